@@ -1,0 +1,1 @@
+# codec area: appends to the variables of Makefile.am

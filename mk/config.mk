@@ -1,0 +1,1 @@
+# config area: appends to the variables of Makefile.am

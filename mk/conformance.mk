@@ -1,0 +1,1 @@
+# conformance area: appends to the variables of Makefile.am

@@ -1,0 +1,1 @@
+# daemon area: appends to the variables of Makefile.am

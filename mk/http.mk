@@ -1,0 +1,1 @@
+# http area: appends to the variables of Makefile.am

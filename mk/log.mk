@@ -1,0 +1,1 @@
+# log area: appends to the variables of Makefile.am

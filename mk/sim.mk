@@ -1,0 +1,1 @@
+# sim area: appends to the variables of Makefile.am

@@ -1,0 +1,1 @@
+# tz area: appends to the variables of Makefile.am

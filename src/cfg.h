@@ -1,0 +1,20 @@
+/*
+ * cfg: loads batchcalld.conf and every jobs.d/*.conf (libconfig), applies
+ * the defaults, reads recipients CSV files, and validates everything into a
+ * daemonconf. Every problem is reported as "FILE:LINE: message" (CSV:
+ * "FILE:ROW: message"); all of them, not only the first.
+ */
+#ifndef BC_CFG_H
+#define BC_CFG_H
+
+#include "jobspec.h"
+#include "util.h"
+
+#define CFG_DEFAULT_PATH SYSCONFDIR "/batchcalld/batchcalld.conf"
+
+/* Load the daemon configuration at path and every job file it names.
+ * 0 and *ret on success; -EINVAL with every error in d otherwise. Warnings
+ * that do not stop the load are not errors and are not added to d. */
+int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
+
+#endif

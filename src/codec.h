@@ -1,0 +1,111 @@
+/*
+ * codec: JSON <-> structs for the ElevenLabs batch-calling API. Builds the
+ * submit body from a job definition and parses every response the daemon
+ * reads. Parsers are tolerant of what the API document says may drift
+ * (unknown keys, unknown enum strings, absent-or-null optional keys) and
+ * strict about the rest: a response that is not the documented JSON is
+ * refused with -EBADMSG and a cause, never a crash. No I/O.
+ */
+#ifndef BC_CODEC_H
+#define BC_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobspec.h"
+
+enum batch_status {
+	BATCH_PENDING,
+	BATCH_IN_PROGRESS,
+	BATCH_COMPLETED,
+	BATCH_FAILED,
+	BATCH_CANCELLED,
+	BATCH_UNKNOWN, /* a status string this build does not know */
+	BATCH__MAX
+};
+
+enum rcpt_status {
+	RCPT_PENDING,
+	RCPT_DISPATCHED,
+	RCPT_INITIATED,
+	RCPT_IN_PROGRESS,
+	RCPT_COMPLETED,
+	RCPT_FAILED,
+	RCPT_CANCELLED,
+	RCPT_VOICEMAIL,
+	RCPT_UNKNOWN,
+	RCPT__MAX
+};
+
+/* Wire names ("in_progress"), and back (unknown strings -> *_UNKNOWN). */
+const char *batch_status_name(enum batch_status s);
+enum batch_status batch_status_from_name(const char *s);
+const char *rcpt_status_name(enum rcpt_status s);
+enum rcpt_status rcpt_status_from_name(const char *s);
+/* Terminal batch statuses: completed, failed, cancelled. */
+bool batch_status_terminal(enum batch_status s);
+/* Terminal recipient statuses: completed, failed, cancelled, voicemail. */
+bool rcpt_status_terminal(enum rcpt_status s);
+
+/* BatchCallResponse: the fields the daemon uses. */
+struct batch {
+	char *id;
+	char *name;
+	char *agent_id;
+	enum batch_status status;
+	int64_t created_at_unix;
+	int64_t scheduled_time_unix;
+	int64_t last_updated_at_unix;
+	int64_t total_calls_dispatched;
+	int64_t total_calls_scheduled;
+	int64_t total_calls_finished;
+	int64_t retry_count;
+};
+
+struct batch_rcpt {
+	char *id;
+	char *phone_number;     /* may be NULL */
+	char *whatsapp_user_id; /* may be NULL */
+	enum rcpt_status status;
+	char *conversation_id;  /* may be NULL */
+};
+
+/* BatchCallDetailedResponse. */
+struct batch_detail {
+	struct batch batch;
+	struct batch_rcpt *rcpts;
+	size_t n_rcpts;
+	size_t counts[RCPT__MAX]; /* recipients by status */
+};
+
+/* WorkspaceBatchCallsResponse. */
+struct batch_page {
+	struct batch *batches;
+	size_t n_batches;
+	char *next_doc; /* NULL on the last page */
+	bool has_more;
+};
+
+/* The submit body for job j: call_name as given, scheduled_time_unix only
+ * when scheduled_time_unix > 0. Returns a NUL-terminated JSON text the
+ * caller frees. */
+char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix);
+
+/* Parsers: 0 and *ret filled, or -EBADMSG with *cause (caller frees).
+ * On failure *ret is untouched. */
+int codec_parse_batch(const char *body, size_t len, struct batch *ret, char **cause);
+int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, char **cause);
+int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char **cause);
+
+/* A one-line human message from an API error body: FastAPI 422 detail lists
+ * ("body.recipients.0.phone_number: Field required; ..."), the documented
+ * detail object ("Invalid API key"), a plain detail string, or, when the
+ * body is none of these, "HTTP <status>". Caller frees. */
+char *codec_error_message(long http_status, const char *body, size_t len);
+
+void batch_clear(struct batch *b);
+void batch_detail_clear(struct batch_detail *d);
+void batch_page_clear(struct batch_page *p);
+
+#endif

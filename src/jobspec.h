@@ -1,0 +1,131 @@
+/*
+ * jobspec: the validated definition of a job and of the daemon's
+ * configuration, as the rest of the program sees them once cfg has loaded
+ * and checked the files. Plain values only; no I/O.
+ */
+#ifndef BC_JOBSPEC_H
+#define BC_JOBSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tz;
+struct tz_cache;
+
+#define JOB_NAME_MAX 64
+#define JOB_MAX_RECIPIENTS 10000
+
+/* A dynamic variable keeps its JSON type. */
+enum var_type { VAR_STRING, VAR_INT, VAR_FLOAT, VAR_BOOL };
+
+struct var {
+	char *name;
+	enum var_type type;
+	char *s;    /* VAR_STRING */
+	int64_t i;  /* VAR_INT */
+	double f;   /* VAR_FLOAT */
+	bool b;     /* VAR_BOOL */
+};
+
+struct recipient {
+	char *id;               /* NULL: none given */
+	char *phone_number;     /* E.164, or NULL for a WhatsApp recipient */
+	char *whatsapp_user_id; /* or NULL */
+	struct var *vars;       /* -> dynamic_variables */
+	size_t n_vars;
+	/* conversation_config_override (CSV override columns), NULL if unset */
+	char *language;      /* agent.language */
+	char *first_message; /* agent.first_message */
+	char *system_prompt; /* agent.prompt.prompt */
+	char *voice_id;      /* tts.voice_id */
+	char *file;          /* where it was defined (for messages) */
+	int line;            /* line in the job file, or row in the CSV */
+};
+
+struct retry_policy {
+	int max_retries; /* retries of a finished batch, 0..100 */
+	int delay;       /* seconds before the first retry */
+	double backoff;  /* multiplier per further retry, >= 1.0 */
+	int max_delay;   /* cap, seconds */
+};
+
+enum on_removal { ON_REMOVAL_CANCEL, ON_REMOVAL_KEEP };
+
+struct whatsapp_params {
+	char *phone_number_id;        /* -> whatsapp_phone_number_id, may be NULL */
+	char *template_name;          /* -> whatsapp_call_permission_request_template_name */
+	char *template_language_code; /* -> ..._template_language_code */
+};
+
+struct jobspec {
+	char *name;       /* [A-Za-z0-9._-]{1,64}, unique */
+	char *file;       /* job file it came from */
+	int line;         /* line of the job's group in that file */
+	char *agent_id;
+	char *phone_number_id; /* -> agent_phone_number_id, may be NULL */
+	char *timezone;        /* IANA name, validated */
+	const struct tz *tz;   /* the loaded zone, owned by daemonconf.zones */
+	bool has_start;        /* start given as wall time ... */
+	char *start_text;      /* ... as written ("2026-12-01 09:00") */
+	int64_t start;         /* the run's instant, unix seconds (either form) */
+	char *call_name;       /* NULL: use name */
+	struct recipient *recipients;
+	size_t n_recipients;
+	char *recipients_csv;         /* resolved path, or NULL */
+	int target_concurrency_limit; /* 0: unset */
+	int ringing_timeout_secs;     /* 0: unset */
+	char *branch_id;              /* may be NULL */
+	char *environment;            /* may be NULL */
+	bool has_whatsapp;
+	struct whatsapp_params whatsapp;
+	struct retry_policy retry;
+	int max_lateness; /* seconds */
+	int submit_ahead; /* seconds, 0: submit at the instant */
+	enum on_removal on_removal;
+	bool enabled;
+	uint64_t digest; /* hash of everything that is sent: detects changes */
+};
+
+struct apiconf {
+	char *base_url;       /* no trailing slash */
+	char *api_key_file;   /* NULL: credentials dir, then $ELEVENLABS_API_KEY */
+	int request_timeout;  /* seconds */
+	int max_concurrent_requests;
+	double max_requests_per_second;
+	char *ca_file; /* NULL: system store */
+};
+
+struct daemonconf {
+	char *file; /* the config file loaded */
+	struct apiconf api;
+	char *jobs_dir;       /* resolved against the config file's folder */
+	char *state_dir;
+	char *control_socket;
+	char *control_group;  /* NULL: the daemon's group */
+	char *metrics_listen; /* NULL: no TCP metrics listener */
+	int poll_interval;    /* seconds */
+	struct jobspec *jobs; /* sorted by name */
+	size_t n_jobs;
+	size_t n_files; /* job files read */
+	size_t n_recipients;
+	struct tz_cache *zones; /* owns every jobspec.tz */
+};
+
+/* Is s an E.164 number: '+' and 8..15 digits? */
+bool e164_valid(const char *s);
+/* Is s a valid job name? */
+bool job_name_valid(const char *s);
+/* The call_name sent for the run of job j whose local start is local_start
+ * ("December renewals 2026-12-01 09:00"); the caller frees. */
+char *jobspec_run_call_name(const struct jobspec *j, const char *local_start);
+/* Compute j->digest from every field that is sent to the API or decides when. */
+void jobspec_compute_digest(struct jobspec *j);
+/* Find a job by name (jobs sorted by name), or NULL. */
+const struct jobspec *daemonconf_find(const struct daemonconf *c, const char *name);
+
+void recipient_clear(struct recipient *r);
+void jobspec_clear(struct jobspec *j);
+void daemonconf_free(struct daemonconf *c);
+
+#endif
