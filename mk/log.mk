@@ -1,1 +1,32 @@
 # log area: appends to the variables of Makefile.am
+# Logging (journald/console), sd_notify, the systemd unit and journald
+# catalog, and the tests that run them against a private journald and a
+# NOTIFY_SOCKET listener.
+
+src_libshell_a_SOURCES += src/log.c src/log.h src/notify.c src/notify.h
+
+# The unit names the installed daemon, so it is generated with the
+# configured sbindir rather than shipped with a guessed path.
+systemdsystemunit_DATA = systemd/batchcalld.service
+catalog_DATA = systemd/batchcalld.catalog
+systemd/batchcalld.service: $(srcdir)/systemd/batchcalld.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/systemd/batchcalld.service.in >$@.tmp && \
+	mv $@.tmp $@
+CLEANFILES += systemd/batchcalld.service
+EXTRA_DIST += systemd/batchcalld.service.in systemd/batchcalld.catalog
+
+# The Debian systemd.pc names /lib/systemd/system whatever the prefix;
+# distcheck must stay inside its own prefix.
+AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${prefix}/lib/systemd/system'
+
+check_PROGRAMS += tests/test_log tests/log-emit tests/notify-emit
+tests_test_log_SOURCES = tests/test_log.c
+tests_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_test_log_LDADD = $(SHELL_LIBS) $(CHECK_LIBS)
+tests_log_emit_SOURCES = tests/log-emit.c
+tests_log_emit_LDADD = $(SHELL_LIBS)
+tests_notify_emit_SOURCES = tests/notify-emit.c
+tests_notify_emit_LDADD = $(SHELL_LIBS)
+
+TESTS += tests/test_log

@@ -1,0 +1,445 @@
+/*
+ * log: structured events to journald or the console.
+ *
+ * Journal entries are native (sd_journal_sendv) so that every field of
+ * SPEC §6 is its own journal field; the console gets one line per event,
+ * "LEVEL: message key=value ...", with the journal's field names in lower
+ * case so that the same words find an event in both. Messages and values
+ * are sanitised before any writer sees them: a job name or an API error
+ * body must not be able to forge a second line or a second field.
+ */
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "util.h"
+
+#define LOG_IDENTIFIER "batchcalld"
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+struct log_event_info {
+	const char *name;      /* stable name of the kind */
+	const char *job_event; /* JOB_EVENT value, NULL for daemon events */
+	const char *id;        /* MESSAGE_ID; fixed forever, the catalog uses it */
+};
+
+/* Generated once with `systemd-id128 new`; never change one, operators and
+ * the catalog match on them. */
+static const struct log_event_info event_info[EV__MAX] = {
+	[EV_NONE] = { "none", NULL, NULL },
+	[EV_SCHEDULED] = { "scheduled", "scheduled", "06a2fcbd0a3e45039abb88e83f2d5604" },
+	[EV_SUBMITTED] = { "submitted", "submitted", "52db1a0b3ca441058a88453a18d80fb2" },
+	[EV_ADOPTED] = { "adopted", "adopted", "c9db8e79c7f04878afcb267a6377f17f" },
+	[EV_STATUS] = { "status", "status", "0345ab50abc941acbaffbd28fd770154" },
+	[EV_RETRIED] = { "retried", "retried", "4cfec00bb0214248ba9b77eb661eea01" },
+	[EV_CANCELLED] = { "cancelled", "cancelled", "a418bd70e2184c24978fd7f341557f5c" },
+	[EV_FINISHED] = { "finished", "finished", "99df601d78ca4cbab54de82d214d8adf" },
+	[EV_MISSED] = { "missed", "missed", "a0910cfb3c2045bea6705c535c2bd2ee" },
+	[EV_ERROR] = { "error", "error", "e89f56a81d624dc79f4b6667a3d030f5" },
+	[EV_LATE] = { "late", "late", "bd5f11da4b95496184bc9d8f47f4d3c9" },
+	[EV_DAEMON_STARTED] = { "daemon-started", NULL, "d21f7874ee0e499ba41b96b51b5f8ca7" },
+	[EV_DAEMON_STOPPING] = { "daemon-stopping", NULL, "e8d246706f6947118b5362a688156cc7" },
+	[EV_DAEMON_STOPPED] = { "daemon-stopped", NULL, "d92205aa43f24d4d82541d97732a801e" },
+	[EV_RELOADED] = { "reloaded", NULL, "7c325cf6ee6d4a43bd5470d5cc79f422" },
+	[EV_RELOAD_FAILED] = { "reload-failed", NULL, "037e7ccf3f064731a88061227c640062" },
+	[EV_CONFIG_ERROR] = { "config-error", NULL, "664c312f53b94cc0ab48422efddb4c0a" },
+	[EV_API_KEY] = { "api-key", NULL, "15c98541775244d2ad06491e7315e390" },
+	[EV_API_AUTH] = { "api-auth", NULL, "ae9b2427aed84c7d987bdfbb2d7dc141" },
+	[EV_API_TRANSIENT] = { "api-transient", NULL, "c7029d4b36bf47fba255f4bb49ec1a59" },
+	[EV_STATE_ERROR] = { "state-error", NULL, "f256f693394c4bddbe09ad0f2fc8b3b7" },
+	[EV_JOB_CHANGED] = { "job-changed", NULL, "7a352a1c64534195b51a65f234f4946e" },
+	[EV_REMOVED] = { "removed", NULL, "1cc102a77d9f420085ba9b4a4031239c" },
+	[EV_CONTROL] = { "control", NULL, "e84c3566cdfc4f8083713ef4b07bae08" },
+};
+
+static const char *const priority_names[] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+};
+
+static enum log_target log_target = LOG_TARGET_CONSOLE;
+static int log_max_priority = LOG_INFO;
+static log_writer_fn log_writer;
+static void *log_writer_userdata;
+
+const char *log_event_job_name(enum log_event ev)
+{
+	if ((unsigned)ev >= EV__MAX)
+		return NULL;
+	return event_info[ev].job_event;
+}
+
+const char *log_event_name(enum log_event ev)
+{
+	if ((unsigned)ev >= EV__MAX)
+		return "invalid";
+	return event_info[ev].name;
+}
+
+const char *log_event_message_id(enum log_event ev)
+{
+	if ((unsigned)ev >= EV__MAX)
+		return NULL;
+	return event_info[ev].id;
+}
+
+const char *log_priority_name(int priority)
+{
+	if (priority < 0 || (size_t)priority >= ARRAY_SIZE(priority_names))
+		return "debug";
+	return priority_names[priority];
+}
+
+int log_target_parse(const char *s, enum log_target *ret)
+{
+	static const char *const names[] = {
+		[LOG_TARGET_AUTO] = "auto",
+		[LOG_TARGET_JOURNAL] = "journal",
+		[LOG_TARGET_CONSOLE] = "console",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (s && strcmp(s, names[i]) == 0) {
+			*ret = (enum log_target)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (!e || !*e)
+		return false;
+	/* systemd writes "DEV:INODE" in decimal; anything else is not ours. */
+	errno = 0;
+	dev = strtoull(e, &end, 10);
+	if (errno || end == e || *end != ':')
+		return false;
+	e = end + 1;
+	ino = strtoull(e, &end, 10);
+	if (errno || end == e || *end)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_open(enum log_target target, int max_priority)
+{
+	if (target == LOG_TARGET_AUTO)
+		target = log_stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
+	/* sd_journal_sendv drops entries silently when journald is absent;
+	 * a console line is better than nothing. */
+	if (target == LOG_TARGET_JOURNAL && access(JOURNAL_SOCKET, F_OK) < 0)
+		target = LOG_TARGET_CONSOLE;
+	log_target = target;
+	log_set_max_priority(max_priority);
+}
+
+enum log_target log_get_target(void)
+{
+	return log_target;
+}
+
+void log_set_max_priority(int max_priority)
+{
+	if (max_priority < LOG_EMERG)
+		max_priority = LOG_EMERG;
+	if (max_priority > LOG_DEBUG)
+		max_priority = LOG_DEBUG;
+	log_max_priority = max_priority;
+}
+
+void log_set_writer(log_writer_fn fn, void *userdata)
+{
+	log_writer = fn;
+	log_writer_userdata = userdata;
+}
+
+char *log_sanitise(const char *s)
+{
+	size_t len, o = 0;
+	char *r;
+
+	if (!s)
+		return NULL;
+	len = strlen(s);
+	/* Worst case every byte becomes \xHH. */
+	r = xmalloc(len * 4 + 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			r[o++] = (char)*p;
+			continue;
+		}
+		r[o++] = '\\';
+		switch (*p) {
+		case '\n':
+			r[o++] = 'n';
+			break;
+		case '\t':
+			r[o++] = 't';
+			break;
+		case '\r':
+			r[o++] = 'r';
+			break;
+		default:
+			o += (size_t)sprintf(r + o, "x%02x", *p);
+			break;
+		}
+	}
+	r[o] = '\0';
+	return r;
+}
+
+/* Append " key=value" to a growing buffer, quoting values a reader could
+ * not split on spaces. */
+static void append_kv(char **buf, size_t *len, size_t *cap, const char *key, const char *value)
+{
+	bool quote = !*value || strpbrk(value, " \"=\\") != NULL;
+	size_t need = *len + strlen(key) + 2 * strlen(value) + 6;
+
+	xgrow((void **)buf, cap, need, 1);
+	*len += (size_t)sprintf(*buf + *len, " %s=%s", key, quote ? "\"" : "");
+	for (const char *p = value; *p; p++) {
+		if (quote && (*p == '"' || *p == '\\'))
+			(*buf)[(*len)++] = '\\';
+		(*buf)[(*len)++] = *p;
+	}
+	if (quote)
+		(*buf)[(*len)++] = '"';
+	(*buf)[*len] = '\0';
+}
+
+char *log_format_console(const struct log_entry *e)
+{
+	const char *prio = log_priority_name(e->priority);
+	const char *job_event = log_event_job_name(e->ev);
+	char num[32];
+	char *buf;
+	size_t len, cap;
+
+	cap = strlen(prio) + strlen(e->message) + 3;
+	buf = xmalloc(cap);
+	len = (size_t)sprintf(buf, "%s: %s", prio, e->message);
+	if (e->f.job)
+		append_kv(&buf, &len, &cap, "job_name", e->f.job);
+	if (e->f.run_start) {
+		snprintf(num, sizeof(num), "%" PRId64, e->f.run_start);
+		append_kv(&buf, &len, &cap, "run_start", num);
+	}
+	if (e->f.batch_id)
+		append_kv(&buf, &len, &cap, "batch_id", e->f.batch_id);
+	if (job_event)
+		append_kv(&buf, &len, &cap, "job_event", job_event);
+	if (e->f.state)
+		append_kv(&buf, &len, &cap, "job_state", e->f.state);
+	if (e->f.attempt) {
+		snprintf(num, sizeof(num), "%d", e->f.attempt);
+		append_kv(&buf, &len, &cap, "attempt", num);
+	}
+	if (e->f.http_status) {
+		snprintf(num, sizeof(num), "%ld", e->f.http_status);
+		append_kv(&buf, &len, &cap, "http_status", num);
+	}
+	return buf;
+}
+
+static void write_console(const struct log_entry *e)
+{
+	char *line = log_format_console(e);
+	char *out = xasprintf("%s\n", line);
+
+	/* One write per line so that concurrent writers do not interleave
+	 * (stderr is unbuffered: fprintf would write in pieces). */
+	fwrite(out, 1, strlen(out), stderr);
+	fflush(stderr);
+	free(out);
+	free(line);
+}
+
+/* Returns 0 or the negative errno of sd_journal_sendv. */
+static int write_journal(const struct log_entry *e)
+{
+	const char *id = log_event_message_id(e->ev);
+	const char *job_event = log_event_job_name(e->ev);
+	char *fields[12];
+	struct iovec iov[12];
+	size_t n = 0;
+	int r;
+
+	fields[n++] = xasprintf("MESSAGE=%s", e->message);
+	fields[n++] = xasprintf("PRIORITY=%d", e->priority);
+	fields[n++] = xstrdup("SYSLOG_IDENTIFIER=" LOG_IDENTIFIER);
+	if (id)
+		fields[n++] = xasprintf("MESSAGE_ID=%s", id);
+	if (e->f.job)
+		fields[n++] = xasprintf("JOB_NAME=%s", e->f.job);
+	if (e->f.run_start)
+		fields[n++] = xasprintf("RUN_START=%" PRId64, e->f.run_start);
+	if (e->f.batch_id)
+		fields[n++] = xasprintf("BATCH_ID=%s", e->f.batch_id);
+	if (job_event)
+		fields[n++] = xasprintf("JOB_EVENT=%s", job_event);
+	if (e->f.state)
+		fields[n++] = xasprintf("JOB_STATE=%s", e->f.state);
+	if (e->f.attempt)
+		fields[n++] = xasprintf("ATTEMPT=%d", e->f.attempt);
+	if (e->f.http_status)
+		fields[n++] = xasprintf("HTTP_STATUS=%ld", e->f.http_status);
+	for (size_t i = 0; i < n; i++) {
+		iov[i].iov_base = fields[i];
+		iov[i].iov_len = strlen(fields[i]);
+	}
+	r = sd_journal_sendv(iov, (int)n);
+	for (size_t i = 0; i < n; i++)
+		free(fields[i]);
+	return r < 0 ? r : 0;
+}
+
+static void write_target(const struct log_entry *e)
+{
+	if (e->priority > log_max_priority)
+		return;
+	/* A journal that cannot be reached must not swallow the event. */
+	if (log_target == LOG_TARGET_JOURNAL && write_journal(e) == 0)
+		return;
+	write_console(e);
+}
+
+void log_eventv(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
+{
+	int saved_errno = errno; /* callers log and then look at errno */
+	struct log_entry e = { .priority = priority, .ev = ev };
+	char *raw, *message;
+	char *job = NULL, *batch_id = NULL, *state = NULL;
+
+	if ((unsigned)ev >= EV__MAX)
+		e.ev = EV_NONE;
+	/* Nobody else will pay for formatting a message nobody reads. */
+	if (!log_writer && priority > log_max_priority)
+		goto out;
+	raw = xvasprintf(fmt, ap);
+	message = log_sanitise(raw);
+	free(raw);
+	e.message = message;
+	if (f) {
+		e.f = *f;
+		e.f.job = job = log_sanitise(f->job);
+		e.f.batch_id = batch_id = log_sanitise(f->batch_id);
+		e.f.state = state = log_sanitise(f->state);
+	}
+	if (log_writer)
+		log_writer(&e, log_writer_userdata);
+	else
+		write_target(&e);
+	free(message);
+	free(job);
+	free(batch_id);
+	free(state);
+out:
+	errno = saved_errno;
+}
+
+void log_event(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_eventv(priority, ev, f, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_eventv(priority, EV_NONE, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static char *strdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void capture_cb(const struct log_entry *e, void *userdata)
+{
+	struct log_capture *c = userdata;
+	struct log_capture_entry *ce;
+
+	xgrow((void **)&c->v, &c->cap, c->n + 1, sizeof(*c->v));
+	ce = &c->v[c->n++];
+	ce->priority = e->priority;
+	ce->ev = e->ev;
+	ce->message = xstrdup(e->message);
+	ce->job = strdup_or_null(e->f.job);
+	ce->batch_id = strdup_or_null(e->f.batch_id);
+	ce->state = strdup_or_null(e->f.state);
+	ce->run_start = e->f.run_start;
+	ce->attempt = e->f.attempt;
+	ce->http_status = e->f.http_status;
+}
+
+void log_capture_start(struct log_capture *c)
+{
+	*c = (struct log_capture){ .prev_fn = log_writer, .prev_userdata = log_writer_userdata };
+	log_set_writer(capture_cb, c);
+}
+
+void log_capture_clear(struct log_capture *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].message);
+		free(c->v[i].job);
+		free(c->v[i].batch_id);
+		free(c->v[i].state);
+	}
+	c->n = 0;
+}
+
+void log_capture_stop(struct log_capture *c)
+{
+	log_set_writer(c->prev_fn, c->prev_userdata);
+	log_capture_clear(c);
+	freep(&c->v);
+	c->cap = 0;
+}
+
+const struct log_capture_entry *log_capture_find(const struct log_capture *c, enum log_event ev,
+						 const char *job)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->v[i].ev != ev)
+			continue;
+		if (job && (!c->v[i].job || strcmp(c->v[i].job, job) != 0))
+			continue;
+		return &c->v[i];
+	}
+	return NULL;
+}
+
+size_t log_capture_count(const struct log_capture *c, enum log_event ev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (ev == EV__MAX || c->v[i].ev == ev)
+			n++;
+	return n;
+}
