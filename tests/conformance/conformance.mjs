@@ -1,0 +1,899 @@
+// Conformance test of batchcall-sim against the official ElevenLabs JS SDK.
+//
+// The SDK (@elevenlabs/elevenlabs-js, pinned in package.json) validates every
+// success response with its generated schemas and throws ParseError on a
+// missing required key, a null in a non-nullable field or a wrong JSON type,
+// so every SDK call below is itself a fidelity check.  Separately, raw fetch
+// calls check the "every key present" rule of the API document
+// (../shared/api/elevenlabs-batch-calling.md §1, §3) and the error bodies of §7,
+// which the SDK does not look at.
+//
+// Environment:
+//   BATCHCALL_SIM_URL  base URL of a running simulator (required),
+//                      e.g. http://127.0.0.1:8080
+//   BATCHCALL_SIM_KEY  the simulator's --api-key (default: conf-key)
+//
+// Simulated time is moved with the simulator's POST /_sim/advance; the test
+// never sleeps to synchronise.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ElevenLabsClient, ElevenLabsError, ElevenLabs } from "@elevenlabs/elevenlabs-js";
+
+const BASE = (process.env.BATCHCALL_SIM_URL ?? "").replace(/\/+$/, "");
+if (!BASE) {
+	throw new Error("BATCHCALL_SIM_URL is not set (base URL of a running batchcall-sim)");
+}
+const KEY = process.env.BATCHCALL_SIM_KEY ?? "conf-key";
+
+const client = new ElevenLabsClient({ apiKey: KEY, baseUrl: BASE, maxRetries: 0, timeoutInSeconds: 30 });
+const bc = client.conversationalAi.batchCalls;
+const badClient = new ElevenLabsClient({
+	apiKey: "definitely-not-the-key",
+	baseUrl: BASE,
+	maxRetries: 0,
+	timeoutInSeconds: 30,
+});
+
+// Unique per run, so that the test also works against a simulator that has
+// already served other runs.
+const RUN = String(Date.now());
+const PHONE_ID = "phnum_2301k5a8c4wz9r7tq6m3ne1ydvsb";
+const agent = (tag) => `agent_conf${RUN}${tag}`;
+
+// ---- the document's key sets ----------------------------------------------
+
+// §3.4 BatchCallResponse: every key, in the document's order.
+const BATCH_KEYS = [
+	"id", "phone_number_id", "phone_provider", "whatsapp_params", "name", "agent_id",
+	"branch_id", "environment", "created_at_unix", "scheduled_time_unix", "timezone",
+	"total_calls_dispatched", "total_calls_scheduled", "total_calls_finished",
+	"last_updated_at_unix", "status", "retry_count", "telephony_call_config",
+	"target_concurrency_limit", "agent_name", "branch_name",
+];
+// §3.4 "Server-nullable: no".
+const BATCH_NON_NULL = {
+	id: "string", name: "string", agent_id: "string", created_at_unix: "int",
+	scheduled_time_unix: "int", total_calls_dispatched: "int", total_calls_scheduled: "int",
+	total_calls_finished: "int", last_updated_at_unix: "int", status: "string",
+	retry_count: "int", telephony_call_config: "object", agent_name: "string",
+};
+// §3.4 "Server-nullable: yes".
+const BATCH_NULLABLE = {
+	phone_number_id: "string", phone_provider: "string", whatsapp_params: "object",
+	branch_id: "string", environment: "string", timezone: "string",
+	target_concurrency_limit: "int", branch_name: "string",
+};
+// §3.5 OutboundCallRecipientResponseModel.
+const RECIPIENT_KEYS = [
+	"id", "phone_number", "whatsapp_user_id", "status", "created_at_unix",
+	"updated_at_unix", "conversation_id", "conversation_initiation_client_data",
+];
+const BATCH_STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"];
+const RECIPIENT_STATUSES = ["pending", "dispatched", "initiated", "in_progress",
+	"completed", "failed", "cancelled", "voicemail"];
+const TERMINAL = new Set(["completed", "failed", "cancelled", "voicemail"]);
+const ACTIVE = new Set(["dispatched", "initiated", "in_progress"]);
+const PROVIDERS = ["twilio", "sip_trunk", "exotel"];
+
+function typeOk(v, t) {
+	switch (t) {
+	case "string": return typeof v === "string";
+	case "int": return Number.isInteger(v);
+	case "bool": return typeof v === "boolean";
+	case "object": return v !== null && typeof v === "object" && !Array.isArray(v);
+	default: throw new Error(`bad type ${t}`);
+	}
+}
+
+function sorted(a) {
+	return [...a].sort();
+}
+
+// Raw JSON of a BatchCallResponse (withRecipients: a BatchCallDetailedResponse).
+function checkBatchJson(b, where, { withRecipients = false } = {}) {
+	assert.ok(typeOk(b, "object"), `${where}: not an object`);
+	const want = withRecipients ? [...BATCH_KEYS, "recipients"] : BATCH_KEYS;
+	assert.deepEqual(sorted(Object.keys(b)), sorted(want), `${where}: key set differs from §3.4${withRecipients ? "/§3.5" : ""}`);
+	for (const [k, t] of Object.entries(BATCH_NON_NULL)) {
+		assert.ok(typeOk(b[k], t), `${where}: ${k} must be a non-null ${t}, got ${JSON.stringify(b[k])}`);
+	}
+	for (const [k, t] of Object.entries(BATCH_NULLABLE)) {
+		assert.ok(b[k] === null || typeOk(b[k], t), `${where}: ${k} must be ${t} or null, got ${JSON.stringify(b[k])}`);
+	}
+	assert.ok(BATCH_STATUSES.includes(b.status), `${where}: status ${b.status}`);
+	if (b.phone_provider !== null) {
+		assert.ok(PROVIDERS.includes(b.phone_provider), `${where}: phone_provider ${b.phone_provider}`);
+	}
+	if (b.target_concurrency_limit !== null) {
+		assert.ok(b.target_concurrency_limit >= 1, `${where}: target_concurrency_limit < 1`);
+	}
+	// §3.4: telephony_call_config is the effective config, defaults filled.
+	const t = b.telephony_call_config;
+	assert.ok(Number.isInteger(t.ringing_timeout_secs) && t.ringing_timeout_secs >= 1 && t.ringing_timeout_secs <= 999,
+		`${where}: telephony_call_config.ringing_timeout_secs ${JSON.stringify(t.ringing_timeout_secs)}`);
+	assert.equal(typeof t.twilio_call_recording_enabled, "boolean",
+		`${where}: telephony_call_config.twilio_call_recording_enabled ${JSON.stringify(t.twilio_call_recording_enabled)}`);
+	if (b.whatsapp_params !== null) {
+		const w = b.whatsapp_params;
+		assert.equal(typeof w.whatsapp_call_permission_request_template_name, "string", `${where}: whatsapp template name`);
+		assert.equal(typeof w.whatsapp_call_permission_request_template_language_code, "string", `${where}: whatsapp template language`);
+		assert.ok("whatsapp_phone_number_id" in w, `${where}: whatsapp_params.whatsapp_phone_number_id missing`);
+	}
+	assert.ok(b.last_updated_at_unix >= b.created_at_unix, `${where}: last_updated_at_unix < created_at_unix`);
+	assert.ok(b.total_calls_dispatched <= b.total_calls_scheduled, `${where}: dispatched > scheduled`);
+	assert.ok(b.total_calls_finished <= b.total_calls_scheduled, `${where}: finished > scheduled`);
+	if (withRecipients) {
+		assert.ok(Array.isArray(b.recipients), `${where}: recipients not an array`);
+		b.recipients.forEach((r, i) => checkRecipientJson(r, `${where}.recipients[${i}]`));
+	}
+}
+
+function checkRecipientJson(r, where) {
+	assert.ok(typeOk(r, "object"), `${where}: not an object`);
+	assert.deepEqual(sorted(Object.keys(r)), sorted(RECIPIENT_KEYS), `${where}: key set differs from §3.5`);
+	assert.ok(typeOk(r.id, "string") && r.id.length > 0, `${where}: id`);
+	assert.ok(RECIPIENT_STATUSES.includes(r.status), `${where}: status ${r.status}`);
+	assert.ok(typeOk(r.created_at_unix, "int"), `${where}: created_at_unix`);
+	assert.ok(typeOk(r.updated_at_unix, "int"), `${where}: updated_at_unix`);
+	assert.ok(r.updated_at_unix >= r.created_at_unix, `${where}: updated_at_unix < created_at_unix`);
+	for (const k of ["phone_number", "whatsapp_user_id", "conversation_id"]) {
+		assert.ok(r[k] === null || typeOk(r[k], "string"), `${where}: ${k} ${JSON.stringify(r[k])}`);
+	}
+	assert.ok(r.conversation_initiation_client_data === null || typeOk(r.conversation_initiation_client_data, "object"),
+		`${where}: conversation_initiation_client_data`);
+}
+
+function checkListJson(page, where) {
+	assert.deepEqual(sorted(Object.keys(page)), ["batch_calls", "has_more", "next_doc"], `${where}: key set differs from §3.7`);
+	assert.ok(Array.isArray(page.batch_calls), `${where}: batch_calls`);
+	assert.equal(typeof page.has_more, "boolean", `${where}: has_more`);
+	assert.ok(page.next_doc === null || typeof page.next_doc === "string", `${where}: next_doc`);
+	page.batch_calls.forEach((b, i) => checkBatchJson(b, `${where}.batch_calls[${i}]`));
+}
+
+// §7.2 detail object.
+function checkDetailObject(body, where, { type, status } = {}) {
+	assert.ok(typeOk(body, "object") && typeOk(body.detail, "object"), `${where}: body.detail must be an object, got ${JSON.stringify(body)}`);
+	const d = body.detail;
+	for (const k of ["type", "code", "message", "status", "request_id"]) {
+		assert.ok(k in d, `${where}: detail.${k} missing (${JSON.stringify(d)})`);
+	}
+	for (const k of ["type", "message", "status", "request_id"]) {
+		assert.equal(typeof d[k], "string", `${where}: detail.${k} must be a string`);
+	}
+	assert.ok(d.code === null || typeof d.code === "string", `${where}: detail.code`);
+	if (type !== undefined) assert.equal(d.type, type, `${where}: detail.type`);
+	if (status !== undefined) assert.equal(d.status, status, `${where}: detail.status`);
+}
+
+// §7.1 FastAPI 422 body; returns the item matching loc.
+function check422Body(body, where) {
+	assert.ok(typeOk(body, "object") && Array.isArray(body.detail) && body.detail.length >= 1,
+		`${where}: 422 body must be {"detail":[...]}, got ${JSON.stringify(body)}`);
+	assert.deepEqual(Object.keys(body), ["detail"], `${where}: 422 body keys`);
+	for (const [i, it] of body.detail.entries()) {
+		for (const k of ["type", "loc", "msg", "input"]) {
+			assert.ok(k in it, `${where}: detail[${i}].${k} missing (${JSON.stringify(it)})`);
+		}
+		assert.equal(typeof it.type, "string", `${where}: detail[${i}].type`);
+		assert.equal(typeof it.msg, "string", `${where}: detail[${i}].msg`);
+		assert.ok(Array.isArray(it.loc) && it.loc.length >= 1, `${where}: detail[${i}].loc`);
+		assert.ok(["body", "query", "path"].includes(it.loc[0]), `${where}: detail[${i}].loc[0] ${it.loc[0]}`);
+		for (const l of it.loc) {
+			assert.ok(typeof l === "string" || Number.isInteger(l), `${where}: detail[${i}].loc element ${JSON.stringify(l)}`);
+		}
+	}
+	return body.detail;
+}
+
+function findLoc(items, loc) {
+	const it = items.find((x) => JSON.stringify(x.loc) === JSON.stringify(loc));
+	assert.ok(it, `no 422 item at loc ${JSON.stringify(loc)} in ${JSON.stringify(items).slice(0, 2000)}`);
+	return it;
+}
+
+// ---- transport helpers ------------------------------------------------------
+
+async function raw(method, path, { body, rawBody, key = KEY, headers = {} } = {}) {
+	const h = { ...headers };
+	if (key !== null) h["xi-api-key"] = key;
+	let b;
+	if (rawBody !== undefined) {
+		b = rawBody;
+		h["content-type"] ??= "application/json";
+	} else if (body !== undefined) {
+		b = JSON.stringify(body);
+		h["content-type"] = "application/json";
+	}
+	const res = await fetch(BASE + path, { method, headers: h, body: b, signal: AbortSignal.timeout(30000) });
+	const text = await res.text();
+	let json;
+	try {
+		json = text === "" ? undefined : JSON.parse(text);
+	} catch {
+		json = undefined;
+	}
+	return { status: res.status, headers: res.headers, text, json };
+}
+
+async function rawOk(method, path, opts) {
+	const r = await raw(method, path, opts);
+	assert.equal(r.status, 200, `${method} ${path}: status ${r.status}, body ${r.text.slice(0, 500)}`);
+	assert.match(r.headers.get("content-type") ?? "", /^application\/json\b/, `${method} ${path}: content-type`);
+	assert.notEqual(r.json, undefined, `${method} ${path}: body is not JSON: ${r.text.slice(0, 200)}`);
+	return r.json;
+}
+
+async function advance(seconds) {
+	const r = await raw("POST", "/_sim/advance", { body: { seconds } });
+	assert.ok(r.status >= 200 && r.status < 300, `/_sim/advance: status ${r.status} ${r.text}`);
+}
+
+// Expect an SDK call to fail with an HTTP status; returns the error.
+async function sdkError(promise, statusCode, where) {
+	let err;
+	try {
+		const v = await promise;
+		assert.fail(`${where}: expected HTTP ${statusCode}, got success ${JSON.stringify(v).slice(0, 300)}`);
+	} catch (e) {
+		err = e;
+	}
+	if (err instanceof assert.AssertionError) throw err;
+	assert.ok(err instanceof ElevenLabsError, `${where}: expected ElevenLabsError, got ${err?.name}: ${err?.message}`);
+	assert.equal(err.statusCode, statusCode, `${where}: statusCode (body ${JSON.stringify(err.body)})`);
+	if (statusCode === 422) {
+		assert.ok(err instanceof ElevenLabs.UnprocessableEntityError, `${where}: 422 must be UnprocessableEntityError`);
+	}
+	return err;
+}
+
+async function streamText(data) {
+	if (typeof data === "string") return data;
+	if (data && typeof data.getReader === "function") return await new Response(data).text();
+	if (data && typeof data[Symbol.asyncIterator] === "function") {
+		const chunks = [];
+		for await (const c of data) chunks.push(typeof c === "string" ? Buffer.from(c) : Buffer.from(c));
+		return Buffer.concat(chunks).toString("utf8");
+	}
+	if (data && typeof data.text === "function") return await data.text();
+	throw new Error(`export returned ${Object.prototype.toString.call(data)}`);
+}
+
+// Poll the batch, moving simulated time, until pred(detail) holds.
+// onEach(detail) sees every intermediate state.
+async function advanceUntil(id, pred, { step = 30, deadlineMs = 60000, onEach } = {}) {
+	const end = Date.now() + deadlineMs;
+	for (;;) {
+		const d = await bc.get(id);
+		if (onEach) onEach(d);
+		if (pred(d)) return d;
+		assert.ok(Date.now() < end, `batch ${id} did not reach the expected state in ${deadlineMs} ms (status ${d.status}, recipients ${d.recipients.map((r) => r.status).join(",")})`);
+		await advance(step);
+	}
+}
+
+function phones(n, base = 14155550100) {
+	return Array.from({ length: n }, (_, i) => `+${base + i}`);
+}
+
+// A far-future start so a batch stays pending whatever else moves the clock.
+const FAR = Math.floor(Date.now() / 1000) + 365 * 86400;
+
+// Per-test time limit (node's --test-timeout is newer than Debian 12's node 18).
+const T = { timeout: 120000 };
+
+// ---- submit ----------------------------------------------------------------
+
+test("create: phone batch with every request field, echoed and parsed by the SDK", T, async () => {
+	const recipients = [
+		{
+			id: "crm-000123",
+			phoneNumber: "+14155550101",
+			conversationInitiationClientData: {
+				dynamicVariables: { user_name: "Alice", plan: "Pro", days_left: 7, vip: true, ratio: 0.5 },
+			},
+		},
+		{
+			phoneNumber: "+14155550102",
+			conversationInitiationClientData: {
+				dynamicVariables: { user_name: "Bob", plan: "Starter", days_left: 3, vip: false },
+				conversationConfigOverride: {
+					agent: { language: "es", firstMessage: "Hola Bob", prompt: { prompt: "Be brief." } },
+					tts: { voiceId: "voice_123", stability: 0.4, speed: 1.1 },
+				},
+			},
+		},
+		{ phoneNumber: "+14155550103" },
+	];
+	const req = {
+		callName: "Renewal reminders 2026-10-20",
+		agentId: agent("full"),
+		agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR,
+		timezone: "America/New_York",
+		branchId: "agtbrch_conf",
+		environment: "staging",
+		telephonyCallConfig: {
+			ringingTimeoutSecs: 45,
+			twilioCallRecordingEnabled: true,
+			twilioMachineDetection: { mode: "detect_message_end" },
+		},
+		targetConcurrencyLimit: 3,
+		recipients,
+	};
+	const b = await bc.create(req);
+	assert.equal(typeof b.id, "string");
+	assert.ok(b.id.startsWith("btcal_"), `batch id ${b.id} should look like btcal_… (§1)`);
+	assert.equal(b.name, req.callName);
+	assert.equal(b.agentId, req.agentId);
+	assert.equal(b.phoneNumberId, PHONE_ID);
+	assert.ok(b.phoneProvider === undefined || PROVIDERS.includes(b.phoneProvider));
+	assert.equal(b.whatsappParams, undefined);
+	assert.equal(b.branchId, "agtbrch_conf");
+	assert.equal(b.environment, "staging");
+	assert.equal(b.timezone, "America/New_York");
+	assert.equal(b.scheduledTimeUnix, FAR);
+	assert.equal(b.status, "pending");
+	assert.equal(b.totalCallsScheduled, 3);
+	assert.equal(b.totalCallsDispatched, 0);
+	assert.equal(b.totalCallsFinished, 0);
+	assert.equal(b.retryCount, 0);
+	assert.equal(b.targetConcurrencyLimit, 3);
+	assert.equal(b.telephonyCallConfig.ringingTimeoutSecs, 45);
+	assert.equal(b.telephonyCallConfig.twilioCallRecordingEnabled, true);
+	assert.deepEqual(b.telephonyCallConfig.twilioMachineDetection, { mode: "detect_message_end" });
+	assert.equal(typeof b.agentName, "string");
+	assert.ok(b.agentName.length > 0);
+	assert.ok(b.lastUpdatedAtUnix >= b.createdAtUnix);
+
+	const d = await bc.get(b.id);
+	assert.equal(d.id, b.id);
+	assert.equal(d.status, "pending");
+	assert.equal(d.createdAtUnix, b.createdAtUnix);
+	assert.equal(d.recipients.length, 3);
+	assert.deepEqual(d.recipients.map((r) => r.phoneNumber), ["+14155550101", "+14155550102", "+14155550103"]);
+	assert.equal(new Set(d.recipients.map((r) => r.id)).size, 3, "recipient ids must be unique");
+	for (const r of d.recipients) {
+		assert.equal(r.status, "pending");
+		assert.equal(r.conversationId, undefined, "no conversation before dialling");
+		assert.equal(r.whatsappUserId, undefined);
+		assert.ok(r.createdAtUnix >= b.createdAtUnix);
+	}
+	const [r0, r1, r2] = d.recipients;
+	assert.deepEqual(r0.conversationInitiationClientData.dynamicVariables,
+		{ user_name: "Alice", plan: "Pro", days_left: 7, vip: true, ratio: 0.5 });
+	assert.deepEqual(r1.conversationInitiationClientData.dynamicVariables,
+		{ user_name: "Bob", plan: "Starter", days_left: 3, vip: false });
+	const ov = r1.conversationInitiationClientData.conversationConfigOverride;
+	assert.equal(ov.agent.language, "es");
+	assert.equal(ov.agent.firstMessage, "Hola Bob");
+	assert.equal(ov.agent.prompt.prompt, "Be brief.");
+	assert.equal(ov.tts.voiceId, "voice_123");
+	assert.equal(ov.tts.stability, 0.4);
+	assert.equal(ov.tts.speed, 1.1);
+	assert.equal(r2.conversationInitiationClientData, undefined);
+
+	// The same batch as raw JSON: every key present (§1 nullability rule).
+	const j = await rawOk("GET", `/v1/convai/batch-calling/${b.id}`);
+	checkBatchJson(j, "get", { withRecipients: true });
+	assert.equal(j.whatsapp_params, null);
+	assert.equal(j.branch_id, "agtbrch_conf");
+	assert.deepEqual(j.telephony_call_config.twilio_machine_detection, { mode: "detect_message_end" });
+	assert.equal(j.recipients[2].conversation_initiation_client_data, null);
+	assert.equal(j.recipients[0].whatsapp_user_id, null);
+	assert.equal(j.recipients[0].conversation_id, null);
+	// wire form of the override keys is snake_case (§1)
+	assert.equal(j.recipients[1].conversation_initiation_client_data.conversation_config_override.agent.first_message, "Hola Bob");
+	assert.equal(j.recipients[1].conversation_initiation_client_data.conversation_config_override.tts.voice_id, "voice_123");
+
+	await bc.cancel(b.id);
+});
+
+test("create: raw submit response carries every §3.4 key; omitted fields get documented defaults", T, async () => {
+	const body = {
+		call_name: "defaults",
+		agent_id: agent("defaults"),
+		agent_phone_number_id: PHONE_ID,
+		recipients: [{ phone_number: "+14155550110" }],
+	};
+	const j = await rawOk("POST", "/v1/convai/batch-calling/submit", { body });
+	checkBatchJson(j, "submit");
+	assert.equal(j.name, "defaults");
+	assert.equal(j.agent_id, body.agent_id);
+	assert.equal(j.phone_number_id, PHONE_ID);
+	assert.equal(j.whatsapp_params, null);
+	assert.equal(j.timezone, null);
+	assert.equal(j.branch_id, null);
+	assert.equal(j.environment, null);
+	assert.equal(j.target_concurrency_limit, null);
+	assert.equal(j.total_calls_scheduled, 1);
+	assert.equal(j.total_calls_finished, 0);
+	assert.equal(j.retry_count, 0);
+	// §4.1 / §8.2: no scheduled_time_unix -> start now, echoed as creation time.
+	assert.equal(j.scheduled_time_unix, j.created_at_unix);
+	// §4.1 default telephony_call_config
+	assert.equal(j.telephony_call_config.ringing_timeout_secs, 60);
+	assert.equal(j.telephony_call_config.twilio_call_recording_enabled, false);
+	assert.ok(j.telephony_call_config.twilio_machine_detection === undefined ||
+		j.telephony_call_config.twilio_machine_detection === null);
+	// and the SDK accepts the same batch
+	const d = await bc.get(j.id);
+	assert.equal(d.id, j.id);
+	assert.equal(d.recipients.length, 1);
+	assert.equal(d.recipients[0].phoneNumber, "+14155550110");
+});
+
+test("create: WhatsApp batch", T, async () => {
+	const wa = {
+		whatsappPhoneNumberId: "1234567890123",
+		whatsappCallPermissionRequestTemplateName: "call_permission_request",
+		whatsappCallPermissionRequestTemplateLanguageCode: "en_US",
+	};
+	const b = await bc.create({
+		callName: "WA follow-up",
+		agentId: agent("wa"),
+		whatsappParams: wa,
+		scheduledTimeUnix: FAR,
+		recipients: [
+			{ whatsappUserId: "14155550101", conversationInitiationClientData: { dynamicVariables: { user_name: "Ana" } } },
+			{ whatsappUserId: "14155550102" },
+		],
+	});
+	assert.deepEqual(b.whatsappParams, wa);
+	assert.equal(b.phoneNumberId, undefined);
+	assert.equal(b.totalCallsScheduled, 2);
+	assert.equal(b.status, "pending");
+	const d = await bc.get(b.id);
+	assert.deepEqual(d.recipients.map((r) => r.whatsappUserId), ["14155550101", "14155550102"]);
+	assert.deepEqual(d.recipients.map((r) => r.phoneNumber), [undefined, undefined]);
+	assert.deepEqual(d.recipients[0].conversationInitiationClientData.dynamicVariables, { user_name: "Ana" });
+	const j = await rawOk("GET", `/v1/convai/batch-calling/${b.id}`);
+	checkBatchJson(j, "get whatsapp", { withRecipients: true });
+	assert.deepEqual(j.whatsapp_params, {
+		whatsapp_phone_number_id: "1234567890123",
+		whatsapp_call_permission_request_template_name: "call_permission_request",
+		whatsapp_call_permission_request_template_language_code: "en_US",
+	});
+	assert.equal(j.phone_number_id, null);
+	assert.equal(j.recipients[0].phone_number, null);
+	assert.equal(j.recipients[1].whatsapp_user_id, "14155550102");
+	await bc.cancel(b.id);
+});
+
+test("create: exactly 10,000 recipients is accepted (§4.1 maxItems)", T, async () => {
+	const recipients = phones(10000, 14150000000).map((p) => ({ phoneNumber: p }));
+	const b = await bc.create({
+		callName: "max", agentId: agent("max"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients,
+	});
+	assert.equal(b.totalCallsScheduled, 10000);
+	await bc.delete(b.id);
+	await sdkError(bc.get(b.id), 404, "get after delete");
+});
+
+// ---- list ------------------------------------------------------------------
+
+test("list: pagination across pages, newest first, agent_id filter", T, async () => {
+	const agentId = agent("page");
+	const created = [];
+	for (let i = 0; i < 7; i++) {
+		const b = await bc.create({
+			callName: `page ${i}`, agentId, agentPhoneNumberId: PHONE_ID,
+			scheduledTimeUnix: FAR, recipients: [{ phoneNumber: `+1415555020${i}` }],
+		});
+		created.push(b.id);
+	}
+	const newestFirst = [...created].reverse();
+
+	// SDK, filtered, limit 2: pages of 2,2,2,1.
+	const seen = [];
+	const sizes = [];
+	let lastDoc;
+	for (let page = 0; ; page++) {
+		assert.ok(page < 10, "pagination does not terminate");
+		const r = await bc.list({ limit: 2, agentId, lastDoc });
+		sizes.push(r.batchCalls.length);
+		for (const b of r.batchCalls) {
+			assert.equal(b.agentId, agentId);
+			seen.push(b.id);
+		}
+		if (!r.hasMore) {
+			assert.equal(r.nextDoc, undefined, "last page: next_doc must be null (§4.2)");
+			break;
+		}
+		assert.equal(typeof r.nextDoc, "string", "has_more without next_doc");
+		lastDoc = r.nextDoc;
+	}
+	assert.deepEqual(sizes, [2, 2, 2, 1]);
+	assert.deepEqual(seen, newestFirst, "every batch exactly once, newest first");
+
+	// Raw pages: every key present, has_more/next_doc consistent.
+	let cursor = null;
+	const rawSeen = [];
+	for (let page = 0; ; page++) {
+		assert.ok(page < 10, "raw pagination does not terminate");
+		const q = new URLSearchParams({ limit: "3", agent_id: agentId });
+		if (cursor !== null) q.set("last_doc", cursor);
+		const j = await rawOk("GET", `/v1/convai/batch-calling/workspace?${q}`);
+		checkListJson(j, `list page ${page}`);
+		for (const b of j.batch_calls) {
+			assert.equal("recipients" in b, false, "§3.7: list items carry no recipients");
+			rawSeen.push(b.id);
+		}
+		if (!j.has_more) {
+			assert.equal(j.next_doc, null);
+			break;
+		}
+		assert.equal(typeof j.next_doc, "string");
+		cursor = j.next_doc;
+	}
+	assert.deepEqual(rawSeen, newestFirst);
+
+	// limit equal to the number of batches: one page, nothing more.
+	const all = await bc.list({ limit: 7, agentId });
+	assert.deepEqual(all.batchCalls.map((b) => b.id), newestFirst);
+	assert.equal(all.hasMore, false);
+
+	// Unknown agent: empty page.
+	const none = await rawOk("GET", `/v1/convai/batch-calling/workspace?agent_id=${agent("nobody")}`);
+	checkListJson(none, "empty list");
+	assert.deepEqual(none, { batch_calls: [], next_doc: null, has_more: false });
+
+	// Whole workspace without filter, small pages: no duplicates, ours all
+	// present and in order, created_at_unix never increasing.
+	const ids = [];
+	let prevCreated = Infinity;
+	lastDoc = undefined;
+	for (let page = 0; ; page++) {
+		assert.ok(page < 1000, "workspace pagination does not terminate");
+		const r = await bc.list({ limit: 3, lastDoc });
+		for (const b of r.batchCalls) {
+			assert.ok(b.createdAtUnix <= prevCreated, "workspace list must be newest first");
+			prevCreated = b.createdAtUnix;
+			ids.push(b.id);
+		}
+		if (!r.hasMore) break;
+		lastDoc = r.nextDoc;
+	}
+	assert.equal(new Set(ids).size, ids.length, "a batch appeared twice in the workspace list");
+	assert.deepEqual(ids.filter((id) => created.includes(id)), newestFirst);
+
+	// Default limit (100) without parameters parses too.
+	const def = await bc.list();
+	assert.ok(def.batchCalls.length >= 7 && def.batchCalls.length <= 100);
+
+	for (const id of created) await bc.delete(id);
+});
+
+// ---- cancel ----------------------------------------------------------------
+
+test("cancel: a scheduled batch becomes cancelled with all recipients cancelled", T, async () => {
+	const b = await bc.create({
+		callName: "to cancel", agentId: agent("cancel"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, targetConcurrencyLimit: 1,
+		recipients: phones(4, 14155550300).map((p) => ({ phoneNumber: p })),
+	});
+	const j = await rawOk("POST", `/v1/convai/batch-calling/${b.id}/cancel`);
+	checkBatchJson(j, "cancel");
+	assert.equal(j.id, b.id);
+	assert.equal(j.status, "cancelled");
+	assert.equal(j.total_calls_scheduled, 4);
+	assert.equal(j.retry_count, 0);
+	const d = await bc.get(b.id);
+	assert.equal(d.status, "cancelled");
+	assert.deepEqual(d.recipients.map((r) => r.status), ["cancelled", "cancelled", "cancelled", "cancelled"]);
+	// §8.1: cancelled is terminal, total_calls_finished counts terminal recipients.
+	assert.equal(d.totalCallsFinished, 4);
+	// The cancelled batch stays cancelled when time passes.
+	await advance(600);
+	const d2 = await bc.get(b.id);
+	assert.equal(d2.status, "cancelled");
+	assert.deepEqual(d2.recipients.map((r) => r.status), ["cancelled", "cancelled", "cancelled", "cancelled"]);
+
+	// And through the SDK for a second batch.
+	const b2 = await bc.create({
+		callName: "to cancel 2", agentId: agent("cancel"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550310" }],
+	});
+	const c2 = await bc.cancel(b2.id);
+	assert.equal(c2.id, b2.id);
+	assert.equal(c2.status, "cancelled");
+});
+
+// ---- run to completion, export, retry, delete --------------------------------
+
+test("lifecycle: dial under the concurrency cap, complete, export, retry, delete", T, async () => {
+	const numbers = phones(10, 14155550400);
+	const limit = 2;
+	const b = await bc.create({
+		callName: "lifecycle", agentId: agent("life"), agentPhoneNumberId: PHONE_ID,
+		targetConcurrencyLimit: limit,
+		recipients: numbers.map((p, i) => ({
+			phoneNumber: p,
+			conversationInitiationClientData: { dynamicVariables: { row: i } },
+		})),
+	});
+	assert.equal(b.scheduledTimeUnix, b.createdAtUnix);
+
+	// §8.1 counters; §8.3 concurrency cap, observed at every poll.
+	const checkCounters = (d) => {
+		const st = d.recipients.map((r) => r.status);
+		assert.equal(d.totalCallsScheduled, numbers.length);
+		assert.equal(d.totalCallsDispatched, st.filter((s) => s !== "pending").length,
+			`total_calls_dispatched vs recipients ${st.join(",")}`);
+		assert.equal(d.totalCallsFinished, st.filter((s) => TERMINAL.has(s)).length,
+			`total_calls_finished vs recipients ${st.join(",")}`);
+		assert.ok(st.filter((s) => ACTIVE.has(s)).length <= limit, `more than ${limit} calls at once: ${st.join(",")}`);
+		assert.ok(d.lastUpdatedAtUnix >= d.createdAtUnix);
+		for (const r of d.recipients) {
+			if (r.status === "in_progress" || r.status === "completed") {
+				assert.equal(typeof r.conversationId, "string", `recipient ${r.id} ${r.status} without conversation_id`);
+			}
+		}
+	};
+	const done = await advanceUntil(b.id, (d) => d.status === "completed", { onEach: checkCounters });
+	assert.ok(done.recipients.every((r) => ["completed", "failed", "voicemail"].includes(r.status)),
+		`completed batch with recipients ${done.recipients.map((r) => r.status)}`);
+	assert.equal(done.totalCallsFinished, numbers.length);
+	assert.equal(done.totalCallsDispatched, numbers.length);
+	assert.equal(done.retryCount, 0);
+	const jd = await rawOk("GET", `/v1/convai/batch-calling/${b.id}`);
+	checkBatchJson(jd, "get completed", { withRecipients: true });
+
+	// export: CSV text through the SDK and raw
+	const csv = await streamText((await bc.export(b.id)));
+	const lines = csv.replace(/\r?\n$/, "").split(/\r?\n/);
+	assert.equal(lines.length, numbers.length + 1, `export: header + one row per recipient, got:\n${csv}`);
+	for (const p of numbers) assert.ok(csv.includes(p), `export lacks ${p}`);
+	const ex = await raw("GET", `/v1/convai/batch-calling/${b.id}/export`);
+	assert.equal(ex.status, 200);
+	assert.match(ex.headers.get("content-type") ?? "", /^text\/csv\b/);
+	assert.equal(ex.text, csv);
+	const ex2 = await streamText(await bc.export(b.id, { limit: 3 }));
+	assert.equal(ex2.replace(/\r?\n$/, "").split(/\r?\n/).length, 4, "export?limit=3: header + 3 rows");
+
+	// retry re-dials failed and voicemail recipients of the same batch.
+	// (At --speed 50 a call lasts tens of milliseconds of wall time, so only
+	// what the retry response itself says and what cannot change afterwards
+	// is asserted exactly.)
+	const again = new Map(done.recipients.filter((r) => r.status === "failed" || r.status === "voicemail").map((r) => [r.id, r]));
+	assert.ok(again.size > 0, "the phone numbers chosen (last digits 0-9) should produce failed/voicemail recipients");
+	const kept = new Map(done.recipients.filter((r) => r.status === "completed").map((r) => [r.id, r]));
+	const jr = await rawOk("POST", `/v1/convai/batch-calling/${b.id}/retry`);
+	checkBatchJson(jr, "retry");
+	assert.equal(jr.id, b.id, "retry keeps the same batch (§4.5)");
+	assert.equal(jr.retry_count, 1);
+	assert.equal(jr.status, "in_progress");
+	assert.equal(jr.total_calls_scheduled, numbers.length);
+	assert.equal(jr.total_calls_finished, numbers.length - again.size, "re-dialled recipients are no longer finished");
+	assert.ok(jr.last_updated_at_unix >= done.lastUpdatedAtUnix);
+	const checkKept = (d) => {
+		for (const r of d.recipients) {
+			if (!kept.has(r.id)) continue;
+			assert.equal(r.status, "completed", "retry must not re-dial completed recipients");
+			assert.equal(r.conversationId, kept.get(r.id).conversationId);
+			assert.equal(r.updatedAtUnix, kept.get(r.id).updatedAtUnix);
+		}
+	};
+	const done2 = await advanceUntil(b.id, (d) => d.status === "completed", {
+		onEach: (d) => {
+			assert.equal(d.retryCount, 1);
+			assert.ok(d.recipients.filter((r) => ACTIVE.has(r.status)).length <= limit);
+			checkKept(d);
+		},
+	});
+	assert.equal(done2.totalCallsFinished, numbers.length);
+	assert.equal(done2.totalCallsDispatched, numbers.length);
+	// Issue 3: one outcome fails the first time and succeeds on retry.
+	const healed = done2.recipients.filter((r) => again.has(r.id) && r.status === "completed");
+	assert.ok(healed.length > 0, "no recipient succeeded on retry");
+	for (const r of healed) {
+		assert.notEqual(r.conversationId, again.get(r.id).conversationId, "a new call is a new conversation");
+	}
+	// Second retry through the SDK: those that failed/voicemail again.
+	const still = done2.recipients.filter((r) => r.status === "failed" || r.status === "voicemail");
+	assert.ok(still.length > 0, "some numbers should fail or reach voicemail every time");
+	const r2 = await bc.retry(b.id);
+	assert.equal(r2.id, b.id);
+	assert.equal(r2.retryCount, 2);
+	assert.equal(r2.totalCallsFinished, numbers.length - still.length);
+	const done3 = await advanceUntil(b.id, (d) => d.status === "completed");
+	assert.equal(done3.retryCount, 2);
+	// retry of a running batch, or of one with nothing to retry, is refused
+	// (the document leaves the code open: any 4xx, parsed as ElevenLabsError)
+	const nothing = await bc.create({
+		callName: "all good", agentId: agent("life"), agentPhoneNumberId: PHONE_ID,
+		recipients: [{ phoneNumber: "+14155550401" }],
+	});
+	await advanceUntil(nothing.id, (d) => d.status === "completed");
+	let err = await bc.retry(nothing.id).then(() => null, (e) => e);
+	assert.ok(err instanceof ElevenLabsError && err.statusCode >= 400 && err.statusCode < 500,
+		`retry with nothing to retry must be a 4xx, got ${err?.statusCode ?? "success"}`);
+	assert.notEqual(err.statusCode, 404);
+	assert.ok(typeOk(err.body, "object") && "detail" in err.body, `refusal body ${JSON.stringify(err.body)}`);
+	const pend = await bc.create({
+		callName: "not started", agentId: agent("life"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550406" }],
+	});
+	err = await bc.retry(pend.id).then(() => null, (e) => e);
+	assert.ok(err instanceof ElevenLabsError && err.statusCode >= 400 && err.statusCode < 500,
+		`retry of a pending batch must be a 4xx, got ${err?.statusCode ?? "success"}`);
+	assert.equal((await bc.get(pend.id)).retryCount, 0);
+	await bc.delete(nothing.id);
+	await bc.delete(pend.id);
+
+	// delete: SDK returns undefined, then the batch is gone
+	const del = await bc.delete(b.id);
+	assert.equal(del, undefined);
+	const e = await sdkError(bc.get(b.id), 404, "get after delete");
+	checkDetailObject(e.body, "get after delete", { type: "not_found" });
+	const listed = await bc.list({ agentId: agent("life") });
+	assert.deepEqual(listed.batchCalls.map((x) => x.id), []);
+});
+
+test("delete: raw 204 with an empty body", T, async () => {
+	const b = await bc.create({
+		callName: "to delete", agentId: agent("del"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550500" }],
+	});
+	const r = await raw("DELETE", `/v1/convai/batch-calling/${b.id}`);
+	assert.equal(r.status, 204);
+	assert.equal(r.text, "");
+	const g = await raw("GET", `/v1/convai/batch-calling/${b.id}`);
+	assert.equal(g.status, 404);
+	checkDetailObject(g.json, "raw get after delete", { type: "not_found" });
+	const again = await raw("DELETE", `/v1/convai/batch-calling/${b.id}`);
+	assert.equal(again.status, 404);
+});
+
+// ---- errors -----------------------------------------------------------------
+
+test("401: wrong key through the SDK on every endpoint", T, async () => {
+	const b = await bc.create({
+		callName: "auth", agentId: agent("auth"), agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550600" }],
+	});
+	const bb = badClient.conversationalAi.batchCalls;
+	const calls = {
+		list: () => bb.list(),
+		get: () => bb.get(b.id),
+		create: () => bb.create({ callName: "x", agentId: agent("auth"), agentPhoneNumberId: PHONE_ID, recipients: [{ phoneNumber: "+14155550601" }] }),
+		cancel: () => bb.cancel(b.id),
+		retry: () => bb.retry(b.id),
+		delete: () => bb.delete(b.id),
+		export: () => bb.export(b.id),
+	};
+	for (const [name, call] of Object.entries(calls)) {
+		const e = await sdkError(call(), 401, `${name} with a wrong key`);
+		checkDetailObject(e.body, `${name} 401`, { type: "authentication_error", status: "invalid_api_key" });
+		assert.equal(e.body.detail.code, "unauthorized");
+		assert.equal(e.body.detail.message, "Invalid API key");
+	}
+	// nothing happened to the batch
+	const d = await bc.get(b.id);
+	assert.equal(d.status, "pending");
+	await bc.delete(b.id);
+});
+
+test("401: raw, no key and wrong key", T, async () => {
+	const none = await raw("GET", "/v1/convai/batch-calling/workspace", { key: null });
+	assert.equal(none.status, 401);
+	assert.match(none.headers.get("content-type") ?? "", /^application\/json\b/);
+	checkDetailObject(none.json, "no key", { type: "authentication_error", status: "needs_authorization" });
+	assert.equal(none.json.detail.code, "unauthorized");
+	const wrong = await raw("GET", "/v1/convai/batch-calling/workspace", { key: "nope" });
+	assert.equal(wrong.status, 401);
+	checkDetailObject(wrong.json, "wrong key", { type: "authentication_error", status: "invalid_api_key" });
+	assert.equal(wrong.json.detail.message, "Invalid API key");
+});
+
+test("404: unknown batch on every batch endpoint", T, async () => {
+	const id = "btcal_0000000000000000000000000000";
+	const e1 = await sdkError(bc.get(id), 404, "get unknown");
+	checkDetailObject(e1.body, "get unknown", { type: "not_found" });
+	for (const [name, p] of [["cancel", bc.cancel(id)], ["retry", bc.retry(id)], ["delete", bc.delete(id)], ["export", bc.export(id)]]) {
+		const e = await sdkError(p, 404, `${name} unknown`);
+		checkDetailObject(e.body, `${name} unknown`, { type: "not_found" });
+	}
+	const r = await raw("GET", `/v1/convai/batch-calling/${id}`);
+	assert.equal(r.status, 404);
+	assert.match(r.headers.get("content-type") ?? "", /^application\/json\b/);
+	checkDetailObject(r.json, "raw get unknown", { type: "not_found" });
+});
+
+test("404: unknown route is FastAPI's {\"detail\":\"Not Found\"}", T, async () => {
+	for (const path of ["/v1/convai/batch-calling", "/v1/nothing-here", "/v1/convai/batch-calling/x/y/z"]) {
+		const r = await raw("GET", path);
+		assert.equal(r.status, 404, `${path}`);
+		assert.deepEqual(r.json, { detail: "Not Found" }, `${path}: ${r.text}`);
+	}
+});
+
+test("422 through the SDK: target_concurrency_limit 0, ringing_timeout_secs 1000, 10,001 recipients", T, async () => {
+	const base = {
+		callName: "bad", agentId: agent("bad"), agentPhoneNumberId: PHONE_ID,
+		recipients: [{ phoneNumber: "+14155550700" }],
+	};
+	let e = await sdkError(bc.create({ ...base, targetConcurrencyLimit: 0 }), 422, "target_concurrency_limit 0");
+	let it = findLoc(check422Body(e.body, "tcl 0"), ["body", "target_concurrency_limit"]);
+	assert.equal(it.type, "greater_than_equal");
+	assert.equal(it.msg, "Input should be greater than or equal to 1");
+	assert.equal(it.input, 0);
+	assert.deepEqual(it.ctx, { ge: 1 });
+
+	e = await sdkError(bc.create({ ...base, telephonyCallConfig: { ringingTimeoutSecs: 1000 } }), 422, "ringing 1000");
+	it = findLoc(check422Body(e.body, "ringing 1000"), ["body", "telephony_call_config", "ringing_timeout_secs"]);
+	assert.equal(it.type, "less_than_equal");
+	assert.equal(it.msg, "Input should be less than or equal to 999");
+	assert.equal(it.input, 1000);
+	assert.deepEqual(it.ctx, { le: 999 });
+
+	e = await sdkError(bc.create({ ...base, telephonyCallConfig: { ringingTimeoutSecs: 0 } }), 422, "ringing 0");
+	it = findLoc(check422Body(e.body, "ringing 0"), ["body", "telephony_call_config", "ringing_timeout_secs"]);
+	assert.equal(it.type, "greater_than_equal");
+	assert.deepEqual(it.ctx, { ge: 1 });
+
+	const many = phones(10001, 14150000000).map((p) => ({ phoneNumber: p }));
+	e = await sdkError(bc.create({ ...base, recipients: many }), 422, "10001 recipients");
+	it = findLoc(check422Body(e.body, "10001"), ["body", "recipients"]);
+	assert.equal(it.type, "too_long");
+	assert.equal(it.msg, "List should have at most 10000 items after validation, not 10001");
+	assert.deepEqual(it.ctx, { field_type: "List", max_length: 10000, actual_length: 10001 });
+
+	// none of these created a batch
+	const l = await bc.list({ agentId: agent("bad") });
+	assert.deepEqual(l.batchCalls, []);
+});
+
+test("422 raw: missing fields, malformed JSON, wrong types", T, async () => {
+	const submit = "/v1/convai/batch-calling/submit";
+	// missing required field
+	let r = await raw("POST", submit, { body: { call_name: "x", recipients: [] } });
+	assert.equal(r.status, 422, r.text);
+	assert.match(r.headers.get("content-type") ?? "", /^application\/json\b/);
+	let it = findLoc(check422Body(r.json, "missing agent_id"), ["body", "agent_id"]);
+	assert.equal(it.type, "missing");
+	assert.equal(it.msg, "Field required");
+	assert.deepEqual(it.input, { call_name: "x", recipients: [] });
+
+	r = await raw("POST", submit, { body: {} });
+	assert.equal(r.status, 422, r.text);
+	const items = check422Body(r.json, "empty object");
+	for (const f of ["call_name", "agent_id", "recipients"]) {
+		assert.equal(findLoc(items, ["body", f]).type, "missing");
+	}
+
+	// malformed JSON
+	r = await raw("POST", submit, { rawBody: "{\"call_name\": " });
+	assert.equal(r.status, 422, r.text);
+	it = check422Body(r.json, "malformed")[0];
+	assert.equal(it.type, "json_invalid");
+	assert.equal(it.loc[0], "body");
+	assert.ok(Number.isInteger(it.loc[1]), "json_invalid loc carries the character offset");
+	assert.equal(it.msg, "JSON decode error");
+
+	// recipients item not an object
+	r = await raw("POST", submit, { body: { call_name: "x", agent_id: agent("bad"), recipients: ["+14155550100"] } });
+	assert.equal(r.status, 422, r.text);
+	it = findLoc(check422Body(r.json, "recipient not object"), ["body", "recipients", 0]);
+	assert.equal(it.type, "model_attributes_type");
+	assert.equal(it.msg, "Input should be a valid dictionary or object to extract fields from");
+
+	// target_concurrency_limit 0, raw
+	r = await raw("POST", submit, { body: { call_name: "x", agent_id: agent("bad"), recipients: [{ phone_number: "+14155550100" }], target_concurrency_limit: 0 } });
+	assert.equal(r.status, 422, r.text);
+	it = findLoc(check422Body(r.json, "tcl 0 raw"), ["body", "target_concurrency_limit"]);
+	assert.equal(it.type, "greater_than_equal");
+
+	// string for an integer query parameter
+	r = await raw("GET", "/v1/convai/batch-calling/workspace?limit=abc");
+	assert.equal(r.status, 422, r.text);
+	it = findLoc(check422Body(r.json, "limit=abc"), ["query", "limit"]);
+	assert.equal(it.type, "int_parsing");
+	assert.equal(it.msg, "Input should be a valid integer, unable to parse string as an integer");
+	assert.equal(it.input, "abc");
+
+	const l = await bc.list({ agentId: agent("bad") });
+	assert.deepEqual(l.batchCalls, []);
+});
