@@ -273,7 +273,8 @@ static void write_console(const struct log_entry *e)
 }
 
 /* Returns 0 or the negative errno of sd_journal_sendv. */
-static int write_journal(const struct log_entry *e)
+static int write_journal(const struct log_entry *e, const char *code_file, const char *code_line,
+			 const char *func)
 {
 	const char *id = log_event_message_id(e->ev);
 	const char *job_event = log_event_job_name(e->ev);
@@ -305,23 +306,30 @@ static int write_journal(const struct log_entry *e)
 		iov[i].iov_base = fields[i];
 		iov[i].iov_len = strlen(fields[i]);
 	}
-	r = sd_journal_sendv(iov, (int)n);
+	/* The _with_location form, or journald would record this function
+	 * as the origin of every entry. */
+	if (code_file && code_line && func)
+		r = sd_journal_sendv_with_location(code_file, code_line, func, iov, (int)n);
+	else
+		r = sd_journal_sendv(iov, (int)n);
 	for (size_t i = 0; i < n; i++)
 		free(fields[i]);
 	return r < 0 ? r : 0;
 }
 
-static void write_target(const struct log_entry *e)
+static void write_target(const struct log_entry *e, const char *code_file, const char *code_line,
+			 const char *func)
 {
 	if (e->priority > log_max_priority)
 		return;
-	/* A journal that cannot be reached must not swallow the event. */
-	if (log_target == LOG_TARGET_JOURNAL && write_journal(e) == 0)
+	/* A journal that refuses the entry must not swallow the event. */
+	if (log_target == LOG_TARGET_JOURNAL && write_journal(e, code_file, code_line, func) == 0)
 		return;
 	write_console(e);
 }
 
-void log_eventv(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
+void log_eventv_at(const char *code_file, const char *code_line, const char *func, int priority,
+		   enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* callers log and then look at errno */
 	struct log_entry e = { .priority = priority, .ev = ev };
@@ -346,7 +354,7 @@ void log_eventv(int priority, enum log_event ev, const struct log_fields *f, con
 	if (log_writer)
 		log_writer(&e, log_writer_userdata);
 	else
-		write_target(&e);
+		write_target(&e, code_file, code_line, func);
 	free(message);
 	free(job);
 	free(batch_id);
@@ -355,21 +363,13 @@ out:
 	errno = saved_errno;
 }
 
-void log_event(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, ...)
+void log_event_at(const char *code_file, const char *code_line, const char *func, int priority,
+		  enum log_event ev, const struct log_fields *f, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_eventv(priority, ev, f, fmt, ap);
-	va_end(ap);
-}
-
-void log_msg(int priority, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_eventv(priority, EV_NONE, NULL, fmt, ap);
+	log_eventv_at(code_file, code_line, func, priority, ev, f, fmt, ap);
 	va_end(ap);
 }
 

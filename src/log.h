@@ -94,13 +94,26 @@ int log_target_parse(const char *s, enum log_target *ret);
 /* True when $JOURNAL_STREAM names the device:inode of stderr. */
 bool log_stderr_is_journal(void);
 
+/* Where a log call is, for journald's CODE_FILE, CODE_LINE and CODE_FUNC
+ * (the caller's place, not log.c's). */
+#define LOG_STRINGIFY_(x) #x
+#define LOG_STRINGIFY(x) LOG_STRINGIFY_(x)
+#define LOG_HERE "CODE_FILE=" __FILE__, "CODE_LINE=" LOG_STRINGIFY(__LINE__), __func__
+
 /* Log an event with fields (f may be NULL). */
-void log_event(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void log_eventv(int priority, enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
+#define log_event(priority, ev, f, ...) log_event_at(LOG_HERE, priority, ev, f, __VA_ARGS__)
 /* Log a plain message without fields. */
-void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_msg(priority, ...) log_event_at(LOG_HERE, priority, EV_NONE, NULL, __VA_ARGS__)
+
+/* What log_event expands to: code_file is "CODE_FILE=...", code_line
+ * "CODE_LINE=..." (both may be NULL). */
+void log_event_at(const char *code_file, const char *code_line, const char *func, int priority,
+		  enum log_event ev, const struct log_fields *f, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* The va_list form, for wrappers (pass LOG_HERE of their caller or NULLs). */
+void log_eventv_at(const char *code_file, const char *code_line, const char *func, int priority,
+		   enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
+	__attribute__((format(printf, 7, 0)));
 
 /* The JOB_EVENT name of a job event ("scheduled" ...), NULL for others. */
 const char *log_event_job_name(enum log_event ev);
