@@ -27,8 +27,9 @@ if [ -z "$sim" ]; then
 		if [ -x "$c" ]; then sim=$c; break; fi
 	done
 fi
-[ -n "$sim" ] && [ -x "$sim" ] ||
+if [ -z "$sim" ] || [ ! -x "$sim" ]; then
 	fail "batchcall-sim not found in $builddir (build it first: make batchcall-sim)"
+fi
 
 command -v node >/dev/null 2>&1 || fail "node is not installed (Node.js >= 18 is needed; .ci/run installs it)"
 command -v npm >/dev/null 2>&1 || fail "npm is not installed (.ci/run installs it)"
@@ -40,6 +41,13 @@ simpid=
 cleanup() {
 	if [ -n "$simpid" ]; then
 		kill "$simpid" 2>/dev/null
+		# bounded: a simulator that ignores SIGTERM gets SIGKILL after 5 s
+		n=0
+		while kill -0 "$simpid" 2>/dev/null && [ "$n" -lt 100 ]; do
+			sleep 0.05
+			n=$((n + 1))
+		done
+		kill -9 "$simpid" 2>/dev/null
 		wait "$simpid" 2>/dev/null
 	fi
 	rm -rf "$tmp"
@@ -96,7 +104,11 @@ simpid=$!
 url=
 deadline=$(($(date +%s) + 15))
 while :; do
-	line=$(head -n 1 "$tmp/sim.out" 2>/dev/null)
+	# only a complete first line counts (the port may still be half written)
+	line=
+	if [ "$(wc -l <"$tmp/sim.out")" -ge 1 ]; then
+		line=$(head -n 1 "$tmp/sim.out")
+	fi
 	case $line in
 	"batchcall-sim: listening on http://127.0.0.1:"*)
 		url=${line#batchcall-sim: listening on }
