@@ -1,0 +1,303 @@
+/*
+ * backoff: retry delays, full jitter and Retry-After, as pure functions.
+ *
+ * Everything saturates instead of overflowing: the inputs come from job
+ * files and from HTTP headers, and a huge retry number or a far-future date
+ * must give "wait as long as allowed", never a negative or garbage delay.
+ * HTTP dates are converted with days-from-civil arithmetic so that the
+ * result cannot depend on the process time zone (TZ, /etc/localtime).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "util.h"
+
+int64_t backoff_retry_delay(const struct retry_policy *p, int n)
+{
+	double delay, cap, factor, d;
+
+	if (!p)
+		return 0;
+	delay = p->delay > 0 ? p->delay : 0;
+	cap = p->max_delay > 0 ? p->max_delay : 0;
+	if (delay == 0 || cap == 0)
+		return 0;
+	if (n < 1)
+		n = 1;
+	/* The config refuses backoff < 1.0; a NaN or non-positive factor
+	 * that slipped through must not turn the delay into NaN or 0. */
+	factor = p->backoff;
+	if (!(factor > 0))
+		factor = 1.0;
+	/* pow() overflows to +inf for huge n, and inf compares above the cap;
+	 * delay > 0 here so the product is never 0 * inf = NaN. */
+	d = delay * pow(factor, (double)(n - 1));
+	if (!(d < cap))
+		d = cap;
+	return llround(d);
+}
+
+/* The high 64 bits of a * b, without relying on a 128-bit type. */
+static uint64_t mul_high64(uint64_t a, uint64_t b)
+{
+	uint64_t a_lo = (uint32_t)a, a_hi = a >> 32;
+	uint64_t b_lo = (uint32_t)b, b_hi = b >> 32;
+	uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo;
+	uint64_t lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+	uint64_t cross = (lo_lo >> 32) + (uint32_t)hi_lo + lo_hi;
+
+	return hi_hi + (hi_lo >> 32) + (cross >> 32);
+}
+
+int64_t backoff_full_jitter_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint64_t rnd)
+{
+	int64_t ceiling;
+
+	if (base_ms < 0)
+		base_ms = 0;
+	if (cap_ms < 0)
+		cap_ms = 0;
+	if (attempt < 0)
+		attempt = 0;
+	if (base_ms == 0)
+		ceiling = 0;
+	else if (attempt >= 63 || base_ms > (INT64_MAX >> attempt))
+		ceiling = INT64_MAX;
+	else
+		ceiling = base_ms << attempt;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	/* Scale rnd into [0, ceiling] by multiplication rather than modulo:
+	 * no bias worth speaking of, monotonic in rnd, and both ends are
+	 * reachable (rnd = UINT64_MAX gives exactly the ceiling). */
+	return (int64_t)mul_high64(rnd, (uint64_t)ceiling + 1);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * algorithm), valid for every year this parser accepts. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The Gregorian year that contains the instant t (unix seconds, UTC). */
+static int64_t year_of(int64_t t)
+{
+	int64_t z, era, doe, yoe, doy, mp, y;
+
+	z = t / 86400 - (t % 86400 < 0);
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	return y + (mp >= 10);
+}
+
+static bool is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+/* A cursor over the trimmed header value; every matcher advances it only
+ * on success, and the formats are tried one after the other. */
+struct cur {
+	const char *p, *end;
+};
+
+static bool lit(struct cur *c, const char *s)
+{
+	size_t n = strlen(s);
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n) != 0)
+		return false;
+	c->p += n;
+	return true;
+}
+
+/* Exactly n decimal digits. */
+static bool digits(struct cur *c, int n, int *ret)
+{
+	int v = 0;
+	if (c->end - c->p < n)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (c->p[i] < '0' || c->p[i] > '9')
+			return false;
+		v = v * 10 + (c->p[i] - '0');
+	}
+	c->p += n;
+	*ret = v;
+	return true;
+}
+
+/* One of the words; the longest match wins so "Mon" never shadows "Monday". */
+static int word(struct cur *c, const char *const *words, int n)
+{
+	int best = -1;
+	size_t best_len = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(words[i]);
+		if ((size_t)(c->end - c->p) >= len && memcmp(c->p, words[i], len) == 0 && len > best_len) {
+			best = i;
+			best_len = len;
+		}
+	}
+	c->p += best_len;
+	return best;
+}
+
+static const char *const wday_short[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+static const char *const wday_long[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
+					 "Friday", "Saturday", "Sunday" };
+static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+struct http_date {
+	int64_t year;
+	int month, day, hour, min, sec;
+};
+
+static bool time_of_day(struct cur *c, struct http_date *d)
+{
+	return digits(c, 2, &d->hour) && lit(c, ":") && digits(c, 2, &d->min) && lit(c, ":") &&
+	       digits(c, 2, &d->sec);
+}
+
+static bool month(struct cur *c, struct http_date *d)
+{
+	int m = word(c, month_names, (int)ARRAY_SIZE(month_names));
+	d->month = m + 1;
+	return m >= 0;
+}
+
+/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static bool parse_imf(struct cur c, struct http_date *d)
+{
+	int y;
+	if (word(&c, wday_short, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
+	    !lit(&c, " ") || !month(&c, d) || !lit(&c, " ") || !digits(&c, 4, &y) ||
+	    !lit(&c, " ") || !time_of_day(&c, d) || !lit(&c, " GMT"))
+		return false;
+	d->year = y;
+	return c.p == c.end;
+}
+
+/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"; the century is resolved by
+ * the caller against now (RFC 9110 §5.6.7). */
+static bool parse_rfc850(struct cur c, struct http_date *d)
+{
+	int y;
+	if (word(&c, wday_long, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
+	    !lit(&c, "-") || !month(&c, d) || !lit(&c, "-") || !digits(&c, 2, &y) ||
+	    !lit(&c, " ") || !time_of_day(&c, d) || !lit(&c, " GMT"))
+		return false;
+	d->year = y;
+	return c.p == c.end;
+}
+
+/* asctime: "Sun Nov  6 08:49:37 1994" (day as two digits or SP DIGIT). */
+static bool parse_asctime(struct cur c, struct http_date *d)
+{
+	int y;
+	if (word(&c, wday_short, 7) < 0 || !lit(&c, " ") || !month(&c, d) || !lit(&c, " "))
+		return false;
+	if (!lit(&c, " ") ? !digits(&c, 2, &d->day) : !digits(&c, 1, &d->day))
+		return false;
+	if (!lit(&c, " ") || !time_of_day(&c, d) || !lit(&c, " ") || !digits(&c, 4, &y))
+		return false;
+	d->year = y;
+	return c.p == c.end;
+}
+
+/* Delta-seconds, saturating; a leading '-' is accepted as "no wait". */
+static bool parse_delta(struct cur c, int64_t *ret)
+{
+	bool neg = lit(&c, "-");
+	int64_t v = 0;
+
+	if (c.p == c.end)
+		return false;
+	for (; c.p < c.end; c.p++) {
+		if (*c.p < '0' || *c.p > '9')
+			return false;
+		if (v > (INT64_MAX - (*c.p - '0')) / 10)
+			v = INT64_MAX;
+		else
+			v = v * 10 + (*c.p - '0');
+	}
+	*ret = neg ? 0 : v;
+	return true;
+}
+
+int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_seconds)
+{
+	struct cur c;
+	struct http_date d = { 0 };
+	int64_t t, wait;
+	bool two_digit_year = false;
+
+	if (!value)
+		return -EINVAL;
+	c.p = value;
+	c.end = value + strlen(value);
+	/* Header values may carry optional whitespace (OWS) around them. */
+	while (c.p < c.end && (*c.p == ' ' || *c.p == '\t'))
+		c.p++;
+	while (c.end > c.p && (c.end[-1] == ' ' || c.end[-1] == '\t'))
+		c.end--;
+
+	if (parse_delta(c, &wait)) {
+		*ret_seconds = wait;
+		return 0;
+	}
+	if (parse_rfc850(c, &d))
+		two_digit_year = true;
+	else if (!parse_imf(c, &d) && !parse_asctime(c, &d))
+		return -EINVAL;
+
+	if (two_digit_year) {
+		/* clamped so that an absurd `now` cannot overflow the
+		 * arithmetic below; real clocks are far inside the range */
+		int64_t now_year = year_of(now);
+		if (now_year < 0)
+			now_year = 0;
+		if (now_year > 9999)
+			now_year = 9999;
+		int64_t y = now_year - (now_year % 100 + 100) % 100 + d.year;
+		/* "more than 50 years in the future" means the previous century */
+		if (y > now_year + 50)
+			y -= 100;
+		else if (y + 100 <= now_year + 50)
+			y += 100;
+		d.year = y;
+	}
+	if (d.day < 1 || d.day > days_in_month(d.year, d.month) || d.hour > 23 || d.min > 59 ||
+	    d.sec > 60)
+		return -EINVAL;
+
+	t = days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
+	if (__builtin_sub_overflow(t, now, &wait))
+		wait = now < 0 ? INT64_MAX : 0;
+	*ret_seconds = wait > 0 ? wait : 0;
+	return 0;
+}
