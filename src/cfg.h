@@ -1,8 +1,8 @@
 /*
- * cfg: loads batchcalld.conf and every jobs.d/*.conf (libconfig), applies
- * the defaults, reads recipients CSV files, and validates everything into a
- * daemonconf. Every problem is reported as "FILE:LINE: message" (CSV:
- * "FILE:ROW: message"); all of them, not only the first.
+ * cfg: loads batchcalld.conf and every job file (the *.conf of jobs_dir) with
+ * libconfig, applies the defaults, reads recipients CSV files, and validates
+ * everything into a daemonconf. Every problem is reported as "FILE:LINE:
+ * message" (CSV: "FILE:ROW: message"); all of them, not only the first.
  */
 #ifndef BC_CFG_H
 #define BC_CFG_H

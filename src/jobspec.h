@@ -124,8 +124,13 @@ void jobspec_compute_digest(struct jobspec *j);
 /* Find a job by name (jobs sorted by name), or NULL. */
 const struct jobspec *daemonconf_find(const struct daemonconf *c, const char *name);
 
+/* Free what v holds (v itself is not freed). */
+void var_clear(struct var *v);
+/* Free what r holds (r itself is not freed). */
 void recipient_clear(struct recipient *r);
+/* Free what j holds (j itself is not freed). */
 void jobspec_clear(struct jobspec *j);
+/* Free c and everything it owns, zones included. */
 void daemonconf_free(struct daemonconf *c);
 
 #endif

@@ -1,0 +1,243 @@
+/*
+ * jobspec: checks on single values (E.164, job names), the call name sent
+ * for a run, the digest that tells the daemon a job changed, and the
+ * destructors. Pure: no I/O.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobspec.h"
+#include "tz.h"
+#include "util.h"
+
+bool e164_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || s[0] != '+')
+		return false;
+	for (s++; *s; s++, n++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return n >= 8 && n <= 15;
+}
+
+bool job_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; *s; s++, n++) {
+		char c = *s;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= JOB_NAME_MAX;
+}
+
+char *jobspec_run_call_name(const struct jobspec *j, const char *local_start)
+{
+	return xasprintf("%s %s", j->call_name ? j->call_name : j->name, local_start);
+}
+
+/* FNV-1a 64: small, stable across builds and hosts, good enough to notice a
+ * change (it is no defence against a forger, and needs none). */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static void fnv(uint64_t *h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++) {
+		*h ^= p[i];
+		*h *= FNV_PRIME;
+	}
+}
+
+/* Each value is written as tag, length, bytes, so that no two different
+ * jobs can serialise to the same text (a NULL differs from ""). */
+static void h_str(uint64_t *h, char tag, const char *s)
+{
+	uint64_t len = s ? strlen(s) : UINT64_MAX;
+	fnv(h, &tag, 1);
+	fnv(h, &len, sizeof(len));
+	if (s)
+		fnv(h, s, strlen(s));
+}
+
+static void h_int(uint64_t *h, char tag, int64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	fnv(h, &tag, 1);
+	fnv(h, buf, (size_t)n);
+	fnv(h, ";", 1);
+}
+
+static void h_double(uint64_t *h, char tag, double v)
+{
+	char buf[64];
+	/* %a is exact and independent of the locale */
+	int n = snprintf(buf, sizeof(buf), "%a", v);
+	fnv(h, &tag, 1);
+	fnv(h, buf, (size_t)n);
+	fnv(h, ";", 1);
+}
+
+static void h_var(uint64_t *h, const struct var *v)
+{
+	h_str(h, 'n', v->name);
+	switch (v->type) {
+	case VAR_STRING:
+		h_str(h, 's', v->s);
+		break;
+	case VAR_INT:
+		h_int(h, 'i', v->i);
+		break;
+	case VAR_FLOAT:
+		h_double(h, 'f', v->f);
+		break;
+	case VAR_BOOL:
+		h_int(h, 'b', v->b);
+		break;
+	}
+}
+
+void jobspec_compute_digest(struct jobspec *j)
+{
+	uint64_t h = FNV_OFFSET;
+
+	h_str(&h, 'N', j->name);
+	h_str(&h, 'A', j->agent_id);
+	h_str(&h, 'P', j->phone_number_id);
+	h_str(&h, 'Z', j->timezone);
+	h_int(&h, 'S', j->start);
+	h_str(&h, 'C', j->call_name);
+	h_int(&h, 'T', j->target_concurrency_limit);
+	h_int(&h, 'R', j->ringing_timeout_secs);
+	h_str(&h, 'B', j->branch_id);
+	h_str(&h, 'E', j->environment);
+	h_int(&h, 'W', j->has_whatsapp);
+	if (j->has_whatsapp) {
+		h_str(&h, 'w', j->whatsapp.phone_number_id);
+		h_str(&h, 'm', j->whatsapp.template_name);
+		h_str(&h, 'l', j->whatsapp.template_language_code);
+	}
+	h_int(&h, 'r', j->retry.max_retries);
+	h_int(&h, 'd', j->retry.delay);
+	h_double(&h, 'k', j->retry.backoff);
+	h_int(&h, 'x', j->retry.max_delay);
+	h_int(&h, 'L', j->max_lateness);
+	h_int(&h, 'U', j->submit_ahead);
+	h_int(&h, 'O', j->enabled);
+	h_int(&h, '#', (int64_t)j->n_recipients);
+	for (size_t i = 0; i < j->n_recipients; i++) {
+		const struct recipient *r = &j->recipients[i];
+		h_str(&h, 'i', r->id);
+		h_str(&h, 'p', r->phone_number);
+		h_str(&h, 'u', r->whatsapp_user_id);
+		h_str(&h, 'g', r->language);
+		h_str(&h, 'F', r->first_message);
+		h_str(&h, 'y', r->system_prompt);
+		h_str(&h, 'v', r->voice_id);
+		h_int(&h, 'V', (int64_t)r->n_vars);
+		for (size_t k = 0; k < r->n_vars; k++)
+			h_var(&h, &r->vars[k]);
+	}
+	j->digest = h;
+}
+
+const struct jobspec *daemonconf_find(const struct daemonconf *c, const char *name)
+{
+	size_t lo = 0, hi;
+
+	if (!c || !name)
+		return NULL;
+	hi = c->n_jobs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(name, c->jobs[mid].name);
+		if (cmp == 0)
+			return &c->jobs[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+void var_clear(struct var *v)
+{
+	if (!v)
+		return;
+	free(v->name);
+	free(v->s);
+	memset(v, 0, sizeof(*v));
+}
+
+void recipient_clear(struct recipient *r)
+{
+	if (!r)
+		return;
+	free(r->id);
+	free(r->phone_number);
+	free(r->whatsapp_user_id);
+	for (size_t i = 0; i < r->n_vars; i++)
+		var_clear(&r->vars[i]);
+	free(r->vars);
+	free(r->language);
+	free(r->first_message);
+	free(r->system_prompt);
+	free(r->voice_id);
+	free(r->file);
+	memset(r, 0, sizeof(*r));
+}
+
+void jobspec_clear(struct jobspec *j)
+{
+	if (!j)
+		return;
+	free(j->name);
+	free(j->file);
+	free(j->agent_id);
+	free(j->phone_number_id);
+	free(j->timezone);
+	free(j->start_text);
+	free(j->call_name);
+	for (size_t i = 0; i < j->n_recipients; i++)
+		recipient_clear(&j->recipients[i]);
+	free(j->recipients);
+	free(j->recipients_csv);
+	free(j->branch_id);
+	free(j->environment);
+	free(j->whatsapp.phone_number_id);
+	free(j->whatsapp.template_name);
+	free(j->whatsapp.template_language_code);
+	memset(j, 0, sizeof(*j));
+}
+
+void daemonconf_free(struct daemonconf *c)
+{
+	if (!c)
+		return;
+	free(c->file);
+	free(c->api.base_url);
+	free(c->api.api_key_file);
+	free(c->api.ca_file);
+	free(c->jobs_dir);
+	free(c->state_dir);
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->metrics_listen);
+	for (size_t i = 0; i < c->n_jobs; i++)
+		jobspec_clear(&c->jobs[i]);
+	free(c->jobs);
+	tz_cache_free(c->zones);
+	free(c);
+}
