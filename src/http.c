@@ -1,0 +1,547 @@
+/*
+ * http: libcurl multi + libevent, in the shape of curl's hiperfifo example:
+ * curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to
+ * wake it (CURLMOPT_TIMERFUNCTION); each socket gets one persistent event,
+ * the client has one curl timer, and finished transfers are drained after
+ * every curl_multi_socket_action. On top of that sits admission control: a
+ * FIFO of requests not yet handed to curl, released while a concurrency slot
+ * and a rate token are both free, otherwise re-tried by one libevent timer
+ * at the moment the next token becomes available.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "http.h"
+#include "ratelimit.h"
+#include "util.h"
+
+#define HTTP_DEFAULT_TIMEOUT_MS 30000L
+#define HTTP_DEFAULT_CONNECT_MS 10000L
+#define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
+
+enum req_state { REQ_QUEUED, REQ_RUNNING, REQ_DONE };
+
+struct http_request {
+	struct http *h;
+	struct http_request *prev, *next; /* in h->queued or h->running */
+	enum req_state state;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *body; /* request body, owned: curl reads it in place */
+	http_done_cb cb;
+	void *arg;
+	/* Response being collected. */
+	char *rbuf;
+	size_t rlen, rcap;
+	bool too_big;
+	char *retry_after;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct req_list {
+	struct http_request *head, *tail;
+	size_t n;
+};
+
+struct http {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *curl_timer;  /* curl's one timer */
+	struct event *admit_timer; /* wakes the queue when a token is due */
+	struct req_list queued, running;
+	struct ratelimit rl;
+	long timeout_ms, connect_timeout_ms;
+	size_t max_concurrent, max_body;
+	char *ca_file, *user_agent;
+	/* Re-entrancy: a completion callback may call http_free; the free is
+	 * then finished by the dispatcher once the callback returned. */
+	int dispatching;
+	bool doomed;
+};
+
+/* One watched socket: owned by curl's socket, handed back as socketp. */
+struct http_sock {
+	struct event *ev;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once_cb(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void list_push(struct req_list *l, struct http_request *r)
+{
+	r->next = NULL;
+	r->prev = l->tail;
+	if (l->tail)
+		l->tail->next = r;
+	else
+		l->head = r;
+	l->tail = r;
+	l->n++;
+}
+
+static void list_remove(struct req_list *l, struct http_request *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		l->head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		l->tail = r->prev;
+	r->prev = r->next = NULL;
+	l->n--;
+}
+
+static void request_free(struct http_request *r)
+{
+	if (!r)
+		return;
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->headers);
+	free(r->body);
+	free(r->rbuf);
+	free(r->retry_after);
+	free(r);
+}
+
+/* Take r out of its list (and out of curl when running) and free it. */
+static void request_detach_free(struct http_request *r)
+{
+	struct http *h = r->h;
+	if (r->state == REQ_RUNNING) {
+		curl_multi_remove_handle(h->multi, r->easy);
+		list_remove(&h->running, r);
+	} else {
+		list_remove(&h->queued, r);
+	}
+	request_free(r);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_request *r = userp;
+	size_t n = size * nmemb;
+	if (n > r->h->max_body - r->rlen) {
+		/* Returning short makes curl abort with CURLE_WRITE_ERROR. */
+		r->too_big = true;
+		return 0;
+	}
+	xgrow((void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1);
+	memcpy(r->rbuf + r->rlen, data, n);
+	r->rlen += n;
+	r->rbuf[r->rlen] = '\0';
+	return n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
+{
+	struct http_request *r = userp;
+	size_t n = size * nitems;
+	static const char name[] = "retry-after:";
+
+	/* A new status line starts a new header block (after a 100 Continue
+	 * or an auth round): forget what the previous one said. */
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		free(r->retry_after);
+		r->retry_after = NULL;
+		return n;
+	}
+	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		const char *v = data + sizeof(name) - 1, *e = data + n;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		free(r->retry_after);
+		r->retry_after = xstrndup(v, (size_t)(e - v));
+	}
+	return n;
+}
+
+static void admit(struct http *h);
+
+/* Hand one finished transfer back to its owner. */
+static void complete(struct http *h, struct http_request *r, CURLcode code)
+{
+	struct http_response res = { 0 };
+	long status = 0;
+	long req_size = 0, num_connects = 0;
+	curl_off_t total_us = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &num_connects);
+	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
+	res.total_time = (double)total_us / 1e6;
+
+	res.curl_code = (int)code;
+	res.body = r->rbuf ? r->rbuf : (char *)"";
+	res.len = r->rlen;
+	res.retry_after_raw = r->retry_after;
+	res.reused = num_connects == 0 && status != 0;
+	/* An incomplete answer (cut-off body, over the cap) is still an
+	 * answer: the status stands, curl_code says it is incomplete. */
+	res.status = status;
+	/* CURLINFO_REQUEST_SIZE counts request bytes handed to the socket
+	 * (or TLS) layer in this transfer; zero means nothing left this host,
+	 * whatever the error. Any HTTP answer also means the server saw it. */
+	res.maybe_sent = req_size > 0 || status != 0;
+	if (code != CURLE_OK) {
+		if (r->too_big)
+			snprintf(res.error, sizeof(res.error), "response body over %zu bytes", h->max_body);
+		else if (r->errbuf[0])
+			snprintf(res.error, sizeof(res.error), "%s", r->errbuf);
+		else
+			snprintf(res.error, sizeof(res.error), "%s", curl_easy_strerror(code));
+	}
+
+	curl_multi_remove_handle(h->multi, r->easy);
+	list_remove(&h->running, r);
+	r->state = REQ_DONE;
+	h->dispatching++;
+	r->cb(&res, r->arg);
+	h->dispatching--;
+	request_free(r);
+}
+
+/* Drain CURLMSG_DONE after every socket action, then refill the slots. */
+static void check_done(struct http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while (!h->doomed && (msg = curl_multi_info_read(h->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct http_request *r = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		complete(h, r, msg->data.result);
+	}
+	if (h->doomed) {
+		if (h->dispatching == 0)
+			http_free(h);
+		return;
+	}
+	admit(h);
+}
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int running;
+	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+
+	curl_multi_socket_action(h->multi, fd, action, &running);
+	check_done(h);
+}
+
+static void curl_timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int running;
+
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: (re)arm or drop the one event of socket s. */
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http *h = userp;
+	struct http_sock *hs = socketp;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (hs) {
+			event_free(hs->ev);
+			free(hs);
+			curl_multi_assign(h->multi, s, NULL);
+		}
+		return 0;
+	}
+	short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (!hs) {
+		hs = xcalloc(1, sizeof(*hs));
+		curl_multi_assign(h->multi, s, hs);
+	} else {
+		event_free(hs->ev);
+	}
+	hs->ev = event_new(h->base, s, kind, sock_event_cb, h);
+	if (!hs->ev)
+		return -1;
+	event_add(hs->ev, NULL);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants to be woken in timeout_ms (-1: never).
+ * Even 0 goes through the loop: socket_action must not be called from here. */
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+
+	if (timeout_ms < 0) {
+		evtimer_del(h->curl_timer);
+		return 0;
+	}
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	evtimer_add(h->curl_timer, &tv);
+	return 0;
+}
+
+static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	admit(h);
+}
+
+/* Start queued requests while a slot and a token are free; otherwise wake
+ * up exactly when the next token is due (a slot frees on completion, which
+ * calls admit again). */
+static void admit(struct http *h)
+{
+	while (h->queued.head && h->running.n < h->max_concurrent) {
+		int64_t wait = ratelimit_take(&h->rl, now_us());
+		if (wait > 0) {
+			struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
+			evtimer_add(h->admit_timer, &tv);
+			return;
+		}
+		struct http_request *r = h->queued.head;
+		list_remove(&h->queued, r);
+		if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+			/* Only on memory exhaustion or misuse: report it like
+			 * a transport failure that never left this host. */
+			struct http_response res = { .body = (char *)"", .curl_code = CURLE_FAILED_INIT };
+			snprintf(res.error, sizeof(res.error), "cannot start the request");
+			r->state = REQ_DONE;
+			h->dispatching++;
+			r->cb(&res, r->arg);
+			h->dispatching--;
+			request_free(r);
+			if (h->doomed) {
+				if (h->dispatching == 0)
+					http_free(h);
+				return;
+			}
+			continue;
+		}
+		r->state = REQ_RUNNING;
+		list_push(&h->running, r);
+	}
+}
+
+struct http *http_new(struct event_base *base, const struct http_options *o)
+{
+	pthread_once(&curl_once, curl_init_once_cb);
+	if (curl_init_rc != CURLE_OK)
+		return NULL;
+
+	struct http *h = xcalloc(1, sizeof(*h));
+	h->base = base;
+	h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
+	h->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+		: (h->timeout_ms < HTTP_DEFAULT_CONNECT_MS ? h->timeout_ms : HTTP_DEFAULT_CONNECT_MS);
+	h->max_concurrent = o->max_concurrent > 0 ? (size_t)o->max_concurrent : 1;
+	h->max_body = o->max_body > 0 ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+	h->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+	h->user_agent = o->user_agent ? xstrdup(o->user_agent) : NULL;
+	int burst = o->burst;
+	if (burst < 1)
+		burst = o->max_per_second >= 1 && o->max_per_second < 1e6 ? (int)floor(o->max_per_second) : 1;
+	ratelimit_init(&h->rl, o->max_per_second, burst);
+
+	h->multi = curl_multi_init();
+	h->curl_timer = evtimer_new(base, curl_timer_event_cb, h);
+	h->admit_timer = evtimer_new(base, admit_timer_cb, h);
+	if (!h->multi || !h->curl_timer || !h->admit_timer)
+		goto fail;
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	return h;
+fail:
+	http_free(h);
+	return NULL;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	/* Called from inside a completion callback: cancel the rest now (no
+	 * more callbacks), and let the dispatcher free h once it unwinds. */
+	while (h->queued.head)
+		request_detach_free(h->queued.head);
+	while (h->running.head)
+		request_detach_free(h->running.head);
+	if (h->dispatching > 0) {
+		h->doomed = true;
+		return;
+	}
+	/* Cleaning the multi closes its connections through CURL_POLL_REMOVE,
+	 * which frees our socket events. */
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	if (h->curl_timer)
+		event_free(h->curl_timer);
+	if (h->admit_timer)
+		event_free(h->admit_timer);
+	free(h->ca_file);
+	free(h->user_agent);
+	free(h);
+}
+
+static int setup_easy(struct http *h, struct http_request *r, const char *method, const char *url,
+		      const char *const *headers, unsigned flags)
+{
+	CURL *e = r->easy;
+	int rc = -EINVAL;
+
+#define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) goto out; } while (0)
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_PRIVATE, r);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->ca_file)
+		SET(CURLOPT_CAINFO, h->ca_file);
+	if (h->user_agent)
+		SET(CURLOPT_USERAGENT, h->user_agent);
+	SET(CURLOPT_ACCEPT_ENCODING, "");
+	SET(CURLOPT_WRITEFUNCTION, write_cb);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_HEADERFUNCTION, header_cb);
+	SET(CURLOPT_HEADERDATA, r);
+	SET(CURLOPT_ERRORBUFFER, r->errbuf);
+	if (flags & HTTP_NO_REUSE) {
+		/* libcurl re-sends a request whose reused connection died before
+		 * any response byte; on a connection opened for this request
+		 * alone that retry path does not exist (it requires reuse), and
+		 * FORBID_REUSE keeps it from being reused by anybody later. */
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	}
+
+	if (strcmp(method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "POST") == 0) {
+		SET(CURLOPT_POST, 1L);
+	} else {
+		SET(CURLOPT_CUSTOMREQUEST, method);
+	}
+	if (r->body || strcmp(method, "POST") == 0) {
+		SET(CURLOPT_POSTFIELDS, r->body ? r->body : "");
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? strlen(r->body) : 0));
+	}
+
+	for (size_t i = 0; headers && headers[i]; i++) {
+		struct curl_slist *l = curl_slist_append(r->headers, headers[i]);
+		if (!l)
+			goto out;
+		r->headers = l;
+	}
+	/* "Expect: 100-continue" would stall larger bodies for a second
+	 * waiting for a go-ahead that the API never sends. */
+	if (r->body) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+		if (!l)
+			goto out;
+		r->headers = l;
+	}
+	if (r->headers)
+		SET(CURLOPT_HTTPHEADER, r->headers);
+#undef SET
+	rc = 0;
+out:
+	return rc;
+}
+
+int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
+		const char *body, unsigned flags, http_done_cb cb, void *arg,
+		struct http_request **ret_req)
+{
+	struct http_request *r = NULL;
+	int rc = -EINVAL;
+
+	if (!h || h->doomed || !method || !*method || !url || !cb)
+		goto out;
+	r = xcalloc(1, sizeof(*r));
+	r->h = h;
+	r->cb = cb;
+	r->arg = arg;
+	r->body = body ? xstrdup(body) : NULL;
+	r->easy = curl_easy_init();
+	if (!r->easy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = setup_easy(h, r, method, url, headers, flags);
+	if (rc < 0)
+		goto out;
+	r->state = REQ_QUEUED;
+	list_push(&h->queued, r);
+	if (ret_req)
+		*ret_req = r;
+	r = NULL;
+	/* Not from inside a completion: check_done refills afterwards. */
+	if (h->dispatching == 0)
+		admit(h);
+	rc = 0;
+out:
+	request_free(r);
+	return rc;
+}
+
+void http_cancel(struct http_request *r)
+{
+	/* From inside its own callback the request is already finished. */
+	if (!r || r->state == REQ_DONE)
+		return;
+	struct http *h = r->h;
+	request_detach_free(r);
+	if (h->dispatching == 0)
+		admit(h);
+}
+
+size_t http_pending(const struct http *h)
+{
+	return h ? h->queued.n + h->running.n : 0;
+}
+
+size_t http_running(const struct http *h)
+{
+	return h ? h->running.n : 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * http: the daemon's only way out to the network. libcurl's multi interface
+ * driven by the daemon's libevent loop (one event per socket, one timer),
+ * bounded by a concurrency limit and a token bucket; requests beyond either
+ * wait in a FIFO and are started by a libevent timer, never by polling.
+ *
+ * Exactly once: libcurl silently re-sends a request when a reused keep-alive
+ * connection turns out dead before any response byte arrived. Requests that
+ * must not be repeated (submit, retry, cancel) carry HTTP_NO_REUSE: they run
+ * on a connection of their own, so that re-send path cannot trigger, and
+ * their outcome is reported as unknown (maybe_sent) instead.
+ *
+ * The process must ignore SIGPIPE (CURLOPT_NOSIGNAL is set, so libcurl does
+ * not install handlers of its own).
+ */
+#ifndef BC_HTTP_H
+#define BC_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct http;
+struct http_request;
+
+struct http_options {
+	long timeout_ms;         /* whole request; 0: 30 s */
+	long connect_timeout_ms; /* TCP + TLS; 0: min(timeout, 10 s) */
+	int max_concurrent;      /* requests in flight; < 1: 1 */
+	double max_per_second;   /* token bucket rate; <= 0: unlimited */
+	int burst;               /* token bucket size; < 1: max(1, floor(rate)) */
+	size_t max_body;         /* response body cap in bytes; 0: 64 MiB */
+	const char *ca_file;     /* extra CA bundle (CURLOPT_CAINFO); NULL: system */
+	const char *user_agent;  /* NULL: none */
+};
+
+/* Flags of http_submit. */
+enum {
+	/* A fresh connection, closed afterwards: never re-sent by libcurl on a
+	 * dead keep-alive connection. For every non-idempotent request. */
+	HTTP_NO_REUSE = 1u << 0,
+};
+
+struct http_response {
+	long status;            /* HTTP status; 0: no HTTP answer */
+	char *body;             /* NUL-terminated (len excludes the NUL); never NULL */
+	size_t len;
+	char *retry_after_raw;  /* raw Retry-After value, NULL when absent */
+	int curl_code;          /* CURLcode; 0 (CURLE_OK) when the transfer completed */
+	char error[256];        /* transport error text, "" when curl_code == 0 */
+	/* false only when the server certainly never saw the request (DNS,
+	 * refused, TLS handshake, connect timeout: no request byte was
+	 * written), so it is safe to send again blindly; true otherwise,
+	 * including every timeout, reset or empty reply after the request was
+	 * written, and every HTTP answer. */
+	bool maybe_sent;
+	bool reused;            /* ran on a connection that had served before */
+	double total_time;      /* seconds */
+};
+
+/* Called once per request unless cancelled; res (and the request) are
+ * valid only during the call. The callback may submit, cancel others, or
+ * http_free the whole client. */
+typedef void (*http_done_cb)(const struct http_response *res, void *arg);
+
+/* A client on base; the options are copied. NULL if libcurl cannot start. */
+struct http *http_new(struct event_base *base, const struct http_options *o);
+
+/* Cancel every pending request without calling back and free the client. */
+void http_free(struct http *h);
+
+/* Queue one request: method "GET", "POST", "DELETE", ...; headers is a
+ * NULL-terminated list of "Name: value" (may be NULL); body (may be NULL)
+ * is copied and sent as the request body (a POST without body sends
+ * Content-Length: 0). 0 and *ret_req (if not NULL; valid until the callback
+ * or http_cancel), or -EINVAL. */
+int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
+		const char *body, unsigned flags, http_done_cb cb, void *arg,
+		struct http_request **ret_req);
+
+/* Abandon a request (queued or in flight) without calling back. A request
+ * already on the wire may still reach the server. */
+void http_cancel(struct http_request *r);
+
+/* Requests queued or in flight. */
+size_t http_pending(const struct http *h);
+
+/* Requests in flight (handed to libcurl). */
+size_t http_running(const struct http *h);
+
+#endif
