@@ -29,4 +29,7 @@ tests_log_emit_LDADD = $(SHELL_LIBS)
 tests_notify_emit_SOURCES = tests/notify-emit.c
 tests_notify_emit_LDADD = $(SHELL_LIBS)
 
-TESTS += tests/test_log
+# journal.sh needs root for its private journald and is skipped without it.
+TESTS += tests/test_log tests/journal.sh tests/notify.sh tests/unit-file.sh
+dist_noinst_SCRIPTS += tests/journal.sh tests/notify.sh tests/unit-file.sh \
+	tests/helpers/journald-ns.sh tests/helpers/notify-listen.py
