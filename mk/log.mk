@@ -5,16 +5,20 @@
 
 src_libshell_a_SOURCES += src/log.c src/log.h src/notify.c src/notify.h
 
-# The unit names the installed daemon, so it is generated with the
-# configured sbindir rather than shipped with a guessed path.
+# The unit and the catalog name installed paths (the daemon, the README),
+# so they are generated with the configured folders rather than shipped
+# with guessed ones.
 systemdsystemunit_DATA = systemd/batchcalld.service
 catalog_DATA = systemd/batchcalld.catalog
+doc_DATA = README.md
 systemd/batchcalld.service: $(srcdir)/systemd/batchcalld.service.in Makefile
+systemd/batchcalld.catalog: $(srcdir)/systemd/batchcalld.catalog.in Makefile
+systemd/batchcalld.service systemd/batchcalld.catalog:
 	$(AM_V_GEN)$(MKDIR_P) systemd && \
-	sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/systemd/batchcalld.service.in >$@.tmp && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@docdir[@]|$(docdir)|g' $(srcdir)/$@.in >$@.tmp && \
 	mv $@.tmp $@
-CLEANFILES += systemd/batchcalld.service
-EXTRA_DIST += systemd/batchcalld.service.in systemd/batchcalld.catalog
+CLEANFILES += systemd/batchcalld.service systemd/batchcalld.catalog
+EXTRA_DIST += systemd/batchcalld.service.in systemd/batchcalld.catalog.in
 
 # The Debian systemd.pc names /lib/systemd/system whatever the prefix;
 # distcheck must stay inside its own prefix.

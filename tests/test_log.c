@@ -330,7 +330,7 @@ START_TEST(test_catalog_covers_every_id)
 	size_t len, entries = 0;
 	const char *header = "-- ";
 
-	ck_assert_int_eq(read_file(TOP_SRCDIR "/systemd/batchcalld.catalog", 1 << 20, &cat, &len), 0);
+	ck_assert_int_eq(read_file(TOP_BUILDDIR "/systemd/batchcalld.catalog", 1 << 20, &cat, &len), 0);
 	for (int k = EV_NONE + 1; k < EV__MAX; k++) {
 		char *needle = xasprintf("\n-- %s\n", log_event_message_id((enum log_event)k));
 

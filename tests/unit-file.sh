@@ -21,6 +21,7 @@ fail=0
 grep -qx 'ExecStart=/.*/sbin/batchcalld' "$unit" && echo "ok: ExecStart in sbindir" ||
 	{ echo "FAIL: ExecStart: $(grep ExecStart= "$unit")"; fail=1; }
 grep -q '@[a-z_]*@' "$unit" && { echo "FAIL: unsubstituted @...@ in $unit"; fail=1; }
+grep -q "@sbindir@\\|@docdir@" "$TOP_BUILDDIR/systemd/batchcalld.catalog" && { echo "FAIL: unsubstituted @...@ in the catalog"; fail=1; }
 
 sed 's|^ExecStart=.*|ExecStart=/bin/true|' "$unit" >"$tmp/batchcalld.service"
 (cd "$tmp" && systemd-analyze verify --man=no ./batchcalld.service) >"$tmp/verify" 2>&1 || {
@@ -53,12 +54,12 @@ grep -qx 'WatchdogSec=[1-9][0-9]*s' "$unit" || { echo "FAIL: no WatchdogSec="; f
 
 # The catalog compiles in a scratch root exactly as on a host, silently.
 mkdir -p "$tmp/root/usr/lib/systemd/catalog" "$tmp/root/var/lib/systemd/catalog"
-cp "$TOP_SRCDIR/systemd/batchcalld.catalog" "$tmp/root/usr/lib/systemd/catalog/"
+cp "$TOP_BUILDDIR/systemd/batchcalld.catalog" "$tmp/root/usr/lib/systemd/catalog/"
 journalctl --root="$tmp/root" --update-catalog >"$tmp/catalog.err" 2>&1 || {
 	echo "FAIL: journalctl --update-catalog exited $?"; fail=1; }
 if [ -s "$tmp/catalog.err" ]; then echo "FAIL: journalctl --update-catalog said:"; cat "$tmp/catalog.err"; fail=1; fi
 journalctl --root="$tmp/root" --list-catalog >"$tmp/catalog.list"
-ids=$(grep -c '^-- [0-9a-f]\{32\}$' "$TOP_SRCDIR/systemd/batchcalld.catalog")
+ids=$(grep -c '^-- [0-9a-f]\{32\}$' "$TOP_BUILDDIR/systemd/batchcalld.catalog")
 listed=$(grep -c '^[0-9a-f]\{32\} batchcalld: ' "$tmp/catalog.list")
 echo "catalog entries: $listed of $ids"
 if [ "$ids" -gt 0 ] && [ "$listed" = "$ids" ] && [ "$(wc -l <"$tmp/catalog.list")" = "$ids" ] &&
