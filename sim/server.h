@@ -1,0 +1,24 @@
+/*
+ * server: the simulator's HTTP(S) shell on libevent's evhttp. Reads the
+ * clock, carries out the connection actions (delay, drop, close) that
+ * sim_api decides, and prints the ready line.
+ */
+#ifndef BC_SIM_SERVER_H
+#define BC_SIM_SERVER_H
+
+#include <stdint.h>
+
+struct sim_server_opts {
+	const char *listen_host; /* "127.0.0.1", "::1", "0.0.0.0", ... */
+	int port;                /* 0: pick a free port */
+	const char *api_key;
+	uint64_t seed;
+	double speed;
+	const char *tls_cert, *tls_key; /* both or neither */
+};
+
+/* Serve until SIGTERM/SIGINT: 0, or a negative errno (a message was
+ * printed on stderr) when the server cannot start. */
+int sim_server_run(const struct sim_server_opts *o);
+
+#endif
