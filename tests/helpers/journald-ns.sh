@@ -47,7 +47,9 @@ ForwardToConsole=no
 ForwardToWall=no
 CONF
 
-"$journald" >/run/batchcalld-test/journald.log 2>&1 &
+# Not ours: a NOTIFY_SOCKET or watchdog meant for the command under test.
+env -u NOTIFY_SOCKET -u WATCHDOG_USEC -u WATCHDOG_PID -u LISTEN_FDS -u LISTEN_PID \
+	"$journald" >/run/batchcalld-test/journald.log 2>&1 &
 jpid=$!
 stop_journald() {
 	kill "$jpid" 2>/dev/null || true
