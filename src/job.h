@@ -1,0 +1,194 @@
+/*
+ * job: the life of one run of a job as a pure state machine. The shell feeds
+ * it events (time reached, API answers, operator requests) with the current
+ * time; it changes the run and returns actions (persist, submit, look up,
+ * fetch, retry, cancel, log, forget) for the shell to carry out in order.
+ * It never reads the clock, touches the network or writes a file.
+ *
+ * Exactly once: a submit is always preceded by a persisted intent (state
+ * "submitting" with intent_ms). A submit whose outcome is unknown leaves the
+ * run uncertain; an uncertain run is only ever looked up by its unique
+ * call_name, and submitted again only when the lookup finds nothing after a
+ * grace period long enough for any request still in flight to have landed.
+ */
+#ifndef BC_JOB_H
+#define BC_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "jobspec.h"
+
+enum run_state {
+	RUN_SCHEDULED,
+	RUN_SUBMITTING,
+	RUN_PENDING,
+	RUN_IN_PROGRESS,
+	RUN_RETRY_WAIT,
+	RUN_COMPLETED,
+	RUN_FAILED,
+	RUN_CANCELLED,
+	RUN_MISSED,
+	RUN_ERROR,
+	RUN_DISABLED,
+	RUN_REMOVED,
+	RUN__MAX
+};
+
+/* What a log entry is about: the JOB_EVENT values of the SPEC, and a few
+ * more kinds that carry no JOB_EVENT. */
+enum job_event {
+	JE_SCHEDULED,
+	JE_SUBMITTED,
+	JE_ADOPTED,
+	JE_STATUS,
+	JE_RETRIED,
+	JE_CANCELLED,
+	JE_FINISHED,
+	JE_MISSED,
+	JE_ERROR,
+	JE_LATE,
+	JE_CHANGED,   /* job changed after its run was submitted */
+	JE_REMOVED,   /* job removed; its run is dropped or let go */
+	JE_TRANSIENT, /* an API request failed and will be tried again */
+	JE_DUPLICATE, /* the lookup found more than one batch of this run */
+	JE__MAX
+};
+
+/* Which request a run has in flight (not persisted: a restart forgets it and
+ * the persisted state says what to do). */
+enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
+
+/* The recorded state of a run; everything but `op` is persisted. */
+struct run {
+	char *job;
+	int64_t start;   /* the run's instant, unix seconds */
+	char *call_name; /* unique per run */
+	char *agent_id;
+	enum run_state state;
+	enum on_removal on_removal;
+	char *batch_id;          /* once known */
+	uint64_t digest;         /* the job's digest when submitted */
+	int submit_attempts;     /* submit requests sent */
+	int64_t intent_ms;       /* when the last submit/retry intent was recorded */
+	bool uncertain;          /* the last submit's outcome is unknown */
+	int retries;             /* retries that took effect */
+	int64_t retry_expect;    /* retry_count expected after a retry intent; 0: none */
+	int64_t due_ms;          /* when the next step is due; 0: nothing timed */
+	int failures;            /* consecutive transient failures */
+	bool cancel_wanted;      /* cancel the batch once it is known */
+	bool removing;           /* the job is gone: forget the run when settled */
+	bool late_logged;
+	struct batch batch;      /* last snapshot (id/name/agent unused) */
+	int64_t counts[RCPT__MAX];
+	bool counts_valid;
+	char *error;             /* the API's message of a permanent refusal */
+	int64_t submitted_at;    /* unix seconds */
+	int64_t finished_at;
+	enum run_op op;
+};
+
+/* What the shell must know to advance a run. */
+struct run_ctx {
+	const struct jobspec *spec; /* NULL when the job was removed */
+	int64_t now_ms;             /* wall clock, unix milliseconds */
+	uint64_t rnd;               /* a fresh random value for jitter */
+	int64_t grace_ms;           /* how long a lost request may still land */
+	int64_t backoff_base_ms;    /* transient failures: full jitter base */
+	int64_t backoff_cap_ms;
+};
+
+enum action_kind {
+	ACT_PERSIST,      /* write the run durably; the actions after it depend on it */
+	ACT_SUBMIT,       /* POST submit; scheduled_time_unix when > 0 */
+	ACT_LOOKUP,       /* find the run's batch by call_name in the list */
+	ACT_FETCH_DETAIL, /* GET the batch with recipients */
+	ACT_RETRY,        /* POST retry */
+	ACT_CANCEL,       /* POST cancel */
+	ACT_LOG,          /* log an event */
+	ACT_FORGET        /* drop the run and its state file */
+};
+
+struct action {
+	enum action_kind kind;
+	int64_t scheduled_time_unix; /* ACT_SUBMIT */
+	enum job_event event;        /* ACT_LOG */
+	int priority;                /* ACT_LOG: syslog priority */
+	long http_status;            /* ACT_LOG: 0 when none */
+	int attempt;                 /* ACT_LOG: 0 when none */
+	char msg[320];               /* ACT_LOG */
+};
+
+#define ACTIONS_MAX 8
+struct actions {
+	struct action v[ACTIONS_MAX];
+	size_t n;
+};
+
+/* How an API request ended, as the machine needs to know it (the shell maps
+ * its api layer's outcome onto this). */
+enum req_outcome {
+	REQ_OK,
+	REQ_TRANSIENT, /* try again later */
+	REQ_AUTH,      /* the key is refused: pause, do not fail the run */
+	REQ_REJECTED,  /* a permanent refusal, with the API's message */
+	REQ_NOT_FOUND  /* the batch does not exist (get/cancel/retry) */
+};
+
+enum run_event_kind {
+	RE_TIME,          /* the run's due time came (or a fresh look is wanted) */
+	RE_SUBMIT_DONE,   /* answer to ACT_SUBMIT */
+	RE_LOOKUP_DONE,   /* answer to ACT_LOOKUP: batch, or NULL when not found */
+	RE_STATUS,        /* the batch as seen by a poll */
+	RE_DETAIL_DONE,   /* answer to ACT_FETCH_DETAIL */
+	RE_RETRY_DONE,    /* answer to ACT_RETRY */
+	RE_CANCEL_DONE,   /* answer to ACT_CANCEL */
+	RE_STORE_FAILED,  /* ACT_PERSIST failed: nothing after it was done */
+	RE_CANCEL_REQ,    /* operator: cancel */
+	RE_RETRY_REQ,     /* operator: retry now */
+	RE_TRIGGER_REQ,   /* operator: submit now */
+	RE_REMOVED        /* the job is no longer in the files */
+};
+
+struct run_event {
+	enum run_event_kind kind;
+	enum req_outcome outcome;
+	long http_status;
+	const char *message;     /* API error text, may be NULL */
+	int64_t retry_after_s;   /* -1: none */
+	bool maybe_applied;      /* a failed request may have taken effect */
+	const struct batch *batch;         /* RE_SUBMIT/LOOKUP/STATUS/RETRY/CANCEL_DONE */
+	const struct batch_detail *detail; /* RE_DETAIL_DONE */
+	int n_found;             /* RE_LOOKUP_DONE: batches with this call_name */
+};
+
+const char *run_state_name(enum run_state s);
+/* -1 for an unknown name. */
+int run_state_from_name(const char *s);
+const char *job_event_name(enum job_event e);
+/* Finished for good: nothing more will happen to the run. */
+bool run_state_final(enum run_state s);
+/* A batch exists that is (or may again be) dialling. */
+bool run_state_active(enum run_state s);
+
+/* A new run of spec with its instant; state scheduled (or disabled). */
+struct run *run_new(const struct jobspec *spec, int64_t now_ms);
+void run_free(struct run *r);
+
+/* Advance r by ev; append the actions to do, in order, to out. Refusals of
+ * operator requests return -EBUSY/-ENOENT/-EALREADY with *ret_why (static
+ * text); then r is unchanged. */
+int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+	     struct actions *out, const char **ret_why);
+
+/* The job's definition was (re)loaded: bring a run that was never submitted
+ * in line with it (start, call_name, enabled; a missed or refused run comes
+ * back only when the job changed), or warn that a submitted run's job
+ * changed (its batch is not altered). */
+void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out);
+
+/* When the run should be submitted (start - submit_ahead), unix ms. */
+int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec);
+
+#endif

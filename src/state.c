@@ -1,0 +1,281 @@
+/*
+ * state: run <-> JSON (see state.h for the format).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "util.h"
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static void add_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_bool(struct json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+char *state_format(const struct run *r)
+{
+	struct json_object *o = json_object_new_object(), *b, *c;
+	char digest[17];
+	char *text;
+
+	add_str(o, "format", "batchcalld-run");
+	add_int(o, "version", STATE_VERSION);
+	add_str(o, "job", r->job);
+	add_int(o, "start", r->start);
+	add_str(o, "call_name", r->call_name);
+	add_str(o, "agent_id", r->agent_id);
+	add_str(o, "state", run_state_name(r->state));
+	add_str(o, "on_removal", r->on_removal == ON_REMOVAL_KEEP ? "keep" : "cancel");
+	add_str(o, "batch_id", r->batch_id);
+	snprintf(digest, sizeof(digest), "%016" PRIx64, r->digest);
+	add_str(o, "digest", digest);
+	add_int(o, "submit_attempts", r->submit_attempts);
+	add_int(o, "intent_ms", r->intent_ms);
+	add_bool(o, "uncertain", r->uncertain);
+	add_int(o, "retries", r->retries);
+	add_int(o, "retry_expect", r->retry_expect);
+	add_int(o, "due_ms", r->due_ms);
+	add_int(o, "failures", r->failures);
+	add_bool(o, "cancel_wanted", r->cancel_wanted);
+	add_bool(o, "removing", r->removing);
+	add_bool(o, "late_logged", r->late_logged);
+	b = json_object_new_object();
+	add_str(b, "status", batch_status_name(r->batch.status));
+	add_int(b, "created_at_unix", r->batch.created_at_unix);
+	add_int(b, "scheduled_time_unix", r->batch.scheduled_time_unix);
+	add_int(b, "last_updated_at_unix", r->batch.last_updated_at_unix);
+	add_int(b, "total_calls_dispatched", r->batch.total_calls_dispatched);
+	add_int(b, "total_calls_scheduled", r->batch.total_calls_scheduled);
+	add_int(b, "total_calls_finished", r->batch.total_calls_finished);
+	add_int(b, "retry_count", r->batch.retry_count);
+	json_object_object_add(o, "batch", b);
+	if (r->counts_valid) {
+		c = json_object_new_object();
+		for (int i = 0; i < RCPT__MAX; i++)
+			add_int(c, rcpt_status_name(i), r->counts[i]);
+		json_object_object_add(o, "counts", c);
+	} else {
+		json_object_object_add(o, "counts", NULL);
+	}
+	add_str(o, "error", r->error);
+	add_int(o, "submitted_at", r->submitted_at);
+	add_int(o, "finished_at", r->finished_at);
+	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+/* --- reading --------------------------------------------------------------- */
+
+struct reader {
+	struct json_object *o;
+	char *cause;
+};
+
+static struct json_object *field(struct reader *rd, struct json_object *o, const char *k,
+				 enum json_type t, bool nullable)
+{
+	struct json_object *v;
+
+	if (rd->cause)
+		return NULL;
+	if (!json_object_object_get_ex(o, k, &v)) {
+		rd->cause = xasprintf("key '%s' is missing", k);
+		return NULL;
+	}
+	if (!v) {
+		if (!nullable)
+			rd->cause = xasprintf("key '%s' is null", k);
+		return NULL;
+	}
+	if (!json_object_is_type(v, t)) {
+		rd->cause = xasprintf("key '%s' has the wrong type", k);
+		return NULL;
+	}
+	return v;
+}
+
+static char *get_str(struct reader *rd, struct json_object *o, const char *k, bool nullable)
+{
+	struct json_object *v = field(rd, o, k, json_type_string, nullable);
+	const char *s;
+
+	if (!v)
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v)) {
+		rd->cause = xasprintf("key '%s' holds a NUL byte", k);
+		return NULL;
+	}
+	return xstrdup(s);
+}
+
+static int64_t get_int(struct reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
+{
+	struct json_object *v = field(rd, o, k, json_type_int, false);
+	int64_t x;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno != 0 || x < min || x > max) {
+		rd->cause = xasprintf("key '%s' is out of range", k);
+		return 0;
+	}
+	return x;
+}
+
+static bool get_bool(struct reader *rd, struct json_object *o, const char *k)
+{
+	struct json_object *v = field(rd, o, k, json_type_boolean, false);
+	return v ? json_object_get_boolean(v) : false;
+}
+
+int state_parse(const char *text, size_t len, struct run **ret, char **cause)
+{
+	struct json_tokener *tok = NULL;
+	struct reader rd = { 0 };
+	struct run *r = NULL;
+	struct json_object *o = NULL, *b, *c;
+	char *s = NULL;
+	int st, ret_code = -EBADMSG;
+
+	if (len == 0 || memchr(text, '\0', len)) {
+		rd.cause = xstrdup(len ? "the file holds a NUL byte" : "the file is empty");
+		goto out;
+	}
+	tok = json_tokener_new_ex(16);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		/* Trailing whitespace is fine; anything else is damage. */
+		size_t end = json_tokener_get_parse_end(tok);
+		bool tail_ok = o && json_tokener_get_error(tok) == json_tokener_success;
+		for (size_t i = end; tail_ok && i < len; i++)
+			if (!strchr(" \t\r\n", text[i]))
+				tail_ok = false;
+		if (!tail_ok) {
+			rd.cause = xstrdup("not a complete JSON document (truncated or corrupted)");
+			goto out;
+		}
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		rd.cause = xstrdup("not a JSON object");
+		goto out;
+	}
+	s = get_str(&rd, o, "format", false);
+	if (s && strcmp(s, "batchcalld-run") != 0)
+		rd.cause = xasprintf("unknown format '%s'", s);
+	if (get_int(&rd, o, "version", 1, STATE_VERSION) && rd.cause)
+		goto out;
+	if (rd.cause)
+		goto out;
+
+	r = xcalloc(1, sizeof(*r));
+	r->job = get_str(&rd, o, "job", false);
+	r->start = get_int(&rd, o, "start", INT32_MIN * 100LL, INT32_MAX * 100LL);
+	r->call_name = get_str(&rd, o, "call_name", false);
+	r->agent_id = get_str(&rd, o, "agent_id", true);
+	free(s);
+	s = get_str(&rd, o, "state", false);
+	if (s) {
+		st = run_state_from_name(s);
+		if (st < 0)
+			rd.cause = xasprintf("unknown state '%s'", s);
+		else
+			r->state = st;
+	}
+	free(s);
+	s = get_str(&rd, o, "on_removal", false);
+	if (s) {
+		if (strcmp(s, "keep") == 0)
+			r->on_removal = ON_REMOVAL_KEEP;
+		else if (strcmp(s, "cancel") == 0)
+			r->on_removal = ON_REMOVAL_CANCEL;
+		else if (!rd.cause)
+			rd.cause = xasprintf("unknown on_removal '%s'", s);
+	}
+	r->batch_id = get_str(&rd, o, "batch_id", true);
+	free(s);
+	s = get_str(&rd, o, "digest", false);
+	if (s) {
+		char *end;
+		errno = 0;
+		r->digest = strtoull(s, &end, 16);
+		if (errno || *end || strlen(s) != 16)
+			if (!rd.cause)
+				rd.cause = xstrdup("key 'digest' is not 16 hex digits");
+	}
+	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, 1000000);
+	r->intent_ms = get_int(&rd, o, "intent_ms", 0, INT64_MAX / 4);
+	r->uncertain = get_bool(&rd, o, "uncertain");
+	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
+	r->retry_expect = get_int(&rd, o, "retry_expect", 0, INT32_MAX);
+	r->due_ms = get_int(&rd, o, "due_ms", 0, INT64_MAX / 4);
+	r->failures = (int)get_int(&rd, o, "failures", 0, 1000000);
+	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
+	r->removing = get_bool(&rd, o, "removing");
+	r->late_logged = get_bool(&rd, o, "late_logged");
+	b = field(&rd, o, "batch", json_type_object, false);
+	if (b) {
+		free(s);
+		s = get_str(&rd, b, "status", false);
+		if (s)
+			r->batch.status = batch_status_from_name(s);
+		r->batch.created_at_unix = get_int(&rd, b, "created_at_unix", 0, INT64_MAX / 4);
+		r->batch.scheduled_time_unix = get_int(&rd, b, "scheduled_time_unix", 0, INT64_MAX / 4);
+		r->batch.last_updated_at_unix = get_int(&rd, b, "last_updated_at_unix", 0, INT64_MAX / 4);
+		r->batch.total_calls_dispatched = get_int(&rd, b, "total_calls_dispatched", 0, INT64_MAX / 4);
+		r->batch.total_calls_scheduled = get_int(&rd, b, "total_calls_scheduled", 0, INT64_MAX / 4);
+		r->batch.total_calls_finished = get_int(&rd, b, "total_calls_finished", 0, INT64_MAX / 4);
+		r->batch.retry_count = get_int(&rd, b, "retry_count", 0, INT64_MAX / 4);
+	}
+	c = field(&rd, o, "counts", json_type_object, true);
+	if (c) {
+		r->counts_valid = true;
+		for (int i = 0; i < RCPT__MAX; i++)
+			r->counts[i] = get_int(&rd, c, rcpt_status_name(i), 0, INT64_MAX / 4);
+	}
+	r->error = get_str(&rd, o, "error", true);
+	r->submitted_at = get_int(&rd, o, "submitted_at", 0, INT64_MAX / 4);
+	r->finished_at = get_int(&rd, o, "finished_at", 0, INT64_MAX / 4);
+	if (!rd.cause && (!job_name_valid(r->job) || !*r->call_name))
+		rd.cause = xstrdup("invalid job or call_name");
+	if (!rd.cause && r->batch_id && !*r->batch_id)
+		rd.cause = xstrdup("key 'batch_id' is empty");
+	if (rd.cause)
+		goto out;
+	*ret = r;
+	r = NULL;
+	ret_code = 0;
+out:
+	if (rd.cause) {
+		if (cause)
+			*cause = rd.cause;
+		else
+			free(rd.cause);
+	}
+	free(s);
+	run_free(r);
+	json_object_put(o);
+	if (tok)
+		json_tokener_free(tok);
+	return ret_code;
+}

@@ -1,0 +1,36 @@
+/*
+ * state: the on-disk form of a run (one JSON document per run, versioned),
+ * and back. Pure: text in, struct out. The reader treats anything it cannot
+ * fully trust as damage and says so; it never guesses.
+ *
+ * Format (version 1), every key always written:
+ *   {"format": "batchcalld-run", "version": 1, "job": "...", "start": unix,
+ *    "call_name": "...", "agent_id": "...", "state": "submitting",
+ *    "on_removal": "cancel", "batch_id": "btcal_..." | null, "digest": "hex64",
+ *    "submit_attempts": n, "intent_ms": ms, "uncertain": bool, "retries": n,
+ *    "retry_expect": n, "due_ms": ms, "failures": n, "cancel_wanted": bool,
+ *    "removing": bool, "late_logged": bool,
+ *    "batch": {"status": "...", "created_at_unix": ..., "scheduled_time_unix": ...,
+ *              "last_updated_at_unix": ..., "total_calls_dispatched": ...,
+ *              "total_calls_scheduled": ..., "total_calls_finished": ...,
+ *              "retry_count": ...},
+ *    "counts": {"pending": n, ..., "voicemail": n, "unknown": n} | null,
+ *    "error": "..." | null, "submitted_at": unix, "finished_at": unix}
+ * A reader of version N accepts every version <= N; unknown keys are ignored
+ * so that a downgrade keeps working.
+ */
+#ifndef BC_STATE_H
+#define BC_STATE_H
+
+#include <stddef.h>
+
+#include "job.h"
+
+#define STATE_VERSION 1
+
+/* Serialise r; the caller frees. */
+char *state_format(const struct run *r);
+/* Parse a state document into a new run: 0, or -EBADMSG with *cause. */
+int state_parse(const char *text, size_t len, struct run **ret, char **cause);
+
+#endif

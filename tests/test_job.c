@@ -1,0 +1,896 @@
+/*
+ * Unit tests of the run state machine: every transition with plain values,
+ * and a seeded randomised "world" that loses, delays and duplicates answers
+ * and crashes the daemon at random, asserting exactly-once submission.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "job.h"
+#include "state.h"
+#include "util.h"
+
+#define T0 1800000000LL /* the run's instant, unix seconds */
+#define MS(s) ((int64_t)(s) * 1000)
+
+static struct jobspec spec;
+
+static void spec_init(void)
+{
+	memset(&spec, 0, sizeof(spec));
+	spec.name = (char *)"renewals";
+	spec.agent_id = (char *)"agent_1";
+	spec.timezone = (char *)"UTC";
+	spec.start = T0;
+	spec.call_name = (char *)"Renewals";
+	spec.retry = (struct retry_policy){ .max_retries = 2, .delay = 600, .backoff = 2.0, .max_delay = 3600 };
+	spec.max_lateness = 900;
+	spec.submit_ahead = 0;
+	spec.on_removal = ON_REMOVAL_CANCEL;
+	spec.enabled = true;
+	spec.digest = 42;
+}
+
+static struct run_ctx ctx_at(int64_t now_ms)
+{
+	return (struct run_ctx){ .spec = &spec, .now_ms = now_ms, .rnd = 0x8000000000000000ULL,
+				 .grace_ms = 10000, .backoff_base_ms = 1000, .backoff_cap_ms = 60000 };
+}
+
+static struct actions acts;
+
+static int step_at(struct run *r, int64_t now_ms, struct run_event ev)
+{
+	struct run_ctx c = ctx_at(now_ms);
+	const char *why;
+	acts.n = 0;
+	if (ev.retry_after_s == 0)
+		ev.retry_after_s = -1;
+	return run_step(r, &c, &ev, &acts, &why);
+}
+
+static int count_kind(enum action_kind k)
+{
+	int n = 0;
+	for (size_t i = 0; i < acts.n; i++)
+		n += acts.v[i].kind == k;
+	return n;
+}
+
+static const struct action *find_kind(enum action_kind k)
+{
+	for (size_t i = 0; i < acts.n; i++)
+		if (acts.v[i].kind == k)
+			return &acts.v[i];
+	return NULL;
+}
+
+static const struct action *find_log(enum job_event e)
+{
+	for (size_t i = 0; i < acts.n; i++)
+		if (acts.v[i].kind == ACT_LOG && acts.v[i].event == e)
+			return &acts.v[i];
+	return NULL;
+}
+
+static struct batch mkbatch(const char *id, enum batch_status st)
+{
+	return (struct batch){ .id = (char *)id, .name = (char *)"Renewals 2027-01-15 08:00",
+			       .agent_id = (char *)"agent_1", .status = st, .created_at_unix = T0,
+			       .scheduled_time_unix = T0, .total_calls_scheduled = 3 };
+}
+
+static struct run_event ev_time(void)
+{
+	return (struct run_event){ .kind = RE_TIME };
+}
+
+static struct run_event ev_done(enum run_event_kind k, enum req_outcome o, const struct batch *b)
+{
+	return (struct run_event){ .kind = k, .outcome = o, .batch = b, .http_status = o == REQ_OK ? 200 : 503 };
+}
+
+/* Bring a fresh run to "pending" with batch btcal_1. */
+static struct run *submitted_run(void)
+{
+	struct run *r = run_new(&spec, MS(T0 - 3600));
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 50, ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	return r;
+}
+
+static struct batch_detail mkdetail(enum batch_status st, int completed, int failed, int voicemail, int64_t retry_count)
+{
+	struct batch_detail d = { 0 };
+	d.batch = mkbatch("btcal_1", st);
+	d.batch.retry_count = retry_count;
+	d.counts[RCPT_COMPLETED] = (size_t)completed;
+	d.counts[RCPT_FAILED] = (size_t)failed;
+	d.counts[RCPT_VOICEMAIL] = (size_t)voicemail;
+	return d;
+}
+
+START_TEST(test_new_run)
+{
+	struct run *r = run_new(&spec, 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	run_free(r);
+	spec.enabled = false;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
+	step_at(r, MS(T0 + 5), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_never_early)
+{
+	struct run *r = run_new(&spec, 0);
+	step_at(r, MS(T0) - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(acts.n, 2);
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_SUBMIT);
+	ck_assert_int_eq(acts.v[1].scheduled_time_unix, 0);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert_int_eq(r->submit_attempts, 1);
+	ck_assert_int_eq(r->intent_ms, MS(T0));
+	ck_assert_int_eq(r->op, OP_SUBMIT);
+	/* A second tick while the submit is in flight does nothing. */
+	step_at(r, MS(T0) + 5, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_ahead)
+{
+	struct run *r;
+	spec.submit_ahead = 300;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(r->due_ms, MS(T0 - 300));
+	step_at(r, MS(T0 - 300) - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 - 300), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, T0);
+	run_free(r);
+	/* Already past the instant (daemon was down): no scheduled time. */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 10), ev_time());
+	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_late_and_missed)
+{
+	struct run *r = run_new(&spec, 0);
+	/* Late by less than a second: not worth a "late" entry. */
+	step_at(r, MS(T0) + 999, ev_time());
+	ck_assert_ptr_null(find_log(JE_LATE));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 900), ev_time()); /* exactly max_lateness */
+	ck_assert_ptr_nonnull(find_log(JE_LATE));
+	ck_assert_int_eq(find_log(JE_LATE)->priority, LOG_WARNING);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 900) + 1, ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(find_log(JE_MISSED));
+	ck_assert_int_eq(find_log(JE_MISSED)->priority, LOG_ERR);
+	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	/* Missed is final: nothing more happens, even much later. */
+	step_at(r, MS(T0 + 100000), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_ok)
+{
+	struct run *r = submitted_run();
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert_str_eq(r->batch_id, "btcal_1");
+	ck_assert_ptr_nonnull(find_log(JE_SUBMITTED));
+	ck_assert_int_eq(find_log(JE_SUBMITTED)->attempt, 1);
+	ck_assert_int_eq(find_log(JE_SUBMITTED)->http_status, 200);
+	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert(!r->uncertain);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_rejected)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_REJECTED, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 422;
+	ev.message = "recipients.0.phone_number: Field required";
+	step_at(r, MS(T0) + 20, ev);
+	ck_assert_int_eq(r->state, RUN_ERROR);
+	ck_assert_str_eq(r->error, "recipients.0.phone_number: Field required");
+	ck_assert_ptr_nonnull(find_log(JE_ERROR));
+	ck_assert_int_eq(find_log(JE_ERROR)->http_status, 422);
+	ck_assert_ptr_nonnull(strstr(find_log(JE_ERROR)->msg, "Field required"));
+	step_at(r, MS(T0 + 100), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_transient_not_sent)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 0;
+	ev.maybe_applied = false;
+	step_at(r, MS(T0) + 10, ev);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert(!r->uncertain);
+	ck_assert_int_ge(r->due_ms, MS(T0) + 10);
+	ck_assert_int_le(r->due_ms, MS(T0) + 10 + 1000);
+	ck_assert_ptr_nonnull(find_log(JE_TRANSIENT));
+	/* When due: submitted again, without a lookup (it never left). */
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_retry_after_honoured)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 429;
+	ev.retry_after_s = 30;
+	step_at(r, MS(T0), ev);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 30));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_unknown_outcome_lookup)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+	struct batch b = mkbatch("btcal_9", BATCH_IN_PROGRESS);
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	ev.http_status = 500;
+	step_at(r, MS(T0) + 100, ev);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert(r->uncertain);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	/* Due: a lookup, never a blind submit. */
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	/* Not found within the grace period: look again at its end. */
+	step_at(r, MS(T0) + 2000, lk);
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(r->due_ms, MS(T0) + 10000);
+	step_at(r, MS(T0) + 10000, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	/* Found: adopted, not submitted again. */
+	lk.batch = &b;
+	lk.n_found = 1;
+	step_at(r, MS(T0) + 10100, lk);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_str_eq(r->batch_id, "btcal_9");
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_unknown_outcome_not_found_after_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	step_at(r, MS(T0) + 30000, ev); /* a timeout, long after the intent */
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	step_at(r, r->due_ms + 100, lk);
+	/* Late by now (30 s): said so, then a new intent and submit. */
+	ck_assert_int_eq(acts.n, 3);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
+	ck_assert_int_eq(acts.v[0].event, JE_LATE);
+	ck_assert_int_eq(acts.v[1].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[2].kind, ACT_SUBMIT);
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_duplicate_lookup_logged)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_old", BATCH_PENDING);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b, .n_found = 2 };
+	r->state = RUN_SUBMITTING;
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0), lk);
+	ck_assert_ptr_nonnull(find_log(JE_DUPLICATE));
+	ck_assert_str_eq(r->batch_id, "btcal_old");
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_auth_pauses_without_failing)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_AUTH, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 401;
+	step_at(r, MS(T0), ev);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_ptr_null(find_log(JE_ERROR));
+	ck_assert_int_gt(r->due_ms, 0);
+	ck_assert(!r->uncertain);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_full_lifecycle_with_retries)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_IN_PROGRESS);
+	struct batch_detail d;
+	struct run_event st = { .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b };
+	struct run_event dt = { .kind = RE_DETAIL_DONE, .outcome = REQ_OK };
+	int64_t t = MS(T0 + 60);
+
+	step_at(r, t, st);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_ptr_nonnull(find_log(JE_STATUS));
+	/* Same status again: nothing to log or persist. */
+	step_at(r, t + 1000, st);
+	ck_assert_int_eq(acts.n, 0);
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + 2000, st);
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 0);
+	dt.detail = &d;
+	step_at(r, t + 3000, dt);
+	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
+	ck_assert_int_eq(r->due_ms, t + 3000 + MS(600));
+	ck_assert_int_eq(r->counts[RCPT_FAILED], 1);
+	step_at(r, r->due_ms - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, t + 3000 + MS(600), ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_RETRY);
+	ck_assert_int_eq(r->retry_expect, 1);
+	b.status = BATCH_IN_PROGRESS;
+	b.retry_count = 1;
+	step_at(r, t + MS(700), ev_done(RE_RETRY_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_int_eq(find_log(JE_RETRIED)->attempt, 1);
+	/* Second round: delay doubles. */
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + MS(800), st);
+	d = mkdetail(BATCH_COMPLETED, 2, 1, 0, 1);
+	step_at(r, t + MS(801), dt);
+	ck_assert_int_eq(r->due_ms, t + MS(801) + MS(1200));
+	step_at(r, r->due_ms, ev_time());
+	b.status = BATCH_IN_PROGRESS;
+	b.retry_count = 2;
+	step_at(r, t + MS(2100), ev_done(RE_RETRY_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->retries, 2);
+	/* Third finish: max_retries reached, finished for good. */
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + MS(2200), st);
+	d = mkdetail(BATCH_COMPLETED, 2, 1, 0, 2);
+	step_at(r, t + MS(2201), dt);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_nonnull(find_log(JE_FINISHED));
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_int_eq(r->finished_at, (t + MS(2201)) / 1000);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_all_completed_needs_no_retry)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b });
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_NOTICE);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_max_retries_zero)
+{
+	struct run *r;
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 2, 0, 0);
+	spec.retry.max_retries = 0;
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_batch_failed)
+{
+	struct run *r = submitted_run();
+	struct batch_detail d = mkdetail(BATCH_FAILED, 0, 0, 0, 0);
+	d.counts[RCPT_CANCELLED] = 3;
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_FAILED);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_WARNING);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_cancel_requests)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	ck_assert_int_eq(step_at(r, MS(T0 - 10), (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_log(JE_CANCELLED));
+	/* Never submitted afterwards. */
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_CANCEL_REQ }), -EALREADY);
+	run_free(r);
+
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_CANCEL);
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_log(JE_CANCELLED));
+	run_free(r);
+
+	/* Refused because it finished meanwhile: its real end is recorded,
+	 * and no retry follows the cancel. */
+	r = submitted_run();
+	step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_CANCEL_REQ });
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_REJECTED, NULL));
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	{
+		struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 2, 0, 0);
+		step_at(r, MS(T0 + 7), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	}
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_removal)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct run_ctx c = ctx_at(MS(T0 - 5));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_FORGET);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	r = submitted_run();
+	c.now_ms = MS(T0 + 5);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_ptr_null(find_kind(ACT_FORGET));
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_CANCEL_DONE, .outcome = REQ_OK, .batch = &b }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_FORGET));
+	run_free(r);
+
+	spec.on_removal = ON_REMOVAL_KEEP;
+	r = submitted_run();
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_CANCEL));
+	ck_assert_ptr_nonnull(find_kind(ACT_FORGET));
+	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_removal_while_uncertain)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_7", BATCH_PENDING);
+	struct run_ctx c;
+
+	r->state = RUN_SUBMITTING; /* as after a crash */
+	r->intent_ms = MS(T0);
+	c = ctx_at(MS(T0 + 1));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_FORGET));
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME }, &acts, NULL);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b, .n_found = 1 },
+		 &acts, NULL);
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_trigger_and_retry_requests)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 0, 1, 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 1), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EALREADY);
+	ck_assert_int_eq(step_at(r, MS(T0 + 1), (struct run_event){ .kind = RE_RETRY_REQ }), -EBUSY);
+	r->op = OP_DETAIL;
+	spec.retry.max_retries = 0;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	/* The operator may retry beyond the policy. */
+	ck_assert_int_eq(step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_RETRY_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	run_free(r);
+
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_RETRY_REQ }), -EALREADY);
+	run_free(r);
+
+	spec.enabled = false;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_store_failure_stops_submit)
+{
+	struct run *r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0), (struct run_event){ .kind = RE_STORE_FAILED });
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->submit_attempts, 0);
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert_int_gt(r->due_ms, MS(T0) - 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_uncertain_retry_reconciled)
+{
+	struct run *r = submitted_run();
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 1, 0, 0);
+	struct run_event tr = ev_done(RE_RETRY_DONE, REQ_TRANSIENT, NULL);
+
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	tr.maybe_applied = true;
+	step_at(r, MS(T0 + 700), tr);
+	ck_assert_int_eq(r->retry_expect, 1);
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_FETCH_DETAIL);
+	d = mkdetail(BATCH_IN_PROGRESS, 1, 0, 0, 1);
+	step_at(r, MS(T0 + 702), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_ptr_nonnull(find_log(JE_RETRIED));
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_update_spec)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c;
+	spec.start = T0 + 3600;
+	spec.digest = 43;
+	c = ctx_at(MS(T0 - 10));
+	acts.n = 0;
+	run_update_spec(r, &c, &acts);
+	ck_assert_int_eq(r->start, T0 + 3600);
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 09:00");
+	ck_assert_int_eq(r->due_ms, MS(T0 + 3600));
+	run_free(r);
+
+	spec.start = T0;
+	spec.digest = 42;
+	r = submitted_run();
+	spec.start = T0 + 3600;
+	spec.digest = 44;
+	acts.n = 0;
+	run_update_spec(r, &c, &acts);
+	ck_assert_ptr_nonnull(find_log(JE_CHANGED));
+	ck_assert_int_eq(r->start, T0); /* the submitted run is not altered */
+	acts.n = 0;
+	run_update_spec(r, &c, &acts); /* warned once */
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_state_roundtrip)
+{
+	struct run *r = submitted_run(), *back = NULL;
+	char *text, *text2, *cause = NULL;
+	r->counts_valid = true;
+	r->counts[RCPT_FAILED] = 4;
+	r->error = xstrdup("quote \" and \\ and \n");
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	text2 = state_format(back);
+	ck_assert_str_eq(text, text2);
+	ck_assert_str_eq(back->batch_id, "btcal_1");
+	ck_assert_int_eq(back->counts[RCPT_FAILED], 4);
+	ck_assert_int_eq(back->state, RUN_PENDING);
+	/* Truncated at every length: damage, never a crash or a guess. */
+	for (size_t n = 0; n + 2 < strlen(text); n++) {
+		struct run *x = NULL;
+		char *why = NULL;
+		ck_assert_int_eq(state_parse(text, n, &x, &why), -EBADMSG);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_ptr_null(x);
+		free(why);
+	}
+	free(text);
+	free(text2);
+	run_free(r);
+	run_free(back);
+}
+END_TEST
+
+START_TEST(test_state_damage)
+{
+	static const char *bad[] = {
+		"", "null", "[]", "{}", "{\"format\":\"other\",\"version\":1}",
+		"{\"format\":\"batchcalld-run\",\"version\":99}",
+		"{\"format\":\"batchcalld-run\",\"version\":1,\"job\":\"x\"}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct run *x = NULL;
+		char *why = NULL;
+		ck_assert_int_eq(state_parse(bad[i], strlen(bad[i]), &x, &why), -EBADMSG);
+		ck_assert_ptr_nonnull(why);
+		free(why);
+	}
+}
+END_TEST
+
+/* --- the randomised world ---------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+struct world {
+	int batches;          /* batches created with the run's call_name */
+	int64_t land_at;      /* a submit on its way lands at this time (0: none) */
+	char *disk;           /* the last persisted state */
+	bool submit_inflight; /* the machine awaits a submit answer */
+	bool lookup_inflight;
+	int64_t answer_at;
+	int mode;             /* what happens to the submit in flight */
+};
+
+static void world_persist(struct world *w, const struct run *r)
+{
+	free(w->disk);
+	w->disk = state_format(r);
+}
+
+/* Carry out the actions the way the engine does, recording intent. */
+static void world_actions(struct world *w, struct run *r, int64_t now, int64_t grace)
+{
+	for (size_t i = 0; i < acts.n; i++) {
+		switch (acts.v[i].kind) {
+		case ACT_PERSIST:
+			world_persist(w, r);
+			break;
+		case ACT_SUBMIT:
+			/* Intent must already be on disk. */
+			ck_assert_ptr_nonnull(w->disk);
+			ck_assert_ptr_nonnull(strstr(w->disk, "\"submitting\""));
+			ck_assert(!w->submit_inflight);
+			w->submit_inflight = true;
+			w->mode = (int)(rng() % 5);
+			w->answer_at = now + (int64_t)(rng() % 3000);
+			if (w->mode == 4) /* lands later, but within the grace period */
+				w->land_at = now + (int64_t)(rng() % (uint64_t)(grace - 1));
+			break;
+		case ACT_LOOKUP:
+			w->lookup_inflight = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+START_TEST(test_world_exactly_once)
+{
+	for (int seed = 1; seed <= 3000; seed++) {
+		struct world w = { 0 };
+		struct run *r = run_new(&spec, 0);
+		int64_t now = MS(T0) - 5000;
+		const int64_t grace = 10000;
+		struct batch b = mkbatch("btcal_w", BATCH_PENDING);
+
+		rng_state = 0x9e3779b97f4a7c15ULL * (uint64_t)seed;
+		spec.max_lateness = 1000000;
+		for (int iter = 0; iter < 400 && !(r->state == RUN_PENDING); iter++) {
+			struct run_ctx c = ctx_at(now);
+			uint64_t pick = rng() % 100;
+			c.grace_ms = grace;
+			c.rnd = rng();
+			acts.n = 0;
+			if (w.land_at && now >= w.land_at) {
+				w.batches++;
+				w.land_at = 0;
+			}
+			if (pick < 8) {
+				/* kill -9: memory is lost, the disk remains. */
+				struct run *back = NULL;
+				char *why = NULL;
+				run_free(r);
+				w.submit_inflight = w.lookup_inflight = false;
+				if (w.disk) {
+					ck_assert_int_eq(state_parse(w.disk, strlen(w.disk), &back, &why), 0);
+					r = back;
+				} else {
+					r = run_new(&spec, 0);
+				}
+				c.now_ms = now;
+				run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+			} else if (w.submit_inflight && now >= w.answer_at) {
+				struct run_event ev = { .kind = RE_SUBMIT_DONE, .retry_after_s = -1 };
+				w.submit_inflight = false;
+				switch (w.mode) {
+				case 0: /* applied, answered */
+					w.batches++;
+					ev.outcome = REQ_OK;
+					ev.batch = &b;
+					break;
+				case 1: /* applied, answer lost */
+					w.batches++;
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					break;
+				case 2: /* never left */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = false;
+					break;
+				case 3: /* refused with 503 before applying */
+				case 4: /* timed out; lands later */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					ev.http_status = 503;
+					break;
+				}
+				run_step(r, &c, &ev, &acts, NULL);
+			} else if (w.lookup_inflight) {
+				struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
+				w.lookup_inflight = false;
+				if (pick < 20) {
+					ev.outcome = REQ_TRANSIENT;
+				} else if (w.batches > 0) {
+					ev.batch = &b;
+					ev.n_found = w.batches;
+				}
+				run_step(r, &c, &ev, &acts, NULL);
+			} else if (r->due_ms == 0 || now >= r->due_ms) {
+				run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+			}
+			world_actions(&w, r, now, grace);
+			ck_assert_msg(w.batches <= 1, "seed %d: %d batches", seed, w.batches);
+			now += (int64_t)(rng() % 4000);
+		}
+		ck_assert_msg(w.batches <= 1, "seed %d: %d batches", seed, w.batches);
+		if (r->state == RUN_PENDING)
+			ck_assert_int_eq(w.batches, 1);
+		free(w.disk);
+		run_free(r);
+	}
+}
+END_TEST
+
+static Suite *job_suite(void)
+{
+	Suite *s = suite_create("job");
+	TCase *tc = tcase_create("machine");
+	tcase_add_checked_fixture(tc, spec_init, NULL);
+	tcase_add_test(tc, test_new_run);
+	tcase_add_test(tc, test_never_early);
+	tcase_add_test(tc, test_submit_ahead);
+	tcase_add_test(tc, test_late_and_missed);
+	tcase_add_test(tc, test_submit_ok);
+	tcase_add_test(tc, test_submit_rejected);
+	tcase_add_test(tc, test_submit_transient_not_sent);
+	tcase_add_test(tc, test_retry_after_honoured);
+	tcase_add_test(tc, test_unknown_outcome_lookup);
+	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
+	tcase_add_test(tc, test_duplicate_lookup_logged);
+	tcase_add_test(tc, test_auth_pauses_without_failing);
+	tcase_add_test(tc, test_full_lifecycle_with_retries);
+	tcase_add_test(tc, test_all_completed_needs_no_retry);
+	tcase_add_test(tc, test_max_retries_zero);
+	tcase_add_test(tc, test_batch_failed);
+	tcase_add_test(tc, test_cancel_requests);
+	tcase_add_test(tc, test_removal);
+	tcase_add_test(tc, test_removal_while_uncertain);
+	tcase_add_test(tc, test_trigger_and_retry_requests);
+	tcase_add_test(tc, test_store_failure_stops_submit);
+	tcase_add_test(tc, test_uncertain_retry_reconciled);
+	tcase_add_test(tc, test_update_spec);
+	tcase_add_test(tc, test_state_roundtrip);
+	tcase_add_test(tc, test_state_damage);
+	tcase_add_test(tc, test_world_exactly_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(job_suite());
+	int failed;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
