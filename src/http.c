@@ -481,6 +481,14 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 			goto out;
 		r->headers = l;
 	}
+	/* A POST without a body (cancel, retry) would otherwise be labelled
+	 * a form (application/x-www-form-urlencoded). */
+	if (!r->body && strcmp(method, "POST") == 0) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
+		if (!l)
+			goto out;
+		r->headers = l;
+	}
 	if (r->headers)
 		SET(CURLOPT_HTTPHEADER, r->headers);
 #undef SET

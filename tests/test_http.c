@@ -135,6 +135,7 @@ START_TEST(test_get_post_delete_arrive)
 	fetch("POST", "/echo", NULL, NULL, HTTP_NO_REUSE, &g);
 	ck_assert_str_eq(g.body, "POST ");
 	ck_assert_uint_eq(srv->log[2].body_len, 0);
+	ck_assert_ptr_null(srv->log[2].content_type);
 
 	fetch("DELETE", "/echo", NULL, NULL, 0, &g);
 	ck_assert_str_eq(g.body, "DELETE ");
