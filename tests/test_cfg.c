@@ -1,0 +1,761 @@
+/*
+ * test_cfg: the loader against fixtures. Every file of tests/data/bad/jobs
+ * (job files) and tests/data/bad/daemon (daemon files) says on its first
+ * lines which errors it must produce ("# expect: LINE: text", or
+ * "# expect: FILE.csv:ROW: text" for its CSV), and the generic tests assert
+ * that exactly those appear, at those places. Targeted tests check the
+ * values of a good load, defaults inheritance, names unique across files
+ * and robustness against junk.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "tz.h"
+
+#define BAD_JOBS TEST_DATADIR "/bad/jobs"
+#define BAD_DAEMON TEST_DATADIR "/bad/daemon"
+#define GOOD TEST_DATADIR "/good/batchcalld.conf"
+
+struct expect {
+	char file[128]; /* basename */
+	int line;
+	char text[512];
+	bool seen;
+};
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static char *make_tmpdir(void)
+{
+	char *t = xstrdup("/tmp/test_cfg.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t));
+	return t;
+}
+
+static void rm_rf(const char *path)
+{
+	char *cmd = xasprintf("rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+}
+
+/* A daemon file in dir whose jobs_dir is dir/jobs.d (created). */
+static char *make_daemon(const char *dir, const char *extra)
+{
+	char *conf = xasprintf("%s/batchcalld.conf", dir), *jd = xasprintf("%s/jobs.d", dir);
+	char *text = xasprintf("jobs_dir = \"jobs.d\";\n%s", extra ? extra : "");
+	ck_assert_int_eq(mkdir(jd, 0755), 0);
+	write_text(conf, text, strlen(text));
+	free(jd);
+	free(text);
+	return conf;
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static size_t read_expect(const char *path, struct expect *ex, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) && strncmp(line, "# expect: ", 10) == 0 && n < max) {
+		char *p = line + 10, *colon = strchr(p, ':');
+		ck_assert_ptr_nonnull(colon);
+		*colon = '\0';
+		memset(&ex[n], 0, sizeof(ex[n]));
+		if (p[0] >= '0' && p[0] <= '9') {
+			snprintf(ex[n].file, sizeof(ex[n].file), "%s", base(path));
+			ex[n].line = atoi(p);
+		} else {
+			char *c2 = strchr(colon + 1, ':');
+			ck_assert_ptr_nonnull(c2);
+			*c2 = '\0';
+			snprintf(ex[n].file, sizeof(ex[n].file), "%s", p);
+			ex[n].line = atoi(colon + 1);
+			colon = c2;
+		}
+		p = colon + 1;
+		if (*p == ' ')
+			p++;
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(ex[n].text, sizeof(ex[n].text), "%s", p);
+		n++;
+	}
+	fclose(f);
+	ck_assert_msg(n > 0, "%s has no '# expect:' line", path);
+	return n;
+}
+
+/* Every diagnostic must match one expectation and the other way round;
+ * false (with both lists printed) when they differ. */
+static bool match(const char *fixture, const struct diag *d, struct expect *ex, size_t n)
+{
+	bool ok = d->n == n;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag_entry *e = &d->v[i];
+		bool found = false;
+		for (size_t k = 0; k < n && !found; k++) {
+			if (ex[k].seen || !e->file || strcmp(base(e->file), ex[k].file) != 0 || e->line != ex[k].line ||
+			    !strstr(e->msg, ex[k].text))
+				continue;
+			ex[k].seen = found = true;
+		}
+		if (!found)
+			ok = false;
+	}
+	if (!ok) {
+		fprintf(stderr, "%s: expected %zu error(s), got %zu:\n", fixture, n, d->n);
+		for (size_t i = 0; i < d->n; i++) {
+			char *l = diag_format(d, i);
+			fprintf(stderr, "  got:  %s\n", l);
+			free(l);
+		}
+		for (size_t k = 0; k < n; k++)
+			fprintf(stderr, "  want: %s:%d: %s%s\n", ex[k].file, ex[k].line, ex[k].text,
+				ex[k].seen ? "" : "   <- missing");
+	}
+	return ok;
+}
+
+static char **list_conf(const char *dir, size_t *ret_n)
+{
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	ck_assert_ptr_nonnull(dh);
+	while ((de = readdir(dh))) {
+		size_t len = strlen(de->d_name);
+		if (len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0) {
+			xgrow((void **)&v, &cap, n + 1, sizeof(*v));
+			v[n++] = xstrdup(de->d_name);
+		}
+	}
+	closedir(dh);
+	*ret_n = n;
+	return v;
+}
+
+/* One bad job file alone in a jobs folder, its CSV files beside it. */
+START_TEST(test_bad_job_fixtures)
+{
+	size_t n;
+	char **names = list_conf(BAD_JOBS, &n);
+	size_t n_bad = 0;
+
+	ck_assert_uint_ge(n, 30);
+	for (size_t i = 0; i < n; i++) {
+		char *dir = make_tmpdir(), *conf = make_daemon(dir, NULL);
+		char *src = xasprintf("%s/%s", BAD_JOBS, names[i]), *dst = xasprintf("%s/jobs.d/%s", dir, names[i]);
+		char *cmd = xasprintf("ln -s %s/*.csv '%s/jobs.d/'", BAD_JOBS, dir);
+		struct expect ex[16];
+		size_t nex = read_expect(src, ex, 16);
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+
+		ck_assert_int_eq(symlink(src, dst), 0);
+		ck_assert_int_eq(system(cmd), 0);
+		ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+		ck_assert_ptr_null(c);
+		if (!match(names[i], &d, ex, nex))
+			n_bad++;
+		diag_clear(&d);
+		rm_rf(dir);
+		free(cmd);
+		free(src);
+		free(dst);
+		free(conf);
+		free(dir);
+		free(names[i]);
+	}
+	free(names);
+	ck_assert_msg(n_bad == 0, "%zu fixture(s) gave other errors than their '# expect:' lines (see above)", n_bad);
+}
+END_TEST
+
+START_TEST(test_bad_daemon_fixtures)
+{
+	size_t n;
+	char **names = list_conf(BAD_DAEMON, &n);
+	size_t n_bad = 0;
+
+	ck_assert_uint_ge(n, 7);
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", BAD_DAEMON, names[i]);
+		struct expect ex[16];
+		size_t nex = read_expect(path, ex, 16);
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+
+		ck_assert_int_eq(cfg_load(path, &c, &d), -EINVAL);
+		ck_assert_ptr_null(c);
+		if (!match(names[i], &d, ex, nex))
+			n_bad++;
+		diag_clear(&d);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	ck_assert_msg(n_bad == 0, "%zu fixture(s) gave other errors than their '# expect:' lines (see above)", n_bad);
+}
+END_TEST
+
+static struct daemonconf *load_good(void)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	int r = cfg_load(GOOD, &c, &d);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "unexpected: %s\n", diag_format(&d, i));
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.n, 0);
+	return c;
+}
+
+START_TEST(test_good_daemon_values)
+{
+	struct daemonconf *c = load_good();
+
+	ck_assert_str_eq(c->api.base_url, "http://127.0.0.1:8089");
+	ck_assert_str_eq(c->api.api_key_file, TEST_DATADIR "/good/secrets/key");
+	ck_assert_str_eq(c->api.ca_file, "/etc/ssl/certs/ca-certificates.crt");
+	ck_assert_int_eq(c->api.request_timeout, 12);
+	ck_assert_int_eq(c->api.max_concurrent_requests, 4);
+	ck_assert_double_eq(c->api.max_requests_per_second, 2.5);
+	ck_assert_str_eq(c->jobs_dir, TEST_DATADIR "/good/jobs.d");
+	ck_assert_str_eq(c->state_dir, TEST_DATADIR "/good/state");
+	ck_assert_str_eq(c->control_socket, "/run/batchcalld/control.sock");
+	ck_assert_str_eq(c->control_group, "batchcall");
+	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9464");
+	ck_assert_int_eq(c->poll_interval, 15);
+	ck_assert_uint_eq(c->n_jobs, 4);
+	ck_assert_uint_eq(c->n_files, 2);
+	ck_assert_uint_eq(c->n_recipients, 7);
+	/* sorted by name, found by name */
+	ck_assert_str_eq(c->jobs[0].name, "dec-renewals");
+	ck_assert_str_eq(c->jobs[1].name, "gap-job");
+	ck_assert_str_eq(c->jobs[2].name, "kolkata");
+	ck_assert_str_eq(c->jobs[3].name, "wa.sg");
+	ck_assert_ptr_eq(daemonconf_find(c, "kolkata"), &c->jobs[2]);
+	ck_assert_ptr_null(daemonconf_find(c, "kolkat"));
+	daemonconf_free(c);
+}
+END_TEST
+
+START_TEST(test_good_job_values)
+{
+	struct daemonconf *c = load_good();
+	const struct jobspec *j = daemonconf_find(c, "dec-renewals");
+	const struct recipient *r;
+
+	ck_assert_str_eq(j->agent_id, "agent_01");
+	ck_assert_str_eq(j->phone_number_id, "phnum_01");
+	ck_assert_str_eq(j->call_name, "December renewals");
+	ck_assert(j->has_start);
+	ck_assert_str_eq(j->start_text, "2026-12-01 09:00");
+	/* defaults: zone, lateness, on_removal, ringing; retry merged key by key */
+	ck_assert_str_eq(j->timezone, "America/New_York");
+	ck_assert_str_eq(tz_name(j->tz), "America/New_York");
+	ck_assert_int_eq(j->start, 1796133600); /* 14:00Z */
+	ck_assert_int_eq(j->max_lateness, 600);
+	ck_assert_int_eq(j->on_removal, ON_REMOVAL_KEEP);
+	ck_assert_int_eq(j->ringing_timeout_secs, 40);
+	ck_assert_int_eq(j->retry.max_retries, 1);
+	ck_assert_int_eq(j->retry.delay, 300);
+	ck_assert_double_eq(j->retry.backoff, 1.5);
+	ck_assert_int_eq(j->retry.max_delay, 1800);
+	ck_assert_int_eq(j->target_concurrency_limit, 5);
+	ck_assert_int_eq(j->submit_ahead, 0);
+	ck_assert(j->enabled);
+	ck_assert_str_eq(j->recipients_csv, TEST_DATADIR "/good/jobs.d/dec-renewals.csv");
+	ck_assert_int_eq(j->line, 3);
+	ck_assert_str_eq(base(j->file), "10-us.conf");
+
+	/* inline recipient first, variables keep their types */
+	ck_assert_uint_eq(j->n_recipients, 4);
+	r = &j->recipients[0];
+	ck_assert_str_eq(r->phone_number, "+15550100001");
+	ck_assert_str_eq(r->id, "cust-1");
+	ck_assert_uint_eq(r->n_vars, 5);
+	ck_assert_str_eq(r->vars[0].name, "first_name");
+	ck_assert_int_eq(r->vars[0].type, VAR_STRING);
+	ck_assert_str_eq(r->vars[0].s, "Ada");
+	ck_assert_int_eq(r->vars[1].type, VAR_INT);
+	ck_assert_int_eq(r->vars[1].i, 14);
+	ck_assert_int_eq(r->vars[2].type, VAR_INT);
+	ck_assert_int_eq(r->vars[2].i, 5000000000LL);
+	ck_assert_int_eq(r->vars[3].type, VAR_BOOL);
+	ck_assert(r->vars[3].b);
+	ck_assert_int_eq(r->vars[4].type, VAR_FLOAT);
+	ck_assert_double_eq(r->vars[4].f, 12.5);
+
+	/* CSV: override columns, string variables, empty cells omitted */
+	r = &j->recipients[1];
+	ck_assert_str_eq(r->phone_number, "+15550100002");
+	ck_assert_str_eq(r->id, "cust-2");
+	ck_assert_str_eq(r->language, "en");
+	ck_assert_ptr_null(r->first_message);
+	ck_assert_ptr_null(r->system_prompt);
+	ck_assert_ptr_null(r->voice_id);
+	ck_assert_uint_eq(r->n_vars, 2);
+	ck_assert_str_eq(r->vars[0].name, "first_name");
+	ck_assert_str_eq(r->vars[0].s, "Grace");
+	ck_assert_str_eq(r->vars[1].name, "plan");
+	ck_assert_str_eq(r->vars[1].s, "Pro");
+	ck_assert_int_eq(r->line, 2);
+	r = &j->recipients[2];
+	ck_assert_str_eq(r->first_message, "Hola Alan, ¿qué tal?");
+	ck_assert_str_eq(r->system_prompt, "Be brief.\r\nUse Spanish.");
+	ck_assert_str_eq(r->voice_id, "voice_es");
+	ck_assert_uint_eq(r->n_vars, 1);
+	r = &j->recipients[3];
+	ck_assert_ptr_null(r->id);
+	ck_assert_int_eq(r->line, 5);
+	ck_assert_str_eq(r->vars[0].s, "Barbara \"Babs\"");
+
+	j = daemonconf_find(c, "gap-job");
+	/* in the spring-forward gap: the offset before the gap (EST) */
+	ck_assert_int_eq(j->start, 1772955000); /* 2026-03-08T07:30Z */
+	ck_assert(!j->enabled);
+
+	j = daemonconf_find(c, "kolkata");
+	ck_assert_int_eq(j->start, 1796133615); /* 19:30:15 +05:30 = 14:00:15Z */
+	ck_assert_int_eq(j->max_lateness, 0);
+	ck_assert_int_eq(j->submit_ahead, 120);
+	ck_assert_int_eq(j->on_removal, ON_REMOVAL_CANCEL);
+	ck_assert_str_eq(j->recipients[0].language, "hi");
+	ck_assert_str_eq(j->recipients[0].voice_id, "v1");
+
+	j = daemonconf_find(c, "wa.sg");
+	ck_assert(!j->has_start);
+	ck_assert_ptr_null(j->start_text);
+	ck_assert_int_eq(j->start, 1796112000);
+	ck_assert(j->has_whatsapp);
+	ck_assert_str_eq(j->whatsapp.phone_number_id, "123");
+	ck_assert_str_eq(j->whatsapp.template_name, "perm");
+	ck_assert_str_eq(j->whatsapp.template_language_code, "en_US");
+	ck_assert_str_eq(j->recipients[0].whatsapp_user_id, "6591234567");
+	ck_assert_ptr_null(j->recipients[0].phone_number);
+	ck_assert_str_eq(j->branch_id, "br_1");
+	ck_assert_str_eq(j->environment, "staging");
+	daemonconf_free(c);
+}
+END_TEST
+
+/* The digest changes with anything sent and with nothing else. */
+START_TEST(test_digest)
+{
+	struct daemonconf *c = load_good();
+	struct jobspec *j = &c->jobs[0];
+	uint64_t d0 = j->digest;
+	char *saved;
+
+	ck_assert(d0 != 0);
+	jobspec_compute_digest(j);
+	ck_assert(j->digest == d0);
+	saved = j->recipients[2].vars[0].s;
+	j->recipients[2].vars[0].s = xstrdup("Alana");
+	jobspec_compute_digest(j);
+	ck_assert(j->digest != d0);
+	free(j->recipients[2].vars[0].s);
+	j->recipients[2].vars[0].s = saved;
+	j->start += 60;
+	jobspec_compute_digest(j);
+	ck_assert(j->digest != d0);
+	j->start -= 60;
+	j->line += 10; /* moving a job in its file is no change */
+	jobspec_compute_digest(j);
+	ck_assert(j->digest == d0);
+	ck_assert(c->jobs[1].digest != d0);
+	daemonconf_free(c);
+}
+END_TEST
+
+START_TEST(test_duplicate_across_files)
+{
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, "defaults = { timezone = \"UTC\"; };\n");
+	char *a = xasprintf("%s/jobs.d/a.conf", dir), *b = xasprintf("%s/jobs.d/b.conf", dir);
+	const char *job = "jobs = (\n{ name = \"same\"; agent_id = \"x\"; start = \"2026-12-01 09:00\";\n"
+			  "  recipients = ( { phone_number = \"+15550100001\"; } ); } );\n";
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	char *want, *got;
+
+	write_text(b, job, strlen(job));
+	write_text(a, job, strlen(job));
+	ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	got = diag_format(&d, 0);
+	want = xasprintf("%s:2: job name 'same' is already used at %s:2", b, a);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+	diag_clear(&d);
+	rm_rf(dir);
+	free(a);
+	free(b);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+/* A bad default is reported once, where it is written, not per job. */
+START_TEST(test_bad_default_reported_once)
+{
+	char *dir = make_tmpdir();
+	char *conf = make_daemon(dir, "defaults = {\n  timezone = \"Europe/Nowhere\";\n  ringing_timeout_secs = 0;\n};\n");
+	char *a = xasprintf("%s/jobs.d/a.conf", dir);
+	const char *jobs = "jobs = (\n{ name = \"j1\"; agent_id = \"x\"; start = \"2026-12-01 09:00\";\n"
+			   "  recipients = ( { phone_number = \"+15550100001\"; } ); },\n"
+			   "{ name = \"j2\"; agent_id = \"x\"; start = \"2026-12-01 09:00\";\n"
+			   "  recipients = ( { phone_number = \"+15550100001\"; } ); } );\n";
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+
+	write_text(a, jobs, strlen(jobs));
+	ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_str_eq(d.v[0].file, conf);
+	ck_assert_int_eq(d.v[0].line, 4);
+	ck_assert_str_eq(d.v[0].msg, "'ringing_timeout_secs' must be between 1 and 999 (got 0)");
+	ck_assert_int_eq(d.v[1].line, 3);
+	ck_assert_ptr_nonnull(strstr(d.v[1].msg, "'timezone': "));
+	ck_assert_ptr_nonnull(strstr(d.v[1].msg, "Europe/Nowhere"));
+	diag_clear(&d);
+	rm_rf(dir);
+	free(a);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_too_many_recipients)
+{
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, NULL);
+	char *jf = xasprintf("%s/jobs.d/big.conf", dir), *csv = xasprintf("%s/jobs.d/big.csv", dir);
+	const char *job = "jobs = ( { name = \"big\"; agent_id = \"x\"; start = \"2026-12-01 09:00\";\n"
+			  "  timezone = \"UTC\"; recipients_csv = \"big.csv\"; } );\n";
+	FILE *f = fopen(csv, "w");
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+
+	fputs("phone_number,n\n", f);
+	for (int i = 0; i < JOB_MAX_RECIPIENTS + 1; i++)
+		fprintf(f, "+1555%07d,%d\n", i, i);
+	fclose(f);
+	write_text(jf, job, strlen(job));
+	ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_int_eq(d.v[0].line, 1);
+	ck_assert_str_eq(d.v[0].msg, "job 'big' has 10001 recipients; the API takes at most 10000 a batch");
+	diag_clear(&d);
+
+	/* exactly 10,000 is fine */
+	f = fopen(csv, "w");
+	fputs("phone_number\n", f);
+	for (int i = 0; i < JOB_MAX_RECIPIENTS; i++)
+		fprintf(f, "+1555%07d\n", i);
+	fclose(f);
+	ck_assert_int_eq(cfg_load(conf, &c, &d), 0);
+	ck_assert_uint_eq(c->n_recipients, 10000);
+	daemonconf_free(c);
+	rm_rf(dir);
+	free(jf);
+	free(csv);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+/* Load dir's daemon file with one job file holding text; return the first
+ * formatted error (NULL when the load succeeded). */
+static char *load_with_job_text(const char *text, size_t len, size_t *ret_n)
+{
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, NULL), *jf = xasprintf("%s/jobs.d/x.conf", dir);
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	char *first = NULL, *out;
+	int r;
+
+	write_text(jf, text, len);
+	r = cfg_load(conf, &c, &d);
+	daemonconf_free(c);
+	if (d.n) {
+		first = diag_format(&d, 0);
+		ck_assert_int_eq(r, -EINVAL);
+	}
+	*ret_n = d.n;
+	diag_clear(&d);
+	rm_rf(dir);
+	/* strip the temporary folder from the message */
+	out = first ? xstrdup(strstr(first, "x.conf") ? strstr(first, "x.conf") : first) : NULL;
+	free(first);
+	free(jf);
+	free(conf);
+	free(dir);
+	return out;
+}
+
+START_TEST(test_robust_empty_file)
+{
+	size_t n;
+	char *e = load_with_job_text("", 0, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(e, "x.conf:1: no 'jobs' list: a job file holds jobs = ( { name = ...; ... } );");
+	free(e);
+}
+END_TEST
+
+START_TEST(test_robust_binary_junk)
+{
+	unsigned char junk[4096];
+	unsigned seed = 12345;
+	size_t n;
+	char *e;
+
+	for (size_t i = 0; i < sizeof(junk); i++) {
+		seed = seed * 1103515245u + 12345u;
+		junk[i] = (unsigned char)(seed >> 16);
+	}
+	e = load_with_job_text((const char *)junk, sizeof(junk), &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(strncmp(e, "x.conf:", 7) == 0);
+	free(e);
+	/* junk without NUL bytes reaches the parser and gets a syntax error */
+	for (size_t i = 0; i < sizeof(junk); i++)
+		if (!junk[i])
+			junk[i] = 'x';
+	e = load_with_job_text((const char *)junk, sizeof(junk), &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_nonnull(strstr(e, "syntax error"));
+	free(e);
+}
+END_TEST
+
+START_TEST(test_robust_megabyte_line)
+{
+	size_t big = 1 << 20, n;
+	char *t = xmalloc(big + 256), *e;
+	int len = sprintf(t, "jobs = ( { name = \"long\"; agent_id = \"a\"; start = \"2026-12-01 09:00\"; "
+			     "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); call_name = \"");
+	memset(t + len, 'x', big);
+	strcpy(t + len + big, "\"; } );\n");
+	e = load_with_job_text(t, strlen(t), &n);
+	ck_assert_ptr_null(e); /* a long value is no error */
+	ck_assert_uint_eq(n, 0);
+	/* a 1 MB name is: reported once, not echoed in full */
+	len = sprintf(t, "jobs = ( { name = \"");
+	memset(t + len, 'n', big);
+	strcpy(t + len + big, "\"; } );\n");
+	e = load_with_job_text(t, strlen(t), &n);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(strncmp(e, "x.conf:1: ", 10) == 0);
+	free(e);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_robust_deep_nesting)
+{
+	size_t depth = 100000, n;
+	char *t = xmalloc(depth * 12 + 64), *p = t, *e;
+
+	p += sprintf(p, "jobs = ( ");
+	for (size_t i = 0; i < depth; i++)
+		p += sprintf(p, "{ a = ");
+	p += sprintf(p, "1;");
+	for (size_t i = 0; i < depth; i++)
+		p += sprintf(p, " };");
+	sprintf(p, " );\n");
+	e = load_with_job_text(t, strlen(t), &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(e, "x.conf:1: too deeply nested (parser memory exhausted)");
+	free(e);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_robust_unreadable_and_folder)
+{
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, NULL);
+	char *sub = xasprintf("%s/jobs.d/sub.conf", dir), *missing = xasprintf("%s/nope.conf", dir);
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	char *l;
+
+	/* a folder named like a job file */
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	l = diag_format(&d, 0);
+	ck_assert_str_eq(base(l), "sub.conf: not a regular file");
+	free(l);
+	diag_clear(&d);
+	/* a daemon file that does not exist */
+	ck_assert_int_eq(cfg_load(missing, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.v[0].msg, "cannot read: No such file or directory");
+	diag_clear(&d);
+	/* a daemon file that is a folder */
+	ck_assert_int_eq(cfg_load(dir, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.v[0].msg, "is a folder, not a file");
+	diag_clear(&d);
+	/* unreadable (root reads anything, so only when not root) */
+	if (geteuid() != 0) {
+		rmdir(sub);
+		write_text(sub, "jobs = ();\n", 11);
+		ck_assert_int_eq(chmod(sub, 0), 0);
+		ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+		ck_assert_uint_eq(d.n, 1);
+		ck_assert_str_eq(d.v[0].msg, "cannot read: Permission denied");
+		diag_clear(&d);
+	}
+	rm_rf(dir);
+	free(sub);
+	free(missing);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_empty_jobs_list_is_valid)
+{
+	size_t n;
+	char *e = load_with_job_text("jobs = ();\n", 11, &n);
+	ck_assert_ptr_null(e);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(test_all_errors_of_a_load)
+{
+	/* errors in the daemon file and in two job files, all reported */
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, "poll_interval = 0;\n");
+	char *a = xasprintf("%s/jobs.d/a.conf", dir), *b = xasprintf("%s/jobs.d/b.conf", dir);
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+
+	write_text(a, "jobs = ( { name = \"a\"; } );\n", 28);
+	write_text(b, "jobs = ( { name = \"b\"; bogus = 1; } );\n", 39);
+	ck_assert_int_eq(cfg_load(conf, &c, &d), -EINVAL);
+	ck_assert_uint_eq(d.n, 8);
+	ck_assert_str_eq(d.v[0].msg, "'poll_interval' must be between 1 and 86400 (got 0)");
+	ck_assert_str_eq(base(d.v[1].file), "a.conf");
+	ck_assert_str_eq(d.v[1].msg, "job 'a' needs 'start' or 'scheduled_time_unix'");
+	ck_assert_str_eq(base(d.v[4].file), "b.conf");
+	ck_assert_str_eq(d.v[4].msg, "unknown key 'bogus' in a job");
+	diag_clear(&d);
+	rm_rf(dir);
+	free(a);
+	free(b);
+	free(conf);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_e164_and_names)
+{
+	ck_assert(e164_valid("+15550100001"));
+	ck_assert(e164_valid("+12345678"));
+	ck_assert(e164_valid("+123456789012345"));
+	ck_assert(!e164_valid("+1234567"));
+	ck_assert(!e164_valid("+1234567890123456"));
+	ck_assert(!e164_valid("15550100001"));
+	ck_assert(!e164_valid("+1555010000a"));
+	ck_assert(!e164_valid("+"));
+	ck_assert(!e164_valid(""));
+	ck_assert(!e164_valid(NULL));
+	ck_assert(job_name_valid("dec-renewals_2026.v1"));
+	ck_assert(job_name_valid("a"));
+	ck_assert(job_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+	ck_assert(!job_name_valid("01234567890123456789012345678901234567890123456789012345678901234"));
+	ck_assert(!job_name_valid(""));
+	ck_assert(!job_name_valid("a b"));
+	ck_assert(!job_name_valid("a/b"));
+	ck_assert(!job_name_valid("é"));
+	ck_assert(!job_name_valid(NULL));
+}
+END_TEST
+
+START_TEST(test_run_call_name)
+{
+	struct jobspec j = { .name = "dec-renewals" };
+	char *n = jobspec_run_call_name(&j, "2026-12-01 09:00");
+	ck_assert_str_eq(n, "dec-renewals 2026-12-01 09:00");
+	free(n);
+	j.call_name = "December renewals";
+	n = jobspec_run_call_name(&j, "2026-12-01 09:00");
+	ck_assert_str_eq(n, "December renewals 2026-12-01 09:00");
+	free(n);
+}
+END_TEST
+
+START_TEST(test_destructors_accept_null)
+{
+	daemonconf_free(NULL);
+	jobspec_clear(NULL);
+	recipient_clear(NULL);
+	var_clear(NULL);
+	ck_assert_ptr_null(daemonconf_find(NULL, "x"));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cfg");
+	TCase *tc = tcase_create("cfg");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_bad_job_fixtures);
+	tcase_add_test(tc, test_bad_daemon_fixtures);
+	tcase_add_test(tc, test_good_daemon_values);
+	tcase_add_test(tc, test_good_job_values);
+	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_duplicate_across_files);
+	tcase_add_test(tc, test_bad_default_reported_once);
+	tcase_add_test(tc, test_too_many_recipients);
+	tcase_add_test(tc, test_robust_empty_file);
+	tcase_add_test(tc, test_robust_binary_junk);
+	tcase_add_test(tc, test_robust_megabyte_line);
+	tcase_add_test(tc, test_robust_deep_nesting);
+	tcase_add_test(tc, test_robust_unreadable_and_folder);
+	tcase_add_test(tc, test_empty_jobs_list_is_valid);
+	tcase_add_test(tc, test_all_errors_of_a_load);
+	tcase_add_test(tc, test_e164_and_names);
+	tcase_add_test(tc, test_run_call_name);
+	tcase_add_test(tc, test_destructors_accept_null);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
