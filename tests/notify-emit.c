@@ -1,11 +1,14 @@
 /*
  * notify-emit: sends the notify sequence of a start, a reload and a stop
- * through notify.c, with the watchdog timer running on a libevent loop for
- * about a second in between, for tests/notify.sh.
+ * through notify.c, with the watchdog timer running on a libevent loop in
+ * between, for tests/notify.sh: half a second of loop, a 300 ms hang
+ * outside the loop (framed by STATUS=hung and STATUS=resumed, during which
+ * no ping may be sent), then half a second of loop again.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -14,7 +17,8 @@
 int main(void)
 {
 	struct event_base *base = event_base_new();
-	struct timeval one_second = { 1, 0 };
+	struct timeval half_second = { 0, 500000 };
+	struct timespec hang = { 0, 300000000 };
 	int r;
 
 	if (!base)
@@ -30,7 +34,14 @@ int main(void)
 		return 1;
 	}
 	printf("interval=%llu\n", (unsigned long long)notify_watchdog_interval());
-	event_base_loopexit(base, &one_second);
+	event_base_loopexit(base, &half_second);
+	event_base_dispatch(base);
+	/* A hung loop: the point of driving the pings from the loop is that
+	 * none arrive now. The sleep is the thing under test, not a wait. */
+	notify_status("hung");
+	nanosleep(&hang, NULL);
+	notify_status("resumed");
+	event_base_loopexit(base, &half_second);
 	event_base_dispatch(base);
 	notify_watchdog_stop();
 	notify_extend_timeout(5000000);
