@@ -126,7 +126,8 @@ const char *log_priority_name(int priority);
 
 /* Format an entry as its console line, without the newline; caller frees. */
 char *log_format_console(const struct log_entry *e);
-/* Copy s replacing control characters by \n, \t, \r or \xHH; caller frees. */
+/* Copy s replacing control characters and bytes that are not UTF-8 by
+ * \n, \t, \r or \xHH; caller frees. */
 char *log_sanitise(const char *s);
 
 /* Replace the writer (NULL restores the target's own). */

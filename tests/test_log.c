@@ -85,6 +85,14 @@ START_TEST(test_sanitise)
 
 	ck_assert_str_eq(s, "a\\nb\\tc\\rd\\x01e\\x7ff\xc3\xa9");
 	free(s);
+	/* Not UTF-8: a lone continuation byte, a truncated sequence, an
+	 * overlong '/', a surrogate; valid 3- and 4-byte sequences pass. */
+	s = log_sanitise("x\x80y\xc3" "z\xc0\xaf\xed\xa0\x80\xe2\x82\xac\xf0\x9f\x93\x9e");
+	ck_assert_str_eq(s, "x\\x80y\\xc3z\\xc0\\xaf\\xed\\xa0\\x80\xe2\x82\xac\xf0\x9f\x93\x9e");
+	free(s);
+	s = log_sanitise("end\xf0\x9f");
+	ck_assert_str_eq(s, "end\\xf0\\x9f");
+	free(s);
 	ck_assert_ptr_null(log_sanitise(NULL));
 }
 END_TEST
