@@ -149,8 +149,12 @@ int64_t civil_to_unix_utc(const struct civil *c)
 void unix_to_civil_utc(int64_t t, struct civil *ret)
 {
 	int64_t days = floor_div(t, SECS_PER_DAY);
-	int64_t secs = t - days * SECS_PER_DAY;
+	/* Not t - days * 86400: that product overflows near INT64_MIN. */
+	int64_t secs = t % SECS_PER_DAY;
 	int64_t y;
+
+	if (secs < 0)
+		secs += SECS_PER_DAY;
 
 	civil_from_days64(days, &y, &ret->month, &ret->day);
 	ret->year = (int)y;
@@ -762,7 +766,8 @@ static size_t transitions_between(const struct tz *z, int64_t lo, int64_t hi, in
 				if (ev[k] > lo && ev[k] <= hi && ev[k] > from)
 					push(&v, &n, &cap, ev[k]);
 		}
-		qsort(v, n, sizeof(*v), cmp_i64);
+		if (n > 1)
+			qsort(v, n, sizeof(*v), cmp_i64);
 	}
 	*ret = v;
 	return n;

@@ -603,6 +603,8 @@ struct img {
 
 static void put(struct img *m, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	xgrow((void **)&m->p, &m->cap, m->n + n, 1);
 	memcpy(m->p + m->n, d, n);
 	m->n += n;
