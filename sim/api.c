@@ -655,13 +655,23 @@ static void bad_control(struct sim_response *r, const char *msg)
 
 static void render_fault(struct sbuf *b, const struct fault *f)
 {
-	sbuf_addf(b, "{\"id\":%" PRId64 ",\"endpoint\":\"%s\",\"kind\":\"%s\",\"status\":%d,\"retry_after\":", f->id,
-		  f->endpoint == SIM_EP_NONE ? "*" : sim_endpoint_name(f->endpoint), sim_fault_kind_name(f->kind),
-		  f->status);
-	sbuf_json_str(b, f->retry_after[0] ? f->retry_after : NULL);
-	sbuf_addf(b, ",\"delay_ms\":%" PRId64 ",\"count\":%" PRId64 ",\"remaining\":%" PRId64
-		  ",\"probability\":%.17g,\"hits\":%" PRId64 "}",
-		  f->delay_ms, f->count, f->remaining, f->probability, f->hits);
+	/* status/retry_after only mean something for "status", delay_ms
+	 * only for "delay": null elsewhere, so a listing cannot mislead */
+	sbuf_addf(b, "{\"id\":%" PRId64 ",\"endpoint\":\"%s\",\"kind\":\"%s\",\"status\":", f->id,
+		  f->endpoint == SIM_EP_NONE ? "*" : sim_endpoint_name(f->endpoint), sim_fault_kind_name(f->kind));
+	if (f->kind == SIM_FAULT_STATUS)
+		sbuf_addf(b, "%d", f->status);
+	else
+		sbuf_adds(b, "null");
+	sbuf_adds(b, ",\"retry_after\":");
+	sbuf_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
+	sbuf_adds(b, ",\"delay_ms\":");
+	if (f->kind == SIM_FAULT_DELAY)
+		sbuf_addf(b, "%" PRId64, f->delay_ms);
+	else
+		sbuf_adds(b, "null");
+	sbuf_addf(b, ",\"count\":%" PRId64 ",\"remaining\":%" PRId64 ",\"probability\":%.17g,\"hits\":%" PRId64 "}",
+		  f->count, f->remaining, f->probability, f->hits);
 }
 
 static void control_add_fault(struct sim_api *a, const struct sim_request *req, struct sim_response *r)

@@ -121,6 +121,31 @@ static void shutdown_connection(struct evhttp_request *req)
 		shutdown(fd, SHUT_RDWR);
 }
 
+/* libevent's table lacks some codes clients log (429 above all) */
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return NULL;
+	}
+}
+
 static void close_after_cb(struct evhttp_request *req, void *arg)
 {
 	(void)arg;
@@ -150,7 +175,7 @@ static void send_response(struct evhttp_request *req, struct sim_response *r)
 		body = evbuffer_new();
 		evbuffer_add(body, r->body, r->body_len);
 	}
-	evhttp_send_reply(req, r->status, NULL, body);
+	evhttp_send_reply(req, r->status, reason(r->status), body);
 	if (body)
 		evbuffer_free(body);
 }

@@ -443,7 +443,8 @@ int sim_validate_submit(const char *body, size_t len, struct sim_parsed **ret, c
 		goto out;
 	}
 	tok = json_tokener_new_ex(1000);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* trailing bytes are reported as Python's "Extra data" below */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	if (len > INT_MAX) {
 		*ret_detail = json_invalid_body(0, "Expecting value");
 		goto out;
