@@ -344,12 +344,13 @@ static int write_journal(const struct log_entry *e, const char *code_file, const
 		iov[i].iov_base = fields[i];
 		iov[i].iov_len = strlen(fields[i]);
 	}
-	/* The _with_location form, or journald would record this function
-	 * as the origin of every entry. */
+	/* The caller's place, or none at all: the sd_journal_sendv macro
+	 * would name this function as the origin of every entry (the
+	 * parentheses call the function, which adds nothing). */
 	if (code_file && code_line && func)
 		r = sd_journal_sendv_with_location(code_file, code_line, func, iov, (int)n);
 	else
-		r = sd_journal_sendv(iov, (int)n);
+		r = (sd_journal_sendv)(iov, (int)n);
 	for (size_t i = 0; i < n; i++)
 		free(fields[i]);
 	return r < 0 ? r : 0;

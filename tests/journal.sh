@@ -119,6 +119,12 @@ if plain:
     expect("plain PRIORITY", plain[0].get("PRIORITY"), "4")
     for f in ("MESSAGE_ID", "JOB_NAME", "JOB_EVENT", "FORGED"):
         expect(f"plain entry has no {f}", f in plain[0], False)
+# without a code location: no CODE_* fields at all rather than log.c's
+nowhere = [x for x in alle if x.get("MESSAGE") == "jobx: no location"]
+expect("no-location entries", len(nowhere), 1)
+if nowhere:
+    for f in ("CODE_FILE", "CODE_LINE", "CODE_FUNC"):
+        expect(f"no-location entry has no {f}", f in nowhere[0], False)
 # auto with stderr = the journal stream: native entries, not stdout lines
 auto = by_job("joba")
 expect("auto entries", len(auto), len(ids))
@@ -129,7 +135,7 @@ expect("auto stdout", out, ["target=journal"])
 expect("redirected entries", len(by_job("jobr")), 0)
 with open(os.path.join(d, "jobr.err")) as f:
     lines = f.read().splitlines()
-expect("redirected console lines", len(lines), len(ids) + 1)
+expect("redirected console lines", len(lines), len(ids) + 2)
 expect("redirected first line", lines[0] if lines else None,
        "notice: job 'jobr': event scheduled job_name=jobr run_start=1764597601 "
        "batch_id=btcal_scheduled job_event=scheduled job_state=pending attempt=1 http_status=201")

@@ -5,17 +5,28 @@
  * usage: log-emit auto|journal|console JOB [-v]
  * Event kind k gets RUN_START=1764597600+k, BATCH_ID=btcal_NAME,
  * JOB_STATE=pending, ATTEMPT=k, HTTP_STATUS=200+k at priority notice; then a
- * debug EV_STATUS for JOB-debug (dropped unless -v) and a plain warning
- * with control characters.
+ * debug EV_STATUS for JOB-debug (dropped unless -v), a plain warning
+ * with control characters, and a notice "JOB: no location" through the
+ * va_list form without a code location.
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "util.h"
+
+static void __attribute__((format(printf, 1, 2))) log_nowhere(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_eventv_at(NULL, NULL, NULL, LOG_NOTICE, EV_NONE, NULL, fmt, ap);
+	va_end(ap);
+}
 
 int main(int argc, char **argv)
 {
@@ -51,6 +62,7 @@ int main(int argc, char **argv)
 		free(dbg);
 	}
 	log_msg(LOG_WARNING, "plain %s\tmessage\nforged=1", job);
+	log_nowhere("%s: no location", job);
 	printf("target=%s\n", log_get_target() == LOG_TARGET_JOURNAL ? "journal" : "console");
 	return 0;
 }
