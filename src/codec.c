@@ -1,0 +1,925 @@
+/*
+ * codec: JSON <-> structs for the ElevenLabs batch-calling API (API doc §3,
+ * §4, §7), on top of json-c.
+ *
+ * Responses are read under the document's rules for a client: unknown keys
+ * and unknown enum strings are tolerated (the API grows), optional keys may
+ * be absent or null (the docs and the live server disagree on which), and
+ * everything else must be exactly as documented. A body that is not that
+ * JSON is refused with -EBADMSG and a cause that names the key path, so the
+ * shell can treat it as a transient failure (SPEC §5.4) and log why.
+ *
+ * The submit body is built in a fixed key order so that its text is
+ * deterministic: tests compare it byte for byte and the state file can
+ * record exactly what was sent.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "codec.h"
+#include "util.h"
+
+/* The deepest documented response nests about six levels (detail ->
+ * recipients -> client data -> override -> agent -> prompt); echoed client
+ * data may carry arbitrary user objects, so leave room, but refuse junk
+ * nested thousands deep before it costs stack in json_object_put(). */
+#define CODEC_MAX_DEPTH 64
+/* 10,000 recipients echo their client data: a few MiB at most. A larger
+ * body is not the documented JSON (and json-c takes an int length). */
+#define CODEC_MAX_BODY ((size_t)128 << 20)
+/* codec_error_message: how much of a body or of one API string to echo. */
+#define ERR_SNIPPET_CHARS 200
+#define ERR_MAX_ITEMS 10
+
+/* --- status names ------------------------------------------------------ */
+
+static const char *const batch_status_names[BATCH__MAX] = {
+	[BATCH_PENDING] = "pending",     [BATCH_IN_PROGRESS] = "in_progress",
+	[BATCH_COMPLETED] = "completed", [BATCH_FAILED] = "failed",
+	[BATCH_CANCELLED] = "cancelled", [BATCH_UNKNOWN] = "unknown",
+};
+
+static const char *const rcpt_status_names[RCPT__MAX] = {
+	[RCPT_PENDING] = "pending",     [RCPT_DISPATCHED] = "dispatched",
+	[RCPT_INITIATED] = "initiated", [RCPT_IN_PROGRESS] = "in_progress",
+	[RCPT_COMPLETED] = "completed", [RCPT_FAILED] = "failed",
+	[RCPT_CANCELLED] = "cancelled", [RCPT_VOICEMAIL] = "voicemail",
+	[RCPT_UNKNOWN] = "unknown",
+};
+
+const char *batch_status_name(enum batch_status s)
+{
+	if ((unsigned)s >= BATCH__MAX)
+		s = BATCH_UNKNOWN;
+	return batch_status_names[s];
+}
+
+enum batch_status batch_status_from_name(const char *s)
+{
+	/* "unknown" is our placeholder, not a wire value: it maps to
+	 * BATCH_UNKNOWN like any other string we do not know. */
+	for (int i = 0; s && i < BATCH_UNKNOWN; i++)
+		if (strcmp(s, batch_status_names[i]) == 0)
+			return (enum batch_status)i;
+	return BATCH_UNKNOWN;
+}
+
+const char *rcpt_status_name(enum rcpt_status s)
+{
+	if ((unsigned)s >= RCPT__MAX)
+		s = RCPT_UNKNOWN;
+	return rcpt_status_names[s];
+}
+
+enum rcpt_status rcpt_status_from_name(const char *s)
+{
+	for (int i = 0; s && i < RCPT_UNKNOWN; i++)
+		if (strcmp(s, rcpt_status_names[i]) == 0)
+			return (enum rcpt_status)i;
+	return RCPT_UNKNOWN;
+}
+
+bool batch_status_terminal(enum batch_status s)
+{
+	return s == BATCH_COMPLETED || s == BATCH_FAILED || s == BATCH_CANCELLED;
+}
+
+bool rcpt_status_terminal(enum rcpt_status s)
+{
+	return s == RCPT_COMPLETED || s == RCPT_FAILED || s == RCPT_CANCELLED || s == RCPT_VOICEMAIL;
+}
+
+/* --- destructors ------------------------------------------------------- */
+
+void batch_clear(struct batch *b)
+{
+	if (!b)
+		return;
+	free(b->id);
+	free(b->name);
+	free(b->agent_id);
+	*b = (struct batch){ 0 };
+}
+
+static void batch_rcpt_clear(struct batch_rcpt *r)
+{
+	free(r->id);
+	free(r->phone_number);
+	free(r->whatsapp_user_id);
+	free(r->conversation_id);
+	*r = (struct batch_rcpt){ 0 };
+}
+
+void batch_detail_clear(struct batch_detail *d)
+{
+	if (!d)
+		return;
+	batch_clear(&d->batch);
+	for (size_t i = 0; d->rcpts && i < d->n_rcpts; i++)
+		batch_rcpt_clear(&d->rcpts[i]);
+	free(d->rcpts);
+	*d = (struct batch_detail){ 0 };
+}
+
+void batch_page_clear(struct batch_page *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->batches && i < p->n_batches; i++)
+		batch_clear(&p->batches[i]);
+	free(p->batches);
+	free(p->next_doc);
+	*p = (struct batch_page){ 0 };
+}
+
+/* --- submit body ------------------------------------------------------- */
+
+/* Keys are literals that outlive the object and are added once each, so
+ * json-c can skip both the copy and the duplicate lookup: this keeps
+ * 10,000 recipients cheap. */
+static void put(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+static void put_str(json_object *o, const char *key, const char *s)
+{
+	put(o, key, s ? json_object_new_string(s) : NULL);
+}
+
+/* The shortest text that reads back as the same double, always with a '.'
+ * or an exponent so that the value stays a JSON float (7.0, not 7). JSON
+ * has no NaN or infinity: those become null rather than invalid JSON. */
+static json_object *new_double(double f)
+{
+	char buf[40];
+
+	if (!isfinite(f))
+		return NULL;
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, f);
+		if (strtod(buf, NULL) == f)
+			break;
+	}
+	/* a decimal-comma LC_NUMERIC must not leak into the wire format */
+	for (char *p = buf; *p; p++)
+		if (*p == ',')
+			*p = '.';
+	if (!strpbrk(buf, ".eE"))
+		strcat(buf, ".0");
+	return json_object_new_double_s(f, buf);
+}
+
+static json_object *var_value(const struct var *v)
+{
+	switch (v->type) {
+	case VAR_STRING:
+		return v->s ? json_object_new_string(v->s) : NULL;
+	case VAR_INT:
+		return json_object_new_int64(v->i);
+	case VAR_FLOAT:
+		return new_double(v->f);
+	case VAR_BOOL:
+		return json_object_new_boolean(v->b);
+	}
+	return NULL;
+}
+
+/* conversation_initiation_client_data, or NULL when the recipient has
+ * neither variables nor overrides (the key is then left out). */
+static json_object *client_data(const struct recipient *r)
+{
+	json_object *cd, *override, *agent, *prompt, *tts, *vars;
+	bool has_agent = r->language || r->first_message || r->system_prompt;
+
+	if (r->n_vars == 0 && !has_agent && !r->voice_id)
+		return NULL;
+	cd = json_object_new_object();
+	if (r->n_vars > 0) {
+		vars = json_object_new_object();
+		/* names come from the job file: copied, and a duplicate
+		 * (refused by the loader anyway) replaces, never repeats */
+		for (size_t i = 0; i < r->n_vars; i++)
+			if (r->vars[i].name)
+				json_object_object_add(vars, r->vars[i].name, var_value(&r->vars[i]));
+		put(cd, "dynamic_variables", vars);
+	}
+	if (has_agent || r->voice_id) {
+		override = json_object_new_object();
+		if (has_agent) {
+			agent = json_object_new_object();
+			if (r->language)
+				put_str(agent, "language", r->language);
+			if (r->first_message)
+				put_str(agent, "first_message", r->first_message);
+			if (r->system_prompt) {
+				prompt = json_object_new_object();
+				put_str(prompt, "prompt", r->system_prompt);
+				put(agent, "prompt", prompt);
+			}
+			put(override, "agent", agent);
+		}
+		if (r->voice_id) {
+			tts = json_object_new_object();
+			put_str(tts, "voice_id", r->voice_id);
+			put(override, "tts", tts);
+		}
+		put(cd, "conversation_config_override", override);
+	}
+	return cd;
+}
+
+static json_object *recipient_json(const struct recipient *r)
+{
+	json_object *o = json_object_new_object(), *cd;
+
+	if (r->id)
+		put_str(o, "id", r->id);
+	if (r->phone_number)
+		put_str(o, "phone_number", r->phone_number);
+	if (r->whatsapp_user_id)
+		put_str(o, "whatsapp_user_id", r->whatsapp_user_id);
+	cd = client_data(r);
+	if (cd)
+		put(o, "conversation_initiation_client_data", cd);
+	return o;
+}
+
+char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix)
+{
+	json_object *root = json_object_new_object(), *o, *rcpts;
+	const char *text;
+	size_t len;
+	char *ret;
+
+	/* The key order follows API §4.1 and never varies. */
+	put_str(root, "call_name", call_name ? call_name : (j->call_name ? j->call_name : j->name));
+	put_str(root, "agent_id", j->agent_id);
+	if (j->phone_number_id)
+		put_str(root, "agent_phone_number_id", j->phone_number_id);
+	/* 0 (or less) means "start now": the key is left out, not null,
+	 * so the API applies its own default. */
+	if (scheduled_time_unix > 0)
+		put(root, "scheduled_time_unix", json_object_new_int64(scheduled_time_unix));
+	if (j->timezone)
+		put_str(root, "timezone", j->timezone);
+	if (j->branch_id)
+		put_str(root, "branch_id", j->branch_id);
+	if (j->environment)
+		put_str(root, "environment", j->environment);
+	if (j->ringing_timeout_secs != 0) {
+		o = json_object_new_object();
+		put(o, "ringing_timeout_secs", json_object_new_int(j->ringing_timeout_secs));
+		put(root, "telephony_call_config", o);
+	}
+	if (j->target_concurrency_limit != 0)
+		put(root, "target_concurrency_limit", json_object_new_int(j->target_concurrency_limit));
+	if (j->has_whatsapp) {
+		o = json_object_new_object();
+		if (j->whatsapp.phone_number_id)
+			put_str(o, "whatsapp_phone_number_id", j->whatsapp.phone_number_id);
+		/* required by the API: sent even when unset so that the API's
+		 * 422 names the missing field instead of us guessing */
+		put_str(o, "whatsapp_call_permission_request_template_name", j->whatsapp.template_name);
+		put_str(o, "whatsapp_call_permission_request_template_language_code",
+			j->whatsapp.template_language_code);
+		put(root, "whatsapp_params", o);
+	}
+	rcpts = json_object_new_array_ext((int)(j->n_recipients < INT_MAX ? j->n_recipients : INT_MAX));
+	for (size_t i = 0; i < j->n_recipients; i++)
+		json_object_array_add(rcpts, recipient_json(&j->recipients[i]));
+	put(root, "recipients", rcpts);
+
+	text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+						 &len);
+	if (!text)
+		abort(); /* json-c only fails here when out of memory */
+	ret = xstrndup(text, len);
+	json_object_put(root);
+	return ret;
+}
+
+/* --- parsing helpers --------------------------------------------------- */
+
+static int failv(char **cause, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static int failv(char **cause, const char *fmt, va_list ap)
+{
+	if (cause)
+		*cause = xvasprintf(fmt, ap);
+	return -EBADMSG;
+}
+
+static int fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char **cause, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = failv(cause, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* "batch_calls[3]" + "status" -> "batch_calls[3].status: <why>". */
+static int field_fail(char **cause, const char *prefix, const char *key, const char *why)
+{
+	return fail(cause, "%s%s%s: %s", prefix, *prefix ? "." : "", key, why);
+}
+
+/* Parse a whole body into a JSON object, refusing anything that is not
+ * exactly one JSON object (optionally surrounded by whitespace). */
+static int parse_root(const char *body, size_t len, json_object **ret, char **cause)
+{
+	struct json_tokener *tok = NULL;
+	json_object *root = NULL;
+	enum json_tokener_error err;
+	const char *nul;
+	size_t end;
+	int r;
+
+	if (!body || len == 0)
+		return fail(cause, "empty body");
+	if (len > CODEC_MAX_BODY)
+		return fail(cause, "body too large (%zu bytes)", len);
+	/* json-c would stop at a NUL and report success on the prefix */
+	nul = memchr(body, '\0', len);
+	if (nul)
+		return fail(cause, "NUL byte at offset %zu", (size_t)(nul - body));
+
+	tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
+	if (!tok)
+		abort(); /* allocation failure, as xmalloc would */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	err = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (err == json_tokener_continue) {
+		/* json-c waits for more input after a bare top-level literal
+		 * ("null", "42"): that is a wrong body, not a cut one */
+		size_t i = 0;
+		while (i < len && strchr(" \t\r\n", body[i]))
+			i++;
+		if (i < len && body[i] != '{')
+			r = fail(cause, "expected a JSON object at the top level");
+		else
+			r = fail(cause, "truncated JSON (%zu bytes)", len);
+		goto out;
+	}
+	if (err != json_tokener_success) {
+		r = fail(cause, "not valid JSON: %s at offset %zu", json_tokener_error_desc(err), end);
+		goto out;
+	}
+	if (end != len) {
+		r = fail(cause, "trailing data after the JSON value at offset %zu", end);
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		r = fail(cause, "expected a JSON object at the top level");
+		goto out;
+	}
+	*ret = root;
+	root = NULL;
+	r = 0;
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return r;
+}
+
+enum {
+	F_REQUIRED = 1 << 0, /* absent is an error */
+	F_NULLABLE = 1 << 1, /* null is the same as absent */
+};
+
+static const char *type_text(enum json_type t)
+{
+	switch (t) {
+	case json_type_string:
+		return "expected a string";
+	case json_type_int:
+		return "expected an integer";
+	case json_type_boolean:
+		return "expected a boolean";
+	case json_type_object:
+		return "expected an object";
+	case json_type_array:
+		return "expected an array";
+	default:
+		return "unexpected type";
+	}
+}
+
+/* Find key in o with JSON type t: 0 and *ret (NULL when absent, or null
+ * and allowed), or -EBADMSG naming prefix.key. */
+static int get_field(json_object *o, const char *prefix, const char *key, enum json_type t, unsigned flags,
+		     json_object **ret, char **cause)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v)) {
+		if (flags & F_REQUIRED)
+			return field_fail(cause, prefix, key, "missing");
+		*ret = NULL;
+		return 0;
+	}
+	/* json-c represents a JSON null as a NULL value */
+	if (!v && (flags & F_NULLABLE) && !(flags & F_REQUIRED)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (!v || !json_object_is_type(v, t))
+		return field_fail(cause, prefix, key, type_text(t));
+	*ret = v;
+	return 0;
+}
+
+/* A string field's text (NULL when absent or null), not copied. */
+static int get_cstr(json_object *o, const char *prefix, const char *key, unsigned flags, const char **ret,
+		    char **cause)
+{
+	json_object *v;
+	const char *s;
+	int r;
+
+	r = get_field(o, prefix, key, json_type_string, flags, &v, cause);
+	if (r < 0)
+		return r;
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	s = json_object_get_string(v);
+	/* "\u0000" decodes to a NUL: C strings would silently truncate it */
+	if ((size_t)json_object_get_string_len(v) != strlen(s))
+		return field_fail(cause, prefix, key, "string contains a NUL character");
+	*ret = s;
+	return 0;
+}
+
+static int get_str(json_object *o, const char *prefix, const char *key, unsigned flags, char **ret,
+		   char **cause)
+{
+	const char *s;
+	int r = get_cstr(o, prefix, key, flags, &s, cause);
+	if (r < 0)
+		return r;
+	*ret = xstrdup(s);
+	return 0;
+}
+
+static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t *ret,
+		     char **cause)
+{
+	json_object *v;
+	int64_t i;
+	int r;
+
+	r = get_field(o, prefix, key, json_type_int, flags, &v, cause);
+	if (r < 0)
+		return r;
+	if (!v) {
+		*ret = 0; /* counters default to 0 (API §3.4) */
+		return 0;
+	}
+	/* json-c saturates out-of-range integers: above INT64_MAX it keeps
+	 * a uint64 we can see; below INT64_MIN it silently clamps, so
+	 * INT64_MIN itself cannot be told from an overflow and is refused. */
+	i = json_object_get_int64(v);
+	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i == INT64_MIN)
+		return field_fail(cause, prefix, key, "integer out of range");
+	*ret = i;
+	return 0;
+}
+
+/* Documented keys the daemon does not keep: their JSON type is still
+ * checked, because a wrong type there means the body is not the
+ * documented JSON. Non-nullable ones may be absent (API §10 drift). */
+struct shape {
+	const char *key;
+	enum json_type type;
+	unsigned flags;
+};
+
+static const struct shape batch_extra_keys[] = {
+	{ "phone_number_id", json_type_string, F_NULLABLE },
+	{ "phone_provider", json_type_string, F_NULLABLE },
+	{ "whatsapp_params", json_type_object, F_NULLABLE },
+	{ "branch_id", json_type_string, F_NULLABLE },
+	{ "environment", json_type_string, F_NULLABLE },
+	{ "timezone", json_type_string, F_NULLABLE },
+	{ "telephony_call_config", json_type_object, 0 },
+	{ "target_concurrency_limit", json_type_int, F_NULLABLE },
+	{ "agent_name", json_type_string, 0 },
+	{ "branch_name", json_type_string, F_NULLABLE },
+};
+
+static const struct shape rcpt_extra_keys[] = {
+	{ "conversation_initiation_client_data", json_type_object, F_NULLABLE },
+};
+
+static int check_shapes(json_object *o, const char *prefix, const struct shape *s, size_t n, char **cause)
+{
+	json_object *v;
+	for (size_t i = 0; i < n; i++) {
+		int r = get_field(o, prefix, s[i].key, s[i].type, s[i].flags, &v, cause);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* BatchCallResponse at o (prefix names it in causes). */
+static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret, char **cause)
+{
+	struct batch b = { 0 };
+	const char *status;
+	int r;
+
+	if ((r = get_str(o, prefix, "id", F_REQUIRED, &b.id, cause)) < 0)
+		goto out;
+	/* the id goes into request paths: an empty one would address the
+	 * collection instead of the batch */
+	if (!*b.id) {
+		r = field_fail(cause, prefix, "id", "empty string");
+		goto out;
+	}
+	if ((r = get_str(o, prefix, "name", F_REQUIRED, &b.name, cause)) < 0 ||
+	    (r = get_str(o, prefix, "agent_id", F_REQUIRED, &b.agent_id, cause)) < 0 ||
+	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &b.created_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, &b.scheduled_time_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, &b.last_updated_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, &b.total_calls_dispatched, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, &b.total_calls_scheduled, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_finished", 0, &b.total_calls_finished, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "retry_count", 0, &b.retry_count, cause)) < 0 ||
+	    (r = check_shapes(o, prefix, batch_extra_keys, ARRAY_SIZE(batch_extra_keys), cause)) < 0)
+		goto out;
+	b.status = batch_status_from_name(status);
+	*ret = b;
+	return 0;
+out:
+	batch_clear(&b);
+	return r;
+}
+
+/* OutboundCallRecipientResponseModel at o. */
+static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt *ret, char **cause)
+{
+	struct batch_rcpt rc = { 0 };
+	const char *status;
+	int64_t unused;
+	int r;
+
+	if ((r = get_str(o, prefix, "id", F_REQUIRED, &rc.id, cause)) < 0 ||
+	    (r = get_str(o, prefix, "phone_number", F_NULLABLE, &rc.phone_number, cause)) < 0 ||
+	    (r = get_str(o, prefix, "whatsapp_user_id", F_NULLABLE, &rc.whatsapp_user_id, cause)) < 0 ||
+	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
+	    /* server-required but nullable, SDK-optional: absent is accepted */
+	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
+	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
+		goto out;
+	rc.status = rcpt_status_from_name(status);
+	*ret = rc;
+	return 0;
+out:
+	batch_rcpt_clear(&rc);
+	return r;
+}
+
+/* Element i of array a must be an object; prefix receives "key[i]". */
+static int array_item(json_object *a, const char *key, size_t i, char *prefix, size_t size,
+		      json_object **ret, char **cause)
+{
+	json_object *v = json_object_array_get_idx(a, i);
+
+	snprintf(prefix, size, "%s[%zu]", key, i);
+	if (!v || !json_object_is_type(v, json_type_object))
+		return fail(cause, "%s: expected an object", prefix);
+	*ret = v;
+	return 0;
+}
+
+int codec_parse_batch(const char *body, size_t len, struct batch *ret, char **cause)
+{
+	json_object *root = NULL;
+	int r;
+
+	r = parse_root(body, len, &root, cause);
+	if (r < 0)
+		return r;
+	r = parse_batch_obj(root, "", ret, cause);
+	json_object_put(root);
+	return r;
+}
+
+int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, char **cause)
+{
+	struct batch_detail d = { 0 };
+	json_object *root = NULL, *a, *item;
+	char prefix[48];
+	size_t n;
+	int r;
+
+	if ((r = parse_root(body, len, &root, cause)) < 0)
+		return r;
+	if ((r = parse_batch_obj(root, "", &d.batch, cause)) < 0 ||
+	    (r = get_field(root, "", "recipients", json_type_array, F_REQUIRED, &a, cause)) < 0)
+		goto out;
+	n = json_object_array_length(a);
+	d.rcpts = xcalloc(n, sizeof(*d.rcpts));
+	for (size_t i = 0; i < n; i++) {
+		if ((r = array_item(a, "recipients", i, prefix, sizeof(prefix), &item, cause)) < 0 ||
+		    (r = parse_rcpt_obj(item, prefix, &d.rcpts[i], cause)) < 0)
+			goto out;
+		d.n_rcpts++;
+		d.counts[d.rcpts[i].status]++;
+	}
+	*ret = d;
+	d = (struct batch_detail){ 0 };
+out:
+	batch_detail_clear(&d);
+	json_object_put(root);
+	return r;
+}
+
+int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char **cause)
+{
+	struct batch_page p = { 0 };
+	json_object *root = NULL, *a, *item, *v;
+	char prefix[48];
+	size_t n;
+	int r;
+
+	if ((r = parse_root(body, len, &root, cause)) < 0)
+		return r;
+	if ((r = get_field(root, "", "batch_calls", json_type_array, F_REQUIRED, &a, cause)) < 0 ||
+	    (r = get_str(root, "", "next_doc", F_NULLABLE, &p.next_doc, cause)) < 0 ||
+	    (r = get_field(root, "", "has_more", json_type_boolean, F_NULLABLE, &v, cause)) < 0)
+		goto out;
+	p.has_more = v && json_object_get_boolean(v);
+	n = json_object_array_length(a);
+	p.batches = xcalloc(n, sizeof(*p.batches));
+	for (size_t i = 0; i < n; i++) {
+		if ((r = array_item(a, "batch_calls", i, prefix, sizeof(prefix), &item, cause)) < 0 ||
+		    (r = parse_batch_obj(item, prefix, &p.batches[i], cause)) < 0)
+			goto out;
+		p.n_batches++;
+	}
+	*ret = p;
+	p = (struct batch_page){ 0 };
+out:
+	batch_page_clear(&p);
+	json_object_put(root);
+	return r;
+}
+
+/* --- error messages ---------------------------------------------------- */
+
+/* A growing one-line text. */
+struct line {
+	char *s;
+	size_t len, cap;
+};
+
+static void line_add(struct line *l, const char *s, size_t n)
+{
+	xgrow((void **)&l->s, &l->cap, l->len + n + 1, 1);
+	memcpy(l->s + l->len, s, n);
+	l->len += n;
+	l->s[l->len] = '\0';
+}
+
+static void line_puts(struct line *l, const char *s)
+{
+	line_add(l, s, strlen(s));
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 for an invalid byte (overlong forms and surrogates too). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Characters that would break a log line or reorder it on a terminal: C0
+ * and C1 controls, DEL, line/paragraph separators, bidi overrides. */
+static bool is_breaking(uint32_t c)
+{
+	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
+	       (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
+/* Append at most max characters of s as one clean line: runs of
+ * whitespace and control characters become one space (none at either
+ * end), invalid UTF-8 bytes become '?'. Returns the characters added. */
+static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, count = 0, k;
+	bool space = false;
+	uint32_t c;
+
+	while (i < n && count < max) {
+		k = utf8_decode(p + i, n - i, &c);
+		if (k > 0 && (is_breaking(c) || c == ' ')) {
+			space = true;
+			i += k;
+			continue;
+		}
+		if (space && count > 0) {
+			line_add(l, " ", 1);
+			if (++count >= max)
+				break;
+		}
+		space = false;
+		if (k == 0) {
+			line_add(l, "?", 1);
+			k = 1;
+		} else {
+			line_add(l, s + i, k);
+		}
+		i += k;
+		count++;
+	}
+	return count;
+}
+
+/* One FastAPI validation item: "recipients.0.phone_number: Field required"
+ * (the leading "body" of loc says nothing to an operator). */
+static bool add_validation_item(struct line *l, json_object *item)
+{
+	json_object *loc, *msg;
+	size_t start = l->len, n_loc = 0;
+	char num[24];
+
+	if (!json_object_is_type(item, json_type_object))
+		return false;
+	if (!json_object_object_get_ex(item, "msg", &msg) || !json_object_is_type(msg, json_type_string))
+		return false;
+	if (json_object_object_get_ex(item, "loc", &loc) && json_object_is_type(loc, json_type_array)) {
+		size_t n = json_object_array_length(loc);
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(loc, i);
+			const char *text;
+			size_t tlen;
+
+			if (json_object_is_type(e, json_type_string)) {
+				text = json_object_get_string(e);
+				tlen = (size_t)json_object_get_string_len(e);
+				if (i == 0 && strcmp(text, "body") == 0)
+					continue;
+			} else if (json_object_is_type(e, json_type_int)) {
+				snprintf(num, sizeof(num), "%" PRId64, json_object_get_int64(e));
+				text = num;
+				tlen = strlen(num);
+			} else {
+				continue;
+			}
+			if (n_loc++ > 0)
+				line_puts(l, ".");
+			line_add_clean(l, text, tlen, ERR_SNIPPET_CHARS);
+		}
+		if (n_loc > 0)
+			line_puts(l, ": ");
+	}
+	if (line_add_clean(l, json_object_get_string(msg), (size_t)json_object_get_string_len(msg),
+			   ERR_SNIPPET_CHARS) == 0) {
+		l->len = start; /* nothing readable: drop the item */
+		if (l->s)
+			l->s[start] = '\0';
+		return false;
+	}
+	return true;
+}
+
+static void add_validation_list(struct line *l, json_object *detail)
+{
+	size_t n = json_object_array_length(detail), shown = 0, more = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t mark = l->len;
+		if (shown == ERR_MAX_ITEMS) {
+			more++;
+			continue;
+		}
+		if (shown > 0)
+			line_puts(l, "; ");
+		if (add_validation_item(l, json_object_array_get_idx(detail, i))) {
+			shown++;
+		} else {
+			l->len = mark;
+			if (l->s)
+				l->s[mark] = '\0';
+		}
+	}
+	if (more > 0 && shown > 0) {
+		char tail[48];
+		snprintf(tail, sizeof(tail), "; and %zu more", more);
+		line_puts(l, tail);
+	}
+}
+
+/* A string member of o, cleaned, or nothing. */
+static size_t add_member(struct line *l, json_object *o, const char *key)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return 0;
+	return line_add_clean(l, json_object_get_string(v), (size_t)json_object_get_string_len(v),
+			      ERR_SNIPPET_CHARS);
+}
+
+/* The documented error object: "Invalid API key (invalid_api_key)". The
+ * legacy `status` is what integrations match on; `code` replaces it on
+ * newer responses. */
+static void add_detail_object(struct line *l, json_object *detail)
+{
+	size_t mark;
+
+	if (add_member(l, detail, "message") == 0)
+		return;
+	mark = l->len;
+	line_puts(l, " (");
+	if (add_member(l, detail, "status") == 0 && add_member(l, detail, "code") == 0) {
+		l->len = mark;
+		l->s[mark] = '\0';
+		return;
+	}
+	line_puts(l, ")");
+}
+
+char *codec_error_message(long http_status, const char *body, size_t len)
+{
+	struct line l = { 0 };
+	json_object *root = NULL, *detail;
+	char head[32];
+
+	if (parse_root(body, len, &root, NULL) == 0 && json_object_object_get_ex(root, "detail", &detail) &&
+	    detail) {
+		if (json_object_is_type(detail, json_type_string))
+			line_add_clean(&l, json_object_get_string(detail),
+				       (size_t)json_object_get_string_len(detail), ERR_SNIPPET_CHARS);
+		else if (json_object_is_type(detail, json_type_array))
+			add_validation_list(&l, detail);
+		else if (json_object_is_type(detail, json_type_object))
+			add_detail_object(&l, detail);
+	}
+	json_object_put(root);
+	if (l.len > 0)
+		return l.s;
+
+	/* Not an error body we know (HTML from a proxy, junk, nothing). */
+	free(l.s);
+	l = (struct line){ 0 };
+	snprintf(head, sizeof(head), "HTTP %ld", http_status);
+	line_puts(&l, head);
+	if (body && len > 0) {
+		size_t mark = l.len;
+		line_puts(&l, ": ");
+		if (line_add_clean(&l, body, len, ERR_SNIPPET_CHARS) == 0) {
+			l.len = mark;
+			l.s[mark] = '\0';
+		}
+	}
+	return l.s;
+}
