@@ -607,6 +607,15 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 	struct recipient *out = NULL;
 	int r;
 
+	/* a FIFO or a device would block or never end */
+	{
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			char k[128];
+			lerr(L, at, "'%s': '%s' is not a regular file", key_of(at, k, sizeof(k)), path);
+			return;
+		}
+	}
 	r = read_file(path, CFG_MAX_FILE, &text, &len);
 	if (r < 0) {
 		char k[128];

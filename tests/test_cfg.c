@@ -86,13 +86,13 @@ static size_t read_expect(const char *path, struct expect *ex, size_t max)
 		*colon = '\0';
 		memset(&ex[n], 0, sizeof(ex[n]));
 		if (p[0] >= '0' && p[0] <= '9') {
-			snprintf(ex[n].file, sizeof(ex[n].file), "%s", base(path));
+			snprintf(ex[n].file, sizeof(ex[n].file), "%.*s", (int)sizeof(ex[n].file) - 1, base(path));
 			ex[n].line = atoi(p);
 		} else {
 			char *c2 = strchr(colon + 1, ':');
 			ck_assert_ptr_nonnull(c2);
 			*c2 = '\0';
-			snprintf(ex[n].file, sizeof(ex[n].file), "%s", p);
+			snprintf(ex[n].file, sizeof(ex[n].file), "%.*s", (int)sizeof(ex[n].file) - 1, p);
 			ex[n].line = atoi(colon + 1);
 			colon = c2;
 		}
@@ -100,7 +100,7 @@ static size_t read_expect(const char *path, struct expect *ex, size_t max)
 		if (*p == ' ')
 			p++;
 		p[strcspn(p, "\n")] = '\0';
-		snprintf(ex[n].text, sizeof(ex[n].text), "%s", p);
+		snprintf(ex[n].text, sizeof(ex[n].text), "%.*s", (int)sizeof(ex[n].text) - 1, p);
 		n++;
 	}
 	fclose(f);

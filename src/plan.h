@@ -1,0 +1,56 @@
+/*
+ * plan: the upcoming runs of every job relative to a given instant, and
+ * their text and JSON renderings for `batchcallctl plan`. Pure: the caller
+ * passes `from` (no clock is read) and gets rows back; one row per run, so
+ * that recurring jobs can later add several rows per job.
+ */
+#ifndef BC_PLAN_H
+#define BC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobspec.h"
+
+/* Where a run stands relative to `from`. */
+enum plan_state {
+	PLAN_FUTURE,   /* its instant is at or after from */
+	PLAN_LATE,     /* past, by at most the job's max_lateness: still submitted */
+	PLAN_MISSED,   /* past, by more: never submitted */
+	PLAN_DISABLED, /* the job has enabled = false */
+};
+
+struct plan_run {
+	const struct jobspec *job; /* owned by the daemonconf */
+	int64_t instant;           /* unix seconds */
+	enum plan_state state;
+	int64_t late_by;  /* seconds past the instant (late and missed), else 0 */
+	char local[80];   /* "2026-12-01 09:00 -05:00 (EST)" */
+	char utc[32];     /* "2026-12-01T14:00:00Z" */
+};
+
+struct plan {
+	int64_t from;
+	struct plan_run *runs; /* sorted by instant, then job name */
+	size_t n_runs;
+};
+
+/* Wire and display name of a state ("future", "late", "missed", "disabled"). */
+const char *plan_state_name(enum plan_state s);
+/* State of a run of j at instant relative to from; *ret_late_by (may be NULL)
+ * gets the seconds past the instant, 0 when not past. */
+enum plan_state plan_state_of(const struct jobspec *j, int64_t instant, int64_t from, int64_t *ret_late_by);
+/* The runs of every job of c relative to from. 0 and *ret (plan_free it). */
+int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret);
+void plan_free(struct plan *p);
+/* The aligned table for people; the caller frees. */
+char *plan_format_text(const struct plan *p);
+/* One JSON document (shape in README.md, "batchcallctl plan --json"); the caller frees. */
+char *plan_format_json(const struct plan *p);
+/* Parse a --from TIME: unix seconds, "YYYY-MM-DD HH:MM[:SS]" read as UTC, or
+ * ISO 8601 with 'Z' or a +HH:MM / -HH:MM offset. 0 or -EINVAL. */
+int plan_parse_time(const char *s, int64_t *ret);
+/* "+HH:MM" / "-HH:MM" of a UTC offset in seconds, into buf. */
+void plan_format_offset(int offset, char *buf, size_t size);
+
+#endif

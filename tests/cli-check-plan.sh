@@ -1,0 +1,137 @@
+#!/bin/sh
+# batchcallctl check and plan as an operator runs them: exit codes, the
+# summary line, FILE:LINE errors on stderr, the plan table and JSON, bad
+# usage, and junk input that must give a clear error rather than a crash.
+set -u
+top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${TOP_BUILDDIR:-$(pwd)}
+ctl="$build/batchcallctl"
+data="$top/tests/data"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+n=0
+
+fail() {
+	echo "FAIL: $*"
+	fails=$((fails + 1))
+}
+
+# run EXPECTED_STATUS ARGS...: output in $tmp/out and $tmp/err
+run() {
+	want=$1
+	shift
+	n=$((n + 1))
+	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	if [ "$got" -ne "$want" ]; then
+		fail "batchcallctl $* exited $got, expected $want"
+		sed 's/^/  stderr: /' "$tmp/err" | head -20
+	fi
+}
+
+expect_out() {
+	if [ "$(cat "$tmp/out")" != "$1" ]; then
+		fail "stdout differs; expected:"
+		printf '%s\n' "$1" | sed 's/^/  want: /'
+		sed 's/^/  got:  /' "$tmp/out"
+	fi
+}
+
+expect_err_line() {
+	if ! grep -qxF -- "$1" "$tmp/err"; then
+		fail "stderr lacks the line: $1"
+		sed 's/^/  got: /' "$tmp/err" | head -20
+	fi
+}
+
+# the examples shipped in etc/
+run 0 -c "$top/etc/batchcalld.conf" check
+expect_out "6 jobs in 3 files, 11 recipients"
+[ -s "$tmp/err" ] && fail "check of etc/ wrote to stderr"
+
+run 0 -c "$top/etc/batchcalld.conf" plan --from 2026-11-30T00:00:00Z
+[ "$(wc -l <"$tmp/out")" -eq 7 ] || fail "plan of etc/ should print a header and 6 runs"
+grep -q '^dec-renewals  *2026-12-01 09:00 -05:00 (EST)  *America/New_York  *2026-12-01T14:00:00Z  *1796133600  *future$' "$tmp/out" ||
+	fail "plan of etc/ lacks the dec-renewals row"
+grep -q '^in-kyc-reminder .* disabled$' "$tmp/out" || fail "plan of etc/ lacks the disabled job"
+
+# the good fixture, relative path, fixed --from
+cd "$data" || exit 1
+run 0 -c good/batchcalld.conf check
+expect_out "4 jobs in 2 files, 7 recipients"
+run 0 -c good/batchcalld.conf plan --from "2026-12-01 14:05"
+expect_out "JOB           LOCAL TIME                        TIMEZONE          UTC                         UNIX  STATE
+gap-job       2026-03-08 03:30 -04:00 (EDT)     America/New_York  2026-03-08T07:30:00Z  1772955000  disabled
+wa.sg         2026-12-01 03:00 -05:00 (EST)     America/New_York  2026-12-01T08:00:00Z  1796112000  missed by 6h5m
+dec-renewals  2026-12-01 09:00 -05:00 (EST)     America/New_York  2026-12-01T14:00:00Z  1796133600  late by 5m
+kolkata       2026-12-01 19:30:15 +05:30 (IST)  Asia/Kolkata      2026-12-01T14:00:15Z  1796133615  missed by 4m45s"
+run 0 -c good/batchcalld.conf plan --json --from 1796133900
+grep -q '"from": 1796133900,' "$tmp/out" || fail "plan --json lacks from"
+grep -q '"file": "good/jobs.d/10-us.conf",' "$tmp/out" || fail "plan --json lacks the job file"
+[ "$(grep -c '"job":' "$tmp/out")" -eq 4 ] || fail "plan --json should hold 4 runs"
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert [r["state"] for r in d["runs"]] == ["disabled","missed","late","missed"]' \
+		<"$tmp/out" || fail "plan --json is not the expected JSON document"
+fi
+# the same instant written four ways gives the same plan
+for t in 1796133900 "2026-12-01 14:05:00" 2026-12-01T09:05:00-05:00 2026-12-01T19:35+05:30; do
+	run 0 -c good/batchcalld.conf plan --json --from "$t"
+	grep -q '"from": 1796133900,' "$tmp/out" || fail "--from '$t' is not 1796133900"
+done
+
+# a bad daemon file: every error, FILE:LINE, exit 1, nothing on stdout
+run 1 -c bad/daemon/api-ranges.conf check
+expect_out ""
+expect_err_line "bad/daemon/api-ranges.conf:6: 'api.base_url' must be an http:// or https:// URL with a host (got \"ftp://example.com\")"
+expect_err_line "bad/daemon/api-ranges.conf:7: 'api.request_timeout' must be between 1 and 600 (got 0)"
+[ "$(wc -l <"$tmp/err")" -eq 4 ] || fail "api-ranges.conf should give 4 errors"
+run 1 -c bad/daemon/jobs-dir-missing.conf plan
+expect_err_line "bad/daemon/jobs-dir-missing.conf:2: jobs folder 'bad/daemon/nowhere.d': No such file or directory"
+
+# bad job files: a folder of them, every file's errors reported in one run
+mkdir "$tmp/j" "$tmp/j/jobs.d"
+printf 'jobs_dir = "jobs.d";\ndefaults = { timezone = "UTC"; };\n' >"$tmp/j/batchcalld.conf"
+cp "$data/bad/jobs/ranges.conf" "$data/bad/jobs/unknown-key.conf" "$tmp/j/jobs.d/"
+run 1 -c "$tmp/j/batchcalld.conf" check
+expect_err_line "$tmp/j/jobs.d/ranges.conf:6: 'ringing_timeout_secs' must be between 1 and 999 (got 1000)"
+expect_err_line "$tmp/j/jobs.d/unknown-key.conf:7: unknown key 'agnet_id' in a job (did you mean 'agent_id'?)"
+[ "$(wc -l <"$tmp/err")" -eq 8 ] || fail "the two bad job files should give 8 errors"
+
+# junk: binary, empty, a 1 MB line, NUL bytes
+rm -f "$tmp/j/jobs.d/"*
+head -c 65536 /dev/urandom >"$tmp/j/jobs.d/junk.conf"
+: >"$tmp/j/jobs.d/empty.conf"
+awk 'BEGIN { printf "jobs = ( { name = \""; for (i = 0; i < 1048576; i++) printf "x"; print "\"; } );" }' \
+	>"$tmp/j/jobs.d/long.conf"
+run 1 -c "$tmp/j/batchcalld.conf" check
+expect_err_line "$tmp/j/jobs.d/empty.conf:1: no 'jobs' list: a job file holds jobs = ( { name = ...; ... } );"
+grep -q "^$tmp/j/jobs.d/junk.conf:[0-9]*: " "$tmp/err" || fail "junk.conf gave no FILE:LINE error"
+grep -q "^$tmp/j/jobs.d/long.conf:1: job name 'xxxx*' is not valid" "$tmp/err" || fail "long.conf gave no name error"
+printf 'phone_number\n+15550100001\n\000\n' >"$tmp/j/jobs.d/nul.csv"
+rm -f "$tmp/j/jobs.d/"*.conf
+printf 'jobs = ( { name = "n"; agent_id = "a"; start = "2026-12-01 09:00"; recipients_csv = "nul.csv"; } );\n' \
+	>"$tmp/j/jobs.d/nul.conf"
+run 1 -c "$tmp/j/batchcalld.conf" check
+expect_err_line "$tmp/j/jobs.d/nul.csv:3: NUL byte in the file (is this a binary file?)"
+run 1 -c "$tmp/nope.conf" check
+expect_err_line "$tmp/nope.conf: cannot read: No such file or directory"
+
+# usage
+run 2
+grep -q '^usage: batchcallctl' "$tmp/err" || fail "no usage line without a command"
+run 2 frobnicate
+expect_err_line "batchcallctl: unknown command 'frobnicate'"
+run 2 -c good/batchcalld.conf plan --from yesterday
+run 2 -c good/batchcalld.conf plan --bogus
+run 2 -c good/batchcalld.conf plan extra
+run 2 -c good/batchcalld.conf check extra
+run 2 -x check
+run 2 -c
+run 0 --help
+grep -q '^usage: batchcallctl' "$tmp/out" || fail "--help lacks the usage"
+run 0 --version
+grep -q '^batchcallctl [0-9]' "$tmp/out" || fail "--version lacks the version"
+
+echo "$n runs, $fails failure(s)"
+[ "$fails" -eq 0 ]
