@@ -154,13 +154,17 @@ check "nothing at err or above" [ "$n" = 0 ]
 # journalctl -x explains an entry from the catalog, with the entry's fields
 # substituted. The catalog folder is replaced in this namespace only.
 catdir=/run/batchcalld-test/catalog
-mkdir -p "$catdir"
-cp "$TOP_BUILDDIR/systemd/batchcalld.catalog" "$catdir/"
-mount --bind "$catdir" /usr/lib/systemd/catalog
-journalctl --update-catalog
-journalctl -x -o short JOB_NAME=jobx JOB_EVENT=missed >/run/batchcalld-test/x.txt
-check "journalctl -x subject" grep -q "Subject: Run of job jobx missed" /run/batchcalld-test/x.txt
-check "journalctl -x body" grep -q "due at RUN_START=1764597608 (unix seconds) was" /run/batchcalld-test/x.txt
-check "journalctl -x documentation" grep -q "Documentation: file:///.*/doc/batchcalld/README.md" /run/batchcalld-test/x.txt
+if [ -d /usr/lib/systemd/catalog ]; then
+	mkdir -p "$catdir"
+	cp "$TOP_BUILDDIR/systemd/batchcalld.catalog" "$catdir/"
+	mount --bind "$catdir" /usr/lib/systemd/catalog
+	journalctl --update-catalog
+	journalctl -x -o short JOB_NAME=jobx JOB_EVENT=missed >/run/batchcalld-test/x.txt
+	check "journalctl -x subject" grep -q "Subject: Run of job jobx missed" /run/batchcalld-test/x.txt
+	check "journalctl -x body" grep -q "due at RUN_START=1764597608 (unix seconds) was" /run/batchcalld-test/x.txt
+	check "journalctl -x documentation" grep -q "Documentation: file:///.*/doc/batchcalld/README.md" /run/batchcalld-test/x.txt
+else
+	echo "skip: no /usr/lib/systemd/catalog to stand in for"
+fi
 
 exit "$fail"
