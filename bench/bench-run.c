@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%-28s wall %8.3f s  user %7.3f s  sys %6.3f s  peak RSS %7.1f MB  exit %d\n", argv[1],
+	printf("%-32s wall %8.3f s  user %7.3f s  sys %6.3f s  peak RSS %7.1f MB  exit %d\n", argv[1],
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, (double)ru.ru_maxrss / 1024.0,
