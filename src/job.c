@@ -188,15 +188,25 @@ static enum run_state state_of_batch(enum batch_status s)
 
 static const char *describe_failure(const struct run_event *ev, char *buf, size_t size)
 {
-	if (ev->http_status > 0)
-		snprintf(buf, size, "HTTP %ld%s%s", ev->http_status, ev->message ? ": " : "",
-			 ev->message ? ev->message : "");
+	/* The api layer's messages already name the HTTP status. */
+	if (ev->message)
+		snprintf(buf, size, "%s", ev->message);
+	else if (ev->http_status > 0)
+		snprintf(buf, size, "HTTP %ld", ev->http_status);
 	else
-		snprintf(buf, size, "%s", ev->message ? ev->message : "no answer");
+		snprintf(buf, size, "no answer");
 	return buf;
 }
 
 /* --- transitions --------------------------------------------------------- */
+
+/* Did the API itself answer, so that whatever the request did is done and
+ * visible in the list? Not for no answer at all (timeout, reset), nor for
+ * 408, 502 and 504, which a proxy sends while the API may still be at work. */
+static bool answered_by_origin(long status)
+{
+	return status > 0 && status != 408 && status != 502 && status != 504;
+}
 
 static void begin_submit(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
@@ -206,6 +216,7 @@ static void begin_submit(struct run *r, const struct run_ctx *ctx, struct action
 	r->submit_attempts++;
 	r->state = RUN_SUBMITTING;
 	r->intent_ms = ctx->now_ms;
+	r->settle_ms = 0;
 	r->uncertain = false;
 	r->due_ms = 0;
 	r->op = OP_SUBMIT;
@@ -391,6 +402,7 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->maybe_applied) {
 			r->uncertain = true;
+			r->settle_ms = answered_by_origin(ev->http_status) ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s) and may have taken effect; looking it up in %.1fs",
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
@@ -408,6 +420,8 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
 			   struct actions *out)
 {
+	int64_t settle;
+
 	if (r->op != OP_LOOKUP)
 		return;
 	r->op = OP_NONE;
@@ -431,8 +445,9 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	}
 	/* Nothing found. A request that is still on its way could land
 	 * later: only conclude once the grace period is over. */
-	if (ctx->now_ms < r->intent_ms + ctx->grace_ms) {
-		r->due_ms = r->intent_ms + ctx->grace_ms;
+	settle = r->settle_ms ? r->settle_ms : r->intent_ms + ctx->grace_ms;
+	if (ctx->now_ms < settle) {
+		r->due_ms = settle;
 		return;
 	}
 	r->uncertain = false;

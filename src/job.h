@@ -73,6 +73,8 @@ struct run {
 	int submit_attempts;     /* submit requests sent */
 	int64_t intent_ms;       /* when the last submit/retry intent was recorded */
 	bool uncertain;          /* the last submit's outcome is unknown */
+	int64_t settle_ms;       /* a lookup that finds nothing is conclusive from
+				  * then on; 0: intent_ms + grace (after a crash) */
 	int retries;             /* retries that took effect */
 	int64_t retry_expect;    /* retry_count expected after a retry intent; 0: none */
 	int64_t due_ms;          /* when the next step is due; 0: nothing timed */

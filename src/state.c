@@ -48,6 +48,7 @@ char *state_format(const struct run *r)
 	add_int(o, "submit_attempts", r->submit_attempts);
 	add_int(o, "intent_ms", r->intent_ms);
 	add_bool(o, "uncertain", r->uncertain);
+	add_int(o, "settle_ms", r->settle_ms);
 	add_int(o, "retries", r->retries);
 	add_int(o, "retry_expect", r->retry_expect);
 	add_int(o, "due_ms", r->due_ms);
@@ -226,6 +227,7 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, 1000000);
 	r->intent_ms = get_int(&rd, o, "intent_ms", 0, INT64_MAX / 4);
 	r->uncertain = get_bool(&rd, o, "uncertain");
+	r->settle_ms = get_int(&rd, o, "settle_ms", 0, INT64_MAX / 4);
 	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
 	r->retry_expect = get_int(&rd, o, "retry_expect", 0, INT32_MAX);
 	r->due_ms = get_int(&rd, o, "due_ms", 0, INT64_MAX / 4);

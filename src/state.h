@@ -7,7 +7,7 @@
  *   {"format": "batchcalld-run", "version": 1, "job": "...", "start": unix,
  *    "call_name": "...", "agent_id": "...", "state": "submitting",
  *    "on_removal": "cancel", "batch_id": "btcal_..." | null, "digest": "hex64",
- *    "submit_attempts": n, "intent_ms": ms, "uncertain": bool, "retries": n,
+ *    "submit_attempts": n, "intent_ms": ms, "uncertain": bool, "settle_ms": ms, "retries": n,
  *    "retry_expect": n, "due_ms": ms, "failures": n, "cancel_wanted": bool,
  *    "removing": bool, "late_logged": bool,
  *    "batch": {"status": "...", "created_at_unix": ..., "scheduled_time_unix": ...,

@@ -282,7 +282,7 @@ START_TEST(test_unknown_outcome_lookup)
 
 	step_at(r, MS(T0), ev_time());
 	ev.maybe_applied = true;
-	ev.http_status = 500;
+	ev.http_status = 0; /* a timeout: the request may still land */
 	step_at(r, MS(T0) + 100, ev);
 	ck_assert_int_eq(r->state, RUN_SUBMITTING);
 	ck_assert(r->uncertain);
@@ -294,13 +294,13 @@ START_TEST(test_unknown_outcome_lookup)
 	/* Not found within the grace period: look again at its end. */
 	step_at(r, MS(T0) + 2000, lk);
 	ck_assert_int_eq(acts.n, 0);
-	ck_assert_int_eq(r->due_ms, MS(T0) + 10000);
-	step_at(r, MS(T0) + 10000, ev_time());
+	ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+	step_at(r, MS(T0) + 10100, ev_time());
 	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
 	/* Found: adopted, not submitted again. */
 	lk.batch = &b;
 	lk.n_found = 1;
-	step_at(r, MS(T0) + 10100, lk);
+	step_at(r, MS(T0) + 10200, lk);
 	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
 	ck_assert_str_eq(r->batch_id, "btcal_9");
 	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
@@ -330,6 +330,53 @@ START_TEST(test_unknown_outcome_not_found_after_grace)
 	ck_assert_int_eq(acts.v[2].kind, ACT_SUBMIT);
 	ck_assert_int_eq(r->submit_attempts, 2);
 	run_free(r);
+}
+END_TEST
+
+START_TEST(test_answered_failure_is_conclusive)
+{
+	static const long statuses[] = { 500, 503, 429, 504, 502, 408, 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++) {
+		struct run *r = run_new(&spec, 0);
+		struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+		struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+		bool origin = statuses[i] == 500 || statuses[i] == 503 || statuses[i] == 429;
+
+		step_at(r, MS(T0), ev_time());
+		ev.maybe_applied = true;
+		ev.http_status = statuses[i];
+		step_at(r, MS(T0) + 100, ev);
+		step_at(r, r->due_ms, ev_time());
+		ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+		step_at(r, MS(T0) + 1200, lk);
+		/* The API answered: the list is the truth at once. A proxy's
+		 * answer or none: wait out the grace period first. */
+		ck_assert_msg((find_kind(ACT_SUBMIT) != NULL) == origin, "status %ld", statuses[i]);
+		if (!origin)
+			ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+		run_free(r);
+	}
+}
+END_TEST
+
+START_TEST(test_restart_in_submitting_waits_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	char *text, *cause = NULL;
+	struct run *back = NULL;
+	step_at(r, MS(T0), ev_time()); /* intent persisted, then kill -9 */
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	ck_assert_int_eq(back->op, OP_NONE);
+	step_at(back, MS(T0) + 500, ev_time());
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	step_at(back, MS(T0) + 600, (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(back->due_ms, MS(T0) + 10000);
+	free(text);
+	run_free(r);
+	run_free(back);
 }
 END_TEST
 
@@ -817,10 +864,14 @@ START_TEST(test_world_exactly_once)
 					ev.maybe_applied = false;
 					break;
 				case 3: /* refused with 503 before applying */
-				case 4: /* timed out; lands later */
 					ev.outcome = REQ_TRANSIENT;
 					ev.maybe_applied = true;
 					ev.http_status = 503;
+					break;
+				case 4: /* timed out, or a proxy's 504: lands later */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					ev.http_status = (rng() & 1) ? 504 : 0;
 					break;
 				}
 				run_step(r, &c, &ev, &acts, NULL);
@@ -866,6 +917,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_unknown_outcome_lookup);
 	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
 	tcase_add_test(tc, test_duplicate_lookup_logged);
+	tcase_add_test(tc, test_answered_failure_is_conclusive);
+	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
 	tcase_add_test(tc, test_auth_pauses_without_failing);
 	tcase_add_test(tc, test_full_lifecycle_with_retries);
 	tcase_add_test(tc, test_all_completed_needs_no_retry);

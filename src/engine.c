@@ -1,0 +1,1276 @@
+/*
+ * engine: the event loop that carries out what the run state machine
+ * decides. See engine.h.
+ *
+ * Shape: every run lives in a slot; slots with a due instant sit in a
+ * min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
+ * top. Active batches and uncertain submits are served by one shared scan of
+ * the workspace list (newest first), so N active batches cost about N/100
+ * requests per poll. Everything the machine asks for is done in order; a
+ * persist that fails stops the actions after it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "backoff.h"
+#include "cfg.h"
+#include "codec.h"
+#include "engine.h"
+#include "http.h"
+#include "job.h"
+#include "log.h"
+#include "notify.h"
+#include "store.h"
+#include "tz.h"
+#include "util.h"
+
+#define LIST_PAGE_LIMIT 100
+/* A lookup scans back to batches created this long before its intent: the
+ * API's clock and ours may differ. */
+#define LOOKUP_SKEW_S 600
+#define STOP_GRACE_S 10
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+
+struct slot {
+	struct engine *e;
+	struct run *run;
+	const struct jobspec *spec; /* NULL when the job was removed */
+	size_t hidx;                /* index in the heap, SIZE_MAX when out */
+	int busy;                   /* requests in flight that point at this slot */
+	bool in_scan;               /* part of the running list scan */
+	bool want_lookup;           /* waiting for the next list scan */
+	bool forgotten;             /* freed once nothing points at it */
+	bool persisted;             /* a state file exists */
+};
+
+struct scan {
+	struct slot **status; /* active slots, sorted by batch id */
+	bool *seen;
+	size_t n_status;
+	struct slot **lookup; /* uncertain slots */
+	struct batch *match;  /* oldest match per lookup slot */
+	int *n_match;
+	size_t n_lookup;
+	char *agent;          /* agent_id filter, or NULL */
+	int64_t horizon;      /* lookups need batches created at or after this */
+	int pages;
+};
+
+struct engine {
+	struct event_base *base;
+	char *config_path;
+	struct daemonconf *conf;
+	char *api_key;
+	struct store *store;
+	struct http *http;
+	struct api *api;
+	struct slot **slots; /* sorted by job name (one run per job) */
+	size_t n_slots, cap_slots;
+	struct slot **heap;
+	size_t n_heap, cap_heap;
+	int tfd;
+	struct event *tfd_ev;
+	struct event *poll_ev;
+	struct event *status_ev;
+	struct event *stop_ev;
+	struct scan *scan;
+	bool scan_wanted;
+	bool stopping;
+	bool store_broken;
+	int64_t paused_until_ms;
+	int auth_failures;
+	int64_t grace_ms;
+	char last_status[256];
+	struct engine_stats stats;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t rnd64(void)
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+	return v;
+}
+
+/* --- heap of due slots ----------------------------------------------------- */
+
+static bool heap_less(struct engine *e, size_t a, size_t b)
+{
+	return e->heap[a]->run->due_ms < e->heap[b]->run->due_ms;
+}
+
+static void heap_swap(struct engine *e, size_t a, size_t b)
+{
+	struct slot *t = e->heap[a];
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->heap[a]->hidx = a;
+	e->heap[b]->hidx = b;
+}
+
+static void heap_up(struct engine *e, size_t i)
+{
+	while (i > 0 && heap_less(e, i, (i - 1) / 2)) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct engine *e, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < e->n_heap && heap_less(e, l, m))
+			m = l;
+		if (r < e->n_heap && heap_less(e, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct engine *e, struct slot *s)
+{
+	size_t i = s->hidx;
+
+	if (i == SIZE_MAX)
+		return;
+	s->hidx = SIZE_MAX;
+	e->n_heap--;
+	if (i == e->n_heap)
+		return;
+	e->heap[i] = e->heap[e->n_heap];
+	e->heap[i]->hidx = i;
+	heap_up(e, i);
+	heap_down(e, e->heap[i]->hidx);
+}
+
+/* Put s where its due time says (or out of the heap when nothing is due). */
+static void heap_place(struct engine *e, struct slot *s)
+{
+	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
+		    !s->want_lookup && !s->in_scan;
+
+	if (!want) {
+		heap_remove(e, s);
+		return;
+	}
+	if (s->hidx == SIZE_MAX) {
+		xgrow((void **)&e->heap, &e->cap_heap, e->n_heap + 1, sizeof(*e->heap));
+		s->hidx = e->n_heap;
+		e->heap[e->n_heap++] = s;
+		heap_up(e, s->hidx);
+	} else {
+		heap_up(e, s->hidx);
+		heap_down(e, s->hidx);
+	}
+}
+
+static void arm_timer(struct engine *e)
+{
+	struct itimerspec its = { 0 };
+	int64_t due = 0;
+
+	if (!e->stopping && e->n_heap > 0) {
+		due = e->heap[0]->run->due_ms;
+		if (e->paused_until_ms > due)
+			due = e->paused_until_ms;
+		if (due <= 0)
+			due = 1;
+		its.it_value.tv_sec = due / 1000;
+		its.it_value.tv_nsec = (due % 1000) * 1000000;
+	}
+	/* CANCEL_ON_SET: a clock step wakes us to look again. */
+	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
+}
+
+/* --- slots ----------------------------------------------------------------- */
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+	return strcmp(x->run->job, y->run->job);
+}
+
+static struct slot *slot_find(const struct engine *e, const char *job)
+{
+	size_t lo = 0, hi = e->n_slots;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(job, e->slots[mid]->run->job);
+		if (c == 0)
+			return e->slots[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static struct slot *slot_add(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	struct slot *s = xcalloc(1, sizeof(*s));
+
+	s->e = e;
+	s->run = r;
+	s->spec = spec;
+	s->hidx = SIZE_MAX;
+	xgrow((void **)&e->slots, &e->cap_slots, e->n_slots + 1, sizeof(*e->slots));
+	e->slots[e->n_slots++] = s;
+	return s;
+}
+
+static void slots_sort(struct engine *e)
+{
+	qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
+}
+
+/* Free forgotten slots that nothing points at any more. */
+static void slots_reap(struct engine *e)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		if (s->forgotten && s->busy == 0 && !s->in_scan) {
+			heap_remove(e, s);
+			run_free(s->run);
+			free(s);
+			continue;
+		}
+		e->slots[j++] = s;
+	}
+	e->n_slots = j;
+}
+
+/* --- logging --------------------------------------------------------------- */
+
+static enum log_event log_event_of(enum job_event je)
+{
+	switch (je) {
+	case JE_SCHEDULED: return EV_SCHEDULED;
+	case JE_SUBMITTED: return EV_SUBMITTED;
+	case JE_ADOPTED: return EV_ADOPTED;
+	case JE_STATUS: return EV_STATUS;
+	case JE_RETRIED: return EV_RETRIED;
+	case JE_CANCELLED: return EV_CANCELLED;
+	case JE_FINISHED: return EV_FINISHED;
+	case JE_MISSED: return EV_MISSED;
+	case JE_ERROR: return EV_ERROR;
+	case JE_LATE: return EV_LATE;
+	case JE_CHANGED: return EV_JOB_CHANGED;
+	case JE_REMOVED: return EV_REMOVED;
+	case JE_TRANSIENT: return EV_API_TRANSIENT;
+	case JE_DUPLICATE: return EV_ERROR;
+	default: return EV_NONE;
+	}
+}
+
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...)
+{
+	struct log_fields f = {
+		.job = r->job,
+		.run_start = r->start,
+		.batch_id = r->batch_id,
+		.state = run_state_name(r->state),
+		.attempt = attempt,
+		.http_status = http_status,
+	};
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_eventv_at(NULL, NULL, NULL, prio, ev, &f, fmt, ap);
+	va_end(ap);
+}
+
+/* --- carrying out actions -------------------------------------------------- */
+
+static void do_actions(struct slot *s, struct actions *acts);
+static void step(struct slot *s, const struct run_event *ev);
+static void scan_request(struct engine *e);
+
+static struct run_ctx make_ctx(const struct slot *s)
+{
+	return (struct run_ctx){
+		.spec = s->spec,
+		.now_ms = now_ms(),
+		.rnd = rnd64(),
+		.grace_ms = s->e->grace_ms,
+		.backoff_base_ms = BACKOFF_BASE_MS,
+		.backoff_cap_ms = BACKOFF_CAP_MS,
+	};
+}
+
+static void step(struct slot *s, const struct run_event *ev)
+{
+	struct run_ctx ctx = make_ctx(s);
+	struct actions acts = { .n = 0 };
+
+	run_step(s->run, &ctx, ev, &acts, NULL);
+	do_actions(s, &acts);
+}
+
+static enum req_outcome outcome_of(enum api_outcome o)
+{
+	switch (o) {
+	case API_OK: return REQ_OK;
+	case API_TRANSIENT: return REQ_TRANSIENT;
+	case API_AUTH: return REQ_AUTH;
+	case API_REJECTED: return REQ_REJECTED;
+	case API_NOT_FOUND: return REQ_NOT_FOUND;
+	default: break;
+	}
+	return REQ_TRANSIENT;
+}
+
+/* Every API answer passes here first: 401/403 pause all API work (logged
+ * once), any other answer resumes it. */
+static void note_api_result(struct engine *e, const struct api_result *res)
+{
+	if (res->outcome == API_AUTH) {
+		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, rnd64());
+		if (d < 1000)
+			d = 1000;
+		if (e->auth_failures == 0)
+			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
+				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
+				  res->http_status, res->message ? res->message : "");
+		e->auth_failures++;
+		e->paused_until_ms = now_ms() + d;
+		return;
+	}
+	if (res->http_status > 0 && e->auth_failures > 0) {
+		log_msg(LOG_NOTICE, "the API accepts the key again; API work resumed");
+		e->auth_failures = 0;
+		e->paused_until_ms = 0;
+	}
+}
+
+static struct run_event event_of(enum run_event_kind kind, const struct api_result *res)
+{
+	return (struct run_event){
+		.kind = kind,
+		.outcome = outcome_of(res->outcome),
+		.http_status = res->http_status,
+		.message = res->message,
+		.retry_after_s = res->retry_after_s,
+		.maybe_applied = res->maybe_applied,
+	};
+}
+
+static void submit_done_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct engine *e = s->e;
+	struct run_event ev = event_of(RE_SUBMIT_DONE, res);
+
+	s->busy--;
+	note_api_result(e, res);
+	if (res->outcome == API_OK) {
+		ev.batch = &res->batch;
+		e->stats.submits_ok++;
+	} else if (res->outcome == API_REJECTED) {
+		e->stats.submits_rejected++;
+	} else {
+		e->stats.submits_failed++;
+	}
+	step(s, &ev);
+	slots_reap(e);
+	arm_timer(e);
+}
+
+static void detail_done_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run_event ev = event_of(RE_DETAIL_DONE, res);
+
+	s->busy--;
+	note_api_result(s->e, res);
+	if (res->outcome == API_OK)
+		ev.detail = &res->detail;
+	step(s, &ev);
+	slots_reap(s->e);
+	arm_timer(s->e);
+}
+
+static void retry_done_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run_event ev = event_of(RE_RETRY_DONE, res);
+
+	s->busy--;
+	note_api_result(s->e, res);
+	if (res->outcome == API_OK) {
+		ev.batch = &res->batch;
+		s->e->stats.retries++;
+	}
+	step(s, &ev);
+	slots_reap(s->e);
+	arm_timer(s->e);
+}
+
+static void cancel_done_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run_event ev = event_of(RE_CANCEL_DONE, res);
+
+	s->busy--;
+	note_api_result(s->e, res);
+	if (res->outcome == API_OK) {
+		ev.batch = &res->batch;
+		s->e->stats.cancels++;
+	}
+	step(s, &ev);
+	slots_reap(s->e);
+	arm_timer(s->e);
+}
+
+/* A request could not even be queued: report it as a transient failure
+ * that certainly did not reach the server. */
+static void request_not_started(struct slot *s, enum run_event_kind kind)
+{
+	struct run_event ev = { .kind = kind, .outcome = REQ_TRANSIENT, .retry_after_s = -1,
+				.message = "the request could not be started" };
+	step(s, &ev);
+}
+
+static void persist(struct slot *s, bool *ok)
+{
+	struct engine *e = s->e;
+	int r = store_put(e->store, s->run);
+
+	if (r < 0) {
+		*ok = false;
+		if (!e->store_broken)
+			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
+				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
+				s->run->job, store_dir(e->store), strerror(-r));
+		e->store_broken = true;
+		return;
+	}
+	if (e->store_broken) {
+		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_dir(e->store));
+		e->store_broken = false;
+	}
+	s->persisted = true;
+}
+
+static void do_actions(struct slot *s, struct actions *acts)
+{
+	struct engine *e = s->e;
+	struct run *r = s->run;
+	bool ok = true;
+	int rc;
+
+	for (size_t i = 0; i < acts->n && ok && !s->forgotten; i++) {
+		struct action *a = &acts->v[i];
+		char *body;
+
+		/* While stopping, nothing new goes out: the persisted intent
+		 * tells the next start what to do. */
+		if (e->stopping && (a->kind == ACT_SUBMIT || a->kind == ACT_LOOKUP ||
+				    a->kind == ACT_FETCH_DETAIL || a->kind == ACT_RETRY ||
+				    a->kind == ACT_CANCEL))
+			continue;
+		switch (a->kind) {
+		case ACT_PERSIST:
+			persist(s, &ok);
+			if (!ok) {
+				struct actions more = { .n = 0 };
+				struct run_ctx ctx = make_ctx(s);
+				struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+				run_step(r, &ctx, &ev, &more, NULL);
+			}
+			break;
+		case ACT_SUBMIT:
+			body = codec_submit_body(s->spec, r->call_name, a->scheduled_time_unix);
+			s->busy++;
+			rc = api_submit(e->api, body, submit_done_cb, s, NULL);
+			free(body);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_SUBMIT_DONE);
+				return;
+			}
+			if (r->submit_attempts == 1) {
+				/* Lateness of the hand-over to the HTTP layer. */
+				int64_t late = now_ms() - run_submit_at_ms(r, s->spec);
+				e->stats.lateness_sum += late > 0 ? late / 1000.0 : 0;
+				e->stats.lateness_count++;
+			}
+			break;
+		case ACT_LOOKUP:
+			s->want_lookup = true;
+			scan_request(e);
+			break;
+		case ACT_FETCH_DETAIL:
+			s->busy++;
+			rc = api_get(e->api, r->batch_id, detail_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_DETAIL_DONE);
+				return;
+			}
+			e->stats.get_requests++;
+			break;
+		case ACT_RETRY:
+			s->busy++;
+			rc = api_retry(e->api, r->batch_id, retry_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_RETRY_DONE);
+				return;
+			}
+			break;
+		case ACT_CANCEL:
+			s->busy++;
+			rc = api_cancel(e->api, r->batch_id, cancel_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_CANCEL_DONE);
+				return;
+			}
+			break;
+		case ACT_LOG:
+			switch (a->event) {
+			case JE_MISSED: e->stats.missed++; break;
+			case JE_LATE: e->stats.late++; break;
+			case JE_ADOPTED: e->stats.adopted++; break;
+			default: break;
+			}
+			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
+			break;
+		case ACT_FORGET:
+			rc = store_remove(e->store, r);
+			if (rc < 0)
+				log_run(LOG_ERR, EV_STATE_ERROR, r, 0, 0, "cannot remove the state of job '%s': %s",
+					r->job, strerror(-rc));
+			s->forgotten = true;
+			break;
+		}
+	}
+	heap_place(e, s);
+}
+
+/* --- the shared list scan ---------------------------------------------------- */
+
+static int batch_id_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+	return strcmp(x->run->batch_id, y->run->batch_id);
+}
+
+static void scan_free(struct scan *sc)
+{
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->n_lookup; i++)
+		batch_clear(&sc->match[i]);
+	free(sc->status);
+	free(sc->seen);
+	free(sc->lookup);
+	free(sc->match);
+	free(sc->n_match);
+	free(sc->agent);
+	free(sc);
+}
+
+static void list_page_cb(struct api_result *res, void *arg);
+
+static void scan_next_page(struct engine *e, const char *last_doc)
+{
+	struct scan *sc = e->scan;
+
+	sc->pages++;
+	e->stats.list_requests++;
+	if (api_list(e->api, last_doc, sc->agent, LIST_PAGE_LIMIT, list_page_cb, e, NULL) < 0) {
+		struct api_result fail = { .outcome = API_TRANSIENT, .retry_after_s = -1,
+					   .message = (char *)"the request could not be started" };
+		list_page_cb(&fail, e);
+	}
+}
+
+/* Start a scan when slots need one and none is running. */
+static void scan_start(struct engine *e, bool poll)
+{
+	struct scan *sc;
+	const char *agent = NULL;
+	bool one_agent = true;
+
+	if (e->scan || e->stopping || now_ms() < e->paused_until_ms)
+		return;
+	sc = xcalloc(1, sizeof(*sc));
+	sc->horizon = INT64_MAX;
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		struct run *r = s->run;
+		bool status = poll && run_state_active(r->state) && r->batch_id && r->op == OP_NONE &&
+			      !s->forgotten;
+		bool lookup = s->want_lookup && !s->forgotten;
+
+		if (!status && !lookup)
+			continue;
+		if (agent && (!r->agent_id || strcmp(agent, r->agent_id) != 0))
+			one_agent = false;
+		if (!agent)
+			agent = r->agent_id;
+		if (!r->agent_id)
+			one_agent = false;
+		if (status) {
+			sc->status = xrealloc(sc->status, (sc->n_status + 1) * sizeof(*sc->status));
+			sc->status[sc->n_status++] = s;
+		}
+		if (lookup) {
+			int64_t h = r->intent_ms > 0 ? r->intent_ms / 1000 - LOOKUP_SKEW_S : 0;
+			sc->lookup = xrealloc(sc->lookup, (sc->n_lookup + 1) * sizeof(*sc->lookup));
+			sc->lookup[sc->n_lookup++] = s;
+			s->want_lookup = false;
+			if (h < sc->horizon)
+				sc->horizon = h;
+		}
+		s->in_scan = true;
+		heap_remove(e, s);
+	}
+	if (sc->n_status == 0 && sc->n_lookup == 0) {
+		free(sc);
+		return;
+	}
+	sc->seen = xcalloc(sc->n_status ? sc->n_status : 1, sizeof(*sc->seen));
+	sc->match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->match));
+	sc->n_match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_match));
+	qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
+	if (one_agent && agent)
+		sc->agent = xstrdup(agent);
+	if (poll)
+		e->stats.polls++;
+	e->scan = sc;
+	scan_next_page(e, NULL);
+}
+
+static void scan_request(struct engine *e)
+{
+	if (e->scan)
+		e->scan_wanted = true;
+	else
+		scan_start(e, false);
+}
+
+static struct slot *scan_find_status(struct scan *sc, const char *id, size_t *ret_i)
+{
+	size_t lo = 0, hi = sc->n_status;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(id, sc->status[mid]->run->batch_id);
+		if (c == 0) {
+			*ret_i = mid;
+			return sc->status[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void status_get_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run_event ev = event_of(RE_STATUS, res);
+
+	s->busy--;
+	note_api_result(s->e, res);
+	if (res->outcome == API_OK) {
+		ev.batch = &res->detail.batch;
+		step(s, &ev);
+	} else if (res->outcome == API_NOT_FOUND) {
+		step(s, &ev);
+	}
+	slots_reap(s->e);
+	arm_timer(s->e);
+}
+
+static void scan_finish(struct engine *e, const struct api_result *failure)
+{
+	struct scan *sc = e->scan;
+
+	e->scan = NULL;
+	for (size_t i = 0; i < sc->n_status; i++)
+		sc->status[i]->in_scan = false;
+	for (size_t i = 0; i < sc->n_lookup; i++)
+		sc->lookup[i]->in_scan = false;
+	/* Active batches the list did not show: ask for each one. */
+	for (size_t i = 0; i < sc->n_status && !failure; i++) {
+		struct slot *s = sc->status[i];
+		if (sc->seen[i] || s->forgotten || s->run->op != OP_NONE || !run_state_active(s->run->state))
+			continue;
+		s->busy++;
+		e->stats.get_requests++;
+		if (api_get(e->api, s->run->batch_id, status_get_cb, s, NULL) < 0)
+			s->busy--;
+	}
+	for (size_t i = 0; i < sc->n_lookup; i++) {
+		struct slot *s = sc->lookup[i];
+		struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
+		if (s->forgotten)
+			continue;
+		if (failure) {
+			ev = event_of(RE_LOOKUP_DONE, failure);
+		} else if (sc->n_match[i] > 0) {
+			ev.batch = &sc->match[i];
+			ev.n_found = sc->n_match[i];
+		}
+		step(s, &ev);
+	}
+	for (size_t i = 0; i < sc->n_status; i++)
+		heap_place(e, sc->status[i]);
+	scan_free(sc);
+	slots_reap(e);
+	if (e->scan_wanted) {
+		e->scan_wanted = false;
+		scan_start(e, false);
+	}
+	arm_timer(e);
+}
+
+static void batch_copy(struct batch *dst, const struct batch *src)
+{
+	batch_clear(dst);
+	*dst = *src;
+	dst->id = xstrdup(src->id);
+	dst->name = xstrdup(src->name);
+	dst->agent_id = xstrdup(src->agent_id);
+}
+
+static void list_page_cb(struct api_result *res, void *arg)
+{
+	struct engine *e = arg;
+	struct scan *sc = e->scan;
+	const struct batch_page *p = &res->page;
+	bool need_more = false;
+	int64_t oldest = INT64_MAX;
+
+	note_api_result(e, res);
+	if (res->outcome != API_OK) {
+		scan_finish(e, res);
+		return;
+	}
+	for (size_t k = 0; k < p->n_batches; k++) {
+		const struct batch *b = &p->batches[k];
+		size_t i;
+		struct slot *s;
+
+		if (b->created_at_unix < oldest)
+			oldest = b->created_at_unix;
+		s = b->id ? scan_find_status(sc, b->id, &i) : NULL;
+		if (s && !sc->seen[i]) {
+			struct run_event ev = { .kind = RE_STATUS, .outcome = REQ_OK, .batch = b,
+						.retry_after_s = -1 };
+			sc->seen[i] = true;
+			s->in_scan = false;
+			step(s, &ev);
+			s->in_scan = true;
+		}
+		for (size_t j = 0; j < sc->n_lookup; j++) {
+			struct slot *ls = sc->lookup[j];
+			if (!b->name || strcmp(b->name, ls->run->call_name) != 0)
+				continue;
+			if (ls->run->agent_id && b->agent_id && strcmp(ls->run->agent_id, b->agent_id) != 0)
+				continue;
+			/* Newest first: the last one seen is the oldest. */
+			batch_copy(&sc->match[j], b);
+			sc->n_match[j]++;
+		}
+	}
+	for (size_t i = 0; i < sc->n_status; i++)
+		if (!sc->seen[i])
+			need_more = true;
+	if (sc->n_lookup > 0 && oldest >= sc->horizon)
+		need_more = true;
+	if (need_more && p->has_more && p->next_doc && sc->pages < 10000 && !e->stopping) {
+		char *next = xstrdup(p->next_doc);
+		scan_next_page(e, next);
+		free(next);
+		return;
+	}
+	scan_finish(e, NULL);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	scan_start(e, true);
+}
+
+/* --- the timer --------------------------------------------------------------- */
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	uint64_t ticks;
+	int64_t now = now_ms();
+
+	(void)what;
+	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
+	 * way: look at the heap again. */
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
+		log_msg(LOG_WARNING, "timer read failed: %s", strerror(errno));
+	if (now < e->paused_until_ms || e->stopping) {
+		arm_timer(e);
+		return;
+	}
+	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
+		struct slot *s = e->heap[0];
+		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
+		heap_remove(e, s);
+		step(s, &ev);
+		/* A step that left the run due now again would spin: wait. */
+		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
+			s->run->due_ms = now + 1000;
+			heap_place(e, s);
+		}
+	}
+	slots_reap(e);
+	arm_timer(e);
+}
+
+/* --- status for systemd ------------------------------------------------------ */
+
+static void update_status(struct engine *e)
+{
+	size_t active = 0;
+	const struct run *next = NULL;
+	char buf[256], when[64] = "none";
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct run *r = e->slots[i]->run;
+		if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
+			active++;
+		if (r->state == RUN_SCHEDULED && (!next || r->start < next->start))
+			next = r;
+	}
+	if (next) {
+		format_utc(next->start, when, sizeof(when));
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches, next run '%s' at %s", e->conf->n_jobs,
+			 active, next->job, when);
+	} else {
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches, no run scheduled", e->conf->n_jobs,
+			 active);
+	}
+	if (strcmp(buf, e->last_status) != 0) {
+		snprintf(e->last_status, sizeof(e->last_status), "%s", buf);
+		notify_status("%s", buf);
+	}
+}
+
+static void status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	update_status(arg);
+}
+
+/* --- setting up -------------------------------------------------------------- */
+
+struct load_ctx {
+	struct engine *e;
+	int64_t now;
+};
+
+static void load_run_cb(const char *file, struct run *r, const char *cause, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct engine *e = lc->e;
+	const struct jobspec *spec;
+	struct slot *s;
+
+	if (!r) {
+		/* Damage: keep the evidence and treat the run as uncertain, so
+		 * that its batch is looked up instead of submitted blind. */
+		char *damaged = xasprintf("%s.damaged", file);
+		const char *base = strrchr(file, '/');
+		char *job = xstrdup(base ? base + 1 : file);
+		char *at = strrchr(job, '@');
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "state file '%s' is damaged (%s); kept as '%s', its run will be looked up through the API",
+			  file, cause ? cause : "unreadable", damaged);
+		if (rename(file, damaged) < 0)
+			log_msg(LOG_ERR, "cannot rename '%s': %s", file, strerror(errno));
+		if (at) {
+			*at = '\0';
+			spec = daemonconf_find(e->conf, job);
+			if (spec && !slot_find(e, job)) {
+				struct run *nr = run_new(spec, lc->now);
+				nr->state = RUN_SUBMITTING;
+				nr->uncertain = true;
+				nr->intent_ms = lc->now;
+				nr->due_ms = 0;
+				nr->submit_attempts = 1;
+				s = slot_add(e, nr, spec);
+				slots_sort(e);
+			}
+		}
+		free(job);
+		free(damaged);
+		return;
+	}
+	if (slot_find(e, r->job)) {
+		/* One run per job: an older run of a job whose start changed
+		 * after it finished. Keep the one that is not final. */
+		struct slot *other = slot_find(e, r->job);
+		if (run_state_final(r->state) || !run_state_final(other->run->state)) {
+			run_free(r);
+			return;
+		}
+		run_free(other->run);
+		other->run = r;
+		other->persisted = true;
+		return;
+	}
+	spec = daemonconf_find(e->conf, r->job);
+	s = slot_add(e, r, spec);
+	s->persisted = true;
+	slots_sort(e);
+}
+
+int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
+	       const char *api_key, struct engine **ret, char **cause)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	struct http_options ho = { 0 };
+	struct load_ctx lc;
+	int r;
+
+	e->base = base;
+	e->config_path = xstrdup(config_path);
+	e->conf = conf;
+	e->api_key = xstrdup(api_key);
+	e->tfd = -1;
+	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
+	e->stats.last_reload_ok = true;
+
+	r = store_open(conf->state_dir, &e->store, cause);
+	if (r < 0)
+		goto fail;
+	ho.timeout_ms = conf->api.request_timeout * 1000L;
+	ho.max_concurrent = conf->api.max_concurrent_requests;
+	ho.max_per_second = conf->api.max_requests_per_second;
+	ho.ca_file = conf->api.ca_file;
+	ho.user_agent = PACKAGE_NAME "/" PACKAGE_VERSION;
+	e->http = http_new(base, &ho);
+	if (!e->http) {
+		*cause = xstrdup("cannot start libcurl");
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = api_new(e->http, conf->api.base_url, e->api_key, &e->api);
+	if (r < 0) {
+		*cause = xasprintf("cannot use the API base URL '%s' with the configured key", conf->api.base_url);
+		goto fail;
+	}
+	e->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (e->tfd < 0) {
+		r = -errno;
+		*cause = xasprintf("timerfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	e->tfd_ev = event_new(base, e->tfd, EV_READ | EV_PERSIST, timer_cb, e);
+	e->poll_ev = event_new(base, -1, EV_PERSIST, poll_cb, e);
+	e->status_ev = event_new(base, -1, EV_PERSIST, status_cb, e);
+
+	lc.e = e;
+	lc.now = now_ms();
+	r = store_load(e->store, load_run_cb, &lc);
+	if (r < 0) {
+		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
+		goto fail;
+	}
+	*ret = e;
+	return 0;
+fail:
+	engine_free(e);
+	return r;
+}
+
+/* Bring the slots in line with e->conf: new jobs get a run, changed ones
+ * are updated, removed ones handled by on_removal. */
+static void apply_conf(struct engine *e, bool announce)
+{
+	int64_t now = now_ms();
+	size_t n_old = e->n_slots;
+
+	for (size_t i = 0; i < e->conf->n_jobs; i++) {
+		const struct jobspec *spec = &e->conf->jobs[i];
+		struct slot *s = slot_find(e, spec->name);
+		if (!s) {
+			struct run *r = run_new(spec, now);
+			s = slot_add(e, r, spec);
+			if (r->state == RUN_SCHEDULED && announce) {
+				char local[64], utc[32];
+				tz_format_local(spec->tz, r->start, local, sizeof(local));
+				format_utc(r->start, utc, sizeof(utc));
+				log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)",
+					r->job, local, utc);
+			}
+			heap_place(e, s);
+		}
+	}
+	slots_sort(e);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		const struct jobspec *spec = daemonconf_find(e->conf, s->run->job);
+		struct actions acts = { .n = 0 };
+		struct run_ctx ctx;
+
+		if (s->forgotten)
+			continue;
+		s->spec = spec;
+		ctx = make_ctx(s);
+		if (spec) {
+			if (i < n_old || s->persisted)
+				run_update_spec(s->run, &ctx, &acts);
+		} else if (!s->run->removing) {
+			struct run_event ev = { .kind = RE_REMOVED, .retry_after_s = -1 };
+			run_step(s->run, &ctx, &ev, &acts, NULL);
+		}
+		do_actions(s, &acts);
+	}
+	slots_reap(e);
+}
+
+int engine_start(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = e->conf->poll_interval };
+	struct timeval st = { .tv_sec = 5 };
+
+	apply_conf(e, true);
+	/* Announce runs loaded from state, and look at every run once now:
+	 * uncertain submits are looked up, late ones submitted or missed. */
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
+		if (s->forgotten)
+			continue;
+		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED)
+			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
+				s->run->job, s->run->start, run_state_name(s->run->state));
+		heap_remove(e, s);
+		step(s, &ev);
+	}
+	slots_reap(e);
+	event_add(e->tfd_ev, NULL);
+	event_add(e->poll_ev, &tv);
+	event_add(e->status_ev, &st);
+	arm_timer(e);
+	update_status(e);
+	notify_ready();
+	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
+		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files, e->conf->state_dir);
+	/* A first poll at once picks up batches that were active before. */
+	scan_start(e, true);
+	return 0;
+}
+
+int engine_reload(struct engine *e)
+{
+	struct daemonconf *nc = NULL;
+	struct diag d = { 0 };
+	struct daemonconf *old;
+
+	notify_reloading();
+	if (cfg_load(e->config_path, &nc, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++) {
+			char *line = diag_format(&d, i);
+			log_event(LOG_ERR, EV_CONFIG_ERROR, NULL, "%s", line);
+			free(line);
+		}
+		log_event(LOG_ERR, EV_RELOAD_FAILED, NULL,
+			  "reload refused: %zu errors in the configuration; the previous one stays in force", d.n);
+		notify_status("reload failed: %zu errors; previous configuration in force", d.n);
+		e->last_status[0] = '\0';
+		diag_clear(&d);
+		e->stats.reloads_failed++;
+		e->stats.last_reload_unix = now_ms() / 1000;
+		e->stats.last_reload_ok = false;
+		notify_ready();
+		return -EINVAL;
+	}
+	diag_clear(&d);
+	if (strcmp(nc->api.base_url, e->conf->api.base_url) != 0 ||
+	    strcmp(nc->state_dir, e->conf->state_dir) != 0)
+		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
+	old = e->conf;
+	e->conf = nc;
+	apply_conf(e, true);
+	daemonconf_free(old);
+	e->stats.reloads_ok++;
+	e->stats.last_reload_unix = now_ms() / 1000;
+	e->stats.last_reload_ok = true;
+	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files", nc->n_jobs,
+		  nc->n_files);
+	arm_timer(e);
+	e->last_status[0] = '\0';
+	update_status(e);
+	notify_ready();
+	return 0;
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
+
+static void stop_finish(struct engine *e)
+{
+	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
+	event_base_loopexit(e->base, NULL);
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	static int ticks;
+
+	(void)fd;
+	(void)what;
+	if (http_pending(e->http) == 0 || ++ticks > STOP_GRACE_S * 10)
+		stop_finish(e);
+}
+
+void engine_stop(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	notify_stopping();
+	log_event(LOG_NOTICE, EV_DAEMON_STOPPING, NULL, "stopping: %zu requests in flight get up to %ds",
+		  http_pending(e->http), (int)STOP_GRACE_S);
+	event_del(e->poll_ev);
+	arm_timer(e);
+	if (http_pending(e->http) == 0) {
+		stop_finish(e);
+		return;
+	}
+	notify_extend_timeout((uint64_t)(STOP_GRACE_S + 5) * 1000000);
+	e->stop_ev = event_new(e->base, -1, EV_PERSIST, stop_check_cb, e);
+	event_add(e->stop_ev, &tv);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->tfd_ev)
+		event_free(e->tfd_ev);
+	if (e->poll_ev)
+		event_free(e->poll_ev);
+	if (e->stop_ev)
+		event_free(e->stop_ev);
+	if (e->status_ev)
+		event_free(e->status_ev);
+	if (e->tfd >= 0)
+		close(e->tfd);
+	api_free(e->api);
+	http_free(e->http);
+	scan_free(e->scan);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		run_free(e->slots[i]->run);
+		free(e->slots[i]);
+	}
+	free(e->slots);
+	free(e->heap);
+	store_close(e->store);
+	daemonconf_free(e->conf);
+	if (e->api_key) {
+		explicit_bzero(e->api_key, strlen(e->api_key));
+		free(e->api_key);
+	}
+	free(e->config_path);
+	free(e);
+}
+
+const struct daemonconf *engine_conf(const struct engine *e)
+{
+	return e->conf;
+}
+
+size_t engine_n_runs(const struct engine *e)
+{
+	return e->n_slots;
+}
+
+const struct run *engine_run_at(const struct engine *e, size_t i)
+{
+	return i < e->n_slots ? e->slots[i]->run : NULL;
+}
+
+const struct run *engine_run_of(const struct engine *e, const char *job)
+{
+	struct slot *s = slot_find(e, job);
+	return s && !s->forgotten ? s->run : NULL;
+}
+
+int engine_request(struct engine *e, const char *job, int kind, const char **why)
+{
+	struct slot *s = slot_find(e, job);
+	struct run_event ev = { .kind = kind, .retry_after_s = -1 };
+	struct actions acts = { .n = 0 };
+	struct run_ctx ctx;
+	int r;
+
+	if (!s || s->forgotten) {
+		*why = "no such job";
+		return -ENOENT;
+	}
+	if (e->stopping) {
+		*why = "the daemon is stopping";
+		return -EBUSY;
+	}
+	if (kind != RE_CANCEL_REQ && kind != RE_RETRY_REQ && kind != RE_TRIGGER_REQ) {
+		*why = "unknown request";
+		return -EINVAL;
+	}
+	ctx = make_ctx(s);
+	heap_remove(e, s);
+	r = run_step(s->run, &ctx, &ev, &acts, why);
+	do_actions(s, &acts);
+	slots_reap(e);
+	arm_timer(e);
+	return r;
+}
+
+const struct engine_stats *engine_get_stats(const struct engine *e)
+{
+	return &e->stats;
+}

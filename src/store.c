@@ -1,0 +1,217 @@
+/*
+ * store: one JSON file per run under STATE_DIR/runs/, crash-safe writes.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "store.h"
+#include "util.h"
+
+#define STATE_MAX_BYTES (1 << 20)
+
+struct store {
+	char *dir;
+	char *runs;
+	int runs_fd;
+	int lock_fd;
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+int store_open(const char *dir, struct store **ret, char **cause)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	char *lock = NULL;
+	int r;
+
+	s->lock_fd = s->runs_fd = -1;
+	s->dir = xstrdup(dir);
+	s->runs = xasprintf("%s/runs", dir);
+	r = mkdir_p(dir, 0750);
+	if (r < 0) {
+		*cause = xasprintf("cannot create state folder '%s': %s", dir, strerror(-r));
+		goto fail;
+	}
+	r = mkdir_p(s->runs, 0750);
+	if (r < 0) {
+		*cause = xasprintf("cannot create '%s': %s", s->runs, strerror(-r));
+		goto fail;
+	}
+	lock = xasprintf("%s/lock", dir);
+	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (s->lock_fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open lock file '%s': %s", lock, strerror(errno));
+		goto fail;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		*cause = r == -EBUSY
+			 ? xasprintf("another batchcalld is using the state folder '%s' (lock '%s' is held)", dir, lock)
+			 : xasprintf("cannot lock '%s': %s", lock, strerror(errno));
+		goto fail;
+	}
+	s->runs_fd = open(s->runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->runs_fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open '%s': %s", s->runs, strerror(errno));
+		goto fail;
+	}
+	free(lock);
+	*ret = s;
+	return 0;
+fail:
+	free(lock);
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->runs_fd >= 0)
+		close(s->runs_fd);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	free(s->dir);
+	free(s->runs);
+	free(s);
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+static char *run_file_name(const struct run *r)
+{
+	return xasprintf("%s@%" PRId64 ".json", r->job, r->start);
+}
+
+static bool is_run_file(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 5 && strcmp(name + n - 5, ".json") == 0 && name[0] != '.' && strchr(name, '@');
+}
+
+int store_load(struct store *s, store_load_cb cb, void *arg)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	fd = openat(s->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		char *path, *text = NULL, *cause = NULL;
+		size_t len;
+		struct run *r = NULL;
+		int rc;
+
+		if (!is_run_file(e->d_name))
+			continue;
+		path = xasprintf("%s/%s", s->runs, e->d_name);
+		rc = read_file(path, STATE_MAX_BYTES, &text, &len);
+		if (rc < 0)
+			cause = xasprintf("cannot read: %s", strerror(-rc));
+		else if (state_parse(text, len, &r, &cause) == 0) {
+			char *want = run_file_name(r);
+			if (strcmp(want, e->d_name) != 0) {
+				cause = xasprintf("holds the run '%s' of another file name", want);
+				run_free(r);
+				r = NULL;
+			}
+			free(want);
+		}
+		cb(path, r, cause, arg);
+		free(cause);
+		free(text);
+		free(path);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int store_put(struct store *s, const struct run *r)
+{
+	char *name = run_file_name(r);
+	char *tmp = xasprintf(".%s.tmp", name);
+	char *text = state_format(r);
+	size_t len = strlen(text);
+	int fd, rc = 0;
+
+	fd = openat(s->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, text, len);
+	if (rc == 0)
+		rc = write_all(fd, "\n", 1);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(s->runs_fd, tmp, s->runs_fd, name) < 0)
+		rc = -errno;
+	if (rc == 0 && fsync(s->runs_fd) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(s->runs_fd, tmp, 0);
+out:
+	free(text);
+	free(tmp);
+	free(name);
+	return rc;
+}
+
+int store_remove(struct store *s, const struct run *r)
+{
+	char *name = run_file_name(r);
+	int rc = 0;
+
+	if (unlinkat(s->runs_fd, name, 0) < 0 && errno != ENOENT)
+		rc = -errno;
+	else if (fsync(s->runs_fd) < 0)
+		rc = -errno;
+	free(name);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/*
+ * store: crash-safe state on disk. One file per run under STATE_DIR/runs/,
+ * written as temp file + fsync + rename + fsync of the folder, so that after
+ * a crash or a power cut every file is either its old or its new version.
+ * A lock file refuses a second daemon on the same state folder.
+ */
+#ifndef BC_STORE_H
+#define BC_STORE_H
+
+#include "job.h"
+
+struct store;
+
+/* Open (creating if needed) the state folder and take its lock.
+ * -EBUSY when another process holds it; *cause says why on failure. */
+int store_open(const char *dir, struct store **ret, char **cause);
+void store_close(struct store *s);
+
+/* Called for each run file found: a run, or NULL with the damage described
+ * in cause (file names the file). */
+typedef void (*store_load_cb)(const char *file, struct run *r, const char *cause, void *arg);
+/* Read every run file. 0, or a negative errno when the folder is unreadable. */
+int store_load(struct store *s, store_load_cb cb, void *arg);
+
+/* Write a run durably. 0, or a negative errno (nothing was replaced). */
+int store_put(struct store *s, const struct run *r);
+/* Remove a run's file durably. */
+int store_remove(struct store *s, const struct run *r);
+/* Is the folder writable right now? (checked on each put; this is the last result) */
+const char *store_dir(const struct store *s);
+
+#endif

@@ -1,0 +1,310 @@
+"""
+Integration harness: runs the real batchcalld against the real
+batchcall-sim over loopback. Tests wait on conditions with deadlines (the
+simulator's request log, the daemon's state files and log), never on fixed
+sleeps.
+"""
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SIM = os.path.join(TOP_BUILDDIR, "batchcall-sim")
+DAEMON = os.path.join(TOP_BUILDDIR, "batchcalld")
+CTL = os.path.join(TOP_BUILDDIR, "batchcallctl")
+SUBMIT_PATH = "/v1/convai/batch-calling/submit"
+
+
+def wait_until(pred, timeout, what):
+    """Poll pred until it returns a true value; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.02)
+
+
+def read_ready_line(proc, prefix, timeout):
+    """Read the first stdout line of proc (which must start with prefix)."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or not sel.select(left):
+            raise AssertionError("no ready line from %s" % prefix)
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            raise AssertionError("%s exited before it was ready" % prefix)
+        buf += chunk
+    line = buf.split(b"\n", 1)[0].decode()
+    if not line.startswith(prefix):
+        raise AssertionError("unexpected ready line %r" % line)
+    return line
+
+
+class Sim:
+    def __init__(self, workdir, api_key="sim-test-key", speed=50, seed=1, extra=()):
+        self.api_key = api_key
+        self.errlog = open(os.path.join(workdir, "sim.stderr"), "wb")
+        self.proc = subprocess.Popen(
+            [SIM, "--listen", "127.0.0.1:0", "--api-key", api_key, "--speed", str(speed),
+             "--seed", str(seed)] + list(extra),
+            stdout=subprocess.PIPE, stderr=self.errlog)
+        line = read_ready_line(self.proc, "batchcall-sim: listening on ", 10)
+        self.url = line.split("listening on ", 1)[1].strip()
+
+    def call(self, method, path, body=None, key=True):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if key:
+            req.add_header("xi-api-key", self.api_key)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                text = r.read()
+                return r.status, (json.loads(text) if text else None)
+        except urllib.error.HTTPError as e:
+            text = e.read()
+            return e.code, (json.loads(text) if text else None)
+
+    def requests(self, endpoint=None):
+        st, body = self.call("GET", "/_sim/requests", key=False)
+        assert st == 200, st
+        reqs = body["requests"]
+        if endpoint:
+            reqs = [r for r in reqs if r["endpoint"] == endpoint]
+        return reqs
+
+    def fault(self, **kw):
+        st, body = self.call("POST", "/_sim/faults", kw, key=False)
+        assert st == 200, (st, body)
+        return body["id"]
+
+    def clear_faults(self):
+        self.call("DELETE", "/_sim/faults", key=False)
+
+    def advance(self, seconds):
+        self.call("POST", "/_sim/advance", {"seconds": seconds}, key=False)
+
+    def batches(self):
+        """Every batch of the workspace, following the pages."""
+        out, last = [], None
+        while True:
+            path = "/v1/convai/batch-calling/workspace?limit=100"
+            if last:
+                path += "&last_doc=" + last
+            st, body = self.call("GET", path)
+            assert st == 200, (st, body)
+            out += body["batch_calls"]
+            if not body["has_more"]:
+                return out
+            last = body["next_doc"]
+
+    def batch(self, batch_id):
+        st, body = self.call("GET", "/v1/convai/batch-calling/" + batch_id)
+        assert st == 200, (st, body)
+        return body
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errlog.close()
+
+
+class Daemon:
+    def __init__(self, workdir, sim, poll_interval=1, request_timeout=2, api_key=None,
+                 rate=1000.0, extra_conf="", defaults=""):
+        self.dir = workdir
+        self.sim = sim
+        self.conf = os.path.join(workdir, "batchcalld.conf")
+        self.jobs = os.path.join(workdir, "jobs.d")
+        self.state = os.path.join(workdir, "state")
+        self.logfile = os.path.join(workdir, "daemon.log")
+        os.makedirs(self.jobs, exist_ok=True)
+        with open(os.path.join(workdir, "api-key"), "w") as f:
+            f.write((api_key or sim.api_key) + "\n")
+        with open(self.conf, "w") as f:
+            f.write("""api = {
+  base_url = "%s";
+  api_key_file = "api-key";
+  request_timeout = %d;
+  max_concurrent_requests = 16;
+  max_requests_per_second = %s;
+};
+jobs_dir = "jobs.d";
+state_dir = "state";
+control_socket = "control.sock";
+poll_interval = %d;
+defaults = {
+  timezone = "UTC";
+  max_lateness = 900;
+  retry = { max_retries = 2; delay = 1; backoff = 1.0; max_delay = 1; };
+  %s
+};
+%s
+""" % (sim.url, request_timeout, repr(float(rate)), poll_interval, defaults, extra_conf))
+        self.proc = None
+        self.log_fh = None
+        self.starts = 0
+
+    def write_job(self, name, body, file=None):
+        path = os.path.join(self.jobs, (file or name) + ".conf")
+        with open(path + ".tmp", "w") as f:
+            f.write("jobs = ( {\n  name = \"%s\";\n%s\n} );\n" % (name, body))
+        os.rename(path + ".tmp", path)
+        return path
+
+    def remove_job(self, name):
+        os.unlink(os.path.join(self.jobs, name + ".conf"))
+
+    def start(self, env=None, args=()):
+        self.starts += 1
+        self.log_fh = open(self.logfile, "ab")
+        self.log_fh.write(b"---- start %d\n" % self.starts)
+        self.log_fh.flush()
+        e = dict(os.environ)
+        e.pop("NOTIFY_SOCKET", None)
+        e.pop("JOURNAL_STREAM", None)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen([DAEMON, "-c", self.conf, "--log-target=console", "--verbose"] + list(args),
+                                     stdout=self.log_fh, stderr=self.log_fh, env=e)
+        return self.proc
+
+    def wait_started(self, timeout=10):
+        n = self.starts
+        wait_until(lambda: self.log().split("---- start %d\n" % n)[-1].find("started:") >= 0 or self.proc.poll() is not None,
+                   timeout, "daemon start")
+        assert self.proc.poll() is None, "daemon exited: %s" % self.log()[-2000:]
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log_fh.close()
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                rc = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("daemon did not stop within %ds" % timeout)
+            self.log_fh.close()
+            return rc
+        return self.proc.returncode if self.proc else None
+
+    def log(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_log(self, pattern, timeout=15):
+        rx = re.compile(pattern)
+        return wait_until(lambda: rx.search(self.log()), timeout, "log line /%s/" % pattern)
+
+    def run_state(self, job):
+        d = os.path.join(self.state, "runs")
+        if not os.path.isdir(d):
+            return None
+        for name in os.listdir(d):
+            if name.startswith(job + "@") and name.endswith(".json"):
+                with open(os.path.join(d, name)) as f:
+                    return json.load(f)
+        return None
+
+    def wait_state(self, job, states, timeout=20):
+        if isinstance(states, str):
+            states = (states,)
+        def ok():
+            s = self.run_state(job)
+            return s if s and s["state"] in states else None
+        return wait_until(ok, timeout, "job %s in state %s (now %s)" % (job, states, (self.run_state(job) or {}).get("state")))
+
+
+def unix_job(at, recipients=("+15550100001",), agent="agent_test", extra=""):
+    rc = ", ".join('{ phone_number = "%s"; }' % p for p in recipients)
+    return """  agent_id = "%s";
+  phone_number_id = "phnum_test";
+  scheduled_time_unix = %d;
+  recipients = ( %s );
+%s""" % (agent, at, rc, extra)
+
+
+def submits_named(sim, name_prefix):
+    return [r for r in sim.requests("submit")
+            if r["body"] and json.loads(r["body"]).get("call_name", "").startswith(name_prefix)]
+
+
+def run(tests):
+    """Run every test function; print a plain closing line; exit non-zero on failure."""
+    only = sys.argv[1:]
+    passed = failed = 0
+    for t in tests:
+        if only and t.__name__ not in only:
+            continue
+        work = tempfile.mkdtemp(prefix="bc-it-")
+        t0 = time.monotonic()
+        try:
+            t(work)
+            passed += 1
+            print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL: %s" % t.__name__, flush=True)
+            traceback.print_exc()
+            for f in ("daemon.log", "sim.stderr"):
+                p = os.path.join(work, f)
+                if os.path.exists(p):
+                    with open(p, errors="replace") as fh:
+                        print("---- %s (tail)\n%s" % (f, fh.read()[-4000:]))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+class Env:
+    """A simulator and a daemon in one work folder, stopped at the end."""
+    def __init__(self, work, sim_kw=None, **daemon_kw):
+        self.work = work
+        self.sim = Sim(work, **(sim_kw or {}))
+        self.d = Daemon(work, self.sim, **daemon_kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.d.proc and self.d.proc.poll() is None:
+                self.d.proc.kill()
+                self.d.proc.wait()
+        finally:
+            self.sim.stop()
+        return False

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Fault scenarios: every kind of API failure, the wrong key, an unwritable
+state folder. Each asserts on the simulator's request log that exactly one
+batch exists for the run, whatever happened on the wire."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, run, unix_job, wait_until  # noqa: E402
+
+
+def one_batch(env, job, states=("pending", "in_progress", "completed", "retry_wait"), timeout=30):
+    st = env.d.wait_state(job, states, timeout)
+    created = [b for b in env.sim.batches() if b["name"].startswith(job + " ")]
+    assert len(created) == 1, "%d batches for %s: %s" % (len(created), job, [b["id"] for b in created])
+    assert st["batch_id"] == created[0]["id"], (st, created)
+    return st
+
+
+def fault_scenario(work, fault, expect_adopted, lookup_first=True):
+    with Env(work, request_timeout=2) as env:
+        env.sim.fault(endpoint="submit", **fault)
+        env.d.write_job("faulty", unix_job(int(time.time())))
+        env.d.start()
+        st = one_batch(env, "faulty")
+        subs = env.sim.requests("submit")
+        assert subs[0]["fault"] == fault["kind"], subs
+        if expect_adopted:
+            assert len(subs) == 1, subs  # found by the lookup, never sent again
+            env.d.wait_log(r"job 'faulty': adopted batch %s" % st["batch_id"])
+        else:
+            assert len(subs) == 2, subs
+            assert subs[1]["status"] == 200
+        # Every resubmission came after a lookup through the list endpoint.
+        lists = env.sim.requests("list")
+        if lookup_first:
+            assert lists and lists[0]["seq"] > subs[0]["seq"], (lists, subs)
+        if len(subs) == 2:
+            between = any(subs[0]["seq"] < l["seq"] < subs[1]["seq"] for l in lists)
+            assert between == lookup_first, (lists, subs)
+        env.d.stop()
+        return env, subs
+
+
+def test_status_503_with_retry_after(work):
+    env, subs = fault_scenario(work, {"kind": "status", "status": 503, "retry_after": "2"}, False)
+    gap = (subs[1]["time_us"] - subs[0]["time_us"]) / 1e6
+    assert gap >= 2.0, "Retry-After not honoured: %.3fs" % gap
+
+
+def test_status_429_http_date(work):
+    date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 3))
+    # 429 says the request was not taken: sent again without a lookup.
+    env, subs = fault_scenario(work, {"kind": "status", "status": 429, "retry_after": date}, False, False)
+    gap = (subs[1]["time_us"] - subs[0]["time_us"]) / 1e6
+    assert gap >= 1.0, "Retry-After date not honoured: %.3fs" % gap
+
+
+def test_delay_past_timeout(work):
+    # The submit takes effect after 3.5 s; the client gave up at 2 s. The
+    # lookup must keep looking through the grace period and adopt it.
+    fault_scenario(work, {"kind": "delay", "delay_ms": 3500}, True)
+
+
+def test_drop_not_applied(work):
+    fault_scenario(work, {"kind": "drop"}, False)
+
+
+def test_apply_then_drop(work):
+    fault_scenario(work, {"kind": "apply_then_drop"}, True)
+
+
+def test_apply_then_500(work):
+    fault_scenario(work, {"kind": "apply_then_500"}, True)
+
+
+def test_malformed_body(work):
+    fault_scenario(work, {"kind": "malformed"}, True)
+
+
+def test_truncated_body(work):
+    fault_scenario(work, {"kind": "truncated"}, True)
+
+
+def test_poll_faults_do_not_stop_progress(work):
+    with Env(work) as env:
+        env.sim.fault(endpoint="list", kind="status", status=500, count=3)
+        env.sim.fault(endpoint="get", kind="malformed", count=2)
+        env.d.write_job("pollf", unix_job(int(time.time()), ("+15550100011",)))
+        env.d.start()
+        st = env.d.wait_state("pollf", "completed", 40)
+        assert st["counts"]["completed"] == 1
+        assert len(env.sim.requests("submit")) == 1
+        env.d.stop()
+
+
+def test_wrong_key(work):
+    with Env(work, api_key="not-the-key") as env:
+        env.d.write_job("nokey", unix_job(int(time.time())))
+        env.d.start()
+        env.d.wait_log(r"the API refused the key \(HTTP 401")
+        wait_until(lambda: len(env.sim.requests("submit")) >= 2, 20, "a second attempt after the pause")
+        assert all(r["status"] == 401 for r in env.sim.requests("submit"))
+        log = env.d.log()
+        assert log.count("the API refused the key") == 1, log
+        assert "not-the-key" not in log
+        st = env.d.run_state("nokey")
+        assert st is None or st["state"] == "scheduled", st
+        assert env.sim.batches() == []
+        assert env.d.proc.poll() is None
+        env.d.stop()
+        for root, _, files in os.walk(env.d.state):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    assert b"not-the-key" not in fh.read()
+
+
+def test_missing_key_is_a_startup_error(work):
+    with Env(work) as env:
+        os.unlink(os.path.join(work, "api-key"))
+        env.d.write_job("x", unix_job(int(time.time()) + 60))
+        p = env.d.start(env={"ELEVENLABS_API_KEY": "", "CREDENTIALS_DIRECTORY": ""})
+        assert p.wait(10) == 1
+        assert "cannot read the API key from" in env.d.log()
+
+
+def test_unwritable_state_folder(work):
+    # Runs as an unprivileged user so that permissions apply (root ignores them).
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("SKIP: needs root and setpriv")
+        return
+    with Env(work) as env:
+        os.chmod(work, 0o755)
+        os.makedirs(os.path.join(env.d.state, "runs"))
+        for root, dirs, files in os.walk(work):
+            for n in dirs + files:
+                os.chown(os.path.join(root, n), 65534, 65534)
+        os.chown(work, 65534, 65534)
+        at = int(time.time()) + 3
+        env.d.write_job("nostate", unix_job(at))
+        os.chown(os.path.join(env.d.jobs, "nostate.conf"), 65534, 65534)
+        import harness
+        env.d.start.__func__  # noqa: B018
+        env.d.log_fh = open(env.d.logfile, "ab")
+        env.d.proc = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", harness.DAEMON, "-c", env.d.conf,
+             "--log-target=console"], stdout=env.d.log_fh, stderr=env.d.log_fh)
+        env.d.wait_log(r"started:")
+        runs = os.path.join(env.d.state, "runs")
+        os.chown(runs, 0, 0)  # now the daemon cannot write there
+        env.d.wait_log(r"cannot write the state of job 'nostate'", 15)
+        time.sleep(0)  # the instant has passed: nothing may have been submitted
+        assert env.sim.requests("submit") == [], env.sim.requests("submit")
+        assert env.d.proc.poll() is None
+        os.chown(runs, 65534, 65534)
+        env.d.wait_log(r"is writable again", 30)
+        subs = wait_until(lambda: env.sim.requests("submit"), 30, "the submit once writable")
+        assert len(subs) == 1
+        one_batch(env, "nostate")
+        env.d.stop()
+
+
+if __name__ == "__main__":
+    run([test_status_503_with_retry_after, test_status_429_http_date, test_delay_past_timeout,
+         test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
+         test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
+         test_missing_key_is_a_startup_error, test_unwritable_state_folder])
