@@ -151,6 +151,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	r->content_type = header_dup(req, "Content-Type");
 	r->accept = header_dup(req, "Accept");
 	r->x_test = header_dup(req, "X-Test");
+	r->expect = header_dup(req, "Expect");
 	r->t_us = testsrv_now_us();
 	r->fd = bev ? (int)bufferevent_getfd(bev) : -1;
 
@@ -264,6 +265,7 @@ void testsrv_free(struct testsrv *s)
 		free(r->content_type);
 		free(r->accept);
 		free(r->x_test);
+		free(r->expect);
 	}
 	free(s->log);
 	while (s->routes) {

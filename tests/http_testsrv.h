@@ -26,7 +26,7 @@ struct testsrv_req {
 	char *uri;
 	char *body;
 	size_t body_len;
-	char *user_agent, *api_key, *content_type, *accept, *x_test;
+	char *user_agent, *api_key, *content_type, *accept, *x_test, *expect;
 	int64_t t_us;   /* receive time, CLOCK_MONOTONIC */
 	int conn;       /* serial number of the connection it came on */
 	int fd;         /* server-side socket of that connection */

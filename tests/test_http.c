@@ -103,7 +103,7 @@ static void fetch(const char *method, const char *path, const char *const *heade
 	got_clear(g);
 	ck_assert_int_eq(http_submit(client, method, url, headers, body, flags, got_cb, g, NULL), 0);
 	free(url);
-	ck_assert(testsrv_run_until(base, &g->done, 5000));
+	ck_assert(testsrv_run_until(base, &g->done, 15000));
 	ck_assert_int_eq(g->calls, 1);
 }
 
@@ -150,17 +150,16 @@ START_TEST(test_big_post_body_no_expect_stall)
 {
 	/* A body over libcurl's Expect: 100-continue threshold must go at
 	 * once (the API never sends 100; curl would wait a second). */
-	size_t n = 200000;
+	size_t n = 3 << 20;
 	char *body = xmalloc(n + 1);
 	memset(body, 'b', n);
 	body[n] = '\0';
 	struct got g = { 0 };
-	int64_t t0 = testsrv_now_us();
 	fetch("POST", "/echo", NULL, body, HTTP_NO_REUSE, &g);
 	ck_assert_int_eq(g.status, 200);
 	ck_assert_uint_eq(srv->log[0].body_len, n);
 	ck_assert_int_eq(memcmp(srv->log[0].body, body, n), 0);
-	ck_assert_int_lt(testsrv_now_us() - t0, 900000);
+	ck_assert_ptr_null(srv->log[0].expect);
 	free(body);
 	got_clear(&g);
 }
@@ -173,7 +172,7 @@ START_TEST(test_max_concurrent_never_exceeded)
 	replace_client(&o);
 	enum { N = 10 };
 	struct got g[N] = { 0 };
-	char *url = testsrv_url(srv, "/delay?ms=150");
+	char *url = testsrv_url(srv, "/delay?ms=300");
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, got_cb, &g[i], NULL), 0);
 	free(url);
@@ -186,7 +185,7 @@ START_TEST(test_max_concurrent_never_exceeded)
 		got_clear(&g[i]);
 	}
 	ck_assert_uint_eq(srv->n_log, N);
-	/* Answers take 150 ms, so three at a time do overlap, and never four. */
+	/* Answers take 300 ms, so three at a time do overlap, and never four. */
 	ck_assert_int_eq(srv->max_inflight, 3);
 	ck_assert_uint_eq(http_pending(client), 0);
 	/* FIFO: the server saw them in submission order is not observable
@@ -238,8 +237,11 @@ START_TEST(test_token_bucket_spaces_requests)
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, got_cb, &g[i], NULL), 0);
 	free(url);
-	/* Only the burst is let through at once. */
-	ck_assert_uint_eq(http_running(client), 2);
+	/* Only the burst is let through at once (plus a token per 50 ms
+	 * if this loop was slow). */
+	int64_t t1 = testsrv_now_us();
+	ck_assert_uint_ge(http_running(client), 2);
+	ck_assert_uint_le(http_running(client), 2 + (size_t)((t1 - t0) / 50000));
 	ck_assert_uint_eq(http_pending(client), N);
 	for (int i = 0; i < N; i++)
 		ck_assert(testsrv_run_until(base, &g[i].done, 10000));
@@ -262,15 +264,15 @@ END_TEST
 START_TEST(test_timeout_is_maybe_sent)
 {
 	struct http_options o = default_opts;
-	o.timeout_ms = 300;
+	o.timeout_ms = 1500;
 	replace_client(&o);
 	struct got g = { 0 };
-	fetch("POST", "/delay?ms=4000", NULL, "{}", HTTP_NO_REUSE, &g);
+	fetch("POST", "/delay?ms=20000", NULL, "{}", HTTP_NO_REUSE, &g);
 	ck_assert_int_eq(g.status, 0);
 	ck_assert_int_eq(g.curl_code, CURLE_OPERATION_TIMEDOUT);
+	ck_assert_int_eq(testsrv_count(srv, "POST", "/delay"), 1);
 	ck_assert(g.maybe_sent);
 	ck_assert_str_ne(g.error, "");
-	ck_assert_int_eq(testsrv_count(srv, "POST", "/delay"), 1);
 	got_clear(&g);
 }
 END_TEST
@@ -488,7 +490,7 @@ static void free_client_cb(const struct http_response *res, void *arg)
 START_TEST(test_free_inside_callback)
 {
 	struct got g[3] = { 0 };
-	char *fast = testsrv_url(srv, "/echo"), *slow = testsrv_url(srv, "/delay?ms=200");
+	char *fast = testsrv_url(srv, "/echo"), *slow = testsrv_url(srv, "/delay?ms=5000");
 	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, free_client_cb, &g[0], NULL), 0);
 	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, got_cb, &g[1], NULL), 0);
 	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, got_cb, &g[2], NULL), 0);
@@ -560,28 +562,30 @@ START_TEST(test_tls_verification)
 	char *url = testsrv_url(tsrv, "/echo");
 	ck_assert_int_eq(strncmp(url, "https://", 8), 0);
 	struct got g = { 0 };
+	/* Generous: loading a CA bundle under sanitizers on a busy host is
+	 * slow, and a timeout here would hide the verification result. */
+	struct http_options o = default_opts;
+	o.timeout_ms = 25000;
+	replace_client(&o);
 
 	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
-	ck_assert(testsrv_run_until(base, &g.done, 5000));
+	ck_assert(testsrv_run_until(base, &g.done, 30000));
 	ck_assert_int_eq(g.status, 0);
 	ck_assert_int_eq(g.curl_code, CURLE_PEER_FAILED_VERIFICATION);
 	ck_assert(!g.maybe_sent);
 	ck_assert_uint_eq(tsrv->n_log, 0);
 
 	char *ca = xasprintf("%s/cert.pem", tls_dir);
-	struct http_options o = default_opts;
 	o.ca_file = ca;
 	replace_client(&o);
 	got_clear(&g);
 	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{\"tls\":1}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
-	ck_assert(testsrv_run_until(base, &g.done, 5000));
+	ck_assert(testsrv_run_until(base, &g.done, 30000));
 	ck_assert_int_eq(g.curl_code, 0);
 	ck_assert_int_eq(g.status, 200);
 	ck_assert_str_eq(g.body, "POST {\"tls\":1}");
 	ck_assert_uint_eq(tsrv->n_log, 1);
 
-	/* The name must match too: "localhost" is in the certificate,
-	 * "127.0.0.2" is not. */
 	http_free(client);
 	client = NULL;
 	testsrv_free(tsrv);
@@ -600,7 +604,7 @@ static Suite *http_suite(void)
 	Suite *s = suite_create("http");
 	TCase *tc = tcase_create("client");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_get_post_delete_arrive);
 	tcase_add_test(tc, test_big_post_body_no_expect_stall);
 	tcase_add_test(tc, test_max_concurrent_never_exceeded);
