@@ -4,6 +4,8 @@
  * A zone that parses is also queried, so the footer rules and the gap/overlap
  * walk run on whatever the fuzzer managed to make valid.
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

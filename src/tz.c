@@ -8,6 +8,8 @@
  * tz_parse() treats its input as hostile (it is fuzzed): every count and
  * index is checked against the bytes actually present.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
