@@ -1,0 +1,127 @@
+/*
+ * api: the ElevenLabs batch-calling endpoints (submit, list, get, cancel,
+ * retry, delete) on top of http and codec. Each call ends in one callback
+ * with a classified outcome, a human message and the parsed object, so the
+ * engine decides on outcomes, never on status codes or JSON.
+ *
+ * The API key is handed in by the caller; it goes into the xi-api-key
+ * header and nowhere else: messages are scrubbed of it. submit, cancel and
+ * retry run with HTTP_NO_REUSE (see http.h): libcurl never re-sends them.
+ */
+#ifndef BC_API_H
+#define BC_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+struct http;
+struct api;
+struct api_call;
+
+enum api_op {
+	API_OP_SUBMIT,
+	API_OP_LIST,
+	API_OP_GET,
+	API_OP_CANCEL,
+	API_OP_RETRY,
+	API_OP_DELETE,
+	API_OP__MAX
+};
+
+enum api_outcome {
+	API_OK,
+	API_TRANSIENT, /* no answer, timeout, 408, 429, 5xx, 2xx without the documented JSON */
+	API_AUTH,      /* 401, 403: the key is wrong or lacks permission */
+	API_REJECTED,  /* other 4xx (400, 409, 422, ...; 404 on submit/list): permanent */
+	API_NOT_FOUND, /* 404 on get/cancel/retry/delete: the batch is gone */
+	API_OUTCOME__MAX
+};
+
+struct api_result {
+	enum api_op op;
+	enum api_outcome outcome;
+	long http_status;      /* 0: no HTTP answer */
+	char *message;         /* NULL on API_OK, else one line of human text; never the key */
+	int64_t retry_after_s; /* Retry-After in seconds from now, -1 when absent or unreadable */
+	/* The outcome is unknown: the request may have taken effect
+	 * (timeout or reset after sending, 5xx, a 2xx whose body could not
+	 * be read). Reconcile before repeating a submit. Never set on API_OK. */
+	bool maybe_applied;
+	double elapsed;        /* seconds the HTTP request took */
+	struct batch batch;        /* API_OK on submit, cancel, retry */
+	struct batch_detail detail; /* API_OK on get */
+	struct batch_page page;     /* API_OK on list */
+};
+
+/* Called once per call unless cancelled. res and its contents live until
+ * the callback returns; to keep a parsed object, move it out and zero the
+ * field (e.g. take res->page, then memset(&res->page, 0, ...)). */
+typedef void (*api_done_cb)(struct api_result *res, void *arg);
+
+/* A client for base_url ("https://api.elevenlabs.io", no path; a trailing
+ * '/' is ignored) with api_key, over http (not owned). 0 and *ret, or
+ * -EINVAL when the URL is not http(s) or the key is empty or contains
+ * characters that cannot go into a header. */
+int api_new(struct http *http, const char *base_url, const char *api_key, struct api **ret);
+
+/* Cancel the calls still pending (no callbacks) and free the client. */
+void api_free(struct api *a);
+
+/* POST /v1/convai/batch-calling/submit with json_body (copied). */
+int api_submit(struct api *a, const char *json_body, api_done_cb cb, void *arg, struct api_call **ret_call);
+
+/* GET /v1/convai/batch-calling/workspace; last_doc and agent_id may be NULL,
+ * limit <= 0 leaves the server's default. */
+int api_list(struct api *a, const char *last_doc, const char *agent_id, int limit, api_done_cb cb, void *arg,
+	     struct api_call **ret_call);
+
+/* GET /v1/convai/batch-calling/{batch_id} (with recipients). */
+int api_get(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
+
+/* POST /v1/convai/batch-calling/{batch_id}/cancel. */
+int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
+
+/* POST /v1/convai/batch-calling/{batch_id}/retry. */
+int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
+
+/* DELETE /v1/convai/batch-calling/{batch_id}. */
+int api_delete(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
+
+/* Abandon a call without calling back (a request on the wire may still
+ * take effect). */
+void api_call_cancel(struct api_call *c);
+
+/* Calls pending on this client. */
+size_t api_pending(const struct api *a);
+
+/* "submit", "list", ... and "ok", "transient", ... for logs and metrics. */
+const char *api_op_name(enum api_op op);
+const char *api_outcome_name(enum api_outcome o);
+
+/* Pure: the outcome of op from the HTTP status (0: none), whether the
+ * transfer completed, and whether a 2xx body parsed as documented. */
+enum api_outcome api_classify(enum api_op op, long status, bool transport_ok, bool body_ok);
+
+/* Pure: whether a non-OK result leaves the effect unknown (see
+ * api_result.maybe_applied); maybe_sent comes from http_response. */
+bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool body_ok);
+
+/* Pure: s percent-encoded for a path segment or query value (everything
+ * but RFC 3986 unreserved characters). Caller frees. */
+char *api_url_escape(const char *s);
+
+/* One query parameter; a NULL value leaves it out. */
+struct api_query {
+	const char *name;
+	const char *value;
+};
+
+/* Pure: base_url (a trailing '/' dropped) + path (segments already escaped)
+ * + "?name=value&..." from the n query parameters, values escaped here.
+ * Caller frees. */
+char *api_build_url(const char *base_url, const char *path, const struct api_query *query, size_t n);
+
+#endif
