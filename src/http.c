@@ -432,6 +432,11 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	/* HTTP/1.1 only: the re-send analysis (HTTP_NO_REUSE, maybe_sent from
+	 * CURLINFO_REQUEST_SIZE) is proven by the tests for HTTP/1.1, and
+	 * HTTP/2 brings retry paths of its own (refused streams, GOAWAY).
+	 * A handful of concurrent requests gains nothing from multiplexing. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
