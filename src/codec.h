@@ -87,21 +87,28 @@ struct batch_page {
 	bool has_more;
 };
 
-/* The submit body for job j: call_name as given, scheduled_time_unix only
- * when scheduled_time_unix > 0. Returns a NUL-terminated JSON text the
- * caller frees. */
+/* The submit body for job j: call_name as given (NULL: the job's call_name,
+ * else its name), scheduled_time_unix only when scheduled_time_unix > 0.
+ * Keys in a fixed order, no spaces, so equal jobs give equal text. Returns
+ * a NUL-terminated JSON text the caller frees. */
 char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix);
 
-/* Parsers: 0 and *ret filled, or -EBADMSG with *cause (caller frees).
- * On failure *ret is untouched. */
+/* Parsers: 0 and *ret filled, or -EBADMSG with *cause (caller frees; cause
+ * may be NULL) naming the key path ("batch_calls[3].status: expected a
+ * string"). On failure *ret is untouched; on success it is overwritten, not
+ * freed. Required: id (non-empty), name, agent_id, status,
+ * created_at_unix, scheduled_time_unix, last_updated_at_unix; recipients:
+ * id, status, created_at_unix, updated_at_unix. Counters absent -> 0. */
 int codec_parse_batch(const char *body, size_t len, struct batch *ret, char **cause);
 int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, char **cause);
 int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char **cause);
 
 /* A one-line human message from an API error body: FastAPI 422 detail lists
- * ("body.recipients.0.phone_number: Field required; ..."), the documented
- * detail object ("Invalid API key"), a plain detail string, or, when the
- * body is none of these, "HTTP <status>". Caller frees. */
+ * ("recipients.0.phone_number: Field required; ..."), the documented
+ * detail object ("Invalid API key (invalid_api_key)"), a plain detail
+ * string, or, when the body is none of these, "HTTP <status>: " and at most
+ * 200 characters of the body. Never NULL, never a control character.
+ * Caller frees. */
 char *codec_error_message(long http_status, const char *body, size_t len);
 
 void batch_clear(struct batch *b);
