@@ -190,13 +190,15 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 {
 	struct http_response res = { 0 };
 	long status = 0;
-	long req_size = 0, num_connects = 0;
-	curl_off_t total_us = 0;
+	long req_size = 0, header_size = 0, num_connects = 0;
+	curl_off_t total_us = 0, upload = 0;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &num_connects);
 	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
+	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &upload);
+	curl_easy_getinfo(r->easy, CURLINFO_HEADER_SIZE, &header_size);
 	res.total_time = (double)total_us / 1e6;
 
 	res.curl_code = (int)code;
@@ -207,10 +209,11 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	/* An incomplete answer (cut-off body, over the cap) is still an
 	 * answer: the status stands, curl_code says it is incomplete. */
 	res.status = status;
-	/* CURLINFO_REQUEST_SIZE counts request bytes handed to the socket
-	 * (or TLS) layer in this transfer; zero means nothing left this host,
-	 * whatever the error. Any HTTP answer also means the server saw it. */
-	res.maybe_sent = req_size > 0 || status != 0;
+	/* CURLINFO_REQUEST_SIZE counts the request bytes the first send
+	 * handed to the socket (or TLS) layer in this transfer, SIZE_UPLOAD
+	 * the bytes sent after it; both zero means nothing left this host,
+	 * whatever the error. Any response byte means the server saw it. */
+	res.maybe_sent = req_size > 0 || upload > 0 || header_size > 0 || status != 0;
 	if (code != CURLE_OK) {
 		if (r->too_big)
 			snprintf(res.error, sizeof(res.error), "response body over %zu bytes", h->max_body);
