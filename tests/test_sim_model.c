@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "../sim/model.h"
 
 #define SEC 1000000LL
 #define T0 (1800000000LL * SEC) /* an arbitrary "now" at the start of each test */
