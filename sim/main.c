@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	struct sim_server_opts o = {.listen_host = "127.0.0.1", .port = 8080, .api_key = "sim-key", .seed = 1, .speed = 1};
 	char *listen = NULL, *end;
 	int64_t seed;
-	int c, r;
+	int c, r = 2;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -76,20 +76,20 @@ int main(int argc, char **argv)
 			listen = xstrdup(optarg);
 			if (parse_listen(listen, &o.listen_host, &o.port) < 0) {
 				fprintf(stderr, "batchcall-sim: --listen wants ADDR:PORT, got '%s'\n", optarg);
-				return 2;
+				goto out;
 			}
 			break;
 		case 'k':
 			if (!*optarg) {
 				fprintf(stderr, "batchcall-sim: --api-key must not be empty\n");
-				return 2;
+				goto out;
 			}
 			o.api_key = optarg;
 			break;
 		case 's':
 			if (parse_int64(optarg, 0, INT64_MAX, &seed) < 0) {
 				fprintf(stderr, "batchcall-sim: --seed wants an integer >= 0, got '%s'\n", optarg);
-				return 2;
+				goto out;
 			}
 			o.seed = (uint64_t)seed;
 			break;
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 			o.speed = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !isfinite(o.speed) || o.speed <= 0) {
 				fprintf(stderr, "batchcall-sim: --speed wants a number > 0, got '%s'\n", optarg);
-				return 2;
+				goto out;
 			}
 			break;
 		case 'c':
@@ -109,25 +109,28 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			r = 0;
+			goto out;
 		case 'V':
 			printf("batchcall-sim %s\n", PACKAGE_VERSION);
-			return 0;
+			r = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			goto out;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "batchcall-sim: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	if (!o.tls_cert != !o.tls_key) {
 		fprintf(stderr, "batchcall-sim: --tls-cert and --tls-key go together\n");
-		return 2;
+		goto out;
 	}
-	r = sim_server_run(&o);
+	r = sim_server_run(&o) < 0 ? 1 : 0;
+out:
 	free(listen);
-	return r < 0 ? 1 : 0;
+	return r;
 }
