@@ -27,6 +27,7 @@ struct api_call {
 	api_done_cb cb;
 	void *arg;
 	struct http_request *req;
+	bool done; /* its callback is running: cancelling it is a no-op */
 };
 
 struct api {
@@ -228,6 +229,7 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	free(cause);
 
 	call_unlink(c);
+	c->done = true;
 	/* Nothing of a is touched after this: the callback may free it. */
 	c->cb(&res, c->arg);
 	free(c);
@@ -325,7 +327,7 @@ void api_free(struct api *a)
 
 void api_call_cancel(struct api_call *c)
 {
-	if (!c)
+	if (!c || c->done)
 		return;
 	http_cancel(c->req);
 	call_unlink(c);

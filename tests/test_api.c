@@ -669,6 +669,31 @@ START_TEST(test_call_cancel_and_free_pending)
 }
 END_TEST
 
+static struct api_call *self_call;
+
+static void cancel_self_cb(struct api_result *r, void *arg)
+{
+	/* Cancelling the call whose answer this is must be harmless. */
+	api_call_cancel(self_call);
+	res_cb(r, arg);
+}
+
+START_TEST(test_cancel_own_call_in_callback)
+{
+	struct res x = { 0 }, y = { 0 };
+	testsrv_route(srv, "GET", P "/b1", 200, DETAIL);
+	ck_assert_int_eq(api_get(api, "b1", cancel_self_cb, &x, &self_call), 0);
+	ck_assert_int_eq(api_get(api, "b1", res_cb, &y, NULL), 0);
+	wait_res(&x);
+	wait_res(&y);
+	ck_assert_int_eq(x.r.outcome, API_OK);
+	ck_assert_int_eq(y.r.outcome, API_OK);
+	ck_assert_uint_eq(api_pending(api), 0);
+	res_clear(&x);
+	res_clear(&y);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
 	Suite *s = suite_create("api");
@@ -697,6 +722,7 @@ static Suite *api_suite(void)
 	tcase_add_test(e2e, test_retry_after_and_unreachable);
 	tcase_add_test(e2e, test_submit_timeout_maybe_applied);
 	tcase_add_test(e2e, test_call_cancel_and_free_pending);
+	tcase_add_test(e2e, test_cancel_own_call_in_callback);
 	suite_add_tcase(s, e2e);
 	return s;
 }
