@@ -34,15 +34,19 @@
 #include "server.h"
 #include "util.h"
 
+struct delayed;
+
 struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct sim_api *api;
 	SSL_CTX *ssl;
+	struct delayed *delayed; /* requests held by delay faults */
 };
 
 /* A request held back by a delay fault. */
 struct delayed {
+	struct delayed *next, **prevp;
 	struct server *srv;
 	struct evhttp_request *req;
 	struct event *timer;
@@ -182,6 +186,17 @@ static void send_response(struct evhttp_request *req, struct sim_response *r)
 		evbuffer_free(body);
 }
 
+static void delayed_free(struct delayed *d)
+{
+	if (!d)
+		return;
+	*d->prevp = d->next;
+	if (d->next)
+		d->next->prevp = d->prevp;
+	event_free(d->timer);
+	free(d);
+}
+
 static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct delayed *d = arg;
@@ -196,8 +211,7 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	send_response(d->req, &resp);
 	sim_response_clear(&resp);
 	request_fields_clear(&f);
-	event_free(d->timer);
-	free(d);
+	delayed_free(d);
 }
 
 static void request_cb(struct evhttp_request *req, void *arg)
@@ -228,6 +242,11 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		d->fault = fault;
 		d->fault.kind = SIM_FAULT_NONE;
 		d->timer = evtimer_new(srv->base, delayed_cb, d);
+		d->next = srv->delayed;
+		d->prevp = &srv->delayed;
+		if (d->next)
+			d->next->prevp = &d->next;
+		srv->delayed = d;
 		evtimer_add(d->timer, &tv);
 		request_fields_clear(&f);
 		return;
@@ -335,6 +354,9 @@ int sim_server_run(const struct sim_server_opts *o)
 	event_base_dispatch(srv.base);
 	r = 0;
 out:
+	/* requests still held are dropped with their connections */
+	while (srv.delayed)
+		delayed_free(srv.delayed);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
