@@ -538,7 +538,8 @@ uint64_t sim_api_begin(struct sim_api *a, const struct sim_request *req, int64_t
 	e->method = xstrdup(req->method);
 	e->path = xstrdup(req->path);
 	e->query = req->query ? xstrdup(req->query) : NULL;
-	if (req->body_len > 0) {
+	/* a refused oversized body (413) is not worth keeping */
+	if (req->body_len > 0 && req->body_len <= SIM_MAX_BODY) {
 		e->body = xstrndup(req->body, req->body_len);
 		e->body_len = req->body_len;
 	}

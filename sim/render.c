@@ -32,15 +32,22 @@ void sbuf_addf(struct sbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* format straight into spare room (the common case, one pass); only a
+	 * long result needs a second pass after growing */
+	xgrow((void **)&b->s, &b->cap, b->len + 256, 1);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->s[b->len] = '\0';
 		return;
-	xgrow((void **)&b->s, &b->cap, b->len + (size_t)n + 1, 1);
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		xgrow((void **)&b->s, &b->cap, b->len + (size_t)n + 1, 1);
+		va_start(ap, fmt);
+		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 }
 
@@ -167,12 +174,6 @@ static void raw_or_null(struct sbuf *b, const char *json)
 	sbuf_adds(b, json ? json : "null");
 }
 
-static void key(struct sbuf *b, const char *k)
-{
-	/* keys are our own literals: no escaping needed */
-	sbuf_addf(b, "\"%s\":", k);
-}
-
 static void render_recipient(struct sbuf *out, const struct sim_model *m, const struct sim_batch *b,
 			     size_t i)
 {
@@ -188,7 +189,7 @@ static void render_recipient(struct sbuf *out, const struct sim_model *m, const 
 	sbuf_addf(out, ",\"status\":\"%s\",\"created_at_unix\":%lld,\"updated_at_unix\":%lld,",
 		  sim_rcp_status_str(v.status), (long long)(v.created_us / 1000000),
 		  (long long)(v.updated_us / 1000000));
-	key(out, "conversation_id");
+	sbuf_adds(out, "\"conversation_id\":");
 	sbuf_json_str(out, v.has_conversation ? v.conversation_id : NULL);
 	sbuf_adds(out, ",\"conversation_initiation_client_data\":");
 	raw_or_null(out, v.ccd_json);
@@ -219,7 +220,7 @@ void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct 
 	sbuf_json_str(out, v.environment);
 	sbuf_addf(out, ",\"created_at_unix\":%lld,\"scheduled_time_unix\":%lld,",
 		  (long long)(v.created_us / 1000000), (long long)v.scheduled_time_unix);
-	key(out, "timezone");
+	sbuf_adds(out, "\"timezone\":");
 	sbuf_json_str(out, v.timezone);
 	sbuf_addf(out,
 		  ",\"total_calls_dispatched\":%zu,\"total_calls_scheduled\":%zu,"
