@@ -1,9 +1,20 @@
 # daemon area: the run state machine (core), the store and engine (shell),
-# and the batchcalld program.
+# the batchcalld program, and the integration scenarios that run it against
+# the simulator.
 src_libcore_a_SOURCES += src/job.c src/job.h src/state.c src/state.h
+src_libshell_a_SOURCES += src/store.c src/store.h src/engine.c src/engine.h
+
+sbin_PROGRAMS += batchcalld
+batchcalld_SOURCES = src/batchcalld.c
+batchcalld_LDADD = $(SHELL_LIBS)
 
 check_PROGRAMS += tests/test_job
 TESTS += tests/test_job
 tests_test_job_SOURCES = tests/test_job.c
 tests_test_job_CFLAGS = $(TEST_CFLAGS)
 tests_test_job_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+
+TESTS += tests/integration/test_lifecycle.py tests/integration/test_faults.py tests/integration/test_crash.py
+EXTRA_DIST += tests/integration/harness.py tests/integration/test_lifecycle.py \
+	tests/integration/test_faults.py tests/integration/test_crash.py scripts/demo scripts/test \
+	scripts/build scripts/install-deps

@@ -54,6 +54,8 @@ struct slot {
 	bool want_lookup;           /* waiting for the next list scan */
 	bool forgotten;             /* freed once nothing points at it */
 	bool persisted;             /* a state file exists */
+	bool in_group;              /* waits for the group commit */
+	struct actions rest;        /* actions after its deferred persist */
 };
 
 struct scan {
@@ -87,12 +89,16 @@ struct engine {
 	struct event *status_ev;
 	struct event *stop_ev;
 	struct scan *scan;
-	bool scan_wanted;
+	bool scan_wanted;           /* lookups wait for the next scan */
+	bool poll_wanted;           /* a poll came due during a scan */
 	bool stopping;
 	bool store_broken;
 	int64_t paused_until_ms;
 	int auth_failures;
 	int64_t grace_ms;
+	int group_depth;            /* > 0: persists are grouped */
+	struct slot **group;        /* slots waiting for the group commit */
+	size_t n_group, cap_group;
 	char last_status[256];
 	struct engine_stats stats;
 };
@@ -311,6 +317,28 @@ static void log_run(int prio, enum log_event ev, const struct run *r, int attemp
 	va_end(ap);
 }
 
+/* --- timers that only run when needed ----------------------------------------- */
+
+/* Poll again in poll_interval (if not already armed): called whenever a
+ * batch is or may be active. */
+static void poll_arm(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = e->conf->poll_interval };
+
+	if (!e->stopping && !event_pending(e->poll_ev, EV_TIMEOUT, NULL))
+		event_add(e->poll_ev, &tv);
+}
+
+/* The systemd STATUS= line is refreshed at most once a second, and only
+ * after something changed. */
+static void status_touch(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 1 };
+
+	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
+		event_add(e->status_ev, &tv);
+}
+
 /* --- carrying out actions -------------------------------------------------- */
 
 static void do_actions(struct slot *s, struct actions *acts);
@@ -502,6 +530,17 @@ static void do_actions(struct slot *s, struct actions *acts)
 			continue;
 		switch (a->kind) {
 		case ACT_PERSIST:
+			if (e->group_depth > 0 && !s->in_group) {
+				/* Defer: the rest waits for the group commit. */
+				s->rest.n = 0;
+				for (size_t j = i + 1; j < acts->n; j++)
+					s->rest.v[s->rest.n++] = acts->v[j];
+				s->in_group = true;
+				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+				e->group[e->n_group++] = s;
+				heap_place(e, s);
+				return;
+			}
 			persist(s, &ok);
 			if (!ok) {
 				struct actions more = { .n = 0 };
@@ -578,6 +617,60 @@ static void do_actions(struct slot *s, struct actions *acts)
 		}
 	}
 	heap_place(e, s);
+	if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
+		poll_arm(e);
+	status_touch(e);
+}
+
+/* Group commit: persist every deferred run with one sync, then carry out
+ * what each one deferred. */
+static void group_begin(struct engine *e)
+{
+	e->group_depth++;
+}
+
+static void group_end(struct engine *e)
+{
+	const struct run **runs;
+	struct slot **g;
+	size_t n;
+	int rc;
+
+	if (--e->group_depth > 0 || e->n_group == 0)
+		return;
+	g = e->group;
+	n = e->n_group;
+	e->group = NULL;
+	e->n_group = e->cap_group = 0;
+	runs = xcalloc(n, sizeof(*runs));
+	for (size_t i = 0; i < n; i++)
+		runs[i] = g[i]->run;
+	rc = store_put_many(e->store, runs, n);
+	free(runs);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = g[i];
+		s->in_group = false;
+		if (rc < 0) {
+			struct actions more = { .n = 0 };
+			struct run_ctx ctx = make_ctx(s);
+			struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+			if (!e->store_broken)
+				log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
+					"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
+					s->run->job, store_dir(e->store), strerror(-rc));
+			e->store_broken = true;
+			run_step(s->run, &ctx, &ev, &more, NULL);
+			heap_place(e, s);
+			continue;
+		}
+		if (e->store_broken) {
+			log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_dir(e->store));
+			e->store_broken = false;
+		}
+		s->persisted = true;
+		do_actions(s, &s->rest);
+	}
+	free(g);
 }
 
 /* --- the shared list scan ---------------------------------------------------- */
@@ -625,8 +718,13 @@ static void scan_start(struct engine *e, bool poll)
 	const char *agent = NULL;
 	bool one_agent = true;
 
-	if (e->scan || e->stopping || now_ms() < e->paused_until_ms)
+	if (e->scan || e->stopping)
 		return;
+	if (now_ms() < e->paused_until_ms) {
+		/* Come back when the pause may be over. */
+		poll_arm(e);
+		return;
+	}
 	sc = xcalloc(1, sizeof(*sc));
 	sc->horizon = INT64_MAX;
 	for (size_t i = 0; i < e->n_slots; i++) {
@@ -751,13 +849,17 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 		}
 		step(s, &ev);
 	}
-	for (size_t i = 0; i < sc->n_status; i++)
+	for (size_t i = 0; i < sc->n_status; i++) {
 		heap_place(e, sc->status[i]);
+		if (!sc->status[i]->forgotten && run_state_active(sc->status[i]->run->state))
+			poll_arm(e);
+	}
 	scan_free(sc);
 	slots_reap(e);
-	if (e->scan_wanted) {
-		e->scan_wanted = false;
-		scan_start(e, false);
+	if (e->scan_wanted || e->poll_wanted) {
+		bool poll = e->poll_wanted;
+		e->scan_wanted = e->poll_wanted = false;
+		scan_start(e, poll);
 	}
 	arm_timer(e);
 }
@@ -784,6 +886,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 		scan_finish(e, res);
 		return;
 	}
+	group_begin(e);
 	for (size_t k = 0; k < p->n_batches; k++) {
 		const struct batch *b = &p->batches[k];
 		size_t i;
@@ -811,6 +914,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 			sc->n_match[j]++;
 		}
 	}
+	group_end(e);
 	for (size_t i = 0; i < sc->n_status; i++)
 		if (!sc->seen[i])
 			need_more = true;
@@ -831,7 +935,10 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	scan_start(e, true);
+	if (e->scan)
+		e->poll_wanted = true;
+	else
+		scan_start(e, true);
 }
 
 /* --- the timer --------------------------------------------------------------- */
@@ -851,6 +958,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		arm_timer(e);
 		return;
 	}
+	group_begin(e);
 	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
 		struct slot *s = e->heap[0];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
@@ -862,6 +970,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			heap_place(e, s);
 		}
 	}
+	group_end(e);
 	slots_reap(e);
 	arm_timer(e);
 }
@@ -1007,8 +1116,10 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		goto fail;
 	}
 	e->tfd_ev = event_new(base, e->tfd, EV_READ | EV_PERSIST, timer_cb, e);
-	e->poll_ev = event_new(base, -1, EV_PERSIST, poll_cb, e);
-	e->status_ev = event_new(base, -1, EV_PERSIST, status_cb, e);
+	/* One-shot timers, armed only when there is something to do: an idle
+	 * daemon sleeps until its next due instant. */
+	e->poll_ev = event_new(base, -1, 0, poll_cb, e);
+	e->status_ev = event_new(base, -1, 0, status_cb, e);
 
 	lc.e = e;
 	lc.now = now_ms();
@@ -1048,6 +1159,7 @@ static void apply_conf(struct engine *e, bool announce)
 		}
 	}
 	slots_sort(e);
+	group_begin(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		const struct jobspec *spec = daemonconf_find(e->conf, s->run->job);
@@ -1067,17 +1179,16 @@ static void apply_conf(struct engine *e, bool announce)
 		}
 		do_actions(s, &acts);
 	}
+	group_end(e);
 	slots_reap(e);
 }
 
 int engine_start(struct engine *e)
 {
-	struct timeval tv = { .tv_sec = e->conf->poll_interval };
-	struct timeval st = { .tv_sec = 5 };
-
 	apply_conf(e, true);
 	/* Announce runs loaded from state, and look at every run once now:
 	 * uncertain submits are looked up, late ones submitted or missed. */
+	group_begin(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
@@ -1089,10 +1200,9 @@ int engine_start(struct engine *e)
 		heap_remove(e, s);
 		step(s, &ev);
 	}
+	group_end(e);
 	slots_reap(e);
 	event_add(e->tfd_ev, NULL);
-	event_add(e->poll_ev, &tv);
-	event_add(e->status_ev, &st);
 	arm_timer(e);
 	update_status(e);
 	notify_ready();
@@ -1210,6 +1320,7 @@ void engine_free(struct engine *e)
 	}
 	free(e->slots);
 	free(e->heap);
+	free(e->group);
 	store_close(e->store);
 	daemonconf_free(e->conf);
 	if (e->api_key) {

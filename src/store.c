@@ -203,6 +203,57 @@ out:
 	return rc;
 }
 
+int store_put_many(struct store *s, const struct run *const *runs, size_t n)
+{
+	char **names = xcalloc(n, sizeof(*names)), **tmps = xcalloc(n, sizeof(*tmps));
+	size_t written = 0;
+	int rc = 0;
+
+	if (n == 1) {
+		free(names);
+		free(tmps);
+		return store_put(s, runs[0]);
+	}
+	/* Group commit: write every file, make them all durable with one
+	 * syncfs (one journal commit instead of one per file), then rename
+	 * them all and sync the folder once. */
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *text = state_format(runs[i]);
+		int fd;
+
+		names[i] = run_file_name(runs[i]);
+		tmps[i] = xasprintf(".%s.tmp", names[i]);
+		fd = openat(s->runs_fd, tmps[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			rc = -errno;
+		} else {
+			written++;
+			rc = write_all(fd, text, strlen(text));
+			if (rc == 0)
+				rc = write_all(fd, "\n", 1);
+			if (close(fd) < 0 && rc == 0)
+				rc = -errno;
+		}
+		free(text);
+	}
+	if (rc == 0 && syncfs(s->runs_fd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (renameat(s->runs_fd, tmps[i], s->runs_fd, names[i]) < 0)
+			rc = -errno;
+	if (rc == 0 && fsync(s->runs_fd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (rc < 0 && i < written)
+			unlinkat(s->runs_fd, tmps[i], 0);
+		free(names[i]);
+		free(tmps[i]);
+	}
+	free(names);
+	free(tmps);
+	return rc;
+}
+
 int store_remove(struct store *s, const struct run *r)
 {
 	char *name = run_file_name(r);

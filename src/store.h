@@ -24,9 +24,12 @@ int store_load(struct store *s, store_load_cb cb, void *arg);
 
 /* Write a run durably. 0, or a negative errno (nothing was replaced). */
 int store_put(struct store *s, const struct run *r);
+/* Write several runs durably with one sync for all (group commit). 0, or a
+ * negative errno: then any of them may still hold its old version. */
+int store_put_many(struct store *s, const struct run *const *runs, size_t n);
 /* Remove a run's file durably. */
 int store_remove(struct store *s, const struct run *r);
-/* Is the folder writable right now? (checked on each put; this is the last result) */
+/* The state folder. */
 const char *store_dir(const struct store *s);
 
 #endif
