@@ -322,11 +322,16 @@ static char *dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
+/* path against dir unless absolute; trailing slashes go, so that names
+ * built from it ("DIR/x.conf") read cleanly in messages. */
 static char *resolve(const char *dir, const char *path)
 {
-	if (path[0] == '/')
-		return xstrdup(path);
-	return xasprintf("%s/%s", dir, path);
+	char *r = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", dir, path);
+	size_t len = strlen(r);
+
+	while (len > 1 && r[len - 1] == '/')
+		r[--len] = '\0';
+	return r;
 }
 
 /* libconfig 1.5 silently wraps a decimal integer that does not fit in 32
