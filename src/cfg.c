@@ -579,7 +579,7 @@ static void parse_recipients(struct loader *L, const config_setting_t *s, struct
 	int n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
-		wrong_type(L, s, "a list of groups: recipients = ( { phone_number = \"+1...\"; } );");
+		wrong_type(L, s, "a list of groups, ( { ... }, { ... } )");
 		return;
 	}
 	n = config_setting_length(s);
@@ -1028,7 +1028,7 @@ static void load_job_file(struct loader *L, const char *path, const config_setti
 		goto out;
 	}
 	if (config_setting_type(jobs) != CONFIG_TYPE_LIST) {
-		wrong_type(L, jobs, "a list of groups: jobs = ( { ... }, { ... } );");
+		wrong_type(L, jobs, "a list of groups, ( { ... }, { ... } )");
 		goto out;
 	}
 	n = config_setting_length(jobs);
