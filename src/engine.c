@@ -383,6 +383,10 @@ static enum req_outcome outcome_of(enum api_outcome o)
  * once), any other answer resumes it. */
 static void note_api_result(struct engine *e, const struct api_result *res)
 {
+	long cls = res->http_status / 100;
+
+	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
+		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
 	if (res->outcome == API_AUTH) {
 		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, rnd64());
 		if (d < 1000)
@@ -490,6 +494,22 @@ static void request_not_started(struct slot *s, enum run_event_kind kind)
 	step(s, &ev);
 }
 
+const double engine_lateness_bounds[ENGINE_LATENESS_BUCKETS - 1] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static void note_lateness(struct engine *e, int64_t late_ms)
+{
+	double late = late_ms > 0 ? late_ms / 1000.0 : 0;
+
+	for (size_t i = 0; i < ENGINE_LATENESS_BUCKETS - 1; i++)
+		if (late <= engine_lateness_bounds[i])
+			e->stats.lateness_buckets[i]++;
+	e->stats.lateness_buckets[ENGINE_LATENESS_BUCKETS - 1]++;
+	e->stats.lateness_sum += late;
+	e->stats.lateness_count++;
+}
+
 static void persist(struct slot *s, bool *ok)
 {
 	struct engine *e = s->e;
@@ -559,12 +579,8 @@ static void do_actions(struct slot *s, struct actions *acts)
 				request_not_started(s, RE_SUBMIT_DONE);
 				return;
 			}
-			if (r->submit_attempts == 1) {
-				/* Lateness of the hand-over to the HTTP layer. */
-				int64_t late = now_ms() - run_submit_at_ms(r, s->spec);
-				e->stats.lateness_sum += late > 0 ? late / 1000.0 : 0;
-				e->stats.lateness_count++;
-			}
+			if (r->submit_attempts == 1)
+				note_lateness(e, now_ms() - run_submit_at_ms(r, s->spec));
 			break;
 		case ACT_LOOKUP:
 			s->want_lookup = true;
@@ -1089,6 +1105,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->tfd = -1;
 	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
 	e->stats.last_reload_ok = true;
+	e->stats.started_unix = now_ms() / 1000;
 
 	r = store_open(conf->state_dir, &e->store, cause);
 	if (r < 0)

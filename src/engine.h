@@ -40,14 +40,24 @@ const struct run *engine_run_of(const struct engine *e, const char *job);
 /* Operator requests: 0, or a negative errno with *why (static text). */
 int engine_request(struct engine *e, const char *job, int kind, const char **why);
 
+/* Submit lateness histogram bounds, seconds (the last bucket is +Inf). */
+#define ENGINE_LATENESS_BUCKETS 12
+extern const double engine_lateness_bounds[ENGINE_LATENESS_BUCKETS - 1];
+
+/* Counters for metrics; monotonic since start. */
 struct engine_stats {
 	uint64_t submits_ok, submits_failed, submits_rejected, adopted;
 	uint64_t retries, cancels, missed, late, polls, list_requests, get_requests;
-	uint64_t api_requests[8][6]; /* by endpoint and status class (0: no answer, 2..5) */
+	/* API requests by api_op and status class: [0] no answer, [1] 1xx,
+	 * [2] 2xx, ... [5] 5xx. */
+	uint64_t api_requests[8][6];
 	uint64_t reloads_ok, reloads_failed;
-	int64_t last_reload_unix;
+	int64_t last_reload_unix; /* 0: never reloaded */
 	bool last_reload_ok;
-	uint64_t lateness_buckets[12]; /* submit lateness histogram, see engine.c */
+	int64_t started_unix;
+	/* How late each first submit was handed to the HTTP layer, after
+	 * its due instant: cumulative counts per bound, then +Inf. */
+	uint64_t lateness_buckets[ENGINE_LATENESS_BUCKETS];
 	double lateness_sum;
 	uint64_t lateness_count;
 };

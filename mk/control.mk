@@ -1,0 +1,1 @@
+# control area: appends to the variables of Makefile.am

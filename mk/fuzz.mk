@@ -1,0 +1,1 @@
+# fuzz area: appends to the variables of Makefile.am
