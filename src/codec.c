@@ -337,6 +337,286 @@ static int field_fail(char **cause, const char *prefix, const char *key, const c
 	return fail(cause, "%s%s%s: %s", prefix, *prefix ? "." : "", key, why);
 }
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 for an invalid byte (overlong forms and surrogates too). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, c = s[0] & 0x1f, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, c = s[0] & 0x0f, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, c = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* An RFC 8259 grammar check ahead of json-c, which even in strict mode
+ * takes single-quoted keys, NaN and Infinity, raw control characters in
+ * strings, "1." and "01". Iterative with a bounded stack, so deep junk
+ * costs nothing; also refuses invalid UTF-8 and unpaired surrogates, which
+ * would otherwise reach logs and the state file. */
+struct scan {
+	const unsigned char *s;
+	size_t n, i;
+	const char *err; /* NULL: ran out of input */
+};
+
+static bool scan_fail(struct scan *sc, const char *why)
+{
+	sc->err = why;
+	return false;
+}
+
+static void scan_ws(struct scan *sc)
+{
+	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
+				 sc->s[sc->i] == '\r'))
+		sc->i++;
+}
+
+static bool scan_digits(struct scan *sc)
+{
+	size_t start = sc->i;
+	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+		sc->i++;
+	if (sc->i == start)
+		return sc->i < sc->n ? scan_fail(sc, "digit expected") : false;
+	return true;
+}
+
+static bool scan_number(struct scan *sc)
+{
+	if (sc->s[sc->i] == '-')
+		sc->i++;
+	if (sc->i < sc->n && sc->s[sc->i] == '0')
+		sc->i++;
+	else if (!scan_digits(sc))
+		return false;
+	if (sc->i < sc->n && sc->s[sc->i] == '.') {
+		sc->i++;
+		if (!scan_digits(sc))
+			return false;
+	}
+	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+		sc->i++;
+		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+			sc->i++;
+		if (!scan_digits(sc))
+			return false;
+	}
+	/* a number at the very end is not cut: the caller sees the end */
+	return true;
+}
+
+/* Four hex digits after "\u". */
+static bool scan_hex4(struct scan *sc, uint32_t *ret)
+{
+	uint32_t v = 0;
+	for (int k = 0; k < 4; k++, sc->i++) {
+		if (sc->i >= sc->n)
+			return false;
+		unsigned char c = sc->s[sc->i];
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (c - '0');
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v = v * 16 + ((c | 0x20) - 'a' + 10);
+		else
+			return scan_fail(sc, "invalid \\u escape");
+	}
+	*ret = v;
+	return true;
+}
+
+static bool scan_string(struct scan *sc)
+{
+	uint32_t cp, lo;
+	size_t k;
+
+	sc->i++; /* the opening quote */
+	while (sc->i < sc->n) {
+		unsigned char c = sc->s[sc->i];
+		if (c == '"') {
+			sc->i++;
+			return true;
+		}
+		if (c < 0x20)
+			return scan_fail(sc, "control character in string");
+		if (c != '\\') {
+			k = utf8_decode(sc->s + sc->i, sc->n - sc->i, &cp);
+			if (k == 0) {
+				/* a multi-byte sequence cut by the end of input
+				 * is truncation, not junk */
+				if (sc->n - sc->i < 4 && c >= 0xc2 && c <= 0xf4) {
+					size_t m = 1;
+					while (sc->i + m < sc->n && (sc->s[sc->i + m] & 0xc0) == 0x80)
+						m++;
+					if (sc->i + m == sc->n)
+						return false;
+				}
+				return scan_fail(sc, "invalid UTF-8");
+			}
+			sc->i += k;
+			continue;
+		}
+		if (++sc->i >= sc->n)
+			return false;
+		c = sc->s[sc->i++];
+		if (c == 'u') {
+			if (!scan_hex4(sc, &cp))
+				return false;
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				return scan_fail(sc, "unpaired surrogate");
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (sc->i + 2 > sc->n)
+					return false;
+				if (sc->s[sc->i] != '\\' || sc->s[sc->i + 1] != 'u')
+					return scan_fail(sc, "unpaired surrogate");
+				sc->i += 2;
+				if (!scan_hex4(sc, &lo))
+					return false;
+				if (lo < 0xdc00 || lo > 0xdfff)
+					return scan_fail(sc, "unpaired surrogate");
+			}
+		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
+			return scan_fail(sc, "invalid escape in string");
+		}
+	}
+	return false;
+}
+
+static bool scan_literal(struct scan *sc, const char *lit)
+{
+	for (size_t k = 0; lit[k]; k++, sc->i++) {
+		if (sc->i >= sc->n)
+			return false;
+		if (sc->s[sc->i] != (unsigned char)lit[k])
+			return scan_fail(sc, "invalid literal");
+	}
+	return true;
+}
+
+static bool scan_scalar(struct scan *sc)
+{
+	unsigned char c = sc->s[sc->i];
+
+	if (c == '"')
+		return scan_string(sc);
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return scan_number(sc);
+	if (c == 't')
+		return scan_literal(sc, "true");
+	if (c == 'f')
+		return scan_literal(sc, "false");
+	if (c == 'n')
+		return scan_literal(sc, "null");
+	return scan_fail(sc, "value expected");
+}
+
+/* Object key and colon, after '{' or ','. */
+static bool scan_key(struct scan *sc)
+{
+	scan_ws(sc);
+	if (sc->i >= sc->n)
+		return false;
+	if (sc->s[sc->i] != '"')
+		return scan_fail(sc, "quoted key expected");
+	if (!scan_string(sc))
+		return false;
+	scan_ws(sc);
+	if (sc->i >= sc->n)
+		return false;
+	if (sc->s[sc->i] != ':')
+		return scan_fail(sc, "':' expected");
+	sc->i++;
+	return true;
+}
+
+static int check_json(const char *body, size_t len, char **cause)
+{
+	struct scan sc = { (const unsigned char *)body, len, 0, NULL };
+	unsigned char stack[CODEC_MAX_DEPTH]; /* '{' or '[' per open level */
+	int depth = 0;
+	bool have_value = false;
+
+	scan_ws(&sc);
+	if (sc.i >= sc.n)
+		return fail(cause, "empty body");
+	if (sc.s[sc.i] != '{')
+		return fail(cause, "expected a JSON object at the top level");
+	for (;;) {
+		scan_ws(&sc);
+		if (!have_value) {
+			unsigned char c;
+			if (sc.i >= sc.n)
+				goto cut;
+			c = sc.s[sc.i];
+			if (c == '{' || c == '[') {
+				if (depth == CODEC_MAX_DEPTH)
+					return fail(cause, "not valid JSON: nested deeper than %d at offset %zu",
+						    CODEC_MAX_DEPTH, sc.i);
+				stack[depth++] = c;
+				sc.i++;
+				scan_ws(&sc);
+				if (sc.i < sc.n && sc.s[sc.i] == (c == '{' ? '}' : ']')) {
+					depth--;
+					sc.i++;
+					have_value = true;
+				} else if (c == '{' && !scan_key(&sc)) {
+					goto bad;
+				}
+				continue;
+			}
+			if (!scan_scalar(&sc))
+				goto bad;
+			have_value = true;
+			continue;
+		}
+		if (depth == 0) {
+			if (sc.i != sc.n)
+				return fail(cause, "trailing data after the JSON value at offset %zu", sc.i);
+			return 0;
+		}
+		if (sc.i >= sc.n)
+			goto cut;
+		if (sc.s[sc.i] == ',') {
+			sc.i++;
+			have_value = false;
+			if (stack[depth - 1] == '{' && !scan_key(&sc))
+				goto bad;
+		} else if (sc.s[sc.i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+			sc.i++;
+			depth--;
+		} else {
+			sc.err = stack[depth - 1] == '{' ? "',' or '}' expected" : "',' or ']' expected";
+			goto bad;
+		}
+	}
+bad:
+	if (sc.err)
+		return fail(cause, "not valid JSON: %s at offset %zu", sc.err, sc.i);
+cut:
+	return fail(cause, "truncated JSON (%zu bytes)", len);
+}
+
 /* Parse a whole body into a JSON object, refusing anything that is not
  * exactly one JSON object (optionally surrounded by whitespace). */
 static int parse_root(const char *body, size_t len, json_object **ret, char **cause)
@@ -357,23 +637,23 @@ static int parse_root(const char *body, size_t len, json_object **ret, char **ca
 	if (nul)
 		return fail(cause, "NUL byte at offset %zu", (size_t)(nul - body));
 
-	tok = json_tokener_new_ex(CODEC_MAX_DEPTH);
+	r = check_json(body, len, cause);
+	if (r < 0)
+		return r;
+
+	/* one more level than the check allows, so that json-c's own limit
+	 * can never refuse what the check let through */
+	tok = json_tokener_new_ex(CODEC_MAX_DEPTH + 1);
 	if (!tok)
 		abort(); /* allocation failure, as xmalloc would */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	err = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
+	/* check_json() has already refused cut bodies; this is a backstop
+	 * should json-c ever want more input than the grammar does */
 	if (err == json_tokener_continue) {
-		/* json-c waits for more input after a bare top-level literal
-		 * ("null", "42"): that is a wrong body, not a cut one */
-		size_t i = 0;
-		while (i < len && strchr(" \t\r\n", body[i]))
-			i++;
-		if (i < len && body[i] != '{')
-			r = fail(cause, "expected a JSON object at the top level");
-		else
-			r = fail(cause, "truncated JSON (%zu bytes)", len);
+		r = fail(cause, "truncated JSON (%zu bytes)", len);
 		goto out;
 	}
 	if (err != json_tokener_success) {
@@ -706,38 +986,6 @@ static void line_add(struct line *l, const char *s, size_t n)
 static void line_puts(struct line *l, const char *s)
 {
 	line_add(l, s, strlen(s));
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code
- * point, or 0 for an invalid byte (overlong forms and surrogates too). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
 }
 
 /* Characters that would break a log line or reorder it on a terminal: C0

@@ -765,6 +765,56 @@ START_TEST(test_wrong_types)
 }
 END_TEST
 
+/* What json-c alone would let through, even in strict mode. */
+START_TEST(test_strict_json_grammar)
+{
+	static const struct {
+		const char *body, *want;
+	} cases[] = {
+		{ "{'batch_calls':[]}", "not valid JSON: quoted key expected at offset 1" },
+		{ "{\"batch_calls\":[],\"x\":NaN}", "not valid JSON: value expected at offset 22" },
+		{ "{\"batch_calls\":[],\"x\":Infinity}", "not valid JSON: value expected at offset 22" },
+		{ "{\"batch_calls\":[],\"x\":-Infinity}", "not valid JSON: digit expected at offset 23" },
+		{ "{\"batch_calls\":[],\"x\":\"a\tb\"}", "not valid JSON: control character in string at offset 24" },
+		{ "{\"batch_calls\":[],\"x\":1.}", "not valid JSON: digit expected at offset 24" },
+		{ "{\"batch_calls\":[],\"x\":00}", "not valid JSON: ',' or '}' expected at offset 23" },
+		{ "{\"batch_calls\":[],\"x\":-01}", "not valid JSON: ',' or '}' expected at offset 24" },
+		{ "{\"batch_calls\":[],\"x\":\"\\ud800\"}", "not valid JSON: unpaired surrogate at offset 29" },
+		{ "{\"batch_calls\":[],\"x\":\"\\udc00\"}", "not valid JSON: unpaired surrogate at offset 29" },
+		{ "{\"batch_calls\":[],\"x\":\"\\ud800\\u0041\"}", "not valid JSON: unpaired surrogate at offset 35" },
+		{ "{\"batch_calls\":[],\"x\":\"\\x41\"}", "not valid JSON: invalid escape in string at offset 25" },
+		{ "{\"batch_calls\":[],\"x\":\"\\u12g4\"}", "not valid JSON: invalid \\u escape at offset 27" },
+		{ "{\"batch_calls\":[],\"x\":\"\xc0\xaf\"}", "not valid JSON: invalid UTF-8 at offset 23" },
+		{ "{\"batch_calls\":[],\"x\":\"\xed\xa0\x80\"}", "not valid JSON: invalid UTF-8 at offset 23" },
+		{ "{\"batch_calls\":[],\"x\":\"\xe2\x82\"}", "not valid JSON: invalid UTF-8 at offset 23" },
+		{ "{\"batch_calls\":[],\"x\":[1,]}", "not valid JSON: value expected at offset 25" },
+		{ "{\"batch_calls\":[],}", "not valid JSON: quoted key expected at offset 18" },
+		{ "{\"batch_calls\":[] \"x\":1}", "not valid JSON: ',' or '}' expected at offset 18" },
+		{ "{\"batch_calls\" []}", "not valid JSON: ':' expected at offset 15" },
+		{ "{\"batch_calls\":[],\"x\":nul}", "not valid JSON: invalid literal at offset 25" },
+		{ "{\"batch_calls\":[],\"x\":True}", "not valid JSON: value expected at offset 22" },
+		{ "{\"batch_calls\":[],\"x\":+1}", "not valid JSON: value expected at offset 22" },
+		{ "{\"batch_calls\":[],\"x\":.5}", "not valid JSON: value expected at offset 22" },
+		{ "{\"batch_calls\":[],\"x\":1e}", "not valid JSON: digit expected at offset 24" },
+		{ "{\"batch_calls\":[]}\x0b", "trailing data after the JSON value at offset 18" },
+		/* cut inside a string, an escape, a number, a literal, a UTF-8 character */
+		{ "{\"batch_calls\":[],\"x\":\"ab", "truncated JSON (25 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":\"\\u00", "truncated JSON (27 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":\"\\ud83d\\ude", "truncated JSON (33 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":-", "truncated JSON (23 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":12.5e+", "truncated JSON (28 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":fals", "truncated JSON (26 bytes)" },
+		{ "{\"batch_calls\":[],\"x\":\"\xf0\x9f\x98", "truncated JSON (26 bytes)" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_refused(P_PAGE, cases[i].body, cases[i].want);
+
+	/* and what RFC 8259 allows is accepted */
+	assert_accepted(P_PAGE, "{\"batch_calls\":[],\"x\":[0,-0,1.5e+10,-2E-3,0.0,true,false,null,{},[],"
+				"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\xf0\x9f\x98\x80\"]}");
+}
+END_TEST
+
 START_TEST(test_integer_range)
 {
 	struct batch b;
@@ -832,7 +882,7 @@ START_TEST(test_not_json)
 	assert_refused(P_BATCH, "", "empty body");
 	assert_refused(P_BATCH, "[]", "expected a JSON object at the top level");
 	assert_refused(P_BATCH, "null", "expected a JSON object at the top level");
-	assert_refused(P_BATCH, "{}{}", "not valid JSON: unexpected character at offset 2");
+	assert_refused(P_BATCH, "{}{}", "trailing data after the JSON value at offset 2");
 	assert_refused(P_BATCH, "{\"id\":\"x\"", "truncated JSON (9 bytes)");
 	/* whitespace around the object is fine (bodies often end in \n) */
 	assert_refused(P_PAGE, " \r\n{\"batch_calls\":[]}\n x", NULL);
@@ -864,6 +914,20 @@ START_TEST(test_not_json)
 	ck_assert_int_eq(strncmp(m, "HTTP 500: {\"batch_calls\":[],\"x\":[[[", 35), 0);
 	free(m);
 	free(deep);
+	/* nesting up to 64 levels (the top-level object included) is fine
+	 * in an ignored key; one more is junk */
+	for (int levels = 63; levels <= 64; levels++) {
+		char *nest = xmalloc(200);
+		n = (size_t)sprintf(nest, "{\"batch_calls\":[],\"x\":");
+		memset(nest + n, '[', (size_t)levels);
+		memset(nest + n + (size_t)levels, ']', (size_t)levels);
+		strcpy(nest + n + 2 * (size_t)levels, "}");
+		if (levels == 63)
+			assert_accepted(P_PAGE, nest);
+		else
+			assert_refused(P_PAGE, nest, "not valid JSON: nested deeper than 64 at offset 85");
+		free(nest);
+	}
 	/* nesting within the limit is fine in an ignored key */
 	assert_accepted(P_PAGE, "{\"batch_calls\":[],\"x\":[[[[[[[[[[{\"a\":[[[[[]]]]]}]]]]]]]]]]}");
 }
@@ -1388,6 +1452,7 @@ static Suite *codec_suite(void)
 	tc = tcase_create("refuse");
 	tcase_add_test(tc, test_every_required_key_missing);
 	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_strict_json_grammar);
 	tcase_add_test(tc, test_integer_range);
 	tcase_add_test(tc, test_not_json);
 	tcase_add_test(tc, test_truncated_at_every_offset);
