@@ -262,7 +262,7 @@ async function streamText(data) {
 
 // Poll the batch, moving simulated time, until pred(detail) holds.
 // onEach(detail) sees every intermediate state.
-async function advanceUntil(id, pred, { step = 30, deadlineMs = 60000, onEach } = {}) {
+async function advanceUntil(id, pred, { step = 0.02, deadlineMs = 60000, onEach } = {}) {
 	const end = Date.now() + deadlineMs;
 	for (;;) {
 		const d = await bc.get(id);
@@ -324,7 +324,7 @@ test("create: phone batch with every request field, echoed and parsed by the SDK
 	};
 	const b = await bc.create(req);
 	assert.equal(typeof b.id, "string");
-	assert.ok(b.id.startsWith("btcal_"), `batch id ${b.id} should look like btcal_… (§1)`);
+	assert.match(b.id, /^btcal_[0-9a-z]{28}$/, "batch id shaped like the observed ids (§1)");
 	assert.equal(b.name, req.callName);
 	assert.equal(b.agentId, req.agentId);
 	assert.equal(b.phoneNumberId, PHONE_ID);
@@ -503,6 +503,7 @@ test("list: pagination across pages, newest first, agent_id filter", T, async ()
 			break;
 		}
 		assert.equal(typeof r.nextDoc, "string", "has_more without next_doc");
+		assert.equal(r.nextDoc, r.batchCalls.at(-1).id, "next_doc is the last batch of the page (§4.2 example)");
 		lastDoc = r.nextDoc;
 	}
 	assert.deepEqual(sizes, [2, 2, 2, 1]);
@@ -526,6 +527,7 @@ test("list: pagination across pages, newest first, agent_id filter", T, async ()
 			break;
 		}
 		assert.equal(typeof j.next_doc, "string");
+		assert.equal(j.next_doc, j.batch_calls.at(-1).id);
 		cursor = j.next_doc;
 	}
 	assert.deepEqual(rawSeen, newestFirst);
@@ -601,6 +603,65 @@ test("cancel: a scheduled batch becomes cancelled with all recipients cancelled"
 	assert.equal(c2.status, "cancelled");
 });
 
+test("cancel: a running batch stops; finished calls keep their status, the rest are cancelled", T, async () => {
+	// cap 1: the first call is short (last digit 0), the others long (9), so
+	// the batch is certainly still running when the cancel arrives.
+	const numbers = ["+14155550800", ...phones(11, 14155550809).map((p) => p.slice(0, -1) + "9")];
+	const b = await bc.create({
+		callName: "cancel running", agentId: agent("cancel"), agentPhoneNumberId: PHONE_ID,
+		targetConcurrencyLimit: 1, recipients: numbers.map((p) => ({ phoneNumber: p })),
+	});
+	const pre = await advanceUntil(b.id, (d) => d.recipients[0].status === "completed");
+	assert.equal(pre.status, "in_progress");
+	const c = await bc.cancel(b.id);
+	assert.equal(c.status, "cancelled");
+	assert.equal(c.totalCallsScheduled, numbers.length);
+	assert.equal(c.totalCallsFinished, numbers.length, "every recipient is terminal after a cancel");
+	assert.equal(c.totalCallsDispatched, numbers.length);
+	const post = await bc.get(b.id);
+	assert.equal(post.status, "cancelled");
+	assert.equal(post.recipients[0].status, "completed", "a finished call keeps its status");
+	assert.equal(post.recipients[0].conversationId, pre.recipients[0].conversationId);
+	for (let i = 1; i < numbers.length; i++) {
+		const was = pre.recipients[i].status, now = post.recipients[i].status;
+		if (was === "pending") assert.equal(now, "cancelled", `recipient ${i} pending -> ${now}`);
+		else assert.ok(now === "cancelled" || now === "completed", `recipient ${i} ${was} -> ${now}`);
+	}
+	assert.ok(post.recipients.filter((r) => r.status === "cancelled").length >= numbers.length - 2);
+	// nothing is dialled after the cancel
+	await advance(3600);
+	const later = await bc.get(b.id);
+	assert.deepEqual(later.recipients.map((r) => r.status), post.recipients.map((r) => r.status));
+	assert.equal(later.lastUpdatedAtUnix, post.lastUpdatedAtUnix);
+	await bc.delete(b.id);
+});
+
+test("echo: every dynamic-variable type, unicode and special characters round-trip; query values are decoded", T, async () => {
+	const agentId = `agent_conf${RUN} spé&c=1+2/x`;
+	const dv = {
+		str: "a/b \"q\" \\ é ✓ 日本\n\ttab", empty: "", int: 42, neg: -7, zero: 0,
+		big: 9007199254740991, float: 0.1, exp: 1.5e-7, yes: true, no: false, secret__token: "s3cr3t",
+	};
+	const b = await bc.create({
+		callName: "Prénom \"quoted\" / slash ✓", agentId, agentPhoneNumberId: "phnum_sip_conf",
+		timezone: "Asia/Kolkata", scheduledTimeUnix: FAR,
+		recipients: [{ id: "crm/ä 1", phoneNumber: "+14155550900", conversationInitiationClientData: { dynamicVariables: dv, userId: "user-1" } }],
+	});
+	assert.equal(b.name, "Prénom \"quoted\" / slash ✓");
+	assert.equal(b.agentId, agentId);
+	assert.equal(b.timezone, "Asia/Kolkata");
+	const d = await bc.get(b.id);
+	assert.deepEqual(d.recipients[0].conversationInitiationClientData.dynamicVariables, dv);
+	assert.equal(d.recipients[0].conversationInitiationClientData.userId, "user-1");
+	// the SDK percent-encodes the query; a raw client may use + for space
+	const l = await bc.list({ agentId });
+	assert.deepEqual(l.batchCalls.map((x) => x.id), [b.id]);
+	const q = "agent_id=" + encodeURIComponent(agentId).replace(/%20/g, "+");
+	const j = await rawOk("GET", `/v1/convai/batch-calling/workspace?${q}`);
+	assert.deepEqual(j.batch_calls.map((x) => x.id), [b.id], `query ${q}`);
+	await bc.delete(b.id);
+});
+
 // ---- run to completion, export, retry, delete --------------------------------
 
 test("lifecycle: dial under the concurrency cap, complete, export, retry, delete", T, async () => {
@@ -616,9 +677,19 @@ test("lifecycle: dial under the concurrency cap, complete, export, retry, delete
 	});
 	assert.equal(b.scheduledTimeUnix, b.createdAtUnix);
 
-	// §8.1 counters; §8.3 concurrency cap, observed at every poll.
+	// §8.1 counters; §8.3 concurrency cap, observed at every poll; statuses
+	// only move forward along §8.1's order; last_updated_at_unix never
+	// goes back.
+	const ORDER = { pending: 0, dispatched: 1, initiated: 2, in_progress: 3 };
+	let prevRank = numbers.map(() => 0);
+	let prevUpdated = b.lastUpdatedAtUnix;
 	const checkCounters = (d) => {
 		const st = d.recipients.map((r) => r.status);
+		const rank = st.map((x) => ORDER[x] ?? 4);
+		rank.forEach((k, i) => assert.ok(k >= prevRank[i], `recipient ${i} went back to ${st[i]}`));
+		prevRank = rank;
+		assert.ok(d.lastUpdatedAtUnix >= prevUpdated, "last_updated_at_unix went back");
+		prevUpdated = d.lastUpdatedAtUnix;
 		assert.equal(d.totalCallsScheduled, numbers.length);
 		assert.equal(d.totalCallsDispatched, st.filter((s) => s !== "pending").length,
 			`total_calls_dispatched vs recipients ${st.join(",")}`);
@@ -633,8 +704,10 @@ test("lifecycle: dial under the concurrency cap, complete, export, retry, delete
 		}
 	};
 	const done = await advanceUntil(b.id, (d) => d.status === "completed", { onEach: checkCounters });
-	assert.ok(done.recipients.every((r) => ["completed", "failed", "voicemail"].includes(r.status)),
-		`completed batch with recipients ${done.recipients.map((r) => r.status)}`);
+	// docs/simulator.md's last-digit rule: 6 failed, 7 voicemail, 8 failed
+	// then completed on retry, anything else completed.
+	const C = "completed";
+	assert.deepEqual(done.recipients.map((r) => r.status), [C, C, C, C, C, C, "failed", "voicemail", "failed", C]);
 	assert.equal(done.totalCallsFinished, numbers.length);
 	assert.equal(done.totalCallsDispatched, numbers.length);
 	assert.equal(done.retryCount, 0);
@@ -686,8 +759,9 @@ test("lifecycle: dial under the concurrency cap, complete, export, retry, delete
 	assert.equal(done2.totalCallsFinished, numbers.length);
 	assert.equal(done2.totalCallsDispatched, numbers.length);
 	// Issue 3: one outcome fails the first time and succeeds on retry.
+	assert.deepEqual(done2.recipients.map((r) => r.status), [C, C, C, C, C, C, "failed", "voicemail", C, C]);
 	const healed = done2.recipients.filter((r) => again.has(r.id) && r.status === "completed");
-	assert.ok(healed.length > 0, "no recipient succeeded on retry");
+	assert.equal(healed.length, 1, "the 8 succeeds on retry");
 	for (const r of healed) {
 		assert.notEqual(r.conversationId, again.get(r.id).conversationId, "a new call is a new conversation");
 	}
@@ -700,6 +774,7 @@ test("lifecycle: dial under the concurrency cap, complete, export, retry, delete
 	assert.equal(r2.totalCallsFinished, numbers.length - still.length);
 	const done3 = await advanceUntil(b.id, (d) => d.status === "completed");
 	assert.equal(done3.retryCount, 2);
+	assert.deepEqual(done3.recipients.map((r) => r.status), [C, C, C, C, C, C, "failed", "voicemail", C, C]);
 	// retry of a running batch, or of one with nothing to retry, is refused
 	// (the document leaves the code open: any 4xx, parsed as ElevenLabsError)
 	const nothing = await bc.create({
@@ -707,19 +782,26 @@ test("lifecycle: dial under the concurrency cap, complete, export, retry, delete
 		recipients: [{ phoneNumber: "+14155550401" }],
 	});
 	await advanceUntil(nothing.id, (d) => d.status === "completed");
-	let err = await bc.retry(nothing.id).then(() => null, (e) => e);
-	assert.ok(err instanceof ElevenLabsError && err.statusCode >= 400 && err.statusCode < 500,
-		`retry with nothing to retry must be a 4xx, got ${err?.statusCode ?? "success"}`);
-	assert.notEqual(err.statusCode, 404);
-	assert.ok(typeOk(err.body, "object") && "detail" in err.body, `refusal body ${JSON.stringify(err.body)}`);
+	// Refusals: the document leaves the code open; the simulator answers 400
+	// with a §7.2 detail object of type invalid_request (the type §7.2 maps to
+	// 400), like the "cannot be cancelled in current state" of §4.4.
+	let err = await sdkError(bc.retry(nothing.id), 400, "retry with nothing to retry");
+	checkDetailObject(err.body, "retry with nothing to retry", { type: "invalid_request" });
+	err = await sdkError(bc.cancel(nothing.id), 400, "cancel of a completed batch");
+	checkDetailObject(err.body, "cancel of a completed batch", { type: "invalid_request" });
+	assert.equal((await bc.get(nothing.id)).status, "completed");
 	const pend = await bc.create({
 		callName: "not started", agentId: agent("life"), agentPhoneNumberId: PHONE_ID,
 		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550406" }],
 	});
-	err = await bc.retry(pend.id).then(() => null, (e) => e);
-	assert.ok(err instanceof ElevenLabsError && err.statusCode >= 400 && err.statusCode < 500,
-		`retry of a pending batch must be a 4xx, got ${err?.statusCode ?? "success"}`);
+	err = await sdkError(bc.retry(pend.id), 400, "retry of a pending batch");
+	checkDetailObject(err.body, "retry of a pending batch", { type: "invalid_request" });
 	assert.equal((await bc.get(pend.id)).retryCount, 0);
+	await bc.cancel(pend.id);
+	err = await sdkError(bc.cancel(pend.id), 400, "cancel of a cancelled batch");
+	checkDetailObject(err.body, "cancel of a cancelled batch", { type: "invalid_request" });
+	err = await sdkError(bc.retry(pend.id), 400, "retry of a cancelled batch");
+	checkDetailObject(err.body, "retry of a cancelled batch", { type: "invalid_request" });
 	await bc.delete(nothing.id);
 	await bc.delete(pend.id);
 
@@ -846,6 +928,17 @@ test("422 through the SDK: target_concurrency_limit 0, ringing_timeout_secs 1000
 	assert.deepEqual(l.batchCalls, []);
 });
 
+test("422 comes before authentication (§7.1, observed on ElevenLabs)", T, async () => {
+	const bad = { callName: "x", agentId: agent("bad"), recipients: [{ phoneNumber: "+14155550700" }], targetConcurrencyLimit: 0 };
+	const e = await sdkError(badClient.conversationalAi.batchCalls.create(bad), 422, "invalid body, wrong key");
+	findLoc(check422Body(e.body, "422 before 401"), ["body", "target_concurrency_limit"]);
+	const r = await raw("POST", "/v1/convai/batch-calling/submit", { key: null, body: { call_name: "x" } });
+	assert.equal(r.status, 422, r.text);
+	// a valid body with a wrong key is still 401
+	const ok = { callName: "x", agentId: agent("bad"), recipients: [{ phoneNumber: "+14155550700" }] };
+	await sdkError(badClient.conversationalAi.batchCalls.create(ok), 401, "valid body, wrong key");
+});
+
 test("422 raw: missing fields, malformed JSON, wrong types", T, async () => {
 	const submit = "/v1/convai/batch-calling/submit";
 	// missing required field
@@ -896,4 +989,39 @@ test("422 raw: missing fields, malformed JSON, wrong types", T, async () => {
 
 	const l = await bc.list({ agentId: agent("bad") });
 	assert.deepEqual(l.batchCalls, []);
+});
+
+// ---- known deviations ---------------------------------------------------------
+// FastAPI decodes a body with Python's json.loads (strict), then reports
+// json_invalid with loc ["body", <character offset>] (§7.1). Found by this
+// test against the first simulator and reported to its owner; marked todo so
+// they show in the log without failing the suite. Drop `todo` once fixed.
+
+const FINDING_JSON = "finding: the simulator's JSON reader is laxer than json.loads and counts bytes, not characters";
+
+test("422 json_invalid: strict JSON, loc is a character offset (§7.1)", { ...T, todo: FINDING_JSON }, async () => {
+	const submit = "/v1/convai/batch-calling/submit";
+	const cases = [
+		// body, character offset, Python's message
+		["{'call_name':\"x\",'agent_id':\"a\",'recipients':[]}", 1, "Expecting property name enclosed in double quotes"],
+		["{\"call_name\":\"x\ny\",\"agent_id\":\"a\",\"recipients\":[]}", 15, "Invalid control character at"],
+		["{\"call_name\":\"x\",\"agent_id\":\"a\",\"recipients\":[{\"phone_number\":\"+1\t2\"}]}", 65, "Invalid control character at"],
+		["{\"call_name\": \"é\" x}", 18, "Expecting ',' delimiter"],
+		["{\"call_name\": \"日本\", ", 20, "Expecting property name enclosed in double quotes"],
+	];
+	// every case is tried, so the log lists each deviation
+	const wrong = [];
+	for (const [body, pos, msg] of cases) {
+		const r = await raw("POST", submit, { rawBody: body });
+		const want = { status: 422, type: "json_invalid", loc: ["body", pos], ctx: { error: msg } };
+		const it = r.json?.detail?.[0] ?? {};
+		const got = { status: r.status, type: it.type, loc: it.loc, ctx: it.ctx };
+		try {
+			assert.deepEqual(got, want);
+			check422Body(r.json, JSON.stringify(body));
+		} catch {
+			wrong.push(`${JSON.stringify(body)}: want ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+		}
+	}
+	assert.deepEqual(wrong, [], wrong.join("\n"));
 });
