@@ -1429,6 +1429,41 @@ START_TEST(test_submit_body_10000_recipients)
 					   "\"first_message\":\"Hello\"}}}}]}"));
 	assert_round_trip(&j, "Big run", 1796133600, body);
 	free(body);
+
+	/* and the detail of such a batch, as the daemon reads it at the end */
+	static const char *const st[] = { "completed", "failed", "voicemail", "cancelled" };
+	size_t cap = 512 + (size_t)N * 400, len;
+	body = xmalloc(cap);
+	len = (size_t)snprintf(body, cap, "{\"id\":\"btcal_big\",\"name\":\"Big run\",\"agent_id\":\"a\","
+					  "\"status\":\"completed\",\"created_at_unix\":1,"
+					  "\"scheduled_time_unix\":1796133600,\"last_updated_at_unix\":2,"
+					  "\"recipients\":[");
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					"%s{\"id\":\"r%d\",\"phone_number\":\"%s\",\"whatsapp_user_id\":null,"
+					"\"status\":\"%s\",\"created_at_unix\":1,\"updated_at_unix\":2,"
+					"\"conversation_id\":\"conv_%d\",\"conversation_initiation_client_data\":"
+					"{\"dynamic_variables\":{\"first_name\":\"Ada\",\"days_left\":%d}}}",
+					i ? "," : "", i, phones[i], st[i % 4], i, i);
+	len += (size_t)snprintf(body + len, cap - len, "]}");
+	struct batch_detail d;
+	char *cause = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(codec_parse_detail(body, len, &d, &cause), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("codec_parse_detail: %d recipients, %zu bytes in %.1f ms\n", N, len, ms);
+	ck_assert_msg(ms < 5000, "%d recipients took %.1f ms", N, ms);
+	ck_assert_uint_eq(d.n_rcpts, N);
+	ck_assert_uint_eq(d.counts[RCPT_COMPLETED], N / 4);
+	ck_assert_uint_eq(d.counts[RCPT_FAILED], N / 4);
+	ck_assert_uint_eq(d.counts[RCPT_VOICEMAIL], N / 4);
+	ck_assert_uint_eq(d.counts[RCPT_CANCELLED], N / 4);
+	ck_assert_str_eq(d.rcpts[N - 1].id, "r9999");
+	ck_assert_str_eq(d.rcpts[N - 1].phone_number, "+15550009999");
+	ck_assert_str_eq(d.rcpts[N - 1].conversation_id, "conv_9999");
+	batch_detail_clear(&d);
+	free(body);
 	free(r);
 	free(v);
 	free(phones);
