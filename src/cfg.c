@@ -540,20 +540,28 @@ static bool recipient_target_ok(struct loader *L, const config_setting_t *at, co
 	return false;
 }
 
+/* The string fields of a recipient, by the name they have both as a key of
+ * a recipient group and as a CSV column (the dashboard's names). */
+static const struct {
+	const char *key;
+	size_t off;
+} recipient_strings[] = {
+	{ "id", offsetof(struct recipient, id) },
+	{ "phone_number", offsetof(struct recipient, phone_number) },
+	{ "whatsapp_user_id", offsetof(struct recipient, whatsapp_user_id) },
+	{ "language", offsetof(struct recipient, language) },
+	{ "first_message", offsetof(struct recipient, first_message) },
+	{ "system_prompt", offsetof(struct recipient, system_prompt) },
+	{ "voice_id", offsetof(struct recipient, voice_id) },
+};
+
+static char **recipient_string(struct recipient *r, size_t i)
+{
+	return (char **)((char *)r + recipient_strings[i].off);
+}
+
 static void parse_recipient(struct loader *L, const config_setting_t *g, struct recipient *r)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-	} strs[] = {
-		{ "id", offsetof(struct recipient, id) },
-		{ "phone_number", offsetof(struct recipient, phone_number) },
-		{ "whatsapp_user_id", offsetof(struct recipient, whatsapp_user_id) },
-		{ "language", offsetof(struct recipient, language) },
-		{ "first_message", offsetof(struct recipient, first_message) },
-		{ "system_prompt", offsetof(struct recipient, system_prompt) },
-		{ "voice_id", offsetof(struct recipient, voice_id) },
-	};
 	const config_setting_t *s;
 	bool ok = true;
 
@@ -562,9 +570,9 @@ static void parse_recipient(struct loader *L, const config_setting_t *g, struct 
 	if (!want_group(L, g))
 		return;
 	check_keys(L, g, "a recipient", recipient_keys, ARRAY_SIZE(recipient_keys));
-	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
-		s = config_setting_get_member(g, strs[i].key);
-		if (s && !get_string(L, s, true, (char **)((char *)r + strs[i].off)))
+	for (size_t i = 0; i < ARRAY_SIZE(recipient_strings); i++) {
+		s = config_setting_get_member(g, recipient_strings[i].key);
+		if (s && !get_string(L, s, true, recipient_string(r, i)))
 			ok = false;
 	}
 	s = config_setting_get_member(g, "variables");
@@ -589,14 +597,8 @@ static void parse_recipients(struct loader *L, const config_setting_t *s, struct
 		parse_recipient(L, config_setting_get_elem(s, (unsigned)i), &(*ret)[i]);
 }
 
-enum csv_col { COL_VAR, COL_PHONE, COL_WHATSAPP, COL_ID, COL_LANGUAGE, COL_FIRST_MESSAGE, COL_SYSTEM_PROMPT, COL_VOICE_ID };
-
-static const char *const csv_columns[] = {
-	[COL_PHONE] = "phone_number",     [COL_WHATSAPP] = "whatsapp_user_id",
-	[COL_ID] = "id",                  [COL_LANGUAGE] = "language",
-	[COL_FIRST_MESSAGE] = "first_message", [COL_SYSTEM_PROMPT] = "system_prompt",
-	[COL_VOICE_ID] = "voice_id",
-};
+/* A CSV column is a recipient_strings index, or a dynamic variable. */
+#define COL_VAR SIZE_MAX
 
 /* Turn one CSV file into recipients. Errors name the CSV file and row. */
 static void load_csv(struct loader *L, const config_setting_t *at, const char *path, struct recipient **ret,
@@ -606,7 +608,7 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 	size_t len = 0, n_err = 0, n_out = 0;
 	struct csv *csv = NULL;
 	struct diag cd = { 0 };
-	enum csv_col *cols = NULL;
+	size_t *cols = NULL;
 	const struct csv_record *h;
 	bool has_target = false;
 	struct recipient *out = NULL;
@@ -648,10 +650,10 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 	for (size_t i = 0; i < h->n_fields; i++) {
 		const char *name = h->fields[i];
 		cols[i] = COL_VAR;
-		for (size_t k = 1; k < ARRAY_SIZE(csv_columns); k++)
-			if (strcmp(name, csv_columns[k]) == 0)
-				cols[i] = (enum csv_col)k;
-		if (cols[i] == COL_PHONE || cols[i] == COL_WHATSAPP)
+		for (size_t k = 0; k < ARRAY_SIZE(recipient_strings); k++)
+			if (strcmp(name, recipient_strings[k].key) == 0)
+				cols[i] = k;
+		if (strcmp(name, "phone_number") == 0 || strcmp(name, "whatsapp_user_id") == 0)
 			has_target = true;
 		if (!*name)
 			lerr_at(L, path, h->row, "column %zu of the header has no name", i + 1);
@@ -676,40 +678,16 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 		rc->vars = xcalloc(rec->n_fields, sizeof(*rc->vars));
 		for (size_t f = 0; f < rec->n_fields && f < h->n_fields; f++) {
 			const char *v = rec->fields[f];
-			char **dst = NULL;
 			if (!*v)
 				continue; /* an empty cell sets nothing */
-			switch (cols[f]) {
-			case COL_PHONE:
-				dst = &rc->phone_number;
-				break;
-			case COL_WHATSAPP:
-				dst = &rc->whatsapp_user_id;
-				break;
-			case COL_ID:
-				dst = &rc->id;
-				break;
-			case COL_LANGUAGE:
-				dst = &rc->language;
-				break;
-			case COL_FIRST_MESSAGE:
-				dst = &rc->first_message;
-				break;
-			case COL_SYSTEM_PROMPT:
-				dst = &rc->system_prompt;
-				break;
-			case COL_VOICE_ID:
-				dst = &rc->voice_id;
-				break;
-			case COL_VAR:
-				rc->vars[nv].name = xstrdup(h->fields[f]);
-				rc->vars[nv].type = VAR_STRING;
-				rc->vars[nv].s = xstrdup(v);
-				nv++;
-				break;
+			if (cols[f] != COL_VAR) {
+				*recipient_string(rc, cols[f]) = xstrdup(v);
+				continue;
 			}
-			if (dst)
-				*dst = xstrdup(v);
+			rc->vars[nv].name = xstrdup(h->fields[f]);
+			rc->vars[nv].type = VAR_STRING;
+			rc->vars[nv].s = xstrdup(v);
+			nv++;
 		}
 		rc->n_vars = nv;
 		n_out++;
