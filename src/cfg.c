@@ -664,7 +664,17 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 				lerr_at(L, path, h->row, "column '%s' appears twice in the header", name);
 	}
 	if (!has_target) {
-		lerr_at(L, path, h->row, "the header needs a 'phone_number' or 'whatsapp_user_id' column");
+		static const char *const targets[] = { "phone_number", "whatsapp_user_id" };
+		const char *hint = NULL, *col = NULL;
+		for (size_t i = 0; i < h->n_fields && !hint; i++)
+			if ((hint = closest_word(h->fields[i], targets, ARRAY_SIZE(targets))))
+				col = h->fields[i];
+		if (hint)
+			lerr_at(L, path, h->row,
+				"the header needs a 'phone_number' or 'whatsapp_user_id' column (is '%s' meant to be '%s'?)",
+				col, hint);
+		else
+			lerr_at(L, path, h->row, "the header needs a 'phone_number' or 'whatsapp_user_id' column");
 		goto out;
 	}
 	out = xcalloc(csv->n_records, sizeof(*out));

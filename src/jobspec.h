@@ -64,7 +64,8 @@ struct jobspec {
 	int line;         /* line of the job's group in that file */
 	char *agent_id;
 	char *phone_number_id; /* -> agent_phone_number_id, may be NULL */
-	char *timezone;        /* IANA name, validated */
+	char *timezone;        /* IANA name, validated; "UTC" when only
+				* scheduled_time_unix was given, without a zone */
 	const struct tz *tz;   /* the loaded zone, owned by daemonconf.zones */
 	bool has_start;        /* start given as wall time ... */
 	char *start_text;      /* ... as written ("2026-12-01 09:00") */
