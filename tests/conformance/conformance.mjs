@@ -874,8 +874,9 @@ test("404: unknown batch on every batch endpoint", T, async () => {
 	const id = "btcal_0000000000000000000000000000";
 	const e1 = await sdkError(bc.get(id), 404, "get unknown");
 	checkDetailObject(e1.body, "get unknown", { type: "not_found" });
-	for (const [name, p] of [["cancel", bc.cancel(id)], ["retry", bc.retry(id)], ["delete", bc.delete(id)], ["export", bc.export(id)]]) {
-		const e = await sdkError(p, 404, `${name} unknown`);
+	const calls = { cancel: () => bc.cancel(id), retry: () => bc.retry(id), delete: () => bc.delete(id), export: () => bc.export(id) };
+	for (const [name, call] of Object.entries(calls)) {
+		const e = await sdkError(call(), 404, `${name} unknown`);
 		checkDetailObject(e.body, `${name} unknown`, { type: "not_found" });
 	}
 	const r = await raw("GET", `/v1/convai/batch-calling/${id}`);
