@@ -828,6 +828,33 @@ static void add_recipients(struct jobspec *j, struct recipient *v, size_t n)
 	free(v);
 }
 
+/* A WhatsApp batch (whatsapp_params) calls whatsapp_user_id recipients and a
+ * telephony batch calls phone numbers; a mix is refused by the API, so it is
+ * reported here, once per job at its first offender (a CSV may hold 10,000). */
+static void check_channel(struct loader *L, const struct jobspec *j)
+{
+	const struct recipient *first = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->n_recipients; i++) {
+		const struct recipient *r = &j->recipients[i];
+		bool wrong = j->has_whatsapp ? r->phone_number != NULL : r->whatsapp_user_id != NULL;
+		if (wrong && n++ == 0)
+			first = r;
+	}
+	if (!first)
+		return;
+	if (j->has_whatsapp)
+		lerr_at(L, first->file, first->line,
+			"job '%s' is a WhatsApp job ('whatsapp' group): a recipient needs 'whatsapp_user_id', "
+			"not 'phone_number' (%zu recipient%s)",
+			j->name ? j->name : "?", n, n == 1 ? "" : "s");
+	else
+		lerr_at(L, first->file, first->line,
+			"a recipient with 'whatsapp_user_id' needs a 'whatsapp' group in job '%s' (%zu recipient%s)",
+			j->name ? j->name : "?", n, n == 1 ? "" : "s");
+}
+
 /* Build one job from its group and the defaults. With job == NULL only the
  * defaults themselves are checked (keys and types, nothing that needs a
  * whole job). L->failed says whether j is usable. */
@@ -989,6 +1016,9 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	if (j->n_recipients > JOB_MAX_RECIPIENTS)
 		lerr(L, job, "job '%s' has %zu recipients; the API takes at most %d a batch", j->name ? j->name : "?",
 		     j->n_recipients, JOB_MAX_RECIPIENTS);
+	/* only on an otherwise sound job: one mistake, one message */
+	if (!L->failed)
+		check_channel(L, j);
 }
 
 static void note_name(struct loader *L, const char *name, const char *file, int line)
