@@ -468,6 +468,9 @@ test("create: exactly 10,000 recipients is accepted (§4.1 maxItems)", T, async 
 		scheduledTimeUnix: FAR, recipients,
 	});
 	assert.equal(b.totalCallsScheduled, 10000);
+	const d = await bc.get(b.id);
+	assert.equal(d.recipients.length, 10000);
+	assert.equal(d.recipients[9999].phoneNumber, "+14150009999");
 	await bc.delete(b.id);
 	await sdkError(bc.get(b.id), 404, "get after delete");
 });
@@ -560,6 +563,25 @@ test("list: pagination across pages, newest first, agent_id filter", T, async ()
 	}
 	assert.equal(new Set(ids).size, ids.length, "a batch appeared twice in the workspace list");
 	assert.deepEqual(ids.filter((id) => created.includes(id)), newestFirst);
+
+	// A cursor survives the deletion of its batch, and a batch created
+	// during the walk (newer than the cursor) does not show up in it.
+	const walk = [];
+	let r1 = await bc.list({ limit: 2, agentId });
+	walk.push(...r1.batchCalls.map((b) => b.id));
+	await bc.delete(r1.nextDoc);
+	const newer = await bc.create({
+		callName: "newer", agentId, agentPhoneNumberId: PHONE_ID,
+		scheduledTimeUnix: FAR, recipients: [{ phoneNumber: "+14155550299" }],
+	});
+	for (let page = 0; r1.hasMore; page++) {
+		assert.ok(page < 10);
+		r1 = await bc.list({ limit: 2, agentId, lastDoc: r1.nextDoc });
+		walk.push(...r1.batchCalls.map((b) => b.id));
+	}
+	assert.deepEqual(walk, newestFirst);
+	created.splice(created.indexOf(newestFirst[1]), 1);
+	created.push(newer.id);
 
 	// Default limit (100) without parameters parses too.
 	const def = await bc.list();
@@ -659,6 +681,27 @@ test("echo: every dynamic-variable type, unicode and special characters round-tr
 	const q = "agent_id=" + encodeURIComponent(agentId).replace(/%20/g, "+");
 	const j = await rawOk("GET", `/v1/convai/batch-calling/workspace?${q}`);
 	assert.deepEqual(j.batch_calls.map((x) => x.id), [b.id], `query ${q}`);
+	await bc.delete(b.id);
+});
+
+test("failed batch: a batch-level failure parses, and retry is refused", T, async () => {
+	// docs/simulator.md: an agent id containing "fail" fails the batch
+	const b = await bc.create({
+		callName: "bad agent", agentId: agent("fail"), agentPhoneNumberId: PHONE_ID,
+		recipients: phones(3, 14155550950).map((p) => ({ phoneNumber: p })),
+	});
+	const d = await advanceUntil(b.id, (x) => x.status === "failed");
+	assert.equal(d.totalCallsScheduled, 3);
+	assert.equal(d.retryCount, 0);
+	const j = await rawOk("GET", `/v1/convai/batch-calling/${b.id}`);
+	checkBatchJson(j, "failed batch", { withRecipients: true });
+	const l = await rawOk("GET", `/v1/convai/batch-calling/workspace?agent_id=${agent("fail")}`);
+	checkListJson(l, "failed batch list");
+	assert.deepEqual(l.batch_calls.map((x) => x.status), ["failed"]);
+	const e = await sdkError(bc.retry(b.id), 400, "retry of a failed batch nobody was dialled in");
+	checkDetailObject(e.body, "retry failed batch", { type: "invalid_request" });
+	const e2 = await sdkError(bc.cancel(b.id), 400, "cancel of a failed batch");
+	checkDetailObject(e2.body, "cancel failed batch", { type: "invalid_request" });
 	await bc.delete(b.id);
 });
 
