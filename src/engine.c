@@ -55,6 +55,7 @@ struct slot {
 	bool forgotten;             /* freed once nothing points at it */
 	bool persisted;             /* a state file exists */
 	bool in_group;              /* waits for the group commit */
+	bool dirty;                 /* newest record only in a journal */
 	struct actions rest;        /* actions after its deferred persist */
 };
 
@@ -88,6 +89,7 @@ struct engine {
 	struct event *poll_ev;
 	struct event *status_ev;
 	struct event *stop_ev;
+	struct event *flush_ev;     /* group commit at the end of a loop iteration */
 	struct scan *scan;
 	bool scan_wanted;           /* lookups wait for the next scan */
 	bool poll_wanted;           /* a poll came due during a scan */
@@ -99,6 +101,10 @@ struct engine {
 	int group_depth;            /* > 0: persists are grouped */
 	struct slot **group;        /* slots waiting for the group commit */
 	size_t n_group, cap_group;
+	struct slot **dirty;        /* slots whose own file is behind a journal */
+	size_t n_dirty, cap_dirty;
+	struct event *compact_ev;
+	bool journal_damaged;
 	char last_status[256];
 	struct engine_stats stats;
 };
@@ -177,7 +183,7 @@ static void heap_remove(struct engine *e, struct slot *s)
 static void heap_place(struct engine *e, struct slot *s)
 {
 	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
-		    !s->want_lookup && !s->in_scan;
+		    !s->want_lookup && !s->in_scan && !s->in_group;
 
 	if (!want) {
 		heap_remove(e, s);
@@ -263,7 +269,7 @@ static void slots_reap(struct engine *e)
 
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
-		if (s->forgotten && s->busy == 0 && !s->in_scan) {
+		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
 			heap_remove(e, s);
 			run_free(s->run);
 			free(s);
@@ -357,10 +363,17 @@ static struct run_ctx make_ctx(const struct slot *s)
 	};
 }
 
+static void group_flush(struct engine *e);
+
 static void step(struct slot *s, const struct run_event *ev)
 {
-	struct run_ctx ctx = make_ctx(s);
+	struct run_ctx ctx;
 	struct actions acts = { .n = 0 };
+
+	/* Its deferred actions come first: keep the order of events. */
+	if (s->in_group)
+		group_flush(s->e);
+	ctx = make_ctx(s);
 
 	run_step(s->run, &ctx, ev, &acts, NULL);
 	do_actions(s, &acts);
@@ -510,10 +523,15 @@ static void note_lateness(struct engine *e, int64_t late_ms)
 	e->stats.lateness_count++;
 }
 
+static void compact_all(struct engine *e);
+
 static void persist(struct slot *s, bool *ok)
 {
 	struct engine *e = s->e;
-	int r = store_put(e->store, s->run);
+	int r;
+
+	s->run->gen++;
+	r = store_put(e->store, s->run);
 
 	if (r < 0) {
 		*ok = false;
@@ -550,7 +568,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 			continue;
 		switch (a->kind) {
 		case ACT_PERSIST:
-			if (e->group_depth > 0 && !s->in_group) {
+			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
 				s->rest.n = 0;
 				for (size_t j = i + 1; j < acts->n; j++)
@@ -559,6 +577,10 @@ static void do_actions(struct slot *s, struct actions *acts)
 				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
 				e->group[e->n_group++] = s;
 				heap_place(e, s);
+				/* Outside an explicit group, commit at the end of
+				 * this loop iteration, with whatever else came. */
+				if (e->group_depth == 0)
+					event_active(e->flush_ev, EV_TIMEOUT, 0);
 				return;
 			}
 			persist(s, &ok);
@@ -624,6 +646,10 @@ static void do_actions(struct slot *s, struct actions *acts)
 			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
 			break;
 		case ACT_FORGET:
+			/* A journal may still hold this run: settle every
+			 * journal first, or a restart would bring it back. */
+			if (e->n_dirty > 0)
+				compact_all(e);
 			rc = store_remove(e->store, r);
 			if (rc < 0)
 				log_run(LOG_ERR, EV_STATE_ERROR, r, 0, 0, "cannot remove the state of job '%s': %s",
@@ -638,6 +664,90 @@ static void do_actions(struct slot *s, struct actions *acts)
 	status_touch(e);
 }
 
+/* --- journal compaction ---------------------------------------------------- */
+
+#define COMPACT_CHUNK 32
+#define COMPACT_DELAY_MS 200
+/* Never start a chunk this close to a due instant. */
+#define COMPACT_MARGIN_MS 100
+
+static void compact_arm(struct engine *e, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	if (!event_pending(e->compact_ev, EV_TIMEOUT, NULL))
+		event_add(e->compact_ev, &tv);
+}
+
+static void mark_dirty(struct engine *e, struct slot *s)
+{
+	if (s->dirty)
+		return;
+	s->dirty = true;
+	xgrow((void **)&e->dirty, &e->cap_dirty, e->n_dirty + 1, sizeof(*e->dirty));
+	e->dirty[e->n_dirty++] = s;
+	compact_arm(e, COMPACT_DELAY_MS);
+}
+
+/* Write the own files of up to max dirty runs; clear the journals once
+ * none is left. 0 or a negative errno. */
+static int compact_some(struct engine *e, size_t max)
+{
+	size_t n = e->n_dirty < max ? e->n_dirty : max;
+	const struct run **runs;
+	int rc;
+
+	if (n > 0) {
+		runs = xcalloc(n, sizeof(*runs));
+		for (size_t i = 0; i < n; i++)
+			runs[i] = e->dirty[e->n_dirty - n + i]->run;
+		rc = store_put_many(e->store, runs, n);
+		free(runs);
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			e->dirty[e->n_dirty - n + i]->dirty = false;
+		e->n_dirty -= n;
+	}
+	if (e->n_dirty == 0)
+		return store_journal_clear(e->store);
+	return 0;
+}
+
+static void compact_all(struct engine *e)
+{
+	int rc = compact_some(e, SIZE_MAX);
+
+	if (rc < 0)
+		log_msg(LOG_ERR, "cannot write run files from the journal in '%s': %s; kept in the journal",
+			store_dir(e->store), strerror(-rc));
+}
+
+static void compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int64_t now = now_ms();
+	int rc;
+
+	(void)fd;
+	(void)what;
+	/* Stay out of the way of a run about to come due. */
+	if (e->n_heap > 0 && e->heap[0]->run->due_ms - now < COMPACT_MARGIN_MS &&
+	    e->heap[0]->run->due_ms + 1000 > now) {
+		compact_arm(e, COMPACT_MARGIN_MS);
+		return;
+	}
+	rc = compact_some(e, COMPACT_CHUNK);
+	if (rc < 0) {
+		log_msg(LOG_ERR, "cannot write run files from the journal in '%s': %s; trying again",
+			store_dir(e->store), strerror(-rc));
+		compact_arm(e, 5000);
+		return;
+	}
+	if (e->n_dirty > 0)
+		compact_arm(e, 0);
+}
+
 /* Group commit: persist every deferred run with one sync, then carry out
  * what each one deferred. */
 static void group_begin(struct engine *e)
@@ -647,22 +757,44 @@ static void group_begin(struct engine *e)
 
 static void group_end(struct engine *e)
 {
+	if (--e->group_depth == 0)
+		group_flush(e);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	group_flush(arg);
+	slots_reap(arg);
+	arm_timer(arg);
+}
+
+static void group_flush(struct engine *e)
+{
 	const struct run **runs;
 	struct slot **g;
 	size_t n;
 	int rc;
 
-	if (--e->group_depth > 0 || e->n_group == 0)
+	if (e->n_group == 0)
 		return;
 	g = e->group;
 	n = e->n_group;
 	e->group = NULL;
 	e->n_group = e->cap_group = 0;
 	runs = xcalloc(n, sizeof(*runs));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		g[i]->run->gen++;
 		runs[i] = g[i]->run;
-	rc = store_put_many(e->store, runs, n);
+	}
+	/* One run: its own file. Several: one journal, one sync; their own
+	 * files follow when the loop is quiet. */
+	rc = n == 1 ? store_put(e->store, runs[0]) : store_journal(e->store, runs, n);
 	free(runs);
+	if (rc == 0 && n > 1)
+		for (size_t i = 0; i < n; i++)
+			mark_dirty(e, g[i]);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];
 		s->in_group = false;
@@ -1034,6 +1166,11 @@ struct load_ctx {
 	int64_t now;
 };
 
+static bool from_journal(const char *file)
+{
+	return strstr(file, "/journal-") != NULL;
+}
+
 static void load_run_cb(const char *file, struct run *r, const char *cause, void *arg)
 {
 	struct load_ctx *lc = arg;
@@ -1041,6 +1178,14 @@ static void load_run_cb(const char *file, struct run *r, const char *cause, void
 	const struct jobspec *spec;
 	struct slot *s;
 
+	if (!r && from_journal(file)) {
+		/* Which run it was is unknown: engine_start treats every run
+		 * whose time has come as uncertain. */
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "state journal record %s is damaged (%s); runs due now will be looked up through the API",
+			  file, cause ? cause : "unreadable");
+		return;
+	}
 	if (!r) {
 		/* Damage: keep the evidence and treat the run as uncertain, so
 		 * that its batch is looked up instead of submitted blind. */
@@ -1056,38 +1201,57 @@ static void load_run_cb(const char *file, struct run *r, const char *cause, void
 		if (at) {
 			*at = '\0';
 			spec = daemonconf_find(e->conf, job);
-			if (spec && !slot_find(e, job)) {
+			if (spec) {
 				struct run *nr = run_new(spec, lc->now);
 				nr->state = RUN_SUBMITTING;
 				nr->uncertain = true;
 				nr->intent_ms = lc->now;
 				nr->due_ms = 0;
 				nr->submit_attempts = 1;
-				s = slot_add(e, nr, spec);
-				slots_sort(e);
+				slot_add(e, nr, spec);
 			}
 		}
 		free(job);
 		free(damaged);
 		return;
 	}
-	if (slot_find(e, r->job)) {
-		/* One run per job: an older run of a job whose start changed
-		 * after it finished. Keep the one that is not final. */
-		struct slot *other = slot_find(e, r->job);
-		if (run_state_final(r->state) || !run_state_final(other->run->state)) {
-			run_free(r);
-			return;
-		}
-		run_free(other->run);
-		other->run = r;
-		other->persisted = true;
-		return;
-	}
 	spec = daemonconf_find(e->conf, r->job);
 	s = slot_add(e, r, spec);
 	s->persisted = true;
+	if (from_journal(file))
+		mark_dirty(e, s);
+}
+
+/* One run per job: when several were loaded (a job whose start changed
+ * after its run finished), keep the one that is not final, else the newest. */
+static void slots_dedup(struct engine *e)
+{
+	size_t j = 0;
+
 	slots_sort(e);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		if (j > 0 && strcmp(e->slots[j - 1]->run->job, s->run->job) == 0) {
+			struct slot *keep = e->slots[j - 1];
+			bool s_better = (run_state_final(keep->run->state) && !run_state_final(s->run->state)) ||
+					(run_state_final(keep->run->state) == run_state_final(s->run->state) &&
+					 s->run->start > keep->run->start);
+			struct slot *drop = s_better ? keep : s;
+			if (s_better)
+				e->slots[j - 1] = s;
+			if (drop->dirty) {
+				/* Not in e->dirty any more: compaction must not see it. */
+				for (size_t k = 0; k < e->n_dirty; k++)
+					if (e->dirty[k] == drop)
+						e->dirty[k] = e->dirty[--e->n_dirty];
+			}
+			run_free(drop->run);
+			free(drop);
+			continue;
+		}
+		e->slots[j++] = s;
+	}
+	e->n_slots = j;
 }
 
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
@@ -1095,6 +1259,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct http_options ho = { 0 };
+	struct store_load_info info;
 	struct load_ctx lc;
 	int r;
 
@@ -1137,14 +1302,21 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	 * daemon sleeps until its next due instant. */
 	e->poll_ev = event_new(base, -1, 0, poll_cb, e);
 	e->status_ev = event_new(base, -1, 0, status_cb, e);
+	e->flush_ev = event_new(base, -1, 0, flush_cb, e);
+	e->compact_ev = event_new(base, -1, 0, compact_cb, e);
 
 	lc.e = e;
 	lc.now = now_ms();
-	r = store_load(e->store, load_run_cb, &lc);
+	r = store_load(e->store, load_run_cb, &lc, &info);
 	if (r < 0) {
 		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
 		goto fail;
 	}
+	slots_dedup(e);
+	e->journal_damaged = info.journal_damaged;
+	/* Runs found only in a journal get their own files before anything
+	 * else happens. */
+	compact_all(e);
 	*ret = e;
 	return 0;
 fail:
@@ -1203,6 +1375,21 @@ static void apply_conf(struct engine *e, bool announce)
 int engine_start(struct engine *e)
 {
 	apply_conf(e, true);
+	if (e->journal_damaged) {
+		/* Some run's newest record is lost: any run whose time has
+		 * come may have been submitted. Look each one up. */
+		int64_t now = now_ms();
+		for (size_t i = 0; i < e->n_slots; i++) {
+			struct run *r = e->slots[i]->run;
+			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
+			    run_submit_at_ms(r, e->slots[i]->spec) <= now) {
+				r->state = RUN_SUBMITTING;
+				r->uncertain = true;
+				r->intent_ms = now;
+				r->due_ms = 0;
+			}
+		}
+	}
 	/* Announce runs loaded from state, and look at every run once now:
 	 * uncertain submits are looked up, late ones submitted or missed. */
 	group_begin(e);
@@ -1236,6 +1423,8 @@ int engine_reload(struct engine *e)
 	struct diag d = { 0 };
 	struct daemonconf *old;
 
+	int64_t t0 = now_ms();
+
 	notify_reloading();
 	if (cfg_load(e->config_path, &nc, &d) < 0) {
 		for (size_t i = 0; i < d.n; i++) {
@@ -1265,8 +1454,8 @@ int engine_reload(struct engine *e)
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = now_ms() / 1000;
 	e->stats.last_reload_ok = true;
-	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files", nc->n_jobs,
-		  nc->n_files);
+	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
+		  nc->n_jobs, nc->n_files, now_ms() - t0);
 	arm_timer(e);
 	e->last_status[0] = '\0';
 	update_status(e);
@@ -1278,6 +1467,8 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 
 static void stop_finish(struct engine *e)
 {
+	group_flush(e);
+	compact_all(e);
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
 	event_base_loopexit(e->base, NULL);
 }
@@ -1326,6 +1517,10 @@ void engine_free(struct engine *e)
 		event_free(e->stop_ev);
 	if (e->status_ev)
 		event_free(e->status_ev);
+	if (e->flush_ev)
+		event_free(e->flush_ev);
+	if (e->compact_ev)
+		event_free(e->compact_ev);
 	if (e->tfd >= 0)
 		close(e->tfd);
 	api_free(e->api);
@@ -1338,6 +1533,7 @@ void engine_free(struct engine *e)
 	free(e->slots);
 	free(e->heap);
 	free(e->group);
+	free(e->dirty);
 	store_close(e->store);
 	daemonconf_free(e->conf);
 	if (e->api_key) {

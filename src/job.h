@@ -78,6 +78,7 @@ struct run {
 	int retries;             /* retries that took effect */
 	int64_t retry_expect;    /* retry_count expected after a retry intent; 0: none */
 	int64_t due_ms;          /* when the next step is due; 0: nothing timed */
+	uint64_t gen;            /* raised at each write: the newest record wins */
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool removing;           /* the job is gone: forget the run when settled */

@@ -52,6 +52,7 @@ char *state_format(const struct run *r)
 	add_int(o, "retries", r->retries);
 	add_int(o, "retry_expect", r->retry_expect);
 	add_int(o, "due_ms", r->due_ms);
+	add_int(o, "gen", (int64_t)r->gen);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
 	add_bool(o, "removing", r->removing);
@@ -231,6 +232,7 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
 	r->retry_expect = get_int(&rd, o, "retry_expect", 0, INT32_MAX);
 	r->due_ms = get_int(&rd, o, "due_ms", 0, INT64_MAX / 4);
+	r->gen = (uint64_t)get_int(&rd, o, "gen", 0, INT64_MAX);
 	r->failures = (int)get_int(&rd, o, "failures", 0, 1000000);
 	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
 	r->removing = get_bool(&rd, o, "removing");

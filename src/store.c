@@ -25,6 +25,7 @@ struct store {
 	char *runs;
 	int runs_fd;
 	int lock_fd;
+	uint64_t next_journal; /* sequence number of the next journal file */
 };
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -111,12 +112,93 @@ static bool is_run_file(const char *name)
 	return n > 5 && strcmp(name + n - 5, ".json") == 0 && name[0] != '.' && strchr(name, '@');
 }
 
-int store_load(struct store *s, store_load_cb cb, void *arg)
+static int write_all(int fd, const char *p, size_t n);
+
+/* One record found while loading. */
+struct found {
+	char *name; /* run file name it belongs to */
+	char *path; /* where it was read */
+	struct run *run;
+	char *cause; /* damage, when run is NULL */
+};
+
+static int found_cmp(const void *a, const void *b)
 {
+	const struct found *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	/* Newest first: a valid record before damage, then higher gen. */
+	if (!x->run || !y->run)
+		return x->run ? -1 : y->run ? 1 : 0;
+	return x->run->gen > y->run->gen ? -1 : x->run->gen < y->run->gen ? 1 : 0;
+}
+
+static bool journal_seq(const char *name, uint64_t *ret)
+{
+	unsigned long long v;
+	int n = 0;
+
+	if (sscanf(name, "journal-%llu.jsonl%n", &v, &n) != 1 || name[n] != '\0')
+		return false;
+	*ret = v;
+	return true;
+}
+
+static void add_found(struct found **v, size_t *n, size_t *cap, char *name, const char *path, struct run *r,
+		      char *cause)
+{
+	xgrow((void **)v, cap, *n + 1, sizeof(**v));
+	(*v)[*n] = (struct found){ .name = name, .path = xstrdup(path), .run = r, .cause = cause };
+	(*n)++;
+}
+
+/* Every line of a journal is a run record; a line that does not parse is
+ * reported with its line number and the run it belonged to stays unknown
+ * (ret_damaged tells the caller to be careful with every run). */
+static void load_journal(const char *path, struct found **v, size_t *n, size_t *cap, bool *ret_damaged)
+{
+	char *text = NULL;
+	size_t len;
+	int line = 0;
+
+	if (read_file(path, 64u << 20, &text, &len) < 0) {
+		*ret_damaged = true;
+		add_found(v, n, cap, xstrdup(path), path, NULL, xstrdup("unreadable journal"));
+		return;
+	}
+	for (char *p = text, *nl; p < text + len; p = nl + 1) {
+		struct run *r = NULL;
+		char *cause = NULL;
+
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		if (!nl)
+			nl = text + len;
+		line++;
+		if (nl == p)
+			continue;
+		if (state_parse(p, (size_t)(nl - p), &r, &cause) < 0) {
+			char *where = xasprintf("%s:%d", path, line);
+			*ret_damaged = true;
+			add_found(v, n, cap, xstrdup(where), where, NULL, cause);
+			free(where);
+			continue;
+		}
+		add_found(v, n, cap, run_file_name(r), path, r, NULL);
+	}
+	free(text);
+}
+
+int store_load(struct store *s, store_load_cb cb, void *arg, struct store_load_info *info)
+{
+	struct found *v = NULL;
+	size_t n = 0, cap = 0;
 	DIR *d;
 	struct dirent *e;
 	int fd;
 
+	memset(info, 0, sizeof(*info));
 	fd = openat(s->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -129,8 +211,18 @@ int store_load(struct store *s, store_load_cb cb, void *arg)
 		char *path, *text = NULL, *cause = NULL;
 		size_t len;
 		struct run *r = NULL;
+		uint64_t seq;
 		int rc;
 
+		if (journal_seq(e->d_name, &seq)) {
+			path = xasprintf("%s/%s", s->runs, e->d_name);
+			load_journal(path, &v, &n, &cap, &info->journal_damaged);
+			info->journals++;
+			if (seq >= s->next_journal)
+				s->next_journal = seq + 1;
+			free(path);
+			continue;
+		}
 		if (!is_run_file(e->d_name))
 			continue;
 		path = xasprintf("%s/%s", s->runs, e->d_name);
@@ -146,13 +238,93 @@ int store_load(struct store *s, store_load_cb cb, void *arg)
 			}
 			free(want);
 		}
-		cb(path, r, cause, arg);
-		free(cause);
+		add_found(&v, &n, &cap, xstrdup(e->d_name), path, r, cause);
 		free(text);
 		free(path);
 	}
 	closedir(d);
+
+	/* The newest record of each run wins; damage is only reported when
+	 * no valid record of that run exists anywhere. */
+	qsort(v, n, sizeof(*v), found_cmp);
+	for (size_t i = 0; i < n; i++) {
+		bool first = i == 0 || strcmp(v[i].name, v[i - 1].name) != 0;
+		if (first) {
+			cb(v[i].path, v[i].run, v[i].cause, arg);
+			v[i].run = NULL; /* the callback owns it */
+		}
+		run_free(v[i].run);
+		free(v[i].name);
+		free(v[i].path);
+		free(v[i].cause);
+	}
+	free(v);
 	return 0;
+}
+
+int store_journal(struct store *s, const struct run *const *runs, size_t n)
+{
+	char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)s->next_journal);
+	char *tmp = xasprintf(".%s.tmp", name);
+	int fd, rc = 0;
+
+	fd = openat(s->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *text = state_format(runs[i]);
+		rc = write_all(fd, text, strlen(text));
+		if (rc == 0)
+			rc = write_all(fd, "\n", 1);
+		free(text);
+	}
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(s->runs_fd, tmp, s->runs_fd, name) < 0)
+		rc = -errno;
+	if (rc == 0 && fsync(s->runs_fd) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(s->runs_fd, tmp, 0);
+	else
+		s->next_journal++;
+out:
+	free(tmp);
+	free(name);
+	return rc;
+}
+
+int store_journal_clear(struct store *s)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+	bool removed = false;
+
+	fd = openat(s->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		uint64_t seq;
+		if (!journal_seq(e->d_name, &seq) || seq >= s->next_journal)
+			continue;
+		if (unlinkat(s->runs_fd, e->d_name, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		removed = true;
+	}
+	closedir(d);
+	if (removed && fsync(s->runs_fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static int write_all(int fd, const char *p, size_t n)
