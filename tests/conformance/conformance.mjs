@@ -18,7 +18,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { ElevenLabsClient, ElevenLabsError, ElevenLabs } from "@elevenlabs/elevenlabs-js";
+
+const require = createRequire(import.meta.url);
 
 const BASE = (process.env.BATCHCALL_SIM_URL ?? "").replace(/\/+$/, "");
 if (!BASE) {
@@ -284,6 +287,12 @@ const FAR = Math.floor(Date.now() / 1000) + 365 * 86400;
 const T = { timeout: 120000 };
 
 // ---- submit ----------------------------------------------------------------
+
+test("the SDK in use is the pinned one", () => {
+	const want = require("./package.json").dependencies["@elevenlabs/elevenlabs-js"];
+	assert.equal(want, "2.73.0");
+	assert.equal(require("@elevenlabs/elevenlabs-js/package.json").version, want);
+});
 
 test("create: phone batch with every request field, echoed and parsed by the SDK", T, async () => {
 	const recipients = [
