@@ -1032,6 +1032,31 @@ test("422 raw: missing fields, malformed JSON, wrong types", T, async () => {
 	it = findLoc(check422Body(r.json, "tcl 0 raw"), ["body", "target_concurrency_limit"]);
 	assert.equal(it.type, "greater_than_equal");
 
+	// several errors: one item each, in the order of the body's fields (§4.1)
+	r = await raw("POST", submit, { body: {
+		call_name: "x", agent_id: agent("bad"), recipients: [{ phone_number: "+14155550100" }],
+		target_concurrency_limit: 0, telephony_call_config: { ringing_timeout_secs: 1000 },
+		timezone: 5, scheduled_time_unix: "soon",
+	} });
+	assert.equal(r.status, 422, r.text);
+	assert.deepEqual(check422Body(r.json, "several").map((x) => [x.type, x.loc.join(".")]), [
+		["int_parsing", "body.scheduled_time_unix"],
+		["string_type", "body.timezone"],
+		["less_than_equal", "body.telephony_call_config.ringing_timeout_secs"],
+		["greater_than_equal", "body.target_concurrency_limit"],
+	]);
+
+	// whatsapp_params without its required template keys (§3.2)
+	r = await raw("POST", submit, { body: {
+		call_name: "x", agent_id: agent("bad"), recipients: [{ whatsapp_user_id: "14155550100" }],
+		whatsapp_params: { whatsapp_phone_number_id: "1" },
+	} });
+	assert.equal(r.status, 422, r.text);
+	assert.deepEqual(check422Body(r.json, "whatsapp").map((x) => [x.type, x.loc.join(".")]), [
+		["missing", "body.whatsapp_params.whatsapp_call_permission_request_template_name"],
+		["missing", "body.whatsapp_params.whatsapp_call_permission_request_template_language_code"],
+	]);
+
 	// string for an integer query parameter
 	r = await raw("GET", "/v1/convai/batch-calling/workspace?limit=abc");
 	assert.equal(r.status, 422, r.text);
