@@ -1,0 +1,308 @@
+/*
+ * ctl_online: batchcallctl status/show/cancel/retry/trigger over the
+ * control socket (HTTP through libcurl's CURLOPT_UNIX_SOCKET_PATH).
+ *
+ * Only the main configuration file is read, and only for control_socket:
+ * an operator must be able to look at the daemon while a job file is
+ * broken. Colours and the table width follow the terminal; a pipe gets
+ * plain text, and NO_COLOR turns colours off everywhere.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_online.h"
+#include "ctlview.h"
+#include "jobspec.h"
+#include "util.h"
+
+#define DEFAULT_SOCKET "/run/batchcalld/control.sock"
+#define MAX_ANSWER (64 * 1024 * 1024)
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("batchcallctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nusage:\n" CTL_ONLINE_USAGE, stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/* control_socket of the configuration at path, resolved against its folder
+ * like the daemon does. 0, or -EINVAL with a message printed. */
+static int socket_path(const char *path, char **ret)
+{
+	config_t cf;
+	const char *v = NULL;
+	char *dir, *slash;
+
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			fprintf(stderr, "batchcallctl: cannot read '%s': %s\n", path, strerror(errno));
+		else
+			fprintf(stderr, "%s:%d: %s\n", config_error_file(&cf) ? config_error_file(&cf) : path,
+				config_error_line(&cf), config_error_text(&cf));
+		config_destroy(&cf);
+		return -EINVAL;
+	}
+	if (config_lookup_string(&cf, "control_socket", &v) != CONFIG_TRUE || !*v)
+		v = DEFAULT_SOCKET;
+	if (v[0] == '/') {
+		*ret = xstrdup(v);
+	} else {
+		dir = xstrdup(path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		*ret = slash ? xasprintf("%s/%s", dir, v) : xstrdup(v);
+		free(dir);
+	}
+	config_destroy(&cf);
+	return 0;
+}
+
+struct answer {
+	char *body;
+	size_t len;
+};
+
+static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	size_t k = size * n;
+
+	if (a->len + k > MAX_ANSWER)
+		return 0;
+	a->body = xrealloc(a->body, a->len + k + 1);
+	memcpy(a->body + a->len, ptr, k);
+	a->len += k;
+	a->body[a->len] = '\0';
+	return k;
+}
+
+/* One request to the daemon. 0 with the status and body, or
+ * CTL_EXIT_UNREACHABLE after printing why and the hint. */
+static int call(const char *sock, const char *method, const char *path, long *ret_status, struct answer *ret)
+{
+	CURL *h = curl_easy_init();
+	char url[256], err[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+
+	if (!h) {
+		fprintf(stderr, "batchcallctl: cannot start libcurl\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, ret);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
+	curl_easy_cleanup(h);
+	if (rc != CURLE_OK || *ret_status == 503) {
+		fprintf(stderr, "batchcallctl: cannot reach batchcalld on '%s': %s\n", sock,
+			rc != CURLE_OK ? (err[0] ? err : curl_easy_strerror(rc)) : "it is too busy (503)");
+		fprintf(stderr, "is batchcalld running? try: systemctl status batchcalld\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+/* The daemon's error message of an answer, or a short description. */
+static char *error_message(long status, const struct answer *a)
+{
+	struct json_object *o = a->body ? json_tokener_parse(a->body) : NULL, *e, *m;
+	char *s;
+
+	if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &m) &&
+	    json_object_is_type(m, json_type_string))
+		s = xstrdup(json_object_get_string(m));
+	else
+		s = xasprintf("unexpected answer (HTTP %ld)", status);
+	json_object_put(o);
+	return s;
+}
+
+static void terminal_style(struct ctlview_style *st)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	struct winsize ws;
+
+	st->width = 0;
+	st->colour = false;
+	if (!isatty(STDOUT_FILENO))
+		return;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		st->width = ws.ws_col;
+	st->colour = !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+}
+
+enum cmd { CMD_STATUS, CMD_SHOW, CMD_CANCEL, CMD_RETRY, CMD_TRIGGER };
+
+static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const char **job)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	optind = 1;
+	opterr = 0;
+	/* Options may follow the job name ("show JOB --json"). */
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (o == 'j' && (cmd == CMD_STATUS || cmd == CMD_SHOW)) {
+			*json = true;
+			continue;
+		}
+		return usage_error("%s: unknown option '%s'", argv[0], argv[optind - 1]);
+	}
+	if (cmd == CMD_STATUS) {
+		if (optind < argc)
+			return usage_error("status: unexpected argument '%s'", argv[optind]);
+		return 0;
+	}
+	if (optind >= argc)
+		return usage_error("%s: which job?", argv[0]);
+	if (optind + 1 < argc)
+		return usage_error("%s: unexpected argument '%s'", argv[0], argv[optind + 1]);
+	*job = argv[optind];
+	if (!job_name_valid(*job))
+		return usage_error("%s: '%s' is not a job name ([A-Za-z0-9._-], at most 64)", argv[0], *job);
+	return 0;
+}
+
+static int print_view(enum cmd cmd, bool json, const struct answer *a)
+{
+	struct json_object *doc = json_tokener_parse(a->body ? a->body : "");
+	struct ctlview_style st;
+	char *text;
+
+	if (!doc) {
+		fprintf(stderr, "batchcallctl: the daemon's answer is not JSON\n");
+		return CTL_EXIT_REFUSED;
+	}
+	if (json) {
+		fputs(a->body, stdout);
+		if (a->len == 0 || a->body[a->len - 1] != '\n')
+			fputc('\n', stdout);
+		json_object_put(doc);
+		return 0;
+	}
+	terminal_style(&st);
+	if (cmd == CMD_STATUS)
+		text = ctlview_status_text(doc, (int64_t)time(NULL), &st);
+	else
+		text = ctlview_show_text(doc, (int64_t)time(NULL), &st);
+	fputs(text, stdout);
+	free(text);
+	json_object_put(doc);
+	return 0;
+}
+
+static int print_operation(const char *op, const char *job, const struct answer *a)
+{
+	struct json_object *doc = json_tokener_parse(a->body ? a->body : ""), *j = NULL, *v;
+	const char *result = op, *state = NULL, *batch = NULL;
+
+	if (doc && json_object_object_get_ex(doc, "result", &v))
+		result = json_object_get_string(v);
+	if (doc && json_object_object_get_ex(doc, "job", &j) && j) {
+		if (json_object_object_get_ex(j, "state", &v))
+			state = json_object_get_string(v);
+		if (json_object_object_get_ex(j, "batch_id", &v) && v)
+			batch = json_object_get_string(v);
+	}
+	printf("job '%s': %s", job, result);
+	if (state)
+		printf("; state %s", state);
+	if (batch)
+		printf(", batch %s", batch);
+	printf("\n");
+	json_object_put(doc);
+	return 0;
+}
+
+int ctl_online(const char *config_path, int argc, char **argv)
+{
+	static const char *const names[] = { "status", "show", "cancel", "retry", "trigger" };
+	enum cmd cmd = CMD_STATUS;
+	const char *job = NULL;
+	bool json = false, found = false;
+	struct answer a = { 0 };
+	char *sock = NULL, *path, *msg;
+	long status = 0;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(argv[0], names[i]) == 0) {
+			cmd = (enum cmd)i;
+			found = true;
+		}
+	if (!found)
+		return usage_error("unknown command '%s'", argv[0]);
+	r = parse_args(argc, argv, cmd, &json, &job);
+	if (r)
+		return r;
+	if (socket_path(config_path, &sock) < 0)
+		return CTL_EXIT_REFUSED;
+	if (cmd == CMD_STATUS)
+		path = xstrdup("/v1/jobs");
+	else if (cmd == CMD_SHOW)
+		path = xasprintf("/v1/jobs/%s", job);
+	else
+		path = xasprintf("/v1/jobs/%s/%s", job, names[cmd]);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	r = call(sock, cmd <= CMD_SHOW ? "GET" : "POST", path, &status, &a);
+	if (r)
+		goto out;
+	if (status != 200) {
+		msg = error_message(status, &a);
+		if (status == 404 && job)
+			fprintf(stderr, "batchcallctl: %s\n", msg);
+		else if (status == 409)
+			fprintf(stderr, "batchcallctl: %s of job '%s' refused: %s\n", names[cmd], job, msg);
+		else
+			fprintf(stderr, "batchcallctl: the daemon answered HTTP %ld: %s\n", status, msg);
+		free(msg);
+		r = CTL_EXIT_REFUSED;
+		goto out;
+	}
+	if (cmd <= CMD_SHOW)
+		r = print_view(cmd, json, &a);
+	else
+		r = print_operation(names[cmd], job, &a);
+out:
+	curl_global_cleanup();
+	free(a.body);
+	free(path);
+	free(sock);
+	return r;
+}

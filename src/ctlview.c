@@ -1,0 +1,675 @@
+/*
+ * ctlview: JSON of the control API, the human `status` and `show` views,
+ * and the Prometheus page. See ctlview.h.
+ *
+ * The human views read the JSON document rather than the structs because
+ * batchcallctl only ever has the document the daemon sent; rendering from
+ * it keeps one source of truth for what a job looks like.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "ctlview.h"
+#include "tz.h"
+#include "util.h"
+
+/* --- a growing string -------------------------------------------------------- */
+
+struct sb {
+	char *s;
+	size_t n, cap;
+};
+
+static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	for (;;) {
+		size_t room = b->cap - b->n;
+		va_start(ap, fmt);
+		k = vsnprintf(b->s ? b->s + b->n : NULL, room, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			return;
+		if ((size_t)k < room) {
+			b->n += (size_t)k;
+			return;
+		}
+		xgrow((void **)&b->s, &b->cap, b->n + (size_t)k + 1, 1);
+	}
+}
+
+static void sb_pad(struct sb *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sb_add(b, " ");
+}
+
+static char *sb_take(struct sb *b)
+{
+	if (!b->s)
+		return xstrdup("");
+	return b->s;
+}
+
+/* --- JSON of a job ----------------------------------------------------------- */
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *unix_or_null(int64_t t)
+{
+	return t > 0 ? json_object_new_int64(t) : NULL;
+}
+
+static struct json_object *definition_json(const struct jobspec *j)
+{
+	struct json_object *o = json_object_new_object(), *retry = json_object_new_object();
+
+	json_object_object_add(o, "file", str_or_null(j->file));
+	json_object_object_add(o, "line", json_object_new_int(j->line));
+	json_object_object_add(o, "agent_id", str_or_null(j->agent_id));
+	json_object_object_add(o, "phone_number_id", str_or_null(j->phone_number_id));
+	json_object_object_add(o, "timezone", str_or_null(j->timezone));
+	json_object_object_add(o, "start", j->has_start ? str_or_null(j->start_text) : NULL);
+	json_object_object_add(o, "scheduled_time_unix", j->has_start ? NULL : json_object_new_int64(j->start));
+	json_object_object_add(o, "call_name", str_or_null(j->call_name));
+	json_object_object_add(o, "recipients", json_object_new_int64((int64_t)j->n_recipients));
+	json_object_object_add(o, "recipients_csv", str_or_null(j->recipients_csv));
+	json_object_object_add(o, "target_concurrency_limit",
+			       j->target_concurrency_limit ? json_object_new_int(j->target_concurrency_limit) : NULL);
+	json_object_object_add(o, "ringing_timeout_secs",
+			       j->ringing_timeout_secs ? json_object_new_int(j->ringing_timeout_secs) : NULL);
+	json_object_object_add(o, "whatsapp", json_object_new_boolean(j->has_whatsapp));
+	json_object_object_add(retry, "max_retries", json_object_new_int(j->retry.max_retries));
+	json_object_object_add(retry, "delay", json_object_new_int(j->retry.delay));
+	json_object_object_add(retry, "backoff", json_object_new_double(j->retry.backoff));
+	json_object_object_add(retry, "max_delay", json_object_new_int(j->retry.max_delay));
+	json_object_object_add(o, "retry", retry);
+	json_object_object_add(o, "max_lateness", json_object_new_int(j->max_lateness));
+	json_object_object_add(o, "submit_ahead", json_object_new_int(j->submit_ahead));
+	json_object_object_add(o, "on_removal",
+			       json_object_new_string(j->on_removal == ON_REMOVAL_KEEP ? "keep" : "cancel"));
+	json_object_object_add(o, "enabled", json_object_new_boolean(j->enabled));
+	return o;
+}
+
+static struct json_object *job_json(const struct run *r, const struct jobspec *spec, bool detail)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[64];
+
+	json_object_object_add(o, "name", json_object_new_string(r->job));
+	json_object_object_add(o, "state", json_object_new_string(run_state_name(r->state)));
+	json_object_object_add(o, "defined", json_object_new_boolean(spec != NULL));
+	json_object_object_add(o, "enabled", spec ? json_object_new_boolean(spec->enabled) : NULL);
+	json_object_object_add(o, "start_unix", json_object_new_int64(r->start));
+	if (spec && spec->tz) {
+		const char *abbr = NULL;
+		tz_format_local(spec->tz, r->start, buf, sizeof(buf));
+		tz_lookup(spec->tz, r->start, NULL, &abbr, NULL);
+		json_object_object_add(o, "start_local", json_object_new_string(buf));
+		json_object_object_add(o, "timezone", str_or_null(spec->timezone));
+		json_object_object_add(o, "zone_abbr", str_or_null(abbr));
+	} else {
+		json_object_object_add(o, "start_local", NULL);
+		json_object_object_add(o, "timezone", NULL);
+		json_object_object_add(o, "zone_abbr", NULL);
+	}
+	format_utc(r->start, buf, sizeof(buf));
+	json_object_object_add(o, "start_utc", json_object_new_string(buf));
+	json_object_object_add(o, "call_name", str_or_null(r->call_name));
+	json_object_object_add(o, "batch_id", str_or_null(r->batch_id));
+	json_object_object_add(o, "batch_status",
+			       r->batch_id ? json_object_new_string(batch_status_name(r->batch.status)) : NULL);
+	json_object_object_add(o, "total_calls_scheduled", json_object_new_int64(r->batch.total_calls_scheduled));
+	json_object_object_add(o, "total_calls_dispatched", json_object_new_int64(r->batch.total_calls_dispatched));
+	json_object_object_add(o, "total_calls_finished", json_object_new_int64(r->batch.total_calls_finished));
+	json_object_object_add(o, "retry_count", json_object_new_int64(r->batch.retry_count));
+	if (r->counts_valid) {
+		struct json_object *oc = json_object_new_object();
+		for (int s = 0; s < RCPT__MAX; s++)
+			json_object_object_add(oc, rcpt_status_name(s), json_object_new_int64(r->counts[s]));
+		json_object_object_add(o, "outcomes", oc);
+	} else {
+		json_object_object_add(o, "outcomes", NULL);
+	}
+	json_object_object_add(o, "retries_used", json_object_new_int(r->retries));
+	json_object_object_add(o, "retries_allowed", spec ? json_object_new_int(spec->retry.max_retries) : NULL);
+	json_object_object_add(o, "submit_attempts", json_object_new_int(r->submit_attempts));
+	json_object_object_add(o, "last_error", str_or_null(r->error));
+	/* Rounded up: a step due at 10.2 s has not happened at 10. */
+	json_object_object_add(o, "next_due_unix", r->due_ms > 0 ? json_object_new_int64((r->due_ms + 999) / 1000) : NULL);
+	json_object_object_add(o, "submitted_at", unix_or_null(r->submitted_at));
+	json_object_object_add(o, "finished_at", unix_or_null(r->finished_at));
+	json_object_object_add(o, "uncertain", json_object_new_boolean(r->uncertain));
+	json_object_object_add(o, "cancel_requested", json_object_new_boolean(r->cancel_wanted));
+	if (detail)
+		json_object_object_add(o, "definition", spec ? definition_json(spec) : NULL);
+	return o;
+}
+
+struct json_object *ctlview_job_json(const struct run *r, const struct jobspec *spec)
+{
+	return job_json(r, spec, true);
+}
+
+struct json_object *ctlview_jobs_json(const struct run *const *runs, const struct jobspec *const *specs,
+				      size_t n, int64_t now)
+{
+	struct json_object *o = json_object_new_object(), *a = json_object_new_array_ext((int)n);
+
+	json_object_object_add(o, "now", json_object_new_int64(now));
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, job_json(runs[i], specs[i], false));
+	json_object_object_add(o, "jobs", a);
+	return o;
+}
+
+char *ctlview_error_text(const char *code, const char *message)
+{
+	struct json_object *o = json_object_new_object(), *e = json_object_new_object();
+	char *s;
+
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(message));
+	json_object_object_add(o, "error", e);
+	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return s;
+}
+
+/* --- reading a document back ------------------------------------------------- */
+
+static const char *jstr(const struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool jint(const struct json_object *o, const char *key, int64_t *ret)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return false;
+	*ret = json_object_get_int64(v);
+	return true;
+}
+
+static int64_t jint0(const struct json_object *o, const char *key)
+{
+	int64_t v = 0;
+
+	jint(o, key, &v);
+	return v;
+}
+
+static struct json_object *jobj(const struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_object))
+		return NULL;
+	return v;
+}
+
+/* --- human pieces ------------------------------------------------------------ */
+
+void ctlview_relative(int64_t t, int64_t now, char *buf, size_t size)
+{
+	int64_t d = t - now, a = d < 0 ? -d : d;
+	char span[32];
+
+	if (d == 0) {
+		snprintf(buf, size, "now");
+		return;
+	}
+	if (a < 60)
+		snprintf(span, sizeof(span), "%" PRId64 "s", a);
+	else if (a < 3600)
+		snprintf(span, sizeof(span), "%" PRId64 "m", a / 60);
+	else if (a < 86400)
+		snprintf(span, sizeof(span), "%" PRId64 "h %" PRId64 "m", a / 3600, a % 3600 / 60);
+	else
+		snprintf(span, sizeof(span), "%" PRId64 "d %" PRId64 "h", a / 86400, a % 86400 / 3600);
+	if (d > 0)
+		snprintf(buf, size, "in %s", span);
+	else
+		snprintf(buf, size, "%s ago", span);
+}
+
+/* "2026-12-01 09:00 EST" from the job's start_local and zone_abbr (seconds
+ * only when they are not zero), else its UTC time. */
+static void local_display(const struct json_object *job, char *buf, size_t size)
+{
+	const char *loc = jstr(job, "start_local"), *abbr = jstr(job, "zone_abbr");
+	const char *src = loc ? loc : jstr(job, "start_utc");
+	char date[20];
+
+	if (!src || strlen(src) < 19) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	memcpy(date, src, 19);
+	date[10] = ' ';
+	date[19] = '\0';
+	if (strcmp(date + 16, ":00") == 0)
+		date[16] = '\0';
+	snprintf(buf, size, "%s %s", date, loc ? (abbr ? abbr : "") : "UTC");
+}
+
+static void progress_display(const struct json_object *job, char *buf, size_t size)
+{
+	struct json_object *oc = jobj(job, "outcomes");
+	int64_t fin = jint0(job, "total_calls_finished"), all = jint0(job, "total_calls_scheduled");
+
+	if (!jstr(job, "batch_id")) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (oc)
+		snprintf(buf, size, "%" PRId64 "/%" PRId64 " finished, %" PRId64 " failed", fin, all,
+			 jint0(oc, "failed"));
+	else
+		snprintf(buf, size, "%" PRId64 "/%" PRId64 " finished", fin, all);
+}
+
+static void retries_display(const struct json_object *job, char *buf, size_t size)
+{
+	int64_t allowed;
+
+	if (jint(job, "retries_allowed", &allowed))
+		snprintf(buf, size, "%" PRId64 "/%" PRId64, jint0(job, "retries_used"), allowed);
+	else
+		snprintf(buf, size, "%" PRId64 "/-", jint0(job, "retries_used"));
+}
+
+/* ANSI colour of a state: green done, red for attention, yellow waiting,
+ * cyan running, dim for nothing to do. */
+static const char *state_colour(const char *state)
+{
+	static const struct {
+		const char *state, *sgr;
+	} map[] = {
+		{ "completed", "32" }, { "failed", "31" },   { "error", "31" },   { "missed", "31" },
+		{ "in_progress", "36" }, { "pending", "36" }, { "submitting", "33" }, { "retry_wait", "33" },
+		{ "scheduled", "0" }, { "cancelled", "2" },  { "disabled", "2" }, { "removed", "2" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+		if (strcmp(map[i].state, state) == 0)
+			return map[i].sgr;
+	return "0";
+}
+
+static void add_coloured(struct sb *b, const struct ctlview_style *st, const char *sgr, const char *text)
+{
+	if (st->colour && strcmp(sgr, "0") != 0)
+		sb_add(b, "\033[%sm%s\033[0m", sgr, text);
+	else
+		sb_add(b, "%s", text);
+}
+
+/* --- the status table -------------------------------------------------------- */
+
+enum { COL_JOB, COL_STATE, COL_RUN, COL_WHEN, COL_BATCH, COL_PROGRESS, COL_RETRIES, COL__MAX };
+
+static const char *const col_names[COL__MAX] = {
+	"JOB", "STATE", "RUN", "WHEN", "BATCH", "PROGRESS", "RETRIES",
+};
+
+char *ctlview_status_text(const struct json_object *doc, int64_t now, const struct ctlview_style *st)
+{
+	struct json_object *jobs = NULL;
+	struct sb b = { 0 };
+	size_t n, width[COL__MAX], total;
+	bool show[COL__MAX];
+	char *(*cells)[COL__MAX];
+
+	if (!doc || !json_object_object_get_ex(doc, "jobs", &jobs) || !json_object_is_type(jobs, json_type_array))
+		return xstrdup("no jobs\n");
+	n = json_object_array_length(jobs);
+	if (n == 0)
+		return xstrdup("no jobs\n");
+	cells = xcalloc(n, sizeof(*cells));
+	for (int c = 0; c < COL__MAX; c++) {
+		width[c] = strlen(col_names[c]);
+		show[c] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *j = json_object_array_get_idx(jobs, i);
+		const char *name = jstr(j, "name"), *state = jstr(j, "state"), *batch = jstr(j, "batch_id");
+		char buf[128];
+
+		cells[i][COL_JOB] = xstrdup(name ? name : "?");
+		cells[i][COL_STATE] = xstrdup(state ? state : "?");
+		local_display(j, buf, sizeof(buf));
+		cells[i][COL_RUN] = xstrdup(buf);
+		ctlview_relative(jint0(j, "start_unix"), now, buf, sizeof(buf));
+		cells[i][COL_WHEN] = xstrdup(buf);
+		cells[i][COL_BATCH] = xstrdup(batch ? batch : "-");
+		progress_display(j, buf, sizeof(buf));
+		cells[i][COL_PROGRESS] = xstrdup(buf);
+		retries_display(j, buf, sizeof(buf));
+		cells[i][COL_RETRIES] = xstrdup(buf);
+		for (int c = 0; c < COL__MAX; c++)
+			if (strlen(cells[i][c]) > width[c])
+				width[c] = strlen(cells[i][c]);
+	}
+	/* Too wide for the terminal: the batch id goes first (`show` has it),
+	 * then the absolute time (the relative one stays). */
+	for (int drop = 0; drop < 2 && st->width > 0; drop++) {
+		total = 0;
+		for (int c = 0; c < COL__MAX; c++)
+			if (show[c])
+				total += width[c] + 2;
+		if (total - 2 <= (size_t)st->width)
+			break;
+		show[drop == 0 ? COL_BATCH : COL_RUN] = false;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		int last = COL__MAX - 1;
+		for (int c = 0; c < COL__MAX; c++) {
+			const char *text = i == 0 ? col_names[c] : cells[i - 1][c];
+			if (!show[c])
+				continue;
+			if (i == 0)
+				add_coloured(&b, st, "1", text);
+			else if (c == COL_STATE)
+				add_coloured(&b, st, state_colour(text), text);
+			else
+				sb_add(&b, "%s", text);
+			if (c != last)
+				sb_pad(&b, width[c] - strlen(text) + 2);
+		}
+		sb_add(&b, "\n");
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < COL__MAX; c++)
+			free(cells[i][c]);
+	free(cells);
+	return sb_take(&b);
+}
+
+/* --- the show page ----------------------------------------------------------- */
+
+static void kv(struct sb *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kv(struct sb *b, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+
+	va_start(ap, fmt);
+	v = xvasprintf(fmt, ap);
+	va_end(ap);
+	sb_add(b, "  %-14s%s\n", key, v);
+	free(v);
+}
+
+static void heading(struct sb *b, const struct ctlview_style *st, const char *text)
+{
+	add_coloured(b, st, "1", text);
+	sb_add(b, "\n");
+}
+
+static void show_definition(struct sb *b, const struct json_object *def)
+{
+	struct json_object *retry = jobj(def, "retry"), *bo;
+	int64_t v;
+	const char *s;
+
+	kv(b, "file", "%s:%" PRId64, jstr(def, "file") ? jstr(def, "file") : "?", jint0(def, "line"));
+	kv(b, "agent", "%s", jstr(def, "agent_id") ? jstr(def, "agent_id") : "-");
+	kv(b, "phone number", "%s", jstr(def, "phone_number_id") ? jstr(def, "phone_number_id") : "-");
+	if ((s = jstr(def, "start")))
+		kv(b, "start", "%s (%s)", s, jstr(def, "timezone") ? jstr(def, "timezone") : "?");
+	else
+		kv(b, "start", "unix %" PRId64 " (timezone %s)", jint0(def, "scheduled_time_unix"),
+		   jstr(def, "timezone") ? jstr(def, "timezone") : "?");
+	if ((s = jstr(def, "call_name")))
+		kv(b, "call name", "%s", s);
+	if ((s = jstr(def, "recipients_csv")))
+		kv(b, "recipients", "%" PRId64 " (CSV %s)", jint0(def, "recipients"), s);
+	else
+		kv(b, "recipients", "%" PRId64, jint0(def, "recipients"));
+	if (jint(def, "target_concurrency_limit", &v))
+		kv(b, "concurrency", "%" PRId64, v);
+	if (retry) {
+		double backoff = 1.0;
+		if (json_object_object_get_ex(retry, "backoff", &bo))
+			backoff = json_object_get_double(bo);
+		kv(b, "retry", "up to %" PRId64 ", first after %" PRId64 "s, x%.1f, at most %" PRId64 "s",
+		   jint0(retry, "max_retries"), jint0(retry, "delay"), backoff, jint0(retry, "max_delay"));
+	}
+	kv(b, "max lateness", "%" PRId64 "s", jint0(def, "max_lateness"));
+	if (jint0(def, "submit_ahead") > 0)
+		kv(b, "submit ahead", "%" PRId64 "s", jint0(def, "submit_ahead"));
+	kv(b, "on removal", "%s", jstr(def, "on_removal") ? jstr(def, "on_removal") : "?");
+	bo = NULL;
+	kv(b, "enabled", "%s",
+	   json_object_object_get_ex(def, "enabled", &bo) && json_object_get_boolean(bo) ? "yes" : "no");
+}
+
+char *ctlview_show_text(const struct json_object *job, int64_t now, const struct ctlview_style *st)
+{
+	struct sb b = { 0 };
+	struct json_object *def = jobj(job, "definition"), *oc = jobj(job, "outcomes");
+	const char *name = jstr(job, "name"), *state = jstr(job, "state"), *s;
+	char buf[128], rel[64];
+	int64_t v;
+
+	sb_add(&b, "Job %s: ", name ? name : "?");
+	add_coloured(&b, st, state_colour(state ? state : ""), state ? state : "?");
+	sb_add(&b, "\n");
+	if (def)
+		show_definition(&b, def);
+	else
+		kv(&b, "definition", "none: the job left the files");
+
+	sb_add(&b, "\n");
+	heading(&b, st, "Run");
+	local_display(job, buf, sizeof(buf));
+	ctlview_relative(jint0(job, "start_unix"), now, rel, sizeof(rel));
+	kv(&b, "start", "%s, %s", buf, rel);
+	kv(&b, "utc", "%s (unix %" PRId64 ")", jstr(job, "start_utc") ? jstr(job, "start_utc") : "?",
+	   jint0(job, "start_unix"));
+	if ((s = jstr(job, "call_name")))
+		kv(&b, "call name", "%s", s);
+	kv(&b, "submits", "%" PRId64 " attempt%s", jint0(job, "submit_attempts"),
+	   jint0(job, "submit_attempts") == 1 ? "" : "s");
+	retries_display(job, buf, sizeof(buf));
+	kv(&b, "retries", "%s", buf);
+	if (jint(job, "submitted_at", &v)) {
+		ctlview_relative(v, now, rel, sizeof(rel));
+		format_utc(v, buf, sizeof(buf));
+		kv(&b, "submitted", "%s, %s", buf, rel);
+	}
+	if (jint(job, "finished_at", &v)) {
+		ctlview_relative(v, now, rel, sizeof(rel));
+		format_utc(v, buf, sizeof(buf));
+		kv(&b, "finished", "%s, %s", buf, rel);
+	}
+	if (jint(job, "next_due_unix", &v)) {
+		ctlview_relative(v, now, rel, sizeof(rel));
+		kv(&b, "next step", "%s", rel);
+	}
+
+	sb_add(&b, "\n");
+	if ((s = jstr(job, "batch_id"))) {
+		sb_add(&b, "%sBatch %s%s\n", st->colour ? "\033[1m" : "", s, st->colour ? "\033[0m" : "");
+		kv(&b, "status", "%s", jstr(job, "batch_status") ? jstr(job, "batch_status") : "?");
+		progress_display(job, buf, sizeof(buf));
+		kv(&b, "progress", "%s", buf);
+		kv(&b, "dispatched", "%" PRId64, jint0(job, "total_calls_dispatched"));
+		kv(&b, "retry count", "%" PRId64, jint0(job, "retry_count"));
+	} else {
+		heading(&b, st, "Batch");
+		kv(&b, "status", "not submitted");
+	}
+	if (oc) {
+		sb_add(&b, "\n");
+		heading(&b, st, "Outcomes");
+		json_object_object_foreach(oc, key, val) {
+			if (json_object_get_int64(val) != 0)
+				kv(&b, key, "%" PRId64, json_object_get_int64(val));
+		}
+	}
+	if ((s = jstr(job, "last_error"))) {
+		sb_add(&b, "\n");
+		heading(&b, st, "Last error");
+		sb_add(&b, "  %s\n", s);
+	}
+	return sb_take(&b);
+}
+
+/* --- metrics ----------------------------------------------------------------- */
+
+/* A label value with \, " and newline escaped as the text format wants. */
+static void label_value(struct sb *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\')
+			sb_add(b, "\\\\");
+		else if (*s == '"')
+			sb_add(b, "\\\"");
+		else if (*s == '\n')
+			sb_add(b, "\\n");
+		else
+			sb_add(b, "%c", *s);
+	}
+}
+
+static void family(struct sb *b, const char *name, const char *type, const char *help)
+{
+	sb_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A float as the text format wants it: shortest round-trip form. */
+static void add_double(struct sb *b, double v)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "%.17g", v);
+	for (int prec = 1; prec < 17; prec++) {
+		char t[40];
+		snprintf(t, sizeof(t), "%.*g", prec, v);
+		if (strtod(t, NULL) == v) {
+			snprintf(buf, sizeof(buf), "%s", t);
+			break;
+		}
+	}
+	sb_add(b, "%s", buf);
+}
+
+char *ctlview_metrics_text(const struct ctlview_metrics *m)
+{
+	static const char *const classes[6] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	const struct engine_stats *s = m->stats;
+	struct sb b = { 0 };
+	uint64_t by_state[RUN__MAX] = { 0 }, active = 0;
+	int64_t outcomes[RCPT__MAX] = { 0 }, next = 0;
+
+	for (size_t i = 0; i < m->n_runs; i++) {
+		const struct run *r = m->runs[i];
+		by_state[r->state]++;
+		if (run_state_active(r->state))
+			active++;
+		if (r->state == RUN_SCHEDULED && (next == 0 || r->start < next))
+			next = r->start;
+		if (r->counts_valid)
+			for (int k = 0; k < RCPT__MAX; k++)
+				outcomes[k] += r->counts[k];
+	}
+
+	family(&b, "batchcalld_build_info", "gauge", "Version of the running daemon.");
+	sb_add(&b, "batchcalld_build_info{version=\"");
+	label_value(&b, m->version);
+	sb_add(&b, "\"} 1\n");
+	family(&b, "batchcalld_start_time_seconds", "gauge", "When the daemon started, unix seconds.");
+	sb_add(&b, "batchcalld_start_time_seconds %" PRId64 "\n", s->started_unix);
+
+	family(&b, "batchcalld_jobs", "gauge", "Jobs by the state of their run.");
+	for (int k = 0; k < RUN__MAX; k++)
+		sb_add(&b, "batchcalld_jobs{state=\"%s\"} %" PRIu64 "\n", run_state_name(k), by_state[k]);
+	family(&b, "batchcalld_active_batches", "gauge", "Batches that are pending or in progress.");
+	sb_add(&b, "batchcalld_active_batches %" PRIu64 "\n", active);
+	family(&b, "batchcalld_next_run_timestamp_seconds", "gauge",
+	       "Instant of the earliest scheduled run, unix seconds (absent when none is scheduled).");
+	if (next > 0)
+		sb_add(&b, "batchcalld_next_run_timestamp_seconds %" PRId64 "\n", next);
+
+	family(&b, "batchcalld_submits_total", "counter", "Submit requests by result.");
+	sb_add(&b, "batchcalld_submits_total{result=\"ok\"} %" PRIu64 "\n", s->submits_ok);
+	sb_add(&b, "batchcalld_submits_total{result=\"failed\"} %" PRIu64 "\n", s->submits_failed);
+	sb_add(&b, "batchcalld_submits_total{result=\"rejected\"} %" PRIu64 "\n", s->submits_rejected);
+	family(&b, "batchcalld_adopted_total", "counter",
+	       "Runs whose uncertain submit was found in the batch list and adopted.");
+	sb_add(&b, "batchcalld_adopted_total %" PRIu64 "\n", s->adopted);
+	family(&b, "batchcalld_api_requests_total", "counter",
+	       "ElevenLabs API requests by endpoint and HTTP status class (none: no answer).");
+	for (size_t op = 0; op < m->n_ops && op < ARRAY_SIZE(s->api_requests); op++)
+		for (int c = 0; c < 6; c++)
+			sb_add(&b, "batchcalld_api_requests_total{endpoint=\"%s\",status_class=\"%s\"} %" PRIu64 "\n",
+			       m->op_names[op], classes[c], s->api_requests[op][c]);
+	family(&b, "batchcalld_retries_total", "counter", "Retries of finished batches that took effect.");
+	sb_add(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
+	family(&b, "batchcalld_cancels_total", "counter", "Batches cancelled.");
+	sb_add(&b, "batchcalld_cancels_total %" PRIu64 "\n", s->cancels);
+	family(&b, "batchcalld_runs_missed_total", "counter", "Runs later than max_lateness, never submitted.");
+	sb_add(&b, "batchcalld_runs_missed_total %" PRIu64 "\n", s->missed);
+	family(&b, "batchcalld_runs_late_total", "counter", "Runs submitted late, within max_lateness.");
+	sb_add(&b, "batchcalld_runs_late_total %" PRIu64 "\n", s->late);
+
+	family(&b, "batchcalld_submit_lateness_seconds", "histogram",
+	       "How long after its due instant a first submit was handed to the HTTP layer.");
+	for (size_t i = 0; i < m->n_lateness_bounds; i++) {
+		sb_add(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"");
+		add_double(&b, m->lateness_bounds[i]);
+		sb_add(&b, "\"} %" PRIu64 "\n", s->lateness_buckets[i]);
+	}
+	sb_add(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+	       s->lateness_buckets[m->n_lateness_bounds]);
+	sb_add(&b, "batchcalld_submit_lateness_seconds_sum ");
+	add_double(&b, s->lateness_sum);
+	sb_add(&b, "\nbatchcalld_submit_lateness_seconds_count %" PRIu64 "\n", s->lateness_count);
+
+	family(&b, "batchcalld_recipients", "gauge", "Recipients of the current runs' batches by outcome.");
+	for (int k = 0; k < RCPT__MAX; k++)
+		sb_add(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", rcpt_status_name(k), outcomes[k]);
+
+	family(&b, "batchcalld_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
+	sb_add(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);
+	sb_add(&b, "batchcalld_reloads_total{result=\"failed\"} %" PRIu64 "\n", s->reloads_failed);
+	family(&b, "batchcalld_last_reload_timestamp_seconds", "gauge",
+	       "When the configuration was last reloaded, unix seconds (0: never).");
+	sb_add(&b, "batchcalld_last_reload_timestamp_seconds %" PRId64 "\n", s->last_reload_unix);
+	family(&b, "batchcalld_last_reload_success", "gauge", "1 when the last reload was applied, 0 when refused.");
+	sb_add(&b, "batchcalld_last_reload_success %d\n", s->last_reload_ok ? 1 : 0);
+
+	family(&b, "batchcalld_control_connections", "gauge", "Open connections to the control socket.");
+	sb_add(&b, "batchcalld_control_connections %" PRIu64 "\n", m->control_connections);
+	family(&b, "batchcalld_control_connections_refused_total", "counter",
+	       "Control connections closed at once because too many were open.");
+	sb_add(&b, "batchcalld_control_connections_refused_total %" PRIu64 "\n", m->control_refused);
+	family(&b, "batchcalld_control_requests_total", "counter", "Control API requests by status class.");
+	for (int c = 2; c <= 5; c++)
+		sb_add(&b, "batchcalld_control_requests_total{status_class=\"%s\"} %" PRIu64 "\n", classes[c],
+		       m->control_requests[c]);
+	return sb_take(&b);
+}
