@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "control.h"
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
 	struct diag d = { 0 };
 	struct event_base *base = NULL;
 	struct engine *e = NULL;
+	struct control *ctl = NULL;
 	struct event *sig[3] = { NULL };
 	char *key = NULL, *cause = NULL;
 	int c, status = 1;
@@ -193,6 +195,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	conf = NULL;
+	if (control_new(base, e, engine_conf(e), &ctl, &cause) < 0) {
+		log_msg(LOG_ERR, "%s", cause);
+		goto out;
+	}
 	sig[0] = evsignal_new(base, SIGHUP, signal_cb, e);
 	sig[1] = evsignal_new(base, SIGTERM, signal_cb, e);
 	sig[2] = evsignal_new(base, SIGINT, signal_cb, e);
@@ -207,6 +213,7 @@ out:
 	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
 		if (sig[i])
 			event_free(sig[i]);
+	control_free(ctl);
 	engine_free(e);
 	if (base)
 		event_base_free(base);
