@@ -135,7 +135,7 @@ class Sim:
 
 class Daemon:
     def __init__(self, workdir, sim, poll_interval=1, request_timeout=2, api_key=None,
-                 rate=1000.0, extra_conf="", defaults=""):
+                 rate=1000.0, extra_conf="", defaults="", api_extra=""):
         self.dir = workdir
         self.sim = sim
         self.conf = os.path.join(workdir, "batchcalld.conf")
@@ -152,6 +152,7 @@ class Daemon:
   request_timeout = %d;
   max_concurrent_requests = 16;
   max_requests_per_second = %s;
+  %s
 };
 jobs_dir = "jobs.d";
 state_dir = "state";
@@ -164,7 +165,7 @@ defaults = {
   %s
 };
 %s
-""" % (sim.url, request_timeout, repr(float(rate)), poll_interval, defaults, extra_conf))
+""" % (sim.url, request_timeout, repr(float(rate)), api_extra, poll_interval, defaults, extra_conf))
         self.proc = None
         self.log_fh = None
         self.starts = 0

@@ -210,8 +210,87 @@ def test_second_daemon_refused(work):
         env.d.stop()
 
 
+def test_https_with_ca_file(work):
+    # The simulator serves HTTPS with a certificate of its own; the daemon
+    # verifies it through api.ca_file, and refuses it without.
+    import subprocess
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    with Env(work, sim_kw={"extra": ("--tls-cert", cert, "--tls-key", key)},
+             api_extra='ca_file = "%s";' % cert) as env:
+        assert env.sim.url.startswith("https://")
+        # urllib must trust the same certificate for the harness's own calls.
+        import ssl
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=cert)
+        urllib.request.install_opener(urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx)))
+        env.d.write_job("tls", unix_job(int(time.time())))
+        env.d.start()
+        st = env.d.wait_state("tls", ("pending", "in_progress", "completed"), 20)
+        assert st["batch_id"]
+        env.d.stop()
+        # Without the CA: the certificate is refused and nothing is sent.
+        with open(env.d.conf) as f:
+            text = f.read().replace('ca_file = "%s";' % cert, "")
+        with open(env.d.conf, "w") as f:
+            f.write(text)
+        env.d.write_job("tls2", unix_job(int(time.time())))
+        env.d.start()
+        env.d.wait_log(r"job 'tls2': submit failed \(.*(certificate|SSL)", 20)
+        assert len([r for r in env.sim.requests("submit")]) == 1
+        env.d.stop()
+
+
+def test_post_never_resent_on_closed_keepalive(work):
+    # The simulator closes each kept-alive connection right after answering
+    # a poll; submits and retries still arrive exactly once each.
+    with Env(work) as env:
+        env.sim.fault(endpoint="*", kind="close_after", count=-1)
+        now = int(time.time())
+        for i in range(5):
+            env.d.write_job("ka-%d" % i, unix_job(now + i // 2, ("+15550100011", "+15550100018")))
+        env.d.start()
+        for i in range(5):
+            env.d.wait_state("ka-%d" % i, "completed", 40)
+        subs = env.sim.requests("submit")
+        names = [json.loads(r["body"])["call_name"] for r in subs]
+        assert len(names) == 5 and len(set(names)) == 5, names
+        retries = env.sim.requests("retry")
+        assert len(retries) == 5 and len({r["path"] for r in retries}) == 5, retries
+        env.d.stop()
+
+
+def test_state_format_v1_still_read(work):
+    # A state file written by this version must stay readable by every
+    # later one: the committed fixture is loaded and its batch adopted as is.
+    import shutil
+    from harness import TOP_BUILDDIR  # noqa: F401
+    fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "state", "v1-pending.json")
+    with Env(work, sim_kw={"speed": 0.05}) as env:
+        st, body = env.sim.call("POST", "/v1/convai/batch-calling/submit", {
+            "call_name": "legacy 2030-01-01 00:00", "agent_id": "agent_test",
+            "recipients": [{"phone_number": "+15550100001"}]})
+        assert st == 200, body
+        with open(fixture) as f:
+            text = f.read().replace("BATCH_ID", body["id"])
+        os.makedirs(os.path.join(env.d.state, "runs"))
+        with open(os.path.join(env.d.state, "runs", "legacy@1893456000.json"), "w") as f:
+            f.write(text)
+        env.d.write_job("legacy", unix_job(1893456000))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"job 'legacy': run of 1893456000 resumed in state pending")
+        wait_until(lambda: env.sim.requests("list"), 10, "a poll of the legacy batch")
+        assert env.sim.requests("submit")[0]["body"] and len(env.sim.requests("submit")) == 1
+        assert "damaged" not in env.d.log()
+        env.d.stop()
+
+
 if __name__ == "__main__":
     run([test_on_time_submission, test_lifecycle_with_retries, test_no_retry_when_all_complete,
          test_late_and_missed, test_submit_ahead, test_start_in_zone, test_removal_cancel_and_keep,
          test_invalid_reload_kept_out, test_changed_after_submit_warns, test_disabled_never_submitted,
-         test_second_daemon_refused])
+         test_second_daemon_refused, test_https_with_ca_file, test_post_never_resent_on_closed_keepalive,
+         test_state_format_v1_still_read])
