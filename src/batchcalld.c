@@ -41,6 +41,16 @@ static char *trim(char *s)
 	return s;
 }
 
+/* True when s is usable in the xi-api-key header: no space, no control
+ * character (the API layer refuses those, and would blame the base URL). */
+static bool key_printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
 /* The key: api_key_file, else $CREDENTIALS_DIRECTORY/elevenlabs-api-key,
  * else $ELEVENLABS_API_KEY. Never logged; only its source is named. */
 static int load_api_key(const struct daemonconf *c, char **ret, char **cause)
@@ -64,8 +74,9 @@ static int load_api_key(const struct daemonconf *c, char **ret, char **cause)
 			return r;
 		}
 		key = memchr(buf, '\0', len) ? NULL : trim(buf);
-		if (!key || !*key || strpbrk(key, " \t\r\n")) {
-			*cause = xasprintf("the API key file '%s' is empty or holds more than one line", path);
+		if (!key || !*key || !key_printable(key)) {
+			*cause = xasprintf("the API key file '%s' is empty or holds more than one line "
+					   "(or spaces, or control characters)", path);
 			explicit_bzero(buf, len);
 			free(buf);
 			free(path);
@@ -78,7 +89,19 @@ static int load_api_key(const struct daemonconf *c, char **ret, char **cause)
 		return 0;
 	}
 	if (env && *env) {
-		*ret = xstrdup(env);
+		/* $(cat file) keeps no newline, but a heredoc or echo may. */
+		char *copy = xstrdup(env);
+		key = trim(copy);
+		if (!*key || !key_printable(key)) {
+			*cause = xstrdup("the API key in $ELEVENLABS_API_KEY is blank or holds spaces or "
+					 "control characters");
+			explicit_bzero(copy, strlen(env));
+			free(copy);
+			return -EINVAL;
+		}
+		*ret = xstrdup(key);
+		explicit_bzero(copy, strlen(env));
+		free(copy);
 		return 0;
 	}
 	*cause = xstrdup("no API key: set api.api_key_file, provide the credential 'elevenlabs-api-key' "
