@@ -37,3 +37,8 @@ tests_notify_emit_LDADD = $(SHELL_LIBS)
 TESTS += tests/test_log tests/journal.sh tests/notify.sh tests/unit-file.sh
 dist_noinst_SCRIPTS += tests/journal.sh tests/notify.sh tests/unit-file.sh \
 	tests/helpers/journald-ns.sh tests/helpers/notify-listen.py
+
+# The real daemon under a private journald and a NOTIFY_SOCKET listener
+# (skipped without root).
+TESTS += tests/integration/test_systemd.py
+EXTRA_DIST += tests/integration/test_systemd.py
