@@ -105,6 +105,7 @@ struct engine {
 	size_t n_dirty, cap_dirty;
 	struct event *compact_ev;
 	bool journal_damaged;
+	bool reap_needed;           /* a slot was forgotten */
 	char last_status[256];
 	struct engine_stats stats;
 };
@@ -267,6 +268,11 @@ static void slots_reap(struct engine *e)
 {
 	size_t j = 0;
 
+	/* O(jobs): only when something was forgotten. */
+	if (!e->reap_needed)
+		return;
+	e->reap_needed = false;
+
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
@@ -275,6 +281,8 @@ static void slots_reap(struct engine *e)
 			free(s);
 			continue;
 		}
+		if (s->forgotten)
+			e->reap_needed = true; /* still referenced: next time */
 		e->slots[j++] = s;
 	}
 	e->n_slots = j;
@@ -655,6 +663,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 				log_run(LOG_ERR, EV_STATE_ERROR, r, 0, 0, "cannot remove the state of job '%s': %s",
 					r->job, strerror(-rc));
 			s->forgotten = true;
+			e->reap_needed = true;
 			break;
 		}
 	}
