@@ -637,12 +637,21 @@ def test_stop_bound_then_adopt(work):
         st = env.d.run_state("inflight")
         assert st["batch_id"] is None, st
         env.sim.clear_faults()
-        env.d.start()
+        p = launch(env.d, "journal")
         st = env.d.wait_state("inflight", ("pending", "in_progress", "completed"), 60)
         subs = env.sim.requests("submit")
         assert len(subs) == 1 and subs[0]["status"] == 200, subs
         assert st["batch_id"] == subs[0]["batch_id"], (st, subs)
-        env.d.wait_log(r"job 'inflight': adopted batch %s" % st["batch_id"])
+        es = wait_journal(lambda es: of_kind(es, "adopted"), ["_PID=%d" % p.pid, "JOB_NAME=inflight"], 10,
+                          "the adopted entry")
+        assert [e.get("JOB_EVENT") for e in es][:2] == ["scheduled", "adopted"], [e["MESSAGE"] for e in es]
+        expect_fields(es[0], "resumed", {"PRIORITY": LOG_INFO, "JOB_STATE": "submitting", "BATCH_ID": None})
+        expect_fields(es[1], "adopted", {
+            "PRIORITY": LOG_NOTICE, "MESSAGE_ID": MESSAGE_IDS["adopted"], "BATCH_ID": st["batch_id"],
+            "RUN_START": str(st["start"]),
+            "ATTEMPT": "1", "HTTP_STATUS": None})
+        assert es[1]["MESSAGE"].startswith("job 'inflight': adopted batch %s found by its call_name '%s"
+                                            % (st["batch_id"], json.loads(subs[0]["body"])["call_name"]))
         assert len(env.sim.batches()) == 1
         assert env.d.stop() == 0
 
