@@ -32,6 +32,20 @@ static void write_all(const char *path, const void *p, size_t n)
 	fclose(f);
 }
 
+/* Leave no folder behind in /tmp (make check replays this target). */
+static void cleanup(void)
+{
+	char path[128];
+
+	unlink(job);
+	snprintf(path, sizeof(path), "%s/jobs.d/r.csv", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/jobs.d", dir);
+	rmdir(path);
+	unlink(conf);
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	static const char daemon[] = "jobs_dir = \"jobs.d\";\ndefaults = { timezone = \"UTC\"; };\n";
@@ -49,6 +63,7 @@ static void setup(void)
 	write_all(conf, daemon, sizeof(daemon) - 1);
 	snprintf(path, sizeof(path), "%s/jobs.d/r.csv", dir);
 	write_all(path, csv, sizeof(csv) - 1);
+	atexit(cleanup);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,1 +1,64 @@
 # fuzz area: appends to the variables of Makefile.am
+#
+# Every parser that reads outside input has a libFuzzer target in fuzz/ with
+# a seed corpus in fuzz/corpus/TARGET/ (and a dictionary fuzz/TARGET.dict
+# where it helps). Two ways to build the same target source:
+#  - fuzz/replay_TARGET (every build, make check): fuzz/replay.c runs the
+#    seed corpus and the committed crash inputs of fuzz/regressions/TARGET/
+#    once, so a crash found and fixed stays fixed (under ASan/UBSan in the
+#    sanitizer build);
+#  - fuzz/fuzz_TARGET (./configure --enable-fuzzing CC=clang only): the real
+#    libFuzzer program; scripts/fuzz [SECONDS] runs them all.
+FUZZ_TARGETS = tz csv cfg codec state sim_request
+
+# LeakSanitizer: suppressions for third-party leaks only (lsan.supp says why).
+AM_TESTS_ENVIRONMENT += export LSAN_OPTIONS='suppressions=$(abs_top_srcdir)/lsan.supp:print_suppressions=0' \
+	UBSAN_OPTIONS='print_stacktrace=1';
+
+check_PROGRAMS += fuzz/replay_tz fuzz/replay_csv fuzz/replay_cfg fuzz/replay_codec \
+	fuzz/replay_state fuzz/replay_sim_request
+TESTS += fuzz/replay.sh
+fuzz_replay_tz_SOURCES = fuzz/replay.c fuzz/fuzz_tz.c
+fuzz_replay_tz_LDADD = $(CORE_LIBS)
+fuzz_replay_csv_SOURCES = fuzz/replay.c fuzz/fuzz_csv.c
+fuzz_replay_csv_LDADD = $(CORE_LIBS)
+fuzz_replay_cfg_SOURCES = fuzz/replay.c fuzz/fuzz_cfg.c
+fuzz_replay_cfg_LDADD = $(SHELL_LIBS)
+fuzz_replay_codec_SOURCES = fuzz/replay.c fuzz/fuzz_codec.c
+fuzz_replay_codec_LDADD = $(CORE_LIBS)
+fuzz_replay_state_SOURCES = fuzz/replay.c fuzz/fuzz_state.c
+fuzz_replay_state_LDADD = $(CORE_LIBS)
+fuzz_replay_sim_request_SOURCES = fuzz/replay.c fuzz/fuzz_sim_request.c
+fuzz_replay_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
+
+if FUZZING
+noinst_PROGRAMS += fuzz/fuzz_tz fuzz/fuzz_csv fuzz/fuzz_cfg fuzz/fuzz_codec \
+	fuzz/fuzz_state fuzz/fuzz_sim_request
+fuzz_fuzz_tz_SOURCES = fuzz/fuzz_tz.c
+fuzz_fuzz_tz_LDADD = $(CORE_LIBS)
+fuzz_fuzz_tz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_csv_SOURCES = fuzz/fuzz_csv.c
+fuzz_fuzz_csv_LDADD = $(CORE_LIBS)
+fuzz_fuzz_csv_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_cfg_SOURCES = fuzz/fuzz_cfg.c
+fuzz_fuzz_cfg_LDADD = $(SHELL_LIBS)
+fuzz_fuzz_cfg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_codec_SOURCES = fuzz/fuzz_codec.c
+fuzz_fuzz_codec_LDADD = $(CORE_LIBS)
+fuzz_fuzz_codec_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_state_SOURCES = fuzz/fuzz_state.c
+fuzz_fuzz_state_LDADD = $(CORE_LIBS)
+fuzz_fuzz_state_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_sim_request_SOURCES = fuzz/fuzz_sim_request.c
+fuzz_fuzz_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
+fuzz_fuzz_sim_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+endif
+
+# Build only the libFuzzer programs (scripts/fuzz).
+fuzz-targets: $(FUZZ_TARGETS:%=fuzz/fuzz_%$(EXEEXT))
+.PHONY: fuzz-targets
+
+dist_noinst_SCRIPTS += fuzz/replay.sh
+EXTRA_DIST += fuzz/fuzz_tz.c fuzz/fuzz_codec.c fuzz/fuzz_state.c fuzz/replay.c \
+	fuzz/corpus/tz fuzz/corpus/codec fuzz/corpus/state fuzz/codec.dict fuzz/state.dict \
+	fuzz/regressions lsan.supp
