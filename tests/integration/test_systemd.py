@@ -80,6 +80,24 @@ CATALOG_OK = False  # set in main() once the catalog database is in place
 
 # --- running the daemon -------------------------------------------------------
 
+def source_ids():
+    """MESSAGE_IDs as src/log.c defines them and as the catalog explains them."""
+    with open(os.path.join(TOP_SRCDIR, "src", "log.c")) as f:
+        code = dict(re.findall(r'\[EV_\w+\] = \{ "([\w-]+)", (?:"[\w-]+"|NULL), "([0-9a-f]{32})" \}', f.read()))
+    with open(os.path.join(TOP_SRCDIR, "systemd", "batchcalld.catalog.in")) as f:
+        catalog = set(re.findall(r"^-- ([0-9a-f]{32})$", f.read(), re.M))
+    return code, catalog
+
+
+def test_message_ids_match_source(work):
+    # The table above is the contract; log.c and the catalog must agree.
+    code, catalog = source_ids()
+    for kind, mid in MESSAGE_IDS.items():
+        assert code.get(kind) == mid, (kind, code.get(kind), mid)
+        assert mid in catalog, "%s (%s) has no catalog entry" % (kind, mid)
+    assert set(code.values()) <= catalog, set(code.values()) - catalog
+
+
 def clean_env(extra=None):
     e = dict(os.environ)
     for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
@@ -329,6 +347,8 @@ def journal_story(work, target):
                             "Subject: Batch %s of job %s finished: completed" % (batch, job)):
                 assert subject in x, (subject, x[-3000:])
             assert "asked ElevenLabs to call them again (retry number 2)." in x, x[-3000:]
+            # Every entry of the story is explained, once.
+            assert x.count("\u2591\u2591 Subject: ") == len(story), (len(story), x[-3000:])
 
         assert env.d.stop() == 0
         # The daemon's own lifecycle entries, at notice, with their ids.
@@ -819,7 +839,7 @@ def test_missing_key(work):
 
 # --- main -------------------------------------------------------------------------
 
-TESTS = [test_journal_story_explicit, test_journal_story_auto, test_auto_stream_redirected_is_console,
+TESTS = [test_message_ids_match_source, test_journal_story_explicit, test_journal_story_auto, test_auto_stream_redirected_is_console,
          test_journal_missed_late_refused_quiet_polls, test_reload_entries,
          test_notify_sequence, test_watchdog_only_for_its_pid, test_stop_waits_for_request_in_flight,
          test_stop_bound_then_adopt,
