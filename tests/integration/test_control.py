@@ -58,6 +58,35 @@ def ctl(env, *args, conf=None, extra_env=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def ctl_tty(env, *args, cols=200, extra_env=None):
+    """batchcallctl with its stdout on a terminal of `cols` columns."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, cols, 0, 0))
+    e = dict(os.environ, TERM="xterm")
+    e.pop("NO_COLOR", None)
+    if extra_env:
+        e.update(extra_env)
+    p = subprocess.Popen([harness.CTL, "-c", env.d.conf] + list(args), stdout=slave, stderr=subprocess.PIPE,
+                         env=e)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait(30) == 0, p.stderr.read()
+    return out.decode().replace("\r\n", "\n")
+
+
 def metrics(env):
     st, _, text = call(env, "GET", "/metrics")
     assert st == 200, st
@@ -204,6 +233,14 @@ def test_endpoints_commands_and_metrics(work):
         # columns line up: the STATE cells start under the header's
         assert {lines[0].index("STATE")} == {l.index(" completed ") + 1 for l in lines if l.startswith("life ")} \
             == {l.index(" scheduled ") + 1 for l in lines if l.startswith("future ")}, out
+        # On a terminal: colours (unless NO_COLOR), and the width decides
+        # the columns.
+        out = ctl_tty(env, "status")
+        assert "\033[1mJOB\033[0m" in out and "\033[32mcompleted\033[0m" in out, repr(out)
+        assert life["batch_id"] in out
+        out = ctl_tty(env, "status", cols=80, extra_env={"NO_COLOR": "1"})
+        assert "\033[" not in out and life["batch_id"] not in out and "BATCH" not in out, repr(out)
+        assert all(len(l) <= 80 for l in out.splitlines()), out
         rc, out, _ = ctl(env, "status", "--json")
         assert rc == 0 and [j["name"] for j in json.loads(out)["jobs"]] == ["future", "life"]
 
