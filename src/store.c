@@ -246,7 +246,8 @@ int store_load(struct store *s, store_load_cb cb, void *arg, struct store_load_i
 
 	/* The newest record of each run wins; damage is only reported when
 	 * no valid record of that run exists anywhere. */
-	qsort(v, n, sizeof(*v), found_cmp);
+	if (n > 1) /* v is NULL in an empty folder: qsort's arguments are nonnull */
+		qsort(v, n, sizeof(*v), found_cmp);
 	for (size_t i = 0; i < n; i++) {
 		bool first = i == 0 || strcmp(v[i].name, v[i - 1].name) != 0;
 		if (first) {
