@@ -77,19 +77,18 @@ struct control {
 
 static const char *const content_json = "application/json";
 
-static void reply_json(struct control_response *ret, int status, struct json_object *o)
+/* Answer with JSON text (taken over); a trailing newline so that `curl`
+ * output ends cleanly in a terminal. */
+static void reply_text(struct control_response *ret, int status, char *text)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(text);
 
 	ret->status = status;
 	ret->content_type = content_json;
-	ret->body_len = strlen(s) + 1;
-	ret->body = xmalloc(ret->body_len + 1);
-	memcpy(ret->body, s, ret->body_len - 1);
-	/* A trailing newline: `curl` output ends cleanly in a terminal. */
-	ret->body[ret->body_len - 1] = '\n';
-	ret->body[ret->body_len] = '\0';
-	json_object_put(o);
+	ret->body = xrealloc(text, n + 2);
+	ret->body[n] = '\n';
+	ret->body[n + 1] = '\0';
+	ret->body_len = n + 1;
 }
 
 static void reply_error(struct control_response *ret, int status, const char *code, const char *fmt, ...)
@@ -140,7 +139,7 @@ static void handle_list(const struct control_source *src, int64_t now, struct co
 	specs = xcalloc(n ? n : 1, sizeof(*specs));
 	for (size_t i = 0; i < n; i++)
 		specs[i] = spec_of(src, runs[i]);
-	reply_json(ret, 200, ctlview_jobs_json(runs, specs, n, now));
+	reply_text(ret, 200, ctlview_jobs_text(runs, specs, n, now));
 	free(specs);
 	free(runs);
 }
@@ -217,8 +216,8 @@ static void handle_operation(const struct control_source *src, const char *job, 
 {
 	const struct run *r = src->run_of(src->ctx, job);
 	struct log_fields f = { .job = job };
-	struct json_object *o;
 	const char *why = NULL;
+	char *job_text;
 	int rc;
 
 	if (!r) {
@@ -243,11 +242,10 @@ static void handle_operation(const struct control_source *src, const char *job, 
 	f.state = r ? run_state_name(r->state) : NULL;
 	f.batch_id = r ? r->batch_id : NULL;
 	log_event(LOG_NOTICE, EV_CONTROL, &f, "operator request: %s of job '%s'", operations[op].name, job);
-	o = json_object_new_object();
-	json_object_object_add(o, "operation", json_object_new_string(operations[op].name));
-	json_object_object_add(o, "result", json_object_new_string(operations[op].done));
-	json_object_object_add(o, "job", r ? ctlview_job_json(r, spec_of(src, r)) : NULL);
-	reply_json(ret, 200, o);
+	job_text = r ? ctlview_job_text(r, spec_of(src, r)) : NULL;
+	reply_text(ret, 200, xasprintf("{\"operation\":\"%s\",\"result\":\"%s\",\"job\":%s}", operations[op].name,
+				       operations[op].done, job_text ? job_text : "null"));
+	free(job_text);
 }
 
 void control_handle(const struct control_source *src, const struct control_counters *cnt,
@@ -314,7 +312,7 @@ void control_handle(const struct control_source *src, const struct control_count
 			reply_error(ret, 404, "unknown_job", "no job named '%s'", name);
 			return;
 		}
-		reply_json(ret, 200, ctlview_job_json(r, spec_of(src, r)));
+		reply_text(ret, 200, ctlview_job_text(r, spec_of(src, r)));
 		return;
 	}
 	for (size_t op = 0; op < ARRAY_SIZE(operations); op++) {

@@ -1,7 +1,7 @@
 /*
  * ctlview: what the control socket says and how batchcallctl shows it.
  *
- * Pure: runs and job definitions become the JSON documents of the control
+ * Pure: runs and job definitions become the JSON texts of the control
  * API; those documents (as the daemon sent them) become the human `status`
  * table and `show JOB` page; engine counters become Prometheus text. The
  * caller passes `now`, the terminal width and whether to colour, so golden
@@ -20,14 +20,13 @@
 
 struct json_object;
 
-/* One job for the API: its run r and definition spec (NULL when the job
- * left the files). A new json object the caller puts. */
-struct json_object *ctlview_job_json(const struct run *r, const struct jobspec *spec);
+/* One job for the API as compact JSON text: its run r and definition spec
+ * (NULL when the job left the files), with the definition. Caller frees. */
+char *ctlview_job_text(const struct run *r, const struct jobspec *spec);
 
 /* GET /v1/jobs: {"now": unix, "jobs": [...]} of n runs (specs[i] may be
- * NULL). A new json object. */
-struct json_object *ctlview_jobs_json(const struct run *const *runs, const struct jobspec *const *specs,
-				      size_t n, int64_t now);
+ * NULL), without definitions. Caller frees. */
+char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs, size_t n, int64_t now);
 
 /* The error body {"error": {"code": code, "message": message}}; the
  * caller frees the text. */

@@ -97,11 +97,14 @@ static void fixture_free(struct fixture *f)
 	tz_cache_free(f->zones);
 }
 
-static char *plain(struct json_object *o)
+/* Parse text (freed) the way batchcallctl does; the text must be JSON. */
+static struct json_object *parse(char *text)
 {
-	char *s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return s;
+	struct json_object *o = json_tokener_parse(text);
+
+	ck_assert_ptr_nonnull(o);
+	free(text);
+	return o;
 }
 
 START_TEST(test_job_json)
@@ -110,7 +113,7 @@ START_TEST(test_job_json)
 	char *s;
 
 	fixture_init(&f);
-	s = plain(ctlview_job_json(&f.runs[0], &f.specs[0]));
+	s = ctlview_job_text(&f.runs[0], &f.specs[0]);
 	ck_assert_str_eq(s,
 		"{\"name\":\"dec-renewals\",\"state\":\"in_progress\",\"defined\":true,\"enabled\":true,"
 		"\"start_unix\":1796133600,\"start_local\":\"2026-12-01T09:00:00-05:00\","
@@ -132,13 +135,25 @@ START_TEST(test_job_json)
 		"\"max_lateness\":900,\"submit_ahead\":0,\"on_removal\":\"cancel\",\"enabled\":true}}");
 	free(s);
 	/* A job that left the files: no zone, no definition, no allowance. */
-	s = plain(ctlview_job_json(&f.runs[2], NULL));
+	s = ctlview_job_text(&f.runs[2], NULL);
 	ck_assert_ptr_nonnull(strstr(s, "\"defined\":false,\"enabled\":null,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"start_local\":null,\"timezone\":null,\"zone_abbr\":null,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"retries_allowed\":null,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"finished_at\":1795528860,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"definition\":null}"));
 	free(s);
+	/* Text from the API or the files is escaped as JSON wants it. */
+	{
+		static const char nasty[] = "say \"hi\"\\ a/b\n\t\x01\x1f \xc3\xa9";
+		struct json_object *o, *v;
+		f.runs[3].error = (char *)nasty;
+		s = ctlview_job_text(&f.runs[3], &f.specs[2]);
+		ck_assert_ptr_nonnull(strstr(s, "\"last_error\":\"say \\\"hi\\\"\\\\ a/b\\n\\t\\u0001\\u001f \xc3\xa9\","));
+		o = parse(s);
+		ck_assert(json_object_object_get_ex(o, "last_error", &v));
+		ck_assert_str_eq(json_object_get_string(v), nasty);
+		json_object_put(o);
+	}
 	fixture_free(&f);
 }
 END_TEST
@@ -150,7 +165,7 @@ START_TEST(test_jobs_json_and_error)
 	char *s;
 
 	fixture_init(&f);
-	o = ctlview_jobs_json(f.rp, f.sp, 4, NOW);
+	o = parse(ctlview_jobs_text(f.rp, f.sp, 4, NOW));
 	ck_assert(json_object_object_get_ex(o, "now", &v));
 	ck_assert_int_eq(json_object_get_int64(v), NOW);
 	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
@@ -203,7 +218,7 @@ START_TEST(test_status_golden)
 	char *s;
 
 	fixture_init(&f);
-	o = ctlview_jobs_json(f.rp, f.sp, 4, NOW);
+	o = parse(ctlview_jobs_text(f.rp, f.sp, 4, NOW));
 	s = ctlview_status_text(o, NOW, &st);
 	ck_assert_str_eq(s, golden_status);
 	free(s);
@@ -241,7 +256,7 @@ START_TEST(test_status_golden)
 	free(s);
 	json_object_put(o);
 
-	o = ctlview_jobs_json(f.rp, f.sp, 0, NOW);
+	o = parse(ctlview_jobs_text(f.rp, f.sp, 0, NOW));
 	s = ctlview_status_text(o, NOW, &st);
 	ck_assert_str_eq(s, "no jobs\n");
 	free(s);
@@ -291,13 +306,13 @@ START_TEST(test_show_golden)
 	char *s;
 
 	fixture_init(&f);
-	o = ctlview_job_json(&f.runs[0], &f.specs[0]);
+	o = parse(ctlview_job_text(&f.runs[0], &f.specs[0]));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_str_eq(s, golden_show);
 	free(s);
 	json_object_put(o);
 
-	o = ctlview_job_json(&f.runs[3], &f.specs[2]);
+	o = parse(ctlview_job_text(&f.runs[3], &f.specs[2]));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_str_eq(s,
 		"Job rejected: error\n"
@@ -326,7 +341,7 @@ START_TEST(test_show_golden)
 	free(s);
 	json_object_put(o);
 
-	o = ctlview_job_json(&f.runs[2], NULL);
+	o = parse(ctlview_job_text(&f.runs[2], NULL));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_ptr_eq(strstr(s, "Job old-job: completed\n  definition    none: the job left the files\n"), s);
 	ck_assert_ptr_nonnull(strstr(s, "  finished      2026-11-24T14:01:00Z, 7d 0h ago\n"));
