@@ -25,9 +25,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "calendar.h"
 #include "cfg.h"
 #include "csv.h"
 #include "tz.h"
+#include "window.h"
 
 /* A config, job or CSV file larger than this is a mistake, not a campaign. */
 #define CFG_MAX_FILE (64u << 20)
@@ -48,6 +50,9 @@
 #define DEF_RETRY_DELAY 600
 #define DEF_RETRY_BACKOFF 2.0
 #define DEF_RETRY_MAX_DELAY 3600
+/* Occurrences a `count` may ask for: ten years of hourly runs is plenty, and
+ * the limit keeps counting from `start` cheap. */
+#define MAX_COUNT 100000
 
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval", "defaults",
@@ -59,13 +64,16 @@ static const char *const job_keys[] = {
 	"name", "agent_id", "phone_number_id", "start", "scheduled_time_unix", "timezone", "call_name",
 	"recipients", "recipients_csv", "target_concurrency_limit", "ringing_timeout_secs", "branch_id",
 	"environment", "whatsapp", "retry", "max_lateness", "submit_ahead", "on_removal", "enabled",
+	"repeat", "until", "count", "overlap", "calling_hours", "blackout_dates", "outside_window", "resume",
 };
+static const char *const hours_keys[] = { "days", "from", "to" };
 static const char *const retry_keys[] = { "max_retries", "delay", "backoff", "max_delay" };
 static const char *const whatsapp_keys[] = {
 	"phone_number_id", "permission_template_name", "permission_template_language_code",
 };
 static const char *const recipient_keys[] = {
 	"id", "phone_number", "whatsapp_user_id", "variables", "language", "first_message", "system_prompt", "voice_id",
+	"timezone",
 };
 static const char *const jobfile_keys[] = { "jobs" };
 
@@ -553,11 +561,28 @@ static const struct {
 	{ "first_message", offsetof(struct recipient, first_message) },
 	{ "system_prompt", offsetof(struct recipient, system_prompt) },
 	{ "voice_id", offsetof(struct recipient, voice_id) },
+	{ "timezone", offsetof(struct recipient, timezone) },
 };
 
 static char **recipient_string(struct recipient *r, size_t i)
 {
 	return (char **)((char *)r + recipient_strings[i].off);
+}
+
+/* A recipient's own timezone must be a zone the tz database knows. */
+static bool recipient_zone_ok(struct loader *L, const config_setting_t *at, const char *file, int line,
+			      struct recipient *r)
+{
+	char *cause = NULL;
+
+	if (!r->timezone || tz_cache_get(L->c->zones, r->timezone, &r->tz, &cause) == 0)
+		return true;
+	if (at)
+		lerr(L, at, "'timezone': %s", cause ? cause : "unknown timezone");
+	else
+		lerr_at(L, file, line, "column 'timezone': %s", cause ? cause : "unknown timezone");
+	free(cause);
+	return false;
 }
 
 static void parse_recipient(struct loader *L, const config_setting_t *g, struct recipient *r)
@@ -580,6 +605,8 @@ static void parse_recipient(struct loader *L, const config_setting_t *g, struct 
 		parse_variables(L, s, r);
 	if (ok)
 		recipient_target_ok(L, g, NULL, 0, r);
+	if (r->timezone)
+		recipient_zone_ok(L, config_setting_get_member(g, "timezone"), NULL, 0, r);
 }
 
 static void parse_recipients(struct loader *L, const config_setting_t *s, struct recipient **ret, size_t *ret_n)
@@ -701,7 +728,9 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 		}
 		rc->n_vars = nv;
 		n_out++;
-		if (!recipient_target_ok(L, NULL, path, rec->row, rc) && ++n_err >= CSV_MAX_ROW_ERRORS) {
+		if ((!recipient_target_ok(L, NULL, path, rec->row, rc) ||
+		     !recipient_zone_ok(L, NULL, path, rec->row, rc)) &&
+		    ++n_err >= CSV_MAX_ROW_ERRORS) {
 			lerr_at(L, path, rec->row, "too many errors, giving up on this file");
 			break;
 		}
@@ -855,13 +884,164 @@ static void check_channel(struct loader *L, const struct jobspec *j)
 			j->name ? j->name : "?", n, n == 1 ? "" : "s");
 }
 
+/* A string key with a fixed set of values: its index in names, or -1. */
+static int job_choice(struct loader *L, const config_setting_t *job, const config_setting_t *defs, const char *key,
+		      const char *const *names, size_t n)
+{
+	const config_setting_t *s = pick(L, job, defs, key);
+	char *v = NULL, *list = NULL;
+	int r = -1;
+
+	if (!s || !get_string(L, s, false, &v))
+		goto out;
+	for (size_t i = 0; i < n && r < 0; i++)
+		if (strcmp(v, names[i]) == 0)
+			r = (int)i;
+	if (r >= 0)
+		goto out;
+	list = xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *t = xasprintf("%s%s\"%s\"", list, i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+		free(list);
+		list = t;
+	}
+	lerr(L, s, "'%s' must be %s (got \"%s\")", key, list, v);
+out:
+	free(list);
+	free(v);
+	L->quiet = false;
+	return r;
+}
+
+/* calling_hours and blackout_dates into one window. Each of the two keys is
+ * taken whole from the job or else from defaults (a job's calling_hours
+ * replaces the defaults' group, it does not merge with it). */
+static void job_hours(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		      struct jobspec *j)
+{
+	const config_setting_t *g = pick(L, job, defs, "calling_hours"), *s, *b;
+	struct window *w = NULL;
+	char *v = NULL;
+
+	if (g && want_group(L, g)) {
+		const config_setting_t *s_from, *s_to;
+		bool ok = true;
+
+		w = xcalloc(1, sizeof(*w));
+		w->days = CALENDAR_ALL_WEEKDAYS;
+		check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
+		if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
+			char *cause = NULL;
+			if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
+				lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
+			free(cause);
+		}
+		freep(&v);
+		s_from = config_setting_get_member(g, "from");
+		s_to = config_setting_get_member(g, "to");
+		if (!s_from || !s_to) {
+			lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
+			ok = false;
+		}
+		for (int k = 0; k < 2; k++) {
+			const config_setting_t *e = k == 0 ? s_from : s_to;
+			int *dst = k == 0 ? &w->from : &w->to;
+			if (!e)
+				continue;
+			if (!get_string(L, e, true, &v)) {
+				ok = false;
+			} else if (window_parse_clock(v, dst) < 0) {
+				lerr(L, e, "'calling_hours.%s' must be a time of day \"HH:MM[:SS]\" (got \"%s\")",
+				     k == 0 ? "from" : "to", v);
+				ok = false;
+			}
+			freep(&v);
+		}
+		if (ok && w->from == w->to)
+			lerr(L, s_to,
+			     "'calling_hours.from' and 'calling_hours.to' are both %s: the window would be empty "
+			     "(leave out 'calling_hours' to call at any time)",
+			     config_setting_get_string(s_to));
+	}
+	b = pick(L, job, defs, "blackout_dates");
+	if (b) {
+		int t = config_setting_type(b), n;
+		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+			wrong_type(L, b, "an array of dates, [ \"2026-12-25\", ... ]");
+		} else {
+			if (!w) {
+				w = xcalloc(1, sizeof(*w));
+				w->days = CALENDAR_ALL_WEEKDAYS;
+				w->all_day = true;
+			}
+			n = config_setting_length(b);
+			for (int i = 0; i < n; i++) {
+				const config_setting_t *e = config_setting_get_elem(b, (unsigned)i);
+				const char *d = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e)
+											     : NULL;
+				int64_t day;
+				if (!d || window_parse_date(d, &day) < 0) {
+					if (d)
+						lerr(L, e, "'blackout_dates': \"%s\" is not a date \"YYYY-MM-DD\"", d);
+					else
+						lerr(L, e, "'blackout_dates': each element must be a date string "
+							   "\"YYYY-MM-DD\", not %s",
+						     type_name(config_setting_type(e)));
+					continue;
+				}
+				window_add_blackout(w, day);
+			}
+		}
+	}
+	L->quiet = false;
+	j->hours = w;
+}
+
+/* The rules between the recurrence keys of one job, once each is read. Keys
+ * that a job inherits from defaults are fine without `repeat` (defaults serve
+ * one-off jobs too); written in the job itself they are a mistake. */
+static void job_check_repeat(struct loader *L, const config_setting_t *job, const config_setting_t *s_repeat,
+			     struct jobspec *j)
+{
+	static const char *const needs_repeat[] = { "until", "count", "overlap" };
+	const config_setting_t *s_count = config_setting_get_member(job, "count");
+	const config_setting_t *s_until = config_setting_get_member(job, "until");
+	int64_t first;
+
+	if (!s_repeat) {
+		for (size_t i = 0; i < ARRAY_SIZE(needs_repeat); i++) {
+			const config_setting_t *s = config_setting_get_member(job, needs_repeat[i]);
+			if (s)
+				lerr(L, s, "'%s' needs 'repeat': without it the job runs once", needs_repeat[i]);
+		}
+		return;
+	}
+	if (j->count > 0 && !j->anchored)
+		lerr(L, s_count ? s_count : job,
+		     "'count' needs 'start' or 'scheduled_time_unix': the occurrences are counted from it");
+	if (!j->repeat || !j->tz || !j->anchored)
+		return;
+	if (j->has_until && j->until < j->start) {
+		lerr(L, s_until ? s_until : job, "'until' is before 'start'");
+		return;
+	}
+	if (calendar_next(j->repeat, j->tz, j->start - 1, &first) < 0) {
+		char *text = calendar_format(j->repeat);
+		lerr(L, s_repeat, "'repeat' \"%s\" has no occurrence in the %d years from 'start'", text,
+		     CALENDAR_SEARCH_YEARS);
+		free(text);
+	} else if (j->has_until && first > j->until) {
+		lerr(L, s_until ? s_until : job, "'until' is before the first occurrence of 'repeat' after 'start'");
+	}
+}
+
 /* Build one job from its group and the defaults. With job == NULL only the
  * defaults themselves are checked (keys and types, nothing that needs a
  * whole job). L->failed says whether j is usable. */
 static void job_build(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 		      struct jobspec *j)
 {
-	const config_setting_t *s, *s_start, *s_unix, *s_tz, *self = job ? job : defs;
+	const config_setting_t *s, *s_start, *s_unix, *s_tz, *s_repeat, *self = job ? job : defs;
 	struct recipient *rv = NULL;
 	size_t rn = 0;
 	j->retry = (struct retry_policy){ DEF_RETRY_MAX, DEF_RETRY_DELAY, DEF_RETRY_BACKOFF, DEF_RETRY_MAX_DELAY };
@@ -910,6 +1090,31 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_whatsapp(L, job, defs, j);
 	job_retry(L, job, defs, &j->retry);
 
+	/* recurrence and calling hours (issue 8) */
+	{
+		static const char *const overlaps[] = { "skip", "allow", "cancel_previous" };
+		static const char *const outsides[] = { "defer", "skip" };
+		int v;
+
+		s_repeat = pick(L, job, defs, "repeat");
+		if (s_repeat) {
+			char *text = NULL, *cause = NULL;
+			if (get_string(L, s_repeat, true, &text) && calendar_parse(text, &j->repeat, &cause) < 0)
+				lerr(L, s_repeat, "'repeat' \"%s\": %s", text, cause);
+			free(cause);
+			free(text);
+		}
+		job_int(L, job, defs, "count", 1, MAX_COUNT, &j->count);
+		if ((v = job_choice(L, job, defs, "overlap", overlaps, ARRAY_SIZE(overlaps))) >= 0)
+			j->overlap = (enum overlap_policy)v;
+		if ((v = job_choice(L, job, defs, "outside_window", outsides, ARRAY_SIZE(outsides))) >= 0)
+			j->outside = (enum outside_window)v;
+		if ((s = pick(L, job, defs, "resume")))
+			get_bool(L, s, &j->resume);
+		job_hours(L, job, defs, j);
+		L->quiet = false;
+	}
+
 	/* timezone, then the instant (a wall time needs the zone) */
 	s_tz = pick(L, job, defs, "timezone");
 	if (s_tz && get_string(L, s_tz, true, &j->timezone)) {
@@ -938,8 +1143,10 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 		} else if (s_unix) {
 			int64_t v;
 			/* up to 9999-12-31T23:59:59Z, as far as a calendar goes */
-			if (get_int(L, s_unix, 0, 253402300799LL, &v))
+			if (get_int(L, s_unix, 0, 253402300799LL, &v)) {
 				j->start = v;
+				j->anchored = s_repeat != NULL;
+			}
 		} else if (s_start) {
 			char *text = NULL;
 			struct civil cv;
@@ -949,6 +1156,7 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 					     text);
 				} else {
 					j->has_start = true;
+					j->anchored = s_repeat != NULL;
 					j->start_text = text;
 					text = NULL;
 					if (j->tz)
@@ -961,7 +1169,8 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 				}
 			}
 			free(text);
-		} else if (job) {
+		} else if (job && !s_repeat) {
+			/* a repeating job needs no start: it begins when it is loaded */
 			L->quiet = false;
 			lerr(L, job, "job '%s' needs 'start' or 'scheduled_time_unix'", j->name ? j->name : "?");
 		}
@@ -974,7 +1183,30 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 		if (tz_cache_get(L->c->zones, "UTC", &j->tz, &cause) < 0)
 			lerr(L, job, "cannot load the UTC zone: %s", cause ? cause : "unknown");
 		free(cause);
+		/* a calendar or calling hours on a wall clock do: no silent UTC */
+		L->quiet = false;
+		if (s_repeat)
+			lerr(L, config_setting_get_member(job, "repeat") ? s_repeat : job,
+			     "'repeat' needs a 'timezone' (in the job or in defaults)");
+		else if (j->hours)
+			lerr(L, job, "calling hours need a 'timezone' (in the job or in defaults)");
 	}
+	if ((s = pick(L, job, defs, "until"))) {
+		char *text = NULL;
+		struct civil cv;
+		if (get_string(L, s, true, &text)) {
+			if (civil_parse(text, &cv) < 0) {
+				lerr(L, s, "'until' must be a wall time \"YYYY-MM-DD HH:MM[:SS]\" (got \"%s\")", text);
+			} else if (j->tz) {
+				j->until = tz_to_instant(j->tz, &cv, NULL);
+				j->has_until = true;
+			}
+		}
+		free(text);
+	}
+	L->quiet = false;
+	if (job)
+		job_check_repeat(L, job, s_repeat, j);
 
 	/* recipients: inline ones, then the CSV's */
 	if ((s = pick(L, job, defs, "recipients"))) {
@@ -1013,6 +1245,9 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 			lerr(L, job, "job '%s' has no recipients: its CSV file has a header but no rows",
 			     j->name ? j->name : "?");
 	}
+	for (size_t i = 0; i < j->n_recipients; i++)
+		if (j->recipients[i].timezone)
+			j->has_recipient_zones = true;
 	if (j->n_recipients > JOB_MAX_RECIPIENTS)
 		lerr(L, job, "job '%s' has %zu recipients; the API takes at most %d a batch", j->name ? j->name : "?",
 		     j->n_recipients, JOB_MAX_RECIPIENTS);

@@ -9,9 +9,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "jobspec.h"
 #include "tz.h"
 #include "util.h"
+#include "window.h"
+
+const char *overlap_policy_name(enum overlap_policy p)
+{
+	switch (p) {
+	case OVERLAP_SKIP:
+		return "skip";
+	case OVERLAP_ALLOW:
+		return "allow";
+	case OVERLAP_CANCEL_PREVIOUS:
+		return "cancel_previous";
+	}
+	return "unknown";
+}
+
+const char *outside_window_name(enum outside_window o)
+{
+	switch (o) {
+	case OUTSIDE_DEFER:
+		return "defer";
+	case OUTSIDE_SKIP:
+		return "skip";
+	}
+	return "unknown";
+}
 
 bool e164_valid(const char *s)
 {
@@ -135,6 +161,29 @@ void jobspec_compute_digest(struct jobspec *j)
 	h_int(&h, 'L', j->max_lateness);
 	h_int(&h, 'U', j->submit_ahead);
 	h_int(&h, 'O', j->enabled);
+	/* The keys of issue 8 are hashed only when used, so that the digest of
+	 * a job written before them does not change with the upgrade. */
+	if (j->repeat) {
+		char *text = calendar_format(j->repeat);
+		h_str(&h, 'Y', text);
+		free(text);
+		h_int(&h, 'a', j->anchored);
+		h_int(&h, 'K', j->count);
+		h_int(&h, 'o', j->overlap);
+	}
+	if (j->has_until)
+		h_int(&h, 'H', j->until);
+	if (j->hours) {
+		h_int(&h, 'h', j->hours->days);
+		h_int(&h, 'j', j->hours->all_day);
+		h_int(&h, 'f', j->hours->from);
+		h_int(&h, 't', j->hours->to);
+		h_int(&h, 'D', (int64_t)j->hours->n_blackout);
+		for (size_t i = 0; i < j->hours->n_blackout; i++)
+			h_int(&h, 'q', j->hours->blackout[i]);
+		h_int(&h, 'X', j->outside);
+		h_int(&h, 'M', j->resume);
+	}
 	h_int(&h, '#', (int64_t)j->n_recipients);
 	for (size_t i = 0; i < j->n_recipients; i++) {
 		const struct recipient *r = &j->recipients[i];
@@ -145,6 +194,8 @@ void jobspec_compute_digest(struct jobspec *j)
 		h_str(&h, 'F', r->first_message);
 		h_str(&h, 'y', r->system_prompt);
 		h_str(&h, 'v', r->voice_id);
+		if (r->timezone)
+			h_str(&h, 'z', r->timezone);
 		h_int(&h, 'V', (int64_t)r->n_vars);
 		for (size_t k = 0; k < r->n_vars; k++)
 			h_var(&h, &r->vars[k]);
@@ -195,6 +246,7 @@ void recipient_clear(struct recipient *r)
 	free(r->first_message);
 	free(r->system_prompt);
 	free(r->voice_id);
+	free(r->timezone);
 	free(r->file);
 	memset(r, 0, sizeof(*r));
 }
@@ -219,6 +271,8 @@ void jobspec_clear(struct jobspec *j)
 	free(j->whatsapp.phone_number_id);
 	free(j->whatsapp.template_name);
 	free(j->whatsapp.template_language_code);
+	calendar_free(j->repeat);
+	window_free(j->hours);
 	memset(j, 0, sizeof(*j));
 }
 

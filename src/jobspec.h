@@ -12,6 +12,8 @@
 
 struct tz;
 struct tz_cache;
+struct calendar;
+struct window;
 
 #define JOB_NAME_MAX 64
 #define JOB_MAX_RECIPIENTS 10000
@@ -39,6 +41,8 @@ struct recipient {
 	char *first_message; /* agent.first_message */
 	char *system_prompt; /* agent.prompt.prompt */
 	char *voice_id;      /* tts.voice_id */
+	char *timezone;      /* IANA name whose calling hours apply, or NULL: the job's */
+	const struct tz *tz; /* that zone loaded (owned by daemonconf.zones), or NULL */
 	char *file;          /* where it was defined (for messages) */
 	int line;            /* line in the job file, or row in the CSV */
 };
@@ -51,6 +55,19 @@ struct retry_policy {
 };
 
 enum on_removal { ON_REMOVAL_CANCEL, ON_REMOVAL_KEEP };
+
+/* A recurring job's next occurrence while the previous run's batch is still active. */
+enum overlap_policy {
+	OVERLAP_SKIP,            /* the new occurrence is not submitted (default) */
+	OVERLAP_ALLOW,           /* both run */
+	OVERLAP_CANCEL_PREVIOUS, /* the active batch is cancelled, the new one submitted */
+};
+
+/* A run whose submit time falls outside the calling hours. */
+enum outside_window {
+	OUTSIDE_DEFER, /* waits for the next opening (default) */
+	OUTSIDE_SKIP,  /* is skipped */
+};
 
 struct whatsapp_params {
 	char *phone_number_id;        /* -> whatsapp_phone_number_id, may be NULL */
@@ -69,7 +86,22 @@ struct jobspec {
 	const struct tz *tz;   /* the loaded zone, owned by daemonconf.zones */
 	bool has_start;        /* start given as wall time ... */
 	char *start_text;      /* ... as written ("2026-12-01 09:00") */
-	int64_t start;         /* the run's instant, unix seconds (either form) */
+	int64_t start;         /* the run's instant, unix seconds (either form);
+				* with repeat: the earliest instant an occurrence may
+				* have, when anchored */
+	/* recurrence (issue 8); repeat == NULL: a single run at start */
+	struct calendar *repeat; /* owned */
+	bool anchored;           /* repeat with start or scheduled_time_unix; else the
+				  * occurrences begin where the caller starts looking */
+	bool has_until;
+	int64_t until;           /* no occurrence after this instant */
+	int count;               /* at most this many occurrences from start, 0: no limit */
+	enum overlap_policy overlap;
+	/* calling hours; hours == NULL: any time */
+	struct window *hours;    /* owned */
+	enum outside_window outside;
+	bool resume;             /* a batch cancelled at the close resumes at the next opening */
+	bool has_recipient_zones; /* some recipient has its own timezone */
 	char *call_name;       /* NULL: use name */
 	struct recipient *recipients;
 	size_t n_recipients;
@@ -112,6 +144,11 @@ struct daemonconf {
 	size_t n_recipients;
 	struct tz_cache *zones; /* owns every jobspec.tz */
 };
+
+/* Wire and config name of an overlap policy ("skip", "allow", "cancel_previous"). */
+const char *overlap_policy_name(enum overlap_policy p);
+/* Wire and config name of an outside_window choice ("defer", "skip"). */
+const char *outside_window_name(enum outside_window o);
 
 /* Is s an E.164 number: '+' and 8..15 digits? */
 bool e164_valid(const char *s);

@@ -19,12 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calendar.h"
 #include "cfg.h"
 #include "tz.h"
+#include "window.h"
 
 #define BAD_JOBS TEST_DATADIR "/bad/jobs"
 #define BAD_DAEMON TEST_DATADIR "/bad/daemon"
 #define GOOD TEST_DATADIR "/good/batchcalld.conf"
+#define GOOD_REPEAT TEST_DATADIR "/good-repeat/batchcalld.conf"
 
 struct expect {
 	char file[128]; /* basename */
@@ -395,6 +398,160 @@ START_TEST(test_digest)
 }
 END_TEST
 
+
+/* The keys of issue 8, inherited from defaults or set by the job. */
+START_TEST(test_good_repeat_values)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	const struct jobspec *j;
+	char *text;
+
+	ck_assert_int_eq(cfg_load(GOOD_REPEAT, &c, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_uint_eq(c->n_jobs, 6);
+	ck_assert_uint_eq(c->n_recipients, 10);
+
+	j = daemonconf_find(c, "weekday");
+	ck_assert_ptr_nonnull(j->repeat);
+	text = calendar_format(j->repeat);
+	ck_assert_str_eq(text, "Mon..Fri *-*-* 09:00:00");
+	free(text);
+	ck_assert(j->anchored);
+	ck_assert_int_eq(j->start, 1796101200); /* 2026-12-01 00:00 EST */
+	ck_assert(j->has_until);
+	ck_assert_int_eq(j->until, 1798779540); /* 2026-12-31 23:59 EST */
+	ck_assert_int_eq(j->count, 0);
+	ck_assert_int_eq(j->overlap, OVERLAP_CANCEL_PREVIOUS);
+	/* calling hours and blackout dates from defaults */
+	ck_assert_ptr_nonnull(j->hours);
+	ck_assert_uint_eq(j->hours->days, 0x3e);
+	ck_assert_int_eq(j->hours->from, 9 * 3600);
+	ck_assert_int_eq(j->hours->to, 20 * 3600);
+	ck_assert(!j->hours->all_day);
+	ck_assert_uint_eq(j->hours->n_blackout, 2);
+	ck_assert_int_eq(j->hours->blackout[0], 20812); /* 2026-12-25 */
+	ck_assert_int_eq(j->hours->blackout[1], 20819); /* 2027-01-01 */
+	ck_assert_int_eq(j->outside, OUTSIDE_DEFER);
+	ck_assert(!j->resume);
+	ck_assert(!j->has_recipient_zones);
+
+	j = daemonconf_find(c, "gap-daily");
+	ck_assert_int_eq(j->count, 5);
+	ck_assert_int_eq(j->start, 1772946000);
+	ck_assert(!j->has_until);
+	ck_assert_int_eq(j->overlap, OVERLAP_ALLOW); /* defaults */
+	/* the job's calling_hours replace the defaults' group whole */
+	ck_assert_uint_eq(j->hours->days, CALENDAR_ALL_WEEKDAYS);
+	ck_assert_int_eq(j->hours->from, 8 * 3600);
+	ck_assert_int_eq(j->hours->to, 21 * 3600);
+	ck_assert_uint_eq(j->hours->n_blackout, 2);
+
+	j = daemonconf_find(c, "xmas");
+	ck_assert_ptr_null(j->repeat);
+	ck_assert(!j->anchored);
+	ck_assert_ptr_nonnull(j->hours);
+
+	j = daemonconf_find(c, "zones");
+	ck_assert(j->resume);
+	ck_assert(j->has_recipient_zones);
+	ck_assert_uint_eq(j->n_recipients, 5);
+	ck_assert_str_eq(j->recipients[0].timezone, "America/Los_Angeles");
+	ck_assert_str_eq(tz_name(j->recipients[0].tz), "America/Los_Angeles");
+	ck_assert_str_eq(j->recipients[1].timezone, "Europe/London");
+	ck_assert_ptr_null(j->recipients[2].timezone);
+	ck_assert_ptr_null(j->recipients[2].tz);
+	/* the CSV column is the recipient's zone, not a dynamic variable */
+	ck_assert_str_eq(j->recipients[3].timezone, "America/Chicago");
+	ck_assert_uint_eq(j->recipients[3].n_vars, 1);
+	ck_assert_str_eq(j->recipients[3].vars[0].name, "first_name");
+	ck_assert_ptr_null(j->recipients[4].timezone);
+
+	j = daemonconf_find(c, "night");
+	ck_assert_uint_eq(j->hours->days, 1u << 5);
+	ck_assert_int_eq(j->hours->from, 20 * 3600);
+	ck_assert_int_eq(j->hours->to, 2 * 3600);
+	ck_assert_int_eq(j->outside, OUTSIDE_SKIP);
+	ck_assert_int_eq(j->overlap, OVERLAP_SKIP);
+
+	/* a repeat without start: not anchored, no start needed */
+	j = daemonconf_find(c, "hourly");
+	ck_assert(!j->anchored);
+	ck_assert(!j->has_start);
+	text = calendar_format(j->repeat);
+	ck_assert_str_eq(text, "*-*-* *:00:00");
+	free(text);
+	/* its own blackout_dates replace the defaults' list */
+	ck_assert_uint_eq(j->hours->n_blackout, 1);
+	ck_assert_int_eq(j->hours->blackout[0], 20811);
+	daemonconf_free(c);
+}
+END_TEST
+
+/* Each new key changes the digest; a job without them keeps its old one. */
+START_TEST(test_digest_repeat_keys)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	struct jobspec *j;
+	uint64_t d0;
+
+	ck_assert_int_eq(cfg_load(GOOD_REPEAT, &c, &d), 0);
+	j = (struct jobspec *)daemonconf_find(c, "zones");
+	d0 = j->digest;
+#define CHANGES(stmt, undo)                   \
+	do {                                  \
+		stmt;                         \
+		jobspec_compute_digest(j);    \
+		ck_assert(j->digest != d0);   \
+		undo;                         \
+		jobspec_compute_digest(j);    \
+		ck_assert(j->digest == d0);   \
+	} while (0)
+	CHANGES(j->count = 3, j->count = 0);
+	CHANGES(j->overlap = OVERLAP_SKIP, j->overlap = OVERLAP_ALLOW);
+	CHANGES((j->has_until = true, j->until = 1), j->has_until = false);
+	CHANGES(j->hours->from += 60, j->hours->from -= 60);
+	CHANGES(j->hours->to += 60, j->hours->to -= 60);
+	CHANGES(j->hours->days = 1, j->hours->days = 0x3e);
+	CHANGES(j->hours->blackout[0]++, j->hours->blackout[0]--);
+	CHANGES(j->outside = OUTSIDE_SKIP, j->outside = OUTSIDE_DEFER);
+	CHANGES(j->resume = false, j->resume = true);
+	CHANGES(j->anchored = false, j->anchored = true);
+	{
+		char *tz = j->recipients[0].timezone;
+		CHANGES(j->recipients[0].timezone = NULL, j->recipients[0].timezone = tz);
+	}
+	{
+		struct calendar *cal = j->repeat, *other = NULL;
+		char *cause = NULL;
+		ck_assert_int_eq(calendar_parse("Mon..Fri 08:01", &other, &cause), 0);
+		CHANGES(j->repeat = other, j->repeat = cal);
+		calendar_free(other);
+	}
+#undef CHANGES
+	daemonconf_free(c);
+}
+END_TEST
+
+/* The digest of a job that uses none of the new keys is what it was before
+ * they existed (values computed by the loader of commit f05edd9). */
+START_TEST(test_digest_stable_without_new_keys)
+{
+	static const uint64_t before[] = { 0x3fcd3e3fd51389c7ULL, 0x79ac45ee5a3287d3ULL, 0x3b8ccedff4d80b72ULL,
+					   0x69ec83415ddc0647ULL };
+	struct daemonconf *c = load_good();
+
+	ck_assert_uint_eq(c->n_jobs, ARRAY_SIZE(before));
+	for (size_t i = 0; i < c->n_jobs; i++) {
+		ck_assert_ptr_null(c->jobs[i].repeat);
+		ck_assert_ptr_null(c->jobs[i].hours);
+		ck_assert_msg(c->jobs[i].digest == before[i], "%s: digest changed", c->jobs[i].name);
+	}
+	daemonconf_free(c);
+}
+END_TEST
+
 START_TEST(test_duplicate_across_files)
 {
 	char *dir = make_tmpdir(), *conf = make_daemon(dir, "defaults = { timezone = \"UTC\"; };\n");
@@ -739,6 +896,9 @@ int main(void)
 	tcase_add_test(tc, test_good_daemon_values);
 	tcase_add_test(tc, test_good_job_values);
 	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_good_repeat_values);
+	tcase_add_test(tc, test_digest_repeat_keys);
+	tcase_add_test(tc, test_digest_stable_without_new_keys);
 	tcase_add_test(tc, test_duplicate_across_files);
 	tcase_add_test(tc, test_bad_default_reported_once);
 	tcase_add_test(tc, test_too_many_recipients);
