@@ -174,9 +174,10 @@ static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const cha
 	};
 	int o;
 
-	optind = 1;
+	/* Options may follow the job name ("show JOB --json"): optind 0, not
+	 * 1, makes glibc forget the "+" ordering of batchcallctl's own scan. */
+	optind = 0;
 	opterr = 0;
-	/* Options may follow the job name ("show JOB --json"). */
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'j' && (cmd == CMD_STATUS || cmd == CMD_SHOW)) {
 			*json = true;
