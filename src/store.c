@@ -255,10 +255,12 @@ int store_load(struct store *s, store_load_cb cb, void *arg, struct store_load_i
 			v[i].run = NULL; /* the callback owns it */
 		}
 		run_free(v[i].run);
-		free(v[i].name);
 		free(v[i].path);
 		free(v[i].cause);
 	}
+	/* names last: each one is compared with the one before it */
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
 	free(v);
 	return 0;
 }
