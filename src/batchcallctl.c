@@ -26,7 +26,7 @@
 
 static const char usage_text[] =
 	"usage: batchcallctl [-c FILE] check\n"
-	"       batchcallctl [-c FILE] plan [--from TIME] [--json]\n"
+	"       batchcallctl [-c FILE] plan [--from TIME] [--count N] [--json]\n"
 	"       batchcallctl --help | --version\n";
 
 static const char help_text[] =
@@ -35,12 +35,14 @@ static const char help_text[] =
 	"  check                validate the daemon configuration and every job file;\n"
 	"                       print each error as FILE:LINE: message\n"
 	"  plan                 list every job's run with its local time, UTC and unix\n"
-	"                       seconds, and whether it is future, late, missed or disabled\n"
+	"                       seconds, when it really starts after calling hours, and\n"
+	"                       whether it is future, late, missed or disabled\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    daemon configuration (default " CFG_DEFAULT_PATH ")\n"
 	"      --from TIME      plan relative to TIME instead of now: unix seconds,\n"
 	"                       \"YYYY-MM-DD HH:MM[:SS]\" (UTC) or ISO 8601 with Z or an offset\n"
+	"      --count N        the next N occurrences of each recurring job (default 1)\n"
 	"      --json           plan as one JSON document\n"
 	"  -h, --help           show this help\n"
 	"  -V, --version        show the version\n"
@@ -100,11 +102,12 @@ static int cmd_plan(const char *config, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemonconf *c;
 	struct plan *p = NULL;
-	int64_t from = (int64_t)time(NULL);
+	int64_t from = (int64_t)time(NULL), count = 1;
 	bool json = false;
 	char *out;
 	int o;
@@ -122,6 +125,10 @@ static int cmd_plan(const char *config, int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'n':
+			if (parse_int64(optarg, 1, PLAN_MAX_COUNT, &count) < 0)
+				return bad_usage("--count: '%s' is not a number from 1 to %d", optarg, PLAN_MAX_COUNT);
+			break;
 		default:
 			return bad_usage("plan: unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -131,7 +138,7 @@ static int cmd_plan(const char *config, int argc, char **argv)
 	c = load_or_report(config);
 	if (!c)
 		return EXIT_INVALID;
-	plan_build(c, from, &p);
+	plan_build_count(c, from, (size_t)count, &p);
 	out = json ? plan_format_json(p) : plan_format_text(p);
 	fputs(out, stdout);
 	free(out);

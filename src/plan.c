@@ -1,6 +1,8 @@
 /*
- * plan: every job's run relative to an instant the caller gives, rendered
- * as a table or as JSON. No clock is read here, so tests pin `from`.
+ * plan: every job's runs relative to an instant the caller gives, with the
+ * time each really starts after calling hours, rendered as a table or as
+ * JSON. No clock is read here, so tests pin `from`. The answers come from
+ * schedule.c, the functions the engine uses, so plan and daemon agree.
  */
 #include "config.h"
 
@@ -10,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
+#include "calendar.h"
 #include "plan.h"
+#include "schedule.h"
 #include "tz.h"
 #include "util.h"
 
@@ -63,44 +68,114 @@ static int cmp_run(const void *a, const void *b)
 	return strcmp(x->job->name, y->job->name);
 }
 
-int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret)
+/* When the run of r really starts: from for a late run (it is submitted at
+ * once), else its instant; then the calling hours of its zone(s). */
+static void plan_submit(struct plan_run *r, int64_t from)
+{
+	const struct jobspec *j = r->job;
+	int64_t basis = r->state == PLAN_LATE ? from : r->instant;
+	bool skipped = false;
+
+	r->submitted = r->state == PLAN_FUTURE || r->state == PLAN_LATE;
+	r->submit_at = basis;
+	r->window = SCHEDULE_OPEN;
+	if (!r->submitted)
+		return;
+	if (j->hours && j->has_recipient_zones &&
+	    schedule_zone_groups(j, basis, &r->groups, &r->n_groups) == 0) {
+		bool all_open = true, any = false;
+		for (size_t k = 0; k < r->n_groups; k++) {
+			const struct schedule_group *g = &r->groups[k];
+			all_open = all_open && g->window == SCHEDULE_OPEN;
+			if (g->window == SCHEDULE_SKIPPED || (any && g->submit_at >= r->submit_at))
+				continue;
+			r->submit_at = g->submit_at;
+			any = true;
+		}
+		r->window = all_open ? SCHEDULE_OPEN : any ? SCHEDULE_DEFERRED : SCHEDULE_SKIPPED;
+		if (!any)
+			r->submit_at = basis;
+		return;
+	}
+	/* a window that never opens again within the search is a skip */
+	if (schedule_submit_time(j, NULL, basis, &r->submit_at, &skipped) < 0) {
+		r->submit_at = basis;
+		skipped = true;
+	}
+	r->window = skipped ? SCHEDULE_SKIPPED : r->submit_at != basis ? SCHEDULE_DEFERRED : SCHEDULE_OPEN;
+}
+
+static void add_run(struct plan *p, size_t *cap, const struct jobspec *j, int64_t instant)
+{
+	struct plan_run *r;
+	struct civil lc;
+	char when[40], off[16];
+	const char *abbr = NULL;
+	int offset = 0;
+
+	xgrow((void **)&p->runs, cap, p->n_runs + 1, sizeof(*p->runs));
+	r = &p->runs[p->n_runs++];
+	memset(r, 0, sizeof(*r));
+	r->job = j;
+	r->instant = instant;
+	r->state = plan_state_of(j, r->instant, p->from, &r->late_by);
+	tz_to_local(j->tz, r->instant, &lc, &offset);
+	tz_lookup(j->tz, r->instant, NULL, &abbr, NULL);
+	civil_format(&lc, when, sizeof(when));
+	plan_format_offset(offset, off, sizeof(off));
+	/* numeric abbreviations ("-03") say nothing the offset does not */
+	if (abbr && *abbr && *abbr != '+' && *abbr != '-')
+		snprintf(r->local, sizeof(r->local), "%s %s (%s)", when, off, abbr);
+	else
+		snprintf(r->local, sizeof(r->local), "%s %s", when, off);
+	format_utc(r->instant, r->utc, sizeof(r->utc));
+	plan_submit(r, p->from);
+}
+
+int plan_build_count(const struct daemonconf *c, int64_t from, size_t count, struct plan **ret)
 {
 	struct plan *p = xcalloc(1, sizeof(*p));
+	size_t cap = 0;
+	int64_t *occ;
 
+	if (count == 0)
+		count = 1;
+	occ = xcalloc(count, sizeof(*occ));
 	p->from = from;
-	p->runs = xcalloc(c->n_jobs, sizeof(*p->runs));
 	for (size_t i = 0; i < c->n_jobs; i++) {
 		const struct jobspec *j = &c->jobs[i];
-		struct plan_run *r = &p->runs[p->n_runs++];
-		struct civil lc;
-		char when[40], off[16];
-		const char *abbr = NULL;
-		int offset = 0;
+		int64_t last;
+		size_t n = 0;
 
-		r->job = j;
-		r->instant = j->start;
-		r->state = plan_state_of(j, r->instant, from, &r->late_by);
-		tz_to_local(j->tz, r->instant, &lc, &offset);
-		tz_lookup(j->tz, r->instant, NULL, &abbr, NULL);
-		civil_format(&lc, when, sizeof(when));
-		plan_format_offset(offset, off, sizeof(off));
-		/* numeric abbreviations ("-03") say nothing the offset does not */
-		if (abbr && *abbr && *abbr != '+' && *abbr != '-')
-			snprintf(r->local, sizeof(r->local), "%s %s (%s)", when, off, abbr);
-		else
-			snprintf(r->local, sizeof(r->local), "%s %s", when, off);
-		format_utc(r->instant, r->utc, sizeof(r->utc));
+		if (!j->repeat) {
+			add_run(p, &cap, j, j->start);
+			continue;
+		}
+		/* the newest past occurrence, while catch-up would still submit it */
+		if (j->enabled && schedule_latest_due(j, from - 1, &last) == 0 && from - last <= j->max_lateness)
+			add_run(p, &cap, j, last);
+		schedule_occurrences(j, from, count, occ, &n);
+		for (size_t k = 0; k < n; k++)
+			add_run(p, &cap, j, occ[k]);
 	}
+	free(occ);
 	if (p->n_runs > 1)
 		qsort(p->runs, p->n_runs, sizeof(*p->runs), cmp_run);
 	*ret = p;
 	return 0;
 }
 
+int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret)
+{
+	return plan_build_count(c, from, 1, ret);
+}
+
 void plan_free(struct plan *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->n_runs; i++)
+		schedule_groups_free(p->runs[i].groups, p->runs[i].n_groups);
 	free(p->runs);
 	free(p);
 }
@@ -157,38 +232,116 @@ static void sb_printf(struct strbuf *b, const char *fmt, ...)
 	free(t);
 }
 
+/* "2026-12-07 09:00 -05:00" of t in z, " (deferred)" when it waits for the window. */
+static void submit_text(const struct tz *z, bool submitted, int64_t t, enum schedule_window w, char *buf,
+			size_t size)
+{
+	struct civil lc;
+	char when[40], off[16];
+	int offset = 0;
+
+	if (!submitted) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (w == SCHEDULE_SKIPPED) {
+		snprintf(buf, size, "skipped");
+		return;
+	}
+	tz_to_local(z, t, &lc, &offset);
+	civil_format(&lc, when, sizeof(when));
+	plan_format_offset(offset, off, sizeof(off));
+	snprintf(buf, size, "%s %s%s", when, off, w == SCHEDULE_DEFERRED ? " (deferred)" : "");
+}
+
+#define NCOL 7
+
+/* The cells of a run's row, or of its k-th zone group's line (k >= 0). */
+static void cells(const struct plan_run *r, ssize_t k, char c[NCOL][96])
+{
+	if (k < 0) {
+		snprintf(c[0], 96, "%s", r->job->name);
+		snprintf(c[1], 96, "%s", r->local);
+		snprintf(c[2], 96, "%s", r->job->timezone);
+		snprintf(c[3], 96, "%s", r->utc);
+		snprintf(c[4], 96, "%lld", (long long)r->instant);
+		if (r->groups && r->window != SCHEDULE_SKIPPED) {
+			/* the groups' own lines say which waits */
+			char t[80];
+			submit_text(r->job->tz, true, r->submit_at, SCHEDULE_OPEN, t, sizeof(t));
+			snprintf(c[5], 96, "%s (first of %zu)", t, r->n_groups);
+		} else {
+			submit_text(r->job->tz, r->submitted, r->submit_at, r->window, c[5], 96);
+		}
+		state_text(r, c[6], 96);
+	} else {
+		const struct schedule_group *g = &r->groups[k];
+		c[0][0] = '\0';
+		snprintf(c[1], 96, "+ %zu recipient%s", g->n_recipients, g->n_recipients == 1 ? "" : "s");
+		snprintf(c[2], 96, "%s", g->timezone);
+		c[3][0] = c[4][0] = '\0';
+		/* the state column says whether it waits */
+		submit_text(g->tz, true, g->submit_at, g->window == SCHEDULE_SKIPPED ? g->window : SCHEDULE_OPEN, c[5],
+			    96);
+		snprintf(c[6], 96, "%s", schedule_window_name(g->window));
+	}
+}
+
+static void line_out(struct strbuf *b, const int *w, char c[NCOL][96])
+{
+	/* UNIX is right-aligned; the last column is not padded */
+	sb_printf(b, "%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s", w[0], c[0], w[1], c[1], w[2], c[2], w[3], c[3], w[4],
+		  c[4], w[5], c[5], c[6]);
+	while (b->len > 0 && b->s[b->len - 1] == ' ')
+		b->s[--b->len] = '\0';
+	sb_printf(b, "\n");
+}
+
 char *plan_format_text(const struct plan *p)
 {
-	static const char *const head[] = { "JOB", "LOCAL TIME", "TIMEZONE", "UTC", "UNIX", "STATE" };
-	int w[6];
+	static const char *const head[NCOL] = { "JOB", "LOCAL TIME", "TIMEZONE", "UTC", "UNIX", "SUBMIT AT", "STATE" };
+	int w[NCOL];
 	struct strbuf b = { 0 };
-	char st[80];
+	char c[NCOL][96];
 
-	for (size_t k = 0; k < 6; k++)
+	for (size_t k = 0; k < NCOL; k++)
 		w[k] = (int)strlen(head[k]);
 	for (size_t i = 0; i < p->n_runs; i++) {
 		const struct plan_run *r = &p->runs[i];
-		char unix_s[24];
-		int l[5];
-		snprintf(unix_s, sizeof(unix_s), "%lld", (long long)r->instant);
-		l[0] = (int)strlen(r->job->name);
-		l[1] = (int)strlen(r->local);
-		l[2] = (int)strlen(r->job->timezone);
-		l[3] = (int)strlen(r->utc);
-		l[4] = (int)strlen(unix_s);
-		for (size_t k = 0; k < 5; k++)
-			if (l[k] > w[k])
-				w[k] = l[k];
+		for (ssize_t g = -1; g < (ssize_t)r->n_groups; g++) {
+			cells(r, g, c);
+			for (size_t k = 0; k < NCOL - 1; k++)
+				if ((int)strlen(c[k]) > w[k])
+					w[k] = (int)strlen(c[k]);
+		}
 	}
-	sb_printf(&b, "%-*s  %-*s  %-*s  %-*s  %*s  %s\n", w[0], head[0], w[1], head[1], w[2], head[2], w[3],
-		  head[3], w[4], head[4], head[5]);
+	for (size_t k = 0; k < NCOL; k++)
+		snprintf(c[k], 96, "%s", head[k]);
+	line_out(&b, w, c);
 	for (size_t i = 0; i < p->n_runs; i++) {
 		const struct plan_run *r = &p->runs[i];
-		state_text(r, st, sizeof(st));
-		sb_printf(&b, "%-*s  %-*s  %-*s  %-*s  %*lld  %s\n", w[0], r->job->name, w[1], r->local, w[2],
-			  r->job->timezone, w[3], r->utc, w[4], (long long)r->instant, st);
+		for (ssize_t g = -1; g < (ssize_t)r->n_groups; g++) {
+			cells(r, g, c);
+			line_out(&b, w, c);
+		}
 	}
 	return b.s;
+}
+
+static void json_submit(json_object *o, const struct tz *z, bool submitted, int64_t t, enum schedule_window w)
+{
+	char local[48];
+
+	if (!submitted) {
+		json_object_object_add(o, "submit_at", NULL);
+		json_object_object_add(o, "submit_local", NULL);
+		json_object_object_add(o, "window", NULL);
+		return;
+	}
+	tz_format_local(z, t, local, sizeof(local));
+	json_object_object_add(o, "submit_at", w == SCHEDULE_SKIPPED ? NULL : json_object_new_int64(t));
+	json_object_object_add(o, "submit_local", w == SCHEDULE_SKIPPED ? NULL : json_object_new_string(local));
+	json_object_object_add(o, "window", json_object_new_string(schedule_window_name(w)));
 }
 
 char *plan_format_json(const struct plan *p)
@@ -214,6 +367,24 @@ char *plan_format_json(const struct plan *p)
 		json_object_object_add(o, "state", json_object_new_string(plan_state_name(r->state)));
 		if (r->state == PLAN_LATE || r->state == PLAN_MISSED)
 			json_object_object_add(o, "late_by", json_object_new_int64(r->late_by));
+		if (r->job->repeat) {
+			char *text = calendar_format(r->job->repeat);
+			json_object_object_add(o, "repeat", json_object_new_string(text));
+			free(text);
+		}
+		json_submit(o, r->job->tz, r->submitted, r->submit_at, r->window);
+		if (r->groups) {
+			json_object *groups = json_object_new_array();
+			for (size_t k = 0; k < r->n_groups; k++) {
+				const struct schedule_group *g = &r->groups[k];
+				json_object *go = json_object_new_object();
+				json_object_object_add(go, "timezone", json_object_new_string(g->timezone));
+				json_object_object_add(go, "recipients", json_object_new_int64((int64_t)g->n_recipients));
+				json_submit(go, g->tz, true, g->submit_at, g->window);
+				json_object_array_add(groups, go);
+			}
+			json_object_object_add(o, "zone_groups", groups);
+		}
 		json_object_object_add(o, "file", json_object_new_string(r->job->file));
 		json_object_object_add(o, "line", json_object_new_int(r->job->line));
 		json_object_array_add(runs, o);

@@ -52,7 +52,7 @@ expect_out "6 jobs in 3 files, 11 recipients"
 
 run 0 -c "$top/etc/batchcalld.conf" plan --from 2026-11-30T00:00:00Z
 [ "$(wc -l <"$tmp/out")" -eq 7 ] || fail "plan of etc/ should print a header and 6 runs"
-grep -q '^dec-renewals  *2026-12-01 09:00 -05:00 (EST)  *America/New_York  *2026-12-01T14:00:00Z  *1796133600  *future$' "$tmp/out" ||
+grep -q '^dec-renewals  *2026-12-01 09:00 -05:00 (EST)  *America/New_York  *2026-12-01T14:00:00Z  *1796133600  *2026-12-01 09:00 -05:00  *future$' "$tmp/out" ||
 	fail "plan of etc/ lacks the dec-renewals row"
 grep -q '^in-kyc-reminder .* disabled$' "$tmp/out" || fail "plan of etc/ lacks the disabled job"
 
@@ -61,11 +61,11 @@ cd "$data" || exit 1
 run 0 -c good/batchcalld.conf check
 expect_out "4 jobs in 2 files, 7 recipients"
 run 0 -c good/batchcalld.conf plan --from "2026-12-01 14:05"
-expect_out "JOB           LOCAL TIME                        TIMEZONE          UTC                         UNIX  STATE
-gap-job       2026-03-08 03:30 -04:00 (EDT)     America/New_York  2026-03-08T07:30:00Z  1772955000  disabled
-wa.sg         2026-12-01 03:00 -05:00 (EST)     America/New_York  2026-12-01T08:00:00Z  1796112000  missed by 6h5m
-dec-renewals  2026-12-01 09:00 -05:00 (EST)     America/New_York  2026-12-01T14:00:00Z  1796133600  late by 5m
-kolkata       2026-12-01 19:30:15 +05:30 (IST)  Asia/Kolkata      2026-12-01T14:00:15Z  1796133615  missed by 4m45s"
+expect_out "JOB           LOCAL TIME                        TIMEZONE          UTC                         UNIX  SUBMIT AT                STATE
+gap-job       2026-03-08 03:30 -04:00 (EDT)     America/New_York  2026-03-08T07:30:00Z  1772955000  -                        disabled
+wa.sg         2026-12-01 03:00 -05:00 (EST)     America/New_York  2026-12-01T08:00:00Z  1796112000  -                        missed by 6h5m
+dec-renewals  2026-12-01 09:00 -05:00 (EST)     America/New_York  2026-12-01T14:00:00Z  1796133600  2026-12-01 09:05 -05:00  late by 5m
+kolkata       2026-12-01 19:30:15 +05:30 (IST)  Asia/Kolkata      2026-12-01T14:00:15Z  1796133615  -                        missed by 4m45s"
 run 0 -c good/batchcalld.conf plan --json --from 1796133900
 grep -q '"from": 1796133900,' "$tmp/out" || fail "plan --json lacks from"
 grep -q '"file": "good/jobs.d/10-us.conf",' "$tmp/out" || fail "plan --json lacks the job file"
@@ -79,6 +79,41 @@ for t in 1796133900 "2026-12-01 14:05:00" 2026-12-01T09:05:00-05:00 2026-12-01T1
 	run 0 -c good/batchcalld.conf plan --json --from "$t"
 	grep -q '"from": 1796133900,' "$tmp/out" || fail "--from '$t' is not 1796133900"
 done
+
+# recurring jobs and calling hours: --count, SUBMIT AT, zone groups
+run 0 -c good-repeat/batchcalld.conf check
+expect_out "6 jobs in 2 files, 10 recipients"
+run 0 -c good-repeat/batchcalld.conf plan --from 2026-12-04T19:00:00Z --count 3
+[ "$(grep -c '^weekday ' "$tmp/out")" -eq 3 ] || fail "plan --count 3 should list 3 runs of weekday"
+[ "$(grep -c '^hourly ' "$tmp/out")" -eq 3 ] || fail "plan --count 3 should list 3 runs of hourly"
+grep -q '^night  *2026-12-05 21:00 +01:00 (CET)  *Europe/Berlin  *2026-12-05T20:00:00Z  *1796500800  *skipped  *future$' "$tmp/out" ||
+	fail "plan lacks the skipped Saturday run of night"
+grep -q '^xmas  *2026-12-25 10:00 -05:00 (EST) .* 1798210800  *2026-12-28 09:00 -05:00 (deferred)  *future$' "$tmp/out" ||
+	fail "plan lacks the deferred xmas run"
+grep -q '^  *+ 1 recipient  *America/Los_Angeles  *2026-12-07 09:00 -08:00  *deferred$' "$tmp/out" ||
+	fail "plan lacks the Los Angeles zone group"
+run 0 -c good-repeat/batchcalld.conf plan --from 2026-12-04T19:00:00Z
+[ "$(grep -c '^weekday ' "$tmp/out")" -eq 1 ] || fail "plan lists one occurrence by default"
+run 0 -c good-repeat/batchcalld.conf plan --json --count 2 --from 1796133900
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+z = [r for r in d["runs"] if r["job"] == "zones"]
+assert len(z) == 2, z
+g = z[0]["zone_groups"]
+assert [x["timezone"] for x in g] == ["Europe/London", "America/New_York", "America/Chicago", "America/Los_Angeles"], g
+assert [x["submit_at"] for x in g] == [1796216400, 1796220000, 1796223600, 1796230800], g
+assert [x["window"] for x in g] == ["open", "deferred", "deferred", "deferred"], g
+w = [r for r in d["runs"] if r["job"] == "weekday"]
+assert [(r["state"], r["submit_at"], r["window"]) for r in w] == [("late", 1796133900, "open"), ("future", 1796220000, "open"), ("future", 1796306400, "open")], w
+x = [r for r in d["runs"] if r["job"] == "xmas"][0]
+assert (x["submit_at"], x["window"], x["submit_local"]) == (1798466400, "deferred", "2026-12-28T09:00:00-05:00"), x
+' <"$tmp/out" || fail "plan --json of good-repeat is not the expected document"
+fi
+run 2 -c good-repeat/batchcalld.conf plan --count 0
+run 2 -c good-repeat/batchcalld.conf plan --count 1001
+run 2 -c good-repeat/batchcalld.conf plan --count many
 
 # a bad daemon file: every error, FILE:LINE, exit 1, nothing on stdout
 run 1 -c bad/daemon/api-ranges.conf check
