@@ -99,7 +99,9 @@ else
 fi
 
 # Start the simulator on an ephemeral port and wait for its ready line.
-"$sim" --listen 127.0.0.1:0 --api-key conf-key --speed 50 >"$tmp/sim.out" 2>"$tmp/sim.err" &
+# BC_WRAP: a command put in front of the simulator (scripts/test: valgrind).
+# shellcheck disable=SC2086
+${BC_WRAP:-} "$sim" --listen 127.0.0.1:0 --api-key conf-key --speed 50 >"$tmp/sim.out" 2>"$tmp/sim.err" &
 simpid=$!
 url=
 deadline=$(($(date +%s) + 15))

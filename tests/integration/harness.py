@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -23,6 +24,9 @@ SIM = os.path.join(TOP_BUILDDIR, "batchcall-sim")
 DAEMON = os.path.join(TOP_BUILDDIR, "batchcalld")
 CTL = os.path.join(TOP_BUILDDIR, "batchcallctl")
 SUBMIT_PATH = "/v1/convai/batch-calling/submit"
+# A command line put in front of the daemon's and the simulator's, e.g.
+# BC_WRAP="valgrind --error-exitcode=99 --log-file=/tmp/vg.%p" (scripts/test).
+WRAP = shlex.split(os.environ.get("BC_WRAP", ""))
 
 
 def wait_until(pred, timeout, what):
@@ -63,7 +67,7 @@ class Sim:
         self.api_key = api_key
         self.errlog = open(os.path.join(workdir, "sim.stderr"), "wb")
         self.proc = subprocess.Popen(
-            [SIM, "--listen", "127.0.0.1:0", "--api-key", api_key, "--speed", str(speed),
+            WRAP + [SIM, "--listen", "127.0.0.1:0", "--api-key", api_key, "--speed", str(speed),
              "--seed", str(seed)] + list(extra),
             stdout=subprocess.PIPE, stderr=self.errlog)
         line = read_ready_line(self.proc, "batchcall-sim: listening on ", 10)
@@ -190,7 +194,7 @@ defaults = {
         e.pop("JOURNAL_STREAM", None)
         if env:
             e.update(env)
-        self.proc = subprocess.Popen([DAEMON, "-c", self.conf, "--log-target=console", "--verbose"] + list(args),
+        self.proc = subprocess.Popen(WRAP + [DAEMON, "-c", self.conf, "--log-target=console", "--verbose"] + list(args),
                                      stdout=self.log_fh, stderr=self.log_fh, env=e)
         return self.proc
 
