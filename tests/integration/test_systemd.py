@@ -682,6 +682,10 @@ def test_stop_bound_then_adopt(work):
             "ATTEMPT": "1", "HTTP_STATUS": None})
         assert es[1]["MESSAGE"].startswith("job 'inflight': adopted batch %s found by its call_name '%s"
                                             % (st["batch_id"], json.loads(subs[0]["body"])["call_name"]))
+        if CATALOG_OK:
+            x = catalog_text("_PID=%d" % p.pid, "JOB_NAME=inflight")
+            assert "Subject: Run of job inflight scheduled" in x and "The run is in state submitting." in x, x
+            assert "Subject: Batch %s adopted for job inflight" % st["batch_id"] in x, x
         assert len(env.sim.batches()) == 1
         assert env.d.stop() == 0
 
