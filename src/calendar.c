@@ -534,72 +534,51 @@ void calendar_free(struct calendar *c)
 	free(c);
 }
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
+static void format_field(FILE *f, const struct calendar *c, int field)
 {
-	va_list ap;
-	char *t;
-	size_t n;
-
-	va_start(ap, fmt);
-	t = xvasprintf(fmt, ap);
-	va_end(ap);
-	n = strlen(t);
-	xgrow((void **)&b->s, &b->cap, b->len + n + 1, 1);
-	memcpy(b->s + b->len, t, n + 1);
-	b->len += n;
-	free(t);
-}
-
-static void format_field(struct sbuf *b, const struct calendar *c, int field)
-{
-	const struct cal_field *f = &c->f[field];
+	const struct cal_field *fd = &c->f[field];
 	int w = field_info[field].width;
 
-	if (f->any) {
-		sb_add(b, "*");
+	if (fd->any) {
+		fputc('*', f);
 		return;
 	}
-	for (size_t i = 0; i < f->n; i++) {
-		const struct cal_comp *k = &f->comp[i];
+	for (size_t i = 0; i < fd->n; i++) {
+		const struct cal_comp *k = &fd->comp[i];
 		if (i)
-			sb_add(b, ",");
+			fputc(',', f);
 		if (k->range)
-			sb_add(b, "%0*d..%0*d", w, k->start, w, k->end);
+			fprintf(f, "%0*d..%0*d", w, k->start, w, k->end);
 		else
-			sb_add(b, "%0*d", w, k->start);
+			fprintf(f, "%0*d", w, k->start);
 		if (k->step > 1 || k->open)
-			sb_add(b, "/%d", k->step);
+			fprintf(f, "/%d", k->step);
 	}
 }
 
 char *calendar_format(const struct calendar *c)
 {
-	struct sbuf b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	/* a memory stream: the text has no useful upper bound (64-element lists) */
+	FILE *f = open_memstream(&text, &len);
 
+	if (!f)
+		abort(); /* out of memory, as xmalloc would */
 	if (!c->any_weekday) {
 		char wd[64];
 		calendar_format_weekdays(c->weekdays, wd, sizeof(wd));
-		sb_add(&b, "%s ", wd);
+		fprintf(f, "%s ", wd);
 	}
-	format_field(&b, c, F_YEAR);
-	sb_add(&b, "-");
-	format_field(&b, c, F_MONTH);
-	sb_add(&b, "-");
-	format_field(&b, c, F_DAY);
-	sb_add(&b, " ");
-	format_field(&b, c, F_HOUR);
-	sb_add(&b, ":");
-	format_field(&b, c, F_MIN);
-	sb_add(&b, ":");
-	format_field(&b, c, F_SEC);
-	return b.s;
+	for (int k = F_YEAR; k < F_N; k++) {
+		static const char sep[F_N] = { '-', '-', ' ', ':', ':', '\0' };
+		format_field(f, c, k);
+		if (sep[k])
+			fputc(sep[k], f);
+	}
+	if (fclose(f) != 0 || !text)
+		abort();
+	return text;
 }
 
 static bool day_matches(const struct calendar *c, int64_t days, int y, int m, int d)
