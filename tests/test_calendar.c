@@ -497,6 +497,106 @@ START_TEST(test_weekdays_across_dst)
 }
 END_TEST
 
+/* Differential: random events in the zones of the issue, `after` near each
+ * DST change of 2026, against a plain oracle that converts every matching
+ * wall minute of the days around `after` with tz_to_instant and keeps the
+ * smallest instant after it. The seed is printed on failure to replay. */
+START_TEST(test_next_against_oracle)
+{
+	static const char *const zones[] = { "America/New_York", "Europe/London", "Australia/Lord_Howe",
+					     "Pacific/Chatham", "Europe/Berlin" };
+	static const struct civil near[] = { { 2026, 3, 8, 0, 0, 0 },  { 2026, 3, 29, 0, 0, 0 },
+					     { 2026, 4, 5, 0, 0, 0 },  { 2026, 9, 27, 0, 0, 0 },
+					     { 2026, 10, 4, 0, 0, 0 }, { 2026, 10, 25, 0, 0, 0 },
+					     { 2026, 11, 1, 0, 0, 0 } };
+	unsigned seed = 20261128;
+
+	for (int iter = 0; iter < 400; iter++) {
+		unsigned s0 = seed;
+		const char *zn = zones[rand_r(&seed) % ARRAY_SIZE(zones)];
+		const struct tz *z = zone(zn);
+		struct civil base = near[rand_r(&seed) % ARRAY_SIZE(near)];
+		char hours[128] = "", mins[128] = "", expr[300];
+		struct calendar *c = NULL;
+		char *cause = NULL;
+		int64_t after, got = 0, want = 0, d0;
+		bool found = false;
+		int r;
+
+		/* 1..3 hours near the small hours, 1..3 minutes */
+		for (int k = 0, n = 1 + (int)(rand_r(&seed) % 3); k < n; k++)
+			snprintf(hours + strlen(hours), sizeof(hours) - strlen(hours), "%s%u", k ? "," : "",
+				 rand_r(&seed) % 5);
+		for (int k = 0, n = 1 + (int)(rand_r(&seed) % 3); k < n; k++)
+			snprintf(mins + strlen(mins), sizeof(mins) - strlen(mins), "%s%u", k ? "," : "",
+				 rand_r(&seed) % 60);
+		snprintf(expr, sizeof(expr), "%s%s:%s", rand_r(&seed) % 3 ? "" : "Sun,Mon ", hours, mins);
+		ck_assert_msg(calendar_parse(expr, &c, &cause) == 0, "%s: %s", expr, cause ? cause : "?");
+		base.hour = (int)(rand_r(&seed) % 6);
+		base.min = (int)(rand_r(&seed) % 60);
+		after = tz_to_instant(z, &base, NULL) + (int64_t)(rand_r(&seed) % 7200) - 3600;
+
+		d0 = civil_to_days(base.year, base.month, base.day);
+		for (int64_t d = d0 - 2; d <= d0 + 9; d++) {
+			struct civil w = { 0 };
+			days_to_civil(d, &w.year, &w.month, &w.day);
+			for (int m = 0; m < 1440; m++) {
+				int64_t t;
+				w.hour = m / 60;
+				w.min = m % 60;
+				if (!calendar_matches(c, &w))
+					continue;
+				t = tz_to_instant(z, &w, NULL);
+				if (t > after && (!found || t < want)) {
+					want = t;
+					found = true;
+				}
+			}
+		}
+		ck_assert_msg(found, "seed %u: the oracle's range is too short for %s", s0, expr);
+		r = calendar_next(c, z, after, &got);
+		ck_assert_msg(r == 0 && got == want, "seed %u: \"%s\" in %s after %lld: got %lld (%d), want %lld", s0,
+			      expr, zn, (long long)after, (long long)got, r, (long long)want);
+		calendar_free(c);
+	}
+}
+END_TEST
+
+/* Junk never crashes the parser: it parses (and then its normalised text
+ * reads back the same) or it says why. */
+START_TEST(test_parse_junk)
+{
+	static const char alphabet[] = "0123456789*/.,:- ~MonTuesdayWFriSSunhourlydaily\t";
+	unsigned seed = 4242;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		char in[24];
+		size_t len = rand_r(&seed) % (sizeof(in) - 1);
+		struct calendar *c = NULL;
+		char *cause = NULL;
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		in[len] = '\0';
+		if (calendar_parse(in, &c, &cause) == 0) {
+			char *t = calendar_format(c), *t2;
+			struct calendar *c2 = NULL;
+			ck_assert_msg(calendar_parse(t, &c2, &cause) == 0, "\"%s\" -> \"%s\": %s", in, t, cause);
+			t2 = calendar_format(c2);
+			ck_assert_str_eq(t, t2);
+			free(t2);
+			free(t);
+			calendar_free(c2);
+			calendar_free(c);
+		} else {
+			ck_assert_ptr_null(c);
+			ck_assert_msg(cause && *cause, "\"%s\" refused without a cause", in);
+			free(cause);
+		}
+	}
+}
+END_TEST
+
 static Suite *calendar_suite(void)
 {
 	Suite *s = suite_create("calendar");
@@ -511,6 +611,8 @@ static Suite *calendar_suite(void)
 	tcase_add_test(tc, test_dst_named_cases);
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_weekdays_across_dst);
+	tcase_add_test(tc, test_next_against_oracle);
+	tcase_add_test(tc, test_parse_junk);
 	suite_add_tcase(s, tc);
 	return s;
 }
