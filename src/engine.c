@@ -32,9 +32,11 @@
 #include "job.h"
 #include "log.h"
 #include "notify.h"
+#include "schedule.h"
 #include "store.h"
 #include "tz.h"
 #include "util.h"
+#include "window.h"
 
 #define LIST_PAGE_LIMIT 100
 /* A lookup scans back to batches created this long before its intent: the
@@ -56,6 +58,7 @@ struct slot {
 	bool persisted;             /* a state file exists */
 	bool in_group;              /* waits for the group commit */
 	bool dirty;                 /* newest record only in a journal */
+	const char *skip;           /* for the next step: do not submit, and why */
 	struct actions rest;        /* actions after its deferred persist */
 };
 
@@ -106,6 +109,8 @@ struct engine {
 	struct event *compact_ev;
 	bool journal_damaged;
 	bool reap_needed;           /* a slot was forgotten */
+	char **pending_jobs;        /* jobs whose next run or pruning is due */
+	size_t n_pending_jobs, cap_pending_jobs;
 	char last_status[256];
 	struct engine_stats stats;
 };
@@ -222,27 +227,61 @@ static void arm_timer(struct engine *e)
 
 /* --- slots ----------------------------------------------------------------- */
 
+/* Slots are sorted by job name, then by the run's instant: a job's runs
+ * (one, or one per occurrence of a recurring job) sit together. */
+static int slot_key_cmp(const char *job, int64_t start, const struct slot *s)
+{
+	int c = strcmp(job, s->run->job);
+
+	if (c)
+		return c;
+	return start < s->run->start ? -1 : start > s->run->start ? 1 : 0;
+}
+
 static int slot_cmp(const void *a, const void *b)
 {
 	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	return strcmp(x->run->job, y->run->job);
+	return slot_key_cmp(x->run->job, x->run->start, y);
 }
 
-static struct slot *slot_find(const struct engine *e, const char *job)
+/* Index of the first slot at or after (job, start). */
+static size_t slot_lower(const struct engine *e, const char *job, int64_t start)
 {
 	size_t lo = 0, hi = e->n_slots;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(job, e->slots[mid]->run->job);
-		if (c == 0)
-			return e->slots[mid];
-		if (c < 0)
-			hi = mid;
-		else
+		if (slot_key_cmp(job, start, e->slots[mid]) > 0)
 			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return NULL;
+	return lo;
+}
+
+static bool slot_of_job(const struct engine *e, size_t i, const char *job)
+{
+	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
+}
+
+/* The run of a job an operator means: the one being submitted or active,
+ * else the next scheduled one, else the newest. */
+static struct slot *slot_find(const struct engine *e, const char *job)
+{
+	struct slot *active = NULL, *next = NULL, *newest = NULL;
+
+	for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++) {
+		struct slot *s = e->slots[i];
+		enum run_state st = s->run->state;
+		if (s->forgotten)
+			continue;
+		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
+			active = s;
+		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED) && !next)
+			next = s;
+		newest = s;
+	}
+	return active ? active : next ? next : newest;
 }
 
 static struct slot *slot_add(struct engine *e, struct run *r, const struct jobspec *spec)
@@ -255,6 +294,17 @@ static struct slot *slot_add(struct engine *e, struct run *r, const struct jobsp
 	s->hidx = SIZE_MAX;
 	xgrow((void **)&e->slots, &e->cap_slots, e->n_slots + 1, sizeof(*e->slots));
 	e->slots[e->n_slots++] = s;
+	return s;
+}
+
+/* Add a slot at its sorted place (slot_add + slots_sort for many at once). */
+static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	size_t at = slot_lower(e, r->job, r->start);
+	struct slot *s = slot_add(e, r, spec);
+
+	memmove(e->slots + at + 1, e->slots + at, (e->n_slots - 1 - at) * sizeof(*e->slots));
+	e->slots[at] = s;
 	return s;
 }
 
@@ -359,6 +409,38 @@ static void do_actions(struct slot *s, struct actions *acts);
 static void step(struct slot *s, const struct run_event *ev);
 static void scan_request(struct engine *e);
 
+/* A run changed state: a recurring job needs its next run once this one
+ * left "scheduled", and ended runs are pruned. Done in settle(), outside
+ * any loop over the slots. */
+static void note_state_change(struct engine *e, struct slot *s, enum run_state prev)
+{
+	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
+
+	if (!left_scheduled && !run_state_final(s->run->state))
+		return;
+	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
+	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
+}
+
+static void ensure_next(struct engine *e, const struct jobspec *spec);
+static void prune_job(struct engine *e, const char *job);
+
+/* The end of every callback: next runs of recurring jobs, pruning,
+ * forgotten slots freed, the timer armed at the new earliest instant. */
+static void settle(struct engine *e)
+{
+	while (e->n_pending_jobs > 0) {
+		char *job = e->pending_jobs[--e->n_pending_jobs];
+		const struct jobspec *spec = daemonconf_find(e->conf, job);
+		if (spec)
+			ensure_next(e, spec);
+		prune_job(e, job);
+		free(job);
+	}
+	slots_reap(e);
+	arm_timer(e);
+}
+
 static struct run_ctx make_ctx(const struct slot *s)
 {
 	return (struct run_ctx){
@@ -368,6 +450,7 @@ static struct run_ctx make_ctx(const struct slot *s)
 		.grace_ms = s->e->grace_ms,
 		.backoff_base_ms = BACKOFF_BASE_MS,
 		.backoff_cap_ms = BACKOFF_CAP_MS,
+		.skip = s->skip,
 	};
 }
 
@@ -377,14 +460,17 @@ static void step(struct slot *s, const struct run_event *ev)
 {
 	struct run_ctx ctx;
 	struct actions acts = { .n = 0 };
+	enum run_state prev;
 
 	/* Its deferred actions come first: keep the order of events. */
 	if (s->in_group)
 		group_flush(s->e);
 	ctx = make_ctx(s);
-
+	prev = s->run->state;
 	run_step(s->run, &ctx, ev, &acts, NULL);
 	do_actions(s, &acts);
+	if (s->run->state != prev)
+		note_state_change(s->e, s, prev);
 }
 
 static enum req_outcome outcome_of(enum api_outcome o)
@@ -456,8 +542,7 @@ static void submit_done_cb(struct api_result *res, void *arg)
 		e->stats.submits_failed++;
 	}
 	step(s, &ev);
-	slots_reap(e);
-	arm_timer(e);
+	settle(e);
 }
 
 static void detail_done_cb(struct api_result *res, void *arg)
@@ -470,8 +555,7 @@ static void detail_done_cb(struct api_result *res, void *arg)
 	if (res->outcome == API_OK)
 		ev.detail = &res->detail;
 	step(s, &ev);
-	slots_reap(s->e);
-	arm_timer(s->e);
+	settle(s->e);
 }
 
 static void retry_done_cb(struct api_result *res, void *arg)
@@ -486,8 +570,7 @@ static void retry_done_cb(struct api_result *res, void *arg)
 		s->e->stats.retries++;
 	}
 	step(s, &ev);
-	slots_reap(s->e);
-	arm_timer(s->e);
+	settle(s->e);
 }
 
 static void cancel_done_cb(struct api_result *res, void *arg)
@@ -502,8 +585,7 @@ static void cancel_done_cb(struct api_result *res, void *arg)
 		s->e->stats.cancels++;
 	}
 	step(s, &ev);
-	slots_reap(s->e);
-	arm_timer(s->e);
+	settle(s->e);
 }
 
 /* A request could not even be queued: report it as a transient failure
@@ -775,8 +857,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	group_flush(arg);
-	slots_reap(arg);
-	arm_timer(arg);
+	settle(arg);
 }
 
 static void group_flush(struct engine *e)
@@ -970,8 +1051,7 @@ static void status_get_cb(struct api_result *res, void *arg)
 	} else if (res->outcome == API_NOT_FOUND) {
 		step(s, &ev);
 	}
-	slots_reap(s->e);
-	arm_timer(s->e);
+	settle(s->e);
 }
 
 static void scan_finish(struct engine *e, const struct api_result *failure)
@@ -1012,13 +1092,12 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 			poll_arm(e);
 	}
 	scan_free(sc);
-	slots_reap(e);
 	if (e->scan_wanted || e->poll_wanted) {
 		bool poll = e->poll_wanted;
 		e->scan_wanted = e->poll_wanted = false;
 		scan_start(e, poll);
 	}
-	arm_timer(e);
+	settle(e);
 }
 
 static void batch_copy(struct batch *dst, const struct batch *src)
@@ -1100,6 +1179,39 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- the timer --------------------------------------------------------------- */
 
+/* A recurring job's occurrence is due while an earlier run of the job is
+ * still at work: apply the job's overlap policy. Returns why the new run
+ * must not be submitted, or NULL. */
+static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
+{
+	const struct jobspec *spec = s->spec;
+	const char *why = NULL;
+
+	if (!spec || !spec->repeat || s->run->state != RUN_SCHEDULED || now < run_submit_at_ms(s->run, spec))
+		return NULL;
+	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
+		struct slot *o = e->slots[i];
+		enum run_state st = o->run->state;
+		if (o == s || o->forgotten || !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+			continue;
+		switch (spec->overlap) {
+		case OVERLAP_ALLOW:
+			break;
+		case OVERLAP_SKIP:
+			why = "the previous run's batch is still active (overlap = skip)";
+			break;
+		case OVERLAP_CANCEL_PREVIOUS:
+			log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
+				"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
+				spec->name);
+			heap_remove(e, o);
+			step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
+			break;
+		}
+	}
+	return why;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -1120,7 +1232,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		struct slot *s = e->heap[0];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
 		heap_remove(e, s);
+		s->skip = overlap_check(e, s, now);
 		step(s, &ev);
+		s->skip = NULL;
 		/* A step that left the run due now again would spin: wait. */
 		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
 			s->run->due_ms = now + 1000;
@@ -1128,8 +1242,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	group_end(e);
-	slots_reap(e);
-	arm_timer(e);
+	settle(e);
 }
 
 /* --- status for systemd ------------------------------------------------------ */
@@ -1231,36 +1344,29 @@ static void load_run_cb(const char *file, struct run *r, const char *cause, void
 		mark_dirty(e, s);
 }
 
-/* One run per job: when several were loaded (a job whose start changed
- * after its run finished), keep the one that is not final, else the newest. */
-static void slots_dedup(struct engine *e)
+/* A job keeps its runs that may still do something, and of those that
+ * ended for good only the newest: the state folder does not grow with every
+ * occurrence of a recurring job. */
+static void prune_job(struct engine *e, const char *job)
 {
-	size_t j = 0;
+	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo, newest = SIZE_MAX;
 
-	slots_sort(e);
-	for (size_t i = 0; i < e->n_slots; i++) {
+	while (slot_of_job(e, hi, job))
+		hi++;
+	for (size_t i = lo; i < hi; i++)
+		if (!e->slots[i]->forgotten && run_state_final(e->slots[i]->run->state) &&
+		    e->slots[i]->run->state != RUN_REMOVED)
+			newest = i; /* sorted by instant: the last one wins */
+	for (size_t i = lo; i < hi; i++) {
 		struct slot *s = e->slots[i];
-		if (j > 0 && strcmp(e->slots[j - 1]->run->job, s->run->job) == 0) {
-			struct slot *keep = e->slots[j - 1];
-			bool s_better = (run_state_final(keep->run->state) && !run_state_final(s->run->state)) ||
-					(run_state_final(keep->run->state) == run_state_final(s->run->state) &&
-					 s->run->start > keep->run->start);
-			struct slot *drop = s_better ? keep : s;
-			if (s_better)
-				e->slots[j - 1] = s;
-			if (drop->dirty) {
-				/* Not in e->dirty any more: compaction must not see it. */
-				for (size_t k = 0; k < e->n_dirty; k++)
-					if (e->dirty[k] == drop)
-						e->dirty[k] = e->dirty[--e->n_dirty];
-			}
-			run_free(drop->run);
-			free(drop);
+		if (i == newest || s->forgotten || !run_state_final(s->run->state) || s->busy || s->in_group)
 			continue;
-		}
-		e->slots[j++] = s;
+		if (s->dirty)
+			compact_all(e);
+		store_remove(e->store, s->run);
+		s->forgotten = true;
+		e->reap_needed = true;
 	}
-	e->n_slots = j;
 }
 
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
@@ -1321,7 +1427,10 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
 		goto fail;
 	}
-	slots_dedup(e);
+	slots_sort(e);
+	for (size_t i = 0; i < e->n_slots; i++)
+		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0)
+			prune_job(e, e->slots[i]->run->job);
 	e->journal_damaged = info.journal_damaged;
 	/* Runs found only in a journal get their own files before anything
 	 * else happens. */
@@ -1333,57 +1442,180 @@ fail:
 	return r;
 }
 
-/* Bring the slots in line with e->conf: new jobs get a run, changed ones
- * are updated, removed ones handled by on_removal. */
-static void apply_conf(struct engine *e, bool announce)
+/* The run at occurrence occ of spec, with the calling hours applied; false
+ * when the hours skip it (outside_window = skip). */
+static bool make_run(struct engine *e, const struct jobspec *spec, int64_t occ, struct run **ret)
 {
-	int64_t now = now_ms();
-	size_t n_old = e->n_slots;
+	int64_t now = now_ms(), at = occ, close;
+	bool skipped = false;
+	struct run *r;
 
-	for (size_t i = 0; i < e->conf->n_jobs; i++) {
-		const struct jobspec *spec = &e->conf->jobs[i];
-		struct slot *s = slot_find(e, spec->name);
-		if (!s) {
-			struct run *r = run_new(spec, now);
-			s = slot_add(e, r, spec);
-			if (r->state == RUN_SCHEDULED && announce) {
-				char local[64], utc[32];
-				tz_format_local(spec->tz, r->start, local, sizeof(local));
-				format_utc(r->start, utc, sizeof(utc));
-				log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)",
-					r->job, local, utc);
-			}
-			heap_place(e, s);
-		}
+	if (spec->hours && spec->enabled) {
+		if (schedule_submit_time(spec, spec->tz, occ, &at, &skipped) < 0 || skipped)
+			return false;
 	}
-	slots_sort(e);
+	r = run_new_at(spec, occ, now);
+	if (spec->hours && spec->enabled) {
+		if (at != occ) {
+			r->submit_at_ms = at * 1000;
+			r->due_ms = r->submit_at_ms;
+		}
+		if (window_close_after(spec->hours, spec->tz, at, &close) == 0)
+			r->close_ms = close * 1000;
+	}
+	*ret = r;
+	return true;
+}
+
+static void announce(const struct run *r, const struct jobspec *spec)
+{
+	char local[64], utc[32], at[64];
+
+	if (r->state != RUN_SCHEDULED)
+		return;
+	tz_format_local(spec->tz, r->start, local, sizeof(local));
+	format_utc(r->start, utc, sizeof(utc));
+	if (r->submit_at_ms > 0) {
+		tz_format_local(spec->tz, r->submit_at_ms / 1000, at, sizeof(at));
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
+			"job '%s': run of %s (%s) scheduled; outside the calling hours, it is submitted at %s",
+			r->job, local, utc, at);
+	} else {
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
+	}
+}
+
+/* The first occurrence of spec strictly after `after` (INT64_MIN: the first
+ * of all; for a recurring job without start: the first from now). */
+static int next_occurrence(const struct jobspec *spec, int64_t after, int64_t now_s, int64_t *ret)
+{
+	int64_t from = after == INT64_MIN ? (spec->anchored ? INT64_MIN : now_s) : after + 1;
+	size_t n = 0;
+
+	if (schedule_occurrences(spec, from, 1, ret, &n) < 0 || n == 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* Give a job its next run when it has none waiting: its single run, or the
+ * next occurrence of a recurring job. After downtime only the newest
+ * occurrence within max_lateness is submitted; the older ones are logged as
+ * missed, never run in a burst. */
+static void ensure_next(struct engine *e, const struct jobspec *spec)
+{
+	int64_t now = now_ms(), now_s = now / 1000, latest = INT64_MIN, occ;
+	struct run *r = NULL;
+	struct slot *s;
+
+	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
+		const struct slot *o = e->slots[i];
+		if (o->forgotten)
+			continue;
+		if (o->run->state == RUN_SCHEDULED || o->run->state == RUN_DISABLED)
+			return;
+		if (o->run->start > latest)
+			latest = o->run->start;
+	}
+	if (!spec->repeat) {
+		if (latest != INT64_MIN)
+			return; /* a single run, and it exists */
+		r = run_new(spec, now);
+		goto add;
+	}
+	if (next_occurrence(spec, latest, now_s, &occ) < 0)
+		return; /* the series has ended (until/count) */
+	if (occ + spec->max_lateness < now_s) {
+		int64_t newest = occ, first = occ;
+		size_t missed = 0;
+
+		if (schedule_latest_due(spec, now_s, &newest) < 0 || newest < occ)
+			newest = occ;
+		/* Count what is skipped (bounded: a log line, not a loop over years). */
+		for (int64_t t = occ; t < newest && missed < 100000; missed++)
+			if (next_occurrence(spec, t, now_s, &t) < 0)
+				break;
+		if (now_s - newest <= spec->max_lateness) {
+			occ = newest;
+		} else {
+			missed++;
+			if (next_occurrence(spec, newest, now_s, &occ) < 0)
+				occ = INT64_MIN;
+		}
+		if (missed > 0) {
+			char a[64], b[64];
+			struct run tmp = { .job = spec->name, .start = first };
+			tz_format_local(spec->tz, first, a, sizeof(a));
+			tz_format_local(spec->tz, newest, b, sizeof(b));
+			e->stats.missed += missed;
+			log_run(LOG_ERR, EV_MISSED, &tmp, 0, 0,
+				"job '%s': %zu occurrences from %s to %s were missed (later than max_lateness %ds); "
+				"not submitted", spec->name, missed, a, b, spec->max_lateness);
+		}
+		if (occ == INT64_MIN)
+			return;
+	}
+	/* Occurrences outside the calling hours with outside_window = skip. */
+	for (int guard = 0; !make_run(e, spec, occ, &r); guard++) {
+		struct run tmp = { .job = spec->name, .start = occ };
+		char a[64];
+		tz_format_local(spec->tz, occ, a, sizeof(a));
+		log_run(LOG_WARNING, EV_MISSED, &tmp, 0, 0,
+			"job '%s': run of %s skipped: outside the calling hours (outside_window = skip)", spec->name, a);
+		e->stats.missed++;
+		if (guard > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0)
+			return;
+	}
+add:
+	s = slot_insert(e, r, spec);
+	announce(r, spec);
+	heap_place(e, s);
+}
+
+/* Bring the slots in line with e->conf: changed jobs update their runs,
+ * removed ones are handled by on_removal, every job gets its next run. */
+static void apply_conf(struct engine *e)
+{
 	group_begin(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		const struct jobspec *spec = daemonconf_find(e->conf, s->run->job);
 		struct actions acts = { .n = 0 };
+		enum run_state prev = s->run->state;
 		struct run_ctx ctx;
 
 		if (s->forgotten)
 			continue;
 		s->spec = spec;
 		ctx = make_ctx(s);
-		if (spec) {
-			if (i < n_old || s->persisted)
-				run_update_spec(s->run, &ctx, &acts);
-		} else if (!s->run->removing) {
-			struct run_event ev = { .kind = RE_REMOVED, .retry_after_s = -1 };
-			run_step(s->run, &ctx, &ev, &acts, NULL);
+		if (spec && spec->repeat && (prev == RUN_SCHEDULED || prev == RUN_DISABLED) && s->run->op == OP_NONE &&
+		    (spec->digest != s->run->digest || spec->enabled != (prev == RUN_SCHEDULED))) {
+			/* An occurrence not submitted yet: made again from the
+			 * new definition below. */
+			if (s->dirty)
+				compact_all(e);
+			store_remove(e->store, s->run);
+			heap_remove(e, s);
+			s->forgotten = true;
+			e->reap_needed = true;
+			continue;
 		}
+		if (spec)
+			run_update_spec(s->run, &ctx, &acts);
+		else if (!s->run->removing)
+			run_step(s->run, &ctx, &(struct run_event){ .kind = RE_REMOVED, .retry_after_s = -1 }, &acts, NULL);
 		do_actions(s, &acts);
+		if (s->run->state != prev)
+			note_state_change(e, s, prev);
 	}
 	group_end(e);
 	slots_reap(e);
+	for (size_t i = 0; i < e->conf->n_jobs; i++)
+		ensure_next(e, &e->conf->jobs[i]);
 }
 
 int engine_start(struct engine *e)
 {
-	apply_conf(e, true);
+	apply_conf(e);
 	if (e->journal_damaged) {
 		/* Some run's newest record is lost: any run whose time has
 		 * come may have been submitted. Look each one up. */
@@ -1411,12 +1643,13 @@ int engine_start(struct engine *e)
 			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
 				s->run->job, s->run->start, run_state_name(s->run->state));
 		heap_remove(e, s);
+		s->skip = overlap_check(e, s, now_ms());
 		step(s, &ev);
+		s->skip = NULL;
 	}
 	group_end(e);
-	slots_reap(e);
 	event_add(e->tfd_ev, NULL);
-	arm_timer(e);
+	settle(e);
 	update_status(e);
 	notify_ready();
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
@@ -1458,14 +1691,14 @@ int engine_reload(struct engine *e)
 		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
 	old = e->conf;
 	e->conf = nc;
-	apply_conf(e, true);
+	apply_conf(e);
 	daemonconf_free(old);
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = now_ms() / 1000;
 	e->stats.last_reload_ok = true;
 	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
 		  nc->n_jobs, nc->n_files, now_ms() - t0);
-	arm_timer(e);
+	settle(e);
 	e->last_status[0] = '\0';
 	update_status(e);
 	notify_ready();
@@ -1543,6 +1776,9 @@ void engine_free(struct engine *e)
 	free(e->heap);
 	free(e->group);
 	free(e->dirty);
+	for (size_t i = 0; i < e->n_pending_jobs; i++)
+		free(e->pending_jobs[i]);
+	free(e->pending_jobs);
 	store_close(e->store);
 	daemonconf_free(e->conf);
 	if (e->api_key) {
@@ -1579,6 +1815,7 @@ int engine_request(struct engine *e, const char *job, int kind, const char **why
 	struct slot *s = slot_find(e, job);
 	struct run_event ev = { .kind = kind, .retry_after_s = -1 };
 	struct actions acts = { .n = 0 };
+	enum run_state prev;
 	struct run_ctx ctx;
 	int r;
 
@@ -1594,12 +1831,16 @@ int engine_request(struct engine *e, const char *job, int kind, const char **why
 		*why = "unknown request";
 		return -EINVAL;
 	}
+	if (s->in_group)
+		group_flush(e);
 	ctx = make_ctx(s);
 	heap_remove(e, s);
+	prev = s->run->state;
 	r = run_step(s->run, &ctx, &ev, &acts, why);
 	do_actions(s, &acts);
-	slots_reap(e);
-	arm_timer(e);
+	if (s->run->state != prev)
+		note_state_change(e, s, prev);
+	settle(e);
 	return r;
 }
 

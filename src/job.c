@@ -70,7 +70,17 @@ bool run_state_active(enum run_state s)
 int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
 {
 	int64_t ahead = spec ? spec->submit_ahead : 0;
+
+	if (r->submit_at_ms > 0)
+		return r->submit_at_ms;
 	return (r->start - ahead) * 1000;
+}
+
+/* The instant lateness is measured from: the run's own instant, or the
+ * opening of the calling hours it was deferred to. */
+static int64_t run_lateness_base_ms(const struct run *r)
+{
+	return r->submit_at_ms > r->start * 1000 ? r->submit_at_ms : r->start * 1000;
 }
 
 static void format_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size)
@@ -87,13 +97,18 @@ static void format_local_start(const struct jobspec *spec, int64_t t, char *buf,
 
 struct run *run_new(const struct jobspec *spec, int64_t now_ms)
 {
+	return run_new_at(spec, spec->start, now_ms);
+}
+
+struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_ms)
+{
 	struct run *r = xcalloc(1, sizeof(*r));
 	char local[32];
 
 	(void)now_ms;
 	r->job = xstrdup(spec->name);
-	r->start = spec->start;
-	format_local_start(spec, spec->start, local, sizeof(local));
+	r->start = instant;
+	format_local_start(spec, instant, local, sizeof(local));
 	r->call_name = jobspec_run_call_name(spec, local);
 	r->agent_id = xstrdup(spec->agent_id);
 	r->on_removal = spec->on_removal;
@@ -255,7 +270,12 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		r->due_ms = run_submit_at_ms(r, spec);
 		return;
 	}
-	late_ms = ctx->now_ms - r->start * 1000;
+	late_ms = ctx->now_ms - run_lateness_base_ms(r);
+	if (ctx->skip) {
+		emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0, "run not submitted: %s", ctx->skip);
+		become_final(r, ctx, RUN_MISSED, out);
+		return;
+	}
 	if (late_ms > (int64_t)spec->max_lateness * 1000) {
 		emit_log(out, r, JE_MISSED, LOG_ERR, 0, 0,
 			 "run missed: %" PRId64 "s late, more than max_lateness %ds; not submitted",
@@ -310,6 +330,7 @@ static void take_batch(struct run *r, const struct run_ctx *ctx, const struct ba
 	if (ctx->spec)
 		r->digest = ctx->spec->digest;
 	r->state = state_of_batch(b->status);
+	r->due_ms = r->close_ms; /* the calling hours close: cancel then */
 	if (ev == JE_SUBMITTED)
 		emit_log(out, r, ev, LOG_NOTICE, http_status, r->submit_attempts,
 			 "submitted as batch %s (%" PRId64 " recipients, attempt %d)", b->id,
@@ -351,6 +372,12 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 	case RUN_PENDING:
 	case RUN_IN_PROGRESS:
 		r->due_ms = 0;
+		if (!r->cancel_wanted && r->close_ms > 0 && ctx->now_ms >= r->close_ms &&
+		    !batch_status_terminal(r->batch.status)) {
+			r->cancel_wanted = true;
+			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0,
+				 "calling hours closed: cancelling batch %s", r->batch_id);
+		}
 		if (r->cancel_wanted)
 			begin_cancel(r, out);
 		else if (batch_status_terminal(r->batch.status))

@@ -79,6 +79,10 @@ struct run {
 	int64_t retry_expect;    /* retry_count expected after a retry intent; 0: none */
 	int64_t due_ms;          /* when the next step is due; 0: nothing timed */
 	uint64_t gen;            /* raised at each write: the newest record wins */
+	int64_t submit_at_ms;    /* when to submit, if not start - submit_ahead
+				  * (calling hours defer it); 0: not set */
+	int64_t close_ms;        /* calling hours close: an active batch is
+				  * cancelled then; 0: no window */
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool removing;           /* the job is gone: forget the run when settled */
@@ -100,6 +104,8 @@ struct run_ctx {
 	int64_t grace_ms;           /* how long a lost request may still land */
 	int64_t backoff_base_ms;    /* transient failures: full jitter base */
 	int64_t backoff_cap_ms;
+	const char *skip;           /* when set, a run about to be submitted is
+				     * not: it is marked missed for this reason */
 };
 
 enum action_kind {
@@ -177,6 +183,8 @@ bool run_state_active(enum run_state s);
 
 /* A new run of spec with its instant; state scheduled (or disabled). */
 struct run *run_new(const struct jobspec *spec, int64_t now_ms);
+/* A new run of spec at another instant (an occurrence of a recurring job). */
+struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_ms);
 void run_free(struct run *r);
 
 /* Advance r by ev; append the actions to do, in order, to out. Refusals of
@@ -191,7 +199,8 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
  * changed (its batch is not altered). */
 void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out);
 
-/* When the run should be submitted (start - submit_ahead), unix ms. */
+/* When the run should be submitted (submit_at_ms when set, else
+ * start - submit_ahead), unix ms. */
 int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec);
 
 #endif

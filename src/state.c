@@ -53,6 +53,8 @@ char *state_format(const struct run *r)
 	add_int(o, "retry_expect", r->retry_expect);
 	add_int(o, "due_ms", r->due_ms);
 	add_int(o, "gen", (int64_t)r->gen);
+	add_int(o, "submit_at_ms", r->submit_at_ms);
+	add_int(o, "close_ms", r->close_ms);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
 	add_bool(o, "removing", r->removing);
@@ -144,6 +146,15 @@ static int64_t get_int(struct reader *rd, struct json_object *o, const char *k, 
 	return x;
 }
 
+/* A key added after version 1 was first written: absent means 0, so that
+ * older files stay readable. */
+static int64_t get_int_opt(struct reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
+{
+	if (!json_object_object_get_ex(o, k, NULL))
+		return 0;
+	return get_int(rd, o, k, min, max);
+}
+
 static bool get_bool(struct reader *rd, struct json_object *o, const char *k)
 {
 	struct json_object *v = field(rd, o, k, json_type_boolean, false);
@@ -228,11 +239,13 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, 1000000);
 	r->intent_ms = get_int(&rd, o, "intent_ms", 0, INT64_MAX / 4);
 	r->uncertain = get_bool(&rd, o, "uncertain");
-	r->settle_ms = get_int(&rd, o, "settle_ms", 0, INT64_MAX / 4);
+	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, INT64_MAX / 4);
 	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
 	r->retry_expect = get_int(&rd, o, "retry_expect", 0, INT32_MAX);
 	r->due_ms = get_int(&rd, o, "due_ms", 0, INT64_MAX / 4);
-	r->gen = (uint64_t)get_int(&rd, o, "gen", 0, INT64_MAX);
+	r->gen = (uint64_t)get_int_opt(&rd, o, "gen", 0, INT64_MAX);
+	r->submit_at_ms = get_int_opt(&rd, o, "submit_at_ms", 0, INT64_MAX / 4);
+	r->close_ms = get_int_opt(&rd, o, "close_ms", 0, INT64_MAX / 4);
 	r->failures = (int)get_int(&rd, o, "failures", 0, 1000000);
 	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
 	r->removing = get_bool(&rd, o, "removing");

@@ -380,6 +380,44 @@ START_TEST(test_restart_in_submitting_waits_grace)
 }
 END_TEST
 
+START_TEST(test_skip_reason_marks_missed)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0));
+	c.skip = "the previous run's batch is still active (overlap = skip)";
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(strstr(find_log(JE_MISSED)->msg, "overlap = skip"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_deferred_submit_and_close)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_IN_PROGRESS);
+	/* Deferred by calling hours to T0 + 1 h; the window closes at T0 + 2 h. */
+	r->submit_at_ms = MS(T0 + 3600);
+	r->close_ms = MS(T0 + 7200);
+	r->due_ms = r->submit_at_ms;
+	step_at(r, MS(T0 + 3599), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 + 3600), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_null(find_log(JE_LATE)); /* lateness counts from the opening */
+	step_at(r, MS(T0 + 3601), ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 7200));
+	step_at(r, MS(T0 + 7199), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 + 7200), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_ptr_nonnull(strstr(find_log(JE_CANCELLED)->msg, "calling hours closed"));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_duplicate_lookup_logged)
 {
 	struct run *r = run_new(&spec, 0);
@@ -917,6 +955,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_unknown_outcome_lookup);
 	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
 	tcase_add_test(tc, test_duplicate_lookup_logged);
+	tcase_add_test(tc, test_skip_reason_marks_missed);
+	tcase_add_test(tc, test_deferred_submit_and_close);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
 	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
 	tcase_add_test(tc, test_auth_pauses_without_failing);
