@@ -106,6 +106,28 @@ static int wday_pos(int wd)
 	return (wd + 6) % 7;
 }
 
+/* One weekday name at *pp, blanks around it skipped (calling_hours.days may
+ * read "Mon, Wed"); the weekday, or -1 with *cause. */
+static int read_weekday(const char **pp, const char *whole, char **cause)
+{
+	const char *p = *pp + strspn(*pp, " \t");
+	size_t len = strcspn(p, ",. \t");
+	int wd = weekday_of(p, len);
+
+	if (wd < 0) {
+		if (!len)
+			*cause = xasprintf("missing weekday in '%s'", whole);
+		else if (memchr(p, '-', len))
+			*cause = xasprintf("unknown weekday '%.*s' (a range is written 'Mon..Fri')", (int)len, p);
+		else
+			*cause = xasprintf("unknown weekday '%.*s' (Mon, Tue, ... Sun, or full names)", (int)len, p);
+		return -1;
+	}
+	p += len;
+	*pp = p + strspn(p, " \t");
+	return wd;
+}
+
 int calendar_parse_weekdays(const char *s, unsigned *ret_mask, char **cause)
 {
 	unsigned mask = 0;
@@ -116,37 +138,25 @@ int calendar_parse_weekdays(const char *s, unsigned *ret_mask, char **cause)
 		return -EINVAL;
 	}
 	for (;;) {
-		size_t len = strcspn(p, ",.");
-		int a = weekday_of(p, len), b;
+		int a = read_weekday(&p, s, cause), b;
 
-		if (a < 0) {
-			*cause = len ? xasprintf("unknown weekday '%.*s' (Mon, Tue, ... Sun, or full names)", (int)len, p)
-				     : xasprintf("missing weekday in '%s'", s);
+		if (a < 0)
 			return -EINVAL;
-		}
-		p += len;
 		b = a;
 		if (p[0] == '.') {
-			size_t len2;
 			if (p[1] != '.') {
 				*cause = xasprintf("a weekday range is written 'Mon..Fri' (in '%s')", s);
 				return -EINVAL;
 			}
 			p += 2;
-			len2 = strcspn(p, ",.");
-			b = weekday_of(p, len2);
-			if (b < 0) {
-				*cause = len2 ? xasprintf("unknown weekday '%.*s' (Mon, Tue, ... Sun, or full names)",
-							  (int)len2, p)
-					      : xasprintf("missing weekday after '..' in '%s'", s);
+			b = read_weekday(&p, s, cause);
+			if (b < 0)
 				return -EINVAL;
-			}
 			if (wday_pos(b) < wday_pos(a)) {
 				*cause = xasprintf("weekday range '%s..%s' runs backwards (the week runs Mon..Sun)",
 						   wday_short[a], wday_short[b]);
 				return -EINVAL;
 			}
-			p += len2;
 			if (p[0] == '.') {
 				*cause = xasprintf("a weekday range is written 'Mon..Fri' (in '%s')", s);
 				return -EINVAL;
@@ -156,7 +166,11 @@ int calendar_parse_weekdays(const char *s, unsigned *ret_mask, char **cause)
 			mask |= 1u << ((i + 1) % 7);
 		if (!*p)
 			break;
-		p++; /* ',' */
+		if (*p != ',') {
+			*cause = xasprintf("cannot read the weekdays '%s': write 'Mon..Fri' or 'Mon,Wed'", s);
+			return -EINVAL;
+		}
+		p++;
 	}
 	*ret_mask = mask;
 	return 0;
@@ -472,13 +486,10 @@ static int parse_tokens(struct calendar *c, char *text, char **cause)
 		parse_field(F_SEC, "00", 2, &c->f[F_SEC], cause);
 	}
 	if (i < n) {
-		if (i == 0 || isalpha((unsigned char)tok[i][0]))
-			*cause = i > 0 && i == n - 1 && isalpha((unsigned char)tok[i][0])
-					 ? xasprintf("a time zone suffix ('%s') is not supported: the job's 'timezone' "
-						     "applies",
-						     tok[i])
-					 : xasprintf("cannot read '%s': write [WEEKDAYS] [YYYY-MM-DD] [HH:MM[:SS]]",
-						     tok[i]);
+		/* "Mon 09:00 Europe/Berlin": systemd's zone suffix */
+		if (i > 0 && i == n - 1 && isalpha((unsigned char)tok[i][0]))
+			*cause = xasprintf("a time zone suffix ('%s') is not supported: the job's 'timezone' applies",
+					   tok[i]);
 		else
 			*cause = xasprintf("cannot read '%s': write [WEEKDAYS] [YYYY-MM-DD] [HH:MM[:SS]]", tok[i]);
 		return -EINVAL;

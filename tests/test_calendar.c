@@ -104,9 +104,10 @@ START_TEST(test_grammar_errors)
 		{ "Fri..Mon", "weekday range 'Fri..Mon' runs backwards" },
 		{ "Mon. 09:00", "is written 'Mon..Fri'" },
 		{ "Mon..Fri..Sun", "is written 'Mon..Fri'" },
-		{ "Mon..", "missing weekday after '..'" },
+		{ "Mon..", "missing weekday in 'Mon..'" },
 		{ "Mon,,Tue", "missing weekday in 'Mon,,Tue'" },
-		{ "Mon-Fri", "unknown weekday 'Mon-Fri'" },
+		{ "Mon-Fri", "unknown weekday 'Mon-Fri' (a range is written 'Mon..Fri')" },
+		{ "Mon, 09:00", "missing weekday in 'Mon,'" },
 		{ "25:00", "hour 25 is out of range 0..23" },
 		{ "12:60", "minute 60 is out of range 0..59" },
 		{ "12:00:61", "second 61 is out of range 0..59" },
@@ -165,7 +166,18 @@ START_TEST(test_weekdays)
 	ck_assert_uint_eq(m, 0x41);
 	ck_assert_int_eq(calendar_parse_weekdays("Mon..Sun", &m, &cause), 0);
 	ck_assert_uint_eq(m, 0x7f);
+	/* blanks around names, as an operator may write calling_hours.days */
+	ck_assert_int_eq(calendar_parse_weekdays(" Mon , Wed .. Fri ", &m, &cause), 0);
+	ck_assert_uint_eq(m, 0x3a);
 	ck_assert_int_eq(calendar_parse_weekdays("", &m, &cause), -EINVAL);
+	free(cause);
+	ck_assert_int_eq(calendar_parse_weekdays("Mon Wed", &m, &cause), -EINVAL);
+	ck_assert_str_eq(cause, "cannot read the weekdays 'Mon Wed': write 'Mon..Fri' or 'Mon,Wed'");
+	free(cause);
+	ck_assert_int_eq(calendar_parse_weekdays("Mon...Fri", &m, &cause), -EINVAL);
+	free(cause);
+	ck_assert_int_eq(calendar_parse_weekdays("Mon.Fri", &m, &cause), -EINVAL);
+	ck_assert_str_eq(cause, "a weekday range is written 'Mon..Fri' (in 'Mon.Fri')");
 	free(cause);
 	cause = NULL;
 	/* every mask formats and reads back as itself */
