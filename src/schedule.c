@@ -19,6 +19,11 @@
 /* Catch-up looks back this far at first, then eight times further each round. */
 #define LOOKBACK_FIRST 3600
 #define LOOKBACK_MAX ((int64_t)CALENDAR_SEARCH_YEARS * 366 * 86400)
+/* Calendars name years 1970..2199: instants outside a little more than that
+ * are clamped, so that callers may pass INT64_MIN or INT64_MAX for "ever"
+ * without overflowing the arithmetic below. */
+#define SCHED_MIN ((int64_t)-4 * 86400)
+#define SCHED_MAX ((int64_t)7258118400 + 4 * 86400) /* 2200-01-05 */
 
 const char *schedule_window_name(enum schedule_window w)
 {
@@ -50,6 +55,10 @@ int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int6
 		*ret_n = n;
 		return 0;
 	}
+	if (from < SCHED_MIN)
+		from = SCHED_MIN;
+	if (from > SCHED_MAX)
+		from = SCHED_MAX;
 	/* count is counted from start, so the walk begins there */
 	if (j->anchored && (j->count > 0 || j->start > from))
 		t = j->start - 1;
@@ -70,16 +79,18 @@ int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int6
 
 int schedule_latest_due(const struct jobspec *j, int64_t now, int64_t *ret)
 {
-	int64_t upper = j->has_until && j->until < now ? j->until : now;
-	int64_t lb = LOOKBACK_FIRST;
+	int64_t upper, lb = LOOKBACK_FIRST;
 
+	if (j->repeat && now > SCHED_MAX)
+		now = SCHED_MAX;
+	upper = j->has_until && j->until < now ? j->until : now;
 	if (!j->repeat) {
 		if (j->start > now)
 			return -ENOENT;
 		*ret = j->start;
 		return 0;
 	}
-	if (j->anchored && j->start > upper)
+	if ((j->anchored && j->start > upper) || upper < SCHED_MIN)
 		return -ENOENT;
 	if (j->count > 0) {
 		/* the count decides which occurrences exist: walk them from start */

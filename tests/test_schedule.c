@@ -107,6 +107,13 @@ START_TEST(test_occurrences_single_and_unanchored)
 	ck_assert_int_eq(v[0], 1798210800 /* 2026-12-25 10:00 America/New_York */);
 	ck_assert_int_eq(schedule_occurrences(j, v[0] + 1, 4, v, &n), 0);
 	ck_assert_uint_eq(n, 0);
+	{
+		/* from = INT64_MIN: from the first occurrence on */
+		const struct jobspec *w = job(c, "weekday");
+		ck_assert_int_eq(schedule_occurrences(w, INT64_MIN, 1, v, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(v[0], 1796133600 /* 2026-12-01 09:00 America/New_York */);
+	}
 	/* no start: the occurrences begin at from */
 	j = job(c, "hourly");
 	ck_assert_int_eq(schedule_occurrences(j, 1796139000 /* 2026-12-01 10:30 America/New_York */, 3, v, &n), 0);
@@ -147,6 +154,11 @@ START_TEST(test_latest_due)
 	j = job(c, "hourly");
 	ck_assert_int_eq(schedule_latest_due(j, 1796140799 /* 2026-12-01 10:59:59 America/New_York */, &t), 0);
 	ck_assert_int_eq(t, 1796137200 /* 2026-12-01 10:00 America/New_York */);
+	/* "ever" as INT64_MIN / INT64_MAX does not overflow */
+	ck_assert_int_eq(schedule_latest_due(j, INT64_MIN, &t), -ENOENT);
+	j = job(c, "weekday");
+	ck_assert_int_eq(schedule_latest_due(j, INT64_MAX, &t), 0);
+	ck_assert_int_eq(t, 1798725600 /* 2026-12-31 09:00 America/New_York */);
 	/* single run */
 	j = job(c, "xmas");
 	ck_assert_int_eq(schedule_latest_due(j, 1798210740 /* 2026-12-25 09:59 America/New_York */, &t), -ENOENT);
