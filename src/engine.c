@@ -356,7 +356,7 @@ static enum log_event log_event_of(enum job_event je)
 	case JE_CHANGED: return EV_JOB_CHANGED;
 	case JE_REMOVED: return EV_REMOVED;
 	case JE_TRANSIENT: return EV_API_TRANSIENT;
-	case JE_DUPLICATE: return EV_ERROR;
+	case JE_DUPLICATE: return EV_NONE; /* the run goes on: not a refused run */
 	default: return EV_NONE;
 	}
 }
@@ -443,7 +443,7 @@ static void settle(struct engine *e)
 
 static struct run_ctx make_ctx(const struct slot *s)
 {
-	return (struct run_ctx){
+	struct run_ctx c = {
 		.spec = s->spec,
 		.now_ms = now_ms(),
 		.rnd = rnd64(),
@@ -452,6 +452,18 @@ static struct run_ctx make_ctx(const struct slot *s)
 		.backoff_cap_ms = BACKOFF_CAP_MS,
 		.skip = s->skip,
 	};
+	const struct jobspec *j = s->spec;
+	int64_t open, close;
+
+	/* The calling hours as of now, for a run that may be submitted. */
+	if (j && j->hours && s->run->state == RUN_SCHEDULED &&
+	    window_next_open(j->hours, j->tz, c.now_ms / 1000, &open) == 0) {
+		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
+		if (window_close_after(j->hours, j->tz, open, &close) == 0)
+			c.window_close_ms = close * 1000;
+		c.window_skip = j->outside == OUTSIDE_SKIP;
+	}
+	return c;
 }
 
 static void group_flush(struct engine *e);
@@ -1249,7 +1261,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void update_status(struct engine *e)
 {
-	size_t active = 0;
+	size_t active = 0, submitting = 0;
 	const struct run *next = NULL;
 	char buf[256], when[64] = "none";
 
@@ -1257,16 +1269,21 @@ static void update_status(struct engine *e)
 		const struct run *r = e->slots[i]->run;
 		if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
 			active++;
+		if (r->state == RUN_SUBMITTING)
+			submitting++;
 		if (r->state == RUN_SCHEDULED && (!next || r->start < next->start))
 			next = r;
 	}
+	char sub[48] = "";
+	if (submitting)
+		snprintf(sub, sizeof(sub), ", %zu being submitted", submitting);
 	if (next) {
 		format_utc(next->start, when, sizeof(when));
-		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches, next run '%s' at %s", e->conf->n_jobs,
-			 active, next->job, when);
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches%s, next run '%s' at %s", e->conf->n_jobs,
+			 active, sub, next->job, when);
 	} else {
-		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches, no run scheduled", e->conf->n_jobs,
-			 active);
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches%s, no run scheduled", e->conf->n_jobs,
+			 active, sub);
 	}
 	if (strcmp(buf, e->last_status) != 0) {
 		snprintf(e->last_status, sizeof(e->last_status), "%s", buf);
@@ -1675,8 +1692,9 @@ int engine_reload(struct engine *e)
 			free(line);
 		}
 		log_event(LOG_ERR, EV_RELOAD_FAILED, NULL,
-			  "reload refused: %zu errors in the configuration; the previous one stays in force", d.n);
-		notify_status("reload failed: %zu errors; previous configuration in force", d.n);
+			  "reload refused: %zu error%s in the configuration; the previous one stays in force", d.n,
+			  d.n == 1 ? "" : "s");
+		notify_status("reload failed: %zu error%s; previous configuration in force", d.n, d.n == 1 ? "" : "s");
 		e->last_status[0] = '\0';
 		diag_clear(&d);
 		e->stats.reloads_failed++;
@@ -1722,8 +1740,13 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (http_pending(e->http) == 0 || ++ticks > STOP_GRACE_S * 10)
+	if (http_pending(e->http) == 0) {
 		stop_finish(e);
+	} else if (++ticks > STOP_GRACE_S * 10) {
+		log_msg(LOG_WARNING, "stopping without the answers to %zu requests; their runs are looked up "
+			"through the API at the next start", http_pending(e->http));
+		stop_finish(e);
+	}
 }
 
 void engine_stop(struct engine *e)

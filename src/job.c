@@ -270,6 +270,26 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		r->due_ms = run_submit_at_ms(r, spec);
 		return;
 	}
+	/* The calling hours are judged when the run is really submitted: a
+	 * run made late by downtime may find its window closed. */
+	if (ctx->window_open_ms > ctx->now_ms) {
+		if (ctx->window_skip) {
+			emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0,
+				 "run not submitted: outside the calling hours (outside_window = skip)");
+			become_final(r, ctx, RUN_MISSED, out);
+			return;
+		}
+		r->submit_at_ms = ctx->window_open_ms;
+		r->close_ms = ctx->window_close_ms;
+		r->due_ms = r->submit_at_ms;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0,
+			 "outside the calling hours: deferred to their next opening, in %" PRId64 "s",
+			 (r->submit_at_ms - ctx->now_ms) / 1000);
+		emit(out, ACT_PERSIST);
+		return;
+	}
+	if (ctx->window_open_ms > 0)
+		r->close_ms = ctx->window_close_ms;
 	late_ms = ctx->now_ms - run_lateness_base_ms(r);
 	if (ctx->skip) {
 		emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0, "run not submitted: %s", ctx->skip);
@@ -517,6 +537,11 @@ static void on_status(struct run *r, const struct run_ctx *ctx, const struct run
 			 "batch %s is %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
 			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
 		emit(out, ACT_PERSIST);
+	} else {
+		/* A routine poll: only with --verbose. */
+		emit_log(out, r, JE_STATUS, LOG_DEBUG, 0, 0,
+			 "batch %s still %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
+			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
 	}
 	if (r->cancel_wanted && !batch_status_terminal(b->status))
 		begin_cancel(r, out);

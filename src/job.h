@@ -106,6 +106,12 @@ struct run_ctx {
 	int64_t backoff_cap_ms;
 	const char *skip;           /* when set, a run about to be submitted is
 				     * not: it is marked missed for this reason */
+	/* Calling hours as of now_ms (0: the job has none): when they open
+	 * (now_ms itself when open), when that window closes, and whether a
+	 * run outside them is skipped rather than deferred. */
+	int64_t window_open_ms;
+	int64_t window_close_ms;
+	bool window_skip;
 };
 
 enum action_kind {

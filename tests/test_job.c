@@ -418,6 +418,40 @@ START_TEST(test_deferred_submit_and_close)
 }
 END_TEST
 
+START_TEST(test_window_judged_at_submission)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 + 600)); /* late by 10 min after downtime */
+	/* The hours closed meanwhile; they open again at T0 + 13 h until T0 + 24 h. */
+	c.window_open_ms = MS(T0 + 13 * 3600);
+	c.window_close_ms = MS(T0 + 24 * 3600);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 13 * 3600));
+	ck_assert_int_eq(r->close_ms, MS(T0 + 24 * 3600));
+	/* At the opening: submitted, not missed (lateness counts from it). */
+	c = ctx_at(MS(T0 + 13 * 3600));
+	c.window_open_ms = c.now_ms;
+	c.window_close_ms = MS(T0 + 24 * 3600);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	c = ctx_at(MS(T0 + 600));
+	c.window_open_ms = MS(T0 + 13 * 3600);
+	c.window_skip = true;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_duplicate_lookup_logged)
 {
 	struct run *r = run_new(&spec, 0);
@@ -957,6 +991,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_duplicate_lookup_logged);
 	tcase_add_test(tc, test_skip_reason_marks_missed);
 	tcase_add_test(tc, test_deferred_submit_and_close);
+	tcase_add_test(tc, test_window_judged_at_submission);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
 	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
 	tcase_add_test(tc, test_auth_pauses_without_failing);

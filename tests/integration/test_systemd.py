@@ -552,7 +552,7 @@ def notify_sequence(env, n, pid, a_at, b_at):
     os.kill(pid, signal.SIGHUP)
     n.wait_count("READY=1", 3)
     assert n.plain()[5:8] == [["RELOADING=1", "MONOTONIC_USEC=N"],
-                              ["STATUS=reload failed: 1 errors; previous configuration in force"],
+                              ["STATUS=reload failed: 1 error; previous configuration in force"],
                               ["READY=1"]], n.plain()
     env.d.wait_log(re.escape(bad) + r":\d+: ")
     # The old configuration still runs: beta then alpha are submitted, gamma never.
