@@ -493,9 +493,11 @@ START_TEST(test_full_lifecycle_with_retries)
 	step_at(r, t, st);
 	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
 	ck_assert_ptr_nonnull(find_log(JE_STATUS));
-	/* Same status again: nothing to log or persist. */
+	/* Same status again: nothing to persist, a debug line only. */
 	step_at(r, t + 1000, st);
-	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
+	ck_assert_int_eq(acts.v[0].priority, LOG_DEBUG);
 	b.status = BATCH_COMPLETED;
 	step_at(r, t + 2000, st);
 	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
