@@ -1533,6 +1533,16 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 		if (o->run->start > latest)
 			latest = o->run->start;
 	}
+	if (spec->hours && spec->has_recipient_zones) {
+		/* Calling everyone by the job's zone could ring a recipient
+		 * at night in theirs: refuse rather than guess. */
+		if (latest == INT64_MIN)
+			log_event(LOG_ERR, EV_CONFIG_ERROR, &(struct log_fields){ .job = spec->name },
+				  "%s:%d: job '%s': recipients with their own timezone under calling hours are "
+				  "not supported by this version of the daemon (batchcallctl plan shows the zone "
+				  "groups); the job is not scheduled", spec->file, spec->line, spec->name);
+		return;
+	}
 	if (!spec->repeat) {
 		if (latest != INT64_MIN)
 			return; /* a single run, and it exists */
@@ -1626,8 +1636,15 @@ static void apply_conf(struct engine *e)
 	}
 	group_end(e);
 	slots_reap(e);
-	for (size_t i = 0; i < e->conf->n_jobs; i++)
-		ensure_next(e, &e->conf->jobs[i]);
+	for (size_t i = 0; i < e->conf->n_jobs; i++) {
+		const struct jobspec *spec = &e->conf->jobs[i];
+		if (spec->resume && spec->hours)
+			log_event(LOG_WARNING, EV_CONFIG_ERROR, &(struct log_fields){ .job = spec->name },
+				  "%s:%d: job '%s': resume = true is not supported by this version of the daemon: "
+				  "a batch cancelled when the calling hours close is not resumed", spec->file,
+				  spec->line, spec->name);
+		ensure_next(e, spec);
+	}
 }
 
 int engine_start(struct engine *e)
