@@ -9,14 +9,14 @@
 #    sanitizer build);
 #  - fuzz/fuzz_TARGET (./configure --enable-fuzzing CC=clang only): the real
 #    libFuzzer program; scripts/fuzz [SECONDS] runs them all.
-FUZZ_TARGETS = tz csv cfg codec state sim_request
+FUZZ_TARGETS = tz csv cfg codec state sim_request control
 
 # LeakSanitizer: suppressions for third-party leaks only (lsan.supp says why).
 AM_TESTS_ENVIRONMENT += export LSAN_OPTIONS='suppressions=$(abs_top_srcdir)/lsan.supp:print_suppressions=0' \
 	UBSAN_OPTIONS='print_stacktrace=1';
 
 check_PROGRAMS += fuzz/replay_tz fuzz/replay_csv fuzz/replay_cfg fuzz/replay_codec \
-	fuzz/replay_state fuzz/replay_sim_request
+	fuzz/replay_state fuzz/replay_sim_request fuzz/replay_control
 TESTS += fuzz/replay.sh
 fuzz_replay_tz_SOURCES = fuzz/replay.c fuzz/fuzz_tz.c
 fuzz_replay_tz_LDADD = $(CORE_LIBS)
@@ -30,10 +30,12 @@ fuzz_replay_state_SOURCES = fuzz/replay.c fuzz/fuzz_state.c
 fuzz_replay_state_LDADD = $(CORE_LIBS)
 fuzz_replay_sim_request_SOURCES = fuzz/replay.c fuzz/fuzz_sim_request.c
 fuzz_replay_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
+fuzz_replay_control_SOURCES = fuzz/replay.c fuzz/fuzz_control.c
+fuzz_replay_control_LDADD = $(SHELL_LIBS)
 
 if FUZZING
 noinst_PROGRAMS += fuzz/fuzz_tz fuzz/fuzz_csv fuzz/fuzz_cfg fuzz/fuzz_codec \
-	fuzz/fuzz_state fuzz/fuzz_sim_request
+	fuzz/fuzz_state fuzz/fuzz_sim_request fuzz/fuzz_control
 fuzz_fuzz_tz_SOURCES = fuzz/fuzz_tz.c
 fuzz_fuzz_tz_LDADD = $(CORE_LIBS)
 fuzz_fuzz_tz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
@@ -52,6 +54,9 @@ fuzz_fuzz_state_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_sim_request_SOURCES = fuzz/fuzz_sim_request.c
 fuzz_fuzz_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
 fuzz_fuzz_sim_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_control_SOURCES = fuzz/fuzz_control.c
+fuzz_fuzz_control_LDADD = $(SHELL_LIBS)
+fuzz_fuzz_control_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 endif
 
 # Build only the libFuzzer programs (scripts/fuzz).
