@@ -10,11 +10,9 @@
  * retry are reachable. Every answer must be a well-formed HTTP status with a
  * JSON body (CSV for export, nothing for 204), never a crash or a leak.
  *
- * Build (not wired into the build system):
- *   clang -g -fsanitize=fuzzer,address,undefined -Isrc -I$BUILDDIR \
- *     fuzz/fuzz_sim_request.c sim/api.c sim/model.c sim/render.c sim/validate.c src/util.c \
- *     $(pkg-config --cflags --libs json-c) -lm -o fuzz_sim_request
- *   ./fuzz_sim_request fuzz/corpus/sim
+ * Build and run: ./configure --enable-fuzzing CC=clang builds
+ * fuzz/fuzz_sim_request (mk/fuzz.mk); scripts/fuzz [SECONDS] sim_request
+ * runs it from the seeds in fuzz/corpus/sim.
  */
 #include "config.h"
 
