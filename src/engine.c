@@ -310,7 +310,8 @@ static struct slot *slot_insert(struct engine *e, struct run *r, const struct jo
 
 static void slots_sort(struct engine *e)
 {
-	qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
+	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
+		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
 }
 
 /* Free forgotten slots that nothing points at any more. */
@@ -1014,7 +1015,8 @@ static void scan_start(struct engine *e, bool poll)
 	sc->seen = xcalloc(sc->n_status ? sc->n_status : 1, sizeof(*sc->seen));
 	sc->match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->match));
 	sc->n_match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_match));
-	qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
+	if (sc->n_status > 1) /* NULL in a scan of lookups only */
+		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
 	if (one_agent && agent)
 		sc->agent = xstrdup(agent);
 	if (poll)
