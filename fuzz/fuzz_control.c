@@ -11,12 +11,9 @@
  * Every answer must have a status the API documents and a body that is
  * JSON (Prometheus text for /metrics), never a crash or a leak.
  *
- * Build (not wired into the build system; BUILDDIR is a configured build):
- *   clang -g -fsanitize=fuzzer,address,undefined -Isrc -I$BUILDDIR \
- *     fuzz/fuzz_control.c src/control.c src/ctlview.c \
- *     $BUILDDIR/src/libshell.a $BUILDDIR/src/libcore.a \
- *     $(pkg-config --cflags --libs libevent libcurl json-c libconfig libsystemd) -lm -o fuzz_control
- *   ./fuzz_control fuzz/corpus/control
+ * Built with ./configure --enable-fuzzing CC=clang as fuzz/fuzz_control
+ * (mk/fuzz.mk), replayed over its seeds by make check; scripts/fuzz
+ * [SECONDS] control runs it from the seeds in fuzz/corpus/control.
  */
 #include "config.h"
 
