@@ -538,67 +538,45 @@ static struct run_event event_of(enum run_event_kind kind, const struct api_resu
 	};
 }
 
-static void submit_done_cb(struct api_result *res, void *arg)
+/* The answer to a request a run made (submit, detail, retry, cancel): the
+ * event of its kind, with what the API returned. */
+static void run_request_done_cb(struct api_result *res, void *arg)
 {
+	static const enum run_event_kind kinds[API_OP__MAX] = {
+		[API_OP_SUBMIT] = RE_SUBMIT_DONE, [API_OP_GET] = RE_DETAIL_DONE,
+		[API_OP_RETRY] = RE_RETRY_DONE,   [API_OP_CANCEL] = RE_CANCEL_DONE,
+	};
 	struct slot *s = arg;
 	struct engine *e = s->e;
-	struct run_event ev = event_of(RE_SUBMIT_DONE, res);
+	struct run_event ev = event_of(kinds[res->op], res);
+	bool ok = res->outcome == API_OK;
 
 	s->busy--;
 	note_api_result(e, res);
-	if (res->outcome == API_OK) {
-		ev.batch = &res->batch;
-		e->stats.submits_ok++;
-	} else if (res->outcome == API_REJECTED) {
-		e->stats.submits_rejected++;
-	} else {
-		e->stats.submits_failed++;
+	switch (res->op) {
+	case API_OP_SUBMIT:
+		if (ok)
+			e->stats.submits_ok++;
+		else if (res->outcome == API_REJECTED)
+			e->stats.submits_rejected++;
+		else
+			e->stats.submits_failed++;
+		break;
+	case API_OP_RETRY:
+		e->stats.retries += ok;
+		break;
+	case API_OP_CANCEL:
+		e->stats.cancels += ok;
+		break;
+	default:
+		break;
 	}
+	if (ok && res->op == API_OP_GET)
+		ev.detail = &res->detail;
+	else if (ok)
+		ev.batch = &res->batch;
 	step(s, &ev);
 	settle(e);
-}
-
-static void detail_done_cb(struct api_result *res, void *arg)
-{
-	struct slot *s = arg;
-	struct run_event ev = event_of(RE_DETAIL_DONE, res);
-
-	s->busy--;
-	note_api_result(s->e, res);
-	if (res->outcome == API_OK)
-		ev.detail = &res->detail;
-	step(s, &ev);
-	settle(s->e);
-}
-
-static void retry_done_cb(struct api_result *res, void *arg)
-{
-	struct slot *s = arg;
-	struct run_event ev = event_of(RE_RETRY_DONE, res);
-
-	s->busy--;
-	note_api_result(s->e, res);
-	if (res->outcome == API_OK) {
-		ev.batch = &res->batch;
-		s->e->stats.retries++;
-	}
-	step(s, &ev);
-	settle(s->e);
-}
-
-static void cancel_done_cb(struct api_result *res, void *arg)
-{
-	struct slot *s = arg;
-	struct run_event ev = event_of(RE_CANCEL_DONE, res);
-
-	s->busy--;
-	note_api_result(s->e, res);
-	if (res->outcome == API_OK) {
-		ev.batch = &res->batch;
-		s->e->stats.cancels++;
-	}
-	step(s, &ev);
-	settle(s->e);
 }
 
 /* A request could not even be queued: report it as a transient failure
@@ -697,7 +675,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 		case ACT_SUBMIT:
 			body = codec_submit_body(s->spec, r->call_name, a->scheduled_time_unix);
 			s->busy++;
-			rc = api_submit(e->api, body, submit_done_cb, s, NULL);
+			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
 			free(body);
 			if (rc < 0) {
 				s->busy--;
@@ -713,7 +691,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 			break;
 		case ACT_FETCH_DETAIL:
 			s->busy++;
-			rc = api_get(e->api, r->batch_id, detail_done_cb, s, NULL);
+			rc = api_get(e->api, r->batch_id, run_request_done_cb, s, NULL);
 			if (rc < 0) {
 				s->busy--;
 				request_not_started(s, RE_DETAIL_DONE);
@@ -723,7 +701,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 			break;
 		case ACT_RETRY:
 			s->busy++;
-			rc = api_retry(e->api, r->batch_id, retry_done_cb, s, NULL);
+			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, NULL);
 			if (rc < 0) {
 				s->busy--;
 				request_not_started(s, RE_RETRY_DONE);
@@ -732,7 +710,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 			break;
 		case ACT_CANCEL:
 			s->busy++;
-			rc = api_cancel(e->api, r->batch_id, cancel_done_cb, s, NULL);
+			rc = api_cancel(e->api, r->batch_id, run_request_done_cb, s, NULL);
 			if (rc < 0) {
 				s->busy--;
 				request_not_started(s, RE_CANCEL_DONE);

@@ -113,6 +113,7 @@ static bool is_run_file(const char *name)
 }
 
 static int write_all(int fd, const char *p, size_t n);
+static int write_durably(struct store *s, const char *name, const struct run *const *runs, size_t n);
 
 /* One record found while loading. */
 struct found {
@@ -268,35 +269,10 @@ int store_load(struct store *s, store_load_cb cb, void *arg, struct store_load_i
 int store_journal(struct store *s, const struct run *const *runs, size_t n)
 {
 	char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)s->next_journal);
-	char *tmp = xasprintf(".%s.tmp", name);
-	int fd, rc = 0;
+	int rc = write_durably(s, name, runs, n);
 
-	fd = openat(s->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *text = state_format(runs[i]);
-		rc = write_all(fd, text, strlen(text));
-		if (rc == 0)
-			rc = write_all(fd, "\n", 1);
-		free(text);
-	}
-	if (rc == 0 && fdatasync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && renameat(s->runs_fd, tmp, s->runs_fd, name) < 0)
-		rc = -errno;
-	if (rc == 0 && fsync(s->runs_fd) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlinkat(s->runs_fd, tmp, 0);
-	else
+	if (rc == 0)
 		s->next_journal++;
-out:
-	free(tmp);
 	free(name);
 	return rc;
 }
@@ -345,12 +321,11 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int store_put(struct store *s, const struct run *r)
+/* Replace the file `name` with the records of runs, one a line, crash-safely:
+ * temp file, fdatasync, rename, fsync of the folder. */
+static int write_durably(struct store *s, const char *name, const struct run *const *runs, size_t n)
 {
-	char *name = run_file_name(r);
 	char *tmp = xasprintf(".%s.tmp", name);
-	char *text = state_format(r);
-	size_t len = strlen(text);
 	int fd, rc = 0;
 
 	fd = openat(s->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -358,9 +333,13 @@ int store_put(struct store *s, const struct run *r)
 		rc = -errno;
 		goto out;
 	}
-	rc = write_all(fd, text, len);
-	if (rc == 0)
-		rc = write_all(fd, "\n", 1);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *text = state_format(runs[i]);
+		rc = write_all(fd, text, strlen(text));
+		if (rc == 0)
+			rc = write_all(fd, "\n", 1);
+		free(text);
+	}
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
@@ -372,8 +351,15 @@ int store_put(struct store *s, const struct run *r)
 	if (rc < 0)
 		unlinkat(s->runs_fd, tmp, 0);
 out:
-	free(text);
 	free(tmp);
+	return rc;
+}
+
+int store_put(struct store *s, const struct run *r)
+{
+	char *name = run_file_name(r);
+	int rc = write_durably(s, name, &r, 1);
+
 	free(name);
 	return rc;
 }

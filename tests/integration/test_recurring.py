@@ -40,8 +40,9 @@ def test_every_three_seconds_with_count(work):
         # Each occurrence is submitted at its instant, never before.
         for r in subs:
             name = json.loads(r["body"])["call_name"]
-            hms = name.split(" ")[2]
-            assert int(hms.split(":")[2]) % 3 == 0, name
+            hms = name.split(" ")[2].split(":")
+            secs = int(hms[2]) if len(hms) == 3 else 0  # ":00" is not written
+            assert secs % 3 == 0, name
         env.d.wait_log(r"job 'tick': run scheduled at", 5)
         env.d.stop()
 
