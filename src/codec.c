@@ -257,6 +257,12 @@ static json_object *recipient_json(const struct recipient *r)
 
 char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix)
 {
+	return codec_submit_body_only(j, call_name, scheduled_time_unix, NULL);
+}
+
+char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
+			     const bool *include)
+{
 	json_object *root = json_object_new_object(), *o, *rcpts;
 	const char *text;
 	size_t len;
@@ -297,7 +303,8 @@ char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t 
 	}
 	rcpts = json_object_new_array_ext((int)(j->n_recipients < INT_MAX ? j->n_recipients : INT_MAX));
 	for (size_t i = 0; i < j->n_recipients; i++)
-		json_object_array_add(rcpts, recipient_json(&j->recipients[i]));
+		if (!include || include[i])
+			json_object_array_add(rcpts, recipient_json(&j->recipients[i]));
 	put(root, "recipients", rcpts);
 
 	text = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,

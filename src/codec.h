@@ -92,6 +92,10 @@ struct batch_page {
  * Keys in a fixed order, no spaces, so equal jobs give equal text. Returns
  * a NUL-terminated JSON text the caller frees. */
 char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix);
+/* The same with only the recipients i for which include[i] is true
+ * (include NULL: all): a zone group, or a follow-up batch. */
+char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
+			     const bool *include);
 
 /* Parsers: 0 and *ret filled, or -EBADMSG with *cause (caller frees; cause
  * may be NULL) naming the key path ("batch_calls[3].status: expected a

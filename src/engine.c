@@ -238,10 +238,17 @@ static int slot_key_cmp(const char *job, int64_t start, const struct slot *s)
 	return start < s->run->start ? -1 : start > s->run->start ? 1 : 0;
 }
 
+/* Then by part: the whole run (no part) first, then its parts by name. */
 static int slot_cmp(const void *a, const void *b)
 {
 	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	return slot_key_cmp(x->run->job, x->run->start, y);
+	int c = slot_key_cmp(x->run->job, x->run->start, y);
+
+	if (c || x->run->part == y->run->part)
+		return c;
+	if (!x->run->part || !y->run->part)
+		return x->run->part ? 1 : -1;
+	return strcmp(x->run->part, y->run->part);
 }
 
 /* Index of the first slot at or after (job, start). */
@@ -277,7 +284,7 @@ static struct slot *slot_find(const struct engine *e, const char *job)
 			continue;
 		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
 			active = s;
-		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED) && !next)
+		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED || st == RUN_PAUSED) && !next)
 			next = s;
 		newest = s;
 	}
@@ -301,7 +308,12 @@ static struct slot *slot_add(struct engine *e, struct run *r, const struct jobsp
 static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
 {
 	size_t at = slot_lower(e, r->job, r->start);
-	struct slot *s = slot_add(e, r, spec);
+	struct slot *s;
+
+	while (at < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[at]) == 0 &&
+	       slot_cmp(&(struct slot *){ &(struct slot){ .run = r } }, &e->slots[at]) > 0)
+		at++;
+	s = slot_add(e, r, spec);
 
 	memmove(e->slots + at + 1, e->slots + at, (e->n_slots - 1 - at) * sizeof(*e->slots));
 	e->slots[at] = s;
@@ -408,6 +420,8 @@ static void status_touch(struct engine *e)
 
 static void do_actions(struct slot *s, struct actions *acts);
 static void step(struct slot *s, const struct run_event *ev);
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix);
+static void follow_up(struct engine *e, struct slot *s);
 static void scan_request(struct engine *e);
 
 /* A run changed state: a recurring job needs its next run once this one
@@ -442,6 +456,19 @@ static void settle(struct engine *e)
 	arm_timer(e);
 }
 
+/* The zone whose calling hours apply to a run: its recipients' zone for a
+ * zone group, else the job's. */
+static const struct tz *run_zone(const struct engine *e, const struct run *r, const struct jobspec *j)
+{
+	const struct tz *z = NULL;
+	char *cause = NULL;
+
+	if (r->zone && tz_cache_get(e->conf->zones, r->zone, &z, &cause) == 0)
+		return z;
+	free(cause);
+	return j->tz;
+}
+
 static struct run_ctx make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
@@ -454,13 +481,15 @@ static struct run_ctx make_ctx(const struct slot *s)
 		.skip = s->skip,
 	};
 	const struct jobspec *j = s->spec;
+	const struct tz *z = j ? run_zone(s->e, s->run, j) : NULL;
 	int64_t open, close;
 
-	/* The calling hours as of now, for a run that may be submitted. */
+	/* The calling hours as of now, in the run's zone, for a run that may
+	 * be submitted. */
 	if (j && j->hours && s->run->state == RUN_SCHEDULED &&
-	    window_next_open(j->hours, j->tz, c.now_ms / 1000, &open) == 0) {
+	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
 		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
-		if (window_close_after(j->hours, j->tz, open, &close) == 0)
+		if (window_close_after(j->hours, z, open, &close) == 0)
 			c.window_close_ms = close * 1000;
 		c.window_skip = j->outside == OUTSIDE_SKIP;
 	}
@@ -673,7 +702,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 			}
 			break;
 		case ACT_SUBMIT:
-			body = codec_submit_body(s->spec, r->call_name, a->scheduled_time_unix);
+			body = submit_body(s, a->scheduled_time_unix);
 			s->busy++;
 			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
 			free(body);
@@ -725,6 +754,9 @@ static void do_actions(struct slot *s, struct actions *acts)
 			default: break;
 			}
 			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
+			break;
+		case ACT_FOLLOW_UP:
+			follow_up(e, s);
 			break;
 		case ACT_FORGET:
 			/* A journal may still hold this run: settle every
@@ -900,6 +932,94 @@ static void group_flush(struct engine *e)
 		do_actions(s, &s->rest);
 	}
 	free(g);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The submit body of a run: every recipient of its job, or only those of
+ * its part (a zone group or a follow-up). */
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix)
+{
+	const struct jobspec *j = s->spec;
+	const struct run *r = s->run;
+	char **keys;
+	bool *include;
+	char *body;
+
+	if (!r->rcpts)
+		return codec_submit_body(j, r->call_name, scheduled_time_unix);
+	keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+	memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+	qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	include = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*include));
+	for (size_t i = 0; i < j->n_recipients; i++) {
+		const char *key = recipient_key(j->recipients[i].phone_number, j->recipients[i].whatsapp_user_id);
+		include[i] = key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	}
+	body = codec_submit_body_only(j, r->call_name, scheduled_time_unix, include);
+	free(include);
+	free(keys);
+	return body;
+}
+
+/* A run that cannot be made again from the configuration alone (a zone
+ * group, a follow-up) is written at once, in the current group commit. */
+static void persist_new(struct engine *e, struct slot *s)
+{
+	s->in_group = true;
+	s->rest.n = 0;
+	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+	e->group[e->n_group++] = s;
+	heap_place(e, s);
+	if (e->group_depth == 0)
+		event_active(e->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* A run stopped by the calling hours or the operator hands its never-dialled
+ * recipients to a new part of the same occurrence: scheduled for the next
+ * opening (resume), or paused until `batchcallctl resume`. It is persisted
+ * in the same group commit as the run it comes from. */
+static void follow_up(struct engine *e, struct slot *s)
+{
+	struct run *r = s->run, *f;
+	const struct jobspec *spec = s->spec;
+	char part[160];
+	struct slot *fs;
+
+	if (!spec || r->n_unfinished == 0)
+		return;
+	r->follow_n++;
+	f = run_new_at(spec, r->start, now_ms());
+	if (r->part)
+		snprintf(part, sizeof(part), "%s, resume %d", r->part, r->follow_n);
+	else
+		snprintf(part, sizeof(part), "resume %d", r->follow_n);
+	run_set_part(f, spec, part);
+	f->zone = xstrdup(r->zone);
+	f->rcpts = r->unfinished;
+	f->n_rcpts = r->n_unfinished;
+	r->unfinished = NULL;
+	r->n_unfinished = 0;
+	f->retries = r->retries; /* the same retry budget */
+	if (r->follow == FOLLOW_PAUSE) {
+		f->state = RUN_PAUSED;
+		f->due_ms = 0;
+	} else {
+		/* Due now: the calling hours, closed now, defer it to their
+		 * next opening when the machine looks at it. */
+		f->due_ms = now_ms();
+		f->submit_at_ms = f->due_ms;
+	}
+	r->follow = FOLLOW_NONE;
+	fs = slot_insert(e, f, spec);
+	log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
+		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
+		"is submitted at the next opening of the calling hours");
+	/* Durable with the run it comes from (same group commit). */
+	persist_new(e, fs);
 }
 
 /* --- the shared list scan ---------------------------------------------------- */
@@ -1184,7 +1304,8 @@ static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
 	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
 		struct slot *o = e->slots[i];
 		enum run_state st = o->run->state;
-		if (o == s || o->forgotten || !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+		if (o == s || o->forgotten || o->run->start == s->run->start ||
+		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
 			continue;
 		switch (spec->overlap) {
 		case OVERLAP_ALLOW:
@@ -1473,13 +1594,71 @@ static void announce(const struct run *r, const struct jobspec *spec)
 	tz_format_local(spec->tz, r->start, local, sizeof(local));
 	format_utc(r->start, utc, sizeof(utc));
 	if (r->submit_at_ms > 0) {
-		tz_format_local(spec->tz, r->submit_at_ms / 1000, at, sizeof(at));
+		format_utc(r->submit_at_ms / 1000, at, sizeof(at));
 		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
-			"job '%s': run of %s (%s) scheduled; outside the calling hours, it is submitted at %s",
-			r->job, local, utc, at);
+			"job '%s': run '%s' of %s (%s) scheduled; outside the calling hours%s%s, it is submitted at %s",
+			r->job, r->call_name, local, utc, r->zone ? " of " : "", r->zone ? r->zone : "", at);
+	} else if (r->part) {
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
+			r->call_name, local, utc);
 	} else {
 		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
 	}
+}
+
+/* An occurrence whose recipients carry their own zones under calling hours:
+ * one run per zone group, each submitted when its own window opens, each
+ * with its own call_name ("... (America/Chicago)"). A group skipped by its
+ * hours is logged as missed. */
+static size_t add_zone_groups(struct engine *e, const struct jobspec *spec, int64_t occ)
+{
+	size_t made = 0;
+	struct schedule_group *g = NULL;
+	size_t n = 0;
+	int64_t now = now_ms(), close;
+
+	if (schedule_zone_groups(spec, occ, &g, &n) < 0) {
+		log_event(LOG_ERR, EV_MISSED, &(struct log_fields){ .job = spec->name, .run_start = occ },
+			  "job '%s': the calling hours never open within the search horizon; run not scheduled",
+			  spec->name);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct run *r = run_new_at(spec, occ, now);
+		struct slot *s;
+
+		run_set_part(r, spec, g[i].timezone);
+		r->zone = xstrdup(g[i].timezone);
+		r->rcpts = xcalloc(g[i].n_recipients ? g[i].n_recipients : 1, sizeof(*r->rcpts));
+		for (size_t k = 0; k < g[i].n_recipients; k++) {
+			const struct recipient *x = &spec->recipients[g[i].recipients[k]];
+			r->rcpts[r->n_rcpts++] = xstrdup(recipient_key(x->phone_number, x->whatsapp_user_id));
+		}
+		if (g[i].window == SCHEDULE_SKIPPED) {
+			log_run(LOG_WARNING, EV_MISSED, r, 0, 0,
+				"job '%s': %zu recipients in %s skipped: outside their calling hours "
+				"(outside_window = skip)", spec->name, r->n_rcpts, g[i].timezone);
+			e->stats.missed++;
+			run_free(r);
+			continue;
+		}
+		if (g[i].submit_at != occ) {
+			r->submit_at_ms = g[i].submit_at * 1000;
+			r->due_ms = r->submit_at_ms;
+		}
+		if (window_close_after(spec->hours, g[i].tz, g[i].submit_at, &close) == 0)
+			r->close_ms = close * 1000;
+		if (!spec->enabled) {
+			r->state = RUN_DISABLED;
+			r->due_ms = 0;
+		}
+		s = slot_insert(e, r, spec);
+		announce(r, spec);
+		persist_new(e, s);
+		made++;
+	}
+	schedule_groups_free(g, n);
+	return made;
 }
 
 /* The first occurrence of spec strictly after `after` (INT64_MIN: the first
@@ -1513,19 +1692,13 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 		if (o->run->start > latest)
 			latest = o->run->start;
 	}
-	if (spec->hours && spec->has_recipient_zones) {
-		/* Calling everyone by the job's zone could ring a recipient
-		 * at night in theirs: refuse rather than guess. */
-		if (latest == INT64_MIN)
-			log_event(LOG_ERR, EV_CONFIG_ERROR, &(struct log_fields){ .job = spec->name },
-				  "%s:%d: job '%s': recipients with their own timezone under calling hours are "
-				  "not supported by this version of the daemon (batchcallctl plan shows the zone "
-				  "groups); the job is not scheduled", spec->file, spec->line, spec->name);
-		return;
-	}
 	if (!spec->repeat) {
 		if (latest != INT64_MIN)
 			return; /* a single run, and it exists */
+		if (spec->hours && spec->has_recipient_zones) {
+			add_zone_groups(e, spec, spec->start);
+			return;
+		}
 		r = run_new(spec, now);
 		goto add;
 	}
@@ -1560,6 +1733,13 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 		}
 		if (occ == INT64_MIN)
 			return;
+	}
+	if (spec->hours && spec->has_recipient_zones) {
+		/* Every group skipped: on to the next occurrence. */
+		for (int guard = 0; add_zone_groups(e, spec, occ) == 0 && guard < 10000; guard++)
+			if (next_occurrence(spec, occ, now_s, &occ) < 0)
+				break;
+		return;
 	}
 	/* Occurrences outside the calling hours with outside_window = skip. */
 	for (int guard = 0; !make_run(e, spec, occ, &r); guard++) {
@@ -1847,7 +2027,16 @@ int engine_request(struct engine *e, const char *job, int kind, const char **why
 		*why = "the daemon is stopping";
 		return -EBUSY;
 	}
-	if (kind != RE_CANCEL_REQ && kind != RE_RETRY_REQ && kind != RE_TRIGGER_REQ) {
+	if (kind == RE_RESUME_REQ) {
+		/* The paused run, wherever it is among the job's runs. */
+		for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++)
+			if (!e->slots[i]->forgotten && e->slots[i]->run->state == RUN_PAUSED) {
+				s = e->slots[i];
+				break;
+			}
+	}
+	if (kind != RE_CANCEL_REQ && kind != RE_RETRY_REQ && kind != RE_TRIGGER_REQ && kind != RE_PAUSE_REQ &&
+	    kind != RE_RESUME_REQ) {
 		*why = "unknown request";
 		return -EINVAL;
 	}

@@ -28,6 +28,7 @@ static const char *const state_names[RUN__MAX] = {
 	[RUN_FAILED] = "failed",           [RUN_CANCELLED] = "cancelled",
 	[RUN_MISSED] = "missed",           [RUN_ERROR] = "error",
 	[RUN_DISABLED] = "disabled",       [RUN_REMOVED] = "removed",
+	[RUN_PAUSED] = "paused",
 };
 
 static const char *const event_names[JE__MAX] = {
@@ -35,7 +36,7 @@ static const char *const event_names[JE__MAX] = {
 	[JE_STATUS] = "status",       [JE_RETRIED] = "retried",     [JE_CANCELLED] = "cancelled",
 	[JE_FINISHED] = "finished",   [JE_MISSED] = "missed",       [JE_ERROR] = "error",
 	[JE_LATE] = "late",           [JE_CHANGED] = "changed",     [JE_REMOVED] = "removed",
-	[JE_TRANSIENT] = "transient", [JE_DUPLICATE] = "duplicate",
+	[JE_TRANSIENT] = "transient", [JE_DUPLICATE] = "duplicate", [JE_PAUSED] = "paused",
 };
 
 const char *run_state_name(enum run_state s)
@@ -118,10 +119,39 @@ struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_
 	return r;
 }
 
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+const char *recipient_key(const char *phone_number, const char *whatsapp_user_id)
+{
+	return phone_number ? phone_number : whatsapp_user_id;
+}
+
+void run_set_part(struct run *r, const struct jobspec *spec, const char *part)
+{
+	char local[32], *base;
+
+	free(r->part);
+	r->part = xstrdup(part);
+	format_local_start(spec, r->start, local, sizeof(local));
+	base = jobspec_run_call_name(spec, local);
+	free(r->call_name);
+	r->call_name = part ? xasprintf("%s (%s)", base, part) : xstrdup(base);
+	free(base);
+}
+
 void run_free(struct run *r)
 {
 	if (!r)
 		return;
+	free(r->part);
+	free(r->zone);
+	strv_free(r->rcpts, r->n_rcpts);
+	strv_free(r->unfinished, r->n_unfinished);
 	free(r->job);
 	free(r->call_name);
 	free(r->agent_id);
@@ -395,8 +425,11 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 		if (!r->cancel_wanted && r->close_ms > 0 && ctx->now_ms >= r->close_ms &&
 		    !batch_status_terminal(r->batch.status)) {
 			r->cancel_wanted = true;
+			if (ctx->spec && ctx->spec->resume)
+				r->follow = FOLLOW_RESUME;
 			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0,
-				 "calling hours closed: cancelling batch %s", r->batch_id);
+				 "calling hours closed: cancelling batch %s%s", r->batch_id,
+				 r->follow ? "; its unfinished recipients resume at the next opening" : "");
 		}
 		if (r->cancel_wanted)
 			begin_cancel(r, out);
@@ -588,6 +621,38 @@ static void batch_gone(struct run *r, const struct run_ctx *ctx, struct actions 
 	become_final(r, ctx, RUN_FAILED, out);
 }
 
+/* A batch stopped by the calling hours or the operator: its recipients that
+ * were never dialled (no conversation) go to a follow-up run; anyone who
+ * was on the phone is not rung again. */
+static void hand_on(struct run *r, const struct run_ctx *ctx, const struct batch_detail *d, struct actions *out)
+{
+	strv_free(r->unfinished, r->n_unfinished);
+	r->unfinished = NULL;
+	r->n_unfinished = 0;
+	for (size_t i = 0; i < d->n_rcpts; i++) {
+		const struct batch_rcpt *x = &d->rcpts[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		bool never = !x->conversation_id && (x->status == RCPT_PENDING || x->status == RCPT_CANCELLED ||
+						     x->status == RCPT_DISPATCHED);
+		if (!never || !key)
+			continue;
+		r->unfinished = xrealloc(r->unfinished, (r->n_unfinished + 1) * sizeof(*r->unfinished));
+		r->unfinished[r->n_unfinished++] = xstrdup(key);
+	}
+	emit_log(out, r, JE_FINISHED, LOG_NOTICE, 0, r->retries,
+		 "batch %s stopped: %zu recipients never dialled %s", r->batch_id, r->n_unfinished,
+		 r->n_unfinished == 0 ? "(nothing to hand on)"
+		 : r->follow == FOLLOW_PAUSE ? "are kept, paused, for `batchcallctl resume`"
+					     : "resume at the next opening of the calling hours");
+	/* The engine makes the follow-up (and clears r->follow) before the
+	 * final persist below: both land in one group commit. */
+	if (r->n_unfinished > 0)
+		emit(out, ACT_FOLLOW_UP);
+	else
+		r->follow = FOLLOW_NONE;
+	become_final(r, ctx, RUN_CANCELLED, out);
+}
+
 static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
 			   struct actions *out)
 {
@@ -632,6 +697,10 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 		emit(out, ACT_PERSIST);
 		if (r->cancel_wanted)
 			begin_cancel(r, out);
+		return;
+	}
+	if (r->follow != FOLLOW_NONE && !r->removing) {
+		hand_on(r, ctx, d, out);
 		return;
 	}
 	settle(r, ctx, out);
@@ -699,6 +768,12 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 			copy_snapshot(r, ev->batch);
 		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, ev->http_status, 0, "batch %s cancelled%s",
 			 r->batch_id, r->removing ? " because its job was removed" : "");
+		if (r->follow != FOLLOW_NONE && !r->removing) {
+			/* Which recipients were never dialled: the detail says. */
+			r->batch.status = BATCH_CANCELLED;
+			begin_fetch(r, out);
+			return;
+		}
 		become_final(r, ctx, RUN_CANCELLED, out);
 		return;
 	case REQ_NOT_FOUND:
@@ -768,7 +843,7 @@ static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct action
 static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	r->removing = true;
-	if (run_state_final(r->state) || r->state == RUN_DISABLED ||
+	if (run_state_final(r->state) || r->state == RUN_DISABLED || r->state == RUN_PAUSED ||
 	    (r->state == RUN_SCHEDULED && r->op == OP_NONE && !r->uncertain) ||
 	    (r->state == RUN_RETRY_WAIT && r->op == OP_NONE && r->retry_expect == 0)) {
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its %s run is dropped",
@@ -853,6 +928,63 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	return 0;
 }
 
+static int on_pause_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (r->state == RUN_PAUSED) {
+		*why = "the run is already paused";
+		return -EALREADY;
+	}
+	if (run_state_final(r->state)) {
+		*why = "the run is already finished";
+		return -EALREADY;
+	}
+	if (r->state == RUN_SUBMITTING || r->uncertain || r->op == OP_SUBMIT || r->op == OP_LOOKUP) {
+		*why = "a submission of this run is under way; try again in a moment";
+		return -EBUSY;
+	}
+	if (r->state == RUN_RETRY_WAIT) {
+		*why = "the batch has finished and waits for a retry; cancel it instead";
+		return -EBUSY;
+	}
+	if (r->cancel_wanted) {
+		*why = "a cancel is already under way";
+		return -EALREADY;
+	}
+	if (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) {
+		r->state = RUN_PAUSED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "paused before it was submitted");
+		emit(out, ACT_PERSIST);
+		return 0;
+	}
+	/* Active: stop dialling, keep who was never called for later. */
+	r->cancel_wanted = true;
+	r->follow = FOLLOW_PAUSE;
+	emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "pausing: cancelling batch %s, keeping its recipients not yet dialled",
+		 r->batch_id);
+	if (r->op == OP_NONE)
+		begin_cancel(r, out);
+	else
+		emit(out, ACT_PERSIST);
+	(void)ctx;
+	return 0;
+}
+
+static int on_resume_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (r->state != RUN_PAUSED) {
+		*why = "the run is not paused";
+		return -EALREADY;
+	}
+	r->state = RUN_SCHEDULED;
+	r->submit_at_ms = ctx->now_ms; /* lateness counts from the resume */
+	r->due_ms = ctx->now_ms;
+	r->late_logged = false;
+	emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
+	emit(out, ACT_PERSIST);
+	return 0;
+}
+
 int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
 	     struct actions *out, const char **ret_why)
 {
@@ -908,6 +1040,12 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		break;
 	case RE_REMOVED:
 		ret = on_removed(r, ctx, out);
+		break;
+	case RE_PAUSE_REQ:
+		ret = on_pause_req(r, ctx, out, &why);
+		break;
+	case RE_RESUME_REQ:
+		ret = on_resume_req(r, ctx, out, &why);
 		break;
 	}
 	if (ret_why)

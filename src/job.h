@@ -33,6 +33,7 @@ enum run_state {
 	RUN_ERROR,
 	RUN_DISABLED,
 	RUN_REMOVED,
+	RUN_PAUSED, /* a follow-up held by `batchcallctl pause` until resumed */
 	RUN__MAX
 };
 
@@ -53,6 +54,7 @@ enum job_event {
 	JE_REMOVED,   /* job removed; its run is dropped or let go */
 	JE_TRANSIENT, /* an API request failed and will be tried again */
 	JE_DUPLICATE, /* the lookup found more than one batch of this run */
+	JE_PAUSED,    /* paused or resumed by the operator */
 	JE__MAX
 };
 
@@ -61,9 +63,18 @@ enum job_event {
 enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
 
 /* The recorded state of a run; everything but `op` is persisted. */
+/* Why a run's unfinished recipients get a follow-up run. */
+enum follow_up { FOLLOW_NONE, FOLLOW_RESUME, FOLLOW_PAUSE };
+
 struct run {
 	char *job;
 	int64_t start;   /* the run's instant, unix seconds */
+	char *part;      /* NULL: the whole run; else a recipient zone ("America/Chicago")
+			  * and/or a follow-up ("resume 1"): part of the run's identity */
+	char *zone;      /* the zone whose calling hours apply; NULL: the job's */
+	char **rcpts;    /* the recipients (phone number or WhatsApp id) of this
+			  * run; NULL: every recipient of the job */
+	size_t n_rcpts;
 	char *call_name; /* unique per run */
 	char *agent_id;
 	enum run_state state;
@@ -83,6 +94,10 @@ struct run {
 				  * (calling hours defer it); 0: not set */
 	int64_t close_ms;        /* calling hours close: an active batch is
 				  * cancelled then; 0: no window */
+	enum follow_up follow;   /* after the cancel: hand the unfinished on */
+	int follow_n;            /* follow-ups made of this run */
+	char **unfinished;       /* recipients to hand on (ACT_FOLLOW_UP) */
+	size_t n_unfinished;
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool removing;           /* the job is gone: forget the run when settled */
@@ -122,7 +137,8 @@ enum action_kind {
 	ACT_RETRY,        /* POST retry */
 	ACT_CANCEL,       /* POST cancel */
 	ACT_LOG,          /* log an event */
-	ACT_FORGET        /* drop the run and its state file */
+	ACT_FORGET,       /* drop the run and its state file */
+	ACT_FOLLOW_UP     /* make a run of run.unfinished (resume or pause) */
 };
 
 struct action {
@@ -163,7 +179,9 @@ enum run_event_kind {
 	RE_CANCEL_REQ,    /* operator: cancel */
 	RE_RETRY_REQ,     /* operator: retry now */
 	RE_TRIGGER_REQ,   /* operator: submit now */
-	RE_REMOVED        /* the job is no longer in the files */
+	RE_REMOVED,       /* the job is no longer in the files */
+	RE_PAUSE_REQ,     /* operator: stop dialling, keep the unfinished for later */
+	RE_RESUME_REQ     /* operator: submit a paused run's recipients */
 };
 
 struct run_event {
@@ -204,6 +222,14 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
  * back only when the job changed), or warn that a submitted run's job
  * changed (its batch is not altered). */
 void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out);
+
+/* Make the run one part of its occurrence (a zone group or a follow-up):
+ * part joins its identity and its call_name ("Renewals 2026-12-01 09:00
+ * (resume 1)"). */
+void run_set_part(struct run *r, const struct jobspec *spec, const char *part);
+
+/* The key of a recipient in run.rcpts: its phone number, else its WhatsApp id. */
+const char *recipient_key(const char *phone_number, const char *whatsapp_user_id);
 
 /* When the run should be submitted (submit_at_ms when set, else
  * start - submit_ahead), unix ms. */

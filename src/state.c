@@ -28,6 +28,21 @@ static void add_bool(struct json_object *o, const char *k, bool v)
 	json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
+/* A list of strings, or null when absent. */
+static void add_strv(struct json_object *o, const char *k, char *const *v, size_t n, bool present)
+{
+	struct json_object *a;
+
+	if (!present) {
+		json_object_object_add(o, k, NULL);
+		return;
+	}
+	a = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	json_object_object_add(o, k, a);
+}
+
 char *state_format(const struct run *r)
 {
 	struct json_object *o = json_object_new_object(), *b, *c;
@@ -55,6 +70,12 @@ char *state_format(const struct run *r)
 	add_int(o, "gen", (int64_t)r->gen);
 	add_int(o, "submit_at_ms", r->submit_at_ms);
 	add_int(o, "close_ms", r->close_ms);
+	add_str(o, "part", r->part);
+	add_str(o, "zone", r->zone);
+	add_strv(o, "recipients", r->rcpts, r->n_rcpts, r->rcpts != NULL);
+	add_str(o, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause" : NULL);
+	add_int(o, "follow_n", r->follow_n);
+	add_strv(o, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
 	add_bool(o, "removing", r->removing);
@@ -155,6 +176,40 @@ static int64_t get_int_opt(struct reader *rd, struct json_object *o, const char 
 	return get_int(rd, o, k, min, max);
 }
 
+/* An optional list of strings (absent or null: *ret NULL). */
+static void get_strv_opt(struct reader *rd, struct json_object *o, const char *k, char ***ret, size_t *ret_n)
+{
+	struct json_object *a, *x;
+	size_t n;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (rd->cause || !json_object_object_get_ex(o, k, &a) || !a)
+		return;
+	if (!json_object_is_type(a, json_type_array)) {
+		rd->cause = xasprintf("key '%s' has the wrong type", k);
+		return;
+	}
+	n = json_object_array_length(a);
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++) {
+		x = json_object_array_get_idx(a, i);
+		if (!x || !json_object_is_type(x, json_type_string) ||
+		    strlen(json_object_get_string(x)) != (size_t)json_object_get_string_len(x)) {
+			rd->cause = xasprintf("key '%s' holds something other than strings", k);
+			return; /* *ret_n items are freed by the caller */
+		}
+		(*ret)[(*ret_n)++] = xstrdup(json_object_get_string(x));
+	}
+}
+
+static char *get_str_opt(struct reader *rd, struct json_object *o, const char *k)
+{
+	if (!json_object_object_get_ex(o, k, NULL))
+		return NULL;
+	return get_str(rd, o, k, true);
+}
+
 static bool get_bool(struct reader *rd, struct json_object *o, const char *k)
 {
 	struct json_object *v = field(rd, o, k, json_type_boolean, false);
@@ -246,6 +301,14 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	r->gen = (uint64_t)get_int_opt(&rd, o, "gen", 0, INT64_MAX);
 	r->submit_at_ms = get_int_opt(&rd, o, "submit_at_ms", 0, INT64_MAX / 4);
 	r->close_ms = get_int_opt(&rd, o, "close_ms", 0, INT64_MAX / 4);
+	r->part = get_str_opt(&rd, o, "part");
+	r->zone = get_str_opt(&rd, o, "zone");
+	get_strv_opt(&rd, o, "recipients", &r->rcpts, &r->n_rcpts);
+	free(s);
+	s = get_str_opt(&rd, o, "follow");
+	r->follow = s && strcmp(s, "resume") == 0 ? FOLLOW_RESUME : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE : FOLLOW_NONE;
+	r->follow_n = (int)get_int_opt(&rd, o, "follow_n", 0, 1000000);
+	get_strv_opt(&rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
 	r->failures = (int)get_int(&rd, o, "failures", 0, 1000000);
 	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
 	r->removing = get_bool(&rd, o, "removing");

@@ -8,7 +8,9 @@
  *    "call_name": "...", "agent_id": "...", "state": "submitting",
  *    "on_removal": "cancel", "batch_id": "btcal_..." | null, "digest": "hex64",
  *    "submit_attempts": n, "intent_ms": ms, "uncertain": bool, "settle_ms": ms, "retries": n,
- *    "retry_expect": n, "due_ms": ms, "gen": n, "submit_at_ms": ms, "close_ms": ms, "failures": n, "cancel_wanted": bool,
+ *    "retry_expect": n, "due_ms": ms, "gen": n, "submit_at_ms": ms, "close_ms": ms, "part": "..." | null,
+ *    "zone": "..." | null, "recipients": ["+1555..."] | null, "follow": "resume" | "pause" | null,
+ *    "follow_n": n, "unfinished": [...] | null, "failures": n, "cancel_wanted": bool,
  *    "removing": bool, "late_logged": bool,
  *    "batch": {"status": "...", "created_at_unix": ..., "scheduled_time_unix": ...,
  *              "last_updated_at_unix": ..., "total_calls_dispatched": ...,
@@ -20,7 +22,8 @@
  * so that a downgrade keeps working. "gen" rises with every write of the
  * run: when a run appears in several places (its file and a journal of
  * the store), the highest gen is the newest. Keys added after the first
- * version 1 files (settle_ms, gen, submit_at_ms, close_ms) read as 0 when
+ * version 1 files (settle_ms, gen, submit_at_ms, close_ms, part, zone, recipients, follow,
+ * follow_n, unfinished) read as 0 or null when
  * absent.
  */
 #ifndef BC_STATE_H

@@ -101,9 +101,23 @@ const char *store_dir(const struct store *s)
 	return s->dir;
 }
 
+/* JOB@START.json, or JOB@START@PART.json for a part of a run (a zone
+ * group or a follow-up; '/' and ' ' of the part written as '~' and '_'). */
 static char *run_file_name(const struct run *r)
 {
-	return xasprintf("%s@%" PRId64 ".json", r->job, r->start);
+	char *part, *name;
+
+	if (!r->part)
+		return xasprintf("%s@%" PRId64 ".json", r->job, r->start);
+	part = xstrdup(r->part);
+	for (char *p = part; *p; p++)
+		if (*p == '/')
+			*p = '~';
+		else if (*p == ' ' || *p == '.' || (unsigned char)*p < 0x20)
+			*p = '_';
+	name = xasprintf("%s@%" PRId64 "@%s.json", r->job, r->start, part);
+	free(part);
+	return name;
 }
 
 static bool is_run_file(const char *name)

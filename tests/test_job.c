@@ -452,6 +452,100 @@ START_TEST(test_window_judged_at_submission)
 }
 END_TEST
 
+START_TEST(test_pause_and_resume)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct batch_detail d = mkdetail(BATCH_CANCELLED, 1, 0, 0, 0);
+	struct batch_rcpt rc[4] = {
+		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = RCPT_COMPLETED,
+		  .conversation_id = (char *)"conv_1" },
+		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = RCPT_CANCELLED,
+		  .conversation_id = (char *)"conv_2" }, /* was on the phone: never rung again */
+		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = RCPT_CANCELLED },
+		{ .id = (char *)"d", .whatsapp_user_id = (char *)"15550100004", .status = RCPT_PENDING },
+	};
+
+	/* Not submitted yet: paused as it is, resumed at once. */
+	ck_assert_int_eq(step_at(r, MS(T0 - 60), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	step_at(r, MS(T0 + 10), ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(step_at(r, MS(T0 + 20), (struct run_event){ .kind = RE_PAUSE_REQ }), -EALREADY);
+	ck_assert_int_eq(step_at(r, MS(T0 + 3600), (struct run_event){ .kind = RE_RESUME_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	step_at(r, MS(T0 + 3600), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_null(find_log(JE_MISSED)); /* lateness counts from the resume */
+	run_free(r);
+
+	/* Active: cancelled, and only the never-dialled are handed on. */
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	d.rcpts = rc;
+	d.n_rcpts = 4;
+	step_at(r, MS(T0 + 7), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(r->n_unfinished, 2);
+	ck_assert_str_eq(r->unfinished[0], "+15550100003");
+	ck_assert_str_eq(r->unfinished[1], "15550100004");
+	ck_assert_int_eq(r->follow, FOLLOW_PAUSE); /* for the engine, which clears it */
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_close_with_resume_hands_on)
+{
+	struct run *r;
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct batch_detail d = mkdetail(BATCH_CANCELLED, 0, 0, 0, 0);
+	struct batch_rcpt rc[1] = { { .id = (char *)"c", .phone_number = (char *)"+15550100003",
+				      .status = RCPT_CANCELLED } };
+	spec.resume = true;
+	r = submitted_run();
+	r->close_ms = MS(T0 + 100);
+	step_at(r, MS(T0 + 100), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_int_eq(r->follow, FOLLOW_RESUME);
+	step_at(r, MS(T0 + 101), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	d.rcpts = rc;
+	d.n_rcpts = 1;
+	step_at(r, MS(T0 + 102), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(r->n_unfinished, 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_state_roundtrip_parts)
+{
+	struct run *r = run_new(&spec, 0), *back = NULL;
+	char *text, *cause = NULL;
+	run_set_part(r, &spec, "America/Chicago");
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00 (America/Chicago)");
+	r->zone = xstrdup("America/Chicago");
+	r->rcpts = xcalloc(2, sizeof(*r->rcpts));
+	r->rcpts[r->n_rcpts++] = xstrdup("+15550100001");
+	r->rcpts[r->n_rcpts++] = xstrdup("+15550100002");
+	r->state = RUN_PAUSED;
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	ck_assert_str_eq(back->part, "America/Chicago");
+	ck_assert_str_eq(back->zone, "America/Chicago");
+	ck_assert_int_eq(back->n_rcpts, 2);
+	ck_assert_str_eq(back->rcpts[1], "+15550100002");
+	ck_assert_int_eq(back->state, RUN_PAUSED);
+	free(text);
+	run_free(r);
+	run_free(back);
+}
+END_TEST
+
 START_TEST(test_duplicate_lookup_logged)
 {
 	struct run *r = run_new(&spec, 0);
@@ -994,6 +1088,9 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_skip_reason_marks_missed);
 	tcase_add_test(tc, test_deferred_submit_and_close);
 	tcase_add_test(tc, test_window_judged_at_submission);
+	tcase_add_test(tc, test_pause_and_resume);
+	tcase_add_test(tc, test_close_with_resume_hands_on);
+	tcase_add_test(tc, test_state_roundtrip_parts);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
 	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
 	tcase_add_test(tc, test_auth_pauses_without_failing);
