@@ -209,6 +209,8 @@ static const struct {
 	{ "cancel", RE_CANCEL_REQ, "cancel requested" },
 	{ "retry", RE_RETRY_REQ, "retry requested" },
 	{ "trigger", RE_TRIGGER_REQ, "submission triggered" },
+	{ "pause", RE_PAUSE_REQ, "pause requested: dialling stops, the recipients not yet called are kept" },
+	{ "resume", RE_RESUME_REQ, "resumed: the paused recipients are submitted" },
 };
 
 static void handle_operation(const struct control_source *src, const char *job, size_t op,
@@ -331,7 +333,7 @@ void control_handle(const struct control_source *src, const struct control_count
 		handle_operation(src, name, op, ret);
 		return;
 	}
-	reply_error(ret, 404, "unknown_route", "no such operation; use cancel, retry or trigger");
+	reply_error(ret, 404, "unknown_route", "no such operation; use cancel, retry, trigger, pause or resume");
 }
 
 /* --- the engine as a source -------------------------------------------------- */

@@ -164,7 +164,7 @@ static void terminal_style(struct ctlview_style *st)
 	st->colour = !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
 }
 
-enum cmd { CMD_STATUS, CMD_SHOW, CMD_CANCEL, CMD_RETRY, CMD_TRIGGER };
+enum cmd { CMD_STATUS, CMD_SHOW, CMD_CANCEL, CMD_RETRY, CMD_TRIGGER, CMD_PAUSE, CMD_RESUME };
 
 static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const char **job)
 {
@@ -253,7 +253,7 @@ static int print_operation(const char *op, const char *job, const struct answer 
 
 int ctl_online(const char *config_path, int argc, char **argv)
 {
-	static const char *const names[] = { "status", "show", "cancel", "retry", "trigger" };
+	static const char *const names[] = { "status", "show", "cancel", "retry", "trigger", "pause", "resume" };
 	enum cmd cmd = CMD_STATUS;
 	const char *job = NULL;
 	bool json = false, found = false;
