@@ -105,5 +105,56 @@ def test_close_cancels_and_resumes(work):
         env.d.stop()
 
 
+def control(env, method, path):
+    """One request to the daemon's control socket: (status, JSON body)."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(os.path.join(env.d.dir, "control.sock"))
+
+    c = UnixConnection("localhost", timeout=10)
+    c.request(method, path, body=b"" if method == "POST" else None)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, (json.loads(body) if body else None)
+
+
+def test_pause_resume(work):
+    with Env(work, sim_kw={"speed": 0.2}) as env:
+        env.d.write_job("pausing", """  agent_id = "agent_p";
+  scheduled_time_unix = %d;
+  target_concurrency_limit = 1;
+  recipients = ( { phone_number = "+15550100021"; }, { phone_number = "+15550100022"; },
+                 { phone_number = "+15550100023"; }, { phone_number = "+15550100024"; } );""" % int(time.time()))
+        env.d.start()
+        sub = wait_until(lambda: env.sim.requests("submit"), 15, "the submit")[0]
+        env.d.wait_state("pausing", ("pending", "in_progress"), 10)
+        st, body = control(env, "POST", "/v1/jobs/pausing/pause")
+        assert st == 200, (st, body)
+        wait_until(lambda: env.sim.requests("cancel"), 10, "the cancel")
+        paused = wait_until(lambda: [r for r in runs_of(env, "pausing") if r.get("state") == "paused"], 15,
+                            "the paused run")[0]
+        detail = env.sim.batch(sub["batch_id"])
+        never = sorted(r["phone_number"] for r in detail["recipients"] if r["conversation_id"] is None)
+        assert never and sorted(paused["recipients"]) == never, (paused, detail["recipients"])
+        assert paused["part"] == "resume 1"
+        st, body = control(env, "POST", "/v1/jobs/pausing/pause")
+        assert st == 409, (st, body)
+        st, body = control(env, "POST", "/v1/jobs/pausing/resume")
+        assert st == 200, (st, body)
+        subs = wait_until(lambda: (lambda x: x if len(x) == 2 else None)(env.sim.requests("submit")), 15,
+                          "the resumed submit")
+        body = json.loads(subs[1]["body"])
+        assert body["call_name"].endswith("(resume 1)"), body["call_name"]
+        assert sorted(r["phone_number"] for r in body["recipients"]) == never, body["recipients"]
+        st, body = control(env, "POST", "/v1/jobs/pausing/resume")
+        assert st == 409, (st, body)
+        env.d.stop()
+
+
 if __name__ == "__main__":
-    run([test_zone_groups, test_close_cancels_and_resumes])
+    run([test_zone_groups, test_close_cancels_and_resumes, test_pause_resume])
