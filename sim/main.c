@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		   "  --api-key KEY       the xi-api-key clients must send (default sim-key)\n"
 		   "  --seed N            seed of fault probabilities and ids (default 1)\n"
 		   "  --speed X           divide every simulated call duration by X (default 1)\n"
+		   "  --io-timeout N      seconds a client connection may stay silent (default 120)\n"
 		   "  --tls-cert FILE     serve HTTPS with this PEM certificate chain (needs --tls-key)\n"
 		   "  --tls-key FILE      the certificate's PEM private key\n"
 		   "  --help, --version\n"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'l'}, {"api-key", required_argument, NULL, 'k'},
 		{"seed", required_argument, NULL, 's'},   {"speed", required_argument, NULL, 'x'},
 		{"tls-cert", required_argument, NULL, 'c'}, {"tls-key", required_argument, NULL, 'K'},
+		{"io-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -100,6 +102,13 @@ int main(int argc, char **argv)
 				fprintf(stderr, "batchcall-sim: --speed wants a number > 0, got '%s'\n", optarg);
 				goto out;
 			}
+			break;
+		case 'T':
+			if (parse_int64(optarg, 1, 100000000, &seed) < 0) {
+				fprintf(stderr, "batchcall-sim: --io-timeout wants seconds >= 1, got '%s'\n", optarg);
+				goto out;
+			}
+			o.io_timeout = (int)seed;
 			break;
 		case 'c':
 			o.tls_cert = optarg;

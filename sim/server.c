@@ -325,7 +325,9 @@ int sim_server_run(const struct sim_server_opts *o)
 	 * SIM_MAX_BODY with the documented body */
 	evhttp_set_max_body_size(srv.http, (ev_ssize_t)SIM_MAX_BODY * 4);
 	evhttp_set_default_content_type(srv.http, NULL);
-	evhttp_set_timeout(srv.http, 120);
+	/* Under an accelerated clock (libfaketime) this is read on the fake
+	 * clock: --io-timeout keeps idle clients from being cut off. */
+	evhttp_set_timeout(srv.http, o->io_timeout > 0 ? o->io_timeout : 120);
 	evhttp_set_gencb(srv.http, request_cb, &srv);
 	if (srv.ssl)
 		evhttp_set_bevcb(srv.http, tls_bev_cb, srv.ssl);

@@ -15,6 +15,7 @@ struct sim_server_opts {
 	uint64_t seed;
 	double speed;
 	const char *tls_cert, *tls_key; /* both or neither */
+	int io_timeout;                 /* seconds a connection may stay silent; 0: 120 */
 };
 
 /* Serve until SIGTERM/SIGINT: 0, or a negative errno (a message was

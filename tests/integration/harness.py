@@ -24,21 +24,24 @@ SIM = os.path.join(TOP_BUILDDIR, "batchcall-sim")
 DAEMON = os.path.join(TOP_BUILDDIR, "batchcalld")
 CTL = os.path.join(TOP_BUILDDIR, "batchcallctl")
 SUBMIT_PATH = "/v1/convai/batch-calling/submit"
+# Under an accelerated clock (libfaketime) every timeout is read on the fake
+# clock: BC_TIME_SCALE multiplies them so that they keep their real length.
+SCALE = float(os.environ.get("BC_TIME_SCALE", "1"))
 # A command line put in front of the daemon's and the simulator's, e.g.
 # BC_WRAP="valgrind --error-exitcode=99 --log-file=/tmp/vg.%p" (scripts/test).
 WRAP = shlex.split(os.environ.get("BC_WRAP", ""))
 
 
-def wait_until(pred, timeout, what):
+def wait_until(pred, timeout, what, scaled=True):
     """Poll pred until it returns a true value; fail with `what` after timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * (SCALE if scaled else 1)
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
             raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(0.02)
+        time.sleep(0.02 * SCALE)
 
 
 def read_ready_line(proc, prefix, timeout):
@@ -46,7 +49,7 @@ def read_ready_line(proc, prefix, timeout):
     import selectors
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SCALE
     buf = b""
     while b"\n" not in buf:
         left = deadline - time.monotonic()
@@ -81,7 +84,7 @@ class Sim:
         if key:
             req.add_header("xi-api-key", self.api_key)
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10 * SCALE) as r:
                 text = r.read()
                 return r.status, (json.loads(text) if text else None)
         except urllib.error.HTTPError as e:
@@ -130,7 +133,7 @@ class Sim:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(10 * SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -216,7 +219,7 @@ defaults = {
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                rc = self.proc.wait(timeout)
+                rc = self.proc.wait(timeout * SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

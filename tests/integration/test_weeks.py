@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Simulated weeks: the daemon, the simulator and this script share one
+accelerated clock (libfaketime, started by `faketime` around this script,
+so that every process of the tree reads the same fake time). A weekday
+09:00 schedule in New York over two weeks across the 2026-03-08 DST change:
+exactly ten submits, each at 09:00 local (14:00Z before, 13:00Z after)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, run, wait_until  # noqa: E402
+
+START = "2026-03-02 12:00:00"  # a Monday, UTC: two hours before the first occurrence
+RATE = 10000                   # fake seconds per real second
+
+
+def reexec_under_faketime():
+    if os.environ.get("BC_UNDER_FAKETIME") == "1":
+        return
+    if not shutil.which("faketime"):
+        print("SKIP: faketime (Debian package faketime) is not installed")
+        sys.exit(77)
+    from harness import DAEMON
+    with open(DAEMON, "rb") as f:
+        if b"__asan_init" in f.read():
+            # libfaketime must be preloaded, and ASan must come first.
+            print("SKIP: the sanitizer build cannot run under libfaketime")
+            sys.exit(77)
+    env = dict(os.environ, BC_UNDER_FAKETIME="1", BC_TIME_SCALE=str(RATE))
+    os.execvpe("faketime", ["faketime", "-f", "@%s x%d" % (START, RATE), sys.executable] + sys.argv, env)
+
+
+def test_weekdays_across_dst(work):
+    t0 = time.time()
+    assert abs(t0 - 1772452800) < 86400, "the fake clock is not in March 2026: %s" % time.ctime(t0)
+    with Env(work, sim_kw={"speed": 1, "extra": ("--io-timeout", "100000000")}, poll_interval=600,
+             request_timeout=600) as env:
+        env.d.write_job("weekday", """  agent_id = "agent_w";
+  timezone = "America/New_York";
+  repeat = "Mon..Fri 09:00";
+  start = "2026-03-01 00:00";
+  until = "2026-03-13 12:00";
+  call_name = "Weekday";
+  max_lateness = 3600;
+  recipients = ( { phone_number = "+15550100031"; } );""")
+        env.d.start()
+        subs = wait_until(lambda: (lambda x: x if len(x) >= 10 else None)(env.sim.requests("submit")),
+                          120, "ten weekday submits")
+        names = [json.loads(r["body"])["call_name"] for r in subs]
+        expect = ["Weekday 2026-03-%02d 09:00" % d for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
+        assert names == expect, names
+        # Each run's instant is 09:00 in New York: 14:00Z before the change
+        # on 2026-03-08, 13:00Z after (each process of the tree starts its
+        # fake clock when it starts, so the daemon's own record is the
+        # measure, not the simulator's receive time).
+        import re
+        starts = [int(x) for x in re.findall(r"job 'weekday': submitted as batch \S+ .*? run_start=(\d+)",
+                                               env.d.log())]
+        want = [int(subprocess.check_output(["date", "-u", "-d", "2026-03-%02d %02d:00:00" % (d, 14 if d < 8 else 13),
+                                             "+%s"])) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
+        assert starts == want, (starts, want)
+        # Nothing after until: the Monday after would be 2026-03-16 13:00Z.
+        wait_until(lambda: time.time() > 1773666000 + 3600, 600, "past the Monday after until")
+        assert len(env.sim.requests("submit")) == 10
+        env.d.stop()
+
+
+if __name__ == "__main__":
+    reexec_under_faketime()
+    run([test_weekdays_across_dst])
