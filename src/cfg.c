@@ -646,14 +646,19 @@ static void load_csv(struct loader *L, const config_setting_t *at, const char *p
 		struct stat st;
 		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 			char k[128];
-			lerr(L, at, "'%s': '%s' is not a regular file", key_of(at, k, sizeof(k)), path);
+			if (!at)
+				lerr_at(L, path, 0, "not a regular file");
+			else
+				lerr(L, at, "'%s': '%s' is not a regular file", key_of(at, k, sizeof(k)), path);
 			return;
 		}
 	}
 	r = read_file(path, CFG_MAX_FILE, &text, &len);
 	if (r < 0) {
 		char k[128];
-		if (r == -EFBIG)
+		if (!at)
+			lerr_at(L, path, 0, "cannot read: %s", strerror(-r));
+		else if (r == -EFBIG)
 			lerr(L, at, "'%s': recipients file '%s' is larger than %u MB", key_of(at, k, sizeof(k)), path,
 			     CFG_MAX_FILE >> 20);
 		else
@@ -1213,6 +1218,7 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 		parse_recipients(L, s, &rv, &rn);
 		add_recipients(j, rv, rn);
 	}
+	j->n_inline_recipients = j->n_recipients;
 	if ((s = pick(L, job, defs, "recipients_csv"))) {
 		char *rel = NULL;
 		if (get_string(L, s, true, &rel)) {
@@ -1569,4 +1575,24 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	free(L.seen);
 	free(dir);
 	return r;
+}
+
+int cfg_read_csv(struct daemonconf *c, const char *path, struct recipient **ret, size_t *ret_n, struct diag *d)
+{
+	struct loader L = { .d = d, .c = c };
+	struct recipient *rv = NULL;
+	size_t rn = 0;
+
+	load_csv(&L, NULL, path, &rv, &rn);
+	if (L.failed || rn == 0) {
+		if (rn == 0 && !L.failed)
+			diag_add(d, path, 0, "no recipients");
+		for (size_t i = 0; i < rn; i++)
+			recipient_clear(&rv[i]);
+		free(rv);
+		return -EINVAL;
+	}
+	*ret = rv;
+	*ret_n = rn;
+	return 0;
 }

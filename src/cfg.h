@@ -17,4 +17,8 @@
  * that do not stop the load are not errors and are not added to d. */
 int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
 
+/* Read a recipients CSV again (a recurring job reads it for each run):
+ * 0 and the recipients, or -EINVAL with every problem in d. */
+int cfg_read_csv(struct daemonconf *c, const char *path, struct recipient **ret, size_t *ret_n, struct diag *d);
+
 #endif

@@ -939,6 +939,40 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A recurring job reads its recipients CSV again for each run (a CRM
+ * export changes between occurrences); when the file is unreadable now the
+ * list of the last good load is used, and that is said. */
+static char *submit_body_fresh_csv(struct slot *s, int64_t scheduled_time_unix)
+{
+	const struct jobspec *j = s->spec;
+	struct jobspec copy = *j;
+	struct recipient *fresh = NULL, *all;
+	struct diag d = { 0 };
+	size_t n = 0;
+	char *body;
+
+	if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n, &d) < 0) {
+		char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
+		log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
+			"job '%s': cannot read the recipients again (%s); using the list of the last load", j->name, why);
+		free(why);
+		diag_clear(&d);
+		return codec_submit_body(j, s->run->call_name, scheduled_time_unix);
+	}
+	diag_clear(&d);
+	all = xcalloc(j->n_inline_recipients + n, sizeof(*all));
+	memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
+	memcpy(all + j->n_inline_recipients, fresh, n * sizeof(*all));
+	copy.recipients = all;
+	copy.n_recipients = j->n_inline_recipients + n;
+	body = codec_submit_body(&copy, s->run->call_name, scheduled_time_unix);
+	for (size_t i = 0; i < n; i++)
+		recipient_clear(&fresh[i]);
+	free(fresh);
+	free(all);
+	return body;
+}
+
 /* The submit body of a run: every recipient of its job, or only those of
  * its part (a zone group or a follow-up). */
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix)
@@ -949,6 +983,8 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix)
 	bool *include;
 	char *body;
 
+	if (!r->rcpts && j->repeat && j->recipients_csv)
+		return submit_body_fresh_csv(s, scheduled_time_unix);
 	if (!r->rcpts)
 		return codec_submit_body(j, r->call_name, scheduled_time_unix);
 	keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));

@@ -103,8 +103,9 @@ struct jobspec {
 	bool resume;             /* a batch cancelled at the close resumes at the next opening */
 	bool has_recipient_zones; /* some recipient has its own timezone */
 	char *call_name;       /* NULL: use name */
-	struct recipient *recipients;
+	struct recipient *recipients; /* the inline ones first, then the CSV's */
 	size_t n_recipients;
+	size_t n_inline_recipients;
 	char *recipients_csv;         /* resolved path, or NULL */
 	int target_concurrency_limit; /* 0: unset */
 	int ringing_timeout_secs;     /* 0: unset */

@@ -88,5 +88,34 @@ def test_catch_up_only_newest(work):
         env.d.stop()
 
 
+def test_csv_read_again_each_run(work):
+    with Env(work) as env:
+        csv = os.path.join(env.d.jobs, "people.csv")
+        with open(csv, "w") as f:
+            f.write("phone_number,first_name\n+15550100041,Ada\n")
+        env.d.write_job("csvrec", """  agent_id = "agent_rec";
+  timezone = "UTC";
+  repeat = "*-*-* *:*:00/3";
+  call_name = "Csv";
+  recipients = ( { phone_number = "+15550100040"; } );
+  recipients_csv = "people.csv";""")
+        env.d.start()
+        wait_until(lambda: len(names_of(env, "Csv")) >= 1, 15, "a first occurrence")
+        with open(csv + ".tmp", "w") as f:
+            f.write("phone_number,first_name\n+15550100042,Grace\n+15550100043,Alan\n")
+        os.rename(csv + ".tmp", csv)
+        n = len(names_of(env, "Csv"))
+        wait_until(lambda: len(names_of(env, "Csv")) >= n + 1, 15, "the next occurrence")
+        bodies = [json.loads(r["body"]) for r in env.sim.requests("submit")]
+        first = [r["phone_number"] for r in bodies[0]["recipients"]]
+        last = [r["phone_number"] for r in bodies[-1]["recipients"]]
+        assert first == ["+15550100040", "+15550100041"], first
+        assert last == ["+15550100040", "+15550100042", "+15550100043"], last
+        assert bodies[-1]["recipients"][1]["conversation_initiation_client_data"]["dynamic_variables"] == \
+            {"first_name": "Grace"}
+        env.d.stop()
+
+
 if __name__ == "__main__":
-    run([test_every_three_seconds_with_count, test_overlap_skip_and_cancel_previous, test_catch_up_only_newest])
+    run([test_every_three_seconds_with_count, test_overlap_skip_and_cancel_previous, test_catch_up_only_newest,
+         test_csv_read_again_each_run])
