@@ -1254,6 +1254,26 @@ START_TEST(test_submit_body_whatsapp)
 }
 END_TEST
 
+START_TEST(test_submit_body_only_some_recipients)
+{
+	/* a zone group or a follow-up: only the included recipients, in order */
+	struct recipient r[] = { { .phone_number = "+15550100001" }, { .phone_number = "+15550100002" },
+				 { .phone_number = "+15550100003" } };
+	struct jobspec j = phone_job(r, 3);
+	const bool include[] = { false, true, true };
+	char *body = codec_submit_body_only(&j, "x (resume 1)", 0, include);
+	json_object *o = json_tokener_parse(body), *rc;
+	ck_assert(json_object_object_get_ex(o, "recipients", &rc));
+	ck_assert_int_eq(json_object_array_length(rc), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(rc, 0), "phone_number")),
+			 "+15550100002");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(json_object_array_get_idx(rc, 1), "phone_number")),
+			 "+15550100003");
+	json_object_put(o);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_submit_body_unset_parts_left_out)
 {
 	struct recipient r[] = { { .phone_number = "+15550100001" } };
@@ -1501,6 +1521,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_submit_body_every_type_and_override);
 	tcase_add_test(tc, test_submit_body_whatsapp);
 	tcase_add_test(tc, test_submit_body_unset_parts_left_out);
+	tcase_add_test(tc, test_submit_body_only_some_recipients);
 	tcase_add_test(tc, test_submit_body_round_trip);
 	tcase_add_test(tc, test_submit_body_10000_recipients);
 	suite_add_tcase(s, tc);
