@@ -1822,7 +1822,9 @@ static void apply_conf(struct engine *e)
 			e->reap_needed = true;
 			continue;
 		}
-		if (spec)
+		if (spec && s->run->part)
+			s->run->on_removal = spec->on_removal; /* a zone group or follow-up keeps what it was made with */
+		else if (spec)
 			run_update_spec(s->run, &ctx, &acts);
 		else if (!s->run->removing)
 			run_step(s->run, &ctx, &(struct run_event){ .kind = RE_REMOVED, .retry_after_s = -1 }, &acts, NULL);
