@@ -1,6 +1,6 @@
 /*
- * ctl_online: batchcallctl status/show/cancel/retry/trigger over the
- * control socket (HTTP through libcurl's CURLOPT_UNIX_SOCKET_PATH).
+ * ctl_online: batchcallctl status/show/cancel/retry/trigger/pause/resume
+ * over the control socket (HTTP through libcurl's CURLOPT_UNIX_SOCKET_PATH).
  *
  * Only the main configuration file is read, and only for control_socket:
  * an operator must be able to look at the daemon while a job file is

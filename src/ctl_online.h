@@ -1,7 +1,8 @@
 /*
  * ctl_online: batchcallctl's online commands (status, show, cancel, retry,
- * trigger), which ask the daemon through its control socket. The socket's
- * path comes from the daemon configuration named by -c.
+ * trigger, pause, resume), which ask the daemon through its control
+ * socket. The socket's path comes from the daemon configuration named by
+ * -c.
  */
 #ifndef BC_CTL_ONLINE_H
 #define BC_CTL_ONLINE_H
@@ -16,7 +17,7 @@
 #define CTL_ONLINE_USAGE \
 	"       batchcallctl [-c FILE] status [--json]\n" \
 	"       batchcallctl [-c FILE] show JOB [--json]\n" \
-	"       batchcallctl [-c FILE] cancel|retry|trigger JOB\n"
+	"       batchcallctl [-c FILE] cancel|retry|trigger|pause|resume JOB\n"
 
 /* Run the online command argv[0] with its arguments; returns the exit
  * code. */
