@@ -70,6 +70,6 @@ fuzz-targets: $(FUZZ_TARGETS:%=fuzz/fuzz_%$(EXEEXT))
 TESTS += tests/integration/test_damage.py
 
 dist_noinst_SCRIPTS += fuzz/replay.sh scripts/fuzz bench/soak tests/integration/test_damage.py
-EXTRA_DIST += fuzz/fuzz_tz.c fuzz/fuzz_codec.c fuzz/fuzz_state.c fuzz/replay.c \
+EXTRA_DIST += fuzz/fuzz_tz.c fuzz/fuzz_codec.c fuzz/fuzz_state.c fuzz/replay.c fuzz/cfg.dict fuzz/control.dict \
 	fuzz/corpus/tz fuzz/corpus/codec fuzz/corpus/state fuzz/codec.dict fuzz/state.dict \
 	fuzz/regressions lsan.supp valgrind.supp cppcheck.supp scan-build.reviewed scripts/scan-findings
