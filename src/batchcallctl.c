@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "cfg.h"
+#include "ctl_online.h"
 #include "plan.h"
 #include "util.h"
 
@@ -27,6 +28,7 @@
 static const char usage_text[] =
 	"usage: batchcallctl [-c FILE] check\n"
 	"       batchcallctl [-c FILE] plan [--from TIME] [--count N] [--json]\n"
+	CTL_ONLINE_USAGE
 	"       batchcallctl --help | --version\n";
 
 static const char help_text[] =
@@ -37,6 +39,9 @@ static const char help_text[] =
 	"  plan                 list every job's run with its local time, UTC and unix\n"
 	"                       seconds, when it really starts after calling hours, and\n"
 	"                       whether it is future, late, missed or disabled\n"
+	"  status, show JOB     ask the daemon (control socket): every job, or one job\n"
+	"  cancel|retry|trigger|pause|resume JOB\n"
+	"                       operate on a job's run through the daemon\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    daemon configuration (default " CFG_DEFAULT_PATH ")\n"
@@ -47,7 +52,8 @@ static const char help_text[] =
 	"  -h, --help           show this help\n"
 	"  -V, --version        show the version\n"
 	"\n"
-	"Exit status: 0 success, 1 invalid configuration, 2 bad usage.\n";
+	"Exit status: 0 success, 1 invalid configuration or a refused operation, 2 bad usage,\n"
+	"3 the daemon cannot be reached.\n";
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -155,6 +161,13 @@ struct command {
 static const struct command commands[] = {
 	{ "check", cmd_check },
 	{ "plan", cmd_plan },
+	{ "status", ctl_online },
+	{ "show", ctl_online },
+	{ "cancel", ctl_online },
+	{ "retry", ctl_online },
+	{ "trigger", ctl_online },
+	{ "pause", ctl_online },
+	{ "resume", ctl_online },
 };
 
 int main(int argc, char **argv)
