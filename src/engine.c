@@ -41,7 +41,9 @@
 #define LIST_PAGE_LIMIT 100
 /* A lookup scans back to batches created this long before its intent: the
  * API's clock and ours may differ. */
-#define LOOKUP_SKEW_S 600
+#define LOOKUP_SKEW_S 300
+/* A page that fails is asked for again this often before the scan gives up. */
+#define PAGE_RETRIES 3
 #define STOP_GRACE_S 10
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
@@ -73,6 +75,9 @@ struct scan {
 	char *agent;          /* agent_id filter, or NULL */
 	int64_t horizon;      /* lookups need batches created at or after this */
 	int pages;
+	char *cursor;         /* last_doc of the page being asked for */
+	int page_failures;    /* of that page, in a row */
+	struct event *again;  /* asks for it again */
 };
 
 struct engine {
@@ -1070,6 +1075,9 @@ static void scan_free(struct scan *sc)
 {
 	if (!sc)
 		return;
+	if (sc->again)
+		event_free(sc->again);
+	free(sc->cursor);
 	for (size_t i = 0; i < sc->n_lookup; i++)
 		batch_clear(&sc->match[i]);
 	free(sc->status);
@@ -1087,6 +1095,10 @@ static void scan_next_page(struct engine *e, const char *last_doc)
 {
 	struct scan *sc = e->scan;
 
+	if (sc->cursor != last_doc) {
+		free(sc->cursor);
+		sc->cursor = xstrdup(last_doc);
+	}
 	sc->pages++;
 	e->stats.list_requests++;
 	if (api_list(e->api, last_doc, sc->agent, LIST_PAGE_LIMIT, list_page_cb, e, NULL) < 0) {
@@ -1257,6 +1269,16 @@ static void batch_copy(struct batch *dst, const struct batch *src)
 	dst->agent_id = xstrdup(src->agent_id);
 }
 
+static void page_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->scan)
+		scan_next_page(e, e->scan->cursor);
+}
+
 static void list_page_cb(struct api_result *res, void *arg)
 {
 	struct engine *e = arg;
@@ -1267,9 +1289,25 @@ static void list_page_cb(struct api_result *res, void *arg)
 
 	note_api_result(e, res);
 	if (res->outcome != API_OK) {
+		/* One bad page must not throw away a scan of many: ask for
+		 * that page again a few times before giving up. */
+		if (res->outcome == API_TRANSIENT && sc->page_failures < PAGE_RETRIES && !e->stopping) {
+			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, rnd64());
+			struct timeval tv;
+			if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > ms)
+				ms = res->retry_after_s * 1000;
+			tv.tv_sec = ms / 1000;
+			tv.tv_usec = (ms % 1000) * 1000;
+			sc->page_failures++;
+			if (!sc->again)
+				sc->again = evtimer_new(e->base, page_again_cb, e);
+			evtimer_add(sc->again, &tv);
+			return;
+		}
 		scan_finish(e, res);
 		return;
 	}
+	sc->page_failures = 0;
 	group_begin(e);
 	for (size_t k = 0; k < p->n_batches; k++) {
 		const struct batch *b = &p->batches[k];
@@ -1481,7 +1519,10 @@ static void load_run_cb(const char *file, struct run *r, const char *cause, void
 				struct run *nr = run_new(spec, lc->now);
 				nr->state = RUN_SUBMITTING;
 				nr->uncertain = true;
-				nr->intent_ms = lc->now;
+				/* When its submit was made is unknown: look through
+				 * the whole list, and conclude only after the grace. */
+				nr->intent_ms = 0;
+				nr->settle_ms = lc->now + e->grace_ms;
 				nr->due_ms = 0;
 				nr->submit_attempts = 1;
 				slot_add(e, nr, spec);

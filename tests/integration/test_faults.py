@@ -164,8 +164,25 @@ def test_unwritable_state_folder(work):
         env.d.stop()
 
 
+def test_lookup_survives_bad_pages(work):
+    # The submit takes effect but its answer is lost, and the first list
+    # pages of the lookup fail: the page is asked for again, not the whole
+    # lookup pushed into a long backoff.
+    with Env(work, request_timeout=2) as env:
+        env.sim.fault(endpoint="submit", kind="apply_then_500")
+        env.sim.fault(endpoint="list", kind="status", status=502, count=2)
+        env.d.write_job("pages", unix_job(int(time.time())))
+        env.d.start()
+        t0 = time.time()
+        st = one_batch(env, "pages", timeout=20)
+        assert time.time() - t0 < 10, "adopted only after %.1fs" % (time.time() - t0)
+        assert len(env.sim.requests("submit")) == 1
+        env.d.wait_log(r"job 'pages': adopted batch %s" % st["batch_id"])
+        env.d.stop()
+
+
 if __name__ == "__main__":
     run([test_status_503_with_retry_after, test_status_429_http_date, test_delay_past_timeout,
          test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
          test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
-         test_missing_key_is_a_startup_error, test_unwritable_state_folder])
+         test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages])
