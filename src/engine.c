@@ -114,6 +114,7 @@ struct engine {
 	struct event *compact_ev;
 	bool journal_damaged;
 	bool reap_needed;           /* a slot was forgotten */
+	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
 	char **pending_jobs;        /* jobs whose next run or pruning is due */
 	size_t n_pending_jobs, cap_pending_jobs;
 	char last_status[256];
@@ -640,28 +641,31 @@ static void note_lateness(struct engine *e, int64_t late_ms)
 
 static void compact_all(struct engine *e);
 
-static void persist(struct slot *s, bool *ok)
+/* What a write of s's state came to: on failure, say so once for the
+ * folder and let the machine step back (nothing after the persist was done);
+ * on success, say when the folder is writable again. True when written. */
+static bool store_result(struct engine *e, struct slot *s, int rc)
 {
-	struct engine *e = s->e;
-	int r;
+	if (rc < 0) {
+		struct actions more = { .n = 0 };
+		struct run_ctx ctx = make_ctx(s);
+		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
 
-	s->run->gen++;
-	r = store_put(e->store, s->run);
-
-	if (r < 0) {
-		*ok = false;
 		if (!e->store_broken)
 			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
 				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
-				s->run->job, store_dir(e->store), strerror(-r));
+				s->run->job, store_dir(e->store), strerror(-rc));
 		e->store_broken = true;
-		return;
+		run_step(s->run, &ctx, &ev, &more, NULL);
+		heap_place(e, s);
+		return false;
 	}
 	if (e->store_broken) {
 		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_dir(e->store));
 		e->store_broken = false;
 	}
 	s->persisted = true;
+	return true;
 }
 
 static void do_actions(struct slot *s, struct actions *acts)
@@ -698,13 +702,9 @@ static void do_actions(struct slot *s, struct actions *acts)
 					event_active(e->flush_ev, EV_TIMEOUT, 0);
 				return;
 			}
-			persist(s, &ok);
-			if (!ok) {
-				struct actions more = { .n = 0 };
-				struct run_ctx ctx = make_ctx(s);
-				struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
-				run_step(r, &ctx, &ev, &more, NULL);
-			}
+			/* Already in the pending group commit: write it now. */
+			s->run->gen++;
+			ok = store_result(e, s, store_put(e->store, s->run));
 			break;
 		case ACT_SUBMIT:
 			body = submit_body(s, a->scheduled_time_unix);
@@ -916,25 +916,8 @@ static void group_flush(struct engine *e)
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];
 		s->in_group = false;
-		if (rc < 0) {
-			struct actions more = { .n = 0 };
-			struct run_ctx ctx = make_ctx(s);
-			struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
-			if (!e->store_broken)
-				log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
-					"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
-					s->run->job, store_dir(e->store), strerror(-rc));
-			e->store_broken = true;
-			run_step(s->run, &ctx, &ev, &more, NULL);
-			heap_place(e, s);
-			continue;
-		}
-		if (e->store_broken) {
-			log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_dir(e->store));
-			e->store_broken = false;
-		}
-		s->persisted = true;
-		do_actions(s, &s->rest);
+		if (store_result(e, s, rc))
+			do_actions(s, &s->rest);
 	}
 	free(g);
 }
@@ -1992,13 +1975,12 @@ static void stop_finish(struct engine *e)
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	static int ticks;
 
 	(void)fd;
 	(void)what;
 	if (http_pending(e->http) == 0) {
 		stop_finish(e);
-	} else if (++ticks > STOP_GRACE_S * 10) {
+	} else if (++e->stop_ticks > STOP_GRACE_S * 10) {
 		log_msg(LOG_WARNING, "stopping without the answers to %zu requests; their runs are looked up "
 			"through the API at the next start", http_pending(e->http));
 		stop_finish(e);

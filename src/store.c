@@ -380,15 +380,14 @@ int store_put(struct store *s, const struct run *r)
 
 int store_put_many(struct store *s, const struct run *const *runs, size_t n)
 {
-	char **names = xcalloc(n, sizeof(*names)), **tmps = xcalloc(n, sizeof(*tmps));
+	char **names, **tmps;
 	size_t written = 0;
 	int rc = 0;
 
-	if (n == 1) {
-		free(names);
-		free(tmps);
+	if (n == 1)
 		return store_put(s, runs[0]);
-	}
+	names = xcalloc(n, sizeof(*names));
+	tmps = xcalloc(n, sizeof(*tmps));
 	/* Group commit: write every file, make them all durable with one
 	 * syncfs (one journal commit instead of one per file), then rename
 	 * them all and sync the folder once. */
