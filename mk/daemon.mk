@@ -2,7 +2,7 @@
 # the batchcalld program, and the integration scenarios that run it against
 # the simulator.
 src_libcore_a_SOURCES += src/job.c src/job.h src/state.c src/state.h
-src_libshell_a_SOURCES += src/store.c src/store.h src/engine.c src/engine.h
+src_libshell_a_SOURCES += src/store_file.c src/store.h src/engine.c src/engine.h
 
 sbin_PROGRAMS += batchcalld
 batchcalld_SOURCES = src/batchcalld.c

@@ -57,10 +57,9 @@ struct slot {
 	bool in_scan;               /* part of the running list scan */
 	bool want_lookup;           /* waiting for the next list scan */
 	bool forgotten;             /* freed once nothing points at it */
-	bool persisted;             /* a state file exists */
 	bool in_group;              /* waits for the group commit */
-	bool dirty;                 /* newest record only in a journal */
 	const char *skip;           /* for the next step: do not submit, and why */
+	char *body;                 /* the submit body its intent records, until sent */
 	struct actions rest;        /* actions after its deferred persist */
 };
 
@@ -71,6 +70,7 @@ struct scan {
 	struct slot **lookup; /* uncertain slots */
 	struct batch *match;  /* oldest match per lookup slot */
 	int *n_match;
+	int *n_foreign;       /* batches with its call_name that are not its own */
 	size_t n_lookup;
 	char *agent;          /* agent_id filter, or NULL */
 	int64_t horizon;      /* lookups need batches created at or after this */
@@ -109,10 +109,12 @@ struct engine {
 	int group_depth;            /* > 0: persists are grouped */
 	struct slot **group;        /* slots waiting for the group commit */
 	size_t n_group, cap_group;
-	struct slot **dirty;        /* slots whose own file is behind a journal */
-	size_t n_dirty, cap_dirty;
 	struct event *compact_ev;
+	struct event *prune_ev;     /* records past state_retention are removed */
 	bool journal_damaged;
+	bool starting;              /* the first load: runs made now have no record yet */
+	bool earlier_life;          /* the state held records: a daemon ran here before */
+	int64_t started_ms;
 	bool reap_needed;           /* a slot was forgotten */
 	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
 	char **pending_jobs;        /* jobs whose next run or pruning is due */
@@ -120,6 +122,9 @@ struct engine {
 	char last_status[256];
 	struct engine_stats stats;
 };
+
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 static int64_t now_ms(void)
 {
@@ -277,6 +282,13 @@ static bool slot_of_job(const struct engine *e, size_t i, const char *job)
 	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
 }
 
+/* A record of a job that left the files, kept so that its runs are never
+ * made again (state_retention): nothing is done with it, nobody sees it. */
+static bool slot_detached(const struct slot *s)
+{
+	return !s->spec && run_at_rest(s->run);
+}
+
 /* The run of a job an operator means: the one being submitted or active,
  * else the next scheduled one, else the newest. */
 static struct slot *slot_find(const struct engine *e, const char *job)
@@ -286,7 +298,7 @@ static struct slot *slot_find(const struct engine *e, const char *job)
 	for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++) {
 		struct slot *s = e->slots[i];
 		enum run_state st = s->run->state;
-		if (s->forgotten)
+		if (s->forgotten || slot_detached(s))
 			continue;
 		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
 			active = s;
@@ -332,6 +344,42 @@ static void slots_sort(struct engine *e)
 		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
 }
 
+static bool same_part(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The slot of a run identity (job, start, part), or NULL. */
+static struct slot *slot_get(const struct engine *e, const char *job, int64_t start, const char *part)
+{
+	for (size_t i = slot_lower(e, job, start); i < e->n_slots && slot_key_cmp(job, start, e->slots[i]) == 0; i++)
+		if (!e->slots[i]->forgotten && same_part(e->slots[i]->run->part, part))
+			return e->slots[i];
+	return NULL;
+}
+
+/* One slot per run identity: of two records of one run (only an old
+ * state folder can hold them), the newer stays. */
+static void slots_dedupe(struct engine *e)
+{
+	for (size_t i = 1; i < e->n_slots; i++) {
+		struct slot *a = e->slots[i - 1], *b = e->slots[i];
+		if (slot_cmp(&a, &b) != 0)
+			continue;
+		if (a->run->gen > b->run->gen) {
+			e->slots[i - 1] = b;
+			e->slots[i] = a;
+			b = a;
+			a = e->slots[i - 1];
+		}
+		log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
+			"job '%s': two records of run '%s' in the state; the newer one (gen %" PRIu64 ") is kept",
+			a->run->job, a->run->call_name, b->run->gen);
+		a->forgotten = true;
+		e->reap_needed = true;
+	}
+}
+
 /* Free forgotten slots that nothing points at any more. */
 static void slots_reap(struct engine *e)
 {
@@ -347,6 +395,7 @@ static void slots_reap(struct engine *e)
 		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
 			heap_remove(e, s);
 			run_free(s->run);
+			free(s->body);
 			free(s);
 			continue;
 		}
@@ -426,7 +475,8 @@ static void status_touch(struct engine *e)
 
 static void do_actions(struct slot *s, struct actions *acts);
 static void step(struct slot *s, const struct run_event *ev);
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix);
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
+static void slot_drop(struct engine *e, struct slot *s);
 static void follow_up(struct engine *e, struct slot *s);
 static void scan_request(struct engine *e);
 
@@ -444,7 +494,7 @@ static void note_state_change(struct engine *e, struct slot *s, enum run_state p
 }
 
 static void ensure_next(struct engine *e, const struct jobspec *spec);
-static void prune_job(struct engine *e, const char *job);
+static int64_t prune_job(struct engine *e, const char *job);
 
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
@@ -455,7 +505,7 @@ static void settle(struct engine *e)
 		const struct jobspec *spec = daemonconf_find(e->conf, job);
 		if (spec)
 			ensure_next(e, spec);
-		prune_job(e, job);
+		(void)prune_job(e, job);
 		free(job);
 	}
 	slots_reap(e);
@@ -640,6 +690,7 @@ static void note_lateness(struct engine *e, int64_t late_ms)
 }
 
 static void compact_all(struct engine *e);
+static void compact_arm(struct engine *e, int ms);
 
 /* What a write of s's state came to: on failure, say so once for the
  * folder and let the machine step back (nothing after the persist was done);
@@ -654,18 +705,37 @@ static bool store_result(struct engine *e, struct slot *s, int rc)
 		if (!e->store_broken)
 			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
 				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
-				s->run->job, store_dir(e->store), strerror(-rc));
+				s->run->job, store_where(e->store), strerror(-rc));
 		e->store_broken = true;
+		free(s->body); /* made again, fresh, at the next attempt */
+		s->body = NULL;
 		run_step(s->run, &ctx, &ev, &more, NULL);
 		heap_place(e, s);
 		return false;
 	}
 	if (e->store_broken) {
-		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_dir(e->store));
+		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_where(e->store));
 		e->store_broken = false;
 	}
-	s->persisted = true;
 	return true;
+}
+
+/* Delete a run that was never submitted, and its record: it can be made
+ * again from the configuration. */
+static void slot_drop(struct engine *e, struct slot *s)
+{
+	const struct run *r = s->run;
+	int rc;
+
+	if (s->in_group)
+		group_flush(e);
+	rc = store_remove(e->store, &r, 1);
+	if (rc < 0)
+		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+			strerror(-rc));
+	heap_remove(e, s);
+	s->forgotten = true;
+	e->reap_needed = true;
 }
 
 static void do_actions(struct slot *s, struct actions *acts)
@@ -683,10 +753,23 @@ static void do_actions(struct slot *s, struct actions *acts)
 		 * tells the next start what to do. */
 		if (e->stopping && (a->kind == ACT_SUBMIT || a->kind == ACT_LOOKUP ||
 				    a->kind == ACT_FETCH_DETAIL || a->kind == ACT_RETRY ||
-				    a->kind == ACT_CANCEL))
+				    a->kind == ACT_CANCEL)) {
+			if (a->kind == ACT_SUBMIT) {
+				free(s->body);
+				s->body = NULL;
+			}
 			continue;
+		}
 		switch (a->kind) {
 		case ACT_PERSIST:
+			/* An intent: what the submit will send is recorded in
+			 * it, so the body is made now, once. */
+			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
+				int64_t count;
+				uint64_t digest;
+				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
+				run_note_submission(r, count, digest);
+			}
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
 				s->rest.n = 0;
@@ -704,10 +787,13 @@ static void do_actions(struct slot *s, struct actions *acts)
 			}
 			/* Already in the pending group commit: write it now. */
 			s->run->gen++;
-			ok = store_result(e, s, store_put(e->store, s->run));
+			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
 			break;
 		case ACT_SUBMIT:
-			body = submit_body(s, a->scheduled_time_unix);
+			/* The body its intent recorded (prepared before the
+			 * persist); made now only if there was none. */
+			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL);
+			s->body = NULL;
 			s->busy++;
 			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
 			free(body);
@@ -763,17 +849,8 @@ static void do_actions(struct slot *s, struct actions *acts)
 		case ACT_FOLLOW_UP:
 			follow_up(e, s);
 			break;
-		case ACT_FORGET:
-			/* A journal may still hold this run: settle every
-			 * journal first, or a restart would bring it back. */
-			if (e->n_dirty > 0)
-				compact_all(e);
-			rc = store_remove(e->store, r);
-			if (rc < 0)
-				log_run(LOG_ERR, EV_STATE_ERROR, r, 0, 0, "cannot remove the state of job '%s': %s",
-					r->job, strerror(-rc));
-			s->forgotten = true;
-			e->reap_needed = true;
+		case ACT_DROP:
+			slot_drop(e, s);
 			break;
 		}
 	}
@@ -798,55 +875,21 @@ static void compact_arm(struct engine *e, int ms)
 		event_add(e->compact_ev, &tv);
 }
 
-static void mark_dirty(struct engine *e, struct slot *s)
-{
-	if (s->dirty)
-		return;
-	s->dirty = true;
-	xgrow((void **)&e->dirty, &e->cap_dirty, e->n_dirty + 1, sizeof(*e->dirty));
-	e->dirty[e->n_dirty++] = s;
-	compact_arm(e, COMPACT_DELAY_MS);
-}
-
-/* Write the own files of up to max dirty runs; clear the journals once
- * none is left. 0 or a negative errno. */
-static int compact_some(struct engine *e, size_t max)
-{
-	size_t n = e->n_dirty < max ? e->n_dirty : max;
-	const struct run **runs;
-	int rc;
-
-	if (n > 0) {
-		runs = xcalloc(n, sizeof(*runs));
-		for (size_t i = 0; i < n; i++)
-			runs[i] = e->dirty[e->n_dirty - n + i]->run;
-		rc = store_put_many(e->store, runs, n);
-		free(runs);
-		if (rc < 0)
-			return rc;
-		for (size_t i = 0; i < n; i++)
-			e->dirty[e->n_dirty - n + i]->dirty = false;
-		e->n_dirty -= n;
-	}
-	if (e->n_dirty == 0)
-		return store_journal_clear(e->store);
-	return 0;
-}
-
 static void compact_all(struct engine *e)
 {
-	int rc = compact_some(e, SIZE_MAX);
+	long rc = store_compact(e->store, SIZE_MAX);
 
 	if (rc < 0)
-		log_msg(LOG_ERR, "cannot write run files from the journal in '%s': %s; kept in the journal",
-			store_dir(e->store), strerror(-rc));
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; kept in the journal",
+			  store_where(e->store), strerror((int)-rc));
 }
 
 static void compact_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int64_t now = now_ms();
-	int rc;
+	long rc;
 
 	(void)fd;
 	(void)what;
@@ -856,14 +899,15 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 		compact_arm(e, COMPACT_MARGIN_MS);
 		return;
 	}
-	rc = compact_some(e, COMPACT_CHUNK);
+	rc = store_compact(e->store, COMPACT_CHUNK);
 	if (rc < 0) {
-		log_msg(LOG_ERR, "cannot write run files from the journal in '%s': %s; trying again",
-			store_dir(e->store), strerror(-rc));
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; trying again",
+			  store_where(e->store), strerror((int)-rc));
 		compact_arm(e, 5000);
 		return;
 	}
-	if (e->n_dirty > 0)
+	if (rc > 0)
 		compact_arm(e, 0);
 }
 
@@ -906,13 +950,12 @@ static void group_flush(struct engine *e)
 		g[i]->run->gen++;
 		runs[i] = g[i]->run;
 	}
-	/* One run: its own file. Several: one journal, one sync; their own
-	 * files follow when the loop is quiet. */
-	rc = n == 1 ? store_put(e->store, runs[0]) : store_journal(e->store, runs, n);
+	/* One sync for all; a backend that writes them into a journal folds
+	 * it into the runs' own records when the loop is quiet. */
+	rc = store_put(e->store, runs, n);
 	free(runs);
 	if (rc == 0 && n > 1)
-		for (size_t i = 0; i < n; i++)
-			mark_dirty(e, g[i]);
+		compact_arm(e, COMPACT_DELAY_MS);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];
 		s->in_group = false;
@@ -927,63 +970,68 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A recurring job reads its recipients CSV again for each run (a CRM
- * export changes between occurrences); when the file is unreadable now the
- * list of the last good load is used, and that is said. */
-static char *submit_body_fresh_csv(struct slot *s, int64_t scheduled_time_unix)
-{
-	const struct jobspec *j = s->spec;
-	struct jobspec copy = *j;
-	struct recipient *fresh = NULL, *all;
-	struct diag d = { 0 };
-	size_t n = 0;
-	char *body;
-
-	if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n, &d) < 0) {
-		char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
-		log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
-			"job '%s': cannot read the recipients again (%s); using the list of the last load", j->name, why);
-		free(why);
-		diag_clear(&d);
-		return codec_submit_body(j, s->run->call_name, scheduled_time_unix);
-	}
-	diag_clear(&d);
-	all = xcalloc(j->n_inline_recipients + n, sizeof(*all));
-	memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
-	memcpy(all + j->n_inline_recipients, fresh, n * sizeof(*all));
-	copy.recipients = all;
-	copy.n_recipients = j->n_inline_recipients + n;
-	body = codec_submit_body(&copy, s->run->call_name, scheduled_time_unix);
-	for (size_t i = 0; i < n; i++)
-		recipient_clear(&fresh[i]);
-	free(fresh);
-	free(all);
-	return body;
-}
-
 /* The submit body of a run: every recipient of its job, or only those of
- * its part (a zone group or a follow-up). */
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix)
+ * its part (a zone group or a follow-up). A recurring job reads its
+ * recipients CSV again for each run (a CRM export changes between
+ * occurrences); when the file is unreadable now, the list of the last good
+ * load is used, and that is said. How many recipients it holds and the
+ * digest of their keys, in order, go to *ret_count and *ret_digest (when
+ * not NULL): the intent records them. */
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest)
 {
 	const struct jobspec *j = s->spec;
 	const struct run *r = s->run;
-	char **keys;
+	struct jobspec copy = *j;
+	struct recipient *fresh = NULL, *all = NULL;
+	size_t n_fresh = 0;
+	char **keys = NULL;
 	bool *include;
+	int64_t count = 0;
+	uint64_t digest = FNV1A64_INIT;
 	char *body;
 
-	if (!r->rcpts && j->repeat && j->recipients_csv)
-		return submit_body_fresh_csv(s, scheduled_time_unix);
-	if (!r->rcpts)
-		return codec_submit_body(j, r->call_name, scheduled_time_unix);
-	keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
-	memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
-	qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
-	include = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*include));
-	for (size_t i = 0; i < j->n_recipients; i++) {
-		const char *key = recipient_key(j->recipients[i].phone_number, j->recipients[i].whatsapp_user_id);
-		include[i] = key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	if (!r->rcpts && j->repeat && j->recipients_csv) {
+		struct diag d = { 0 };
+		if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n_fresh, &d) < 0) {
+			char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
+			log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
+				"job '%s': cannot read the recipients again (%s); using the list of the last load",
+				j->name, why);
+			free(why);
+		} else {
+			all = xcalloc(j->n_inline_recipients + n_fresh + 1, sizeof(*all));
+			memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
+			memcpy(all + j->n_inline_recipients, fresh, n_fresh * sizeof(*all));
+			copy.recipients = all;
+			copy.n_recipients = j->n_inline_recipients + n_fresh;
+		}
+		diag_clear(&d);
 	}
-	body = codec_submit_body_only(j, r->call_name, scheduled_time_unix, include);
+	if (r->rcpts) {
+		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	}
+	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
+	for (size_t i = 0; i < copy.n_recipients; i++) {
+		const struct recipient *x = &copy.recipients[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (ret_count)
+		*ret_count = count;
+	if (ret_digest)
+		*ret_digest = digest;
+	for (size_t i = 0; i < n_fresh; i++)
+		recipient_clear(&fresh[i]);
+	free(fresh);
+	free(all);
 	free(include);
 	free(keys);
 	return body;
@@ -1068,6 +1116,7 @@ static void scan_free(struct scan *sc)
 	free(sc->lookup);
 	free(sc->match);
 	free(sc->n_match);
+	free(sc->n_foreign);
 	free(sc->agent);
 	free(sc);
 }
@@ -1127,7 +1176,10 @@ static void scan_start(struct engine *e, bool poll)
 			sc->status[sc->n_status++] = s;
 		}
 		if (lookup) {
-			int64_t h = r->intent_ms > 0 ? r->intent_ms / 1000 - LOOKUP_SKEW_S : 0;
+			/* A batch of this run was created after its first
+			 * intent; unknown (a rebuilt record): the whole list. */
+			int64_t first = r->first_intent_ms > 0 ? r->first_intent_ms : r->intent_ms;
+			int64_t h = first > 0 ? first / 1000 - LOOKUP_SKEW_S : 0;
 			sc->lookup = xrealloc(sc->lookup, (sc->n_lookup + 1) * sizeof(*sc->lookup));
 			sc->lookup[sc->n_lookup++] = s;
 			s->want_lookup = false;
@@ -1144,6 +1196,7 @@ static void scan_start(struct engine *e, bool poll)
 	sc->seen = xcalloc(sc->n_status ? sc->n_status : 1, sizeof(*sc->seen));
 	sc->match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->match));
 	sc->n_match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_match));
+	sc->n_foreign = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_foreign));
 	if (sc->n_status > 1) /* NULL in a scan of lookups only */
 		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
 	if (one_agent && agent)
@@ -1221,6 +1274,12 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 		struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
 		if (s->forgotten)
 			continue;
+		if (!failure && sc->n_foreign[i] > 0)
+			log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
+				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
+				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
+				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",
+				s->run->call_name, sc->n_foreign[i] == 1 ? "" : " one", s->run->sent_count);
 		if (failure) {
 			ev = event_of(RE_LOOKUP_DONE, failure);
 		} else if (sc->n_match[i] > 0) {
@@ -1312,8 +1371,12 @@ static void list_page_cb(struct api_result *res, void *arg)
 			struct slot *ls = sc->lookup[j];
 			if (!b->name || strcmp(b->name, ls->run->call_name) != 0)
 				continue;
-			if (ls->run->agent_id && b->agent_id && strcmp(ls->run->agent_id, b->agent_id) != 0)
+			/* Only a batch that agrees with the intent in all the
+			 * list shows is this run's: never another job's. */
+			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S)) {
+				sc->n_foreign[j]++;
 				continue;
+			}
 			/* Newest first: the last one seen is the oldest. */
 			batch_copy(&sc->match[j], b);
 			sc->n_match[j]++;
@@ -1463,88 +1526,184 @@ struct load_ctx {
 	int64_t now;
 };
 
-static bool from_journal(const char *file)
-{
-	return strstr(file, "/journal-") != NULL;
-}
+static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
 
-static void load_run_cb(const char *file, struct run *r, const char *cause, void *arg)
+/* A record that could not be read: its run is looked up through the API as
+ * uncertain, with the identity its file name gives (job, instant, part),
+ * never with the job's start. A run whose record alone knew what it sends
+ * (a follow-up) may be adopted, never submitted. */
+static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
+			 int64_t now)
 {
-	struct load_ctx *lc = arg;
-	struct engine *e = lc->e;
-	const struct jobspec *spec;
-	struct slot *s;
+	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
+	struct run *nr;
 
-	if (!r && from_journal(file)) {
+	if (!key) {
 		/* Which run it was is unknown: engine_start treats every run
 		 * whose time has come as uncertain. */
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
 			  "state journal record %s is damaged (%s); runs due now will be looked up through the API",
-			  file, cause ? cause : "unreadable");
+			  where, cause ? cause : "unreadable");
 		return;
 	}
-	if (!r) {
-		/* Damage: keep the evidence and treat the run as uncertain, so
-		 * that its batch is looked up instead of submitted blind. */
-		char *damaged = xasprintf("%s.damaged", file);
-		const char *base = strrchr(file, '/');
-		char *job = xstrdup(base ? base + 1 : file);
-		char *at = strrchr(job, '@');
-		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
-			  "state file '%s' is damaged (%s); kept as '%s', its run will be looked up through the API",
-			  file, cause ? cause : "unreadable", damaged);
-		if (rename(file, damaged) < 0)
-			log_msg(LOG_ERR, "cannot rename '%s': %s", file, strerror(errno));
-		if (at) {
-			*at = '\0';
-			spec = daemonconf_find(e->conf, job);
-			if (spec) {
-				struct run *nr = run_new(spec, lc->now);
-				nr->state = RUN_SUBMITTING;
-				nr->uncertain = true;
-				/* When its submit was made is unknown: look through
-				 * the whole list, and conclude only after the grace. */
-				nr->intent_ms = 0;
-				nr->settle_ms = lc->now + e->grace_ms;
-				nr->due_ms = 0;
-				nr->submit_attempts = 1;
-				slot_add(e, nr, spec);
-			}
+	if (!spec) {
+		log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
+			  "state file '%s' is damaged (%s) and kept as evidence; its job '%s' is not in the files, "
+			  "so its run is not looked up", where, cause ? cause : "unreadable", key->job);
+		return;
+	}
+	log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
+		  "state file '%s' is damaged (%s) and kept as evidence; its run is looked up through the API",
+		  where, cause ? cause : "unreadable");
+	nr = run_new_at(spec, key->start, now);
+	if (key->part) {
+		char **v = NULL;
+		size_t k = spec->hours && spec->has_recipient_zones ? zone_group_rcpts(spec, key->part, &v) : 0;
+		run_set_part(nr, spec, key->part);
+		if (k > 0) {
+			/* A zone group: its recipients are the file's. */
+			nr->zone = xstrdup(key->part);
+			nr->rcpts = v;
+			nr->n_rcpts = k;
+		} else {
+			free(v);
+			nr->lookup_only = true; /* a follow-up: its recipients are lost */
 		}
-		free(job);
-		free(damaged);
-		return;
 	}
-	spec = daemonconf_find(e->conf, r->job);
-	s = slot_add(e, r, spec);
-	s->persisted = true;
-	if (from_journal(file))
-		mark_dirty(e, s);
+	nr->state = RUN_SUBMITTING;
+	nr->uncertain = true;
+	/* When its submit was made is unknown: look through the whole list,
+	 * and conclude only after the grace. */
+	nr->intent_ms = 0;
+	nr->first_intent_ms = 0;
+	nr->settle_ms = now + e->grace_ms;
+	nr->due_ms = 0;
+	nr->submit_attempts = 1;
+	slot_add(e, nr, spec);
 }
 
-/* A job keeps its runs that may still do something, and of those that
- * ended for good only the newest: the state folder does not grow with every
- * occurrence of a recurring job. */
-static void prune_job(struct engine *e, const char *job)
+static void load_run_cb(const struct run_key *key, struct run *r, const char *cause, const char *where, void *arg)
 {
-	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo, newest = SIZE_MAX;
+	struct load_ctx *lc = arg;
+
+	lc->e->earlier_life = true;
+	if (!r) {
+		load_damaged(lc->e, key, cause, where, lc->now);
+		return;
+	}
+	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));
+}
+
+#define RETENTION_DEFAULT_S (30 * 86400)
+/* Records past their retention are removed at most this often. */
+#define PRUNE_MIN_INTERVAL_S 60
+
+static int64_t retention_s(const struct engine *e)
+{
+	return e->conf->state_retention > 0 ? e->conf->state_retention : RETENTION_DEFAULT_S;
+}
+
+static void prune_arm(struct engine *e, int64_t at_s)
+{
+	int64_t now_s = now_ms() / 1000, d = at_s - now_s;
+	struct timeval tv;
+
+	if (d < PRUNE_MIN_INTERVAL_S)
+		d = PRUNE_MIN_INTERVAL_S;
+	tv.tv_sec = d;
+	tv.tv_usec = 0;
+	event_del(e->prune_ev);
+	event_add(e->prune_ev, &tv);
+}
+
+static void slot_remove_record(struct engine *e, struct slot *s)
+{
+	const struct run *r = s->run;
+	int rc = store_remove(e->store, &r, 1);
+
+	if (rc < 0) {
+		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+			strerror(-rc));
+		return;
+	}
+	heap_remove(e, s);
+	s->forgotten = true;
+	e->reap_needed = true;
+}
+
+/* What the state keeps of a job. A job in the files keeps its runs that may
+ * still do something and, of those that ended, every part of the newest
+ * occurrence: the next occurrence counts from it, and it is a one-off job's
+ * single run. A job that left the files keeps every record until
+ * state_retention after the run's end, so that putting the job back never
+ * submits a run again. Returns when its oldest kept record expires
+ * (INT64_MAX: none). */
+static int64_t prune_job(struct engine *e, const char *job)
+{
+	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
+	const struct jobspec *spec = daemonconf_find(e->conf, job);
+	int64_t newest = INT64_MIN, now_s = now_ms() / 1000, next = INT64_MAX;
 
 	while (slot_of_job(e, hi, job))
 		hi++;
-	for (size_t i = lo; i < hi; i++)
-		if (!e->slots[i]->forgotten && run_state_final(e->slots[i]->run->state) &&
-		    e->slots[i]->run->state != RUN_REMOVED)
-			newest = i; /* sorted by instant: the last one wins */
+	if (spec) {
+		for (size_t i = lo; i < hi; i++)
+			if (!e->slots[i]->forgotten && run_state_final(e->slots[i]->run->state) &&
+			    e->slots[i]->run->start > newest)
+				newest = e->slots[i]->run->start;
+		for (size_t i = lo; i < hi; i++) {
+			struct slot *s = e->slots[i];
+			if (s->forgotten || !run_state_final(s->run->state) || s->busy || s->in_group ||
+			    s->run->start == newest)
+				continue;
+			slot_remove_record(e, s);
+		}
+		return INT64_MAX;
+	}
 	for (size_t i = lo; i < hi; i++) {
 		struct slot *s = e->slots[i];
-		if (i == newest || s->forgotten || !run_state_final(s->run->state) || s->busy || s->in_group)
+		int64_t until;
+		if (s->forgotten || !slot_detached(s) || s->busy || s->in_group)
 			continue;
-		if (s->dirty)
-			compact_all(e);
-		store_remove(e->store, s->run);
-		s->forgotten = true;
-		e->reap_needed = true;
+		until = run_end_s(s->run) + retention_s(e);
+		if (until > now_s) {
+			if (until < next)
+				next = until;
+			continue;
+		}
+		log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
+			"job '%s': the record of run '%s' (%s) is removed: the job left the files and state_retention "
+			"(%" PRId64 "s) has passed", s->run->job, s->run->call_name, run_state_name(s->run->state),
+			retention_s(e));
+		slot_remove_record(e, s);
 	}
+	return next;
+}
+
+/* Prune every job; arm the next pass at the earliest expiry. */
+static void prune_all(struct engine *e)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		if (i > 0 && strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) == 0)
+			continue;
+		int64_t t = prune_job(e, e->slots[i]->run->job);
+		if (t < next)
+			next = t;
+	}
+	if (next != INT64_MAX)
+		prune_arm(e, next);
+}
+
+static void prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	prune_all(e);
+	settle(e);
 }
 
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
@@ -1565,7 +1724,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->stats.last_reload_ok = true;
 	e->stats.started_unix = now_ms() / 1000;
 
-	r = store_open(conf->state_dir, &e->store, cause);
+	r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
 		goto fail;
 	ho.timeout_ms = conf->api.request_timeout * 1000L;
@@ -1597,6 +1756,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->status_ev = event_new(base, -1, 0, status_cb, e);
 	e->flush_ev = event_new(base, -1, 0, flush_cb, e);
 	e->compact_ev = event_new(base, -1, 0, compact_cb, e);
+	e->prune_ev = event_new(base, -1, 0, prune_cb, e);
 
 	lc.e = e;
 	lc.now = now_ms();
@@ -1606,9 +1766,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		goto fail;
 	}
 	slots_sort(e);
-	for (size_t i = 0; i < e->n_slots; i++)
-		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0)
-			prune_job(e, e->slots[i]->run->job);
+	slots_dedupe(e);
 	e->journal_damaged = info.journal_damaged;
 	/* Runs found only in a journal get their own files before anything
 	 * else happens. */
@@ -1618,6 +1776,48 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 fail:
 	engine_free(e);
 	return r;
+}
+
+/* At start-up, a run made from the files whose time has already come has
+ * no record: an earlier life of the daemon may have submitted it and lost
+ * the record (a deleted or damaged state file). It is looked up by its
+ * call_name first, and submitted only when no batch of it exists once the
+ * grace period after this start has passed. (A state folder without any
+ * record is a first start: nothing can have been submitted from it.) */
+static void look_first(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	int64_t now = now_ms(), at = run_submit_at_ms(r, spec);
+
+	if (!e->starting || !e->earlier_life || r->state != RUN_SCHEDULED || at > now ||
+	    now - at > (int64_t)spec->max_lateness * 1000)
+		return;
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->intent_ms = 0;
+	r->first_intent_ms = 0;
+	r->settle_ms = e->started_ms + e->grace_ms;
+	r->due_ms = 0;
+	log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
+		"job '%s': run '%s' came due before this start and has no record; looking it up before "
+		"submitting it", r->job, r->call_name);
+}
+
+/* The recipients (keys) of spec in zone: its zone group. A NULL-terminated
+ * array in *ret; how many. */
+static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret)
+{
+	char **v = xcalloc(spec->n_recipients + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n_recipients; i++) {
+		const struct recipient *x = &spec->recipients[i];
+		const char *z = x->timezone ? x->timezone : spec->timezone;
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		if (key && z && strcmp(z, zone) == 0)
+			v[n++] = xstrdup(key);
+	}
+	*ret = v;
+	return n;
 }
 
 /* The run at occurrence occ of spec, with the calling hours applied; false
@@ -1684,9 +1884,14 @@ static size_t add_zone_groups(struct engine *e, const struct jobspec *spec, int6
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct run *r = run_new_at(spec, occ, now);
+		struct run *r;
 		struct slot *s;
 
+		if (slot_get(e, spec->name, occ, g[i].timezone)) {
+			made++; /* it exists: nothing to make */
+			continue;
+		}
+		r = run_new_at(spec, occ, now);
 		run_set_part(r, spec, g[i].timezone);
 		r->zone = xstrdup(g[i].timezone);
 		r->rcpts = xcalloc(g[i].n_recipients ? g[i].n_recipients : 1, sizeof(*r->rcpts));
@@ -1712,6 +1917,7 @@ static size_t add_zone_groups(struct engine *e, const struct jobspec *spec, int6
 			r->state = RUN_DISABLED;
 			r->due_ms = 0;
 		}
+		look_first(e, r, spec);
 		s = slot_insert(e, r, spec);
 		announce(r, spec);
 		persist_new(e, s);
@@ -1743,25 +1949,35 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 	struct run *r = NULL;
 	struct slot *s;
 
+	bool waiting = false, only_at_start = true;
+
 	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
 		const struct slot *o = e->slots[i];
 		if (o->forgotten)
 			continue;
-		if (o->run->state == RUN_SCHEDULED || o->run->state == RUN_DISABLED)
-			return;
+		if ((o->run->state == RUN_SCHEDULED || o->run->state == RUN_DISABLED) && !run_is_follow_up(o->run))
+			waiting = true;
+		if (o->run->start != spec->start)
+			only_at_start = false;
 		if (o->run->start > latest)
 			latest = o->run->start;
 	}
 	if (!spec->repeat) {
-		if (latest != INT64_MIN)
-			return; /* a single run, and it exists */
+		/* A one-off job has one run. A zone group missing from it (its
+		 * record lost) is made again at start-up, looked up first. */
 		if (spec->hours && spec->has_recipient_zones) {
-			add_zone_groups(e, spec, spec->start);
+			if (latest == INT64_MIN || (e->starting && only_at_start))
+				add_zone_groups(e, spec, spec->start);
 			return;
 		}
+		if (latest != INT64_MIN)
+			return;
 		r = run_new(spec, now);
+		look_first(e, r, spec);
 		goto add;
 	}
+	if (waiting)
+		return;
 	if (next_occurrence(spec, latest, now_s, &occ) < 0)
 		return; /* the series has ended (until/count) */
 	if (occ + spec->max_lateness < now_s) {
@@ -1812,66 +2028,191 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 		if (guard > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0)
 			return;
 	}
+	look_first(e, r, spec);
 add:
 	s = slot_insert(e, r, spec);
 	announce(r, spec);
 	heap_place(e, s);
 }
 
-/* Bring the slots in line with e->conf: changed jobs update their runs,
- * removed ones are handled by on_removal, every job gets its next run. */
-static void apply_conf(struct engine *e)
+/* Carry out one of the machine's reactions to a (re)load on slot s. */
+static void reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
+			enum run_event_kind kind)
 {
-	group_begin(e);
-	for (size_t i = 0; i < e->n_slots; i++) {
-		struct slot *s = e->slots[i];
-		const struct jobspec *spec = daemonconf_find(e->conf, s->run->job);
-		struct actions acts = { .n = 0 };
-		enum run_state prev = s->run->state;
-		struct run_ctx ctx;
+	struct run_ctx ctx;
+	struct actions acts = { .n = 0 };
+	enum run_state prev = s->run->state;
 
+	if (s->in_group)
+		group_flush(s->e);
+	ctx = make_ctx(s);
+	if (fn)
+		fn(s->run, &ctx, &acts);
+	else
+		run_step(s->run, &ctx, &(struct run_event){ .kind = kind, .retry_after_s = -1 }, &acts, NULL);
+	do_actions(s, &acts);
+	if (s->run->state != prev)
+		note_state_change(s->e, s, prev);
+}
+
+/* A run that was never submitted and that the files make again: it may be
+ * dropped when the job changes (a missed or refused run included; a run the
+ * operator cancelled or paused, and a follow-up, are not). */
+static bool replaceable(const struct run *r)
+{
+	return !run_submitted(r) && !r->cancel_wanted && r->op == OP_NONE && !run_is_follow_up(r) &&
+	       (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED || r->state == RUN_MISSED ||
+		r->state == RUN_ERROR);
+}
+
+static void drop_planned(struct engine *e, struct slot *s, const char *why)
+{
+	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
+		run_state_name(s->run->state), s->run->call_name, why);
+	slot_drop(e, s);
+}
+
+/* A one-off job has one run. While none of its runs was submitted, the run
+ * follows the file: an edit of start or timezone plans it at the new
+ * instant (the old record goes), other edits update it in place. Once one
+ * was submitted (or may have been), an edit submits nothing new: the
+ * submitted run is warned about, its unsubmitted zone groups keep their
+ * time, and leftovers at other instants go. */
+static void reconcile_oneoff(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
+{
+	int64_t sub = INT64_MIN;
+	bool zones = spec->hours && spec->has_recipient_zones;
+
+	for (size_t i = lo; i < hi; i++)
+		if (!e->slots[i]->forgotten && run_submitted(e->slots[i]->run) && e->slots[i]->run->start > sub)
+			sub = e->slots[i]->run->start;
+	for (size_t i = lo; i < hi; i++) {
+		struct slot *s = e->slots[i];
+		struct run *r = s->run;
+		if (s->forgotten)
+			continue;
+		if (sub != INT64_MIN) {
+			if (r->start == sub && run_submitted(r))
+				reload_step(s, run_update_spec, 0);
+			else if (r->start == sub || run_is_follow_up(r))
+				reload_step(s, run_follow_enabled, 0);
+			else if (replaceable(r))
+				drop_planned(e, s, "is dropped: another run of this one-off job was submitted");
+			continue;
+		}
+		if (run_is_follow_up(r)) {
+			reload_step(s, run_follow_enabled, 0);
+		} else if (!replaceable(r)) {
+			continue;
+		} else if (r->start != spec->start) {
+			drop_planned(e, s, "is planned again at the job's new start");
+		} else if (zones != (r->part != NULL)) {
+			drop_planned(e, s, "is planned again: the job's zone groups changed");
+		} else if (zones && r->digest != spec->digest) {
+			drop_planned(e, s, "is planned again: the job changed");
+		} else {
+			reload_step(s, run_update_spec, 0);
+		}
+	}
+}
+
+/* A recurring job: an occurrence none of whose runs was submitted is
+ * planned again from the new definition; runs that were submitted are
+ * warned about; follow-ups and the zone groups of an occurrence under way
+ * keep their time and follow `enabled`; what ended stays. */
+static void reconcile_recurring(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
+{
+	for (size_t i = lo; i < hi;) {
+		int64_t t = e->slots[i]->run->start;
+		size_t j = i;
+		bool any = false;
+
+		while (j < hi && e->slots[j]->run->start == t) {
+			if (!e->slots[j]->forgotten && run_submitted(e->slots[j]->run))
+				any = true;
+			j++;
+		}
+		for (size_t k = i; k < j; k++) {
+			struct slot *s = e->slots[k];
+			struct run *r = s->run;
+			if (s->forgotten)
+				continue;
+			if (run_submitted(r))
+				reload_step(s, run_update_spec, 0);
+			else if (run_is_follow_up(r) || any)
+				reload_step(s, run_follow_enabled, 0);
+			else if ((r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && r->op == OP_NONE &&
+				 (r->digest != spec->digest || spec->enabled != (r->state == RUN_SCHEDULED)))
+				drop_planned(e, s, "is planned again: the job changed");
+			else
+				r->on_removal = spec->on_removal;
+		}
+		i = j;
+	}
+}
+
+/* Bring the runs of one job in line with its definition (NULL: it left the
+ * files). */
+static void reconcile_job(struct engine *e, const char *job)
+{
+	const struct jobspec *spec = daemonconf_find(e->conf, job);
+	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
+
+	while (slot_of_job(e, hi, job))
+		hi++;
+	for (size_t i = lo; i < hi; i++) {
+		struct slot *s = e->slots[i];
 		if (s->forgotten)
 			continue;
 		s->spec = spec;
-		ctx = make_ctx(s);
-		if (spec && spec->repeat && (prev == RUN_SCHEDULED || prev == RUN_DISABLED) && s->run->op == OP_NONE &&
-		    (spec->digest != s->run->digest || spec->enabled != (prev == RUN_SCHEDULED))) {
-			/* An occurrence not submitted yet: made again from the
-			 * new definition below. */
-			if (s->dirty)
-				compact_all(e);
-			store_remove(e->store, s->run);
-			heap_remove(e, s);
-			s->forgotten = true;
-			e->reap_needed = true;
-			continue;
-		}
-		if (spec && s->run->part)
-			s->run->on_removal = spec->on_removal; /* a zone group or follow-up keeps what it was made with */
-		else if (spec)
-			run_update_spec(s->run, &ctx, &acts);
-		else if (!s->run->removing)
-			run_step(s->run, &ctx, &(struct run_event){ .kind = RE_REMOVED, .retry_after_s = -1 }, &acts, NULL);
-		do_actions(s, &acts);
-		if (s->run->state != prev)
-			note_state_change(e, s, prev);
+		if (!spec && !run_state_final(s->run->state) && !s->run->removing)
+			reload_step(s, NULL, RE_REMOVED);
+		else if (spec && (s->run->removing || s->run->state == RUN_REMOVED))
+			reload_step(s, NULL, RE_READDED);
 	}
+	if (!spec)
+		return;
+	if (spec->repeat)
+		reconcile_recurring(e, spec, lo, hi);
+	else
+		reconcile_oneoff(e, spec, lo, hi);
+}
+
+/* Bring the slots in line with e->conf, job by job: runs of jobs that left
+ * the files are settled by on_removal and kept as records; jobs that came
+ * back are followed again; changed jobs' runs are brought in line (a run
+ * that was submitted, or may have been, is never moved, dropped or made
+ * twice); every job gets its next run. */
+static void apply_conf(struct engine *e)
+{
+	char **jobs = NULL;
+	size_t n = 0;
+
+	group_flush(e); /* nothing deferred from before runs into the new definitions */
+	for (size_t i = 0; i < e->n_slots; i++)
+		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0) {
+			jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
+			jobs[n++] = xstrdup(e->slots[i]->run->job);
+		}
+	group_begin(e);
+	for (size_t i = 0; i < n; i++) {
+		reconcile_job(e, jobs[i]);
+		free(jobs[i]);
+	}
+	free(jobs);
 	group_end(e);
 	slots_reap(e);
-	for (size_t i = 0; i < e->conf->n_jobs; i++) {
-		const struct jobspec *spec = &e->conf->jobs[i];
-		if (spec->resume && spec->hours)
-			log_event(LOG_WARNING, EV_CONFIG_ERROR, &(struct log_fields){ .job = spec->name },
-				  "%s:%d: job '%s': resume = true is not supported by this version of the daemon: "
-				  "a batch cancelled when the calling hours close is not resumed", spec->file,
-				  spec->line, spec->name);
-		ensure_next(e, spec);
-	}
+	for (size_t i = 0; i < e->conf->n_jobs; i++)
+		ensure_next(e, &e->conf->jobs[i]);
+	prune_all(e);
 }
 
 int engine_start(struct engine *e)
 {
+	e->starting = true;
+	e->started_ms = now_ms();
 	apply_conf(e);
+	e->starting = false;
 	if (e->journal_damaged) {
 		/* Some run's newest record is lost: any run whose time has
 		 * come may have been submitted. Look each one up. */
@@ -2024,6 +2365,8 @@ void engine_free(struct engine *e)
 		event_free(e->flush_ev);
 	if (e->compact_ev)
 		event_free(e->compact_ev);
+	if (e->prune_ev)
+		event_free(e->prune_ev);
 	if (e->tfd >= 0)
 		close(e->tfd);
 	api_free(e->api);
@@ -2031,12 +2374,12 @@ void engine_free(struct engine *e)
 	scan_free(e->scan);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		run_free(e->slots[i]->run);
+		free(e->slots[i]->body);
 		free(e->slots[i]);
 	}
 	free(e->slots);
 	free(e->heap);
 	free(e->group);
-	free(e->dirty);
 	for (size_t i = 0; i < e->n_pending_jobs; i++)
 		free(e->pending_jobs[i]);
 	free(e->pending_jobs);

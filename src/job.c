@@ -68,6 +68,67 @@ bool run_state_active(enum run_state s)
 	return s == RUN_PENDING || s == RUN_IN_PROGRESS;
 }
 
+bool run_submitted(const struct run *r)
+{
+	return r->batch_id || r->uncertain || r->state == RUN_SUBMITTING || r->op == OP_SUBMIT ||
+	       r->op == OP_LOOKUP || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
+	       r->state == RUN_REMOVED;
+}
+
+bool run_is_follow_up(const struct run *r)
+{
+	return r->part && (!r->zone || strcmp(r->part, r->zone) != 0);
+}
+
+bool run_at_rest(const struct run *r)
+{
+	if (r->op != OP_NONE || r->uncertain)
+		return false;
+	return run_state_final(r->state) || r->state == RUN_PAUSED || r->state == RUN_DISABLED ||
+	       r->state == RUN_SCHEDULED;
+}
+
+int64_t run_end_s(const struct run *r)
+{
+	int64_t t = r->start;
+
+	if (r->submit_at_ms / 1000 > t)
+		t = r->submit_at_ms / 1000;
+	if (r->submitted_at > t)
+		t = r->submitted_at;
+	if (r->finished_at > t)
+		t = r->finished_at;
+	return t;
+}
+
+void run_note_submission(struct run *r, int64_t count, uint64_t digest)
+{
+	r->sent_count = count;
+	r->sent_digest = digest;
+}
+
+bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s)
+{
+	if (!b->name || strcmp(b->name, r->call_name) != 0)
+		return false;
+	if (r->agent_id && (!b->agent_id || strcmp(r->agent_id, b->agent_id) != 0))
+		return false;
+	if (r->sent_count > 0 && b->total_calls_scheduled != r->sent_count)
+		return false;
+	if (r->first_intent_ms > 0 && b->created_at_unix < r->first_intent_ms / 1000 - skew_s)
+		return false;
+	return true;
+}
+
+/* Counters stop at what the state reader accepts. */
+#define COUNT_MAX 1000000
+
+static void bump(int *v)
+{
+	if (*v < COUNT_MAX)
+		(*v)++;
+}
+
 int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
 {
 	int64_t ahead = spec ? spec->submit_ahead : 0;
@@ -258,9 +319,11 @@ static void begin_submit(struct run *r, const struct run_ctx *ctx, struct action
 	const struct jobspec *spec = ctx->spec;
 	struct action *a;
 
-	r->submit_attempts++;
+	bump(&r->submit_attempts);
 	r->state = RUN_SUBMITTING;
 	r->intent_ms = ctx->now_ms;
+	if (r->first_intent_ms == 0)
+		r->first_intent_ms = ctx->now_ms;
 	r->settle_ms = 0;
 	r->uncertain = false;
 	r->due_ms = 0;
@@ -278,9 +341,9 @@ static void become_final(struct run *r, const struct run_ctx *ctx, enum run_stat
 	r->op = OP_NONE;
 	if (!r->finished_at)
 		r->finished_at = ctx->now_ms / 1000;
+	/* Also when its job left the files: the record stays, so that the
+	 * run is never made again (state_retention). */
 	emit(out, ACT_PERSIST);
-	if (r->removing)
-		emit(out, ACT_FORGET);
 }
 
 /* A scheduled run whose time has come: submit it, or mark it missed. */
@@ -366,6 +429,23 @@ static void begin_retry(struct run *r, const struct run_ctx *ctx, struct actions
 	emit(out, ACT_RETRY);
 }
 
+/* on_removal = keep: the batch runs on untracked; the record stays
+ * (state removed), so that the run is never submitted again and is followed
+ * again if the job comes back. */
+static void let_go(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+		 "job removed with on_removal=keep: batch %s left running, no longer tracked",
+		 r->batch_id ? r->batch_id : "?");
+	r->state = RUN_REMOVED;
+	r->due_ms = 0;
+	r->op = OP_NONE;
+	r->cancel_wanted = false;
+	if (!r->finished_at)
+		r->finished_at = ctx->now_ms / 1000;
+	emit(out, ACT_PERSIST);
+}
+
 /* The run's batch is known (just submitted, or found by a lookup). */
 static void take_batch(struct run *r, const struct run_ctx *ctx, const struct batch *b,
 		       enum job_event ev, long http_status, struct actions *out)
@@ -389,13 +469,11 @@ static void take_batch(struct run *r, const struct run_ctx *ctx, const struct ba
 		emit_log(out, r, ev, LOG_NOTICE, 0, r->submit_attempts,
 			 "adopted batch %s found by its call_name '%s' (status %s)", b->id, r->call_name,
 			 batch_status_name(b->status));
-	emit(out, ACT_PERSIST);
 	if (r->removing && r->on_removal == ON_REMOVAL_KEEP) {
-		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
-			 "job removed with on_removal=keep: batch %s left running, no longer tracked", b->id);
-		emit(out, ACT_FORGET);
+		let_go(r, ctx, out);
 		return;
 	}
+	emit(out, ACT_PERSIST);
 	if (r->cancel_wanted && !batch_status_terminal(b->status)) {
 		begin_cancel(r, out);
 		return;
@@ -472,13 +550,13 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 		/* Refused before it was looked at: nothing exists. */
-		r->failures++;
+		bump(&r->failures);
 		r->state = RUN_SCHEDULED;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		emit(out, ACT_PERSIST);
 		return;
 	case REQ_TRANSIENT:
-		r->failures++;
+		bump(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->maybe_applied) {
 			r->uncertain = true;
@@ -507,7 +585,7 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	r->op = OP_NONE;
 	if (ev->outcome != REQ_OK) {
 		char why[200];
-		r->failures++;
+		bump(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->outcome != REQ_AUTH)
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, 0,
@@ -533,9 +611,17 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	r->uncertain = false;
 	r->state = RUN_SCHEDULED;
 	r->failures = 0;
-	if (r->removing) {
+	if (r->lookup_only) {
+		set_str(&r->error, "its record was damaged and what it would send is unknown: not submitted");
+		emit_log(out, r, JE_ERROR, LOG_ERR, 0, 0,
+			 "no batch of run '%s' exists and its record was damaged: its recipients are unknown, so it "
+			 "is not submitted", r->call_name);
+		become_final(r, ctx, RUN_ERROR, out);
+		return;
+	}
+	if (r->removing && !run_is_follow_up(r)) {
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its run was never submitted");
-		emit(out, ACT_FORGET);
+		emit(out, ACT_DROP);
 		return;
 	}
 	if (!ctx->spec) {
@@ -559,6 +645,10 @@ static void on_status(struct run *r, const struct run_ctx *ctx, const struct run
 		return;
 	if (ev->outcome == REQ_NOT_FOUND) {
 		batch_gone(r, ctx, out);
+		return;
+	}
+	if (r->removing && r->on_removal == ON_REMOVAL_KEEP) {
+		let_go(r, ctx, out);
 		return;
 	}
 	if (ev->outcome != REQ_OK || !b)
@@ -666,7 +756,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	}
 	if (ev->outcome != REQ_OK) {
-		r->failures++;
+		bump(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -679,7 +769,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 	if (r->retry_expect > 0) {
 		if (d->batch.retry_count >= r->retry_expect) {
 			r->retry_expect = 0;
-			r->retries++;
+			bump(&r->retries);
 			emit_log(out, r, JE_RETRIED, LOG_NOTICE, 0, r->retries,
 				 "retry %d of batch %s took effect (found by looking it up)", r->retries,
 				 r->batch_id);
@@ -716,7 +806,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 	r->op = OP_NONE;
 	switch (ev->outcome) {
 	case REQ_OK:
-		r->retries++;
+		bump(&r->retries);
 		r->retry_expect = 0;
 		r->failures = 0;
 		copy_snapshot(r, ev->batch);
@@ -739,7 +829,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		r->failures++;
+		bump(&r->failures);
 		if (!ev->maybe_applied || ev->outcome == REQ_AUTH)
 			r->retry_expect = 0;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
@@ -788,7 +878,7 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		r->failures++;
+		bump(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -842,24 +932,41 @@ static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct action
 
 static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
+	/* History stays history; its record is kept (state_retention). */
+	if (run_state_final(r->state))
+		return 0;
 	r->removing = true;
-	if (run_state_final(r->state) || r->state == RUN_DISABLED || r->state == RUN_PAUSED ||
-	    (r->state == RUN_SCHEDULED && r->op == OP_NONE && !r->uncertain) ||
-	    (r->state == RUN_RETRY_WAIT && r->op == OP_NONE && r->retry_expect == 0)) {
+	if (!run_submitted(r) && (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) &&
+	    !run_is_follow_up(r)) {
+		/* Never submitted, and made again from the file if it comes back. */
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its %s run is dropped",
 			 run_state_name(r->state));
-		emit(out, ACT_FORGET);
+		emit(out, ACT_DROP);
+		return 0;
+	}
+	if (!run_submitted(r)) {
+		/* A follow-up's recipients exist only here: kept, in case the
+		 * job comes back. */
+		r->due_ms = 0;
+		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+			 "job removed; its %s run '%s' is kept, not submitted, until the job comes back",
+			 run_state_name(r->state), r->call_name);
+		emit(out, ACT_PERSIST);
 		return 0;
 	}
 	if (r->on_removal == ON_REMOVAL_KEEP) {
-		if (r->state == RUN_SUBMITTING || r->op == OP_SUBMIT) {
+		if (r->state == RUN_SUBMITTING || r->op == OP_SUBMIT || r->uncertain || !r->batch_id ||
+		    r->op == OP_LOOKUP) {
 			emit(out, ACT_PERSIST); /* let go once its batch is known */
 			return 0;
 		}
-		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
-			 "job removed with on_removal=keep: batch %s left running, no longer tracked",
-			 r->batch_id ? r->batch_id : "?");
-		emit(out, ACT_FORGET);
+		if (r->op != OP_NONE) {
+			/* Its request's answer lets it go (the machine sees
+			 * removing then). */
+			emit(out, ACT_PERSIST);
+			return 0;
+		}
+		let_go(r, ctx, out);
 		return 0;
 	}
 	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed with on_removal=cancel: cancelling %s",
@@ -867,9 +974,36 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 	r->cancel_wanted = true;
 	if (run_state_active(r->state) && r->op == OP_NONE)
 		begin_cancel(r, out);
-	else
+	else if (r->state == RUN_RETRY_WAIT && r->op == OP_NONE && r->retry_expect == 0) {
+		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries of batch %s cancelled", r->batch_id);
+		become_final(r, ctx, RUN_CANCELLED, out);
+	} else
 		emit(out, ACT_PERSIST);
-	(void)ctx;
+	return 0;
+}
+
+/* The job came back into the files: follow its run again. */
+static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	if (r->state == RUN_REMOVED && r->batch_id) {
+		r->removing = false;
+		r->state = state_of_batch(r->batch.status);
+		r->finished_at = 0;
+		r->due_ms = ctx->now_ms; /* look at its batch now */
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: following batch %s again", r->batch_id);
+		emit(out, ACT_PERSIST);
+		return 0;
+	}
+	if (!r->removing)
+		return 0;
+	r->removing = false;
+	if (!run_state_final(r->state)) {
+		if (r->state == RUN_SCHEDULED)
+			r->due_ms = run_submit_at_ms(r, ctx->spec);
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: its %s run '%s' is followed again",
+			 run_state_name(r->state), r->call_name);
+	}
+	emit(out, ACT_PERSIST);
 	return 0;
 }
 
@@ -923,8 +1057,18 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	r->finished_at = 0;
 	free(r->error);
 	r->error = NULL;
+	/* The run's time is now: a failed attempt is tried again from now
+	 * on (lateness counts from the trigger), never parked until the
+	 * original instant; the calling hours still apply. */
+	r->state = RUN_SCHEDULED;
+	r->submit_at_ms = ctx->now_ms;
+	r->due_ms = ctx->now_ms;
+	r->late_logged = false;
+	r->failures = 0;
 	emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "triggered by the operator: submitting now");
-	begin_submit(r, ctx, out);
+	consider_submit(r, ctx, out);
+	if (r->op == OP_NONE && r->state == RUN_SCHEDULED)
+		emit(out, ACT_PERSIST);
 	return 0;
 }
 
@@ -1026,7 +1170,7 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		} else if (r->op == OP_CANCEL) {
 			r->op = OP_NONE;
 		}
-		r->failures++;
+		bump(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, -1);
 		break;
 	case RE_CANCEL_REQ:
@@ -1047,6 +1191,9 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 	case RE_RESUME_REQ:
 		ret = on_resume_req(r, ctx, out, &why);
 		break;
+	case RE_READDED:
+		ret = on_readded(r, ctx, out);
+		break;
 	}
 	if (ret_why)
 		*ret_why = why;
@@ -1056,7 +1203,7 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	const struct jobspec *spec = ctx->spec;
-	bool unsubmitted = !r->batch_id && !r->uncertain && r->op == OP_NONE && !r->cancel_wanted &&
+	bool unsubmitted = !run_submitted(r) && !r->cancel_wanted &&
 			   (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED ||
 			    r->state == RUN_MISSED || r->state == RUN_ERROR);
 	char local[32];
@@ -1065,8 +1212,8 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	if (!unsubmitted) {
 		if (spec->digest != r->digest) {
 			emit_log(out, r, JE_CHANGED, LOG_WARNING, 0, 0,
-				 "job changed after its run was submitted; batch %s is not altered",
-				 r->batch_id ? r->batch_id : "(being submitted)");
+				 "job changed after its run was submitted; batch %s is not altered and nothing new is "
+				 "submitted", r->batch_id ? r->batch_id : "(being submitted)");
 			r->digest = spec->digest;
 			emit(out, ACT_PERSIST);
 		}
@@ -1075,14 +1222,15 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	/* A missed or refused run only comes back when the job changed. */
 	if ((r->state == RUN_MISSED || r->state == RUN_ERROR) && spec->digest == r->digest)
 		return;
-	if (r->state == RUN_SCHEDULED && spec->enabled && spec->digest == r->digest && r->start == spec->start)
+	if (r->state == RUN_SCHEDULED && spec->enabled && spec->digest == r->digest)
 		return;
 	if (r->state == RUN_DISABLED && !spec->enabled && spec->digest == r->digest)
 		return;
-	r->start = spec->start;
-	format_local_start(spec, spec->start, local, sizeof(local));
-	free(r->call_name);
-	r->call_name = jobspec_run_call_name(spec, local);
+	format_local_start(spec, r->start, local, sizeof(local));
+	if (!r->part) {
+		free(r->call_name);
+		r->call_name = jobspec_run_call_name(spec, local);
+	}
 	set_str(&r->agent_id, spec->agent_id);
 	r->digest = spec->digest;
 	r->submit_attempts = 0;
@@ -1094,6 +1242,28 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	r->state = spec->enabled ? RUN_SCHEDULED : RUN_DISABLED;
 	r->due_ms = spec->enabled ? run_submit_at_ms(r, spec) : 0;
 	emit_log(out, r, JE_SCHEDULED, LOG_INFO, 0, 0, "job changed: run %s at %s",
-		 spec->enabled ? "rescheduled" : "disabled", local);
+		 spec->enabled ? "scheduled" : "disabled", local);
 	emit(out, ACT_PERSIST);
+}
+
+void run_follow_enabled(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+
+	r->on_removal = spec->on_removal;
+	if (run_submitted(r) || r->op != OP_NONE)
+		return;
+	if (r->state == RUN_SCHEDULED && !spec->enabled) {
+		r->state = RUN_DISABLED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job disabled: run '%s' is not submitted",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+	} else if (r->state == RUN_DISABLED && spec->enabled) {
+		r->state = RUN_SCHEDULED;
+		r->due_ms = run_submit_at_ms(r, spec);
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job enabled: run '%s' is submitted at its time",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+	}
 }

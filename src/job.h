@@ -83,6 +83,14 @@ struct run {
 	uint64_t digest;         /* the job's digest when submitted */
 	int submit_attempts;     /* submit requests sent */
 	int64_t intent_ms;       /* when the last submit/retry intent was recorded */
+	int64_t first_intent_ms; /* when the first submit intent was recorded; 0:
+				  * unknown (a record rebuilt after damage): a
+				  * batch of this run was created after it */
+	int64_t sent_count;      /* recipients in the last submit body; 0: unknown */
+	uint64_t sent_digest;    /* digest of those recipients' keys, in order */
+	bool lookup_only;        /* the record was lost and cannot be rebuilt (a
+				  * follow-up's recipients): its batch may be
+				  * adopted, but it is never submitted */
 	bool uncertain;          /* the last submit's outcome is unknown */
 	int64_t settle_ms;       /* a lookup that finds nothing is conclusive from
 				  * then on; 0: intent_ms + grace (after a crash) */
@@ -100,7 +108,8 @@ struct run {
 	size_t n_unfinished;
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
-	bool removing;           /* the job is gone: forget the run when settled */
+	bool removing;           /* the job left the files: settle the run by
+				  * on_removal; its record is kept as history */
 	bool late_logged;
 	struct batch batch;      /* last snapshot (id/name/agent unused) */
 	int64_t counts[RCPT__MAX];
@@ -137,7 +146,8 @@ enum action_kind {
 	ACT_RETRY,        /* POST retry */
 	ACT_CANCEL,       /* POST cancel */
 	ACT_LOG,          /* log an event */
-	ACT_FORGET,       /* drop the run and its state file */
+	ACT_DROP,         /* delete the run and its record: it was never submitted
+			   * and can be made again from the configuration */
 	ACT_FOLLOW_UP     /* make a run of run.unfinished (resume or pause) */
 };
 
@@ -181,7 +191,8 @@ enum run_event_kind {
 	RE_TRIGGER_REQ,   /* operator: submit now */
 	RE_REMOVED,       /* the job is no longer in the files */
 	RE_PAUSE_REQ,     /* operator: stop dialling, keep the unfinished for later */
-	RE_RESUME_REQ     /* operator: submit a paused run's recipients */
+	RE_RESUME_REQ,    /* operator: submit a paused run's recipients */
+	RE_READDED        /* the job is back in the files */
 };
 
 struct run_event {
@@ -204,6 +215,25 @@ const char *job_event_name(enum job_event e);
 bool run_state_final(enum run_state s);
 /* A batch exists that is (or may again be) dialling. */
 bool run_state_active(enum run_state s);
+/* A batch of this run exists or may exist: it was submitted, or a submit's
+ * outcome is unknown. Such a run is never made again, moved or dropped. */
+bool run_submitted(const struct run *r);
+/* A follow-up run (resume or pause of a stopped batch): its recipients
+ * exist only in its record, never in the configuration. */
+bool run_is_follow_up(const struct run *r);
+/* Nothing is under way or waiting on the API: the run may be left as a
+ * record (its job left the files) without losing anything. */
+bool run_at_rest(const struct run *r);
+/* The last instant the run was at work (unix seconds): its retention in
+ * the state counts from then. */
+int64_t run_end_s(const struct run *r);
+/* The shell is about to send a submit for r: record what it sends (how
+ * many recipients and their digest) in the intent. */
+void run_note_submission(struct run *r, int64_t count, uint64_t digest);
+/* Would a batch b seen in the list be this run's? Everything the list shows
+ * must agree with the intent: name, agent, recipient count (when known) and
+ * creation after the first intent minus skew_s (when known). */
+bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s);
 
 /* A new run of spec with its instant; state scheduled (or disabled). */
 struct run *run_new(const struct jobspec *spec, int64_t now_ms);
@@ -218,10 +248,16 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 	     struct actions *out, const char **ret_why);
 
 /* The job's definition was (re)loaded: bring a run that was never submitted
- * in line with it (start, call_name, enabled; a missed or refused run comes
- * back only when the job changed), or warn that a submitted run's job
- * changed (its batch is not altered). */
+ * in line with it at its own instant (call_name, agent, enabled; a missed or
+ * refused run comes back only when the job changed), or warn that a
+ * submitted run's job changed (its batch is not altered). A run is never
+ * moved to another instant: the shell drops it and plans a new one. */
 void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out);
+
+/* The job was (re)loaded and r keeps its instant and recipients (a
+ * follow-up, or a zone group of an occurrence already under way): only
+ * `enabled` reaches it (scheduled <-> disabled). */
+void run_follow_enabled(struct run *r, const struct run_ctx *ctx, struct actions *out);
 
 /* Make the run one part of its occurrence (a zone group or a follow-up):
  * part joins its identity and its call_name ("Renewals 2026-12-01 09:00

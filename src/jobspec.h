@@ -139,6 +139,7 @@ struct daemonconf {
 	char *control_group;  /* NULL: the daemon's group */
 	char *metrics_listen; /* NULL: no TCP metrics listener */
 	int poll_interval;    /* seconds */
+	int64_t state_retention; /* seconds a run's record is kept after its end */
 	struct jobspec *jobs; /* sorted by name */
 	size_t n_jobs;
 	size_t n_files; /* job files read */

@@ -62,6 +62,11 @@ char *state_format(const struct run *r)
 	add_str(o, "digest", digest);
 	add_int(o, "submit_attempts", r->submit_attempts);
 	add_int(o, "intent_ms", r->intent_ms);
+	add_int(o, "first_intent_ms", r->first_intent_ms);
+	add_int(o, "sent_count", r->sent_count);
+	snprintf(digest, sizeof(digest), "%016" PRIx64, r->sent_digest);
+	add_str(o, "sent_digest", digest);
+	add_bool(o, "lookup_only", r->lookup_only);
 	add_bool(o, "uncertain", r->uncertain);
 	add_int(o, "settle_ms", r->settle_ms);
 	add_int(o, "retries", r->retries);
@@ -216,6 +221,13 @@ static bool get_bool(struct reader *rd, struct json_object *o, const char *k)
 	return v ? json_object_get_boolean(v) : false;
 }
 
+static bool get_bool_opt(struct reader *rd, struct json_object *o, const char *k)
+{
+	if (!json_object_object_get_ex(o, k, NULL))
+		return false;
+	return get_bool(rd, o, k);
+}
+
 int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 {
 	struct json_tokener *tok = NULL;
@@ -293,6 +305,18 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	}
 	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, 1000000);
 	r->intent_ms = get_int(&rd, o, "intent_ms", 0, INT64_MAX / 4);
+	r->first_intent_ms = get_int_opt(&rd, o, "first_intent_ms", 0, INT64_MAX / 4);
+	r->sent_count = get_int_opt(&rd, o, "sent_count", 0, 10000000);
+	free(s);
+	s = get_str_opt(&rd, o, "sent_digest");
+	if (s) {
+		char *end;
+		errno = 0;
+		r->sent_digest = strtoull(s, &end, 16);
+		if ((errno || *end || strlen(s) != 16) && !rd.cause)
+			rd.cause = xstrdup("key 'sent_digest' is not 16 hex digits");
+	}
+	r->lookup_only = get_bool_opt(&rd, o, "lookup_only");
 	r->uncertain = get_bool(&rd, o, "uncertain");
 	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, INT64_MAX / 4);
 	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
@@ -358,4 +382,138 @@ out:
 	if (tok)
 		json_tokener_free(tok);
 	return ret_code;
+}
+
+/* --- file names ------------------------------------------------------------ */
+
+static bool name_byte_plain(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+	       c == ',' || c == '-';
+}
+
+char *state_file_name(const char *job, int64_t start, const char *part)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *enc, *o, *name;
+
+	if (!part)
+		return xasprintf("%s@%" PRId64 ".json", job, start);
+	enc = xmalloc(3 * strlen(part) + 1);
+	o = enc;
+	for (const unsigned char *p = (const unsigned char *)part; *p; p++) {
+		if (name_byte_plain(*p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	*o = '\0';
+	name = xasprintf("%s@%" PRId64 "@%s.json", job, start, enc);
+	free(enc);
+	return name;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The part of a first-version name: '~' was '/', and the '_' of the
+ * follow-up parts it wrote ("resume 1", "ZONE, resume 1") was ' '. Zone
+ * names have no spaces, so this reads back every part it wrote. */
+static char *legacy_part(const char *enc, size_t n)
+{
+	char *p = xstrndup(enc, n), *hit;
+
+	for (char *c = p; *c; c++)
+		if (*c == '~')
+			*c = '/';
+	if (strncmp(p, "resume_", 7) == 0)
+		p[6] = ' ';
+	hit = strstr(p, ",_resume_");
+	if (hit) {
+		hit[1] = ' ';
+		hit[8] = ' ';
+	}
+	return p;
+}
+
+int state_file_key(const char *name, char **ret_job, int64_t *ret_start, char **ret_part, bool *ret_legacy)
+{
+	size_t n = strlen(name);
+	const char *at1, *at2, *end;
+	char *job = NULL, *part = NULL, *canon = NULL;
+	int64_t start;
+	bool legacy = false;
+	int rc = -EINVAL;
+
+	if (n < 5 || strcmp(name + n - 5, ".json") != 0)
+		return -EINVAL;
+	end = name + n - 5;
+	at1 = memchr(name, '@', (size_t)(end - name));
+	if (!at1)
+		return -EINVAL;
+	job = xstrndup(name, (size_t)(at1 - name));
+	at2 = memchr(at1 + 1, '@', (size_t)(end - at1 - 1));
+	{
+		char *num = xstrndup(at1 + 1, (size_t)((at2 ? at2 : end) - at1 - 1));
+		int r = parse_int64(num, INT64_MIN, INT64_MAX, &start);
+		free(num);
+		if (r < 0)
+			goto out;
+	}
+	if (at2) {
+		const char *enc = at2 + 1;
+		size_t len = (size_t)(end - enc);
+		if (len == 0)
+			goto out;
+		if (memchr(enc, '%', len) || (!memchr(enc, '~', len) && !memchr(enc, '_', len))) {
+			char *o = part = xmalloc(len + 1);
+			for (size_t i = 0; i < len; i++) {
+				if (enc[i] == '%') {
+					int hi = i + 2 < len ? hex_digit(enc[i + 1]) : -1;
+					int lo = i + 2 < len ? hex_digit(enc[i + 2]) : -1;
+					if (hi < 0 || lo < 0)
+						goto out;
+					*o++ = (char)(hi * 16 + lo);
+					i += 2;
+				} else {
+					*o++ = enc[i];
+				}
+			}
+			*o = '\0';
+			if (strlen(part) != (size_t)(o - part))
+				goto out; /* an encoded NUL */
+		} else {
+			part = legacy_part(enc, len);
+			legacy = true;
+		}
+	}
+	if (!job_name_valid(job))
+		goto out;
+	/* One name per identity: only the canonical spelling counts. */
+	if (!legacy) {
+		canon = state_file_name(job, start, part);
+		if (strcmp(canon, name) != 0)
+			goto out;
+	}
+	*ret_job = job;
+	*ret_start = start;
+	*ret_part = part;
+	if (ret_legacy)
+		*ret_legacy = legacy;
+	job = part = NULL;
+	rc = 0;
+out:
+	free(canon);
+	free(job);
+	free(part);
+	return rc;
 }

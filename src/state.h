@@ -40,4 +40,20 @@ char *state_format(const struct run *r);
 /* Parse a state document into a new run: 0, or -EBADMSG with *cause. */
 int state_parse(const char *text, size_t len, struct run **ret, char **cause);
 
+/*
+ * The identity of a run as a file name: JOB@START.json for a whole run,
+ * JOB@START@PART.json for a part (a zone group, a follow-up). PART is
+ * percent-encoded (every byte but A-Z a-z 0-9 '+' ',' '-' as %XX), so that
+ * a name stands for exactly one (job, start, part) and can be read back
+ * when the file itself is damaged. The first version wrote parts with '/'
+ * as '~' and ' ' as '_'; such names are still read.
+ */
+/* The file name of (job, start, part); part may be NULL. Caller frees. */
+char *state_file_name(const char *job, int64_t start, const char *part);
+/* The identity a file name stands for: 0 with *ret_job, *ret_start and
+ * *ret_part (NULL for a whole run; the caller frees both strings), and
+ * *ret_legacy when the name is of the first version's form; -EINVAL when
+ * name is not a run file's. */
+int state_file_key(const char *name, char **ret_job, int64_t *ret_start, char **ret_part, bool *ret_legacy);
+
 #endif

@@ -262,3 +262,14 @@ const char *closest_word(const char *word, const char *const *candidates, size_t
 	}
 	return best_d <= limit ? best : NULL;
 }
+
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

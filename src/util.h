@@ -24,6 +24,11 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/* FNV-1a 64: small and stable across builds and hosts; notices a change,
+ * no defence against a forger. Start from FNV1A64_INIT. */
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
+uint64_t fnv1a64(uint64_t h, const void *data, size_t len);
+
 /* Free *p and set it to NULL. */
 void freep(void *p);
 

@@ -720,30 +720,91 @@ START_TEST(test_removal)
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	struct run_ctx c = ctx_at(MS(T0 - 5));
 	c.spec = NULL;
+	/* Never submitted: dropped, made again if the job comes back. */
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
-	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_FORGET);
+	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_DROP);
 	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
 	run_free(r);
 
+	/* Submitted, on_removal = cancel: cancelled, and the record stays. */
 	r = submitted_run();
 	c.now_ms = MS(T0 + 5);
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
 	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
-	ck_assert_ptr_null(find_kind(ACT_FORGET));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_CANCEL_DONE, .outcome = REQ_OK, .batch = &b }, &acts, NULL);
-	ck_assert_ptr_nonnull(find_kind(ACT_FORGET));
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	/* A finished run of a removed job is history: nothing more. */
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(acts.n, 0);
 	run_free(r);
 
+	/* on_removal = keep: let go, kept as state "removed". */
 	spec.on_removal = ON_REMOVAL_KEEP;
 	r = submitted_run();
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
 	ck_assert_ptr_null(find_kind(ACT_CANCEL));
-	ck_assert_ptr_nonnull(find_kind(ACT_FORGET));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
 	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
+	ck_assert_int_eq(r->state, RUN_REMOVED);
+	ck_assert(run_submitted(r));
+	ck_assert(run_at_rest(r));
+	/* The job comes back: its batch is followed again, never submitted. */
+	c.spec = &spec;
+	c.now_ms = MS(T0 + 9);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_READDED }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert(!r->removing);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 9));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0 + 9), ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
+/* A follow-up's recipients exist only in its record: removal keeps it. */
+START_TEST(test_removal_keeps_follow_up)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 - 5));
+
+	run_set_part(r, &spec, "resume 1");
+	ck_assert(run_is_follow_up(r));
+	r->state = RUN_PAUSED;
+	r->due_ms = 0;
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	ck_assert(r->removing);
+	c.spec = &spec;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_READDED }, &acts, NULL);
+	ck_assert(!r->removing);
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	run_free(r);
+
+	/* A zone group is made again from the file: dropped. */
+	r = run_new(&spec, 0);
+	run_set_part(r, &spec, "America/Chicago");
+	r->zone = xstrdup("America/Chicago");
+	ck_assert(!run_is_follow_up(r));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_DROP));
 	run_free(r);
 }
 END_TEST
@@ -760,7 +821,7 @@ START_TEST(test_removal_while_uncertain)
 	c.spec = NULL;
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
-	ck_assert_ptr_null(find_kind(ACT_FORGET));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_TIME }, &acts, NULL);
 	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
@@ -850,18 +911,32 @@ START_TEST(test_update_spec)
 {
 	struct run *r = run_new(&spec, 0);
 	struct run_ctx c;
+
+	/* A run is never moved: an edit reaches it at its own instant. */
 	spec.start = T0 + 3600;
+	spec.call_name = (char *)"Winter renewals";
 	spec.digest = 43;
 	c = ctx_at(MS(T0 - 10));
 	acts.n = 0;
 	run_update_spec(r, &c, &acts);
-	ck_assert_int_eq(r->start, T0 + 3600);
-	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 09:00");
-	ck_assert_int_eq(r->due_ms, MS(T0 + 3600));
+	ck_assert_int_eq(r->start, T0);
+	ck_assert_str_eq(r->call_name, "Winter renewals 2027-01-15 08:00");
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	acts.n = 0;
+	run_update_spec(r, &c, &acts); /* nothing changed since */
+	ck_assert_int_eq(acts.n, 0);
+	spec.enabled = false;
+	spec.digest = 44;
+	run_update_spec(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
 	run_free(r);
 
 	spec.start = T0;
 	spec.digest = 42;
+	spec.enabled = true;
+	spec.call_name = (char *)"Renewals";
 	r = submitted_run();
 	spec.start = T0 + 3600;
 	spec.digest = 44;
@@ -869,10 +944,203 @@ START_TEST(test_update_spec)
 	run_update_spec(r, &c, &acts);
 	ck_assert_ptr_nonnull(find_log(JE_CHANGED));
 	ck_assert_int_eq(r->start, T0); /* the submitted run is not altered */
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
 	acts.n = 0;
 	run_update_spec(r, &c, &acts); /* warned once */
 	ck_assert_int_eq(acts.n, 0);
 	run_free(r);
+}
+END_TEST
+
+/* A follow-up or a zone group of an occurrence under way keeps its time
+ * and recipients; only `enabled` reaches it. */
+START_TEST(test_follow_enabled)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 - 10));
+
+	run_set_part(r, &spec, "resume 1");
+	r->submit_at_ms = MS(T0 + 100);
+	r->due_ms = MS(T0 + 100);
+	spec.enabled = false;
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	spec.enabled = true;
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 100));
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00 (resume 1)");
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+/* An operator's trigger makes now the run's time: a failed attempt is tried
+ * again from now on, never parked until the original instant. */
+START_TEST(test_trigger_failure_retried)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event fail = { .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT, .http_status = 503,
+				  .maybe_applied = false };
+
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0 - 3599), fail);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_lt(r->due_ms, MS(T0 - 3000));
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+
+	/* Unknown outcome: looked up; not found after the grace: submitted
+	 * again at once, not at T0. */
+	fail.maybe_applied = true;
+	fail.http_status = 0;
+	step_at(r, MS(T0 - 3590), fail);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 - 3500), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 3);
+	run_free(r);
+}
+END_TEST
+
+/* A record rebuilt after damage whose recipients are unknown is adopted
+ * when its batch exists, and never submitted otherwise. */
+START_TEST(test_lookup_only)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_9", BATCH_PENDING);
+
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->lookup_only = true;
+	r->settle_ms = MS(T0 + 10);
+	step_at(r, MS(T0 + 1), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 + 11), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_int_eq(r->state, RUN_ERROR);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(r->error);
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->lookup_only = true;
+	step_at(r, MS(T0 + 1), ev_time());
+	step_at(r, MS(T0 + 2), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b,
+						    .n_found = 1 });
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert_str_eq(r->batch_id, "btcal_9");
+	run_free(r);
+}
+END_TEST
+
+/* Adoption compares everything the list shows with the intent. */
+START_TEST(test_batch_matches)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
+
+	ck_assert(run_batch_matches(r, &b, 300)); /* nothing known of the intent */
+	b.name = (char *)"Renewals 2027-01-15 08:01";
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b = mkbatch("btcal_1", BATCH_PENDING);
+	b.agent_id = (char *)"agent_2";
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b.agent_id = NULL;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b = mkbatch("btcal_1", BATCH_PENDING);
+	run_note_submission(r, 3, 7);
+	r->first_intent_ms = MS(T0);
+	ck_assert(run_batch_matches(r, &b, 300));
+	b.total_calls_scheduled = 4;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b.total_calls_scheduled = 3;
+	b.created_at_unix = T0 - 300;
+	ck_assert(run_batch_matches(r, &b, 300));
+	b.created_at_unix = T0 - 301;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	run_free(r);
+}
+END_TEST
+
+/* A file name stands for exactly one run identity, and reads back. */
+START_TEST(test_file_names)
+{
+	static const struct {
+		const char *job;
+		int64_t start;
+		const char *part;
+		const char *name;
+	} ok[] = {
+		{ "renewals", 1800000000, NULL, "renewals@1800000000.json" },
+		{ ".x", 5, NULL, ".x@5.json" },
+		{ "..", -7, NULL, "..@-7.json" },
+		{ "a_b-c.d", 0, "America/Chicago", "a_b-c.d@0@America%2FChicago.json" },
+		{ "j", 1, "resume 1", "j@1@resume%201.json" },
+		{ "j", 1, "America/Port_of_Spain, resume 2", "j@1@America%2FPort%5Fof%5FSpain,%20resume%202.json" },
+		{ "j", 1, "Etc/GMT+5", "j@1@Etc%2FGMT+5.json" },
+		{ "j", 1, "%~._@\x01", "j@1@%25%7E%2E%5F%40%01.json" },
+	};
+	static const struct {
+		const char *name, *job, *part;
+		int64_t start;
+	} legacy[] = {
+		{ "j@1@America~Chicago.json", "j", "America/Chicago", 1 },
+		{ "j@1@resume_3.json", "j", "resume 3", 1 },
+		{ "j@1@America~Port_of_Spain,_resume_2.json", "j", "America/Port_of_Spain, resume 2", 1 },
+	};
+	static const char *const bad[] = {
+		"renewals.json", "renewals@.json", "renewals@12", "renewals@1x.json", "renewals@01.json",
+		"renewals@+1.json", "@1.json", "a b@1.json", "j@1@.json", "j@1@a%2f.json", "j@1@a%2.json",
+		"j@1@a%00b.json", "j@1@a/b.json", ".j@1.json.tmp", "journal-1.jsonl", "j@1.json.damaged",
+		"j@99999999999999999999.json",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		char *name = state_file_name(ok[i].job, ok[i].start, ok[i].part), *job, *part;
+		int64_t start;
+		bool old = true;
+		ck_assert_str_eq(name, ok[i].name);
+		ck_assert_int_eq(state_file_key(name, &job, &start, &part, &old), 0);
+		ck_assert_str_eq(job, ok[i].job);
+		ck_assert_int_eq(start, ok[i].start);
+		if (ok[i].part)
+			ck_assert_str_eq(part, ok[i].part);
+		else
+			ck_assert_ptr_null(part);
+		ck_assert(!old);
+		free(name);
+		free(job);
+		free(part);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
+		char *job, *part;
+		int64_t start;
+		bool old = false;
+		ck_assert_int_eq(state_file_key(legacy[i].name, &job, &start, &part, &old), 0);
+		ck_assert_str_eq(job, legacy[i].job);
+		ck_assert_str_eq(part, legacy[i].part);
+		ck_assert_int_eq(start, legacy[i].start);
+		ck_assert(old);
+		free(job);
+		free(part);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *job = NULL, *part = NULL;
+		int64_t start;
+		ck_assert_msg(state_file_key(bad[i], &job, &start, &part, NULL) < 0, "%s accepted", bad[i]);
+	}
 }
 END_TEST
 
@@ -1101,6 +1369,12 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_cancel_requests);
 	tcase_add_test(tc, test_removal);
 	tcase_add_test(tc, test_removal_while_uncertain);
+	tcase_add_test(tc, test_removal_keeps_follow_up);
+	tcase_add_test(tc, test_follow_enabled);
+	tcase_add_test(tc, test_trigger_failure_retried);
+	tcase_add_test(tc, test_lookup_only);
+	tcase_add_test(tc, test_batch_matches);
+	tcase_add_test(tc, test_file_names);
 	tcase_add_test(tc, test_trigger_and_retry_requests);
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
