@@ -42,6 +42,11 @@
 #define DEF_MAX_CONCURRENT 8
 #define DEF_MAX_RPS 10.0
 #define DEF_POLL_INTERVAL 30
+/* how long the state keeps a run's record after it ended: 30 days, from
+ * one day to ten years */
+#define DEF_STATE_RETENTION 2592000
+#define MIN_STATE_RETENTION 86400
+#define MAX_STATE_RETENTION 315360000
 #define DEF_STATE_DIR LOCALSTATEDIR "/lib/batchcalld"
 #define DEF_CONTROL_SOCKET "/run/batchcalld/control.sock"
 #define DEF_JOBS_DIR "jobs.d"
@@ -55,7 +60,8 @@
 #define MAX_COUNT 100000
 
 static const char *const daemon_keys[] = {
-	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval", "defaults",
+	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
+	"state_retention", "defaults",
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -105,6 +111,7 @@ struct loader {
 	const config_t *main_cf; /* the daemon file, where defaults live */
 	const char *main_file;
 	int defaults_call_name_line; /* the line of call_name in defaults, 0: none */
+	bool retention_bad; /* state_retention was wrong: max_lateness is not checked against it */
 	bool quiet;       /* the setting comes from defaults: already reported */
 	bool failed;      /* something in the current job (or the load) was wrong */
 	struct jobspec *jobs;
@@ -1090,7 +1097,14 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_string(L, job, defs, "environment", &j->environment);
 	job_int(L, job, defs, "target_concurrency_limit", 1, INT_MAX, &j->target_concurrency_limit);
 	job_int(L, job, defs, "ringing_timeout_secs", 1, 999, &j->ringing_timeout_secs);
-	job_int(L, job, defs, "max_lateness", 0, INT_MAX, &j->max_lateness);
+	/* A run later than the state keeps its record could be submitted twice:
+	 * the record that it ran may be gone when it comes due again. */
+	if ((s = pick(L, job, defs, "max_lateness")) && get_int32(L, s, 0, INT_MAX, &j->max_lateness) &&
+	    !L->retention_bad && j->max_lateness > L->c->state_retention)
+		lerr(L, s,
+		     "'max_lateness' (%d) must be at most 'state_retention' (%d): the state keeps the record of a "
+		     "run only that long after it ended, so a run later than that could be submitted twice",
+		     j->max_lateness, L->c->state_retention);
 	job_int(L, job, defs, "submit_ahead", 0, INT_MAX, &j->submit_ahead);
 	if ((s = pick(L, job, defs, "enabled")))
 		get_bool(L, s, &j->enabled);
@@ -1667,6 +1681,10 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	}
 	if ((s = config_setting_get_member(root, "poll_interval")))
 		get_int32(L, s, 1, 86400, &c->poll_interval);
+	/* before defaults, whose max_lateness it bounds */
+	if ((s = config_setting_get_member(root, "state_retention")) &&
+	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))
+		L->retention_bad = true;
 	if ((s = config_setting_get_member(root, "defaults")) && want_group(L, s)) {
 		struct jobspec scratch = { 0 };
 		const config_setting_t *cn = config_setting_get_member(s, "call_name");
@@ -1696,6 +1714,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	c->api.max_concurrent_requests = DEF_MAX_CONCURRENT;
 	c->api.max_requests_per_second = DEF_MAX_RPS;
 	c->poll_interval = DEF_POLL_INTERVAL;
+	c->state_retention = DEF_STATE_RETENTION;
 	c->state_dir = xstrdup(DEF_STATE_DIR);
 	c->control_socket = xstrdup(DEF_CONTROL_SOCKET);
 	c->zones = tz_cache_new();

@@ -139,6 +139,9 @@ struct daemonconf {
 	char *control_group;  /* NULL: the daemon's group */
 	char *metrics_listen; /* NULL: no TCP metrics listener */
 	int poll_interval;    /* seconds */
+	int state_retention;  /* seconds the state keeps a run's record after the
+			       * run ended, its job in the files or not; every
+			       * job's max_lateness is at most this */
 	struct jobspec *jobs; /* sorted by name */
 	size_t n_jobs;
 	size_t n_files; /* job files read */

@@ -255,6 +255,7 @@ START_TEST(test_good_daemon_values)
 	ck_assert_str_eq(c->control_group, "batchcall");
 	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9464");
 	ck_assert_int_eq(c->poll_interval, 15);
+	ck_assert_int_eq(c->state_retention, 604800);
 	ck_assert_uint_eq(c->n_jobs, 4);
 	ck_assert_uint_eq(c->n_files, 2);
 	ck_assert_uint_eq(c->n_recipients, 7);
@@ -409,6 +410,7 @@ START_TEST(test_good_repeat_values)
 
 	ck_assert_int_eq(cfg_load(GOOD_REPEAT, &c, &d), 0);
 	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(c->state_retention, 2592000); /* the default, 30 days */
 	ck_assert_uint_eq(c->n_jobs, 6);
 	ck_assert_uint_eq(c->n_recipients, 10);
 
@@ -1138,6 +1140,67 @@ START_TEST(test_call_names_that_pass)
 }
 END_TEST
 
+/* state_retention's bounds, and max_lateness up to it and not beyond. */
+START_TEST(test_state_retention_bounds)
+{
+	static const struct {
+		const char *conf;
+		const char *late;
+		const char *err; /* NULL: loads */
+	} cases[] = {
+		{ "state_retention = 86400;\n", "max_lateness = 86400;", NULL },
+		{ "state_retention = 315360000;\n", "max_lateness = 315360000;", NULL },
+		{ "", "max_lateness = 2592000;", NULL },
+		{ "state_retention = 86399;\n", "",
+		  "'state_retention' must be between 86400 and 315360000 (got 86399)" },
+		{ "state_retention = 315360001;\n", "",
+		  "'state_retention' must be between 86400 and 315360000 (got 315360001)" },
+		{ "state_retention = 86400.0;\n", "", "'state_retention' must be an integer, not a number" },
+		{ "state_retention = 100000;\n", "max_lateness = 100001;",
+		  "'max_lateness' (100001) must be at most 'state_retention' (100000): the state keeps the record "
+		  "of a run only that long after it ended, so a run later than that could be submitted twice" },
+		/* inherited: once, at the default, however many jobs inherit it */
+		{ "state_retention = 100000;\ndefaults = { max_lateness = 100001; };\n", "",
+		  "'max_lateness' (100001) must be at most 'state_retention' (100000): the state keeps the record "
+		  "of a run only that long after it ended, so a run later than that could be submitted twice" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		char *dir, *jobs = xasprintf("jobs = (\n%s,\n%s\n);\n",
+					      "{ name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+					      "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); }",
+					      "{ name = \"b\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+					      "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); }");
+		char *late = xasprintf("jobs = (\n{ name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				       "timezone = \"UTC\"; %s recipients = ( { phone_number = \"+15550100001\"; } ); }\n);\n",
+				       cases[i].late);
+		int r = load_pair(cases[i].conf, *cases[i].late ? late : jobs, &c, &d, &dir);
+
+		for (size_t k = 0; d.n != (cases[i].err ? 1u : 0u) && k < d.n; k++)
+			fprintf(stderr, "case %zu: %s:%d: %s\n", i, d.v[k].file, d.v[k].line, d.v[k].msg);
+		if (!cases[i].err) {
+			ck_assert_int_eq(r, 0);
+			ck_assert_uint_eq(d.n, 0);
+			ck_assert_int_eq(c->jobs[0].max_lateness <= c->state_retention, 1);
+			daemonconf_free(c);
+		} else {
+			ck_assert_int_eq(r, -EINVAL);
+			ck_assert_uint_eq(d.n, 1);
+			ck_assert_str_eq(d.v[0].msg, cases[i].err);
+			/* a job's own value is reported in the job file, the rest in the daemon file */
+			ck_assert_str_eq(base(d.v[0].file), *cases[i].late ? "j.conf" : "batchcalld.conf");
+		}
+		diag_clear(&d);
+		rm_rf(dir);
+		free(dir);
+		free(jobs);
+		free(late);
+	}
+}
+END_TEST
+
 START_TEST(test_destructors_accept_null)
 {
 	daemonconf_free(NULL);
@@ -1180,6 +1243,7 @@ int main(void)
 	tcase_add_test(tc, test_call_names_unique_by_construction);
 	tcase_add_test(tc, test_call_name_messages);
 	tcase_add_test(tc, test_call_names_that_pass);
+	tcase_add_test(tc, test_state_retention_bounds);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
