@@ -42,6 +42,11 @@
 #define DEF_MAX_CONCURRENT 8
 #define DEF_MAX_RPS 10.0
 #define DEF_POLL_INTERVAL 30
+/* how long the state keeps a run's record after it ended: 30 days, from
+ * one day to ten years */
+#define DEF_STATE_RETENTION 2592000
+#define MIN_STATE_RETENTION 86400
+#define MAX_STATE_RETENTION 315360000
 #define DEF_STATE_DIR LOCALSTATEDIR "/lib/batchcalld"
 #define DEF_CONTROL_SOCKET "/run/batchcalld/control.sock"
 #define DEF_JOBS_DIR "jobs.d"
@@ -55,7 +60,8 @@
 #define MAX_COUNT 100000
 
 static const char *const daemon_keys[] = {
-	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval", "defaults",
+	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
+	"state_retention", "defaults",
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -77,12 +83,25 @@ static const char *const recipient_keys[] = {
 };
 static const char *const jobfile_keys[] = { "jobs" };
 
-/* Every job name seen, valid job or not, to report duplicates. */
+/* Where a job's call_name base (jobspec_call_base) comes from. */
+enum base_from {
+	BASE_NAME,     /* no call_name: the job's name */
+	BASE_OWN,      /* the job's own call_name */
+	BASE_DEFAULTS, /* the call_name of `defaults` */
+};
+
+/* Every job name seen, valid job or not, to report duplicates, and the
+ * base of its run call_names, to report bases that could give two jobs
+ * the same call_name. */
 struct seen_name {
-	const char *name; /* points into the jobspec or is owned by names_owned */
+	const char *name; /* kept alive by keep() */
 	const char *file;
 	int line;
 	size_t order;
+	const char *base; /* NULL: the job's call_name is bad (reported already) */
+	enum base_from from;
+	const char *base_file; /* where the base is written for this job: its */
+	int base_line;         /* call_name, else the job itself */
 };
 
 struct loader {
@@ -91,6 +110,8 @@ struct loader {
 	const char *file; /* the file being read (libconfig does not know it) */
 	const config_t *main_cf; /* the daemon file, where defaults live */
 	const char *main_file;
+	int defaults_call_name_line; /* the line of call_name in defaults, 0: none */
+	bool retention_bad; /* state_retention was wrong: max_lateness is not checked against it */
 	bool quiet;       /* the setting comes from defaults: already reported */
 	bool failed;      /* something in the current job (or the load) was wrong */
 	struct jobspec *jobs;
@@ -1076,7 +1097,14 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_string(L, job, defs, "environment", &j->environment);
 	job_int(L, job, defs, "target_concurrency_limit", 1, INT_MAX, &j->target_concurrency_limit);
 	job_int(L, job, defs, "ringing_timeout_secs", 1, 999, &j->ringing_timeout_secs);
-	job_int(L, job, defs, "max_lateness", 0, INT_MAX, &j->max_lateness);
+	/* A run later than the state keeps its record could be submitted twice:
+	 * the record that it ran may be gone when it comes due again. */
+	if ((s = pick(L, job, defs, "max_lateness")) && get_int32(L, s, 0, INT_MAX, &j->max_lateness) &&
+	    !L->retention_bad && j->max_lateness > L->c->state_retention)
+		lerr(L, s,
+		     "'max_lateness' (%d) must be at most 'state_retention' (%d): the state keeps the record of a "
+		     "run only that long after it ended, so a run later than that could be submitted twice",
+		     j->max_lateness, L->c->state_retention);
 	job_int(L, job, defs, "submit_ahead", 0, INT_MAX, &j->submit_ahead);
 	if ((s = pick(L, job, defs, "enabled")))
 		get_bool(L, s, &j->enabled);
@@ -1262,10 +1290,34 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 		check_channel(L, j);
 }
 
-static void note_name(struct loader *L, const char *name, const char *file, int line)
+/* Record job j (built from group g) for check_unique and check_call_names. */
+static void note_job(struct loader *L, const config_setting_t *g, const config_setting_t *defs,
+		     const struct jobspec *j)
 {
+	const config_setting_t *own = config_setting_get_member(g, "call_name");
+	struct seen_name *n;
+
 	xgrow((void **)&L->seen, &L->seen_cap, L->n_seen + 1, sizeof(*L->seen));
-	L->seen[L->n_seen] = (struct seen_name){ name, file, line, L->n_seen };
+	n = &L->seen[L->n_seen];
+	memset(n, 0, sizeof(*n));
+	n->name = keep(L, xstrdup(j->name));
+	n->file = keep(L, xstrdup(j->file));
+	n->line = j->line;
+	n->order = L->n_seen;
+	n->base_file = n->file;
+	n->base_line = n->line;
+	if (own) {
+		n->from = BASE_OWN;
+		n->base_file = keep(L, xstrdup(setting_file(L, own)));
+		n->base_line = setting_line(own);
+	} else if (defs && config_setting_get_member(defs, "call_name")) {
+		n->from = BASE_DEFAULTS;
+	} else {
+		n->from = BASE_NAME;
+	}
+	/* a call_name that could not be read leaves j->call_name NULL */
+	if (n->from == BASE_NAME || j->call_name)
+		n->base = keep(L, xstrdup(jobspec_call_base(j)));
 	L->n_seen++;
 }
 
@@ -1305,7 +1357,7 @@ static void load_job_file(struct loader *L, const char *path, const config_setti
 			job_build(L, g, defs, &j);
 		}
 		if (j.name && job_name_valid(j.name))
-			note_name(L, keep(L, xstrdup(j.name)), keep(L, xstrdup(j.file)), j.line);
+			note_job(L, g, defs, &j);
 		if (!L->failed) {
 			jobspec_compute_digest(&j);
 			xgrow((void **)&L->jobs, &L->jobs_cap, L->n_jobs + 1, sizeof(*L->jobs));
@@ -1410,6 +1462,127 @@ static void check_unique(struct loader *L)
 	}
 }
 
+static int cmp_base(const void *a, const void *b)
+{
+	const struct seen_name *x = *(const struct seen_name *const *)a, *y = *(const struct seen_name *const *)b;
+	int c = strcmp(x->base, y->base);
+	if (c)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* How a job came by its base, for messages: "" for its own call_name. */
+static char *base_origin(const struct loader *L, const struct seen_name *s)
+{
+	switch (s->from) {
+	case BASE_NAME:
+		return xstrdup(" (its name, as it has no call_name)");
+	case BASE_DEFAULTS:
+		return xasprintf(" (inherited from defaults at %s:%d)", L->main_file, L->defaults_call_name_line);
+	case BASE_OWN:
+		break;
+	}
+	return xstrdup("");
+}
+
+/* Two jobs must never send the same call_name: after a crash the daemon
+ * finds an uncertain submission by its call_name, and would adopt the other
+ * job's batch. Refuse (a) two jobs with the same base and (b) a base that
+ * is another's followed by a space and a digit; jobspec.c proves that no
+ * two jobs that pass both can send the same call_name. Each offending job
+ * is reported once, at the place its base is written, naming the first job
+ * it clashes with, like a duplicate name. */
+static void check_call_names(struct loader *L)
+{
+	struct seen_name **v = xcalloc(L->n_seen ? L->n_seen : 1, sizeof(*v));
+	size_t n = 0;
+
+	L->quiet = false;
+	for (size_t i = 0; i < L->n_seen; i++)
+		if (L->seen[i].base)
+			v[n++] = &L->seen[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_base);
+
+	/* (a) the same base: each later job against the first one */
+	for (size_t i = 1, first = 0; i < n; i++) {
+		const struct seen_name *a, *b = v[i];
+		char *oa, *ob;
+
+		if (strcmp(v[first]->base, b->base) != 0) {
+			first = i;
+			continue;
+		}
+		a = v[first];
+		/* the same name twice: check_unique says so */
+		if (a->from == BASE_NAME && b->from == BASE_NAME)
+			continue;
+		if (a->from == BASE_DEFAULTS && b->from == BASE_DEFAULTS) {
+			lerr_at(L, b->base_file, b->base_line,
+				"job '%s' has the same call_name '%s' as job '%s', an inherited call_name shared by "
+				"two jobs (job '%s' at %s:%d, 'call_name' in defaults at %s:%d): their runs at the "
+				"same local time would get the same call_name, and after a crash one job could adopt "
+				"the other's batch; give each job its own call_name",
+				b->name, b->base, a->name, a->name, a->base_file, a->base_line, L->main_file,
+				L->defaults_call_name_line);
+			continue;
+		}
+		oa = base_origin(L, a);
+		ob = base_origin(L, b);
+		lerr_at(L, b->base_file, b->base_line,
+			"job '%s'%s has the same call_name '%s' as job '%s' at %s:%d%s: their runs at the same local "
+			"time would get the same call_name, and after a crash one job could adopt the other's batch; "
+			"give each job its own call_name",
+			b->name, ob, b->base, a->name, a->base_file, a->base_line, oa);
+		free(oa);
+		free(ob);
+	}
+
+	/* (b) a base that extends another by a space and a digit: those bases
+	 * sort together right after "BASE 0", each reported against the
+	 * shortest base it extends (which sorts first) */
+	{
+		bool *done = xcalloc(n ? n : 1, sizeof(*done));
+		for (size_t i = 0; i < n; i++) {
+			const struct seen_name *a = v[i];
+			size_t lo = i + 1, hi = n;
+			char *key;
+
+			if (i > 0 && strcmp(v[i - 1]->base, a->base) == 0)
+				continue; /* the first job of a base speaks for it */
+			key = xasprintf("%s 0", a->base);
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (strcmp(v[mid]->base, key) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			free(key);
+			for (size_t k = lo; k < n && jobspec_call_base_extends(v[k]->base, a->base); k++) {
+				const struct seen_name *b = v[k];
+				char *oa, *ob;
+
+				if (done[k])
+					continue;
+				done[k] = true;
+				oa = base_origin(L, a);
+				ob = base_origin(L, b);
+				lerr_at(L, b->base_file, b->base_line,
+					"call_name '%s' of job '%s'%s begins with '%s', a space and a digit, and '%s' is "
+					"the call_name of job '%s' at %s:%d%s: a run's call_name is its job's call_name, "
+					"a space and its local start, which begins with a digit, so runs of the two jobs "
+					"could get the same call_name; change one of them",
+					b->base, b->name, ob, a->base, a->base, a->name, a->base_file, a->base_line, oa);
+				free(oa);
+				free(ob);
+			}
+		}
+		free(done);
+	}
+	free(v);
+}
+
 static void load_api(struct loader *L, const config_setting_t *g, struct apiconf *api, const char *dir)
 {
 	const config_setting_t *s;
@@ -1508,9 +1681,15 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	}
 	if ((s = config_setting_get_member(root, "poll_interval")))
 		get_int32(L, s, 1, 86400, &c->poll_interval);
+	/* before defaults, whose max_lateness it bounds */
+	if ((s = config_setting_get_member(root, "state_retention")) &&
+	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))
+		L->retention_bad = true;
 	if ((s = config_setting_get_member(root, "defaults")) && want_group(L, s)) {
 		struct jobspec scratch = { 0 };
+		const config_setting_t *cn = config_setting_get_member(s, "call_name");
 		*ret_defs = s;
+		L->defaults_call_name_line = cn ? setting_line(cn) : 0;
 		job_build(L, NULL, s, &scratch);
 		jobspec_clear(&scratch);
 	}
@@ -1535,6 +1714,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	c->api.max_concurrent_requests = DEF_MAX_CONCURRENT;
 	c->api.max_requests_per_second = DEF_MAX_RPS;
 	c->poll_interval = DEF_POLL_INTERVAL;
+	c->state_retention = DEF_STATE_RETENTION;
 	c->state_dir = xstrdup(DEF_STATE_DIR);
 	c->control_socket = xstrdup(DEF_CONTROL_SOCKET);
 	c->zones = tz_cache_new();
@@ -1553,6 +1733,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	}
 	config_destroy(&cf);
 	check_unique(&L);
+	check_call_names(&L);
 
 	if (L.failed || d->n > 0) {
 		r = -EINVAL;

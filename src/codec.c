@@ -269,7 +269,7 @@ char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int
 	char *ret;
 
 	/* The key order follows API §4.1 and never varies. */
-	put_str(root, "call_name", call_name ? call_name : (j->call_name ? j->call_name : j->name));
+	put_str(root, "call_name", call_name ? call_name : jobspec_call_base(j));
 	put_str(root, "agent_id", j->agent_id);
 	if (j->phone_number_id)
 		put_str(root, "agent_phone_number_id", j->phone_number_id);

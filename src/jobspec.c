@@ -66,9 +66,57 @@ bool job_name_valid(const char *s)
 	return n >= 1 && n <= JOB_NAME_MAX;
 }
 
+const char *jobspec_call_base(const struct jobspec *j)
+{
+	return j->call_name ? j->call_name : j->name;
+}
+
 char *jobspec_run_call_name(const struct jobspec *j, const char *local_start)
 {
-	return xasprintf("%s %s", j->call_name ? j->call_name : j->name, local_start);
+	return xasprintf("%s %s", jobspec_call_base(j), local_start);
+}
+
+/*
+ * After a crash the daemon finds an uncertain submission by its call_name
+ * alone, so no two jobs may ever send the same one. A run's call_name is
+ *
+ *     R = B " " L S
+ *
+ * B: the job's base (jobspec_call_base), any string;
+ * L: the run's local start, "YYYY-MM-DD HH:MM" (16 characters) or
+ *    "YYYY-MM-DD HH:MM:SS" (19, when the seconds are not zero): a digit first;
+ * S: empty, or " (" PART ")" for a part of the run (a zone group, a
+ *    follow-up "resume 1", both), PART any string.
+ *
+ * cfg refuses (a) two jobs with the same base and (b) a base that begins
+ * with another job's base, a space and a digit (jobspec_call_base_extends).
+ *
+ * Claim: two jobs whose bases B1 != B2 pass (b) never send the same R,
+ * whatever their local starts, lengths and parts.
+ *
+ * Proof. Suppose B1 " " L1 S1 == B2 " " L2 S2 == R, and name the bases so
+ * that |B1| <= |B2|. Both begin R, so B1 is a prefix of B2, a proper one as
+ * B1 != B2: |B2| >= |B1| + 1.
+ * - R[|B1|] is the space after B1 in R1; it lies inside B2, so
+ *   B2[|B1|] = ' '.
+ * - R[|B1| + 1] is L1[0], a digit. If |B2| >= |B1| + 2 it lies inside B2,
+ *   so B2 begins with B1, a space and a digit: refused by (b).
+ * - Otherwise B2 = B1 " ", and R[|B1| + 1] = R[|B2|] is the space after B2
+ *   in R2, not a digit: a contradiction.
+ * Only L's first character and the separating space take part, so neither
+ * the length of L nor S (nor what PART holds) matters. test_cfg checks the
+ * claim against every base a rendered name could come from.
+ *
+ * (b) is conservative: "Renewals" and "Renewals 2026" would need a part
+ * that spells a local time to meet ("Renewals 2026-..." has '-' where
+ * "Renewals 2026 2026-..." has ' '), but one character settles (b), and a
+ * proof that looked further would depend on what parts may hold.
+ */
+bool jobspec_call_base_extends(const char *base, const char *other)
+{
+	size_t n = strlen(other);
+
+	return strncmp(base, other, n) == 0 && base[n] == ' ' && base[n + 1] >= '0' && base[n + 1] <= '9';
 }
 
 /* FNV-1a 64: small, stable across builds and hosts, good enough to notice a

@@ -139,7 +139,9 @@ struct daemonconf {
 	char *control_group;  /* NULL: the daemon's group */
 	char *metrics_listen; /* NULL: no TCP metrics listener */
 	int poll_interval;    /* seconds */
-	int64_t state_retention; /* seconds a run's record is kept after its end */
+	int state_retention;  /* seconds the state keeps a run's record after the
+			       * run ended, its job in the files or not; every
+			       * job's max_lateness is at most this */
 	struct jobspec *jobs; /* sorted by name */
 	size_t n_jobs;
 	size_t n_files; /* job files read */
@@ -156,9 +158,16 @@ const char *outside_window_name(enum outside_window o);
 bool e164_valid(const char *s);
 /* Is s a valid job name? */
 bool job_name_valid(const char *s);
+/* The base of every call_name job j sends: its call_name, else its name. */
+const char *jobspec_call_base(const struct jobspec *j);
 /* The call_name sent for the run of job j whose local start is local_start
  * ("December renewals 2026-12-01 09:00"); the caller frees. */
 char *jobspec_run_call_name(const struct jobspec *j, const char *local_start);
+/* Does base begin with other, a space and a digit ("Renewals 2026" and
+ * "Renewals")? Two jobs whose bases are equal, or one of which extends the
+ * other so, may send the same call_name; two that are neither never do
+ * (the proof is in jobspec.c). */
+bool jobspec_call_base_extends(const char *base, const char *other);
 /* Compute j->digest from every field that is sent to the API or decides when. */
 void jobspec_compute_digest(struct jobspec *j);
 /* Find a job by name (jobs sorted by name), or NULL. */

@@ -152,6 +152,64 @@ expect_err_line "$tmp/j/jobs.d/nul.csv:3: NUL byte in the file (is this a binary
 run 1 -c "$tmp/nope.conf" check
 expect_err_line "$tmp/nope.conf: cannot read: No such file or directory"
 
+# call_names that two jobs could share, and state_retention: each refused
+# with FILE:LINE and exit 1 (the daemon's own load says the same)
+mkdir "$tmp/n" "$tmp/n/jobs.d"
+job() { # NAME [MORE KEYS]
+	printf '{ name = "%s"; agent_id = "a"; start = "2026-12-01 09:00";%s\n  recipients = ( { phone_number = "+15550100001"; } ); }' "$1" "${2:-}"
+}
+printf 'jobs_dir = "jobs.d";\ndefaults = { timezone = "UTC"; };\n' >"$tmp/n/batchcalld.conf"
+printf 'jobs = (\n%s,\n%s,\n%s,\n%s\n);\n' "$(job a ' call_name = "Renewals";')" "$(job b ' call_name = "Renewals EU";')" \
+	"$(job c ' call_name = "Renewals-2026";')" "$(job d)" >"$tmp/n/jobs.d/ok.conf"
+run 0 -c "$tmp/n/batchcalld.conf" check
+expect_out "4 jobs in 1 file, 4 recipients"
+printf 'jobs = (\n%s\n);\n' "$(job e ' call_name = "Renewals";')" >"$tmp/n/jobs.d/same.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_out ""
+expect_err_line "$tmp/n/jobs.d/same.conf:2: job 'e' has the same call_name 'Renewals' as job 'a' at $tmp/n/jobs.d/ok.conf:2: their runs at the same local time would get the same call_name, and after a crash one job could adopt the other's batch; give each job its own call_name"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "same.conf should give 1 error"
+if "$build/batchcalld" -c "$tmp/n/batchcalld.conf" --check >"$tmp/out" 2>"$tmp/err"; then
+	fail "batchcalld --check accepted a shared call_name"
+fi
+grep -qF "$tmp/n/jobs.d/same.conf:2: job 'e' has the same call_name 'Renewals'" "$tmp/err" ||
+	fail "batchcalld --check did not name the shared call_name"
+printf 'jobs = (\n%s\n);\n' "$(job e ' call_name = "d";')" >"$tmp/n/jobs.d/same.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/jobs.d/same.conf:2: job 'e' has the same call_name 'd' as job 'd' at $tmp/n/jobs.d/ok.conf:8 (its name, as it has no call_name): their runs at the same local time would get the same call_name, and after a crash one job could adopt the other's batch; give each job its own call_name"
+printf 'jobs = (\n%s\n);\n' "$(job e ' call_name = "Renewals 2026";')" >"$tmp/n/jobs.d/same.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/jobs.d/same.conf:2: call_name 'Renewals 2026' of job 'e' begins with 'Renewals', a space and a digit, and 'Renewals' is the call_name of job 'a' at $tmp/n/jobs.d/ok.conf:2: a run's call_name is its job's call_name, a space and its local start, which begins with a digit, so runs of the two jobs could get the same call_name; change one of them"
+rm "$tmp/n/jobs.d/same.conf"
+printf 'jobs_dir = "jobs.d";\ndefaults = {\n  timezone = "UTC";\n  call_name = "Campaign";\n};\n' >"$tmp/n/batchcalld.conf"
+printf 'jobs = (\n%s\n);\n' "$(job e)" >"$tmp/n/jobs.d/same.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/jobs.d/same.conf:2: job 'e' has the same call_name 'Campaign' as job 'd', an inherited call_name shared by two jobs (job 'd' at $tmp/n/jobs.d/ok.conf:8, 'call_name' in defaults at $tmp/n/batchcalld.conf:4): their runs at the same local time would get the same call_name, and after a crash one job could adopt the other's batch; give each job its own call_name"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "an inherited call_name of two jobs should give 1 error"
+rm "$tmp/n/jobs.d/same.conf"
+printf 'jobs_dir = "jobs.d";\nstate_retention = 3600;\nstate_retension = 86400;\ndefaults = { timezone = "UTC"; };\n' \
+	>"$tmp/n/batchcalld.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/batchcalld.conf:2: 'state_retention' must be between 86400 and 315360000 (got 3600)"
+expect_err_line "$tmp/n/batchcalld.conf:3: unknown key 'state_retension' in the daemon configuration (did you mean 'state_retention'?)"
+[ "$(wc -l <"$tmp/err")" -eq 2 ] || fail "a bad state_retention should give 2 errors"
+printf 'jobs_dir = "jobs.d";\nstate_retention = "30d";\ndefaults = { timezone = "UTC"; };\n' >"$tmp/n/batchcalld.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/batchcalld.conf:2: 'state_retention' must be an integer, not a string"
+printf 'jobs_dir = "jobs.d";\nstate_retention = 86400;\ndefaults = {\n  timezone = "UTC";\n  max_lateness = 86401;\n};\n' \
+	>"$tmp/n/batchcalld.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/batchcalld.conf:5: 'max_lateness' (86401) must be at most 'state_retention' (86400): the state keeps the record of a run only that long after it ended, so a run later than that could be submitted twice"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "a default max_lateness beyond state_retention is reported once"
+printf 'jobs_dir = "jobs.d";\nstate_retention = 86400;\ndefaults = { timezone = "UTC"; };\n' >"$tmp/n/batchcalld.conf"
+printf 'jobs = (\n%s\n);\n' "$(job e ' max_lateness = 86400;')" >"$tmp/n/jobs.d/late.conf"
+run 0 -c "$tmp/n/batchcalld.conf" check
+expect_out "5 jobs in 2 files, 5 recipients"
+printf 'jobs = (\n%s\n);\n' "$(job e '
+  max_lateness = 90000;')" >"$tmp/n/jobs.d/late.conf"
+run 1 -c "$tmp/n/batchcalld.conf" check
+expect_err_line "$tmp/n/jobs.d/late.conf:3: 'max_lateness' (90000) must be at most 'state_retention' (86400): the state keeps the record of a run only that long after it ended, so a run later than that could be submitted twice"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "a job's max_lateness beyond state_retention is 1 error"
+
 # usage
 run 2
 grep -q '^usage: batchcallctl' "$tmp/err" || fail "no usage line without a command"

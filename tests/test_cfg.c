@@ -255,6 +255,7 @@ START_TEST(test_good_daemon_values)
 	ck_assert_str_eq(c->control_group, "batchcall");
 	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9464");
 	ck_assert_int_eq(c->poll_interval, 15);
+	ck_assert_int_eq(c->state_retention, 604800);
 	ck_assert_uint_eq(c->n_jobs, 4);
 	ck_assert_uint_eq(c->n_files, 2);
 	ck_assert_uint_eq(c->n_recipients, 7);
@@ -409,6 +410,7 @@ START_TEST(test_good_repeat_values)
 
 	ck_assert_int_eq(cfg_load(GOOD_REPEAT, &c, &d), 0);
 	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(c->state_retention, 2592000); /* the default, 30 days */
 	ck_assert_uint_eq(c->n_jobs, 6);
 	ck_assert_uint_eq(c->n_recipients, 10);
 
@@ -873,6 +875,332 @@ START_TEST(test_run_call_name)
 }
 END_TEST
 
+START_TEST(test_call_base_extends)
+{
+	ck_assert(jobspec_call_base_extends("Renewals 2026", "Renewals"));
+	ck_assert(jobspec_call_base_extends("Renewals 1", "Renewals"));
+	ck_assert(jobspec_call_base_extends("Renewals 2 EU", "Renewals"));
+	ck_assert(jobspec_call_base_extends("a 0", "a"));
+	ck_assert(!jobspec_call_base_extends("Renewals", "Renewals 2026"));
+	ck_assert(!jobspec_call_base_extends("Renewals", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals EU", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals EU 2026", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals2026", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals-2026", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals ", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals  1", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("renewals 1", "Renewals"));
+	ck_assert(!jobspec_call_base_extends("Renewals (1)", "Renewals"));
+}
+END_TEST
+
+/* Could a job whose base is b have sent r? That is r = b " " L S, L a local
+ * start "DDDD-DD-DD DD:DD" or "DDDD-DD-DD DD:DD:DD" and S empty or
+ * " (" PART ")" with any PART. Looser than the real formats (any digits,
+ * ":00" seconds), which only makes the test below stricter. */
+static bool could_render(const char *r, const char *b)
+{
+	static const char *const shapes[] = { "DDDD-DD-DD DD:DD", "DDDD-DD-DD DD:DD:DD" };
+	size_t n = strlen(b);
+
+	if (strncmp(r, b, n) != 0 || r[n] != ' ')
+		return false;
+	for (size_t k = 0; k < ARRAY_SIZE(shapes); k++) {
+		const char *l = r + n + 1, *rest;
+		size_t m = strlen(shapes[k]), i, len;
+
+		for (i = 0; i < m && l[i]; i++)
+			if (shapes[k][i] == 'D' ? !(l[i] >= '0' && l[i] <= '9') : l[i] != shapes[k][i])
+				break;
+		if (i < m)
+			continue;
+		rest = l + m;
+		len = strlen(rest);
+		if (len == 0 || (len >= 3 && rest[0] == ' ' && rest[1] == '(' && rest[len - 1] == ')'))
+			return true;
+	}
+	return false;
+}
+
+static unsigned lcg(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (*seed >> 16) & 0x7fff;
+}
+
+/* Random text from pieces that make collisions likely: spaces, digits,
+ * parentheses, the separators of a local time and whole local times. */
+static void random_text(unsigned *seed, char *buf, size_t size, int max_pieces)
+{
+	static const char *const pieces[] = { "A", " ", "1", "9", "(", ")", "-", ":", " (", "2026-12-01 09:00",
+					      "2026-12-01 09:00:07", "2026-12-01 09:00 (", "9999-12-31 23:59:59", "resume 1" };
+	int n = 1 + (int)(lcg(seed) % (unsigned)max_pieces);
+
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		const char *p = pieces[lcg(seed) % ARRAY_SIZE(pieces)];
+		if (strlen(buf) + strlen(p) < size)
+			strcat(buf, p);
+	}
+}
+
+/* The claim proved in jobspec.c, tested: if two jobs can send the same
+ * call_name, their bases are equal or one extends the other by a space
+ * and a digit. Any base b2 that could send the name r sent by base b1 is a
+ * prefix of r, so trying every prefix of r finds every such b2: each
+ * world is checked exhaustively. The worlds must hold real collisions
+ * (bases that rules (a) and (b) are there to refuse), or the test would
+ * prove nothing. */
+START_TEST(test_call_names_unique_by_construction)
+{
+	unsigned seed = 20261201;
+	size_t worlds = 0, clashes_shorter = 0, clashes_longer = 0;
+
+	for (int it = 0; it < 20000; it++) {
+		static const char *const starts[] = { "2026-12-01 09:00", "2026-12-01 09:00:07", "1999-01-31 23:59",
+						      "2026-12-01 09:00:00", "9999-12-31 23:59:59" };
+		char b1[128], part[128], r[512];
+		const char *l = starts[lcg(&seed) % ARRAY_SIZE(starts)];
+
+		random_text(&seed, b1, sizeof(b1), 6);
+		if (lcg(&seed) % 2) {
+			random_text(&seed, part, sizeof(part), 6);
+			snprintf(r, sizeof(r), "%s %s (%s)", b1, l, part);
+		} else {
+			snprintf(r, sizeof(r), "%s %s", b1, l);
+		}
+		ck_assert_msg(could_render(r, b1), "'%s' from '%s'", r, b1);
+		worlds++;
+		for (size_t k = 1; k <= strlen(r); k++) {
+			char b2[512];
+			memcpy(b2, r, k);
+			b2[k] = '\0';
+			if (strcmp(b1, b2) == 0 || !could_render(r, b2))
+				continue;
+			ck_assert_msg(jobspec_call_base_extends(b1, b2) || jobspec_call_base_extends(b2, b1),
+				      "bases '%s' and '%s' both send '%s' but pass the rules", b1, b2, r);
+			if (k < strlen(b1))
+				clashes_shorter++;
+			else
+				clashes_longer++;
+		}
+	}
+	ck_assert_uint_eq(worlds, 20000);
+	ck_assert_uint_gt(clashes_shorter, 50);
+	ck_assert_uint_gt(clashes_longer, 50);
+}
+END_TEST
+
+/* Load a daemon file (extra) and one job file (jobs) in a fresh folder;
+ * the diagnostics in d, the folder in *ret_dir (the caller removes it). */
+static int load_pair(const char *extra, const char *jobs, struct daemonconf **ret, struct diag *d, char **ret_dir)
+{
+	char *dir = make_tmpdir(), *conf = make_daemon(dir, extra), *jf = xasprintf("%s/jobs.d/j.conf", dir);
+	int r;
+
+	write_text(jf, jobs, strlen(jobs));
+	r = cfg_load(conf, ret, d);
+	free(jf);
+	free(conf);
+	*ret_dir = dir;
+	return r;
+}
+
+#define JOB_LINE(name, more) \
+	"{ name = \"" name "\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; timezone = \"UTC\"; " more \
+	" recipients = ( { phone_number = \"+15550100001\"; } ); }"
+
+START_TEST(test_call_name_messages)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	char *dir, *want;
+
+	/* (a) the same own call_name; a call_name that is another job's name */
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = (\n" JOB_LINE("a", "call_name = \"Renewals\";") ",\n"
+				   JOB_LINE("b", "call_name = \"Renewals\";") ",\n"
+				   JOB_LINE("c", "") ",\n"
+				   JOB_LINE("d", "call_name = \"c\";") "\n);\n",
+				   &c, &d, &dir),
+			 -EINVAL);
+	ck_assert_uint_eq(d.n, 2);
+	want = xasprintf("job 'b' has the same call_name 'Renewals' as job 'a' at %s/jobs.d/j.conf:2: their runs "
+			 "at the same local time would get the same call_name, and after a crash one job could "
+			 "adopt the other's batch; give each job its own call_name",
+			 dir);
+	ck_assert_int_eq(d.v[0].line, 3);
+	ck_assert_str_eq(d.v[0].msg, want);
+	free(want);
+	want = xasprintf("job 'd' has the same call_name 'c' as job 'c' at %s/jobs.d/j.conf:4 (its name, as it "
+			 "has no call_name): their runs at the same local time would get the same call_name, and "
+			 "after a crash one job could adopt the other's batch; give each job its own call_name",
+			 dir);
+	ck_assert_int_eq(d.v[1].line, 5);
+	ck_assert_str_eq(d.v[1].msg, want);
+	free(want);
+	diag_clear(&d);
+	rm_rf(dir);
+	free(dir);
+
+	/* (a) inherited by two jobs, and by one job with another's own */
+	ck_assert_int_eq(load_pair("defaults = {\n  call_name = \"Renewals\";\n};\n",
+				   "jobs = (\n" JOB_LINE("a", "") ",\n" JOB_LINE("b", "") ",\n"
+				   JOB_LINE("c", "call_name = \"Renewals\";") "\n);\n",
+				   &c, &d, &dir),
+			 -EINVAL);
+	ck_assert_uint_eq(d.n, 2);
+	want = xasprintf("job 'b' has the same call_name 'Renewals' as job 'a', an inherited call_name shared by "
+			 "two jobs (job 'a' at %s/jobs.d/j.conf:2, 'call_name' in defaults at %s/batchcalld.conf:3): "
+			 "their runs at the same local time would get the same call_name, and after a crash one job "
+			 "could adopt the other's batch; give each job its own call_name",
+			 dir, dir);
+	ck_assert_int_eq(d.v[0].line, 3);
+	ck_assert_str_eq(d.v[0].msg, want);
+	free(want);
+	want = xasprintf("job 'c' has the same call_name 'Renewals' as job 'a' at %s/jobs.d/j.conf:2 (inherited "
+			 "from defaults at %s/batchcalld.conf:3): their runs at the same local time would get the "
+			 "same call_name, and after a crash one job could adopt the other's batch; give each job its "
+			 "own call_name",
+			 dir, dir);
+	ck_assert_int_eq(d.v[1].line, 4);
+	ck_assert_str_eq(d.v[1].msg, want);
+	free(want);
+	diag_clear(&d);
+	rm_rf(dir);
+	free(dir);
+
+	/* (b) each extending job once, against the shortest base it extends */
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = (\n" JOB_LINE("x", "call_name = \"Sale 1 2\";") ",\n"
+				   JOB_LINE("y", "call_name = \"Sale 1\";") ",\n"
+				   JOB_LINE("z", "call_name = \"Sale\";") "\n);\n",
+				   &c, &d, &dir),
+			 -EINVAL);
+	ck_assert_uint_eq(d.n, 2);
+	want = xasprintf("call_name 'Sale 1' of job 'y' begins with 'Sale', a space and a digit, and 'Sale' is the "
+			 "call_name of job 'z' at %s/jobs.d/j.conf:4: a run's call_name is its job's call_name, a "
+			 "space and its local start, which begins with a digit, so runs of the two jobs could get "
+			 "the same call_name; change one of them",
+			 dir);
+	ck_assert_int_eq(d.v[0].line, 3);
+	ck_assert_str_eq(d.v[0].msg, want);
+	free(want);
+	ck_assert_int_eq(d.v[1].line, 2);
+	ck_assert_ptr_nonnull(strstr(d.v[1].msg, "call_name 'Sale 1 2' of job 'x' begins with 'Sale', a space"));
+	diag_clear(&d);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Bases that share a prefix but pass both rules load; so do a bad
+ * call_name (reported once, for itself) and a duplicate name (reported as
+ * such, not again as a shared call_name). */
+START_TEST(test_call_names_that_pass)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	char *dir;
+	int r;
+
+	r = load_pair("defaults = { call_name = \"Renewals\"; };\n",
+				   "jobs = (\n" JOB_LINE("a", "") ",\n"
+				   JOB_LINE("b", "call_name = \"Renewals EU\";") ",\n"
+				   JOB_LINE("c", "call_name = \"Renewals \";") ",\n"
+				   JOB_LINE("d", "call_name = \"Renewals (EU)\";") ",\n"
+				   JOB_LINE("e", "call_name = \"renewals\";") ",\n"
+				   JOB_LINE("f", "call_name = \"Renewals-2026\";") ",\n"
+				   JOB_LINE("g", "call_name = \"Renewals2026\";") ",\n"
+				   JOB_LINE("Renewals", "call_name = \"Other\";") ",\n"
+				   JOB_LINE("h", "call_name = \"Renewals EU Q1\";") "\n);\n",
+				   &c, &d, &dir);
+	for (size_t i = 0; i < d.n; i++)
+		fprintf(stderr, "unexpected: %s\n", d.v[i].msg);
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_uint_eq(c->n_jobs, 9);
+	ck_assert_str_eq(jobspec_call_base(daemonconf_find(c, "a")), "Renewals");
+	ck_assert_str_eq(jobspec_call_base(daemonconf_find(c, "Renewals")), "Other");
+	daemonconf_free(c);
+	rm_rf(dir);
+	free(dir);
+
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = (\n" JOB_LINE("a", "call_name = 5;") ",\n" JOB_LINE("b", "call_name = \"a\";")
+				   ",\n" JOB_LINE("b", "") "\n);\n",
+				   &c, &d, &dir),
+			 -EINVAL);
+	ck_assert_uint_eq(d.n, 2);
+	ck_assert_str_eq(d.v[0].msg, "'call_name' must be a string, not an integer");
+	ck_assert_ptr_nonnull(strstr(d.v[1].msg, "job name 'b' is already used at "));
+	diag_clear(&d);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* state_retention's bounds, and max_lateness up to it and not beyond. */
+START_TEST(test_state_retention_bounds)
+{
+	static const struct {
+		const char *conf;
+		const char *late;
+		const char *err; /* NULL: loads */
+	} cases[] = {
+		{ "state_retention = 86400;\n", "max_lateness = 86400;", NULL },
+		{ "state_retention = 315360000;\n", "max_lateness = 315360000;", NULL },
+		{ "", "max_lateness = 2592000;", NULL },
+		{ "state_retention = 86399;\n", "",
+		  "'state_retention' must be between 86400 and 315360000 (got 86399)" },
+		{ "state_retention = 315360001;\n", "",
+		  "'state_retention' must be between 86400 and 315360000 (got 315360001)" },
+		{ "state_retention = 86400.0;\n", "", "'state_retention' must be an integer, not a number" },
+		{ "state_retention = 100000;\n", "max_lateness = 100001;",
+		  "'max_lateness' (100001) must be at most 'state_retention' (100000): the state keeps the record "
+		  "of a run only that long after it ended, so a run later than that could be submitted twice" },
+		/* inherited: once, at the default, however many jobs inherit it */
+		{ "state_retention = 100000;\ndefaults = { max_lateness = 100001; };\n", "",
+		  "'max_lateness' (100001) must be at most 'state_retention' (100000): the state keeps the record "
+		  "of a run only that long after it ended, so a run later than that could be submitted twice" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		char *dir, *jobs = xasprintf("jobs = (\n%s,\n%s\n);\n",
+					      "{ name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+					      "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); }",
+					      "{ name = \"b\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+					      "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); }");
+		char *late = xasprintf("jobs = (\n{ name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				       "timezone = \"UTC\"; %s recipients = ( { phone_number = \"+15550100001\"; } ); }\n);\n",
+				       cases[i].late);
+		int r = load_pair(cases[i].conf, *cases[i].late ? late : jobs, &c, &d, &dir);
+
+		for (size_t k = 0; d.n != (cases[i].err ? 1u : 0u) && k < d.n; k++)
+			fprintf(stderr, "case %zu: %s:%d: %s\n", i, d.v[k].file, d.v[k].line, d.v[k].msg);
+		if (!cases[i].err) {
+			ck_assert_int_eq(r, 0);
+			ck_assert_uint_eq(d.n, 0);
+			ck_assert_int_eq(c->jobs[0].max_lateness <= c->state_retention, 1);
+			daemonconf_free(c);
+		} else {
+			ck_assert_int_eq(r, -EINVAL);
+			ck_assert_uint_eq(d.n, 1);
+			ck_assert_str_eq(d.v[0].msg, cases[i].err);
+			/* a job's own value is reported in the job file, the rest in the daemon file */
+			ck_assert_str_eq(base(d.v[0].file), *cases[i].late ? "j.conf" : "batchcalld.conf");
+		}
+		diag_clear(&d);
+		rm_rf(dir);
+		free(dir);
+		free(jobs);
+		free(late);
+	}
+}
+END_TEST
+
 START_TEST(test_destructors_accept_null)
 {
 	daemonconf_free(NULL);
@@ -911,6 +1239,11 @@ int main(void)
 	tcase_add_test(tc, test_all_errors_of_a_load);
 	tcase_add_test(tc, test_e164_and_names);
 	tcase_add_test(tc, test_run_call_name);
+	tcase_add_test(tc, test_call_base_extends);
+	tcase_add_test(tc, test_call_names_unique_by_construction);
+	tcase_add_test(tc, test_call_name_messages);
+	tcase_add_test(tc, test_call_names_that_pass);
+	tcase_add_test(tc, test_state_retention_bounds);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
