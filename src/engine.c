@@ -1488,11 +1488,13 @@ static void update_status(struct engine *e)
 
 	for (size_t i = 0; i < e->n_slots; i++) {
 		const struct run *r = e->slots[i]->run;
+		if (e->slots[i]->forgotten || slot_detached(e->slots[i]))
+			continue;
 		if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
 			active++;
 		if (r->state == RUN_SUBMITTING)
 			submitting++;
-		if (r->state == RUN_SCHEDULED && (!next || r->start < next->start))
+		if (r->state == RUN_SCHEDULED && e->slots[i]->spec && (!next || r->start < next->start))
 			next = r;
 	}
 	char sub[48] = "";
@@ -2236,7 +2238,8 @@ int engine_start(struct engine *e)
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
 		if (s->forgotten)
 			continue;
-		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED)
+		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED &&
+		    !run_state_final(s->run->state))
 			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
 				s->run->job, s->run->start, run_state_name(s->run->state));
 		heap_remove(e, s);
