@@ -765,10 +765,15 @@ static int get_str(json_object *o, const char *prefix, const char *key, unsigned
 	return 0;
 }
 
-static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t *ret,
-		     char **cause)
+/* An integer field in min..max (absent: 0). Everything the daemon keeps
+ * of a response ends up in its state records and in arithmetic (a retry
+ * count plus one, a timestamp in milliseconds), so a value outside what
+ * the API can mean is not the documented JSON. */
+static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t min,
+		     int64_t max, int64_t *ret, char **cause)
 {
 	json_object *v;
+	char why[80];
 	int64_t i;
 	int r;
 
@@ -785,6 +790,10 @@ static int get_int64(json_object *o, const char *prefix, const char *key, unsign
 	i = json_object_get_int64(v);
 	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i == INT64_MIN)
 		return field_fail(cause, prefix, key, "integer out of range");
+	if (i < min || i > max) {
+		snprintf(why, sizeof(why), "%" PRId64 " is outside %" PRId64 "..%" PRId64, i, min, max);
+		return field_fail(cause, prefix, key, why);
+	}
 	*ret = i;
 	return 0;
 }
@@ -844,13 +853,19 @@ static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret
 	if ((r = get_str(o, prefix, "name", F_REQUIRED, &b.name, cause)) < 0 ||
 	    (r = get_str(o, prefix, "agent_id", F_REQUIRED, &b.agent_id, cause)) < 0 ||
 	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &b.created_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, &b.scheduled_time_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, &b.last_updated_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, &b.total_calls_dispatched, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, &b.total_calls_scheduled, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_finished", 0, &b.total_calls_finished, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "retry_count", 0, &b.retry_count, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.created_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.scheduled_time_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.last_updated_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_dispatched, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_scheduled, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_finished", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_finished, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "retry_count", 0, 0, CODEC_RETRY_COUNT_MAX, &b.retry_count, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, batch_extra_keys, ARRAY_SIZE(batch_extra_keys), cause)) < 0)
 		goto out;
 	b.status = batch_status_from_name(status);
@@ -873,8 +888,8 @@ static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt 
 	    (r = get_str(o, prefix, "phone_number", F_NULLABLE, &rc.phone_number, cause)) < 0 ||
 	    (r = get_str(o, prefix, "whatsapp_user_id", F_NULLABLE, &rc.whatsapp_user_id, cause)) < 0 ||
 	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
 	    /* server-required but nullable, SDK-optional: absent is accepted */
 	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)

@@ -10,6 +10,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -815,20 +817,117 @@ START_TEST(test_strict_json_grammar)
 }
 END_TEST
 
+/* Every integer the daemon keeps, at each end of its documented range:
+ * just inside is read exactly, just outside is refused naming the key. */
+struct int_bound {
+	const char *key;
+	int64_t max;
+	size_t field; /* offsetof(struct batch, ...); SIZE_MAX: a recipient's */
+};
+
+static const struct int_bound int_bounds[] = {
+	{ "created_at_unix", CODEC_TIME_MAX, offsetof(struct batch, created_at_unix) },
+	{ "scheduled_time_unix", CODEC_TIME_MAX, offsetof(struct batch, scheduled_time_unix) },
+	{ "last_updated_at_unix", CODEC_TIME_MAX, offsetof(struct batch, last_updated_at_unix) },
+	{ "total_calls_dispatched", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_dispatched) },
+	{ "total_calls_scheduled", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_scheduled) },
+	{ "total_calls_finished", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_finished) },
+	{ "retry_count", CODEC_RETRY_COUNT_MAX, offsetof(struct batch, retry_count) },
+};
+
+static int64_t batch_field(const struct batch *b, size_t off)
+{
+	int64_t v;
+	memcpy(&v, (const char *)b + off, sizeof(v));
+	return v;
+}
+
+START_TEST(test_integer_bounds)
+{
+	/* the documented values: year 9999 and the API's limits */
+	ck_assert_int_eq(CODEC_TIME_MAX, 253402300799);
+	ck_assert_int_eq(CODEC_COUNT_MAX, 10000000);
+	ck_assert_int_eq(CODEC_RETRY_COUNT_MAX, 1000000);
+
+	for (size_t i = 0; i < ARRAY_SIZE(int_bounds); i++) {
+		const struct int_bound *ib = &int_bounds[i];
+		const int64_t inside[] = { 0, ib->max };
+		const int64_t outside[] = { -1, ib->max + 1, INT64_MIN + 1, INT64_MAX };
+		char raw[32], want[160];
+
+		for (size_t k = 0; k < ARRAY_SIZE(inside); k++) {
+			struct batch b;
+			struct batch_page p;
+			struct batch_detail d;
+			char *cause = NULL;
+			snprintf(raw, sizeof(raw), "%" PRId64, inside[k]);
+
+			char *s = edit_body(ex_submit_response, NULL, 0, ib->key, raw);
+			ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
+			ck_assert_int_eq(batch_field(&b, ib->field), inside[k]);
+			batch_clear(&b);
+			free(s);
+
+			s = edit_body(ex_list_page, "batch_calls", 1, ib->key, raw);
+			ck_assert_int_eq(codec_parse_page(s, strlen(s), &p, &cause), 0);
+			ck_assert_int_eq(batch_field(&p.batches[1], ib->field), inside[k]);
+			batch_page_clear(&p);
+			free(s);
+
+			s = edit_body(ex_detail, NULL, 0, ib->key, raw);
+			ck_assert_int_eq(codec_parse_detail(s, strlen(s), &d, &cause), 0);
+			ck_assert_int_eq(batch_field(&d.batch, ib->field), inside[k]);
+			batch_detail_clear(&d);
+			free(s);
+			ck_assert_ptr_null(cause);
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(outside); k++) {
+			snprintf(raw, sizeof(raw), "%" PRId64, outside[k]);
+			snprintf(want, sizeof(want), "%s: %s is outside 0..%" PRId64, ib->key, raw, ib->max);
+
+			char *s = edit_body(ex_submit_response, NULL, 0, ib->key, raw);
+			assert_refused(P_BATCH, s, want);
+			free(s);
+
+			s = edit_body(ex_list_page, "batch_calls", 1, ib->key, raw);
+			snprintf(want, sizeof(want), "batch_calls[1].%s: %s is outside 0..%" PRId64, ib->key, raw,
+				 ib->max);
+			assert_refused(P_PAGE, s, want);
+			free(s);
+
+			s = edit_body(ex_detail, NULL, 0, ib->key, raw);
+			snprintf(want, sizeof(want), "%s: %s is outside 0..%" PRId64, ib->key, raw, ib->max);
+			assert_refused(P_DETAIL, s, want);
+			free(s);
+		}
+	}
+
+	/* a recipient's timestamps (read for their shape, not kept) */
+	static const char *const rkeys[] = { "created_at_unix", "updated_at_unix" };
+	for (size_t i = 0; i < ARRAY_SIZE(rkeys); i++) {
+		char want[160];
+		char *s = edit_body(ex_detail, "recipients", 1, rkeys[i], "0");
+		assert_accepted(P_DETAIL, s);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "253402300799");
+		assert_accepted(P_DETAIL, s);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "253402300800");
+		snprintf(want, sizeof(want), "recipients[1].%s: 253402300800 is outside 0..253402300799", rkeys[i]);
+		assert_refused(P_DETAIL, s, want);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "-1");
+		snprintf(want, sizeof(want), "recipients[1].%s: -1 is outside 0..253402300799", rkeys[i]);
+		assert_refused(P_DETAIL, s, want);
+		free(s);
+	}
+}
+END_TEST
+
 START_TEST(test_integer_range)
 {
-	struct batch b;
 	char *cause = NULL;
-	char *s = edit_body(ex_submit_response, NULL, 0, "created_at_unix", "9223372036854775807");
-	ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
-	ck_assert_int_eq(b.created_at_unix, INT64_MAX);
-	batch_clear(&b);
-	free(s);
-	s = edit_body(ex_submit_response, NULL, 0, "retry_count", "-9223372036854775807");
-	ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
-	ck_assert_int_eq(b.retry_count, -INT64_MAX);
-	batch_clear(&b);
-	free(s);
+	char *s;
 
 	/* json-c saturates: these would otherwise read as INT64_MAX/MIN */
 	static const char *const huge[] = { "9223372036854775808", "18446744073709551615",
@@ -1509,6 +1608,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_wrong_types);
 	tcase_add_test(tc, test_strict_json_grammar);
 	tcase_add_test(tc, test_integer_range);
+	tcase_add_test(tc, test_integer_bounds);
 	tcase_add_test(tc, test_not_json);
 	tcase_add_test(tc, test_truncated_at_every_offset);
 	suite_add_tcase(s, tc);
