@@ -45,7 +45,8 @@ struct api_result {
 	enum api_outcome outcome;
 	long http_status;      /* 0: no HTTP answer */
 	char *message;         /* NULL on API_OK, else one line of human text; never the key */
-	int64_t retry_after_s; /* Retry-After in seconds from now, -1 when absent or unreadable */
+	int64_t retry_after_s; /* Retry-After in seconds from now, at most RETRY_AFTER_MAX_S
+				* (backoff.h); -1 when absent or unreadable */
 	/* The outcome is unknown: the request may have taken effect
 	 * (timeout or reset after sending, 5xx, a 2xx whose body could not
 	 * be read). Reconcile before repeating a submit. Never set on API_OK. */
