@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "job.h"
+#include "state.h"
 #include "tz.h"
 #include "util.h"
 
@@ -258,7 +259,7 @@ static void begin_submit(struct run *r, const struct run_ctx *ctx, struct action
 	const struct jobspec *spec = ctx->spec;
 	struct action *a;
 
-	r->submit_attempts++;
+	state_count_up(&r->submit_attempts);
 	r->state = RUN_SUBMITTING;
 	r->intent_ms = ctx->now_ms;
 	r->settle_ms = 0;
@@ -472,13 +473,13 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 		/* Refused before it was looked at: nothing exists. */
-		r->failures++;
+		state_count_up(&r->failures);
 		r->state = RUN_SCHEDULED;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		emit(out, ACT_PERSIST);
 		return;
 	case REQ_TRANSIENT:
-		r->failures++;
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->maybe_applied) {
 			r->uncertain = true;
@@ -507,7 +508,7 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	r->op = OP_NONE;
 	if (ev->outcome != REQ_OK) {
 		char why[200];
-		r->failures++;
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->outcome != REQ_AUTH)
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, 0,
@@ -666,7 +667,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	}
 	if (ev->outcome != REQ_OK) {
-		r->failures++;
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -679,7 +680,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 	if (r->retry_expect > 0) {
 		if (d->batch.retry_count >= r->retry_expect) {
 			r->retry_expect = 0;
-			r->retries++;
+			state_count_up(&r->retries);
 			emit_log(out, r, JE_RETRIED, LOG_NOTICE, 0, r->retries,
 				 "retry %d of batch %s took effect (found by looking it up)", r->retries,
 				 r->batch_id);
@@ -716,7 +717,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 	r->op = OP_NONE;
 	switch (ev->outcome) {
 	case REQ_OK:
-		r->retries++;
+		state_count_up(&r->retries);
 		r->retry_expect = 0;
 		r->failures = 0;
 		copy_snapshot(r, ev->batch);
@@ -739,7 +740,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		r->failures++;
+		state_count_up(&r->failures);
 		if (!ev->maybe_applied || ev->outcome == REQ_AUTH)
 			r->retry_expect = 0;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
@@ -788,7 +789,7 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		r->failures++;
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -1026,7 +1027,7 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		} else if (r->op == OP_CANCEL) {
 			r->op = OP_NONE;
 		}
-		r->failures++;
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, -1);
 		break;
 	case RE_CANCEL_REQ:
