@@ -118,7 +118,15 @@ char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int
  * freed. Required: id (non-empty), name, agent_id, status,
  * created_at_unix, scheduled_time_unix, last_updated_at_unix; recipients:
  * id, status, created_at_unix, updated_at_unix. Counters absent -> 0.
- * Integers within the bounds above. */
+ * Integers within the bounds above.
+ * Memory: before json-c sees a body, its structure is priced at what
+ * json-c would spend on it (about 800 bytes for an empty object, 100 for a
+ * number), and a body over 64 MiB of that is refused: 16 MiB of
+ * "[{},{},...]" would otherwise take 4 GB. codec_parse_detail sets each
+ * recipient's conversation_initiation_client_data aside (checked to be
+ * JSON and an object or null, never built): it echoes whatever the submit
+ * sent and is most of a large detail, so a 10,000-recipient detail costs
+ * json-c about 25 MB whatever its recipients carry. */
 int codec_parse_batch(const char *body, size_t len, struct batch *ret, char **cause);
 int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, char **cause);
 int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char **cause);
