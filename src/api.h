@@ -57,6 +57,32 @@ struct api_result {
 	struct batch_page page;     /* API_OK on list */
 };
 
+/* How much of an answer each call reads (after decompression), sized from
+ * the largest legitimate answer with room to spare. Reading stops at the
+ * cap: a 2xx answer past it is a transient failure that may have been
+ * applied (like any 2xx the codec cannot read); any other status keeps its
+ * meaning (a 422 stays a refusal), without the body's detail.
+ * - submit, cancel, retry, delete: one BatchCallResponse, which holds no
+ *   recipients (about 1 KiB: ids, names, a few numbers), or an error body.
+ * - list: a page of at most 100 of them (the daemon asks for 100; about
+ *   100 KiB), with room for long batch names.
+ * - get: a BatchCallDetailedResponse of up to 10,000 recipients (the API's
+ *   limit). Each has about 350 bytes of its own (ids, phone number,
+ *   status, timestamps) plus the echo of the conversation_initiation_client_data
+ *   its submit sent (dynamic variables, overrides such as a system prompt;
+ *   re-escaped by the server, non-ASCII text may grow up to three times
+ *   as \uXXXX). 64 MiB is 6.7 KiB a recipient: e.g. a 4 KiB system prompt,
+ *   a 200-character first message and 40 variables, which measure 54 MB
+ *   for 10,000 recipients. It is also the cap every request had before,
+ *   so no answer that was read then is refused now. The codec bounds
+ *   what parsing such a body may cost (codec.h). */
+#define API_MAX_BODY_BATCH ((size_t)256 << 10)
+#define API_MAX_BODY_LIST ((size_t)2 << 20)
+#define API_MAX_BODY_DETAIL ((size_t)64 << 20)
+
+/* Pure: the response body cap of op (above). */
+size_t api_max_body(enum api_op op);
+
 /* Called once per call unless cancelled. res and its contents live until
  * the callback returns; to keep a parsed object, move it out and zero the
  * field (e.g. take res->page, then memset(&res->page, 0, ...)). */

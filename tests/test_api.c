@@ -588,6 +588,88 @@ START_TEST(test_transient_answers)
 }
 END_TEST
 
+/* The padding of a JSON string: n bytes of 'a'. */
+static char *pad(size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memset(p, 'a', n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Each endpoint reads at most its own cap: a 2xx past it is a transient
+ * failure that may have been applied, a refusal stays a refusal. */
+START_TEST(test_answer_caps_per_endpoint)
+{
+	struct res x = { 0 };
+	char *p = pad(API_MAX_BODY_BATCH), *body;
+
+	ck_assert_uint_eq(api_max_body(API_OP_SUBMIT), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_CANCEL), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_RETRY), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_DELETE), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_LIST), 2 << 20);
+	ck_assert_uint_eq(api_max_body(API_OP_GET), 64 << 20);
+
+	/* a BatchCallResponse a little over 256 KiB (a huge agent name) */
+	body = xasprintf("{\"agent_name\":\"%s\",%s", p, BATCH_SUBMITTED + 1);
+	testsrv_route(srv, "POST", P "/submit", 200, body);
+	ck_assert_int_eq(api_submit(api, SUBMIT_BODY, res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+	ck_assert_int_eq(x.r.http_status, 200);
+	ck_assert(x.r.maybe_applied);
+	ck_assert_ptr_null(x.r.batch.id);
+	ck_assert_str_eq(x.r.message, "unexpected answer (HTTP 200): answer over 262144 bytes, not read");
+	res_clear(&x);
+	/* the same answer to a get is well within its cap */
+	testsrv_route(srv, "GET", P "/big1", 200, body);
+	ck_assert_int_eq(api_get(api, "big1", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT); /* read, but no recipients: not a detail */
+	ck_assert_ptr_nonnull(strstr(x.r.message, "recipients: missing"));
+	res_clear(&x);
+	free(body);
+
+	/* a refusal past the cap is still a refusal, not a maybe */
+	body = xasprintf("{\"detail\":\"%s\"}", p);
+	testsrv_route(srv, "POST", P "/b7/cancel", 422, body);
+	ck_assert_int_eq(api_cancel(api, "b7", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_REJECTED);
+	ck_assert_int_eq(x.r.http_status, 422);
+	ck_assert(!x.r.maybe_applied);
+	ck_assert_str_eq(x.r.message, "HTTP 422: answer over 262144 bytes, not read");
+	res_clear(&x);
+	free(body);
+	free(p);
+
+	/* a detail of 3 MiB (long client data) is read; a page of 3 MiB is not */
+	p = pad(3 << 20);
+	body = xasprintf("{" BATCH_IN_PROGRESS_FIELDS ",\"recipients\":[{\"id\":\"r1\",\"status\":\"completed\","
+			 "\"created_at_unix\":1,\"updated_at_unix\":2,\"conversation_initiation_client_data\":"
+			 "{\"conversation_config_override\":{\"agent\":{\"prompt\":{\"prompt\":\"%s\"}}}}}]}",
+			 p);
+	testsrv_route(srv, "GET", P "/big3", 200, body);
+	ck_assert_int_eq(api_get(api, "big3", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_OK);
+	ck_assert_uint_eq(x.r.detail.n_rcpts, 1);
+	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
+	res_clear(&x);
+	free(body);
+	body = xasprintf("{\"batch_calls\":[{" BATCH_IN_PROGRESS_FIELDS ",\"x\":\"%s\"}],\"has_more\":false}", p);
+	testsrv_route(srv, "GET", P "/workspace", 200, body);
+	ck_assert_int_eq(api_list(api, NULL, NULL, 0, res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+	ck_assert_str_eq(x.r.message, "unexpected answer (HTTP 200): answer over 2097152 bytes, not read");
+	res_clear(&x);
+	free(body);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_retry_after_and_unreachable)
 {
 	/* The server's /status route answers any code with Retry-After; use a
@@ -719,6 +801,7 @@ static Suite *api_suite(void)
 	tcase_add_test(e2e, test_submit_422_detail);
 	tcase_add_test(e2e, test_auth_and_key_never_in_message);
 	tcase_add_test(e2e, test_transient_answers);
+	tcase_add_test(e2e, test_answer_caps_per_endpoint);
 	tcase_add_test(e2e, test_retry_after_and_unreachable);
 	tcase_add_test(e2e, test_submit_timeout_maybe_applied);
 	tcase_add_test(e2e, test_call_cancel_and_free_pending);
