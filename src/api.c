@@ -109,6 +109,13 @@ bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool bod
 	return !(status >= 400 && status <= 499);
 }
 
+bool api_origin_answered(long status, const char *body, size_t len)
+{
+	bool api_status = (status >= 400 && status <= 499 && status != 408) || status == 500 || status == 503;
+
+	return api_status && body && codec_is_error_body(body, len);
+}
+
 char *api_url_escape(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -217,6 +224,9 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	res.outcome = api_classify(c->op, h->status, transport_ok, body_ok);
 	res.maybe_applied = res.outcome != API_OK &&
 			    api_maybe_applied(h->status, transport_ok, h->maybe_sent, body_ok);
+	/* only a whole answer can be told to be the API's own */
+	res.origin_answered = res.outcome != API_OK && h->curl_code == 0 &&
+			      api_origin_answered(h->status, h->body, h->len);
 	if (h->retry_after_raw) {
 		int64_t s;
 		if (backoff_parse_retry_after(h->retry_after_raw, (int64_t)time(NULL), &s) == 0)

@@ -51,6 +51,11 @@ struct api_result {
 	 * (timeout or reset after sending, 5xx, a 2xx whose body could not
 	 * be read). Reconcile before repeating a submit. Never set on API_OK. */
 	bool maybe_applied;
+	/* The API itself answered this failure (api_origin_answered): what the
+	 * request did is done, and a lookup now sees it. False for no answer
+	 * and for anything a proxy or load balancer may have said instead, while
+	 * the request may still reach the API. Never set on API_OK. */
+	bool origin_answered;
 	double elapsed;        /* seconds the HTTP request took */
 	struct batch batch;        /* API_OK on submit, cancel, retry */
 	struct batch_detail detail; /* API_OK on get */
@@ -135,6 +140,15 @@ enum api_outcome api_classify(enum api_op op, long status, bool transport_ok, bo
 /* Pure: whether a non-OK result leaves the effect unknown (see
  * api_result.maybe_applied); maybe_sent comes from http_response. */
 bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool body_ok);
+
+/* Pure: whether a failed request's whole answer (status, body) comes from
+ * the API itself: a status the API sends for a failed request (4xx but
+ * 408; 500 and 503, the 5xx its error types name) with the API's documented
+ * JSON error body (codec_is_error_body). Not 408, 502, 504 (timeouts and
+ * gateways), 52x (a CDN between us and the API), other 5xx, nor any
+ * status whose body is a proxy's page: a load balancer's 503 may have
+ * been sent while the request is still on its way to the API. */
+bool api_origin_answered(long status, const char *body, size_t len);
 
 /* Pure: s percent-encoded for a path segment or query value (everything
  * but RFC 3986 unreserved characters). Caller frees. */

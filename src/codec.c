@@ -1264,6 +1264,26 @@ static void add_detail_object(struct line *l, json_object *detail)
 	line_puts(l, ")");
 }
 
+bool codec_is_error_body(const char *body, size_t len)
+{
+	json_object *root = NULL, *detail, *v;
+	bool ok = false;
+
+	if (parse_root(body, len, false, &root, NULL) < 0)
+		return false;
+	if (json_object_object_get_ex(root, "detail", &detail) && detail) {
+		if (json_object_is_type(detail, json_type_string))
+			ok = json_object_get_string_len(detail) > 0;
+		else if (json_object_is_type(detail, json_type_array))
+			ok = true;
+		else if (json_object_is_type(detail, json_type_object))
+			ok = (json_object_object_get_ex(detail, "message", &v) && json_object_is_type(v, json_type_string)) ||
+			     (json_object_object_get_ex(detail, "status", &v) && json_object_is_type(v, json_type_string));
+	}
+	json_object_put(root);
+	return ok;
+}
+
 char *codec_error_message(long http_status, const char *body, size_t len)
 {
 	struct line l = { 0 };

@@ -139,6 +139,12 @@ int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char 
  * Caller frees. */
 char *codec_error_message(long http_status, const char *body, size_t len);
 
+/* Whether body is an error body the API documents (§7): a JSON object
+ * whose "detail" is a string (FastAPI's own errors), a list (422
+ * validation) or an object with a string "message" or "status" (the
+ * ElevenLabs error object). A proxy's HTML page, or anything else, is not. */
+bool codec_is_error_body(const char *body, size_t len);
+
 void batch_clear(struct batch *b);
 void batch_detail_clear(struct batch_detail *d);
 void batch_page_clear(struct batch_page *p);

@@ -246,14 +246,6 @@ static const char *describe_failure(const struct run_event *ev, char *buf, size_
 
 /* --- transitions --------------------------------------------------------- */
 
-/* Did the API itself answer, so that whatever the request did is done and
- * visible in the list? Not for no answer at all (timeout, reset), nor for
- * 408, 502 and 504, which a proxy sends while the API may still be at work. */
-static bool answered_by_origin(long status)
-{
-	return status > 0 && status != 408 && status != 502 && status != 504;
-}
-
 static void begin_submit(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	const struct jobspec *spec = ctx->spec;
@@ -483,7 +475,7 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->maybe_applied) {
 			r->uncertain = true;
-			r->settle_ms = answered_by_origin(ev->http_status) ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
+			r->settle_ms = ev->origin_answered ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s) and may have taken effect; looking it up in %.1fs",
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
