@@ -945,7 +945,7 @@ static int check_shapes(json_object *o, const char *prefix, const struct shape *
 static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret, char **cause)
 {
 	struct batch b = { 0 };
-	const char *status;
+	const char *status = NULL; /* set by get_cstr; NULL reads as unknown */
 	int r;
 
 	if ((r = get_str(o, prefix, "id", F_REQUIRED, &b.id, cause)) < 0)
