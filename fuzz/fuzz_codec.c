@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                                   \
 	} while (0)
 
+/* Every integer of an accepted batch lies within codec.h's bounds. */
+static bool batch_in_bounds(const struct batch *b)
+{
+	return b->created_at_unix >= 0 && b->created_at_unix <= CODEC_TIME_MAX && b->scheduled_time_unix >= 0 &&
+	       b->scheduled_time_unix <= CODEC_TIME_MAX && b->last_updated_at_unix >= 0 &&
+	       b->last_updated_at_unix <= CODEC_TIME_MAX && b->total_calls_dispatched >= 0 &&
+	       b->total_calls_dispatched <= CODEC_COUNT_MAX && b->total_calls_scheduled >= 0 &&
+	       b->total_calls_scheduled <= CODEC_COUNT_MAX && b->total_calls_finished >= 0 &&
+	       b->total_calls_finished <= CODEC_COUNT_MAX && b->retry_count >= 0 &&
+	       b->retry_count <= CODEC_RETRY_COUNT_MAX;
+}
+
 static void fuzz_batch(const char *body, size_t size)
 {
 	struct batch b, sentinel;
@@ -38,7 +51,8 @@ static void fuzz_batch(const char *body, size_t size)
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	r = codec_parse_batch(body, size, &b, &cause);
 	if (r == 0) {
-		if (cause || !b.id || !*b.id || !b.name || !b.agent_id || (unsigned)b.status >= BATCH__MAX)
+		if (cause || !b.id || !*b.id || !b.name || !b.agent_id || (unsigned)b.status >= BATCH__MAX ||
+		    !batch_in_bounds(&b))
 			abort();
 		batch_clear(&b);
 	} else {
@@ -60,7 +74,7 @@ static void fuzz_detail(const char *body, size_t size)
 	if (r == 0) {
 		for (int i = 0; i < RCPT__MAX; i++)
 			total += d.counts[i];
-		if (cause || total != d.n_rcpts)
+		if (cause || total != d.n_rcpts || !batch_in_bounds(&d.batch))
 			abort();
 		for (size_t i = 0; i < d.n_rcpts; i++)
 			if (!d.rcpts[i].id || (unsigned)d.rcpts[i].status >= RCPT__MAX)
@@ -84,6 +98,9 @@ static void fuzz_page(const char *body, size_t size)
 	if (r == 0) {
 		if (cause || (p.n_batches > 0 && !p.batches))
 			abort();
+		for (size_t i = 0; i < p.n_batches; i++)
+			if (!batch_in_bounds(&p.batches[i]))
+				abort();
 		batch_page_clear(&p);
 	} else {
 		CHECK_FAILED(r, cause, p, sentinel);

@@ -10,3 +10,10 @@ tests_test_codec_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 tests_test_backoff_SOURCES = tests/test_backoff.c
 tests_test_backoff_CFLAGS = $(TEST_CFLAGS)
 tests_test_backoff_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+
+# Prints what parsing the largest answers costs (bench/bench-parse.sh);
+# never run by make check.
+noinst_PROGRAMS += bench/bench-parse
+bench_bench_parse_SOURCES = bench/bench-parse.c
+bench_bench_parse_LDADD = $(CORE_LIBS)
+dist_noinst_SCRIPTS += bench/bench-parse.sh

@@ -8,11 +8,14 @@ sbin_PROGRAMS += batchcalld
 batchcalld_SOURCES = src/batchcalld.c
 batchcalld_LDADD = $(SHELL_LIBS)
 
-check_PROGRAMS += tests/test_job
-TESTS += tests/test_job
+check_PROGRAMS += tests/test_job tests/test_state
+TESTS += tests/test_job tests/test_state
 tests_test_job_SOURCES = tests/test_job.c
 tests_test_job_CFLAGS = $(TEST_CFLAGS)
 tests_test_job_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
+tests_test_state_SOURCES = tests/test_state.c
+tests_test_state_CFLAGS = $(TEST_CFLAGS)
+tests_test_state_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 TESTS += tests/integration/test_lifecycle.py tests/integration/test_faults.py tests/integration/test_crash.py \
 	tests/integration/test_recurring.py tests/integration/test_hours.py tests/integration/test_weeks.py \

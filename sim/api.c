@@ -30,6 +30,8 @@ struct fault {
 	enum sim_fault_kind kind;
 	int status;
 	char retry_after[64];
+	bool has_body; /* status: a proxy's page instead of the API's error body */
+	char body[SIM_FAULT_BODY_MAX + 1];
 	int64_t delay_ms;
 	int64_t count;     /* as created; -1 = forever */
 	int64_t remaining; /* -1 = forever */
@@ -493,7 +495,17 @@ static void fault_status_reply(struct sim_api *a, const struct sim_fault_hit *f,
 		{503, "service_unavailable", "service_unavailable"},
 	};
 	const char *type = "internal_error", *code = "internal_error";
-	char *msg = xasprintf("Simulated fault: HTTP %d.", f->status);
+	char *msg;
+
+	snprintf(r->retry_after, sizeof(r->retry_after), "%s", f->retry_after);
+	if (f->has_body) {
+		/* what a load balancer or a CDN would say, verbatim */
+		struct sbuf b = {0};
+		sbuf_adds(&b, f->body);
+		set_body(r, f->status, "text/html", &b);
+		return;
+	}
+	msg = xasprintf("Simulated fault: HTTP %d.", f->status);
 
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
 		if (map[i].status == f->status) {
@@ -502,7 +514,6 @@ static void fault_status_reply(struct sim_api *a, const struct sim_fault_hit *f,
 		}
 	set_error(a, r, f->status, type, code, msg);
 	free(msg);
-	snprintf(r->retry_after, sizeof(r->retry_after), "%s", f->retry_after);
 }
 
 static struct log_entry *log_find(struct sim_api *a, uint64_t seq)
@@ -561,6 +572,8 @@ uint64_t sim_api_begin(struct sim_api *a, const struct sim_request *req, int64_t
 		ret_fault->status = f->status;
 		ret_fault->delay_ms = f->delay_ms;
 		snprintf(ret_fault->retry_after, sizeof(ret_fault->retry_after), "%s", f->retry_after);
+		ret_fault->has_body = f->has_body;
+		memcpy(ret_fault->body, f->body, sizeof(ret_fault->body));
 		e->fault = f->kind;
 		break;
 	}
@@ -666,6 +679,8 @@ static void render_fault(struct sbuf *b, const struct fault *f)
 		sbuf_adds(b, "null");
 	sbuf_adds(b, ",\"retry_after\":");
 	sbuf_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
+	sbuf_adds(b, ",\"body\":");
+	sbuf_json_str(b, f->has_body && f->kind == SIM_FAULT_STATUS ? f->body : NULL);
 	sbuf_adds(b, ",\"delay_ms\":");
 	if (f->kind == SIM_FAULT_DELAY)
 		sbuf_addf(b, "%" PRId64, f->delay_ms);
@@ -740,6 +755,16 @@ static void control_add_fault(struct sim_api *a, const struct sim_request *req, 
 			bad_control(r, "\"retry_after\" must be seconds or an HTTP date (a string, under 64 bytes)");
 			goto out;
 		}
+	}
+	if (json_object_object_get_ex(root, "body", &v) && v) {
+		if (f.kind != SIM_FAULT_STATUS || !json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) > SIM_FAULT_BODY_MAX ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+			bad_control(r, "\"body\" must be a string of at most 4096 bytes without NUL, for kind status");
+			goto out;
+		}
+		f.has_body = true;
+		snprintf(f.body, sizeof(f.body), "%s", json_object_get_string(v));
 	}
 	if (json_object_object_get_ex(root, "delay_ms", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {

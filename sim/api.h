@@ -41,12 +41,17 @@ enum sim_fault_kind {
 	SIM_FAULT_CLOSE_AFTER,     /* answer normally (keep-alive), then close the connection */
 };
 
+/* The longest body a status fault may send instead of the API's error body. */
+#define SIM_FAULT_BODY_MAX 4096
+
 /* The fault picked for one request. */
 struct sim_fault_hit {
 	enum sim_fault_kind kind;
 	int status;
 	char retry_after[64]; /* empty when none */
 	int64_t delay_ms;
+	bool has_body;        /* status: send body (text/html), not the API's error body */
+	char body[SIM_FAULT_BODY_MAX + 1];
 };
 
 /* One request as received (strings need not outlive the call). */

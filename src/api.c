@@ -86,6 +86,18 @@ enum api_outcome api_classify(enum api_op op, long status, bool transport_ok, bo
 	return API_TRANSIENT;
 }
 
+size_t api_max_body(enum api_op op)
+{
+	switch (op) {
+	case API_OP_LIST:
+		return API_MAX_BODY_LIST;
+	case API_OP_GET:
+		return API_MAX_BODY_DETAIL;
+	default:
+		return API_MAX_BODY_BATCH;
+	}
+}
+
 bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool body_ok)
 {
 	if (!transport_ok)
@@ -95,6 +107,13 @@ bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool bod
 	/* A 4xx is the server refusing the request; anything else
 	 * (5xx, "apply then 500", unexpected codes) leaves it open. */
 	return !(status >= 400 && status <= 499);
+}
+
+bool api_origin_answered(long status, const char *body, size_t len)
+{
+	bool api_status = (status >= 400 && status <= 499 && status != 408) || status == 500 || status == 503;
+
+	return api_status && body && codec_is_error_body(body, len);
 }
 
 char *api_url_escape(const char *s)
@@ -192,15 +211,22 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	struct api *a = c->a;
 	struct api_result res = { .op = c->op, .http_status = h->status, .retry_after_s = -1,
 				  .elapsed = h->total_time };
-	bool transport_ok = h->curl_code == 0;
-	bool body_ok = true;
+	/* Stopped at the cap, the answer is whole but for its body: the
+	 * status still says what the server did. */
+	bool transport_ok = h->curl_code == 0 || h->too_big;
+	bool body_ok = !h->too_big;
 	char *cause = NULL;
 
-	if (transport_ok && h->status >= 200 && h->status <= 299)
+	if (h->too_big)
+		cause = xasprintf("answer over %zu bytes, not read", api_max_body(c->op));
+	else if (transport_ok && h->status >= 200 && h->status <= 299)
 		body_ok = parse_body(c->op, h, &res, &cause) == 0;
 	res.outcome = api_classify(c->op, h->status, transport_ok, body_ok);
 	res.maybe_applied = res.outcome != API_OK &&
 			    api_maybe_applied(h->status, transport_ok, h->maybe_sent, body_ok);
+	/* only a whole answer can be told to be the API's own */
+	res.origin_answered = res.outcome != API_OK && h->curl_code == 0 &&
+			      api_origin_answered(h->status, h->body, h->len);
 	if (h->retry_after_raw) {
 		int64_t s;
 		if (backoff_parse_retry_after(h->retry_after_raw, (int64_t)time(NULL), &s) == 0)
@@ -212,6 +238,8 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 			res.message = xasprintf("no answer from the API: %s", h->error);
 		} else if (!transport_ok) {
 			res.message = xasprintf("incomplete answer (HTTP %ld): %s", h->status, h->error);
+		} else if (h->too_big && !(h->status >= 200 && h->status <= 299)) {
+			res.message = xasprintf("HTTP %ld: %s", h->status, cause);
 		} else if (!body_ok) {
 			res.message = xasprintf("unexpected answer (HTTP %ld): %s", h->status,
 						cause ? cause : "unreadable body");
@@ -258,7 +286,7 @@ static int start(struct api *a, enum api_op op, const char *method, char *url, c
 	c->op = op;
 	c->cb = cb;
 	c->arg = arg;
-	rc = http_submit(a->http, method, url, headers, body, flags, http_answer_cb, c, &c->req);
+	rc = http_submit(a->http, method, url, headers, body, flags, api_max_body(op), http_answer_cb, c, &c->req);
 	if (rc < 0)
 		goto out;
 	c->next = a->calls;

@@ -45,16 +45,48 @@ struct api_result {
 	enum api_outcome outcome;
 	long http_status;      /* 0: no HTTP answer */
 	char *message;         /* NULL on API_OK, else one line of human text; never the key */
-	int64_t retry_after_s; /* Retry-After in seconds from now, -1 when absent or unreadable */
+	int64_t retry_after_s; /* Retry-After in seconds from now, at most RETRY_AFTER_MAX_S
+				* (backoff.h); -1 when absent or unreadable */
 	/* The outcome is unknown: the request may have taken effect
 	 * (timeout or reset after sending, 5xx, a 2xx whose body could not
 	 * be read). Reconcile before repeating a submit. Never set on API_OK. */
 	bool maybe_applied;
+	/* The API itself answered this failure (api_origin_answered): what the
+	 * request did is done, and a lookup now sees it. False for no answer
+	 * and for anything a proxy or load balancer may have said instead, while
+	 * the request may still reach the API. Never set on API_OK. */
+	bool origin_answered;
 	double elapsed;        /* seconds the HTTP request took */
 	struct batch batch;        /* API_OK on submit, cancel, retry */
 	struct batch_detail detail; /* API_OK on get */
 	struct batch_page page;     /* API_OK on list */
 };
+
+/* How much of an answer each call reads (after decompression), sized from
+ * the largest legitimate answer with room to spare. Reading stops at the
+ * cap: a 2xx answer past it is a transient failure that may have been
+ * applied (like any 2xx the codec cannot read); any other status keeps its
+ * meaning (a 422 stays a refusal), without the body's detail.
+ * - submit, cancel, retry, delete: one BatchCallResponse, which holds no
+ *   recipients (about 1 KiB: ids, names, a few numbers), or an error body.
+ * - list: a page of at most 100 of them (the daemon asks for 100; about
+ *   100 KiB), with room for long batch names.
+ * - get: a BatchCallDetailedResponse of up to 10,000 recipients (the API's
+ *   limit). Each has about 350 bytes of its own (ids, phone number,
+ *   status, timestamps) plus the echo of the conversation_initiation_client_data
+ *   its submit sent (dynamic variables, overrides such as a system prompt;
+ *   re-escaped by the server, non-ASCII text may grow up to three times
+ *   as \uXXXX). 64 MiB is 6.7 KiB a recipient: e.g. a 4 KiB system prompt,
+ *   a 200-character first message and 40 variables, which measure 54 MB
+ *   for 10,000 recipients. It is also the cap every request had before,
+ *   so no answer that was read then is refused now. The codec bounds
+ *   what parsing such a body may cost (codec.h). */
+#define API_MAX_BODY_BATCH ((size_t)256 << 10)
+#define API_MAX_BODY_LIST ((size_t)2 << 20)
+#define API_MAX_BODY_DETAIL ((size_t)64 << 20)
+
+/* Pure: the response body cap of op (above). */
+size_t api_max_body(enum api_op op);
 
 /* Called once per call unless cancelled. res and its contents live until
  * the callback returns; to keep a parsed object, move it out and zero the
@@ -108,6 +140,15 @@ enum api_outcome api_classify(enum api_op op, long status, bool transport_ok, bo
 /* Pure: whether a non-OK result leaves the effect unknown (see
  * api_result.maybe_applied); maybe_sent comes from http_response. */
 bool api_maybe_applied(long status, bool transport_ok, bool maybe_sent, bool body_ok);
+
+/* Pure: whether a failed request's whole answer (status, body) comes from
+ * the API itself: a status the API sends for a failed request (4xx but
+ * 408; 500 and 503, the 5xx its error types name) with the API's documented
+ * JSON error body (codec_is_error_body). Not 408, 502, 504 (timeouts and
+ * gateways), 52x (a CDN between us and the API), other 5xx, nor any
+ * status whose body is a proxy's page: a load balancer's 503 may have
+ * been sent while the request is still on its way to the API. */
+bool api_origin_answered(long status, const char *body, size_t len);
 
 /* Pure: s percent-encoded for a path segment or query value (everything
  * but RFC 3986 unreserved characters). Caller frees. */

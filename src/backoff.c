@@ -267,7 +267,7 @@ int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_secon
 		c.end--;
 
 	if (parse_delta(c, &wait)) {
-		*ret_seconds = wait;
+		*ret_seconds = wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;
 		return 0;
 	}
 	if (parse_rfc850(c, &d))
@@ -298,6 +298,6 @@ int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_secon
 	t = days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
 	if (__builtin_sub_overflow(t, now, &wait))
 		wait = now < 0 ? INT64_MAX : 0;
-	*ret_seconds = wait > 0 ? wait : 0;
+	*ret_seconds = wait <= 0 ? 0 : wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;
 	return 0;
 }

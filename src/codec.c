@@ -34,8 +34,8 @@
  * data may carry arbitrary user objects, so leave room, but refuse junk
  * nested thousands deep before it costs stack in json_object_put(). */
 #define CODEC_MAX_DEPTH 64
-/* 10,000 recipients echo their client data: a few MiB at most. A larger
- * body is not the documented JSON (and json-c takes an int length). */
+/* Twice the largest answer the api layer reads (api.h): a larger body is
+ * not the documented JSON (and json-c takes an int length). */
 #define CODEC_MAX_BODY ((size_t)128 << 20)
 /* codec_error_message: how much of a body or of one API string to echo. */
 #define ERR_SNIPPET_CHARS 200
@@ -538,16 +538,19 @@ static bool scan_scalar(struct scan *sc)
 	return scan_fail(sc, "value expected");
 }
 
-/* Object key and colon, after '{' or ','. */
-static bool scan_key(struct scan *sc)
+/* Object key and colon, after '{' or ','; *ret_key and *ret_len get the
+ * key's raw text (between the quotes, escapes as written). */
+static bool scan_key(struct scan *sc, size_t *ret_key, size_t *ret_len)
 {
 	scan_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
 	if (sc->s[sc->i] != '"')
 		return scan_fail(sc, "quoted key expected");
+	*ret_key = sc->i + 1;
 	if (!scan_string(sc))
 		return false;
+	*ret_len = sc->i - 1 - *ret_key;
 	scan_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
@@ -557,10 +560,64 @@ static bool scan_key(struct scan *sc)
 	return true;
 }
 
-static int check_json(const char *body, size_t len, char **cause)
+/* What json-c spends on a parsed value, in bytes (json-c 0.16, glibc,
+ * x86-64, measured: 16 MiB of "[{},{},...]" took 4.3 GB): an object
+ * allocates a hash table of 16 entries up front, an array 32 slots. A
+ * body made of small containers costs 250 times its size, so the budget
+ * below, not the size of the body, is what bounds a parse's memory. */
+#define COST_OBJECT 800
+#define COST_ARRAY 160
+#define COST_SCALAR 96 /* string, number, boolean (null is a NULL slot) */
+#define COST_MEMBER 64 /* an object member: its key and hash entry */
+#define COST_SLOT 8    /* the pointer that holds any value */
+
+/* The document's responses cost json-c a few times their size: a page of
+ * 100 batches about 0.6 MiB, the recipients of a 10,000-recipient detail
+ * about 20 MiB once their client data is set aside (below). */
+#define CODEC_MAX_PARSE_COST ((size_t)64 << 20)
+
+/* What check_json learns on its way: the estimated cost, and the spans of
+ * the recipients' conversation_initiation_client_data objects. Those echo
+ * whatever the submit sent (dynamic variables, prompts: megabytes across
+ * 10,000 recipients) and the daemon reads nothing of them but their type,
+ * so a detail is parsed with each one replaced by {}. */
+struct json_check {
+	bool set_aside;  /* detail: set the client data aside */
+	size_t cost;
+	size_t (*spans)[2];
+	size_t n_spans, cap_spans;
+};
+
+static bool key_is(const unsigned char *s, size_t off, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(s + off, want, len) == 0;
+}
+
+/* The next member's key in the object at depth: remembered for the first
+ * levels (the set-aside rule looks at them), counted unless set aside. */
+static bool next_key(struct scan *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
+		     size_t *key_len)
+{
+	size_t k, l;
+
+	if (!scan_key(sc, &k, &l))
+		return false;
+	if (!counted)
+		return true;
+	if (depth < 4) {
+		key_off[depth] = k;
+		key_len[depth] = l;
+	}
+	jc->cost += COST_MEMBER + l;
+	return true;
+}
+
+static int check_json(const char *body, size_t len, struct json_check *jc, char **cause)
 {
 	struct scan sc = { (const unsigned char *)body, len, 0, NULL };
 	unsigned char stack[CODEC_MAX_DEPTH]; /* '{' or '[' per open level */
+	size_t key_off[4] = { 0 }, key_len[4] = { 0 }; /* member keys of levels 1..3 */
+	size_t aside_from = SIZE_MAX, mark;
 	int depth = 0;
 	bool have_value = false;
 
@@ -573,9 +630,20 @@ static int check_json(const char *body, size_t len, char **cause)
 		scan_ws(&sc);
 		if (!have_value) {
 			unsigned char c;
+			bool counted = aside_from == SIZE_MAX;
 			if (sc.i >= sc.n)
 				goto cut;
 			c = sc.s[sc.i];
+			if (c == '{' && counted && jc->set_aside && depth == 3 && stack[1] == '[' &&
+			    stack[2] == '{' && key_is(sc.s, key_off[1], key_len[1], "recipients") &&
+			    key_is(sc.s, key_off[3], key_len[3], "conversation_initiation_client_data")) {
+				aside_from = sc.i;
+				counted = false;
+			}
+			/* (set aside, it still costs what the {} in its place will) */
+			if (counted || aside_from == sc.i)
+				jc->cost += COST_SLOT + (c == '{' ? COST_OBJECT : c == '[' ? COST_ARRAY :
+							 c == 'n' ? 0 : COST_SCALAR);
 			if (c == '{' || c == '[') {
 				if (depth == CODEC_MAX_DEPTH)
 					return fail(cause, "not valid JSON: nested deeper than %d at offset %zu",
@@ -587,36 +655,52 @@ static int check_json(const char *body, size_t len, char **cause)
 					depth--;
 					sc.i++;
 					have_value = true;
-				} else if (c == '{' && !scan_key(&sc)) {
+					aside_from = depth == 3 && aside_from != SIZE_MAX ? SIZE_MAX : aside_from;
+				} else if (c == '{' && !next_key(&sc, jc, depth, aside_from == SIZE_MAX, key_off, key_len)) {
 					goto bad;
 				}
 				continue;
 			}
+			mark = sc.i;
 			if (!scan_scalar(&sc))
 				goto bad;
+			if (counted)
+				jc->cost += sc.i - mark;
 			have_value = true;
 			continue;
 		}
 		if (depth == 0) {
 			if (sc.i != sc.n)
 				return fail(cause, "trailing data after the JSON value at offset %zu", sc.i);
-			return 0;
+			break;
 		}
 		if (sc.i >= sc.n)
 			goto cut;
 		if (sc.s[sc.i] == ',') {
 			sc.i++;
 			have_value = false;
-			if (stack[depth - 1] == '{' && !scan_key(&sc))
+			if (stack[depth - 1] == '{' &&
+			    !next_key(&sc, jc, depth, aside_from == SIZE_MAX, key_off, key_len))
 				goto bad;
 		} else if (sc.s[sc.i] == (stack[depth - 1] == '{' ? '}' : ']')) {
 			sc.i++;
 			depth--;
+			if (depth == 3 && aside_from != SIZE_MAX) {
+				xgrow((void **)&jc->spans, &jc->cap_spans, jc->n_spans + 1, sizeof(*jc->spans));
+				jc->spans[jc->n_spans][0] = aside_from;
+				jc->spans[jc->n_spans][1] = sc.i;
+				jc->n_spans++;
+				aside_from = SIZE_MAX;
+			}
 		} else {
 			sc.err = stack[depth - 1] == '{' ? "',' or '}' expected" : "',' or ']' expected";
 			goto bad;
 		}
 	}
+	if (jc->cost > CODEC_MAX_PARSE_COST)
+		return fail(cause, "more JSON structure than a documented answer has (about %zu MiB to parse, "
+			    "more than %zu MiB)", jc->cost >> 20, CODEC_MAX_PARSE_COST >> 20);
+	return 0;
 bad:
 	if (sc.err)
 		return fail(cause, "not valid JSON: %s at offset %zu", sc.err, sc.i);
@@ -626,12 +710,14 @@ cut:
 
 /* Parse a whole body into a JSON object, refusing anything that is not
  * exactly one JSON object (optionally surrounded by whitespace). */
-static int parse_root(const char *body, size_t len, json_object **ret, char **cause)
+static int parse_root(const char *body, size_t len, bool set_aside, json_object **ret, char **cause)
 {
+	struct json_check jc = { .set_aside = set_aside };
 	struct json_tokener *tok = NULL;
 	json_object *root = NULL;
 	enum json_tokener_error err;
 	const char *nul;
+	char *copy = NULL;
 	size_t end;
 	int r;
 
@@ -644,9 +730,26 @@ static int parse_root(const char *body, size_t len, json_object **ret, char **ca
 	if (nul)
 		return fail(cause, "NUL byte at offset %zu", (size_t)(nul - body));
 
-	r = check_json(body, len, cause);
+	r = check_json(body, len, &jc, cause);
 	if (r < 0)
-		return r;
+		goto out;
+	if (jc.n_spans > 0) {
+		/* the body with each set-aside object replaced by {} */
+		size_t from = 0, n = 0;
+		copy = xmalloc(len + 1);
+		for (size_t i = 0; i < jc.n_spans; i++) {
+			memcpy(copy + n, body + from, jc.spans[i][0] - from);
+			n += jc.spans[i][0] - from;
+			memcpy(copy + n, "{}", 2);
+			n += 2;
+			from = jc.spans[i][1];
+		}
+		memcpy(copy + n, body + from, len - from);
+		n += len - from;
+		copy[n] = '\0';
+		body = copy;
+		len = n;
+	}
 
 	/* one more level than the check allows, so that json-c's own limit
 	 * can never refuse what the check let through */
@@ -680,7 +783,10 @@ static int parse_root(const char *body, size_t len, json_object **ret, char **ca
 	r = 0;
 out:
 	json_object_put(root);
-	json_tokener_free(tok);
+	if (tok)
+		json_tokener_free(tok);
+	free(copy);
+	free(jc.spans);
 	return r;
 }
 
@@ -765,10 +871,15 @@ static int get_str(json_object *o, const char *prefix, const char *key, unsigned
 	return 0;
 }
 
-static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t *ret,
-		     char **cause)
+/* An integer field in min..max (absent: 0). Everything the daemon keeps
+ * of a response ends up in its state records and in arithmetic (a retry
+ * count plus one, a timestamp in milliseconds), so a value outside what
+ * the API can mean is not the documented JSON. */
+static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t min,
+		     int64_t max, int64_t *ret, char **cause)
 {
 	json_object *v;
+	char why[80];
 	int64_t i;
 	int r;
 
@@ -785,6 +896,10 @@ static int get_int64(json_object *o, const char *prefix, const char *key, unsign
 	i = json_object_get_int64(v);
 	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i == INT64_MIN)
 		return field_fail(cause, prefix, key, "integer out of range");
+	if (i < min || i > max) {
+		snprintf(why, sizeof(why), "%" PRId64 " is outside %" PRId64 "..%" PRId64, i, min, max);
+		return field_fail(cause, prefix, key, why);
+	}
 	*ret = i;
 	return 0;
 }
@@ -830,7 +945,7 @@ static int check_shapes(json_object *o, const char *prefix, const struct shape *
 static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret, char **cause)
 {
 	struct batch b = { 0 };
-	const char *status;
+	const char *status = NULL; /* set by get_cstr; NULL reads as unknown */
 	int r;
 
 	if ((r = get_str(o, prefix, "id", F_REQUIRED, &b.id, cause)) < 0)
@@ -844,13 +959,19 @@ static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret
 	if ((r = get_str(o, prefix, "name", F_REQUIRED, &b.name, cause)) < 0 ||
 	    (r = get_str(o, prefix, "agent_id", F_REQUIRED, &b.agent_id, cause)) < 0 ||
 	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &b.created_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, &b.scheduled_time_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, &b.last_updated_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, &b.total_calls_dispatched, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, &b.total_calls_scheduled, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_finished", 0, &b.total_calls_finished, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "retry_count", 0, &b.retry_count, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.created_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.scheduled_time_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+				 &b.last_updated_at_unix, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_dispatched, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_scheduled, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "total_calls_finished", 0, 0, CODEC_COUNT_MAX,
+				 &b.total_calls_finished, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "retry_count", 0, 0, CODEC_RETRY_COUNT_MAX, &b.retry_count, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, batch_extra_keys, ARRAY_SIZE(batch_extra_keys), cause)) < 0)
 		goto out;
 	b.status = batch_status_from_name(status);
@@ -873,8 +994,8 @@ static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt 
 	    (r = get_str(o, prefix, "phone_number", F_NULLABLE, &rc.phone_number, cause)) < 0 ||
 	    (r = get_str(o, prefix, "whatsapp_user_id", F_NULLABLE, &rc.whatsapp_user_id, cause)) < 0 ||
 	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, &unused, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
+	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
 	    /* server-required but nullable, SDK-optional: absent is accepted */
 	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
@@ -905,7 +1026,7 @@ int codec_parse_batch(const char *body, size_t len, struct batch *ret, char **ca
 	json_object *root = NULL;
 	int r;
 
-	r = parse_root(body, len, &root, cause);
+	r = parse_root(body, len, false, &root, cause);
 	if (r < 0)
 		return r;
 	r = parse_batch_obj(root, "", ret, cause);
@@ -921,7 +1042,7 @@ int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, c
 	size_t n;
 	int r;
 
-	if ((r = parse_root(body, len, &root, cause)) < 0)
+	if ((r = parse_root(body, len, true, &root, cause)) < 0)
 		return r;
 	if ((r = parse_batch_obj(root, "", &d.batch, cause)) < 0 ||
 	    (r = get_field(root, "", "recipients", json_type_array, F_REQUIRED, &a, cause)) < 0)
@@ -951,7 +1072,7 @@ int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char 
 	size_t n;
 	int r;
 
-	if ((r = parse_root(body, len, &root, cause)) < 0)
+	if ((r = parse_root(body, len, false, &root, cause)) < 0)
 		return r;
 	if ((r = get_field(root, "", "batch_calls", json_type_array, F_REQUIRED, &a, cause)) < 0 ||
 	    (r = get_str(root, "", "next_doc", F_NULLABLE, &p.next_doc, cause)) < 0 ||
@@ -1143,13 +1264,33 @@ static void add_detail_object(struct line *l, json_object *detail)
 	line_puts(l, ")");
 }
 
+bool codec_is_error_body(const char *body, size_t len)
+{
+	json_object *root = NULL, *detail, *v;
+	bool ok = false;
+
+	if (parse_root(body, len, false, &root, NULL) < 0)
+		return false;
+	if (json_object_object_get_ex(root, "detail", &detail) && detail) {
+		if (json_object_is_type(detail, json_type_string))
+			ok = json_object_get_string_len(detail) > 0;
+		else if (json_object_is_type(detail, json_type_array))
+			ok = true;
+		else if (json_object_is_type(detail, json_type_object))
+			ok = (json_object_object_get_ex(detail, "message", &v) && json_object_is_type(v, json_type_string)) ||
+			     (json_object_object_get_ex(detail, "status", &v) && json_object_is_type(v, json_type_string));
+	}
+	json_object_put(root);
+	return ok;
+}
+
 char *codec_error_message(long http_status, const char *body, size_t len)
 {
 	struct line l = { 0 };
 	json_object *root = NULL, *detail;
 	char head[32];
 
-	if (parse_root(body, len, &root, NULL) == 0 && json_object_object_get_ex(root, "detail", &detail) &&
+	if (parse_root(body, len, false, &root, NULL) == 0 && json_object_object_get_ex(root, "detail", &detail) &&
 	    detail) {
 		if (json_object_is_type(detail, json_type_string))
 			line_add_clean(&l, json_object_get_string(detail),

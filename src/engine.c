@@ -620,6 +620,7 @@ static struct run_event event_of(enum run_event_kind kind, const struct api_resu
 		.message = res->message,
 		.retry_after_s = res->retry_after_s,
 		.maybe_applied = res->maybe_applied,
+		.origin_answered = res->origin_answered,
 	};
 }
 

@@ -43,7 +43,7 @@ struct http_request {
 	void *arg;
 	/* Response being collected. */
 	char *rbuf;
-	size_t rlen, rcap;
+	size_t rlen, rcap, max_body;
 	bool too_big;
 	char *retry_after;
 	char errbuf[CURL_ERROR_SIZE];
@@ -146,7 +146,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
-	if (n > r->h->max_body - r->rlen) {
+	if (n > r->max_body - r->rlen) {
 		/* Returning short makes curl abort with CURLE_WRITE_ERROR. */
 		r->too_big = true;
 		return 0;
@@ -202,6 +202,7 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	res.total_time = (double)total_us / 1e6;
 
 	res.curl_code = (int)code;
+	res.too_big = r->too_big;
 	res.body = r->rbuf ? r->rbuf : (char *)"";
 	res.len = r->rlen;
 	res.retry_after_raw = r->retry_after;
@@ -216,7 +217,7 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	res.maybe_sent = req_size > 0 || upload > 0 || header_size > 0 || status != 0;
 	if (code != CURLE_OK) {
 		if (r->too_big)
-			snprintf(res.error, sizeof(res.error), "response body over %zu bytes", h->max_body);
+			snprintf(res.error, sizeof(res.error), "response body over %zu bytes", r->max_body);
 		else if (r->errbuf[0])
 			snprintf(res.error, sizeof(res.error), "%s", r->errbuf);
 		else
@@ -506,7 +507,7 @@ out:
 }
 
 int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
-		const char *body, unsigned flags, http_done_cb cb, void *arg,
+		const char *body, unsigned flags, size_t max_body, http_done_cb cb, void *arg,
 		struct http_request **ret_req)
 {
 	struct http_request *r = NULL;
@@ -519,6 +520,7 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r->cb = cb;
 	r->arg = arg;
 	r->body = body ? xstrdup(body) : NULL;
+	r->max_body = max_body > 0 ? max_body : h->max_body;
 	r->easy = curl_easy_init();
 	if (!r->easy) {
 		rc = -ENOMEM;

@@ -30,7 +30,7 @@ struct http_options {
 	int max_concurrent;      /* requests in flight; < 1: 1 */
 	double max_per_second;   /* token bucket rate; <= 0: unlimited */
 	int burst;               /* token bucket size; < 1: max(1, floor(rate)) */
-	size_t max_body;         /* response body cap in bytes; 0: 64 MiB */
+	size_t max_body;         /* response body cap of a request that gives none; 0: 64 MiB */
 	const char *ca_file;     /* extra CA bundle (CURLOPT_CAINFO); NULL: system */
 	const char *user_agent;  /* NULL: none */
 };
@@ -48,6 +48,10 @@ struct http_response {
 	size_t len;
 	char *retry_after_raw;  /* raw Retry-After value, NULL when absent */
 	int curl_code;          /* CURLcode; 0 (CURLE_OK) when the transfer completed */
+	/* The body went past the request's cap: reading stopped there
+	 * (curl_code is CURLE_WRITE_ERROR, body holds at most the cap); the
+	 * status and headers are complete. */
+	bool too_big;
 	char error[256];        /* transport error text, "" when curl_code == 0 */
 	/* false only when the server certainly never saw the request (DNS,
 	 * refused, TLS handshake, connect timeout: no request byte was
@@ -73,10 +77,13 @@ void http_free(struct http *h);
 /* Queue one request: method "GET", "POST", "DELETE", ...; headers is a
  * NULL-terminated list of "Name: value" (may be NULL); body (may be NULL)
  * is copied and sent as the request body (a POST without body sends
- * Content-Length: 0). 0 and *ret_req (if not NULL; valid until the callback
- * or http_cancel), or -EINVAL. */
+ * Content-Length: 0). max_body caps the response body as handed over,
+ * that is after decompression (a small gzip can inflate to gigabytes);
+ * reading stops at the cap (see too_big); 0: the client's max_body.
+ * 0 and *ret_req (if not NULL; valid until the callback or http_cancel),
+ * or -EINVAL. */
 int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
-		const char *body, unsigned flags, http_done_cb cb, void *arg,
+		const char *body, unsigned flags, size_t max_body, http_done_cb cb, void *arg,
 		struct http_request **ret_req);
 
 /* Abandon a request (queued or in flight) without calling back. A request

@@ -15,6 +15,7 @@
 
 #include "backoff.h"
 #include "job.h"
+#include "state.h"
 #include "tz.h"
 #include "util.h"
 
@@ -120,14 +121,6 @@ bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_
 	return true;
 }
 
-/* Counters stop at what the state reader accepts. */
-#define COUNT_MAX 1000000
-
-static void bump(int *v)
-{
-	if (*v < COUNT_MAX)
-		(*v)++;
-}
 
 int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
 {
@@ -306,20 +299,12 @@ static const char *describe_failure(const struct run_event *ev, char *buf, size_
 
 /* --- transitions --------------------------------------------------------- */
 
-/* Did the API itself answer, so that whatever the request did is done and
- * visible in the list? Not for no answer at all (timeout, reset), nor for
- * 408, 502 and 504, which a proxy sends while the API may still be at work. */
-static bool answered_by_origin(long status)
-{
-	return status > 0 && status != 408 && status != 502 && status != 504;
-}
-
 static void begin_submit(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	const struct jobspec *spec = ctx->spec;
 	struct action *a;
 
-	bump(&r->submit_attempts);
+	state_count_up(&r->submit_attempts);
 	r->state = RUN_SUBMITTING;
 	r->intent_ms = ctx->now_ms;
 	if (r->first_intent_ms == 0)
@@ -550,17 +535,17 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 		/* Refused before it was looked at: nothing exists. */
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->state = RUN_SCHEDULED;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		emit(out, ACT_PERSIST);
 		return;
 	case REQ_TRANSIENT:
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->maybe_applied) {
 			r->uncertain = true;
-			r->settle_ms = answered_by_origin(ev->http_status) ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
+			r->settle_ms = ev->origin_answered ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s) and may have taken effect; looking it up in %.1fs",
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
@@ -585,7 +570,7 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	r->op = OP_NONE;
 	if (ev->outcome != REQ_OK) {
 		char why[200];
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->outcome != REQ_AUTH)
 			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, 0,
@@ -756,7 +741,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	}
 	if (ev->outcome != REQ_OK) {
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -769,7 +754,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 	if (r->retry_expect > 0) {
 		if (d->batch.retry_count >= r->retry_expect) {
 			r->retry_expect = 0;
-			bump(&r->retries);
+			state_count_up(&r->retries);
 			emit_log(out, r, JE_RETRIED, LOG_NOTICE, 0, r->retries,
 				 "retry %d of batch %s took effect (found by looking it up)", r->retries,
 				 r->batch_id);
@@ -806,7 +791,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 	r->op = OP_NONE;
 	switch (ev->outcome) {
 	case REQ_OK:
-		bump(&r->retries);
+		state_count_up(&r->retries);
 		r->retry_expect = 0;
 		r->failures = 0;
 		copy_snapshot(r, ev->batch);
@@ -829,7 +814,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		if (!ev->maybe_applied || ev->outcome == REQ_AUTH)
 			r->retry_expect = 0;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
@@ -878,7 +863,7 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_AUTH:
 	case REQ_TRANSIENT:
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		return;
 	}
@@ -1170,7 +1155,7 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		} else if (r->op == OP_CANCEL) {
 			r->op = OP_NONE;
 		}
-		bump(&r->failures);
+		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, -1);
 		break;
 	case RE_CANCEL_REQ:

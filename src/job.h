@@ -202,6 +202,7 @@ struct run_event {
 	const char *message;     /* API error text, may be NULL */
 	int64_t retry_after_s;   /* -1: none */
 	bool maybe_applied;      /* a failed request may have taken effect */
+	bool origin_answered;    /* the API itself answered the failure: a lookup now sees its effect */
 	const struct batch *batch;         /* RE_SUBMIT/LOOKUP/STATUS/RETRY/CANCEL_DONE */
 	const struct batch_detail *detail; /* RE_DETAIL_DONE */
 	int n_found;             /* RE_LOOKUP_DONE: batches with this call_name */

@@ -270,7 +270,7 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 
 	r = xcalloc(1, sizeof(*r));
 	r->job = get_str(&rd, o, "job", false);
-	r->start = get_int(&rd, o, "start", INT32_MIN * 100LL, INT32_MAX * 100LL);
+	r->start = get_int(&rd, o, "start", STATE_START_MIN, STATE_START_MAX);
 	r->call_name = get_str(&rd, o, "call_name", false);
 	r->agent_id = get_str(&rd, o, "agent_id", true);
 	free(s);
@@ -303,10 +303,10 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 			if (!rd.cause)
 				rd.cause = xstrdup("key 'digest' is not 16 hex digits");
 	}
-	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, 1000000);
-	r->intent_ms = get_int(&rd, o, "intent_ms", 0, INT64_MAX / 4);
-	r->first_intent_ms = get_int_opt(&rd, o, "first_intent_ms", 0, INT64_MAX / 4);
-	r->sent_count = get_int_opt(&rd, o, "sent_count", 0, 10000000);
+	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, STATE_COUNT_MAX);
+	r->intent_ms = get_int(&rd, o, "intent_ms", 0, STATE_INT_MAX);
+	r->first_intent_ms = get_int_opt(&rd, o, "first_intent_ms", 0, STATE_INT_MAX);
+	r->sent_count = get_int_opt(&rd, o, "sent_count", 0, CODEC_COUNT_MAX);
 	free(s);
 	s = get_str_opt(&rd, o, "sent_digest");
 	if (s) {
@@ -318,22 +318,22 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	}
 	r->lookup_only = get_bool_opt(&rd, o, "lookup_only");
 	r->uncertain = get_bool(&rd, o, "uncertain");
-	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, INT64_MAX / 4);
-	r->retries = (int)get_int(&rd, o, "retries", 0, 1000000);
-	r->retry_expect = get_int(&rd, o, "retry_expect", 0, INT32_MAX);
-	r->due_ms = get_int(&rd, o, "due_ms", 0, INT64_MAX / 4);
+	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, STATE_INT_MAX);
+	r->retries = (int)get_int(&rd, o, "retries", 0, STATE_COUNT_MAX);
+	r->retry_expect = get_int(&rd, o, "retry_expect", 0, CODEC_RETRY_COUNT_MAX + 1);
+	r->due_ms = get_int(&rd, o, "due_ms", -STATE_INT_MAX, STATE_INT_MAX);
 	r->gen = (uint64_t)get_int_opt(&rd, o, "gen", 0, INT64_MAX);
-	r->submit_at_ms = get_int_opt(&rd, o, "submit_at_ms", 0, INT64_MAX / 4);
-	r->close_ms = get_int_opt(&rd, o, "close_ms", 0, INT64_MAX / 4);
+	r->submit_at_ms = get_int_opt(&rd, o, "submit_at_ms", 0, STATE_INT_MAX);
+	r->close_ms = get_int_opt(&rd, o, "close_ms", 0, STATE_INT_MAX);
 	r->part = get_str_opt(&rd, o, "part");
 	r->zone = get_str_opt(&rd, o, "zone");
 	get_strv_opt(&rd, o, "recipients", &r->rcpts, &r->n_rcpts);
 	free(s);
 	s = get_str_opt(&rd, o, "follow");
 	r->follow = s && strcmp(s, "resume") == 0 ? FOLLOW_RESUME : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE : FOLLOW_NONE;
-	r->follow_n = (int)get_int_opt(&rd, o, "follow_n", 0, 1000000);
+	r->follow_n = (int)get_int_opt(&rd, o, "follow_n", 0, STATE_COUNT_MAX);
 	get_strv_opt(&rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
-	r->failures = (int)get_int(&rd, o, "failures", 0, 1000000);
+	r->failures = (int)get_int(&rd, o, "failures", 0, STATE_COUNT_MAX);
 	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
 	r->removing = get_bool(&rd, o, "removing");
 	r->late_logged = get_bool(&rd, o, "late_logged");
@@ -343,23 +343,23 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 		s = get_str(&rd, b, "status", false);
 		if (s)
 			r->batch.status = batch_status_from_name(s);
-		r->batch.created_at_unix = get_int(&rd, b, "created_at_unix", 0, INT64_MAX / 4);
-		r->batch.scheduled_time_unix = get_int(&rd, b, "scheduled_time_unix", 0, INT64_MAX / 4);
-		r->batch.last_updated_at_unix = get_int(&rd, b, "last_updated_at_unix", 0, INT64_MAX / 4);
-		r->batch.total_calls_dispatched = get_int(&rd, b, "total_calls_dispatched", 0, INT64_MAX / 4);
-		r->batch.total_calls_scheduled = get_int(&rd, b, "total_calls_scheduled", 0, INT64_MAX / 4);
-		r->batch.total_calls_finished = get_int(&rd, b, "total_calls_finished", 0, INT64_MAX / 4);
-		r->batch.retry_count = get_int(&rd, b, "retry_count", 0, INT64_MAX / 4);
+		r->batch.created_at_unix = get_int(&rd, b, "created_at_unix", 0, CODEC_TIME_MAX);
+		r->batch.scheduled_time_unix = get_int(&rd, b, "scheduled_time_unix", 0, CODEC_TIME_MAX);
+		r->batch.last_updated_at_unix = get_int(&rd, b, "last_updated_at_unix", 0, CODEC_TIME_MAX);
+		r->batch.total_calls_dispatched = get_int(&rd, b, "total_calls_dispatched", 0, CODEC_COUNT_MAX);
+		r->batch.total_calls_scheduled = get_int(&rd, b, "total_calls_scheduled", 0, CODEC_COUNT_MAX);
+		r->batch.total_calls_finished = get_int(&rd, b, "total_calls_finished", 0, CODEC_COUNT_MAX);
+		r->batch.retry_count = get_int(&rd, b, "retry_count", 0, CODEC_RETRY_COUNT_MAX);
 	}
 	c = field(&rd, o, "counts", json_type_object, true);
 	if (c) {
 		r->counts_valid = true;
 		for (int i = 0; i < RCPT__MAX; i++)
-			r->counts[i] = get_int(&rd, c, rcpt_status_name(i), 0, INT64_MAX / 4);
+			r->counts[i] = get_int(&rd, c, rcpt_status_name(i), 0, STATE_INT_MAX);
 	}
 	r->error = get_str(&rd, o, "error", true);
-	r->submitted_at = get_int(&rd, o, "submitted_at", 0, INT64_MAX / 4);
-	r->finished_at = get_int(&rd, o, "finished_at", 0, INT64_MAX / 4);
+	r->submitted_at = get_int(&rd, o, "submitted_at", 0, STATE_INT_MAX);
+	r->finished_at = get_int(&rd, o, "finished_at", 0, STATE_INT_MAX);
 	if (!rd.cause && (!job_name_valid(r->job) || !*r->call_name))
 		rd.cause = xstrdup("invalid job or call_name");
 	if (!rd.cause && r->batch_id && !*r->batch_id)

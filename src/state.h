@@ -31,10 +31,48 @@
 #define BC_STATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "codec.h"
 #include "job.h"
 
 #define STATE_VERSION 1
+
+/* The domain of a record: every run the daemon can produce is written, and
+ * read back equal; anything outside it is damage (tests/test_state.c checks
+ * both with random runs).
+ * - job: a valid job name; call_name: not empty; batch_id: null or not
+ *   empty; agent_id, part, zone, error: null or a string; recipients: null
+ *   or a list of strings, unfinished: a list of strings (written null when
+ *   empty). Strings hold any bytes but NUL.
+ * - start: STATE_START_MIN..STATE_START_MAX, every instant a job's start
+ *   can name: a local time in years 0000..9999 at any UTC offset the tz
+ *   database allows (-25 h..+26 h), or a scheduled_time_unix (0..end of 9999).
+ * - submit_attempts, retries, follow_n, failures: 0..STATE_COUNT_MAX; the
+ *   machine saturates them there (state_count_up), so that years of faults
+ *   never make a record the reader refuses.
+ * - retry_expect: 0..CODEC_RETRY_COUNT_MAX + 1 (a retry_count plus one).
+ * - intent_ms, settle_ms, submit_at_ms, close_ms: 0..STATE_INT_MAX, clock
+ *   readings and deadlines after 1970. due_ms: -STATE_INT_MAX..STATE_INT_MAX:
+ *   a run's instant minus submit_ahead may lie before 1970 (due at once).
+ * - gen: 0..INT64_MAX (one step per write); digest: any 64 bits.
+ * - batch: status any batch_status, integers within codec.h's bounds (the
+ *   snapshot comes from the codec); counts, submitted_at, finished_at:
+ *   0..STATE_INT_MAX.
+ * - op is not written: it reads as OP_NONE. */
+#define STATE_START_MIN (INT64_C(-62167219200) - 26 * 3600) /* 0000-01-01 00:00 at UTC+26 */
+#define STATE_START_MAX (INT64_C(253402300799) + 25 * 3600) /* 9999-12-31 23:59:59 at UTC-25 */
+#define STATE_COUNT_MAX 1000000
+/* Far past any clock reading, and small enough that a deadline added to
+ * one cannot overflow. */
+#define STATE_INT_MAX (INT64_MAX / 4)
+
+/* Count one more of n, saturating at STATE_COUNT_MAX. */
+static inline void state_count_up(int *n)
+{
+	if (*n < STATE_COUNT_MAX)
+		(*n)++;
+}
 
 /* Serialise r; the caller frees. */
 char *state_format(const struct run *r);

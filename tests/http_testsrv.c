@@ -186,6 +186,25 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		memset(b, 'x', n);
 		reply(s, req, 200, b, n);
 		free(b);
+	} else if (path_is(uri, "/gzip")) {
+		/* n bytes of "{},{},..." sent gzip-compressed (about a
+		 * thousandth of that on the wire), made by the gzip program */
+		long n = query_long(uri, "n", 0);
+		char *cmd = xasprintf("(yes '{},' | tr -d '\\n') 2>/dev/null | head -c %ld | gzip -1 -c", n);
+		FILE *f = popen(cmd, "r");
+		char *b = NULL;
+		size_t len = 0, cap = 0, got;
+		do {
+			xgrow((void **)&b, &cap, len + 65536, 1);
+			got = f ? fread(b + len, 1, 65536, f) : 0;
+			len += got;
+		} while (got > 0);
+		if (!f || pclose(f) != 0)
+			len = 0; /* no gzip: an empty (undecodable) answer fails the test loudly */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Encoding", "gzip");
+		reply(s, req, 200, b, len);
+		free(b);
+		free(cmd);
 	} else if (path_is(uri, "/drop")) {
 		/* The request was read in full; the answer never comes. The
 		 * request stays ours (libevent detaches it on EOF) and is

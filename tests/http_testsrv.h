@@ -8,6 +8,7 @@
  *   /delay?ms=N        200 "late" after N ms (counts requests in flight)
  *   /status?code=N&ra=V  status N, "Retry-After: V" when ra is given, body {}
  *   /big?n=N           200 with N bytes of 'x'
+ *   /gzip?n=N          200, Content-Encoding: gzip, N bytes of "{},{},..." once decoded
  *   /drop              reads the request, then cuts the connection, no answer
  *   anything else      the canned route for "METHOD URI", else 404
  */

@@ -580,6 +580,43 @@ def test_fault_status():
     eq(S.json("GET", "/_sim/faults", key=None)["faults"], [], "faults cleared")
 
 
+LB_PAGE = ("<html><head><title>503 Service Temporarily Unavailable</title></head>\n"
+           "<body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n")
+
+
+def test_fault_status_body():
+    """A status fault can play a load balancer: its own page, verbatim."""
+    S.json("POST", "/_sim/reset", key=None)
+    fault(endpoint="submit", kind="status", status=503, body=LB_PAGE, retry_after="1")
+    fault(endpoint="list", kind="status", status=520, body="error code: 520")
+    st, h, text = S.req("POST", API + "/submit", body(1))
+    eq((st, text), (503, LB_PAGE), "load balancer's 503")
+    eq(h.get("Content-Type"), "text/html", "its content type")
+    eq(h.get("Retry-After"), "1", "and Retry-After")
+    eq(count_batches_raw(), (520, "error code: 520"), "a CDN's 520")
+    eq(count_batches(), 0, "not applied")
+    fl = S.json("GET", "/_sim/faults", key=None)["faults"]
+    eq([(f["kind"], f["status"], f["body"]) for f in fl],
+       [("status", 503, LB_PAGE), ("status", 520, "error code: 520")], "listed with their bodies")
+    # without one, the API's own error body as before; body is null in the listing
+    fault(endpoint="get", kind="status", status=503)
+    eq(S.json("GET", "/_sim/faults", key=None)["faults"][2]["body"], None, "no body: null")
+    for bad in ({"endpoint": "submit", "kind": "drop", "body": "x"},
+                {"endpoint": "submit", "kind": "status", "body": 5},
+                {"endpoint": "submit", "kind": "status", "body": "x" * 4097},
+                {"endpoint": "submit", "kind": "status", "body": "a\u0000b"}):
+        st, _, text = S.req("POST", "/_sim/faults", bad, key=None)
+        eq(st, 400, "refused: %r" % (bad,))
+        check("body" in json.loads(text)["error"], text)
+    fault(endpoint="export", kind="status", status=502, body="x" * 4096)
+    S.json("DELETE", "/_sim/faults", key=None)
+
+
+def count_batches_raw():
+    st, _, text = S.req("GET", API + "/workspace")
+    return st, text
+
+
 def test_fault_drop_kinds():
     S.json("POST", "/_sim/reset", key=None)
     fault(endpoint="submit", kind="drop")
@@ -783,7 +820,8 @@ def main():
         for fn in (test_auth, test_routes, test_not_found, test_validation, test_query_validation, test_body_cap,
                    test_submit_shape, test_whatsapp_batch, test_lifecycle_and_outcomes,
                    test_scheduled_and_fail_agent, test_list_pagination, test_cancel, test_retry,
-                   test_delete_and_export, test_keepalive, test_fault_status, test_fault_drop_kinds,
+                   test_delete_and_export, test_keepalive, test_fault_status, test_fault_status_body,
+                   test_fault_drop_kinds,
                    test_fault_bodies, test_fault_delay, test_fault_close_after, test_request_log,
                    test_reset_and_clock):
             # a failed test may leave the shared connection mid-response

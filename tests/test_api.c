@@ -110,6 +110,64 @@ START_TEST(test_maybe_applied)
 }
 END_TEST
 
+/* Whose answer was it: the API's own error bodies from its own statuses,
+ * or something a proxy, a load balancer or a CDN may say while the
+ * request is still on its way. */
+START_TEST(test_origin_answered)
+{
+	static const char *const api_bodies[] = {
+		/* the ElevenLabs error object (§7.2), new and legacy */
+		"{\"detail\":{\"type\":\"service_unavailable\",\"code\":\"system_busy\",\"message\":\"Busy\","
+		"\"status\":\"system_busy\",\"request_id\":\"3c807fc4\",\"param\":null}}",
+		"{\"detail\":{\"status\":\"invalid_api_key\",\"message\":\"Invalid API key\"}}",
+		"{\"detail\":{\"message\":\"Internal error\"}}",
+		/* FastAPI's own, and a 422 list (§7.1) */
+		"{\"detail\":\"Not Found\"}",
+		" {\"detail\": [ {\"type\":\"missing\",\"loc\":[\"body\",\"agent_id\"],\"msg\":\"Field required\"} ] }\n",
+		"{\"detail\":[]}",
+	};
+	static const char *const other_bodies[] = {
+		"",
+		"<html><body><h1>503 Service Temporarily Unavailable</h1><hr><center>nginx</center></body></html>",
+		"error code: 520",
+		"{}",
+		"{\"message\":\"Service Unavailable\"}",       /* an AWS load balancer's JSON */
+		"{\"error\":{\"code\":503,\"message\":\"x\"}}", /* a Google front end's */
+		"{\"detail\":\"\"}",
+		"{\"detail\":null}",
+		"{\"detail\":42}",
+		"{\"detail\":{\"code\":\"x\"}}",
+		"{\"detail\":{\"message\":7}}",
+		"{\"detail\":\"x\"",                          /* cut */
+		"[{\"detail\":\"x\"}]",
+	};
+	static const long api_statuses[] = { 400, 401, 402, 403, 404, 405, 409, 413, 422, 429, 500, 503 };
+	static const long proxy_statuses[] = { 0, 200, 204, 302, 408, 501, 502, 504, 505, 507, 520, 521, 522,
+					       523, 524, 525, 526, 527, 530, 599, 600, 999, -1 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(api_statuses); i++) {
+		for (size_t k = 0; k < ARRAY_SIZE(api_bodies); k++)
+			ck_assert_msg(api_origin_answered(api_statuses[i], api_bodies[k], strlen(api_bodies[k])),
+				      "%ld %s", api_statuses[i], api_bodies[k]);
+		for (size_t k = 0; k < ARRAY_SIZE(other_bodies); k++)
+			ck_assert_msg(!api_origin_answered(api_statuses[i], other_bodies[k], strlen(other_bodies[k])),
+				      "%ld %s", api_statuses[i], other_bodies[k]);
+		ck_assert(!api_origin_answered(api_statuses[i], NULL, 0));
+	}
+	/* the API's body does not make a gateway's status the API's */
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_statuses); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(api_bodies); k++)
+			ck_assert_msg(!api_origin_answered(proxy_statuses[i], api_bodies[k], strlen(api_bodies[k])),
+				      "%ld %s", proxy_statuses[i], api_bodies[k]);
+	/* every status: only the API's own, with its body */
+	for (long st = 0; st < 1000; st++) {
+		bool want = (st >= 400 && st <= 499 && st != 408) || st == 500 || st == 503;
+		ck_assert_int_eq(api_origin_answered(st, api_bodies[0], strlen(api_bodies[0])), want);
+		ck_assert(!api_origin_answered(st, other_bodies[1], strlen(other_bodies[1])));
+	}
+}
+END_TEST
+
 START_TEST(test_url_escape)
 {
 	char *s;
@@ -588,6 +646,146 @@ START_TEST(test_transient_answers)
 }
 END_TEST
 
+/* The padding of a JSON string: n bytes of 'a'. */
+static char *pad(size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memset(p, 'a', n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Each endpoint reads at most its own cap: a 2xx past it is a transient
+ * failure that may have been applied, a refusal stays a refusal. */
+START_TEST(test_answer_caps_per_endpoint)
+{
+	struct res x = { 0 };
+	char *p = pad(API_MAX_BODY_BATCH), *body;
+
+	ck_assert_uint_eq(api_max_body(API_OP_SUBMIT), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_CANCEL), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_RETRY), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_DELETE), 256 << 10);
+	ck_assert_uint_eq(api_max_body(API_OP_LIST), 2 << 20);
+	ck_assert_uint_eq(api_max_body(API_OP_GET), 64 << 20);
+
+	/* a BatchCallResponse a little over 256 KiB (a huge agent name) */
+	body = xasprintf("{\"agent_name\":\"%s\",%s", p, BATCH_SUBMITTED + 1);
+	testsrv_route(srv, "POST", P "/submit", 200, body);
+	ck_assert_int_eq(api_submit(api, SUBMIT_BODY, res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+	ck_assert_int_eq(x.r.http_status, 200);
+	ck_assert(x.r.maybe_applied);
+	ck_assert_ptr_null(x.r.batch.id);
+	ck_assert_str_eq(x.r.message, "unexpected answer (HTTP 200): answer over 262144 bytes, not read");
+	res_clear(&x);
+	/* the same answer to a get is well within its cap */
+	testsrv_route(srv, "GET", P "/big1", 200, body);
+	ck_assert_int_eq(api_get(api, "big1", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT); /* read, but no recipients: not a detail */
+	ck_assert_ptr_nonnull(strstr(x.r.message, "recipients: missing"));
+	res_clear(&x);
+	free(body);
+
+	/* a refusal past the cap is still a refusal, not a maybe */
+	body = xasprintf("{\"detail\":\"%s\"}", p);
+	testsrv_route(srv, "POST", P "/b7/cancel", 422, body);
+	ck_assert_int_eq(api_cancel(api, "b7", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_REJECTED);
+	ck_assert_int_eq(x.r.http_status, 422);
+	ck_assert(!x.r.maybe_applied);
+	ck_assert_str_eq(x.r.message, "HTTP 422: answer over 262144 bytes, not read");
+	res_clear(&x);
+	free(body);
+	free(p);
+
+	/* a detail of 3 MiB (long client data) is read; a page of 3 MiB is not */
+	p = pad(3 << 20);
+	body = xasprintf("{" BATCH_IN_PROGRESS_FIELDS ",\"recipients\":[{\"id\":\"r1\",\"status\":\"completed\","
+			 "\"created_at_unix\":1,\"updated_at_unix\":2,\"conversation_initiation_client_data\":"
+			 "{\"conversation_config_override\":{\"agent\":{\"prompt\":{\"prompt\":\"%s\"}}}}}]}",
+			 p);
+	testsrv_route(srv, "GET", P "/big3", 200, body);
+	ck_assert_int_eq(api_get(api, "big3", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_OK);
+	ck_assert_uint_eq(x.r.detail.n_rcpts, 1);
+	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
+	res_clear(&x);
+	free(body);
+	body = xasprintf("{\"batch_calls\":[{" BATCH_IN_PROGRESS_FIELDS ",\"x\":\"%s\"}],\"has_more\":false}", p);
+	testsrv_route(srv, "GET", P "/workspace", 200, body);
+	ck_assert_int_eq(api_list(api, NULL, NULL, 0, res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+	ck_assert_str_eq(x.r.message, "unexpected answer (HTTP 200): answer over 2097152 bytes, not read");
+	res_clear(&x);
+	free(body);
+	free(p);
+}
+END_TEST
+
+/* origin_answered reaches the result: the API's 503, a load balancer's
+ * 503, a CDN's 520, a gateway's 502, no answer at all. */
+START_TEST(test_origin_answered_end_to_end)
+{
+	static const struct {
+		const char *id;
+		int status;
+		const char *body;
+		bool origin;
+	} cases[] = {
+		{ "o1", 503, "{\"detail\":{\"type\":\"service_unavailable\",\"message\":\"Busy\",\"status\":\"busy\"}}", true },
+		{ "o2", 500, "{\"detail\":{\"type\":\"internal_error\",\"message\":\"boom\"}}", true },
+		{ "o3", 503, "<html><body>503 Service Unavailable</body></html>", false },
+		{ "o4", 520, "{\"detail\":{\"message\":\"looks like the API\"}}", false },
+		{ "o5", 502, "<html>Bad Gateway</html>", false },
+	};
+	struct res x = { 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *path = xasprintf(P "/%s/retry", cases[i].id);
+		testsrv_route(srv, "POST", path, cases[i].status, cases[i].body);
+		ck_assert_int_eq(api_retry(api, cases[i].id, res_cb, &x, NULL), 0);
+		wait_res(&x);
+		ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+		ck_assert(x.r.maybe_applied);
+		ck_assert_msg(x.r.origin_answered == cases[i].origin, "%d %s", cases[i].status, cases[i].body);
+		res_clear(&x);
+		free(path);
+	}
+	/* a refusal the API made is the API's answer too */
+	testsrv_route(srv, "POST", P "/submit", 422,
+		      "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"body\",\"agent_id\"],\"msg\":\"Field required\"}]}");
+	ck_assert_int_eq(api_submit(api, "{}", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_REJECTED);
+	ck_assert(x.r.origin_answered);
+	res_clear(&x);
+	/* an answer cut at the cap cannot be told to be the API's */
+	char *p = pad(API_MAX_BODY_BATCH);
+	char *body = xasprintf("{\"detail\":{\"message\":\"%s\"}}", p);
+	testsrv_route(srv, "POST", P "/o6/retry", 503, body);
+	ck_assert_int_eq(api_retry(api, "o6", res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_TRANSIENT);
+	ck_assert(!x.r.origin_answered);
+	res_clear(&x);
+	free(body);
+	free(p);
+	/* and a success is not a failure's answer */
+	testsrv_route(srv, "POST", P "/submit", 200, BATCH_SUBMITTED);
+	ck_assert_int_eq(api_submit(api, SUBMIT_BODY, res_cb, &x, NULL), 0);
+	wait_res(&x);
+	ck_assert_int_eq(x.r.outcome, API_OK);
+	ck_assert(!x.r.origin_answered);
+	res_clear(&x);
+}
+END_TEST
+
 START_TEST(test_retry_after_and_unreachable)
 {
 	/* The server's /status route answers any code with Retry-After; use a
@@ -701,6 +899,7 @@ static Suite *api_suite(void)
 	tcase_add_test(pure, test_classify_exhaustive);
 	tcase_add_test(pure, test_classify_named_cases);
 	tcase_add_test(pure, test_maybe_applied);
+	tcase_add_test(pure, test_origin_answered);
 	tcase_add_test(pure, test_url_escape);
 	tcase_add_test(pure, test_build_url);
 	tcase_add_test(pure, test_names);
@@ -719,6 +918,8 @@ static Suite *api_suite(void)
 	tcase_add_test(e2e, test_submit_422_detail);
 	tcase_add_test(e2e, test_auth_and_key_never_in_message);
 	tcase_add_test(e2e, test_transient_answers);
+	tcase_add_test(e2e, test_answer_caps_per_endpoint);
+	tcase_add_test(e2e, test_origin_answered_end_to_end);
 	tcase_add_test(e2e, test_retry_after_and_unreachable);
 	tcase_add_test(e2e, test_submit_timeout_maybe_applied);
 	tcase_add_test(e2e, test_call_cancel_and_free_pending);

@@ -221,8 +221,14 @@ START_TEST(test_retry_after_seconds)
 	ck_assert_int_eq(retry_after(" \t30 ", 1000), 30);
 	ck_assert_int_eq(retry_after("-5", 1000), 0);
 	ck_assert_int_eq(retry_after("-0", 1000), 0);
-	ck_assert_int_eq(retry_after("9223372036854775807", 0), INT64_MAX);
-	ck_assert_int_eq(retry_after("99999999999999999999999999", 0), INT64_MAX);
+	/* honoured up to an hour; more reads as the hour */
+	ck_assert_int_eq(RETRY_AFTER_MAX_S, 3600);
+	ck_assert_int_eq(retry_after("3599", 1000), 3599);
+	ck_assert_int_eq(retry_after("3600", 1000), 3600);
+	ck_assert_int_eq(retry_after("3601", 1000), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("86400", 1000), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("9223372036854775807", 0), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("99999999999999999999999999", 0), RETRY_AFTER_MAX_S);
 
 	retry_after_junk(NULL, 0);
 	retry_after_junk("", 0);
@@ -254,20 +260,36 @@ START_TEST(test_retry_after_dates)
 	ck_assert_int_eq(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", t + 3600), 0);
 	ck_assert_int_eq(retry_after("Thu, 01 Jan 1970 00:00:00 GMT", 1795824000), 0);
 	ck_assert_int_eq(retry_after("Mon, 01 Jan 1900 00:00:00 GMT", 0), 0);
-	/* exact instants */
-	ck_assert_int_eq(retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0), 1445412480);
-	ck_assert_int_eq(retry_after("Mon, 29 Feb 2016 00:00:00 GMT", 0), 1456704000);
-	ck_assert_int_eq(retry_after("Tue, 29 Feb 2000 12:00:00 GMT", 0), 951825600);
-	ck_assert_int_eq(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", 0), 253402300799);
+	/* exact instants, seen from 17 s before each */
+	static const struct {
+		const char *date;
+		int64_t at;
+	} exact[] = {
+		{ "Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 },
+		{ "Mon, 29 Feb 2016 00:00:00 GMT", 1456704000 },
+		{ "Tue, 29 Feb 2000 12:00:00 GMT", 951825600 },
+		{ "Fri, 31 Dec 9999 23:59:59 GMT", 253402300799 },
+		{ "Sat, 28 Nov 2026 00:01:00 GMT", 1795824060 },
+	};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		ck_assert_int_eq(retry_after(exact[i].date, exact[i].at - 17), 17);
+		ck_assert_int_eq(retry_after(exact[i].date, exact[i].at), 0);
+		/* an hour ahead is honoured, a second more reads as the hour */
+		ck_assert_int_eq(retry_after(exact[i].date, exact[i].at - 3600), 3600);
+		ck_assert_int_eq(retry_after(exact[i].date, exact[i].at - 3601), RETRY_AFTER_MAX_S);
+	}
 	ck_assert_int_eq(retry_after("Sat, 28 Nov 2026 00:01:00 GMT", 1795824000), 60);
+	/* year 9999, from now: an hour, not eight thousand years */
+	ck_assert_int_eq(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", 1795824000), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("Fri Dec 31 23:59:59 9999", 1795824000), RETRY_AFTER_MAX_S);
 	/* a leap second reads as the next second */
 	ck_assert_int_eq(retry_after("Sun, 06 Nov 1994 08:49:60 GMT", t), 23);
 	/* the weekday name is redundant and not cross-checked */
 	ck_assert_int_eq(retry_after("Mon, 06 Nov 1994 08:49:37 GMT", t - 5), 5);
 	/* a clock at the end of time cannot overflow the subtraction */
 	ck_assert_int_eq(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", INT64_MAX), 0);
-	ck_assert_int_eq(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", INT64_MIN), INT64_MAX);
-	ck_assert_int_gt(retry_after("Sunday, 06-Nov-94 08:49:37 GMT", INT64_MIN), INT64_MAX / 2);
+	ck_assert_int_eq(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", INT64_MIN), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("Sunday, 06-Nov-94 08:49:37 GMT", INT64_MIN), RETRY_AFTER_MAX_S);
 	ck_assert_int_eq(retry_after("Sunday, 06-Nov-94 08:49:37 GMT", INT64_MAX), 0);
 }
 END_TEST
@@ -276,15 +298,18 @@ START_TEST(test_retry_after_rfc850_century)
 {
 	const int64_t now = 1795824000; /* 2026-11-28 00:00:00Z */
 
-	/* two-digit years up to 50 years ahead stay in this century ... */
-	ck_assert_int_eq(retry_after("Wednesday, 01-Jan-76 00:00:00 GMT", now), 3345062400 - now);
+	/* two-digit years up to 50 years ahead stay in this century (so
+	 * ahead: the hour), and read exactly from 10 s before ... */
+	ck_assert_int_eq(retry_after("Wednesday, 01-Jan-76 00:00:00 GMT", now), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("Wednesday, 01-Jan-76 00:00:00 GMT", 3345062400 - 10), 10);
 	ck_assert_int_eq(retry_after("Saturday, 28-Nov-26 00:00:10 GMT", now), 10);
 	/* ... later ones are the previous century, hence past */
 	ck_assert_int_eq(retry_after("Friday, 01-Jan-77 00:00:00 GMT", now), 0);
 	ck_assert_int_eq(retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now), 0);
 	/* near the end of a century the next one is meant */
 	const int64_t y2090 = 3786912000; /* 2090-01-01 */
-	ck_assert_int_eq(retry_after("Friday, 01-Jan-30 00:00:00 GMT", y2090), 5049129600 - y2090);
+	ck_assert_int_eq(retry_after("Friday, 01-Jan-30 00:00:00 GMT", y2090), RETRY_AFTER_MAX_S);
+	ck_assert_int_eq(retry_after("Friday, 01-Jan-30 00:00:00 GMT", 5049129600 - 10), 10);
 }
 END_TEST
 

@@ -10,6 +10,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -815,20 +817,117 @@ START_TEST(test_strict_json_grammar)
 }
 END_TEST
 
+/* Every integer the daemon keeps, at each end of its documented range:
+ * just inside is read exactly, just outside is refused naming the key. */
+struct int_bound {
+	const char *key;
+	int64_t max;
+	size_t field; /* offsetof(struct batch, ...); SIZE_MAX: a recipient's */
+};
+
+static const struct int_bound int_bounds[] = {
+	{ "created_at_unix", CODEC_TIME_MAX, offsetof(struct batch, created_at_unix) },
+	{ "scheduled_time_unix", CODEC_TIME_MAX, offsetof(struct batch, scheduled_time_unix) },
+	{ "last_updated_at_unix", CODEC_TIME_MAX, offsetof(struct batch, last_updated_at_unix) },
+	{ "total_calls_dispatched", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_dispatched) },
+	{ "total_calls_scheduled", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_scheduled) },
+	{ "total_calls_finished", CODEC_COUNT_MAX, offsetof(struct batch, total_calls_finished) },
+	{ "retry_count", CODEC_RETRY_COUNT_MAX, offsetof(struct batch, retry_count) },
+};
+
+static int64_t batch_field(const struct batch *b, size_t off)
+{
+	int64_t v;
+	memcpy(&v, (const char *)b + off, sizeof(v));
+	return v;
+}
+
+START_TEST(test_integer_bounds)
+{
+	/* the documented values: year 9999 and the API's limits */
+	ck_assert_int_eq(CODEC_TIME_MAX, 253402300799);
+	ck_assert_int_eq(CODEC_COUNT_MAX, 10000000);
+	ck_assert_int_eq(CODEC_RETRY_COUNT_MAX, 1000000);
+
+	for (size_t i = 0; i < ARRAY_SIZE(int_bounds); i++) {
+		const struct int_bound *ib = &int_bounds[i];
+		const int64_t inside[] = { 0, ib->max };
+		const int64_t outside[] = { -1, ib->max + 1, INT64_MIN + 1, INT64_MAX };
+		char raw[32], want[160];
+
+		for (size_t k = 0; k < ARRAY_SIZE(inside); k++) {
+			struct batch b;
+			struct batch_page p;
+			struct batch_detail d;
+			char *cause = NULL;
+			snprintf(raw, sizeof(raw), "%" PRId64, inside[k]);
+
+			char *s = edit_body(ex_submit_response, NULL, 0, ib->key, raw);
+			ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
+			ck_assert_int_eq(batch_field(&b, ib->field), inside[k]);
+			batch_clear(&b);
+			free(s);
+
+			s = edit_body(ex_list_page, "batch_calls", 1, ib->key, raw);
+			ck_assert_int_eq(codec_parse_page(s, strlen(s), &p, &cause), 0);
+			ck_assert_int_eq(batch_field(&p.batches[1], ib->field), inside[k]);
+			batch_page_clear(&p);
+			free(s);
+
+			s = edit_body(ex_detail, NULL, 0, ib->key, raw);
+			ck_assert_int_eq(codec_parse_detail(s, strlen(s), &d, &cause), 0);
+			ck_assert_int_eq(batch_field(&d.batch, ib->field), inside[k]);
+			batch_detail_clear(&d);
+			free(s);
+			ck_assert_ptr_null(cause);
+		}
+		for (size_t k = 0; k < ARRAY_SIZE(outside); k++) {
+			snprintf(raw, sizeof(raw), "%" PRId64, outside[k]);
+			snprintf(want, sizeof(want), "%s: %s is outside 0..%" PRId64, ib->key, raw, ib->max);
+
+			char *s = edit_body(ex_submit_response, NULL, 0, ib->key, raw);
+			assert_refused(P_BATCH, s, want);
+			free(s);
+
+			s = edit_body(ex_list_page, "batch_calls", 1, ib->key, raw);
+			snprintf(want, sizeof(want), "batch_calls[1].%s: %s is outside 0..%" PRId64, ib->key, raw,
+				 ib->max);
+			assert_refused(P_PAGE, s, want);
+			free(s);
+
+			s = edit_body(ex_detail, NULL, 0, ib->key, raw);
+			snprintf(want, sizeof(want), "%s: %s is outside 0..%" PRId64, ib->key, raw, ib->max);
+			assert_refused(P_DETAIL, s, want);
+			free(s);
+		}
+	}
+
+	/* a recipient's timestamps (read for their shape, not kept) */
+	static const char *const rkeys[] = { "created_at_unix", "updated_at_unix" };
+	for (size_t i = 0; i < ARRAY_SIZE(rkeys); i++) {
+		char want[160];
+		char *s = edit_body(ex_detail, "recipients", 1, rkeys[i], "0");
+		assert_accepted(P_DETAIL, s);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "253402300799");
+		assert_accepted(P_DETAIL, s);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "253402300800");
+		snprintf(want, sizeof(want), "recipients[1].%s: 253402300800 is outside 0..253402300799", rkeys[i]);
+		assert_refused(P_DETAIL, s, want);
+		free(s);
+		s = edit_body(ex_detail, "recipients", 1, rkeys[i], "-1");
+		snprintf(want, sizeof(want), "recipients[1].%s: -1 is outside 0..253402300799", rkeys[i]);
+		assert_refused(P_DETAIL, s, want);
+		free(s);
+	}
+}
+END_TEST
+
 START_TEST(test_integer_range)
 {
-	struct batch b;
 	char *cause = NULL;
-	char *s = edit_body(ex_submit_response, NULL, 0, "created_at_unix", "9223372036854775807");
-	ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
-	ck_assert_int_eq(b.created_at_unix, INT64_MAX);
-	batch_clear(&b);
-	free(s);
-	s = edit_body(ex_submit_response, NULL, 0, "retry_count", "-9223372036854775807");
-	ck_assert_int_eq(codec_parse_batch(s, strlen(s), &b, &cause), 0);
-	ck_assert_int_eq(b.retry_count, -INT64_MAX);
-	batch_clear(&b);
-	free(s);
+	char *s;
 
 	/* json-c saturates: these would otherwise read as INT64_MAX/MIN */
 	static const char *const huge[] = { "9223372036854775808", "18446744073709551615",
@@ -847,6 +946,130 @@ START_TEST(test_integer_range)
 	assert_refused(P_BATCH, s, "created_at_unix: expected an integer");
 	free(s);
 	ck_assert_ptr_null(cause);
+}
+END_TEST
+
+/* "{"key":[item,item,...]}" of about n bytes, inside a document's body
+ * (before its last '}') when into is given. */
+static char *repeat_body(const char *into, const char *key, const char *item, size_t n)
+{
+	size_t k = strlen(item), count = n / (k + 1) + 1, len = 0;
+	char *items = xmalloc(count * (k + 1) + 1), *out;
+
+	for (size_t i = 0; i < count; i++) {
+		memcpy(items + len, item, k);
+		len += k;
+		items[len++] = ',';
+	}
+	items[len - 1] = '\0';
+	if (into) {
+		size_t end = strrchr(into, '}') - into;
+		out = xasprintf("%.*s,\"%s\":[%s]}", (int)end, into, key, items);
+	} else {
+		out = xasprintf("{\"%s\":[%s]}", key, items);
+	}
+	free(items);
+	return out;
+}
+
+/* A small body of small containers would cost json-c hundreds of times its
+ * size (16 MiB of "{}," took 4.3 GB): refused before json-c sees it. */
+START_TEST(test_structure_budget)
+{
+	static const char *const items[] = { "{}", "[]", "1", "\"\"", "{\"a\":1}", "true" };
+	const char *want = "more JSON structure than a documented answer has";
+
+	for (size_t i = 0; i < ARRAY_SIZE(items); i++) {
+		/* 8 MiB of it: far over the budget, whatever the item */
+		char *body = repeat_body(NULL, "x", items[i], 8 << 20);
+		for (int w = P_BATCH; w <= P_PAGE; w++) {
+			char *cause = NULL;
+			ck_assert_int_eq(parse_any((enum which)w, body, strlen(body), &cause), -EBADMSG);
+			ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s: %s", items[i], cause);
+			free(cause);
+		}
+		/* an error body like it: the snippet, not a parse */
+		char *m = codec_error_message(503, body, strlen(body));
+		ck_assert_msg(strncmp(m, "HTTP 503: {\"x\":[", strlen("HTTP 503: {\"x\":[")) == 0, "%s", m);
+		assert_clean_line(m);
+		free(m);
+		free(body);
+	}
+	/* under the budget, unknown keys of any shape are still tolerated:
+	 * 50,000 empty objects cost about 39 MiB */
+	char *body = repeat_body(ex_submit_response, "future_key", "{}", 150000);
+	assert_accepted(P_BATCH, body);
+	free(body);
+	/* and 100,000 cost 77 MiB: too much for an answer of 300 KiB */
+	body = repeat_body(ex_submit_response, "future_key", "{}", 300000);
+	char *cause = NULL;
+	ck_assert_int_eq(parse_any(P_BATCH, body, strlen(body), &cause), -EBADMSG);
+	ck_assert_str_eq(cause, "more JSON structure than a documented answer has (about 77 MiB to parse, "
+				"more than 64 MiB)");
+	free(cause);
+	free(body);
+}
+END_TEST
+
+/* The recipients' client data echoes what the submit sent; a detail is
+ * parsed with it set aside, so its size and shape cost no json-c memory,
+ * while its type is still checked. */
+START_TEST(test_detail_client_data_set_aside)
+{
+	struct batch_detail d;
+	char *cause = NULL;
+	char *junk = repeat_body(NULL, "nested", "{\"a\":[{}]}", 4 << 20); /* far over the budget alone */
+	char *s = edit_body(ex_detail, "recipients", 0, "conversation_initiation_client_data", junk);
+
+	ck_assert_int_eq(codec_parse_detail(s, strlen(s), &d, &cause), 0);
+	ck_assert_ptr_null(cause);
+	ck_assert_uint_eq(d.n_rcpts, 2);
+	ck_assert_str_eq(d.rcpts[0].id, "crm-000123");
+	ck_assert_int_eq(d.rcpts[0].status, RCPT_COMPLETED);
+	ck_assert_str_eq(d.rcpts[0].conversation_id, "conv_6101k7v9x2bq4m8et3n5dfh7s1wa");
+	ck_assert_str_eq(d.rcpts[1].id, "btcrcp_6101k7v3m9a0b1c2d3e4f5g6h7j8");
+	ck_assert_int_eq(d.rcpts[1].status, RCPT_IN_PROGRESS);
+	batch_detail_clear(&d);
+	free(s);
+
+	/* only there: the same under another key of a recipient, or as the
+	 * client data of a batch, counts (and is too much) */
+	s = edit_body(ex_detail, "recipients", 0, "call_analysis", junk);
+	assert_refused(P_DETAIL, s, NULL);
+	free(s);
+	s = edit_body(ex_detail, NULL, 0, "conversation_initiation_client_data", junk);
+	assert_refused(P_DETAIL, s, NULL);
+	free(s);
+	free(junk);
+
+	/* set aside, it is still JSON and still an object (or null) */
+	s = edit_body(ex_detail, "recipients", 1, "conversation_initiation_client_data", "null");
+	assert_accepted(P_DETAIL, s);
+	free(s);
+	s = edit_body(ex_detail, "recipients", 1, "conversation_initiation_client_data", "{}");
+	assert_accepted(P_DETAIL, s);
+	free(s);
+	s = edit_body(ex_detail, "recipients", 1, "conversation_initiation_client_data", "[{\"a\":1}]");
+	assert_refused(P_DETAIL, s, "recipients[1].conversation_initiation_client_data: expected an object");
+	free(s);
+	s = edit_body(ex_detail, "recipients", 1, "conversation_initiation_client_data", "5");
+	assert_refused(P_DETAIL, s, "recipients[1].conversation_initiation_client_data: expected an object");
+	free(s);
+	static const char bad[] = "{\"id\":\"b\",\"name\":\"n\",\"agent_id\":\"a\",\"status\":\"completed\","
+				  "\"created_at_unix\":1,\"scheduled_time_unix\":1,\"last_updated_at_unix\":1,"
+				  "\"recipients\":[{\"id\":\"r\",\"status\":\"failed\",\"created_at_unix\":1,"
+				  "\"updated_at_unix\":1,\"conversation_initiation_client_data\":{\"a\":[1,}}]}";
+	cause = NULL;
+	ck_assert_int_eq(parse_any(P_DETAIL, bad, strlen(bad), &cause), -EBADMSG);
+	ck_assert_msg(strncmp(cause, "not valid JSON: ", 16) == 0, "%s", cause);
+	free(cause);
+	/* a second key of the same name: json-c keeps the last, and so do we */
+	static const char twice[] = "{\"id\":\"b\",\"name\":\"n\",\"agent_id\":\"a\",\"status\":\"completed\","
+				    "\"created_at_unix\":1,\"scheduled_time_unix\":1,\"last_updated_at_unix\":1,"
+				    "\"recipients\":[{\"id\":\"r\",\"status\":\"failed\",\"created_at_unix\":1,"
+				    "\"updated_at_unix\":1,\"conversation_initiation_client_data\":{\"a\":1},"
+				    "\"conversation_initiation_client_data\":7}]}";
+	assert_refused(P_DETAIL, twice, "recipients[0].conversation_initiation_client_data: expected an object");
 }
 END_TEST
 
@@ -1509,6 +1732,9 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, test_wrong_types);
 	tcase_add_test(tc, test_strict_json_grammar);
 	tcase_add_test(tc, test_integer_range);
+	tcase_add_test(tc, test_integer_bounds);
+	tcase_add_test(tc, test_structure_budget);
+	tcase_add_test(tc, test_detail_client_data_set_aside);
 	tcase_add_test(tc, test_not_json);
 	tcase_add_test(tc, test_truncated_at_every_offset);
 	suite_add_tcase(s, tc);

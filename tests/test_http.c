@@ -32,7 +32,7 @@ struct got {
 	char *retry_after;
 	int curl_code;
 	char error[256];
-	bool maybe_sent, reused;
+	bool maybe_sent, reused, too_big;
 };
 
 static struct event_base *base;
@@ -54,6 +54,7 @@ static void got_cb(const struct http_response *res, void *arg)
 	snprintf(g->error, sizeof(g->error), "%s", res->error);
 	g->maybe_sent = res->maybe_sent;
 	g->reused = res->reused;
+	g->too_big = res->too_big;
 }
 
 static void got_clear(struct got *g)
@@ -95,16 +96,23 @@ static void replace_client(const struct http_options *o)
 	ck_assert_ptr_nonnull(client);
 }
 
-/* Submit and run the loop until the answer (5 s deadline). */
-static void fetch(const char *method, const char *path, const char *const *headers, const char *body,
-		  unsigned flags, struct got *g)
+/* Submit with a body cap (0: the client's) and run the loop until the
+ * answer (15 s deadline). */
+static void fetch_capped(const char *method, const char *path, const char *const *headers, const char *body,
+			 unsigned flags, size_t max_body, struct got *g)
 {
 	char *url = testsrv_url(srv, path);
 	got_clear(g);
-	ck_assert_int_eq(http_submit(client, method, url, headers, body, flags, got_cb, g, NULL), 0);
+	ck_assert_int_eq(http_submit(client, method, url, headers, body, flags, max_body, got_cb, g, NULL), 0);
 	free(url);
 	ck_assert(testsrv_run_until(base, &g->done, 15000));
 	ck_assert_int_eq(g->calls, 1);
+}
+
+static void fetch(const char *method, const char *path, const char *const *headers, const char *body,
+		  unsigned flags, struct got *g)
+{
+	fetch_capped(method, path, headers, body, flags, 0, g);
 }
 
 START_TEST(test_get_post_delete_arrive)
@@ -174,7 +182,7 @@ START_TEST(test_max_concurrent_never_exceeded)
 	struct got g[N] = { 0 };
 	char *url = testsrv_url(srv, "/delay?ms=300");
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, got_cb, &g[i], NULL), 0);
+		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, 0, got_cb, &g[i], NULL), 0);
 	free(url);
 	ck_assert_uint_eq(http_pending(client), N);
 	ck_assert_uint_eq(http_running(client), 3);
@@ -204,7 +212,7 @@ START_TEST(test_fifo_order)
 		char path[32];
 		snprintf(path, sizeof(path), "/echo?i=%d", i);
 		char *url = testsrv_url(srv, path);
-		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, got_cb, &g[i], NULL), 0);
+		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, 0, got_cb, &g[i], NULL), 0);
 		free(url);
 	}
 	ck_assert(testsrv_run_until(base, &g[N - 1].done, 5000));
@@ -235,7 +243,7 @@ START_TEST(test_token_bucket_spaces_requests)
 	char *url = testsrv_url(srv, "/echo");
 	int64_t t0 = testsrv_now_us();
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, got_cb, &g[i], NULL), 0);
+		ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, 0, got_cb, &g[i], NULL), 0);
 	free(url);
 	/* Only the burst is let through at once (plus a token per 50 ms
 	 * if this loop was slow). */
@@ -284,7 +292,7 @@ START_TEST(test_refused_is_not_sent)
 	close(fd); /* now nobody listens there */
 	char *url = xasprintf("http://127.0.0.1:%d/x", port);
 	struct got g = { 0 };
-	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
+	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, 0, got_cb, &g, NULL), 0);
 	ck_assert(testsrv_run_until(base, &g.done, 5000));
 	ck_assert_int_eq(g.status, 0);
 	ck_assert_int_eq(g.curl_code, CURLE_COULDNT_CONNECT);
@@ -305,7 +313,7 @@ START_TEST(test_tls_handshake_timeout_is_not_sent)
 	int fd = testsrv_silent_listener(&port);
 	char *url = xasprintf("https://127.0.0.1:%d/x", port);
 	struct got g = { 0 };
-	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
+	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, 0, got_cb, &g, NULL), 0);
 	ck_assert(testsrv_run_until(base, &g.done, 5000));
 	ck_assert_int_eq(g.status, 0);
 	ck_assert_int_eq(g.curl_code, CURLE_OPERATION_TIMEDOUT);
@@ -426,12 +434,69 @@ START_TEST(test_body_cap)
 	ck_assert_int_eq(g.status, 200);
 	ck_assert_int_eq(g.curl_code, 0);
 	ck_assert_uint_eq(g.len, 1000);
+	ck_assert(!g.too_big);
 	fetch("GET", "/big?n=1001", NULL, NULL, 0, &g);
 	ck_assert_int_eq(g.status, 200);
 	ck_assert_int_eq(g.curl_code, CURLE_WRITE_ERROR);
 	ck_assert_str_eq(g.error, "response body over 1000 bytes");
+	ck_assert(g.too_big);
 	ck_assert(g.maybe_sent);
 	ck_assert_uint_le(g.len, 1000);
+	got_clear(&g);
+}
+END_TEST
+
+/* Each request carries its own cap; 0 falls back to the client's. */
+START_TEST(test_body_cap_per_request)
+{
+	struct got g = { 0 };
+
+	fetch_capped("GET", "/big?n=5000", NULL, NULL, 0, 5000, &g);
+	ck_assert_int_eq(g.curl_code, 0);
+	ck_assert(!g.too_big);
+	ck_assert_uint_eq(g.len, 5000);
+	fetch_capped("GET", "/big?n=5001", NULL, NULL, 0, 5000, &g);
+	ck_assert_int_eq(g.status, 200); /* the status and headers are whole */
+	ck_assert_int_eq(g.curl_code, CURLE_WRITE_ERROR);
+	ck_assert(g.too_big);
+	ck_assert_str_eq(g.error, "response body over 5000 bytes");
+	ck_assert_uint_le(g.len, 5000);
+	/* the next request, with the client's cap (64 MiB), reads it all */
+	fetch_capped("GET", "/big?n=5001", NULL, NULL, 0, 0, &g);
+	ck_assert_int_eq(g.curl_code, 0);
+	ck_assert(!g.too_big);
+	ck_assert_uint_eq(g.len, 5001);
+	/* a POST of its own connection too */
+	fetch_capped("POST", "/big?n=70000", NULL, "{}", HTTP_NO_REUSE, 65536, &g);
+	ck_assert(g.too_big);
+	ck_assert_uint_le(g.len, 65536);
+	got_clear(&g);
+}
+END_TEST
+
+/* 64 MiB of "{},{},..." gzip-compressed to about 64 KiB: the cap counts
+ * what is decoded, and reading stops there, so a small transfer cannot
+ * make the daemon hold (or parse) gigabytes. */
+START_TEST(test_gzip_bomb_stops_at_cap)
+{
+	struct got g = { 0 };
+
+	/* small enough: decoded and read in full */
+	fetch_capped("GET", "/gzip?n=1048576", NULL, NULL, 0, 2 << 20, &g);
+	ck_assert_int_eq(g.status, 200);
+	ck_assert_int_eq(g.curl_code, 0);
+	ck_assert_uint_eq(g.len, 1048576);
+	ck_assert_int_eq(strncmp(g.body, "{},{},{},", 9), 0);
+
+	fetch_capped("GET", "/gzip?n=67108864", NULL, NULL, 0, 65536, &g);
+	ck_assert_int_eq(g.status, 200);
+	ck_assert_int_eq(g.curl_code, CURLE_WRITE_ERROR);
+	ck_assert(g.too_big);
+	ck_assert(g.maybe_sent);
+	ck_assert_str_eq(g.error, "response body over 65536 bytes");
+	/* what was handed over is at most the cap, never the 64 MiB */
+	ck_assert_uint_le(g.len, 65536);
+	ck_assert_int_eq(strncmp(g.body, "{},{},{},", 9), 0);
 	got_clear(&g);
 }
 END_TEST
@@ -453,10 +518,10 @@ START_TEST(test_cancel_never_calls_back)
 	struct got g[4] = { 0 };
 	struct http_request *r[4];
 	char *slow = testsrv_url(srv, "/delay?ms=100"), *fast = testsrv_url(srv, "/echo");
-	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, got_cb, &g[0], &r[0]), 0);
-	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, cancel_other_cb, &g[1], &r[1]), 0);
-	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, got_cb, &g[2], &r[2]), 0);
-	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, got_cb, &g[3], &r[3]), 0);
+	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, 0, got_cb, &g[0], &r[0]), 0);
+	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, 0, cancel_other_cb, &g[1], &r[1]), 0);
+	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, 0, got_cb, &g[2], &r[2]), 0);
+	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, 0, got_cb, &g[3], &r[3]), 0);
 	ck_assert_uint_eq(http_pending(client), 4);
 	/* Cancel the running one: the next queued one starts. */
 	http_cancel(r[0]);
@@ -491,9 +556,9 @@ START_TEST(test_free_inside_callback)
 {
 	struct got g[3] = { 0 };
 	char *fast = testsrv_url(srv, "/echo"), *slow = testsrv_url(srv, "/delay?ms=5000");
-	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, free_client_cb, &g[0], NULL), 0);
-	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, got_cb, &g[1], NULL), 0);
-	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, got_cb, &g[2], NULL), 0);
+	ck_assert_int_eq(http_submit(client, "GET", fast, NULL, NULL, 0, 0, free_client_cb, &g[0], NULL), 0);
+	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, 0, got_cb, &g[1], NULL), 0);
+	ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, 0, got_cb, &g[2], NULL), 0);
 	ck_assert(testsrv_run_until(base, &g[0].done, 5000));
 	bool never = false;
 	testsrv_run_until(base, &never, 400);
@@ -518,7 +583,7 @@ static void chain_cb(const struct http_response *res, void *arg)
 	struct chain *c = arg;
 	ck_assert_int_eq(res->status, 200);
 	if (--c->left > 0)
-		ck_assert_int_eq(http_submit(client, "GET", c->url, NULL, NULL, 0, chain_cb, c, NULL), 0);
+		ck_assert_int_eq(http_submit(client, "GET", c->url, NULL, NULL, 0, 0, chain_cb, c, NULL), 0);
 	else
 		got_cb(res, &c->g);
 }
@@ -526,7 +591,7 @@ static void chain_cb(const struct http_response *res, void *arg)
 START_TEST(test_submit_from_callback)
 {
 	struct chain c = { .left = 5, .url = testsrv_url(srv, "/echo") };
-	ck_assert_int_eq(http_submit(client, "GET", c.url, NULL, NULL, 0, chain_cb, &c, NULL), 0);
+	ck_assert_int_eq(http_submit(client, "GET", c.url, NULL, NULL, 0, 0, chain_cb, &c, NULL), 0);
 	ck_assert(testsrv_run_until(base, &c.g.done, 5000));
 	ck_assert_int_eq(testsrv_count(srv, "GET", "/echo"), 5);
 	ck_assert_int_eq(srv->n_conns, 1);
@@ -538,9 +603,9 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
 	struct got g = { 0 };
-	ck_assert_int_eq(http_submit(client, NULL, "http://127.0.0.1/", NULL, NULL, 0, got_cb, &g, NULL), -EINVAL);
-	ck_assert_int_eq(http_submit(client, "GET", NULL, NULL, NULL, 0, got_cb, &g, NULL), -EINVAL);
-	ck_assert_int_eq(http_submit(client, "GET", "http://127.0.0.1/", NULL, NULL, 0, NULL, &g, NULL), -EINVAL);
+	ck_assert_int_eq(http_submit(client, NULL, "http://127.0.0.1/", NULL, NULL, 0, 0, got_cb, &g, NULL), -EINVAL);
+	ck_assert_int_eq(http_submit(client, "GET", NULL, NULL, NULL, 0, 0, got_cb, &g, NULL), -EINVAL);
+	ck_assert_int_eq(http_submit(client, "GET", "http://127.0.0.1/", NULL, NULL, 0, 0, NULL, &g, NULL), -EINVAL);
 	ck_assert_uint_eq(http_pending(client), 0);
 	/* Destructors and counters accept NULL. */
 	http_free(NULL);
@@ -568,7 +633,7 @@ START_TEST(test_tls_verification)
 	o.timeout_ms = 25000;
 	replace_client(&o);
 
-	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
+	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, 0, got_cb, &g, NULL), 0);
 	ck_assert(testsrv_run_until(base, &g.done, 30000));
 	ck_assert_int_eq(g.status, 0);
 	ck_assert_int_eq(g.curl_code, CURLE_PEER_FAILED_VERIFICATION);
@@ -579,7 +644,7 @@ START_TEST(test_tls_verification)
 	o.ca_file = ca;
 	replace_client(&o);
 	got_clear(&g);
-	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{\"tls\":1}", HTTP_NO_REUSE, got_cb, &g, NULL), 0);
+	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{\"tls\":1}", HTTP_NO_REUSE, 0, got_cb, &g, NULL), 0);
 	ck_assert(testsrv_run_until(base, &g.done, 30000));
 	ck_assert_int_eq(g.curl_code, 0);
 	ck_assert_int_eq(g.status, 200);
@@ -619,6 +684,8 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_drop_on_reused_connection_is_resent_by_libcurl);
 	tcase_add_test(tc, test_retry_after_captured);
 	tcase_add_test(tc, test_body_cap);
+	tcase_add_test(tc, test_body_cap_per_request);
+	tcase_add_test(tc, test_gzip_bomb_stops_at_cap);
 	tcase_add_test(tc, test_cancel_never_calls_back);
 	tcase_add_test(tc, test_free_inside_callback);
 	tcase_add_test(tc, test_submit_from_callback);

@@ -318,7 +318,8 @@ START_TEST(test_unknown_outcome_not_found_after_grace)
 
 	step_at(r, MS(T0), ev_time());
 	ev.maybe_applied = true;
-	step_at(r, MS(T0) + 30000, ev); /* a timeout, long after the intent */
+	ev.origin_answered = true; /* the API's own 503, long after the intent */
+	step_at(r, MS(T0) + 30000, ev);
 	step_at(r, r->due_ms, ev_time());
 	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
 	step_at(r, r->due_ms + 100, lk);
@@ -335,27 +336,90 @@ END_TEST
 
 START_TEST(test_answered_failure_is_conclusive)
 {
-	static const long statuses[] = { 500, 503, 429, 504, 502, 408, 0 };
-	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++) {
+	/* The api layer says whose answer it was (api_origin_answered): the
+	 * status alone does not, a load balancer sends 503 too. */
+	static const struct {
+		long status;
+		bool origin;
+	} cases[] = { { 500, true }, { 503, true }, { 429, true }, { 503, false }, { 500, false }, { 520, false },
+		      { 504, false }, { 502, false }, { 408, false }, { 0, false } };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct run *r = run_new(&spec, 0);
 		struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 		struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
-		bool origin = statuses[i] == 500 || statuses[i] == 503 || statuses[i] == 429;
+		bool origin = cases[i].origin;
 
 		step_at(r, MS(T0), ev_time());
 		ev.maybe_applied = true;
-		ev.http_status = statuses[i];
+		ev.http_status = cases[i].status;
+		ev.origin_answered = origin;
 		step_at(r, MS(T0) + 100, ev);
 		step_at(r, r->due_ms, ev_time());
 		ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
 		step_at(r, MS(T0) + 1200, lk);
 		/* The API answered: the list is the truth at once. A proxy's
 		 * answer or none: wait out the grace period first. */
-		ck_assert_msg((find_kind(ACT_SUBMIT) != NULL) == origin, "status %ld", statuses[i]);
+		ck_assert_msg((find_kind(ACT_SUBMIT) != NULL) == origin, "status %ld", cases[i].status);
 		if (!origin)
 			ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
 		run_free(r);
 	}
+}
+END_TEST
+
+/* A load balancer's 503 (an HTML page) to a submit: the request may still
+ * be on its way to the API, so a lookup that finds nothing settles only
+ * after the grace period; the request landing meanwhile is adopted. */
+START_TEST(test_proxy_503_waits_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+	struct batch b = mkbatch("btcal_late", BATCH_PENDING);
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	ev.http_status = 503;
+	ev.origin_answered = false;
+	step_at(r, MS(T0) + 100, ev);
+	ck_assert(r->uncertain);
+	ck_assert_int_eq(r->settle_ms, MS(T0) + 100 + 10000);
+	/* every lookup inside the grace period finds nothing, and submits nothing */
+	for (int64_t t = MS(T0) + 1000; t < MS(T0) + 100 + 10000; t += 1500) {
+		step_at(r, r->due_ms > t ? r->due_ms : t, ev_time());
+		if (find_kind(ACT_LOOKUP) == NULL)
+			continue;
+		step_at(r, t + 10, lk);
+		ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+		ck_assert_int_eq(r->state, RUN_SUBMITTING);
+		ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+	}
+	ck_assert_int_eq(r->submit_attempts, 1);
+	/* it landed before the grace period ended: adopted, never sent twice */
+	step_at(r, MS(T0) + 10100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	lk.batch = &b;
+	lk.n_found = 1;
+	step_at(r, MS(T0) + 10150, lk);
+	ck_assert_str_eq(r->batch_id, "btcal_late");
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_int_eq(r->submit_attempts, 1);
+	run_free(r);
+
+	/* the same, and nothing ever landed: submitted again only then */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 100, ev);
+	step_at(r, r->due_ms, ev_time());
+	lk.batch = NULL;
+	lk.n_found = 0;
+	step_at(r, MS(T0) + 10099, lk);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0) + 10100, ev_time());
+	step_at(r, MS(T0) + 10100, lk);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
 }
 END_TEST
 
@@ -1299,15 +1363,16 @@ START_TEST(test_world_exactly_once)
 					ev.outcome = REQ_TRANSIENT;
 					ev.maybe_applied = false;
 					break;
-				case 3: /* refused with 503 before applying */
+				case 3: /* refused with the API's own 503 before applying */
 					ev.outcome = REQ_TRANSIENT;
 					ev.maybe_applied = true;
 					ev.http_status = 503;
+					ev.origin_answered = true;
 					break;
-				case 4: /* timed out, or a proxy's 504: lands later */
+				case 4: /* timed out, or a proxy's 504, 503 or 52x: lands later */
 					ev.outcome = REQ_TRANSIENT;
 					ev.maybe_applied = true;
-					ev.http_status = (rng() & 1) ? 504 : 0;
+					ev.http_status = (const long[]){ 0, 504, 503, 520 }[rng() % 4];
 					break;
 				}
 				run_step(r, &c, &ev, &acts, NULL);
@@ -1360,6 +1425,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_close_with_resume_hands_on);
 	tcase_add_test(tc, test_state_roundtrip_parts);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
+	tcase_add_test(tc, test_proxy_503_waits_grace);
 	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
 	tcase_add_test(tc, test_auth_pauses_without_failing);
 	tcase_add_test(tc, test_full_lifecycle_with_retries);

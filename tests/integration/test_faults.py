@@ -184,8 +184,91 @@ def test_lookup_survives_bad_pages(work):
         env.d.stop()
 
 
+LB_503 = ("<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+          "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n")
+
+
+def proxy_answer_scenario(work, status, body):
+    """A submit answered by something in front of the API (a load
+    balancer's HTML 503, a CDN's 520): the request may still be on its way
+    to the API, so a lookup that finds nothing is conclusive only after the
+    grace period, 2 x request_timeout + 2 s. Then it is sent again, once."""
+    timeout = 2
+    grace = 2 * timeout + 2
+    with Env(work, request_timeout=timeout) as env:
+        env.sim.fault(endpoint="submit", kind="status", status=status, body=body)
+        env.d.write_job("proxied", unix_job(int(time.time())))
+        env.d.start()
+        st = one_batch(env, "proxied", timeout=40)
+        subs = env.sim.requests("submit")
+        assert len(subs) == 2, subs
+        assert (subs[0]["fault"], subs[0]["status"]) == ("status", status), subs[0]
+        assert subs[1]["status"] == 200 and subs[1]["batch_id"] == st["batch_id"], subs[1]
+        gap = (subs[1]["time_us"] - subs[0]["time_us"]) / 1e6
+        assert gap >= grace, "sent again %.3fs after a proxy's %d (grace %ds)" % (gap, status, grace)
+        # it looked, found nothing, and waited: the lookups came between
+        lists = env.sim.requests("list")
+        assert any(subs[0]["seq"] < l["seq"] < subs[1]["seq"] for l in lists), (lists, subs)
+        env.d.wait_log(r"job 'proxied': submit failed \(HTTP %d: .*\) and may have taken effect" % status)
+        assert len(env.sim.batches()) == 1
+        env.d.stop()
+
+
+def test_load_balancer_503_waits_grace(work):
+    proxy_answer_scenario(work, 503, LB_503)
+
+
+def test_cdn_520_waits_grace(work):
+    proxy_answer_scenario(work, 520, "error code: 520")
+
+
+def test_retry_after_year_9999_on_list(work):
+    """The poll's list answered 503 with Retry-After in year 9999: the daemon
+    waits an hour (RETRY_AFTER_MAX_S), not eight thousand years, then polls
+    the run to its end. The hour passes in about 36 s: the daemon and the
+    simulator run on clocks 100 times faster than real (libfaketime), so
+    every figure below is in their seconds."""
+    import harness
+    rate = 100
+    if not shutil.which("faketime"):
+        print("SKIP: faketime (Debian package faketime) is not installed")
+        return
+    if harness.WRAP:
+        print("SKIP: runs its own wrapper (faketime), not BC_WRAP")
+        return
+    with open(harness.DAEMON, "rb") as f:
+        if b"__asan_init" in f.read() and "verify_asan_link_order=0" not in os.environ.get("ASAN_OPTIONS", ""):
+            print("SKIP: the sanitizer build needs ASAN_OPTIONS=verify_asan_link_order=0 under libfaketime")
+            return
+    harness.WRAP = ["faketime", "-f", "+0 x%d" % rate]
+    try:
+        # request_timeout, poll_interval: 6 s and 0.6 s of real time
+        with Env(work, sim_kw={"extra": ("--io-timeout", "100000000")}, request_timeout=600,
+                 poll_interval=60) as env:
+            env.sim.fault(endpoint="list", kind="status", status=503,
+                          retry_after="Fri, 31 Dec 9999 23:59:59 GMT")
+            env.d.write_job("parked", unix_job(int(time.time()), ("+15550100011",)))
+            env.d.start()
+            env.d.wait_started()
+            st = env.d.wait_state("parked", "completed", 150)
+            assert st["counts"]["completed"] == 1, st
+            lists = env.sim.requests("list")
+            hit = [i for i, l in enumerate(lists) if l["fault"] == "status"]
+            assert len(hit) == 1 and hit[0] + 1 < len(lists), lists
+            # the simulator's clock runs at the daemon's rate: its receive
+            # times measure the daemon's wait
+            wait = (lists[hit[0] + 1]["time_us"] - lists[hit[0]]["time_us"]) / 1e6
+            print("the list was asked again %.0f s (simulated) after the 503" % wait)
+            assert 3600 - 1 <= wait < 2 * 3600, "asked again %.0f s later, want an hour" % wait
+            assert len(env.sim.requests("submit")) == 1
+            env.d.stop()
+    finally:
+        harness.WRAP = []
+
+
 if __name__ == "__main__":
     run([test_status_503_with_retry_after, test_status_429_http_date, test_delay_past_timeout,
          test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
          test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
-         test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages])
+         test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages,
+         test_load_balancer_503_waits_grace, test_cdn_520_waits_grace, test_retry_after_year_9999_on_list])
