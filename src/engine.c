@@ -33,6 +33,7 @@
 #include "log.h"
 #include "notify.h"
 #include "schedule.h"
+#include "state.h"
 #include "store.h"
 #include "tz.h"
 #include "util.h"
@@ -1051,6 +1052,26 @@ static void persist_new(struct engine *e, struct slot *s)
 		event_active(e->flush_ev, EV_TIMEOUT, 0);
 }
 
+/* The highest N among the follow-ups "[ZONE, ]resume N" of r's occurrence
+ * in r's zone (0: none). */
+static int next_resume_number(const struct engine *e, const struct run *r)
+{
+	char prefix[96];
+	size_t plen;
+	int max = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s%sresume ", r->zone ? r->zone : "", r->zone ? ", " : "");
+	plen = strlen(prefix);
+	for (size_t i = slot_lower(e, r->job, r->start); i < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[i]) == 0;
+	     i++) {
+		const char *p = e->slots[i]->run->part;
+		int64_t k;
+		if (p && strncmp(p, prefix, plen) == 0 && parse_int64(p + plen, 1, INT32_MAX - 1, &k) == 0 && k > max)
+			max = (int)k;
+	}
+	return max;
+}
+
 /* A run stopped by the calling hours or the operator hands its never-dialled
  * recipients to a new part of the same occurrence: scheduled for the next
  * opening (resume), or paused until `batchcallctl resume`. It is persisted
@@ -1064,12 +1085,12 @@ static void follow_up(struct engine *e, struct slot *s)
 
 	if (!spec || r->n_unfinished == 0)
 		return;
-	r->follow_n++;
+	state_count_up(&r->follow_n);
 	f = run_new_at(spec, r->start, now_ms());
-	if (r->part)
-		snprintf(part, sizeof(part), "%s, resume %d", r->part, r->follow_n);
-	else
-		snprintf(part, sizeof(part), "resume %d", r->follow_n);
+	/* "[ZONE, ]resume N" with the next N of this occurrence and zone: a
+	 * part name unique by construction, whatever the generation. */
+	snprintf(part, sizeof(part), "%s%sresume %d", r->zone ? r->zone : "", r->zone ? ", " : "",
+		 next_resume_number(e, r) + 1);
 	run_set_part(f, spec, part);
 	f->zone = xstrdup(r->zone);
 	f->rcpts = r->unfinished;
