@@ -19,9 +19,9 @@ tests_test_state_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 
 TESTS += tests/integration/test_lifecycle.py tests/integration/test_faults.py tests/integration/test_crash.py \
 	tests/integration/test_recurring.py tests/integration/test_hours.py tests/integration/test_weeks.py \
-	tests/integration/test_identity.py
+	tests/integration/test_identity.py tests/integration/test_attack11.py
 EXTRA_DIST += tests/integration/harness.py tests/integration/test_lifecycle.py \
 	tests/integration/test_faults.py tests/integration/test_crash.py tests/integration/test_recurring.py tests/integration/test_hours.py tests/integration/test_weeks.py \
-	tests/integration/test_identity.py \
+	tests/integration/test_identity.py tests/integration/test_attack11.py \
 	scripts/demo scripts/test \
 	scripts/build scripts/install-deps tests/data/state/v1-pending.json

@@ -164,12 +164,18 @@ static char *scrub_key(char *s, const char *key)
 	size_t klen = strlen(key);
 	char *hit;
 
+	size_t from = 0;
+
 	if (!s || klen == 0)
 		return s;
-	while ((hit = strstr(s, key))) {
-		char *t = xasprintf("%.*s[redacted]%s", (int)(hit - s), s, hit + klen);
+	/* Search on after each marker: a key that is part of "[redacted]"
+	 * must not be found in it again (it would never end). */
+	while ((hit = strstr(s + from, key))) {
+		size_t at = (size_t)(hit - s);
+		char *t = xasprintf("%.*s[redacted]%s", (int)at, s, hit + klen);
 		free(s);
 		s = t;
+		from = at + strlen("[redacted]");
 	}
 	return s;
 }

@@ -72,6 +72,8 @@ struct scan {
 	struct batch *match;  /* oldest match per lookup slot */
 	int *n_match;
 	int *n_foreign;       /* batches with its call_name that are not its own */
+	char **held;          /* batch ids other runs hold, sorted: never adopted */
+	size_t n_held;
 	size_t n_lookup;
 	char *agent;          /* agent_id filter, or NULL */
 	int64_t horizon;      /* lookups need batches created at or after this */
@@ -79,6 +81,19 @@ struct scan {
 	char *cursor;         /* last_doc of the page being asked for */
 	int page_failures;    /* of that page, in a row */
 	struct event *again;  /* asks for it again */
+};
+
+/* A call_name that a run of a job no longer in the files was submitted
+ * with: no other run may be submitted with it while the record is kept. */
+struct held_name {
+	char *call_name;
+	char *job;
+	char *batch_id;
+};
+
+struct replan {
+	char *job;
+	int64_t start;
 };
 
 struct engine {
@@ -115,6 +130,10 @@ struct engine {
 	bool journal_damaged;
 	bool starting;              /* the first load: runs made now have no record yet */
 	bool earlier_life;          /* the state held records: a daemon ran here before */
+	struct held_name *held;     /* call_names of runs of jobs that left the files, sorted */
+	size_t n_held;
+	struct replan *replan;      /* occurrences dropped by this (re)load, planned again */
+	size_t n_replan;
 	int64_t started_ms;
 	bool reap_needed;           /* a slot was forgotten */
 	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
@@ -477,6 +496,8 @@ static void status_touch(struct engine *e)
 static void do_actions(struct slot *s, struct actions *acts);
 static void step(struct slot *s, const struct run_event *ev);
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
+static int str_cmp(const void *a, const void *b);
+static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
 static void slot_drop(struct engine *e, struct slot *s);
 static void follow_up(struct engine *e, struct slot *s);
 static void scan_request(struct engine *e);
@@ -542,8 +563,9 @@ static struct run_ctx make_ctx(const struct slot *s)
 	int64_t open, close;
 
 	/* The calling hours as of now, in the run's zone, for a run that may
-	 * be submitted. */
-	if (j && j->hours && s->run->state == RUN_SCHEDULED &&
+	 * be submitted in this step (a scheduled run; one whose lookup may
+	 * find nothing; one an operator triggers or resumes). */
+	if (j && j->hours && !run_state_active(s->run->state) && s->run->state != RUN_RETRY_WAIT &&
 	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
 		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
 		if (window_close_after(j->hours, z, open, &close) == 0)
@@ -769,6 +791,15 @@ static void do_actions(struct slot *s, struct actions *acts)
 			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
 				int64_t count;
 				uint64_t digest;
+				char why[400];
+				if (submit_refusal(e, s, why, sizeof(why))) {
+					/* Nothing is sent: a refusal as final as the
+					 * API's own. */
+					struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_REJECTED,
+								.retry_after_s = -1, .message = why };
+					step(s, &ev);
+					return;
+				}
 				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
 				run_note_submission(r, count, digest);
 			}
@@ -1139,6 +1170,9 @@ static void scan_free(struct scan *sc)
 	free(sc->match);
 	free(sc->n_match);
 	free(sc->n_foreign);
+	for (size_t i = 0; i < sc->n_held; i++)
+		free(sc->held[i]);
+	free(sc->held);
 	free(sc->agent);
 	free(sc);
 }
@@ -1221,6 +1255,17 @@ static void scan_start(struct engine *e, bool poll)
 	sc->n_foreign = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_foreign));
 	if (sc->n_status > 1) /* NULL in a scan of lookups only */
 		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
+	if (sc->n_lookup > 0) {
+		/* A batch some run already holds is never another's. */
+		for (size_t i = 0; i < e->n_slots; i++) {
+			if (e->slots[i]->forgotten || !e->slots[i]->run->batch_id)
+				continue;
+			sc->held = xrealloc(sc->held, (sc->n_held + 1) * sizeof(*sc->held));
+			sc->held[sc->n_held++] = xstrdup(e->slots[i]->run->batch_id);
+		}
+		if (sc->n_held > 1)
+			qsort(sc->held, sc->n_held, sizeof(*sc->held), str_cmp);
+	}
 	if (one_agent && agent)
 		sc->agent = xstrdup(agent);
 	if (poll)
@@ -1395,7 +1440,9 @@ static void list_page_cb(struct api_result *res, void *arg)
 				continue;
 			/* Only a batch that agrees with the intent in all the
 			 * list shows is this run's: never another job's. */
-			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S)) {
+			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S) ||
+			    (b->id && sc->n_held > 0 &&
+			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), str_cmp))) {
 				sc->n_foreign[j]++;
 				continue;
 			}
@@ -1973,7 +2020,7 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 	struct run *r = NULL;
 	struct slot *s;
 
-	bool waiting = false, only_at_start = true;
+	bool waiting = false, only_at_start = true, any_submitted = false;
 
 	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
 		const struct slot *o = e->slots[i];
@@ -1983,14 +2030,19 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 			waiting = true;
 		if (o->run->start != spec->start)
 			only_at_start = false;
+		if (run_submitted(o->run))
+			any_submitted = true;
 		if (o->run->start > latest)
 			latest = o->run->start;
 	}
 	if (!spec->repeat) {
 		/* A one-off job has one run. A zone group missing from it (its
-		 * record lost) is made again at start-up, looked up first. */
+		 * record lost) is made again at start-up, looked up first, as
+		 * long as no group of it was submitted (an edit while the
+		 * daemon was down must not make a group of recipients that a
+		 * submitted one already holds). */
 		if (spec->hours && spec->has_recipient_zones) {
-			if (latest == INT64_MIN || (e->starting && only_at_start))
+			if (latest == INT64_MIN || (e->starting && only_at_start && !any_submitted))
 				add_zone_groups(e, spec, spec->start);
 			return;
 		}
@@ -2002,6 +2054,16 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 	}
 	if (waiting)
 		return;
+	/* An occurrence planned again after an edit: without a start to count
+	 * from, it would be lost (occurrences begin at now). */
+	if (latest == INT64_MIN && !spec->anchored) {
+		int64_t first = INT64_MAX;
+		for (size_t i = 0; i < e->n_replan; i++)
+			if (strcmp(e->replan[i].job, spec->name) == 0 && e->replan[i].start < first)
+				first = e->replan[i].start;
+		if (first != INT64_MAX)
+			latest = first - 1;
+	}
 	if (next_occurrence(spec, latest, now_s, &occ) < 0)
 		return; /* the series has ended (until/count) */
 	if (occ + spec->max_lateness < now_s) {
@@ -2041,15 +2103,31 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 				break;
 		return;
 	}
-	/* Occurrences outside the calling hours with outside_window = skip. */
-	for (int guard = 0; !make_run(e, spec, occ, &r); guard++) {
-		struct run tmp = { .job = spec->name, .start = occ };
-		char a[64];
-		tz_format_local(spec->tz, occ, a, sizeof(a));
-		log_run(LOG_WARNING, EV_MISSED, &tmp, 0, 0,
-			"job '%s': run of %s skipped: outside the calling hours (outside_window = skip)", spec->name, a);
-		e->stats.missed++;
-		if (guard > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0)
+	/* Occurrences outside the calling hours with outside_window = skip:
+	 * one log line for however many. */
+	{
+		int64_t first_skip = occ;
+		size_t skipped = 0;
+		bool found = true;
+
+		while (!make_run(e, spec, occ, &r)) {
+			skipped++;
+			if (skipped > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0) {
+				found = false;
+				break;
+			}
+		}
+		if (skipped > 0) {
+			struct run tmp = { .job = spec->name, .start = first_skip };
+			char a[64];
+			tz_format_local(spec->tz, first_skip, a, sizeof(a));
+			e->stats.missed += skipped;
+			log_run(LOG_WARNING, EV_MISSED, &tmp, 0, 0,
+				"job '%s': %zu run%s from %s skipped: outside the calling hours (outside_window = skip)%s",
+				spec->name, skipped, skipped == 1 ? "" : "s", a,
+				found ? "" : "; no later occurrence falls inside them");
+		}
+		if (!found)
 			return;
 	}
 	look_first(e, r, spec);
@@ -2057,6 +2135,62 @@ add:
 	s = slot_insert(e, r, spec);
 	announce(r, spec);
 	heap_place(e, s);
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
+}
+
+static void held_clear(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_held; i++) {
+		free(e->held[i].call_name);
+		free(e->held[i].job);
+		free(e->held[i].batch_id);
+	}
+	free(e->held);
+	e->held = NULL;
+	e->n_held = 0;
+}
+
+/* The call_names of submitted runs whose job left the files (check sees
+ * only the files: a renamed job may render the same names). */
+static void held_rebuild(struct engine *e)
+{
+	held_clear(e);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct slot *s = e->slots[i];
+		if (s->forgotten || s->spec || !run_submitted(s->run))
+			continue;
+		e->held = xrealloc(e->held, (e->n_held + 1) * sizeof(*e->held));
+		e->held[e->n_held++] = (struct held_name){ .call_name = xstrdup(s->run->call_name),
+							   .job = xstrdup(s->run->job),
+							   .batch_id = xstrdup(s->run->batch_id) };
+	}
+	if (e->n_held > 1)
+		qsort(e->held, e->n_held, sizeof(*e->held), held_cmp);
+}
+
+/* Why a submit of s must not be sent at all, or NULL. */
+static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
+{
+	const struct run *r = s->run;
+	struct held_name key = { .call_name = r->call_name }, *h;
+
+	if (r->part && !r->rcpts) {
+		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
+		return buf;
+	}
+	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
+	if (h && strcmp(h->job, r->job) != 0) {
+		snprintf(buf, size,
+			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
+			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
+			 h->batch_id ? h->batch_id : "unknown");
+		return buf;
+	}
+	return NULL;
 }
 
 /* Carry out one of the machine's reactions to a (re)load on slot s. */
@@ -2091,6 +2225,8 @@ static bool replaceable(const struct run *r)
 
 static void drop_planned(struct engine *e, struct slot *s, const char *why)
 {
+	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
+	e->replan[e->n_replan++] = (struct replan){ .job = xstrdup(s->run->job), .start = s->run->start };
 	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
 		run_state_name(s->run->state), s->run->call_name, why);
 	slot_drop(e, s);
@@ -2226,8 +2362,14 @@ static void apply_conf(struct engine *e)
 	free(jobs);
 	group_end(e);
 	slots_reap(e);
+	held_rebuild(e);
 	for (size_t i = 0; i < e->conf->n_jobs; i++)
 		ensure_next(e, &e->conf->jobs[i]);
+	for (size_t i = 0; i < e->n_replan; i++)
+		free(e->replan[i].job);
+	free(e->replan);
+	e->replan = NULL;
+	e->n_replan = 0;
 	prune_all(e);
 }
 
@@ -2405,6 +2547,7 @@ void engine_free(struct engine *e)
 	free(e->slots);
 	free(e->heap);
 	free(e->group);
+	held_clear(e);
 	for (size_t i = 0; i < e->n_pending_jobs; i++)
 		free(e->pending_jobs[i]);
 	free(e->pending_jobs);

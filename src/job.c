@@ -344,6 +344,16 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		become_final(r, ctx, RUN_CANCELLED, out);
 		return;
 	}
+	/* `enabled` is judged when the run would really be submitted (it may
+	 * have changed while a lookup was under way). */
+	if (!spec->enabled) {
+		r->state = RUN_DISABLED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "run '%s' not submitted: the job is disabled",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+		return;
+	}
 	if (ctx->now_ms < run_submit_at_ms(r, spec)) {
 		r->due_ms = run_submit_at_ms(r, spec);
 		return;
@@ -604,7 +614,7 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 		become_final(r, ctx, RUN_ERROR, out);
 		return;
 	}
-	if (r->removing && !run_is_follow_up(r)) {
+	if (r->removing && !r->part) {
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its run was never submitted");
 		emit(out, ACT_DROP);
 		return;
@@ -774,9 +784,16 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 			begin_cancel(r, out);
 		return;
 	}
-	if (r->follow != FOLLOW_NONE && !r->removing) {
+	if (r->follow != FOLLOW_NONE && !r->removing && d->batch.status == BATCH_CANCELLED) {
 		hand_on(r, ctx, d, out);
 		return;
+	}
+	if (r->follow != FOLLOW_NONE) {
+		/* It ended on its own before the cancel: nobody is left to
+		 * hand on; cancel_wanted keeps it from being retried. */
+		emit_log(out, r, JE_STATUS, LOG_NOTICE, 0, 0, "batch %s ended (%s) before it could be stopped; "
+			 "nothing to hand on", r->batch_id, batch_status_name(d->batch.status));
+		r->follow = FOLLOW_NONE;
 	}
 	settle(r, ctx, out);
 }
@@ -921,8 +938,7 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 	if (run_state_final(r->state))
 		return 0;
 	r->removing = true;
-	if (!run_submitted(r) && (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) &&
-	    !run_is_follow_up(r)) {
+	if (!run_submitted(r) && (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && !r->part) {
 		/* Never submitted, and made again from the file if it comes back. */
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its %s run is dropped",
 			 run_state_name(r->state));
@@ -930,8 +946,9 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 		return 0;
 	}
 	if (!run_submitted(r)) {
-		/* A follow-up's recipients exist only here: kept, in case the
-		 * job comes back. */
+		/* A part (a follow-up's recipients exist only here; a zone
+		 * group's occurrence may be under way): kept, in case the job
+		 * comes back. */
 		r->due_ms = 0;
 		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
 			 "job removed; its %s run '%s' is kept, not submitted, until the job comes back",
@@ -956,6 +973,8 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 	}
 	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed with on_removal=cancel: cancelling %s",
 		 r->batch_id ? r->batch_id : "its run once submitted");
+	if (!r->cancel_wanted)
+		r->removal_cancel = true; /* undone if the job comes back */
 	r->cancel_wanted = true;
 	if (run_state_active(r->state) && r->op == OP_NONE)
 		begin_cancel(r, out);
@@ -982,6 +1001,11 @@ static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *
 	if (!r->removing)
 		return 0;
 	r->removing = false;
+	if (r->removal_cancel) {
+		r->removal_cancel = false;
+		if (r->op != OP_CANCEL)
+			r->cancel_wanted = false;
+	}
 	if (!run_state_final(r->state)) {
 		if (r->state == RUN_SCHEDULED)
 			r->due_ms = run_submit_at_ms(r, ctx->spec);
@@ -1027,6 +1051,10 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	}
 	if (r->state == RUN_SUBMITTING || r->op != OP_NONE || r->uncertain) {
 		*why = "a submission of this run is under way";
+		return -EBUSY;
+	}
+	if (r->lookup_only) {
+		*why = "its record was damaged and its recipients are unknown: it can never be submitted";
 		return -EBUSY;
 	}
 	if (r->batch_id) {
@@ -1105,11 +1133,21 @@ static int on_resume_req(struct run *r, const struct run_ctx *ctx, struct action
 		*why = "the run is not paused";
 		return -EALREADY;
 	}
+	if (ctx->spec && !ctx->spec->enabled) {
+		*why = "the job is disabled (enabled = false)";
+		return -EBUSY;
+	}
 	r->state = RUN_SCHEDULED;
-	r->submit_at_ms = ctx->now_ms; /* lateness counts from the resume */
-	r->due_ms = ctx->now_ms;
 	r->late_logged = false;
-	emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
+	if (!run_is_follow_up(r) && ctx->spec && run_submit_at_ms(r, ctx->spec) > ctx->now_ms) {
+		/* Paused before its time: back to its own instant. */
+		r->due_ms = run_submit_at_ms(r, ctx->spec);
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted at its time");
+	} else {
+		r->submit_at_ms = ctx->now_ms; /* lateness counts from the resume */
+		r->due_ms = ctx->now_ms;
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
+	}
 	emit(out, ACT_PERSIST);
 	return 0;
 }

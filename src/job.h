@@ -110,6 +110,8 @@ struct run {
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool removing;           /* the job left the files: settle the run by
 				  * on_removal; its record is kept as history */
+	bool removal_cancel;     /* cancel_wanted was set by the removal (undone
+				  * when the job comes back before it is sent) */
 	bool late_logged;
 	struct batch batch;      /* last snapshot (id/name/agent unused) */
 	int64_t counts[RCPT__MAX];

@@ -67,6 +67,7 @@ char *state_format(const struct run *r)
 	snprintf(digest, sizeof(digest), "%016" PRIx64, r->sent_digest);
 	add_str(o, "sent_digest", digest);
 	add_bool(o, "lookup_only", r->lookup_only);
+	add_bool(o, "removal_cancel", r->removal_cancel);
 	add_bool(o, "uncertain", r->uncertain);
 	add_int(o, "settle_ms", r->settle_ms);
 	add_int(o, "retries", r->retries);
@@ -317,6 +318,7 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 			rd.cause = xstrdup("key 'sent_digest' is not 16 hex digits");
 	}
 	r->lookup_only = get_bool_opt(&rd, o, "lookup_only");
+	r->removal_cancel = get_bool_opt(&rd, o, "removal_cancel");
 	r->uncertain = get_bool(&rd, o, "uncertain");
 	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, STATE_INT_MAX);
 	r->retries = (int)get_int(&rd, o, "retries", 0, STATE_COUNT_MAX);

@@ -8,7 +8,8 @@
  *    "call_name": "...", "agent_id": "...", "state": "submitting",
  *    "on_removal": "cancel", "batch_id": "btcal_..." | null, "digest": "hex64",
  *    "submit_attempts": n, "intent_ms": ms, "first_intent_ms": ms, "sent_count": n,
- *    "sent_digest": "hex64", "lookup_only": bool, "uncertain": bool, "settle_ms": ms, "retries": n,
+ *    "sent_digest": "hex64", "lookup_only": bool, "removal_cancel": bool, "uncertain": bool,
+ *    "settle_ms": ms, "retries": n,
  *    "retry_expect": n, "due_ms": ms, "gen": n, "submit_at_ms": ms, "close_ms": ms, "part": "..." | null,
  *    "zone": "..." | null, "recipients": ["+1555..."] | null, "follow": "resume" | "pause" | null,
  *    "follow_n": n, "unfinished": [...] | null, "failures": n, "cancel_wanted": bool,
@@ -24,7 +25,8 @@
  * run: when a run appears in several places (its file and a journal of
  * the store), the highest gen is the newest. Keys added after the first
  * version 1 files (settle_ms, gen, submit_at_ms, close_ms, part, zone, recipients, follow,
- * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only) read as 0,
+ * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only, removal_cancel)
+ * read as 0,
  * false or null when absent.
  */
 #ifndef BC_STATE_H

@@ -860,7 +860,8 @@ START_TEST(test_removal_keeps_follow_up)
 	ck_assert_int_eq(r->state, RUN_PAUSED);
 	run_free(r);
 
-	/* A zone group is made again from the file: dropped. */
+	/* A zone group (a sibling may be under way) is kept too; a whole
+	 * run is made again from the file: dropped. */
 	r = run_new(&spec, 0);
 	run_set_part(r, &spec, "America/Chicago");
 	r->zone = xstrdup("America/Chicago");
@@ -868,7 +869,9 @@ START_TEST(test_removal_keeps_follow_up)
 	c.spec = NULL;
 	acts.n = 0;
 	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
-	ck_assert_ptr_nonnull(find_kind(ACT_DROP));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert(r->removing);
 	run_free(r);
 }
 END_TEST
@@ -1134,6 +1137,74 @@ START_TEST(test_batch_matches)
 	ck_assert(run_batch_matches(r, &b, 300));
 	b.created_at_unix = T0 - 301;
 	ck_assert(!run_batch_matches(r, &b, 300));
+	run_free(r);
+}
+END_TEST
+
+/* What the attack on issue 11 found, each as a transition. */
+START_TEST(test_attack11_transitions)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c;
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+
+	/* Disabled while a submit's outcome was unknown: not submitted. */
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+						  .maybe_applied = true });
+	spec.enabled = false;
+	step_at(r, MS(T0 + 60), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	/* A paused run of a disabled job is not resumed. */
+	r->state = RUN_PAUSED;
+	ck_assert_int_eq(step_at(r, MS(T0 + 62), (struct run_event){ .kind = RE_RESUME_REQ }), -EBUSY);
+	spec.enabled = true;
+	run_free(r);
+
+	/* Removed and put back while the submit is uncertain: the removal's
+	 * cancel is undone, the run is submitted once nothing is found. */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+						  .maybe_applied = true });
+	c = ctx_at(MS(T0 + 1));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert(r->cancel_wanted && r->removal_cancel);
+	step_at(r, MS(T0 + 2), (struct run_event){ .kind = RE_READDED });
+	ck_assert(!r->cancel_wanted && !r->removing);
+	step_at(r, MS(T0 + 60), ev_time());
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	/* A damaged follow-up in error is never triggered. */
+	r = run_new(&spec, 0);
+	r->lookup_only = true;
+	r->state = RUN_ERROR;
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+
+	/* Paused while the detail of a batch that completed on its own was
+	 * being fetched: it completed, nothing is handed on. */
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	r->cancel_wanted = true;
+	r->follow = FOLLOW_PAUSE;
+	step_at(r, MS(T0 + 30), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	run_free(r);
+
+	/* Paused before its time, resumed before its time: back to its instant. */
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 100), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 50), (struct run_event){ .kind = RE_RESUME_REQ }), 0);
+	ck_assert_int_eq(r->due_ms, MS(T0));
 	run_free(r);
 }
 END_TEST
@@ -1441,6 +1512,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_lookup_only);
 	tcase_add_test(tc, test_batch_matches);
 	tcase_add_test(tc, test_file_names);
+	tcase_add_test(tc, test_attack11_transitions);
 	tcase_add_test(tc, test_trigger_and_retry_requests);
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);

@@ -174,6 +174,11 @@ static struct run *random_run(void)
 	r->digest = chance(20) ? (chance(50) ? 0 : UINT64_MAX) : rnd();
 	r->submit_attempts = (int)in_range(0, STATE_COUNT_MAX);
 	r->intent_ms = in_range(0, STATE_INT_MAX);
+	r->first_intent_ms = in_range(0, STATE_INT_MAX);
+	r->sent_count = in_range(0, CODEC_COUNT_MAX);
+	r->sent_digest = chance(20) ? (chance(50) ? 0 : UINT64_MAX) : rnd();
+	r->lookup_only = chance(50);
+	r->removal_cancel = chance(50);
 	r->uncertain = chance(50);
 	r->settle_ms = in_range(0, STATE_INT_MAX);
 	r->retries = (int)in_range(0, STATE_COUNT_MAX);
@@ -262,6 +267,11 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	ck_assert_msg(a->digest == b->digest, "seed %" PRIu64 " run %d: digest", seed, iteration);
 	SAME_INT(submit_attempts);
 	SAME_INT(intent_ms);
+	SAME_INT(first_intent_ms);
+	SAME_INT(sent_count);
+	ck_assert_msg(a->sent_digest == b->sent_digest, "seed %" PRIu64 " run %d: sent_digest", seed, iteration);
+	SAME_INT(lookup_only);
+	SAME_INT(removal_cancel);
 	SAME_INT(uncertain);
 	SAME_INT(settle_ms);
 	SAME_INT(retries);
@@ -373,6 +383,10 @@ START_TEST(test_extremes)
 	hi.digest = UINT64_MAX;
 	hi.submit_attempts = hi.retries = hi.follow_n = hi.failures = STATE_COUNT_MAX;
 	hi.intent_ms = hi.settle_ms = hi.due_ms = hi.submit_at_ms = hi.close_ms = STATE_INT_MAX;
+	hi.first_intent_ms = STATE_INT_MAX;
+	hi.sent_count = CODEC_COUNT_MAX;
+	hi.sent_digest = UINT64_MAX;
+	hi.lookup_only = hi.removal_cancel = true;
 	hi.retry_expect = CODEC_RETRY_COUNT_MAX + 1;
 	hi.gen = INT64_MAX;
 	hi.follow = FOLLOW_PAUSE;
@@ -459,6 +473,8 @@ START_TEST(test_bounds_of_each_number)
 		{ "failures", 0, STATE_COUNT_MAX },
 		{ "retry_expect", 0, CODEC_RETRY_COUNT_MAX + 1 },
 		{ "intent_ms", 0, STATE_INT_MAX },
+		{ "first_intent_ms", 0, STATE_INT_MAX },
+		{ "sent_count", 0, CODEC_COUNT_MAX },
 		{ "settle_ms", 0, STATE_INT_MAX },
 		{ "due_ms", -STATE_INT_MAX, STATE_INT_MAX },
 		{ "submit_at_ms", 0, STATE_INT_MAX },
