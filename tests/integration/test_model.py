@@ -156,7 +156,7 @@ NAMES = tuple(n for n in (".x", "a", "job-1", "..", "A.b-c_d", "_u", "x.", "9", 
                           "n" * 64) if not ("dot" in SKIP and n.startswith(".")))
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Asia/Kolkata")
 REPEATS = ("*:*:0/5", "*:*:2/5", "*:*:0/10")
-OFFSETS = (2, 1, 4, 8, -20, -1200, 3600)
+OFFSETS = (2, 4, 1, 3, 8, -20, -1200, 3600)
 ACTIVE = ("pending", "in_progress", "retry_wait")
 NAME_RX = re.compile(r"^(?P<base>.+) (?P<local>\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: \((?P<part>[^()]*)\))?$")
 SANITIZER_RX = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
@@ -399,7 +399,7 @@ JOB = st.fixed_dictionaries({
     "tz": st.sampled_from(ZONES),
     "call_name": st.booleans(),
     "repeat": st.sampled_from(REPEATS),
-    "hours": st.sampled_from([None] if "hours" in SKIP else [None, None, None, None, None, "open", "closed",
+    "hours": st.sampled_from([None] if "hours" in SKIP else [None] * 6 + ["open", "closed",
                                                              "closing"]),
     "outside": st.sampled_from(["defer", "skip"]),
     "resume": st.booleans(),
@@ -410,11 +410,12 @@ JOB = st.fixed_dictionaries({
     "lateness": st.sampled_from([900, 900, 3]),
     "align": st.booleans(),
 })
-EDITS = ("start", "tz", "enabled", "call_name", "on_removal", "hours", "repeat", "recipients", "lateness")
+EDITS = ("start", "start", "tz", "enabled", "call_name", "on_removal", "hours", "repeat", "recipients", "lateness")
 FAULT_KINDS = ("status", "drop", "apply_then_drop", "delay", "apply_then_500", "malformed", "truncated",
-               "close_after")
+               "close_after", "clear")
 ENDPOINTS = ("submit", "*", "list", "get", "cancel", "retry")
 CTL_OPS = ("trigger", "cancel", "pause", "resume", "retry")
+DISRUPTIONS = [k for k in ("restart", "kill", "freeze", "damage") if k not in SKIP]
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -528,7 +529,8 @@ class Operator(RuleBasedStateMachine):
             violation("daemon", "the daemon exited with status %d on SIGTERM" % rc)
         BUDGET.restarts += 1
 
-    def reload(self):
+    def sighup(self):
+        """SIGHUP and wait for the reload's log line: True when it was applied."""
         def counts():
             log = self.d.log()
             return log.count("configuration reloaded"), log.count("reload refused")
@@ -553,7 +555,7 @@ class Operator(RuleBasedStateMachine):
 
     def apply(self, what):
         """Reload after a change of jobs.d; the test only writes valid files."""
-        if not self.reload():
+        if not self.sighup():
             errors = [line for line in self.d.log().splitlines()[-20:] if "error" in line or "refused" in line]
             raise TestBug("the daemon refused the test's job files after %s:\n%s" % (what, "\n".join(errors)))
 
@@ -585,7 +587,7 @@ class Operator(RuleBasedStateMachine):
     # --- rules ---
 
     @initialize(target=jobs, speed=st.sampled_from([50, 5]), timeout=st.sampled_from([1, 2]),
-                first=st.lists(JOB, min_size=1, max_size=3))
+                first=st.lists(JOB, min_size=1, max_size=4))
     @recorded
     def begin(self, speed, timeout, first):
         if self.dry:
@@ -697,88 +699,79 @@ class Operator(RuleBasedStateMachine):
         self.apply("re-adding '%s'" % job)
         return job
 
-    @precondition(lambda self: "rename" not in SKIP)
-    @rule(job=jobs)
+    @rule(job=jobs, how=st.sampled_from(["plain", "rename", "broken"]))
     @recorded
-    def rename_job(self, job):
+    def reload(self, job, how):
+        """SIGHUP: with nothing changed, after renaming a job's file, or with
+        a broken file present (refused: the old configuration stays)."""
         if self.dry:
             return
-        j = self.jobs_now[job]
-        old = j.file
-        self.files += 1
-        j.file = "f%d.conf" % self.files
-        os.rename(os.path.join(self.d.jobs, old), os.path.join(self.d.jobs, j.file))
-        self.step("rename the file of job '%s': %s -> %s" % (job, old, j.file))
-        self.apply("renaming the file of '%s'" % job)
+        if how == "rename" and "rename" not in SKIP:
+            j = self.jobs_now[job]
+            old = j.file
+            self.files += 1
+            j.file = "f%d.conf" % self.files
+            os.rename(os.path.join(self.d.jobs, old), os.path.join(self.d.jobs, j.file))
+            self.step("rename the file of job '%s': %s -> %s, reload" % (job, old, j.file))
+            self.apply("renaming the file of '%s'" % job)
+        elif how == "broken":
+            self.step("reload with a broken file present (refused), then remove it")
+            path = os.path.join(self.d.jobs, "zz-broken.conf")
+            with open(path, "w") as f:
+                f.write('jobs = ( { name = "broken"; agent_id = 1; } );\n')
+            try:
+                if self.sighup():
+                    violation("reload", "a reload with a broken job file was not refused")
+            finally:
+                os.unlink(path)
+        else:
+            self.step("reload (SIGHUP), nothing changed")
+            self.apply("a reload")
 
-    @rule()
+    @precondition(lambda self: DISRUPTIONS)
+    @rule(how=st.sampled_from(DISRUPTIONS or ["restart"]), moment=st.floats(0, 1), down=st.sampled_from([0, 2, 5]),
+          damage=st.sampled_from(["truncate", "flip", "delete"]), ix=st.integers(0, 20), frac=st.floats(0, 1))
     @recorded
-    def broken_reload(self):
+    def disrupt(self, how, moment, down, damage, ix, frac):
+        """restart (SIGTERM, `down` s, start), kill -9 after `moment` s (then
+        `down` s, start), freeze (SIGSTOP for a moment), or damage a run file
+        (stop, truncate it or flip a byte so that it is no JSON, or delete
+        it; start)."""
         if self.dry:
             return
-        self.step("reload with a broken file present (refused), then remove it")
-        path = os.path.join(self.d.jobs, "zz-broken.conf")
-        with open(path, "w") as f:
-            f.write('jobs = ( { name = "broken"; agent_id = 1; } );\n')
-        try:
-            if self.reload():
-                violation("reload", "a reload with a broken job file was not refused")
-        finally:
-            os.unlink(path)
+        if how == "restart":
+            self.step("restart: SIGTERM, %d s down, start" % down)
+            self.stop_daemon()
+            self.triggers.clear()
+            self.advance(down)
+            self.start_daemon()
+        elif how == "kill":
+            self.advance(moment)
+            self.step("kill -9 after %.3f s, %d s down, start" % (moment, down))
+            self.check_alive(" before kill -9")
+            self.d.kill9()
+            BUDGET.kills += 1
+            self.triggers.clear()
+            self.advance(down)
+            self.start_daemon()
+        elif how == "freeze":
+            seconds = {0: 0.5, 2: 1.5, 5: 3}[down]
+            self.step("freeze the daemon (SIGSTOP) for %.1f s, then SIGCONT" % seconds)
+            self.d.signal(signal.SIGSTOP)
+            self.advance(seconds)
+            self.d.signal(signal.SIGCONT)
+        else:
+            self.stop_daemon()
+            self.triggers.clear()
+            self.step("stop, damage a run file (%s), start" % self.damage_run_file(damage, ix, frac))
+            self.start_daemon()
 
-    @precondition(lambda self: "restart" not in SKIP)
-    @rule(down=st.sampled_from([0, 2, 5]))
-    @recorded
-    def restart(self, down):
-        if self.dry:
-            return
-        self.step("restart: SIGTERM, %d s down, start" % down)
-        self.stop_daemon()
-        self.triggers.clear()
-        self.advance(down)
-        self.start_daemon()
-
-    @precondition(lambda self: "kill" not in SKIP)
-    @rule(moment=st.floats(0, 1), down=st.sampled_from([0, 2, 5]))
-    @recorded
-    def kill9(self, moment, down):
-        if self.dry:
-            return
-        self.advance(moment)
-        self.step("kill -9 after %.3f s, %d s down, start" % (moment, down))
-        self.check_alive(" before kill -9")
-        self.d.kill9()
-        BUDGET.kills += 1
-        self.triggers.clear()
-        self.advance(down)
-        self.start_daemon()
-
-    @precondition(lambda self: "freeze" not in SKIP)
-    @rule(seconds=st.sampled_from([0.5, 1.5, 3]))
-    @recorded
-    def freeze(self, seconds):
-        if self.dry:
-            return
-        self.step("freeze the daemon (SIGSTOP) for %.1f s, then SIGCONT" % seconds)
-        self.d.signal(signal.SIGSTOP)
-        self.advance(seconds)
-        self.d.signal(signal.SIGCONT)
-
-    @precondition(lambda self: "damage" not in SKIP)
-    @rule(how=st.sampled_from(["truncate", "flip", "delete"]), ix=st.integers(0, 20), frac=st.floats(0, 1))
-    @recorded
-    def damage(self, how, ix, frac):
-        if self.dry:
-            return
-        self.stop_daemon()
-        self.triggers.clear()
+    def damage_run_file(self, how, ix, frac):
         runs = os.path.join(self.d.state, "runs")
         files = sorted(n for n in os.listdir(runs) if n.endswith(".json") and "@" in n) \
             if os.path.isdir(runs) else []
         if not files:
-            self.step("damage a run file: there is none; restart")
-            self.start_daemon()
-            return
+            return "there is none"
         name = files[ix % len(files)]
         path = os.path.join(runs, name)
         with open(path, "rb") as f:
@@ -793,16 +786,16 @@ class Operator(RuleBasedStateMachine):
                 self.tampered_names.add(rec.get("call_name"))
                 if rec.get("job") in self.hist:
                     self.hist[rec["job"]].tampered = True
-            detail = "deleted"
-        elif how == "truncate" or not data:
-            data = data[:int(frac * len(data))]
-            detail = "truncated to %d bytes" % len(data)
+            return "%s deleted" % name
+        if how == "truncate" or not data:
+            data, detail = data[:int(frac * len(data))], "truncated to %d bytes" % int(frac * len(data))
         else:
+            # a structural byte, flipped so that the document no longer parses
             spots = [i for i, c in enumerate(data) if c in b'{}[]:,"']
-            start = int(frac * len(spots))
+            first = int(frac * len(spots))
             detail = None
             for k in range(len(spots)):
-                i = spots[(start + k) % len(spots)]
+                i = spots[(first + k) % len(spots)]
                 cand = data[:i] + bytes([data[i] ^ 0x20]) + data[i + 1:]
                 try:
                     json.loads(cand)
@@ -811,21 +804,26 @@ class Operator(RuleBasedStateMachine):
                     break
             if detail is None:
                 data, detail = data[:len(data) // 2], "truncated to %d bytes" % (len(data) // 2)
-        if how != "delete":
-            with open(path, "wb") as f:
-                f.write(data)
-        self.step("stop, damage run file %s (%s), start" % (name, detail))
-        self.start_daemon()
+        with open(path, "wb") as f:
+            f.write(data)
+        return "%s %s" % (name, detail)
 
-    @precondition(lambda self: self.fault_units < FAULT_UNITS and "fault" not in SKIP)
+    @precondition(lambda self: "fault" not in SKIP)
     @rule(endpoint=st.sampled_from(ENDPOINTS), kind=st.sampled_from(FAULT_KINDS),
           status=st.sampled_from([503, 500, 502, 504]), retry_after=st.sampled_from([None, "1", "2"]),
           long=st.booleans(), count=st.integers(1, 2))
     @recorded
     def fault(self, endpoint, kind, status, retry_after, long, count):
-        count = min(count, FAULT_UNITS - self.fault_units)
-        self.fault_units += count
+        """A simulator fault (count hits, at most FAULT_UNITS an example), or clear them."""
+        if kind != "clear":
+            count = min(count, FAULT_UNITS - self.fault_units)
+            kind = kind if count > 0 else "clear"
+            self.fault_units += count
         if self.dry:
+            return
+        if kind == "clear":
+            self.step("clear the faults")
+            self.sim.clear_faults()
             return
         kw = {"endpoint": endpoint, "kind": kind, "count": count}
         if kind == "status":
@@ -836,14 +834,6 @@ class Operator(RuleBasedStateMachine):
             kw["delay_ms"] = (self.timeout + 1) * 1000 if long else self.timeout * 500
         self.step("fault %s" % json.dumps(kw))
         self.sim.fault(**kw)
-
-    @rule()
-    @recorded
-    def clear_faults(self):
-        if self.dry:
-            return
-        self.step("clear the faults")
-        self.sim.clear_faults()
 
     @precondition(lambda self: "ctl" not in SKIP)
     @rule(op=st.sampled_from(CTL_OPS), job=jobs)
@@ -874,23 +864,20 @@ class Operator(RuleBasedStateMachine):
         elif op == "trigger" and self.jobs_now[job].kind == "once":
             self.triggers[job] = self.jobs_now[job].instant()
 
-    @rule(seconds=st.sampled_from([1, 0.5, 2, 4]))
+    @rule(how=st.sampled_from(["due", "1", "0.5", "2", "4"]))
     @recorded
-    def wait(self, seconds):
+    def wait(self, how):
+        """Let time pass: until the next one-off run is due (and 1.25 s more), or a few seconds."""
         if self.dry:
             return
-        self.step("let %.1f s pass" % seconds)
-        self.advance(seconds)
-
-    @rule()
-    @recorded
-    def wait_due(self):
-        if self.dry:
-            return
-        now = self.clock()
-        due = [j.instant() for j in self.jobs_now.values() if j.kind == "once" and now < j.instant() <= now + 10]
-        seconds = (min(due) - now + 1.25) if due else 1
-        self.step("let the next one-off run come due: %.2f s" % seconds)
+        if how == "due":
+            now = self.clock()
+            due = [j.instant() for j in self.jobs_now.values() if j.kind == "once" and now < j.instant() <= now + 10]
+            seconds = (min(due) - now + 1.25) if due else 1
+            self.step("let the next one-off run come due: %.2f s" % seconds)
+        else:
+            seconds = float(how)
+            self.step("let %.1f s pass" % seconds)
         self.advance(seconds)
 
     # --- invariants ---
