@@ -18,9 +18,9 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   last digit picks their outcome), edit one field of a job (start, timezone,
   repeat, calling hours, enabled, call_name, on_removal, recipients,
   max_lateness), remove a job file, put a removed job back (as it was, or
-  with a new start), rename a job file, reload with a broken file present;
-  every file change is followed by SIGHUP and a wait for the reload's log
-  line.  Restart (SIGTERM, a moment of downtime, start), kill -9 at a random
+  with a new start), rename a job file, reload with nothing changed or with
+  a broken file present; every file change is followed by SIGHUP and a wait
+  for the reload's log line.  Restart (SIGTERM, a moment of downtime, start), kill -9 at a random
   moment and start, freeze the daemon (SIGSTOP, SIGCONT) for a moment.
   Damage a run file of the state folder (truncate, flip a byte so that it
   is no longer JSON) or delete one, around a restart.  Simulator faults on
@@ -38,7 +38,8 @@ Invariants (after each step; all of them again once the system is quiet):
   1. at most one batch per run identity: no two simulator batches carry the
      same name (the call_name is unique per job, occurrence and part); and a
      one-off job that was never removed has at most one batch that is not a
-     part (edits after a submit submit nothing new);
+     part (edits after a submit submit nothing new); a recurring job's
+     batches are at occurrences of its repeat;
   2. no batch adopted across jobs: every batch id a state record names
      exists, carries that record's call_name, a call_name base of that
      record's job, and that job's agent; no batch id is named by two runs;
@@ -55,12 +56,17 @@ Invariants (after each step; all of them again once the system is quiet):
      every run that was active when the quiet period began ended; the
      deadline is derived from the mechanism: grace (2 x request_timeout +
      2 s), the backoff after the faults that hit (min(2^(hits-1), 300) s),
-     Retry-After, the poll interval and the simulated call durations;
+     Retry-After, the poll interval and the simulated call durations (a
+     due run record the daemon does not track, which nothing will change,
+     fails after grace + poll interval + 2 s);
   5. the daemon is alive after every step (unless the step stopped it),
      never exits on a signal, never prints a sanitizer report, and exits 0
      on SIGTERM.
 A duplicate of a run whose run file the test deleted is tolerated (the
-state was destroyed, not damaged: nothing is left to look up).
+state was destroyed, not damaged: nothing is left to look up). Every
+violation is one exception type (Violation, its kind first in the message):
+one sequence may break two invariants in either order, which must not look
+flaky to the shrinker.
 
 How it runs: while Hypothesis draws an example the machine is dry (the
 rules only record their calls and keep the model that preconditions and
@@ -92,8 +98,8 @@ Budget and replay (environment):
                     dot, repeat, hours, readd, rename, damage, kill, restart,
                     freeze, fault, ctl, edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
-Scratch lives in $TOP_BUILDDIR/model-work/ (a failing replay's folder is
-kept and named).
+Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
+passes; a failing replay's folder is kept and named).
 
 Needs Hypothesis (Debian's python3-hypothesis, for /usr/bin/python3):
 tests/integration/test_model.sh runs this file with /usr/bin/python3 and
