@@ -99,7 +99,8 @@ Budget and replay (environment):
                     freeze, fault, ctl, edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
-passes; a failing replay's folder is kept and named).
+passes; a failing replay's folder is kept, and named, until a later run
+starts).
 
 Needs Hypothesis (Debian's python3-hypothesis, for /usr/bin/python3):
 tests/integration/test_model.sh runs this file with /usr/bin/python3 and
