@@ -91,7 +91,9 @@ Budget and replay (environment):
                     seed generates the same action sequences.
   BC_MODEL_REPRODUCE  the blob Hypothesis prints with a failure
                     (@reproduce_failure('VERSION', b'BLOB'): give BLOB):
-                    replays exactly that minimal example.
+                    replays exactly that minimal example (with the same
+                    BC_MODEL_STEPS and BC_MODEL_SKIP: the failure prints
+                    the whole line).
   BC_MODEL_VERBOSE=1  print every action of every example (normally only
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
@@ -1222,6 +1224,10 @@ def main():
                   b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
+        if not ok:
+            print("test_model: replay: BC_SEED=%d BC_MODEL_STEPS=%d%s generates the same sequences; add "
+                  "BC_MODEL_REPRODUCE=BLOB (from @reproduce_failure(..., b'BLOB') below) for exactly the minimal "
+                  "one" % (SEED, STEPS, " BC_MODEL_SKIP=" + ",".join(sorted(SKIP)) if SKIP else ""), flush=True)
     shutil.rmtree(RUNDIR, ignore_errors=True)
     # A randomised test asserts that its worlds made progress.
     assert b.examples > 0 and b.batches > 0, "no example submitted anything: the test tested nothing"
