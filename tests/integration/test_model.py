@@ -984,8 +984,9 @@ class Operator(RuleBasedStateMachine):
     def unsettled(self, t0):
         """Why the system is not quiet yet: [(reason, orphan key or None)],
         empty when quiet. An orphan is a run record that is scheduled and
-        due while the daemon tracks another run of its job (or none): it
-        will not change, and would be loaded, and submitted, at a start."""
+        past its due time while the daemon tracks another run of its job (or
+        none): it will not change, and would be loaded, and submitted, at
+        the next start."""
         now = time.time()
         why = []
         held = [r for r in self.sim.requests() if r["fault"] == "delay" and r["status"] is None]
@@ -1005,8 +1006,9 @@ class Operator(RuleBasedStateMachine):
             elif r["state"] in ACTIVE and r["start"] < t0 - 1:
                 why.append(("%s is still %s" % (where, r["state"]), None))
             elif r["state"] == "scheduled" and waiting(r["start"], due):
+                # (a run waiting for its backoff has its due time ahead)
                 v = view.get(r["job"])
-                orphan = not r.get("part") and (v is None or v["start_unix"] != r["start"])
+                orphan = not r.get("part") and due < now - 1 and (v is None or v["start_unix"] != r["start"])
                 why.append(("%s is scheduled and due (due %+.1fs)%s" % (
                     where, due - now, "; the daemon tracks %s" % (
                         "run %s@%s (%s)" % (r["job"], v["start_unix"], v["state"]) if v else "no run of that job")
