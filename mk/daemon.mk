@@ -20,6 +20,11 @@ tests_test_state_LDADD = $(CORE_LIBS) $(CHECK_LIBS)
 TESTS += tests/integration/test_lifecycle.py tests/integration/test_faults.py tests/integration/test_crash.py \
 	tests/integration/test_recurring.py tests/integration/test_hours.py tests/integration/test_weeks.py \
 	tests/integration/test_identity.py tests/integration/test_attack11.py
+# The model-based test (Hypothesis, for /usr/bin/python3: the .sh picks the
+# interpreter); BC_MODEL_MINUTES sizes it, 3 minutes by default.
+TESTS += tests/integration/test_model.sh
+dist_noinst_SCRIPTS += tests/integration/test_model.sh
+EXTRA_DIST += tests/integration/test_model.py
 EXTRA_DIST += tests/integration/harness.py tests/integration/test_lifecycle.py \
 	tests/integration/test_faults.py tests/integration/test_crash.py tests/integration/test_recurring.py tests/integration/test_hours.py tests/integration/test_weeks.py \
 	tests/integration/test_identity.py tests/integration/test_attack11.py \

@@ -249,6 +249,59 @@ defaults = {
                     return json.load(f)
         return None
 
+    def runs(self):
+        """Every run the state folder holds, as the daemon would load it: the
+        run files (those of dot-named jobs too) and the records of the
+        journals, the newest record (highest gen) of each run file name
+        winning. A file or journal line that does not parse (damage, or a
+        line being appended) is left out."""
+        d = os.path.join(self.state, "runs")
+        best = {}
+
+        def take(rec):
+            if not isinstance(rec, dict) or "job" not in rec or "start" not in rec:
+                return
+            key = (rec["job"], rec["start"], rec.get("part"))
+            old = best.get(key)
+            if old is None or rec.get("gen", 0) >= old.get("gen", 0):
+                best[key] = rec
+        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            path = os.path.join(d, name)
+            try:
+                if name.startswith("journal-") and name.endswith(".jsonl"):
+                    with open(path, errors="replace") as f:
+                        for line in f:
+                            try:
+                                take(json.loads(line))
+                            except ValueError:
+                                pass
+                elif name.endswith(".json") and "@" in name:
+                    with open(path, errors="replace") as f:
+                        take(json.load(f))
+            except (OSError, ValueError):
+                pass
+        return list(best.values())
+
+    def control(self, method, path, timeout=10):
+        """One request to the control socket: (HTTP status, parsed JSON body)."""
+        import http.client
+        import socket
+        sock_path = os.path.join(self.dir, "control.sock")
+
+        class UnixConnection(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout * SCALE)
+                self.sock.connect(sock_path)
+        c = UnixConnection("localhost", timeout=timeout * SCALE)
+        try:
+            c.request(method, path, body=b"" if method == "POST" else None)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, (json.loads(data) if data else None)
+        finally:
+            c.close()
+
     def wait_state(self, job, states, timeout=20):
         if isinstance(states, str):
             states = (states,)

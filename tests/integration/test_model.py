@@ -1,0 +1,1240 @@
+#!/usr/bin/env python3
+"""Model-based test of the operator's whole action space (issue 11).
+
+A Hypothesis rule-based state machine drives the real batchcalld and the
+real batchcall-sim over loopback through random sequences of what an
+operator (and the world) can do, keeps a model of what it did, and checks
+after every step, and thoroughly once the system is quiet, that nobody is
+rung twice and no run is lost. A failure is shrunk by Hypothesis to a
+minimal action sequence, which is printed with the tails of daemon.log and
+sim.stderr.
+
+Actions (rules), each small: jobs are due a few seconds ahead, the
+simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
+1 or 2 s, so that every grace period is short.
+
+  add a job file (one-off or recurring every few seconds, `start` in a zone
+  or `scheduled_time_unix`, with or without calling hours, recipients whose
+  last digit picks their outcome), edit one field of a job (start, timezone,
+  repeat, calling hours, enabled, call_name, on_removal, recipients,
+  max_lateness), remove a job file, put a removed job back (as it was, or
+  with a new start), rename a job file, reload with nothing changed or with
+  a broken file present; every file change is followed by SIGHUP and a wait
+  for the reload's log line.  Restart (SIGTERM, a moment of downtime, start), kill -9 at a random
+  moment and start, freeze the daemon (SIGSTOP, SIGCONT) for a moment.
+  Damage a run file of the state folder (truncate, flip a byte so that it
+  is no longer JSON) or delete one, around a restart.  Simulator faults on
+  every endpoint the daemon uses (drop, apply_then_drop, status
+  500/502/503/504 with and without Retry-After, delays shorter and longer
+  than request_timeout, malformed, truncated, apply_then_500, close_after),
+  clear them.  `batchcallctl cancel|retry|trigger|pause|resume JOB`.  Let
+  time pass (a short sleep, or until the next one-off run is due).
+
+Job names are valid but odd ('.x', '..', 'A.b-c_d', a 64-character name);
+every job has a call_name base of its own (its name, or "CN NAME k"), so
+rendered call_names never collide across jobs.
+
+Invariants (after each step; all of them again once the system is quiet):
+  1. at most one batch per run identity: no two simulator batches carry the
+     same name (the call_name is unique per job, occurrence and part); and a
+     one-off job that was never removed has at most one batch that is not a
+     part (edits after a submit submit nothing new); a recurring job's
+     batches are at occurrences of its repeat;
+  2. no batch adopted across jobs: every batch id a state record names
+     exists, carries that record's call_name, a call_name base of that
+     record's job, and that job's agent; no batch id is named by two runs;
+  3. every one-off run that came due is submitted or accounted for by a
+     documented rule visible in the state (missed: its instant was already
+     later than max_lateness when it was set, or calling hours; cancelled or
+     paused: the operator did it; disabled: enabled = false; error), with a
+     log line for it (disabled runs excepted: the daemon logs nothing for a
+     job loaded disabled); a run an accepted `trigger` asked for is
+     submitted (unless a later edit, restart, cancel or pause changed the
+     request);
+  4. once quiet (faults cleared, no request held by the simulator), no run
+     is submitting or uncertain, no run is due without being acted on, and
+     every run that was active when the quiet period began ended; the
+     deadline is derived from the mechanism: grace (2 x request_timeout +
+     2 s), the backoff after the faults that hit (min(2^(hits-1), 300) s),
+     Retry-After, the poll interval and the simulated call durations (a
+     due run record the daemon does not track, which nothing will change,
+     fails after grace + poll interval + 2 s);
+  5. the daemon is alive after every step (unless the step stopped it),
+     never exits on a signal, never prints a sanitizer report, and exits 0
+     on SIGTERM.
+A duplicate of a run whose run file the test deleted is tolerated (the
+state was destroyed, not damaged: nothing is left to look up). Every
+violation is one exception type (Violation, its kind first in the message):
+one sequence may break two invariants in either order, which must not look
+flaky to the shrinker.
+
+How it runs: while Hypothesis draws an example the machine is dry (the
+rules only record their calls and keep the model that preconditions and
+bundles need); teardown() replays the recorded calls for real, checking
+after each. Examples of no step, and the engine's short warm-up examples
+(cheap for a pure function, seconds of processes here), are not run. Each
+step lasts a fixed time on the example's timeline (0.5 s, plus the time it
+lets pass: downtime, a freeze, a wait) and the timeline starts a quarter
+second past a whole second, so jobs (due at whole seconds) never come due
+at a step's edge: the replay of an action sequence replays the order of its
+events, and a failure shrinks to a sequence that fails again.
+
+Budget and replay (environment):
+  BC_MODEL_MINUTES  wall-clock budget, default 3 (make check). New examples
+                    start while one more fits; after a failure, shrinking
+                    runs while the final replay still fits. Deadlines of
+                    single waits come from the mechanism, never from the
+                    budget, so a slow (sanitizer) build runs fewer examples,
+                    never flakes.
+  BC_MODEL_STEPS    steps per example, default 14.
+  BC_SEED           seed of the generator (printed at the start). The same
+                    seed generates the same action sequences.
+  BC_MODEL_REPRODUCE  the blob Hypothesis prints with a failure
+                    (@reproduce_failure('VERSION', b'BLOB'): give BLOB):
+                    replays exactly that minimal example (with the same
+                    BC_MODEL_STEPS and BC_MODEL_SKIP: the failure prints
+                    the whole line).
+  BC_MODEL_VERBOSE=1  print every action of every example (normally only
+                    the final, minimal replay of a failure is narrated).
+  BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
+                    dot, repeat, hours, readd, rename, damage, kill, restart,
+                    freeze, fault, ctl, edit-start, edit-tz, edit-FIELD), e.g.
+                    to look past a known bug.
+Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
+passes; a failing replay's folder is kept, and named, until a later run
+starts).
+
+Needs Hypothesis (Debian's python3-hypothesis, for /usr/bin/python3):
+tests/integration/test_model.sh runs this file with /usr/bin/python3 and
+skips (exit 77) without it.
+"""
+import collections
+import datetime
+import functools
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from zoneinfo import ZoneInfo
+
+sys.dont_write_bytecode = True   # nothing written into the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Daemon, Sim, wait_until  # noqa: E402
+
+try:
+    import hypothesis
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis import strategies as st
+    from hypothesis.control import current_build_context
+    from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, multiple, precondition,
+                                     rule, run_state_machine_as_test)
+except ImportError:
+    print("SKIP: test_model needs Hypothesis (Debian: apt-get install python3-hypothesis; "
+          "run it with /usr/bin/python3)")
+    sys.exit(77)
+
+MINUTES = float(os.environ.get("BC_MODEL_MINUTES", "3"))
+STEPS = int(os.environ.get("BC_MODEL_STEPS", "14"))
+SEED = int(os.environ.get("BC_SEED") or random.SystemRandom().randrange(1 << 32))
+VERBOSE = os.environ.get("BC_MODEL_VERBOSE") == "1"
+REPRODUCE = os.environ.get("BC_MODEL_REPRODUCE")
+# Leave parts of the action space out, e.g. to look past a known bug:
+# dot (job names starting with '.'), repeat (recurring jobs), readd, rename,
+# damage, kill, restart, freeze, fault, ctl, hours, edit-FIELD (edit-start,
+# edit-tz, ...).
+SKIP = set(filter(None, os.environ.get("BC_MODEL_SKIP", "").split(",")))
+WORKROOT = os.path.join(harness.TOP_BUILDDIR, "model-work")   # run-PID/ex-*/ below it
+RUNDIR = os.path.join(WORKROOT, "run-%d" % os.getpid())
+SCALE = harness.SCALE
+
+POLL = 1                    # poll_interval of the daemon under test
+RETRY_DELAY = 1             # harness defaults: max_retries 2, delay 1 s
+MAX_RETRIES = 2
+QUANTUM = 0.5               # every step takes this long (plus the time it lets pass), see advance()
+MIN_STEPS = 1               # examples with fewer steps (after the first) are not run
+FAULT_UNITS = 6             # fault hits an example may configure (bounds the backoff)
+RETRY_AFTER_MAX = 2
+DEFERRED = 600              # a run due later than this is deferred (calling hours), not waiting
+
+NAMES = tuple(n for n in (".x", "a", "job-1", "..", "A.b-c_d", "_u", "x.", "9", ".hidden-job", "Z_9", "b_2-",
+                          "n" * 64) if not ("dot" in SKIP and n.startswith(".")))
+ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Asia/Kolkata")
+REPEATS = ("*:*:0/5", "*:*:2/5", "*:*:0/10")
+OFFSETS = (2, 4, 1, 3, 8, -20, -1200, 3600)
+ACTIVE = ("pending", "in_progress", "retry_wait")
+NAME_RX = re.compile(r"^(?P<base>.+) (?P<local>\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: \((?P<part>[^()]*)\))?$")
+SANITIZER_RX = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
+
+
+class Violation(AssertionError):
+    """An invariant of batchcalld does not hold."""
+
+
+def violation(kind, msg):
+    """Every violation is raised here, as one exception type: Hypothesis
+    tells failures apart by type and place, and the same action sequence
+    may break two invariants in either order (a real daemon, real time):
+    one origin keeps the shrinker from calling that flaky. The kind leads
+    the message."""
+    raise Violation("%s: %s" % (kind.upper(), msg))
+
+
+class TestBug(Exception):
+    """The test itself did something it did not mean to (e.g. wrote a job the daemon refuses)."""
+
+
+# --- the budget ---------------------------------------------------------------------------------
+
+class Budget:
+    """Wall-clock budget of the whole run: an example starts only while it
+    (and, after a failure, the final replay of the shrunk one) still fits."""
+    def __init__(self, minutes):
+        self.t0 = time.monotonic()
+        self.end = self.t0 + minutes * 60
+        self.durations = []
+        self.failed_at = None
+        self.notes = set()          # oddities that are no violation of the invariants
+        self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
+        self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
+
+    def estimate(self):
+        if not self.durations:
+            return 30.0
+        return max(self.durations[-5:] + [5.0])
+
+    def may_start(self):
+        need = self.estimate() * (2 if self.failed_at is not None else 1)
+        return time.monotonic() + need <= self.end
+
+
+BUDGET = Budget(MINUTES)
+
+
+def let_the_budget_end_shrinking():
+    """Hypothesis gives up shrinking after five minutes: a few dozen of these
+    examples. Let the wall-clock budget decide instead (examples run dry
+    once it is spent, which ends shrinking as well). Internal to Hypothesis:
+    without that attribute, its own limit stays."""
+    try:
+        from hypothesis.internal.conjecture.engine import ConjectureRunner
+    except ImportError:
+        return
+    if not hasattr(ConjectureRunner(lambda data: None), "finish_shrinking_deadline"):
+        return
+
+    class Deadline:
+        def __get__(self, obj, typ=None):
+            return self if obj is None else obj.__dict__.get("_bc_finish_shrinking_deadline")
+
+        def __set__(self, obj, value):
+            if value is not None:
+                value = max(value, time.perf_counter() + BUDGET.end - time.monotonic())
+            obj.__dict__["_bc_finish_shrinking_deadline"] = value
+    ConjectureRunner.finish_shrinking_deadline = Deadline()
+
+
+def real_example():
+    """Whether the engine is running a fully random example (or, once a
+    failure was found, a shrink candidate). Before the first failure,
+    Hypothesis also runs warm-up examples of capped length, zero-extended
+    prefixes and mutations: cheap for a pure function, seconds of processes
+    each here, and too short to reach anything; they run dry."""
+    if BUDGET.failed_at is not None:
+        return True
+    try:
+        from hypothesis.internal.conjecture.engine import BUFFER_SIZE
+        data = current_build_context().data
+        return data._ConjectureData__random is not None and data.max_length >= BUFFER_SIZE
+    except (ImportError, AttributeError):
+        return True
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+def local_str(t, tz, fmt="%Y-%m-%d %H:%M:%S"):
+    return datetime.datetime.fromtimestamp(t, ZoneInfo(tz)).strftime(fmt)
+
+
+def wall_instant(wall, tz):
+    # zoneinfo with fold=0 reads a gap with the offset before it and an
+    # overlap as its first occurrence: RFC 5545, as the daemon does.
+    dt = datetime.datetime.strptime(wall, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(tz))
+    return int(dt.timestamp())
+
+
+def occurs(t, repeat):
+    """Whether instant t is an occurrence of one of the test's repeats
+    ("*:*:S/P": every P seconds from second S of each minute; every zone
+    used is a whole number of minutes off UTC)."""
+    first, step = (int(x) for x in repeat.rsplit(":", 1)[1].split("/"))
+    sec = t % 60
+    return sec >= first and (sec - first) % step == 0
+
+
+def parse_name(name):
+    m = NAME_RX.match(name or "")
+    return (m.group("base"), m.group("local"), m.group("part")) if m else (None, None, None)
+
+
+IMPLS = {}
+
+
+def recorded(f):
+    """A rule records its call and does only the model's bookkeeping (the
+    machine is dry while Hypothesis draws the steps); teardown replays the
+    recorded calls for real, unless the example is not worth running."""
+    IMPLS[f.__name__] = f
+
+    @functools.wraps(f)
+    def wrapper(self, **kw):
+        self.actions.append((f.__name__, kw))
+        return f(self, **kw)
+    return wrapper
+
+
+class Job:
+    """What the test wrote for one job."""
+    def __init__(self, name, p, now, version):
+        self.name = name
+        self.file = None
+        self.kind = p["kind"]
+        self.agent = p["agent"]
+        self.tz = p["tz"]
+        self.repeat = p["repeat"] if self.kind == "repeat" else None
+        self.call_base = ("CN %s %d" % (name, version)) if p["call_name"] else None
+        self.enabled = p["enabled"]
+        self.on_removal = p["on_removal"]
+        self.max_lateness = p["lateness"]
+        self.recipients = tuple("+15550100%d%s" % (i, d) for i, d in enumerate(p["digits"]))
+        self.hours = None
+        self.set_hours(p["hours"], p["outside"], p["resume"], now)
+        self.form = p["form"]
+        self.at = self.wall = None
+        self.align = p["align"]
+        if self.form != "none" or self.kind == "once":
+            self.set_start(p["offset"], now)   # a one-off job needs an instant
+
+    def set_start(self, offset, now):
+        if self.form == "none":
+            self.form = "unix"
+        self.at = int(now) + offset
+        if self.repeat and self.align:
+            # a start that is an occurrence itself
+            while not occurs(self.at, self.repeat):
+                self.at += 1
+        self.wall = local_str(self.at, self.tz)
+
+    def set_hours(self, mode, outside, resume, now):
+        if mode is None:
+            self.hours = None
+            return
+        lo, hi = {"open": (now - 3600, now + 3600), "closed": (now + 7200, now + 10800),
+                  "closing": (now - 3600, now + 6)}[mode]
+        self.hours = (mode, local_str(lo, self.tz, "%H:%M"),
+                      local_str(hi, self.tz, "%H:%M:%S" if mode == "closing" else "%H:%M"), outside, resume)
+
+    def base(self):
+        return self.call_base or self.name
+
+    def instant(self):
+        """The run's instant as the daemon reads the current definition (one-off jobs)."""
+        if self.form == "start":
+            return wall_instant(self.wall, self.tz)
+        return self.at
+
+    def text(self):
+        lines = ['name = "%s";' % self.name, 'agent_id = "%s";' % self.agent, 'phone_number_id = "phnum_test";']
+        if self.form == "unix":
+            lines.append("scheduled_time_unix = %d;" % self.at)
+        elif self.form == "start":
+            lines.append('start = "%s";' % self.wall)
+        lines.append('timezone = "%s";' % self.tz)
+        if self.call_base:
+            lines.append('call_name = "%s";' % self.call_base)
+        if self.repeat:
+            lines.append('repeat = "%s";' % self.repeat)
+        if self.hours:
+            _, lo, hi, outside, resume = self.hours
+            lines.append('calling_hours = { from = "%s"; to = "%s"; };' % (lo, hi))
+            lines.append('outside_window = "%s";' % outside)
+            lines.append("resume = %s;" % ("true" if resume else "false"))
+        lines.append("max_lateness = %d;" % self.max_lateness)
+        lines.append('on_removal = "%s";' % self.on_removal)
+        lines.append("enabled = %s;" % ("true" if self.enabled else "false"))
+        lines.append("recipients = ( %s );" % ", ".join('{ phone_number = "%s"; }' % p for p in self.recipients))
+        return "jobs = ( {\n  " + "\n  ".join(lines) + "\n} );\n"
+
+    def describe(self):
+        if self.form == "unix":
+            when = "at %d (%+ds)" % (self.at, self.at - int(time.time()))
+        elif self.form == "start":
+            when = "start '%s'" % self.wall
+        else:
+            when = "no start"
+        return "%s %s %s%s%s, call_name base '%s', on_removal %s, max_lateness %d, %s, recipients %s" % (
+            "one-off" if self.kind == "once" else "repeat '%s'" % self.repeat, when, self.tz,
+            ", hours %s %s-%s %s%s" % (self.hours[0], self.hours[1], self.hours[2], self.hours[3],
+                                       " resume" if self.hours[4] else "") if self.hours else "",
+            "" if self.enabled else ", DISABLED", self.base(), self.on_removal, self.max_lateness,
+            self.agent, ",".join(self.recipients))
+
+
+class Hist:
+    """What happened to a job name over the example (kept across removals)."""
+    def __init__(self, kind, agent):
+        self.kind = kind
+        self.agent = agent
+        self.bases = set()
+        self.repeats = set()
+        self.removed = False      # removed at least once
+        self.tampered = False     # one of its run files was deleted
+        self.hours = False        # had calling hours at some point
+        self.small_lateness = False
+        self.cancel_ok = self.pause_ok = False
+        self.instant_set_at = 0.0
+        self.instant = None
+
+
+JOB = st.fixed_dictionaries({
+    "kind": st.sampled_from(["once"] if "repeat" in SKIP else ["once", "once", "repeat"]),
+    "name_ix": st.integers(0, len(NAMES) - 1),
+    "form": st.sampled_from(["unix", "start", "none"]),
+    "offset": st.sampled_from(OFFSETS),
+    "tz": st.sampled_from(ZONES),
+    "call_name": st.booleans(),
+    "repeat": st.sampled_from(REPEATS),
+    "hours": st.sampled_from([None] if "hours" in SKIP else [None] * 6 + ["open", "closed", "closing"]),
+    "outside": st.sampled_from(["defer", "skip"]),
+    "resume": st.booleans(),
+    "enabled": st.sampled_from([True, True, True, True, True, False]),
+    "on_removal": st.sampled_from(["cancel", "keep"]),
+    "digits": st.lists(st.sampled_from("1236789"), min_size=1, max_size=3),
+    "agent": st.sampled_from(["agent_a", "agent_b"]),
+    "lateness": st.sampled_from([900, 900, 3]),
+    "align": st.booleans(),
+})
+EDITS = tuple(e for e in ("start", "start", "tz", "enabled", "call_name", "on_removal", "hours", "repeat",
+                          "recipients", "lateness") if "edit-" + e not in SKIP)
+FAULT_KINDS = ("status", "drop", "apply_then_drop", "delay", "apply_then_500", "malformed", "truncated",
+               "close_after", "clear")
+ENDPOINTS = ("submit", "*", "list", "get", "cancel", "retry")
+CTL_OPS = ("trigger", "cancel", "pause", "resume", "retry")
+DISRUPTIONS = [k for k in ("restart", "kill", "freeze", "damage") if k not in SKIP]
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+class Operator(RuleBasedStateMachine):
+    jobs = Bundle("jobs")
+    removed = Bundle("removed")
+
+    def __init__(self):
+        super().__init__()
+        self.final = current_build_context().is_final
+        # While Hypothesis draws the steps the machine is dry: the rules
+        # record their calls and keep the model (names, bundles, the fault
+        # budget) that preconditions read. teardown() then runs the
+        # recorded example for real, or not at all (see worth_running()):
+        # either way Hypothesis sees the same draws.
+        self.dry = True
+        self.actions = []
+        self.t_start = time.monotonic()
+        self.loud = self.final or VERBOSE
+        self.failed = False
+        self.sim = self.d = None
+        self.reset_model()
+
+    def reset_model(self):
+        self.jobs_now = {}            # name -> Job, as in jobs.d
+        self.removed_now = {}         # name -> Job, removed and not re-added
+        self.hist = {}                # name -> Hist
+        self.tampered_names = set()   # call_names whose run file the test deleted
+        self.triggers = {}            # name -> instant an accepted trigger asked to submit now
+        self.files = 0
+        self.fault_units = 0
+        self.nstep = 0
+        self.log_pos = 0
+        self.work = None
+        self.T0 = None                # real instant of virtual time 0
+        self.vnow = 0.0               # virtual time: the steps' durations so far
+
+    def clock(self):
+        """Now, on the example's timeline (a real instant)."""
+        return self.T0 + self.vnow if self.T0 else time.time()
+
+    def advance(self, seconds):
+        """Let time pass on the timeline, then wait for the real clock to
+        catch up. Every step lasts a fixed time (QUANTUM, plus what it lets
+        pass), and the timeline starts a quarter second past a whole second:
+        a job due at a whole second never comes due at a step's edge, so
+        replaying an action sequence replays its order of events."""
+        self.vnow += seconds
+        if self.dry:
+            return
+        left = self.clock() - time.time()
+        if left > 0:
+            time.sleep(left)
+        elif left < -QUANTUM:
+            BUDGET.overruns += 1
+
+    # --- narration and plumbing ---
+
+    def say(self, msg):
+        if self.loud:
+            late = time.time() - self.clock() if self.T0 else 0
+            print("    [t=%6.2fs%s] %s" % (self.vnow, " +%.2f" % late if late > 0.05 else "", msg), flush=True)
+
+    def step(self, msg):
+        self.nstep += 1
+        BUDGET.steps += 1
+        self.say("step %d: %s" % (self.nstep, msg))
+
+    def alive(self):
+        return self.d.proc is not None and self.d.proc.poll() is None
+
+    def check_alive(self, what=""):
+        if not self.alive():
+            rc = self.d.proc.returncode
+            how = ("killed by signal %s" % signal.Signals(-rc).name) if rc < 0 else "exit status %d" % rc
+            violation("daemon", "the daemon is not running%s: %s" % (what, how))
+
+    def check_sanitizers(self):
+        log = self.d.log()
+        m = SANITIZER_RX.search(log, self.log_pos)
+        if m:
+            violation("daemon", "sanitizer report in daemon.log: %s" % log[m.start():m.start() + 600])
+        self.log_pos = max(0, len(log) - 200)
+        with open(os.path.join(self.work, "sim.stderr"), errors="replace") as f:
+            m = SANITIZER_RX.search(f.read())
+        if m:
+            violation("daemon", "sanitizer report in sim.stderr")
+
+    def start_daemon(self):
+        self.d.start()
+        try:
+            self.d.wait_started(timeout=20)
+        except AssertionError:
+            self.check_alive(" after a start")
+            violation("daemon", "the daemon did not log 'started' within 20 s")
+
+    def stop_daemon(self):
+        """SIGTERM: the daemon must exit 0 within its 10 s for requests in flight."""
+        self.check_alive(" before SIGTERM")
+        self.d.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.d.proc.wait(20 * SCALE)
+        except subprocess.TimeoutExpired:
+            self.d.proc.kill()
+            self.d.proc.wait()
+            violation("daemon", "the daemon did not exit within 20 s of SIGTERM")
+        finally:
+            self.d.log_fh.close()
+        if rc != 0:
+            violation("daemon", "the daemon exited with status %d on SIGTERM" % rc)
+        BUDGET.restarts += 1
+
+    def sighup(self):
+        """SIGHUP and wait for the reload's log line: True when it was applied."""
+        def counts():
+            log = self.d.log()
+            return log.count("configuration reloaded"), log.count("reload refused")
+        ok0, bad0 = counts()
+        self.d.signal(signal.SIGHUP)
+        try:
+            wait_until(lambda: counts() != (ok0, bad0) or not self.alive(), 15, "the reload's log line")
+        except AssertionError:
+            violation("daemon", "no reload logged within 15 s of SIGHUP")
+        self.check_alive(" after SIGHUP")
+        BUDGET.reloads += 1
+        return counts()[1] == bad0
+
+    def write_job(self, j):
+        if j.file is None:
+            self.files += 1
+            j.file = "f%d.conf" % self.files
+        path = os.path.join(self.d.jobs, j.file)
+        with open(path + ".tmp", "w") as f:
+            f.write(j.text())
+        os.rename(path + ".tmp", path)
+
+    def apply(self, what):
+        """Reload after a change of jobs.d; the test only writes valid files."""
+        if not self.sighup():
+            errors = [line for line in self.d.log().splitlines()[-20:] if "error" in line or "refused" in line]
+            raise TestBug("the daemon refused the test's job files after %s:\n%s" % (what, "\n".join(errors)))
+
+    def note_instant(self, j):
+        h = self.hist[j.name]
+        h.bases.add(j.base())
+        if j.repeat:
+            h.repeats.add(j.repeat)
+        h.hours |= j.hours is not None
+        h.small_lateness |= j.max_lateness < 900
+        if j.kind == "once":
+            inst = j.instant()
+            if inst != h.instant:
+                h.instant = inst
+                h.instant_set_at = self.clock()
+
+    def new_job(self, p):
+        free = [n for n in NAMES if n not in self.jobs_now and n not in self.removed_now]
+        name = free[p["name_ix"] % len(free)]
+        j = Job(name, p, self.clock(), 1)
+        if name not in self.hist:
+            self.hist[name] = Hist(j.kind, j.agent)
+        self.jobs_now[name] = j
+        if not self.dry:
+            self.write_job(j)
+        self.note_instant(j)
+        return j
+
+    # --- rules ---
+
+    @initialize(target=jobs, speed=st.sampled_from([50, 5]), timeout=st.sampled_from([1, 2]),
+                first=st.lists(JOB, min_size=1, max_size=4))
+    @recorded
+    def begin(self, speed, timeout, first):
+        if self.dry:
+            return multiple(*[self.new_job(p).name for p in first])
+        os.makedirs(RUNDIR, exist_ok=True)
+        self.work = tempfile.mkdtemp(prefix="ex-", dir=RUNDIR)
+        self.speed, self.timeout = speed, timeout
+        self.grace = 2 * timeout + 2
+        self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1)
+        self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout)
+        self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
+        self.say("simulator --speed %d, daemon request_timeout %d s, poll_interval %d s, work %s" %
+                 (speed, timeout, POLL, self.work))
+        names = []
+        for p in first:
+            if len(self.jobs_now) < len(NAMES):
+                j = self.new_job(p)
+                names.append(j.name)
+                self.say("job '%s' (%s): %s" % (j.name, j.file, j.describe()))
+        self.start_daemon()
+        self.advance(0)
+        return multiple(*names)
+
+    @precondition(lambda self: len(self.jobs_now) + len(self.removed_now) < len(NAMES))
+    @rule(target=jobs, p=JOB)
+    @recorded
+    def add_job(self, p):
+        j = self.new_job(p)
+        if self.dry:
+            return j.name
+        self.step("add job '%s' in %s: %s" % (j.name, j.file, j.describe()))
+        self.apply("adding '%s'" % j.name)
+        return j.name
+
+    @rule(job=jobs, what=st.sampled_from(EDITS), p=JOB)
+    @recorded
+    def edit_job(self, job, what, p):
+        if self.dry:
+            return
+        j = self.jobs_now[job]
+        now = self.clock()
+        if what == "start":
+            j.set_start(p["offset"], now)
+            desc = "start -> %s" % ("at %d (%+ds)" % (j.at, p["offset"]) if j.form == "unix" else
+                                     "'%s' %s (%+ds)" % (j.wall, j.tz, p["offset"]))
+        elif what == "tz":
+            j.tz = p["tz"] if p["tz"] != j.tz else ZONES[(ZONES.index(j.tz) + 1) % len(ZONES)]
+            desc = "timezone -> %s" % j.tz
+        elif what == "enabled":
+            j.enabled = not j.enabled
+            desc = "enabled -> %s" % j.enabled
+        elif what == "call_name":
+            j.call_base = None if j.call_base else "CN %s %d" % (job, len(self.hist[job].bases) + 1)
+            desc = "call_name -> %s" % (j.call_base and "'%s'" % j.call_base)
+        elif what == "on_removal":
+            j.on_removal = "keep" if j.on_removal == "cancel" else "cancel"
+            desc = "on_removal -> %s" % j.on_removal
+        elif what == "hours":
+            j.set_hours(p["hours"], p["outside"], p["resume"], now)
+            desc = "calling hours -> %s" % (j.hours and "%s %s-%s %s" % j.hours[:4])
+        elif what == "repeat" and j.kind == "repeat":
+            j.repeat = p["repeat"] if p["repeat"] != j.repeat else REPEATS[(REPEATS.index(j.repeat) + 1) % 3]
+            desc = "repeat -> '%s'" % j.repeat
+        elif what == "recipients":
+            j.recipients = tuple("+15550100%d%s" % (i, d) for i, d in enumerate(p["digits"]))
+            desc = "recipients -> %s" % ",".join(j.recipients)
+        elif what == "lateness":
+            j.max_lateness = 3 if j.max_lateness == 900 else 900
+            desc = "max_lateness -> %d" % j.max_lateness
+        else:
+            desc = "nothing (a one-off job has no repeat)"
+        self.step("edit job '%s': %s" % (job, desc))
+        self.write_job(j)
+        self.note_instant(j)
+        self.triggers.pop(job, None)
+        self.apply("editing '%s'" % job)
+
+    @rule(target=removed, job=consumes(jobs))
+    @recorded
+    def remove_job(self, job):
+        j = self.jobs_now.pop(job)
+        if self.dry:
+            self.removed_now[job] = j
+            return job
+        self.step("remove job '%s' (on_removal %s): delete %s" % (job, j.on_removal, j.file))
+        os.unlink(os.path.join(self.d.jobs, j.file))
+        j.file = None
+        self.removed_now[job] = j
+        self.hist[job].removed = True
+        self.triggers.pop(job, None)
+        self.apply("removing '%s'" % job)
+        return job
+
+    @precondition(lambda self: "readd" not in SKIP)
+    @rule(target=jobs, job=consumes(removed), new_start=st.booleans(), offset=st.sampled_from(OFFSETS))
+    @recorded
+    def readd_job(self, job, new_start, offset):
+        j = self.removed_now.pop(job)
+        if self.dry:
+            self.jobs_now[job] = j
+            return job
+        if new_start:
+            j.set_start(offset, self.clock())
+        self.jobs_now[job] = j
+        self.write_job(j)
+        self.note_instant(j)
+        self.step("put job '%s' back in %s%s" % (job, j.file, ", with start %+ds" % offset if new_start else
+                                                 ", as it was"))
+        self.apply("re-adding '%s'" % job)
+        return job
+
+    @rule(job=jobs, how=st.sampled_from(["plain", "rename", "broken"]))
+    @recorded
+    def reload(self, job, how):
+        """SIGHUP: with nothing changed, after renaming a job's file, or with
+        a broken file present (refused: the old configuration stays)."""
+        if self.dry:
+            return
+        if how == "rename" and "rename" not in SKIP:
+            j = self.jobs_now[job]
+            old = j.file
+            self.files += 1
+            j.file = "f%d.conf" % self.files
+            os.rename(os.path.join(self.d.jobs, old), os.path.join(self.d.jobs, j.file))
+            self.step("rename the file of job '%s': %s -> %s, reload" % (job, old, j.file))
+            self.apply("renaming the file of '%s'" % job)
+        elif how == "broken":
+            self.step("reload with a broken file present (refused), then remove it")
+            path = os.path.join(self.d.jobs, "zz-broken.conf")
+            with open(path, "w") as f:
+                f.write('jobs = ( { name = "broken"; agent_id = 1; } );\n')
+            try:
+                if self.sighup():
+                    violation("reload", "a reload with a broken job file was not refused")
+            finally:
+                os.unlink(path)
+        else:
+            self.step("reload (SIGHUP), nothing changed")
+            self.apply("a reload")
+
+    @precondition(lambda self: DISRUPTIONS)
+    @rule(how=st.sampled_from(DISRUPTIONS or ["restart"]), moment=st.floats(0, 1), down=st.sampled_from([0, 2, 5]),
+          damage=st.sampled_from(["truncate", "flip", "delete"]), ix=st.integers(0, 20), frac=st.floats(0, 1))
+    @recorded
+    def disrupt(self, how, moment, down, damage, ix, frac):
+        """restart (SIGTERM, `down` s, start), kill -9 after `moment` s (then
+        `down` s, start), freeze (SIGSTOP for a moment), or damage a run file
+        (stop, truncate it or flip a byte so that it is no JSON, or delete
+        it; start)."""
+        if self.dry:
+            return
+        if how == "restart":
+            self.step("restart: SIGTERM, %d s down, start" % down)
+            self.stop_daemon()
+            self.triggers.clear()
+            self.advance(down)
+            self.start_daemon()
+        elif how == "kill":
+            self.advance(moment)
+            self.step("kill -9 after %.3f s, %d s down, start" % (moment, down))
+            self.check_alive(" before kill -9")
+            self.d.kill9()
+            BUDGET.kills += 1
+            self.triggers.clear()
+            self.advance(down)
+            self.start_daemon()
+        elif how == "freeze":
+            seconds = {0: 0.5, 2: 1.5, 5: 3}[down]
+            self.step("freeze the daemon (SIGSTOP) for %.1f s, then SIGCONT" % seconds)
+            self.d.signal(signal.SIGSTOP)
+            self.advance(seconds)
+            self.d.signal(signal.SIGCONT)
+        else:
+            self.stop_daemon()
+            self.triggers.clear()
+            self.step("stop, damage a run file (%s), start" % self.damage_run_file(damage, ix, frac))
+            self.start_daemon()
+
+    def damage_run_file(self, how, ix, frac):
+        runs = os.path.join(self.d.state, "runs")
+        files = sorted(n for n in os.listdir(runs) if n.endswith(".json") and "@" in n) \
+            if os.path.isdir(runs) else []
+        if not files:
+            return "there is none"
+        name = files[ix % len(files)]
+        path = os.path.join(runs, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        try:
+            rec = json.loads(data)
+        except ValueError:
+            rec = None
+        if how == "delete":
+            os.unlink(path)
+            if rec:
+                self.tampered_names.add(rec.get("call_name"))
+                if rec.get("job") in self.hist:
+                    self.hist[rec["job"]].tampered = True
+            return "%s deleted" % name
+        if how == "truncate" or not data:
+            data, detail = data[:int(frac * len(data))], "truncated to %d bytes" % int(frac * len(data))
+        else:
+            # a structural byte, flipped so that the document no longer parses
+            spots = [i for i, c in enumerate(data) if c in b'{}[]:,"']
+            first = int(frac * len(spots))
+            detail = None
+            for k in range(len(spots)):
+                i = spots[(first + k) % len(spots)]
+                cand = data[:i] + bytes([data[i] ^ 0x20]) + data[i + 1:]
+                try:
+                    json.loads(cand)
+                except ValueError:
+                    data, detail = cand, "byte %d flipped (0x%02x -> 0x%02x)" % (i, cand[i] ^ 0x20, cand[i])
+                    break
+            if detail is None:
+                data, detail = data[:len(data) // 2], "truncated to %d bytes" % (len(data) // 2)
+        with open(path, "wb") as f:
+            f.write(data)
+        return "%s %s" % (name, detail)
+
+    @precondition(lambda self: "fault" not in SKIP)
+    @rule(endpoint=st.sampled_from(ENDPOINTS), kind=st.sampled_from(FAULT_KINDS),
+          status=st.sampled_from([503, 500, 502, 504]), retry_after=st.sampled_from([None, "1", "2"]),
+          long=st.booleans(), count=st.integers(1, 2))
+    @recorded
+    def fault(self, endpoint, kind, status, retry_after, long, count):
+        """A simulator fault (count hits, at most FAULT_UNITS an example), or clear them."""
+        if kind != "clear":
+            count = min(count, FAULT_UNITS - self.fault_units)
+            kind = kind if count > 0 else "clear"
+            self.fault_units += count
+        if self.dry:
+            return
+        if kind == "clear":
+            self.step("clear the faults")
+            self.sim.clear_faults()
+            return
+        kw = {"endpoint": endpoint, "kind": kind, "count": count}
+        if kind == "status":
+            kw["status"] = status
+            if retry_after:
+                kw["retry_after"] = retry_after
+        if kind == "delay":
+            kw["delay_ms"] = (self.timeout + 1) * 1000 if long else self.timeout * 500
+        self.step("fault %s" % json.dumps(kw))
+        self.sim.fault(**kw)
+
+    @precondition(lambda self: "ctl" not in SKIP)
+    @rule(op=st.sampled_from(CTL_OPS), job=jobs)
+    @recorded
+    def ctl(self, op, job):
+        if self.dry:
+            return
+        p = subprocess.run([harness.CTL, "-c", self.d.conf, op, job], capture_output=True, text=True,
+                           timeout=30 * SCALE)
+        out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+        self.step("batchcallctl %s '%s' -> exit %d: %s" % (op, job, p.returncode, out[:200]))
+        if p.returncode == 3 and self.alive():
+            violation("daemon", "batchcallctl could not reach the running daemon: %s" % out)
+        if p.returncode not in (0, 1):
+            raise TestBug("batchcallctl %s '%s' exited %d: %s" % (op, job, p.returncode, out))
+        if p.returncode != 0:
+            if "no such endpoint" in out or "HTTP 405" in out:
+                BUDGET.notes.add("batchcallctl %s cannot address the valid job name '%s': %s" % (op, job, out))
+            return
+        BUDGET.ctl_ok += 1
+        h = self.hist[job]
+        if op == "cancel":
+            h.cancel_ok = True
+            self.triggers.pop(job, None)
+        elif op == "pause":
+            h.pause_ok = True
+            self.triggers.pop(job, None)
+        elif op == "trigger" and self.jobs_now[job].kind == "once":
+            self.triggers[job] = self.jobs_now[job].instant()
+
+    @rule(how=st.sampled_from(["due", "1", "0.5", "2", "4"]))
+    @recorded
+    def wait(self, how):
+        """Let time pass: until the next one-off run is due (and 1.25 s more), or a few seconds."""
+        if self.dry:
+            return
+        if how == "due":
+            now = self.clock()
+            due = [j.instant() for j in self.jobs_now.values() if j.kind == "once" and now < j.instant() <= now + 10]
+            seconds = (min(due) - now + 1.25) if due else 1
+            self.step("let the next one-off run come due: %.2f s" % seconds)
+        else:
+            seconds = float(how)
+            self.step("let %.1f s pass" % seconds)
+        self.advance(seconds)
+
+    # --- invariants ---
+
+    def after_each_step(self):
+        self.check_alive(" after the step")
+        self.check_sanitizers()
+        recs = self.d.runs()       # first the state, then the batches it may name
+        self.check_batches(recs, self.created())
+
+    def created(self):
+        """Every batch the simulator created, from its request log (a submit
+        that took effect names its batch): the log meets no fault, the list
+        endpoint would."""
+        out = []
+        for r in self.sim.requests("submit"):
+            if not r["batch_id"]:
+                continue
+            try:
+                body = json.loads(r["body"])
+            except (TypeError, ValueError):
+                body = {}
+            out.append({"id": r["batch_id"], "name": body.get("call_name"), "agent_id": body.get("agent_id"),
+                        "seq": r["seq"], "time": r["time_us"] / 1e6, "fault": r["fault"], "status": r["status"]})
+        return out
+
+    def explain_batch(self, name, batches):
+        return "\n".join("  batch %s '%s' agent %s: submit request seq %d at %.3f (%+.1fs), answered %s%s" % (
+            b["id"], b["name"], b["agent_id"], b["seq"], b["time"], b["time"] - time.time(), b["status"],
+            ", fault " + b["fault"] if b["fault"] else "") for b in batches if b["name"] == name)
+
+    def check_batches(self, recs, batches):
+        """Invariants 1 and 2, from the state records and the simulator's batches."""
+        names = collections.Counter(b["name"] for b in batches)
+        for name, n in sorted(names.items()):
+            if n > 1 and name not in self.tampered_names:
+                violation("duplicate", "%d batches carry the call_name '%s' (one run submitted %d times):\n%s" %
+                                     (n, name, n, self.explain_batch(name, batches)))
+        # A one-off job that was never removed has one run: at most one batch that is not a part.
+        for jname, h in self.hist.items():
+            if h.kind != "once" or h.removed or h.tampered:
+                continue
+            mains = [b for b in batches if parse_name(b["name"])[0] in h.bases and parse_name(b["name"])[2] is None]
+            if len(mains) > 1:
+                violation("duplicate", "one-off job '%s' (never removed) has %d batches: %s" % (
+                    jname, len(mains), ", ".join("%s '%s'" % (b["id"], b["name"]) for b in mains)))
+        # A recurring job submits its occurrences, nothing in between.
+        for jname, h in self.hist.items():
+            if h.kind != "repeat":
+                continue
+            for b in batches:
+                base, local, part = parse_name(b["name"])
+                if base not in h.bases or part is not None:
+                    continue
+                sec = int(local[17:19]) if len(local) > 16 else 0
+                if not any(occurs(sec, r) for r in h.repeats):
+                    violation("wrong run", "recurring job '%s' (repeat %s) submitted batch %s '%s', whose "
+                              "instant is no occurrence of its repeat" % (
+                                  jname, " or ".join(sorted(h.repeats)), b["id"], b["name"]))
+        by_id = {b["id"]: b for b in batches}
+        owner = {}
+        for r in recs:
+            bid = r.get("batch_id")
+            if not bid:
+                continue
+            where = "run %s@%s%s (state %s)" % (r["job"], r["start"], "@" + r["part"] if r.get("part") else "",
+                                                r["state"])
+            b = by_id.get(bid)
+            if b is None:
+                violation("cross-job batch", "%s names batch %s, which the simulator never created" % (where, bid))
+            if b["name"] != r.get("call_name"):
+                violation("cross-job batch", "%s has call_name '%s' but names batch %s of call_name '%s'" % (
+                    where, r.get("call_name"), bid, b["name"]))
+            h = self.hist.get(r["job"])
+            if h and parse_name(b["name"])[0] not in h.bases:
+                violation("cross-job batch", "%s names batch %s '%s', not a call_name of job '%s' (its bases: %s)" % (
+                    where, bid, b["name"], r["job"], sorted(h.bases)))
+            if h and b["agent_id"] != h.agent:
+                violation("cross-job batch", "%s names batch %s of agent %s, the job's agent is %s" % (
+                    where, bid, b["agent_id"], h.agent))
+            if bid in owner:
+                violation("cross-job batch", "batch %s is named by two runs: %s and %s" % (bid, owner[bid], where))
+            owner[bid] = where
+
+    # --- the quiet period and the final checks ---
+
+    def view(self):
+        st_, body = self.d.control("GET", "/v1/jobs")
+        if st_ != 200:
+            violation("daemon", "GET /v1/jobs answered %s" % st_)
+        return {v["name"]: v for v in body["jobs"]}
+
+    def unsettled(self, t0):
+        """Why the system is not quiet yet: [(reason, orphan key or None)],
+        empty when quiet. An orphan is a run record that is scheduled and
+        past its due time while the daemon tracks another run of its job (or
+        none): it will not change, and would be loaded, and submitted, at
+        the next start."""
+        now = time.time()
+        why = []
+        held = [r for r in self.sim.requests() if r["fault"] == "delay" and r["status"] is None]
+        if held:
+            why.append(("%d delayed requests held by the simulator" % len(held), None))
+        view = self.view()
+
+        def waiting(start, due):
+            # Due (or waiting for a backoff) rather than deferred to a
+            # later opening of the calling hours.
+            return start <= now and due <= now + DEFERRED
+        for r in self.d.runs():
+            where = "run %s@%s%s" % (r["job"], r["start"], "@" + r["part"] if r.get("part") else "")
+            due = (r.get("due_ms") or r.get("submit_at_ms") or r["start"] * 1000) / 1000
+            if r["state"] == "submitting" or r.get("uncertain"):
+                why.append(("%s is %s%s" % (where, r["state"], " (uncertain)" if r.get("uncertain") else ""), None))
+            elif r["state"] in ACTIVE and r["start"] < t0 - 1:
+                why.append(("%s is still %s" % (where, r["state"]), None))
+            elif r["state"] == "scheduled" and waiting(r["start"], due):
+                # (a run waiting for its backoff has its due time ahead)
+                v = view.get(r["job"])
+                orphan = not r.get("part") and due < now - 1 and (v is None or v["start_unix"] != r["start"])
+                why.append(("%s is scheduled and due (due %+.1fs)%s" % (
+                    where, due - now, "; the daemon tracks %s" % (
+                        "run %s@%s (%s)" % (r["job"], v["start_unix"], v["state"]) if v else "no run of that job")
+                    if orphan else ""), where if orphan else None))
+        for name, v in view.items():
+            due = v["next_due_unix"] or v["start_unix"]
+            if v["state"] == "submitting" or v["uncertain"]:
+                why.append(("job '%s': current run %s%s" % (name, v["state"],
+                                                             " (uncertain)" if v["uncertain"] else ""), None))
+            elif v["state"] == "scheduled" and waiting(v["start_unix"], due):
+                why.append(("job '%s': current run scheduled and due (due %+ds)" % (name, due - now), None))
+        return why
+
+    def quiet_deadline(self):
+        hits = sum(1 for r in self.sim.requests() if r["fault"])
+        backoff = min(300, 2 ** max(0, hits - 1)) + RETRY_AFTER_MAX
+        call = 18.0 / self.speed + 3.0 / self.speed           # longest call, plus dial and ring
+        batch = (MAX_RETRIES + 1) * (3 * call + POLL + RETRY_DELAY + 2)
+        return (self.grace + backoff + batch + 20) * SCALE
+
+    def wait_quiet(self):
+        t0 = time.time()
+        limit = self.quiet_deadline()
+        deadline = time.monotonic() + limit
+        orphan_limit = (self.grace + POLL + 2) * SCALE
+        orphans = {}
+        while True:
+            self.check_alive(" while waiting for quiet")
+            why = self.unsettled(t0)
+            if not why:
+                break
+            now = time.monotonic()
+            for _, key in why:
+                if key:
+                    orphans.setdefault(key, now)
+            stale = [key for key, since in orphans.items() if now - since > orphan_limit and
+                     any(k == key for _, k in why)]
+            if stale or now > deadline:
+                violation("stuck run", "not quiet %.0f s after the faults were cleared (%s):\n  %s" % (
+                    now - deadline + limit, "a run the daemon does not track stays due" if stale else
+                    "the mechanism's bound", "\n  ".join(w for w, _ in why)))
+            time.sleep(0.2)
+        self.say("quiet after %.1f s (bound %.0f s)" % (time.time() - t0, limit))
+
+    def log_has(self, log, job, rx):
+        jrx = re.compile(r"job_name=%s(?=\s|$)" % re.escape(job))
+        return any(jrx.search(line) and re.search(rx, line) for line in log.splitlines())
+
+    def check_accounting(self, recs, view, log, now):
+        """Invariant 3 for one-off jobs, and the runs accepted triggers asked for."""
+        reasons = {"missed": r"missed|not submitted", "cancelled": r"cancel", "paused": r"paus",
+                   "error": r"refused"}
+        for name, j in sorted(self.jobs_now.items()):
+            h = self.hist[name]
+            if j.kind != "once" or h.tampered:
+                continue
+            inst = j.instant()
+            mine = [r for r in recs if r["job"] == name and not r.get("part")]
+            if inst > now - 1 or any(r.get("batch_id") for r in mine):
+                continue
+            v = view.get(name)
+            state = v["state"] if v else (max(mine, key=lambda r: r.get("gen", 0))["state"] if mine else None)
+            due = (v["next_due_unix"] or 0) if v else 0
+            what = "one-off job '%s' came due at %d (%+.0fs)" % (name, inst, inst - now)
+            if state is None:
+                violation("lost run", "%s and has no run at all: not submitted, no state" % what)
+            if state == "disabled":
+                if j.enabled:
+                    violation("lost run", "%s, is enabled, but its run is disabled" % what)
+                continue
+            if state == "scheduled" and due > now + DEFERRED and h.hours:
+                continue  # deferred to the next opening of its calling hours
+            if state not in reasons:
+                violation("lost run", "%s and was not submitted: its run is %s (next due %s)" % (
+                    what, state, due or None))
+            legit = {"missed": h.hours or h.small_lateness or h.instant_set_at - h.instant > j.max_lateness - 5,
+                     "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True}[state]
+            if not legit:
+                violation("lost run", "%s and was not submitted: its run is %s, which no rule explains (%s)" % (
+                    what, state, {"missed": "its instant was set %.0f s before it came due, max_lateness %d" % (
+                        inst - h.instant_set_at, j.max_lateness),
+                        "cancelled": "nobody cancelled it", "paused": "nobody paused it"}.get(state, "")))
+            if not self.log_has(log, name, reasons[state]):
+                violation("lost run", "%s, its run is %s, but the log has no line saying so" % (what, state))
+        for name, inst in sorted(self.triggers.items()):
+            mine = [r for r in recs if r["job"] == name and not r.get("part") and r["start"] == inst]
+            if any(r.get("batch_id") or r["state"] == "error" for r in mine):
+                continue
+            violation("lost trigger", "batchcallctl trigger '%s' was accepted (run of %d, %+.0fs), but the run "
+                      "was never submitted: %s" % (name, inst, inst - now, ", ".join(
+                          "state %s, next due %s" % (r["state"], r.get("due_ms")) for r in mine) or "no state"))
+
+    def final_checks(self):
+        self.say("teardown: clear the faults, wait for quiet, stop, check")
+        self.sim.clear_faults()
+        self.check_alive(" at teardown")
+        self.wait_quiet()
+        view = self.view()
+        now = time.time()
+        self.stop_daemon()
+        self.check_sanitizers()
+        recs = self.d.runs()
+        batches = self.created()
+        self.check_batches(recs, batches)
+        listed = {b["id"]: b["name"] for b in self.sim.batches()}   # no fault is left to hit the test
+        logged = {b["id"]: b["name"] for b in batches}
+        if listed != logged:
+            raise TestBug("the simulator's list and its request log disagree: %s" % (
+                set(listed.items()) ^ set(logged.items())))
+        stuck = [r for r in recs if r["state"] == "submitting" or r.get("uncertain")]
+        if stuck:
+            violation("stuck run", "after a clean stop with no fault, runs are still uncertain: %s" % ", ".join(
+                "%s@%s (%s)" % (r["job"], r["start"], r["state"]) for r in stuck))
+        self.check_accounting(recs, view, self.d.log(), now)
+        self.say("checked: %d batches, %d run records, %d jobs" % (len(batches), len(recs), len(self.jobs_now)))
+
+    def worth_running(self):
+        if self.final:
+            return True
+        return len(self.actions) > MIN_STEPS and real_example() and BUDGET.may_start()
+
+    def teardown(self):
+        if not self.worth_running():
+            BUDGET.skipped += 1
+            return
+        actions, self.actions = self.actions, []
+        self.reset_model()
+        self.dry = False
+        self.t_start = time.monotonic()
+        try:
+            for name, kw in actions:
+                IMPLS[name](self, **kw)
+                self.after_each_step()
+                if name != "begin":
+                    self.advance(QUANTUM)
+            self.final_checks()
+        except BaseException:
+            self.failed = True
+            raise
+        finally:
+            self.cleanup()
+
+    def cleanup(self):
+        if self.work is None:
+            return
+        try:
+            reqs = self.sim.requests() if self.sim is not None and self.sim.proc.poll() is None else []
+        except OSError:
+            reqs = []
+        BUDGET.faults_hit += sum(1 for r in reqs if r["fault"])
+        BUDGET.submits += sum(1 for r in reqs if r["endpoint"] == "submit")
+        BUDGET.batches += sum(1 for r in reqs if r["endpoint"] == "submit" and r["batch_id"])
+        if self.d is not None and self.d.proc is not None and self.d.proc.poll() is None:
+            self.d.proc.kill()
+            self.d.proc.wait()
+        if self.sim is not None:
+            self.sim.stop()
+        if BUDGET.failed_at is None:
+            BUDGET.examples += 1
+        else:
+            BUDGET.shrink_runs += 1
+        BUDGET.durations.append(time.monotonic() - self.t_start)
+        if self.failed:
+            if BUDGET.failed_at is None:
+                BUDGET.failed_at = time.monotonic()
+            if self.final:
+                for f in ("daemon.log", "sim.stderr"):
+                    p = os.path.join(self.work, f)
+                    if os.path.exists(p):
+                        with open(p, errors="replace") as fh:
+                            print("---- %s (tail)\n%s" % (f, fh.read()[-6000:]), flush=True)
+                print("---- the failing example's folder is kept: %s" % self.work, flush=True)
+                return
+        if not os.environ.get("BC_MODEL_KEEP"):
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    if not os.path.exists(harness.DAEMON):
+        print("SKIP: no %s (set TOP_BUILDDIR)" % harness.DAEMON)
+        return 77
+    # The folders of earlier runs whose process is gone (a failing run keeps
+    # its failing example's folder until then).
+    for old in os.listdir(WORKROOT) if os.path.isdir(WORKROOT) else []:
+        m = re.match(r"run-(\d+)$", old)
+        if m and not os.path.exists("/proc/%s" % m.group(1)):
+            shutil.rmtree(os.path.join(WORKROOT, old), ignore_errors=True)
+    print("test_model: seed %d (BC_SEED=%d generates the same action sequences), budget %.1f min, %d steps "
+          "an example%s" % (SEED, SEED, MINUTES, STEPS, ", leaving out: " + ",".join(sorted(SKIP)) if SKIP else ""),
+          flush=True)
+    phases = [Phase.explicit, Phase.generate, Phase.shrink]
+    # Enough valid examples (dry ones count) that the budget, not the count, ends the run.
+    conf = settings(max_examples=int(60 + MINUTES * 15), stateful_step_count=STEPS, deadline=None,
+                    database=None, print_blob=True, report_multiple_bugs=False, phases=phases,
+                    suppress_health_check=list(HealthCheck))
+    let_the_budget_end_shrinking()
+    machine = hypothesis.seed(SEED)(Operator)
+    if REPRODUCE:
+        blob = REPRODUCE.strip()
+        if blob.startswith("b'") or blob.startswith('b"'):
+            blob = blob[2:-1]
+        machine = hypothesis.reproduce_failure(hypothesis.__version__, blob.encode())(machine)
+    t0 = time.monotonic()
+    ok = False
+    try:
+        run_state_machine_as_test(machine, settings=conf)
+        ok = True
+    finally:
+        b = BUDGET
+        print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
+              "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
+              "%d accepted ctl requests, %d steps over their time; seed %d" % (
+                  "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
+                  b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.ctl_ok,
+                  b.overruns, SEED), flush=True)
+        for n in sorted(b.notes):
+            print("test_model: note: %s" % n, flush=True)
+        if not ok:
+            print("test_model: replay: BC_SEED=%d BC_MODEL_STEPS=%d%s generates the same sequences; add "
+                  "BC_MODEL_REPRODUCE=BLOB (from @reproduce_failure(..., b'BLOB') below) for exactly the minimal "
+                  "one" % (SEED, STEPS, " BC_MODEL_SKIP=" + ",".join(sorted(SKIP)) if SKIP else ""), flush=True)
+    shutil.rmtree(RUNDIR, ignore_errors=True)
+    # A randomised test asserts that its worlds made progress.
+    assert b.examples > 0 and b.batches > 0, "no example submitted anything: the test tested nothing"
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
