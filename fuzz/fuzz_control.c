@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "control.h"
-#include "job.h"
+#include "run.h"
 #include "log.h"
 #include "util.h"
 
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct jobspec jobs[N_JOBS];
 static struct daemonconf conf;
-static struct engine_stats stats;
+static struct stats stats;
 static struct run *runs[N_JOBS];
 
 static void quiet(const struct log_entry *e, void *userdata)
@@ -128,7 +128,7 @@ static int f_request(void *ctx, const char *job, int kind, const char **why)
 	return -2;
 }
 
-static const struct engine_stats *f_stats(void *ctx)
+static const struct stats *f_stats(void *ctx)
 {
 	(void)ctx;
 	return &stats;

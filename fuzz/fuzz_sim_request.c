@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sim/api.h"
-#include "../sim/model.h"
+#include "sim_api.h"
+#include "sim_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -18,46 +18,58 @@ FUZZ_TARGETS = tz csv cfg codec state sim_request control
 AM_TESTS_ENVIRONMENT += export LSAN_OPTIONS='suppressions=$(abs_top_srcdir)/lsan.supp:print_suppressions=0' \
 	UBSAN_OPTIONS='print_stacktrace=1' ASAN_OPTIONS='verify_asan_link_order=0';
 
-check_PROGRAMS += fuzz/replay_tz fuzz/replay_csv fuzz/replay_cfg fuzz/replay_codec \
-	fuzz/replay_state fuzz/replay_sim_request fuzz/replay_control
+check_PROGRAMS += fuzz/replay_tz fuzz/replay_csv fuzz/replay_cfg fuzz/replay_codec fuzz/replay_state fuzz/replay_sim_request fuzz/replay_control
 TESTS += fuzz/replay.sh
 fuzz_replay_tz_SOURCES = fuzz/replay.c fuzz/fuzz_tz.c
+fuzz_replay_tz_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_replay_tz_LDADD = $(CORE_LIBS)
 fuzz_replay_csv_SOURCES = fuzz/replay.c fuzz/fuzz_csv.c
+fuzz_replay_csv_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_replay_csv_LDADD = $(CORE_LIBS)
 fuzz_replay_cfg_SOURCES = fuzz/replay.c fuzz/fuzz_cfg.c
+fuzz_replay_cfg_CPPFLAGS = $(SHELL_CPPFLAGS)
 fuzz_replay_cfg_LDADD = $(SHELL_LIBS)
 fuzz_replay_codec_SOURCES = fuzz/replay.c fuzz/fuzz_codec.c
+fuzz_replay_codec_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_replay_codec_LDADD = $(CORE_LIBS)
 fuzz_replay_state_SOURCES = fuzz/replay.c fuzz/fuzz_state.c
+fuzz_replay_state_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_replay_state_LDADD = $(CORE_LIBS)
 fuzz_replay_sim_request_SOURCES = fuzz/replay.c fuzz/fuzz_sim_request.c
-fuzz_replay_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
+fuzz_replay_sim_request_CPPFLAGS = $(SIMCORE_CPPFLAGS)
+fuzz_replay_sim_request_LDADD = $(SIMCORE_LIBS)
 fuzz_replay_control_SOURCES = fuzz/replay.c fuzz/fuzz_control.c
+fuzz_replay_control_CPPFLAGS = $(SHELL_CPPFLAGS)
 fuzz_replay_control_LDADD = $(SHELL_LIBS)
 
 if FUZZING
-noinst_PROGRAMS += fuzz/fuzz_tz fuzz/fuzz_csv fuzz/fuzz_cfg fuzz/fuzz_codec \
-	fuzz/fuzz_state fuzz/fuzz_sim_request fuzz/fuzz_control
+noinst_PROGRAMS += fuzz/fuzz_tz fuzz/fuzz_csv fuzz/fuzz_cfg fuzz/fuzz_codec fuzz/fuzz_state fuzz/fuzz_sim_request fuzz/fuzz_control
 fuzz_fuzz_tz_SOURCES = fuzz/fuzz_tz.c
+fuzz_fuzz_tz_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_tz_LDADD = $(CORE_LIBS)
 fuzz_fuzz_tz_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_csv_SOURCES = fuzz/fuzz_csv.c
+fuzz_fuzz_csv_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_csv_LDADD = $(CORE_LIBS)
 fuzz_fuzz_csv_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_cfg_SOURCES = fuzz/fuzz_cfg.c
+fuzz_fuzz_cfg_CPPFLAGS = $(SHELL_CPPFLAGS)
 fuzz_fuzz_cfg_LDADD = $(SHELL_LIBS)
 fuzz_fuzz_cfg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_codec_SOURCES = fuzz/fuzz_codec.c
+fuzz_fuzz_codec_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_codec_LDADD = $(CORE_LIBS)
 fuzz_fuzz_codec_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_state_SOURCES = fuzz/fuzz_state.c
+fuzz_fuzz_state_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_state_LDADD = $(CORE_LIBS)
 fuzz_fuzz_state_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_sim_request_SOURCES = fuzz/fuzz_sim_request.c
-fuzz_fuzz_sim_request_LDADD = sim/libsim.a $(JSONC_LIBS) src/libcore.a -lm
+fuzz_fuzz_sim_request_CPPFLAGS = $(SIMCORE_CPPFLAGS)
+fuzz_fuzz_sim_request_LDADD = $(SIMCORE_LIBS)
 fuzz_fuzz_sim_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_control_SOURCES = fuzz/fuzz_control.c
+fuzz_fuzz_control_CPPFLAGS = $(SHELL_CPPFLAGS)
 fuzz_fuzz_control_LDADD = $(SHELL_LIBS)
 fuzz_fuzz_control_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 endif
@@ -66,10 +78,8 @@ endif
 fuzz-targets: $(FUZZ_TARGETS:%=fuzz/fuzz_%$(EXEEXT))
 .PHONY: fuzz-targets
 
-# A damaged state file is reported and contained (issue 7).
-TESTS += tests/integration/test_damage.py
-
-dist_noinst_SCRIPTS += fuzz/replay.sh scripts/fuzz bench/soak tests/integration/test_damage.py
+dist_noinst_SCRIPTS += fuzz/replay.sh scripts/fuzz
 EXTRA_DIST += fuzz/fuzz_tz.c fuzz/fuzz_codec.c fuzz/fuzz_state.c fuzz/replay.c fuzz/cfg.dict fuzz/control.dict \
 	fuzz/corpus/tz fuzz/corpus/codec fuzz/corpus/state fuzz/codec.dict fuzz/state.dict \
-	fuzz/regressions lsan.supp valgrind.supp cppcheck.supp scan-build.reviewed scripts/scan-findings
+	fuzz/regressions fuzz/fuzz_csv.c fuzz/fuzz_cfg.c fuzz/fuzz_control.c fuzz/fuzz_sim_request.c \
+	fuzz/corpus/csv fuzz/corpus/cfg fuzz/corpus/control fuzz/corpus/sim lsan.supp valgrind.supp cppcheck.supp scan-build.reviewed scripts/scan-findings

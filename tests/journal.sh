@@ -1,7 +1,7 @@
 #!/bin/sh
 # journal.sh: what a real journald stores from log.c. Runs itself inside a
 # private journald (tests/helpers/journald-ns.sh; skipped when not root),
-# emits every event kind with tests/log-emit and checks each entry's fields
+# emits every event kind with tests/shell/log-emit and checks each entry's fields
 # with `journalctl -o json`, the debug filter, $JOURNAL_STREAM detection and
 # `journalctl -x` explanations from systemd/batchcalld.catalog.
 set -eu
@@ -13,7 +13,7 @@ if [ "${BC_JOURNALD_NS:-}" != 1 ]; then
 	exec "$TOP_SRCDIR/tests/helpers/journald-ns.sh" "$0" "$@"
 fi
 
-emit=$TOP_BUILDDIR/tests/log-emit
+emit=$TOP_BUILDDIR/tests/shell/log-emit
 fail=0
 check() { # check NAME COMMAND...: run a check, report it
 	name=$1
@@ -94,7 +94,7 @@ for k, (name, mid, job_event) in enumerate(ids, start=1):
     expect(f"{name} JOB_STATE", e.get("JOB_STATE"), "pending")
     expect(f"{name} ATTEMPT", e.get("ATTEMPT"), str(k))
     expect(f"{name} HTTP_STATUS", e.get("HTTP_STATUS"), str(200 + k))
-    expect(f"{name} CODE_FILE", e.get("CODE_FILE", "").endswith("tests/log-emit.c"), True)
+    expect(f"{name} CODE_FILE", e.get("CODE_FILE", "").endswith("tests/shell/log-emit.c"), True)
     expect(f"{name} CODE_FUNC", e.get("CODE_FUNC"), "main")
     expect(f"{name} transport", e.get("_TRANSPORT"), "journal")
 

@@ -1,13 +1,13 @@
 #!/bin/sh
 # notify.sh: the sd_notify messages of notify.c as systemd would receive
-# them. tests/notify-emit sends a start, a reload and a stop with the
+# them. tests/shell/notify-emit sends a start, a reload and a stop with the
 # watchdog timer running in between (with a hang of its loop); tests/helpers/
 # notify-listen.py records each message with the time the kernel queued it.
 set -eu
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${TOP_BUILDDIR:=$(pwd)}"
 
-emit=$TOP_BUILDDIR/tests/notify-emit
+emit=$TOP_BUILDDIR/tests/shell/notify-emit
 listen=$TOP_SRCDIR/tests/helpers/notify-listen.py
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

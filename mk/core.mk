@@ -1,0 +1,78 @@
+# core layer: pure modules (no clock, no sockets, no files, no environment)
+# and their check suites, which link the core library alone.
+src_core_libcore_a_SOURCES += \
+	src/core/util.c src/core/util.h \
+	src/core/tz.c src/core/tz.h \
+	src/core/csv.c src/core/csv.h \
+	src/core/jobspec.c src/core/jobspec.h \
+	src/core/calendar.c src/core/calendar.h \
+	src/core/window.c src/core/window.h \
+	src/core/schedule.c src/core/schedule.h \
+	src/core/plan.c src/core/plan.h \
+	src/core/codec.c src/core/codec.h \
+	src/core/backoff.c src/core/backoff.h \
+	src/core/ratelimit.c src/core/ratelimit.h \
+	src/core/run.c src/core/run.h \
+	src/core/state.c src/core/state.h \
+	src/core/stats.c src/core/stats.h \
+	src/core/ctlview.c src/core/ctlview.h
+
+CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
+CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
+CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
+CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
+	tests/core/test_ratelimit tests/core/test_run tests/core/test_state tests/core/test_ctlview
+check_PROGRAMS += $(CORE_TESTS)
+TESTS += $(CORE_TESTS)
+tests_core_test_tz_SOURCES = tests/core/test_tz.c
+tests_core_test_csv_SOURCES = tests/core/test_csv.c
+tests_core_test_calendar_SOURCES = tests/core/test_calendar.c
+tests_core_test_window_SOURCES = tests/core/test_window.c
+tests_core_test_codec_SOURCES = tests/core/test_codec.c
+tests_core_test_backoff_SOURCES = tests/core/test_backoff.c
+tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
+tests_core_test_run_SOURCES = tests/core/test_run.c
+tests_core_test_state_SOURCES = tests/core/test_state.c
+tests_core_test_ctlview_SOURCES = tests/core/test_ctlview.c
+tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_csv_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_calendar_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_window_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_codec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_backoff_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_ratelimit_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_run_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_state_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_ctlview_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_tz_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_csv_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_calendar_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_window_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_codec_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_backoff_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_ratelimit_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_run_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_state_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_ctlview_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_tz_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_csv_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_calendar_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_window_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_codec_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_backoff_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_ratelimit_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_run_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_state_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_ctlview_LDADD = $(CORE_TEST_LIBS)
+
+# The layer rule, checked on the built objects: the core calls no I/O.
+TESTS += tests/layers.sh
+dist_noinst_SCRIPTS += tests/layers.sh
+EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json
+
+# What core tests share (reading zone files is the test's I/O, not the
+# library's).
+check_LIBRARIES = tests/libfixture.a
+tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h
+tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_libfixture_a_CFLAGS = $(CORE_TEST_CFLAGS)

@@ -1,0 +1,145 @@
+/*
+ * batchcall-sim: a local simulator of the ElevenLabs batch-calling API.
+ * main.c only reads the command line; see docs/simulator.md.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_server.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: batchcall-sim [--listen ADDR:PORT] [--api-key KEY] [--seed N] [--speed X]\n"
+		   "                     [--tls-cert FILE --tls-key FILE]\n"
+		   "\n"
+		   "A local simulator of the ElevenLabs batch-calling API (see docs/simulator.md).\n"
+		   "\n"
+		   "  --listen ADDR:PORT  address to serve on (default 127.0.0.1:8080; port 0 picks a free one)\n"
+		   "  --api-key KEY       the xi-api-key clients must send (default sim-key)\n"
+		   "  --seed N            seed of fault probabilities and ids (default 1)\n"
+		   "  --speed X           divide every simulated call duration by X (default 1)\n"
+		   "  --io-timeout N      seconds a client connection may stay silent (default 120)\n"
+		   "  --tls-cert FILE     serve HTTPS with this PEM certificate chain (needs --tls-key)\n"
+		   "  --tls-key FILE      the certificate's PEM private key\n"
+		   "  --help, --version\n"
+		   "\n"
+		   "When ready it prints one line: batchcall-sim: listening on http://ADDR:PORT\n");
+}
+
+/* Split "ADDR:PORT" ("[v6]:PORT" too): 0 or -EINVAL. */
+static int parse_listen(char *s, const char **ret_host, int *ret_port)
+{
+	char *colon = strrchr(s, ':');
+	int64_t port;
+
+	if (!colon || parse_int64(colon + 1, 0, 65535, &port) < 0)
+		return -EINVAL;
+	*colon = '\0';
+	if (s[0] == '[') {
+		size_t n = strlen(s);
+		if (n < 3 || s[n - 1] != ']')
+			return -EINVAL;
+		s[n - 1] = '\0';
+		s++;
+	}
+	if (!*s)
+		return -EINVAL;
+	*ret_host = s;
+	*ret_port = (int)port;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'}, {"api-key", required_argument, NULL, 'k'},
+		{"seed", required_argument, NULL, 's'},   {"speed", required_argument, NULL, 'x'},
+		{"tls-cert", required_argument, NULL, 'c'}, {"tls-key", required_argument, NULL, 'K'},
+		{"io-timeout", required_argument, NULL, 'T'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sim_server_opts o = {.listen_host = "127.0.0.1", .port = 8080, .api_key = "sim-key", .seed = 1, .speed = 1};
+	char *listen = NULL, *end;
+	int64_t seed;
+	int c, r = 2;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			free(listen);
+			listen = xstrdup(optarg);
+			if (parse_listen(listen, &o.listen_host, &o.port) < 0) {
+				fprintf(stderr, "batchcall-sim: --listen wants ADDR:PORT, got '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		case 'k':
+			if (!*optarg) {
+				fprintf(stderr, "batchcall-sim: --api-key must not be empty\n");
+				goto out;
+			}
+			o.api_key = optarg;
+			break;
+		case 's':
+			if (parse_int64(optarg, 0, INT64_MAX, &seed) < 0) {
+				fprintf(stderr, "batchcall-sim: --seed wants an integer >= 0, got '%s'\n", optarg);
+				goto out;
+			}
+			o.seed = (uint64_t)seed;
+			break;
+		case 'x':
+			errno = 0;
+			o.speed = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(o.speed) || o.speed <= 0) {
+				fprintf(stderr, "batchcall-sim: --speed wants a number > 0, got '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		case 'T':
+			if (parse_int64(optarg, 1, 100000000, &seed) < 0) {
+				fprintf(stderr, "batchcall-sim: --io-timeout wants seconds >= 1, got '%s'\n", optarg);
+				goto out;
+			}
+			o.io_timeout = (int)seed;
+			break;
+		case 'c':
+			o.tls_cert = optarg;
+			break;
+		case 'K':
+			o.tls_key = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			r = 0;
+			goto out;
+		case 'V':
+			printf("batchcall-sim %s\n", PACKAGE_VERSION);
+			r = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "batchcall-sim: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		goto out;
+	}
+	if (!o.tls_cert != !o.tls_key) {
+		fprintf(stderr, "batchcall-sim: --tls-cert and --tls-key go together\n");
+		goto out;
+	}
+	r = sim_server_run(&o) < 0 ? 1 : 0;
+out:
+	free(listen);
+	return r;
+}

@@ -1,0 +1,252 @@
+/*
+ * batchcalld: argv, the API key, signals and the event loop; everything
+ * else lives in the engine.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "control.h"
+#include "engine.h"
+#include "log.h"
+#include "notify.h"
+#include "file.h"
+#include "util.h"
+
+#define API_KEY_MAX 4096
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: batchcalld [-c FILE] [--log-target=auto|journal|console] [--verbose] [--check]\n"
+		   "                  [--version] [--help]\n");
+}
+
+/* Strip surrounding whitespace (a key file usually ends with a newline). */
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+/* True when s is usable in the xi-api-key header: no space, no control
+ * character (the API layer refuses those, and would blame the base URL). */
+static bool key_printable(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* The key: api_key_file, else $CREDENTIALS_DIRECTORY/elevenlabs-api-key,
+ * else $ELEVENLABS_API_KEY. Never logged; only its source is named. */
+static int load_api_key(const struct daemonconf *c, char **ret, char **cause)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	const char *env = getenv("ELEVENLABS_API_KEY");
+	char *path = NULL, *buf = NULL, *key;
+	size_t len;
+	int r;
+
+	if (c->api.api_key_file)
+		path = xstrdup(c->api.api_key_file);
+	else if (creds && *creds)
+		path = xasprintf("%s/elevenlabs-api-key", creds);
+	if (path) {
+		r = file_read(path, API_KEY_MAX, &buf, &len);
+		if (r < 0) {
+			*cause = xasprintf("cannot read the API key from '%s': %s", path,
+					   r == -EFBIG ? "file too large" : strerror(-r));
+			free(path);
+			return r;
+		}
+		key = memchr(buf, '\0', len) ? NULL : trim(buf);
+		if (!key || !*key || !key_printable(key)) {
+			*cause = xasprintf("the API key file '%s' is empty or holds more than one line "
+					   "(or spaces, or control characters)", path);
+			explicit_bzero(buf, len);
+			free(buf);
+			free(path);
+			return -EINVAL;
+		}
+		*ret = xstrdup(key);
+		explicit_bzero(buf, len);
+		free(buf);
+		free(path);
+		return 0;
+	}
+	if (env && *env) {
+		/* $(cat file) keeps no newline, but a heredoc or echo may. */
+		char *copy = xstrdup(env);
+		key = trim(copy);
+		if (!*key || !key_printable(key)) {
+			*cause = xstrdup("the API key in $ELEVENLABS_API_KEY is blank or holds spaces or "
+					 "control characters");
+			explicit_bzero(copy, strlen(env));
+			free(copy);
+			return -EINVAL;
+		}
+		*ret = xstrdup(key);
+		explicit_bzero(copy, strlen(env));
+		free(copy);
+		return 0;
+	}
+	*cause = xstrdup("no API key: set api.api_key_file, provide the credential 'elevenlabs-api-key' "
+			 "(systemd LoadCredential=), or set $ELEVENLABS_API_KEY");
+	return -ENOKEY;
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		engine_reload(e);
+	else
+		engine_stop(e);
+}
+
+static int print_diag(struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char *line = diag_format(d, i);
+		if (log_get_target() == LOG_TARGET_JOURNAL)
+			log_event(LOG_ERR, EV_CONFIG_ERROR, NULL, "%s", line);
+		else
+			fprintf(stderr, "%s\n", line);
+		free(line);
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-target", required_argument, NULL, 'L' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = CFG_DEFAULT_PATH;
+	enum log_target target = LOG_TARGET_AUTO;
+	bool check = false, verbose = false;
+	struct daemonconf *conf = NULL;
+	struct diag d = { 0 };
+	struct event_base *base = NULL;
+	struct engine *e = NULL;
+	struct control *ctl = NULL;
+	struct event *sig[3] = { NULL };
+	char *key = NULL, *cause = NULL;
+	int c, status = 1;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'L':
+			if (log_target_parse(optarg, &target) < 0) {
+				fprintf(stderr, "batchcalld: unknown log target '%s'\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'V':
+			printf("batchcalld %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_open(target, verbose ? LOG_DEBUG : LOG_INFO);
+
+	if (cfg_load(config, &conf, &d) < 0) {
+		status = print_diag(&d);
+		goto out;
+	}
+	if (check) {
+		printf("%zu jobs in %zu files, %zu recipients\n", conf->n_jobs, conf->n_files, conf->n_recipients);
+		status = 0;
+		goto out;
+	}
+	if (load_api_key(conf, &key, &cause) < 0) {
+		log_event(LOG_ERR, EV_API_KEY, NULL, "%s", cause);
+		goto out;
+	}
+	/* libcurl runs with CURLOPT_NOSIGNAL: a peer closing a socket must not
+	 * kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	base = event_base_new();
+	if (!base) {
+		log_msg(LOG_ERR, "cannot create the event loop");
+		goto out;
+	}
+	if (engine_new(base, config, conf, key, &e, &cause) < 0) {
+		conf = NULL; /* the engine took it over and freed it */
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s", cause);
+		goto out;
+	}
+	conf = NULL;
+	if (control_new(base, e, engine_conf(e), &ctl, &cause) < 0) {
+		log_msg(LOG_ERR, "%s", cause);
+		goto out;
+	}
+	sig[0] = evsignal_new(base, SIGHUP, signal_cb, e);
+	sig[1] = evsignal_new(base, SIGTERM, signal_cb, e);
+	sig[2] = evsignal_new(base, SIGINT, signal_cb, e);
+	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
+		event_add(sig[i], NULL);
+	notify_watchdog_start(base);
+	engine_start(e);
+	event_base_dispatch(base);
+	status = 0;
+out:
+	notify_watchdog_stop();
+	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
+		if (sig[i])
+			event_free(sig[i]);
+	control_free(ctl);
+	engine_free(e);
+	if (base)
+		event_base_free(base);
+	daemonconf_free(conf);
+	diag_clear(&d);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+	free(cause);
+	return status;
+}

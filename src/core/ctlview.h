@@ -1,0 +1,68 @@
+/*
+ * ctlview: what the control socket says and how batchcallctl shows it.
+ *
+ * Pure: runs and job definitions become the JSON texts of the control
+ * API; those documents (as the daemon sent them) become the human `status`
+ * table and `show JOB` page; engine counters become Prometheus text. The
+ * caller passes `now`, the terminal width and whether to colour, so golden
+ * tests can pin every byte. No clock, no sockets, no files.
+ */
+#ifndef BC_CTLVIEW_H
+#define BC_CTLVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats.h"
+#include "run.h"
+#include "jobspec.h"
+
+struct json_object;
+
+/* One job for the API as compact JSON text: its run r and definition spec
+ * (NULL when the job left the files), with the definition. Caller frees. */
+char *ctlview_job_text(const struct run *r, const struct jobspec *spec);
+
+/* GET /v1/jobs: {"now": unix, "jobs": [...]} of n runs (specs[i] may be
+ * NULL), without definitions. Caller frees. */
+char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs, size_t n, int64_t now);
+
+/* The error body {"error": {"code": code, "message": message}}; the
+ * caller frees the text. */
+char *ctlview_error_text(const char *code, const char *message);
+
+/* How the human renderings may look. */
+struct ctlview_style {
+	int width;   /* terminal columns; 0: no limit (a pipe) */
+	bool colour; /* ANSI colours */
+};
+
+/* "in 3h 12m", "5m ago", "now" for instant t seen at now. */
+void ctlview_relative(int64_t t, int64_t now, char *buf, size_t size);
+
+/* The `status` table of a GET /v1/jobs document. Caller frees. */
+char *ctlview_status_text(const struct json_object *doc, int64_t now, const struct ctlview_style *st);
+
+/* The `show JOB` page of a GET /v1/jobs/NAME document. Caller frees. */
+char *ctlview_show_text(const struct json_object *job, int64_t now, const struct ctlview_style *st);
+
+/* What the metrics page is made of; the shell fills it. */
+struct ctlview_metrics {
+	const struct stats *stats;
+	const double *lateness_bounds; /* n_lateness_bounds finite bounds, then +Inf */
+	size_t n_lateness_bounds;
+	const char *const *op_names; /* api_op names, n_ops of them */
+	size_t n_ops;
+	const struct run *const *runs;
+	size_t n_runs;
+	const char *version;
+	uint64_t control_connections;     /* open now */
+	uint64_t control_refused;         /* connections refused at the cap */
+	uint64_t control_requests[6];     /* by status class: [0] unused, [1] 1xx .. [5] 5xx */
+};
+
+/* Prometheus text format 0.0.4. Caller frees. */
+char *ctlview_metrics_text(const struct ctlview_metrics *m);
+
+#endif

@@ -1,0 +1,1292 @@
+/*
+ * job: the run state machine (see job.h). Every transition is a function of
+ * the run, the context (job definition, now, a random value) and the event;
+ * the actions it returns are carried out by the engine in order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "backoff.h"
+#include "run.h"
+#include "state.h"
+#include "tz.h"
+#include "util.h"
+
+/* Runs later than this after their instant are logged as late. */
+#define LATE_LOG_MS 1000
+
+static const char *const state_names[RUN__MAX] = {
+	[RUN_SCHEDULED] = "scheduled",     [RUN_SUBMITTING] = "submitting",
+	[RUN_PENDING] = "pending",         [RUN_IN_PROGRESS] = "in_progress",
+	[RUN_RETRY_WAIT] = "retry_wait",   [RUN_COMPLETED] = "completed",
+	[RUN_FAILED] = "failed",           [RUN_CANCELLED] = "cancelled",
+	[RUN_MISSED] = "missed",           [RUN_ERROR] = "error",
+	[RUN_DISABLED] = "disabled",       [RUN_REMOVED] = "removed",
+	[RUN_PAUSED] = "paused",
+};
+
+static const char *const event_names[JE__MAX] = {
+	[JE_SCHEDULED] = "scheduled", [JE_SUBMITTED] = "submitted", [JE_ADOPTED] = "adopted",
+	[JE_STATUS] = "status",       [JE_RETRIED] = "retried",     [JE_CANCELLED] = "cancelled",
+	[JE_FINISHED] = "finished",   [JE_MISSED] = "missed",       [JE_ERROR] = "error",
+	[JE_LATE] = "late",           [JE_CHANGED] = "changed",     [JE_REMOVED] = "removed",
+	[JE_TRANSIENT] = "transient", [JE_DUPLICATE] = "duplicate", [JE_PAUSED] = "paused",
+};
+
+const char *run_state_name(enum run_state s)
+{
+	return (unsigned)s < RUN__MAX ? state_names[s] : "unknown";
+}
+
+int run_state_from_name(const char *s)
+{
+	for (int i = 0; i < RUN__MAX; i++)
+		if (s && strcmp(s, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *job_event_name(enum job_event e)
+{
+	return (unsigned)e < JE__MAX ? event_names[e] : "unknown";
+}
+
+bool run_state_final(enum run_state s)
+{
+	return s == RUN_COMPLETED || s == RUN_FAILED || s == RUN_CANCELLED || s == RUN_MISSED ||
+	       s == RUN_ERROR || s == RUN_REMOVED;
+}
+
+bool run_state_active(enum run_state s)
+{
+	return s == RUN_PENDING || s == RUN_IN_PROGRESS;
+}
+
+bool run_submitted(const struct run *r)
+{
+	return r->batch_id || r->uncertain || r->state == RUN_SUBMITTING || r->op == OP_SUBMIT ||
+	       r->op == OP_LOOKUP || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
+	       r->state == RUN_REMOVED;
+}
+
+bool run_is_follow_up(const struct run *r)
+{
+	return r->part && (!r->zone || strcmp(r->part, r->zone) != 0);
+}
+
+bool run_at_rest(const struct run *r)
+{
+	if (r->op != OP_NONE || r->uncertain)
+		return false;
+	return run_state_final(r->state) || r->state == RUN_PAUSED || r->state == RUN_DISABLED ||
+	       r->state == RUN_SCHEDULED;
+}
+
+int64_t run_end_s(const struct run *r)
+{
+	int64_t t = r->start;
+
+	if (r->submit_at_ms / 1000 > t)
+		t = r->submit_at_ms / 1000;
+	if (r->submitted_at > t)
+		t = r->submitted_at;
+	if (r->finished_at > t)
+		t = r->finished_at;
+	return t;
+}
+
+void run_note_submission(struct run *r, int64_t count, uint64_t digest)
+{
+	r->sent_count = count;
+	r->sent_digest = digest;
+}
+
+bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s)
+{
+	if (!b->name || strcmp(b->name, r->call_name) != 0)
+		return false;
+	if (r->agent_id && (!b->agent_id || strcmp(r->agent_id, b->agent_id) != 0))
+		return false;
+	if (r->sent_count > 0 && b->total_calls_scheduled != r->sent_count)
+		return false;
+	if (r->first_intent_ms > 0 && b->created_at_unix < r->first_intent_ms / 1000 - skew_s)
+		return false;
+	return true;
+}
+
+
+int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
+{
+	int64_t ahead = spec ? spec->submit_ahead : 0;
+
+	if (r->submit_at_ms > 0)
+		return r->submit_at_ms;
+	return (r->start - ahead) * 1000;
+}
+
+/* The instant lateness is measured from: the run's own instant, or the
+ * opening of the calling hours it was deferred to. */
+static int64_t run_lateness_base_ms(const struct run *r)
+{
+	return r->submit_at_ms > r->start * 1000 ? r->submit_at_ms : r->start * 1000;
+}
+
+static void format_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size)
+{
+	struct civil c;
+	int off;
+
+	if (spec->tz)
+		tz_to_local(spec->tz, t, &c, &off);
+	else
+		unix_to_civil_utc(t, &c);
+	civil_format(&c, buf, size);
+}
+
+struct run *run_new(const struct jobspec *spec, int64_t now_ms)
+{
+	return run_new_at(spec, spec->start, now_ms);
+}
+
+struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_ms)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	char local[32];
+
+	(void)now_ms;
+	r->job = xstrdup(spec->name);
+	r->start = instant;
+	format_local_start(spec, instant, local, sizeof(local));
+	r->call_name = jobspec_run_call_name(spec, local);
+	r->agent_id = xstrdup(spec->agent_id);
+	r->on_removal = spec->on_removal;
+	r->digest = spec->digest;
+	r->state = spec->enabled ? RUN_SCHEDULED : RUN_DISABLED;
+	r->due_ms = spec->enabled ? run_submit_at_ms(r, spec) : 0;
+	return r;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+const char *recipient_key(const char *phone_number, const char *whatsapp_user_id)
+{
+	return phone_number ? phone_number : whatsapp_user_id;
+}
+
+void run_set_part(struct run *r, const struct jobspec *spec, const char *part)
+{
+	char local[32], *base;
+
+	free(r->part);
+	r->part = xstrdup(part);
+	format_local_start(spec, r->start, local, sizeof(local));
+	base = jobspec_run_call_name(spec, local);
+	free(r->call_name);
+	r->call_name = part ? xasprintf("%s (%s)", base, part) : xstrdup(base);
+	free(base);
+}
+
+void run_free(struct run *r)
+{
+	if (!r)
+		return;
+	free(r->part);
+	free(r->zone);
+	strv_free(r->rcpts, r->n_rcpts);
+	strv_free(r->unfinished, r->n_unfinished);
+	free(r->job);
+	free(r->call_name);
+	free(r->agent_id);
+	free(r->batch_id);
+	free(r->error);
+	batch_clear(&r->batch);
+	free(r);
+}
+
+/* --- actions ------------------------------------------------------------ */
+
+static struct action *emit(struct actions *out, enum action_kind kind)
+{
+	struct action *a;
+
+	/* The machine never emits more than a handful per event; running out
+	 * is a programming error that must not go unnoticed. */
+	if (out->n >= ACTIONS_MAX)
+		abort();
+	a = &out->v[out->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	return a;
+}
+
+__attribute__((format(printf, 7, 8)))
+static void emit_log(struct actions *out, const struct run *r, enum job_event ev, int prio,
+		     long http_status, int attempt, const char *fmt, ...)
+{
+	struct action *a = emit(out, ACT_LOG);
+	va_list ap;
+	int n;
+
+	a->event = ev;
+	a->priority = prio;
+	a->http_status = http_status;
+	a->attempt = attempt;
+	n = snprintf(a->msg, sizeof(a->msg), "job '%s': ", r->job);
+	va_start(ap, fmt);
+	vsnprintf(a->msg + n, sizeof(a->msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = xstrdup(src);
+}
+
+static void copy_snapshot(struct run *r, const struct batch *b)
+{
+	struct batch *s = &r->batch;
+
+	s->status = b->status;
+	s->created_at_unix = b->created_at_unix;
+	s->scheduled_time_unix = b->scheduled_time_unix;
+	s->last_updated_at_unix = b->last_updated_at_unix;
+	s->total_calls_dispatched = b->total_calls_dispatched;
+	s->total_calls_scheduled = b->total_calls_scheduled;
+	s->total_calls_finished = b->total_calls_finished;
+	s->retry_count = b->retry_count;
+}
+
+/* Delay before trying a failed request again: full jitter, never sooner
+ * than the server's Retry-After. */
+static int64_t transient_delay_ms(const struct run *r, const struct run_ctx *ctx, int64_t retry_after_s)
+{
+	int64_t d = backoff_full_jitter_ms(ctx->backoff_base_ms, ctx->backoff_cap_ms,
+					   r->failures > 0 ? r->failures - 1 : 0, ctx->rnd);
+	if (retry_after_s >= 0 && retry_after_s * 1000 > d)
+		d = retry_after_s * 1000;
+	return d;
+}
+
+static enum run_state state_of_batch(enum batch_status s)
+{
+	return s == BATCH_PENDING ? RUN_PENDING : RUN_IN_PROGRESS;
+}
+
+static const char *describe_failure(const struct run_event *ev, char *buf, size_t size)
+{
+	/* The api layer's messages already name the HTTP status. */
+	if (ev->message)
+		snprintf(buf, size, "%s", ev->message);
+	else if (ev->http_status > 0)
+		snprintf(buf, size, "HTTP %ld", ev->http_status);
+	else
+		snprintf(buf, size, "no answer");
+	return buf;
+}
+
+/* --- transitions --------------------------------------------------------- */
+
+static void begin_submit(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+	struct action *a;
+
+	state_count_up(&r->submit_attempts);
+	r->state = RUN_SUBMITTING;
+	r->intent_ms = ctx->now_ms;
+	if (r->first_intent_ms == 0)
+		r->first_intent_ms = ctx->now_ms;
+	r->settle_ms = 0;
+	r->uncertain = false;
+	r->due_ms = 0;
+	r->op = OP_SUBMIT;
+	emit(out, ACT_PERSIST);
+	a = emit(out, ACT_SUBMIT);
+	if (spec->submit_ahead > 0 && r->start * 1000 > ctx->now_ms)
+		a->scheduled_time_unix = r->start;
+}
+
+static void become_final(struct run *r, const struct run_ctx *ctx, enum run_state st, struct actions *out)
+{
+	r->state = st;
+	r->due_ms = 0;
+	r->op = OP_NONE;
+	if (!r->finished_at)
+		r->finished_at = ctx->now_ms / 1000;
+	/* Also when its job left the files: the record stays, so that the
+	 * run is never made again (state_retention). */
+	emit(out, ACT_PERSIST);
+}
+
+/* A scheduled run whose time has come: submit it, or mark it missed. */
+static void consider_submit(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+	int64_t late_ms;
+
+	if (!spec || r->op != OP_NONE)
+		return;
+	if (r->cancel_wanted) {
+		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "run cancelled before it was submitted");
+		become_final(r, ctx, RUN_CANCELLED, out);
+		return;
+	}
+	/* `enabled` is judged when the run would really be submitted (it may
+	 * have changed while a lookup was under way). */
+	if (!spec->enabled) {
+		r->state = RUN_DISABLED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "run '%s' not submitted: the job is disabled",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+		return;
+	}
+	if (ctx->now_ms < run_submit_at_ms(r, spec)) {
+		r->due_ms = run_submit_at_ms(r, spec);
+		return;
+	}
+	/* The calling hours are judged when the run is really submitted: a
+	 * run made late by downtime may find its window closed. */
+	if (ctx->window_open_ms > ctx->now_ms) {
+		if (ctx->window_skip) {
+			emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0,
+				 "run not submitted: outside the calling hours (outside_window = skip)");
+			become_final(r, ctx, RUN_MISSED, out);
+			return;
+		}
+		r->submit_at_ms = ctx->window_open_ms;
+		r->close_ms = ctx->window_close_ms;
+		r->due_ms = r->submit_at_ms;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0,
+			 "outside the calling hours: deferred to their next opening, in %" PRId64 "s",
+			 (r->submit_at_ms - ctx->now_ms) / 1000);
+		emit(out, ACT_PERSIST);
+		return;
+	}
+	if (ctx->window_open_ms > 0)
+		r->close_ms = ctx->window_close_ms;
+	late_ms = ctx->now_ms - run_lateness_base_ms(r);
+	if (ctx->skip) {
+		emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0, "run not submitted: %s", ctx->skip);
+		become_final(r, ctx, RUN_MISSED, out);
+		return;
+	}
+	if (late_ms > (int64_t)spec->max_lateness * 1000) {
+		emit_log(out, r, JE_MISSED, LOG_ERR, 0, 0,
+			 "run missed: %" PRId64 "s late, more than max_lateness %ds; not submitted",
+			 late_ms / 1000, spec->max_lateness);
+		become_final(r, ctx, RUN_MISSED, out);
+		return;
+	}
+	if (late_ms >= LATE_LOG_MS && !r->late_logged) {
+		r->late_logged = true;
+		emit_log(out, r, JE_LATE, LOG_WARNING, 0, 0,
+			 "run is %" PRId64 "s late (within max_lateness %ds); submitting now",
+			 late_ms / 1000, spec->max_lateness);
+	}
+	begin_submit(r, ctx, out);
+}
+
+static void begin_cancel(struct run *r, struct actions *out)
+{
+	r->op = OP_CANCEL;
+	emit(out, ACT_PERSIST);
+	emit(out, ACT_CANCEL);
+}
+
+static void begin_fetch(struct run *r, struct actions *out)
+{
+	r->op = OP_DETAIL;
+	emit(out, ACT_FETCH_DETAIL);
+}
+
+static void begin_retry(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	r->retry_expect = r->batch.retry_count + 1;
+	r->intent_ms = ctx->now_ms;
+	r->state = RUN_RETRY_WAIT;
+	r->due_ms = 0;
+	r->op = OP_RETRY;
+	emit(out, ACT_PERSIST);
+	emit(out, ACT_RETRY);
+}
+
+/* on_removal = keep: the batch runs on untracked; the record stays
+ * (state removed), so that the run is never submitted again and is followed
+ * again if the job comes back. */
+static void let_go(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+		 "job removed with on_removal=keep: batch %s left running, no longer tracked",
+		 r->batch_id ? r->batch_id : "?");
+	r->state = RUN_REMOVED;
+	r->due_ms = 0;
+	r->op = OP_NONE;
+	r->cancel_wanted = false;
+	if (!r->finished_at)
+		r->finished_at = ctx->now_ms / 1000;
+	emit(out, ACT_PERSIST);
+}
+
+/* The run's batch is known (just submitted, or found by a lookup). */
+static void take_batch(struct run *r, const struct run_ctx *ctx, const struct batch *b,
+		       enum job_event ev, long http_status, struct actions *out)
+{
+	set_str(&r->batch_id, b->id);
+	copy_snapshot(r, b);
+	r->uncertain = false;
+	r->failures = 0;
+	r->due_ms = 0;
+	r->op = OP_NONE;
+	r->submitted_at = b->created_at_unix > 0 ? b->created_at_unix : ctx->now_ms / 1000;
+	if (ctx->spec)
+		r->digest = ctx->spec->digest;
+	r->state = state_of_batch(b->status);
+	r->due_ms = r->close_ms; /* the calling hours close: cancel then */
+	if (ev == JE_SUBMITTED)
+		emit_log(out, r, ev, LOG_NOTICE, http_status, r->submit_attempts,
+			 "submitted as batch %s (%" PRId64 " recipients, attempt %d)", b->id,
+			 b->total_calls_scheduled, r->submit_attempts);
+	else
+		emit_log(out, r, ev, LOG_NOTICE, 0, r->submit_attempts,
+			 "adopted batch %s found by its call_name '%s' (status %s)", b->id, r->call_name,
+			 batch_status_name(b->status));
+	if (r->removing && r->on_removal == ON_REMOVAL_KEEP) {
+		let_go(r, ctx, out);
+		return;
+	}
+	emit(out, ACT_PERSIST);
+	if (r->cancel_wanted && !batch_status_terminal(b->status)) {
+		begin_cancel(r, out);
+		return;
+	}
+	if (batch_status_terminal(b->status))
+		begin_fetch(r, out);
+}
+
+static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	if (r->op != OP_NONE || (r->due_ms && ctx->now_ms < r->due_ms))
+		return;
+	switch (r->state) {
+	case RUN_SCHEDULED:
+		consider_submit(r, ctx, out);
+		break;
+	case RUN_SUBMITTING:
+		/* After a restart, or an answer that left the outcome unknown:
+		 * find out before anything else. */
+		r->uncertain = true;
+		r->op = OP_LOOKUP;
+		emit(out, ACT_LOOKUP);
+		break;
+	case RUN_PENDING:
+	case RUN_IN_PROGRESS:
+		r->due_ms = 0;
+		if (!r->cancel_wanted && r->close_ms > 0 && ctx->now_ms >= r->close_ms &&
+		    !batch_status_terminal(r->batch.status)) {
+			r->cancel_wanted = true;
+			if (ctx->spec && ctx->spec->resume)
+				r->follow = FOLLOW_RESUME;
+			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0,
+				 "calling hours closed: cancelling batch %s%s", r->batch_id,
+				 r->follow ? "; its unfinished recipients resume at the next opening" : "");
+		}
+		if (r->cancel_wanted)
+			begin_cancel(r, out);
+		else if (batch_status_terminal(r->batch.status))
+			begin_fetch(r, out);
+		break;
+	case RUN_RETRY_WAIT:
+		if (r->cancel_wanted && r->retry_expect == 0) {
+			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries cancelled");
+			become_final(r, ctx, RUN_CANCELLED, out);
+		} else if (r->retry_expect > 0 || r->cancel_wanted) {
+			begin_fetch(r, out);
+		} else {
+			begin_retry(r, ctx, out);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+			   struct actions *out)
+{
+	char why[200];
+
+	if (r->op != OP_SUBMIT)
+		return;
+	r->op = OP_NONE;
+	switch (ev->outcome) {
+	case REQ_OK:
+		take_batch(r, ctx, ev->batch, JE_SUBMITTED, ev->http_status, out);
+		return;
+	case REQ_REJECTED:
+	case REQ_NOT_FOUND:
+		set_str(&r->error, ev->message ? ev->message : "refused");
+		emit_log(out, r, JE_ERROR, LOG_ERR, ev->http_status, r->submit_attempts,
+			 "submit refused by the API (%s); not retried", describe_failure(ev, why, sizeof(why)));
+		become_final(r, ctx, RUN_ERROR, out);
+		return;
+	case REQ_AUTH:
+		/* Refused before it was looked at: nothing exists. */
+		state_count_up(&r->failures);
+		r->state = RUN_SCHEDULED;
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		emit(out, ACT_PERSIST);
+		return;
+	case REQ_TRANSIENT:
+		state_count_up(&r->failures);
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		if (ev->maybe_applied) {
+			r->uncertain = true;
+			r->settle_ms = ev->origin_answered ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
+			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
+				 "submit failed (%s) and may have taken effect; looking it up in %.1fs",
+				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
+		} else {
+			r->state = RUN_SCHEDULED;
+			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
+				 "submit failed (%s), retrying in %.1fs", describe_failure(ev, why, sizeof(why)),
+				 (r->due_ms - ctx->now_ms) / 1000.0);
+		}
+		emit(out, ACT_PERSIST);
+		return;
+	}
+}
+
+static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+			   struct actions *out)
+{
+	int64_t settle;
+
+	if (r->op != OP_LOOKUP)
+		return;
+	r->op = OP_NONE;
+	if (ev->outcome != REQ_OK) {
+		char why[200];
+		state_count_up(&r->failures);
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		if (ev->outcome != REQ_AUTH)
+			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, 0,
+				 "lookup of the submitted batch failed (%s), trying again in %.1fs",
+				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
+		return;
+	}
+	if (ev->batch) {
+		if (ev->n_found > 1)
+			emit_log(out, r, JE_DUPLICATE, LOG_ERR, 0, 0,
+				 "%d batches carry the call_name '%s'; adopting the oldest, %s",
+				 ev->n_found, r->call_name, ev->batch->id);
+		take_batch(r, ctx, ev->batch, JE_ADOPTED, 0, out);
+		return;
+	}
+	/* Nothing found. A request that is still on its way could land
+	 * later: only conclude once the grace period is over. */
+	settle = r->settle_ms ? r->settle_ms : r->intent_ms + ctx->grace_ms;
+	if (ctx->now_ms < settle) {
+		r->due_ms = settle;
+		return;
+	}
+	r->uncertain = false;
+	r->state = RUN_SCHEDULED;
+	r->failures = 0;
+	if (r->lookup_only) {
+		set_str(&r->error, "its record was damaged and what it would send is unknown: not submitted");
+		emit_log(out, r, JE_ERROR, LOG_ERR, 0, 0,
+			 "no batch of run '%s' exists and its record was damaged: its recipients are unknown, so it "
+			 "is not submitted", r->call_name);
+		become_final(r, ctx, RUN_ERROR, out);
+		return;
+	}
+	if (r->removing && !r->part) {
+		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its run was never submitted");
+		emit(out, ACT_DROP);
+		return;
+	}
+	if (!ctx->spec) {
+		emit(out, ACT_PERSIST);
+		return;
+	}
+	consider_submit(r, ctx, out);
+	if (r->state == RUN_SCHEDULED && r->op == OP_NONE)
+		emit(out, ACT_PERSIST);
+}
+
+static void batch_gone(struct run *r, const struct run_ctx *ctx, struct actions *out);
+
+static void on_status(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+		      struct actions *out)
+{
+	const struct batch *b = ev->batch;
+	enum batch_status old = r->batch.status;
+
+	if (!run_state_active(r->state) || r->op != OP_NONE)
+		return;
+	if (ev->outcome == REQ_NOT_FOUND) {
+		batch_gone(r, ctx, out);
+		return;
+	}
+	if (r->removing && r->on_removal == ON_REMOVAL_KEEP) {
+		let_go(r, ctx, out);
+		return;
+	}
+	if (ev->outcome != REQ_OK || !b)
+		return;
+	copy_snapshot(r, b);
+	if (b->status != old || r->state != state_of_batch(b->status)) {
+		r->state = state_of_batch(b->status);
+		emit_log(out, r, JE_STATUS, LOG_INFO, 0, 0,
+			 "batch %s is %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
+			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
+		emit(out, ACT_PERSIST);
+	} else {
+		/* A routine poll: only with --verbose. */
+		emit_log(out, r, JE_STATUS, LOG_DEBUG, 0, 0,
+			 "batch %s still %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
+			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
+	}
+	if (r->cancel_wanted && !batch_status_terminal(b->status))
+		begin_cancel(r, out);
+	else if (batch_status_terminal(b->status))
+		begin_fetch(r, out);
+}
+
+/* A finished batch with its recipients: retry, or finish. */
+static void settle(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+	int64_t retryable = r->counts[RCPT_FAILED] + r->counts[RCPT_VOICEMAIL];
+	enum batch_status st = r->batch.status;
+	bool may_retry = spec && spec->enabled && !r->cancel_wanted && !r->removing &&
+			 (st == BATCH_COMPLETED || st == BATCH_FAILED) && retryable > 0 &&
+			 r->retries < spec->retry.max_retries;
+
+	if (may_retry) {
+		int64_t d = backoff_retry_delay(&spec->retry, r->retries + 1);
+		r->state = RUN_RETRY_WAIT;
+		r->due_ms = ctx->now_ms + d * 1000;
+		emit_log(out, r, JE_STATUS, LOG_INFO, 0, r->retries + 1,
+			 "batch %s %s with %" PRId64 " failed or unanswered; retry %d of %d in %" PRId64 "s",
+			 r->batch_id, batch_status_name(st), retryable, r->retries + 1,
+			 spec->retry.max_retries, d);
+		emit(out, ACT_PERSIST);
+		return;
+	}
+	emit_log(out, r, JE_FINISHED, st == BATCH_COMPLETED ? LOG_NOTICE : LOG_WARNING, 0, r->retries,
+		 "batch %s finished %s: %" PRId64 " completed, %" PRId64 " failed, %" PRId64
+		 " voicemail, %" PRId64 " cancelled; %d retries",
+		 r->batch_id, batch_status_name(st), r->counts[RCPT_COMPLETED], r->counts[RCPT_FAILED],
+		 r->counts[RCPT_VOICEMAIL], r->counts[RCPT_CANCELLED], r->retries);
+	become_final(r, ctx,
+		     st == BATCH_COMPLETED ? RUN_COMPLETED : st == BATCH_CANCELLED ? RUN_CANCELLED : RUN_FAILED,
+		     out);
+}
+
+static void batch_gone(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	set_str(&r->error, "the batch no longer exists (deleted?)");
+	emit_log(out, r, JE_ERROR, LOG_ERR, 404, 0, "batch %s no longer exists; giving up on it",
+		 r->batch_id ? r->batch_id : "?");
+	become_final(r, ctx, RUN_FAILED, out);
+}
+
+/* A batch stopped by the calling hours or the operator: its recipients that
+ * were never dialled (no conversation) go to a follow-up run; anyone who
+ * was on the phone is not rung again. */
+static void hand_on(struct run *r, const struct run_ctx *ctx, const struct batch_detail *d, struct actions *out)
+{
+	strv_free(r->unfinished, r->n_unfinished);
+	r->unfinished = NULL;
+	r->n_unfinished = 0;
+	for (size_t i = 0; i < d->n_rcpts; i++) {
+		const struct batch_rcpt *x = &d->rcpts[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		bool never = !x->conversation_id && (x->status == RCPT_PENDING || x->status == RCPT_CANCELLED ||
+						     x->status == RCPT_DISPATCHED);
+		if (!never || !key)
+			continue;
+		r->unfinished = xrealloc(r->unfinished, (r->n_unfinished + 1) * sizeof(*r->unfinished));
+		r->unfinished[r->n_unfinished++] = xstrdup(key);
+	}
+	emit_log(out, r, JE_FINISHED, LOG_NOTICE, 0, r->retries,
+		 "batch %s stopped: %zu recipients never dialled %s", r->batch_id, r->n_unfinished,
+		 r->n_unfinished == 0 ? "(nothing to hand on)"
+		 : r->follow == FOLLOW_PAUSE ? "are kept, paused, for `batchcallctl resume`"
+					     : "resume at the next opening of the calling hours");
+	/* The engine makes the follow-up (and clears r->follow) before the
+	 * final persist below: both land in one group commit. */
+	if (r->n_unfinished > 0)
+		emit(out, ACT_FOLLOW_UP);
+	else
+		r->follow = FOLLOW_NONE;
+	become_final(r, ctx, RUN_CANCELLED, out);
+}
+
+static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+			   struct actions *out)
+{
+	const struct batch_detail *d = ev->detail;
+
+	if (r->op != OP_DETAIL)
+		return;
+	r->op = OP_NONE;
+	if (ev->outcome == REQ_NOT_FOUND) {
+		batch_gone(r, ctx, out);
+		return;
+	}
+	if (ev->outcome != REQ_OK) {
+		state_count_up(&r->failures);
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		return;
+	}
+	r->failures = 0;
+	copy_snapshot(r, &d->batch);
+	for (int i = 0; i < RCPT__MAX; i++)
+		r->counts[i] = (int64_t)d->counts[i];
+	r->counts_valid = true;
+
+	if (r->retry_expect > 0) {
+		if (d->batch.retry_count >= r->retry_expect) {
+			r->retry_expect = 0;
+			state_count_up(&r->retries);
+			emit_log(out, r, JE_RETRIED, LOG_NOTICE, 0, r->retries,
+				 "retry %d of batch %s took effect (found by looking it up)", r->retries,
+				 r->batch_id);
+		} else if (ctx->now_ms < r->intent_ms + ctx->grace_ms) {
+			r->state = RUN_RETRY_WAIT;
+			r->due_ms = r->intent_ms + ctx->grace_ms;
+			return;
+		} else {
+			r->retry_expect = 0;
+		}
+	}
+	if (!batch_status_terminal(d->batch.status)) {
+		r->state = state_of_batch(d->batch.status);
+		r->due_ms = 0;
+		emit(out, ACT_PERSIST);
+		if (r->cancel_wanted)
+			begin_cancel(r, out);
+		return;
+	}
+	if (r->follow != FOLLOW_NONE && !r->removing && d->batch.status == BATCH_CANCELLED) {
+		hand_on(r, ctx, d, out);
+		return;
+	}
+	if (r->follow != FOLLOW_NONE) {
+		/* It ended on its own before the cancel: nobody is left to
+		 * hand on; cancel_wanted keeps it from being retried. */
+		emit_log(out, r, JE_STATUS, LOG_NOTICE, 0, 0, "batch %s ended (%s) before it could be stopped; "
+			 "nothing to hand on", r->batch_id, batch_status_name(d->batch.status));
+		r->follow = FOLLOW_NONE;
+	}
+	settle(r, ctx, out);
+}
+
+static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+			  struct actions *out)
+{
+	char why[200];
+
+	if (r->op != OP_RETRY)
+		return;
+	r->op = OP_NONE;
+	switch (ev->outcome) {
+	case REQ_OK:
+		state_count_up(&r->retries);
+		r->retry_expect = 0;
+		r->failures = 0;
+		copy_snapshot(r, ev->batch);
+		r->state = state_of_batch(ev->batch->status);
+		emit_log(out, r, JE_RETRIED, LOG_NOTICE, ev->http_status, r->retries,
+			 "retry %d of batch %s started", r->retries, r->batch_id);
+		emit(out, ACT_PERSIST);
+		return;
+	case REQ_NOT_FOUND:
+		batch_gone(r, ctx, out);
+		return;
+	case REQ_REJECTED:
+		r->retry_expect = 0;
+		set_str(&r->error, ev->message ? ev->message : "retry refused");
+		emit_log(out, r, JE_ERROR, LOG_WARNING, ev->http_status, r->retries + 1,
+			 "retry of batch %s refused by the API (%s)", r->batch_id,
+			 describe_failure(ev, why, sizeof(why)));
+		r->cancel_wanted = true; /* no further retries */
+		settle(r, ctx, out);
+		return;
+	case REQ_AUTH:
+	case REQ_TRANSIENT:
+		state_count_up(&r->failures);
+		if (!ev->maybe_applied || ev->outcome == REQ_AUTH)
+			r->retry_expect = 0;
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		if (ev->outcome == REQ_TRANSIENT)
+			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->retries + 1,
+				 "retry of batch %s failed (%s)%s; trying again in %.1fs", r->batch_id,
+				 describe_failure(ev, why, sizeof(why)),
+				 r->retry_expect ? " and may have taken effect" : "",
+				 (r->due_ms - ctx->now_ms) / 1000.0);
+		emit(out, ACT_PERSIST);
+		return;
+	}
+}
+
+static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+			   struct actions *out)
+{
+	char why[200];
+
+	if (r->op != OP_CANCEL)
+		return;
+	r->op = OP_NONE;
+	switch (ev->outcome) {
+	case REQ_OK:
+		if (ev->batch)
+			copy_snapshot(r, ev->batch);
+		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, ev->http_status, 0, "batch %s cancelled%s",
+			 r->batch_id, r->removing ? " because its job was removed" : "");
+		if (r->follow != FOLLOW_NONE && !r->removing) {
+			/* Which recipients were never dialled: the detail says. */
+			r->batch.status = BATCH_CANCELLED;
+			begin_fetch(r, out);
+			return;
+		}
+		become_final(r, ctx, RUN_CANCELLED, out);
+		return;
+	case REQ_NOT_FOUND:
+		batch_gone(r, ctx, out);
+		return;
+	case REQ_REJECTED:
+		/* Most likely finished meanwhile: see how it ended. */
+		emit_log(out, r, JE_STATUS, LOG_INFO, ev->http_status, 0,
+			 "cancel of batch %s refused (%s); fetching its final state", r->batch_id,
+			 describe_failure(ev, why, sizeof(why)));
+		begin_fetch(r, out);
+		return;
+	case REQ_AUTH:
+	case REQ_TRANSIENT:
+		state_count_up(&r->failures);
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
+		return;
+	}
+}
+
+static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (run_state_final(r->state)) {
+		*why = "the run is already finished";
+		return -EALREADY;
+	}
+	if (r->cancel_wanted) {
+		*why = "a cancel is already under way";
+		return -EALREADY;
+	}
+	r->cancel_wanted = true;
+	switch (r->state) {
+	case RUN_SCHEDULED:
+	case RUN_DISABLED:
+		if (r->op == OP_SUBMIT || r->uncertain) {
+			emit(out, ACT_PERSIST); /* cancelled once its outcome is known */
+			break;
+		}
+		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "run cancelled before it was submitted");
+		become_final(r, ctx, RUN_CANCELLED, out);
+		break;
+	case RUN_SUBMITTING:
+		emit(out, ACT_PERSIST);
+		break;
+	case RUN_PENDING:
+	case RUN_IN_PROGRESS:
+		if (r->op == OP_NONE)
+			begin_cancel(r, out);
+		else
+			emit(out, ACT_PERSIST);
+		break;
+	case RUN_RETRY_WAIT:
+		if (r->op == OP_NONE && r->retry_expect == 0) {
+			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries of batch %s cancelled",
+				 r->batch_id);
+			become_final(r, ctx, RUN_CANCELLED, out);
+		} else {
+			emit(out, ACT_PERSIST);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	/* History stays history; its record is kept (state_retention). */
+	if (run_state_final(r->state))
+		return 0;
+	r->removing = true;
+	if (!run_submitted(r) && (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && !r->part) {
+		/* Never submitted, and made again from the file if it comes back. */
+		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its %s run is dropped",
+			 run_state_name(r->state));
+		emit(out, ACT_DROP);
+		return 0;
+	}
+	if (!run_submitted(r)) {
+		/* A part (a follow-up's recipients exist only here; a zone
+		 * group's occurrence may be under way): kept, in case the job
+		 * comes back. */
+		r->due_ms = 0;
+		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+			 "job removed; its %s run '%s' is kept, not submitted, until the job comes back",
+			 run_state_name(r->state), r->call_name);
+		emit(out, ACT_PERSIST);
+		return 0;
+	}
+	if (r->on_removal == ON_REMOVAL_KEEP) {
+		if (r->state == RUN_SUBMITTING || r->op == OP_SUBMIT || r->uncertain || !r->batch_id ||
+		    r->op == OP_LOOKUP) {
+			emit(out, ACT_PERSIST); /* let go once its batch is known */
+			return 0;
+		}
+		if (r->op != OP_NONE) {
+			/* Its request's answer lets it go (the machine sees
+			 * removing then). */
+			emit(out, ACT_PERSIST);
+			return 0;
+		}
+		let_go(r, ctx, out);
+		return 0;
+	}
+	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed with on_removal=cancel: cancelling %s",
+		 r->batch_id ? r->batch_id : "its run once submitted");
+	if (!r->cancel_wanted)
+		r->removal_cancel = true; /* undone if the job comes back */
+	r->cancel_wanted = true;
+	if (run_state_active(r->state) && r->op == OP_NONE)
+		begin_cancel(r, out);
+	else if (r->state == RUN_RETRY_WAIT && r->op == OP_NONE && r->retry_expect == 0) {
+		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries of batch %s cancelled", r->batch_id);
+		become_final(r, ctx, RUN_CANCELLED, out);
+	} else
+		emit(out, ACT_PERSIST);
+	return 0;
+}
+
+/* The job came back into the files: follow its run again. */
+static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	if (r->state == RUN_REMOVED && r->batch_id) {
+		r->removing = false;
+		r->state = state_of_batch(r->batch.status);
+		r->finished_at = 0;
+		r->due_ms = ctx->now_ms; /* look at its batch now */
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: following batch %s again", r->batch_id);
+		emit(out, ACT_PERSIST);
+		return 0;
+	}
+	if (!r->removing)
+		return 0;
+	r->removing = false;
+	if (r->removal_cancel) {
+		r->removal_cancel = false;
+		if (r->op != OP_CANCEL)
+			r->cancel_wanted = false;
+	}
+	if (!run_state_final(r->state)) {
+		if (r->state == RUN_SCHEDULED)
+			r->due_ms = run_submit_at_ms(r, ctx->spec);
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: its %s run '%s' is followed again",
+			 run_state_name(r->state), r->call_name);
+	}
+	emit(out, ACT_PERSIST);
+	return 0;
+}
+
+static int on_retry_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	int64_t retryable = r->counts[RCPT_FAILED] + r->counts[RCPT_VOICEMAIL];
+
+	if (run_state_active(r->state) || r->state == RUN_SUBMITTING || r->op != OP_NONE) {
+		*why = "the batch is still running";
+		return -EBUSY;
+	}
+	if (!r->batch_id || !(r->state == RUN_RETRY_WAIT || r->state == RUN_COMPLETED ||
+			      r->state == RUN_FAILED)) {
+		*why = "the run has no finished batch to retry";
+		return -ENOENT;
+	}
+	if (!r->counts_valid || retryable == 0) {
+		*why = "no recipient failed or reached voicemail: nothing to retry";
+		return -EALREADY;
+	}
+	r->finished_at = 0;
+	r->cancel_wanted = false;
+	begin_retry(r, ctx, out);
+	return 0;
+}
+
+static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (!ctx->spec) {
+		*why = "the job no longer exists";
+		return -ENOENT;
+	}
+	if (!ctx->spec->enabled) {
+		*why = "the job is disabled (enabled = false)";
+		return -EBUSY;
+	}
+	if (r->state == RUN_SUBMITTING || r->op != OP_NONE || r->uncertain) {
+		*why = "a submission of this run is under way";
+		return -EBUSY;
+	}
+	if (r->lookup_only) {
+		*why = "its record was damaged and its recipients are unknown: it can never be submitted";
+		return -EBUSY;
+	}
+	if (r->batch_id) {
+		*why = "the run is already submitted";
+		return -EALREADY;
+	}
+	if (!(r->state == RUN_SCHEDULED || r->state == RUN_MISSED || r->state == RUN_CANCELLED ||
+	      r->state == RUN_ERROR)) {
+		*why = "the run cannot be submitted in its state";
+		return -EBUSY;
+	}
+	r->cancel_wanted = false;
+	r->finished_at = 0;
+	free(r->error);
+	r->error = NULL;
+	/* The run's time is now: a failed attempt is tried again from now
+	 * on (lateness counts from the trigger), never parked until the
+	 * original instant; the calling hours still apply. */
+	r->state = RUN_SCHEDULED;
+	r->submit_at_ms = ctx->now_ms;
+	r->due_ms = ctx->now_ms;
+	r->late_logged = false;
+	r->failures = 0;
+	emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "triggered by the operator: submitting now");
+	consider_submit(r, ctx, out);
+	if (r->op == OP_NONE && r->state == RUN_SCHEDULED)
+		emit(out, ACT_PERSIST);
+	return 0;
+}
+
+static int on_pause_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (r->state == RUN_PAUSED) {
+		*why = "the run is already paused";
+		return -EALREADY;
+	}
+	if (run_state_final(r->state)) {
+		*why = "the run is already finished";
+		return -EALREADY;
+	}
+	if (r->state == RUN_SUBMITTING || r->uncertain || r->op == OP_SUBMIT || r->op == OP_LOOKUP) {
+		*why = "a submission of this run is under way; try again in a moment";
+		return -EBUSY;
+	}
+	if (r->state == RUN_RETRY_WAIT) {
+		*why = "the batch has finished and waits for a retry; cancel it instead";
+		return -EBUSY;
+	}
+	if (r->cancel_wanted) {
+		*why = "a cancel is already under way";
+		return -EALREADY;
+	}
+	if (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) {
+		r->state = RUN_PAUSED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "paused before it was submitted");
+		emit(out, ACT_PERSIST);
+		return 0;
+	}
+	/* Active: stop dialling, keep who was never called for later. */
+	r->cancel_wanted = true;
+	r->follow = FOLLOW_PAUSE;
+	emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "pausing: cancelling batch %s, keeping its recipients not yet dialled",
+		 r->batch_id);
+	if (r->op == OP_NONE)
+		begin_cancel(r, out);
+	else
+		emit(out, ACT_PERSIST);
+	(void)ctx;
+	return 0;
+}
+
+static int on_resume_req(struct run *r, const struct run_ctx *ctx, struct actions *out, const char **why)
+{
+	if (r->state != RUN_PAUSED) {
+		*why = "the run is not paused";
+		return -EALREADY;
+	}
+	if (ctx->spec && !ctx->spec->enabled) {
+		*why = "the job is disabled (enabled = false)";
+		return -EBUSY;
+	}
+	r->state = RUN_SCHEDULED;
+	r->late_logged = false;
+	if (!run_is_follow_up(r) && ctx->spec && run_submit_at_ms(r, ctx->spec) > ctx->now_ms) {
+		/* Paused before its time: back to its own instant. */
+		r->due_ms = run_submit_at_ms(r, ctx->spec);
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted at its time");
+	} else {
+		r->submit_at_ms = ctx->now_ms; /* lateness counts from the resume */
+		r->due_ms = ctx->now_ms;
+		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
+	}
+	emit(out, ACT_PERSIST);
+	return 0;
+}
+
+int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
+	     struct actions *out, const char **ret_why)
+{
+	const char *why = NULL;
+	int ret = 0;
+
+	switch (ev->kind) {
+	case RE_TIME:
+		on_time(r, ctx, out);
+		break;
+	case RE_SUBMIT_DONE:
+		on_submit_done(r, ctx, ev, out);
+		break;
+	case RE_LOOKUP_DONE:
+		on_lookup_done(r, ctx, ev, out);
+		break;
+	case RE_STATUS:
+		on_status(r, ctx, ev, out);
+		break;
+	case RE_DETAIL_DONE:
+		on_detail_done(r, ctx, ev, out);
+		break;
+	case RE_RETRY_DONE:
+		on_retry_done(r, ctx, ev, out);
+		break;
+	case RE_CANCEL_DONE:
+		on_cancel_done(r, ctx, ev, out);
+		break;
+	case RE_STORE_FAILED:
+		/* Nothing after the persist was carried out: go back to a state
+		 * that needs no intent and try again later. */
+		if (r->op == OP_SUBMIT) {
+			r->op = OP_NONE;
+			r->state = RUN_SCHEDULED;
+			r->submit_attempts--;
+		} else if (r->op == OP_RETRY) {
+			r->op = OP_NONE;
+			r->retry_expect = 0;
+		} else if (r->op == OP_CANCEL) {
+			r->op = OP_NONE;
+		}
+		state_count_up(&r->failures);
+		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, -1);
+		break;
+	case RE_CANCEL_REQ:
+		ret = on_cancel_req(r, ctx, out, &why);
+		break;
+	case RE_RETRY_REQ:
+		ret = on_retry_req(r, ctx, out, &why);
+		break;
+	case RE_TRIGGER_REQ:
+		ret = on_trigger_req(r, ctx, out, &why);
+		break;
+	case RE_REMOVED:
+		ret = on_removed(r, ctx, out);
+		break;
+	case RE_PAUSE_REQ:
+		ret = on_pause_req(r, ctx, out, &why);
+		break;
+	case RE_RESUME_REQ:
+		ret = on_resume_req(r, ctx, out, &why);
+		break;
+	case RE_READDED:
+		ret = on_readded(r, ctx, out);
+		break;
+	}
+	if (ret_why)
+		*ret_why = why;
+	return ret;
+}
+
+void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+	bool unsubmitted = !run_submitted(r) && !r->cancel_wanted &&
+			   (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED ||
+			    r->state == RUN_MISSED || r->state == RUN_ERROR);
+	char local[32];
+
+	r->on_removal = spec->on_removal;
+	if (!unsubmitted) {
+		if (spec->digest != r->digest) {
+			emit_log(out, r, JE_CHANGED, LOG_WARNING, 0, 0,
+				 "job changed after its run was submitted; batch %s is not altered and nothing new is "
+				 "submitted", r->batch_id ? r->batch_id : "(being submitted)");
+			r->digest = spec->digest;
+			emit(out, ACT_PERSIST);
+		}
+		return;
+	}
+	/* A missed or refused run only comes back when the job changed. */
+	if ((r->state == RUN_MISSED || r->state == RUN_ERROR) && spec->digest == r->digest)
+		return;
+	if (r->state == RUN_SCHEDULED && spec->enabled && spec->digest == r->digest)
+		return;
+	if (r->state == RUN_DISABLED && !spec->enabled && spec->digest == r->digest)
+		return;
+	format_local_start(spec, r->start, local, sizeof(local));
+	if (!r->part) {
+		free(r->call_name);
+		r->call_name = jobspec_run_call_name(spec, local);
+	}
+	set_str(&r->agent_id, spec->agent_id);
+	r->digest = spec->digest;
+	r->submit_attempts = 0;
+	r->failures = 0;
+	r->late_logged = false;
+	r->finished_at = 0;
+	free(r->error);
+	r->error = NULL;
+	r->state = spec->enabled ? RUN_SCHEDULED : RUN_DISABLED;
+	r->due_ms = spec->enabled ? run_submit_at_ms(r, spec) : 0;
+	emit_log(out, r, JE_SCHEDULED, LOG_INFO, 0, 0, "job changed: run %s at %s",
+		 spec->enabled ? "scheduled" : "disabled", local);
+	emit(out, ACT_PERSIST);
+}
+
+void run_follow_enabled(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	const struct jobspec *spec = ctx->spec;
+
+	r->on_removal = spec->on_removal;
+	if (run_submitted(r) || r->op != OP_NONE)
+		return;
+	if (r->state == RUN_SCHEDULED && !spec->enabled) {
+		r->state = RUN_DISABLED;
+		r->due_ms = 0;
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job disabled: run '%s' is not submitted",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+	} else if (r->state == RUN_DISABLED && spec->enabled) {
+		r->state = RUN_SCHEDULED;
+		r->due_ms = run_submit_at_ms(r, spec);
+		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job enabled: run '%s' is submitted at its time",
+			 r->call_name);
+		emit(out, ACT_PERSIST);
+	}
+}

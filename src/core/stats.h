@@ -1,0 +1,36 @@
+/*
+ * stats: the daemon's counters for metrics, monotonic since start, and the
+ * submit lateness histogram. Plain values: the engine counts, the views
+ * (ctlview) render.
+ */
+#ifndef BC_STATS_H
+#define BC_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Submit lateness histogram bounds, seconds (the last bucket is +Inf). */
+#define STATS_LATENESS_BUCKETS 12
+extern const double stats_lateness_bounds[STATS_LATENESS_BUCKETS - 1];
+
+struct stats {
+	uint64_t submits_ok, submits_failed, submits_rejected, adopted;
+	uint64_t retries, cancels, missed, late, polls, list_requests, get_requests;
+	/* API requests by api_op and status class: [0] no answer, [1] 1xx,
+	 * [2] 2xx, ... [5] 5xx. */
+	uint64_t api_requests[8][6];
+	uint64_t reloads_ok, reloads_failed;
+	int64_t last_reload_unix; /* 0: never reloaded */
+	bool last_reload_ok;
+	int64_t started_unix;
+	/* How late each first submit was handed to the HTTP layer, after
+	 * its due instant: cumulative counts per bound, then +Inf. */
+	uint64_t lateness_buckets[STATS_LATENESS_BUCKETS];
+	double lateness_sum;
+	uint64_t lateness_count;
+};
+
+/* Count one first submit late_ms after its due instant. */
+void stats_note_lateness(struct stats *s, int64_t late_ms);
+
+#endif

@@ -1,0 +1,771 @@
+/*
+ * control: the control socket and the metrics listener. See control.h.
+ *
+ * libevent 2.1 has no cap on evhttp connections and no hook when one ends,
+ * so connections are tracked by hand: the bufferevent callback notes each
+ * new connection, and a callback activated at once (it runs before the new
+ * socket can become readable) finds its evhttp_connection through the
+ * bufferevent's callback argument, refuses it beyond the cap, or registers
+ * a close callback and a lifetime timer on it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "control.h"
+#include "ctlview.h"
+#include "log.h"
+#include "util.h"
+
+struct control;
+
+/* One evhttp server: the unix socket, or the TCP metrics listener. */
+struct server {
+	struct control *c;
+	struct evhttp *http;
+	bool metrics_only;
+};
+
+/* A connection under the cap. */
+struct conn {
+	struct control *c;
+	struct evhttp_connection *evcon;
+	struct event *deadline;
+	struct conn *next, **prevp;
+};
+
+/* A bufferevent handed to evhttp whose connection is not yet known. */
+struct fresh {
+	struct bufferevent *bev;
+	struct server *srv;
+};
+
+struct control {
+	struct event_base *base;
+	struct engine *engine;
+	struct control_source src;
+	struct server sock, tcp;
+	char *path;       /* the socket file we created */
+	dev_t dev;        /* ... and its identity, so we only remove our own */
+	ino_t ino;
+	struct fresh *fresh;
+	size_t n_fresh, cap_fresh;
+	struct event *fresh_ev;
+	struct conn *conns;
+	struct control_counters cnt;
+};
+
+/* --- the handler, without sockets ------------------------------------------- */
+
+static const char *const content_json = "application/json";
+
+/* Answer with JSON text (taken over); a trailing newline so that `curl`
+ * output ends cleanly in a terminal. */
+static void reply_text(struct control_response *ret, int status, char *text)
+{
+	size_t n = strlen(text);
+
+	ret->status = status;
+	ret->content_type = content_json;
+	ret->body = xrealloc(text, n + 2);
+	ret->body[n] = '\n';
+	ret->body[n + 1] = '\0';
+	ret->body_len = n + 1;
+}
+
+static void reply_error(struct control_response *ret, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_error(struct control_response *ret, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *text;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	text = ctlview_error_text(code, msg);
+	free(msg);
+	ret->status = status;
+	ret->content_type = content_json;
+	ret->body = xasprintf("%s\n", text);
+	ret->body_len = strlen(ret->body);
+	free(text);
+}
+
+static const struct jobspec *spec_of(const struct control_source *src, const struct run *r)
+{
+	return daemonconf_find(src->conf(src->ctx), r->job);
+}
+
+/* Runs the engine still tracks (a slot being forgotten is left out). */
+static size_t live_runs(const struct control_source *src, const struct run ***ret)
+{
+	size_t n = src->n_runs(src->ctx), k = 0;
+	const struct run **v = xcalloc(n ? n : 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct run *r = src->run_at(src->ctx, i);
+		if (r && src->run_of(src->ctx, r->job) == r)
+			v[k++] = r;
+	}
+	*ret = v;
+	return k;
+}
+
+static void handle_list(const struct control_source *src, int64_t now, struct control_response *ret)
+{
+	const struct run **runs;
+	const struct jobspec **specs;
+	size_t n = live_runs(src, &runs);
+
+	specs = xcalloc(n ? n : 1, sizeof(*specs));
+	for (size_t i = 0; i < n; i++)
+		specs[i] = spec_of(src, runs[i]);
+	reply_text(ret, 200, ctlview_jobs_text(runs, specs, n, now));
+	free(specs);
+	free(runs);
+}
+
+static void handle_metrics(const struct control_source *src, const struct control_counters *cnt,
+			   struct control_response *ret)
+{
+	static const char *op_names[API_OP__MAX];
+	struct ctlview_metrics m = {
+		.stats = src->stats(src->ctx),
+		.lateness_bounds = stats_lateness_bounds,
+		.n_lateness_bounds = STATS_LATENESS_BUCKETS - 1,
+		.op_names = op_names,
+		.n_ops = API_OP__MAX,
+		.version = PACKAGE_VERSION,
+		.control_connections = cnt ? cnt->connections : 0,
+		.control_refused = cnt ? cnt->refused : 0,
+	};
+	const struct run **runs;
+
+	for (int op = 0; op < API_OP__MAX; op++)
+		op_names[op] = api_op_name(op);
+	if (cnt)
+		memcpy(m.control_requests, cnt->requests, sizeof(m.control_requests));
+	m.n_runs = live_runs(src, &runs);
+	m.runs = runs;
+	ret->status = 200;
+	ret->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	ret->body = ctlview_metrics_text(&m);
+	ret->body_len = strlen(ret->body);
+	free(runs);
+}
+
+/* A POST body must be empty or one JSON object (its keys are ignored). */
+static bool body_ok(const struct control_request *req)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	bool ok;
+	size_t i = 0;
+
+	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) && req->body[i])
+		i++;
+	if (i == req->body_len)
+		return true;
+	if (req->body_len > INT32_MAX)
+		return false;
+	tok = json_tokener_new();
+	o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+	ok = o && json_tokener_get_error(tok) == json_tokener_success && json_object_is_type(o, json_type_object);
+	if (ok) {
+		/* Nothing but whitespace may follow the object. */
+		for (size_t k = json_tokener_get_parse_end(tok); k < req->body_len; k++)
+			if (!strchr(" \t\r\n", req->body[k]) || !req->body[k])
+				ok = false;
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	return ok;
+}
+
+static const struct {
+	const char *name;
+	int kind;
+	const char *done; /* what the operator is told */
+} operations[] = {
+	{ "cancel", RE_CANCEL_REQ, "cancel requested" },
+	{ "retry", RE_RETRY_REQ, "retry requested" },
+	{ "trigger", RE_TRIGGER_REQ, "submission triggered" },
+	{ "pause", RE_PAUSE_REQ, "pause requested: dialling stops, the recipients not yet called are kept" },
+	{ "resume", RE_RESUME_REQ, "resumed: the paused recipients are submitted" },
+};
+
+static void handle_operation(const struct control_source *src, const char *job, size_t op,
+			     struct control_response *ret)
+{
+	const struct run *r = src->run_of(src->ctx, job);
+	struct log_fields f = { .job = job };
+	const char *why = NULL;
+	char *job_text;
+	int rc;
+
+	if (!r) {
+		reply_error(ret, 404, "unknown_job", "no job named '%s'", job);
+		return;
+	}
+	f.run_start = r->start;
+	rc = src->request(src->ctx, job, operations[op].kind, &why);
+	if (rc < 0) {
+		if (!why)
+			why = strerror(-rc);
+		log_event(LOG_INFO, EV_CONTROL, &f, "operator request to %s job '%s' refused: %s", operations[op].name,
+			  job, why);
+		if (rc == -ENOENT && !src->run_of(src->ctx, job))
+			reply_error(ret, 404, "unknown_job", "%s", why);
+		else
+			reply_error(ret, 409, "refused", "%s", why);
+		return;
+	}
+	/* The request may have ended the run (a cancel before submission). */
+	r = src->run_of(src->ctx, job);
+	f.state = r ? run_state_name(r->state) : NULL;
+	f.batch_id = r ? r->batch_id : NULL;
+	log_event(LOG_NOTICE, EV_CONTROL, &f, "operator request: %s of job '%s'", operations[op].name, job);
+	job_text = r ? ctlview_job_text(r, spec_of(src, r)) : NULL;
+	reply_text(ret, 200, xasprintf("{\"operation\":\"%s\",\"result\":\"%s\",\"job\":%s}", operations[op].name,
+				       operations[op].done, job_text ? job_text : "null"));
+	free(job_text);
+}
+
+void control_handle(const struct control_source *src, const struct control_counters *cnt,
+		    const struct control_request *req, int64_t now, struct control_response *ret)
+{
+	static const char prefix[] = "/v1/jobs/";
+	const char *path = req->path ? req->path : "";
+	bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
+	char name[JOB_NAME_MAX + 1];
+	const char *rest, *slash;
+	size_t len;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strcmp(path, "/metrics") == 0) {
+		if (!get) {
+			ret->allow = "GET";
+			reply_error(ret, 405, "method_not_allowed", "%s /metrics: only GET is allowed", req->method);
+			return;
+		}
+		handle_metrics(src, cnt, ret);
+		return;
+	}
+	if (req->metrics_only || strncmp(path, "/v1/jobs", 8) != 0) {
+		reply_error(ret, 404, "unknown_route", "no such endpoint; try GET /v1/jobs or GET /metrics");
+		return;
+	}
+	if (strcmp(path, "/v1/jobs") == 0) {
+		if (!get) {
+			ret->allow = "GET";
+			reply_error(ret, 405, "method_not_allowed", "%s /v1/jobs: only GET is allowed", req->method);
+			return;
+		}
+		handle_list(src, now, ret);
+		return;
+	}
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0) {
+		reply_error(ret, 404, "unknown_route", "no such endpoint; try GET /v1/jobs or GET /metrics");
+		return;
+	}
+	rest = path + sizeof(prefix) - 1;
+	slash = strchr(rest, '/');
+	len = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (len == 0 || len > JOB_NAME_MAX) {
+		reply_error(ret, 404, len ? "unknown_job" : "unknown_route", "%s",
+			    len ? "no such job (names are at most 64 characters)" : "no job name given");
+		return;
+	}
+	memcpy(name, rest, len);
+	name[len] = '\0';
+	if (!job_name_valid(name)) {
+		reply_error(ret, 404, "unknown_job", "no such job (names use only A-Z a-z 0-9 . _ -)");
+		return;
+	}
+	if (!slash) {
+		const struct run *r;
+		if (!get) {
+			ret->allow = "GET";
+			reply_error(ret, 405, "method_not_allowed", "%s /v1/jobs/NAME: only GET is allowed",
+				    req->method);
+			return;
+		}
+		r = src->run_of(src->ctx, name);
+		if (!r) {
+			reply_error(ret, 404, "unknown_job", "no job named '%s'", name);
+			return;
+		}
+		reply_text(ret, 200, ctlview_job_text(r, spec_of(src, r)));
+		return;
+	}
+	for (size_t op = 0; op < ARRAY_SIZE(operations); op++) {
+		if (strcmp(slash + 1, operations[op].name) != 0)
+			continue;
+		if (!post) {
+			ret->allow = "POST";
+			reply_error(ret, 405, "method_not_allowed", "%s /v1/jobs/NAME/%s: only POST is allowed",
+				    req->method, operations[op].name);
+			return;
+		}
+		if (!body_ok(req)) {
+			reply_error(ret, 400, "bad_request", "the body must be empty or a JSON object");
+			return;
+		}
+		handle_operation(src, name, op, ret);
+		return;
+	}
+	reply_error(ret, 404, "unknown_route", "no such operation; use cancel, retry, trigger, pause or resume");
+}
+
+/* --- the engine as a source -------------------------------------------------- */
+
+static const struct daemonconf *eng_conf(void *ctx)
+{
+	return engine_conf(ctx);
+}
+
+static size_t eng_n_runs(void *ctx)
+{
+	return engine_n_runs(ctx);
+}
+
+static const struct run *eng_run_at(void *ctx, size_t i)
+{
+	return engine_run_at(ctx, i);
+}
+
+static const struct run *eng_run_of(void *ctx, const char *job)
+{
+	return engine_run_of(ctx, job);
+}
+
+static int eng_request(void *ctx, const char *job, int kind, const char **why)
+{
+	return engine_request(ctx, job, kind, why);
+}
+
+static const struct stats *eng_stats(void *ctx)
+{
+	return engine_get_stats(ctx);
+}
+
+/* --- connections ------------------------------------------------------------- */
+
+static void conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn *k = arg;
+
+	/* libevent may report a close twice (reset, then free): once is
+	 * enough. */
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	*k->prevp = k->next;
+	if (k->next)
+		k->next->prevp = k->prevp;
+	event_free(k->deadline);
+	k->c->cnt.connections--;
+	free(k);
+}
+
+/* A connection may live CONTROL_CONN_LIFETIME_S at most, whatever it does:
+ * a client trickling bytes keeps resetting the idle timeout. */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *k = arg;
+
+	(void)fd;
+	(void)what;
+	evhttp_connection_free(k->evcon); /* runs conn_close_cb */
+}
+
+static void refuse(struct control *c, struct bufferevent *bev, struct evhttp_connection *evcon)
+{
+	static const char busy[] =
+		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+		"Content-Length: 97\r\n\r\n"
+		"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections to the control socket; try again\"}}\n";
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	ssize_t w;
+
+	/* A fresh socket's buffer takes these few bytes at once; if not, the
+	 * client just sees the connection close. */
+	if (fd >= 0)
+		w = write(fd, busy, sizeof(busy) - 1);
+	(void)w;
+	c->cnt.refused++;
+	evhttp_connection_free(evcon);
+}
+
+static void fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+	struct fresh *v = c->fresh;
+	size_t n = c->n_fresh;
+
+	(void)fd;
+	(void)what;
+	c->fresh = NULL;
+	c->n_fresh = c->cap_fresh = 0;
+	for (size_t i = 0; i < n; i++) {
+		void *cbarg = NULL;
+		struct evhttp_connection *evcon;
+		struct timeval life = { .tv_sec = CONTROL_CONN_LIFETIME_S };
+		struct conn *k;
+
+		bufferevent_getcb(v[i].bev, NULL, NULL, NULL, &cbarg);
+		evcon = cbarg;
+		if (!evcon)
+			continue;
+		if (c->cnt.connections >= CONTROL_MAX_CONNECTIONS) {
+			refuse(c, v[i].bev, evcon);
+			continue;
+		}
+		k = xcalloc(1, sizeof(*k));
+		k->c = c;
+		k->evcon = evcon;
+		k->deadline = evtimer_new(c->base, conn_deadline_cb, k);
+		evtimer_add(k->deadline, &life);
+		k->next = c->conns;
+		if (k->next)
+			k->next->prevp = &k->next;
+		k->prevp = &c->conns;
+		c->conns = k;
+		c->cnt.connections++;
+		evhttp_connection_set_closecb(evcon, conn_close_cb, k);
+	}
+	free(v);
+}
+
+/* evhttp asks for the bufferevent of each accepted connection before it
+ * knows the socket; the connection is looked at in fresh_cb. */
+static struct bufferevent *bev_cb(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct control *c = srv->c;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (!bev)
+		return NULL;
+	xgrow((void **)&c->fresh, &c->cap_fresh, c->n_fresh + 1, sizeof(*c->fresh));
+	c->fresh[c->n_fresh++] = (struct fresh){ .bev = bev, .srv = srv };
+	event_active(c->fresh_ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+/* --- requests ---------------------------------------------------------------- */
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "OTHER";
+	}
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	default: return NULL;
+	}
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct control *c = srv->c;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req), *out;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *uri = evhttp_request_get_uri(req);
+	struct control_request cr = { .metrics_only = srv->metrics_only };
+	struct control_response resp;
+	char *path;
+
+	path = xstrndup(uri, strcspn(uri, "?#"));
+	cr.method = method_name(evhttp_request_get_command(req));
+	cr.path = path;
+	cr.body_len = evbuffer_get_length(in);
+	cr.body = cr.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (cr.body_len > CONTROL_MAX_BODY) {
+		/* evhttp refuses larger bodies itself; this is the guard if
+		 * that limit ever changes. */
+		memset(&resp, 0, sizeof(resp));
+		resp.status = 413;
+		resp.content_type = content_json;
+		resp.body = ctlview_error_text("body_too_large", "the body is larger than 64 KiB");
+		resp.body_len = strlen(resp.body);
+	} else {
+		control_handle(&c->src, &c->cnt, &cr, (int64_t)time(NULL), &resp);
+	}
+	if (resp.status / 100 >= 2 && resp.status / 100 <= 5)
+		c->cnt.requests[resp.status / 100]++;
+	evhttp_add_header(h, "Content-Type", resp.content_type);
+	if (resp.allow)
+		evhttp_add_header(h, "Allow", resp.allow);
+	out = evbuffer_new();
+	evbuffer_add(out, resp.body, resp.body_len);
+	evhttp_send_reply(req, resp.status, reason(resp.status), out);
+	evbuffer_free(out);
+	free(resp.body);
+	free(path);
+}
+
+static struct evhttp *http_new(struct control *c, struct server *srv)
+{
+	struct evhttp *http = evhttp_new(c->base);
+
+	if (!http)
+		return NULL;
+	srv->c = c;
+	srv->http = http;
+	evhttp_set_max_body_size(http, CONTROL_MAX_BODY);
+	evhttp_set_max_headers_size(http, CONTROL_MAX_HEADERS);
+	evhttp_set_timeout(http, CONTROL_IDLE_TIMEOUT_S);
+	/* Every common method reaches the handler, which answers 405 in JSON. */
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(http, request_cb, srv);
+	evhttp_set_bevcb(http, bev_cb, srv);
+	return http;
+}
+
+/* --- the unix socket --------------------------------------------------------- */
+
+/* Is a daemon answering on the socket at path? A stale file refuses
+ * connections. */
+static bool socket_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN ||
+		errno == EINPROGRESS;
+	close(fd);
+	return alive;
+}
+
+static int open_unix(struct control *c, const struct daemonconf *conf, int *ret_fd, char **cause)
+{
+	const char *path = conf->control_socket;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd = -1, r;
+
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path)) {
+		*cause = xasprintf("control socket path '%s' is empty or longer than %zu bytes", path ? path : "",
+				   sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			*cause = xasprintf("'%s' exists and is not a socket; not replacing it", path);
+			return -EEXIST;
+		}
+		if (socket_alive(&sa)) {
+			*cause = xasprintf("another daemon answers on the control socket '%s'", path);
+			return -EADDRINUSE;
+		}
+		/* A stale socket from a daemon that did not stop cleanly. */
+		if (unlink(path) < 0 && errno != ENOENT) {
+			r = -errno;
+			*cause = xasprintf("cannot remove the stale control socket '%s': %s", path, strerror(errno));
+			return r;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot create the control socket: %s", strerror(errno));
+		return r;
+	}
+	/* Never let the socket exist with wider permissions, even briefly. */
+	old = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot bind the control socket '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (stat(path, &st) == 0) {
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
+	c->path = xstrdup(path);
+	if (chmod(path, 0660) < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot chmod the control socket '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (conf->control_group) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		int e = getgrnam_r(conf->control_group, &gr, buf, sizeof(buf), &res);
+		if (!res) {
+			r = e ? -e : -ENOENT;
+			*cause = xasprintf("control_group '%s': %s", conf->control_group,
+					   e ? strerror(e) : "no such group");
+			goto fail;
+		}
+		if (chown(path, (uid_t)-1, gr.gr_gid) < 0) {
+			r = -errno;
+			*cause = xasprintf("cannot give the control socket '%s' to group '%s': %s", path,
+					   conf->control_group, strerror(errno));
+			goto fail;
+		}
+	}
+	if (listen(fd, 128) < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot listen on the control socket '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	*ret_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return r;
+}
+
+static int open_tcp(struct control *c, const char *addr, char **cause)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	struct evconnlistener *l;
+
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0) {
+		*cause = xasprintf("metrics_listen '%s' is not an address and port", addr);
+		return -EINVAL;
+	}
+	if (!http_new(c, &c->tcp)) {
+		*cause = xstrdup("cannot create the metrics HTTP server");
+		return -ENOMEM;
+	}
+	c->tcp.metrics_only = true;
+	l = evconnlistener_new_bind(c->base, NULL, NULL,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 64,
+				    (struct sockaddr *)&ss, len);
+	if (!l) {
+		int e = errno;
+		*cause = xasprintf("cannot listen on metrics_listen '%s': %s", addr, strerror(e));
+		return e ? -e : -EADDRINUSE;
+	}
+	if (!evhttp_bind_listener(c->tcp.http, l)) {
+		evconnlistener_free(l);
+		*cause = xasprintf("cannot serve metrics on '%s'", addr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int control_new(struct event_base *base, struct engine *e, const struct daemonconf *conf, struct control **ret,
+		char **cause)
+{
+	struct control *c = xcalloc(1, sizeof(*c));
+	struct evconnlistener *l;
+	int fd = -1, r;
+
+	c->base = base;
+	c->engine = e;
+	c->src = (struct control_source){
+		.ctx = e,
+		.conf = eng_conf,
+		.n_runs = eng_n_runs,
+		.run_at = eng_run_at,
+		.run_of = eng_run_of,
+		.request = eng_request,
+		.stats = eng_stats,
+	};
+	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
+	if (!c->fresh_ev || !http_new(c, &c->sock)) {
+		*cause = xstrdup("cannot create the control HTTP server");
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = open_unix(c, conf, &fd, cause);
+	if (r < 0)
+		goto fail;
+	l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (!l) {
+		close(fd);
+		*cause = xstrdup("cannot listen on the control socket");
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (!evhttp_bind_listener(c->sock.http, l)) {
+		evconnlistener_free(l);
+		*cause = xstrdup("cannot serve the control socket");
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (conf->metrics_listen) {
+		r = open_tcp(c, conf->metrics_listen, cause);
+		if (r < 0)
+			goto fail;
+	}
+	log_msg(LOG_INFO, "control socket listening on '%s'%s%s", c->path, conf->metrics_listen ? ", metrics on " : "",
+		conf->metrics_listen ? conf->metrics_listen : "");
+	*ret = c;
+	return 0;
+fail:
+	control_free(c);
+	return r;
+}
+
+void control_free(struct control *c)
+{
+	struct stat st;
+
+	if (!c)
+		return;
+	/* Freeing the servers closes their connections (conn_close_cb). */
+	if (c->sock.http)
+		evhttp_free(c->sock.http);
+	if (c->tcp.http)
+		evhttp_free(c->tcp.http);
+	if (c->fresh_ev)
+		event_free(c->fresh_ev);
+	free(c->fresh);
+	while (c->conns) {
+		struct conn *k = c->conns;
+		c->conns = k->next;
+		event_free(k->deadline);
+		free(k);
+	}
+	if (c->path && stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,2615 @@
+/*
+ * engine: the event loop that carries out what the run state machine
+ * decides. See engine.h.
+ *
+ * Shape: every run lives in a slot; slots with a due instant sit in a
+ * min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
+ * top. Active batches and uncertain submits are served by one shared scan of
+ * the workspace list (newest first), so N active batches cost about N/100
+ * requests per poll. Everything the machine asks for is done in order; a
+ * persist that fails stops the actions after it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "backoff.h"
+#include "cfg.h"
+#include "codec.h"
+#include "engine.h"
+#include "http.h"
+#include "run.h"
+#include "log.h"
+#include "notify.h"
+#include "schedule.h"
+#include "state.h"
+#include "store.h"
+#include "tz.h"
+#include "util.h"
+#include "window.h"
+
+#define LIST_PAGE_LIMIT 100
+/* A lookup scans back to batches created this long before its intent: the
+ * API's clock and ours may differ. */
+#define LOOKUP_SKEW_S 300
+/* A page that fails is asked for again this often before the scan gives up. */
+#define PAGE_RETRIES 3
+#define STOP_GRACE_S 10
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+
+struct slot {
+	struct engine *e;
+	struct run *run;
+	const struct jobspec *spec; /* NULL when the job was removed */
+	size_t hidx;                /* index in the heap, SIZE_MAX when out */
+	int busy;                   /* requests in flight that point at this slot */
+	bool in_scan;               /* part of the running list scan */
+	bool want_lookup;           /* waiting for the next list scan */
+	bool forgotten;             /* freed once nothing points at it */
+	bool in_group;              /* waits for the group commit */
+	const char *skip;           /* for the next step: do not submit, and why */
+	char *body;                 /* the submit body its intent records, until sent */
+	struct actions rest;        /* actions after its deferred persist */
+};
+
+struct scan {
+	struct slot **status; /* active slots, sorted by batch id */
+	bool *seen;
+	size_t n_status;
+	struct slot **lookup; /* uncertain slots */
+	struct batch *match;  /* oldest match per lookup slot */
+	int *n_match;
+	int *n_foreign;       /* batches with its call_name that are not its own */
+	char **held;          /* batch ids other runs hold, sorted: never adopted */
+	size_t n_held;
+	size_t n_lookup;
+	char *agent;          /* agent_id filter, or NULL */
+	int64_t horizon;      /* lookups need batches created at or after this */
+	int pages;
+	char *cursor;         /* last_doc of the page being asked for */
+	int page_failures;    /* of that page, in a row */
+	struct event *again;  /* asks for it again */
+};
+
+/* A call_name that a run of a job no longer in the files was submitted
+ * with: no other run may be submitted with it while the record is kept. */
+struct held_name {
+	char *call_name;
+	char *job;
+	char *batch_id;
+};
+
+struct replan {
+	char *job;
+	int64_t start;
+};
+
+struct engine {
+	struct event_base *base;
+	char *config_path;
+	struct daemonconf *conf;
+	char *api_key;
+	struct store *store;
+	struct http *http;
+	struct api *api;
+	struct slot **slots; /* sorted by job name (one run per job) */
+	size_t n_slots, cap_slots;
+	struct slot **heap;
+	size_t n_heap, cap_heap;
+	int tfd;
+	struct event *tfd_ev;
+	struct event *poll_ev;
+	struct event *status_ev;
+	struct event *stop_ev;
+	struct event *flush_ev;     /* group commit at the end of a loop iteration */
+	struct scan *scan;
+	bool scan_wanted;           /* lookups wait for the next scan */
+	bool poll_wanted;           /* a poll came due during a scan */
+	bool stopping;
+	bool store_broken;
+	int64_t paused_until_ms;
+	int auth_failures;
+	int64_t grace_ms;
+	int group_depth;            /* > 0: persists are grouped */
+	struct slot **group;        /* slots waiting for the group commit */
+	size_t n_group, cap_group;
+	struct event *compact_ev;
+	struct event *prune_ev;     /* records past state_retention are removed */
+	bool journal_damaged;
+	bool starting;              /* the first load: runs made now have no record yet */
+	bool earlier_life;          /* the state held records: a daemon ran here before */
+	struct held_name *held;     /* call_names of runs of jobs that left the files, sorted */
+	size_t n_held;
+	struct replan *replan;      /* occurrences dropped by this (re)load, planned again */
+	size_t n_replan;
+	int64_t started_ms;
+	bool reap_needed;           /* a slot was forgotten */
+	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
+	char **pending_jobs;        /* jobs whose next run or pruning is due */
+	size_t n_pending_jobs, cap_pending_jobs;
+	char last_status[256];
+	struct stats stats;
+};
+
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t rnd64(void)
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+	return v;
+}
+
+/* --- heap of due slots ----------------------------------------------------- */
+
+static bool heap_less(struct engine *e, size_t a, size_t b)
+{
+	return e->heap[a]->run->due_ms < e->heap[b]->run->due_ms;
+}
+
+static void heap_swap(struct engine *e, size_t a, size_t b)
+{
+	struct slot *t = e->heap[a];
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->heap[a]->hidx = a;
+	e->heap[b]->hidx = b;
+}
+
+static void heap_up(struct engine *e, size_t i)
+{
+	while (i > 0 && heap_less(e, i, (i - 1) / 2)) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(struct engine *e, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < e->n_heap && heap_less(e, l, m))
+			m = l;
+		if (r < e->n_heap && heap_less(e, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct engine *e, struct slot *s)
+{
+	size_t i = s->hidx;
+
+	if (i == SIZE_MAX)
+		return;
+	s->hidx = SIZE_MAX;
+	e->n_heap--;
+	if (i == e->n_heap)
+		return;
+	e->heap[i] = e->heap[e->n_heap];
+	e->heap[i]->hidx = i;
+	heap_up(e, i);
+	heap_down(e, e->heap[i]->hidx);
+}
+
+/* Put s where its due time says (or out of the heap when nothing is due). */
+static void heap_place(struct engine *e, struct slot *s)
+{
+	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
+		    !s->want_lookup && !s->in_scan && !s->in_group;
+
+	if (!want) {
+		heap_remove(e, s);
+		return;
+	}
+	if (s->hidx == SIZE_MAX) {
+		xgrow((void **)&e->heap, &e->cap_heap, e->n_heap + 1, sizeof(*e->heap));
+		s->hidx = e->n_heap;
+		e->heap[e->n_heap++] = s;
+		heap_up(e, s->hidx);
+	} else {
+		heap_up(e, s->hidx);
+		heap_down(e, s->hidx);
+	}
+}
+
+static void arm_timer(struct engine *e)
+{
+	struct itimerspec its = { 0 };
+	int64_t due = 0;
+
+	if (!e->stopping && e->n_heap > 0) {
+		due = e->heap[0]->run->due_ms;
+		if (e->paused_until_ms > due)
+			due = e->paused_until_ms;
+		if (due <= 0)
+			due = 1;
+		its.it_value.tv_sec = due / 1000;
+		its.it_value.tv_nsec = (due % 1000) * 1000000;
+	}
+	/* CANCEL_ON_SET: a clock step wakes us to look again. */
+	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
+}
+
+/* --- slots ----------------------------------------------------------------- */
+
+/* Slots are sorted by job name, then by the run's instant: a job's runs
+ * (one, or one per occurrence of a recurring job) sit together. */
+static int slot_key_cmp(const char *job, int64_t start, const struct slot *s)
+{
+	int c = strcmp(job, s->run->job);
+
+	if (c)
+		return c;
+	return start < s->run->start ? -1 : start > s->run->start ? 1 : 0;
+}
+
+/* Then by part: the whole run (no part) first, then its parts by name. */
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+	int c = slot_key_cmp(x->run->job, x->run->start, y);
+
+	if (c || x->run->part == y->run->part)
+		return c;
+	if (!x->run->part || !y->run->part)
+		return x->run->part ? 1 : -1;
+	return strcmp(x->run->part, y->run->part);
+}
+
+/* Index of the first slot at or after (job, start). */
+static size_t slot_lower(const struct engine *e, const char *job, int64_t start)
+{
+	size_t lo = 0, hi = e->n_slots;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (slot_key_cmp(job, start, e->slots[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool slot_of_job(const struct engine *e, size_t i, const char *job)
+{
+	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
+}
+
+/* A record of a job that left the files, kept so that its runs are never
+ * made again (state_retention): nothing is done with it, nobody sees it. */
+static bool slot_detached(const struct slot *s)
+{
+	return !s->spec && run_at_rest(s->run);
+}
+
+/* The run of a job an operator means: the one being submitted or active,
+ * else the next scheduled one, else the newest. */
+static struct slot *slot_find(const struct engine *e, const char *job)
+{
+	struct slot *active = NULL, *next = NULL, *newest = NULL;
+
+	for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++) {
+		struct slot *s = e->slots[i];
+		enum run_state st = s->run->state;
+		if (s->forgotten || slot_detached(s))
+			continue;
+		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
+			active = s;
+		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED || st == RUN_PAUSED) && !next)
+			next = s;
+		newest = s;
+	}
+	return active ? active : next ? next : newest;
+}
+
+static struct slot *slot_add(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	struct slot *s = xcalloc(1, sizeof(*s));
+
+	s->e = e;
+	s->run = r;
+	s->spec = spec;
+	s->hidx = SIZE_MAX;
+	xgrow((void **)&e->slots, &e->cap_slots, e->n_slots + 1, sizeof(*e->slots));
+	e->slots[e->n_slots++] = s;
+	return s;
+}
+
+/* Add a slot at its sorted place (slot_add + slots_sort for many at once). */
+static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	size_t at = slot_lower(e, r->job, r->start);
+	struct slot *s;
+
+	while (at < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[at]) == 0 &&
+	       slot_cmp(&(struct slot *){ &(struct slot){ .run = r } }, &e->slots[at]) > 0)
+		at++;
+	s = slot_add(e, r, spec);
+
+	memmove(e->slots + at + 1, e->slots + at, (e->n_slots - 1 - at) * sizeof(*e->slots));
+	e->slots[at] = s;
+	return s;
+}
+
+static void slots_sort(struct engine *e)
+{
+	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
+		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
+}
+
+static bool same_part(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The slot of a run identity (job, start, part), or NULL. */
+static struct slot *slot_get(const struct engine *e, const char *job, int64_t start, const char *part)
+{
+	for (size_t i = slot_lower(e, job, start); i < e->n_slots && slot_key_cmp(job, start, e->slots[i]) == 0; i++)
+		if (!e->slots[i]->forgotten && same_part(e->slots[i]->run->part, part))
+			return e->slots[i];
+	return NULL;
+}
+
+/* One slot per run identity: of two records of one run (only an old
+ * state folder can hold them), the newer stays. */
+static void slots_dedupe(struct engine *e)
+{
+	for (size_t i = 1; i < e->n_slots; i++) {
+		struct slot *a = e->slots[i - 1], *b = e->slots[i];
+		if (slot_cmp(&a, &b) != 0)
+			continue;
+		if (a->run->gen > b->run->gen) {
+			e->slots[i - 1] = b;
+			e->slots[i] = a;
+			b = a;
+			a = e->slots[i - 1];
+		}
+		log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
+			"job '%s': two records of run '%s' in the state; the newer one (gen %" PRIu64 ") is kept",
+			a->run->job, a->run->call_name, b->run->gen);
+		a->forgotten = true;
+		e->reap_needed = true;
+	}
+}
+
+/* Free forgotten slots that nothing points at any more. */
+static void slots_reap(struct engine *e)
+{
+	size_t j = 0;
+
+	/* O(jobs): only when something was forgotten. */
+	if (!e->reap_needed)
+		return;
+	e->reap_needed = false;
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
+			heap_remove(e, s);
+			run_free(s->run);
+			free(s->body);
+			free(s);
+			continue;
+		}
+		if (s->forgotten)
+			e->reap_needed = true; /* still referenced: next time */
+		e->slots[j++] = s;
+	}
+	e->n_slots = j;
+}
+
+/* --- logging --------------------------------------------------------------- */
+
+static enum log_event log_event_of(enum job_event je)
+{
+	switch (je) {
+	case JE_SCHEDULED: return EV_SCHEDULED;
+	case JE_SUBMITTED: return EV_SUBMITTED;
+	case JE_ADOPTED: return EV_ADOPTED;
+	case JE_STATUS: return EV_STATUS;
+	case JE_RETRIED: return EV_RETRIED;
+	case JE_CANCELLED: return EV_CANCELLED;
+	case JE_FINISHED: return EV_FINISHED;
+	case JE_MISSED: return EV_MISSED;
+	case JE_ERROR: return EV_ERROR;
+	case JE_LATE: return EV_LATE;
+	case JE_CHANGED: return EV_JOB_CHANGED;
+	case JE_REMOVED: return EV_REMOVED;
+	case JE_TRANSIENT: return EV_API_TRANSIENT;
+	case JE_DUPLICATE: return EV_NONE; /* the run goes on: not a refused run */
+	default: return EV_NONE;
+	}
+}
+
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+		    const char *fmt, ...)
+{
+	struct log_fields f = {
+		.job = r->job,
+		.run_start = r->start,
+		.batch_id = r->batch_id,
+		.state = run_state_name(r->state),
+		.attempt = attempt,
+		.http_status = http_status,
+	};
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_eventv_at(NULL, NULL, NULL, prio, ev, &f, fmt, ap);
+	va_end(ap);
+}
+
+/* --- timers that only run when needed ----------------------------------------- */
+
+/* Poll again in poll_interval (if not already armed): called whenever a
+ * batch is or may be active. */
+static void poll_arm(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = e->conf->poll_interval };
+
+	if (!e->stopping && !event_pending(e->poll_ev, EV_TIMEOUT, NULL))
+		event_add(e->poll_ev, &tv);
+}
+
+/* The systemd STATUS= line is refreshed at most once a second, and only
+ * after something changed. */
+static void status_touch(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 1 };
+
+	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
+		event_add(e->status_ev, &tv);
+}
+
+/* --- carrying out actions -------------------------------------------------- */
+
+static void do_actions(struct slot *s, struct actions *acts);
+static void step(struct slot *s, const struct run_event *ev);
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
+static int str_cmp(const void *a, const void *b);
+static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
+static void slot_drop(struct engine *e, struct slot *s);
+static void follow_up(struct engine *e, struct slot *s);
+static void scan_request(struct engine *e);
+
+/* A run changed state: a recurring job needs its next run once this one
+ * left "scheduled", and ended runs are pruned. Done in settle(), outside
+ * any loop over the slots. */
+static void note_state_change(struct engine *e, struct slot *s, enum run_state prev)
+{
+	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
+
+	if (!left_scheduled && !run_state_final(s->run->state))
+		return;
+	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
+	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
+}
+
+static void ensure_next(struct engine *e, const struct jobspec *spec);
+static int64_t prune_job(struct engine *e, const char *job);
+
+/* The end of every callback: next runs of recurring jobs, pruning,
+ * forgotten slots freed, the timer armed at the new earliest instant. */
+static void settle(struct engine *e)
+{
+	while (e->n_pending_jobs > 0) {
+		char *job = e->pending_jobs[--e->n_pending_jobs];
+		const struct jobspec *spec = daemonconf_find(e->conf, job);
+		if (spec)
+			ensure_next(e, spec);
+		(void)prune_job(e, job);
+		free(job);
+	}
+	slots_reap(e);
+	arm_timer(e);
+}
+
+/* The zone whose calling hours apply to a run: its recipients' zone for a
+ * zone group, else the job's. */
+static const struct tz *run_zone(const struct engine *e, const struct run *r, const struct jobspec *j)
+{
+	const struct tz *z = NULL;
+	char *cause = NULL;
+
+	if (r->zone && tz_cache_get(e->conf->zones, r->zone, &z, &cause) == 0)
+		return z;
+	free(cause);
+	return j->tz;
+}
+
+static struct run_ctx make_ctx(const struct slot *s)
+{
+	struct run_ctx c = {
+		.spec = s->spec,
+		.now_ms = now_ms(),
+		.rnd = rnd64(),
+		.grace_ms = s->e->grace_ms,
+		.backoff_base_ms = BACKOFF_BASE_MS,
+		.backoff_cap_ms = BACKOFF_CAP_MS,
+		.skip = s->skip,
+	};
+	const struct jobspec *j = s->spec;
+	const struct tz *z = j ? run_zone(s->e, s->run, j) : NULL;
+	int64_t open, close;
+
+	/* The calling hours as of now, in the run's zone, for a run that may
+	 * be submitted in this step (a scheduled run; one whose lookup may
+	 * find nothing; one an operator triggers or resumes). */
+	if (j && j->hours && !run_state_active(s->run->state) && s->run->state != RUN_RETRY_WAIT &&
+	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
+		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
+		if (window_close_after(j->hours, z, open, &close) == 0)
+			c.window_close_ms = close * 1000;
+		c.window_skip = j->outside == OUTSIDE_SKIP;
+	}
+	return c;
+}
+
+static void group_flush(struct engine *e);
+
+static void step(struct slot *s, const struct run_event *ev)
+{
+	struct run_ctx ctx;
+	struct actions acts = { .n = 0 };
+	enum run_state prev;
+
+	/* Its deferred actions come first: keep the order of events. */
+	if (s->in_group)
+		group_flush(s->e);
+	ctx = make_ctx(s);
+	prev = s->run->state;
+	run_step(s->run, &ctx, ev, &acts, NULL);
+	do_actions(s, &acts);
+	if (s->run->state != prev)
+		note_state_change(s->e, s, prev);
+}
+
+static enum req_outcome outcome_of(enum api_outcome o)
+{
+	switch (o) {
+	case API_OK: return REQ_OK;
+	case API_TRANSIENT: return REQ_TRANSIENT;
+	case API_AUTH: return REQ_AUTH;
+	case API_REJECTED: return REQ_REJECTED;
+	case API_NOT_FOUND: return REQ_NOT_FOUND;
+	default: break;
+	}
+	return REQ_TRANSIENT;
+}
+
+/* Every API answer passes here first: 401/403 pause all API work (logged
+ * once), any other answer resumes it. */
+static void note_api_result(struct engine *e, const struct api_result *res)
+{
+	long cls = res->http_status / 100;
+
+	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
+		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
+	if (res->outcome == API_AUTH) {
+		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, rnd64());
+		if (d < 1000)
+			d = 1000;
+		if (e->auth_failures == 0)
+			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
+				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
+				  res->http_status, res->message ? res->message : "");
+		e->auth_failures++;
+		e->paused_until_ms = now_ms() + d;
+		return;
+	}
+	if (res->http_status > 0 && e->auth_failures > 0) {
+		log_msg(LOG_NOTICE, "the API accepts the key again; API work resumed");
+		e->auth_failures = 0;
+		e->paused_until_ms = 0;
+	}
+}
+
+static struct run_event event_of(enum run_event_kind kind, const struct api_result *res)
+{
+	return (struct run_event){
+		.kind = kind,
+		.outcome = outcome_of(res->outcome),
+		.http_status = res->http_status,
+		.message = res->message,
+		.retry_after_s = res->retry_after_s,
+		.maybe_applied = res->maybe_applied,
+		.origin_answered = res->origin_answered,
+	};
+}
+
+/* The answer to a request a run made (submit, detail, retry, cancel): the
+ * event of its kind, with what the API returned. */
+static void run_request_done_cb(struct api_result *res, void *arg)
+{
+	static const enum run_event_kind kinds[API_OP__MAX] = {
+		[API_OP_SUBMIT] = RE_SUBMIT_DONE, [API_OP_GET] = RE_DETAIL_DONE,
+		[API_OP_RETRY] = RE_RETRY_DONE,   [API_OP_CANCEL] = RE_CANCEL_DONE,
+	};
+	struct slot *s = arg;
+	struct engine *e = s->e;
+	struct run_event ev = event_of(kinds[res->op], res);
+	bool ok = res->outcome == API_OK;
+
+	s->busy--;
+	note_api_result(e, res);
+	switch (res->op) {
+	case API_OP_SUBMIT:
+		if (ok)
+			e->stats.submits_ok++;
+		else if (res->outcome == API_REJECTED)
+			e->stats.submits_rejected++;
+		else
+			e->stats.submits_failed++;
+		break;
+	case API_OP_RETRY:
+		e->stats.retries += ok;
+		break;
+	case API_OP_CANCEL:
+		e->stats.cancels += ok;
+		break;
+	default:
+		break;
+	}
+	if (ok && res->op == API_OP_GET)
+		ev.detail = &res->detail;
+	else if (ok)
+		ev.batch = &res->batch;
+	step(s, &ev);
+	settle(e);
+}
+
+/* A request could not even be queued: report it as a transient failure
+ * that certainly did not reach the server. */
+static void request_not_started(struct slot *s, enum run_event_kind kind)
+{
+	struct run_event ev = { .kind = kind, .outcome = REQ_TRANSIENT, .retry_after_s = -1,
+				.message = "the request could not be started" };
+	step(s, &ev);
+}
+
+static void compact_all(struct engine *e);
+static void compact_arm(struct engine *e, int ms);
+
+/* What a write of s's state came to: on failure, say so once for the
+ * folder and let the machine step back (nothing after the persist was done);
+ * on success, say when the folder is writable again. True when written. */
+static bool store_result(struct engine *e, struct slot *s, int rc)
+{
+	if (rc < 0) {
+		struct actions more = { .n = 0 };
+		struct run_ctx ctx = make_ctx(s);
+		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+
+		if (!e->store_broken)
+			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
+				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
+				s->run->job, store_where(e->store), strerror(-rc));
+		e->store_broken = true;
+		free(s->body); /* made again, fresh, at the next attempt */
+		s->body = NULL;
+		run_step(s->run, &ctx, &ev, &more, NULL);
+		heap_place(e, s);
+		return false;
+	}
+	if (e->store_broken) {
+		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_where(e->store));
+		e->store_broken = false;
+	}
+	return true;
+}
+
+/* Delete a run that was never submitted, and its record: it can be made
+ * again from the configuration. */
+static void slot_drop(struct engine *e, struct slot *s)
+{
+	const struct run *r = s->run;
+	int rc;
+
+	if (s->in_group)
+		group_flush(e);
+	rc = store_remove(e->store, &r, 1);
+	if (rc < 0)
+		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+			strerror(-rc));
+	heap_remove(e, s);
+	s->forgotten = true;
+	e->reap_needed = true;
+}
+
+static void do_actions(struct slot *s, struct actions *acts)
+{
+	struct engine *e = s->e;
+	struct run *r = s->run;
+	bool ok = true;
+	int rc;
+
+	for (size_t i = 0; i < acts->n && ok && !s->forgotten; i++) {
+		struct action *a = &acts->v[i];
+		char *body;
+
+		/* While stopping, nothing new goes out: the persisted intent
+		 * tells the next start what to do. */
+		if (e->stopping && (a->kind == ACT_SUBMIT || a->kind == ACT_LOOKUP ||
+				    a->kind == ACT_FETCH_DETAIL || a->kind == ACT_RETRY ||
+				    a->kind == ACT_CANCEL)) {
+			if (a->kind == ACT_SUBMIT) {
+				free(s->body);
+				s->body = NULL;
+			}
+			continue;
+		}
+		switch (a->kind) {
+		case ACT_PERSIST:
+			/* An intent: what the submit will send is recorded in
+			 * it, so the body is made now, once. */
+			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
+				int64_t count;
+				uint64_t digest;
+				char why[400];
+				if (submit_refusal(e, s, why, sizeof(why))) {
+					/* Nothing is sent: a refusal as final as the
+					 * API's own. */
+					struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_REJECTED,
+								.retry_after_s = -1, .message = why };
+					step(s, &ev);
+					return;
+				}
+				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
+				run_note_submission(r, count, digest);
+			}
+			if (!s->in_group) {
+				/* Defer: the rest waits for the group commit. */
+				s->rest.n = 0;
+				for (size_t j = i + 1; j < acts->n; j++)
+					s->rest.v[s->rest.n++] = acts->v[j];
+				s->in_group = true;
+				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+				e->group[e->n_group++] = s;
+				heap_place(e, s);
+				/* Outside an explicit group, commit at the end of
+				 * this loop iteration, with whatever else came. */
+				if (e->group_depth == 0)
+					event_active(e->flush_ev, EV_TIMEOUT, 0);
+				return;
+			}
+			/* Already in the pending group commit: write it now. */
+			s->run->gen++;
+			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
+			break;
+		case ACT_SUBMIT:
+			/* The body its intent recorded (prepared before the
+			 * persist); made now only if there was none. */
+			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL);
+			s->body = NULL;
+			s->busy++;
+			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
+			free(body);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_SUBMIT_DONE);
+				return;
+			}
+			if (r->submit_attempts == 1)
+				stats_note_lateness(&e->stats, now_ms() - run_submit_at_ms(r, s->spec));
+			break;
+		case ACT_LOOKUP:
+			s->want_lookup = true;
+			scan_request(e);
+			break;
+		case ACT_FETCH_DETAIL:
+			s->busy++;
+			rc = api_get(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_DETAIL_DONE);
+				return;
+			}
+			e->stats.get_requests++;
+			break;
+		case ACT_RETRY:
+			s->busy++;
+			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_RETRY_DONE);
+				return;
+			}
+			break;
+		case ACT_CANCEL:
+			s->busy++;
+			rc = api_cancel(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_CANCEL_DONE);
+				return;
+			}
+			break;
+		case ACT_LOG:
+			switch (a->event) {
+			case JE_MISSED: e->stats.missed++; break;
+			case JE_LATE: e->stats.late++; break;
+			case JE_ADOPTED: e->stats.adopted++; break;
+			default: break;
+			}
+			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
+			break;
+		case ACT_FOLLOW_UP:
+			follow_up(e, s);
+			break;
+		case ACT_DROP:
+			slot_drop(e, s);
+			break;
+		}
+	}
+	heap_place(e, s);
+	if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
+		poll_arm(e);
+	status_touch(e);
+}
+
+/* --- journal compaction ---------------------------------------------------- */
+
+#define COMPACT_CHUNK 32
+#define COMPACT_DELAY_MS 200
+/* Never start a chunk this close to a due instant. */
+#define COMPACT_MARGIN_MS 100
+
+static void compact_arm(struct engine *e, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	if (!event_pending(e->compact_ev, EV_TIMEOUT, NULL))
+		event_add(e->compact_ev, &tv);
+}
+
+static void compact_all(struct engine *e)
+{
+	long rc = store_compact(e->store, SIZE_MAX);
+
+	if (rc < 0)
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; kept in the journal",
+			  store_where(e->store), strerror((int)-rc));
+}
+
+static void compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int64_t now = now_ms();
+	long rc;
+
+	(void)fd;
+	(void)what;
+	/* Stay out of the way of a run about to come due. */
+	if (e->n_heap > 0 && e->heap[0]->run->due_ms - now < COMPACT_MARGIN_MS &&
+	    e->heap[0]->run->due_ms + 1000 > now) {
+		compact_arm(e, COMPACT_MARGIN_MS);
+		return;
+	}
+	rc = store_compact(e->store, COMPACT_CHUNK);
+	if (rc < 0) {
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; trying again",
+			  store_where(e->store), strerror((int)-rc));
+		compact_arm(e, 5000);
+		return;
+	}
+	if (rc > 0)
+		compact_arm(e, 0);
+}
+
+/* Group commit: persist every deferred run with one sync, then carry out
+ * what each one deferred. */
+static void group_begin(struct engine *e)
+{
+	e->group_depth++;
+}
+
+static void group_end(struct engine *e)
+{
+	if (--e->group_depth == 0)
+		group_flush(e);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	group_flush(arg);
+	settle(arg);
+}
+
+static void group_flush(struct engine *e)
+{
+	const struct run **runs;
+	struct slot **g;
+	size_t n;
+	int rc;
+
+	if (e->n_group == 0)
+		return;
+	g = e->group;
+	n = e->n_group;
+	e->group = NULL;
+	e->n_group = e->cap_group = 0;
+	runs = xcalloc(n, sizeof(*runs));
+	for (size_t i = 0; i < n; i++) {
+		g[i]->run->gen++;
+		runs[i] = g[i]->run;
+	}
+	/* One sync for all; a backend that writes them into a journal folds
+	 * it into the runs' own records when the loop is quiet. */
+	rc = store_put(e->store, runs, n);
+	free(runs);
+	if (rc == 0 && n > 1)
+		compact_arm(e, COMPACT_DELAY_MS);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = g[i];
+		s->in_group = false;
+		if (store_result(e, s, rc))
+			do_actions(s, &s->rest);
+	}
+	free(g);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The submit body of a run: every recipient of its job, or only those of
+ * its part (a zone group or a follow-up). A recurring job reads its
+ * recipients CSV again for each run (a CRM export changes between
+ * occurrences); when the file is unreadable now, the list of the last good
+ * load is used, and that is said. How many recipients it holds and the
+ * digest of their keys, in order, go to *ret_count and *ret_digest (when
+ * not NULL): the intent records them. */
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest)
+{
+	const struct jobspec *j = s->spec;
+	const struct run *r = s->run;
+	struct jobspec copy = *j;
+	struct recipient *fresh = NULL, *all = NULL;
+	size_t n_fresh = 0;
+	char **keys = NULL;
+	bool *include;
+	int64_t count = 0;
+	uint64_t digest = FNV1A64_INIT;
+	char *body;
+
+	if (!r->rcpts && j->repeat && j->recipients_csv) {
+		struct diag d = { 0 };
+		if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n_fresh, &d) < 0) {
+			char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
+			log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
+				"job '%s': cannot read the recipients again (%s); using the list of the last load",
+				j->name, why);
+			free(why);
+		} else {
+			all = xcalloc(j->n_inline_recipients + n_fresh + 1, sizeof(*all));
+			memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
+			memcpy(all + j->n_inline_recipients, fresh, n_fresh * sizeof(*all));
+			copy.recipients = all;
+			copy.n_recipients = j->n_inline_recipients + n_fresh;
+		}
+		diag_clear(&d);
+	}
+	if (r->rcpts) {
+		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	}
+	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
+	for (size_t i = 0; i < copy.n_recipients; i++) {
+		const struct recipient *x = &copy.recipients[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (ret_count)
+		*ret_count = count;
+	if (ret_digest)
+		*ret_digest = digest;
+	for (size_t i = 0; i < n_fresh; i++)
+		recipient_clear(&fresh[i]);
+	free(fresh);
+	free(all);
+	free(include);
+	free(keys);
+	return body;
+}
+
+/* A run that cannot be made again from the configuration alone (a zone
+ * group, a follow-up) is written at once, in the current group commit. */
+static void persist_new(struct engine *e, struct slot *s)
+{
+	s->in_group = true;
+	s->rest.n = 0;
+	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+	e->group[e->n_group++] = s;
+	heap_place(e, s);
+	if (e->group_depth == 0)
+		event_active(e->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* The highest N among the follow-ups "[ZONE, ]resume N" of r's occurrence
+ * in r's zone (0: none). */
+static int next_resume_number(const struct engine *e, const struct run *r)
+{
+	char prefix[96];
+	size_t plen;
+	int max = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s%sresume ", r->zone ? r->zone : "", r->zone ? ", " : "");
+	plen = strlen(prefix);
+	for (size_t i = slot_lower(e, r->job, r->start); i < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[i]) == 0;
+	     i++) {
+		const char *p = e->slots[i]->run->part;
+		int64_t k;
+		if (p && strncmp(p, prefix, plen) == 0 && parse_int64(p + plen, 1, INT32_MAX - 1, &k) == 0 && k > max)
+			max = (int)k;
+	}
+	return max;
+}
+
+/* A run stopped by the calling hours or the operator hands its never-dialled
+ * recipients to a new part of the same occurrence: scheduled for the next
+ * opening (resume), or paused until `batchcallctl resume`. It is persisted
+ * in the same group commit as the run it comes from. */
+static void follow_up(struct engine *e, struct slot *s)
+{
+	struct run *r = s->run, *f;
+	const struct jobspec *spec = s->spec;
+	char part[160];
+	struct slot *fs;
+
+	if (!spec || r->n_unfinished == 0)
+		return;
+	state_count_up(&r->follow_n);
+	f = run_new_at(spec, r->start, now_ms());
+	/* "[ZONE, ]resume N" with the next N of this occurrence and zone: a
+	 * part name unique by construction, whatever the generation. */
+	snprintf(part, sizeof(part), "%s%sresume %d", r->zone ? r->zone : "", r->zone ? ", " : "",
+		 next_resume_number(e, r) + 1);
+	run_set_part(f, spec, part);
+	f->zone = xstrdup(r->zone);
+	f->rcpts = r->unfinished;
+	f->n_rcpts = r->n_unfinished;
+	r->unfinished = NULL;
+	r->n_unfinished = 0;
+	f->retries = r->retries; /* the same retry budget */
+	if (r->follow == FOLLOW_PAUSE) {
+		f->state = RUN_PAUSED;
+		f->due_ms = 0;
+	} else {
+		/* Due now: the calling hours, closed now, defer it to their
+		 * next opening when the machine looks at it. */
+		f->due_ms = now_ms();
+		f->submit_at_ms = f->due_ms;
+	}
+	r->follow = FOLLOW_NONE;
+	fs = slot_insert(e, f, spec);
+	log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
+		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
+		"is submitted at the next opening of the calling hours");
+	/* Durable with the run it comes from (same group commit). */
+	persist_new(e, fs);
+}
+
+/* --- the shared list scan ---------------------------------------------------- */
+
+static int batch_id_cmp(const void *a, const void *b)
+{
+	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
+	return strcmp(x->run->batch_id, y->run->batch_id);
+}
+
+static void scan_free(struct scan *sc)
+{
+	if (!sc)
+		return;
+	if (sc->again)
+		event_free(sc->again);
+	free(sc->cursor);
+	for (size_t i = 0; i < sc->n_lookup; i++)
+		batch_clear(&sc->match[i]);
+	free(sc->status);
+	free(sc->seen);
+	free(sc->lookup);
+	free(sc->match);
+	free(sc->n_match);
+	free(sc->n_foreign);
+	for (size_t i = 0; i < sc->n_held; i++)
+		free(sc->held[i]);
+	free(sc->held);
+	free(sc->agent);
+	free(sc);
+}
+
+static void list_page_cb(struct api_result *res, void *arg);
+
+static void scan_next_page(struct engine *e, const char *last_doc)
+{
+	struct scan *sc = e->scan;
+
+	if (sc->cursor != last_doc) {
+		free(sc->cursor);
+		sc->cursor = xstrdup(last_doc);
+	}
+	sc->pages++;
+	e->stats.list_requests++;
+	if (api_list(e->api, last_doc, sc->agent, LIST_PAGE_LIMIT, list_page_cb, e, NULL) < 0) {
+		struct api_result fail = { .outcome = API_TRANSIENT, .retry_after_s = -1,
+					   .message = (char *)"the request could not be started" };
+		list_page_cb(&fail, e);
+	}
+}
+
+/* Start a scan when slots need one and none is running. */
+static void scan_start(struct engine *e, bool poll)
+{
+	struct scan *sc;
+	const char *agent = NULL;
+	bool one_agent = true;
+
+	if (e->scan || e->stopping)
+		return;
+	if (now_ms() < e->paused_until_ms) {
+		/* Come back when the pause may be over. */
+		poll_arm(e);
+		return;
+	}
+	sc = xcalloc(1, sizeof(*sc));
+	sc->horizon = INT64_MAX;
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		struct run *r = s->run;
+		bool status = poll && run_state_active(r->state) && r->batch_id && r->op == OP_NONE &&
+			      !s->forgotten;
+		bool lookup = s->want_lookup && !s->forgotten;
+
+		if (!status && !lookup)
+			continue;
+		if (agent && (!r->agent_id || strcmp(agent, r->agent_id) != 0))
+			one_agent = false;
+		if (!agent)
+			agent = r->agent_id;
+		if (!r->agent_id)
+			one_agent = false;
+		if (status) {
+			sc->status = xrealloc(sc->status, (sc->n_status + 1) * sizeof(*sc->status));
+			sc->status[sc->n_status++] = s;
+		}
+		if (lookup) {
+			/* A batch of this run was created after its first
+			 * intent; unknown (a rebuilt record): the whole list. */
+			int64_t first = r->first_intent_ms > 0 ? r->first_intent_ms : r->intent_ms;
+			int64_t h = first > 0 ? first / 1000 - LOOKUP_SKEW_S : 0;
+			sc->lookup = xrealloc(sc->lookup, (sc->n_lookup + 1) * sizeof(*sc->lookup));
+			sc->lookup[sc->n_lookup++] = s;
+			s->want_lookup = false;
+			if (h < sc->horizon)
+				sc->horizon = h;
+		}
+		s->in_scan = true;
+		heap_remove(e, s);
+	}
+	if (sc->n_status == 0 && sc->n_lookup == 0) {
+		free(sc);
+		return;
+	}
+	sc->seen = xcalloc(sc->n_status ? sc->n_status : 1, sizeof(*sc->seen));
+	sc->match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->match));
+	sc->n_match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_match));
+	sc->n_foreign = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_foreign));
+	if (sc->n_status > 1) /* NULL in a scan of lookups only */
+		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
+	if (sc->n_lookup > 0) {
+		/* A batch some run already holds is never another's. */
+		for (size_t i = 0; i < e->n_slots; i++) {
+			if (e->slots[i]->forgotten || !e->slots[i]->run->batch_id)
+				continue;
+			sc->held = xrealloc(sc->held, (sc->n_held + 1) * sizeof(*sc->held));
+			sc->held[sc->n_held++] = xstrdup(e->slots[i]->run->batch_id);
+		}
+		if (sc->n_held > 1)
+			qsort(sc->held, sc->n_held, sizeof(*sc->held), str_cmp);
+	}
+	if (one_agent && agent)
+		sc->agent = xstrdup(agent);
+	if (poll)
+		e->stats.polls++;
+	e->scan = sc;
+	scan_next_page(e, NULL);
+}
+
+static void scan_request(struct engine *e)
+{
+	if (e->scan)
+		e->scan_wanted = true;
+	else
+		scan_start(e, false);
+}
+
+static struct slot *scan_find_status(struct scan *sc, const char *id, size_t *ret_i)
+{
+	size_t lo = 0, hi = sc->n_status;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(id, sc->status[mid]->run->batch_id);
+		if (c == 0) {
+			*ret_i = mid;
+			return sc->status[mid];
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void status_get_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct run_event ev = event_of(RE_STATUS, res);
+
+	s->busy--;
+	note_api_result(s->e, res);
+	if (res->outcome == API_OK) {
+		ev.batch = &res->detail.batch;
+		step(s, &ev);
+	} else if (res->outcome == API_NOT_FOUND) {
+		step(s, &ev);
+	}
+	settle(s->e);
+}
+
+static void scan_finish(struct engine *e, const struct api_result *failure)
+{
+	struct scan *sc = e->scan;
+
+	e->scan = NULL;
+	for (size_t i = 0; i < sc->n_status; i++)
+		sc->status[i]->in_scan = false;
+	for (size_t i = 0; i < sc->n_lookup; i++)
+		sc->lookup[i]->in_scan = false;
+	/* Active batches the list did not show: ask for each one. */
+	for (size_t i = 0; i < sc->n_status && !failure; i++) {
+		struct slot *s = sc->status[i];
+		if (sc->seen[i] || s->forgotten || s->run->op != OP_NONE || !run_state_active(s->run->state))
+			continue;
+		s->busy++;
+		e->stats.get_requests++;
+		if (api_get(e->api, s->run->batch_id, status_get_cb, s, NULL) < 0)
+			s->busy--;
+	}
+	for (size_t i = 0; i < sc->n_lookup; i++) {
+		struct slot *s = sc->lookup[i];
+		struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
+		if (s->forgotten)
+			continue;
+		if (!failure && sc->n_foreign[i] > 0)
+			log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
+				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
+				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
+				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",
+				s->run->call_name, sc->n_foreign[i] == 1 ? "" : " one", s->run->sent_count);
+		if (failure) {
+			ev = event_of(RE_LOOKUP_DONE, failure);
+		} else if (sc->n_match[i] > 0) {
+			ev.batch = &sc->match[i];
+			ev.n_found = sc->n_match[i];
+		}
+		step(s, &ev);
+	}
+	for (size_t i = 0; i < sc->n_status; i++) {
+		heap_place(e, sc->status[i]);
+		if (!sc->status[i]->forgotten && run_state_active(sc->status[i]->run->state))
+			poll_arm(e);
+	}
+	scan_free(sc);
+	if (e->scan_wanted || e->poll_wanted) {
+		bool poll = e->poll_wanted;
+		e->scan_wanted = e->poll_wanted = false;
+		scan_start(e, poll);
+	}
+	settle(e);
+}
+
+static void batch_copy(struct batch *dst, const struct batch *src)
+{
+	batch_clear(dst);
+	*dst = *src;
+	dst->id = xstrdup(src->id);
+	dst->name = xstrdup(src->name);
+	dst->agent_id = xstrdup(src->agent_id);
+}
+
+static void page_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->scan)
+		scan_next_page(e, e->scan->cursor);
+}
+
+static void list_page_cb(struct api_result *res, void *arg)
+{
+	struct engine *e = arg;
+	struct scan *sc = e->scan;
+	const struct batch_page *p = &res->page;
+	bool need_more = false;
+	int64_t oldest = INT64_MAX;
+
+	note_api_result(e, res);
+	if (res->outcome != API_OK) {
+		/* One bad page must not throw away a scan of many: ask for
+		 * that page again a few times before giving up. */
+		if (res->outcome == API_TRANSIENT && sc->page_failures < PAGE_RETRIES && !e->stopping) {
+			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, rnd64());
+			struct timeval tv;
+			if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > ms)
+				ms = res->retry_after_s * 1000;
+			tv.tv_sec = ms / 1000;
+			tv.tv_usec = (ms % 1000) * 1000;
+			sc->page_failures++;
+			if (!sc->again)
+				sc->again = evtimer_new(e->base, page_again_cb, e);
+			evtimer_add(sc->again, &tv);
+			return;
+		}
+		scan_finish(e, res);
+		return;
+	}
+	sc->page_failures = 0;
+	group_begin(e);
+	for (size_t k = 0; k < p->n_batches; k++) {
+		const struct batch *b = &p->batches[k];
+		size_t i;
+		struct slot *s;
+
+		if (b->created_at_unix < oldest)
+			oldest = b->created_at_unix;
+		s = b->id ? scan_find_status(sc, b->id, &i) : NULL;
+		if (s && !sc->seen[i]) {
+			struct run_event ev = { .kind = RE_STATUS, .outcome = REQ_OK, .batch = b,
+						.retry_after_s = -1 };
+			sc->seen[i] = true;
+			s->in_scan = false;
+			step(s, &ev);
+			s->in_scan = true;
+		}
+		for (size_t j = 0; j < sc->n_lookup; j++) {
+			struct slot *ls = sc->lookup[j];
+			if (!b->name || strcmp(b->name, ls->run->call_name) != 0)
+				continue;
+			/* Only a batch that agrees with the intent in all the
+			 * list shows is this run's: never another job's. */
+			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S) ||
+			    (b->id && sc->n_held > 0 &&
+			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), str_cmp))) {
+				sc->n_foreign[j]++;
+				continue;
+			}
+			/* Newest first: the last one seen is the oldest. */
+			batch_copy(&sc->match[j], b);
+			sc->n_match[j]++;
+		}
+	}
+	group_end(e);
+	for (size_t i = 0; i < sc->n_status; i++)
+		if (!sc->seen[i])
+			need_more = true;
+	if (sc->n_lookup > 0 && oldest >= sc->horizon)
+		need_more = true;
+	if (need_more && p->has_more && p->next_doc && sc->pages < 10000 && !e->stopping) {
+		char *next = xstrdup(p->next_doc);
+		scan_next_page(e, next);
+		free(next);
+		return;
+	}
+	scan_finish(e, NULL);
+}
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (e->scan)
+		e->poll_wanted = true;
+	else
+		scan_start(e, true);
+}
+
+/* --- the timer --------------------------------------------------------------- */
+
+/* A recurring job's occurrence is due while an earlier run of the job is
+ * still at work: apply the job's overlap policy. Returns why the new run
+ * must not be submitted, or NULL. */
+static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
+{
+	const struct jobspec *spec = s->spec;
+	const char *why = NULL;
+
+	if (!spec || !spec->repeat || s->run->state != RUN_SCHEDULED || now < run_submit_at_ms(s->run, spec))
+		return NULL;
+	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
+		struct slot *o = e->slots[i];
+		enum run_state st = o->run->state;
+		if (o == s || o->forgotten || o->run->start == s->run->start ||
+		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+			continue;
+		switch (spec->overlap) {
+		case OVERLAP_ALLOW:
+			break;
+		case OVERLAP_SKIP:
+			why = "the previous run's batch is still active (overlap = skip)";
+			break;
+		case OVERLAP_CANCEL_PREVIOUS:
+			log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
+				"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
+				spec->name);
+			heap_remove(e, o);
+			step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
+			break;
+		}
+	}
+	return why;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	uint64_t ticks;
+	int64_t now = now_ms();
+
+	(void)what;
+	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
+	 * way: look at the heap again. */
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
+		log_msg(LOG_WARNING, "timer read failed: %s", strerror(errno));
+	if (now < e->paused_until_ms || e->stopping) {
+		arm_timer(e);
+		return;
+	}
+	group_begin(e);
+	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
+		struct slot *s = e->heap[0];
+		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
+		heap_remove(e, s);
+		s->skip = overlap_check(e, s, now);
+		step(s, &ev);
+		s->skip = NULL;
+		/* A step that left the run due now again would spin: wait. */
+		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
+			s->run->due_ms = now + 1000;
+			heap_place(e, s);
+		}
+	}
+	group_end(e);
+	settle(e);
+}
+
+/* --- status for systemd ------------------------------------------------------ */
+
+static void update_status(struct engine *e)
+{
+	size_t active = 0, submitting = 0;
+	const struct run *next = NULL;
+	char buf[256], when[64] = "none";
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct run *r = e->slots[i]->run;
+		if (e->slots[i]->forgotten || slot_detached(e->slots[i]))
+			continue;
+		if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
+			active++;
+		if (r->state == RUN_SUBMITTING)
+			submitting++;
+		if (r->state == RUN_SCHEDULED && e->slots[i]->spec && (!next || r->start < next->start))
+			next = r;
+	}
+	char sub[48] = "";
+	if (submitting)
+		snprintf(sub, sizeof(sub), ", %zu being submitted", submitting);
+	if (next) {
+		format_utc(next->start, when, sizeof(when));
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches%s, next run '%s' at %s", e->conf->n_jobs,
+			 active, sub, next->job, when);
+	} else {
+		snprintf(buf, sizeof(buf), "%zu jobs, %zu active batches%s, no run scheduled", e->conf->n_jobs,
+			 active, sub);
+	}
+	if (strcmp(buf, e->last_status) != 0) {
+		snprintf(e->last_status, sizeof(e->last_status), "%s", buf);
+		notify_status("%s", buf);
+	}
+}
+
+static void status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	update_status(arg);
+}
+
+/* --- setting up -------------------------------------------------------------- */
+
+struct load_ctx {
+	struct engine *e;
+	int64_t now;
+};
+
+static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
+
+/* A record that could not be read: its run is looked up through the API as
+ * uncertain, with the identity its file name gives (job, instant, part),
+ * never with the job's start. A run whose record alone knew what it sends
+ * (a follow-up) may be adopted, never submitted. */
+static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
+			 int64_t now)
+{
+	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
+	struct run *nr;
+
+	if (!key) {
+		/* Which run it was is unknown: engine_start treats every run
+		 * whose time has come as uncertain. */
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "state journal record %s is damaged (%s); runs due now will be looked up through the API",
+			  where, cause ? cause : "unreadable");
+		return;
+	}
+	if (!spec) {
+		log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
+			  "state file '%s' is damaged (%s) and kept as evidence; its job '%s' is not in the files, "
+			  "so its run is not looked up", where, cause ? cause : "unreadable", key->job);
+		return;
+	}
+	log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
+		  "state file '%s' is damaged (%s) and kept as evidence; its run is looked up through the API",
+		  where, cause ? cause : "unreadable");
+	nr = run_new_at(spec, key->start, now);
+	if (key->part) {
+		char **v = NULL;
+		size_t k = spec->hours && spec->has_recipient_zones ? zone_group_rcpts(spec, key->part, &v) : 0;
+		run_set_part(nr, spec, key->part);
+		if (k > 0) {
+			/* A zone group: its recipients are the file's. */
+			nr->zone = xstrdup(key->part);
+			nr->rcpts = v;
+			nr->n_rcpts = k;
+		} else {
+			free(v);
+			nr->lookup_only = true; /* a follow-up: its recipients are lost */
+		}
+	}
+	nr->state = RUN_SUBMITTING;
+	nr->uncertain = true;
+	/* When its submit was made is unknown: look through the whole list,
+	 * and conclude only after the grace. */
+	nr->intent_ms = 0;
+	nr->first_intent_ms = 0;
+	nr->settle_ms = now + e->grace_ms;
+	nr->due_ms = 0;
+	nr->submit_attempts = 1;
+	slot_add(e, nr, spec);
+}
+
+static void load_run_cb(const struct run_key *key, struct run *r, const char *cause, const char *where, void *arg)
+{
+	struct load_ctx *lc = arg;
+
+	lc->e->earlier_life = true;
+	if (!r) {
+		load_damaged(lc->e, key, cause, where, lc->now);
+		return;
+	}
+	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));
+}
+
+#define RETENTION_DEFAULT_S (30 * 86400)
+/* Records past their retention are removed at most this often. */
+#define PRUNE_MIN_INTERVAL_S 60
+
+static int64_t retention_s(const struct engine *e)
+{
+	return e->conf->state_retention > 0 ? e->conf->state_retention : RETENTION_DEFAULT_S;
+}
+
+static void prune_arm(struct engine *e, int64_t at_s)
+{
+	int64_t now_s = now_ms() / 1000, d = at_s - now_s;
+	struct timeval tv;
+
+	if (d < PRUNE_MIN_INTERVAL_S)
+		d = PRUNE_MIN_INTERVAL_S;
+	tv.tv_sec = d;
+	tv.tv_usec = 0;
+	event_del(e->prune_ev);
+	event_add(e->prune_ev, &tv);
+}
+
+static void slot_remove_record(struct engine *e, struct slot *s)
+{
+	const struct run *r = s->run;
+	int rc = store_remove(e->store, &r, 1);
+
+	if (rc < 0) {
+		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+			strerror(-rc));
+		return;
+	}
+	heap_remove(e, s);
+	s->forgotten = true;
+	e->reap_needed = true;
+}
+
+/* What the state keeps of a job. A job in the files keeps its runs that may
+ * still do something and, of those that ended, every part of the newest
+ * occurrence: the next occurrence counts from it, and it is a one-off job's
+ * single run. A job that left the files keeps every record until
+ * state_retention after the run's end, so that putting the job back never
+ * submits a run again. Returns when its oldest kept record expires
+ * (INT64_MAX: none). */
+static int64_t prune_job(struct engine *e, const char *job)
+{
+	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
+	const struct jobspec *spec = daemonconf_find(e->conf, job);
+	int64_t newest = INT64_MIN, now_s = now_ms() / 1000, next = INT64_MAX;
+
+	while (slot_of_job(e, hi, job))
+		hi++;
+	if (spec) {
+		for (size_t i = lo; i < hi; i++)
+			if (!e->slots[i]->forgotten && run_state_final(e->slots[i]->run->state) &&
+			    e->slots[i]->run->start > newest)
+				newest = e->slots[i]->run->start;
+		for (size_t i = lo; i < hi; i++) {
+			struct slot *s = e->slots[i];
+			if (s->forgotten || !run_state_final(s->run->state) || s->busy || s->in_group ||
+			    s->run->start == newest)
+				continue;
+			slot_remove_record(e, s);
+		}
+		return INT64_MAX;
+	}
+	for (size_t i = lo; i < hi; i++) {
+		struct slot *s = e->slots[i];
+		int64_t until;
+		if (s->forgotten || !slot_detached(s) || s->busy || s->in_group)
+			continue;
+		until = run_end_s(s->run) + retention_s(e);
+		if (until > now_s) {
+			if (until < next)
+				next = until;
+			continue;
+		}
+		log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
+			"job '%s': the record of run '%s' (%s) is removed: the job left the files and state_retention "
+			"(%" PRId64 "s) has passed", s->run->job, s->run->call_name, run_state_name(s->run->state),
+			retention_s(e));
+		slot_remove_record(e, s);
+	}
+	return next;
+}
+
+/* Prune every job; arm the next pass at the earliest expiry. */
+static void prune_all(struct engine *e)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		if (i > 0 && strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) == 0)
+			continue;
+		int64_t t = prune_job(e, e->slots[i]->run->job);
+		if (t < next)
+			next = t;
+	}
+	if (next != INT64_MAX)
+		prune_arm(e, next);
+}
+
+static void prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	prune_all(e);
+	settle(e);
+}
+
+int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
+	       const char *api_key, struct engine **ret, char **cause)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+	struct http_options ho = { 0 };
+	struct store_load_info info;
+	struct load_ctx lc;
+	int r;
+
+	e->base = base;
+	e->config_path = xstrdup(config_path);
+	e->conf = conf;
+	e->api_key = xstrdup(api_key);
+	e->tfd = -1;
+	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
+	e->stats.last_reload_ok = true;
+	e->stats.started_unix = now_ms() / 1000;
+
+	r = store_file_open(conf->state_dir, &e->store, cause);
+	if (r < 0)
+		goto fail;
+	ho.timeout_ms = conf->api.request_timeout * 1000L;
+	ho.max_concurrent = conf->api.max_concurrent_requests;
+	ho.max_per_second = conf->api.max_requests_per_second;
+	ho.ca_file = conf->api.ca_file;
+	ho.user_agent = PACKAGE_NAME "/" PACKAGE_VERSION;
+	e->http = http_new(base, &ho);
+	if (!e->http) {
+		*cause = xstrdup("cannot start libcurl");
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = api_new(e->http, conf->api.base_url, e->api_key, &e->api);
+	if (r < 0) {
+		*cause = xasprintf("cannot use the API base URL '%s' with the configured key", conf->api.base_url);
+		goto fail;
+	}
+	e->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (e->tfd < 0) {
+		r = -errno;
+		*cause = xasprintf("timerfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	e->tfd_ev = event_new(base, e->tfd, EV_READ | EV_PERSIST, timer_cb, e);
+	/* One-shot timers, armed only when there is something to do: an idle
+	 * daemon sleeps until its next due instant. */
+	e->poll_ev = event_new(base, -1, 0, poll_cb, e);
+	e->status_ev = event_new(base, -1, 0, status_cb, e);
+	e->flush_ev = event_new(base, -1, 0, flush_cb, e);
+	e->compact_ev = event_new(base, -1, 0, compact_cb, e);
+	e->prune_ev = event_new(base, -1, 0, prune_cb, e);
+
+	lc.e = e;
+	lc.now = now_ms();
+	r = store_load(e->store, load_run_cb, &lc, &info);
+	if (r < 0) {
+		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
+		goto fail;
+	}
+	slots_sort(e);
+	slots_dedupe(e);
+	e->journal_damaged = info.journal_damaged;
+	/* Runs found only in a journal get their own files before anything
+	 * else happens. */
+	compact_all(e);
+	*ret = e;
+	return 0;
+fail:
+	engine_free(e);
+	return r;
+}
+
+/* At start-up, a run made from the files whose time has already come has
+ * no record: an earlier life of the daemon may have submitted it and lost
+ * the record (a deleted or damaged state file). It is looked up by its
+ * call_name first, and submitted only when no batch of it exists once the
+ * grace period after this start has passed. (A state folder without any
+ * record is a first start: nothing can have been submitted from it.) */
+static void look_first(struct engine *e, struct run *r, const struct jobspec *spec)
+{
+	int64_t now = now_ms(), at = run_submit_at_ms(r, spec);
+
+	if (!e->starting || !e->earlier_life || r->state != RUN_SCHEDULED || at > now ||
+	    now - at > (int64_t)spec->max_lateness * 1000)
+		return;
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->intent_ms = 0;
+	r->first_intent_ms = 0;
+	r->settle_ms = e->started_ms + e->grace_ms;
+	r->due_ms = 0;
+	log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
+		"job '%s': run '%s' came due before this start and has no record; looking it up before "
+		"submitting it", r->job, r->call_name);
+}
+
+/* The recipients (keys) of spec in zone: its zone group. A NULL-terminated
+ * array in *ret; how many. */
+static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret)
+{
+	char **v = xcalloc(spec->n_recipients + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n_recipients; i++) {
+		const struct recipient *x = &spec->recipients[i];
+		const char *z = x->timezone ? x->timezone : spec->timezone;
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		if (key && z && strcmp(z, zone) == 0)
+			v[n++] = xstrdup(key);
+	}
+	*ret = v;
+	return n;
+}
+
+/* The run at occurrence occ of spec, with the calling hours applied; false
+ * when the hours skip it (outside_window = skip). */
+static bool make_run(struct engine *e, const struct jobspec *spec, int64_t occ, struct run **ret)
+{
+	int64_t now = now_ms(), at = occ, close;
+	bool skipped = false;
+	struct run *r;
+
+	if (spec->hours && spec->enabled) {
+		if (schedule_submit_time(spec, spec->tz, occ, &at, &skipped) < 0 || skipped)
+			return false;
+	}
+	r = run_new_at(spec, occ, now);
+	if (spec->hours && spec->enabled) {
+		if (at != occ) {
+			r->submit_at_ms = at * 1000;
+			r->due_ms = r->submit_at_ms;
+		}
+		if (window_close_after(spec->hours, spec->tz, at, &close) == 0)
+			r->close_ms = close * 1000;
+	}
+	*ret = r;
+	return true;
+}
+
+static void announce(const struct run *r, const struct jobspec *spec)
+{
+	char local[64], utc[32], at[64];
+
+	if (r->state != RUN_SCHEDULED)
+		return;
+	tz_format_local(spec->tz, r->start, local, sizeof(local));
+	format_utc(r->start, utc, sizeof(utc));
+	if (r->submit_at_ms > 0) {
+		format_utc(r->submit_at_ms / 1000, at, sizeof(at));
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
+			"job '%s': run '%s' of %s (%s) scheduled; outside the calling hours%s%s, it is submitted at %s",
+			r->job, r->call_name, local, utc, r->zone ? " of " : "", r->zone ? r->zone : "", at);
+	} else if (r->part) {
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
+			r->call_name, local, utc);
+	} else {
+		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
+	}
+}
+
+/* An occurrence whose recipients carry their own zones under calling hours:
+ * one run per zone group, each submitted when its own window opens, each
+ * with its own call_name ("... (America/Chicago)"). A group skipped by its
+ * hours is logged as missed. */
+static size_t add_zone_groups(struct engine *e, const struct jobspec *spec, int64_t occ)
+{
+	size_t made = 0;
+	struct schedule_group *g = NULL;
+	size_t n = 0;
+	int64_t now = now_ms(), close;
+
+	if (schedule_zone_groups(spec, occ, &g, &n) < 0) {
+		log_event(LOG_ERR, EV_MISSED, &(struct log_fields){ .job = spec->name, .run_start = occ },
+			  "job '%s': the calling hours never open within the search horizon; run not scheduled",
+			  spec->name);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct run *r;
+		struct slot *s;
+
+		if (slot_get(e, spec->name, occ, g[i].timezone)) {
+			made++; /* it exists: nothing to make */
+			continue;
+		}
+		r = run_new_at(spec, occ, now);
+		run_set_part(r, spec, g[i].timezone);
+		r->zone = xstrdup(g[i].timezone);
+		r->rcpts = xcalloc(g[i].n_recipients ? g[i].n_recipients : 1, sizeof(*r->rcpts));
+		for (size_t k = 0; k < g[i].n_recipients; k++) {
+			const struct recipient *x = &spec->recipients[g[i].recipients[k]];
+			r->rcpts[r->n_rcpts++] = xstrdup(recipient_key(x->phone_number, x->whatsapp_user_id));
+		}
+		if (g[i].window == SCHEDULE_SKIPPED) {
+			log_run(LOG_WARNING, EV_MISSED, r, 0, 0,
+				"job '%s': %zu recipients in %s skipped: outside their calling hours "
+				"(outside_window = skip)", spec->name, r->n_rcpts, g[i].timezone);
+			e->stats.missed++;
+			run_free(r);
+			continue;
+		}
+		if (g[i].submit_at != occ) {
+			r->submit_at_ms = g[i].submit_at * 1000;
+			r->due_ms = r->submit_at_ms;
+		}
+		if (window_close_after(spec->hours, g[i].tz, g[i].submit_at, &close) == 0)
+			r->close_ms = close * 1000;
+		if (!spec->enabled) {
+			r->state = RUN_DISABLED;
+			r->due_ms = 0;
+		}
+		look_first(e, r, spec);
+		s = slot_insert(e, r, spec);
+		announce(r, spec);
+		persist_new(e, s);
+		made++;
+	}
+	schedule_groups_free(g, n);
+	return made;
+}
+
+/* The first occurrence of spec strictly after `after` (INT64_MIN: the first
+ * of all; for a recurring job without start: the first from now). */
+static int next_occurrence(const struct jobspec *spec, int64_t after, int64_t now_s, int64_t *ret)
+{
+	int64_t from = after == INT64_MIN ? (spec->anchored ? INT64_MIN : now_s) : after + 1;
+	size_t n = 0;
+
+	if (schedule_occurrences(spec, from, 1, ret, &n) < 0 || n == 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* Give a job its next run when it has none waiting: its single run, or the
+ * next occurrence of a recurring job. After downtime only the newest
+ * occurrence within max_lateness is submitted; the older ones are logged as
+ * missed, never run in a burst. */
+static void ensure_next(struct engine *e, const struct jobspec *spec)
+{
+	int64_t now = now_ms(), now_s = now / 1000, latest = INT64_MIN, occ;
+	struct run *r = NULL;
+	struct slot *s;
+
+	bool waiting = false, only_at_start = true, any_submitted = false;
+
+	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
+		const struct slot *o = e->slots[i];
+		if (o->forgotten)
+			continue;
+		if ((o->run->state == RUN_SCHEDULED || o->run->state == RUN_DISABLED) && !run_is_follow_up(o->run))
+			waiting = true;
+		if (o->run->start != spec->start)
+			only_at_start = false;
+		if (run_submitted(o->run))
+			any_submitted = true;
+		if (o->run->start > latest)
+			latest = o->run->start;
+	}
+	if (!spec->repeat) {
+		/* A one-off job has one run. A zone group missing from it (its
+		 * record lost) is made again at start-up, looked up first, as
+		 * long as no group of it was submitted (an edit while the
+		 * daemon was down must not make a group of recipients that a
+		 * submitted one already holds). */
+		if (spec->hours && spec->has_recipient_zones) {
+			if (latest == INT64_MIN || (e->starting && only_at_start && !any_submitted))
+				add_zone_groups(e, spec, spec->start);
+			return;
+		}
+		if (latest != INT64_MIN)
+			return;
+		r = run_new(spec, now);
+		look_first(e, r, spec);
+		goto add;
+	}
+	if (waiting)
+		return;
+	/* An occurrence planned again after an edit: without a start to count
+	 * from, it would be lost (occurrences begin at now). */
+	if (latest == INT64_MIN && !spec->anchored) {
+		int64_t first = INT64_MAX;
+		for (size_t i = 0; i < e->n_replan; i++)
+			if (strcmp(e->replan[i].job, spec->name) == 0 && e->replan[i].start < first)
+				first = e->replan[i].start;
+		if (first != INT64_MAX)
+			latest = first - 1;
+	}
+	if (next_occurrence(spec, latest, now_s, &occ) < 0)
+		return; /* the series has ended (until/count) */
+	if (occ + spec->max_lateness < now_s) {
+		int64_t newest = occ, first = occ;
+		size_t missed = 0;
+
+		if (schedule_latest_due(spec, now_s, &newest) < 0 || newest < occ)
+			newest = occ;
+		/* Count what is skipped (bounded: a log line, not a loop over years). */
+		for (int64_t t = occ; t < newest && missed < 100000; missed++)
+			if (next_occurrence(spec, t, now_s, &t) < 0)
+				break;
+		if (now_s - newest <= spec->max_lateness) {
+			occ = newest;
+		} else {
+			missed++;
+			if (next_occurrence(spec, newest, now_s, &occ) < 0)
+				occ = INT64_MIN;
+		}
+		if (missed > 0) {
+			char a[64], b[64];
+			struct run tmp = { .job = spec->name, .start = first };
+			tz_format_local(spec->tz, first, a, sizeof(a));
+			tz_format_local(spec->tz, newest, b, sizeof(b));
+			e->stats.missed += missed;
+			log_run(LOG_ERR, EV_MISSED, &tmp, 0, 0,
+				"job '%s': %zu occurrences from %s to %s were missed (later than max_lateness %ds); "
+				"not submitted", spec->name, missed, a, b, spec->max_lateness);
+		}
+		if (occ == INT64_MIN)
+			return;
+	}
+	if (spec->hours && spec->has_recipient_zones) {
+		/* Every group skipped: on to the next occurrence. */
+		for (int guard = 0; add_zone_groups(e, spec, occ) == 0 && guard < 10000; guard++)
+			if (next_occurrence(spec, occ, now_s, &occ) < 0)
+				break;
+		return;
+	}
+	/* Occurrences outside the calling hours with outside_window = skip:
+	 * one log line for however many. */
+	{
+		int64_t first_skip = occ;
+		size_t skipped = 0;
+		bool found = true;
+
+		while (!make_run(e, spec, occ, &r)) {
+			skipped++;
+			if (skipped > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0) {
+				found = false;
+				break;
+			}
+		}
+		if (skipped > 0) {
+			struct run tmp = { .job = spec->name, .start = first_skip };
+			char a[64];
+			tz_format_local(spec->tz, first_skip, a, sizeof(a));
+			e->stats.missed += skipped;
+			log_run(LOG_WARNING, EV_MISSED, &tmp, 0, 0,
+				"job '%s': %zu run%s from %s skipped: outside the calling hours (outside_window = skip)%s",
+				spec->name, skipped, skipped == 1 ? "" : "s", a,
+				found ? "" : "; no later occurrence falls inside them");
+		}
+		if (!found)
+			return;
+	}
+	look_first(e, r, spec);
+add:
+	s = slot_insert(e, r, spec);
+	announce(r, spec);
+	heap_place(e, s);
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
+}
+
+static void held_clear(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_held; i++) {
+		free(e->held[i].call_name);
+		free(e->held[i].job);
+		free(e->held[i].batch_id);
+	}
+	free(e->held);
+	e->held = NULL;
+	e->n_held = 0;
+}
+
+/* The call_names of submitted runs whose job left the files (check sees
+ * only the files: a renamed job may render the same names). */
+static void held_rebuild(struct engine *e)
+{
+	held_clear(e);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct slot *s = e->slots[i];
+		if (s->forgotten || s->spec || !run_submitted(s->run))
+			continue;
+		e->held = xrealloc(e->held, (e->n_held + 1) * sizeof(*e->held));
+		e->held[e->n_held++] = (struct held_name){ .call_name = xstrdup(s->run->call_name),
+							   .job = xstrdup(s->run->job),
+							   .batch_id = xstrdup(s->run->batch_id) };
+	}
+	if (e->n_held > 1)
+		qsort(e->held, e->n_held, sizeof(*e->held), held_cmp);
+}
+
+/* Why a submit of s must not be sent at all, or NULL. */
+static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
+{
+	const struct run *r = s->run;
+	struct held_name key = { .call_name = r->call_name }, *h;
+
+	if (r->part && !r->rcpts) {
+		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
+		return buf;
+	}
+	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
+	if (h && strcmp(h->job, r->job) != 0) {
+		snprintf(buf, size,
+			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
+			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
+			 h->batch_id ? h->batch_id : "unknown");
+		return buf;
+	}
+	return NULL;
+}
+
+/* Carry out one of the machine's reactions to a (re)load on slot s. */
+static void reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
+			enum run_event_kind kind)
+{
+	struct run_ctx ctx;
+	struct actions acts = { .n = 0 };
+	enum run_state prev = s->run->state;
+
+	if (s->in_group)
+		group_flush(s->e);
+	ctx = make_ctx(s);
+	if (fn)
+		fn(s->run, &ctx, &acts);
+	else
+		run_step(s->run, &ctx, &(struct run_event){ .kind = kind, .retry_after_s = -1 }, &acts, NULL);
+	do_actions(s, &acts);
+	if (s->run->state != prev)
+		note_state_change(s->e, s, prev);
+}
+
+/* A run that was never submitted and that the files make again: it may be
+ * dropped when the job changes (a missed or refused run included; a run the
+ * operator cancelled or paused, and a follow-up, are not). */
+static bool replaceable(const struct run *r)
+{
+	return !run_submitted(r) && !r->cancel_wanted && r->op == OP_NONE && !run_is_follow_up(r) &&
+	       (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED || r->state == RUN_MISSED ||
+		r->state == RUN_ERROR);
+}
+
+static void drop_planned(struct engine *e, struct slot *s, const char *why)
+{
+	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
+	e->replan[e->n_replan++] = (struct replan){ .job = xstrdup(s->run->job), .start = s->run->start };
+	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
+		run_state_name(s->run->state), s->run->call_name, why);
+	slot_drop(e, s);
+}
+
+/* A one-off job has one run. While none of its runs was submitted, the run
+ * follows the file: an edit of start or timezone plans it at the new
+ * instant (the old record goes), other edits update it in place. Once one
+ * was submitted (or may have been), an edit submits nothing new: the
+ * submitted run is warned about, its unsubmitted zone groups keep their
+ * time, and leftovers at other instants go. */
+static void reconcile_oneoff(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
+{
+	int64_t sub = INT64_MIN;
+	bool zones = spec->hours && spec->has_recipient_zones;
+
+	for (size_t i = lo; i < hi; i++)
+		if (!e->slots[i]->forgotten && run_submitted(e->slots[i]->run) && e->slots[i]->run->start > sub)
+			sub = e->slots[i]->run->start;
+	for (size_t i = lo; i < hi; i++) {
+		struct slot *s = e->slots[i];
+		struct run *r = s->run;
+		if (s->forgotten)
+			continue;
+		if (sub != INT64_MIN) {
+			if (r->start == sub && run_submitted(r))
+				reload_step(s, run_update_spec, 0);
+			else if (r->start == sub || run_is_follow_up(r))
+				reload_step(s, run_follow_enabled, 0);
+			else if (replaceable(r))
+				drop_planned(e, s, "is dropped: another run of this one-off job was submitted");
+			continue;
+		}
+		if (run_is_follow_up(r)) {
+			reload_step(s, run_follow_enabled, 0);
+		} else if (!replaceable(r)) {
+			continue;
+		} else if (r->start != spec->start) {
+			drop_planned(e, s, "is planned again at the job's new start");
+		} else if (zones != (r->part != NULL)) {
+			drop_planned(e, s, "is planned again: the job's zone groups changed");
+		} else if (zones && r->digest != spec->digest) {
+			drop_planned(e, s, "is planned again: the job changed");
+		} else {
+			reload_step(s, run_update_spec, 0);
+		}
+	}
+}
+
+/* A recurring job: an occurrence none of whose runs was submitted is
+ * planned again from the new definition; runs that were submitted are
+ * warned about; follow-ups and the zone groups of an occurrence under way
+ * keep their time and follow `enabled`; what ended stays. */
+static void reconcile_recurring(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
+{
+	for (size_t i = lo; i < hi;) {
+		int64_t t = e->slots[i]->run->start;
+		size_t j = i;
+		bool any = false;
+
+		while (j < hi && e->slots[j]->run->start == t) {
+			if (!e->slots[j]->forgotten && run_submitted(e->slots[j]->run))
+				any = true;
+			j++;
+		}
+		for (size_t k = i; k < j; k++) {
+			struct slot *s = e->slots[k];
+			struct run *r = s->run;
+			if (s->forgotten)
+				continue;
+			if (run_submitted(r))
+				reload_step(s, run_update_spec, 0);
+			else if (run_is_follow_up(r) || any)
+				reload_step(s, run_follow_enabled, 0);
+			else if ((r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && r->op == OP_NONE &&
+				 (r->digest != spec->digest || spec->enabled != (r->state == RUN_SCHEDULED)))
+				drop_planned(e, s, "is planned again: the job changed");
+			else
+				r->on_removal = spec->on_removal;
+		}
+		i = j;
+	}
+}
+
+/* Bring the runs of one job in line with its definition (NULL: it left the
+ * files). */
+static void reconcile_job(struct engine *e, const char *job)
+{
+	const struct jobspec *spec = daemonconf_find(e->conf, job);
+	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
+
+	while (slot_of_job(e, hi, job))
+		hi++;
+	for (size_t i = lo; i < hi; i++) {
+		struct slot *s = e->slots[i];
+		if (s->forgotten)
+			continue;
+		s->spec = spec;
+		if (!spec && !run_state_final(s->run->state) && !s->run->removing)
+			reload_step(s, NULL, RE_REMOVED);
+		else if (spec && (s->run->removing || s->run->state == RUN_REMOVED))
+			reload_step(s, NULL, RE_READDED);
+	}
+	if (!spec)
+		return;
+	if (spec->repeat)
+		reconcile_recurring(e, spec, lo, hi);
+	else
+		reconcile_oneoff(e, spec, lo, hi);
+}
+
+/* Bring the slots in line with e->conf, job by job: runs of jobs that left
+ * the files are settled by on_removal and kept as records; jobs that came
+ * back are followed again; changed jobs' runs are brought in line (a run
+ * that was submitted, or may have been, is never moved, dropped or made
+ * twice); every job gets its next run. */
+static void apply_conf(struct engine *e)
+{
+	char **jobs = NULL;
+	size_t n = 0;
+
+	group_flush(e); /* nothing deferred from before runs into the new definitions */
+	for (size_t i = 0; i < e->n_slots; i++)
+		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0) {
+			jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
+			jobs[n++] = xstrdup(e->slots[i]->run->job);
+		}
+	group_begin(e);
+	for (size_t i = 0; i < n; i++) {
+		reconcile_job(e, jobs[i]);
+		free(jobs[i]);
+	}
+	free(jobs);
+	group_end(e);
+	slots_reap(e);
+	held_rebuild(e);
+	for (size_t i = 0; i < e->conf->n_jobs; i++)
+		ensure_next(e, &e->conf->jobs[i]);
+	for (size_t i = 0; i < e->n_replan; i++)
+		free(e->replan[i].job);
+	free(e->replan);
+	e->replan = NULL;
+	e->n_replan = 0;
+	prune_all(e);
+}
+
+int engine_start(struct engine *e)
+{
+	e->starting = true;
+	e->started_ms = now_ms();
+	apply_conf(e);
+	e->starting = false;
+	if (e->journal_damaged) {
+		/* Some run's newest record is lost: any run whose time has
+		 * come may have been submitted. Look each one up. */
+		int64_t now = now_ms();
+		for (size_t i = 0; i < e->n_slots; i++) {
+			struct run *r = e->slots[i]->run;
+			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
+			    run_submit_at_ms(r, e->slots[i]->spec) <= now) {
+				r->state = RUN_SUBMITTING;
+				r->uncertain = true;
+				r->intent_ms = now;
+				r->due_ms = 0;
+			}
+		}
+	}
+	/* Announce runs loaded from state, and look at every run once now:
+	 * uncertain submits are looked up, late ones submitted or missed. */
+	group_begin(e);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
+		if (s->forgotten)
+			continue;
+		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED &&
+		    !run_state_final(s->run->state))
+			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
+				s->run->job, s->run->start, run_state_name(s->run->state));
+		heap_remove(e, s);
+		s->skip = overlap_check(e, s, now_ms());
+		step(s, &ev);
+		s->skip = NULL;
+	}
+	group_end(e);
+	event_add(e->tfd_ev, NULL);
+	settle(e);
+	update_status(e);
+	notify_ready();
+	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
+		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files, e->conf->state_dir);
+	/* A first poll at once picks up batches that were active before. */
+	scan_start(e, true);
+	return 0;
+}
+
+int engine_reload(struct engine *e)
+{
+	struct daemonconf *nc = NULL;
+	struct diag d = { 0 };
+	struct daemonconf *old;
+
+	int64_t t0 = now_ms();
+
+	notify_reloading();
+	if (cfg_load(e->config_path, &nc, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++) {
+			char *line = diag_format(&d, i);
+			log_event(LOG_ERR, EV_CONFIG_ERROR, NULL, "%s", line);
+			free(line);
+		}
+		log_event(LOG_ERR, EV_RELOAD_FAILED, NULL,
+			  "reload refused: %zu error%s in the configuration; the previous one stays in force", d.n,
+			  d.n == 1 ? "" : "s");
+		notify_status("reload failed: %zu error%s; previous configuration in force", d.n, d.n == 1 ? "" : "s");
+		e->last_status[0] = '\0';
+		diag_clear(&d);
+		e->stats.reloads_failed++;
+		e->stats.last_reload_unix = now_ms() / 1000;
+		e->stats.last_reload_ok = false;
+		notify_ready();
+		return -EINVAL;
+	}
+	diag_clear(&d);
+	if (strcmp(nc->api.base_url, e->conf->api.base_url) != 0 ||
+	    strcmp(nc->state_dir, e->conf->state_dir) != 0)
+		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
+	old = e->conf;
+	e->conf = nc;
+	apply_conf(e);
+	daemonconf_free(old);
+	e->stats.reloads_ok++;
+	e->stats.last_reload_unix = now_ms() / 1000;
+	e->stats.last_reload_ok = true;
+	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
+		  nc->n_jobs, nc->n_files, now_ms() - t0);
+	settle(e);
+	e->last_status[0] = '\0';
+	update_status(e);
+	notify_ready();
+	return 0;
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
+
+static void stop_finish(struct engine *e)
+{
+	group_flush(e);
+	compact_all(e);
+	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
+	event_base_loopexit(e->base, NULL);
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	if (http_pending(e->http) == 0) {
+		stop_finish(e);
+	} else if (++e->stop_ticks > STOP_GRACE_S * 10) {
+		log_msg(LOG_WARNING, "stopping without the answers to %zu requests; their runs are looked up "
+			"through the API at the next start", http_pending(e->http));
+		stop_finish(e);
+	}
+}
+
+void engine_stop(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 100000 };
+
+	if (e->stopping)
+		return;
+	e->stopping = true;
+	notify_stopping();
+	log_event(LOG_NOTICE, EV_DAEMON_STOPPING, NULL, "stopping: %zu requests in flight get up to %ds",
+		  http_pending(e->http), (int)STOP_GRACE_S);
+	event_del(e->poll_ev);
+	arm_timer(e);
+	if (http_pending(e->http) == 0) {
+		stop_finish(e);
+		return;
+	}
+	notify_extend_timeout((uint64_t)(STOP_GRACE_S + 5) * 1000000);
+	e->stop_ev = event_new(e->base, -1, EV_PERSIST, stop_check_cb, e);
+	event_add(e->stop_ev, &tv);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->tfd_ev)
+		event_free(e->tfd_ev);
+	if (e->poll_ev)
+		event_free(e->poll_ev);
+	if (e->stop_ev)
+		event_free(e->stop_ev);
+	if (e->status_ev)
+		event_free(e->status_ev);
+	if (e->flush_ev)
+		event_free(e->flush_ev);
+	if (e->compact_ev)
+		event_free(e->compact_ev);
+	if (e->prune_ev)
+		event_free(e->prune_ev);
+	if (e->tfd >= 0)
+		close(e->tfd);
+	api_free(e->api);
+	http_free(e->http);
+	scan_free(e->scan);
+	for (size_t i = 0; i < e->n_slots; i++) {
+		run_free(e->slots[i]->run);
+		free(e->slots[i]->body);
+		free(e->slots[i]);
+	}
+	free(e->slots);
+	free(e->heap);
+	free(e->group);
+	held_clear(e);
+	for (size_t i = 0; i < e->n_pending_jobs; i++)
+		free(e->pending_jobs[i]);
+	free(e->pending_jobs);
+	store_close(e->store);
+	daemonconf_free(e->conf);
+	if (e->api_key) {
+		explicit_bzero(e->api_key, strlen(e->api_key));
+		free(e->api_key);
+	}
+	free(e->config_path);
+	free(e);
+}
+
+const struct daemonconf *engine_conf(const struct engine *e)
+{
+	return e->conf;
+}
+
+size_t engine_n_runs(const struct engine *e)
+{
+	return e->n_slots;
+}
+
+const struct run *engine_run_at(const struct engine *e, size_t i)
+{
+	return i < e->n_slots ? e->slots[i]->run : NULL;
+}
+
+const struct run *engine_run_of(const struct engine *e, const char *job)
+{
+	struct slot *s = slot_find(e, job);
+	return s && !s->forgotten ? s->run : NULL;
+}
+
+int engine_request(struct engine *e, const char *job, int kind, const char **why)
+{
+	struct slot *s = slot_find(e, job);
+	struct run_event ev = { .kind = kind, .retry_after_s = -1 };
+	struct actions acts = { .n = 0 };
+	enum run_state prev;
+	struct run_ctx ctx;
+	int r;
+
+	if (!s || s->forgotten) {
+		*why = "no such job";
+		return -ENOENT;
+	}
+	if (e->stopping) {
+		*why = "the daemon is stopping";
+		return -EBUSY;
+	}
+	if (kind == RE_RESUME_REQ) {
+		/* The paused run, wherever it is among the job's runs. */
+		for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++)
+			if (!e->slots[i]->forgotten && e->slots[i]->run->state == RUN_PAUSED) {
+				s = e->slots[i];
+				break;
+			}
+	}
+	if (kind != RE_CANCEL_REQ && kind != RE_RETRY_REQ && kind != RE_TRIGGER_REQ && kind != RE_PAUSE_REQ &&
+	    kind != RE_RESUME_REQ) {
+		*why = "unknown request";
+		return -EINVAL;
+	}
+	if (s->in_group)
+		group_flush(e);
+	ctx = make_ctx(s);
+	heap_remove(e, s);
+	prev = s->run->state;
+	r = run_step(s->run, &ctx, &ev, &acts, why);
+	do_actions(s, &acts);
+	if (s->run->state != prev)
+		note_state_change(e, s, prev);
+	settle(e);
+	return r;
+}
+
+const struct stats *engine_get_stats(const struct engine *e)
+{
+	return &e->stats;
+}

@@ -1,0 +1,47 @@
+/*
+ * engine: the daemon's event loop. It owns the configuration, the runs and
+ * the state folder, wakes at the earliest due instant (a CLOCK_REALTIME
+ * timerfd armed at the absolute instant, so a run is submitted when its time
+ * arrives and never before, without polling the clock), polls active
+ * batches through the workspace list, and carries out the actions the run
+ * state machine (job.c) returns.
+ */
+#ifndef BC_ENGINE_H
+#define BC_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jobspec.h"
+#include "stats.h"
+
+struct engine;
+struct event_base;
+struct run;
+
+/* Create an engine for an already loaded configuration (taken over) and an
+ * API key (copied). Opens and locks the state folder and loads the runs.
+ * 0, or a negative errno with *cause. */
+int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
+	       const char *api_key, struct engine **ret, char **cause);
+/* Schedule everything and tell systemd we are ready. */
+int engine_start(struct engine *e);
+/* Re-read the configuration (SIGHUP). 0, or -EINVAL when it was refused. */
+int engine_reload(struct engine *e);
+/* Begin a graceful stop (SIGTERM): no new requests, in-flight ones get a
+ * bounded time, then the loop exits. */
+void engine_stop(struct engine *e);
+void engine_free(struct engine *e);
+
+/* Read-only access for the control socket and metrics. */
+const struct daemonconf *engine_conf(const struct engine *e);
+size_t engine_n_runs(const struct engine *e);
+const struct run *engine_run_at(const struct engine *e, size_t i);
+const struct run *engine_run_of(const struct engine *e, const char *job);
+/* Operator requests: 0, or a negative errno with *why (static text). */
+int engine_request(struct engine *e, const char *job, int kind, const char **why);
+
+/* The daemon's counters (stats.h), for metrics. */
+const struct stats *engine_get_stats(const struct engine *e);
+
+#endif

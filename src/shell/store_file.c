@@ -1,0 +1,686 @@
+/*
+ * store_file: the state folder backend of store.h. One file per run under
+ * STATE_DIR/runs/ (state_file_name), replaced crash-safely: temp file,
+ * fdatasync, rename, fsync of the folder (OpenSMTPD queue_fs.c, plus the
+ * folder sync). Runs written together (a burst coming due in the same
+ * instant) go into one journal file runs/journal-N.jsonl, one record a line,
+ * so that a hundred intents cost one sync; the backend keeps the text of
+ * every record that lives only in a journal and writes each run's own file
+ * later (compact), then removes the journals. On load the newest record of
+ * each run (highest gen) wins wherever it is.
+ *
+ * The backend keeps its own copies of what it has still to write: nothing
+ * it holds points into the engine's runs.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "store.h"
+#include "file.h"
+#include "util.h"
+
+#define STATE_MAX_BYTES (1 << 20)
+#define JOURNAL_MAX_BYTES ((size_t)256 << 20)
+
+/* A record that lives only in a journal (or under a first-version name):
+ * its own file is still to be written. */
+struct pending {
+	char *name; /* its own file name */
+	char *text; /* the record, one line */
+};
+
+struct file_store {
+	struct store base;
+	char *dir;
+	char *runs;
+	int runs_fd;
+	int lock_fd;
+	uint64_t next_journal; /* sequence number of the next journal file */
+	bool journals;         /* journal files may exist */
+	struct pending *pending; /* sorted by name */
+	size_t n_pending, cap_pending;
+	char **legacy; /* first-version file names to remove once compacted */
+	size_t n_legacy, cap_legacy;
+};
+
+static struct file_store *fs_of(struct store *s)
+{
+	return (struct file_store *)s;
+}
+
+/* --- pending records ----------------------------------------------------- */
+
+static size_t pending_lower(const struct file_store *f, const char *name)
+{
+	size_t lo = 0, hi = f->n_pending;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(f->pending[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Keep text (taken) as the newest record of name. */
+static void pending_set(struct file_store *f, const char *name, char *text)
+{
+	size_t i = pending_lower(f, name);
+
+	if (i < f->n_pending && strcmp(f->pending[i].name, name) == 0) {
+		free(f->pending[i].text);
+		f->pending[i].text = text;
+		return;
+	}
+	xgrow((void **)&f->pending, &f->cap_pending, f->n_pending + 1, sizeof(*f->pending));
+	memmove(f->pending + i + 1, f->pending + i, (f->n_pending - i) * sizeof(*f->pending));
+	f->pending[i] = (struct pending){ .name = xstrdup(name), .text = text };
+	f->n_pending++;
+}
+
+static void pending_drop(struct file_store *f, const char *name)
+{
+	size_t i = pending_lower(f, name);
+
+	if (i >= f->n_pending || strcmp(f->pending[i].name, name) != 0)
+		return;
+	free(f->pending[i].name);
+	free(f->pending[i].text);
+	memmove(f->pending + i, f->pending + i + 1, (f->n_pending - i - 1) * sizeof(*f->pending));
+	f->n_pending--;
+}
+
+/* --- writing -------------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write n lines into the temporary file of name; 0 or a negative errno
+ * (the temporary file removed). */
+static int write_tmp(struct file_store *f, const char *tmp, char *const *texts, size_t n, bool sync)
+{
+	int fd, rc = 0;
+
+	fd = openat(f->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = write_all(fd, texts[i], strlen(texts[i]));
+		if (rc == 0)
+			rc = write_all(fd, "\n", 1);
+	}
+	if (rc == 0 && sync && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(f->runs_fd, tmp, 0);
+	return rc;
+}
+
+/* Replace the file name with the lines texts, crash-safely. */
+static int write_durably(struct file_store *f, const char *name, char *const *texts, size_t n)
+{
+	char *tmp = xasprintf(".%s.tmp", name);
+	int rc = write_tmp(f, tmp, texts, n, true);
+
+	if (rc == 0 && renameat(f->runs_fd, tmp, f->runs_fd, name) < 0) {
+		rc = -errno;
+		unlinkat(f->runs_fd, tmp, 0);
+	}
+	if (rc == 0 && fsync(f->runs_fd) < 0)
+		rc = -errno;
+	free(tmp);
+	return rc;
+}
+
+/* Write several own files with one sync for all: every temporary file, one
+ * syncfs (one journal commit of the file system instead of one per file),
+ * every rename, one sync of the folder. */
+static int write_many(struct file_store *f, char *const *names, char *const *texts, size_t n)
+{
+	char **tmps = xcalloc(n, sizeof(*tmps));
+	size_t written = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		tmps[i] = xasprintf(".%s.tmp", names[i]);
+		rc = write_tmp(f, tmps[i], &texts[i], 1, false);
+		if (rc == 0)
+			written++;
+	}
+	if (rc == 0 && syncfs(f->runs_fd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (renameat(f->runs_fd, tmps[i], f->runs_fd, names[i]) < 0)
+			rc = -errno;
+	if (rc == 0 && fsync(f->runs_fd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (rc < 0 && i < written)
+			unlinkat(f->runs_fd, tmps[i], 0);
+		free(tmps[i]);
+	}
+	free(tmps);
+	return rc;
+}
+
+static bool journal_seq(const char *name, uint64_t *ret)
+{
+	unsigned long long v;
+	int n = 0;
+
+	if (sscanf(name, "journal-%llu.jsonl%n", &v, &n) != 1 || name[n] != '\0')
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* Remove every journal file written so far. */
+static int journals_clear(struct file_store *f)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+	bool removed = false;
+
+	fd = openat(f->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		uint64_t seq;
+		if (!journal_seq(e->d_name, &seq) || seq >= f->next_journal)
+			continue;
+		if (unlinkat(f->runs_fd, e->d_name, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		removed = true;
+	}
+	closedir(d);
+	if (removed && fsync(f->runs_fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0)
+		f->journals = false;
+	return rc;
+}
+
+static long fs_compact(struct store *s, size_t max)
+{
+	struct file_store *f = fs_of(s);
+	size_t n = f->n_pending < max ? f->n_pending : max;
+	int rc;
+
+	if (n > 0) {
+		char **names = xcalloc(n, sizeof(*names)), **texts = xcalloc(n, sizeof(*texts));
+		size_t first = f->n_pending - n;
+		for (size_t i = 0; i < n; i++) {
+			names[i] = f->pending[first + i].name;
+			texts[i] = f->pending[first + i].text;
+		}
+		rc = write_many(f, names, texts, n);
+		free(names);
+		free(texts);
+		if (rc < 0)
+			return rc;
+		for (size_t i = first; i < f->n_pending; i++) {
+			free(f->pending[i].name);
+			free(f->pending[i].text);
+		}
+		f->n_pending = first;
+	}
+	if (f->n_pending > 0)
+		return (long)f->n_pending;
+	/* Every run's newest record is in its own file now. */
+	if (f->n_legacy > 0) {
+		for (size_t i = 0; i < f->n_legacy; i++) {
+			unlinkat(f->runs_fd, f->legacy[i], 0);
+			free(f->legacy[i]);
+		}
+		f->n_legacy = 0;
+		if (fsync(f->runs_fd) < 0)
+			return -errno;
+	}
+	if (f->journals) {
+		rc = journals_clear(f);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static char *name_of(const struct run *r)
+{
+	return state_file_name(r->job, r->start, r->part);
+}
+
+static int fs_put(struct store *s, const struct run *const *runs, size_t n)
+{
+	struct file_store *f = fs_of(s);
+	char **texts = xcalloc(n, sizeof(*texts));
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		texts[i] = state_format(runs[i]);
+	if (n == 1) {
+		/* Its own file: newer than anything a journal holds of it. */
+		char *name = name_of(runs[0]);
+		rc = write_durably(f, name, texts, 1);
+		if (rc == 0)
+			pending_drop(f, name);
+		free(name);
+		free(texts[0]);
+		free(texts);
+		return rc;
+	}
+	{
+		char *jname = xasprintf("journal-%llu.jsonl", (unsigned long long)f->next_journal);
+		rc = write_durably(f, jname, texts, n);
+		free(jname);
+	}
+	if (rc == 0) {
+		f->next_journal++;
+		f->journals = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0) {
+			char *name = name_of(runs[i]);
+			pending_set(f, name, texts[i]);
+			free(name);
+		} else {
+			free(texts[i]);
+		}
+	}
+	free(texts);
+	return rc;
+}
+
+static int fs_remove(struct store *s, const struct run *const *runs, size_t n)
+{
+	struct file_store *f = fs_of(s);
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char *name = name_of(runs[i]);
+		pending_drop(f, name);
+		free(name);
+	}
+	/* A journal (or a first-version file) may hold an older record of
+	 * these runs: settle them all first, or a load would bring the runs
+	 * back. */
+	if (f->journals || f->n_pending > 0 || f->n_legacy > 0) {
+		long left = fs_compact(s, SIZE_MAX);
+		if (left < 0)
+			return (int)left;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *name = name_of(runs[i]);
+		if (unlinkat(f->runs_fd, name, 0) < 0 && errno != ENOENT && rc == 0)
+			rc = -errno;
+		free(name);
+	}
+	if (rc == 0 && fsync(f->runs_fd) < 0)
+		rc = -errno;
+	return rc;
+}
+
+/* --- loading --------------------------------------------------------------- */
+
+/* One record found while loading. */
+struct found {
+	char *name;  /* own file name of its run (the key); a unique label for
+		      * a journal line that could not be read */
+	char *path;  /* where it was read, for messages */
+	char *file;  /* the file it was read from, relative to runs/, when it is
+		      * a run's own file; NULL for a journal */
+	struct run *run;
+	char *text;  /* journal records: the line */
+	char *cause; /* damage, when run is NULL */
+	bool keyed;  /* a damaged own file: its identity is the name's */
+	bool legacy; /* read under a first-version name */
+	char *job, *part;
+	int64_t start;
+};
+
+static int found_cmp(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	/* Newest first: a valid record before damage, then higher gen. */
+	if (!x->run || !y->run)
+		return x->run ? -1 : y->run ? 1 : 0;
+	return x->run->gen > y->run->gen ? -1 : x->run->gen < y->run->gen ? 1 : 0;
+}
+
+struct found_list {
+	struct found *v;
+	size_t n, cap;
+};
+
+static struct found *add_found(struct found_list *l)
+{
+	xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
+	return &l->v[l->n++];
+}
+
+static void found_clear(struct found *x)
+{
+	run_free(x->run);
+	free(x->name);
+	free(x->path);
+	free(x->file);
+	free(x->text);
+	free(x->cause);
+	free(x->job);
+	free(x->part);
+}
+
+static bool key_matches(const struct run *r, const char *job, int64_t start, const char *part)
+{
+	return strcmp(r->job, job) == 0 && r->start == start &&
+	       (r->part == part || (r->part && part && strcmp(r->part, part) == 0));
+}
+
+/* Every line of a journal is a run record; a line that does not parse is
+ * reported with its line number and the run it belonged to stays unknown
+ * (journal_damaged tells the caller to be careful with every run). */
+static void load_journal(struct file_store *f, const char *file, struct found_list *l, bool *damaged)
+{
+	char *path = xasprintf("%s/%s", f->runs, file), *text = NULL;
+	size_t len;
+	int line = 0;
+	bool bad = false;
+
+	if (file_read(path, JOURNAL_MAX_BYTES, &text, &len) < 0) {
+		struct found *x = add_found(l);
+		x->name = xasprintf("~%s", file);
+		x->path = xstrdup(path);
+		x->cause = xstrdup("unreadable journal");
+		*damaged = true;
+		free(path);
+		return;
+	}
+	for (char *p = text, *nl; p < text + len; p = nl + 1) {
+		struct run *r = NULL;
+		char *cause = NULL;
+		struct found *x;
+
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		if (!nl)
+			nl = text + len;
+		line++;
+		if (nl == p)
+			continue;
+		x = add_found(l);
+		x->path = xasprintf("%s:%d", path, line);
+		if (state_parse(p, (size_t)(nl - p), &r, &cause) < 0) {
+			x->name = xasprintf("~%s:%d", file, line);
+			x->cause = cause;
+			bad = true;
+			continue;
+		}
+		x->name = name_of(r);
+		x->run = r;
+		x->text = xstrndup(p, (size_t)(nl - p));
+	}
+	if (bad) {
+		/* Keep the evidence: the journal itself goes at the next
+		 * compaction. */
+		char *keep = xasprintf("%s.damaged", file);
+		unlinkat(f->runs_fd, keep, 0);
+		linkat(f->runs_fd, file, f->runs_fd, keep, 0);
+		free(keep);
+		*damaged = true;
+	}
+	free(text);
+	free(path);
+}
+
+static void load_own(struct file_store *f, const char *file, struct found_list *l)
+{
+	char *path = xasprintf("%s/%s", f->runs, file), *text = NULL, *cause = NULL, *job, *part;
+	struct run *r = NULL;
+	int64_t start;
+	bool legacy;
+	size_t len;
+	int rc;
+	struct found *x;
+
+	if (state_file_key(file, &job, &start, &part, &legacy) < 0) {
+		free(path);
+		return;
+	}
+	rc = file_read(path, STATE_MAX_BYTES, &text, &len);
+	if (rc < 0)
+		cause = xasprintf("cannot read: %s", strerror(-rc));
+	else if (state_parse(text, len, &r, &cause) == 0 && !key_matches(r, job, start, part)) {
+		char *want = name_of(r);
+		cause = xasprintf("holds the run '%s' of another file name", want);
+		free(want);
+		run_free(r);
+		r = NULL;
+	}
+	x = add_found(l);
+	x->name = state_file_name(job, start, part);
+	x->path = path;
+	x->file = xstrdup(file);
+	x->run = r;
+	x->cause = cause;
+	x->keyed = true;
+	x->legacy = legacy;
+	x->job = job;
+	x->part = part;
+	x->start = start;
+	if (r && legacy)
+		x->text = xstrndup(text, len);
+	free(text);
+}
+
+static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_load_info *info)
+{
+	struct file_store *f = fs_of(s);
+	struct found_list l = { 0 };
+	DIR *d;
+	struct dirent *e;
+	int fd;
+
+	memset(info, 0, sizeof(*info));
+	fd = openat(f->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((e = readdir(d))) {
+		uint64_t seq;
+
+		if (journal_seq(e->d_name, &seq)) {
+			load_journal(f, e->d_name, &l, &info->journal_damaged);
+			info->journals++;
+			f->journals = true;
+			if (seq >= f->next_journal)
+				f->next_journal = seq + 1;
+			continue;
+		}
+		load_own(f, e->d_name, &l);
+	}
+	closedir(d);
+
+	/* The newest record of each run wins; damage is only reported when
+	 * no valid record of that run exists anywhere. */
+	if (l.n > 1) /* l.v is NULL in an empty folder: qsort's arguments are nonnull */
+		qsort(l.v, l.n, sizeof(*l.v), found_cmp);
+	for (size_t i = 0; i < l.n; i++) {
+		struct found *x = &l.v[i];
+		bool first = i == 0 || strcmp(x->name, l.v[i - 1].name) != 0;
+
+		/* A first-version name goes once the run's record is written
+		 * under its own name. */
+		if (x->legacy && x->run) {
+			xgrow((void **)&f->legacy, &f->cap_legacy, f->n_legacy + 1, sizeof(*f->legacy));
+			f->legacy[f->n_legacy++] = xstrdup(x->file);
+		}
+		if (!first)
+			continue;
+		if (x->run) {
+			/* Newest only in a journal or under an old name: its
+			 * own file is written at the next compaction. */
+			if (x->text) {
+				pending_set(f, x->name, x->text);
+				x->text = NULL;
+			}
+			cb(&(struct run_key){ .job = x->run->job, .start = x->run->start, .part = x->run->part },
+			   x->run, NULL, x->path, arg);
+			x->run = NULL; /* the callback owns it */
+		} else if (x->keyed) {
+			/* Keep the evidence; the run's identity is its name's. */
+			char *damaged = xasprintf("%s.damaged", x->file);
+			if (renameat(f->runs_fd, x->file, f->runs_fd, damaged) < 0 && errno != ENOENT) {
+				char *why = xasprintf("%s; cannot rename it: %s", x->cause, strerror(errno));
+				free(x->cause);
+				x->cause = why;
+			}
+			free(damaged);
+			cb(&(struct run_key){ .job = x->job, .start = x->start, .part = x->part }, NULL, x->cause,
+			   x->path, arg);
+		} else {
+			cb(NULL, NULL, x->cause, x->path, arg);
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		found_clear(&l.v[i]);
+	free(l.v);
+	if (f->n_legacy > 0 || f->n_pending > 0)
+		fsync(f->runs_fd);
+	return 0;
+}
+
+/* --- opening and closing --------------------------------------------------- */
+
+static const char *fs_where(const struct store *s)
+{
+	return ((const struct file_store *)s)->dir;
+}
+
+static void fs_close(struct store *s)
+{
+	struct file_store *f = fs_of(s);
+
+	if (!f)
+		return;
+	if (f->runs_fd >= 0)
+		close(f->runs_fd);
+	if (f->lock_fd >= 0)
+		close(f->lock_fd);
+	for (size_t i = 0; i < f->n_pending; i++) {
+		free(f->pending[i].name);
+		free(f->pending[i].text);
+	}
+	free(f->pending);
+	for (size_t i = 0; i < f->n_legacy; i++)
+		free(f->legacy[i]);
+	free(f->legacy);
+	free(f->dir);
+	free(f->runs);
+	free(f);
+}
+
+static const struct store_ops file_ops = {
+	.name = "files",
+	.load = fs_load,
+	.put = fs_put,
+	.remove = fs_remove,
+	.compact = fs_compact,
+	.where = fs_where,
+	.close = fs_close,
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+int store_file_open(const char *dir, struct store **ret, char **cause)
+{
+	struct file_store *f = xcalloc(1, sizeof(*f));
+	char *lock = NULL;
+	int r;
+
+	f->base.ops = &file_ops;
+	f->lock_fd = f->runs_fd = -1;
+	f->dir = xstrdup(dir);
+	f->runs = xasprintf("%s/runs", dir);
+	r = mkdir_p(dir, 0750);
+	if (r < 0) {
+		*cause = xasprintf("cannot create state folder '%s': %s", dir, strerror(-r));
+		goto fail;
+	}
+	r = mkdir_p(f->runs, 0750);
+	if (r < 0) {
+		*cause = xasprintf("cannot create '%s': %s", f->runs, strerror(-r));
+		goto fail;
+	}
+	lock = xasprintf("%s/lock", dir);
+	f->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (f->lock_fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open lock file '%s': %s", lock, strerror(errno));
+		goto fail;
+	}
+	if (flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		*cause = r == -EBUSY
+			 ? xasprintf("another batchcalld is using the state folder '%s' (lock '%s' is held)", dir, lock)
+			 : xasprintf("cannot lock '%s': %s", lock, strerror(errno));
+		goto fail;
+	}
+	f->runs_fd = open(f->runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (f->runs_fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open '%s': %s", f->runs, strerror(errno));
+		goto fail;
+	}
+	free(lock);
+	*ret = &f->base;
+	return 0;
+fail:
+	free(lock);
+	fs_close(&f->base);
+	return r;
+}

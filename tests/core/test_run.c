@@ -1,0 +1,1535 @@
+/*
+ * Unit tests of the run state machine: every transition with plain values,
+ * and a seeded randomised "world" that loses, delays and duplicates answers
+ * and crashes the daemon at random, asserting exactly-once submission.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "run.h"
+#include "state.h"
+#include "util.h"
+
+#define T0 1800000000LL /* the run's instant, unix seconds */
+#define MS(s) ((int64_t)(s) * 1000)
+
+static struct jobspec spec;
+
+static void spec_init(void)
+{
+	memset(&spec, 0, sizeof(spec));
+	spec.name = (char *)"renewals";
+	spec.agent_id = (char *)"agent_1";
+	spec.timezone = (char *)"UTC";
+	spec.start = T0;
+	spec.call_name = (char *)"Renewals";
+	spec.retry = (struct retry_policy){ .max_retries = 2, .delay = 600, .backoff = 2.0, .max_delay = 3600 };
+	spec.max_lateness = 900;
+	spec.submit_ahead = 0;
+	spec.on_removal = ON_REMOVAL_CANCEL;
+	spec.enabled = true;
+	spec.digest = 42;
+}
+
+static struct run_ctx ctx_at(int64_t now_ms)
+{
+	return (struct run_ctx){ .spec = &spec, .now_ms = now_ms, .rnd = 0x8000000000000000ULL,
+				 .grace_ms = 10000, .backoff_base_ms = 1000, .backoff_cap_ms = 60000 };
+}
+
+static struct actions acts;
+
+static int step_at(struct run *r, int64_t now_ms, struct run_event ev)
+{
+	struct run_ctx c = ctx_at(now_ms);
+	const char *why;
+	acts.n = 0;
+	if (ev.retry_after_s == 0)
+		ev.retry_after_s = -1;
+	return run_step(r, &c, &ev, &acts, &why);
+}
+
+static int count_kind(enum action_kind k)
+{
+	int n = 0;
+	for (size_t i = 0; i < acts.n; i++)
+		n += acts.v[i].kind == k;
+	return n;
+}
+
+static const struct action *find_kind(enum action_kind k)
+{
+	for (size_t i = 0; i < acts.n; i++)
+		if (acts.v[i].kind == k)
+			return &acts.v[i];
+	return NULL;
+}
+
+static const struct action *find_log(enum job_event e)
+{
+	for (size_t i = 0; i < acts.n; i++)
+		if (acts.v[i].kind == ACT_LOG && acts.v[i].event == e)
+			return &acts.v[i];
+	return NULL;
+}
+
+static struct batch mkbatch(const char *id, enum batch_status st)
+{
+	return (struct batch){ .id = (char *)id, .name = (char *)"Renewals 2027-01-15 08:00",
+			       .agent_id = (char *)"agent_1", .status = st, .created_at_unix = T0,
+			       .scheduled_time_unix = T0, .total_calls_scheduled = 3 };
+}
+
+static struct run_event ev_time(void)
+{
+	return (struct run_event){ .kind = RE_TIME };
+}
+
+static struct run_event ev_done(enum run_event_kind k, enum req_outcome o, const struct batch *b)
+{
+	return (struct run_event){ .kind = k, .outcome = o, .batch = b, .http_status = o == REQ_OK ? 200 : 503 };
+}
+
+/* Bring a fresh run to "pending" with batch btcal_1. */
+static struct run *submitted_run(void)
+{
+	struct run *r = run_new(&spec, MS(T0 - 3600));
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 50, ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	return r;
+}
+
+static struct batch_detail mkdetail(enum batch_status st, int completed, int failed, int voicemail, int64_t retry_count)
+{
+	struct batch_detail d = { 0 };
+	d.batch = mkbatch("btcal_1", st);
+	d.batch.retry_count = retry_count;
+	d.counts[RCPT_COMPLETED] = (size_t)completed;
+	d.counts[RCPT_FAILED] = (size_t)failed;
+	d.counts[RCPT_VOICEMAIL] = (size_t)voicemail;
+	return d;
+}
+
+START_TEST(test_new_run)
+{
+	struct run *r = run_new(&spec, 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	run_free(r);
+	spec.enabled = false;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
+	step_at(r, MS(T0 + 5), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_never_early)
+{
+	struct run *r = run_new(&spec, 0);
+	step_at(r, MS(T0) - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(acts.n, 2);
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_SUBMIT);
+	ck_assert_int_eq(acts.v[1].scheduled_time_unix, 0);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert_int_eq(r->submit_attempts, 1);
+	ck_assert_int_eq(r->intent_ms, MS(T0));
+	ck_assert_int_eq(r->op, OP_SUBMIT);
+	/* A second tick while the submit is in flight does nothing. */
+	step_at(r, MS(T0) + 5, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_ahead)
+{
+	struct run *r;
+	spec.submit_ahead = 300;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(r->due_ms, MS(T0 - 300));
+	step_at(r, MS(T0 - 300) - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 - 300), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, T0);
+	run_free(r);
+	/* Already past the instant (daemon was down): no scheduled time. */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 10), ev_time());
+	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_late_and_missed)
+{
+	struct run *r = run_new(&spec, 0);
+	/* Late by less than a second: not worth a "late" entry. */
+	step_at(r, MS(T0) + 999, ev_time());
+	ck_assert_ptr_null(find_log(JE_LATE));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 900), ev_time()); /* exactly max_lateness */
+	ck_assert_ptr_nonnull(find_log(JE_LATE));
+	ck_assert_int_eq(find_log(JE_LATE)->priority, LOG_WARNING);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0 + 900) + 1, ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(find_log(JE_MISSED));
+	ck_assert_int_eq(find_log(JE_MISSED)->priority, LOG_ERR);
+	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	/* Missed is final: nothing more happens, even much later. */
+	step_at(r, MS(T0 + 100000), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_ok)
+{
+	struct run *r = submitted_run();
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert_str_eq(r->batch_id, "btcal_1");
+	ck_assert_ptr_nonnull(find_log(JE_SUBMITTED));
+	ck_assert_int_eq(find_log(JE_SUBMITTED)->attempt, 1);
+	ck_assert_int_eq(find_log(JE_SUBMITTED)->http_status, 200);
+	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert(!r->uncertain);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_rejected)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_REJECTED, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 422;
+	ev.message = "recipients.0.phone_number: Field required";
+	step_at(r, MS(T0) + 20, ev);
+	ck_assert_int_eq(r->state, RUN_ERROR);
+	ck_assert_str_eq(r->error, "recipients.0.phone_number: Field required");
+	ck_assert_ptr_nonnull(find_log(JE_ERROR));
+	ck_assert_int_eq(find_log(JE_ERROR)->http_status, 422);
+	ck_assert_ptr_nonnull(strstr(find_log(JE_ERROR)->msg, "Field required"));
+	step_at(r, MS(T0 + 100), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_submit_transient_not_sent)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 0;
+	ev.maybe_applied = false;
+	step_at(r, MS(T0) + 10, ev);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert(!r->uncertain);
+	ck_assert_int_ge(r->due_ms, MS(T0) + 10);
+	ck_assert_int_le(r->due_ms, MS(T0) + 10 + 1000);
+	ck_assert_ptr_nonnull(find_log(JE_TRANSIENT));
+	/* When due: submitted again, without a lookup (it never left). */
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_retry_after_honoured)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 429;
+	ev.retry_after_s = 30;
+	step_at(r, MS(T0), ev);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 30));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_unknown_outcome_lookup)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+	struct batch b = mkbatch("btcal_9", BATCH_IN_PROGRESS);
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	ev.http_status = 0; /* a timeout: the request may still land */
+	step_at(r, MS(T0) + 100, ev);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert(r->uncertain);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	/* Due: a lookup, never a blind submit. */
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	/* Not found within the grace period: look again at its end. */
+	step_at(r, MS(T0) + 2000, lk);
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+	step_at(r, MS(T0) + 10100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	/* Found: adopted, not submitted again. */
+	lk.batch = &b;
+	lk.n_found = 1;
+	step_at(r, MS(T0) + 10200, lk);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_str_eq(r->batch_id, "btcal_9");
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_unknown_outcome_not_found_after_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	ev.origin_answered = true; /* the API's own 503, long after the intent */
+	step_at(r, MS(T0) + 30000, ev);
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	step_at(r, r->due_ms + 100, lk);
+	/* Late by now (30 s): said so, then a new intent and submit. */
+	ck_assert_int_eq(acts.n, 3);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
+	ck_assert_int_eq(acts.v[0].event, JE_LATE);
+	ck_assert_int_eq(acts.v[1].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[2].kind, ACT_SUBMIT);
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_answered_failure_is_conclusive)
+{
+	/* The api layer says whose answer it was (api_origin_answered): the
+	 * status alone does not, a load balancer sends 503 too. */
+	static const struct {
+		long status;
+		bool origin;
+	} cases[] = { { 500, true }, { 503, true }, { 429, true }, { 503, false }, { 500, false }, { 520, false },
+		      { 504, false }, { 502, false }, { 408, false }, { 0, false } };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run *r = run_new(&spec, 0);
+		struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+		struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+		bool origin = cases[i].origin;
+
+		step_at(r, MS(T0), ev_time());
+		ev.maybe_applied = true;
+		ev.http_status = cases[i].status;
+		ev.origin_answered = origin;
+		step_at(r, MS(T0) + 100, ev);
+		step_at(r, r->due_ms, ev_time());
+		ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+		step_at(r, MS(T0) + 1200, lk);
+		/* The API answered: the list is the truth at once. A proxy's
+		 * answer or none: wait out the grace period first. */
+		ck_assert_msg((find_kind(ACT_SUBMIT) != NULL) == origin, "status %ld", cases[i].status);
+		if (!origin)
+			ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+		run_free(r);
+	}
+}
+END_TEST
+
+/* A load balancer's 503 (an HTML page) to a submit: the request may still
+ * be on its way to the API, so a lookup that finds nothing settles only
+ * after the grace period; the request landing meanwhile is adopted. */
+START_TEST(test_proxy_503_waits_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
+	struct batch b = mkbatch("btcal_late", BATCH_PENDING);
+
+	step_at(r, MS(T0), ev_time());
+	ev.maybe_applied = true;
+	ev.http_status = 503;
+	ev.origin_answered = false;
+	step_at(r, MS(T0) + 100, ev);
+	ck_assert(r->uncertain);
+	ck_assert_int_eq(r->settle_ms, MS(T0) + 100 + 10000);
+	/* every lookup inside the grace period finds nothing, and submits nothing */
+	for (int64_t t = MS(T0) + 1000; t < MS(T0) + 100 + 10000; t += 1500) {
+		step_at(r, r->due_ms > t ? r->due_ms : t, ev_time());
+		if (find_kind(ACT_LOOKUP) == NULL)
+			continue;
+		step_at(r, t + 10, lk);
+		ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+		ck_assert_int_eq(r->state, RUN_SUBMITTING);
+		ck_assert_int_eq(r->due_ms, MS(T0) + 100 + 10000);
+	}
+	ck_assert_int_eq(r->submit_attempts, 1);
+	/* it landed before the grace period ended: adopted, never sent twice */
+	step_at(r, MS(T0) + 10100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	lk.batch = &b;
+	lk.n_found = 1;
+	step_at(r, MS(T0) + 10150, lk);
+	ck_assert_str_eq(r->batch_id, "btcal_late");
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_int_eq(r->submit_attempts, 1);
+	run_free(r);
+
+	/* the same, and nothing ever landed: submitted again only then */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 100, ev);
+	step_at(r, r->due_ms, ev_time());
+	lk.batch = NULL;
+	lk.n_found = 0;
+	step_at(r, MS(T0) + 10099, lk);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0) + 10100, ev_time());
+	step_at(r, MS(T0) + 10100, lk);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_restart_in_submitting_waits_grace)
+{
+	struct run *r = run_new(&spec, 0);
+	char *text, *cause = NULL;
+	struct run *back = NULL;
+	step_at(r, MS(T0), ev_time()); /* intent persisted, then kill -9 */
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	ck_assert_int_eq(back->op, OP_NONE);
+	step_at(back, MS(T0) + 500, ev_time());
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	step_at(back, MS(T0) + 600, (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(back->due_ms, MS(T0) + 10000);
+	free(text);
+	run_free(r);
+	run_free(back);
+}
+END_TEST
+
+START_TEST(test_skip_reason_marks_missed)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0));
+	c.skip = "the previous run's batch is still active (overlap = skip)";
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(strstr(find_log(JE_MISSED)->msg, "overlap = skip"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_deferred_submit_and_close)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_IN_PROGRESS);
+	/* Deferred by calling hours to T0 + 1 h; the window closes at T0 + 2 h. */
+	r->submit_at_ms = MS(T0 + 3600);
+	r->close_ms = MS(T0 + 7200);
+	r->due_ms = r->submit_at_ms;
+	step_at(r, MS(T0 + 3599), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 + 3600), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_null(find_log(JE_LATE)); /* lateness counts from the opening */
+	step_at(r, MS(T0 + 3601), ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 7200));
+	step_at(r, MS(T0 + 7199), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, MS(T0 + 7200), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_ptr_nonnull(strstr(find_log(JE_CANCELLED)->msg, "calling hours closed"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_window_judged_at_submission)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 + 600)); /* late by 10 min after downtime */
+	/* The hours closed meanwhile; they open again at T0 + 13 h until T0 + 24 h. */
+	c.window_open_ms = MS(T0 + 13 * 3600);
+	c.window_close_ms = MS(T0 + 24 * 3600);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 13 * 3600));
+	ck_assert_int_eq(r->close_ms, MS(T0 + 24 * 3600));
+	/* At the opening: submitted, not missed (lateness counts from it). */
+	c = ctx_at(MS(T0 + 13 * 3600));
+	c.window_open_ms = c.now_ms;
+	c.window_close_ms = MS(T0 + 24 * 3600);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	c = ctx_at(MS(T0 + 600));
+	c.window_open_ms = MS(T0 + 13 * 3600);
+	c.window_skip = true;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_MISSED);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_pause_and_resume)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct batch_detail d = mkdetail(BATCH_CANCELLED, 1, 0, 0, 0);
+	struct batch_rcpt rc[4] = {
+		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = RCPT_COMPLETED,
+		  .conversation_id = (char *)"conv_1" },
+		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = RCPT_CANCELLED,
+		  .conversation_id = (char *)"conv_2" }, /* was on the phone: never rung again */
+		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = RCPT_CANCELLED },
+		{ .id = (char *)"d", .whatsapp_user_id = (char *)"15550100004", .status = RCPT_PENDING },
+	};
+
+	/* Not submitted yet: paused as it is, resumed at once. */
+	ck_assert_int_eq(step_at(r, MS(T0 - 60), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	step_at(r, MS(T0 + 10), ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(step_at(r, MS(T0 + 20), (struct run_event){ .kind = RE_PAUSE_REQ }), -EALREADY);
+	ck_assert_int_eq(step_at(r, MS(T0 + 3600), (struct run_event){ .kind = RE_RESUME_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	step_at(r, MS(T0 + 3600), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_null(find_log(JE_MISSED)); /* lateness counts from the resume */
+	run_free(r);
+
+	/* Active: cancelled, and only the never-dialled are handed on. */
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	d.rcpts = rc;
+	d.n_rcpts = 4;
+	step_at(r, MS(T0 + 7), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(r->n_unfinished, 2);
+	ck_assert_str_eq(r->unfinished[0], "+15550100003");
+	ck_assert_str_eq(r->unfinished[1], "15550100004");
+	ck_assert_int_eq(r->follow, FOLLOW_PAUSE); /* for the engine, which clears it */
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_close_with_resume_hands_on)
+{
+	struct run *r;
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct batch_detail d = mkdetail(BATCH_CANCELLED, 0, 0, 0, 0);
+	struct batch_rcpt rc[1] = { { .id = (char *)"c", .phone_number = (char *)"+15550100003",
+				      .status = RCPT_CANCELLED } };
+	spec.resume = true;
+	r = submitted_run();
+	r->close_ms = MS(T0 + 100);
+	step_at(r, MS(T0 + 100), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_int_eq(r->follow, FOLLOW_RESUME);
+	step_at(r, MS(T0 + 101), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	d.rcpts = rc;
+	d.n_rcpts = 1;
+	step_at(r, MS(T0 + 102), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(r->n_unfinished, 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_state_roundtrip_parts)
+{
+	struct run *r = run_new(&spec, 0), *back = NULL;
+	char *text, *cause = NULL;
+	run_set_part(r, &spec, "America/Chicago");
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00 (America/Chicago)");
+	r->zone = xstrdup("America/Chicago");
+	r->rcpts = xcalloc(2, sizeof(*r->rcpts));
+	r->rcpts[r->n_rcpts++] = xstrdup("+15550100001");
+	r->rcpts[r->n_rcpts++] = xstrdup("+15550100002");
+	r->state = RUN_PAUSED;
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	ck_assert_str_eq(back->part, "America/Chicago");
+	ck_assert_str_eq(back->zone, "America/Chicago");
+	ck_assert_int_eq(back->n_rcpts, 2);
+	ck_assert_str_eq(back->rcpts[1], "+15550100002");
+	ck_assert_int_eq(back->state, RUN_PAUSED);
+	free(text);
+	run_free(r);
+	run_free(back);
+}
+END_TEST
+
+START_TEST(test_duplicate_lookup_logged)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_old", BATCH_PENDING);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b, .n_found = 2 };
+	r->state = RUN_SUBMITTING;
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0), lk);
+	ck_assert_ptr_nonnull(find_log(JE_DUPLICATE));
+	ck_assert_str_eq(r->batch_id, "btcal_old");
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_auth_pauses_without_failing)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_AUTH, NULL);
+	step_at(r, MS(T0), ev_time());
+	ev.http_status = 401;
+	step_at(r, MS(T0), ev);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_ptr_null(find_log(JE_ERROR));
+	ck_assert_int_gt(r->due_ms, 0);
+	ck_assert(!r->uncertain);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_full_lifecycle_with_retries)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_IN_PROGRESS);
+	struct batch_detail d;
+	struct run_event st = { .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b };
+	struct run_event dt = { .kind = RE_DETAIL_DONE, .outcome = REQ_OK };
+	int64_t t = MS(T0 + 60);
+
+	step_at(r, t, st);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_ptr_nonnull(find_log(JE_STATUS));
+	/* Same status again: nothing to persist, a debug line only. */
+	step_at(r, t + 1000, st);
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
+	ck_assert_int_eq(acts.v[0].priority, LOG_DEBUG);
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + 2000, st);
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 0);
+	dt.detail = &d;
+	step_at(r, t + 3000, dt);
+	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
+	ck_assert_int_eq(r->due_ms, t + 3000 + MS(600));
+	ck_assert_int_eq(r->counts[RCPT_FAILED], 1);
+	step_at(r, r->due_ms - 1, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	step_at(r, t + 3000 + MS(600), ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_RETRY);
+	ck_assert_int_eq(r->retry_expect, 1);
+	b.status = BATCH_IN_PROGRESS;
+	b.retry_count = 1;
+	step_at(r, t + MS(700), ev_done(RE_RETRY_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_int_eq(find_log(JE_RETRIED)->attempt, 1);
+	/* Second round: delay doubles. */
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + MS(800), st);
+	d = mkdetail(BATCH_COMPLETED, 2, 1, 0, 1);
+	step_at(r, t + MS(801), dt);
+	ck_assert_int_eq(r->due_ms, t + MS(801) + MS(1200));
+	step_at(r, r->due_ms, ev_time());
+	b.status = BATCH_IN_PROGRESS;
+	b.retry_count = 2;
+	step_at(r, t + MS(2100), ev_done(RE_RETRY_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->retries, 2);
+	/* Third finish: max_retries reached, finished for good. */
+	b.status = BATCH_COMPLETED;
+	step_at(r, t + MS(2200), st);
+	d = mkdetail(BATCH_COMPLETED, 2, 1, 0, 2);
+	step_at(r, t + MS(2201), dt);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_nonnull(find_log(JE_FINISHED));
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_int_eq(r->finished_at, (t + MS(2201)) / 1000);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_all_completed_needs_no_retry)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b });
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_NOTICE);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_max_retries_zero)
+{
+	struct run *r;
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 2, 0, 0);
+	spec.retry.max_retries = 0;
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_batch_failed)
+{
+	struct run *r = submitted_run();
+	struct batch_detail d = mkdetail(BATCH_FAILED, 0, 0, 0, 0);
+	d.counts[RCPT_CANCELLED] = 3;
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_FAILED);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_WARNING);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_cancel_requests)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	ck_assert_int_eq(step_at(r, MS(T0 - 10), (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_log(JE_CANCELLED));
+	/* Never submitted afterwards. */
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_CANCEL_REQ }), -EALREADY);
+	run_free(r);
+
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[1].kind, ACT_CANCEL);
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_OK, &b));
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_log(JE_CANCELLED));
+	run_free(r);
+
+	/* Refused because it finished meanwhile: its real end is recorded,
+	 * and no retry follows the cancel. */
+	r = submitted_run();
+	step_at(r, MS(T0 + 5), (struct run_event){ .kind = RE_CANCEL_REQ });
+	step_at(r, MS(T0 + 6), ev_done(RE_CANCEL_DONE, REQ_REJECTED, NULL));
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	{
+		struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 2, 0, 0);
+		step_at(r, MS(T0 + 7), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	}
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_removal)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
+	struct run_ctx c = ctx_at(MS(T0 - 5));
+	c.spec = NULL;
+	/* Never submitted: dropped, made again if the job comes back. */
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_DROP);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	/* Submitted, on_removal = cancel: cancelled, and the record stays. */
+	r = submitted_run();
+	c.now_ms = MS(T0 + 5);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_CANCEL_DONE, .outcome = REQ_OK, .batch = &b }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	/* A finished run of a removed job is history: nothing more. */
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+
+	/* on_removal = keep: let go, kept as state "removed". */
+	spec.on_removal = ON_REMOVAL_KEEP;
+	r = submitted_run();
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_CANCEL));
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
+	ck_assert_int_eq(r->state, RUN_REMOVED);
+	ck_assert(run_submitted(r));
+	ck_assert(run_at_rest(r));
+	/* The job comes back: its batch is followed again, never submitted. */
+	c.spec = &spec;
+	c.now_ms = MS(T0 + 9);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_READDED }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert(!r->removing);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 9));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0 + 9), ev_time());
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
+/* A follow-up's recipients exist only in its record: removal keeps it. */
+START_TEST(test_removal_keeps_follow_up)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 - 5));
+
+	run_set_part(r, &spec, "resume 1");
+	ck_assert(run_is_follow_up(r));
+	r->state = RUN_PAUSED;
+	r->due_ms = 0;
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	ck_assert(r->removing);
+	c.spec = &spec;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_READDED }, &acts, NULL);
+	ck_assert(!r->removing);
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	run_free(r);
+
+	/* A zone group (a sibling may be under way) is kept too; a whole
+	 * run is made again from the file: dropped. */
+	r = run_new(&spec, 0);
+	run_set_part(r, &spec, "America/Chicago");
+	r->zone = xstrdup("America/Chicago");
+	ck_assert(!run_is_follow_up(r));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert(r->removing);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_removal_while_uncertain)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_7", BATCH_PENDING);
+	struct run_ctx c;
+
+	r->state = RUN_SUBMITTING; /* as after a crash */
+	r->intent_ms = MS(T0);
+	c = ctx_at(MS(T0 + 1));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_ptr_null(find_kind(ACT_DROP));
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_TIME }, &acts, NULL);
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b, .n_found = 1 },
+		 &acts, NULL);
+	ck_assert_ptr_nonnull(find_log(JE_ADOPTED));
+	ck_assert_ptr_nonnull(find_kind(ACT_CANCEL));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_trigger_and_retry_requests)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 0, 1, 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+
+	r = submitted_run();
+	ck_assert_int_eq(step_at(r, MS(T0 + 1), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EALREADY);
+	ck_assert_int_eq(step_at(r, MS(T0 + 1), (struct run_event){ .kind = RE_RETRY_REQ }), -EBUSY);
+	r->op = OP_DETAIL;
+	spec.retry.max_retries = 0;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	/* The operator may retry beyond the policy. */
+	ck_assert_int_eq(step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_RETRY_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	run_free(r);
+
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_RETRY_REQ }), -EALREADY);
+	run_free(r);
+
+	spec.enabled = false;
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_store_failure_stops_submit)
+{
+	struct run *r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0), (struct run_event){ .kind = RE_STORE_FAILED });
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->submit_attempts, 0);
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert_int_gt(r->due_ms, MS(T0) - 1);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_uncertain_retry_reconciled)
+{
+	struct run *r = submitted_run();
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 1, 0, 0);
+	struct run_event tr = ev_done(RE_RETRY_DONE, REQ_TRANSIENT, NULL);
+
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	tr.maybe_applied = true;
+	step_at(r, MS(T0 + 700), tr);
+	ck_assert_int_eq(r->retry_expect, 1);
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_FETCH_DETAIL);
+	d = mkdetail(BATCH_IN_PROGRESS, 1, 0, 0, 1);
+	step_at(r, MS(T0 + 702), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_ptr_nonnull(find_log(JE_RETRIED));
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_update_spec)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c;
+
+	/* A run is never moved: an edit reaches it at its own instant. */
+	spec.start = T0 + 3600;
+	spec.call_name = (char *)"Winter renewals";
+	spec.digest = 43;
+	c = ctx_at(MS(T0 - 10));
+	acts.n = 0;
+	run_update_spec(r, &c, &acts);
+	ck_assert_int_eq(r->start, T0);
+	ck_assert_str_eq(r->call_name, "Winter renewals 2027-01-15 08:00");
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	acts.n = 0;
+	run_update_spec(r, &c, &acts); /* nothing changed since */
+	ck_assert_int_eq(acts.n, 0);
+	spec.enabled = false;
+	spec.digest = 44;
+	run_update_spec(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
+	run_free(r);
+
+	spec.start = T0;
+	spec.digest = 42;
+	spec.enabled = true;
+	spec.call_name = (char *)"Renewals";
+	r = submitted_run();
+	spec.start = T0 + 3600;
+	spec.digest = 44;
+	acts.n = 0;
+	run_update_spec(r, &c, &acts);
+	ck_assert_ptr_nonnull(find_log(JE_CHANGED));
+	ck_assert_int_eq(r->start, T0); /* the submitted run is not altered */
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
+	acts.n = 0;
+	run_update_spec(r, &c, &acts); /* warned once */
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+/* A follow-up or a zone group of an occurrence under way keeps its time
+ * and recipients; only `enabled` reaches it. */
+START_TEST(test_follow_enabled)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c = ctx_at(MS(T0 - 10));
+
+	run_set_part(r, &spec, "resume 1");
+	r->submit_at_ms = MS(T0 + 100);
+	r->due_ms = MS(T0 + 100);
+	spec.enabled = false;
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_int_eq(r->due_ms, 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	spec.enabled = true;
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->due_ms, MS(T0 + 100));
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00 (resume 1)");
+	acts.n = 0;
+	run_follow_enabled(r, &c, &acts);
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
+/* An operator's trigger makes now the run's time: a failed attempt is tried
+ * again from now on, never parked until the original instant. */
+START_TEST(test_trigger_failure_retried)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_event fail = { .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT, .http_status = 503,
+				  .maybe_applied = false };
+
+	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), 0);
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0 - 3599), fail);
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_lt(r->due_ms, MS(T0 - 3000));
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 2);
+
+	/* Unknown outcome: looked up; not found after the grace: submitted
+	 * again at once, not at T0. */
+	fail.maybe_applied = true;
+	fail.http_status = 0;
+	step_at(r, MS(T0 - 3590), fail);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 - 3500), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->submit_attempts, 3);
+	run_free(r);
+}
+END_TEST
+
+/* A record rebuilt after damage whose recipients are unknown is adopted
+ * when its batch exists, and never submitted otherwise. */
+START_TEST(test_lookup_only)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_9", BATCH_PENDING);
+
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->lookup_only = true;
+	r->settle_ms = MS(T0 + 10);
+	step_at(r, MS(T0 + 1), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 + 11), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_int_eq(r->state, RUN_ERROR);
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_ptr_nonnull(r->error);
+	run_free(r);
+
+	r = run_new(&spec, 0);
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->lookup_only = true;
+	step_at(r, MS(T0 + 1), ev_time());
+	step_at(r, MS(T0 + 2), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b,
+						    .n_found = 1 });
+	ck_assert_int_eq(r->state, RUN_PENDING);
+	ck_assert_str_eq(r->batch_id, "btcal_9");
+	run_free(r);
+}
+END_TEST
+
+/* Adoption compares everything the list shows with the intent. */
+START_TEST(test_batch_matches)
+{
+	struct run *r = run_new(&spec, 0);
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
+
+	ck_assert(run_batch_matches(r, &b, 300)); /* nothing known of the intent */
+	b.name = (char *)"Renewals 2027-01-15 08:01";
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b = mkbatch("btcal_1", BATCH_PENDING);
+	b.agent_id = (char *)"agent_2";
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b.agent_id = NULL;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b = mkbatch("btcal_1", BATCH_PENDING);
+	run_note_submission(r, 3, 7);
+	r->first_intent_ms = MS(T0);
+	ck_assert(run_batch_matches(r, &b, 300));
+	b.total_calls_scheduled = 4;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	b.total_calls_scheduled = 3;
+	b.created_at_unix = T0 - 300;
+	ck_assert(run_batch_matches(r, &b, 300));
+	b.created_at_unix = T0 - 301;
+	ck_assert(!run_batch_matches(r, &b, 300));
+	run_free(r);
+}
+END_TEST
+
+/* What the attack on issue 11 found, each as a transition. */
+START_TEST(test_attack11_transitions)
+{
+	struct run *r = run_new(&spec, 0);
+	struct run_ctx c;
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+
+	/* Disabled while a submit's outcome was unknown: not submitted. */
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+						  .maybe_applied = true });
+	spec.enabled = false;
+	step_at(r, MS(T0 + 60), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	/* A paused run of a disabled job is not resumed. */
+	r->state = RUN_PAUSED;
+	ck_assert_int_eq(step_at(r, MS(T0 + 62), (struct run_event){ .kind = RE_RESUME_REQ }), -EBUSY);
+	spec.enabled = true;
+	run_free(r);
+
+	/* Removed and put back while the submit is uncertain: the removal's
+	 * cancel is undone, the run is submitted once nothing is found. */
+	r = run_new(&spec, 0);
+	step_at(r, MS(T0), ev_time());
+	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+						  .maybe_applied = true });
+	c = ctx_at(MS(T0 + 1));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert(r->cancel_wanted && r->removal_cancel);
+	step_at(r, MS(T0 + 2), (struct run_event){ .kind = RE_READDED });
+	ck_assert(!r->cancel_wanted && !r->removing);
+	step_at(r, MS(T0 + 60), ev_time());
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	/* A damaged follow-up in error is never triggered. */
+	r = run_new(&spec, 0);
+	r->lookup_only = true;
+	r->state = RUN_ERROR;
+	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	run_free(r);
+
+	/* Paused while the detail of a batch that completed on its own was
+	 * being fetched: it completed, nothing is handed on. */
+	r = submitted_run();
+	r->op = OP_DETAIL;
+	r->cancel_wanted = true;
+	r->follow = FOLLOW_PAUSE;
+	step_at(r, MS(T0 + 30), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	run_free(r);
+
+	/* Paused before its time, resumed before its time: back to its instant. */
+	r = run_new(&spec, 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 100), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
+	ck_assert_int_eq(step_at(r, MS(T0 - 50), (struct run_event){ .kind = RE_RESUME_REQ }), 0);
+	ck_assert_int_eq(r->due_ms, MS(T0));
+	run_free(r);
+}
+END_TEST
+
+/* A file name stands for exactly one run identity, and reads back. */
+START_TEST(test_file_names)
+{
+	static const struct {
+		const char *job;
+		int64_t start;
+		const char *part;
+		const char *name;
+	} ok[] = {
+		{ "renewals", 1800000000, NULL, "renewals@1800000000.json" },
+		{ ".x", 5, NULL, ".x@5.json" },
+		{ "..", -7, NULL, "..@-7.json" },
+		{ "a_b-c.d", 0, "America/Chicago", "a_b-c.d@0@America%2FChicago.json" },
+		{ "j", 1, "resume 1", "j@1@resume%201.json" },
+		{ "j", 1, "America/Port_of_Spain, resume 2", "j@1@America%2FPort%5Fof%5FSpain,%20resume%202.json" },
+		{ "j", 1, "Etc/GMT+5", "j@1@Etc%2FGMT+5.json" },
+		{ "j", 1, "%~._@\x01", "j@1@%25%7E%2E%5F%40%01.json" },
+	};
+	static const struct {
+		const char *name, *job, *part;
+		int64_t start;
+	} legacy[] = {
+		{ "j@1@America~Chicago.json", "j", "America/Chicago", 1 },
+		{ "j@1@resume_3.json", "j", "resume 3", 1 },
+		{ "j@1@America~Port_of_Spain,_resume_2.json", "j", "America/Port_of_Spain, resume 2", 1 },
+	};
+	static const char *const bad[] = {
+		"renewals.json", "renewals@.json", "renewals@12", "renewals@1x.json", "renewals@01.json",
+		"renewals@+1.json", "@1.json", "a b@1.json", "j@1@.json", "j@1@a%2f.json", "j@1@a%2.json",
+		"j@1@a%00b.json", "j@1@a/b.json", ".j@1.json.tmp", "journal-1.jsonl", "j@1.json.damaged",
+		"j@99999999999999999999.json",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		char *name = state_file_name(ok[i].job, ok[i].start, ok[i].part), *job, *part;
+		int64_t start;
+		bool old = true;
+		ck_assert_str_eq(name, ok[i].name);
+		ck_assert_int_eq(state_file_key(name, &job, &start, &part, &old), 0);
+		ck_assert_str_eq(job, ok[i].job);
+		ck_assert_int_eq(start, ok[i].start);
+		if (ok[i].part)
+			ck_assert_str_eq(part, ok[i].part);
+		else
+			ck_assert_ptr_null(part);
+		ck_assert(!old);
+		free(name);
+		free(job);
+		free(part);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(legacy); i++) {
+		char *job, *part;
+		int64_t start;
+		bool old = false;
+		ck_assert_int_eq(state_file_key(legacy[i].name, &job, &start, &part, &old), 0);
+		ck_assert_str_eq(job, legacy[i].job);
+		ck_assert_str_eq(part, legacy[i].part);
+		ck_assert_int_eq(start, legacy[i].start);
+		ck_assert(old);
+		free(job);
+		free(part);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *job = NULL, *part = NULL;
+		int64_t start;
+		ck_assert_msg(state_file_key(bad[i], &job, &start, &part, NULL) < 0, "%s accepted", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_state_roundtrip)
+{
+	struct run *r = submitted_run(), *back = NULL;
+	char *text, *text2, *cause = NULL;
+	r->counts_valid = true;
+	r->counts[RCPT_FAILED] = 4;
+	r->error = xstrdup("quote \" and \\ and \n");
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	text2 = state_format(back);
+	ck_assert_str_eq(text, text2);
+	ck_assert_str_eq(back->batch_id, "btcal_1");
+	ck_assert_int_eq(back->counts[RCPT_FAILED], 4);
+	ck_assert_int_eq(back->state, RUN_PENDING);
+	/* Truncated at every length: damage, never a crash or a guess. */
+	for (size_t n = 0; n + 2 < strlen(text); n++) {
+		struct run *x = NULL;
+		char *why = NULL;
+		ck_assert_int_eq(state_parse(text, n, &x, &why), -EBADMSG);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_ptr_null(x);
+		free(why);
+	}
+	free(text);
+	free(text2);
+	run_free(r);
+	run_free(back);
+}
+END_TEST
+
+START_TEST(test_state_damage)
+{
+	static const char *bad[] = {
+		"", "null", "[]", "{}", "{\"format\":\"other\",\"version\":1}",
+		"{\"format\":\"batchcalld-run\",\"version\":99}",
+		"{\"format\":\"batchcalld-run\",\"version\":1,\"job\":\"x\"}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct run *x = NULL;
+		char *why = NULL;
+		ck_assert_int_eq(state_parse(bad[i], strlen(bad[i]), &x, &why), -EBADMSG);
+		ck_assert_ptr_nonnull(why);
+		free(why);
+	}
+}
+END_TEST
+
+/* --- the randomised world ---------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+struct world {
+	int batches;          /* batches created with the run's call_name */
+	int64_t land_at;      /* a submit on its way lands at this time (0: none) */
+	char *disk;           /* the last persisted state */
+	bool submit_inflight; /* the machine awaits a submit answer */
+	bool lookup_inflight;
+	int64_t answer_at;
+	int mode;             /* what happens to the submit in flight */
+};
+
+static void world_persist(struct world *w, const struct run *r)
+{
+	free(w->disk);
+	w->disk = state_format(r);
+}
+
+/* Carry out the actions the way the engine does, recording intent. */
+static void world_actions(struct world *w, struct run *r, int64_t now, int64_t grace)
+{
+	for (size_t i = 0; i < acts.n; i++) {
+		switch (acts.v[i].kind) {
+		case ACT_PERSIST:
+			world_persist(w, r);
+			break;
+		case ACT_SUBMIT:
+			/* Intent must already be on disk. */
+			ck_assert_ptr_nonnull(w->disk);
+			ck_assert_ptr_nonnull(strstr(w->disk, "\"submitting\""));
+			ck_assert(!w->submit_inflight);
+			w->submit_inflight = true;
+			w->mode = (int)(rng() % 5);
+			w->answer_at = now + (int64_t)(rng() % 3000);
+			if (w->mode == 4) /* lands later, but within the grace period */
+				w->land_at = now + (int64_t)(rng() % (uint64_t)(grace - 1));
+			break;
+		case ACT_LOOKUP:
+			w->lookup_inflight = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+START_TEST(test_world_exactly_once)
+{
+	for (int seed = 1; seed <= 3000; seed++) {
+		struct world w = { 0 };
+		struct run *r = run_new(&spec, 0);
+		int64_t now = MS(T0) - 5000;
+		const int64_t grace = 10000;
+		struct batch b = mkbatch("btcal_w", BATCH_PENDING);
+
+		rng_state = 0x9e3779b97f4a7c15ULL * (uint64_t)seed;
+		spec.max_lateness = 1000000;
+		for (int iter = 0; iter < 400 && !(r->state == RUN_PENDING); iter++) {
+			struct run_ctx c = ctx_at(now);
+			uint64_t pick = rng() % 100;
+			c.grace_ms = grace;
+			c.rnd = rng();
+			acts.n = 0;
+			if (w.land_at && now >= w.land_at) {
+				w.batches++;
+				w.land_at = 0;
+			}
+			if (pick < 8) {
+				/* kill -9: memory is lost, the disk remains. */
+				struct run *back = NULL;
+				char *why = NULL;
+				run_free(r);
+				w.submit_inflight = w.lookup_inflight = false;
+				if (w.disk) {
+					ck_assert_int_eq(state_parse(w.disk, strlen(w.disk), &back, &why), 0);
+					r = back;
+				} else {
+					r = run_new(&spec, 0);
+				}
+				c.now_ms = now;
+				run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+			} else if (w.submit_inflight && now >= w.answer_at) {
+				struct run_event ev = { .kind = RE_SUBMIT_DONE, .retry_after_s = -1 };
+				w.submit_inflight = false;
+				switch (w.mode) {
+				case 0: /* applied, answered */
+					w.batches++;
+					ev.outcome = REQ_OK;
+					ev.batch = &b;
+					break;
+				case 1: /* applied, answer lost */
+					w.batches++;
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					break;
+				case 2: /* never left */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = false;
+					break;
+				case 3: /* refused with the API's own 503 before applying */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					ev.http_status = 503;
+					ev.origin_answered = true;
+					break;
+				case 4: /* timed out, or a proxy's 504, 503 or 52x: lands later */
+					ev.outcome = REQ_TRANSIENT;
+					ev.maybe_applied = true;
+					ev.http_status = (const long[]){ 0, 504, 503, 520 }[rng() % 4];
+					break;
+				}
+				run_step(r, &c, &ev, &acts, NULL);
+			} else if (w.lookup_inflight) {
+				struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
+				w.lookup_inflight = false;
+				if (pick < 20) {
+					ev.outcome = REQ_TRANSIENT;
+				} else if (w.batches > 0) {
+					ev.batch = &b;
+					ev.n_found = w.batches;
+				}
+				run_step(r, &c, &ev, &acts, NULL);
+			} else if (r->due_ms == 0 || now >= r->due_ms) {
+				run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
+			}
+			world_actions(&w, r, now, grace);
+			ck_assert_msg(w.batches <= 1, "seed %d: %d batches", seed, w.batches);
+			now += (int64_t)(rng() % 4000);
+		}
+		ck_assert_msg(w.batches <= 1, "seed %d: %d batches", seed, w.batches);
+		if (r->state == RUN_PENDING)
+			ck_assert_int_eq(w.batches, 1);
+		free(w.disk);
+		run_free(r);
+	}
+}
+END_TEST
+
+static Suite *job_suite(void)
+{
+	Suite *s = suite_create("job");
+	TCase *tc = tcase_create("machine");
+	tcase_add_checked_fixture(tc, spec_init, NULL);
+	tcase_add_test(tc, test_new_run);
+	tcase_add_test(tc, test_never_early);
+	tcase_add_test(tc, test_submit_ahead);
+	tcase_add_test(tc, test_late_and_missed);
+	tcase_add_test(tc, test_submit_ok);
+	tcase_add_test(tc, test_submit_rejected);
+	tcase_add_test(tc, test_submit_transient_not_sent);
+	tcase_add_test(tc, test_retry_after_honoured);
+	tcase_add_test(tc, test_unknown_outcome_lookup);
+	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
+	tcase_add_test(tc, test_duplicate_lookup_logged);
+	tcase_add_test(tc, test_skip_reason_marks_missed);
+	tcase_add_test(tc, test_deferred_submit_and_close);
+	tcase_add_test(tc, test_window_judged_at_submission);
+	tcase_add_test(tc, test_pause_and_resume);
+	tcase_add_test(tc, test_close_with_resume_hands_on);
+	tcase_add_test(tc, test_state_roundtrip_parts);
+	tcase_add_test(tc, test_answered_failure_is_conclusive);
+	tcase_add_test(tc, test_proxy_503_waits_grace);
+	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
+	tcase_add_test(tc, test_auth_pauses_without_failing);
+	tcase_add_test(tc, test_full_lifecycle_with_retries);
+	tcase_add_test(tc, test_all_completed_needs_no_retry);
+	tcase_add_test(tc, test_max_retries_zero);
+	tcase_add_test(tc, test_batch_failed);
+	tcase_add_test(tc, test_cancel_requests);
+	tcase_add_test(tc, test_removal);
+	tcase_add_test(tc, test_removal_while_uncertain);
+	tcase_add_test(tc, test_removal_keeps_follow_up);
+	tcase_add_test(tc, test_follow_enabled);
+	tcase_add_test(tc, test_trigger_failure_retried);
+	tcase_add_test(tc, test_lookup_only);
+	tcase_add_test(tc, test_batch_matches);
+	tcase_add_test(tc, test_file_names);
+	tcase_add_test(tc, test_attack11_transitions);
+	tcase_add_test(tc, test_trigger_and_retry_requests);
+	tcase_add_test(tc, test_store_failure_stops_submit);
+	tcase_add_test(tc, test_uncertain_retry_reconciled);
+	tcase_add_test(tc, test_update_spec);
+	tcase_add_test(tc, test_state_roundtrip);
+	tcase_add_test(tc, test_state_damage);
+	tcase_add_test(tc, test_world_exactly_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(job_suite());
+	int failed;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
