@@ -66,7 +66,7 @@ static void reset_runs(void)
 {
 	for (int i = 0; i < N_JOBS; i++) {
 		run_free(runs[i]);
-		runs[i] = run_new(&jobs[i], NOW * 1000LL);
+		runs[i] = run_new(&jobs[i]);
 	}
 	runs[0]->state = RUN_COMPLETED;
 	runs[0]->batch_id = xstrdup("btcal_done");

@@ -13,6 +13,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/backoff.c src/core/backoff.h \
 	src/core/ratelimit.c src/core/ratelimit.h \
 	src/core/run.c src/core/run.h \
+	src/core/occur.c src/core/occur.h \
 	src/core/state.c src/core/state.h \
 	src/core/stats.c src/core/stats.h \
 	src/core/ctlview.c src/core/ctlview.h

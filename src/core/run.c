@@ -150,17 +150,16 @@ static void format_local_start(const struct jobspec *spec, int64_t t, char *buf,
 	civil_format(&c, buf, size);
 }
 
-struct run *run_new(const struct jobspec *spec, int64_t now_ms)
+struct run *run_new(const struct jobspec *spec)
 {
-	return run_new_at(spec, spec->start, now_ms);
+	return run_new_at(spec, spec->start);
 }
 
-struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_ms)
+struct run *run_new_at(const struct jobspec *spec, int64_t instant)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
 	char local[32];
 
-	(void)now_ms;
 	r->job = xstrdup(spec->name);
 	r->start = instant;
 	format_local_start(spec, instant, local, sizeof(local));
@@ -196,6 +195,76 @@ void run_set_part(struct run *r, const struct jobspec *spec, const char *part)
 	free(r->call_name);
 	r->call_name = part ? xasprintf("%s (%s)", base, part) : xstrdup(base);
 	free(base);
+}
+
+struct run *run_new_part(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
+			 size_t n)
+{
+	struct run *r = run_new_at(spec, start);
+
+	run_set_part(r, spec, part);
+	r->zone = xstrdup(zone);
+	r->rcpts = rcpts;
+	r->n_rcpts = n;
+	return r;
+}
+
+struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, const char *part, int64_t now_ms)
+{
+	struct run *f = run_new_part(spec, parent->start, part, parent->zone, parent->unfinished,
+				     parent->n_unfinished);
+
+	state_count_up(&parent->follow_n);
+	parent->unfinished = NULL;
+	parent->n_unfinished = 0;
+	f->retries = parent->retries; /* the same retry budget */
+	if (parent->follow == FOLLOW_PAUSE) {
+		f->state = RUN_PAUSED;
+		f->due_ms = 0;
+	} else if (f->state == RUN_SCHEDULED) {
+		/* Due now: the calling hours, closed now, defer it to their
+		 * next opening when the machine looks at it. */
+		f->due_ms = now_ms;
+		f->submit_at_ms = now_ms;
+	}
+	parent->follow = FOLLOW_NONE;
+	return f;
+}
+
+struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
+			 size_t n, bool lookup_only, int64_t settle_ms)
+{
+	struct run *r = part ? run_new_part(spec, start, part, zone, rcpts, n) : run_new_at(spec, start);
+
+	r->lookup_only = lookup_only;
+	r->submit_attempts = 1;
+	run_suspect(r, 0, settle_ms);
+	return r;
+}
+
+void run_suspect(struct run *r, int64_t intent_ms, int64_t settle_ms)
+{
+	r->state = RUN_SUBMITTING;
+	r->uncertain = true;
+	r->intent_ms = intent_ms;
+	r->first_intent_ms = 0;
+	r->settle_ms = settle_ms;
+	r->due_ms = 0;
+}
+
+void run_set_window(struct run *r, int64_t submit_at_ms, int64_t close_ms)
+{
+	if (submit_at_ms > 0) {
+		r->submit_at_ms = submit_at_ms;
+		if (r->state == RUN_SCHEDULED)
+			r->due_ms = submit_at_ms;
+	}
+	r->close_ms = close_ms;
+}
+
+void run_postpone(struct run *r, int64_t due_ms)
+{
+	r->due_ms = due_ms;
 }
 
 void run_free(struct run *r)

@@ -239,9 +239,9 @@ void run_note_submission(struct run *r, int64_t count, uint64_t digest);
 bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s);
 
 /* A new run of spec with its instant; state scheduled (or disabled). */
-struct run *run_new(const struct jobspec *spec, int64_t now_ms);
+struct run *run_new(const struct jobspec *spec);
 /* A new run of spec at another instant (an occurrence of a recurring job). */
-struct run *run_new_at(const struct jobspec *spec, int64_t instant, int64_t now_ms);
+struct run *run_new_at(const struct jobspec *spec, int64_t instant);
 void run_free(struct run *r);
 
 /* Advance r by ev; append the actions to do, in order, to out. Refusals of
@@ -261,6 +261,31 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
  * follow-up, or a zone group of an occurrence already under way): only
  * `enabled` reaches it (scheduled <-> disabled). */
 void run_follow_enabled(struct run *r, const struct run_ctx *ctx, struct actions *out);
+
+/* A part of occurrence `start` for the recipients rcpts (taken; n of
+ * them) in zone (its calling hours apply; NULL: the job's), named part. */
+struct run *run_new_part(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
+			 size_t n);
+/* The follow-up of parent, a run stopped by the calling hours or the
+ * operator: its never-dialled recipients (taken from parent.unfinished),
+ * the same zone and retry budget, named part; paused (pause) or due at
+ * now_ms, when the calling hours defer it to their next opening (resume). */
+struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, const char *part, int64_t now_ms);
+/* A run whose record was lost or damaged, rebuilt from its identity:
+ * uncertain, looked up through the whole list, concluded only from
+ * settle_ms on; lookup_only when what it would send is unknown. rcpts
+ * (taken) for a part. */
+struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
+			 size_t n, bool lookup_only, int64_t settle_ms);
+/* A scheduled run that may have been submitted without a record (an
+ * earlier life's record lost): looked up first, concluded from settle_ms
+ * on; intent_ms when the intent is known (0: the whole list). */
+void run_suspect(struct run *r, int64_t intent_ms, int64_t settle_ms);
+/* The calling hours put the submit at submit_at_ms (0: the run's own time)
+ * and close the window at close_ms (0: none). */
+void run_set_window(struct run *r, int64_t submit_at_ms, int64_t close_ms);
+/* The shell found r due again right after a step: wait until due_ms. */
+void run_postpone(struct run *r, int64_t due_ms);
 
 /* Make the run one part of its occurrence (a zone group or a follow-up):
  * part joins its identity and its call_name ("Renewals 2026-12-01 09:00

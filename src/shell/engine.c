@@ -32,6 +32,7 @@
 #include "run.h"
 #include "log.h"
 #include "notify.h"
+#include "occur.h"
 #include "schedule.h"
 #include "state.h"
 #include "store.h"
@@ -302,6 +303,34 @@ static bool slot_of_job(const struct engine *e, size_t i, const char *job)
 	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
 }
 
+/* The job's runs the engine holds (not forgotten), in order; the slots too
+ * when ret_slots is not NULL. Caller frees both. */
+static size_t job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots)
+{
+	size_t lo = slot_lower(e, job, INT64_MIN), n = 0;
+	const struct run **v;
+	struct slot **sv = NULL;
+
+	for (size_t i = lo; slot_of_job(e, i, job); i++)
+		n++;
+	v = xcalloc(n ? n : 1, sizeof(*v));
+	if (ret_slots)
+		sv = xcalloc(n ? n : 1, sizeof(*sv));
+	n = 0;
+	for (size_t i = lo; slot_of_job(e, i, job); i++) {
+		if (e->slots[i]->forgotten)
+			continue;
+		if (sv)
+			sv[n] = e->slots[i];
+		v[n++] = e->slots[i]->run;
+	}
+	*ret = v;
+	if (ret_slots)
+		*ret_slots = sv;
+	return n;
+}
+
+
 /* A record of a job that left the files, kept so that its runs are never
  * made again (state_retention): nothing is done with it, nobody sees it. */
 static bool slot_detached(const struct slot *s)
@@ -362,20 +391,6 @@ static void slots_sort(struct engine *e)
 {
 	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
 		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
-}
-
-static bool same_part(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* The slot of a run identity (job, start, part), or NULL. */
-static struct slot *slot_get(const struct engine *e, const char *job, int64_t start, const char *part)
-{
-	for (size_t i = slot_lower(e, job, start); i < e->n_slots && slot_key_cmp(job, start, e->slots[i]) == 0; i++)
-		if (!e->slots[i]->forgotten && same_part(e->slots[i]->run->part, part))
-			return e->slots[i];
-	return NULL;
 }
 
 /* One slot per run identity: of two records of one run (only an old
@@ -1067,26 +1082,6 @@ static void persist_new(struct engine *e, struct slot *s)
 		event_active(e->flush_ev, EV_TIMEOUT, 0);
 }
 
-/* The highest N among the follow-ups "[ZONE, ]resume N" of r's occurrence
- * in r's zone (0: none). */
-static int next_resume_number(const struct engine *e, const struct run *r)
-{
-	char prefix[96];
-	size_t plen;
-	int max = 0;
-
-	snprintf(prefix, sizeof(prefix), "%s%sresume ", r->zone ? r->zone : "", r->zone ? ", " : "");
-	plen = strlen(prefix);
-	for (size_t i = slot_lower(e, r->job, r->start); i < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[i]) == 0;
-	     i++) {
-		const char *p = e->slots[i]->run->part;
-		int64_t k;
-		if (p && strncmp(p, prefix, plen) == 0 && parse_int64(p + plen, 1, INT32_MAX - 1, &k) == 0 && k > max)
-			max = (int)k;
-	}
-	return max;
-}
-
 /* A run stopped by the calling hours or the operator hands its never-dialled
  * recipients to a new part of the same occurrence: scheduled for the next
  * opening (resume), or paused until `batchcallctl resume`. It is persisted
@@ -1095,34 +1090,18 @@ static void follow_up(struct engine *e, struct slot *s)
 {
 	struct run *r = s->run, *f;
 	const struct jobspec *spec = s->spec;
-	char part[160];
+	const struct run **runs;
 	struct slot *fs;
+	char *part;
+	size_t n;
 
 	if (!spec || r->n_unfinished == 0)
 		return;
-	state_count_up(&r->follow_n);
-	f = run_new_at(spec, r->start, now_ms());
-	/* "[ZONE, ]resume N" with the next N of this occurrence and zone: a
-	 * part name unique by construction, whatever the generation. */
-	snprintf(part, sizeof(part), "%s%sresume %d", r->zone ? r->zone : "", r->zone ? ", " : "",
-		 next_resume_number(e, r) + 1);
-	run_set_part(f, spec, part);
-	f->zone = xstrdup(r->zone);
-	f->rcpts = r->unfinished;
-	f->n_rcpts = r->n_unfinished;
-	r->unfinished = NULL;
-	r->n_unfinished = 0;
-	f->retries = r->retries; /* the same retry budget */
-	if (r->follow == FOLLOW_PAUSE) {
-		f->state = RUN_PAUSED;
-		f->due_ms = 0;
-	} else {
-		/* Due now: the calling hours, closed now, defer it to their
-		 * next opening when the machine looks at it. */
-		f->due_ms = now_ms();
-		f->submit_at_ms = f->due_ms;
-	}
-	r->follow = FOLLOW_NONE;
+	n = job_runs(e, r->job, &runs, NULL);
+	part = occur_follow_up_part(r, runs, n);
+	free(runs);
+	f = run_new_follow_up(r, spec, part, now_ms());
+	free(part);
 	fs = slot_insert(e, f, spec);
 	log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
 		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
@@ -1523,7 +1502,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		s->skip = NULL;
 		/* A step that left the run due now again would spin: wait. */
 		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
-			s->run->due_ms = now + 1000;
+			run_postpone(s->run, now + 1000);
 			heap_place(e, s);
 		}
 	}
@@ -1581,7 +1560,6 @@ struct load_ctx {
 	int64_t now;
 };
 
-static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
 
 /* A record that could not be read: its run is looked up through the API as
  * uncertain, with the identity its file name gives (job, instant, part),
@@ -1610,30 +1588,20 @@ static void load_damaged(struct engine *e, const struct run_key *key, const char
 	log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
 		  "state file '%s' is damaged (%s) and kept as evidence; its run is looked up through the API",
 		  where, cause ? cause : "unreadable");
-	nr = run_new_at(spec, key->start, now);
-	if (key->part) {
-		char **v = NULL;
-		size_t k = spec->hours && spec->has_recipient_zones ? zone_group_rcpts(spec, key->part, &v) : 0;
-		run_set_part(nr, spec, key->part);
-		if (k > 0) {
-			/* A zone group: its recipients are the file's. */
-			nr->zone = xstrdup(key->part);
-			nr->rcpts = v;
-			nr->n_rcpts = k;
-		} else {
-			free(v);
-			nr->lookup_only = true; /* a follow-up: its recipients are lost */
-		}
-	}
-	nr->state = RUN_SUBMITTING;
-	nr->uncertain = true;
 	/* When its submit was made is unknown: look through the whole list,
 	 * and conclude only after the grace. */
-	nr->intent_ms = 0;
-	nr->first_intent_ms = 0;
-	nr->settle_ms = now + e->grace_ms;
-	nr->due_ms = 0;
-	nr->submit_attempts = 1;
+	if (key->part) {
+		char **v = NULL;
+		size_t k = spec->hours && spec->has_recipient_zones ? occur_zone_rcpts(spec, key->part, &v) : 0;
+		if (k == 0) {
+			/* A follow-up: its recipients are lost with the record. */
+			free(v);
+			v = NULL;
+		}
+		nr = run_new_lost(spec, key->start, key->part, k ? key->part : NULL, v, k, k == 0, now + e->grace_ms);
+	} else {
+		nr = run_new_lost(spec, key->start, NULL, NULL, NULL, 0, false, now + e->grace_ms);
+	}
 	slot_add(e, nr, spec);
 }
 
@@ -1695,43 +1663,27 @@ static void slot_remove_record(struct engine *e, struct slot *s)
  * (INT64_MAX: none). */
 static int64_t prune_job(struct engine *e, const char *job)
 {
-	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
 	const struct jobspec *spec = daemonconf_find(e->conf, job);
-	int64_t newest = INT64_MIN, now_s = now_ms() / 1000, next = INT64_MAX;
+	const struct run **runs;
+	struct slot **slots;
+	size_t n = job_runs(e, job, &runs, &slots);
+	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
+	int64_t next = occur_prune(spec != NULL, runs, n, now_ms() / 1000, retention_s(e), remove);
 
-	while (slot_of_job(e, hi, job))
-		hi++;
-	if (spec) {
-		for (size_t i = lo; i < hi; i++)
-			if (!e->slots[i]->forgotten && run_state_final(e->slots[i]->run->state) &&
-			    e->slots[i]->run->start > newest)
-				newest = e->slots[i]->run->start;
-		for (size_t i = lo; i < hi; i++) {
-			struct slot *s = e->slots[i];
-			if (s->forgotten || !run_state_final(s->run->state) || s->busy || s->in_group ||
-			    s->run->start == newest)
-				continue;
-			slot_remove_record(e, s);
-		}
-		return INT64_MAX;
-	}
-	for (size_t i = lo; i < hi; i++) {
-		struct slot *s = e->slots[i];
-		int64_t until;
-		if (s->forgotten || !slot_detached(s) || s->busy || s->in_group)
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = slots[i];
+		if (!remove[i] || s->busy || s->in_group)
 			continue;
-		until = run_end_s(s->run) + retention_s(e);
-		if (until > now_s) {
-			if (until < next)
-				next = until;
-			continue;
-		}
-		log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
-			"job '%s': the record of run '%s' (%s) is removed: the job left the files and state_retention "
-			"(%" PRId64 "s) has passed", s->run->job, s->run->call_name, run_state_name(s->run->state),
-			retention_s(e));
+		if (!spec)
+			log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
+				"job '%s': the record of run '%s' (%s) is removed: the job left the files and "
+				"state_retention (%" PRId64 "s) has passed", s->run->job, s->run->call_name,
+				run_state_name(s->run->state), retention_s(e));
 		slot_remove_record(e, s);
 	}
+	free(remove);
+	free(runs);
+	free(slots);
 	return next;
 }
 
@@ -1833,292 +1785,47 @@ fail:
 	return r;
 }
 
-/* At start-up, a run made from the files whose time has already come has
- * no record: an earlier life of the daemon may have submitted it and lost
- * the record (a deleted or damaged state file). It is looked up by its
- * call_name first, and submitted only when no batch of it exists once the
- * grace period after this start has passed. (A state folder without any
- * record is a first start: nothing can have been submitted from it.) */
-static void look_first(struct engine *e, struct run *r, const struct jobspec *spec)
+static void log_note(const struct occur_note *x, const char *job)
 {
-	int64_t now = now_ms(), at = run_submit_at_ms(r, spec);
-
-	if (!e->starting || !e->earlier_life || r->state != RUN_SCHEDULED || at > now ||
-	    now - at > (int64_t)spec->max_lateness * 1000)
-		return;
-	r->state = RUN_SUBMITTING;
-	r->uncertain = true;
-	r->intent_ms = 0;
-	r->first_intent_ms = 0;
-	r->settle_ms = e->started_ms + e->grace_ms;
-	r->due_ms = 0;
-	log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
-		"job '%s': run '%s' came due before this start and has no record; looking it up before "
-		"submitting it", r->job, r->call_name);
+	if (x->run)
+		log_run(x->priority, log_event_of(x->event), x->run, 0, 0, "%s", x->msg);
+	else
+		log_run(x->priority, log_event_of(x->event), &(struct run){ .job = (char *)job, .start = x->start }, 0, 0,
+			"%s", x->msg);
 }
 
-/* The recipients (keys) of spec in zone: its zone group. A NULL-terminated
- * array in *ret; how many. */
-static size_t zone_group_rcpts(const struct jobspec *spec, const char *zone, char ***ret)
-{
-	char **v = xcalloc(spec->n_recipients + 1, sizeof(*v));
-	size_t n = 0;
-
-	for (size_t i = 0; i < spec->n_recipients; i++) {
-		const struct recipient *x = &spec->recipients[i];
-		const char *z = x->timezone ? x->timezone : spec->timezone;
-		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
-		if (key && z && strcmp(z, zone) == 0)
-			v[n++] = xstrdup(key);
-	}
-	*ret = v;
-	return n;
-}
-
-/* The run at occurrence occ of spec, with the calling hours applied; false
- * when the hours skip it (outside_window = skip). */
-static bool make_run(struct engine *e, const struct jobspec *spec, int64_t occ, struct run **ret)
-{
-	int64_t now = now_ms(), at = occ, close;
-	bool skipped = false;
-	struct run *r;
-
-	if (spec->hours && spec->enabled) {
-		if (schedule_submit_time(spec, spec->tz, occ, &at, &skipped) < 0 || skipped)
-			return false;
-	}
-	r = run_new_at(spec, occ, now);
-	if (spec->hours && spec->enabled) {
-		if (at != occ) {
-			r->submit_at_ms = at * 1000;
-			r->due_ms = r->submit_at_ms;
-		}
-		if (window_close_after(spec->hours, spec->tz, at, &close) == 0)
-			r->close_ms = close * 1000;
-	}
-	*ret = r;
-	return true;
-}
-
-static void announce(const struct run *r, const struct jobspec *spec)
-{
-	char local[64], utc[32], at[64];
-
-	if (r->state != RUN_SCHEDULED)
-		return;
-	tz_format_local(spec->tz, r->start, local, sizeof(local));
-	format_utc(r->start, utc, sizeof(utc));
-	if (r->submit_at_ms > 0) {
-		format_utc(r->submit_at_ms / 1000, at, sizeof(at));
-		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
-			"job '%s': run '%s' of %s (%s) scheduled; outside the calling hours%s%s, it is submitted at %s",
-			r->job, r->call_name, local, utc, r->zone ? " of " : "", r->zone ? r->zone : "", at);
-	} else if (r->part) {
-		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
-			r->call_name, local, utc);
-	} else {
-		log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
-	}
-}
-
-/* An occurrence whose recipients carry their own zones under calling hours:
- * one run per zone group, each submitted when its own window opens, each
- * with its own call_name ("... (America/Chicago)"). A group skipped by its
- * hours is logged as missed. */
-static size_t add_zone_groups(struct engine *e, const struct jobspec *spec, int64_t occ)
-{
-	size_t made = 0;
-	struct schedule_group *g = NULL;
-	size_t n = 0;
-	int64_t now = now_ms(), close;
-
-	if (schedule_zone_groups(spec, occ, &g, &n) < 0) {
-		log_event(LOG_ERR, EV_MISSED, &(struct log_fields){ .job = spec->name, .run_start = occ },
-			  "job '%s': the calling hours never open within the search horizon; run not scheduled",
-			  spec->name);
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct run *r;
-		struct slot *s;
-
-		if (slot_get(e, spec->name, occ, g[i].timezone)) {
-			made++; /* it exists: nothing to make */
-			continue;
-		}
-		r = run_new_at(spec, occ, now);
-		run_set_part(r, spec, g[i].timezone);
-		r->zone = xstrdup(g[i].timezone);
-		r->rcpts = xcalloc(g[i].n_recipients ? g[i].n_recipients : 1, sizeof(*r->rcpts));
-		for (size_t k = 0; k < g[i].n_recipients; k++) {
-			const struct recipient *x = &spec->recipients[g[i].recipients[k]];
-			r->rcpts[r->n_rcpts++] = xstrdup(recipient_key(x->phone_number, x->whatsapp_user_id));
-		}
-		if (g[i].window == SCHEDULE_SKIPPED) {
-			log_run(LOG_WARNING, EV_MISSED, r, 0, 0,
-				"job '%s': %zu recipients in %s skipped: outside their calling hours "
-				"(outside_window = skip)", spec->name, r->n_rcpts, g[i].timezone);
-			e->stats.missed++;
-			run_free(r);
-			continue;
-		}
-		if (g[i].submit_at != occ) {
-			r->submit_at_ms = g[i].submit_at * 1000;
-			r->due_ms = r->submit_at_ms;
-		}
-		if (window_close_after(spec->hours, g[i].tz, g[i].submit_at, &close) == 0)
-			r->close_ms = close * 1000;
-		if (!spec->enabled) {
-			r->state = RUN_DISABLED;
-			r->due_ms = 0;
-		}
-		look_first(e, r, spec);
-		s = slot_insert(e, r, spec);
-		announce(r, spec);
-		persist_new(e, s);
-		made++;
-	}
-	schedule_groups_free(g, n);
-	return made;
-}
-
-/* The first occurrence of spec strictly after `after` (INT64_MIN: the first
- * of all; for a recurring job without start: the first from now). */
-static int next_occurrence(const struct jobspec *spec, int64_t after, int64_t now_s, int64_t *ret)
-{
-	int64_t from = after == INT64_MIN ? (spec->anchored ? INT64_MIN : now_s) : after + 1;
-	size_t n = 0;
-
-	if (schedule_occurrences(spec, from, 1, ret, &n) < 0 || n == 0)
-		return -ENOENT;
-	return 0;
-}
-
-/* Give a job its next run when it has none waiting: its single run, or the
- * next occurrence of a recurring job. After downtime only the newest
- * occurrence within max_lateness is submitted; the older ones are logged as
- * missed, never run in a burst. */
+/* Give a job the runs it needs (occur_next): its single run, or the next
+ * occurrence of a recurring job. */
 static void ensure_next(struct engine *e, const struct jobspec *spec)
 {
-	int64_t now = now_ms(), now_s = now / 1000, latest = INT64_MIN, occ;
-	struct run *r = NULL;
-	struct slot *s;
+	struct occur_opts o = {
+		.now_ms = now_ms(),
+		.suspect_due = e->starting && e->earlier_life,
+		.settle_ms = e->started_ms + e->grace_ms,
+		.starting = e->starting,
+		.replan = INT64_MIN,
+	};
+	struct occur_out out = { 0 };
+	const struct run **runs;
+	size_t n = job_runs(e, spec->name, &runs, NULL);
 
-	bool waiting = false, only_at_start = true, any_submitted = false;
-
-	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
-		const struct slot *o = e->slots[i];
-		if (o->forgotten)
-			continue;
-		if ((o->run->state == RUN_SCHEDULED || o->run->state == RUN_DISABLED) && !run_is_follow_up(o->run))
-			waiting = true;
-		if (o->run->start != spec->start)
-			only_at_start = false;
-		if (run_submitted(o->run))
-			any_submitted = true;
-		if (o->run->start > latest)
-			latest = o->run->start;
+	for (size_t i = 0; i < e->n_replan; i++)
+		if (strcmp(e->replan[i].job, spec->name) == 0 && (o.replan == INT64_MIN || e->replan[i].start < o.replan))
+			o.replan = e->replan[i].start;
+	occur_next(spec, runs, n, &o, &out);
+	free(runs);
+	for (size_t i = 0; i < out.n_notes; i++)
+		log_note(&out.notes[i], spec->name);
+	e->stats.missed += out.missed;
+	for (size_t i = 0; i < out.n_add; i++) {
+		struct slot *s = slot_insert(e, out.add[i], spec);
+		out.add[i] = NULL;
+		if (out.persist[i])
+			persist_new(e, s); /* a zone group: written at once */
+		else
+			heap_place(e, s);
 	}
-	if (!spec->repeat) {
-		/* A one-off job has one run. A zone group missing from it (its
-		 * record lost) is made again at start-up, looked up first, as
-		 * long as no group of it was submitted (an edit while the
-		 * daemon was down must not make a group of recipients that a
-		 * submitted one already holds). */
-		if (spec->hours && spec->has_recipient_zones) {
-			if (latest == INT64_MIN || (e->starting && only_at_start && !any_submitted))
-				add_zone_groups(e, spec, spec->start);
-			return;
-		}
-		if (latest != INT64_MIN)
-			return;
-		r = run_new(spec, now);
-		look_first(e, r, spec);
-		goto add;
-	}
-	if (waiting)
-		return;
-	/* An occurrence planned again after an edit: without a start to count
-	 * from, it would be lost (occurrences begin at now). */
-	if (latest == INT64_MIN && !spec->anchored) {
-		int64_t first = INT64_MAX;
-		for (size_t i = 0; i < e->n_replan; i++)
-			if (strcmp(e->replan[i].job, spec->name) == 0 && e->replan[i].start < first)
-				first = e->replan[i].start;
-		if (first != INT64_MAX)
-			latest = first - 1;
-	}
-	if (next_occurrence(spec, latest, now_s, &occ) < 0)
-		return; /* the series has ended (until/count) */
-	if (occ + spec->max_lateness < now_s) {
-		int64_t newest = occ, first = occ;
-		size_t missed = 0;
-
-		if (schedule_latest_due(spec, now_s, &newest) < 0 || newest < occ)
-			newest = occ;
-		/* Count what is skipped (bounded: a log line, not a loop over years). */
-		for (int64_t t = occ; t < newest && missed < 100000; missed++)
-			if (next_occurrence(spec, t, now_s, &t) < 0)
-				break;
-		if (now_s - newest <= spec->max_lateness) {
-			occ = newest;
-		} else {
-			missed++;
-			if (next_occurrence(spec, newest, now_s, &occ) < 0)
-				occ = INT64_MIN;
-		}
-		if (missed > 0) {
-			char a[64], b[64];
-			struct run tmp = { .job = spec->name, .start = first };
-			tz_format_local(spec->tz, first, a, sizeof(a));
-			tz_format_local(spec->tz, newest, b, sizeof(b));
-			e->stats.missed += missed;
-			log_run(LOG_ERR, EV_MISSED, &tmp, 0, 0,
-				"job '%s': %zu occurrences from %s to %s were missed (later than max_lateness %ds); "
-				"not submitted", spec->name, missed, a, b, spec->max_lateness);
-		}
-		if (occ == INT64_MIN)
-			return;
-	}
-	if (spec->hours && spec->has_recipient_zones) {
-		/* Every group skipped: on to the next occurrence. */
-		for (int guard = 0; add_zone_groups(e, spec, occ) == 0 && guard < 10000; guard++)
-			if (next_occurrence(spec, occ, now_s, &occ) < 0)
-				break;
-		return;
-	}
-	/* Occurrences outside the calling hours with outside_window = skip:
-	 * one log line for however many. */
-	{
-		int64_t first_skip = occ;
-		size_t skipped = 0;
-		bool found = true;
-
-		while (!make_run(e, spec, occ, &r)) {
-			skipped++;
-			if (skipped > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0) {
-				found = false;
-				break;
-			}
-		}
-		if (skipped > 0) {
-			struct run tmp = { .job = spec->name, .start = first_skip };
-			char a[64];
-			tz_format_local(spec->tz, first_skip, a, sizeof(a));
-			e->stats.missed += skipped;
-			log_run(LOG_WARNING, EV_MISSED, &tmp, 0, 0,
-				"job '%s': %zu run%s from %s skipped: outside the calling hours (outside_window = skip)%s",
-				spec->name, skipped, skipped == 1 ? "" : "s", a,
-				found ? "" : "; no later occurrence falls inside them");
-		}
-		if (!found)
-			return;
-	}
-	look_first(e, r, spec);
-add:
-	s = slot_insert(e, r, spec);
-	announce(r, spec);
-	heap_place(e, s);
+	occur_out_clear(&out);
 }
 
 static int held_cmp(const void *a, const void *b)
@@ -2197,16 +1904,7 @@ static void reload_step(struct slot *s, void (*fn)(struct run *, const struct ru
 		note_state_change(s->e, s, prev);
 }
 
-/* A run that was never submitted and that the files make again: it may be
- * dropped when the job changes (a missed or refused run included; a run the
- * operator cancelled or paused, and a follow-up, are not). */
-static bool replaceable(const struct run *r)
-{
-	return !run_submitted(r) && !r->cancel_wanted && r->op == OP_NONE && !run_is_follow_up(r) &&
-	       (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED || r->state == RUN_MISSED ||
-		r->state == RUN_ERROR);
-}
-
+/* Delete a run that was never submitted, to be planned again. */
 static void drop_planned(struct engine *e, struct slot *s, const char *why)
 {
 	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
@@ -2214,85 +1912,6 @@ static void drop_planned(struct engine *e, struct slot *s, const char *why)
 	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
 		run_state_name(s->run->state), s->run->call_name, why);
 	slot_drop(e, s);
-}
-
-/* A one-off job has one run. While none of its runs was submitted, the run
- * follows the file: an edit of start or timezone plans it at the new
- * instant (the old record goes), other edits update it in place. Once one
- * was submitted (or may have been), an edit submits nothing new: the
- * submitted run is warned about, its unsubmitted zone groups keep their
- * time, and leftovers at other instants go. */
-static void reconcile_oneoff(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
-{
-	int64_t sub = INT64_MIN;
-	bool zones = spec->hours && spec->has_recipient_zones;
-
-	for (size_t i = lo; i < hi; i++)
-		if (!e->slots[i]->forgotten && run_submitted(e->slots[i]->run) && e->slots[i]->run->start > sub)
-			sub = e->slots[i]->run->start;
-	for (size_t i = lo; i < hi; i++) {
-		struct slot *s = e->slots[i];
-		struct run *r = s->run;
-		if (s->forgotten)
-			continue;
-		if (sub != INT64_MIN) {
-			if (r->start == sub && run_submitted(r))
-				reload_step(s, run_update_spec, 0);
-			else if (r->start == sub || run_is_follow_up(r))
-				reload_step(s, run_follow_enabled, 0);
-			else if (replaceable(r))
-				drop_planned(e, s, "is dropped: another run of this one-off job was submitted");
-			continue;
-		}
-		if (run_is_follow_up(r)) {
-			reload_step(s, run_follow_enabled, 0);
-		} else if (!replaceable(r)) {
-			continue;
-		} else if (r->start != spec->start) {
-			drop_planned(e, s, "is planned again at the job's new start");
-		} else if (zones != (r->part != NULL)) {
-			drop_planned(e, s, "is planned again: the job's zone groups changed");
-		} else if (zones && r->digest != spec->digest) {
-			drop_planned(e, s, "is planned again: the job changed");
-		} else {
-			reload_step(s, run_update_spec, 0);
-		}
-	}
-}
-
-/* A recurring job: an occurrence none of whose runs was submitted is
- * planned again from the new definition; runs that were submitted are
- * warned about; follow-ups and the zone groups of an occurrence under way
- * keep their time and follow `enabled`; what ended stays. */
-static void reconcile_recurring(struct engine *e, const struct jobspec *spec, size_t lo, size_t hi)
-{
-	for (size_t i = lo; i < hi;) {
-		int64_t t = e->slots[i]->run->start;
-		size_t j = i;
-		bool any = false;
-
-		while (j < hi && e->slots[j]->run->start == t) {
-			if (!e->slots[j]->forgotten && run_submitted(e->slots[j]->run))
-				any = true;
-			j++;
-		}
-		for (size_t k = i; k < j; k++) {
-			struct slot *s = e->slots[k];
-			struct run *r = s->run;
-			if (s->forgotten)
-				continue;
-			if (run_submitted(r))
-				reload_step(s, run_update_spec, 0);
-			else if (run_is_follow_up(r) || any)
-				reload_step(s, run_follow_enabled, 0);
-			else if ((r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && r->op == OP_NONE &&
-				 (r->digest != spec->digest || spec->enabled != (r->state == RUN_SCHEDULED)))
-				drop_planned(e, s, "is planned again: the job changed");
-			else
-				r->on_removal = spec->on_removal;
-		}
-		i = j;
-	}
 }
 
 /* Bring the runs of one job in line with its definition (NULL: it left the
@@ -2316,10 +1935,32 @@ static void reconcile_job(struct engine *e, const char *job)
 	}
 	if (!spec)
 		return;
-	if (spec->repeat)
-		reconcile_recurring(e, spec, lo, hi);
-	else
-		reconcile_oneoff(e, spec, lo, hi);
+	{
+		const struct run **runs;
+		struct slot **slots;
+		size_t n = job_runs(e, job, &runs, &slots);
+		struct occur_decision *d = xcalloc(n ? n : 1, sizeof(*d));
+
+		occur_reconcile(spec, runs, n, d);
+		for (size_t i = 0; i < n; i++) {
+			switch (d[i].verdict) {
+			case OCCUR_KEEP:
+				break;
+			case OCCUR_UPDATE:
+				reload_step(slots[i], run_update_spec, 0);
+				break;
+			case OCCUR_FOLLOW:
+				reload_step(slots[i], run_follow_enabled, 0);
+				break;
+			case OCCUR_DROP:
+				drop_planned(e, slots[i], d[i].why);
+				break;
+			}
+		}
+		free(d);
+		free(runs);
+		free(slots);
+	}
 }
 
 /* Bring the slots in line with e->conf, job by job: runs of jobs that left
@@ -2370,12 +2011,8 @@ int engine_start(struct engine *e)
 		for (size_t i = 0; i < e->n_slots; i++) {
 			struct run *r = e->slots[i]->run;
 			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
-			    run_submit_at_ms(r, e->slots[i]->spec) <= now) {
-				r->state = RUN_SUBMITTING;
-				r->uncertain = true;
-				r->intent_ms = now;
-				r->due_ms = 0;
-			}
+			    run_submit_at_ms(r, e->slots[i]->spec) <= now)
+				run_suspect(r, now, 0);
 		}
 	}
 	/* Announce runs loaded from state, and look at every run once now:

@@ -98,7 +98,7 @@ static struct run_event ev_done(enum run_event_kind k, enum req_outcome o, const
 /* Bring a fresh run to "pending" with batch btcal_1. */
 static struct run *submitted_run(void)
 {
-	struct run *r = run_new(&spec, MS(T0 - 3600));
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
 	step_at(r, MS(T0), ev_time());
 	step_at(r, MS(T0) + 50, ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
@@ -118,13 +118,13 @@ static struct batch_detail mkdetail(enum batch_status st, int completed, int fai
 
 START_TEST(test_new_run)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	ck_assert_int_eq(r->state, RUN_SCHEDULED);
 	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
 	ck_assert_int_eq(r->due_ms, MS(T0));
 	run_free(r);
 	spec.enabled = false;
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	ck_assert_int_eq(r->state, RUN_DISABLED);
 	ck_assert_int_eq(r->due_ms, 0);
 	step_at(r, MS(T0 + 5), ev_time());
@@ -135,7 +135,7 @@ END_TEST
 
 START_TEST(test_never_early)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	step_at(r, MS(T0) - 1, ev_time());
 	ck_assert_int_eq(acts.n, 0);
 	ck_assert_int_eq(r->state, RUN_SCHEDULED);
@@ -160,7 +160,7 @@ START_TEST(test_submit_ahead)
 {
 	struct run *r;
 	spec.submit_ahead = 300;
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	ck_assert_int_eq(r->due_ms, MS(T0 - 300));
 	step_at(r, MS(T0 - 300) - 1, ev_time());
 	ck_assert_int_eq(acts.n, 0);
@@ -169,7 +169,7 @@ START_TEST(test_submit_ahead)
 	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, T0);
 	run_free(r);
 	/* Already past the instant (daemon was down): no scheduled time. */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	step_at(r, MS(T0 + 10), ev_time());
 	ck_assert_int_eq(find_kind(ACT_SUBMIT)->scheduled_time_unix, 0);
 	run_free(r);
@@ -178,20 +178,20 @@ END_TEST
 
 START_TEST(test_late_and_missed)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	/* Late by less than a second: not worth a "late" entry. */
 	step_at(r, MS(T0) + 999, ev_time());
 	ck_assert_ptr_null(find_log(JE_LATE));
 	run_free(r);
 
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	step_at(r, MS(T0 + 900), ev_time()); /* exactly max_lateness */
 	ck_assert_ptr_nonnull(find_log(JE_LATE));
 	ck_assert_int_eq(find_log(JE_LATE)->priority, LOG_WARNING);
 	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
 	run_free(r);
 
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	step_at(r, MS(T0 + 900) + 1, ev_time());
 	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
 	ck_assert_ptr_nonnull(find_log(JE_MISSED));
@@ -222,7 +222,7 @@ END_TEST
 
 START_TEST(test_submit_rejected)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_REJECTED, NULL);
 	step_at(r, MS(T0), ev_time());
 	ev.http_status = 422;
@@ -241,7 +241,7 @@ END_TEST
 
 START_TEST(test_submit_transient_not_sent)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 	step_at(r, MS(T0), ev_time());
 	ev.http_status = 0;
@@ -262,7 +262,7 @@ END_TEST
 
 START_TEST(test_retry_after_honoured)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 	step_at(r, MS(T0), ev_time());
 	ev.http_status = 429;
@@ -275,7 +275,7 @@ END_TEST
 
 START_TEST(test_unknown_outcome_lookup)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
 	struct batch b = mkbatch("btcal_9", BATCH_IN_PROGRESS);
@@ -312,7 +312,7 @@ END_TEST
 
 START_TEST(test_unknown_outcome_not_found_after_grace)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
 
@@ -344,7 +344,7 @@ START_TEST(test_answered_failure_is_conclusive)
 	} cases[] = { { 500, true }, { 503, true }, { 429, true }, { 503, false }, { 500, false }, { 520, false },
 		      { 504, false }, { 502, false }, { 408, false }, { 0, false } };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct run *r = run_new(&spec, 0);
+		struct run *r = run_new(&spec);
 		struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 		struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
 		bool origin = cases[i].origin;
@@ -372,7 +372,7 @@ END_TEST
  * after the grace period; the request landing meanwhile is adopted. */
 START_TEST(test_proxy_503_waits_grace)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
 	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK };
 	struct batch b = mkbatch("btcal_late", BATCH_PENDING);
@@ -407,7 +407,7 @@ START_TEST(test_proxy_503_waits_grace)
 	run_free(r);
 
 	/* the same, and nothing ever landed: submitted again only then */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	step_at(r, MS(T0), ev_time());
 	step_at(r, MS(T0) + 100, ev);
 	step_at(r, r->due_ms, ev_time());
@@ -425,7 +425,7 @@ END_TEST
 
 START_TEST(test_restart_in_submitting_waits_grace)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	char *text, *cause = NULL;
 	struct run *back = NULL;
 	step_at(r, MS(T0), ev_time()); /* intent persisted, then kill -9 */
@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(test_skip_reason_marks_missed)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c = ctx_at(MS(T0));
 	c.skip = "the previous run's batch is still active (overlap = skip)";
 	acts.n = 0;
@@ -460,7 +460,7 @@ END_TEST
 
 START_TEST(test_deferred_submit_and_close)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_IN_PROGRESS);
 	/* Deferred by calling hours to T0 + 1 h; the window closes at T0 + 2 h. */
 	r->submit_at_ms = MS(T0 + 3600);
@@ -484,7 +484,7 @@ END_TEST
 
 START_TEST(test_window_judged_at_submission)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c = ctx_at(MS(T0 + 600)); /* late by 10 min after downtime */
 	/* The hours closed meanwhile; they open again at T0 + 13 h until T0 + 24 h. */
 	c.window_open_ms = MS(T0 + 13 * 3600);
@@ -504,7 +504,7 @@ START_TEST(test_window_judged_at_submission)
 	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
 	run_free(r);
 
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	c = ctx_at(MS(T0 + 600));
 	c.window_open_ms = MS(T0 + 13 * 3600);
 	c.window_skip = true;
@@ -518,7 +518,7 @@ END_TEST
 
 START_TEST(test_pause_and_resume)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	struct batch_detail d = mkdetail(BATCH_CANCELLED, 1, 0, 0, 0);
 	struct batch_rcpt rc[4] = {
@@ -588,7 +588,7 @@ END_TEST
 
 START_TEST(test_state_roundtrip_parts)
 {
-	struct run *r = run_new(&spec, 0), *back = NULL;
+	struct run *r = run_new(&spec), *back = NULL;
 	char *text, *cause = NULL;
 	run_set_part(r, &spec, "America/Chicago");
 	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00 (America/Chicago)");
@@ -612,7 +612,7 @@ END_TEST
 
 START_TEST(test_duplicate_lookup_logged)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_old", BATCH_PENDING);
 	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b, .n_found = 2 };
 	r->state = RUN_SUBMITTING;
@@ -626,7 +626,7 @@ END_TEST
 
 START_TEST(test_auth_pauses_without_failing)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_AUTH, NULL);
 	step_at(r, MS(T0), ev_time());
 	ev.http_status = 401;
@@ -742,7 +742,7 @@ END_TEST
 
 START_TEST(test_cancel_requests)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	ck_assert_int_eq(step_at(r, MS(T0 - 10), (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
 	ck_assert_int_eq(r->state, RUN_CANCELLED);
@@ -780,7 +780,7 @@ END_TEST
 
 START_TEST(test_removal)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	struct run_ctx c = ctx_at(MS(T0 - 5));
 	c.spec = NULL;
@@ -839,7 +839,7 @@ END_TEST
 /* A follow-up's recipients exist only in its record: removal keeps it. */
 START_TEST(test_removal_keeps_follow_up)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c = ctx_at(MS(T0 - 5));
 
 	run_set_part(r, &spec, "resume 1");
@@ -862,7 +862,7 @@ START_TEST(test_removal_keeps_follow_up)
 
 	/* A zone group (a sibling may be under way) is kept too; a whole
 	 * run is made again from the file: dropped. */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	run_set_part(r, &spec, "America/Chicago");
 	r->zone = xstrdup("America/Chicago");
 	ck_assert(!run_is_follow_up(r));
@@ -878,7 +878,7 @@ END_TEST
 
 START_TEST(test_removal_while_uncertain)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_7", BATCH_PENDING);
 	struct run_ctx c;
 
@@ -903,7 +903,7 @@ END_TEST
 
 START_TEST(test_trigger_and_retry_requests)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 0, 1, 0);
 	ck_assert_int_eq(step_at(r, MS(T0 - 3600), (struct run_event){ .kind = RE_TRIGGER_REQ }), 0);
 	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
@@ -930,7 +930,7 @@ START_TEST(test_trigger_and_retry_requests)
 	run_free(r);
 
 	spec.enabled = false;
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
 	run_free(r);
 }
@@ -938,7 +938,7 @@ END_TEST
 
 START_TEST(test_store_failure_stops_submit)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	step_at(r, MS(T0), ev_time());
 	step_at(r, MS(T0), (struct run_event){ .kind = RE_STORE_FAILED });
 	ck_assert_int_eq(r->state, RUN_SCHEDULED);
@@ -976,7 +976,7 @@ END_TEST
 
 START_TEST(test_update_spec)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c;
 
 	/* A run is never moved: an edit reaches it at its own instant. */
@@ -1023,7 +1023,7 @@ END_TEST
  * and recipients; only `enabled` reaches it. */
 START_TEST(test_follow_enabled)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c = ctx_at(MS(T0 - 10));
 
 	run_set_part(r, &spec, "resume 1");
@@ -1052,7 +1052,7 @@ END_TEST
  * again from now on, never parked until the original instant. */
 START_TEST(test_trigger_failure_retried)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_event fail = { .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT, .http_status = 503,
 				  .maybe_applied = false };
 
@@ -1084,7 +1084,7 @@ END_TEST
  * when its batch exists, and never submitted otherwise. */
 START_TEST(test_lookup_only)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_9", BATCH_PENDING);
 
 	r->state = RUN_SUBMITTING;
@@ -1099,7 +1099,7 @@ START_TEST(test_lookup_only)
 	ck_assert_ptr_nonnull(r->error);
 	run_free(r);
 
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	r->state = RUN_SUBMITTING;
 	r->uncertain = true;
 	r->lookup_only = true;
@@ -1115,7 +1115,7 @@ END_TEST
 /* Adoption compares everything the list shows with the intent. */
 START_TEST(test_batch_matches)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
 
 	ck_assert(run_batch_matches(r, &b, 300)); /* nothing known of the intent */
@@ -1144,7 +1144,7 @@ END_TEST
 /* What the attack on issue 11 found, each as a transition. */
 START_TEST(test_attack11_transitions)
 {
-	struct run *r = run_new(&spec, 0);
+	struct run *r = run_new(&spec);
 	struct run_ctx c;
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
 
@@ -1166,7 +1166,7 @@ START_TEST(test_attack11_transitions)
 
 	/* Removed and put back while the submit is uncertain: the removal's
 	 * cancel is undone, the run is submitted once nothing is found. */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	step_at(r, MS(T0), ev_time());
 	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
 						  .maybe_applied = true });
@@ -1183,7 +1183,7 @@ START_TEST(test_attack11_transitions)
 	run_free(r);
 
 	/* A damaged follow-up in error is never triggered. */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	r->lookup_only = true;
 	r->state = RUN_ERROR;
 	ck_assert_int_eq(step_at(r, MS(T0), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
@@ -1201,7 +1201,7 @@ START_TEST(test_attack11_transitions)
 	run_free(r);
 
 	/* Paused before its time, resumed before its time: back to its instant. */
-	r = run_new(&spec, 0);
+	r = run_new(&spec);
 	ck_assert_int_eq(step_at(r, MS(T0 - 100), (struct run_event){ .kind = RE_PAUSE_REQ }), 0);
 	ck_assert_int_eq(step_at(r, MS(T0 - 50), (struct run_event){ .kind = RE_RESUME_REQ }), 0);
 	ck_assert_int_eq(r->due_ms, MS(T0));
@@ -1385,7 +1385,7 @@ START_TEST(test_world_exactly_once)
 {
 	for (int seed = 1; seed <= 3000; seed++) {
 		struct world w = { 0 };
-		struct run *r = run_new(&spec, 0);
+		struct run *r = run_new(&spec);
 		int64_t now = MS(T0) - 5000;
 		const int64_t grace = 10000;
 		struct batch b = mkbatch("btcal_w", BATCH_PENDING);
@@ -1412,7 +1412,7 @@ START_TEST(test_world_exactly_once)
 					ck_assert_int_eq(state_parse(w.disk, strlen(w.disk), &back, &why), 0);
 					r = back;
 				} else {
-					r = run_new(&spec, 0);
+					r = run_new(&spec);
 				}
 				c.now_ms = now;
 				run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);

@@ -1,0 +1,446 @@
+/*
+ * occur: occurrence planning (see occur.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "occur.h"
+#include "schedule.h"
+#include "state.h"
+#include "tz.h"
+#include "util.h"
+#include "window.h"
+
+void occur_out_clear(struct occur_out *out)
+{
+	for (size_t i = 0; i < out->n_add; i++)
+		run_free(out->add[i]);
+	free(out->add);
+	free(out->persist);
+	free(out->notes);
+	memset(out, 0, sizeof(*out));
+}
+
+__attribute__((format(printf, 6, 7)))
+static void note(struct occur_out *out, enum job_event ev, int prio, const struct run *r, int64_t start,
+		 const char *fmt, ...)
+{
+	struct occur_note *x;
+	va_list ap;
+
+	out->notes = xrealloc(out->notes, (out->n_notes + 1) * sizeof(*out->notes));
+	x = &out->notes[out->n_notes++];
+	x->event = ev;
+	x->priority = prio;
+	x->run = r;
+	x->start = start;
+	va_start(ap, fmt);
+	vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void announce(struct occur_out *out, const struct run *r, const struct jobspec *spec)
+{
+	char local[64], utc[32], at[64];
+
+	if (r->state != RUN_SCHEDULED)
+		return;
+	tz_format_local(spec->tz, r->start, local, sizeof(local));
+	format_utc(r->start, utc, sizeof(utc));
+	if (r->submit_at_ms > 0) {
+		format_utc(r->submit_at_ms / 1000, at, sizeof(at));
+		note(out, JE_SCHEDULED, LOG_INFO, r, 0,
+		     "job '%s': run '%s' of %s (%s) scheduled; outside the calling hours%s%s, it is submitted at %s",
+		     r->job, r->call_name, local, utc, r->zone ? " of " : "", r->zone ? r->zone : "", at);
+	} else if (r->part) {
+		note(out, JE_SCHEDULED, LOG_INFO, r, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
+		     r->call_name, local, utc);
+	} else {
+		note(out, JE_SCHEDULED, LOG_INFO, r, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
+	}
+}
+
+/* A run whose time came before this start and that has no record: look it
+ * up first (see occur_opts). */
+static void suspect(struct occur_out *out, struct run *r, const struct jobspec *spec, const struct occur_opts *o)
+{
+	int64_t at = run_submit_at_ms(r, spec);
+
+	if (!o->suspect_due || r->state != RUN_SCHEDULED || at > o->now_ms ||
+	    o->now_ms - at > (int64_t)spec->max_lateness * 1000)
+		return;
+	run_suspect(r, 0, o->settle_ms);
+	note(out, JE_SCHEDULED, LOG_INFO, r, 0,
+	     "job '%s': run '%s' came due before this start and has no record; looking it up before submitting it",
+	     r->job, r->call_name);
+}
+
+static void add(struct occur_out *out, struct run *r, bool persist)
+{
+	out->add = xrealloc(out->add, (out->n_add + 1) * sizeof(*out->add));
+	out->persist = xrealloc(out->persist, (out->n_add + 1) * sizeof(*out->persist));
+	out->add[out->n_add] = r;
+	out->persist[out->n_add] = persist;
+	out->n_add++;
+}
+
+static bool has_part(const struct run *const *runs, size_t n, int64_t start, const char *part)
+{
+	for (size_t i = 0; i < n; i++)
+		if (runs[i]->start == start && runs[i]->part && strcmp(runs[i]->part, part) == 0)
+			return true;
+	return false;
+}
+
+/* The run at occurrence occ with the calling hours applied; NULL when they
+ * skip it (outside_window = skip). */
+static struct run *make_run(const struct jobspec *spec, int64_t occ)
+{
+	int64_t at = occ, close;
+	bool skipped = false;
+	struct run *r;
+
+	if (spec->hours && spec->enabled &&
+	    (schedule_submit_time(spec, spec->tz, occ, &at, &skipped) < 0 || skipped))
+		return NULL;
+	r = run_new_at(spec, occ);
+	if (spec->hours && spec->enabled)
+		run_set_window(r, at != occ ? at * 1000 : 0,
+			       window_close_after(spec->hours, spec->tz, at, &close) == 0 ? close * 1000 : 0);
+	return r;
+}
+
+/* An occurrence whose recipients carry their own zones under calling hours:
+ * one run per zone group, each submitted when its own window opens, each
+ * with its own call_name ("... (America/Chicago)"). A group skipped by its
+ * hours is noted as missed. How many groups exist afterwards. */
+static size_t zone_groups(const struct jobspec *spec, int64_t occ, const struct run *const *runs, size_t n,
+			  const struct occur_opts *o, struct occur_out *out)
+{
+	struct schedule_group *g = NULL;
+	size_t n_g = 0, made = 0;
+	int64_t close;
+
+	if (schedule_zone_groups(spec, occ, &g, &n_g) < 0) {
+		note(out, JE_MISSED, LOG_ERR, NULL, occ,
+		     "job '%s': the calling hours never open within the search horizon; run not scheduled", spec->name);
+		return 0;
+	}
+	for (size_t i = 0; i < n_g; i++) {
+		char **rcpts;
+		struct run *r;
+
+		if (has_part(runs, n, occ, g[i].timezone)) {
+			made++; /* it exists: nothing to make */
+			continue;
+		}
+		if (g[i].window == SCHEDULE_SKIPPED) {
+			note(out, JE_MISSED, LOG_WARNING, NULL, occ,
+			     "job '%s': %zu recipients in %s skipped: outside their calling hours (outside_window = skip)",
+			     spec->name, g[i].n_recipients, g[i].timezone);
+			out->missed++;
+			continue;
+		}
+		rcpts = xcalloc(g[i].n_recipients + 1, sizeof(*rcpts));
+		for (size_t k = 0; k < g[i].n_recipients; k++) {
+			const struct recipient *x = &spec->recipients[g[i].recipients[k]];
+			rcpts[k] = xstrdup(recipient_key(x->phone_number, x->whatsapp_user_id));
+		}
+		r = run_new_part(spec, occ, g[i].timezone, g[i].timezone, rcpts, g[i].n_recipients);
+		run_set_window(r, g[i].submit_at != occ ? g[i].submit_at * 1000 : 0,
+			       window_close_after(spec->hours, g[i].tz, g[i].submit_at, &close) == 0 ? close * 1000 : 0);
+		suspect(out, r, spec, o);
+		add(out, r, true);
+		announce(out, r, spec);
+		made++;
+	}
+	schedule_groups_free(g, n_g);
+	return made;
+}
+
+/* The first occurrence of spec strictly after `after` (INT64_MIN: the first
+ * of all; for a recurring job without start: the first from now). */
+static int next_occurrence(const struct jobspec *spec, int64_t after, int64_t now_s, int64_t *ret)
+{
+	int64_t from = after == INT64_MIN ? (spec->anchored ? INT64_MIN : now_s) : after + 1;
+	size_t n = 0;
+
+	if (schedule_occurrences(spec, from, 1, ret, &n) < 0 || n == 0)
+		return -ENOENT;
+	return 0;
+}
+
+void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
+		struct occur_out *out)
+{
+	int64_t now_s = o->now_ms / 1000, latest = INT64_MIN, occ;
+	bool waiting = false, only_at_start = true, any_submitted = false;
+	struct run *r;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct run *x = runs[i];
+		if ((x->state == RUN_SCHEDULED || x->state == RUN_DISABLED) && !run_is_follow_up(x))
+			waiting = true;
+		if (x->start != spec->start)
+			only_at_start = false;
+		if (run_submitted(x))
+			any_submitted = true;
+		if (x->start > latest)
+			latest = x->start;
+	}
+	if (!spec->repeat) {
+		/* A one-off job has one run. A zone group missing from it (its
+		 * record lost) is made again at start-up, looked up first, as
+		 * long as no group of it was submitted (an edit while the
+		 * daemon was down must not make a group of recipients that a
+		 * submitted one already holds). */
+		if (spec->hours && spec->has_recipient_zones) {
+			if (latest == INT64_MIN || (o->starting && only_at_start && !any_submitted))
+				zone_groups(spec, spec->start, runs, n, o, out);
+			return;
+		}
+		if (latest != INT64_MIN)
+			return;
+		r = run_new(spec);
+		suspect(out, r, spec, o);
+		add(out, r, false);
+		announce(out, r, spec);
+		return;
+	}
+	if (waiting)
+		return;
+	/* An occurrence planned again after an edit: without a start to count
+	 * from, it would be lost (occurrences begin at now). */
+	if (latest == INT64_MIN && !spec->anchored && o->replan != INT64_MIN)
+		latest = o->replan - 1;
+	if (next_occurrence(spec, latest, now_s, &occ) < 0)
+		return; /* the series has ended (until/count) */
+	if (occ + spec->max_lateness < now_s) {
+		int64_t newest = occ, first = occ;
+		size_t missed = 0;
+
+		if (schedule_latest_due(spec, now_s, &newest) < 0 || newest < occ)
+			newest = occ;
+		/* Count what is skipped (bounded: a log line, not a loop over years). */
+		for (int64_t t = occ; t < newest && missed < 100000; missed++)
+			if (next_occurrence(spec, t, now_s, &t) < 0)
+				break;
+		if (now_s - newest <= spec->max_lateness) {
+			occ = newest;
+		} else {
+			missed++;
+			if (next_occurrence(spec, newest, now_s, &occ) < 0)
+				occ = INT64_MIN;
+		}
+		if (missed > 0) {
+			char a[64], b[64];
+			tz_format_local(spec->tz, first, a, sizeof(a));
+			tz_format_local(spec->tz, newest, b, sizeof(b));
+			out->missed += missed;
+			note(out, JE_MISSED, LOG_ERR, NULL, first,
+			     "job '%s': %zu occurrences from %s to %s were missed (later than max_lateness %ds); not "
+			     "submitted", spec->name, missed, a, b, spec->max_lateness);
+		}
+		if (occ == INT64_MIN)
+			return;
+	}
+	if (spec->hours && spec->has_recipient_zones) {
+		/* Every group skipped: on to the next occurrence. */
+		for (int guard = 0; zone_groups(spec, occ, runs, n, o, out) == 0 && guard < 10000; guard++)
+			if (next_occurrence(spec, occ, now_s, &occ) < 0)
+				break;
+		return;
+	}
+	/* Occurrences outside the calling hours with outside_window = skip:
+	 * one note for however many. */
+	{
+		int64_t first_skip = occ;
+		size_t skipped = 0;
+		bool found = true;
+
+		while (!(r = make_run(spec, occ))) {
+			skipped++;
+			if (skipped > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0) {
+				found = false;
+				break;
+			}
+		}
+		if (skipped > 0) {
+			char a[64];
+			tz_format_local(spec->tz, first_skip, a, sizeof(a));
+			out->missed += skipped;
+			note(out, JE_MISSED, LOG_WARNING, NULL, first_skip,
+			     "job '%s': %zu run%s from %s skipped: outside the calling hours (outside_window = skip)%s",
+			     spec->name, skipped, skipped == 1 ? "" : "s", a,
+			     found ? "" : "; no later occurrence falls inside them");
+		}
+		if (!found)
+			return;
+	}
+	suspect(out, r, spec, o);
+	add(out, r, false);
+	announce(out, r, spec);
+}
+
+bool occur_replaceable(const struct run *r)
+{
+	return !run_submitted(r) && !r->cancel_wanted && r->op == OP_NONE && !run_is_follow_up(r) &&
+	       (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED || r->state == RUN_MISSED ||
+		r->state == RUN_ERROR);
+}
+
+static struct occur_decision verdict(enum occur_verdict v, const char *why)
+{
+	return (struct occur_decision){ .verdict = v, .why = why };
+}
+
+/* A one-off job has one run. While none of its runs was submitted, the run
+ * follows the file: an edit of start or timezone plans it at the new
+ * instant (the old record goes), other edits update it in place. Once one
+ * was submitted (or may have been), an edit submits nothing new: the
+ * submitted run is warned about, its unsubmitted zone groups keep their
+ * time, and leftovers at other instants go. */
+static void reconcile_oneoff(const struct jobspec *spec, const struct run *const *runs, size_t n,
+			     struct occur_decision *ret)
+{
+	int64_t sub = INT64_MIN;
+	bool zones = spec->hours && spec->has_recipient_zones;
+
+	for (size_t i = 0; i < n; i++)
+		if (run_submitted(runs[i]) && runs[i]->start > sub)
+			sub = runs[i]->start;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *r = runs[i];
+
+		ret[i] = verdict(OCCUR_KEEP, NULL);
+		if (sub != INT64_MIN) {
+			if (r->start == sub && run_submitted(r))
+				ret[i] = verdict(OCCUR_UPDATE, NULL);
+			else if (r->start == sub || run_is_follow_up(r))
+				ret[i] = verdict(OCCUR_FOLLOW, NULL);
+			else if (occur_replaceable(r))
+				ret[i] = verdict(OCCUR_DROP, "is dropped: another run of this one-off job was submitted");
+		} else if (run_is_follow_up(r)) {
+			ret[i] = verdict(OCCUR_FOLLOW, NULL);
+		} else if (!occur_replaceable(r)) {
+			/* cancelled or paused by the operator: stays so */
+		} else if (r->start != spec->start) {
+			ret[i] = verdict(OCCUR_DROP, "is planned again at the job's new start");
+		} else if (zones != (r->part != NULL)) {
+			ret[i] = verdict(OCCUR_DROP, "is planned again: the job's zone groups changed");
+		} else if (zones && r->digest != spec->digest) {
+			ret[i] = verdict(OCCUR_DROP, "is planned again: the job changed");
+		} else {
+			ret[i] = verdict(OCCUR_UPDATE, NULL);
+		}
+	}
+}
+
+/* A recurring job: an occurrence none of whose runs was submitted is
+ * planned again from the new definition; runs that were submitted are
+ * warned about; follow-ups and the zone groups of an occurrence under way
+ * keep their time and follow `enabled`; what ended stays. */
+static void reconcile_recurring(const struct jobspec *spec, const struct run *const *runs, size_t n,
+				struct occur_decision *ret)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		bool any = false;
+
+		while (j < n && runs[j]->start == runs[i]->start) {
+			any = any || run_submitted(runs[j]);
+			j++;
+		}
+		for (size_t k = i; k < j; k++) {
+			const struct run *r = runs[k];
+			if (run_submitted(r))
+				ret[k] = verdict(OCCUR_UPDATE, NULL);
+			else if (run_is_follow_up(r) || any)
+				ret[k] = verdict(OCCUR_FOLLOW, NULL);
+			else if ((r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && r->op == OP_NONE &&
+				 (r->digest != spec->digest || spec->enabled != (r->state == RUN_SCHEDULED)))
+				ret[k] = verdict(OCCUR_DROP, "is planned again: the job changed");
+			else
+				ret[k] = verdict(OCCUR_KEEP, NULL);
+		}
+		i = j;
+	}
+}
+
+void occur_reconcile(const struct jobspec *spec, const struct run *const *runs, size_t n,
+		     struct occur_decision *ret)
+{
+	if (spec->repeat)
+		reconcile_recurring(spec, runs, n, ret);
+	else
+		reconcile_oneoff(spec, runs, n, ret);
+}
+
+int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int64_t now_s, int64_t retention_s,
+		    bool *remove)
+{
+	int64_t newest = INT64_MIN, next = INT64_MAX;
+
+	for (size_t i = 0; i < n; i++)
+		remove[i] = false;
+	if (in_files) {
+		for (size_t i = 0; i < n; i++)
+			if (run_state_final(runs[i]->state) && runs[i]->start > newest)
+				newest = runs[i]->start;
+		for (size_t i = 0; i < n; i++)
+			remove[i] = run_state_final(runs[i]->state) && runs[i]->start != newest;
+		return INT64_MAX;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t until;
+		if (!run_at_rest(runs[i]))
+			continue;
+		until = run_end_s(runs[i]) + retention_s;
+		if (until <= now_s)
+			remove[i] = true;
+		else if (until < next)
+			next = until;
+	}
+	return next;
+}
+
+char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n)
+{
+	char *prefix = xasprintf("%s%sresume ", parent->zone ? parent->zone : "", parent->zone ? ", " : ""), *part;
+	size_t plen = strlen(prefix);
+	int64_t max = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = runs[i]->part;
+		int64_t k;
+		if (runs[i]->start == parent->start && p && strncmp(p, prefix, plen) == 0 &&
+		    parse_int64(p + plen, 1, INT32_MAX - 1, &k) == 0 && k > max)
+			max = k;
+	}
+	part = xasprintf("%s%" PRId64, prefix, max + 1);
+	free(prefix);
+	return part;
+}
+
+size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret)
+{
+	char **v = xcalloc(spec->n_recipients + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->n_recipients; i++) {
+		const struct recipient *x = &spec->recipients[i];
+		const char *z = x->timezone ? x->timezone : spec->timezone;
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		if (key && z && strcmp(z, zone) == 0)
+			v[n++] = xstrdup(key);
+	}
+	*ret = v;
+	return n;
+}

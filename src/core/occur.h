@@ -1,0 +1,107 @@
+/*
+ * occur: occurrence planning, the pure half of keeping a job's runs in line
+ * with its definition. Given the job (or NULL when it left the files), the
+ * runs the daemon holds for it and the time, it says which runs to make
+ * (a one-off job's single run, a recurring job's next occurrence, zone
+ * groups, the catch-up after downtime), what a (re)load does to each
+ * existing run, which records the state may let go, and how a follow-up is
+ * named. The engine carries the answers out (run.c changes the runs, the
+ * store writes them, log.c says so); nothing here reads the clock or a file.
+ *
+ * The rules are the README's "Run identity: what an edit does".
+ */
+#ifndef BC_OCCUR_H
+#define BC_OCCUR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobspec.h"
+#include "run.h"
+
+/* A log entry the shell writes for the planner. */
+struct occur_note {
+	enum job_event event;  /* JE_SCHEDULED, JE_MISSED */
+	int priority;          /* syslog priority */
+	const struct run *run; /* the run it is about (one of out.add), or NULL */
+	int64_t start;         /* RUN_START when run is NULL */
+	char msg[320];
+};
+
+struct occur_out {
+	struct run **add;   /* new runs, in order; the caller takes them */
+	bool *persist;      /* add[i] is written at once (it cannot be made
+			     * again from the files alone: a zone group) */
+	size_t n_add;
+	struct occur_note *notes;
+	size_t n_notes;
+	uint64_t missed;    /* occurrences or groups that will never run */
+};
+
+/* Free what out holds (runs still in out.add included). */
+void occur_out_clear(struct occur_out *out);
+
+struct occur_opts {
+	int64_t now_ms;
+	/* The first plan after a start on a state that held records: a run
+	 * whose time has already come and that has no record may have been
+	 * submitted by an earlier life; it is looked up first and concluded
+	 * from settle_ms on (started + grace). */
+	bool suspect_due;
+	int64_t settle_ms;
+	/* At start-up a zone group missing from a one-off occurrence (its
+	 * record lost) is made again, as long as no group of it was
+	 * submitted. */
+	bool starting;
+	/* An occurrence a (re)load dropped to plan it again (INT64_MIN: none):
+	 * a recurring job without start counts from it, not from now. */
+	int64_t replan;
+};
+
+/* The runs a job needs made: its single run when it has none, the next
+ * occurrence of a recurring job when no occurrence waits (after downtime
+ * only the newest occurrence within max_lateness, the older ones noted as
+ * missed), split into zone groups under calling hours with recipient
+ * zones. runs are the job's current runs (sorted by start, then part). */
+void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
+		struct occur_out *out);
+
+/* What a (re)load does to one run of a job still in the files, once runs
+ * of a job that came back are followed again. */
+enum occur_verdict {
+	OCCUR_KEEP,   /* as it is */
+	OCCUR_UPDATE, /* run_update_spec: at its own instant */
+	OCCUR_FOLLOW, /* run_follow_enabled: keeps its time and recipients */
+	OCCUR_DROP,   /* never submitted and planned again: delete it */
+};
+struct occur_decision {
+	enum occur_verdict verdict;
+	const char *why; /* OCCUR_DROP: a phrase for the log ("is planned again ...") */
+};
+
+/* decisions[i] for runs[i] (the job's runs, sorted by start then part). */
+void occur_reconcile(const struct jobspec *spec, const struct run *const *runs, size_t n,
+		     struct occur_decision *ret);
+
+/* Which records of a job the state lets go (remove[i] for runs[i]): a job
+ * in the files keeps its runs that may still do something and, of those
+ * that ended, every part of the newest occurrence; a job that left the
+ * files keeps every record until retention_s after the run's end. Returns
+ * when the next kept record expires (INT64_MAX: none). */
+int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int64_t now_s, int64_t retention_s,
+		    bool *remove);
+
+/* The part name of a follow-up of parent: "[ZONE, ]resume N" with the next
+ * N among runs (the runs of parent's occurrence). Caller frees. */
+char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n);
+
+/* The recipients (keys) of spec in zone, its zone group: a NULL-terminated
+ * array in *ret (the caller frees); how many. */
+size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
+
+/* A replaceable run: never submitted, made again by the files (not a
+ * follow-up, not cancelled or paused by the operator). */
+bool occur_replaceable(const struct run *r);
+
+#endif
