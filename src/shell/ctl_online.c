@@ -111,6 +111,9 @@ static int call(const char *sock, const char *method, const char *path, long *re
 	snprintf(url, sizeof(url), "http://localhost%s", path);
 	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	/* A job may be named "." or "..": the path is sent as it is, never
+	 * folded like a file system's (RFC 3986 dot segments). */
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);

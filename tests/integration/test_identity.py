@@ -401,6 +401,25 @@ def test_dot_named_job_restart(work):
         stops_cleanly(env)
 
 
+def test_dot_names_addressable(work):
+    # Jobs named "." and ".." are valid names: batchcallctl reaches them
+    # through the control socket (their path is never folded like a file
+    # system path).
+    with Env(work) as env:
+        for job, f in ((".", "dot"), ("..", "dotdot")):
+            job_file(env, job, job_text("agent_test", int(time.time()) + 3600, ("+15550100001",)), f)
+        env.d.start()
+        env.d.wait_started()
+        for job in (".", ".."):
+            rc, out = ctl(env, "show", job, "--json")
+            assert rc == 0, (job, out)
+            assert json.loads(out)["name"] == job, out
+            rc, out = ctl(env, "trigger", job)
+            assert rc == 0, (job, out)
+            wait_until(lambda: submits(env.sim, job + " "), 10, "the triggered submit of %r" % job)
+        stops_cleanly(env)
+
+
 # ---- 4. two jobs, one call_name ------------------------------------------
 
 def test_same_call_name_two_jobs(work):
@@ -798,7 +817,7 @@ def test_retry_after_in_9999(work):
 
 
 if __name__ == "__main__":
-    run([test_missed_oneoff_fixed_ahead_then_restart, test_missed_oneoff_fixed_ahead_then_restart_unix,
+    run([test_dot_names_addressable, test_missed_oneoff_fixed_ahead_then_restart, test_missed_oneoff_fixed_ahead_then_restart_unix,
          test_keep_removed_and_readded, test_dot_named_job_restart,
          test_same_call_name_two_jobs, test_same_call_name_foreign_batch_not_adopted,
          test_same_call_name_foreign_batch_other_agent,
