@@ -22,7 +22,7 @@ CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
-	tests/core/test_ratelimit tests/core/test_run tests/core/test_state tests/core/test_ctlview
+	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
@@ -33,6 +33,10 @@ tests_core_test_codec_SOURCES = tests/core/test_codec.c
 tests_core_test_backoff_SOURCES = tests/core/test_backoff.c
 tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
 tests_core_test_run_SOURCES = tests/core/test_run.c
+tests_core_test_occur_SOURCES = tests/core/test_occur.c
+tests_core_test_occur_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_occur_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_occur_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_state_SOURCES = tests/core/test_state.c
 tests_core_test_ctlview_SOURCES = tests/core/test_ctlview.c
 tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)

@@ -460,7 +460,10 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		become_final(r, ctx, RUN_MISSED, out);
 		return;
 	}
-	if (late_ms >= LATE_LOG_MS && !r->late_logged) {
+	/* Late means the instant passed while the daemon could not act (it
+	 * was down, or the state folder refused the intent): a run whose
+	 * attempt on time failed and is tried again is not late. */
+	if (late_ms >= LATE_LOG_MS && !r->late_logged && r->submit_attempts == 0) {
 		r->late_logged = true;
 		emit_log(out, r, JE_LATE, LOG_WARNING, 0, 0,
 			 "run is %" PRId64 "s late (within max_lateness %ds); submitting now",

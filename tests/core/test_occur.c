@@ -1,0 +1,433 @@
+/*
+ * test_occur: occurrence planning with values only: which runs a job needs,
+ * what a reload does to each run, which records the state lets go, and
+ * follow-up names. Jobs are built by hand (no configuration files), zones
+ * come from the tz database through the test fixture.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "calendar.h"
+#include "fixture.h"
+#include "occur.h"
+#include "run.h"
+#include "util.h"
+#include "window.h"
+
+#define T0 1800000000LL /* 2027-01-15 08:00 UTC, a Friday */
+#define MS(s) ((int64_t)(s) * 1000)
+
+static struct jobspec spec;
+static struct tz *utc, *tokyo;
+static struct recipient rcpts[3];
+
+static void spec_init(void)
+{
+	memset(&spec, 0, sizeof(spec));
+	memset(rcpts, 0, sizeof(rcpts));
+	utc = fixture_tz("UTC");
+	tokyo = fixture_tz("Asia/Tokyo");
+	spec.name = (char *)"job";
+	spec.agent_id = (char *)"agent_1";
+	spec.timezone = (char *)"UTC";
+	spec.tz = utc;
+	spec.start = T0;
+	spec.anchored = true;
+	spec.max_lateness = 900;
+	spec.enabled = true;
+	spec.retry.max_retries = 2;
+	rcpts[0].phone_number = (char *)"+15550100001";
+	rcpts[1].phone_number = (char *)"+15550100002";
+	rcpts[2].phone_number = (char *)"+81312345671";
+	spec.recipients = rcpts;
+	spec.n_recipients = 3;
+	jobspec_compute_digest(&spec);
+}
+
+static void spec_done(void)
+{
+	calendar_free(spec.repeat);
+	window_free(spec.hours);
+	tz_free(utc);
+	tz_free(tokyo);
+}
+
+static void set_repeat(const char *text)
+{
+	char *cause = NULL;
+
+	ck_assert_msg(calendar_parse(text, &spec.repeat, &cause) == 0, "%s", cause ? cause : "");
+	jobspec_compute_digest(&spec);
+}
+
+/* Calling hours from..to (seconds after midnight) every day. */
+static void set_hours(int from, int to)
+{
+	spec.hours = xcalloc(1, sizeof(*spec.hours));
+	spec.hours->days = 0x7f;
+	spec.hours->from = from;
+	spec.hours->to = to;
+	jobspec_compute_digest(&spec);
+}
+
+static struct occur_opts opts_at(int64_t now_ms)
+{
+	return (struct occur_opts){ .now_ms = now_ms, .settle_ms = now_ms + 6000, .replan = INT64_MIN };
+}
+
+static struct occur_out plan(const struct run *const *runs, size_t n, struct occur_opts o)
+{
+	struct occur_out out = { 0 };
+
+	occur_next(&spec, runs, n, &o, &out);
+	return out;
+}
+
+static bool noted(const struct occur_out *out, enum job_event ev, const char *text)
+{
+	for (size_t i = 0; i < out->n_notes; i++)
+		if (out->notes[i].event == ev && strstr(out->notes[i].msg, text))
+			return true;
+	return false;
+}
+
+START_TEST(test_oneoff_single_run)
+{
+	struct occur_out out = plan(NULL, 0, opts_at(MS(T0 - 60)));
+	const struct run *have[1];
+
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_int_eq(out.add[0]->start, T0);
+	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED);
+	ck_assert(!out.persist[0]);
+	ck_assert(noted(&out, JE_SCHEDULED, "run scheduled at"));
+	/* It exists: nothing more, whatever its state. */
+	have[0] = out.add[0];
+	for (int st = 0; st < RUN__MAX; st++) {
+		struct occur_out again;
+		out.add[0]->state = (enum run_state)st;
+		again = plan(have, 1, opts_at(MS(T0 + 10)));
+		ck_assert_uint_eq(again.n_add, 0);
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+	/* Disabled: made disabled, never due. */
+	spec.enabled = false;
+	out = plan(NULL, 0, opts_at(MS(T0 - 60)));
+	ck_assert_int_eq(out.add[0]->state, RUN_DISABLED);
+	ck_assert_int_eq(out.add[0]->due_ms, 0);
+	occur_out_clear(&out);
+}
+END_TEST
+
+/* A run whose time came before a start, without a record, is looked up
+ * first; only within max_lateness, and only on a state with records. */
+START_TEST(test_suspect_after_start)
+{
+	struct occur_opts o = opts_at(MS(T0 + 60));
+	struct occur_out out;
+
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED); /* a first start: nothing to suspect */
+	occur_out_clear(&out);
+	o.suspect_due = true;
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	ck_assert(out.add[0]->uncertain);
+	ck_assert_int_eq(out.add[0]->settle_ms, o.settle_ms);
+	ck_assert_int_eq(out.add[0]->first_intent_ms, 0);
+	ck_assert(noted(&out, JE_SCHEDULED, "has no record; looking it up"));
+	occur_out_clear(&out);
+	o.now_ms = MS(T0 + 901); /* missed anyway: no lookup */
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED);
+	occur_out_clear(&out);
+	o.now_ms = MS(T0 - 1); /* not due yet */
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED);
+	occur_out_clear(&out);
+}
+END_TEST
+
+START_TEST(test_recurring_next_and_catch_up)
+{
+	struct occur_out out;
+	const struct run *have[1];
+
+	set_repeat("*-*-* 08:00");
+	out = plan(NULL, 0, opts_at(MS(T0 - 60)));
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_int_eq(out.add[0]->start, T0);
+	/* One waits: nothing more. */
+	have[0] = out.add[0];
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 - 30)));
+		ck_assert_uint_eq(again.n_add, 0);
+		occur_out_clear(&again);
+	}
+	/* Once it left "scheduled", the next day. */
+	out.add[0]->state = RUN_COMPLETED;
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
+		ck_assert_uint_eq(again.n_add, 1);
+		ck_assert_int_eq(again.add[0]->start, T0 + 86400);
+		occur_out_clear(&again);
+	}
+	/* Ten days down: the 9 older occurrences are one missed note, the
+	 * newest (within max_lateness) is made. */
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 10 * 86400 + 60)));
+		ck_assert_uint_eq(again.n_add, 1);
+		ck_assert_int_eq(again.add[0]->start, T0 + 10 * 86400);
+		ck_assert_uint_eq(again.missed, 9);
+		ck_assert(noted(&again, JE_MISSED, "9 occurrences"));
+		occur_out_clear(&again);
+	}
+	/* Later than max_lateness even for the newest: the one after. */
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 10 * 86400 + 1000)));
+		ck_assert_int_eq(again.add[0]->start, T0 + 11 * 86400);
+		ck_assert_uint_eq(again.missed, 10);
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+}
+END_TEST
+
+/* A recurring job without start plans from now; an occurrence a reload
+ * dropped is planned again at its own instant. */
+START_TEST(test_unanchored_replan)
+{
+	struct occur_opts o = opts_at(MS(T0 + 30));
+	struct occur_out out;
+
+	spec.anchored = false;
+	set_repeat("*-*-* 08:00");
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->start, T0 + 86400);
+	occur_out_clear(&out);
+	o.replan = T0;
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->start, T0);
+	occur_out_clear(&out);
+}
+END_TEST
+
+START_TEST(test_zone_groups)
+{
+	struct occur_opts o = opts_at(MS(T0 - 3600));
+	struct occur_out out;
+	const struct run *have[1];
+
+	rcpts[2].timezone = (char *)"Asia/Tokyo";
+	rcpts[2].tz = tokyo;
+	spec.has_recipient_zones = true;
+	set_hours(9 * 3600, 17 * 3600); /* 09:00..17:00 local */
+	out = plan(NULL, 0, o);
+	ck_assert_uint_eq(out.n_add, 2);
+	/* UTC opens at 09:00Z (an hour after the occurrence); Tokyo's window
+	 * (17:00 JST at the occurrence) has just closed: 09:00 JST next day. */
+	ck_assert_str_eq(out.add[0]->part, "UTC");
+	ck_assert_uint_eq(out.add[0]->n_rcpts, 2);
+	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 3600));
+	ck_assert_int_eq(out.add[0]->close_ms, MS(T0 + 9 * 3600));
+	ck_assert_str_eq(out.add[1]->part, "Asia/Tokyo");
+	ck_assert_uint_eq(out.add[1]->n_rcpts, 1);
+	ck_assert_str_eq(out.add[1]->rcpts[0], "+81312345671");
+	ck_assert_int_eq(out.add[1]->submit_at_ms, MS(T0 + 16 * 3600));
+	ck_assert(out.persist[0] && out.persist[1]);
+	ck_assert_str_eq(out.add[0]->call_name, "job 2027-01-15 08:00 (UTC)");
+	/* One group's record lost, at start-up: only it is made again. */
+	have[0] = out.add[0];
+	o.starting = true;
+	{
+		struct occur_out again = plan(have, 1, o);
+		ck_assert_uint_eq(again.n_add, 1);
+		ck_assert_str_eq(again.add[0]->part, "Asia/Tokyo");
+		occur_out_clear(&again);
+	}
+	/* ... unless a group of the occurrence was submitted. */
+	out.add[0]->state = RUN_PENDING;
+	out.add[0]->batch_id = xstrdup("btcal_1");
+	{
+		struct occur_out again = plan(have, 1, o);
+		ck_assert_uint_eq(again.n_add, 0);
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+}
+END_TEST
+
+START_TEST(test_skip_outside_hours_one_note)
+{
+	struct occur_out out;
+
+	set_repeat("*-*-* 03:00"); /* always outside 09:00..17:00 */
+	set_hours(9 * 3600, 17 * 3600);
+	spec.outside = OUTSIDE_SKIP;
+	out = plan(NULL, 0, opts_at(MS(T0)));
+	ck_assert_uint_eq(out.n_add, 0);
+	ck_assert_uint_eq(out.n_notes, 1);
+	ck_assert(noted(&out, JE_MISSED, "no later occurrence falls inside them"));
+	occur_out_clear(&out);
+}
+END_TEST
+
+static struct run *mk(int64_t start, enum run_state st, const char *batch)
+{
+	struct run *r = run_new_at(&spec, start);
+
+	r->state = st;
+	if (batch)
+		r->batch_id = xstrdup(batch);
+	return r;
+}
+
+START_TEST(test_reconcile_oneoff)
+{
+	struct run *a = mk(T0 - 7200, RUN_MISSED, NULL), *b;
+	const struct run *v[2];
+	struct occur_decision d[2];
+
+	/* The missed run's start fixed ahead: the stale run is dropped. */
+	spec.start = T0;
+	jobspec_compute_digest(&spec);
+	v[0] = a;
+	occur_reconcile(&spec, v, 1, d);
+	ck_assert_int_eq(d[0].verdict, OCCUR_DROP);
+	/* At the job's start: updated in place. */
+	a->start = T0;
+	occur_reconcile(&spec, v, 1, d);
+	ck_assert_int_eq(d[0].verdict, OCCUR_UPDATE);
+	/* Cancelled by the operator: stays. */
+	a->cancel_wanted = true;
+	a->state = RUN_CANCELLED;
+	occur_reconcile(&spec, v, 1, d);
+	ck_assert_int_eq(d[0].verdict, OCCUR_KEEP);
+	run_free(a);
+
+	/* Submitted at an old start, a leftover at the new one: the
+	 * submitted run is warned about, the leftover dropped. */
+	a = mk(T0 - 7200, RUN_PENDING, "btcal_1");
+	b = mk(T0, RUN_SCHEDULED, NULL);
+	v[0] = a;
+	v[1] = b;
+	occur_reconcile(&spec, v, 2, d);
+	ck_assert_int_eq(d[0].verdict, OCCUR_UPDATE);
+	ck_assert_int_eq(d[1].verdict, OCCUR_DROP);
+	run_free(a);
+	run_free(b);
+}
+END_TEST
+
+START_TEST(test_reconcile_recurring)
+{
+	struct run *a, *b, *f;
+	const struct run *v[3];
+	struct occur_decision d[3];
+
+	set_repeat("*-*-* 08:00");
+	a = mk(T0, RUN_COMPLETED, "btcal_1");
+	b = mk(T0 + 86400, RUN_SCHEDULED, NULL);
+	f = mk(T0, RUN_SCHEDULED, NULL);
+	run_set_part(f, &spec, "resume 1");
+	v[0] = a;
+	v[1] = f;
+	v[2] = b;
+	occur_reconcile(&spec, v, 3, d);
+	ck_assert_int_eq(d[0].verdict, OCCUR_UPDATE);
+	ck_assert_int_eq(d[1].verdict, OCCUR_FOLLOW); /* a follow-up is never dropped */
+	ck_assert_int_eq(d[2].verdict, OCCUR_KEEP);   /* unchanged */
+	spec.call_name = (char *)"Other";
+	jobspec_compute_digest(&spec);
+	occur_reconcile(&spec, v, 3, d);
+	ck_assert_int_eq(d[1].verdict, OCCUR_FOLLOW);
+	ck_assert_int_eq(d[2].verdict, OCCUR_DROP); /* planned again */
+	run_free(a);
+	run_free(b);
+	run_free(f);
+}
+END_TEST
+
+START_TEST(test_prune)
+{
+	struct run *a = mk(T0, RUN_COMPLETED, "btcal_1"), *b = mk(T0 + 86400, RUN_MISSED, NULL),
+		   *c = mk(T0 + 2 * 86400, RUN_SCHEDULED, NULL);
+	const struct run *v[3] = { a, b, c };
+	bool rm[3];
+	int64_t next;
+
+	/* In the files: of what ended, the newest occurrence stays. */
+	next = occur_prune(true, v, 3, T0 + 3 * 86400, 30 * 86400, rm);
+	ck_assert(rm[0] && !rm[1] && !rm[2]);
+	ck_assert_int_eq(next, INT64_MAX);
+	/* Left the files: everything until retention after its end. */
+	a->finished_at = T0 + 100;
+	next = occur_prune(false, v, 3, T0 + 10 * 86400, 30 * 86400, rm);
+	ck_assert(!rm[0] && !rm[1] && !rm[2]);
+	ck_assert_int_eq(next, T0 + 100 + 30 * 86400);
+	next = occur_prune(false, v, 3, T0 + 100 + 30 * 86400, 30 * 86400, rm);
+	ck_assert(rm[0] && !rm[1] && !rm[2]);
+	ck_assert_int_eq(next, T0 + 86400 + 30 * 86400);
+	run_free(a);
+	run_free(b);
+	run_free(c);
+}
+END_TEST
+
+START_TEST(test_follow_up_names)
+{
+	struct run *p = mk(T0, RUN_CANCELLED, "btcal_1"), *f1, *f2;
+	const struct run *v[3];
+	char *part;
+
+	v[0] = p;
+	part = occur_follow_up_part(p, v, 1);
+	ck_assert_str_eq(part, "resume 1");
+	f1 = run_new_part(&spec, T0, part, NULL, NULL, 0);
+	free(part);
+	v[1] = f1;
+	part = occur_follow_up_part(f1, v, 2);
+	ck_assert_str_eq(part, "resume 2"); /* never "resume 1, resume 1" */
+	f2 = run_new_part(&spec, T0, part, NULL, NULL, 0);
+	free(part);
+	v[2] = f2;
+	p->zone = xstrdup("Asia/Tokyo");
+	part = occur_follow_up_part(p, v, 3);
+	ck_assert_str_eq(part, "Asia/Tokyo, resume 1");
+	free(part);
+	run_free(p);
+	run_free(f1);
+	run_free(f2);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("occur");
+	TCase *tc = tcase_create("occur");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, spec_init, spec_done);
+	tcase_add_test(tc, test_oneoff_single_run);
+	tcase_add_test(tc, test_suspect_after_start);
+	tcase_add_test(tc, test_recurring_next_and_catch_up);
+	tcase_add_test(tc, test_unanchored_replan);
+	tcase_add_test(tc, test_zone_groups);
+	tcase_add_test(tc, test_skip_outside_hours_one_note);
+	tcase_add_test(tc, test_reconcile_oneoff);
+	tcase_add_test(tc, test_reconcile_recurring);
+	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_follow_up_names);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
