@@ -65,7 +65,7 @@ struct slot {
 	struct actions rest;        /* actions after its deferred persist */
 };
 
-struct scan {
+struct list_scan {
 	struct slot **status; /* active slots, sorted by batch id */
 	bool *seen;
 	size_t n_status;
@@ -115,7 +115,7 @@ struct engine {
 	struct event *status_ev;
 	struct event *stop_ev;
 	struct event *flush_ev;     /* group commit at the end of a loop iteration */
-	struct scan *scan;
+	struct list_scan *scan;
 	bool scan_wanted;           /* lookups wait for the next scan */
 	bool poll_wanted;           /* a poll came due during a scan */
 	bool stopping;
@@ -144,21 +144,21 @@ struct engine {
 	struct stats stats;
 };
 
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static int64_t now_ms(void)
+static int64_t engine_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t rnd64(void)
+static uint64_t engine_rnd64(void)
 {
 	uint64_t v;
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+		v = (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
 	return v;
 }
 
@@ -201,7 +201,7 @@ static void heap_down(struct engine *e, size_t i)
 	}
 }
 
-static void heap_remove(struct engine *e, struct slot *s)
+static void slot_heap_remove(struct engine *e, struct slot *s)
 {
 	size_t i = s->hidx;
 
@@ -218,13 +218,13 @@ static void heap_remove(struct engine *e, struct slot *s)
 }
 
 /* Put s where its due time says (or out of the heap when nothing is due). */
-static void heap_place(struct engine *e, struct slot *s)
+static void slot_heap_place(struct engine *e, struct slot *s)
 {
 	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
 		    !s->want_lookup && !s->in_scan && !s->in_group;
 
 	if (!want) {
-		heap_remove(e, s);
+		slot_heap_remove(e, s);
 		return;
 	}
 	if (s->hidx == SIZE_MAX) {
@@ -238,7 +238,7 @@ static void heap_place(struct engine *e, struct slot *s)
 	}
 }
 
-static void arm_timer(struct engine *e)
+static void slot_heap_arm(struct engine *e)
 {
 	struct itimerspec its = { 0 };
 	int64_t due = 0;
@@ -305,7 +305,7 @@ static bool slot_of_job(const struct engine *e, size_t i, const char *job)
 
 /* The job's runs the engine holds (not forgotten), in order; the slots too
  * when ret_slots is not NULL. Caller frees both. */
-static size_t job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots)
+static size_t slot_job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots)
 {
 	size_t lo = slot_lower(e, job, INT64_MIN), n = 0;
 	const struct run **v;
@@ -371,7 +371,7 @@ static struct slot *slot_add(struct engine *e, struct run *r, const struct jobsp
 	return s;
 }
 
-/* Add a slot at its sorted place (slot_add + slots_sort for many at once). */
+/* Add a slot at its sorted place (slot_add + slot_sort for many at once). */
 static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
 {
 	size_t at = slot_lower(e, r->job, r->start);
@@ -387,7 +387,7 @@ static struct slot *slot_insert(struct engine *e, struct run *r, const struct jo
 	return s;
 }
 
-static void slots_sort(struct engine *e)
+static void slot_sort(struct engine *e)
 {
 	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
 		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
@@ -395,7 +395,7 @@ static void slots_sort(struct engine *e)
 
 /* One slot per run identity: of two records of one run (only an old
  * state folder can hold them), the newer stays. */
-static void slots_dedupe(struct engine *e)
+static void slot_dedupe(struct engine *e)
 {
 	for (size_t i = 1; i < e->n_slots; i++) {
 		struct slot *a = e->slots[i - 1], *b = e->slots[i];
@@ -407,7 +407,7 @@ static void slots_dedupe(struct engine *e)
 			b = a;
 			a = e->slots[i - 1];
 		}
-		log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
+		engine_log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
 			"job '%s': two records of run '%s' in the state; the newer one (gen %" PRIu64 ") is kept",
 			a->run->job, a->run->call_name, b->run->gen);
 		a->forgotten = true;
@@ -416,7 +416,7 @@ static void slots_dedupe(struct engine *e)
 }
 
 /* Free forgotten slots that nothing points at any more. */
-static void slots_reap(struct engine *e)
+static void slot_reap(struct engine *e)
 {
 	size_t j = 0;
 
@@ -428,7 +428,7 @@ static void slots_reap(struct engine *e)
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
-			heap_remove(e, s);
+			slot_heap_remove(e, s);
 			run_free(s->run);
 			free(s->body);
 			free(s);
@@ -443,7 +443,7 @@ static void slots_reap(struct engine *e)
 
 /* --- logging --------------------------------------------------------------- */
 
-static enum log_event log_event_of(enum job_event je)
+static enum log_event engine_log_event_of(enum job_event je)
 {
 	switch (je) {
 	case JE_SCHEDULED: return EV_SCHEDULED;
@@ -464,9 +464,9 @@ static enum log_event log_event_of(enum job_event je)
 	}
 }
 
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
 		    const char *fmt, ...)
 {
 	struct log_fields f = {
@@ -488,7 +488,7 @@ static void log_run(int prio, enum log_event ev, const struct run *r, int attemp
 
 /* Poll again in poll_interval (if not already armed): called whenever a
  * batch is or may be active. */
-static void poll_arm(struct engine *e)
+static void scan_poll_arm(struct engine *e)
 {
 	struct timeval tv = { .tv_sec = e->conf->poll_interval };
 
@@ -498,7 +498,7 @@ static void poll_arm(struct engine *e)
 
 /* The systemd STATUS= line is refreshed at most once a second, and only
  * after something changed. */
-static void status_touch(struct engine *e)
+static void engine_status_touch(struct engine *e)
 {
 	struct timeval tv = { .tv_sec = 1 };
 
@@ -508,19 +508,19 @@ static void status_touch(struct engine *e)
 
 /* --- carrying out actions -------------------------------------------------- */
 
-static void do_actions(struct slot *s, struct actions *acts);
-static void step(struct slot *s, const struct run_event *ev);
+static void carry_actions(struct slot *s, struct actions *acts);
+static void carry_step(struct slot *s, const struct run_event *ev);
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
-static int str_cmp(const void *a, const void *b);
-static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
+static int engine_str_cmp(const void *a, const void *b);
+static const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
 static void slot_drop(struct engine *e, struct slot *s);
 static void follow_up(struct engine *e, struct slot *s);
 static void scan_request(struct engine *e);
 
 /* A run changed state: a recurring job needs its next run once this one
- * left "scheduled", and ended runs are pruned. Done in settle(), outside
+ * left "scheduled", and ended runs are pruned. Done in engine_settle(), outside
  * any loop over the slots. */
-static void note_state_change(struct engine *e, struct slot *s, enum run_state prev)
+static void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev)
 {
 	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
 
@@ -530,23 +530,23 @@ static void note_state_change(struct engine *e, struct slot *s, enum run_state p
 	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
 }
 
-static void ensure_next(struct engine *e, const struct jobspec *spec);
-static int64_t prune_job(struct engine *e, const char *job);
+static void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
+static int64_t reconcile_prune_job(struct engine *e, const char *job);
 
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
-static void settle(struct engine *e)
+static void engine_settle(struct engine *e)
 {
 	while (e->n_pending_jobs > 0) {
 		char *job = e->pending_jobs[--e->n_pending_jobs];
 		const struct jobspec *spec = daemonconf_find(e->conf, job);
 		if (spec)
-			ensure_next(e, spec);
-		(void)prune_job(e, job);
+			reconcile_ensure_next(e, spec);
+		(void)reconcile_prune_job(e, job);
 		free(job);
 	}
-	slots_reap(e);
-	arm_timer(e);
+	slot_reap(e);
+	slot_heap_arm(e);
 }
 
 /* The zone whose calling hours apply to a run: its recipients' zone for a
@@ -562,12 +562,12 @@ static const struct tz *run_zone(const struct engine *e, const struct run *r, co
 	return j->tz;
 }
 
-static struct run_ctx make_ctx(const struct slot *s)
+static struct run_ctx carry_make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
 		.spec = s->spec,
-		.now_ms = now_ms(),
-		.rnd = rnd64(),
+		.now_ms = engine_now_ms(),
+		.rnd = engine_rnd64(),
 		.grace_ms = s->e->grace_ms,
 		.backoff_base_ms = BACKOFF_BASE_MS,
 		.backoff_cap_ms = BACKOFF_CAP_MS,
@@ -590,9 +590,9 @@ static struct run_ctx make_ctx(const struct slot *s)
 	return c;
 }
 
-static void group_flush(struct engine *e);
+static void carry_group_flush(struct engine *e);
 
-static void step(struct slot *s, const struct run_event *ev)
+static void carry_step(struct slot *s, const struct run_event *ev)
 {
 	struct run_ctx ctx;
 	struct actions acts = { .n = 0 };
@@ -600,13 +600,13 @@ static void step(struct slot *s, const struct run_event *ev)
 
 	/* Its deferred actions come first: keep the order of events. */
 	if (s->in_group)
-		group_flush(s->e);
-	ctx = make_ctx(s);
+		carry_group_flush(s->e);
+	ctx = carry_make_ctx(s);
 	prev = s->run->state;
 	run_step(s->run, &ctx, ev, &acts, NULL);
-	do_actions(s, &acts);
+	carry_actions(s, &acts);
 	if (s->run->state != prev)
-		note_state_change(s->e, s, prev);
+		carry_note_state_change(s->e, s, prev);
 }
 
 static enum req_outcome outcome_of(enum api_outcome o)
@@ -624,14 +624,14 @@ static enum req_outcome outcome_of(enum api_outcome o)
 
 /* Every API answer passes here first: 401/403 pause all API work (logged
  * once), any other answer resumes it. */
-static void note_api_result(struct engine *e, const struct api_result *res)
+static void carry_note_api_result(struct engine *e, const struct api_result *res)
 {
 	long cls = res->http_status / 100;
 
 	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
 		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
 	if (res->outcome == API_AUTH) {
-		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, rnd64());
+		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, engine_rnd64());
 		if (d < 1000)
 			d = 1000;
 		if (e->auth_failures == 0)
@@ -639,7 +639,7 @@ static void note_api_result(struct engine *e, const struct api_result *res)
 				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
 				  res->http_status, res->message ? res->message : "");
 		e->auth_failures++;
-		e->paused_until_ms = now_ms() + d;
+		e->paused_until_ms = engine_now_ms() + d;
 		return;
 	}
 	if (res->http_status > 0 && e->auth_failures > 0) {
@@ -649,7 +649,7 @@ static void note_api_result(struct engine *e, const struct api_result *res)
 	}
 }
 
-static struct run_event event_of(enum run_event_kind kind, const struct api_result *res)
+static struct run_event carry_event_of(enum run_event_kind kind, const struct api_result *res)
 {
 	return (struct run_event){
 		.kind = kind,
@@ -672,11 +672,11 @@ static void run_request_done_cb(struct api_result *res, void *arg)
 	};
 	struct slot *s = arg;
 	struct engine *e = s->e;
-	struct run_event ev = event_of(kinds[res->op], res);
+	struct run_event ev = carry_event_of(kinds[res->op], res);
 	bool ok = res->outcome == API_OK;
 
 	s->busy--;
-	note_api_result(e, res);
+	carry_note_api_result(e, res);
 	switch (res->op) {
 	case API_OP_SUBMIT:
 		if (ok)
@@ -699,8 +699,8 @@ static void run_request_done_cb(struct api_result *res, void *arg)
 		ev.detail = &res->detail;
 	else if (ok)
 		ev.batch = &res->batch;
-	step(s, &ev);
-	settle(e);
+	carry_step(s, &ev);
+	engine_settle(e);
 }
 
 /* A request could not even be queued: report it as a transient failure
@@ -709,10 +709,10 @@ static void request_not_started(struct slot *s, enum run_event_kind kind)
 {
 	struct run_event ev = { .kind = kind, .outcome = REQ_TRANSIENT, .retry_after_s = -1,
 				.message = "the request could not be started" };
-	step(s, &ev);
+	carry_step(s, &ev);
 }
 
-static void compact_all(struct engine *e);
+static void carry_compact_all(struct engine *e);
 static void compact_arm(struct engine *e, int ms);
 
 /* What a write of s's state came to: on failure, say so once for the
@@ -722,18 +722,18 @@ static bool store_result(struct engine *e, struct slot *s, int rc)
 {
 	if (rc < 0) {
 		struct actions more = { .n = 0 };
-		struct run_ctx ctx = make_ctx(s);
+		struct run_ctx ctx = carry_make_ctx(s);
 		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
 
 		if (!e->store_broken)
-			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
+			engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
 				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
 				s->run->job, store_where(e->store), strerror(-rc));
 		e->store_broken = true;
 		free(s->body); /* made again, fresh, at the next attempt */
 		s->body = NULL;
 		run_step(s->run, &ctx, &ev, &more, NULL);
-		heap_place(e, s);
+		slot_heap_place(e, s);
 		return false;
 	}
 	if (e->store_broken) {
@@ -751,17 +751,17 @@ static void slot_drop(struct engine *e, struct slot *s)
 	int rc;
 
 	if (s->in_group)
-		group_flush(e);
+		carry_group_flush(e);
 	rc = store_remove(e->store, &r, 1);
 	if (rc < 0)
-		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+		engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
 			strerror(-rc));
-	heap_remove(e, s);
+	slot_heap_remove(e, s);
 	s->forgotten = true;
 	e->reap_needed = true;
 }
 
-static void do_actions(struct slot *s, struct actions *acts)
+static void carry_actions(struct slot *s, struct actions *acts)
 {
 	struct engine *e = s->e;
 	struct run *r = s->run;
@@ -791,12 +791,12 @@ static void do_actions(struct slot *s, struct actions *acts)
 				int64_t count;
 				uint64_t digest;
 				char why[400];
-				if (submit_refusal(e, s, why, sizeof(why))) {
+				if (reconcile_submit_refusal(e, s, why, sizeof(why))) {
 					/* Nothing is sent: a refusal as final as the
 					 * API's own. */
 					struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_REJECTED,
 								.retry_after_s = -1, .message = why };
-					step(s, &ev);
+					carry_step(s, &ev);
 					return;
 				}
 				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
@@ -810,7 +810,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 				s->in_group = true;
 				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
 				e->group[e->n_group++] = s;
-				heap_place(e, s);
+				slot_heap_place(e, s);
 				/* Outside an explicit group, commit at the end of
 				 * this loop iteration, with whatever else came. */
 				if (e->group_depth == 0)
@@ -835,7 +835,7 @@ static void do_actions(struct slot *s, struct actions *acts)
 				return;
 			}
 			if (r->submit_attempts == 1)
-				stats_note_lateness(&e->stats, now_ms() - run_submit_at_ms(r, s->spec));
+				stats_note_lateness(&e->stats, engine_now_ms() - run_submit_at_ms(r, s->spec));
 			break;
 		case ACT_LOOKUP:
 			s->want_lookup = true;
@@ -876,7 +876,8 @@ static void do_actions(struct slot *s, struct actions *acts)
 			case JE_ADOPTED: e->stats.adopted++; break;
 			default: break;
 			}
-			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
+			engine_log_run(a->priority, engine_log_event_of(a->event), r, a->attempt, a->http_status, "%s",
+				a->msg);
 			break;
 		case ACT_FOLLOW_UP:
 			follow_up(e, s);
@@ -886,10 +887,10 @@ static void do_actions(struct slot *s, struct actions *acts)
 			break;
 		}
 	}
-	heap_place(e, s);
+	slot_heap_place(e, s);
 	if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
-		poll_arm(e);
-	status_touch(e);
+		scan_poll_arm(e);
+	engine_status_touch(e);
 }
 
 /* --- journal compaction ---------------------------------------------------- */
@@ -907,7 +908,7 @@ static void compact_arm(struct engine *e, int ms)
 		event_add(e->compact_ev, &tv);
 }
 
-static void compact_all(struct engine *e)
+static void carry_compact_all(struct engine *e)
 {
 	long rc = store_compact(e->store, SIZE_MAX);
 
@@ -917,10 +918,10 @@ static void compact_all(struct engine *e)
 			  store_where(e->store), strerror((int)-rc));
 }
 
-static void compact_cb(evutil_socket_t fd, short what, void *arg)
+static void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
-	int64_t now = now_ms();
+	int64_t now = engine_now_ms();
 	long rc;
 
 	(void)fd;
@@ -945,26 +946,26 @@ static void compact_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Group commit: persist every deferred run with one sync, then carry out
  * what each one deferred. */
-static void group_begin(struct engine *e)
+static void carry_group_begin(struct engine *e)
 {
 	e->group_depth++;
 }
 
-static void group_end(struct engine *e)
+static void carry_group_end(struct engine *e)
 {
 	if (--e->group_depth == 0)
-		group_flush(e);
+		carry_group_flush(e);
 }
 
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
+static void carry_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	group_flush(arg);
-	settle(arg);
+	carry_group_flush(arg);
+	engine_settle(arg);
 }
 
-static void group_flush(struct engine *e)
+static void carry_group_flush(struct engine *e)
 {
 	const struct run **runs;
 	struct slot **g;
@@ -992,12 +993,12 @@ static void group_flush(struct engine *e)
 		struct slot *s = g[i];
 		s->in_group = false;
 		if (store_result(e, s, rc))
-			do_actions(s, &s->rest);
+			carry_actions(s, &s->rest);
 	}
 	free(g);
 }
 
-static int str_cmp(const void *a, const void *b)
+static int engine_str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -1026,7 +1027,7 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 		struct diag d = { 0 };
 		if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n_fresh, &d) < 0) {
 			char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
-			log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
+			engine_log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
 				"job '%s': cannot read the recipients again (%s); using the list of the last load",
 				j->name, why);
 			free(why);
@@ -1042,13 +1043,13 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	if (r->rcpts) {
 		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
 		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
-		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+		qsort(keys, r->n_rcpts, sizeof(*keys), engine_str_cmp);
 	}
 	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
 	for (size_t i = 0; i < copy.n_recipients; i++) {
 		const struct recipient *x = &copy.recipients[i];
 		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
-		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), engine_str_cmp));
 		if (!include[i])
 			continue;
 		count++;
@@ -1071,13 +1072,13 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 
 /* A run that cannot be made again from the configuration alone (a zone
  * group, a follow-up) is written at once, in the current group commit. */
-static void persist_new(struct engine *e, struct slot *s)
+static void carry_persist_new(struct engine *e, struct slot *s)
 {
 	s->in_group = true;
 	s->rest.n = 0;
 	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
 	e->group[e->n_group++] = s;
-	heap_place(e, s);
+	slot_heap_place(e, s);
 	if (e->group_depth == 0)
 		event_active(e->flush_ev, EV_TIMEOUT, 0);
 }
@@ -1097,17 +1098,17 @@ static void follow_up(struct engine *e, struct slot *s)
 
 	if (!spec || r->n_unfinished == 0)
 		return;
-	n = job_runs(e, r->job, &runs, NULL);
+	n = slot_job_runs(e, r->job, &runs, NULL);
 	part = occur_follow_up_part(r, runs, n);
 	free(runs);
-	f = run_new_follow_up(r, spec, part, now_ms());
+	f = run_new_follow_up(r, spec, part, engine_now_ms());
 	free(part);
 	fs = slot_insert(e, f, spec);
-	log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
+	engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
 		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
 		"is submitted at the next opening of the calling hours");
 	/* Durable with the run it comes from (same group commit). */
-	persist_new(e, fs);
+	carry_persist_new(e, fs);
 }
 
 /* --- the shared list scan ---------------------------------------------------- */
@@ -1118,7 +1119,7 @@ static int batch_id_cmp(const void *a, const void *b)
 	return strcmp(x->run->batch_id, y->run->batch_id);
 }
 
-static void scan_free(struct scan *sc)
+static void scan_free(struct list_scan *sc)
 {
 	if (!sc)
 		return;
@@ -1144,7 +1145,7 @@ static void list_page_cb(struct api_result *res, void *arg);
 
 static void scan_next_page(struct engine *e, const char *last_doc)
 {
-	struct scan *sc = e->scan;
+	struct list_scan *sc = e->scan;
 
 	if (sc->cursor != last_doc) {
 		free(sc->cursor);
@@ -1162,15 +1163,15 @@ static void scan_next_page(struct engine *e, const char *last_doc)
 /* Start a scan when slots need one and none is running. */
 static void scan_start(struct engine *e, bool poll)
 {
-	struct scan *sc;
+	struct list_scan *sc;
 	const char *agent = NULL;
 	bool one_agent = true;
 
 	if (e->scan || e->stopping)
 		return;
-	if (now_ms() < e->paused_until_ms) {
+	if (engine_now_ms() < e->paused_until_ms) {
 		/* Come back when the pause may be over. */
-		poll_arm(e);
+		scan_poll_arm(e);
 		return;
 	}
 	sc = xcalloc(1, sizeof(*sc));
@@ -1206,7 +1207,7 @@ static void scan_start(struct engine *e, bool poll)
 				sc->horizon = h;
 		}
 		s->in_scan = true;
-		heap_remove(e, s);
+		slot_heap_remove(e, s);
 	}
 	if (sc->n_status == 0 && sc->n_lookup == 0) {
 		free(sc);
@@ -1227,7 +1228,7 @@ static void scan_start(struct engine *e, bool poll)
 			sc->held[sc->n_held++] = xstrdup(e->slots[i]->run->batch_id);
 		}
 		if (sc->n_held > 1)
-			qsort(sc->held, sc->n_held, sizeof(*sc->held), str_cmp);
+			qsort(sc->held, sc->n_held, sizeof(*sc->held), engine_str_cmp);
 	}
 	if (one_agent && agent)
 		sc->agent = xstrdup(agent);
@@ -1245,7 +1246,7 @@ static void scan_request(struct engine *e)
 		scan_start(e, false);
 }
 
-static struct slot *scan_find_status(struct scan *sc, const char *id, size_t *ret_i)
+static struct slot *scan_find_status(struct list_scan *sc, const char *id, size_t *ret_i)
 {
 	size_t lo = 0, hi = sc->n_status;
 
@@ -1267,22 +1268,22 @@ static struct slot *scan_find_status(struct scan *sc, const char *id, size_t *re
 static void status_get_cb(struct api_result *res, void *arg)
 {
 	struct slot *s = arg;
-	struct run_event ev = event_of(RE_STATUS, res);
+	struct run_event ev = carry_event_of(RE_STATUS, res);
 
 	s->busy--;
-	note_api_result(s->e, res);
+	carry_note_api_result(s->e, res);
 	if (res->outcome == API_OK) {
 		ev.batch = &res->detail.batch;
-		step(s, &ev);
+		carry_step(s, &ev);
 	} else if (res->outcome == API_NOT_FOUND) {
-		step(s, &ev);
+		carry_step(s, &ev);
 	}
-	settle(s->e);
+	engine_settle(s->e);
 }
 
 static void scan_finish(struct engine *e, const struct api_result *failure)
 {
-	struct scan *sc = e->scan;
+	struct list_scan *sc = e->scan;
 
 	e->scan = NULL;
 	for (size_t i = 0; i < sc->n_status; i++)
@@ -1305,23 +1306,23 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 		if (s->forgotten)
 			continue;
 		if (!failure && sc->n_foreign[i] > 0)
-			log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
+			engine_log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
 				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
 				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
 				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",
 				s->run->call_name, sc->n_foreign[i] == 1 ? "" : " one", s->run->sent_count);
 		if (failure) {
-			ev = event_of(RE_LOOKUP_DONE, failure);
+			ev = carry_event_of(RE_LOOKUP_DONE, failure);
 		} else if (sc->n_match[i] > 0) {
 			ev.batch = &sc->match[i];
 			ev.n_found = sc->n_match[i];
 		}
-		step(s, &ev);
+		carry_step(s, &ev);
 	}
 	for (size_t i = 0; i < sc->n_status; i++) {
-		heap_place(e, sc->status[i]);
+		slot_heap_place(e, sc->status[i]);
 		if (!sc->status[i]->forgotten && run_state_active(sc->status[i]->run->state))
-			poll_arm(e);
+			scan_poll_arm(e);
 	}
 	scan_free(sc);
 	if (e->scan_wanted || e->poll_wanted) {
@@ -1329,7 +1330,7 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 		e->scan_wanted = e->poll_wanted = false;
 		scan_start(e, poll);
 	}
-	settle(e);
+	engine_settle(e);
 }
 
 static void batch_copy(struct batch *dst, const struct batch *src)
@@ -1354,17 +1355,17 @@ static void page_again_cb(evutil_socket_t fd, short what, void *arg)
 static void list_page_cb(struct api_result *res, void *arg)
 {
 	struct engine *e = arg;
-	struct scan *sc = e->scan;
+	struct list_scan *sc = e->scan;
 	const struct batch_page *p = &res->page;
 	bool need_more = false;
 	int64_t oldest = INT64_MAX;
 
-	note_api_result(e, res);
+	carry_note_api_result(e, res);
 	if (res->outcome != API_OK) {
 		/* One bad page must not throw away a scan of many: ask for
 		 * that page again a few times before giving up. */
 		if (res->outcome == API_TRANSIENT && sc->page_failures < PAGE_RETRIES && !e->stopping) {
-			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, rnd64());
+			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, engine_rnd64());
 			struct timeval tv;
 			if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > ms)
 				ms = res->retry_after_s * 1000;
@@ -1380,7 +1381,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 		return;
 	}
 	sc->page_failures = 0;
-	group_begin(e);
+	carry_group_begin(e);
 	for (size_t k = 0; k < p->n_batches; k++) {
 		const struct batch *b = &p->batches[k];
 		size_t i;
@@ -1394,7 +1395,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 						.retry_after_s = -1 };
 			sc->seen[i] = true;
 			s->in_scan = false;
-			step(s, &ev);
+			carry_step(s, &ev);
 			s->in_scan = true;
 		}
 		for (size_t j = 0; j < sc->n_lookup; j++) {
@@ -1405,7 +1406,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 			 * list shows is this run's: never another job's. */
 			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S) ||
 			    (b->id && sc->n_held > 0 &&
-			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), str_cmp))) {
+			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), engine_str_cmp))) {
 				sc->n_foreign[j]++;
 				continue;
 			}
@@ -1414,7 +1415,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 			sc->n_match[j]++;
 		}
 	}
-	group_end(e);
+	carry_group_end(e);
 	for (size_t i = 0; i < sc->n_status; i++)
 		if (!sc->seen[i])
 			need_more = true;
@@ -1429,7 +1430,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 	scan_finish(e, NULL);
 }
 
-static void poll_cb(evutil_socket_t fd, short what, void *arg)
+static void scan_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 
@@ -1466,11 +1467,11 @@ static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
 			why = "the previous run's batch is still active (overlap = skip)";
 			break;
 		case OVERLAP_CANCEL_PREVIOUS:
-			log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
+			engine_log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
 				"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
 				spec->name);
-			heap_remove(e, o);
-			step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
+			slot_heap_remove(e, o);
+			carry_step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
 			break;
 		}
 	}
@@ -1481,7 +1482,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	uint64_t ticks;
-	int64_t now = now_ms();
+	int64_t now = engine_now_ms();
 
 	(void)what;
 	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
@@ -1489,25 +1490,25 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
 		log_msg(LOG_WARNING, "timer read failed: %s", strerror(errno));
 	if (now < e->paused_until_ms || e->stopping) {
-		arm_timer(e);
+		slot_heap_arm(e);
 		return;
 	}
-	group_begin(e);
+	carry_group_begin(e);
 	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
 		struct slot *s = e->heap[0];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
-		heap_remove(e, s);
+		slot_heap_remove(e, s);
 		s->skip = overlap_check(e, s, now);
-		step(s, &ev);
+		carry_step(s, &ev);
 		s->skip = NULL;
 		/* A step that left the run due now again would spin: wait. */
 		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
 			run_postpone(s->run, now + 1000);
-			heap_place(e, s);
+			slot_heap_place(e, s);
 		}
 	}
-	group_end(e);
-	settle(e);
+	carry_group_end(e);
+	engine_settle(e);
 }
 
 /* --- status for systemd ------------------------------------------------------ */
@@ -1628,7 +1629,7 @@ static int64_t retention_s(const struct engine *e)
 
 static void prune_arm(struct engine *e, int64_t at_s)
 {
-	int64_t now_s = now_ms() / 1000, d = at_s - now_s;
+	int64_t now_s = engine_now_ms() / 1000, d = at_s - now_s;
 	struct timeval tv;
 
 	if (d < PRUNE_MIN_INTERVAL_S)
@@ -1645,11 +1646,11 @@ static void slot_remove_record(struct engine *e, struct slot *s)
 	int rc = store_remove(e->store, &r, 1);
 
 	if (rc < 0) {
-		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
+		engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
 			strerror(-rc));
 		return;
 	}
-	heap_remove(e, s);
+	slot_heap_remove(e, s);
 	s->forgotten = true;
 	e->reap_needed = true;
 }
@@ -1661,21 +1662,21 @@ static void slot_remove_record(struct engine *e, struct slot *s)
  * state_retention after the run's end, so that putting the job back never
  * submits a run again. Returns when its oldest kept record expires
  * (INT64_MAX: none). */
-static int64_t prune_job(struct engine *e, const char *job)
+static int64_t reconcile_prune_job(struct engine *e, const char *job)
 {
 	const struct jobspec *spec = daemonconf_find(e->conf, job);
 	const struct run **runs;
 	struct slot **slots;
-	size_t n = job_runs(e, job, &runs, &slots);
+	size_t n = slot_job_runs(e, job, &runs, &slots);
 	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
-	int64_t next = occur_prune(spec != NULL, runs, n, now_ms() / 1000, retention_s(e), remove);
+	int64_t next = occur_prune(spec != NULL, runs, n, engine_now_ms() / 1000, retention_s(e), remove);
 
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = slots[i];
 		if (!remove[i] || s->busy || s->in_group)
 			continue;
 		if (!spec)
-			log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
+			engine_log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
 				"job '%s': the record of run '%s' (%s) is removed: the job left the files and "
 				"state_retention (%" PRId64 "s) has passed", s->run->job, s->run->call_name,
 				run_state_name(s->run->state), retention_s(e));
@@ -1695,7 +1696,7 @@ static void prune_all(struct engine *e)
 	for (size_t i = 0; i < e->n_slots; i++) {
 		if (i > 0 && strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) == 0)
 			continue;
-		int64_t t = prune_job(e, e->slots[i]->run->job);
+		int64_t t = reconcile_prune_job(e, e->slots[i]->run->job);
 		if (t < next)
 			next = t;
 	}
@@ -1703,14 +1704,14 @@ static void prune_all(struct engine *e)
 		prune_arm(e, next);
 }
 
-static void prune_cb(evutil_socket_t fd, short what, void *arg)
+static void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 
 	(void)fd;
 	(void)what;
 	prune_all(e);
-	settle(e);
+	engine_settle(e);
 }
 
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
@@ -1729,7 +1730,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->tfd = -1;
 	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
 	e->stats.last_reload_ok = true;
-	e->stats.started_unix = now_ms() / 1000;
+	e->stats.started_unix = engine_now_ms() / 1000;
 
 	r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
@@ -1759,25 +1760,25 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->tfd_ev = event_new(base, e->tfd, EV_READ | EV_PERSIST, timer_cb, e);
 	/* One-shot timers, armed only when there is something to do: an idle
 	 * daemon sleeps until its next due instant. */
-	e->poll_ev = event_new(base, -1, 0, poll_cb, e);
+	e->poll_ev = event_new(base, -1, 0, scan_poll_cb, e);
 	e->status_ev = event_new(base, -1, 0, status_cb, e);
-	e->flush_ev = event_new(base, -1, 0, flush_cb, e);
-	e->compact_ev = event_new(base, -1, 0, compact_cb, e);
-	e->prune_ev = event_new(base, -1, 0, prune_cb, e);
+	e->flush_ev = event_new(base, -1, 0, carry_flush_cb, e);
+	e->compact_ev = event_new(base, -1, 0, carry_compact_cb, e);
+	e->prune_ev = event_new(base, -1, 0, reconcile_prune_cb, e);
 
 	lc.e = e;
-	lc.now = now_ms();
+	lc.now = engine_now_ms();
 	r = store_load(e->store, load_run_cb, &lc, &info);
 	if (r < 0) {
 		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
 		goto fail;
 	}
-	slots_sort(e);
-	slots_dedupe(e);
+	slot_sort(e);
+	slot_dedupe(e);
 	e->journal_damaged = info.journal_damaged;
 	/* Runs found only in a journal get their own files before anything
 	 * else happens. */
-	compact_all(e);
+	carry_compact_all(e);
 	*ret = e;
 	return 0;
 fail:
@@ -1788,18 +1789,18 @@ fail:
 static void log_note(const struct occur_note *x, const char *job)
 {
 	if (x->run)
-		log_run(x->priority, log_event_of(x->event), x->run, 0, 0, "%s", x->msg);
+		engine_log_run(x->priority, engine_log_event_of(x->event), x->run, 0, 0, "%s", x->msg);
 	else
-		log_run(x->priority, log_event_of(x->event), &(struct run){ .job = (char *)job, .start = x->start }, 0, 0,
-			"%s", x->msg);
+		engine_log_run(x->priority, engine_log_event_of(x->event),
+			&(struct run){ .job = (char *)job, .start = x->start }, 0, 0, "%s", x->msg);
 }
 
 /* Give a job the runs it needs (occur_next): its single run, or the next
  * occurrence of a recurring job. */
-static void ensure_next(struct engine *e, const struct jobspec *spec)
+static void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 {
 	struct occur_opts o = {
-		.now_ms = now_ms(),
+		.now_ms = engine_now_ms(),
 		.suspect_due = e->starting && e->earlier_life,
 		.settle_ms = e->started_ms + e->grace_ms,
 		.starting = e->starting,
@@ -1807,7 +1808,7 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 	};
 	struct occur_out out = { 0 };
 	const struct run **runs;
-	size_t n = job_runs(e, spec->name, &runs, NULL);
+	size_t n = slot_job_runs(e, spec->name, &runs, NULL);
 
 	for (size_t i = 0; i < e->n_replan; i++)
 		if (strcmp(e->replan[i].job, spec->name) == 0 && (o.replan == INT64_MIN || e->replan[i].start < o.replan))
@@ -1821,9 +1822,9 @@ static void ensure_next(struct engine *e, const struct jobspec *spec)
 		struct slot *s = slot_insert(e, out.add[i], spec);
 		out.add[i] = NULL;
 		if (out.persist[i])
-			persist_new(e, s); /* a zone group: written at once */
+			carry_persist_new(e, s); /* a zone group: written at once */
 		else
-			heap_place(e, s);
+			slot_heap_place(e, s);
 	}
 	occur_out_clear(&out);
 }
@@ -1833,7 +1834,7 @@ static int held_cmp(const void *a, const void *b)
 	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
 }
 
-static void held_clear(struct engine *e)
+static void reconcile_held_clear(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_held; i++) {
 		free(e->held[i].call_name);
@@ -1849,7 +1850,7 @@ static void held_clear(struct engine *e)
  * only the files: a renamed job may render the same names). */
 static void held_rebuild(struct engine *e)
 {
-	held_clear(e);
+	reconcile_held_clear(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		const struct slot *s = e->slots[i];
 		if (s->forgotten || s->spec || !run_submitted(s->run))
@@ -1864,7 +1865,7 @@ static void held_rebuild(struct engine *e)
 }
 
 /* Why a submit of s must not be sent at all, or NULL. */
-static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
+static const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
 {
 	const struct run *r = s->run;
 	struct held_name key = { .call_name = r->call_name }, *h;
@@ -1885,7 +1886,7 @@ static const char *submit_refusal(struct engine *e, const struct slot *s, char *
 }
 
 /* Carry out one of the machine's reactions to a (re)load on slot s. */
-static void reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
+static void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
 			enum run_event_kind kind)
 {
 	struct run_ctx ctx;
@@ -1893,15 +1894,15 @@ static void reload_step(struct slot *s, void (*fn)(struct run *, const struct ru
 	enum run_state prev = s->run->state;
 
 	if (s->in_group)
-		group_flush(s->e);
-	ctx = make_ctx(s);
+		carry_group_flush(s->e);
+	ctx = carry_make_ctx(s);
 	if (fn)
 		fn(s->run, &ctx, &acts);
 	else
 		run_step(s->run, &ctx, &(struct run_event){ .kind = kind, .retry_after_s = -1 }, &acts, NULL);
-	do_actions(s, &acts);
+	carry_actions(s, &acts);
 	if (s->run->state != prev)
-		note_state_change(s->e, s, prev);
+		carry_note_state_change(s->e, s, prev);
 }
 
 /* Delete a run that was never submitted, to be planned again. */
@@ -1909,7 +1910,7 @@ static void drop_planned(struct engine *e, struct slot *s, const char *why)
 {
 	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
 	e->replan[e->n_replan++] = (struct replan){ .job = xstrdup(s->run->job), .start = s->run->start };
-	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
+	engine_log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
 		run_state_name(s->run->state), s->run->call_name, why);
 	slot_drop(e, s);
 }
@@ -1929,16 +1930,16 @@ static void reconcile_job(struct engine *e, const char *job)
 			continue;
 		s->spec = spec;
 		if (!spec && !run_state_final(s->run->state) && !s->run->removing)
-			reload_step(s, NULL, RE_REMOVED);
+			carry_reload_step(s, NULL, RE_REMOVED);
 		else if (spec && (s->run->removing || s->run->state == RUN_REMOVED))
-			reload_step(s, NULL, RE_READDED);
+			carry_reload_step(s, NULL, RE_READDED);
 	}
 	if (!spec)
 		return;
 	{
 		const struct run **runs;
 		struct slot **slots;
-		size_t n = job_runs(e, job, &runs, &slots);
+		size_t n = slot_job_runs(e, job, &runs, &slots);
 		struct occur_decision *d = xcalloc(n ? n : 1, sizeof(*d));
 
 		occur_reconcile(spec, runs, n, d);
@@ -1947,10 +1948,10 @@ static void reconcile_job(struct engine *e, const char *job)
 			case OCCUR_KEEP:
 				break;
 			case OCCUR_UPDATE:
-				reload_step(slots[i], run_update_spec, 0);
+				carry_reload_step(slots[i], run_update_spec, 0);
 				break;
 			case OCCUR_FOLLOW:
-				reload_step(slots[i], run_follow_enabled, 0);
+				carry_reload_step(slots[i], run_follow_enabled, 0);
 				break;
 			case OCCUR_DROP:
 				drop_planned(e, slots[i], d[i].why);
@@ -1968,28 +1969,28 @@ static void reconcile_job(struct engine *e, const char *job)
  * back are followed again; changed jobs' runs are brought in line (a run
  * that was submitted, or may have been, is never moved, dropped or made
  * twice); every job gets its next run. */
-static void apply_conf(struct engine *e)
+static void reconcile_apply_conf(struct engine *e)
 {
 	char **jobs = NULL;
 	size_t n = 0;
 
-	group_flush(e); /* nothing deferred from before runs into the new definitions */
+	carry_group_flush(e); /* nothing deferred from before runs into the new definitions */
 	for (size_t i = 0; i < e->n_slots; i++)
 		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0) {
 			jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
 			jobs[n++] = xstrdup(e->slots[i]->run->job);
 		}
-	group_begin(e);
+	carry_group_begin(e);
 	for (size_t i = 0; i < n; i++) {
 		reconcile_job(e, jobs[i]);
 		free(jobs[i]);
 	}
 	free(jobs);
-	group_end(e);
-	slots_reap(e);
+	carry_group_end(e);
+	slot_reap(e);
 	held_rebuild(e);
 	for (size_t i = 0; i < e->conf->n_jobs; i++)
-		ensure_next(e, &e->conf->jobs[i]);
+		reconcile_ensure_next(e, &e->conf->jobs[i]);
 	for (size_t i = 0; i < e->n_replan; i++)
 		free(e->replan[i].job);
 	free(e->replan);
@@ -2001,13 +2002,13 @@ static void apply_conf(struct engine *e)
 int engine_start(struct engine *e)
 {
 	e->starting = true;
-	e->started_ms = now_ms();
-	apply_conf(e);
+	e->started_ms = engine_now_ms();
+	reconcile_apply_conf(e);
 	e->starting = false;
 	if (e->journal_damaged) {
 		/* Some run's newest record is lost: any run whose time has
 		 * come may have been submitted. Look each one up. */
-		int64_t now = now_ms();
+		int64_t now = engine_now_ms();
 		for (size_t i = 0; i < e->n_slots; i++) {
 			struct run *r = e->slots[i]->run;
 			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
@@ -2017,7 +2018,7 @@ int engine_start(struct engine *e)
 	}
 	/* Announce runs loaded from state, and look at every run once now:
 	 * uncertain submits are looked up, late ones submitted or missed. */
-	group_begin(e);
+	carry_group_begin(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
@@ -2025,16 +2026,17 @@ int engine_start(struct engine *e)
 			continue;
 		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED &&
 		    !run_state_final(s->run->state))
-			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
-				s->run->job, s->run->start, run_state_name(s->run->state));
-		heap_remove(e, s);
-		s->skip = overlap_check(e, s, now_ms());
-		step(s, &ev);
+			engine_log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0,
+				"job '%s': run of %" PRId64 " resumed in state %s", s->run->job, s->run->start,
+				run_state_name(s->run->state));
+		slot_heap_remove(e, s);
+		s->skip = overlap_check(e, s, engine_now_ms());
+		carry_step(s, &ev);
 		s->skip = NULL;
 	}
-	group_end(e);
+	carry_group_end(e);
 	event_add(e->tfd_ev, NULL);
-	settle(e);
+	engine_settle(e);
 	update_status(e);
 	notify_ready();
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
@@ -2050,7 +2052,7 @@ int engine_reload(struct engine *e)
 	struct diag d = { 0 };
 	struct daemonconf *old;
 
-	int64_t t0 = now_ms();
+	int64_t t0 = engine_now_ms();
 
 	notify_reloading();
 	if (cfg_load(e->config_path, &nc, &d) < 0) {
@@ -2066,7 +2068,7 @@ int engine_reload(struct engine *e)
 		e->last_status[0] = '\0';
 		diag_clear(&d);
 		e->stats.reloads_failed++;
-		e->stats.last_reload_unix = now_ms() / 1000;
+		e->stats.last_reload_unix = engine_now_ms() / 1000;
 		e->stats.last_reload_ok = false;
 		notify_ready();
 		return -EINVAL;
@@ -2077,14 +2079,14 @@ int engine_reload(struct engine *e)
 		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
 	old = e->conf;
 	e->conf = nc;
-	apply_conf(e);
+	reconcile_apply_conf(e);
 	daemonconf_free(old);
 	e->stats.reloads_ok++;
-	e->stats.last_reload_unix = now_ms() / 1000;
+	e->stats.last_reload_unix = engine_now_ms() / 1000;
 	e->stats.last_reload_ok = true;
 	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
-		  nc->n_jobs, nc->n_files, now_ms() - t0);
-	settle(e);
+		  nc->n_jobs, nc->n_files, engine_now_ms() - t0);
+	engine_settle(e);
 	e->last_status[0] = '\0';
 	update_status(e);
 	notify_ready();
@@ -2095,8 +2097,8 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 
 static void stop_finish(struct engine *e)
 {
-	group_flush(e);
-	compact_all(e);
+	carry_group_flush(e);
+	carry_compact_all(e);
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
 	event_base_loopexit(e->base, NULL);
 }
@@ -2127,7 +2129,7 @@ void engine_stop(struct engine *e)
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPING, NULL, "stopping: %zu requests in flight get up to %ds",
 		  http_pending(e->http), (int)STOP_GRACE_S);
 	event_del(e->poll_ev);
-	arm_timer(e);
+	slot_heap_arm(e);
 	if (http_pending(e->http) == 0) {
 		stop_finish(e);
 		return;
@@ -2168,7 +2170,7 @@ void engine_free(struct engine *e)
 	free(e->slots);
 	free(e->heap);
 	free(e->group);
-	held_clear(e);
+	reconcile_held_clear(e);
 	for (size_t i = 0; i < e->n_pending_jobs; i++)
 		free(e->pending_jobs[i]);
 	free(e->pending_jobs);
@@ -2234,15 +2236,15 @@ int engine_request(struct engine *e, const char *job, int kind, const char **why
 		return -EINVAL;
 	}
 	if (s->in_group)
-		group_flush(e);
-	ctx = make_ctx(s);
-	heap_remove(e, s);
+		carry_group_flush(e);
+	ctx = carry_make_ctx(s);
+	slot_heap_remove(e, s);
 	prev = s->run->state;
 	r = run_step(s->run, &ctx, &ev, &acts, why);
-	do_actions(s, &acts);
+	carry_actions(s, &acts);
 	if (s->run->state != prev)
-		note_state_change(e, s, prev);
-	settle(e);
+		carry_note_state_change(e, s, prev);
+	engine_settle(e);
 	return r;
 }
 
