@@ -28,6 +28,7 @@
 #include "cfg.h"
 #include "codec.h"
 #include "engine.h"
+#include "engine_int.h"
 #include "http.h"
 #include "run.h"
 #include "log.h"
@@ -49,21 +50,6 @@
 #define STOP_GRACE_S 10
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
-
-struct slot {
-	struct engine *e;
-	struct run *run;
-	const struct jobspec *spec; /* NULL when the job was removed */
-	size_t hidx;                /* index in the heap, SIZE_MAX when out */
-	int busy;                   /* requests in flight that point at this slot */
-	bool in_scan;               /* part of the running list scan */
-	bool want_lookup;           /* waiting for the next list scan */
-	bool forgotten;             /* freed once nothing points at it */
-	bool in_group;              /* waits for the group commit */
-	const char *skip;           /* for the next step: do not submit, and why */
-	char *body;                 /* the submit body its intent records, until sent */
-	struct actions rest;        /* actions after its deferred persist */
-};
 
 struct list_scan {
 	struct slot **status; /* active slots, sorted by batch id */
@@ -97,64 +83,14 @@ struct replan {
 	int64_t start;
 };
 
-struct engine {
-	struct event_base *base;
-	char *config_path;
-	struct daemonconf *conf;
-	char *api_key;
-	struct store *store;
-	struct http *http;
-	struct api *api;
-	struct slot **slots; /* sorted by job name (one run per job) */
-	size_t n_slots, cap_slots;
-	struct slot **heap;
-	size_t n_heap, cap_heap;
-	int tfd;
-	struct event *tfd_ev;
-	struct event *poll_ev;
-	struct event *status_ev;
-	struct event *stop_ev;
-	struct event *flush_ev;     /* group commit at the end of a loop iteration */
-	struct list_scan *scan;
-	bool scan_wanted;           /* lookups wait for the next scan */
-	bool poll_wanted;           /* a poll came due during a scan */
-	bool stopping;
-	bool store_broken;
-	int64_t paused_until_ms;
-	int auth_failures;
-	int64_t grace_ms;
-	int group_depth;            /* > 0: persists are grouped */
-	struct slot **group;        /* slots waiting for the group commit */
-	size_t n_group, cap_group;
-	struct event *compact_ev;
-	struct event *prune_ev;     /* records past state_retention are removed */
-	bool journal_damaged;
-	bool starting;              /* the first load: runs made now have no record yet */
-	bool earlier_life;          /* the state held records: a daemon ran here before */
-	struct held_name *held;     /* call_names of runs of jobs that left the files, sorted */
-	size_t n_held;
-	struct replan *replan;      /* occurrences dropped by this (re)load, planned again */
-	size_t n_replan;
-	int64_t started_ms;
-	bool reap_needed;           /* a slot was forgotten */
-	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
-	char **pending_jobs;        /* jobs whose next run or pruning is due */
-	size_t n_pending_jobs, cap_pending_jobs;
-	char last_status[256];
-	struct stats stats;
-};
-
-static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
-		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static int64_t engine_now_ms(void)
+int64_t engine_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t engine_rnd64(void)
+uint64_t engine_rnd64(void)
 {
 	uint64_t v;
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
@@ -162,288 +98,9 @@ static uint64_t engine_rnd64(void)
 	return v;
 }
 
-/* --- heap of due slots ----------------------------------------------------- */
-
-static bool heap_less(struct engine *e, size_t a, size_t b)
-{
-	return e->heap[a]->run->due_ms < e->heap[b]->run->due_ms;
-}
-
-static void heap_swap(struct engine *e, size_t a, size_t b)
-{
-	struct slot *t = e->heap[a];
-	e->heap[a] = e->heap[b];
-	e->heap[b] = t;
-	e->heap[a]->hidx = a;
-	e->heap[b]->hidx = b;
-}
-
-static void heap_up(struct engine *e, size_t i)
-{
-	while (i > 0 && heap_less(e, i, (i - 1) / 2)) {
-		heap_swap(e, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down(struct engine *e, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < e->n_heap && heap_less(e, l, m))
-			m = l;
-		if (r < e->n_heap && heap_less(e, r, m))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(e, i, m);
-		i = m;
-	}
-}
-
-static void slot_heap_remove(struct engine *e, struct slot *s)
-{
-	size_t i = s->hidx;
-
-	if (i == SIZE_MAX)
-		return;
-	s->hidx = SIZE_MAX;
-	e->n_heap--;
-	if (i == e->n_heap)
-		return;
-	e->heap[i] = e->heap[e->n_heap];
-	e->heap[i]->hidx = i;
-	heap_up(e, i);
-	heap_down(e, e->heap[i]->hidx);
-}
-
-/* Put s where its due time says (or out of the heap when nothing is due). */
-static void slot_heap_place(struct engine *e, struct slot *s)
-{
-	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
-		    !s->want_lookup && !s->in_scan && !s->in_group;
-
-	if (!want) {
-		slot_heap_remove(e, s);
-		return;
-	}
-	if (s->hidx == SIZE_MAX) {
-		xgrow((void **)&e->heap, &e->cap_heap, e->n_heap + 1, sizeof(*e->heap));
-		s->hidx = e->n_heap;
-		e->heap[e->n_heap++] = s;
-		heap_up(e, s->hidx);
-	} else {
-		heap_up(e, s->hidx);
-		heap_down(e, s->hidx);
-	}
-}
-
-static void slot_heap_arm(struct engine *e)
-{
-	struct itimerspec its = { 0 };
-	int64_t due = 0;
-
-	if (!e->stopping && e->n_heap > 0) {
-		due = e->heap[0]->run->due_ms;
-		if (e->paused_until_ms > due)
-			due = e->paused_until_ms;
-		if (due <= 0)
-			due = 1;
-		its.it_value.tv_sec = due / 1000;
-		its.it_value.tv_nsec = (due % 1000) * 1000000;
-	}
-	/* CANCEL_ON_SET: a clock step wakes us to look again. */
-	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
-		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
-}
-
-/* --- slots ----------------------------------------------------------------- */
-
-/* Slots are sorted by job name, then by the run's instant: a job's runs
- * (one, or one per occurrence of a recurring job) sit together. */
-static int slot_key_cmp(const char *job, int64_t start, const struct slot *s)
-{
-	int c = strcmp(job, s->run->job);
-
-	if (c)
-		return c;
-	return start < s->run->start ? -1 : start > s->run->start ? 1 : 0;
-}
-
-/* Then by part: the whole run (no part) first, then its parts by name. */
-static int slot_cmp(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	int c = slot_key_cmp(x->run->job, x->run->start, y);
-
-	if (c || x->run->part == y->run->part)
-		return c;
-	if (!x->run->part || !y->run->part)
-		return x->run->part ? 1 : -1;
-	return strcmp(x->run->part, y->run->part);
-}
-
-/* Index of the first slot at or after (job, start). */
-static size_t slot_lower(const struct engine *e, const char *job, int64_t start)
-{
-	size_t lo = 0, hi = e->n_slots;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (slot_key_cmp(job, start, e->slots[mid]) > 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static bool slot_of_job(const struct engine *e, size_t i, const char *job)
-{
-	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
-}
-
-/* The job's runs the engine holds (not forgotten), in order; the slots too
- * when ret_slots is not NULL. Caller frees both. */
-static size_t slot_job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots)
-{
-	size_t lo = slot_lower(e, job, INT64_MIN), n = 0;
-	const struct run **v;
-	struct slot **sv = NULL;
-
-	for (size_t i = lo; slot_of_job(e, i, job); i++)
-		n++;
-	v = xcalloc(n ? n : 1, sizeof(*v));
-	if (ret_slots)
-		sv = xcalloc(n ? n : 1, sizeof(*sv));
-	n = 0;
-	for (size_t i = lo; slot_of_job(e, i, job); i++) {
-		if (e->slots[i]->forgotten)
-			continue;
-		if (sv)
-			sv[n] = e->slots[i];
-		v[n++] = e->slots[i]->run;
-	}
-	*ret = v;
-	if (ret_slots)
-		*ret_slots = sv;
-	return n;
-}
-
-
-/* A record of a job that left the files, kept so that its runs are never
- * made again (state_retention): nothing is done with it, nobody sees it. */
-static bool slot_detached(const struct slot *s)
-{
-	return !s->spec && run_at_rest(s->run);
-}
-
-/* The run of a job an operator means: the one being submitted or active,
- * else the next scheduled one, else the newest. */
-static struct slot *slot_find(const struct engine *e, const char *job)
-{
-	struct slot *active = NULL, *next = NULL, *newest = NULL;
-
-	for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++) {
-		struct slot *s = e->slots[i];
-		enum run_state st = s->run->state;
-		if (s->forgotten || slot_detached(s))
-			continue;
-		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
-			active = s;
-		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED || st == RUN_PAUSED) && !next)
-			next = s;
-		newest = s;
-	}
-	return active ? active : next ? next : newest;
-}
-
-static struct slot *slot_add(struct engine *e, struct run *r, const struct jobspec *spec)
-{
-	struct slot *s = xcalloc(1, sizeof(*s));
-
-	s->e = e;
-	s->run = r;
-	s->spec = spec;
-	s->hidx = SIZE_MAX;
-	xgrow((void **)&e->slots, &e->cap_slots, e->n_slots + 1, sizeof(*e->slots));
-	e->slots[e->n_slots++] = s;
-	return s;
-}
-
-/* Add a slot at its sorted place (slot_add + slot_sort for many at once). */
-static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
-{
-	size_t at = slot_lower(e, r->job, r->start);
-	struct slot *s;
-
-	while (at < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[at]) == 0 &&
-	       slot_cmp(&(struct slot *){ &(struct slot){ .run = r } }, &e->slots[at]) > 0)
-		at++;
-	s = slot_add(e, r, spec);
-
-	memmove(e->slots + at + 1, e->slots + at, (e->n_slots - 1 - at) * sizeof(*e->slots));
-	e->slots[at] = s;
-	return s;
-}
-
-static void slot_sort(struct engine *e)
-{
-	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
-		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
-}
-
-/* One slot per run identity: of two records of one run (only an old
- * state folder can hold them), the newer stays. */
-static void slot_dedupe(struct engine *e)
-{
-	for (size_t i = 1; i < e->n_slots; i++) {
-		struct slot *a = e->slots[i - 1], *b = e->slots[i];
-		if (slot_cmp(&a, &b) != 0)
-			continue;
-		if (a->run->gen > b->run->gen) {
-			e->slots[i - 1] = b;
-			e->slots[i] = a;
-			b = a;
-			a = e->slots[i - 1];
-		}
-		engine_log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
-			"job '%s': two records of run '%s' in the state; the newer one (gen %" PRIu64 ") is kept",
-			a->run->job, a->run->call_name, b->run->gen);
-		a->forgotten = true;
-		e->reap_needed = true;
-	}
-}
-
-/* Free forgotten slots that nothing points at any more. */
-static void slot_reap(struct engine *e)
-{
-	size_t j = 0;
-
-	/* O(jobs): only when something was forgotten. */
-	if (!e->reap_needed)
-		return;
-	e->reap_needed = false;
-
-	for (size_t i = 0; i < e->n_slots; i++) {
-		struct slot *s = e->slots[i];
-		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
-			slot_heap_remove(e, s);
-			run_free(s->run);
-			free(s->body);
-			free(s);
-			continue;
-		}
-		if (s->forgotten)
-			e->reap_needed = true; /* still referenced: next time */
-		e->slots[j++] = s;
-	}
-	e->n_slots = j;
-}
-
 /* --- logging --------------------------------------------------------------- */
 
-static enum log_event engine_log_event_of(enum job_event je)
+enum log_event engine_log_event_of(enum job_event je)
 {
 	switch (je) {
 	case JE_SCHEDULED: return EV_SCHEDULED;
@@ -464,9 +121,7 @@ static enum log_event engine_log_event_of(enum job_event je)
 	}
 }
 
-static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
-		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
 		    const char *fmt, ...)
 {
 	struct log_fields f = {
@@ -488,7 +143,7 @@ static void engine_log_run(int prio, enum log_event ev, const struct run *r, int
 
 /* Poll again in poll_interval (if not already armed): called whenever a
  * batch is or may be active. */
-static void scan_poll_arm(struct engine *e)
+void scan_poll_arm(struct engine *e)
 {
 	struct timeval tv = { .tv_sec = e->conf->poll_interval };
 
@@ -498,7 +153,7 @@ static void scan_poll_arm(struct engine *e)
 
 /* The systemd STATUS= line is refreshed at most once a second, and only
  * after something changed. */
-static void engine_status_touch(struct engine *e)
+void engine_status_touch(struct engine *e)
 {
 	struct timeval tv = { .tv_sec = 1 };
 
@@ -508,19 +163,13 @@ static void engine_status_touch(struct engine *e)
 
 /* --- carrying out actions -------------------------------------------------- */
 
-static void carry_actions(struct slot *s, struct actions *acts);
-static void carry_step(struct slot *s, const struct run_event *ev);
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
-static int engine_str_cmp(const void *a, const void *b);
-static const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
-static void slot_drop(struct engine *e, struct slot *s);
 static void follow_up(struct engine *e, struct slot *s);
-static void scan_request(struct engine *e);
 
 /* A run changed state: a recurring job needs its next run once this one
  * left "scheduled", and ended runs are pruned. Done in engine_settle(), outside
  * any loop over the slots. */
-static void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev)
+void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev)
 {
 	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
 
@@ -530,12 +179,9 @@ static void carry_note_state_change(struct engine *e, struct slot *s, enum run_s
 	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
 }
 
-static void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
-static int64_t reconcile_prune_job(struct engine *e, const char *job);
-
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
-static void engine_settle(struct engine *e)
+void engine_settle(struct engine *e)
 {
 	while (e->n_pending_jobs > 0) {
 		char *job = e->pending_jobs[--e->n_pending_jobs];
@@ -562,7 +208,7 @@ static const struct tz *run_zone(const struct engine *e, const struct run *r, co
 	return j->tz;
 }
 
-static struct run_ctx carry_make_ctx(const struct slot *s)
+struct run_ctx carry_make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
 		.spec = s->spec,
@@ -590,9 +236,7 @@ static struct run_ctx carry_make_ctx(const struct slot *s)
 	return c;
 }
 
-static void carry_group_flush(struct engine *e);
-
-static void carry_step(struct slot *s, const struct run_event *ev)
+void carry_step(struct slot *s, const struct run_event *ev)
 {
 	struct run_ctx ctx;
 	struct actions acts = { .n = 0 };
@@ -624,7 +268,7 @@ static enum req_outcome outcome_of(enum api_outcome o)
 
 /* Every API answer passes here first: 401/403 pause all API work (logged
  * once), any other answer resumes it. */
-static void carry_note_api_result(struct engine *e, const struct api_result *res)
+void carry_note_api_result(struct engine *e, const struct api_result *res)
 {
 	long cls = res->http_status / 100;
 
@@ -649,7 +293,7 @@ static void carry_note_api_result(struct engine *e, const struct api_result *res
 	}
 }
 
-static struct run_event carry_event_of(enum run_event_kind kind, const struct api_result *res)
+struct run_event carry_event_of(enum run_event_kind kind, const struct api_result *res)
 {
 	return (struct run_event){
 		.kind = kind,
@@ -712,9 +356,6 @@ static void request_not_started(struct slot *s, enum run_event_kind kind)
 	carry_step(s, &ev);
 }
 
-static void carry_compact_all(struct engine *e);
-static void compact_arm(struct engine *e, int ms);
-
 /* What a write of s's state came to: on failure, say so once for the
  * folder and let the machine step back (nothing after the persist was done);
  * on success, say when the folder is writable again. True when written. */
@@ -743,25 +384,7 @@ static bool store_result(struct engine *e, struct slot *s, int rc)
 	return true;
 }
 
-/* Delete a run that was never submitted, and its record: it can be made
- * again from the configuration. */
-static void slot_drop(struct engine *e, struct slot *s)
-{
-	const struct run *r = s->run;
-	int rc;
-
-	if (s->in_group)
-		carry_group_flush(e);
-	rc = store_remove(e->store, &r, 1);
-	if (rc < 0)
-		engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
-			strerror(-rc));
-	slot_heap_remove(e, s);
-	s->forgotten = true;
-	e->reap_needed = true;
-}
-
-static void carry_actions(struct slot *s, struct actions *acts)
+void carry_actions(struct slot *s, struct actions *acts)
 {
 	struct engine *e = s->e;
 	struct run *r = s->run;
@@ -908,7 +531,7 @@ static void compact_arm(struct engine *e, int ms)
 		event_add(e->compact_ev, &tv);
 }
 
-static void carry_compact_all(struct engine *e)
+void carry_compact_all(struct engine *e)
 {
 	long rc = store_compact(e->store, SIZE_MAX);
 
@@ -918,7 +541,7 @@ static void carry_compact_all(struct engine *e)
 			  store_where(e->store), strerror((int)-rc));
 }
 
-static void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
+void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int64_t now = engine_now_ms();
@@ -946,18 +569,18 @@ static void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Group commit: persist every deferred run with one sync, then carry out
  * what each one deferred. */
-static void carry_group_begin(struct engine *e)
+void carry_group_begin(struct engine *e)
 {
 	e->group_depth++;
 }
 
-static void carry_group_end(struct engine *e)
+void carry_group_end(struct engine *e)
 {
 	if (--e->group_depth == 0)
 		carry_group_flush(e);
 }
 
-static void carry_flush_cb(evutil_socket_t fd, short what, void *arg)
+void carry_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -965,7 +588,7 @@ static void carry_flush_cb(evutil_socket_t fd, short what, void *arg)
 	engine_settle(arg);
 }
 
-static void carry_group_flush(struct engine *e)
+void carry_group_flush(struct engine *e)
 {
 	const struct run **runs;
 	struct slot **g;
@@ -998,7 +621,7 @@ static void carry_group_flush(struct engine *e)
 	free(g);
 }
 
-static int engine_str_cmp(const void *a, const void *b)
+int engine_str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -1072,7 +695,7 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 
 /* A run that cannot be made again from the configuration alone (a zone
  * group, a follow-up) is written at once, in the current group commit. */
-static void carry_persist_new(struct engine *e, struct slot *s)
+void carry_persist_new(struct engine *e, struct slot *s)
 {
 	s->in_group = true;
 	s->rest.n = 0;
@@ -1119,7 +742,7 @@ static int batch_id_cmp(const void *a, const void *b)
 	return strcmp(x->run->batch_id, y->run->batch_id);
 }
 
-static void scan_free(struct list_scan *sc)
+void scan_free(struct list_scan *sc)
 {
 	if (!sc)
 		return;
@@ -1161,7 +784,7 @@ static void scan_next_page(struct engine *e, const char *last_doc)
 }
 
 /* Start a scan when slots need one and none is running. */
-static void scan_start(struct engine *e, bool poll)
+void scan_start(struct engine *e, bool poll)
 {
 	struct list_scan *sc;
 	const char *agent = NULL;
@@ -1238,7 +861,7 @@ static void scan_start(struct engine *e, bool poll)
 	scan_next_page(e, NULL);
 }
 
-static void scan_request(struct engine *e)
+void scan_request(struct engine *e)
 {
 	if (e->scan)
 		e->scan_wanted = true;
@@ -1430,7 +1053,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 	scan_finish(e, NULL);
 }
 
-static void scan_poll_cb(evutil_socket_t fd, short what, void *arg)
+void scan_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 
@@ -1561,7 +1184,6 @@ struct load_ctx {
 	int64_t now;
 };
 
-
 /* A record that could not be read: its run is looked up through the API as
  * uncertain, with the identity its file name gives (job, instant, part),
  * never with the job's start. A run whose record alone knew what it sends
@@ -1640,21 +1262,6 @@ static void prune_arm(struct engine *e, int64_t at_s)
 	event_add(e->prune_ev, &tv);
 }
 
-static void slot_remove_record(struct engine *e, struct slot *s)
-{
-	const struct run *r = s->run;
-	int rc = store_remove(e->store, &r, 1);
-
-	if (rc < 0) {
-		engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
-			strerror(-rc));
-		return;
-	}
-	slot_heap_remove(e, s);
-	s->forgotten = true;
-	e->reap_needed = true;
-}
-
 /* What the state keeps of a job. A job in the files keeps its runs that may
  * still do something and, of those that ended, every part of the newest
  * occurrence: the next occurrence counts from it, and it is a one-off job's
@@ -1662,7 +1269,7 @@ static void slot_remove_record(struct engine *e, struct slot *s)
  * state_retention after the run's end, so that putting the job back never
  * submits a run again. Returns when its oldest kept record expires
  * (INT64_MAX: none). */
-static int64_t reconcile_prune_job(struct engine *e, const char *job)
+int64_t reconcile_prune_job(struct engine *e, const char *job)
 {
 	const struct jobspec *spec = daemonconf_find(e->conf, job);
 	const struct run **runs;
@@ -1704,7 +1311,7 @@ static void prune_all(struct engine *e)
 		prune_arm(e, next);
 }
 
-static void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg)
+void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 
@@ -1797,7 +1404,7 @@ static void log_note(const struct occur_note *x, const char *job)
 
 /* Give a job the runs it needs (occur_next): its single run, or the next
  * occurrence of a recurring job. */
-static void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
+void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 {
 	struct occur_opts o = {
 		.now_ms = engine_now_ms(),
@@ -1834,7 +1441,7 @@ static int held_cmp(const void *a, const void *b)
 	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
 }
 
-static void reconcile_held_clear(struct engine *e)
+void reconcile_held_clear(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_held; i++) {
 		free(e->held[i].call_name);
@@ -1865,7 +1472,7 @@ static void held_rebuild(struct engine *e)
 }
 
 /* Why a submit of s must not be sent at all, or NULL. */
-static const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
+const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
 {
 	const struct run *r = s->run;
 	struct held_name key = { .call_name = r->call_name }, *h;
@@ -1886,7 +1493,7 @@ static const char *reconcile_submit_refusal(struct engine *e, const struct slot 
 }
 
 /* Carry out one of the machine's reactions to a (re)load on slot s. */
-static void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
+void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
 			enum run_event_kind kind)
 {
 	struct run_ctx ctx;
@@ -1969,7 +1576,7 @@ static void reconcile_job(struct engine *e, const char *job)
  * back are followed again; changed jobs' runs are brought in line (a run
  * that was submitted, or may have been, is never moved, dropped or made
  * twice); every job gets its next run. */
-static void reconcile_apply_conf(struct engine *e)
+void reconcile_apply_conf(struct engine *e)
 {
 	char **jobs = NULL;
 	size_t n = 0;
