@@ -1,19 +1,25 @@
 /*
  * engine: the event loop that carries out what the run state machine
- * decides. See engine.h.
+ * decides. See engine.h; the engine's parts and what they share are in
+ * engine_int.h.
  *
- * Shape: every run lives in a slot; slots with a due instant sit in a
- * min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
+ * Shape: every run lives in a slot (slot.c); slots with a due instant sit in
+ * a min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
  * top. Active batches and uncertain submits are served by one shared scan of
- * the workspace list (newest first), so N active batches cost about N/100
- * requests per poll. Everything the machine asks for is done in order; a
- * persist that fails stops the actions after it.
+ * the workspace list (scan.c, newest first), so N active batches cost about
+ * N/100 requests per poll. Everything the machine asks for is done in order
+ * (carry.c); a persist that fails stops the actions after it. The runs are
+ * brought in line with the configuration by reconcile.c.
+ *
+ * This file: creating, starting, reloading, stopping and freeing the engine,
+ * operator requests and read-only access; the timer and the overlap policy
+ * it applies; engine_settle(), the end of every callback; the systemd STATUS=
+ * line; the clock, randomness and run logging that every part uses.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,37 +30,18 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "backoff.h"
 #include "cfg.h"
-#include "codec.h"
 #include "engine.h"
 #include "engine_int.h"
 #include "http.h"
-#include "run.h"
 #include "log.h"
 #include "notify.h"
-#include "occur.h"
-#include "schedule.h"
-#include "state.h"
+#include "run.h"
 #include "store.h"
 #include "tz.h"
 #include "util.h"
-#include "window.h"
 
 #define STOP_GRACE_S 10
-
-/* A call_name that a run of a job no longer in the files was submitted
- * with: no other run may be submitted with it while the record is kept. */
-struct held_name {
-	char *call_name;
-	char *job;
-	char *batch_id;
-};
-
-struct replan {
-	char *job;
-	int64_t start;
-};
 
 int64_t engine_now_ms(void)
 {
@@ -69,6 +56,11 @@ uint64_t engine_rnd64(void)
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
 		v = (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
 	return v;
+}
+
+int engine_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* --- logging --------------------------------------------------------------- */
@@ -112,17 +104,7 @@ void engine_log_run(int prio, enum log_event ev, const struct run *r, int attemp
 	va_end(ap);
 }
 
-/* --- timers that only run when needed ----------------------------------------- */
-
-/* The systemd STATUS= line is refreshed at most once a second, and only
- * after something changed. */
-void engine_status_touch(struct engine *e)
-{
-	struct timeval tv = { .tv_sec = 1 };
-
-	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
-		event_add(e->status_ev, &tv);
-}
+/* --- the timer --------------------------------------------------------------- */
 
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
@@ -139,13 +121,6 @@ void engine_settle(struct engine *e)
 	slot_reap(e);
 	slot_heap_arm(e);
 }
-
-int engine_str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* --- the timer --------------------------------------------------------------- */
 
 /* A recurring job's occurrence is due while an earlier run of the job is
  * still at work: apply the job's overlap policy. Returns why the new run
@@ -216,6 +191,16 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- status for systemd ------------------------------------------------------ */
 
+/* The systemd STATUS= line is refreshed at most once a second, and only
+ * after something changed. */
+void engine_status_touch(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 1 };
+
+	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
+		event_add(e->status_ev, &tv);
+}
+
 static void update_status(struct engine *e)
 {
 	size_t active = 0, submitting = 0;
@@ -259,155 +244,12 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- setting up -------------------------------------------------------------- */
 
-struct load_ctx {
-	struct engine *e;
-	int64_t now;
-};
-
-/* A record that could not be read: its run is looked up through the API as
- * uncertain, with the identity its file name gives (job, instant, part),
- * never with the job's start. A run whose record alone knew what it sends
- * (a follow-up) may be adopted, never submitted. */
-static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
-			 int64_t now)
-{
-	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
-	struct run *nr;
-
-	if (!key) {
-		/* Which run it was is unknown: engine_start treats every run
-		 * whose time has come as uncertain. */
-		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
-			  "state journal record %s is damaged (%s); runs due now will be looked up through the API",
-			  where, cause ? cause : "unreadable");
-		return;
-	}
-	if (!spec) {
-		log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
-			  "state file '%s' is damaged (%s) and kept as evidence; its job '%s' is not in the files, "
-			  "so its run is not looked up", where, cause ? cause : "unreadable", key->job);
-		return;
-	}
-	log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
-		  "state file '%s' is damaged (%s) and kept as evidence; its run is looked up through the API",
-		  where, cause ? cause : "unreadable");
-	/* When its submit was made is unknown: look through the whole list,
-	 * and conclude only after the grace. */
-	if (key->part) {
-		char **v = NULL;
-		size_t k = spec->hours && spec->has_recipient_zones ? occur_zone_rcpts(spec, key->part, &v) : 0;
-		if (k == 0) {
-			/* A follow-up: its recipients are lost with the record. */
-			free(v);
-			v = NULL;
-		}
-		nr = run_new_lost(spec, key->start, key->part, k ? key->part : NULL, v, k, k == 0, now + e->grace_ms);
-	} else {
-		nr = run_new_lost(spec, key->start, NULL, NULL, NULL, 0, false, now + e->grace_ms);
-	}
-	slot_add(e, nr, spec);
-}
-
-static void load_run_cb(const struct run_key *key, struct run *r, const char *cause, const char *where, void *arg)
-{
-	struct load_ctx *lc = arg;
-
-	lc->e->earlier_life = true;
-	if (!r) {
-		load_damaged(lc->e, key, cause, where, lc->now);
-		return;
-	}
-	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));
-}
-
-#define RETENTION_DEFAULT_S (30 * 86400)
-/* Records past their retention are removed at most this often. */
-#define PRUNE_MIN_INTERVAL_S 60
-
-static int64_t retention_s(const struct engine *e)
-{
-	return e->conf->state_retention > 0 ? e->conf->state_retention : RETENTION_DEFAULT_S;
-}
-
-static void prune_arm(struct engine *e, int64_t at_s)
-{
-	int64_t now_s = engine_now_ms() / 1000, d = at_s - now_s;
-	struct timeval tv;
-
-	if (d < PRUNE_MIN_INTERVAL_S)
-		d = PRUNE_MIN_INTERVAL_S;
-	tv.tv_sec = d;
-	tv.tv_usec = 0;
-	event_del(e->prune_ev);
-	event_add(e->prune_ev, &tv);
-}
-
-/* What the state keeps of a job. A job in the files keeps its runs that may
- * still do something and, of those that ended, every part of the newest
- * occurrence: the next occurrence counts from it, and it is a one-off job's
- * single run. A job that left the files keeps every record until
- * state_retention after the run's end, so that putting the job back never
- * submits a run again. Returns when its oldest kept record expires
- * (INT64_MAX: none). */
-int64_t reconcile_prune_job(struct engine *e, const char *job)
-{
-	const struct jobspec *spec = daemonconf_find(e->conf, job);
-	const struct run **runs;
-	struct slot **slots;
-	size_t n = slot_job_runs(e, job, &runs, &slots);
-	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
-	int64_t next = occur_prune(spec != NULL, runs, n, engine_now_ms() / 1000, retention_s(e), remove);
-
-	for (size_t i = 0; i < n; i++) {
-		struct slot *s = slots[i];
-		if (!remove[i] || s->busy || s->in_group)
-			continue;
-		if (!spec)
-			engine_log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
-				"job '%s': the record of run '%s' (%s) is removed: the job left the files and "
-				"state_retention (%" PRId64 "s) has passed", s->run->job, s->run->call_name,
-				run_state_name(s->run->state), retention_s(e));
-		slot_remove_record(e, s);
-	}
-	free(remove);
-	free(runs);
-	free(slots);
-	return next;
-}
-
-/* Prune every job; arm the next pass at the earliest expiry. */
-static void prune_all(struct engine *e)
-{
-	int64_t next = INT64_MAX;
-
-	for (size_t i = 0; i < e->n_slots; i++) {
-		if (i > 0 && strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) == 0)
-			continue;
-		int64_t t = reconcile_prune_job(e, e->slots[i]->run->job);
-		if (t < next)
-			next = t;
-	}
-	if (next != INT64_MAX)
-		prune_arm(e, next);
-}
-
-void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-
-	(void)fd;
-	(void)what;
-	prune_all(e);
-	engine_settle(e);
-}
-
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct http_options ho = { 0 };
 	struct store_load_info info;
-	struct load_ctx lc;
 	int r;
 
 	e->base = base;
@@ -453,9 +295,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->compact_ev = event_new(base, -1, 0, carry_compact_cb, e);
 	e->prune_ev = event_new(base, -1, 0, reconcile_prune_cb, e);
 
-	lc.e = e;
-	lc.now = engine_now_ms();
-	r = store_load(e->store, load_run_cb, &lc, &info);
+	r = reconcile_load(e, &info);
 	if (r < 0) {
 		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
 		goto fail;
@@ -471,199 +311,6 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 fail:
 	engine_free(e);
 	return r;
-}
-
-static void log_note(const struct occur_note *x, const char *job)
-{
-	if (x->run)
-		engine_log_run(x->priority, engine_log_event_of(x->event), x->run, 0, 0, "%s", x->msg);
-	else
-		engine_log_run(x->priority, engine_log_event_of(x->event),
-			&(struct run){ .job = (char *)job, .start = x->start }, 0, 0, "%s", x->msg);
-}
-
-/* Give a job the runs it needs (occur_next): its single run, or the next
- * occurrence of a recurring job. */
-void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
-{
-	struct occur_opts o = {
-		.now_ms = engine_now_ms(),
-		.suspect_due = e->starting && e->earlier_life,
-		.settle_ms = e->started_ms + e->grace_ms,
-		.starting = e->starting,
-		.replan = INT64_MIN,
-	};
-	struct occur_out out = { 0 };
-	const struct run **runs;
-	size_t n = slot_job_runs(e, spec->name, &runs, NULL);
-
-	for (size_t i = 0; i < e->n_replan; i++)
-		if (strcmp(e->replan[i].job, spec->name) == 0 && (o.replan == INT64_MIN || e->replan[i].start < o.replan))
-			o.replan = e->replan[i].start;
-	occur_next(spec, runs, n, &o, &out);
-	free(runs);
-	for (size_t i = 0; i < out.n_notes; i++)
-		log_note(&out.notes[i], spec->name);
-	e->stats.missed += out.missed;
-	for (size_t i = 0; i < out.n_add; i++) {
-		struct slot *s = slot_insert(e, out.add[i], spec);
-		out.add[i] = NULL;
-		if (out.persist[i])
-			carry_persist_new(e, s); /* a zone group: written at once */
-		else
-			slot_heap_place(e, s);
-	}
-	occur_out_clear(&out);
-}
-
-static int held_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
-}
-
-void reconcile_held_clear(struct engine *e)
-{
-	for (size_t i = 0; i < e->n_held; i++) {
-		free(e->held[i].call_name);
-		free(e->held[i].job);
-		free(e->held[i].batch_id);
-	}
-	free(e->held);
-	e->held = NULL;
-	e->n_held = 0;
-}
-
-/* The call_names of submitted runs whose job left the files (check sees
- * only the files: a renamed job may render the same names). */
-static void held_rebuild(struct engine *e)
-{
-	reconcile_held_clear(e);
-	for (size_t i = 0; i < e->n_slots; i++) {
-		const struct slot *s = e->slots[i];
-		if (s->forgotten || s->spec || !run_submitted(s->run))
-			continue;
-		e->held = xrealloc(e->held, (e->n_held + 1) * sizeof(*e->held));
-		e->held[e->n_held++] = (struct held_name){ .call_name = xstrdup(s->run->call_name),
-							   .job = xstrdup(s->run->job),
-							   .batch_id = xstrdup(s->run->batch_id) };
-	}
-	if (e->n_held > 1)
-		qsort(e->held, e->n_held, sizeof(*e->held), held_cmp);
-}
-
-/* Why a submit of s must not be sent at all, or NULL. */
-const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
-{
-	const struct run *r = s->run;
-	struct held_name key = { .call_name = r->call_name }, *h;
-
-	if (r->part && !r->rcpts) {
-		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
-		return buf;
-	}
-	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
-	if (h && strcmp(h->job, r->job) != 0) {
-		snprintf(buf, size,
-			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
-			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
-			 h->batch_id ? h->batch_id : "unknown");
-		return buf;
-	}
-	return NULL;
-}
-
-/* Delete a run that was never submitted, to be planned again. */
-static void drop_planned(struct engine *e, struct slot *s, const char *why)
-{
-	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
-	e->replan[e->n_replan++] = (struct replan){ .job = xstrdup(s->run->job), .start = s->run->start };
-	engine_log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
-		run_state_name(s->run->state), s->run->call_name, why);
-	slot_drop(e, s);
-}
-
-/* Bring the runs of one job in line with its definition (NULL: it left the
- * files). */
-static void reconcile_job(struct engine *e, const char *job)
-{
-	const struct jobspec *spec = daemonconf_find(e->conf, job);
-	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
-
-	while (slot_of_job(e, hi, job))
-		hi++;
-	for (size_t i = lo; i < hi; i++) {
-		struct slot *s = e->slots[i];
-		if (s->forgotten)
-			continue;
-		s->spec = spec;
-		if (!spec && !run_state_final(s->run->state) && !s->run->removing)
-			carry_reload_step(s, NULL, RE_REMOVED);
-		else if (spec && (s->run->removing || s->run->state == RUN_REMOVED))
-			carry_reload_step(s, NULL, RE_READDED);
-	}
-	if (!spec)
-		return;
-	{
-		const struct run **runs;
-		struct slot **slots;
-		size_t n = slot_job_runs(e, job, &runs, &slots);
-		struct occur_decision *d = xcalloc(n ? n : 1, sizeof(*d));
-
-		occur_reconcile(spec, runs, n, d);
-		for (size_t i = 0; i < n; i++) {
-			switch (d[i].verdict) {
-			case OCCUR_KEEP:
-				break;
-			case OCCUR_UPDATE:
-				carry_reload_step(slots[i], run_update_spec, 0);
-				break;
-			case OCCUR_FOLLOW:
-				carry_reload_step(slots[i], run_follow_enabled, 0);
-				break;
-			case OCCUR_DROP:
-				drop_planned(e, slots[i], d[i].why);
-				break;
-			}
-		}
-		free(d);
-		free(runs);
-		free(slots);
-	}
-}
-
-/* Bring the slots in line with e->conf, job by job: runs of jobs that left
- * the files are settled by on_removal and kept as records; jobs that came
- * back are followed again; changed jobs' runs are brought in line (a run
- * that was submitted, or may have been, is never moved, dropped or made
- * twice); every job gets its next run. */
-void reconcile_apply_conf(struct engine *e)
-{
-	char **jobs = NULL;
-	size_t n = 0;
-
-	carry_group_flush(e); /* nothing deferred from before runs into the new definitions */
-	for (size_t i = 0; i < e->n_slots; i++)
-		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0) {
-			jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
-			jobs[n++] = xstrdup(e->slots[i]->run->job);
-		}
-	carry_group_begin(e);
-	for (size_t i = 0; i < n; i++) {
-		reconcile_job(e, jobs[i]);
-		free(jobs[i]);
-	}
-	free(jobs);
-	carry_group_end(e);
-	slot_reap(e);
-	held_rebuild(e);
-	for (size_t i = 0; i < e->conf->n_jobs; i++)
-		reconcile_ensure_next(e, &e->conf->jobs[i]);
-	for (size_t i = 0; i < e->n_replan; i++)
-		free(e->replan[i].job);
-	free(e->replan);
-	e->replan = NULL;
-	e->n_replan = 0;
-	prune_all(e);
 }
 
 int engine_start(struct engine *e)
@@ -760,6 +407,8 @@ int engine_reload(struct engine *e)
 	return 0;
 }
 
+/* --- stopping and freeing -------------------------------------------------- */
+
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 
 static void stop_finish(struct engine *e)
@@ -850,6 +499,8 @@ void engine_free(struct engine *e)
 	free(e->config_path);
 	free(e);
 }
+
+/* --- access and operator requests ------------------------------------------ */
 
 const struct daemonconf *engine_conf(const struct engine *e)
 {

@@ -114,7 +114,7 @@ struct engine {
 
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t engine_now_ms(void);
-/* 64 random bits, for the machine's jitter. */
+/* 64 random bits, for jitter (the machine's, backoffs). */
 uint64_t engine_rnd64(void);
 /* qsort/bsearch comparison of two elements of type char *. */
 int engine_str_cmp(const void *a, const void *b);
@@ -125,7 +125,7 @@ void engine_log_run(int prio, enum log_event ev, const struct run *r, int attemp
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* Refresh the systemd STATUS= line within a second (at most once a second). */
 void engine_status_touch(struct engine *e);
-/* The end of every callback: next runs, pruning, forgotten slots freed, the timer armed. */
+/* The end of every callback: next runs, pruning, slots freed, the timer armed. */
 void engine_settle(struct engine *e);
 
 /* slot.c */
@@ -134,13 +134,13 @@ void engine_settle(struct engine *e);
 void slot_heap_remove(struct engine *e, struct slot *s);
 /* Put s where its due time says in the heap, or out of it when nothing is due. */
 void slot_heap_place(struct engine *e, struct slot *s);
-/* Arm the timerfd at the earliest due instant (disarmed when none or stopping). */
+/* Arm the timerfd at the earliest due instant, not before an API pause ends. */
 void slot_heap_arm(struct engine *e);
 /* Index of the first slot at or after (job, start). */
 size_t slot_lower(const struct engine *e, const char *job, int64_t start);
 /* Whether slot i exists and holds a run of job. */
 bool slot_of_job(const struct engine *e, size_t i, const char *job);
-/* The job's runs (not forgotten) in order, their slots too when ret_slots is not NULL; caller frees. */
+/* The job's runs (not forgotten) in order, and their slots into ret_slots; caller frees. */
 size_t slot_job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots);
 /* Whether s is only the kept record of a job that left the files. */
 bool slot_detached(const struct slot *s);
@@ -175,7 +175,7 @@ void carry_note_api_result(struct engine *e, const struct api_result *res);
 struct run_event carry_event_of(enum run_event_kind kind, const struct api_result *res);
 /* Carry out the machine's actions for s in order; a failed persist stops the rest. */
 void carry_actions(struct slot *s, struct actions *acts);
-/* Carry out one of the machine's reactions to a (re)load on s: fn, or an event of kind. */
+/* Carry out a reaction of the machine to a (re)load on s: fn, or an event of kind. */
 void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
 		       enum run_event_kind kind);
 /* Write every run held in the journal into its own file now. */
@@ -208,11 +208,13 @@ void scan_free(struct list_scan *sc);
 
 /* reconcile.c */
 
-/* Bring the slots in line with e->conf (start, reload), and give every job its next run. */
+/* Load the runs of the state folder into slots. 0, or a negative errno. */
+int reconcile_load(struct engine *e, struct store_load_info *ret_info);
+/* Bring the slots in line with e->conf (start, reload); every job gets its next run. */
 void reconcile_apply_conf(struct engine *e);
 /* Give a job the runs it needs: its single run, or its next occurrence. */
 void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
-/* Remove the records a job no longer needs; when its oldest kept one expires (INT64_MAX: none). */
+/* Remove the records a job no longer needs; when the oldest kept one expires. */
 int64_t reconcile_prune_job(struct engine *e, const char *job);
 /* Event callback: prune every job's records. */
 void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg);
