@@ -8,7 +8,8 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/http.c src/shell/http.h \
 	src/shell/api.c src/shell/api.h \
 	src/shell/store.h src/shell/store_file.c \
-	src/shell/engine.c src/shell/engine.h \
+	src/shell/engine.c src/shell/engine.h src/shell/engine_int.h \
+	src/shell/slot.c src/shell/carry.c src/shell/scan.c src/shell/reconcile.c \
 	src/shell/log.c src/shell/log.h \
 	src/shell/notify.c src/shell/notify.h \
 	src/shell/control.c src/shell/control.h \

@@ -1,19 +1,25 @@
 /*
  * engine: the event loop that carries out what the run state machine
- * decides. See engine.h.
+ * decides. See engine.h; the engine's parts and what they share are in
+ * engine_int.h.
  *
- * Shape: every run lives in a slot; slots with a due instant sit in a
- * min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
+ * Shape: every run lives in a slot (slot.c); slots with a due instant sit in
+ * a min-heap; one timerfd (CLOCK_REALTIME, absolute) is armed at the heap's
  * top. Active batches and uncertain submits are served by one shared scan of
- * the workspace list (newest first), so N active batches cost about N/100
- * requests per poll. Everything the machine asks for is done in order; a
- * persist that fails stops the actions after it.
+ * the workspace list (scan.c, newest first), so N active batches cost about
+ * N/100 requests per poll. Everything the machine asks for is done in order
+ * (carry.c); a persist that fails stops the actions after it. The runs are
+ * brought in line with the configuration by reconcile.c.
+ *
+ * This file: creating, starting, reloading, stopping and freeing the engine,
+ * operator requests and read-only access; the timer and the overlap policy
+ * it applies; engine_settle(), the end of every callback; the systemd STATUS=
+ * line; the clock, randomness and run logging that every part uses.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,426 +30,42 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "backoff.h"
 #include "cfg.h"
-#include "codec.h"
 #include "engine.h"
+#include "engine_int.h"
 #include "http.h"
-#include "run.h"
 #include "log.h"
 #include "notify.h"
-#include "occur.h"
-#include "schedule.h"
-#include "state.h"
+#include "run.h"
 #include "store.h"
 #include "tz.h"
 #include "util.h"
-#include "window.h"
 
-#define LIST_PAGE_LIMIT 100
-/* A lookup scans back to batches created this long before its intent: the
- * API's clock and ours may differ. */
-#define LOOKUP_SKEW_S 300
-/* A page that fails is asked for again this often before the scan gives up. */
-#define PAGE_RETRIES 3
 #define STOP_GRACE_S 10
-#define BACKOFF_BASE_MS 1000
-#define BACKOFF_CAP_MS (5 * 60 * 1000)
 
-struct slot {
-	struct engine *e;
-	struct run *run;
-	const struct jobspec *spec; /* NULL when the job was removed */
-	size_t hidx;                /* index in the heap, SIZE_MAX when out */
-	int busy;                   /* requests in flight that point at this slot */
-	bool in_scan;               /* part of the running list scan */
-	bool want_lookup;           /* waiting for the next list scan */
-	bool forgotten;             /* freed once nothing points at it */
-	bool in_group;              /* waits for the group commit */
-	const char *skip;           /* for the next step: do not submit, and why */
-	char *body;                 /* the submit body its intent records, until sent */
-	struct actions rest;        /* actions after its deferred persist */
-};
-
-struct scan {
-	struct slot **status; /* active slots, sorted by batch id */
-	bool *seen;
-	size_t n_status;
-	struct slot **lookup; /* uncertain slots */
-	struct batch *match;  /* oldest match per lookup slot */
-	int *n_match;
-	int *n_foreign;       /* batches with its call_name that are not its own */
-	char **held;          /* batch ids other runs hold, sorted: never adopted */
-	size_t n_held;
-	size_t n_lookup;
-	char *agent;          /* agent_id filter, or NULL */
-	int64_t horizon;      /* lookups need batches created at or after this */
-	int pages;
-	char *cursor;         /* last_doc of the page being asked for */
-	int page_failures;    /* of that page, in a row */
-	struct event *again;  /* asks for it again */
-};
-
-/* A call_name that a run of a job no longer in the files was submitted
- * with: no other run may be submitted with it while the record is kept. */
-struct held_name {
-	char *call_name;
-	char *job;
-	char *batch_id;
-};
-
-struct replan {
-	char *job;
-	int64_t start;
-};
-
-struct engine {
-	struct event_base *base;
-	char *config_path;
-	struct daemonconf *conf;
-	char *api_key;
-	struct store *store;
-	struct http *http;
-	struct api *api;
-	struct slot **slots; /* sorted by job name (one run per job) */
-	size_t n_slots, cap_slots;
-	struct slot **heap;
-	size_t n_heap, cap_heap;
-	int tfd;
-	struct event *tfd_ev;
-	struct event *poll_ev;
-	struct event *status_ev;
-	struct event *stop_ev;
-	struct event *flush_ev;     /* group commit at the end of a loop iteration */
-	struct scan *scan;
-	bool scan_wanted;           /* lookups wait for the next scan */
-	bool poll_wanted;           /* a poll came due during a scan */
-	bool stopping;
-	bool store_broken;
-	int64_t paused_until_ms;
-	int auth_failures;
-	int64_t grace_ms;
-	int group_depth;            /* > 0: persists are grouped */
-	struct slot **group;        /* slots waiting for the group commit */
-	size_t n_group, cap_group;
-	struct event *compact_ev;
-	struct event *prune_ev;     /* records past state_retention are removed */
-	bool journal_damaged;
-	bool starting;              /* the first load: runs made now have no record yet */
-	bool earlier_life;          /* the state held records: a daemon ran here before */
-	struct held_name *held;     /* call_names of runs of jobs that left the files, sorted */
-	size_t n_held;
-	struct replan *replan;      /* occurrences dropped by this (re)load, planned again */
-	size_t n_replan;
-	int64_t started_ms;
-	bool reap_needed;           /* a slot was forgotten */
-	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
-	char **pending_jobs;        /* jobs whose next run or pruning is due */
-	size_t n_pending_jobs, cap_pending_jobs;
-	char last_status[256];
-	struct stats stats;
-};
-
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
-		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static int64_t now_ms(void)
+int64_t engine_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t rnd64(void)
+uint64_t engine_rnd64(void)
 {
 	uint64_t v;
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)now_ms() * 0x9e3779b97f4a7c15ULL;
+		v = (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
 	return v;
 }
 
-/* --- heap of due slots ----------------------------------------------------- */
-
-static bool heap_less(struct engine *e, size_t a, size_t b)
+int engine_str_cmp(const void *a, const void *b)
 {
-	return e->heap[a]->run->due_ms < e->heap[b]->run->due_ms;
-}
-
-static void heap_swap(struct engine *e, size_t a, size_t b)
-{
-	struct slot *t = e->heap[a];
-	e->heap[a] = e->heap[b];
-	e->heap[b] = t;
-	e->heap[a]->hidx = a;
-	e->heap[b]->hidx = b;
-}
-
-static void heap_up(struct engine *e, size_t i)
-{
-	while (i > 0 && heap_less(e, i, (i - 1) / 2)) {
-		heap_swap(e, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down(struct engine *e, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < e->n_heap && heap_less(e, l, m))
-			m = l;
-		if (r < e->n_heap && heap_less(e, r, m))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(e, i, m);
-		i = m;
-	}
-}
-
-static void heap_remove(struct engine *e, struct slot *s)
-{
-	size_t i = s->hidx;
-
-	if (i == SIZE_MAX)
-		return;
-	s->hidx = SIZE_MAX;
-	e->n_heap--;
-	if (i == e->n_heap)
-		return;
-	e->heap[i] = e->heap[e->n_heap];
-	e->heap[i]->hidx = i;
-	heap_up(e, i);
-	heap_down(e, e->heap[i]->hidx);
-}
-
-/* Put s where its due time says (or out of the heap when nothing is due). */
-static void heap_place(struct engine *e, struct slot *s)
-{
-	bool want = s->run->due_ms > 0 && s->run->op == OP_NONE && !s->forgotten &&
-		    !s->want_lookup && !s->in_scan && !s->in_group;
-
-	if (!want) {
-		heap_remove(e, s);
-		return;
-	}
-	if (s->hidx == SIZE_MAX) {
-		xgrow((void **)&e->heap, &e->cap_heap, e->n_heap + 1, sizeof(*e->heap));
-		s->hidx = e->n_heap;
-		e->heap[e->n_heap++] = s;
-		heap_up(e, s->hidx);
-	} else {
-		heap_up(e, s->hidx);
-		heap_down(e, s->hidx);
-	}
-}
-
-static void arm_timer(struct engine *e)
-{
-	struct itimerspec its = { 0 };
-	int64_t due = 0;
-
-	if (!e->stopping && e->n_heap > 0) {
-		due = e->heap[0]->run->due_ms;
-		if (e->paused_until_ms > due)
-			due = e->paused_until_ms;
-		if (due <= 0)
-			due = 1;
-		its.it_value.tv_sec = due / 1000;
-		its.it_value.tv_nsec = (due % 1000) * 1000000;
-	}
-	/* CANCEL_ON_SET: a clock step wakes us to look again. */
-	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
-		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
-}
-
-/* --- slots ----------------------------------------------------------------- */
-
-/* Slots are sorted by job name, then by the run's instant: a job's runs
- * (one, or one per occurrence of a recurring job) sit together. */
-static int slot_key_cmp(const char *job, int64_t start, const struct slot *s)
-{
-	int c = strcmp(job, s->run->job);
-
-	if (c)
-		return c;
-	return start < s->run->start ? -1 : start > s->run->start ? 1 : 0;
-}
-
-/* Then by part: the whole run (no part) first, then its parts by name. */
-static int slot_cmp(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	int c = slot_key_cmp(x->run->job, x->run->start, y);
-
-	if (c || x->run->part == y->run->part)
-		return c;
-	if (!x->run->part || !y->run->part)
-		return x->run->part ? 1 : -1;
-	return strcmp(x->run->part, y->run->part);
-}
-
-/* Index of the first slot at or after (job, start). */
-static size_t slot_lower(const struct engine *e, const char *job, int64_t start)
-{
-	size_t lo = 0, hi = e->n_slots;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (slot_key_cmp(job, start, e->slots[mid]) > 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static bool slot_of_job(const struct engine *e, size_t i, const char *job)
-{
-	return i < e->n_slots && strcmp(e->slots[i]->run->job, job) == 0;
-}
-
-/* The job's runs the engine holds (not forgotten), in order; the slots too
- * when ret_slots is not NULL. Caller frees both. */
-static size_t job_runs(const struct engine *e, const char *job, const struct run ***ret, struct slot ***ret_slots)
-{
-	size_t lo = slot_lower(e, job, INT64_MIN), n = 0;
-	const struct run **v;
-	struct slot **sv = NULL;
-
-	for (size_t i = lo; slot_of_job(e, i, job); i++)
-		n++;
-	v = xcalloc(n ? n : 1, sizeof(*v));
-	if (ret_slots)
-		sv = xcalloc(n ? n : 1, sizeof(*sv));
-	n = 0;
-	for (size_t i = lo; slot_of_job(e, i, job); i++) {
-		if (e->slots[i]->forgotten)
-			continue;
-		if (sv)
-			sv[n] = e->slots[i];
-		v[n++] = e->slots[i]->run;
-	}
-	*ret = v;
-	if (ret_slots)
-		*ret_slots = sv;
-	return n;
-}
-
-
-/* A record of a job that left the files, kept so that its runs are never
- * made again (state_retention): nothing is done with it, nobody sees it. */
-static bool slot_detached(const struct slot *s)
-{
-	return !s->spec && run_at_rest(s->run);
-}
-
-/* The run of a job an operator means: the one being submitted or active,
- * else the next scheduled one, else the newest. */
-static struct slot *slot_find(const struct engine *e, const char *job)
-{
-	struct slot *active = NULL, *next = NULL, *newest = NULL;
-
-	for (size_t i = slot_lower(e, job, INT64_MIN); slot_of_job(e, i, job); i++) {
-		struct slot *s = e->slots[i];
-		enum run_state st = s->run->state;
-		if (s->forgotten || slot_detached(s))
-			continue;
-		if (st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT)
-			active = s;
-		else if ((st == RUN_SCHEDULED || st == RUN_DISABLED || st == RUN_PAUSED) && !next)
-			next = s;
-		newest = s;
-	}
-	return active ? active : next ? next : newest;
-}
-
-static struct slot *slot_add(struct engine *e, struct run *r, const struct jobspec *spec)
-{
-	struct slot *s = xcalloc(1, sizeof(*s));
-
-	s->e = e;
-	s->run = r;
-	s->spec = spec;
-	s->hidx = SIZE_MAX;
-	xgrow((void **)&e->slots, &e->cap_slots, e->n_slots + 1, sizeof(*e->slots));
-	e->slots[e->n_slots++] = s;
-	return s;
-}
-
-/* Add a slot at its sorted place (slot_add + slots_sort for many at once). */
-static struct slot *slot_insert(struct engine *e, struct run *r, const struct jobspec *spec)
-{
-	size_t at = slot_lower(e, r->job, r->start);
-	struct slot *s;
-
-	while (at < e->n_slots && slot_key_cmp(r->job, r->start, e->slots[at]) == 0 &&
-	       slot_cmp(&(struct slot *){ &(struct slot){ .run = r } }, &e->slots[at]) > 0)
-		at++;
-	s = slot_add(e, r, spec);
-
-	memmove(e->slots + at + 1, e->slots + at, (e->n_slots - 1 - at) * sizeof(*e->slots));
-	e->slots[at] = s;
-	return s;
-}
-
-static void slots_sort(struct engine *e)
-{
-	if (e->n_slots > 1) /* slots is NULL before the first job: qsort's arguments are nonnull */
-		qsort(e->slots, e->n_slots, sizeof(*e->slots), slot_cmp);
-}
-
-/* One slot per run identity: of two records of one run (only an old
- * state folder can hold them), the newer stays. */
-static void slots_dedupe(struct engine *e)
-{
-	for (size_t i = 1; i < e->n_slots; i++) {
-		struct slot *a = e->slots[i - 1], *b = e->slots[i];
-		if (slot_cmp(&a, &b) != 0)
-			continue;
-		if (a->run->gen > b->run->gen) {
-			e->slots[i - 1] = b;
-			e->slots[i] = a;
-			b = a;
-			a = e->slots[i - 1];
-		}
-		log_run(LOG_WARNING, EV_STATE_ERROR, a->run, 0, 0,
-			"job '%s': two records of run '%s' in the state; the newer one (gen %" PRIu64 ") is kept",
-			a->run->job, a->run->call_name, b->run->gen);
-		a->forgotten = true;
-		e->reap_needed = true;
-	}
-}
-
-/* Free forgotten slots that nothing points at any more. */
-static void slots_reap(struct engine *e)
-{
-	size_t j = 0;
-
-	/* O(jobs): only when something was forgotten. */
-	if (!e->reap_needed)
-		return;
-	e->reap_needed = false;
-
-	for (size_t i = 0; i < e->n_slots; i++) {
-		struct slot *s = e->slots[i];
-		if (s->forgotten && s->busy == 0 && !s->in_scan && !s->in_group) {
-			heap_remove(e, s);
-			run_free(s->run);
-			free(s->body);
-			free(s);
-			continue;
-		}
-		if (s->forgotten)
-			e->reap_needed = true; /* still referenced: next time */
-		e->slots[j++] = s;
-	}
-	e->n_slots = j;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* --- logging --------------------------------------------------------------- */
 
-static enum log_event log_event_of(enum job_event je)
+enum log_event engine_log_event_of(enum job_event je)
 {
 	switch (je) {
 	case JE_SCHEDULED: return EV_SCHEDULED;
@@ -464,9 +86,7 @@ static enum log_event log_event_of(enum job_event je)
 	}
 }
 
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
-		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
+void engine_log_run(int prio, enum log_event ev, const struct run *r, int attempt, long http_status,
 		    const char *fmt, ...)
 {
 	struct log_fields f = {
@@ -484,964 +104,23 @@ static void log_run(int prio, enum log_event ev, const struct run *r, int attemp
 	va_end(ap);
 }
 
-/* --- timers that only run when needed ----------------------------------------- */
-
-/* Poll again in poll_interval (if not already armed): called whenever a
- * batch is or may be active. */
-static void poll_arm(struct engine *e)
-{
-	struct timeval tv = { .tv_sec = e->conf->poll_interval };
-
-	if (!e->stopping && !event_pending(e->poll_ev, EV_TIMEOUT, NULL))
-		event_add(e->poll_ev, &tv);
-}
-
-/* The systemd STATUS= line is refreshed at most once a second, and only
- * after something changed. */
-static void status_touch(struct engine *e)
-{
-	struct timeval tv = { .tv_sec = 1 };
-
-	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
-		event_add(e->status_ev, &tv);
-}
-
-/* --- carrying out actions -------------------------------------------------- */
-
-static void do_actions(struct slot *s, struct actions *acts);
-static void step(struct slot *s, const struct run_event *ev);
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
-static int str_cmp(const void *a, const void *b);
-static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
-static void slot_drop(struct engine *e, struct slot *s);
-static void follow_up(struct engine *e, struct slot *s);
-static void scan_request(struct engine *e);
-
-/* A run changed state: a recurring job needs its next run once this one
- * left "scheduled", and ended runs are pruned. Done in settle(), outside
- * any loop over the slots. */
-static void note_state_change(struct engine *e, struct slot *s, enum run_state prev)
-{
-	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
-
-	if (!left_scheduled && !run_state_final(s->run->state))
-		return;
-	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
-	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
-}
-
-static void ensure_next(struct engine *e, const struct jobspec *spec);
-static int64_t prune_job(struct engine *e, const char *job);
+/* --- the timer --------------------------------------------------------------- */
 
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
-static void settle(struct engine *e)
+void engine_settle(struct engine *e)
 {
 	while (e->n_pending_jobs > 0) {
 		char *job = e->pending_jobs[--e->n_pending_jobs];
 		const struct jobspec *spec = daemonconf_find(e->conf, job);
 		if (spec)
-			ensure_next(e, spec);
-		(void)prune_job(e, job);
+			reconcile_ensure_next(e, spec);
+		(void)reconcile_prune_job(e, job);
 		free(job);
 	}
-	slots_reap(e);
-	arm_timer(e);
+	slot_reap(e);
+	slot_heap_arm(e);
 }
-
-/* The zone whose calling hours apply to a run: its recipients' zone for a
- * zone group, else the job's. */
-static const struct tz *run_zone(const struct engine *e, const struct run *r, const struct jobspec *j)
-{
-	const struct tz *z = NULL;
-	char *cause = NULL;
-
-	if (r->zone && tz_cache_get(e->conf->zones, r->zone, &z, &cause) == 0)
-		return z;
-	free(cause);
-	return j->tz;
-}
-
-static struct run_ctx make_ctx(const struct slot *s)
-{
-	struct run_ctx c = {
-		.spec = s->spec,
-		.now_ms = now_ms(),
-		.rnd = rnd64(),
-		.grace_ms = s->e->grace_ms,
-		.backoff_base_ms = BACKOFF_BASE_MS,
-		.backoff_cap_ms = BACKOFF_CAP_MS,
-		.skip = s->skip,
-	};
-	const struct jobspec *j = s->spec;
-	const struct tz *z = j ? run_zone(s->e, s->run, j) : NULL;
-	int64_t open, close;
-
-	/* The calling hours as of now, in the run's zone, for a run that may
-	 * be submitted in this step (a scheduled run; one whose lookup may
-	 * find nothing; one an operator triggers or resumes). */
-	if (j && j->hours && !run_state_active(s->run->state) && s->run->state != RUN_RETRY_WAIT &&
-	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
-		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
-		if (window_close_after(j->hours, z, open, &close) == 0)
-			c.window_close_ms = close * 1000;
-		c.window_skip = j->outside == OUTSIDE_SKIP;
-	}
-	return c;
-}
-
-static void group_flush(struct engine *e);
-
-static void step(struct slot *s, const struct run_event *ev)
-{
-	struct run_ctx ctx;
-	struct actions acts = { .n = 0 };
-	enum run_state prev;
-
-	/* Its deferred actions come first: keep the order of events. */
-	if (s->in_group)
-		group_flush(s->e);
-	ctx = make_ctx(s);
-	prev = s->run->state;
-	run_step(s->run, &ctx, ev, &acts, NULL);
-	do_actions(s, &acts);
-	if (s->run->state != prev)
-		note_state_change(s->e, s, prev);
-}
-
-static enum req_outcome outcome_of(enum api_outcome o)
-{
-	switch (o) {
-	case API_OK: return REQ_OK;
-	case API_TRANSIENT: return REQ_TRANSIENT;
-	case API_AUTH: return REQ_AUTH;
-	case API_REJECTED: return REQ_REJECTED;
-	case API_NOT_FOUND: return REQ_NOT_FOUND;
-	default: break;
-	}
-	return REQ_TRANSIENT;
-}
-
-/* Every API answer passes here first: 401/403 pause all API work (logged
- * once), any other answer resumes it. */
-static void note_api_result(struct engine *e, const struct api_result *res)
-{
-	long cls = res->http_status / 100;
-
-	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
-		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
-	if (res->outcome == API_AUTH) {
-		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, rnd64());
-		if (d < 1000)
-			d = 1000;
-		if (e->auth_failures == 0)
-			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
-				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
-				  res->http_status, res->message ? res->message : "");
-		e->auth_failures++;
-		e->paused_until_ms = now_ms() + d;
-		return;
-	}
-	if (res->http_status > 0 && e->auth_failures > 0) {
-		log_msg(LOG_NOTICE, "the API accepts the key again; API work resumed");
-		e->auth_failures = 0;
-		e->paused_until_ms = 0;
-	}
-}
-
-static struct run_event event_of(enum run_event_kind kind, const struct api_result *res)
-{
-	return (struct run_event){
-		.kind = kind,
-		.outcome = outcome_of(res->outcome),
-		.http_status = res->http_status,
-		.message = res->message,
-		.retry_after_s = res->retry_after_s,
-		.maybe_applied = res->maybe_applied,
-		.origin_answered = res->origin_answered,
-	};
-}
-
-/* The answer to a request a run made (submit, detail, retry, cancel): the
- * event of its kind, with what the API returned. */
-static void run_request_done_cb(struct api_result *res, void *arg)
-{
-	static const enum run_event_kind kinds[API_OP__MAX] = {
-		[API_OP_SUBMIT] = RE_SUBMIT_DONE, [API_OP_GET] = RE_DETAIL_DONE,
-		[API_OP_RETRY] = RE_RETRY_DONE,   [API_OP_CANCEL] = RE_CANCEL_DONE,
-	};
-	struct slot *s = arg;
-	struct engine *e = s->e;
-	struct run_event ev = event_of(kinds[res->op], res);
-	bool ok = res->outcome == API_OK;
-
-	s->busy--;
-	note_api_result(e, res);
-	switch (res->op) {
-	case API_OP_SUBMIT:
-		if (ok)
-			e->stats.submits_ok++;
-		else if (res->outcome == API_REJECTED)
-			e->stats.submits_rejected++;
-		else
-			e->stats.submits_failed++;
-		break;
-	case API_OP_RETRY:
-		e->stats.retries += ok;
-		break;
-	case API_OP_CANCEL:
-		e->stats.cancels += ok;
-		break;
-	default:
-		break;
-	}
-	if (ok && res->op == API_OP_GET)
-		ev.detail = &res->detail;
-	else if (ok)
-		ev.batch = &res->batch;
-	step(s, &ev);
-	settle(e);
-}
-
-/* A request could not even be queued: report it as a transient failure
- * that certainly did not reach the server. */
-static void request_not_started(struct slot *s, enum run_event_kind kind)
-{
-	struct run_event ev = { .kind = kind, .outcome = REQ_TRANSIENT, .retry_after_s = -1,
-				.message = "the request could not be started" };
-	step(s, &ev);
-}
-
-static void compact_all(struct engine *e);
-static void compact_arm(struct engine *e, int ms);
-
-/* What a write of s's state came to: on failure, say so once for the
- * folder and let the machine step back (nothing after the persist was done);
- * on success, say when the folder is writable again. True when written. */
-static bool store_result(struct engine *e, struct slot *s, int rc)
-{
-	if (rc < 0) {
-		struct actions more = { .n = 0 };
-		struct run_ctx ctx = make_ctx(s);
-		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
-
-		if (!e->store_broken)
-			log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
-				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
-				s->run->job, store_where(e->store), strerror(-rc));
-		e->store_broken = true;
-		free(s->body); /* made again, fresh, at the next attempt */
-		s->body = NULL;
-		run_step(s->run, &ctx, &ev, &more, NULL);
-		heap_place(e, s);
-		return false;
-	}
-	if (e->store_broken) {
-		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_where(e->store));
-		e->store_broken = false;
-	}
-	return true;
-}
-
-/* Delete a run that was never submitted, and its record: it can be made
- * again from the configuration. */
-static void slot_drop(struct engine *e, struct slot *s)
-{
-	const struct run *r = s->run;
-	int rc;
-
-	if (s->in_group)
-		group_flush(e);
-	rc = store_remove(e->store, &r, 1);
-	if (rc < 0)
-		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
-			strerror(-rc));
-	heap_remove(e, s);
-	s->forgotten = true;
-	e->reap_needed = true;
-}
-
-static void do_actions(struct slot *s, struct actions *acts)
-{
-	struct engine *e = s->e;
-	struct run *r = s->run;
-	bool ok = true;
-	int rc;
-
-	for (size_t i = 0; i < acts->n && ok && !s->forgotten; i++) {
-		struct action *a = &acts->v[i];
-		char *body;
-
-		/* While stopping, nothing new goes out: the persisted intent
-		 * tells the next start what to do. */
-		if (e->stopping && (a->kind == ACT_SUBMIT || a->kind == ACT_LOOKUP ||
-				    a->kind == ACT_FETCH_DETAIL || a->kind == ACT_RETRY ||
-				    a->kind == ACT_CANCEL)) {
-			if (a->kind == ACT_SUBMIT) {
-				free(s->body);
-				s->body = NULL;
-			}
-			continue;
-		}
-		switch (a->kind) {
-		case ACT_PERSIST:
-			/* An intent: what the submit will send is recorded in
-			 * it, so the body is made now, once. */
-			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
-				int64_t count;
-				uint64_t digest;
-				char why[400];
-				if (submit_refusal(e, s, why, sizeof(why))) {
-					/* Nothing is sent: a refusal as final as the
-					 * API's own. */
-					struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_REJECTED,
-								.retry_after_s = -1, .message = why };
-					step(s, &ev);
-					return;
-				}
-				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
-				run_note_submission(r, count, digest);
-			}
-			if (!s->in_group) {
-				/* Defer: the rest waits for the group commit. */
-				s->rest.n = 0;
-				for (size_t j = i + 1; j < acts->n; j++)
-					s->rest.v[s->rest.n++] = acts->v[j];
-				s->in_group = true;
-				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
-				e->group[e->n_group++] = s;
-				heap_place(e, s);
-				/* Outside an explicit group, commit at the end of
-				 * this loop iteration, with whatever else came. */
-				if (e->group_depth == 0)
-					event_active(e->flush_ev, EV_TIMEOUT, 0);
-				return;
-			}
-			/* Already in the pending group commit: write it now. */
-			s->run->gen++;
-			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
-			break;
-		case ACT_SUBMIT:
-			/* The body its intent recorded (prepared before the
-			 * persist); made now only if there was none. */
-			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL);
-			s->body = NULL;
-			s->busy++;
-			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
-			free(body);
-			if (rc < 0) {
-				s->busy--;
-				request_not_started(s, RE_SUBMIT_DONE);
-				return;
-			}
-			if (r->submit_attempts == 1)
-				stats_note_lateness(&e->stats, now_ms() - run_submit_at_ms(r, s->spec));
-			break;
-		case ACT_LOOKUP:
-			s->want_lookup = true;
-			scan_request(e);
-			break;
-		case ACT_FETCH_DETAIL:
-			s->busy++;
-			rc = api_get(e->api, r->batch_id, run_request_done_cb, s, NULL);
-			if (rc < 0) {
-				s->busy--;
-				request_not_started(s, RE_DETAIL_DONE);
-				return;
-			}
-			e->stats.get_requests++;
-			break;
-		case ACT_RETRY:
-			s->busy++;
-			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, NULL);
-			if (rc < 0) {
-				s->busy--;
-				request_not_started(s, RE_RETRY_DONE);
-				return;
-			}
-			break;
-		case ACT_CANCEL:
-			s->busy++;
-			rc = api_cancel(e->api, r->batch_id, run_request_done_cb, s, NULL);
-			if (rc < 0) {
-				s->busy--;
-				request_not_started(s, RE_CANCEL_DONE);
-				return;
-			}
-			break;
-		case ACT_LOG:
-			switch (a->event) {
-			case JE_MISSED: e->stats.missed++; break;
-			case JE_LATE: e->stats.late++; break;
-			case JE_ADOPTED: e->stats.adopted++; break;
-			default: break;
-			}
-			log_run(a->priority, log_event_of(a->event), r, a->attempt, a->http_status, "%s", a->msg);
-			break;
-		case ACT_FOLLOW_UP:
-			follow_up(e, s);
-			break;
-		case ACT_DROP:
-			slot_drop(e, s);
-			break;
-		}
-	}
-	heap_place(e, s);
-	if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
-		poll_arm(e);
-	status_touch(e);
-}
-
-/* --- journal compaction ---------------------------------------------------- */
-
-#define COMPACT_CHUNK 32
-#define COMPACT_DELAY_MS 200
-/* Never start a chunk this close to a due instant. */
-#define COMPACT_MARGIN_MS 100
-
-static void compact_arm(struct engine *e, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-
-	if (!event_pending(e->compact_ev, EV_TIMEOUT, NULL))
-		event_add(e->compact_ev, &tv);
-}
-
-static void compact_all(struct engine *e)
-{
-	long rc = store_compact(e->store, SIZE_MAX);
-
-	if (rc < 0)
-		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
-			  "cannot write run files from the journal in '%s': %s; kept in the journal",
-			  store_where(e->store), strerror((int)-rc));
-}
-
-static void compact_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-	int64_t now = now_ms();
-	long rc;
-
-	(void)fd;
-	(void)what;
-	/* Stay out of the way of a run about to come due. */
-	if (e->n_heap > 0 && e->heap[0]->run->due_ms - now < COMPACT_MARGIN_MS &&
-	    e->heap[0]->run->due_ms + 1000 > now) {
-		compact_arm(e, COMPACT_MARGIN_MS);
-		return;
-	}
-	rc = store_compact(e->store, COMPACT_CHUNK);
-	if (rc < 0) {
-		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
-			  "cannot write run files from the journal in '%s': %s; trying again",
-			  store_where(e->store), strerror((int)-rc));
-		compact_arm(e, 5000);
-		return;
-	}
-	if (rc > 0)
-		compact_arm(e, 0);
-}
-
-/* Group commit: persist every deferred run with one sync, then carry out
- * what each one deferred. */
-static void group_begin(struct engine *e)
-{
-	e->group_depth++;
-}
-
-static void group_end(struct engine *e)
-{
-	if (--e->group_depth == 0)
-		group_flush(e);
-}
-
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	group_flush(arg);
-	settle(arg);
-}
-
-static void group_flush(struct engine *e)
-{
-	const struct run **runs;
-	struct slot **g;
-	size_t n;
-	int rc;
-
-	if (e->n_group == 0)
-		return;
-	g = e->group;
-	n = e->n_group;
-	e->group = NULL;
-	e->n_group = e->cap_group = 0;
-	runs = xcalloc(n, sizeof(*runs));
-	for (size_t i = 0; i < n; i++) {
-		g[i]->run->gen++;
-		runs[i] = g[i]->run;
-	}
-	/* One sync for all; a backend that writes them into a journal folds
-	 * it into the runs' own records when the loop is quiet. */
-	rc = store_put(e->store, runs, n);
-	free(runs);
-	if (rc == 0 && n > 1)
-		compact_arm(e, COMPACT_DELAY_MS);
-	for (size_t i = 0; i < n; i++) {
-		struct slot *s = g[i];
-		s->in_group = false;
-		if (store_result(e, s, rc))
-			do_actions(s, &s->rest);
-	}
-	free(g);
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The submit body of a run: every recipient of its job, or only those of
- * its part (a zone group or a follow-up). A recurring job reads its
- * recipients CSV again for each run (a CRM export changes between
- * occurrences); when the file is unreadable now, the list of the last good
- * load is used, and that is said. How many recipients it holds and the
- * digest of their keys, in order, go to *ret_count and *ret_digest (when
- * not NULL): the intent records them. */
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest)
-{
-	const struct jobspec *j = s->spec;
-	const struct run *r = s->run;
-	struct jobspec copy = *j;
-	struct recipient *fresh = NULL, *all = NULL;
-	size_t n_fresh = 0;
-	char **keys = NULL;
-	bool *include;
-	int64_t count = 0;
-	uint64_t digest = FNV1A64_INIT;
-	char *body;
-
-	if (!r->rcpts && j->repeat && j->recipients_csv) {
-		struct diag d = { 0 };
-		if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n_fresh, &d) < 0) {
-			char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
-			log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
-				"job '%s': cannot read the recipients again (%s); using the list of the last load",
-				j->name, why);
-			free(why);
-		} else {
-			all = xcalloc(j->n_inline_recipients + n_fresh + 1, sizeof(*all));
-			memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
-			memcpy(all + j->n_inline_recipients, fresh, n_fresh * sizeof(*all));
-			copy.recipients = all;
-			copy.n_recipients = j->n_inline_recipients + n_fresh;
-		}
-		diag_clear(&d);
-	}
-	if (r->rcpts) {
-		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
-		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
-		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
-	}
-	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
-	for (size_t i = 0; i < copy.n_recipients; i++) {
-		const struct recipient *x = &copy.recipients[i];
-		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
-		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
-		if (!include[i])
-			continue;
-		count++;
-		if (key)
-			digest = fnv1a64(digest, key, strlen(key) + 1);
-	}
-	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
-	if (ret_count)
-		*ret_count = count;
-	if (ret_digest)
-		*ret_digest = digest;
-	for (size_t i = 0; i < n_fresh; i++)
-		recipient_clear(&fresh[i]);
-	free(fresh);
-	free(all);
-	free(include);
-	free(keys);
-	return body;
-}
-
-/* A run that cannot be made again from the configuration alone (a zone
- * group, a follow-up) is written at once, in the current group commit. */
-static void persist_new(struct engine *e, struct slot *s)
-{
-	s->in_group = true;
-	s->rest.n = 0;
-	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
-	e->group[e->n_group++] = s;
-	heap_place(e, s);
-	if (e->group_depth == 0)
-		event_active(e->flush_ev, EV_TIMEOUT, 0);
-}
-
-/* A run stopped by the calling hours or the operator hands its never-dialled
- * recipients to a new part of the same occurrence: scheduled for the next
- * opening (resume), or paused until `batchcallctl resume`. It is persisted
- * in the same group commit as the run it comes from. */
-static void follow_up(struct engine *e, struct slot *s)
-{
-	struct run *r = s->run, *f;
-	const struct jobspec *spec = s->spec;
-	const struct run **runs;
-	struct slot *fs;
-	char *part;
-	size_t n;
-
-	if (!spec || r->n_unfinished == 0)
-		return;
-	n = job_runs(e, r->job, &runs, NULL);
-	part = occur_follow_up_part(r, runs, n);
-	free(runs);
-	f = run_new_follow_up(r, spec, part, now_ms());
-	free(part);
-	fs = slot_insert(e, f, spec);
-	log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
-		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
-		"is submitted at the next opening of the calling hours");
-	/* Durable with the run it comes from (same group commit). */
-	persist_new(e, fs);
-}
-
-/* --- the shared list scan ---------------------------------------------------- */
-
-static int batch_id_cmp(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	return strcmp(x->run->batch_id, y->run->batch_id);
-}
-
-static void scan_free(struct scan *sc)
-{
-	if (!sc)
-		return;
-	if (sc->again)
-		event_free(sc->again);
-	free(sc->cursor);
-	for (size_t i = 0; i < sc->n_lookup; i++)
-		batch_clear(&sc->match[i]);
-	free(sc->status);
-	free(sc->seen);
-	free(sc->lookup);
-	free(sc->match);
-	free(sc->n_match);
-	free(sc->n_foreign);
-	for (size_t i = 0; i < sc->n_held; i++)
-		free(sc->held[i]);
-	free(sc->held);
-	free(sc->agent);
-	free(sc);
-}
-
-static void list_page_cb(struct api_result *res, void *arg);
-
-static void scan_next_page(struct engine *e, const char *last_doc)
-{
-	struct scan *sc = e->scan;
-
-	if (sc->cursor != last_doc) {
-		free(sc->cursor);
-		sc->cursor = xstrdup(last_doc);
-	}
-	sc->pages++;
-	e->stats.list_requests++;
-	if (api_list(e->api, last_doc, sc->agent, LIST_PAGE_LIMIT, list_page_cb, e, NULL) < 0) {
-		struct api_result fail = { .outcome = API_TRANSIENT, .retry_after_s = -1,
-					   .message = (char *)"the request could not be started" };
-		list_page_cb(&fail, e);
-	}
-}
-
-/* Start a scan when slots need one and none is running. */
-static void scan_start(struct engine *e, bool poll)
-{
-	struct scan *sc;
-	const char *agent = NULL;
-	bool one_agent = true;
-
-	if (e->scan || e->stopping)
-		return;
-	if (now_ms() < e->paused_until_ms) {
-		/* Come back when the pause may be over. */
-		poll_arm(e);
-		return;
-	}
-	sc = xcalloc(1, sizeof(*sc));
-	sc->horizon = INT64_MAX;
-	for (size_t i = 0; i < e->n_slots; i++) {
-		struct slot *s = e->slots[i];
-		struct run *r = s->run;
-		bool status = poll && run_state_active(r->state) && r->batch_id && r->op == OP_NONE &&
-			      !s->forgotten;
-		bool lookup = s->want_lookup && !s->forgotten;
-
-		if (!status && !lookup)
-			continue;
-		if (agent && (!r->agent_id || strcmp(agent, r->agent_id) != 0))
-			one_agent = false;
-		if (!agent)
-			agent = r->agent_id;
-		if (!r->agent_id)
-			one_agent = false;
-		if (status) {
-			sc->status = xrealloc(sc->status, (sc->n_status + 1) * sizeof(*sc->status));
-			sc->status[sc->n_status++] = s;
-		}
-		if (lookup) {
-			/* A batch of this run was created after its first
-			 * intent; unknown (a rebuilt record): the whole list. */
-			int64_t first = r->first_intent_ms > 0 ? r->first_intent_ms : r->intent_ms;
-			int64_t h = first > 0 ? first / 1000 - LOOKUP_SKEW_S : 0;
-			sc->lookup = xrealloc(sc->lookup, (sc->n_lookup + 1) * sizeof(*sc->lookup));
-			sc->lookup[sc->n_lookup++] = s;
-			s->want_lookup = false;
-			if (h < sc->horizon)
-				sc->horizon = h;
-		}
-		s->in_scan = true;
-		heap_remove(e, s);
-	}
-	if (sc->n_status == 0 && sc->n_lookup == 0) {
-		free(sc);
-		return;
-	}
-	sc->seen = xcalloc(sc->n_status ? sc->n_status : 1, sizeof(*sc->seen));
-	sc->match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->match));
-	sc->n_match = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_match));
-	sc->n_foreign = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_foreign));
-	if (sc->n_status > 1) /* NULL in a scan of lookups only */
-		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
-	if (sc->n_lookup > 0) {
-		/* A batch some run already holds is never another's. */
-		for (size_t i = 0; i < e->n_slots; i++) {
-			if (e->slots[i]->forgotten || !e->slots[i]->run->batch_id)
-				continue;
-			sc->held = xrealloc(sc->held, (sc->n_held + 1) * sizeof(*sc->held));
-			sc->held[sc->n_held++] = xstrdup(e->slots[i]->run->batch_id);
-		}
-		if (sc->n_held > 1)
-			qsort(sc->held, sc->n_held, sizeof(*sc->held), str_cmp);
-	}
-	if (one_agent && agent)
-		sc->agent = xstrdup(agent);
-	if (poll)
-		e->stats.polls++;
-	e->scan = sc;
-	scan_next_page(e, NULL);
-}
-
-static void scan_request(struct engine *e)
-{
-	if (e->scan)
-		e->scan_wanted = true;
-	else
-		scan_start(e, false);
-}
-
-static struct slot *scan_find_status(struct scan *sc, const char *id, size_t *ret_i)
-{
-	size_t lo = 0, hi = sc->n_status;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(id, sc->status[mid]->run->batch_id);
-		if (c == 0) {
-			*ret_i = mid;
-			return sc->status[mid];
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-static void status_get_cb(struct api_result *res, void *arg)
-{
-	struct slot *s = arg;
-	struct run_event ev = event_of(RE_STATUS, res);
-
-	s->busy--;
-	note_api_result(s->e, res);
-	if (res->outcome == API_OK) {
-		ev.batch = &res->detail.batch;
-		step(s, &ev);
-	} else if (res->outcome == API_NOT_FOUND) {
-		step(s, &ev);
-	}
-	settle(s->e);
-}
-
-static void scan_finish(struct engine *e, const struct api_result *failure)
-{
-	struct scan *sc = e->scan;
-
-	e->scan = NULL;
-	for (size_t i = 0; i < sc->n_status; i++)
-		sc->status[i]->in_scan = false;
-	for (size_t i = 0; i < sc->n_lookup; i++)
-		sc->lookup[i]->in_scan = false;
-	/* Active batches the list did not show: ask for each one. */
-	for (size_t i = 0; i < sc->n_status && !failure; i++) {
-		struct slot *s = sc->status[i];
-		if (sc->seen[i] || s->forgotten || s->run->op != OP_NONE || !run_state_active(s->run->state))
-			continue;
-		s->busy++;
-		e->stats.get_requests++;
-		if (api_get(e->api, s->run->batch_id, status_get_cb, s, NULL) < 0)
-			s->busy--;
-	}
-	for (size_t i = 0; i < sc->n_lookup; i++) {
-		struct slot *s = sc->lookup[i];
-		struct run_event ev = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .retry_after_s = -1 };
-		if (s->forgotten)
-			continue;
-		if (!failure && sc->n_foreign[i] > 0)
-			log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
-				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
-				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
-				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",
-				s->run->call_name, sc->n_foreign[i] == 1 ? "" : " one", s->run->sent_count);
-		if (failure) {
-			ev = event_of(RE_LOOKUP_DONE, failure);
-		} else if (sc->n_match[i] > 0) {
-			ev.batch = &sc->match[i];
-			ev.n_found = sc->n_match[i];
-		}
-		step(s, &ev);
-	}
-	for (size_t i = 0; i < sc->n_status; i++) {
-		heap_place(e, sc->status[i]);
-		if (!sc->status[i]->forgotten && run_state_active(sc->status[i]->run->state))
-			poll_arm(e);
-	}
-	scan_free(sc);
-	if (e->scan_wanted || e->poll_wanted) {
-		bool poll = e->poll_wanted;
-		e->scan_wanted = e->poll_wanted = false;
-		scan_start(e, poll);
-	}
-	settle(e);
-}
-
-static void batch_copy(struct batch *dst, const struct batch *src)
-{
-	batch_clear(dst);
-	*dst = *src;
-	dst->id = xstrdup(src->id);
-	dst->name = xstrdup(src->name);
-	dst->agent_id = xstrdup(src->agent_id);
-}
-
-static void page_again_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-
-	(void)fd;
-	(void)what;
-	if (e->scan)
-		scan_next_page(e, e->scan->cursor);
-}
-
-static void list_page_cb(struct api_result *res, void *arg)
-{
-	struct engine *e = arg;
-	struct scan *sc = e->scan;
-	const struct batch_page *p = &res->page;
-	bool need_more = false;
-	int64_t oldest = INT64_MAX;
-
-	note_api_result(e, res);
-	if (res->outcome != API_OK) {
-		/* One bad page must not throw away a scan of many: ask for
-		 * that page again a few times before giving up. */
-		if (res->outcome == API_TRANSIENT && sc->page_failures < PAGE_RETRIES && !e->stopping) {
-			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, rnd64());
-			struct timeval tv;
-			if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > ms)
-				ms = res->retry_after_s * 1000;
-			tv.tv_sec = ms / 1000;
-			tv.tv_usec = (ms % 1000) * 1000;
-			sc->page_failures++;
-			if (!sc->again)
-				sc->again = evtimer_new(e->base, page_again_cb, e);
-			evtimer_add(sc->again, &tv);
-			return;
-		}
-		scan_finish(e, res);
-		return;
-	}
-	sc->page_failures = 0;
-	group_begin(e);
-	for (size_t k = 0; k < p->n_batches; k++) {
-		const struct batch *b = &p->batches[k];
-		size_t i;
-		struct slot *s;
-
-		if (b->created_at_unix < oldest)
-			oldest = b->created_at_unix;
-		s = b->id ? scan_find_status(sc, b->id, &i) : NULL;
-		if (s && !sc->seen[i]) {
-			struct run_event ev = { .kind = RE_STATUS, .outcome = REQ_OK, .batch = b,
-						.retry_after_s = -1 };
-			sc->seen[i] = true;
-			s->in_scan = false;
-			step(s, &ev);
-			s->in_scan = true;
-		}
-		for (size_t j = 0; j < sc->n_lookup; j++) {
-			struct slot *ls = sc->lookup[j];
-			if (!b->name || strcmp(b->name, ls->run->call_name) != 0)
-				continue;
-			/* Only a batch that agrees with the intent in all the
-			 * list shows is this run's: never another job's. */
-			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S) ||
-			    (b->id && sc->n_held > 0 &&
-			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), str_cmp))) {
-				sc->n_foreign[j]++;
-				continue;
-			}
-			/* Newest first: the last one seen is the oldest. */
-			batch_copy(&sc->match[j], b);
-			sc->n_match[j]++;
-		}
-	}
-	group_end(e);
-	for (size_t i = 0; i < sc->n_status; i++)
-		if (!sc->seen[i])
-			need_more = true;
-	if (sc->n_lookup > 0 && oldest >= sc->horizon)
-		need_more = true;
-	if (need_more && p->has_more && p->next_doc && sc->pages < 10000 && !e->stopping) {
-		char *next = xstrdup(p->next_doc);
-		scan_next_page(e, next);
-		free(next);
-		return;
-	}
-	scan_finish(e, NULL);
-}
-
-static void poll_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-
-	(void)fd;
-	(void)what;
-	if (e->scan)
-		e->poll_wanted = true;
-	else
-		scan_start(e, true);
-}
-
-/* --- the timer --------------------------------------------------------------- */
 
 /* A recurring job's occurrence is due while an earlier run of the job is
  * still at work: apply the job's overlap policy. Returns why the new run
@@ -1466,11 +145,11 @@ static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
 			why = "the previous run's batch is still active (overlap = skip)";
 			break;
 		case OVERLAP_CANCEL_PREVIOUS:
-			log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
+			engine_log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
 				"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
 				spec->name);
-			heap_remove(e, o);
-			step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
+			slot_heap_remove(e, o);
+			carry_step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
 			break;
 		}
 	}
@@ -1481,7 +160,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	uint64_t ticks;
-	int64_t now = now_ms();
+	int64_t now = engine_now_ms();
 
 	(void)what;
 	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
@@ -1489,28 +168,38 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
 		log_msg(LOG_WARNING, "timer read failed: %s", strerror(errno));
 	if (now < e->paused_until_ms || e->stopping) {
-		arm_timer(e);
+		slot_heap_arm(e);
 		return;
 	}
-	group_begin(e);
+	carry_group_begin(e);
 	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
 		struct slot *s = e->heap[0];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
-		heap_remove(e, s);
+		slot_heap_remove(e, s);
 		s->skip = overlap_check(e, s, now);
-		step(s, &ev);
+		carry_step(s, &ev);
 		s->skip = NULL;
 		/* A step that left the run due now again would spin: wait. */
 		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
 			run_postpone(s->run, now + 1000);
-			heap_place(e, s);
+			slot_heap_place(e, s);
 		}
 	}
-	group_end(e);
-	settle(e);
+	carry_group_end(e);
+	engine_settle(e);
 }
 
 /* --- status for systemd ------------------------------------------------------ */
+
+/* The systemd STATUS= line is refreshed at most once a second, and only
+ * after something changed. */
+void engine_status_touch(struct engine *e)
+{
+	struct timeval tv = { .tv_sec = 1 };
+
+	if (!event_pending(e->status_ev, EV_TIMEOUT, NULL))
+		event_add(e->status_ev, &tv);
+}
 
 static void update_status(struct engine *e)
 {
@@ -1555,171 +244,12 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- setting up -------------------------------------------------------------- */
 
-struct load_ctx {
-	struct engine *e;
-	int64_t now;
-};
-
-
-/* A record that could not be read: its run is looked up through the API as
- * uncertain, with the identity its file name gives (job, instant, part),
- * never with the job's start. A run whose record alone knew what it sends
- * (a follow-up) may be adopted, never submitted. */
-static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
-			 int64_t now)
-{
-	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
-	struct run *nr;
-
-	if (!key) {
-		/* Which run it was is unknown: engine_start treats every run
-		 * whose time has come as uncertain. */
-		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
-			  "state journal record %s is damaged (%s); runs due now will be looked up through the API",
-			  where, cause ? cause : "unreadable");
-		return;
-	}
-	if (!spec) {
-		log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
-			  "state file '%s' is damaged (%s) and kept as evidence; its job '%s' is not in the files, "
-			  "so its run is not looked up", where, cause ? cause : "unreadable", key->job);
-		return;
-	}
-	log_event(LOG_ERR, EV_STATE_ERROR, &(struct log_fields){ .job = key->job, .run_start = key->start },
-		  "state file '%s' is damaged (%s) and kept as evidence; its run is looked up through the API",
-		  where, cause ? cause : "unreadable");
-	/* When its submit was made is unknown: look through the whole list,
-	 * and conclude only after the grace. */
-	if (key->part) {
-		char **v = NULL;
-		size_t k = spec->hours && spec->has_recipient_zones ? occur_zone_rcpts(spec, key->part, &v) : 0;
-		if (k == 0) {
-			/* A follow-up: its recipients are lost with the record. */
-			free(v);
-			v = NULL;
-		}
-		nr = run_new_lost(spec, key->start, key->part, k ? key->part : NULL, v, k, k == 0, now + e->grace_ms);
-	} else {
-		nr = run_new_lost(spec, key->start, NULL, NULL, NULL, 0, false, now + e->grace_ms);
-	}
-	slot_add(e, nr, spec);
-}
-
-static void load_run_cb(const struct run_key *key, struct run *r, const char *cause, const char *where, void *arg)
-{
-	struct load_ctx *lc = arg;
-
-	lc->e->earlier_life = true;
-	if (!r) {
-		load_damaged(lc->e, key, cause, where, lc->now);
-		return;
-	}
-	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));
-}
-
-#define RETENTION_DEFAULT_S (30 * 86400)
-/* Records past their retention are removed at most this often. */
-#define PRUNE_MIN_INTERVAL_S 60
-
-static int64_t retention_s(const struct engine *e)
-{
-	return e->conf->state_retention > 0 ? e->conf->state_retention : RETENTION_DEFAULT_S;
-}
-
-static void prune_arm(struct engine *e, int64_t at_s)
-{
-	int64_t now_s = now_ms() / 1000, d = at_s - now_s;
-	struct timeval tv;
-
-	if (d < PRUNE_MIN_INTERVAL_S)
-		d = PRUNE_MIN_INTERVAL_S;
-	tv.tv_sec = d;
-	tv.tv_usec = 0;
-	event_del(e->prune_ev);
-	event_add(e->prune_ev, &tv);
-}
-
-static void slot_remove_record(struct engine *e, struct slot *s)
-{
-	const struct run *r = s->run;
-	int rc = store_remove(e->store, &r, 1);
-
-	if (rc < 0) {
-		log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0, "cannot remove the state of job '%s': %s", r->job,
-			strerror(-rc));
-		return;
-	}
-	heap_remove(e, s);
-	s->forgotten = true;
-	e->reap_needed = true;
-}
-
-/* What the state keeps of a job. A job in the files keeps its runs that may
- * still do something and, of those that ended, every part of the newest
- * occurrence: the next occurrence counts from it, and it is a one-off job's
- * single run. A job that left the files keeps every record until
- * state_retention after the run's end, so that putting the job back never
- * submits a run again. Returns when its oldest kept record expires
- * (INT64_MAX: none). */
-static int64_t prune_job(struct engine *e, const char *job)
-{
-	const struct jobspec *spec = daemonconf_find(e->conf, job);
-	const struct run **runs;
-	struct slot **slots;
-	size_t n = job_runs(e, job, &runs, &slots);
-	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
-	int64_t next = occur_prune(spec != NULL, runs, n, now_ms() / 1000, retention_s(e), remove);
-
-	for (size_t i = 0; i < n; i++) {
-		struct slot *s = slots[i];
-		if (!remove[i] || s->busy || s->in_group)
-			continue;
-		if (!spec)
-			log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
-				"job '%s': the record of run '%s' (%s) is removed: the job left the files and "
-				"state_retention (%" PRId64 "s) has passed", s->run->job, s->run->call_name,
-				run_state_name(s->run->state), retention_s(e));
-		slot_remove_record(e, s);
-	}
-	free(remove);
-	free(runs);
-	free(slots);
-	return next;
-}
-
-/* Prune every job; arm the next pass at the earliest expiry. */
-static void prune_all(struct engine *e)
-{
-	int64_t next = INT64_MAX;
-
-	for (size_t i = 0; i < e->n_slots; i++) {
-		if (i > 0 && strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) == 0)
-			continue;
-		int64_t t = prune_job(e, e->slots[i]->run->job);
-		if (t < next)
-			next = t;
-	}
-	if (next != INT64_MAX)
-		prune_arm(e, next);
-}
-
-static void prune_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-
-	(void)fd;
-	(void)what;
-	prune_all(e);
-	settle(e);
-}
-
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct http_options ho = { 0 };
 	struct store_load_info info;
-	struct load_ctx lc;
 	int r;
 
 	e->base = base;
@@ -1729,7 +259,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->tfd = -1;
 	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
 	e->stats.last_reload_ok = true;
-	e->stats.started_unix = now_ms() / 1000;
+	e->stats.started_unix = engine_now_ms() / 1000;
 
 	r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
@@ -1759,25 +289,23 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->tfd_ev = event_new(base, e->tfd, EV_READ | EV_PERSIST, timer_cb, e);
 	/* One-shot timers, armed only when there is something to do: an idle
 	 * daemon sleeps until its next due instant. */
-	e->poll_ev = event_new(base, -1, 0, poll_cb, e);
+	e->poll_ev = event_new(base, -1, 0, scan_poll_cb, e);
 	e->status_ev = event_new(base, -1, 0, status_cb, e);
-	e->flush_ev = event_new(base, -1, 0, flush_cb, e);
-	e->compact_ev = event_new(base, -1, 0, compact_cb, e);
-	e->prune_ev = event_new(base, -1, 0, prune_cb, e);
+	e->flush_ev = event_new(base, -1, 0, carry_flush_cb, e);
+	e->compact_ev = event_new(base, -1, 0, carry_compact_cb, e);
+	e->prune_ev = event_new(base, -1, 0, reconcile_prune_cb, e);
 
-	lc.e = e;
-	lc.now = now_ms();
-	r = store_load(e->store, load_run_cb, &lc, &info);
+	r = reconcile_load(e, &info);
 	if (r < 0) {
 		*cause = xasprintf("cannot read the state folder '%s': %s", conf->state_dir, strerror(-r));
 		goto fail;
 	}
-	slots_sort(e);
-	slots_dedupe(e);
+	slot_sort(e);
+	slot_dedupe(e);
 	e->journal_damaged = info.journal_damaged;
 	/* Runs found only in a journal get their own files before anything
 	 * else happens. */
-	compact_all(e);
+	carry_compact_all(e);
 	*ret = e;
 	return 0;
 fail:
@@ -1785,229 +313,16 @@ fail:
 	return r;
 }
 
-static void log_note(const struct occur_note *x, const char *job)
-{
-	if (x->run)
-		log_run(x->priority, log_event_of(x->event), x->run, 0, 0, "%s", x->msg);
-	else
-		log_run(x->priority, log_event_of(x->event), &(struct run){ .job = (char *)job, .start = x->start }, 0, 0,
-			"%s", x->msg);
-}
-
-/* Give a job the runs it needs (occur_next): its single run, or the next
- * occurrence of a recurring job. */
-static void ensure_next(struct engine *e, const struct jobspec *spec)
-{
-	struct occur_opts o = {
-		.now_ms = now_ms(),
-		.suspect_due = e->starting && e->earlier_life,
-		.settle_ms = e->started_ms + e->grace_ms,
-		.starting = e->starting,
-		.replan = INT64_MIN,
-	};
-	struct occur_out out = { 0 };
-	const struct run **runs;
-	size_t n = job_runs(e, spec->name, &runs, NULL);
-
-	for (size_t i = 0; i < e->n_replan; i++)
-		if (strcmp(e->replan[i].job, spec->name) == 0 && (o.replan == INT64_MIN || e->replan[i].start < o.replan))
-			o.replan = e->replan[i].start;
-	occur_next(spec, runs, n, &o, &out);
-	free(runs);
-	for (size_t i = 0; i < out.n_notes; i++)
-		log_note(&out.notes[i], spec->name);
-	e->stats.missed += out.missed;
-	for (size_t i = 0; i < out.n_add; i++) {
-		struct slot *s = slot_insert(e, out.add[i], spec);
-		out.add[i] = NULL;
-		if (out.persist[i])
-			persist_new(e, s); /* a zone group: written at once */
-		else
-			heap_place(e, s);
-	}
-	occur_out_clear(&out);
-}
-
-static int held_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct held_name *)a)->call_name, ((const struct held_name *)b)->call_name);
-}
-
-static void held_clear(struct engine *e)
-{
-	for (size_t i = 0; i < e->n_held; i++) {
-		free(e->held[i].call_name);
-		free(e->held[i].job);
-		free(e->held[i].batch_id);
-	}
-	free(e->held);
-	e->held = NULL;
-	e->n_held = 0;
-}
-
-/* The call_names of submitted runs whose job left the files (check sees
- * only the files: a renamed job may render the same names). */
-static void held_rebuild(struct engine *e)
-{
-	held_clear(e);
-	for (size_t i = 0; i < e->n_slots; i++) {
-		const struct slot *s = e->slots[i];
-		if (s->forgotten || s->spec || !run_submitted(s->run))
-			continue;
-		e->held = xrealloc(e->held, (e->n_held + 1) * sizeof(*e->held));
-		e->held[e->n_held++] = (struct held_name){ .call_name = xstrdup(s->run->call_name),
-							   .job = xstrdup(s->run->job),
-							   .batch_id = xstrdup(s->run->batch_id) };
-	}
-	if (e->n_held > 1)
-		qsort(e->held, e->n_held, sizeof(*e->held), held_cmp);
-}
-
-/* Why a submit of s must not be sent at all, or NULL. */
-static const char *submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
-{
-	const struct run *r = s->run;
-	struct held_name key = { .call_name = r->call_name }, *h;
-
-	if (r->part && !r->rcpts) {
-		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
-		return buf;
-	}
-	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
-	if (h && strcmp(h->job, r->job) != 0) {
-		snprintf(buf, size,
-			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
-			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
-			 h->batch_id ? h->batch_id : "unknown");
-		return buf;
-	}
-	return NULL;
-}
-
-/* Carry out one of the machine's reactions to a (re)load on slot s. */
-static void reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
-			enum run_event_kind kind)
-{
-	struct run_ctx ctx;
-	struct actions acts = { .n = 0 };
-	enum run_state prev = s->run->state;
-
-	if (s->in_group)
-		group_flush(s->e);
-	ctx = make_ctx(s);
-	if (fn)
-		fn(s->run, &ctx, &acts);
-	else
-		run_step(s->run, &ctx, &(struct run_event){ .kind = kind, .retry_after_s = -1 }, &acts, NULL);
-	do_actions(s, &acts);
-	if (s->run->state != prev)
-		note_state_change(s->e, s, prev);
-}
-
-/* Delete a run that was never submitted, to be planned again. */
-static void drop_planned(struct engine *e, struct slot *s, const char *why)
-{
-	e->replan = xrealloc(e->replan, (e->n_replan + 1) * sizeof(*e->replan));
-	e->replan[e->n_replan++] = (struct replan){ .job = xstrdup(s->run->job), .start = s->run->start };
-	log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': %s run '%s' (never submitted) %s", s->run->job,
-		run_state_name(s->run->state), s->run->call_name, why);
-	slot_drop(e, s);
-}
-
-/* Bring the runs of one job in line with its definition (NULL: it left the
- * files). */
-static void reconcile_job(struct engine *e, const char *job)
-{
-	const struct jobspec *spec = daemonconf_find(e->conf, job);
-	size_t lo = slot_lower(e, job, INT64_MIN), hi = lo;
-
-	while (slot_of_job(e, hi, job))
-		hi++;
-	for (size_t i = lo; i < hi; i++) {
-		struct slot *s = e->slots[i];
-		if (s->forgotten)
-			continue;
-		s->spec = spec;
-		if (!spec && !run_state_final(s->run->state) && !s->run->removing)
-			reload_step(s, NULL, RE_REMOVED);
-		else if (spec && (s->run->removing || s->run->state == RUN_REMOVED))
-			reload_step(s, NULL, RE_READDED);
-	}
-	if (!spec)
-		return;
-	{
-		const struct run **runs;
-		struct slot **slots;
-		size_t n = job_runs(e, job, &runs, &slots);
-		struct occur_decision *d = xcalloc(n ? n : 1, sizeof(*d));
-
-		occur_reconcile(spec, runs, n, d);
-		for (size_t i = 0; i < n; i++) {
-			switch (d[i].verdict) {
-			case OCCUR_KEEP:
-				break;
-			case OCCUR_UPDATE:
-				reload_step(slots[i], run_update_spec, 0);
-				break;
-			case OCCUR_FOLLOW:
-				reload_step(slots[i], run_follow_enabled, 0);
-				break;
-			case OCCUR_DROP:
-				drop_planned(e, slots[i], d[i].why);
-				break;
-			}
-		}
-		free(d);
-		free(runs);
-		free(slots);
-	}
-}
-
-/* Bring the slots in line with e->conf, job by job: runs of jobs that left
- * the files are settled by on_removal and kept as records; jobs that came
- * back are followed again; changed jobs' runs are brought in line (a run
- * that was submitted, or may have been, is never moved, dropped or made
- * twice); every job gets its next run. */
-static void apply_conf(struct engine *e)
-{
-	char **jobs = NULL;
-	size_t n = 0;
-
-	group_flush(e); /* nothing deferred from before runs into the new definitions */
-	for (size_t i = 0; i < e->n_slots; i++)
-		if (i == 0 || strcmp(e->slots[i]->run->job, e->slots[i - 1]->run->job) != 0) {
-			jobs = xrealloc(jobs, (n + 1) * sizeof(*jobs));
-			jobs[n++] = xstrdup(e->slots[i]->run->job);
-		}
-	group_begin(e);
-	for (size_t i = 0; i < n; i++) {
-		reconcile_job(e, jobs[i]);
-		free(jobs[i]);
-	}
-	free(jobs);
-	group_end(e);
-	slots_reap(e);
-	held_rebuild(e);
-	for (size_t i = 0; i < e->conf->n_jobs; i++)
-		ensure_next(e, &e->conf->jobs[i]);
-	for (size_t i = 0; i < e->n_replan; i++)
-		free(e->replan[i].job);
-	free(e->replan);
-	e->replan = NULL;
-	e->n_replan = 0;
-	prune_all(e);
-}
-
 int engine_start(struct engine *e)
 {
 	e->starting = true;
-	e->started_ms = now_ms();
-	apply_conf(e);
+	e->started_ms = engine_now_ms();
+	reconcile_apply_conf(e);
 	e->starting = false;
 	if (e->journal_damaged) {
 		/* Some run's newest record is lost: any run whose time has
 		 * come may have been submitted. Look each one up. */
-		int64_t now = now_ms();
+		int64_t now = engine_now_ms();
 		for (size_t i = 0; i < e->n_slots; i++) {
 			struct run *r = e->slots[i]->run;
 			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
@@ -2017,7 +332,7 @@ int engine_start(struct engine *e)
 	}
 	/* Announce runs loaded from state, and look at every run once now:
 	 * uncertain submits are looked up, late ones submitted or missed. */
-	group_begin(e);
+	carry_group_begin(e);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
@@ -2025,16 +340,17 @@ int engine_start(struct engine *e)
 			continue;
 		if (s->spec && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED &&
 		    !run_state_final(s->run->state))
-			log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0, "job '%s': run of %" PRId64 " resumed in state %s",
-				s->run->job, s->run->start, run_state_name(s->run->state));
-		heap_remove(e, s);
-		s->skip = overlap_check(e, s, now_ms());
-		step(s, &ev);
+			engine_log_run(LOG_INFO, EV_SCHEDULED, s->run, 0, 0,
+				"job '%s': run of %" PRId64 " resumed in state %s", s->run->job, s->run->start,
+				run_state_name(s->run->state));
+		slot_heap_remove(e, s);
+		s->skip = overlap_check(e, s, engine_now_ms());
+		carry_step(s, &ev);
 		s->skip = NULL;
 	}
-	group_end(e);
+	carry_group_end(e);
 	event_add(e->tfd_ev, NULL);
-	settle(e);
+	engine_settle(e);
 	update_status(e);
 	notify_ready();
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
@@ -2050,7 +366,7 @@ int engine_reload(struct engine *e)
 	struct diag d = { 0 };
 	struct daemonconf *old;
 
-	int64_t t0 = now_ms();
+	int64_t t0 = engine_now_ms();
 
 	notify_reloading();
 	if (cfg_load(e->config_path, &nc, &d) < 0) {
@@ -2066,7 +382,7 @@ int engine_reload(struct engine *e)
 		e->last_status[0] = '\0';
 		diag_clear(&d);
 		e->stats.reloads_failed++;
-		e->stats.last_reload_unix = now_ms() / 1000;
+		e->stats.last_reload_unix = engine_now_ms() / 1000;
 		e->stats.last_reload_ok = false;
 		notify_ready();
 		return -EINVAL;
@@ -2077,26 +393,28 @@ int engine_reload(struct engine *e)
 		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
 	old = e->conf;
 	e->conf = nc;
-	apply_conf(e);
+	reconcile_apply_conf(e);
 	daemonconf_free(old);
 	e->stats.reloads_ok++;
-	e->stats.last_reload_unix = now_ms() / 1000;
+	e->stats.last_reload_unix = engine_now_ms() / 1000;
 	e->stats.last_reload_ok = true;
 	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
-		  nc->n_jobs, nc->n_files, now_ms() - t0);
-	settle(e);
+		  nc->n_jobs, nc->n_files, engine_now_ms() - t0);
+	engine_settle(e);
 	e->last_status[0] = '\0';
 	update_status(e);
 	notify_ready();
 	return 0;
 }
 
+/* --- stopping and freeing -------------------------------------------------- */
+
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 
 static void stop_finish(struct engine *e)
 {
-	group_flush(e);
-	compact_all(e);
+	carry_group_flush(e);
+	carry_compact_all(e);
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
 	event_base_loopexit(e->base, NULL);
 }
@@ -2127,7 +445,7 @@ void engine_stop(struct engine *e)
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPING, NULL, "stopping: %zu requests in flight get up to %ds",
 		  http_pending(e->http), (int)STOP_GRACE_S);
 	event_del(e->poll_ev);
-	arm_timer(e);
+	slot_heap_arm(e);
 	if (http_pending(e->http) == 0) {
 		stop_finish(e);
 		return;
@@ -2168,7 +486,7 @@ void engine_free(struct engine *e)
 	free(e->slots);
 	free(e->heap);
 	free(e->group);
-	held_clear(e);
+	reconcile_held_clear(e);
 	for (size_t i = 0; i < e->n_pending_jobs; i++)
 		free(e->pending_jobs[i]);
 	free(e->pending_jobs);
@@ -2181,6 +499,8 @@ void engine_free(struct engine *e)
 	free(e->config_path);
 	free(e);
 }
+
+/* --- access and operator requests ------------------------------------------ */
 
 const struct daemonconf *engine_conf(const struct engine *e)
 {
@@ -2234,15 +554,15 @@ int engine_request(struct engine *e, const char *job, int kind, const char **why
 		return -EINVAL;
 	}
 	if (s->in_group)
-		group_flush(e);
-	ctx = make_ctx(s);
-	heap_remove(e, s);
+		carry_group_flush(e);
+	ctx = carry_make_ctx(s);
+	slot_heap_remove(e, s);
 	prev = s->run->state;
 	r = run_step(s->run, &ctx, &ev, &acts, why);
-	do_actions(s, &acts);
+	carry_actions(s, &acts);
 	if (s->run->state != prev)
-		note_state_change(e, s, prev);
-	settle(e);
+		carry_note_state_change(e, s, prev);
+	engine_settle(e);
 	return r;
 }
 

@@ -73,7 +73,7 @@ STORY_RECIPIENTS = ("+15550100010", "+15550100016", "+15550100018")
 # A key nobody could produce by accident, to grep for.
 SECRET = "sk_Zq7rW2tTESTSECRETk9Xv4LmN8pQ3-batchcalld-never-log-me"
 
-STOP_GRACE_S = 10  # src/engine.c: how long a stop waits for requests in flight
+STOP_GRACE_S = 10  # src/shell/engine.c: how long a stop waits for requests in flight
 
 CATALOG_OK = False  # set in main() once the catalog database is in place
 

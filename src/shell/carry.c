@@ -1,0 +1,605 @@
+/*
+ * carry: stepping the run state machine (run.c decides) and carrying out the
+ * actions it returns, in order. Each step gets its context: now, jitter, the
+ * grace, the calling hours in the run's zone. A persist is deferred to the
+ * group commit (one sync for every run that came due in the same loop
+ * iteration; the journal it writes is folded into the runs' own files when
+ * the loop is quiet), and the actions after it wait for the commit; a persist
+ * that fails stops them. The submit body that the intent records, and
+ * follow-up runs, are made here. API answers come back here as events.
+ */
+#include "config.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "backoff.h"
+#include "cfg.h"
+#include "codec.h"
+#include "engine_int.h"
+#include "log.h"
+#include "occur.h"
+#include "run.h"
+#include "store.h"
+#include "tz.h"
+#include "util.h"
+#include "window.h"
+
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
+static void follow_up(struct engine *e, struct slot *s);
+
+/* --- carrying out actions -------------------------------------------------- */
+
+/* A run changed state: a recurring job needs its next run once this one
+ * left "scheduled", and ended runs are pruned. Done in engine_settle(), outside
+ * any loop over the slots. */
+void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev)
+{
+	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
+
+	if (!left_scheduled && !run_state_final(s->run->state))
+		return;
+	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
+	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
+}
+
+/* The zone whose calling hours apply to a run: its recipients' zone for a
+ * zone group, else the job's. */
+static const struct tz *run_zone(const struct engine *e, const struct run *r, const struct jobspec *j)
+{
+	const struct tz *z = NULL;
+	char *cause = NULL;
+
+	if (r->zone && tz_cache_get(e->conf->zones, r->zone, &z, &cause) == 0)
+		return z;
+	free(cause);
+	return j->tz;
+}
+
+struct run_ctx carry_make_ctx(const struct slot *s)
+{
+	struct run_ctx c = {
+		.spec = s->spec,
+		.now_ms = engine_now_ms(),
+		.rnd = engine_rnd64(),
+		.grace_ms = s->e->grace_ms,
+		.backoff_base_ms = BACKOFF_BASE_MS,
+		.backoff_cap_ms = BACKOFF_CAP_MS,
+		.skip = s->skip,
+	};
+	const struct jobspec *j = s->spec;
+	const struct tz *z = j ? run_zone(s->e, s->run, j) : NULL;
+	int64_t open, close;
+
+	/* The calling hours as of now, in the run's zone, for a run that may
+	 * be submitted in this step (a scheduled run; one whose lookup may
+	 * find nothing; one an operator triggers or resumes). */
+	if (j && j->hours && !run_state_active(s->run->state) && s->run->state != RUN_RETRY_WAIT &&
+	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
+		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
+		if (window_close_after(j->hours, z, open, &close) == 0)
+			c.window_close_ms = close * 1000;
+		c.window_skip = j->outside == OUTSIDE_SKIP;
+	}
+	return c;
+}
+
+void carry_step(struct slot *s, const struct run_event *ev)
+{
+	struct run_ctx ctx;
+	struct actions acts = { .n = 0 };
+	enum run_state prev;
+
+	/* Its deferred actions come first: keep the order of events. */
+	if (s->in_group)
+		carry_group_flush(s->e);
+	ctx = carry_make_ctx(s);
+	prev = s->run->state;
+	run_step(s->run, &ctx, ev, &acts, NULL);
+	carry_actions(s, &acts);
+	if (s->run->state != prev)
+		carry_note_state_change(s->e, s, prev);
+}
+
+static enum req_outcome outcome_of(enum api_outcome o)
+{
+	switch (o) {
+	case API_OK: return REQ_OK;
+	case API_TRANSIENT: return REQ_TRANSIENT;
+	case API_AUTH: return REQ_AUTH;
+	case API_REJECTED: return REQ_REJECTED;
+	case API_NOT_FOUND: return REQ_NOT_FOUND;
+	default: break;
+	}
+	return REQ_TRANSIENT;
+}
+
+/* Every API answer passes here first: 401/403 pause all API work (logged
+ * once), any other answer resumes it. */
+void carry_note_api_result(struct engine *e, const struct api_result *res)
+{
+	long cls = res->http_status / 100;
+
+	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
+		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
+	if (res->outcome == API_AUTH) {
+		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, engine_rnd64());
+		if (d < 1000)
+			d = 1000;
+		if (e->auth_failures == 0)
+			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
+				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
+				  res->http_status, res->message ? res->message : "");
+		e->auth_failures++;
+		e->paused_until_ms = engine_now_ms() + d;
+		return;
+	}
+	if (res->http_status > 0 && e->auth_failures > 0) {
+		log_msg(LOG_NOTICE, "the API accepts the key again; API work resumed");
+		e->auth_failures = 0;
+		e->paused_until_ms = 0;
+	}
+}
+
+struct run_event carry_event_of(enum run_event_kind kind, const struct api_result *res)
+{
+	return (struct run_event){
+		.kind = kind,
+		.outcome = outcome_of(res->outcome),
+		.http_status = res->http_status,
+		.message = res->message,
+		.retry_after_s = res->retry_after_s,
+		.maybe_applied = res->maybe_applied,
+		.origin_answered = res->origin_answered,
+	};
+}
+
+/* The answer to a request a run made (submit, detail, retry, cancel): the
+ * event of its kind, with what the API returned. */
+static void run_request_done_cb(struct api_result *res, void *arg)
+{
+	static const enum run_event_kind kinds[API_OP__MAX] = {
+		[API_OP_SUBMIT] = RE_SUBMIT_DONE, [API_OP_GET] = RE_DETAIL_DONE,
+		[API_OP_RETRY] = RE_RETRY_DONE,   [API_OP_CANCEL] = RE_CANCEL_DONE,
+	};
+	struct slot *s = arg;
+	struct engine *e = s->e;
+	struct run_event ev = carry_event_of(kinds[res->op], res);
+	bool ok = res->outcome == API_OK;
+
+	s->busy--;
+	carry_note_api_result(e, res);
+	switch (res->op) {
+	case API_OP_SUBMIT:
+		if (ok)
+			e->stats.submits_ok++;
+		else if (res->outcome == API_REJECTED)
+			e->stats.submits_rejected++;
+		else
+			e->stats.submits_failed++;
+		break;
+	case API_OP_RETRY:
+		e->stats.retries += ok;
+		break;
+	case API_OP_CANCEL:
+		e->stats.cancels += ok;
+		break;
+	default:
+		break;
+	}
+	if (ok && res->op == API_OP_GET)
+		ev.detail = &res->detail;
+	else if (ok)
+		ev.batch = &res->batch;
+	carry_step(s, &ev);
+	engine_settle(e);
+}
+
+/* A request could not even be queued: report it as a transient failure
+ * that certainly did not reach the server. */
+static void request_not_started(struct slot *s, enum run_event_kind kind)
+{
+	struct run_event ev = { .kind = kind, .outcome = REQ_TRANSIENT, .retry_after_s = -1,
+				.message = "the request could not be started" };
+	carry_step(s, &ev);
+}
+
+/* What a write of s's state came to: on failure, say so once for the
+ * folder and let the machine step back (nothing after the persist was done);
+ * on success, say when the folder is writable again. True when written. */
+static bool store_result(struct engine *e, struct slot *s, int rc)
+{
+	if (rc < 0) {
+		struct actions more = { .n = 0 };
+		struct run_ctx ctx = carry_make_ctx(s);
+		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+
+		if (!e->store_broken)
+			engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
+				"cannot write the state of job '%s' in '%s': %s; submissions stop until it is writable",
+				s->run->job, store_where(e->store), strerror(-rc));
+		e->store_broken = true;
+		free(s->body); /* made again, fresh, at the next attempt */
+		s->body = NULL;
+		run_step(s->run, &ctx, &ev, &more, NULL);
+		slot_heap_place(e, s);
+		return false;
+	}
+	if (e->store_broken) {
+		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_where(e->store));
+		e->store_broken = false;
+	}
+	return true;
+}
+
+void carry_actions(struct slot *s, struct actions *acts)
+{
+	struct engine *e = s->e;
+	struct run *r = s->run;
+	bool ok = true;
+	int rc;
+
+	for (size_t i = 0; i < acts->n && ok && !s->forgotten; i++) {
+		struct action *a = &acts->v[i];
+		char *body;
+
+		/* While stopping, nothing new goes out: the persisted intent
+		 * tells the next start what to do. */
+		if (e->stopping && (a->kind == ACT_SUBMIT || a->kind == ACT_LOOKUP ||
+				    a->kind == ACT_FETCH_DETAIL || a->kind == ACT_RETRY ||
+				    a->kind == ACT_CANCEL)) {
+			if (a->kind == ACT_SUBMIT) {
+				free(s->body);
+				s->body = NULL;
+			}
+			continue;
+		}
+		switch (a->kind) {
+		case ACT_PERSIST:
+			/* An intent: what the submit will send is recorded in
+			 * it, so the body is made now, once. */
+			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
+				int64_t count;
+				uint64_t digest;
+				char why[400];
+				if (reconcile_submit_refusal(e, s, why, sizeof(why))) {
+					/* Nothing is sent: a refusal as final as the
+					 * API's own. */
+					struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_REJECTED,
+								.retry_after_s = -1, .message = why };
+					carry_step(s, &ev);
+					return;
+				}
+				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
+				run_note_submission(r, count, digest);
+			}
+			if (!s->in_group) {
+				/* Defer: the rest waits for the group commit. */
+				s->rest.n = 0;
+				for (size_t j = i + 1; j < acts->n; j++)
+					s->rest.v[s->rest.n++] = acts->v[j];
+				s->in_group = true;
+				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+				e->group[e->n_group++] = s;
+				slot_heap_place(e, s);
+				/* Outside an explicit group, commit at the end of
+				 * this loop iteration, with whatever else came. */
+				if (e->group_depth == 0)
+					event_active(e->flush_ev, EV_TIMEOUT, 0);
+				return;
+			}
+			/* Already in the pending group commit: write it now. */
+			s->run->gen++;
+			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
+			break;
+		case ACT_SUBMIT:
+			/* The body its intent recorded (prepared before the
+			 * persist); made now only if there was none. */
+			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL);
+			s->body = NULL;
+			s->busy++;
+			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
+			free(body);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_SUBMIT_DONE);
+				return;
+			}
+			if (r->submit_attempts == 1)
+				stats_note_lateness(&e->stats, engine_now_ms() - run_submit_at_ms(r, s->spec));
+			break;
+		case ACT_LOOKUP:
+			s->want_lookup = true;
+			scan_request(e);
+			break;
+		case ACT_FETCH_DETAIL:
+			s->busy++;
+			rc = api_get(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_DETAIL_DONE);
+				return;
+			}
+			e->stats.get_requests++;
+			break;
+		case ACT_RETRY:
+			s->busy++;
+			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_RETRY_DONE);
+				return;
+			}
+			break;
+		case ACT_CANCEL:
+			s->busy++;
+			rc = api_cancel(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			if (rc < 0) {
+				s->busy--;
+				request_not_started(s, RE_CANCEL_DONE);
+				return;
+			}
+			break;
+		case ACT_LOG:
+			switch (a->event) {
+			case JE_MISSED: e->stats.missed++; break;
+			case JE_LATE: e->stats.late++; break;
+			case JE_ADOPTED: e->stats.adopted++; break;
+			default: break;
+			}
+			engine_log_run(a->priority, engine_log_event_of(a->event), r, a->attempt, a->http_status, "%s",
+				a->msg);
+			break;
+		case ACT_FOLLOW_UP:
+			follow_up(e, s);
+			break;
+		case ACT_DROP:
+			slot_drop(e, s);
+			break;
+		}
+	}
+	slot_heap_place(e, s);
+	if (run_state_active(r->state) || r->state == RUN_RETRY_WAIT)
+		scan_poll_arm(e);
+	engine_status_touch(e);
+}
+
+/* Carry out one of the machine's reactions to a (re)load on slot s. */
+void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run_ctx *, struct actions *),
+			enum run_event_kind kind)
+{
+	struct run_ctx ctx;
+	struct actions acts = { .n = 0 };
+	enum run_state prev = s->run->state;
+
+	if (s->in_group)
+		carry_group_flush(s->e);
+	ctx = carry_make_ctx(s);
+	if (fn)
+		fn(s->run, &ctx, &acts);
+	else
+		run_step(s->run, &ctx, &(struct run_event){ .kind = kind, .retry_after_s = -1 }, &acts, NULL);
+	carry_actions(s, &acts);
+	if (s->run->state != prev)
+		carry_note_state_change(s->e, s, prev);
+}
+
+/* --- journal compaction and group commit ----------------------------------- */
+
+#define COMPACT_CHUNK 32
+#define COMPACT_DELAY_MS 200
+/* Never start a chunk this close to a due instant. */
+#define COMPACT_MARGIN_MS 100
+
+static void compact_arm(struct engine *e, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	if (!event_pending(e->compact_ev, EV_TIMEOUT, NULL))
+		event_add(e->compact_ev, &tv);
+}
+
+void carry_compact_all(struct engine *e)
+{
+	long rc = store_compact(e->store, SIZE_MAX);
+
+	if (rc < 0)
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; kept in the journal",
+			  store_where(e->store), strerror((int)-rc));
+}
+
+void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int64_t now = engine_now_ms();
+	long rc;
+
+	(void)fd;
+	(void)what;
+	/* Stay out of the way of a run about to come due. */
+	if (e->n_heap > 0 && e->heap[0]->run->due_ms - now < COMPACT_MARGIN_MS &&
+	    e->heap[0]->run->due_ms + 1000 > now) {
+		compact_arm(e, COMPACT_MARGIN_MS);
+		return;
+	}
+	rc = store_compact(e->store, COMPACT_CHUNK);
+	if (rc < 0) {
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "cannot write run files from the journal in '%s': %s; trying again",
+			  store_where(e->store), strerror((int)-rc));
+		compact_arm(e, 5000);
+		return;
+	}
+	if (rc > 0)
+		compact_arm(e, 0);
+}
+
+/* Group commit: persist every deferred run with one sync, then carry out
+ * what each one deferred. */
+void carry_group_begin(struct engine *e)
+{
+	e->group_depth++;
+}
+
+void carry_group_end(struct engine *e)
+{
+	if (--e->group_depth == 0)
+		carry_group_flush(e);
+}
+
+void carry_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	carry_group_flush(arg);
+	engine_settle(arg);
+}
+
+void carry_group_flush(struct engine *e)
+{
+	const struct run **runs;
+	struct slot **g;
+	size_t n;
+	int rc;
+
+	if (e->n_group == 0)
+		return;
+	g = e->group;
+	n = e->n_group;
+	e->group = NULL;
+	e->n_group = e->cap_group = 0;
+	runs = xcalloc(n, sizeof(*runs));
+	for (size_t i = 0; i < n; i++) {
+		g[i]->run->gen++;
+		runs[i] = g[i]->run;
+	}
+	/* One sync for all; a backend that writes them into a journal folds
+	 * it into the runs' own records when the loop is quiet. */
+	rc = store_put(e->store, runs, n);
+	free(runs);
+	if (rc == 0 && n > 1)
+		compact_arm(e, COMPACT_DELAY_MS);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = g[i];
+		s->in_group = false;
+		if (store_result(e, s, rc))
+			carry_actions(s, &s->rest);
+	}
+	free(g);
+}
+
+/* --- the submit body and follow-ups ---------------------------------------- */
+
+/* The submit body of a run: every recipient of its job, or only those of
+ * its part (a zone group or a follow-up). A recurring job reads its
+ * recipients CSV again for each run (a CRM export changes between
+ * occurrences); when the file is unreadable now, the list of the last good
+ * load is used, and that is said. How many recipients it holds and the
+ * digest of their keys, in order, go to *ret_count and *ret_digest (when
+ * not NULL): the intent records them. */
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest)
+{
+	const struct jobspec *j = s->spec;
+	const struct run *r = s->run;
+	struct jobspec copy = *j;
+	struct recipient *fresh = NULL, *all = NULL;
+	size_t n_fresh = 0;
+	char **keys = NULL;
+	bool *include;
+	int64_t count = 0;
+	uint64_t digest = FNV1A64_INIT;
+	char *body;
+
+	if (!r->rcpts && j->repeat && j->recipients_csv) {
+		struct diag d = { 0 };
+		if (cfg_read_csv(s->e->conf, j->recipients_csv, &fresh, &n_fresh, &d) < 0) {
+			char *why = d.n ? diag_format(&d, 0) : xstrdup("unreadable");
+			engine_log_run(LOG_WARNING, EV_CONFIG_ERROR, s->run, 0, 0,
+				"job '%s': cannot read the recipients again (%s); using the list of the last load",
+				j->name, why);
+			free(why);
+		} else {
+			all = xcalloc(j->n_inline_recipients + n_fresh + 1, sizeof(*all));
+			memcpy(all, j->recipients, j->n_inline_recipients * sizeof(*all));
+			memcpy(all + j->n_inline_recipients, fresh, n_fresh * sizeof(*all));
+			copy.recipients = all;
+			copy.n_recipients = j->n_inline_recipients + n_fresh;
+		}
+		diag_clear(&d);
+	}
+	if (r->rcpts) {
+		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+		qsort(keys, r->n_rcpts, sizeof(*keys), engine_str_cmp);
+	}
+	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
+	for (size_t i = 0; i < copy.n_recipients; i++) {
+		const struct recipient *x = &copy.recipients[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), engine_str_cmp));
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (ret_count)
+		*ret_count = count;
+	if (ret_digest)
+		*ret_digest = digest;
+	for (size_t i = 0; i < n_fresh; i++)
+		recipient_clear(&fresh[i]);
+	free(fresh);
+	free(all);
+	free(include);
+	free(keys);
+	return body;
+}
+
+/* A run that cannot be made again from the configuration alone (a zone
+ * group, a follow-up) is written at once, in the current group commit. */
+void carry_persist_new(struct engine *e, struct slot *s)
+{
+	s->in_group = true;
+	s->rest.n = 0;
+	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
+	e->group[e->n_group++] = s;
+	slot_heap_place(e, s);
+	if (e->group_depth == 0)
+		event_active(e->flush_ev, EV_TIMEOUT, 0);
+}
+
+/* A run stopped by the calling hours or the operator hands its never-dialled
+ * recipients to a new part of the same occurrence: scheduled for the next
+ * opening (resume), or paused until `batchcallctl resume`. It is persisted
+ * in the same group commit as the run it comes from. */
+static void follow_up(struct engine *e, struct slot *s)
+{
+	struct run *r = s->run, *f;
+	const struct jobspec *spec = s->spec;
+	const struct run **runs;
+	struct slot *fs;
+	char *part;
+	size_t n;
+
+	if (!spec || r->n_unfinished == 0)
+		return;
+	n = slot_job_runs(e, r->job, &runs, NULL);
+	part = occur_follow_up_part(r, runs, n);
+	free(runs);
+	f = run_new_follow_up(r, spec, part, engine_now_ms());
+	free(part);
+	fs = slot_insert(e, f, spec);
+	engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
+		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
+		"is submitted at the next opening of the calling hours");
+	/* Durable with the run it comes from (same group commit). */
+	carry_persist_new(e, fs);
+}
