@@ -9,6 +9,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/window.c src/core/window.h \
 	src/core/schedule.c src/core/schedule.h \
 	src/core/plan.c src/core/plan.h \
+	src/core/batch.c src/core/batch.h \
 	src/core/codec.c src/core/codec.h \
 	src/core/backoff.c src/core/backoff.h \
 	src/core/ratelimit.c src/core/ratelimit.h \
@@ -20,7 +21,7 @@ src_core_libcore_a_SOURCES += \
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
-CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
+CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_state tests/core/test_ctlview
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
@@ -28,6 +29,7 @@ tests_core_test_tz_SOURCES = tests/core/test_tz.c
 tests_core_test_csv_SOURCES = tests/core/test_csv.c
 tests_core_test_calendar_SOURCES = tests/core/test_calendar.c
 tests_core_test_window_SOURCES = tests/core/test_window.c
+tests_core_test_batch_SOURCES = tests/core/test_batch.c
 tests_core_test_codec_SOURCES = tests/core/test_codec.c
 tests_core_test_backoff_SOURCES = tests/core/test_backoff.c
 tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
@@ -38,6 +40,7 @@ tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_csv_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_calendar_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_window_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_batch_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_codec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_backoff_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ratelimit_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
@@ -48,6 +51,7 @@ tests_core_test_tz_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_csv_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_calendar_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_window_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_batch_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_codec_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_backoff_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ratelimit_CFLAGS = $(CORE_TEST_CFLAGS)
@@ -58,6 +62,7 @@ tests_core_test_tz_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_csv_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_calendar_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_window_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_batch_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_codec_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_backoff_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_ratelimit_LDADD = $(CORE_TEST_LIBS)

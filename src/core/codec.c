@@ -41,107 +41,6 @@
 #define ERR_SNIPPET_CHARS 200
 #define ERR_MAX_ITEMS 10
 
-/* --- status names ------------------------------------------------------ */
-
-static const char *const batch_status_names[BATCH__MAX] = {
-	[BATCH_PENDING] = "pending",     [BATCH_IN_PROGRESS] = "in_progress",
-	[BATCH_COMPLETED] = "completed", [BATCH_FAILED] = "failed",
-	[BATCH_CANCELLED] = "cancelled", [BATCH_UNKNOWN] = "unknown",
-};
-
-static const char *const rcpt_status_names[RCPT__MAX] = {
-	[RCPT_PENDING] = "pending",     [RCPT_DISPATCHED] = "dispatched",
-	[RCPT_INITIATED] = "initiated", [RCPT_IN_PROGRESS] = "in_progress",
-	[RCPT_COMPLETED] = "completed", [RCPT_FAILED] = "failed",
-	[RCPT_CANCELLED] = "cancelled", [RCPT_VOICEMAIL] = "voicemail",
-	[RCPT_UNKNOWN] = "unknown",
-};
-
-const char *batch_status_name(enum batch_status s)
-{
-	if ((unsigned)s >= BATCH__MAX)
-		s = BATCH_UNKNOWN;
-	return batch_status_names[s];
-}
-
-enum batch_status batch_status_from_name(const char *s)
-{
-	/* "unknown" is our placeholder, not a wire value: it maps to
-	 * BATCH_UNKNOWN like any other string we do not know. */
-	for (int i = 0; s && i < BATCH_UNKNOWN; i++)
-		if (strcmp(s, batch_status_names[i]) == 0)
-			return (enum batch_status)i;
-	return BATCH_UNKNOWN;
-}
-
-const char *rcpt_status_name(enum rcpt_status s)
-{
-	if ((unsigned)s >= RCPT__MAX)
-		s = RCPT_UNKNOWN;
-	return rcpt_status_names[s];
-}
-
-enum rcpt_status rcpt_status_from_name(const char *s)
-{
-	for (int i = 0; s && i < RCPT_UNKNOWN; i++)
-		if (strcmp(s, rcpt_status_names[i]) == 0)
-			return (enum rcpt_status)i;
-	return RCPT_UNKNOWN;
-}
-
-bool batch_status_terminal(enum batch_status s)
-{
-	return s == BATCH_COMPLETED || s == BATCH_FAILED || s == BATCH_CANCELLED;
-}
-
-bool rcpt_status_terminal(enum rcpt_status s)
-{
-	return s == RCPT_COMPLETED || s == RCPT_FAILED || s == RCPT_CANCELLED || s == RCPT_VOICEMAIL;
-}
-
-/* --- destructors ------------------------------------------------------- */
-
-void batch_clear(struct batch *b)
-{
-	if (!b)
-		return;
-	free(b->id);
-	free(b->name);
-	free(b->agent_id);
-	*b = (struct batch){ 0 };
-}
-
-static void batch_rcpt_clear(struct batch_rcpt *r)
-{
-	free(r->id);
-	free(r->phone_number);
-	free(r->whatsapp_user_id);
-	free(r->conversation_id);
-	*r = (struct batch_rcpt){ 0 };
-}
-
-void batch_detail_clear(struct batch_detail *d)
-{
-	if (!d)
-		return;
-	batch_clear(&d->batch);
-	for (size_t i = 0; d->rcpts && i < d->n_rcpts; i++)
-		batch_rcpt_clear(&d->rcpts[i]);
-	free(d->rcpts);
-	*d = (struct batch_detail){ 0 };
-}
-
-void batch_page_clear(struct batch_page *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; p->batches && i < p->n_batches; i++)
-		batch_clear(&p->batches[i]);
-	free(p->batches);
-	free(p->next_doc);
-	*p = (struct batch_page){ 0 };
-}
-
 /* --- submit body ------------------------------------------------------- */
 
 /* Keys are literals that outlive the object and are added once each, so
@@ -1000,7 +899,7 @@ static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt 
 	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
 		goto out;
-	rc.status = rcpt_status_from_name(status);
+	rc.status = batch_rcpt_status_from_name(status);
 	*ret = rc;
 	return 0;
 out:

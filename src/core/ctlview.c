@@ -244,8 +244,8 @@ static void job_write(struct sb *b, const struct run *r, const struct jobspec *s
 	j_key(b, false, "outcomes");
 	if (r->counts_valid) {
 		sb_lit(b, "{");
-		for (int k = 0; k < RCPT__MAX; k++) {
-			j_key(b, k == 0, rcpt_status_name(k));
+		for (int k = 0; k < BATCH_RCPT__MAX; k++) {
+			j_key(b, k == 0, batch_rcpt_status_name(k));
 			sb_int(b, r->counts[k]);
 		}
 		sb_lit(b, "}");
@@ -706,7 +706,7 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	const struct stats *s = m->stats;
 	struct sb b = { 0 };
 	uint64_t by_state[RUN__MAX] = { 0 }, active = 0;
-	int64_t outcomes[RCPT__MAX] = { 0 }, next = 0;
+	int64_t outcomes[BATCH_RCPT__MAX] = { 0 }, next = 0;
 
 	for (size_t i = 0; i < m->n_runs; i++) {
 		const struct run *r = m->runs[i];
@@ -716,7 +716,7 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 		if (r->state == RUN_SCHEDULED && (next == 0 || r->start < next))
 			next = r->start;
 		if (r->counts_valid)
-			for (int k = 0; k < RCPT__MAX; k++)
+			for (int k = 0; k < BATCH_RCPT__MAX; k++)
 				outcomes[k] += r->counts[k];
 	}
 
@@ -773,8 +773,8 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	sb_add(&b, "\nbatchcalld_submit_lateness_seconds_count %" PRIu64 "\n", s->lateness_count);
 
 	family(&b, "batchcalld_recipients", "gauge", "Recipients of the current runs' batches by outcome.");
-	for (int k = 0; k < RCPT__MAX; k++)
-		sb_add(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", rcpt_status_name(k), outcomes[k]);
+	for (int k = 0; k < BATCH_RCPT__MAX; k++)
+		sb_add(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", batch_rcpt_status_name(k), outcomes[k]);
 
 	family(&b, "batchcalld_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
 	sb_add(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);

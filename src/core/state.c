@@ -98,8 +98,8 @@ char *state_format(const struct run *r)
 	json_object_object_add(o, "batch", b);
 	if (r->counts_valid) {
 		c = json_object_new_object();
-		for (int i = 0; i < RCPT__MAX; i++)
-			add_int(c, rcpt_status_name(i), r->counts[i]);
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
+			add_int(c, batch_rcpt_status_name(i), r->counts[i]);
 		json_object_object_add(o, "counts", c);
 	} else {
 		json_object_object_add(o, "counts", NULL);
@@ -356,8 +356,8 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	c = field(&rd, o, "counts", json_type_object, true);
 	if (c) {
 		r->counts_valid = true;
-		for (int i = 0; i < RCPT__MAX; i++)
-			r->counts[i] = get_int(&rd, c, rcpt_status_name(i), 0, STATE_INT_MAX);
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
+			r->counts[i] = get_int(&rd, c, batch_rcpt_status_name(i), 0, STATE_INT_MAX);
 	}
 	r->error = get_str(&rd, o, "error", true);
 	r->submitted_at = get_int(&rd, o, "submitted_at", 0, STATE_INT_MAX);

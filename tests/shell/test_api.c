@@ -502,10 +502,10 @@ START_TEST(test_get_detail)
 	ck_assert_str_eq(x.r.detail.batch.id, "btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y");
 	ck_assert_uint_eq(x.r.detail.n_rcpts, 2);
 	ck_assert_str_eq(x.r.detail.rcpts[0].id, "crm-000123");
-	ck_assert_int_eq(x.r.detail.rcpts[0].status, RCPT_COMPLETED);
-	ck_assert_int_eq(x.r.detail.rcpts[1].status, RCPT_IN_PROGRESS);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_IN_PROGRESS], 1);
+	ck_assert_int_eq(x.r.detail.rcpts[0].status, BATCH_RCPT_COMPLETED);
+	ck_assert_int_eq(x.r.detail.rcpts[1].status, BATCH_RCPT_IN_PROGRESS);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_COMPLETED], 1);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_IN_PROGRESS], 1);
 	res_clear(&x);
 }
 END_TEST
@@ -713,7 +713,7 @@ START_TEST(test_answer_caps_per_endpoint)
 	wait_res(&x);
 	ck_assert_int_eq(x.r.outcome, API_OK);
 	ck_assert_uint_eq(x.r.detail.n_rcpts, 1);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_COMPLETED], 1);
 	res_clear(&x);
 	free(body);
 	body = xasprintf("{\"batch_calls\":[{" BATCH_IN_PROGRESS_FIELDS ",\"x\":\"%s\"}],\"has_more\":false}", p);
