@@ -39,7 +39,7 @@ struct fault {
 	int64_t hits;
 };
 
-struct log_entry {
+struct logged_request {
 	uint64_t seq;
 	int64_t time_us;
 	char *method, *path, *query, *body;
@@ -59,7 +59,7 @@ struct sim_api {
 	struct fault *faults;
 	size_t n_faults, cap_faults;
 	int64_t next_fault_id;
-	struct log_entry *log;
+	struct logged_request *log;
 	size_t n_log, cap_log;
 	uint64_t next_seq;
 };
@@ -99,7 +99,7 @@ struct sim_api *sim_api_new(const struct sim_params *p, const char *api_key)
 	return a;
 }
 
-static void log_entry_clear(struct log_entry *e)
+static void logged_request_clear(struct logged_request *e)
 {
 	free(e->method);
 	free(e->path);
@@ -110,7 +110,7 @@ static void log_entry_clear(struct log_entry *e)
 static void log_clear(struct sim_api *a)
 {
 	for (size_t i = 0; i < a->n_log; i++)
-		log_entry_clear(&a->log[i]);
+		logged_request_clear(&a->log[i]);
 	a->n_log = 0;
 }
 
@@ -516,7 +516,7 @@ static void fault_status_reply(struct sim_api *a, const struct sim_fault_hit *f,
 	free(msg);
 }
 
-static struct log_entry *log_find(struct sim_api *a, uint64_t seq)
+static struct logged_request *log_find(struct sim_api *a, uint64_t seq)
 {
 	size_t lo = 0, hi = a->n_log;
 
@@ -533,7 +533,7 @@ static struct log_entry *log_find(struct sim_api *a, uint64_t seq)
 uint64_t sim_api_begin(struct sim_api *a, const struct sim_request *req, int64_t now_real_us,
 		       struct sim_fault_hit *ret_fault)
 {
-	struct log_entry *e;
+	struct logged_request *e;
 	enum sim_endpoint ep;
 	const char *allow;
 	char *id = NULL;
@@ -585,7 +585,7 @@ void sim_api_execute(struct sim_api *a, uint64_t seq, const struct sim_request *
 {
 	enum sim_endpoint ep;
 	enum route_result rr;
-	struct log_entry *e;
+	struct logged_request *e;
 	const char *allow;
 	char *id = NULL;
 	char batch[40] = "";
@@ -798,7 +798,7 @@ out:
 	json_object_put(root);
 }
 
-static void render_log_entry(struct sbuf *b, const struct log_entry *e)
+static void render_log_entry(struct sbuf *b, const struct logged_request *e)
 {
 	sbuf_addf(b, "{\"seq\":%" PRIu64 ",\"time_us\":%" PRId64 ",\"method\":", e->seq, e->time_us);
 	sbuf_json_str(b, e->method);

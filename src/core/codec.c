@@ -280,53 +280,53 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
  * strings, "1." and "01". Iterative with a bounded stack, so deep junk
  * costs nothing; also refuses invalid UTF-8 and unpaired surrogates, which
  * would otherwise reach logs and the state file. */
-struct scan {
+struct lexer {
 	const unsigned char *s;
 	size_t n, i;
 	const char *err; /* NULL: ran out of input */
 };
 
-static bool scan_fail(struct scan *sc, const char *why)
+static bool lex_fail(struct lexer *sc, const char *why)
 {
 	sc->err = why;
 	return false;
 }
 
-static void scan_ws(struct scan *sc)
+static void lex_ws(struct lexer *sc)
 {
 	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
 				 sc->s[sc->i] == '\r'))
 		sc->i++;
 }
 
-static bool scan_digits(struct scan *sc)
+static bool lex_digits(struct lexer *sc)
 {
 	size_t start = sc->i;
 	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
 		sc->i++;
 	if (sc->i == start)
-		return sc->i < sc->n ? scan_fail(sc, "digit expected") : false;
+		return sc->i < sc->n ? lex_fail(sc, "digit expected") : false;
 	return true;
 }
 
-static bool scan_number(struct scan *sc)
+static bool lex_number(struct lexer *sc)
 {
 	if (sc->s[sc->i] == '-')
 		sc->i++;
 	if (sc->i < sc->n && sc->s[sc->i] == '0')
 		sc->i++;
-	else if (!scan_digits(sc))
+	else if (!lex_digits(sc))
 		return false;
 	if (sc->i < sc->n && sc->s[sc->i] == '.') {
 		sc->i++;
-		if (!scan_digits(sc))
+		if (!lex_digits(sc))
 			return false;
 	}
 	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
 		sc->i++;
 		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
 			sc->i++;
-		if (!scan_digits(sc))
+		if (!lex_digits(sc))
 			return false;
 	}
 	/* a number at the very end is not cut: the caller sees the end */
@@ -334,7 +334,7 @@ static bool scan_number(struct scan *sc)
 }
 
 /* Four hex digits after "\u". */
-static bool scan_hex4(struct scan *sc, uint32_t *ret)
+static bool lex_hex4(struct lexer *sc, uint32_t *ret)
 {
 	uint32_t v = 0;
 	for (int k = 0; k < 4; k++, sc->i++) {
@@ -346,13 +346,13 @@ static bool scan_hex4(struct scan *sc, uint32_t *ret)
 		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
 			v = v * 16 + ((c | 0x20) - 'a' + 10);
 		else
-			return scan_fail(sc, "invalid \\u escape");
+			return lex_fail(sc, "invalid \\u escape");
 	}
 	*ret = v;
 	return true;
 }
 
-static bool scan_string(struct scan *sc)
+static bool lex_string(struct lexer *sc)
 {
 	uint32_t cp, lo;
 	size_t k;
@@ -365,7 +365,7 @@ static bool scan_string(struct scan *sc)
 			return true;
 		}
 		if (c < 0x20)
-			return scan_fail(sc, "control character in string");
+			return lex_fail(sc, "control character in string");
 		if (c != '\\') {
 			k = utf8_decode(sc->s + sc->i, sc->n - sc->i, &cp);
 			if (k == 0) {
@@ -378,7 +378,7 @@ static bool scan_string(struct scan *sc)
 					if (sc->i + m == sc->n)
 						return false;
 				}
-				return scan_fail(sc, "invalid UTF-8");
+				return lex_fail(sc, "invalid UTF-8");
 			}
 			sc->i += k;
 			continue;
@@ -387,74 +387,74 @@ static bool scan_string(struct scan *sc)
 			return false;
 		c = sc->s[sc->i++];
 		if (c == 'u') {
-			if (!scan_hex4(sc, &cp))
+			if (!lex_hex4(sc, &cp))
 				return false;
 			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return scan_fail(sc, "unpaired surrogate");
+				return lex_fail(sc, "unpaired surrogate");
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (sc->i + 2 > sc->n)
 					return false;
 				if (sc->s[sc->i] != '\\' || sc->s[sc->i + 1] != 'u')
-					return scan_fail(sc, "unpaired surrogate");
+					return lex_fail(sc, "unpaired surrogate");
 				sc->i += 2;
-				if (!scan_hex4(sc, &lo))
+				if (!lex_hex4(sc, &lo))
 					return false;
 				if (lo < 0xdc00 || lo > 0xdfff)
-					return scan_fail(sc, "unpaired surrogate");
+					return lex_fail(sc, "unpaired surrogate");
 			}
 		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
-			return scan_fail(sc, "invalid escape in string");
+			return lex_fail(sc, "invalid escape in string");
 		}
 	}
 	return false;
 }
 
-static bool scan_literal(struct scan *sc, const char *lit)
+static bool lex_literal(struct lexer *sc, const char *lit)
 {
 	for (size_t k = 0; lit[k]; k++, sc->i++) {
 		if (sc->i >= sc->n)
 			return false;
 		if (sc->s[sc->i] != (unsigned char)lit[k])
-			return scan_fail(sc, "invalid literal");
+			return lex_fail(sc, "invalid literal");
 	}
 	return true;
 }
 
-static bool scan_scalar(struct scan *sc)
+static bool lex_scalar(struct lexer *sc)
 {
 	unsigned char c = sc->s[sc->i];
 
 	if (c == '"')
-		return scan_string(sc);
+		return lex_string(sc);
 	if (c == '-' || (c >= '0' && c <= '9'))
-		return scan_number(sc);
+		return lex_number(sc);
 	if (c == 't')
-		return scan_literal(sc, "true");
+		return lex_literal(sc, "true");
 	if (c == 'f')
-		return scan_literal(sc, "false");
+		return lex_literal(sc, "false");
 	if (c == 'n')
-		return scan_literal(sc, "null");
-	return scan_fail(sc, "value expected");
+		return lex_literal(sc, "null");
+	return lex_fail(sc, "value expected");
 }
 
 /* Object key and colon, after '{' or ','; *ret_key and *ret_len get the
  * key's raw text (between the quotes, escapes as written). */
-static bool scan_key(struct scan *sc, size_t *ret_key, size_t *ret_len)
+static bool lex_key(struct lexer *sc, size_t *ret_key, size_t *ret_len)
 {
-	scan_ws(sc);
+	lex_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
 	if (sc->s[sc->i] != '"')
-		return scan_fail(sc, "quoted key expected");
+		return lex_fail(sc, "quoted key expected");
 	*ret_key = sc->i + 1;
-	if (!scan_string(sc))
+	if (!lex_string(sc))
 		return false;
 	*ret_len = sc->i - 1 - *ret_key;
-	scan_ws(sc);
+	lex_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
 	if (sc->s[sc->i] != ':')
-		return scan_fail(sc, "':' expected");
+		return lex_fail(sc, "':' expected");
 	sc->i++;
 	return true;
 }
@@ -494,12 +494,12 @@ static bool key_is(const unsigned char *s, size_t off, size_t len, const char *w
 
 /* The next member's key in the object at depth: remembered for the first
  * levels (the set-aside rule looks at them), counted unless set aside. */
-static bool next_key(struct scan *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
+static bool next_key(struct lexer *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
 		     size_t *key_len)
 {
 	size_t k, l;
 
-	if (!scan_key(sc, &k, &l))
+	if (!lex_key(sc, &k, &l))
 		return false;
 	if (!counted)
 		return true;
@@ -513,20 +513,20 @@ static bool next_key(struct scan *sc, struct json_check *jc, int depth, bool cou
 
 static int check_json(const char *body, size_t len, struct json_check *jc, char **cause)
 {
-	struct scan sc = { (const unsigned char *)body, len, 0, NULL };
+	struct lexer sc = { (const unsigned char *)body, len, 0, NULL };
 	unsigned char stack[CODEC_MAX_DEPTH]; /* '{' or '[' per open level */
 	size_t key_off[4] = { 0 }, key_len[4] = { 0 }; /* member keys of levels 1..3 */
 	size_t aside_from = SIZE_MAX, mark;
 	int depth = 0;
 	bool have_value = false;
 
-	scan_ws(&sc);
+	lex_ws(&sc);
 	if (sc.i >= sc.n)
 		return fail(cause, "empty body");
 	if (sc.s[sc.i] != '{')
 		return fail(cause, "expected a JSON object at the top level");
 	for (;;) {
-		scan_ws(&sc);
+		lex_ws(&sc);
 		if (!have_value) {
 			unsigned char c;
 			bool counted = aside_from == SIZE_MAX;
@@ -549,7 +549,7 @@ static int check_json(const char *body, size_t len, struct json_check *jc, char 
 						    CODEC_MAX_DEPTH, sc.i);
 				stack[depth++] = c;
 				sc.i++;
-				scan_ws(&sc);
+				lex_ws(&sc);
 				if (sc.i < sc.n && sc.s[sc.i] == (c == '{' ? '}' : ']')) {
 					depth--;
 					sc.i++;
@@ -561,7 +561,7 @@ static int check_json(const char *body, size_t len, struct json_check *jc, char 
 				continue;
 			}
 			mark = sc.i;
-			if (!scan_scalar(&sc))
+			if (!lex_scalar(&sc))
 				goto bad;
 			if (counted)
 				jc->cost += sc.i - mark;

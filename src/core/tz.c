@@ -31,7 +31,6 @@
 #define TRANS_LIMIT ((int64_t)1 << 60)
 #define ABBR_MAX 31
 #define FOOTER_MAX 256
-#define TZIF_MAX (1 << 20)
 
 struct tz_type {
 	int32_t utoff;
@@ -436,7 +435,7 @@ static bool parse_footer(const char *s, struct tz_footer *f, const char **why)
 
 /* ---- TZif ---- */
 
-struct reader {
+struct tzif_reader {
 	const uint8_t *p;
 	size_t left;
 };
@@ -446,7 +445,7 @@ struct tzif_header {
 	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 };
 
-static const uint8_t *take(struct reader *r, size_t n)
+static const uint8_t *take(struct tzif_reader *r, size_t n)
 {
 	const uint8_t *p = r->p;
 
@@ -467,7 +466,7 @@ static int64_t be64(const uint8_t *p)
 	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-static bool read_header(struct reader *r, struct tzif_header *h, const char **why)
+static bool read_header(struct tzif_reader *r, struct tzif_header *h, const char **why)
 {
 	const uint8_t *p = take(r, 44);
 
@@ -513,7 +512,7 @@ static uint64_t block_size(const struct tzif_header *h, unsigned timesize)
 }
 
 /* Read one data block into z; the block's size was already checked. */
-static bool read_block(struct reader *r, const struct tzif_header *h, unsigned timesize,
+static bool read_block(struct tzif_reader *r, const struct tzif_header *h, unsigned timesize,
 		       struct tz *z, const char **why)
 {
 	const uint8_t *tp, *ip, *yp, *cp, *sp, *up;
@@ -592,7 +591,7 @@ static bool read_block(struct reader *r, const struct tzif_header *h, unsigned t
 	return true;
 }
 
-static bool read_footer(struct reader *r, struct tz *z, const char **why)
+static bool read_footer(struct tzif_reader *r, struct tz *z, const char **why)
 {
 	const uint8_t *nl;
 	char buf[FOOTER_MAX + 1];
@@ -634,7 +633,7 @@ void tz_free(struct tz *z)
 
 int tz_parse(const char *name, const void *data, size_t len, struct tz **ret, char **cause)
 {
-	struct reader r = { data, len };
+	struct tzif_reader r = { data, len };
 	struct tzif_header h;
 	struct tz *z = xcalloc(1, sizeof(*z));
 	const char *why = NULL;
