@@ -117,17 +117,20 @@ void window_format(const struct window *w, char *buf, size_t size)
 		n = (size_t)snprintf(buf, size, "%s %s-%s", days, a, b);
 	}
 	for (size_t i = 0; i < w->n_blackout && n < size; i++) {
-		int y, m, d;
-		days_to_civil(w->blackout[i], &y, &m, &d);
-		n += (size_t)snprintf(buf + n, size - n, "%s%04d-%02d-%02d", i ? "," : ", blackout ", y, m, d);
+		int64_t y;
+		int m, d;
+		civil_from_days(w->blackout[i], &y, &m, &d);
+		n += (size_t)snprintf(buf + n, size - n, "%s%04d-%02d-%02d", i ? "," : ", blackout ", (int)y, m, d);
 	}
 }
 
 static int64_t at(const struct tz *z, int64_t day, int secs)
 {
 	struct civil c = { .hour = secs / 3600, .min = secs / 60 % 60, .sec = secs % 60 };
+	int64_t y;
 
-	days_to_civil(day, &c.year, &c.month, &c.day);
+	civil_from_days(day, &y, &c.month, &c.day);
+	c.year = (int)y;
 	return tz_to_instant(z, &c, NULL);
 }
 
@@ -137,7 +140,7 @@ static bool day_window(const struct window *w, const struct tz *z, int64_t day, 
 {
 	int64_t open, close;
 
-	if (!(w->days & (1u << days_to_weekday(day))) || is_blackout(w, day))
+	if (!(w->days & (1u << civil_weekday(day))) || is_blackout(w, day))
 		return false;
 	if (w->all_day) {
 		open = at(z, day, 0);
