@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sim_render.h"
+#include "utf8.h"
 #include "util.h"
 
 void sbuf_add(struct sbuf *b, const char *s, size_t n)
@@ -71,40 +72,6 @@ char *sbuf_steal(struct sbuf *b, size_t *ret_len)
 	return s;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t need;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		need = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		need = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		need = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (need > n)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return need;
-}
-
 void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -127,7 +94,7 @@ void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
 			sbuf_add(b, (const char *)p + i - run, run);
 		run = 0;
 		if (c >= 0x80) {
-			l = utf8_len(p + i, n - i);
+			l = utf8_decode(p + i, n - i, NULL);
 			if (l == 0) {
 				sbuf_add(b, "\\ufffd", 6);
 				i++;
