@@ -3,6 +3,7 @@
 src_core_libcore_a_SOURCES += \
 	src/core/util.c src/core/util.h \
 	src/core/utf8.c src/core/utf8.h \
+	src/core/sbuf.c src/core/sbuf.h \
 	src/core/civil.c src/core/civil.h \
 	src/core/tz.c src/core/tz.h \
 	src/core/csv.c src/core/csv.h \
@@ -23,10 +24,11 @@ src_core_libcore_a_SOURCES += \
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
-CORE_TESTS = tests/core/test_utf8 tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
+CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_state tests/core/test_ctlview
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
+tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
 tests_core_test_civil_SOURCES = tests/core/test_civil.c
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
@@ -40,6 +42,7 @@ tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
 tests_core_test_run_SOURCES = tests/core/test_run.c
 tests_core_test_state_SOURCES = tests/core/test_state.c
 tests_core_test_ctlview_SOURCES = tests/core/test_ctlview.c
+tests_core_test_sbuf_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_utf8_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_civil_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
@@ -53,6 +56,7 @@ tests_core_test_ratelimit_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_run_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_state_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ctlview_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_sbuf_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_civil_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_tz_CFLAGS = $(CORE_TEST_CFLAGS)
@@ -66,6 +70,7 @@ tests_core_test_ratelimit_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_run_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_state_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ctlview_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_sbuf_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_utf8_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_civil_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_tz_LDADD = $(CORE_TEST_LIBS)

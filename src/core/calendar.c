@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "calendar.h"
+#include "sbuf.h"
 #include "tz.h"
 #include "util.h"
 
@@ -535,51 +536,45 @@ void calendar_free(struct calendar *c)
 	free(c);
 }
 
-static void format_field(FILE *f, const struct calendar *c, int field)
+static void format_field(struct sbuf *b, const struct calendar *c, int field)
 {
 	const struct cal_field *fd = &c->f[field];
 	int w = field_info[field].width;
 
 	if (fd->any) {
-		fputc('*', f);
+		sbuf_add(b, "*", 1);
 		return;
 	}
 	for (size_t i = 0; i < fd->n; i++) {
 		const struct cal_comp *k = &fd->comp[i];
 		if (i)
-			fputc(',', f);
+			sbuf_add(b, ",", 1);
 		if (k->range)
-			fprintf(f, "%0*d..%0*d", w, k->start, w, k->end);
+			sbuf_addf(b, "%0*d..%0*d", w, k->start, w, k->end);
 		else
-			fprintf(f, "%0*d", w, k->start);
+			sbuf_addf(b, "%0*d", w, k->start);
 		if (k->step > 1 || k->open)
-			fprintf(f, "/%d", k->step);
+			sbuf_addf(b, "/%d", k->step);
 	}
 }
 
 char *calendar_format(const struct calendar *c)
 {
-	char *text = NULL;
-	size_t len = 0;
-	/* a memory stream: the text has no useful upper bound (64-element lists) */
-	FILE *f = open_memstream(&text, &len);
+	/* the text has no useful upper bound (64-element lists) */
+	struct sbuf b = { 0 };
 
-	if (!f)
-		abort(); /* out of memory, as xmalloc would */
 	if (!c->any_weekday) {
 		char wd[64];
 		calendar_format_weekdays(c->weekdays, wd, sizeof(wd));
-		fprintf(f, "%s ", wd);
+		sbuf_addf(&b, "%s ", wd);
 	}
 	for (int k = F_YEAR; k < F_N; k++) {
 		static const char sep[F_N] = { '-', '-', ' ', ':', ':', '\0' };
-		format_field(f, c, k);
+		format_field(&b, c, k);
 		if (sep[k])
-			fputc(sep[k], f);
+			sbuf_add(&b, &sep[k], 1);
 	}
-	if (fclose(f) != 0 || !text)
-		abort();
-	return text;
+	return sbuf_steal(&b, NULL);
 }
 
 static bool day_matches(const struct calendar *c, int64_t days, int y, int m, int d)

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "sbuf.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -965,25 +966,6 @@ out:
 
 /* --- error messages ---------------------------------------------------- */
 
-/* A growing one-line text. */
-struct line {
-	char *s;
-	size_t len, cap;
-};
-
-static void line_add(struct line *l, const char *s, size_t n)
-{
-	xgrow((void **)&l->s, &l->cap, l->len + n + 1, 1);
-	memcpy(l->s + l->len, s, n);
-	l->len += n;
-	l->s[l->len] = '\0';
-}
-
-static void line_puts(struct line *l, const char *s)
-{
-	line_add(l, s, strlen(s));
-}
-
 /* Characters that would break a log line or reorder it on a terminal: C0
  * and C1 controls, DEL, line/paragraph separators, bidi overrides. */
 static bool is_breaking(uint32_t c)
@@ -996,7 +978,7 @@ static bool is_breaking(uint32_t c)
 /* Append at most max characters of s as one clean line: runs of
  * whitespace and control characters become one space (none at either
  * end), invalid UTF-8 bytes become '?'. Returns the characters added. */
-static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max)
+static size_t line_add_clean(struct sbuf *l, const char *s, size_t n, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, count = 0, k;
@@ -1011,16 +993,16 @@ static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max
 			continue;
 		}
 		if (space && count > 0) {
-			line_add(l, " ", 1);
+			sbuf_add(l, " ", 1);
 			if (++count >= max)
 				break;
 		}
 		space = false;
 		if (k == 0) {
-			line_add(l, "?", 1);
+			sbuf_add(l, "?", 1);
 			k = 1;
 		} else {
-			line_add(l, s + i, k);
+			sbuf_add(l, s + i, k);
 		}
 		i += k;
 		count++;
@@ -1030,7 +1012,7 @@ static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max
 
 /* One FastAPI validation item: "recipients.0.phone_number: Field required"
  * (the leading "body" of loc says nothing to an operator). */
-static bool add_validation_item(struct line *l, json_object *item)
+static bool add_validation_item(struct sbuf *l, json_object *item)
 {
 	json_object *loc, *msg;
 	size_t start = l->len, n_loc = 0;
@@ -1060,11 +1042,11 @@ static bool add_validation_item(struct line *l, json_object *item)
 				continue;
 			}
 			if (n_loc++ > 0)
-				line_puts(l, ".");
+				sbuf_adds(l, ".");
 			line_add_clean(l, text, tlen, ERR_SNIPPET_CHARS);
 		}
 		if (n_loc > 0)
-			line_puts(l, ": ");
+			sbuf_adds(l, ": ");
 	}
 	if (line_add_clean(l, json_object_get_string(msg), (size_t)json_object_get_string_len(msg),
 			   ERR_SNIPPET_CHARS) == 0) {
@@ -1076,7 +1058,7 @@ static bool add_validation_item(struct line *l, json_object *item)
 	return true;
 }
 
-static void add_validation_list(struct line *l, json_object *detail)
+static void add_validation_list(struct sbuf *l, json_object *detail)
 {
 	size_t n = json_object_array_length(detail), shown = 0, more = 0;
 
@@ -1087,7 +1069,7 @@ static void add_validation_list(struct line *l, json_object *detail)
 			continue;
 		}
 		if (shown > 0)
-			line_puts(l, "; ");
+			sbuf_adds(l, "; ");
 		if (add_validation_item(l, json_object_array_get_idx(detail, i))) {
 			shown++;
 		} else {
@@ -1099,12 +1081,12 @@ static void add_validation_list(struct line *l, json_object *detail)
 	if (more > 0 && shown > 0) {
 		char tail[48];
 		snprintf(tail, sizeof(tail), "; and %zu more", more);
-		line_puts(l, tail);
+		sbuf_adds(l, tail);
 	}
 }
 
 /* A string member of o, cleaned, or nothing. */
-static size_t add_member(struct line *l, json_object *o, const char *key)
+static size_t add_member(struct sbuf *l, json_object *o, const char *key)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
@@ -1116,20 +1098,20 @@ static size_t add_member(struct line *l, json_object *o, const char *key)
 /* The documented error object: "Invalid API key (invalid_api_key)". The
  * legacy `status` is what integrations match on; `code` replaces it on
  * newer responses. */
-static void add_detail_object(struct line *l, json_object *detail)
+static void add_detail_object(struct sbuf *l, json_object *detail)
 {
 	size_t mark;
 
 	if (add_member(l, detail, "message") == 0)
 		return;
 	mark = l->len;
-	line_puts(l, " (");
+	sbuf_adds(l, " (");
 	if (add_member(l, detail, "status") == 0 && add_member(l, detail, "code") == 0) {
 		l->len = mark;
 		l->s[mark] = '\0';
 		return;
 	}
-	line_puts(l, ")");
+	sbuf_adds(l, ")");
 }
 
 bool codec_is_error_body(const char *body, size_t len)
@@ -1154,7 +1136,7 @@ bool codec_is_error_body(const char *body, size_t len)
 
 char *codec_error_message(long http_status, const char *body, size_t len)
 {
-	struct line l = { 0 };
+	struct sbuf l = { 0 };
 	json_object *root = NULL, *detail;
 	char head[32];
 
@@ -1174,12 +1156,12 @@ char *codec_error_message(long http_status, const char *body, size_t len)
 
 	/* Not an error body we know (HTML from a proxy, junk, nothing). */
 	free(l.s);
-	l = (struct line){ 0 };
+	l = (struct sbuf){ 0 };
 	snprintf(head, sizeof(head), "HTTP %ld", http_status);
-	line_puts(&l, head);
+	sbuf_adds(&l, head);
 	if (body && len > 0) {
 		size_t mark = l.len;
-		line_puts(&l, ": ");
+		sbuf_adds(&l, ": ");
 		if (line_add_clean(&l, body, len, ERR_SNIPPET_CHARS) == 0) {
 			l.len = mark;
 			l.s[mark] = '\0';
