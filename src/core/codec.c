@@ -156,11 +156,6 @@ static json_object *recipient_json(const struct recipient *r)
 	return o;
 }
 
-char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix)
-{
-	return codec_submit_body_only(j, call_name, scheduled_time_unix, NULL);
-}
-
 char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
 			     const bool *include)
 {

@@ -16,13 +16,12 @@
 #include "batch.h"
 #include "jobspec.h"
 
-/* The submit body for job j: call_name as given (NULL: the job's call_name,
- * else its name), scheduled_time_unix only when scheduled_time_unix > 0.
- * Keys in a fixed order, no spaces, so equal jobs give equal text. Returns
- * a NUL-terminated JSON text the caller frees. */
-char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix);
-/* The same with only the recipients i for which include[i] is true
- * (include NULL: all): a zone group, or a follow-up batch. */
+/* The submit body for job j with the recipients i for which include[i] is
+ * true (include NULL: all; some: a zone group, or a follow-up batch):
+ * call_name as given (NULL: the job's call_name, else its name),
+ * scheduled_time_unix only when scheduled_time_unix > 0. Keys in a fixed
+ * order, no spaces, so equal jobs give equal text. Returns a
+ * NUL-terminated JSON text the caller frees. */
 char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
 			     const bool *include);
 

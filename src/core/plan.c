@@ -166,11 +166,6 @@ int plan_build_count(const struct daemonconf *c, int64_t from, size_t count, str
 	return 0;
 }
 
-int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret)
-{
-	return plan_build_count(c, from, 1, ret);
-}
-
 void plan_free(struct plan *p)
 {
 	if (!p)

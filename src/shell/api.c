@@ -41,7 +41,7 @@ struct api {
 
 static const char *const op_names[API_OP__MAX] = {
 	[API_OP_SUBMIT] = "submit", [API_OP_LIST] = "list",   [API_OP_GET] = "get",
-	[API_OP_CANCEL] = "cancel", [API_OP_RETRY] = "retry", [API_OP_DELETE] = "delete",
+	[API_OP_CANCEL] = "cancel", [API_OP_RETRY] = "retry",
 };
 
 static const char *const outcome_names[API_OUTCOME__MAX] = {
@@ -204,11 +204,10 @@ static int parse_body(enum api_op op, const struct http_response *h, struct api_
 		return codec_parse_detail(h->body, h->len, &res->detail, cause);
 	case API_OP_LIST:
 		return codec_parse_page(h->body, h->len, &res->page, cause);
-	case API_OP_DELETE:
 	case API_OP__MAX:
 		break;
 	}
-	return 0; /* delete answers 204 with nothing to read */
+	return 0;
 }
 
 static void http_answer_cb(const struct http_response *h, void *arg)
@@ -423,9 +422,4 @@ int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, s
 int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call)
 {
 	return by_id(a, API_OP_RETRY, "POST", batch_id, "/retry", cb, arg, ret_call);
-}
-
-int api_delete(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call)
-{
-	return by_id(a, API_OP_DELETE, "DELETE", batch_id, "", cb, arg, ret_call);
 }

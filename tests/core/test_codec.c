@@ -1301,7 +1301,7 @@ START_TEST(test_submit_body_document_example)
 		  .first_message = "Hola Bob" },
 	};
 	struct jobspec j = phone_job(r, 2);
-	char *body = codec_submit_body(&j, "Renewal reminders 2026-10-20", 1792483200);
+	char *body = codec_submit_body_only(&j, "Renewal reminders 2026-10-20", 1792483200, NULL);
 
 	ck_assert_str_eq(
 		body,
@@ -1353,7 +1353,7 @@ START_TEST(test_submit_body_every_type_and_override)
 	struct jobspec j = phone_job(r, ARRAY_SIZE(r));
 	j.branch_id = "br_1";
 	j.environment = "staging";
-	char *body = codec_submit_body(&j, "December renewals 2026-12-01 09:00", 1796133600);
+	char *body = codec_submit_body_only(&j, "December renewals 2026-12-01 09:00", 1796133600, NULL);
 
 	ck_assert_str_eq(
 		body,
@@ -1394,7 +1394,7 @@ START_TEST(test_submit_body_whatsapp)
 			      .template_name = "call_permission_request",
 			      .template_language_code = "en_US" },
 	};
-	char *body = codec_submit_body(&j, "WA follow-up", 0);
+	char *body = codec_submit_body_only(&j, "WA follow-up", 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"WA follow-up\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"whatsapp_params\":{\"whatsapp_phone_number_id\":\"1234567890123\","
 			       "\"whatsapp_call_permission_request_template_name\":\"call_permission_request\","
@@ -1409,7 +1409,7 @@ START_TEST(test_submit_body_whatsapp)
 	/* without the optional phone number id, with a time zone */
 	j.whatsapp.phone_number_id = NULL;
 	j.timezone = "Europe/Berlin";
-	body = codec_submit_body(&j, "WA follow-up", 0);
+	body = codec_submit_body_only(&j, "WA follow-up", 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"WA follow-up\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"timezone\":\"Europe/Berlin\",\"whatsapp_params\":{"
 			       "\"whatsapp_call_permission_request_template_name\":\"call_permission_request\","
@@ -1451,19 +1451,19 @@ START_TEST(test_submit_body_unset_parts_left_out)
 
 	/* scheduled_time_unix 0 or below: absent, not null */
 	for (int64_t t = -1; t <= 0; t++) {
-		char *body = codec_submit_body(&j, "Run 1", t);
+		char *body = codec_submit_body_only(&j, "Run 1", t, NULL);
 		ck_assert_str_eq(body, "{\"call_name\":\"Run 1\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 				       "\"recipients\":[{\"phone_number\":\"+15550100001\"}]}");
 		free(body);
 	}
 	/* no call_name argument: the job's call_name, then its name */
-	char *body = codec_submit_body(&j, NULL, 1);
+	char *body = codec_submit_body_only(&j, NULL, 1, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"Job call name\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"scheduled_time_unix\":1,\"recipients\":[{\"phone_number\":\"+15550100001\"}]}");
 	free(body);
 	j.call_name = NULL;
 	j.n_recipients = 0;
-	body = codec_submit_body(&j, NULL, 0);
+	body = codec_submit_body_only(&j, NULL, 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"dec-renewals\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"recipients\":[]}");
 	free(body);
@@ -1569,10 +1569,10 @@ START_TEST(test_submit_body_round_trip)
 	};
 	struct jobspec j = phone_job(r, ARRAY_SIZE(r));
 	j.branch_id = "b";
-	char *body = codec_submit_body(&j, "Run \xe2\x80\x94 1", 1796133600);
+	char *body = codec_submit_body_only(&j, "Run \xe2\x80\x94 1", 1796133600, NULL);
 	assert_round_trip(&j, "Run \xe2\x80\x94 1", 1796133600, body);
 	free(body);
-	body = codec_submit_body(&j, "Run 2", 0);
+	body = codec_submit_body_only(&j, "Run 2", 0, NULL);
 	assert_round_trip(&j, "Run 2", 0, body);
 	free(body);
 }
@@ -1600,10 +1600,10 @@ START_TEST(test_submit_body_10000_recipients)
 	struct jobspec j = phone_job(r, N);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	char *body = codec_submit_body(&j, "Big run", 1796133600);
+	char *body = codec_submit_body_only(&j, "Big run", 1796133600, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	printf("codec_submit_body: %d recipients, %zu bytes in %.1f ms\n", N, strlen(body), ms);
+	printf("codec_submit_body_only: %d recipients, %zu bytes in %.1f ms\n", N, strlen(body), ms);
 	/* generous, for sanitizer and valgrind builds; catches a quadratic slip */
 	ck_assert_msg(ms < 5000, "%d recipients took %.1f ms", N, ms);
 
