@@ -41,7 +41,7 @@ struct api {
 
 static const char *const op_names[API_OP__MAX] = {
 	[API_OP_SUBMIT] = "submit", [API_OP_LIST] = "list",   [API_OP_GET] = "get",
-	[API_OP_CANCEL] = "cancel", [API_OP_RETRY] = "retry",
+	[API_OP_CANCEL] = "cancel", [API_OP_RETRY] = "retry", [API_OP_DELETE] = "delete",
 };
 
 static const char *const outcome_names[API_OUTCOME__MAX] = {
@@ -204,6 +204,7 @@ static int parse_body(enum api_op op, const struct http_response *h, struct api_
 		return codec_parse_detail(h->body, h->len, &res->detail, cause);
 	case API_OP_LIST:
 		return codec_parse_page(h->body, h->len, &res->page, cause);
+	case API_OP_DELETE:
 	case API_OP__MAX:
 		break;
 	}

@@ -27,6 +27,9 @@ enum api_op {
 	API_OP_GET,
 	API_OP_CANCEL,
 	API_OP_RETRY,
+	/* Never issued: the daemon deletes no batch. Kept so that /metrics
+	 * keeps its endpoint="delete" series (a page operators scrape). */
+	API_OP_DELETE,
 	API_OP__MAX
 };
 

@@ -216,6 +216,7 @@ START_TEST(test_names)
 {
 	ck_assert_str_eq(api_op_name(API_OP_SUBMIT), "submit");
 	ck_assert_str_eq(api_op_name(API_OP_RETRY), "retry");
+	ck_assert_str_eq(api_op_name(API_OP_DELETE), "delete");
 	ck_assert_str_eq(api_op_name(API_OP__MAX), "unknown");
 	ck_assert_str_eq(api_outcome_name(API_OK), "ok");
 	ck_assert_str_eq(api_outcome_name(API_NOT_FOUND), "not_found");
