@@ -68,12 +68,12 @@ static const char *const endpoint_names[] = {"submit", "list", "get", "cancel", 
 static const char *const fault_names[] = {"none",      "status",    "delay",          "drop",       "apply_then_drop",
 					  "malformed", "truncated", "apply_then_500", "close_after"};
 
-const char *sim_endpoint_name(enum sim_endpoint ep)
+static const char *sim_endpoint_name(enum sim_endpoint ep)
 {
 	return ep >= 0 && ep < SIM_EP_COUNT ? endpoint_names[ep] : NULL;
 }
 
-const char *sim_fault_kind_name(enum sim_fault_kind k)
+static const char *sim_fault_kind_name(enum sim_fault_kind k)
 {
 	return (unsigned)k < ARRAY_SIZE(fault_names) ? fault_names[k] : "none";
 }
