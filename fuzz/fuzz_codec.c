@@ -72,12 +72,12 @@ static void fuzz_detail(const char *body, size_t size)
 	memset(&sentinel, 0x5a, sizeof(sentinel));
 	r = codec_parse_detail(body, size, &d, &cause);
 	if (r == 0) {
-		for (int i = 0; i < RCPT__MAX; i++)
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
 			total += d.counts[i];
 		if (cause || total != d.n_rcpts || !batch_in_bounds(&d.batch))
 			abort();
 		for (size_t i = 0; i < d.n_rcpts; i++)
-			if (!d.rcpts[i].id || (unsigned)d.rcpts[i].status >= RCPT__MAX)
+			if (!d.rcpts[i].id || (unsigned)d.rcpts[i].status >= BATCH_RCPT__MAX)
 				abort();
 		batch_detail_clear(&d);
 	} else {

@@ -71,8 +71,8 @@ static void reset_runs(void)
 	runs[0]->state = RUN_COMPLETED;
 	runs[0]->batch_id = xstrdup("btcal_done");
 	runs[0]->batch.status = BATCH_COMPLETED;
-	runs[0]->counts[RCPT_COMPLETED] = 2;
-	runs[0]->counts[RCPT_FAILED] = 1;
+	runs[0]->counts[BATCH_RCPT_COMPLETED] = 2;
+	runs[0]->counts[BATCH_RCPT_FAILED] = 1;
 	runs[0]->counts_valid = true;
 	runs[0]->due_ms = 0;
 	runs[1]->state = RUN_IN_PROGRESS;

@@ -2,6 +2,9 @@
 # and their check suites, which link the core library alone.
 src_core_libcore_a_SOURCES += \
 	src/core/util.c src/core/util.h \
+	src/core/utf8.c src/core/utf8.h \
+	src/core/sbuf.c src/core/sbuf.h \
+	src/core/civil.c src/core/civil.h \
 	src/core/tz.c src/core/tz.h \
 	src/core/csv.c src/core/csv.h \
 	src/core/jobspec.c src/core/jobspec.h \
@@ -9,6 +12,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/window.c src/core/window.h \
 	src/core/schedule.c src/core/schedule.h \
 	src/core/plan.c src/core/plan.h \
+	src/core/batch.c src/core/batch.h \
 	src/core/codec.c src/core/codec.h \
 	src/core/backoff.c src/core/backoff.h \
 	src/core/ratelimit.c src/core/ratelimit.h \
@@ -21,14 +25,18 @@ src_core_libcore_a_SOURCES += \
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
-CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
+CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
+tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
+tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
+tests_core_test_civil_SOURCES = tests/core/test_civil.c
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
 tests_core_test_csv_SOURCES = tests/core/test_csv.c
 tests_core_test_calendar_SOURCES = tests/core/test_calendar.c
 tests_core_test_window_SOURCES = tests/core/test_window.c
+tests_core_test_batch_SOURCES = tests/core/test_batch.c
 tests_core_test_codec_SOURCES = tests/core/test_codec.c
 tests_core_test_backoff_SOURCES = tests/core/test_backoff.c
 tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
@@ -39,30 +47,42 @@ tests_core_test_occur_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_occur_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_state_SOURCES = tests/core/test_state.c
 tests_core_test_ctlview_SOURCES = tests/core/test_ctlview.c
+tests_core_test_sbuf_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_utf8_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_civil_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_csv_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_calendar_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_window_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_batch_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_codec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_backoff_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ratelimit_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_run_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_state_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ctlview_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_sbuf_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_civil_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_tz_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_csv_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_calendar_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_window_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_batch_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_codec_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_backoff_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ratelimit_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_run_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_state_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ctlview_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_sbuf_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_utf8_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_civil_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_tz_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_csv_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_calendar_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_window_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_batch_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_codec_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_backoff_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_ratelimit_LDADD = $(CORE_TEST_LIBS)

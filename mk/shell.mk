@@ -19,13 +19,14 @@ SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/te
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 SHELL_TEST_LIBS = $(SHELL_LIBS) $(CHECK_LIBS)
 SHELL_TESTS = tests/shell/test_tzdb tests/shell/test_cfg tests/shell/test_plan_files \
-	tests/shell/test_schedule_files tests/shell/test_http tests/shell/test_api tests/shell/test_log
+	tests/shell/test_schedule_files tests/shell/test_http tests/shell/test_api tests/shell/test_log tests/shell/test_store
 check_PROGRAMS += $(SHELL_TESTS) tests/shell/log-emit tests/shell/notify-emit
 TESTS += $(SHELL_TESTS)
 tests_shell_test_tzdb_SOURCES = tests/shell/test_tzdb.c
 tests_shell_test_cfg_SOURCES = tests/shell/test_cfg.c
 tests_shell_test_plan_files_SOURCES = tests/shell/test_plan_files.c
 tests_shell_test_schedule_files_SOURCES = tests/shell/test_schedule_files.c
+tests_shell_test_store_SOURCES = tests/shell/test_store.c
 tests_shell_test_log_SOURCES = tests/shell/test_log.c
 # Both talk to an in-process HTTP(S) server (tests/shell/http_testsrv.c).
 tests_shell_test_http_SOURCES = tests/shell/test_http.c tests/shell/http_testsrv.c tests/shell/http_testsrv.h
@@ -36,6 +37,7 @@ tests_shell_test_tzdb_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_cfg_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_plan_files_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_schedule_files_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
+tests_shell_test_store_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_log_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_http_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_api_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
@@ -45,6 +47,7 @@ tests_shell_test_tzdb_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_cfg_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_plan_files_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_schedule_files_CFLAGS = $(SHELL_TEST_CFLAGS)
+tests_shell_test_store_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_log_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_http_CFLAGS = $(SHELL_TEST_CFLAGS) $(LIBEVENT_SSL_CFLAGS) $(OPENSSL_CFLAGS)
 tests_shell_test_api_CFLAGS = $(SHELL_TEST_CFLAGS) $(LIBEVENT_SSL_CFLAGS) $(OPENSSL_CFLAGS)
@@ -52,8 +55,16 @@ tests_shell_test_tzdb_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_cfg_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_plan_files_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_schedule_files_LDADD = $(SHELL_TEST_LIBS)
+tests_shell_test_store_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_log_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_http_LDADD = $(SHELL_LIBS) $(LIBEVENT_SSL_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)
 tests_shell_test_api_LDADD = $(SHELL_LIBS) $(LIBEVENT_SSL_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)
 tests_shell_log_emit_LDADD = $(SHELL_LIBS)
 tests_shell_notify_emit_LDADD = $(SHELL_LIBS)
+
+# Every configuration key against docs/config-keys.tsv: accepted and read by
+# cfg.c, hashed, shown, sent, in the fuzz dictionary and the README as the
+# checklist says.
+TESTS += tests/config-keys.sh
+dist_noinst_SCRIPTS += tests/config-keys.sh
+EXTRA_DIST += docs/config-keys.tsv

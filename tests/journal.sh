@@ -164,7 +164,12 @@ if [ -d /usr/lib/systemd/catalog ]; then
 	check "journalctl -x body" grep -q "due at RUN_START=1764597608 (unix seconds) was" /run/batchcalld-test/x.txt
 	check "journalctl -x documentation" grep -q "Documentation: file:///.*/doc/batchcalld/README.md" /run/batchcalld-test/x.txt
 else
-	echo "skip: no /usr/lib/systemd/catalog to stand in for"
+	catalog_skipped=1
 fi
 
+# A check that could not run is a skip, never a pass (automake's 77).
+if [ "$fail" = 0 ] && [ -n "${catalog_skipped:-}" ]; then
+	echo "SKIP: journalctl -x: no /usr/lib/systemd/catalog to stand in for (the other checks passed)"
+	exit 77
+fi
 exit "$fail"

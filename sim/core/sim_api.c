@@ -39,7 +39,7 @@ struct fault {
 	int64_t hits;
 };
 
-struct log_entry {
+struct logged_request {
 	uint64_t seq;
 	int64_t time_us;
 	char *method, *path, *query, *body;
@@ -59,7 +59,7 @@ struct sim_api {
 	struct fault *faults;
 	size_t n_faults, cap_faults;
 	int64_t next_fault_id;
-	struct log_entry *log;
+	struct logged_request *log;
 	size_t n_log, cap_log;
 	uint64_t next_seq;
 };
@@ -68,12 +68,12 @@ static const char *const endpoint_names[] = {"submit", "list", "get", "cancel", 
 static const char *const fault_names[] = {"none",      "status",    "delay",          "drop",       "apply_then_drop",
 					  "malformed", "truncated", "apply_then_500", "close_after"};
 
-const char *sim_endpoint_name(enum sim_endpoint ep)
+static const char *sim_endpoint_name(enum sim_endpoint ep)
 {
 	return ep >= 0 && ep < SIM_EP_COUNT ? endpoint_names[ep] : NULL;
 }
 
-const char *sim_fault_kind_name(enum sim_fault_kind k)
+static const char *sim_fault_kind_name(enum sim_fault_kind k)
 {
 	return (unsigned)k < ARRAY_SIZE(fault_names) ? fault_names[k] : "none";
 }
@@ -99,7 +99,7 @@ struct sim_api *sim_api_new(const struct sim_params *p, const char *api_key)
 	return a;
 }
 
-static void log_entry_clear(struct log_entry *e)
+static void logged_request_clear(struct logged_request *e)
 {
 	free(e->method);
 	free(e->path);
@@ -110,7 +110,7 @@ static void log_entry_clear(struct log_entry *e)
 static void log_clear(struct sim_api *a)
 {
 	for (size_t i = 0; i < a->n_log; i++)
-		log_entry_clear(&a->log[i]);
+		logged_request_clear(&a->log[i]);
 	a->n_log = 0;
 }
 
@@ -516,7 +516,7 @@ static void fault_status_reply(struct sim_api *a, const struct sim_fault_hit *f,
 	free(msg);
 }
 
-static struct log_entry *log_find(struct sim_api *a, uint64_t seq)
+static struct logged_request *log_find(struct sim_api *a, uint64_t seq)
 {
 	size_t lo = 0, hi = a->n_log;
 
@@ -533,7 +533,7 @@ static struct log_entry *log_find(struct sim_api *a, uint64_t seq)
 uint64_t sim_api_begin(struct sim_api *a, const struct sim_request *req, int64_t now_real_us,
 		       struct sim_fault_hit *ret_fault)
 {
-	struct log_entry *e;
+	struct logged_request *e;
 	enum sim_endpoint ep;
 	const char *allow;
 	char *id = NULL;
@@ -585,7 +585,7 @@ void sim_api_execute(struct sim_api *a, uint64_t seq, const struct sim_request *
 {
 	enum sim_endpoint ep;
 	enum route_result rr;
-	struct log_entry *e;
+	struct logged_request *e;
 	const char *allow;
 	char *id = NULL;
 	char batch[40] = "";
@@ -662,7 +662,7 @@ static void bad_control(struct sim_response *r, const char *msg)
 	struct sbuf b = {0};
 
 	sbuf_adds(&b, "{\"error\":");
-	sbuf_json_str(&b, msg);
+	sim_render_json_str(&b, msg);
 	sbuf_adds(&b, "}");
 	set_body(r, 400, "application/json", &b);
 }
@@ -678,9 +678,9 @@ static void render_fault(struct sbuf *b, const struct fault *f)
 	else
 		sbuf_adds(b, "null");
 	sbuf_adds(b, ",\"retry_after\":");
-	sbuf_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
+	sim_render_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
 	sbuf_adds(b, ",\"body\":");
-	sbuf_json_str(b, f->has_body && f->kind == SIM_FAULT_STATUS ? f->body : NULL);
+	sim_render_json_str(b, f->has_body && f->kind == SIM_FAULT_STATUS ? f->body : NULL);
 	sbuf_adds(b, ",\"delay_ms\":");
 	if (f->kind == SIM_FAULT_DELAY)
 		sbuf_addf(b, "%" PRId64, f->delay_ms);
@@ -798,26 +798,26 @@ out:
 	json_object_put(root);
 }
 
-static void render_log_entry(struct sbuf *b, const struct log_entry *e)
+static void render_log_entry(struct sbuf *b, const struct logged_request *e)
 {
 	sbuf_addf(b, "{\"seq\":%" PRIu64 ",\"time_us\":%" PRId64 ",\"method\":", e->seq, e->time_us);
-	sbuf_json_str(b, e->method);
+	sim_render_json_str(b, e->method);
 	sbuf_adds(b, ",\"path\":");
-	sbuf_json_str(b, e->path);
+	sim_render_json_str(b, e->path);
 	sbuf_adds(b, ",\"query\":");
-	sbuf_json_str(b, e->query);
+	sim_render_json_str(b, e->query);
 	sbuf_adds(b, ",\"endpoint\":");
-	sbuf_json_str(b, sim_endpoint_name(e->endpoint));
+	sim_render_json_str(b, sim_endpoint_name(e->endpoint));
 	sbuf_addf(b, ",\"api_key_ok\":%s,\"body\":", e->api_key_ok ? "true" : "false");
-	sbuf_json_strn(b, e->body, e->body_len);
+	sim_render_json_strn(b, e->body, e->body_len);
 	if (e->status >= 0)
 		sbuf_addf(b, ",\"status\":%d", e->status);
 	else
 		sbuf_adds(b, ",\"status\":null");
 	sbuf_adds(b, ",\"fault\":");
-	sbuf_json_str(b, e->fault ? sim_fault_kind_name(e->fault) : NULL);
+	sim_render_json_str(b, e->fault ? sim_fault_kind_name(e->fault) : NULL);
 	sbuf_adds(b, ",\"batch_id\":");
-	sbuf_json_str(b, e->batch_id[0] ? e->batch_id : NULL);
+	sim_render_json_str(b, e->batch_id[0] ? e->batch_id : NULL);
 	sbuf_adds(b, "}");
 }
 

@@ -110,7 +110,4 @@ void sim_api_handle(struct sim_api *a, const struct sim_request *req, int64_t no
 /* Free the body of a response. */
 void sim_response_clear(struct sim_response *r);
 
-const char *sim_endpoint_name(enum sim_endpoint ep);
-const char *sim_fault_kind_name(enum sim_fault_kind k);
-
 #endif

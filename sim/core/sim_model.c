@@ -78,7 +78,9 @@ static void put_b32(char *out, uint64_t v, int nchars)
 		out[i] = b32[(v >> (5 * (nchars - 1 - i))) & 31];
 }
 
-void sim_make_id(char *buf, const char *prefix, uint64_t a, uint64_t b, uint64_t c)
+/* Write prefix + 28 lowercase Crockford base32 chars from (a, b, c) into
+ * buf (room for strlen(prefix) + 29). */
+static void sim_make_id(char *buf, const char *prefix, uint64_t a, uint64_t b, uint64_t c)
 {
 	size_t pl = strlen(prefix);
 	uint64_t h1 = mix64(a ^ mix64(b ^ mix64(c)));

@@ -162,8 +162,5 @@ const char *sim_rcp_status_str(enum sim_rcp_status s);
 /* Terminal outcome of an attempt for a number, by its last digit (the
  * documented rule): attempt 0 is the first call. */
 enum sim_rcp_status sim_outcome(const char *number, int attempt, bool *ret_long_talk);
-/* Write prefix + 28 lowercase Crockford base32 chars from (a, b, c) into
- * buf (room for strlen(prefix) + 29). */
-void sim_make_id(char *buf, const char *prefix, uint64_t a, uint64_t b, uint64_t c);
 
 #endif

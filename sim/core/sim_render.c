@@ -11,101 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
 #include "sim_render.h"
+#include "utf8.h"
 #include "util.h"
 
-void sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	xgrow((void **)&b->s, &b->cap, b->len + n + 1, 1);
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void sbuf_adds(struct sbuf *b, const char *s)
-{
-	sbuf_add(b, s, strlen(s));
-}
-
-void sbuf_addf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	/* format straight into spare room (the common case, one pass); only a
-	 * long result needs a second pass after growing */
-	xgrow((void **)&b->s, &b->cap, b->len + 256, 1);
-	va_start(ap, fmt);
-	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->s[b->len] = '\0';
-		return;
-	}
-	if ((size_t)n >= b->cap - b->len) {
-		xgrow((void **)&b->s, &b->cap, b->len + (size_t)n + 1, 1);
-		va_start(ap, fmt);
-		vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
-}
-
-void sbuf_free(struct sbuf *b)
-{
-	if (!b)
-		return;
-	free(b->s);
-	b->s = NULL;
-	b->len = b->cap = 0;
-}
-
-char *sbuf_steal(struct sbuf *b, size_t *ret_len)
-{
-	char *s = b->s ? b->s : xstrdup("");
-
-	if (ret_len)
-		*ret_len = b->len;
-	b->s = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t need;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		need = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		need = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		need = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (need > n)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return need;
-}
-
-void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
+void sim_render_json_strn(struct sbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
@@ -127,7 +38,7 @@ void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
 			sbuf_add(b, (const char *)p + i - run, run);
 		run = 0;
 		if (c >= 0x80) {
-			l = utf8_len(p + i, n - i);
+			l = utf8_decode(p + i, n - i, NULL);
 			if (l == 0) {
 				sbuf_add(b, "\\ufffd", 6);
 				i++;
@@ -164,9 +75,9 @@ void sbuf_json_strn(struct sbuf *b, const char *s, size_t n)
 	sbuf_add(b, "\"", 1);
 }
 
-void sbuf_json_str(struct sbuf *b, const char *s)
+void sim_render_json_str(struct sbuf *b, const char *s)
 {
-	sbuf_json_strn(b, s, s ? strlen(s) : 0);
+	sim_render_json_strn(b, s, s ? strlen(s) : 0);
 }
 
 static void raw_or_null(struct sbuf *b, const char *json)
@@ -181,16 +92,16 @@ static void render_recipient(struct sbuf *out, const struct sim_model *m, const 
 
 	sim_recipient_view(m, b, i, &v);
 	sbuf_adds(out, "{\"id\":");
-	sbuf_json_str(out, v.id);
+	sim_render_json_str(out, v.id);
 	sbuf_adds(out, ",\"phone_number\":");
-	sbuf_json_str(out, v.phone_number);
+	sim_render_json_str(out, v.phone_number);
 	sbuf_adds(out, ",\"whatsapp_user_id\":");
-	sbuf_json_str(out, v.whatsapp_user_id);
+	sim_render_json_str(out, v.whatsapp_user_id);
 	sbuf_addf(out, ",\"status\":\"%s\",\"created_at_unix\":%lld,\"updated_at_unix\":%lld,",
 		  sim_rcp_status_str(v.status), (long long)(v.created_us / 1000000),
 		  (long long)(v.updated_us / 1000000));
 	sbuf_adds(out, "\"conversation_id\":");
-	sbuf_json_str(out, v.has_conversation ? v.conversation_id : NULL);
+	sim_render_json_str(out, v.has_conversation ? v.conversation_id : NULL);
 	sbuf_adds(out, ",\"conversation_initiation_client_data\":");
 	raw_or_null(out, v.ccd_json);
 	sbuf_adds(out, "}");
@@ -203,25 +114,25 @@ void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct 
 
 	sim_batch_view(m, b, &v);
 	sbuf_adds(out, "{\"id\":");
-	sbuf_json_str(out, v.id);
+	sim_render_json_str(out, v.id);
 	sbuf_adds(out, ",\"phone_number_id\":");
-	sbuf_json_str(out, v.phone_number_id);
+	sim_render_json_str(out, v.phone_number_id);
 	sbuf_adds(out, ",\"phone_provider\":");
-	sbuf_json_str(out, v.phone_provider);
+	sim_render_json_str(out, v.phone_provider);
 	sbuf_adds(out, ",\"whatsapp_params\":");
 	raw_or_null(out, v.whatsapp_params_json);
 	sbuf_adds(out, ",\"name\":");
-	sbuf_json_str(out, v.name);
+	sim_render_json_str(out, v.name);
 	sbuf_adds(out, ",\"agent_id\":");
-	sbuf_json_str(out, v.agent_id);
+	sim_render_json_str(out, v.agent_id);
 	sbuf_adds(out, ",\"branch_id\":");
-	sbuf_json_str(out, v.branch_id);
+	sim_render_json_str(out, v.branch_id);
 	sbuf_adds(out, ",\"environment\":");
-	sbuf_json_str(out, v.environment);
+	sim_render_json_str(out, v.environment);
 	sbuf_addf(out, ",\"created_at_unix\":%lld,\"scheduled_time_unix\":%lld,",
 		  (long long)(v.created_us / 1000000), (long long)v.scheduled_time_unix);
 	sbuf_adds(out, "\"timezone\":");
-	sbuf_json_str(out, v.timezone);
+	sim_render_json_str(out, v.timezone);
 	sbuf_addf(out,
 		  ",\"total_calls_dispatched\":%zu,\"total_calls_scheduled\":%zu,"
 		  "\"total_calls_finished\":%zu,\"last_updated_at_unix\":%lld,\"status\":\"%s\","
@@ -243,9 +154,9 @@ void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct 
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"agent_name\":");
-	sbuf_json_str(out, v.agent_name);
+	sim_render_json_str(out, v.agent_name);
 	sbuf_adds(out, ",\"branch_name\":");
-	sbuf_json_str(out, v.branch_name);
+	sim_render_json_str(out, v.branch_name);
 	if (with_recipients) {
 		sbuf_adds(out, ",\"recipients\":[");
 		for (size_t i = 0; i < v.n_recipients; i++) {
@@ -272,7 +183,7 @@ void sim_render_list(struct sbuf *out, const struct sim_model *m, struct sim_bat
 	sbuf_adds(out, "],\"next_doc\":");
 	if (has_more && n > 0) {
 		sim_batch_view(m, v[n - 1], &last);
-		sbuf_json_str(out, last.id);
+		sim_render_json_str(out, last.id);
 	} else {
 		sbuf_adds(out, "null");
 	}
@@ -326,14 +237,14 @@ void sim_render_error(struct sbuf *out, const char *type, const char *code, cons
 		      const char *status, const char *request_id)
 {
 	sbuf_adds(out, "{\"detail\":{\"type\":");
-	sbuf_json_str(out, type);
+	sim_render_json_str(out, type);
 	sbuf_adds(out, ",\"code\":");
-	sbuf_json_str(out, code);
+	sim_render_json_str(out, code);
 	sbuf_adds(out, ",\"message\":");
-	sbuf_json_str(out, message);
+	sim_render_json_str(out, message);
 	sbuf_adds(out, ",\"status\":");
-	sbuf_json_str(out, status);
+	sim_render_json_str(out, status);
 	sbuf_adds(out, ",\"request_id\":");
-	sbuf_json_str(out, request_id);
+	sim_render_json_str(out, request_id);
 	sbuf_adds(out, ",\"param\":null}}");
 }

@@ -12,24 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sbuf.h"
 #include "sim_model.h"
 
-/* A growable byte buffer, always NUL-terminated once anything was added. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-void sbuf_add(struct sbuf *b, const char *s, size_t n);
-void sbuf_adds(struct sbuf *b, const char *s);
-void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON string literal for s (n bytes), or null when s is NULL. Invalid
  * UTF-8 becomes U+FFFD so the output is always valid JSON. */
-void sbuf_json_strn(struct sbuf *b, const char *s, size_t n);
-void sbuf_json_str(struct sbuf *b, const char *s);
-void sbuf_free(struct sbuf *b);
-/* Hand the text over to the caller (who frees it) and empty the buffer. */
-char *sbuf_steal(struct sbuf *b, size_t *ret_len);
+void sim_render_json_strn(struct sbuf *b, const char *s, size_t n);
+void sim_render_json_str(struct sbuf *b, const char *s);
 
 /* BatchCallResponse, plus "recipients" when with_recipients. */
 void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct sim_batch *b,

@@ -1,8 +1,8 @@
 /*
  * batchcallctl: the operator's command line. Offline commands (check, plan)
  * load the files themselves; the online ones (status, show, cancel, retry,
- * trigger) will talk to the daemon's control socket and sit beside them in
- * the command table. main only parses the global options and dispatches.
+ * trigger, pause, resume) talk to the daemon's control socket and sit
+ * beside them in the command table. main only parses the global options and dispatches.
  *
  * Exit codes (SPEC §7): 0 success, 1 invalid configuration or a refused
  * operation, 2 bad usage, 3 the daemon cannot be reached.

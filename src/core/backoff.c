@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "civil.h"
 #include "util.h"
 
 int64_t backoff_retry_delay(const struct retry_policy *p, int n)
@@ -78,47 +79,6 @@ int64_t backoff_full_jitter_ms(int64_t base_ms, int64_t cap_ms, int attempt, uin
 	return (int64_t)mul_high64(rnd, (uint64_t)ceiling + 1);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * algorithm), valid for every year this parser accepts. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* The Gregorian year that contains the instant t (unix seconds, UTC). */
-static int64_t year_of(int64_t t)
-{
-	int64_t z, era, doe, yoe, doy, mp, y;
-
-	z = t / 86400 - (t % 86400 < 0);
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	return y + (mp >= 10);
-}
-
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
 /* A cursor over the trimmed header value; every matcher advances it only
  * on success, and the formats are tried one after the other. */
 struct cur {
@@ -166,12 +126,6 @@ static int word(struct cur *c, const char *const *words, int n)
 	return best;
 }
 
-static const char *const wday_short[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-static const char *const wday_long[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-					 "Friday", "Saturday", "Sunday" };
-static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
 struct http_date {
 	int64_t year;
 	int month, day, hour, min, sec;
@@ -185,7 +139,7 @@ static bool time_of_day(struct cur *c, struct http_date *d)
 
 static bool month(struct cur *c, struct http_date *d)
 {
-	int m = word(c, month_names, (int)ARRAY_SIZE(month_names));
+	int m = word(c, civil_month_short, 12);
 	d->month = m + 1;
 	return m >= 0;
 }
@@ -194,7 +148,7 @@ static bool month(struct cur *c, struct http_date *d)
 static bool parse_imf(struct cur c, struct http_date *d)
 {
 	int y;
-	if (word(&c, wday_short, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
+	if (word(&c, civil_wday_short, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
 	    !lit(&c, " ") || !month(&c, d) || !lit(&c, " ") || !digits(&c, 4, &y) ||
 	    !lit(&c, " ") || !time_of_day(&c, d) || !lit(&c, " GMT"))
 		return false;
@@ -207,7 +161,7 @@ static bool parse_imf(struct cur c, struct http_date *d)
 static bool parse_rfc850(struct cur c, struct http_date *d)
 {
 	int y;
-	if (word(&c, wday_long, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
+	if (word(&c, civil_wday_long, 7) < 0 || !lit(&c, ", ") || !digits(&c, 2, &d->day) ||
 	    !lit(&c, "-") || !month(&c, d) || !lit(&c, "-") || !digits(&c, 2, &y) ||
 	    !lit(&c, " ") || !time_of_day(&c, d) || !lit(&c, " GMT"))
 		return false;
@@ -219,7 +173,7 @@ static bool parse_rfc850(struct cur c, struct http_date *d)
 static bool parse_asctime(struct cur c, struct http_date *d)
 {
 	int y;
-	if (word(&c, wday_short, 7) < 0 || !lit(&c, " ") || !month(&c, d) || !lit(&c, " "))
+	if (word(&c, civil_wday_short, 7) < 0 || !lit(&c, " ") || !month(&c, d) || !lit(&c, " "))
 		return false;
 	if (!lit(&c, " ") ? !digits(&c, 2, &d->day) : !digits(&c, 1, &d->day))
 		return false;
@@ -278,7 +232,8 @@ int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_secon
 	if (two_digit_year) {
 		/* clamped so that an absurd `now` cannot overflow the
 		 * arithmetic below; real clocks are far inside the range */
-		int64_t now_year = year_of(now);
+		int64_t now_year;
+		civil_from_days(civil_day_of(now), &now_year, NULL, NULL);
 		if (now_year < 0)
 			now_year = 0;
 		if (now_year > 9999)
@@ -291,11 +246,11 @@ int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_secon
 			y += 100;
 		d.year = y;
 	}
-	if (d.day < 1 || d.day > days_in_month(d.year, d.month) || d.hour > 23 || d.min > 59 ||
+	if (d.day < 1 || d.day > civil_days_in_month(d.year, d.month) || d.hour > 23 || d.min > 59 ||
 	    d.sec > 60)
 		return -EINVAL;
 
-	t = days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
+	t = civil_to_days(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
 	if (__builtin_sub_overflow(t, now, &wait))
 		wait = now < 0 ? INT64_MAX : 0;
 	*ret_seconds = wait <= 0 ? 0 : wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "calendar.h"
+#include "sbuf.h"
 #include "tz.h"
 #include "util.h"
 
@@ -58,9 +59,6 @@ struct calendar {
 	struct cal_field f[F_N];
 };
 
-static const char *const wday_short[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const wday_long[7] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday" };
-
 static bool bit_get(const struct cal_field *f, int idx)
 {
 	return (f->bits[idx / 64] >> (idx % 64)) & 1;
@@ -93,8 +91,8 @@ static int field_next(const struct calendar *c, int field, int v)
 static int weekday_of(const char *s, size_t len)
 {
 	for (int i = 0; i < 7; i++) {
-		if ((len == 3 && strncasecmp(s, wday_short[i], 3) == 0) ||
-		    (len == strlen(wday_long[i]) && strncasecmp(s, wday_long[i], len) == 0))
+		if ((len == 3 && strncasecmp(s, civil_wday_short[i], 3) == 0) ||
+		    (len == strlen(civil_wday_long[i]) && strncasecmp(s, civil_wday_long[i], len) == 0))
 			return i;
 	}
 	return -1;
@@ -154,7 +152,7 @@ int calendar_parse_weekdays(const char *s, unsigned *ret_mask, char **cause)
 				return -EINVAL;
 			if (wday_pos(b) < wday_pos(a)) {
 				*cause = xasprintf("weekday range '%s..%s' runs backwards (the week runs Mon..Sun)",
-						   wday_short[a], wday_short[b]);
+						   civil_wday_short[a], civil_wday_short[b]);
 				return -EINVAL;
 			}
 			if (p[0] == '.') {
@@ -195,12 +193,12 @@ void calendar_format_weekdays(unsigned mask, char *buf, size_t size)
 			n += (size_t)snprintf(buf + n, size - n, "%s", n ? "," : "");
 		if (j - i >= 2) {
 			if (n < size)
-				n += (size_t)snprintf(buf + n, size - n, "%s..%s", wday_short[(i + 1) % 7],
-						      wday_short[(j + 1) % 7]);
+				n += (size_t)snprintf(buf + n, size - n, "%s..%s", civil_wday_short[(i + 1) % 7],
+						      civil_wday_short[(j + 1) % 7]);
 		} else {
 			for (int k = i; k <= j && n < size; k++)
 				n += (size_t)snprintf(buf + n, size - n, "%s%s", k > i ? "," : "",
-						      wday_short[(k + 1) % 7]);
+						      civil_wday_short[(k + 1) % 7]);
 		}
 		i = j + 1;
 	}
@@ -344,13 +342,6 @@ static int parse_field(int field, const char *s, size_t len, struct cal_field *f
 		p = comma + 1;
 	}
 	return 0;
-}
-
-static int days_in_month(int year, int month)
-{
-	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	return month == 2 && leap ? 29 : dm[month - 1];
 }
 
 /* Split s into fields at sep; 0 and *ret_n fields, or -EINVAL. */
@@ -525,7 +516,7 @@ int calendar_parse(const char *s, struct calendar **ret, char **cause)
 		goto out;
 	/* "*-02-30" is grammatical but never happens: say so now, not in ten years */
 	for (int m = 1; m <= 12 && !possible; m++)
-		for (int d = 1; d <= days_in_month(2000, m) && !possible && field_has(c, F_MONTH, m); d++)
+		for (int d = 1; d <= civil_days_in_month(2000, m) && !possible && field_has(c, F_MONTH, m); d++)
 			possible = field_has(c, F_DAY, d);
 	if (!possible) {
 		*cause = xstrdup("the date never occurs: no chosen month has the chosen day");
@@ -545,57 +536,51 @@ void calendar_free(struct calendar *c)
 	free(c);
 }
 
-static void format_field(FILE *f, const struct calendar *c, int field)
+static void format_field(struct sbuf *b, const struct calendar *c, int field)
 {
 	const struct cal_field *fd = &c->f[field];
 	int w = field_info[field].width;
 
 	if (fd->any) {
-		fputc('*', f);
+		sbuf_add(b, "*", 1);
 		return;
 	}
 	for (size_t i = 0; i < fd->n; i++) {
 		const struct cal_comp *k = &fd->comp[i];
 		if (i)
-			fputc(',', f);
+			sbuf_add(b, ",", 1);
 		if (k->range)
-			fprintf(f, "%0*d..%0*d", w, k->start, w, k->end);
+			sbuf_addf(b, "%0*d..%0*d", w, k->start, w, k->end);
 		else
-			fprintf(f, "%0*d", w, k->start);
+			sbuf_addf(b, "%0*d", w, k->start);
 		if (k->step > 1 || k->open)
-			fprintf(f, "/%d", k->step);
+			sbuf_addf(b, "/%d", k->step);
 	}
 }
 
 char *calendar_format(const struct calendar *c)
 {
-	char *text = NULL;
-	size_t len = 0;
-	/* a memory stream: the text has no useful upper bound (64-element lists) */
-	FILE *f = open_memstream(&text, &len);
+	/* the text has no useful upper bound (64-element lists) */
+	struct sbuf b = { 0 };
 
-	if (!f)
-		abort(); /* out of memory, as xmalloc would */
 	if (!c->any_weekday) {
 		char wd[64];
 		calendar_format_weekdays(c->weekdays, wd, sizeof(wd));
-		fprintf(f, "%s ", wd);
+		sbuf_addf(&b, "%s ", wd);
 	}
 	for (int k = F_YEAR; k < F_N; k++) {
 		static const char sep[F_N] = { '-', '-', ' ', ':', ':', '\0' };
-		format_field(f, c, k);
+		format_field(&b, c, k);
 		if (sep[k])
-			fputc(sep[k], f);
+			sbuf_add(&b, &sep[k], 1);
 	}
-	if (fclose(f) != 0 || !text)
-		abort();
-	return text;
+	return sbuf_steal(&b, NULL);
 }
 
 static bool day_matches(const struct calendar *c, int64_t days, int y, int m, int d)
 {
 	return field_has(c, F_YEAR, y) && field_has(c, F_MONTH, m) && field_has(c, F_DAY, d) &&
-	       (c->weekdays & (1u << days_to_weekday(days)));
+	       (c->weekdays & (1u << civil_weekday(days)));
 }
 
 bool calendar_matches(const struct calendar *c, const struct civil *w)
@@ -619,24 +604,21 @@ static int next_time(const struct calendar *c, int tod)
 	return -1;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* The first matching wall time at or after wall (seconds of a wall clock read
  * as UTC), no later than day limit; 0 or -ENOENT. */
 static int next_wall(const struct calendar *c, int64_t wall, int64_t limit, int64_t *ret)
 {
-	int64_t day = floor_div(wall, 86400);
+	int64_t day = civil_day_of(wall);
 	int tod = (int)(wall - day * 86400);
 
 	while (day <= limit) {
+		int64_t y64;
 		int y, m, d, t;
 
-		days_to_civil(day, &y, &m, &d);
-		if (y > field_info[F_YEAR].max)
+		civil_from_days(day, &y64, &m, &d);
+		if (y64 > field_info[F_YEAR].max)
 			return -ENOENT;
+		y = (int)y64;
 		if (!field_has(c, F_YEAR, y)) {
 			/* on to the next year */
 			day = civil_to_days(y + 1, 1, 1);
@@ -674,7 +656,7 @@ int calendar_next(const struct calendar *c, const struct tz *z, int64_t after, i
 	/* Start early enough to see the wall times of a gap just behind us: read
 	 * with the offset before the gap, they may still lie after `after`. */
 	wall = after + (off_before < off_now ? off_before : off_now);
-	limit = floor_div(after + off_now, 86400) + CALENDAR_SEARCH_YEARS * 366;
+	limit = civil_day_of(after + off_now) + CALENDAR_SEARCH_YEARS * 366;
 	for (;;) {
 		int64_t w, inst;
 		struct civil cv;

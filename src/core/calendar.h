@@ -31,7 +31,7 @@ struct civil;
 /* How far calendar_next looks ahead before it gives up with -ENOENT. */
 #define CALENDAR_SEARCH_YEARS 10
 
-/* Weekday bits as days_to_weekday numbers them: bit 0 = Sunday .. bit 6 = Saturday. */
+/* Weekday bits as civil_weekday numbers them: bit 0 = Sunday .. bit 6 = Saturday. */
 #define CALENDAR_ALL_WEEKDAYS 0x7fu
 
 /* A parsed calendar event (immutable once parsed). */

@@ -27,6 +27,8 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "sbuf.h"
+#include "utf8.h"
 #include "util.h"
 
 /* The deepest documented response nests about six levels (detail ->
@@ -40,107 +42,6 @@
 /* codec_error_message: how much of a body or of one API string to echo. */
 #define ERR_SNIPPET_CHARS 200
 #define ERR_MAX_ITEMS 10
-
-/* --- status names ------------------------------------------------------ */
-
-static const char *const batch_status_names[BATCH__MAX] = {
-	[BATCH_PENDING] = "pending",     [BATCH_IN_PROGRESS] = "in_progress",
-	[BATCH_COMPLETED] = "completed", [BATCH_FAILED] = "failed",
-	[BATCH_CANCELLED] = "cancelled", [BATCH_UNKNOWN] = "unknown",
-};
-
-static const char *const rcpt_status_names[RCPT__MAX] = {
-	[RCPT_PENDING] = "pending",     [RCPT_DISPATCHED] = "dispatched",
-	[RCPT_INITIATED] = "initiated", [RCPT_IN_PROGRESS] = "in_progress",
-	[RCPT_COMPLETED] = "completed", [RCPT_FAILED] = "failed",
-	[RCPT_CANCELLED] = "cancelled", [RCPT_VOICEMAIL] = "voicemail",
-	[RCPT_UNKNOWN] = "unknown",
-};
-
-const char *batch_status_name(enum batch_status s)
-{
-	if ((unsigned)s >= BATCH__MAX)
-		s = BATCH_UNKNOWN;
-	return batch_status_names[s];
-}
-
-enum batch_status batch_status_from_name(const char *s)
-{
-	/* "unknown" is our placeholder, not a wire value: it maps to
-	 * BATCH_UNKNOWN like any other string we do not know. */
-	for (int i = 0; s && i < BATCH_UNKNOWN; i++)
-		if (strcmp(s, batch_status_names[i]) == 0)
-			return (enum batch_status)i;
-	return BATCH_UNKNOWN;
-}
-
-const char *rcpt_status_name(enum rcpt_status s)
-{
-	if ((unsigned)s >= RCPT__MAX)
-		s = RCPT_UNKNOWN;
-	return rcpt_status_names[s];
-}
-
-enum rcpt_status rcpt_status_from_name(const char *s)
-{
-	for (int i = 0; s && i < RCPT_UNKNOWN; i++)
-		if (strcmp(s, rcpt_status_names[i]) == 0)
-			return (enum rcpt_status)i;
-	return RCPT_UNKNOWN;
-}
-
-bool batch_status_terminal(enum batch_status s)
-{
-	return s == BATCH_COMPLETED || s == BATCH_FAILED || s == BATCH_CANCELLED;
-}
-
-bool rcpt_status_terminal(enum rcpt_status s)
-{
-	return s == RCPT_COMPLETED || s == RCPT_FAILED || s == RCPT_CANCELLED || s == RCPT_VOICEMAIL;
-}
-
-/* --- destructors ------------------------------------------------------- */
-
-void batch_clear(struct batch *b)
-{
-	if (!b)
-		return;
-	free(b->id);
-	free(b->name);
-	free(b->agent_id);
-	*b = (struct batch){ 0 };
-}
-
-static void batch_rcpt_clear(struct batch_rcpt *r)
-{
-	free(r->id);
-	free(r->phone_number);
-	free(r->whatsapp_user_id);
-	free(r->conversation_id);
-	*r = (struct batch_rcpt){ 0 };
-}
-
-void batch_detail_clear(struct batch_detail *d)
-{
-	if (!d)
-		return;
-	batch_clear(&d->batch);
-	for (size_t i = 0; d->rcpts && i < d->n_rcpts; i++)
-		batch_rcpt_clear(&d->rcpts[i]);
-	free(d->rcpts);
-	*d = (struct batch_detail){ 0 };
-}
-
-void batch_page_clear(struct batch_page *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; p->batches && i < p->n_batches; i++)
-		batch_clear(&p->batches[i]);
-	free(p->batches);
-	free(p->next_doc);
-	*p = (struct batch_page){ 0 };
-}
 
 /* --- submit body ------------------------------------------------------- */
 
@@ -255,11 +156,6 @@ static json_object *recipient_json(const struct recipient *r)
 	return o;
 }
 
-char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix)
-{
-	return codec_submit_body_only(j, call_name, scheduled_time_unix, NULL);
-}
-
 char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
 			     const bool *include)
 {
@@ -344,90 +240,58 @@ static int field_fail(char **cause, const char *prefix, const char *key, const c
 	return fail(cause, "%s%s%s: %s", prefix, *prefix ? "." : "", key, why);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code
- * point, or 0 for an invalid byte (overlong forms and surrogates too). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 /* An RFC 8259 grammar check ahead of json-c, which even in strict mode
  * takes single-quoted keys, NaN and Infinity, raw control characters in
  * strings, "1." and "01". Iterative with a bounded stack, so deep junk
  * costs nothing; also refuses invalid UTF-8 and unpaired surrogates, which
  * would otherwise reach logs and the state file. */
-struct scan {
+struct lexer {
 	const unsigned char *s;
 	size_t n, i;
 	const char *err; /* NULL: ran out of input */
 };
 
-static bool scan_fail(struct scan *sc, const char *why)
+static bool lex_fail(struct lexer *sc, const char *why)
 {
 	sc->err = why;
 	return false;
 }
 
-static void scan_ws(struct scan *sc)
+static void lex_ws(struct lexer *sc)
 {
 	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
 				 sc->s[sc->i] == '\r'))
 		sc->i++;
 }
 
-static bool scan_digits(struct scan *sc)
+static bool lex_digits(struct lexer *sc)
 {
 	size_t start = sc->i;
 	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
 		sc->i++;
 	if (sc->i == start)
-		return sc->i < sc->n ? scan_fail(sc, "digit expected") : false;
+		return sc->i < sc->n ? lex_fail(sc, "digit expected") : false;
 	return true;
 }
 
-static bool scan_number(struct scan *sc)
+static bool lex_number(struct lexer *sc)
 {
 	if (sc->s[sc->i] == '-')
 		sc->i++;
 	if (sc->i < sc->n && sc->s[sc->i] == '0')
 		sc->i++;
-	else if (!scan_digits(sc))
+	else if (!lex_digits(sc))
 		return false;
 	if (sc->i < sc->n && sc->s[sc->i] == '.') {
 		sc->i++;
-		if (!scan_digits(sc))
+		if (!lex_digits(sc))
 			return false;
 	}
 	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
 		sc->i++;
 		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
 			sc->i++;
-		if (!scan_digits(sc))
+		if (!lex_digits(sc))
 			return false;
 	}
 	/* a number at the very end is not cut: the caller sees the end */
@@ -435,7 +299,7 @@ static bool scan_number(struct scan *sc)
 }
 
 /* Four hex digits after "\u". */
-static bool scan_hex4(struct scan *sc, uint32_t *ret)
+static bool lex_hex4(struct lexer *sc, uint32_t *ret)
 {
 	uint32_t v = 0;
 	for (int k = 0; k < 4; k++, sc->i++) {
@@ -447,13 +311,13 @@ static bool scan_hex4(struct scan *sc, uint32_t *ret)
 		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
 			v = v * 16 + ((c | 0x20) - 'a' + 10);
 		else
-			return scan_fail(sc, "invalid \\u escape");
+			return lex_fail(sc, "invalid \\u escape");
 	}
 	*ret = v;
 	return true;
 }
 
-static bool scan_string(struct scan *sc)
+static bool lex_string(struct lexer *sc)
 {
 	uint32_t cp, lo;
 	size_t k;
@@ -466,7 +330,7 @@ static bool scan_string(struct scan *sc)
 			return true;
 		}
 		if (c < 0x20)
-			return scan_fail(sc, "control character in string");
+			return lex_fail(sc, "control character in string");
 		if (c != '\\') {
 			k = utf8_decode(sc->s + sc->i, sc->n - sc->i, &cp);
 			if (k == 0) {
@@ -479,7 +343,7 @@ static bool scan_string(struct scan *sc)
 					if (sc->i + m == sc->n)
 						return false;
 				}
-				return scan_fail(sc, "invalid UTF-8");
+				return lex_fail(sc, "invalid UTF-8");
 			}
 			sc->i += k;
 			continue;
@@ -488,74 +352,74 @@ static bool scan_string(struct scan *sc)
 			return false;
 		c = sc->s[sc->i++];
 		if (c == 'u') {
-			if (!scan_hex4(sc, &cp))
+			if (!lex_hex4(sc, &cp))
 				return false;
 			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return scan_fail(sc, "unpaired surrogate");
+				return lex_fail(sc, "unpaired surrogate");
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (sc->i + 2 > sc->n)
 					return false;
 				if (sc->s[sc->i] != '\\' || sc->s[sc->i + 1] != 'u')
-					return scan_fail(sc, "unpaired surrogate");
+					return lex_fail(sc, "unpaired surrogate");
 				sc->i += 2;
-				if (!scan_hex4(sc, &lo))
+				if (!lex_hex4(sc, &lo))
 					return false;
 				if (lo < 0xdc00 || lo > 0xdfff)
-					return scan_fail(sc, "unpaired surrogate");
+					return lex_fail(sc, "unpaired surrogate");
 			}
 		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
-			return scan_fail(sc, "invalid escape in string");
+			return lex_fail(sc, "invalid escape in string");
 		}
 	}
 	return false;
 }
 
-static bool scan_literal(struct scan *sc, const char *lit)
+static bool lex_literal(struct lexer *sc, const char *lit)
 {
 	for (size_t k = 0; lit[k]; k++, sc->i++) {
 		if (sc->i >= sc->n)
 			return false;
 		if (sc->s[sc->i] != (unsigned char)lit[k])
-			return scan_fail(sc, "invalid literal");
+			return lex_fail(sc, "invalid literal");
 	}
 	return true;
 }
 
-static bool scan_scalar(struct scan *sc)
+static bool lex_scalar(struct lexer *sc)
 {
 	unsigned char c = sc->s[sc->i];
 
 	if (c == '"')
-		return scan_string(sc);
+		return lex_string(sc);
 	if (c == '-' || (c >= '0' && c <= '9'))
-		return scan_number(sc);
+		return lex_number(sc);
 	if (c == 't')
-		return scan_literal(sc, "true");
+		return lex_literal(sc, "true");
 	if (c == 'f')
-		return scan_literal(sc, "false");
+		return lex_literal(sc, "false");
 	if (c == 'n')
-		return scan_literal(sc, "null");
-	return scan_fail(sc, "value expected");
+		return lex_literal(sc, "null");
+	return lex_fail(sc, "value expected");
 }
 
 /* Object key and colon, after '{' or ','; *ret_key and *ret_len get the
  * key's raw text (between the quotes, escapes as written). */
-static bool scan_key(struct scan *sc, size_t *ret_key, size_t *ret_len)
+static bool lex_key(struct lexer *sc, size_t *ret_key, size_t *ret_len)
 {
-	scan_ws(sc);
+	lex_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
 	if (sc->s[sc->i] != '"')
-		return scan_fail(sc, "quoted key expected");
+		return lex_fail(sc, "quoted key expected");
 	*ret_key = sc->i + 1;
-	if (!scan_string(sc))
+	if (!lex_string(sc))
 		return false;
 	*ret_len = sc->i - 1 - *ret_key;
-	scan_ws(sc);
+	lex_ws(sc);
 	if (sc->i >= sc->n)
 		return false;
 	if (sc->s[sc->i] != ':')
-		return scan_fail(sc, "':' expected");
+		return lex_fail(sc, "':' expected");
 	sc->i++;
 	return true;
 }
@@ -595,12 +459,12 @@ static bool key_is(const unsigned char *s, size_t off, size_t len, const char *w
 
 /* The next member's key in the object at depth: remembered for the first
  * levels (the set-aside rule looks at them), counted unless set aside. */
-static bool next_key(struct scan *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
+static bool next_key(struct lexer *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
 		     size_t *key_len)
 {
 	size_t k, l;
 
-	if (!scan_key(sc, &k, &l))
+	if (!lex_key(sc, &k, &l))
 		return false;
 	if (!counted)
 		return true;
@@ -614,20 +478,20 @@ static bool next_key(struct scan *sc, struct json_check *jc, int depth, bool cou
 
 static int check_json(const char *body, size_t len, struct json_check *jc, char **cause)
 {
-	struct scan sc = { (const unsigned char *)body, len, 0, NULL };
+	struct lexer sc = { (const unsigned char *)body, len, 0, NULL };
 	unsigned char stack[CODEC_MAX_DEPTH]; /* '{' or '[' per open level */
 	size_t key_off[4] = { 0 }, key_len[4] = { 0 }; /* member keys of levels 1..3 */
 	size_t aside_from = SIZE_MAX, mark;
 	int depth = 0;
 	bool have_value = false;
 
-	scan_ws(&sc);
+	lex_ws(&sc);
 	if (sc.i >= sc.n)
 		return fail(cause, "empty body");
 	if (sc.s[sc.i] != '{')
 		return fail(cause, "expected a JSON object at the top level");
 	for (;;) {
-		scan_ws(&sc);
+		lex_ws(&sc);
 		if (!have_value) {
 			unsigned char c;
 			bool counted = aside_from == SIZE_MAX;
@@ -650,7 +514,7 @@ static int check_json(const char *body, size_t len, struct json_check *jc, char 
 						    CODEC_MAX_DEPTH, sc.i);
 				stack[depth++] = c;
 				sc.i++;
-				scan_ws(&sc);
+				lex_ws(&sc);
 				if (sc.i < sc.n && sc.s[sc.i] == (c == '{' ? '}' : ']')) {
 					depth--;
 					sc.i++;
@@ -662,7 +526,7 @@ static int check_json(const char *body, size_t len, struct json_check *jc, char 
 				continue;
 			}
 			mark = sc.i;
-			if (!scan_scalar(&sc))
+			if (!lex_scalar(&sc))
 				goto bad;
 			if (counted)
 				jc->cost += sc.i - mark;
@@ -1000,7 +864,7 @@ static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt 
 	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
 	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
 		goto out;
-	rc.status = rcpt_status_from_name(status);
+	rc.status = batch_rcpt_status_from_name(status);
 	*ret = rc;
 	return 0;
 out:
@@ -1097,25 +961,6 @@ out:
 
 /* --- error messages ---------------------------------------------------- */
 
-/* A growing one-line text. */
-struct line {
-	char *s;
-	size_t len, cap;
-};
-
-static void line_add(struct line *l, const char *s, size_t n)
-{
-	xgrow((void **)&l->s, &l->cap, l->len + n + 1, 1);
-	memcpy(l->s + l->len, s, n);
-	l->len += n;
-	l->s[l->len] = '\0';
-}
-
-static void line_puts(struct line *l, const char *s)
-{
-	line_add(l, s, strlen(s));
-}
-
 /* Characters that would break a log line or reorder it on a terminal: C0
  * and C1 controls, DEL, line/paragraph separators, bidi overrides. */
 static bool is_breaking(uint32_t c)
@@ -1128,7 +973,7 @@ static bool is_breaking(uint32_t c)
 /* Append at most max characters of s as one clean line: runs of
  * whitespace and control characters become one space (none at either
  * end), invalid UTF-8 bytes become '?'. Returns the characters added. */
-static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max)
+static size_t line_add_clean(struct sbuf *l, const char *s, size_t n, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, count = 0, k;
@@ -1143,16 +988,16 @@ static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max
 			continue;
 		}
 		if (space && count > 0) {
-			line_add(l, " ", 1);
+			sbuf_add(l, " ", 1);
 			if (++count >= max)
 				break;
 		}
 		space = false;
 		if (k == 0) {
-			line_add(l, "?", 1);
+			sbuf_add(l, "?", 1);
 			k = 1;
 		} else {
-			line_add(l, s + i, k);
+			sbuf_add(l, s + i, k);
 		}
 		i += k;
 		count++;
@@ -1162,7 +1007,7 @@ static size_t line_add_clean(struct line *l, const char *s, size_t n, size_t max
 
 /* One FastAPI validation item: "recipients.0.phone_number: Field required"
  * (the leading "body" of loc says nothing to an operator). */
-static bool add_validation_item(struct line *l, json_object *item)
+static bool add_validation_item(struct sbuf *l, json_object *item)
 {
 	json_object *loc, *msg;
 	size_t start = l->len, n_loc = 0;
@@ -1192,11 +1037,11 @@ static bool add_validation_item(struct line *l, json_object *item)
 				continue;
 			}
 			if (n_loc++ > 0)
-				line_puts(l, ".");
+				sbuf_adds(l, ".");
 			line_add_clean(l, text, tlen, ERR_SNIPPET_CHARS);
 		}
 		if (n_loc > 0)
-			line_puts(l, ": ");
+			sbuf_adds(l, ": ");
 	}
 	if (line_add_clean(l, json_object_get_string(msg), (size_t)json_object_get_string_len(msg),
 			   ERR_SNIPPET_CHARS) == 0) {
@@ -1208,7 +1053,7 @@ static bool add_validation_item(struct line *l, json_object *item)
 	return true;
 }
 
-static void add_validation_list(struct line *l, json_object *detail)
+static void add_validation_list(struct sbuf *l, json_object *detail)
 {
 	size_t n = json_object_array_length(detail), shown = 0, more = 0;
 
@@ -1219,7 +1064,7 @@ static void add_validation_list(struct line *l, json_object *detail)
 			continue;
 		}
 		if (shown > 0)
-			line_puts(l, "; ");
+			sbuf_adds(l, "; ");
 		if (add_validation_item(l, json_object_array_get_idx(detail, i))) {
 			shown++;
 		} else {
@@ -1231,12 +1076,12 @@ static void add_validation_list(struct line *l, json_object *detail)
 	if (more > 0 && shown > 0) {
 		char tail[48];
 		snprintf(tail, sizeof(tail), "; and %zu more", more);
-		line_puts(l, tail);
+		sbuf_adds(l, tail);
 	}
 }
 
 /* A string member of o, cleaned, or nothing. */
-static size_t add_member(struct line *l, json_object *o, const char *key)
+static size_t add_member(struct sbuf *l, json_object *o, const char *key)
 {
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
@@ -1248,20 +1093,20 @@ static size_t add_member(struct line *l, json_object *o, const char *key)
 /* The documented error object: "Invalid API key (invalid_api_key)". The
  * legacy `status` is what integrations match on; `code` replaces it on
  * newer responses. */
-static void add_detail_object(struct line *l, json_object *detail)
+static void add_detail_object(struct sbuf *l, json_object *detail)
 {
 	size_t mark;
 
 	if (add_member(l, detail, "message") == 0)
 		return;
 	mark = l->len;
-	line_puts(l, " (");
+	sbuf_adds(l, " (");
 	if (add_member(l, detail, "status") == 0 && add_member(l, detail, "code") == 0) {
 		l->len = mark;
 		l->s[mark] = '\0';
 		return;
 	}
-	line_puts(l, ")");
+	sbuf_adds(l, ")");
 }
 
 bool codec_is_error_body(const char *body, size_t len)
@@ -1286,7 +1131,7 @@ bool codec_is_error_body(const char *body, size_t len)
 
 char *codec_error_message(long http_status, const char *body, size_t len)
 {
-	struct line l = { 0 };
+	struct sbuf l = { 0 };
 	json_object *root = NULL, *detail;
 	char head[32];
 
@@ -1306,12 +1151,12 @@ char *codec_error_message(long http_status, const char *body, size_t len)
 
 	/* Not an error body we know (HTML from a proxy, junk, nothing). */
 	free(l.s);
-	l = (struct line){ 0 };
+	l = (struct sbuf){ 0 };
 	snprintf(head, sizeof(head), "HTTP %ld", http_status);
-	line_puts(&l, head);
+	sbuf_adds(&l, head);
 	if (body && len > 0) {
 		size_t mark = l.len;
-		line_puts(&l, ": ");
+		sbuf_adds(&l, ": ");
 		if (line_add_clean(&l, body, len, ERR_SNIPPET_CHARS) == 0) {
 			l.len = mark;
 			l.s[mark] = '\0';

@@ -13,87 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "batch.h"
 #include "jobspec.h"
 
-enum batch_status {
-	BATCH_PENDING,
-	BATCH_IN_PROGRESS,
-	BATCH_COMPLETED,
-	BATCH_FAILED,
-	BATCH_CANCELLED,
-	BATCH_UNKNOWN, /* a status string this build does not know */
-	BATCH__MAX
-};
-
-enum rcpt_status {
-	RCPT_PENDING,
-	RCPT_DISPATCHED,
-	RCPT_INITIATED,
-	RCPT_IN_PROGRESS,
-	RCPT_COMPLETED,
-	RCPT_FAILED,
-	RCPT_CANCELLED,
-	RCPT_VOICEMAIL,
-	RCPT_UNKNOWN,
-	RCPT__MAX
-};
-
-/* Wire names ("in_progress"), and back (unknown strings -> *_UNKNOWN). */
-const char *batch_status_name(enum batch_status s);
-enum batch_status batch_status_from_name(const char *s);
-const char *rcpt_status_name(enum rcpt_status s);
-enum rcpt_status rcpt_status_from_name(const char *s);
-/* Terminal batch statuses: completed, failed, cancelled. */
-bool batch_status_terminal(enum batch_status s);
-/* Terminal recipient statuses: completed, failed, cancelled, voicemail. */
-bool rcpt_status_terminal(enum rcpt_status s);
-
-/* BatchCallResponse: the fields the daemon uses. */
-struct batch {
-	char *id;
-	char *name;
-	char *agent_id;
-	enum batch_status status;
-	int64_t created_at_unix;
-	int64_t scheduled_time_unix;
-	int64_t last_updated_at_unix;
-	int64_t total_calls_dispatched;
-	int64_t total_calls_scheduled;
-	int64_t total_calls_finished;
-	int64_t retry_count;
-};
-
-struct batch_rcpt {
-	char *id;
-	char *phone_number;     /* may be NULL */
-	char *whatsapp_user_id; /* may be NULL */
-	enum rcpt_status status;
-	char *conversation_id;  /* may be NULL */
-};
-
-/* BatchCallDetailedResponse. */
-struct batch_detail {
-	struct batch batch;
-	struct batch_rcpt *rcpts;
-	size_t n_rcpts;
-	size_t counts[RCPT__MAX]; /* recipients by status */
-};
-
-/* WorkspaceBatchCallsResponse. */
-struct batch_page {
-	struct batch *batches;
-	size_t n_batches;
-	char *next_doc; /* NULL on the last page */
-	bool has_more;
-};
-
-/* The submit body for job j: call_name as given (NULL: the job's call_name,
- * else its name), scheduled_time_unix only when scheduled_time_unix > 0.
- * Keys in a fixed order, no spaces, so equal jobs give equal text. Returns
- * a NUL-terminated JSON text the caller frees. */
-char *codec_submit_body(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix);
-/* The same with only the recipients i for which include[i] is true
- * (include NULL: all): a zone group, or a follow-up batch. */
+/* The submit body for job j with the recipients i for which include[i] is
+ * true (include NULL: all; some: a zone group, or a follow-up batch):
+ * call_name as given (NULL: the job's call_name, else its name),
+ * scheduled_time_unix only when scheduled_time_unix > 0. Keys in a fixed
+ * order, no spaces, so equal jobs give equal text. Returns a
+ * NUL-terminated JSON text the caller frees. */
 char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int64_t scheduled_time_unix,
 			     const bool *include);
 
@@ -144,9 +72,5 @@ char *codec_error_message(long http_status, const char *body, size_t len);
  * validation) or an object with a string "message" or "status" (the
  * ElevenLabs error object). A proxy's HTML page, or anything else, is not. */
 bool codec_is_error_body(const char *body, size_t len);
-
-void batch_clear(struct batch *b);
-void batch_detail_clear(struct batch_detail *d);
-void batch_page_clear(struct batch_page *p);
 
 #endif

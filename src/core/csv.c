@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "utf8.h"
 
 /* After this many errors in one file the rest would be noise. */
 #define CSV_MAX_ERRORS 20
@@ -53,41 +54,6 @@ static bool csv_error(struct csv_parser *p, int row, const char *fmt, ...)
 	return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Refuse NUL bytes and invalid UTF-8, naming the line of the first of each. */
 static int csv_check_bytes(struct csv_parser *p, const char *buf, size_t len)
 {
@@ -108,7 +74,7 @@ static int csv_check_bytes(struct csv_parser *p, const char *buf, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_seq_len(s + i, len - i);
+		n = utf8_decode(s + i, len - i, NULL);
 		if (n == 0) {
 			if (!seen_utf8)
 				csv_error(p, line, "invalid UTF-8 (byte 0x%02x); save the file as UTF-8", s[i]);

@@ -17,77 +17,15 @@
 
 #include "codec.h"
 #include "ctlview.h"
+#include "sbuf.h"
 #include "tz.h"
 #include "util.h"
 
-/* --- a growing string -------------------------------------------------------- */
-
-struct sb {
-	char *s;
-	size_t n, cap;
-};
-
-static void sb_add(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	for (;;) {
-		size_t room = b->cap - b->n;
-		va_start(ap, fmt);
-		k = vsnprintf(b->s ? b->s + b->n : NULL, room, fmt, ap);
-		va_end(ap);
-		if (k < 0)
-			return;
-		if ((size_t)k < room) {
-			b->n += (size_t)k;
-			return;
-		}
-		xgrow((void **)&b->s, &b->cap, b->n + (size_t)k + 1, 1);
-	}
-}
-
-/* Append n bytes as they are (no format to parse: the JSON writer calls
- * this a million times for a big list). */
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-	xgrow((void **)&b->s, &b->cap, b->n + n + 1, 1);
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
-}
-
-static void sb_lit(struct sb *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_int(struct sb *b, int64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--p = '-';
-	sb_put(b, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-static void sb_pad(struct sb *b, size_t n)
+/* Pad with n spaces. */
+static void pad(struct sbuf *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		sb_add(b, " ");
-}
-
-static char *sb_take(struct sb *b)
-{
-	if (!b->s)
-		return xstrdup("");
-	return b->s;
+		sbuf_add(b, " ", 1);
 }
 
 /* --- JSON of a job ------------------------------------------------------------ */
@@ -98,15 +36,15 @@ static char *sb_take(struct sb *b)
  * takes a fraction of that. The output is the same compact JSON json-c
  * writes (no spaces, '/' not escaped). */
 
-static void j_str(struct sb *b, const char *s)
+static void j_str(struct sbuf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	if (!s) {
-		sb_lit(b, "null");
+		sbuf_adds(b, "null");
 		return;
 	}
-	sb_put(b, "\"", 1);
+	sbuf_add(b, "\"", 1);
 	while (*p) {
 		const unsigned char *q = p;
 		char esc[8];
@@ -114,69 +52,69 @@ static void j_str(struct sb *b, const char *s)
 		/* copy a run of plain bytes at once */
 		while (*q && *q != '"' && *q != '\\' && *q >= 0x20)
 			q++;
-		sb_put(b, (const char *)p, (size_t)(q - p));
+		sbuf_add(b, (const char *)p, (size_t)(q - p));
 		p = q;
 		if (!*p)
 			break;
 		switch (*p) {
-		case '"': sb_lit(b, "\\\""); break;
-		case '\\': sb_lit(b, "\\\\"); break;
-		case '\b': sb_lit(b, "\\b"); break;
-		case '\f': sb_lit(b, "\\f"); break;
-		case '\n': sb_lit(b, "\\n"); break;
-		case '\r': sb_lit(b, "\\r"); break;
-		case '\t': sb_lit(b, "\\t"); break;
+		case '"': sbuf_adds(b, "\\\""); break;
+		case '\\': sbuf_adds(b, "\\\\"); break;
+		case '\b': sbuf_adds(b, "\\b"); break;
+		case '\f': sbuf_adds(b, "\\f"); break;
+		case '\n': sbuf_adds(b, "\\n"); break;
+		case '\r': sbuf_adds(b, "\\r"); break;
+		case '\t': sbuf_adds(b, "\\t"); break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			sb_lit(b, esc);
+			sbuf_adds(b, esc);
 			break;
 		}
 		p++;
 	}
-	sb_put(b, "\"", 1);
+	sbuf_add(b, "\"", 1);
 }
 
 /* ,"key": (no comma before the first key of an object) */
-static void j_key(struct sb *b, bool first, const char *key)
+static void j_key(struct sbuf *b, bool first, const char *key)
 {
-	sb_lit(b, first ? "\"" : ",\"");
-	sb_lit(b, key);
-	sb_put(b, "\":", 2);
+	sbuf_adds(b, first ? "\"" : ",\"");
+	sbuf_adds(b, key);
+	sbuf_add(b, "\":", 2);
 }
 
-static void j_kstr(struct sb *b, const char *key, const char *v)
+static void j_kstr(struct sbuf *b, const char *key, const char *v)
 {
 	j_key(b, false, key);
 	j_str(b, v);
 }
 
-static void j_kint(struct sb *b, const char *key, int64_t v)
+static void j_kint(struct sbuf *b, const char *key, int64_t v)
 {
 	j_key(b, false, key);
-	sb_int(b, v);
+	sbuf_add_int(b, v);
 }
 
 /* 0 (never set) is written as null */
-static void j_kint_or_null(struct sb *b, const char *key, int64_t v)
+static void j_kint_or_null(struct sbuf *b, const char *key, int64_t v)
 {
 	j_key(b, false, key);
 	if (v > 0)
-		sb_int(b, v);
+		sbuf_add_int(b, v);
 	else
-		sb_lit(b, "null");
+		sbuf_adds(b, "null");
 }
 
-static void j_kbool(struct sb *b, const char *key, bool v)
+static void j_kbool(struct sbuf *b, const char *key, bool v)
 {
 	j_key(b, false, key);
-	sb_lit(b, v ? "true" : "false");
+	sbuf_adds(b, v ? "true" : "false");
 }
 
-static void add_double(struct sb *b, double v);
+static void add_double(struct sbuf *b, double v);
 
-static void definition_write(struct sb *b, const struct jobspec *j)
+static void definition_write(struct sbuf *b, const struct jobspec *j)
 {
-	sb_add(b, "{");
+	sbuf_addf(b, "{");
 	j_key(b, true, "file");
 	j_str(b, j->file);
 	j_kint(b, "line", j->line);
@@ -186,9 +124,9 @@ static void definition_write(struct sb *b, const struct jobspec *j)
 	j_kstr(b, "start", j->has_start ? j->start_text : NULL);
 	j_key(b, false, "scheduled_time_unix");
 	if (j->has_start)
-		sb_add(b, "null");
+		sbuf_addf(b, "null");
 	else
-		sb_add(b, "%" PRId64, j->start);
+		sbuf_addf(b, "%" PRId64, j->start);
 	j_kstr(b, "call_name", j->call_name);
 	j_kint(b, "recipients", (int64_t)j->n_recipients);
 	j_kstr(b, "recipients_csv", j->recipients_csv);
@@ -196,31 +134,31 @@ static void definition_write(struct sb *b, const struct jobspec *j)
 	j_kint_or_null(b, "ringing_timeout_secs", j->ringing_timeout_secs);
 	j_kbool(b, "whatsapp", j->has_whatsapp);
 	j_key(b, false, "retry");
-	sb_add(b, "{\"max_retries\":%d,\"delay\":%d,\"backoff\":", j->retry.max_retries, j->retry.delay);
+	sbuf_addf(b, "{\"max_retries\":%d,\"delay\":%d,\"backoff\":", j->retry.max_retries, j->retry.delay);
 	/* json-c's form: a whole number keeps one decimal ("2.0") */
 	if (j->retry.backoff == (double)(int64_t)j->retry.backoff && j->retry.backoff < 1e15)
-		sb_add(b, "%.1f", j->retry.backoff);
+		sbuf_addf(b, "%.1f", j->retry.backoff);
 	else
 		add_double(b, j->retry.backoff);
-	sb_add(b, ",\"max_delay\":%d}", j->retry.max_delay);
+	sbuf_addf(b, ",\"max_delay\":%d}", j->retry.max_delay);
 	j_kint(b, "max_lateness", j->max_lateness);
 	j_kint(b, "submit_ahead", j->submit_ahead);
 	j_kstr(b, "on_removal", j->on_removal == ON_REMOVAL_KEEP ? "keep" : "cancel");
 	j_kbool(b, "enabled", j->enabled);
-	sb_add(b, "}");
+	sbuf_addf(b, "}");
 }
 
-static void job_write(struct sb *b, const struct run *r, const struct jobspec *spec, bool detail)
+static void job_write(struct sbuf *b, const struct run *r, const struct jobspec *spec, bool detail)
 {
 	char buf[64];
 
-	sb_lit(b, "{");
+	sbuf_adds(b, "{");
 	j_key(b, true, "name");
 	j_str(b, r->job);
 	j_kstr(b, "state", run_state_name(r->state));
 	j_kbool(b, "defined", spec != NULL);
 	j_key(b, false, "enabled");
-	sb_lit(b, spec ? (spec->enabled ? "true" : "false") : "null");
+	sbuf_adds(b, spec ? (spec->enabled ? "true" : "false") : "null");
 	j_kint(b, "start_unix", r->start);
 	if (spec && spec->tz) {
 		const char *abbr = NULL;
@@ -230,7 +168,7 @@ static void job_write(struct sb *b, const struct run *r, const struct jobspec *s
 		j_kstr(b, "timezone", spec->timezone);
 		j_kstr(b, "zone_abbr", abbr);
 	} else {
-		sb_lit(b, ",\"start_local\":null,\"timezone\":null,\"zone_abbr\":null");
+		sbuf_adds(b, ",\"start_local\":null,\"timezone\":null,\"zone_abbr\":null");
 	}
 	format_utc(r->start, buf, sizeof(buf));
 	j_kstr(b, "start_utc", buf);
@@ -243,21 +181,21 @@ static void job_write(struct sb *b, const struct run *r, const struct jobspec *s
 	j_kint(b, "retry_count", r->batch.retry_count);
 	j_key(b, false, "outcomes");
 	if (r->counts_valid) {
-		sb_lit(b, "{");
-		for (int k = 0; k < RCPT__MAX; k++) {
-			j_key(b, k == 0, rcpt_status_name(k));
-			sb_int(b, r->counts[k]);
+		sbuf_adds(b, "{");
+		for (int k = 0; k < BATCH_RCPT__MAX; k++) {
+			j_key(b, k == 0, batch_rcpt_status_name(k));
+			sbuf_add_int(b, r->counts[k]);
 		}
-		sb_lit(b, "}");
+		sbuf_adds(b, "}");
 	} else {
-		sb_lit(b, "null");
+		sbuf_adds(b, "null");
 	}
 	j_kint(b, "retries_used", r->retries);
 	j_key(b, false, "retries_allowed");
 	if (spec)
-		sb_int(b, spec->retry.max_retries);
+		sbuf_add_int(b, spec->retry.max_retries);
 	else
-		sb_lit(b, "null");
+		sbuf_adds(b, "null");
 	j_kint(b, "submit_attempts", r->submit_attempts);
 	j_kstr(b, "last_error", r->error);
 	/* Rounded up: a step due at 10.2 s has not happened at 10. */
@@ -271,33 +209,33 @@ static void job_write(struct sb *b, const struct run *r, const struct jobspec *s
 		if (spec)
 			definition_write(b, spec);
 		else
-			sb_lit(b, "null");
+			sbuf_adds(b, "null");
 	}
-	sb_lit(b, "}");
+	sbuf_adds(b, "}");
 }
 
 char *ctlview_job_text(const struct run *r, const struct jobspec *spec)
 {
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 
 	job_write(&b, r, spec, true);
-	return sb_take(&b);
+	return sbuf_steal(&b, NULL);
 }
 
 char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs, size_t n, int64_t now)
 {
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 
 	/* about 630 bytes a job: one allocation instead of twenty doublings */
 	xgrow((void **)&b.s, &b.cap, 64 + n * 700, 1);
-	sb_add(&b, "{\"now\":%" PRId64 ",\"jobs\":[", now);
+	sbuf_addf(&b, "{\"now\":%" PRId64 ",\"jobs\":[", now);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			sb_put(&b, ",", 1);
+			sbuf_add(&b, ",", 1);
 		job_write(&b, runs[i], specs[i], false);
 	}
-	sb_add(&b, "]}");
-	return sb_take(&b);
+	sbuf_addf(&b, "]}");
+	return sbuf_steal(&b, NULL);
 }
 
 char *ctlview_error_text(const char *code, const char *message)
@@ -441,12 +379,12 @@ static const char *state_colour(const char *state)
 	return "0";
 }
 
-static void add_coloured(struct sb *b, const struct ctlview_style *st, const char *sgr, const char *text)
+static void add_coloured(struct sbuf *b, const struct ctlview_style *st, const char *sgr, const char *text)
 {
 	if (st->colour && strcmp(sgr, "0") != 0)
-		sb_add(b, "\033[%sm%s\033[0m", sgr, text);
+		sbuf_addf(b, "\033[%sm%s\033[0m", sgr, text);
 	else
-		sb_add(b, "%s", text);
+		sbuf_addf(b, "%s", text);
 }
 
 /* --- the status table -------------------------------------------------------- */
@@ -460,7 +398,7 @@ static const char *const col_names[COL__MAX] = {
 char *ctlview_status_text(const struct json_object *doc, int64_t now, const struct ctlview_style *st)
 {
 	struct json_object *jobs = NULL;
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	size_t n, width[COL__MAX], total;
 	bool show[COL__MAX];
 	char *(*cells)[COL__MAX];
@@ -517,23 +455,23 @@ char *ctlview_status_text(const struct json_object *doc, int64_t now, const stru
 			else if (c == COL_STATE)
 				add_coloured(&b, st, state_colour(text), text);
 			else
-				sb_add(&b, "%s", text);
+				sbuf_addf(&b, "%s", text);
 			if (c != last)
-				sb_pad(&b, width[c] - strlen(text) + 2);
+				pad(&b, width[c] - strlen(text) + 2);
 		}
-		sb_add(&b, "\n");
+		sbuf_addf(&b, "\n");
 	}
 	for (size_t i = 0; i < n; i++)
 		for (int c = 0; c < COL__MAX; c++)
 			free(cells[i][c]);
 	free(cells);
-	return sb_take(&b);
+	return sbuf_steal(&b, NULL);
 }
 
 /* --- the show page ----------------------------------------------------------- */
 
-static void kv(struct sb *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void kv(struct sb *b, const char *key, const char *fmt, ...)
+static void kv(struct sbuf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kv(struct sbuf *b, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	char *v;
@@ -541,17 +479,17 @@ static void kv(struct sb *b, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	v = xvasprintf(fmt, ap);
 	va_end(ap);
-	sb_add(b, "  %-14s%s\n", key, v);
+	sbuf_addf(b, "  %-14s%s\n", key, v);
 	free(v);
 }
 
-static void heading(struct sb *b, const struct ctlview_style *st, const char *text)
+static void heading(struct sbuf *b, const struct ctlview_style *st, const char *text)
 {
 	add_coloured(b, st, "1", text);
-	sb_add(b, "\n");
+	sbuf_addf(b, "\n");
 }
 
-static void show_definition(struct sb *b, const struct json_object *def)
+static void show_definition(struct sbuf *b, const struct json_object *def)
 {
 	struct json_object *retry = jobj(def, "retry"), *bo;
 	int64_t v;
@@ -591,21 +529,21 @@ static void show_definition(struct sb *b, const struct json_object *def)
 
 char *ctlview_show_text(const struct json_object *job, int64_t now, const struct ctlview_style *st)
 {
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	struct json_object *def = jobj(job, "definition"), *oc = jobj(job, "outcomes");
 	const char *name = jstr(job, "name"), *state = jstr(job, "state"), *s;
 	char buf[128], rel[64];
 	int64_t v;
 
-	sb_add(&b, "Job %s: ", name ? name : "?");
+	sbuf_addf(&b, "Job %s: ", name ? name : "?");
 	add_coloured(&b, st, state_colour(state ? state : ""), state ? state : "?");
-	sb_add(&b, "\n");
+	sbuf_addf(&b, "\n");
 	if (def)
 		show_definition(&b, def);
 	else
 		kv(&b, "definition", "none: the job left the files");
 
-	sb_add(&b, "\n");
+	sbuf_addf(&b, "\n");
 	heading(&b, st, "Run");
 	local_display(job, buf, sizeof(buf));
 	ctlview_relative(jint0(job, "start_unix"), now, rel, sizeof(rel));
@@ -633,9 +571,9 @@ char *ctlview_show_text(const struct json_object *job, int64_t now, const struct
 		kv(&b, "next step", "%s", rel);
 	}
 
-	sb_add(&b, "\n");
+	sbuf_addf(&b, "\n");
 	if ((s = jstr(job, "batch_id"))) {
-		sb_add(&b, "%sBatch %s%s\n", st->colour ? "\033[1m" : "", s, st->colour ? "\033[0m" : "");
+		sbuf_addf(&b, "%sBatch %s%s\n", st->colour ? "\033[1m" : "", s, st->colour ? "\033[0m" : "");
 		kv(&b, "status", "%s", jstr(job, "batch_status") ? jstr(job, "batch_status") : "?");
 		progress_display(job, buf, sizeof(buf));
 		kv(&b, "progress", "%s", buf);
@@ -646,7 +584,7 @@ char *ctlview_show_text(const struct json_object *job, int64_t now, const struct
 		kv(&b, "status", "not submitted");
 	}
 	if (oc) {
-		sb_add(&b, "\n");
+		sbuf_addf(&b, "\n");
 		heading(&b, st, "Outcomes");
 		json_object_object_foreach(oc, key, val) {
 			if (json_object_get_int64(val) != 0)
@@ -654,37 +592,37 @@ char *ctlview_show_text(const struct json_object *job, int64_t now, const struct
 		}
 	}
 	if ((s = jstr(job, "last_error"))) {
-		sb_add(&b, "\n");
+		sbuf_addf(&b, "\n");
 		heading(&b, st, "Last error");
-		sb_add(&b, "  %s\n", s);
+		sbuf_addf(&b, "  %s\n", s);
 	}
-	return sb_take(&b);
+	return sbuf_steal(&b, NULL);
 }
 
 /* --- metrics ----------------------------------------------------------------- */
 
 /* A label value with \, " and newline escaped as the text format wants. */
-static void label_value(struct sb *b, const char *s)
+static void label_value(struct sbuf *b, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '\\')
-			sb_add(b, "\\\\");
+			sbuf_addf(b, "\\\\");
 		else if (*s == '"')
-			sb_add(b, "\\\"");
+			sbuf_addf(b, "\\\"");
 		else if (*s == '\n')
-			sb_add(b, "\\n");
+			sbuf_addf(b, "\\n");
 		else
-			sb_add(b, "%c", *s);
+			sbuf_addf(b, "%c", *s);
 	}
 }
 
-static void family(struct sb *b, const char *name, const char *type, const char *help)
+static void family(struct sbuf *b, const char *name, const char *type, const char *help)
 {
-	sb_add(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	sbuf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* A float as the text format wants it: shortest round-trip form. */
-static void add_double(struct sb *b, double v)
+static void add_double(struct sbuf *b, double v)
 {
 	char buf[40];
 
@@ -697,16 +635,16 @@ static void add_double(struct sb *b, double v)
 			break;
 		}
 	}
-	sb_add(b, "%s", buf);
+	sbuf_addf(b, "%s", buf);
 }
 
 char *ctlview_metrics_text(const struct ctlview_metrics *m)
 {
 	static const char *const classes[6] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
 	const struct stats *s = m->stats;
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	uint64_t by_state[RUN__MAX] = { 0 }, active = 0;
-	int64_t outcomes[RCPT__MAX] = { 0 }, next = 0;
+	int64_t outcomes[BATCH_RCPT__MAX] = { 0 }, next = 0;
 
 	for (size_t i = 0; i < m->n_runs; i++) {
 		const struct run *r = m->runs[i];
@@ -716,83 +654,83 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 		if (r->state == RUN_SCHEDULED && (next == 0 || r->start < next))
 			next = r->start;
 		if (r->counts_valid)
-			for (int k = 0; k < RCPT__MAX; k++)
+			for (int k = 0; k < BATCH_RCPT__MAX; k++)
 				outcomes[k] += r->counts[k];
 	}
 
 	family(&b, "batchcalld_build_info", "gauge", "Version of the running daemon.");
-	sb_add(&b, "batchcalld_build_info{version=\"");
+	sbuf_addf(&b, "batchcalld_build_info{version=\"");
 	label_value(&b, m->version);
-	sb_add(&b, "\"} 1\n");
+	sbuf_addf(&b, "\"} 1\n");
 	family(&b, "batchcalld_start_time_seconds", "gauge", "When the daemon started, unix seconds.");
-	sb_add(&b, "batchcalld_start_time_seconds %" PRId64 "\n", s->started_unix);
+	sbuf_addf(&b, "batchcalld_start_time_seconds %" PRId64 "\n", s->started_unix);
 
 	family(&b, "batchcalld_jobs", "gauge", "Jobs by the state of their run.");
 	for (int k = 0; k < RUN__MAX; k++)
-		sb_add(&b, "batchcalld_jobs{state=\"%s\"} %" PRIu64 "\n", run_state_name(k), by_state[k]);
+		sbuf_addf(&b, "batchcalld_jobs{state=\"%s\"} %" PRIu64 "\n", run_state_name(k), by_state[k]);
 	family(&b, "batchcalld_active_batches", "gauge", "Batches that are pending or in progress.");
-	sb_add(&b, "batchcalld_active_batches %" PRIu64 "\n", active);
+	sbuf_addf(&b, "batchcalld_active_batches %" PRIu64 "\n", active);
 	family(&b, "batchcalld_next_run_timestamp_seconds", "gauge",
 	       "Instant of the earliest scheduled run, unix seconds (absent when none is scheduled).");
 	if (next > 0)
-		sb_add(&b, "batchcalld_next_run_timestamp_seconds %" PRId64 "\n", next);
+		sbuf_addf(&b, "batchcalld_next_run_timestamp_seconds %" PRId64 "\n", next);
 
 	family(&b, "batchcalld_submits_total", "counter", "Submit requests by result.");
-	sb_add(&b, "batchcalld_submits_total{result=\"ok\"} %" PRIu64 "\n", s->submits_ok);
-	sb_add(&b, "batchcalld_submits_total{result=\"failed\"} %" PRIu64 "\n", s->submits_failed);
-	sb_add(&b, "batchcalld_submits_total{result=\"rejected\"} %" PRIu64 "\n", s->submits_rejected);
+	sbuf_addf(&b, "batchcalld_submits_total{result=\"ok\"} %" PRIu64 "\n", s->submits_ok);
+	sbuf_addf(&b, "batchcalld_submits_total{result=\"failed\"} %" PRIu64 "\n", s->submits_failed);
+	sbuf_addf(&b, "batchcalld_submits_total{result=\"rejected\"} %" PRIu64 "\n", s->submits_rejected);
 	family(&b, "batchcalld_adopted_total", "counter",
 	       "Runs whose uncertain submit was found in the batch list and adopted.");
-	sb_add(&b, "batchcalld_adopted_total %" PRIu64 "\n", s->adopted);
+	sbuf_addf(&b, "batchcalld_adopted_total %" PRIu64 "\n", s->adopted);
 	family(&b, "batchcalld_api_requests_total", "counter",
 	       "ElevenLabs API requests by endpoint and HTTP status class (none: no answer).");
 	for (size_t op = 0; op < m->n_ops && op < ARRAY_SIZE(s->api_requests); op++)
 		for (int c = 0; c < 6; c++)
-			sb_add(&b, "batchcalld_api_requests_total{endpoint=\"%s\",status_class=\"%s\"} %" PRIu64 "\n",
+			sbuf_addf(&b, "batchcalld_api_requests_total{endpoint=\"%s\",status_class=\"%s\"} %" PRIu64 "\n",
 			       m->op_names[op], classes[c], s->api_requests[op][c]);
 	family(&b, "batchcalld_retries_total", "counter", "Retries of finished batches that took effect.");
-	sb_add(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
+	sbuf_addf(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
 	family(&b, "batchcalld_cancels_total", "counter", "Batches cancelled.");
-	sb_add(&b, "batchcalld_cancels_total %" PRIu64 "\n", s->cancels);
+	sbuf_addf(&b, "batchcalld_cancels_total %" PRIu64 "\n", s->cancels);
 	family(&b, "batchcalld_runs_missed_total", "counter", "Runs later than max_lateness, never submitted.");
-	sb_add(&b, "batchcalld_runs_missed_total %" PRIu64 "\n", s->missed);
+	sbuf_addf(&b, "batchcalld_runs_missed_total %" PRIu64 "\n", s->missed);
 	family(&b, "batchcalld_runs_late_total", "counter", "Runs submitted late, within max_lateness.");
-	sb_add(&b, "batchcalld_runs_late_total %" PRIu64 "\n", s->late);
+	sbuf_addf(&b, "batchcalld_runs_late_total %" PRIu64 "\n", s->late);
 
 	family(&b, "batchcalld_submit_lateness_seconds", "histogram",
 	       "How long after its due instant a first submit was handed to the HTTP layer.");
 	for (size_t i = 0; i < m->n_lateness_bounds; i++) {
-		sb_add(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"");
+		sbuf_addf(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"");
 		add_double(&b, m->lateness_bounds[i]);
-		sb_add(&b, "\"} %" PRIu64 "\n", s->lateness_buckets[i]);
+		sbuf_addf(&b, "\"} %" PRIu64 "\n", s->lateness_buckets[i]);
 	}
-	sb_add(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+	sbuf_addf(&b, "batchcalld_submit_lateness_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
 	       s->lateness_buckets[m->n_lateness_bounds]);
-	sb_add(&b, "batchcalld_submit_lateness_seconds_sum ");
+	sbuf_addf(&b, "batchcalld_submit_lateness_seconds_sum ");
 	add_double(&b, s->lateness_sum);
-	sb_add(&b, "\nbatchcalld_submit_lateness_seconds_count %" PRIu64 "\n", s->lateness_count);
+	sbuf_addf(&b, "\nbatchcalld_submit_lateness_seconds_count %" PRIu64 "\n", s->lateness_count);
 
 	family(&b, "batchcalld_recipients", "gauge", "Recipients of the current runs' batches by outcome.");
-	for (int k = 0; k < RCPT__MAX; k++)
-		sb_add(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", rcpt_status_name(k), outcomes[k]);
+	for (int k = 0; k < BATCH_RCPT__MAX; k++)
+		sbuf_addf(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", batch_rcpt_status_name(k), outcomes[k]);
 
 	family(&b, "batchcalld_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
-	sb_add(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);
-	sb_add(&b, "batchcalld_reloads_total{result=\"failed\"} %" PRIu64 "\n", s->reloads_failed);
+	sbuf_addf(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);
+	sbuf_addf(&b, "batchcalld_reloads_total{result=\"failed\"} %" PRIu64 "\n", s->reloads_failed);
 	family(&b, "batchcalld_last_reload_timestamp_seconds", "gauge",
 	       "When the configuration was last reloaded, unix seconds (0: never).");
-	sb_add(&b, "batchcalld_last_reload_timestamp_seconds %" PRId64 "\n", s->last_reload_unix);
+	sbuf_addf(&b, "batchcalld_last_reload_timestamp_seconds %" PRId64 "\n", s->last_reload_unix);
 	family(&b, "batchcalld_last_reload_success", "gauge", "1 when the last reload was applied, 0 when refused.");
-	sb_add(&b, "batchcalld_last_reload_success %d\n", s->last_reload_ok ? 1 : 0);
+	sbuf_addf(&b, "batchcalld_last_reload_success %d\n", s->last_reload_ok ? 1 : 0);
 
 	family(&b, "batchcalld_control_connections", "gauge", "Open connections to the control socket.");
-	sb_add(&b, "batchcalld_control_connections %" PRIu64 "\n", m->control_connections);
+	sbuf_addf(&b, "batchcalld_control_connections %" PRIu64 "\n", m->control_connections);
 	family(&b, "batchcalld_control_connections_refused_total", "counter",
 	       "Control connections closed at once because too many were open.");
-	sb_add(&b, "batchcalld_control_connections_refused_total %" PRIu64 "\n", m->control_refused);
+	sbuf_addf(&b, "batchcalld_control_connections_refused_total %" PRIu64 "\n", m->control_refused);
 	family(&b, "batchcalld_control_requests_total", "counter", "Control API requests by status class.");
 	for (int c = 2; c <= 5; c++)
-		sb_add(&b, "batchcalld_control_requests_total{status_class=\"%s\"} %" PRIu64 "\n", classes[c],
+		sbuf_addf(&b, "batchcalld_control_requests_total{status_class=\"%s\"} %" PRIu64 "\n", classes[c],
 		       m->control_requests[c]);
-	return sb_take(&b);
+	return sbuf_steal(&b, NULL);
 }

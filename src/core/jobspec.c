@@ -15,30 +15,6 @@
 #include "util.h"
 #include "window.h"
 
-const char *overlap_policy_name(enum overlap_policy p)
-{
-	switch (p) {
-	case OVERLAP_SKIP:
-		return "skip";
-	case OVERLAP_ALLOW:
-		return "allow";
-	case OVERLAP_CANCEL_PREVIOUS:
-		return "cancel_previous";
-	}
-	return "unknown";
-}
-
-const char *outside_window_name(enum outside_window o)
-{
-	switch (o) {
-	case OUTSIDE_DEFER:
-		return "defer";
-	case OUTSIDE_SKIP:
-		return "skip";
-	}
-	return "unknown";
-}
-
 bool e164_valid(const char *s)
 {
 	size_t n = 0;

@@ -149,11 +149,6 @@ struct daemonconf {
 	struct tz_cache *zones; /* owns every jobspec.tz */
 };
 
-/* Wire and config name of an overlap policy ("skip", "allow", "cancel_previous"). */
-const char *overlap_policy_name(enum overlap_policy p);
-/* Wire and config name of an outside_window choice ("defer", "skip"). */
-const char *outside_window_name(enum outside_window o);
-
 /* Is s an E.164 number: '+' and 8..15 digits? */
 bool e164_valid(const char *s);
 /* Is s a valid job name? */

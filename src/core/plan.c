@@ -16,6 +16,7 @@
 
 #include "calendar.h"
 #include "plan.h"
+#include "sbuf.h"
 #include "schedule.h"
 #include "tz.h"
 #include "util.h"
@@ -165,11 +166,6 @@ int plan_build_count(const struct daemonconf *c, int64_t from, size_t count, str
 	return 0;
 }
 
-int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret)
-{
-	return plan_build_count(c, from, 1, ret);
-}
-
 void plan_free(struct plan *p)
 {
 	if (!p)
@@ -207,29 +203,6 @@ static void state_text(const struct plan_run *r, char *buf, size_t size)
 	} else {
 		snprintf(buf, size, "%s", plan_state_name(r->state));
 	}
-}
-
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *t;
-	size_t n;
-
-	va_start(ap, fmt);
-	t = xvasprintf(fmt, ap);
-	va_end(ap);
-	n = strlen(t);
-	xgrow((void **)&b->s, &b->cap, b->len + n + 1, 1);
-	memcpy(b->s + b->len, t, n + 1);
-	b->len += n;
-	free(t);
 }
 
 /* "2026-12-07 09:00 -05:00" of t in z, " (deferred)" when it waits for the window. */
@@ -287,21 +260,21 @@ static void cells(const struct plan_run *r, ssize_t k, char c[NCOL][96])
 	}
 }
 
-static void line_out(struct strbuf *b, const int *w, char c[NCOL][96])
+static void line_out(struct sbuf *b, const int *w, char c[NCOL][96])
 {
 	/* UNIX is right-aligned; the last column is not padded */
-	sb_printf(b, "%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s", w[0], c[0], w[1], c[1], w[2], c[2], w[3], c[3], w[4],
+	sbuf_addf(b, "%-*s  %-*s  %-*s  %-*s  %*s  %-*s  %s", w[0], c[0], w[1], c[1], w[2], c[2], w[3], c[3], w[4],
 		  c[4], w[5], c[5], c[6]);
 	while (b->len > 0 && b->s[b->len - 1] == ' ')
 		b->s[--b->len] = '\0';
-	sb_printf(b, "\n");
+	sbuf_addf(b, "\n");
 }
 
 char *plan_format_text(const struct plan *p)
 {
 	static const char *const head[NCOL] = { "JOB", "LOCAL TIME", "TIMEZONE", "UTC", "UNIX", "SUBMIT AT", "STATE" };
 	int w[NCOL];
-	struct strbuf b = { 0 };
+	struct sbuf b = { 0 };
 	char c[NCOL][96];
 
 	for (size_t k = 0; k < NCOL; k++)

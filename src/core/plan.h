@@ -58,8 +58,6 @@ enum plan_state plan_state_of(const struct jobspec *j, int64_t instant, int64_t 
 /* The runs of every job of c relative to from, count occurrences of each
  * recurring job (at least 1). 0 and *ret (plan_free it). */
 int plan_build_count(const struct daemonconf *c, int64_t from, size_t count, struct plan **ret);
-/* plan_build_count with one occurrence per job. */
-int plan_build(const struct daemonconf *c, int64_t from, struct plan **ret);
 void plan_free(struct plan *p);
 /* The aligned table for people; the caller frees. */
 char *plan_format_text(const struct plan *p);

@@ -98,8 +98,8 @@ char *state_format(const struct run *r)
 	json_object_object_add(o, "batch", b);
 	if (r->counts_valid) {
 		c = json_object_new_object();
-		for (int i = 0; i < RCPT__MAX; i++)
-			add_int(c, rcpt_status_name(i), r->counts[i]);
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
+			add_int(c, batch_rcpt_status_name(i), r->counts[i]);
 		json_object_object_add(o, "counts", c);
 	} else {
 		json_object_object_add(o, "counts", NULL);
@@ -114,12 +114,12 @@ char *state_format(const struct run *r)
 
 /* --- reading --------------------------------------------------------------- */
 
-struct reader {
+struct record_reader {
 	struct json_object *o;
 	char *cause;
 };
 
-static struct json_object *field(struct reader *rd, struct json_object *o, const char *k,
+static struct json_object *field(struct record_reader *rd, struct json_object *o, const char *k,
 				 enum json_type t, bool nullable)
 {
 	struct json_object *v;
@@ -142,7 +142,7 @@ static struct json_object *field(struct reader *rd, struct json_object *o, const
 	return v;
 }
 
-static char *get_str(struct reader *rd, struct json_object *o, const char *k, bool nullable)
+static char *get_str(struct record_reader *rd, struct json_object *o, const char *k, bool nullable)
 {
 	struct json_object *v = field(rd, o, k, json_type_string, nullable);
 	const char *s;
@@ -157,7 +157,7 @@ static char *get_str(struct reader *rd, struct json_object *o, const char *k, bo
 	return xstrdup(s);
 }
 
-static int64_t get_int(struct reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
+static int64_t get_int(struct record_reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
 {
 	struct json_object *v = field(rd, o, k, json_type_int, false);
 	int64_t x;
@@ -175,7 +175,7 @@ static int64_t get_int(struct reader *rd, struct json_object *o, const char *k, 
 
 /* A key added after version 1 was first written: absent means 0, so that
  * older files stay readable. */
-static int64_t get_int_opt(struct reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
+static int64_t get_int_opt(struct record_reader *rd, struct json_object *o, const char *k, int64_t min, int64_t max)
 {
 	if (!json_object_object_get_ex(o, k, NULL))
 		return 0;
@@ -183,7 +183,7 @@ static int64_t get_int_opt(struct reader *rd, struct json_object *o, const char 
 }
 
 /* An optional list of strings (absent or null: *ret NULL). */
-static void get_strv_opt(struct reader *rd, struct json_object *o, const char *k, char ***ret, size_t *ret_n)
+static void get_strv_opt(struct record_reader *rd, struct json_object *o, const char *k, char ***ret, size_t *ret_n)
 {
 	struct json_object *a, *x;
 	size_t n;
@@ -209,20 +209,20 @@ static void get_strv_opt(struct reader *rd, struct json_object *o, const char *k
 	}
 }
 
-static char *get_str_opt(struct reader *rd, struct json_object *o, const char *k)
+static char *get_str_opt(struct record_reader *rd, struct json_object *o, const char *k)
 {
 	if (!json_object_object_get_ex(o, k, NULL))
 		return NULL;
 	return get_str(rd, o, k, true);
 }
 
-static bool get_bool(struct reader *rd, struct json_object *o, const char *k)
+static bool get_bool(struct record_reader *rd, struct json_object *o, const char *k)
 {
 	struct json_object *v = field(rd, o, k, json_type_boolean, false);
 	return v ? json_object_get_boolean(v) : false;
 }
 
-static bool get_bool_opt(struct reader *rd, struct json_object *o, const char *k)
+static bool get_bool_opt(struct record_reader *rd, struct json_object *o, const char *k)
 {
 	if (!json_object_object_get_ex(o, k, NULL))
 		return false;
@@ -232,7 +232,7 @@ static bool get_bool_opt(struct reader *rd, struct json_object *o, const char *k
 int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 {
 	struct json_tokener *tok = NULL;
-	struct reader rd = { 0 };
+	struct record_reader rd = { 0 };
 	struct run *r = NULL;
 	struct json_object *o = NULL, *b, *c;
 	char *s = NULL;
@@ -356,8 +356,8 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 	c = field(&rd, o, "counts", json_type_object, true);
 	if (c) {
 		r->counts_valid = true;
-		for (int i = 0; i < RCPT__MAX; i++)
-			r->counts[i] = get_int(&rd, c, rcpt_status_name(i), 0, STATE_INT_MAX);
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
+			r->counts[i] = get_int(&rd, c, batch_rcpt_status_name(i), 0, STATE_INT_MAX);
 	}
 	r->error = get_str(&rd, o, "error", true);
 	r->submitted_at = get_int(&rd, o, "submitted_at", 0, STATE_INT_MAX);

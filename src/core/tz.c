@@ -1,7 +1,7 @@
 /*
  * tz: time zones read straight from TZif files (RFC 8536), plus the POSIX TZ
  * footer rule that such files carry for instants after their last
- * transition, and the civil-calendar arithmetic the conversions need.
+ * transition (the calendar arithmetic is civil.c's).
  *
  * Nothing here consults TZ, mktime or localtime: their answers depend on
  * process-global state and on earlier calls, and a schedule must not.
@@ -31,7 +31,6 @@
 #define TRANS_LIMIT ((int64_t)1 << 60)
 #define ABBR_MAX 31
 #define FOOTER_MAX 256
-#define TZIF_MAX (1 << 20)
 
 struct tz_type {
 	int32_t utoff;
@@ -64,177 +63,23 @@ struct tz {
 	struct tz_footer ft;
 };
 
-/* ---- civil calendar ---- */
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	if ((a % b != 0) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-static bool is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int month_days(int64_t y, int m)
-{
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
-}
-
-/* Hinnant's days_from_civil, on 64-bit years so footer rules never overflow. */
-static int64_t days_from_civil64(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	/* Normalise an out-of-range month instead of producing garbage. */
-	y += floor_div(m - 1, 12);
-	m = (int)(m - 1 - floor_div(m - 1, 12) * 12) + 1;
-	y -= m <= 2;
-	era = floor_div(y, 400);
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * DAYS_PER_CYCLE + doe - 719468;
-}
-
-static void civil_from_days64(int64_t days, int64_t *ret_y, int *ret_m, int *ret_d)
-{
-	int64_t z = days + 719468;
-	int64_t era = floor_div(z, DAYS_PER_CYCLE);
-	int64_t doe = z - era * DAYS_PER_CYCLE;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-
-	*ret_d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*ret_m = m;
-	*ret_y = yoe + era * 400 + (m <= 2);
-}
-
-int64_t civil_to_days(int year, int month, int day)
-{
-	return days_from_civil64(year, month, day);
-}
-
-void days_to_civil(int64_t days, int *ret_year, int *ret_month, int *ret_day)
-{
-	int64_t y;
-	int m, d;
-
-	civil_from_days64(days, &y, &m, &d);
-	if (ret_year)
-		*ret_year = (int)y;
-	if (ret_month)
-		*ret_month = m;
-	if (ret_day)
-		*ret_day = d;
-}
-
-int days_to_weekday(int64_t days)
-{
-	/* 1970-01-01 was a Thursday. */
-	int64_t w = (days + 4) % 7;
-	return (int)(w < 0 ? w + 7 : w);
-}
-
-int64_t civil_to_unix_utc(const struct civil *c)
-{
-	return days_from_civil64(c->year, c->month, c->day) * SECS_PER_DAY +
-	       (int64_t)c->hour * 3600 + (int64_t)c->min * 60 + c->sec;
-}
-
-void unix_to_civil_utc(int64_t t, struct civil *ret)
-{
-	int64_t days = floor_div(t, SECS_PER_DAY);
-	/* Not t - days * 86400: that product overflows near INT64_MIN. */
-	int64_t secs = t % SECS_PER_DAY;
-	int64_t y;
-
-	if (secs < 0)
-		secs += SECS_PER_DAY;
-
-	civil_from_days64(days, &y, &ret->month, &ret->day);
-	ret->year = (int)y;
-	ret->hour = (int)(secs / 3600);
-	ret->min = (int)(secs / 60 % 60);
-	ret->sec = (int)(secs % 60);
-}
-
-bool civil_valid(const struct civil *c)
-{
-	return c->month >= 1 && c->month <= 12 && c->day >= 1 &&
-	       c->day <= month_days(c->year, c->month) && c->hour >= 0 && c->hour <= 23 &&
-	       c->min >= 0 && c->min <= 59 && c->sec >= 0 && c->sec <= 59;
-}
-
-/* Exactly n ASCII digits at s. */
-static bool digits(const char *s, int n, int *ret)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*ret = v;
-	return true;
-}
-
-int civil_parse(const char *s, struct civil *ret)
-{
-	struct civil c = { 0 };
-	size_t len;
-
-	if (!s)
-		return -EINVAL;
-	len = strlen(s);
-	if (len != 16 && len != 19)
-		return -EINVAL;
-	if (!digits(s, 4, &c.year) || s[4] != '-' || !digits(s + 5, 2, &c.month) || s[7] != '-' ||
-	    !digits(s + 8, 2, &c.day) || (s[10] != ' ' && s[10] != 'T') ||
-	    !digits(s + 11, 2, &c.hour) || s[13] != ':' || !digits(s + 14, 2, &c.min))
-		return -EINVAL;
-	if (len == 19 && (s[16] != ':' || !digits(s + 17, 2, &c.sec)))
-		return -EINVAL;
-	if (!civil_valid(&c))
-		return -EINVAL;
-	*ret = c;
-	return 0;
-}
-
-void civil_format(const struct civil *c, char *buf, size_t size)
-{
-	if (c->sec)
-		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d", c->year, c->month, c->day,
-			 c->hour, c->min, c->sec);
-	else
-		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d", c->year, c->month, c->day, c->hour,
-			 c->min);
-}
-
 /* ---- POSIX TZ footer ---- */
 
 /* The day (since the epoch) on which a rule falls in year y. */
 static int64_t rule_day(const struct tz_rule *r, int64_t y)
 {
-	int64_t jan1 = days_from_civil64(y, 1, 1);
+	int64_t jan1 = civil_to_days(y, 1, 1);
 
 	switch (r->form) {
 	case 'J':
 		/* Jn never counts Feb 29: day 60 is always March 1. */
-		return jan1 + r->n - 1 + (is_leap(y) && r->n >= 60);
+		return jan1 + r->n - 1 + (civil_is_leap(y) && r->n >= 60);
 	case 'N':
 		return jan1 + r->n;
 	default: {
-		int64_t first = days_from_civil64(y, r->month, 1);
-		int d = 1 + (r->wday - days_to_weekday(first) + 7) % 7 + (r->week - 1) * 7;
-		int mdays = month_days(y, r->month);
+		int64_t first = civil_to_days(y, r->month, 1);
+		int d = 1 + (r->wday - civil_weekday(first) + 7) % 7 + (r->week - 1) * 7;
+		int mdays = civil_days_in_month(y, r->month);
 
 		while (d > mdays)
 			d -= 7;
@@ -265,7 +110,7 @@ static bool footer_isdst(const struct tz_footer *f, int64_t t)
 	tr = t % cycle;
 	if (tr < 0)
 		tr += cycle;
-	civil_from_days64(floor_div(tr, SECS_PER_DAY), &y, &m, &d);
+	civil_from_days(civil_day_of(tr), &y, &m, &d);
 	/* Rule times may reach past a year's end (v3 allows 167h), so look at
 	 * the neighbours too and take the latest change at or before tr. At a
 	 * tie (DST all year) the start wins. */
@@ -436,7 +281,7 @@ static bool parse_footer(const char *s, struct tz_footer *f, const char **why)
 
 /* ---- TZif ---- */
 
-struct reader {
+struct tzif_reader {
 	const uint8_t *p;
 	size_t left;
 };
@@ -446,7 +291,7 @@ struct tzif_header {
 	uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 };
 
-static const uint8_t *take(struct reader *r, size_t n)
+static const uint8_t *take(struct tzif_reader *r, size_t n)
 {
 	const uint8_t *p = r->p;
 
@@ -467,7 +312,7 @@ static int64_t be64(const uint8_t *p)
 	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-static bool read_header(struct reader *r, struct tzif_header *h, const char **why)
+static bool read_header(struct tzif_reader *r, struct tzif_header *h, const char **why)
 {
 	const uint8_t *p = take(r, 44);
 
@@ -513,7 +358,7 @@ static uint64_t block_size(const struct tzif_header *h, unsigned timesize)
 }
 
 /* Read one data block into z; the block's size was already checked. */
-static bool read_block(struct reader *r, const struct tzif_header *h, unsigned timesize,
+static bool read_block(struct tzif_reader *r, const struct tzif_header *h, unsigned timesize,
 		       struct tz *z, const char **why)
 {
 	const uint8_t *tp, *ip, *yp, *cp, *sp, *up;
@@ -592,7 +437,7 @@ static bool read_block(struct reader *r, const struct tzif_header *h, unsigned t
 	return true;
 }
 
-static bool read_footer(struct reader *r, struct tz *z, const char **why)
+static bool read_footer(struct tzif_reader *r, struct tz *z, const char **why)
 {
 	const uint8_t *nl;
 	char buf[FOOTER_MAX + 1];
@@ -634,7 +479,7 @@ void tz_free(struct tz *z)
 
 int tz_parse(const char *name, const void *data, size_t len, struct tz **ret, char **cause)
 {
-	struct reader r = { data, len };
+	struct tzif_reader r = { data, len };
 	struct tzif_header h;
 	struct tz *z = xcalloc(1, sizeof(*z));
 	const char *why = NULL;
@@ -758,8 +603,8 @@ static size_t transitions_between(const struct tz *z, int64_t lo, int64_t hi, in
 		int64_t y0, y1;
 		int m, d;
 
-		civil_from_days64(floor_div(lo, SECS_PER_DAY), &y0, &m, &d);
-		civil_from_days64(floor_div(hi, SECS_PER_DAY), &y1, &m, &d);
+		civil_from_days(civil_day_of(lo), &y0, &m, &d);
+		civil_from_days(civil_day_of(hi), &y1, &m, &d);
 		for (int64_t y = y0 - 1; y <= y1 + 1; y++) {
 			int64_t ev[2];
 

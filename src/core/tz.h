@@ -13,34 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Broken-down civil (proleptic Gregorian) time, without a zone. */
-struct civil {
-	int year;  /* e.g. 2026 */
-	int month; /* 1..12 */
-	int day;   /* 1..31 */
-	int hour;  /* 0..23 */
-	int min;   /* 0..59 */
-	int sec;   /* 0..59 */
-};
+#include "civil.h"
 
 /* A loaded zone (immutable once loaded; share it freely). */
 struct tz;
-
-/* Days since 1970-01-01 of a civil date, and back. */
-int64_t civil_to_days(int year, int month, int day);
-void days_to_civil(int64_t days, int *ret_year, int *ret_month, int *ret_day);
-/* Day of week of a day count: 0 = Sunday .. 6 = Saturday. */
-int days_to_weekday(int64_t days);
-/* Seconds since the epoch of a civil time read as UTC. */
-int64_t civil_to_unix_utc(const struct civil *c);
-void unix_to_civil_utc(int64_t t, struct civil *ret);
-/* True when the fields name a real date and time (Feb 29 only in leap years). */
-bool civil_valid(const struct civil *c);
-
-/* Parse "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (also with 'T'); 0 or -EINVAL. */
-int civil_parse(const char *s, struct civil *ret);
-/* Format as "YYYY-MM-DD HH:MM" (seconds only when non-zero) into buf. */
-void civil_format(const struct civil *c, char *buf, size_t size);
 
 /* Is name a syntactically acceptable IANA zone name ("Area/Location", "UTC")?
  * Refuses absolute paths, "..", and anything but [A-Za-z0-9/_+-]. */

@@ -96,38 +96,13 @@ void window_free(struct window *w)
 	free(w);
 }
 
-static size_t clock_text(int secs, char *buf, size_t size)
-{
-	if (secs % 60)
-		return (size_t)snprintf(buf, size, "%02d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
-	return (size_t)snprintf(buf, size, "%02d:%02d", secs / 3600, secs / 60 % 60);
-}
-
-void window_format(const struct window *w, char *buf, size_t size)
-{
-	char days[64], a[16], b[16];
-	size_t n;
-
-	calendar_format_weekdays(w->days, days, sizeof(days));
-	if (w->all_day) {
-		n = (size_t)snprintf(buf, size, "%s all day", days);
-	} else {
-		clock_text(w->from, a, sizeof(a));
-		clock_text(w->to, b, sizeof(b));
-		n = (size_t)snprintf(buf, size, "%s %s-%s", days, a, b);
-	}
-	for (size_t i = 0; i < w->n_blackout && n < size; i++) {
-		int y, m, d;
-		days_to_civil(w->blackout[i], &y, &m, &d);
-		n += (size_t)snprintf(buf + n, size - n, "%s%04d-%02d-%02d", i ? "," : ", blackout ", y, m, d);
-	}
-}
-
 static int64_t at(const struct tz *z, int64_t day, int secs)
 {
 	struct civil c = { .hour = secs / 3600, .min = secs / 60 % 60, .sec = secs % 60 };
+	int64_t y;
 
-	days_to_civil(day, &c.year, &c.month, &c.day);
+	civil_from_days(day, &y, &c.month, &c.day);
+	c.year = (int)y;
 	return tz_to_instant(z, &c, NULL);
 }
 
@@ -137,7 +112,7 @@ static bool day_window(const struct window *w, const struct tz *z, int64_t day, 
 {
 	int64_t open, close;
 
-	if (!(w->days & (1u << days_to_weekday(day))) || is_blackout(w, day))
+	if (!(w->days & (1u << civil_weekday(day))) || is_blackout(w, day))
 		return false;
 	if (w->all_day) {
 		open = at(z, day, 0);

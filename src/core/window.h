@@ -44,8 +44,6 @@ int window_parse_date(const char *s, int64_t *ret);
 void window_add_blackout(struct window *w, int64_t day);
 /* Free w and its blackout list (accepts NULL). */
 void window_free(struct window *w);
-/* Normalised text, "Mon..Fri 09:00-20:00, blackout 2026-12-25,2027-01-01", into buf. */
-void window_format(const struct window *w, char *buf, size_t size);
 
 /* Is t inside a window of w on the wall clock of z? */
 bool window_is_open(const struct window *w, const struct tz *z, int64_t t);

@@ -208,7 +208,7 @@ static int parse_body(enum api_op op, const struct http_response *h, struct api_
 	case API_OP__MAX:
 		break;
 	}
-	return 0; /* delete answers 204 with nothing to read */
+	return 0;
 }
 
 static void http_answer_cb(const struct http_response *h, void *arg)
@@ -423,9 +423,4 @@ int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, s
 int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call)
 {
 	return by_id(a, API_OP_RETRY, "POST", batch_id, "/retry", cb, arg, ret_call);
-}
-
-int api_delete(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call)
-{
-	return by_id(a, API_OP_DELETE, "DELETE", batch_id, "", cb, arg, ret_call);
 }

@@ -1,6 +1,6 @@
 /*
- * api: the ElevenLabs batch-calling endpoints (submit, list, get, cancel,
- * retry, delete) on top of http and codec. Each call ends in one callback
+ * api: the ElevenLabs batch-calling endpoints the daemon uses (submit, list,
+ * get, cancel, retry) on top of http and codec. Each call ends in one callback
  * with a classified outcome, a human message and the parsed object, so the
  * engine decides on outcomes, never on status codes or JSON.
  *
@@ -27,6 +27,8 @@ enum api_op {
 	API_OP_GET,
 	API_OP_CANCEL,
 	API_OP_RETRY,
+	/* Never issued: the daemon deletes no batch. Kept so that /metrics
+	 * keeps its endpoint="delete" series (a page operators scrape). */
 	API_OP_DELETE,
 	API_OP__MAX
 };
@@ -36,7 +38,7 @@ enum api_outcome {
 	API_TRANSIENT, /* no answer, timeout, 408, 429, 5xx, 2xx without the documented JSON */
 	API_AUTH,      /* 401, 403: the key is wrong or lacks permission */
 	API_REJECTED,  /* other 4xx (400, 409, 422, ...; 404 on submit/list): permanent */
-	API_NOT_FOUND, /* 404 on get/cancel/retry/delete: the batch is gone */
+	API_NOT_FOUND, /* 404 on get/cancel/retry: the batch is gone */
 	API_OUTCOME__MAX
 };
 
@@ -67,7 +69,7 @@ struct api_result {
  * cap: a 2xx answer past it is a transient failure that may have been
  * applied (like any 2xx the codec cannot read); any other status keeps its
  * meaning (a 422 stays a refusal), without the body's detail.
- * - submit, cancel, retry, delete: one BatchCallResponse, which holds no
+ * - submit, cancel, retry: one BatchCallResponse, which holds no
  *   recipients (about 1 KiB: ids, names, a few numbers), or an error body.
  * - list: a page of at most 100 of them (the daemon asks for 100; about
  *   100 KiB), with room for long batch names.
@@ -119,8 +121,6 @@ int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, s
 /* POST /v1/convai/batch-calling/{batch_id}/retry. */
 int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
 
-/* DELETE /v1/convai/batch-calling/{batch_id}. */
-int api_delete(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
 
 /* Abandon a call without calling back (a request on the wire may still
  * take effect). */

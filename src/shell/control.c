@@ -37,8 +37,8 @@
 
 struct control;
 
-/* One evhttp server: the unix socket, or the TCP metrics listener. */
-struct server {
+/* One evhttp server: the unix socket, or the TCP metrics address. */
+struct listener {
 	struct control *c;
 	struct evhttp *http;
 	bool metrics_only;
@@ -55,14 +55,14 @@ struct conn {
 /* A bufferevent handed to evhttp whose connection is not yet known. */
 struct fresh {
 	struct bufferevent *bev;
-	struct server *srv;
+	struct listener *srv;
 };
 
 struct control {
 	struct event_base *base;
 	struct engine *engine;
 	struct control_source src;
-	struct server sock, tcp;
+	struct listener sock, tcp;
 	char *path;       /* the socket file we created */
 	dev_t dev;        /* ... and its identity, so we only remove our own */
 	ino_t ino;
@@ -458,7 +458,7 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
  * knows the socket; the connection is looked at in fresh_cb. */
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
-	struct server *srv = arg;
+	struct listener *srv = arg;
 	struct control *c = srv->c;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
@@ -501,7 +501,7 @@ static const char *reason(int status)
 
 static void request_cb(struct evhttp_request *req, void *arg)
 {
-	struct server *srv = arg;
+	struct listener *srv = arg;
 	struct control *c = srv->c;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req), *out;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -539,7 +539,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-static struct evhttp *http_new(struct control *c, struct server *srv)
+static struct evhttp *listener_http_new(struct control *c, struct listener *srv)
 {
 	struct evhttp *http = evhttp_new(c->base);
 
@@ -669,7 +669,7 @@ static int open_tcp(struct control *c, const char *addr, char **cause)
 		*cause = xasprintf("metrics_listen '%s' is not an address and port", addr);
 		return -EINVAL;
 	}
-	if (!http_new(c, &c->tcp)) {
+	if (!listener_http_new(c, &c->tcp)) {
 		*cause = xstrdup("cannot create the metrics HTTP server");
 		return -ENOMEM;
 	}
@@ -709,7 +709,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.stats = eng_stats,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
-	if (!c->fresh_ev || !http_new(c, &c->sock)) {
+	if (!c->fresh_ev || !listener_http_new(c, &c->sock)) {
 		*cause = xstrdup("cannot create the control HTTP server");
 		r = -ENOMEM;
 		goto fail;

@@ -5,7 +5,7 @@
  *
  *   GET  /v1/jobs                     every job with its run
  *   GET  /v1/jobs/NAME                one job, with its definition
- *   POST /v1/jobs/NAME/cancel|retry|trigger
+ *   POST /v1/jobs/NAME/cancel|retry|trigger|pause|resume
  *   GET  /metrics                     Prometheus text format 0.0.4
  *
  * and, when `metrics_listen` is set, GET /metrics alone on that TCP

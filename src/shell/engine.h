@@ -4,7 +4,7 @@
  * timerfd armed at the absolute instant, so a run is submitted when its time
  * arrives and never before, without polling the clock), polls active
  * batches through the workspace list, and carries out the actions the run
- * state machine (job.c) returns.
+ * state machine (run.c) returns.
  */
 #ifndef BC_ENGINE_H
 #define BC_ENGINE_H

@@ -22,6 +22,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "utf8.h"
 #include "util.h"
 
 #define LOG_IDENTIFIER "batchcalld"
@@ -171,39 +172,6 @@ void log_set_writer(log_writer_fn fn, void *userdata)
 	log_writer_userdata = userdata;
 }
 
-/* The length of the valid UTF-8 sequence at p (RFC 3629: no overlongs,
- * no surrogates, nothing above U+10FFFF), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (*p < 0x80)
-		return 1;
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 2;
-	else if (*p >= 0xe0 && *p <= 0xef)
-		n = 3;
-	else if (*p >= 0xf0 && *p <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (*p == 0xe0)
-		lo = 0xa0;
-	else if (*p == 0xed)
-		hi = 0x9f;
-	else if (*p == 0xf0)
-		lo = 0x90;
-	else if (*p == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 char *log_sanitise(const char *s)
 {
 	size_t len, o = 0, n;
@@ -215,7 +183,7 @@ char *log_sanitise(const char *s)
 	/* Worst case every byte becomes \xHH. */
 	r = xmalloc(len * 4 + 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
-		n = utf8_len(p);
+		n = utf8_decode(p, len - (size_t)(p - (const unsigned char *)s), NULL);
 		/* Invalid UTF-8 would turn a journal field into a blob that
 		 * journalctl no longer prints. */
 		if (n > 1 || (n == 1 && *p >= 0x20 && *p != 0x7f)) {

@@ -201,13 +201,16 @@ static bool journal_seq(const char *name, uint64_t *ret)
 	return true;
 }
 
-/* Remove every journal file written so far. */
-static int journals_clear(struct file_store *f)
+typedef void (*runs_entry_fn)(struct file_store *f, const char *name, void *arg);
+
+/* Call fn for every entry of the runs folder, in the folder's order (fn
+ * may remove the entry it is given). 0, or a negative errno when the
+ * folder cannot be read. */
+static int runs_scan(struct file_store *f, runs_entry_fn fn, void *arg)
 {
 	DIR *d;
 	struct dirent *e;
-	int fd, rc = 0;
-	bool removed = false;
+	int fd;
 
 	fd = openat(f->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -217,16 +220,39 @@ static int journals_clear(struct file_store *f)
 		close(fd);
 		return -errno;
 	}
-	while ((e = readdir(d))) {
-		uint64_t seq;
-		if (!journal_seq(e->d_name, &seq) || seq >= f->next_journal)
-			continue;
-		if (unlinkat(f->runs_fd, e->d_name, 0) < 0 && errno != ENOENT)
-			rc = -errno;
-		removed = true;
-	}
+	while ((e = readdir(d)))
+		fn(f, e->d_name, arg);
 	closedir(d);
-	if (removed && fsync(f->runs_fd) < 0 && rc == 0)
+	return 0;
+}
+
+struct journals_clear_ctx {
+	int rc;
+	bool removed;
+};
+
+static void journal_clear_cb(struct file_store *f, const char *name, void *arg)
+{
+	struct journals_clear_ctx *x = arg;
+	uint64_t seq;
+
+	if (!journal_seq(name, &seq) || seq >= f->next_journal)
+		return;
+	if (unlinkat(f->runs_fd, name, 0) < 0 && errno != ENOENT)
+		x->rc = -errno;
+	x->removed = true;
+}
+
+/* Remove every journal file written so far. */
+static int journals_clear(struct file_store *f)
+{
+	struct journals_clear_ctx x = { 0 };
+	int rc = runs_scan(f, journal_clear_cb, &x);
+
+	if (rc < 0)
+		return rc;
+	rc = x.rc;
+	if (x.removed && fsync(f->runs_fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0)
 		f->journals = false;
@@ -508,37 +534,39 @@ static void load_own(struct file_store *f, const char *file, struct found_list *
 	free(text);
 }
 
+struct load_ctx {
+	struct found_list l;
+	struct store_load_info *info;
+};
+
+static void load_entry_cb(struct file_store *f, const char *name, void *arg)
+{
+	struct load_ctx *x = arg;
+	uint64_t seq;
+
+	if (journal_seq(name, &seq)) {
+		load_journal(f, name, &x->l, &x->info->journal_damaged);
+		x->info->journals++;
+		f->journals = true;
+		if (seq >= f->next_journal)
+			f->next_journal = seq + 1;
+		return;
+	}
+	load_own(f, name, &x->l);
+}
+
 static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_load_info *info)
 {
 	struct file_store *f = fs_of(s);
-	struct found_list l = { 0 };
-	DIR *d;
-	struct dirent *e;
-	int fd;
+	struct load_ctx ctx = { .info = info };
+	struct found_list l;
+	int rc;
 
 	memset(info, 0, sizeof(*info));
-	fd = openat(f->runs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((e = readdir(d))) {
-		uint64_t seq;
-
-		if (journal_seq(e->d_name, &seq)) {
-			load_journal(f, e->d_name, &l, &info->journal_damaged);
-			info->journals++;
-			f->journals = true;
-			if (seq >= f->next_journal)
-				f->next_journal = seq + 1;
-			continue;
-		}
-		load_own(f, e->d_name, &l);
-	}
-	closedir(d);
+	rc = runs_scan(f, load_entry_cb, &ctx);
+	if (rc < 0)
+		return rc;
+	l = ctx.l;
 
 	/* The newest record of each run wins; damage is only reported when
 	 * no valid record of that run exists anywhere. */

@@ -106,7 +106,8 @@ out:
 	return r;
 }
 
-int tzdb_loader(const char *name, struct tz **ret, char **cause, void *arg)
+/* tzdb_load as a tz_loader (arg unused). */
+static int tzdb_loader(const char *name, struct tz **ret, char **cause, void *arg)
 {
 	(void)arg;
 	return tzdb_load(name, ret, cause);

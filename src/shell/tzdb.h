@@ -12,8 +12,6 @@
  * name), -EBADMSG (not a TZif file); on failure *cause (may be NULL) says
  * why in a sentence (the caller frees). */
 int tzdb_load(const char *name, struct tz **ret, char **cause);
-/* tzdb_load as a tz_loader (arg unused). */
-int tzdb_loader(const char *name, struct tz **ret, char **cause, void *arg);
 /* A zone cache that reads the tz database. */
 struct tz_cache *tzdb_cache_new(void);
 

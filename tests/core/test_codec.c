@@ -327,48 +327,6 @@ static void assert_clean_line(const char *s)
 		ck_assert_msg(*p >= 0x20 && *p != 0x7f, "control byte %#x in '%s'", *p, s);
 }
 
-/* --- status names ------------------------------------------------------ */
-
-START_TEST(test_status_names)
-{
-	static const char *const batch[] = { "pending", "in_progress", "completed", "failed", "cancelled" };
-	static const char *const rcpt[] = { "pending",   "dispatched", "initiated", "in_progress",
-					    "completed", "failed",     "cancelled", "voicemail" };
-
-	for (int i = 0; i < BATCH_UNKNOWN; i++) {
-		ck_assert_str_eq(batch_status_name((enum batch_status)i), batch[i]);
-		ck_assert_int_eq(batch_status_from_name(batch[i]), i);
-	}
-	for (int i = 0; i < RCPT_UNKNOWN; i++) {
-		ck_assert_str_eq(rcpt_status_name((enum rcpt_status)i), rcpt[i]);
-		ck_assert_int_eq(rcpt_status_from_name(rcpt[i]), i);
-	}
-	ck_assert_str_eq(batch_status_name(BATCH_UNKNOWN), "unknown");
-	ck_assert_str_eq(batch_status_name((enum batch_status)99), "unknown");
-	ck_assert_str_eq(rcpt_status_name(RCPT_UNKNOWN), "unknown");
-	ck_assert_str_eq(rcpt_status_name((enum rcpt_status)-1), "unknown");
-	ck_assert_int_eq(batch_status_from_name("paused"), BATCH_UNKNOWN);
-	ck_assert_int_eq(batch_status_from_name("Pending"), BATCH_UNKNOWN);
-	ck_assert_int_eq(batch_status_from_name("unknown"), BATCH_UNKNOWN);
-	ck_assert_int_eq(batch_status_from_name(""), BATCH_UNKNOWN);
-	ck_assert_int_eq(batch_status_from_name(NULL), BATCH_UNKNOWN);
-	ck_assert_int_eq(batch_status_from_name("voicemail"), BATCH_UNKNOWN);
-	ck_assert_int_eq(rcpt_status_from_name("ringing"), RCPT_UNKNOWN);
-	ck_assert_int_eq(rcpt_status_from_name(NULL), RCPT_UNKNOWN);
-
-	ck_assert(!batch_status_terminal(BATCH_PENDING));
-	ck_assert(!batch_status_terminal(BATCH_IN_PROGRESS));
-	ck_assert(batch_status_terminal(BATCH_COMPLETED));
-	ck_assert(batch_status_terminal(BATCH_FAILED));
-	ck_assert(batch_status_terminal(BATCH_CANCELLED));
-	ck_assert(!batch_status_terminal(BATCH_UNKNOWN));
-	for (int i = 0; i < RCPT__MAX; i++) {
-		bool want = i == RCPT_COMPLETED || i == RCPT_FAILED || i == RCPT_CANCELLED || i == RCPT_VOICEMAIL;
-		ck_assert_int_eq(rcpt_status_terminal((enum rcpt_status)i), want);
-	}
-}
-END_TEST
-
 /* --- the document's examples ------------------------------------------ */
 
 START_TEST(test_parse_submit_response)
@@ -481,33 +439,17 @@ START_TEST(test_parse_detail)
 	ck_assert_str_eq(d.rcpts[0].id, "crm-000123");
 	ck_assert_str_eq(d.rcpts[0].phone_number, "+14155550101");
 	ck_assert_ptr_null(d.rcpts[0].whatsapp_user_id);
-	ck_assert_int_eq(d.rcpts[0].status, RCPT_COMPLETED);
+	ck_assert_int_eq(d.rcpts[0].status, BATCH_RCPT_COMPLETED);
 	ck_assert_str_eq(d.rcpts[0].conversation_id, "conv_6101k7v9x2bq4m8et3n5dfh7s1wa");
 	ck_assert_str_eq(d.rcpts[1].id, "btcrcp_6101k7v3m9a0b1c2d3e4f5g6h7j8");
 	ck_assert_str_eq(d.rcpts[1].phone_number, "+14155550102");
-	ck_assert_int_eq(d.rcpts[1].status, RCPT_IN_PROGRESS);
+	ck_assert_int_eq(d.rcpts[1].status, BATCH_RCPT_IN_PROGRESS);
 	ck_assert_str_eq(d.rcpts[1].conversation_id, "conv_6101k7v9y4cr5n9fv4p6egj8t2xb");
-	for (int i = 0; i < RCPT__MAX; i++)
-		ck_assert_uint_eq(d.counts[i], i == RCPT_COMPLETED || i == RCPT_IN_PROGRESS ? 1 : 0);
+	for (int i = 0; i < BATCH_RCPT__MAX; i++)
+		ck_assert_uint_eq(d.counts[i], i == BATCH_RCPT_COMPLETED || i == BATCH_RCPT_IN_PROGRESS ? 1 : 0);
 	batch_detail_clear(&d);
 	ck_assert_ptr_null(d.rcpts);
 	ck_assert_uint_eq(d.n_rcpts, 0);
-}
-END_TEST
-
-START_TEST(test_clear_accepts_null_and_zeroed)
-{
-	struct batch b = { 0 };
-	struct batch_detail d = { 0 };
-	struct batch_page p = { 0 };
-
-	batch_clear(NULL);
-	batch_detail_clear(NULL);
-	batch_page_clear(NULL);
-	batch_clear(&b);
-	batch_detail_clear(&d);
-	batch_page_clear(&p);
-	batch_page_clear(&p);
 }
 END_TEST
 
@@ -587,11 +529,11 @@ START_TEST(test_absent_and_null_optional_keys)
 	ck_assert_uint_eq(d.n_rcpts, 2);
 	ck_assert_ptr_null(d.rcpts[0].phone_number);
 	ck_assert_ptr_null(d.rcpts[0].conversation_id);
-	ck_assert_int_eq(d.rcpts[0].status, RCPT_FAILED);
+	ck_assert_int_eq(d.rcpts[0].status, BATCH_RCPT_FAILED);
 	ck_assert_str_eq(d.rcpts[1].whatsapp_user_id, "4915");
-	ck_assert_int_eq(d.rcpts[1].status, RCPT_VOICEMAIL);
-	ck_assert_uint_eq(d.counts[RCPT_FAILED], 1);
-	ck_assert_uint_eq(d.counts[RCPT_VOICEMAIL], 1);
+	ck_assert_int_eq(d.rcpts[1].status, BATCH_RCPT_VOICEMAIL);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_FAILED], 1);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_VOICEMAIL], 1);
 	batch_detail_clear(&d);
 	ck_assert_ptr_null(cause);
 }
@@ -619,10 +561,10 @@ START_TEST(test_unknown_keys_and_enum_values)
 	s2 = edit_body(s, "recipients", 0, "answering_machine", "true");
 	s3 = edit_body(s2, NULL, 0, "unknown_top", "42");
 	ck_assert_int_eq(codec_parse_detail(s3, strlen(s3), &d, &cause), 0);
-	ck_assert_int_eq(d.rcpts[1].status, RCPT_UNKNOWN);
-	ck_assert_uint_eq(d.counts[RCPT_UNKNOWN], 1);
-	ck_assert_uint_eq(d.counts[RCPT_COMPLETED], 1);
-	ck_assert_uint_eq(d.counts[RCPT_IN_PROGRESS], 0);
+	ck_assert_int_eq(d.rcpts[1].status, BATCH_RCPT_UNKNOWN);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_UNKNOWN], 1);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_COMPLETED], 1);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_IN_PROGRESS], 0);
 	batch_detail_clear(&d);
 	free(s);
 	free(s2);
@@ -1025,10 +967,10 @@ START_TEST(test_detail_client_data_set_aside)
 	ck_assert_ptr_null(cause);
 	ck_assert_uint_eq(d.n_rcpts, 2);
 	ck_assert_str_eq(d.rcpts[0].id, "crm-000123");
-	ck_assert_int_eq(d.rcpts[0].status, RCPT_COMPLETED);
+	ck_assert_int_eq(d.rcpts[0].status, BATCH_RCPT_COMPLETED);
 	ck_assert_str_eq(d.rcpts[0].conversation_id, "conv_6101k7v9x2bq4m8et3n5dfh7s1wa");
 	ck_assert_str_eq(d.rcpts[1].id, "btcrcp_6101k7v3m9a0b1c2d3e4f5g6h7j8");
-	ck_assert_int_eq(d.rcpts[1].status, RCPT_IN_PROGRESS);
+	ck_assert_int_eq(d.rcpts[1].status, BATCH_RCPT_IN_PROGRESS);
 	batch_detail_clear(&d);
 	free(s);
 
@@ -1359,7 +1301,7 @@ START_TEST(test_submit_body_document_example)
 		  .first_message = "Hola Bob" },
 	};
 	struct jobspec j = phone_job(r, 2);
-	char *body = codec_submit_body(&j, "Renewal reminders 2026-10-20", 1792483200);
+	char *body = codec_submit_body_only(&j, "Renewal reminders 2026-10-20", 1792483200, NULL);
 
 	ck_assert_str_eq(
 		body,
@@ -1411,7 +1353,7 @@ START_TEST(test_submit_body_every_type_and_override)
 	struct jobspec j = phone_job(r, ARRAY_SIZE(r));
 	j.branch_id = "br_1";
 	j.environment = "staging";
-	char *body = codec_submit_body(&j, "December renewals 2026-12-01 09:00", 1796133600);
+	char *body = codec_submit_body_only(&j, "December renewals 2026-12-01 09:00", 1796133600, NULL);
 
 	ck_assert_str_eq(
 		body,
@@ -1452,7 +1394,7 @@ START_TEST(test_submit_body_whatsapp)
 			      .template_name = "call_permission_request",
 			      .template_language_code = "en_US" },
 	};
-	char *body = codec_submit_body(&j, "WA follow-up", 0);
+	char *body = codec_submit_body_only(&j, "WA follow-up", 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"WA follow-up\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"whatsapp_params\":{\"whatsapp_phone_number_id\":\"1234567890123\","
 			       "\"whatsapp_call_permission_request_template_name\":\"call_permission_request\","
@@ -1467,7 +1409,7 @@ START_TEST(test_submit_body_whatsapp)
 	/* without the optional phone number id, with a time zone */
 	j.whatsapp.phone_number_id = NULL;
 	j.timezone = "Europe/Berlin";
-	body = codec_submit_body(&j, "WA follow-up", 0);
+	body = codec_submit_body_only(&j, "WA follow-up", 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"WA follow-up\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"timezone\":\"Europe/Berlin\",\"whatsapp_params\":{"
 			       "\"whatsapp_call_permission_request_template_name\":\"call_permission_request\","
@@ -1509,19 +1451,19 @@ START_TEST(test_submit_body_unset_parts_left_out)
 
 	/* scheduled_time_unix 0 or below: absent, not null */
 	for (int64_t t = -1; t <= 0; t++) {
-		char *body = codec_submit_body(&j, "Run 1", t);
+		char *body = codec_submit_body_only(&j, "Run 1", t, NULL);
 		ck_assert_str_eq(body, "{\"call_name\":\"Run 1\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 				       "\"recipients\":[{\"phone_number\":\"+15550100001\"}]}");
 		free(body);
 	}
 	/* no call_name argument: the job's call_name, then its name */
-	char *body = codec_submit_body(&j, NULL, 1);
+	char *body = codec_submit_body_only(&j, NULL, 1, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"Job call name\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"scheduled_time_unix\":1,\"recipients\":[{\"phone_number\":\"+15550100001\"}]}");
 	free(body);
 	j.call_name = NULL;
 	j.n_recipients = 0;
-	body = codec_submit_body(&j, NULL, 0);
+	body = codec_submit_body_only(&j, NULL, 0, NULL);
 	ck_assert_str_eq(body, "{\"call_name\":\"dec-renewals\",\"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\","
 			       "\"recipients\":[]}");
 	free(body);
@@ -1627,10 +1569,10 @@ START_TEST(test_submit_body_round_trip)
 	};
 	struct jobspec j = phone_job(r, ARRAY_SIZE(r));
 	j.branch_id = "b";
-	char *body = codec_submit_body(&j, "Run \xe2\x80\x94 1", 1796133600);
+	char *body = codec_submit_body_only(&j, "Run \xe2\x80\x94 1", 1796133600, NULL);
 	assert_round_trip(&j, "Run \xe2\x80\x94 1", 1796133600, body);
 	free(body);
-	body = codec_submit_body(&j, "Run 2", 0);
+	body = codec_submit_body_only(&j, "Run 2", 0, NULL);
 	assert_round_trip(&j, "Run 2", 0, body);
 	free(body);
 }
@@ -1658,10 +1600,10 @@ START_TEST(test_submit_body_10000_recipients)
 	struct jobspec j = phone_job(r, N);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	char *body = codec_submit_body(&j, "Big run", 1796133600);
+	char *body = codec_submit_body_only(&j, "Big run", 1796133600, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	printf("codec_submit_body: %d recipients, %zu bytes in %.1f ms\n", N, strlen(body), ms);
+	printf("codec_submit_body_only: %d recipients, %zu bytes in %.1f ms\n", N, strlen(body), ms);
 	/* generous, for sanitizer and valgrind builds; catches a quadratic slip */
 	ck_assert_msg(ms < 5000, "%d recipients took %.1f ms", N, ms);
 
@@ -1698,10 +1640,10 @@ START_TEST(test_submit_body_10000_recipients)
 	printf("codec_parse_detail: %d recipients, %zu bytes in %.1f ms\n", N, len, ms);
 	ck_assert_msg(ms < 5000, "%d recipients took %.1f ms", N, ms);
 	ck_assert_uint_eq(d.n_rcpts, N);
-	ck_assert_uint_eq(d.counts[RCPT_COMPLETED], N / 4);
-	ck_assert_uint_eq(d.counts[RCPT_FAILED], N / 4);
-	ck_assert_uint_eq(d.counts[RCPT_VOICEMAIL], N / 4);
-	ck_assert_uint_eq(d.counts[RCPT_CANCELLED], N / 4);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_COMPLETED], N / 4);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_FAILED], N / 4);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_VOICEMAIL], N / 4);
+	ck_assert_uint_eq(d.counts[BATCH_RCPT_CANCELLED], N / 4);
 	ck_assert_str_eq(d.rcpts[N - 1].id, "r9999");
 	ck_assert_str_eq(d.rcpts[N - 1].phone_number, "+15550009999");
 	ck_assert_str_eq(d.rcpts[N - 1].conversation_id, "conv_9999");
@@ -1718,12 +1660,10 @@ static Suite *codec_suite(void)
 {
 	Suite *s = suite_create("codec");
 	TCase *tc = tcase_create("parse");
-	tcase_add_test(tc, test_status_names);
 	tcase_add_test(tc, test_parse_submit_response);
 	tcase_add_test(tc, test_parse_cancel_and_retry_responses);
 	tcase_add_test(tc, test_parse_list_page);
 	tcase_add_test(tc, test_parse_detail);
-	tcase_add_test(tc, test_clear_accepts_null_and_zeroed);
 	tcase_add_test(tc, test_absent_and_null_optional_keys);
 	tcase_add_test(tc, test_unknown_keys_and_enum_values);
 	suite_add_tcase(s, tc);

@@ -236,7 +236,19 @@ END_TEST
 
 START_TEST(test_free_null)
 {
+	struct csv *c = NULL;
+	struct diag d = { 0 };
+
 	csv_free(NULL);
+	/* the smallest document there is frees like any other */
+	ck_assert_int_eq(csv_parse("h.csv", "phone\n", 6, &c, &d), 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_records, 1);
+	ck_assert_uint_eq(c->records[0].n_fields, 1);
+	ck_assert_str_eq(c->records[0].fields[0], "phone");
+	ck_assert_uint_eq(d.n, 0);
+	csv_free(c);
+	diag_clear(&d);
 }
 END_TEST
 

@@ -63,7 +63,7 @@ static void fixture_init(struct fixture *f)
 		.state = RUN_IN_PROGRESS, .batch_id = "btcal_01", .submit_attempts = 1, .retries = 1,
 		.batch = { .status = BATCH_IN_PROGRESS, .total_calls_scheduled = 120, .total_calls_dispatched = 80,
 			   .total_calls_finished = 57, .retry_count = 1 },
-		.counts = { [RCPT_COMPLETED] = 54, [RCPT_FAILED] = 3, [RCPT_PENDING] = 63 },
+		.counts = { [BATCH_RCPT_COMPLETED] = 54, [BATCH_RCPT_FAILED] = 3, [BATCH_RCPT_PENDING] = 63 },
 		.counts_valid = true, .submitted_at = START, .due_ms = 0,
 	};
 	f->runs[1] = (struct run){
@@ -75,7 +75,7 @@ static void fixture_init(struct fixture *f)
 		.state = RUN_COMPLETED, .batch_id = "btcal_00", .submit_attempts = 1,
 		.batch = { .status = BATCH_COMPLETED, .total_calls_scheduled = 2, .total_calls_dispatched = 2,
 			   .total_calls_finished = 2 },
-		.counts = { [RCPT_COMPLETED] = 1, [RCPT_VOICEMAIL] = 1 }, .counts_valid = true,
+		.counts = { [BATCH_RCPT_COMPLETED] = 1, [BATCH_RCPT_VOICEMAIL] = 1 }, .counts_valid = true,
 		.submitted_at = START - 7 * 86400, .finished_at = START - 7 * 86400 + 60,
 	};
 	f->runs[3] = (struct run){

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -110,9 +111,9 @@ static struct batch_detail mkdetail(enum batch_status st, int completed, int fai
 	struct batch_detail d = { 0 };
 	d.batch = mkbatch("btcal_1", st);
 	d.batch.retry_count = retry_count;
-	d.counts[RCPT_COMPLETED] = (size_t)completed;
-	d.counts[RCPT_FAILED] = (size_t)failed;
-	d.counts[RCPT_VOICEMAIL] = (size_t)voicemail;
+	d.counts[BATCH_RCPT_COMPLETED] = (size_t)completed;
+	d.counts[BATCH_RCPT_FAILED] = (size_t)failed;
+	d.counts[BATCH_RCPT_VOICEMAIL] = (size_t)voicemail;
 	return d;
 }
 
@@ -521,12 +522,12 @@ START_TEST(test_pause_and_resume)
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	struct batch_detail d = mkdetail(BATCH_CANCELLED, 1, 0, 0, 0);
 	struct batch_rcpt rc[4] = {
-		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = RCPT_COMPLETED,
+		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = BATCH_RCPT_COMPLETED,
 		  .conversation_id = (char *)"conv_1" },
-		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = RCPT_CANCELLED,
+		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = BATCH_RCPT_CANCELLED,
 		  .conversation_id = (char *)"conv_2" }, /* was on the phone: never rung again */
-		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = RCPT_CANCELLED },
-		{ .id = (char *)"d", .whatsapp_user_id = (char *)"15550100004", .status = RCPT_PENDING },
+		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = BATCH_RCPT_CANCELLED },
+		{ .id = (char *)"d", .whatsapp_user_id = (char *)"15550100004", .status = BATCH_RCPT_PENDING },
 	};
 
 	/* Not submitted yet: paused as it is, resumed at once. */
@@ -568,7 +569,7 @@ START_TEST(test_close_with_resume_hands_on)
 	struct batch b = mkbatch("btcal_1", BATCH_CANCELLED);
 	struct batch_detail d = mkdetail(BATCH_CANCELLED, 0, 0, 0, 0);
 	struct batch_rcpt rc[1] = { { .id = (char *)"c", .phone_number = (char *)"+15550100003",
-				      .status = RCPT_CANCELLED } };
+				      .status = BATCH_RCPT_CANCELLED } };
 	spec.resume = true;
 	r = submitted_run();
 	r->close_ms = MS(T0 + 100);
@@ -663,7 +664,7 @@ START_TEST(test_full_lifecycle_with_retries)
 	step_at(r, t + 3000, dt);
 	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
 	ck_assert_int_eq(r->due_ms, t + 3000 + MS(600));
-	ck_assert_int_eq(r->counts[RCPT_FAILED], 1);
+	ck_assert_int_eq(r->counts[BATCH_RCPT_FAILED], 1);
 	step_at(r, r->due_ms - 1, ev_time());
 	ck_assert_int_eq(acts.n, 0);
 	step_at(r, t + 3000 + MS(600), ev_time());
@@ -730,7 +731,7 @@ START_TEST(test_batch_failed)
 {
 	struct run *r = submitted_run();
 	struct batch_detail d = mkdetail(BATCH_FAILED, 0, 0, 0, 0);
-	d.counts[RCPT_CANCELLED] = 3;
+	d.counts[BATCH_RCPT_CANCELLED] = 3;
 	r->op = OP_DETAIL;
 	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
 	ck_assert_int_eq(r->state, RUN_FAILED);
@@ -1284,14 +1285,14 @@ START_TEST(test_state_roundtrip)
 	struct run *r = submitted_run(), *back = NULL;
 	char *text, *text2, *cause = NULL;
 	r->counts_valid = true;
-	r->counts[RCPT_FAILED] = 4;
+	r->counts[BATCH_RCPT_FAILED] = 4;
 	r->error = xstrdup("quote \" and \\ and \n");
 	text = state_format(r);
 	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
 	text2 = state_format(back);
 	ck_assert_str_eq(text, text2);
 	ck_assert_str_eq(back->batch_id, "btcal_1");
-	ck_assert_int_eq(back->counts[RCPT_FAILED], 4);
+	ck_assert_int_eq(back->counts[BATCH_RCPT_FAILED], 4);
 	ck_assert_int_eq(back->state, RUN_PENDING);
 	/* Truncated at every length: damage, never a crash or a guess. */
 	for (size_t n = 0; n + 2 < strlen(text); n++) {
@@ -1383,6 +1384,8 @@ static void world_actions(struct world *w, struct run *r, int64_t now, int64_t g
 
 START_TEST(test_world_exactly_once)
 {
+	int pending = 0, one_batch = 0;
+
 	for (int seed = 1; seed <= 3000; seed++) {
 		struct world w = { 0 };
 		struct run *r = run_new(&spec);
@@ -1467,9 +1470,19 @@ START_TEST(test_world_exactly_once)
 		ck_assert_msg(w.batches <= 1, "seed %d: %d batches", seed, w.batches);
 		if (r->state == RUN_PENDING)
 			ck_assert_int_eq(w.batches, 1);
+		pending += r->state == RUN_PENDING;
+		one_batch += w.batches == 1;
 		free(w.disk);
 		run_free(r);
 	}
+	printf("test_world_exactly_once: %d of 3000 worlds reached pending, %d made their batch\n", pending,
+	       one_batch);
+	/* Exactly once must not hold by never submitting: the worlds must make
+	 * progress. With these seeds all 3,000 reach pending today; the floor
+	 * leaves a little room for a world made harsher, none for a machine
+	 * that stalls. */
+	ck_assert_int_ge(pending, 2970);
+	ck_assert_int_ge(one_batch, 2970);
 }
 END_TEST
 

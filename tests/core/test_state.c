@@ -208,7 +208,7 @@ static struct run *random_run(void)
 	r->batch.total_calls_finished = in_range(0, CODEC_COUNT_MAX);
 	r->batch.retry_count = in_range(0, CODEC_RETRY_COUNT_MAX);
 	r->counts_valid = chance(60);
-	for (int i = 0; r->counts_valid && i < RCPT__MAX; i++)
+	for (int i = 0; r->counts_valid && i < BATCH_RCPT__MAX; i++)
 		r->counts[i] = in_range(0, STATE_INT_MAX);
 	r->error = maybe_string(0);
 	r->submitted_at = in_range(0, STATE_INT_MAX);
@@ -299,7 +299,7 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	same_str("batch.name", a->batch.name, b->batch.name);
 	same_str("batch.agent_id", a->batch.agent_id, b->batch.agent_id);
 	SAME_INT(counts_valid);
-	for (int i = 0; i < RCPT__MAX; i++)
+	for (int i = 0; i < BATCH_RCPT__MAX; i++)
 		SAME_INT(counts[i]);
 	same_str("error", a->error, b->error);
 	SAME_INT(submitted_at);
@@ -402,7 +402,7 @@ START_TEST(test_extremes)
 				   .total_calls_finished = CODEC_COUNT_MAX,
 				   .retry_count = CODEC_RETRY_COUNT_MAX };
 	hi.counts_valid = true;
-	for (int i = 0; i < RCPT__MAX; i++)
+	for (int i = 0; i < BATCH_RCPT__MAX; i++)
 		hi.counts[i] = STATE_INT_MAX;
 	hi.error = "refused";
 	hi.submitted_at = hi.finished_at = STATE_INT_MAX;

@@ -42,7 +42,7 @@ JOURNALD_NS = os.path.join(TOP_SRCDIR, "tests", "helpers", "journald-ns.sh")
 NOTIFY_LISTEN = os.path.join(TOP_SRCDIR, "tests", "helpers", "notify-listen.py")
 JOURNALD = os.environ.get("JOURNALD", "/lib/systemd/systemd-journald")
 
-# The MESSAGE_ID of each event kind: fixed forever (src/log.c, the catalog).
+# The MESSAGE_ID of each event kind: fixed forever (src/shell/log.c, the catalog).
 MESSAGE_IDS = {
     "scheduled": "06a2fcbd0a3e45039abb88e83f2d5604",
     "submitted": "52db1a0b3ca441058a88453a18d80fb2",
@@ -81,8 +81,8 @@ CATALOG_OK = False  # set in main() once the catalog database is in place
 # --- running the daemon -------------------------------------------------------
 
 def source_ids():
-    """MESSAGE_IDs as src/log.c defines them and as the catalog explains them."""
-    with open(os.path.join(TOP_SRCDIR, "src", "log.c")) as f:
+    """MESSAGE_IDs as src/shell/log.c defines them and as the catalog explains them."""
+    with open(os.path.join(TOP_SRCDIR, "src", "shell", "log.c")) as f:
         code = dict(re.findall(r'\[EV_\w+\] = \{ "([\w-]+)", (?:"[\w-]+"|NULL), "([0-9a-f]{32})" \}', f.read()))
     with open(os.path.join(TOP_SRCDIR, "systemd", "batchcalld.catalog.in")) as f:
         catalog = set(re.findall(r"^-- ([0-9a-f]{32})$", f.read(), re.M))

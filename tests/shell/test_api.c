@@ -63,7 +63,7 @@ START_TEST(test_classify_named_cases)
 {
 	/* The cases the spec names, spelled out. */
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 200, true, true), API_OK);
-	ck_assert_int_eq(api_classify(API_OP_DELETE, 204, true, true), API_OK);
+	ck_assert_int_eq(api_classify(API_OP_CANCEL, 204, true, true), API_OK);
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 200, true, false), API_TRANSIENT);
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 0, false, false), API_TRANSIENT);
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 200, false, true), API_TRANSIENT);
@@ -83,7 +83,6 @@ START_TEST(test_classify_named_cases)
 	ck_assert_int_eq(api_classify(API_OP_GET, 404, true, true), API_NOT_FOUND);
 	ck_assert_int_eq(api_classify(API_OP_CANCEL, 404, true, true), API_NOT_FOUND);
 	ck_assert_int_eq(api_classify(API_OP_RETRY, 404, true, true), API_NOT_FOUND);
-	ck_assert_int_eq(api_classify(API_OP_DELETE, 404, true, true), API_NOT_FOUND);
 	ck_assert_int_eq(api_classify(API_OP_LIST, 404, true, true), API_REJECTED);
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 302, true, true), API_TRANSIENT);
 	ck_assert_int_eq(api_classify(API_OP_SUBMIT, 501, true, true), API_TRANSIENT);
@@ -216,6 +215,7 @@ END_TEST
 START_TEST(test_names)
 {
 	ck_assert_str_eq(api_op_name(API_OP_SUBMIT), "submit");
+	ck_assert_str_eq(api_op_name(API_OP_RETRY), "retry");
 	ck_assert_str_eq(api_op_name(API_OP_DELETE), "delete");
 	ck_assert_str_eq(api_op_name(API_OP__MAX), "unknown");
 	ck_assert_str_eq(api_outcome_name(API_OK), "ok");
@@ -502,10 +502,10 @@ START_TEST(test_get_detail)
 	ck_assert_str_eq(x.r.detail.batch.id, "btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y");
 	ck_assert_uint_eq(x.r.detail.n_rcpts, 2);
 	ck_assert_str_eq(x.r.detail.rcpts[0].id, "crm-000123");
-	ck_assert_int_eq(x.r.detail.rcpts[0].status, RCPT_COMPLETED);
-	ck_assert_int_eq(x.r.detail.rcpts[1].status, RCPT_IN_PROGRESS);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_IN_PROGRESS], 1);
+	ck_assert_int_eq(x.r.detail.rcpts[0].status, BATCH_RCPT_COMPLETED);
+	ck_assert_int_eq(x.r.detail.rcpts[1].status, BATCH_RCPT_IN_PROGRESS);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_COMPLETED], 1);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_IN_PROGRESS], 1);
 	res_clear(&x);
 }
 END_TEST
@@ -521,7 +521,7 @@ START_TEST(test_ids_are_escaped_in_paths)
 }
 END_TEST
 
-START_TEST(test_cancel_retry_delete)
+START_TEST(test_cancel_and_retry)
 {
 	struct res x = { 0 };
 	testsrv_route(srv, "POST", P "/btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y/cancel", 200, CANCELLED);
@@ -544,20 +544,11 @@ START_TEST(test_cancel_retry_delete)
 	ck_assert_int_eq(x.r.batch.status, BATCH_PENDING);
 	res_clear(&x);
 
-	testsrv_route(srv, "DELETE", P "/btcal_4901k6p0r2hw7n5ct8m1qa3fxe9z", 204, "");
-	ck_assert_int_eq(api_delete(api, "btcal_4901k6p0r2hw7n5ct8m1qa3fxe9z", res_cb, &x, NULL), 0);
-	wait_res(&x);
-	ck_assert_int_eq(x.r.op, API_OP_DELETE);
-	ck_assert_int_eq(x.r.outcome, API_OK);
-	ck_assert_int_eq(x.r.http_status, 204);
-	ck_assert_str_eq(srv->log[2].method, "DELETE");
-	res_clear(&x);
-
 	/* Gone: 404 with the documented error object. */
-	testsrv_route(srv, "DELETE", P "/btcal_gone", 404,
+	testsrv_route(srv, "POST", P "/btcal_gone/cancel", 404,
 		      "{\"detail\":{\"type\":\"not_found\",\"code\":\"batch_not_found\",\"message\":\"Batch not found\","
 		      "\"status\":\"batch_not_found\",\"request_id\":\"3c80\",\"param\":null}}");
-	ck_assert_int_eq(api_delete(api, "btcal_gone", res_cb, &x, NULL), 0);
+	ck_assert_int_eq(api_cancel(api, "btcal_gone", res_cb, &x, NULL), 0);
 	wait_res(&x);
 	ck_assert_int_eq(x.r.outcome, API_NOT_FOUND);
 	ck_assert_int_eq(x.r.http_status, 404);
@@ -665,7 +656,6 @@ START_TEST(test_answer_caps_per_endpoint)
 	ck_assert_uint_eq(api_max_body(API_OP_SUBMIT), 256 << 10);
 	ck_assert_uint_eq(api_max_body(API_OP_CANCEL), 256 << 10);
 	ck_assert_uint_eq(api_max_body(API_OP_RETRY), 256 << 10);
-	ck_assert_uint_eq(api_max_body(API_OP_DELETE), 256 << 10);
 	ck_assert_uint_eq(api_max_body(API_OP_LIST), 2 << 20);
 	ck_assert_uint_eq(api_max_body(API_OP_GET), 64 << 20);
 
@@ -713,7 +703,7 @@ START_TEST(test_answer_caps_per_endpoint)
 	wait_res(&x);
 	ck_assert_int_eq(x.r.outcome, API_OK);
 	ck_assert_uint_eq(x.r.detail.n_rcpts, 1);
-	ck_assert_uint_eq(x.r.detail.counts[RCPT_COMPLETED], 1);
+	ck_assert_uint_eq(x.r.detail.counts[BATCH_RCPT_COMPLETED], 1);
 	res_clear(&x);
 	free(body);
 	body = xasprintf("{\"batch_calls\":[{" BATCH_IN_PROGRESS_FIELDS ",\"x\":\"%s\"}],\"has_more\":false}", p);
@@ -914,7 +904,7 @@ static Suite *api_suite(void)
 	tcase_add_test(e2e, test_list_page);
 	tcase_add_test(e2e, test_get_detail);
 	tcase_add_test(e2e, test_ids_are_escaped_in_paths);
-	tcase_add_test(e2e, test_cancel_retry_delete);
+	tcase_add_test(e2e, test_cancel_and_retry);
 	tcase_add_test(e2e, test_submit_422_detail);
 	tcase_add_test(e2e, test_auth_and_key_never_in_message);
 	tcase_add_test(e2e, test_transient_answers);

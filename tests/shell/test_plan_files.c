@@ -71,7 +71,7 @@ START_TEST(test_sorted_by_instant_then_name)
 	ck_assert_int_eq(tz_cache_get(zc, "UTC", &utc, &cause), 0);
 	for (int i = 0; i < 3; i++)
 		jobs[i].tz = utc;
-	ck_assert_int_eq(plan_build(&c, 150, &p), 0);
+	ck_assert_int_eq(plan_build_count(&c, 150, 1, &p), 0);
 	ck_assert_uint_eq(p->n_runs, 3);
 	ck_assert_str_eq(p->runs[0].job->name, "c");
 	ck_assert_str_eq(p->runs[1].job->name, "a");
@@ -139,7 +139,7 @@ static struct plan *good_plan(struct daemonconf **ret_c)
 	struct plan *p = NULL;
 
 	ck_assert_int_eq(cfg_load(GOOD, ret_c, &d), 0);
-	ck_assert_int_eq(plan_build(*ret_c, FROM, &p), 0);
+	ck_assert_int_eq(plan_build_count(*ret_c, FROM, 1, &p), 0);
 	return p;
 }
 
@@ -387,7 +387,7 @@ START_TEST(test_empty_plan)
 	struct plan *p = NULL;
 	char *t;
 
-	ck_assert_int_eq(plan_build(&c, 7, &p), 0);
+	ck_assert_int_eq(plan_build_count(&c, 7, 1, &p), 0);
 	ck_assert_uint_eq(p->n_runs, 0);
 	t = plan_format_text(p);
 	ck_assert_str_eq(t, "JOB  LOCAL TIME  TIMEZONE  UTC  UNIX  SUBMIT AT  STATE\n");

@@ -1,0 +1,180 @@
+/*
+ * test_store: the file backend's folder, read through the store interface.
+ * A burst of runs goes into one journal file; a load finds every run once,
+ * newest record first, and counts the journal; compacting folds the
+ * journal into the runs' own files and removes it (the same scan of the
+ * runs folder serves load and that clean-up); files that are no run are
+ * ignored, and a damaged run file is reported under its run's identity.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "store.h"
+#include "util.h"
+
+static char dir[] = "/tmp/test_store.XXXXXX";
+
+static struct run *mk(const char *job, int64_t start, uint64_t gen)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+
+	r->job = xstrdup(job);
+	r->start = start;
+	r->call_name = xasprintf("%s %lld", job, (long long)start);
+	r->state = RUN_SCHEDULED;
+	r->gen = gen;
+	return r;
+}
+
+struct seen {
+	size_t runs, damaged;
+	uint64_t gen_of_a;
+	char *damaged_job;
+};
+
+static void load_cb(const struct run_key *key, struct run *r, const char *cause, const char *where, void *arg)
+{
+	struct seen *s = arg;
+
+	if (r) {
+		s->runs++;
+		if (strcmp(r->job, "a") == 0)
+			s->gen_of_a = r->gen;
+		run_free(r);
+		return;
+	}
+	s->damaged++;
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_ptr_nonnull(where);
+	if (key) {
+		free(s->damaged_job);
+		s->damaged_job = xstrdup(key->job);
+	}
+}
+
+/* Files in dir/runs whose name starts with prefix. */
+static size_t count_files(const char *prefix)
+{
+	char *runs = xasprintf("%s/runs", dir);
+	DIR *d = opendir(runs);
+	struct dirent *e;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	free(runs);
+	return n;
+}
+
+static void load(struct seen *s, struct store_load_info *info)
+{
+	struct store *st = NULL;
+	char *cause = NULL;
+
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, s, info), 0);
+	/* fold what lives only in journals into the runs' own files */
+	ck_assert_int_eq(store_compact(st, 1000), 0);
+	store_close(st);
+}
+
+START_TEST(test_journal_load_and_clear)
+{
+	struct store *st = NULL;
+	struct store_load_info info;
+	struct run *v[3] = { mk("a", 1000, 1), mk("b", 2000, 1), mk("c", 3000, 1) };
+	struct seen s;
+	char *cause = NULL, *path;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 3), 0);
+	ck_assert_uint_eq(count_files("journal-"), 1);
+	/* a newer record of a in its own file wins over the journal's */
+	v[0]->gen = 2;
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	for (size_t i = 0; i < 3; i++)
+		run_free(v[i]);
+
+	/* neither a run nor a journal: ignored by the scan */
+	path = xasprintf("%s/runs/notes.txt", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("not a run\n", f);
+	fclose(f);
+	free(path);
+
+	load(&s, &info);
+	ck_assert_uint_eq(s.runs, 3);
+	ck_assert_uint_eq(s.damaged, 0);
+	ck_assert_uint_eq(s.gen_of_a, 2);
+	ck_assert_uint_eq(info.journals, 1);
+	ck_assert(!info.journal_damaged);
+	/* compacted: the journal is gone, every run has its own file */
+	ck_assert_uint_eq(count_files("journal-"), 0);
+	ck_assert_uint_eq(count_files("a@"), 1);
+	ck_assert_uint_eq(count_files("b@"), 1);
+	ck_assert_uint_eq(count_files("c@"), 1);
+	ck_assert_uint_eq(count_files("notes.txt"), 1);
+
+	load(&s, &info);
+	ck_assert_uint_eq(s.runs, 3);
+	ck_assert_uint_eq(info.journals, 0);
+
+	/* a damaged run file: reported with its run's identity, kept aside */
+	path = xasprintf("%s/runs/b@2000.json", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"format\":", f);
+	fclose(f);
+	free(path);
+	load(&s, &info);
+	ck_assert_uint_eq(s.runs, 2);
+	ck_assert_uint_eq(s.damaged, 1);
+	ck_assert_str_eq(s.damaged_job, "b");
+	ck_assert_uint_eq(count_files("b@2000.json.damaged"), 1);
+	free(s.damaged_job);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("file");
+
+	tcase_add_test(tc, test_journal_load_and_clear);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	/* one process: the test's folder is known after the run */
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (failed == 0) {
+		char *cmd = xasprintf("rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "test_store: could not remove %s\n", dir);
+		free(cmd);
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
