@@ -6,4 +6,4 @@
 HERMETIC_TESTS = $(CORE_TESTS) tests/sim/test_sim_model tests/layers.sh tests/man.sh \
 	tests/cli-check-plan.sh tests/shell/test_tzdb tests/shell/test_cfg tests/shell/test_plan_files \
 	tests/shell/test_schedule_files fuzz/replay.sh
-EXTRA_DIST += debian tests/package
+EXTRA_DIST += debian tests/package scripts/deb
