@@ -10,7 +10,7 @@
 # Runs as root INSIDE a booted Debian 12 container (systemd as PID 1, e.g.
 # systemd-nspawn --boot; tests/package/run-in-root.sh boots one), never on a
 # host: it installs packages and starts services. Needs dpkg, curl and the
-# packages' libraries (no network: dpkg -i, not apt). DEBDIR holds old/ and
+# packages' libraries (no network: dpkg -i, not apt); man-db if present. DEBDIR holds old/ and
 # new/, each with batchcalld_*.deb and batchcall-sim_*.deb; new/ is the
 # build under test, old/ the previous one, whose conffile differs
 # (tests/package/relabel.sh makes one from the same build).
@@ -81,12 +81,16 @@ ids=$(grep -c '^-- [0-9a-f]\{32\}$' /usr/lib/systemd/catalog/batchcalld.catalog)
 [ "$(catalog_ids)" = "$ids" ] || fail "journalctl --list-catalog lists $(catalog_ids) batchcalld entries, the catalog has $ids"
 ok "the catalog is compiled (systemd's trigger): $ids entries"
 for page in batchcalld.8 batchcallctl.8 batchcalld.conf.5 batchcall-sim.1; do
-	man -w "${page%.*}" >/dev/null 2>&1 || fail "man ${page%.*}: no page"
+	[ -f "/usr/share/man/man${page##*.}/$page.gz" ] || fail "no man page $page"
 done
-for k in state_retention metrics_listen calling_hours outside_window ringing_timeout_secs; do
-	MANWIDTH=100 man batchcalld.conf 2>/dev/null | grep -q "$k" || fail "man batchcalld.conf does not show $k"
-done
-ok "man pages batchcalld(8) batchcallctl(8) batchcalld.conf(5) batchcall-sim(1)"
+if command -v man >/dev/null 2>&1; then
+	for k in state_retention metrics_listen calling_hours outside_window ringing_timeout_secs; do
+		MANWIDTH=100 man batchcalld.conf 2>/dev/null | grep -q "$k" || fail "man batchcalld.conf does not show $k"
+	done
+	ok "man pages batchcalld(8) batchcallctl(8) batchcalld.conf(5) batchcall-sim(1); man batchcalld.conf shows the keys"
+else
+	ok "man pages batchcalld(8) batchcallctl(8) batchcalld.conf(5) batchcall-sim(1) installed (no man-db here to read them)"
+fi
 
 # 2. The simulator, the key, a job due in 20 s, and the service.
 systemd-run --quiet --unit=bcsim -p DynamicUser=yes /usr/bin/batchcall-sim --listen 127.0.0.1:18089 \
