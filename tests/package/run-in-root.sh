@@ -9,6 +9,7 @@
 set -eu
 root=$(cd "$1" && pwd) debs=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
+cd /
 work=$(mktemp -d /var/tmp/bc-deb-boot.XXXXXX)
 merged=$work/root
 nspawn=
