@@ -448,6 +448,7 @@ static void load_journal(struct file_store *f, const char *file, struct found_li
 	size_t len;
 	int line = 0;
 	bool bad = false;
+	size_t first = l->n;
 
 	if (file_read(path, JOURNAL_MAX_BYTES, &text, &len) < 0) {
 		struct found *x = add_found(l);
@@ -486,7 +487,19 @@ static void load_journal(struct file_store *f, const char *file, struct found_li
 		 * compaction. */
 		char *keep = xasprintf("%s.damaged", file);
 		unlinkat(f->runs_fd, keep, 0);
-		linkat(f->runs_fd, file, f->runs_fd, keep, 0);
+		if (linkat(f->runs_fd, file, f->runs_fd, keep, 0) < 0) {
+			/* Say so with each damaged line, as a failed rename of a
+			 * damaged run file is said. */
+			int err = errno;
+			for (size_t i = first; i < l->n; i++) {
+				struct found *x = &l->v[i];
+				if (x->run || !x->cause)
+					continue;
+				char *why = xasprintf("%s; cannot keep a copy as %s: %s", x->cause, keep, strerror(err));
+				free(x->cause);
+				x->cause = why;
+			}
+		}
 		free(keep);
 		*damaged = true;
 	}
