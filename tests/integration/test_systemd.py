@@ -82,7 +82,7 @@ CATALOG_OK = False  # set in main() once the catalog database is in place
 
 def source_ids():
     """MESSAGE_IDs as src/log.c defines them and as the catalog explains them."""
-    with open(os.path.join(TOP_SRCDIR, "src", "log.c")) as f:
+    with open(os.path.join(TOP_SRCDIR, "src", "shell", "log.c")) as f:
         code = dict(re.findall(r'\[EV_\w+\] = \{ "([\w-]+)", (?:"[\w-]+"|NULL), "([0-9a-f]{32})" \}', f.read()))
     with open(os.path.join(TOP_SRCDIR, "systemd", "batchcalld.catalog.in")) as f:
         catalog = set(re.findall(r"^-- ([0-9a-f]{32})$", f.read(), re.M))
