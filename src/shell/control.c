@@ -766,8 +766,7 @@ static int open_unix(struct control *c, const struct daemonconf *conf, int *ret_
 		}
 		/* Under the unit the group is the service's own (Group=): the
 		 * socket was born with it, and the sandbox would refuse a
-		 * chown anyway (SystemCallFilter=~@privileged, and no other
-		 * group is mapped under PrivateUsers=). */
+		 * chown anyway (SystemCallFilter=~@privileged). */
 		if (st.st_gid != gr.gr_gid && chown(path, (uid_t)-1, gr.gr_gid) < 0) {
 			r = -errno;
 			*cause = xasprintf("cannot give the control socket '%s' to group '%s': %s (under systemd, "
