@@ -22,3 +22,5 @@ TESTS += tests/journal.sh tests/notify.sh tests/unit-file.sh tests/integration/t
 dist_noinst_SCRIPTS += tests/journal.sh tests/notify.sh tests/unit-file.sh \
 	tests/helpers/journald-ns.sh tests/helpers/notify-listen.py
 EXTRA_DIST += tests/integration/test_systemd.py
+# scripts/test's container gate (root, systemd-nspawn, debootstrap).
+EXTRA_DIST += tests/container/test_container.py

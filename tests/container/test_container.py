@@ -46,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -376,7 +377,9 @@ def start_ready_status(c):
     c.run("systemd-run", "--unit=batchcall-sim", "--property=DynamicUser=yes", "/usr/local/bin/batchcall-sim",
           "--listen", "127.0.0.1:8089", "--api-key", KEY, "--speed", "50")
     wait(lambda: c.run("curl", "-sf", SIM + "/_sim/requests", check=False).returncode == 0, 20, "the simulator")
-    c.write("/etc/batchcalld/batchcalld.conf", CONF)
+    # The README: the example configuration, with base_url pointed at the
+    # simulator (and shorter timeouts, for the test's pace).
+    c.write("/etc/batchcalld/batchcalld.conf", conf_for_test())
     put_job(c, "later", job("later", int(time.time()) + 7200))
     # The README: the key in a file only root reads, loaded by the unit.
     c.write("/etc/batchcalld/elevenlabs-api-key", KEY + "\n", 0o600)
@@ -497,8 +500,8 @@ def control_group_user(c):
     c.run("groupadd", "ops")
     c.run("useradd", "-m", "-G", "ops", "alice")
     c.run("useradd", "-m", "bob")
-    conf = CONF + 'control_group = "ops";\n'
-    c.write("/etc/batchcalld/batchcalld.conf", conf)
+    c.write("/etc/batchcalld/batchcalld.conf",
+            conf_for_test().replace('# control_group = "batchcall";', 'control_group = "ops";'))
     # The README's drop-in: the socket is born with the service's group.
     c.write("/etc/systemd/system/batchcalld.service.d/group.conf", "[Service]\nGroup=ops\n")
     c.run("systemctl", "daemon-reload")
@@ -639,12 +642,18 @@ def security_score(c):
         "LoadCredentialEncrypted=" % (c.score_shipped, c.score))
 
 
-CONF = """api = {
-  base_url = "%s";
-  request_timeout = 5;   # a lookup's grace is 2 x this + 2 s
-};
-poll_interval = 2;
-""" % SIM
+def conf_for_test():
+    """etc/batchcalld.conf as the README installs it, edited for the
+    simulator: its base_url, a request_timeout of 5 s (a lookup's grace is
+    2 x this + 2 s) and a poll every 2 s."""
+    with open(os.path.join(TOP_SRCDIR, "etc", "batchcalld.conf")) as f:
+        text = f.read()
+    for old, new in (('base_url = "https://api.elevenlabs.io";', 'base_url = "%s";' % SIM),
+                     ("request_timeout = 30;", "request_timeout = 5;"), ("poll_interval = 30;", "poll_interval = 2;")):
+        assert old in text, old
+        text = text.replace(old, new)
+    assert '# control_group = "batchcall";' in text
+    return text
 
 
 def skip_reason():
@@ -664,6 +673,8 @@ def skip_reason():
 
 
 def main():
+    # A timeout's SIGTERM still powers the container off and unmounts.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     why = skip_reason()
     if why:
         print("SKIP: the container test cannot run here: " + why, flush=True)
