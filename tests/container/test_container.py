@@ -568,7 +568,7 @@ def watchdog_restart_adopts(c):
     c.run("systemctl", "reload", UNIT)
     held = wait(lambda: submits_of(c, "wd "), 30, "the held submit of 'wd'")
     expect(held[0]["status"] is None, held)
-    c.run("systemctl", "kill", "-s", "SIGSTOP", UNIT)
+    c.run("systemctl", "kill", "--kill-who=main", "-s", "SIGSTOP", UNIT)
     t_stop = time.monotonic()
     new = wait(lambda: (lambda s: s if int(s["NRestarts"]) > n0 and s["ActiveState"] == "active" else None)(
         show(c, "NRestarts", "ActiveState", "MainPID")), wd_s + restart_s + 30, "the watchdog's restart", every=1)
