@@ -19,6 +19,11 @@ AM_DISTCHECK_CONFIGURE_FLAGS = --with-systemdsystemunitdir='$${prefix}/lib/syste
 
 # journal.sh needs root for its private journald and is skipped without it.
 TESTS += tests/journal.sh tests/notify.sh tests/unit-file.sh tests/integration/test_systemd.py
+# Every log call site of src/ has a kind with a catalogued MESSAGE_ID.
+TESTS += tests/log-sites.py
+EXTRA_DIST += tests/log-sites.py
 dist_noinst_SCRIPTS += tests/journal.sh tests/notify.sh tests/unit-file.sh \
 	tests/helpers/journald-ns.sh tests/helpers/notify-listen.py
 EXTRA_DIST += tests/integration/test_systemd.py
+# scripts/test's container gate (root, systemd-nspawn, debootstrap).
+EXTRA_DIST += tests/container/test_container.py

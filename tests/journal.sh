@@ -66,6 +66,17 @@ ids = [
     ("job-changed", "7a352a1c64534195b51a65f234f4946e", None),
     ("removed", "1cc102a77d9f420085ba9b4a4031239c", None),
     ("control", "e84c3566cdfc4f8083713ef4b07bae08", None),
+    ("control-listening", "c946f8e5e95345a89ab8a1f02f76cd7c", None),
+    ("control-failed", "0b3a6ee87d054508b680d0bc79f35a58", None),
+    ("control-accept", "fb61b628bd09430baba1db952b252a9f", None),
+    ("api-key-accepted", "bcafdf473ad64d69ac82fcb25b3c6e2d", None),
+    ("state-writable", "10bff2a02507452e8157e02f7b2d2b08", None),
+    ("duplicate", "976151599cc848a48bc96f1a36b7d3ce", None),
+    ("paused", "cbf3c335bd7a4b38b7aa30a3a146f6a1", None),
+    ("restart-needed", "7a70138514994365977017d8bdc468e5", None),
+    ("stop-abandoned", "5c5d284f60144991a185425d7cad1cde", None),
+    ("record-removed", "304adc6bd2ff40ac9539464d6adc8ee6", None),
+    ("internal", "a39206db9ef3494d994fff3b90df3a17", None),
 ]
 failed = False
 def expect(what, got, want):

@@ -43,7 +43,7 @@ else
 fi
 
 # What the daemon needs must not be taken away by the hardening.
-for line in Type=notify 'ExecReload=/bin/kill -HUP $MAINPID' StateDirectory=batchcalld \
+for line in Type=notify "ExecReload=/bin/sh -c 'kill -HUP \$MAINPID'" LimitCORE=0 StateDirectory=batchcalld \
 	RuntimeDirectory=batchcalld ConfigurationDirectory=batchcalld DynamicUser=yes \
 	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
 	LoadCredential=elevenlabs-api-key:/etc/batchcalld/elevenlabs-api-key; do

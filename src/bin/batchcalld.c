@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -52,12 +53,29 @@ static bool key_printable(const char *s)
 	return true;
 }
 
+/* $ELEVENLABS_API_KEY, taken out of the environment before anything else
+ * runs: /proc/PID/environ shows the bytes the environment had at exec, in
+ * the process's own memory, so unsetenv alone would leave the key there.
+ * Its bytes are overwritten in place; the copy returned (NULL when unset)
+ * is the only one left. */
+static char *take_env_key(void)
+{
+	char *v = getenv("ELEVENLABS_API_KEY"), *copy = NULL;
+
+	if (v) {
+		copy = xstrdup(v);
+		explicit_bzero(v, strlen(v));
+	}
+	unsetenv("ELEVENLABS_API_KEY");
+	return copy;
+}
+
 /* The key: api_key_file, else $CREDENTIALS_DIRECTORY/elevenlabs-api-key,
- * else $ELEVENLABS_API_KEY. Never logged; only its source is named. */
-static int load_api_key(const struct daemonconf *c, char **ret, char **cause)
+ * else $ELEVENLABS_API_KEY (env, as take_env_key left it). Never logged;
+ * only its source is named. */
+static int load_api_key(const struct daemonconf *c, const char *env, char **ret, char **cause)
 {
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	const char *env = getenv("ELEVENLABS_API_KEY");
 	char *path = NULL, *buf = NULL, *key;
 	size_t len;
 	int r;
@@ -154,8 +172,12 @@ int main(int argc, char **argv)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct event *sig[3] = { NULL };
-	char *key = NULL, *cause = NULL;
+	char *key = NULL, *cause = NULL, *env_key;
 	int c, status = 1;
+
+	/* A process that holds the API key never dumps core (LimitCORE=0 in
+	 * the unit says the same) and cannot be ptraced by its own user. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -190,6 +212,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Before any file is read (argv parsing reads nothing). */
+	env_key = take_env_key();
 	log_open(target, verbose ? LOG_DEBUG : LOG_INFO);
 
 	if (cfg_load(config, &conf, &d) < 0) {
@@ -201,7 +225,7 @@ int main(int argc, char **argv)
 		status = 0;
 		goto out;
 	}
-	if (load_api_key(conf, &key, &cause) < 0) {
+	if (load_api_key(conf, env_key, &key, &cause) < 0) {
 		log_event(LOG_ERR, EV_API_KEY, NULL, "%s", cause);
 		goto out;
 	}
@@ -210,7 +234,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base) {
-		log_msg(LOG_ERR, "cannot create the event loop");
+		log_event(LOG_ERR, EV_INTERNAL, NULL, "cannot create the event loop");
 		goto out;
 	}
 	if (engine_new(base, config, conf, key, &e, &cause) < 0) {
@@ -220,7 +244,7 @@ int main(int argc, char **argv)
 	}
 	conf = NULL;
 	if (control_new(base, e, engine_conf(e), &ctl, &cause) < 0) {
-		log_msg(LOG_ERR, "%s", cause);
+		log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
 		goto out;
 	}
 	sig[0] = evsignal_new(base, SIGHUP, signal_cb, e);
@@ -246,6 +270,10 @@ out:
 	if (key) {
 		explicit_bzero(key, strlen(key));
 		free(key);
+	}
+	if (env_key) {
+		explicit_bzero(env_key, strlen(env_key));
+		free(env_key);
 	}
 	free(cause);
 	return status;

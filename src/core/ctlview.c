@@ -728,6 +728,9 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	family(&b, "batchcalld_control_connections_refused_total", "counter",
 	       "Control connections closed at once because too many were open.");
 	sbuf_addf(&b, "batchcalld_control_connections_refused_total %" PRIu64 "\n", m->control_refused);
+	family(&b, "batchcalld_control_accept_errors_total", "counter",
+	       "Failed accepts on the control socket or the metrics listener (each pauses it briefly).");
+	sbuf_addf(&b, "batchcalld_control_accept_errors_total %" PRIu64 "\n", m->control_accept_errors);
 	family(&b, "batchcalld_control_requests_total", "counter", "Control API requests by status class.");
 	for (int c = 2; c <= 5; c++)
 		sbuf_addf(&b, "batchcalld_control_requests_total{status_class=\"%s\"} %" PRIu64 "\n", classes[c],

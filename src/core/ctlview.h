@@ -59,6 +59,7 @@ struct ctlview_metrics {
 	const char *version;
 	uint64_t control_connections;     /* open now */
 	uint64_t control_refused;         /* connections refused at the cap */
+	uint64_t control_accept_errors;   /* accept() failures (EMFILE, ...) */
 	uint64_t control_requests[6];     /* by status class: [0] unused, [1] 1xx .. [5] 5xx */
 };
 

@@ -128,6 +128,7 @@ struct apiconf {
 	int max_concurrent_requests;
 	double max_requests_per_second;
 	char *ca_file; /* NULL: system store */
+	bool allow_insecure_http; /* http:// to a host that is not loopback */
 };
 
 struct daemonconf {

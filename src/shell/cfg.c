@@ -14,8 +14,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
@@ -23,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "calendar.h"
 #include "cfg.h"
@@ -67,6 +71,7 @@ static const char *const daemon_keys[] = {
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
+	"allow_insecure_http",
 };
 static const char *const job_keys[] = {
 	"name", "agent_id", "phone_number_id", "start", "scheduled_time_unix", "timezone", "call_name",
@@ -1585,9 +1590,39 @@ static void check_call_names(struct loader *L)
 	free(v);
 }
 
+/* Is the host of an http(s) URL (after the scheme) a loopback address:
+ * localhost, 127.0.0.0/8 or ::1? The simulator and local proxies are; a
+ * key sent anywhere else over plain http travels in clear. */
+static bool url_host_is_loopback(const char *after_scheme)
+{
+	size_t n = strcspn(after_scheme, "/?#");
+	char *auth = xstrndup(after_scheme, n), *host, *end;
+	unsigned char addr[16];
+	bool loop = false;
+
+	host = strrchr(auth, '@') ? strrchr(auth, '@') + 1 : auth;
+	if (*host == '[') {
+		host++;
+		end = strchr(host, ']');
+		if (end)
+			*end = '\0';
+	} else if ((end = strchr(host, ':'))) {
+		*end = '\0';
+	}
+	if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+		loop = true;
+	else if (inet_pton(AF_INET, host, addr) == 1)
+		loop = addr[0] == 127;
+	else if (inet_pton(AF_INET6, host, addr) == 1)
+		loop = memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0 ||
+		       (memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 && addr[12] == 127);
+	free(auth);
+	return loop;
+}
+
 static void load_api(struct loader *L, const config_setting_t *g, struct apiconf *api, const char *dir)
 {
-	const config_setting_t *s;
+	const config_setting_t *s, *url_setting = NULL;
 	char *v = NULL;
 
 	if (!want_group(L, g))
@@ -1605,9 +1640,17 @@ static void load_api(struct loader *L, const config_setting_t *g, struct apiconf
 			free(api->base_url);
 			api->base_url = v;
 			v = NULL;
+			url_setting = s;
 		}
 	}
 	freep(&v);
+	if ((s = config_setting_get_member(g, "allow_insecure_http")))
+		get_bool(L, s, &api->allow_insecure_http);
+	if (url_setting && strncmp(api->base_url, "http://", 7) == 0 && !api->allow_insecure_http &&
+	    !url_host_is_loopback(api->base_url + 7))
+		lerr(L, url_setting, "'api.base_url' is http:// to a host that is not loopback: the API key would "
+		     "travel in clear; use https://, or set api.allow_insecure_http = true (got \"%s\")",
+		     api->base_url);
 	if ((s = config_setting_get_member(g, "api_key_file")) && get_string(L, s, true, &v)) {
 		api->api_key_file = resolve(dir, v);
 		freep(&v);
@@ -1615,6 +1658,12 @@ static void load_api(struct loader *L, const config_setting_t *g, struct apiconf
 	if ((s = config_setting_get_member(g, "ca_file")) && get_string(L, s, true, &v)) {
 		api->ca_file = resolve(dir, v);
 		freep(&v);
+		/* Found now, not as a TLS failure of the first request. */
+		int fd = open(api->ca_file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			lerr(L, s, "'api.ca_file' \"%s\" cannot be read: %s", api->ca_file, strerror(errno));
+		else
+			close(fd);
 	}
 	if ((s = config_setting_get_member(g, "request_timeout")))
 		get_int32(L, s, 1, 600, &api->request_timeout);

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,16 +38,24 @@
 
 struct control;
 
-/* One evhttp server: the unix socket, or the TCP metrics address. */
-struct listener {
+/* One evhttp server: the unix socket, or the TCP metrics listener, each
+ * with its own cap on connections. */
+struct server {
 	struct control *c;
 	struct evhttp *http;
+	struct evconnlistener *listener; /* owned by http */
+	const char *what;                /* for messages: the socket path or address */
 	bool metrics_only;
+	size_t n_conns, max_conns;
+	struct event *resume;            /* listens again after a failed accept */
+	int backoff_ms;                  /* 0: the last accept worked */
+	struct server *next_all;
 };
 
 /* A connection under the cap. */
 struct conn {
 	struct control *c;
+	struct server *srv;
 	struct evhttp_connection *evcon;
 	struct event *deadline;
 	struct conn *next, **prevp;
@@ -55,14 +64,14 @@ struct conn {
 /* A bufferevent handed to evhttp whose connection is not yet known. */
 struct fresh {
 	struct bufferevent *bev;
-	struct listener *srv;
+	struct server *srv;
 };
 
 struct control {
 	struct event_base *base;
 	struct engine *engine;
 	struct control_source src;
-	struct listener sock, tcp;
+	struct server sock, tcp;
 	char *path;       /* the socket file we created */
 	dev_t dev;        /* ... and its identity, so we only remove our own */
 	ino_t ino;
@@ -157,6 +166,7 @@ static void handle_metrics(const struct control_source *src, const struct contro
 		.version = PACKAGE_VERSION,
 		.control_connections = cnt ? cnt->connections : 0,
 		.control_refused = cnt ? cnt->refused : 0,
+		.control_accept_errors = cnt ? cnt->accept_errors : 0,
 	};
 	const struct run **runs;
 
@@ -214,10 +224,11 @@ static const struct {
 };
 
 static void handle_operation(const struct control_source *src, const char *job, size_t op,
-			     struct control_response *ret)
+			     const struct log_peer *peer, struct control_response *ret)
 {
 	const struct run *r = src->run_of(src->ctx, job);
-	struct log_fields f = { .job = job };
+	struct log_fields f = { .job = job, .peer = peer };
+	char who[80] = "";
 	const char *why = NULL;
 	char *job_text;
 	int rc;
@@ -227,12 +238,15 @@ static void handle_operation(const struct control_source *src, const char *job, 
 		return;
 	}
 	f.run_start = r->start;
+	if (peer)
+		snprintf(who, sizeof(who), " (uid %" PRIu32 ", gid %" PRIu32 ", pid %" PRId32 ")", peer->uid, peer->gid,
+			 peer->pid);
 	rc = src->request(src->ctx, job, operations[op].kind, &why);
 	if (rc < 0) {
 		if (!why)
 			why = strerror(-rc);
-		log_event(LOG_INFO, EV_CONTROL, &f, "operator request to %s job '%s' refused: %s", operations[op].name,
-			  job, why);
+		log_event(LOG_INFO, EV_CONTROL, &f, "operator request%s to %s job '%s' refused: %s", who,
+			  operations[op].name, job, why);
 		if (rc == -ENOENT && !src->run_of(src->ctx, job))
 			reply_error(ret, 404, "unknown_job", "%s", why);
 		else
@@ -243,7 +257,7 @@ static void handle_operation(const struct control_source *src, const char *job, 
 	r = src->run_of(src->ctx, job);
 	f.state = r ? run_state_name(r->state) : NULL;
 	f.batch_id = r ? r->batch_id : NULL;
-	log_event(LOG_NOTICE, EV_CONTROL, &f, "operator request: %s of job '%s'", operations[op].name, job);
+	log_event(LOG_NOTICE, EV_CONTROL, &f, "operator request%s: %s of job '%s'", who, operations[op].name, job);
 	job_text = r ? ctlview_job_text(r, spec_of(src, r)) : NULL;
 	reply_text(ret, 200, xasprintf("{\"operation\":\"%s\",\"result\":\"%s\",\"job\":%s}", operations[op].name,
 				       operations[op].done, job_text ? job_text : "null"));
@@ -330,7 +344,7 @@ void control_handle(const struct control_source *src, const struct control_count
 			reply_error(ret, 400, "bad_request", "the body must be empty or a JSON object");
 			return;
 		}
-		handle_operation(src, name, op, ret);
+		handle_operation(src, name, op, req->peer, ret);
 		return;
 	}
 	reply_error(ret, 404, "unknown_route", "no such operation; use cancel, retry, trigger, pause or resume");
@@ -382,6 +396,7 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *arg)
 		k->next->prevp = k->prevp;
 	event_free(k->deadline);
 	k->c->cnt.connections--;
+	k->srv->n_conns--;
 	free(k);
 }
 
@@ -434,12 +449,14 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
 		evcon = cbarg;
 		if (!evcon)
 			continue;
-		if (c->cnt.connections >= CONTROL_MAX_CONNECTIONS) {
+		if (v[i].srv->n_conns >= v[i].srv->max_conns) {
 			refuse(c, v[i].bev, evcon);
 			continue;
 		}
 		k = xcalloc(1, sizeof(*k));
 		k->c = c;
+		k->srv = v[i].srv;
+		k->srv->n_conns++;
 		k->evcon = evcon;
 		k->deadline = evtimer_new(c->base, conn_deadline_cb, k);
 		evtimer_add(k->deadline, &life);
@@ -458,12 +475,13 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
  * knows the socket; the connection is looked at in fresh_cb. */
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
-	struct listener *srv = arg;
+	struct server *srv = arg;
 	struct control *c = srv->c;
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 
 	if (!bev)
 		return NULL;
+	srv->backoff_ms = 0; /* an accept worked */
 	xgrow((void **)&c->fresh, &c->cap_fresh, c->n_fresh + 1, sizeof(*c->fresh));
 	c->fresh[c->n_fresh++] = (struct fresh){ .bev = bev, .srv = srv };
 	event_active(c->fresh_ev, EV_TIMEOUT, 0);
@@ -471,6 +489,24 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 }
 
 /* --- requests ---------------------------------------------------------------- */
+
+/* The credentials of the process at the other end of the unix socket, as
+ * the kernel recorded them when it connected. */
+static int peer_of(struct evhttp_request *req, struct log_peer *ret)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || len != sizeof(uc))
+		return -EINVAL;
+	ret->uid = (uint32_t)uc.uid;
+	ret->gid = (uint32_t)uc.gid;
+	ret->pid = (int32_t)uc.pid;
+	return 0;
+}
 
 static const char *method_name(enum evhttp_cmd_type t)
 {
@@ -501,13 +537,14 @@ static const char *reason(int status)
 
 static void request_cb(struct evhttp_request *req, void *arg)
 {
-	struct listener *srv = arg;
+	struct server *srv = arg;
 	struct control *c = srv->c;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req), *out;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	const char *uri = evhttp_request_get_uri(req);
 	struct control_request cr = { .metrics_only = srv->metrics_only };
 	struct control_response resp;
+	struct log_peer peer;
 	char *path;
 
 	path = xstrndup(uri, strcspn(uri, "?#"));
@@ -515,6 +552,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	cr.path = path;
 	cr.body_len = evbuffer_get_length(in);
 	cr.body = cr.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (!srv->metrics_only && peer_of(req, &peer) == 0)
+		cr.peer = &peer;
 	if (cr.body_len > CONTROL_MAX_BODY) {
 		/* evhttp refuses larger bodies itself; this is the guard if
 		 * that limit ever changes. */
@@ -539,7 +578,80 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-static struct evhttp *listener_http_new(struct control *c, struct listener *srv)
+/* Every live server: libevent hands a listener's error callback the
+ * evhttp (the listener's user data), and this finds its server. */
+static struct server *all_servers;
+
+static struct server *server_of_http(const struct evhttp *http)
+{
+	for (struct server *s = all_servers; s; s = s->next_all)
+		if (s->http == http)
+			return s;
+	return NULL;
+}
+
+static void server_forget(struct server *srv)
+{
+	for (struct server **p = &all_servers; *p; p = &(*p)->next_all) {
+		if (*p == srv) {
+			*p = srv->next_all;
+			break;
+		}
+	}
+	if (srv->resume)
+		event_free(srv->resume);
+	srv->resume = NULL;
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(srv->listener);
+}
+
+/* accept() failed for a reason that waiting for readability will not cure
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM): the socket stays readable, so a
+ * listener left enabled would call accept again at once, forever. Pause it
+ * and listen again after a delay that doubles while the failures go on. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	struct server *srv = server_of_http(arg);
+	struct timeval tv;
+
+	if (!srv)
+		return;
+	evconnlistener_disable(l);
+	srv->c->cnt.accept_errors++;
+	if (srv->backoff_ms == 0)
+		log_event(LOG_WARNING, EV_CONTROL_ACCEPT, NULL,
+			  "cannot accept connections on '%s': %s; pausing it, listening again in %d ms", srv->what,
+			  strerror(err), CONTROL_ACCEPT_BACKOFF_MIN_MS);
+	srv->backoff_ms = srv->backoff_ms ? srv->backoff_ms * 2 : CONTROL_ACCEPT_BACKOFF_MIN_MS;
+	if (srv->backoff_ms > CONTROL_ACCEPT_BACKOFF_MAX_MS)
+		srv->backoff_ms = CONTROL_ACCEPT_BACKOFF_MAX_MS;
+	tv.tv_sec = srv->backoff_ms / 1000;
+	tv.tv_usec = (srv->backoff_ms % 1000) * 1000;
+	evtimer_add(srv->resume, &tv);
+}
+
+/* Serve requests of listener l (taken over) on srv's evhttp. */
+static int server_listen(struct server *srv, struct evconnlistener *l)
+{
+	if (!evhttp_bind_listener(srv->http, l)) {
+		evconnlistener_free(l);
+		return -ENOMEM;
+	}
+	srv->listener = l;
+	/* evhttp set the accept callback and its argument, the evhttp. */
+	evconnlistener_set_error_cb(l, accept_error_cb);
+	return 0;
+}
+
+static struct evhttp *server_http_new(struct control *c, struct server *srv)
 {
 	struct evhttp *http = evhttp_new(c->base);
 
@@ -547,6 +659,15 @@ static struct evhttp *listener_http_new(struct control *c, struct listener *srv)
 		return NULL;
 	srv->c = c;
 	srv->http = http;
+	srv->max_conns = CONTROL_MAX_CONNECTIONS;
+	srv->resume = evtimer_new(c->base, resume_cb, srv);
+	if (!srv->resume) {
+		evhttp_free(http);
+		srv->http = NULL;
+		return NULL;
+	}
+	srv->next_all = all_servers;
+	all_servers = srv;
 	evhttp_set_max_body_size(http, CONTROL_MAX_BODY);
 	evhttp_set_max_headers_size(http, CONTROL_MAX_HEADERS);
 	evhttp_set_timeout(http, CONTROL_IDLE_TIMEOUT_S);
@@ -620,10 +741,13 @@ static int open_unix(struct control *c, const struct daemonconf *conf, int *ret_
 		*cause = xasprintf("cannot bind the control socket '%s': %s", path, strerror(errno));
 		goto fail;
 	}
-	if (stat(path, &st) == 0) {
-		c->dev = st.st_dev;
-		c->ino = st.st_ino;
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot stat the control socket '%s': %s", path, strerror(errno));
+		goto fail;
 	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 	c->path = xstrdup(path);
 	if (chmod(path, 0660) < 0) {
 		r = -errno;
@@ -640,10 +764,14 @@ static int open_unix(struct control *c, const struct daemonconf *conf, int *ret_
 					   e ? strerror(e) : "no such group");
 			goto fail;
 		}
-		if (chown(path, (uid_t)-1, gr.gr_gid) < 0) {
+		/* Under the unit the group is the service's own (Group=): the
+		 * socket was born with it, and the sandbox would refuse a
+		 * chown anyway (SystemCallFilter=~@privileged). */
+		if (st.st_gid != gr.gr_gid && chown(path, (uid_t)-1, gr.gr_gid) < 0) {
 			r = -errno;
-			*cause = xasprintf("cannot give the control socket '%s' to group '%s': %s", path,
-					   conf->control_group, strerror(errno));
+			*cause = xasprintf("cannot give the control socket '%s' to group '%s': %s (under systemd, "
+					   "make it the service's group: Group=%s in a drop-in)", path,
+					   conf->control_group, strerror(errno), conf->control_group);
 			goto fail;
 		}
 	}
@@ -669,11 +797,13 @@ static int open_tcp(struct control *c, const char *addr, char **cause)
 		*cause = xasprintf("metrics_listen '%s' is not an address and port", addr);
 		return -EINVAL;
 	}
-	if (!listener_http_new(c, &c->tcp)) {
+	if (!server_http_new(c, &c->tcp)) {
 		*cause = xstrdup("cannot create the metrics HTTP server");
 		return -ENOMEM;
 	}
 	c->tcp.metrics_only = true;
+	c->tcp.max_conns = CONTROL_MAX_METRICS_CONNECTIONS;
+	c->tcp.what = addr;
 	l = evconnlistener_new_bind(c->base, NULL, NULL,
 				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 64,
 				    (struct sockaddr *)&ss, len);
@@ -682,8 +812,7 @@ static int open_tcp(struct control *c, const char *addr, char **cause)
 		*cause = xasprintf("cannot listen on metrics_listen '%s': %s", addr, strerror(e));
 		return e ? -e : -EADDRINUSE;
 	}
-	if (!evhttp_bind_listener(c->tcp.http, l)) {
-		evconnlistener_free(l);
+	if (server_listen(&c->tcp, l) < 0) {
 		*cause = xasprintf("cannot serve metrics on '%s'", addr);
 		return -ENOMEM;
 	}
@@ -709,7 +838,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.stats = eng_stats,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
-	if (!c->fresh_ev || !listener_http_new(c, &c->sock)) {
+	if (!c->fresh_ev || !server_http_new(c, &c->sock)) {
 		*cause = xstrdup("cannot create the control HTTP server");
 		r = -ENOMEM;
 		goto fail;
@@ -724,8 +853,8 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (!evhttp_bind_listener(c->sock.http, l)) {
-		evconnlistener_free(l);
+	c->sock.what = c->path;
+	if (server_listen(&c->sock, l) < 0) {
 		*cause = xstrdup("cannot serve the control socket");
 		r = -ENOMEM;
 		goto fail;
@@ -735,7 +864,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		if (r < 0)
 			goto fail;
 	}
-	log_msg(LOG_INFO, "control socket listening on '%s'%s%s", c->path, conf->metrics_listen ? ", metrics on " : "",
+	log_event(LOG_INFO, EV_CONTROL_LISTENING, NULL, "control socket listening on '%s'%s%s", c->path, conf->metrics_listen ? ", metrics on " : "",
 		conf->metrics_listen ? conf->metrics_listen : "");
 	*ret = c;
 	return 0;
@@ -751,6 +880,8 @@ void control_free(struct control *c)
 	if (!c)
 		return;
 	/* Freeing the servers closes their connections (conn_close_cb). */
+	server_forget(&c->sock);
+	server_forget(&c->tcp);
 	if (c->sock.http)
 		evhttp_free(c->sock.http);
 	if (c->tcp.http)

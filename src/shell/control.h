@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "log.h"
 #include "run.h"
 #include "jobspec.h"
 
@@ -34,6 +35,13 @@ struct event_base;
 #define CONTROL_MAX_BODY (64 * 1024)
 #define CONTROL_MAX_HEADERS (8 * 1024)
 #define CONTROL_MAX_CONNECTIONS 256
+/* The metrics listener's own cap: a scraper flood never takes the control
+ * socket's room. */
+#define CONTROL_MAX_METRICS_CONNECTIONS 16
+/* After a failed accept (EMFILE, ENFILE, ENOBUFS, ENOMEM) the listener
+ * pauses this long, doubling up to the maximum while it keeps failing. */
+#define CONTROL_ACCEPT_BACKOFF_MIN_MS 100
+#define CONTROL_ACCEPT_BACKOFF_MAX_MS 2000
 #define CONTROL_IDLE_TIMEOUT_S 5
 #define CONTROL_CONN_LIFETIME_S 30
 
@@ -53,6 +61,7 @@ struct control_source {
 struct control_counters {
 	uint64_t connections;
 	uint64_t refused;
+	uint64_t accept_errors;
 	uint64_t requests[6]; /* by status class */
 };
 
@@ -62,6 +71,9 @@ struct control_request {
 	const char *body;
 	size_t body_len;
 	bool metrics_only; /* the TCP listener: GET /metrics and nothing else */
+	/* Who is asking (SO_PEERCRED of the unix socket), NULL when unknown;
+	 * operations are logged with it. */
+	const struct log_peer *peer;
 };
 
 struct control_response {

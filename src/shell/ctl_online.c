@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <libconfig.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +131,15 @@ static int call(const char *sock, const char *method, const char *path, long *re
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, ret_status);
 	curl_easy_cleanup(h);
+	if (rc == CURLE_COULDNT_CONNECT && access(sock, W_OK) < 0 && errno == EACCES) {
+		/* The daemon runs; this user may not talk to it. */
+		struct stat st;
+		struct group *g = stat(sock, &st) == 0 ? getgrgid(st.st_gid) : NULL;
+		fprintf(stderr, "batchcallctl: permission denied on '%s': it is for root and the group '%s'\n", sock,
+			g ? g->gr_name : "?");
+		fprintf(stderr, "(the README, \"Operating it\": control_group and Group= in the unit)\n");
+		return CTL_EXIT_UNREACHABLE;
+	}
 	if (rc != CURLE_OK || *ret_status == 503) {
 		fprintf(stderr, "batchcallctl: cannot reach batchcalld on '%s': %s\n", sock,
 			rc != CURLE_OK ? (err[0] ? err : curl_easy_strerror(rc)) : "it is too busy (503)");

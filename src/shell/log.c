@@ -61,6 +61,17 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_JOB_CHANGED] = { "job-changed", NULL, "7a352a1c64534195b51a65f234f4946e" },
 	[EV_REMOVED] = { "removed", NULL, "1cc102a77d9f420085ba9b4a4031239c" },
 	[EV_CONTROL] = { "control", NULL, "e84c3566cdfc4f8083713ef4b07bae08" },
+	[EV_CONTROL_LISTENING] = { "control-listening", NULL, "c946f8e5e95345a89ab8a1f02f76cd7c" },
+	[EV_CONTROL_FAILED] = { "control-failed", NULL, "0b3a6ee87d054508b680d0bc79f35a58" },
+	[EV_CONTROL_ACCEPT] = { "control-accept", NULL, "fb61b628bd09430baba1db952b252a9f" },
+	[EV_API_KEY_ACCEPTED] = { "api-key-accepted", NULL, "bcafdf473ad64d69ac82fcb25b3c6e2d" },
+	[EV_STATE_WRITABLE] = { "state-writable", NULL, "10bff2a02507452e8157e02f7b2d2b08" },
+	[EV_DUPLICATE] = { "duplicate", NULL, "976151599cc848a48bc96f1a36b7d3ce" },
+	[EV_PAUSED] = { "paused", NULL, "cbf3c335bd7a4b38b7aa30a3a146f6a1" },
+	[EV_RESTART_NEEDED] = { "restart-needed", NULL, "7a70138514994365977017d8bdc468e5" },
+	[EV_STOP_ABANDONED] = { "stop-abandoned", NULL, "5c5d284f60144991a185425d7cad1cde" },
+	[EV_RECORD_REMOVED] = { "record-removed", NULL, "304adc6bd2ff40ac9539464d6adc8ee6" },
+	[EV_INTERNAL] = { "internal", NULL, "a39206db9ef3494d994fff3b90df3a17" },
 };
 
 static const char *const priority_names[] = {
@@ -262,6 +273,14 @@ char *log_format_console(const struct log_entry *e)
 		snprintf(num, sizeof(num), "%ld", e->f.http_status);
 		append_kv(&buf, &len, &cap, "http_status", num);
 	}
+	if (e->f.peer) {
+		snprintf(num, sizeof(num), "%" PRIu32, e->f.peer->uid);
+		append_kv(&buf, &len, &cap, "peer_uid", num);
+		snprintf(num, sizeof(num), "%" PRIu32, e->f.peer->gid);
+		append_kv(&buf, &len, &cap, "peer_gid", num);
+		snprintf(num, sizeof(num), "%" PRId32, e->f.peer->pid);
+		append_kv(&buf, &len, &cap, "peer_pid", num);
+	}
 	return buf;
 }
 
@@ -284,8 +303,8 @@ static int write_journal(const struct log_entry *e, const char *code_file, const
 {
 	const char *id = log_event_message_id(e->ev);
 	const char *job_event = log_event_job_name(e->ev);
-	char *fields[12];
-	struct iovec iov[12];
+	char *fields[15];
+	struct iovec iov[15];
 	size_t n = 0;
 	int r;
 
@@ -308,6 +327,11 @@ static int write_journal(const struct log_entry *e, const char *code_file, const
 		fields[n++] = xasprintf("ATTEMPT=%d", e->f.attempt);
 	if (e->f.http_status)
 		fields[n++] = xasprintf("HTTP_STATUS=%ld", e->f.http_status);
+	if (e->f.peer) {
+		fields[n++] = xasprintf("PEER_UID=%" PRIu32, e->f.peer->uid);
+		fields[n++] = xasprintf("PEER_GID=%" PRIu32, e->f.peer->gid);
+		fields[n++] = xasprintf("PEER_PID=%" PRId32, e->f.peer->pid);
+	}
 	for (size_t i = 0; i < n; i++) {
 		iov[i].iov_base = fields[i];
 		iov[i].iov_len = strlen(fields[i]);
@@ -401,6 +425,9 @@ static void capture_cb(const struct log_entry *e, void *userdata)
 	ce->run_start = e->f.run_start;
 	ce->attempt = e->f.attempt;
 	ce->http_status = e->f.http_status;
+	ce->has_peer = e->f.peer != NULL;
+	if (e->f.peer)
+		ce->peer = *e->f.peer;
 }
 
 void log_capture_start(struct log_capture *c)

@@ -55,7 +55,25 @@ enum log_event {
 	EV_JOB_CHANGED,     /* a job changed after its run was submitted */
 	EV_REMOVED,         /* a job left the files (JOB_STATE=removed) */
 	EV_CONTROL,         /* an operator request on the control socket */
+	EV_CONTROL_LISTENING, /* the control socket (and metrics) are listening */
+	EV_CONTROL_FAILED,  /* the control socket cannot be set up (startup error) */
+	EV_CONTROL_ACCEPT,  /* accept() failed (EMFILE, ...): listener paused, backing off */
+	EV_API_KEY_ACCEPTED, /* the API accepts the key again after a 401/403 */
+	EV_STATE_WRITABLE,  /* the state folder is writable again; submissions resume */
+	EV_DUPLICATE,       /* a lookup found more than one batch, or look-alikes, for one run */
+	EV_PAUSED,          /* an operator paused or resumed a run */
+	EV_RESTART_NEEDED,  /* a reload saw changes that apply at the next start only */
+	EV_STOP_ABANDONED,  /* a stop ended with requests still unanswered */
+	EV_RECORD_REMOVED,  /* the record of a run of a removed job expired */
+	EV_INTERNAL,        /* the event loop or its timer failed (a bug or no resources) */
 	EV__MAX,
+};
+
+/* Who sent a request on the control socket (SO_PEERCRED). */
+struct log_peer {
+	uint32_t uid;
+	uint32_t gid;
+	int32_t pid;
 };
 
 /* Structured fields of an event; a zero/NULL member is absent. */
@@ -66,6 +84,7 @@ struct log_fields {
 	const char *state;    /* JOB_STATE */
 	int attempt;          /* ATTEMPT */
 	long http_status;     /* HTTP_STATUS */
+	const struct log_peer *peer; /* PEER_UID, PEER_GID, PEER_PID */
 };
 
 /* One entry as handed to a writer; strings are sanitised, valid only
@@ -142,6 +161,8 @@ struct log_capture_entry {
 	int64_t run_start;
 	int attempt;
 	long http_status;
+	bool has_peer;
+	struct log_peer peer;
 };
 
 /* An in-memory writer for unit tests. */

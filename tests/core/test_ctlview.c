@@ -366,6 +366,7 @@ START_TEST(test_metrics_text)
 	struct ctlview_metrics m = {
 		.stats = &st, .lateness_bounds = bounds, .n_lateness_bounds = 3, .op_names = ops, .n_ops = 2,
 		.version = "1.2\"x", .control_connections = 3, .control_refused = 9,
+		.control_accept_errors = 4,
 		.control_requests = { 0, 0, 10, 0, 2, 1 },
 	};
 	char *s;
@@ -418,6 +419,7 @@ START_TEST(test_metrics_text)
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_last_reload_success 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_connections 3\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_connections_refused_total 9\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_accept_errors_total 4\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_requests_total{status_class=\"2xx\"} 10\n"
 					"batchcalld_control_requests_total{status_class=\"3xx\"} 0\n"
 					"batchcalld_control_requests_total{status_class=\"4xx\"} 2\n"
@@ -429,8 +431,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 20);
-		ck_assert_uint_eq(type, 20);
+		ck_assert_uint_eq(help, 21);
+		ck_assert_uint_eq(type, 21);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	free(s);

@@ -187,7 +187,7 @@ defaults = {
     def remove_job(self, name):
         os.unlink(os.path.join(self.jobs, name + ".conf"))
 
-    def start(self, env=None, args=()):
+    def start(self, env=None, args=(), preexec=None):
         self.starts += 1
         self.log_fh = open(self.logfile, "ab")
         self.log_fh.write(b"---- start %d\n" % self.starts)
@@ -198,7 +198,7 @@ defaults = {
         if env:
             e.update(env)
         self.proc = subprocess.Popen(WRAP + [DAEMON, "-c", self.conf, "--log-target=console", "--verbose"] + list(args),
-                                     stdout=self.log_fh, stderr=self.log_fh, env=e)
+                                     stdout=self.log_fh, stderr=self.log_fh, env=e, preexec_fn=preexec)
         return self.proc
 
     def wait_started(self, timeout=10):

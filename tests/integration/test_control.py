@@ -400,6 +400,156 @@ def test_socket_setup(work):
         assert "control_group 'no-such-group-bc': no such group" in env.d.log(), env.d.log()[-2000:]
 
 
+def test_operator_requests_name_the_peer(work):
+    # Every operation is logged with the credentials of the connection
+    # (SO_PEERCRED): who asked, not only what.
+    with Env(work) as env:
+        env.d.write_job("who", unix_job(int(time.time()) + 3600))
+        env.d.start()
+        env.d.wait_started()
+        p = subprocess.Popen([harness.CTL, "-c", env.d.conf, "cancel", "who"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, (out, err)
+        line = env.d.wait_log(r"notice: operator request \(uid \d+, gid \d+, pid \d+\): cancel of job 'who'.*")
+        want = "(uid %d, gid %d, pid %d)" % (os.getuid(), os.getgid(), p.pid)
+        assert want in line.group(0), (want, line.group(0))
+        assert "peer_uid=%d peer_gid=%d peer_pid=%d" % (os.getuid(), os.getgid(), p.pid) in line.group(0), \
+            line.group(0)
+        # A refused one too (the run is cancelled already).
+        rc, _, _ = ctl(env, "cancel", "who")
+        assert rc == 1
+        env.d.wait_log(r"info: operator request \(uid %d, gid %d, pid \d+\) to cancel job 'who' refused: "
+                       % (os.getuid(), os.getgid()))
+        # Reads are not operations: nothing logged for them.
+        n = env.d.log().count("operator request")
+        assert ctl(env, "status")[0] == 0
+        assert env.d.log().count("operator request") == n
+        assert env.d.stop() == 0
+
+
+def test_metrics_cap_leaves_the_socket_alone(work):
+    # The metrics listener has its own cap (CONTROL_MAX_METRICS_CONNECTIONS,
+    # 16): a scraper flood of 300 connections is refused beyond it, and
+    # operators on the control socket still have all of theirs (256, one
+    # of them the metrics call below). The flood sends a header line now
+    # and then so that the idle timeout (5 s) never closes the held ones:
+    # the lifetime cap (30 s) is the only clock here.
+    port = free_port()
+
+    def keep_talking(socks):
+        for s in socks:
+            try:
+                s.sendall(b"X-Wait: 1\r\n")
+            except OSError:
+                pass  # one refused at the cap: closed by the daemon
+
+    with Env(work, extra_conf='metrics_listen = "127.0.0.1:%d";' % port) as env:
+        env.d.write_job("m", unix_job(int(time.time()) + 3600))
+        env.d.start()
+        env.d.wait_started()
+        flood = []
+        for _ in range(300):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # never finished
+            flood.append(s)
+
+        def refused():
+            keep_talking(flood)
+            m, _ = metrics(env)
+            return m if m["batchcalld_control_connections_refused_total"] >= 300 - 16 else None
+        m = wait_until(refused, 20, "the flood refused beyond its cap")
+        assert m["batchcalld_control_connections_refused_total"] == 300 - 16, m
+        assert m["batchcalld_control_connections"] == 16 + 1, m["batchcalld_control_connections"]
+        ops = []
+        for _ in range(255):
+            s = connect_unix(sock_of(env), 10)
+            s.sendall(b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+            ops.append(s)
+        keep_talking(flood)
+        keep_talking(ops)
+        m, _ = metrics(env)
+        assert m["batchcalld_control_connections"] == 16 + 255 + 1, m["batchcalld_control_connections"]
+        assert m["batchcalld_control_connections_refused_total"] == 300 - 16
+        for s in ops:
+            s.sendall(b"\r\n")
+            data = s.recv(65536)
+            assert data.startswith(b"HTTP/1.1 200"), data[:100]
+            s.close()
+        for s in flood:
+            s.close()
+        assert env.d.stop() == 0
+
+
+def backoff_errors_allowed(held_s):
+    """How many failed accepts the listener's backoff allows in held_s
+    seconds: one, then one at the end of each pause (100 ms doubling to
+    2 s: CONTROL_ACCEPT_BACKOFF_MIN_MS, _MAX_MS in src/shell/control.h)."""
+    n, t, d = 1, 0.0, 0.1
+    while t + d <= held_s:
+        t += d
+        n += 1
+        d = min(d * 2, 2.0)
+    return n
+
+
+def test_accept_emfile_backs_off(work):
+    # With its descriptors used up, accept() fails with EMFILE and the
+    # listening socket stays readable: a listener left enabled would call
+    # accept again at once, forever, at 100% CPU. The daemon pauses the
+    # listener, listens again after a growing pause, and serves the waiting
+    # client once a descriptor is free.
+    import resource
+    limit = 64
+
+    def low_fd_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    with Env(work) as env:
+        env.d.write_job("fd", unix_job(int(time.time()) + 3600))
+        env.d.start(preexec=low_fd_limit)
+        env.d.wait_started()
+        pid = env.d.proc.pid
+        held = []
+        t_first = None
+        for _ in range(limit + 8):  # more than the daemon has descriptors for
+            s = connect_unix(sock_of(env), 10)
+            s.sendall(b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+            held.append(s)
+        m = env.d.wait_log(r"warning: cannot accept connections on '[^']*control\.sock': Too many open files; "
+                           r"pausing it, listening again in 100 ms")
+        t_first = time.monotonic()
+        with open("/proc/%d/stat" % pid) as f:
+            cpu0 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        # Hold the descriptors for 3 s: a spinning loop burns them on CPU.
+        wait_until(lambda: time.monotonic() - t_first >= 3.0, 10, "3 s of exhaustion")
+        with open("/proc/%d/stat" % pid) as f:
+            cpu1 = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        # Free them all; the last client, still in the backlog, must be
+        # answered once the listener is back (within the longest pause).
+        last = held.pop()
+        for s in held:
+            s.close()
+        t_release = time.monotonic()
+        last.settimeout(15)
+        last.sendall(b"\r\n")
+        data = last.recv(65536)
+        t_answer = time.monotonic()
+        last.close()
+        assert data.startswith(b"HTTP/1.1 200"), data[:200]
+        assert t_answer - t_release <= 2.0 + 1.0, t_answer - t_release  # _MAX_MS, plus the closes
+        m, _ = metrics(env)
+        errors = m["batchcalld_control_accept_errors_total"]
+        allowed = backoff_errors_allowed(t_answer - t_first + 0.5)
+        hz = os.sysconf("SC_CLK_TCK")
+        print("accept errors: %d in %.1fs (backoff allows %d); CPU %.2fs while held"
+              % (errors, t_answer - t_first, allowed, (cpu1 - cpu0) / hz), flush=True)
+        assert 1 <= errors <= allowed, (errors, allowed)
+        # One warning per episode, not one per failure.
+        assert env.d.log().count("cannot accept connections") == 1, env.d.log()[-2000:]
+        assert env.d.stop() == 0
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -587,4 +737,6 @@ def test_hostile_clients(work):
 
 
 if __name__ == "__main__":
-    run([test_endpoints_commands_and_metrics, test_cancel_active_batch, test_socket_setup, test_hostile_clients])
+    run([test_endpoints_commands_and_metrics, test_cancel_active_batch, test_socket_setup, test_hostile_clients,
+         test_operator_requests_name_the_peer, test_metrics_cap_leaves_the_socket_alone,
+         test_accept_emfile_backs_off])

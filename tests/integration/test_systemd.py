@@ -34,7 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import DAEMON, Env, run, unix_job, wait_until  # noqa: E402
+from harness import DAEMON, Env, run, submits_named, unix_job, wait_until  # noqa: E402
 
 TOP_SRCDIR = os.environ.get("TOP_SRCDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
 TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -391,6 +391,24 @@ def test_auto_stream_redirected_is_console(work):
         assert journal("_PID=%d" % p.pid) == []
 
 
+LATE_LOG_S = 1.0  # src/core/run.c LATE_LOG_MS: a run submitted this much after its instant is logged late
+
+
+def justified_late(events, at, submit):
+    """A run due at `at` whose submit reached the simulator at submit's
+    time: drop its 'late' entry when the daemon may have decided that late
+    (it decides before it sends), fail when it was logged although the
+    request left less than LATE_LOG_S after the instant. A run due "now"
+    is late by chance when the daemon took long enough to start or reload:
+    the bound is the rule's, not the machine's speed."""
+    received = submit["time_us"] / 1e6
+    if "late" in events:
+        assert received >= at + LATE_LOG_S, ("logged late, but submitted %.3fs after its instant"
+                                             % (received - at), events)
+        events = [e for e in events if e != "late"]
+    return events
+
+
 def test_journal_missed_late_refused_quiet_polls(work):
     # speed 0.05: a call takes minutes, so the batch of "steady" stays
     # in_progress while the daemon polls it again and again.
@@ -411,7 +429,8 @@ def test_journal_missed_late_refused_quiet_polls(work):
         assert json.loads(subs[0]["body"])["telephony_call_config"]["ringing_timeout_secs"] == 45
 
         # Now a late one and a steady one (added by a reload).
-        late_at, steady_at = int(time.time()) - 600, int(time.time())
+        t_reload = time.time()
+        late_at, steady_at = int(t_reload) - 600, int(t_reload)
         env.d.write_job("late", unix_job(late_at, extra="  max_lateness = 900;"))
         env.d.write_job("steady", unix_job(steady_at))
         env.d.signal(signal.SIGHUP)
@@ -428,8 +447,9 @@ def test_journal_missed_late_refused_quiet_polls(work):
                             missed[0]["MESSAGE"]), missed[0]["MESSAGE"]
 
         refused = journal("JOB_NAME=refused")
-        assert [e.get("JOB_EVENT") for e in refused] == ["scheduled", "error"], [e["MESSAGE"] for e in refused]
-        refused = refused[1:]
+        assert justified_late([e.get("JOB_EVENT") for e in refused], now, subs[0]) == ["scheduled", "error"], \
+            [e["MESSAGE"] for e in refused]
+        refused = [e for e in refused[1:] if e.get("JOB_EVENT") != "late"]
         expect_fields(refused[0], "error", {
             "PRIORITY": LOG_ERR, "MESSAGE_ID": MESSAGE_IDS["error"], "SYSLOG_IDENTIFIER": "batchcalld",
             "RUN_START": str(now), "JOB_STATE": "error", "HTTP_STATUS": "422", "ATTEMPT": "1", "BATCH_ID": None})
@@ -442,13 +462,25 @@ def test_journal_missed_late_refused_quiet_polls(work):
             [e["MESSAGE"] for e in late]
         expect_fields(late[1], "late", {"PRIORITY": LOG_WARNING, "MESSAGE_ID": MESSAGE_IDS["late"],
                                         "RUN_START": str(late_at), "BATCH_ID": None})
-        assert re.fullmatch(r"job 'late': run is 60\d?s late \(within max_lateness 900s\); submitting now",
-                            late[1]["MESSAGE"]), late[1]["MESSAGE"]
+        m = re.fullmatch(r"job 'late': run is (\d+)s late \(within max_lateness 900s\); submitting now",
+                         late[1]["MESSAGE"])
+        assert m, late[1]["MESSAGE"]
+        # Between the reload and the submit (whole seconds, rounded down).
+        late_sub = submits_named(env.sim, "late ")[0]
+        assert int(t_reload - late_at) <= int(m.group(1)) <= int(late_sub["time_us"] / 1e6 - late_at), \
+            (m.group(1), t_reload - late_at, late_sub["time_us"] / 1e6 - late_at)
+        steady_sub = submits_named(env.sim, "steady ")[0]
 
-        # `-p warning` (README: problems of today) shows exactly these three.
-        probs = journal("-p", "warning", "_PID=%d" % pid, "--since", "today")
-        assert sorted((e.get("JOB_NAME"), e.get("JOB_EVENT")) for e in probs) == \
-            [("late", "late"), ("missed", "missed"), ("refused", "error")], [e["MESSAGE"] for e in probs]
+        # `-p warning` (README: problems of today) shows exactly these
+        # three, and a 'late' of the runs due "now" only when justified.
+        # (--since: this daemon's start, so that midnight cannot cut it.)
+        probs = journal("-p", "warning", "_PID=%d" % pid, "--since", "@%d" % (now - 1))
+        got = sorted((e.get("JOB_NAME"), e.get("JOB_EVENT")) for e in probs)
+        for job, at, sub in (("refused", now, subs[0]), ("steady", steady_at, steady_sub)):
+            if (job, "late") in got:
+                justified_late(["late"], at, sub)
+                got.remove((job, "late"))
+        assert got == [("late", "late"), ("missed", "missed"), ("refused", "error")], [e["MESSAGE"] for e in probs]
 
         # Routine polls: "steady" stays in_progress; after its status entry
         # the daemon polls at least 3 more times and logs nothing of them.
@@ -637,10 +669,11 @@ def stop_in_flight(env, delay_ms):
 
 
 def test_stop_waits_for_request_in_flight(work):
-    # The answer comes 3 s after the submit reached the simulator; the stop
-    # waits for it and records the batch, so a restart goes on with it.
+    # The answer comes half the stop's bound after the submit reached the
+    # simulator; the stop waits for it and records the batch, so a restart
+    # goes on with it.
     with Env(work, request_timeout=10) as env:
-        t_term, t_exit, held_until = stop_in_flight(env, 3000)
+        t_term, t_exit, held_until = stop_in_flight(env, STOP_GRACE_S * 1000 // 2)
         assert t_exit >= held_until - 0.05, "exited %.2fs before the answer" % (held_until - t_exit)
         assert t_exit - t_term < STOP_GRACE_S, t_exit - t_term
         subs = env.sim.requests("submit")
@@ -657,14 +690,21 @@ def test_stop_waits_for_request_in_flight(work):
 
 
 def test_stop_bound_then_adopt(work):
-    # The answer would come 11.5 s after the request: the stop gives up
-    # after its bound (10 s) and exits 0 without knowing the outcome; the
-    # simulator creates the batch when its delay ends; the restart looks the
-    # run up and adopts that batch (after the grace of 2 x request_timeout
-    # + 2 s from the intent), never submitting again.
-    with Env(work, request_timeout=12) as env:
-        t_term, t_exit, held_until = stop_in_flight(env, 11500)
-        assert STOP_GRACE_S - 0.5 <= t_exit - t_term <= STOP_GRACE_S + 3, t_exit - t_term
+    # The answer is held past the stop's bound (10 s): the stop gives up
+    # and exits 0 without knowing the outcome; the simulator creates the
+    # batch when its delay ends; the restart looks the run up and adopts
+    # that batch, never submitting again. The delay lies halfway between
+    # the stop's bound and the lookup's grace (2 x request_timeout + 2 s
+    # from the intent: not found after it, the run would be submitted
+    # again), so both sides have seconds to spare whatever the machine.
+    # (It was 11.5 s: 1.5 s for the stop's tick, the exit with ASan's leak
+    # check and the test's own latency, which a loaded machine can eat.)
+    request_timeout = 12
+    grace_s = 2 * request_timeout + 2
+    with Env(work, request_timeout=request_timeout) as env:
+        t_term, t_exit, held_until = stop_in_flight(env, (STOP_GRACE_S + grace_s) * 1000 // 2)
+        # At least the bound; at most the extension it asked systemd for.
+        assert STOP_GRACE_S - 0.5 <= t_exit - t_term <= STOP_GRACE_S + 5, t_exit - t_term
         assert t_exit < held_until, "the daemon waited for the answer"
         st = env.d.run_state("inflight")
         assert st["batch_id"] is None, st
@@ -735,17 +775,18 @@ def secret_run(work, source):
         # Journal first, then the console with --verbose (everything it has to say).
         p = launch(env.d, "journal", env=extra)
         wait_started_journal(p.pid)
-        if source != "env":
-            assert proc_has_secret(p.pid) == [], "the key is in /proc/%d" % p.pid
-        else:
-            assert proc_has_secret(p.pid) == ["environ"]
+        # Not even $ELEVENLABS_API_KEY: its bytes are overwritten in place
+        # (unsetenv alone leaves them in /proc/PID/environ).
+        assert proc_has_secret(p.pid) == [], "the key is in /proc/%d" % p.pid
+        if source == "env":
+            with open("/proc/%d/environ" % p.pid, "rb") as fh:
+                assert b"ELEVENLABS_API_KEY=" + SECRET[:4].encode() not in fh.read()
         st = env.d.wait_state("sec-" + source, "completed", 30)
         assert all(r["api_key_ok"] for r in env.sim.requests()), "the key sent was not the key given"
         assert env.d.stop() == 0
         launch(env.d, "console", env=extra, verbose=True)
         env.d.wait_log(r"started:")
-        if source != "env":
-            assert proc_has_secret(env.d.proc.pid) == []
+        assert proc_has_secret(env.d.proc.pid) == []
         env.d.signal(signal.SIGHUP)
         env.d.wait_log(r"configuration reloaded")
         assert env.d.stop() == 0
@@ -806,6 +847,44 @@ def test_wrong_key_not_in_messages(work):
         assert_no_secret_anywhere(env)
 
 
+def test_no_core_dump(work):
+    # The daemon holds the key: it makes itself non-dumpable, so a crash
+    # leaves no core even where core files are allowed (the unit also says
+    # LimitCORE=0). A plain process under the same limit and folder dumps,
+    # when this kernel writes core files at all.
+    import resource
+
+    def cores_allowed():
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+    def cores(d):
+        return [f for f in os.listdir(d) if f == "core" or f.startswith("core.")]
+    with Env(work) as env:
+        env.d.write_job("dump", unix_job(int(time.time()) + 3600))
+        dd = os.path.join(work, "daemon-cwd")
+        os.mkdir(dd)
+        env.d.log_fh = open(env.d.logfile, "ab")
+        p = subprocess.Popen(list(getattr(harness, "WRAP", [])) + [DAEMON, "-c", env.d.conf, "--log-target=console"],
+                             stdout=env.d.log_fh, stderr=env.d.log_fh, env=clean_env(), cwd=dd,
+                             preexec_fn=cores_allowed)
+        env.d.proc = p
+        env.d.wait_log(r"started:")
+        p.send_signal(signal.SIGSEGV)
+        p.wait(20)
+        assert p.returncode != 0, p.returncode  # -SIGSEGV; 1 under ASan, which reports it
+        assert cores(dd) == [], cores(dd)
+        cd = os.path.join(work, "control-cwd")
+        os.mkdir(cd)
+        q = subprocess.Popen(["sleep", "60"], cwd=cd, preexec_fn=cores_allowed)
+        q.send_signal(signal.SIGSEGV)
+        q.wait(20)
+        if cores(cd):
+            print("ok: a dumpable process left %s, the daemon none" % cores(cd), flush=True)
+        else:
+            print("note: this kernel wrote no core for a dumpable process either (core_pattern %r)"
+                  % open("/proc/sys/kernel/core_pattern").read().strip(), flush=True)
+
+
 def test_missing_key(work):
     with Env(work) as env:
         conf_without_key_file(env.d)
@@ -860,7 +939,8 @@ TESTS = [test_message_ids_match_source, test_journal_story_explicit, test_journa
          test_notify_sequence, test_watchdog_only_for_its_pid, test_stop_waits_for_request_in_flight,
          test_stop_bound_then_adopt,
          test_secret_from_key_file, test_secret_from_credentials_directory, test_secret_from_environment,
-         test_credentials_directory_wins_over_environment, test_wrong_key_not_in_messages, test_missing_key]
+         test_credentials_directory_wins_over_environment, test_wrong_key_not_in_messages, test_no_core_dump,
+         test_missing_key]
 
 
 def skip_reason():

@@ -1201,6 +1201,61 @@ START_TEST(test_state_retention_bounds)
 }
 END_TEST
 
+/* http:// only to loopback unless api.allow_insecure_http = true; a CA file
+ * that can be read is accepted. */
+START_TEST(test_base_url_insecure_http)
+{
+	static const struct {
+		const char *url;
+		const char *allow; /* NULL: not set */
+		bool ok;
+	} cases[] = {
+		{ "https://api.elevenlabs.io", NULL, true },
+		{ "http://127.0.0.1:8089", NULL, true },
+		{ "http://127.5.6.7", NULL, true },
+		{ "http://localhost:9000/", NULL, true },
+		{ "http://LOCALHOST", NULL, true },
+		{ "http://[::1]:8089", NULL, true },
+		{ "http://[::ffff:127.0.0.1]:8089", NULL, true },
+		{ "http://u:p@127.0.0.1:1/", NULL, true },
+		{ "http://api.elevenlabs.io", NULL, false },
+		{ "http://128.0.0.1", NULL, false },
+		{ "http://localhost.example.com", NULL, false },
+		{ "http://127.0.0.1@evil.example", NULL, false },
+		{ "http://[2001:db8::1]", NULL, false },
+		{ "http://10.0.0.5:8089", "false", false },
+		{ "http://10.0.0.5:8089", "true", true },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *dir = make_tmpdir();
+		char *api = xasprintf("api = { base_url = \"%s\";%s%s%s ca_file = \"/dev/null\"; };\n", cases[i].url,
+				      cases[i].allow ? " allow_insecure_http = " : "", cases[i].allow ? cases[i].allow : "",
+				      cases[i].allow ? ";" : "");
+		char *conf = make_daemon(dir, api);
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		int r = cfg_load(conf, &c, &d);
+
+		ck_assert_msg((r == 0) == cases[i].ok, "%s (allow %s): %s", cases[i].url,
+			      cases[i].allow ? cases[i].allow : "unset", d.n ? d.v[0].msg : "accepted");
+		if (!cases[i].ok) {
+			ck_assert_uint_eq(d.n, 1);
+			ck_assert_int_eq(d.v[0].line, 2);
+			ck_assert_ptr_nonnull(strstr(d.v[0].msg, "the API key would travel in clear"));
+		} else {
+			ck_assert_int_eq(c->api.allow_insecure_http, cases[i].allow && strcmp(cases[i].allow, "true") == 0);
+		}
+		daemonconf_free(c);
+		diag_clear(&d);
+		rm_rf(dir);
+		free(conf);
+		free(api);
+		free(dir);
+	}
+}
+END_TEST
+
 START_TEST(test_destructors_accept_null)
 {
 	daemonconf_free(NULL);
@@ -1244,6 +1299,7 @@ int main(void)
 	tcase_add_test(tc, test_call_name_messages);
 	tcase_add_test(tc, test_call_names_that_pass);
 	tcase_add_test(tc, test_state_retention_bounds);
+	tcase_add_test(tc, test_base_url_insecure_http);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
