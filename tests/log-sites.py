@@ -106,7 +106,7 @@ def main():
             if re.fullmatch(r"EV_\w+", ev):
                 if not kind_ok(ev):
                     bad.append("%s: kind %s has no catalogued MESSAGE_ID" % (where, ev))
-            elif re.fullmatch(r"log_event_of\(.*\)", ev, re.S):
+            elif re.fullmatch(r"(?:\w+_)?log_event_of\(.*\)", ev, re.S):
                 pass  # checked below, once
             elif re.fullmatch(r"\(enum log_event\)\w+|ev", ev) and name in ("log_eventv_at", "log_event_at"):
                 # inside a wrapper: its own parameter
@@ -119,7 +119,7 @@ def main():
     jes = [j for j in re.findall(r"\b(JE_\w+)\b", re.search(r"enum job_event \{(.*?)\};", run_h, re.S).group(1))
            if j != "JE__MAX"]
     for p, t in texts.items():
-        m = re.search(r"\benum log_event log_event_of\(enum job_event \w+\)\s*\{(.*?)\n\}", t, re.S)
+        m = re.search(r"\benum log_event (?:\w+_)?log_event_of\(enum job_event \w+\)\s*\{(.*?)\n\}", t, re.S)
         if not m:
             continue
         body = m.group(1)

@@ -140,7 +140,7 @@ void carry_note_api_result(struct engine *e, const struct api_result *res)
 		return;
 	}
 	if (res->http_status > 0 && e->auth_failures > 0) {
-		log_msg(LOG_NOTICE, "the API accepts the key again; API work resumed");
+		log_event(LOG_NOTICE, EV_API_KEY_ACCEPTED, NULL, "the API accepts the key again; API work resumed");
 		e->auth_failures = 0;
 		e->paused_until_ms = 0;
 	}
@@ -231,7 +231,8 @@ static bool store_result(struct engine *e, struct slot *s, int rc)
 		return false;
 	}
 	if (e->store_broken) {
-		log_msg(LOG_NOTICE, "the state folder '%s' is writable again", store_where(e->store));
+		log_event(LOG_NOTICE, EV_STATE_WRITABLE, NULL, "the state folder '%s' is writable again",
+			  store_where(e->store));
 		e->store_broken = false;
 	}
 	return true;

@@ -81,8 +81,9 @@ enum log_event engine_log_event_of(enum job_event je)
 	case JE_CHANGED: return EV_JOB_CHANGED;
 	case JE_REMOVED: return EV_REMOVED;
 	case JE_TRANSIENT: return EV_API_TRANSIENT;
-	case JE_DUPLICATE: return EV_NONE; /* the run goes on: not a refused run */
-	default: return EV_NONE;
+	case JE_DUPLICATE: return EV_DUPLICATE; /* the run goes on: not a refused run */
+	case JE_PAUSED: return EV_PAUSED;
+	default: return EV_INTERNAL; /* not a job event: a bug */
 	}
 }
 
@@ -166,7 +167,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
 	 * way: look at the heap again. */
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
-		log_msg(LOG_WARNING, "timer read failed: %s", strerror(errno));
+		log_event(LOG_WARNING, EV_INTERNAL, NULL, "timer read failed: %s", strerror(errno));
 	if (now < e->paused_until_ms || e->stopping) {
 		slot_heap_arm(e);
 		return;
@@ -390,7 +391,7 @@ int engine_reload(struct engine *e)
 	diag_clear(&d);
 	if (strcmp(nc->api.base_url, e->conf->api.base_url) != 0 ||
 	    strcmp(nc->state_dir, e->conf->state_dir) != 0)
-		log_msg(LOG_WARNING, "changes to api.base_url and state_dir take effect at the next start");
+		log_event(LOG_WARNING, EV_RESTART_NEEDED, NULL, "changes to api.base_url and state_dir take effect at the next start");
 	old = e->conf;
 	e->conf = nc;
 	reconcile_apply_conf(e);
@@ -428,7 +429,7 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 	if (http_pending(e->http) == 0) {
 		stop_finish(e);
 	} else if (++e->stop_ticks > STOP_GRACE_S * 10) {
-		log_msg(LOG_WARNING, "stopping without the answers to %zu requests; their runs are looked up "
+		log_event(LOG_WARNING, EV_STOP_ABANDONED, NULL, "stopping without the answers to %zu requests; their runs are looked up "
 			"through the API at the next start", http_pending(e->http));
 		stop_finish(e);
 	}

@@ -154,7 +154,7 @@ int64_t reconcile_prune_job(struct engine *e, const char *job)
 		if (!remove[i] || s->busy || s->in_group)
 			continue;
 		if (!spec)
-			engine_log_run(LOG_INFO, EV_NONE, s->run, 0, 0,
+			engine_log_run(LOG_INFO, EV_RECORD_REMOVED, s->run, 0, 0,
 				"job '%s': the record of run '%s' (%s) is removed: the job left the files and "
 				"state_retention (%" PRId64 "s) has passed", s->run->job, s->run->call_name,
 				run_state_name(s->run->state), retention_s(e));

@@ -251,7 +251,7 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 		if (s->forgotten)
 			continue;
 		if (!failure && sc->n_foreign[i] > 0)
-			engine_log_run(LOG_WARNING, EV_NONE, s->run, 0, 0,
+			engine_log_run(LOG_WARNING, EV_DUPLICATE, s->run, 0, 0,
 				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
 				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
 				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",

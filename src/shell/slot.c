@@ -112,7 +112,7 @@ void slot_heap_arm(struct engine *e)
 	}
 	/* CANCEL_ON_SET: a clock step wakes us to look again. */
 	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
-		log_msg(LOG_ERR, "cannot arm the timer: %s", strerror(errno));
+		log_event(LOG_ERR, EV_INTERNAL, NULL, "cannot arm the timer: %s", strerror(errno));
 }
 
 /* --- slots ----------------------------------------------------------------- */
