@@ -242,7 +242,7 @@ def test_endpoints_commands_and_metrics(work):
         assert rc == 0, err
         assert out.startswith("job 'life': retry requested"), out
         wait_until(lambda: len(env.sim.requests("retry")) == 3, 15, "the operator's retry")
-        env.d.wait_log(r"operator request: retry of job 'life'")
+        env.d.wait_log(r"operator request \(uid \d+, gid \d+, pid \d+\): retry of job 'life'")
 
         # Refusals: exit 1 with the daemon's reason, 409 on the socket.
         rc, out, err = ctl(env, "retry", "future")
