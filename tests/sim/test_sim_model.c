@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sim_model.h"
+#include "sim_sign.h"
 
 #define SEC 1000000LL
 #define T0 (1800000000LL * SEC) /* an arbitrary "now" at the start of each test */
@@ -558,6 +559,84 @@ START_TEST(test_clock_never_goes_back)
 }
 END_TEST
 
+static void hexstr(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+START_TEST(test_sha256)
+{
+	uint8_t d[SIM_SHA256_LEN];
+	char hex[2 * SIM_SHA256_LEN + 1], *big = malloc(1000000);
+	struct sim_sha256 c;
+
+	sim_sha256("", 0, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sim_sha256("abc", 3, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* 56 bytes: the padding spills into a second block */
+	sim_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	/* a million 'a', fed in uneven pieces */
+	memset(big, 'a', 1000000);
+	sim_sha256_init(&c);
+	for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 3 % 1000 + 1)
+		sim_sha256_update(&c, big + off, off + step > 1000000 ? 1000000 - off : step);
+	sim_sha256_final(&c, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(big);
+}
+END_TEST
+
+START_TEST(test_hmac_and_signature)
+{
+	/* the API document's test vector (§5.4): 449 bytes, no newline */
+	static const char body[] =
+		"{\"type\":\"call_initiation_failure\",\"event_timestamp\":1792483300,\"data\":{\""
+		"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\",\"conversation_id\":\"conv_6"
+		"101k7v9z6dt7p0gw5q8fhk9u3yc\",\"failure_reason\":\"no-answer\",\"metadata\":{\"t"
+		"ype\":\"sip\",\"body\":{\"from_number\":\"+14155550199\",\"to_number\":\"+1415555010"
+		"3\",\"sip_status_code\":480,\"error_reason\":\"INVITE failed: sip status: 480:"
+		" Temporarily Unavailable (SIP 480)\",\"call_sid\":\"0b7c2f1e-9a4d-4c3b-8e21-"
+		"5f6a7b8c9d0e\"}}}}";
+	uint8_t d[SIM_SHA256_LEN], key[131];
+	char hex[2 * SIM_SHA256_LEN + 1], hdr[SIM_SIG_HEADER_MAX], b64[16];
+
+	/* RFC 4231 test cases 2 and 6 (a key longer than a block) */
+	sim_hmac_sha256("Jefe", 4, "what do ya want ", 16, "for nothing?", 12, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, sizeof(key));
+	sim_hmac_sha256(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First", 54, NULL, 0, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+
+	ck_assert_uint_eq(sizeof(body) - 1, 449);
+	sim_sign_header("wsec_example_secret", 1792483300, body, sizeof(body) - 1, hdr);
+	ck_assert_str_eq(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	/* another t, another secret or another body: another signature */
+	sim_sign_header("wsec_example_secret", 1792483301, body, sizeof(body) - 1, hdr);
+	ck_assert_str_ne(hdr + 17, "1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	sim_sign_header("wsec_example_secreT", 1792483300, body, sizeof(body) - 1, hdr);
+	ck_assert_str_ne(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	sim_sign_header("wsec_example_secret", 1792483300, body, sizeof(body) - 2, hdr);
+	ck_assert_str_ne(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+
+	ck_assert_uint_eq(sim_base64("", 0, b64), 0);
+	sim_base64("f", 1, b64);
+	ck_assert_str_eq(b64, "Zg==");
+	sim_base64("fo", 2, b64);
+	ck_assert_str_eq(b64, "Zm8=");
+	sim_base64("foobar", 6, b64);
+	ck_assert_str_eq(b64, "Zm9vYmFy");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -580,6 +659,8 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_list_pages);
 	tcase_add_test(tc, test_clock_never_goes_back);
+	tcase_add_test(tc, test_sha256);
+	tcase_add_test(tc, test_hmac_and_signature);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
