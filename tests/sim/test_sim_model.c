@@ -12,8 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "sim_conv.h"
 #include "sim_model.h"
 #include "sim_sign.h"
+#include "util.h"
 
 #define SEC 1000000LL
 #define T0 (1800000000LL * SEC) /* an arbitrary "now" at the start of each test */
@@ -637,6 +641,464 @@ START_TEST(test_hmac_and_signature)
 }
 END_TEST
 
+/* Submit recipients with numbers and, for some, client data JSON. */
+static struct sim_batch *submit_ccd(struct sim_model *m, const char *agent, const char *const *numbers,
+				    const char *const *ccd, size_t n)
+{
+	struct sim_recipient_in r[16] = {{0}};
+	struct sim_submit s = {.call_name = "conv", .agent_id = agent, .ringing_timeout_secs = 60,
+			       .agent_phone_number_id = "phnum_test"};
+
+	for (size_t i = 0; i < n; i++) {
+		r[i].phone_number = numbers[i];
+		r[i].ccd_json = ccd ? ccd[i] : NULL;
+	}
+	s.recipients = r;
+	s.n_recipients = n;
+	return sim_model_submit(m, &s);
+}
+
+/* The conversation of recipient i's current attempt, if it has one. */
+static bool conv_of(struct sim_model *m, struct sim_batch *b, size_t i, struct sim_conv_ref *ref,
+		    struct sim_conv_view *v)
+{
+	struct sim_rcp_view rv;
+
+	sim_recipient_view(m, b, i, &rv);
+	if (!rv.has_conversation)
+		return false;
+	ck_assert(sim_model_find_conv(m, rv.conversation_id, ref));
+	sim_conv_view(m, ref, v);
+	ck_assert_str_eq(v->conversation_id, rv.conversation_id);
+	return true;
+}
+
+static json_object *conv_json(struct sim_model *m, const struct sim_conv_ref *ref)
+{
+	struct sim_conv_view v;
+	struct sbuf out = {0};
+	json_object *o;
+
+	sim_conv_view(m, ref, &v);
+	sim_render_conv(&out, &v, false);
+	o = json_tokener_parse(out.s);
+	ck_assert_msg(o != NULL, "not JSON: %s", out.s);
+	sbuf_free(&out);
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *path)
+{
+	char *copy = strdup(path), *save = NULL;
+
+	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			o = NULL;
+	free(copy);
+	return o ? json_object_get_string(o) : NULL;
+}
+
+START_TEST(test_conv_life)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550100"};
+	const char *ccd[] = {"{\"dynamic_variables\":{\"user_name\":\"Alice\",\"crm\":7}}"};
+	struct sim_batch *b;
+	struct sim_conv_ref ref, none;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	struct sim_rcp_view rv;
+	json_object *o, *keys;
+	int64_t d, t1, t2, end;
+	static const char *const top[] = {"agent_id", "agent_name", "conversation_id", "status", "user_id",
+					  "branch_id", "version_id", "environment", "transcript", "metadata",
+					  "analysis", "conversation_initiation_client_data", "has_audio",
+					  "has_user_audio", "has_response_audio", "has_auxiliary_audio",
+					  "visited_agents", "tag_ids", "conversation_product", "otlp_traces"};
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, ccd, 1);
+	d = T0 + 1; /* dispatched when the batch starts */
+	t1 = d + 1 * SEC;
+	t2 = t1 + 2 * SEC;
+	end = t2 + 5 * SEC;
+	ck_assert_int_eq(sim_model_next_change(m), T0 + 1);
+	sim_model_advance(m, t1 - 1);
+	ck_assert(!conv_of(m, b, 0, &ref, &v));
+	ck_assert_int_eq(sim_model_convs(m, &(struct sim_conv_ref *){NULL}), 0);
+	ck_assert_int_eq(sim_model_next_change(m), end);
+
+	sim_model_advance(m, t1);
+	ck_assert(conv_of(m, b, 0, &ref, &v));
+	ck_assert_int_eq(strncmp(v.conversation_id, "conv_", 5), 0);
+	ck_assert_uint_eq(strlen(v.conversation_id), 33);
+	ck_assert_int_eq(v.status, SIM_CONV_INITIATED);
+	ck_assert_int_eq(v.start_us, t1);
+	ck_assert_int_eq(v.accepted_us, -1);
+	ck_assert(!v.ended);
+	o = conv_json(m, &ref);
+	keys = NULL;
+	ck_assert_str_eq(jstr(o, "status"), "initiated");
+	ck_assert(json_object_object_get_ex(o, "analysis", &keys) && keys == NULL);
+	ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "");
+	ck_assert_ptr_null(jstr(o, "metadata.phone_call.call_result"));
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.type"), "twilio");
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.external_number"), "+14155550100");
+	ck_assert_str_eq(jstr(o, "metadata.batch_call.batch_call_id"), bview(m, b).id);
+	sim_recipient_view(m, b, 0, &rv);
+	ck_assert_str_eq(jstr(o, "metadata.batch_call.batch_call_recipient_id"), rv.id);
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.user_name"), "Alice");
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.crm"), "7");
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.system__conversation_id"),
+			 v.conversation_id);
+	{
+		/* every key of the document, in its order */
+		size_t i = 0;
+		json_object_object_foreach(o, k, val)
+		{
+			(void)val;
+			ck_assert_uint_lt(i, ARRAY_SIZE(top));
+			ck_assert_str_eq(k, top[i]);
+			i++;
+		}
+		ck_assert_uint_eq(i, ARRAY_SIZE(top));
+	}
+	json_object_put(o);
+
+	sim_model_advance(m, t2 + 2 * SEC);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_IN_PROGRESS);
+	ck_assert_int_eq(v.accepted_us, t2);
+	ck_assert_int_eq(v.duration_secs, 2);
+	o = conv_json(m, &ref);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 2); /* 0 s and 2 s */
+	json_object_put(o);
+
+	sim_model_advance(m, end);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	ck_assert_int_eq(v.call_result, SIM_CALL_ANSWERED);
+	ck_assert_int_eq(v.end_us, end);
+	ck_assert_int_eq(v.duration_secs, 5);
+	o = conv_json(m, &ref);
+	ck_assert(json_object_object_get(o, "analysis") == NULL);
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.call_result"), "answered");
+	ck_assert_str_eq(jstr(o, "has_audio"), "true");
+	json_object_put(o);
+	/* the event of the call's end: done after the processing time */
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 1);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_TRANSCRIPT);
+	ck_assert_int_eq(ev[0].due_us, end + 3 * SEC);
+	ck_assert(ev[0].conv.batch_key == ref.batch_key && ev[0].conv.idx == ref.idx &&
+		  ev[0].conv.attempt == ref.attempt);
+	free(ev);
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 0);
+
+	sim_model_advance(m, end + 3 * SEC - 1);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	sim_model_advance(m, end + 3 * SEC);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.done_us, end + 3 * SEC);
+	o = conv_json(m, &ref);
+	ck_assert_str_eq(jstr(o, "status"), "done");
+	ck_assert_str_eq(jstr(o, "analysis.call_successful"), "success");
+	ck_assert_str_eq(jstr(o, "analysis.transcript_summary"), "Alice agreed to the proposal.");
+	ck_assert_str_eq(jstr(o, "analysis.data_collection_results.customer_name.value"), "Alice");
+	ck_assert_str_eq(jstr(o, "analysis.data_collection_results.decision.value"), "accept");
+	ck_assert_str_eq(jstr(o, "analysis.evaluation_criteria_results.goal_achieved.result"), "success");
+	ck_assert_str_eq(jstr(o, "analysis.evaluation_criteria_results.customer_reached.result"), "success");
+	ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Call ended by remote party");
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 3);
+	json_object_put(o);
+
+	/* unknown and made-up ids */
+	ck_assert(!sim_model_find_conv(m, "conv_nope", &none));
+	{
+		char bad[40];
+		snprintf(bad, sizeof(bad), "%s", v.conversation_id);
+		bad[32] = bad[32] == 'a' ? 'b' : 'a';
+		ck_assert(!sim_model_find_conv(m, bad, &none));
+		snprintf(bad, sizeof(bad), "%s", v.conversation_id);
+		bad[21] = '1'; /* another attempt, never made */
+		ck_assert(!sim_model_find_conv(m, bad, &none));
+	}
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conv_failures_retry_delete)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550106", "+14155550108", "+14155550107"};
+	struct sim_batch *b;
+	struct sim_conv_ref r0, r1, r1b, r2;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	struct sim_conv_ref *all;
+	char old[40], bid[40];
+	int64_t t2 = T0 + 1 + 3 * SEC;
+	size_t n;
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 3);
+	sim_model_advance(m, t2 - 1);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_INITIATED);
+	sim_model_advance(m, t2);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_NO_ANSWER);
+	ck_assert_int_eq(v.done_us, -1);
+	ck_assert(conv_of(m, b, 1, &r1, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_BUSY);
+	snprintf(old, sizeof(old), "%s", v.conversation_id);
+	{
+		json_object *o = conv_json(m, &r1);
+		ck_assert(json_object_object_get(o, "analysis") == NULL);
+		ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 0);
+		ck_assert_str_eq(jstr(o, "metadata.error.reason"), "busy");
+		ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Busy");
+		json_object_put(o);
+	}
+	/* failures are told at once, in the order found */
+	n = sim_model_take_events(m, &ev);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_FAILURE);
+	ck_assert_int_eq(ev[0].due_us, t2);
+	ck_assert_int_eq(ev[1].kind, SIM_EV_FAILURE);
+	ck_assert_uint_eq(ev[1].conv.idx, 1);
+	free(ev);
+
+	sim_model_advance(m, t2 + 60 * SEC);
+	ck_assert(conv_of(m, b, 2, &r2, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.call_result, SIM_CALL_VOICEMAIL);
+	{
+		json_object *o = conv_json(m, &r2);
+		ck_assert_str_eq(jstr(o, "analysis.call_successful"), "failure");
+		ck_assert_str_eq(jstr(o, "analysis.transcript_summary"),
+				 "The call reached voicemail; the agent left a message for the customer.");
+		ck_assert(json_object_object_get(json_object_object_get(
+			json_object_object_get(json_object_object_get(o, "analysis"), "data_collection_results"),
+			"decision"), "value") == NULL);
+		json_object_put(o);
+	}
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 1);
+	free(ev);
+
+	/* a retry: new conversations, the old ones stay */
+	ck_assert_int_eq(sim_model_retry(m, b), 0);
+	ck_assert(!conv_of(m, b, 1, &r1b, &v));
+	ck_assert(sim_model_find_conv(m, old, &r1b));
+	sim_conv_view(m, &r1b, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.attempt, 0);
+	sim_model_advance(m, t2 + 120 * SEC);
+	ck_assert(conv_of(m, b, 1, &r1b, &v));
+	ck_assert_str_ne(v.conversation_id, old);
+	ck_assert_int_eq(v.attempt, 1);
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.call_result, SIM_CALL_ANSWERED);
+	ck_assert_uint_eq(sim_model_convs(m, &all), 6); /* 3 first calls + 3 retried */
+	free(all);
+
+	/* delete: the batch goes, its conversations stay */
+	snprintf(bid, sizeof(bid), "%s", bview(m, b).id);
+	sim_model_delete(m, b);
+	ck_assert_ptr_null(sim_model_find(m, bid));
+	ck_assert(sim_model_find_conv(m, old, &r1b));
+	sim_conv_view(m, &r1b, &v);
+	ck_assert_str_eq(v.batch_id, bid);
+	ck_assert_uint_eq(sim_model_convs(m, &all), 6);
+	free(all);
+	{
+		int64_t end;
+		ck_assert(sim_model_batch_ended(m, r1b.batch_key, &end));
+	}
+	sim_model_reset(m);
+	ck_assert(!sim_model_find_conv(m, old, &r1b));
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conv_cancel)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550100", "+14155550101", "+14155550102"};
+	struct sim_batch *b;
+	struct sim_conv_ref r0, r1;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	int64_t d = T0 + 1, cut;
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 3);
+	sim_model_advance(m, d + 4 * SEC);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_IN_PROGRESS);
+	cut = sim_model_now(m);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	sim_conv_view(m, &r0, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	ck_assert(v.cancelled);
+	ck_assert_int_eq(v.end_us, cut);
+	ck_assert_int_eq(v.duration_secs, 1); /* answered at d + 3 s */
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 3);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_TRANSCRIPT);
+	ck_assert_int_eq(ev[0].due_us, cut + 3 * SEC);
+	free(ev);
+	sim_model_advance(m, cut + 3 * SEC);
+	{
+		json_object *o = conv_json(m, &r0);
+		ck_assert_str_eq(jstr(o, "status"), "done");
+		ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Call cancelled");
+		ck_assert_str_eq(jstr(o, "analysis.transcript_summary"),
+				 "The customer agreed to the proposal. The call was cut off by a cancel.");
+		ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 1);
+		json_object_put(o);
+	}
+	(void)r1;
+
+	/* cancelled while ringing: failed, and no event */
+	m = (sim_model_free(m), new_model());
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 1);
+	sim_model_advance(m, d + 2 * SEC);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	ck_assert(conv_of(m, b, 0, &r1, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_FAILED);
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 0);
+	/* cancelled before it was placed: no conversation at all */
+	b = submit_ccd(m, "agent_x", nums, NULL, 1);
+	sim_model_advance(m, sim_model_now(m) + 1);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	ck_assert(!conv_of(m, b, 0, &r1, &v));
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_analysis_rule)
+{
+	static const char *const want[10] = {"success", "success", "success", "success", "success",
+					     "success", "failure", "failure", "unknown", "unknown"};
+	char num[32];
+
+	/* the second-to-last digit decides; the last digit is the outcome's */
+	for (int tens = 0; tens < 10; tens++)
+		for (int last = 0; last < 10; last++) {
+			snprintf(num, sizeof(num), "+1415555%02d%d%d", 1, tens, last);
+			ck_assert_str_eq(sim_verdict_str(sim_conv_verdict(num, NULL, false)), want[tens]);
+		}
+	ck_assert_int_eq(sim_conv_verdict("5", NULL, false), SIM_VERDICT_SUCCESS); /* no tens digit: 0 */
+	ck_assert_int_eq(sim_conv_verdict("wa-16x1", NULL, false), SIM_VERDICT_FAILURE);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", NULL, true), SIM_VERDICT_FAILURE); /* voicemail */
+	/* the dynamic variable overrides everything */
+	ck_assert_int_eq(sim_conv_verdict("+14155550180", "{\"dynamic_variables\":{\"sim_call_successful\":\"success\"}}",
+					  false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":\"unknown\"}}",
+					  true),
+			 SIM_VERDICT_UNKNOWN);
+	/* anything else in it is ignored */
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":\"error\"}}",
+					  false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":1}}", false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "[1]", false), SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_verdict_filter_parse("error"), 3);
+	ck_assert_int_eq(sim_verdict_filter_parse("Success"), -1);
+}
+END_TEST
+
+static json_object *page(struct sim_model *m, const char *agent, int verdict, const char *cursor, size_t size)
+{
+	struct sim_conv_query q = {.agent_id = agent, .verdict = verdict, .cursor = cursor, .page_size = size,
+				   .with_summary = true};
+	struct sbuf out = {0};
+	json_object *o;
+
+	sim_render_conv_page(&out, m, &q);
+	o = json_tokener_parse(out.s);
+	ck_assert_msg(o != NULL, "not JSON: %s", out.s);
+	sbuf_free(&out);
+	return o;
+}
+
+START_TEST(test_conv_list)
+{
+	struct sim_model *m = new_model();
+	const char *a[] = {"+14155550100", "+14155550160", "+14155550180", "+14155550106"};
+	const char *bnums[] = {"+14155550101"};
+	json_object *p, *convs;
+	const char *next;
+	char cur[64];
+
+	submit_ccd(m, "agent_a", a, NULL, 4);
+	sim_model_advance(m, sim_model_now(m) + 5 * SEC);
+	submit_ccd(m, "agent_b", bnums, NULL, 1);
+	sim_model_advance(m, sim_model_now(m) + 60 * SEC);
+
+	p = page(m, NULL, -1, NULL, 30);
+	convs = json_object_object_get(p, "conversations");
+	ck_assert_int_eq(json_object_array_length(convs), 5);
+	/* newest first: the later batch, then recipients 3, 2, 1, 0 (same start) */
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "agent_id"), "agent_b");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 1), "status"), "failed");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 1), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 2), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 3), "call_successful"), "failure");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "call_successful"), "success");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "transcript_summary"),
+			 "The customer agreed to the proposal.");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "message_count"), "3");
+	ck_assert_ptr_null(jstr(p, "next_cursor"));
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+
+	/* pages of 2 */
+	p = page(m, NULL, -1, NULL, 2);
+	ck_assert_str_eq(jstr(p, "has_more"), "true");
+	next = jstr(p, "next_cursor");
+	snprintf(cur, sizeof(cur), "%s", next);
+	json_object_put(p);
+	p = page(m, NULL, -1, cur, 2);
+	convs = json_object_object_get(p, "conversations");
+	ck_assert_int_eq(json_object_array_length(convs), 2);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "status"), "done");
+	snprintf(cur, sizeof(cur), "%s", jstr(p, "next_cursor"));
+	json_object_put(p);
+	p = page(m, NULL, -1, cur, 2);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+
+	/* filters */
+	p = page(m, "agent_b", -1, NULL, 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	json_object_put(p);
+	p = page(m, NULL, SIM_VERDICT_SUCCESS, NULL, 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 2);
+	json_object_put(p);
+	p = page(m, "agent_a", SIM_VERDICT_UNKNOWN, NULL, 30); /* the failed call has no verdict */
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	json_object_put(p);
+	p = page(m, NULL, 3, NULL, 30); /* "error": none */
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 0);
+	json_object_put(p);
+	p = page(m, NULL, -1, "garbage", 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 0);
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+	sim_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -661,6 +1123,11 @@ int main(void)
 	tcase_add_test(tc, test_clock_never_goes_back);
 	tcase_add_test(tc, test_sha256);
 	tcase_add_test(tc, test_hmac_and_signature);
+	tcase_add_test(tc, test_conv_life);
+	tcase_add_test(tc, test_conv_failures_retry_delete);
+	tcase_add_test(tc, test_conv_cancel);
+	tcase_add_test(tc, test_analysis_rule);
+	tcase_add_test(tc, test_conv_list);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
