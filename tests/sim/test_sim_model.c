@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "sim_conv.h"
+#include "sim_hooks.h"
 #include "sim_model.h"
 #include "sim_sign.h"
 #include "util.h"
@@ -1099,6 +1100,358 @@ START_TEST(test_conv_list)
 }
 END_TEST
 
+/* --- webhooks ----------------------------------------------------------- */
+
+struct hookrig {
+	struct sim_model *m;
+	struct sim_hooks *h;
+	struct sim_batch *b;
+};
+
+static void rig_new(struct hookrig *r, const char *const *nums, size_t n, long long tcl)
+{
+	struct sim_params p;
+
+	sim_params_default(&p, 1, 42);
+	r->m = sim_model_new(&p);
+	sim_model_advance(r->m, T0);
+	r->h = sim_hooks_new(r->m, 42, 1);
+	ck_assert_int_eq(sim_hooks_configure(r->h, "http://127.0.0.1:9/hook", "sec", SIM_HOOK_DEFAULT_EVENTS, true), 0);
+	r->b = submit(r->m, "agent_x", tcl, nums, n);
+}
+
+static void rig_free(struct hookrig *r)
+{
+	sim_hooks_free(r->h);
+	sim_model_free(r->m);
+}
+
+/* The delivery due at now, if any (the model advanced first). */
+static bool rig_next(struct hookrig *r, int64_t now, struct sim_delivery *d, int64_t *wake)
+{
+	int64_t w;
+
+	sim_model_advance(r->m, now);
+	return sim_hooks_next(r->h, now, now, d, wake ? wake : &w);
+}
+
+/* Deliver everything due up to until, answering each with status; the
+ * log of "event:attempt" words, in order. */
+static void rig_run(struct hookrig *r, int64_t from, int64_t until, int status, char *log, size_t len)
+{
+	int64_t now = from, wake;
+	struct sim_delivery d;
+
+	for (;;) {
+		if (rig_next(r, now, &d, &wake)) {
+			size_t l = strlen(log);
+			snprintf(log + l, len - l, "%s%s:%d", l ? " " : "", d.event, d.attempt);
+			sim_hooks_done(r->h, d.id, status, status ? NULL : "refused", now, now);
+			sim_delivery_clear(&d);
+			continue;
+		}
+		if (wake > until)
+			return;
+		now = wake;
+	}
+}
+
+static json_object *hooks_log(struct hookrig *r)
+{
+	struct sbuf out = {0};
+	json_object *o;
+
+	ck_assert_int_eq(sim_hooks_control(r->h, "webhooks", "GET", NULL, NULL, 0, &out), 200);
+	o = json_tokener_parse(out.s);
+	ck_assert_ptr_nonnull(o);
+	sbuf_free(&out);
+	return json_object_object_get(o, "deliveries") ? o : NULL;
+}
+
+START_TEST(test_hooks_deliveries)
+{
+	const char *nums[] = {"+14155550100", "+14155550106", "+14155550107"};
+	struct hookrig r;
+	struct sim_delivery d;
+	int64_t wake, d0 = T0 + 1, t2 = d0 + 3 * SEC, end = t2 + 5 * SEC, done = end + 3 * SEC;
+	char sig[SIM_SIG_HEADER_MAX];
+	json_object *o;
+
+	rig_new(&r, nums, 3, 0);
+	/* nothing before the first call fails; then its failure event */
+	ck_assert(!rig_next(&r, t2 - 1, &d, &wake));
+	ck_assert_int_eq(wake, t2);
+	ck_assert(rig_next(&r, t2, &d, &wake));
+	ck_assert_str_eq(d.event, "call_initiation_failure");
+	ck_assert_str_eq(d.url, "http://127.0.0.1:9/hook");
+	ck_assert_int_eq(d.attempt, 1);
+	sim_sign_header("sec", t2 / SEC, d.body, d.body_len, sig);
+	ck_assert_str_eq(d.signature, sig);
+	o = json_tokener_parse(d.body);
+	ck_assert_str_eq(jstr(o, "type"), "call_initiation_failure");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), t2 / SEC);
+	ck_assert_str_eq(jstr(o, "data.failure_reason"), "no-answer");
+	ck_assert_str_eq(jstr(o, "data.metadata.type"), "twilio");
+	ck_assert_str_eq(jstr(o, "data.conversation_id"), d.conversation_id);
+	json_object_put(o);
+	/* one at a time: nothing else while it is in flight */
+	ck_assert(!rig_next(&r, done + 100 * SEC, &(struct sim_delivery){0}, &wake));
+	ck_assert_int_eq(wake, INT64_MAX);
+	sim_hooks_done(r.h, d.id, 200, NULL, t2, t2);
+	sim_delivery_clear(&d);
+
+	/* the two answered calls: transcriptions once done, in index order */
+	ck_assert(!rig_next(&r, done - 1, &d, &wake));
+	ck_assert_int_eq(wake, done);
+	ck_assert(rig_next(&r, done, &d, &wake));
+	ck_assert_str_eq(d.event, "post_call_transcription");
+	o = json_tokener_parse(d.body);
+	ck_assert_str_eq(jstr(o, "data.status"), "done");
+	ck_assert_str_eq(jstr(o, "data.analysis.call_successful"), "success");
+	ck_assert_ptr_null(jstr(o, "data.metadata.phone_call")); /* no agent_phone_number_id */
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), done / SEC);
+	json_object_put(o);
+	{
+		/* the data is the GET body, byte for byte */
+		struct sim_conv_ref ref;
+		struct sim_conv_view v;
+		struct sbuf get = {0};
+		char *want;
+		ck_assert(sim_model_find_conv(r.m, d.conversation_id, &ref));
+		sim_conv_view(r.m, &ref, &v);
+		sim_render_conv(&get, &v, false);
+		want = xasprintf("{\"type\":\"post_call_transcription\",\"event_timestamp\":%lld,\"data\":%s}",
+				 (long long)(done / SEC), get.s);
+		ck_assert_str_eq(d.body, want);
+		free(want);
+		sbuf_free(&get);
+	}
+	/* a 503: again after 30 s (+ up to 10 %), byte-identical, new t */
+	sim_hooks_done(r.h, d.id, 503, NULL, done, done);
+	{
+		char *body = strdup(d.body);
+		sim_delivery_clear(&d);
+		ck_assert(rig_next(&r, done, &d, &wake)); /* meanwhile, the voicemail's */
+		ck_assert_str_eq(d.event, "post_call_transcription");
+		ck_assert_str_ne(d.body, body);
+		sim_hooks_done(r.h, d.id, 200, NULL, done, done);
+		sim_delivery_clear(&d);
+		ck_assert(!rig_next(&r, done, &d, &wake));
+		ck_assert_int_ge(wake, done + 30 * SEC);
+		ck_assert_int_le(wake, done + 33 * SEC);
+		ck_assert(rig_next(&r, wake, &d, NULL));
+		ck_assert_int_eq(d.attempt, 2);
+		ck_assert_str_eq(d.body, body);
+		sim_sign_header("sec", wake / SEC, d.body, d.body_len, sig);
+		ck_assert_str_eq(d.signature, sig);
+		free(body);
+	}
+	/* no answer at all counts like a 5xx; the fifth attempt is the last */
+	{
+		int64_t now = wake, gaps[] = {120, 480, 1800};
+		for (int k = 0; k < 3; k++) {
+			sim_hooks_done(r.h, d.id, 0, "refused", now, now);
+			sim_delivery_clear(&d);
+			ck_assert(!rig_next(&r, now, &d, &wake));
+			ck_assert_int_ge(wake - now, gaps[k] * SEC);
+			ck_assert_int_le(wake - now, gaps[k] * SEC * 11 / 10);
+			now = wake;
+			ck_assert(rig_next(&r, now, &d, NULL));
+			ck_assert_int_eq(d.attempt, 3 + k);
+		}
+		sim_hooks_done(r.h, d.id, 500, NULL, now, now);
+		sim_delivery_clear(&d);
+		ck_assert(!rig_next(&r, now + 86400 * SEC, &d, &wake));
+		ck_assert_int_eq(wake, INT64_MAX);
+	}
+	o = hooks_log(&r);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "deliveries")), 7);
+	json_object_put(o);
+	rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_hooks_no_retry)
+{
+	const char *nums[] = {"+14155550100", "+14155550106"};
+	struct hookrig r;
+	char log[512] = "";
+
+	/* a 4xx is final; failures are never retried */
+	rig_new(&r, nums, 2, 0);
+	rig_run(&r, T0, T0 + 3600 * SEC, 400, log, sizeof(log));
+	ck_assert_str_eq(log, "call_initiation_failure:1 post_call_transcription:1");
+	rig_free(&r);
+	log[0] = '\0';
+	rig_new(&r, nums, 2, 0);
+	rig_run(&r, T0, T0 + 3600 * SEC, 503, log, sizeof(log));
+	ck_assert_str_eq(log, "call_initiation_failure:1 post_call_transcription:1 post_call_transcription:2 "
+			      "post_call_transcription:3 post_call_transcription:4 post_call_transcription:5");
+	rig_free(&r);
+	/* retries off */
+	log[0] = '\0';
+	rig_new(&r, nums, 2, 0);
+	sim_hooks_configure(r.h, "http://127.0.0.1:9/hook", NULL, SIM_HOOK_TRANSCRIPT | SIM_HOOK_AUDIO, false);
+	rig_run(&r, T0, T0 + 3600 * SEC, 503, log, sizeof(log));
+	ck_assert_str_eq(log, "post_call_transcription:1 post_call_audio:1");
+	rig_free(&r);
+	/* a url needs a secret; bad urls are refused */
+	{
+		struct sim_params p;
+		struct sim_model *m;
+		struct sim_hooks *h;
+		sim_params_default(&p, 1, 1);
+		m = sim_model_new(&p);
+		h = sim_hooks_new(m, 1, 1);
+		ck_assert_int_eq(sim_hooks_configure(h, "http://x/", NULL, 0, true), -EINVAL);
+		ck_assert_int_eq(sim_hooks_configure(h, "https://x/", "s", 0, true), -EINVAL);
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http://x:/"));
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http://x:70000/"));
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http:///p"));
+		ck_assert_ptr_null(sim_hooks_check_url("http://[::1]:8080/hook?a=b"));
+		ck_assert_ptr_null(sim_hooks_check_url("http://localhost"));
+		ck_assert_uint_eq(sim_hooks_parse_events("transcript,audio"), SIM_HOOK_TRANSCRIPT | SIM_HOOK_AUDIO);
+		ck_assert_uint_eq(sim_hooks_parse_events("transcript,nope"), 0);
+		sim_hooks_free(h);
+		sim_model_free(m);
+	}
+}
+END_TEST
+
+static void add_hook_fault(struct hookrig *r, const char *json)
+{
+	struct sbuf out = {0};
+
+	ck_assert_int_eq(sim_hooks_control(r->h, "webhook-faults", "POST", NULL, json, strlen(json), &out), 200);
+	sbuf_free(&out);
+}
+
+START_TEST(test_hooks_faults)
+{
+	const char *one[] = {"+14155550100"}, *two[] = {"+14155550100", "+14155550101"};
+	struct hookrig r;
+	struct sim_delivery d, d2;
+	int64_t wake, done = T0 + 1 + 11 * SEC;
+	char sig[SIM_SIG_HEADER_MAX], log[512] = "";
+	json_object *o, *dl;
+
+	/* duplicate: the same bytes and header twice */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"duplicate\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_hooks_done(r.h, d.id, 200, NULL, done, done);
+	ck_assert(rig_next(&r, done + 5 * SEC, &d2, &wake));
+	ck_assert_str_eq(d2.body, d.body);
+	ck_assert_str_eq(d2.signature, d.signature);
+	sim_hooks_done(r.h, d2.id, 200, NULL, done, done);
+	ck_assert(!rig_next(&r, done + 86400 * SEC, &(struct sim_delivery){0}, &wake));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 2);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "duplicate"), "true");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "fault"), "duplicate");
+	json_object_put(o);
+	sim_delivery_clear(&d);
+	sim_delivery_clear(&d2);
+	rig_free(&r);
+
+	/* bad signature and stale timestamp */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"bad_signature\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_sign_header("sec", done / SEC, d.body, d.body_len, sig);
+	ck_assert_str_ne(d.signature, sig);
+	ck_assert_int_eq(strncmp(d.signature, sig, 13), 0); /* same t */
+	sim_delivery_clear(&d);
+	rig_free(&r);
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"stale_timestamp\",\"event\":\"post_call_transcription\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_sign_header("sec", done / SEC - SIM_HOOK_STALE_SECS, d.body, d.body_len, sig);
+	ck_assert_str_eq(d.signature, sig);
+	sim_delivery_clear(&d);
+	rig_free(&r);
+
+	/* drop: logged, never sent */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"drop\"}");
+	ck_assert(!rig_next(&r, done + 3600 * SEC, &d, &wake));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 1);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 0), "fault"), "drop");
+	ck_assert_ptr_null(jstr(json_object_array_get_idx(dl, 0), "status"));
+	json_object_put(o);
+	rig_free(&r);
+
+	/* late: after the batch ended, plus the delay; one line, so the
+	 * second call's event (due at 19 s) goes first */
+	rig_new(&r, two, 2, 1);
+	add_hook_fault(&r, "{\"kind\":\"late\",\"delay_secs\":5}");
+	ck_assert(!rig_next(&r, done, &d, &wake));
+	ck_assert(rig_next(&r, done + 8 * SEC, &d, &wake));
+	o = json_tokener_parse(d.body);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), (done + 8 * SEC) / SEC);
+	json_object_put(o);
+	sim_hooks_done(r.h, d.id, 200, NULL, done + 8 * SEC, done + 8 * SEC);
+	sim_delivery_clear(&d);
+	ck_assert(!rig_next(&r, done + 8 * SEC, &d, &wake));
+	ck_assert_int_eq(wake, T0 + 1 + 16 * SEC + 5 * SEC); /* the batch ended at 16 s */
+	ck_assert(rig_next(&r, wake, &d, &wake));
+	o = json_tokener_parse(d.body);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), done / SEC);
+	json_object_put(o);
+	sim_delivery_clear(&d);
+	rig_free(&r);
+
+	/* out_of_order: held until the next one was sent */
+	rig_new(&r, two, 2, 1);
+	add_hook_fault(&r, "{\"kind\":\"out_of_order\"}");
+	rig_run(&r, T0, T0 + 3600 * SEC, 200, log, sizeof(log));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 2);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(dl, 0), "event_timestamp")),
+			 (done + 8 * SEC) / SEC);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "fault"), "out_of_order");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(dl, 1), "event_timestamp")),
+			 done / SEC);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(dl, 1), "sim_time_us")),
+			 done + 8 * SEC);
+	json_object_put(o);
+	rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_hooks_deterministic)
+{
+	const char *nums[] = {"+14155550100", "+14155550101", "+14155550106", "+14155550107", "+14155550109"};
+	char a[2048] = "", b[2048] = "";
+
+	/* the same faults with probability, twice: the same deliveries */
+	for (int run = 0; run < 2; run++) {
+		struct hookrig r;
+		struct sbuf out = {0};
+		json_object *o, *dl;
+		char *log = run ? b : a;
+		rig_new(&r, nums, 5, 2);
+		add_hook_fault(&r, "{\"kind\":\"duplicate\",\"count\":-1,\"probability\":0.5}");
+		rig_run(&r, T0, T0 + 7200 * SEC, 503, log, 2048);
+		o = hooks_log(&r);
+		dl = json_object_object_get(o, "deliveries");
+		for (size_t i = 0; i < json_object_array_length(dl); i++) {
+			json_object *e = json_object_array_get_idx(dl, i);
+			sbuf_addf(&out, " %s/%s", jstr(e, "conversation_id"), jstr(e, "sim_time_us"));
+		}
+		snprintf(log + strlen(log), 2048 - strlen(log), "%s", out.s ? out.s : "");
+		sbuf_free(&out);
+		json_object_put(o);
+		rig_free(&r);
+	}
+	ck_assert_str_eq(a, b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -1128,6 +1481,10 @@ int main(void)
 	tcase_add_test(tc, test_conv_cancel);
 	tcase_add_test(tc, test_analysis_rule);
 	tcase_add_test(tc, test_conv_list);
+	tcase_add_test(tc, test_hooks_deliveries);
+	tcase_add_test(tc, test_hooks_no_retry);
+	tcase_add_test(tc, test_hooks_faults);
+	tcase_add_test(tc, test_hooks_deterministic);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
