@@ -52,7 +52,7 @@ struct hook_ev {
 	struct sim_conv_ref conv;
 	enum hook_type type;
 	int64_t due_us;     /* when it may be sent (simulated) */
-	int64_t event_ts;   /* event_timestamp: when the event happened, unix seconds */
+	int64_t event_ts;   /* event_timestamp: its first send, unix seconds */
 	int64_t hold_until; /* out_of_order: sent at the latest then */
 	int attempt;        /* attempts made so far */
 	bool decided;       /* its fault was picked */
@@ -350,7 +350,6 @@ static void add_event(struct sim_hooks *h, const struct sim_conv_event *ce, enum
 	e->conv = ce->conv;
 	e->type = type;
 	e->due_us = ce->due_us;
-	e->event_ts = ce->due_us / 1000000;
 	heap_push(h, e);
 }
 
@@ -375,8 +374,9 @@ static void intake(struct sim_hooks *h)
 }
 
 /* Late events go once their batch ended; out_of_order ones at their
- * deadline (or earlier, when the next event is sent). */
-static void release_held(struct sim_hooks *h, int64_t now, bool order_now)
+ * deadline, or when the next event is sent (order_due >= 0: its due time,
+ * so the held one is the next in line). */
+static void release_held(struct sim_hooks *h, int64_t now, int64_t order_due)
 {
 	size_t k = 0;
 
@@ -386,8 +386,8 @@ static void release_held(struct sim_hooks *h, int64_t now, bool order_now)
 		if (e->state == EV_HELD_LATE && sim_model_batch_ended(h->m, e->conv.batch_key, &end)) {
 			e->due_us = (end > e->due_us ? end : e->due_us) + e->delay_us;
 			heap_push(h, e);
-		} else if (e->state == EV_HELD_ORDER && (order_now || e->hold_until <= now)) {
-			e->due_us = order_now ? now : e->hold_until;
+		} else if (e->state == EV_HELD_ORDER && (order_due >= 0 || e->hold_until <= now)) {
+			e->due_us = order_due >= 0 ? order_due : e->hold_until;
 			heap_push(h, e);
 		} else {
 			h->held[k++] = e;
@@ -474,7 +474,7 @@ bool sim_hooks_next(struct sim_hooks *h, int64_t now, int64_t now_real_us, struc
 	memset(ret, 0, sizeof(*ret));
 	*ret_wake = INT64_MAX;
 	intake(h);
-	release_held(h, now, false);
+	release_held(h, now, -1);
 	if (h->flight || !h->url)
 		return false;
 	while (h->n_heap > 0 && h->heap[0]->due_us <= now) {
@@ -498,7 +498,7 @@ bool sim_hooks_next(struct sim_hooks *h, int64_t now, int64_t now_real_us, struc
 			}
 			if (e->fault == HF_LATE) {
 				hold(h, e, EV_HELD_LATE);
-				release_held(h, now, false);
+				release_held(h, now, -1);
 				continue;
 			}
 			if (e->fault == HF_OUT_OF_ORDER) {
@@ -508,6 +508,9 @@ bool sim_hooks_next(struct sim_hooks *h, int64_t now, int64_t now_real_us, struc
 			}
 		}
 		if (!e->body) {
+			/* made when first sent (= the first signature's t), then
+			 * the same bytes for every retry */
+			e->event_ts = now / 1000000;
 			sim_conv_view(h->m, &e->conv, &v);
 			render_body(h, e, &v);
 		}
@@ -523,7 +526,7 @@ bool sim_hooks_next(struct sim_hooks *h, int64_t now, int64_t now_real_us, struc
 			free(wrong);
 		}
 		if (e->attempt == 1 && !e->duplicate)
-			release_held(h, now, true); /* the held one comes after this one */
+			release_held(h, now, e->due_us); /* the held one comes after this one */
 		h->flight = e;
 		h->flight_id = ++h->next_id;
 		l = log_add(h, e, now, now_real_us);
