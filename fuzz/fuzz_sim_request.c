@@ -5,10 +5,14 @@
  *
  * An input is up to 8 requests separated by NUL bytes; each is
  *   "METHOD PATH[?QUERY]\nAPI-KEY\nBODY"
- * where an empty API-KEY line means "no header" and "{id}" in the path is
- * replaced by the newest batch's id, so sequences like submit -> advance ->
- * retry are reachable. Every answer must be a well-formed HTTP status with a
- * JSON body (CSV for export, nothing for 204), never a crash or a leak.
+ * where an empty API-KEY line means "no header", "{id}" in the path is
+ * replaced by the newest batch's id and "{conv}" by the conversation id of
+ * its first recipient, so sequences like submit -> advance -> retry or
+ * submit -> advance -> GET conversation are reachable. Every answer must be
+ * a well-formed HTTP status with a JSON body (CSV for export, nothing for
+ * 204), never a crash or a leak. After each request the webhook sender is
+ * asked for its due deliveries, each answered 200, 503, 400 or not at all
+ * in turn, so /_sim/webhooks and /_sim/webhook-faults reach sim_hooks.c.
  *
  * Build and run: ./configure --enable-fuzzing CC=clang builds
  * fuzz/fuzz_sim_request (mk/fuzz.mk); scripts/fuzz [SECONDS] sim_request
@@ -61,6 +65,23 @@ static void run_one(struct sim_api *a, const char *req_text, size_t len, int64_t
 			target = t;
 		}
 	}
+	/* and its first recipient's conversation */
+	id_at = strstr(target, "{conv}");
+	if (id_at && sim_model_list(sim_api_model(a), NULL, NULL, 1, newest, &more) == 1) {
+		struct sim_batch_view v;
+		struct sim_rcp_view rv;
+		char *t;
+		sim_batch_view(sim_api_model(a), newest[0], &v);
+		if (v.n_recipients > 0) {
+			sim_recipient_view(sim_api_model(a), newest[0], 0, &rv);
+			*id_at = '\0';
+			if (asprintf(&t, "%s%s%s", target, rv.has_conversation ? rv.conversation_id : "conv_none",
+				     id_at + 6) >= 0) {
+				free(target);
+				target = t;
+			}
+		}
+	}
 	q = strchr(target, '?');
 	path = q ? strndup(target, (size_t)(q - target)) : strdup(target);
 	if (q)
@@ -90,6 +111,28 @@ static void run_one(struct sim_api *a, const char *req_text, size_t len, int64_t
 	free(path);
 	free(query);
 	free(key);
+	/* the deliveries now due, each with an answer (bounded: a request
+	 * cannot make the loop spin) */
+	for (int k = 0; k < 64; k++) {
+		static const int answers[] = {200, 503, 400, 0};
+		static unsigned turn;
+		struct sim_delivery d;
+		int64_t wake;
+		int status = answers[turn++ % 4];
+		if (!sim_api_webhook_next(a, now, &d, &wake))
+			break;
+		/* every delivery is a signed JSON envelope */
+		if (strncmp(d.signature, "t=", 2) != 0 || !strstr(d.signature, ",v0=") || d.body_len != strlen(d.body))
+			abort();
+		{
+			json_object *o = json_tokener_parse(d.body);
+			if (!o)
+				abort();
+			json_object_put(o);
+		}
+		sim_api_webhook_done(a, d.id, status, status ? NULL : "refused", now);
+		sim_delivery_clear(&d);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,7 +4,10 @@ sim_core_libsimcore_a_SOURCES = \
 	sim/core/sim_model.c sim/core/sim_model.h \
 	sim/core/sim_render.c sim/core/sim_render.h \
 	sim/core/sim_validate.c sim/core/sim_validate.h \
-	sim/core/sim_api.c sim/core/sim_api.h
+	sim/core/sim_api.c sim/core/sim_api.h \
+	sim/core/sim_conv.c sim/core/sim_conv.h \
+	sim/core/sim_sign.c sim/core/sim_sign.h \
+	sim/core/sim_hooks.c sim/core/sim_hooks.h
 sim_core_libsimcore_a_CPPFLAGS = $(SIMCORE_CPPFLAGS)
 sim_core_libsimcore_a_CFLAGS = $(CORE_CFLAGS)
 noinst_LIBRARIES += sim/shell/libsimshell.a

@@ -20,6 +20,8 @@
 #include <json-c/json.h>
 
 #include "sim_api.h"
+#include "sim_conv.h"
+#include "sim_hooks.h"
 #include "sim_render.h"
 #include "util.h"
 #include "sim_validate.h"
@@ -53,6 +55,7 @@ struct logged_request {
 
 struct sim_api {
 	struct sim_model *m;
+	struct sim_hooks *hooks;
 	char *api_key;
 	uint64_t rng;
 	int64_t offset_us; /* added by /_sim/advance */
@@ -64,7 +67,9 @@ struct sim_api {
 	uint64_t next_seq;
 };
 
-static const char *const endpoint_names[] = {"submit", "list", "get", "cancel", "retry", "delete", "export"};
+static const char *const endpoint_names[] = {"submit", "list",   "get",          "cancel",
+					     "retry",  "delete", "export",       "conversation",
+					     "conversations"};
 static const char *const fault_names[] = {"none",      "status",    "delay",          "drop",       "apply_then_drop",
 					  "malformed", "truncated", "apply_then_500", "close_after"};
 
@@ -92,6 +97,7 @@ struct sim_api *sim_api_new(const struct sim_params *p, const char *api_key)
 	struct sim_api *a = xcalloc(1, sizeof(*a));
 
 	a->m = sim_model_new(p);
+	a->hooks = sim_hooks_new(a->m, p->seed, p->speed);
 	a->api_key = xstrdup(api_key);
 	a->rng = p->seed;
 	a->next_fault_id = 1;
@@ -118,6 +124,7 @@ void sim_api_free(struct sim_api *a)
 {
 	if (!a)
 		return;
+	sim_hooks_free(a->hooks);
 	sim_model_free(a->m);
 	free(a->api_key);
 	free(a->faults);
@@ -243,6 +250,7 @@ static char *query_get(const char *query, const char *name)
 /* --- routing ------------------------------------------------------------ */
 
 #define API_PREFIX "/v1/convai/batch-calling/"
+#define CONV_PATH "/v1/convai/conversations"
 
 enum route_result { ROUTE_OK, ROUTE_NOT_FOUND, ROUTE_METHOD };
 
@@ -272,6 +280,22 @@ static enum route_result route(const char *method, const char *raw_path, enum si
 	*ret_ep = SIM_EP_NONE;
 	*ret_id = NULL;
 	*ret_allow = NULL;
+	if (strncmp(path, CONV_PATH, strlen(CONV_PATH)) == 0 &&
+	    (path[strlen(CONV_PATH)] == '\0' || path[strlen(CONV_PATH)] == '/')) {
+		/* GET /v1/convai/conversations[/{conversation_id}], GET only */
+		const char *id = path[strlen(CONV_PATH)] ? path + strlen(CONV_PATH) + 1 : NULL;
+		if (id && (!*id || strchr(id, '/')))
+			goto out;
+		if (strcmp(m, "GET") != 0) {
+			res = ROUTE_METHOD;
+			*ret_allow = "GET";
+			goto out;
+		}
+		*ret_ep = id ? SIM_EP_CONVERSATION : SIM_EP_CONVERSATIONS;
+		*ret_id = id ? xstrdup(id) : NULL;
+		res = ROUTE_OK;
+		goto out;
+	}
 	if (strncmp(path, API_PREFIX, strlen(API_PREFIX)) != 0)
 		goto out;
 	rest = path + strlen(API_PREFIX);
@@ -364,6 +388,41 @@ static void handle_api(struct sim_api *a, enum sim_endpoint ep, const char *id, 
 			goto out;
 		}
 		break;
+	case SIM_EP_CONVERSATIONS: {
+		static const char *const verdicts[] = {"success", "failure", "unknown", "error"};
+		static const char *const modes[] = {"exclude", "include"};
+		char *v;
+		limit = 30;
+		limit_s = query_get(req->query, "page_size");
+		if (limit_s)
+			detail = sim_validate_query_int("page_size", limit_s, 1, 100, &limit);
+		if ((v = query_get(req->query, "call_successful"))) {
+			detail = sim_validate_join(detail, sim_validate_query_enum("call_successful", v, verdicts, 4));
+			free(v);
+		}
+		if ((v = query_get(req->query, "summary_mode"))) {
+			detail = sim_validate_join(detail, sim_validate_query_enum("summary_mode", v, modes, 2));
+			free(v);
+		}
+		if (detail) {
+			set_json_owned(r, 422, detail);
+			goto out;
+		}
+		break;
+	}
+	case SIM_EP_CONVERSATION: {
+		static const char *const formats[] = {"json", "opentelemetry"};
+		char *v = query_get(req->query, "format");
+		if (v) {
+			detail = sim_validate_query_enum("format", v, formats, 2);
+			free(v);
+		}
+		if (detail) {
+			set_json_owned(r, 422, detail);
+			goto out;
+		}
+		break;
+	}
 	case SIM_EP_LIST:
 	case SIM_EP_EXPORT:
 		limit_s = query_get(req->query, "limit");
@@ -384,7 +443,7 @@ static void handle_api(struct sim_api *a, enum sim_endpoint ep, const char *id, 
 	if (!check_auth(a, req, r))
 		goto out;
 	/* 3. the batch */
-	if (id) {
+	if (id && ep != SIM_EP_CONVERSATION) {
 		b = sim_model_find(a->m, id);
 		if (!b) {
 			not_found(a, r, id);
@@ -464,6 +523,40 @@ static void handle_api(struct sim_api *a, enum sim_endpoint ep, const char *id, 
 		struct sbuf out = {0};
 		sim_render_csv(&out, a->m, b, limit < 0 ? SIZE_MAX : (size_t)limit);
 		set_body(r, 200, "text/csv; charset=utf-8", &out);
+		break;
+	}
+	case SIM_EP_CONVERSATION: {
+		struct sim_conv_ref ref;
+		struct sim_conv_view v;
+		struct sbuf out = {0};
+		char *fmt;
+		if (!sim_model_find_conv(a->m, id, &ref)) {
+			char *msg = xasprintf("Conversation %s not found.", id);
+			set_error(a, r, 404, "not_found", "conversation_not_found", msg);
+			free(msg);
+			break;
+		}
+		fmt = query_get(req->query, "format");
+		sim_conv_view(a->m, &ref, &v);
+		sim_render_conv(&out, &v, fmt && strcmp(fmt, "opentelemetry") == 0);
+		free(fmt);
+		set_body(r, 200, "application/json", &out);
+		break;
+	}
+	case SIM_EP_CONVERSATIONS: {
+		struct sim_conv_query q = {.verdict = -1, .page_size = (size_t)limit};
+		struct sbuf out = {0};
+		char *v = query_get(req->query, "call_successful"), *mode = query_get(req->query, "summary_mode");
+		agent = query_get(req->query, "agent_id");
+		last_doc = query_get(req->query, "cursor");
+		q.agent_id = agent && *agent ? agent : NULL;
+		q.cursor = last_doc;
+		q.verdict = v ? sim_verdict_filter_parse(v) : -1;
+		q.with_summary = mode && strcmp(mode, "include") == 0;
+		sim_render_conv_page(&out, a->m, &q);
+		set_body(r, 200, "application/json", &out);
+		free(v);
+		free(mode);
 		break;
 	}
 	default:
@@ -708,7 +801,8 @@ static void control_add_fault(struct sim_api *a, const struct sim_request *req, 
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "endpoint", &v) || !json_object_is_type(v, json_type_string)) {
-		bad_control(r, "\"endpoint\" must be one of submit, list, get, cancel, retry, delete, export, *");
+		bad_control(r, "\"endpoint\" must be one of submit, list, get, cancel, retry, delete, export, "
+			       "conversation, conversations, *");
 		goto out;
 	}
 	s = json_object_get_string(v);
@@ -722,7 +816,8 @@ static void control_add_fault(struct sim_api *a, const struct sim_request *req, 
 			}
 	}
 	if (!found) {
-		bad_control(r, "\"endpoint\" must be one of submit, list, get, cancel, retry, delete, export, *");
+		bad_control(r, "\"endpoint\" must be one of submit, list, get, cancel, retry, delete, export, "
+			       "conversation, conversations, *");
 		goto out;
 	}
 	found = false;
@@ -876,8 +971,12 @@ void sim_api_control(struct sim_api *a, const struct sim_request *req, int64_t n
 	} else if (strcmp(p, "requests") == 0 && del) {
 		log_clear(a);
 		set_json(r, 200, "{\"ok\":true}");
+	} else if (strcmp(p, "webhooks") == 0 || strcmp(p, "webhook-faults") == 0) {
+		int status = sim_hooks_control(a->hooks, p, req->method, req->query, req->body, req->body_len, &b);
+		set_body(r, status, "application/json", &b);
 	} else if (strcmp(p, "reset") == 0 && post) {
 		sim_model_reset(a->m);
+		sim_hooks_reset(a->hooks);
 		a->n_faults = 0;
 		log_clear(a);
 		set_json(r, 200, "{\"ok\":true}");
@@ -908,4 +1007,43 @@ void sim_api_control(struct sim_api *a, const struct sim_request *req, int64_t n
 	} else {
 		set_json(r, 404, "{\"detail\":\"Not Found\"}");
 	}
+}
+
+/* --- webhooks ----------------------------------------------------------- */
+
+int sim_api_configure_webhooks(struct sim_api *a, const char *url, const char *secret, unsigned events, bool retry)
+{
+	return sim_hooks_configure(a->hooks, url, secret, events, retry);
+}
+
+/* Simulated now for a real time (never behind the model). */
+static int64_t sim_now(struct sim_api *a, int64_t now_real_us)
+{
+	int64_t now = now_real_us + a->offset_us;
+
+	return now < sim_model_now(a->m) ? sim_model_now(a->m) : now;
+}
+
+bool sim_api_webhook_next(struct sim_api *a, int64_t now_real_us, struct sim_delivery *ret,
+			  int64_t *ret_wake_real_us)
+{
+	int64_t now = sim_now(a, now_real_us), wake;
+	bool got;
+
+	sim_model_advance(a->m, now);
+	got = sim_hooks_next(a->hooks, now, now_real_us, ret, &wake);
+	/* back to the real clock; a wake already due means "now" */
+	if (wake == INT64_MAX)
+		*ret_wake_real_us = INT64_MAX;
+	else
+		*ret_wake_real_us = wake - a->offset_us < now_real_us ? now_real_us : wake - a->offset_us;
+	return got;
+}
+
+void sim_api_webhook_done(struct sim_api *a, uint64_t id, int status, const char *error, int64_t now_real_us)
+{
+	int64_t now = sim_now(a, now_real_us);
+
+	sim_model_advance(a->m, now);
+	sim_hooks_done(a->hooks, id, status, error, now, now_real_us);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim_hooks.h"
 #include "sim_model.h"
 
 /* Bodies above this are refused with 413 (documented in docs/simulator.md). */
@@ -26,6 +27,8 @@ enum sim_endpoint {
 	SIM_EP_RETRY,
 	SIM_EP_DELETE,
 	SIM_EP_EXPORT,
+	SIM_EP_CONVERSATION,  /* GET /v1/convai/conversations/{conversation_id} */
+	SIM_EP_CONVERSATIONS, /* GET /v1/convai/conversations */
 	SIM_EP_COUNT,
 };
 
@@ -106,6 +109,18 @@ void sim_api_execute(struct sim_api *a, uint64_t seq, const struct sim_request *
 /* Both halves, for callers that never delay (tests, the fuzzer). */
 void sim_api_handle(struct sim_api *a, const struct sim_request *req, int64_t now_real_us,
 		    struct sim_response *ret);
+
+/* Webhooks: set the target, secret, subscriptions (a mask of
+ * SIM_HOOK_*, 0 = keep) and retries; 0 or -EINVAL. */
+int sim_api_configure_webhooks(struct sim_api *a, const char *url, const char *secret, unsigned events, bool retry);
+/* The next webhook delivery due at now_real_us (the model is brought up
+ * to that time first): true and *ret (free with sim_delivery_clear).
+ * *ret_wake_real_us: the real time at which to ask again (INT64_MAX: after
+ * the answer to a delivery in flight, or after a request). */
+bool sim_api_webhook_next(struct sim_api *a, int64_t now_real_us, struct sim_delivery *ret,
+			  int64_t *ret_wake_real_us);
+/* The answer to delivery id: an HTTP status, or 0 and error when none. */
+void sim_api_webhook_done(struct sim_api *a, uint64_t id, int status, const char *error, int64_t now_real_us);
 
 /* Free the body of a response. */
 void sim_response_clear(struct sim_response *r);

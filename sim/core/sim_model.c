@@ -30,6 +30,14 @@ struct sim_rcp {
 	uint8_t cancelled;
 };
 
+/* An earlier attempt of a recipient (kept when a retry starts a new one),
+ * so its conversation stays in the history. */
+struct sim_attempt {
+	uint32_t idx;
+	uint8_t attempt, outcome, cancelled;
+	int64_t dispatch_us, end_us;
+};
+
 struct sim_batch {
 	uint64_t key; /* creation order; also encoded at the start of id */
 	char id[40];
@@ -51,6 +59,8 @@ struct sim_batch {
 	size_t *heap;    /* active calls, min-heap on (end_us, index) */
 	size_t heap_n;
 	size_t n_dispatched, n_finished;
+	struct sim_attempt *hist; /* earlier attempts, in the order they were retried */
+	size_t n_hist, cap_hist;
 };
 
 struct sim_model {
@@ -59,6 +69,12 @@ struct sim_model {
 	uint64_t last_key;
 	struct sim_batch **v; /* ascending key, i.e. oldest first */
 	size_t n, cap;
+	/* deleted batches whose conversations stay in the history, ascending key */
+	struct sim_batch **dead;
+	size_t n_dead, cap_dead;
+	bool events_on;
+	struct sim_conv_event *events; /* found since the last take */
+	size_t n_events, cap_events;
 };
 
 static const char b32[] = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -78,9 +94,7 @@ static void put_b32(char *out, uint64_t v, int nchars)
 		out[i] = b32[(v >> (5 * (nchars - 1 - i))) & 31];
 }
 
-/* Write prefix + 28 lowercase Crockford base32 chars from (a, b, c) into
- * buf (room for strlen(prefix) + 29). */
-static void sim_make_id(char *buf, const char *prefix, uint64_t a, uint64_t b, uint64_t c)
+void sim_make_id(char *buf, const char *prefix, uint64_t a, uint64_t b, uint64_t c)
 {
 	size_t pl = strlen(prefix);
 	uint64_t h1 = mix64(a ^ mix64(b ^ mix64(c)));
@@ -105,6 +119,49 @@ static void make_batch_id(char *buf, uint64_t key, uint64_t seed)
 	put_b32(buf + 19, h, 12);
 	put_b32(buf + 31, mix64(h), 3);
 	buf[34] = '\0';
+}
+
+/* Decode n base32 characters at offset off after prefix (n <= 13). */
+static int decode_b32(const char *id, const char *prefix, size_t off, int n, uint64_t *ret)
+{
+	size_t pl = strlen(prefix);
+	uint64_t v = 0;
+
+	if (strncmp(id, prefix, pl) != 0 || strlen(id) < pl + off + (size_t)n)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		char c = id[pl + off + (size_t)i];
+		const char *p = c ? memchr(b32, c, 32) : NULL;
+		if (!p)
+			return -EINVAL;
+		if (n == 13 && i == 0 && (p - b32) > 15)
+			return -EINVAL; /* more than 64 bits */
+		v = (v << 5) | (uint64_t)(p - b32);
+	}
+	*ret = v;
+	return 0;
+}
+
+/* conv_ + 13 chars of the batch key + 3 of the recipient's index + 2 of the
+ * attempt (both masked with a hash of the key, so ids look random), so the
+ * simulator finds a conversation without an index and ids sort by batch,
+ * + 10 seeded check chars. */
+static uint64_t conv_mask(uint64_t key, uint64_t seed)
+{
+	return mix64(seed ^ mix64(key ^ 0x6d61736bULL));
+}
+
+static void conv_id(char *buf, uint64_t key, size_t idx, uint8_t attempt, uint64_t seed)
+{
+	uint64_t h = mix64(seed ^ mix64(key ^ mix64(((uint64_t)idx << 8) | attempt)) ^ 0x636f6e76ULL);
+	uint64_t mask = conv_mask(key, seed);
+
+	memcpy(buf, "conv_", 5);
+	put_b32(buf + 5, key, 13);
+	put_b32(buf + 18, (idx ^ mask) & 0x7fff, 3);
+	put_b32(buf + 21, (attempt ^ (mask >> 15)) & 0x3ff, 2);
+	put_b32(buf + 23, h, 10);
+	buf[33] = '\0';
 }
 
 static int decode_batch_key(const char *id, uint64_t *ret)
@@ -171,6 +228,8 @@ void sim_params_default(struct sim_params *p, double speed, uint64_t seed)
 	p->dial_us = (int64_t)fmax(1, llround(1e6 / speed));
 	p->ring_us = (int64_t)fmax(1, llround(2e6 / speed));
 	p->talk_us = (int64_t)fmax(1, llround(5e6 / speed));
+	p->processing_us = (int64_t)fmax(1, llround(3e6 / speed));
+	p->speed = speed;
 	p->fail_after_us = p->dial_us;
 	p->default_cap = 10;
 	p->seed = seed;
@@ -183,6 +242,10 @@ struct sim_model *sim_model_new(const struct sim_params *p)
 	m->p = *p;
 	if (m->p.default_cap < 1)
 		m->p.default_cap = 1;
+	if (m->p.processing_us < 0)
+		m->p.processing_us = 0;
+	if (!(m->p.speed > 0) || !isfinite(m->p.speed))
+		m->p.speed = 1;
 	return m;
 }
 
@@ -202,6 +265,7 @@ static void batch_free(struct sim_batch *b)
 	free(b->strs);
 	free(b->r);
 	free(b->heap);
+	free(b->hist);
 	free(b);
 }
 
@@ -210,6 +274,10 @@ void sim_model_reset(struct sim_model *m)
 	for (size_t i = 0; i < m->n; i++)
 		batch_free(m->v[i]);
 	m->n = 0;
+	for (size_t i = 0; i < m->n_dead; i++)
+		batch_free(m->dead[i]);
+	m->n_dead = 0;
+	m->n_events = 0;
 }
 
 void sim_model_free(struct sim_model *m)
@@ -218,6 +286,8 @@ void sim_model_free(struct sim_model *m)
 		return;
 	sim_model_reset(m);
 	free(m->v);
+	free(m->dead);
+	free(m->events);
 	free(m);
 }
 
@@ -281,6 +351,33 @@ static const char *rstr(const struct sim_batch *b, uint32_t off)
 	return off ? b->strs + off - 1 : NULL;
 }
 
+static void add_event(struct sim_model *m, const struct sim_batch *b, size_t i, enum sim_conv_event_kind kind,
+		      int64_t due)
+{
+	struct sim_conv_event *e;
+
+	if (!m->events_on)
+		return;
+	xgrow((void **)&m->events, &m->cap_events, m->n_events + 1, sizeof(*m->events));
+	e = &m->events[m->n_events++];
+	memset(e, 0, sizeof(*e));
+	e->conv.batch_key = b->key;
+	e->conv.idx = (uint32_t)i;
+	e->conv.attempt = b->r[i].attempt;
+	e->kind = kind;
+	e->due_us = due;
+}
+
+/* A call of recipient i ended at e on its own: the conversation either
+ * failed (nobody answered) or goes to processing, then done. */
+static void call_ended(struct sim_model *m, const struct sim_batch *b, size_t i, int64_t e)
+{
+	if (b->r[i].outcome == SIM_RCP_FAILED)
+		add_event(m, b, i, SIM_EV_FAILURE, e);
+	else
+		add_event(m, b, i, SIM_EV_TRANSCRIPT, e + m->p.processing_us);
+}
+
 static void dispatch(const struct sim_model *m, struct sim_batch *b, size_t i, int64_t t)
 {
 	struct sim_rcp *r = &b->r[i];
@@ -312,7 +409,7 @@ static void fill_lines(const struct sim_model *m, struct sim_batch *b)
 	}
 }
 
-static void batch_advance(const struct sim_model *m, struct sim_batch *b, int64_t now)
+static void batch_advance(struct sim_model *m, struct sim_batch *b, int64_t now)
 {
 	for (;;) {
 		switch (b->status) {
@@ -345,6 +442,7 @@ static void batch_advance(const struct sim_model *m, struct sim_batch *b, int64_
 				int64_t e = b->r[b->heap[0]].end_us;
 				if (e > now)
 					return;
+				call_ended(m, b, b->heap[0], e);
 				heap_pop(b);
 				b->n_finished++;
 				b->clock_us = e;
@@ -511,6 +609,24 @@ static bool batch_terminal(const struct sim_batch *b)
 	return b->status >= SIM_BATCH_COMPLETED;
 }
 
+/* Cancel every recipient that is not terminal at now (calls in flight are
+ * hung up: an answered one goes to processing, one still ringing fails). */
+static void cancel_all(struct sim_model *m, struct sim_batch *b, int64_t now)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct sim_rcp *r = &b->r[i];
+		if (r->cancelled || (r->dispatch_us >= 0 && r->end_us <= now))
+			continue; /* terminal recipients keep their status */
+		if (r->dispatch_us < 0)
+			b->n_dispatched++;
+		else if (r->outcome != SIM_RCP_FAILED && now >= r->dispatch_us + m->p.dial_us + m->p.ring_us)
+			add_event(m, b, i, SIM_EV_TRANSCRIPT, now + m->p.processing_us);
+		b->n_finished++;
+		r->cancelled = 1;
+		r->end_us = now;
+	}
+}
+
 int sim_model_cancel(struct sim_model *m, struct sim_batch *b)
 {
 	int64_t now = m->now_us;
@@ -518,16 +634,7 @@ int sim_model_cancel(struct sim_model *m, struct sim_batch *b)
 	batch_advance(m, b, now);
 	if (batch_terminal(b))
 		return -EBUSY;
-	for (size_t i = 0; i < b->n; i++) {
-		struct sim_rcp *r = &b->r[i];
-		if (r->cancelled || (r->dispatch_us >= 0 && r->end_us <= now))
-			continue; /* terminal recipients keep their status */
-		if (r->dispatch_us < 0)
-			b->n_dispatched++;
-		b->n_finished++;
-		r->cancelled = 1;
-		r->end_us = now;
-	}
+	cancel_all(m, b, now);
 	b->heap_n = 0;
 	b->next_idx = b->n;
 	b->status = SIM_BATCH_CANCELLED;
@@ -556,6 +663,11 @@ int sim_model_retry(struct sim_model *m, struct sim_batch *b)
 		if (r->cancelled || r->dispatch_us < 0 ||
 		    (r->outcome != SIM_RCP_FAILED && r->outcome != SIM_RCP_VOICEMAIL))
 			continue;
+		/* the ended attempt's conversation stays in the history */
+		xgrow((void **)&b->hist, &b->cap_hist, b->n_hist + 1, sizeof(*b->hist));
+		b->hist[b->n_hist++] = (struct sim_attempt){.idx = (uint32_t)i, .attempt = r->attempt,
+							    .outcome = r->outcome, .dispatch_us = r->dispatch_us,
+							    .end_us = r->end_us};
 		r->dispatch_us = -1;
 		r->reset_us = now;
 		if (r->attempt < UINT8_MAX)
@@ -576,12 +688,38 @@ int sim_model_retry(struct sim_model *m, struct sim_batch *b)
 void sim_model_delete(struct sim_model *m, struct sim_batch *b)
 {
 	size_t i = lower_bound(m, b->key);
+	bool dialled = b->n_hist > 0;
 
 	if (i < m->n && m->v[i] == b) {
 		memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
 		m->n--;
 	}
-	batch_free(b);
+	/* a running batch just stops: its calls are hung up as by a cancel */
+	batch_advance(m, b, m->now_us);
+	if (!batch_terminal(b))
+		cancel_all(m, b, m->now_us);
+	for (size_t k = 0; k < b->n && !dialled; k++)
+		dialled = b->r[k].dispatch_us >= 0;
+	if (!dialled) {
+		batch_free(b);
+		return;
+	}
+	/* its conversations stay in the conversation history (API document
+	 * §4.6): keep the batch out of sight, in key order */
+	if (!batch_terminal(b)) {
+		b->status = SIM_BATCH_CANCELLED;
+		b->last_updated_us = m->now_us;
+	}
+	b->heap_n = 0;
+	b->next_idx = b->n;
+	xgrow((void **)&m->dead, &m->cap_dead, m->n_dead + 1, sizeof(*m->dead));
+	i = m->n_dead;
+	while (i > 0 && m->dead[i - 1]->key > b->key) {
+		m->dead[i] = m->dead[i - 1];
+		i--;
+	}
+	m->dead[i] = b;
+	m->n_dead++;
 }
 
 size_t sim_model_list(struct sim_model *m, const char *agent_id, const char *last_doc,
@@ -705,6 +843,289 @@ void sim_recipient_view(const struct sim_model *m, const struct sim_batch *b, si
 	/* a conversation exists once the call was placed */
 	if (r->dispatch_us >= 0 && seen >= t1) {
 		v->has_conversation = true;
-		sim_make_id(v->conversation_id, "conv_", b->key ^ 0x636f6e76ULL, i, r->attempt);
+		conv_id(v->conversation_id, b->key, i, r->attempt, m->p.seed);
 	}
+}
+
+/* --- conversations ------------------------------------------------------ */
+
+const char *sim_conv_status_str(enum sim_conv_status s)
+{
+	static const char *const names[] = {"initiated", "in-progress", "processing", "done", "failed"};
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "failed";
+}
+
+const char *sim_call_result_str(enum sim_call_result r)
+{
+	static const char *const names[] = {"answered", "voicemail", "busy", "no_answer", "failed"};
+	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "failed";
+}
+
+enum sim_call_result sim_failure_kind(const char *number, int attempt)
+{
+	int digit = -1;
+
+	/* digit 8 is busy on its first call; every other failure (digit 6)
+	 * rang out */
+	for (const char *p = number ? number : ""; *p; p++)
+		if (*p >= '0' && *p <= '9')
+			digit = *p - '0';
+	return digit == 8 && attempt == 0 ? SIM_CALL_BUSY : SIM_CALL_NO_ANSWER;
+}
+
+/* The facts of one attempt: the current one of the recipient, or one kept
+ * when a retry started another. */
+struct facts {
+	int64_t dispatch_us, end_us;
+	uint8_t outcome, cancelled;
+};
+
+static bool attempt_facts(const struct sim_batch *b, uint32_t idx, uint8_t attempt, struct facts *f)
+{
+	const struct sim_rcp *r;
+
+	if (idx >= b->n)
+		return false;
+	r = &b->r[idx];
+	if (attempt == r->attempt) {
+		if (r->dispatch_us < 0)
+			return false;
+		*f = (struct facts){r->dispatch_us, r->end_us, r->outcome, r->cancelled};
+		return true;
+	}
+	for (size_t k = 0; k < b->n_hist; k++)
+		if (b->hist[k].idx == idx && b->hist[k].attempt == attempt) {
+			const struct sim_attempt *h = &b->hist[k];
+			*f = (struct facts){h->dispatch_us, h->end_us, h->outcome, h->cancelled};
+			return true;
+		}
+	return false;
+}
+
+static bool facts_exist(const struct sim_model *m, const struct facts *f)
+{
+	int64_t t1 = f->dispatch_us + m->p.dial_us;
+
+	/* placed, and not cancelled before it was */
+	return m->now_us >= t1 && (!f->cancelled || f->end_us >= t1);
+}
+
+static const struct sim_batch *batch_by_key(const struct sim_model *m, uint64_t key)
+{
+	size_t i = lower_bound(m, key), lo = 0, hi = m->n_dead;
+
+	if (i < m->n && m->v[i]->key == key)
+		return m->v[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->dead[mid]->key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n_dead && m->dead[lo]->key == key ? m->dead[lo] : NULL;
+}
+
+bool sim_model_conv_exists(const struct sim_model *m, const struct sim_conv_ref *ref)
+{
+	const struct sim_batch *b = batch_by_key(m, ref->batch_key);
+	struct facts f;
+
+	return b && attempt_facts(b, ref->idx, ref->attempt, &f) && facts_exist(m, &f);
+}
+
+bool sim_model_find_conv(const struct sim_model *m, const char *id, struct sim_conv_ref *ret)
+{
+	uint64_t key, idx, attempt;
+	char again[40];
+
+	if (!id || decode_b32(id, "conv_", 0, 13, &key) < 0 || strlen(id) != 33 ||
+	    decode_b32(id, "conv_", 13, 3, &idx) < 0 || decode_b32(id, "conv_", 16, 2, &attempt) < 0)
+		return false;
+	idx = (idx ^ conv_mask(key, m->p.seed)) & 0x7fff;
+	attempt = (attempt ^ (conv_mask(key, m->p.seed) >> 15)) & 0x3ff;
+	if (attempt > UINT8_MAX)
+		return false;
+	/* the last 10 characters are a seeded check: a made-up id is unknown */
+	conv_id(again, key, (size_t)idx, (uint8_t)attempt, m->p.seed);
+	if (strcmp(again, id) != 0)
+		return false;
+	ret->batch_key = key;
+	ret->idx = (uint32_t)idx;
+	ret->attempt = (uint8_t)attempt;
+	return sim_model_conv_exists(m, ret);
+}
+
+void sim_conv_view(const struct sim_model *m, const struct sim_conv_ref *ref, struct sim_conv_view *v)
+{
+	const struct sim_batch *b = batch_by_key(m, ref->batch_key);
+	const struct sim_rcp *r;
+	struct facts f = {0};
+	int64_t now = m->now_us, t1, t2, talk_end;
+	const char *number;
+
+	memset(v, 0, sizeof(*v));
+	v->accepted_us = v->end_us = v->done_us = -1;
+	if (!b || !attempt_facts(b, ref->idx, ref->attempt, &f))
+		return; /* the caller checked it exists */
+	r = &b->r[ref->idx];
+	conv_id(v->conversation_id, b->key, ref->idx, ref->attempt, m->p.seed);
+	v->attempt = ref->attempt;
+	v->batch_id = b->id;
+	v->agent_id = b->agent_id;
+	v->agent_name = b->agent_name;
+	v->branch_id = b->branch_id;
+	v->environment = b->environment;
+	v->timezone = b->timezone;
+	v->phone_number_id = b->phone_number_id;
+	v->phone_provider = b->phone_provider;
+	v->whatsapp_params_json = b->whatsapp_params_json;
+	v->recipient_id = rstr(b, r->id_off);
+	if (!v->recipient_id) {
+		sim_make_id(v->rcp_id_buf, "btcrcp_", b->key, ref->idx, m->p.seed);
+		v->recipient_id = v->rcp_id_buf;
+	}
+	v->phone_number = rstr(b, r->phone_off);
+	v->whatsapp_user_id = rstr(b, r->wa_off);
+	v->ccd_json = rstr(b, r->ccd_off);
+	number = v->phone_number ? v->phone_number : v->whatsapp_user_id;
+	(void)sim_outcome(number, ref->attempt, &v->long_talk);
+
+	t1 = f.dispatch_us + m->p.dial_us;
+	t2 = t1 + m->p.ring_us;
+	v->start_us = t1;
+	v->cancelled = f.cancelled;
+	/* when the call ends (or ended): its planned end, or the cancel */
+	talk_end = f.end_us;
+	if (f.outcome == SIM_RCP_FAILED || (f.cancelled && f.end_us < t2)) {
+		/* never answered: ringing until it failed or was cancelled */
+		int64_t fail_at = f.cancelled ? f.end_us : t2;
+		if (now < fail_at) {
+			v->status = SIM_CONV_INITIATED;
+			return;
+		}
+		v->status = SIM_CONV_FAILED;
+		v->ended = true;
+		v->end_us = fail_at;
+		v->call_result = f.cancelled ? SIM_CALL_FAILED : sim_failure_kind(number, ref->attempt);
+		return;
+	}
+	if (now < t2) {
+		v->status = SIM_CONV_INITIATED;
+		return;
+	}
+	v->answered = true;
+	v->accepted_us = t2;
+	v->call_result = f.outcome == SIM_RCP_VOICEMAIL ? SIM_CALL_VOICEMAIL : SIM_CALL_ANSWERED;
+	if (now < talk_end) {
+		v->status = SIM_CONV_IN_PROGRESS;
+		talk_end = now;
+	} else {
+		v->ended = true;
+		v->end_us = talk_end;
+		if (now < talk_end + m->p.processing_us) {
+			v->status = SIM_CONV_PROCESSING;
+		} else {
+			v->status = SIM_CONV_DONE;
+			v->done_us = talk_end + m->p.processing_us;
+		}
+	}
+	/* nominal seconds: the simulated talk time times --speed */
+	v->talk_elapsed_secs = (double)(talk_end - t2) / 1e6 * m->p.speed;
+	if (!v->cancelled && v->ended) {
+		/* exactly the documented talk time, free of rounding */
+		v->talk_elapsed_secs = v->long_talk ? 15 : 5;
+	}
+	v->duration_secs = (int64_t)floor(v->talk_elapsed_secs + 1e-9);
+}
+
+static void add_ref(struct sim_conv_ref **v, size_t *n, size_t *cap, const struct sim_batch *b, size_t idx,
+		    uint8_t attempt)
+{
+	xgrow((void **)v, cap, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = (struct sim_conv_ref){.batch_key = b->key, .idx = (uint32_t)idx, .attempt = attempt};
+}
+
+static void batch_convs(const struct sim_model *m, const struct sim_batch *b, struct sim_conv_ref **v, size_t *n,
+			size_t *cap)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct sim_rcp *r = &b->r[i];
+		struct facts f = {r->dispatch_us, r->end_us, r->outcome, r->cancelled};
+		if (r->dispatch_us >= 0 && facts_exist(m, &f))
+			add_ref(v, n, cap, b, i, r->attempt);
+	}
+	for (size_t k = 0; k < b->n_hist; k++) {
+		const struct sim_attempt *h = &b->hist[k];
+		struct facts f = {h->dispatch_us, h->end_us, h->outcome, h->cancelled};
+		if (facts_exist(m, &f))
+			add_ref(v, n, cap, b, h->idx, h->attempt);
+	}
+}
+
+size_t sim_model_convs(const struct sim_model *m, struct sim_conv_ref **ret)
+{
+	size_t n = 0, cap = 0;
+
+	*ret = NULL;
+	for (size_t i = 0; i < m->n; i++)
+		batch_convs(m, m->v[i], ret, &n, &cap);
+	for (size_t i = 0; i < m->n_dead; i++)
+		batch_convs(m, m->dead[i], ret, &n, &cap);
+	return n;
+}
+
+void sim_model_set_events(struct sim_model *m, bool on)
+{
+	m->events_on = on;
+	if (!on)
+		m->n_events = 0;
+}
+
+size_t sim_model_take_events(struct sim_model *m, struct sim_conv_event **ret)
+{
+	size_t n = m->n_events;
+
+	*ret = n ? m->events : NULL;
+	if (n) {
+		m->events = NULL;
+		m->n_events = m->cap_events = 0;
+	}
+	return n;
+}
+
+int64_t sim_model_next_change(const struct sim_model *m)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct sim_batch *b = m->v[i];
+		int64_t t = INT64_MAX;
+		if (b->status == SIM_BATCH_PENDING)
+			t = b->start_us;
+		else if (b->status == SIM_BATCH_IN_PROGRESS && b->agent_fails)
+			t = b->start_us + m->p.fail_after_us;
+		else if (b->status == SIM_BATCH_IN_PROGRESS && b->heap_n > 0)
+			t = b->r[b->heap[0]].end_us;
+		else if (b->status == SIM_BATCH_IN_PROGRESS)
+			t = m->now_us; /* not advanced yet */
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+bool sim_model_batch_ended(const struct sim_model *m, uint64_t batch_key, int64_t *ret_end_us)
+{
+	const struct sim_batch *b = batch_by_key(m, batch_key);
+
+	if (!b) {
+		/* forgotten (a reset): nothing to wait for */
+		*ret_end_us = m->now_us;
+		return true;
+	}
+	if (!batch_terminal(b))
+		return false;
+	*ret_end_us = b->last_updated_us;
+	return true;
 }

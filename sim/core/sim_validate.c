@@ -554,3 +554,67 @@ char *sim_validate_query_int(const char *name, const char *value, long long min,
 	json_object_array_add(items, item);
 	return verr_body(items);
 }
+
+char *sim_validate_query_enum(const char *name, const char *value, const char *const *allowed, size_t n)
+{
+	json_object *items, *item, *loc;
+	struct {
+		char *s;
+		size_t len, cap;
+	} b = {0};
+	char *expected, *msg;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(value, allowed[i]) == 0)
+			return NULL;
+	/* pydantic: 'a', 'b' or 'c' */
+	for (size_t i = 0; i < n; i++) {
+		char *part = xasprintf("%s'%s'", i == 0 ? "" : i + 1 == n ? " or " : ", ", allowed[i]);
+		size_t pl = strlen(part);
+		xgrow((void **)&b.s, &b.cap, b.len + pl + 1, 1);
+		memcpy(b.s + b.len, part, pl + 1);
+		b.len += pl;
+		free(part);
+	}
+	expected = b.s ? b.s : xstrdup("");
+	msg = xasprintf("Input should be %s", expected);
+	loc = json_object_new_array();
+	json_object_array_add(loc, json_object_new_string("query"));
+	json_object_array_add(loc, json_object_new_string(name));
+	item = json_object_new_object();
+	json_object_object_add(item, "type", json_object_new_string("enum"));
+	json_object_object_add(item, "loc", loc);
+	json_object_object_add(item, "msg", json_object_new_string(msg));
+	json_object_object_add(item, "input", json_object_new_string(value));
+	json_object_object_add(item, "ctx", ctx1("expected", json_object_new_string(expected)));
+	items = json_object_new_array();
+	json_object_array_add(items, item);
+	free(msg);
+	free(expected);
+	return verr_body(items);
+}
+
+char *sim_validate_join(char *a, char *b)
+{
+	json_object *oa, *ob, *da, *db;
+	char *s;
+
+	if (!a || !b)
+		return a ? a : b;
+	oa = json_tokener_parse(a);
+	ob = json_tokener_parse(b);
+	if (!oa || !ob || !json_object_object_get_ex(oa, "detail", &da) || !json_object_object_get_ex(ob, "detail", &db)) {
+		json_object_put(oa);
+		json_object_put(ob);
+		free(b);
+		return a;
+	}
+	for (size_t i = 0; i < json_object_array_length(db); i++)
+		json_object_array_add(da, json_object_get(json_object_array_get_idx(db, i)));
+	s = xstrdup(json_object_to_json_string_ext(oa, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(oa);
+	json_object_put(ob);
+	free(a);
+	free(b);
+	return s;
+}

@@ -30,4 +30,11 @@ void sim_parsed_free(struct sim_parsed *p);
 char *sim_validate_query_int(const char *name, const char *value, long long min, long long max,
 			     long long *ret_value);
 
+/* The 422 body for a query parameter that is not one of allowed (n
+ * strings): pydantic's "enum" item. NULL when value is one of them. */
+char *sim_validate_query_enum(const char *name, const char *value, const char *const *allowed, size_t n);
+/* Join the items of two 422 bodies into one (either may be NULL; both
+ * are freed). */
+char *sim_validate_join(char *a, char *b);
+
 #endif

@@ -4,7 +4,9 @@
  * Everything about what to answer lives in api.c; this file only knows
  * sockets: it timestamps a request on arrival, holds delayed requests on a
  * timer, closes connections for the drop and close_after faults, and wraps
- * connections in TLS when a certificate is given.
+ * connections in TLS when a certificate is given. It also carries out the
+ * post-call webhook deliveries that sim_hooks.c hands out, one at a time,
+ * with libevent's HTTP client, and wakes itself when the next one is due.
  */
 #include "config.h"
 
@@ -27,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <math.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -36,12 +39,22 @@
 
 struct delayed;
 
+/* How long a webhook receiver may take to answer (seconds). */
+#define HOOK_TIMEOUT_SECS 10
+
 struct server {
 	struct event_base *base;
 	struct evhttp *http;
 	struct sim_api *api;
 	SSL_CTX *ssl;
 	struct delayed *delayed; /* requests held by delay faults */
+	struct event *hook_timer; /* the next webhook delivery is due */
+	struct evhttp_connection *hook_conn; /* the delivery in flight, or NULL */
+	uint64_t hook_id;
+	enum evhttp_request_error hook_error;
+	bool hook_failed;
+	struct event *hook_reap; /* frees a finished delivery's connection */
+	struct evhttp_connection *hook_dead;
 };
 
 /* A request held back by a delay fault. */
@@ -186,6 +199,8 @@ static void send_response(struct evhttp_request *req, struct sim_response *r)
 		evbuffer_free(body);
 }
 
+static void hooks_pump(struct server *srv);
+
 static void delayed_free(struct delayed *d)
 {
 	if (!d)
@@ -211,7 +226,143 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	send_response(d->req, &resp);
 	sim_response_clear(&resp);
 	request_fields_clear(&f);
+	hooks_pump(d->srv);
 	delayed_free(d);
+}
+
+/* --- webhook deliveries ------------------------------------------------ */
+
+static const char *hook_error_str(enum evhttp_request_error e)
+{
+	switch (e) {
+	case EVREQ_HTTP_TIMEOUT: return "timeout";
+	case EVREQ_HTTP_EOF: return "connection closed without an answer";
+	case EVREQ_HTTP_INVALID_HEADER: return "invalid answer";
+	case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
+	case EVREQ_HTTP_REQUEST_CANCEL: return "cancelled";
+	case EVREQ_HTTP_DATA_TOO_LONG: return "answer too long";
+	default: return "no answer";
+	}
+}
+
+static void hook_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (srv->hook_dead) {
+		evhttp_connection_free(srv->hook_dead);
+		srv->hook_dead = NULL;
+	}
+	hooks_pump(srv);
+}
+
+static void hook_error_cb(enum evhttp_request_error e, void *arg)
+{
+	struct server *srv = arg;
+
+	srv->hook_failed = true;
+	srv->hook_error = e;
+}
+
+static void hook_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	int status = req && !srv->hook_failed ? evhttp_request_get_response_code(req) : 0;
+	struct timeval zero = {0, 0};
+
+	sim_api_webhook_done(srv->api, srv->hook_id, status,
+			     status > 0 ? NULL : srv->hook_failed ? hook_error_str(srv->hook_error) : "no answer",
+			     real_now_us());
+	/* the connection cannot be freed inside its own callback */
+	srv->hook_dead = srv->hook_conn;
+	srv->hook_conn = NULL;
+	evtimer_add(srv->hook_reap, &zero);
+}
+
+/* Start one delivery: 0, or -1 when it could not even be sent. */
+static int hook_send(struct server *srv, const struct sim_delivery *d)
+{
+	struct evhttp_uri *uri = evhttp_uri_parse(d->url);
+	const char *host = uri ? evhttp_uri_get_host(uri) : NULL;
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL, *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	int port = uri ? evhttp_uri_get_port(uri) : -1;
+	struct evhttp_request *req;
+	struct evkeyvalq *h;
+	char *target = NULL, *hosthdr = NULL;
+	int r = -1;
+
+	if (!host || !*host)
+		goto out;
+	if (port < 0)
+		port = 80;
+	srv->hook_conn = evhttp_connection_base_new(srv->base, NULL, host, (ev_uint16_t)port);
+	if (!srv->hook_conn)
+		goto out;
+	evhttp_connection_set_timeout(srv->hook_conn, HOOK_TIMEOUT_SECS);
+	evhttp_connection_set_retries(srv->hook_conn, 0);
+	srv->hook_failed = false;
+	req = evhttp_request_new(hook_done_cb, srv);
+	evhttp_request_set_error_cb(req, hook_error_cb);
+	h = evhttp_request_get_output_headers(req);
+	hosthdr = strchr(host, ':') ? xasprintf("[%s]:%d", host, port) : xasprintf("%s:%d", host, port);
+	evhttp_add_header(h, "Host", hosthdr);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "User-Agent", "batchcall-sim");
+	evhttp_add_header(h, "ElevenLabs-Signature", d->signature);
+	evhttp_add_header(h, "Connection", "close");
+	evbuffer_add(evhttp_request_get_output_buffer(req), d->body, d->body_len);
+	target = xasprintf("%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "");
+	if (evhttp_make_request(srv->hook_conn, req, EVHTTP_REQ_POST, target) < 0) {
+		/* libevent freed the request */
+		evhttp_connection_free(srv->hook_conn);
+		srv->hook_conn = NULL;
+		goto out;
+	}
+	srv->hook_id = d->id;
+	r = 0;
+out:
+	free(target);
+	free(hosthdr);
+	if (uri)
+		evhttp_uri_free(uri);
+	return r;
+}
+
+/* Send the next webhook if one is due, else arm the timer for it. */
+static void hooks_pump(struct server *srv)
+{
+	struct sim_delivery d;
+	int64_t now, wake;
+
+	while (!srv->hook_conn && !srv->hook_dead) {
+		now = real_now_us();
+		if (!sim_api_webhook_next(srv->api, now, &d, &wake)) {
+			if (wake == INT64_MAX) {
+				evtimer_del(srv->hook_timer);
+			} else {
+				int64_t us = wake - now;
+				struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
+				evtimer_add(srv->hook_timer, &tv);
+			}
+			return;
+		}
+		if (hook_send(srv, &d) == 0) {
+			sim_delivery_clear(&d);
+			return;
+		}
+		/* not even sent: an answer of its own, then the next one */
+		sim_api_webhook_done(srv->api, d.id, 0, "cannot connect", now);
+		sim_delivery_clear(&d);
+	}
+}
+
+static void hook_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hooks_pump(arg);
 }
 
 static void request_cb(struct evhttp_request *req, void *arg)
@@ -256,6 +407,8 @@ send:
 	send_response(req, &resp);
 	sim_response_clear(&resp);
 	request_fields_clear(&f);
+	/* a request may have moved time, ended calls or set webhooks up */
+	hooks_pump(srv);
 }
 
 static struct bufferevent *tls_bev_cb(struct event_base *base, void *arg)
@@ -309,7 +462,14 @@ int sim_server_run(const struct sim_server_opts *o)
 
 	signal(SIGPIPE, SIG_IGN);
 	sim_params_default(&params, o->speed, o->seed);
+	if (o->processing_secs >= 0)
+		params.processing_us = llround(o->processing_secs * 1e6 / (o->speed > 0 ? o->speed : 1));
 	srv.api = sim_api_new(&params, o->api_key);
+	if (o->webhook_url &&
+	    sim_api_configure_webhooks(srv.api, o->webhook_url, o->webhook_secret, o->webhook_events, true) < 0) {
+		fprintf(stderr, "batchcall-sim: cannot send webhooks to '%s'\n", o->webhook_url);
+		goto out;
+	}
 	if (o->tls_cert) {
 		srv.ssl = tls_context(o->tls_cert, o->tls_key);
 		if (!srv.ssl)
@@ -329,6 +489,8 @@ int sim_server_run(const struct sim_server_opts *o)
 	 * clock: --io-timeout keeps idle clients from being cut off. */
 	evhttp_set_timeout(srv.http, o->io_timeout > 0 ? o->io_timeout : 120);
 	evhttp_set_gencb(srv.http, request_cb, &srv);
+	srv.hook_timer = evtimer_new(srv.base, hook_timer_cb, &srv);
+	srv.hook_reap = evtimer_new(srv.base, hook_reap_cb, &srv);
 	if (srv.ssl)
 		evhttp_set_bevcb(srv.http, tls_bev_cb, srv.ssl);
 	bound = evhttp_bind_socket_with_handle(srv.http, o->listen_host, (ev_uint16_t)o->port);
@@ -359,6 +521,14 @@ out:
 	/* requests still held are dropped with their connections */
 	while (srv.delayed)
 		delayed_free(srv.delayed);
+	if (srv.hook_conn)
+		evhttp_connection_free(srv.hook_conn);
+	if (srv.hook_dead)
+		evhttp_connection_free(srv.hook_dead);
+	if (srv.hook_timer)
+		event_free(srv.hook_timer);
+	if (srv.hook_reap)
+		event_free(srv.hook_reap);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

@@ -16,6 +16,10 @@ struct sim_server_opts {
 	double speed;
 	const char *tls_cert, *tls_key; /* both or neither */
 	int io_timeout;                 /* seconds a connection may stay silent; 0: 120 */
+	double processing_secs;         /* a conversation's processing time at speed 1; < 0: 3 */
+	const char *webhook_url;        /* post-call webhooks go there (NULL: none) */
+	const char *webhook_secret;     /* their HMAC secret */
+	unsigned webhook_events;        /* SIM_HOOK_* mask; 0: the default */
 };
 
 /* Serve until SIGTERM/SIGINT: 0, or a negative errno (a message was

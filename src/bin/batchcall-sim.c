@@ -11,15 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_hooks.h"
 #include "sim_server.h"
 #include "util.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: batchcall-sim [--listen ADDR:PORT] [--api-key KEY] [--seed N] [--speed X]\n"
-		   "                     [--tls-cert FILE --tls-key FILE]\n"
+		   "                     [--tls-cert FILE --tls-key FILE] [--processing-secs X]\n"
+		   "                     [--webhook-url URL --webhook-secret SECRET [--webhook-events LIST]]\n"
 		   "\n"
-		   "A local simulator of the ElevenLabs batch-calling API (see docs/simulator.md).\n"
+		   "A local simulator of the ElevenLabs batch-calling and conversation API, with\n"
+		   "signed post-call webhooks (see docs/simulator.md).\n"
 		   "\n"
 		   "  --listen ADDR:PORT  address to serve on (default 127.0.0.1:8080; port 0 picks a free one)\n"
 		   "  --api-key KEY       the xi-api-key clients must send (default sim-key)\n"
@@ -28,6 +31,11 @@ static void usage(FILE *f)
 		   "  --io-timeout N      seconds a client connection may stay silent (default 120)\n"
 		   "  --tls-cert FILE     serve HTTPS with this PEM certificate chain (needs --tls-key)\n"
 		   "  --tls-key FILE      the certificate's PEM private key\n"
+		   "  --processing-secs X a conversation's analysis time after the call (default 3; divided by --speed)\n"
+		   "  --webhook-url URL   send post-call webhooks there (http://HOST[:PORT][/PATH])\n"
+		   "  --webhook-secret S  their HMAC secret (ElevenLabs-Signature: t=...,v0=...)\n"
+		   "  --webhook-events L  comma-separated: transcript, audio, call_initiation_failure\n"
+		   "                      (default transcript,call_initiation_failure)\n"
 		   "  --help, --version\n"
 		   "\n"
 		   "When ready it prints one line: batchcall-sim: listening on http://ADDR:PORT\n");
@@ -63,10 +71,15 @@ int main(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},   {"speed", required_argument, NULL, 'x'},
 		{"tls-cert", required_argument, NULL, 'c'}, {"tls-key", required_argument, NULL, 'K'},
 		{"io-timeout", required_argument, NULL, 'T'},
+		{"processing-secs", required_argument, NULL, 'P'},
+		{"webhook-url", required_argument, NULL, 'W'},
+		{"webhook-secret", required_argument, NULL, 'S'},
+		{"webhook-events", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sim_server_opts o = {.listen_host = "127.0.0.1", .port = 8080, .api_key = "sim-key", .seed = 1, .speed = 1};
+	struct sim_server_opts o = {.listen_host = "127.0.0.1", .port = 8080, .api_key = "sim-key", .seed = 1, .speed = 1,
+				    .processing_secs = -1};
 	char *listen = NULL, *end;
 	int64_t seed;
 	int c, r = 2;
@@ -110,6 +123,40 @@ int main(int argc, char **argv)
 			}
 			o.io_timeout = (int)seed;
 			break;
+		case 'P':
+			errno = 0;
+			o.processing_secs = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(o.processing_secs) || o.processing_secs < 0 ||
+			    o.processing_secs > 1e9) {
+				fprintf(stderr, "batchcall-sim: --processing-secs wants seconds >= 0, got '%s'\n", optarg);
+				goto out;
+			}
+			break;
+		case 'W':
+			if (sim_hooks_check_url(optarg)) {
+				fprintf(stderr, "batchcall-sim: --webhook-url: %s, got '%s'\n", sim_hooks_check_url(optarg),
+					optarg);
+				goto out;
+			}
+			o.webhook_url = optarg;
+			break;
+		case 'S':
+			if (!*optarg) {
+				fprintf(stderr, "batchcall-sim: --webhook-secret must not be empty\n");
+				goto out;
+			}
+			o.webhook_secret = optarg;
+			break;
+		case 'E':
+			o.webhook_events = sim_hooks_parse_events(optarg);
+			if (!o.webhook_events) {
+				fprintf(stderr,
+					"batchcall-sim: --webhook-events wants a list of transcript, audio, "
+					"call_initiation_failure, got '%s'\n",
+					optarg);
+				goto out;
+			}
+			break;
 		case 'c':
 			o.tls_cert = optarg;
 			break;
@@ -132,6 +179,10 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "batchcall-sim: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		goto out;
+	}
+	if (o.webhook_url && !o.webhook_secret) {
+		fprintf(stderr, "batchcall-sim: --webhook-url needs --webhook-secret\n");
 		goto out;
 	}
 	if (!o.tls_cert != !o.tls_key) {

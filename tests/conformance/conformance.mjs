@@ -18,6 +18,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { createRequire } from "node:module";
 import { ElevenLabsClient, ElevenLabsError, ElevenLabs } from "@elevenlabs/elevenlabs-js";
 
@@ -292,6 +293,245 @@ test("the SDK in use is the pinned one", () => {
 	const want = require("./package.json").dependencies["@elevenlabs/elevenlabs-js"];
 	assert.equal(want, "2.73.0");
 	assert.equal(require("@elevenlabs/elevenlabs-js/package.json").version, want);
+});
+
+// ---- conversations (../shared/api/elevenlabs-conversations-and-webhooks.md) -----
+// These come first: the SDK checks a webhook's t against the real clock, so
+// the stale-timestamp case means something only while the simulated clock
+// has not been advanced far (later tests advance it by more than an hour).
+
+const conv = client.conversationalAi.conversations;
+
+// §3.1 GetConversationResponseModel and §3.3 metadata: every key the
+// document lists, as the simulator writes them (null where empty).
+const CONV_KEYS = [
+	"agent_id", "agent_name", "conversation_id", "status", "user_id", "branch_id", "version_id",
+	"environment", "transcript", "metadata", "analysis", "conversation_initiation_client_data",
+	"has_audio", "has_user_audio", "has_response_audio", "has_auxiliary_audio", "visited_agents",
+	"tag_ids", "conversation_product", "otlp_traces",
+];
+const META_KEYS = [
+	"start_time_unix_secs", "accepted_time_unix_secs", "call_duration_secs", "queue_wait_secs", "cost",
+	"cost_fiat", "termination_reason", "error", "warnings", "main_language",
+	"conversation_initiation_source", "timezone", "phone_call", "batch_call",
+];
+const CONV_STATUSES = ["initiated", "in-progress", "processing", "done", "failed"];
+
+function checkConvJson(c, where) {
+	assert.deepEqual(sorted(Object.keys(c)), sorted(CONV_KEYS), `${where}: key set differs from §3.1`);
+	assert.deepEqual(sorted(Object.keys(c.metadata)), sorted(META_KEYS), `${where}: metadata keys differ from §3.3`);
+	assert.ok(CONV_STATUSES.includes(c.status), `${where}: status ${c.status}`);
+	assert.ok(Array.isArray(c.transcript), `${where}: transcript`);
+	for (const k of ["has_audio", "has_user_audio", "has_response_audio", "has_auxiliary_audio"]) {
+		assert.equal(typeof c[k], "boolean", `${where}: ${k}`);
+	}
+	assert.ok(Number.isInteger(c.metadata.start_time_unix_secs) && Number.isInteger(c.metadata.call_duration_secs),
+		`${where}: start time and duration`);
+	assert.equal(c.analysis === null, c.status !== "done", `${where}: analysis is null exactly until done`);
+	if (c.analysis) {
+		assert.ok(["success", "failure", "unknown"].includes(c.analysis.call_successful), `${where}: call_successful`);
+		assert.equal(typeof c.analysis.transcript_summary, "string", `${where}: transcript_summary`);
+	}
+}
+
+test("conversations: get through every status and list with cursor and filters, parsed by the SDK", T, async () => {
+	const tag = agent("conv");
+	const numbers = ["+14155550500", "+14155550566", "+14155550577", "+14155550589"];
+	const b = await bc.create({
+		callName: "conversations", agentId: tag, agentPhoneNumberId: PHONE_ID, timezone: "America/New_York",
+		recipients: numbers.map((p, i) => ({
+			id: `conf-conv-${i}`, phoneNumber: p,
+			conversationInitiationClientData: { dynamicVariables: i === 0 ? { user_name: "Alice", vip: true } : { row: i } },
+		})),
+	});
+	// every status each conversation goes through, each read by the SDK
+	const seen = numbers.map(() => []);
+	const final = new Map();
+	const end = Date.now() + 60000;
+	for (;;) {
+		const d = await bc.get(b.id);
+		let moving = false;
+		for (const [i, r] of d.recipients.entries()) {
+			if (!r.conversationId) continue;
+			const c = await conv.get(r.conversationId);
+			if (seen[i].at(-1) !== c.status) seen[i].push(c.status);
+			if (c.status === "done" || c.status === "failed") final.set(i, c);
+			moving ||= c.status === "in-progress" || c.status === "processing";
+		}
+		if (final.size === numbers.length) break;
+		assert.ok(Date.now() < end, `conversations not finished: ${JSON.stringify(seen)}`);
+		// while a call talks or is processed, let the real clock move it
+		// (polled closely), so its short phases are seen
+		if (!moving) await advance(0.01);
+	}
+	// each raw body has every key (the SDK alone would accept absent ones)
+	for (const [i, c] of final) {
+		const j = await rawOk("GET", `/v1/convai/conversations/${c.conversationId}`);
+		checkConvJson(j, `conversation ${i}`);
+		assert.deepEqual(j.metadata.batch_call, { batch_call_id: b.id, batch_call_recipient_id: `conf-conv-${i}`, campaign: null });
+		assert.equal(j.metadata.phone_call.external_number, numbers[i]);
+		assert.equal(j.metadata.timezone, "America/New_York");
+	}
+	// answered calls went initiated -> in-progress -> processing -> done
+	// (a poll may miss a short phase at --speed 50, never reorder them)
+	const rank = (st) => CONV_STATUSES.indexOf(st);
+	for (const [i, st] of seen.entries()) {
+		assert.deepEqual(st, [...st].sort((x, y) => rank(x) - rank(y)), `conversation ${i} went back: ${st}`);
+	}
+	assert.ok([0, 2, 3].some((i) => seen[i].includes("processing")),
+		`an answered call is read while processing: ${JSON.stringify(seen)}`);
+	// the analysis rule of docs/simulator.md
+	const a0 = final.get(0);
+	assert.equal(a0.status, "done");
+	assert.equal(a0.analysis.callSuccessful, "success");
+	assert.equal(a0.analysis.transcriptSummary, "Alice agreed to the proposal.");
+	assert.equal(a0.analysis.dataCollectionResults.customer_name.value, "Alice");
+	assert.equal(a0.analysis.evaluationCriteriaResults.goal_achieved.result, "success");
+	assert.equal(a0.metadata.phoneCall.callResult, "answered");
+	assert.equal(a0.metadata.callDurationSecs, 5);
+	assert.equal(a0.conversationInitiationClientData.dynamicVariables.user_name, "Alice");
+	assert.equal(a0.conversationInitiationClientData.dynamicVariables.vip, true);
+	const f1 = final.get(1);
+	assert.equal(f1.status, "failed");
+	assert.equal(f1.metadata.phoneCall.callResult, "no_answer");
+	assert.equal(f1.analysis, undefined);
+	assert.deepEqual(final.get(2).metadata.phoneCall.callResult, "voicemail");
+	assert.equal(final.get(2).analysis.callSuccessful, "failure");
+	assert.equal(final.get(3).analysis.callSuccessful, "unknown");
+	assert.equal(final.get(3).metadata.callDurationSecs, 15);
+	assert.equal(final.get(3).transcript.length, 5);
+
+	// list: pages of 3, newest first (same start: the last recipient first)
+	const ids = [];
+	let cursor;
+	let pages = 0;
+	for (;;) {
+		const p = await conv.list({ agentId: tag, pageSize: 3, cursor, summaryMode: "include" });
+		const jp = await rawOk("GET", `/v1/convai/conversations?agent_id=${tag}&page_size=3&summary_mode=include${cursor ? `&cursor=${cursor}` : ""}`);
+		assert.deepEqual(sorted(Object.keys(jp)), ["conversations", "has_more", "next_cursor"]);
+		ids.push(...p.conversations.map((c) => c.conversationId));
+		pages++;
+		if (!p.hasMore) {
+			assert.equal(jp.next_cursor, null);
+			break;
+		}
+		cursor = p.nextCursor;
+	}
+	assert.equal(pages, 2);
+	assert.deepEqual(ids, [3, 2, 1, 0].map((i) => final.get(i).conversationId));
+	const ok = await conv.list({ agentId: tag, callSuccessful: "success" });
+	assert.deepEqual(ok.conversations.map((c) => c.conversationId), [final.get(0).conversationId]);
+	assert.equal(ok.conversations[0].messageCount, 3);
+	assert.equal((await conv.list({ agentId: tag, callSuccessful: "error" })).conversations.length, 0);
+
+	// errors: 404 body, 422 through the SDK
+	const e = await sdkError(conv.get("conv_0000000000000000000000000000"), 404, "unknown conversation");
+	checkDetailObject(e.body, "unknown conversation", { type: "not_found", status: "conversation_not_found" });
+	await sdkError(conv.list({ pageSize: 0 }), 422, "page_size 0");
+	await sdkError(conv.get(final.get(0).conversationId, {}, { queryParams: { format: "xml" } }), 422, "format xml");
+	await sdkError(badClient.conversationalAi.conversations.get(final.get(0).conversationId), 401, "wrong key");
+});
+
+// A local receiver: every POST with its raw body and signature header.
+async function receiver() {
+	const got = [];
+	const srv = http.createServer((req, res) => {
+		const chunks = [];
+		req.on("data", (c) => chunks.push(c));
+		req.on("end", () => {
+			got.push({ raw: Buffer.concat(chunks).toString("utf8"), sig: req.headers["elevenlabs-signature"], path: req.url });
+			res.writeHead(200, { "content-length": "0" });
+			res.end();
+		});
+	});
+	await new Promise((ok) => srv.listen(0, "127.0.0.1", ok));
+	return { got, url: `http://127.0.0.1:${srv.address().port}/el-hook`, close: () => new Promise((ok) => srv.close(ok)) };
+}
+
+test("webhooks: client.webhooks.constructEvent accepts what the simulator delivers, and refuses its bad faults", T, async () => {
+	const secret = "wsec_conformance";
+	const rcv = await receiver();
+	try {
+		const cfg = await rawOk("POST", "/_sim/webhooks", {
+			key: null, body: { url: rcv.url, secret, events: ["transcript", "call_initiation_failure"] },
+		});
+		assert.equal(cfg.url, rcv.url);
+		const b = await bc.create({
+			callName: "webhooks", agentId: agent("hooks"), agentPhoneNumberId: PHONE_ID,
+			recipients: [{ phoneNumber: "+14155550600" }, { phoneNumber: "+14155550606" }],
+		});
+		// ours only: other tests' batches may end meanwhile
+		const mine = async () => {
+			const d = await bc.get(b.id);
+			const ids = new Set(d.recipients.map((r) => r.conversationId).filter(Boolean));
+			return rcv.got.filter((g) => ids.has(JSON.parse(g.raw).data.conversation_id));
+		};
+		const end = Date.now() + 60000;
+		let events;
+		while ((events = await mine()).length < 2) {
+			assert.ok(Date.now() < end, `webhooks not received: ${rcv.got.length} in all`);
+			await advance(0.05);
+		}
+		const types = [];
+		for (const g of events) {
+			assert.match(g.sig, /^t=\d+,v0=[0-9a-f]{64}$/);
+			assert.equal(g.path, "/el-hook");
+			const evt = await client.webhooks.constructEvent(g.raw, g.sig, secret);
+			assert.deepEqual(evt, JSON.parse(g.raw));
+			assert.equal(Number(g.sig.slice(2, g.sig.indexOf(","))), evt.event_timestamp, "t = event_timestamp");
+			types.push(evt.type);
+			if (evt.type === "post_call_transcription") {
+				assert.deepEqual(evt.data, await rawOk("GET", `/v1/convai/conversations/${evt.data.conversation_id}`),
+					"data is the GET body");
+				checkConvJson(evt.data, "webhook data");
+				assert.equal(evt.data.status, "done");
+			} else {
+				assert.equal(evt.data.failure_reason, "no-answer");
+				assert.equal(evt.data.metadata.type, "twilio");
+			}
+			await assert.rejects(client.webhooks.constructEvent(g.raw, g.sig, "another-secret"), ElevenLabsError);
+			await assert.rejects(client.webhooks.constructEvent(g.raw + " ", g.sig, secret), ElevenLabsError);
+		}
+		assert.deepEqual(sorted(types), ["call_initiation_failure", "post_call_transcription"]);
+
+		// faults: a bad signature and a stale timestamp
+		await rawOk("POST", "/_sim/webhook-faults", { key: null, body: { kind: "bad_signature", event: "call_initiation_failure" } });
+		await rawOk("POST", "/_sim/webhook-faults", { key: null, body: { kind: "stale_timestamp", event: "post_call_transcription" } });
+		const b2 = await bc.create({
+			callName: "webhook faults", agentId: agent("hookfaults"), agentPhoneNumberId: PHONE_ID,
+			recipients: [{ phoneNumber: "+14155550700" }, { phoneNumber: "+14155550706" }],
+		});
+		const mine2 = async () => {
+			const d = await bc.get(b2.id);
+			const ids = new Set(d.recipients.map((r) => r.conversationId).filter(Boolean));
+			return rcv.got.filter((g) => ids.has(JSON.parse(g.raw).data.conversation_id));
+		};
+		while ((events = await mine2()).length < 2) {
+			assert.ok(Date.now() < end, "faulty webhooks not received");
+			await advance(0.05);
+		}
+		const clock = await rawOk("GET", "/_sim/clock", { key: null });
+		for (const g of events) {
+			const evt = JSON.parse(g.raw);
+			const t = Number(g.sig.slice(2, g.sig.indexOf(",")));
+			if (evt.type === "call_initiation_failure") {
+				await assert.rejects(client.webhooks.constructEvent(g.raw, g.sig, secret),
+					/Signature hash does not match/);
+			} else {
+				assert.equal(t, evt.event_timestamp - 1860, "stale: t is 31 minutes old");
+				// the SDK checks t against the real clock: meaningful while
+				// the simulated clock is not far ahead of it
+				if (clock.offset_us < 1700e6) {
+					await assert.rejects(client.webhooks.constructEvent(g.raw, g.sig, secret),
+						/Timestamp outside the tolerance zone/);
+				}
+			}
+		}
+	} finally {
+		await raw("POST", "/_sim/webhooks", { key: null, body: { url: null } });
+		await raw("DELETE", "/_sim/webhook-faults", { key: null });
+		await rcv.close();
+	}
 });
 
 test("create: phone batch with every request field, echoed and parsed by the SDK", T, async () => {

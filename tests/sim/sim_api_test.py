@@ -2,12 +2,16 @@
 """sim_api_test: black-box test of batchcall-sim over loopback.
 
 Starts the binary on port 0, reads its ready line, and checks every
-endpoint, every documented error body, each fault kind, the request log,
-reset, advance, keep-alive and TLS. Time moves only through /_sim/advance;
+endpoint (batches and conversations), every documented error body, each
+fault kind, the request log, reset, advance, keep-alive and TLS, and the
+signed post-call webhooks against a local receiver that verifies them. Time moves only through /_sim/advance;
 waits are polls with deadlines, never sleeps used to synchronise.
 Python standard library only.
 """
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import re
@@ -39,6 +43,25 @@ RCP_KEYS = [
 BATCH_ID = re.compile(r"^btcal_[0-9abcdefghjkmnpqrstvwxyz]{28}$")
 RCP_ID = re.compile(r"^btcrcp_[0-9abcdefghjkmnpqrstvwxyz]{28}$")
 CONV_ID = re.compile(r"^conv_[0-9abcdefghjkmnpqrstvwxyz]{28}$")
+CONV = "/v1/convai/conversations"
+# GetConversationResponseModel as the simulator writes it (API document §3.1)
+CONV_KEYS = [
+    "agent_id", "agent_name", "conversation_id", "status", "user_id", "branch_id", "version_id",
+    "environment", "transcript", "metadata", "analysis", "conversation_initiation_client_data",
+    "has_audio", "has_user_audio", "has_response_audio", "has_auxiliary_audio", "visited_agents",
+    "tag_ids", "conversation_product", "otlp_traces",
+]
+META_KEYS = [
+    "start_time_unix_secs", "accepted_time_unix_secs", "call_duration_secs", "queue_wait_secs", "cost",
+    "cost_fiat", "termination_reason", "error", "warnings", "main_language",
+    "conversation_initiation_source", "timezone", "phone_call", "batch_call",
+]
+SUMMARY_KEYS = [
+    "agent_id", "agent_name", "branch_id", "version_id", "conversation_id", "start_time_unix_secs",
+    "call_duration_secs", "message_count", "status", "call_successful", "termination_reason",
+    "transcript_summary", "call_summary_title", "call_success_score", "main_language",
+    "conversation_initiation_source", "direction", "tool_names", "rating", "sentiment_analysis", "tag_ids",
+]
 
 failures = []
 passed = 0
@@ -170,7 +193,9 @@ def test_cli():
     r = subprocess.run([SIM, "--version"], capture_output=True, text=True, timeout=10)
     eq(r.returncode, 0, "--version exit")
     check(r.stdout.startswith("batchcall-sim "), "--version text")
-    for bad in (["--speed", "0"], ["--listen", "nope"], ["--bogus"], ["--tls-cert", "x"], ["extra"]):
+    for bad in (["--speed", "0"], ["--listen", "nope"], ["--bogus"], ["--tls-cert", "x"], ["extra"],
+                ["--webhook-url", "http://127.0.0.1:9/"], ["--webhook-url", "https://x/", "--webhook-secret", "s"],
+                ["--webhook-secret", ""], ["--webhook-events", "nope"], ["--processing-secs", "-1"]):
         r = subprocess.run([SIM, *bad], capture_output=True, text=True, timeout=10)
         eq(r.returncode, 2, "exit status for %r" % bad)
 
@@ -718,6 +743,417 @@ def test_fault_close_after():
     s.close()
 
 
+# --- conversations ---------------------------------------------------------
+
+def conv_body(**kw):
+    d = {"call_name": "conv", "agent_id": "agent_conv", "agent_phone_number_id": "phnum_test",
+         "timezone": "Europe/Paris",
+         "recipients": [
+             {"id": "crm-1", "phone_number": "+14155550100",
+              "conversation_initiation_client_data": {"dynamic_variables": {"user_name": "Alice", "plan": "Pro"},
+                                                      "user_id": "u-1"}},
+             {"phone_number": "+14155550166"},
+             {"phone_number": "+14155550187"},
+             {"phone_number": "+14155550189",
+              "conversation_initiation_client_data": {"dynamic_variables": {"sim_call_successful": "failure"}}},
+         ]}
+    d.update(kw)
+    return d
+
+
+def conv_ids(batch_id, sim=None):
+    return [r["conversation_id"] for r in (sim or S).json("GET", API + "/" + batch_id)["recipients"]]
+
+
+def test_conversation_life():
+    S.json("POST", "/_sim/reset", key=None)
+    b = S.json("POST", API + "/submit", conv_body())
+    S.advance(0.5)
+    eq(conv_ids(b["id"]), [None] * 4, "not placed yet")
+    S.advance(1)  # 1.5 s: placed, ringing
+    ids = conv_ids(b["id"])
+    check(all(CONV_ID.match(i) for i in ids), "conversation ids %r" % ids)
+    c = S.json("GET", CONV + "/" + ids[0])
+    eq(list(c), CONV_KEYS, "conversation keys, in order")
+    eq(list(c["metadata"]), META_KEYS, "metadata keys, in order")
+    eq((c["status"], c["analysis"], c["transcript"], c["conversation_id"]), ("initiated", None, [], ids[0]),
+       "initiated")
+    eq(c["metadata"]["batch_call"], {"batch_call_id": b["id"], "batch_call_recipient_id": "crm-1", "campaign": None},
+       "batch_call")
+    pc = c["metadata"]["phone_call"]
+    eq((pc["type"], pc["direction"], pc["phone_number_id"], pc["external_number"], pc["call_result"]),
+       ("twilio", "outbound", "phnum_test", "+14155550100", None), "phone_call")
+    check(re.fullmatch(r"CA[0-9a-f]{32}", pc["call_sid"]) and re.fullmatch(r"MZ[0-9a-f]{32}", pc["stream_sid"]),
+          "call and stream sids")
+    check(re.fullmatch(r"\+1555\d{7}", pc["agent_number"]), "agent number %r" % pc["agent_number"])
+    dv = c["conversation_initiation_client_data"]["dynamic_variables"]
+    eq((dv["user_name"], dv["plan"], dv["system__conversation_id"], dv["system__called_number"]),
+       ("Alice", "Pro", ids[0], "+14155550100"), "client data echoed with system__ keys")
+    eq((c["user_id"], c["agent_id"], c["metadata"]["timezone"], c["has_audio"]), ("u-1", "agent_conv",
+                                                                                   "Europe/Paris", False), "echoes")
+    S.advance(2)  # 3.5 s: talking (answered at 3 s), or failed
+    c = S.json("GET", CONV + "/" + ids[0])
+    eq((c["status"], c["metadata"]["call_duration_secs"], len(c["transcript"])), ("in-progress", 0, 1), "talking")
+    eq(c["metadata"]["accepted_time_unix_secs"] - c["metadata"]["start_time_unix_secs"], 2, "answered after ringing")
+    f = S.json("GET", CONV + "/" + ids[1])
+    eq((f["status"], f["metadata"]["phone_call"]["call_result"], f["metadata"]["error"], f["analysis"]),
+       ("failed", "no_answer", {"code": 480, "reason": "no-answer"}, None), "no answer")
+    S.advance(5)  # 8.5 s: the call ended at 8 s; processing for 3 s
+    c = S.json("GET", CONV + "/" + ids[0])
+    eq((c["status"], c["analysis"], c["metadata"]["call_duration_secs"], c["has_audio"]),
+       ("processing", None, 5, True), "processing")
+    S.advance(3)  # 11.5 s: done
+    c = S.json("GET", CONV + "/" + ids[0])
+    a = c["analysis"]
+    eq((c["status"], c["metadata"]["termination_reason"], c["metadata"]["phone_call"]["call_result"]),
+       ("done", "Call ended by remote party", "answered"), "done")
+    eq((a["call_successful"], a["transcript_summary"], a["call_summary_title"]),
+       ("success", "Alice agreed to the proposal.", "Proposal accepted"), "analysis")
+    eq({k: v["value"] for k, v in a["data_collection_results"].items()},
+       {"customer_name": "Alice", "decision": "accept"}, "data collection")
+    eq({k: v["result"] for k, v in a["evaluation_criteria_results"].items()},
+       {"goal_achieved": "success", "customer_reached": "success"}, "evaluation")
+    eq([t["role"] for t in c["transcript"]], ["agent", "user", "agent"], "transcript")
+    eq(c["transcript"][0]["message"], "Hello Alice, this is %s calling." % c["agent_name"], "greeting")
+    vm = S.json("GET", CONV + "/" + ids[2])
+    eq((vm["status"], vm["metadata"]["phone_call"]["call_result"], vm["analysis"]["call_successful"]),
+       ("done", "voicemail", "failure"), "voicemail")
+    S.advance(30)
+    lng = S.json("GET", CONV + "/" + ids[3])
+    eq((lng["status"], lng["metadata"]["call_duration_secs"], len(lng["transcript"]),
+        lng["analysis"]["call_successful"]), ("done", 15, 5, "failure"), "long call, verdict from sim_call_successful")
+    check(S.json("GET", CONV + "/" + ids[0] + "?format=opentelemetry")["otlp_traces"] is not None, "otlp")
+    # a retry makes new conversations; the old ones stay
+    S.json("POST", API + "/" + b["id"] + "/retry")
+    S.advance(60)
+    again = conv_ids(b["id"])
+    eq((again[0], again[1] != ids[1], again[2] != ids[2]), (ids[0], True, True), "new ids for retried recipients")
+    eq(S.json("GET", CONV + "/" + ids[1])["status"], "failed", "old attempt kept")
+    # delete: the conversations stay in the history
+    S.req("DELETE", API + "/" + b["id"])
+    eq(S.json("GET", CONV + "/" + ids[0])["metadata"]["batch_call"]["batch_call_id"], b["id"], "after delete")
+
+
+def test_conversation_errors():
+    st, _, text = S.req("GET", CONV + "/conv_nope")
+    eq(st, 404, "unknown conversation")
+    err_detail(json.loads(text), "not_found", "conversation_not_found", "conversation_not_found",
+               "Conversation conv_nope not found.")
+    st, _, text = S.req("GET", CONV + "/conv_nope", key=None)
+    eq(st, 401, "no key")
+    st, _, text = S.req("GET", CONV, key="wrong")
+    eq(st, 401, "bad key on the list")
+    st, _, text = S.req("GET", CONV + "/conv_nope?format=xml", key="wrong")
+    eq(st, 422, "validation before auth")
+    eq(json.loads(text)["detail"], [{"type": "enum", "loc": ["query", "format"],
+                                     "msg": "Input should be 'json' or 'opentelemetry'", "input": "xml",
+                                     "ctx": {"expected": "'json' or 'opentelemetry'"}}], "format 422")
+    st, _, text = S.req("GET", CONV + "?page_size=0&call_successful=maybe")
+    eq(st, 422, "two bad parameters")
+    eq([(d["type"], d["loc"]) for d in json.loads(text)["detail"]],
+       [("greater_than_equal", ["query", "page_size"]), ("enum", ["query", "call_successful"])], "every error")
+    st, _, text = S.req("GET", CONV + "?page_size=101")
+    eq((st, json.loads(text)["detail"][0]["type"]), (422, "less_than_equal"), "page_size 101")
+    st, h, text = S.req("POST", CONV)
+    eq((st, json.loads(text), h.get("Allow")), (405, {"detail": "Method Not Allowed"}, "GET"), "POST list")
+    st, h, text = S.req("DELETE", CONV + "/conv_x")
+    eq((st, h.get("Allow")), (405, "GET"), "DELETE one")
+    st, _, text = S.req("GET", CONV + "/conv_x/audio")
+    eq((st, json.loads(text)), (404, {"detail": "Not Found"}), "audio is not served")
+
+
+def test_conversation_list():
+    S.json("POST", "/_sim/reset", key=None)
+    b1 = S.json("POST", API + "/submit", conv_body())
+    S.advance(2)
+    b2 = S.json("POST", API + "/submit", body(1, agent_id="agent_other"))
+    S.advance(60)
+    page = S.json("GET", CONV)
+    eq(sorted(page), ["conversations", "has_more", "next_cursor"], "page keys")
+    items = page["conversations"]
+    eq(len(items), 5, "all conversations")
+    for it in items:
+        eq(list(it), SUMMARY_KEYS, "summary keys")
+    # newest first: the later batch, then the first batch's recipients from the last
+    ids1 = conv_ids(b1["id"])
+    eq([it["conversation_id"] for it in items], conv_ids(b2["id"]) + ids1[::-1], "newest first")
+    eq([it["call_successful"] for it in items], ["success", "failure", "failure", "unknown", "success"],
+       "verdicts (a failed call has none)")
+    eq([it["status"] for it in items], ["done", "done", "done", "failed", "done"], "statuses")
+    eq(items[-1]["transcript_summary"], None, "summary_mode exclude by default")
+    eq(S.json("GET", CONV + "?summary_mode=include")["conversations"][-1]["transcript_summary"],
+       "Alice agreed to the proposal.", "summary_mode=include")
+    # cursor pages of two
+    seen, cursor, pages = [], None, 0
+    while True:
+        p = S.json("GET", CONV + "?page_size=2" + ("&cursor=" + cursor if cursor else ""))
+        seen += [it["conversation_id"] for it in p["conversations"]]
+        pages += 1
+        if not p["has_more"]:
+            eq(p["next_cursor"], None, "last page cursor")
+            break
+        cursor = p["next_cursor"]
+    eq((seen, pages), ([it["conversation_id"] for it in items], 3), "pages")
+    eq([it["conversation_id"] for it in S.json("GET", CONV + "?agent_id=agent_other")["conversations"]],
+       conv_ids(b2["id"]), "agent filter")
+    eq([it["conversation_id"] for it in S.json("GET", CONV + "?call_successful=success")["conversations"]],
+       [items[0]["conversation_id"], items[-1]["conversation_id"]], "verdict filter")
+    eq(S.json("GET", CONV + "?call_successful=error")["conversations"], [], "error matches nothing")
+    eq(S.json("GET", CONV + "?cursor=nonsense"), {"conversations": [], "next_cursor": None, "has_more": False},
+       "bad cursor")
+
+
+def test_conversation_faults_and_log():
+    S.json("POST", "/_sim/reset", key=None)
+    b = S.json("POST", API + "/submit", body(1))
+    S.advance(20)
+    cid = conv_ids(b["id"])[0]
+    fault(endpoint="conversation", kind="status", status=503, retry_after="1")
+    st, h, text = S.req("GET", CONV + "/" + cid)
+    eq((st, h.get("Retry-After"), json.loads(text)["detail"]["type"]), (503, "1", "service_unavailable"),
+       "status fault on conversation")
+    eq(S.json("GET", CONV + "/" + cid)["status"], "done", "fault used up")
+    fault(endpoint="conversations", kind="truncated")
+    st, _, text = S.req("GET", CONV)
+    check(st == 200 and not text.endswith("}"), "truncated list")
+    st, _, _ = S.req("POST", "/_sim/faults", {"endpoint": "conversationz", "kind": "drop"}, key=None)
+    eq(st, 400, "unknown endpoint name")
+    log = S.json("GET", "/_sim/requests", key=None)["requests"]
+    eq([(r["endpoint"], r["status"], r["fault"]) for r in log[-3:]],
+       [("conversation", 503, "status"), ("conversation", 200, None), ("conversations", 200, "truncated")],
+       "log entries")
+    eq(log[-2]["path"], CONV + "/" + cid, "path logged")
+
+
+# --- webhooks --------------------------------------------------------------
+
+class Receiver:
+    """A local webhook receiver: records every POST, checks its signature,
+    answers with the next status of self.answers (200 when empty)."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.got = []
+        self.answers = []
+        self.lock = threading.Lock()
+        me = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                sig = self.headers.get("ElevenLabs-Signature", "")
+                with me.lock:
+                    status = me.answers.pop(0) if me.answers else 200
+                    me.got.append({"path": self.path, "body": body, "sig": sig, "status": status,
+                                   "ctype": self.headers.get("Content-Type"), "valid": me.verify(body, sig),
+                                   "t": int(re.match(r"t=(\d+)", sig).group(1)) if sig.startswith("t=") else None})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/hooks/el?src=sim" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def verify(self, body, sig):
+        parts = dict(p.split("=", 1) for p in sig.split(",") if "=" in p)
+        if set(parts) != {"t", "v0"} or not re.fullmatch(r"[0-9a-f]{64}", parts["v0"]):
+            return False
+        want = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(want, parts["v0"])
+
+    def wait(self, n, what):
+        wait_for(lambda: len(self.got) >= n, 10, "%d webhook(s): %s (got %d)" % (n, what, len(self.got)))
+        return self.got[:n]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def hooks_log(sim):
+    return sim.json("GET", "/_sim/webhooks", key=None)["deliveries"]
+
+
+def test_webhooks_control():
+    w = Sim("--seed", "3")
+    try:
+        st, _, text = w.req("POST", "/_sim/webhooks", {"url": "http://127.0.0.1:9/x"}, key=None)
+        eq((st, json.loads(text)), (400, {"error": "a webhook URL needs a \"secret\""}), "url without secret")
+        for bad in ({"url": "https://x/"}, {"url": "http://x:0/"}, {"url": 5}, {"secret": ""},
+                    {"events": ["transcript", "nope"]}, {"retry": "yes"}):
+            st, _, _ = w.req("POST", "/_sim/webhooks", bad, key=None)
+            eq(st, 400, "refused %r" % bad)
+        c = w.json("POST", "/_sim/webhooks", {"url": "http://127.0.0.1:9/x", "secret": "s3"}, key=None)
+        eq(c, {"url": "http://127.0.0.1:9/x", "secret_set": True, "events": ["transcript", "call_initiation_failure"],
+               "retry": True, "queued": 0, "held": 0, "in_flight": False}, "configured")
+        c = w.json("POST", "/_sim/webhooks", {"events": ["audio"], "retry": False}, key=None)
+        eq((c["url"], c["events"], c["retry"]), ("http://127.0.0.1:9/x", ["audio"], False), "partial update")
+        c = w.json("POST", "/_sim/webhooks", {"url": None}, key=None)
+        eq(c["url"], None, "off")
+        eq(w.json("GET", "/_sim/webhooks", key=None)["deliveries"], [], "empty log")
+        st, _, _ = w.req("PUT", "/_sim/webhooks", key=None)
+        eq(st, 405, "PUT")
+        fid = w.json("POST", "/_sim/webhook-faults", {"kind": "late", "delay_secs": 2.5, "count": -1}, key=None)["id"]
+        eq(w.json("GET", "/_sim/webhook-faults", key=None)["faults"],
+           [{"id": fid, "kind": "late", "event": "*", "conversation_id": None, "delay_secs": 2.5, "count": -1,
+             "remaining": -1, "probability": 1, "hits": 0}], "fault listed")
+        for bad in ({"kind": "nope"}, {"kind": "drop", "event": "transcript"}, {"kind": "late", "delay_secs": -1},
+                    {"kind": "drop", "probability": 2}, {"kind": "drop", "count": -2}, [1]):
+            st, _, _ = w.req("POST", "/_sim/webhook-faults", bad, key=None)
+            eq(st, 400, "refused fault %r" % (bad,))
+        w.json("DELETE", "/_sim/webhook-faults", key=None)
+        eq(w.json("GET", "/_sim/webhook-faults", key=None)["faults"], [], "faults cleared")
+    finally:
+        w.stop()
+
+
+def test_webhooks_delivery_and_retry():
+    rcv = Receiver("whsec_test")
+    w = Sim("--seed", "5", "--processing-secs", "4")
+    try:
+        w.json("POST", "/_sim/webhooks", {"url": rcv.url, "secret": "whsec_test",
+                                          "events": ["transcript", "audio", "call_initiation_failure"]}, key=None)
+        b = w.json("POST", API + "/submit", {"call_name": "wh", "agent_id": "agent_wh",
+                                              "agent_phone_number_id": "phnum_sip_trunk_1",
+                                              "recipients": [{"phone_number": "+14155550100"},
+                                                             {"phone_number": "+14155550108"},
+                                                             {"phone_number": "+14155550107"}]})
+        w.advance(3.5)  # the busy call failed at 3 s
+        got = rcv.wait(1, "the failure")
+        d = json.loads(got[0]["body"])
+        eq((got[0]["path"], got[0]["ctype"], got[0]["valid"]), ("/hooks/el?src=sim", "application/json", True),
+           "request")
+        ids = [r["conversation_id"] for r in w.json("GET", API + "/" + b["id"])["recipients"]]
+        eq((d["type"], d["data"]["conversation_id"], d["data"]["failure_reason"], d["data"]["metadata"]["type"],
+            d["data"]["metadata"]["body"]["sip_status_code"]),
+           ("call_initiation_failure", ids[1], "busy", "sip", 486), "failure event")
+        eq(got[0]["t"], d["event_timestamp"], "t = event_timestamp")
+        # the first transcription gets a 503, so it comes again after 30 s
+        rcv.answers = [503]
+        w.advance(9)  # 12.5 s: both answered calls done at 12 s (8 + 4)
+        got = rcv.wait(5, "two transcriptions and their audio")
+        eq([json.loads(g["body"])["type"] for g in got[1:]],
+           ["post_call_transcription", "post_call_audio"] * 2, "order")
+        eq([json.loads(g["body"])["data"]["conversation_id"] for g in got[1:]], [ids[0], ids[0], ids[2], ids[2]],
+           "one event at a time, recipient order, audio after its transcription")
+        first = got[1]
+        data = json.loads(first["body"])["data"]
+        eq(data, w.json("GET", CONV + "/" + ids[0]), "data = the GET body")
+        eq(data["status"], "done", "sent when done")
+        check(all(g["valid"] for g in got), "all signed")
+        audio = json.loads(got[4]["body"])["data"]
+        eq(sorted(audio), ["agent_id", "conversation_id", "full_audio"], "audio keys")
+        check(audio["full_audio"].startswith("SUQz"), "base64 of an ID3 header")
+        w.advance(29)
+        eq(len(rcv.got), 5, "no retry before 30 s")
+        w.advance(5)
+        got = rcv.wait(6, "the retry")
+        eq((got[5]["body"], got[5]["valid"]), (first["body"], True), "byte-identical retry, signed again")
+        check(got[5]["t"] >= first["t"] + 30, "fresh t on the retry")
+        log = hooks_log(w)
+        eq([(x["event"], x["conversation_id"], x["attempt"], x["status"]) for x in log],
+           [("call_initiation_failure", ids[1], 1, 200), ("post_call_transcription", ids[0], 1, 503),
+            ("post_call_audio", ids[0], 1, 200), ("post_call_transcription", ids[2], 1, 200),
+            ("post_call_audio", ids[2], 1, 200), ("post_call_transcription", ids[0], 2, 200)], "delivery log")
+        eq(list(log[0]), ["seq", "time_us", "sim_time_us", "event", "conversation_id", "batch_id", "attempt",
+                          "duplicate", "fault", "event_timestamp", "signature", "body_len", "status", "error",
+                          "answered_us"], "log keys")
+        eq([x["signature"] for x in log], [g["sig"] for g in rcv.got], "signatures logged")
+        eq(hooks_log(w)[-1]["batch_id"], b["id"], "batch id logged")
+        eq([x["seq"] for x in w.json("GET", "/_sim/webhooks?since=%d" % log[4]["seq"], key=None)["deliveries"]],
+           [log[5]["seq"]], "since")
+        w.json("DELETE", "/_sim/webhooks", key=None)
+        eq(hooks_log(w), [], "log cleared")
+    finally:
+        w.stop()
+        rcv.stop()
+
+
+def test_webhooks_faults():
+    rcv = Receiver("s")
+    w = Sim("--seed", "9")
+    try:
+        w.json("POST", "/_sim/webhooks", {"url": rcv.url, "secret": "s"}, key=None)
+        for f in ({"kind": "bad_signature", "event": "call_initiation_failure"},
+                  {"kind": "stale_timestamp", "event": "post_call_transcription"},
+                  {"kind": "duplicate", "event": "post_call_transcription"}):
+            w.json("POST", "/_sim/webhook-faults", f, key=None)
+        w.json("POST", API + "/submit", {"call_name": "f", "agent_id": "agent_f",
+                                          "recipients": [{"phone_number": "+14155550106"},
+                                                         {"phone_number": "+14155550101"},
+                                                         {"phone_number": "+14155550102"}]})
+        now = w.json("GET", "/_sim/clock", key=None)["now"]
+        w.advance(20)
+        got = rcv.wait(4, "failure, stale, duplicate pair")
+        eq([(json.loads(g["body"])["type"], g["valid"]) for g in got],
+           [("call_initiation_failure", False), ("post_call_transcription", True),
+            ("post_call_transcription", True), ("post_call_transcription", True)], "what arrived")
+        check(got[1]["t"] <= now + 20 - 1800, "stale t (%d, now %d)" % (got[1]["t"], now + 20))
+        eq((got[3]["body"], got[3]["sig"]), (got[2]["body"], got[2]["sig"]), "duplicate: same bytes and header")
+        eq([(x["fault"], x["duplicate"]) for x in hooks_log(w)],
+           [("bad_signature", False), ("stale_timestamp", False), ("duplicate", False), ("duplicate", True)],
+           "faults logged")
+        # drop, late and out of order
+        w.json("POST", "/_sim/reset", key=None)
+        rcv.got.clear()
+        w.json("POST", "/_sim/webhook-faults", {"kind": "drop", "count": 1}, key=None)
+        w.json("POST", "/_sim/webhook-faults", {"kind": "out_of_order", "count": 1}, key=None)
+        w.json("POST", "/_sim/webhook-faults", {"kind": "late", "count": 1, "delay_secs": 100}, key=None)
+        b = w.json("POST", API + "/submit", {"call_name": "g", "agent_id": "agent_g", "target_concurrency_limit": 1,
+                                              "recipients": [{"phone_number": "+1415555010%d" % i}
+                                                             for i in range(5)]})
+        w.advance(60)  # five calls of 8 s one after the other
+        ids = conv_ids(b["id"], w)
+        got = rcv.wait(3, "two on time")
+        eq([json.loads(g["body"])["data"]["conversation_id"] for g in got], [ids[3], ids[1], ids[4]],
+           "0 dropped, 1 held until 3 was sent, 2 late")
+        w.advance(100)
+        got = rcv.wait(4, "the late one")
+        eq(json.loads(got[3]["body"])["data"]["conversation_id"], ids[2], "late, after the batch ended + 100 s")
+        log = hooks_log(w)
+        eq([(x["conversation_id"], x["fault"]) for x in log],
+           [(ids[0], "drop"), (ids[3], None), (ids[1], "out_of_order"), (ids[4], None), (ids[2], "late")],
+           "log of drop, out_of_order, late")
+        eq(log[0]["status"], None, "a dropped event was never sent")
+        check(log[4]["sim_time_us"] >= (json.loads(got[2]["body"])["event_timestamp"] + 100) * 1000000 - 4000000,
+              "late by the delay")
+    finally:
+        w.stop()
+        rcv.stop()
+
+
+def test_webhooks_command_line():
+    """--webhook-url at start, real timers (speed 1000: a 30 s retry is 33 ms)."""
+    rcv = Receiver("cli")
+    rcv.answers = [500, 502, 200]
+    w = Sim("--speed", "1000", "--webhook-url", rcv.url, "--webhook-secret", "cli",
+            "--webhook-events", "transcript")
+    try:
+        w.json("POST", API + "/submit", body(1))
+        got = rcv.wait(3, "two retries")
+        eq([g["status"] for g in got], [500, 502, 200], "answers")
+        eq(len({g["body"] for g in got}), 1, "same body each time")
+        eq([x["attempt"] for x in hooks_log(w)], [1, 2, 3], "attempts")
+        time.sleep(0.2)
+        eq(len(rcv.got), 3, "nothing more")
+    finally:
+        w.stop()
+        rcv.stop()
+    # nobody listening: no answer, retried, logged with an error
+    w = Sim("--speed", "1000", "--webhook-url", "http://127.0.0.1:9/none", "--webhook-secret", "x")
+    try:
+        w.json("POST", API + "/submit", body(1))
+        log = wait_for(lambda: [x for x in hooks_log(w) if x["answered_us"]][1:] and hooks_log(w), 10, "two attempts")
+        eq((log[0]["status"], log[0]["attempt"], log[1]["attempt"]), (None, 1, 2), "refused, retried")
+        check(log[0]["error"], "an error is logged")
+    finally:
+        w.stop()
+
+
 # --- log, reset, clock -----------------------------------------------------
 
 def test_request_log():
@@ -824,7 +1260,8 @@ def main():
                    test_delete_and_export, test_keepalive, test_fault_status, test_fault_status_body,
                    test_fault_drop_kinds,
                    test_fault_bodies, test_fault_delay, test_fault_close_after, test_request_log,
-                   test_reset_and_clock):
+                   test_reset_and_clock, test_conversation_life, test_conversation_errors,
+                   test_conversation_list, test_conversation_faults_and_log):
             # a failed test may leave the shared connection mid-response
             S.conn.close()
             S.conn = S.connect()
@@ -833,6 +1270,10 @@ def main():
         S.stop()
     test(test_speed)
     test(test_tls)
+    test(test_webhooks_control)
+    test(test_webhooks_delivery_and_retry)
+    test(test_webhooks_faults)
+    test(test_webhooks_command_line)
     print("%d passed, %d failed%s" % (passed, len(failures), (": " + ", ".join(failures)) if failures else ""))
     return 1 if failures else 0
 

@@ -12,7 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include "sim_conv.h"
+#include "sim_hooks.h"
 #include "sim_model.h"
+#include "sim_sign.h"
+#include "util.h"
 
 #define SEC 1000000LL
 #define T0 (1800000000LL * SEC) /* an arbitrary "now" at the start of each test */
@@ -558,6 +564,909 @@ START_TEST(test_clock_never_goes_back)
 }
 END_TEST
 
+static void hexstr(const uint8_t *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+START_TEST(test_sha256)
+{
+	uint8_t d[SIM_SHA256_LEN];
+	char hex[2 * SIM_SHA256_LEN + 1], *big = malloc(1000000);
+	struct sim_sha256 c;
+
+	sim_sha256("", 0, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	sim_sha256("abc", 3, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* 56 bytes: the padding spills into a second block */
+	sim_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	/* a million 'a', fed in uneven pieces */
+	memset(big, 'a', 1000000);
+	sim_sha256_init(&c);
+	for (size_t off = 0, step = 1; off < 1000000; off += step, step = step * 3 % 1000 + 1)
+		sim_sha256_update(&c, big + off, off + step > 1000000 ? 1000000 - off : step);
+	sim_sha256_final(&c, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(big);
+}
+END_TEST
+
+START_TEST(test_hmac_and_signature)
+{
+	/* the API document's test vector (§5.4): 449 bytes, no newline */
+	static const char body[] =
+		"{\"type\":\"call_initiation_failure\",\"event_timestamp\":1792483300,\"data\":{\""
+		"agent_id\":\"agent_4701k7s2q9mdx8e5vb3n6tfh0yza\",\"conversation_id\":\"conv_6"
+		"101k7v9z6dt7p0gw5q8fhk9u3yc\",\"failure_reason\":\"no-answer\",\"metadata\":{\"t"
+		"ype\":\"sip\",\"body\":{\"from_number\":\"+14155550199\",\"to_number\":\"+1415555010"
+		"3\",\"sip_status_code\":480,\"error_reason\":\"INVITE failed: sip status: 480:"
+		" Temporarily Unavailable (SIP 480)\",\"call_sid\":\"0b7c2f1e-9a4d-4c3b-8e21-"
+		"5f6a7b8c9d0e\"}}}}";
+	uint8_t d[SIM_SHA256_LEN], key[131];
+	char hex[2 * SIM_SHA256_LEN + 1], hdr[SIM_SIG_HEADER_MAX], b64[16];
+
+	/* RFC 4231 test cases 2 and 6 (a key longer than a block) */
+	sim_hmac_sha256("Jefe", 4, "what do ya want ", 16, "for nothing?", 12, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	memset(key, 0xaa, sizeof(key));
+	sim_hmac_sha256(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First", 54, NULL, 0, d);
+	hexstr(d, sizeof(d), hex);
+	ck_assert_str_eq(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+
+	ck_assert_uint_eq(sizeof(body) - 1, 449);
+	sim_sign_header("wsec_example_secret", 1792483300, body, sizeof(body) - 1, hdr);
+	ck_assert_str_eq(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	/* another t, another secret or another body: another signature */
+	sim_sign_header("wsec_example_secret", 1792483301, body, sizeof(body) - 1, hdr);
+	ck_assert_str_ne(hdr + 17, "1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	sim_sign_header("wsec_example_secreT", 1792483300, body, sizeof(body) - 1, hdr);
+	ck_assert_str_ne(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+	sim_sign_header("wsec_example_secret", 1792483300, body, sizeof(body) - 2, hdr);
+	ck_assert_str_ne(hdr, "t=1792483300,v0=1787bbe904d9c75433b3a3036696f1431a62e0ccc3738c8234d0549f3f36423a");
+
+	ck_assert_uint_eq(sim_base64("", 0, b64), 0);
+	sim_base64("f", 1, b64);
+	ck_assert_str_eq(b64, "Zg==");
+	sim_base64("fo", 2, b64);
+	ck_assert_str_eq(b64, "Zm8=");
+	sim_base64("foobar", 6, b64);
+	ck_assert_str_eq(b64, "Zm9vYmFy");
+}
+END_TEST
+
+/* Submit recipients with numbers and, for some, client data JSON. */
+static struct sim_batch *submit_ccd(struct sim_model *m, const char *agent, const char *const *numbers,
+				    const char *const *ccd, size_t n)
+{
+	struct sim_recipient_in r[16] = {{0}};
+	struct sim_submit s = {.call_name = "conv", .agent_id = agent, .ringing_timeout_secs = 60,
+			       .agent_phone_number_id = "phnum_test"};
+
+	for (size_t i = 0; i < n; i++) {
+		r[i].phone_number = numbers[i];
+		r[i].ccd_json = ccd ? ccd[i] : NULL;
+	}
+	s.recipients = r;
+	s.n_recipients = n;
+	return sim_model_submit(m, &s);
+}
+
+/* The conversation of recipient i's current attempt, if it has one. */
+static bool conv_of(struct sim_model *m, struct sim_batch *b, size_t i, struct sim_conv_ref *ref,
+		    struct sim_conv_view *v)
+{
+	struct sim_rcp_view rv;
+
+	sim_recipient_view(m, b, i, &rv);
+	if (!rv.has_conversation)
+		return false;
+	ck_assert(sim_model_find_conv(m, rv.conversation_id, ref));
+	sim_conv_view(m, ref, v);
+	ck_assert_str_eq(v->conversation_id, rv.conversation_id);
+	return true;
+}
+
+static json_object *conv_json(struct sim_model *m, const struct sim_conv_ref *ref)
+{
+	struct sim_conv_view v;
+	struct sbuf out = {0};
+	json_object *o;
+
+	sim_conv_view(m, ref, &v);
+	sim_render_conv(&out, &v, false);
+	o = json_tokener_parse(out.s);
+	ck_assert_msg(o != NULL, "not JSON: %s", out.s);
+	sbuf_free(&out);
+	return o;
+}
+
+static const char *jstr(json_object *o, const char *path)
+{
+	char *copy = strdup(path), *save = NULL;
+
+	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			o = NULL;
+	free(copy);
+	return o ? json_object_get_string(o) : NULL;
+}
+
+START_TEST(test_conv_life)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550100"};
+	const char *ccd[] = {"{\"dynamic_variables\":{\"user_name\":\"Alice\",\"crm\":7}}"};
+	struct sim_batch *b;
+	struct sim_conv_ref ref, none;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	struct sim_rcp_view rv;
+	json_object *o, *keys;
+	int64_t d, t1, t2, end;
+	static const char *const top[] = {"agent_id", "agent_name", "conversation_id", "status", "user_id",
+					  "branch_id", "version_id", "environment", "transcript", "metadata",
+					  "analysis", "conversation_initiation_client_data", "has_audio",
+					  "has_user_audio", "has_response_audio", "has_auxiliary_audio",
+					  "visited_agents", "tag_ids", "conversation_product", "otlp_traces"};
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, ccd, 1);
+	d = T0 + 1; /* dispatched when the batch starts */
+	t1 = d + 1 * SEC;
+	t2 = t1 + 2 * SEC;
+	end = t2 + 5 * SEC;
+	ck_assert_int_eq(sim_model_next_change(m), T0 + 1);
+	sim_model_advance(m, t1 - 1);
+	ck_assert(!conv_of(m, b, 0, &ref, &v));
+	ck_assert_int_eq(sim_model_convs(m, &(struct sim_conv_ref *){NULL}), 0);
+	ck_assert_int_eq(sim_model_next_change(m), end);
+
+	sim_model_advance(m, t1);
+	ck_assert(conv_of(m, b, 0, &ref, &v));
+	ck_assert_int_eq(strncmp(v.conversation_id, "conv_", 5), 0);
+	ck_assert_uint_eq(strlen(v.conversation_id), 33);
+	ck_assert_int_eq(v.status, SIM_CONV_INITIATED);
+	ck_assert_int_eq(v.start_us, t1);
+	ck_assert_int_eq(v.accepted_us, -1);
+	ck_assert(!v.ended);
+	o = conv_json(m, &ref);
+	keys = NULL;
+	ck_assert_str_eq(jstr(o, "status"), "initiated");
+	ck_assert(json_object_object_get_ex(o, "analysis", &keys) && keys == NULL);
+	ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "");
+	ck_assert_ptr_null(jstr(o, "metadata.phone_call.call_result"));
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.type"), "twilio");
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.external_number"), "+14155550100");
+	ck_assert_str_eq(jstr(o, "metadata.batch_call.batch_call_id"), bview(m, b).id);
+	sim_recipient_view(m, b, 0, &rv);
+	ck_assert_str_eq(jstr(o, "metadata.batch_call.batch_call_recipient_id"), rv.id);
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.user_name"), "Alice");
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.crm"), "7");
+	ck_assert_str_eq(jstr(o, "conversation_initiation_client_data.dynamic_variables.system__conversation_id"),
+			 v.conversation_id);
+	{
+		/* every key of the document, in its order */
+		size_t i = 0;
+		json_object_object_foreach(o, k, val)
+		{
+			(void)val;
+			ck_assert_uint_lt(i, ARRAY_SIZE(top));
+			ck_assert_str_eq(k, top[i]);
+			i++;
+		}
+		ck_assert_uint_eq(i, ARRAY_SIZE(top));
+	}
+	json_object_put(o);
+
+	sim_model_advance(m, t2 + 2 * SEC);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_IN_PROGRESS);
+	ck_assert_int_eq(v.accepted_us, t2);
+	ck_assert_int_eq(v.duration_secs, 2);
+	o = conv_json(m, &ref);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 2); /* 0 s and 2 s */
+	json_object_put(o);
+
+	sim_model_advance(m, end);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	ck_assert_int_eq(v.call_result, SIM_CALL_ANSWERED);
+	ck_assert_int_eq(v.end_us, end);
+	ck_assert_int_eq(v.duration_secs, 5);
+	o = conv_json(m, &ref);
+	ck_assert(json_object_object_get(o, "analysis") == NULL);
+	ck_assert_str_eq(jstr(o, "metadata.phone_call.call_result"), "answered");
+	ck_assert_str_eq(jstr(o, "has_audio"), "true");
+	json_object_put(o);
+	/* the event of the call's end: done after the processing time */
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 1);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_TRANSCRIPT);
+	ck_assert_int_eq(ev[0].due_us, end + 3 * SEC);
+	ck_assert(ev[0].conv.batch_key == ref.batch_key && ev[0].conv.idx == ref.idx &&
+		  ev[0].conv.attempt == ref.attempt);
+	free(ev);
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 0);
+
+	sim_model_advance(m, end + 3 * SEC - 1);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	sim_model_advance(m, end + 3 * SEC);
+	sim_conv_view(m, &ref, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.done_us, end + 3 * SEC);
+	o = conv_json(m, &ref);
+	ck_assert_str_eq(jstr(o, "status"), "done");
+	ck_assert_str_eq(jstr(o, "analysis.call_successful"), "success");
+	ck_assert_str_eq(jstr(o, "analysis.transcript_summary"), "Alice agreed to the proposal.");
+	ck_assert_str_eq(jstr(o, "analysis.data_collection_results.customer_name.value"), "Alice");
+	ck_assert_str_eq(jstr(o, "analysis.data_collection_results.decision.value"), "accept");
+	ck_assert_str_eq(jstr(o, "analysis.evaluation_criteria_results.goal_achieved.result"), "success");
+	ck_assert_str_eq(jstr(o, "analysis.evaluation_criteria_results.customer_reached.result"), "success");
+	ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Call ended by remote party");
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 3);
+	json_object_put(o);
+
+	/* unknown and made-up ids */
+	ck_assert(!sim_model_find_conv(m, "conv_nope", &none));
+	{
+		char bad[40];
+		snprintf(bad, sizeof(bad), "%s", v.conversation_id);
+		bad[32] = bad[32] == 'a' ? 'b' : 'a';
+		ck_assert(!sim_model_find_conv(m, bad, &none));
+		snprintf(bad, sizeof(bad), "%s", v.conversation_id);
+		bad[21] = '1'; /* another attempt, never made */
+		ck_assert(!sim_model_find_conv(m, bad, &none));
+	}
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conv_failures_retry_delete)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550106", "+14155550108", "+14155550107"};
+	struct sim_batch *b;
+	struct sim_conv_ref r0, r1, r1b, r2;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	struct sim_conv_ref *all;
+	char old[40], bid[40];
+	int64_t t2 = T0 + 1 + 3 * SEC;
+	size_t n;
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 3);
+	sim_model_advance(m, t2 - 1);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_INITIATED);
+	sim_model_advance(m, t2);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_NO_ANSWER);
+	ck_assert_int_eq(v.done_us, -1);
+	ck_assert(conv_of(m, b, 1, &r1, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_BUSY);
+	snprintf(old, sizeof(old), "%s", v.conversation_id);
+	{
+		json_object *o = conv_json(m, &r1);
+		ck_assert(json_object_object_get(o, "analysis") == NULL);
+		ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 0);
+		ck_assert_str_eq(jstr(o, "metadata.error.reason"), "busy");
+		ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Busy");
+		json_object_put(o);
+	}
+	/* failures are told at once, in the order found */
+	n = sim_model_take_events(m, &ev);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_FAILURE);
+	ck_assert_int_eq(ev[0].due_us, t2);
+	ck_assert_int_eq(ev[1].kind, SIM_EV_FAILURE);
+	ck_assert_uint_eq(ev[1].conv.idx, 1);
+	free(ev);
+
+	sim_model_advance(m, t2 + 60 * SEC);
+	ck_assert(conv_of(m, b, 2, &r2, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.call_result, SIM_CALL_VOICEMAIL);
+	{
+		json_object *o = conv_json(m, &r2);
+		ck_assert_str_eq(jstr(o, "analysis.call_successful"), "failure");
+		ck_assert_str_eq(jstr(o, "analysis.transcript_summary"),
+				 "The call reached voicemail; the agent left a message for the customer.");
+		ck_assert(json_object_object_get(json_object_object_get(
+			json_object_object_get(json_object_object_get(o, "analysis"), "data_collection_results"),
+			"decision"), "value") == NULL);
+		json_object_put(o);
+	}
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 1);
+	free(ev);
+
+	/* a retry: new conversations, the old ones stay */
+	ck_assert_int_eq(sim_model_retry(m, b), 0);
+	ck_assert(!conv_of(m, b, 1, &r1b, &v));
+	ck_assert(sim_model_find_conv(m, old, &r1b));
+	sim_conv_view(m, &r1b, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.attempt, 0);
+	sim_model_advance(m, t2 + 120 * SEC);
+	ck_assert(conv_of(m, b, 1, &r1b, &v));
+	ck_assert_str_ne(v.conversation_id, old);
+	ck_assert_int_eq(v.attempt, 1);
+	ck_assert_int_eq(v.status, SIM_CONV_DONE);
+	ck_assert_int_eq(v.call_result, SIM_CALL_ANSWERED);
+	ck_assert_uint_eq(sim_model_convs(m, &all), 6); /* 3 first calls + 3 retried */
+	free(all);
+
+	/* delete: the batch goes, its conversations stay */
+	snprintf(bid, sizeof(bid), "%s", bview(m, b).id);
+	sim_model_delete(m, b);
+	ck_assert_ptr_null(sim_model_find(m, bid));
+	ck_assert(sim_model_find_conv(m, old, &r1b));
+	sim_conv_view(m, &r1b, &v);
+	ck_assert_str_eq(v.batch_id, bid);
+	ck_assert_uint_eq(sim_model_convs(m, &all), 6);
+	free(all);
+	{
+		int64_t end;
+		ck_assert(sim_model_batch_ended(m, r1b.batch_key, &end));
+	}
+	sim_model_reset(m);
+	ck_assert(!sim_model_find_conv(m, old, &r1b));
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_conv_cancel)
+{
+	struct sim_model *m = new_model();
+	const char *nums[] = {"+14155550100", "+14155550101", "+14155550102"};
+	struct sim_batch *b;
+	struct sim_conv_ref r0, r1;
+	struct sim_conv_view v;
+	struct sim_conv_event *ev;
+	int64_t d = T0 + 1, cut;
+
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 3);
+	sim_model_advance(m, d + 4 * SEC);
+	ck_assert(conv_of(m, b, 0, &r0, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_IN_PROGRESS);
+	cut = sim_model_now(m);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	sim_conv_view(m, &r0, &v);
+	ck_assert_int_eq(v.status, SIM_CONV_PROCESSING);
+	ck_assert(v.cancelled);
+	ck_assert_int_eq(v.end_us, cut);
+	ck_assert_int_eq(v.duration_secs, 1); /* answered at d + 3 s */
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 3);
+	ck_assert_int_eq(ev[0].kind, SIM_EV_TRANSCRIPT);
+	ck_assert_int_eq(ev[0].due_us, cut + 3 * SEC);
+	free(ev);
+	sim_model_advance(m, cut + 3 * SEC);
+	{
+		json_object *o = conv_json(m, &r0);
+		ck_assert_str_eq(jstr(o, "status"), "done");
+		ck_assert_str_eq(jstr(o, "metadata.termination_reason"), "Call cancelled");
+		ck_assert_str_eq(jstr(o, "analysis.transcript_summary"),
+				 "The customer agreed to the proposal. The call was cut off by a cancel.");
+		ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "transcript")), 1);
+		json_object_put(o);
+	}
+	(void)r1;
+
+	/* cancelled while ringing: failed, and no event */
+	m = (sim_model_free(m), new_model());
+	sim_model_set_events(m, true);
+	b = submit_ccd(m, "agent_x", nums, NULL, 1);
+	sim_model_advance(m, d + 2 * SEC);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	ck_assert(conv_of(m, b, 0, &r1, &v));
+	ck_assert_int_eq(v.status, SIM_CONV_FAILED);
+	ck_assert_int_eq(v.call_result, SIM_CALL_FAILED);
+	ck_assert_uint_eq(sim_model_take_events(m, &ev), 0);
+	/* cancelled before it was placed: no conversation at all */
+	b = submit_ccd(m, "agent_x", nums, NULL, 1);
+	sim_model_advance(m, sim_model_now(m) + 1);
+	ck_assert_int_eq(sim_model_cancel(m, b), 0);
+	ck_assert(!conv_of(m, b, 0, &r1, &v));
+	sim_model_free(m);
+}
+END_TEST
+
+START_TEST(test_analysis_rule)
+{
+	static const char *const want[10] = {"success", "success", "success", "success", "success",
+					     "success", "failure", "failure", "unknown", "unknown"};
+	char num[32];
+
+	/* the second-to-last digit decides; the last digit is the outcome's */
+	for (int tens = 0; tens < 10; tens++)
+		for (int last = 0; last < 10; last++) {
+			snprintf(num, sizeof(num), "+1415555%02d%d%d", 1, tens, last);
+			ck_assert_str_eq(sim_verdict_str(sim_conv_verdict(num, NULL, false)), want[tens]);
+		}
+	ck_assert_int_eq(sim_conv_verdict("5", NULL, false), SIM_VERDICT_SUCCESS); /* no tens digit: 0 */
+	ck_assert_int_eq(sim_conv_verdict("wa-16x1", NULL, false), SIM_VERDICT_FAILURE);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", NULL, true), SIM_VERDICT_FAILURE); /* voicemail */
+	/* the dynamic variable overrides everything */
+	ck_assert_int_eq(sim_conv_verdict("+14155550180", "{\"dynamic_variables\":{\"sim_call_successful\":\"success\"}}",
+					  false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":\"unknown\"}}",
+					  true),
+			 SIM_VERDICT_UNKNOWN);
+	/* anything else in it is ignored */
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":\"error\"}}",
+					  false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "{\"dynamic_variables\":{\"sim_call_successful\":1}}", false),
+			 SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_conv_verdict("+14155550100", "[1]", false), SIM_VERDICT_SUCCESS);
+	ck_assert_int_eq(sim_verdict_filter_parse("error"), 3);
+	ck_assert_int_eq(sim_verdict_filter_parse("Success"), -1);
+}
+END_TEST
+
+static json_object *page(struct sim_model *m, const char *agent, int verdict, const char *cursor, size_t size)
+{
+	struct sim_conv_query q = {.agent_id = agent, .verdict = verdict, .cursor = cursor, .page_size = size,
+				   .with_summary = true};
+	struct sbuf out = {0};
+	json_object *o;
+
+	sim_render_conv_page(&out, m, &q);
+	o = json_tokener_parse(out.s);
+	ck_assert_msg(o != NULL, "not JSON: %s", out.s);
+	sbuf_free(&out);
+	return o;
+}
+
+START_TEST(test_conv_list)
+{
+	struct sim_model *m = new_model();
+	const char *a[] = {"+14155550100", "+14155550160", "+14155550180", "+14155550106"};
+	const char *bnums[] = {"+14155550101"};
+	json_object *p, *convs;
+	const char *next;
+	char cur[64];
+
+	submit_ccd(m, "agent_a", a, NULL, 4);
+	sim_model_advance(m, sim_model_now(m) + 5 * SEC);
+	submit_ccd(m, "agent_b", bnums, NULL, 1);
+	sim_model_advance(m, sim_model_now(m) + 60 * SEC);
+
+	p = page(m, NULL, -1, NULL, 30);
+	convs = json_object_object_get(p, "conversations");
+	ck_assert_int_eq(json_object_array_length(convs), 5);
+	/* newest first: the later batch, then recipients 3, 2, 1, 0 (same start) */
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "agent_id"), "agent_b");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 1), "status"), "failed");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 1), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 2), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 3), "call_successful"), "failure");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "call_successful"), "success");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "transcript_summary"),
+			 "The customer agreed to the proposal.");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 4), "message_count"), "3");
+	ck_assert_ptr_null(jstr(p, "next_cursor"));
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+
+	/* pages of 2 */
+	p = page(m, NULL, -1, NULL, 2);
+	ck_assert_str_eq(jstr(p, "has_more"), "true");
+	next = jstr(p, "next_cursor");
+	snprintf(cur, sizeof(cur), "%s", next);
+	json_object_put(p);
+	p = page(m, NULL, -1, cur, 2);
+	convs = json_object_object_get(p, "conversations");
+	ck_assert_int_eq(json_object_array_length(convs), 2);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "call_successful"), "unknown");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(convs, 0), "status"), "done");
+	snprintf(cur, sizeof(cur), "%s", jstr(p, "next_cursor"));
+	json_object_put(p);
+	p = page(m, NULL, -1, cur, 2);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+
+	/* filters */
+	p = page(m, "agent_b", -1, NULL, 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	json_object_put(p);
+	p = page(m, NULL, SIM_VERDICT_SUCCESS, NULL, 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 2);
+	json_object_put(p);
+	p = page(m, "agent_a", SIM_VERDICT_UNKNOWN, NULL, 30); /* the failed call has no verdict */
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 1);
+	json_object_put(p);
+	p = page(m, NULL, 3, NULL, 30); /* "error": none */
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 0);
+	json_object_put(p);
+	p = page(m, NULL, -1, "garbage", 30);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(p, "conversations")), 0);
+	ck_assert_str_eq(jstr(p, "has_more"), "false");
+	json_object_put(p);
+	sim_model_free(m);
+}
+END_TEST
+
+/* --- webhooks ----------------------------------------------------------- */
+
+struct hookrig {
+	struct sim_model *m;
+	struct sim_hooks *h;
+	struct sim_batch *b;
+};
+
+static void rig_new(struct hookrig *r, const char *const *nums, size_t n, long long tcl)
+{
+	struct sim_params p;
+
+	sim_params_default(&p, 1, 42);
+	r->m = sim_model_new(&p);
+	sim_model_advance(r->m, T0);
+	r->h = sim_hooks_new(r->m, 42, 1);
+	ck_assert_int_eq(sim_hooks_configure(r->h, "http://127.0.0.1:9/hook", "sec", SIM_HOOK_DEFAULT_EVENTS, true), 0);
+	r->b = submit(r->m, "agent_x", tcl, nums, n);
+}
+
+static void rig_free(struct hookrig *r)
+{
+	sim_hooks_free(r->h);
+	sim_model_free(r->m);
+}
+
+/* The delivery due at now, if any (the model advanced first). */
+static bool rig_next(struct hookrig *r, int64_t now, struct sim_delivery *d, int64_t *wake)
+{
+	int64_t w;
+
+	sim_model_advance(r->m, now);
+	return sim_hooks_next(r->h, now, now, d, wake ? wake : &w);
+}
+
+/* Deliver everything due up to until, answering each with status; the
+ * log of "event:attempt" words, in order. */
+static void rig_run(struct hookrig *r, int64_t from, int64_t until, int status, char *log, size_t len)
+{
+	int64_t now = from, wake;
+	struct sim_delivery d;
+
+	for (;;) {
+		if (rig_next(r, now, &d, &wake)) {
+			size_t l = strlen(log);
+			snprintf(log + l, len - l, "%s%s:%d", l ? " " : "", d.event, d.attempt);
+			sim_hooks_done(r->h, d.id, status, status ? NULL : "refused", now, now);
+			sim_delivery_clear(&d);
+			continue;
+		}
+		if (wake > until)
+			return;
+		now = wake;
+	}
+}
+
+static json_object *hooks_log(struct hookrig *r)
+{
+	struct sbuf out = {0};
+	json_object *o;
+
+	ck_assert_int_eq(sim_hooks_control(r->h, "webhooks", "GET", NULL, NULL, 0, &out), 200);
+	o = json_tokener_parse(out.s);
+	ck_assert_ptr_nonnull(o);
+	sbuf_free(&out);
+	return json_object_object_get(o, "deliveries") ? o : NULL;
+}
+
+START_TEST(test_hooks_deliveries)
+{
+	const char *nums[] = {"+14155550100", "+14155550106", "+14155550107"};
+	struct hookrig r;
+	struct sim_delivery d;
+	int64_t wake, d0 = T0 + 1, t2 = d0 + 3 * SEC, end = t2 + 5 * SEC, done = end + 3 * SEC;
+	char sig[SIM_SIG_HEADER_MAX];
+	json_object *o;
+
+	rig_new(&r, nums, 3, 0);
+	/* nothing before the first call fails; then its failure event */
+	ck_assert(!rig_next(&r, t2 - 1, &d, &wake));
+	ck_assert_int_eq(wake, t2);
+	ck_assert(rig_next(&r, t2, &d, &wake));
+	ck_assert_str_eq(d.event, "call_initiation_failure");
+	ck_assert_str_eq(d.url, "http://127.0.0.1:9/hook");
+	ck_assert_int_eq(d.attempt, 1);
+	sim_sign_header("sec", t2 / SEC, d.body, d.body_len, sig);
+	ck_assert_str_eq(d.signature, sig);
+	o = json_tokener_parse(d.body);
+	ck_assert_str_eq(jstr(o, "type"), "call_initiation_failure");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), t2 / SEC);
+	ck_assert_str_eq(jstr(o, "data.failure_reason"), "no-answer");
+	ck_assert_str_eq(jstr(o, "data.metadata.type"), "twilio");
+	ck_assert_str_eq(jstr(o, "data.conversation_id"), d.conversation_id);
+	json_object_put(o);
+	/* one at a time: nothing else while it is in flight */
+	ck_assert(!rig_next(&r, done + 100 * SEC, &(struct sim_delivery){0}, &wake));
+	ck_assert_int_eq(wake, INT64_MAX);
+	sim_hooks_done(r.h, d.id, 200, NULL, t2, t2);
+	sim_delivery_clear(&d);
+
+	/* the two answered calls: transcriptions once done, in index order */
+	ck_assert(!rig_next(&r, done - 1, &d, &wake));
+	ck_assert_int_eq(wake, done);
+	ck_assert(rig_next(&r, done, &d, &wake));
+	ck_assert_str_eq(d.event, "post_call_transcription");
+	o = json_tokener_parse(d.body);
+	ck_assert_str_eq(jstr(o, "data.status"), "done");
+	ck_assert_str_eq(jstr(o, "data.analysis.call_successful"), "success");
+	ck_assert_ptr_null(jstr(o, "data.metadata.phone_call")); /* no agent_phone_number_id */
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")), done / SEC);
+	json_object_put(o);
+	{
+		/* the data is the GET body, byte for byte */
+		struct sim_conv_ref ref;
+		struct sim_conv_view v;
+		struct sbuf get = {0};
+		char *want;
+		ck_assert(sim_model_find_conv(r.m, d.conversation_id, &ref));
+		sim_conv_view(r.m, &ref, &v);
+		sim_render_conv(&get, &v, false);
+		want = xasprintf("{\"type\":\"post_call_transcription\",\"event_timestamp\":%lld,\"data\":%s}",
+				 (long long)(done / SEC), get.s);
+		ck_assert_str_eq(d.body, want);
+		free(want);
+		sbuf_free(&get);
+	}
+	/* a 503: again after 30 s (+ up to 10 %), byte-identical, new t */
+	sim_hooks_done(r.h, d.id, 503, NULL, done, done);
+	{
+		char *body = strdup(d.body);
+		sim_delivery_clear(&d);
+		ck_assert(rig_next(&r, done, &d, &wake)); /* meanwhile, the voicemail's */
+		ck_assert_str_eq(d.event, "post_call_transcription");
+		ck_assert_str_ne(d.body, body);
+		sim_hooks_done(r.h, d.id, 200, NULL, done, done);
+		sim_delivery_clear(&d);
+		ck_assert(!rig_next(&r, done, &d, &wake));
+		ck_assert_int_ge(wake, done + 30 * SEC);
+		ck_assert_int_le(wake, done + 33 * SEC);
+		ck_assert(rig_next(&r, wake, &d, NULL));
+		ck_assert_int_eq(d.attempt, 2);
+		ck_assert_str_eq(d.body, body);
+		sim_sign_header("sec", wake / SEC, d.body, d.body_len, sig);
+		ck_assert_str_eq(d.signature, sig);
+		free(body);
+	}
+	/* no answer at all counts like a 5xx; the fifth attempt is the last */
+	{
+		int64_t now = wake, gaps[] = {120, 480, 1800};
+		for (int k = 0; k < 3; k++) {
+			sim_hooks_done(r.h, d.id, 0, "refused", now, now);
+			sim_delivery_clear(&d);
+			ck_assert(!rig_next(&r, now, &d, &wake));
+			ck_assert_int_ge(wake - now, gaps[k] * SEC);
+			ck_assert_int_le(wake - now, gaps[k] * SEC * 11 / 10);
+			now = wake;
+			ck_assert(rig_next(&r, now, &d, NULL));
+			ck_assert_int_eq(d.attempt, 3 + k);
+		}
+		sim_hooks_done(r.h, d.id, 500, NULL, now, now);
+		sim_delivery_clear(&d);
+		ck_assert(!rig_next(&r, now + 86400 * SEC, &d, &wake));
+		ck_assert_int_eq(wake, INT64_MAX);
+	}
+	o = hooks_log(&r);
+	ck_assert_int_eq(json_object_array_length(json_object_object_get(o, "deliveries")), 7);
+	json_object_put(o);
+	rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_hooks_no_retry)
+{
+	const char *nums[] = {"+14155550100", "+14155550106"};
+	struct hookrig r;
+	char log[512] = "";
+
+	/* a 4xx is final; failures are never retried */
+	rig_new(&r, nums, 2, 0);
+	rig_run(&r, T0, T0 + 3600 * SEC, 400, log, sizeof(log));
+	ck_assert_str_eq(log, "call_initiation_failure:1 post_call_transcription:1");
+	rig_free(&r);
+	log[0] = '\0';
+	rig_new(&r, nums, 2, 0);
+	rig_run(&r, T0, T0 + 3600 * SEC, 503, log, sizeof(log));
+	ck_assert_str_eq(log, "call_initiation_failure:1 post_call_transcription:1 post_call_transcription:2 "
+			      "post_call_transcription:3 post_call_transcription:4 post_call_transcription:5");
+	rig_free(&r);
+	/* retries off */
+	log[0] = '\0';
+	rig_new(&r, nums, 2, 0);
+	sim_hooks_configure(r.h, "http://127.0.0.1:9/hook", NULL, SIM_HOOK_TRANSCRIPT | SIM_HOOK_AUDIO, false);
+	rig_run(&r, T0, T0 + 3600 * SEC, 503, log, sizeof(log));
+	ck_assert_str_eq(log, "post_call_transcription:1 post_call_audio:1");
+	rig_free(&r);
+	/* a url needs a secret; bad urls are refused */
+	{
+		struct sim_params p;
+		struct sim_model *m;
+		struct sim_hooks *h;
+		sim_params_default(&p, 1, 1);
+		m = sim_model_new(&p);
+		h = sim_hooks_new(m, 1, 1);
+		ck_assert_int_eq(sim_hooks_configure(h, "http://x/", NULL, 0, true), -EINVAL);
+		ck_assert_int_eq(sim_hooks_configure(h, "https://x/", "s", 0, true), -EINVAL);
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http://x:/"));
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http://x:70000/"));
+		ck_assert_ptr_nonnull(sim_hooks_check_url("http:///p"));
+		ck_assert_ptr_null(sim_hooks_check_url("http://[::1]:8080/hook?a=b"));
+		ck_assert_ptr_null(sim_hooks_check_url("http://localhost"));
+		ck_assert_uint_eq(sim_hooks_parse_events("transcript,audio"), SIM_HOOK_TRANSCRIPT | SIM_HOOK_AUDIO);
+		ck_assert_uint_eq(sim_hooks_parse_events("transcript,nope"), 0);
+		sim_hooks_free(h);
+		sim_model_free(m);
+	}
+}
+END_TEST
+
+static void add_hook_fault(struct hookrig *r, const char *json)
+{
+	struct sbuf out = {0};
+
+	ck_assert_int_eq(sim_hooks_control(r->h, "webhook-faults", "POST", NULL, json, strlen(json), &out), 200);
+	sbuf_free(&out);
+}
+
+START_TEST(test_hooks_faults)
+{
+	const char *one[] = {"+14155550100"}, *two[] = {"+14155550100", "+14155550101"};
+	struct hookrig r;
+	struct sim_delivery d, d2;
+	int64_t wake, done = T0 + 1 + 11 * SEC;
+	char sig[SIM_SIG_HEADER_MAX], log[512] = "";
+	json_object *o, *dl;
+
+	/* duplicate: the same bytes and header twice */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"duplicate\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_hooks_done(r.h, d.id, 200, NULL, done, done);
+	ck_assert(rig_next(&r, done + 5 * SEC, &d2, &wake));
+	ck_assert_str_eq(d2.body, d.body);
+	ck_assert_str_eq(d2.signature, d.signature);
+	sim_hooks_done(r.h, d2.id, 200, NULL, done, done);
+	ck_assert(!rig_next(&r, done + 86400 * SEC, &(struct sim_delivery){0}, &wake));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 2);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "duplicate"), "true");
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "fault"), "duplicate");
+	json_object_put(o);
+	sim_delivery_clear(&d);
+	sim_delivery_clear(&d2);
+	rig_free(&r);
+
+	/* bad signature and stale timestamp */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"bad_signature\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_sign_header("sec", done / SEC, d.body, d.body_len, sig);
+	ck_assert_str_ne(d.signature, sig);
+	ck_assert_int_eq(strncmp(d.signature, sig, 13), 0); /* same t */
+	sim_delivery_clear(&d);
+	rig_free(&r);
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"stale_timestamp\",\"event\":\"post_call_transcription\"}");
+	ck_assert(rig_next(&r, done, &d, &wake));
+	sim_sign_header("sec", done / SEC - SIM_HOOK_STALE_SECS, d.body, d.body_len, sig);
+	ck_assert_str_eq(d.signature, sig);
+	sim_delivery_clear(&d);
+	rig_free(&r);
+
+	/* drop: logged, never sent */
+	rig_new(&r, one, 1, 0);
+	add_hook_fault(&r, "{\"kind\":\"drop\"}");
+	ck_assert(!rig_next(&r, done + 3600 * SEC, &d, &wake));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 1);
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 0), "fault"), "drop");
+	ck_assert_ptr_null(jstr(json_object_array_get_idx(dl, 0), "status"));
+	json_object_put(o);
+	rig_free(&r);
+
+	/* late: after the batch ended, plus the delay; one line, so the
+	 * second call's event (due at 19 s) goes first */
+	rig_new(&r, two, 2, 1);
+	add_hook_fault(&r, "{\"kind\":\"late\",\"delay_secs\":5}");
+	ck_assert(!rig_next(&r, done, &d, &wake));
+	ck_assert(rig_next(&r, done + 8 * SEC, &d, &wake));
+	{
+		char second[40];
+		snprintf(second, sizeof(second), "%s", d.conversation_id);
+		o = json_tokener_parse(d.body);
+		ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")),
+				 (done + 8 * SEC) / SEC);
+		json_object_put(o);
+		sim_hooks_done(r.h, d.id, 200, NULL, done + 8 * SEC, done + 8 * SEC);
+		sim_delivery_clear(&d);
+		ck_assert(!rig_next(&r, done + 8 * SEC, &d, &wake));
+		ck_assert_int_eq(wake, T0 + 1 + 16 * SEC + 5 * SEC); /* the batch ended at 16 s */
+		ck_assert(rig_next(&r, wake, &d, &wake));
+		ck_assert_str_ne(d.conversation_id, second);
+		o = json_tokener_parse(d.body);
+		/* event_timestamp is its first send (and the signature's t) */
+		ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "event_timestamp")),
+				 (T0 + 1 + 21 * SEC) / SEC);
+		json_object_put(o);
+		sim_delivery_clear(&d);
+	}
+	rig_free(&r);
+
+	/* out_of_order: held until the next one was sent */
+	rig_new(&r, two, 2, 1);
+	add_hook_fault(&r, "{\"kind\":\"out_of_order\"}");
+	rig_run(&r, T0, T0 + 3600 * SEC, 200, log, sizeof(log));
+	o = hooks_log(&r);
+	dl = json_object_object_get(o, "deliveries");
+	ck_assert_int_eq(json_object_array_length(dl), 2);
+	{
+		/* the second recipient's event first, then the held one */
+		struct sim_rcp_view r0, r1;
+		sim_recipient_view(r.m, r.b, 0, &r0);
+		sim_recipient_view(r.m, r.b, 1, &r1);
+		ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 0), "conversation_id"), r1.conversation_id);
+		ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "conversation_id"), r0.conversation_id);
+	}
+	ck_assert_ptr_null(jstr(json_object_array_get_idx(dl, 0), "fault"));
+	ck_assert_str_eq(jstr(json_object_array_get_idx(dl, 1), "fault"), "out_of_order");
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(dl, 0), "sim_time_us")),
+			 done + 8 * SEC);
+	ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(dl, 1), "sim_time_us")),
+			 done + 8 * SEC);
+	json_object_put(o);
+	rig_free(&r);
+}
+END_TEST
+
+START_TEST(test_hooks_deterministic)
+{
+	const char *nums[] = {"+14155550100", "+14155550101", "+14155550106", "+14155550107", "+14155550109"};
+	char a[2048] = "", b[2048] = "";
+
+	/* the same faults with probability, twice: the same deliveries */
+	for (int run = 0; run < 2; run++) {
+		struct hookrig r;
+		struct sbuf out = {0};
+		json_object *o, *dl;
+		char *log = run ? b : a;
+		rig_new(&r, nums, 5, 2);
+		add_hook_fault(&r, "{\"kind\":\"duplicate\",\"count\":-1,\"probability\":0.5}");
+		rig_run(&r, T0, T0 + 7200 * SEC, 503, log, 2048);
+		o = hooks_log(&r);
+		dl = json_object_object_get(o, "deliveries");
+		for (size_t i = 0; i < json_object_array_length(dl); i++) {
+			json_object *e = json_object_array_get_idx(dl, i);
+			sbuf_addf(&out, " %s/%s", jstr(e, "conversation_id"), jstr(e, "sim_time_us"));
+		}
+		snprintf(log + strlen(log), 2048 - strlen(log), "%s", out.s ? out.s : "");
+		sbuf_free(&out);
+		json_object_put(o);
+		rig_free(&r);
+	}
+	ck_assert_str_eq(a, b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sim_model");
@@ -580,6 +1489,17 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_list_pages);
 	tcase_add_test(tc, test_clock_never_goes_back);
+	tcase_add_test(tc, test_sha256);
+	tcase_add_test(tc, test_hmac_and_signature);
+	tcase_add_test(tc, test_conv_life);
+	tcase_add_test(tc, test_conv_failures_retry_delete);
+	tcase_add_test(tc, test_conv_cancel);
+	tcase_add_test(tc, test_analysis_rule);
+	tcase_add_test(tc, test_conv_list);
+	tcase_add_test(tc, test_hooks_deliveries);
+	tcase_add_test(tc, test_hooks_no_retry);
+	tcase_add_test(tc, test_hooks_faults);
+	tcase_add_test(tc, test_hooks_deterministic);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
