@@ -19,14 +19,15 @@ src_core_libcore_a_SOURCES += \
 	src/core/ctlview.c src/core/ctlview.h \
 	src/core/sha256.c src/core/sha256.h \
 	src/core/jsonin.c src/core/jsonin.h \
-	src/core/conv.c src/core/conv.h
+	src/core/conv.c src/core/conv.h \
+	src/core/webhook.c src/core/webhook.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
-	tests/core/test_sha256 tests/core/test_conv
+	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
@@ -79,6 +80,10 @@ tests_core_test_conv_SOURCES = tests/core/test_conv.c
 tests_core_test_conv_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_conv_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_conv_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_webhook_SOURCES = tests/core/test_webhook.c
+tests_core_test_webhook_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_webhook_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_webhook_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_sha256_SOURCES = tests/core/test_sha256.c
 tests_core_test_sha256_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_sha256_CFLAGS = $(CORE_TEST_CFLAGS) $(OPENSSL_CFLAGS)
