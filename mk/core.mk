@@ -2,6 +2,8 @@
 # and their check suites, which link the core library alone.
 src_core_libcore_a_SOURCES += \
 	src/core/util.c src/core/util.h \
+	src/core/utf8.c src/core/utf8.h \
+	src/core/sbuf.c src/core/sbuf.h \
 	src/core/tz.c src/core/tz.h \
 	src/core/csv.c src/core/csv.h \
 	src/core/jobspec.c src/core/jobspec.h \
@@ -25,11 +27,19 @@ src_core_libcore_a_SOURCES += \
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
-CORE_TESTS = tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
+CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
+tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
+tests_core_test_utf8_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_utf8_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
+tests_core_test_sbuf_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_sbuf_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_sbuf_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
 tests_core_test_csv_SOURCES = tests/core/test_csv.c
 tests_core_test_calendar_SOURCES = tests/core/test_calendar.c

@@ -1,0 +1,33 @@
+/*
+ * sbuf: a growable string, the one way the core and the simulator build
+ * text (JSON written by hand, tables, messages). Allocation never fails
+ * (util.h's allocators abort), so callers need no error paths.
+ */
+#ifndef BC_SBUF_H
+#define BC_SBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Start from { 0 }; NUL-terminated once anything was added. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+
+/* Append n bytes as they are (no format to parse: the JSON writers call
+ * this a million times for a big document). */
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+/* Append a NUL-terminated string. */
+void sbuf_adds(struct sbuf *b, const char *s);
+/* Append printf-style. */
+void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append v in decimal, without a format to parse. */
+void sbuf_add_int(struct sbuf *b, int64_t v);
+/* Free the text and empty the buffer (accepts NULL). */
+void sbuf_free(struct sbuf *b);
+/* Hand the text over to the caller (who frees it; "" when nothing was
+ * added) and empty the buffer; its length in *ret_len (may be NULL). */
+char *sbuf_steal(struct sbuf *b, size_t *ret_len);
+
+#endif
