@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jsonin.h"
+#include "utf8.h"
 #include "util.h"
 
 /* --- errors ------------------------------------------------------------ */
@@ -42,38 +43,6 @@ int jsonin_field_fail(char **cause, const char *prefix, const char *key, const c
 }
 
 /* --- the lexer ----------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes) and its code
- * point, or 0 for an invalid byte (overlong forms and surrogates too). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
 
 struct lexer {
 	const unsigned char *s;
@@ -350,6 +319,35 @@ bool jsonin_path_key(const struct jsonin_path *p, int level, const char *want)
 				return false;
 	}
 	return *w == '\0';
+}
+
+char *jsonin_unquote(const char *json, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)json + 1;
+	unsigned char ch[4];
+	size_t n, i = 0, k = 0;
+	char *out;
+
+	struct lexer lx = { .s = (const unsigned char *)json, .n = len };
+
+	/* exactly one valid string literal, or nothing */
+	if (len < 2 || json[0] != '"' || !lex_string(&lx) || lx.i != len)
+		return NULL;
+	n = len - 2;
+	/* decoded text is never longer than its escapes; a NUL's replacement
+	 * is, so room for three bytes each */
+	out = xmalloc(3 * n + 1);
+	while ((len = key_next(s, n, &i, ch)) > 0) {
+		if (len == 1 && ch[0] == 0) {
+			memcpy(out + k, "\xef\xbf\xbd", 3);
+			k += 3;
+			continue;
+		}
+		memcpy(out + k, ch, len);
+		k += len;
+	}
+	out[k] = '\0';
+	return out;
 }
 
 /* --- the strict pass --------------------------------------------------- */

@@ -104,6 +104,12 @@ void jsonin_doc_clear(struct jsonin_doc *d);
  * place) stands for, or NULL when v is not one. */
 const struct jsonin_capture *jsonin_capture_of(const struct jsonin_doc *d, json_object *v);
 
+/* The text of a JSON string literal (json: len bytes, quotes included)
+ * with its escapes decoded, as UTF-8 the caller frees; "\u0000" becomes
+ * U+FFFD, so the text is a whole C string. NULL when json is not exactly
+ * one valid string literal. */
+char *jsonin_unquote(const char *json, size_t len);
+
 /* Field flags of the getters. */
 enum {
 	JSONIN_REQUIRED = 1 << 0, /* absent is an error */
