@@ -22,14 +22,15 @@ src_core_libcore_a_SOURCES += \
 	src/core/sha256.c src/core/sha256.h \
 	src/core/jsonin.c src/core/jsonin.h \
 	src/core/conv.c src/core/conv.h \
-	src/core/webhook.c src/core/webhook.h
+	src/core/webhook.c src/core/webhook.h \
+	src/core/results.c src/core/results.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
-	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook
+	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
@@ -94,6 +95,10 @@ tests_core_test_webhook_SOURCES = tests/core/test_webhook.c
 tests_core_test_webhook_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_webhook_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_webhook_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_results_SOURCES = tests/core/test_results.c
+tests_core_test_results_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_results_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_results_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_sha256_SOURCES = tests/core/test_sha256.c
 tests_core_test_sha256_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_sha256_CFLAGS = $(CORE_TEST_CFLAGS) $(OPENSSL_CFLAGS)
@@ -102,7 +107,7 @@ tests_core_test_sha256_LDADD = $(CORE_TEST_LIBS) $(OPENSSL_LIBS)
 # The layer rule, checked on the built objects: the core calls no I/O.
 TESTS += tests/layers.sh
 dist_noinst_SCRIPTS += tests/layers.sh
-EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json tests/data/conv
+EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json tests/data/conv docs/results.md
 
 # What core tests share (reading zone files is the test's I/O, not the
 # library's).
