@@ -20,13 +20,19 @@ src_core_libcore_a_SOURCES += \
 	src/core/occur.c src/core/occur.h \
 	src/core/state.c src/core/state.h \
 	src/core/stats.c src/core/stats.h \
-	src/core/ctlview.c src/core/ctlview.h
+	src/core/ctlview.c src/core/ctlview.h \
+	src/core/sha256.c src/core/sha256.h \
+	src/core/jsonin.c src/core/jsonin.h \
+	src/core/conv.c src/core/conv.h \
+	src/core/webhook.c src/core/webhook.h \
+	src/core/results.c src/core/results.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
-	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview
+	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
+	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
@@ -90,10 +96,29 @@ tests_core_test_run_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_state_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_ctlview_LDADD = $(CORE_TEST_LIBS)
 
+tests_core_test_conv_SOURCES = tests/core/test_conv.c
+tests_core_test_conv_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_conv_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_conv_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_webhook_SOURCES = tests/core/test_webhook.c
+tests_core_test_webhook_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_webhook_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_webhook_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_results_SOURCES = tests/core/test_results.c
+tests_core_test_results_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_results_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_results_LDADD = $(CORE_TEST_LIBS)
+# libcrypto is the oracle of this test only: the core's own SHA-256 is
+# compared with it; nothing of the core links it.
+tests_core_test_sha256_SOURCES = tests/core/test_sha256.c
+tests_core_test_sha256_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_sha256_CFLAGS = $(CORE_TEST_CFLAGS) $(OPENSSL_CFLAGS)
+tests_core_test_sha256_LDADD = $(CORE_TEST_LIBS) $(OPENSSL_LIBS)
+
 # The layer rule, checked on the built objects: the core calls no I/O.
 TESTS += tests/layers.sh
 dist_noinst_SCRIPTS += tests/layers.sh
-EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json
+EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json tests/data/conv docs/results.md
 
 # What core tests share (reading zone files is the test's I/O, not the
 # library's).
