@@ -27,15 +27,11 @@
 #include <json-c/json.h>
 
 #include "codec.h"
+#include "jsonin.h"
 #include "sbuf.h"
 #include "utf8.h"
 #include "util.h"
 
-/* The deepest documented response nests about six levels (detail ->
- * recipients -> client data -> override -> agent -> prompt); echoed client
- * data may carry arbitrary user objects, so leave room, but refuse junk
- * nested thousands deep before it costs stack in json_object_put(). */
-#define CODEC_MAX_DEPTH 64
 /* Twice the largest answer the api layer reads (api.h): a larger body is
  * not the documented JSON (and json-c takes an int length). */
 #define CODEC_MAX_BODY ((size_t)128 << 20)
@@ -214,596 +210,59 @@ char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int
 
 /* --- parsing helpers --------------------------------------------------- */
 
-static int failv(char **cause, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static int failv(char **cause, const char *fmt, va_list ap)
-{
-	if (cause)
-		*cause = xvasprintf(fmt, ap);
-	return -EBADMSG;
-}
-
-static int fail(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char **cause, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = failv(cause, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* "batch_calls[3]" + "status" -> "batch_calls[3].status: <why>". */
-static int field_fail(char **cause, const char *prefix, const char *key, const char *why)
-{
-	return fail(cause, "%s%s%s: %s", prefix, *prefix ? "." : "", key, why);
-}
-
-/* An RFC 8259 grammar check ahead of json-c, which even in strict mode
- * takes single-quoted keys, NaN and Infinity, raw control characters in
- * strings, "1." and "01". Iterative with a bounded stack, so deep junk
- * costs nothing; also refuses invalid UTF-8 and unpaired surrogates, which
- * would otherwise reach logs and the state file. */
-struct lexer {
-	const unsigned char *s;
-	size_t n, i;
-	const char *err; /* NULL: ran out of input */
-};
-
-static bool lex_fail(struct lexer *sc, const char *why)
-{
-	sc->err = why;
-	return false;
-}
-
-static void lex_ws(struct lexer *sc)
-{
-	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
-				 sc->s[sc->i] == '\r'))
-		sc->i++;
-}
-
-static bool lex_digits(struct lexer *sc)
-{
-	size_t start = sc->i;
-	while (sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
-		sc->i++;
-	if (sc->i == start)
-		return sc->i < sc->n ? lex_fail(sc, "digit expected") : false;
-	return true;
-}
-
-static bool lex_number(struct lexer *sc)
-{
-	if (sc->s[sc->i] == '-')
-		sc->i++;
-	if (sc->i < sc->n && sc->s[sc->i] == '0')
-		sc->i++;
-	else if (!lex_digits(sc))
-		return false;
-	if (sc->i < sc->n && sc->s[sc->i] == '.') {
-		sc->i++;
-		if (!lex_digits(sc))
-			return false;
-	}
-	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
-		sc->i++;
-		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
-			sc->i++;
-		if (!lex_digits(sc))
-			return false;
-	}
-	/* a number at the very end is not cut: the caller sees the end */
-	return true;
-}
-
-/* Four hex digits after "\u". */
-static bool lex_hex4(struct lexer *sc, uint32_t *ret)
-{
-	uint32_t v = 0;
-	for (int k = 0; k < 4; k++, sc->i++) {
-		if (sc->i >= sc->n)
-			return false;
-		unsigned char c = sc->s[sc->i];
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (c - '0');
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			v = v * 16 + ((c | 0x20) - 'a' + 10);
-		else
-			return lex_fail(sc, "invalid \\u escape");
-	}
-	*ret = v;
-	return true;
-}
-
-static bool lex_string(struct lexer *sc)
-{
-	uint32_t cp, lo;
-	size_t k;
-
-	sc->i++; /* the opening quote */
-	while (sc->i < sc->n) {
-		unsigned char c = sc->s[sc->i];
-		if (c == '"') {
-			sc->i++;
-			return true;
-		}
-		if (c < 0x20)
-			return lex_fail(sc, "control character in string");
-		if (c != '\\') {
-			k = utf8_decode(sc->s + sc->i, sc->n - sc->i, &cp);
-			if (k == 0) {
-				/* a multi-byte sequence cut by the end of input
-				 * is truncation, not junk */
-				if (sc->n - sc->i < 4 && c >= 0xc2 && c <= 0xf4) {
-					size_t m = 1;
-					while (sc->i + m < sc->n && (sc->s[sc->i + m] & 0xc0) == 0x80)
-						m++;
-					if (sc->i + m == sc->n)
-						return false;
-				}
-				return lex_fail(sc, "invalid UTF-8");
-			}
-			sc->i += k;
-			continue;
-		}
-		if (++sc->i >= sc->n)
-			return false;
-		c = sc->s[sc->i++];
-		if (c == 'u') {
-			if (!lex_hex4(sc, &cp))
-				return false;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return lex_fail(sc, "unpaired surrogate");
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (sc->i + 2 > sc->n)
-					return false;
-				if (sc->s[sc->i] != '\\' || sc->s[sc->i + 1] != 'u')
-					return lex_fail(sc, "unpaired surrogate");
-				sc->i += 2;
-				if (!lex_hex4(sc, &lo))
-					return false;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return lex_fail(sc, "unpaired surrogate");
-			}
-		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
-			return lex_fail(sc, "invalid escape in string");
-		}
-	}
-	return false;
-}
-
-static bool lex_literal(struct lexer *sc, const char *lit)
-{
-	for (size_t k = 0; lit[k]; k++, sc->i++) {
-		if (sc->i >= sc->n)
-			return false;
-		if (sc->s[sc->i] != (unsigned char)lit[k])
-			return lex_fail(sc, "invalid literal");
-	}
-	return true;
-}
-
-static bool lex_scalar(struct lexer *sc)
-{
-	unsigned char c = sc->s[sc->i];
-
-	if (c == '"')
-		return lex_string(sc);
-	if (c == '-' || (c >= '0' && c <= '9'))
-		return lex_number(sc);
-	if (c == 't')
-		return lex_literal(sc, "true");
-	if (c == 'f')
-		return lex_literal(sc, "false");
-	if (c == 'n')
-		return lex_literal(sc, "null");
-	return lex_fail(sc, "value expected");
-}
-
-/* Object key and colon, after '{' or ','; *ret_key and *ret_len get the
- * key's raw text (between the quotes, escapes as written). */
-static bool lex_key(struct lexer *sc, size_t *ret_key, size_t *ret_len)
-{
-	lex_ws(sc);
-	if (sc->i >= sc->n)
-		return false;
-	if (sc->s[sc->i] != '"')
-		return lex_fail(sc, "quoted key expected");
-	*ret_key = sc->i + 1;
-	if (!lex_string(sc))
-		return false;
-	*ret_len = sc->i - 1 - *ret_key;
-	lex_ws(sc);
-	if (sc->i >= sc->n)
-		return false;
-	if (sc->s[sc->i] != ':')
-		return lex_fail(sc, "':' expected");
-	sc->i++;
-	return true;
-}
-
-/* What json-c spends on a parsed value, in bytes (json-c 0.16, glibc,
- * x86-64, measured: 16 MiB of "[{},{},...]" took 4.3 GB): an object
- * allocates a hash table of 16 entries up front, an array 32 slots. A
- * body made of small containers costs 250 times its size, so the budget
- * below, not the size of the body, is what bounds a parse's memory. */
-#define COST_OBJECT 800
-#define COST_ARRAY 160
-#define COST_SCALAR 96 /* string, number, boolean (null is a NULL slot) */
-#define COST_MEMBER 64 /* an object member: its key and hash entry */
-#define COST_SLOT 8    /* the pointer that holds any value */
-
-/* The document's responses cost json-c a few times their size: a page of
- * 100 batches about 0.6 MiB, the recipients of a 10,000-recipient detail
- * about 20 MiB once their client data is set aside (below). */
+/* The document's responses cost json-c a few times their size (jsonin.c
+ * prices them): a page of 100 batches about 0.6 MiB, the recipients of a
+ * 10,000-recipient detail about 20 MiB once their client data is set
+ * aside (below). */
 #define CODEC_MAX_PARSE_COST ((size_t)64 << 20)
 
-/* What check_json learns on its way: the estimated cost, and the spans of
- * the recipients' conversation_initiation_client_data objects. Those echo
+/* The recipients' conversation_initiation_client_data objects echo
  * whatever the submit sent (dynamic variables, prompts: megabytes across
  * 10,000 recipients) and the daemon reads nothing of them but their type,
- * so a detail is parsed with each one replaced by {}. */
-struct json_check {
-	bool set_aside;  /* detail: set the client data aside */
-	size_t cost;
-	size_t (*spans)[2];
-	size_t n_spans, cap_spans;
-};
-
-static bool key_is(const unsigned char *s, size_t off, size_t len, const char *want)
+ * so a detail is parsed with each one set aside (checked, then {}). */
+static enum jsonin_take detail_rule(const struct jsonin_path *p, unsigned char first, int *ret_tag, void *arg)
 {
-	return len == strlen(want) && memcmp(s + off, want, len) == 0;
-}
-
-/* The next member's key in the object at depth: remembered for the first
- * levels (the set-aside rule looks at them), counted unless set aside. */
-static bool next_key(struct lexer *sc, struct json_check *jc, int depth, bool counted, size_t *key_off,
-		     size_t *key_len)
-{
-	size_t k, l;
-
-	if (!lex_key(sc, &k, &l))
-		return false;
-	if (!counted)
-		return true;
-	if (depth < 4) {
-		key_off[depth] = k;
-		key_len[depth] = l;
-	}
-	jc->cost += COST_MEMBER + l;
-	return true;
-}
-
-static int check_json(const char *body, size_t len, struct json_check *jc, char **cause)
-{
-	struct lexer sc = { (const unsigned char *)body, len, 0, NULL };
-	unsigned char stack[CODEC_MAX_DEPTH]; /* '{' or '[' per open level */
-	size_t key_off[4] = { 0 }, key_len[4] = { 0 }; /* member keys of levels 1..3 */
-	size_t aside_from = SIZE_MAX, mark;
-	int depth = 0;
-	bool have_value = false;
-
-	lex_ws(&sc);
-	if (sc.i >= sc.n)
-		return fail(cause, "empty body");
-	if (sc.s[sc.i] != '{')
-		return fail(cause, "expected a JSON object at the top level");
-	for (;;) {
-		lex_ws(&sc);
-		if (!have_value) {
-			unsigned char c;
-			bool counted = aside_from == SIZE_MAX;
-			if (sc.i >= sc.n)
-				goto cut;
-			c = sc.s[sc.i];
-			if (c == '{' && counted && jc->set_aside && depth == 3 && stack[1] == '[' &&
-			    stack[2] == '{' && key_is(sc.s, key_off[1], key_len[1], "recipients") &&
-			    key_is(sc.s, key_off[3], key_len[3], "conversation_initiation_client_data")) {
-				aside_from = sc.i;
-				counted = false;
-			}
-			/* (set aside, it still costs what the {} in its place will) */
-			if (counted || aside_from == sc.i)
-				jc->cost += COST_SLOT + (c == '{' ? COST_OBJECT : c == '[' ? COST_ARRAY :
-							 c == 'n' ? 0 : COST_SCALAR);
-			if (c == '{' || c == '[') {
-				if (depth == CODEC_MAX_DEPTH)
-					return fail(cause, "not valid JSON: nested deeper than %d at offset %zu",
-						    CODEC_MAX_DEPTH, sc.i);
-				stack[depth++] = c;
-				sc.i++;
-				lex_ws(&sc);
-				if (sc.i < sc.n && sc.s[sc.i] == (c == '{' ? '}' : ']')) {
-					depth--;
-					sc.i++;
-					have_value = true;
-					aside_from = depth == 3 && aside_from != SIZE_MAX ? SIZE_MAX : aside_from;
-				} else if (c == '{' && !next_key(&sc, jc, depth, aside_from == SIZE_MAX, key_off, key_len)) {
-					goto bad;
-				}
-				continue;
-			}
-			mark = sc.i;
-			if (!lex_scalar(&sc))
-				goto bad;
-			if (counted)
-				jc->cost += sc.i - mark;
-			have_value = true;
-			continue;
-		}
-		if (depth == 0) {
-			if (sc.i != sc.n)
-				return fail(cause, "trailing data after the JSON value at offset %zu", sc.i);
-			break;
-		}
-		if (sc.i >= sc.n)
-			goto cut;
-		if (sc.s[sc.i] == ',') {
-			sc.i++;
-			have_value = false;
-			if (stack[depth - 1] == '{' &&
-			    !next_key(&sc, jc, depth, aside_from == SIZE_MAX, key_off, key_len))
-				goto bad;
-		} else if (sc.s[sc.i] == (stack[depth - 1] == '{' ? '}' : ']')) {
-			sc.i++;
-			depth--;
-			if (depth == 3 && aside_from != SIZE_MAX) {
-				xgrow((void **)&jc->spans, &jc->cap_spans, jc->n_spans + 1, sizeof(*jc->spans));
-				jc->spans[jc->n_spans][0] = aside_from;
-				jc->spans[jc->n_spans][1] = sc.i;
-				jc->n_spans++;
-				aside_from = SIZE_MAX;
-			}
-		} else {
-			sc.err = stack[depth - 1] == '{' ? "',' or '}' expected" : "',' or ']' expected";
-			goto bad;
-		}
-	}
-	if (jc->cost > CODEC_MAX_PARSE_COST)
-		return fail(cause, "more JSON structure than a documented answer has (about %zu MiB to parse, "
-			    "more than %zu MiB)", jc->cost >> 20, CODEC_MAX_PARSE_COST >> 20);
-	return 0;
-bad:
-	if (sc.err)
-		return fail(cause, "not valid JSON: %s at offset %zu", sc.err, sc.i);
-cut:
-	return fail(cause, "truncated JSON (%zu bytes)", len);
+	if (p->depth == 3 && first == '{' && jsonin_path_key(p, 0, "recipients") && p->lv[1].kind == '[' &&
+	    jsonin_path_key(p, 2, "conversation_initiation_client_data"))
+		return JSONIN_SET_ASIDE;
+	return JSONIN_BUILD;
 }
 
 /* Parse a whole body into a JSON object, refusing anything that is not
  * exactly one JSON object (optionally surrounded by whitespace). */
 static int parse_root(const char *body, size_t len, bool set_aside, json_object **ret, char **cause)
 {
-	struct json_check jc = { .set_aside = set_aside };
-	struct json_tokener *tok = NULL;
-	json_object *root = NULL;
-	enum json_tokener_error err;
-	const char *nul;
-	char *copy = NULL;
-	size_t end;
-	int r;
+	struct jsonin_opts o = { CODEC_MAX_BODY, CODEC_MAX_PARSE_COST, set_aside ? detail_rule : NULL, NULL };
+	struct jsonin_doc d;
+	int r = jsonin_parse(body, len, &o, &d, cause);
 
-	if (!body || len == 0)
-		return fail(cause, "empty body");
-	if (len > CODEC_MAX_BODY)
-		return fail(cause, "body too large (%zu bytes)", len);
-	/* json-c would stop at a NUL and report success on the prefix */
-	nul = memchr(body, '\0', len);
-	if (nul)
-		return fail(cause, "NUL byte at offset %zu", (size_t)(nul - body));
-
-	r = check_json(body, len, &jc, cause);
-	if (r < 0)
-		goto out;
-	if (jc.n_spans > 0) {
-		/* the body with each set-aside object replaced by {} */
-		size_t from = 0, n = 0;
-		copy = xmalloc(len + 1);
-		for (size_t i = 0; i < jc.n_spans; i++) {
-			memcpy(copy + n, body + from, jc.spans[i][0] - from);
-			n += jc.spans[i][0] - from;
-			memcpy(copy + n, "{}", 2);
-			n += 2;
-			from = jc.spans[i][1];
-		}
-		memcpy(copy + n, body + from, len - from);
-		n += len - from;
-		copy[n] = '\0';
-		body = copy;
-		len = n;
-	}
-
-	/* one more level than the check allows, so that json-c's own limit
-	 * can never refuse what the check let through */
-	tok = json_tokener_new_ex(CODEC_MAX_DEPTH + 1);
-	if (!tok)
-		abort(); /* allocation failure, as xmalloc would */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, body, (int)len);
-	err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	/* check_json() has already refused cut bodies; this is a backstop
-	 * should json-c ever want more input than the grammar does */
-	if (err == json_tokener_continue) {
-		r = fail(cause, "truncated JSON (%zu bytes)", len);
-		goto out;
-	}
-	if (err != json_tokener_success) {
-		r = fail(cause, "not valid JSON: %s at offset %zu", json_tokener_error_desc(err), end);
-		goto out;
-	}
-	if (end != len) {
-		r = fail(cause, "trailing data after the JSON value at offset %zu", end);
-		goto out;
-	}
-	if (!json_object_is_type(root, json_type_object)) {
-		r = fail(cause, "expected a JSON object at the top level");
-		goto out;
-	}
-	*ret = root;
-	root = NULL;
-	r = 0;
-out:
-	json_object_put(root);
-	if (tok)
-		json_tokener_free(tok);
-	free(copy);
-	free(jc.spans);
-	return r;
-}
-
-enum {
-	F_REQUIRED = 1 << 0, /* absent is an error */
-	F_NULLABLE = 1 << 1, /* null is the same as absent */
-};
-
-static const char *type_text(enum json_type t)
-{
-	switch (t) {
-	case json_type_string:
-		return "expected a string";
-	case json_type_int:
-		return "expected an integer";
-	case json_type_boolean:
-		return "expected a boolean";
-	case json_type_object:
-		return "expected an object";
-	case json_type_array:
-		return "expected an array";
-	default:
-		return "unexpected type";
-	}
-}
-
-/* Find key in o with JSON type t: 0 and *ret (NULL when absent, or null
- * and allowed), or -EBADMSG naming prefix.key. */
-static int get_field(json_object *o, const char *prefix, const char *key, enum json_type t, unsigned flags,
-		     json_object **ret, char **cause)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v)) {
-		if (flags & F_REQUIRED)
-			return field_fail(cause, prefix, key, "missing");
-		*ret = NULL;
-		return 0;
-	}
-	/* json-c represents a JSON null as a NULL value */
-	if (!v && (flags & F_NULLABLE) && !(flags & F_REQUIRED)) {
-		*ret = NULL;
-		return 0;
-	}
-	if (!v || !json_object_is_type(v, t))
-		return field_fail(cause, prefix, key, type_text(t));
-	*ret = v;
-	return 0;
-}
-
-/* A string field's text (NULL when absent or null), not copied. */
-static int get_cstr(json_object *o, const char *prefix, const char *key, unsigned flags, const char **ret,
-		    char **cause)
-{
-	json_object *v;
-	const char *s;
-	int r;
-
-	r = get_field(o, prefix, key, json_type_string, flags, &v, cause);
 	if (r < 0)
 		return r;
-	if (!v) {
-		*ret = NULL;
-		return 0;
-	}
-	s = json_object_get_string(v);
-	/* "\u0000" decodes to a NUL: C strings would silently truncate it */
-	if ((size_t)json_object_get_string_len(v) != strlen(s))
-		return field_fail(cause, prefix, key, "string contains a NUL character");
-	*ret = s;
-	return 0;
-}
-
-static int get_str(json_object *o, const char *prefix, const char *key, unsigned flags, char **ret,
-		   char **cause)
-{
-	const char *s;
-	int r = get_cstr(o, prefix, key, flags, &s, cause);
-	if (r < 0)
-		return r;
-	*ret = xstrdup(s);
-	return 0;
-}
-
-/* An integer field in min..max (absent: 0). Everything the daemon keeps
- * of a response ends up in its state records and in arithmetic (a retry
- * count plus one, a timestamp in milliseconds), so a value outside what
- * the API can mean is not the documented JSON. */
-static int get_int64(json_object *o, const char *prefix, const char *key, unsigned flags, int64_t min,
-		     int64_t max, int64_t *ret, char **cause)
-{
-	json_object *v;
-	char why[80];
-	int64_t i;
-	int r;
-
-	r = get_field(o, prefix, key, json_type_int, flags, &v, cause);
-	if (r < 0)
-		return r;
-	if (!v) {
-		*ret = 0; /* counters default to 0 (API §3.4) */
-		return 0;
-	}
-	/* json-c saturates out-of-range integers: above INT64_MAX it keeps
-	 * a uint64 we can see; below INT64_MIN it silently clamps, so
-	 * INT64_MIN itself cannot be told from an overflow and is refused. */
-	i = json_object_get_int64(v);
-	if ((i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || i == INT64_MIN)
-		return field_fail(cause, prefix, key, "integer out of range");
-	if (i < min || i > max) {
-		snprintf(why, sizeof(why), "%" PRId64 " is outside %" PRId64 "..%" PRId64, i, min, max);
-		return field_fail(cause, prefix, key, why);
-	}
-	*ret = i;
+	*ret = d.root;
+	d.root = NULL;
+	jsonin_doc_clear(&d);
 	return 0;
 }
 
 /* Documented keys the daemon does not keep: their JSON type is still
  * checked, because a wrong type there means the body is not the
  * documented JSON. Non-nullable ones may be absent (API §10 drift). */
-struct shape {
-	const char *key;
-	enum json_type type;
-	unsigned flags;
-};
-
-static const struct shape batch_extra_keys[] = {
-	{ "phone_number_id", json_type_string, F_NULLABLE },
-	{ "phone_provider", json_type_string, F_NULLABLE },
-	{ "whatsapp_params", json_type_object, F_NULLABLE },
-	{ "branch_id", json_type_string, F_NULLABLE },
-	{ "environment", json_type_string, F_NULLABLE },
-	{ "timezone", json_type_string, F_NULLABLE },
+static const struct jsonin_shape batch_extra_keys[] = {
+	{ "phone_number_id", json_type_string, JSONIN_NULLABLE },
+	{ "phone_provider", json_type_string, JSONIN_NULLABLE },
+	{ "whatsapp_params", json_type_object, JSONIN_NULLABLE },
+	{ "branch_id", json_type_string, JSONIN_NULLABLE },
+	{ "environment", json_type_string, JSONIN_NULLABLE },
+	{ "timezone", json_type_string, JSONIN_NULLABLE },
 	{ "telephony_call_config", json_type_object, 0 },
-	{ "target_concurrency_limit", json_type_int, F_NULLABLE },
+	{ "target_concurrency_limit", json_type_int, JSONIN_NULLABLE },
 	{ "agent_name", json_type_string, 0 },
-	{ "branch_name", json_type_string, F_NULLABLE },
+	{ "branch_name", json_type_string, JSONIN_NULLABLE },
 };
 
-static const struct shape rcpt_extra_keys[] = {
-	{ "conversation_initiation_client_data", json_type_object, F_NULLABLE },
+static const struct jsonin_shape rcpt_extra_keys[] = {
+	{ "conversation_initiation_client_data", json_type_object, JSONIN_NULLABLE },
 };
-
-static int check_shapes(json_object *o, const char *prefix, const struct shape *s, size_t n, char **cause)
-{
-	json_object *v;
-	for (size_t i = 0; i < n; i++) {
-		int r = get_field(o, prefix, s[i].key, s[i].type, s[i].flags, &v, cause);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
 
 /* BatchCallResponse at o (prefix names it in causes). */
 static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret, char **cause)
@@ -812,31 +271,32 @@ static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret
 	const char *status = NULL; /* set by get_cstr; NULL reads as unknown */
 	int r;
 
-	if ((r = get_str(o, prefix, "id", F_REQUIRED, &b.id, cause)) < 0)
+	if ((r = jsonin_get_str(o, prefix, "id", JSONIN_REQUIRED, &b.id, cause)) < 0)
 		goto out;
 	/* the id goes into request paths: an empty one would address the
 	 * collection instead of the batch */
 	if (!*b.id) {
-		r = field_fail(cause, prefix, "id", "empty string");
+		r = jsonin_field_fail(cause, prefix, "id", "empty string");
 		goto out;
 	}
-	if ((r = get_str(o, prefix, "name", F_REQUIRED, &b.name, cause)) < 0 ||
-	    (r = get_str(o, prefix, "agent_id", F_REQUIRED, &b.agent_id, cause)) < 0 ||
-	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+	if ((r = jsonin_get_str(o, prefix, "name", JSONIN_REQUIRED, &b.name, cause)) < 0 ||
+	    (r = jsonin_get_str(o, prefix, "agent_id", JSONIN_REQUIRED, &b.agent_id, cause)) < 0 ||
+	    (r = jsonin_get_cstr(o, prefix, "status", JSONIN_REQUIRED, &status, cause)) < 0 ||
+	    (r = jsonin_get_int64(o, prefix, "created_at_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX,
 				 &b.created_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "scheduled_time_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+	    (r = jsonin_get_int64(o, prefix, "scheduled_time_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX,
 				 &b.scheduled_time_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "last_updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX,
+	    (r = jsonin_get_int64(o, prefix, "last_updated_at_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX,
 				 &b.last_updated_at_unix, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_dispatched", 0, 0, CODEC_COUNT_MAX,
+	    (r = jsonin_get_int64(o, prefix, "total_calls_dispatched", 0, 0, CODEC_COUNT_MAX,
 				 &b.total_calls_dispatched, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_scheduled", 0, 0, CODEC_COUNT_MAX,
+	    (r = jsonin_get_int64(o, prefix, "total_calls_scheduled", 0, 0, CODEC_COUNT_MAX,
 				 &b.total_calls_scheduled, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "total_calls_finished", 0, 0, CODEC_COUNT_MAX,
+	    (r = jsonin_get_int64(o, prefix, "total_calls_finished", 0, 0, CODEC_COUNT_MAX,
 				 &b.total_calls_finished, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "retry_count", 0, 0, CODEC_RETRY_COUNT_MAX, &b.retry_count, cause)) < 0 ||
-	    (r = check_shapes(o, prefix, batch_extra_keys, ARRAY_SIZE(batch_extra_keys), cause)) < 0)
+	    (r = jsonin_get_int64(o, prefix, "retry_count", 0, 0, CODEC_RETRY_COUNT_MAX, &b.retry_count,
+				  cause)) < 0 ||
+	    (r = jsonin_check_shapes(o, prefix, batch_extra_keys, ARRAY_SIZE(batch_extra_keys), cause)) < 0)
 		goto out;
 	b.status = batch_status_from_name(status);
 	*ret = b;
@@ -854,15 +314,19 @@ static int parse_rcpt_obj(json_object *o, const char *prefix, struct batch_rcpt 
 	int64_t unused;
 	int r;
 
-	if ((r = get_str(o, prefix, "id", F_REQUIRED, &rc.id, cause)) < 0 ||
-	    (r = get_str(o, prefix, "phone_number", F_NULLABLE, &rc.phone_number, cause)) < 0 ||
-	    (r = get_str(o, prefix, "whatsapp_user_id", F_NULLABLE, &rc.whatsapp_user_id, cause)) < 0 ||
-	    (r = get_cstr(o, prefix, "status", F_REQUIRED, &status, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "created_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
-	    (r = get_int64(o, prefix, "updated_at_unix", F_REQUIRED, 0, CODEC_TIME_MAX, &unused, cause)) < 0 ||
+	if ((r = jsonin_get_str(o, prefix, "id", JSONIN_REQUIRED, &rc.id, cause)) < 0 ||
+	    (r = jsonin_get_str(o, prefix, "phone_number", JSONIN_NULLABLE, &rc.phone_number, cause)) < 0 ||
+	    (r = jsonin_get_str(o, prefix, "whatsapp_user_id", JSONIN_NULLABLE, &rc.whatsapp_user_id,
+				cause)) < 0 ||
+	    (r = jsonin_get_cstr(o, prefix, "status", JSONIN_REQUIRED, &status, cause)) < 0 ||
+	    (r = jsonin_get_int64(o, prefix, "created_at_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX, &unused,
+				  cause)) < 0 ||
+	    (r = jsonin_get_int64(o, prefix, "updated_at_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX, &unused,
+				  cause)) < 0 ||
 	    /* server-required but nullable, SDK-optional: absent is accepted */
-	    (r = get_str(o, prefix, "conversation_id", F_NULLABLE, &rc.conversation_id, cause)) < 0 ||
-	    (r = check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
+	    (r = jsonin_get_str(o, prefix, "conversation_id", JSONIN_NULLABLE, &rc.conversation_id,
+				cause)) < 0 ||
+	    (r = jsonin_check_shapes(o, prefix, rcpt_extra_keys, ARRAY_SIZE(rcpt_extra_keys), cause)) < 0)
 		goto out;
 	rc.status = batch_rcpt_status_from_name(status);
 	*ret = rc;
@@ -880,7 +344,7 @@ static int array_item(json_object *a, const char *key, size_t i, char *prefix, s
 
 	snprintf(prefix, size, "%s[%zu]", key, i);
 	if (!v || !json_object_is_type(v, json_type_object))
-		return fail(cause, "%s: expected an object", prefix);
+		return jsonin_fail(cause, "%s: expected an object", prefix);
 	*ret = v;
 	return 0;
 }
@@ -909,7 +373,7 @@ int codec_parse_detail(const char *body, size_t len, struct batch_detail *ret, c
 	if ((r = parse_root(body, len, true, &root, cause)) < 0)
 		return r;
 	if ((r = parse_batch_obj(root, "", &d.batch, cause)) < 0 ||
-	    (r = get_field(root, "", "recipients", json_type_array, F_REQUIRED, &a, cause)) < 0)
+	    (r = jsonin_get(root, "", "recipients", json_type_array, JSONIN_REQUIRED, &a, cause)) < 0)
 		goto out;
 	n = json_object_array_length(a);
 	d.rcpts = xcalloc(n, sizeof(*d.rcpts));
@@ -938,9 +402,9 @@ int codec_parse_page(const char *body, size_t len, struct batch_page *ret, char 
 
 	if ((r = parse_root(body, len, false, &root, cause)) < 0)
 		return r;
-	if ((r = get_field(root, "", "batch_calls", json_type_array, F_REQUIRED, &a, cause)) < 0 ||
-	    (r = get_str(root, "", "next_doc", F_NULLABLE, &p.next_doc, cause)) < 0 ||
-	    (r = get_field(root, "", "has_more", json_type_boolean, F_NULLABLE, &v, cause)) < 0)
+	if ((r = jsonin_get(root, "", "batch_calls", json_type_array, JSONIN_REQUIRED, &a, cause)) < 0 ||
+	    (r = jsonin_get_str(root, "", "next_doc", JSONIN_NULLABLE, &p.next_doc, cause)) < 0 ||
+	    (r = jsonin_get(root, "", "has_more", json_type_boolean, JSONIN_NULLABLE, &v, cause)) < 0)
 		goto out;
 	p.has_more = v && json_object_get_boolean(v);
 	n = json_object_array_length(a);
