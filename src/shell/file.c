@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,4 +59,52 @@ out:
 	free(buf);
 	close(fd);
 	return r;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode, bool sync)
+{
+	int fd, rc = 0;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = write_all(fd, v[i].p, v[i].n);
+	if (rc == 0 && sync && fdatasync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		unlinkat(dirfd, name, 0);
+	return rc;
+}
+
+int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode)
+{
+	char *tmp = xasprintf(".%s.tmp", name);
+	int rc = file_write_at(dirfd, tmp, v, n, mode, true);
+
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
+		rc = -errno;
+		unlinkat(dirfd, tmp, 0);
+	}
+	if (rc == 0 && fsync(dirfd) < 0)
+		rc = -errno;
+	free(tmp);
+	return rc;
 }

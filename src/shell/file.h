@@ -1,15 +1,38 @@
 /*
  * file: reading whole files, the one way the shell reads configuration
- * pieces, keys, state records and zone files.
+ * pieces, keys, state records and zone files; and the one crash-safe way
+ * it replaces a file (the state records, the results files, stored
+ * webhook events): temp file, fdatasync, rename, fsync of the folder
+ * (OpenSMTPD queue_fs.c, plus the folder sync).
  */
 #ifndef BC_FILE_H
 #define BC_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Read a whole file into memory (NUL-terminated; *ret_len excludes the NUL).
  * Refuses files over max bytes with -EFBIG, folders with -EISDIR; 0 or a
  * negative errno. */
 int file_read(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* A piece of a file's text. */
+struct file_piece {
+	const char *p;
+	size_t n;
+};
+
+/* Write the n pieces into name in the folder dirfd (created or truncated,
+ * mode), with an fdatasync when sync; 0, or a negative errno and the file
+ * removed. */
+int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode, bool sync);
+
+/* Replace name in the folder dirfd with the n pieces, crash-safely: a
+ * reader (and a restart after kill -9 or a power cut) sees the old file or
+ * the new one, never a mix; when it returns 0 the new one is durable.
+ * Written as ".NAME.tmp" first. 0, or a negative errno (the old file
+ * stays). */
+int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode);
 
 #endif

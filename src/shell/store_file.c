@@ -105,57 +105,36 @@ static void pending_drop(struct file_store *f, const char *name)
 
 /* --- writing -------------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
+/* The lines texts[0..n) as pieces, each followed by its newline. */
+static struct file_piece *lines_of(char *const *texts, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
+	struct file_piece *v = xcalloc(2 * n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++) {
+		v[2 * i] = (struct file_piece){ texts[i], strlen(texts[i]) };
+		v[2 * i + 1] = (struct file_piece){ "\n", 1 };
 	}
-	return 0;
+	return v;
 }
 
-/* Write n lines into the temporary file of name; 0 or a negative errno
- * (the temporary file removed). */
+/* Write n lines into the temporary file tmp; 0 or a negative errno (the
+ * temporary file removed). */
 static int write_tmp(struct file_store *f, const char *tmp, char *const *texts, size_t n, bool sync)
 {
-	int fd, rc = 0;
+	struct file_piece *v = lines_of(texts, n);
+	int rc = file_write_at(f->runs_fd, tmp, v, 2 * n, 0640, sync);
 
-	fd = openat(f->runs_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		rc = write_all(fd, texts[i], strlen(texts[i]));
-		if (rc == 0)
-			rc = write_all(fd, "\n", 1);
-	}
-	if (rc == 0 && sync && fdatasync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc < 0)
-		unlinkat(f->runs_fd, tmp, 0);
+	free(v);
 	return rc;
 }
 
-/* Replace the file name with the lines texts, crash-safely. */
+/* Replace the file name with the lines texts, crash-safely (file.h). */
 static int write_durably(struct file_store *f, const char *name, char *const *texts, size_t n)
 {
-	char *tmp = xasprintf(".%s.tmp", name);
-	int rc = write_tmp(f, tmp, texts, n, true);
+	struct file_piece *v = lines_of(texts, n);
+	int rc = file_replace_at(f->runs_fd, name, v, 2 * n, 0640);
 
-	if (rc == 0 && renameat(f->runs_fd, tmp, f->runs_fd, name) < 0) {
-		rc = -errno;
-		unlinkat(f->runs_fd, tmp, 0);
-	}
-	if (rc == 0 && fsync(f->runs_fd) < 0)
-		rc = -errno;
-	free(tmp);
+	free(v);
 	return rc;
 }
 
