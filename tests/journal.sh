@@ -77,6 +77,7 @@ ids = [
     ("stop-abandoned", "5c5d284f60144991a185425d7cad1cde", None),
     ("record-removed", "304adc6bd2ff40ac9539464d6adc8ee6", None),
     ("internal", "a39206db9ef3494d994fff3b90df3a17", None),
+    ("results-written", "dbdaecf626fc42ce9b88a8c307b61464", None),
 ]
 failed = False
 def expect(what, got, want):

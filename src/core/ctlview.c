@@ -690,6 +690,9 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 			       m->op_names[op], classes[c], s->api_requests[op][c]);
 	family(&b, "batchcalld_retries_total", "counter", "Retries of finished batches that took effect.");
 	sbuf_addf(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
+	family(&b, "batchcalld_results_files_total", "counter", "Results files written, by result.");
+	sbuf_addf(&b, "batchcalld_results_files_total{result=\"ok\"} %" PRIu64 "\n", s->results_files_written);
+	sbuf_addf(&b, "batchcalld_results_files_total{result=\"failed\"} %" PRIu64 "\n", s->results_files_failed);
 	family(&b, "batchcalld_cancels_total", "counter", "Batches cancelled.");
 	sbuf_addf(&b, "batchcalld_cancels_total %" PRIu64 "\n", s->cancels);
 	family(&b, "batchcalld_runs_missed_total", "counter", "Runs later than max_lateness, never submitted.");

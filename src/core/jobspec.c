@@ -310,6 +310,7 @@ void daemonconf_free(struct daemonconf *c)
 	free(c->api.ca_file);
 	free(c->jobs_dir);
 	free(c->state_dir);
+	free(c->results_dir);
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->metrics_listen);

@@ -136,6 +136,7 @@ struct daemonconf {
 	struct apiconf api;
 	char *jobs_dir;       /* resolved against the config file's folder */
 	char *state_dir;
+	char *results_dir;    /* the results files (default: STATE_DIR/results) */
 	char *control_socket;
 	char *control_group;  /* NULL: the daemon's group */
 	char *metrics_listen; /* NULL: no TCP metrics listener */

@@ -20,6 +20,7 @@ struct stats {
 	 * [2] 2xx, ... [5] 5xx. */
 	uint64_t api_requests[8][6];
 	uint64_t reloads_ok, reloads_failed;
+	uint64_t results_files_written, results_files_failed;
 	int64_t last_reload_unix; /* 0: never reloaded */
 	bool last_reload_ok;
 	int64_t started_unix;

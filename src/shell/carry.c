@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "codec.h"
 #include "engine_int.h"
+#include "report.h"
 #include "log.h"
 #include "occur.h"
 #include "run.h"
@@ -197,6 +198,10 @@ static void run_request_done_cb(struct api_result *res, void *arg)
 	else if (ok)
 		ev.batch = &res->batch;
 	carry_step(s, &ev);
+	/* A batch that ended: its recipients' rows (the run has stepped, so
+	 * the rows see its final state). */
+	if (ok && res->op == API_OP_GET && batch_status_terminal(res->detail.batch.status))
+		report_note_detail(e, s->run, &res->detail);
 	engine_settle(e);
 }
 

@@ -67,7 +67,7 @@
 
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
-	"state_retention", "defaults",
+	"state_retention", "defaults", "results_dir",
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -1714,6 +1714,11 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		c->state_dir = resolve(dir, v);
 		freep(&v);
 	}
+	if ((s = config_setting_get_member(root, "results_dir")) && get_string(L, s, true, &v)) {
+		free(c->results_dir);
+		c->results_dir = resolve(dir, v);
+		freep(&v);
+	}
 	if ((s = config_setting_get_member(root, "control_socket")) && get_string(L, s, true, &v)) {
 		free(c->control_socket);
 		c->control_socket = resolve(dir, v);
@@ -1785,6 +1790,9 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	config_destroy(&cf);
 	check_unique(&L);
 	check_call_names(&L);
+	/* results_dir follows state_dir unless given */
+	if (!c->results_dir)
+		c->results_dir = xasprintf("%s/results", c->state_dir);
 
 	if (L.failed || d->n > 0) {
 		r = -EINVAL;

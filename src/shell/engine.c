@@ -33,6 +33,7 @@
 #include "cfg.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "report.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -479,6 +480,7 @@ void engine_free(struct engine *e)
 	api_free(e->api);
 	http_free(e->http);
 	scan_free(e->scan);
+	report_free(e->report);
 	for (size_t i = 0; i < e->n_slots; i++) {
 		run_free(e->slots[i]->run);
 		free(e->slots[i]->body);

@@ -16,6 +16,7 @@
  *   reconcile.c  reconcile_*  loading the state folder, the runs against the
  *                             configuration, next runs, held call_names,
  *                             pruning
+ *   report.c     report_*     the results files of each occurrence
  *
  * Every part works on the one struct engine below. A structure that only one
  * part looks inside (the list scan, the held call_names, the occurrences a
@@ -43,6 +44,7 @@ struct held_name;
 struct http;
 struct list_scan;
 struct replan;
+struct report;
 struct store;
 struct store_load_info;
 
@@ -108,6 +110,7 @@ struct engine {
 	size_t n_pending_jobs, cap_pending_jobs;
 	char last_status[256];
 	struct stats stats;
+	struct report *report;      /* the results files' inputs (report.c) */
 };
 
 /* engine.c */

@@ -72,6 +72,7 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_STOP_ABANDONED] = { "stop-abandoned", NULL, "5c5d284f60144991a185425d7cad1cde" },
 	[EV_RECORD_REMOVED] = { "record-removed", NULL, "304adc6bd2ff40ac9539464d6adc8ee6" },
 	[EV_INTERNAL] = { "internal", NULL, "a39206db9ef3494d994fff3b90df3a17" },
+	[EV_RESULTS_WRITTEN] = { "results-written", NULL, "dbdaecf626fc42ce9b88a8c307b61464" },
 };
 
 static const char *const priority_names[] = {

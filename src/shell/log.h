@@ -66,6 +66,7 @@ enum log_event {
 	EV_STOP_ABANDONED,  /* a stop ended with requests still unanswered */
 	EV_RECORD_REMOVED,  /* the record of a run of a removed job expired */
 	EV_INTERNAL,        /* the event loop or its timer failed (a bug or no resources) */
+	EV_RESULTS_WRITTEN, /* a results file was written (or could not be) */
 	EV__MAX,
 };
 

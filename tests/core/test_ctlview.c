@@ -359,6 +359,7 @@ START_TEST(test_metrics_text)
 	struct stats st = {
 		.submits_ok = 3, .submits_failed = 1, .submits_rejected = 2, .adopted = 1,
 		.retries = 4, .cancels = 5, .missed = 6, .late = 7,
+		.results_files_written = 11, .results_files_failed = 12,
 		.reloads_ok = 2, .reloads_failed = 1, .last_reload_unix = 1796130000, .last_reload_ok = false,
 		.started_unix = 1796120000,
 		.lateness_buckets = { 1, 2, 3, 4 }, .lateness_sum = 0.0625, .lateness_count = 4,
@@ -398,6 +399,8 @@ START_TEST(test_metrics_text)
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_api_requests_total{endpoint=\"list\",status_class=\"none\"} 2\n"));
 	ck_assert_ptr_null(strstr(s, "endpoint=\"get\""));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_retries_total 4\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_results_files_total{result=\"ok\"} 11\n"
+					"batchcalld_results_files_total{result=\"failed\"} 12\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_cancels_total 5\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_runs_missed_total 6\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_runs_late_total 7\n"));
@@ -431,8 +434,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 21);
-		ck_assert_uint_eq(type, 21);
+		ck_assert_uint_eq(help, 22);
+		ck_assert_uint_eq(type, 22);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	free(s);
