@@ -42,6 +42,7 @@ struct api {
 static const char *const op_names[API_OP__MAX] = {
 	[API_OP_SUBMIT] = "submit", [API_OP_LIST] = "list",   [API_OP_GET] = "get",
 	[API_OP_CANCEL] = "cancel", [API_OP_RETRY] = "retry", [API_OP_DELETE] = "delete",
+	[API_OP_CONVERSATION] = "conversation",
 };
 
 static const char *const outcome_names[API_OUTCOME__MAX] = {
@@ -93,6 +94,8 @@ size_t api_max_body(enum api_op op)
 		return API_MAX_BODY_LIST;
 	case API_OP_GET:
 		return API_MAX_BODY_DETAIL;
+	case API_OP_CONVERSATION:
+		return CONV_MAX_BODY;
 	default:
 		return API_MAX_BODY_BATCH;
 	}
@@ -204,6 +207,16 @@ static int parse_body(enum api_op op, const struct http_response *h, struct api_
 		return codec_parse_detail(h->body, h->len, &res->detail, cause);
 	case API_OP_LIST:
 		return codec_parse_page(h->body, h->len, &res->page, cause);
+	case API_OP_CONVERSATION: {
+		int r = conv_parse(h->body, h->len, &res->conv, cause);
+		if (r == 0) {
+			res->body = xmalloc(h->len + 1);
+			memcpy(res->body, h->body, h->len);
+			res->body[h->len] = '\0';
+			res->body_len = h->len;
+		}
+		return r;
+	}
 	case API_OP_DELETE:
 	case API_OP__MAX:
 		break;
@@ -271,6 +284,8 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	batch_clear(&res.batch);
 	batch_detail_clear(&res.detail);
 	batch_page_clear(&res.page);
+	conv_clear(&res.conv);
+	free(res.body);
 }
 
 static int start(struct api *a, enum api_op op, const char *method, char *url, const char *body,
@@ -423,4 +438,19 @@ int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, s
 int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call)
 {
 	return by_id(a, API_OP_RETRY, "POST", batch_id, "/retry", cb, arg, ret_call);
+}
+
+int api_get_conversation(struct api *a, const char *conversation_id, api_done_cb cb, void *arg,
+			 struct api_call **ret_call)
+{
+	char *e, *path, *url;
+
+	if (!conversation_id || !*conversation_id)
+		return -EINVAL;
+	e = api_url_escape(conversation_id);
+	path = xasprintf("/v1/convai/conversations/%s", e);
+	url = api_build_url(a->base_url, path, NULL, 0);
+	free(e);
+	free(path);
+	return start(a, API_OP_CONVERSATION, "GET", url, NULL, cb, arg, ret_call);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "conv.h"
 
 struct http;
 struct api;
@@ -30,6 +31,9 @@ enum api_op {
 	/* Never issued: the daemon deletes no batch. Kept so that /metrics
 	 * keeps its endpoint="delete" series (a page operators scrape). */
 	API_OP_DELETE,
+	/* GET /v1/convai/conversations/{id}: a recipient's conversation, for
+	 * the results files (the polling fallback of issue 14). */
+	API_OP_CONVERSATION,
 	API_OP__MAX
 };
 
@@ -62,6 +66,9 @@ struct api_result {
 	struct batch batch;        /* API_OK on submit, cancel, retry */
 	struct batch_detail detail; /* API_OK on get */
 	struct batch_page page;     /* API_OK on list */
+	struct conv conv;           /* API_OK on conversation */
+	char *body;                 /* API_OK on conversation: the body as received */
+	size_t body_len;
 };
 
 /* How much of an answer each call reads (after decompression), sized from
@@ -121,6 +128,11 @@ int api_cancel(struct api *a, const char *batch_id, api_done_cb cb, void *arg, s
 /* POST /v1/convai/batch-calling/{batch_id}/retry. */
 int api_retry(struct api *a, const char *batch_id, api_done_cb cb, void *arg, struct api_call **ret_call);
 
+
+/* GET /v1/convai/conversations/{conversation_id} (conversations document
+ * §3); 404 is API_NOT_FOUND. The body is kept as received in res->body. */
+int api_get_conversation(struct api *a, const char *conversation_id, api_done_cb cb, void *arg,
+			 struct api_call **ret_call);
 
 /* Abandon a call without calling back (a request on the wire may still
  * take effect). */

@@ -28,9 +28,6 @@
 #include "util.h"
 #include "window.h"
 
-#define BACKOFF_BASE_MS 1000
-#define BACKOFF_CAP_MS (5 * 60 * 1000)
-
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
 static void follow_up(struct engine *e, struct slot *s);
 

@@ -305,6 +305,10 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	slot_sort(e);
 	slot_dedupe(e);
 	e->journal_damaged = info.journal_damaged;
+	r = report_load(e);
+	if (r < 0)
+		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot read the conversations kept in '%s/conversations': %s",
+			  conf->state_dir, strerror(-r));
 	/* Runs found only in a journal get their own files before anything
 	 * else happens. */
 	carry_compact_all(e);

@@ -48,6 +48,11 @@ struct report;
 struct store;
 struct store_load_info;
 
+/* Transient API failures are tried again after full jitter over
+ * BACKOFF_BASE_MS * 2^n, capped (runs, and the conversation polls). */
+#define BACKOFF_BASE_MS 1000
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+
 /* A run the engine holds, and what is under way for it. */
 struct slot {
 	struct engine *e;

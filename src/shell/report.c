@@ -11,6 +11,19 @@
  * The details are kept in memory only: they are the API's to give again
  * (GET of the batch), and a results file already written stays on disk
  * across a restart.
+ *
+ * The polling fallback: each recipient of an ended batch that has a
+ * conversation is fetched (GET /v1/convai/conversations/{id}) through the
+ * API client, so under the same rate limit; at most REPORT_POLLS_IN_FLIGHT
+ * at a time, so that a campaign's thousands of polls never queue ahead of
+ * a submit. A transient failure is tried again with the runs' backoff
+ * (full jitter, Retry-After honoured); a conversation still `processing`
+ * (or done without its analysis) is fetched again, with backoff, at most
+ * REPORT_POLL_MAX times. Each conversation fetched is kept in
+ * STATE_DIR/conversations/conv-ID.json (the body as received) so that a
+ * restart does not fetch it again, and the occurrence's files are written
+ * again REPORT_WRITE_DELAY_MS after the first new fact (one write for a
+ * burst of answers).
  */
 #include "config.h"
 
@@ -23,11 +36,102 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <event2/event.h>
+
+#include "api.h"
+#include "backoff.h"
 #include "engine_int.h"
 #include "file.h"
 #include "report.h"
 #include "results.h"
 #include "util.h"
+
+#define REPORT_POLLS_IN_FLIGHT 2
+#define REPORT_POLL_MAX 8            /* fetches of one conversation not yet final */
+#define REPORT_POLL_FAILURES_MAX 10  /* transient failures before giving up on one */
+#define REPORT_POLL_BASE_MS 2000     /* first wait for a conversation still processing */
+#define REPORT_POLL_CAP_MS (10 * 60 * 1000)
+#define REPORT_WRITE_DELAY_MS 1000
+#define REPORT_CONV_MAX_FILE ((size_t)64 << 20)
+
+/* A map from a string to a pointer, open addressing; no removal. The keys
+ * belong to the values. */
+struct strmap {
+	const char **keys;
+	void **vals;
+	size_t cap, n;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static size_t strmap_slot(const struct strmap *m, const char *key)
+{
+	size_t i = (size_t)(str_hash(key) & (m->cap - 1));
+	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void *strmap_get(const struct strmap *m, const char *key)
+{
+	if (!m->cap)
+		return NULL;
+	return m->vals[strmap_slot(m, key)];
+}
+
+/* Set key (whose text outlives the entry) to val, replacing. */
+static void strmap_put(struct strmap *m, const char *key, void *val)
+{
+	size_t i;
+
+	if (2 * (m->n + 1) > m->cap) {
+		struct strmap g = { .cap = m->cap ? 2 * m->cap : 64 };
+		g.keys = xcalloc(g.cap, sizeof(*g.keys));
+		g.vals = xcalloc(g.cap, sizeof(*g.vals));
+		for (size_t k = 0; k < m->cap; k++)
+			if (m->keys[k]) {
+				size_t j = strmap_slot(&g, m->keys[k]);
+				g.keys[j] = m->keys[k];
+				g.vals[j] = m->vals[k];
+				g.n++;
+			}
+		free(m->keys);
+		free(m->vals);
+		*m = g;
+	}
+	i = strmap_slot(m, key);
+	if (!m->keys[i])
+		m->n++;
+	m->keys[i] = key;
+	m->vals[i] = val;
+}
+
+static void strmap_clear(struct strmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	*m = (struct strmap){ 0 };
+}
+
+/* One conversation to fetch. */
+struct poll {
+	struct report *rep;
+	char *conv_id;
+	char *job;
+	int64_t start;
+	int fetches;  /* answers that were not final yet */
+	int failures; /* consecutive transient failures */
+	int64_t due_ms;
+	bool in_flight;
+	bool done;
+};
 
 /* The last terminal detail of one batch: its recipients. */
 struct report_detail {
@@ -42,16 +146,26 @@ struct report_occ {
 	int64_t start;
 	struct report_detail *details;
 	size_t n_details, cap_details;
+	bool dirty; /* a new fact since its files were written */
 };
 
 struct report {
+	struct engine *e;
 	struct report_occ *occ;
 	size_t n_occ, cap_occ;
-	/* the conversations and failures known (polls, webhooks) */
+	/* the conversations and failures known (polls, webhooks): one of
+	 * each id, the most complete */
 	struct conv *convs;
 	size_t n_convs, cap_convs;
+	struct strmap conv_index; /* id -> index + 1 */
 	struct conv_failure *failures;
 	size_t n_failures, cap_failures;
+	struct poll **polls;
+	size_t n_polls, cap_polls;
+	struct strmap poll_index; /* id -> struct poll */
+	size_t in_flight;
+	struct event *poll_ev;
+	struct event *write_ev;
 };
 
 static void detail_clear(struct report_detail *d)
@@ -76,6 +190,18 @@ void report_free(struct report *r)
 {
 	if (!r)
 		return;
+	if (r->poll_ev)
+		event_free(r->poll_ev);
+	if (r->write_ev)
+		event_free(r->write_ev);
+	for (size_t i = 0; i < r->n_polls; i++) {
+		free(r->polls[i]->conv_id);
+		free(r->polls[i]->job);
+		free(r->polls[i]);
+	}
+	free(r->polls);
+	strmap_clear(&r->poll_index);
+	strmap_clear(&r->conv_index);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -88,10 +214,18 @@ void report_free(struct report *r)
 	free(r);
 }
 
+static void poll_cb(evutil_socket_t fd, short what, void *arg);
+static void write_cb(evutil_socket_t fd, short what, void *arg);
+static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x);
+
 static struct report *report_of(struct engine *e)
 {
-	if (!e->report)
+	if (!e->report) {
 		e->report = xcalloc(1, sizeof(*e->report));
+		e->report->e = e;
+		e->report->poll_ev = event_new(e->base, -1, 0, poll_cb, e->report);
+		e->report->write_ev = event_new(e->base, -1, 0, write_cb, e->report);
+	}
 	return e->report;
 }
 
@@ -292,5 +426,343 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 			.conversation_id = dup_or_null(s->conversation_id),
 		};
 	}
+	o->dirty = false;
 	(void)report_write(e, r->job, r->start);
+	polls_for_detail(rep, r->job, r->start, x);
+}
+
+/* --- the conversations known ------------------------------------------------ */
+
+/* How much a conversation says: final with its analysis, final, over,
+ * under way. */
+static int conv_score(const struct conv *c)
+{
+	if (c->status == CONV_FAILED || (c->status == CONV_DONE && c->has_analysis))
+		return 3;
+	if (c->status == CONV_DONE)
+		return 2;
+	if (c->status == CONV_PROCESSING)
+		return 1;
+	return 0;
+}
+
+/* Whether nothing more is to come of c (a fetch again would tell nothing new). */
+static bool conv_final(const struct conv *c)
+{
+	return conv_score(c) == 3;
+}
+
+static const struct conv *conv_known(const struct report *rep, const char *id)
+{
+	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, id);
+	return k ? &rep->convs[k - 1] : NULL;
+}
+
+/* Keep c (taken) unless what is known of its conversation says more.
+ * True when kept. */
+static bool conv_add(struct report *rep, struct conv *c)
+{
+	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, c->conversation_id);
+
+	if (k) {
+		struct conv *old = &rep->convs[k - 1];
+		if (conv_score(c) < conv_score(old)) {
+			conv_clear(c);
+			return false;
+		}
+		conv_clear(old);
+		*old = *c;
+		strmap_put(&rep->conv_index, old->conversation_id, (void *)k);
+	} else {
+		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
+		rep->convs[rep->n_convs++] = *c;
+		strmap_put(&rep->conv_index, rep->convs[rep->n_convs - 1].conversation_id,
+			   (void *)(uintptr_t)rep->n_convs);
+	}
+	*c = (struct conv){ 0 };
+	return true;
+}
+
+/* An id that can name a file as it is (the API's ids are conv_ + base32). */
+static bool id_file_safe(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      *p == '-'))
+			return false;
+	return true;
+}
+
+/* STATE_DIR/conversations, made if missing; an fd or a negative errno. */
+static int conv_folder(const struct engine *e)
+{
+	char *path = xasprintf("%s/conversations", e->conf->state_dir);
+	int fd;
+
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		fd = -errno;
+	} else {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	free(path);
+	return fd;
+}
+
+/* Keep a fetched conversation's body so that a restart need not fetch it
+ * again (crash-safe, as everything in the state folder). */
+static void conv_store(const struct engine *e, const char *id, const char *body, size_t len)
+{
+	struct file_piece piece = { body, len };
+	char *name;
+	int fd, rc;
+
+	if (!id_file_safe(id))
+		return;
+	fd = conv_folder(e);
+	if (fd < 0)
+		return;
+	name = xasprintf("conv-%s.json", id);
+	rc = file_replace_at(fd, name, &piece, 1, 0640);
+	if (rc < 0)
+		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot keep conversation %s in '%s/conversations': %s",
+			  id, e->conf->state_dir, strerror(-rc));
+	free(name);
+	close(fd);
+}
+
+/* The occurrence whose batch holds conversation id (a detail's entry
+ * names it), or NULL. */
+static struct report_occ *occ_of_conv(struct report *rep, const struct conv *c)
+{
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		struct report_occ *o = &rep->occ[i];
+		for (size_t j = 0; j < o->n_details; j++) {
+			const struct report_detail *d = &o->details[j];
+			if (c->batch_call_id && strcmp(c->batch_call_id, d->batch_id) == 0)
+				return o;
+			for (size_t k = 0; k < d->n_rcpts; k++)
+				if (d->rcpts[k].conversation_id &&
+				    strcmp(d->rcpts[k].conversation_id, c->conversation_id) == 0)
+					return o;
+		}
+	}
+	return NULL;
+}
+
+static void mark_dirty(struct report *rep, struct report_occ *o)
+{
+	struct timeval tv = { REPORT_WRITE_DELAY_MS / 1000, (REPORT_WRITE_DELAY_MS % 1000) * 1000 };
+
+	if (!o)
+		return;
+	o->dirty = true;
+	if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL))
+		event_add(rep->write_ev, &tv);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *rep = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < rep->n_occ; i++)
+		if (rep->occ[i].dirty) {
+			rep->occ[i].dirty = false;
+			(void)report_write(rep->e, rep->occ[i].job, rep->occ[i].start);
+		}
+}
+
+/* --- the polling fallback -------------------------------------------------- */
+
+static void poll_arm(struct report *rep)
+{
+	struct engine *e = rep->e;
+	int64_t now = engine_now_ms(), first = INT64_MAX, d;
+	struct timeval tv;
+
+	if (e->stopping || rep->in_flight >= REPORT_POLLS_IN_FLIGHT)
+		return;
+	for (size_t i = 0; i < rep->n_polls; i++) {
+		const struct poll *p = rep->polls[i];
+		if (!p->done && !p->in_flight && p->due_ms < first)
+			first = p->due_ms;
+	}
+	if (first == INT64_MAX)
+		return;
+	if (first < e->paused_until_ms)
+		first = e->paused_until_ms;
+	d = first > now ? first - now : 0;
+	tv.tv_sec = d / 1000;
+	tv.tv_usec = (d % 1000) * 1000;
+	event_del(rep->poll_ev);
+	event_add(rep->poll_ev, &tv);
+}
+
+static void poll_done_cb(struct api_result *res, void *arg);
+
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *rep = arg;
+	struct engine *e = rep->e;
+	int64_t now = engine_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (now < e->paused_until_ms) {
+		poll_arm(rep);
+		return;
+	}
+	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_POLLS_IN_FLIGHT && !e->stopping; i++) {
+		struct poll *p = rep->polls[i];
+		if (p->done || p->in_flight || p->due_ms > now)
+			continue;
+		if (api_get_conversation(e->api, p->conv_id, poll_done_cb, p, NULL) < 0) {
+			p->done = true;
+			continue;
+		}
+		p->in_flight = true;
+		rep->in_flight++;
+	}
+	poll_arm(rep);
+}
+
+static void poll_again(struct poll *p, int64_t delay_ms)
+{
+	p->due_ms = engine_now_ms() + delay_ms;
+}
+
+static void poll_done_cb(struct api_result *res, void *arg)
+{
+	struct poll *p = arg;
+	struct report *rep = p->rep;
+	struct engine *e = rep->e;
+
+	p->in_flight = false;
+	rep->in_flight--;
+	carry_note_api_result(e, res);
+	switch (res->outcome) {
+	case API_OK: {
+		bool final = conv_final(&res->conv);
+		struct report_occ *o = occ_find(rep, p->job, p->start, false);
+		p->failures = 0;
+		conv_store(e, p->conv_id, res->body, res->body_len);
+		if (conv_add(rep, &res->conv))
+			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
+		if (final || ++p->fetches >= REPORT_POLL_MAX)
+			p->done = true;
+		else
+			poll_again(p, backoff_full_jitter_ms(REPORT_POLL_BASE_MS, REPORT_POLL_CAP_MS, p->fetches,
+							     engine_rnd64()) + REPORT_POLL_BASE_MS / 2);
+		break;
+	}
+	case API_NOT_FOUND:
+	case API_REJECTED:
+		log_event(LOG_INFO, EV_API_TRANSIENT, &(struct log_fields){ .job = p->job, .run_start = p->start,
+			  .http_status = res->http_status },
+			  "job '%s': conversation %s cannot be fetched (%s); its results columns stay empty", p->job,
+			  p->conv_id, res->message ? res->message : "refused");
+		p->done = true;
+		break;
+	default: {
+		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, p->failures, engine_rnd64());
+		if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > d)
+			d = res->retry_after_s * 1000;
+		if (++p->failures > REPORT_POLL_FAILURES_MAX) {
+			log_event(LOG_WARNING, EV_API_TRANSIENT, &(struct log_fields){ .job = p->job,
+				  .run_start = p->start, .http_status = res->http_status },
+				  "job '%s': giving up on conversation %s after %d failures (%s)", p->job, p->conv_id,
+				  p->failures, res->message ? res->message : "");
+			p->done = true;
+		} else {
+			poll_again(p, d);
+		}
+		break;
+	}
+	}
+	poll_arm(rep);
+	engine_settle(e);
+}
+
+/* Fetch conversation id of the occurrence (job, start) at due_ms, unless
+ * it is known final or a fetch of it is under way. */
+static void poll_add(struct report *rep, const char *id, const char *job, int64_t start, int64_t due_ms)
+{
+	const struct conv *c = conv_known(rep, id);
+	struct poll *p = strmap_get(&rep->poll_index, id);
+
+	if (c && conv_final(c))
+		return;
+	if (p && !p->done)
+		return;
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->rep = rep;
+		p->conv_id = xstrdup(id);
+		xgrow((void **)&rep->polls, &rep->cap_polls, rep->n_polls + 1, sizeof(*rep->polls));
+		rep->polls[rep->n_polls++] = p;
+		strmap_put(&rep->poll_index, p->conv_id, p);
+	}
+	free(p->job);
+	p->job = xstrdup(job);
+	p->start = start;
+	p->fetches = p->failures = 0;
+	p->done = false;
+	p->due_ms = due_ms;
+}
+
+static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x)
+{
+	int64_t now = engine_now_ms();
+
+	for (size_t i = 0; i < x->n_rcpts; i++)
+		if (x->rcpts[i].conversation_id && *x->rcpts[i].conversation_id)
+			poll_add(rep, x->rcpts[i].conversation_id, job, start, now);
+	poll_arm(rep);
+}
+
+/* --- start ------------------------------------------------------------------ */
+
+int report_load(struct engine *e)
+{
+	struct report *rep = report_of(e);
+	int fd = conv_folder(e);
+	DIR *d;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		char *path, *text = NULL, *cause = NULL;
+		size_t len;
+		struct conv c = { 0 };
+		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json") || de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
+		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0) {
+			conv_add(rep, &c);
+			n++;
+		} else {
+			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation file '%s' cannot be read%s%s; ignored",
+				  path, cause ? ": " : "", cause ? cause : "");
+		}
+		free(cause);
+		free(text);
+		free(path);
+	}
+	closedir(d);
+	(void)n;
+	return 0;
 }

@@ -19,6 +19,9 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 /* Write (again) the results files of the occurrence (job, start). 0, or a
  * negative errno (logged). */
 int report_write(struct engine *e, const char *job, int64_t start);
+/* Read what the state folder keeps for the results (the conversations
+ * fetched before): 0, or a negative errno (logged by the caller). */
+int report_load(struct engine *e);
 /* Free what the engine keeps for the results (NULL accepted). */
 void report_free(struct report *r);
 

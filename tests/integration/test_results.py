@@ -101,5 +101,105 @@ def test_results_files_when_batch_ends(work):
         assert env.d.stop() == 0
 
 
+def local_iso(t):
+    """ISO 8601 in UTC with its offset, as the rows write a job in UTC."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+
+
+def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None):
+    """The rows the simulator's documented rules give (docs/simulator.md
+    "The analysis rule", "What a conversation says"), with the ids and
+    instants the simulator chose read back from it."""
+    detail = env.sim.batch(batch_id)
+    by_id = {r["id"]: r for r in detail["recipients"]}
+    rows = []
+    want = {
+        # status, conversation_status, duration, termination, call_result, verdict, summary, decision, reached
+        "cust-1": ("completed", "done", "5", "Call ended by remote party", "answered", "success",
+                   "N1 agreed to the proposal.", "accept", "success"),
+        "cust-2": ("failed", "failed", "0", "No answer", "no_answer", "", "", None, None),
+        "cust-3": ("voicemail", "done", "5", "Voicemail detected", "voicemail", "failure",
+                   "The call reached voicemail; the agent left a message for N3.", "", "failure"),
+    }
+    for rid, phone in RECIPIENTS:
+        r = by_id[rid]
+        st, conv = env.sim.call("GET", "/v1/convai/conversations/" + r["conversation_id"])
+        assert st == 200, (st, conv)
+        w = want[rid]
+        row = {
+            "job": job, "run_start": local_iso(at), "run_start_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
+            "call_name": call_name, "part": "", "batch_id": batch_id, "recipient_id": rid,
+            "phone_number": "'" + phone, "whatsapp_user_id": "", "status": w[0], "attempts": "1",
+            "conversation_id": r["conversation_id"], "conversation_status": w[1],
+            "conversation_start": local_iso(conv["metadata"]["start_time_unix_secs"]),
+            "duration_secs": w[2], "termination_reason": w[3], "call_result": w[4], "call_successful": w[5],
+            "transcript_summary": w[6], "failure_reason": (failure_reasons or {}).get(rid, ""),
+            "data.customer_name": "" if w[7] is None else "N" + rid[-1],
+            "data.decision": "" if w[7] is None else w[7],
+            "eval.customer_reached": w[8] or "", "eval.goal_achieved": w[5] if w[8] else "",
+        }
+        rows.append(row)
+    return rows
+
+
+def csv_final(results, job, at):
+    """The CSV rows once every conversation is final (done or failed)."""
+    paths = files_of(results, job, at)
+    if not paths:
+        return None
+    rows = read_rows(sorted(paths)[0])
+    if len(rows) < 2:
+        return None
+    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    return (rows[0], body) if all(r["conversation_status"] in ("done", "failed") for r in body) else None
+
+
+def test_campaign_without_webhooks(work):
+    """The polling fallback: every finished recipient's conversation is
+    fetched and the files are written again with its columns."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        # the polls meet the API's faults like any request: retried after Retry-After
+        env.sim.fault(endpoint="conversation", kind="status", status=503, retry_after="1", count=2)
+        at = int(time.time()) + 2
+        env.d.write_job("camp", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("camp", ("completed", "failed"), 60)
+        header, body = wait_until(lambda: csv_final(results, "camp", at), 60, "the conversation columns")
+        st = env.d.run_state("camp")
+        want = expected_rows(env, "camp", at, st["batch_id"], st["call_name"])
+        assert header == COLUMNS + ["data.customer_name", "data.decision", "eval.customer_reached",
+                                    "eval.goal_achieved"], header
+        for got, exp in zip(body, want):
+            assert got == exp, "\n got %r\nwant %r" % (got, exp)
+        assert len(body) == len(want)
+        # the JSON Lines file: the same rows, typed
+        jsonl = sorted(files_of(results, "camp", at))[1]
+        lines = [json.loads(x) for x in open(jsonl, encoding="utf-8").read().splitlines()]
+        assert [x["recipient_id"] for x in lines] == ["cust-1", "cust-2", "cust-3"]
+        assert lines[0]["duration_secs"] == 5 and lines[0]["attempts"] == 1
+        assert lines[0]["data"] == {"customer_name": "N1", "decision": "accept"}, lines[0]
+        assert lines[0]["eval"] == {"customer_reached": "success", "goal_achieved": "success"}, lines[0]
+        # a conversation without analysis: empty objects (null is for no conversation)
+        assert lines[1]["call_successful"] is None and lines[1]["data"] == {} and lines[1]["eval"] == {}, lines[1]
+        assert lines[2]["data"] == {"customer_name": "N3", "decision": None}, lines[2]
+        # every conversation fetched through the API, and kept in the state
+        convs = env.sim.requests("conversation")
+        assert {r["path"].rsplit("/", 1)[1] for r in convs} == {r["conversation_id"] for r in want}, convs
+        assert [r["status"] for r in convs].count(503) == 2, convs
+        kept = sorted(os.listdir(os.path.join(work, "state", "conversations")))
+        assert kept == sorted("conv-%s.json" % r["conversation_id"] for r in want), kept
+        assert env.d.stop() == 0
+        # a restart fetches nothing again
+        n = len(env.sim.requests("conversation"))
+        env.d.start()
+        env.d.wait_started()
+        time.sleep(1)
+        assert len(env.sim.requests("conversation")) == n
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_results_files_when_batch_ends])
+    run([test_results_files_when_batch_ends, test_campaign_without_webhooks])
