@@ -10,7 +10,7 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/store.h src/shell/store_file.c \
 	src/shell/engine.c src/shell/engine.h src/shell/engine_int.h \
 	src/shell/slot.c src/shell/carry.c src/shell/scan.c src/shell/reconcile.c \
-	src/shell/report.c src/shell/report.h \
+	src/shell/report.c src/shell/report.h src/shell/hook.c src/shell/hook.h \
 	src/shell/log.c src/shell/log.h \
 	src/shell/notify.c src/shell/notify.h \
 	src/shell/control.c src/shell/control.h \

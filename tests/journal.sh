@@ -78,6 +78,8 @@ ids = [
     ("record-removed", "304adc6bd2ff40ac9539464d6adc8ee6", None),
     ("internal", "a39206db9ef3494d994fff3b90df3a17", None),
     ("results-written", "dbdaecf626fc42ce9b88a8c307b61464", None),
+    ("webhook-refused", "c0ad8aae23424426b8c32ff771a2096c", None),
+    ("webhook-failed", "6f132762825644acb6db22596a0682af", None),
 ]
 failed = False
 def expect(what, got, want):

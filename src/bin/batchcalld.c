@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "control.h"
+#include "hook.h"
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
@@ -58,16 +59,21 @@ static bool key_printable(const char *s)
  * the process's own memory, so unsetenv alone would leave the key there.
  * Its bytes are overwritten in place; the copy returned (NULL when unset)
  * is the only one left. */
-static char *take_env_key(void)
+static char *take_env(const char *name)
 {
-	char *v = getenv("ELEVENLABS_API_KEY"), *copy = NULL;
+	char *v = getenv(name), *copy = NULL;
 
 	if (v) {
 		copy = xstrdup(v);
 		explicit_bzero(v, strlen(v));
 	}
-	unsetenv("ELEVENLABS_API_KEY");
+	unsetenv(name);
 	return copy;
+}
+
+static char *take_env_key(void)
+{
+	return take_env("ELEVENLABS_API_KEY");
 }
 
 /* The key: api_key_file, else $CREDENTIALS_DIRECTORY/elevenlabs-api-key,
@@ -128,6 +134,62 @@ static int load_api_key(const struct daemonconf *c, const char *env, char **ret,
 	return -ENOKEY;
 }
 
+/* The webhook secret: $CREDENTIALS_DIRECTORY/elevenlabs-webhook-secret,
+ * else $ELEVENLABS_WEBHOOK_SECRET (taken out of the environment like the
+ * key). The same rules as the key: one line, no spaces or control
+ * characters; never logged. */
+static int load_webhook_secret(const char *env, char **ret, char **cause)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char *buf = NULL, *v, *path;
+	size_t len;
+	int r;
+
+	if (creds && *creds) {
+		path = xasprintf("%s/elevenlabs-webhook-secret", creds);
+		r = file_read(path, API_KEY_MAX, &buf, &len);
+		if (r == 0) {
+			v = memchr(buf, '\0', len) ? NULL : trim(buf);
+			if (!v || !*v || !key_printable(v)) {
+				*cause = xasprintf("the webhook secret file '%s' is empty or holds more than one line "
+						   "(or spaces, or control characters)", path);
+				explicit_bzero(buf, len);
+				free(buf);
+				free(path);
+				return -EINVAL;
+			}
+			*ret = xstrdup(v);
+			explicit_bzero(buf, len);
+			free(buf);
+			free(path);
+			return 0;
+		}
+		free(path);
+		if (r != -ENOENT) {
+			*cause = xasprintf("cannot read the credential 'elevenlabs-webhook-secret': %s", strerror(-r));
+			return r;
+		}
+	}
+	if (env && *env) {
+		char *copy = xstrdup(env);
+		v = trim(copy);
+		if (!*v || !key_printable(v)) {
+			*cause = xstrdup("the webhook secret in $ELEVENLABS_WEBHOOK_SECRET is blank or holds spaces or "
+					 "control characters");
+			explicit_bzero(copy, strlen(env));
+			free(copy);
+			return -EINVAL;
+		}
+		*ret = xstrdup(v);
+		explicit_bzero(copy, strlen(env));
+		free(copy);
+		return 0;
+	}
+	*cause = xstrdup("webhook_listen is set but there is no webhook secret: provide the credential "
+			 "'elevenlabs-webhook-secret' (systemd LoadCredential=) or set $ELEVENLABS_WEBHOOK_SECRET");
+	return -ENOKEY;
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -172,7 +234,8 @@ int main(int argc, char **argv)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct event *sig[3] = { NULL };
-	char *key = NULL, *cause = NULL, *env_key;
+	struct hook *hook = NULL;
+	char *key = NULL, *cause = NULL, *env_key, *env_secret, *secret = NULL;
 	int c, status = 1;
 
 	/* A process that holds the API key never dumps core (LimitCORE=0 in
@@ -214,6 +277,7 @@ int main(int argc, char **argv)
 	}
 	/* Before any file is read (argv parsing reads nothing). */
 	env_key = take_env_key();
+	env_secret = take_env("ELEVENLABS_WEBHOOK_SECRET");
 	log_open(target, verbose ? LOG_DEBUG : LOG_INFO);
 
 	if (cfg_load(config, &conf, &d) < 0) {
@@ -226,6 +290,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (load_api_key(conf, env_key, &key, &cause) < 0) {
+		log_event(LOG_ERR, EV_API_KEY, NULL, "%s", cause);
+		goto out;
+	}
+	if (conf->webhook_listen && load_webhook_secret(env_secret, &secret, &cause) < 0) {
 		log_event(LOG_ERR, EV_API_KEY, NULL, "%s", cause);
 		goto out;
 	}
@@ -247,6 +315,14 @@ int main(int argc, char **argv)
 		log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
 		goto out;
 	}
+	if (engine_conf(e)->webhook_listen) {
+		if (hook_new(base, e, engine_conf(e)->webhook_listen, secret, &hook, &cause) < 0) {
+			log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
+			goto out;
+		}
+		log_event(LOG_INFO, EV_CONTROL_LISTENING, NULL, "post-call webhooks received on %s",
+			  engine_conf(e)->webhook_listen);
+	}
 	sig[0] = evsignal_new(base, SIGHUP, signal_cb, e);
 	sig[1] = evsignal_new(base, SIGTERM, signal_cb, e);
 	sig[2] = evsignal_new(base, SIGINT, signal_cb, e);
@@ -261,6 +337,7 @@ out:
 	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
 		if (sig[i])
 			event_free(sig[i]);
+	hook_free(hook);
 	control_free(ctl);
 	engine_free(e);
 	if (base)
@@ -274,6 +351,14 @@ out:
 	if (env_key) {
 		explicit_bzero(env_key, strlen(env_key));
 		free(env_key);
+	}
+	if (env_secret) {
+		explicit_bzero(env_secret, strlen(env_secret));
+		free(env_secret);
+	}
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
 	}
 	free(cause);
 	return status;

@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "ctlview.h"
+#include "webhook.h"
 #include "sbuf.h"
 #include "tz.h"
 #include "util.h"
@@ -690,6 +691,22 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 			       m->op_names[op], classes[c], s->api_requests[op][c]);
 	family(&b, "batchcalld_retries_total", "counter", "Retries of finished batches that took effect.");
 	sbuf_addf(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
+	family(&b, "batchcalld_webhooks_received_total", "counter", "Post-call webhook requests received.");
+	sbuf_addf(&b, "batchcalld_webhooks_received_total %" PRIu64 "\n", s->webhooks_received);
+	family(&b, "batchcalld_webhooks_verified_total", "counter", "Post-call webhooks whose signature verified.");
+	sbuf_addf(&b, "batchcalld_webhooks_verified_total %" PRIu64 "\n", s->webhooks_verified);
+	family(&b, "batchcalld_webhooks_refused_total", "counter", "Post-call webhooks refused, by reason.");
+	for (int v = 1; v < WEBHOOK_VERDICT__MAX && v < (int)ARRAY_SIZE(s->webhooks_refused); v++)
+		sbuf_addf(&b, "batchcalld_webhooks_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+			  webhook_verdict_name((enum webhook_verdict)v), s->webhooks_refused[v]);
+	sbuf_addf(&b, "batchcalld_webhooks_refused_total{reason=\"malformed_body\"} %" PRIu64 "\n",
+		  s->webhooks_malformed);
+	family(&b, "batchcalld_webhooks_events_total", "counter",
+	       "Verified post-call events by what became of them.");
+	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"stored\"} %" PRIu64 "\n", s->webhooks_stored);
+	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"duplicate\"} %" PRIu64 "\n", s->webhooks_duplicate);
+	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"dropped\"} %" PRIu64 "\n", s->webhooks_dropped);
+	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"failed\"} %" PRIu64 "\n", s->webhooks_failed);
 	family(&b, "batchcalld_results_files_total", "counter", "Results files written, by result.");
 	sbuf_addf(&b, "batchcalld_results_files_total{result=\"ok\"} %" PRIu64 "\n", s->results_files_written);
 	sbuf_addf(&b, "batchcalld_results_files_total{result=\"failed\"} %" PRIu64 "\n", s->results_files_failed);

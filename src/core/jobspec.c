@@ -314,6 +314,7 @@ void daemonconf_free(struct daemonconf *c)
 	free(c->control_socket);
 	free(c->control_group);
 	free(c->metrics_listen);
+	free(c->webhook_listen);
 	for (size_t i = 0; i < c->n_jobs; i++)
 		jobspec_clear(&c->jobs[i]);
 	free(c->jobs);

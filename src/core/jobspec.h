@@ -140,6 +140,8 @@ struct daemonconf {
 	char *control_socket;
 	char *control_group;  /* NULL: the daemon's group */
 	char *metrics_listen; /* NULL: no TCP metrics listener */
+	char *webhook_listen; /* NULL: no post-call webhook receiver */
+	int webhook_tolerance; /* seconds a webhook signature's t may be old */
 	int poll_interval;    /* seconds */
 	int state_retention;  /* seconds the state keeps a run's record after the
 			       * run ended, its job in the files or not; every

@@ -21,6 +21,11 @@ struct stats {
 	uint64_t api_requests[8][6];
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t results_files_written, results_files_failed;
+	/* post-call webhooks: received, verified (signature good), refused by
+	 * webhook_verdict (webhook.h), malformed bodies, and what became of
+	 * the verified ones */
+	uint64_t webhooks_received, webhooks_verified, webhooks_refused[8], webhooks_malformed;
+	uint64_t webhooks_stored, webhooks_duplicate, webhooks_dropped, webhooks_failed;
 	int64_t last_reload_unix; /* 0: never reloaded */
 	bool last_reload_ok;
 	int64_t started_unix;

@@ -54,6 +54,7 @@
 #define MIN_STATE_RETENTION 86400
 #define MAX_STATE_RETENTION 315360000
 #define DEF_STATE_DIR LOCALSTATEDIR "/lib/batchcalld"
+#define DEF_WEBHOOK_TOLERANCE 1800 /* the SDK's 30 minutes (conversations document §5.4) */
 #define DEF_CONTROL_SOCKET "/run/batchcalld/control.sock"
 #define DEF_JOBS_DIR "jobs.d"
 #define DEF_MAX_LATENESS 900
@@ -67,7 +68,7 @@
 
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
-	"state_retention", "defaults", "results_dir",
+	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance",
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -1737,6 +1738,17 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	}
 	if ((s = config_setting_get_member(root, "poll_interval")))
 		get_int32(L, s, 1, 86400, &c->poll_interval);
+	if ((s = config_setting_get_member(root, "webhook_listen")) && get_string(L, s, true, &v)) {
+		if (!listen_valid(v))
+			lerr(L, s, "'webhook_listen' must be \"HOST:PORT\" with a port 1..65535 (got \"%s\")", v);
+		else {
+			c->webhook_listen = v;
+			v = NULL;
+		}
+		freep(&v);
+	}
+	if ((s = config_setting_get_member(root, "webhook_tolerance")))
+		get_int32(L, s, 60, 7 * 86400, &c->webhook_tolerance);
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))
@@ -1770,6 +1782,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	c->api.max_concurrent_requests = DEF_MAX_CONCURRENT;
 	c->api.max_requests_per_second = DEF_MAX_RPS;
 	c->poll_interval = DEF_POLL_INTERVAL;
+	c->webhook_tolerance = DEF_WEBHOOK_TOLERANCE;
 	c->state_retention = DEF_STATE_RETENTION;
 	c->state_dir = xstrdup(DEF_STATE_DIR);
 	c->control_socket = xstrdup(DEF_CONTROL_SOCKET);

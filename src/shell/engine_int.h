@@ -16,7 +16,9 @@
  *   reconcile.c  reconcile_*  loading the state folder, the runs against the
  *                             configuration, next runs, held call_names,
  *                             pruning
- *   report.c     report_*     the results files of each occurrence
+ *   report.c     report_*     the results files of each occurrence, the
+ *                             conversation polls, the post-call events kept
+ *   hook.c       hook_*       the post-call webhook receiver (webhook_listen)
  *
  * Every part works on the one struct engine below. A structure that only one
  * part looks inside (the list scan, the held call_names, the occurrences a

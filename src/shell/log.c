@@ -73,6 +73,8 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_RECORD_REMOVED] = { "record-removed", NULL, "304adc6bd2ff40ac9539464d6adc8ee6" },
 	[EV_INTERNAL] = { "internal", NULL, "a39206db9ef3494d994fff3b90df3a17" },
 	[EV_RESULTS_WRITTEN] = { "results-written", NULL, "dbdaecf626fc42ce9b88a8c307b61464" },
+	[EV_WEBHOOK_REFUSED] = { "webhook-refused", NULL, "c0ad8aae23424426b8c32ff771a2096c" },
+	[EV_WEBHOOK_FAILED] = { "webhook-failed", NULL, "6f132762825644acb6db22596a0682af" },
 };
 
 static const char *const priority_names[] = {

@@ -67,6 +67,8 @@ enum log_event {
 	EV_RECORD_REMOVED,  /* the record of a run of a removed job expired */
 	EV_INTERNAL,        /* the event loop or its timer failed (a bug or no resources) */
 	EV_RESULTS_WRITTEN, /* a results file was written (or could not be) */
+	EV_WEBHOOK_REFUSED, /* a post-call webhook was refused (401, 400) */
+	EV_WEBHOOK_FAILED,  /* a verified webhook could not be stored (503) */
 	EV__MAX,
 };
 

@@ -46,6 +46,7 @@
 #include "report.h"
 #include "results.h"
 #include "util.h"
+#include "webhook.h"
 
 #define REPORT_POLLS_IN_FLIGHT 2
 #define REPORT_POLL_MAX 8            /* fetches of one conversation not yet final */
@@ -53,6 +54,11 @@
 #define REPORT_POLL_BASE_MS 2000     /* first wait for a conversation still processing */
 #define REPORT_POLL_CAP_MS (10 * 60 * 1000)
 #define REPORT_WRITE_DELAY_MS 1000
+/* With webhooks on: how long an ended batch's conversations wait for
+ * their post-call event before they are fetched (the sender's own retry
+ * schedule reaches 30 minutes after its first try, but a lost event must
+ * not hold the rows for that long). */
+#define REPORT_WEBHOOK_GRACE_MS (10 * 60 * 1000)
 #define REPORT_CONV_MAX_FILE ((size_t)64 << 20)
 
 /* A map from a string to a pointer, open addressing; no removal. The keys
@@ -483,6 +489,22 @@ static bool conv_add(struct report *rep, struct conv *c)
 	return true;
 }
 
+/* Keep a call_initiation_failure (taken); a later one of the same
+ * conversation replaces it. */
+static void failure_add(struct report *rep, struct conv_failure *f)
+{
+	for (size_t i = 0; i < rep->n_failures; i++)
+		if (strcmp(rep->failures[i].conversation_id, f->conversation_id) == 0) {
+			conv_failure_clear(&rep->failures[i]);
+			rep->failures[i] = *f;
+			*f = (struct conv_failure){ 0 };
+			return;
+		}
+	xgrow((void **)&rep->failures, &rep->cap_failures, rep->n_failures + 1, sizeof(*rep->failures));
+	rep->failures[rep->n_failures++] = *f;
+	*f = (struct conv_failure){ 0 };
+}
+
 /* An id that can name a file as it is (the API's ids are conv_ + base32). */
 static bool id_file_safe(const char *id)
 {
@@ -579,6 +601,136 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
+/* --- post-call events ------------------------------------------------------- */
+
+/* STATE_DIR/events/TYPE-CONVERSATION.json: one event per conversation and
+ * type (the sender's idempotency key), the body exactly as received. NULL
+ * when the id cannot name a file. */
+static char *event_name(const struct webhook_event *ev)
+{
+	if (!ev->conversation_id || !id_file_safe(ev->conversation_id) ||
+	    (ev->type != WEBHOOK_TRANSCRIPTION && ev->type != WEBHOOK_INITIATION_FAILURE))
+		return NULL;
+	return xasprintf("%s-%s.json", webhook_type_name(ev->type), ev->conversation_id);
+}
+
+static int events_folder(const struct engine *e)
+{
+	char *path = xasprintf("%s/events", e->conf->state_dir);
+	int fd;
+
+	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
+		fd = -errno;
+	} else {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	free(path);
+	return fd;
+}
+
+bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+{
+	char *name = event_name(ev), *path, *text = NULL;
+	size_t n = 0;
+	bool same;
+
+	if (!name)
+		return false;
+	path = xasprintf("%s/events/%s", e->conf->state_dir, name);
+	same = file_read(path, len + 1, &text, &n) == 0 && n == len && memcmp(text, body, len) == 0;
+	free(text);
+	free(path);
+	free(name);
+	return same;
+}
+
+/* Put what ev says into the known facts (ev's parts are taken) and mark
+ * its occurrence for a write. */
+static void event_apply(struct report *rep, struct webhook_event *ev)
+{
+	struct report_occ *o = NULL;
+
+	if (ev->type == WEBHOOK_TRANSCRIPTION) {
+		char *id = xstrdup(ev->conv.conversation_id);
+		if (conv_add(rep, &ev->conv))
+			o = occ_of_conv(rep, conv_known(rep, id));
+		free(id);
+	} else if (ev->type == WEBHOOK_INITIATION_FAILURE) {
+		struct conv probe = { .conversation_id = ev->failure.conversation_id };
+		o = occ_of_conv(rep, &probe);
+		failure_add(rep, &ev->failure);
+	}
+	/* an event for a conversation no detail names yet is kept: the
+	 * rows join it when the detail comes */
+	mark_dirty(rep, o);
+}
+
+int report_take_event(struct engine *e, struct webhook_event *ev, const char *body, size_t len, bool *ret_dup)
+{
+	struct report *rep = report_of(e);
+	struct file_piece piece = { body, len };
+	char *name = event_name(ev);
+	int fd, rc;
+
+	*ret_dup = false;
+	if (!name)
+		return -EINVAL;
+	if (report_event_stored(e, ev, body, len)) {
+		*ret_dup = true;
+		free(name);
+		return 0;
+	}
+	fd = events_folder(e);
+	if (fd < 0) {
+		free(name);
+		return fd;
+	}
+	rc = file_replace_at(fd, name, &piece, 1, 0640);
+	close(fd);
+	free(name);
+	if (rc == 0)
+		event_apply(rep, ev);
+	return rc;
+}
+
+/* Read back the events kept (a restart joins them again). */
+static void events_load(struct engine *e)
+{
+	struct report *rep = report_of(e);
+	int fd = events_folder(e);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char *path, *text = NULL, *cause = NULL;
+		size_t len;
+		struct webhook_event ev = { 0 };
+		if (de->d_name[0] == '.' || !strstr(de->d_name, ".json"))
+			continue;
+		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
+		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
+			event_apply(rep, &ev);
+			webhook_event_clear(&ev);
+		} else {
+			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,
+				  cause ? ": " : "", cause ? cause : "");
+		}
+		free(cause);
+		free(text);
+		free(path);
+	}
+	closedir(d);
+}
+
 /* --- the polling fallback -------------------------------------------------- */
 
 static void poll_arm(struct report *rep)
@@ -621,8 +773,13 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_POLLS_IN_FLIGHT && !e->stopping; i++) {
 		struct poll *p = rep->polls[i];
+		const struct conv *c;
 		if (p->done || p->in_flight || p->due_ms > now)
 			continue;
+		if ((c = conv_known(rep, p->conv_id)) && conv_final(c)) {
+			p->done = true; /* a webhook told it meanwhile */
+			continue;
+		}
 		if (api_get_conversation(e->api, p->conv_id, poll_done_cb, p, NULL) < 0) {
 			p->done = true;
 			continue;
@@ -719,7 +876,9 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 
 static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x)
 {
-	int64_t now = engine_now_ms();
+	/* With the receiver on, an event is expected first: fetch only what
+	 * none came for within the grace. */
+	int64_t now = engine_now_ms() + (rep->e->conf->webhook_listen ? REPORT_WEBHOOK_GRACE_MS : 0);
 
 	for (size_t i = 0; i < x->n_rcpts; i++)
 		if (x->rcpts[i].conversation_id && *x->rcpts[i].conversation_id)
@@ -764,5 +923,6 @@ int report_load(struct engine *e)
 	}
 	closedir(d);
 	(void)n;
+	events_load(e);
 	return 0;
 }

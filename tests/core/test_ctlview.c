@@ -434,8 +434,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 22);
-		ck_assert_uint_eq(type, 22);
+		ck_assert_uint_eq(help, 26);
+		ck_assert_uint_eq(type, 26);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	free(s);

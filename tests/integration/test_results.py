@@ -6,12 +6,17 @@ later facts arrive. The rows are asserted exactly, from the simulator's
 documented rules (docs/simulator.md: the last digit decides the call, the
 second-to-last the analysis)."""
 import csv
+import hashlib
+import hmac
 import io
 import json
 import os
+import socket
 import stat
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, run, wait_until  # noqa: E402
@@ -106,7 +111,7 @@ def local_iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
 
 
-def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None):
+def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None, webhooks=False):
     """The rows the simulator's documented rules give (docs/simulator.md
     "The analysis rule", "What a conversation says"), with the ids and
     instants the simulator chose read back from it."""
@@ -138,6 +143,13 @@ def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None):
             "data.decision": "" if w[7] is None else w[7],
             "eval.customer_reached": w[8] or "", "eval.goal_achieved": w[5] if w[8] else "",
         }
+        if webhooks and rid == "cust-2":
+            # no transcription is sent for a call that failed unanswered
+            # (docs/simulator.md), and its failure event counts as its
+            # event: the conversation is not fetched, its columns stay empty
+            for k in ("conversation_status", "conversation_start", "duration_secs", "termination_reason",
+                      "call_result"):
+                row[k] = ""
         rows.append(row)
     return rows
 
@@ -201,5 +213,109 @@ def test_campaign_without_webhooks(work):
         assert env.d.stop() == 0
 
 
+SECRET = "wsec_test_secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port, body, sig=None, method="POST"):
+    """One request to the receiver: its HTTP status."""
+    req = urllib.request.Request("http://127.0.0.1:%d/hook" % port, data=body if method == "POST" else None,
+                                 method=method)
+    if sig is not None:
+        req.add_header("ElevenLabs-Signature", sig)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def sign(body, t, secret=SECRET):
+    mac = hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+    return "t=%d,v0=%s" % (t, mac)
+
+
+def test_campaign_with_webhooks(work):
+    """Signed post-call webhooks fill the rows (the failure's reason too);
+    duplicates and out-of-order deliveries change nothing; nothing is
+    fetched while the events came. Then the receiver's refusals."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
+    with Env(work, sim_kw=sim_kw,
+             extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.sim.call("POST", "/_sim/webhook-faults", {"kind": "duplicate", "count": -1}, key=False)
+        env.sim.call("POST", "/_sim/webhook-faults", {"kind": "out_of_order", "event": "call_initiation_failure",
+                                                     "delay_secs": 1}, key=False)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on 127\.0\.0\.1:%d" % port)
+        at = int(time.time()) + 2
+        env.d.write_job("hooked", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("hooked", ("completed", "failed"), 60)
+
+        def final_with_failure():
+            paths = files_of(results, "hooked", at)
+            rows = read_rows(sorted(paths)[0]) if paths else []
+            body = [dict(zip(rows[0], r)) for r in rows[1:]]
+            done = len(body) == 3 and body[1]["failure_reason"] and all(
+                body[i]["conversation_status"] == "done" for i in (0, 2))
+            return (rows[0], body) if done else None
+        header, body = wait_until(final_with_failure, 60, "the rows from the webhooks")
+        # nothing fetched: the events came within the grace
+        assert env.sim.requests("conversation") == []
+        st = env.d.run_state("hooked")
+        want = expected_rows(env, "hooked", at, st["batch_id"], st["call_name"], {"cust-2": "no-answer"},
+                             webhooks=True)
+        for got, exp in zip(body, want):
+            assert got == exp, "\n got %r\nwant %r" % (got, exp)
+        assert len(body) == 3
+        # every delivery answered 200, duplicates included; nothing polled
+        st_, hooks = env.sim.call("GET", "/_sim/webhooks", key=False)
+        deliveries = hooks["deliveries"]
+        assert deliveries and all(d["status"] == 200 for d in deliveries), deliveries
+        assert any(d["duplicate"] for d in deliveries), deliveries
+        events = sorted(os.listdir(os.path.join(work, "state", "events")))
+        by_id = {r["recipient_id"]: r["conversation_id"] for r in want}
+        assert events == sorted(["post_call_transcription-%s.json" % by_id["cust-1"],
+                                 "call_initiation_failure-%s.json" % by_id["cust-2"],
+                                 "post_call_transcription-%s.json" % by_id["cust-3"]]), events
+
+        # the receiver's refusals: nothing stored, a warning with the peer
+        now = int(time.time())
+        stored = os.path.join(work, "state", "events", "post_call_transcription-%s.json" % by_id["cust-1"])
+        kept = open(stored, "rb").read()
+        fresh = json.dumps({"type": "call_initiation_failure", "event_timestamp": now, "data": {
+            "agent_id": "agent_results", "conversation_id": "conv_forged", "failure_reason": "busy",
+            "metadata": {"type": "sip", "body": {}}}}).encode()
+        assert post(port, fresh, sign(fresh, now, "another secret")) == 401      # forged
+        assert post(port, fresh, None) == 401                                    # no signature
+        assert post(port, fresh, sign(fresh, now - 1900)) == 401                 # stale (31 min)
+        assert post(port, fresh, sign(fresh, now)[:-1] + "X") == 401             # malformed v0
+        assert post(port, fresh, "t=%d, v0=%s" % (now, sign(fresh, now).split("v0=")[1])) == 401
+        assert post(port, b"{}", sign(b"{}", now)) == 400                        # not an envelope
+        assert post(port, b"", None, method="GET") == 405
+        # an exact redelivery of a kept event, its t stale: 200, nothing changes
+        assert post(port, kept, sign(kept, now - 7200)) == 200
+        # ... and with a fresh t
+        assert post(port, kept, sign(kept, now)) == 200
+        assert sorted(os.listdir(os.path.join(work, "state", "events"))) == events
+        assert open(stored, "rb").read() == kept
+        log = env.d.log()
+        assert "webhook from 127.0.0.1:" in log and "refused (mismatch)" in log, log[-2000:]
+        assert "refused (stale)" in log and "refused (no_header)" in log and "refused (malformed)" in log
+        assert SECRET not in log and sign(fresh, now, "another secret").split("v0=")[1] not in log
+        # a valid new event for a conversation nobody knows: kept, 200
+        assert post(port, fresh, sign(fresh, now)) == 200
+        assert "call_initiation_failure-conv_forged.json" in os.listdir(os.path.join(work, "state", "events"))
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_results_files_when_batch_ends, test_campaign_without_webhooks])
+    run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks])

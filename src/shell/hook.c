@@ -1,0 +1,223 @@
+/*
+ * hook: the post-call webhook receiver on webhook_listen (plain HTTP
+ * behind the operator's TLS proxy). Each POST is verified before anything
+ * reads it (webhook_verify: the ElevenLabs-Signature header, the
+ * timestamp tolerance, the HMAC in constant time), parsed
+ * (webhook_parse), and answered 200 only once the event is on stable
+ * storage in the state folder (report_take_event), so a crash after the
+ * answer loses nothing:
+ *
+ *   forged, stale, malformed or missing signature  401, a warning with the
+ *                                                  peer, nothing stored
+ *   an exact redelivery of a stored event, even    200, nothing changes (a
+ *   with a stale timestamp                         401 would end the retries)
+ *   a body that is not the documented envelope     400
+ *   the event cannot be stored (disk full)         503: the sender retries
+ *   post_call_audio, an unknown type               200, dropped
+ *
+ * Neither the secret nor the signature ever reaches a log line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine_int.h"
+#include "hook.h"
+#include "report.h"
+#include "util.h"
+#include "webhook.h"
+
+/* A transcript of a long call with its tool calls is megabytes; audio
+ * (base64 of the whole call) can be more and is dropped anyway: over the
+ * cap evhttp answers 413 and the body is never read. */
+#define HOOK_MAX_BODY ((size_t)32 << 20)
+#define HOOK_MAX_HEADERS 16384
+#define HOOK_TIMEOUT_S 60
+/* A stale delivery may still be the exact redelivery of a stored event:
+ * its HMAC is checked without a tolerance (a century). */
+#define HOOK_LAX_TOLERANCE_S INT64_C(3155760000)
+
+struct hook {
+	struct engine *e;
+	struct evhttp *http;
+	char *secret;
+	size_t secret_len;
+};
+
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b)
+		evbuffer_add_printf(b, "%s\n", text);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, code, reason, b);
+	if (b)
+		evbuffer_free(b);
+}
+
+static const char *peer_of(struct evhttp_request *req, char *buf, size_t size)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	const char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (c)
+		evhttp_connection_get_peer(c, (char **)&addr, &port);
+	snprintf(buf, size, "%s:%u", addr ? addr : "?", (unsigned)port);
+	return buf;
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+	struct hook *h = arg;
+	struct engine *e = h->e;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *sig = evhttp_find_header(evhttp_request_get_input_headers(req), "ElevenLabs-Signature");
+	const char *body;
+	struct webhook_policy pol = { e->conf->webhook_tolerance, WEBHOOK_FUTURE_DEFAULT };
+	struct webhook_event ev = { 0 };
+	enum webhook_verdict v;
+	char peer[80], *cause = NULL;
+	bool dup = false;
+	int rc;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		reply(req, 405, "Method Not Allowed", "POST only");
+		return;
+	}
+	e->stats.webhooks_received++;
+	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	v = webhook_verify(sig, sig ? strlen(sig) : 0, h->secret, h->secret_len, body, len, engine_now_ms(), &pol);
+	if (v == WEBHOOK_STALE) {
+		/* An exact redelivery of what is kept changes nothing: 200,
+		 * or the sender's retries would end on a 401. */
+		struct webhook_policy lax = { HOOK_LAX_TOLERANCE_S, WEBHOOK_FUTURE_DEFAULT };
+		if (webhook_verify(sig, strlen(sig), h->secret, h->secret_len, body, len, engine_now_ms(), &lax) ==
+			    WEBHOOK_OK &&
+		    webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
+			webhook_event_clear(&ev);
+			e->stats.webhooks_verified++;
+			e->stats.webhooks_duplicate++;
+			reply(req, 200, "OK", "already stored");
+			return;
+		}
+		webhook_event_clear(&ev);
+	}
+	if (v != WEBHOOK_OK) {
+		e->stats.webhooks_refused[v < WEBHOOK_VERDICT__MAX ? v : WEBHOOK_MALFORMED]++;
+		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (%s): %s; nothing stored",
+			  peer_of(req, peer, sizeof(peer)), webhook_verdict_name(v), webhook_verdict_text(v));
+		if (v == WEBHOOK_NO_SECRET)
+			reply(req, 503, "Service Unavailable", "no webhook secret");
+		else
+			reply(req, 401, "Unauthorized", "signature refused");
+		return;
+	}
+	e->stats.webhooks_verified++;
+	if (webhook_parse(body, len, &ev, &cause) < 0) {
+		e->stats.webhooks_malformed++;
+		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (malformed): %s",
+			  peer_of(req, peer, sizeof(peer)), cause ? cause : "not the documented envelope");
+		free(cause);
+		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
+		return;
+	}
+	if (ev.type != WEBHOOK_TRANSCRIPTION && ev.type != WEBHOOK_INITIATION_FAILURE) {
+		/* audio (not asked for) and types this build does not know */
+		e->stats.webhooks_dropped++;
+		webhook_event_clear(&ev);
+		reply(req, 200, "OK", "dropped");
+		return;
+	}
+	rc = report_take_event(e, &ev, body, len, &dup);
+	webhook_event_clear(&ev);
+	if (rc == -EINVAL) {
+		e->stats.webhooks_malformed++;
+		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL,
+			  "webhook from %s refused (malformed): its conversation_id cannot be kept",
+			  peer_of(req, peer, sizeof(peer)));
+		reply(req, 400, "Bad Request", "conversation_id not accepted");
+		return;
+	}
+	if (rc < 0) {
+		e->stats.webhooks_failed++;
+		log_event(LOG_ERR, EV_WEBHOOK_FAILED, NULL,
+			  "cannot keep a webhook event in '%s/events': %s; answered 503, the sender retries",
+			  e->conf->state_dir, strerror(-rc));
+		reply(req, 503, "Service Unavailable", "cannot store the event now");
+		return;
+	}
+	if (dup)
+		e->stats.webhooks_duplicate++;
+	else
+		e->stats.webhooks_stored++;
+	reply(req, 200, "OK", dup ? "already stored" : "stored");
+}
+
+int hook_new(struct event_base *base, struct engine *e, const char *addr, const char *secret, struct hook **ret,
+	     char **cause)
+{
+	struct hook *h = xcalloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	struct evconnlistener *l;
+
+	h->e = e;
+	h->secret = xstrdup(secret);
+	h->secret_len = strlen(secret);
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0) {
+		*cause = xasprintf("webhook_listen '%s' is not an address and port", addr);
+		hook_free(h);
+		return -EINVAL;
+	}
+	h->http = evhttp_new(base);
+	if (!h->http) {
+		*cause = xstrdup("cannot create the webhook HTTP server");
+		hook_free(h);
+		return -ENOMEM;
+	}
+	evhttp_set_max_body_size(h->http, HOOK_MAX_BODY);
+	evhttp_set_max_headers_size(h->http, HOOK_MAX_HEADERS);
+	evhttp_set_timeout(h->http, HOOK_TIMEOUT_S);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(h->http, request_cb, h);
+	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+				    128, (struct sockaddr *)&ss, len);
+	if (!l) {
+		int err = errno;
+		*cause = xasprintf("cannot listen on webhook_listen '%s': %s", addr, strerror(err));
+		hook_free(h);
+		return err ? -err : -EADDRINUSE;
+	}
+	if (!evhttp_bind_listener(h->http, l)) {
+		evconnlistener_free(l);
+		*cause = xasprintf("cannot serve webhooks on '%s'", addr);
+		hook_free(h);
+		return -ENOMEM;
+	}
+	*ret = h;
+	return 0;
+}
+
+void hook_free(struct hook *h)
+{
+	if (!h)
+		return;
+	if (h->http)
+		evhttp_free(h->http);
+	if (h->secret) {
+		explicit_bzero(h->secret, h->secret_len);
+		free(h->secret);
+	}
+	free(h);
+}
