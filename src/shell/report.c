@@ -172,6 +172,7 @@ struct report {
 	size_t in_flight;
 	struct event *poll_ev;
 	struct event *write_ev;
+	bool loaded; /* the state folder was read: later events may fetch details */
 };
 
 static void detail_clear(struct report_detail *d)
@@ -601,6 +602,48 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
+/* --- details fetched again --------------------------------------------------- */
+
+/* A run's batch ended before this start of the daemon: its detail is
+ * fetched again (GET of the batch) when a late fact about one of its
+ * conversations arrives, so that the rows written again are whole. */
+static void refetch_done_cb(struct api_result *res, void *arg)
+{
+	struct slot *s = arg;
+	struct engine *e = s->e;
+
+	s->busy--;
+	carry_note_api_result(e, res);
+	if (res->outcome == API_OK && batch_status_terminal(res->detail.batch.status) && !s->forgotten &&
+	    s->run->batch_id && strcmp(s->run->batch_id, res->detail.batch.id) == 0)
+		report_note_detail(e, s->run, &res->detail);
+	engine_settle(e);
+}
+
+static void detail_refetch(struct report *rep, const char *batch_id)
+{
+	struct engine *e = rep->e;
+
+	if (e->stopping || !rep->loaded)
+		return;
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		const struct run *r = s->run;
+		if (s->forgotten || !r->batch_id || strcmp(r->batch_id, batch_id) != 0)
+			continue;
+		/* only a batch that ended: an active one brings its detail itself */
+		if (!run_state_final(r->state) && r->state != RUN_RETRY_WAIT)
+			return;
+		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id))
+			return;
+		s->busy++;
+		e->stats.get_requests++;
+		if (api_get(e->api, batch_id, refetch_done_cb, s, NULL) < 0)
+			s->busy--;
+		return;
+	}
+}
+
 /* --- post-call events ------------------------------------------------------- */
 
 /* STATE_DIR/events/TYPE-CONVERSATION.json: one event per conversation and
@@ -652,10 +695,15 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 {
 	struct report_occ *o = NULL;
 
+	char *batch = NULL;
+
 	if (ev->type == WEBHOOK_TRANSCRIPTION) {
 		char *id = xstrdup(ev->conv.conversation_id);
+		batch = ev->conv.batch_call_id ? xstrdup(ev->conv.batch_call_id) : NULL;
 		if (conv_add(rep, &ev->conv))
 			o = occ_of_conv(rep, conv_known(rep, id));
+		else
+			o = NULL, free(batch), batch = NULL; /* nothing new */
 		free(id);
 	} else if (ev->type == WEBHOOK_INITIATION_FAILURE) {
 		struct conv probe = { .conversation_id = ev->failure.conversation_id };
@@ -664,7 +712,11 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	}
 	/* an event for a conversation no detail names yet is kept: the
 	 * rows join it when the detail comes */
-	mark_dirty(rep, o);
+	if (o)
+		mark_dirty(rep, o);
+	else if (batch)
+		detail_refetch(rep, batch);
+	free(batch);
 }
 
 int report_take_event(struct engine *e, struct webhook_event *ev, const char *body, size_t len, bool *ret_dup)
@@ -888,16 +940,16 @@ static void polls_for_detail(struct report *rep, const char *job, int64_t start,
 
 /* --- start ------------------------------------------------------------------ */
 
-int report_load(struct engine *e)
+/* Read back the conversations fetched before. */
+static int convs_load(struct engine *e)
 {
 	struct report *rep = report_of(e);
 	int fd = conv_folder(e);
 	DIR *d;
 	struct dirent *de;
-	size_t n = 0;
 
 	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
+		return fd;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -907,22 +959,27 @@ int report_load(struct engine *e)
 		char *path, *text = NULL, *cause = NULL;
 		size_t len;
 		struct conv c = { 0 };
-		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json") || de->d_name[0] == '.')
+		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json"))
 			continue;
 		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
-		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0) {
+		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0)
 			conv_add(rep, &c);
-			n++;
-		} else {
+		else
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation file '%s' cannot be read%s%s; ignored",
 				  path, cause ? ": " : "", cause ? cause : "");
-		}
 		free(cause);
 		free(text);
 		free(path);
 	}
 	closedir(d);
-	(void)n;
-	events_load(e);
 	return 0;
+}
+
+int report_load(struct engine *e)
+{
+	int r = convs_load(e);
+
+	events_load(e);
+	report_of(e)->loaded = true;
+	return r;
 }

@@ -317,5 +317,62 @@ def test_campaign_with_webhooks(work):
         assert env.d.stop() == 0
 
 
+def test_late_webhook_kill9_restart(work):
+    """A transcription held back until after the batch ended reaches a
+    daemon that is stopped (SIGSTOP: the connection is taken, never
+    answered) and then killed with -9: the sender retries, the restarted
+    daemon stores it, fetches the batch's detail again (it was in memory
+    only) and writes the whole rows again."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
+    with Env(work, sim_kw=sim_kw,
+             extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.sim.call("POST", "/_sim/webhook-faults", {"kind": "late", "event": "post_call_transcription",
+                                                     "delay_secs": 3600}, key=False)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("late", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("late", ("completed", "failed"), 60)
+
+        def two_events():
+            d = os.path.join(work, "state", "events")
+            return os.path.isdir(d) and len(os.listdir(d)) == 2
+        wait_until(two_events, 30, "the two events not held back")
+        held = [d for d in env.sim.call("GET", "/_sim/webhooks", key=False)[1]["deliveries"]]
+        assert all(d["status"] == 200 for d in held), held
+        env.d.signal(__import__("signal").SIGSTOP)
+        env.sim.advance(3600)
+        # the held event goes out and meets a daemon that does not answer
+        wait_until(lambda: any(d["event"] == "post_call_transcription" and d["status"] is None and d["error"]
+                               for d in env.sim.call("GET", "/_sim/webhooks", key=False)[1]["deliveries"]),
+                   30, "a delivery without an answer")
+        env.d.kill9()
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+
+        def final():
+            paths = files_of(results, "late", at)
+            rows = read_rows(sorted(paths)[0]) if paths else []
+            body = [dict(zip(rows[0], r)) for r in rows[1:]]
+            ok = len(body) == 3 and all(body[i]["conversation_status"] == "done" for i in (0, 2))
+            return body if ok and body[1]["failure_reason"] else None
+        body = wait_until(final, 60, "the rows with the late event")
+        assert env.sim.requests("conversation") == []
+        st = env.d.run_state("late")
+        want = expected_rows(env, "late", at, st["batch_id"], st["call_name"], {"cust-2": "no-answer"},
+                             webhooks=True)
+        for got, exp in zip(body, want):
+            assert got == exp, "\n got %r\nwant %r" % (got, exp)
+        assert len(os.listdir(os.path.join(work, "state", "events"))) == 3
+        last = [d for d in env.sim.call("GET", "/_sim/webhooks", key=False)[1]["deliveries"]
+                if d["event"] == "post_call_transcription"][-1]
+        assert last["status"] == 200 and last["attempt"] > 1, last
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks])
+    run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
+         test_late_webhook_kill9_restart])
