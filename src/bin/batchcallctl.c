@@ -163,6 +163,7 @@ static const struct command commands[] = {
 	{ "plan", cmd_plan },
 	{ "status", ctl_online },
 	{ "show", ctl_online },
+	{ "results", ctl_online },
 	{ "cancel", ctl_online },
 	{ "retry", ctl_online },
 	{ "trigger", ctl_online },

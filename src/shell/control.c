@@ -34,6 +34,7 @@
 #include "control.h"
 #include "ctlview.h"
 #include "log.h"
+#include "report.h"
 #include "util.h"
 
 struct control;
@@ -181,6 +182,39 @@ static void handle_metrics(const struct control_source *src, const struct contro
 	ret->body = ctlview_metrics_text(&m);
 	ret->body_len = strlen(ret->body);
 	free(runs);
+}
+
+/* GET /v1/jobs/NAME/results[/START]. */
+static void handle_results(const struct control_source *src, const char *name, const char *start_text, bool get,
+			   struct control_response *ret)
+{
+	const char *why = NULL;
+	char *body = NULL;
+	int64_t start = 0;
+
+	if (!get) {
+		ret->allow = "GET";
+		reply_error(ret, 405, "method_not_allowed", "only GET is allowed on /v1/jobs/NAME/results");
+		return;
+	}
+	if (start_text) {
+		/* unix seconds of the occurrence, 1..CODEC_TIME_MAX */
+		size_t n = strlen(start_text);
+		if (n == 0 || n > 12 || strspn(start_text, "0123456789") != n ||
+		    (start = strtoll(start_text, NULL, 10)) <= 0 || start > CODEC_TIME_MAX) {
+			reply_error(ret, 404, "unknown_run", "the run is named by its start in unix seconds");
+			return;
+		}
+	}
+	if (!daemonconf_find(src->conf(src->ctx), name)) {
+		reply_error(ret, 404, "unknown_job", "no job named '%s' in the files", name);
+		return;
+	}
+	if (!src->results || src->results(src->ctx, name, start, &body, &why) < 0) {
+		reply_error(ret, 404, "no_results", "job '%s': %s", name, why ? why : "no results");
+		return;
+	}
+	reply_text(ret, 200, body);
 }
 
 /* A POST body must be empty or one JSON object (its keys are ignored). */
@@ -331,6 +365,10 @@ void control_handle(const struct control_source *src, const struct control_count
 		reply_text(ret, 200, ctlview_job_text(r, spec_of(src, r)));
 		return;
 	}
+	if (strncmp(slash + 1, "results", 7) == 0 && (slash[8] == '\0' || slash[8] == '/')) {
+		handle_results(src, name, slash[8] ? slash + 9 : NULL, get, ret);
+		return;
+	}
 	for (size_t op = 0; op < ARRAY_SIZE(operations); op++) {
 		if (strcmp(slash + 1, operations[op].name) != 0)
 			continue;
@@ -380,6 +418,11 @@ static int eng_request(void *ctx, const char *job, int kind, const char **why)
 static const struct stats *eng_stats(void *ctx)
 {
 	return engine_get_stats(ctx);
+}
+
+static int eng_results(void *ctx, const char *job, int64_t start, char **ret, const char **why)
+{
+	return report_render(ctx, job, start, ret, why);
 }
 
 /* --- connections ------------------------------------------------------------- */
@@ -836,6 +879,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.run_of = eng_run_of,
 		.request = eng_request,
 		.stats = eng_stats,
+		.results = eng_results,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
 	if (!c->fresh_ev || !server_http_new(c, &c->sock)) {

@@ -6,6 +6,9 @@
  *   GET  /v1/jobs                     every job with its run
  *   GET  /v1/jobs/NAME                one job, with its definition
  *   POST /v1/jobs/NAME/cancel|retry|trigger|pause|resume
+ *   GET  /v1/jobs/NAME/results[/START] a run's result rows (START: unix
+ *                                     seconds of the occurrence; none: the
+ *                                     latest)
  *   GET  /metrics                     Prometheus text format 0.0.4
  *
  * and, when `metrics_listen` is set, GET /metrics alone on that TCP
@@ -55,6 +58,10 @@ struct control_source {
 	/* 0, or a negative errno with *why (static text) */
 	int (*request)(void *ctx, const char *job, int kind, const char **why);
 	const struct stats *(*stats)(void *ctx);
+	/* A run's result rows as a JSON document (report.h's report_render;
+	 * start 0: the latest); 0 and *ret (caller frees), or a negative errno
+	 * with *why. NULL: the route answers 404. */
+	int (*results)(void *ctx, const char *job, int64_t start, char **ret, const char **why);
 };
 
 /* Counters of the socket itself, shown on the metrics page. */

@@ -24,7 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "ctl_online.h"
+#include "results.h"
 #include "ctlview.h"
 #include "jobspec.h"
 #include "util.h"
@@ -178,12 +181,49 @@ static void terminal_style(struct ctlview_style *st)
 	st->colour = !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
 }
 
-enum cmd { CMD_STATUS, CMD_SHOW, CMD_CANCEL, CMD_RETRY, CMD_TRIGGER, CMD_PAUSE, CMD_RESUME };
+enum cmd { CMD_STATUS, CMD_SHOW, CMD_RESULTS, CMD_CANCEL, CMD_RETRY, CMD_TRIGGER, CMD_PAUSE, CMD_RESUME };
 
-static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const char **job)
+/* --run START: unix seconds, or the instant in UTC as
+ * "YYYY-MM-DDTHH:MM[:SS]Z" (also with a space, or with '-' for ':' as in
+ * the results file names). 0 and *ret, or -EINVAL. */
+static int parse_run(const char *s, int64_t *ret)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec = 0, n = 0;
+	char sep, c1;
+	size_t len = strlen(s);
+
+	if (len > 0 && len <= 12 && strspn(s, "0123456789") == len) {
+		*ret = strtoll(s, NULL, 10);
+		return *ret > 0 ? 0 : -EINVAL;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%c%2d%c%2d%n", &y, &mo, &d, &sep, &h, &c1, &mi, &n) != 7 ||
+	    (sep != 'T' && sep != ' ') || (c1 != ':' && c1 != '-'))
+		return -EINVAL;
+	s += n;
+	if (*s == c1) {
+		int k = 0;
+		if (sscanf(s + 1, "%2d%n", &sec, &k) != 1)
+			return -EINVAL;
+		s += 1 + k;
+	}
+	if (strcmp(s, "Z") != 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*ret = (int64_t)timegm(&tm);
+	return *ret > 0 ? 0 : -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const char **job, int64_t *run)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "run", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -193,8 +233,14 @@ static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const cha
 	optind = 0;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'j' && (cmd == CMD_STATUS || cmd == CMD_SHOW)) {
+		if (o == 'j' && (cmd == CMD_STATUS || cmd == CMD_SHOW || cmd == CMD_RESULTS)) {
 			*json = true;
+			continue;
+		}
+		if (o == 'r' && cmd == CMD_RESULTS) {
+			if (parse_run(optarg, run) < 0)
+				return usage_error("results: --run '%s': give the run's start in unix seconds or as "
+						   "YYYY-MM-DDTHH:MM:SSZ (UTC)", optarg);
 			continue;
 		}
 		return usage_error("%s: unknown option '%s'", argv[0], argv[optind - 1]);
@@ -265,12 +311,120 @@ static int print_operation(const char *op, const char *job, const struct answer 
 	return 0;
 }
 
+/* results: the rows as CSV (the results file's text), or with --json the
+ * daemon's document. */
+static int print_results(bool json, const struct answer *a)
+{
+	struct json_object *doc = json_tokener_parse(a->body ? a->body : ""), *csv;
+
+	if (!doc || !json_object_object_get_ex(doc, "csv", &csv) || !json_object_is_type(csv, json_type_string)) {
+		fprintf(stderr, "batchcallctl: the daemon's answer is not the results document\n");
+		json_object_put(doc);
+		return CTL_EXIT_REFUSED;
+	}
+	if (json) {
+		json_object_object_del(doc, "csv");
+		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		fwrite(json_object_get_string(csv), 1, (size_t)json_object_get_string_len(csv), stdout);
+	}
+	json_object_put(doc);
+	return 0;
+}
+
+/* The daemon is down: the rows from the files it wrote, found through
+ * results_dir (default STATE_DIR/results) of the configuration. The
+ * newest file set of the job without --run. */
+static int results_from_files(const char *config_path, const char *job, int64_t run, bool json)
+{
+	config_t cf;
+	const char *rd = NULL, *sd = NULL;
+	char *dir, *folder, *probe, *slash, *best = NULL, *path = NULL, *text = NULL, prefix[32] = "";
+	DIR *d;
+	struct dirent *de;
+	FILE *f;
+	size_t len = 0;
+	int r = CTL_EXIT_REFUSED;
+
+	config_init(&cf);
+	if (config_read_file(&cf, config_path) != CONFIG_TRUE) {
+		config_destroy(&cf);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	config_lookup_string(&cf, "results_dir", &rd);
+	config_lookup_string(&cf, "state_dir", &sd);
+	dir = xstrdup(config_path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if (rd && *rd)
+		folder = rd[0] == '/' ? xstrdup(rd) : xasprintf("%s/%s", dir, rd);
+	else if (sd && *sd)
+		folder = sd[0] == '/' ? xasprintf("%s/results", sd) : xasprintf("%s/%s/results", dir, sd);
+	else
+		folder = xstrdup(LOCALSTATEDIR "/lib/batchcalld/results");
+	config_destroy(&cf);
+	free(dir);
+	/* the job's folder as the daemon names it */
+	probe = results_file_name(job, run ? run : 1, NULL, json ? RESULTS_JSONL : RESULTS_CSV);
+	*strchr(probe, '/') = '\0';
+	if (run) {
+		char *stamp = results_file_name(job, run, NULL, RESULTS_CSV);
+		snprintf(prefix, sizeof(prefix), "%.20s", strchr(stamp, '/') + 1);
+		free(stamp);
+	}
+	path = xasprintf("%s/%s", folder, probe);
+	d = opendir(path);
+	if (d) {
+		const char *ext = json ? ".jsonl" : ".csv";
+		while ((de = readdir(d))) {
+			size_t n = strlen(de->d_name), e = strlen(ext);
+			if (de->d_name[0] == '.' || n <= e || strcmp(de->d_name + n - e, ext) != 0 ||
+			    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			if (!best || strcmp(de->d_name, best) > 0) {
+				free(best);
+				best = xstrdup(de->d_name);
+			}
+		}
+		closedir(d);
+	}
+	fprintf(stderr, "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'\n", path);
+	if (!best) {
+		fprintf(stderr, "batchcallctl: job '%s' has no results file%s there\n", job, run ? " of that run" : "");
+		goto out;
+	}
+	free(path);
+	path = xasprintf("%s/%s/%s", folder, probe, best);
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "batchcallctl: cannot read '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	text = xmalloc(1 << 16);
+	while ((len = fread(text, 1, 1 << 16, f)) > 0)
+		fwrite(text, 1, len, stdout);
+	fclose(f);
+	r = CTL_EXIT_OK;
+out:
+	free(text);
+	free(best);
+	free(path);
+	free(probe);
+	free(folder);
+	return r;
+}
+
 int ctl_online(const char *config_path, int argc, char **argv)
 {
-	static const char *const names[] = { "status", "show", "cancel", "retry", "trigger", "pause", "resume" };
+	static const char *const names[] = { "status", "show", "results", "cancel", "retry", "trigger", "pause",
+					     "resume" };
 	enum cmd cmd = CMD_STATUS;
 	const char *job = NULL;
 	bool json = false, found = false;
+	int64_t run = 0;
 	struct answer a = { 0 };
 	char *sock = NULL, *path, *msg;
 	long status = 0;
@@ -283,7 +437,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 		}
 	if (!found)
 		return usage_error("unknown command '%s'", argv[0]);
-	r = parse_args(argc, argv, cmd, &json, &job);
+	r = parse_args(argc, argv, cmd, &json, &job, &run);
 	if (r)
 		return r;
 	if (socket_path(config_path, &sock) < 0)
@@ -292,10 +446,18 @@ int ctl_online(const char *config_path, int argc, char **argv)
 		path = xstrdup("/v1/jobs");
 	else if (cmd == CMD_SHOW)
 		path = xasprintf("/v1/jobs/%s", job);
+	else if (cmd == CMD_RESULTS && run)
+		path = xasprintf("/v1/jobs/%s/results/%lld", job, (long long)run);
+	else if (cmd == CMD_RESULTS)
+		path = xasprintf("/v1/jobs/%s/results", job);
 	else
 		path = xasprintf("/v1/jobs/%s/%s", job, names[cmd]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	r = call(sock, cmd <= CMD_SHOW ? "GET" : "POST", path, &status, &a);
+	r = call(sock, cmd <= CMD_RESULTS ? "GET" : "POST", path, &status, &a);
+	if (r == CTL_EXIT_UNREACHABLE && cmd == CMD_RESULTS) {
+		r = results_from_files(config_path, job, run, json);
+		goto out;
+	}
 	if (r)
 		goto out;
 	if (status != 200) {
@@ -310,7 +472,9 @@ int ctl_online(const char *config_path, int argc, char **argv)
 		r = CTL_EXIT_REFUSED;
 		goto out;
 	}
-	if (cmd <= CMD_SHOW)
+	if (cmd == CMD_RESULTS)
+		r = print_results(json, &a);
+	else if (cmd <= CMD_SHOW)
 		r = print_view(cmd, json, &a);
 	else
 		r = print_operation(names[cmd], job, &a);

@@ -38,6 +38,7 @@
 
 #include <dirent.h>
 #include <event2/event.h>
+#include <json-c/json.h>
 
 #include "api.h"
 #include "backoff.h"
@@ -45,6 +46,7 @@
 #include "file.h"
 #include "report.h"
 #include "results.h"
+#include "sbuf.h"
 #include "util.h"
 #include "webhook.h"
 
@@ -278,21 +280,25 @@ static gid_t results_gid(const struct daemonconf *c)
  * inside takes its group, and given the results' group). */
 static int open_folder(const char *path, gid_t gid)
 {
+	bool made = mkdir(path, 0750) == 0;
 	int fd;
 
-	if (mkdir(path, 02750) < 0 && errno != EEXIST)
+	if (!made && errno != EEXIST)
 		return -errno;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (gid != (gid_t)-1) {
+	if (made && gid != (gid_t)-1) {
 		struct stat st;
-		if (fstat(fd, &st) == 0 && st.st_gid != gid) {
-			/* best effort: a folder the operator made stays his */
-			if (fchown(fd, (uid_t)-1, gid) == 0)
-				(void)fchmod(fd, 02750);
-		}
+		/* Under the unit the daemon's group already is control_group's
+		 * (Group=) and chown is filtered (EPERM): best effort. */
+		if (fstat(fd, &st) == 0 && st.st_gid != gid)
+			(void)fchown(fd, (uid_t)-1, gid);
 	}
+	/* mkdir cannot set the set-group-ID bit: what is made inside then
+	 * takes the folder's group whatever the daemon's is */
+	if (made)
+		(void)fchmod(fd, 02750);
 	return fd;
 }
 
@@ -323,30 +329,45 @@ static int write_file(const struct daemonconf *c, const char *name, const char *
 	return rc;
 }
 
-int report_write(struct engine *e, const char *job, int64_t start)
+/* The rows of one occurrence and what they point into. */
+struct occ_view {
+	const struct run **all;
+	struct results_run *runs;
+	struct results_input in;
+	struct results res;
+	const char *call_name;
+};
+
+static void occ_view_clear(struct occ_view *v)
+{
+	results_clear(&v->res);
+	free(v->runs);
+	free(v->all);
+	*v = (struct occ_view){ 0 };
+}
+
+/* Build the rows of (job, start) into *v (which must not move while it
+ * is used); false when there are none (the job left the files, or no run
+ * of it has that start). */
+static bool occ_view_build(struct engine *e, const char *job, int64_t start, struct occ_view *v)
 {
 	struct report *rep = report_of(e);
 	const struct jobspec *spec = daemonconf_find(e->conf, job);
 	const struct report_occ *o = occ_find(rep, job, start, false);
-	const struct run **all = NULL;
-	struct results_run *runs;
-	struct results res = { 0 };
-	struct results_input in = { 0 };
-	const char *call_name = NULL;
 	size_t n_all, n = 0;
-	int rc = 0;
 
+	*v = (struct occ_view){ 0 };
 	if (!spec)
-		return 0; /* the rows are the job file's recipients: none to write */
-	n_all = slot_job_runs(e, job, &all, NULL);
-	runs = xcalloc(n_all ? n_all : 1, sizeof(*runs));
+		return false; /* the rows are the job file's recipients: none */
+	n_all = slot_job_runs(e, job, &v->all, NULL);
+	v->runs = xcalloc(n_all ? n_all : 1, sizeof(*v->runs));
 	for (size_t i = 0; i < n_all; i++) {
-		const struct run *r = all[i];
+		const struct run *r = v->all[i];
 		const struct report_detail *d;
 		if (r->start != start)
 			continue;
 		d = occ_detail(o, r->batch_id);
-		runs[n] = (struct results_run){
+		v->runs[n] = (struct results_run){
 			.part = r->part,
 			.call_name = r->call_name,
 			.state = r->state,
@@ -357,28 +378,40 @@ int report_write(struct engine *e, const char *job, int64_t start)
 			.rcpts = d ? d->rcpts : NULL,
 			.n_rcpts = d ? d->n_rcpts : 0,
 		};
-		if (!r->part || !call_name)
-			call_name = r->call_name;
+		if (!r->part || !v->call_name)
+			v->call_name = r->call_name;
 		n++;
 	}
-	if (n == 0)
-		goto out;
-	in = (struct results_input){
+	if (n == 0) {
+		occ_view_clear(v);
+		return false;
+	}
+	v->in = (struct results_input){
 		.job = spec,
 		.start = start,
-		.call_name = call_name,
-		.runs = runs,
+		.call_name = v->call_name,
+		.runs = v->runs,
 		.n_runs = n,
 		.convs = rep->convs,
 		.n_convs = rep->n_convs,
 		.failures = rep->failures,
 		.n_failures = rep->n_failures,
 	};
-	results_build(&in, &res);
+	results_build(&v->in, &v->res);
+	return true;
+}
+
+int report_write(struct engine *e, const char *job, int64_t start)
+{
+	struct occ_view v;
+	int rc = 0;
+
+	if (!occ_view_build(e, job, start, &v))
+		return 0;
 	for (int f = RESULTS_CSV; f <= RESULTS_JSONL; f++) {
 		size_t len;
-		char *text = f == RESULTS_CSV ? results_csv(&res, &len) : results_jsonl(&res, &len);
-		char *name = results_file_name(job, start, call_name, (enum results_format)f);
+		char *text = f == RESULTS_CSV ? results_csv(&v.res, &len) : results_jsonl(&v.res, &len);
+		char *name = results_file_name(job, start, v.call_name, (enum results_format)f);
 		int w = write_file(e->conf, name, text, len);
 		struct log_fields lf = { .job = job, .run_start = start };
 		if (w < 0) {
@@ -388,17 +421,82 @@ int report_write(struct engine *e, const char *job, int64_t start)
 			rc = w;
 		} else {
 			log_event(LOG_INFO, EV_RESULTS_WRITTEN, &lf, "job '%s': results file '%s/%s' written (%zu rows)",
-				  job, e->conf->results_dir, name, res.n_rows);
+				  job, e->conf->results_dir, name, v.res.n_rows);
 			e->stats.results_files_written++;
 		}
 		free(name);
 		free(text);
 	}
-	results_clear(&res);
-out:
-	free(runs);
-	free(all);
+	occ_view_clear(&v);
 	return rc;
+}
+
+/* The occurrence of job an operator means without --run: the latest one
+ * that was submitted or decided (not one still to come), or 0. */
+static int64_t latest_start(struct engine *e, const char *job)
+{
+	const struct run **all = NULL;
+	size_t n = slot_job_runs(e, job, &all, NULL);
+	int64_t best = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if ((all[i]->batch_id || run_state_final(all[i]->state)) && all[i]->start > best)
+			best = all[i]->start;
+	free(all);
+	return best;
+}
+
+int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why)
+{
+	struct occ_view v;
+	struct sbuf b = { 0 };
+	char *csv, *jsonl, *name;
+	size_t csv_len, jsonl_len;
+	json_object *s;
+
+	if (start == 0 && (start = latest_start(e, job)) == 0) {
+		*why = "no run of this job was submitted yet";
+		return -ENOENT;
+	}
+	if (!occ_view_build(e, job, start, &v)) {
+		*why = "no run of this job has that start";
+		return -ENOENT;
+	}
+	csv = results_csv(&v.res, &csv_len);
+	jsonl = results_jsonl(&v.res, &jsonl_len);
+	name = results_file_name(job, start, v.call_name, RESULTS_CSV);
+	sbuf_addf(&b, "{\"job\":");
+	s = json_object_new_string(job);
+	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(s);
+	sbuf_addf(&b, ",\"run_start\":%" PRId64 ",\"run_start_utc\":\"%s\",\"csv_file\":", start, v.res.run_start_utc);
+	s = json_object_new_string_len(name, (int)strlen(name));
+	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(s);
+	sbuf_adds(&b, ",\"csv\":");
+	s = json_object_new_string_len(csv, (int)csv_len);
+	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(s);
+	/* the JSON Lines rows as one array: each line is one JSON object */
+	sbuf_adds(&b, ",\"rows\":[");
+	for (size_t i = 0, first = 1; i < jsonl_len;) {
+		char *nl = memchr(jsonl + i, '\n', jsonl_len - i);
+		size_t end = nl ? (size_t)(nl - jsonl) : jsonl_len;
+		if (end > i) {
+			if (!first)
+				sbuf_adds(&b, ",");
+			sbuf_add(&b, jsonl + i, end - i);
+			first = 0;
+		}
+		i = end + 1;
+	}
+	sbuf_adds(&b, "]}\n");
+	free(csv);
+	free(jsonl);
+	free(name);
+	occ_view_clear(&v);
+	*ret = sbuf_steal(&b, NULL);
+	return 0;
 }
 
 void report_note_detail(struct engine *e, const struct run *r, const struct batch_detail *d)

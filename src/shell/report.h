@@ -35,6 +35,11 @@ int report_take_event(struct engine *e, struct webhook_event *ev, const char *bo
 /* Read what the state folder keeps for the results (the conversations
  * fetched before): 0, or a negative errno (logged by the caller). */
 int report_load(struct engine *e);
+/* The rows of the occurrence (job, start) as the control socket shows
+ * them (start 0: the latest one submitted or decided): a JSON document
+ * {job, run_start, run_start_utc, csv_file, csv, rows: [the JSON Lines
+ * objects]} the caller frees; or -ENOENT with *why (static text). */
+int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why);
 /* Free what the engine keeps for the results (NULL accepted). */
 void report_free(struct report *r);
 

@@ -43,6 +43,12 @@ def job_body(at, extra=""):
 %s""" % (at, rc, extra)
 
 
+def ctl(env, *args):
+    import subprocess
+    from harness import CTL
+    return subprocess.run([CTL, "-c", env.d.conf] + list(args), capture_output=True, timeout=30)
+
+
 def stamp(t):
     return time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(t))
 
@@ -96,14 +102,40 @@ def test_results_files_when_batch_ends(work):
         assert lines[0]["attempts"] == 1
         # mode 0640, folder 2750
         assert stat.S_IMODE(os.stat(csv_path).st_mode) == 0o640, oct(os.stat(csv_path).st_mode)
-        assert stat.S_IMODE(os.stat(os.path.dirname(csv_path)).st_mode) & 0o777 == 0o750
+        assert stat.S_IMODE(os.stat(os.path.dirname(csv_path)).st_mode) == 0o2750
+        assert stat.S_IMODE(os.stat(results).st_mode) == 0o2750
         # a journal entry per file with its path
         log = env.d.log()
         for p in (csv_path, jsonl_path):
             assert "job 'res': results file '%s' written (3 rows)" % p in log, log[-3000:]
         # no temporary file left behind
         assert not [n for n in os.listdir(os.path.dirname(csv_path)) if n.endswith(".tmp")]
+
+        # batchcallctl results: the rows from the daemon (once the polls
+        # have brought every conversation, so that the files stay as they are) ...
+        wait_until(lambda: csv_final(results, "res", at), 60, "the conversation columns")
+        csv_text = open(csv_path, "rb").read()
+        lines = [json.loads(x) for x in open(jsonl_path, encoding="utf-8").read().splitlines()]
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+        for args in ((), ("--run", str(at)), ("--run", iso), ("--run", stamp(at))):
+            p = ctl(env, "results", "res", *args)
+            assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
+        p = ctl(env, "results", "res", "--json")
+        assert p.returncode == 0, p.stderr
+        doc = json.loads(p.stdout)
+        assert doc["job"] == "res" and doc["run_start"] == at and doc["run_start_utc"] == iso, doc
+        assert doc["rows"] == lines, doc["rows"]
+        assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
+        assert ctl(env, "results", "nosuchjob").returncode == 1
+        assert ctl(env, "results", "res", "--run", "yesterday").returncode == 2
         assert env.d.stop() == 0
+        # ... and from the files when it is down
+        p = ctl(env, "results", "res")
+        assert p.returncode == 0 and p.stdout == csv_text, (p.returncode, p.stderr)
+        assert b"cannot be reached" in p.stderr
+        p = ctl(env, "results", "res", "--json", "--run", iso)
+        assert p.returncode == 0 and [json.loads(x) for x in p.stdout.decode().splitlines()] == lines
+        assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
 
 
 def local_iso(t):
