@@ -154,6 +154,11 @@ struct report_occ {
 	int64_t start;
 	struct report_detail *details;
 	size_t n_details, cap_details;
+	/* conversations the batches' entries held in earlier details (a
+	 * retry gives an entry a new one): they count as attempts */
+	struct results_link *links;
+	size_t n_links, cap_links;
+	struct strmap linked; /* their conversation ids */
 	bool dirty; /* a new fact since its files were written */
 };
 
@@ -188,6 +193,13 @@ static void detail_clear(struct report_detail *d)
 
 static void occ_clear(struct report_occ *o)
 {
+	for (size_t i = 0; i < o->n_links; i++) {
+		free((char *)o->links[i].batch_id);
+		free((char *)o->links[i].rcpt_id);
+		free((char *)o->links[i].conversation_id);
+	}
+	free(o->links);
+	strmap_clear(&o->linked);
 	free(o->job);
 	for (size_t i = 0; i < o->n_details; i++)
 		detail_clear(&o->details[i]);
@@ -396,6 +408,8 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 		.n_convs = rep->n_convs,
 		.failures = rep->failures,
 		.n_failures = rep->n_failures,
+		.links = o ? o->links : NULL,
+		.n_links = o ? o->n_links : 0,
 	};
 	results_build(&v->in, &v->res);
 	return true;
@@ -499,6 +513,33 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 	return 0;
 }
 
+/* Before detail x of a batch is replaced by d: the conversations its
+ * entries held that d's entries no longer name (a retry dialled them
+ * again) stay known as earlier attempts. */
+static void occ_keep_links(struct report_occ *o, const struct report_detail *x, const struct batch_detail *d)
+{
+	for (size_t i = 0; i < x->n_rcpts; i++) {
+		const struct batch_rcpt *old = &x->rcpts[i];
+		bool same = false;
+		if (!old->conversation_id || !old->id)
+			continue;
+		/* the detail lists the batch's entries in the same order: the
+		 * entry at i, else a search */
+		if (i < d->n_rcpts && d->rcpts[i].id && strcmp(d->rcpts[i].id, old->id) == 0)
+			same = d->rcpts[i].conversation_id && strcmp(d->rcpts[i].conversation_id, old->conversation_id) == 0;
+		else
+			for (size_t j = 0; j < d->n_rcpts && !same; j++)
+				same = d->rcpts[j].conversation_id &&
+				       strcmp(d->rcpts[j].conversation_id, old->conversation_id) == 0;
+		if (same || strmap_get(&o->linked, old->conversation_id))
+			continue;
+		xgrow((void **)&o->links, &o->cap_links, o->n_links + 1, sizeof(*o->links));
+		o->links[o->n_links++] = (struct results_link){ xstrdup(x->batch_id), xstrdup(old->id),
+								 xstrdup(old->conversation_id) };
+		strmap_put(&o->linked, o->links[o->n_links - 1].conversation_id, (void *)1);
+	}
+}
+
 void report_note_detail(struct engine *e, const struct run *r, const struct batch_detail *d)
 {
 	struct report *rep = report_of(e);
@@ -511,6 +552,7 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 	for (size_t i = 0; i < o->n_details; i++)
 		if (strcmp(o->details[i].batch_id, r->batch_id) == 0) {
 			x = &o->details[i];
+			occ_keep_links(o, x, d);
 			detail_clear(x);
 			break;
 		}

@@ -405,6 +405,39 @@ def test_late_webhook_kill9_restart(work):
         assert env.d.stop() == 0
 
 
+def test_retry_counts_attempts(work):
+    """A recipient whose first call failed and whose retry answered (digit
+    8): its row is the retry's outcome and conversation, attempts 2; the
+    files were first written when the batch ended, then again after the
+    retry."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("retried", """  agent_id = "agent_results";
+  phone_number_id = "phnum_results";
+  scheduled_time_unix = %d;
+  retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };
+  recipients = ( { id = "r8"; phone_number = "+14155550108"; }, { id = "r1"; phone_number = "+14155550101"; } );
+""" % at)
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("retried", ("completed", "failed"), 60)
+
+        def settled():
+            r = csv_final(results, "retried", at)
+            return r if r and r[1][0]["status"] == "completed" else None
+        header, body = wait_until(settled, 60, "the retry's rows")
+        detail = env.sim.batch(st["batch_id"])
+        conv8 = [r for r in detail["recipients"] if r["id"] == "r8"][0]["conversation_id"]
+        assert body[0]["recipient_id"] == "r8" and body[0]["attempts"] == "2", body[0]
+        assert body[0]["conversation_id"] == conv8 and body[0]["call_result"] == "answered", body[0]
+        assert body[1]["recipient_id"] == "r1" and body[1]["attempts"] == "1", body[1]
+        log = env.d.log()
+        assert log.count("results file '%s" % os.path.join(results, "retried")) >= 4, log[-3000:]
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
-         test_late_webhook_kill9_restart])
+         test_late_webhook_kill9_restart, test_retry_counts_attempts])
