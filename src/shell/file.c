@@ -108,3 +108,32 @@ int file_replace_at(int dirfd, const char *name, const struct file_piece *v, siz
 	free(tmp);
 	return rc;
 }
+
+int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			 const size_t *n_pieces, size_t n, mode_t mode)
+{
+	char **tmps = xcalloc(n ? n : 1, sizeof(*tmps));
+	size_t written = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		tmps[i] = xasprintf(".%s.tmp", names[i]);
+		rc = file_write_at(dirfd, tmps[i], pieces[i], n_pieces[i], mode, false);
+		if (rc == 0)
+			written++;
+	}
+	if (rc == 0 && syncfs(dirfd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (renameat(dirfd, tmps[i], dirfd, names[i]) < 0)
+			rc = -errno;
+	if (rc == 0 && fsync(dirfd) < 0)
+		rc = -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (rc < 0 && i < written)
+			unlinkat(dirfd, tmps[i], 0);
+		free(tmps[i]);
+	}
+	free(tmps);
+	return rc;
+}

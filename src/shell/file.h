@@ -35,4 +35,13 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
  * stays). */
 int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode);
 
+/* Replace n files of the folder dirfd at once (names distinct), with one
+ * sync for all: every temporary file, one syncfs (one journal commit of
+ * the file system instead of one per file), every rename, one fsync of
+ * the folder. When it returns 0 all are durable; on failure any of them
+ * may still be its old version, never a mix within a file. names[i] gets
+ * the n_pieces[i] pieces of pieces[i]. 0, or a negative errno. */
+int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			 const size_t *n_pieces, size_t n, mode_t mode);
+
 #endif

@@ -15,6 +15,10 @@
  *   the event cannot be stored (disk full)         503: the sender retries
  *   post_call_audio, an unknown type               200, dropped
  *
+ * Group commit: verified events wait for the end of the loop iteration and
+ * are written together with one sync (report_take_events), then each gets
+ * its answer; under load one sync covers every event that came meanwhile.
+ *
  * Neither the secret nor the signature ever reaches a log line.
  */
 #include "config.h"
@@ -44,11 +48,24 @@
  * its HMAC is checked without a tolerance (a century). */
 #define HOOK_LAX_TOLERANCE_S INT64_C(3155760000)
 
+/* A verified event waiting for the group commit, and its request. */
+struct waiting {
+	struct hook *h;
+	struct evhttp_request *req; /* NULL: its connection closed meanwhile */
+	struct evhttp_connection *conn;
+	char *body;
+	size_t len;
+	struct webhook_event ev;
+};
+
 struct hook {
 	struct engine *e;
 	struct evhttp *http;
 	char *secret;
 	size_t secret_len;
+	struct waiting **wait;
+	size_t n_wait, cap_wait;
+	struct event *commit_ev;
 };
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *text)
@@ -75,6 +92,8 @@ static const char *peer_of(struct evhttp_request *req, char *buf, size_t size)
 	return buf;
 }
 
+static void waiting_closed_cb(struct evhttp_connection *conn, void *arg);
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
 	struct hook *h = arg;
@@ -87,8 +106,6 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	struct webhook_event ev = { 0 };
 	enum webhook_verdict v;
 	char peer[80], *cause = NULL;
-	bool dup = false;
-	int rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		reply(req, 405, "Method Not Allowed", "POST only");
@@ -138,29 +155,87 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 200, "OK", "dropped");
 		return;
 	}
-	rc = report_take_event(e, &ev, body, len, &dup);
-	webhook_event_clear(&ev);
-	if (rc == -EINVAL) {
-		e->stats.webhooks_malformed++;
-		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL,
-			  "webhook from %s refused (malformed): its conversation_id cannot be kept",
-			  peer_of(req, peer, sizeof(peer)));
-		reply(req, 400, "Bad Request", "conversation_id not accepted");
-		return;
+	{
+		struct waiting *w = xcalloc(1, sizeof(*w));
+		w->h = h;
+		w->req = req;
+		w->conn = evhttp_request_get_connection(req);
+		w->body = xmalloc(len + 1);
+		memcpy(w->body, body, len);
+		w->body[len] = '\0';
+		w->len = len;
+		w->ev = ev;
+		/* a client that goes away before the commit gets no answer */
+		if (w->conn)
+			evhttp_connection_set_closecb(w->conn, waiting_closed_cb, w);
+		xgrow((void **)&h->wait, &h->cap_wait, h->n_wait + 1, sizeof(*h->wait));
+		h->wait[h->n_wait++] = w;
+		event_active(h->commit_ev, EV_TIMEOUT, 0);
 	}
-	if (rc < 0) {
-		e->stats.webhooks_failed++;
-		log_event(LOG_ERR, EV_WEBHOOK_FAILED, NULL,
-			  "cannot keep a webhook event in '%s/events': %s; answered 503, the sender retries",
-			  e->conf->state_dir, strerror(-rc));
-		reply(req, 503, "Service Unavailable", "cannot store the event now");
+}
+
+static void waiting_closed_cb(struct evhttp_connection *conn, void *arg)
+{
+	struct waiting *w = arg;
+
+	(void)conn;
+	w->req = NULL;
+	w->conn = NULL;
+}
+
+/* The end of a loop iteration: every waiting event with one sync, then
+ * the answers. */
+static void commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook *h = arg;
+	struct engine *e = h->e;
+	size_t n = h->n_wait;
+	struct waiting **ws = h->wait;
+	struct report_pending *v;
+	char peer[80];
+
+	(void)fd;
+	(void)what;
+	if (n == 0)
 		return;
+	h->wait = NULL;
+	h->n_wait = h->cap_wait = 0;
+	v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct report_pending){ .ev = ws[i]->ev, .body = ws[i]->body, .len = ws[i]->len };
+	report_take_events(e, v, n);
+	for (size_t i = 0; i < n; i++) {
+		struct waiting *w = ws[i];
+		if (w->conn)
+			evhttp_connection_set_closecb(w->conn, NULL, NULL);
+		if (v[i].result == -EINVAL) {
+			e->stats.webhooks_malformed++;
+			log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL,
+				  "webhook from %s refused (malformed): its conversation_id cannot be kept",
+				  w->req ? peer_of(w->req, peer, sizeof(peer)) : "a closed connection");
+			if (w->req)
+				reply(w->req, 400, "Bad Request", "conversation_id not accepted");
+		} else if (v[i].result < 0) {
+			e->stats.webhooks_failed++;
+			log_event(LOG_ERR, EV_WEBHOOK_FAILED, NULL,
+				  "cannot keep a webhook event in '%s/events': %s; answered 503, the sender retries",
+				  e->conf->state_dir, strerror(-v[i].result));
+			if (w->req)
+				reply(w->req, 503, "Service Unavailable", "cannot store the event now");
+		} else {
+			if (v[i].dup)
+				e->stats.webhooks_duplicate++;
+			else
+				e->stats.webhooks_stored++;
+			if (w->req)
+				reply(w->req, 200, "OK", v[i].dup ? "already stored" : "stored");
+		}
+		webhook_event_clear(&v[i].ev);
+		free(w->body);
+		free(w);
 	}
-	if (dup)
-		e->stats.webhooks_duplicate++;
-	else
-		e->stats.webhooks_stored++;
-	reply(req, 200, "OK", dup ? "already stored" : "stored");
+	free(v);
+	free(ws);
 }
 
 int hook_new(struct event_base *base, struct engine *e, const char *addr, const char *secret, struct hook **ret,
@@ -191,6 +266,7 @@ int hook_new(struct event_base *base, struct engine *e, const char *addr, const 
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, request_cb, h);
+	h->commit_ev = event_new(base, -1, 0, commit_cb, h);
 	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 				    128, (struct sockaddr *)&ss, len);
 	if (!l) {
@@ -213,6 +289,17 @@ void hook_free(struct hook *h)
 {
 	if (!h)
 		return;
+	/* events never committed get no answer: the sender tries again */
+	for (size_t i = 0; i < h->n_wait; i++) {
+		if (h->wait[i]->conn)
+			evhttp_connection_set_closecb(h->wait[i]->conn, NULL, NULL);
+		webhook_event_clear(&h->wait[i]->ev);
+		free(h->wait[i]->body);
+		free(h->wait[i]);
+	}
+	free(h->wait);
+	if (h->commit_ev)
+		event_free(h->commit_ev);
 	if (h->http)
 		evhttp_free(h->http);
 	if (h->secret) {

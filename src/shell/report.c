@@ -859,32 +859,61 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	free(batch);
 }
 
-int report_take_event(struct engine *e, struct webhook_event *ev, const char *body, size_t len, bool *ret_dup)
+void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 {
 	struct report *rep = report_of(e);
-	struct file_piece piece = { body, len };
-	char *name = event_name(ev);
-	int fd, rc;
+	char **names = xcalloc(n ? n : 1, sizeof(*names));
+	const char **wnames = xcalloc(n ? n : 1, sizeof(*wnames));
+	struct file_piece *pieces = xcalloc(n ? n : 1, sizeof(*pieces));
+	const struct file_piece **pv = xcalloc(n ? n : 1, sizeof(*pv));
+	size_t *nv = xcalloc(n ? n : 1, sizeof(*nv)), m = 0;
+	int fd = -1, rc = 0;
 
-	*ret_dup = false;
-	if (!name)
-		return -EINVAL;
-	if (report_event_stored(e, ev, body, len)) {
-		*ret_dup = true;
-		free(name);
-		return 0;
+	for (size_t i = 0; i < n; i++) {
+		v[i].result = 0;
+		v[i].dup = false;
+		names[i] = event_name(&v[i].ev);
+		if (!names[i])
+			v[i].result = -EINVAL;
+		else if (report_event_stored(e, &v[i].ev, v[i].body, v[i].len))
+			v[i].dup = true;
 	}
-	fd = events_folder(e);
-	if (fd < 0) {
-		free(name);
-		return fd;
+	/* one file per name: of two deliveries of one event in this group the
+	 * later is written (a later version replaces an earlier one) */
+	for (size_t i = 0; i < n; i++) {
+		bool later = false;
+		if (!names[i] || v[i].dup)
+			continue;
+		for (size_t j = i + 1; j < n && !later; j++)
+			later = names[j] && !v[j].dup && strcmp(names[i], names[j]) == 0;
+		if (later)
+			continue;
+		wnames[m] = names[i];
+		pieces[m] = (struct file_piece){ v[i].body, v[i].len };
+		pv[m] = &pieces[m];
+		nv[m] = 1;
+		m++;
 	}
-	rc = file_replace_at(fd, name, &piece, 1, 0640);
-	close(fd);
-	free(name);
-	if (rc == 0)
-		event_apply(rep, ev);
-	return rc;
+	if (m > 0) {
+		fd = events_folder(e);
+		rc = fd < 0 ? fd : file_replace_many_at(fd, wnames, pv, nv, m, 0640);
+		if (fd >= 0)
+			close(fd);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].result < 0 || v[i].dup)
+			continue;
+		v[i].result = rc;
+		if (rc == 0)
+			event_apply(rep, &v[i].ev);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(wnames);
+	free(pieces);
+	free(pv);
+	free(nv);
 }
 
 /* Read back the events kept (a restart joins them again). */

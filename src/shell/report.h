@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "run.h"
+#include "webhook.h"
 
 struct engine;
 struct report;
@@ -21,17 +22,23 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 /* Write (again) the results files of the occurrence (job, start). 0, or a
  * negative errno (logged). */
 int report_write(struct engine *e, const char *job, int64_t start);
-struct webhook_event;
-
 /* Whether exactly this event (body) is already kept. */
 bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
-/* Keep a verified post-call event durably in STATE_DIR/events (body as
- * received; one per conversation and type, a later one replaces it), then
- * join it to the rows (its parts are taken). 0 once it is on stable
- * storage, with *ret_dup when exactly that event was kept before (nothing
- * changes); -EINVAL for a type or id that is not kept; or a negative
- * errno of the write (ENOSPC...). */
-int report_take_event(struct engine *e, struct webhook_event *ev, const char *body, size_t len, bool *ret_dup);
+/* A verified post-call event waiting for the group commit. */
+struct report_pending {
+	struct webhook_event ev; /* its parts are taken when it is joined */
+	const char *body;        /* as received */
+	size_t len;
+	int result;              /* out: 0 once durable; -EINVAL: a type or id
+				  * that is not kept; else the write's errno */
+	bool dup;                /* out: exactly this event was kept before */
+};
+
+/* Keep n verified post-call events durably in STATE_DIR/events (the body
+ * as received; one file per conversation and type, a later one replaces
+ * it), all with one sync (group commit), then join them to the rows. Each
+ * says in result and dup what became of it. */
+void report_take_events(struct engine *e, struct report_pending *v, size_t n);
 /* Read what the state folder keeps for the results (the conversations
  * fetched before): 0, or a negative errno (logged by the caller). */
 int report_load(struct engine *e);

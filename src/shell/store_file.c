@@ -117,17 +117,6 @@ static struct file_piece *lines_of(char *const *texts, size_t n)
 	return v;
 }
 
-/* Write n lines into the temporary file tmp; 0 or a negative errno (the
- * temporary file removed). */
-static int write_tmp(struct file_store *f, const char *tmp, char *const *texts, size_t n, bool sync)
-{
-	struct file_piece *v = lines_of(texts, n);
-	int rc = file_write_at(f->runs_fd, tmp, v, 2 * n, 0640, sync);
-
-	free(v);
-	return rc;
-}
-
 /* Replace the file name with the lines texts, crash-safely (file.h). */
 static int write_durably(struct file_store *f, const char *name, char *const *texts, size_t n)
 {
@@ -138,34 +127,23 @@ static int write_durably(struct file_store *f, const char *name, char *const *te
 	return rc;
 }
 
-/* Write several own files with one sync for all: every temporary file, one
- * syncfs (one journal commit of the file system instead of one per file),
- * every rename, one sync of the folder. */
+/* Write several own files with one sync for all (file.h). */
 static int write_many(struct file_store *f, char *const *names, char *const *texts, size_t n)
 {
-	char **tmps = xcalloc(n, sizeof(*tmps));
-	size_t written = 0;
-	int rc = 0;
+	struct file_piece **v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t *nv = xcalloc(n ? n : 1, sizeof(*nv));
+	int rc;
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		tmps[i] = xasprintf(".%s.tmp", names[i]);
-		rc = write_tmp(f, tmps[i], &texts[i], 1, false);
-		if (rc == 0)
-			written++;
-	}
-	if (rc == 0 && syncfs(f->runs_fd) < 0)
-		rc = -errno;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (renameat(f->runs_fd, tmps[i], f->runs_fd, names[i]) < 0)
-			rc = -errno;
-	if (rc == 0 && fsync(f->runs_fd) < 0)
-		rc = -errno;
 	for (size_t i = 0; i < n; i++) {
-		if (rc < 0 && i < written)
-			unlinkat(f->runs_fd, tmps[i], 0);
-		free(tmps[i]);
+		v[i] = lines_of(&texts[i], 1);
+		nv[i] = 2;
 	}
-	free(tmps);
+	rc = file_replace_many_at(f->runs_fd, (const char *const *)names, (const struct file_piece *const *)v, nv, n,
+				  0640);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(nv);
 	return rc;
 }
 
