@@ -149,7 +149,8 @@ static void definition_write(struct sbuf *b, const struct jobspec *j)
 	sbuf_addf(b, "}");
 }
 
-static void job_write(struct sbuf *b, const struct run *r, const struct jobspec *spec, bool detail)
+static void job_write(struct sbuf *b, const struct run *r, const struct jobspec *spec,
+		      const struct ctlview_results *res, bool detail)
 {
 	char buf[64];
 
@@ -191,6 +192,13 @@ static void job_write(struct sbuf *b, const struct run *r, const struct jobspec 
 	} else {
 		sbuf_adds(b, "null");
 	}
+	j_key(b, false, "results");
+	if (res && res->known) {
+		sbuf_addf(b, "{\"rows\":%" PRId64 ",\"answered\":%" PRId64 ",\"successful\":%" PRId64 "}", res->rows,
+			  res->answered, res->successful);
+	} else {
+		sbuf_adds(b, "null");
+	}
 	j_kint(b, "retries_used", r->retries);
 	j_key(b, false, "retries_allowed");
 	if (spec)
@@ -215,15 +223,16 @@ static void job_write(struct sbuf *b, const struct run *r, const struct jobspec 
 	sbuf_adds(b, "}");
 }
 
-char *ctlview_job_text(const struct run *r, const struct jobspec *spec)
+char *ctlview_job_text(const struct run *r, const struct jobspec *spec, const struct ctlview_results *res)
 {
 	struct sbuf b = { 0 };
 
-	job_write(&b, r, spec, true);
+	job_write(&b, r, spec, res, true);
 	return sbuf_steal(&b, NULL);
 }
 
-char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs, size_t n, int64_t now)
+char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs,
+			const struct ctlview_results *res, size_t n, int64_t now)
 {
 	struct sbuf b = { 0 };
 
@@ -233,7 +242,7 @@ char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *con
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			sbuf_add(&b, ",", 1);
-		job_write(&b, runs[i], specs[i], false);
+		job_write(&b, runs[i], specs[i], res ? &res[i] : NULL, false);
 	}
 	sbuf_addf(&b, "]}");
 	return sbuf_steal(&b, NULL);
@@ -590,6 +599,16 @@ char *ctlview_show_text(const struct json_object *job, int64_t now, const struct
 		json_object_object_foreach(oc, key, val) {
 			if (json_object_get_int64(val) != 0)
 				kv(&b, key, "%" PRId64, json_object_get_int64(val));
+		}
+	}
+	{
+		struct json_object *res = jobj(job, "results");
+		if (res) {
+			sbuf_addf(&b, "\n");
+			heading(&b, st, "Results");
+			kv(&b, "rows", "%" PRId64, jint0(res, "rows"));
+			kv(&b, "answered", "%" PRId64, jint0(res, "answered"));
+			kv(&b, "successful", "%" PRId64, jint0(res, "successful"));
 		}
 	}
 	if ((s = jstr(job, "last_error"))) {

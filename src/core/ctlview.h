@@ -20,13 +20,24 @@
 
 struct json_object;
 
+/* What the results files of a run's occurrence say, as of their last
+ * write (issue 14): rows, recipients whose call was answered (their
+ * batch entry completed), and conversations the agent's analysis called
+ * successful. */
+struct ctlview_results {
+	bool known; /* false: no results written yet ("results": null) */
+	int64_t rows, answered, successful;
+};
+
 /* One job for the API as compact JSON text: its run r and definition spec
- * (NULL when the job left the files), with the definition. Caller frees. */
-char *ctlview_job_text(const struct run *r, const struct jobspec *spec);
+ * (NULL when the job left the files), with the definition; res may be
+ * NULL. Caller frees. */
+char *ctlview_job_text(const struct run *r, const struct jobspec *spec, const struct ctlview_results *res);
 
 /* GET /v1/jobs: {"now": unix, "jobs": [...]} of n runs (specs[i] may be
- * NULL), without definitions. Caller frees. */
-char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs, size_t n, int64_t now);
+ * NULL; res NULL, or one per run), without definitions. Caller frees. */
+char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *const *specs,
+			const struct ctlview_results *res, size_t n, int64_t now);
 
 /* The error body {"error": {"code": code, "message": message}}; the
  * caller frees the text. */

@@ -146,10 +146,17 @@ static void handle_list(const struct control_source *src, int64_t now, struct co
 	const struct jobspec **specs;
 	size_t n = live_runs(src, &runs);
 
+	struct ctlview_results *res;
+
 	specs = xcalloc(n ? n : 1, sizeof(*specs));
-	for (size_t i = 0; i < n; i++)
+	res = xcalloc(n ? n : 1, sizeof(*res));
+	for (size_t i = 0; i < n; i++) {
 		specs[i] = spec_of(src, runs[i]);
-	reply_text(ret, 200, ctlview_jobs_text(runs, specs, n, now));
+		if (src->results_counts)
+			src->results_counts(src->ctx, runs[i], &res[i]);
+	}
+	reply_text(ret, 200, ctlview_jobs_text(runs, specs, res, n, now));
+	free(res);
 	free(specs);
 	free(runs);
 }
@@ -292,7 +299,7 @@ static void handle_operation(const struct control_source *src, const char *job, 
 	f.state = r ? run_state_name(r->state) : NULL;
 	f.batch_id = r ? r->batch_id : NULL;
 	log_event(LOG_NOTICE, EV_CONTROL, &f, "operator request%s: %s of job '%s'", who, operations[op].name, job);
-	job_text = r ? ctlview_job_text(r, spec_of(src, r)) : NULL;
+	job_text = r ? ctlview_job_text(r, spec_of(src, r), NULL) : NULL;
 	reply_text(ret, 200, xasprintf("{\"operation\":\"%s\",\"result\":\"%s\",\"job\":%s}", operations[op].name,
 				       operations[op].done, job_text ? job_text : "null"));
 	free(job_text);
@@ -362,7 +369,10 @@ void control_handle(const struct control_source *src, const struct control_count
 			reply_error(ret, 404, "unknown_job", "no job named '%s'", name);
 			return;
 		}
-		reply_text(ret, 200, ctlview_job_text(r, spec_of(src, r)));
+		struct ctlview_results res = { 0 };
+		if (src->results_counts)
+			src->results_counts(src->ctx, r, &res);
+		reply_text(ret, 200, ctlview_job_text(r, spec_of(src, r), &res));
 		return;
 	}
 	if (strncmp(slash + 1, "results", 7) == 0 && (slash[8] == '\0' || slash[8] == '/')) {
@@ -423,6 +433,11 @@ static const struct stats *eng_stats(void *ctx)
 static int eng_results(void *ctx, const char *job, int64_t start, char **ret, const char **why)
 {
 	return report_render(ctx, job, start, ret, why);
+}
+
+static void eng_results_counts(void *ctx, const struct run *r, struct ctlview_results *ret)
+{
+	report_counts(ctx, r->job, r->start, ret);
 }
 
 /* --- connections ------------------------------------------------------------- */
@@ -880,6 +895,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.request = eng_request,
 		.stats = eng_stats,
 		.results = eng_results,
+		.results_counts = eng_results_counts,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
 	if (!c->fresh_ev || !server_http_new(c, &c->sock)) {

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctlview.h"
 #include "engine.h"
 #include "log.h"
 #include "run.h"
@@ -62,6 +63,8 @@ struct control_source {
 	 * start 0: the latest); 0 and *ret (caller frees), or a negative errno
 	 * with *why. NULL: the route answers 404. */
 	int (*results)(void *ctx, const char *job, int64_t start, char **ret, const char **why);
+	/* What the results files of run r's occurrence say (NULL: nothing). */
+	void (*results_counts)(void *ctx, const struct run *r, struct ctlview_results *ret);
 };
 
 /* Counters of the socket itself, shown on the metrics page. */

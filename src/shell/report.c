@@ -159,6 +159,7 @@ struct report_occ {
 	struct results_link *links;
 	size_t n_links, cap_links;
 	struct strmap linked; /* their conversation ids */
+	struct ctlview_results counts; /* as of the last write */
 	bool dirty; /* a new fact since its files were written */
 };
 
@@ -422,6 +423,15 @@ int report_write(struct engine *e, const char *job, int64_t start)
 
 	if (!occ_view_build(e, job, start, &v))
 		return 0;
+	{
+		struct report_occ *o = occ_find(report_of(e), job, start, true);
+		o->counts = (struct ctlview_results){ .known = true, .rows = (int64_t)v.res.n_rows };
+		for (size_t i = 0; i < v.res.n_rows; i++) {
+			const struct results_row *w = &v.res.rows[i];
+			o->counts.answered += w->entry && w->entry->status == BATCH_RCPT_COMPLETED;
+			o->counts.successful += w->conv && w->conv->has_analysis && w->conv->call_successful == CONV_SUCCESS;
+		}
+	}
 	for (int f = RESULTS_CSV; f <= RESULTS_JSONL; f++) {
 		size_t len;
 		char *text = f == RESULTS_CSV ? results_csv(&v.res, &len) : results_jsonl(&v.res, &len);
@@ -458,6 +468,13 @@ static int64_t latest_start(struct engine *e, const char *job)
 			best = all[i]->start;
 	free(all);
 	return best;
+}
+
+void report_counts(struct engine *e, const char *job, int64_t start, struct ctlview_results *ret)
+{
+	const struct report_occ *o = e->report ? occ_find(e->report, job, start, false) : NULL;
+
+	*ret = o ? o->counts : (struct ctlview_results){ 0 };
 }
 
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "codec.h"
+#include "ctlview.h"
 #include "run.h"
 #include "webhook.h"
 
@@ -47,6 +48,9 @@ int report_load(struct engine *e);
  * {job, run_start, run_start_utc, csv_file, csv, rows: [the JSON Lines
  * objects]} the caller frees; or -ENOENT with *why (static text). */
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why);
+/* The counts of the results files of (job, start) as of their last write
+ * (known false before the first). */
+void report_counts(struct engine *e, const char *job, int64_t start, struct ctlview_results *ret);
 /* Free what the engine keeps for the results (NULL accepted). */
 void report_free(struct report *r);
 

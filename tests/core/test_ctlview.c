@@ -114,7 +114,7 @@ START_TEST(test_job_json)
 	char *s;
 
 	fixture_init(&f);
-	s = ctlview_job_text(&f.runs[0], &f.specs[0]);
+	s = ctlview_job_text(&f.runs[0], &f.specs[0], NULL);
 	ck_assert_str_eq(s,
 		"{\"name\":\"dec-renewals\",\"state\":\"in_progress\",\"defined\":true,\"enabled\":true,"
 		"\"start_unix\":1796133600,\"start_local\":\"2026-12-01T09:00:00-05:00\","
@@ -123,7 +123,7 @@ START_TEST(test_job_json)
 		"\"batch_status\":\"in_progress\",\"total_calls_scheduled\":120,\"total_calls_dispatched\":80,"
 		"\"total_calls_finished\":57,\"retry_count\":1,"
 		"\"outcomes\":{\"pending\":63,\"dispatched\":0,\"initiated\":0,\"in_progress\":0,\"completed\":54,"
-		"\"failed\":3,\"cancelled\":0,\"voicemail\":0,\"unknown\":0},"
+		"\"failed\":3,\"cancelled\":0,\"voicemail\":0,\"unknown\":0},\"results\":null,"
 		"\"retries_used\":1,\"retries_allowed\":2,\"submit_attempts\":1,\"last_error\":null,"
 		"\"next_due_unix\":null,\"submitted_at\":1796133600,\"finished_at\":null,\"uncertain\":false,"
 		"\"cancel_requested\":false,"
@@ -135,8 +135,16 @@ START_TEST(test_job_json)
 		"\"retry\":{\"max_retries\":2,\"delay\":600,\"backoff\":2.0,\"max_delay\":3600},"
 		"\"max_lateness\":900,\"submit_ahead\":0,\"on_removal\":\"cancel\",\"enabled\":true}}");
 	free(s);
+	/* What the results files say, when they were written. */
+	{
+		struct ctlview_results res = { .known = true, .rows = 120, .answered = 54, .successful = 40 };
+		s = ctlview_job_text(&f.runs[0], &f.specs[0], &res);
+		ck_assert_ptr_nonnull(strstr(s, "\"unknown\":0},\"results\":{\"rows\":120,\"answered\":54,"
+						"\"successful\":40},\"retries_used\":1,"));
+		free(s);
+	}
 	/* A job that left the files: no zone, no definition, no allowance. */
-	s = ctlview_job_text(&f.runs[2], NULL);
+	s = ctlview_job_text(&f.runs[2], NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(s, "\"defined\":false,\"enabled\":null,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"start_local\":null,\"timezone\":null,\"zone_abbr\":null,"));
 	ck_assert_ptr_nonnull(strstr(s, "\"retries_allowed\":null,"));
@@ -148,7 +156,7 @@ START_TEST(test_job_json)
 		static const char nasty[] = "say \"hi\"\\ a/b\n\t\x01\x1f \xc3\xa9";
 		struct json_object *o, *v;
 		f.runs[3].error = (char *)nasty;
-		s = ctlview_job_text(&f.runs[3], &f.specs[2]);
+		s = ctlview_job_text(&f.runs[3], &f.specs[2], NULL);
 		ck_assert_ptr_nonnull(strstr(s, "\"last_error\":\"say \\\"hi\\\"\\\\ a/b\\n\\t\\u0001\\u001f \xc3\xa9\","));
 		o = parse(s);
 		ck_assert(json_object_object_get_ex(o, "last_error", &v));
@@ -166,7 +174,7 @@ START_TEST(test_jobs_json_and_error)
 	char *s;
 
 	fixture_init(&f);
-	o = parse(ctlview_jobs_text(f.rp, f.sp, 4, NOW));
+	o = parse(ctlview_jobs_text(f.rp, f.sp, NULL, 4, NOW));
 	ck_assert(json_object_object_get_ex(o, "now", &v));
 	ck_assert_int_eq(json_object_get_int64(v), NOW);
 	ck_assert(json_object_object_get_ex(o, "jobs", &jobs));
@@ -236,7 +244,7 @@ START_TEST(test_status_golden)
 	char *s;
 
 	fixture_init(&f);
-	o = parse(ctlview_jobs_text(f.rp, f.sp, 4, NOW));
+	o = parse(ctlview_jobs_text(f.rp, f.sp, NULL, 4, NOW));
 	for (size_t i = 0; i < ARRAY_SIZE(golden_status); i++) {
 		st.width = golden_status[i].width;
 		s = ctlview_status_text(o, NOW, &st);
@@ -255,7 +263,7 @@ START_TEST(test_status_golden)
 	free(s);
 	json_object_put(o);
 
-	o = parse(ctlview_jobs_text(f.rp, f.sp, 0, NOW));
+	o = parse(ctlview_jobs_text(f.rp, f.sp, NULL, 0, NOW));
 	s = ctlview_status_text(o, NOW, &st);
 	ck_assert_str_eq(s, "no jobs\n");
 	free(s);
@@ -305,13 +313,13 @@ START_TEST(test_show_golden)
 	char *s;
 
 	fixture_init(&f);
-	o = parse(ctlview_job_text(&f.runs[0], &f.specs[0]));
+	o = parse(ctlview_job_text(&f.runs[0], &f.specs[0], NULL));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_str_eq(s, golden_show);
 	free(s);
 	json_object_put(o);
 
-	o = parse(ctlview_job_text(&f.runs[3], &f.specs[2]));
+	o = parse(ctlview_job_text(&f.runs[3], &f.specs[2], NULL));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_str_eq(s,
 		"Job rejected: error\n"
@@ -340,7 +348,7 @@ START_TEST(test_show_golden)
 	free(s);
 	json_object_put(o);
 
-	o = parse(ctlview_job_text(&f.runs[2], NULL));
+	o = parse(ctlview_job_text(&f.runs[2], NULL, NULL));
 	s = ctlview_show_text(o, NOW, &st);
 	ck_assert_ptr_eq(strstr(s, "Job old-job: completed\n  definition    none: the job left the files\n"), s);
 	ck_assert_ptr_nonnull(strstr(s, "  finished      2026-11-24T14:01:00Z, 7d 0h ago\n"));

@@ -229,6 +229,14 @@ def test_campaign_without_webhooks(work):
         # a conversation without analysis: empty objects (null is for no conversation)
         assert lines[1]["call_successful"] is None and lines[1]["data"] == {} and lines[1]["eval"] == {}, lines[1]
         assert lines[2]["data"] == {"customer_name": "N3", "decision": None}, lines[2]
+        # status and show count the outcomes (answered: the call connected;
+        # successful: the agent's verdict), as of the files' last write
+        stt, job = env.d.control("GET", "/v1/jobs/camp")
+        assert stt == 200 and job["results"] == {"rows": 3, "answered": 1, "successful": 1}, job
+        stt, jobs = env.d.control("GET", "/v1/jobs")
+        assert [j["results"] for j in jobs["jobs"] if j["name"] == "camp"] == [job["results"]], jobs
+        p = ctl(env, "show", "camp")
+        assert p.returncode == 0 and b"Results" in p.stdout and b"successful" in p.stdout, p.stdout
         # every conversation fetched through the API, and kept in the state
         convs = env.sim.requests("conversation")
         assert {r["path"].rsplit("/", 1)[1] for r in convs} == {r["conversation_id"] for r in want}, convs
