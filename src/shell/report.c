@@ -933,6 +933,20 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 	free(nv);
 }
 
+/* A kept file older than state_retention (by its last write) belongs to
+ * runs whose records are gone: removed at start, not read. */
+static bool expired(const struct engine *e, int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, 0) < 0)
+		return false;
+	if ((int64_t)st.st_mtime + e->conf->state_retention >= engine_now_ms() / 1000)
+		return false;
+	(void)unlinkat(dirfd, name, 0);
+	return true;
+}
+
 /* Read back the events kept (a restart joins them again). */
 static void events_load(struct engine *e)
 {
@@ -952,7 +966,7 @@ static void events_load(struct engine *e)
 		char *path, *text = NULL, *cause = NULL;
 		size_t len;
 		struct webhook_event ev = { 0 };
-		if (de->d_name[0] == '.' || !strstr(de->d_name, ".json"))
+		if (de->d_name[0] == '.' || !strstr(de->d_name, ".json") || expired(e, dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
@@ -1145,7 +1159,8 @@ static int convs_load(struct engine *e)
 		char *path, *text = NULL, *cause = NULL;
 		size_t len;
 		struct conv c = { 0 };
-		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json"))
+		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json") ||
+		    expired(e, dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0)

@@ -244,12 +244,16 @@ def test_campaign_without_webhooks(work):
         kept = sorted(os.listdir(os.path.join(work, "state", "conversations")))
         assert kept == sorted("conv-%s.json" % r["conversation_id"] for r in want), kept
         assert env.d.stop() == 0
-        # a restart fetches nothing again
+        # a restart fetches nothing again; a kept conversation older than
+        # state_retention (30 days) goes
         n = len(env.sim.requests("conversation"))
+        old = os.path.join(work, "state", "conversations", kept[0])
+        os.utime(old, (time.time() - 31 * 86400,) * 2)
         env.d.start()
         env.d.wait_started()
         time.sleep(1)
         assert len(env.sim.requests("conversation")) == n
+        assert sorted(os.listdir(os.path.join(work, "state", "conversations"))) == kept[1:]
         assert env.d.stop() == 0
 
 
