@@ -557,6 +557,32 @@ static void occ_keep_links(struct report_occ *o, const struct report_detail *x, 
 	}
 }
 
+/* Let go of the occurrences of job whose runs the engine no longer holds
+ * (pruned: no row of them can be written again), so that what is kept
+ * follows the live runs, not every occurrence since the start. */
+static void occ_gc(struct engine *e, struct report *rep, const char *job)
+{
+	const struct run **all = NULL;
+	size_t n = slot_job_runs(e, job, &all, NULL);
+
+	for (size_t i = 0; i < rep->n_occ;) {
+		bool live = false;
+		if (strcmp(rep->occ[i].job, job) != 0) {
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < n && !live; k++)
+			live = all[k]->start == rep->occ[i].start;
+		if (live) {
+			i++;
+			continue;
+		}
+		occ_clear(&rep->occ[i]);
+		rep->occ[i] = rep->occ[--rep->n_occ];
+	}
+	free(all);
+}
+
 void report_note_detail(struct engine *e, const struct run *r, const struct batch_detail *d)
 {
 	struct report *rep = report_of(e);
@@ -565,6 +591,7 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 
 	if (!r->batch_id)
 		return;
+	occ_gc(e, rep, r->job);
 	o = occ_find(rep, r->job, r->start, true);
 	for (size_t i = 0; i < o->n_details; i++)
 		if (strcmp(o->details[i].batch_id, r->batch_id) == 0) {
