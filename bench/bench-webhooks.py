@@ -6,6 +6,12 @@ second), each answered 200 only once it is on stable storage (group
 commit). Prints the sustained rate and the answer latencies.
 
     TOP_BUILDDIR=$PWD/build python3 bench/bench-webhooks.py [EVENTS] [CONCURRENCY] [RATE]
+    TOP_BUILDDIR=$PWD/build python3 bench/bench-webhooks.py lateness [RATE]
+
+The second form measures the submit lateness of 1,000 jobs due across
+10 s (bench-daemon.py's lateness case) while the receiver takes RATE
+events per second (0: none, the baseline), at the simulator's receive
+times.
 """
 import hashlib
 import hmac
@@ -45,7 +51,68 @@ def sign(body, t):
     return "t=%d,v0=%s" % (t, hmac.new(SECRET.encode(), b"%d." % t + body, hashlib.sha256).hexdigest())
 
 
+def write_jobs(d, instants):
+    with open(os.path.join(d.jobs, "late.conf"), "w") as fh:
+        fh.write("jobs = (\n")
+        fh.write(",\n".join('{ name = "late-%06d"; agent_id = "agent_bench"; scheduled_time_unix = %d; '
+                            'recipients = ( { phone_number = "+15550100011"; } ); }' % (i, t)
+                            for i, t in enumerate(instants)))
+        fh.write("\n);\n")
+
+
+def lateness(rate):
+    from harness import wait_until
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = tempfile.mkdtemp(prefix="bc-bench-hooks-")
+    n_events = int(rate * 14)
+    bodies = [body_of(i) for i in range(n_events)]
+    with Env(work, extra_conf='webhook_listen = "127.0.0.1:%d";' % port, rate=1e6, request_timeout=30) as env:
+        with open(env.d.conf) as f:
+            text = f.read().replace("max_concurrent_requests = 16;", "max_concurrent_requests = 128;")
+        with open(env.d.conf, "w") as f:
+            f.write(text)
+        start = int(time.time()) + 8
+        instants = [start + (i * 10) // 1000 for i in range(1000)]
+        write_jobs(env.d, instants)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started(30)
+        lock, nxt, t0 = threading.Lock(), [0], time.monotonic() + max(0.0, start - 2 - time.time())
+
+        def worker():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while True:
+                with lock:
+                    i = nxt[0]
+                    nxt[0] += 1
+                if i >= n_events:
+                    break
+                wait = t0 + i / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                b = bodies[i]
+                c.request("POST", "/hook", body=b, headers={"ElevenLabs-Signature": sign(b, int(time.time()))})
+                c.getresponse().read()
+            c.close()
+        ts = [threading.Thread(target=worker) for _ in range(32 if rate else 0)]
+        for t in ts:
+            t.start()
+        subs = wait_until(lambda: (lambda r: r if len(r) >= 1000 else None)(env.sim.requests("submit")), 90,
+                          "1000 submits")
+        for t in ts:
+            t.join()
+        by_name = {json.loads(r["body"])["call_name"].split(" ")[0]: r["time_us"] for r in subs}
+        late = sorted((by_name["late-%06d" % i] - instants[i] * 1000000) / 1000.0 for i in range(1000))
+        env.d.stop()
+    print("lateness with %d webhook events/s: p50 %.1f ms, p99 %.1f ms, max %.1f ms, early %d" % (
+        rate, late[500], late[990], late[-1], sum(1 for x in late if x < 0)))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "lateness":
+        lateness(float(sys.argv[2]) if len(sys.argv) > 2 else 500)
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     conc = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     rate = float(sys.argv[3]) if len(sys.argv) > 3 else 0

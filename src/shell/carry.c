@@ -426,8 +426,7 @@ void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Stay out of the way of a run about to come due. */
-	if (e->n_heap > 0 && e->heap[0]->run->due_ms - now < COMPACT_MARGIN_MS &&
-	    e->heap[0]->run->due_ms + 1000 > now) {
+	if (engine_due_soon(e, now, COMPACT_MARGIN_MS)) {
 		compact_arm(e, COMPACT_MARGIN_MS);
 		return;
 	}

@@ -106,6 +106,11 @@ void engine_log_run(int prio, enum log_event ev, const struct run *r, int attemp
 	va_end(ap);
 }
 
+bool engine_due_soon(const struct engine *e, int64_t now, int64_t margin_ms)
+{
+	return e->n_heap > 0 && e->heap[0]->run->due_ms - now < margin_ms && e->heap[0]->run->due_ms + 1000 > now;
+}
+
 /* --- the timer --------------------------------------------------------------- */
 
 /* The end of every callback: next runs of recurring jobs, pruning,

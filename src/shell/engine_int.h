@@ -137,6 +137,10 @@ void engine_log_run(int prio, enum log_event ev, const struct run *r, int attemp
 void engine_status_touch(struct engine *e);
 /* The end of every callback: next runs, pruning, slots freed, the timer armed. */
 void engine_settle(struct engine *e);
+/* Whether a run comes due within margin_ms (or came due less than a second
+ * ago): background writes (journal compaction, results files, webhook
+ * commits) wait, so that a submit is never late behind them. */
+bool engine_due_soon(const struct engine *e, int64_t now, int64_t margin_ms);
 
 /* slot.c */
 

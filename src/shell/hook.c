@@ -47,6 +47,11 @@
 /* A stale delivery may still be the exact redelivery of a stored event:
  * its HMAC is checked without a tolerance (a century). */
 #define HOOK_LAX_TOLERANCE_S INT64_C(3155760000)
+/* The group commit waits while a run comes due within the margin (a
+ * submit must not be late behind a sync), but an event never waits more
+ * than HOOK_COMMIT_MAX_WAIT_MS for it. */
+#define HOOK_COMMIT_MARGIN_MS 100
+#define HOOK_COMMIT_MAX_WAIT_MS 1000
 
 /* A verified event waiting for the group commit, and its request. */
 struct waiting {
@@ -65,6 +70,7 @@ struct hook {
 	size_t secret_len;
 	struct waiting **wait;
 	size_t n_wait, cap_wait;
+	int64_t first_wait_ms; /* when the oldest waiting event came */
 	struct event *commit_ev;
 };
 
@@ -169,8 +175,11 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		if (w->conn)
 			evhttp_connection_set_closecb(w->conn, waiting_closed_cb, w);
 		xgrow((void **)&h->wait, &h->cap_wait, h->n_wait + 1, sizeof(*h->wait));
+		if (h->n_wait == 0) {
+			h->first_wait_ms = engine_now_ms();
+			event_active(h->commit_ev, EV_TIMEOUT, 0);
+		}
 		h->wait[h->n_wait++] = w;
-		event_active(h->commit_ev, EV_TIMEOUT, 0);
 	}
 }
 
@@ -198,6 +207,14 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (n == 0)
 		return;
+	{
+		int64_t now = engine_now_ms();
+		if (engine_due_soon(e, now, HOOK_COMMIT_MARGIN_MS) && now - h->first_wait_ms < HOOK_COMMIT_MAX_WAIT_MS) {
+			struct timeval tv = { 0, HOOK_COMMIT_MARGIN_MS * 1000 };
+			event_add(h->commit_ev, &tv);
+			return;
+		}
+	}
 	h->wait = NULL;
 	h->n_wait = h->cap_wait = 0;
 	v = xcalloc(n, sizeof(*v));

@@ -56,6 +56,10 @@
 #define REPORT_POLL_BASE_MS 2000     /* first wait for a conversation still processing */
 #define REPORT_POLL_CAP_MS (10 * 60 * 1000)
 #define REPORT_WRITE_DELAY_MS 1000
+/* Results files are written in chunks of at most this long, and not when
+ * a run comes due within the margin. */
+#define REPORT_WRITE_CHUNK_MS 20
+#define REPORT_WRITE_MARGIN_MS 100
 /* With webhooks on: how long an ended batch's conversations wait for
  * their post-call event before they are fetched (the sender's own retry
  * schedule reaches 30 minutes after its first try, but a lost event must
@@ -238,6 +242,7 @@ void report_free(struct report *r)
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
+static void write_arm(struct report *rep, int64_t ms);
 static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x);
 
 static struct report *report_of(struct engine *e)
@@ -617,8 +622,9 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 			.conversation_id = dup_or_null(s->conversation_id),
 		};
 	}
-	o->dirty = false;
-	(void)report_write(e, r->job, r->start);
+	/* written from write_cb, out of the way of due runs */
+	o->dirty = true;
+	write_arm(rep, 0);
 	polls_for_detail(rep, r->job, r->start, x);
 }
 
@@ -735,7 +741,17 @@ static void conv_store(const struct engine *e, const char *id, const char *body,
 	if (fd < 0)
 		return;
 	name = xasprintf("conv-%s.json", id);
-	rc = file_replace_at(fd, name, &piece, 1, 0640);
+	/* a cache, not a fact only we hold: no sync (a file lost or cut by a
+	 * power cut is ignored at start) */
+	{
+		char *tmp = xasprintf(".%s.tmp", name);
+		rc = file_write_at(fd, tmp, &piece, 1, 0640, false);
+		if (rc == 0 && renameat(fd, tmp, fd, name) < 0) {
+			rc = -errno;
+			unlinkat(fd, tmp, 0);
+		}
+		free(tmp);
+	}
 	if (rc < 0)
 		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot keep conversation %s in '%s/conversations': %s",
 			  id, e->conf->state_dir, strerror(-rc));
@@ -773,17 +789,36 @@ static void mark_dirty(struct report *rep, struct report_occ *o)
 		event_add(rep->write_ev, &tv);
 }
 
+static void write_arm(struct report *rep, int64_t ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_del(rep->write_ev);
+	event_add(rep->write_ev, &tv);
+}
+
+/* Write the occurrences with new facts, a chunk at a time and never close
+ * to a run's due instant: the writes sync, and a submit must not wait
+ * behind them (the results are written a little later instead). */
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct report *rep = arg;
+	struct engine *e = rep->e;
+	int64_t t0 = engine_now_ms();
 
 	(void)fd;
 	(void)what;
-	for (size_t i = 0; i < rep->n_occ; i++)
-		if (rep->occ[i].dirty) {
-			rep->occ[i].dirty = false;
-			(void)report_write(rep->e, rep->occ[i].job, rep->occ[i].start);
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		int64_t now = engine_now_ms();
+		if (!rep->occ[i].dirty)
+			continue;
+		if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS) || now - t0 >= REPORT_WRITE_CHUNK_MS) {
+			write_arm(rep, REPORT_WRITE_MARGIN_MS);
+			return;
 		}
+		rep->occ[i].dirty = false;
+		(void)report_write(e, rep->occ[i].job, rep->occ[i].start);
+	}
 }
 
 /* --- details fetched again --------------------------------------------------- */
@@ -1048,6 +1083,13 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (now < e->paused_until_ms) {
 		poll_arm(rep);
+		return;
+	}
+	/* a poll's answer is parsed and kept in the loop: not near a due run */
+	if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS)) {
+		struct timeval tv = { 0, REPORT_WRITE_MARGIN_MS * 1000 };
+		event_del(rep->poll_ev);
+		event_add(rep->poll_ev, &tv);
 		return;
 	}
 	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_POLLS_IN_FLIGHT && !e->stopping; i++) {
