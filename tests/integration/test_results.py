@@ -355,9 +355,18 @@ def test_campaign_with_webhooks(work):
         assert "webhook from 127.0.0.1:" in log and "refused (mismatch)" in log, log[-2000:]
         assert "refused (stale)" in log and "refused (no_header)" in log and "refused (malformed)" in log
         assert SECRET not in log and sign(fresh, now, "another secret").split("v0=")[1] not in log
+        # the event cannot be stored (the folder is not one): 503, the sender retries
+        evdir = os.path.join(work, "state", "events")
+        os.rename(evdir, evdir + ".away")
+        with open(evdir, "w") as f:
+            f.write("not a folder")
+        assert post(port, fresh, sign(fresh, now)) == 503
+        assert "cannot keep a webhook event" in env.d.log()
+        os.unlink(evdir)
+        os.rename(evdir + ".away", evdir)
         # a valid new event for a conversation nobody knows: kept, 200
         assert post(port, fresh, sign(fresh, now)) == 200
-        assert "call_initiation_failure-conv_forged.json" in os.listdir(os.path.join(work, "state", "events"))
+        assert "call_initiation_failure-conv_forged.json" in os.listdir(evdir)
         assert env.d.stop() == 0
 
 
