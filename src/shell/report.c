@@ -185,6 +185,9 @@ struct report {
 	struct event *poll_ev;
 	struct event *write_ev;
 	bool loaded; /* the state folder was read: later events may fetch details */
+	struct strmap refetch; /* batch id -> REFETCH_*, or NULL: nothing under way */
+	char **refetch_keys;   /* the map's keys */
+	size_t n_refetch_keys, cap_refetch_keys;
 };
 
 static void detail_clear(struct report_detail *d)
@@ -228,6 +231,10 @@ void report_free(struct report *r)
 	free(r->polls);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
+	strmap_clear(&r->refetch);
+	for (size_t i = 0; i < r->n_refetch_keys; i++)
+		free(r->refetch_keys[i]);
+	free(r->refetch_keys);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -243,6 +250,14 @@ void report_free(struct report *r)
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
+static void detail_refetch(struct report *rep, const char *batch_id);
+
+/* What is under way for a batch whose detail is fetched again (the
+ * values of report.refetch). */
+#define REFETCH_IN_FLIGHT ((void *)1)
+#define REFETCH_GONE ((void *)2) /* 404 or refused: never asked again; the
+				  * occurrence's files stay as they were written */
+
 static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x);
 
 static struct report *report_of(struct engine *e)
@@ -354,6 +369,10 @@ struct occ_view {
 	struct results_input in;
 	struct results res;
 	const char *call_name;
+	/* a run whose batch ended has no detail held (it ended before this
+	 * start of the daemon): it is being fetched again, and rows written
+	 * now would say "submitted" for its recipients */
+	bool incomplete;
 };
 
 static void occ_view_clear(struct occ_view *v)
@@ -385,6 +404,11 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 		if (r->start != start)
 			continue;
 		d = occ_detail(o, r->batch_id);
+		if (!d && r->batch_id && (run_state_final(r->state) || r->state == RUN_RETRY_WAIT)) {
+			/* (a batch gone meanwhile keeps the files as they are) */
+			v->incomplete = true;
+			detail_refetch(rep, r->batch_id);
+		}
 		v->runs[n] = (struct results_run){
 			.part = r->part,
 			.call_name = r->call_name,
@@ -428,6 +452,11 @@ int report_write(struct engine *e, const char *job, int64_t start)
 
 	if (!occ_view_build(e, job, start, &v))
 		return 0;
+	if (v.incomplete) {
+		/* written again when the missing detail comes (report_note_detail) */
+		occ_view_clear(&v);
+		return 0;
+	}
 	{
 		struct report_occ *o = occ_find(report_of(e), job, start, true);
 		o->counts = (struct ctlview_results){ .known = true, .rows = (int64_t)v.res.n_rows };
@@ -498,9 +527,26 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		*why = "no run of this job has that start";
 		return -ENOENT;
 	}
-	csv = results_csv(&v.res, &csv_len);
-	jsonl = results_jsonl(&v.res, &jsonl_len);
 	name = results_file_name(job, start, v.call_name, RESULTS_CSV);
+	csv = jsonl = NULL;
+	if (v.incomplete) {
+		/* until the detail is here again, the files say more than the
+		 * rows the daemon could make */
+		char *p = xasprintf("%s/%s", e->conf->results_dir, name), *q;
+		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) == 0) {
+			q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
+			if (file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) < 0) {
+				free(csv);
+				csv = NULL;
+			}
+			free(q);
+		}
+		free(p);
+	}
+	if (!csv) {
+		csv = results_csv(&v.res, &csv_len);
+		jsonl = results_jsonl(&v.res, &jsonl_len);
+	}
 	sbuf_addf(&b, "{\"job\":");
 	s = json_object_new_string(job);
 	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -826,16 +872,28 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 /* A run's batch ended before this start of the daemon: its detail is
  * fetched again (GET of the batch) when a late fact about one of its
  * conversations arrives, so that the rows written again are whole. */
+struct refetch {
+	struct slot *s;
+	char *batch_id; /* the key of report.refetch: it lives as long as the map */
+};
+
 static void refetch_done_cb(struct api_result *res, void *arg)
 {
-	struct slot *s = arg;
+	struct refetch *f = arg;
+	struct slot *s = f->s;
 	struct engine *e = s->e;
+	struct report *rep = e->report;
 
 	s->busy--;
 	carry_note_api_result(e, res);
+	/* a transient failure is tried again by the next fact or request
+	 * about the occurrence (occ_view_build) */
+	strmap_put(&rep->refetch, f->batch_id,
+		   res->outcome == API_NOT_FOUND || res->outcome == API_REJECTED ? REFETCH_GONE : NULL);
 	if (res->outcome == API_OK && batch_status_terminal(res->detail.batch.status) && !s->forgotten &&
 	    s->run->batch_id && strcmp(s->run->batch_id, res->detail.batch.id) == 0)
 		report_note_detail(e, s->run, &res->detail);
+	free(f);
 	engine_settle(e);
 }
 
@@ -853,12 +911,26 @@ static void detail_refetch(struct report *rep, const char *batch_id)
 		/* only a batch that ended: an active one brings its detail itself */
 		if (!run_state_final(r->state) && r->state != RUN_RETRY_WAIT)
 			return;
-		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id))
+		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id) ||
+		    strmap_get(&rep->refetch, batch_id))
 			return;
-		s->busy++;
-		e->stats.get_requests++;
-		if (api_get(e->api, batch_id, refetch_done_cb, s, NULL) < 0)
-			s->busy--;
+		{
+			struct refetch *f = xcalloc(1, sizeof(*f));
+			char *key = xstrdup(batch_id);
+			xgrow((void **)&rep->refetch_keys, &rep->cap_refetch_keys, rep->n_refetch_keys + 1,
+			      sizeof(*rep->refetch_keys));
+			rep->refetch_keys[rep->n_refetch_keys++] = key;
+			f->s = s;
+			f->batch_id = key;
+			s->busy++;
+			e->stats.get_requests++;
+			strmap_put(&rep->refetch, key, REFETCH_IN_FLIGHT);
+			if (api_get(e->api, batch_id, refetch_done_cb, f, NULL) < 0) {
+				s->busy--;
+				strmap_put(&rep->refetch, key, NULL);
+				free(f);
+			}
+		}
 		return;
 	}
 }

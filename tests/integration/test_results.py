@@ -254,6 +254,14 @@ def test_campaign_without_webhooks(work):
         time.sleep(1)
         assert len(env.sim.requests("conversation")) == n
         assert sorted(os.listdir(os.path.join(work, "state", "conversations"))) == kept[1:]
+        # after the restart the daemon holds no detail of the ended batch:
+        # it answers from the files while it fetches the detail again, and
+        # never writes rows that would say less than the files
+        csv_before = open(sorted(files_of(results, "camp", at))[0], "rb").read()
+        p = ctl(env, "results", "camp")
+        assert p.returncode == 0 and p.stdout == csv_before, (p.returncode, p.stderr)
+        time.sleep(1.5)
+        assert open(sorted(files_of(results, "camp", at))[0], "rb").read() == csv_before
         assert env.d.stop() == 0
 
 
