@@ -307,6 +307,9 @@ def test_campaign_with_webhooks(work):
         env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
         env.d.wait_started()
         env.d.wait_log(r"post-call webhooks received on 127\.0\.0\.1:%d" % port)
+        # the secret taken from the environment does not stay in /proc/PID/environ
+        with open("/proc/%d/environ" % env.d.proc.pid, "rb") as f:
+            assert SECRET.encode() not in f.read()
         at = int(time.time()) + 2
         env.d.write_job("hooked", job_body(at))
         env.d.signal(__import__("signal").SIGHUP)
