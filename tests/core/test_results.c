@@ -635,7 +635,7 @@ START_TEST(test_10000_recipients)
 }
 END_TEST
 
-/* docs/results.md (the README's draft) describes every column. */
+/* docs/results.md (the README's reference for the files) describes every column. */
 START_TEST(test_documented)
 {
 	size_t len;
