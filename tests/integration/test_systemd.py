@@ -62,6 +62,7 @@ MESSAGE_IDS = {
     "config-error": "664c312f53b94cc0ab48422efddb4c0a",
     "api-key": "15c98541775244d2ad06491e7315e390",
     "api-auth": "ae9b2427aed84c7d987bdfbb2d7dc141",
+    "results-written": "dbdaecf626fc42ce9b88a8c307b61464",
 }
 LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG = "3", "4", "5", "6", "7"
 
@@ -276,6 +277,15 @@ def journal_story(work, target):
 
         story = wait_journal(lambda es: of_kind(es, "finished"), ["JOB_NAME=" + job], 15,
                              "the finished entry of " + job)
+        # The results files (issue 14) are written after each end of the
+        # batch: entries of the job that carry no JOB_EVENT, each naming
+        # its file; the run's story is the rest.
+        written = of_kind(story, "results-written")
+        assert written and all(e.get("JOB_EVENT") is None and e["PRIORITY"] == LOG_INFO and
+                               re.fullmatch(r"job '%s': results file '.*/results/%s/[^/']+\.(csv|jsonl)' "
+                                            r"written \(3 rows\)" % (re.escape(job), re.escape(job)), e["MESSAGE"])
+                               for e in written), [e["MESSAGE"] for e in written]
+        story = [e for e in story if e not in written]
         events = [e.get("JOB_EVENT") for e in story]
         assert all(events), "entries of %s without JOB_EVENT: %s" % (job, [e["MESSAGE"] for e in story])
         assert [k for k in events if k != "status"] == ["scheduled", "submitted", "retried", "retried",
@@ -350,8 +360,11 @@ def journal_story(work, target):
                             "Subject: Batch %s of job %s finished: completed" % (batch, job)):
                 assert subject in x, (subject, x[-3000:])
             assert "asked ElevenLabs to call them again (retry number 2)." in x, x[-3000:]
-            # Every entry of the story is explained, once.
-            assert x.count("\u2591\u2591 Subject: ") == len(story), (len(story), x[-3000:])
+            # Every entry of the story is explained, once (and each results
+            # file entry, whenever it was written: count them as of now).
+            n_written = x.count("\u2591\u2591 Subject: Results file of job %s written" % job)
+            assert n_written >= 1, x[-3000:]
+            assert x.count("\u2591\u2591 Subject: ") == len(story) + n_written, (len(story), n_written, x[-3000:])
 
         assert env.d.stop() == 0
         # The daemon's own lifecycle entries, at notice, with their ids.
