@@ -40,6 +40,10 @@ void carry_note_state_change(struct engine *e, struct slot *s, enum run_state pr
 {
 	bool left_scheduled = prev == RUN_SCHEDULED || prev == RUN_DISABLED;
 
+	/* A run that ended without a batch (missed, refused, withdrawn) has
+	 * result rows too: its recipients were never dialled. */
+	if (run_state_final(s->run->state) && !s->run->batch_id && s->run->state != RUN_REMOVED)
+		report_note_unbatched(e, s->run);
 	if (!left_scheduled && !run_state_final(s->run->state))
 		return;
 	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));

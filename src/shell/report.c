@@ -251,6 +251,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
 static void detail_refetch(struct report *rep, const char *batch_id);
+static void occ_gc(struct engine *e, struct report *rep, const char *job);
+static void mark_dirty(struct report *rep, struct report_occ *o);
 
 /* What is under way for a batch whose detail is fetched again (the
  * values of report.refetch). */
@@ -502,6 +504,14 @@ static int64_t latest_start(struct engine *e, const char *job)
 			best = all[i]->start;
 	free(all);
 	return best;
+}
+
+void report_note_unbatched(struct engine *e, const struct run *r)
+{
+	struct report *rep = report_of(e);
+
+	occ_gc(e, rep, r->job);
+	mark_dirty(rep, occ_find(rep, r->job, r->start, true));
 }
 
 void report_counts(struct engine *e, const char *job, int64_t start, struct ctlview_results *ret)

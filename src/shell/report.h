@@ -20,6 +20,10 @@ struct report;
 /* A terminal detail of r's batch arrived: keep its recipients for the
  * occurrence's rows and write the occurrence's results files. */
 void report_note_detail(struct engine *e, const struct run *r, const struct batch_detail *d);
+/* Run r ended without a batch (missed, refused, cancelled before it was
+ * submitted): its occurrence's files are written (soon, out of the way of
+ * due runs), its recipients' rows saying why they were never dialled. */
+void report_note_unbatched(struct engine *e, const struct run *r);
 /* Write (again) the results files of the occurrence (job, start). 0, or a
  * negative errno (logged). */
 int report_write(struct engine *e, const char *job, int64_t start);

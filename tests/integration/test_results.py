@@ -470,6 +470,25 @@ def test_retry_counts_attempts(work):
         assert env.d.stop() == 0
 
 
+def test_missed_run_has_rows(work):
+    """A run later than max_lateness is never submitted: its recipients are
+    rows too, never dialled, with the reason."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        at = int(time.time()) - 7200
+        env.d.write_job("gone", job_body(at))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_state("gone", ("missed",), 20)
+        paths = wait_until(lambda: files_of(results, "gone", at), 20, "the missed run's files")
+        rows = read_rows(sorted(paths)[0])
+        body = [dict(zip(rows[0], r)) for r in rows[1:]]
+        assert [(r["recipient_id"], r["status"], r["attempts"], r["batch_id"], r["conversation_id"])
+                for r in body] == [(i, "missed", "0", "", "") for i, _ in RECIPIENTS], body
+        assert env.sim.requests("submit") == []
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
-         test_late_webhook_kill9_restart, test_retry_counts_attempts])
+         test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows])
