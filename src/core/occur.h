@@ -44,10 +44,11 @@ void occur_out_clear(struct occur_out *out);
 
 struct occur_opts {
 	int64_t now_ms;
-	/* The first plan after a start on a state that held records: a run
-	 * whose time has already come and that has no record may have been
-	 * submitted by an earlier life; it is looked up first and concluded
-	 * from settle_ms on (started + grace). */
+	/* The first plan after a start: a run whose time has already come and
+	 * that has no record may have been submitted by an earlier life (or
+	 * before the state folder was emptied); it is looked up first and
+	 * concluded from settle_ms on (started + grace when the state held
+	 * records, the start itself when it was empty). */
 	bool suspect_due;
 	int64_t settle_ms;
 	/* At start-up a zone group missing from a one-off occurrence (its

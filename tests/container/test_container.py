@@ -583,6 +583,11 @@ def watchdog_restart_adopts(c):
     subs = submits_of(c, "wd ")
     expect(len(subs) == 1 and subs[0]["status"] == 200, "submits of 'wd': %s" % subs)
     expect(adopted[0].get("BATCH_ID") == subs[0]["batch_id"], (adopted[0], subs))
+    # The restart announces no run it already submitted ('soon', submitted
+    # before the SIGSTOP) as scheduled again.
+    again = [e["MESSAGE"] for e in journal(c, "-u", UNIT, "JOB_NAME=soon", "_PID=%d" % c.main_pid)
+             if e.get("MESSAGE_ID") == ID["scheduled"]]
+    expect(not again, "the restart logged a submitted run as scheduled: %s" % again)
 
 
 def parse_span(s):
