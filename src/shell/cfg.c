@@ -946,86 +946,107 @@ out:
 	return r;
 }
 
+/* One end of the calling hours, "HH:MM[:SS]", into *dst; false when it is
+ * not one. */
+static bool hours_clock(struct loader *L, const config_setting_t *e, const char *which, int *dst)
+{
+	char *v = NULL;
+	bool ok = true;
+
+	if (!get_string(L, e, true, &v)) {
+		ok = false;
+	} else if (window_parse_clock(v, dst) < 0) {
+		lerr(L, e, "'calling_hours.%s' must be a time of day \"HH:MM[:SS]\" (got \"%s\")", which, v);
+		ok = false;
+	}
+	free(v);
+	return ok;
+}
+
+/* The calling_hours group as a window, or NULL when it is not a group. */
+static struct window *hours_window(struct loader *L, const config_setting_t *g)
+{
+	const config_setting_t *s, *s_from, *s_to;
+	struct window *w;
+	char *v = NULL;
+	bool ok = true;
+
+	if (!want_group(L, g))
+		return NULL;
+	w = xcalloc(1, sizeof(*w));
+	w->days = CALENDAR_ALL_WEEKDAYS;
+	check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
+	if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
+		char *cause = NULL;
+		if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
+			lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
+		free(cause);
+	}
+	free(v);
+	s_from = config_setting_get_member(g, "from");
+	s_to = config_setting_get_member(g, "to");
+	if (!s_from || !s_to) {
+		lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
+		ok = false;
+	}
+	if (s_from && !hours_clock(L, s_from, "from", &w->from))
+		ok = false;
+	if (s_to && !hours_clock(L, s_to, "to", &w->to))
+		ok = false;
+	if (ok && w->from == w->to)
+		lerr(L, s_to,
+		     "'calling_hours.from' and 'calling_hours.to' are both %s: the window would be empty "
+		     "(leave out 'calling_hours' to call at any time)",
+		     config_setting_get_string(s_to));
+	return w;
+}
+
+/* blackout_dates into *w; without calling hours they make a window of
+ * their own that is open all day. */
+static void hours_blackout(struct loader *L, const config_setting_t *b, struct window **w)
+{
+	int t = config_setting_type(b), n;
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		wrong_type(L, b, "an array of dates, [ \"2026-12-25\", ... ]");
+		return;
+	}
+	if (!*w) {
+		*w = xcalloc(1, sizeof(**w));
+		(*w)->days = CALENDAR_ALL_WEEKDAYS;
+		(*w)->all_day = true;
+	}
+	n = config_setting_length(b);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(b, (unsigned)i);
+		const char *d = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		int64_t day;
+		if (!d || window_parse_date(d, &day) < 0) {
+			if (d)
+				lerr(L, e, "'blackout_dates': \"%s\" is not a date \"YYYY-MM-DD\"", d);
+			else
+				lerr(L, e, "'blackout_dates': each element must be a date string \"YYYY-MM-DD\", not %s",
+				     type_name(config_setting_type(e)));
+			continue;
+		}
+		window_add_blackout(*w, day);
+	}
+}
+
 /* calling_hours and blackout_dates into one window. Each of the two keys is
  * taken whole from the job or else from defaults (a job's calling_hours
  * replaces the defaults' group, it does not merge with it). */
 static void job_hours(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 		      struct jobspec *j)
 {
-	const config_setting_t *g = pick(L, job, defs, "calling_hours"), *s, *b;
+	const config_setting_t *g = pick(L, job, defs, "calling_hours"), *b;
 	struct window *w = NULL;
-	char *v = NULL;
 
-	if (g && want_group(L, g)) {
-		const config_setting_t *s_from, *s_to;
-		bool ok = true;
-
-		w = xcalloc(1, sizeof(*w));
-		w->days = CALENDAR_ALL_WEEKDAYS;
-		check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
-		if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
-			char *cause = NULL;
-			if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
-				lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
-			free(cause);
-		}
-		freep(&v);
-		s_from = config_setting_get_member(g, "from");
-		s_to = config_setting_get_member(g, "to");
-		if (!s_from || !s_to) {
-			lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
-			ok = false;
-		}
-		for (int k = 0; k < 2; k++) {
-			const config_setting_t *e = k == 0 ? s_from : s_to;
-			int *dst = k == 0 ? &w->from : &w->to;
-			if (!e)
-				continue;
-			if (!get_string(L, e, true, &v)) {
-				ok = false;
-			} else if (window_parse_clock(v, dst) < 0) {
-				lerr(L, e, "'calling_hours.%s' must be a time of day \"HH:MM[:SS]\" (got \"%s\")",
-				     k == 0 ? "from" : "to", v);
-				ok = false;
-			}
-			freep(&v);
-		}
-		if (ok && w->from == w->to)
-			lerr(L, s_to,
-			     "'calling_hours.from' and 'calling_hours.to' are both %s: the window would be empty "
-			     "(leave out 'calling_hours' to call at any time)",
-			     config_setting_get_string(s_to));
-	}
+	if (g)
+		w = hours_window(L, g);
 	b = pick(L, job, defs, "blackout_dates");
-	if (b) {
-		int t = config_setting_type(b), n;
-		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-			wrong_type(L, b, "an array of dates, [ \"2026-12-25\", ... ]");
-		} else {
-			if (!w) {
-				w = xcalloc(1, sizeof(*w));
-				w->days = CALENDAR_ALL_WEEKDAYS;
-				w->all_day = true;
-			}
-			n = config_setting_length(b);
-			for (int i = 0; i < n; i++) {
-				const config_setting_t *e = config_setting_get_elem(b, (unsigned)i);
-				const char *d = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e)
-											     : NULL;
-				int64_t day;
-				if (!d || window_parse_date(d, &day) < 0) {
-					if (d)
-						lerr(L, e, "'blackout_dates': \"%s\" is not a date \"YYYY-MM-DD\"", d);
-					else
-						lerr(L, e, "'blackout_dates': each element must be a date string "
-							   "\"YYYY-MM-DD\", not %s",
-						     type_name(config_setting_type(e)));
-					continue;
-				}
-				window_add_blackout(w, day);
-			}
-		}
-	}
+	if (b)
+		hours_blackout(L, b, &w);
 	L->quiet = false;
 	j->hours = w;
 }
