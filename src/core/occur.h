@@ -101,8 +101,4 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
  * array in *ret (the caller frees); how many. */
 size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
 
-/* A replaceable run: never submitted, made again by the files (not a
- * follow-up, not cancelled or paused by the operator). */
-bool occur_replaceable(const struct run *r);
-
 #endif

@@ -32,14 +32,6 @@ static const char *const state_names[RUN__MAX] = {
 	[RUN_PAUSED] = "paused",
 };
 
-static const char *const event_names[JE__MAX] = {
-	[JE_SCHEDULED] = "scheduled", [JE_SUBMITTED] = "submitted", [JE_ADOPTED] = "adopted",
-	[JE_STATUS] = "status",       [JE_RETRIED] = "retried",     [JE_CANCELLED] = "cancelled",
-	[JE_FINISHED] = "finished",   [JE_MISSED] = "missed",       [JE_ERROR] = "error",
-	[JE_LATE] = "late",           [JE_CHANGED] = "changed",     [JE_REMOVED] = "removed",
-	[JE_TRANSIENT] = "transient", [JE_DUPLICATE] = "duplicate", [JE_PAUSED] = "paused",
-};
-
 const char *run_state_name(enum run_state s)
 {
 	return (unsigned)s < RUN__MAX ? state_names[s] : "unknown";
@@ -51,11 +43,6 @@ int run_state_from_name(const char *s)
 		if (s && strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-const char *job_event_name(enum job_event e)
-{
-	return (unsigned)e < JE__MAX ? event_names[e] : "unknown";
 }
 
 bool run_state_final(enum run_state s)

@@ -213,7 +213,6 @@ struct run_event {
 const char *run_state_name(enum run_state s);
 /* -1 for an unknown name. */
 int run_state_from_name(const char *s);
-const char *job_event_name(enum job_event e);
 /* Finished for good: nothing more will happen to the run. */
 bool run_state_final(enum run_state s);
 /* A batch exists that is (or may again be) dialling. */
