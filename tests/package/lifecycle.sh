@@ -176,6 +176,38 @@ grep -q 'enabled and started' "$out" || { cat "$out"; fail "the postinst does no
 wait_for 20 "the service to be active" active
 [ "$(systemctl is-enabled "$UNIT")" = enabled ] || fail "not enabled at an install with a key"
 ok "install with a key in place: enabled and started"
+# 8. Purge then install again, as an operator "starting clean" does: the
+# purge keeps the key and the job files (step 6), and an install with the
+# key in place starts the service at once (step 7). A run that was
+# submitted before the purge must not be submitted a second time (that is
+# every recipient called twice). policy-rc.d holds the postinst's start
+# only so that the fresh conffile can be pointed at the simulator first
+# (on a real host it points at the real API and the postinst starts it).
+PJ=pkg-purge
+sed -i "s|^\( *base_url = \)\"https://api.elevenlabs.io\"|\1\"$SIM\"|" /etc/batchcalld/batchcalld.conf
+pat=$(($(date +%s) + 3))
+cat >/etc/batchcalld/jobs.d/$PJ.conf <<JOBS
+jobs = ( { name = "$PJ"; agent_id = "agent_pkg"; phone_number_id = "phnum_pkg";
+  scheduled_time_unix = $pat; recipients = ( { phone_number = "+15550100001"; } ); } );
+JOBS
+systemctl restart "$UNIT"
+wait_for 60 "the submit of $PJ" sh -c "batchcallctl status --json | grep -q '\"batch_id\":\"btcal_'"
+pbatches() { curl -sS -H "xi-api-key: $KEY" "$SIM/v1/convai/batch-calling/workspace?limit=100" | grep -o "\"name\": *\"$PJ " | wc -l; }
+[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches of $PJ before the purge, expected 1"
+dpkg -P batchcalld >"$out" 2>&1 || { cat "$out"; fail "dpkg -P (step 8)"; }
+[ -f /etc/batchcalld/jobs.d/$PJ.conf ] && [ -f /etc/batchcalld/elevenlabs-api-key ] || fail "purge deleted the operator's files"
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+dpkg -i "$debs"/new/batchcalld_*.deb >"$out" 2>&1 || { cat "$out"; fail "dpkg -i after purge"; }
+rm -f /usr/sbin/policy-rc.d
+sed -i "s|^\( *base_url = \)\"https://api.elevenlabs.io\"|\1\"$SIM\"|" /etc/batchcalld/batchcalld.conf
+systemctl start "$UNIT"
+active || fail "not active after the install that follows the purge"
+# Long enough for a lookup's grace (2 x 30 s + 2 s) and a submit after it.
+end=$(($(date +%s) + 70))
+while [ "$(pbatches)" -lt 2 ] && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done
+[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches named '$PJ ...' after purge + install: the run submitted before the purge was submitted again (the purge emptied the state, the job file stayed, and an empty state folder is taken as 'nothing was ever submitted')"
+ok "purge + install with the key and job files kept: the run submitted before is not submitted again"
+rm -f /etc/batchcalld/jobs.d/$PJ.conf
 dpkg -P batchcalld batchcall-sim >"$out" 2>&1 || { cat "$out"; fail "dpkg -P (last)"; }
 rm -f /etc/batchcalld/elevenlabs-api-key
 rmdir /etc/batchcalld/jobs.d /etc/batchcalld 2>/dev/null || true
