@@ -202,10 +202,9 @@ rm -f /usr/sbin/policy-rc.d
 sed -i "s|^\( *base_url = \)\"https://api.elevenlabs.io\"|\1\"$SIM\"|" /etc/batchcalld/batchcalld.conf
 systemctl start "$UNIT"
 active || fail "not active after the install that follows the purge"
-# Long enough for a lookup's grace (2 x 30 s + 2 s) and a submit after it.
-end=$(($(date +%s) + 70))
-while [ "$(pbatches)" -lt 2 ] && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done
-[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches named '$PJ ...' after purge + install: the run submitted before the purge was submitted again (the purge emptied the state, the job file stayed, and an empty state folder is taken as 'nothing was ever submitted')"
+# The start looks the due run up by its call_name and adopts its batch.
+wait_for 60 "the adoption of $PJ's batch" sh -c "journalctl -u $UNIT JOB_NAME=$PJ JOB_EVENT=adopted -o cat | grep -q ."
+[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches named '$PJ ...' after purge + install: the run submitted before the purge was submitted again"
 ok "purge + install with the key and job files kept: the run submitted before is not submitted again"
 rm -f /etc/batchcalld/jobs.d/$PJ.conf
 dpkg -P batchcalld batchcall-sim >"$out" 2>&1 || { cat "$out"; fail "dpkg -P (last)"; }
