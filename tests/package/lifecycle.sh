@@ -152,6 +152,26 @@ ok "an upgrade leaves a stopped service stopped and enabled"
 systemctl start "$UNIT"
 active || fail "start"
 
+# 4b. An upgrade while the configuration has an error: the new daemon would
+# refuse it and exit, so the running one is left alone and the errors shown;
+# a start with it fails the unit once (RestartPreventExitStatus=1), no loop.
+pid=$(main_pid)
+printf 'jobs = ( { name = "broken"; agent_id = 7; } );\n' >/etc/batchcalld/jobs.d/broken.conf
+dpkg -i "$debs"/new/batchcalld_*.deb >"$out" 2>&1 || { cat "$out"; fail "dpkg -i with a broken job file"; }
+grep -q 'NOT restarted' "$out" && grep -q 'broken.conf:' "$out" || { cat "$out"; fail "the postinst does not say why it did not restart"; }
+active && [ "$(main_pid)" = "$pid" ] || fail "the running daemon was restarted onto a configuration it refuses"
+ok "an upgrade over a refused configuration leaves the running daemon alone and shows the errors"
+systemctl restart "$UNIT" >/dev/null 2>&1 || true
+sleep 7  # past RestartSec=5s: a restart loop would be activating again
+[ "$(systemctl show -p ActiveState --value "$UNIT")" = failed ] ||
+	fail "a refused configuration at start: $(systemctl show -p ActiveState -p SubState -p NRestarts "$UNIT" | tr '\n' ' ')"
+[ "$(systemctl show -p NRestarts --value "$UNIT")" = 0 ] || fail "restarted $(systemctl show -p NRestarts --value "$UNIT") times"
+ok "a start with a refused configuration fails the unit, no restart loop"
+rm /etc/batchcalld/jobs.d/broken.conf
+systemctl reset-failed "$UNIT"
+systemctl start "$UNIT"
+active || fail "start after the fix"
+
 # 5. Remove: stopped, the state and the configuration stay.
 dpkg -r batchcalld >"$out" 2>&1 || { cat "$out"; fail "dpkg -r"; }
 ! active && ! daemon_running || fail "the daemon runs after remove"
