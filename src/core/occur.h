@@ -47,8 +47,7 @@ struct occur_opts {
 	/* The first plan after a start: a run whose time has already come and
 	 * that has no record may have been submitted by an earlier life (or
 	 * before the state folder was emptied); it is looked up first and
-	 * concluded from settle_ms on (started + grace when the state held
-	 * records, the start itself when it was empty). */
+	 * concluded from settle_ms on (started + grace). */
 	bool suspect_due;
 	int64_t settle_ms;
 	/* At start-up a zone group missing from a one-off occurrence (its

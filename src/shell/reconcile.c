@@ -211,11 +211,11 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 		.now_ms = engine_now_ms(),
 		/* Every start looks up the runs that came due while no daemon
 		 * ran, even on an empty state folder: a purged package or a
-		 * wiped folder forgot batches the API still has. Without an
-		 * earlier life here no submit of ours can still be in flight,
-		 * so nothing found is conclusive at once. */
+		 * wiped folder forgot batches the API still has, and a submit
+		 * the last stop gave up on may still be creating one, so
+		 * nothing found is conclusive only after the grace period. */
 		.suspect_due = e->starting,
-		.settle_ms = e->earlier_life ? e->started_ms + e->grace_ms : e->started_ms,
+		.settle_ms = e->started_ms + e->grace_ms,
 		.starting = e->starting,
 		.replan = INT64_MIN,
 	};
