@@ -257,8 +257,10 @@ def test_retry_after_year_9999_on_list(work):
             env.sim.fault(endpoint="list", kind="status", status=503,
                           retry_after="Fri, 31 Dec 9999 23:59:59 GMT")
             # Due after the start (a run due at the start would meet the
-            # fault in its lookup, not in a poll).
-            env.d.write_job("parked", unix_job(int(time.time()) + 2, ("+15550100011",)))
+            # fault in its lookup, not in a poll): the daemon's clock runs
+            # 100 times faster from its exec, so 600 of its seconds leave
+            # its start 6 real seconds, however loaded the machine.
+            env.d.write_job("parked", unix_job(int(time.time()) + 600, ("+15550100011",)))
             env.d.start()
             env.d.wait_started()
             st = env.d.wait_state("parked", "completed", 150)
