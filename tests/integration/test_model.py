@@ -206,6 +206,7 @@ class Budget:
         self.notes = set()          # oddities that are no violation of the invariants
         self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
+        self.damaged = self.wiped = 0
 
     def estimate(self):
         if not self.durations:
@@ -783,7 +784,9 @@ class Operator(RuleBasedStateMachine):
 
     def damage_run_file(self, how, ix, frac):
         if how == "wipe":
+            BUDGET.wiped += 1
             return self.wipe_state()
+        BUDGET.damaged += 1
         runs = os.path.join(self.d.state, "runs")
         files = sorted(n for n in os.listdir(runs) if n.endswith(".json") and "@" in n) \
             if os.path.isdir(runs) else []
@@ -1258,10 +1261,11 @@ def main():
         b = BUDGET
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
-              "%d accepted ctl requests, %d steps over their time; seed %d" % (
+              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d steps over their time; "
+              "seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
-                  b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.ctl_ok,
-                  b.overruns, SEED), flush=True)
+                  b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
+                  b.wiped, b.ctl_ok, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
         if not ok:
