@@ -73,7 +73,7 @@ static void suspect(struct occur_out *out, struct run *r, const struct jobspec *
 {
 	int64_t at = run_submit_at_ms(r, spec);
 
-	if (!o->suspect_due || r->state != RUN_SCHEDULED || at > o->now_ms ||
+	if (!o->suspect_due || r->state != RUN_SCHEDULED || at > (o->born_ms ? o->born_ms : o->now_ms) ||
 	    o->now_ms - at > (int64_t)spec->max_lateness * 1000)
 		return;
 	run_suspect(r, 0, o->settle_ms);

@@ -50,6 +50,11 @@ struct occur_opts {
 	 * concluded from settle_ms on (started + grace). */
 	bool suspect_due;
 	int64_t settle_ms;
+	/* When this daemon began (0: now_ms). A run that came due after it
+	 * came due while this daemon ran: no earlier life can have
+	 * submitted it (it writes its intent before a submit, and holds the
+	 * state folder's lock until it exits), so it is not looked up. */
+	int64_t born_ms;
 	/* At start-up a zone group missing from a one-off occurrence (its
 	 * record lost) is made again, as long as no group of it was
 	 * submitted. */

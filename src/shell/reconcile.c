@@ -216,6 +216,7 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 		 * nothing found is conclusive only after the grace period. */
 		.suspect_due = e->starting,
 		.settle_ms = e->started_ms + e->grace_ms,
+		.born_ms = e->born_ms,
 		.starting = e->starting,
 		.replan = INT64_MIN,
 	};
