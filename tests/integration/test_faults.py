@@ -177,7 +177,7 @@ def test_lookup_survives_bad_pages(work):
     with Env(work, request_timeout=2) as env:
         env.sim.fault(endpoint="submit", kind="apply_then_500")
         env.sim.fault(endpoint="list", kind="status", status=502, count=2)
-        env.d.write_job("pages", unix_job(int(time.time())))
+        env.d.write_job("pages", unix_job(int(time.time()) + 2))  # due after the start: a submit first
         env.d.start()
         t0 = time.time()
         st = one_batch(env, "pages", timeout=20)
@@ -200,7 +200,7 @@ def proxy_answer_scenario(work, status, body):
     grace = 2 * timeout + 2
     with Env(work, request_timeout=timeout) as env:
         env.sim.fault(endpoint="submit", kind="status", status=status, body=body)
-        env.d.write_job("proxied", unix_job(int(time.time())))
+        env.d.write_job("proxied", unix_job(int(time.time()) + 2))  # due after the start: a submit first
         env.d.start()
         st = one_batch(env, "proxied", timeout=40)
         subs = env.sim.requests("submit")

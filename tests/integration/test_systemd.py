@@ -817,7 +817,7 @@ def test_credentials_directory_wins_over_environment(work):
         os.mkdir(creds, 0o700)
         with open(os.path.join(creds, "elevenlabs-api-key"), "w") as f:
             f.write(SECRET + "\n")
-        env.d.write_job("prec", unix_job(int(time.time())))
+        env.d.write_job("prec", unix_job(int(time.time()) + 2))
         launch(env.d, "console", env={"CREDENTIALS_DIRECTORY": creds, "ELEVENLABS_API_KEY": "wrong-key"})
         env.d.wait_state("prec", ("pending", "in_progress", "completed"), 15)
         assert all(r["api_key_ok"] for r in env.sim.requests())
