@@ -1,5 +1,5 @@
 /*
- * job: the run state machine (see run.h). Every transition is a function of
+ * run: the run state machine (see run.h). Every transition is a function of
  * the run, the context (job definition, now, a random value) and the event;
  * the actions it returns are carried out by the engine in order.
  */
