@@ -1125,6 +1125,16 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 		*why = "the run cannot be submitted in its state";
 		return -EBUSY;
 	}
+	/* Refused rather than accepted and then skipped: a trigger that is
+	 * accepted is submitted (now, or at the hours' opening with defer). */
+	if (ctx->window_open_ms > ctx->now_ms && ctx->window_skip) {
+		*why = "outside the calling hours, and outside_window = skip: it would not be submitted";
+		return -EBUSY;
+	}
+	if (ctx->skip) {
+		*why = ctx->skip;
+		return -EBUSY;
+	}
 	r->cancel_wanted = false;
 	r->finished_at = 0;
 	free(r->error);
