@@ -3,8 +3,7 @@
  * only job file of a temporary jobs folder (with a CSV beside it that the
  * input may name), and cfg_load must end with a configuration or with
  * diagnostics that all name a place: never a crash or a leak.
- * Build: clang -fsanitize=fuzzer,address,undefined -Isrc -Ibuild fuzz/fuzz_cfg.c \
- *        src/cfg.c src/csv.c src/jobspec.c src/tz.c src/util.c -lconfig -lm
+ * Build: ./configure --enable-fuzzing CC=clang && make fuzz/fuzz_cfg (mk/fuzz.mk).
  */
 #include "config.h"
 

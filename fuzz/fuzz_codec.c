@@ -8,7 +8,7 @@
  *
  * Seeds: fuzz/corpus/codec/ (the API document's bodies); dictionary:
  * fuzz/codec.dict.
- * Build: clang -fsanitize=fuzzer,address,undefined -Isrc -Ibuild fuzz/fuzz_codec.c src/codec.c src/util.c -ljson-c
+ * Build: ./configure --enable-fuzzing CC=clang && make fuzz/fuzz_codec (mk/fuzz.mk).
  */
 #include "config.h"
 

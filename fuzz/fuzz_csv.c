@@ -2,7 +2,7 @@
  * fuzz_csv: libFuzzer target for the CSV reader. Any byte string must give
  * either records or diagnostics, never a crash, a leak or a read past the
  * buffer (the input is copied so ASan sees its exact end).
- * Build: clang -fsanitize=fuzzer,address,undefined -Isrc -Ibuild fuzz/fuzz_csv.c src/csv.c src/util.c
+ * Build: ./configure --enable-fuzzing CC=clang && make fuzz/fuzz_csv (mk/fuzz.mk).
  */
 #include "config.h"
 

@@ -12,4 +12,4 @@ TESTS += $(INTEGRATION) tests/cli-check-plan.sh
 TESTS += tests/integration/test_model.sh
 dist_noinst_SCRIPTS += tests/integration/test_model.sh tests/cli-check-plan.sh
 EXTRA_DIST += $(INTEGRATION) tests/integration/harness.py tests/integration/test_model.py \
-	scripts/demo scripts/test scripts/build scripts/install-deps
+	scripts/demo scripts/test scripts/build scripts/install-deps scripts/stress

@@ -1,8 +1,8 @@
 /*
- * api: everything the simulator does with one HTTP request, without the
+ * sim_api: everything the simulator does with one HTTP request, without the
  * socket. Routing (FastAPI's 404/405 rules), auth, validation, the batch
  * endpoints, the fault table, the request log and the /_sim/ control
- * endpoints. The server (server.c) turns the outcome into bytes on a
+ * endpoints. The server (sim/shell/sim_server.c) turns the outcome into bytes on a
  * connection; the fuzz target calls the same functions directly.
  */
 #ifndef BC_SIM_API_H

@@ -1,6 +1,6 @@
 /*
  * batchcall-sim: a local simulator of the ElevenLabs batch-calling API.
- * main.c only reads the command line; see docs/simulator.md.
+ * This file only reads the command line; see docs/simulator.md.
  */
 #include "config.h"
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -227,6 +228,8 @@ int main(int argc, char **argv)
 	};
 	const char *config = CFG_DEFAULT_PATH;
 	enum log_target target = LOG_TARGET_AUTO;
+	struct timespec born;
+	int64_t born_ms;
 	bool check = false, verbose = false;
 	struct daemonconf *conf = NULL;
 	struct diag d = { 0 };
@@ -237,6 +240,11 @@ int main(int argc, char **argv)
 	struct hook *hook = NULL;
 	char *key = NULL, *cause = NULL, *env_key, *env_secret, *secret = NULL;
 	int c, status = 1;
+
+	/* When this daemon began, before any file is read: a run that comes
+	 * due after it is its own, never an earlier life's (engine_start). */
+	clock_gettime(CLOCK_REALTIME, &born);
+	born_ms = (int64_t)born.tv_sec * 1000 + born.tv_nsec / 1000000;
 
 	/* A process that holds the API key never dumps core (LimitCORE=0 in
 	 * the unit says the same) and cannot be ptraced by its own user. */
@@ -329,7 +337,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
 		event_add(sig[i], NULL);
 	notify_watchdog_start(base);
-	engine_start(e);
+	engine_start(e, born_ms);
 	event_base_dispatch(base);
 	status = 0;
 out:

@@ -73,7 +73,7 @@ static void suspect(struct occur_out *out, struct run *r, const struct jobspec *
 {
 	int64_t at = run_submit_at_ms(r, spec);
 
-	if (!o->suspect_due || r->state != RUN_SCHEDULED || at > o->now_ms ||
+	if (!o->suspect_due || r->state != RUN_SCHEDULED || at > (o->born_ms ? o->born_ms : o->now_ms) ||
 	    o->now_ms - at > (int64_t)spec->max_lateness * 1000)
 		return;
 	run_suspect(r, 0, o->settle_ms);
@@ -289,7 +289,9 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 	announce(out, r, spec);
 }
 
-bool occur_replaceable(const struct run *r)
+/* A replaceable run: never submitted, made again by the files (not a
+ * follow-up, not cancelled or paused by the operator). */
+static bool replaceable(const struct run *r)
 {
 	return !run_submitted(r) && !r->cancel_wanted && r->op == OP_NONE && !run_is_follow_up(r) &&
 	       (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED || r->state == RUN_MISSED ||
@@ -325,11 +327,11 @@ static void reconcile_oneoff(const struct jobspec *spec, const struct run *const
 				ret[i] = verdict(OCCUR_UPDATE, NULL);
 			else if (r->start == sub || run_is_follow_up(r))
 				ret[i] = verdict(OCCUR_FOLLOW, NULL);
-			else if (occur_replaceable(r))
+			else if (replaceable(r))
 				ret[i] = verdict(OCCUR_DROP, "is dropped: another run of this one-off job was submitted");
 		} else if (run_is_follow_up(r)) {
 			ret[i] = verdict(OCCUR_FOLLOW, NULL);
-		} else if (!occur_replaceable(r)) {
+		} else if (!replaceable(r)) {
 			/* cancelled or paused by the operator: stays so */
 		} else if (r->start != spec->start) {
 			ret[i] = verdict(OCCUR_DROP, "is planned again at the job's new start");

@@ -44,12 +44,17 @@ void occur_out_clear(struct occur_out *out);
 
 struct occur_opts {
 	int64_t now_ms;
-	/* The first plan after a start on a state that held records: a run
-	 * whose time has already come and that has no record may have been
-	 * submitted by an earlier life; it is looked up first and concluded
-	 * from settle_ms on (started + grace). */
+	/* The first plan after a start: a run whose time has already come and
+	 * that has no record may have been submitted by an earlier life (or
+	 * before the state folder was emptied); it is looked up first and
+	 * concluded from settle_ms on (started + grace). */
 	bool suspect_due;
 	int64_t settle_ms;
+	/* When this daemon began (0: now_ms). A run that came due after it
+	 * came due while this daemon ran: no earlier life can have
+	 * submitted it (it writes its intent before a submit, and holds the
+	 * state folder's lock until it exits), so it is not looked up. */
+	int64_t born_ms;
 	/* At start-up a zone group missing from a one-off occurrence (its
 	 * record lost) is made again, as long as no group of it was
 	 * submitted. */
@@ -99,9 +104,5 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
 /* The recipients (keys) of spec in zone, its zone group: a NULL-terminated
  * array in *ret (the caller frees); how many. */
 size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret);
-
-/* A replaceable run: never submitted, made again by the files (not a
- * follow-up, not cancelled or paused by the operator). */
-bool occur_replaceable(const struct run *r);
 
 #endif

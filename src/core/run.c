@@ -1,5 +1,5 @@
 /*
- * job: the run state machine (see run.h). Every transition is a function of
+ * run: the run state machine (see run.h). Every transition is a function of
  * the run, the context (job definition, now, a random value) and the event;
  * the actions it returns are carried out by the engine in order.
  */
@@ -32,14 +32,6 @@ static const char *const state_names[RUN__MAX] = {
 	[RUN_PAUSED] = "paused",
 };
 
-static const char *const event_names[JE__MAX] = {
-	[JE_SCHEDULED] = "scheduled", [JE_SUBMITTED] = "submitted", [JE_ADOPTED] = "adopted",
-	[JE_STATUS] = "status",       [JE_RETRIED] = "retried",     [JE_CANCELLED] = "cancelled",
-	[JE_FINISHED] = "finished",   [JE_MISSED] = "missed",       [JE_ERROR] = "error",
-	[JE_LATE] = "late",           [JE_CHANGED] = "changed",     [JE_REMOVED] = "removed",
-	[JE_TRANSIENT] = "transient", [JE_DUPLICATE] = "duplicate", [JE_PAUSED] = "paused",
-};
-
 const char *run_state_name(enum run_state s)
 {
 	return (unsigned)s < RUN__MAX ? state_names[s] : "unknown";
@@ -51,11 +43,6 @@ int run_state_from_name(const char *s)
 		if (s && strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-const char *job_event_name(enum job_event e)
-{
-	return (unsigned)e < JE__MAX ? event_names[e] : "unknown";
 }
 
 bool run_state_final(enum run_state s)
@@ -1136,6 +1123,16 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	if (!(r->state == RUN_SCHEDULED || r->state == RUN_MISSED || r->state == RUN_CANCELLED ||
 	      r->state == RUN_ERROR)) {
 		*why = "the run cannot be submitted in its state";
+		return -EBUSY;
+	}
+	/* Refused rather than accepted and then skipped: a trigger that is
+	 * accepted is submitted (now, or at the hours' opening with defer). */
+	if (ctx->window_open_ms > ctx->now_ms && ctx->window_skip) {
+		*why = "outside the calling hours, and outside_window = skip: it would not be submitted";
+		return -EBUSY;
+	}
+	if (ctx->skip) {
+		*why = ctx->skip;
 		return -EBUSY;
 	}
 	r->cancel_wanted = false;

@@ -1,5 +1,5 @@
 /*
- * job: the life of one run of a job as a pure state machine. The shell feeds
+ * run: the life of one run of a job as a pure state machine. The shell feeds
  * it events (time reached, API answers, operator requests) with the current
  * time; it changes the run and returns actions (persist, submit, look up,
  * fetch, retry, cancel, log, forget) for the shell to carry out in order.
@@ -11,8 +11,8 @@
  * call_name, and submitted again only when the lookup finds nothing after a
  * grace period long enough for any request still in flight to have landed.
  */
-#ifndef BC_JOB_H
-#define BC_JOB_H
+#ifndef BC_RUN_H
+#define BC_RUN_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -213,7 +213,6 @@ struct run_event {
 const char *run_state_name(enum run_state s);
 /* -1 for an unknown name. */
 int run_state_from_name(const char *s);
-const char *job_event_name(enum job_event e);
 /* Finished for good: nothing more will happen to the run. */
 bool run_state_final(enum run_state s);
 /* A batch exists that is (or may again be) dialling. */

@@ -115,8 +115,7 @@ char *state_format(const struct run *r)
 /* --- reading --------------------------------------------------------------- */
 
 struct record_reader {
-	struct json_object *o;
-	char *cause;
+	char *cause; /* the first problem found; every read after it is skipped */
 };
 
 static struct json_object *field(struct record_reader *rd, struct json_object *o, const char *k,
@@ -229,139 +228,196 @@ static bool get_bool_opt(struct record_reader *rd, struct json_object *o, const 
 	return get_bool(rd, o, k);
 }
 
-int state_parse(const char *text, size_t len, struct run **ret, char **cause)
+/* A 64-bit digest written as 16 hex digits; an optional key may be absent. */
+static void get_hex64(struct record_reader *rd, struct json_object *o, const char *k, bool optional, uint64_t *ret)
 {
-	struct json_tokener *tok = NULL;
-	struct record_reader rd = { 0 };
-	struct run *r = NULL;
-	struct json_object *o = NULL, *b, *c;
-	char *s = NULL;
-	int st, ret_code = -EBADMSG;
+	char *s = optional ? get_str_opt(rd, o, k) : get_str(rd, o, k, false), *end;
+
+	if (!s)
+		return;
+	errno = 0;
+	*ret = strtoull(s, &end, 16);
+	if ((errno || *end || strlen(s) != 16) && !rd->cause)
+		rd->cause = xasprintf("key '%s' is not 16 hex digits", k);
+	free(s);
+}
+
+/* The document: one complete JSON object (trailing whitespace is fine,
+ * anything else is damage); NULL with rd->cause otherwise. */
+static struct json_object *read_document(struct record_reader *rd, const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
 
 	if (len == 0 || memchr(text, '\0', len)) {
-		rd.cause = xstrdup(len ? "the file holds a NUL byte" : "the file is empty");
-		goto out;
+		rd->cause = xstrdup(len ? "the file holds a NUL byte" : "the file is empty");
+		return NULL;
 	}
 	tok = json_tokener_new_ex(16);
 	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
-		/* Trailing whitespace is fine; anything else is damage. */
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
 		size_t end = json_tokener_get_parse_end(tok);
 		bool tail_ok = o && json_tokener_get_error(tok) == json_tokener_success;
 		for (size_t i = end; tail_ok && i < len; i++)
 			if (!strchr(" \t\r\n", text[i]))
 				tail_ok = false;
-		if (!tail_ok) {
-			rd.cause = xstrdup("not a complete JSON document (truncated or corrupted)");
-			goto out;
-		}
+		if (!tail_ok)
+			rd->cause = xstrdup("not a complete JSON document (truncated or corrupted)");
 	}
-	if (!json_object_is_type(o, json_type_object)) {
-		rd.cause = xstrdup("not a JSON object");
-		goto out;
+	json_tokener_free(tok);
+	if (!rd->cause && !json_object_is_type(o, json_type_object))
+		rd->cause = xstrdup("not a JSON object");
+	if (rd->cause) {
+		json_object_put(o);
+		return NULL;
 	}
-	s = get_str(&rd, o, "format", false);
-	if (s && strcmp(s, "batchcalld-run") != 0)
-		rd.cause = xasprintf("unknown format '%s'", s);
-	if (get_int(&rd, o, "version", 1, STATE_VERSION) && rd.cause)
-		goto out;
-	if (rd.cause)
-		goto out;
+	return o;
+}
 
-	r = xcalloc(1, sizeof(*r));
-	r->job = get_str(&rd, o, "job", false);
-	r->start = get_int(&rd, o, "start", STATE_START_MIN, STATE_START_MAX);
-	r->call_name = get_str(&rd, o, "call_name", false);
-	r->agent_id = get_str(&rd, o, "agent_id", true);
+/* format and version: a record this reader knows how to read. */
+static void read_header(struct record_reader *rd, struct json_object *o)
+{
+	char *s = get_str(rd, o, "format", false);
+
+	if (s && strcmp(s, "batchcalld-run") != 0)
+		rd->cause = xasprintf("unknown format '%s'", s);
 	free(s);
-	s = get_str(&rd, o, "state", false);
+	get_int(rd, o, "version", 1, STATE_VERSION);
+}
+
+/* Which run this is, its state, its batch and the digest of its job. */
+static void read_identity(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	char *s;
+	int st;
+
+	r->job = get_str(rd, o, "job", false);
+	r->start = get_int(rd, o, "start", STATE_START_MIN, STATE_START_MAX);
+	r->call_name = get_str(rd, o, "call_name", false);
+	r->agent_id = get_str(rd, o, "agent_id", true);
+	s = get_str(rd, o, "state", false);
 	if (s) {
 		st = run_state_from_name(s);
 		if (st < 0)
-			rd.cause = xasprintf("unknown state '%s'", s);
+			rd->cause = xasprintf("unknown state '%s'", s);
 		else
 			r->state = st;
 	}
 	free(s);
-	s = get_str(&rd, o, "on_removal", false);
+	s = get_str(rd, o, "on_removal", false);
 	if (s) {
 		if (strcmp(s, "keep") == 0)
 			r->on_removal = ON_REMOVAL_KEEP;
 		else if (strcmp(s, "cancel") == 0)
 			r->on_removal = ON_REMOVAL_CANCEL;
-		else if (!rd.cause)
-			rd.cause = xasprintf("unknown on_removal '%s'", s);
+		else if (!rd->cause)
+			rd->cause = xasprintf("unknown on_removal '%s'", s);
 	}
-	r->batch_id = get_str(&rd, o, "batch_id", true);
 	free(s);
-	s = get_str(&rd, o, "digest", false);
-	if (s) {
-		char *end;
-		errno = 0;
-		r->digest = strtoull(s, &end, 16);
-		if (errno || *end || strlen(s) != 16)
-			if (!rd.cause)
-				rd.cause = xstrdup("key 'digest' is not 16 hex digits");
-	}
-	r->submit_attempts = (int)get_int(&rd, o, "submit_attempts", 0, STATE_COUNT_MAX);
-	r->intent_ms = get_int(&rd, o, "intent_ms", 0, STATE_INT_MAX);
-	r->first_intent_ms = get_int_opt(&rd, o, "first_intent_ms", 0, STATE_INT_MAX);
-	r->sent_count = get_int_opt(&rd, o, "sent_count", 0, CODEC_COUNT_MAX);
-	free(s);
-	s = get_str_opt(&rd, o, "sent_digest");
-	if (s) {
-		char *end;
-		errno = 0;
-		r->sent_digest = strtoull(s, &end, 16);
-		if ((errno || *end || strlen(s) != 16) && !rd.cause)
-			rd.cause = xstrdup("key 'sent_digest' is not 16 hex digits");
-	}
-	r->lookup_only = get_bool_opt(&rd, o, "lookup_only");
-	r->removal_cancel = get_bool_opt(&rd, o, "removal_cancel");
-	r->uncertain = get_bool(&rd, o, "uncertain");
-	r->settle_ms = get_int_opt(&rd, o, "settle_ms", 0, STATE_INT_MAX);
-	r->retries = (int)get_int(&rd, o, "retries", 0, STATE_COUNT_MAX);
-	r->retry_expect = get_int(&rd, o, "retry_expect", 0, CODEC_RETRY_COUNT_MAX + 1);
-	r->due_ms = get_int(&rd, o, "due_ms", -STATE_INT_MAX, STATE_INT_MAX);
-	r->gen = (uint64_t)get_int_opt(&rd, o, "gen", 0, INT64_MAX);
-	r->submit_at_ms = get_int_opt(&rd, o, "submit_at_ms", 0, STATE_INT_MAX);
-	r->close_ms = get_int_opt(&rd, o, "close_ms", 0, STATE_INT_MAX);
-	r->part = get_str_opt(&rd, o, "part");
-	r->zone = get_str_opt(&rd, o, "zone");
-	get_strv_opt(&rd, o, "recipients", &r->rcpts, &r->n_rcpts);
-	free(s);
-	s = get_str_opt(&rd, o, "follow");
+	r->batch_id = get_str(rd, o, "batch_id", true);
+	get_hex64(rd, o, "digest", false, &r->digest);
+}
+
+/* The submits made and what is known of their outcome. */
+static void read_submit(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	r->submit_attempts = (int)get_int(rd, o, "submit_attempts", 0, STATE_COUNT_MAX);
+	r->intent_ms = get_int(rd, o, "intent_ms", 0, STATE_INT_MAX);
+	r->first_intent_ms = get_int_opt(rd, o, "first_intent_ms", 0, STATE_INT_MAX);
+	r->sent_count = get_int_opt(rd, o, "sent_count", 0, CODEC_COUNT_MAX);
+	get_hex64(rd, o, "sent_digest", true, &r->sent_digest);
+	r->lookup_only = get_bool_opt(rd, o, "lookup_only");
+	r->removal_cancel = get_bool_opt(rd, o, "removal_cancel");
+	r->uncertain = get_bool(rd, o, "uncertain");
+	r->settle_ms = get_int_opt(rd, o, "settle_ms", 0, STATE_INT_MAX);
+}
+
+/* The retries and the instants the run waits for. */
+static void read_timing(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	r->retries = (int)get_int(rd, o, "retries", 0, STATE_COUNT_MAX);
+	r->retry_expect = get_int(rd, o, "retry_expect", 0, CODEC_RETRY_COUNT_MAX + 1);
+	r->due_ms = get_int(rd, o, "due_ms", -STATE_INT_MAX, STATE_INT_MAX);
+	r->gen = (uint64_t)get_int_opt(rd, o, "gen", 0, INT64_MAX);
+	r->submit_at_ms = get_int_opt(rd, o, "submit_at_ms", 0, STATE_INT_MAX);
+	r->close_ms = get_int_opt(rd, o, "close_ms", 0, STATE_INT_MAX);
+}
+
+/* The part of the occurrence this run is (a zone group, a follow-up) and
+ * the recipients that only its record holds. */
+static void read_part(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	char *s;
+
+	r->part = get_str_opt(rd, o, "part");
+	r->zone = get_str_opt(rd, o, "zone");
+	get_strv_opt(rd, o, "recipients", &r->rcpts, &r->n_rcpts);
+	s = get_str_opt(rd, o, "follow");
 	r->follow = s && strcmp(s, "resume") == 0 ? FOLLOW_RESUME : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE : FOLLOW_NONE;
-	r->follow_n = (int)get_int_opt(&rd, o, "follow_n", 0, STATE_COUNT_MAX);
-	get_strv_opt(&rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
+	free(s);
+	r->follow_n = (int)get_int_opt(rd, o, "follow_n", 0, STATE_COUNT_MAX);
+	get_strv_opt(rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
+}
+
+/* The batch as the API last described it. */
+static void read_batch(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	struct json_object *b = field(rd, o, "batch", json_type_object, false);
+	char *s;
+
+	if (!b)
+		return;
+	s = get_str(rd, b, "status", false);
+	if (s)
+		r->batch.status = batch_status_from_name(s);
+	free(s);
+	r->batch.created_at_unix = get_int(rd, b, "created_at_unix", 0, CODEC_TIME_MAX);
+	r->batch.scheduled_time_unix = get_int(rd, b, "scheduled_time_unix", 0, CODEC_TIME_MAX);
+	r->batch.last_updated_at_unix = get_int(rd, b, "last_updated_at_unix", 0, CODEC_TIME_MAX);
+	r->batch.total_calls_dispatched = get_int(rd, b, "total_calls_dispatched", 0, CODEC_COUNT_MAX);
+	r->batch.total_calls_scheduled = get_int(rd, b, "total_calls_scheduled", 0, CODEC_COUNT_MAX);
+	r->batch.total_calls_finished = get_int(rd, b, "total_calls_finished", 0, CODEC_COUNT_MAX);
+	r->batch.retry_count = get_int(rd, b, "retry_count", 0, CODEC_RETRY_COUNT_MAX);
+}
+
+/* How the run ended, or has gone so far: the recipients' outcomes, the
+ * last error and the two instants. */
+static void read_outcome(struct record_reader *rd, struct json_object *o, struct run *r)
+{
+	struct json_object *c = field(rd, o, "counts", json_type_object, true);
+
+	if (c) {
+		r->counts_valid = true;
+		for (int i = 0; i < BATCH_RCPT__MAX; i++)
+			r->counts[i] = get_int(rd, c, batch_rcpt_status_name(i), 0, STATE_INT_MAX);
+	}
+	r->error = get_str(rd, o, "error", true);
+	r->submitted_at = get_int(rd, o, "submitted_at", 0, STATE_INT_MAX);
+	r->finished_at = get_int(rd, o, "finished_at", 0, STATE_INT_MAX);
+}
+
+int state_parse(const char *text, size_t len, struct run **ret, char **cause)
+{
+	struct record_reader rd = { 0 };
+	struct json_object *o = read_document(&rd, text, len);
+	struct run *r = NULL;
+	int rc = -EBADMSG;
+
+	if (o)
+		read_header(&rd, o);
+	if (rd.cause)
+		goto out;
+	r = xcalloc(1, sizeof(*r));
+	read_identity(&rd, o, r);
+	read_submit(&rd, o, r);
+	read_timing(&rd, o, r);
+	read_part(&rd, o, r);
 	r->failures = (int)get_int(&rd, o, "failures", 0, STATE_COUNT_MAX);
 	r->cancel_wanted = get_bool(&rd, o, "cancel_wanted");
 	r->removing = get_bool(&rd, o, "removing");
 	r->late_logged = get_bool(&rd, o, "late_logged");
-	b = field(&rd, o, "batch", json_type_object, false);
-	if (b) {
-		free(s);
-		s = get_str(&rd, b, "status", false);
-		if (s)
-			r->batch.status = batch_status_from_name(s);
-		r->batch.created_at_unix = get_int(&rd, b, "created_at_unix", 0, CODEC_TIME_MAX);
-		r->batch.scheduled_time_unix = get_int(&rd, b, "scheduled_time_unix", 0, CODEC_TIME_MAX);
-		r->batch.last_updated_at_unix = get_int(&rd, b, "last_updated_at_unix", 0, CODEC_TIME_MAX);
-		r->batch.total_calls_dispatched = get_int(&rd, b, "total_calls_dispatched", 0, CODEC_COUNT_MAX);
-		r->batch.total_calls_scheduled = get_int(&rd, b, "total_calls_scheduled", 0, CODEC_COUNT_MAX);
-		r->batch.total_calls_finished = get_int(&rd, b, "total_calls_finished", 0, CODEC_COUNT_MAX);
-		r->batch.retry_count = get_int(&rd, b, "retry_count", 0, CODEC_RETRY_COUNT_MAX);
-	}
-	c = field(&rd, o, "counts", json_type_object, true);
-	if (c) {
-		r->counts_valid = true;
-		for (int i = 0; i < BATCH_RCPT__MAX; i++)
-			r->counts[i] = get_int(&rd, c, batch_rcpt_status_name(i), 0, STATE_INT_MAX);
-	}
-	r->error = get_str(&rd, o, "error", true);
-	r->submitted_at = get_int(&rd, o, "submitted_at", 0, STATE_INT_MAX);
-	r->finished_at = get_int(&rd, o, "finished_at", 0, STATE_INT_MAX);
+	read_batch(&rd, o, r);
+	read_outcome(&rd, o, r);
 	if (!rd.cause && (!job_name_valid(r->job) || !*r->call_name))
 		rd.cause = xstrdup("invalid job or call_name");
 	if (!rd.cause && r->batch_id && !*r->batch_id)
@@ -370,20 +426,15 @@ int state_parse(const char *text, size_t len, struct run **ret, char **cause)
 		goto out;
 	*ret = r;
 	r = NULL;
-	ret_code = 0;
+	rc = 0;
 out:
-	if (rd.cause) {
-		if (cause)
-			*cause = rd.cause;
-		else
-			free(rd.cause);
-	}
-	free(s);
+	if (rd.cause && cause)
+		*cause = rd.cause;
+	else
+		free(rd.cause);
 	run_free(r);
 	json_object_put(o);
-	if (tok)
-		json_tokener_free(tok);
-	return ret_code;
+	return rc;
 }
 
 /* --- file names ------------------------------------------------------------ */

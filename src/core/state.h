@@ -41,8 +41,8 @@
 #define STATE_VERSION 1
 
 /* The domain of a record: every run the daemon can produce is written, and
- * read back equal; anything outside it is damage (tests/test_state.c checks
- * both with random runs).
+ * read back equal; anything outside it is damage (tests/core/test_state.c
+ * checks both with random runs).
  * - job: a valid job name; call_name: not empty; batch_id: null or not
  *   empty; agent_id, part, zone, error: null or a string; recipients: null
  *   or a list of strings, unfinished: a list of strings (written null when

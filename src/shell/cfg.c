@@ -947,86 +947,107 @@ out:
 	return r;
 }
 
+/* One end of the calling hours, "HH:MM[:SS]", into *dst; false when it is
+ * not one. */
+static bool hours_clock(struct loader *L, const config_setting_t *e, const char *which, int *dst)
+{
+	char *v = NULL;
+	bool ok = true;
+
+	if (!get_string(L, e, true, &v)) {
+		ok = false;
+	} else if (window_parse_clock(v, dst) < 0) {
+		lerr(L, e, "'calling_hours.%s' must be a time of day \"HH:MM[:SS]\" (got \"%s\")", which, v);
+		ok = false;
+	}
+	free(v);
+	return ok;
+}
+
+/* The calling_hours group as a window, or NULL when it is not a group. */
+static struct window *hours_window(struct loader *L, const config_setting_t *g)
+{
+	const config_setting_t *s, *s_from, *s_to;
+	struct window *w;
+	char *v = NULL;
+	bool ok = true;
+
+	if (!want_group(L, g))
+		return NULL;
+	w = xcalloc(1, sizeof(*w));
+	w->days = CALENDAR_ALL_WEEKDAYS;
+	check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
+	if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
+		char *cause = NULL;
+		if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
+			lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
+		free(cause);
+	}
+	free(v);
+	s_from = config_setting_get_member(g, "from");
+	s_to = config_setting_get_member(g, "to");
+	if (!s_from || !s_to) {
+		lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
+		ok = false;
+	}
+	if (s_from && !hours_clock(L, s_from, "from", &w->from))
+		ok = false;
+	if (s_to && !hours_clock(L, s_to, "to", &w->to))
+		ok = false;
+	if (ok && w->from == w->to)
+		lerr(L, s_to,
+		     "'calling_hours.from' and 'calling_hours.to' are both %s: the window would be empty "
+		     "(leave out 'calling_hours' to call at any time)",
+		     config_setting_get_string(s_to));
+	return w;
+}
+
+/* blackout_dates into *w; without calling hours they make a window of
+ * their own that is open all day. */
+static void hours_blackout(struct loader *L, const config_setting_t *b, struct window **w)
+{
+	int t = config_setting_type(b), n;
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		wrong_type(L, b, "an array of dates, [ \"2026-12-25\", ... ]");
+		return;
+	}
+	if (!*w) {
+		*w = xcalloc(1, sizeof(**w));
+		(*w)->days = CALENDAR_ALL_WEEKDAYS;
+		(*w)->all_day = true;
+	}
+	n = config_setting_length(b);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(b, (unsigned)i);
+		const char *d = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		int64_t day;
+		if (!d || window_parse_date(d, &day) < 0) {
+			if (d)
+				lerr(L, e, "'blackout_dates': \"%s\" is not a date \"YYYY-MM-DD\"", d);
+			else
+				lerr(L, e, "'blackout_dates': each element must be a date string \"YYYY-MM-DD\", not %s",
+				     type_name(config_setting_type(e)));
+			continue;
+		}
+		window_add_blackout(*w, day);
+	}
+}
+
 /* calling_hours and blackout_dates into one window. Each of the two keys is
  * taken whole from the job or else from defaults (a job's calling_hours
  * replaces the defaults' group, it does not merge with it). */
 static void job_hours(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 		      struct jobspec *j)
 {
-	const config_setting_t *g = pick(L, job, defs, "calling_hours"), *s, *b;
+	const config_setting_t *g = pick(L, job, defs, "calling_hours"), *b;
 	struct window *w = NULL;
-	char *v = NULL;
 
-	if (g && want_group(L, g)) {
-		const config_setting_t *s_from, *s_to;
-		bool ok = true;
-
-		w = xcalloc(1, sizeof(*w));
-		w->days = CALENDAR_ALL_WEEKDAYS;
-		check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
-		if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
-			char *cause = NULL;
-			if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
-				lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
-			free(cause);
-		}
-		freep(&v);
-		s_from = config_setting_get_member(g, "from");
-		s_to = config_setting_get_member(g, "to");
-		if (!s_from || !s_to) {
-			lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
-			ok = false;
-		}
-		for (int k = 0; k < 2; k++) {
-			const config_setting_t *e = k == 0 ? s_from : s_to;
-			int *dst = k == 0 ? &w->from : &w->to;
-			if (!e)
-				continue;
-			if (!get_string(L, e, true, &v)) {
-				ok = false;
-			} else if (window_parse_clock(v, dst) < 0) {
-				lerr(L, e, "'calling_hours.%s' must be a time of day \"HH:MM[:SS]\" (got \"%s\")",
-				     k == 0 ? "from" : "to", v);
-				ok = false;
-			}
-			freep(&v);
-		}
-		if (ok && w->from == w->to)
-			lerr(L, s_to,
-			     "'calling_hours.from' and 'calling_hours.to' are both %s: the window would be empty "
-			     "(leave out 'calling_hours' to call at any time)",
-			     config_setting_get_string(s_to));
-	}
+	if (g)
+		w = hours_window(L, g);
 	b = pick(L, job, defs, "blackout_dates");
-	if (b) {
-		int t = config_setting_type(b), n;
-		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
-			wrong_type(L, b, "an array of dates, [ \"2026-12-25\", ... ]");
-		} else {
-			if (!w) {
-				w = xcalloc(1, sizeof(*w));
-				w->days = CALENDAR_ALL_WEEKDAYS;
-				w->all_day = true;
-			}
-			n = config_setting_length(b);
-			for (int i = 0; i < n; i++) {
-				const config_setting_t *e = config_setting_get_elem(b, (unsigned)i);
-				const char *d = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e)
-											     : NULL;
-				int64_t day;
-				if (!d || window_parse_date(d, &day) < 0) {
-					if (d)
-						lerr(L, e, "'blackout_dates': \"%s\" is not a date \"YYYY-MM-DD\"", d);
-					else
-						lerr(L, e, "'blackout_dates': each element must be a date string "
-							   "\"YYYY-MM-DD\", not %s",
-						     type_name(config_setting_type(e)));
-					continue;
-				}
-				window_add_blackout(w, day);
-			}
-		}
-	}
+	if (b)
+		hours_blackout(L, b, &w);
 	L->quiet = false;
 	j->hours = w;
 }
@@ -1069,35 +1090,42 @@ static void job_check_repeat(struct loader *L, const config_setting_t *job, cons
 	}
 }
 
-/* Build one job from its group and the defaults. With job == NULL only the
- * defaults themselves are checked (keys and types, nothing that needs a
- * whole job). L->failed says whether j is usable. */
-static void job_build(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
-		      struct jobspec *j)
+/* The built-in values of the keys that have one, and where the job is. */
+static void job_init(struct loader *L, const config_setting_t *self, struct jobspec *j)
 {
-	const config_setting_t *s, *s_start, *s_unix, *s_tz, *s_repeat, *self = job ? job : defs;
-	struct recipient *rv = NULL;
-	size_t rn = 0;
 	j->retry = (struct retry_policy){ DEF_RETRY_MAX, DEF_RETRY_DELAY, DEF_RETRY_BACKOFF, DEF_RETRY_MAX_DELAY };
 	j->max_lateness = DEF_MAX_LATENESS;
 	j->enabled = true;
 	j->on_removal = ON_REMOVAL_CANCEL;
 	j->file = xstrdup(setting_file(L, self));
 	j->line = setting_line(self);
+}
 
-	if (job) {
-		check_keys(L, job, "a job", job_keys, ARRAY_SIZE(job_keys));
-		s = config_setting_get_member(job, "name");
-		if (!s)
-			lerr(L, job, "a job needs a 'name'");
-		else if (get_string(L, s, false, &j->name) && !job_name_valid(j->name))
-			lerr(L, s, "job name '%s' is not valid: 1 to %d of A-Z a-z 0-9 . _ -", j->name, JOB_NAME_MAX);
-	} else {
+/* The group's keys, and the name: every job has its own, so defaults may
+ * not give one. */
+static void job_name(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		     struct jobspec *j)
+{
+	const config_setting_t *s;
+
+	if (!job) {
 		check_keys(L, defs, "'defaults'", job_keys, ARRAY_SIZE(job_keys));
 		if ((s = config_setting_get_member(defs, "name")))
 			lerr(L, s, "'name' cannot have a default: every job has its own");
+		return;
 	}
+	check_keys(L, job, "a job", job_keys, ARRAY_SIZE(job_keys));
+	s = config_setting_get_member(job, "name");
+	if (!s)
+		lerr(L, job, "a job needs a 'name'");
+	else if (get_string(L, s, false, &j->name) && !job_name_valid(j->name))
+		lerr(L, s, "job name '%s' is not valid: 1 to %d of A-Z a-z 0-9 . _ -", j->name, JOB_NAME_MAX);
+}
 
+/* The agent and the keys a submit sends as they are written. */
+static void job_agent(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		      struct jobspec *j)
+{
 	job_string(L, job, defs, "agent_id", &j->agent_id);
 	job_string(L, job, defs, "phone_number_id", &j->phone_number_id);
 	job_string(L, job, defs, "call_name", &j->call_name);
@@ -1105,6 +1133,17 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_string(L, job, defs, "environment", &j->environment);
 	job_int(L, job, defs, "target_concurrency_limit", 1, INT_MAX, &j->target_concurrency_limit);
 	job_int(L, job, defs, "ringing_timeout_secs", 1, 999, &j->ringing_timeout_secs);
+}
+
+/* When a run may still be submitted, whether the job runs at all and what
+ * becomes of its batch when the job is removed. */
+static void job_policy(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		       struct jobspec *j)
+{
+	static const char *const removals[] = { [ON_REMOVAL_CANCEL] = "cancel", [ON_REMOVAL_KEEP] = "keep" };
+	const config_setting_t *s;
+	int v;
+
 	/* A run later than the state keeps its record could be submitted twice:
 	 * the record that it ran may be gone when it comes due again. */
 	if ((s = pick(L, job, defs, "max_lateness")) && get_int32(L, s, 0, INT_MAX, &j->max_lateness) &&
@@ -1116,165 +1155,191 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_int(L, job, defs, "submit_ahead", 0, INT_MAX, &j->submit_ahead);
 	if ((s = pick(L, job, defs, "enabled")))
 		get_bool(L, s, &j->enabled);
-	if ((s = pick(L, job, defs, "on_removal"))) {
-		char *v = NULL;
-		if (get_string(L, s, false, &v)) {
-			if (strcmp(v, "cancel") == 0)
-				j->on_removal = ON_REMOVAL_CANCEL;
-			else if (strcmp(v, "keep") == 0)
-				j->on_removal = ON_REMOVAL_KEEP;
-			else
-				lerr(L, s, "'on_removal' must be \"cancel\" or \"keep\" (got \"%s\")", v);
-		}
-		free(v);
-	}
-	job_whatsapp(L, job, defs, j);
-	job_retry(L, job, defs, &j->retry);
+	if ((v = job_choice(L, job, defs, "on_removal", removals, ARRAY_SIZE(removals))) >= 0)
+		j->on_removal = (enum on_removal)v;
+}
 
-	/* recurrence and calling hours (issue 8) */
-	{
-		static const char *const overlaps[] = { "skip", "allow", "cancel_previous" };
-		static const char *const outsides[] = { "defer", "skip" };
-		int v;
+/* The recurrence keys and the calling hours (issue 8), each read on its
+ * own; job_check_repeat holds them together once the start is known. The
+ * repeat setting, if any. */
+static const config_setting_t *job_recurrence(struct loader *L, const config_setting_t *job,
+					      const config_setting_t *defs, struct jobspec *j)
+{
+	static const char *const overlaps[] = { "skip", "allow", "cancel_previous" };
+	static const char *const outsides[] = { "defer", "skip" };
+	const config_setting_t *s, *s_repeat = pick(L, job, defs, "repeat");
+	int v;
 
-		s_repeat = pick(L, job, defs, "repeat");
-		if (s_repeat) {
-			char *text = NULL, *cause = NULL;
-			if (get_string(L, s_repeat, true, &text) && calendar_parse(text, &j->repeat, &cause) < 0)
-				lerr(L, s_repeat, "'repeat' \"%s\": %s", text, cause);
-			free(cause);
-			free(text);
-		}
-		job_int(L, job, defs, "count", 1, MAX_COUNT, &j->count);
-		if ((v = job_choice(L, job, defs, "overlap", overlaps, ARRAY_SIZE(overlaps))) >= 0)
-			j->overlap = (enum overlap_policy)v;
-		if ((v = job_choice(L, job, defs, "outside_window", outsides, ARRAY_SIZE(outsides))) >= 0)
-			j->outside = (enum outside_window)v;
-		if ((s = pick(L, job, defs, "resume")))
-			get_bool(L, s, &j->resume);
-		job_hours(L, job, defs, j);
-		L->quiet = false;
-	}
-
-	/* timezone, then the instant (a wall time needs the zone) */
-	s_tz = pick(L, job, defs, "timezone");
-	if (s_tz && get_string(L, s_tz, true, &j->timezone)) {
-		char *cause = NULL;
-		if (tz_cache_get(L->c->zones, j->timezone, &j->tz, &cause) < 0) {
-			lerr(L, s_tz, "'timezone': %s", cause ? cause : "unknown timezone");
-			freep(&j->timezone);
-		}
+	if (s_repeat) {
+		char *text = NULL, *cause = NULL;
+		if (get_string(L, s_repeat, true, &text) && calendar_parse(text, &j->repeat, &cause) < 0)
+			lerr(L, s_repeat, "'repeat' \"%s\": %s", text, cause);
 		free(cause);
-	}
-	{
-		bool tz_quiet = L->quiet;
-		/* start and scheduled_time_unix replace each other as a pair:
-		 * a job's own choice overrides whichever the defaults made */
-		const config_setting_t *js = job ? config_setting_get_member(job, "start") : NULL;
-		const config_setting_t *ju = job ? config_setting_get_member(job, "scheduled_time_unix") : NULL;
-		const config_setting_t *ds = defs ? config_setting_get_member(defs, "start") : NULL;
-		const config_setting_t *du = defs ? config_setting_get_member(defs, "scheduled_time_unix") : NULL;
-		bool from_defs = job && !js && !ju;
-
-		s_start = from_defs || !job ? ds : js;
-		s_unix = from_defs || !job ? du : ju;
-		L->quiet = from_defs;
-		if (s_start && s_unix) {
-			lerr(L, s_unix, "give either 'start' or 'scheduled_time_unix', not both");
-		} else if (s_unix) {
-			int64_t v;
-			/* up to 9999-12-31T23:59:59Z, as far as a calendar goes */
-			if (get_int(L, s_unix, 0, 253402300799LL, &v)) {
-				j->start = v;
-				j->anchored = s_repeat != NULL;
-			}
-		} else if (s_start) {
-			char *text = NULL;
-			struct civil cv;
-			if (get_string(L, s_start, true, &text)) {
-				if (civil_parse(text, &cv) < 0) {
-					lerr(L, s_start, "'start' must be a wall time \"YYYY-MM-DD HH:MM[:SS]\" (got \"%s\")",
-					     text);
-				} else {
-					j->has_start = true;
-					j->anchored = s_repeat != NULL;
-					j->start_text = text;
-					text = NULL;
-					if (j->tz)
-						j->start = tz_to_instant(j->tz, &cv, NULL);
-					else if (!s_tz && job) {
-						L->quiet = false;
-						lerr(L, s_start,
-						     "'start' needs a 'timezone' (in the job or in defaults)");
-					}
-				}
-			}
-			free(text);
-		} else if (job && !s_repeat) {
-			/* a repeating job needs no start: it begins when it is loaded */
-			L->quiet = false;
-			lerr(L, job, "job '%s' needs 'start' or 'scheduled_time_unix'", j->name ? j->name : "?");
-		}
-		L->quiet = tz_quiet;
-	}
-	if (job && !j->timezone && !s_tz) {
-		/* an absolute instant needs no zone; show it in UTC */
-		char *cause = NULL;
-		j->timezone = xstrdup("UTC");
-		if (tz_cache_get(L->c->zones, "UTC", &j->tz, &cause) < 0)
-			lerr(L, job, "cannot load the UTC zone: %s", cause ? cause : "unknown");
-		free(cause);
-		/* a calendar or calling hours on a wall clock do: no silent UTC */
-		L->quiet = false;
-		if (s_repeat)
-			lerr(L, config_setting_get_member(job, "repeat") ? s_repeat : job,
-			     "'repeat' needs a 'timezone' (in the job or in defaults)");
-		else if (j->hours)
-			lerr(L, job, "calling hours need a 'timezone' (in the job or in defaults)");
-	}
-	if ((s = pick(L, job, defs, "until"))) {
-		char *text = NULL;
-		struct civil cv;
-		if (get_string(L, s, true, &text)) {
-			if (civil_parse(text, &cv) < 0) {
-				lerr(L, s, "'until' must be a wall time \"YYYY-MM-DD HH:MM[:SS]\" (got \"%s\")", text);
-			} else if (j->tz) {
-				j->until = tz_to_instant(j->tz, &cv, NULL);
-				j->has_until = true;
-			}
-		}
 		free(text);
 	}
+	job_int(L, job, defs, "count", 1, MAX_COUNT, &j->count);
+	if ((v = job_choice(L, job, defs, "overlap", overlaps, ARRAY_SIZE(overlaps))) >= 0)
+		j->overlap = (enum overlap_policy)v;
+	if ((v = job_choice(L, job, defs, "outside_window", outsides, ARRAY_SIZE(outsides))) >= 0)
+		j->outside = (enum outside_window)v;
+	if ((s = pick(L, job, defs, "resume")))
+		get_bool(L, s, &j->resume);
+	job_hours(L, job, defs, j);
 	L->quiet = false;
-	if (job)
-		job_check_repeat(L, job, s_repeat, j);
+	return s_repeat;
+}
 
-	/* recipients: inline ones, then the CSV's */
+/* The job's zone, loaded; the timezone setting, if any. L->quiet is left
+ * as pick set it: the instant's own messages go back to it. */
+static const config_setting_t *job_timezone(struct loader *L, const config_setting_t *job,
+					    const config_setting_t *defs, struct jobspec *j)
+{
+	const config_setting_t *s_tz = pick(L, job, defs, "timezone");
+	char *cause = NULL;
+
+	if (!s_tz || !get_string(L, s_tz, true, &j->timezone))
+		return s_tz;
+	if (tz_cache_get(L->c->zones, j->timezone, &j->tz, &cause) < 0) {
+		lerr(L, s_tz, "'timezone': %s", cause ? cause : "unknown timezone");
+		freep(&j->timezone);
+	}
+	free(cause);
+	return s_tz;
+}
+
+/* start as a wall time, made an instant in the job's zone (a wall time
+ * needs the zone, so the timezone is read first). */
+static void job_start_wall(struct loader *L, const config_setting_t *job, const config_setting_t *s_start,
+			   const config_setting_t *s_tz, const config_setting_t *s_repeat, struct jobspec *j)
+{
+	char *text = NULL;
+	struct civil cv;
+
+	if (get_string(L, s_start, true, &text)) {
+		if (civil_parse(text, &cv) < 0) {
+			lerr(L, s_start, "'start' must be a wall time \"YYYY-MM-DD HH:MM[:SS]\" (got \"%s\")", text);
+		} else {
+			j->has_start = true;
+			j->anchored = s_repeat != NULL;
+			j->start_text = text;
+			text = NULL;
+			if (j->tz)
+				j->start = tz_to_instant(j->tz, &cv, NULL);
+			else if (!s_tz && job) {
+				L->quiet = false;
+				lerr(L, s_start, "'start' needs a 'timezone' (in the job or in defaults)");
+			}
+		}
+	}
+	free(text);
+}
+
+/* The job's instant: start or scheduled_time_unix. The two replace each
+ * other as a pair: a job's own choice overrides whichever the defaults
+ * made. */
+static void job_instant(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+			const config_setting_t *s_tz, const config_setting_t *s_repeat, struct jobspec *j)
+{
+	const config_setting_t *js = job ? config_setting_get_member(job, "start") : NULL;
+	const config_setting_t *ju = job ? config_setting_get_member(job, "scheduled_time_unix") : NULL;
+	const config_setting_t *ds = defs ? config_setting_get_member(defs, "start") : NULL;
+	const config_setting_t *du = defs ? config_setting_get_member(defs, "scheduled_time_unix") : NULL;
+	bool from_defs = job && !js && !ju, tz_quiet = L->quiet;
+	const config_setting_t *s_start = from_defs || !job ? ds : js;
+	const config_setting_t *s_unix = from_defs || !job ? du : ju;
+	int64_t v;
+
+	L->quiet = from_defs;
+	if (s_start && s_unix) {
+		lerr(L, s_unix, "give either 'start' or 'scheduled_time_unix', not both");
+	} else if (s_unix) {
+		/* up to 9999-12-31T23:59:59Z, as far as a calendar goes */
+		if (get_int(L, s_unix, 0, 253402300799LL, &v)) {
+			j->start = v;
+			j->anchored = s_repeat != NULL;
+		}
+	} else if (s_start) {
+		job_start_wall(L, job, s_start, s_tz, s_repeat, j);
+	} else if (job && !s_repeat) {
+		/* a repeating job needs no start: it begins when it is loaded */
+		L->quiet = false;
+		lerr(L, job, "job '%s' needs 'start' or 'scheduled_time_unix'", j->name ? j->name : "?");
+	}
+	L->quiet = tz_quiet;
+}
+
+/* A job with no timezone anywhere. An absolute instant needs no zone: it is
+ * shown in UTC. A calendar or calling hours on a wall clock do: no silent
+ * UTC for them. */
+static void job_no_zone(struct loader *L, const config_setting_t *job, const config_setting_t *s_repeat,
+			struct jobspec *j)
+{
+	char *cause = NULL;
+
+	j->timezone = xstrdup("UTC");
+	if (tz_cache_get(L->c->zones, "UTC", &j->tz, &cause) < 0)
+		lerr(L, job, "cannot load the UTC zone: %s", cause ? cause : "unknown");
+	free(cause);
+	L->quiet = false;
+	if (s_repeat)
+		lerr(L, config_setting_get_member(job, "repeat") ? s_repeat : job,
+		     "'repeat' needs a 'timezone' (in the job or in defaults)");
+	else if (j->hours)
+		lerr(L, job, "calling hours need a 'timezone' (in the job or in defaults)");
+}
+
+/* until, a wall time in the job's zone. */
+static void job_until(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		      struct jobspec *j)
+{
+	const config_setting_t *s = pick(L, job, defs, "until");
+	char *text = NULL;
+	struct civil cv;
+
+	if (!s)
+		return;
+	if (get_string(L, s, true, &text)) {
+		if (civil_parse(text, &cv) < 0) {
+			lerr(L, s, "'until' must be a wall time \"YYYY-MM-DD HH:MM[:SS]\" (got \"%s\")", text);
+		} else if (j->tz) {
+			j->until = tz_to_instant(j->tz, &cv, NULL);
+			j->has_until = true;
+		}
+	}
+	free(text);
+}
+
+/* The recipients: the inline ones, then the CSV's. */
+static void job_recipients(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+			   struct jobspec *j)
+{
+	const config_setting_t *s;
+	struct recipient *rv = NULL;
+	size_t rn = 0;
+	char *rel = NULL;
+
 	if ((s = pick(L, job, defs, "recipients"))) {
 		parse_recipients(L, s, &rv, &rn);
 		add_recipients(j, rv, rn);
 	}
 	j->n_inline_recipients = j->n_recipients;
-	if ((s = pick(L, job, defs, "recipients_csv"))) {
-		char *rel = NULL;
-		if (get_string(L, s, true, &rel)) {
-			char *dir = dir_of(setting_file(L, s));
-			j->recipients_csv = resolve(dir, rel);
-			free(dir);
-			rv = NULL;
-			rn = 0;
-			load_csv(L, s, j->recipients_csv, &rv, &rn);
-			add_recipients(j, rv, rn);
-		}
-		free(rel);
+	if ((s = pick(L, job, defs, "recipients_csv")) && get_string(L, s, true, &rel)) {
+		char *dir = dir_of(setting_file(L, s));
+		j->recipients_csv = resolve(dir, rel);
+		free(dir);
+		rv = NULL;
+		rn = 0;
+		load_csv(L, s, j->recipients_csv, &rv, &rn);
+		add_recipients(j, rv, rn);
 	}
+	free(rel);
 	L->quiet = false;
+}
 
-	if (!job)
-		return;
-	if (!j->agent_id && !config_setting_get_member(job, "agent_id") &&
-	    !(defs && config_setting_get_member(defs, "agent_id")))
-		lerr(L, job, "job '%s' needs an 'agent_id'", j->name ? j->name : "?");
+/* The rules on the recipients of a whole job, once all are read. */
+static void job_check_recipients(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+				 struct jobspec *j)
+{
 	if (j->n_recipients == 0) {
 		bool has_list = pick(L, job, defs, "recipients") != NULL;
 		bool has_csv = pick(L, job, defs, "recipients_csv") != NULL;
@@ -1293,6 +1358,41 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	if (j->n_recipients > JOB_MAX_RECIPIENTS)
 		lerr(L, job, "job '%s' has %zu recipients; the API takes at most %d a batch", j->name ? j->name : "?",
 		     j->n_recipients, JOB_MAX_RECIPIENTS);
+}
+
+/* Build one job from its group and the defaults. With job == NULL only the
+ * defaults themselves are checked (keys and types, nothing that needs a
+ * whole job). L->failed says whether j is usable. The steps run in this
+ * order because the messages come out in it, and because later keys need
+ * earlier ones (a wall time needs the zone, the rules of a repeat need the
+ * start). */
+static void job_build(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+		      struct jobspec *j)
+{
+	const config_setting_t *s_tz, *s_repeat;
+
+	job_init(L, job ? job : defs, j);
+	job_name(L, job, defs, j);
+	job_agent(L, job, defs, j);
+	job_policy(L, job, defs, j);
+	job_whatsapp(L, job, defs, j);
+	job_retry(L, job, defs, &j->retry);
+	s_repeat = job_recurrence(L, job, defs, j);
+	s_tz = job_timezone(L, job, defs, j);
+	job_instant(L, job, defs, s_tz, s_repeat, j);
+	if (job && !j->timezone && !s_tz)
+		job_no_zone(L, job, s_repeat, j);
+	job_until(L, job, defs, j);
+	L->quiet = false;
+	if (job)
+		job_check_repeat(L, job, s_repeat, j);
+	job_recipients(L, job, defs, j);
+	if (!job)
+		return;
+	if (!j->agent_id && !config_setting_get_member(job, "agent_id") &&
+	    !(defs && config_setting_get_member(defs, "agent_id")))
+		lerr(L, job, "job '%s' needs an 'agent_id'", j->name ? j->name : "?");
+	job_check_recipients(L, job, defs, j);
 	/* only on an otherwise sound job: one mistake, one message */
 	if (!L->failed)
 		check_channel(L, j);

@@ -324,10 +324,13 @@ fail:
 	return r;
 }
 
-int engine_start(struct engine *e)
+/* born_ms: when the process began (before its configuration was read):
+ * runs that came due after it are this daemon's own. */
+int engine_start(struct engine *e, int64_t born_ms)
 {
 	e->starting = true;
 	e->started_ms = engine_now_ms();
+	e->born_ms = born_ms;
 	reconcile_apply_conf(e);
 	e->starting = false;
 	if (e->journal_damaged) {

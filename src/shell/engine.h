@@ -25,7 +25,7 @@ struct run;
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause);
 /* Schedule everything and tell systemd we are ready. */
-int engine_start(struct engine *e);
+int engine_start(struct engine *e, int64_t born_ms);
 /* Re-read the configuration (SIGHUP). 0, or -EINVAL when it was refused. */
 int engine_reload(struct engine *e);
 /* Begin a graceful stop (SIGTERM): no new requests, in-flight ones get a

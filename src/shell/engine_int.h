@@ -111,6 +111,7 @@ struct engine {
 	struct replan *replan;      /* occurrences dropped by this (re)load, planned again */
 	size_t n_replan;
 	int64_t started_ms;
+	int64_t born_ms;            /* when the process began: see engine_start */
 	bool reap_needed;           /* a slot was forgotten */
 	int stop_ticks;             /* 100 ms ticks a stop has waited for answers */
 	char **pending_jobs;        /* jobs whose next run or pruning is due */

@@ -209,8 +209,14 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 {
 	struct occur_opts o = {
 		.now_ms = engine_now_ms(),
-		.suspect_due = e->starting && e->earlier_life,
+		/* Every start looks up the runs that came due while no daemon
+		 * ran, even on an empty state folder: a purged package or a
+		 * wiped folder forgot batches the API still has, and a submit
+		 * the last stop gave up on may still be creating one, so
+		 * nothing found is conclusive only after the grace period. */
+		.suspect_due = e->starting,
 		.settle_ms = e->started_ms + e->grace_ms,
+		.born_ms = e->born_ms,
 		.starting = e->starting,
 		.replan = INT64_MIN,
 	};
@@ -229,6 +235,13 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 	for (size_t i = 0; i < out.n_add; i++) {
 		struct slot *s = slot_insert(e, out.add[i], spec);
 		out.add[i] = NULL;
+		/* A run that is looked up first never leaves "scheduled", the
+		 * change that asks for a recurring job's next run: ask now. */
+		if (spec->repeat && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED) {
+			xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1,
+			      sizeof(*e->pending_jobs));
+			e->pending_jobs[e->n_pending_jobs++] = xstrdup(spec->name);
+		}
 		if (out.persist[i])
 			carry_persist_new(e, s); /* a zone group: written at once */
 		else

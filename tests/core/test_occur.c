@@ -125,7 +125,8 @@ START_TEST(test_oneoff_single_run)
 END_TEST
 
 /* A run whose time came before a start, without a record, is looked up
- * first; only within max_lateness, and only on a state with records. */
+ * first (when the shell says so: every start); only within max_lateness,
+ * and only if it came due before the daemon began. */
 START_TEST(test_suspect_after_start)
 {
 	struct occur_opts o = opts_at(MS(T0 + 60));
@@ -149,6 +150,17 @@ START_TEST(test_suspect_after_start)
 	o.now_ms = MS(T0 - 1); /* not due yet */
 	out = plan(NULL, 0, o);
 	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED);
+	occur_out_clear(&out);
+	/* Due after this daemon began (a slow start): its own, not looked up;
+	 * due before it began: looked up. */
+	o.now_ms = MS(T0 + 2);
+	o.born_ms = MS(T0) - 1;
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SCHEDULED);
+	occur_out_clear(&out);
+	o.born_ms = MS(T0);
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
 	occur_out_clear(&out);
 }
 END_TEST

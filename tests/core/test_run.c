@@ -513,6 +513,23 @@ START_TEST(test_window_judged_at_submission)
 	run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, NULL);
 	ck_assert_int_eq(r->state, RUN_MISSED);
 	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	/* A trigger outside the hours with skip is refused, not accepted and
+	 * then skipped (the model test's "lost trigger"); the run is unchanged. */
+	{
+		const char *why = NULL;
+		acts.n = 0;
+		ck_assert_int_eq(run_step(r, &c, &(struct run_event){ .kind = RE_TRIGGER_REQ, .retry_after_s = -1 },
+					  &acts, &why), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(why, "outside_window = skip"));
+		ck_assert_int_eq(r->state, RUN_MISSED);
+		ck_assert_int_eq(acts.n, 0);
+		/* With defer it is accepted and deferred to the opening. */
+		c.window_skip = false;
+		ck_assert_int_eq(run_step(r, &c, &(struct run_event){ .kind = RE_TRIGGER_REQ, .retry_after_s = -1 },
+					  &acts, &why), 0);
+		ck_assert_int_eq(r->state, RUN_SCHEDULED);
+		ck_assert_int_eq(r->due_ms, MS(T0 + 13 * 3600));
+	}
 	run_free(r);
 }
 END_TEST

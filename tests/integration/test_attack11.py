@@ -260,7 +260,9 @@ def test_readded_during_uncertain_submit_not_lost(work):
 # ---- 5. a zone group dropped by a removal is not made again ---------------
 
 def zone_group_readded(work, recurring):
-    now = int(time.time())
+    # Its first instant after the start: a run due before the daemon began
+    # is looked up first (issue 11), not this test's subject.
+    now = int(time.time()) + 2
     hours = '  calling_hours = { from = "%s"; to = "%s"; };' % (hms(now - 3600), hms(now + 3600))
     when = now
     if recurring:

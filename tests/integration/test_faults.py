@@ -25,7 +25,9 @@ def one_batch(env, job, states=("pending", "in_progress", "completed", "retry_wa
 def fault_scenario(work, fault, expect_adopted, lookup_first=True):
     with Env(work, request_timeout=2) as env:
         env.sim.fault(endpoint="submit", **fault)
-        env.d.write_job("faulty", unix_job(int(time.time())))
+        # Due just after the start: a run already due at a start is looked
+        # up first (its batch may exist); these scenarios begin with a submit.
+        env.d.write_job("faulty", unix_job(int(time.time()) + 2))
         env.d.start()
         st = one_batch(env, "faulty")
         subs = env.sim.requests("submit")
@@ -101,7 +103,7 @@ def test_poll_faults_do_not_stop_progress(work):
 
 def test_wrong_key(work):
     with Env(work, api_key="not-the-key") as env:
-        env.d.write_job("nokey", unix_job(int(time.time())))
+        env.d.write_job("nokey", unix_job(int(time.time()) + 2))  # not due at the start: no lookup first
         env.d.start()
         env.d.wait_log(r"the API refused the key \(HTTP 401")
         wait_until(lambda: len(env.sim.requests("submit")) >= 2, 20, "a second attempt after the pause")
@@ -175,7 +177,7 @@ def test_lookup_survives_bad_pages(work):
     with Env(work, request_timeout=2) as env:
         env.sim.fault(endpoint="submit", kind="apply_then_500")
         env.sim.fault(endpoint="list", kind="status", status=502, count=2)
-        env.d.write_job("pages", unix_job(int(time.time())))
+        env.d.write_job("pages", unix_job(int(time.time()) + 2))  # due after the start: a submit first
         env.d.start()
         t0 = time.time()
         st = one_batch(env, "pages", timeout=20)
@@ -198,7 +200,7 @@ def proxy_answer_scenario(work, status, body):
     grace = 2 * timeout + 2
     with Env(work, request_timeout=timeout) as env:
         env.sim.fault(endpoint="submit", kind="status", status=status, body=body)
-        env.d.write_job("proxied", unix_job(int(time.time())))
+        env.d.write_job("proxied", unix_job(int(time.time()) + 2))  # due after the start: a submit first
         env.d.start()
         st = one_batch(env, "proxied", timeout=40)
         subs = env.sim.requests("submit")
@@ -254,7 +256,11 @@ def test_retry_after_year_9999_on_list(work):
                  poll_interval=60) as env:
             env.sim.fault(endpoint="list", kind="status", status=503,
                           retry_after="Fri, 31 Dec 9999 23:59:59 GMT")
-            env.d.write_job("parked", unix_job(int(time.time()), ("+15550100011",)))
+            # Due after the start (a run due at the start would meet the
+            # fault in its lookup, not in a poll): the daemon's clock runs
+            # 100 times faster from its exec, so 600 of its seconds leave
+            # its start 6 real seconds, however loaded the machine.
+            env.d.write_job("parked", unix_job(int(time.time()) + 600, ("+15550100011",)))
             env.d.start()
             env.d.wait_started()
             st = env.d.wait_state("parked", "completed", 150)

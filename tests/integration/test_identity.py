@@ -816,6 +816,46 @@ def test_retry_after_in_9999(work):
     assert not problems, "; ".join(problems)
 
 
+def test_emptied_state_folder_adopts(work):
+    """A state folder emptied under a due run (a package purged and
+    installed again, a folder wiped): the start finds the batch by its
+    call_name and adopts it; it is never submitted again."""
+    with Env(work) as env:
+        at = int(time.time()) + 2
+        env.d.write_job("wiped", job_text("agent_test", at, ["+15550100001"]))
+        env.d.start()
+        st = wait_record(env, "wiped", lambda r: r.get("batch_id"), 20, "the batch of 'wiped'")[0]
+        stops_cleanly(env)
+        shutil.rmtree(env.d.state)
+        os.makedirs(env.d.state)
+        env.d.start()
+        env.d.wait_log(r"job 'wiped': adopted batch %s" % st["batch_id"], 20)
+        assert len(submits(env.sim, "wiped ")) == 1, submits(env.sim, "wiped ")
+        assert len(batches_named(env.sim, "wiped ")) == 1
+        stops_cleanly(env)
+
+
+def test_recurring_looked_up_at_start_goes_on(work):
+    """A recurring job whose occurrences came due before the start: each is
+    looked up first, and the series goes on (a run that is looked up never
+    leaves "scheduled", the change that used to plan the next one)."""
+    with Env(work, sim_kw={"speed": 0.01}) as env:  # batches stay active
+        env.d.write_job("goes-on", """  agent_id = "agent_test";
+  phone_number_id = "phnum_test";
+  timezone = "UTC";
+  repeat = "*-*-* *:*:00/2";
+  overlap = "cancel_previous";
+  scheduled_time_unix = %d;
+  recipients = ( { phone_number = "+15550100001"; } );
+""" % (int(time.time()) - 5))
+        env.d.start()
+        env.d.wait_log(r"job 'goes-on': run '[^']*' came due before this start and has no record", 10)
+        wait_until(lambda: len(submits(env.sim, "goes-on ")) >= 3, 20 * SCALE, "three occurrences")
+        names = names_of(submits(env.sim, "goes-on "))
+        assert len(names) == len(set(names)), names
+        stops_cleanly(env)
+
+
 if __name__ == "__main__":
     run([test_dot_names_addressable, test_missed_oneoff_fixed_ahead_then_restart, test_missed_oneoff_fixed_ahead_then_restart_unix,
          test_keep_removed_and_readded, test_dot_named_job_restart,
@@ -823,4 +863,5 @@ if __name__ == "__main__":
          test_same_call_name_foreign_batch_other_agent,
          test_trigger_failed_submit_not_lost, test_trigger_failed_submit_not_lost_drop,
          test_damaged_part_file, test_damaged_file_keeps_its_instant, test_edit_disables_zone_parts,
-         test_recurring_edit_keeps_followups, test_retry_after_in_9999])
+         test_recurring_edit_keeps_followups, test_retry_after_in_9999,
+         test_emptied_state_folder_adopts, test_recurring_looked_up_at_start_goes_on])

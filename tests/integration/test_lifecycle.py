@@ -186,7 +186,7 @@ def test_invalid_reload_kept_out(work):
 
 def test_changed_after_submit_warns(work):
     with Env(work, sim_kw={"speed": 0.05}) as env:
-        env.d.write_job("changing", unix_job(int(time.time())))
+        env.d.write_job("changing", unix_job(int(time.time()) + 2))
         env.d.start()
         st = env.d.wait_state("changing", ("pending", "in_progress"), 15)
         env.d.write_job("changing", unix_job(int(time.time()) + 100, ("+15550100003",)))
@@ -198,8 +198,8 @@ def test_changed_after_submit_warns(work):
 
 def test_disabled_never_submitted(work):
     with Env(work) as env:
-        env.d.write_job("off", unix_job(int(time.time()), extra="  enabled = false;"))
-        env.d.write_job("on", unix_job(int(time.time())))
+        env.d.write_job("off", unix_job(int(time.time()) + 2, extra="  enabled = false;"))
+        env.d.write_job("on", unix_job(int(time.time()) + 2))
         env.d.start()
         env.d.wait_state("on", ("pending", "in_progress", "completed"), 15)
         subs = env.sim.requests("submit")
@@ -236,7 +236,7 @@ def test_https_with_ca_file(work):
         import urllib.request
         ctx = ssl.create_default_context(cafile=cert)
         urllib.request.install_opener(urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx)))
-        env.d.write_job("tls", unix_job(int(time.time())))
+        env.d.write_job("tls", unix_job(int(time.time()) + 2))
         env.d.start()
         st = env.d.wait_state("tls", ("pending", "in_progress", "completed"), 20)
         assert st["batch_id"]
@@ -246,7 +246,7 @@ def test_https_with_ca_file(work):
             text = f.read().replace('ca_file = "%s";' % cert, "")
         with open(env.d.conf, "w") as f:
             f.write(text)
-        env.d.write_job("tls2", unix_job(int(time.time())))
+        env.d.write_job("tls2", unix_job(int(time.time()) + 2))
         env.d.start()
         env.d.wait_log(r"job 'tls2': (submit|lookup of the submitted batch) failed \(.*(certificate|SSL)", 20)
         assert len([r for r in env.sim.requests("submit")]) == 1

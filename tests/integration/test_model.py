@@ -23,7 +23,8 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   for the reload's log line.  Restart (SIGTERM, a moment of downtime, start), kill -9 at a random
   moment and start, freeze the daemon (SIGSTOP, SIGCONT) for a moment.
   Damage a run file of the state folder (truncate, flip a byte so that it
-  is no longer JSON) or delete one, around a restart.  Simulator faults on
+  is no longer JSON) or delete one, or empty the whole folder (a package
+  purge and reinstall), around a restart.  Simulator faults on
   every endpoint the daemon uses (drop, apply_then_drop, status
   500/502/503/504 with and without Retry-After, delays shorter and longer
   than request_timeout, malformed, truncated, apply_then_500, close_after),
@@ -63,7 +64,9 @@ Invariants (after each step; all of them again once the system is quiet):
      never exits on a signal, never prints a sanitizer report, and exits 0
      on SIGTERM.
 A duplicate of a run whose run file the test deleted is tolerated (the
-state was destroyed, not damaged: nothing is left to look up). Every
+state was destroyed, not damaged: nothing is left to look up), and so is
+one of a run triggered ahead of its instant whose folder was emptied (not
+due at the start, it is not looked up: README, run identity). Every
 violation is one exception type (Violation, its kind first in the message):
 one sequence may break two invariants in either order, which must not look
 flaky to the shrinker.
@@ -203,6 +206,7 @@ class Budget:
         self.notes = set()          # oddities that are no violation of the invariants
         self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
+        self.damaged = self.wiped = 0
 
     def estimate(self):
         if not self.durations:
@@ -741,13 +745,14 @@ class Operator(RuleBasedStateMachine):
 
     @precondition(lambda self: DISRUPTIONS)
     @rule(how=st.sampled_from(DISRUPTIONS or ["restart"]), moment=st.floats(0, 1), down=st.sampled_from([0, 2, 5]),
-          damage=st.sampled_from(["truncate", "flip", "delete"]), ix=st.integers(0, 20), frac=st.floats(0, 1))
+          damage=st.sampled_from(["truncate", "flip", "delete", "wipe"]), ix=st.integers(0, 20),
+          frac=st.floats(0, 1))
     @recorded
     def disrupt(self, how, moment, down, damage, ix, frac):
         """restart (SIGTERM, `down` s, start), kill -9 after `moment` s (then
         `down` s, start), freeze (SIGSTOP for a moment), or damage a run file
         (stop, truncate it or flip a byte so that it is no JSON, or delete
-        it; start)."""
+        it, or empty the whole state folder as a package purge does; start)."""
         if self.dry:
             return
         if how == "restart":
@@ -778,6 +783,10 @@ class Operator(RuleBasedStateMachine):
             self.start_daemon()
 
     def damage_run_file(self, how, ix, frac):
+        if how == "wipe":
+            BUDGET.wiped += 1
+            return self.wipe_state()
+        BUDGET.damaged += 1
         runs = os.path.join(self.d.state, "runs")
         files = sorted(n for n in os.listdir(runs) if n.endswith(".json") and "@" in n) \
             if os.path.isdir(runs) else []
@@ -818,6 +827,38 @@ class Operator(RuleBasedStateMachine):
         with open(path, "wb") as f:
             f.write(data)
         return "%s %s" % (name, detail)
+
+    def wipe_state(self):
+        """Empty the state folder (a purge and reinstall). Every run that came
+        due is looked up at the start and adopted; one triggered ahead of its
+        instant is not due yet, so nothing looks it up: it is submitted
+        again at its instant (README, run identity), tolerated here."""
+        now = time.time()
+        n = 0
+        for root, _dirs, files in os.walk(self.d.state):
+            for name in files:
+                if not name.endswith(".json"):
+                    continue
+                try:
+                    with open(os.path.join(root, name), "rb") as f:
+                        rec = json.loads(f.read())
+                except (OSError, ValueError):
+                    continue
+                if not isinstance(rec, dict):
+                    continue
+                n += 1
+                due = max(rec.get("start") or 0, (rec.get("submit_at_ms") or 0) / 1000)
+                if rec.get("batch_id") and due > now:
+                    self.tampered_names.add(rec.get("call_name"))
+                    if rec.get("job") in self.hist:
+                        self.hist[rec["job"]].tampered = True
+        for entry in os.listdir(self.d.state):
+            path = os.path.join(self.d.state, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        return "the whole state folder emptied (%d run records)" % n
 
     @precondition(lambda self: "fault" not in SKIP)
     @rule(endpoint=st.sampled_from(ENDPOINTS), kind=st.sampled_from(FAULT_KINDS),
@@ -1220,10 +1261,11 @@ def main():
         b = BUDGET
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
-              "%d accepted ctl requests, %d steps over their time; seed %d" % (
+              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d steps over their time; "
+              "seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
-                  b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.ctl_ok,
-                  b.overruns, SEED), flush=True)
+                  b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
+                  b.wiped, b.ctl_ok, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
         if not ok:

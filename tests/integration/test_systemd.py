@@ -428,8 +428,11 @@ def test_journal_missed_late_refused_quiet_polls(work):
     with Env(work, sim_kw={"speed": 0.05}) as env:
         now = int(time.time())
         env.sim.fault(endpoint="submit", kind="status", status=422)
-        # The refused job is the only one due before the others: it meets the fault.
-        env.d.write_job("refused", unix_job(now, extra="  ringing_timeout_secs = 45;"))
+        # The refused job is the only one due before the others: it meets
+        # the fault. It is due after the start (a run due at the start is
+        # looked up first: its story would begin with the lookup).
+        refused_at = now + 2
+        env.d.write_job("refused", unix_job(refused_at, extra="  ringing_timeout_secs = 45;"))
         env.d.write_job("missed", unix_job(now - 3600, extra="  max_lateness = 900;"))
         p = launch(env.d, "journal")
         pid = p.pid
@@ -460,12 +463,12 @@ def test_journal_missed_late_refused_quiet_polls(work):
                             missed[0]["MESSAGE"]), missed[0]["MESSAGE"]
 
         refused = journal("JOB_NAME=refused")
-        assert justified_late([e.get("JOB_EVENT") for e in refused], now, subs[0]) == ["scheduled", "error"], \
+        assert justified_late([e.get("JOB_EVENT") for e in refused], refused_at, subs[0]) == ["scheduled", "error"], \
             [e["MESSAGE"] for e in refused]
         refused = [e for e in refused[1:] if e.get("JOB_EVENT") != "late"]
         expect_fields(refused[0], "error", {
             "PRIORITY": LOG_ERR, "MESSAGE_ID": MESSAGE_IDS["error"], "SYSLOG_IDENTIFIER": "batchcalld",
-            "RUN_START": str(now), "JOB_STATE": "error", "HTTP_STATUS": "422", "ATTEMPT": "1", "BATCH_ID": None})
+            "RUN_START": str(refused_at), "JOB_STATE": "error", "HTTP_STATUS": "422", "ATTEMPT": "1", "BATCH_ID": None})
         assert refused[0]["MESSAGE"].startswith("job 'refused': submit refused by the API (") and \
             refused[0]["MESSAGE"].endswith("); not retried"), refused[0]["MESSAGE"]
         assert "422" in refused[0]["MESSAGE"], refused[0]["MESSAGE"]
@@ -827,7 +830,7 @@ def test_credentials_directory_wins_over_environment(work):
         os.mkdir(creds, 0o700)
         with open(os.path.join(creds, "elevenlabs-api-key"), "w") as f:
             f.write(SECRET + "\n")
-        env.d.write_job("prec", unix_job(int(time.time())))
+        env.d.write_job("prec", unix_job(int(time.time()) + 2))
         launch(env.d, "console", env={"CREDENTIALS_DIRECTORY": creds, "ELEVENLABS_API_KEY": "wrong-key"})
         env.d.wait_state("prec", ("pending", "in_progress", "completed"), 15)
         assert all(r["api_key_ok"] for r in env.sim.requests())
@@ -838,7 +841,7 @@ def test_wrong_key_not_in_messages(work):
     # The simulator wants another key: 401, logged once at err, the key
     # nowhere in what the daemon says.
     with Env(work, sim_kw={"api_key": "the-simulators-own-key"}, api_key=SECRET) as env:
-        env.d.write_job("badkey", unix_job(int(time.time())))
+        env.d.write_job("badkey", unix_job(int(time.time()) + 2))  # not due at the start: no lookup first
         p = launch(env.d, "journal")
         wait_started_journal(p.pid)
         wait_until(lambda: len(env.sim.requests("submit")) >= 2, 30, "a second attempt after the pause")

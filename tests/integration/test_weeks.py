@@ -59,8 +59,13 @@ def test_weekdays_across_dst(work):
         # fake clock when it starts, so the daemon's own record is the
         # measure, not the simulator's receive time).
         import re
-        starts = [int(x) for x in re.findall(r"job 'weekday': submitted as batch \S+ .*? run_start=(\d+)",
-                                               env.d.log())]
+
+        def starts_logged():
+            s = [int(x) for x in re.findall(r"job 'weekday': submitted as batch \S+ .*? run_start=(\d+)",
+                                            env.d.log())]
+            return s if len(s) >= 10 else None
+        # The simulator logs a submit before the daemon reads its answer.
+        starts = wait_until(starts_logged, 120, "the daemon's ten 'submitted' entries")
         want = [int(subprocess.check_output(["date", "-u", "-d", "2026-03-%02d %02d:00:00" % (d, 14 if d < 8 else 13),
                                              "+%s"])) for d in (2, 3, 4, 5, 6, 9, 10, 11, 12, 13)]
         assert starts == want, (starts, want)

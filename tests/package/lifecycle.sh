@@ -152,6 +152,26 @@ ok "an upgrade leaves a stopped service stopped and enabled"
 systemctl start "$UNIT"
 active || fail "start"
 
+# 4b. An upgrade while the configuration has an error: the new daemon would
+# refuse it and exit, so the running one is left alone and the errors shown;
+# a start with it fails the unit once (RestartPreventExitStatus=1), no loop.
+pid=$(main_pid)
+printf 'jobs = ( { name = "broken"; agent_id = 7; } );\n' >/etc/batchcalld/jobs.d/broken.conf
+dpkg -i "$debs"/new/batchcalld_*.deb >"$out" 2>&1 || { cat "$out"; fail "dpkg -i with a broken job file"; }
+grep -q 'NOT restarted' "$out" && grep -q 'broken.conf:' "$out" || { cat "$out"; fail "the postinst does not say why it did not restart"; }
+active && [ "$(main_pid)" = "$pid" ] || fail "the running daemon was restarted onto a configuration it refuses"
+ok "an upgrade over a refused configuration leaves the running daemon alone and shows the errors"
+systemctl restart "$UNIT" >/dev/null 2>&1 || true
+sleep 7  # past RestartSec=5s: a restart loop would be activating again
+[ "$(systemctl show -p ActiveState --value "$UNIT")" = failed ] ||
+	fail "a refused configuration at start: $(systemctl show -p ActiveState -p SubState -p NRestarts "$UNIT" | tr '\n' ' ')"
+[ "$(systemctl show -p NRestarts --value "$UNIT")" = 0 ] || fail "restarted $(systemctl show -p NRestarts --value "$UNIT") times"
+ok "a start with a refused configuration fails the unit, no restart loop"
+rm /etc/batchcalld/jobs.d/broken.conf
+systemctl reset-failed "$UNIT"
+systemctl start "$UNIT"
+active || fail "start after the fix"
+
 # 5. Remove: stopped, the state and the configuration stay.
 dpkg -r batchcalld >"$out" 2>&1 || { cat "$out"; fail "dpkg -r"; }
 ! active && ! daemon_running || fail "the daemon runs after remove"
@@ -176,6 +196,37 @@ grep -q 'enabled and started' "$out" || { cat "$out"; fail "the postinst does no
 wait_for 20 "the service to be active" active
 [ "$(systemctl is-enabled "$UNIT")" = enabled ] || fail "not enabled at an install with a key"
 ok "install with a key in place: enabled and started"
+# 8. Purge then install again, as an operator "starting clean" does: the
+# purge keeps the key and the job files (step 6), and an install with the
+# key in place starts the service at once (step 7). A run that was
+# submitted before the purge must not be submitted a second time (that is
+# every recipient called twice). policy-rc.d holds the postinst's start
+# only so that the fresh conffile can be pointed at the simulator first
+# (on a real host it points at the real API and the postinst starts it).
+PJ=pkg-purge
+sed -i "s|^\( *base_url = \)\"https://api.elevenlabs.io\"|\1\"$SIM\"|" /etc/batchcalld/batchcalld.conf
+pat=$(($(date +%s) + 3))
+cat >/etc/batchcalld/jobs.d/$PJ.conf <<JOBS
+jobs = ( { name = "$PJ"; agent_id = "agent_pkg"; phone_number_id = "phnum_pkg";
+  scheduled_time_unix = $pat; recipients = ( { phone_number = "+15550100001"; } ); } );
+JOBS
+systemctl restart "$UNIT"
+wait_for 60 "the submit of $PJ" sh -c "batchcallctl status --json | grep -q '\"batch_id\":\"btcal_'"
+pbatches() { curl -sS -H "xi-api-key: $KEY" "$SIM/v1/convai/batch-calling/workspace?limit=100" | grep -o "\"name\": *\"$PJ " | wc -l; }
+[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches of $PJ before the purge, expected 1"
+dpkg -P batchcalld >"$out" 2>&1 || { cat "$out"; fail "dpkg -P (step 8)"; }
+[ -f /etc/batchcalld/jobs.d/$PJ.conf ] && [ -f /etc/batchcalld/elevenlabs-api-key ] || fail "purge deleted the operator's files"
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+dpkg -i "$debs"/new/batchcalld_*.deb >"$out" 2>&1 || { cat "$out"; fail "dpkg -i after purge"; }
+rm -f /usr/sbin/policy-rc.d
+sed -i "s|^\( *base_url = \)\"https://api.elevenlabs.io\"|\1\"$SIM\"|" /etc/batchcalld/batchcalld.conf
+systemctl start "$UNIT"
+active || fail "not active after the install that follows the purge"
+# The start looks the due run up by its call_name and adopts its batch.
+wait_for 60 "the adoption of $PJ's batch" sh -c "journalctl -u $UNIT JOB_NAME=$PJ JOB_EVENT=adopted -o cat | grep -q ."
+[ "$(pbatches)" = 1 ] || fail "$(pbatches) batches named '$PJ ...' after purge + install: the run submitted before the purge was submitted again"
+ok "purge + install with the key and job files kept: the run submitted before is not submitted again"
+rm -f /etc/batchcalld/jobs.d/$PJ.conf
 dpkg -P batchcalld batchcall-sim >"$out" 2>&1 || { cat "$out"; fail "dpkg -P (last)"; }
 rm -f /etc/batchcalld/elevenlabs-api-key
 rmdir /etc/batchcalld/jobs.d /etc/batchcalld 2>/dev/null || true
