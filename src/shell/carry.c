@@ -46,8 +46,7 @@ void carry_note_state_change(struct engine *e, struct slot *s, enum run_state pr
 		report_note_unbatched(e, s->run);
 	if (!left_scheduled && !run_state_final(s->run->state))
 		return;
-	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
-	e->pending_jobs[e->n_pending_jobs++] = xstrdup(s->run->job);
+	engine_want_next(e, s->run->job);
 }
 
 /* The zone whose calling hours apply to a run: its recipients' zone for a

@@ -113,6 +113,13 @@ bool engine_due_soon(const struct engine *e, int64_t now, int64_t margin_ms)
 
 /* --- the timer --------------------------------------------------------------- */
 
+/* Ask engine_settle() for job's next run and a prune of its ended ones. */
+void engine_want_next(struct engine *e, const char *job)
+{
+	xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1, sizeof(*e->pending_jobs));
+	e->pending_jobs[e->n_pending_jobs++] = xstrdup(job);
+}
+
 /* The end of every callback: next runs of recurring jobs, pruning,
  * forgotten slots freed, the timer armed at the new earliest instant. */
 void engine_settle(struct engine *e)

@@ -125,6 +125,7 @@ struct engine {
 
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t engine_now_ms(void);
+void engine_want_next(struct engine *e, const char *job);
 /* 64 random bits, for jitter (the machine's, backoffs). */
 uint64_t engine_rnd64(void);
 /* qsort/bsearch comparison of two elements of type char *. */

@@ -237,11 +237,8 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 		out.add[i] = NULL;
 		/* A run that is looked up first never leaves "scheduled", the
 		 * change that asks for a recurring job's next run: ask now. */
-		if (spec->repeat && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED) {
-			xgrow((void **)&e->pending_jobs, &e->cap_pending_jobs, e->n_pending_jobs + 1,
-			      sizeof(*e->pending_jobs));
-			e->pending_jobs[e->n_pending_jobs++] = xstrdup(spec->name);
-		}
+		if (spec->repeat && s->run->state != RUN_SCHEDULED && s->run->state != RUN_DISABLED)
+			engine_want_next(e, spec->name);
 		if (out.persist[i])
 			carry_persist_new(e, s); /* a zone group: written at once */
 		else

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,10 +26,13 @@ def one_batch(env, job, states=("pending", "in_progress", "completed", "retry_wa
 def fault_scenario(work, fault, expect_adopted, lookup_first=True):
     with Env(work, request_timeout=2) as env:
         env.sim.fault(endpoint="submit", **fault)
-        # Due just after the start: a run already due at a start is looked
-        # up first (its batch may exist); these scenarios begin with a submit.
-        env.d.write_job("faulty", unix_job(int(time.time()) + 2))
+        # Added by a reload once the daemon runs: a run already due at a
+        # start is looked up first (its batch may exist), and a start can
+        # take seconds (valgrind); these scenarios begin with a submit.
         env.d.start()
+        env.d.wait_started(60)
+        env.d.write_job("faulty", unix_job(int(time.time()) + 1))
+        env.d.signal(signal.SIGHUP)
         st = one_batch(env, "faulty")
         subs = env.sim.requests("submit")
         assert subs[0]["fault"] == fault["kind"], subs

@@ -1138,6 +1138,9 @@ class Operator(RuleBasedStateMachine):
             mine = [r for r in recs if r["job"] == name and not r.get("part") and r["start"] == inst]
             if any(r.get("batch_id") or r["state"] == "error" for r in mine):
                 continue
+            if self.hist[name].hours and any(r["state"] == "scheduled" and (r.get("due_ms") or 0) > (now + DEFERRED) * 1000
+                                             for r in mine):
+                continue  # outside its calling hours a trigger defers to their opening (README)
             violation("lost trigger", "batchcallctl trigger '%s' was accepted (run of %d, %+.0fs), but the run "
                       "was never submitted: %s" % (name, inst, inst - now, ", ".join(
                           "state %s, next due %s" % (r["state"], r.get("due_ms")) for r in mine) or "no state"))
