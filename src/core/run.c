@@ -380,8 +380,10 @@ static void become_final(struct run *r, const struct run_ctx *ctx, enum run_stat
 	r->state = st;
 	r->due_ms = 0;
 	r->op = OP_NONE;
-	if (!r->finished_at)
+	if (!r->finished_at) {
 		r->finished_at = ctx->now_ms / 1000;
+		r->finished_ms = ctx->now_ms;
+	}
 	/* Also when its job left the files: the record stays, so that the
 	 * run is never made again (state_retention). */
 	emit(out, ACT_PERSIST);
@@ -495,8 +497,10 @@ static void let_go(struct run *r, const struct run_ctx *ctx, struct actions *out
 	r->due_ms = 0;
 	r->op = OP_NONE;
 	r->cancel_wanted = false;
-	if (!r->finished_at)
+	if (!r->finished_at) {
 		r->finished_at = ctx->now_ms / 1000;
+		r->finished_ms = ctx->now_ms;
+	}
 	emit(out, ACT_PERSIST);
 }
 
@@ -1052,6 +1056,7 @@ static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *
 		r->removing = false;
 		r->state = state_of_batch(r->batch.status);
 		r->finished_at = 0;
+		r->finished_ms = 0;
 		r->due_ms = ctx->now_ms; /* look at its batch now */
 		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: following batch %s again", r->batch_id);
 		emit(out, ACT_PERSIST);
@@ -1093,6 +1098,7 @@ static int on_retry_req(struct run *r, const struct run_ctx *ctx, struct actions
 		return -EALREADY;
 	}
 	r->finished_at = 0;
+	r->finished_ms = 0;
 	r->cancel_wanted = false;
 	begin_retry(r, ctx, out);
 	return 0;
@@ -1137,6 +1143,7 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	}
 	r->cancel_wanted = false;
 	r->finished_at = 0;
+	r->finished_ms = 0;
 	free(r->error);
 	r->error = NULL;
 	/* The run's time is now: a failed attempt is tried again from now
@@ -1329,6 +1336,7 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	r->failures = 0;
 	r->late_logged = false;
 	r->finished_at = 0;
+	r->finished_ms = 0;
 	free(r->error);
 	r->error = NULL;
 	r->state = spec->enabled ? RUN_SCHEDULED : RUN_DISABLED;

@@ -119,6 +119,10 @@ struct run {
 	char *error;             /* the API's message of a permanent refusal */
 	int64_t submitted_at;    /* unix seconds */
 	int64_t finished_at;
+	int64_t finished_ms;     /* the same instant in ms (0 in records written
+				  * before it was kept): the results files of a
+				  * run that ended are older than this when a
+				  * crash came between the two writes */
 	enum run_op op;
 };
 

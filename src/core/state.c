@@ -107,6 +107,7 @@ char *state_format(const struct run *r)
 	add_str(o, "error", r->error);
 	add_int(o, "submitted_at", r->submitted_at);
 	add_int(o, "finished_at", r->finished_at);
+	add_int(o, "finished_ms", r->finished_ms);
 	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return text;
@@ -394,6 +395,7 @@ static void read_outcome(struct record_reader *rd, struct json_object *o, struct
 	r->error = get_str(rd, o, "error", true);
 	r->submitted_at = get_int(rd, o, "submitted_at", 0, STATE_INT_MAX);
 	r->finished_at = get_int(rd, o, "finished_at", 0, STATE_INT_MAX);
+	r->finished_ms = get_int_opt(rd, o, "finished_ms", 0, STATE_INT_MAX);
 }
 
 int state_parse(const char *text, size_t len, struct run **ret, char **cause)

@@ -19,14 +19,15 @@
  *              "total_calls_scheduled": ..., "total_calls_finished": ...,
  *              "retry_count": ...},
  *    "counts": {"pending": n, ..., "voicemail": n, "unknown": n} | null,
- *    "error": "..." | null, "submitted_at": unix, "finished_at": unix}
+ *    "error": "..." | null, "submitted_at": unix, "finished_at": unix,
+ *    "finished_ms": ms}
  * A reader of version N accepts every version <= N; unknown keys are ignored
  * so that a downgrade keeps working. "gen" rises with every write of the
  * run: when a run appears in several places (its file and a journal of
  * the store), the highest gen is the newest. Keys added after the first
  * version 1 files (settle_ms, gen, submit_at_ms, close_ms, part, zone, recipients, follow,
- * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only, removal_cancel)
- * read as 0,
+ * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only, removal_cancel,
+ * finished_ms) read as 0,
  * false or null when absent.
  */
 #ifndef BC_STATE_H
@@ -59,8 +60,8 @@
  *   a run's instant minus submit_ahead may lie before 1970 (due at once).
  * - gen: 0..INT64_MAX (one step per write); digest: any 64 bits.
  * - batch: status any batch_status, integers within codec.h's bounds (the
- *   snapshot comes from the codec); counts, submitted_at, finished_at:
- *   0..STATE_INT_MAX.
+ *   snapshot comes from the codec); counts, submitted_at, finished_at,
+ *   finished_ms: 0..STATE_INT_MAX.
  * - op is not written: it reads as OP_NONE. */
 #define STATE_START_MIN (INT64_C(-62167219200) - 26 * 3600) /* 0000-01-01 00:00 at UTC+26 */
 #define STATE_START_MAX (INT64_C(253402300799) + 25 * 3600) /* 9999-12-31 23:59:59 at UTC-25 */

@@ -435,6 +435,7 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 static void stop_finish(struct engine *e)
 {
 	carry_group_flush(e);
+	report_flush(e);
 	carry_compact_all(e);
 	log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped; state saved in '%s'", e->conf->state_dir);
 	event_base_loopexit(e->base, NULL);

@@ -10,7 +10,10 @@
  *
  * The details are kept in memory only: they are the API's to give again
  * (GET of the batch), and a results file already written stays on disk
- * across a restart.
+ * across a restart. A stop writes what waits (report_flush); at start,
+ * the files a crash left missing or older than what the state knows (a
+ * run's end, finished_ms; an event or conversation kept) are written
+ * again, a batch's after its detail is fetched again (stale_check).
  *
  * The polling fallback: each recipient of an ended batch that has a
  * conversation is fetched (GET /v1/convai/conversations/{id}) through the
@@ -165,6 +168,25 @@ struct report_occ {
 	struct strmap linked; /* their conversation ids */
 	struct ctlview_results counts; /* as of the last write */
 	bool dirty; /* a new fact since its files were written */
+	/* a detail fetched again failed for now: not written (which asks
+	 * for it again) before not_before_ms */
+	int refetch_failures;
+	int64_t not_before_ms;
+};
+
+/* What the state folder keeps for the results, by when it was written
+ * (read at start only): the newest event or kept conversation of each
+ * batch and of each conversation. */
+struct fact {
+	char *key;
+	int64_t ms;
+};
+
+struct facts {
+	struct strmap by_batch, by_conv; /* key -> struct fact */
+	struct fact **v;
+	size_t n, cap;
+	int64_t newest_conv_ms; /* the newest of by_conv */
 };
 
 struct report {
@@ -184,6 +206,8 @@ struct report {
 	size_t in_flight;
 	struct event *poll_ev;
 	struct event *write_ev;
+	int64_t write_at_ms; /* when write_ev fires, while it is pending */
+	struct facts *facts; /* while the state folder is read at start */
 	bool loaded; /* the state folder was read: later events may fetch details */
 	struct strmap refetch; /* batch id -> REFETCH_*, or NULL: nothing under way */
 	char **refetch_keys;   /* the map's keys */
@@ -836,13 +860,13 @@ static struct report_occ *occ_of_conv(struct report *rep, const struct conv *c)
 
 static void mark_dirty(struct report *rep, struct report_occ *o)
 {
-	struct timeval tv = { REPORT_WRITE_DELAY_MS / 1000, (REPORT_WRITE_DELAY_MS % 1000) * 1000 };
-
 	if (!o)
 		return;
 	o->dirty = true;
-	if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL))
-		event_add(rep->write_ev, &tv);
+	/* (a write armed for later, e.g. for a detail's backoff, comes sooner) */
+	if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL) ||
+	    rep->write_at_ms > engine_now_ms() + REPORT_WRITE_DELAY_MS)
+		write_arm(rep, REPORT_WRITE_DELAY_MS);
 }
 
 static void write_arm(struct report *rep, int64_t ms)
@@ -851,6 +875,7 @@ static void write_arm(struct report *rep, int64_t ms)
 
 	event_del(rep->write_ev);
 	event_add(rep->write_ev, &tv);
+	rep->write_at_ms = engine_now_ms() + ms;
 }
 
 /* Write the occurrences with new facts, a chunk at a time and never close
@@ -862,17 +887,44 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = rep->e;
 	int64_t t0 = engine_now_ms();
 
+	int64_t later = INT64_MAX;
+
 	(void)fd;
 	(void)what;
 	for (size_t i = 0; i < rep->n_occ; i++) {
 		int64_t now = engine_now_ms();
 		if (!rep->occ[i].dirty)
 			continue;
+		if (rep->occ[i].not_before_ms > now) {
+			if (rep->occ[i].not_before_ms < later)
+				later = rep->occ[i].not_before_ms;
+			continue;
+		}
 		if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS) || now - t0 >= REPORT_WRITE_CHUNK_MS) {
 			write_arm(rep, REPORT_WRITE_MARGIN_MS);
 			return;
 		}
 		rep->occ[i].dirty = false;
+		(void)report_write(e, rep->occ[i].job, rep->occ[i].start);
+	}
+	if (later != INT64_MAX) {
+		int64_t now = engine_now_ms();
+		write_arm(rep, later > now ? later - now : 0);
+	}
+}
+
+void report_flush(struct engine *e)
+{
+	struct report *rep = e->report;
+
+	if (!rep)
+		return;
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		if (!rep->occ[i].dirty)
+			continue;
+		rep->occ[i].dirty = false;
+		/* (one whose detail must be fetched again waits for the next
+		 * start, which finds its files older than its runs) */
 		(void)report_write(e, rep->occ[i].job, rep->occ[i].start);
 	}
 }
@@ -896,13 +948,29 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 
 	s->busy--;
 	carry_note_api_result(e, res);
-	/* a transient failure is tried again by the next fact or request
-	 * about the occurrence (occ_view_build) */
 	strmap_put(&rep->refetch, f->batch_id,
 		   res->outcome == API_NOT_FOUND || res->outcome == API_REJECTED ? REFETCH_GONE : NULL);
 	if (res->outcome == API_OK && batch_status_terminal(res->detail.batch.status) && !s->forgotten &&
-	    s->run->batch_id && strcmp(s->run->batch_id, res->detail.batch.id) == 0)
+	    s->run->batch_id && strcmp(s->run->batch_id, res->detail.batch.id) == 0) {
+		struct report_occ *o = occ_find(rep, s->run->job, s->run->start, false);
+		if (o)
+			o->refetch_failures = 0;
 		report_note_detail(e, s->run, &res->detail);
+	} else if (res->outcome != API_OK && res->outcome != API_NOT_FOUND && res->outcome != API_REJECTED &&
+		   !s->forgotten && !e->stopping) {
+		/* a transient failure: the occurrence is written again (which
+		 * asks for the detail again) after a backoff */
+		struct report_occ *o = occ_find(rep, s->run->job, s->run->start, true);
+		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, o->refetch_failures, engine_rnd64());
+		if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > d)
+			d = res->retry_after_s * 1000;
+		if (o->refetch_failures < 30)
+			o->refetch_failures++;
+		o->not_before_ms = engine_now_ms() + d;
+		o->dirty = true;
+		if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL) || rep->write_at_ms > o->not_before_ms)
+			write_arm(rep, d);
+	}
 	free(f);
 	engine_settle(e);
 }
@@ -1091,6 +1159,176 @@ static bool expired(const struct engine *e, int dirfd, const char *name)
 	return true;
 }
 
+/* --- results files a crash left behind ---------------------------------------- */
+
+/* The modification time of dirfd/name in ms, or -1. */
+static int64_t mtime_ms_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, 0) < 0)
+		return -1;
+	return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+static void fact_put(struct facts *f, struct strmap *m, const char *key, int64_t ms)
+{
+	struct fact *x;
+
+	if (!key || !*key || ms < 0)
+		return;
+	x = strmap_get(m, key);
+	if (!x) {
+		x = xcalloc(1, sizeof(*x));
+		x->key = xstrdup(key);
+		xgrow((void **)&f->v, &f->cap, f->n + 1, sizeof(*f->v));
+		f->v[f->n++] = x;
+		strmap_put(m, x->key, x);
+	}
+	if (ms > x->ms)
+		x->ms = ms;
+	if (m == &f->by_conv && ms > f->newest_conv_ms)
+		f->newest_conv_ms = ms;
+}
+
+/* A fact kept in dirfd/name about conversation conv of batch (NULL: not
+ * named), read at start. */
+static void fact_note(struct report *rep, int dirfd, const char *name, const char *batch, const char *conv)
+{
+	int64_t ms;
+
+	if (!rep->facts)
+		return;
+	ms = mtime_ms_at(dirfd, name);
+	if (batch && *batch)
+		fact_put(rep->facts, &rep->facts->by_batch, batch, ms);
+	else
+		fact_put(rep->facts, &rep->facts->by_conv, conv, ms);
+}
+
+static void facts_free(struct facts *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->v[i]->key);
+		free(f->v[i]);
+	}
+	free(f->v);
+	strmap_clear(&f->by_batch);
+	strmap_clear(&f->by_conv);
+	free(f);
+}
+
+/* Whether the JSON Lines file dirfd/name has a row whose conversation has
+ * a fact newer than ms. */
+static bool rows_have_newer(int dirfd, const char *name, const struct facts *f, int64_t ms)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	FILE *in;
+	char *line = NULL;
+	size_t cap = 0;
+	bool newer = false;
+
+	if (fd < 0)
+		return true;
+	in = fdopen(fd, "r");
+	if (!in) {
+		close(fd);
+		return true;
+	}
+	while (!newer && getline(&line, &cap, in) > 0) {
+		json_object *o = json_tokener_parse(line), *v;
+		const struct fact *x;
+		if (o && json_object_object_get_ex(o, "conversation_id", &v) && json_object_is_type(v, json_type_string) &&
+		    (x = strmap_get(&f->by_conv, json_object_get_string(v))))
+			newer = x->ms > ms;
+		json_object_put(o);
+	}
+	free(line);
+	fclose(in);
+	return newer;
+}
+
+/* Whether the results files of (job, start) are missing or older than
+ * what the state knows: a run of the occurrence that ended after they were
+ * written, or an event or conversation of its batches kept after that. A
+ * crash (or kill -9) between the state's write and theirs leaves them so. */
+static bool occ_stale(struct engine *e, const struct facts *f, const char *job, int64_t start)
+{
+	const struct run **all = NULL;
+	size_t n = slot_job_runs(e, job, &all, NULL);
+	const char *call_name = NULL;
+	int64_t ended = 0, written = INT64_MAX;
+	bool stale = false, any = false;
+	char *names[2];
+	int top;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct run *r = all[i];
+		if (r->start != start)
+			continue;
+		if (!r->part || !call_name)
+			call_name = r->call_name;
+		/* (a run without finished_ms ended before results files
+		 * existed: an upgrade writes none for it) */
+		if (run_state_final(r->state) && r->state != RUN_REMOVED && r->finished_ms) {
+			any = true;
+			if (r->finished_ms > ended)
+				ended = r->finished_ms;
+		}
+	}
+	if (!any) {
+		free(all);
+		return false;
+	}
+	top = open(e->conf->results_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int k = 0; k < 2; k++) {
+		int64_t ms;
+		names[k] = results_file_name(job, start, call_name, k == 0 ? RESULTS_CSV : RESULTS_JSONL);
+		ms = top < 0 ? -1 : mtime_ms_at(top, names[k]);
+		if (ms < 0)
+			stale = true;
+		else if (ms < written)
+			written = ms;
+	}
+	stale = stale || written < ended;
+	for (size_t i = 0; i < n && !stale; i++) {
+		const struct fact *x;
+		if (all[i]->start == start && all[i]->batch_id && (x = strmap_get(&f->by_batch, all[i]->batch_id)))
+			stale = x->ms > written;
+	}
+	if (!stale && f->newest_conv_ms > written)
+		stale = rows_have_newer(top, names[1], f, written);
+	if (top >= 0)
+		close(top);
+	free(names[0]);
+	free(names[1]);
+	free(all);
+	return stale;
+}
+
+/* At start: the occurrences whose files a crash left missing or older
+ * than the state are written again (those with a batch once its detail
+ * is fetched again). */
+static void stale_check(struct engine *e, const struct facts *f)
+{
+	struct report *rep = report_of(e);
+
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct run *r = e->slots[i]->run;
+		struct report_occ *o;
+		if (e->slots[i]->forgotten || !run_state_final(r->state) || r->state == RUN_REMOVED ||
+		    !daemonconf_find(e->conf, r->job))
+			continue;
+		o = occ_find(rep, r->job, r->start, false);
+		if (o && o->dirty)
+			continue; /* (another part of the same occurrence) */
+		if (occ_stale(e, f, r->job, r->start))
+			mark_dirty(rep, occ_find(rep, r->job, r->start, true));
+	}
+}
+
 /* Read back the events kept (a restart joins them again). */
 static void events_load(struct engine *e)
 {
@@ -1114,6 +1352,10 @@ static void events_load(struct engine *e)
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
+			if (ev.type == WEBHOOK_TRANSCRIPTION)
+				fact_note(rep, dirfd(d), de->d_name, ev.conv.batch_call_id, ev.conv.conversation_id);
+			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
+				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
 			event_apply(rep, &ev);
 			webhook_event_clear(&ev);
 		} else {
@@ -1314,8 +1556,10 @@ static int convs_load(struct engine *e)
 		    expired(e, dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
-		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0)
+		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0) {
+			fact_note(rep, dirfd(d), de->d_name, c.batch_call_id, c.conversation_id);
 			conv_add(rep, &c);
+		}
 		else
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation file '%s' cannot be read%s%s; ignored",
 				  path, cause ? ": " : "", cause ? cause : "");
@@ -1329,9 +1573,15 @@ static int convs_load(struct engine *e)
 
 int report_load(struct engine *e)
 {
-	int r = convs_load(e);
+	struct report *rep = report_of(e);
+	int r;
 
+	rep->facts = xcalloc(1, sizeof(*rep->facts));
+	r = convs_load(e);
 	events_load(e);
-	report_of(e)->loaded = true;
+	rep->loaded = true;
+	stale_check(e, rep->facts);
+	facts_free(rep->facts);
+	rep->facts = NULL;
 	return r;
 }

@@ -45,8 +45,12 @@ struct report_pending {
  * says in result and dup what became of it. */
 void report_take_events(struct engine *e, struct report_pending *v, size_t n);
 /* Read what the state folder keeps for the results (the conversations
- * fetched before): 0, or a negative errno (logged by the caller). */
+ * fetched before, the events received), and write again the files of the
+ * occurrences that a crash left missing or older than their runs' ends or
+ * those facts: 0, or a negative errno (logged by the caller). */
 int report_load(struct engine *e);
+/* Write now what waits to be written (the daemon stops). */
+void report_flush(struct engine *e);
 /* The rows of the occurrence (job, start) as the control socket shows
  * them (start 0: the latest one submitted or decided): a JSON document
  * {job, run_start, run_start_utc, csv_file, csv, rows: [the JSON Lines

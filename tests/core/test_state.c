@@ -213,6 +213,7 @@ static struct run *random_run(void)
 	r->error = maybe_string(0);
 	r->submitted_at = in_range(0, STATE_INT_MAX);
 	r->finished_at = in_range(0, STATE_INT_MAX);
+	r->finished_ms = in_range(0, STATE_INT_MAX);
 	/* not persisted: whatever the machine was doing reads as nothing */
 	r->op = (enum run_op)below(OP_CANCEL + 1);
 
@@ -304,6 +305,7 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	same_str("error", a->error, b->error);
 	SAME_INT(submitted_at);
 	SAME_INT(finished_at);
+	SAME_INT(finished_ms);
 	ck_assert_msg(b->op == OP_NONE, "seed %" PRIu64 " run %d: op read as %d", seed, iteration, b->op);
 }
 
@@ -405,7 +407,7 @@ START_TEST(test_extremes)
 	for (int i = 0; i < BATCH_RCPT__MAX; i++)
 		hi.counts[i] = STATE_INT_MAX;
 	hi.error = "refused";
-	hi.submitted_at = hi.finished_at = STATE_INT_MAX;
+	hi.submitted_at = hi.finished_at = hi.finished_ms = STATE_INT_MAX;
 
 	lo.job = "j";
 	lo.start = STATE_START_MIN;
@@ -488,6 +490,7 @@ START_TEST(test_bounds_of_each_number)
 		{ "retry_count", 0, CODEC_RETRY_COUNT_MAX },
 		{ "submitted_at", 0, STATE_INT_MAX },
 		{ "finished_at", 0, STATE_INT_MAX },
+		{ "finished_ms", 0, STATE_INT_MAX },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {

@@ -492,6 +492,103 @@ def test_missed_run_has_rows(work):
         assert env.d.stop() == 0
 
 
+def test_stop_writes_pending_results(work):
+    """A SIGTERM right after a run ended (the write waits a second for more
+    facts) still leaves its files: the stop writes what is pending."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        at = int(time.time()) - 7200
+        env.d.write_job("stopped", job_body(at))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"job 'stopped'.*missed", 20)
+        assert files_of(results, "stopped", at) is None, "written before the stop: the test tests nothing"
+        assert env.d.stop() == 0
+        paths = files_of(results, "stopped", at)
+        assert paths, "no results files after the stop: %s" % env.d.log()[-2000:]
+        rows = read_rows(sorted(paths)[0])
+        assert [r[rows[0].index("status")] for r in rows[1:]] == ["missed"] * 3, rows
+
+
+def test_kill9_after_event_answer(work):
+    """A post-call event answered 200 is in the files even when the daemon
+    is killed (-9) right after the answer, before it wrote them again: the
+    restart finds the event newer than the files and writes them again
+    (the batch's detail fetched anew)."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
+    with Env(work, sim_kw=sim_kw,
+             extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        # cust-1's transcription is held back for an hour: the test sends it itself
+        env.sim.call("POST", "/_sim/webhook-faults", {"kind": "late", "event": "post_call_transcription",
+                                                     "delay_secs": 3600}, key=False)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("k9", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("k9", ("completed", "failed"), 60)
+        cust1 = [r for r in env.sim.batch(st["batch_id"])["recipients"] if r["id"] == "cust-1"][0]
+
+        def before():
+            paths = files_of(results, "k9", at)
+            rows = read_rows(sorted(paths)[0]) if paths else []
+            body = [dict(zip(rows[0], r)) for r in rows[1:]]
+            return body if len(body) == 3 and body[1]["failure_reason"] else None
+        body = wait_until(before, 30, "the rows without cust-1's transcription")
+        assert body[0]["conversation_status"] == "", body[0]
+        code, conv = env.sim.call("GET", "/v1/convai/conversations/" + cust1["conversation_id"])
+        assert code == 200 and conv["status"] == "done", (code, conv)
+        now = int(time.time())
+        event = json.dumps({"type": "post_call_transcription", "event_timestamp": now, "data": conv}).encode()
+        assert post(port, event, sign(event, now)) == 200
+        env.d.kill9()      # within the second the write waits for more facts
+        assert before()[0]["conversation_status"] == "", "written before the kill: the test tests nothing"
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        body = wait_until(lambda: (lambda b: b if b and b[0]["conversation_status"] == "done" else None)(before()),
+                          30, "cust-1's transcription in the files after the restart")
+        assert body[0]["call_successful"] == "success" and body[0]["attempts"] == "1", body[0]
+        assert env.d.stop() == 0
+
+
+def test_restart_rewrites_stale_results(work):
+    """What a crash between a run's end and its files' write leaves (the
+    files missing, or older than the run's end) is written again at the
+    next start, from the batch's detail fetched anew."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("crashed", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("crashed", ("completed", "failed"), 60)
+        wait_until(lambda: csv_final(results, "crashed", at), 60, "the conversation columns")
+        assert env.d.stop() == 0
+        csv_path, jsonl_path = sorted(files_of(results, "crashed", at))
+        want_csv, want_jsonl = open(csv_path, "rb").read(), open(jsonl_path, "rb").read()
+        finished = env.d.run_state("crashed")["finished_ms"] / 1000
+        # the JSON Lines file never written; the CSV one from before the end
+        os.unlink(jsonl_path)
+        with open(csv_path, "wb") as f:
+            f.write(want_csv.split(b"\r\n")[0] + b"\r\n")
+        os.utime(csv_path, (finished - 5, finished - 5))
+        gets = len(env.sim.requests("get"))
+        # the detail's first two fetches fail: asked again after a backoff
+        env.sim.fault(endpoint="get", kind="status", status=503, count=2)
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: os.path.exists(jsonl_path) and open(csv_path, "rb").read() == want_csv, 20,
+                   "the files written again")
+        assert open(jsonl_path, "rb").read() == want_jsonl
+        assert [r["status"] for r in env.sim.requests("get")[gets:]] == [503, 503, 200]
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
-         test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows])
+         test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
+         test_stop_writes_pending_results, test_kill9_after_event_answer,
+         test_restart_rewrites_stale_results])
