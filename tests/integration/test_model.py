@@ -28,8 +28,17 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   every endpoint the daemon uses (drop, apply_then_drop, status
   500/502/503/504 with and without Retry-After, delays shorter and longer
   than request_timeout, malformed, truncated, apply_then_500, close_after),
-  clear them.  `batchcallctl cancel|retry|trigger|pause|resume JOB`.  Let
-  time pass (a short sleep, or until the next one-off run is due).
+  clear them (the conversation endpoint of the polls too).  `batchcallctl
+  cancel|retry|trigger|pause|resume JOB`.  Let time pass (a short sleep,
+  or until the next one-off run is due).  Campaign results (issue 14): every
+  example writes results files (results_dir); half of them receive the
+  simulator's signed post-call webhooks (webhook_listen), the others poll
+  the conversations.  With the receiver: webhook faults of the sender
+  (duplicate, out of order, late, bad signature, stale timestamp, dropped,
+  for one or all events of a type) and their clearing, and deliveries the
+  test makes itself (forged, unsigned, stale: 401; an exact redelivery of a
+  kept event with a stale timestamp: 200 and nothing changes; a signed body
+  that is no event: 400).
 
 Job names are valid but odd ('.x', '..', 'A.b-c_d', a 64-character name);
 every job has a call_name base of its own (its name, or "CN NAME k"), so
@@ -62,7 +71,22 @@ Invariants (after each step; all of them again once the system is quiet):
      fails after grace + poll interval + 2 s);
   5. the daemon is alive after every step (unless the step stopped it),
      never exits on a signal, never prints a sanitizer report, and exits 0
-     on SIGTERM.
+     on SIGTERM;
+  6. every post-call event the receiver answered 200 is kept in the state
+     folder with the bytes sent (a kill -9 after the answer loses nothing;
+     an emptied state folder forgets what came before);
+  7. once quiet (the sender turned off) and again after the stop, the
+     results files are complete and consistent: every occurrence of a job
+     in the files whose runs all ended has its CSV and JSON Lines files,
+     with the same rows, one row per phone number; every recipient of each
+     of its batches has exactly one row, naming a batch of the occurrence
+     and that batch's final status of the recipient; a row no batch
+     decided has one of batchcalld's own statuses (the one its run's end
+     gives, missed/refused/withdrawn, when no part has a batch); a row
+     whose conversation has a kept event shows it (transcription: done;
+     call_initiation_failure: its reason). Within the mechanism's bound:
+     the second a write waits, and the backoff of a batch's detail fetched
+     again after a restart found the files older than the state.
 A duplicate of a run whose run file the test deleted is tolerated (the
 state was destroyed, not damaged: nothing is left to look up), and so is
 one of a run triggered ahead of its instant whose folder was emptied (not
@@ -101,7 +125,8 @@ Budget and replay (environment):
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
                     dot, repeat, hours, readd, rename, damage, kill, restart,
-                    freeze, fault, ctl, edit-start, edit-tz, edit-FIELD), e.g.
+                    freeze, fault, ctl, hook (no webhook receiver: every
+                    example polls), edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
 passes; a failing replay's folder is kept, and named, until a later run
@@ -112,18 +137,25 @@ tests/integration/test_model.sh runs this file with /usr/bin/python3 and
 skips (exit 77) without it.
 """
 import collections
+import csv
 import datetime
 import functools
+import hashlib
+import hmac
+import io
 import json
 import os
 import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from zoneinfo import ZoneInfo
 
 sys.dont_write_bytecode = True   # nothing written into the source tree
@@ -150,8 +182,8 @@ VERBOSE = os.environ.get("BC_MODEL_VERBOSE") == "1"
 REPRODUCE = os.environ.get("BC_MODEL_REPRODUCE")
 # Leave parts of the action space out, e.g. to look past a known bug:
 # dot (job names starting with '.'), repeat (recurring jobs), readd, rename,
-# damage, kill, restart, freeze, fault, ctl, hours, edit-FIELD (edit-start,
-# edit-tz, ...).
+# damage, kill, restart, freeze, fault, ctl, hours, hook, edit-FIELD
+# (edit-start, edit-tz, ...).
 SKIP = set(filter(None, os.environ.get("BC_MODEL_SKIP", "").split(",")))
 WORKROOT = os.path.join(harness.TOP_BUILDDIR, "model-work")   # run-PID/ex-*/ below it
 RUNDIR = os.path.join(WORKROOT, "run-%d" % os.getpid())
@@ -165,6 +197,11 @@ MIN_STEPS = 1               # examples with fewer steps (after the first) are no
 FAULT_UNITS = 6             # fault hits an example may configure (bounds the backoff)
 RETRY_AFTER_MAX = 2
 DEFERRED = 600              # a run due later than this is deferred (calling hours), not waiting
+SECRET = "wsec_model_secret"  # the webhook secret of the examples with a receiver
+FINAL = ("completed", "failed", "cancelled", "missed", "error")
+# statuses of result rows no batch decided that a finished occurrence may hold (docs/results.md)
+UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "disabled")
+KEPT_EVENTS = ("post_call_transcription", "call_initiation_failure")
 
 NAMES = tuple(n for n in (".x", "a", "job-1", "..", "A.b-c_d", "_u", "x.", "9", ".hidden-job", "Z_9", "b_2-",
                           "n" * 64) if not ("dot" in SKIP and n.startswith(".")))
@@ -207,6 +244,8 @@ class Budget:
         self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
         self.damaged = self.wiped = 0
+        self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
+        self.result_files = self.result_rows = 0
 
     def estimate(self):
         if not self.durations:
@@ -280,6 +319,37 @@ def occurs(t, repeat):
     first, step = (int(x) for x in repeat.rsplit(":", 1)[1].split("/"))
     sec = t % 60
     return sec >= first and (sec - first) % step == 0
+
+
+def results_name(job, start, call_name):
+    """RESULTS_DIR-relative name of an occurrence's files without the
+    extension (src/core/results.c results_file_name, docs/results.md)."""
+    d = "".join(c if c.isascii() and (c.isalnum() or c in "_-" or (c == "." and i > 0)) else "%%%02X" % ord(c)
+                for i, c in enumerate(job)) or "%"
+    b = d + "/" + time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(start))
+    mark = len(b)
+    b += "_"
+    for ch in (call_name or "").encode():
+        c = chr(ch)
+        if len(b) - mark - 1 >= 100:
+            break
+        if c.isascii() and (c.isalnum() or c in ".-"):
+            b += c
+        elif b[-1] != "_":
+            b += "_"
+    while len(b) > mark and b[-1] in "_.":
+        b = b[:-1]
+    return b
+
+
+def sign(body, t, secret=SECRET):
+    return "t=%d,v0=%s" % (t, hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest())
+
+
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
 
 
 def parse_name(name):
@@ -428,8 +498,11 @@ EDITS = tuple(e for e in ("start", "start", "tz", "enabled", "call_name", "on_re
                           "recipients", "lateness") if "edit-" + e not in SKIP)
 FAULT_KINDS = ("status", "drop", "apply_then_drop", "delay", "apply_then_500", "malformed", "truncated",
                "close_after", "clear")
-ENDPOINTS = ("submit", "*", "list", "get", "cancel", "retry")
+ENDPOINTS = ("submit", "*", "list", "get", "cancel", "retry", "conversation")
 CTL_OPS = ("trigger", "cancel", "pause", "resume", "retry")
+HOOK_KINDS = ("duplicate", "duplicate", "out_of_order", "late", "bad_signature", "stale_timestamp", "drop", "clear",
+              "post_forged", "post_unsigned", "post_stale", "post_redelivery", "post_malformed")
+HOOK_EVENTS = ("*", "post_call_transcription", "call_initiation_failure")
 DISRUPTIONS = [k for k in ("restart", "kill", "freeze", "damage") if k not in SKIP]
 
 
@@ -468,6 +541,13 @@ class Operator(RuleBasedStateMachine):
         self.work = None
         self.T0 = None                # real instant of virtual time 0
         self.vnow = 0.0               # virtual time: the steps' durations so far
+        self.hooks = False            # the daemon receives the simulator's post-call webhooks
+        self.port = None              # ... on this port
+        self.daemon_env = None
+        self.hook_seq = 0             # the simulator's webhook deliveries read so far
+        self.answered = {}            # events/NAME -> (body_len, answered at): deliveries the daemon took (200)
+        self.wiped_at = 0.0           # when the state folder was last emptied (its events went with it)
+        self.forged = 0
 
     def clock(self):
         """Now, on the example's timeline (a real instant)."""
@@ -521,7 +601,7 @@ class Operator(RuleBasedStateMachine):
             violation("daemon", "sanitizer report in sim.stderr")
 
     def start_daemon(self):
-        self.d.start()
+        self.d.start(env=self.daemon_env)
         try:
             self.d.wait_started(timeout=20)
         except AssertionError:
@@ -602,20 +682,33 @@ class Operator(RuleBasedStateMachine):
     # --- rules ---
 
     @initialize(target=jobs, speed=st.sampled_from([50, 5]), timeout=st.sampled_from([1, 2]),
-                first=st.lists(JOB, min_size=1, max_size=4))
+                first=st.lists(JOB, min_size=1, max_size=4),
+                hooks=st.sampled_from([False] if "hook" in SKIP else [True, False]))
     @recorded
-    def begin(self, speed, timeout, first):
+    def begin(self, speed, timeout, first, hooks):
+        self.hooks = hooks
         if self.dry:
             return multiple(*[self.new_job(p).name for p in first])
         os.makedirs(RUNDIR, exist_ok=True)
         self.work = tempfile.mkdtemp(prefix="ex-", dir=RUNDIR)
         self.speed, self.timeout = speed, timeout
         self.grace = 2 * timeout + 2
-        self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1)
-        self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout)
+        extra, conf = (), 'results_dir = "results";'
+        if hooks:
+            # the receiver on a port of its own; the simulator signs every
+            # post-call event with the secret the daemon has
+            self.port = free_port()
+            extra = ("--webhook-url", "http://127.0.0.1:%d/hook" % self.port, "--webhook-secret", SECRET)
+            conf += '\nwebhook_listen = "127.0.0.1:%d";' % self.port
+            self.daemon_env = {"ELEVENLABS_WEBHOOK_SECRET": SECRET}
+        self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1, extra=extra)
+        self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
         self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
-        self.say("simulator --speed %d, daemon request_timeout %d s, poll_interval %d s, work %s" %
-                 (speed, timeout, POLL, self.work))
+        self.say("simulator --speed %d, daemon request_timeout %d s, poll_interval %d s, %s, work %s" %
+                 (speed, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port if hooks else
+                  "no webhooks (the conversations are polled)", self.work))
+        if hooks:
+            BUDGET.hooked += 1
         names = []
         for p in first:
             if len(self.jobs_now) < len(NAMES):
@@ -832,8 +925,12 @@ class Operator(RuleBasedStateMachine):
         """Empty the state folder (a purge and reinstall). Every run that came
         due is looked up at the start and adopted; one triggered ahead of its
         instant is not due yet, so nothing looks it up: it is submitted
-        again at its instant (README, run identity), tolerated here."""
+        again at its instant (README, run identity), tolerated here. The
+        webhook events kept go with it."""
         now = time.time()
+        self.check_events()      # what the daemon took before is checked now, then forgotten
+        self.answered.clear()
+        self.wiped_at = now
         n = 0
         for root, _dirs, files in os.walk(self.d.state):
             for name in files:
@@ -916,6 +1013,82 @@ class Operator(RuleBasedStateMachine):
         elif op == "trigger" and self.jobs_now[job].kind == "once":
             self.triggers[job] = self.jobs_now[job].instant()
 
+    @precondition(lambda self: self.hooks)
+    @rule(kind=st.sampled_from(HOOK_KINDS), event=st.sampled_from(HOOK_EVENTS), count=st.sampled_from([1, 2, -1]),
+          delay=st.sampled_from([1, 3]))
+    @recorded
+    def webhook(self, kind, event, count, delay):
+        """A fault of the simulator's webhook sender (duplicate, out of order,
+        late, bad signature, stale timestamp, dropped; `count` events, -1:
+        all), or clear them; or a delivery the test makes itself: forged,
+        unsigned or stale (401, nothing kept), an exact redelivery of a kept
+        event with a stale timestamp (200, nothing changes), a signed body
+        that is no event (400)."""
+        if self.dry:
+            return
+        if kind == "clear":
+            self.step("clear the webhook faults")
+            self.sim.call("DELETE", "/_sim/webhook-faults", key=False)
+            return
+        if kind.startswith("post_"):
+            self.post_webhook(kind[5:])
+            return
+        kw = {"kind": kind, "event": event, "count": count}
+        if kind in ("late", "out_of_order"):
+            kw["delay_secs"] = delay
+        self.step("webhook fault %s" % json.dumps(kw))
+        code, body = self.sim.call("POST", "/_sim/webhook-faults", kw, key=False)
+        if code != 200:
+            raise TestBug("the simulator refused the webhook fault %s: %s %s" % (kw, code, body))
+        BUDGET.hook_faults += 1
+
+    def post_webhook(self, how):
+        now = int(time.time())
+        self.forged += 1
+        cid = "conv_model_forged_%d" % self.forged
+        fresh = json.dumps({"type": "call_initiation_failure", "event_timestamp": now, "data": {
+            "agent_id": "agent_a", "conversation_id": cid, "failure_reason": "busy",
+            "metadata": {"type": "sip", "body": {}}}}).encode()
+        events = os.path.join(self.d.state, "events")
+        kept = sorted(n for n in os.listdir(events) if n.endswith(".json") and not n.startswith(".")) \
+            if os.path.isdir(events) else []
+        if how == "redelivery" and not kept:
+            how = "forged"
+        if how == "redelivery":
+            name = kept[self.forged % len(kept)]
+            with open(os.path.join(events, name), "rb") as f:
+                body = f.read()
+            sig, want, desc = sign(body, now - 7200), 200, "an exact redelivery of %s, signed 2 h ago" % name
+        elif how == "forged":
+            body, sig, want, desc = fresh, sign(fresh, now, "another secret"), 401, "forged (another secret)"
+        elif how == "unsigned":
+            body, sig, want, desc = fresh, None, 401, "unsigned"
+        elif how == "stale":
+            body, sig, want, desc = fresh, sign(fresh, now - 1900), 401, "signed 31 min ago"
+        else:
+            body, want, desc = b"{}", 400, "signed, but no post-call event"
+            sig = sign(body, now)
+        req = urllib.request.Request("http://127.0.0.1:%d/hook" % self.port, data=body, method="POST")
+        if sig:
+            req.add_header("ElevenLabs-Signature", sig)
+        try:
+            with urllib.request.urlopen(req, timeout=10 * SCALE) as r:
+                code = r.status
+        except urllib.error.HTTPError as e:
+            code = e.code
+        except OSError as e:
+            code = "no answer (%s)" % e
+        self.step("POST to the webhook receiver, %s -> HTTP %s" % (desc, code))
+        if code != want:
+            violation("webhook", "the receiver answered %s to a delivery %s, not %d" % (code, desc, want))
+        if how == "redelivery":
+            with open(os.path.join(events, name), "rb") as f:
+                if f.read() != body:
+                    violation("webhook", "an exact redelivery of %s changed the kept event" % name)
+        elif os.path.exists(os.path.join(events, "call_initiation_failure-%s.json" % cid)):
+            violation("webhook", "a delivery answered %d was kept: %s" % (code, cid))
+        BUDGET.hook_posts += 1
+
     @rule(how=st.sampled_from(["due", "1", "0.5", "2", "4"]))
     @recorded
     def wait(self, how):
@@ -939,6 +1112,147 @@ class Operator(RuleBasedStateMachine):
         self.check_sanitizers()
         recs = self.d.runs()       # first the state, then the batches it may name
         self.check_batches(recs, self.created())
+        self.check_events()
+
+    def check_events(self):
+        """Invariant 6: every post-call event the receiver answered 200 is kept
+        in the state folder (the answer comes only once it is durable: a kill
+        -9 after it loses nothing), as many bytes as were sent."""
+        if not self.hooks:
+            return
+        code, body = self.sim.call("GET", "/_sim/webhooks?since=%d" % self.hook_seq, key=False)
+        if code != 200:
+            raise TestBug("GET /_sim/webhooks answered %s" % code)
+        settled = True
+        for dlv in sorted(body["deliveries"], key=lambda x: x["seq"]):
+            done = dlv["answered_us"] is not None or dlv["error"] is not None
+            settled = settled and done
+            if settled:
+                self.hook_seq = dlv["seq"]     # (one still in flight is read again next time)
+            if dlv["status"] == 200 and dlv["event"] in KEPT_EVENTS:
+                name = "%s-%s.json" % (dlv["event"], dlv["conversation_id"])
+                if name not in self.answered:
+                    BUDGET.hook_delivered += 1
+                self.answered[name] = (dlv["body_len"], dlv["answered_us"] / 1e6)
+        events = os.path.join(self.d.state, "events")
+        for name, (n, at) in sorted(self.answered.items()):
+            try:
+                size = os.path.getsize(os.path.join(events, name))
+            except OSError:
+                violation("lost event", "the receiver answered 200 to a delivery of %s (%+.1fs), but the state folder "
+                          "does not keep it" % (name, at - time.time()))
+            if size != n:
+                violation("lost event", "the receiver answered 200 to a delivery of %s (%d bytes), but it keeps %d bytes"
+                          % (name, n, size))
+
+    def results_problems(self):
+        """Invariant 7, as a list of what is wrong (empty: nothing): the
+        results files of every finished occurrence of a job in the files
+        (every part of it in a final state) are there, the CSV and the JSON
+        Lines file hold the same rows, no phone number has two rows, every
+        recipient of every batch of the occurrence has exactly one row, whose
+        batch is one of the occurrence's and whose status is that batch's
+        final status of the recipient; a row no batch decided has one of
+        batchcalld's own statuses for a recipient never dialled (the one its
+        run's end gives, when the occurrence has no batch); and a row whose
+        conversation has a kept event shows it (a transcription: done; a
+        call_initiation_failure: its reason)."""
+        probs = []
+        results = os.path.join(self.work, "results")
+        events = os.path.join(self.d.state, "events")
+        kept = set(os.listdir(events)) if self.hooks and os.path.isdir(events) else set()
+        occs = collections.defaultdict(list)
+        for r in self.d.runs():
+            occs[(r["job"], r["start"])].append(r)
+        files = rows = 0
+        for (job, start), rs in sorted(occs.items()):
+            if job not in self.jobs_now or any(r["state"] not in FINAL for r in rs):
+                continue
+            main = [r for r in rs if not r.get("part")]
+            base = os.path.join(results, results_name(job, start, (main or rs)[0]["call_name"]))
+            where = "job '%s' run %d (%s)" % (job, start, ", ".join(
+                "%s%s %s%s" % (r["state"], " part " + r["part"] if r.get("part") else "", r.get("batch_id") or "no batch",
+                               "" if r.get("finished_ms") else " no finished_ms") for r in rs))
+            try:
+                with open(base + ".csv", "rb") as f:
+                    raw = f.read()
+                with open(base + ".jsonl", encoding="utf-8") as f:
+                    lines = [json.loads(x) for x in f.read().splitlines()]
+            except (OSError, ValueError) as e:
+                probs.append("%s: its results files cannot be read: %s" % (where, e))
+                continue
+            files += 1
+            table = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+            body = [dict(zip(table[0], r)) for r in table[1:]] if table else []
+            if len(body) != len(lines):
+                probs.append("%s: the CSV file has %d rows, the JSON Lines file %d" % (where, len(body), len(lines)))
+                continue
+            for c, j in zip(body, lines):
+                phone = c["phone_number"][1:] if c["phone_number"].startswith("'") else c["phone_number"]
+                if (c["status"], c["batch_id"] or None, phone or None) != (j["status"], j["batch_id"], j["phone_number"]):
+                    probs.append("%s: the CSV row %r and the JSON Lines row %r disagree" % (
+                        where, (c["status"], c["batch_id"], c["phone_number"]),
+                        (j["status"], j["batch_id"], j["phone_number"])))
+            dup = [p for p, n in collections.Counter(j["phone_number"] for j in lines).items() if n > 1]
+            if dup:
+                probs.append("%s: more than one row for %s" % (where, ", ".join(sorted(map(str, dup)))))
+            batches = {}
+            for r in rs:
+                if r.get("batch_id"):
+                    batches[r["batch_id"]] = {x["phone_number"]: x["status"] for x in self.sim.batch(r["batch_id"])["recipients"]}
+            by_phone = {j["phone_number"]: j for j in lines}
+            for bid, rc in sorted(batches.items()):
+                for phone, status in sorted(rc.items()):
+                    j = by_phone.get(phone)
+                    if j is None:
+                        probs.append("%s: recipient %s of batch %s has no row" % (where, phone, bid))
+                    elif j["batch_id"] not in batches:
+                        probs.append("%s: the row of %s (batch %s in the batch's %s) names batch %s, no batch of "
+                                     "the occurrence" % (where, phone, bid, status, j["batch_id"]))
+                    elif j["status"] != batches[j["batch_id"]].get(phone):
+                        probs.append("%s: the row of %s says %s (batch %s), the batch says %s" % (
+                            where, phone, j["status"], j["batch_id"], batches[j["batch_id"]].get(phone)))
+            whole = main[0]["state"] if main else None
+            for j in lines:
+                rows += 1
+                if j["batch_id"] is None:
+                    want = {"missed": "missed", "error": "refused", "cancelled": "withdrawn"}.get(whole) \
+                        if not batches else None
+                    if j["status"] not in UNBATCHED or (want and j["status"] != want):
+                        probs.append("%s: the row of %s (never dialled) says %s%s" % (
+                            where, j["phone_number"], j["status"], ", not %s" % want if want else ""))
+                cid = j["conversation_id"]
+                if cid and "post_call_transcription-%s.json" % cid in kept and j["conversation_status"] != "done":
+                    probs.append("%s: the row of %s does not show the kept transcription of %s (conversation_status %s)"
+                                 % (where, j["phone_number"], cid, j["conversation_status"]))
+                if cid and "call_initiation_failure-%s.json" % cid in kept and not j["failure_reason"]:
+                    probs.append("%s: the row of %s does not show the kept call_initiation_failure of %s" % (
+                        where, j["phone_number"], cid))
+        return probs, files, rows
+
+    def settle_results(self):
+        """Once quiet: no more webhooks (the sender is turned off and its
+        delivery in flight answered), then every results file must become
+        complete and consistent within the mechanism's bound: a write waits
+        a second for more facts; a batch's detail fetched again after a
+        start waits for its backoff after the faults that hit it."""
+        if self.hooks:
+            self.sim.call("POST", "/_sim/webhooks", {"url": None}, key=False)
+            wait_until(lambda: not self.sim.call("GET", "/_sim/webhooks?since=%d" % (1 << 62), key=False)[1]["in_flight"],
+                       15, "the webhook delivery in flight")
+            self.check_events()
+        hits = sum(1 for r in self.sim.requests() if r["fault"])
+        limit = (min(300, 2 ** hits) + RETRY_AFTER_MAX + self.grace + 5) * SCALE
+        t0 = time.monotonic()
+        while True:
+            probs, files, rows = self.results_problems()
+            if not probs:
+                break
+            if time.monotonic() - t0 > limit:
+                violation("results", "the results files are not complete and consistent %.0f s after quiet:\n  %s" % (
+                    limit, "\n  ".join(probs[:12])))
+            time.sleep(0.3)
+        self.say("results consistent after %.1f s: %d occurrences' files, %d rows" % (time.monotonic() - t0, files, rows))
 
     def created(self):
         """Every batch the simulator created, from its request log (a submit
@@ -1150,10 +1464,18 @@ class Operator(RuleBasedStateMachine):
         self.sim.clear_faults()
         self.check_alive(" at teardown")
         self.wait_quiet()
+        self.settle_results()
         view = self.view()
         now = time.time()
         self.stop_daemon()
         self.check_sanitizers()
+        self.check_events()
+        probs, files, rows = self.results_problems()
+        if probs:
+            violation("results", "after a clean stop the results files are not complete and consistent:\n  %s" %
+                      "\n  ".join(probs[:12]))
+        BUDGET.result_files += files
+        BUDGET.result_rows += rows
         recs = self.d.runs()
         batches = self.created()
         self.check_batches(recs, batches)
@@ -1264,11 +1586,13 @@ def main():
         b = BUDGET
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
-              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d steps over their time; "
-              "seed %d" % (
+              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d examples with webhooks "
+              "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d occurrences' results files "
+              "checked (%d rows), %d steps over their time; seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
                   b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
-                  b.wiped, b.ctl_ok, b.overruns, SEED), flush=True)
+                  b.wiped, b.ctl_ok, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.result_files,
+                  b.result_rows, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
         if not ok:
