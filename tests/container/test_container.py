@@ -24,6 +24,10 @@ promise:
   installed catalog;
 - batchcallctl without -c by a user of the control group (Group= drop-in
   and control_group), refused to a user outside it, exit 3 once stopped;
+- a results_dir of its own (README "Campaign results": install -d -g ops
+  -m 2770, ReadWritePaths=): the daemon's folders 2750 and files 0640 of
+  group ops, read by a member of the group (cat, batchcallctl results from
+  the daemon and from the files), not by another user;
 - the watchdog: SIGSTOP while a submit is in flight; systemd kills and
   restarts the daemon, which adopts the batch: one submit in the
   simulator's request log;
@@ -554,6 +558,64 @@ def control_group_user(c):
     p = c.run("batchcallctl", "status", user="bob", check=False)
     expect(p.returncode == 3 and "permission denied on '/run/batchcalld/control.sock': it is for root and the "
            "group 'ops'" in p.stderr, (p.returncode, p.stderr))
+
+
+RESULTS = "/var/lib/batchcalld-results"
+
+
+@step
+def results_for_the_group(c):
+    """a configured results_dir is readable by control_group, not by others (DynamicUser=)."""
+    # The README's setup: a folder of their own (the default lies below
+    # /var/lib/private, which only root enters), writable by the group the
+    # unit runs in, and opened in the sandbox by ReadWritePaths=.
+    c.run("install", "-d", "-o", "root", "-g", "ops", "-m", "2770", RESULTS)
+    text = conf_for_test().replace('# control_group = "batchcall";', 'control_group = "ops";')
+    old = '# results_dir = "/var/lib/batchcalld/results";'
+    assert old in text, old
+    c.write("/etc/batchcalld/batchcalld.conf", text.replace(old, 'results_dir = "%s";' % RESULTS))
+    c.write("/etc/systemd/system/batchcalld.service.d/results.conf", "[Service]\nReadWritePaths=%s\n" % RESULTS)
+    c.run("systemctl", "daemon-reload")
+    c.run("systemctl", "restart", UNIT)
+    st = show(c, "ActiveState", "MainPID")
+    expect(st["ActiveState"] == "active", st)
+    c.main_pid = int(st["MainPID"])
+    put_job(c, "res", job("res", int(time.time()) + 2, phones=("+15550100010", "+15550100021")))
+    c.run("systemctl", "reload", UNIT)
+
+    def written():
+        d = c.root + RESULTS + "/res"
+        names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+        return names if [n.rsplit(".", 1)[-1] for n in names] == ["csv", "jsonl"] else None
+    names = wait(written, 60, "the results files of 'res'")
+    folder = RESULTS + "/res"
+    files = [folder + "/" + n for n in names]
+    uid = re.search(r"^Uid:\s+(\d+)", c.run("cat", "/proc/%d/status" % c.main_pid).stdout, re.M).group(1)
+    o = c.run("stat", "-c", "%a %G %u", folder, *files).stdout.split("\n")
+    expect(o[0] == "2750 ops %s" % uid, "%s: %s (want 2750, group ops, the service's uid %s)" % (folder, o[0], uid))
+    for f, line in zip(files, o[1:]):
+        expect(line == "640 ops %s" % uid, "%s: %s (want 640, group ops)" % (f, line))
+    csv_text = c.run("cat", files[0]).stdout
+    expect(csv_text.startswith("job,run_start,") and csv_text.count("\r\n") == 3, csv_text)
+    # a member of the group reads them, directly and with batchcallctl
+    # (from the daemon, and from the files once it is stopped) ...
+    for f in files:
+        p = c.run("cat", f, user="alice", check=False)
+        expect(p.returncode == 0 and p.stdout, "alice (group ops) cannot read %s: %s" % (f, p.stderr))
+    p = c.run("batchcallctl", "results", "res", user="alice", check=False)
+    expect(p.returncode == 0 and p.stdout == csv_text, (p.returncode, p.stdout, p.stderr))
+    c.run("systemctl", "stop", UNIT, timeout=60)
+    p = c.run("batchcallctl", "results", "res", user="alice", check=False)
+    expect(p.returncode == 0 and p.stdout == csv_text and "cannot be reached" in p.stderr,
+           (p.returncode, p.stdout, p.stderr))
+    # ... another user does not
+    for path in files + [folder]:
+        p = c.run("ls" if path == folder else "cat", path, user="bob", check=False)
+        expect(p.returncode != 0 and "Permission denied" in p.stderr, "bob reads %s: %s" % (path, p.stdout))
+    c.run("systemctl", "start", UNIT)
+    st = show(c, "ActiveState", "MainPID")
+    expect(st["ActiveState"] == "active", st)
+    c.main_pid = int(st["MainPID"])
 
 
 @step

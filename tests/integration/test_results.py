@@ -107,10 +107,11 @@ def test_results_files_when_batch_ends(work):
         assert stat.S_IMODE(os.stat(csv_path).st_mode) == 0o640, oct(os.stat(csv_path).st_mode)
         assert stat.S_IMODE(os.stat(os.path.dirname(csv_path)).st_mode) == 0o2750
         assert stat.S_IMODE(os.stat(results).st_mode) == 0o2750
-        # a journal entry per file with its path
-        log = env.d.log()
+        # a journal entry per file with its path (logged once the file is
+        # in place: the file may be seen a moment before its line)
         for p in (csv_path, jsonl_path):
-            assert "job 'res': results file '%s' written (3 rows)" % p in log, log[-3000:]
+            wait_until(lambda: "job 'res': results file '%s' written (3 rows)" % p in env.d.log(), 10,
+                       "the log line of %s" % p)
         # no temporary file left behind
         assert not [n for n in os.listdir(os.path.dirname(csv_path)) if n.endswith(".tmp")]
 
@@ -190,15 +191,26 @@ def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None, webho
 
 
 def csv_final(results, job, at):
-    """The CSV rows once every conversation is final (done or failed)."""
+    """The CSV rows once every conversation is final (failed, or done with
+    its analysis: a conversation done without one is fetched again) and
+    the JSON Lines file, written after the CSV, says the same."""
     paths = files_of(results, job, at)
     if not paths:
         return None
-    rows = read_rows(sorted(paths)[0])
+    csv_path, jsonl_path = sorted(paths)
+    rows = read_rows(csv_path)
     if len(rows) < 2:
         return None
     body = [dict(zip(rows[0], r)) for r in rows[1:]]
-    return (rows[0], body) if all(r["conversation_status"] in ("done", "failed") for r in body) else None
+    if not all(r["conversation_status"] == "failed" or (r["conversation_status"] == "done" and r["call_successful"])
+               for r in body):
+        return None
+    with open(jsonl_path, encoding="utf-8") as f:
+        lines = [json.loads(x) for x in f.read().splitlines()]
+    seen = [(x["conversation_id"], x["conversation_status"], x["call_successful"] or "") for x in lines]
+    if seen != [(r["conversation_id"], r["conversation_status"], r["call_successful"]) for r in body]:
+        return None
+    return rows[0], body
 
 
 def test_campaign_without_webhooks(work):
