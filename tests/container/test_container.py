@@ -595,8 +595,15 @@ def results_for_the_group(c):
     expect(o[0] == "2750 ops %s" % uid, "%s: %s (want 2750, group ops, the service's uid %s)" % (folder, o[0], uid))
     for f, line in zip(files, o[1:]):
         expect(line == "640 ops %s" % uid, "%s: %s (want 640, group ops)" % (f, line))
-    csv_text = c.run("cat", files[0]).stdout
-    expect(csv_text.startswith("job,run_start,") and csv_text.count("\r\n") == 3, csv_text)
+    # once the polls brought both conversations the files stay as they are
+    # (text mode: CRLF read as LF)
+
+    def settled():
+        t = c.run("cat", files[0]).stdout
+        rows = t.splitlines()
+        done = len(rows) == 3 and rows[0].startswith("job,run_start,") and all(",done," in r for r in rows[1:])
+        return t if done and c.run("batchcallctl", "results", "res").stdout == t else None
+    csv_text = wait(settled, 60, "the conversations in the results files")
     # a member of the group reads them, directly and with batchcallctl
     # (from the daemon, and from the files once it is stopped) ...
     for f in files:
