@@ -44,6 +44,10 @@ void carry_note_state_change(struct engine *e, struct slot *s, enum run_state pr
 	 * result rows too: its recipients were never dialled. */
 	if (run_state_final(s->run->state) && !s->run->batch_id && s->run->state != RUN_REMOVED)
 		report_note_unbatched(e, s->run);
+	/* One that ended with a batch: its rows from the batch as it ended
+	 * (an operator's cancel ends a run without fetching the detail). */
+	else if (run_state_final(s->run->state) && !run_state_final(prev) && s->run->state != RUN_REMOVED)
+		report_note_batch_end(e, s->run);
 	if (!left_scheduled && !run_state_final(s->run->state))
 		return;
 	engine_want_next(e, s->run->job);

@@ -153,6 +153,8 @@ struct report_detail {
 	char *batch_id;
 	struct batch_rcpt *rcpts;
 	size_t n_rcpts;
+	bool stale; /* its run ended after it (a cancel's answer brings no
+		     * detail): fetched again before the rows use it */
 };
 
 /* One occurrence of a job that has results. */
@@ -309,11 +311,12 @@ static struct report_occ *occ_find(struct report *r, const char *job, int64_t st
 	return &r->occ[r->n_occ++];
 }
 
+/* The detail of batch_id the rows may use (NULL: none, or a stale one). */
 static const struct report_detail *occ_detail(const struct report_occ *o, const char *batch_id)
 {
 	for (size_t i = 0; o && batch_id && i < o->n_details; i++)
 		if (strcmp(o->details[i].batch_id, batch_id) == 0)
-			return &o->details[i];
+			return o->details[i].stale ? NULL : &o->details[i];
 	return NULL;
 }
 
@@ -528,6 +531,23 @@ static int64_t latest_start(struct engine *e, const char *job)
 			best = all[i]->start;
 	free(all);
 	return best;
+}
+
+void report_note_batch_end(struct engine *e, const struct run *r)
+{
+	struct report *rep = report_of(e);
+	struct report_occ *o;
+
+	if (!r->batch_id)
+		return;
+	occ_gc(e, rep, r->job);
+	o = occ_find(rep, r->job, r->start, true);
+	for (size_t i = 0; i < o->n_details; i++)
+		if (strcmp(o->details[i].batch_id, r->batch_id) == 0)
+			o->details[i].stale = true;
+	/* (a detail that comes with the end, report_note_detail, replaces
+	 * it at once; else the write asks for one) */
+	mark_dirty(rep, o);
 }
 
 void report_note_unbatched(struct engine *e, const struct run *r)
@@ -956,10 +976,11 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 		if (o)
 			o->refetch_failures = 0;
 		report_note_detail(e, s->run, &res->detail);
-	} else if (res->outcome != API_OK && res->outcome != API_NOT_FOUND && res->outcome != API_REJECTED &&
-		   !s->forgotten && !e->stopping) {
-		/* a transient failure: the occurrence is written again (which
-		 * asks for the detail again) after a backoff */
+	} else if (res->outcome != API_NOT_FOUND && res->outcome != API_REJECTED && !s->forgotten && !e->stopping &&
+		   (res->outcome != API_OK || !batch_status_terminal(res->detail.batch.status))) {
+		/* a transient failure, or a batch not ended yet (a cancel
+		 * under way): the occurrence is written again (which asks for
+		 * the detail again) after a backoff */
 		struct report_occ *o = occ_find(rep, s->run->job, s->run->start, true);
 		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, o->refetch_failures, engine_rnd64());
 		if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > d)

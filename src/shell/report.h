@@ -20,6 +20,10 @@ struct report;
 /* A terminal detail of r's batch arrived: keep its recipients for the
  * occurrence's rows and write the occurrence's results files. */
 void report_note_detail(struct engine *e, const struct run *r, const struct batch_detail *d);
+/* Run r ended (a final state) with a batch: its occurrence's files are
+ * written again from a detail of the batch fetched after the end (the
+ * one the end came with, else fetched anew: a cancel's answer has none). */
+void report_note_batch_end(struct engine *e, const struct run *r);
 /* Run r ended without a batch (missed, refused, cancelled before it was
  * submitted): its occurrence's files are written (soon, out of the way of
  * due runs), its recipients' rows saying why they were never dialled. */

@@ -627,8 +627,34 @@ def test_restart_rewrites_stale_results(work):
         assert env.d.stop() == 0
 
 
+def test_cancelled_run_has_rows(work):
+    """An operator's cancel ends a run without the batch's detail (the
+    cancel's answer has none): the detail is fetched for the rows, which
+    say what became of each recipient in the cancelled batch."""
+    results = os.path.join(work, "results")
+    # speed 0.05: the calls take minutes, the batch is still running when cancelled
+    with Env(work, sim_kw={"speed": 0.05}, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("stopme", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("stopme", ("pending", "in_progress"), 30)
+        p = ctl(env, "cancel", "stopme")
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        st = env.d.wait_state("stopme", ("cancelled",), 30)
+        paths = wait_until(lambda: files_of(results, "stopme", at), 20, "the cancelled run's files")
+        rows = read_rows(sorted(paths)[0])
+        body = [dict(zip(rows[0], r)) for r in rows[1:]]
+        detail = {r["id"]: r["status"] for r in env.sim.batch(st["batch_id"])["recipients"]}
+        assert [(r["recipient_id"], r["batch_id"], r["status"]) for r in body] == \
+            [(i, st["batch_id"], detail[i]) for i, _ in RECIPIENTS], (body, detail)
+        assert all(s == "cancelled" for s in detail.values()), detail
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
-         test_restart_rewrites_stale_results])
+         test_restart_rewrites_stale_results, test_cancelled_run_has_rows])
