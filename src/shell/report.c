@@ -709,6 +709,7 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 		xgrow((void **)&o->details, &o->cap_details, o->n_details + 1, sizeof(*o->details));
 		x = &o->details[o->n_details++];
 	}
+	*x = (struct report_detail){ 0 };
 	x->batch_id = xstrdup(r->batch_id);
 	x->rcpts = xcalloc(d->n_rcpts ? d->n_rcpts : 1, sizeof(*x->rcpts));
 	x->n_rcpts = d->n_rcpts;
