@@ -418,6 +418,7 @@ int engine_reload(struct engine *e)
 	old = e->conf;
 	e->conf = nc;
 	reconcile_apply_conf(e);
+	report_note_reload(e, old);
 	daemonconf_free(old);
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = engine_now_ms() / 1000;

@@ -1332,8 +1332,10 @@ static bool occ_stale(struct engine *e, const struct facts *f, const char *job, 
 
 /* At start: the occurrences whose files a crash left missing or older
  * than the state are written again (those with a batch once its detail
- * is fetched again). */
-static void stale_check(struct engine *e, const struct facts *f)
+ * is fetched again). After a reload (old: the configuration before it),
+ * only those of the jobs that came back into the files: a run that ended
+ * while its job was gone had no rows to write. */
+static void stale_check(struct engine *e, const struct facts *f, const struct daemonconf *old)
 {
 	struct report *rep = report_of(e);
 
@@ -1341,7 +1343,7 @@ static void stale_check(struct engine *e, const struct facts *f)
 		const struct run *r = e->slots[i]->run;
 		struct report_occ *o;
 		if (e->slots[i]->forgotten || !run_state_final(r->state) || r->state == RUN_REMOVED ||
-		    !daemonconf_find(e->conf, r->job))
+		    !daemonconf_find(e->conf, r->job) || (old && daemonconf_find(old, r->job)))
 			continue;
 		o = occ_find(rep, r->job, r->start, false);
 		if (o && o->dirty)
@@ -1389,6 +1391,14 @@ static void events_load(struct engine *e)
 		free(path);
 	}
 	closedir(d);
+}
+
+void report_note_reload(struct engine *e, const struct daemonconf *old)
+{
+	struct facts none = { 0 };
+
+	if (e->report && e->report->loaded)
+		stale_check(e, &none, old);
 }
 
 /* --- the polling fallback -------------------------------------------------- */
@@ -1602,7 +1612,7 @@ int report_load(struct engine *e)
 	r = convs_load(e);
 	events_load(e);
 	rep->loaded = true;
-	stale_check(e, rep->facts);
+	stale_check(e, rep->facts, NULL);
 	facts_free(rep->facts);
 	rep->facts = NULL;
 	return r;

@@ -53,6 +53,10 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n);
  * occurrences that a crash left missing or older than their runs' ends or
  * those facts: 0, or a negative errno (logged by the caller). */
 int report_load(struct engine *e);
+/* A reload replaced the configuration old: the finished occurrences of
+ * the jobs that came back into the files get the files they could not
+ * have while their job was gone (missing or older than their runs' ends). */
+void report_note_reload(struct engine *e, const struct daemonconf *old);
 /* Write now what waits to be written (the daemon stops). */
 void report_flush(struct engine *e);
 /* The rows of the occurrence (job, start) as the control socket shows

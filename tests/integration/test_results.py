@@ -653,8 +653,36 @@ def test_cancelled_run_has_rows(work):
         assert env.d.stop() == 0
 
 
+def test_readded_job_gets_files(work):
+    """A run that ended while its job was out of the files (removed, its
+    batch cancelled) has no rows to write then; when the job comes back
+    unchanged, its occurrence gets its files."""
+    results = os.path.join(work, "results")
+    with Env(work, sim_kw={"speed": 0.05}, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("back", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("back", ("pending", "in_progress"), 30)
+        env.d.remove_job("back")
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("back", ("cancelled",), 30)
+        time.sleep(1.5)    # (a write waits a second: none may come while the job is gone)
+        assert files_of(results, "back", at) is None
+        env.d.write_job("back", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        paths = wait_until(lambda: files_of(results, "back", at), 20, "the files of the job that came back")
+        rows = read_rows(sorted(paths)[0])
+        body = [dict(zip(rows[0], r)) for r in rows[1:]]
+        assert [(r["recipient_id"], r["batch_id"], r["status"]) for r in body] == \
+            [(i, st["batch_id"], "cancelled") for i, _ in RECIPIENTS], body
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
-         test_restart_rewrites_stale_results, test_cancelled_run_has_rows])
+         test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
+         test_readded_job_gets_files])
