@@ -34,6 +34,7 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   example writes results files (results_dir); half of them receive the
   simulator's signed post-call webhooks (webhook_listen), the others poll
   the conversations.  With the receiver: webhook faults of the sender
+  (up to two from the start, more as steps)
   (duplicate, out of order, late, bad signature, stale timestamp, dropped,
   for one or all events of a type) and their clearing, and deliveries the
   test makes itself (forged, unsigned, stale: 401; an exact redelivery of a
@@ -503,6 +504,7 @@ CTL_OPS = ("trigger", "cancel", "pause", "resume", "retry")
 HOOK_KINDS = ("duplicate", "duplicate", "out_of_order", "late", "bad_signature", "stale_timestamp", "drop", "clear",
               "post_forged", "post_unsigned", "post_stale", "post_redelivery", "post_malformed")
 HOOK_EVENTS = ("*", "post_call_transcription", "call_initiation_failure")
+SENDER_FAULTS = ("duplicate", "out_of_order", "late", "bad_signature", "stale_timestamp", "drop")
 DISRUPTIONS = [k for k in ("restart", "kill", "freeze", "damage") if k not in SKIP]
 
 
@@ -683,9 +685,11 @@ class Operator(RuleBasedStateMachine):
 
     @initialize(target=jobs, speed=st.sampled_from([50, 5]), timeout=st.sampled_from([1, 2]),
                 first=st.lists(JOB, min_size=1, max_size=4),
-                hooks=st.sampled_from([False] if "hook" in SKIP else [True, False]))
+                hooks=st.sampled_from([False] if "hook" in SKIP else [True, False]),
+                hook_faults=st.lists(st.tuples(st.sampled_from(SENDER_FAULTS), st.sampled_from(HOOK_EVENTS),
+                                               st.sampled_from([1, 2, -1])), max_size=2))
     @recorded
-    def begin(self, speed, timeout, first, hooks):
+    def begin(self, speed, timeout, first, hooks, hook_faults):
         self.hooks = hooks
         if self.dry:
             return multiple(*[self.new_job(p).name for p in first])
@@ -709,6 +713,15 @@ class Operator(RuleBasedStateMachine):
                   "no webhooks (the conversations are polled)", self.work))
         if hooks:
             BUDGET.hooked += 1
+            # the sender's faults from the first event on (more come as steps)
+            for kind, event, count in hook_faults:
+                kw = {"kind": kind, "event": event, "count": count}
+                if kind in ("late", "out_of_order"):
+                    kw["delay_secs"] = 2
+                self.say("webhook fault %s" % json.dumps(kw))
+                if self.sim.call("POST", "/_sim/webhook-faults", kw, key=False)[0] != 200:
+                    raise TestBug("the simulator refused the webhook fault %s" % kw)
+                BUDGET.hook_faults += 1
         names = []
         for p in first:
             if len(self.jobs_now) < len(NAMES):
