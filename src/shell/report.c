@@ -768,9 +768,11 @@ static bool conv_add(struct report *rep, struct conv *c)
 			conv_clear(c);
 			return false;
 		}
+		/* the map's key is the old copy's id: point it at the new one
+		 * before the old one is freed (the lookup compares with it) */
+		strmap_put(&rep->conv_index, c->conversation_id, (void *)k);
 		conv_clear(old);
 		*old = *c;
-		strmap_put(&rep->conv_index, old->conversation_id, (void *)k);
 	} else {
 		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
 		rep->convs[rep->n_convs++] = *c;

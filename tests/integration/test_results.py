@@ -5,6 +5,7 @@ ends, one row per recipient of the job file, and writes them again as
 later facts arrive. The rows are asserted exactly, from the simulator's
 documented rules (docs/simulator.md: the last digit decides the call, the
 second-to-last the analysis)."""
+import collections
 import csv
 import hashlib
 import hmac
@@ -680,9 +681,29 @@ def test_readded_job_gets_files(work):
         assert env.d.stop() == 0
 
 
+def test_polls_until_analysed(work):
+    """A conversation still processing when its batch ended is fetched
+    again until it is done with its analysis, and the kept copy is
+    replaced by the more complete one (--processing-secs 150, 3 s at speed 50: the first
+    fetch sees it processing)."""
+    results = os.path.join(work, "results")
+    with Env(work, sim_kw={"extra": ("--processing-secs", "150")}, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("slow", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("slow", ("completed", "failed"), 60)
+        header, body = wait_until(lambda: csv_final(results, "slow", at), 60, "the analysed conversations")
+        assert [r["call_successful"] for r in body] == ["success", "", "failure"], body
+        fetched = collections.Counter(r["path"].rsplit("/", 1)[1] for r in env.sim.requests("conversation"))
+        assert max(fetched.values()) > 1, fetched
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
-         test_readded_job_gets_files])
+         test_readded_job_gets_files, test_polls_until_analysed])
