@@ -100,8 +100,12 @@ fi
 
 # Start the simulator on an ephemeral port and wait for its ready line.
 # BC_WRAP: a command put in front of the simulator (scripts/test: valgrind).
+# --processing-secs 50: a conversation stays "processing" 1 s at --speed 50
+# (the default 3 s made it 60 ms, which a slow simulator under valgrind
+# polled past: the conversations test must read one while processing).
 # shellcheck disable=SC2086
-${BC_WRAP:-} "$sim" --listen 127.0.0.1:0 --api-key conf-key --speed 50 >"$tmp/sim.out" 2>"$tmp/sim.err" &
+${BC_WRAP:-} "$sim" --listen 127.0.0.1:0 --api-key conf-key --speed 50 --processing-secs 50 \
+	>"$tmp/sim.out" 2>"$tmp/sim.err" &
 simpid=$!
 url=
 deadline=$(($(date +%s) + 15))

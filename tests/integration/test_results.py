@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, run, wait_until  # noqa: E402
+from harness import WRAP, Env, run, wait_until  # noqa: E402
 
 COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "batch_id", "recipient_id",
            "phone_number", "whatsapp_user_id", "status", "attempts", "conversation_id",
@@ -323,9 +323,12 @@ def test_campaign_with_webhooks(work):
         env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
         env.d.wait_started()
         env.d.wait_log(r"post-call webhooks received on 127\.0\.0\.1:%d" % port)
-        # the secret taken from the environment does not stay in /proc/PID/environ
-        with open("/proc/%d/environ" % env.d.proc.pid, "rb") as f:
-            assert SECRET.encode() not in f.read()
+        # the secret taken from the environment does not stay in
+        # /proc/PID/environ (unless BC_WRAP runs the daemon: the process is
+        # then the wrapper, e.g. valgrind, which keeps its own copy)
+        if not WRAP:
+            with open("/proc/%d/environ" % env.d.proc.pid, "rb") as f:
+                assert SECRET.encode() not in f.read()
         at = int(time.time()) + 2
         env.d.write_job("hooked", job_body(at))
         env.d.signal(__import__("signal").SIGHUP)
