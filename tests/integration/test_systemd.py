@@ -647,11 +647,16 @@ def stop_in_flight(env, delay_ms):
     """Submit with the answer held delay_ms by the simulator, stop meanwhile."""
     n = Notify(env.work)
     env.sim.fault(endpoint="submit", kind="delay", delay_ms=delay_ms)
-    env.d.write_job("inflight", unix_job(int(time.time()) + 1))
     launch(env.d, "console", prefix=n.prefix())
     pid = n.daemon_pid()
     try:
         n.wait_count("READY=1", 1)
+        # Added by a reload once the daemon runs: a run already due when the
+        # process began is looked up first and submitted only after the
+        # lookup's grace, and a start under ASan or valgrind takes seconds.
+        env.d.write_job("inflight", unix_job(int(time.time()) + 1))
+        os.kill(pid, signal.SIGHUP)
+        n.wait_count("READY=1", 2)
         sub = wait_until(lambda: env.sim.requests("submit"), 15, "the submit (held by the simulator)")
         assert sub[0]["status"] is None, sub  # still held
         t_term = time.time()
