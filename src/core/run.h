@@ -58,6 +58,17 @@ enum job_event {
 	JE__MAX
 };
 
+/* How much a log entry matters: the severities of RFC 5424, the numbers
+ * journald's PRIORITY= and syslog's LOG_* use, so the shell passes them on
+ * as they are (engine_int.h holds them equal to <syslog.h>'s). */
+enum severity {
+	SEV_ERR = 3,
+	SEV_WARNING = 4,
+	SEV_NOTICE = 5,
+	SEV_INFO = 6,
+	SEV_DEBUG = 7
+};
+
 /* Which request a run has in flight (not persisted: a restart forgets it and
  * the persisted state says what to do). */
 enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
@@ -157,7 +168,7 @@ struct action {
 	enum action_kind kind;
 	int64_t scheduled_time_unix; /* ACT_SUBMIT */
 	enum job_event event;        /* ACT_LOG */
-	int priority;                /* ACT_LOG: syslog priority */
+	enum severity priority;      /* ACT_LOG */
 	long http_status;            /* ACT_LOG: 0 when none */
 	int attempt;                 /* ACT_LOG: 0 when none */
 	char msg[320];               /* ACT_LOG */

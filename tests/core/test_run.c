@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "run.h"
 #include "state.h"
@@ -188,7 +187,7 @@ START_TEST(test_late_and_missed)
 	r = run_new(&spec);
 	step_at(r, MS(T0 + 900), ev_time()); /* exactly max_lateness */
 	ck_assert_ptr_nonnull(find_log(JE_LATE));
-	ck_assert_int_eq(find_log(JE_LATE)->priority, LOG_WARNING);
+	ck_assert_int_eq(find_log(JE_LATE)->priority, SEV_WARNING);
 	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
 	run_free(r);
 
@@ -196,7 +195,7 @@ START_TEST(test_late_and_missed)
 	step_at(r, MS(T0 + 900) + 1, ev_time());
 	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
 	ck_assert_ptr_nonnull(find_log(JE_MISSED));
-	ck_assert_int_eq(find_log(JE_MISSED)->priority, LOG_ERR);
+	ck_assert_int_eq(find_log(JE_MISSED)->priority, SEV_ERR);
 	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
 	ck_assert_int_eq(r->state, RUN_MISSED);
 	/* Missed is final: nothing more happens, even much later. */
@@ -673,7 +672,7 @@ START_TEST(test_full_lifecycle_with_retries)
 	step_at(r, t + 1000, st);
 	ck_assert_int_eq(acts.n, 1);
 	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
-	ck_assert_int_eq(acts.v[0].priority, LOG_DEBUG);
+	ck_assert_int_eq(acts.v[0].priority, SEV_DEBUG);
 	b.status = BATCH_COMPLETED;
 	step_at(r, t + 2000, st);
 	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
@@ -727,7 +726,7 @@ START_TEST(test_all_completed_needs_no_retry)
 	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b });
 	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
 	ck_assert_int_eq(r->state, RUN_COMPLETED);
-	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_NOTICE);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, SEV_NOTICE);
 	run_free(r);
 }
 END_TEST
@@ -753,7 +752,7 @@ START_TEST(test_batch_failed)
 	r->op = OP_DETAIL;
 	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
 	ck_assert_int_eq(r->state, RUN_FAILED);
-	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_WARNING);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, SEV_WARNING);
 	run_free(r);
 }
 END_TEST
