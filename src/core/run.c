@@ -94,6 +94,11 @@ void run_note_submission(struct run *r, int64_t count, uint64_t digest)
 	r->sent_digest = digest;
 }
 
+void run_note_write(struct run *r)
+{
+	r->gen++;
+}
+
 bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s)
 {
 	if (!b->name || strcmp(b->name, r->call_name) != 0)

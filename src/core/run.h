@@ -243,6 +243,10 @@ int64_t run_end_s(const struct run *r);
 /* The shell is about to send a submit for r: record what it sends (how
  * many recipients and their digest) in the intent. */
 void run_note_submission(struct run *r, int64_t count, uint64_t digest);
+/* r is about to be written: its record gets the next generation, so that
+ * it wins over every earlier record of the run wherever the store keeps
+ * them (a journal line, a run file). */
+void run_note_write(struct run *r);
 /* Would a batch b seen in the list be this run's? Everything the list shows
  * must agree with the intent: name, agent, recipient count (when known) and
  * creation after the first intent minus skew_s (when known). */
