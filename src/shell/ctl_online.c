@@ -24,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "ctl_online.h"
 #include "ctlview.h"
 #include "jobspec.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET "/run/batchcalld/control.sock"
 #define MAX_ANSWER (64 * 1024 * 1024)
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -64,7 +64,7 @@ static int socket_path(const char *path, char **ret)
 		return -EINVAL;
 	}
 	if (config_lookup_string(&cf, "control_socket", &v) != CONFIG_TRUE || !*v)
-		v = DEFAULT_SOCKET;
+		v = CFG_DEFAULT_CONTROL_SOCKET;
 	if (v[0] == '/') {
 		*ret = xstrdup(v);
 	} else {
