@@ -95,9 +95,10 @@ TESTS += tests/layers.sh
 dist_noinst_SCRIPTS += tests/layers.sh
 EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json
 
-# What core tests share (reading zone files is the test's I/O, not the
-# library's).
+# What core tests share (reading files and zones is the test's I/O, not the
+# library's): with the shell's file and tzdb, the one way zone files are
+# found and read, built in here (they need nothing but the core and libc).
 check_LIBRARIES = tests/libfixture.a
-tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h
-tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h src/shell/file.c src/shell/tzdb.c
+tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS) -I$(top_srcdir)/src/shell
 tests_libfixture_a_CFLAGS = $(CORE_TEST_CFLAGS)
