@@ -23,7 +23,7 @@
 /* A log entry the shell writes for the planner. */
 struct occur_note {
 	enum job_event event;  /* JE_SCHEDULED, JE_MISSED */
-	int priority;          /* syslog priority */
+	enum severity priority;
 	const struct run *run; /* the run it is about (one of out.add), or NULL */
 	int64_t start;         /* RUN_START when run is NULL */
 	char msg[320];

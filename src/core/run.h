@@ -58,6 +58,17 @@ enum job_event {
 	JE__MAX
 };
 
+/* How much a log entry matters: the severities of RFC 5424, the numbers
+ * journald's PRIORITY= and syslog's LOG_* use, so the shell passes them on
+ * as they are (engine_int.h holds them equal to <syslog.h>'s). */
+enum severity {
+	SEV_ERR = 3,
+	SEV_WARNING = 4,
+	SEV_NOTICE = 5,
+	SEV_INFO = 6,
+	SEV_DEBUG = 7
+};
+
 /* Which request a run has in flight (not persisted: a restart forgets it and
  * the persisted state says what to do). */
 enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
@@ -157,7 +168,7 @@ struct action {
 	enum action_kind kind;
 	int64_t scheduled_time_unix; /* ACT_SUBMIT */
 	enum job_event event;        /* ACT_LOG */
-	int priority;                /* ACT_LOG: syslog priority */
+	enum severity priority;      /* ACT_LOG */
 	long http_status;            /* ACT_LOG: 0 when none */
 	int attempt;                 /* ACT_LOG: 0 when none */
 	char msg[320];               /* ACT_LOG */
@@ -232,6 +243,10 @@ int64_t run_end_s(const struct run *r);
 /* The shell is about to send a submit for r: record what it sends (how
  * many recipients and their digest) in the intent. */
 void run_note_submission(struct run *r, int64_t count, uint64_t digest);
+/* r is about to be written: its record gets the next generation, so that
+ * it wins over every earlier record of the run wherever the store keeps
+ * them (a journal line, a run file). */
+void run_note_write(struct run *r);
 /* Would a batch b seen in the list be this run's? Everything the list shows
  * must agree with the intent: name, agent, recipient count (when known) and
  * creation after the first intent minus skew_s (when known). */

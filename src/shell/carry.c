@@ -294,7 +294,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 				return;
 			}
 			/* Already in the pending group commit: write it now. */
-			s->run->gen++;
+			run_note_write(s->run);
 			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
 			break;
 		case ACT_SUBMIT:
@@ -476,7 +476,7 @@ void carry_group_flush(struct engine *e)
 	e->n_group = e->cap_group = 0;
 	runs = xcalloc(n, sizeof(*runs));
 	for (size_t i = 0; i < n; i++) {
-		g[i]->run->gen++;
+		run_note_write(g[i]->run);
 		runs[i] = g[i]->run;
 	}
 	/* One sync for all; a backend that writes them into a journal folds

@@ -54,7 +54,6 @@
 #define MIN_STATE_RETENTION 86400
 #define MAX_STATE_RETENTION 315360000
 #define DEF_STATE_DIR LOCALSTATEDIR "/lib/batchcalld"
-#define DEF_CONTROL_SOCKET "/run/batchcalld/control.sock"
 #define DEF_JOBS_DIR "jobs.d"
 #define DEF_MAX_LATENESS 900
 #define DEF_RETRY_MAX 2
@@ -1867,7 +1866,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	c->poll_interval = DEF_POLL_INTERVAL;
 	c->state_retention = DEF_STATE_RETENTION;
 	c->state_dir = xstrdup(DEF_STATE_DIR);
-	c->control_socket = xstrdup(DEF_CONTROL_SOCKET);
+	c->control_socket = xstrdup(CFG_DEFAULT_CONTROL_SOCKET);
 	c->zones = tzdb_cache_new();
 	dir = dir_of(path);
 	c->jobs_dir = resolve(dir, DEF_JOBS_DIR);

@@ -11,6 +11,9 @@
 #include "util.h"
 
 #define CFG_DEFAULT_PATH SYSCONFDIR "/batchcalld/batchcalld.conf"
+/* control_socket when the daemon file does not set it (batchcallctl's
+ * online commands look for the daemon there too). */
+#define CFG_DEFAULT_CONTROL_SOCKET "/run/batchcalld/control.sock"
 
 /* Load the daemon configuration at path and every job file it names.
  * 0 and *ret on success; -EINVAL with every error in d otherwise. Warnings

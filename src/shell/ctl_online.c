@@ -24,12 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "ctl_online.h"
 #include "ctlview.h"
 #include "jobspec.h"
+#include "sbuf.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET "/run/batchcalld/control.sock"
 #define MAX_ANSWER (64 * 1024 * 1024)
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -64,7 +65,7 @@ static int socket_path(const char *path, char **ret)
 		return -EINVAL;
 	}
 	if (config_lookup_string(&cf, "control_socket", &v) != CONFIG_TRUE || !*v)
-		v = DEFAULT_SOCKET;
+		v = CFG_DEFAULT_CONTROL_SOCKET;
 	if (v[0] == '/') {
 		*ret = xstrdup(v);
 	} else {
@@ -79,28 +80,20 @@ static int socket_path(const char *path, char **ret)
 	return 0;
 }
 
-struct answer {
-	char *body;
-	size_t len;
-};
-
 static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
 {
-	struct answer *a = arg;
+	struct sbuf *a = arg; /* the answer's body */
 	size_t k = size * n;
 
 	if (a->len + k > MAX_ANSWER)
 		return 0;
-	a->body = xrealloc(a->body, a->len + k + 1);
-	memcpy(a->body + a->len, ptr, k);
-	a->len += k;
-	a->body[a->len] = '\0';
+	sbuf_add(a, ptr, k);
 	return k;
 }
 
 /* One request to the daemon. 0 with the status and body, or
  * CTL_EXIT_UNREACHABLE after printing why and the hint. */
-static int call(const char *sock, const char *method, const char *path, long *ret_status, struct answer *ret)
+static int call(const char *sock, const char *method, const char *path, long *ret_status, struct sbuf *ret)
 {
 	CURL *h = curl_easy_init();
 	char url[256], err[CURL_ERROR_SIZE] = "";
@@ -150,9 +143,9 @@ static int call(const char *sock, const char *method, const char *path, long *re
 }
 
 /* The daemon's error message of an answer, or a short description. */
-static char *error_message(long status, const struct answer *a)
+static char *error_message(long status, const struct sbuf *a)
 {
-	struct json_object *o = a->body ? json_tokener_parse(a->body) : NULL, *e, *m;
+	struct json_object *o = a->s ? json_tokener_parse(a->s) : NULL, *e, *m;
 	char *s;
 
 	if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &m) &&
@@ -214,9 +207,9 @@ static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const cha
 	return 0;
 }
 
-static int print_view(enum cmd cmd, bool json, const struct answer *a)
+static int print_view(enum cmd cmd, bool json, const struct sbuf *a)
 {
-	struct json_object *doc = json_tokener_parse(a->body ? a->body : "");
+	struct json_object *doc = json_tokener_parse(a->s ? a->s : "");
 	struct ctlview_style st;
 	char *text;
 
@@ -225,8 +218,8 @@ static int print_view(enum cmd cmd, bool json, const struct answer *a)
 		return CTL_EXIT_REFUSED;
 	}
 	if (json) {
-		fputs(a->body, stdout);
-		if (a->len == 0 || a->body[a->len - 1] != '\n')
+		fputs(a->s, stdout);
+		if (a->len == 0 || a->s[a->len - 1] != '\n')
 			fputc('\n', stdout);
 		json_object_put(doc);
 		return 0;
@@ -242,9 +235,9 @@ static int print_view(enum cmd cmd, bool json, const struct answer *a)
 	return 0;
 }
 
-static int print_operation(const char *op, const char *job, const struct answer *a)
+static int print_operation(const char *op, const char *job, const struct sbuf *a)
 {
-	struct json_object *doc = json_tokener_parse(a->body ? a->body : ""), *j = NULL, *v;
+	struct json_object *doc = json_tokener_parse(a->s ? a->s : ""), *j = NULL, *v;
 	const char *result = op, *state = NULL, *batch = NULL;
 
 	if (doc && json_object_object_get_ex(doc, "result", &v))
@@ -271,7 +264,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 	enum cmd cmd = CMD_STATUS;
 	const char *job = NULL;
 	bool json = false, found = false;
-	struct answer a = { 0 };
+	struct sbuf a = { 0 };
 	char *sock = NULL, *path, *msg;
 	long status = 0;
 	int r;
@@ -316,7 +309,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 		r = print_operation(names[cmd], job, &a);
 out:
 	curl_global_cleanup();
-	free(a.body);
+	sbuf_free(&a);
 	free(path);
 	free(sock);
 	return r;

@@ -35,6 +35,11 @@
 #include "run.h"
 #include "stats.h"
 
+/* The core's severities go to the log as they are. */
+_Static_assert(SEV_ERR == LOG_ERR && SEV_WARNING == LOG_WARNING && SEV_NOTICE == LOG_NOTICE &&
+		       SEV_INFO == LOG_INFO && SEV_DEBUG == LOG_DEBUG,
+	       "enum severity is syslog's priorities");
+
 struct api;
 struct api_result;
 struct event;

@@ -9,7 +9,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "calendar.h"
 #include "fixture.h"
