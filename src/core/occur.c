@@ -76,6 +76,9 @@ static void suspect(struct occur_out *out, struct run *r, const struct jobspec *
 	    o->now_ms - at > (int64_t)spec->max_lateness * 1000)
 		return;
 	run_suspect(r, 0, o->settle_ms);
+	/* At a start every run is looked at once; after that, the timer. */
+	if (!o->starting)
+		run_postpone(r, o->now_ms);
 	note(out, JE_SCHEDULED, SEV_INFO, r, 0,
 	     "job '%s': run '%s' came due before this start and has no record; looking it up before submitting it",
 	     r->job, r->call_name);

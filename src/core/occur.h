@@ -44,10 +44,12 @@ void occur_out_clear(struct occur_out *out);
 
 struct occur_opts {
 	int64_t now_ms;
-	/* The first plan after a start: a run whose time has already come and
-	 * that has no record may have been submitted by an earlier life (or
-	 * before the state folder was emptied); it is looked up first and
-	 * concluded from settle_ms on (started + grace). */
+	/* A run whose time came before this daemon began (born_ms) and that
+	 * has no record may have been submitted by an earlier life (or before
+	 * the state folder was emptied); it is looked up first and concluded
+	 * from settle_ms on (started + grace). This holds for the plan at a
+	 * start and for one after a reload that brings a job back: a job out
+	 * of the files at the start was not looked up then. */
 	bool suspect_due;
 	int64_t settle_ms;
 	/* When this daemon began (0: now_ms). A run that came due after it

@@ -209,12 +209,13 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 {
 	struct occur_opts o = {
 		.now_ms = engine_now_ms(),
-		/* Every start looks up the runs that came due while no daemon
-		 * ran, even on an empty state folder: a purged package or a
-		 * wiped folder forgot batches the API still has, and a submit
-		 * the last stop gave up on may still be creating one, so
-		 * nothing found is conclusive only after the grace period. */
-		.suspect_due = e->starting,
+		/* The runs that came due while no daemon ran are looked up,
+		 * even on an empty state folder and for a job a reload brings
+		 * back: a purged package or a wiped folder forgot batches the
+		 * API still has, and a submit the last stop gave up on may
+		 * still be creating one, so nothing found is conclusive only
+		 * after the grace period. */
+		.suspect_due = true,
 		.settle_ms = e->started_ms + e->grace_ms,
 		.born_ms = e->born_ms,
 		.starting = e->starting,

@@ -124,8 +124,9 @@ START_TEST(test_oneoff_single_run)
 END_TEST
 
 /* A run whose time came before a start, without a record, is looked up
- * first (when the shell says so: every start); only within max_lateness,
- * and only if it came due before the daemon began. */
+ * first (when the shell says so: every plan, at a start or after a reload);
+ * only within max_lateness, and only if it came due before the daemon
+ * began. */
 START_TEST(test_suspect_after_start)
 {
 	struct occur_opts o = opts_at(MS(T0 + 60));
@@ -160,6 +161,15 @@ START_TEST(test_suspect_after_start)
 	o.born_ms = MS(T0);
 	out = plan(NULL, 0, o);
 	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	/* Planned after the start (a reload brought its job back): no start
+	 * loop looks at it, so it is due now, for its lookup. */
+	ck_assert_int_eq(out.add[0]->due_ms, o.now_ms);
+	occur_out_clear(&out);
+	/* Planned by the start: the start looks at every run once. */
+	o.starting = true;
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	ck_assert_int_eq(out.add[0]->due_ms, 0);
 	occur_out_clear(&out);
 }
 END_TEST
