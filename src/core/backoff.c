@@ -110,14 +110,16 @@ static bool digits(struct cur *c, int n, int *ret)
 	return true;
 }
 
-/* One of the words; the longest match wins so "Mon" never shadows "Monday". */
-static int word(struct cur *c, const char *const *words, int n)
+/* One of the n words, each in a slot of `stride` characters (civil's name
+ * arrays); the longest match wins so "Mon" never shadows "Monday". */
+static int word_in(struct cur *c, const char *words, size_t stride, int n)
 {
 	int best = -1;
 	size_t best_len = 0;
 	for (int i = 0; i < n; i++) {
-		size_t len = strlen(words[i]);
-		if ((size_t)(c->end - c->p) >= len && memcmp(c->p, words[i], len) == 0 && len > best_len) {
+		const char *w = words + (size_t)i * stride;
+		size_t len = strlen(w);
+		if ((size_t)(c->end - c->p) >= len && memcmp(c->p, w, len) == 0 && len > best_len) {
 			best = i;
 			best_len = len;
 		}
@@ -125,6 +127,7 @@ static int word(struct cur *c, const char *const *words, int n)
 	c->p += best_len;
 	return best;
 }
+#define word(c, names, n) word_in((c), (names)[0], sizeof (names)[0], (n))
 
 struct http_date {
 	int64_t year;
