@@ -169,6 +169,23 @@ size_t run_part_select(const struct run *r, const struct recipient *v, size_t n,
 	return count;
 }
 
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size)
+{
+	if (r->part && !r->rcpts) {
+		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
+		return buf;
+	}
+	if (holder_job && strcmp(holder_job, r->job) != 0) {
+		snprintf(buf, size,
+			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
+			 "record is kept (state_retention): give this job another call_name", r->call_name, holder_job,
+			 holder_batch ? holder_batch : "unknown");
+		return buf;
+	}
+	return NULL;
+}
+
 /* The instant lateness is measured from: the run's own instant, or the
  * opening of the calling hours it was deferred to. */
 static int64_t run_lateness_base_ms(const struct run *r)

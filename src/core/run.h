@@ -323,6 +323,14 @@ void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *z
 size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
 		       uint64_t *ret_digest);
 
+/* Why r must not be submitted at all (written into buf), or NULL: it is a
+ * part of its occurrence whose recipients are unknown, or its call_name is
+ * held by a submitted run of another job that left the files and whose
+ * record is kept (holder_job, with its batch holder_batch; NULL: no run
+ * holds r's call_name). */
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size);
+
 /* The key of a recipient in run.rcpts: its phone number, else its WhatsApp id. */
 const char *recipient_key(const char *phone_number, const char *whatsapp_user_id);
 

@@ -1241,6 +1241,33 @@ START_TEST(test_part_select)
 }
 END_TEST
 
+/* A submit refused before anything is sent: a part without its
+ * recipients, a call_name held by another job's kept run. */
+START_TEST(test_submit_refusal)
+{
+	struct run *r = run_new_at(&spec, T0);
+	char buf[400];
+
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
+	/* held by a run of the same job (a rename back): allowed */
+	ck_assert_ptr_null(run_submit_refusal(r, "renewals", "btcal_1", buf, sizeof(buf)));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", "btcal_1", buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "already used by job 'old-renewals' (batch btcal_1)"));
+	ck_assert_ptr_nonnull(strstr(buf, r->call_name));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "(batch unknown)"));
+	/* a part whose recipients are unknown, whoever holds the name */
+	run_set_part(r, &spec, "resume 1");
+	ck_assert_ptr_eq(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "is a part of its occurrence but its recipients are unknown"));
+	r->rcpts = xcalloc(1, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100001");
+	r->n_rcpts = 1;
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_update_spec)
 {
 	struct run *r = run_new(&spec);
@@ -1802,6 +1829,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);
+	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);
 	tcase_add_test(tc, test_state_damage);
