@@ -397,11 +397,9 @@ static void copy_snapshot(struct run *r, const struct batch *b)
  * than the server's Retry-After. */
 static int64_t transient_delay_ms(const struct run *r, const struct run_ctx *ctx, int64_t retry_after_s)
 {
-	int64_t d = backoff_full_jitter_ms(ctx->backoff_base_ms, ctx->backoff_cap_ms,
-					   r->failures > 0 ? r->failures - 1 : 0, ctx->rnd);
-	if (retry_after_s >= 0 && retry_after_s * 1000 > d)
-		d = retry_after_s * 1000;
-	return d;
+	struct backoff_rule b = { .base_ms = ctx->backoff_base_ms, .cap_ms = ctx->backoff_cap_ms, .jitter = true };
+
+	return backoff_wait_ms(b, r->failures > 0 ? r->failures - 1 : 0, ctx->rnd, retry_after_s);
 }
 
 static enum run_state state_of_batch(enum batch_status s)

@@ -27,8 +27,6 @@
 #include "util.h"
 #include "window.h"
 
-#define BACKOFF_BASE_MS 1000
-#define BACKOFF_CAP_MS (5 * 60 * 1000)
 
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
 static void follow_up(struct engine *e, struct slot *s);
@@ -67,8 +65,8 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 		.now_ms = engine_now_ms(),
 		.rnd = engine_rnd64(),
 		.grace_ms = s->e->grace_ms,
-		.backoff_base_ms = BACKOFF_BASE_MS,
-		.backoff_cap_ms = BACKOFF_CAP_MS,
+		.backoff_base_ms = BACKOFF_API_BASE_MS,
+		.backoff_cap_ms = BACKOFF_API_CAP_MS,
 		.skip = s->skip,
 	};
 
@@ -116,9 +114,7 @@ void carry_note_api_result(struct engine *e, const struct api_result *res)
 	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
 		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
 	if (res->outcome == API_AUTH) {
-		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, engine_rnd64());
-		if (d < 1000)
-			d = 1000;
+		int64_t d = backoff_wait_ms(BACKOFF_AUTH, e->auth_failures, engine_rnd64(), -1);
 		if (e->auth_failures == 0)
 			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
 				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
