@@ -108,6 +108,7 @@ simlib=$b/sim/core/libsimcore.a
 for lib in "$corelib" "$simlib"; do
 	[ -f "$lib" ] || { echo "FAIL: $lib not built" >&2; exit 1; }
 done
+# shellcheck disable=SC2086 # one name per word
 printf '%s\n' $core_symbols | sort -u >"$tmp/allowed"
 # The names a library defines for others, one per line.
 defined_in() { # library...
