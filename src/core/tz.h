@@ -39,6 +39,9 @@ int64_t tz_to_instant(const struct tz *z, const struct civil *local, enum tz_kin
 /* Instant -> wall time in zone z, with the offset in force. */
 void tz_to_local(const struct tz *z, int64_t t, struct civil *ret, int *ret_offset);
 
+/* A UTC offset in seconds as "+HH:MM" / "-HH:MM" ("+HH:MM:SS" when it
+ * has seconds), into buf: the one formatter of offsets. */
+void tz_format_offset(int offset, char *buf, size_t size);
 /* Format an instant as local ISO 8601 with offset, "2026-12-01T09:00:00-05:00". */
 void tz_format_local(const struct tz *z, int64_t t, char *buf, size_t size);
 /* Format an instant as UTC ISO 8601, "2026-12-01T14:00:00Z". */

@@ -957,6 +957,29 @@ END_TEST
 
 /* ---- names, loading, cache ---- */
 
+START_TEST(test_offsets)
+{
+	char b[16];
+	tz_format_offset(-18000, b, sizeof(b));
+	ck_assert_str_eq(b, "-05:00");
+	tz_format_offset(19800, b, sizeof(b));
+	ck_assert_str_eq(b, "+05:30");
+	tz_format_offset(45900, b, sizeof(b));
+	ck_assert_str_eq(b, "+12:45");
+	tz_format_offset(0, b, sizeof(b));
+	ck_assert_str_eq(b, "+00:00");
+	tz_format_offset(-12600, b, sizeof(b));
+	ck_assert_str_eq(b, "-03:30");
+	/* LMT offsets have seconds: Amsterdam's +00:19:32, Monrovia's -00:44:30 */
+	tz_format_offset(1172, b, sizeof(b));
+	ck_assert_str_eq(b, "+00:19:32");
+	tz_format_offset(-2670, b, sizeof(b));
+	ck_assert_str_eq(b, "-00:44:30");
+	tz_format_offset(-93599, b, sizeof(b));
+	ck_assert_str_eq(b, "-25:59:59");
+}
+END_TEST
+
 START_TEST(test_cache)
 {
 	struct tz_cache *c = fixture_zones();
@@ -1006,6 +1029,7 @@ static Suite *tz_suite(void)
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_mutations);
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_offsets);
 	suite_add_tcase(s, tc);
 	return s;
 }

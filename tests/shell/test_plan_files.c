@@ -84,22 +84,6 @@ START_TEST(test_sorted_by_instant_then_name)
 }
 END_TEST
 
-START_TEST(test_offsets)
-{
-	char b[16];
-	plan_format_offset(-18000, b, sizeof(b));
-	ck_assert_str_eq(b, "-05:00");
-	plan_format_offset(19800, b, sizeof(b));
-	ck_assert_str_eq(b, "+05:30");
-	plan_format_offset(45900, b, sizeof(b));
-	ck_assert_str_eq(b, "+12:45");
-	plan_format_offset(0, b, sizeof(b));
-	ck_assert_str_eq(b, "+00:00");
-	plan_format_offset(-12600, b, sizeof(b));
-	ck_assert_str_eq(b, "-03:30");
-}
-END_TEST
-
 START_TEST(test_parse_time)
 {
 	int64_t t;
@@ -409,7 +393,6 @@ int main(void)
 
 	tcase_add_test(tc, test_state_boundaries);
 	tcase_add_test(tc, test_sorted_by_instant_then_name);
-	tcase_add_test(tc, test_offsets);
 	tcase_add_test(tc, test_parse_time);
 	tcase_add_test(tc, test_text_output);
 	tcase_add_test(tc, test_json_output);
