@@ -13,7 +13,6 @@
 
 #include "sbuf.h"
 #include "sim_render.h"
-#include "utf8.h"
 #include "util.h"
 
 static void raw_or_null(struct sbuf *b, const char *json)
