@@ -516,11 +516,6 @@ out:
 	return rc;
 }
 
-const char *tz_name(const struct tz *z)
-{
-	return z->name;
-}
-
 /* ---- lookups and conversions ---- */
 
 void tz_lookup(const struct tz *z, int64_t t, int *ret_offset, const char **ret_abbr, bool *ret_isdst)

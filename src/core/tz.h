@@ -25,7 +25,6 @@ bool tz_name_valid(const char *name);
 /* Parse a TZif image held in memory (the shell's tzdb reads the files). */
 int tz_parse(const char *name, const void *data, size_t len, struct tz **ret, char **cause);
 void tz_free(struct tz *z);
-const char *tz_name(const struct tz *z);
 
 /* UTC offset (seconds east) in force at instant t, with its abbreviation
  * (valid as long as z lives) and DST flag; any of the outputs may be NULL. */
