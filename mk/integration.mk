@@ -10,5 +10,6 @@ TESTS += $(INTEGRATION) tests/cli-check-plan.sh tests/cli-ctl-socket.sh
 # interpreter); BC_MODEL_MINUTES sizes it, 3 minutes by default.
 TESTS += tests/integration/test_model.sh
 dist_noinst_SCRIPTS += tests/integration/test_model.sh tests/cli-check-plan.sh tests/cli-ctl-socket.sh
+EXTRA_DIST += tests/helpers/cli.sh
 EXTRA_DIST += $(INTEGRATION) tests/integration/harness.py tests/integration/test_model.py \
 	scripts/demo scripts/test scripts/build scripts/install-deps scripts/stress

@@ -8,37 +8,9 @@
 # reach batchcalld on 'PATH'" (exit 3), a refused configuration as its
 # FILE:LINE errors (exit 1).
 set -u
-build=${TOP_BUILDDIR:-$(pwd)}
-ctl="$build/batchcallctl"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-n=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-# run EXPECTED_STATUS ARGS...: output in $tmp/out and $tmp/err
-run() {
-	want=$1
-	shift
-	n=$((n + 1))
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "batchcallctl $* exited $got, expected $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -20
-	fi
-}
-
-expect_err_lacks() {
-	if grep -qF -- "$1" "$tmp/err"; then
-		fail "stderr has: $1"
-		sed 's/^/  got: /' "$tmp/err" | head -20
-	fi
-}
+top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=tests/helpers/cli.sh
+. "$top/tests/helpers/cli.sh"
 
 d="$tmp/etc"
 mkdir -p "$d/jobs.d"
@@ -107,8 +79,4 @@ printf 'control_socket = ;\n' >"$conf"
 run 1 -c "$conf" status
 grep -qF "$conf:1: " "$tmp/err" || fail "status: a syntax error is not reported at $conf:1"
 
-if [ "$fails" -ne 0 ]; then
-	echo "$fails failures in $n runs of batchcallctl"
-	exit 1
-fi
-echo "ok: $n batchcallctl runs"
+cli_done
