@@ -27,7 +27,7 @@ CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
-	tests/core/test_jobspec tests/core/test_stats
+	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_util_SOURCES = tests/core/test_util.c
@@ -38,6 +38,14 @@ tests_core_test_jobspec_SOURCES = tests/core/test_jobspec.c
 tests_core_test_jobspec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_jobspec_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_jobspec_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
+tests_core_test_schedule_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_schedule_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_schedule_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_plan_SOURCES = tests/core/test_plan.c
+tests_core_test_plan_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_plan_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_plan_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_stats_SOURCES = tests/core/test_stats.c
 tests_core_test_stats_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_stats_CFLAGS = $(CORE_TEST_CFLAGS)

@@ -9,46 +9,9 @@
 set -u
 command -v python3 >/dev/null 2>&1 || { echo "FAIL: python3 is needed to read plan --json"; exit 1; }
 top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${TOP_BUILDDIR:-$(pwd)}
-ctl="$build/batchcallctl"
 data="$top/tests/data"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-n=0
-
-fail() {
-	echo "FAIL: $*"
-	fails=$((fails + 1))
-}
-
-# run EXPECTED_STATUS ARGS...: output in $tmp/out and $tmp/err
-run() {
-	want=$1
-	shift
-	n=$((n + 1))
-	"$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		fail "batchcallctl $* exited $got, expected $want"
-		sed 's/^/  stderr: /' "$tmp/err" | head -20
-	fi
-}
-
-expect_out() {
-	if [ "$(cat "$tmp/out")" != "$1" ]; then
-		fail "stdout differs; expected:"
-		printf '%s\n' "$1" | sed 's/^/  want: /'
-		sed 's/^/  got:  /' "$tmp/out"
-	fi
-}
-
-expect_err_line() {
-	if ! grep -qxF -- "$1" "$tmp/err"; then
-		fail "stderr lacks the line: $1"
-		sed 's/^/  got: /' "$tmp/err" | head -20
-	fi
-}
+# shellcheck source=tests/helpers/cli.sh
+. "$top/tests/helpers/cli.sh"
 
 # the examples shipped in etc/
 run 0 -c "$top/etc/batchcalld.conf" check
@@ -227,5 +190,4 @@ grep -q '^usage: batchcallctl' "$tmp/out" || fail "--help lacks the usage"
 run 0 --version
 grep -q '^batchcallctl [0-9]' "$tmp/out" || fail "--version lacks the version"
 
-echo "$n runs, $fails failure(s)"
-[ "$fails" -eq 0 ]
+cli_done

@@ -10,7 +10,7 @@
 #    string of a table such a lookup indexes (recipient_strings[i].key);
 #    a key named only in a message or a list is not read.
 #  - Placed: each key is where its line says: hashed in
-#    jobspec_compute_digest, shown by ctlview's definition_write, sent by
+#    jobspec_compute_digest (by a hashing call, not merely named there), shown by ctlview's definition_write, sent by
 #    codec's submit body, spelled in fuzz/cfg.dict, and documented in
 #    README.md's "Configuration reference" (a row, a mention, or for a
 #    group the rows of its keys).
@@ -101,6 +101,52 @@ for f in digest shown sent readme; do
 	[ -s "$tmp/$f" ] || problem "could not find the $f part of the code (renamed?)"
 done
 
+# Hashed: a field is hashed when a hashing call of jobspec_compute_digest
+# (h_str, h_int, ...: h_NAME(&h, 'C', VALUE); h_var(&h, VALUE)) takes it, a part of it
+# (j->hours->days for j->hours, r->vars[k] for r->vars), or a local set
+# from it (text = calendar_format(j->repeat), r = &j->recipients[i]). A
+# mention elsewhere (a condition, a comment) is not hashing it. The body on
+# one line, comments dropped: the VALUE of each call (casts and & dropped),
+# and the assignments "NAME = EXPR;".
+tr '\n\t' '  ' <"$tmp/digest" | sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' -e 's/  */ /g' >"$tmp/digest.flat"
+grep -oE "h_[a-z]+ ?\( ?&h ?, ?('[^']' ?, ?)?[^;]*\) ?;" "$tmp/digest.flat" |
+	sed -E -e "s/^h_[a-z]+ ?\( ?&h ?, ?('[^']' ?, ?)?//" -e 's/ ?\) ?;$//' -e 's/^(\([a-z_0-9 ]+\) ?)*&?//' >"$tmp/hashed"
+grep -oE '[A-Za-z_][A-Za-z_0-9]* ?= ?[^;=]*;' "$tmp/digest.flat" >"$tmp/assigned" || true
+[ -s "$tmp/hashed" ] || problem "no hashing call h_*(&h, 'C', ...) found in jobspec_compute_digest"
+hashes() { # FIELD
+	awk -v f="$1" -v assigned="$tmp/assigned" '
+		function idc(c) { return c ~ /[A-Za-z_0-9]/ }
+		# a is f, or a part of f: f followed by [, . or ->
+		function covers(a, f,   n, c) {
+			n = length(f)
+			if (substr(a, 1, n) != f) return 0
+			c = substr(a, n + 1, 1)
+			return c == "" || c == "[" || c == "." || (c == "-" && substr(a, n + 2, 1) == ">")
+		}
+		# f appears in e as a whole expression name
+		function mentions(e, f,   i, rest, off) {
+			rest = e; off = 0
+			while ((i = index(rest, f)) > 0) {
+				if (!idc(substr(e, off + i - 1, 1)) && !idc(substr(rest, i + length(f), 1)))
+					return 1
+				off += i; rest = substr(rest, i + 1)
+			}
+			return 0
+		}
+		BEGIN {
+			while ((getline l < assigned) > 0) {
+				v = l; sub(/ ?=.*/, "", v); e = l; sub(/^[^=]*= ?/, "", e)
+				set[v] = set[v] " " e
+			}
+		}
+		{
+			if (covers($0, f)) found = 1
+			v = $0; sub(/[^A-Za-z_0-9].*/, "", v)
+			if (v != "" && (v in set) && mentions(set[v], f)) found = 1
+		}
+		END { exit !found }' "$tmp/hashed"
+}
+
 n=0
 tab=$(printf '\t')
 while IFS=$tab read -r scope key digest shown sent dict readme note; do
@@ -111,8 +157,8 @@ while IFS=$tab read -r scope key digest shown sent dict readme note; do
 	grep -qxF -- "$key" "$tmp/read" ||
 		problem "$where: no lookup of cfg.c reads it"
 	if [ "$digest" != - ]; then
-		grep -qF -- "$digest" "$tmp/digest" ||
-			problem "$where: jobspec_compute_digest does not hash $digest"
+		hashes "$digest" ||
+			problem "$where: jobspec_compute_digest has no hashing call (h_*(&h, ...)) of $digest"
 	fi
 	if [ "$shown" != - ]; then
 		grep -qE "\\\\?\"$shown\\\\?\"" "$tmp/shown" ||

@@ -8,11 +8,20 @@
 #    <curl/curl.h>, <event2/event.h> or <systemd/sd-journal.h> need no -I
 #    flag, and in a build inside the source tree -I. is the tree's root.
 # 2. Symbols. Every symbol the core's objects leave undefined is either
-#    defined by the core libraries themselves or named in core_symbols
-#    below: memory, strings, numbers and the json-c calls the core makes
-#    today (json-c's own file and fd functions are not among them). A name
-#    not on the list fails, whatever it is; adding one is a decision about
-#    the core, made here.
+#    defined by the core itself or named in core_symbols below: memory,
+#    strings, numbers and the json-c calls the core makes today (json-c's
+#    own file and fd functions are not among them). A name not on the list
+#    fails, whatever it is; adding one is a decision about the core, made
+#    here. "The core itself" is per library: libcore's own definitions for
+#    libcore, libsimcore's and libcore's for libsimcore (src/core never
+#    calls sim/core).
+# 3. Exports. What the core defines for others is code (nm's T) or
+#    read-only data (R), nothing else. A weak definition (W, V) can be
+#    replaced by a strong one in the shell at link time, and writable
+#    exported data (D, B, C, and the small-data G, S) can be set by the
+#    shell to a function pointer or a flag: either way the core would hand
+#    calls or decisions to the shell without naming them. No exception is
+#    needed today (civil's name tables are arrays of characters, so R).
 set -eu
 b=${TOP_BUILDDIR:-.}
 s=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -93,17 +102,25 @@ check_includes() { # folder, then the folders whose headers it may include
 check_includes src/core src/core
 check_includes sim/core sim/core src/core
 
-# 2. Symbols.
-libs="$b/src/core/libcore.a $b/sim/core/libsimcore.a"
-for lib in $libs; do
+# 2. Symbols, 3. exports.
+corelib=$b/src/core/libcore.a
+simlib=$b/sim/core/libsimcore.a
+for lib in "$corelib" "$simlib"; do
 	[ -f "$lib" ] || { echo "FAIL: $lib not built" >&2; exit 1; }
 done
-# shellcheck disable=SC2086 # two paths without spaces
-nm -g --defined-only $libs >"$tmp/def.nm" || { echo "FAIL: nm --defined-only failed" >&2; exit 1; }
-awk 'NF == 3 { print $3 }' "$tmp/def.nm" | sed 's/@.*//' | sort -u >"$tmp/defined"
-[ -s "$tmp/defined" ] || { echo "FAIL: nm found no symbol defined in the core libraries" >&2; exit 1; }
+# shellcheck disable=SC2086 # one name per word
 printf '%s\n' $core_symbols | sort -u >"$tmp/allowed"
-for lib in $libs; do
+# The names a library defines for others, one per line.
+defined_in() { # library...
+	for l in "$@"; do
+		nm -g --defined-only "$l" || { echo "FAIL: nm --defined-only $l failed" >&2; exit 1; }
+	done >"$tmp/def.nm"
+	awk 'NF == 3 { print $3 }' "$tmp/def.nm" | sed 's/@.*//' | sort -u
+}
+check_symbols() { # library, then the libraries whose definitions it may use
+	lib=$1
+	defined_in "$@" >"$tmp/defined"
+	[ -s "$tmp/defined" ] || { echo "FAIL: nm found no symbol defined in $*" >&2; exit 1; }
 	nm -A -u "$lib" >"$tmp/undef.nm" || { echo "FAIL: nm -u $lib failed" >&2; exit 1; }
 	# object, then the name as the code spells it
 	awk '$(NF-1) ~ /^[Uw]$/ { obj = $1; sub(/:$/, "", obj); sub(/.*\//, "", obj); print obj, $NF }' "$tmp/undef.nm" |
@@ -112,7 +129,7 @@ for lib in $libs; do
 	awk '{ print $2 }' "$tmp/undef" | sort -u | comm -23 - "$tmp/defined" | comm -23 - "$tmp/allowed" |
 		grep -Ev "$compiler_symbols" >"$tmp/extra" || true
 	if [ -s "$tmp/extra" ]; then
-		echo "FAIL: $lib references what the core may not (I/O, the clock, the environment, or a call not yet allowed in tests/layers.sh):"
+		echo "FAIL: $lib references what the core may not (I/O, the clock, the environment, code of a layer it may not use, or a call not yet allowed in tests/layers.sh):"
 		while read -r sym; do
 			awk -v s="$sym" '$2 == s { print "    " $1 ": " s }' "$tmp/undef"
 		done <"$tmp/extra"
@@ -120,5 +137,24 @@ for lib in $libs; do
 	else
 		echo "ok: $lib: $(awk '{ print $2 }' "$tmp/undef" | sort -u | comm -23 - "$tmp/defined" | wc -l) outside symbols, all allowed"
 	fi
-done
+}
+check_exports() { # library
+	lib=$1
+	nm -A -g --defined-only "$lib" >"$tmp/exp.nm" || { echo "FAIL: nm --defined-only $lib failed" >&2; exit 1; }
+	# object: type name, for each definition that is not code or read-only data
+	awk 'NF >= 3 && $(NF-1) !~ /^[TR]$/ { obj = $1; sub(/:[0-9a-fA-F]*$/, "", obj); sub(/:$/, "", obj);
+		sub(/.*\//, "", obj); print obj ": " $(NF-1) " " $NF }' "$tmp/exp.nm" |
+		awk -v re="$compiler_symbols" '{ n = $3; sub(/@.*/, "", n) } n !~ re' >"$tmp/exports"
+	if [ -s "$tmp/exports" ]; then
+		echo "FAIL: $lib defines for others what is not code or read-only data (W/V: weak, replaceable by a shell definition; D/B/C/G/S: writable data a shell can set):"
+		sed 's/^/    /' "$tmp/exports"
+		status=1
+	else
+		echo "ok: $lib: $(awk 'NF >= 3' "$tmp/exp.nm" | wc -l) exported definitions, all code or read-only data"
+	fi
+}
+check_symbols "$corelib"
+check_symbols "$simlib" "$corelib"
+check_exports "$corelib"
+check_exports "$simlib"
 exit $status

@@ -433,6 +433,35 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
 	return part;
 }
 
+const char *occur_overlap(const struct jobspec *spec, const struct run *r, const struct run *const *runs, size_t n,
+			  int64_t now_ms, bool *cancel)
+{
+	const char *why = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		cancel[i] = false;
+	if (!spec || !spec->repeat || r->state != RUN_SCHEDULED || now_ms < run_submit_at_ms(r, spec))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *o = runs[i];
+		enum run_state st = o->state;
+		if (o == r || o->start == r->start ||
+		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+			continue;
+		switch (spec->overlap) {
+		case OVERLAP_ALLOW:
+			break;
+		case OVERLAP_SKIP:
+			why = "the previous run's batch is still active (overlap = skip)";
+			break;
+		case OVERLAP_CANCEL_PREVIOUS:
+			cancel[i] = true;
+			break;
+		}
+	}
+	return why;
+}
+
 size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret)
 {
 	char **v = xcalloc(spec->n_recipients + 1, sizeof(*v));

@@ -103,6 +103,16 @@ int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int6
  * N among runs (the runs of parent's occurrence). Caller frees. */
 char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n);
 
+/* A recurring job's overlap policy, when its run r comes due at now_ms
+ * while earlier runs of the job may still be at work. runs are the job's
+ * runs (r among them or not). Returns why r must not be submitted
+ * (overlap = skip), or NULL; cancel[i] says whether runs[i] is cancelled
+ * (overlap = cancel_previous). A run is still at work while it is being
+ * submitted, active or waiting to retry; runs of r's own occurrence
+ * (other zone groups, follow-ups) never overlap it. */
+const char *occur_overlap(const struct jobspec *spec, const struct run *r, const struct run *const *runs, size_t n,
+			  int64_t now_ms, bool *cancel);
+
 /* The recipients (keys) of spec in zone, its zone group: a NULL-terminated
  * array in *ret (the caller frees); how many. */
 size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret);

@@ -17,6 +17,7 @@
 #include "state.h"
 #include "tz.h"
 #include "util.h"
+#include "window.h"
 
 /* Runs later than this after their instant are logged as late. */
 #define LATE_LOG_MS 1000
@@ -120,6 +121,69 @@ int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
 	if (r->submit_at_ms > 0)
 		return r->submit_at_ms;
 	return (r->start - ahead) * 1000;
+}
+
+void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *zone)
+{
+	const struct jobspec *j = ctx->spec;
+	int64_t open, close;
+
+	if (!j || !j->hours || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
+	    window_next_open(j->hours, zone, ctx->now_ms / 1000, &open) < 0)
+		return;
+	ctx->window_open_ms = open * 1000 > ctx->now_ms ? open * 1000 : ctx->now_ms;
+	if (window_close_after(j->hours, zone, open, &close) == 0)
+		ctx->window_close_ms = close * 1000;
+	ctx->window_skip = j->outside == OUTSIDE_SKIP;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
+		       uint64_t *ret_digest)
+{
+	char **keys = NULL;
+	size_t count = 0;
+	uint64_t digest = FNV1A64_INIT;
+
+	if (r->rcpts) {
+		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	free(keys);
+	if (ret_digest)
+		*ret_digest = digest;
+	return count;
+}
+
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size)
+{
+	if (r->part && !r->rcpts) {
+		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
+		return buf;
+	}
+	if (holder_job && strcmp(holder_job, r->job) != 0) {
+		snprintf(buf, size,
+			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
+			 "record is kept (state_retention): give this job another call_name", r->call_name, holder_job,
+			 holder_batch ? holder_batch : "unknown");
+		return buf;
+	}
+	return NULL;
 }
 
 /* The instant lateness is measured from: the run's own instant, or the
@@ -333,11 +397,9 @@ static void copy_snapshot(struct run *r, const struct batch *b)
  * than the server's Retry-After. */
 static int64_t transient_delay_ms(const struct run *r, const struct run_ctx *ctx, int64_t retry_after_s)
 {
-	int64_t d = backoff_full_jitter_ms(ctx->backoff_base_ms, ctx->backoff_cap_ms,
-					   r->failures > 0 ? r->failures - 1 : 0, ctx->rnd);
-	if (retry_after_s >= 0 && retry_after_s * 1000 > d)
-		d = retry_after_s * 1000;
-	return d;
+	struct backoff_rule b = { .base_ms = ctx->backoff_base_ms, .cap_ms = ctx->backoff_cap_ms, .jitter = true };
+
+	return backoff_wait_ms(b, r->failures > 0 ? r->failures - 1 : 0, ctx->rnd, retry_after_s);
 }
 
 static enum run_state state_of_batch(enum batch_status s)

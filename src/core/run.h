@@ -306,6 +306,31 @@ void run_postpone(struct run *r, int64_t due_ms);
  * (resume 1)"). */
 void run_set_part(struct run *r, const struct jobspec *spec, const char *part);
 
+/* The calling hours as of ctx->now_ms for r (job ctx->spec), in zone (the
+ * run's zone group's, else the job's): ctx->window_* for a run that may be
+ * submitted in this step (not active, not waiting to retry: a scheduled
+ * run, one whose lookup may find nothing, one an operator triggers or
+ * resumes). The opening is never before now; left 0 when the job has no
+ * calling hours or they never open again. */
+void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *zone);
+
+/* Which of the recipients v (the job's list as it is now: a recurring job's
+ * CSV is read again per run) go into r's batch: include[i] for v[i], all
+ * when r has no recipient list of its own, else those whose key is in
+ * r->rcpts (a zone group, a follow-up). Returns how many; *ret_digest
+ * (when not NULL) is the FNV-1a of their keys, NUL-terminated, in order:
+ * the intent records both. */
+size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
+		       uint64_t *ret_digest);
+
+/* Why r must not be submitted at all (written into buf), or NULL: it is a
+ * part of its occurrence whose recipients are unknown, or its call_name is
+ * held by a submitted run of another job that left the files and whose
+ * record is kept (holder_job, with its batch holder_batch; NULL: no run
+ * holds r's call_name). */
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size);
+
 /* The key of a recipient in run.rcpts: its phone number, else its WhatsApp id. */
 const char *recipient_key(const char *phone_number, const char *whatsapp_user_id);
 

@@ -20,6 +20,12 @@
  * that do not stop the load are not errors and are not added to d. */
 int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
 
+/* control_socket of the daemon configuration at path (its @includes
+ * too, never a job file: an operator must reach the daemon while a job
+ * file is broken), checked and resolved as cfg_load does. 0 and *ret (the
+ * caller frees); -EINVAL with the errors in d. */
+int cfg_control_socket(const char *path, char **ret, struct diag *d);
+
 /* Read a recipients CSV again (a recurring job reads it for each run):
  * 0 and the recipients, or -EINVAL with every problem in d. */
 int cfg_read_csv(struct daemonconf *c, const char *path, struct recipient **ret, size_t *ret_n, struct diag *d);

@@ -14,7 +14,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <json-c/json.h>
-#include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,38 +45,22 @@ static int usage_error(const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-/* control_socket of the configuration at path, resolved against its folder
- * like the daemon does. 0, or -EINVAL with a message printed. */
+/* control_socket of the daemon configuration at path (cfg_control_socket,
+ * the daemon's own reading). 0, or -EINVAL with every error printed. */
 static int socket_path(const char *path, char **ret)
 {
-	config_t cf;
-	const char *v = NULL;
-	char *dir, *slash;
+	struct diag d = { 0 };
+	int r = cfg_control_socket(path, ret, &d);
 
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			fprintf(stderr, "batchcallctl: cannot read '%s': %s\n", path, strerror(errno));
-		else
-			fprintf(stderr, "%s:%d: %s\n", config_error_file(&cf) ? config_error_file(&cf) : path,
-				config_error_line(&cf), config_error_text(&cf));
-		config_destroy(&cf);
-		return -EINVAL;
+	for (size_t i = 0; i < d.n; i++) {
+		char *line = diag_format(&d, i);
+		fprintf(stderr, "%s\n", line);
+		free(line);
 	}
-	if (config_lookup_string(&cf, "control_socket", &v) != CONFIG_TRUE || !*v)
-		v = CFG_DEFAULT_CONTROL_SOCKET;
-	if (v[0] == '/') {
-		*ret = xstrdup(v);
-	} else {
-		dir = xstrdup(path);
-		slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		*ret = slash ? xasprintf("%s/%s", dir, v) : xstrdup(v);
-		free(dir);
-	}
-	config_destroy(&cf);
-	return 0;
+	if (r < 0 && d.n == 0)
+		fprintf(stderr, "batchcallctl: cannot read '%s'\n", path);
+	diag_clear(&d);
+	return r;
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)

@@ -29,6 +29,10 @@
 #define LOG_IDENTIFIER "batchcalld"
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
+/* Where log_open looks for journald: JOURNAL_SOCKET unless a test moved it
+ * (log_test_journal_socket); nothing else, no environment, sets it. */
+static const char *journal_socket = JOURNAL_SOCKET;
+
 struct log_event_info {
 	const char *name;      /* stable name of the kind */
 	const char *job_event; /* JOB_EVENT value, NULL for daemon events */
@@ -158,10 +162,15 @@ void log_open(enum log_target target, int max_priority)
 		target = log_stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
 	/* sd_journal_sendv drops entries silently when journald is absent;
 	 * a console line is better than nothing. */
-	if (target == LOG_TARGET_JOURNAL && access(JOURNAL_SOCKET, F_OK) < 0)
+	if (target == LOG_TARGET_JOURNAL && access(journal_socket, F_OK) < 0)
 		target = LOG_TARGET_CONSOLE;
 	log_target = target;
 	log_set_max_priority(max_priority);
+}
+
+void log_test_journal_socket(const char *path)
+{
+	journal_socket = path ? path : JOURNAL_SOCKET;
 }
 
 enum log_target log_get_target(void)

@@ -288,22 +288,10 @@ static void held_rebuild(struct engine *e)
 /* Why a submit of s must not be sent at all, or NULL. */
 const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
 {
-	const struct run *r = s->run;
-	struct held_name key = { .call_name = r->call_name }, *h;
+	struct held_name key = { .call_name = s->run->call_name }, *h;
 
-	if (r->part && !r->rcpts) {
-		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
-		return buf;
-	}
 	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
-	if (h && strcmp(h->job, r->job) != 0) {
-		snprintf(buf, size,
-			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
-			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
-			 h->batch_id ? h->batch_id : "unknown");
-		return buf;
-	}
-	return NULL;
+	return run_submit_refusal(s->run, h ? h->job : NULL, h ? h->batch_id : NULL, buf, size);
 }
 
 /* --- the runs against the configuration ------------------------------------ */

@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "run.h"
 #include "state.h"
+#include "tz.h"
 #include "util.h"
+#include "window.h"
 
 #define T0 1800000000LL /* the run's instant, unix seconds */
 #define MS(s) ((int64_t)(s) * 1000)
@@ -1144,6 +1147,127 @@ START_TEST(test_uncertain_retry_reconciled)
 }
 END_TEST
 
+/* The calling hours a step sees: open now or later, the close, skip or
+ * defer; none for a run at work. */
+START_TEST(test_ctx_window)
+{
+	struct tz *utc = fixture_tz("UTC");
+	struct window w = { .days = 0x7f, .from = 9 * 3600, .to = 17 * 3600 };
+	struct run *r = run_new_at(&spec, T0); /* 2027-01-15 08:00 UTC */
+	struct run_ctx c = ctx_at(MS(T0));
+
+	/* no calling hours: nothing set */
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	ck_assert_int_eq(c.window_close_ms, 0);
+	spec.hours = &w;
+	/* closed at 08:00: opens at 09:00, closes at 17:00, deferred */
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 3600));
+	ck_assert_int_eq(c.window_close_ms, MS(T0 + 9 * 3600));
+	ck_assert(!c.window_skip);
+	/* open at 10:30: the opening is clamped to now */
+	c = ctx_at(MS(T0 + 9000) + 500);
+	spec.outside = OUTSIDE_SKIP;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 9000) + 500);
+	ck_assert_int_eq(c.window_close_ms, MS(T0 + 9 * 3600));
+	ck_assert(c.window_skip);
+	/* at work or waiting to retry: not asked */
+	r->state = RUN_PENDING;
+	c = ctx_at(MS(T0));
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	r->state = RUN_RETRY_WAIT;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	/* a lookup may find nothing: asked */
+	r->state = RUN_SUBMITTING;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 3600));
+	/* never open again (no weekday): nothing set */
+	w.days = 0;
+	c = ctx_at(MS(T0));
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	ck_assert(!c.window_skip);
+	spec.hours = NULL;
+	spec.outside = 0;
+	run_free(r);
+	tz_free(utc);
+}
+END_TEST
+
+/* A part's recipients: all for a whole run, else those of its list, in
+ * the job's order; the count and digest the intent records. */
+START_TEST(test_part_select)
+{
+	struct recipient v[4] = {
+		{ .phone_number = (char *)"+15550100001" },
+		{ .whatsapp_user_id = (char *)"wa_2" },
+		{ .phone_number = (char *)"+15550100003" },
+		{ .phone_number = (char *)"+15550100004" },
+	};
+	struct run *r = run_new_at(&spec, T0);
+	bool inc[4];
+	uint64_t d, want = FNV1A64_INIT;
+
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, &d), 4);
+	ck_assert(inc[0] && inc[1] && inc[2] && inc[3]);
+	want = fnv1a64(want, "+15550100001", 13);
+	want = fnv1a64(want, "wa_2", 5);
+	want = fnv1a64(want, "+15550100003", 13);
+	want = fnv1a64(want, "+15550100004", 13);
+	ck_assert_uint_eq(d, want);
+
+	/* a part: its list (in any order) picks, the job's order stays */
+	r->rcpts = xcalloc(3, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100004");
+	r->rcpts[1] = xstrdup("wa_2");
+	r->rcpts[2] = xstrdup("+15550199999"); /* left the list since */
+	r->n_rcpts = 3;
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, &d), 2);
+	ck_assert(!inc[0] && inc[1] && !inc[2] && inc[3]);
+	want = fnv1a64(FNV1A64_INIT, "wa_2", 5);
+	want = fnv1a64(want, "+15550100004", 13);
+	ck_assert_uint_eq(d, want);
+	ck_assert_str_eq(r->rcpts[0], "+15550100004"); /* r's list is not reordered */
+	/* an empty part sends nothing */
+	r->n_rcpts = 0;
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, NULL), 0);
+	ck_assert(!inc[0] && !inc[1] && !inc[2] && !inc[3]);
+	r->n_rcpts = 3;
+	run_free(r);
+}
+END_TEST
+
+/* A submit refused before anything is sent: a part without its
+ * recipients, a call_name held by another job's kept run. */
+START_TEST(test_submit_refusal)
+{
+	struct run *r = run_new_at(&spec, T0);
+	char buf[400];
+
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
+	/* held by a run of the same job (a rename back): allowed */
+	ck_assert_ptr_null(run_submit_refusal(r, "renewals", "btcal_1", buf, sizeof(buf)));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", "btcal_1", buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "already used by job 'old-renewals' (batch btcal_1)"));
+	ck_assert_ptr_nonnull(strstr(buf, r->call_name));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "(batch unknown)"));
+	/* a part whose recipients are unknown, whoever holds the name */
+	run_set_part(r, &spec, "resume 1");
+	ck_assert_ptr_eq(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "is a part of its occurrence but its recipients are unknown"));
+	r->rcpts = xcalloc(1, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100001");
+	r->n_rcpts = 1;
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_update_spec)
 {
 	struct run *r = run_new(&spec);
@@ -1703,6 +1827,9 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_trigger_and_retry_requests);
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
+	tcase_add_test(tc, test_ctx_window);
+	tcase_add_test(tc, test_part_select);
+	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);
 	tcase_add_test(tc, test_state_damage);
