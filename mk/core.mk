@@ -30,11 +30,32 @@ src_core_libcore_a_SOURCES += \
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
-CORE_TESTS = tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
+CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
+	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
+tests_core_test_util_SOURCES = tests/core/test_util.c
+tests_core_test_util_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_util_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_util_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_jobspec_SOURCES = tests/core/test_jobspec.c
+tests_core_test_jobspec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_jobspec_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_jobspec_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_schedule_SOURCES = tests/core/test_schedule.c
+tests_core_test_schedule_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_schedule_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_schedule_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_plan_SOURCES = tests/core/test_plan.c
+tests_core_test_plan_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_plan_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_plan_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_stats_SOURCES = tests/core/test_stats.c
+tests_core_test_stats_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_stats_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_stats_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
 tests_core_test_civil_SOURCES = tests/core/test_civil.c
@@ -120,9 +141,10 @@ TESTS += tests/layers.sh
 dist_noinst_SCRIPTS += tests/layers.sh
 EXTRA_DIST += tests/data/good tests/data/good-repeat tests/data/bad tests/data/state/v1-pending.json tests/data/conv docs/results.md
 
-# What core tests share (reading zone files is the test's I/O, not the
-# library's).
+# What core tests share (reading files and zones is the test's I/O, not the
+# library's): with the shell's file and tzdb, the one way zone files are
+# found and read, built in here (they need nothing but the core and libc).
 check_LIBRARIES = tests/libfixture.a
-tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h
-tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h src/shell/file.c src/shell/tzdb.c
+tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS) -I$(top_srcdir)/src/shell
 tests_libfixture_a_CFLAGS = $(CORE_TEST_CFLAGS)

@@ -4,61 +4,31 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "fixture.h"
-#include "util.h"
+#include "tzdb.h"
 
 char *fixture_read(const char *path, size_t *ret_len)
 {
-	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	int r = file_read(path, SIZE_MAX - 1, &buf, ret_len);
 
-	if (!f) {
-		fprintf(stderr, "fixture: cannot read %s\n", path);
+	if (r < 0) {
+		fprintf(stderr, "fixture: cannot read %s: %s\n", path, strerror(-r));
 		abort();
 	}
-	do {
-		xgrow((void **)&buf, &cap, len + 65536 + 1, 1);
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = '\0';
-	*ret_len = len;
 	return buf;
 }
 
 int fixture_tz_loader(const char *name, struct tz **ret, char **cause, void *arg)
 {
-	const char *dir = getenv("TZDIR");
-	char *path;
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-	int r;
-
 	(void)arg;
-	path = xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-	f = fopen(path, "rb");
-	free(path);
-	if (!f) {
-		if (cause)
-			*cause = xasprintf("unknown time zone '%s'", name);
-		return -ENOENT;
-	}
-	do {
-		xgrow((void **)&buf, &cap, len + 65536 + 1, 1);
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	r = tz_parse(name, buf, len, ret, cause);
-	free(buf);
-	return r;
+	return tzdb_load(name, ret, cause);
 }
 
 struct tz *fixture_tz(const char *name)
@@ -75,5 +45,5 @@ struct tz *fixture_tz(const char *name)
 
 struct tz_cache *fixture_zones(void)
 {
-	return tz_cache_new(fixture_tz_loader, NULL);
+	return tzdb_cache_new();
 }

@@ -1,7 +1,9 @@
 /*
  * fixture: what the core's check suites share. The core reads no files;
- * its tests may: a zone is read here from the system's tz database
- * ($TZDIR, else /usr/share/zoneinfo) and handed to tz_parse.
+ * its tests may, and do it the shell's way: files through file_read, zones
+ * through tzdb ($TZDIR, else /usr/share/zoneinfo; tz_parse makes the zone).
+ * Those two shell modules are built into the fixture library, not the
+ * core's (tests/layers.sh fails on a core object that calls them).
  */
 #ifndef BC_FIXTURE_H
 #define BC_FIXTURE_H
@@ -13,7 +15,7 @@
 /* The bytes of a file (NUL-terminated, the caller frees); aborts the test
  * run when it cannot be read. */
 char *fixture_read(const char *path, size_t *ret_len);
-/* A zone of the tz database, parsed by the core; NULL when unknown. */
+/* A zone of the tz database, parsed by the core (tzdb_load as a tz_loader). */
 int fixture_tz_loader(const char *name, struct tz **ret, char **cause, void *arg);
 /* A zone; aborts when it cannot be loaded. The caller frees. */
 struct tz *fixture_tz(const char *name);

@@ -755,7 +755,7 @@ static void bad_control(struct sim_response *r, const char *msg)
 	struct sbuf b = {0};
 
 	sbuf_adds(&b, "{\"error\":");
-	sim_render_json_str(&b, msg);
+	sbuf_add_json_str(&b, msg);
 	sbuf_adds(&b, "}");
 	set_body(r, 400, "application/json", &b);
 }
@@ -771,9 +771,9 @@ static void render_fault(struct sbuf *b, const struct fault *f)
 	else
 		sbuf_adds(b, "null");
 	sbuf_adds(b, ",\"retry_after\":");
-	sim_render_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
+	sbuf_add_json_str(b, f->retry_after[0] && f->kind == SIM_FAULT_STATUS ? f->retry_after : NULL);
 	sbuf_adds(b, ",\"body\":");
-	sim_render_json_str(b, f->has_body && f->kind == SIM_FAULT_STATUS ? f->body : NULL);
+	sbuf_add_json_str(b, f->has_body && f->kind == SIM_FAULT_STATUS ? f->body : NULL);
 	sbuf_adds(b, ",\"delay_ms\":");
 	if (f->kind == SIM_FAULT_DELAY)
 		sbuf_addf(b, "%" PRId64, f->delay_ms);
@@ -896,23 +896,23 @@ out:
 static void render_log_entry(struct sbuf *b, const struct logged_request *e)
 {
 	sbuf_addf(b, "{\"seq\":%" PRIu64 ",\"time_us\":%" PRId64 ",\"method\":", e->seq, e->time_us);
-	sim_render_json_str(b, e->method);
+	sbuf_add_json_str(b, e->method);
 	sbuf_adds(b, ",\"path\":");
-	sim_render_json_str(b, e->path);
+	sbuf_add_json_str(b, e->path);
 	sbuf_adds(b, ",\"query\":");
-	sim_render_json_str(b, e->query);
+	sbuf_add_json_str(b, e->query);
 	sbuf_adds(b, ",\"endpoint\":");
-	sim_render_json_str(b, sim_endpoint_name(e->endpoint));
+	sbuf_add_json_str(b, sim_endpoint_name(e->endpoint));
 	sbuf_addf(b, ",\"api_key_ok\":%s,\"body\":", e->api_key_ok ? "true" : "false");
-	sim_render_json_strn(b, e->body, e->body_len);
+	sbuf_add_json_strn(b, e->body, e->body_len);
 	if (e->status >= 0)
 		sbuf_addf(b, ",\"status\":%d", e->status);
 	else
 		sbuf_adds(b, ",\"status\":null");
 	sbuf_adds(b, ",\"fault\":");
-	sim_render_json_str(b, e->fault ? sim_fault_kind_name(e->fault) : NULL);
+	sbuf_add_json_str(b, e->fault ? sim_fault_kind_name(e->fault) : NULL);
 	sbuf_adds(b, ",\"batch_id\":");
-	sim_render_json_str(b, e->batch_id[0] ? e->batch_id : NULL);
+	sbuf_add_json_str(b, e->batch_id[0] ? e->batch_id : NULL);
 	sbuf_adds(b, "}");
 }
 

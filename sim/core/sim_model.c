@@ -296,11 +296,6 @@ int64_t sim_model_now(const struct sim_model *m)
 	return m->now_us;
 }
 
-size_t sim_model_count(const struct sim_model *m)
-{
-	return m->n;
-}
-
 /* --- the per-batch event loop ------------------------------------------- */
 
 static bool heap_less(const struct sim_batch *b, size_t x, size_t y)
@@ -750,12 +745,6 @@ size_t sim_model_list(struct sim_model *m, const char *agent_id, const char *las
 }
 
 /* --- views -------------------------------------------------------------- */
-
-size_t sim_batch_active_calls(const struct sim_model *m, const struct sim_batch *b)
-{
-	(void)m;
-	return b->heap_n;
-}
 
 void sim_batch_view(const struct sim_model *m, const struct sim_batch *b, struct sim_batch_view *v)
 {

@@ -215,14 +215,10 @@ void sim_model_delete(struct sim_model *m, struct sim_batch *b);
  * further matching batches exist. */
 size_t sim_model_list(struct sim_model *m, const char *agent_id, const char *last_doc,
 		      size_t limit, struct sim_batch **ret, bool *ret_has_more);
-/* Number of batches held. */
-size_t sim_model_count(const struct sim_model *m);
 
 void sim_batch_view(const struct sim_model *m, const struct sim_batch *b, struct sim_batch_view *ret);
 void sim_recipient_view(const struct sim_model *m, const struct sim_batch *b, size_t i,
 			struct sim_rcp_view *ret);
-/* Recipients currently holding a line (dispatched, initiated, in_progress). */
-size_t sim_batch_active_calls(const struct sim_model *m, const struct sim_batch *b);
 
 const char *sim_batch_status_str(enum sim_batch_status s);
 const char *sim_rcp_status_str(enum sim_rcp_status s);

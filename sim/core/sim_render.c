@@ -13,72 +13,7 @@
 
 #include "sbuf.h"
 #include "sim_render.h"
-#include "utf8.h"
 #include "util.h"
-
-void sim_render_json_strn(struct sbuf *b, const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
-
-	if (!s) {
-		sbuf_add(b, "null", 4);
-		return;
-	}
-	sbuf_add(b, "\"", 1);
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t l;
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			run++;
-			i++;
-			continue;
-		}
-		if (run)
-			sbuf_add(b, (const char *)p + i - run, run);
-		run = 0;
-		if (c >= 0x80) {
-			l = utf8_decode(p + i, n - i, NULL);
-			if (l == 0) {
-				sbuf_add(b, "\\ufffd", 6);
-				i++;
-			} else {
-				sbuf_add(b, (const char *)p + i, l);
-				i += l;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			sbuf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			sbuf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			sbuf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			sbuf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			sbuf_add(b, "\\t", 2);
-			break;
-		default:
-			sbuf_addf(b, "\\u%04x", c);
-			break;
-		}
-		i++;
-	}
-	if (run)
-		sbuf_add(b, (const char *)p + i - run, run);
-	sbuf_add(b, "\"", 1);
-}
-
-void sim_render_json_str(struct sbuf *b, const char *s)
-{
-	sim_render_json_strn(b, s, s ? strlen(s) : 0);
-}
 
 static void raw_or_null(struct sbuf *b, const char *json)
 {
@@ -92,16 +27,16 @@ static void render_recipient(struct sbuf *out, const struct sim_model *m, const 
 
 	sim_recipient_view(m, b, i, &v);
 	sbuf_adds(out, "{\"id\":");
-	sim_render_json_str(out, v.id);
+	sbuf_add_json_str(out, v.id);
 	sbuf_adds(out, ",\"phone_number\":");
-	sim_render_json_str(out, v.phone_number);
+	sbuf_add_json_str(out, v.phone_number);
 	sbuf_adds(out, ",\"whatsapp_user_id\":");
-	sim_render_json_str(out, v.whatsapp_user_id);
+	sbuf_add_json_str(out, v.whatsapp_user_id);
 	sbuf_addf(out, ",\"status\":\"%s\",\"created_at_unix\":%lld,\"updated_at_unix\":%lld,",
 		  sim_rcp_status_str(v.status), (long long)(v.created_us / 1000000),
 		  (long long)(v.updated_us / 1000000));
 	sbuf_adds(out, "\"conversation_id\":");
-	sim_render_json_str(out, v.has_conversation ? v.conversation_id : NULL);
+	sbuf_add_json_str(out, v.has_conversation ? v.conversation_id : NULL);
 	sbuf_adds(out, ",\"conversation_initiation_client_data\":");
 	raw_or_null(out, v.ccd_json);
 	sbuf_adds(out, "}");
@@ -114,25 +49,25 @@ void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct 
 
 	sim_batch_view(m, b, &v);
 	sbuf_adds(out, "{\"id\":");
-	sim_render_json_str(out, v.id);
+	sbuf_add_json_str(out, v.id);
 	sbuf_adds(out, ",\"phone_number_id\":");
-	sim_render_json_str(out, v.phone_number_id);
+	sbuf_add_json_str(out, v.phone_number_id);
 	sbuf_adds(out, ",\"phone_provider\":");
-	sim_render_json_str(out, v.phone_provider);
+	sbuf_add_json_str(out, v.phone_provider);
 	sbuf_adds(out, ",\"whatsapp_params\":");
 	raw_or_null(out, v.whatsapp_params_json);
 	sbuf_adds(out, ",\"name\":");
-	sim_render_json_str(out, v.name);
+	sbuf_add_json_str(out, v.name);
 	sbuf_adds(out, ",\"agent_id\":");
-	sim_render_json_str(out, v.agent_id);
+	sbuf_add_json_str(out, v.agent_id);
 	sbuf_adds(out, ",\"branch_id\":");
-	sim_render_json_str(out, v.branch_id);
+	sbuf_add_json_str(out, v.branch_id);
 	sbuf_adds(out, ",\"environment\":");
-	sim_render_json_str(out, v.environment);
+	sbuf_add_json_str(out, v.environment);
 	sbuf_addf(out, ",\"created_at_unix\":%lld,\"scheduled_time_unix\":%lld,",
 		  (long long)(v.created_us / 1000000), (long long)v.scheduled_time_unix);
 	sbuf_adds(out, "\"timezone\":");
-	sim_render_json_str(out, v.timezone);
+	sbuf_add_json_str(out, v.timezone);
 	sbuf_addf(out,
 		  ",\"total_calls_dispatched\":%zu,\"total_calls_scheduled\":%zu,"
 		  "\"total_calls_finished\":%zu,\"last_updated_at_unix\":%lld,\"status\":\"%s\","
@@ -154,9 +89,9 @@ void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct 
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"agent_name\":");
-	sim_render_json_str(out, v.agent_name);
+	sbuf_add_json_str(out, v.agent_name);
 	sbuf_adds(out, ",\"branch_name\":");
-	sim_render_json_str(out, v.branch_name);
+	sbuf_add_json_str(out, v.branch_name);
 	if (with_recipients) {
 		sbuf_adds(out, ",\"recipients\":[");
 		for (size_t i = 0; i < v.n_recipients; i++) {
@@ -183,7 +118,7 @@ void sim_render_list(struct sbuf *out, const struct sim_model *m, struct sim_bat
 	sbuf_adds(out, "],\"next_doc\":");
 	if (has_more && n > 0) {
 		sim_batch_view(m, v[n - 1], &last);
-		sim_render_json_str(out, last.id);
+		sbuf_add_json_str(out, last.id);
 	} else {
 		sbuf_adds(out, "null");
 	}
@@ -237,14 +172,14 @@ void sim_render_error(struct sbuf *out, const char *type, const char *code, cons
 		      const char *status, const char *request_id)
 {
 	sbuf_adds(out, "{\"detail\":{\"type\":");
-	sim_render_json_str(out, type);
+	sbuf_add_json_str(out, type);
 	sbuf_adds(out, ",\"code\":");
-	sim_render_json_str(out, code);
+	sbuf_add_json_str(out, code);
 	sbuf_adds(out, ",\"message\":");
-	sim_render_json_str(out, message);
+	sbuf_add_json_str(out, message);
 	sbuf_adds(out, ",\"status\":");
-	sim_render_json_str(out, status);
+	sbuf_add_json_str(out, status);
 	sbuf_adds(out, ",\"request_id\":");
-	sim_render_json_str(out, request_id);
+	sbuf_add_json_str(out, request_id);
 	sbuf_adds(out, ",\"param\":null}}");
 }

@@ -15,11 +15,6 @@
 #include "sbuf.h"
 #include "sim_model.h"
 
-/* A JSON string literal for s (n bytes), or null when s is NULL. Invalid
- * UTF-8 becomes U+FFFD so the output is always valid JSON. */
-void sim_render_json_strn(struct sbuf *b, const char *s, size_t n);
-void sim_render_json_str(struct sbuf *b, const char *s);
-
 /* BatchCallResponse, plus "recipients" when with_recipients. */
 void sim_render_batch(struct sbuf *out, const struct sim_model *m, const struct sim_batch *b,
 		      bool with_recipients);

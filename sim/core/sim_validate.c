@@ -301,11 +301,11 @@ static void check_whatsapp(struct verr *e, struct sim_parsed *p, json_object *wa
 	if (!ok)
 		return;
 	sbuf_adds(&b, "{\"whatsapp_phone_number_id\":");
-	sim_render_json_str(&b, id);
+	sbuf_add_json_str(&b, id);
 	sbuf_adds(&b, ",\"whatsapp_call_permission_request_template_name\":");
-	sim_render_json_str(&b, tname);
+	sbuf_add_json_str(&b, tname);
 	sbuf_adds(&b, ",\"whatsapp_call_permission_request_template_language_code\":");
-	sim_render_json_str(&b, tlang);
+	sbuf_add_json_str(&b, tlang);
 	sbuf_adds(&b, "}");
 	p->whatsapp_json = sbuf_steal(&b, NULL);
 	p->s.whatsapp_params_json = p->whatsapp_json;

@@ -55,7 +55,8 @@ static uint64_t mul_high64(uint64_t a, uint64_t b)
 	return hi_hi + (hi_lo >> 32) + (cross >> 32);
 }
 
-int64_t backoff_full_jitter_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint64_t rnd)
+/* min(cap_ms, base_ms * 2^attempt), saturating; negatives count as 0. */
+static int64_t ceiling_ms(int64_t base_ms, int64_t cap_ms, int attempt)
 {
 	int64_t ceiling;
 
@@ -71,12 +72,32 @@ int64_t backoff_full_jitter_ms(int64_t base_ms, int64_t cap_ms, int attempt, uin
 		ceiling = INT64_MAX;
 	else
 		ceiling = base_ms << attempt;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
+	return ceiling > cap_ms ? cap_ms : ceiling;
+}
+
+int64_t backoff_full_jitter_ms(int64_t base_ms, int64_t cap_ms, int attempt, uint64_t rnd)
+{
+	int64_t ceiling = ceiling_ms(base_ms, cap_ms, attempt);
+
 	/* Scale rnd into [0, ceiling] by multiplication rather than modulo:
 	 * no bias worth speaking of, monotonic in rnd, and both ends are
 	 * reachable (rnd = UINT64_MAX gives exactly the ceiling). */
 	return (int64_t)mul_high64(rnd, (uint64_t)ceiling + 1);
+}
+
+int64_t backoff_wait_ms(struct backoff_rule b, int attempt, uint64_t rnd, int64_t retry_after_s)
+{
+	int64_t d = b.jitter ? backoff_full_jitter_ms(b.base_ms, b.cap_ms, attempt, rnd)
+			     : ceiling_ms(b.base_ms, b.cap_ms, attempt);
+
+	if (d < b.min_ms)
+		d = b.min_ms;
+	if (retry_after_s >= 0) {
+		int64_t floor_ms = retry_after_s > INT64_MAX / 1000 ? INT64_MAX : retry_after_s * 1000;
+		if (floor_ms > d)
+			d = floor_ms;
+	}
+	return d;
 }
 
 /* A cursor over the trimmed header value; every matcher advances it only
@@ -110,14 +131,16 @@ static bool digits(struct cur *c, int n, int *ret)
 	return true;
 }
 
-/* One of the words; the longest match wins so "Mon" never shadows "Monday". */
-static int word(struct cur *c, const char *const *words, int n)
+/* One of the n words, each in a slot of `stride` characters (civil's name
+ * arrays); the longest match wins so "Mon" never shadows "Monday". */
+static int word_in(struct cur *c, const char *words, size_t stride, int n)
 {
 	int best = -1;
 	size_t best_len = 0;
 	for (int i = 0; i < n; i++) {
-		size_t len = strlen(words[i]);
-		if ((size_t)(c->end - c->p) >= len && memcmp(c->p, words[i], len) == 0 && len > best_len) {
+		const char *w = words + (size_t)i * stride;
+		size_t len = strlen(w);
+		if ((size_t)(c->end - c->p) >= len && memcmp(c->p, w, len) == 0 && len > best_len) {
 			best = i;
 			best_len = len;
 		}
@@ -125,6 +148,7 @@ static int word(struct cur *c, const char *const *words, int n)
 	c->p += best_len;
 	return best;
 }
+#define word(c, names, n) word_in((c), (names)[0], sizeof (names)[0], (n))
 
 struct http_date {
 	int64_t year;

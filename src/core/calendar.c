@@ -583,12 +583,6 @@ static bool day_matches(const struct calendar *c, int64_t days, int y, int m, in
 	       (c->weekdays & (1u << civil_weekday(days)));
 }
 
-bool calendar_matches(const struct calendar *c, const struct civil *w)
-{
-	return day_matches(c, civil_to_days(w->year, w->month, w->day), w->year, w->month, w->day) &&
-	       field_has(c, F_HOUR, w->hour) && field_has(c, F_MIN, w->min) && field_has(c, F_SEC, w->sec);
-}
-
 /* The first matching second of the day at or after tod; -1 when none. */
 static int next_time(const struct calendar *c, int tod)
 {

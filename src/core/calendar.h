@@ -42,8 +42,6 @@ int calendar_parse(const char *s, struct calendar **ret, char **cause);
 void calendar_free(struct calendar *c);
 /* The normalised text, as systemd prints it ("Mon..Fri *-*-* 09:00:00"); the caller frees. */
 char *calendar_format(const struct calendar *c);
-/* Does the wall time w (no zone) match the event? */
-bool calendar_matches(const struct calendar *c, const struct civil *w);
 /* The first occurrence strictly after `after` on the wall clock of z.
  * 0, or -ENOENT when there is none within CALENDAR_SEARCH_YEARS. */
 int calendar_next(const struct calendar *c, const struct tz *z, int64_t after, int64_t *ret);

@@ -16,11 +16,11 @@
 /* Days in the 400-year Gregorian cycle; a multiple of 7, so weekdays repeat too. */
 #define DAYS_PER_CYCLE 146097
 
-const char *const civil_wday_short[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-const char *const civil_wday_long[7] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
-					 "Thursday", "Friday", "Saturday" };
-const char *const civil_month_short[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+const char civil_wday_short[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+const char civil_wday_long[7][10] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
+				       "Thursday", "Friday", "Saturday" };
+const char civil_month_short[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 static int64_t floor_div(int64_t a, int64_t b)
 {

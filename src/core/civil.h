@@ -23,10 +23,12 @@ struct civil {
 };
 
 /* Weekday names in civil_weekday's order (0 = Sunday), and month names
- * (0 = January): "Sun", "Sunday", "Jan". */
-extern const char *const civil_wday_short[7];
-extern const char *const civil_wday_long[7];
-extern const char *const civil_month_short[12];
+ * (0 = January): "Sun", "Sunday", "Jan". Arrays of characters, not of
+ * pointers: they need no relocation, so they are read-only data (nm's R)
+ * in every build, as tests/layers.sh requires of the core's exports. */
+extern const char civil_wday_short[7][4];
+extern const char civil_wday_long[7][10];
+extern const char civil_month_short[12][4];
 
 /* Days since 1970-01-01 of a date; a month outside 1..12 is carried into
  * the year. */

@@ -35,45 +35,9 @@ static void pad(struct sbuf *b, size_t n)
  * 10,000 jobs is served on the daemon's loop, and building the object
  * tree then serialising it took 75 ms there; writing the text directly
  * takes a fraction of that. The output is the same compact JSON json-c
- * writes (no spaces, '/' not escaped). */
-
-static void j_str(struct sbuf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!s) {
-		sbuf_adds(b, "null");
-		return;
-	}
-	sbuf_add(b, "\"", 1);
-	while (*p) {
-		const unsigned char *q = p;
-		char esc[8];
-
-		/* copy a run of plain bytes at once */
-		while (*q && *q != '"' && *q != '\\' && *q >= 0x20)
-			q++;
-		sbuf_add(b, (const char *)p, (size_t)(q - p));
-		p = q;
-		if (!*p)
-			break;
-		switch (*p) {
-		case '"': sbuf_adds(b, "\\\""); break;
-		case '\\': sbuf_adds(b, "\\\\"); break;
-		case '\b': sbuf_adds(b, "\\b"); break;
-		case '\f': sbuf_adds(b, "\\f"); break;
-		case '\n': sbuf_adds(b, "\\n"); break;
-		case '\r': sbuf_adds(b, "\\r"); break;
-		case '\t': sbuf_adds(b, "\\t"); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04x", *p);
-			sbuf_adds(b, esc);
-			break;
-		}
-		p++;
-	}
-	sbuf_add(b, "\"", 1);
-}
+ * writes (no spaces, '/' not escaped), except that a string's invalid
+ * UTF-8 (a name from a file, an API message) becomes \ufffd
+ * (sbuf_add_json_str), so a client's strict JSON parser never refuses it. */
 
 /* ,"key": (no comma before the first key of an object) */
 static void j_key(struct sbuf *b, bool first, const char *key)
@@ -86,7 +50,7 @@ static void j_key(struct sbuf *b, bool first, const char *key)
 static void j_kstr(struct sbuf *b, const char *key, const char *v)
 {
 	j_key(b, false, key);
-	j_str(b, v);
+	sbuf_add_json_str(b, v);
 }
 
 static void j_kint(struct sbuf *b, const char *key, int64_t v)
@@ -117,7 +81,7 @@ static void definition_write(struct sbuf *b, const struct jobspec *j)
 {
 	sbuf_addf(b, "{");
 	j_key(b, true, "file");
-	j_str(b, j->file);
+	sbuf_add_json_str(b, j->file);
 	j_kint(b, "line", j->line);
 	j_kstr(b, "agent_id", j->agent_id);
 	j_kstr(b, "phone_number_id", j->phone_number_id);
@@ -156,7 +120,7 @@ static void job_write(struct sbuf *b, const struct run *r, const struct jobspec 
 
 	sbuf_adds(b, "{");
 	j_key(b, true, "name");
-	j_str(b, r->job);
+	sbuf_add_json_str(b, r->job);
 	j_kstr(b, "state", run_state_name(r->state));
 	j_kbool(b, "defined", spec != NULL);
 	j_key(b, false, "enabled");
@@ -250,15 +214,14 @@ char *ctlview_jobs_text(const struct run *const *runs, const struct jobspec *con
 
 char *ctlview_error_text(const char *code, const char *message)
 {
-	struct json_object *o = json_object_new_object(), *e = json_object_new_object();
-	char *s;
+	struct sbuf b = { 0 };
 
-	json_object_object_add(e, "code", json_object_new_string(code));
-	json_object_object_add(e, "message", json_object_new_string(message));
-	json_object_object_add(o, "error", e);
-	s = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return s;
+	sbuf_adds(&b, "{\"error\":{\"code\":");
+	sbuf_add_json_str(&b, code);
+	sbuf_adds(&b, ",\"message\":");
+	sbuf_add_json_str(&b, message);
+	sbuf_adds(&b, "}}");
+	return sbuf_steal(&b, NULL);
 }
 
 /* --- reading a document back ------------------------------------------------- */

@@ -95,38 +95,26 @@ bool jobspec_call_base_extends(const char *base, const char *other)
 	return strncmp(base, other, n) == 0 && base[n] == ' ' && base[n + 1] >= '0' && base[n + 1] <= '9';
 }
 
-/* FNV-1a 64: small, stable across builds and hosts, good enough to notice a
- * change (it is no defence against a forger, and needs none). */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static void fnv(uint64_t *h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		*h ^= p[i];
-		*h *= FNV_PRIME;
-	}
-}
-
-/* Each value is written as tag, length, bytes, so that no two different
- * jobs can serialise to the same text (a NULL differs from ""). */
+/* The digest is util.h's FNV-1a 64: stable across builds and hosts, good
+ * enough to notice a change (it is no defence against a forger, and needs
+ * none). Each value is written as tag, length, bytes, so that no two
+ * different jobs can serialise to the same text (a NULL differs from ""). */
 static void h_str(uint64_t *h, char tag, const char *s)
 {
 	uint64_t len = s ? strlen(s) : UINT64_MAX;
-	fnv(h, &tag, 1);
-	fnv(h, &len, sizeof(len));
+	*h = fnv1a64(*h, &tag, 1);
+	*h = fnv1a64(*h, &len, sizeof(len));
 	if (s)
-		fnv(h, s, strlen(s));
+		*h = fnv1a64(*h, s, strlen(s));
 }
 
 static void h_int(uint64_t *h, char tag, int64_t v)
 {
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
-	fnv(h, &tag, 1);
-	fnv(h, buf, (size_t)n);
-	fnv(h, ";", 1);
+	*h = fnv1a64(*h, &tag, 1);
+	*h = fnv1a64(*h, buf, (size_t)n);
+	*h = fnv1a64(*h, ";", 1);
 }
 
 static void h_double(uint64_t *h, char tag, double v)
@@ -134,9 +122,9 @@ static void h_double(uint64_t *h, char tag, double v)
 	char buf[64];
 	/* %a is exact and independent of the locale */
 	int n = snprintf(buf, sizeof(buf), "%a", v);
-	fnv(h, &tag, 1);
-	fnv(h, buf, (size_t)n);
-	fnv(h, ";", 1);
+	*h = fnv1a64(*h, &tag, 1);
+	*h = fnv1a64(*h, buf, (size_t)n);
+	*h = fnv1a64(*h, ";", 1);
 }
 
 static void h_var(uint64_t *h, const struct var *v)
@@ -160,7 +148,7 @@ static void h_var(uint64_t *h, const struct var *v)
 
 void jobspec_compute_digest(struct jobspec *j)
 {
-	uint64_t h = FNV_OFFSET;
+	uint64_t h = FNV1A64_INIT;
 
 	h_str(&h, 'N', j->name);
 	h_str(&h, 'A', j->agent_id);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "occur.h"
 #include "schedule.h"
@@ -29,7 +28,7 @@ void occur_out_clear(struct occur_out *out)
 }
 
 __attribute__((format(printf, 6, 7)))
-static void note(struct occur_out *out, enum job_event ev, int prio, const struct run *r, int64_t start,
+static void note(struct occur_out *out, enum job_event ev, enum severity prio, const struct run *r, int64_t start,
 		 const char *fmt, ...)
 {
 	struct occur_note *x;
@@ -56,14 +55,14 @@ static void announce(struct occur_out *out, const struct run *r, const struct jo
 	format_utc(r->start, utc, sizeof(utc));
 	if (r->submit_at_ms > 0) {
 		format_utc(r->submit_at_ms / 1000, at, sizeof(at));
-		note(out, JE_SCHEDULED, LOG_INFO, r, 0,
+		note(out, JE_SCHEDULED, SEV_INFO, r, 0,
 		     "job '%s': run '%s' of %s (%s) scheduled; outside the calling hours%s%s, it is submitted at %s",
 		     r->job, r->call_name, local, utc, r->zone ? " of " : "", r->zone ? r->zone : "", at);
 	} else if (r->part) {
-		note(out, JE_SCHEDULED, LOG_INFO, r, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
+		note(out, JE_SCHEDULED, SEV_INFO, r, 0, "job '%s': run '%s' scheduled at %s (%s)", r->job,
 		     r->call_name, local, utc);
 	} else {
-		note(out, JE_SCHEDULED, LOG_INFO, r, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
+		note(out, JE_SCHEDULED, SEV_INFO, r, 0, "job '%s': run scheduled at %s (%s)", r->job, local, utc);
 	}
 }
 
@@ -77,7 +76,10 @@ static void suspect(struct occur_out *out, struct run *r, const struct jobspec *
 	    o->now_ms - at > (int64_t)spec->max_lateness * 1000)
 		return;
 	run_suspect(r, 0, o->settle_ms);
-	note(out, JE_SCHEDULED, LOG_INFO, r, 0,
+	/* At a start every run is looked at once; after that, the timer. */
+	if (!o->starting)
+		run_postpone(r, o->now_ms);
+	note(out, JE_SCHEDULED, SEV_INFO, r, 0,
 	     "job '%s': run '%s' came due before this start and has no record; looking it up before submitting it",
 	     r->job, r->call_name);
 }
@@ -129,7 +131,7 @@ static size_t zone_groups(const struct jobspec *spec, int64_t occ, const struct 
 	int64_t close;
 
 	if (schedule_zone_groups(spec, occ, &g, &n_g) < 0) {
-		note(out, JE_MISSED, LOG_ERR, NULL, occ,
+		note(out, JE_MISSED, SEV_ERR, NULL, occ,
 		     "job '%s': the calling hours never open within the search horizon; run not scheduled", spec->name);
 		return 0;
 	}
@@ -142,7 +144,7 @@ static size_t zone_groups(const struct jobspec *spec, int64_t occ, const struct 
 			continue;
 		}
 		if (g[i].window == SCHEDULE_SKIPPED) {
-			note(out, JE_MISSED, LOG_WARNING, NULL, occ,
+			note(out, JE_MISSED, SEV_WARNING, NULL, occ,
 			     "job '%s': %zu recipients in %s skipped: outside their calling hours (outside_window = skip)",
 			     spec->name, g[i].n_recipients, g[i].timezone);
 			out->missed++;
@@ -244,7 +246,7 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 			tz_format_local(spec->tz, first, a, sizeof(a));
 			tz_format_local(spec->tz, newest, b, sizeof(b));
 			out->missed += missed;
-			note(out, JE_MISSED, LOG_ERR, NULL, first,
+			note(out, JE_MISSED, SEV_ERR, NULL, first,
 			     "job '%s': %zu occurrences from %s to %s were missed (later than max_lateness %ds); not "
 			     "submitted", spec->name, missed, a, b, spec->max_lateness);
 		}
@@ -276,7 +278,7 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 			char a[64];
 			tz_format_local(spec->tz, first_skip, a, sizeof(a));
 			out->missed += skipped;
-			note(out, JE_MISSED, LOG_WARNING, NULL, first_skip,
+			note(out, JE_MISSED, SEV_WARNING, NULL, first_skip,
 			     "job '%s': %zu run%s from %s skipped: outside the calling hours (outside_window = skip)%s",
 			     spec->name, skipped, skipped == 1 ? "" : "s", a,
 			     found ? "" : "; no later occurrence falls inside them");
@@ -429,6 +431,35 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
 	part = xasprintf("%s%" PRId64, prefix, max + 1);
 	free(prefix);
 	return part;
+}
+
+const char *occur_overlap(const struct jobspec *spec, const struct run *r, const struct run *const *runs, size_t n,
+			  int64_t now_ms, bool *cancel)
+{
+	const char *why = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		cancel[i] = false;
+	if (!spec || !spec->repeat || r->state != RUN_SCHEDULED || now_ms < run_submit_at_ms(r, spec))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *o = runs[i];
+		enum run_state st = o->state;
+		if (o == r || o->start == r->start ||
+		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+			continue;
+		switch (spec->overlap) {
+		case OVERLAP_ALLOW:
+			break;
+		case OVERLAP_SKIP:
+			why = "the previous run's batch is still active (overlap = skip)";
+			break;
+		case OVERLAP_CANCEL_PREVIOUS:
+			cancel[i] = true;
+			break;
+		}
+	}
+	return why;
 }
 
 size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***ret)

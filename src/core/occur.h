@@ -23,7 +23,7 @@
 /* A log entry the shell writes for the planner. */
 struct occur_note {
 	enum job_event event;  /* JE_SCHEDULED, JE_MISSED */
-	int priority;          /* syslog priority */
+	enum severity priority;
 	const struct run *run; /* the run it is about (one of out.add), or NULL */
 	int64_t start;         /* RUN_START when run is NULL */
 	char msg[320];
@@ -44,10 +44,12 @@ void occur_out_clear(struct occur_out *out);
 
 struct occur_opts {
 	int64_t now_ms;
-	/* The first plan after a start: a run whose time has already come and
-	 * that has no record may have been submitted by an earlier life (or
-	 * before the state folder was emptied); it is looked up first and
-	 * concluded from settle_ms on (started + grace). */
+	/* A run whose time came before this daemon began (born_ms) and that
+	 * has no record may have been submitted by an earlier life (or before
+	 * the state folder was emptied); it is looked up first and concluded
+	 * from settle_ms on (started + grace). This holds for the plan at a
+	 * start and for one after a reload that brings a job back: a job out
+	 * of the files at the start was not looked up then. */
 	bool suspect_due;
 	int64_t settle_ms;
 	/* When this daemon began (0: now_ms). A run that came due after it
@@ -100,6 +102,16 @@ int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int6
 /* The part name of a follow-up of parent: "[ZONE, ]resume N" with the next
  * N among runs (the runs of parent's occurrence). Caller frees. */
 char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n);
+
+/* A recurring job's overlap policy, when its run r comes due at now_ms
+ * while earlier runs of the job may still be at work. runs are the job's
+ * runs (r among them or not). Returns why r must not be submitted
+ * (overlap = skip), or NULL; cancel[i] says whether runs[i] is cancelled
+ * (overlap = cancel_previous). A run is still at work while it is being
+ * submitted, active or waiting to retry; runs of r's own occurrence
+ * (other zone groups, follow-ups) never overlap it. */
+const char *occur_overlap(const struct jobspec *spec, const struct run *r, const struct run *const *runs, size_t n,
+			  int64_t now_ms, bool *cancel);
 
 /* The recipients (keys) of spec in zone, its zone group: a NULL-terminated
  * array in *ret (the caller frees); how many. */

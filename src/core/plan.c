@@ -50,16 +50,6 @@ enum plan_state plan_state_of(const struct jobspec *j, int64_t instant, int64_t 
 	return late <= j->max_lateness ? PLAN_LATE : PLAN_MISSED;
 }
 
-void plan_format_offset(int offset, char *buf, size_t size)
-{
-	int a = offset < 0 ? -offset : offset;
-
-	if (a % 60)
-		snprintf(buf, size, "%c%02d:%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
-	else
-		snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-}
-
 static int cmp_run(const void *a, const void *b)
 {
 	const struct plan_run *x = a, *y = b;
@@ -123,7 +113,7 @@ static void add_run(struct plan *p, size_t *cap, const struct jobspec *j, int64_
 	tz_to_local(j->tz, r->instant, &lc, &offset);
 	tz_lookup(j->tz, r->instant, NULL, &abbr, NULL);
 	civil_format(&lc, when, sizeof(when));
-	plan_format_offset(offset, off, sizeof(off));
+	tz_format_offset(offset, off, sizeof(off));
 	/* numeric abbreviations ("-03") say nothing the offset does not */
 	if (abbr && *abbr && *abbr != '+' && *abbr != '-')
 		snprintf(r->local, sizeof(r->local), "%s %s (%s)", when, off, abbr);
@@ -223,7 +213,7 @@ static void submit_text(const struct tz *z, bool submitted, int64_t t, enum sche
 	}
 	tz_to_local(z, t, &lc, &offset);
 	civil_format(&lc, when, sizeof(when));
-	plan_format_offset(offset, off, sizeof(off));
+	tz_format_offset(offset, off, sizeof(off));
 	snprintf(buf, size, "%s %s%s", when, off, w == SCHEDULE_DEFERRED ? " (deferred)" : "");
 }
 

@@ -66,7 +66,5 @@ char *plan_format_json(const struct plan *p);
 /* Parse a --from TIME: unix seconds, "YYYY-MM-DD HH:MM[:SS]" read as UTC, or
  * ISO 8601 with 'Z' or a +HH:MM / -HH:MM offset. 0 or -EINVAL. */
 int plan_parse_time(const char *s, int64_t *ret);
-/* "+HH:MM" / "-HH:MM" of a UTC offset in seconds, into buf. */
-void plan_format_offset(int offset, char *buf, size_t size);
 
 #endif

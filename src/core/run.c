@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "backoff.h"
 #include "run.h"
 #include "state.h"
 #include "tz.h"
 #include "util.h"
+#include "window.h"
 
 /* Runs later than this after their instant are logged as late. */
 #define LATE_LOG_MS 1000
@@ -95,6 +95,11 @@ void run_note_submission(struct run *r, int64_t count, uint64_t digest)
 	r->sent_digest = digest;
 }
 
+void run_note_write(struct run *r)
+{
+	r->gen++;
+}
+
 bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s)
 {
 	if (!b->name || strcmp(b->name, r->call_name) != 0)
@@ -116,6 +121,69 @@ int64_t run_submit_at_ms(const struct run *r, const struct jobspec *spec)
 	if (r->submit_at_ms > 0)
 		return r->submit_at_ms;
 	return (r->start - ahead) * 1000;
+}
+
+void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *zone)
+{
+	const struct jobspec *j = ctx->spec;
+	int64_t open, close;
+
+	if (!j || !j->hours || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
+	    window_next_open(j->hours, zone, ctx->now_ms / 1000, &open) < 0)
+		return;
+	ctx->window_open_ms = open * 1000 > ctx->now_ms ? open * 1000 : ctx->now_ms;
+	if (window_close_after(j->hours, zone, open, &close) == 0)
+		ctx->window_close_ms = close * 1000;
+	ctx->window_skip = j->outside == OUTSIDE_SKIP;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
+		       uint64_t *ret_digest)
+{
+	char **keys = NULL;
+	size_t count = 0;
+	uint64_t digest = FNV1A64_INIT;
+
+	if (r->rcpts) {
+		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
+		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
+		qsort(keys, r->n_rcpts, sizeof(*keys), str_cmp);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), str_cmp));
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	free(keys);
+	if (ret_digest)
+		*ret_digest = digest;
+	return count;
+}
+
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size)
+{
+	if (r->part && !r->rcpts) {
+		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
+		return buf;
+	}
+	if (holder_job && strcmp(holder_job, r->job) != 0) {
+		snprintf(buf, size,
+			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
+			 "record is kept (state_retention): give this job another call_name", r->call_name, holder_job,
+			 holder_batch ? holder_batch : "unknown");
+		return buf;
+	}
+	return NULL;
 }
 
 /* The instant lateness is measured from: the run's own instant, or the
@@ -288,7 +356,7 @@ static struct action *emit(struct actions *out, enum action_kind kind)
 }
 
 __attribute__((format(printf, 7, 8)))
-static void emit_log(struct actions *out, const struct run *r, enum job_event ev, int prio,
+static void emit_log(struct actions *out, const struct run *r, enum job_event ev, enum severity prio,
 		     long http_status, int attempt, const char *fmt, ...)
 {
 	struct action *a = emit(out, ACT_LOG);
@@ -329,11 +397,9 @@ static void copy_snapshot(struct run *r, const struct batch *b)
  * than the server's Retry-After. */
 static int64_t transient_delay_ms(const struct run *r, const struct run_ctx *ctx, int64_t retry_after_s)
 {
-	int64_t d = backoff_full_jitter_ms(ctx->backoff_base_ms, ctx->backoff_cap_ms,
-					   r->failures > 0 ? r->failures - 1 : 0, ctx->rnd);
-	if (retry_after_s >= 0 && retry_after_s * 1000 > d)
-		d = retry_after_s * 1000;
-	return d;
+	struct backoff_rule b = { .base_ms = ctx->backoff_base_ms, .cap_ms = ctx->backoff_cap_ms, .jitter = true };
+
+	return backoff_wait_ms(b, r->failures > 0 ? r->failures - 1 : 0, ctx->rnd, retry_after_s);
 }
 
 static enum run_state state_of_batch(enum batch_status s)
@@ -398,7 +464,7 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 	if (!spec || r->op != OP_NONE)
 		return;
 	if (r->cancel_wanted) {
-		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "run cancelled before it was submitted");
+		emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0, "run cancelled before it was submitted");
 		become_final(r, ctx, RUN_CANCELLED, out);
 		return;
 	}
@@ -407,7 +473,7 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 	if (!spec->enabled) {
 		r->state = RUN_DISABLED;
 		r->due_ms = 0;
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "run '%s' not submitted: the job is disabled",
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "run '%s' not submitted: the job is disabled",
 			 r->call_name);
 		emit(out, ACT_PERSIST);
 		return;
@@ -420,7 +486,7 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 	 * run made late by downtime may find its window closed. */
 	if (ctx->window_open_ms > ctx->now_ms) {
 		if (ctx->window_skip) {
-			emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0,
+			emit_log(out, r, JE_MISSED, SEV_WARNING, 0, 0,
 				 "run not submitted: outside the calling hours (outside_window = skip)");
 			become_final(r, ctx, RUN_MISSED, out);
 			return;
@@ -428,7 +494,7 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		r->submit_at_ms = ctx->window_open_ms;
 		r->close_ms = ctx->window_close_ms;
 		r->due_ms = r->submit_at_ms;
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0,
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0,
 			 "outside the calling hours: deferred to their next opening, in %" PRId64 "s",
 			 (r->submit_at_ms - ctx->now_ms) / 1000);
 		emit(out, ACT_PERSIST);
@@ -438,12 +504,12 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		r->close_ms = ctx->window_close_ms;
 	late_ms = ctx->now_ms - run_lateness_base_ms(r);
 	if (ctx->skip) {
-		emit_log(out, r, JE_MISSED, LOG_WARNING, 0, 0, "run not submitted: %s", ctx->skip);
+		emit_log(out, r, JE_MISSED, SEV_WARNING, 0, 0, "run not submitted: %s", ctx->skip);
 		become_final(r, ctx, RUN_MISSED, out);
 		return;
 	}
 	if (late_ms > (int64_t)spec->max_lateness * 1000) {
-		emit_log(out, r, JE_MISSED, LOG_ERR, 0, 0,
+		emit_log(out, r, JE_MISSED, SEV_ERR, 0, 0,
 			 "run missed: %" PRId64 "s late, more than max_lateness %ds; not submitted",
 			 late_ms / 1000, spec->max_lateness);
 		become_final(r, ctx, RUN_MISSED, out);
@@ -454,7 +520,7 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 	 * attempt on time failed and is tried again is not late. */
 	if (late_ms >= LATE_LOG_MS && !r->late_logged && r->submit_attempts == 0) {
 		r->late_logged = true;
-		emit_log(out, r, JE_LATE, LOG_WARNING, 0, 0,
+		emit_log(out, r, JE_LATE, SEV_WARNING, 0, 0,
 			 "run is %" PRId64 "s late (within max_lateness %ds); submitting now",
 			 late_ms / 1000, spec->max_lateness);
 	}
@@ -490,7 +556,7 @@ static void begin_retry(struct run *r, const struct run_ctx *ctx, struct actions
  * again if the job comes back. */
 static void let_go(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
-	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+	emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0,
 		 "job removed with on_removal=keep: batch %s left running, no longer tracked",
 		 r->batch_id ? r->batch_id : "?");
 	r->state = RUN_REMOVED;
@@ -520,11 +586,11 @@ static void take_batch(struct run *r, const struct run_ctx *ctx, const struct ba
 	r->state = state_of_batch(b->status);
 	r->due_ms = r->close_ms; /* the calling hours close: cancel then */
 	if (ev == JE_SUBMITTED)
-		emit_log(out, r, ev, LOG_NOTICE, http_status, r->submit_attempts,
+		emit_log(out, r, ev, SEV_NOTICE, http_status, r->submit_attempts,
 			 "submitted as batch %s (%" PRId64 " recipients, attempt %d)", b->id,
 			 b->total_calls_scheduled, r->submit_attempts);
 	else
-		emit_log(out, r, ev, LOG_NOTICE, 0, r->submit_attempts,
+		emit_log(out, r, ev, SEV_NOTICE, 0, r->submit_attempts,
 			 "adopted batch %s found by its call_name '%s' (status %s)", b->id, r->call_name,
 			 batch_status_name(b->status));
 	if (r->removing && r->on_removal == ON_REMOVAL_KEEP) {
@@ -563,7 +629,7 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 			r->cancel_wanted = true;
 			if (ctx->spec && ctx->spec->resume)
 				r->follow = FOLLOW_RESUME;
-			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0,
+			emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0,
 				 "calling hours closed: cancelling batch %s%s", r->batch_id,
 				 r->follow ? "; its unfinished recipients resume at the next opening" : "");
 		}
@@ -574,7 +640,7 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 		break;
 	case RUN_RETRY_WAIT:
 		if (r->cancel_wanted && r->retry_expect == 0) {
-			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries cancelled");
+			emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0, "retries cancelled");
 			become_final(r, ctx, RUN_CANCELLED, out);
 		} else if (r->retry_expect > 0 || r->cancel_wanted) {
 			begin_fetch(r, out);
@@ -602,7 +668,7 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 	case REQ_REJECTED:
 	case REQ_NOT_FOUND:
 		set_str(&r->error, ev->message ? ev->message : "refused");
-		emit_log(out, r, JE_ERROR, LOG_ERR, ev->http_status, r->submit_attempts,
+		emit_log(out, r, JE_ERROR, SEV_ERR, ev->http_status, r->submit_attempts,
 			 "submit refused by the API (%s); not retried", describe_failure(ev, why, sizeof(why)));
 		become_final(r, ctx, RUN_ERROR, out);
 		return;
@@ -619,12 +685,12 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 		if (ev->maybe_applied) {
 			r->uncertain = true;
 			r->settle_ms = ev->origin_answered ? ctx->now_ms : ctx->now_ms + ctx->grace_ms;
-			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
+			emit_log(out, r, JE_TRANSIENT, SEV_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s) and may have taken effect; looking it up in %.1fs",
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
 		} else {
 			r->state = RUN_SCHEDULED;
-			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->submit_attempts,
+			emit_log(out, r, JE_TRANSIENT, SEV_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s), retrying in %.1fs", describe_failure(ev, why, sizeof(why)),
 				 (r->due_ms - ctx->now_ms) / 1000.0);
 		}
@@ -646,14 +712,14 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->outcome != REQ_AUTH)
-			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, 0,
+			emit_log(out, r, JE_TRANSIENT, SEV_WARNING, ev->http_status, 0,
 				 "lookup of the submitted batch failed (%s), trying again in %.1fs",
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
 		return;
 	}
 	if (ev->batch) {
 		if (ev->n_found > 1)
-			emit_log(out, r, JE_DUPLICATE, LOG_ERR, 0, 0,
+			emit_log(out, r, JE_DUPLICATE, SEV_ERR, 0, 0,
 				 "%d batches carry the call_name '%s'; adopting the oldest, %s",
 				 ev->n_found, r->call_name, ev->batch->id);
 		take_batch(r, ctx, ev->batch, JE_ADOPTED, 0, out);
@@ -671,14 +737,14 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 	r->failures = 0;
 	if (r->lookup_only) {
 		set_str(&r->error, "its record was damaged and what it would send is unknown: not submitted");
-		emit_log(out, r, JE_ERROR, LOG_ERR, 0, 0,
+		emit_log(out, r, JE_ERROR, SEV_ERR, 0, 0,
 			 "no batch of run '%s' exists and its record was damaged: its recipients are unknown, so it "
 			 "is not submitted", r->call_name);
 		become_final(r, ctx, RUN_ERROR, out);
 		return;
 	}
 	if (r->removing && !r->part) {
-		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its run was never submitted");
+		emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0, "job removed; its run was never submitted");
 		emit(out, ACT_DROP);
 		return;
 	}
@@ -714,13 +780,13 @@ static void on_status(struct run *r, const struct run_ctx *ctx, const struct run
 	copy_snapshot(r, b);
 	if (b->status != old || r->state != state_of_batch(b->status)) {
 		r->state = state_of_batch(b->status);
-		emit_log(out, r, JE_STATUS, LOG_INFO, 0, 0,
+		emit_log(out, r, JE_STATUS, SEV_INFO, 0, 0,
 			 "batch %s is %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
 			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
 		emit(out, ACT_PERSIST);
 	} else {
 		/* A routine poll: only with --verbose. */
-		emit_log(out, r, JE_STATUS, LOG_DEBUG, 0, 0,
+		emit_log(out, r, JE_STATUS, SEV_DEBUG, 0, 0,
 			 "batch %s still %s (%" PRId64 "/%" PRId64 " finished)", r->batch_id,
 			 batch_status_name(b->status), b->total_calls_finished, b->total_calls_scheduled);
 	}
@@ -744,14 +810,14 @@ static void settle(struct run *r, const struct run_ctx *ctx, struct actions *out
 		int64_t d = backoff_retry_delay(&spec->retry, r->retries + 1);
 		r->state = RUN_RETRY_WAIT;
 		r->due_ms = ctx->now_ms + d * 1000;
-		emit_log(out, r, JE_STATUS, LOG_INFO, 0, r->retries + 1,
+		emit_log(out, r, JE_STATUS, SEV_INFO, 0, r->retries + 1,
 			 "batch %s %s with %" PRId64 " failed or unanswered; retry %d of %d in %" PRId64 "s",
 			 r->batch_id, batch_status_name(st), retryable, r->retries + 1,
 			 spec->retry.max_retries, d);
 		emit(out, ACT_PERSIST);
 		return;
 	}
-	emit_log(out, r, JE_FINISHED, st == BATCH_COMPLETED ? LOG_NOTICE : LOG_WARNING, 0, r->retries,
+	emit_log(out, r, JE_FINISHED, st == BATCH_COMPLETED ? SEV_NOTICE : SEV_WARNING, 0, r->retries,
 		 "batch %s finished %s: %" PRId64 " completed, %" PRId64 " failed, %" PRId64
 		 " voicemail, %" PRId64 " cancelled; %d retries",
 		 r->batch_id, batch_status_name(st), r->counts[RCPT_COMPLETED], r->counts[RCPT_FAILED],
@@ -764,7 +830,7 @@ static void settle(struct run *r, const struct run_ctx *ctx, struct actions *out
 static void batch_gone(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	set_str(&r->error, "the batch no longer exists (deleted?)");
-	emit_log(out, r, JE_ERROR, LOG_ERR, 404, 0, "batch %s no longer exists; giving up on it",
+	emit_log(out, r, JE_ERROR, SEV_ERR, 404, 0, "batch %s no longer exists; giving up on it",
 		 r->batch_id ? r->batch_id : "?");
 	become_final(r, ctx, RUN_FAILED, out);
 }
@@ -787,7 +853,7 @@ static void hand_on(struct run *r, const struct run_ctx *ctx, const struct batch
 		r->unfinished = xrealloc(r->unfinished, (r->n_unfinished + 1) * sizeof(*r->unfinished));
 		r->unfinished[r->n_unfinished++] = xstrdup(key);
 	}
-	emit_log(out, r, JE_FINISHED, LOG_NOTICE, 0, r->retries,
+	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,
 		 "batch %s stopped: %zu recipients never dialled %s", r->batch_id, r->n_unfinished,
 		 r->n_unfinished == 0 ? "(nothing to hand on)"
 		 : r->follow == FOLLOW_PAUSE ? "are kept, paused, for `batchcallctl resume`"
@@ -828,7 +894,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 		if (d->batch.retry_count >= r->retry_expect) {
 			r->retry_expect = 0;
 			state_count_up(&r->retries);
-			emit_log(out, r, JE_RETRIED, LOG_NOTICE, 0, r->retries,
+			emit_log(out, r, JE_RETRIED, SEV_NOTICE, 0, r->retries,
 				 "retry %d of batch %s took effect (found by looking it up)", r->retries,
 				 r->batch_id);
 		} else if (ctx->now_ms < r->intent_ms + ctx->grace_ms) {
@@ -854,7 +920,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 	if (r->follow != FOLLOW_NONE) {
 		/* It ended on its own before the cancel: nobody is left to
 		 * hand on; cancel_wanted keeps it from being retried. */
-		emit_log(out, r, JE_STATUS, LOG_NOTICE, 0, 0, "batch %s ended (%s) before it could be stopped; "
+		emit_log(out, r, JE_STATUS, SEV_NOTICE, 0, 0, "batch %s ended (%s) before it could be stopped; "
 			 "nothing to hand on", r->batch_id, batch_status_name(d->batch.status));
 		r->follow = FOLLOW_NONE;
 	}
@@ -876,7 +942,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 		r->failures = 0;
 		copy_snapshot(r, ev->batch);
 		r->state = state_of_batch(ev->batch->status);
-		emit_log(out, r, JE_RETRIED, LOG_NOTICE, ev->http_status, r->retries,
+		emit_log(out, r, JE_RETRIED, SEV_NOTICE, ev->http_status, r->retries,
 			 "retry %d of batch %s started", r->retries, r->batch_id);
 		emit(out, ACT_PERSIST);
 		return;
@@ -886,7 +952,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 	case REQ_REJECTED:
 		r->retry_expect = 0;
 		set_str(&r->error, ev->message ? ev->message : "retry refused");
-		emit_log(out, r, JE_ERROR, LOG_WARNING, ev->http_status, r->retries + 1,
+		emit_log(out, r, JE_ERROR, SEV_WARNING, ev->http_status, r->retries + 1,
 			 "retry of batch %s refused by the API (%s)", r->batch_id,
 			 describe_failure(ev, why, sizeof(why)));
 		r->cancel_wanted = true; /* no further retries */
@@ -899,7 +965,7 @@ static void on_retry_done(struct run *r, const struct run_ctx *ctx, const struct
 			r->retry_expect = 0;
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, ev->retry_after_s);
 		if (ev->outcome == REQ_TRANSIENT)
-			emit_log(out, r, JE_TRANSIENT, LOG_WARNING, ev->http_status, r->retries + 1,
+			emit_log(out, r, JE_TRANSIENT, SEV_WARNING, ev->http_status, r->retries + 1,
 				 "retry of batch %s failed (%s)%s; trying again in %.1fs", r->batch_id,
 				 describe_failure(ev, why, sizeof(why)),
 				 r->retry_expect ? " and may have taken effect" : "",
@@ -921,7 +987,7 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 	case REQ_OK:
 		if (ev->batch)
 			copy_snapshot(r, ev->batch);
-		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, ev->http_status, 0, "batch %s cancelled%s",
+		emit_log(out, r, JE_CANCELLED, SEV_NOTICE, ev->http_status, 0, "batch %s cancelled%s",
 			 r->batch_id, r->removing ? " because its job was removed" : "");
 		if (r->follow != FOLLOW_NONE && !r->removing) {
 			/* Which recipients were never dialled: the detail says. */
@@ -936,7 +1002,7 @@ static void on_cancel_done(struct run *r, const struct run_ctx *ctx, const struc
 		return;
 	case REQ_REJECTED:
 		/* Most likely finished meanwhile: see how it ended. */
-		emit_log(out, r, JE_STATUS, LOG_INFO, ev->http_status, 0,
+		emit_log(out, r, JE_STATUS, SEV_INFO, ev->http_status, 0,
 			 "cancel of batch %s refused (%s); fetching its final state", r->batch_id,
 			 describe_failure(ev, why, sizeof(why)));
 		begin_fetch(r, out);
@@ -967,7 +1033,7 @@ static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct action
 			emit(out, ACT_PERSIST); /* cancelled once its outcome is known */
 			break;
 		}
-		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "run cancelled before it was submitted");
+		emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0, "run cancelled before it was submitted");
 		become_final(r, ctx, RUN_CANCELLED, out);
 		break;
 	case RUN_SUBMITTING:
@@ -982,7 +1048,7 @@ static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct action
 		break;
 	case RUN_RETRY_WAIT:
 		if (r->op == OP_NONE && r->retry_expect == 0) {
-			emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries of batch %s cancelled",
+			emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0, "retries of batch %s cancelled",
 				 r->batch_id);
 			become_final(r, ctx, RUN_CANCELLED, out);
 		} else {
@@ -1003,7 +1069,7 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 	r->removing = true;
 	if (!run_submitted(r) && (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) && !r->part) {
 		/* Never submitted, and made again from the file if it comes back. */
-		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed; its %s run is dropped",
+		emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0, "job removed; its %s run is dropped",
 			 run_state_name(r->state));
 		emit(out, ACT_DROP);
 		return 0;
@@ -1013,7 +1079,7 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 		 * group's occurrence may be under way): kept, in case the job
 		 * comes back. */
 		r->due_ms = 0;
-		emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0,
+		emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0,
 			 "job removed; its %s run '%s' is kept, not submitted, until the job comes back",
 			 run_state_name(r->state), r->call_name);
 		emit(out, ACT_PERSIST);
@@ -1034,7 +1100,7 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 		let_go(r, ctx, out);
 		return 0;
 	}
-	emit_log(out, r, JE_REMOVED, LOG_NOTICE, 0, 0, "job removed with on_removal=cancel: cancelling %s",
+	emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0, "job removed with on_removal=cancel: cancelling %s",
 		 r->batch_id ? r->batch_id : "its run once submitted");
 	if (!r->cancel_wanted)
 		r->removal_cancel = true; /* undone if the job comes back */
@@ -1042,7 +1108,7 @@ static int on_removed(struct run *r, const struct run_ctx *ctx, struct actions *
 	if (run_state_active(r->state) && r->op == OP_NONE)
 		begin_cancel(r, out);
 	else if (r->state == RUN_RETRY_WAIT && r->op == OP_NONE && r->retry_expect == 0) {
-		emit_log(out, r, JE_CANCELLED, LOG_NOTICE, 0, 0, "retries of batch %s cancelled", r->batch_id);
+		emit_log(out, r, JE_CANCELLED, SEV_NOTICE, 0, 0, "retries of batch %s cancelled", r->batch_id);
 		become_final(r, ctx, RUN_CANCELLED, out);
 	} else
 		emit(out, ACT_PERSIST);
@@ -1058,7 +1124,7 @@ static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *
 		r->finished_at = 0;
 		r->finished_ms = 0;
 		r->due_ms = ctx->now_ms; /* look at its batch now */
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: following batch %s again", r->batch_id);
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "job is back: following batch %s again", r->batch_id);
 		emit(out, ACT_PERSIST);
 		return 0;
 	}
@@ -1073,7 +1139,7 @@ static int on_readded(struct run *r, const struct run_ctx *ctx, struct actions *
 	if (!run_state_final(r->state)) {
 		if (r->state == RUN_SCHEDULED)
 			r->due_ms = run_submit_at_ms(r, ctx->spec);
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job is back: its %s run '%s' is followed again",
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "job is back: its %s run '%s' is followed again",
 			 run_state_name(r->state), r->call_name);
 	}
 	emit(out, ACT_PERSIST);
@@ -1154,7 +1220,7 @@ static int on_trigger_req(struct run *r, const struct run_ctx *ctx, struct actio
 	r->due_ms = ctx->now_ms;
 	r->late_logged = false;
 	r->failures = 0;
-	emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "triggered by the operator: submitting now");
+	emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "triggered by the operator: submitting now");
 	consider_submit(r, ctx, out);
 	if (r->op == OP_NONE && r->state == RUN_SCHEDULED)
 		emit(out, ACT_PERSIST);
@@ -1186,14 +1252,14 @@ static int on_pause_req(struct run *r, const struct run_ctx *ctx, struct actions
 	if (r->state == RUN_SCHEDULED || r->state == RUN_DISABLED) {
 		r->state = RUN_PAUSED;
 		r->due_ms = 0;
-		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "paused before it was submitted");
+		emit_log(out, r, JE_PAUSED, SEV_NOTICE, 0, 0, "paused before it was submitted");
 		emit(out, ACT_PERSIST);
 		return 0;
 	}
 	/* Active: stop dialling, keep who was never called for later. */
 	r->cancel_wanted = true;
 	r->follow = FOLLOW_PAUSE;
-	emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "pausing: cancelling batch %s, keeping its recipients not yet dialled",
+	emit_log(out, r, JE_PAUSED, SEV_NOTICE, 0, 0, "pausing: cancelling batch %s, keeping its recipients not yet dialled",
 		 r->batch_id);
 	if (r->op == OP_NONE)
 		begin_cancel(r, out);
@@ -1218,11 +1284,11 @@ static int on_resume_req(struct run *r, const struct run_ctx *ctx, struct action
 	if (!run_is_follow_up(r) && ctx->spec && run_submit_at_ms(r, ctx->spec) > ctx->now_ms) {
 		/* Paused before its time: back to its own instant. */
 		r->due_ms = run_submit_at_ms(r, ctx->spec);
-		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted at its time");
+		emit_log(out, r, JE_PAUSED, SEV_NOTICE, 0, 0, "resumed: submitted at its time");
 	} else {
 		r->submit_at_ms = ctx->now_ms; /* lateness counts from the resume */
 		r->due_ms = ctx->now_ms;
-		emit_log(out, r, JE_PAUSED, LOG_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
+		emit_log(out, r, JE_PAUSED, SEV_NOTICE, 0, 0, "resumed: submitted now, inside the calling hours");
 	}
 	emit(out, ACT_PERSIST);
 	return 0;
@@ -1310,7 +1376,7 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	r->on_removal = spec->on_removal;
 	if (!unsubmitted) {
 		if (spec->digest != r->digest) {
-			emit_log(out, r, JE_CHANGED, LOG_WARNING, 0, 0,
+			emit_log(out, r, JE_CHANGED, SEV_WARNING, 0, 0,
 				 "job changed after its run was submitted; batch %s is not altered and nothing new is "
 				 "submitted", r->batch_id ? r->batch_id : "(being submitted)");
 			r->digest = spec->digest;
@@ -1341,7 +1407,7 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 	r->error = NULL;
 	r->state = spec->enabled ? RUN_SCHEDULED : RUN_DISABLED;
 	r->due_ms = spec->enabled ? run_submit_at_ms(r, spec) : 0;
-	emit_log(out, r, JE_SCHEDULED, LOG_INFO, 0, 0, "job changed: run %s at %s",
+	emit_log(out, r, JE_SCHEDULED, SEV_INFO, 0, 0, "job changed: run %s at %s",
 		 spec->enabled ? "scheduled" : "disabled", local);
 	emit(out, ACT_PERSIST);
 }
@@ -1356,13 +1422,13 @@ void run_follow_enabled(struct run *r, const struct run_ctx *ctx, struct actions
 	if (r->state == RUN_SCHEDULED && !spec->enabled) {
 		r->state = RUN_DISABLED;
 		r->due_ms = 0;
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job disabled: run '%s' is not submitted",
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "job disabled: run '%s' is not submitted",
 			 r->call_name);
 		emit(out, ACT_PERSIST);
 	} else if (r->state == RUN_DISABLED && spec->enabled) {
 		r->state = RUN_SCHEDULED;
 		r->due_ms = run_submit_at_ms(r, spec);
-		emit_log(out, r, JE_SCHEDULED, LOG_NOTICE, 0, 0, "job enabled: run '%s' is submitted at its time",
+		emit_log(out, r, JE_SCHEDULED, SEV_NOTICE, 0, 0, "job enabled: run '%s' is submitted at its time",
 			 r->call_name);
 		emit(out, ACT_PERSIST);
 	}

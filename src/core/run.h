@@ -58,6 +58,17 @@ enum job_event {
 	JE__MAX
 };
 
+/* How much a log entry matters: the severities of RFC 5424, the numbers
+ * journald's PRIORITY= and syslog's LOG_* use, so the shell passes them on
+ * as they are (engine_int.h holds them equal to <syslog.h>'s). */
+enum severity {
+	SEV_ERR = 3,
+	SEV_WARNING = 4,
+	SEV_NOTICE = 5,
+	SEV_INFO = 6,
+	SEV_DEBUG = 7
+};
+
 /* Which request a run has in flight (not persisted: a restart forgets it and
  * the persisted state says what to do). */
 enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
@@ -161,7 +172,7 @@ struct action {
 	enum action_kind kind;
 	int64_t scheduled_time_unix; /* ACT_SUBMIT */
 	enum job_event event;        /* ACT_LOG */
-	int priority;                /* ACT_LOG: syslog priority */
+	enum severity priority;      /* ACT_LOG */
 	long http_status;            /* ACT_LOG: 0 when none */
 	int attempt;                 /* ACT_LOG: 0 when none */
 	char msg[320];               /* ACT_LOG */
@@ -236,6 +247,10 @@ int64_t run_end_s(const struct run *r);
 /* The shell is about to send a submit for r: record what it sends (how
  * many recipients and their digest) in the intent. */
 void run_note_submission(struct run *r, int64_t count, uint64_t digest);
+/* r is about to be written: its record gets the next generation, so that
+ * it wins over every earlier record of the run wherever the store keeps
+ * them (a journal line, a run file). */
+void run_note_write(struct run *r);
 /* Would a batch b seen in the list be this run's? Everything the list shows
  * must agree with the intent: name, agent, recipient count (when known) and
  * creation after the first intent minus skew_s (when known). */
@@ -294,6 +309,31 @@ void run_postpone(struct run *r, int64_t due_ms);
  * part joins its identity and its call_name ("Renewals 2026-12-01 09:00
  * (resume 1)"). */
 void run_set_part(struct run *r, const struct jobspec *spec, const char *part);
+
+/* The calling hours as of ctx->now_ms for r (job ctx->spec), in zone (the
+ * run's zone group's, else the job's): ctx->window_* for a run that may be
+ * submitted in this step (not active, not waiting to retry: a scheduled
+ * run, one whose lookup may find nothing, one an operator triggers or
+ * resumes). The opening is never before now; left 0 when the job has no
+ * calling hours or they never open again. */
+void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *zone);
+
+/* Which of the recipients v (the job's list as it is now: a recurring job's
+ * CSV is read again per run) go into r's batch: include[i] for v[i], all
+ * when r has no recipient list of its own, else those whose key is in
+ * r->rcpts (a zone group, a follow-up). Returns how many; *ret_digest
+ * (when not NULL) is the FNV-1a of their keys, NUL-terminated, in order:
+ * the intent records both. */
+size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
+		       uint64_t *ret_digest);
+
+/* Why r must not be submitted at all (written into buf), or NULL: it is a
+ * part of its occurrence whose recipients are unknown, or its call_name is
+ * held by a submitted run of another job that left the files and whose
+ * record is kept (holder_job, with its batch holder_batch; NULL: no run
+ * holds r's call_name). */
+const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
+			       size_t size);
 
 /* The key of a recipient in run.rcpts: its phone number, else its WhatsApp id. */
 const char *recipient_key(const char *phone_number, const char *whatsapp_user_id);

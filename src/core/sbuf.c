@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sbuf.h"
+#include "utf8.h"
 #include "util.h"
 
 void sbuf_add(struct sbuf *b, const char *s, size_t n)
@@ -80,4 +81,59 @@ char *sbuf_steal(struct sbuf *b, size_t *ret_len)
 	b->s = NULL;
 	b->len = b->cap = 0;
 	return s;
+}
+
+void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	if (!s) {
+		sbuf_add(b, "null", 4);
+		return;
+	}
+	sbuf_add(b, "\"", 1);
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t l;
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			run++;
+			i++;
+			continue;
+		}
+		/* a run of plain bytes at once */
+		if (run)
+			sbuf_add(b, (const char *)p + i - run, run);
+		run = 0;
+		if (c >= 0x80) {
+			l = utf8_decode(p + i, n - i, NULL);
+			if (l == 0) {
+				sbuf_add(b, "\\ufffd", 6);
+				i++;
+			} else {
+				sbuf_add(b, (const char *)p + i, l);
+				i += l;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': sbuf_add(b, "\\\"", 2); break;
+		case '\\': sbuf_add(b, "\\\\", 2); break;
+		case '\b': sbuf_add(b, "\\b", 2); break;
+		case '\f': sbuf_add(b, "\\f", 2); break;
+		case '\n': sbuf_add(b, "\\n", 2); break;
+		case '\r': sbuf_add(b, "\\r", 2); break;
+		case '\t': sbuf_add(b, "\\t", 2); break;
+		default: sbuf_addf(b, "\\u%04x", c); break;
+		}
+		i++;
+	}
+	if (run)
+		sbuf_add(b, (const char *)p + i - run, run);
+	sbuf_add(b, "\"", 1);
+}
+
+void sbuf_add_json_str(struct sbuf *b, const char *s)
+{
+	sbuf_add_json_strn(b, s, s ? strlen(s) : 0);
 }

@@ -24,6 +24,14 @@ void sbuf_adds(struct sbuf *b, const char *s);
 void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append v in decimal, without a format to parse. */
 void sbuf_add_int(struct sbuf *b, int64_t v);
+/* Append a JSON string literal of the n bytes at s, or null when s is
+ * NULL: '"', '\\' and control characters escaped (\n, \t, ... or \u00XX),
+ * invalid UTF-8 replaced by \ufffd byte by byte, so the output is always
+ * valid JSON. The one JSON string escaper of the daemon's views and of the
+ * simulator. */
+void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n);
+/* The same for a NUL-terminated s (or NULL). */
+void sbuf_add_json_str(struct sbuf *b, const char *s);
 /* Free the text and empty the buffer (accepts NULL). */
 void sbuf_free(struct sbuf *b);
 /* Hand the text over to the caller (who frees it; "" when nothing was

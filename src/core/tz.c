@@ -516,11 +516,6 @@ out:
 	return rc;
 }
 
-const char *tz_name(const struct tz *z)
-{
-	return z->name;
-}
-
 /* ---- lookups and conversions ---- */
 
 void tz_lookup(const struct tz *z, int64_t t, int *ret_offset, const char **ret_abbr, bool *ret_isdst)
@@ -675,20 +670,25 @@ void tz_to_local(const struct tz *z, int64_t t, struct civil *ret, int *ret_offs
 		*ret_offset = off;
 }
 
+void tz_format_offset(int offset, char *buf, size_t size)
+{
+	int a = offset < 0 ? -offset : offset;
+
+	if (a % 60)
+		snprintf(buf, size, "%c%02d:%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
+	else
+		snprintf(buf, size, "%c%02d:%02d", offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
 void tz_format_local(const struct tz *z, int64_t t, char *buf, size_t size)
 {
 	struct civil c;
-	int off, a;
+	char o[16];
+	int off;
 
 	tz_to_local(z, t, &c, &off);
-	a = off < 0 ? -off : off;
-	if (a % 60)
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d:%02d", c.year, c.month,
-			 c.day, c.hour, c.min, c.sec, off < 0 ? '-' : '+', a / 3600, a / 60 % 60,
-			 a % 60);
-	else
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", c.year, c.month, c.day,
-			 c.hour, c.min, c.sec, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	tz_format_offset(off, o, sizeof(o));
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s", c.year, c.month, c.day, c.hour, c.min, c.sec, o);
 }
 
 void format_utc(int64_t t, char *buf, size_t size)

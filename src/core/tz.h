@@ -25,7 +25,6 @@ bool tz_name_valid(const char *name);
 /* Parse a TZif image held in memory (the shell's tzdb reads the files). */
 int tz_parse(const char *name, const void *data, size_t len, struct tz **ret, char **cause);
 void tz_free(struct tz *z);
-const char *tz_name(const struct tz *z);
 
 /* UTC offset (seconds east) in force at instant t, with its abbreviation
  * (valid as long as z lives) and DST flag; any of the outputs may be NULL. */
@@ -39,6 +38,9 @@ int64_t tz_to_instant(const struct tz *z, const struct civil *local, enum tz_kin
 /* Instant -> wall time in zone z, with the offset in force. */
 void tz_to_local(const struct tz *z, int64_t t, struct civil *ret, int *ret_offset);
 
+/* A UTC offset in seconds as "+HH:MM" / "-HH:MM" ("+HH:MM:SS" when it
+ * has seconds), into buf: the one formatter of offsets. */
+void tz_format_offset(int offset, char *buf, size_t size);
 /* Format an instant as local ISO 8601 with offset, "2026-12-01T09:00:00-05:00". */
 void tz_format_local(const struct tz *z, int64_t t, char *buf, size_t size);
 /* Format an instant as UTC ISO 8601, "2026-12-01T14:00:00Z". */

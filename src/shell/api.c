@@ -45,19 +45,9 @@ static const char *const op_names[API_OP__MAX] = {
 	[API_OP_CONVERSATION] = "conversation",
 };
 
-static const char *const outcome_names[API_OUTCOME__MAX] = {
-	[API_OK] = "ok",           [API_TRANSIENT] = "transient", [API_AUTH] = "auth",
-	[API_REJECTED] = "rejected", [API_NOT_FOUND] = "not_found",
-};
-
 const char *api_op_name(enum api_op op)
 {
 	return (unsigned)op < API_OP__MAX ? op_names[op] : "unknown";
-}
-
-const char *api_outcome_name(enum api_outcome o)
-{
-	return (unsigned)o < API_OUTCOME__MAX ? outcome_names[o] : "unknown";
 }
 
 enum api_outcome api_classify(enum api_op op, long status, bool transport_ok, bool body_ok)

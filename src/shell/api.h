@@ -141,9 +141,8 @@ void api_call_cancel(struct api_call *c);
 /* Calls pending on this client. */
 size_t api_pending(const struct api *a);
 
-/* "submit", "list", ... and "ok", "transient", ... for logs and metrics. */
+/* "submit", "list", ... for logs and metrics. */
 const char *api_op_name(enum api_op op);
-const char *api_outcome_name(enum api_outcome o);
 
 /* Pure: the outcome of op from the HTTP status (0: none), whether the
  * transfer completed, and whether a 2xx body parsed as documented. */

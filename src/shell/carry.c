@@ -73,24 +73,13 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 		.now_ms = engine_now_ms(),
 		.rnd = engine_rnd64(),
 		.grace_ms = s->e->grace_ms,
-		.backoff_base_ms = BACKOFF_BASE_MS,
-		.backoff_cap_ms = BACKOFF_CAP_MS,
+		.backoff_base_ms = BACKOFF_API_BASE_MS,
+		.backoff_cap_ms = BACKOFF_API_CAP_MS,
 		.skip = s->skip,
 	};
-	const struct jobspec *j = s->spec;
-	const struct tz *z = j ? run_zone(s->e, s->run, j) : NULL;
-	int64_t open, close;
 
-	/* The calling hours as of now, in the run's zone, for a run that may
-	 * be submitted in this step (a scheduled run; one whose lookup may
-	 * find nothing; one an operator triggers or resumes). */
-	if (j && j->hours && !run_state_active(s->run->state) && s->run->state != RUN_RETRY_WAIT &&
-	    window_next_open(j->hours, z, c.now_ms / 1000, &open) == 0) {
-		c.window_open_ms = open * 1000 > c.now_ms ? open * 1000 : c.now_ms;
-		if (window_close_after(j->hours, z, open, &close) == 0)
-			c.window_close_ms = close * 1000;
-		c.window_skip = j->outside == OUTSIDE_SKIP;
-	}
+	if (s->spec)
+		run_ctx_window(&c, s->run, run_zone(s->e, s->run, s->spec));
 	return c;
 }
 
@@ -133,9 +122,7 @@ void carry_note_api_result(struct engine *e, const struct api_result *res)
 	if ((unsigned)res->op < ARRAY_SIZE(e->stats.api_requests))
 		e->stats.api_requests[res->op][cls >= 1 && cls <= 5 ? cls : 0]++;
 	if (res->outcome == API_AUTH) {
-		int64_t d = backoff_full_jitter_ms(5000, BACKOFF_CAP_MS, e->auth_failures, engine_rnd64());
-		if (d < 1000)
-			d = 1000;
+		int64_t d = backoff_wait_ms(BACKOFF_AUTH, e->auth_failures, engine_rnd64(), -1);
 		if (e->auth_failures == 0)
 			log_event(LOG_ERR, EV_API_AUTH, &(struct log_fields){ .http_status = res->http_status },
 				  "the API refused the key (HTTP %ld: %s); API work paused until it is accepted",
@@ -304,7 +291,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 				return;
 			}
 			/* Already in the pending group commit: write it now. */
-			s->run->gen++;
+			run_note_write(s->run);
 			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
 			break;
 		case ACT_SUBMIT:
@@ -485,7 +472,7 @@ void carry_group_flush(struct engine *e)
 	e->n_group = e->cap_group = 0;
 	runs = xcalloc(n, sizeof(*runs));
 	for (size_t i = 0; i < n; i++) {
-		g[i]->run->gen++;
+		run_note_write(g[i]->run);
 		runs[i] = g[i]->run;
 	}
 	/* One sync for all; a backend that writes them into a journal folds
@@ -519,10 +506,9 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	struct jobspec copy = *j;
 	struct recipient *fresh = NULL, *all = NULL;
 	size_t n_fresh = 0;
-	char **keys = NULL;
 	bool *include;
-	int64_t count = 0;
-	uint64_t digest = FNV1A64_INIT;
+	int64_t count;
+	uint64_t digest;
 	char *body;
 
 	if (!r->rcpts && j->repeat && j->recipients_csv) {
@@ -542,22 +528,8 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 		}
 		diag_clear(&d);
 	}
-	if (r->rcpts) {
-		keys = xcalloc(r->n_rcpts ? r->n_rcpts : 1, sizeof(*keys));
-		memcpy(keys, r->rcpts, r->n_rcpts * sizeof(*keys));
-		qsort(keys, r->n_rcpts, sizeof(*keys), engine_str_cmp);
-	}
 	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
-	for (size_t i = 0; i < copy.n_recipients; i++) {
-		const struct recipient *x = &copy.recipients[i];
-		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
-		include[i] = !keys || (key && bsearch(&key, keys, r->n_rcpts, sizeof(*keys), engine_str_cmp));
-		if (!include[i])
-			continue;
-		count++;
-		if (key)
-			digest = fnv1a64(digest, key, strlen(key) + 1);
-	}
+	count = (int64_t)run_part_select(r, copy.recipients, copy.n_recipients, include, &digest);
 	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
 	if (ret_count)
 		*ret_count = count;
@@ -568,7 +540,6 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	free(fresh);
 	free(all);
 	free(include);
-	free(keys);
 	return body;
 }
 

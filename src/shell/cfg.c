@@ -55,7 +55,6 @@
 #define MAX_STATE_RETENTION 315360000
 #define DEF_STATE_DIR LOCALSTATEDIR "/lib/batchcalld"
 #define DEF_WEBHOOK_TOLERANCE 1800 /* the SDK's 30 minutes (conversations document §5.4) */
-#define DEF_CONTROL_SOCKET "/run/batchcalld/control.sock"
 #define DEF_JOBS_DIR "jobs.d"
 #define DEF_MAX_LATENESS 900
 #define DEF_RETRY_MAX 2
@@ -1789,6 +1788,25 @@ static bool listen_valid(const char *v)
 	return parse_int64(colon + 1, 1, 65535, &port) == 0;
 }
 
+/* control_socket of the daemon file into *ret (which holds the default),
+ * resolved against the file's folder; false with the error reported. The
+ * one reader of the key: the daemon's load and batchcallctl's
+ * (cfg_control_socket). */
+static bool control_socket(struct loader *L, const config_setting_t *root, const char *dir, char **ret)
+{
+	const config_setting_t *s = config_setting_get_member(root, "control_socket");
+	char *v = NULL;
+
+	if (!s)
+		return true;
+	if (!get_string(L, s, true, &v))
+		return false;
+	free(*ret);
+	*ret = resolve(dir, v);
+	free(v);
+	return true;
+}
+
 /* false when jobs_dir is given but unusable (then no folder is read) */
 static bool load_daemon(struct loader *L, const config_setting_t *root, const char *dir,
 			const config_setting_t **ret_jobs_at, const config_setting_t **ret_defs)
@@ -1820,11 +1838,7 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		c->results_dir = resolve(dir, v);
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(root, "control_socket")) && get_string(L, s, true, &v)) {
-		free(c->control_socket);
-		c->control_socket = resolve(dir, v);
-		freep(&v);
-	}
+	control_socket(L, root, dir, &c->control_socket);
 	if ((s = config_setting_get_member(root, "control_group")))
 		get_string(L, s, true, &c->control_group);
 	if ((s = config_setting_get_member(root, "metrics_listen")) && get_string(L, s, true, &v)) {
@@ -1885,7 +1899,7 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	c->webhook_tolerance = DEF_WEBHOOK_TOLERANCE;
 	c->state_retention = DEF_STATE_RETENTION;
 	c->state_dir = xstrdup(DEF_STATE_DIR);
-	c->control_socket = xstrdup(DEF_CONTROL_SOCKET);
+	c->control_socket = xstrdup(CFG_DEFAULT_CONTROL_SOCKET);
 	c->zones = tzdb_cache_new();
 	dir = dir_of(path);
 	c->jobs_dir = resolve(dir, DEF_JOBS_DIR);
@@ -1928,6 +1942,25 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	free(L.seen);
 	free(dir);
 	return r;
+}
+
+int cfg_control_socket(const char *path, char **ret, struct diag *d)
+{
+	struct loader L = { .d = d, .file = path, .main_file = path };
+	config_t cf;
+	char *sock = xstrdup(CFG_DEFAULT_CONTROL_SOCKET), *dir = dir_of(path);
+
+	L.main_cf = &cf;
+	if (read_config(&L, path, &cf))
+		control_socket(&L, config_root_setting(&cf), dir, &sock);
+	config_destroy(&cf);
+	free(dir);
+	if (L.failed) {
+		free(sock);
+		return -EINVAL;
+	}
+	*ret = sock;
+	return 0;
 }
 
 int cfg_read_csv(struct daemonconf *c, const char *path, struct recipient **ret, size_t *ret_n, struct diag *d)

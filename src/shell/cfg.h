@@ -11,11 +11,20 @@
 #include "util.h"
 
 #define CFG_DEFAULT_PATH SYSCONFDIR "/batchcalld/batchcalld.conf"
+/* control_socket when the daemon file does not set it (batchcallctl's
+ * online commands look for the daemon there too). */
+#define CFG_DEFAULT_CONTROL_SOCKET "/run/batchcalld/control.sock"
 
 /* Load the daemon configuration at path and every job file it names.
  * 0 and *ret on success; -EINVAL with every error in d otherwise. Warnings
  * that do not stop the load are not errors and are not added to d. */
 int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
+
+/* control_socket of the daemon configuration at path (its @includes
+ * too, never a job file: an operator must reach the daemon while a job
+ * file is broken), checked and resolved as cfg_load does. 0 and *ret (the
+ * caller frees); -EINVAL with the errors in d. */
+int cfg_control_socket(const char *path, char **ret, struct diag *d);
 
 /* Read a recipients CSV again (a recurring job reads it for each run):
  * 0 and the recipients, or -EINVAL with every problem in d. */

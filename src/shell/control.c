@@ -21,6 +21,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "backoff.h"
 #include "control.h"
 #include "ctlview.h"
 #include "log.h"
@@ -49,7 +51,7 @@ struct server {
 	bool metrics_only;
 	size_t n_conns, max_conns;
 	struct event *resume;            /* listens again after a failed accept */
-	int backoff_ms;                  /* 0: the last accept worked */
+	int accept_failures;             /* in a row; 0: the last accept worked */
 	struct server *next_all;
 };
 
@@ -539,7 +541,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 
 	if (!bev)
 		return NULL;
-	srv->backoff_ms = 0; /* an accept worked */
+	srv->accept_failures = 0; /* an accept worked */
 	xgrow((void **)&c->fresh, &c->cap_fresh, c->n_fresh + 1, sizeof(*c->fresh));
 	c->fresh[c->n_fresh++] = (struct fresh){ .bev = bev, .srv = srv };
 	event_active(c->fresh_ev, EV_TIMEOUT, 0);
@@ -673,26 +675,28 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 /* accept() failed for a reason that waiting for readability will not cure
  * (EMFILE, ENFILE, ENOBUFS, ENOMEM): the socket stays readable, so a
  * listener left enabled would call accept again at once, forever. Pause it
- * and listen again after a delay that doubles while the failures go on. */
+ * and listen again after a delay that doubles while the failures go on
+ * (BACKOFF_ACCEPT). */
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	int err = EVUTIL_SOCKET_ERROR();
 	struct server *srv = server_of_http(arg);
 	struct timeval tv;
+	int64_t ms;
 
 	if (!srv)
 		return;
 	evconnlistener_disable(l);
 	srv->c->cnt.accept_errors++;
-	if (srv->backoff_ms == 0)
+	ms = backoff_wait_ms(BACKOFF_ACCEPT, srv->accept_failures, 0, -1);
+	if (srv->accept_failures == 0)
 		log_event(LOG_WARNING, EV_CONTROL_ACCEPT, NULL,
-			  "cannot accept connections on '%s': %s; pausing it, listening again in %d ms", srv->what,
-			  strerror(err), CONTROL_ACCEPT_BACKOFF_MIN_MS);
-	srv->backoff_ms = srv->backoff_ms ? srv->backoff_ms * 2 : CONTROL_ACCEPT_BACKOFF_MIN_MS;
-	if (srv->backoff_ms > CONTROL_ACCEPT_BACKOFF_MAX_MS)
-		srv->backoff_ms = CONTROL_ACCEPT_BACKOFF_MAX_MS;
-	tv.tv_sec = srv->backoff_ms / 1000;
-	tv.tv_usec = (srv->backoff_ms % 1000) * 1000;
+			  "cannot accept connections on '%s': %s; pausing it, listening again in %" PRId64 " ms",
+			  srv->what, strerror(err), ms);
+	if (srv->accept_failures < INT_MAX)
+		srv->accept_failures++;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(srv->resume, &tv);
 }
 

@@ -42,10 +42,7 @@ struct event_base;
 /* The metrics listener's own cap: a scraper flood never takes the control
  * socket's room. */
 #define CONTROL_MAX_METRICS_CONNECTIONS 16
-/* After a failed accept (EMFILE, ENFILE, ENOBUFS, ENOMEM) the listener
- * pauses this long, doubling up to the maximum while it keeps failing. */
-#define CONTROL_ACCEPT_BACKOFF_MIN_MS 100
-#define CONTROL_ACCEPT_BACKOFF_MAX_MS 2000
+/* After a failed accept the listener pauses: BACKOFF_ACCEPT (backoff.h). */
 #define CONTROL_IDLE_TIMEOUT_S 5
 #define CONTROL_CONN_LIFETIME_S 30
 

@@ -14,7 +14,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <json-c/json.h>
-#include <libconfig.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +25,14 @@
 
 #include <dirent.h>
 
+#include "cfg.h"
 #include "ctl_online.h"
 #include "results.h"
 #include "ctlview.h"
 #include "jobspec.h"
+#include "sbuf.h"
 #include "util.h"
 
-#define DEFAULT_SOCKET "/run/batchcalld/control.sock"
 #define MAX_ANSWER (64 * 1024 * 1024)
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -48,62 +48,38 @@ static int usage_error(const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-/* control_socket of the configuration at path, resolved against its folder
- * like the daemon does. 0, or -EINVAL with a message printed. */
+/* control_socket of the daemon configuration at path (cfg_control_socket,
+ * the daemon's own reading). 0, or -EINVAL with every error printed. */
 static int socket_path(const char *path, char **ret)
 {
-	config_t cf;
-	const char *v = NULL;
-	char *dir, *slash;
+	struct diag d = { 0 };
+	int r = cfg_control_socket(path, ret, &d);
 
-	config_init(&cf);
-	if (config_read_file(&cf, path) != CONFIG_TRUE) {
-		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-			fprintf(stderr, "batchcallctl: cannot read '%s': %s\n", path, strerror(errno));
-		else
-			fprintf(stderr, "%s:%d: %s\n", config_error_file(&cf) ? config_error_file(&cf) : path,
-				config_error_line(&cf), config_error_text(&cf));
-		config_destroy(&cf);
-		return -EINVAL;
+	for (size_t i = 0; i < d.n; i++) {
+		char *line = diag_format(&d, i);
+		fprintf(stderr, "%s\n", line);
+		free(line);
 	}
-	if (config_lookup_string(&cf, "control_socket", &v) != CONFIG_TRUE || !*v)
-		v = DEFAULT_SOCKET;
-	if (v[0] == '/') {
-		*ret = xstrdup(v);
-	} else {
-		dir = xstrdup(path);
-		slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		*ret = slash ? xasprintf("%s/%s", dir, v) : xstrdup(v);
-		free(dir);
-	}
-	config_destroy(&cf);
-	return 0;
+	if (r < 0 && d.n == 0)
+		fprintf(stderr, "batchcallctl: cannot read '%s'\n", path);
+	diag_clear(&d);
+	return r;
 }
-
-struct answer {
-	char *body;
-	size_t len;
-};
 
 static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
 {
-	struct answer *a = arg;
+	struct sbuf *a = arg; /* the answer's body */
 	size_t k = size * n;
 
 	if (a->len + k > MAX_ANSWER)
 		return 0;
-	a->body = xrealloc(a->body, a->len + k + 1);
-	memcpy(a->body + a->len, ptr, k);
-	a->len += k;
-	a->body[a->len] = '\0';
+	sbuf_add(a, ptr, k);
 	return k;
 }
 
 /* One request to the daemon. 0 with the status and body, or
  * CTL_EXIT_UNREACHABLE after printing why and the hint. */
-static int call(const char *sock, const char *method, const char *path, long *ret_status, struct answer *ret)
+static int call(const char *sock, const char *method, const char *path, long *ret_status, struct sbuf *ret)
 {
 	CURL *h = curl_easy_init();
 	char url[256], err[CURL_ERROR_SIZE] = "";
@@ -153,9 +129,9 @@ static int call(const char *sock, const char *method, const char *path, long *re
 }
 
 /* The daemon's error message of an answer, or a short description. */
-static char *error_message(long status, const struct answer *a)
+static char *error_message(long status, const struct sbuf *a)
 {
-	struct json_object *o = a->body ? json_tokener_parse(a->body) : NULL, *e, *m;
+	struct json_object *o = a->s ? json_tokener_parse(a->s) : NULL, *e, *m;
 	char *s;
 
 	if (o && json_object_object_get_ex(o, "error", &e) && json_object_object_get_ex(e, "message", &m) &&
@@ -260,9 +236,9 @@ static int parse_args(int argc, char **argv, enum cmd cmd, bool *json, const cha
 	return 0;
 }
 
-static int print_view(enum cmd cmd, bool json, const struct answer *a)
+static int print_view(enum cmd cmd, bool json, const struct sbuf *a)
 {
-	struct json_object *doc = json_tokener_parse(a->body ? a->body : "");
+	struct json_object *doc = json_tokener_parse(a->s ? a->s : "");
 	struct ctlview_style st;
 	char *text;
 
@@ -271,8 +247,8 @@ static int print_view(enum cmd cmd, bool json, const struct answer *a)
 		return CTL_EXIT_REFUSED;
 	}
 	if (json) {
-		fputs(a->body, stdout);
-		if (a->len == 0 || a->body[a->len - 1] != '\n')
+		fputs(a->s, stdout);
+		if (a->len == 0 || a->s[a->len - 1] != '\n')
 			fputc('\n', stdout);
 		json_object_put(doc);
 		return 0;
@@ -288,9 +264,9 @@ static int print_view(enum cmd cmd, bool json, const struct answer *a)
 	return 0;
 }
 
-static int print_operation(const char *op, const char *job, const struct answer *a)
+static int print_operation(const char *op, const char *job, const struct sbuf *a)
 {
-	struct json_object *doc = json_tokener_parse(a->body ? a->body : ""), *j = NULL, *v;
+	struct json_object *doc = json_tokener_parse(a->s ? a->s : ""), *j = NULL, *v;
 	const char *result = op, *state = NULL, *batch = NULL;
 
 	if (doc && json_object_object_get_ex(doc, "result", &v))
@@ -313,9 +289,9 @@ static int print_operation(const char *op, const char *job, const struct answer 
 
 /* results: the rows as CSV (the results file's text), or with --json the
  * daemon's document. */
-static int print_results(bool json, const struct answer *a)
+static int print_results(bool json, const struct sbuf *a)
 {
-	struct json_object *doc = json_tokener_parse(a->body ? a->body : ""), *csv;
+	struct json_object *doc = json_tokener_parse(a->s ? a->s : ""), *csv;
 
 	if (!doc || !json_object_object_get_ex(doc, "csv", &csv) || !json_object_is_type(csv, json_type_string)) {
 		fprintf(stderr, "batchcallctl: the daemon's answer is not the results document\n");
@@ -425,7 +401,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 	const char *job = NULL;
 	bool json = false, found = false;
 	int64_t run = 0;
-	struct answer a = { 0 };
+	struct sbuf a = { 0 };
 	char *sock = NULL, *path, *msg;
 	long status = 0;
 	int r;
@@ -480,7 +456,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 		r = print_operation(names[cmd], job, &a);
 out:
 	curl_global_cleanup();
-	free(a.body);
+	sbuf_free(&a);
 	free(path);
 	free(sock);
 	return r;

@@ -37,6 +37,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "occur.h"
 #include "run.h"
 #include "store.h"
 #include "tz.h"
@@ -136,37 +137,46 @@ void engine_settle(struct engine *e)
 	slot_heap_arm(e);
 }
 
-/* A recurring job's occurrence is due while an earlier run of the job is
- * still at work: apply the job's overlap policy. Returns why the new run
- * must not be submitted, or NULL. */
+/* A recurring job's occurrence is due while an earlier run of the job may
+ * still be at work: carry out the job's overlap policy (occur_overlap).
+ * Returns why the new run must not be submitted, or NULL. */
 static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
 {
 	const struct jobspec *spec = s->spec;
-	const char *why = NULL;
+	struct slot **of;
+	const struct run **runs;
+	bool *cancel;
+	size_t n = 0;
+	const char *why;
 
-	if (!spec || !spec->repeat || s->run->state != RUN_SCHEDULED || now < run_submit_at_ms(s->run, spec))
+	if (!spec || !spec->repeat)
 		return NULL;
+	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++)
+		n++;
+	of = xcalloc(n + 1, sizeof(*of));
+	runs = xcalloc(n + 1, sizeof(*runs));
+	cancel = xcalloc(n + 1, sizeof(*cancel));
+	n = 0;
 	for (size_t i = slot_lower(e, spec->name, INT64_MIN); slot_of_job(e, i, spec->name); i++) {
-		struct slot *o = e->slots[i];
-		enum run_state st = o->run->state;
-		if (o == s || o->forgotten || o->run->start == s->run->start ||
-		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
+		if (e->slots[i]->forgotten)
 			continue;
-		switch (spec->overlap) {
-		case OVERLAP_ALLOW:
-			break;
-		case OVERLAP_SKIP:
-			why = "the previous run's batch is still active (overlap = skip)";
-			break;
-		case OVERLAP_CANCEL_PREVIOUS:
-			engine_log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
-				"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
-				spec->name);
-			slot_heap_remove(e, o);
-			carry_step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
-			break;
-		}
+		of[n] = e->slots[i];
+		runs[n++] = e->slots[i]->run;
 	}
+	why = occur_overlap(spec, s->run, runs, n, now, cancel);
+	for (size_t i = 0; i < n; i++) {
+		struct slot *o = of[i];
+		if (!cancel[i])
+			continue;
+		engine_log_run(LOG_NOTICE, EV_CANCELLED, o->run, 0, 0,
+			"job '%s': the next occurrence is due; cancelling the previous run (overlap = cancel_previous)",
+			spec->name);
+		slot_heap_remove(e, o);
+		carry_step(o, &(struct run_event){ .kind = RE_CANCEL_REQ, .retry_after_s = -1 });
+	}
+	free(of);
+	free(runs);
+	free(cancel);
 	return why;
 }
 

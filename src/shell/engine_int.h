@@ -38,6 +38,11 @@
 #include "run.h"
 #include "stats.h"
 
+/* The core's severities go to the log as they are. */
+_Static_assert(SEV_ERR == LOG_ERR && SEV_WARNING == LOG_WARNING && SEV_NOTICE == LOG_NOTICE &&
+		       SEV_INFO == LOG_INFO && SEV_DEBUG == LOG_DEBUG,
+	       "enum severity is syslog's priorities");
+
 struct api;
 struct api_result;
 struct event;
@@ -234,7 +239,8 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
 int64_t reconcile_prune_job(struct engine *e, const char *job);
 /* Event callback: prune every job's records. */
 void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg);
-/* Why a submit of s must not be sent at all (written into buf), or NULL. */
+/* Why a submit of s must not be sent at all (written into buf), or NULL:
+ * run_submit_refusal, told which held call_name matches s's. */
 const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size);
 /* Free the held call_names. */
 void reconcile_held_clear(struct engine *e);

@@ -24,6 +24,7 @@
 
 #include "http.h"
 #include "ratelimit.h"
+#include "sbuf.h"
 #include "util.h"
 
 #define HTTP_DEFAULT_TIMEOUT_MS 30000L
@@ -42,8 +43,8 @@ struct http_request {
 	http_done_cb cb;
 	void *arg;
 	/* Response being collected. */
-	char *rbuf;
-	size_t rlen, rcap, max_body;
+	struct sbuf resp;
+	size_t max_body;
 	bool too_big;
 	char *retry_after;
 	char errbuf[CURL_ERROR_SIZE];
@@ -124,7 +125,7 @@ static void request_free(struct http_request *r)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
 	free(r->body);
-	free(r->rbuf);
+	sbuf_free(&r->resp);
 	free(r->retry_after);
 	free(r);
 }
@@ -146,15 +147,12 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nmemb;
-	if (n > r->max_body - r->rlen) {
+	if (n > r->max_body - r->resp.len) {
 		/* Returning short makes curl abort with CURLE_WRITE_ERROR. */
 		r->too_big = true;
 		return 0;
 	}
-	xgrow((void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1);
-	memcpy(r->rbuf + r->rlen, data, n);
-	r->rlen += n;
-	r->rbuf[r->rlen] = '\0';
+	sbuf_add(&r->resp, data, n);
 	return n;
 }
 
@@ -203,8 +201,8 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 
 	res.curl_code = (int)code;
 	res.too_big = r->too_big;
-	res.body = r->rbuf ? r->rbuf : (char *)"";
-	res.len = r->rlen;
+	res.body = r->resp.s ? r->resp.s : (char *)"";
+	res.len = r->resp.len;
 	res.retry_after_raw = r->retry_after;
 	res.reused = num_connects == 0 && status != 0;
 	/* An incomplete answer (cut-off body, over the cap) is still an

@@ -22,11 +22,16 @@
 
 #include <systemd/sd-journal.h>
 
+#include "sbuf.h"
 #include "utf8.h"
 #include "util.h"
 
 #define LOG_IDENTIFIER "batchcalld"
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* Where log_open looks for journald: JOURNAL_SOCKET unless a test moved it
+ * (log_test_journal_socket); nothing else, no environment, sets it. */
+static const char *journal_socket = JOURNAL_SOCKET;
 
 struct log_event_info {
 	const char *name;      /* stable name of the kind */
@@ -160,10 +165,15 @@ void log_open(enum log_target target, int max_priority)
 		target = log_stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
 	/* sd_journal_sendv drops entries silently when journald is absent;
 	 * a console line is better than nothing. */
-	if (target == LOG_TARGET_JOURNAL && access(JOURNAL_SOCKET, F_OK) < 0)
+	if (target == LOG_TARGET_JOURNAL && access(journal_socket, F_OK) < 0)
 		target = LOG_TARGET_CONSOLE;
 	log_target = target;
 	log_set_max_priority(max_priority);
+}
+
+void log_test_journal_socket(const char *path)
+{
+	journal_socket = path ? path : JOURNAL_SOCKET;
 }
 
 enum log_target log_get_target(void)
@@ -226,23 +236,24 @@ char *log_sanitise(const char *s)
 	return r;
 }
 
-/* Append " key=value" to a growing buffer, quoting values a reader could
- * not split on spaces. */
-static void append_kv(char **buf, size_t *len, size_t *cap, const char *key, const char *value)
+/* Append " key=value", quoting values a reader could not split on spaces. */
+static void append_kv(struct sbuf *b, const char *key, const char *value)
 {
 	bool quote = !*value || strpbrk(value, " \"=\\") != NULL;
-	size_t need = *len + strlen(key) + 2 * strlen(value) + 6;
+	size_t n;
 
-	xgrow((void **)buf, cap, need, 1);
-	*len += (size_t)sprintf(*buf + *len, " %s=%s", key, quote ? "\"" : "");
-	for (const char *p = value; *p; p++) {
-		if (quote && (*p == '"' || *p == '\\'))
-			(*buf)[(*len)++] = '\\';
-		(*buf)[(*len)++] = *p;
+	sbuf_addf(b, " %s=%s", key, quote ? "\"" : "");
+	for (const char *p = value; *p; p += n) {
+		n = quote ? strcspn(p, "\"\\") : strlen(p);
+		sbuf_add(b, p, n);
+		if (p[n]) {
+			sbuf_add(b, "\\", 1);
+			sbuf_add(b, p + n, 1);
+			n++;
+		}
 	}
 	if (quote)
-		(*buf)[(*len)++] = '"';
-	(*buf)[*len] = '\0';
+		sbuf_add(b, "\"", 1);
 }
 
 char *log_format_console(const struct log_entry *e)
@@ -250,41 +261,38 @@ char *log_format_console(const struct log_entry *e)
 	const char *prio = log_priority_name(e->priority);
 	const char *job_event = log_event_job_name(e->ev);
 	char num[32];
-	char *buf;
-	size_t len, cap;
+	struct sbuf b = { 0 };
 
-	cap = strlen(prio) + strlen(e->message) + 3;
-	buf = xmalloc(cap);
-	len = (size_t)sprintf(buf, "%s: %s", prio, e->message);
+	sbuf_addf(&b, "%s: %s", prio, e->message);
 	if (e->f.job)
-		append_kv(&buf, &len, &cap, "job_name", e->f.job);
+		append_kv(&b, "job_name", e->f.job);
 	if (e->f.run_start) {
 		snprintf(num, sizeof(num), "%" PRId64, e->f.run_start);
-		append_kv(&buf, &len, &cap, "run_start", num);
+		append_kv(&b, "run_start", num);
 	}
 	if (e->f.batch_id)
-		append_kv(&buf, &len, &cap, "batch_id", e->f.batch_id);
+		append_kv(&b, "batch_id", e->f.batch_id);
 	if (job_event)
-		append_kv(&buf, &len, &cap, "job_event", job_event);
+		append_kv(&b, "job_event", job_event);
 	if (e->f.state)
-		append_kv(&buf, &len, &cap, "job_state", e->f.state);
+		append_kv(&b, "job_state", e->f.state);
 	if (e->f.attempt) {
 		snprintf(num, sizeof(num), "%d", e->f.attempt);
-		append_kv(&buf, &len, &cap, "attempt", num);
+		append_kv(&b, "attempt", num);
 	}
 	if (e->f.http_status) {
 		snprintf(num, sizeof(num), "%ld", e->f.http_status);
-		append_kv(&buf, &len, &cap, "http_status", num);
+		append_kv(&b, "http_status", num);
 	}
 	if (e->f.peer) {
 		snprintf(num, sizeof(num), "%" PRIu32, e->f.peer->uid);
-		append_kv(&buf, &len, &cap, "peer_uid", num);
+		append_kv(&b, "peer_uid", num);
 		snprintf(num, sizeof(num), "%" PRIu32, e->f.peer->gid);
-		append_kv(&buf, &len, &cap, "peer_gid", num);
+		append_kv(&b, "peer_gid", num);
 		snprintf(num, sizeof(num), "%" PRId32, e->f.peer->pid);
-		append_kv(&buf, &len, &cap, "peer_pid", num);
+		append_kv(&b, "peer_pid", num);
 	}
-	return buf;
+	return sbuf_steal(&b, NULL);
 }
 
 static void write_console(const struct log_entry *e)

@@ -107,6 +107,11 @@ typedef void (*log_writer_fn)(const struct log_entry *e, void *userdata);
  * by default: debug off). Resolves LOG_TARGET_AUTO at once; the journal
  * falls back to the console when journald's socket does not exist. */
 void log_open(enum log_target target, int max_priority);
+/* Tests only: where log_open looks for journald's socket (NULL: the real
+ * /run/systemd/journal/socket), so that both the kept journal target and
+ * the console fallback are tested whether or not this host runs journald.
+ * The daemon never calls it. */
+void log_test_journal_socket(const char *path);
 /* The target log_open resolved (never LOG_TARGET_AUTO). */
 enum log_target log_get_target(void);
 /* Change the most verbose priority written (e.g. --verbose). */

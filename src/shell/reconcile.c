@@ -209,12 +209,13 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 {
 	struct occur_opts o = {
 		.now_ms = engine_now_ms(),
-		/* Every start looks up the runs that came due while no daemon
-		 * ran, even on an empty state folder: a purged package or a
-		 * wiped folder forgot batches the API still has, and a submit
-		 * the last stop gave up on may still be creating one, so
-		 * nothing found is conclusive only after the grace period. */
-		.suspect_due = e->starting,
+		/* The runs that came due while no daemon ran are looked up,
+		 * even on an empty state folder and for a job a reload brings
+		 * back: a purged package or a wiped folder forgot batches the
+		 * API still has, and a submit the last stop gave up on may
+		 * still be creating one, so nothing found is conclusive only
+		 * after the grace period. */
+		.suspect_due = true,
 		.settle_ms = e->started_ms + e->grace_ms,
 		.born_ms = e->born_ms,
 		.starting = e->starting,
@@ -287,22 +288,10 @@ static void held_rebuild(struct engine *e)
 /* Why a submit of s must not be sent at all, or NULL. */
 const char *reconcile_submit_refusal(struct engine *e, const struct slot *s, char *buf, size_t size)
 {
-	const struct run *r = s->run;
-	struct held_name key = { .call_name = r->call_name }, *h;
+	struct held_name key = { .call_name = s->run->call_name }, *h;
 
-	if (r->part && !r->rcpts) {
-		snprintf(buf, size, "run '%s' is a part of its occurrence but its recipients are unknown", r->call_name);
-		return buf;
-	}
 	h = e->n_held ? bsearch(&key, e->held, e->n_held, sizeof(*e->held), held_cmp) : NULL;
-	if (h && strcmp(h->job, r->job) != 0) {
-		snprintf(buf, size,
-			 "the call_name '%s' was already used by job '%s' (batch %s), which left the files and whose "
-			 "record is kept (state_retention): give this job another call_name", r->call_name, h->job,
-			 h->batch_id ? h->batch_id : "unknown");
-		return buf;
-	}
-	return NULL;
+	return run_submit_refusal(s->run, h ? h->job : NULL, h ? h->batch_id : NULL, buf, size);
 }
 
 /* --- the runs against the configuration ------------------------------------ */

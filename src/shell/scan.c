@@ -310,10 +310,9 @@ static void list_page_cb(struct api_result *res, void *arg)
 		/* One bad page must not throw away a scan of many: ask for
 		 * that page again a few times before giving up. */
 		if (res->outcome == API_TRANSIENT && sc->page_failures < PAGE_RETRIES && !e->stopping) {
-			int64_t ms = backoff_full_jitter_ms(500, 5000, sc->page_failures, engine_rnd64());
+			int64_t ms = backoff_wait_ms(BACKOFF_LIST_PAGE, sc->page_failures, engine_rnd64(),
+						     res->retry_after_s);
 			struct timeval tv;
-			if (res->retry_after_s >= 0 && res->retry_after_s * 1000 > ms)
-				ms = res->retry_after_s * 1000;
 			tv.tv_sec = ms / 1000;
 			tv.tv_usec = (ms % 1000) * 1000;
 			sc->page_failures++;

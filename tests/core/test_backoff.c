@@ -213,6 +213,42 @@ static void retry_after_junk(const char *v, int64_t now)
 	ck_assert_int_eq(s, -12345); /* untouched */
 }
 
+/* The daemon's rules through the one function every caller uses. */
+START_TEST(test_wait_rules)
+{
+	struct backoff_rule api = { .base_ms = BACKOFF_API_BASE_MS, .cap_ms = BACKOFF_API_CAP_MS, .jitter = true };
+
+	/* a run's transient failure: 1 s doubling to 5 min, jittered */
+	ck_assert_int_eq(backoff_wait_ms(api, 0, UINT64_MAX, -1), 1000);
+	ck_assert_int_eq(backoff_wait_ms(api, 3, UINT64_MAX, -1), 8000);
+	ck_assert_int_eq(backoff_wait_ms(api, 20, UINT64_MAX, -1), 300000);
+	ck_assert_int_eq(backoff_wait_ms(api, 3, UINT64_C(1) << 63, -1), 4000);
+	ck_assert_int_eq(backoff_wait_ms(api, 3, 0, -1), 0);
+	/* Retry-After is a floor, above the cap too, never a ceiling */
+	ck_assert_int_eq(backoff_wait_ms(api, 3, 0, 0), 0);
+	ck_assert_int_eq(backoff_wait_ms(api, 3, 0, 7), 7000);
+	ck_assert_int_eq(backoff_wait_ms(api, 3, UINT64_MAX, 7), 8000);
+	ck_assert_int_eq(backoff_wait_ms(api, 20, 0, RETRY_AFTER_MAX_S), RETRY_AFTER_MAX_S * 1000);
+	ck_assert_int_eq(backoff_wait_ms(api, 0, 0, INT64_MAX), INT64_MAX);
+	/* a list page: 500 ms doubling to 5 s, jittered, Retry-After a floor */
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_LIST_PAGE, 0, UINT64_MAX, -1), 500);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_LIST_PAGE, 2, UINT64_MAX, -1), 2000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_LIST_PAGE, 4, UINT64_MAX, -1), 5000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_LIST_PAGE, 1, 0, 30), 30000);
+	/* a refused key: 5 s doubling to 5 min, jittered, at least 1 s */
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_AUTH, 0, 0, -1), 1000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_AUTH, 0, UINT64_MAX, -1), 5000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_AUTH, 1, UINT64_C(1) << 63, -1), 5000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_AUTH, 10, UINT64_MAX, -1), 300000);
+	/* a failed accept: 100 ms doubling to 2 s, no jitter (rnd ignored) */
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_ACCEPT, 0, 0, -1), 100);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_ACCEPT, 1, 12345, -1), 200);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_ACCEPT, 4, 0, -1), 1600);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_ACCEPT, 5, 0, -1), 2000);
+	ck_assert_int_eq(backoff_wait_ms(BACKOFF_ACCEPT, INT_MAX, 0, -1), 2000);
+}
+END_TEST
+
 START_TEST(test_retry_after_seconds)
 {
 	ck_assert_int_eq(retry_after("120", 1000), 120);
@@ -362,6 +398,7 @@ static Suite *backoff_suite(void)
 	tcase_add_test(tc, test_jitter_ends);
 	tcase_add_test(tc, test_jitter_exhaustive_small);
 	tcase_add_test(tc, test_jitter_matches_reference);
+	tcase_add_test(tc, test_wait_rules);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("retry_after");
 	tcase_add_test(tc, test_retry_after_seconds);

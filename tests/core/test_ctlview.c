@@ -188,6 +188,11 @@ START_TEST(test_jobs_json_and_error)
 	s = ctlview_error_text("refused", "the run is already \"finished\"");
 	ck_assert_str_eq(s, "{\"error\":{\"code\":\"refused\",\"message\":\"the run is already \\\"finished\\\"\"}}");
 	free(s);
+	/* Invalid UTF-8 (an API message, a name from a file) becomes
+	 * \ufffd: the document stays valid JSON for any parser. */
+	s = ctlview_error_text("api", "caf\xc3 \xff\x01");
+	ck_assert_str_eq(s, "{\"error\":{\"code\":\"api\",\"message\":\"caf\\ufffd \\ufffd\\u0001\"}}");
+	free(s);
 	fixture_free(&f);
 }
 END_TEST

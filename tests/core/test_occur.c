@@ -9,7 +9,6 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "calendar.h"
 #include "fixture.h"
@@ -125,8 +124,9 @@ START_TEST(test_oneoff_single_run)
 END_TEST
 
 /* A run whose time came before a start, without a record, is looked up
- * first (when the shell says so: every start); only within max_lateness,
- * and only if it came due before the daemon began. */
+ * first (when the shell says so: every plan, at a start or after a reload);
+ * only within max_lateness, and only if it came due before the daemon
+ * began. */
 START_TEST(test_suspect_after_start)
 {
 	struct occur_opts o = opts_at(MS(T0 + 60));
@@ -161,6 +161,15 @@ START_TEST(test_suspect_after_start)
 	o.born_ms = MS(T0);
 	out = plan(NULL, 0, o);
 	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	/* Planned after the start (a reload brought its job back): no start
+	 * loop looks at it, so it is due now, for its lookup. */
+	ck_assert_int_eq(out.add[0]->due_ms, o.now_ms);
+	occur_out_clear(&out);
+	/* Planned by the start: the start looks at every run once. */
+	o.starting = true;
+	out = plan(NULL, 0, o);
+	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	ck_assert_int_eq(out.add[0]->due_ms, 0);
 	occur_out_clear(&out);
 }
 END_TEST
@@ -391,6 +400,67 @@ START_TEST(test_prune)
 }
 END_TEST
 
+START_TEST(test_overlap)
+{
+	struct run *prev, *cur, *group, *done;
+	const struct run *v[4];
+	bool cancel[4];
+
+	set_repeat("daily");
+	prev = mk(T0 - 86400, RUN_IN_PROGRESS, "btcal_1");
+	cur = mk(T0, RUN_SCHEDULED, NULL);
+	group = mk(T0, RUN_SUBMITTING, NULL); /* another zone group of cur's occurrence */
+	done = mk(T0 - 2 * 86400, RUN_COMPLETED, "btcal_0");
+	v[0] = done;
+	v[1] = prev;
+	v[2] = cur;
+	v[3] = group;
+
+	/* allow: submitted, nothing cancelled */
+	spec.overlap = OVERLAP_ALLOW;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	for (int i = 0; i < 4; i++)
+		ck_assert(!cancel[i]);
+	/* skip: not submitted while the previous run works */
+	spec.overlap = OVERLAP_SKIP;
+	ck_assert_str_eq(occur_overlap(&spec, cur, v, 4, MS(T0), cancel),
+			 "the previous run's batch is still active (overlap = skip)");
+	for (int i = 0; i < 4; i++)
+		ck_assert(!cancel[i]);
+	/* cancel_previous: the working earlier run only, never a group of
+	 * the same occurrence nor an ended run */
+	spec.overlap = OVERLAP_CANCEL_PREVIOUS;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	ck_assert(!cancel[0] && cancel[1] && !cancel[2] && !cancel[3]);
+	/* retry_wait and submitting count as at work; scheduled does not */
+	prev->state = RUN_RETRY_WAIT;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	ck_assert(cancel[1]);
+	prev->state = RUN_SUBMITTING;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	ck_assert(cancel[1]);
+	prev->state = RUN_SCHEDULED;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	ck_assert(!cancel[1]);
+	prev->state = RUN_IN_PROGRESS;
+	/* not yet due, not scheduled, or a one-off job: no verdict */
+	spec.overlap = OVERLAP_SKIP;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0) - 1, cancel));
+	cur->state = RUN_RETRY_WAIT;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	cur->state = RUN_SCHEDULED;
+	ck_assert_ptr_nonnull(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	calendar_free(spec.repeat);
+	spec.repeat = NULL;
+	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
+	ck_assert_ptr_null(occur_overlap(NULL, cur, v, 4, MS(T0), cancel));
+	run_free(prev);
+	run_free(cur);
+	run_free(group);
+	run_free(done);
+}
+END_TEST
+
 START_TEST(test_follow_up_names)
 {
 	struct run *p = mk(T0, RUN_CANCELLED, "btcal_1"), *f1, *f2;
@@ -435,6 +505,7 @@ int main(void)
 	tcase_add_test(tc, test_reconcile_oneoff);
 	tcase_add_test(tc, test_reconcile_recurring);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_follow_up_names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
+#include "fixture.h"
 #include "run.h"
 #include "state.h"
+#include "tz.h"
 #include "util.h"
+#include "window.h"
 
 #define T0 1800000000LL /* the run's instant, unix seconds */
 #define MS(s) ((int64_t)(s) * 1000)
@@ -188,7 +190,7 @@ START_TEST(test_late_and_missed)
 	r = run_new(&spec);
 	step_at(r, MS(T0 + 900), ev_time()); /* exactly max_lateness */
 	ck_assert_ptr_nonnull(find_log(JE_LATE));
-	ck_assert_int_eq(find_log(JE_LATE)->priority, LOG_WARNING);
+	ck_assert_int_eq(find_log(JE_LATE)->priority, SEV_WARNING);
 	ck_assert_ptr_nonnull(find_kind(ACT_SUBMIT));
 	run_free(r);
 
@@ -196,7 +198,7 @@ START_TEST(test_late_and_missed)
 	step_at(r, MS(T0 + 900) + 1, ev_time());
 	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
 	ck_assert_ptr_nonnull(find_log(JE_MISSED));
-	ck_assert_int_eq(find_log(JE_MISSED)->priority, LOG_ERR);
+	ck_assert_int_eq(find_log(JE_MISSED)->priority, SEV_ERR);
 	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
 	ck_assert_int_eq(r->state, RUN_MISSED);
 	/* Missed is final: nothing more happens, even much later. */
@@ -604,6 +606,159 @@ START_TEST(test_close_with_resume_hands_on)
 }
 END_TEST
 
+/* A follow-up takes its parent's never-dialled recipients, zone and retry
+ * budget; resumed it is due at once (the calling hours defer it), paused
+ * it waits for the operator. */
+START_TEST(test_new_follow_up)
+{
+	struct run *parent = submitted_run(), *f;
+	char **left = xcalloc(2, sizeof(*left));
+
+	left[0] = xstrdup("+15550100003");
+	left[1] = xstrdup("15550100004");
+	parent->unfinished = left;
+	parent->n_unfinished = 2;
+	parent->zone = xstrdup("America/Chicago");
+	parent->retries = 1;
+	parent->follow = FOLLOW_RESUME;
+	f = run_new_follow_up(parent, &spec, "resume 1", MS(T0 + 500));
+	ck_assert_str_eq(f->job, "renewals");
+	ck_assert_int_eq(f->start, T0);
+	ck_assert_str_eq(f->part, "resume 1");
+	ck_assert_str_eq(f->call_name, "Renewals 2027-01-15 08:00 (resume 1)");
+	ck_assert_str_eq(f->zone, "America/Chicago");
+	ck_assert_ptr_eq(f->rcpts, left); /* taken, not copied */
+	ck_assert_int_eq(f->n_rcpts, 2);
+	ck_assert_str_eq(f->rcpts[1], "15550100004");
+	ck_assert_int_eq(f->retries, 1);
+	ck_assert_int_eq(f->state, RUN_SCHEDULED);
+	ck_assert_int_eq(f->due_ms, MS(T0 + 500));
+	ck_assert_int_eq(f->submit_at_ms, MS(T0 + 500));
+	ck_assert_int_eq(f->submit_attempts, 0);
+	ck_assert_ptr_null(f->batch_id);
+	ck_assert_ptr_null(parent->unfinished);
+	ck_assert_int_eq(parent->n_unfinished, 0);
+	ck_assert_int_eq(parent->follow, FOLLOW_NONE);
+	ck_assert_int_eq(parent->follow_n, 1);
+	ck_assert_str_eq(parent->batch_id, "btcal_1");
+	run_free(f);
+
+	/* Paused: kept until `batchcallctl resume`, nothing due. */
+	parent->unfinished = xcalloc(1, sizeof(*parent->unfinished));
+	parent->unfinished[0] = xstrdup("+15550100005");
+	parent->n_unfinished = 1;
+	parent->follow = FOLLOW_PAUSE;
+	f = run_new_follow_up(parent, &spec, "resume 2", MS(T0 + 900));
+	ck_assert_str_eq(f->call_name, "Renewals 2027-01-15 08:00 (resume 2)");
+	ck_assert_int_eq(f->state, RUN_PAUSED);
+	ck_assert_int_eq(f->due_ms, 0);
+	ck_assert_int_eq(f->submit_at_ms, 0);
+	ck_assert_int_eq(f->n_rcpts, 1);
+	ck_assert_int_eq(parent->follow_n, 2);
+	run_free(f);
+
+	/* The job was disabled meanwhile: the follow-up is too, and not due;
+	 * the count saturates at STATE_COUNT_MAX. */
+	spec.enabled = false;
+	parent->follow = FOLLOW_RESUME;
+	parent->follow_n = STATE_COUNT_MAX;
+	f = run_new_follow_up(parent, &spec, "resume 3", MS(T0 + 950));
+	ck_assert_int_eq(f->state, RUN_DISABLED);
+	ck_assert_int_eq(f->due_ms, 0);
+	ck_assert_int_eq(f->submit_at_ms, 0);
+	ck_assert_ptr_null(f->rcpts);
+	ck_assert_int_eq(f->n_rcpts, 0);
+	ck_assert_int_eq(parent->follow_n, STATE_COUNT_MAX);
+	run_free(f);
+	run_free(parent);
+}
+END_TEST
+
+/* A run rebuilt from its identity after its record was lost: uncertain,
+ * one submit assumed, no intent instant, concluded from settle_ms on. */
+START_TEST(test_new_lost)
+{
+	struct run *r = run_new_lost(&spec, T0, NULL, NULL, NULL, 0, false, MS(T0 + 30));
+	char **v;
+
+	ck_assert_ptr_null(r->part);
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert(r->uncertain);
+	ck_assert(!r->lookup_only);
+	ck_assert_int_eq(r->submit_attempts, 1);
+	ck_assert_int_eq(r->intent_ms, 0);
+	ck_assert_int_eq(r->first_intent_ms, 0);
+	ck_assert_int_eq(r->settle_ms, MS(T0 + 30));
+	ck_assert_int_eq(r->due_ms, 0);
+	ck_assert_uint_eq(r->digest, 42);
+	/* Looked up, never submitted blindly; found nothing after settle_ms:
+	 * submitted once. */
+	step_at(r, MS(T0 + 1), ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_LOOKUP));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	step_at(r, MS(T0 + 31), (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK });
+	ck_assert_int_eq(count_kind(ACT_SUBMIT), 1);
+	run_free(r);
+
+	/* A part whose recipients are unknown: lookup_only, taken rcpts. */
+	v = xcalloc(1, sizeof(*v));
+	v[0] = xstrdup("+15550100009");
+	r = run_new_lost(&spec, T0 + 60, "America/Chicago", "America/Chicago", v, 1, true, MS(T0 + 90));
+	ck_assert_int_eq(r->start, T0 + 60);
+	ck_assert_str_eq(r->part, "America/Chicago");
+	ck_assert_str_eq(r->zone, "America/Chicago");
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:01 (America/Chicago)");
+	ck_assert_ptr_eq(r->rcpts, v);
+	ck_assert_int_eq(r->n_rcpts, 1);
+	ck_assert(r->lookup_only);
+	ck_assert(r->uncertain);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert_int_eq(r->settle_ms, MS(T0 + 90));
+	run_free(r);
+}
+END_TEST
+
+/* The shell's postponement moves only the due time. */
+START_TEST(test_postpone)
+{
+	struct run *r = run_new(&spec);
+
+	run_postpone(r, MS(T0 + 5));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 5));
+	ck_assert_int_eq(r->state, RUN_SCHEDULED);
+	ck_assert_int_eq(r->submit_at_ms, 0);
+	ck_assert_int_eq(r->submit_attempts, 0);
+	run_postpone(r, MS(T0 + 2));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 2));
+	step_at(r, MS(T0 + 2), ev_time());
+	ck_assert_int_eq(count_kind(ACT_SUBMIT), 1);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	run_free(r);
+}
+END_TEST
+
+/* Each write raises the generation, and the generation is kept in the
+ * record: the newest record of a run wins wherever it is. */
+START_TEST(test_note_write)
+{
+	struct run *r = run_new(&spec), *back = NULL;
+	char *text, *cause = NULL;
+
+	ck_assert_uint_eq(r->gen, 0);
+	run_note_write(r);
+	ck_assert_uint_eq(r->gen, 1);
+	run_note_write(r);
+	ck_assert_uint_eq(r->gen, 2);
+	text = state_format(r);
+	ck_assert_int_eq(state_parse(text, strlen(text), &back, &cause), 0);
+	ck_assert_uint_eq(back->gen, 2);
+	free(text);
+	run_free(back);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_state_roundtrip_parts)
 {
 	struct run *r = run_new(&spec), *back = NULL;
@@ -673,7 +828,7 @@ START_TEST(test_full_lifecycle_with_retries)
 	step_at(r, t + 1000, st);
 	ck_assert_int_eq(acts.n, 1);
 	ck_assert_int_eq(acts.v[0].kind, ACT_LOG);
-	ck_assert_int_eq(acts.v[0].priority, LOG_DEBUG);
+	ck_assert_int_eq(acts.v[0].priority, SEV_DEBUG);
 	b.status = BATCH_COMPLETED;
 	step_at(r, t + 2000, st);
 	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
@@ -727,7 +882,7 @@ START_TEST(test_all_completed_needs_no_retry)
 	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b });
 	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
 	ck_assert_int_eq(r->state, RUN_COMPLETED);
-	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_NOTICE);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, SEV_NOTICE);
 	run_free(r);
 }
 END_TEST
@@ -753,7 +908,7 @@ START_TEST(test_batch_failed)
 	r->op = OP_DETAIL;
 	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
 	ck_assert_int_eq(r->state, RUN_FAILED);
-	ck_assert_int_eq(find_log(JE_FINISHED)->priority, LOG_WARNING);
+	ck_assert_int_eq(find_log(JE_FINISHED)->priority, SEV_WARNING);
 	run_free(r);
 }
 END_TEST
@@ -988,6 +1143,127 @@ START_TEST(test_uncertain_retry_reconciled)
 	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
 	ck_assert_ptr_nonnull(find_log(JE_RETRIED));
 	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+}
+END_TEST
+
+/* The calling hours a step sees: open now or later, the close, skip or
+ * defer; none for a run at work. */
+START_TEST(test_ctx_window)
+{
+	struct tz *utc = fixture_tz("UTC");
+	struct window w = { .days = 0x7f, .from = 9 * 3600, .to = 17 * 3600 };
+	struct run *r = run_new_at(&spec, T0); /* 2027-01-15 08:00 UTC */
+	struct run_ctx c = ctx_at(MS(T0));
+
+	/* no calling hours: nothing set */
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	ck_assert_int_eq(c.window_close_ms, 0);
+	spec.hours = &w;
+	/* closed at 08:00: opens at 09:00, closes at 17:00, deferred */
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 3600));
+	ck_assert_int_eq(c.window_close_ms, MS(T0 + 9 * 3600));
+	ck_assert(!c.window_skip);
+	/* open at 10:30: the opening is clamped to now */
+	c = ctx_at(MS(T0 + 9000) + 500);
+	spec.outside = OUTSIDE_SKIP;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 9000) + 500);
+	ck_assert_int_eq(c.window_close_ms, MS(T0 + 9 * 3600));
+	ck_assert(c.window_skip);
+	/* at work or waiting to retry: not asked */
+	r->state = RUN_PENDING;
+	c = ctx_at(MS(T0));
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	r->state = RUN_RETRY_WAIT;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	/* a lookup may find nothing: asked */
+	r->state = RUN_SUBMITTING;
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, MS(T0 + 3600));
+	/* never open again (no weekday): nothing set */
+	w.days = 0;
+	c = ctx_at(MS(T0));
+	run_ctx_window(&c, r, utc);
+	ck_assert_int_eq(c.window_open_ms, 0);
+	ck_assert(!c.window_skip);
+	spec.hours = NULL;
+	spec.outside = 0;
+	run_free(r);
+	tz_free(utc);
+}
+END_TEST
+
+/* A part's recipients: all for a whole run, else those of its list, in
+ * the job's order; the count and digest the intent records. */
+START_TEST(test_part_select)
+{
+	struct recipient v[4] = {
+		{ .phone_number = (char *)"+15550100001" },
+		{ .whatsapp_user_id = (char *)"wa_2" },
+		{ .phone_number = (char *)"+15550100003" },
+		{ .phone_number = (char *)"+15550100004" },
+	};
+	struct run *r = run_new_at(&spec, T0);
+	bool inc[4];
+	uint64_t d, want = FNV1A64_INIT;
+
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, &d), 4);
+	ck_assert(inc[0] && inc[1] && inc[2] && inc[3]);
+	want = fnv1a64(want, "+15550100001", 13);
+	want = fnv1a64(want, "wa_2", 5);
+	want = fnv1a64(want, "+15550100003", 13);
+	want = fnv1a64(want, "+15550100004", 13);
+	ck_assert_uint_eq(d, want);
+
+	/* a part: its list (in any order) picks, the job's order stays */
+	r->rcpts = xcalloc(3, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100004");
+	r->rcpts[1] = xstrdup("wa_2");
+	r->rcpts[2] = xstrdup("+15550199999"); /* left the list since */
+	r->n_rcpts = 3;
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, &d), 2);
+	ck_assert(!inc[0] && inc[1] && !inc[2] && inc[3]);
+	want = fnv1a64(FNV1A64_INIT, "wa_2", 5);
+	want = fnv1a64(want, "+15550100004", 13);
+	ck_assert_uint_eq(d, want);
+	ck_assert_str_eq(r->rcpts[0], "+15550100004"); /* r's list is not reordered */
+	/* an empty part sends nothing */
+	r->n_rcpts = 0;
+	ck_assert_uint_eq(run_part_select(r, v, 4, inc, NULL), 0);
+	ck_assert(!inc[0] && !inc[1] && !inc[2] && !inc[3]);
+	r->n_rcpts = 3;
+	run_free(r);
+}
+END_TEST
+
+/* A submit refused before anything is sent: a part without its
+ * recipients, a call_name held by another job's kept run. */
+START_TEST(test_submit_refusal)
+{
+	struct run *r = run_new_at(&spec, T0);
+	char buf[400];
+
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
+	/* held by a run of the same job (a rename back): allowed */
+	ck_assert_ptr_null(run_submit_refusal(r, "renewals", "btcal_1", buf, sizeof(buf)));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", "btcal_1", buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "already used by job 'old-renewals' (batch btcal_1)"));
+	ck_assert_ptr_nonnull(strstr(buf, r->call_name));
+	ck_assert_ptr_eq(run_submit_refusal(r, "old-renewals", NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "(batch unknown)"));
+	/* a part whose recipients are unknown, whoever holds the name */
+	run_set_part(r, &spec, "resume 1");
+	ck_assert_ptr_eq(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)), buf);
+	ck_assert_ptr_nonnull(strstr(buf, "is a part of its occurrence but its recipients are unknown"));
+	r->rcpts = xcalloc(1, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100001");
+	r->n_rcpts = 1;
+	ck_assert_ptr_null(run_submit_refusal(r, NULL, NULL, buf, sizeof(buf)));
 	run_free(r);
 }
 END_TEST
@@ -1526,6 +1802,10 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_pause_and_resume);
 	tcase_add_test(tc, test_close_with_resume_hands_on);
 	tcase_add_test(tc, test_state_roundtrip_parts);
+	tcase_add_test(tc, test_new_follow_up);
+	tcase_add_test(tc, test_new_lost);
+	tcase_add_test(tc, test_postpone);
+	tcase_add_test(tc, test_note_write);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
 	tcase_add_test(tc, test_proxy_503_waits_grace);
 	tcase_add_test(tc, test_restart_in_submitting_waits_grace);
@@ -1547,6 +1827,9 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_trigger_and_retry_requests);
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
+	tcase_add_test(tc, test_ctx_window);
+	tcase_add_test(tc, test_part_select);
+	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);
 	tcase_add_test(tc, test_state_damage);

@@ -81,6 +81,54 @@ START_TEST(test_long_format_and_growth)
 }
 END_TEST
 
+/* The one JSON string escaper (the daemon's views, the simulator). */
+static char *json_of(const char *s, size_t n)
+{
+	struct sbuf b = { 0 };
+
+	sbuf_add_json_strn(&b, s, n);
+	return sbuf_steal(&b, NULL);
+}
+
+START_TEST(test_json_strings)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+	} cases[] = {
+		{ "plain", 5, "\"plain\"" },
+		{ "", 0, "\"\"" },
+		{ "q\"b\\s/", 6, "\"q\\\"b\\\\s/\"" },
+		{ "\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\"" },
+		{ "\x01\x1f\x7f", 3, "\"\\u0001\\u001f\x7f\"" },
+		/* valid UTF-8 as it is: 2, 3 and 4 bytes */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\x9e", 9, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\x9e\"" },
+		/* invalid: a lone continuation, a truncated sequence, an overlong
+		 * form, a surrogate, 0xff: one \ufffd per byte not decoded */
+		{ "a\x80" "b", 3, "\"a\\ufffdb\"" },
+		{ "\xe2\x82", 2, "\"\\ufffd\\ufffd\"" },
+		{ "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },
+		{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xff", 1, "\"\\ufffd\"" },
+		/* n bytes, NULs included */
+		{ "a\0b", 3, "\"a\\u0000b\"" },
+	};
+	struct sbuf b = { 0 };
+	char *s;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = json_of(cases[i].in, cases[i].n);
+		ck_assert_msg(strcmp(s, cases[i].out) == 0, "case %zu: got %s, want %s", i, s, cases[i].out);
+		free(s);
+	}
+	sbuf_add_json_str(&b, NULL);
+	sbuf_add_json_str(&b, "x\xe9");
+	ck_assert_str_eq(b.s, "null\"x\\ufffd\"");
+	sbuf_free(&b);
+}
+END_TEST
+
 START_TEST(test_empty)
 {
 	struct sbuf b = { 0 };
@@ -107,6 +155,7 @@ static Suite *sbuf_suite(void)
 	tcase_add_test(tc, test_appends_in_order);
 	tcase_add_test(tc, test_integers);
 	tcase_add_test(tc, test_long_format_and_growth);
+	tcase_add_test(tc, test_json_strings);
 	tcase_add_test(tc, test_empty);
 	suite_add_tcase(s, tc);
 	return s;

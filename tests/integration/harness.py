@@ -325,10 +325,16 @@ def submits_named(sim, name_prefix):
             if r["body"] and json.loads(r["body"]).get("call_name", "").startswith(name_prefix)]
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here, with the reason (a tool that is
+    not installed, a privilege it lacks): it is reported, not passed."""
+
+
 def run(tests):
-    """Run every test function; print a plain closing line; exit non-zero on failure."""
+    """Run every test function; print a plain closing line. Exit 1 when a
+    test failed, else 77 (automake's SKIP) when one was skipped, else 0."""
     only = sys.argv[1:]
-    passed = failed = 0
+    passed = failed = skipped = 0
     for t in tests:
         if only and t.__name__ not in only:
             continue
@@ -338,6 +344,9 @@ def run(tests):
             t(work)
             passed += 1
             print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
+        except Skip as e:
+            skipped += 1
+            print("SKIP: %s: %s" % (t.__name__, e), flush=True)
         except Exception:
             failed += 1
             print("FAIL: %s" % t.__name__, flush=True)
@@ -347,8 +356,8 @@ def run(tests):
                 if os.path.exists(p):
                     with open(p, errors="replace") as fh:
                         print("---- %s (tail)\n%s" % (f, fh.read()[-4000:]))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    sys.exit(1 if failed else 77 if skipped else 0)
 
 
 class Env:

@@ -484,7 +484,7 @@ def test_metrics_cap_leaves_the_socket_alone(work):
 def backoff_errors_allowed(held_s):
     """How many failed accepts the listener's backoff allows in held_s
     seconds: one, then one at the end of each pause (100 ms doubling to
-    2 s: CONTROL_ACCEPT_BACKOFF_MIN_MS, _MAX_MS in src/shell/control.h)."""
+    2 s: BACKOFF_ACCEPT in src/core/backoff.h)."""
     n, t, d = 1, 0.0, 0.1
     while t + d <= held_s:
         t += d

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, run, unix_job, wait_until  # noqa: E402
+from harness import Env, Skip, run, unix_job, wait_until  # noqa: E402
 
 
 def one_batch(env, job, states=("pending", "in_progress", "completed", "retry_wait"), timeout=30):
@@ -141,8 +141,7 @@ def test_missing_key_is_a_startup_error(work):
 def test_unwritable_state_folder(work):
     # Runs as an unprivileged user so that permissions apply (root ignores them).
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        print("SKIP: needs root and setpriv")
-        return
+        raise Skip("needs root and setpriv (Debian package util-linux)")
     with Env(work) as env:
         os.chmod(work, 0o755)
         os.makedirs(os.path.join(env.d.state, "runs"))
@@ -238,19 +237,15 @@ def test_retry_after_year_9999_on_list(work):
     import harness
     rate = 100
     if not shutil.which("faketime"):
-        print("SKIP: faketime (Debian package faketime) is not installed")
-        return
+        raise Skip("faketime (Debian package faketime) is not installed")
     if harness.WRAP:
-        print("SKIP: runs its own wrapper (faketime), not BC_WRAP")
-        return
+        raise Skip("runs its own wrapper (faketime), not BC_WRAP")
     with open(harness.DAEMON, "rb") as f:
         if b"__asan_init" in f.read() and "verify_asan_link_order=0" not in os.environ.get("ASAN_OPTIONS", ""):
-            print("SKIP: the sanitizer build needs ASAN_OPTIONS=verify_asan_link_order=0 under libfaketime")
-            return
+            raise Skip("the sanitizer build needs ASAN_OPTIONS=verify_asan_link_order=0 under libfaketime")
     lib = [p for p in glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1")]
     if not lib:
-        print("SKIP: libfaketime.so.1 not found")
-        return
+        raise Skip("libfaketime.so.1 not found")
     # env(1) execs the program itself (the faketime(1) wrapper forks, and
     # a signal to it would not reach the daemon, which would be left over).
     harness.WRAP = ["env", "LD_PRELOAD=" + lib[0], "FAKETIME=+0 x%d" % rate, "FAKETIME_DONT_RESET=1"]

@@ -835,6 +835,34 @@ def test_emptied_state_folder_adopts(work):
         stops_cleanly(env)
 
 
+def test_emptied_state_folder_job_readded_adopts(work):
+    """A job out of the files when the state folder is emptied (removed with
+    on_removal = keep, its batch left running), brought back by a reload
+    after the start: its run came due before this daemon began, so it is
+    looked up first and adopts its batch; it is never submitted again (the
+    model test found it submitted twice: only the start looked runs up)."""
+    with Env(work, sim_kw={"speed": 0.05}) as env:
+        at = int(time.time()) + 2
+        body = job_text("agent_test", at, ["+15550100001"], '  on_removal = "keep";\n')
+        env.d.write_job("back", body)
+        env.d.start()
+        st = wait_record(env, "back", lambda r: r.get("batch_id"), 20, "the batch of 'back'")[0]
+        env.d.remove_job("back")
+        reload(env)
+        env.d.wait_log(r"job 'back'.*left running", 10)
+        stops_cleanly(env)
+        shutil.rmtree(env.d.state)
+        os.makedirs(env.d.state)
+        env.d.start()
+        env.d.wait_started()
+        env.d.write_job("back", body)
+        reload(env)
+        env.d.wait_log(r"job 'back': adopted batch %s" % st["batch_id"], 20)
+        hold(lambda: len(submits(env.sim, "back ")) == 1, 3, "no second submit")
+        assert len(batches_named(env.sim, "back ")) == 1
+        stops_cleanly(env)
+
+
 def test_recurring_looked_up_at_start_goes_on(work):
     """A recurring job whose occurrences came due before the start: each is
     looked up first, and the series goes on (a run that is looked up never
@@ -864,4 +892,5 @@ if __name__ == "__main__":
          test_trigger_failed_submit_not_lost, test_trigger_failed_submit_not_lost_drop,
          test_damaged_part_file, test_damaged_file_keeps_its_instant, test_edit_disables_zone_parts,
          test_recurring_edit_keeps_followups, test_retry_after_in_9999,
-         test_emptied_state_folder_adopts, test_recurring_looked_up_at_start_goes_on])
+         test_emptied_state_folder_adopts, test_emptied_state_folder_job_readded_adopts,
+         test_recurring_looked_up_at_start_goes_on])

@@ -52,9 +52,9 @@ START_TEST(test_classify_exhaustive)
 				for (int b = 0; b < 2; b++) {
 					enum api_outcome got = api_classify((enum api_op)op, st, t, b);
 					enum api_outcome want = expected_outcome((enum api_op)op, st, t, b);
-					ck_assert_msg(got == want, "op %s status %ld transport %d body %d: %s, want %s",
-						      api_op_name((enum api_op)op), st, t, b, api_outcome_name(got),
-						      api_outcome_name(want));
+					ck_assert_msg(got == want, "op %s status %ld transport %d body %d: %d, want %d "
+						      "(enum api_outcome)", api_op_name((enum api_op)op), st, t, b, (int)got,
+						      (int)want);
 				}
 }
 END_TEST
@@ -218,9 +218,6 @@ START_TEST(test_names)
 	ck_assert_str_eq(api_op_name(API_OP_RETRY), "retry");
 	ck_assert_str_eq(api_op_name(API_OP_DELETE), "delete");
 	ck_assert_str_eq(api_op_name(API_OP__MAX), "unknown");
-	ck_assert_str_eq(api_outcome_name(API_OK), "ok");
-	ck_assert_str_eq(api_outcome_name(API_NOT_FOUND), "not_found");
-	ck_assert_str_eq(api_outcome_name(API_OUTCOME__MAX), "unknown");
 }
 END_TEST
 

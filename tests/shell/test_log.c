@@ -243,23 +243,23 @@ START_TEST(test_journal_unreachable)
 {
 	char *out;
 
-	if (access("/run/systemd/journal/socket", F_OK) == 0) {
-		/* A journald listens here: the journal target is kept (the
-		 * entries themselves are tests/journal.sh's, against a private
-		 * journald; nothing is sent to this host's journal). */
-		log_open(LOG_TARGET_JOURNAL, LOG_INFO);
-		ck_assert_int_eq(log_get_target(), LOG_TARGET_JOURNAL);
-		log_open(LOG_TARGET_CONSOLE, LOG_INFO);
-		printf("test_journal_unreachable: journald listens here, so only the kept journal target "
-		       "was checked, not the console fallback\n");
-		return;
-	}
+	/* No journald: the journal target falls back to the console
+	 * (libsystemd would drop the entries silently); debug stays off. The
+	 * socket is moved to a path that does not exist, so this runs on a
+	 * host with journald too. */
+	log_test_journal_socket(TOP_BUILDDIR "/no-such-dir/journal/socket");
 	out = stderr_of(emit_journal);
-	/* Without journald the journal target falls back to the console
-	 * (libsystemd would drop the entries silently); debug stays off. */
 	ck_assert_int_eq(journal_target_after_open, LOG_TARGET_CONSOLE);
 	ck_assert_str_eq(out, "notice: fallback\n");
 	free(out);
+	/* A socket there (any file will do: only its existence is looked
+	 * at): the journal target is kept. Nothing is logged, so nothing
+	 * reaches this host's journal; the entries themselves are
+	 * tests/journal.sh's, against a private journald. */
+	log_test_journal_socket("/dev/null");
+	log_open(LOG_TARGET_JOURNAL, LOG_INFO);
+	ck_assert_int_eq(log_get_target(), LOG_TARGET_JOURNAL);
+	log_test_journal_socket(NULL);
 	log_open(LOG_TARGET_CONSOLE, LOG_INFO);
 }
 END_TEST
@@ -274,10 +274,15 @@ START_TEST(test_journal_stream_detection)
 	v = xasprintf("%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", v, 1);
 	ck_assert(log_stderr_is_journal());
+	/* With journald's socket there: the journal; without it the
+	 * console (tests/journal.sh checks auto with a real one). */
+	log_test_journal_socket("/dev/null");
 	log_open(LOG_TARGET_AUTO, LOG_INFO);
-	/* Without journald it falls back (tests/journal.sh checks auto with one). */
-	ck_assert_int_eq(log_get_target(), access("/run/systemd/journal/socket", F_OK) == 0
-						   ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE);
+	ck_assert_int_eq(log_get_target(), LOG_TARGET_JOURNAL);
+	log_test_journal_socket(TOP_BUILDDIR "/no-such-dir/journal/socket");
+	log_open(LOG_TARGET_AUTO, LOG_INFO);
+	ck_assert_int_eq(log_get_target(), LOG_TARGET_CONSOLE);
+	log_test_journal_socket(NULL);
 	free(v);
 
 	/* Another stream (e.g. inherited by a child whose stderr was redirected). */

@@ -1,10 +1,10 @@
 /*
- * test_plan: run states at their boundaries, the order of runs, --from
- * parsing, and the exact text and JSON of `plan` for the good fixture at a
- * fixed instant; for the good-repeat fixture the occurrences of recurring
+ * test_plan_files: the exact text and JSON of `plan` for the good fixture
+ * at a fixed instant; for the good-repeat fixture the occurrences of recurring
  * jobs (--count), the catch-up row, and when each run really starts after
  * calling hours, per recipient zone group. Instants checked one by one
- * were computed with Python's zoneinfo.
+ * were computed with Python's zoneinfo. Run states, the order of runs and
+ * --from parsing, with jobs built by hand, are tests/core/test_plan.c's.
  */
 #include "config.h"
 
@@ -24,114 +24,6 @@
 #define GOOD_REPEAT TEST_DATADIR "/good-repeat/batchcalld.conf"
 /* 2026-12-01T14:05:00Z: five minutes after dec-renewals' start */
 #define FROM 1796133900
-
-START_TEST(test_state_boundaries)
-{
-	struct jobspec j = { .enabled = true, .max_lateness = 900 };
-	int64_t late;
-
-	ck_assert_int_eq(plan_state_of(&j, 1000, 0, &late), PLAN_FUTURE);
-	ck_assert_int_eq(late, 0);
-	/* at the instant itself: due, not late */
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1000, &late), PLAN_FUTURE);
-	ck_assert_int_eq(late, 0);
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1001, &late), PLAN_LATE);
-	ck_assert_int_eq(late, 1);
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1900, &late), PLAN_LATE);
-	ck_assert_int_eq(late, 900);
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1901, &late), PLAN_MISSED);
-	ck_assert_int_eq(late, 901);
-	j.max_lateness = 0;
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1000, NULL), PLAN_FUTURE);
-	ck_assert_int_eq(plan_state_of(&j, 1000, 1001, NULL), PLAN_MISSED);
-	j.enabled = false;
-	ck_assert_int_eq(plan_state_of(&j, 1000, 0, NULL), PLAN_DISABLED);
-	ck_assert_int_eq(plan_state_of(&j, 1000, 5000, &late), PLAN_DISABLED);
-	ck_assert_int_eq(late, 4000);
-	ck_assert_str_eq(plan_state_name(PLAN_FUTURE), "future");
-	ck_assert_str_eq(plan_state_name(PLAN_LATE), "late");
-	ck_assert_str_eq(plan_state_name(PLAN_MISSED), "missed");
-	ck_assert_str_eq(plan_state_name(PLAN_DISABLED), "disabled");
-}
-END_TEST
-
-START_TEST(test_sorted_by_instant_then_name)
-{
-	const struct tz *utc;
-	char *cause = NULL;
-	struct tz_cache *zc = tzdb_cache_new();
-	struct jobspec jobs[3] = {
-		{ .name = "b", .timezone = "UTC", .start = 200, .enabled = true },
-		{ .name = "c", .timezone = "UTC", .start = 100, .enabled = true },
-		{ .name = "a", .timezone = "UTC", .start = 200, .enabled = true },
-	};
-	struct daemonconf c = { .jobs = jobs, .n_jobs = 3 };
-	struct plan *p = NULL;
-
-	ck_assert_int_eq(tz_cache_get(zc, "UTC", &utc, &cause), 0);
-	for (int i = 0; i < 3; i++)
-		jobs[i].tz = utc;
-	ck_assert_int_eq(plan_build_count(&c, 150, 1, &p), 0);
-	ck_assert_uint_eq(p->n_runs, 3);
-	ck_assert_str_eq(p->runs[0].job->name, "c");
-	ck_assert_str_eq(p->runs[1].job->name, "a");
-	ck_assert_str_eq(p->runs[2].job->name, "b");
-	ck_assert_int_eq(p->runs[0].state, PLAN_MISSED);
-	ck_assert_str_eq(p->runs[1].local, "1970-01-01 00:03:20 +00:00 (UTC)");
-	ck_assert_str_eq(p->runs[1].utc, "1970-01-01T00:03:20Z");
-	plan_free(p);
-	tz_cache_free(zc);
-}
-END_TEST
-
-START_TEST(test_offsets)
-{
-	char b[16];
-	plan_format_offset(-18000, b, sizeof(b));
-	ck_assert_str_eq(b, "-05:00");
-	plan_format_offset(19800, b, sizeof(b));
-	ck_assert_str_eq(b, "+05:30");
-	plan_format_offset(45900, b, sizeof(b));
-	ck_assert_str_eq(b, "+12:45");
-	plan_format_offset(0, b, sizeof(b));
-	ck_assert_str_eq(b, "+00:00");
-	plan_format_offset(-12600, b, sizeof(b));
-	ck_assert_str_eq(b, "-03:30");
-}
-END_TEST
-
-START_TEST(test_parse_time)
-{
-	int64_t t;
-
-	ck_assert_int_eq(plan_parse_time("1796133900", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	ck_assert_int_eq(plan_parse_time("0", &t), 0);
-	ck_assert_int_eq(t, 0);
-	ck_assert_int_eq(plan_parse_time("2026-12-01 14:05", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	ck_assert_int_eq(plan_parse_time("2026-12-01 14:05:30", &t), 0);
-	ck_assert_int_eq(t, FROM + 30);
-	ck_assert_int_eq(plan_parse_time("2026-12-01T14:05:00Z", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	ck_assert_int_eq(plan_parse_time("2026-12-01T09:05:00-05:00", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	ck_assert_int_eq(plan_parse_time("2026-12-01T19:35+05:30", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	ck_assert_int_eq(plan_parse_time("2026-12-02T02:50:00+1245", &t), 0);
-	ck_assert_int_eq(t, FROM);
-	t = 42;
-	ck_assert_int_eq(plan_parse_time("", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("tomorrow", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("2026-12-01", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("2026-02-30 10:00", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("2026-12-01T14:05:00Zjunk", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("2026-12-01T14:05:00+25:00", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("-5", &t), -EINVAL);
-	ck_assert_int_eq(plan_parse_time("17961339001796133900", &t), -EINVAL);
-	ck_assert_int_eq(t, 42);
-}
-END_TEST
 
 static struct plan *good_plan(struct daemonconf **ret_c)
 {
@@ -407,10 +299,6 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_add_test(tc, test_state_boundaries);
-	tcase_add_test(tc, test_sorted_by_instant_then_name);
-	tcase_add_test(tc, test_offsets);
-	tcase_add_test(tc, test_parse_time);
 	tcase_add_test(tc, test_text_output);
 	tcase_add_test(tc, test_json_output);
 	tcase_add_test(tc, test_empty_plan);

@@ -93,7 +93,6 @@ START_TEST(test_tzdir)
 	ck_assert_int_eq(fwrite(data, 1, len, f), len);
 	fclose(f);
 	ck_assert_int_eq(tzdb_load("Mine", &z, &cause), 0);
-	ck_assert_str_eq(tz_name(z), "Mine");
 	ck_assert_int_eq(tz_to_instant(z, &(struct civil){ 2026, 11, 1, 1, 30, 0 }, NULL), 1793511000);
 	tz_free(z);
 	/* No tzdata.zi there: no hint, but still a clear message. */
