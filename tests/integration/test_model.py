@@ -938,10 +938,8 @@ class Operator(RuleBasedStateMachine):
         """Empty the state folder (a purge and reinstall). Every run that came
         due is looked up at the start and adopted; one triggered ahead of its
         instant is not due yet, so nothing looks it up: it is submitted
-        again at its instant (README, run identity), tolerated here; so is
-        one of a job out of the files at the wipe (no start looks it up: a
-        reload that brings the job back plans it as new). The webhook events
-        kept go with it."""
+        again at its instant (README, run identity), tolerated here. The
+        webhook events kept go with it."""
         now = time.time()
         self.check_events()      # what the daemon took before is checked now, then forgotten
         self.answered.clear()
@@ -960,10 +958,7 @@ class Operator(RuleBasedStateMachine):
                     continue
                 n += 1
                 due = max(rec.get("start") or 0, (rec.get("submit_at_ms") or 0) / 1000)
-                # (a job out of the files now is not looked up at the next
-                # start: brought back by a reload, its run is planned as
-                # new, README run identity)
-                if rec.get("batch_id") and (due > now or rec.get("job") not in self.jobs_now):
+                if rec.get("batch_id") and due > now:
                     self.tampered_names.add(rec.get("call_name"))
                     if rec.get("job") in self.hist:
                         self.hist[rec["job"]].tampered = True
