@@ -231,7 +231,7 @@ static void render_turns(struct sbuf *out, const struct turn *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		bool user = strcmp(t[i].role, "user") == 0;
 		sbuf_addf(out, "%s{\"role\":\"%s\",\"message\":", i ? "," : "", t[i].role);
-		sim_render_json_str(out, t[i].message);
+		sbuf_add_json_str(out, t[i].message);
 		sbuf_addf(out,
 			  ",\"time_in_call_secs\":%d,\"tool_calls\":[],\"tool_results\":[],\"interrupted\":false,"
 			  "\"source_medium\":%s,\"original_message\":null,\"feedback\":null,\"llm_usage\":null,"
@@ -277,7 +277,7 @@ static char *summary(const struct sim_conv_view *v, json_object *ccd, enum sim_v
 static void eval_item(struct sbuf *out, const char *id, enum sim_verdict result, const char *rationale)
 {
 	sbuf_addf(out, "{\"criteria_id\":\"%s\",\"result\":\"%s\",\"rationale\":", id, sim_verdict_str(result));
-	sim_render_json_str(out, rationale);
+	sbuf_add_json_str(out, rationale);
 	sbuf_adds(out, ",\"scoring_mode\":\"binary\",\"score\":null,\"max_score\":null}");
 }
 
@@ -285,7 +285,7 @@ static void data_item(struct sbuf *out, const char *id, const char *value_json, 
 		      const char *schema_json)
 {
 	sbuf_addf(out, "{\"data_collection_id\":\"%s\",\"name\":null,\"value\":%s,\"rationale\":", id, value_json);
-	sim_render_json_str(out, rationale);
+	sbuf_add_json_str(out, rationale);
 	sbuf_addf(out, ",\"json_schema\":%s}", schema_json);
 }
 
@@ -317,9 +317,9 @@ static void render_analysis(struct sbuf *out, const struct sim_conv_view *v, jso
 		  "\"enum\":[\"accept\",\"decline\",\"undecided\"]}");
 
 	sbuf_addf(out, "{\"call_successful\":\"%s\",\"transcript_summary\":", sim_verdict_str(verdict));
-	sim_render_json_str(out, text);
+	sbuf_add_json_str(out, text);
 	sbuf_adds(out, ",\"call_summary_title\":");
-	sim_render_json_str(out, title);
+	sbuf_add_json_str(out, title);
 	/* the maps keyed by id, then the same items as lists */
 	sbuf_addf(out, ",\"call_success_score\":null,\"evaluation_criteria_results\":{\"%s\":%s,\"%s\":%s}", ids[0],
 		  it[0].s, ids[1], it[1].s);
@@ -369,27 +369,27 @@ static void render_phone_call(struct sbuf *out, const struct sim_conv_view *v, c
 
 	sbuf_addf(out, "{\"type\":\"%s\",\"direction\":\"outbound\",\"phone_number_id\":",
 		  sip ? "sip_trunking" : v->phone_provider);
-	sim_render_json_str(out, v->phone_number_id);
+	sbuf_add_json_str(out, v->phone_number_id);
 	sbuf_adds(out, ",\"agent_number\":");
-	sim_render_json_str(out, caller);
+	sbuf_add_json_str(out, caller);
 	sbuf_adds(out, ",\"external_number\":");
-	sim_render_json_str(out, number_of(v) ? number_of(v) : "");
+	sbuf_add_json_str(out, number_of(v) ? number_of(v) : "");
 	sbuf_adds(out, ",\"call_result\":");
 	if (v->ended)
 		sbuf_addf(out, "\"%s\"", sim_call_result_str(v->call_result));
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"call_sid\":");
-	sim_render_json_str(out, sid);
+	sbuf_add_json_str(out, sid);
 	if (sip) {
 		sbuf_adds(out, ",\"call_id\":");
-		sim_render_json_str(out, sid);
+		sbuf_add_json_str(out, sid);
 		sbuf_adds(out, ",\"sip_header_dynamic_variables\":null}");
 	} else {
 		hex_of(hex, conv_hash(v, "stream"), conv_hash(v, "stream2"), 32);
 		snprintf(stream, sizeof(stream), "MZ%s", hex);
 		sbuf_adds(out, ",\"stream_sid\":");
-		sim_render_json_str(out, stream);
+		sbuf_add_json_str(out, stream);
 		sbuf_adds(out, "}");
 	}
 }
@@ -422,17 +422,17 @@ static void render_conv(struct sbuf *out, const struct sim_conv_view *v, bool ot
 	if (json_object_object_get_ex(ccd, "user_id", &o) && json_object_is_type(o, json_type_string))
 		user_id = json_object_get_string(o);
 	sbuf_adds(out, "{\"agent_id\":");
-	sim_render_json_str(out, v->agent_id);
+	sbuf_add_json_str(out, v->agent_id);
 	sbuf_adds(out, ",\"agent_name\":");
-	sim_render_json_str(out, v->agent_name);
+	sbuf_add_json_str(out, v->agent_name);
 	sbuf_adds(out, ",\"conversation_id\":");
-	sim_render_json_str(out, v->conversation_id);
+	sbuf_add_json_str(out, v->conversation_id);
 	sbuf_addf(out, ",\"status\":\"%s\",\"user_id\":", sim_conv_status_str(v->status));
-	sim_render_json_str(out, user_id);
+	sbuf_add_json_str(out, user_id);
 	sbuf_adds(out, ",\"branch_id\":");
-	sim_render_json_str(out, v->branch_id);
+	sbuf_add_json_str(out, v->branch_id);
 	sbuf_adds(out, ",\"version_id\":null,\"environment\":");
-	sim_render_json_str(out, v->environment);
+	sbuf_add_json_str(out, v->environment);
 	sbuf_adds(out, ",\"transcript\":");
 	render_turns(out, t, nt);
 	free_turns(t, nt);
@@ -449,22 +449,22 @@ static void render_conv(struct sbuf *out, const struct sim_conv_view *v, bool ot
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"cost_fiat\":null,\"termination_reason\":");
-	sim_render_json_str(out, termination_reason(v));
+	sbuf_add_json_str(out, termination_reason(v));
 	sbuf_adds(out, ",\"error\":");
 	render_error(out, v);
 	sbuf_adds(out, ",\"warnings\":[],\"main_language\":");
-	sim_render_json_str(out, lang);
+	sbuf_add_json_str(out, lang);
 	sbuf_addf(out, ",\"conversation_initiation_source\":\"%s\",\"timezone\":", source_of(v));
-	sim_render_json_str(out, v->timezone);
+	sbuf_add_json_str(out, v->timezone);
 	sbuf_adds(out, ",\"phone_call\":");
 	if (v->phone_provider)
 		render_phone_call(out, v, caller, sid);
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"batch_call\":{\"batch_call_id\":");
-	sim_render_json_str(out, v->batch_id);
+	sbuf_add_json_str(out, v->batch_id);
 	sbuf_adds(out, ",\"batch_call_recipient_id\":");
-	sim_render_json_str(out, v->recipient_id);
+	sbuf_add_json_str(out, v->recipient_id);
 	sbuf_adds(out, ",\"campaign\":null}}");
 
 	sbuf_adds(out, ",\"analysis\":");
@@ -564,25 +564,25 @@ static void render_summary_item(struct sbuf *out, const struct sim_conv_view *v,
 
 	free_turns(t, nt);
 	sbuf_adds(out, "{\"agent_id\":");
-	sim_render_json_str(out, v->agent_id);
+	sbuf_add_json_str(out, v->agent_id);
 	sbuf_adds(out, ",\"agent_name\":");
-	sim_render_json_str(out, v->agent_name);
+	sbuf_add_json_str(out, v->agent_name);
 	sbuf_adds(out, ",\"branch_id\":");
-	sim_render_json_str(out, v->branch_id);
+	sbuf_add_json_str(out, v->branch_id);
 	sbuf_adds(out, ",\"version_id\":null,\"conversation_id\":");
-	sim_render_json_str(out, v->conversation_id);
+	sbuf_add_json_str(out, v->conversation_id);
 	sbuf_addf(out,
 		  ",\"start_time_unix_secs\":%" PRId64 ",\"call_duration_secs\":%" PRId64
 		  ",\"message_count\":%zu,\"status\":\"%s\",\"call_successful\":\"%s\",\"termination_reason\":",
 		  v->start_us / 1000000, v->duration_secs, nt, sim_conv_status_str(v->status),
 		  done ? sim_verdict_str(verdict) : "unknown");
-	sim_render_json_str(out, termination_reason(v));
+	sbuf_add_json_str(out, termination_reason(v));
 	sbuf_adds(out, ",\"transcript_summary\":");
-	sim_render_json_str(out, with_summary ? text : NULL);
+	sbuf_add_json_str(out, with_summary ? text : NULL);
 	sbuf_adds(out, ",\"call_summary_title\":");
-	sim_render_json_str(out, title);
+	sbuf_add_json_str(out, title);
 	sbuf_adds(out, ",\"call_success_score\":null,\"main_language\":");
-	sim_render_json_str(out, lang);
+	sbuf_add_json_str(out, lang);
 	sbuf_addf(out,
 		  ",\"conversation_initiation_source\":\"%s\",\"direction\":\"outbound\",\"tool_names\":null,"
 		  "\"rating\":null,\"sentiment_analysis\":null,\"tag_ids\":null}",
@@ -652,33 +652,33 @@ void sim_render_failure_data(struct sbuf *out, const struct sim_conv_view *v)
 	agent_number(v, caller);
 	call_sid(v, sid);
 	sbuf_adds(out, "{\"agent_id\":");
-	sim_render_json_str(out, v->agent_id);
+	sbuf_add_json_str(out, v->agent_id);
 	sbuf_adds(out, ",\"conversation_id\":");
-	sim_render_json_str(out, v->conversation_id);
+	sbuf_add_json_str(out, v->conversation_id);
 	sbuf_addf(out, ",\"failure_reason\":\"%s\",\"metadata\":", reason);
 	if (sip) {
 		static const char *const texts[] = {"Temporarily Unavailable", "Busy Here", "Request Terminated"};
 		const char *text = texts[code == 480 ? 0 : code == 486 ? 1 : 2];
 		char *why = xasprintf("INVITE failed: sip status: %d: %s (SIP %d)", code, text, code);
 		sbuf_adds(out, "{\"type\":\"sip\",\"body\":{\"from_number\":");
-		sim_render_json_str(out, caller);
+		sbuf_add_json_str(out, caller);
 		sbuf_adds(out, ",\"to_number\":");
-		sim_render_json_str(out, number);
+		sbuf_add_json_str(out, number);
 		sbuf_addf(out, ",\"sip_status_code\":%d,\"error_reason\":", code);
-		sim_render_json_str(out, why);
+		sbuf_add_json_str(out, why);
 		sbuf_adds(out, ",\"call_sid\":");
-		sim_render_json_str(out, sid);
+		sbuf_add_json_str(out, sid);
 		sbuf_adds(out, "}}}");
 		free(why);
 		return;
 	}
 	/* Twilio's StatusCallback form, as JSON strings */
 	sbuf_adds(out, "{\"type\":\"twilio\",\"body\":{\"CallSid\":");
-	sim_render_json_str(out, sid);
+	sbuf_add_json_str(out, sid);
 	sbuf_addf(out, ",\"CallStatus\":\"%s\",\"To\":", v->cancelled ? "canceled" : busy ? "busy" : "no-answer");
-	sim_render_json_str(out, number);
+	sbuf_add_json_str(out, number);
 	sbuf_adds(out, ",\"From\":");
-	sim_render_json_str(out, caller);
+	sbuf_add_json_str(out, caller);
 	sbuf_addf(out,
 		  ",\"Direction\":\"outbound-api\",\"SipResponseCode\":\"%d\",\"Duration\":\"0\","
 		  "\"CallDuration\":\"0\",\"ApiVersion\":\"2010-04-01\"}}}",
@@ -695,10 +695,10 @@ void sim_render_audio_data(struct sbuf *out, const struct sim_conv_view *v)
 
 	sim_base64(raw, (size_t)n, b64);
 	sbuf_adds(out, "{\"agent_id\":");
-	sim_render_json_str(out, v->agent_id);
+	sbuf_add_json_str(out, v->agent_id);
 	sbuf_adds(out, ",\"conversation_id\":");
-	sim_render_json_str(out, v->conversation_id);
+	sbuf_add_json_str(out, v->conversation_id);
 	sbuf_adds(out, ",\"full_audio\":");
-	sim_render_json_str(out, b64);
+	sbuf_add_json_str(out, b64);
 	sbuf_adds(out, "}");
 }

@@ -598,7 +598,7 @@ void sim_hooks_done(struct sim_hooks *h, uint64_t id, int status, const char *er
 static void json_error(struct sbuf *out, const char *msg)
 {
 	sbuf_adds(out, "{\"error\":");
-	sim_render_json_str(out, msg);
+	sbuf_add_json_str(out, msg);
 	sbuf_adds(out, "}");
 }
 
@@ -607,7 +607,7 @@ static void render_config(struct sim_hooks *h, struct sbuf *out)
 	static const char *const names[] = {"transcript", "audio", "call_initiation_failure"};
 
 	sbuf_adds(out, "{\"url\":");
-	sim_render_json_str(out, h->url);
+	sbuf_add_json_str(out, h->url);
 	sbuf_addf(out, ",\"secret_set\":%s,\"events\":[", h->secret ? "true" : "false");
 	for (unsigned i = 0, n = 0; i < 3; i++)
 		if (h->events & (1u << i))
@@ -622,20 +622,20 @@ static void render_log(struct sbuf *out, const struct hook_log *l)
 		  "{\"seq\":%" PRIu64 ",\"time_us\":%" PRId64 ",\"sim_time_us\":%" PRId64
 		  ",\"event\":\"%s\",\"conversation_id\":",
 		  l->seq, l->time_us, l->sim_time_us, type_names[l->type]);
-	sim_render_json_str(out, l->conv_id);
+	sbuf_add_json_str(out, l->conv_id);
 	sbuf_adds(out, ",\"batch_id\":");
-	sim_render_json_str(out, l->batch_id[0] ? l->batch_id : NULL);
+	sbuf_add_json_str(out, l->batch_id[0] ? l->batch_id : NULL);
 	sbuf_addf(out, ",\"attempt\":%d,\"duplicate\":%s,\"fault\":", l->attempt, l->duplicate ? "true" : "false");
-	sim_render_json_str(out, l->fault ? fault_names[l->fault] : NULL);
+	sbuf_add_json_str(out, l->fault ? fault_names[l->fault] : NULL);
 	sbuf_addf(out, ",\"event_timestamp\":%" PRId64 ",\"signature\":", l->event_ts);
-	sim_render_json_str(out, l->sig[0] ? l->sig : NULL);
+	sbuf_add_json_str(out, l->sig[0] ? l->sig : NULL);
 	sbuf_addf(out, ",\"body_len\":%zu,\"status\":", l->body_len);
 	if (l->status > 0)
 		sbuf_addf(out, "%d", l->status);
 	else
 		sbuf_adds(out, "null");
 	sbuf_adds(out, ",\"error\":");
-	sim_render_json_str(out, l->error);
+	sbuf_add_json_str(out, l->error);
 	sbuf_adds(out, ",\"answered_us\":");
 	if (l->answered_us >= 0)
 		sbuf_addf(out, "%" PRId64, l->answered_us);
@@ -735,7 +735,7 @@ static void render_fault(struct sbuf *out, const struct hook_fault *f)
 {
 	sbuf_addf(out, "{\"id\":%" PRId64 ",\"kind\":\"%s\",\"event\":\"%s\",\"conversation_id\":", f->id,
 		  fault_names[f->kind], f->type >= 0 ? type_names[f->type] : "*");
-	sim_render_json_str(out, f->conv[0] ? f->conv : NULL);
+	sbuf_add_json_str(out, f->conv[0] ? f->conv : NULL);
 	sbuf_adds(out, ",\"delay_secs\":");
 	if (f->kind == HF_LATE || f->kind == HF_OUT_OF_ORDER)
 		sbuf_addf(out, "%.6g", (double)f->delay_us / 1e6);

@@ -1807,6 +1807,26 @@ static bool control_socket(struct loader *L, const config_setting_t *root, const
 	return true;
 }
 
+/* state_dir and results_dir (NULL unless given: it follows state_dir),
+ * resolved against dir; for cfg_load and cfg_results_dir. */
+static void folders(struct loader *L, const config_setting_t *root, const char *dir, char **state_dir,
+		    char **results_dir)
+{
+	const config_setting_t *s;
+	char *v = NULL;
+
+	if ((s = config_setting_get_member(root, "state_dir")) && get_string(L, s, true, &v)) {
+		free(*state_dir);
+		*state_dir = resolve(dir, v);
+		freep(&v);
+	}
+	if ((s = config_setting_get_member(root, "results_dir")) && get_string(L, s, true, &v)) {
+		free(*results_dir);
+		*results_dir = resolve(dir, v);
+		freep(&v);
+	}
+}
+
 /* false when jobs_dir is given but unusable (then no folder is read) */
 static bool load_daemon(struct loader *L, const config_setting_t *root, const char *dir,
 			const config_setting_t **ret_jobs_at, const config_setting_t **ret_defs)
@@ -1828,16 +1848,7 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 			freep(&v);
 		}
 	}
-	if ((s = config_setting_get_member(root, "state_dir")) && get_string(L, s, true, &v)) {
-		free(c->state_dir);
-		c->state_dir = resolve(dir, v);
-		freep(&v);
-	}
-	if ((s = config_setting_get_member(root, "results_dir")) && get_string(L, s, true, &v)) {
-		free(c->results_dir);
-		c->results_dir = resolve(dir, v);
-		freep(&v);
-	}
+	folders(L, root, dir, &c->state_dir, &c->results_dir);
 	control_socket(L, root, dir, &c->control_socket);
 	if ((s = config_setting_get_member(root, "control_group")))
 		get_string(L, s, true, &c->control_group);
@@ -1942,6 +1953,28 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 	free(L.seen);
 	free(dir);
 	return r;
+}
+
+int cfg_results_dir(const char *path, char **ret, struct diag *d)
+{
+	struct loader L = { .d = d, .file = path, .main_file = path };
+	config_t cf;
+	char *state = xstrdup(DEF_STATE_DIR), *results = NULL, *dir = dir_of(path);
+
+	L.main_cf = &cf;
+	if (read_config(&L, path, &cf))
+		folders(&L, config_root_setting(&cf), dir, &state, &results);
+	config_destroy(&cf);
+	free(dir);
+	if (L.failed) {
+		free(state);
+		free(results);
+		return -EINVAL;
+	}
+	*ret = results ? results : xasprintf("%s/results", state);
+	if (results)
+		free(state);
+	return 0;
 }
 
 int cfg_control_socket(const char *path, char **ret, struct diag *d)

@@ -26,6 +26,12 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
  * caller frees); -EINVAL with the errors in d. */
 int cfg_control_socket(const char *path, char **ret, struct diag *d);
 
+/* results_dir of the daemon configuration at path (default: state_dir's
+ * results folder), resolved as cfg_load does; for batchcallctl results
+ * while the daemon is down. 0 and *ret (the caller frees); -EINVAL with
+ * the errors in d. */
+int cfg_results_dir(const char *path, char **ret, struct diag *d);
+
 /* Read a recipients CSV again (a recurring job reads it for each run):
  * 0 and the recipients, or -EINVAL with every problem in d. */
 int cfg_read_csv(struct daemonconf *c, const char *path, struct recipient **ret, size_t *ret_n, struct diag *d);

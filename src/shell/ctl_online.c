@@ -313,36 +313,24 @@ static int print_results(bool json, const struct sbuf *a)
  * newest file set of the job without --run. */
 static int results_from_files(const char *config_path, const char *job, int64_t run, bool json)
 {
-	config_t cf;
-	const char *rd = NULL, *sd = NULL;
-	char *dir, *folder, *probe, *slash, *best = NULL, *path = NULL, *text = NULL, prefix[32] = "";
+	struct diag dg = { 0 };
+	char *folder = NULL, *probe, *best = NULL, *path = NULL, *text = NULL, prefix[32] = "";
 	DIR *d;
 	struct dirent *de;
 	FILE *f;
 	size_t len = 0;
 	int r = CTL_EXIT_REFUSED;
 
-	config_init(&cf);
-	if (config_read_file(&cf, config_path) != CONFIG_TRUE) {
-		config_destroy(&cf);
+	if (cfg_results_dir(config_path, &folder, &dg) < 0) {
+		for (size_t i = 0; i < dg.n; i++) {
+			char *line = diag_format(&dg, i);
+			fprintf(stderr, "%s\n", line);
+			free(line);
+		}
+		diag_clear(&dg);
 		return CTL_EXIT_UNREACHABLE;
 	}
-	config_lookup_string(&cf, "results_dir", &rd);
-	config_lookup_string(&cf, "state_dir", &sd);
-	dir = xstrdup(config_path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	if (rd && *rd)
-		folder = rd[0] == '/' ? xstrdup(rd) : xasprintf("%s/%s", dir, rd);
-	else if (sd && *sd)
-		folder = sd[0] == '/' ? xasprintf("%s/results", sd) : xasprintf("%s/%s/results", dir, sd);
-	else
-		folder = xstrdup(LOCALSTATEDIR "/lib/batchcalld/results");
-	config_destroy(&cf);
-	free(dir);
+	diag_clear(&dg);
 	/* the job's folder as the daemon names it */
 	probe = results_file_name(job, run ? run : 1, NULL, json ? RESULTS_JSONL : RESULTS_CSV);
 	*strchr(probe, '/') = '\0';
