@@ -90,7 +90,7 @@ static void check_results(const struct conv *c)
 	char *csv, *jsonl;
 	size_t csv_len, jsonl_len, fixed = 0;
 
-	while (results_columns[fixed])
+	while (results_column(fixed))
 		fixed++;
 
 	results_build(&in, &r);

@@ -575,7 +575,8 @@ cut:
 /* The body as json-c must read it: each span replaced by its stand-in. */
 static char *rewrite(const char *body, size_t len, const struct span *sp, size_t n, size_t *ret_len)
 {
-	char *out = xmalloc(len + n * 24 + 1);
+	size_t size = len + n * 24 + 1; /* a stand-in is at most 20 digits */
+	char *out = xmalloc(size);
 	size_t from = 0, k = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -585,7 +586,7 @@ static char *rewrite(const char *body, size_t len, const struct span *sp, size_t
 		case '{': memcpy(out + k, "{}", 2), k += 2; break;
 		case '[': memcpy(out + k, "[]", 2), k += 2; break;
 		case '"': memcpy(out + k, "\"\"", 2), k += 2; break;
-		default: k += (size_t)sprintf(out + k, "%zu", sp[i].capture); break;
+		default: k += (size_t)snprintf(out + k, size - k, "%zu", sp[i].capture); break;
 		}
 		from = sp[i].to;
 	}

@@ -662,7 +662,12 @@ static void col_failure_reason(const struct results *r, const struct results_row
 
 #define NAME(c) #c,
 #define GETTER(c) col_##c,
-const char *const results_columns[] = { COLUMNS(NAME) NULL };
+static const char *const columns[] = { COLUMNS(NAME) NULL };
+
+const char *results_column(size_t i)
+{
+	return i < sizeof(columns) / sizeof(*columns) ? columns[i] : NULL;
+}
 static const col_fn getters[] = { COLUMNS(GETTER) };
 
 /* The data value of id in c (compact JSON), or NULL. */
@@ -754,10 +759,10 @@ char *results_csv(const struct results *r, size_t *ret_len)
 	struct sbuf b = { 0 };
 	struct cell c;
 
-	for (size_t i = 0; results_columns[i]; i++) {
+	for (size_t i = 0; columns[i]; i++) {
 		if (i > 0)
 			sbuf_add(&b, ",", 1);
-		csv_field(&b, results_columns[i], strlen(results_columns[i]));
+		csv_field(&b, columns[i], strlen(columns[i]));
 	}
 	for (size_t i = 0; i < r->n_data_ids; i++)
 		csv_header(&b, "data.", r->data_ids[i]);
@@ -855,7 +860,7 @@ char *results_jsonl(const struct results *r, size_t *ret_len)
 		for (size_t i = 0; i < ARRAY_SIZE(getters); i++) {
 			/* the names are plain ASCII: no escaping needed */
 			sbuf_add(&b, i == 0 ? "{\"" : ",\"", 2);
-			sbuf_adds(&b, results_columns[i]);
+			sbuf_adds(&b, columns[i]);
 			sbuf_add(&b, "\":", 2);
 			getters[i](r, row, &c);
 			json_cell(&b, &c);

@@ -111,9 +111,9 @@ void results_build(const struct results_input *in, struct results *ret);
 /* Free what r holds (NULL accepted). */
 void results_clear(struct results *r);
 
-/* The fixed columns, in order; then one "data.<id>" per data_ids and one
- * "eval.<id>" per eval_ids. NULL-terminated. */
-extern const char *const results_columns[];
+/* The fixed column i, in order (NULL past the last); then come one
+ * "data.<id>" per data_ids and one "eval.<id>" per eval_ids. */
+const char *results_column(size_t i);
 
 /* The CSV file: RFC 4180, UTF-8 without a BOM, CRLF line ends, a header
  * row; a field is quoted when it holds a comma, a quote, CR or LF. A
