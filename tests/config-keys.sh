@@ -100,6 +100,11 @@ awk '/^## Configuration reference/ { on = 1; next } on && /^## / { exit } on' \
 for f in digest shown sent readme; do
 	[ -s "$tmp/$f" ] || problem "could not find the $f part of the code (renamed?)"
 done
+# What the view shows and the body sends is code, not a comment that names it.
+for f in shown sent; do
+	tr '\n\t' '  ' <"$tmp/$f" | sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' >"$tmp/$f.flat"
+	mv "$tmp/$f.flat" "$tmp/$f"
+done
 
 # Hashed: a field is hashed when a hashing call of jobspec_compute_digest
 # (h_str, h_int, ...: h_NAME(&h, 'C', VALUE); h_var(&h, VALUE)) takes it, a part of it

@@ -7,6 +7,18 @@
 #    core_headers below. The include path alone cannot hold this:
 #    <curl/curl.h>, <event2/event.h> or <systemd/sd-journal.h> need no -I
 #    flag, and in a build inside the source tree -I. is the tree's root.
+#    What counts is what the preprocessor opens (cc -H), not how a line
+#    reads: a directive after a comment, a digraph (%:include) or a
+#    relative path ("../shell/store.h") is seen for what it is.
+# 0. Membership. Every .c file of src/core is built into libcore.a and
+#    nothing else is built from it (likewise sim/core and libsimcore.a):
+#    a core file compiled into the shell's library would escape step 2.
+#    The headers too: each compiled alone with its inline functions kept
+#    (an inline function no core file calls leaves no symbol in the
+#    library, yet the shell may call it).
+# 4. Run state. Only src/core/run.c changes a run: no shell file assigns
+#    to a field of a struct run (through s->run->... or a struct run
+#    pointer it declares).
 # 2. Symbols. Every symbol the core's objects leave undefined is either
 #    defined by the core itself or named in core_symbols below: memory,
 #    strings, numbers and the json-c calls the core makes today (json-c's
@@ -62,32 +74,54 @@ compiler_symbols='^(__stack_chk_fail|__(asan|ubsan|sanitizer|sancov)_.*|__(start
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# 1. Includes: FILE:LINE: the directive, for each one not allowed.
+# 1. Includes: for each core file, what the preprocessor opens (cc -H,
+# one line per header, dots for the depth). A header opened by the core
+# file itself or by a core header must be allowed; what a system header
+# opens in turn is the system's business.
+CC=${CC:-cc}
 check_includes() { # folder, then the folders whose headers it may include
 	dir=$1
+	incs=""
 	for d in "$@"; do
-		for h in "$s/$d"/*.h; do
-			[ -e "$h" ] && basename "$h"
-		done
-	done >"$tmp/local"
+		incs="$incs -I$s/$d"
+	done
 	n=0
+	: >"$tmp/bad"
 	for f in "$s/$dir"/*.c "$s/$dir"/*.h; do
 		[ -e "$f" ] || continue
 		n=$((n + 1))
-		awk -v std="$core_headers" -v localf="$tmp/local" -v name="$dir/${f##*/}" '
+		# shellcheck disable=SC2086 # one flag per word
+		if ! $CC -std=gnu11 -x c -fsyntax-only -H -I"$b" $incs "$f" 2>"$tmp/h" >/dev/null; then
+			echo "    $dir/${f##*/}: does not compile alone with the core's include path:" >>"$tmp/bad"
+			grep -v '^\.' "$tmp/h" | head -5 | sed 's/^/        /' >>"$tmp/bad"
+			continue
+		fi
+		grep '^\.\+ ' "$tmp/h" | awk -v std="$core_headers" -v top="$s" -v build="$b" -v name="$dir/${f##*/}" \
+			-v dirs="$*" '
+			function real(p,   cmd, r) { cmd = "realpath -m \"" p "\""; cmd | getline r; close(cmd); return r }
+			function core_path(p,   i) {
+				for (i = 1; i <= nd; i++) if (index(p, top "/" d[i] "/") == 1 && p !~ /\.c$/) return 1
+				return 0
+			}
+			function allowed(p,   i) {
+				if (core_path(p)) return 1
+				if (p == real(build "/config.h")) return 1
+				for (h in sys) if (length(p) > length(h) && substr(p, length(p) - length(h)) == "/" h &&
+				    p ~ /^\/usr\/(include|lib\/gcc|lib\/llvm)/) return 1
+				return 0
+			}
 			BEGIN {
 				k = split(std, a, /[ \n]+/); for (i = 1; i <= k; i++) if (a[i] != "") sys[a[i]] = 1
-				while ((getline h < localf) > 0) own[h] = 1
-				own["config.h"] = 1
+				nd = split(dirs, d, / /); top = real(top); build = real(build)
+				stack[0] = 1   # the file itself is core
 			}
-			/^[ \t]*#[ \t]*include/ {
-				line = $0; sub(/^[ \t]*#[ \t]*include[ \t]*/, "", line)
-				if (line ~ /^</) { t = line; sub(/^</, "", t); sub(/>.*/, "", t); ok = (t in sys) }
-				else if (line ~ /^"/) { t = line; sub(/^"/, "", t); sub(/".*/, "", t); ok = (t in own) }
-				else ok = 0
-				if (!ok) printf "    %s:%d: %s\n", name, FNR, $0
-			}' "$f"
-	done >"$tmp/bad"
+			{
+				depth = length($1); p = real($2)
+				mine = stack[depth - 1]
+				stack[depth] = core_path(p)
+				if (mine && !allowed(p)) printf "    %s: opens %s\n", name, p
+			}' >>"$tmp/bad"
+	done
 	if [ "$n" -eq 0 ]; then
 		echo "FAIL: no source files in $s/$dir"
 		status=1
@@ -96,9 +130,30 @@ check_includes() { # folder, then the folders whose headers it may include
 		cat "$tmp/bad"
 		status=1
 	else
-		echo "ok: $dir: $n files include only core and allowed system headers"
+		echo "ok: $dir: $n files open only core and allowed system headers (cc -H)"
 	fi
 }
+
+# 0. Membership: the folder's .c files are exactly the library's members,
+# and the build folder holds no object of them made for another target.
+check_members() { # folder, library, automake's object prefix
+	dir=$1 lib=$2 prefix=$3
+	for f in "$s/$dir"/*.c; do
+		[ -e "$f" ] && f=${f##*/} && echo "${prefix}-${f%.c}.o"
+	done | sort >"$tmp/want"
+	ar t "$lib" | sort >"$tmp/have" || { echo "FAIL: ar t $lib failed"; status=1; return; }
+	others=$(find "$b/$dir" -maxdepth 1 -name '*.o' ! -name "${prefix}-*.o" 2>/dev/null | sed 's|.*/||' | tr '\n' ' ')
+	if ! cmp -s "$tmp/want" "$tmp/have" || [ -n "$others" ]; then
+		echo "FAIL: $dir and $lib differ (every core .c file in the core library, none built elsewhere):"
+		comm -23 "$tmp/want" "$tmp/have" | sed 's/^/    not in the library: /'
+		comm -13 "$tmp/want" "$tmp/have" | sed 's/^/    in the library, not in the folder: /'
+		[ -z "$others" ] || echo "    built from $dir for another target: $others"
+		status=1
+	else
+		echo "ok: $dir: $(wc -l <"$tmp/want") files, all in $(basename "$lib") and nowhere else"
+	fi
+}
+
 check_includes src/core src/core
 check_includes sim/core sim/core src/core
 
@@ -125,7 +180,7 @@ check_symbols() { # library, then the libraries whose definitions it may use
 	# object, then the name as the code spells it
 	awk '$(NF-1) ~ /^[Uw]$/ { obj = $1; sub(/:$/, "", obj); sub(/.*\//, "", obj); print obj, $NF }' "$tmp/undef.nm" |
 		sed -e 's/@.*//' -e 's/ __\(.*\)_chk$/ \1/' | sort -u >"$tmp/undef"
-	[ -s "$tmp/undef" ] || { echo "FAIL: nm found no undefined symbol in $lib" >&2; exit 1; }
+	[ -s "$tmp/undef" ] || [ -n "${headers_only:-}" ] || { echo "FAIL: nm found no undefined symbol in $lib" >&2; exit 1; }
 	awk '{ print $2 }' "$tmp/undef" | sort -u | comm -23 - "$tmp/defined" | comm -23 - "$tmp/allowed" |
 		grep -Ev "$compiler_symbols" >"$tmp/extra" || true
 	if [ -s "$tmp/extra" ]; then
@@ -153,8 +208,74 @@ check_exports() { # library
 		echo "ok: $lib: $(awk 'NF >= 3' "$tmp/exp.nm" | wc -l) exported definitions, all code or read-only data"
 	fi
 }
+check_members src/core "$corelib" libcore_a
+check_members sim/core "$simlib" libsimcore_a
 check_symbols "$corelib"
 check_symbols "$simlib" "$corelib"
+# The core's headers: an inline function leaves no symbol in the library
+# unless a core file uses it; each header compiled on its own with every
+# inline function kept is checked like the library.
+headers_archive() { # folder, then the folders whose headers it may include
+	dir=$1 out=$tmp/hdr-$(echo "$1" | tr / -).a
+	incs=""
+	for d in "$@"; do
+		incs="$incs -I$s/$d"
+	done
+	mkdir -p "$tmp/hdr"
+	for h in "$s/$dir"/*.h; do
+		o=$tmp/hdr/$(echo "$dir" | tr / -)-$(basename "$h" .h).o
+		# shellcheck disable=SC2086 # one flag per word
+		$CC -std=gnu11 -x c -c -O0 -fkeep-inline-functions -I"$b" $incs "$h" -o "$o" ||
+			{ echo "FAIL: $h does not compile alone" >&2; exit 1; }
+	done
+	rm -f "$out"
+	ar rc "$out" "$tmp/hdr/$(echo "$dir" | tr / -)"-*.o
+	hdr_out=$out
+}
+headers_only=1
+headers_archive src/core src/core
+check_symbols "$hdr_out" "$corelib"
+headers_archive sim/core sim/core src/core
+check_symbols "$hdr_out" "$simlib" "$corelib"
+headers_only=
 check_exports "$corelib"
 check_exports "$simlib"
+
+# 4. Run state: an assignment, compound assignment or ++/-- to a field of a
+# struct run anywhere in the shell (src/shell, src/bin).
+for f in "$s"/src/shell/*.c "$s"/src/bin/*.c; do
+	awk -v name="${f#"$s"/}" '
+		/^}/ { split("", ptr) }   # a function ends: its pointers go
+		{ line = $0; sub(/\/\/.*/, "", line) }
+		{
+			t = line
+			while (match(t, /struct run \*+[A-Za-z_][A-Za-z_0-9]*/)) {
+				v = substr(t, RSTART, RLENGTH); sub(/struct run \*+/, "", v); ptr[v] = 1
+				t = substr(t, RSTART + RLENGTH)
+			}
+		}
+		{
+			t = line
+			while (match(t, /[A-Za-z_][A-Za-z_0-9]*(->run)?->[a-z_]+[ \t]*([-+*\/|&]?=[^=]|\+\+|--)/)) {
+				m = substr(t, RSTART, RLENGTH); base = m; sub(/->.*/, "", base)
+				if (m ~ /->run->/ || (base in ptr))
+					printf "    %s:%d: %s\n", name, FNR, m
+				t = substr(t, RSTART + RLENGTH)
+			}
+			t = line
+			while (match(t, /(\+\+|--)[A-Za-z_][A-Za-z_0-9]*(->run)?->[a-z_]+/)) {
+				m = substr(t, RSTART, RLENGTH); base = m; sub(/^(\+\+|--)/, "", base); sub(/->.*/, "", base)
+				if (m ~ /->run->/ || (base in ptr))
+					printf "    %s:%d: %s\n", name, FNR, m
+				t = substr(t, RSTART + RLENGTH)
+			}
+		}' "$f"
+done >"$tmp/runwrites"
+if [ -s "$tmp/runwrites" ]; then
+	echo "FAIL: the shell changes a run's fields itself (only src/core/run.c may: add a run_* function there):"
+	cat "$tmp/runwrites"
+	status=1
+else
+	echo "ok: no shell file assigns to a field of a struct run"
+fi
 exit $status

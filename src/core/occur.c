@@ -84,6 +84,14 @@ static void suspect(struct occur_out *out, struct run *r, const struct jobspec *
 	     r->job, r->call_name);
 }
 
+bool occur_suspect_damaged(struct run *r, const struct jobspec *spec, int64_t now_ms)
+{
+	if (r->state != RUN_SCHEDULED || run_submit_at_ms(r, spec) > now_ms)
+		return false;
+	run_suspect(r, now_ms, 0);
+	return true;
+}
+
 static void add(struct occur_out *out, struct run *r, bool persist)
 {
 	out->add = xrealloc(out->add, (out->n_add + 1) * sizeof(*out->add));

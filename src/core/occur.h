@@ -74,6 +74,13 @@ struct occur_opts {
 void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
 		struct occur_out *out);
 
+/* The state's journal lost some run's newest record (which run is not
+ * known): a run of a job in the files whose time has come and that is
+ * scheduled may have been submitted, so it is looked up first, concluded
+ * at once (its intent, now, is long past any earlier life's request).
+ * true when r became a lookup. */
+bool occur_suspect_damaged(struct run *r, const struct jobspec *spec, int64_t now_ms);
+
 /* What a (re)load does to one run of a job still in the files, once runs
  * of a job that came back are followed again. */
 enum occur_verdict {

@@ -351,15 +351,10 @@ int engine_start(struct engine *e, int64_t born_ms)
 	reconcile_apply_conf(e);
 	e->starting = false;
 	if (e->journal_damaged) {
-		/* Some run's newest record is lost: any run whose time has
-		 * come may have been submitted. Look each one up. */
 		int64_t now = engine_now_ms();
-		for (size_t i = 0; i < e->n_slots; i++) {
-			struct run *r = e->slots[i]->run;
-			if (r->state == RUN_SCHEDULED && e->slots[i]->spec &&
-			    run_submit_at_ms(r, e->slots[i]->spec) <= now)
-				run_suspect(r, now, 0);
-		}
+		for (size_t i = 0; i < e->n_slots; i++)
+			if (e->slots[i]->spec)
+				occur_suspect_damaged(e->slots[i]->run, e->slots[i]->spec, now);
 	}
 	/* Announce runs loaded from state, and look at every run once now:
 	 * uncertain submits are looked up, late ones submitted or missed. */

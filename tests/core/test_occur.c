@@ -308,6 +308,40 @@ static struct run *mk(int64_t start, enum run_state st, const char *batch)
 	return r;
 }
 
+/* A damaged journal: every scheduled run whose time has come is looked up,
+ * concluded at once; one not due yet, or in any other state, is left. */
+START_TEST(test_suspect_damaged)
+{
+	for (int st = 0; st < RUN__MAX; st++) {
+		struct run *r = mk(T0, (enum run_state)st, NULL);
+		bool due = st == RUN_SCHEDULED;
+
+		ck_assert(!occur_suspect_damaged(r, &spec, MS(T0) - 1));
+		ck_assert_int_eq(r->state, st);
+		ck_assert_int_eq(occur_suspect_damaged(r, &spec, MS(T0)), due);
+		if (due) {
+			ck_assert_int_eq(r->state, RUN_SUBMITTING);
+			ck_assert(r->uncertain);
+			ck_assert_int_eq(r->intent_ms, MS(T0));
+			ck_assert_int_eq(r->settle_ms, 0);
+		} else {
+			ck_assert_int_eq(r->state, st);
+		}
+		run_free(r);
+	}
+	/* Under calling hours its time is the window's opening. */
+	set_hours(10 * 3600, 12 * 3600);
+	{
+		struct run *r = mk(T0, RUN_SCHEDULED, NULL);
+		int64_t at = run_submit_at_ms(r, &spec);
+
+		ck_assert(!occur_suspect_damaged(r, &spec, at - 1));
+		ck_assert(occur_suspect_damaged(r, &spec, at));
+		run_free(r);
+	}
+}
+END_TEST
+
 START_TEST(test_reconcile_oneoff)
 {
 	struct run *a = mk(T0 - 7200, RUN_MISSED, NULL), *b;
@@ -498,6 +532,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, spec_init, spec_done);
 	tcase_add_test(tc, test_oneoff_single_run);
 	tcase_add_test(tc, test_suspect_after_start);
+	tcase_add_test(tc, test_suspect_damaged);
 	tcase_add_test(tc, test_recurring_next_and_catch_up);
 	tcase_add_test(tc, test_unanchored_replan);
 	tcase_add_test(tc, test_zone_groups);
