@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.conf = f_conf, .n_runs = f_n_runs, .run_at = f_run_at, .run_of = f_run_of,
 		.request = f_request, .stats = f_stats,
 	};
-	struct control_counters cnt = { .connections = 1 };
+	struct control_counters cnt = { .conns = { .open = 1 } };
 	char *text = xmalloc(size + 1);
 	size_t at = 0;
 

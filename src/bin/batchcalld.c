@@ -324,7 +324,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (engine_conf(e)->webhook_listen) {
-		if (hook_new(base, e, engine_conf(e)->webhook_listen, secret, &hook, &cause) < 0) {
+		if (hook_new(base, e, ctl, engine_conf(e)->webhook_listen, secret, &hook, &cause) < 0) {
 			log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
 			goto out;
 		}

@@ -689,6 +689,14 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"duplicate\"} %" PRIu64 "\n", s->webhooks_duplicate);
 	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"dropped\"} %" PRIu64 "\n", s->webhooks_dropped);
 	sbuf_addf(&b, "batchcalld_webhooks_events_total{result=\"failed\"} %" PRIu64 "\n", s->webhooks_failed);
+	family(&b, "batchcalld_webhook_connections", "gauge", "Open connections to the webhook receiver.");
+	sbuf_addf(&b, "batchcalld_webhook_connections %" PRIu64 "\n", s->webhook_conns.open);
+	family(&b, "batchcalld_webhook_connections_refused_total", "counter",
+	       "Webhook connections closed at once (503) because too many were open.");
+	sbuf_addf(&b, "batchcalld_webhook_connections_refused_total %" PRIu64 "\n", s->webhook_conns.refused);
+	family(&b, "batchcalld_webhook_accept_errors_total", "counter",
+	       "Failed accepts on the webhook receiver (each pauses it briefly).");
+	sbuf_addf(&b, "batchcalld_webhook_accept_errors_total %" PRIu64 "\n", s->webhook_conns.accept_errors);
 	family(&b, "batchcalld_results_files_total", "counter", "Results files written, by result.");
 	sbuf_addf(&b, "batchcalld_results_files_total{result=\"ok\"} %" PRIu64 "\n", s->results_files_written);
 	sbuf_addf(&b, "batchcalld_results_files_total{result=\"failed\"} %" PRIu64 "\n", s->results_files_failed);

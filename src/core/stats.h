@@ -13,6 +13,12 @@
 #define STATS_LATENESS_BUCKETS 12
 extern const double stats_lateness_bounds[STATS_LATENESS_BUCKETS - 1];
 
+/* One HTTP server's connections: open now, refused at its cap, failed
+ * accepts (EMFILE, ...; each pauses its listener briefly). */
+struct stats_conns {
+	uint64_t open, refused, accept_errors;
+};
+
 struct stats {
 	uint64_t submits_ok, submits_failed, submits_rejected, adopted;
 	uint64_t retries, cancels, missed, late, polls, list_requests, get_requests;
@@ -26,6 +32,7 @@ struct stats {
 	 * the verified ones */
 	uint64_t webhooks_received, webhooks_verified, webhooks_refused[8], webhooks_malformed;
 	uint64_t webhooks_stored, webhooks_duplicate, webhooks_dropped, webhooks_failed;
+	struct stats_conns webhook_conns; /* the receiver's connections */
 	int64_t last_reload_unix; /* 0: never reloaded */
 	bool last_reload_ok;
 	int64_t started_unix;

@@ -41,8 +41,9 @@
 
 struct control;
 
-/* One evhttp server: the unix socket, or the TCP metrics listener, each
- * with its own cap on connections. */
+/* One evhttp server: the unix socket, the TCP metrics listener, or a
+ * further one (control_serve: the webhook receiver), each with its own cap
+ * on connections, lifetime and counters. */
 struct server {
 	struct control *c;
 	struct evhttp *http;
@@ -50,6 +51,9 @@ struct server {
 	const char *what;                /* for messages: the socket path or address */
 	bool metrics_only;
 	size_t n_conns, max_conns;
+	int lifetime_s;
+	const char *busy;                /* the refusal beyond max_conns */
+	struct stats_conns *cnt;
 	struct event *resume;            /* listens again after a failed accept */
 	int accept_failures;             /* in a row; 0: the last accept worked */
 	struct server *next_all;
@@ -61,6 +65,8 @@ struct conn {
 	struct server *srv;
 	struct evhttp_connection *evcon;
 	struct event *deadline;
+	void (*on_close)(void *arg); /* control_server_watch */
+	void *on_close_arg;
 	struct conn *next, **prevp;
 };
 
@@ -68,6 +74,11 @@ struct conn {
 struct fresh {
 	struct bufferevent *bev;
 	struct server *srv;
+};
+
+/* A further server (control_serve). */
+struct control_server {
+	struct server srv;
 };
 
 struct control {
@@ -174,9 +185,9 @@ static void handle_metrics(const struct control_source *src, const struct contro
 		.op_names = op_names,
 		.n_ops = API_OP__MAX,
 		.version = PACKAGE_VERSION,
-		.control_connections = cnt ? cnt->connections : 0,
-		.control_refused = cnt ? cnt->refused : 0,
-		.control_accept_errors = cnt ? cnt->accept_errors : 0,
+		.control_connections = cnt ? cnt->conns.open : 0,
+		.control_refused = cnt ? cnt->conns.refused : 0,
+		.control_accept_errors = cnt ? cnt->conns.accept_errors : 0,
 	};
 	const struct run **runs;
 
@@ -451,16 +462,18 @@ static void conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	/* libevent may report a close twice (reset, then free): once is
 	 * enough. */
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (k->on_close)
+		k->on_close(k->on_close_arg);
 	*k->prevp = k->next;
 	if (k->next)
 		k->next->prevp = k->prevp;
 	event_free(k->deadline);
-	k->c->cnt.connections--;
+	k->srv->cnt->open--;
 	k->srv->n_conns--;
 	free(k);
 }
 
-/* A connection may live CONTROL_CONN_LIFETIME_S at most, whatever it does:
+/* A connection may live its server's lifetime_s at most, whatever it does:
  * a client trickling bytes keeps resetting the idle timeout. */
 static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -471,21 +484,22 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_free(k->evcon); /* runs conn_close_cb */
 }
 
-static void refuse(struct control *c, struct bufferevent *bev, struct evhttp_connection *evcon)
+static const char control_busy[] =
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+	"Content-Length: 97\r\n\r\n"
+	"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections to the control socket; try again\"}}\n";
+
+static void refuse(struct server *srv, struct bufferevent *bev, struct evhttp_connection *evcon)
 {
-	static const char busy[] =
-		"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-		"Content-Length: 97\r\n\r\n"
-		"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections to the control socket; try again\"}}\n";
 	evutil_socket_t fd = bufferevent_getfd(bev);
 	ssize_t w;
 
 	/* A fresh socket's buffer takes these few bytes at once; if not, the
 	 * client just sees the connection close. */
 	if (fd >= 0)
-		w = write(fd, busy, sizeof(busy) - 1);
+		w = write(fd, srv->busy, strlen(srv->busy));
 	(void)w;
-	c->cnt.refused++;
+	srv->cnt->refused++;
 	evhttp_connection_free(evcon);
 }
 
@@ -502,7 +516,7 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		void *cbarg = NULL;
 		struct evhttp_connection *evcon;
-		struct timeval life = { .tv_sec = CONTROL_CONN_LIFETIME_S };
+		struct timeval life = { .tv_sec = v[i].srv->lifetime_s };
 		struct conn *k;
 
 		bufferevent_getcb(v[i].bev, NULL, NULL, NULL, &cbarg);
@@ -510,7 +524,7 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
 		if (!evcon)
 			continue;
 		if (v[i].srv->n_conns >= v[i].srv->max_conns) {
-			refuse(c, v[i].bev, evcon);
+			refuse(v[i].srv, v[i].bev, evcon);
 			continue;
 		}
 		k = xcalloc(1, sizeof(*k));
@@ -525,7 +539,7 @@ static void fresh_cb(evutil_socket_t fd, short what, void *arg)
 			k->next->prevp = &k->next;
 		k->prevp = &c->conns;
 		c->conns = k;
-		c->cnt.connections++;
+		k->srv->cnt->open++;
 		evhttp_connection_set_closecb(evcon, conn_close_cb, k);
 	}
 	free(v);
@@ -687,7 +701,7 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	if (!srv)
 		return;
 	evconnlistener_disable(l);
-	srv->c->cnt.accept_errors++;
+	srv->cnt->accept_errors++;
 	ms = backoff_wait_ms(BACKOFF_ACCEPT, srv->accept_failures, 0, -1);
 	if (srv->accept_failures == 0)
 		log_event(LOG_WARNING, EV_CONTROL_ACCEPT, NULL,
@@ -713,7 +727,8 @@ static int server_listen(struct server *srv, struct evconnlistener *l)
 	return 0;
 }
 
-static struct evhttp *server_http_new(struct control *c, struct server *srv)
+/* srv's evhttp with o's limits (o->what is set later by the callers). */
+static struct evhttp *server_http_new(struct control *c, struct server *srv, const struct control_serve *o)
 {
 	struct evhttp *http = evhttp_new(c->base);
 
@@ -721,7 +736,10 @@ static struct evhttp *server_http_new(struct control *c, struct server *srv)
 		return NULL;
 	srv->c = c;
 	srv->http = http;
-	srv->max_conns = CONTROL_MAX_CONNECTIONS;
+	srv->max_conns = o->max_conns;
+	srv->lifetime_s = o->lifetime_s;
+	srv->busy = o->busy;
+	srv->cnt = o->cnt;
 	srv->resume = evtimer_new(c->base, resume_cb, srv);
 	if (!srv->resume) {
 		evhttp_free(http);
@@ -730,15 +748,30 @@ static struct evhttp *server_http_new(struct control *c, struct server *srv)
 	}
 	srv->next_all = all_servers;
 	all_servers = srv;
-	evhttp_set_max_body_size(http, CONTROL_MAX_BODY);
-	evhttp_set_max_headers_size(http, CONTROL_MAX_HEADERS);
-	evhttp_set_timeout(http, CONTROL_IDLE_TIMEOUT_S);
-	/* Every common method reaches the handler, which answers 405 in JSON. */
+	evhttp_set_max_body_size(http, o->max_body);
+	evhttp_set_max_headers_size(http, o->max_headers);
+	evhttp_set_timeout(http, o->idle_timeout_s);
+	/* Every common method reaches the handler, which answers 405 itself. */
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 						 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(http, request_cb, srv);
+	evhttp_set_gencb(http, o->request_cb, o->arg ? o->arg : srv);
 	evhttp_set_bevcb(http, bev_cb, srv);
 	return http;
+}
+
+/* The control socket's and the metrics listener's limits. */
+static struct control_serve control_limits(struct control *c, size_t max_conns)
+{
+	return (struct control_serve){
+		.max_conns = max_conns,
+		.lifetime_s = CONTROL_CONN_LIFETIME_S,
+		.idle_timeout_s = CONTROL_IDLE_TIMEOUT_S,
+		.max_body = CONTROL_MAX_BODY,
+		.max_headers = CONTROL_MAX_HEADERS,
+		.busy = control_busy,
+		.cnt = &c->cnt.conns,
+		.request_cb = request_cb,
+	};
 }
 
 /* --- the unix socket --------------------------------------------------------- */
@@ -859,12 +892,13 @@ static int open_tcp(struct control *c, const char *addr, char **cause)
 		*cause = xasprintf("metrics_listen '%s' is not an address and port", addr);
 		return -EINVAL;
 	}
-	if (!server_http_new(c, &c->tcp)) {
+	struct control_serve o = control_limits(c, CONTROL_MAX_METRICS_CONNECTIONS);
+
+	if (!server_http_new(c, &c->tcp, &o)) {
 		*cause = xstrdup("cannot create the metrics HTTP server");
 		return -ENOMEM;
 	}
 	c->tcp.metrics_only = true;
-	c->tcp.max_conns = CONTROL_MAX_METRICS_CONNECTIONS;
 	c->tcp.what = addr;
 	l = evconnlistener_new_bind(c->base, NULL, NULL,
 				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 64,
@@ -885,6 +919,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		char **cause)
 {
 	struct control *c = xcalloc(1, sizeof(*c));
+	struct control_serve o = control_limits(c, CONTROL_MAX_CONNECTIONS);
 	struct evconnlistener *l;
 	int fd = -1, r;
 
@@ -902,7 +937,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.results_counts = eng_results_counts,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
-	if (!c->fresh_ev || !server_http_new(c, &c->sock)) {
+	if (!c->fresh_ev || !server_http_new(c, &c->sock, &o)) {
 		*cause = xstrdup("cannot create the control HTTP server");
 		r = -ENOMEM;
 		goto fail;
@@ -963,4 +998,69 @@ void control_free(struct control *c)
 		unlink(c->path);
 	free(c->path);
 	free(c);
+}
+
+int control_serve(struct control *c, struct evconnlistener *l, const struct control_serve *o,
+		  struct control_server **ret)
+{
+	struct control_server *s = xcalloc(1, sizeof(*s));
+
+	if (!server_http_new(c, &s->srv, o)) {
+		evconnlistener_free(l);
+		free(s);
+		return -ENOMEM;
+	}
+	s->srv.what = o->what;
+	if (server_listen(&s->srv, l) < 0) {
+		control_server_free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+void control_server_free(struct control_server *s)
+{
+	struct control *c;
+	size_t k = 0;
+
+	if (!s)
+		return;
+	c = s->srv.c;
+	server_forget(&s->srv);
+	/* Freeing the evhttp closes its connections (conn_close_cb); one that
+	 * libevent freed without telling, and a connection not yet looked
+	 * at, must not point at the server after it. */
+	if (s->srv.http)
+		evhttp_free(s->srv.http);
+	for (struct conn **p = &c->conns; *p;) {
+		struct conn *q = *p;
+		if (q->srv != &s->srv) {
+			p = &q->next;
+			continue;
+		}
+		*p = q->next;
+		if (q->next)
+			q->next->prevp = p;
+		event_free(q->deadline);
+		s->srv.cnt->open--;
+		free(q);
+	}
+	for (size_t i = 0; i < c->n_fresh; i++)
+		if (c->fresh[i].srv != &s->srv)
+			c->fresh[k++] = c->fresh[i];
+	c->n_fresh = k;
+	free(s);
+}
+
+void control_server_watch(struct control_server *s, struct evhttp_connection *evcon, void (*cb)(void *arg),
+			  void *arg)
+{
+	for (struct conn *k = s->srv.c->conns; k; k = k->next) {
+		if (k->evcon == evcon && k->srv == &s->srv) {
+			k->on_close = cb;
+			k->on_close_arg = arg;
+			return;
+		}
+	}
 }

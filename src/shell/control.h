@@ -34,7 +34,11 @@
 #include "jobspec.h"
 
 struct control;
+struct control_server;
 struct event_base;
+struct evconnlistener;
+struct evhttp_connection;
+struct evhttp_request;
 
 #define CONTROL_MAX_BODY (64 * 1024)
 #define CONTROL_MAX_HEADERS (8 * 1024)
@@ -66,9 +70,7 @@ struct control_source {
 
 /* Counters of the socket itself, shown on the metrics page. */
 struct control_counters {
-	uint64_t connections;
-	uint64_t refused;
-	uint64_t accept_errors;
+	struct stats_conns conns; /* the control socket's and the metrics listener's */
 	uint64_t requests[6]; /* by status class */
 };
 
@@ -102,5 +104,33 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		char **cause);
 /* Close every connection and remove the socket file. */
 void control_free(struct control *c);
+
+/* A further HTTP server on the control module's loop (the webhook
+ * receiver): the same defences as the control socket's, with its own
+ * limits. */
+struct control_serve {
+	const char *what;   /* for messages: the address (kept, must outlive the server) */
+	size_t max_conns;   /* beyond it a connection gets busy and is closed */
+	int lifetime_s;     /* a connection is closed after it, whatever it does */
+	int idle_timeout_s; /* evhttp's timeout */
+	size_t max_body, max_headers;
+	const char *busy;   /* the whole HTTP response of a refusal (static) */
+	struct stats_conns *cnt; /* counted here (must outlive the server) */
+	void (*request_cb)(struct evhttp_request *req, void *arg);
+	void *arg;
+};
+
+/* Serve listener l (taken over, freed on failure) as o says. 0 and *ret,
+ * or a negative errno. */
+int control_serve(struct control *c, struct evconnlistener *l, const struct control_serve *o,
+		  struct control_server **ret);
+/* Call cb(arg) when evcon, a connection of s, closes (cb NULL: no longer).
+ * The connection's close callback is the control module's: never set it
+ * elsewhere. */
+void control_server_watch(struct control_server *s, struct evhttp_connection *evcon, void (*cb)(void *arg),
+			  void *arg);
+/* Stop serving and close its connections (NULL accepted); before
+ * control_free. */
+void control_server_free(struct control_server *s);
 
 #endif

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "control.h"
 #include "engine_int.h"
 #include "hook.h"
 #include "report.h"
@@ -43,7 +44,16 @@
  * cap evhttp answers 413 and the body is never read. */
 #define HOOK_MAX_BODY ((size_t)32 << 20)
 #define HOOK_MAX_HEADERS 16384
-#define HOOK_TIMEOUT_S 60
+/* Served as a further server of the control module (control_serve): the
+ * same defences as the control socket's, with these limits. At most
+ * HOOK_MAX_CONNECTIONS connections (beyond them a 503 and a close: the
+ * sender retries), so the bodies evhttp buffers before the signature is
+ * read cost at most HOOK_MAX_CONNECTIONS x HOOK_MAX_BODY (1 GiB); each
+ * connection lives HOOK_CONN_LIFETIME_S at most whatever it sends (a
+ * client trickling a header line keeps resetting the idle timeout). */
+#define HOOK_MAX_CONNECTIONS 32
+#define HOOK_CONN_LIFETIME_S 60
+#define HOOK_IDLE_TIMEOUT_S 30
 /* A stale delivery may still be the exact redelivery of a stored event:
  * its HMAC is checked without a tolerance (a century). */
 #define HOOK_LAX_TOLERANCE_S INT64_C(3155760000)
@@ -65,7 +75,8 @@ struct waiting {
 
 struct hook {
 	struct engine *e;
-	struct evhttp *http;
+	struct control_server *srv;
+	char *what; /* the address, for messages */
 	char *secret;
 	size_t secret_len;
 	struct waiting **wait;
@@ -98,7 +109,7 @@ static const char *peer_of(struct evhttp_request *req, char *buf, size_t size)
 	return buf;
 }
 
-static void waiting_closed_cb(struct evhttp_connection *conn, void *arg);
+static void waiting_closed_cb(void *arg);
 
 static void request_cb(struct evhttp_request *req, void *arg)
 {
@@ -173,7 +184,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		w->ev = ev;
 		/* a client that goes away before the commit gets no answer */
 		if (w->conn)
-			evhttp_connection_set_closecb(w->conn, waiting_closed_cb, w);
+			control_server_watch(h->srv, w->conn, waiting_closed_cb, w);
 		xgrow((void **)&h->wait, &h->cap_wait, h->n_wait + 1, sizeof(*h->wait));
 		if (h->n_wait == 0) {
 			h->first_wait_ms = engine_now_ms();
@@ -183,11 +194,10 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	}
 }
 
-static void waiting_closed_cb(struct evhttp_connection *conn, void *arg)
+static void waiting_closed_cb(void *arg)
 {
 	struct waiting *w = arg;
 
-	(void)conn;
 	w->req = NULL;
 	w->conn = NULL;
 }
@@ -224,7 +234,7 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		struct waiting *w = ws[i];
 		if (w->conn)
-			evhttp_connection_set_closecb(w->conn, NULL, NULL);
+			control_server_watch(h->srv, w->conn, NULL, NULL);
 		if (v[i].result == -EINVAL) {
 			e->stats.webhooks_malformed++;
 			log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL,
@@ -255,15 +265,32 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 	free(ws);
 }
 
-int hook_new(struct event_base *base, struct engine *e, const char *addr, const char *secret, struct hook **ret,
-	     char **cause)
+static const char hook_busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				"Connection: close\r\nContent-Length: 32\r\n\r\n"
+				"too many connections; try again\n";
+
+int hook_new(struct event_base *base, struct engine *e, struct control *c, const char *addr, const char *secret,
+	     struct hook **ret, char **cause)
 {
 	struct hook *h = xcalloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	struct evconnlistener *l;
+	struct control_serve o = {
+		.max_conns = HOOK_MAX_CONNECTIONS,
+		.lifetime_s = HOOK_CONN_LIFETIME_S,
+		.idle_timeout_s = HOOK_IDLE_TIMEOUT_S,
+		.max_body = HOOK_MAX_BODY,
+		.max_headers = HOOK_MAX_HEADERS,
+		.busy = hook_busy,
+		.cnt = &e->stats.webhook_conns,
+		.request_cb = request_cb,
+		.arg = h,
+	};
 
 	h->e = e;
+	h->what = xstrdup(addr);
+	o.what = h->what;
 	h->secret = xstrdup(secret);
 	h->secret_len = strlen(secret);
 	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0) {
@@ -271,18 +298,6 @@ int hook_new(struct event_base *base, struct engine *e, const char *addr, const 
 		hook_free(h);
 		return -EINVAL;
 	}
-	h->http = evhttp_new(base);
-	if (!h->http) {
-		*cause = xstrdup("cannot create the webhook HTTP server");
-		hook_free(h);
-		return -ENOMEM;
-	}
-	evhttp_set_max_body_size(h->http, HOOK_MAX_BODY);
-	evhttp_set_max_headers_size(h->http, HOOK_MAX_HEADERS);
-	evhttp_set_timeout(h->http, HOOK_TIMEOUT_S);
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(h->http, request_cb, h);
 	h->commit_ev = event_new(base, -1, 0, commit_cb, h);
 	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 				    128, (struct sockaddr *)&ss, len);
@@ -292,8 +307,7 @@ int hook_new(struct event_base *base, struct engine *e, const char *addr, const 
 		hook_free(h);
 		return err ? -err : -EADDRINUSE;
 	}
-	if (!evhttp_bind_listener(h->http, l)) {
-		evconnlistener_free(l);
+	if (control_serve(c, l, &o, &h->srv) < 0) {
 		*cause = xasprintf("cannot serve webhooks on '%s'", addr);
 		hook_free(h);
 		return -ENOMEM;
@@ -309,7 +323,7 @@ void hook_free(struct hook *h)
 	/* events never committed get no answer: the sender tries again */
 	for (size_t i = 0; i < h->n_wait; i++) {
 		if (h->wait[i]->conn)
-			evhttp_connection_set_closecb(h->wait[i]->conn, NULL, NULL);
+			control_server_watch(h->srv, h->wait[i]->conn, NULL, NULL);
 		webhook_event_clear(&h->wait[i]->ev);
 		free(h->wait[i]->body);
 		free(h->wait[i]);
@@ -317,8 +331,8 @@ void hook_free(struct hook *h)
 	free(h->wait);
 	if (h->commit_ev)
 		event_free(h->commit_ev);
-	if (h->http)
-		evhttp_free(h->http);
+	control_server_free(h->srv);
+	free(h->what);
 	if (h->secret) {
 		explicit_bzero(h->secret, h->secret_len);
 		free(h->secret);

@@ -375,6 +375,7 @@ START_TEST(test_metrics_text)
 		.results_files_written = 11, .results_files_failed = 12,
 		.reloads_ok = 2, .reloads_failed = 1, .last_reload_unix = 1796130000, .last_reload_ok = false,
 		.started_unix = 1796120000,
+		.webhook_conns = { .open = 5, .refused = 6, .accept_errors = 7 },
 		.lateness_buckets = { 1, 2, 3, 4 }, .lateness_sum = 0.0625, .lateness_count = 4,
 	};
 	struct ctlview_metrics m = {
@@ -436,6 +437,9 @@ START_TEST(test_metrics_text)
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_connections 3\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_connections_refused_total 9\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_accept_errors_total 4\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_webhook_connections 5\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_webhook_connections_refused_total 6\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_webhook_accept_errors_total 7\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_control_requests_total{status_class=\"2xx\"} 10\n"
 					"batchcalld_control_requests_total{status_class=\"3xx\"} 0\n"
 					"batchcalld_control_requests_total{status_class=\"4xx\"} 2\n"
@@ -447,8 +451,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 26);
-		ck_assert_uint_eq(type, 26);
+		ck_assert_uint_eq(help, 29);
+		ck_assert_uint_eq(type, 29);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	free(s);

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WRAP, Env, run, wait_until  # noqa: E402
+from harness import WRAP, Env, Skip, run, wait_until  # noqa: E402
 
 COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "batch_id", "recipient_id",
            "phone_number", "whatsapp_user_id", "status", "attempts", "conversation_id",
@@ -704,9 +704,150 @@ def test_polls_until_analysed(work):
         assert env.d.stop() == 0
 
 
+def hook_env(work, port):
+    return Env(work, extra_conf='webhook_listen = "127.0.0.1:%d";' % port)
+
+
+def metrics_text(env):
+    sock_path = os.path.join(env.d.dir, "control.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sock_path)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return dict(line.split(" ", 1) for line in data.decode().split("\r\n\r\n", 1)[1].splitlines()
+                if line and not line.startswith("#"))
+
+
+def test_webhook_connection_cap(work):
+    """The receiver holds at most 32 connections: 32 idle clients are
+    kept, a 33rd gets a 503 and is closed at once, the control socket
+    still answers promptly, and once some close a request is served
+    again."""
+    port = free_port()
+    with hook_env(work, port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        idle = []
+        for _ in range(32):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        wait_until(lambda: metrics_text(env).get("batchcalld_webhook_connections") == "32", 10,
+                   "32 open webhook connections")
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t0 = time.monotonic()
+        got = b""
+        while True:
+            chunk = extra.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        assert got.startswith(b"HTTP/1.1 503 "), got
+        assert time.monotonic() - t0 < 2
+        extra.close()
+        t0 = time.monotonic()
+        r = ctl(env, "status")
+        assert r.returncode == 0 and time.monotonic() - t0 < 3, (r, time.monotonic() - t0)
+        m = metrics_text(env)
+        assert m["batchcalld_webhook_connections_refused_total"] == "1", m
+        assert m["batchcalld_webhook_connections"] == "32", m
+        for s in idle[:4]:
+            s.close()
+        wait_until(lambda: metrics_text(env).get("batchcalld_webhook_connections") == "28", 10,
+                   "the closed connections forgotten")
+        assert post(port, b"{}", None) == 401
+        for s in idle[4:]:
+            s.close()
+        assert env.d.stop() == 0
+
+
+def test_webhook_connection_lifetime(work):
+    """A client trickling a header line every 10 s (never idle for the
+    30 s timeout) is closed by the 60 s lifetime."""
+    port = free_port()
+    with hook_env(work, port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t0 = time.monotonic()
+        s.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\n")
+        closed = None
+        n = 0
+        while time.monotonic() - t0 < 90:
+            s.settimeout(10)
+            try:
+                data = s.recv(4096)
+                if not data:
+                    closed = time.monotonic() - t0
+                    break
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed = time.monotonic() - t0
+                break
+            try:
+                n += 1
+                s.sendall(b"X-Trickle-%d: 1\r\n" % n)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = time.monotonic() - t0
+                break
+        s.close()
+        assert closed is not None, "the trickling client was never closed"
+        assert 55 <= closed <= 75, closed
+        assert metrics_text(env)["batchcalld_webhook_connections"] == "0"
+        assert env.d.stop() == 0
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_webhook_emfile(work):
+    """At the file descriptor limit (EMFILE) the receiver pauses its
+    listener instead of calling accept() again at once: the daemon stays
+    nearly idle, logs one warning, and serves again once descriptors are
+    free."""
+    import subprocess
+    if WRAP:
+        raise Skip("the daemon runs under BC_WRAP: its descriptors are the wrapper's")
+    port = free_port()
+    with hook_env(work, port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        pid = env.d.proc.pid
+        n = len(os.listdir("/proc/%d/fd" % pid))
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=%d:" % (n + 2)], check=True)
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+        env.d.wait_log(r"cannot accept connections on '127\.0\.0\.1:%d'" % port)
+        cpu0 = cpu_seconds(pid)
+        time.sleep(3)
+        used = cpu_seconds(pid) - cpu0
+        assert used < 0.3, "the daemon used %.2f s of CPU in 3 s at EMFILE" % used
+        log = env.d.log()
+        assert log.count("cannot accept connections on") == 1, log[-3000:]
+        assert "Error from accept" not in log, log[-3000:]
+        for c in clients:
+            c.close()
+        subprocess.run(["prlimit", "--pid", str(pid), "--nofile=1024:"], check=True)
+        wait_until(lambda: post(port, b"{}", None) == 401, 10, "the receiver serving again")
+        assert int(metrics_text(env)["batchcalld_webhook_accept_errors_total"]) >= 1
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
-         test_readded_job_gets_files, test_polls_until_analysed])
+         test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
+         test_webhook_connection_lifetime, test_webhook_emfile])
