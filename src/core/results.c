@@ -207,17 +207,19 @@ static void match_run(const struct jobspec *job, const struct results_run *run, 
 	if (!run->has_detail || m == 0)
 		return;
 
-	/* by id: entries sorted by their id */
+	/* by id: entries sorted by their id. A job file may repeat an id, so
+	 * the entry's number (or WhatsApp id) must agree too; otherwise the
+	 * position or the number decides below. */
 	by = xcalloc(m, sizeof(*by));
 	for (size_t e = 0; e < m; e++)
 		by[e] = (struct ix){ run->rcpts[e].id, NULL, e };
 	qsort(by, m, sizeof(*by), ix_cmp);
 	for (size_t i = 0; i < n; i++) {
-		const char *id = job->recipients[i].id;
+		const char *id = job->recipients[i].id, *key = rcpt_key(&job->recipients[i]);
 		if (entry_of[i] != UNMATCHED || !id)
 			continue;
 		for (size_t j = ix_find(by, m, id, NULL); j < m && nstrcmp(by[j].a, id) == 0; j++)
-			if (!claimed[by[j].i]) {
+			if (!claimed[by[j].i] && nstrcmp(entry_key(&run->rcpts[by[j].i]), key) == 0) {
 				claimed[by[j].i] = true;
 				entry_of[i] = (long)by[j].i;
 				break;

@@ -418,6 +418,47 @@ START_TEST(test_join_ways)
 }
 END_TEST
 
+/* A job file may repeat an id: a match by id is taken only when the
+ * number agrees too, so two recipients sharing id "dup", listed by the
+ * detail in the other order, keep their own status and conversation. */
+START_TEST(test_join_repeated_id)
+{
+	struct recipient rc[] = {
+		{ .id = "dup", .phone_number = "+15550000001" },
+		{ .id = "dup", .phone_number = "+15550000002" },
+		{ .id = "w", .whatsapp_user_id = "4915100000003" },
+	};
+	struct batch_rcpt det[] = {
+		{ .id = "dup", .phone_number = "+15550000002", .status = BATCH_RCPT_FAILED, .conversation_id = "c2" },
+		{ .id = "dup", .phone_number = "+15550000001", .status = BATCH_RCPT_COMPLETED, .conversation_id = "c1" },
+		{ .id = "w", .whatsapp_user_id = "4915100000003", .status = BATCH_RCPT_VOICEMAIL, .conversation_id = "c3" },
+	};
+	struct jobspec job = job_of(rc, ARRAY_SIZE(rc));
+	struct results_run run = { .call_name = "n", .state = RUN_COMPLETED, .batch_id = "b", .has_detail = true,
+				   .rcpts = det, .n_rcpts = ARRAY_SIZE(det) };
+	struct results_input in = { .job = &job, .start = START, .call_name = "n", .runs = &run, .n_runs = 1 };
+	struct results r;
+
+	results_build(&in, &r);
+	ck_assert_uint_eq(r.n_rows, 3);
+	ck_assert_ptr_eq(r.rows[0].entry, &det[1]);
+	ck_assert_str_eq(r.rows[0].status, "completed");
+	ck_assert_ptr_eq(r.rows[1].entry, &det[0]);
+	ck_assert_str_eq(r.rows[1].status, "failed");
+	ck_assert_ptr_eq(r.rows[2].entry, &det[2]); /* by id and WhatsApp id */
+	results_clear(&r);
+
+	/* an id echoed with another number is no match by id: by number */
+	det[0].id = "w";
+	det[2].id = "dup";
+	results_build(&in, &r);
+	ck_assert_ptr_eq(r.rows[0].entry, &det[1]);
+	ck_assert_ptr_eq(r.rows[1].entry, &det[0]);
+	ck_assert_ptr_eq(r.rows[2].entry, &det[2]);
+	results_clear(&r);
+}
+END_TEST
+
 /* Conversations: found by the entry's conversation_id, by the batch link
  * before the detail shows one, the most complete of one id; attempts. */
 START_TEST(test_conversations_and_attempts)
@@ -669,6 +710,7 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, test_no_zone);
 	tcase_add_test(tc, test_rows_never_in_a_batch);
 	tcase_add_test(tc, test_join_ways);
+	tcase_add_test(tc, test_join_repeated_id);
 	tcase_add_test(tc, test_conversations_and_attempts);
 	tcase_add_test(tc, test_entries_not_in_the_file);
 	tcase_add_test(tc, test_file_name);
