@@ -44,12 +44,24 @@ int jsonin_field_fail(char **cause, const char *prefix, const char *key, const c
 
 /* --- the lexer ----------------------------------------------------------- */
 
+/* A stretch inside a string that json-c must read as U+FFFD: an
+ * unpaired surrogate escape, or bytes that are not UTF-8 (text cut
+ * mid-character by the sender: one event is not lost for one character). */
+struct fix {
+	size_t from, to;
+};
+
 struct lexer {
 	const unsigned char *s;
 	size_t n, i;
 	const char *err; /* NULL: ran out of input */
 	bool nul;        /* the last string held "\u0000" */
+	struct fix *fix; /* in order of position (the owner frees) */
+	size_t n_fix, cap_fix;
 };
+
+static const char fix_text[] = "\\ufffd";
+#define FIX_LEN (sizeof(fix_text) - 1)
 
 static bool lex_fail(struct lexer *lx, const char *why)
 {
@@ -128,10 +140,16 @@ static bool lex_hex4(struct lexer *lx, uint32_t *ret)
 	return true;
 }
 
+static void lex_fix(struct lexer *lx, size_t from, size_t to)
+{
+	xgrow((void **)&lx->fix, &lx->cap_fix, lx->n_fix + 1, sizeof(*lx->fix));
+	lx->fix[lx->n_fix++] = (struct fix){ from, to };
+}
+
 static bool lex_string(struct lexer *lx)
 {
 	uint32_t cp, lo;
-	size_t k;
+	size_t k, esc, after;
 
 	lx->i++; /* the opening quote */
 	lx->nul = false;
@@ -155,11 +173,14 @@ static bool lex_string(struct lexer *lx)
 					if (lx->i + m == lx->n)
 						return false;
 				}
-				return lex_fail(lx, "invalid UTF-8");
+				/* one U+FFFD a byte, as sbuf writes them */
+				k = 1;
+				lex_fix(lx, lx->i, lx->i + 1);
 			}
 			lx->i += k;
 			continue;
 		}
+		esc = lx->i;
 		if (++lx->i >= lx->n)
 			return false;
 		c = lx->s[lx->i++];
@@ -167,18 +188,26 @@ static bool lex_string(struct lexer *lx)
 			if (!lex_hex4(lx, &cp))
 				return false;
 			lx->nul |= cp == 0;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return lex_fail(lx, "unpaired surrogate");
+			if (cp >= 0xdc00 && cp <= 0xdfff) {
+				lex_fix(lx, esc, lx->i);
+				continue;
+			}
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (lx->i + 2 > lx->n)
 					return false;
-				if (lx->s[lx->i] != '\\' || lx->s[lx->i + 1] != 'u')
-					return lex_fail(lx, "unpaired surrogate");
+				if (lx->s[lx->i] != '\\' || lx->s[lx->i + 1] != 'u') {
+					lex_fix(lx, esc, lx->i);
+					continue;
+				}
+				after = lx->i;
 				lx->i += 2;
 				if (!lex_hex4(lx, &lo))
 					return false;
-				if (lo < 0xdc00 || lo > 0xdfff)
-					return lex_fail(lx, "unpaired surrogate");
+				if (lo < 0xdc00 || lo > 0xdfff) {
+					/* the next escape is read on its own */
+					lex_fix(lx, esc, after);
+					lx->i = after;
+				}
 			}
 		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
 			return lex_fail(lx, "invalid escape in string");
@@ -252,8 +281,16 @@ static size_t key_next(const unsigned char *s, size_t n, size_t *i, unsigned cha
 	if (*i >= n)
 		return 0;
 	if (s[*i] != '\\') {
-		out[0] = s[(*i)++];
-		return 1;
+		size_t k = utf8_decode(s + *i, n - *i, NULL);
+		if (k == 0) {
+			/* not UTF-8 (the lexer reads it as U+FFFD) */
+			(*i)++;
+			memcpy(out, "\xef\xbf\xbd", 3);
+			return 3;
+		}
+		memcpy(out, s + *i, k);
+		*i += k;
+		return k;
 	}
 	(*i)++;
 	switch (s[(*i)++]) {
@@ -268,12 +305,20 @@ static size_t key_next(const unsigned char *s, size_t n, size_t *i, unsigned cha
 	cp = 0;
 	for (int k = 0; k < 4; k++)
 		cp = cp * 16 + (uint32_t)hex_value(s[(*i)++]);
-	if (cp >= 0xd800 && cp <= 0xdbff) {
-		*i += 2; /* "\u" */
+	if (cp >= 0xdc00 && cp <= 0xdfff) {
+		cp = 0xfffd; /* unpaired */
+	} else if (cp >= 0xd800 && cp <= 0xdbff) {
 		lo = 0;
-		for (int k = 0; k < 4; k++)
-			lo = lo * 16 + (uint32_t)hex_value(s[(*i)++]);
-		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		if (*i + 6 <= n && s[*i] == '\\' && s[*i + 1] == 'u') {
+			for (int k = 2; k < 6; k++)
+				lo = lo * 16 + (uint32_t)hex_value(s[*i + k]);
+		}
+		if (lo >= 0xdc00 && lo <= 0xdfff) {
+			*i += 6;
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		} else {
+			cp = 0xfffd; /* unpaired: the next escape on its own */
+		}
 	}
 	if (cp < 0x80) {
 		out[0] = (unsigned char)cp;
@@ -331,8 +376,11 @@ char *jsonin_unquote(const char *json, size_t len)
 	struct lexer lx = { .s = (const unsigned char *)json, .n = len };
 
 	/* exactly one valid string literal, or nothing */
-	if (len < 2 || json[0] != '"' || !lex_string(&lx) || lx.i != len)
+	if (len < 2 || json[0] != '"' || !lex_string(&lx) || lx.i != len) {
+		free(lx.fix);
 		return NULL;
+	}
+	free(lx.fix);
 	n = len - 2;
 	/* decoded text is never longer than its escapes; a NUL's replacement
 	 * is, so room for three bytes each */
@@ -392,16 +440,40 @@ static size_t value_cost(unsigned char c)
 	return COST_SLOT + (c == '{' ? COST_OBJECT : c == '[' ? COST_ARRAY : c == 'n' ? 0 : COST_SCALAR);
 }
 
-/* The text of body[from..to) without the whitespace between tokens. */
-static void compact(const unsigned char *s, size_t from, size_t to, struct jsonin_capture *ret)
+/* The first of the n fixes that begins at or after pos. */
+static size_t fix_at(const struct fix *fx, size_t n, size_t pos)
 {
-	char *out = xmalloc(to - from + 1);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fx[mid].from < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The text of body[from..to) without the whitespace between tokens, its
+ * fixes written as U+FFFD escapes. */
+static void compact(const unsigned char *s, size_t from, size_t to, const struct fix *fx, size_t nfx,
+		    struct jsonin_capture *ret)
+{
+	size_t f = fix_at(fx, nfx, from), nf = fix_at(fx, nfx, to) - f;
+	char *out = xmalloc(to - from + nf * FIX_LEN + 1);
 	size_t n = 0;
 	bool in_string = false;
 
 	for (size_t i = from; i < to; i++) {
 		unsigned char c = s[i];
 		if (in_string) {
+			if (f < nfx && fx[f].from == i) {
+				memcpy(out + n, fix_text, FIX_LEN);
+				n += FIX_LEN;
+				i = fx[f++].to - 1;
+				continue;
+			}
 			out[n++] = (char)c;
 			if (c == '\\')
 				out[n++] = (char)s[++i];
@@ -424,7 +496,7 @@ static void end_region(struct walk *w)
 
 	if (w->region_take == JSONIN_CAPTURE) {
 		xgrow((void **)&d->captures, &w->cap_captures, d->n_captures + 1, sizeof(*d->captures));
-		compact(w->lx.s, sp.from, sp.to, &d->captures[d->n_captures]);
+		compact(w->lx.s, sp.from, sp.to, w->lx.fix, w->lx.n_fix, &d->captures[d->n_captures]);
 		d->cost += d->captures[d->n_captures].len;
 		sp.kind = 'c';
 		sp.capture = d->n_captures++;
@@ -572,16 +644,37 @@ cut:
 	return jsonin_fail(cause, "truncated JSON (%zu bytes)", len);
 }
 
-/* The body as json-c must read it: each span replaced by its stand-in. */
-static char *rewrite(const char *body, size_t len, const struct span *sp, size_t n, size_t *ret_len)
+/* body[from..to) into out at *k, each fix from *f on written as a U+FFFD
+ * escape (a fix never straddles a span: both keep to strings). */
+static void copy_fixed(char *out, size_t *k, const char *body, size_t from, size_t to, const struct fix *fx,
+		       size_t nfx, size_t *f)
 {
-	size_t size = len + n * 24 + 1; /* a stand-in is at most 20 digits */
+	while (*f < nfx && fx[*f].from < from)
+		(*f)++; /* inside a span: the stand-in replaces it */
+	while (from < to) {
+		size_t end = *f < nfx && fx[*f].from < to ? fx[*f].from : to;
+		memcpy(out + *k, body + from, end - from);
+		*k += end - from;
+		from = end;
+		if (from < to) {
+			memcpy(out + *k, fix_text, FIX_LEN);
+			*k += FIX_LEN;
+			from = fx[(*f)++].to;
+		}
+	}
+}
+
+/* The body as json-c must read it: each span replaced by its stand-in,
+ * each fix by U+FFFD. */
+static char *rewrite(const char *body, size_t len, const struct span *sp, size_t n, const struct fix *fx,
+		     size_t nfx, size_t *ret_len)
+{
+	size_t size = len + n * 24 + nfx * FIX_LEN + 1; /* a stand-in is at most 20 digits */
 	char *out = xmalloc(size);
-	size_t from = 0, k = 0;
+	size_t from = 0, k = 0, f = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		memcpy(out + k, body + from, sp[i].from - from);
-		k += sp[i].from - from;
+		copy_fixed(out, &k, body, from, sp[i].from, fx, nfx, &f);
 		switch (sp[i].kind) {
 		case '{': memcpy(out + k, "{}", 2), k += 2; break;
 		case '[': memcpy(out + k, "[]", 2), k += 2; break;
@@ -590,8 +683,7 @@ static char *rewrite(const char *body, size_t len, const struct span *sp, size_t
 		}
 		from = sp[i].to;
 	}
-	memcpy(out + k, body + from, len - from);
-	k += len - from;
+	copy_fixed(out, &k, body, from, len, fx, nfx, &f);
 	out[k] = '\0';
 	*ret_len = k;
 	return out;
@@ -633,8 +725,8 @@ int jsonin_parse(const char *body, size_t len, const struct jsonin_opts *o, stru
 	r = walk_body(&w, len, cause);
 	if (r < 0)
 		goto out;
-	if (w.n_spans > 0)
-		text = copy = rewrite(body, len, w.spans, w.n_spans, &n);
+	if (w.n_spans > 0 || w.lx.n_fix > 0)
+		text = copy = rewrite(body, len, w.spans, w.n_spans, w.lx.fix, w.lx.n_fix, &n);
 
 	/* one more level than the check allows, so that json-c's own limit
 	 * can never refuse what the check let through */
@@ -672,6 +764,7 @@ out:
 		json_tokener_free(tok);
 	free(copy);
 	free(w.spans);
+	free(w.lx.fix);
 	return r;
 }
 

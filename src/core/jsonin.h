@@ -4,8 +4,11 @@
  *
  * Before json-c sees a body, one pass checks it against RFC 8259 (json-c
  * takes NaN, single quotes, "01", raw control characters even in strict
- * mode), refuses invalid UTF-8, unpaired surrogates and nesting deeper than
- * JSONIN_MAX_DEPTH, and prices what json-c would spend on it: a body over
+ * mode), refuses nesting deeper than JSONIN_MAX_DEPTH and bytes that are
+ * not UTF-8 outside strings, reads an unpaired surrogate escape and each
+ * byte that is not UTF-8 inside a string as U+FFFD (text cut
+ * mid-character by a sender; a refused webhook is never sent again), and
+ * prices what json-c would spend on it: a body over
  * the caller's budget is refused before any of it is built (16 MiB of
  * "[{},{},...]" would take json-c 4 GB). The same pass asks the caller's
  * rule, for every value by its path, whether to build it, set it aside

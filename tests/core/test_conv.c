@@ -487,6 +487,52 @@ START_TEST(test_transcript_set_aside)
 }
 END_TEST
 
+/* Text cut mid-character by the sender (a lone surrogate escape, as
+ * Python's json.dumps writes half an emoji, or raw bytes that are not
+ * UTF-8) reads as U+FFFD: the conversation is kept, not refused. */
+START_TEST(test_replacement_character)
+{
+	static const struct {
+		const char *sent, *summary, *value;
+	} v[] = {
+		{ "Cut \\ud83d", "Cut \xef\xbf\xbd", "\"x\\ufffd\"" },
+		{ "\\ude00 low", "\xef\xbf\xbd low", "\"x\\ufffd\"" },
+		{ "\\ud83d\\u0041", "\xef\xbf\xbd" "A", "\"x\\ufffd\"" },
+		{ "pair \\ud83d\\ude00", "pair \xf0\x9f\x98\x80", NULL }, /* a pair is kept */
+		{ "raw \xf0\x9f\x98", "raw \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "\"x\\ufffd\"" },
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", "\"x\\ufffd\"" },
+		{ "caf\xe9!", "caf\xef\xbf\xbd!", "\"x\\ufffd\"" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		/* the same bad text in the summary (built), a data value
+		 * (captured) and a transcript message (set aside) */
+		const char *bad = v[i].sent;
+		char *body = xasprintf(
+			"{\"conversation_id\":\"c\",\"agent_id\":\"a\",\"status\":\"done\",\"metadata\":"
+			"{\"start_time_unix_secs\":1,\"call_duration_secs\":2},\"has_audio\":true,"
+			"\"has_user_audio\":true,\"has_response_audio\":true,\"transcript\":[{\"role\":\"user\","
+			"\"message\":\"%s\"}],\"analysis\":{\"call_successful\":"
+			"\"success\",\"transcript_summary\":\"%s\",\"data_collection_results\":{\"x\":"
+			"{\"data_collection_id\":\"x\",\"rationale\":\"r\",\"value\": \"%s\" }}}}",
+			bad, bad, bad);
+		struct conv c;
+		parse_ok(body, &c);
+		ck_assert_str_eq(c.transcript_summary, v[i].summary);
+		ck_assert_uint_eq(c.transcript_turns, 1);
+		ck_assert_uint_eq(c.n_data, 1);
+		/* the kept value is JSON text that a strict reader takes */
+		ck_assert_msg(v[i].value == NULL || strstr(c.data[0].value, "\\ufffd"), "value %s", c.data[0].value);
+		ck_assert_msg(v[i].value == NULL ||
+				      (!strstr(c.data[0].value, "\\ud83d") && !strstr(c.data[0].value, "\\ude00")),
+			      "value %s", c.data[0].value);
+		for (const char *q = c.data[0].value; *q; q++)
+			ck_assert_msg((unsigned char)*q < 0x80, "value %s holds a raw byte", c.data[0].value);
+		conv_clear(&c);
+		free(body);
+	}
+}
+END_TEST
+
 START_TEST(test_not_json)
 {
 	static const struct {
@@ -500,8 +546,9 @@ START_TEST(test_not_json)
 		{ "{'a':1}", "not valid JSON" },
 		{ "{\"a\":01}", "not valid JSON" },
 		{ "{\"a\":\"\x01\"}", "not valid JSON: control character" },
-		{ "{\"a\":\"\xc0\xaf\"}", "not valid JSON: invalid UTF-8" },
-		{ "{\"a\":\"\\ud800\"}", "not valid JSON: unpaired surrogate" },
+		/* bytes that are not UTF-8 outside a string stay an error */
+		{ "{\"a\":\xc0\xaf}", "not valid JSON: value expected" },
+		{ "{\xff\"a\":1}", "not valid JSON: quoted key expected" },
 		{ "{\"a\\u0000b\":1}", "not valid JSON: NUL character in a key" },
 		{ "{\"conversation_id\":\"c\\u0000d\"}", "conversation_id: string contains a NUL" },
 	};
@@ -573,6 +620,7 @@ static Suite *conv_suite(void)
 	tcase_add_test(tc, test_data_values_exact);
 	tcase_add_test(tc, test_transcript_set_aside);
 	tcase_add_test(tc, test_not_json);
+	tcase_add_test(tc, test_replacement_character);
 	tcase_add_test(tc, test_truncated_at_every_offset);
 	suite_add_tcase(s, tc);
 	return s;

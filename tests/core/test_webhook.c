@@ -395,6 +395,33 @@ START_TEST(test_envelope_transcription)
 }
 END_TEST
 
+/* An event whose text was cut mid-character by the sender (Python's
+ * json.dumps writes half an emoji as a lone surrogate escape) is kept with
+ * U+FFFD: a 400 is never retried, so refusing it would lose it. */
+START_TEST(test_envelope_replacement_character)
+{
+	static const char *const bad[] = { "\\ud83d", "\xf0\x9f\x98" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char *body = xasprintf(
+			"{\"type\":\"post_call_transcription\",\"event_timestamp\":1792483300,\"data\":"
+			"{\"conversation_id\":\"c\",\"agent_id\":\"a\",\"status\":\"done\",\"metadata\":"
+			"{\"start_time_unix_secs\":1,\"call_duration_secs\":2},\"has_audio\":true,"
+			"\"has_user_audio\":true,\"has_response_audio\":true,\"analysis\":{\"call_successful\":"
+			"\"success\",\"transcript_summary\":\"Thanks %s\"}}}",
+			bad[i]);
+		struct webhook_event e;
+		parse_ok(body, &e);
+		ck_assert_int_eq(e.type, WEBHOOK_TRANSCRIPTION);
+		ck_assert_str_eq(e.conv.transcript_summary,
+				 i == 0 ? "Thanks \xef\xbf\xbd" : "Thanks \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+		webhook_event_clear(&e);
+		free(body);
+	}
+	/* outside a string such bytes are no JSON */
+	parse_bad("{\"type\":\"call_initiation_failure\",\"event_timestamp\":1,\"data\":\xff}", "not valid JSON");
+}
+END_TEST
+
 START_TEST(test_envelope_audio)
 {
 	/* 90 MiB of base64 (two hours of MP3): checked, counted, never built */
@@ -478,6 +505,7 @@ static Suite *webhook_suite(void)
 	tcase_add_test(tc, test_envelope_initiation_failure);
 	tcase_add_test(tc, test_envelope_transcription);
 	tcase_add_test(tc, test_envelope_audio);
+	tcase_add_test(tc, test_envelope_replacement_character);
 	tcase_add_test(tc, test_envelope_other_and_errors);
 	suite_add_tcase(s, tc);
 	return s;
