@@ -420,6 +420,15 @@ int engine_reload(struct engine *e)
 	if (strcmp(nc->api.base_url, e->conf->api.base_url) != 0 ||
 	    strcmp(nc->state_dir, e->conf->state_dir) != 0)
 		log_event(LOG_WARNING, EV_RESTART_NEEDED, NULL, "changes to api.base_url and state_dir take effect at the next start");
+	{
+		const char *was = e->conf->webhook_listen ? e->conf->webhook_listen : "";
+		const char *now = nc->webhook_listen ? nc->webhook_listen : "";
+		if (strcmp(was, now) != 0)
+			log_event(LOG_WARNING, EV_RESTART_NEEDED, NULL,
+				  "a change to webhook_listen ('%s', was '%s') takes effect at the next start; until "
+				  "then the receiver %s",
+				  now, was, e->hook_on ? "stays on the old address" : "stays off");
+	}
 	old = e->conf;
 	e->conf = nc;
 	reconcile_apply_conf(e);

@@ -99,6 +99,8 @@ struct engine {
 	bool scan_wanted;           /* lookups wait for the next scan */
 	bool poll_wanted;           /* a poll came due during a scan */
 	bool stopping;
+	bool hook_on;               /* a webhook receiver listens (hook.c): its presence, not
+	                             * webhook_listen, which a reload may change */
 	bool store_broken;
 	int64_t paused_until_ms;
 	int auth_failures;

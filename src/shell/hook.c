@@ -312,6 +312,7 @@ int hook_new(struct event_base *base, struct engine *e, struct control *c, const
 		hook_free(h);
 		return -ENOMEM;
 	}
+	e->hook_on = true;
 	*ret = h;
 	return 0;
 }
@@ -320,6 +321,8 @@ void hook_free(struct hook *h)
 {
 	if (!h)
 		return;
+	if (h->srv)
+		h->e->hook_on = false;
 	/* events never committed get no answer: the sender tries again */
 	for (size_t i = 0; i < h->n_wait; i++) {
 		if (h->wait[i]->conn)

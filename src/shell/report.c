@@ -1556,8 +1556,9 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x)
 {
 	/* With the receiver on, an event is expected first: fetch only what
-	 * none came for within the grace. */
-	int64_t now = engine_now_ms() + (rep->e->conf->webhook_listen ? REPORT_WEBHOOK_GRACE_MS : 0);
+	 * none came for within the grace. The receiver listening decides, not
+	 * webhook_listen: a reload that sets it starts no receiver. */
+	int64_t now = engine_now_ms() + (rep->e->hook_on ? REPORT_WEBHOOK_GRACE_MS : 0);
 
 	for (size_t i = 0; i < x->n_rcpts; i++)
 		if (x->rcpts[i].conversation_id && *x->rcpts[i].conversation_id)

@@ -844,10 +844,37 @@ def test_webhook_emfile(work):
         assert env.d.stop() == 0
 
 
+def test_reload_sets_webhook_listen(work):
+    """A reload that sets webhook_listen starts no receiver: a warning
+    says it takes effect at the next start, and the conversations are
+    still fetched at once (no event can come, so no grace is waited)."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        with open(env.d.conf, "a") as f:
+            f.write('webhook_listen = "127.0.0.1:%d";\n' % port)
+        at = int(time.time()) + 2
+        env.d.write_job("camp", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_log(r"a change to webhook_listen \('127\.0\.0\.1:%d', was ''\) takes effect at the next "
+                       r"start; until then the receiver stays off" % port)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            raise AssertionError("a receiver listens after the reload")
+        except ConnectionRefusedError:
+            pass
+        env.d.wait_state("camp", ("completed", "failed"), 60)
+        header, body = wait_until(lambda: csv_final(results, "camp", at), 60, "the conversation columns")
+        assert env.sim.requests("conversation"), "nothing fetched"
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
-         test_webhook_connection_lifetime, test_webhook_emfile])
+         test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen])
