@@ -707,6 +707,20 @@ static const char *eval_value(const struct conv *c, const char *id)
 
 /* --- CSV -------------------------------------------------------------- */
 
+/* Would a spreadsheet run the cell as a formula? Its first byte is one of
+ * = + - @ TAB CR, or its first character after blanks (spaces, TAB, CR,
+ * LF) is one of = + - @: Excel and LibreOffice skip leading blanks. */
+static bool csv_formula(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 0 && strchr("=+-@\t\r", s[0]))
+		return true;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i < n && s[i] != '\0' && strchr("=+-@", s[i]);
+}
+
 /* One field: neutralised for spreadsheets, quoted when it must be,
  * invalid UTF-8 replaced. */
 static void csv_field(struct sbuf *b, const char *s, size_t n)
@@ -719,7 +733,7 @@ static void csv_field(struct sbuf *b, const char *s, size_t n)
 		quote = p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n';
 	if (quote)
 		sbuf_add(b, "\"", 1);
-	if (n > 0 && strchr("=+-@\t\r", s[0]))
+	if (csv_formula(s, n))
 		sbuf_add(b, "'", 1);
 	for (i = from = 0; i < n; i += k) {
 		if (p[i] < 0x80 && p[i] != '"') {

@@ -293,6 +293,34 @@ START_TEST(test_hostile_cells)
 }
 END_TEST
 
+/* A formula behind blanks (spaces, TAB, CR, LF) is still a formula to
+ * a spreadsheet: the cell gets the quote too; blanks before text do not. */
+START_TEST(test_formula_after_blanks)
+{
+	struct recipient rc[] = {
+		{ .id = " =1+1", .phone_number = "+15550000001" },
+		{ .id = "\n@SUM(A1)", .phone_number = "+15550000002" },
+		{ .id = "  \t -2", .phone_number = "+15550000003" },
+		{ .id = " \r\n+x", .phone_number = "+15550000004" },
+		{ .id = "  plain", .phone_number = "+15550000005" },
+		{ .id = "\nline", .phone_number = "+15550000006" },
+	};
+	struct jobspec job = job_of(rc, ARRAY_SIZE(rc));
+	struct results_input in = { .job = &job, .start = START, .call_name = "n" };
+	struct results r;
+	char *csv = csv_of(&in, &r);
+
+	ck_assert_ptr_nonnull(strstr(csv, ",' =1+1,"));
+	ck_assert_ptr_nonnull(strstr(csv, ",\"'\n@SUM(A1)\","));
+	ck_assert_ptr_nonnull(strstr(csv, ",'  \t -2,"));
+	ck_assert_ptr_nonnull(strstr(csv, ",\"' \r\n+x\","));
+	ck_assert_ptr_nonnull(strstr(csv, ",  plain,"));
+	ck_assert_ptr_nonnull(strstr(csv, ",\"\nline\","));
+	free(csv);
+	results_clear(&r);
+}
+END_TEST
+
 /* A job without a zone reads as UTC. */
 START_TEST(test_no_zone)
 {
@@ -707,6 +735,7 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, test_campaign_golden);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_hostile_cells);
+	tcase_add_test(tc, test_formula_after_blanks);
 	tcase_add_test(tc, test_no_zone);
 	tcase_add_test(tc, test_rows_never_in_a_batch);
 	tcase_add_test(tc, test_join_ways);
