@@ -24,8 +24,8 @@ struct file_piece {
 };
 
 /* Write the n pieces into name in the folder dirfd (created or truncated,
- * mode), with an fdatasync when sync; 0, or a negative errno and the file
- * removed. */
+ * mode whatever the umask), with an fdatasync when sync; 0, or a negative
+ * errno and the file removed. */
 int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode, bool sync);
 
 /* Replace name in the folder dirfd with the n pieces, crash-safely: a

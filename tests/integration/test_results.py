@@ -871,10 +871,30 @@ def test_reload_sets_webhook_listen(work):
         assert env.d.stop() == 0
 
 
+def test_modes_under_umask_0077(work):
+    """The results files keep their documented mode 0640 (folders 2750)
+    under a umask that would make them 0600 (UMask=0077 in a drop-in)."""
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start(preexec=lambda: os.umask(0o077))
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("res", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("res", ("completed", "failed"), 60)
+        paths = wait_until(lambda: files_of(results, "res", at), 30, "the results files")
+        for p in paths:
+            assert stat.S_IMODE(os.stat(p).st_mode) == 0o640, (p, oct(os.stat(p).st_mode))
+        assert stat.S_IMODE(os.stat(os.path.dirname(paths[0])).st_mode) == 0o2750
+        assert stat.S_IMODE(os.stat(results).st_mode) == 0o2750
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
-         test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen])
+         test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
+         test_modes_under_umask_0077])
