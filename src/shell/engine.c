@@ -368,9 +368,12 @@ int engine_start(struct engine *e, int64_t born_ms)
 	event_add(e->tfd_ev, NULL);
 	engine_settle(e);
 	update_status(e);
-	notify_ready();
+	/* The start entry before READY=1: the manager's "Started" entry
+	 * follows it in the journal (logged after READY=1, it came second
+	 * on a loaded machine: the container test) */
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
 		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files, e->conf->state_dir);
+	notify_ready();
 	/* A first poll at once picks up batches that were active before. */
 	scan_start(e, true);
 	return 0;
