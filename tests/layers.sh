@@ -69,7 +69,7 @@ json_tokener_set_flags
 '
 # What the compiler itself adds: the stack protector (-fstack-protector,
 # dpkg's hardening) and the sanitizers' and libFuzzer's instrumentation.
-compiler_symbols='^(__stack_chk_fail|__(asan|ubsan|sanitizer|sancov)_.*|__(start|stop)___sancov_.*)$'
+compiler_symbols='^(__stack_chk_fail|__(asan|ubsan|sanitizer|sancov)_.*|__odr_asan[._].*|__(start|stop)___sancov_.*)$'
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
