@@ -486,7 +486,7 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 static const char control_busy[] =
 	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
-	"Content-Length: 97\r\n\r\n"
+	"Content-Length: 92\r\n\r\n"
 	"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections to the control socket; try again\"}}\n";
 
 static void refuse(struct server *srv, struct bufferevent *bev, struct evhttp_connection *evcon)

@@ -83,10 +83,6 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
-	/* the umask took bits off (UMask=0077 makes 0640 a 0600, which the
-	 * group that should read the file cannot): the mode is the caller's */
-	if (fchmod(fd, mode) < 0)
-		rc = -errno;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = write_all(fd, v[i].p, v[i].n);
 	if (rc == 0 && sync && fdatasync(fd) < 0)

@@ -24,7 +24,7 @@ struct file_piece {
 };
 
 /* Write the n pieces into name in the folder dirfd (created or truncated,
- * mode whatever the umask), with an fdatasync when sync; 0, or a negative
+ * mode less the umask), with an fdatasync when sync; 0, or a negative
  * errno and the file removed. */
 int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode, bool sync);
 

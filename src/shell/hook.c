@@ -92,6 +92,11 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
 	if (b)
 		evbuffer_add_printf(b, "%s\n", text);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
+	/* One delivery per connection: the connection's lifetime counts
+	 * from its accept, so a sender reusing it for a later delivery could
+	 * meet the deadline mid-upload (and a delivery is not always sent
+	 * again). */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 	evhttp_send_reply(req, code, reason, b);
 	if (b)
 		evbuffer_free(b);

@@ -372,20 +372,31 @@ static int write_file(const struct daemonconf *c, const char *name, const char *
 	char *sub;
 	int top, fd, rc;
 	struct file_piece piece = { text, len };
+	mode_t old;
 
 	if (!slash)
 		return -EINVAL;
+	/* The modes are the documented ones whatever the unit's UMask=: a
+	 * 0077 umask would make the folders 0700 and the files 0600, which
+	 * the group cannot read, and a chmod afterwards cannot restore the
+	 * set-group-ID bit under RestrictSUIDSGID=. The daemon is one
+	 * thread, so the umask is changed for these calls only. */
+	old = umask(0027);
 	top = open_folder(c->results_dir, gid);
-	if (top < 0)
+	if (top < 0) {
+		umask(old);
 		return top;
+	}
 	sub = xasprintf("%s/%.*s", c->results_dir, (int)(slash - name), name);
 	fd = open_folder(sub, gid);
 	free(sub);
 	if (fd < 0) {
+		umask(old);
 		close(top);
 		return fd;
 	}
 	rc = file_replace_at(fd, slash + 1, &piece, 1, 0640);
+	umask(old);
 	close(fd);
 	close(top);
 	return rc;
