@@ -342,6 +342,7 @@ static int array_item(json_object *a, const char *key, size_t i, char *prefix, s
 {
 	json_object *v = json_object_array_get_idx(a, i);
 
+	*ret = NULL; /* on every path, failures too */
 	snprintf(prefix, size, "%s[%zu]", key, i);
 	if (!v || !json_object_is_type(v, json_type_object))
 		return jsonin_fail(cause, "%s: expected an object", prefix);

@@ -831,6 +831,7 @@ int jsonin_get_cstr(json_object *o, const char *prefix, const char *key, unsigne
 	const char *s;
 	int r;
 
+	*ret = NULL; /* on every path, failures too */
 	r = jsonin_get(o, prefix, key, json_type_string, flags, &v, cause);
 	if (r < 0)
 		return r;

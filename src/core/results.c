@@ -544,7 +544,8 @@ static void text(struct cell *c, const char *s)
 static void local_time(const struct results_input *in, int64_t t, struct cell *c)
 {
 	format_local(in, t, c->buf, sizeof(c->buf));
-	text(c, c->buf);
+	c->kind = CELL_TEXT;
+	c->s = c->buf;
 }
 
 typedef void (*col_fn)(const struct results *r, const struct results_row *w, struct cell *c);

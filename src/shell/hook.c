@@ -136,7 +136,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	e->stats.webhooks_received++;
 	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	v = webhook_verify(sig, sig ? strlen(sig) : 0, h->secret, h->secret_len, body, len, engine_now_ms(), &pol);
-	if (v == WEBHOOK_STALE) {
+	if (v == WEBHOOK_STALE && sig) {
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
 		struct webhook_policy lax = { HOOK_LAX_TOLERANCE_S, WEBHOOK_FUTURE_DEFAULT };

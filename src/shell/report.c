@@ -580,8 +580,8 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 {
 	struct occ_view v;
 	struct sbuf b = { 0 };
-	char *csv, *jsonl, *name;
-	size_t csv_len, jsonl_len;
+	char *csv = NULL, *jsonl = NULL, *name;
+	size_t csv_len = 0, jsonl_len = 0;
 	json_object *s;
 
 	if (start == 0 && (start = latest_start(e, job)) == 0) {
@@ -593,12 +593,13 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		return -ENOENT;
 	}
 	name = results_file_name(job, start, v.call_name, RESULTS_CSV);
-	csv = jsonl = NULL;
 	if (v.incomplete) {
 		/* until the detail is here again, the files say more than the
 		 * rows the daemon could make */
 		char *p = xasprintf("%s/%s", e->conf->results_dir, name), *q;
-		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) == 0) {
+		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) < 0) {
+			csv = NULL;
+		} else {
 			q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
 			if (file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) < 0) {
 				free(csv);
@@ -679,23 +680,19 @@ static void occ_keep_links(struct report_occ *o, const struct report_detail *x, 
 static void occ_gc(struct engine *e, struct report *rep, const char *job)
 {
 	const struct run **all = NULL;
-	size_t n = slot_job_runs(e, job, &all, NULL);
+	size_t n = slot_job_runs(e, job, &all, NULL), w = 0;
 
-	for (size_t i = 0; i < rep->n_occ;) {
-		bool live = false;
-		if (strcmp(rep->occ[i].job, job) != 0) {
-			i++;
-			continue;
-		}
-		for (size_t k = 0; k < n && !live; k++)
-			live = all[k]->start == rep->occ[i].start;
-		if (live) {
-			i++;
-			continue;
-		}
-		occ_clear(&rep->occ[i]);
-		rep->occ[i] = rep->occ[--rep->n_occ];
+	/* each slot is read once: kept ones move down, the others are let go */
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		bool keep = strcmp(rep->occ[i].job, job) != 0;
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = all[k]->start == rep->occ[i].start;
+		if (keep)
+			rep->occ[w++] = rep->occ[i];
+		else
+			occ_clear(&rep->occ[i]);
 	}
+	rep->n_occ = w;
 	free(all);
 }
 
