@@ -132,6 +132,8 @@ struct engine {
 
 /* The wall clock (CLOCK_REALTIME) in milliseconds since the epoch. */
 int64_t engine_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds, for how long a piece of work took. */
+int64_t engine_mono_us(void);
 void engine_want_next(struct engine *e, const char *job);
 /* 64 random bits, for jitter (the machine's, backoffs). */
 uint64_t engine_rnd64(void);

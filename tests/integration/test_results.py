@@ -12,6 +12,7 @@ import hmac
 import io
 import json
 import os
+import re
 import socket
 import stat
 import sys
@@ -111,8 +112,8 @@ def test_results_files_when_batch_ends(work):
         # a journal entry per file with its path (logged once the file is
         # in place: the file may be seen a moment before its line)
         for p in (csv_path, jsonl_path):
-            wait_until(lambda: "job 'res': results file '%s' written (3 rows)" % p in env.d.log(), 10,
-                       "the log line of %s" % p)
+            wait_until(lambda: re.search(r"job 'res': results file '%s' written \(3 rows, \d+ ms\)" % re.escape(p),
+                                         env.d.log()), 10, "the log line of %s" % p)
         # no temporary file left behind
         assert not [n for n in os.listdir(os.path.dirname(csv_path)) if n.endswith(".tmp")]
 

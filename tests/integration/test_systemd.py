@@ -192,8 +192,9 @@ def results_written(job, rows):
                       "the results entries of " + job)
     written = of_kind(es, "results-written")
     assert all(e.get("JOB_EVENT") is None and e["PRIORITY"] == LOG_INFO and
-               re.fullmatch(r"job '%s': results file '.*/results/%s/[^/']+\.(csv|jsonl)' written \(%d rows?\)"
-                            % (re.escape(job), re.escape(job), rows), e["MESSAGE"]) for e in written), \
+               re.fullmatch(r"job '%s': results file '.*/results/%s/[^/']+\.(csv|jsonl)' "
+                            r"written \(%d rows?, \d+ ms\)" % (re.escape(job), re.escape(job), rows),
+                            e["MESSAGE"]) for e in written), \
         [e["MESSAGE"] for e in written]
     return [e for e in es if e not in written]
 
@@ -306,7 +307,8 @@ def journal_story(work, target):
         written = of_kind(story, "results-written")
         assert written and all(e.get("JOB_EVENT") is None and e["PRIORITY"] == LOG_INFO and
                                re.fullmatch(r"job '%s': results file '.*/results/%s/[^/']+\.(csv|jsonl)' "
-                                            r"written \(3 rows\)" % (re.escape(job), re.escape(job)), e["MESSAGE"])
+                                            r"written \(3 rows, \d+ ms\)" % (re.escape(job), re.escape(job)),
+                                            e["MESSAGE"])
                                for e in written), [e["MESSAGE"] for e in written]
         story = [e for e in story if e not in written]
         events = [e.get("JOB_EVENT") for e in story]
