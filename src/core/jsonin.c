@@ -633,6 +633,10 @@ static int walk_body(struct walk *w, size_t len, char **cause)
 			goto bad;
 		}
 	}
+	/* each byte json-c must read as U+FFFD grows the text handed to it
+	 * (a 6-byte escape) and its string (3 bytes): counted wherever it
+	 * lies, set aside or not */
+	w->doc->cost += w->lx.n_fix * FIX_LEN;
 	if (w->doc->cost > w->o->max_cost)
 		return jsonin_fail(cause, "more JSON structure than a documented answer has (about %zu MiB to parse, "
 				   "more than %zu MiB)", w->doc->cost >> 20, w->o->max_cost >> 20);

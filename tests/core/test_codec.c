@@ -947,6 +947,26 @@ START_TEST(test_structure_budget)
 				"more than 64 MiB)");
 	free(cause);
 	free(body);
+	/* bytes that are not UTF-8 are read as U+FFFD, which grows them: 5 MiB
+	 * of them in a string cost 35 MiB, 10 MiB cost 70 MiB */
+	for (size_t mib = 5; mib <= 10; mib += 5) {
+		size_t n = mib << 20, end = strrchr(ex_submit_response, '}') - ex_submit_response;
+		char *junk = xmalloc(n + 1);
+		memset(junk, 0xff, n);
+		junk[n] = '\0';
+		body = xasprintf("%.*s,\"future_key\":\"%s\"}", (int)end, ex_submit_response, junk);
+		free(junk);
+		cause = NULL;
+		if (mib == 5) {
+			assert_accepted(P_BATCH, body);
+		} else {
+			ck_assert_int_eq(parse_any(P_BATCH, body, strlen(body), &cause), -EBADMSG);
+			ck_assert_str_eq(cause, "more JSON structure than a documented answer has (about 70 MiB to "
+						"parse, more than 64 MiB)");
+			free(cause);
+		}
+		free(body);
+	}
 }
 END_TEST
 
