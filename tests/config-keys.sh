@@ -100,9 +100,14 @@ awk '/^## Configuration reference/ { on = 1; next } on && /^## / { exit } on' \
 for f in digest shown sent readme; do
 	[ -s "$tmp/$f" ] || problem "could not find the $f part of the code (renamed?)"
 done
-# What the view shows and the body sends is code, not a comment that names it.
+# A part of the code on one line, comments dropped, blanks squeezed: what
+# the digest hashes, the view shows and the body sends is code, not a
+# comment that names it.
+code_flat() { # FILE
+	tr '\n\t' '  ' <"$1" | sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' -e 's/  */ /g'
+}
 for f in shown sent; do
-	tr '\n\t' '  ' <"$tmp/$f" | sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' >"$tmp/$f.flat"
+	code_flat "$tmp/$f" >"$tmp/$f.flat"
 	mv "$tmp/$f.flat" "$tmp/$f"
 done
 
@@ -113,7 +118,7 @@ done
 # mention elsewhere (a condition, a comment) is not hashing it. The body on
 # one line, comments dropped: the VALUE of each call (casts and & dropped),
 # and the assignments "NAME = EXPR;".
-tr '\n\t' '  ' <"$tmp/digest" | sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/||g' -e 's/  */ /g' >"$tmp/digest.flat"
+code_flat "$tmp/digest" >"$tmp/digest.flat"
 grep -oE "h_[a-z]+ ?\( ?&h ?, ?('[^']' ?, ?)?[^;]*\) ?;" "$tmp/digest.flat" |
 	sed -E -e "s/^h_[a-z]+ ?\( ?&h ?, ?('[^']' ?, ?)?//" -e 's/ ?\) ?;$//' -e 's/^(\([a-z_0-9 ]+\) ?)*&?//' >"$tmp/hashed"
 grep -oE '[A-Za-z_][A-Za-z_0-9]* ?= ?[^;=]*;' "$tmp/digest.flat" >"$tmp/assigned" || true

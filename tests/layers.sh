@@ -79,12 +79,15 @@ trap 'rm -rf "$tmp"' EXIT
 # file itself or by a core header must be allowed; what a system header
 # opens in turn is the system's business.
 CC=${CC:-cc}
+# -I flags for the folders given (a layer and those it may use).
+include_flags() {
+	for d in "$@"; do
+		printf ' -I%s/%s' "$s" "$d"
+	done
+}
 check_includes() { # folder, then the folders whose headers it may include
 	dir=$1
-	incs=""
-	for d in "$@"; do
-		incs="$incs -I$s/$d"
-	done
+	incs=$(include_flags "$@")
 	n=0
 	: >"$tmp/bad"
 	for f in "$s/$dir"/*.c "$s/$dir"/*.h; do
@@ -217,10 +220,7 @@ check_symbols "$simlib" "$corelib"
 # inline function kept is checked like the library.
 headers_archive() { # folder, then the folders whose headers it may include
 	dir=$1 out=$tmp/hdr-$(echo "$1" | tr / -).a
-	incs=""
-	for d in "$@"; do
-		incs="$incs -I$s/$d"
-	done
+	incs=$(include_flags "$@")
 	mkdir -p "$tmp/hdr"
 	for h in "$s/$dir"/*.h; do
 		o=$tmp/hdr/$(echo "$dir" | tr / -)-$(basename "$h" .h).o

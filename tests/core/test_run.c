@@ -738,6 +738,50 @@ START_TEST(test_postpone)
 }
 END_TEST
 
+/* A run suspected of an earlier life's submit is looked up, never sent,
+ * until the lookup concludes. */
+START_TEST(test_suspect)
+{
+	struct run *r = run_new(&spec);
+
+	run_suspect(r, MS(T0 - 10), MS(T0 + 6));
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert(r->uncertain);
+	ck_assert_int_eq(r->intent_ms, MS(T0 - 10));
+	ck_assert_int_eq(r->first_intent_ms, 0);
+	ck_assert_int_eq(r->settle_ms, MS(T0 + 6));
+	ck_assert_int_eq(r->due_ms, 0);
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(count_kind(ACT_SUBMIT), 0);
+	ck_assert_int_eq(count_kind(ACT_LOOKUP), 1);
+	run_free(r);
+}
+END_TEST
+
+/* The calling hours move a scheduled run's submit and due time; a run
+ * past scheduled keeps its due time; 0 leaves the submit time alone. */
+START_TEST(test_set_window)
+{
+	struct run *r = run_new(&spec);
+
+	run_set_window(r, MS(T0 + 3600), MS(T0 + 7200));
+	ck_assert_int_eq(r->submit_at_ms, MS(T0 + 3600));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 3600));
+	ck_assert_int_eq(r->close_ms, MS(T0 + 7200));
+	run_set_window(r, 0, 0);
+	ck_assert_int_eq(r->submit_at_ms, MS(T0 + 3600));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 3600));
+	ck_assert_int_eq(r->close_ms, 0);
+	r->state = RUN_SUBMITTING;
+	r->due_ms = MS(T0 + 10);
+	run_set_window(r, MS(T0 + 9000), MS(T0 + 9900));
+	ck_assert_int_eq(r->submit_at_ms, MS(T0 + 9000));
+	ck_assert_int_eq(r->due_ms, MS(T0 + 10));
+	ck_assert_int_eq(r->close_ms, MS(T0 + 9900));
+	run_free(r);
+}
+END_TEST
+
 /* Each write raises the generation, and the generation is kept in the
  * record: the newest record of a run wins wherever it is. */
 START_TEST(test_note_write)
@@ -1805,6 +1849,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_new_follow_up);
 	tcase_add_test(tc, test_new_lost);
 	tcase_add_test(tc, test_postpone);
+	tcase_add_test(tc, test_suspect);
+	tcase_add_test(tc, test_set_window);
 	tcase_add_test(tc, test_note_write);
 	tcase_add_test(tc, test_answered_failure_is_conclusive);
 	tcase_add_test(tc, test_proxy_503_waits_grace);
