@@ -25,7 +25,8 @@ src_core_libcore_a_SOURCES += \
 	src/core/jsonin.c src/core/jsonin.h \
 	src/core/conv.c src/core/conv.h \
 	src/core/webhook.c src/core/webhook.h \
-	src/core/results.c src/core/results.h
+	src/core/results.c src/core/results.h \
+	src/core/suppress.c src/core/suppress.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
@@ -33,7 +34,8 @@ CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
 	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
-	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results
+	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results \
+	tests/core/test_suppress
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_util_SOURCES = tests/core/test_util.c
@@ -129,6 +131,10 @@ tests_core_test_results_SOURCES = tests/core/test_results.c
 tests_core_test_results_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_results_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_results_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_suppress_SOURCES = tests/core/test_suppress.c
+tests_core_test_suppress_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_suppress_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_suppress_LDADD = $(CORE_TEST_LIBS)
 # libcrypto is the oracle of this test only: the core's own SHA-256 is
 # compared with it; nothing of the core links it.
 tests_core_test_sha256_SOURCES = tests/core/test_sha256.c
