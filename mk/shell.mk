@@ -14,7 +14,8 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/log.c src/shell/log.h \
 	src/shell/notify.c src/shell/notify.h \
 	src/shell/control.c src/shell/control.h \
-	src/shell/ctl_online.c src/shell/ctl_online.h
+	src/shell/ctl_online.c src/shell/ctl_online.h \
+	src/shell/suppress_store.c src/shell/suppress_store.h
 
 SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/tests/shell
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)

@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "ctl_online.h"
 #include "plan.h"
+#include "suppress_store.h"
 #include "util.h"
 
 #define EXIT_INVALID 1
@@ -97,6 +98,9 @@ static int cmd_check(const char *config, int argc, char **argv)
 	c = load_or_report(config);
 	if (!c)
 		return EXIT_INVALID;
+	/* Recipients on a do-not-call list: warnings (the run goes out
+	 * without them), not errors. */
+	suppress_store_check(c, stderr);
 	printf("%zu job%s in %zu file%s, %zu recipient%s\n", c->n_jobs, c->n_jobs == 1 ? "" : "s", c->n_files,
 	       c->n_files == 1 ? "" : "s", c->n_recipients, c->n_recipients == 1 ? "" : "s");
 	daemonconf_free(c);

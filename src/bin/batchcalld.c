@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
+#include "suppress_store.h"
 #include "file.h"
 #include "util.h"
 
@@ -293,6 +294,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (check) {
+		suppress_store_check(conf, stderr);
 		printf("%zu jobs in %zu files, %zu recipients\n", conf->n_jobs, conf->n_files, conf->n_recipients);
 		status = 0;
 		goto out;

@@ -11,6 +11,7 @@
 
 #include "calendar.h"
 #include "jobspec.h"
+#include "suppress.h"
 #include "tz.h"
 #include "util.h"
 #include "window.h"
@@ -307,5 +308,10 @@ void daemonconf_free(struct daemonconf *c)
 		jobspec_clear(&c->jobs[i]);
 	free(c->jobs);
 	tz_cache_free(c->zones);
+	for (size_t i = 0; i < c->n_suppression; i++)
+		free(c->suppression[i]);
+	free(c->suppression);
+	suppress_clear(c->suppress);
+	free(c->suppress);
 	free(c);
 }

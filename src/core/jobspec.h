@@ -12,6 +12,7 @@
 
 struct tz;
 struct tz_cache;
+struct suppress_set;
 struct calendar;
 struct window;
 
@@ -151,6 +152,9 @@ struct daemonconf {
 	size_t n_files; /* job files read */
 	size_t n_recipients;
 	struct tz_cache *zones; /* owns every jobspec.tz */
+	char **suppression;     /* the do-not-call list files, resolved */
+	size_t n_suppression;
+	struct suppress_set *suppress; /* their targets, sealed; NULL: no key */
 };
 
 /* Is s an E.164 number: '+' and 8..15 digits? */

@@ -19,6 +19,8 @@
 #include "util.h"
 #include "window.h"
 
+static void strv_free(char **v, size_t n);
+
 /* Runs later than this after their instant are logged as late. */
 #define LATE_LOG_MS 1000
 
@@ -93,6 +95,13 @@ void run_note_submission(struct run *r, int64_t count, uint64_t digest)
 {
 	r->sent_count = count;
 	r->sent_digest = digest;
+}
+
+void run_note_suppressed(struct run *r, char **keys, size_t n)
+{
+	strv_free(r->suppressed, r->n_suppressed);
+	r->suppressed = keys;
+	r->n_suppressed = keys ? n : 0;
 }
 
 void run_note_write(struct run *r)
@@ -330,6 +339,8 @@ void run_free(struct run *r)
 	free(r->zone);
 	strv_free(r->rcpts, r->n_rcpts);
 	strv_free(r->unfinished, r->n_unfinished);
+	strv_free(r->suppressed, r->n_suppressed);
+	strv_free(r->retry_keys, r->n_retry_keys);
 	free(r->job);
 	free(r->call_name);
 	free(r->agent_id);
@@ -551,6 +562,62 @@ static void begin_retry(struct run *r, const struct run_ctx *ctx, struct actions
 	emit(out, ACT_RETRY);
 }
 
+/* The retry endpoint re-dials every failed or unanswered recipient of the
+ * batch and takes no list: when a do-not-call list names any of them now,
+ * it is not called. The others go to a follow-up run of their own (its
+ * submit body is checked again), which counts as this retry; the run
+ * ends as its batch did. Without the batch's list (a record of an earlier
+ * version) the retry is sent as before. */
+static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	char **allowed = NULL;
+	size_t n_allowed = 0, n_listed = 0;
+
+	for (size_t i = 0; i < r->n_retry_keys; i++) {
+		if (suppress_check_key(ctx->rules, r->retry_keys[i], NULL) == SUPPRESS_LISTED) {
+			n_listed++;
+			continue;
+		}
+		allowed = xrealloc(allowed, (n_allowed + 1) * sizeof(*allowed));
+		allowed[n_allowed++] = xstrdup(r->retry_keys[i]);
+	}
+	if (n_listed == 0) {
+		strv_free(allowed, n_allowed);
+		begin_retry(r, ctx, out);
+		return;
+	}
+	state_count_up(&r->retries);
+	strv_free(r->unfinished, r->n_unfinished);
+	r->unfinished = allowed;
+	r->n_unfinished = n_allowed;
+	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,
+		 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients are on a "
+		 "do-not-call list now and the retry endpoint takes no list; %s",
+		 r->retries, r->batch_id, n_listed, r->n_retry_keys,
+		 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
+	if (n_allowed > 0) {
+		r->follow = FOLLOW_RESUME;
+		emit(out, ACT_FOLLOW_UP);
+	}
+	become_final(r, ctx, r->batch.status == BATCH_FAILED ? RUN_FAILED : RUN_COMPLETED, out);
+}
+
+/* Instead of its submit: every recipient of the body was on a do-not-call
+ * list (the shell's body said so), and nothing was sent. Nothing is left
+ * to do for this run, ever: it is complete, without a batch. */
+static void on_suppressed(struct run *r, const struct run_ctx *ctx, struct actions *out)
+{
+	if (r->op != OP_SUBMIT)
+		return;
+	if (r->submit_attempts > 0)
+		r->submit_attempts--;
+	r->uncertain = false;
+	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, 0,
+		 "every one of its %zu recipients is on a do-not-call list: nothing submitted; the run is complete",
+		 r->n_suppressed);
+	become_final(r, ctx, RUN_COMPLETED, out);
+}
+
 /* on_removal = keep: the batch runs on untracked; the record stays
  * (state removed), so that the run is never submitted again and is followed
  * again if the job comes back. */
@@ -645,7 +712,7 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 		} else if (r->retry_expect > 0 || r->cancel_wanted) {
 			begin_fetch(r, out);
 		} else {
-			begin_retry(r, ctx, out);
+			retry_checked(r, ctx, out);
 		}
 		break;
 	default:
@@ -867,6 +934,21 @@ static void hand_on(struct run *r, const struct run_ctx *ctx, const struct batch
 	become_final(r, ctx, RUN_CANCELLED, out);
 }
 
+/* Who a retry of the batch would re-dial (its failed and voicemail
+ * entries), for the do-not-call check at the moment of the retry. */
+static void note_retry_keys(struct run *r, const struct batch_detail *d)
+{
+	strv_free(r->retry_keys, r->n_retry_keys);
+	r->retry_keys = xcalloc(d->n_rcpts ? d->n_rcpts : 1, sizeof(*r->retry_keys));
+	r->n_retry_keys = 0;
+	for (size_t i = 0; i < d->n_rcpts; i++) {
+		const struct batch_rcpt *x = &d->rcpts[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		if (key && (x->status == RCPT_FAILED || x->status == RCPT_VOICEMAIL))
+			r->retry_keys[r->n_retry_keys++] = xstrdup(key);
+	}
+}
+
 static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
 			   struct actions *out)
 {
@@ -889,6 +971,7 @@ static void on_detail_done(struct run *r, const struct run_ctx *ctx, const struc
 	for (int i = 0; i < RCPT__MAX; i++)
 		r->counts[i] = (int64_t)d->counts[i];
 	r->counts_valid = true;
+	note_retry_keys(r, d);
 
 	if (r->retry_expect > 0) {
 		if (d->batch.retry_count >= r->retry_expect) {
@@ -1166,7 +1249,7 @@ static int on_retry_req(struct run *r, const struct run_ctx *ctx, struct actions
 	r->finished_at = 0;
 	r->finished_ms = 0;
 	r->cancel_wanted = false;
-	begin_retry(r, ctx, out);
+	retry_checked(r, ctx, out);
 	return 0;
 }
 
@@ -1358,6 +1441,9 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		break;
 	case RE_READDED:
 		ret = on_readded(r, ctx, out);
+		break;
+	case RE_SUPPRESSED:
+		on_suppressed(r, ctx, out);
 		break;
 	}
 	if (ret_why)

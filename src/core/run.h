@@ -19,6 +19,7 @@
 
 #include "codec.h"
 #include "jobspec.h"
+#include "suppress.h"
 
 enum run_state {
 	RUN_SCHEDULED,
@@ -117,6 +118,14 @@ struct run {
 	int follow_n;            /* follow-ups made of this run */
 	char **unfinished;       /* recipients to hand on (ACT_FOLLOW_UP) */
 	size_t n_unfinished;
+	char **suppressed;       /* recipients (keys) the last submit body left
+				  * out: on a do-not-call list at that moment */
+	size_t n_suppressed;
+	char **retry_keys;       /* the recipients a retry of the finished batch
+				  * would re-dial (failed, voicemail), from its
+				  * detail; NULL: not known (a record of an
+				  * earlier version) */
+	size_t n_retry_keys;
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool removing;           /* the job left the files: settle the run by
@@ -153,6 +162,10 @@ struct run_ctx {
 	int64_t window_open_ms;
 	int64_t window_close_ms;
 	bool window_skip;
+	/* The do-not-call lists as of now_ms (NULL: none): a retry whose
+	 * recipients they name is not sent (see RE_SUPPRESSED for the
+	 * submit's side). */
+	const struct suppress_rules *rules;
 };
 
 enum action_kind {
@@ -209,7 +222,9 @@ enum run_event_kind {
 	RE_REMOVED,       /* the job is no longer in the files */
 	RE_PAUSE_REQ,     /* operator: stop dialling, keep the unfinished for later */
 	RE_RESUME_REQ,    /* operator: submit a paused run's recipients */
-	RE_READDED        /* the job is back in the files */
+	RE_READDED,       /* the job is back in the files */
+	RE_SUPPRESSED     /* instead of ACT_SUBMIT: every recipient of the body
+			   * is on a do-not-call list, nothing was sent */
 };
 
 struct run_event {
@@ -247,6 +262,9 @@ int64_t run_end_s(const struct run *r);
 /* The shell is about to send a submit for r: record what it sends (how
  * many recipients and their digest) in the intent. */
 void run_note_submission(struct run *r, int64_t count, uint64_t digest);
+/* ... and which recipients (keys, taken with the array; n of them) the
+ * do-not-call lists left out of that body. */
+void run_note_suppressed(struct run *r, char **keys, size_t n);
 /* r is about to be written: its record gets the next generation, so that
  * it wins over every earlier record of the run wherever the store keeps
  * them (a journal line, a run file). */

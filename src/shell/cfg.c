@@ -33,6 +33,7 @@
 #include "cfg.h"
 #include "csv.h"
 #include "file.h"
+#include "suppress_store.h"
 #include "tz.h"
 #include "tzdb.h"
 #include "window.h"
@@ -67,7 +68,7 @@
 
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
-	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance",
+	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance", "suppression",
 };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -1827,6 +1828,51 @@ static void folders(struct loader *L, const config_setting_t *root, const char *
 	}
 }
 
+/* suppression: a list (or array) of do-not-call list files, resolved
+ * against dir, each read and parsed now (its errors at FILE:LINE; a file
+ * that cannot be read is an error, never an empty list), merged into one
+ * sealed set. */
+static void load_suppression(struct loader *L, const config_setting_t *s, const char *dir)
+{
+	struct daemonconf *c = L->c;
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		wrong_type(L, s, "a list of file names ( \"dnc.txt\", … )");
+		return;
+	}
+	n = config_setting_length(s);
+	c->suppress = xcalloc(1, sizeof(*c->suppress));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		struct diag fd = { 0 };
+		char *path;
+		if (!v || !*v) {
+			if (v)
+				lerr(L, e, "'suppression': a file name cannot be empty");
+			else
+				lerr(L, e, "'suppression': each element must be a file name, not %s",
+				     type_name(config_setting_type(e)));
+			continue;
+		}
+		path = resolve(dir, v);
+		if (suppress_store_read(path, c->suppress, &fd) < 0) {
+			/* A file that cannot be read is reported where it is
+			 * named; a bad line where it is. */
+			if (fd.n == 1 && fd.v[0].line == 0)
+				lerr(L, e, "'suppression': '%s': %s", path, fd.v[0].msg);
+			L->failed = true;
+			if (!L->quiet && !(fd.n == 1 && fd.v[0].line == 0))
+				diag_move(L->d, &fd);
+		}
+		diag_clear(&fd);
+		c->suppression = xrealloc(c->suppression, (c->n_suppression + 1) * sizeof(*c->suppression));
+		c->suppression[c->n_suppression++] = path;
+	}
+	suppress_seal(c->suppress);
+}
+
 /* false when jobs_dir is given but unusable (then no folder is read) */
 static bool load_daemon(struct loader *L, const config_setting_t *root, const char *dir,
 			const config_setting_t **ret_jobs_at, const config_setting_t **ret_defs)
@@ -1874,6 +1920,8 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	}
 	if ((s = config_setting_get_member(root, "webhook_tolerance")))
 		get_int32(L, s, 60, 7 * 86400, &c->webhook_tolerance);
+	if ((s = config_setting_get_member(root, "suppression")))
+		load_suppression(L, s, dir);
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))

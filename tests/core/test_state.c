@@ -195,6 +195,13 @@ static struct run *random_run(void)
 		free(r->unfinished);
 		r->unfinished = NULL;
 	}
+	r->suppressed = string_list(&r->n_suppressed, true);
+	if (r->suppressed && r->n_suppressed == 0) {
+		free(r->suppressed);
+		r->suppressed = NULL;
+	}
+	/* NULL (unknown) and an empty list differ */
+	r->retry_keys = string_list(&r->n_retry_keys, true);
 	r->failures = (int)in_range(0, STATE_COUNT_MAX);
 	r->cancel_wanted = chance(50);
 	r->removing = chance(50);
@@ -284,6 +291,8 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	SAME_INT(follow);
 	SAME_INT(follow_n);
 	same_list("unfinished", a->unfinished, a->n_unfinished, b->unfinished, b->n_unfinished);
+	same_list("suppressed", a->suppressed, a->n_suppressed, b->suppressed, b->n_suppressed);
+	same_list("retry_recipients", a->retry_keys, a->n_retry_keys, b->retry_keys, b->n_retry_keys);
 	SAME_INT(failures);
 	SAME_INT(cancel_wanted);
 	SAME_INT(removing);

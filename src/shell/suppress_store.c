@@ -1,0 +1,238 @@
+/*
+ * suppress_store: the do-not-call list files and the daemon's own list in
+ * the state folder (see suppress_store.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "jobspec.h"
+#include "suppress_store.h"
+#include "tz.h"
+
+static const char own_header[] = "phone_number,whatsapp_user_id,added_utc,peer_uid,reason\n";
+
+struct suppress_store {
+	int dirfd;
+	int fd;         /* the own list, O_APPEND */
+	char *path;
+	uint32_t lines; /* lines it holds: the next one appended is lines + 1 */
+};
+
+int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = file_read(path, SUPPRESS_STORE_MAX_FILE, &text, &len);
+
+	if (r < 0) {
+		if (r == -EFBIG)
+			diag_add(d, path, 0, "do-not-call list is larger than %u MB", SUPPRESS_STORE_MAX_FILE >> 20);
+		else
+			diag_add(d, path, 0, "cannot read the do-not-call list: %s", strerror(-r));
+		return -EINVAL;
+	}
+	r = suppress_parse(s, path, text, len, d);
+	free(text);
+	return r;
+}
+
+static uint32_t count_lines(const char *p, size_t n)
+{
+	uint32_t k = 0;
+
+	for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))); q++)
+		k++;
+	return k;
+}
+
+int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
+			char **cause)
+{
+	struct suppress_store *st = xcalloc(1, sizeof(*st));
+	struct diag d = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	*ret_cut = false;
+	st->fd = st->dirfd = -1;
+	st->path = xasprintf("%s/%s", state_dir, SUPPRESS_STORE_NAME);
+	st->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open the state folder '%s': %s", state_dir, strerror(-r));
+		goto fail;
+	}
+	r = file_read(st->path, SUPPRESS_STORE_MAX_FILE, &text, &len);
+	if (r == -ENOENT) {
+		struct file_piece p = { own_header, sizeof(own_header) - 1 };
+		r = file_replace_at(st->dirfd, SUPPRESS_STORE_NAME, &p, 1, 0600);
+		if (r < 0) {
+			*cause = xasprintf("cannot make the do-not-call list '%s': %s", st->path, strerror(-r));
+			goto fail;
+		}
+		text = xstrdup(own_header);
+		len = strlen(text);
+	} else if (r < 0) {
+		*cause = xasprintf("cannot read the do-not-call list '%s': %s", st->path, strerror(-r));
+		goto fail;
+	}
+	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (st->fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open the do-not-call list '%s' for writing: %s", st->path, strerror(-r));
+		goto fail;
+	}
+	if (len > 0 && text[len - 1] != '\n') {
+		/* A write cut short: its addition was never answered. */
+		const char *nl = memrchr(text, '\n', len);
+		len = nl ? (size_t)(nl - text) + 1 : 0;
+		if (ftruncate(st->fd, (off_t)len) < 0 || fdatasync(st->fd) < 0) {
+			r = -errno;
+			*cause = xasprintf("cannot cut the torn last line of '%s': %s", st->path, strerror(-r));
+			goto fail;
+		}
+		text[len] = '\0';
+		*ret_cut = true;
+	}
+	st->lines = count_lines(text, len);
+	r = suppress_parse(own, st->path, text, len, &d);
+	if (r < 0) {
+		char *first = diag_format(&d, 0);
+		*cause = xasprintf("the do-not-call list '%s' is damaged (%zu bad line%s), e.g. %s; repair it (its "
+				   "format: README, \"Do-not-call lists\")",
+				   st->path, d.n, d.n == 1 ? "" : "s", first);
+		free(first);
+		goto fail;
+	}
+	suppress_seal(own);
+	free(text);
+	diag_clear(&d);
+	*ret = st;
+	return 0;
+fail:
+	free(text);
+	diag_clear(&d);
+	suppress_store_close(st);
+	return r < 0 ? r : -EINVAL;
+}
+
+/* A CSV cell of reason: quoted, control characters as blanks, cut at
+ * SUPPRESS_STORE_REASON_MAX bytes (not inside a UTF-8 sequence). */
+static char *reason_cell(const char *reason)
+{
+	size_t n = reason ? strlen(reason) : 0, k = 0;
+	char *out;
+
+	if (n > SUPPRESS_STORE_REASON_MAX) {
+		n = SUPPRESS_STORE_REASON_MAX;
+		while (n > 0 && ((unsigned char)reason[n] & 0xc0) == 0x80)
+			n--;
+	}
+	out = xmalloc(2 * n + 3);
+	out[k++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)reason[i];
+		if (c == '"')
+			out[k++] = '"';
+		out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	out[k++] = '"';
+	out[k] = '\0';
+	return out;
+}
+
+int suppress_store_append(struct suppress_store *st, const char *normal, int64_t now_s, uint32_t peer_uid,
+			  const char *reason, uint32_t *ret_line)
+{
+	static const char wa[] = SUPPRESS_WA_PREFIX;
+	bool is_wa = strncmp(normal, wa, sizeof(wa) - 1) == 0;
+	char when[32], *cell = reason_cell(reason), *line;
+	size_t n, off = 0;
+	int rc = 0;
+
+	format_utc(now_s, when, sizeof(when));
+	line = xasprintf("%s,%s,%s,%u,%s\n", is_wa ? "" : normal, is_wa ? normal + sizeof(wa) - 1 : "", when,
+			 (unsigned)peer_uid, cell);
+	free(cell);
+	n = strlen(line);
+	while (off < n) {
+		ssize_t w = write(st->fd, line + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fdatasync(st->fd) < 0)
+		rc = -errno;
+	free(line);
+	if (rc < 0) {
+		/* Nothing half written may stay behind to join the next line. */
+		struct stat sb;
+		if (off > 0 && fstat(st->fd, &sb) == 0 && sb.st_size >= (off_t)off &&
+		    ftruncate(st->fd, sb.st_size - (off_t)off) == 0)
+			fdatasync(st->fd);
+		return rc;
+	}
+	st->lines++;
+	*ret_line = st->lines;
+	return 0;
+}
+
+size_t suppress_store_check(const struct daemonconf *c, FILE *out)
+{
+	struct suppress_set own = { 0 };
+	struct suppress_rules rules = { .sets = { c->suppress, &own }, .n_sets = 2 };
+	struct diag d = { 0 }, w = { 0 };
+	char *path = xasprintf("%s/%s", c->state_dir, SUPPRESS_STORE_NAME);
+	size_t n;
+
+	if (access(path, F_OK) == 0 && suppress_store_read(path, &own, &d) < 0) {
+		char *first = diag_format(&d, 0);
+		fprintf(out, "note: the daemon's own do-not-call list was not consulted: %s\n", first);
+		free(first);
+	}
+	suppress_seal(&own);
+	n = suppress_warn_jobs(&rules, c->jobs, c->n_jobs, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		char *line = diag_format(&w, i);
+		/* "FILE:LINE: message" -> "FILE:LINE: warning: message" */
+		const char *msg = w.v[i].msg;
+		size_t head = strlen(line) - strlen(msg);
+		fprintf(out, "%.*swarning: %s\n", (int)head, line, msg);
+		free(line);
+	}
+	diag_clear(&w);
+	diag_clear(&d);
+	suppress_clear(&own);
+	free(path);
+	return n;
+}
+
+const char *suppress_store_path(const struct suppress_store *st)
+{
+	return st->path;
+}
+
+void suppress_store_close(struct suppress_store *st)
+{
+	if (!st)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	free(st->path);
+	free(st);
+}
