@@ -43,6 +43,8 @@ static const char help_text[] =
 	"  status, show JOB     ask the daemon (control socket): every job, or one job\n"
 	"  cancel|retry|trigger|pause|resume JOB\n"
 	"                       operate on a job's run through the daemon\n"
+	"  suppress NUMBER      add an E.164 number (or whatsapp:ID) to the daemon's own\n"
+	"                       do-not-call list, durably; --reason TEXT is kept with it\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    daemon configuration (default " CFG_DEFAULT_PATH ")\n"
@@ -173,6 +175,7 @@ static const struct command commands[] = {
 	{ "trigger", ctl_online },
 	{ "pause", ctl_online },
 	{ "resume", ctl_online },
+	{ "suppress", ctl_online },
 };
 
 int main(int argc, char **argv)

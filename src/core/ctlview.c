@@ -724,6 +724,14 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	for (int k = 0; k < BATCH_RCPT__MAX; k++)
 		sbuf_addf(&b, "batchcalld_recipients{outcome=\"%s\"} %" PRId64 "\n", batch_rcpt_status_name(k), outcomes[k]);
 
+	family(&b, "batchcalld_suppressed_recipients_total", "counter",
+	       "Recipients a do-not-call list left out, at a submit or a retry.");
+	sbuf_addf(&b, "batchcalld_suppressed_recipients_total{at=\"submit\"} %" PRIu64 "\n", s->suppressed_submit);
+	sbuf_addf(&b, "batchcalld_suppressed_recipients_total{at=\"retry\"} %" PRIu64 "\n", s->suppressed_retry);
+	family(&b, "batchcalld_suppression_entries", "gauge",
+	       "Numbers and WhatsApp ids on the do-not-call lists: the files of suppression, and the daemon's own.");
+	sbuf_addf(&b, "batchcalld_suppression_entries{list=\"files\"} %" PRIu64 "\n", s->suppress_entries_files);
+	sbuf_addf(&b, "batchcalld_suppression_entries{list=\"own\"} %" PRIu64 "\n", s->suppress_entries_own);
 	family(&b, "batchcalld_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
 	sbuf_addf(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);
 	sbuf_addf(&b, "batchcalld_reloads_total{result=\"failed\"} %" PRIu64 "\n", s->reloads_failed);

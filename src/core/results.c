@@ -263,6 +263,7 @@ static void match_run(const struct jobspec *job, const struct results_run *run, 
 struct seen {
 	const struct results_run *run;
 	const struct batch_rcpt *entry; /* NULL: none in the detail */
+	bool suppressed;                /* the run's submit left it out */
 };
 
 static bool dialled(const struct batch_rcpt *e)
@@ -289,6 +290,8 @@ static const char *status_of(const struct seen *s)
 		return RESULTS_NOT_IN_RUN;
 	if (s->entry)
 		return batch_rcpt_status_name(s->entry->status);
+	if (s->suppressed)
+		return RESULTS_SUPPRESSED;
 	if (s->run->has_detail)
 		return RESULTS_NOT_IN_BATCH;
 	if (s->run->batch_id)
@@ -442,6 +445,7 @@ void results_build(const struct results_input *in, struct results *ret)
 	struct seen *seen = xcalloc(in->n_runs + 1, sizeof(*seen));
 	struct extra *extra = NULL; /* the entries no recipient claims, in run then entry order */
 	long **entry_of = xcalloc(in->n_runs + 1, sizeof(*entry_of));
+	const char ***left_out = xcalloc(in->n_runs + 1, sizeof(*left_out)); /* each run's, sorted */
 
 	known_build(in, &k);
 	for (size_t ri = 0; ri < in->n_runs; ri++) {
@@ -456,20 +460,30 @@ void results_build(const struct results_input *in, struct results *ret)
 				continue;
 			xgrow((void **)&extra, &cap_extra, n_extra + 1, sizeof(*extra));
 			extra[n_extra] = (struct extra){ entry_key(&run->rcpts[e]), n_extra,
-							 { run, &run->rcpts[e] } };
+							 { run, &run->rcpts[e], false } };
 			n_extra++;
 		}
 		free(claimed);
 	}
 
 	r.rows = xcalloc(n + n_extra + 1, sizeof(*r.rows));
+	for (size_t ri = 0; ri < in->n_runs; ri++) {
+		const struct results_run *run = &in->runs[ri];
+		left_out[ri] = xcalloc(run->n_suppressed + 1, sizeof(**left_out));
+		memcpy(left_out[ri], run->suppressed, run->n_suppressed * sizeof(**left_out));
+		qsort(left_out[ri], run->n_suppressed, sizeof(**left_out), str_cmp);
+	}
 	for (size_t i = 0; i < n; i++) {
+		const char *key = rcpt_key(&job->recipients[i]);
 		size_t m = 0;
 		for (size_t ri = 0; ri < in->n_runs; ri++) {
 			long e = entry_of[ri][i];
 			if (e == NOT_HELD)
 				continue;
-			seen[m++] = (struct seen){ &in->runs[ri], e >= 0 ? &in->runs[ri].rcpts[e] : NULL };
+			seen[m++] = (struct seen){ &in->runs[ri], e >= 0 ? &in->runs[ri].rcpts[e] : NULL,
+						   e < 0 && key && in->runs[ri].n_suppressed > 0 &&
+						   bsearch(&key, left_out[ri], in->runs[ri].n_suppressed,
+							   sizeof(*left_out[ri]), str_cmp) };
 		}
 		r.rows[r.n_rows].rcpt = &job->recipients[i];
 		make_row(in, &k, seen, m, &ids, &r.rows[r.n_rows]);
@@ -505,9 +519,12 @@ void results_build(const struct results_input *in, struct results *ret)
 	collect_ids(&r, false);
 	format_local(in, in->start, r.run_start, sizeof(r.run_start));
 	format_utc(in->start, r.run_start_utc, sizeof(r.run_start_utc));
-	for (size_t ri = 0; ri < in->n_runs; ri++)
+	for (size_t ri = 0; ri < in->n_runs; ri++) {
 		free(entry_of[ri]);
+		free(left_out[ri]);
+	}
 	free(entry_of);
+	free(left_out);
 	free(extra);
 	free(seen);
 	free(ids.v);

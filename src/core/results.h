@@ -43,6 +43,8 @@ struct results_run {
 	bool has_detail;         /* rcpts is the batch's last detail */
 	const struct batch_rcpt *rcpts;
 	size_t n_rcpts;
+	const char *const *suppressed; /* keys its submit left out (run.suppressed) */
+	size_t n_suppressed;
 };
 
 /* A conversation a batch entry held in an earlier detail (a retry gives
@@ -80,6 +82,7 @@ struct results_input {
 #define RESULTS_WITHDRAWN "withdrawn"         /* its run was cancelled or removed before a batch existed */
 #define RESULTS_SUBMITTED "submitted"         /* its run has a batch whose detail is not known yet */
 #define RESULTS_NOT_IN_BATCH "not_in_batch"   /* the batch's detail does not list it */
+#define RESULTS_SUPPRESSED "suppressed"       /* a do-not-call list left it out of its run's submit */
 
 struct results_row {
 	const struct recipient *rcpt;     /* NULL: a batch entry not in the job file */

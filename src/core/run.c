@@ -178,6 +178,27 @@ size_t run_part_select(const struct run *r, const struct recipient *v, size_t n,
 	return count;
 }
 
+size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct recipient *v, size_t n,
+		       bool *include, uint64_t *ret_digest, char ***ret_left_out, size_t *ret_n_left_out)
+{
+	uint64_t digest = FNV1A64_INIT;
+	size_t count = 0;
+
+	run_part_select(r, v, n, include, NULL);
+	*ret_n_left_out = suppress_filter(rules, v, n, include, ret_left_out);
+	for (size_t i = 0; i < n; i++) {
+		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+		if (!include[i])
+			continue;
+		count++;
+		if (key)
+			digest = fnv1a64(digest, key, strlen(key) + 1);
+	}
+	if (ret_digest)
+		*ret_digest = digest;
+	return count;
+}
+
 const char *run_submit_refusal(const struct run *r, const char *holder_job, const char *holder_batch, char *buf,
 			       size_t size)
 {
@@ -590,11 +611,17 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 	strv_free(r->unfinished, r->n_unfinished);
 	r->unfinished = allowed;
 	r->n_unfinished = n_allowed;
-	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,
+	emit_log(out, r, JE_SUPPRESSED, SEV_NOTICE, 0, r->retries,
 		 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients are on a "
 		 "do-not-call list now and the retry endpoint takes no list; %s",
 		 r->retries, r->batch_id, n_listed, r->n_retry_keys,
 		 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
+	out->v[out->n - 1].count = (int64_t)n_listed;
+	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,
+		 "batch %s finished %s: %" PRId64 " completed, %" PRId64 " failed, %" PRId64
+		 " voicemail; retry %d %s", r->batch_id, batch_status_name(r->batch.status),
+		 r->counts[RCPT_COMPLETED], r->counts[RCPT_FAILED], r->counts[RCPT_VOICEMAIL], r->retries,
+		 n_allowed ? "handed to a follow-up run" : "not needed: every recipient left is on a do-not-call list");
 	if (n_allowed > 0) {
 		r->follow = FOLLOW_RESUME;
 		emit(out, ACT_FOLLOW_UP);

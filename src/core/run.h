@@ -56,6 +56,7 @@ enum job_event {
 	JE_TRANSIENT, /* an API request failed and will be tried again */
 	JE_DUPLICATE, /* the lookup found more than one batch of this run */
 	JE_PAUSED,    /* paused or resumed by the operator */
+	JE_SUPPRESSED, /* do-not-call lists left recipients out (action.count) */
 	JE__MAX
 };
 
@@ -188,6 +189,7 @@ struct action {
 	enum severity priority;      /* ACT_LOG */
 	long http_status;            /* ACT_LOG: 0 when none */
 	int attempt;                 /* ACT_LOG: 0 when none */
+	int64_t count;               /* ACT_LOG of JE_SUPPRESSED: how many recipients */
 	char msg[320];               /* ACT_LOG */
 };
 
@@ -344,6 +346,13 @@ void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *z
  * the intent records both. */
 size_t run_part_select(const struct run *r, const struct recipient *v, size_t n, bool *include,
 		       uint64_t *ret_digest);
+
+/* What r's submit body holds: run_part_select, less every recipient the
+ * do-not-call lists (rules, NULL: none) name at this moment, whose keys
+ * go to *ret_left_out (n of them; NULL when none, the caller frees).
+ * Returns how many are left; their digest as run_part_select's. */
+size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct recipient *v, size_t n,
+		       bool *include, uint64_t *ret_digest, char ***ret_left_out, size_t *ret_n_left_out);
 
 /* Why r must not be submitted at all (written into buf), or NULL: it is a
  * part of its occurrence whose recipients are unknown, or its call_name is

@@ -27,6 +27,11 @@ struct stats {
 	uint64_t api_requests[8][6];
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t results_files_written, results_files_failed;
+	/* recipients the do-not-call lists left out of a submit body, and out
+	 * of a retry (which then went to a follow-up run) */
+	uint64_t suppressed_submit, suppressed_retry;
+	/* targets on the lists of `suppression`, and on the daemon's own */
+	uint64_t suppress_entries_files, suppress_entries_own;
 	/* post-call webhooks: received, verified (signature good), refused by
 	 * webhook_verdict (webhook.h), malformed bodies, and what became of
 	 * the verified ones */

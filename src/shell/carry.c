@@ -28,8 +28,10 @@
 #include "util.h"
 #include "window.h"
 
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest);
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
+			 char ***ret_left_out, size_t *ret_n_left_out);
 static void follow_up(struct engine *e, struct slot *s);
+static void note_left_out(struct slot *s);
 
 /* --- carrying out actions -------------------------------------------------- */
 
@@ -66,6 +68,14 @@ static const struct tz *run_zone(const struct engine *e, const struct run *r, co
 	return j->tz;
 }
 
+/* Every do-not-call list as of now: the files of the configuration in
+ * force, and the daemon's own. */
+const struct suppress_rules *carry_rules(struct engine *e)
+{
+	e->rules = (struct suppress_rules){ .sets = { e->conf->suppress, &e->own }, .n_sets = 2 };
+	return &e->rules;
+}
+
 struct run_ctx carry_make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
@@ -80,6 +90,7 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 
 	if (s->spec)
 		run_ctx_window(&c, s->run, run_zone(s->e, s->run, s->spec));
+	c.rules = carry_rules(s->e);
 	return c;
 }
 
@@ -272,8 +283,22 @@ void carry_actions(struct slot *s, struct actions *acts)
 					carry_step(s, &ev);
 					return;
 				}
-				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest);
+				char **left_out = NULL;
+				size_t n_left_out = 0;
+				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest, &left_out,
+						      &n_left_out);
 				run_note_submission(r, count, digest);
+				run_note_suppressed(r, left_out, n_left_out);
+				if (n_left_out > 0)
+					note_left_out(s);
+				if (count == 0 && n_left_out > 0) {
+					/* Nobody left to call: nothing is sent. */
+					struct run_event ev = { .kind = RE_SUPPRESSED, .retry_after_s = -1 };
+					free(s->body);
+					s->body = NULL;
+					carry_step(s, &ev);
+					return;
+				}
 			}
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
@@ -297,7 +322,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 		case ACT_SUBMIT:
 			/* The body its intent recorded (prepared before the
 			 * persist); made now only if there was none. */
-			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL);
+			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL);
 			s->body = NULL;
 			s->busy++;
 			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
@@ -347,6 +372,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 			case JE_MISSED: e->stats.missed++; break;
 			case JE_LATE: e->stats.late++; break;
 			case JE_ADOPTED: e->stats.adopted++; break;
+			case JE_SUPPRESSED: e->stats.suppressed_retry += (uint64_t)a->count; break;
 			default: break;
 			}
 			engine_log_run(a->priority, engine_log_event_of(a->event), r, a->attempt, a->http_status, "%s",
@@ -492,6 +518,32 @@ void carry_group_flush(struct engine *e)
 
 /* --- the submit body and follow-ups ---------------------------------------- */
 
+/* Each recipient the do-not-call lists left out of s's body is logged
+ * with its number masked (a few of them; the count says the rest) and
+ * counted. */
+#define LEFT_OUT_LOGGED 20
+static void note_left_out(struct slot *s)
+{
+	const struct run *r = s->run;
+	const struct suppress_rules *rules = carry_rules(s->e);
+	char masked[SUPPRESS_NORMAL_MAX];
+
+	s->e->stats.suppressed_submit += r->n_suppressed;
+	for (size_t i = 0; i < r->n_suppressed && i < LEFT_OUT_LOGGED; i++) {
+		struct suppress_hit h = { "?", 0 };
+		struct log_fields f = { .job = r->job, .run_start = r->start, .recipient = masked };
+		suppress_check_key(rules, r->suppressed[i], &h);
+		suppress_mask(r->suppressed[i], masked, sizeof(masked));
+		log_event(LOG_INFO, EV_SUPPRESSED, &f,
+			  "job '%s': recipient %s left out of the submit of run '%s': on the do-not-call list %s:%d",
+			  r->job, masked, r->call_name, h.file, h.line);
+	}
+	engine_log_run(LOG_NOTICE, EV_SUPPRESSED, r, 0, 0,
+		       "job '%s': %zu recipient%s of run '%s' left out of its submit: on a do-not-call list%s", r->job,
+		       r->n_suppressed, r->n_suppressed == 1 ? "" : "s", r->call_name,
+		       r->n_suppressed > LEFT_OUT_LOGGED ? " (the first 20 are logged one by one)" : "");
+}
+
 /* The submit body of a run: every recipient of its job, or only those of
  * its part (a zone group or a follow-up). A recurring job reads its
  * recipients CSV again for each run (a CRM export changes between
@@ -499,13 +551,15 @@ void carry_group_flush(struct engine *e)
  * load is used, and that is said. How many recipients it holds and the
  * digest of their keys, in order, go to *ret_count and *ret_digest (when
  * not NULL): the intent records them. */
-static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest)
+static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
+			 char ***ret_left_out, size_t *ret_n_left_out)
 {
 	const struct jobspec *j = s->spec;
 	const struct run *r = s->run;
 	struct jobspec copy = *j;
 	struct recipient *fresh = NULL, *all = NULL;
-	size_t n_fresh = 0;
+	size_t n_fresh = 0, n_left_out = 0;
+	char **left_out = NULL;
 	bool *include;
 	int64_t count;
 	uint64_t digest;
@@ -529,8 +583,20 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 		diag_clear(&d);
 	}
 	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
-	count = (int64_t)run_part_select(r, copy.recipients, copy.n_recipients, include, &digest);
+	/* The do-not-call lists are consulted now, at the moment of the
+	 * submit: a number added after the run was planned is left out. */
+	count = (int64_t)run_body_select(r, carry_rules(s->e), copy.recipients, copy.n_recipients, include, &digest,
+					 &left_out, &n_left_out);
 	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (ret_left_out) {
+		*ret_left_out = left_out;
+		*ret_n_left_out = n_left_out;
+		left_out = NULL;
+		n_left_out = 0;
+	}
+	for (size_t i = 0; i < n_left_out; i++)
+		free(left_out[i]);
+	free(left_out);
 	if (ret_count)
 		*ret_count = count;
 	if (ret_digest)

@@ -37,6 +37,7 @@
 #include "ctlview.h"
 #include "log.h"
 #include "report.h"
+#include "suppress.h"
 #include "util.h"
 
 struct control;
@@ -318,6 +319,78 @@ static void handle_operation(const struct control_source *src, const char *job, 
 	free(job_text);
 }
 
+/* POST /v1/suppressions: {"number": "+15550100001" or "whatsapp:ID",
+ * "reason": "…" (optional)}. Answered once the addition is on stable
+ * storage; anyone who may use the socket may add (as anyone may cancel),
+ * and who did is logged. */
+static void handle_suppress(const struct control_source *src, const struct control_request *req,
+			    struct control_response *ret)
+{
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *v;
+	const char *number = NULL, *reason = NULL, *why = NULL;
+	char normal[SUPPRESS_NORMAL_MAX], *num_json, *text;
+	int rc;
+
+	if (!src->suppress) {
+		reply_error(ret, 404, "unknown_route", "no such endpoint; try GET /v1/jobs or GET /metrics");
+		return;
+	}
+	if (req->body_len > 0 && req->body_len <= INT32_MAX) {
+		tok = json_tokener_new();
+		o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+		if (o && json_tokener_get_error(tok) != json_tokener_success) {
+			json_object_put(o);
+			o = NULL;
+		}
+		/* Nothing but whitespace may follow the object. */
+		for (size_t k = o ? json_tokener_get_parse_end(tok) : req->body_len; k < req->body_len; k++)
+			if (!strchr(" \t\r\n", req->body[k]) || !req->body[k]) {
+				json_object_put(o);
+				o = NULL;
+				break;
+			}
+		json_tokener_free(tok);
+	}
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "number", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+		json_object_put(o);
+		reply_error(ret, 400, "bad_request",
+			    "the body must be a JSON object with \"number\" (\"+15550100001\" or \"whatsapp:ID\") and "
+			    "optionally \"reason\"");
+		return;
+	}
+	number = json_object_get_string(v);
+	if (json_object_object_get_ex(o, "reason", &v) && v) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+			json_object_put(o);
+			reply_error(ret, 400, "bad_request", "\"reason\" must be a string");
+			return;
+		}
+		reason = json_object_get_string(v);
+	}
+	rc = src->suppress(src->ctx, number, reason, req->peer, normal, &why);
+	json_object_put(o);
+	if (rc == -EINVAL) {
+		reply_error(ret, 400, "bad_target", "%s", why ? why : "not a number or WhatsApp id");
+		return;
+	}
+	if (rc < 0) {
+		reply_error(ret, 507, "state_error", "%s: %s; not added", why ? why : "the state folder refused it",
+			    strerror(-rc));
+		return;
+	}
+	v = json_object_new_string(normal);
+	num_json = xstrdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	json_object_put(v);
+	text = xasprintf("{\"operation\":\"suppress\",\"result\":\"%s\",\"number\":%s}",
+			 rc == 0 ? "added to the do-not-call list" : "already on the do-not-call list", num_json);
+	free(num_json);
+	reply_text(ret, 200, text);
+}
+
 void control_handle(const struct control_source *src, const struct control_counters *cnt,
 		    const struct control_request *req, int64_t now, struct control_response *ret)
 {
@@ -336,6 +409,16 @@ void control_handle(const struct control_source *src, const struct control_count
 			return;
 		}
 		handle_metrics(src, cnt, ret);
+		return;
+	}
+	if (!req->metrics_only && strcmp(path, "/v1/suppressions") == 0) {
+		if (!post) {
+			ret->allow = "POST";
+			reply_error(ret, 405, "method_not_allowed", "%s /v1/suppressions: only POST is allowed",
+				    req->method);
+			return;
+		}
+		handle_suppress(src, req, ret);
 		return;
 	}
 	if (req->metrics_only || strncmp(path, "/v1/jobs", 8) != 0) {
@@ -451,6 +534,12 @@ static int eng_results(void *ctx, const char *job, int64_t start, char **ret, co
 static void eng_results_counts(void *ctx, const struct run *r, struct ctlview_results *ret)
 {
 	report_counts(ctx, r->job, r->start, ret);
+}
+
+static int eng_suppress(void *ctx, const char *target, const char *reason, const struct log_peer *peer, char *normal,
+			const char **why)
+{
+	return engine_suppress(ctx, target, reason, peer, normal, why);
 }
 
 /* --- connections ------------------------------------------------------------- */
@@ -605,6 +694,7 @@ static const char *reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 507: return "Insufficient Storage";
 	default: return NULL;
 	}
 }
@@ -935,6 +1025,7 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.stats = eng_stats,
 		.results = eng_results,
 		.results_counts = eng_results_counts,
+		.suppress = eng_suppress,
 	};
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
 	if (!c->fresh_ev || !server_http_new(c, &c->sock, &o)) {

@@ -9,6 +9,8 @@
  *   GET  /v1/jobs/NAME/results[/START] a run's result rows (START: unix
  *                                     seconds of the occurrence; none: the
  *                                     latest)
+ *   POST /v1/suppressions             {"number": "+1555…", "reason": "…"}: add to the
+ *                                     daemon's own do-not-call list, durably
  *   GET  /metrics                     Prometheus text format 0.0.4
  *
  * and, when `metrics_listen` is set, GET /metrics alone on that TCP
@@ -66,6 +68,11 @@ struct control_source {
 	int (*results)(void *ctx, const char *job, int64_t start, char **ret, const char **why);
 	/* What the results files of run r's occurrence say (NULL: nothing). */
 	void (*results_counts)(void *ctx, const struct run *r, struct ctlview_results *ret);
+	/* Add a target to the daemon's own do-not-call list, durably
+	 * (engine_suppress): 0 added, 1 already there, -EINVAL or another
+	 * negative errno with *why. NULL: the route answers 404. */
+	int (*suppress)(void *ctx, const char *target, const char *reason, const struct log_peer *peer, char *normal,
+			const char **why);
 };
 
 /* Counters of the socket itself, shown on the metrics page. */

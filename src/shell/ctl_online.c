@@ -31,6 +31,7 @@
 #include "ctlview.h"
 #include "jobspec.h"
 #include "sbuf.h"
+#include "suppress.h"
 #include "util.h"
 
 #define MAX_ANSWER (64 * 1024 * 1024)
@@ -79,7 +80,8 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
 
 /* One request to the daemon. 0 with the status and body, or
  * CTL_EXIT_UNREACHABLE after printing why and the hint. */
-static int call(const char *sock, const char *method, const char *path, long *ret_status, struct sbuf *ret)
+static int call(const char *sock, const char *method, const char *path, const char *body, long *ret_status,
+		struct sbuf *ret)
 {
 	CURL *h = curl_easy_init();
 	char url[256], err[CURL_ERROR_SIZE] = "";
@@ -103,8 +105,8 @@ static int call(const char *sock, const char *method, const char *path, long *re
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, ret);
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, body ? (long)strlen(body) : 0L);
 	}
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK)
@@ -381,6 +383,68 @@ out:
 	return r;
 }
 
+/* suppress NUMBER [--reason TEXT]: POST /v1/suppressions. The number is
+ * checked here first, as the daemon will (a typo is bad usage, exit 2). */
+static int ctl_suppress(const char *config_path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json_object *o, *v;
+	const char *reason = NULL, *why = NULL;
+	char normal[SUPPRESS_NORMAL_MAX], *sock = NULL, *body, *msg;
+	struct sbuf a = { 0 };
+	long status = 0;
+	int opt, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'r') {
+			reason = optarg;
+			continue;
+		}
+		return usage_error("suppress: unknown or incomplete option '%s'", argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return usage_error("suppress: which number? (\"+15550100001\" or \"whatsapp:ID\")");
+	if (optind + 1 < argc)
+		return usage_error("suppress: unexpected argument '%s'", argv[optind + 1]);
+	if (suppress_normalize(argv[optind], strlen(argv[optind]), false, normal, &why) < 0)
+		return usage_error("suppress: '%s': %s", argv[optind], why);
+	if (socket_path(config_path, &sock) < 0)
+		return CTL_EXIT_REFUSED;
+	o = json_object_new_object();
+	json_object_object_add(o, "number", json_object_new_string(argv[optind]));
+	if (reason)
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+	body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	r = call(sock, "POST", "/v1/suppressions", body, &status, &a);
+	if (r == 0 && status != 200) {
+		msg = error_message(status, &a);
+		fprintf(stderr, "batchcallctl: suppress of '%s' refused: %s\n", argv[optind], msg);
+		free(msg);
+		r = CTL_EXIT_REFUSED;
+	} else if (r == 0) {
+		const char *result = "added", *number = normal;
+		o = json_tokener_parse(a.s ? a.s : "");
+		if (o && json_object_object_get_ex(o, "result", &v) && json_object_is_type(v, json_type_string))
+			result = json_object_get_string(v);
+		if (o && json_object_object_get_ex(o, "number", &v) && json_object_is_type(v, json_type_string))
+			number = json_object_get_string(v);
+		printf("%s: %s\n", number, result);
+		json_object_put(o);
+	}
+	curl_global_cleanup();
+	sbuf_free(&a);
+	free(body);
+	free(sock);
+	return r;
+}
+
 int ctl_online(const char *config_path, int argc, char **argv)
 {
 	static const char *const names[] = { "status", "show", "results", "cancel", "retry", "trigger", "pause",
@@ -394,6 +458,8 @@ int ctl_online(const char *config_path, int argc, char **argv)
 	long status = 0;
 	int r;
 
+	if (strcmp(argv[0], "suppress") == 0)
+		return ctl_suppress(config_path, argc, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(argv[0], names[i]) == 0) {
 			cmd = (enum cmd)i;
@@ -417,7 +483,7 @@ int ctl_online(const char *config_path, int argc, char **argv)
 	else
 		path = xasprintf("/v1/jobs/%s/%s", job, names[cmd]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	r = call(sock, cmd <= CMD_RESULTS ? "GET" : "POST", path, &status, &a);
+	r = call(sock, cmd <= CMD_RESULTS ? "GET" : "POST", path, NULL, &status, &a);
 	if (r == CTL_EXIT_UNREACHABLE && cmd == CMD_RESULTS) {
 		r = results_from_files(config_path, job, run, json);
 		goto out;

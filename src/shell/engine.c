@@ -92,6 +92,7 @@ enum log_event engine_log_event_of(enum job_event je)
 	case JE_TRANSIENT: return EV_API_TRANSIENT;
 	case JE_DUPLICATE: return EV_DUPLICATE; /* the run goes on: not a refused run */
 	case JE_PAUSED: return EV_PAUSED;
+	case JE_SUPPRESSED: return EV_SUPPRESSED;
 	default: return EV_INTERNAL; /* not a job event: a bug */
 	}
 }
@@ -295,6 +296,19 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
 		goto fail;
+	/* Under the state folder's lock: only this daemon appends to it. */
+	{
+		bool cut = false;
+		r = suppress_store_open(conf->state_dir, &e->own, &e->own_store, &cut, cause);
+		if (r < 0)
+			goto fail;
+		if (cut)
+			log_event(LOG_WARNING, EV_SUPPRESSED, NULL,
+				  "the do-not-call list '%s' ended in a line cut short (an addition that was never "
+				  "answered); that line was removed", suppress_store_path(e->own_store));
+		e->stats.suppress_entries_own = suppress_size(&e->own);
+		e->stats.suppress_entries_files = suppress_size(conf->suppress);
+	}
 	ho.timeout_ms = conf->api.request_timeout * 1000L;
 	ho.max_concurrent = conf->api.max_concurrent_requests;
 	ho.max_per_second = conf->api.max_requests_per_second;
@@ -388,8 +402,10 @@ int engine_start(struct engine *e, int64_t born_ms)
 	/* The start entry before READY=1: the manager's "Started" entry
 	 * follows it in the journal (logged after READY=1, it came second
 	 * on a loaded machine: the container test) */
-	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL, "batchcalld %s started: %zu jobs in %zu files, state in '%s'",
-		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files, e->conf->state_dir);
+	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL,
+		  "batchcalld %s started: %zu jobs in %zu files, %zu numbers on do-not-call lists, state in '%s'",
+		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files,
+		  suppress_size(e->conf->suppress) + suppress_size(&e->own), e->conf->state_dir);
 	notify_ready();
 	/* A first poll at once picks up batches that were active before. */
 	scan_start(e, true);
@@ -441,15 +457,52 @@ int engine_reload(struct engine *e)
 	reconcile_apply_conf(e);
 	report_note_reload(e, old);
 	daemonconf_free(old);
+	e->stats.suppress_entries_files = suppress_size(nc->suppress);
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = engine_now_ms() / 1000;
 	e->stats.last_reload_ok = true;
-	log_event(LOG_NOTICE, EV_RELOADED, NULL, "configuration reloaded: %zu jobs in %zu files, in %" PRId64 " ms",
-		  nc->n_jobs, nc->n_files, engine_now_ms() - t0);
+	log_event(LOG_NOTICE, EV_RELOADED, NULL,
+		  "configuration reloaded: %zu jobs in %zu files, %zu numbers on do-not-call lists, in %" PRId64 " ms",
+		  nc->n_jobs, nc->n_files, suppress_size(nc->suppress) + suppress_size(&e->own), engine_now_ms() - t0);
 	engine_settle(e);
 	e->last_status[0] = '\0';
 	update_status(e);
 	notify_ready();
+	return 0;
+}
+
+/* --- the daemon's own do-not-call list ---------------------------------------- */
+
+int engine_suppress(struct engine *e, const char *target, const char *reason, const struct log_peer *peer,
+		    char *normal, const char **why)
+{
+	struct log_fields f = { .peer = peer };
+	char masked[SUPPRESS_NORMAL_MAX], who[80] = "";
+	uint32_t line = 0;
+	int rc;
+
+	if (suppress_normalize(target, strlen(target), false, normal, why) < 0)
+		return -EINVAL;
+	if (suppress_find_key(&e->own, normal, NULL))
+		return 1;
+	rc = suppress_store_append(e->own_store, normal, engine_now_ms() / 1000, peer ? peer->uid : 0, reason,
+				   &line);
+	if (rc < 0) {
+		*why = "the do-not-call list in the state folder cannot be written";
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "cannot add to the do-not-call list '%s': %s; not added",
+			  suppress_store_path(e->own_store), strerror(-rc));
+		return rc;
+	}
+	suppress_add(&e->own, normal, suppress_source(&e->own, suppress_store_path(e->own_store)), line);
+	e->stats.suppress_entries_own = suppress_size(&e->own);
+	suppress_mask(normal, masked, sizeof(masked));
+	f.recipient = masked;
+	if (peer)
+		snprintf(who, sizeof(who), " (uid %" PRIu32 ", gid %" PRIu32 ", pid %" PRId32 ")", peer->uid, peer->gid,
+			 peer->pid);
+	log_event(LOG_NOTICE, EV_SUPPRESSED, &f, "operator request%s: %s added to the do-not-call list '%s' (line %u)%s%s",
+		  who, masked, suppress_store_path(e->own_store), (unsigned)line, reason && *reason ? ": " : "",
+		  reason && *reason ? reason : "");
 	return 0;
 }
 
@@ -522,6 +575,8 @@ void engine_free(struct engine *e)
 		event_free(e->prune_ev);
 	if (e->tfd >= 0)
 		close(e->tfd);
+	suppress_store_close(e->own_store);
+	suppress_clear(&e->own);
 	api_free(e->api);
 	http_free(e->http);
 	scan_free(e->scan);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "jobspec.h"
+#include "log.h"
 #include "stats.h"
 
 struct engine;
@@ -40,6 +41,16 @@ const struct run *engine_run_at(const struct engine *e, size_t i);
 const struct run *engine_run_of(const struct engine *e, const char *job);
 /* Operator requests: 0, or a negative errno with *why (static text). */
 int engine_request(struct engine *e, const char *job, int kind, const char **why);
+
+/* batchcallctl suppress: add target (as the operator typed it) to the
+ * daemon's own do-not-call list, durably before it returns, for peer
+ * (may be NULL) with reason (may be NULL). Its normal form goes to
+ * normal (SUPPRESS_NORMAL_MAX bytes). 0 when added, 1 when the own list
+ * held it already (nothing written), -EINVAL with *why for a target that
+ * is neither an E.164 number nor whatsapp:ID, another negative errno
+ * with *why when the state folder refused it (nothing added). */
+int engine_suppress(struct engine *e, const char *target, const char *reason, const struct log_peer *peer,
+		    char *normal, const char **why);
 
 /* The daemon's counters (stats.h), for metrics. */
 const struct stats *engine_get_stats(const struct engine *e);

@@ -37,6 +37,8 @@
 #include "log.h"
 #include "run.h"
 #include "stats.h"
+#include "suppress.h"
+#include "suppress_store.h"
 
 /* The core's severities go to the log as they are. */
 _Static_assert(SEV_ERR == LOG_ERR && SEV_WARNING == LOG_WARNING && SEV_NOTICE == LOG_NOTICE &&
@@ -126,6 +128,9 @@ struct engine {
 	char last_status[256];
 	struct stats stats;
 	struct report *report;      /* the results files' inputs (report.c) */
+	struct suppress_set own;    /* the daemon's own do-not-call list (batchcallctl suppress) */
+	struct suppress_store *own_store;
+	struct suppress_rules rules; /* every list, as carry_make_ctx last set it */
 };
 
 /* engine.c */
@@ -190,6 +195,8 @@ void slot_remove_record(struct engine *e, struct slot *s);
 
 /* The context the machine steps s's run in: now, jitter, grace, calling hours. */
 struct run_ctx carry_make_ctx(const struct slot *s);
+/* Every do-not-call list in force now (the engine's rules, refreshed). */
+const struct suppress_rules *carry_rules(struct engine *e);
 /* s's run left state prev: its job's next run and pruning wait for engine_settle(). */
 void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev);
 /* Step s's run with ev and carry out the actions it returns. */

@@ -80,6 +80,7 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_RESULTS_WRITTEN] = { "results-written", NULL, "dbdaecf626fc42ce9b88a8c307b61464" },
 	[EV_WEBHOOK_REFUSED] = { "webhook-refused", NULL, "c0ad8aae23424426b8c32ff771a2096c" },
 	[EV_WEBHOOK_FAILED] = { "webhook-failed", NULL, "6f132762825644acb6db22596a0682af" },
+	[EV_SUPPRESSED] = { "suppressed", NULL, "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917" },
 };
 
 static const char *const priority_names[] = {
@@ -292,6 +293,8 @@ char *log_format_console(const struct log_entry *e)
 		snprintf(num, sizeof(num), "%" PRId32, e->f.peer->pid);
 		append_kv(&b, "peer_pid", num);
 	}
+	if (e->f.recipient)
+		append_kv(&b, "recipient", e->f.recipient);
 	return sbuf_steal(&b, NULL);
 }
 
@@ -314,8 +317,8 @@ static int write_journal(const struct log_entry *e, const char *code_file, const
 {
 	const char *id = log_event_message_id(e->ev);
 	const char *job_event = log_event_job_name(e->ev);
-	char *fields[15];
-	struct iovec iov[15];
+	char *fields[16];
+	struct iovec iov[16];
 	size_t n = 0;
 	int r;
 
@@ -343,6 +346,8 @@ static int write_journal(const struct log_entry *e, const char *code_file, const
 		fields[n++] = xasprintf("PEER_GID=%" PRIu32, e->f.peer->gid);
 		fields[n++] = xasprintf("PEER_PID=%" PRId32, e->f.peer->pid);
 	}
+	if (e->f.recipient)
+		fields[n++] = xasprintf("RECIPIENT=%s", e->f.recipient);
 	for (size_t i = 0; i < n; i++) {
 		iov[i].iov_base = fields[i];
 		iov[i].iov_len = strlen(fields[i]);
@@ -376,7 +381,7 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 	int saved_errno = errno; /* callers log and then look at errno */
 	struct log_entry e = { .priority = priority, .ev = ev };
 	char *raw, *message;
-	char *job = NULL, *batch_id = NULL, *state = NULL;
+	char *job = NULL, *batch_id = NULL, *state = NULL, *recipient = NULL;
 
 	if ((unsigned)ev >= EV__MAX)
 		e.ev = EV_NONE;
@@ -392,6 +397,7 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 		e.f.job = job = log_sanitise(f->job);
 		e.f.batch_id = batch_id = log_sanitise(f->batch_id);
 		e.f.state = state = log_sanitise(f->state);
+		e.f.recipient = recipient = log_sanitise(f->recipient);
 	}
 	if (log_writer)
 		log_writer(&e, log_writer_userdata);
@@ -401,6 +407,7 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 	free(job);
 	free(batch_id);
 	free(state);
+	free(recipient);
 out:
 	errno = saved_errno;
 }

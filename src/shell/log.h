@@ -69,6 +69,7 @@ enum log_event {
 	EV_RESULTS_WRITTEN, /* a results file was written (or could not be) */
 	EV_WEBHOOK_REFUSED, /* a post-call webhook was refused (401, 400) */
 	EV_WEBHOOK_FAILED,  /* a verified webhook could not be stored (503) */
+	EV_SUPPRESSED,      /* a do-not-call list left a recipient out of a submit or retry, or was added to */
 	EV__MAX,
 };
 
@@ -88,6 +89,7 @@ struct log_fields {
 	int attempt;          /* ATTEMPT */
 	long http_status;     /* HTTP_STATUS */
 	const struct log_peer *peer; /* PEER_UID, PEER_GID, PEER_PID */
+	const char *recipient;       /* RECIPIENT: masked at info and above (suppress_mask) */
 };
 
 /* One entry as handed to a writer; strings are sanitised, valid only

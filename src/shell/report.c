@@ -459,6 +459,8 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			.has_detail = d != NULL,
 			.rcpts = d ? d->rcpts : NULL,
 			.n_rcpts = d ? d->n_rcpts : 0,
+			.suppressed = (const char *const *)r->suppressed,
+			.n_suppressed = r->n_suppressed,
 		};
 		if (!r->part || !v->call_name)
 			v->call_name = r->call_name;
