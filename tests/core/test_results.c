@@ -393,6 +393,50 @@ START_TEST(test_rows_never_in_a_batch)
 }
 END_TEST
 
+/* A recipient its run's submit left out (a do-not-call list): suppressed,
+ * in a run with a batch (the detail lacks it) and in one that ended
+ * without any (everyone was listed); a dialled entry still wins. */
+START_TEST(test_rows_suppressed)
+{
+	struct recipient rc[] = { { .phone_number = "+15550000001" }, { .phone_number = "+15550000002" },
+				  { .whatsapp_user_id = "wa_3" } };
+	static const char *const left[] = { "wa_3", "+15550000002" };
+	struct batch_rcpt det[] = { { .id = "x", .phone_number = "+15550000001", .status = BATCH_RCPT_COMPLETED } };
+	struct jobspec job = job_of(rc, 3);
+	struct results_run run = { .call_name = "n", .state = RUN_COMPLETED, .batch_id = "b", .has_detail = true,
+				   .rcpts = det, .n_rcpts = 1, .suppressed = left, .n_suppressed = 2 };
+	struct results_input in = { .job = &job, .start = START, .call_name = "n", .runs = &run, .n_runs = 1 };
+	struct results r;
+
+	results_build(&in, &r);
+	ck_assert_uint_eq(r.n_rows, 3);
+	ck_assert_str_eq(r.rows[0].status, "completed");
+	ck_assert_str_eq(r.rows[1].status, RESULTS_SUPPRESSED);
+	ck_assert_str_eq(r.rows[2].status, RESULTS_SUPPRESSED);
+	ck_assert_int_eq(r.rows[1].attempts, 0);
+	results_clear(&r);
+
+	/* before the detail, and without any batch */
+	run.has_detail = false;
+	run.rcpts = NULL;
+	run.n_rcpts = 0;
+	results_build(&in, &r);
+	ck_assert_str_eq(r.rows[0].status, RESULTS_SUBMITTED);
+	ck_assert_str_eq(r.rows[1].status, RESULTS_SUPPRESSED);
+	results_clear(&r);
+	{
+		static const char *const all[] = { "+15550000001", "+15550000002", "wa_3" };
+		run.batch_id = NULL;
+		run.suppressed = all;
+		run.n_suppressed = 3;
+		results_build(&in, &r);
+		for (size_t i = 0; i < 3; i++)
+			ck_assert_str_eq(r.rows[i].status, RESULTS_SUPPRESSED);
+		results_clear(&r);
+	}
+}
+END_TEST
+
 /* Joining a recipient to its entry: by id (entries reordered, the id
  * echoed), by position (no id), by key (no id, reordered), duplicates in
  * order, and an entry whose key disagrees with its position. */
@@ -738,6 +782,7 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, test_formula_after_blanks);
 	tcase_add_test(tc, test_no_zone);
 	tcase_add_test(tc, test_rows_never_in_a_batch);
+	tcase_add_test(tc, test_rows_suppressed);
 	tcase_add_test(tc, test_join_ways);
 	tcase_add_test(tc, test_join_repeated_id);
 	tcase_add_test(tc, test_conversations_and_attempts);

@@ -1285,6 +1285,213 @@ START_TEST(test_part_select)
 }
 END_TEST
 
+/* --- do-not-call lists ----------------------------------------------------- */
+
+static struct suppress_set dnc;
+static struct suppress_rules dnc_rules;
+
+static void dnc_list(const char *text)
+{
+	struct diag d = { 0 };
+	suppress_clear(&dnc);
+	ck_assert_int_eq(suppress_parse(&dnc, "dnc.txt", text, strlen(text), &d), 0);
+	suppress_seal(&dnc);
+	dnc_rules = (struct suppress_rules){ .sets = { &dnc }, .n_sets = 1 };
+}
+
+static int step_rules(struct run *r, int64_t now_ms, struct run_event ev)
+{
+	struct run_ctx c = ctx_at(now_ms);
+	const char *why;
+	c.rules = &dnc_rules;
+	acts.n = 0;
+	if (ev.retry_after_s == 0)
+		ev.retry_after_s = -1;
+	return run_step(r, &c, &ev, &acts, &why);
+}
+
+/* What the body holds: the part's selection less the listed, the digest
+ * over who is left, the keys left out in the job's order. */
+START_TEST(test_body_select)
+{
+	struct recipient v[4] = {
+		{ .phone_number = (char *)"+15550100001" },
+		{ .whatsapp_user_id = (char *)"wa_2" },
+		{ .phone_number = (char *)"+15550100003" },
+		{ .phone_number = (char *)"+15550100004" },
+	};
+	struct run *r = run_new_at(&spec, T0);
+	char **out = NULL;
+	size_t n_out = 9;
+	bool inc[4];
+	uint64_t d, want;
+
+	dnc_list("+1 555 010 0003\nwhatsapp:wa_2\n+15550100009\n");
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, v, 4, inc, &d, &out, &n_out), 2);
+	ck_assert(inc[0] && !inc[1] && !inc[2] && inc[3]);
+	want = fnv1a64(FNV1A64_INIT, "+15550100001", 13);
+	want = fnv1a64(want, "+15550100004", 13);
+	ck_assert_uint_eq(d, want);
+	ck_assert_uint_eq(n_out, 2);
+	ck_assert_str_eq(out[0], "wa_2");
+	ck_assert_str_eq(out[1], "+15550100003");
+	run_note_suppressed(r, out, n_out);
+	ck_assert_uint_eq(r->n_suppressed, 2);
+	/* a part: only its own recipients can be left out */
+	r->rcpts = xcalloc(1, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup("+15550100004");
+	r->n_rcpts = 1;
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, v, 4, inc, &d, &out, &n_out), 1);
+	ck_assert_uint_eq(n_out, 0);
+	ck_assert_ptr_null(out);
+	/* no rules: run_part_select */
+	ck_assert_uint_eq(run_body_select(r, NULL, v, 4, inc, NULL, &out, &n_out), 1);
+	run_note_suppressed(r, NULL, 0);
+	ck_assert_uint_eq(r->n_suppressed, 0);
+	run_free(r);
+	suppress_clear(&dnc);
+}
+END_TEST
+
+/* Everyone listed: the shell sends nothing and says so; the run ends
+ * complete, without a batch, and is never submitted again. */
+START_TEST(test_all_suppressed)
+{
+	struct run *r = run_new(&spec);
+	char **keys = xcalloc(2, sizeof(*keys));
+
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert_int_eq(r->submit_attempts, 1);
+	keys[0] = xstrdup("+15550100001");
+	keys[1] = xstrdup("+15550100002");
+	run_note_submission(r, 0, FNV1A64_INIT);
+	run_note_suppressed(r, keys, 2);
+	step_at(r, MS(T0) + 1, (struct run_event){ .kind = RE_SUPPRESSED });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert(run_state_final(r->state));
+	ck_assert_ptr_null(r->batch_id);
+	ck_assert_int_eq(r->submit_attempts, 0);
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert(!run_submitted(r));
+	ck_assert_int_eq(r->finished_at, T0);
+	ck_assert_ptr_nonnull(find_log(JE_FINISHED));
+	ck_assert_ptr_nonnull(strstr(find_log(JE_FINISHED)->msg, "every one of its 2 recipients"));
+	ck_assert_int_eq(count_kind(ACT_PERSIST), 1);
+	ck_assert_int_eq(count_kind(ACT_SUBMIT), 0);
+	/* later events change nothing */
+	step_at(r, MS(T0 + 5000), ev_time());
+	ck_assert_uint_eq(acts.n, 0);
+	step_at(r, MS(T0 + 5000), (struct run_event){ .kind = RE_SUPPRESSED });
+	ck_assert_uint_eq(acts.n, 0);
+	ck_assert_int_eq(step_at(r, MS(T0 + 5000), (struct run_event){ .kind = RE_TRIGGER_REQ }), -EBUSY);
+	/* a reload of the same job leaves it alone */
+	{
+		struct run_ctx c = ctx_at(MS(T0 + 6000));
+		acts.n = 0;
+		run_update_spec(r, &c, &acts);
+		ck_assert_int_eq(r->state, RUN_COMPLETED);
+		ck_assert_int_eq(count_kind(ACT_SUBMIT), 0);
+	}
+	run_free(r);
+}
+END_TEST
+
+/* A finished batch whose failed recipients include one listed since: no
+ * retry request (it would re-dial everyone); the others become a
+ * follow-up run, and the retry counts. */
+static struct run *finished_with_failures(struct batch_rcpt *e, size_t n)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 2, 1, 0);
+
+	d.rcpts = e;
+	d.n_rcpts = n;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STATUS, .outcome = REQ_OK, .batch = &b });
+	step_at(r, MS(T0 + 61), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
+	return r;
+}
+
+START_TEST(test_retry_suppressed)
+{
+	struct batch_rcpt e[4] = {
+		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = BATCH_RCPT_COMPLETED },
+		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = BATCH_RCPT_FAILED },
+		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = BATCH_RCPT_FAILED },
+		{ .id = (char *)"d", .whatsapp_user_id = (char *)"wa_4", .status = BATCH_RCPT_VOICEMAIL },
+	};
+	struct run *r, *f;
+
+	/* nobody listed: the retry endpoint, as always */
+	dnc_list("+15550100001\n"); /* completed: no retry would call it */
+	r = finished_with_failures(e, 4);
+	ck_assert_uint_eq(r->n_retry_keys, 3);
+	ck_assert_str_eq(r->retry_keys[2], "wa_4");
+	step_rules(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	run_free(r);
+
+	/* one of them listed now */
+	dnc_list("+15550100003\n");
+	r = finished_with_failures(e, 4);
+	step_rules(r, r->due_ms, ev_time());
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(find_log(JE_SUPPRESSED)->count, 1);
+	ck_assert_ptr_nonnull(strstr(find_log(JE_SUPPRESSED)->msg, "1 of its 3 failed or unanswered"));
+	/* the follow-up comes before the final persist: one group commit */
+	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_PERSIST);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_int_eq(r->retries, 1);
+	ck_assert_uint_eq(r->n_unfinished, 2);
+	ck_assert_str_eq(r->unfinished[0], "+15550100002");
+	ck_assert_str_eq(r->unfinished[1], "wa_4");
+	f = run_new_follow_up(r, &spec, "resume 1", MS(T0 + 700));
+	ck_assert_int_eq(f->state, RUN_SCHEDULED);
+	ck_assert_int_eq(f->retries, 1); /* this retry counts */
+	ck_assert_uint_eq(f->n_rcpts, 2);
+	ck_assert_int_eq(f->due_ms, MS(T0 + 700));
+	ck_assert_int_eq(r->follow, FOLLOW_NONE);
+	run_free(f);
+	run_free(r);
+
+	/* every one of them listed: nobody to call, no follow-up */
+	dnc_list("+15550100002\n+15550100003\nwhatsapp:wa_4\n");
+	r = finished_with_failures(e, 4);
+	step_rules(r, r->due_ms, ev_time());
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(find_log(JE_SUPPRESSED)->count, 3);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_uint_eq(r->n_unfinished, 0);
+	run_free(r);
+
+	/* the operator's retry is checked the same way */
+	dnc_list("+15550100002\n");
+	r = finished_with_failures(e, 4);
+	ck_assert_int_eq(step_rules(r, MS(T0 + 62), (struct run_event){ .kind = RE_RETRY_REQ }), 0);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_uint_eq(r->n_unfinished, 2);
+	run_free(r);
+
+	/* a record without the batch's list (an earlier version): retried */
+	r = finished_with_failures(e, 4);
+	for (size_t i = 0; i < r->n_retry_keys; i++)
+		free(r->retry_keys[i]);
+	free(r->retry_keys);
+	r->retry_keys = NULL;
+	r->n_retry_keys = 0;
+	step_rules(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_RETRY));
+	run_free(r);
+	suppress_clear(&dnc);
+}
+END_TEST
+
 /* A submit refused before anything is sent: a part without its
  * recipients, a call_name held by another job's kept run. */
 START_TEST(test_submit_refusal)
@@ -1875,6 +2082,9 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);
+	tcase_add_test(tc, test_body_select);
+	tcase_add_test(tc, test_all_suppressed);
+	tcase_add_test(tc, test_retry_suppressed);
 	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);
