@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Do-not-call lists (issue 15): the daemon key `suppression` and
+`batchcallctl suppress`, against the simulator. What was called is read
+from the simulator's request log (the exact submit bodies); what the
+operator sees from the results files, the journal lines and /metrics."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import CTL, Env, run, wait_until  # noqa: E402
+from test_results import csv_final, files_of, read_rows  # noqa: E402
+
+RESULTS = 'results_dir = "results";'
+
+
+def ctl(env, *args):
+    return subprocess.run([CTL, "-c", env.d.conf] + list(args), capture_output=True, timeout=30, text=True)
+
+
+def job(at, phones, extra=""):
+    rc = ", ".join('{ id = "r%d"; phone_number = "%s"; }' % (i, p) for i, p in enumerate(phones))
+    return """  agent_id = "agent_dnc";
+  phone_number_id = "phnum_dnc";
+  scheduled_time_unix = %d;
+  retry = { max_retries = 0; };
+  recipients = ( %s );
+%s""" % (at, rc, extra)
+
+
+def submitted_numbers(sim):
+    """The phone numbers of every submit body, one list per submit."""
+    out = []
+    for r in sim.requests("submit"):
+        body = json.loads(r["body"])
+        out.append([x.get("phone_number") for x in body["recipients"]])
+    return out
+
+
+def rows_of(work, name, at):
+    paths = wait_until(lambda: files_of(os.path.join(work, "results"), name, at), 30, "the results files")
+    rows = read_rows(sorted(paths)[0])
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def metric(env, name):
+    st, _ = 200, None
+    import http.client
+    import socket
+
+    class C(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(os.path.join(env.d.dir, "control.sock"))
+    c = C("localhost")
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
+    assert m, (name, text[-2000:])
+    return int(m.group(1))
+
+
+def test_suppress_one_second_before_submit(work):
+    """A number added with `batchcallctl suppress` one second before the
+    run is due is absent from its submit body and `suppressed` in its
+    results; the journal masks it; the metric counts it."""
+    with Env(work, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 4
+        env.d.write_job("dnc1", job(at, ("+14155550101", "+14155550102", "+14155550103")))
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("configuration reloaded")
+        while time.time() < at - 1:
+            time.sleep(0.05)
+        p = ctl(env, "suppress", "+1 (415) 555-0102", "--reason", "asked us, by phone")
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert p.stdout == "+14155550102: added to the do-not-call list\n", p.stdout
+        assert time.time() < at, "the suppress was answered after the run was due"
+        # again: nothing new
+        p = ctl(env, "suppress", "+14155550102")
+        assert p.returncode == 0 and "already" in p.stdout, p.stdout
+        env.d.wait_state("dnc1", ("completed",), 60)
+        assert submitted_numbers(env.sim) == [["+14155550101", "+14155550103"]], submitted_numbers(env.sim)
+        body = rows_of(work, "dnc1", at)
+        assert [(r["recipient_id"], r["status"]) for r in body] == [
+            ("r0", "completed"), ("r1", "suppressed"), ("r2", "completed")], body
+        assert body[1]["attempts"] == "0" and body[1]["conversation_id"] == "", body[1]
+        log = env.d.log()
+        assert "recipient=+*******0102" in log, log[-3000:]
+        assert "+*******0102 added to the do-not-call list" in log, log[-3000:]
+        # no full number in an info (or more important) line about it
+        for line in log.splitlines():
+            if "do-not-call" in line and line.split(":", 1)[0] in ("info", "notice", "warning", "err"):
+                assert "4155550102" not in line, line
+        assert metric(env, 'batchcalld_suppressed_recipients_total{at="submit"}') == 1
+        assert metric(env, 'batchcalld_suppression_entries{list="own"}') == 1
+        with open(os.path.join(env.d.state, "suppressed.csv")) as f:
+            lines = f.read().splitlines()
+        assert lines[0] == "phone_number,whatsapp_user_id,added_utc,peer_uid,reason", lines
+        assert re.match(r'^\+14155550102,,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ,%d,"asked us, by phone"$' % os.getuid(),
+                        lines[1]), lines
+        assert len(lines) == 2, lines
+        # bad input: usage (exit 2), nothing sent
+        p = ctl(env, "suppress", "4155550104")
+        assert p.returncode == 2 and "E.164" in p.stderr, (p.returncode, p.stderr)
+        st, b = env.d.control("POST", "/v1/suppressions")
+        assert st == 400 and b["error"]["code"] == "bad_request", (st, b)
+        st, b = env.d.control("GET", "/v1/suppressions")
+        assert st == 405, st
+        assert env.d.stop() == 0
+
+
+def test_list_files(work):
+    """The numbers of `suppression` files (a plain list and a CRM export
+    CSV) are absent from the submit; `check` warns about them; a run whose
+    every recipient is listed submits nothing and ends complete."""
+    with open(os.path.join(work, "dnc.txt"), "w") as f:
+        f.write("# complaints\n+1 415 555 0102\nwhatsapp:wa-9\n")
+    with open(os.path.join(work, "crm.csv"), "w") as f:
+        f.write("id,phone_number,note\nc1,+14155550104,\"moved, asked\"\n")
+    with Env(work, extra_conf=RESULTS + '\nsuppression = ( "dnc.txt", "crm.csv" );') as env:
+        at = int(time.time()) + 3
+        env.d.write_job("dnc2", job(at, ("+14155550101", "+14155550102", "+14155550103", "+14155550104")))
+        env.d.write_job("dnc3", job(at, ("+14155550102", "+14155550104")), file="dnc3")
+        p = ctl(env, "check")
+        assert p.returncode == 0, p.stderr
+        warns = [x for x in p.stderr.splitlines() if "warning:" in x]
+        assert len(warns) == 4, p.stderr
+        assert re.search(r"dnc2\.conf:\d+: warning: job 'dnc2': recipient '\+14155550102' is on the do-not-call "
+                         r"list .*dnc\.txt:2; it will not be called", p.stderr), p.stderr
+        assert "crm.csv:2" in p.stderr, p.stderr
+        p = subprocess.run([os.path.join(os.path.dirname(CTL), "batchcalld"), "-c", env.d.conf, "--check"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and p.stderr.count("warning:") == 4, (p.returncode, p.stderr)
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_state("dnc2", ("completed",), 60)
+        st = env.d.wait_state("dnc3", ("completed",), 30)
+        assert st["batch_id"] is None, st
+        assert submitted_numbers(env.sim) == [["+14155550101", "+14155550103"]], submitted_numbers(env.sim)
+        assert [r["status"] for r in rows_of(work, "dnc3", at)] == ["suppressed", "suppressed"]
+        assert [r["status"] for r in rows_of(work, "dnc2", at)] == ["completed", "suppressed", "completed",
+                                                                    "suppressed"]
+        log = env.d.log()
+        assert "every one of its 2 recipients is on a do-not-call list: nothing submitted" in log, log[-3000:]
+        assert metric(env, 'batchcalld_suppressed_recipients_total{at="submit"}') == 4
+        assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 3
+        assert env.d.stop() == 0
+
+
+def test_bad_reload_keeps_old_lists(work):
+    """A malformed line on reload is a FILE:LINE error, the reload is
+    refused, the old lists stay in force and the daemon keeps running; a
+    missing list file is an error at check and at start, never an empty
+    list."""
+    dnc = os.path.join(work, "dnc.txt")
+    with open(dnc, "w") as f:
+        f.write("+14155550102\n")
+    with Env(work, extra_conf=RESULTS + '\nsuppression = ( "dnc.txt" );') as env:
+        at = int(time.time()) + 5
+        env.d.write_job("dnc4", job(at, ("+14155550101", "+14155550102", "+14155550103")))
+        env.d.start()
+        env.d.wait_started()
+        with open(dnc, "w") as f:
+            f.write("+14155550103\n# ok\n4155550101\n")
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("reload refused")
+        log = env.d.log()
+        assert "%s:3: '4155550101': not a phone number starting with '+'" % dnc in log, log[-3000:]
+        assert env.d.proc.poll() is None
+        p = ctl(env, "check")
+        assert p.returncode == 1 and "dnc.txt:3:" in p.stderr, (p.returncode, p.stderr)
+        # the run comes due under the old list: 0102 left out, 0103 called
+        env.d.wait_state("dnc4", ("completed",), 60)
+        assert submitted_numbers(env.sim) == [["+14155550101", "+14155550103"]], submitted_numbers(env.sim)
+        # a list file that is gone: the reload is refused, the old list stays
+        os.unlink(dnc)
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: env.d.log().count("reload refused") >= 2, 20, "the refused reload")
+        assert "cannot read the do-not-call list" in env.d.log()
+        assert env.d.proc.poll() is None
+        assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 1
+        assert env.d.stop() == 0
+        p = ctl(env, "check")
+        assert p.returncode == 1 and "dnc.txt" in p.stderr and "No such file" in p.stderr, p.stderr
+        env.d.start()
+        assert env.d.proc.wait(20) == 1
+
+
+def test_kill9_after_suppress(work):
+    """kill -9 right after `suppress` answered, then a restart: the number
+    is still suppressed (the addition was on stable storage before the
+    answer)."""
+    with Env(work, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 5
+        env.d.write_job("dnc5", job(at, ("+14155550101", "+14155550102")))
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("configuration reloaded")
+        p = ctl(env, "suppress", "+14155550101")
+        assert p.returncode == 0, p.stderr
+        env.d.kill9()
+        assert env.sim.requests("submit") == []
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_state("dnc5", ("completed",), 60)
+        assert submitted_numbers(env.sim) == [["+14155550102"]], submitted_numbers(env.sim)
+        assert [r["status"] for r in rows_of(work, "dnc5", at)] == ["suppressed", "completed"]
+        # a torn last line (an addition never answered) is cut at the start
+        env.d.kill9()
+        with open(os.path.join(env.d.state, "suppressed.csv"), "a") as f:
+            f.write("+1415555")
+        env.d.start()
+        env.d.wait_started()
+        assert "ended in a line cut short" in env.d.log()
+        p = ctl(env, "suppress", "+14155550109")
+        assert p.returncode == 0, p.stderr
+        with open(os.path.join(env.d.state, "suppressed.csv")) as f:
+            lines = f.read().splitlines()
+        assert [x.split(",")[0] for x in lines[1:]] == ["+14155550101", "+14155550109"], lines
+        assert env.d.stop() == 0
+
+
+def test_retry_becomes_follow_up(work):
+    """The retry endpoint re-dials every failed recipient and takes no
+    list: once one of them is suppressed, it is not called; the others are
+    submitted as a follow-up run instead, and the journal says so."""
+    with Env(work, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("dnc6", job(at, ("+14155550101", "+14155550106", "+14155550116"))
+                        .replace("retry = { max_retries = 0; };",
+                                 "retry = { max_retries = 1; delay = 8; backoff = 1.0; max_delay = 8; };"))
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_state("dnc6", ("retry_wait",), 60)
+        p = ctl(env, "suppress", "+14155550116")
+        assert p.returncode == 0, p.stderr
+        wait_until(lambda: len(env.sim.requests("submit")) >= 2, 30, "the follow-up's submit")
+        assert env.sim.requests("retry") == [], env.sim.requests("retry")
+        subs = env.sim.requests("submit")
+        assert submitted_numbers(env.sim) == [["+14155550101", "+14155550106", "+14155550116"],
+                                              ["+14155550106"]], submitted_numbers(env.sim)
+        assert json.loads(subs[1]["body"])["call_name"].endswith("(resume 1)"), subs[1]["body"]
+        log = env.d.log()
+        assert re.search(r"retry 1 of batch \S+ not sent: 1 of its 2 failed or unanswered recipients are on a "
+                         r"do-not-call list now and the retry endpoint takes no list; the others go to a "
+                         r"follow-up run instead", log), log[-3000:]
+        wait_until(lambda: metric(env, 'batchcalld_suppressed_recipients_total{at="retry"}') == 1, 10,
+                   "the retry's count")
+        assert env.d.stop() == 0
+
+
+if __name__ == "__main__":
+    run([test_suppress_one_second_before_submit, test_list_files, test_bad_reload_keeps_old_lists,
+         test_kill9_after_suppress, test_retry_becomes_follow_up])
