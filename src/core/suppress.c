@@ -172,6 +172,12 @@ void suppress_seal(struct suppress_set *s)
 			s->ids[k++] = s->ids[i];
 	}
 	s->n_ids = k;
+	/* Give back what growing left over: a set lives as long as its
+	 * configuration. */
+	if (s->cap_nums > s->n_nums) {
+		s->nums = xrealloc(s->nums, (s->n_nums ? s->n_nums : 1) * sizeof(*s->nums));
+		s->cap_nums = s->n_nums ? s->n_nums : 1;
+	}
 	s->sealed = true;
 }
 

@@ -373,6 +373,8 @@ START_TEST(test_metrics_text)
 		.submits_ok = 3, .submits_failed = 1, .submits_rejected = 2, .adopted = 1,
 		.retries = 4, .cancels = 5, .missed = 6, .late = 7,
 		.results_files_written = 11, .results_files_failed = 12,
+		.suppressed_submit = 13, .suppressed_retry = 14, .suppress_entries_files = 1000000,
+		.suppress_entries_own = 15,
 		.reloads_ok = 2, .reloads_failed = 1, .last_reload_unix = 1796130000, .last_reload_ok = false,
 		.started_unix = 1796120000,
 		.webhook_conns = { .open = 5, .refused = 6, .accept_errors = 7 },
@@ -415,6 +417,11 @@ START_TEST(test_metrics_text)
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_retries_total 4\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_results_files_total{result=\"ok\"} 11\n"
 					"batchcalld_results_files_total{result=\"failed\"} 12\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_suppressed_recipients_total{at=\"submit\"} 13\n"
+					"batchcalld_suppressed_recipients_total{at=\"retry\"} 14\n"));
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE batchcalld_suppression_entries gauge\n"
+					"batchcalld_suppression_entries{list=\"files\"} 1000000\n"
+					"batchcalld_suppression_entries{list=\"own\"} 15\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_cancels_total 5\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_runs_missed_total 6\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_runs_late_total 7\n"));
@@ -451,8 +458,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 29);
-		ck_assert_uint_eq(type, 29);
+		ck_assert_uint_eq(help, 31);
+		ck_assert_uint_eq(type, 31);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	free(s);

@@ -29,7 +29,9 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   500/502/503/504 with and without Retry-After, delays shorter and longer
   than request_timeout, malformed, truncated, apply_then_500, close_after),
   clear them (the conversation endpoint of the polls too).  `batchcallctl
-  cancel|retry|trigger|pause|resume JOB`.  Let time pass (a short sleep,
+  cancel|retry|trigger|pause|resume JOB`.  `batchcallctl suppress NUMBER`
+  (issue 15) of a recipient of a job, as it is or spelled with blanks and
+  dashes.  Let time pass (a short sleep,
   or until the next one-off run is due).  Campaign results (issue 14): every
   example writes results files (results_dir); half of them receive the
   simulator's signed post-call webhooks (webhook_listen), the others poll
@@ -88,6 +90,13 @@ Invariants (after each step; all of them again once the system is quiet):
      call_initiation_failure: its reason). Within the mechanism's bound:
      the second a write waits, and the backoff of a batch's detail fetched
      again after a restart found the files older than the state.
+  8. no number is called after `batchcallctl suppress` answered for it
+     (plus a second for an intent recorded just before the answer): no
+     submit body the simulator receives later holds it, and no retry
+     request reaches a batch in which it always fails or reaches
+     voicemail (last digit 6 or 7: the retry endpoint would re-dial it);
+     a one-off run whose every recipient was suppressed before it came
+     due may end completed without a batch (logged).
 A duplicate of a run whose run file the test deleted is tolerated (the
 state was destroyed, not damaged: nothing is left to look up), and so is
 one of a run triggered ahead of its instant whose folder was emptied (not
@@ -126,7 +135,7 @@ Budget and replay (environment):
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
                     dot, repeat, hours, readd, rename, damage, kill, restart,
-                    freeze, fault, ctl, hook (no webhook receiver: every
+                    freeze, fault, ctl, suppress, hook (no webhook receiver: every
                     example polls), edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
@@ -201,7 +210,8 @@ DEFERRED = 600              # a run due later than this is deferred (calling hou
 SECRET = "wsec_model_secret"  # the webhook secret of the examples with a receiver
 FINAL = ("completed", "failed", "cancelled", "missed", "error")
 # statuses of result rows no batch decided that a finished occurrence may hold (docs/results.md)
-UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "disabled")
+UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "disabled", "suppressed")
+SUPPRESS_MARGIN = 1.0       # s: an intent recorded just before suppress answered may still go out
 KEPT_EVENTS = ("post_call_transcription", "call_initiation_failure")
 
 NAMES = tuple(n for n in (".x", "a", "job-1", "..", "A.b-c_d", "_u", "x.", "9", ".hidden-job", "Z_9", "b_2-",
@@ -244,6 +254,7 @@ class Budget:
         self.notes = set()          # oddities that are no violation of the invariants
         self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
+        self.suppressed = 0
         self.damaged = self.wiped = 0
         self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
         self.result_files = self.result_rows = 0
@@ -550,6 +561,7 @@ class Operator(RuleBasedStateMachine):
         self.answered = {}            # events/NAME -> (body_len, answered at): deliveries the daemon took (200)
         self.wiped_at = 0.0           # when the state folder was last emptied (its events went with it)
         self.forged = 0
+        self.suppressed = {}          # phone number -> when `batchcallctl suppress` answered for it
 
     def clock(self):
         """Now, on the example's timeline (a real instant)."""
@@ -1026,6 +1038,61 @@ class Operator(RuleBasedStateMachine):
         elif op == "trigger" and self.jobs_now[job].kind == "once":
             self.triggers[job] = self.jobs_now[job].instant()
 
+    @precondition(lambda self: "suppress" not in SKIP)
+    @rule(job=jobs, ix=st.integers(0, 2), spelled=st.booleans())
+    @recorded
+    def suppress(self, job, ix, spelled):
+        if self.dry:
+            return
+        j = self.jobs_now.get(job) or self.removed_now.get(job)
+        if j is None:
+            return
+        number = j.recipients[ix % len(j.recipients)]
+        arg = "%s %s-%s" % (number[:2], number[2:7], number[7:]) if spelled else number
+        p = subprocess.run([harness.CTL, "-c", self.d.conf, "suppress", arg, "--reason", "model step %d" % self.nstep],
+                           capture_output=True, text=True, timeout=30 * SCALE)
+        answered = time.time()
+        out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+        self.step("batchcallctl suppress '%s' -> exit %d: %s" % (arg, p.returncode, out[:200]))
+        if p.returncode == 3 and self.alive():
+            violation("daemon", "batchcallctl could not reach the running daemon: %s" % out)
+        if p.returncode == 3:
+            return
+        if p.returncode != 0 or not p.stdout.startswith(number + ":"):
+            raise TestBug("batchcallctl suppress '%s' exited %d: %s" % (arg, p.returncode, out))
+        BUDGET.suppressed += 1
+        self.suppressed.setdefault(number, answered)
+
+    def check_suppressed(self):
+        """Invariant 8: no submit body received after a number's suppress
+        was answered (and the margin) holds it; no retry request reaches a
+        batch in which a suppressed number would be re-dialled."""
+        if not self.suppressed:
+            return
+        bodies = {}
+        for r in self.sim.requests():
+            t = r["time_us"] / 1e6
+            if r["endpoint"] == "submit":
+                try:
+                    rc = [x.get("phone_number") for x in json.loads(r["body"] or "{}").get("recipients", [])]
+                except (TypeError, ValueError, AttributeError):
+                    continue
+                if r["batch_id"]:
+                    bodies[r["batch_id"]] = rc
+                for n in rc:
+                    if n in self.suppressed and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE:
+                        violation("suppressed", "a submit received %.1f s after `suppress %s` was answered "
+                                  "holds it (request seq %d, call_name %s)" % (
+                                      t - self.suppressed[n], n, r["seq"],
+                                      json.loads(r["body"]).get("call_name")))
+            elif r["endpoint"] == "retry":
+                m = re.search(r"/batch-calling/([^/]+)/retry", r["path"] or "")
+                for n in bodies.get(m.group(1) if m else None, ()):
+                    if n in self.suppressed and n[-1] in "67" and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE:
+                        violation("suppressed", "a retry of batch %s, in which %s always fails or reaches "
+                                  "voicemail, was received %.1f s after `suppress %s` was answered (seq %d)" % (
+                                      m.group(1), n, t - self.suppressed[n], n, r["seq"]))
+
     @precondition(lambda self: self.hooks)
     @rule(kind=st.sampled_from(HOOK_KINDS), event=st.sampled_from(HOOK_EVENTS), count=st.sampled_from([1, 2, -1]),
           delay=st.sampled_from([1, 3]))
@@ -1126,6 +1193,7 @@ class Operator(RuleBasedStateMachine):
         recs = self.d.runs()       # first the state, then the batches it may name
         self.check_batches(recs, self.created())
         self.check_events()
+        self.check_suppressed()
 
     def check_events(self):
         """Invariant 6: every post-call event the receiver answered 200 is kept
@@ -1434,7 +1502,7 @@ class Operator(RuleBasedStateMachine):
     def check_accounting(self, recs, view, log, now):
         """Invariant 3 for one-off jobs, and the runs accepted triggers asked for."""
         reasons = {"missed": r"missed|not submitted", "cancelled": r"cancel", "paused": r"paus",
-                   "error": r"refused"}
+                   "error": r"refused", "completed": r"do-not-call list: nothing submitted"}
         for name, j in sorted(self.jobs_now.items()):
             h = self.hist[name]
             if j.kind != "once" or h.tampered:
@@ -1459,12 +1527,14 @@ class Operator(RuleBasedStateMachine):
                 violation("lost run", "%s and was not submitted: its run is %s (next due %s)" % (
                     what, state, due or None))
             legit = {"missed": h.hours or h.small_lateness or h.instant_set_at - h.instant > j.max_lateness - 5,
-                     "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True}[state]
+                     "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True,
+                     "completed": all(n in self.suppressed for n in j.recipients)}[state]
             if not legit:
                 violation("lost run", "%s and was not submitted: its run is %s, which no rule explains (%s)" % (
                     what, state, {"missed": "its instant was set %.0f s before it came due, max_lateness %d" % (
                         inst - h.instant_set_at, j.max_lateness),
-                        "cancelled": "nobody cancelled it", "paused": "nobody paused it"}.get(state, "")))
+                        "cancelled": "nobody cancelled it", "paused": "nobody paused it",
+                        "completed": "without a batch, and not every recipient was suppressed"}.get(state, "")))
             if not self.log_has(log, name, reasons[state]):
                 violation("lost run", "%s, its run is %s, but the log has no line saying so" % (what, state))
         for name, inst in sorted(self.triggers.items()):
@@ -1507,6 +1577,7 @@ class Operator(RuleBasedStateMachine):
         if stuck:
             violation("stuck run", "after a clean stop with no fault, runs are still uncertain: %s" % ", ".join(
                 "%s@%s (%s)" % (r["job"], r["start"], r["state"]) for r in stuck))
+        self.check_suppressed()
         self.check_accounting(recs, view, self.d.log(), now)
         self.say("checked: %d batches, %d run records, %d jobs" % (len(batches), len(recs), len(self.jobs_now)))
 
@@ -1605,12 +1676,13 @@ def main():
         b = BUDGET
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
-              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d examples with webhooks "
+              "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d numbers suppressed, "
+              "%d examples with webhooks "
               "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d occurrences' results files "
               "checked (%d rows), %d steps over their time; seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
                   b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
-                  b.wiped, b.ctl_ok, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.result_files,
+                  b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.result_files,
                   b.result_rows, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
