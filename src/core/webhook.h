@@ -81,6 +81,24 @@ enum webhook_verdict webhook_verify(const char *header, size_t header_len, const
 				    const char *body, size_t body_len, int64_t now_ms,
 				    const struct webhook_policy *policy);
 
+/* The same verification in steps, for a body that arrives or is hashed
+ * in pieces (the receiver hashes a large body a slice per loop iteration,
+ * so that a due submit is not late behind it): begin does every check
+ * that needs no body and returns its verdict; on WEBHOOK_OK feed the
+ * body's bytes in order with webhook_check_update, then webhook_check_end
+ * gives WEBHOOK_OK or WEBHOOK_MISMATCH (and wipes the state). On any
+ * other verdict of begin, nothing more is to be done with c. */
+struct webhook_check {
+	struct webhook_sig sig;
+	struct hmac_sha256 mac;
+};
+
+enum webhook_verdict webhook_check_begin(struct webhook_check *c, const char *header, size_t header_len,
+					 const void *secret, size_t secret_len, int64_t now_ms,
+					 const struct webhook_policy *policy);
+void webhook_check_update(struct webhook_check *c, const void *data, size_t len);
+enum webhook_verdict webhook_check_end(struct webhook_check *c);
+
 /* The header a sender would write for body at t: "t=<t>,v0=<64 hex>"
  * (caller frees). For the simulator and tests. */
 char *webhook_sign(const void *secret, size_t secret_len, int64_t t, const char *body, size_t body_len);

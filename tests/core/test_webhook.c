@@ -489,12 +489,64 @@ START_TEST(test_envelope_other_and_errors)
 }
 END_TEST
 
+/* The stepped check (the receiver hashes a large body a slice at a
+ * time) agrees with webhook_verify for every split of the body, and
+ * begin's verdicts are those checks that need no body. */
+START_TEST(test_stepped_check)
+{
+	size_t n = strlen(vector_body);
+	int64_t at = VECTOR_T * 1000;
+	struct webhook_check c;
+
+	for (size_t a = 0; a <= n; a += 7)
+		for (size_t b = a; b <= n; b += 61) {
+			ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+							     strlen(vector_secret), at, NULL),
+					 WEBHOOK_OK);
+			webhook_check_update(&c, vector_body, a);
+			webhook_check_update(&c, vector_body + a, b - a);
+			webhook_check_update(&c, vector_body + b, n - b);
+			ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_OK);
+		}
+	/* one byte short, one byte changed */
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), at, NULL),
+			 WEBHOOK_OK);
+	webhook_check_update(&c, vector_body, n - 1);
+	ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_MISMATCH);
+	{
+		char *flip = xstrdup(vector_body);
+		flip[100] ^= 1;
+		ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+						     strlen(vector_secret), at, NULL),
+				 WEBHOOK_OK);
+		webhook_check_update(&c, flip, n);
+		ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_MISMATCH);
+		free(flip);
+	}
+	/* the checks before the body, as webhook_verify makes them */
+	ck_assert_int_eq(webhook_check_begin(&c, NULL, 0, vector_secret, strlen(vector_secret), at, NULL),
+			 WEBHOOK_NO_HEADER);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), "", 0, at, NULL),
+			 WEBHOOK_NO_SECRET);
+	ck_assert_int_eq(webhook_check_begin(&c, "t=1,v0=zz", 9, vector_secret, strlen(vector_secret), at, NULL),
+			 WEBHOOK_MALFORMED);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), NOW * 1000, NULL),
+			 WEBHOOK_STALE);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), at - 8LL * 86400 * 1000, NULL),
+			 WEBHOOK_FUTURE);
+}
+END_TEST
+
 static Suite *webhook_suite(void)
 {
 	Suite *s = suite_create("webhook");
 	TCase *tc = tcase_create("signature");
 
 	tcase_add_test(tc, test_document_vector);
+	tcase_add_test(tc, test_stepped_check);
 	tcase_add_test(tc, test_sdk_table);
 	tcase_add_test(tc, test_tolerance_bounds);
 	tcase_add_test(tc, test_order_of_checks);

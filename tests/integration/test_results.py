@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WRAP, Env, Skip, run, wait_until  # noqa: E402
+from harness import SCALE, WRAP, Env, Skip, run, unix_job, wait_until  # noqa: E402
 
 COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "batch_id", "recipient_id",
            "phone_number", "whatsapp_user_id", "status", "attempts", "conversation_id",
@@ -768,6 +768,51 @@ def test_webhook_connection_cap(work):
         assert env.d.stop() == 0
 
 
+def test_large_bodies_yield_to_a_due_submit(work):
+    """Forged bodies of 16 MiB (anyone who reaches the port can send them)
+    are hashed a slice per loop iteration, and not while a run comes due:
+    four of them completed 150 ms before a run's instant do not hold its
+    submit back behind four HMACs of 16 MiB (before, the submit waited for
+    all of them: 13.6 s late behind 32 of 32 MiB). The submit's entry comes
+    before most of the refusals, and every body is still refused."""
+    port = free_port()
+    n, size = 4, 16 << 20
+    body = b"{" + b"x" * (size - 1)
+    with hook_env(work, port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        at = int(time.time()) + int(15 * SCALE) + 1
+        env.d.write_job("due", unix_job(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_log(r"job 'due': run scheduled at", 20)
+        conns = []
+        for _ in range(n):
+            c = socket.create_connection(("127.0.0.1", port), timeout=60)
+            c.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nElevenLabs-Signature: t=%d,v0=%s\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (int(time.time()), b"0" * 64, len(body)))
+            c.sendall(body[:-1])
+            conns.append(c)
+        assert time.time() < at - 1, "the bodies took too long to send: %.1f s left" % (at - time.time())
+        while time.time() < at - 0.15:
+            time.sleep(0.005)
+        for c in conns:
+            c.sendall(b"x")
+        for c in conns:
+            c.settimeout(60 * SCALE)
+            assert c.recv(4096).startswith(b"HTTP/1.1 401 "), "refused"
+            c.close()
+        env.d.wait_log(r"job 'due': submitted as batch", 30)
+        log = env.d.log()
+        sub = log.find("job 'due': submitted as batch")
+        refusals = [m.start() for m in re.finditer(r"webhook from \S+ refused \(mismatch\)", log)]
+        assert len(refusals) == n, refusals
+        after = sum(1 for r in refusals if r > sub)
+        assert after >= n // 2, "only %d of %d refusals after the submit" % (after, n)
+        assert len(env.sim.requests("submit")) == 1
+        assert env.d.stop() == 0
+
+
 def test_webhook_connection_lifetime(work):
     """A client trickling a header line every 10 s (never idle for the
     30 s timeout) is closed by the 60 s lifetime."""
@@ -897,5 +942,6 @@ if __name__ == "__main__":
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
+         test_large_bodies_yield_to_a_due_submit,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])
