@@ -9,8 +9,10 @@
  *
  *   forged, stale, malformed or missing signature  401, a warning with the
  *                                                  peer, nothing stored
- *   an exact redelivery of a stored event, even    200, nothing changes (a
- *   with a stale timestamp                         401 would end the retries)
+ *   an exact redelivery of a stored event, or a    200, nothing changes (a
+ *   version less complete than the stored one,     401 would end the retries;
+ *   even with a stale timestamp                    what is stored never goes
+ *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
  *   post_call_audio, an unknown type               200, dropped
@@ -142,7 +144,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		struct webhook_policy lax = { HOOK_LAX_TOLERANCE_S, WEBHOOK_FUTURE_DEFAULT };
 		if (webhook_verify(sig, strlen(sig), h->secret, h->secret_len, body, len, engine_now_ms(), &lax) ==
 			    WEBHOOK_OK &&
-		    webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
+		    webhook_parse(body, len, &ev, NULL) == 0 && report_event_kept(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;

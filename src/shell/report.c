@@ -743,40 +743,22 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 
 /* --- the conversations known ------------------------------------------------ */
 
-/* How much a conversation says: final with its analysis, final, over,
- * under way. */
-static int conv_score(const struct conv *c)
-{
-	if (c->status == CONV_FAILED || (c->status == CONV_DONE && c->has_analysis))
-		return 3;
-	if (c->status == CONV_DONE)
-		return 2;
-	if (c->status == CONV_PROCESSING)
-		return 1;
-	return 0;
-}
-
-/* Whether nothing more is to come of c (a fetch again would tell nothing new). */
-static bool conv_final(const struct conv *c)
-{
-	return conv_score(c) == 3;
-}
-
 static const struct conv *conv_known(const struct report *rep, const char *id)
 {
 	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, id);
 	return k ? &rep->convs[k - 1] : NULL;
 }
 
-/* Keep c (taken) unless what is known of its conversation says more.
- * True when kept. */
+/* Keep c (taken) unless what is known of its conversation says as much
+ * (conv_supersedes: the first of two equal versions stays, as the stored
+ * event does). True when kept. */
 static bool conv_add(struct report *rep, struct conv *c)
 {
 	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, c->conversation_id);
 
 	if (k) {
 		struct conv *old = &rep->convs[k - 1];
-		if (conv_score(c) < conv_score(old)) {
+		if (!conv_supersedes(c, old)) {
 			conv_clear(c);
 			return false;
 		}
@@ -1078,20 +1060,52 @@ static int events_folder(const struct engine *e)
 	return fd;
 }
 
-bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+/* The event stored under name, read and parsed into *ret (its body in
+ * *ret_text, the caller frees both); false when there is none or it
+ * cannot be read. */
+static bool event_read(const struct engine *e, const char *name, char **ret_text, size_t *ret_len,
+		       struct webhook_event *ret)
 {
-	char *name = event_name(ev), *path, *text = NULL;
+	char *path = xasprintf("%s/events/%s", e->conf->state_dir, name), *text = NULL;
 	size_t n = 0;
-	bool same;
+	bool ok = file_read(path, WEBHOOK_MAX_BODY, &text, &n) == 0;
 
-	if (!name)
-		return false;
-	path = xasprintf("%s/events/%s", e->conf->state_dir, name);
-	same = file_read(path, len + 1, &text, &n) == 0 && n == len && memcmp(text, body, len) == 0;
-	free(text);
 	free(path);
+	if (ok && webhook_parse(text, n, ret, NULL) == 0) {
+		*ret_text = text;
+		*ret_len = n;
+		return true;
+	}
+	free(text);
+	return false;
+}
+
+/* Whether the stored event under name makes ev (body) change nothing: it
+ * is the same delivery, or one that ev does not supersede (a final
+ * transcription stays when an older, less complete one comes later). */
+static bool event_kept_over(const struct engine *e, const char *name, const struct webhook_event *ev,
+			    const char *body, size_t len)
+{
+	struct webhook_event old = { 0 };
+	char *text = NULL;
+	size_t n = 0;
+	bool kept;
+
+	if (!event_read(e, name, &text, &n, &old))
+		return false;
+	kept = (n == len && memcmp(text, body, len) == 0) || !webhook_event_supersedes(ev, &old);
+	webhook_event_clear(&old);
+	free(text);
+	return kept;
+}
+
+bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+{
+	char *name = event_name(ev);
+	bool kept = name && event_kept_over(e, name, ev, body, len);
+
 	free(name);
-	return same;
+	return kept;
 }
 
 /* Put what ev says into the known facts (ev's parts are taken) and mark
@@ -1140,18 +1154,30 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 		names[i] = event_name(&v[i].ev);
 		if (!names[i])
 			v[i].result = -EINVAL;
-		else if (report_event_stored(e, &v[i].ev, v[i].body, v[i].len))
-			v[i].dup = true;
 	}
-	/* one file per name: of two deliveries of one event in this group the
-	 * later is written (a later version replaces an earlier one) */
+	/* one file per name, and what is stored never goes backwards: of the
+	 * deliveries of one event in this group and the one stored, the first
+	 * that no later one supersedes is kept (webhook_event_supersedes);
+	 * the others change nothing and are answered as duplicates */
 	for (size_t i = 0; i < n; i++) {
-		bool later = false;
-		if (!names[i] || v[i].dup)
+		size_t j;
+		if (!names[i])
 			continue;
-		for (size_t j = i + 1; j < n && !later; j++)
-			later = names[j] && !v[j].dup && strcmp(names[i], names[j]) == 0;
-		if (later)
+		for (j = 0; j < i; j++)
+			if (names[j] && !v[j].dup && strcmp(names[i], names[j]) == 0)
+				break;
+		if (j < i) {
+			/* an earlier delivery of this group is the candidate */
+			if (webhook_event_supersedes(&v[i].ev, &v[j].ev))
+				v[j].dup = true;
+			else
+				v[i].dup = true;
+		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len)) {
+			v[i].dup = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i] || v[i].dup)
 			continue;
 		wnames[m] = names[i];
 		pieces[m] = (struct file_piece){ v[i].body, v[i].len };

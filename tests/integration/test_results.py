@@ -401,6 +401,62 @@ def test_campaign_with_webhooks(work):
         assert env.d.stop() == 0
 
 
+def test_stored_event_never_goes_backwards(work):
+    """A less complete delivery of a stored event (the same transcription
+    still `processing`, its analysis null, sent after the final one) is
+    answered 200 and changes nothing: the stored file keeps the final
+    body, the rows stay `done` after a restart, and an exact redelivery of
+    the final body with a stale timestamp is still answered 200 (it would
+    have been refused 401 once the stored file held the other body)."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
+    with Env(work, sim_kw=sim_kw,
+             extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("keep", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("keep", ("completed", "failed"), 60)
+        conv_of = {r["id"]: r["conversation_id"] for r in env.sim.batch(st["batch_id"])["recipients"]}
+        stored = os.path.join(work, "state", "events", "post_call_transcription-%s.json" % conv_of["cust-1"])
+        wait_until(lambda: os.path.exists(stored), 30, "the final transcription stored")
+
+        def row0():
+            paths = files_of(results, "keep", at)
+            table = read_rows(sorted(paths)[0]) if paths else []
+            body = [dict(zip(table[0], r)) for r in table[1:]]
+            return body[0] if body and body[0]["conversation_status"] == "done" else None
+        assert wait_until(row0, 30, "the final row")["call_successful"] == "success"
+        final = open(stored, "rb").read()
+        early = json.loads(final)
+        early["data"]["status"] = "processing"
+        early["data"]["analysis"] = None
+        early["event_timestamp"] -= 60
+        eb = json.dumps(early).encode()
+        now = int(time.time())
+        assert post(port, eb, sign(eb, now)) == 200
+        assert open(stored, "rb").read() == final
+        # the same less complete body again, stale: it changes nothing either
+        assert post(port, eb, sign(eb, now - 7200)) == 200
+        # the exact redelivery of the kept one, stale: 200
+        assert post(port, final, sign(final, now - 7200)) == 200
+        assert open(stored, "rb").read() == final
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="duplicate"}'] == "3", m
+        time.sleep(1.5)
+        assert row0()["call_successful"] == "success"
+        assert env.d.stop() == 0
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        time.sleep(1.5)
+        r = row0()
+        assert r and r["call_successful"] == "success", r
+        assert open(stored, "rb").read() == final
+        assert env.d.stop() == 0
+
+
 def test_late_webhook_kill9_restart(work):
     """A transcription held back until after the batch ended reaches a
     daemon that is stopped (SIGSTOP: the connection is taken, never
@@ -893,7 +949,7 @@ def test_modes_under_umask_0077(work):
 
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
-         test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
+         test_stored_event_never_goes_backwards, test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
