@@ -15,7 +15,9 @@
  *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
- *   post_call_audio, an unknown type               200, dropped
+ *   post_call_audio, an unknown type, a            200, dropped, never stored
+ *   transcription of a call that is not a batch
+ *   call (webhook_event_wanted)
  *
  * Group commit: verified events wait for the end of the loop iteration and
  * are written together with one sync (report_take_events), then each gets
@@ -172,8 +174,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
 		return;
 	}
-	if (ev.type != WEBHOOK_TRANSCRIPTION && ev.type != WEBHOOK_INITIATION_FAILURE) {
-		/* audio (not asked for) and types this build does not know */
+	if (!webhook_event_wanted(&ev)) {
+		/* audio (not asked for), types this build does not know, and
+		 * the conversations of the workspace that are not batch calls */
 		e->stats.webhooks_dropped++;
 		webhook_event_clear(&ev);
 		reply(req, 200, "OK", "dropped");

@@ -202,6 +202,7 @@ struct report {
 	struct strmap conv_index; /* id -> index + 1 */
 	struct conv_failure *failures;
 	size_t n_failures, cap_failures;
+	struct strmap failure_index; /* conversation id -> index + 1 */
 	struct poll **polls;
 	size_t n_polls, cap_polls;
 	struct strmap poll_index; /* id -> struct poll */
@@ -257,6 +258,7 @@ void report_free(struct report *r)
 	free(r->polls);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
+	strmap_clear(&r->failure_index);
 	strmap_clear(&r->refetch);
 	for (size_t i = 0; i < r->n_refetch_keys; i++)
 		free(r->refetch_keys[i]);
@@ -777,19 +779,20 @@ static bool conv_add(struct report *rep, struct conv *c)
 	return true;
 }
 
-/* Keep a call_initiation_failure (taken); a later one of the same
- * conversation replaces it. */
+/* Keep a call_initiation_failure (taken), unless one of its conversation
+ * is known (the first stays, as the stored event does:
+ * webhook_event_supersedes). Found through failure_index: every event
+ * kept at start is one lookup, not a walk of those kept before. */
 static void failure_add(struct report *rep, struct conv_failure *f)
 {
-	for (size_t i = 0; i < rep->n_failures; i++)
-		if (strcmp(rep->failures[i].conversation_id, f->conversation_id) == 0) {
-			conv_failure_clear(&rep->failures[i]);
-			rep->failures[i] = *f;
-			*f = (struct conv_failure){ 0 };
-			return;
-		}
+	if (strmap_get(&rep->failure_index, f->conversation_id)) {
+		conv_failure_clear(f);
+		return;
+	}
 	xgrow((void **)&rep->failures, &rep->cap_failures, rep->n_failures + 1, sizeof(*rep->failures));
 	rep->failures[rep->n_failures++] = *f;
+	strmap_put(&rep->failure_index, rep->failures[rep->n_failures - 1].conversation_id,
+		   (void *)(uintptr_t)rep->n_failures);
 	*f = (struct conv_failure){ 0 };
 }
 
@@ -1416,11 +1419,16 @@ static void events_load(struct engine *e)
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
-			if (ev.type == WEBHOOK_TRANSCRIPTION)
+			if (!webhook_event_wanted(&ev)) {
+				/* kept by an earlier version: not a batch call's,
+				 * the receiver now drops it */
+				(void)unlinkat(dirfd(d), de->d_name, 0);
+			} else if (ev.type == WEBHOOK_TRANSCRIPTION)
 				fact_note(rep, dirfd(d), de->d_name, ev.conv.batch_call_id, ev.conv.conversation_id);
 			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
 				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
-			event_apply(rep, &ev);
+			if (webhook_event_wanted(&ev))
+				event_apply(rep, &ev);
 			webhook_event_clear(&ev);
 		} else {
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,

@@ -457,6 +457,50 @@ def test_stored_event_never_goes_backwards(work):
         assert env.d.stop() == 0
 
 
+def test_events_not_of_batch_calls_dropped(work):
+    """The workspace webhook delivers every conversation of the workspace:
+    a transcription whose metadata.batch_call is null (documented: null
+    for calls that are not batch calls) is answered 200, counted dropped,
+    and never stored; one an earlier version stored is removed at start.
+    A call_initiation_failure carries no batch_call and is kept."""
+    port = free_port()
+    with hook_env(work, port) as env:
+        evdir = os.path.join(env.d.state, "events")
+        os.makedirs(evdir)
+        now = int(time.time())
+
+        def transcription(cid, batch_call):
+            return {"type": "post_call_transcription", "event_timestamp": now, "data": {
+                "agent_id": "agent_other", "conversation_id": cid, "status": "done", "transcript": [],
+                "metadata": {"start_time_unix_secs": now, "call_duration_secs": 10, "batch_call": batch_call},
+                "analysis": None, "has_audio": False, "has_user_audio": False, "has_response_audio": False}}
+        with open(os.path.join(evdir, "post_call_transcription-conv_old.json"), "w") as f:
+            json.dump(transcription("conv_old", None), f)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        assert os.listdir(evdir) == [], os.listdir(evdir)
+        inbound = json.dumps(transcription("conv_inbound", None)).encode()
+        assert post(port, inbound, sign(inbound, now)) == 200
+        absent = transcription("conv_absent", None)
+        del absent["data"]["metadata"]["batch_call"]
+        absent = json.dumps(absent).encode()
+        assert post(port, absent, sign(absent, now)) == 200
+        batch = json.dumps(transcription("conv_batch", {"batch_call_id": "btcal_x",
+                                                         "batch_call_recipient_id": "r1"})).encode()
+        assert post(port, batch, sign(batch, now)) == 200
+        failure = json.dumps({"type": "call_initiation_failure", "event_timestamp": now, "data": {
+            "agent_id": "agent_other", "conversation_id": "conv_fail", "failure_reason": "busy",
+            "metadata": {"type": "sip", "body": {}}}}).encode()
+        assert post(port, failure, sign(failure, now)) == 200
+        assert sorted(os.listdir(evdir)) == ["call_initiation_failure-conv_fail.json",
+                                             "post_call_transcription-conv_batch.json"], os.listdir(evdir)
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "2", m
+        assert m['batchcalld_webhooks_events_total{result="stored"}'] == "2", m
+        assert env.d.stop() == 0
+
+
 def test_late_webhook_kill9_restart(work):
     """A transcription held back until after the batch ended reaches a
     daemon that is stopped (SIGSTOP: the connection is taken, never
@@ -949,7 +993,8 @@ def test_modes_under_umask_0077(work):
 
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
-         test_stored_event_never_goes_backwards, test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
+         test_stored_event_never_goes_backwards, test_events_not_of_batch_calls_dropped,
+         test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
