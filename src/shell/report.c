@@ -17,9 +17,13 @@
  *
  * The polling fallback: each recipient of an ended batch that has a
  * conversation is fetched (GET /v1/convai/conversations/{id}) through the
- * API client, so under the same rate limit; at most REPORT_POLLS_IN_FLIGHT
- * at a time, so that a campaign's thousands of polls never queue ahead of
- * a submit. A transient failure is tried again with the runs' backoff
+ * API client, so under the same rate limit; at most REPORT_IN_FLIGHT
+ * requests of this part at a time (these polls and the details fetched
+ * again, which go first), so that a campaign's thousands of polls or a
+ * start's hundreds of details never queue ahead of a submit; and none is
+ * sent when a run comes due within the time the rate limit takes to send
+ * those in flight (fetch_margin_ms), so that a due submit finds the
+ * client's queue empty. A transient failure is tried again with the runs' backoff
  * (full jitter, Retry-After honoured); a conversation still `processing`
  * (or done without its analysis) is fetched again, with backoff, at most
  * REPORT_POLL_MAX times. Each conversation fetched is kept in
@@ -53,7 +57,7 @@
 #include "util.h"
 #include "webhook.h"
 
-#define REPORT_POLLS_IN_FLIGHT 2
+#define REPORT_IN_FLIGHT 2 /* polls and details fetched again, together */
 #define REPORT_POLL_MAX 8            /* fetches of one conversation not yet final */
 #define REPORT_POLL_FAILURES_MAX 10  /* transient failures before giving up on one */
 #define REPORT_POLL_BASE_MS 2000     /* first wait for a conversation still processing */
@@ -215,6 +219,10 @@ struct report {
 	struct strmap refetch; /* batch id -> REFETCH_*, or NULL: nothing under way */
 	char **refetch_keys;   /* the map's keys */
 	size_t n_refetch_keys, cap_refetch_keys;
+	/* the batches whose detail waits to be fetched again (REFETCH_QUEUED),
+	 * first in first out from queue_head: keys of the map */
+	const char **queue;
+	size_t queue_head, n_queue, cap_queue;
 };
 
 static void detail_clear(struct report_detail *d)
@@ -263,6 +271,7 @@ void report_free(struct report *r)
 	for (size_t i = 0; i < r->n_refetch_keys; i++)
 		free(r->refetch_keys[i]);
 	free(r->refetch_keys);
+	free(r->queue);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -276,6 +285,7 @@ void report_free(struct report *r)
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
+static void poll_arm(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
 static void detail_refetch(struct report *rep, const char *batch_id);
@@ -285,6 +295,7 @@ static void mark_dirty(struct report *rep, struct report_occ *o);
 /* What is under way for a batch whose detail is fetched again (the
  * values of report.refetch). */
 #define REFETCH_IN_FLIGHT ((void *)1)
+#define REFETCH_QUEUED ((void *)3) /* in report.queue, not sent yet */
 #define REFETCH_GONE ((void *)2) /* 404 or refused: never asked again; the
 				  * occurrence's files stay as they were written */
 
@@ -967,6 +978,7 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 	struct report *rep = e->report;
 
 	s->busy--;
+	rep->in_flight--;
 	carry_note_api_result(e, res);
 	strmap_put(&rep->refetch, f->batch_id,
 		   res->outcome == API_NOT_FOUND || res->outcome == API_REJECTED ? REFETCH_GONE : NULL);
@@ -993,15 +1005,19 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 			write_arm(rep, d);
 	}
 	free(f);
+	poll_arm(rep);
 	engine_settle(e);
 }
 
-static void detail_refetch(struct report *rep, const char *batch_id)
+/* The slot of the ended run whose batch is batch_id and whose detail
+ * may be fetched again (none held, none under way), or NULL. */
+static struct slot *refetch_slot(struct report *rep, const char *batch_id, bool queued)
 {
 	struct engine *e = rep->e;
+	void *now = strmap_get(&rep->refetch, batch_id);
 
-	if (e->stopping || !rep->loaded)
-		return;
+	if (e->stopping || !rep->loaded || (queued ? now != REFETCH_QUEUED : now != NULL))
+		return NULL;
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		const struct run *r = s->run;
@@ -1009,29 +1025,61 @@ static void detail_refetch(struct report *rep, const char *batch_id)
 			continue;
 		/* only a batch that ended: an active one brings its detail itself */
 		if (!run_state_final(r->state) && r->state != RUN_RETRY_WAIT)
-			return;
-		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id) ||
-		    strmap_get(&rep->refetch, batch_id))
-			return;
-		{
-			struct refetch *f = xcalloc(1, sizeof(*f));
-			char *key = xstrdup(batch_id);
-			xgrow((void **)&rep->refetch_keys, &rep->cap_refetch_keys, rep->n_refetch_keys + 1,
-			      sizeof(*rep->refetch_keys));
-			rep->refetch_keys[rep->n_refetch_keys++] = key;
-			f->s = s;
-			f->batch_id = key;
-			s->busy++;
-			e->stats.get_requests++;
-			strmap_put(&rep->refetch, key, REFETCH_IN_FLIGHT);
-			if (api_get(e->api, batch_id, refetch_done_cb, f, NULL) < 0) {
-				s->busy--;
-				strmap_put(&rep->refetch, key, NULL);
-				free(f);
-			}
-		}
-		return;
+			return NULL;
+		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id))
+			return NULL;
+		return s;
 	}
+	return NULL;
+}
+
+/* Queue a fetch of batch_id's detail (sent by poll_cb, REPORT_IN_FLIGHT
+ * at most with the polls: a start that finds hundreds of results files
+ * missing must not put hundreds of GETs in the API client's queue ahead
+ * of a submit). */
+static void detail_refetch(struct report *rep, const char *batch_id)
+{
+	char *key;
+
+	if (!refetch_slot(rep, batch_id, false))
+		return;
+	key = xstrdup(batch_id);
+	xgrow((void **)&rep->refetch_keys, &rep->cap_refetch_keys, rep->n_refetch_keys + 1,
+	      sizeof(*rep->refetch_keys));
+	rep->refetch_keys[rep->n_refetch_keys++] = key;
+	strmap_put(&rep->refetch, key, REFETCH_QUEUED);
+	xgrow((void **)&rep->queue, &rep->cap_queue, rep->n_queue + 1, sizeof(*rep->queue));
+	rep->queue[rep->n_queue++] = key;
+	poll_arm(rep);
+}
+
+/* Send the fetch of a queued batch_id's detail; false when it is not
+ * needed any more (the run was let go, a detail came meanwhile) or cannot
+ * be sent. */
+static bool refetch_start(struct report *rep, const char *batch_id)
+{
+	struct engine *e = rep->e;
+	struct slot *s = refetch_slot(rep, batch_id, true);
+	struct refetch *f;
+
+	if (!s) {
+		if (strmap_get(&rep->refetch, batch_id) == REFETCH_QUEUED)
+			strmap_put(&rep->refetch, batch_id, NULL);
+		return false;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->s = s;
+	f->batch_id = (char *)batch_id;
+	s->busy++;
+	e->stats.get_requests++;
+	strmap_put(&rep->refetch, batch_id, REFETCH_IN_FLIGHT);
+	if (api_get(e->api, batch_id, refetch_done_cb, f, NULL) < 0) {
+		s->busy--;
+		strmap_put(&rep->refetch, batch_id, NULL);
+		free(f);
+		return false;
+	}
+	return true;
 }
 
 /* --- post-call events ------------------------------------------------------- */
@@ -1457,8 +1505,10 @@ static void poll_arm(struct report *rep)
 	int64_t now = engine_now_ms(), first = INT64_MAX, d;
 	struct timeval tv;
 
-	if (e->stopping || rep->in_flight >= REPORT_POLLS_IN_FLIGHT)
+	if (e->stopping || rep->in_flight >= REPORT_IN_FLIGHT)
 		return;
+	if (rep->queue_head < rep->n_queue)
+		first = now;
 	for (size_t i = 0; i < rep->n_polls; i++) {
 		const struct poll *p = rep->polls[i];
 		if (!p->done && !p->in_flight && p->due_ms < first)
@@ -1476,6 +1526,22 @@ static void poll_arm(struct report *rep)
 }
 
 static void poll_done_cb(struct api_result *res, void *arg);
+static bool refetch_start(struct report *rep, const char *batch_id);
+
+/* How long before a run's due instant no fetch of this part is sent: the
+ * time the rate limit takes to send REPORT_IN_FLIGHT requests (a poll's
+ * answer is also parsed and kept in the loop). At 2 requests a second,
+ * 1.1 s: what was sent before is out of the client's queue when the
+ * submit comes. */
+static int64_t fetch_margin_ms(const struct engine *e)
+{
+	double rate = e->conf->api.max_requests_per_second;
+	int64_t m = REPORT_WRITE_MARGIN_MS;
+
+	if (rate > 0)
+		m += (int64_t)(REPORT_IN_FLIGHT * 1000.0 / rate);
+	return m;
+}
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1489,14 +1555,22 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		poll_arm(rep);
 		return;
 	}
-	/* a poll's answer is parsed and kept in the loop: not near a due run */
-	if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS)) {
+	/* not near a due run: the submit must not queue behind these */
+	if (engine_due_soon(e, now, fetch_margin_ms(e))) {
 		struct timeval tv = { 0, REPORT_WRITE_MARGIN_MS * 1000 };
 		event_del(rep->poll_ev);
 		event_add(rep->poll_ev, &tv);
 		return;
 	}
-	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_POLLS_IN_FLIGHT && !e->stopping; i++) {
+	/* the details first: a write waits for them */
+	while (rep->queue_head < rep->n_queue && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping) {
+		const char *b = rep->queue[rep->queue_head++];
+		if (refetch_start(rep, b))
+			rep->in_flight++;
+	}
+	if (rep->queue_head == rep->n_queue)
+		rep->queue_head = rep->n_queue = 0;
+	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
 		struct poll *p = rep->polls[i];
 		const struct conv *c;
 		if (p->done || p->in_flight || p->due_ms > now)

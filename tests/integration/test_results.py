@@ -732,6 +732,52 @@ def test_restart_rewrites_stale_results(work):
         assert env.d.stop() == 0
 
 
+def test_refetch_does_not_delay_submit(work):
+    """A start that finds the results files of many ended runs missing
+    fetches their batches' details again, at most two at a time with the
+    conversation polls and none close to a due run, so a submit that comes
+    due meanwhile is not queued behind them in the API client (at 2
+    requests a second, 16 GETs queued at once made it about 5 s late);
+    every file is written again in the end."""
+    import re as _re
+    import shutil
+    from harness import unix_job
+    results = os.path.join(work, "results")
+    n = 16
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        for i in range(n):
+            env.d.write_job("j%02d" % i, unix_job(at, extra="  retry = { max_retries = 0; };"))
+        env.d.signal(__import__("signal").SIGHUP)
+        wait_until(lambda: sum(1 for r in env.d.runs() if r["state"] in ("completed", "failed")) == n, 60,
+                   "every run ended")
+
+        def n_files():
+            if not os.path.isdir(results):
+                return 0
+            return sum(len([f for f in os.listdir(os.path.join(results, d)) if not f.startswith(".")])
+                       for d in os.listdir(results))
+        wait_until(lambda: n_files() == 2 * n, 60, "the results files")
+        assert env.d.stop() == 0
+        shutil.rmtree(results)
+        with open(env.d.conf) as f:
+            conf = f.read()
+        with open(env.d.conf, "w") as f:
+            f.write(_re.sub(r"max_requests_per_second = [0-9.]+;", "max_requests_per_second = 2.0;", conf))
+        due = int(time.time()) + 4
+        env.d.write_job("urgent", unix_job(due, recipients=("+15550100009",)))
+        env.d.start()
+        env.d.wait_started()
+        subs = wait_until(lambda: [r for r in env.sim.requests("submit") if "urgent" in (r["body"] or "")], 60,
+                          "the urgent submit")
+        late_ms = subs[0]["time_us"] / 1000 - due * 1000
+        assert late_ms < 1500, "the submit was %.0f ms late" % late_ms
+        wait_until(lambda: n_files() == 2 * n, 60, "every results file written again")
+        assert env.d.stop() == 0
+
+
 def test_cancelled_run_has_rows(work):
     """An operator's cancel ends a run without the batch's detail (the
     cancel's answer has none): the detail is fetched for the rows, which
@@ -996,7 +1042,7 @@ if __name__ == "__main__":
          test_stored_event_never_goes_backwards, test_events_not_of_batch_calls_dropped,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
-         test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
+         test_restart_rewrites_stale_results, test_refetch_does_not_delay_submit, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])
