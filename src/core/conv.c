@@ -142,6 +142,15 @@ bool conv_supersedes(const struct conv *c, const struct conv *kept)
 	return conv_completeness(c) > conv_completeness(kept);
 }
 
+bool conv_retained(int64_t seen_ms, bool owned, bool gone, int64_t now_ms, int64_t retention_s)
+{
+	if (gone)
+		return false;
+	if (owned)
+		return true;
+	return seen_ms > now_ms - retention_s * 1000;
+}
+
 /* --- the rule ------------------------------------------------------------ */
 
 enum jsonin_take conv_json_rule(const struct jsonin_path *p, int base, unsigned char first, int *ret_tag)

@@ -147,6 +147,14 @@ bool conv_final(const struct conv *c);
  * goes backwards and never changes between a restart and the next. */
 bool conv_supersedes(const struct conv *c, const struct conv *kept);
 
+/* Whether a conversation or failure known since seen_ms (unix ms: its
+ * file's last write, or when it came) is still kept in memory at now_ms:
+ * while an occurrence held in memory names it (owned), unless that
+ * occurrence was let go (gone: its runs were pruned, no row of it is
+ * written again), else for retention_s, as its file is kept in the
+ * state folder (state_retention). */
+bool conv_retained(int64_t seen_ms, bool owned, bool gone, int64_t now_ms, int64_t retention_s);
+
 /* Free what each holds and zero it (NULL accepted). */
 void conv_clear(struct conv *c);
 void conv_failure_clear(struct conv_failure *f);

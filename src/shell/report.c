@@ -73,6 +73,8 @@
  * not hold the rows for that long). */
 #define REPORT_WEBHOOK_GRACE_MS (10 * 60 * 1000)
 #define REPORT_CONV_MAX_FILE ((size_t)64 << 20)
+/* How often what is kept in memory is pruned (conv_retained). */
+#define REPORT_PRUNE_INTERVAL_S 600
 
 /* A map from a string to a pointer, open addressing; no removal. The keys
  * belong to the values. */
@@ -202,10 +204,12 @@ struct report {
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
-	size_t n_convs, cap_convs;
+	int64_t *conv_seen; /* when each was learned (ms; its file's mtime at start) */
+	size_t n_convs, cap_convs, cap_conv_seen;
 	struct strmap conv_index; /* id -> index + 1 */
 	struct conv_failure *failures;
-	size_t n_failures, cap_failures;
+	int64_t *failure_seen;
+	size_t n_failures, cap_failures, cap_failure_seen;
 	struct strmap failure_index; /* conversation id -> index + 1 */
 	struct poll **polls;
 	size_t n_polls, cap_polls;
@@ -213,6 +217,11 @@ struct report {
 	size_t in_flight;
 	struct event *poll_ev;
 	struct event *write_ev;
+	struct event *prune_ev;
+	/* conversation ids of the occurrences let go since the last prune */
+	struct strmap gone;
+	char **gone_keys;
+	size_t n_gone, cap_gone;
 	int64_t write_at_ms; /* when write_ev fires, while it is pending */
 	struct facts *facts; /* while the state folder is read at start */
 	bool loaded; /* the state folder was read: later events may fetch details */
@@ -258,6 +267,14 @@ void report_free(struct report *r)
 		event_free(r->poll_ev);
 	if (r->write_ev)
 		event_free(r->write_ev);
+	if (r->prune_ev)
+		event_free(r->prune_ev);
+	for (size_t i = 0; i < r->n_gone; i++)
+		free(r->gone_keys[i]);
+	free(r->gone_keys);
+	strmap_clear(&r->gone);
+	free(r->conv_seen);
+	free(r->failure_seen);
 	for (size_t i = 0; i < r->n_polls; i++) {
 		free(r->polls[i]->conv_id);
 		free(r->polls[i]->job);
@@ -287,6 +304,7 @@ void report_free(struct report *r)
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void poll_arm(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
+static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
 static void detail_refetch(struct report *rep, const char *batch_id);
 static void occ_gc(struct engine *e, struct report *rep, const char *job);
@@ -308,6 +326,7 @@ static struct report *report_of(struct engine *e)
 		e->report->e = e;
 		e->report->poll_ev = event_new(e->base, -1, 0, poll_cb, e->report);
 		e->report->write_ev = event_new(e->base, -1, 0, write_cb, e->report);
+		e->report->prune_ev = event_new(e->base, -1, 0, prune_cb, e->report);
 	}
 	return e->report;
 }
@@ -691,6 +710,20 @@ static void occ_keep_links(struct report_occ *o, const struct report_detail *x, 
 	}
 }
 
+/* Conversation id belongs to an occurrence let go: the next prune lets
+ * go of what is known of it. */
+static void gone_note(struct report *rep, const char *id)
+{
+	char *key;
+
+	if (!id || !*id || strmap_get(&rep->gone, id))
+		return;
+	key = xstrdup(id);
+	xgrow((void **)&rep->gone_keys, &rep->cap_gone, rep->n_gone + 1, sizeof(*rep->gone_keys));
+	rep->gone_keys[rep->n_gone++] = key;
+	strmap_put(&rep->gone, key, (void *)1);
+}
+
 /* Let go of the occurrences of job whose runs the engine no longer holds
  * (pruned: no row of them can be written again), so that what is kept
  * follows the live runs, not every occurrence since the start. */
@@ -704,10 +737,16 @@ static void occ_gc(struct engine *e, struct report *rep, const char *job)
 		bool keep = strcmp(rep->occ[i].job, job) != 0;
 		for (size_t k = 0; k < n && !keep; k++)
 			keep = all[k]->start == rep->occ[i].start;
-		if (keep)
+		if (keep) {
 			rep->occ[w++] = rep->occ[i];
-		else
-			occ_clear(&rep->occ[i]);
+			continue;
+		}
+		for (size_t j = 0; j < rep->occ[i].n_details; j++)
+			for (size_t k = 0; k < rep->occ[i].details[j].n_rcpts; k++)
+				gone_note(rep, rep->occ[i].details[j].rcpts[k].conversation_id);
+		for (size_t j = 0; j < rep->occ[i].n_links; j++)
+			gone_note(rep, rep->occ[i].links[j].conversation_id);
+		occ_clear(&rep->occ[i]);
 	}
 	rep->n_occ = w;
 	free(all);
@@ -765,7 +804,7 @@ static const struct conv *conv_known(const struct report *rep, const char *id)
 /* Keep c (taken) unless what is known of its conversation says as much
  * (conv_supersedes: the first of two equal versions stays, as the stored
  * event does). True when kept. */
-static bool conv_add(struct report *rep, struct conv *c)
+static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 {
 	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, c->conversation_id);
 
@@ -780,8 +819,11 @@ static bool conv_add(struct report *rep, struct conv *c)
 		strmap_put(&rep->conv_index, c->conversation_id, (void *)k);
 		conv_clear(old);
 		*old = *c;
+		rep->conv_seen[k - 1] = seen_ms;
 	} else {
 		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
+		xgrow((void **)&rep->conv_seen, &rep->cap_conv_seen, rep->n_convs + 1, sizeof(*rep->conv_seen));
+		rep->conv_seen[rep->n_convs] = seen_ms;
 		rep->convs[rep->n_convs++] = *c;
 		strmap_put(&rep->conv_index, rep->convs[rep->n_convs - 1].conversation_id,
 			   (void *)(uintptr_t)rep->n_convs);
@@ -794,13 +836,15 @@ static bool conv_add(struct report *rep, struct conv *c)
  * is known (the first stays, as the stored event does:
  * webhook_event_supersedes). Found through failure_index: every event
  * kept at start is one lookup, not a walk of those kept before. */
-static void failure_add(struct report *rep, struct conv_failure *f)
+static void failure_add(struct report *rep, struct conv_failure *f, int64_t seen_ms)
 {
 	if (strmap_get(&rep->failure_index, f->conversation_id)) {
 		conv_failure_clear(f);
 		return;
 	}
 	xgrow((void **)&rep->failures, &rep->cap_failures, rep->n_failures + 1, sizeof(*rep->failures));
+	xgrow((void **)&rep->failure_seen, &rep->cap_failure_seen, rep->n_failures + 1, sizeof(*rep->failure_seen));
+	rep->failure_seen[rep->n_failures] = seen_ms;
 	rep->failures[rep->n_failures++] = *f;
 	strmap_put(&rep->failure_index, rep->failures[rep->n_failures - 1].conversation_id,
 		   (void *)(uintptr_t)rep->n_failures);
@@ -1161,7 +1205,7 @@ bool report_event_kept(struct engine *e, const struct webhook_event *ev, const c
 
 /* Put what ev says into the known facts (ev's parts are taken) and mark
  * its occurrence for a write. */
-static void event_apply(struct report *rep, struct webhook_event *ev)
+static void event_apply(struct report *rep, struct webhook_event *ev, int64_t seen_ms)
 {
 	struct report_occ *o = NULL;
 
@@ -1170,7 +1214,7 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	if (ev->type == WEBHOOK_TRANSCRIPTION) {
 		char *id = xstrdup(ev->conv.conversation_id);
 		batch = ev->conv.batch_call_id ? xstrdup(ev->conv.batch_call_id) : NULL;
-		if (conv_add(rep, &ev->conv))
+		if (conv_add(rep, &ev->conv, seen_ms))
 			o = occ_of_conv(rep, conv_known(rep, id));
 		else
 			o = NULL, free(batch), batch = NULL; /* nothing new */
@@ -1178,7 +1222,7 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	} else if (ev->type == WEBHOOK_INITIATION_FAILURE) {
 		struct conv probe = { .conversation_id = ev->failure.conversation_id };
 		o = occ_of_conv(rep, &probe);
-		failure_add(rep, &ev->failure);
+		failure_add(rep, &ev->failure, seen_ms);
 	}
 	/* an event for a conversation no detail names yet is kept: the
 	 * rows join it when the detail comes */
@@ -1247,7 +1291,7 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 			continue;
 		v[i].result = rc;
 		if (rc == 0)
-			event_apply(rep, &v[i].ev);
+			event_apply(rep, &v[i].ev, engine_now_ms());
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -1476,7 +1520,7 @@ static void events_load(struct engine *e)
 			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
 				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
 			if (webhook_event_wanted(&ev))
-				event_apply(rep, &ev);
+				event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
 			webhook_event_clear(&ev);
 		} else {
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,
@@ -1609,7 +1653,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 		struct report_occ *o = occ_find(rep, p->job, p->start, false);
 		p->failures = 0;
 		conv_store(e, p->conv_id, res->body, res->body_len);
-		if (conv_add(rep, &res->conv))
+		if (conv_add(rep, &res->conv, engine_now_ms()))
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
 			p->done = true;
@@ -1713,7 +1757,7 @@ static int convs_load(struct engine *e)
 		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0) {
 			fact_note(rep, dirfd(d), de->d_name, c.batch_call_id, c.conversation_id);
-			conv_add(rep, &c);
+			conv_add(rep, &c, mtime_ms_at(dirfd(d), de->d_name));
 		}
 		else
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation file '%s' cannot be read%s%s; ignored",
@@ -1724,6 +1768,113 @@ static int convs_load(struct engine *e)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* --- what is kept in memory ----------------------------------------------- */
+
+static void prune_arm(struct report *rep)
+{
+	struct timeval tv = { REPORT_PRUNE_INTERVAL_S, 0 };
+
+	event_del(rep->prune_ev);
+	event_add(rep->prune_ev, &tv);
+}
+
+/* Let go of the conversations, failures and polls that no occurrence held
+ * names and whose files are past state_retention, and of those of the
+ * occurrences let go (conv_retained): a daemon that runs for months keeps
+ * what the state folder keeps, not everything since its start. */
+static void report_prune(struct report *rep)
+{
+	struct engine *e = rep->e;
+	struct strmap owned = { 0 };
+	int64_t now = engine_now_ms(), retention = e->conf->state_retention;
+	size_t w;
+	const char **jobs = xcalloc(rep->n_occ + 1, sizeof(*jobs));
+	size_t n_jobs = 0;
+
+	/* the occurrences whose runs are gone first (each job once) */
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < n_jobs && !seen; k++)
+			seen = strcmp(jobs[k], rep->occ[i].job) == 0;
+		if (!seen)
+			jobs[n_jobs++] = xstrdup(rep->occ[i].job);
+	}
+	for (size_t k = 0; k < n_jobs; k++) {
+		occ_gc(e, rep, jobs[k]);
+		free((char *)jobs[k]);
+	}
+	free(jobs);
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		const struct report_occ *o = &rep->occ[i];
+		for (size_t j = 0; j < o->n_details; j++) {
+			strmap_put(&owned, o->details[j].batch_id, (void *)1);
+			for (size_t k = 0; k < o->details[j].n_rcpts; k++)
+				if (o->details[j].rcpts[k].conversation_id)
+					strmap_put(&owned, o->details[j].rcpts[k].conversation_id, (void *)1);
+		}
+		for (size_t j = 0; j < o->n_links; j++)
+			strmap_put(&owned, o->links[j].conversation_id, (void *)1);
+	}
+	strmap_clear(&rep->conv_index);
+	for (size_t i = w = 0; i < rep->n_convs; i++) {
+		struct conv *c = &rep->convs[i];
+		bool own = strmap_get(&owned, c->conversation_id) ||
+			   (c->batch_call_id && strmap_get(&owned, c->batch_call_id));
+		if (!conv_retained(rep->conv_seen[i], own, strmap_get(&rep->gone, c->conversation_id) != NULL, now,
+				   retention)) {
+			conv_clear(c);
+			continue;
+		}
+		rep->conv_seen[w] = rep->conv_seen[i];
+		rep->convs[w++] = *c;
+		strmap_put(&rep->conv_index, rep->convs[w - 1].conversation_id, (void *)(uintptr_t)w);
+	}
+	rep->n_convs = w;
+	strmap_clear(&rep->failure_index);
+	for (size_t i = w = 0; i < rep->n_failures; i++) {
+		struct conv_failure *f = &rep->failures[i];
+		if (!conv_retained(rep->failure_seen[i], strmap_get(&owned, f->conversation_id) != NULL,
+				   strmap_get(&rep->gone, f->conversation_id) != NULL, now, retention)) {
+			conv_failure_clear(f);
+			continue;
+		}
+		rep->failure_seen[w] = rep->failure_seen[i];
+		rep->failures[w++] = *f;
+		strmap_put(&rep->failure_index, rep->failures[w - 1].conversation_id, (void *)(uintptr_t)w);
+	}
+	rep->n_failures = w;
+	/* a poll that is done tells nothing any more (poll_add starts a new
+	 * one alike); one under way or waiting stays */
+	strmap_clear(&rep->poll_index);
+	for (size_t i = w = 0; i < rep->n_polls; i++) {
+		struct poll *p = rep->polls[i];
+		if (p->done && !p->in_flight) {
+			free(p->conv_id);
+			free(p->job);
+			free(p);
+			continue;
+		}
+		rep->polls[w++] = p;
+		strmap_put(&rep->poll_index, p->conv_id, p);
+	}
+	rep->n_polls = w;
+	for (size_t i = 0; i < rep->n_gone; i++)
+		free(rep->gone_keys[i]);
+	rep->n_gone = 0;
+	strmap_clear(&rep->gone);
+	strmap_clear(&owned);
+}
+
+static void prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *rep = arg;
+
+	(void)fd;
+	(void)what;
+	report_prune(rep);
+	prune_arm(rep);
 }
 
 int report_load(struct engine *e)
@@ -1738,5 +1889,6 @@ int report_load(struct engine *e)
 	stale_check(e, rep->facts, NULL);
 	facts_free(rep->facts);
 	rep->facts = NULL;
+	prune_arm(rep);
 	return r;
 }
