@@ -322,3 +322,25 @@ out:
 	jsonin_doc_clear(&doc);
 	return r;
 }
+
+bool webhook_event_wanted(const struct webhook_event *ev)
+{
+	switch (ev->type) {
+	case WEBHOOK_TRANSCRIPTION:
+		return ev->conv.batch_call_id != NULL;
+	case WEBHOOK_INITIATION_FAILURE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool webhook_event_supersedes(const struct webhook_event *ev, const struct webhook_event *kept)
+{
+	if (ev->type != kept->type || !ev->conversation_id || !kept->conversation_id ||
+	    strcmp(ev->conversation_id, kept->conversation_id) != 0)
+		return true;
+	if (ev->type == WEBHOOK_TRANSCRIPTION)
+		return conv_supersedes(&ev->conv, &kept->conv);
+	return false;
+}

@@ -149,4 +149,24 @@ int webhook_parse(const char *body, size_t len, struct webhook_event *ret, char 
 /* Free what e holds and zero it (NULL accepted). */
 void webhook_event_clear(struct webhook_event *e);
 
+/* Whether a parsed event is one the results keep. The workspace webhook
+ * delivers every conversation of the workspace, not only batch calls:
+ * a post_call_transcription whose data.metadata.batch_call is absent or
+ * null is not a batch call (§3.3 and §6, documented, not marked
+ * unverified) and is dropped. A call_initiation_failure carries no
+ * batch_call (§5.3) and nothing else that tells: it is kept, and joined
+ * by conversation_id if a batch's detail names it. post_call_audio and
+ * types this build does not know are dropped. */
+bool webhook_event_wanted(const struct webhook_event *ev);
+
+/* Whether ev should replace kept, the stored delivery of the same type
+ * for the same conversation (the sender's idempotency key): only when it
+ * says strictly more (a transcription done with its analysis beats one
+ * still processing, conv_supersedes). Of two that say as much the one
+ * stored first stays, so a late, older or less complete delivery never
+ * makes what is stored go backwards; two failures of one conversation
+ * say as much. Events of different types or conversations: true (they
+ * are not versions of each other). */
+bool webhook_event_supersedes(const struct webhook_event *ev, const struct webhook_event *kept);
+
 #endif

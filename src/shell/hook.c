@@ -9,11 +9,15 @@
  *
  *   forged, stale, malformed or missing signature  401, a warning with the
  *                                                  peer, nothing stored
- *   an exact redelivery of a stored event, even    200, nothing changes (a
- *   with a stale timestamp                         401 would end the retries)
+ *   an exact redelivery of a stored event, or a    200, nothing changes (a
+ *   version less complete than the stored one,     401 would end the retries;
+ *   even with a stale timestamp                    what is stored never goes
+ *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
- *   post_call_audio, an unknown type               200, dropped
+ *   post_call_audio, an unknown type, a            200, dropped, never stored
+ *   transcription of a call that is not a batch
+ *   call (webhook_event_wanted)
  *
  * A body over HOOK_HASH_SLICE is hashed a slice per loop iteration (one
  * body after the other), so that a due submit is never behind the HMAC of many
@@ -193,7 +197,7 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
 		if (v == WEBHOOK_OK && webhook_parse(body, len, &ev, NULL) == 0 &&
-		    report_event_stored(e, &ev, body, len)) {
+		    report_event_kept(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;
@@ -217,8 +221,9 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
 		return;
 	}
-	if (ev.type != WEBHOOK_TRANSCRIPTION && ev.type != WEBHOOK_INITIATION_FAILURE) {
-		/* audio (not asked for) and types this build does not know */
+	if (!webhook_event_wanted(&ev)) {
+		/* audio (not asked for), types this build does not know, and
+		 * the conversations of the workspace that are not batch calls */
 		e->stats.webhooks_dropped++;
 		webhook_event_clear(&ev);
 		reply(req, 200, "OK", "dropped");
