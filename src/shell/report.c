@@ -52,6 +52,7 @@
 #include "engine_int.h"
 #include "file.h"
 #include "report.h"
+#include "resfiles.h"
 #include "results.h"
 #include "sbuf.h"
 #include "util.h"
@@ -615,17 +616,19 @@ void report_counts(struct engine *e, const char *job, int64_t start, struct ctlv
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why)
 {
 	struct occ_view v;
-	struct sbuf b = { 0 };
-	char *csv = NULL, *jsonl = NULL, *name;
+	char *csv = NULL, *jsonl = NULL, *name, *cause = NULL;
 	size_t csv_len = 0, jsonl_len = 0;
-	json_object *s;
+	int r = -EBADMSG;
 
-	if (start == 0 && (start = latest_start(e, job)) == 0) {
-		*why = "no run of this job was submitted yet";
-		return -ENOENT;
-	}
-	if (!occ_view_build(e, job, start, &v)) {
-		*why = "no run of this job has that start";
+	if ((start == 0 && (start = latest_start(e, job)) == 0) || !occ_view_build(e, job, start, &v)) {
+		/* an occurrence the daemon no longer holds (an earlier run, a
+		 * job gone from the files) is in the files: the same answer as
+		 * batchcallctl gives from them while the daemon is down */
+		size_t len;
+		if (resfiles_load(e->conf->results_dir, job, start, true, ret, &len, &cause) == 0)
+			return 0;
+		free(cause);
+		*why = start ? RESFILES_NO_START : RESFILES_NONE;
 		return -ENOENT;
 	}
 	name = results_file_name(job, start, v.call_name, RESULTS_CSV);
@@ -633,54 +636,30 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		/* until the detail is here again, the files say more than the
 		 * rows the daemon could make */
 		char *p = xasprintf("%s/%s", e->conf->results_dir, name), *q;
-		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) < 0) {
-			csv = NULL;
-		} else {
-			q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
-			if (file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) < 0) {
-				free(csv);
-				csv = NULL;
-			}
-			free(q);
-		}
+		q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
+		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) == 0 &&
+		    file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) == 0)
+			r = results_document(job, start, name, csv, csv_len, jsonl, jsonl_len, true, ret, NULL,
+					     &cause);
+		free(cause);
+		free(q);
 		free(p);
 	}
-	if (!csv) {
+	if (r < 0) {
+		free(csv);
+		free(jsonl);
 		csv = results_csv(&v.res, &csv_len);
 		jsonl = results_jsonl(&v.res, &jsonl_len);
+		/* (the core's own lines are JSON objects: no check, no failure) */
+		r = results_document(job, start, name, csv, csv_len, jsonl, jsonl_len, false, ret, NULL, NULL);
 	}
-	sbuf_addf(&b, "{\"job\":");
-	s = json_object_new_string(job);
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	sbuf_addf(&b, ",\"run_start\":%" PRId64 ",\"run_start_utc\":\"%s\",\"csv_file\":", start, v.res.run_start_utc);
-	s = json_object_new_string_len(name, (int)strlen(name));
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	sbuf_adds(&b, ",\"csv\":");
-	s = json_object_new_string_len(csv, (int)csv_len);
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	/* the JSON Lines rows as one array: each line is one JSON object */
-	sbuf_adds(&b, ",\"rows\":[");
-	for (size_t i = 0, first = 1; i < jsonl_len;) {
-		char *nl = memchr(jsonl + i, '\n', jsonl_len - i);
-		size_t end = nl ? (size_t)(nl - jsonl) : jsonl_len;
-		if (end > i) {
-			if (!first)
-				sbuf_adds(&b, ",");
-			sbuf_add(&b, jsonl + i, end - i);
-			first = 0;
-		}
-		i = end + 1;
-	}
-	sbuf_adds(&b, "]}\n");
 	free(csv);
 	free(jsonl);
 	free(name);
 	occ_view_clear(&v);
-	*ret = sbuf_steal(&b, NULL);
-	return 0;
+	if (r < 0)
+		*why = "the rows cannot be written as JSON";
+	return r;
 }
 
 /* Before detail x of a batch is replaced by d: the conversations its

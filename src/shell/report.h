@@ -64,9 +64,11 @@ void report_note_reload(struct engine *e, const struct daemonconf *old);
 /* Write now what waits to be written (the daemon stops). */
 void report_flush(struct engine *e);
 /* The rows of the occurrence (job, start) as the control socket shows
- * them (start 0: the latest one submitted or decided): a JSON document
- * {job, run_start, run_start_utc, csv_file, csv, rows: [the JSON Lines
- * objects]} the caller frees; or -ENOENT with *why (static text). */
+ * them (start 0: the latest one submitted or decided): the results
+ * document (core results_document) the caller frees; an occurrence the
+ * daemon no longer holds (an earlier one, a job gone from the files)
+ * from its results files (resfiles), as batchcallctl reads them while the
+ * daemon is down; or -ENOENT with *why (static text, resfiles.h). */
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why);
 /* The counts of the results files of (job, start) as of their last write
  * (known false before the first). */

@@ -121,26 +121,75 @@ def test_results_files_when_batch_ends(work):
         # have brought every conversation, so that the files stay as they are) ...
         wait_until(lambda: csv_final(results, "res", at), 60, "the conversation columns")
         csv_text = open(csv_path, "rb").read()
-        lines = [json.loads(x) for x in open(jsonl_path, encoding="utf-8").read().splitlines()]
+        jsonl_text = open(jsonl_path, "rb").read()
+        lines = [json.loads(x) for x in jsonl_text.decode().splitlines()]
         iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
-        for args in ((), ("--run", str(at)), ("--run", iso), ("--run", stamp(at))):
+        runs = ((), ("--run", str(at)), ("--run", iso), ("--run", stamp(at)))
+        for args in runs:
             p = ctl(env, "results", "res", *args)
             assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
         p = ctl(env, "results", "res", "--json")
         assert p.returncode == 0, p.stderr
-        doc = json.loads(p.stdout)
+        online = p.stdout
+        # one JSON document (SPEC section 7), its keys in this order
+        assert online.endswith(b"}\n") and online.count(b"\n") == 1, online[-200:]
+        doc = json.loads(online, object_pairs_hook=collections.OrderedDict)
+        assert list(doc) == ["job", "run_start", "run_start_utc", "csv_file", "csv", "rows"], list(doc)
         assert doc["job"] == "res" and doc["run_start"] == at and doc["run_start_utc"] == iso, doc
+        assert doc["csv_file"] == os.path.relpath(csv_path, results), doc["csv_file"]
+        assert doc["csv"].encode() == csv_text, doc["csv"]
         assert doc["rows"] == lines, doc["rows"]
-        assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
-        assert ctl(env, "results", "nosuchjob").returncode == 1
+        for args in runs[1:]:
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stderr)
+        # nothing to show: exit status 1 and the reason (the same offline below)
+        refusals = {("res", "--run", str(at + 1)): "job 'res': no run of this job has that start",
+                    ("nosuchjob",): "job 'nosuchjob': no run of this job has results yet",
+                    ("nosuchjob", "--run", iso): "job 'nosuchjob': no run of this job has that start"}
+        for args, why in refusals.items():
+            for js in ((), ("--json",)):
+                p = ctl(env, "results", *args, *js)
+                assert p.returncode == 1 and p.stdout == b"", (args, p.returncode, p.stdout)
+                assert p.stderr.decode().splitlines() == ["batchcallctl: " + why], (args, p.stderr)
         assert ctl(env, "results", "res", "--run", "yesterday").returncode == 2
         assert env.d.stop() == 0
-        # ... and from the files when it is down
-        p = ctl(env, "results", "res")
-        assert p.returncode == 0 and p.stdout == csv_text, (p.returncode, p.stderr)
-        assert b"cannot be reached" in p.stderr
-        p = ctl(env, "results", "res", "--json", "--run", iso)
-        assert p.returncode == 0 and [json.loads(x) for x in p.stdout.decode().splitlines()] == lines
+        # ... and from the files when it is down: the same CSV, the same
+        # document byte for byte, the same refusals
+        folder = os.path.dirname(csv_path)
+        note = "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'" % folder
+        for args in runs:
+            p = ctl(env, "results", "res", *args)
+            assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
+            assert p.stderr.decode().splitlines()[-1] == note, p.stderr
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stdout[-300:], online[-300:])
+        for args, why in refusals.items():
+            for js in ((), ("--json",)):
+                p = ctl(env, "results", *args, *js)
+                assert p.returncode == 1 and p.stdout == b"", (args, p.returncode, p.stdout)
+                assert p.stderr.decode().splitlines()[-1] == "batchcallctl: " + why, (args, p.stderr)
+        # a JSON Lines file that is not JSON Lines is refused, not printed
+        # as half a document (the CSV alone still prints)
+        with open(jsonl_path, "ab") as f:
+            f.write(b'{"recipient_id": "cut sh\n')
+        p = ctl(env, "results", "res", "--json")
+        assert p.returncode == 1 and p.stdout == b"", (p.returncode, p.stdout)
+        assert re.search(r"line 4 of the JSON Lines text is not one JSON object", p.stderr.decode()), p.stderr
+        assert ctl(env, "results", "res").stdout == csv_text
+        with open(jsonl_path, "wb") as f:
+            f.write(jsonl_text)
+
+        # the daemon answers for an occurrence it no longer holds from the
+        # same files: here its job left the files
+        env.d.remove_job("res")
+        env.d.start()
+        env.d.wait_started()
+        for args in runs:
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stderr)
+            assert p.stderr == b"", p.stderr
+            p = ctl(env, "results", "res", *args)
+            assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
         assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
 
 
