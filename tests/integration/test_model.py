@@ -250,6 +250,7 @@ class Budget:
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
         self.damaged = self.wiped = 0
         self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
+        self.skewed = 0  # examples with the API's clock off ours
         self.result_files = self.result_rows = 0
 
     def estimate(self):
@@ -713,6 +714,8 @@ class Operator(RuleBasedStateMachine):
         # the API's clock behind ours (created_at of the batches before
         # the runs' intents: the lookup must reach back) or ahead
         extra += ("--clock-offset", str(api_clock))
+        if api_clock:
+            BUDGET.skewed += 1
         self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1, extra=extra)
         self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
         self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
@@ -1614,11 +1617,11 @@ def main():
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
               "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d examples with webhooks "
-              "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d occurrences' results files "
-              "checked (%d rows), %d steps over their time; seed %d" % (
+              "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d with the API's clock off, "
+              "%d occurrences' results files checked (%d rows), %d steps over their time; seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
                   b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
-                  b.wiped, b.ctl_ok, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.result_files,
+                  b.wiped, b.ctl_ok, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.skewed, b.result_files,
                   b.result_rows, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
