@@ -15,6 +15,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/batch.c src/core/batch.h \
 	src/core/codec.c src/core/codec.h \
 	src/core/backoff.c src/core/backoff.h \
+	src/core/apiclock.c src/core/apiclock.h \
 	src/core/ratelimit.c src/core/ratelimit.h \
 	src/core/run.c src/core/run.h \
 	src/core/occur.c src/core/occur.h \
@@ -32,7 +33,7 @@ CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 CORE_TEST_LIBS = tests/libfixture.a $(CORE_LIBS) $(CHECK_LIBS)
 CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf tests/core/test_civil tests/core/test_tz tests/core/test_csv tests/core/test_calendar tests/core/test_window tests/core/test_batch tests/core/test_codec tests/core/test_backoff \
-	tests/core/test_ratelimit tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
+	tests/core/test_ratelimit tests/core/test_apiclock tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results \
 	tests/core/test_suppress
@@ -69,6 +70,7 @@ tests_core_test_batch_SOURCES = tests/core/test_batch.c
 tests_core_test_codec_SOURCES = tests/core/test_codec.c
 tests_core_test_backoff_SOURCES = tests/core/test_backoff.c
 tests_core_test_ratelimit_SOURCES = tests/core/test_ratelimit.c
+tests_core_test_apiclock_SOURCES = tests/core/test_apiclock.c
 tests_core_test_run_SOURCES = tests/core/test_run.c
 tests_core_test_occur_SOURCES = tests/core/test_occur.c
 tests_core_test_occur_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
@@ -87,6 +89,7 @@ tests_core_test_batch_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_codec_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_backoff_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ratelimit_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_apiclock_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_run_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_state_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ctlview_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
@@ -101,6 +104,7 @@ tests_core_test_batch_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_codec_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_backoff_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ratelimit_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_apiclock_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_run_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_state_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ctlview_CFLAGS = $(CORE_TEST_CFLAGS)
@@ -115,6 +119,7 @@ tests_core_test_batch_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_codec_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_backoff_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_ratelimit_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_apiclock_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_run_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_state_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_ctlview_LDADD = $(CORE_TEST_LIBS)

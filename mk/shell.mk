@@ -14,6 +14,7 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/log.c src/shell/log.h \
 	src/shell/notify.c src/shell/notify.h \
 	src/shell/control.c src/shell/control.h \
+	src/shell/resfiles.c src/shell/resfiles.h \
 	src/shell/ctl_online.c src/shell/ctl_online.h \
 	src/shell/suppress_store.c src/shell/suppress_store.h
 

@@ -80,6 +80,7 @@ ids = [
     ("results-written", "dbdaecf626fc42ce9b88a8c307b61464", None),
     ("webhook-refused", "c0ad8aae23424426b8c32ff771a2096c", None),
     ("webhook-failed", "6f132762825644acb6db22596a0682af", None),
+    ("api-clock", "46f197c731234704b00f486b0bb50276", None),
     ("suppressed", "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917", None),
 ]
 failed = False

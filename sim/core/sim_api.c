@@ -1024,6 +1024,16 @@ static int64_t sim_now(struct sim_api *a, int64_t now_real_us)
 	return now < sim_model_now(a->m) ? sim_model_now(a->m) : now;
 }
 
+int64_t sim_api_now_us(struct sim_api *a, int64_t now_real_us)
+{
+	return sim_now(a, now_real_us);
+}
+
+void sim_api_set_clock_offset(struct sim_api *a, int64_t offset_us)
+{
+	a->offset_us = offset_us;
+}
+
 bool sim_api_webhook_next(struct sim_api *a, int64_t now_real_us, struct sim_delivery *ret,
 			  int64_t *ret_wake_real_us)
 {

@@ -90,6 +90,12 @@ struct sim_api *sim_api_new(const struct sim_params *p, const char *api_key);
 void sim_api_free(struct sim_api *a);
 /* The model behind the API (for tests). */
 struct sim_model *sim_api_model(struct sim_api *a);
+/* Start the simulated clock offset_us from the real one (--clock-offset;
+ * negative: behind). Before the first request only: simulated time never
+ * goes back. */
+void sim_api_set_clock_offset(struct sim_api *a, int64_t offset_us);
+/* The simulated now for a real time (what its Date header says). */
+int64_t sim_api_now_us(struct sim_api *a, int64_t now_real_us);
 
 /* True for /_sim/… paths, which sim_api_control() serves. */
 bool sim_api_is_control(const char *path);

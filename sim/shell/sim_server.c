@@ -171,10 +171,13 @@ static void close_after_cb(struct evhttp_request *req, void *arg)
 	shutdown_connection(req);
 }
 
-static void send_response(struct evhttp_request *req, struct sim_response *r)
+static void send_response(struct server *srv, struct evhttp_request *req, struct sim_response *r)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *body = NULL;
+	time_t t = (time_t)(sim_api_now_us(srv->api, real_now_us()) / 1000000);
+	struct tm tm;
+	char date[64];
 
 	if (r->action == SIM_ACT_DROP) {
 		shutdown_connection(req);
@@ -182,6 +185,9 @@ static void send_response(struct evhttp_request *req, struct sim_response *r)
 		evhttp_send_reply(req, 500, NULL, NULL);
 		return;
 	}
+	/* the simulated clock's, not the real one (evhttp would add that) */
+	if (gmtime_r(&t, &tm) && strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		evhttp_add_header(h, "Date", date);
 	if (r->content_type)
 		evhttp_add_header(h, "Content-Type", r->content_type);
 	if (r->retry_after[0])
@@ -223,7 +229,7 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 	request_fields(d->req, &f);
 	/* the submission takes effect now, when the delay ends */
 	sim_api_execute(d->srv->api, d->seq, &f.r, real_now_us(), &d->fault, &resp);
-	send_response(d->req, &resp);
+	send_response(d->srv, d->req, &resp);
 	sim_response_clear(&resp);
 	request_fields_clear(&f);
 	hooks_pump(d->srv);
@@ -404,7 +410,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 	}
 	sim_api_execute(srv->api, seq, &f.r, now, &fault, &resp);
 send:
-	send_response(req, &resp);
+	send_response(srv, req, &resp);
 	sim_response_clear(&resp);
 	request_fields_clear(&f);
 	/* a request may have moved time, ended calls or set webhooks up */
@@ -465,6 +471,7 @@ int sim_server_run(const struct sim_server_opts *o)
 	if (o->processing_secs >= 0)
 		params.processing_us = llround(o->processing_secs * 1e6 / (o->speed > 0 ? o->speed : 1));
 	srv.api = sim_api_new(&params, o->api_key);
+	sim_api_set_clock_offset(srv.api, o->clock_offset_s * 1000000);
 	if (o->webhook_url &&
 	    sim_api_configure_webhooks(srv.api, o->webhook_url, o->webhook_secret, o->webhook_events, true) < 0) {
 		fprintf(stderr, "batchcall-sim: cannot send webhooks to '%s'\n", o->webhook_url);

@@ -20,6 +20,7 @@ struct sim_server_opts {
 	const char *webhook_url;        /* post-call webhooks go there (NULL: none) */
 	const char *webhook_secret;     /* their HMAC secret */
 	unsigned webhook_events;        /* SIM_HOOK_* mask; 0: the default */
+	int64_t clock_offset_s;         /* the simulated clock starts this far from the real one */
 };
 
 /* Serve until SIGTERM/SIGINT: 0, or a negative errno (a message was

@@ -18,7 +18,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: batchcall-sim [--listen ADDR:PORT] [--api-key KEY] [--seed N] [--speed X]\n"
-		   "                     [--tls-cert FILE --tls-key FILE] [--processing-secs X]\n"
+		   "                     [--tls-cert FILE --tls-key FILE] [--processing-secs X] [--clock-offset S]\n"
 		   "                     [--webhook-url URL --webhook-secret SECRET [--webhook-events LIST]]\n"
 		   "\n"
 		   "A local simulator of the ElevenLabs batch-calling and conversation API, with\n"
@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		   "  --tls-cert FILE     serve HTTPS with this PEM certificate chain (needs --tls-key)\n"
 		   "  --tls-key FILE      the certificate's PEM private key\n"
 		   "  --processing-secs X a conversation's analysis time after the call (default 3; divided by --speed)\n"
+		   "  --clock-offset S    start the simulated clock S seconds from the real one (negative: behind)\n"
 		   "  --webhook-url URL   send post-call webhooks there (http://HOST[:PORT][/PATH])\n"
 		   "  --webhook-secret S  their HMAC secret (ElevenLabs-Signature: t=...,v0=...)\n"
 		   "  --webhook-events L  comma-separated: transcript, audio, call_initiation_failure\n"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 		{"tls-cert", required_argument, NULL, 'c'}, {"tls-key", required_argument, NULL, 'K'},
 		{"io-timeout", required_argument, NULL, 'T'},
 		{"processing-secs", required_argument, NULL, 'P'},
+		{"clock-offset", required_argument, NULL, 'O'},
 		{"webhook-url", required_argument, NULL, 'W'},
 		{"webhook-secret", required_argument, NULL, 'S'},
 		{"webhook-events", required_argument, NULL, 'E'},
@@ -122,6 +124,13 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			o.io_timeout = (int)seed;
+			break;
+		case 'O':
+			if (parse_int64(optarg, -315360000, 315360000, &o.clock_offset_s) < 0) {
+				fprintf(stderr, "batchcall-sim: --clock-offset wants seconds within ten years, got '%s'\n",
+					optarg);
+				goto out;
+			}
 			break;
 		case 'P':
 			errno = 0;

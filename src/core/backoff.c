@@ -227,27 +227,23 @@ static bool parse_delta(struct cur c, int64_t *ret)
 	return true;
 }
 
-int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_seconds)
+/* The value without its optional whitespace (OWS) around it. */
+static struct cur trimmed(const char *value)
 {
-	struct cur c;
-	struct http_date d = { 0 };
-	int64_t t, wait;
-	bool two_digit_year = false;
+	struct cur c = { value, value + strlen(value) };
 
-	if (!value)
-		return -EINVAL;
-	c.p = value;
-	c.end = value + strlen(value);
-	/* Header values may carry optional whitespace (OWS) around them. */
 	while (c.p < c.end && (*c.p == ' ' || *c.p == '\t'))
 		c.p++;
 	while (c.end > c.p && (c.end[-1] == ' ' || c.end[-1] == '\t'))
 		c.end--;
+	return c;
+}
 
-	if (parse_delta(c, &wait)) {
-		*ret_seconds = wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;
-		return 0;
-	}
+static int parse_date(struct cur c, int64_t now, int64_t *ret_unix)
+{
+	struct http_date d = { 0 };
+	bool two_digit_year = false;
+
 	if (parse_rfc850(c, &d))
 		two_digit_year = true;
 	else if (!parse_imf(c, &d) && !parse_asctime(c, &d))
@@ -273,8 +269,29 @@ int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_secon
 	if (d.day < 1 || d.day > civil_days_in_month(d.year, d.month) || d.hour > 23 || d.min > 59 ||
 	    d.sec > 60)
 		return -EINVAL;
+	*ret_unix = civil_to_days(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
+	return 0;
+}
 
-	t = civil_to_days(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 + d.sec;
+int backoff_parse_http_date(const char *value, int64_t now, int64_t *ret_unix)
+{
+	return value ? parse_date(trimmed(value), now, ret_unix) : -EINVAL;
+}
+
+int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_seconds)
+{
+	struct cur c;
+	int64_t t, wait;
+
+	if (!value)
+		return -EINVAL;
+	c = trimmed(value);
+	if (parse_delta(c, &wait)) {
+		*ret_seconds = wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;
+		return 0;
+	}
+	if (parse_date(c, now, &t) < 0)
+		return -EINVAL;
 	if (__builtin_sub_overflow(t, now, &wait))
 		wait = now < 0 ? INT64_MAX : 0;
 	*ret_seconds = wait <= 0 ? 0 : wait < RETRY_AFTER_MAX_S ? wait : RETRY_AFTER_MAX_S;

@@ -65,4 +65,9 @@ int64_t backoff_wait_ms(struct backoff_rule b, int attempt, uint64_t rnd, int64_
  * form. */
 int backoff_parse_retry_after(const char *value, int64_t now, int64_t *ret_seconds);
 
+/* Parse an HTTP date (IMF-fixdate, RFC 850 or asctime; the `Date` header
+ * of an answer) into unix seconds; now places an RFC 850 two-digit year.
+ * -EINVAL when it is none of them. */
+int backoff_parse_http_date(const char *value, int64_t now, int64_t *ret_unix);
+
 #endif

@@ -121,6 +121,36 @@ void conv_failure_clear(struct conv_failure *f)
 	*f = (struct conv_failure){ 0 };
 }
 
+int conv_completeness(const struct conv *c)
+{
+	if (c->status == CONV_FAILED || (c->status == CONV_DONE && c->has_analysis))
+		return 3;
+	if (c->status == CONV_DONE)
+		return 2;
+	if (c->status == CONV_PROCESSING)
+		return 1;
+	return 0;
+}
+
+bool conv_final(const struct conv *c)
+{
+	return conv_completeness(c) == 3;
+}
+
+bool conv_supersedes(const struct conv *c, const struct conv *kept)
+{
+	return conv_completeness(c) > conv_completeness(kept);
+}
+
+bool conv_retained(int64_t seen_ms, bool owned, bool gone, int64_t now_ms, int64_t retention_s)
+{
+	if (gone)
+		return false;
+	if (owned)
+		return true;
+	return seen_ms > now_ms - retention_s * 1000;
+}
+
 /* --- the rule ------------------------------------------------------------ */
 
 enum jsonin_take conv_json_rule(const struct jsonin_path *p, int base, unsigned char first, int *ret_tag)

@@ -134,6 +134,27 @@ enum jsonin_take conv_json_rule(const struct jsonin_path *p, int base, unsigned 
 int conv_from_json(json_object *o, const char *prefix, const struct jsonin_doc *doc, struct conv *ret,
 		   char **cause);
 
+/* How much c says, for keeping the better of two versions of one
+ * conversation: 3 final (done with its analysis, or failed), 2 done
+ * without analysis, 1 processing, 0 still under way or unknown. */
+int conv_completeness(const struct conv *c);
+/* Whether nothing more is to come of c (conv_completeness 3): fetching
+ * it again would tell nothing new. */
+bool conv_final(const struct conv *c);
+/* Whether c should replace kept, a version of the same conversation
+ * known before: only when it says strictly more (conv_completeness). Of
+ * two that say as much the first kept stays, so that what is kept never
+ * goes backwards and never changes between a restart and the next. */
+bool conv_supersedes(const struct conv *c, const struct conv *kept);
+
+/* Whether a conversation or failure known since seen_ms (unix ms: its
+ * file's last write, or when it came) is still kept in memory at now_ms:
+ * while an occurrence held in memory names it (owned), unless that
+ * occurrence was let go (gone: its runs were pruned, no row of it is
+ * written again), else for retention_s, as its file is kept in the
+ * state folder (state_retention). */
+bool conv_retained(int64_t seen_ms, bool owned, bool gone, int64_t now_ms, int64_t retention_s);
+
 /* Free what each holds and zero it (NULL accepted). */
 void conv_clear(struct conv *c);
 void conv_failure_clear(struct conv_failure *f);

@@ -671,6 +671,14 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 		for (int c = 0; c < 6; c++)
 			sbuf_addf(&b, "batchcalld_api_requests_total{endpoint=\"%s\",status_class=\"%s\"} %" PRIu64 "\n",
 			       m->op_names[op], classes[c], s->api_requests[op][c]);
+	family(&b, "batchcalld_api_clock_offset_seconds", "gauge",
+	       "The API's clock minus this host's, from its latest answer (absent before the first).");
+	if (s->api_clock.known)
+		sbuf_addf(&b, "batchcalld_api_clock_offset_seconds %.3f\n", (double)s->api_clock.offset_ms / 1000.0);
+	family(&b, "batchcalld_lookup_margin_seconds", "gauge",
+	       "How far before a run's first intent a lookup of its uncertain submit looks: 300 s and the "
+	       "most the API's clock was seen behind.");
+	sbuf_addf(&b, "batchcalld_lookup_margin_seconds %" PRId64 "\n", api_clock_lookup_margin_s(&s->api_clock));
 	family(&b, "batchcalld_retries_total", "counter", "Retries of finished batches that took effect.");
 	sbuf_addf(&b, "batchcalld_retries_total %" PRIu64 "\n", s->retries);
 	family(&b, "batchcalld_webhooks_received_total", "counter", "Post-call webhook requests received.");

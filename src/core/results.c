@@ -8,9 +8,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "jsonin.h"
 #include "results.h"
 #include "sbuf.h"
@@ -835,11 +837,12 @@ char *results_csv(const struct results *r, size_t *ret_len)
 
 /* --- JSON Lines ---------------------------------------------------------- */
 
-/* A JSON string: escaped as RFC 8259 wants, invalid UTF-8 replaced. */
-static void json_string(struct sbuf *b, const char *s)
+/* A JSON string of n bytes: escaped as RFC 8259 wants (a NUL too),
+ * invalid UTF-8 replaced. */
+static void json_string_n(struct sbuf *b, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), i, k, from;
+	size_t i, k, from;
 	char esc[8];
 
 	sbuf_add(b, "\"", 1);
@@ -871,6 +874,11 @@ static void json_string(struct sbuf *b, const char *s)
 	}
 	sbuf_add(b, s + from, n - from);
 	sbuf_add(b, "\"", 1);
+}
+
+static void json_string(struct sbuf *b, const char *s)
+{
+	json_string_n(b, s, strlen(s));
 }
 
 static void json_cell(struct sbuf *b, const struct cell *c)
@@ -969,4 +977,106 @@ char *results_file_name(const char *job, int64_t start, const char *call_name, e
 		b.s[--b.len] = '\0';
 	sbuf_adds(&b, f == RESULTS_JSONL ? ".jsonl" : ".csv");
 	return sbuf_steal(&b, NULL);
+}
+
+/* The decimal number in s[0..n). */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int results_file_start(const char *name, int64_t *ret)
+{
+	static const char shape[] = "dddd-dd-ddTdd-dd-ddZ";
+	const char *p = name;
+	struct civil c, back;
+	int64_t t;
+
+	for (const char *q = name; *q; q++) /* the base name */
+		if (*q == '/')
+			p = q + 1;
+	/* "2026-12-01T14-00-00Z", then '_' and the NAME, or the extension */
+	if (strlen(p) < 21 || (p[20] != '_' && p[20] != '.'))
+		return -EINVAL;
+	for (int i = 0; i < 20; i++)
+		if (shape[i] == 'd' ? p[i] < '0' || p[i] > '9' : p[i] != shape[i])
+			return -EINVAL;
+	c = (struct civil){ .year = digits(p, 4), .month = digits(p + 5, 2), .day = digits(p + 8, 2),
+			    .hour = digits(p + 11, 2), .min = digits(p + 14, 2), .sec = digits(p + 17, 2) };
+	if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.min > 59 || c.sec > 59)
+		return -EINVAL;
+	t = civil_to_unix_utc(&c);
+	unix_to_civil_utc(t, &back);
+	if (back.day != c.day || back.month != c.month)
+		return -EINVAL; /* "02-30" */
+	if (t <= 0)
+		return -EINVAL; /* no occurrence starts there */
+	*ret = t;
+	return 0;
+}
+
+/* --- the document -------------------------------------------------------- */
+
+/* Every value below the row's own keys is checked, never built. */
+static enum jsonin_take row_rule(const struct jsonin_path *p, unsigned char first, int *ret_tag, void *arg)
+{
+	(void)ret_tag;
+	(void)arg;
+	return p->depth >= 1 && (first == '{' || first == '[' || first == '"') ? JSONIN_SET_ASIDE : JSONIN_BUILD;
+}
+
+int results_document(const char *job, int64_t start, const char *csv_file, const char *csv, size_t csv_len,
+		     const char *jsonl, size_t jsonl_len, bool check, char **ret, size_t *ret_len, char **cause)
+{
+	struct sbuf b = { 0 };
+	char utc[24];
+	size_t line = 0, first = 1;
+
+	format_utc(start, utc, sizeof(utc));
+	sbuf_adds(&b, "{\"job\":");
+	json_string(&b, job);
+	sbuf_adds(&b, ",\"run_start\":");
+	sbuf_add_int(&b, start);
+	sbuf_adds(&b, ",\"run_start_utc\":");
+	json_string(&b, utc);
+	sbuf_adds(&b, ",\"csv_file\":");
+	json_string(&b, csv_file);
+	sbuf_adds(&b, ",\"csv\":");
+	json_string_n(&b, csv ? csv : "", csv ? csv_len : 0);
+	/* the JSON Lines rows as one array: each line is one JSON object,
+	 * copied as it is (checked when read from a file, so that the
+	 * document stays one) */
+	sbuf_adds(&b, ",\"rows\":[");
+	for (size_t i = 0; jsonl && i < jsonl_len;) {
+		const char *nl = memchr(jsonl + i, '\n', jsonl_len - i);
+		size_t end = nl ? (size_t)(nl - jsonl) : jsonl_len;
+		line++;
+		if (end > i && !(end == i + 1 && jsonl[i] == '\r')) {
+			struct jsonin_opts o = { .max_body = end - i, .max_cost = SIZE_MAX, .rule = row_rule };
+			struct jsonin_doc d;
+			char *why = NULL;
+			if (check && jsonin_parse(jsonl + i, end - i, &o, &d, &why) < 0) {
+				if (cause)
+					*cause = xasprintf("line %zu of the JSON Lines text is not one JSON object: %s",
+							   line, why);
+				free(why);
+				sbuf_free(&b);
+				return -EBADMSG;
+			}
+			if (check)
+				jsonin_doc_clear(&d);
+			if (!first)
+				sbuf_add(&b, ",", 1);
+			sbuf_add(&b, jsonl + i, end - i);
+			first = 0;
+		}
+		i = end + 1;
+	}
+	sbuf_adds(&b, "]}");
+	*ret = sbuf_steal(&b, ret_len);
+	return 0;
 }

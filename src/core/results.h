@@ -144,5 +144,26 @@ enum results_format { RESULTS_CSV, RESULTS_JSONL };
  * end (left out with its '_' when nothing remains). One occurrence is
  * one STAMP: the NAME is for people. Caller frees. */
 char *results_file_name(const char *job, int64_t start, const char *call_name, enum results_format f);
+/* The start of the occurrence a results file is of, read from its name
+ * ("JOB/STAMP_NAME.csv", or the base name alone): 0 and *ret, or -EINVAL
+ * when the name does not begin with a STAMP results_file_name writes. */
+int results_file_start(const char *name, int64_t *ret);
+
+/* The results document of one occurrence: what the control socket's
+ * GET /v1/jobs/NAME/results answers and what `batchcallctl results --json`
+ * prints, whether the daemon or the files give it (docs/results.md):
+ *   {"job":JOB,"run_start":START,"run_start_utc":"2026-12-01T14:00:00Z",
+ *    "csv_file":CSV_FILE,"csv":CSV,"rows":[ROW,...]}
+ * (one line, no LF: the answer and batchcallctl add one), where START is unix seconds, CSV_FILE the CSV file's name
+ * below results_dir (results_file_name), CSV the CSV text (csv_len bytes;
+ * NULL: "") and the rows the lines of the JSON Lines text, each copied as
+ * it is (empty lines skipped). With check (text read from a file; the
+ * core's own results_jsonl needs none, and 10,000 rows cost ~0.1 s), each
+ * line must be one JSON object (RFC 8259, jsonin), so that the answer is
+ * one JSON document or none. 0 and *ret (caller frees; *ret_len may be
+ * NULL), or -EBADMSG with *cause (caller frees; may be NULL) naming the
+ * line. */
+int results_document(const char *job, int64_t start, const char *csv_file, const char *csv, size_t csv_len,
+		     const char *jsonl, size_t jsonl_len, bool check, char **ret, size_t *ret_len, char **cause);
 
 #endif

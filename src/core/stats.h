@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "apiclock.h"
+
 /* Submit lateness histogram bounds, seconds (the last bucket is +Inf). */
 #define STATS_LATENESS_BUCKETS 12
 extern const double stats_lateness_bounds[STATS_LATENESS_BUCKETS - 1];
@@ -46,6 +48,9 @@ struct stats {
 	uint64_t lateness_buckets[STATS_LATENESS_BUCKETS];
 	double lateness_sum;
 	uint64_t lateness_count;
+	/* the API's clock from its answers (apiclock.h), for lookups and
+	 * the metric */
+	struct api_clock api_clock;
 };
 
 /* Count one first submit late_ms after its due instant. */

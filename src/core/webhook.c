@@ -122,16 +122,13 @@ static int64_t bound_ms(int64_t s)
 	return (s > CODEC_TIME_MAX ? CODEC_TIME_MAX : s) * 1000;
 }
 
-enum webhook_verdict webhook_verify(const char *header, size_t header_len, const void *secret, size_t secret_len,
-				    const char *body, size_t body_len, int64_t now_ms,
-				    const struct webhook_policy *policy)
+enum webhook_verdict webhook_check_begin(struct webhook_check *c, const char *header, size_t header_len,
+					 const void *secret, size_t secret_len, int64_t now_ms,
+					 const struct webhook_policy *policy)
 {
 	struct webhook_policy dflt = { WEBHOOK_TOLERANCE_DEFAULT, WEBHOOK_FUTURE_DEFAULT };
-	struct webhook_sig sig;
 	enum webhook_verdict v;
-	uint8_t want[SHA256_LEN];
 	int64_t t_ms;
-	bool ok;
 
 	if (!policy)
 		policy = &dflt;
@@ -139,20 +136,51 @@ enum webhook_verdict webhook_verify(const char *header, size_t header_len, const
 		return WEBHOOK_NO_HEADER;
 	if (!secret || secret_len == 0)
 		return WEBHOOK_NO_SECRET;
-	v = webhook_parse_signature(header, header_len, &sig);
+	v = webhook_parse_signature(header, header_len, &c->sig);
 	if (v != WEBHOOK_OK)
 		return v;
 	/* the SDK's test, t * 1000 < now_ms - tolerance, written so that no
 	 * side can overflow: t is at most CODEC_TIME_MAX */
-	t_ms = sig.t * 1000;
+	t_ms = c->sig.t * 1000;
 	if (t_ms + bound_ms(policy->tolerance_s) < now_ms)
 		return WEBHOOK_STALE;
 	if (t_ms - bound_ms(policy->future_s) > now_ms)
 		return WEBHOOK_FUTURE;
-	mac(secret, secret_len, sig.t_text, body, body_len, want);
-	ok = sha256_equal_ct(want, sig.v0, SHA256_LEN);
+	hmac_sha256_init(&c->mac, secret, secret_len);
+	hmac_sha256_update(&c->mac, c->sig.t_text, strlen(c->sig.t_text));
+	hmac_sha256_update(&c->mac, ".", 1);
+	return WEBHOOK_OK;
+}
+
+void webhook_check_update(struct webhook_check *c, const void *data, size_t len)
+{
+	if (len > 0)
+		hmac_sha256_update(&c->mac, data, len);
+}
+
+enum webhook_verdict webhook_check_end(struct webhook_check *c)
+{
+	uint8_t want[SHA256_LEN];
+	bool ok;
+
+	hmac_sha256_final(&c->mac, want);
+	ok = sha256_equal_ct(want, c->sig.v0, SHA256_LEN);
 	sha256_wipe(want, sizeof(want));
+	sha256_wipe(c, sizeof(*c));
 	return ok ? WEBHOOK_OK : WEBHOOK_MISMATCH;
+}
+
+enum webhook_verdict webhook_verify(const char *header, size_t header_len, const void *secret, size_t secret_len,
+				    const char *body, size_t body_len, int64_t now_ms,
+				    const struct webhook_policy *policy)
+{
+	struct webhook_check c;
+	enum webhook_verdict v = webhook_check_begin(&c, header, header_len, secret, secret_len, now_ms, policy);
+
+	if (v != WEBHOOK_OK)
+		return v;
+	webhook_check_update(&c, body, body_len);
+	return webhook_check_end(&c);
 }
 
 char *webhook_sign(const void *secret, size_t secret_len, int64_t t, const char *body, size_t body_len)
@@ -293,4 +321,26 @@ out:
 	webhook_event_clear(&e);
 	jsonin_doc_clear(&doc);
 	return r;
+}
+
+bool webhook_event_wanted(const struct webhook_event *ev)
+{
+	switch (ev->type) {
+	case WEBHOOK_TRANSCRIPTION:
+		return ev->conv.batch_call_id != NULL;
+	case WEBHOOK_INITIATION_FAILURE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool webhook_event_supersedes(const struct webhook_event *ev, const struct webhook_event *kept)
+{
+	if (ev->type != kept->type || !ev->conversation_id || !kept->conversation_id ||
+	    strcmp(ev->conversation_id, kept->conversation_id) != 0)
+		return true;
+	if (ev->type == WEBHOOK_TRANSCRIPTION)
+		return conv_supersedes(&ev->conv, &kept->conv);
+	return false;
 }

@@ -81,6 +81,24 @@ enum webhook_verdict webhook_verify(const char *header, size_t header_len, const
 				    const char *body, size_t body_len, int64_t now_ms,
 				    const struct webhook_policy *policy);
 
+/* The same verification in steps, for a body that arrives or is hashed
+ * in pieces (the receiver hashes a large body a slice per loop iteration,
+ * so that a due submit is not late behind it): begin does every check
+ * that needs no body and returns its verdict; on WEBHOOK_OK feed the
+ * body's bytes in order with webhook_check_update, then webhook_check_end
+ * gives WEBHOOK_OK or WEBHOOK_MISMATCH (and wipes the state). On any
+ * other verdict of begin, nothing more is to be done with c. */
+struct webhook_check {
+	struct webhook_sig sig;
+	struct hmac_sha256 mac;
+};
+
+enum webhook_verdict webhook_check_begin(struct webhook_check *c, const char *header, size_t header_len,
+					 const void *secret, size_t secret_len, int64_t now_ms,
+					 const struct webhook_policy *policy);
+void webhook_check_update(struct webhook_check *c, const void *data, size_t len);
+enum webhook_verdict webhook_check_end(struct webhook_check *c);
+
 /* The header a sender would write for body at t: "t=<t>,v0=<64 hex>"
  * (caller frees). For the simulator and tests. */
 char *webhook_sign(const void *secret, size_t secret_len, int64_t t, const char *body, size_t body_len);
@@ -130,5 +148,25 @@ struct webhook_event {
 int webhook_parse(const char *body, size_t len, struct webhook_event *ret, char **cause);
 /* Free what e holds and zero it (NULL accepted). */
 void webhook_event_clear(struct webhook_event *e);
+
+/* Whether a parsed event is one the results keep. The workspace webhook
+ * delivers every conversation of the workspace, not only batch calls:
+ * a post_call_transcription whose data.metadata.batch_call is absent or
+ * null is not a batch call (§3.3 and §6, documented, not marked
+ * unverified) and is dropped. A call_initiation_failure carries no
+ * batch_call (§5.3) and nothing else that tells: it is kept, and joined
+ * by conversation_id if a batch's detail names it. post_call_audio and
+ * types this build does not know are dropped. */
+bool webhook_event_wanted(const struct webhook_event *ev);
+
+/* Whether ev should replace kept, the stored delivery of the same type
+ * for the same conversation (the sender's idempotency key): only when it
+ * says strictly more (a transcription done with its analysis beats one
+ * still processing, conv_supersedes). Of two that say as much the one
+ * stored first stays, so a late, older or less complete delivery never
+ * makes what is stored go backwards; two failures of one conversation
+ * say as much. Events of different types or conversations: true (they
+ * are not versions of each other). */
+bool webhook_event_supersedes(const struct webhook_event *ev, const struct webhook_event *kept);
 
 #endif

@@ -37,6 +37,9 @@ struct api {
 	char *key_header;
 	struct api_call *calls;
 	size_t n_calls;
+	struct api_clock *clock; /* NULL: not measured */
+	api_clock_cb clock_cb;
+	void *clock_arg;
 };
 
 static const char *const op_names[API_OP__MAX] = {
@@ -214,6 +217,32 @@ static int parse_body(enum api_op op, const struct http_response *h, struct api_
 	return 0;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The API's clock from this answer: its Date, and then (the API's own
+ * clock, where a proxy may have written the Date) a submit's creation. */
+static void note_clock(struct api *a, const struct http_response *h, const struct api_result *res)
+{
+	int64_t recv = wall_ms(), sent = recv - (int64_t)(h->total_time * 1000.0), server;
+	enum api_clock_change ch = API_CLOCK_SAME, c;
+
+	if (!a->clock || h->status == 0)
+		return;
+	if (h->date_raw && backoff_parse_http_date(h->date_raw, recv / 1000, &server) == 0 &&
+	    (c = api_clock_note(a->clock, sent, recv, server)) != API_CLOCK_SAME)
+		ch = c;
+	if (res->op == API_OP_SUBMIT && res->outcome == API_OK && res->batch.created_at_unix > 0 &&
+	    (c = api_clock_note(a->clock, sent, recv, res->batch.created_at_unix)) != API_CLOCK_SAME)
+		ch = ch == API_CLOCK_SAME || c == ch ? c : API_CLOCK_SAME; /* (off, then back: as it was) */
+	if (ch != API_CLOCK_SAME && a->clock_cb)
+		a->clock_cb(ch, a->clock, a->clock_arg);
+}
+
 static void http_answer_cb(const struct http_response *h, void *arg)
 {
 	struct api_call *c = arg;
@@ -265,6 +294,7 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	}
 	free(cause);
 
+	note_clock(a, h, &res);
 	call_unlink(c);
 	c->done = true;
 	/* Nothing of a is touched after this: the callback may free it. */
@@ -347,6 +377,13 @@ int api_new(struct http *http, const char *base_url, const char *api_key, struct
 	a->key_header = xasprintf("xi-api-key: %s", api_key);
 	*ret = a;
 	return 0;
+}
+
+void api_set_clock(struct api *a, struct api_clock *clock, api_clock_cb cb, void *arg)
+{
+	a->clock = clock;
+	a->clock_cb = cb;
+	a->clock_arg = arg;
 }
 
 void api_free(struct api *a)

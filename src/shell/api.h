@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apiclock.h"
 #include "codec.h"
 #include "conv.h"
 
@@ -101,6 +102,16 @@ size_t api_max_body(enum api_op op);
  * the callback returns; to keep a parsed object, move it out and zero the
  * field (e.g. take res->page, then memset(&res->page, 0, ...)). */
 typedef void (*api_done_cb)(struct api_result *res, void *arg);
+
+/* Told when the API's clock goes more than API_CLOCK_WARN_MS from ours,
+ * or comes back (apiclock.h); clock is the one given to api_set_clock. */
+typedef void (*api_clock_cb)(enum api_clock_change change, const struct api_clock *clock, void *arg);
+
+/* Measure the API's clock into *clock (owned by the caller, which reads
+ * it for lookups and metrics) from every answer: its Date header, and a
+ * submit's created_at_unix. Noted before the answer's callback runs, so
+ * that callback already sees this answer's measure. cb may be NULL. */
+void api_set_clock(struct api *a, struct api_clock *clock, api_clock_cb cb, void *arg);
 
 /* A client for base_url ("https://api.elevenlabs.io", no path; a trailing
  * '/' is ignored) with api_key, over http (not owned). 0 and *ret, or

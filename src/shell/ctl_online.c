@@ -23,11 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include "cfg.h"
 #include "ctl_online.h"
-#include "results.h"
+#include "resfiles.h"
 #include "ctlview.h"
 #include "jobspec.h"
 #include "sbuf.h"
@@ -290,7 +288,8 @@ static int print_operation(const char *op, const char *job, const struct sbuf *a
 }
 
 /* results: the rows as CSV (the results file's text), or with --json the
- * daemon's document. */
+ * daemon's document as it came (results_document: the one the files give
+ * while the daemon is down). */
 static int print_results(bool json, const struct sbuf *a)
 {
 	struct json_object *doc = json_tokener_parse(a->s ? a->s : ""), *csv;
@@ -301,8 +300,9 @@ static int print_results(bool json, const struct sbuf *a)
 		return CTL_EXIT_REFUSED;
 	}
 	if (json) {
-		json_object_object_del(doc, "csv");
-		puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fwrite(a->s, 1, a->len, stdout);
+		if (a->len == 0 || a->s[a->len - 1] != '\n')
+			fputc('\n', stdout);
 	} else {
 		fwrite(json_object_get_string(csv), 1, (size_t)json_object_get_string_len(csv), stdout);
 	}
@@ -310,20 +310,17 @@ static int print_results(bool json, const struct sbuf *a)
 	return 0;
 }
 
-/* The daemon is down: the rows from the files it wrote, found through
- * results_dir (default STATE_DIR/results) of the configuration. The
+/* The daemon is down: what it would print, from the files it wrote below
+ * results_dir (default STATE_DIR/results) of the configuration: the
  * newest file set of the job without --run. */
 static int results_from_files(const char *config_path, const char *job, int64_t run, bool json)
 {
 	struct diag dg = { 0 };
-	char *folder = NULL, *probe, *best = NULL, *path = NULL, *text = NULL, prefix[32] = "";
-	DIR *d;
-	struct dirent *de;
-	FILE *f;
+	char *dir = NULL, *folder, *text = NULL, *cause = NULL;
 	size_t len = 0;
-	int r = CTL_EXIT_REFUSED;
+	int r;
 
-	if (cfg_results_dir(config_path, &folder, &dg) < 0) {
+	if (cfg_results_dir(config_path, &dir, &dg) < 0) {
 		for (size_t i = 0; i < dg.n; i++) {
 			char *line = diag_format(&dg, i);
 			fprintf(stderr, "%s\n", line);
@@ -333,54 +330,20 @@ static int results_from_files(const char *config_path, const char *job, int64_t 
 		return CTL_EXIT_UNREACHABLE;
 	}
 	diag_clear(&dg);
-	/* the job's folder as the daemon names it */
-	probe = results_file_name(job, run ? run : 1, NULL, json ? RESULTS_JSONL : RESULTS_CSV);
-	*strchr(probe, '/') = '\0';
-	if (run) {
-		char *stamp = results_file_name(job, run, NULL, RESULTS_CSV);
-		snprintf(prefix, sizeof(prefix), "%.20s", strchr(stamp, '/') + 1);
-		free(stamp);
-	}
-	path = xasprintf("%s/%s", folder, probe);
-	d = opendir(path);
-	if (d) {
-		const char *ext = json ? ".jsonl" : ".csv";
-		while ((de = readdir(d))) {
-			size_t n = strlen(de->d_name), e = strlen(ext);
-			if (de->d_name[0] == '.' || n <= e || strcmp(de->d_name + n - e, ext) != 0 ||
-			    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-				continue;
-			if (!best || strcmp(de->d_name, best) > 0) {
-				free(best);
-				best = xstrdup(de->d_name);
-			}
-		}
-		closedir(d);
-	}
-	fprintf(stderr, "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'\n", path);
-	if (!best) {
-		fprintf(stderr, "batchcallctl: job '%s' has no results file%s there\n", job, run ? " of that run" : "");
-		goto out;
-	}
-	free(path);
-	path = xasprintf("%s/%s/%s", folder, probe, best);
-	f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "batchcallctl: cannot read '%s': %s\n", path, strerror(errno));
-		goto out;
-	}
-	text = xmalloc(1 << 16);
-	while ((len = fread(text, 1, 1 << 16, f)) > 0)
+	folder = resfiles_folder(dir, job);
+	fprintf(stderr, "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'\n", folder);
+	r = resfiles_load(dir, job, run, json, &text, &len, &cause);
+	if (r < 0) /* (no file set: the daemon's words for it, resfiles.h) */
+		fprintf(stderr, "batchcallctl: job '%s': %s\n", job, cause);
+	else
 		fwrite(text, 1, len, stdout);
-	fclose(f);
-	r = CTL_EXIT_OK;
-out:
+	if (r == 0 && json)
+		fputc('\n', stdout); /* as the daemon's answer ends */
+	free(cause);
 	free(text);
-	free(best);
-	free(path);
-	free(probe);
 	free(folder);
-	return r;
+	free(dir);
+	return r < 0 ? CTL_EXIT_REFUSED : CTL_EXIT_OK;
 }
 
 /* suppress NUMBER [--reason TEXT]: POST /v1/suppressions. The number is

@@ -188,6 +188,24 @@ static const char *overlap_check(struct engine *e, struct slot *s, int64_t now)
 	return why;
 }
 
+/* The API's clock went more than a minute from ours, or came back. */
+static void api_clock_changed_cb(enum api_clock_change change, const struct api_clock *c, void *arg)
+{
+	double off = (double)c->offset_ms / 1000.0;
+
+	(void)arg;
+	if (change == API_CLOCK_OFF)
+		log_event(LOG_WARNING, EV_API_CLOCK, NULL,
+			  "the API's clock is %.1f s %s this host's (from its answers, +-%.1f s): check this host's "
+			  "time synchronisation; lookups of uncertain submits now reach %" PRId64 " s further back",
+			  off < 0 ? -off : off, off < 0 ? "behind" : "ahead of", (double)c->error_ms / 1000.0,
+			  api_clock_lag_s(c));
+	else
+		log_event(LOG_INFO, EV_API_CLOCK, NULL,
+			  "the API's clock agrees with this host's again (%+.1f s, +-%.1f s)", off,
+			  (double)c->error_ms / 1000.0);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -325,6 +343,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		*cause = xasprintf("cannot use the API base URL '%s' with the configured key", conf->api.base_url);
 		goto fail;
 	}
+	api_set_clock(e->api, &e->stats.api_clock, api_clock_changed_cb, e);
 	e->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (e->tfd < 0) {
 		r = -errno;

@@ -9,11 +9,19 @@
  *
  *   forged, stale, malformed or missing signature  401, a warning with the
  *                                                  peer, nothing stored
- *   an exact redelivery of a stored event, even    200, nothing changes (a
- *   with a stale timestamp                         401 would end the retries)
+ *   an exact redelivery of a stored event, or a    200, nothing changes (a
+ *   version less complete than the stored one,     401 would end the retries;
+ *   even with a stale timestamp                    what is stored never goes
+ *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
- *   post_call_audio, an unknown type               200, dropped
+ *   post_call_audio, an unknown type, a            200, dropped, never stored
+ *   transcription of a call that is not a batch
+ *   call (webhook_event_wanted)
+ *
+ * A body over HOOK_HASH_SLICE is hashed a slice per loop iteration (one
+ * body after the other), so that a due submit is never behind the HMAC of many
+ * large bodies.
  *
  * Group commit: verified events wait for the end of the loop iteration and
  * are written together with one sync (report_take_events), then each gets
@@ -62,6 +70,11 @@
  * than HOOK_COMMIT_MAX_WAIT_MS for it. */
 #define HOOK_COMMIT_MARGIN_MS 100
 #define HOOK_COMMIT_MAX_WAIT_MS 1000
+/* A body longer than a slice is hashed a slice per loop iteration, one
+ * body after the other (about 2.5 ms a slice here): a due submit waits at most a
+ * slice behind them, not the whole of 32 bodies of 32 MiB (seconds). The
+ * hashing pauses like the commit while a run comes due. */
+#define HOOK_HASH_SLICE ((size_t)256 << 10)
 
 /* A verified event waiting for the group commit, and its request. */
 struct waiting {
@@ -71,6 +84,17 @@ struct waiting {
 	char *body;
 	size_t len;
 	struct webhook_event ev;
+};
+
+/* A delivery whose body is being hashed, a slice at a time. */
+struct verifying {
+	struct hook *h;
+	struct evhttp_request *req; /* NULL: its connection closed meanwhile */
+	struct evhttp_connection *conn;
+	struct webhook_check chk;
+	bool redelivery; /* stale: 200 only if it is what is stored */
+	size_t done;     /* bytes of the body hashed */
+	int64_t since_ms;
 };
 
 struct hook {
@@ -83,6 +107,9 @@ struct hook {
 	size_t n_wait, cap_wait;
 	int64_t first_wait_ms; /* when the oldest waiting event came */
 	struct event *commit_ev;
+	struct verifying **ver; /* bodies being hashed, in order of arrival */
+	size_t n_ver, cap_ver;
+	struct event *hash_ev;
 };
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *text)
@@ -115,34 +142,62 @@ static const char *peer_of(struct evhttp_request *req, char *buf, size_t size)
 }
 
 static void waiting_closed_cb(void *arg);
+static void verifying_closed_cb(void *arg);
 
-static void request_cb(struct evhttp_request *req, void *arg)
+static void refuse(struct hook *h, struct evhttp_request *req, enum webhook_verdict v)
 {
-	struct hook *h = arg;
+	char peer[80];
+
+	h->e->stats.webhooks_refused[v < WEBHOOK_VERDICT__MAX ? v : WEBHOOK_MALFORMED]++;
+	log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (%s): %s; nothing stored",
+		  peer_of(req, peer, sizeof(peer)), webhook_verdict_name(v), webhook_verdict_text(v));
+	if (v == WEBHOOK_NO_SECRET)
+		reply(req, 503, "Service Unavailable", "no webhook secret");
+	else
+		reply(req, 401, "Unauthorized", "signature refused");
+}
+
+/* Hash the body from byte *done on, at most max bytes, without copying
+ * it together. */
+static void hash_body(struct webhook_check *chk, struct evbuffer *in, size_t *done, size_t max)
+{
+	struct evbuffer_ptr at;
+	struct evbuffer_iovec v[8];
+	size_t len = evbuffer_get_length(in);
+
+	while (*done < len && max > 0) {
+		int n;
+		if (evbuffer_ptr_set(in, &at, *done, EVBUFFER_PTR_SET) < 0)
+			break;
+		n = evbuffer_peek(in, (ev_ssize_t)(len - *done < max ? len - *done : max), &at, v, 8);
+		if (n <= 0)
+			break;
+		for (int k = 0; k < n && k < 8 && max > 0; k++) {
+			size_t take = v[k].iov_len < max ? v[k].iov_len : max;
+			webhook_check_update(chk, v[k].iov_base, take);
+			*done += take;
+			max -= take;
+		}
+	}
+}
+
+/* The body is hashed: the verdict, then (verified) the parse, and the
+ * event waits for the group commit. */
+static void verified(struct hook *h, struct evhttp_request *req, struct webhook_check *chk, bool redelivery)
+{
 	struct engine *e = h->e;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	const char *sig = evhttp_find_header(evhttp_request_get_input_headers(req), "ElevenLabs-Signature");
-	const char *body;
-	struct webhook_policy pol = { e->conf->webhook_tolerance, WEBHOOK_FUTURE_DEFAULT };
+	enum webhook_verdict v = webhook_check_end(chk);
+	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	struct webhook_event ev = { 0 };
-	enum webhook_verdict v;
 	char peer[80], *cause = NULL;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		reply(req, 405, "Method Not Allowed", "POST only");
-		return;
-	}
-	e->stats.webhooks_received++;
-	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-	v = webhook_verify(sig, sig ? strlen(sig) : 0, h->secret, h->secret_len, body, len, engine_now_ms(), &pol);
-	if (v == WEBHOOK_STALE && sig) {
+	if (redelivery) {
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
-		struct webhook_policy lax = { HOOK_LAX_TOLERANCE_S, WEBHOOK_FUTURE_DEFAULT };
-		if (webhook_verify(sig, strlen(sig), h->secret, h->secret_len, body, len, engine_now_ms(), &lax) ==
-			    WEBHOOK_OK &&
-		    webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
+		if (v == WEBHOOK_OK && webhook_parse(body, len, &ev, NULL) == 0 &&
+		    report_event_kept(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;
@@ -150,15 +205,11 @@ static void request_cb(struct evhttp_request *req, void *arg)
 			return;
 		}
 		webhook_event_clear(&ev);
+		refuse(h, req, WEBHOOK_STALE);
+		return;
 	}
 	if (v != WEBHOOK_OK) {
-		e->stats.webhooks_refused[v < WEBHOOK_VERDICT__MAX ? v : WEBHOOK_MALFORMED]++;
-		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (%s): %s; nothing stored",
-			  peer_of(req, peer, sizeof(peer)), webhook_verdict_name(v), webhook_verdict_text(v));
-		if (v == WEBHOOK_NO_SECRET)
-			reply(req, 503, "Service Unavailable", "no webhook secret");
-		else
-			reply(req, 401, "Unauthorized", "signature refused");
+		refuse(h, req, v);
 		return;
 	}
 	e->stats.webhooks_verified++;
@@ -170,8 +221,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
 		return;
 	}
-	if (ev.type != WEBHOOK_TRANSCRIPTION && ev.type != WEBHOOK_INITIATION_FAILURE) {
-		/* audio (not asked for) and types this build does not know */
+	if (!webhook_event_wanted(&ev)) {
+		/* audio (not asked for), types this build does not know, and
+		 * the conversations of the workspace that are not batch calls */
 		e->stats.webhooks_dropped++;
 		webhook_event_clear(&ev);
 		reply(req, 200, "OK", "dropped");
@@ -196,6 +248,125 @@ static void request_cb(struct evhttp_request *req, void *arg)
 			event_active(h->commit_ev, EV_TIMEOUT, 0);
 		}
 		h->wait[h->n_wait++] = w;
+	}
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+	struct hook *h = arg;
+	struct engine *e = h->e;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *sig = evhttp_find_header(evhttp_request_get_input_headers(req), "ElevenLabs-Signature");
+	struct webhook_policy pol = { e->conf->webhook_tolerance, WEBHOOK_FUTURE_DEFAULT };
+	struct webhook_check chk;
+	enum webhook_verdict v;
+	bool redelivery = false;
+	size_t done = 0;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		reply(req, 405, "Method Not Allowed", "POST only");
+		return;
+	}
+	e->stats.webhooks_received++;
+	/* every check that needs no body first: a forged or stale header
+	 * costs no hashing */
+	v = webhook_check_begin(&chk, sig, sig ? strlen(sig) : 0, h->secret, h->secret_len, engine_now_ms(), &pol);
+	if (v == WEBHOOK_STALE && sig) {
+		/* perhaps an exact redelivery of a stored event: its HMAC
+		 * without a tolerance */
+		struct webhook_policy lax = { HOOK_LAX_TOLERANCE_S, WEBHOOK_FUTURE_DEFAULT };
+		if (webhook_check_begin(&chk, sig, strlen(sig), h->secret, h->secret_len, engine_now_ms(), &lax) ==
+		    WEBHOOK_OK) {
+			v = WEBHOOK_OK;
+			redelivery = true;
+		}
+	}
+	if (v != WEBHOOK_OK) {
+		refuse(h, req, v);
+		return;
+	}
+	if (len <= HOOK_HASH_SLICE) {
+		hash_body(&chk, in, &done, len);
+		verified(h, req, &chk, redelivery);
+		return;
+	}
+	{
+		struct verifying *w = xcalloc(1, sizeof(*w));
+		w->h = h;
+		w->req = req;
+		w->conn = evhttp_request_get_connection(req);
+		w->chk = chk;
+		w->redelivery = redelivery;
+		w->since_ms = engine_now_ms();
+		sha256_wipe(&chk, sizeof(chk));
+		if (w->conn)
+			control_server_watch(h->srv, w->conn, verifying_closed_cb, w);
+		xgrow((void **)&h->ver, &h->cap_ver, h->n_ver + 1, sizeof(*h->ver));
+		h->ver[h->n_ver++] = w;
+		if (!event_pending(h->hash_ev, EV_TIMEOUT, NULL))
+			event_active(h->hash_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static void verifying_closed_cb(void *arg)
+{
+	struct verifying *w = arg;
+
+	w->req = NULL;
+	w->conn = NULL;
+}
+
+static void verifying_free(struct verifying *w)
+{
+	if (w->conn)
+		control_server_watch(w->h->srv, w->conn, NULL, NULL);
+	sha256_wipe(&w->chk, sizeof(w->chk));
+	free(w);
+}
+
+/* One slice of the first body waiting (first come, first answered: in
+ * turns, every body would finish last, past its connection's lifetime). */
+static void hash_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook *h = arg;
+	struct verifying *w;
+	int64_t now = engine_now_ms();
+
+	(void)fd;
+	(void)what;
+	if (h->n_ver == 0)
+		return;
+	w = h->ver[0];
+	if (w->req && engine_due_soon(h->e, now, HOOK_COMMIT_MARGIN_MS) &&
+	    now - w->since_ms < HOOK_COMMIT_MAX_WAIT_MS) {
+		/* a run comes due: after it */
+		struct timeval tv = { 0, HOOK_COMMIT_MARGIN_MS * 1000 };
+		event_add(h->hash_ev, &tv);
+		return;
+	}
+	if (w->req) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(w->req);
+		hash_body(&w->chk, in, &w->done, HOOK_HASH_SLICE);
+		if (w->done < evbuffer_get_length(in))
+			goto next; /* its next slice in the next iteration */
+	}
+	memmove(h->ver, h->ver + 1, (h->n_ver - 1) * sizeof(*h->ver));
+	h->n_ver--;
+	if (w->req) {
+		struct evhttp_request *req = w->req;
+		if (w->conn)
+			control_server_watch(h->srv, w->conn, NULL, NULL);
+		w->conn = NULL;
+		verified(h, req, &w->chk, w->redelivery);
+	}
+	verifying_free(w);
+next:
+	if (h->n_ver > 0) {
+		struct timeval zero = { 0, 0 };
+		/* a timer, not event_active: the loop sees its sockets and
+		 * timers (a due run) between two slices */
+		event_add(h->hash_ev, &zero);
 	}
 }
 
@@ -304,6 +475,7 @@ int hook_new(struct event_base *base, struct engine *e, struct control *c, const
 		return -EINVAL;
 	}
 	h->commit_ev = event_new(base, -1, 0, commit_cb, h);
+	h->hash_ev = event_new(base, -1, 0, hash_cb, h);
 	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 				    128, (struct sockaddr *)&ss, len);
 	if (!l) {
@@ -337,6 +509,12 @@ void hook_free(struct hook *h)
 		free(h->wait[i]);
 	}
 	free(h->wait);
+	/* bodies still being hashed get no answer either */
+	for (size_t i = 0; i < h->n_ver; i++)
+		verifying_free(h->ver[i]);
+	free(h->ver);
+	if (h->hash_ev)
+		event_free(h->hash_ev);
 	if (h->commit_ev)
 		event_free(h->commit_ev);
 	control_server_free(h->srv);

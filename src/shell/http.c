@@ -47,6 +47,7 @@ struct http_request {
 	size_t max_body;
 	bool too_big;
 	char *retry_after;
+	char *date;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -127,6 +128,7 @@ static void request_free(struct http_request *r)
 	free(r->body);
 	sbuf_free(&r->resp);
 	free(r->retry_after);
+	free(r->date);
 	free(r);
 }
 
@@ -156,27 +158,43 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* The value of a header line "Name: value\r\n" if its name is name
+ * (lower case, with the colon), else NULL. */
+static char *header_value(const char *data, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	const char *v, *e = data + n;
+
+	if (n <= k || strncasecmp(data, name, k) != 0)
+		return NULL;
+	v = data + k;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return xstrndup(v, (size_t)(e - v));
+}
+
 static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 {
 	struct http_request *r = userp;
 	size_t n = size * nitems;
-	static const char name[] = "retry-after:";
+	char *v;
 
 	/* A new status line starts a new header block (after a 100 Continue
 	 * or an auth round): forget what the previous one said. */
 	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		free(r->retry_after);
-		r->retry_after = NULL;
+		free(r->date);
+		r->retry_after = r->date = NULL;
 		return n;
 	}
-	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		const char *v = data + sizeof(name) - 1, *e = data + n;
-		while (v < e && (*v == ' ' || *v == '\t'))
-			v++;
-		while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
-			e--;
+	if ((v = header_value(data, n, "retry-after:"))) {
 		free(r->retry_after);
-		r->retry_after = xstrndup(v, (size_t)(e - v));
+		r->retry_after = v;
+	} else if ((v = header_value(data, n, "date:"))) {
+		free(r->date);
+		r->date = v;
 	}
 	return n;
 }
@@ -204,6 +222,7 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	res.body = r->resp.s ? r->resp.s : (char *)"";
 	res.len = r->resp.len;
 	res.retry_after_raw = r->retry_after;
+	res.date_raw = r->date;
 	res.reused = num_connects == 0 && status != 0;
 	/* An incomplete answer (cut-off body, over the cap) is still an
 	 * answer: the status stands, curl_code says it is incomplete. */

@@ -47,6 +47,7 @@ struct http_response {
 	char *body;             /* NUL-terminated (len excludes the NUL); never NULL */
 	size_t len;
 	char *retry_after_raw;  /* raw Retry-After value, NULL when absent */
+	char *date_raw;         /* raw Date value (the server's clock), NULL when absent */
 	int curl_code;          /* CURLcode; 0 (CURLE_OK) when the transfer completed */
 	/* The body went past the request's cap: reading stopped there
 	 * (curl_code is CURLE_WRITE_ERROR, body holds at most the cap); the

@@ -80,6 +80,7 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_RESULTS_WRITTEN] = { "results-written", NULL, "dbdaecf626fc42ce9b88a8c307b61464" },
 	[EV_WEBHOOK_REFUSED] = { "webhook-refused", NULL, "c0ad8aae23424426b8c32ff771a2096c" },
 	[EV_WEBHOOK_FAILED] = { "webhook-failed", NULL, "6f132762825644acb6db22596a0682af" },
+	[EV_API_CLOCK] = { "api-clock", NULL, "46f197c731234704b00f486b0bb50276" },
 	[EV_SUPPRESSED] = { "suppressed", NULL, "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917" },
 };
 

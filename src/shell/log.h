@@ -69,6 +69,7 @@ enum log_event {
 	EV_RESULTS_WRITTEN, /* a results file was written (or could not be) */
 	EV_WEBHOOK_REFUSED, /* a post-call webhook was refused (401, 400) */
 	EV_WEBHOOK_FAILED,  /* a verified webhook could not be stored (503) */
+	EV_API_CLOCK,       /* the API's clock is more than a minute from ours, or back */
 	EV_SUPPRESSED,      /* a do-not-call list left a recipient out of a submit or retry, or was added to */
 	EV__MAX,
 };

@@ -17,9 +17,13 @@
  *
  * The polling fallback: each recipient of an ended batch that has a
  * conversation is fetched (GET /v1/convai/conversations/{id}) through the
- * API client, so under the same rate limit; at most REPORT_POLLS_IN_FLIGHT
- * at a time, so that a campaign's thousands of polls never queue ahead of
- * a submit. A transient failure is tried again with the runs' backoff
+ * API client, so under the same rate limit; at most REPORT_IN_FLIGHT
+ * requests of this part at a time (these polls and the details fetched
+ * again, which go first), so that a campaign's thousands of polls or a
+ * start's hundreds of details never queue ahead of a submit; and none is
+ * sent when a run comes due within the time the rate limit takes to send
+ * those in flight (fetch_margin_ms), so that a due submit finds the
+ * client's queue empty. A transient failure is tried again with the runs' backoff
  * (full jitter, Retry-After honoured); a conversation still `processing`
  * (or done without its analysis) is fetched again, with backoff, at most
  * REPORT_POLL_MAX times. Each conversation fetched is kept in
@@ -48,12 +52,13 @@
 #include "engine_int.h"
 #include "file.h"
 #include "report.h"
+#include "resfiles.h"
 #include "results.h"
 #include "sbuf.h"
 #include "util.h"
 #include "webhook.h"
 
-#define REPORT_POLLS_IN_FLIGHT 2
+#define REPORT_IN_FLIGHT 2 /* polls and details fetched again, together */
 #define REPORT_POLL_MAX 8            /* fetches of one conversation not yet final */
 #define REPORT_POLL_FAILURES_MAX 10  /* transient failures before giving up on one */
 #define REPORT_POLL_BASE_MS 2000     /* first wait for a conversation still processing */
@@ -69,6 +74,8 @@
  * not hold the rows for that long). */
 #define REPORT_WEBHOOK_GRACE_MS (10 * 60 * 1000)
 #define REPORT_CONV_MAX_FILE ((size_t)64 << 20)
+/* How often what is kept in memory is pruned (conv_retained). */
+#define REPORT_PRUNE_INTERVAL_S 600
 
 /* A map from a string to a pointer, open addressing; no removal. The keys
  * belong to the values. */
@@ -198,22 +205,34 @@ struct report {
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
-	size_t n_convs, cap_convs;
+	int64_t *conv_seen; /* when each was learned (ms; its file's mtime at start) */
+	size_t n_convs, cap_convs, cap_conv_seen;
 	struct strmap conv_index; /* id -> index + 1 */
 	struct conv_failure *failures;
-	size_t n_failures, cap_failures;
+	int64_t *failure_seen;
+	size_t n_failures, cap_failures, cap_failure_seen;
+	struct strmap failure_index; /* conversation id -> index + 1 */
 	struct poll **polls;
 	size_t n_polls, cap_polls;
 	struct strmap poll_index; /* id -> struct poll */
 	size_t in_flight;
 	struct event *poll_ev;
 	struct event *write_ev;
+	struct event *prune_ev;
+	/* conversation ids of the occurrences let go since the last prune */
+	struct strmap gone;
+	char **gone_keys;
+	size_t n_gone, cap_gone;
 	int64_t write_at_ms; /* when write_ev fires, while it is pending */
 	struct facts *facts; /* while the state folder is read at start */
 	bool loaded; /* the state folder was read: later events may fetch details */
 	struct strmap refetch; /* batch id -> REFETCH_*, or NULL: nothing under way */
 	char **refetch_keys;   /* the map's keys */
 	size_t n_refetch_keys, cap_refetch_keys;
+	/* the batches whose detail waits to be fetched again (REFETCH_QUEUED),
+	 * first in first out from queue_head: keys of the map */
+	const char **queue;
+	size_t queue_head, n_queue, cap_queue;
 };
 
 static void detail_clear(struct report_detail *d)
@@ -249,6 +268,14 @@ void report_free(struct report *r)
 		event_free(r->poll_ev);
 	if (r->write_ev)
 		event_free(r->write_ev);
+	if (r->prune_ev)
+		event_free(r->prune_ev);
+	for (size_t i = 0; i < r->n_gone; i++)
+		free(r->gone_keys[i]);
+	free(r->gone_keys);
+	strmap_clear(&r->gone);
+	free(r->conv_seen);
+	free(r->failure_seen);
 	for (size_t i = 0; i < r->n_polls; i++) {
 		free(r->polls[i]->conv_id);
 		free(r->polls[i]->job);
@@ -257,10 +284,12 @@ void report_free(struct report *r)
 	free(r->polls);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
+	strmap_clear(&r->failure_index);
 	strmap_clear(&r->refetch);
 	for (size_t i = 0; i < r->n_refetch_keys; i++)
 		free(r->refetch_keys[i]);
 	free(r->refetch_keys);
+	free(r->queue);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -274,7 +303,9 @@ void report_free(struct report *r)
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
+static void poll_arm(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
+static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
 static void detail_refetch(struct report *rep, const char *batch_id);
 static void occ_gc(struct engine *e, struct report *rep, const char *job);
@@ -283,6 +314,7 @@ static void mark_dirty(struct report *rep, struct report_occ *o);
 /* What is under way for a batch whose detail is fetched again (the
  * values of report.refetch). */
 #define REFETCH_IN_FLIGHT ((void *)1)
+#define REFETCH_QUEUED ((void *)3) /* in report.queue, not sent yet */
 #define REFETCH_GONE ((void *)2) /* 404 or refused: never asked again; the
 				  * occurrence's files stay as they were written */
 
@@ -295,6 +327,7 @@ static struct report *report_of(struct engine *e)
 		e->report->e = e;
 		e->report->poll_ev = event_new(e->base, -1, 0, poll_cb, e->report);
 		e->report->write_ev = event_new(e->base, -1, 0, write_cb, e->report);
+		e->report->prune_ev = event_new(e->base, -1, 0, prune_cb, e->report);
 	}
 	return e->report;
 }
@@ -585,17 +618,19 @@ void report_counts(struct engine *e, const char *job, int64_t start, struct ctlv
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why)
 {
 	struct occ_view v;
-	struct sbuf b = { 0 };
-	char *csv = NULL, *jsonl = NULL, *name;
+	char *csv = NULL, *jsonl = NULL, *name, *cause = NULL;
 	size_t csv_len = 0, jsonl_len = 0;
-	json_object *s;
+	int r = -EBADMSG;
 
-	if (start == 0 && (start = latest_start(e, job)) == 0) {
-		*why = "no run of this job was submitted yet";
-		return -ENOENT;
-	}
-	if (!occ_view_build(e, job, start, &v)) {
-		*why = "no run of this job has that start";
+	if ((start == 0 && (start = latest_start(e, job)) == 0) || !occ_view_build(e, job, start, &v)) {
+		/* an occurrence the daemon no longer holds (an earlier run, a
+		 * job gone from the files) is in the files: the same answer as
+		 * batchcallctl gives from them while the daemon is down */
+		size_t len;
+		if (resfiles_load(e->conf->results_dir, job, start, true, ret, &len, &cause) == 0)
+			return 0;
+		free(cause);
+		*why = start ? RESFILES_NO_START : RESFILES_NONE;
 		return -ENOENT;
 	}
 	name = results_file_name(job, start, v.call_name, RESULTS_CSV);
@@ -603,54 +638,30 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		/* until the detail is here again, the files say more than the
 		 * rows the daemon could make */
 		char *p = xasprintf("%s/%s", e->conf->results_dir, name), *q;
-		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) < 0) {
-			csv = NULL;
-		} else {
-			q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
-			if (file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) < 0) {
-				free(csv);
-				csv = NULL;
-			}
-			free(q);
-		}
+		q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
+		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) == 0 &&
+		    file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) == 0)
+			r = results_document(job, start, name, csv, csv_len, jsonl, jsonl_len, true, ret, NULL,
+					     &cause);
+		free(cause);
+		free(q);
 		free(p);
 	}
-	if (!csv) {
+	if (r < 0) {
+		free(csv);
+		free(jsonl);
 		csv = results_csv(&v.res, &csv_len);
 		jsonl = results_jsonl(&v.res, &jsonl_len);
+		/* (the core's own lines are JSON objects: no check, no failure) */
+		r = results_document(job, start, name, csv, csv_len, jsonl, jsonl_len, false, ret, NULL, NULL);
 	}
-	sbuf_addf(&b, "{\"job\":");
-	s = json_object_new_string(job);
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	sbuf_addf(&b, ",\"run_start\":%" PRId64 ",\"run_start_utc\":\"%s\",\"csv_file\":", start, v.res.run_start_utc);
-	s = json_object_new_string_len(name, (int)strlen(name));
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	sbuf_adds(&b, ",\"csv\":");
-	s = json_object_new_string_len(csv, (int)csv_len);
-	sbuf_adds(&b, json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(s);
-	/* the JSON Lines rows as one array: each line is one JSON object */
-	sbuf_adds(&b, ",\"rows\":[");
-	for (size_t i = 0, first = 1; i < jsonl_len;) {
-		char *nl = memchr(jsonl + i, '\n', jsonl_len - i);
-		size_t end = nl ? (size_t)(nl - jsonl) : jsonl_len;
-		if (end > i) {
-			if (!first)
-				sbuf_adds(&b, ",");
-			sbuf_add(&b, jsonl + i, end - i);
-			first = 0;
-		}
-		i = end + 1;
-	}
-	sbuf_adds(&b, "]}\n");
 	free(csv);
 	free(jsonl);
 	free(name);
 	occ_view_clear(&v);
-	*ret = sbuf_steal(&b, NULL);
-	return 0;
+	if (r < 0)
+		*why = "the rows cannot be written as JSON";
+	return r;
 }
 
 /* Before detail x of a batch is replaced by d: the conversations its
@@ -680,6 +691,20 @@ static void occ_keep_links(struct report_occ *o, const struct report_detail *x, 
 	}
 }
 
+/* Conversation id belongs to an occurrence let go: the next prune lets
+ * go of what is known of it. */
+static void gone_note(struct report *rep, const char *id)
+{
+	char *key;
+
+	if (!id || !*id || strmap_get(&rep->gone, id))
+		return;
+	key = xstrdup(id);
+	xgrow((void **)&rep->gone_keys, &rep->cap_gone, rep->n_gone + 1, sizeof(*rep->gone_keys));
+	rep->gone_keys[rep->n_gone++] = key;
+	strmap_put(&rep->gone, key, (void *)1);
+}
+
 /* Let go of the occurrences of job whose runs the engine no longer holds
  * (pruned: no row of them can be written again), so that what is kept
  * follows the live runs, not every occurrence since the start. */
@@ -693,10 +718,16 @@ static void occ_gc(struct engine *e, struct report *rep, const char *job)
 		bool keep = strcmp(rep->occ[i].job, job) != 0;
 		for (size_t k = 0; k < n && !keep; k++)
 			keep = all[k]->start == rep->occ[i].start;
-		if (keep)
+		if (keep) {
 			rep->occ[w++] = rep->occ[i];
-		else
-			occ_clear(&rep->occ[i]);
+			continue;
+		}
+		for (size_t j = 0; j < rep->occ[i].n_details; j++)
+			for (size_t k = 0; k < rep->occ[i].details[j].n_rcpts; k++)
+				gone_note(rep, rep->occ[i].details[j].rcpts[k].conversation_id);
+		for (size_t j = 0; j < rep->occ[i].n_links; j++)
+			gone_note(rep, rep->occ[i].links[j].conversation_id);
+		occ_clear(&rep->occ[i]);
 	}
 	rep->n_occ = w;
 	free(all);
@@ -745,40 +776,22 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 
 /* --- the conversations known ------------------------------------------------ */
 
-/* How much a conversation says: final with its analysis, final, over,
- * under way. */
-static int conv_score(const struct conv *c)
-{
-	if (c->status == CONV_FAILED || (c->status == CONV_DONE && c->has_analysis))
-		return 3;
-	if (c->status == CONV_DONE)
-		return 2;
-	if (c->status == CONV_PROCESSING)
-		return 1;
-	return 0;
-}
-
-/* Whether nothing more is to come of c (a fetch again would tell nothing new). */
-static bool conv_final(const struct conv *c)
-{
-	return conv_score(c) == 3;
-}
-
 static const struct conv *conv_known(const struct report *rep, const char *id)
 {
 	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, id);
 	return k ? &rep->convs[k - 1] : NULL;
 }
 
-/* Keep c (taken) unless what is known of its conversation says more.
- * True when kept. */
-static bool conv_add(struct report *rep, struct conv *c)
+/* Keep c (taken) unless what is known of its conversation says as much
+ * (conv_supersedes: the first of two equal versions stays, as the stored
+ * event does). True when kept. */
+static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 {
 	uintptr_t k = (uintptr_t)strmap_get(&rep->conv_index, c->conversation_id);
 
 	if (k) {
 		struct conv *old = &rep->convs[k - 1];
-		if (conv_score(c) < conv_score(old)) {
+		if (!conv_supersedes(c, old)) {
 			conv_clear(c);
 			return false;
 		}
@@ -787,8 +800,11 @@ static bool conv_add(struct report *rep, struct conv *c)
 		strmap_put(&rep->conv_index, c->conversation_id, (void *)k);
 		conv_clear(old);
 		*old = *c;
+		rep->conv_seen[k - 1] = seen_ms;
 	} else {
 		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
+		xgrow((void **)&rep->conv_seen, &rep->cap_conv_seen, rep->n_convs + 1, sizeof(*rep->conv_seen));
+		rep->conv_seen[rep->n_convs] = seen_ms;
 		rep->convs[rep->n_convs++] = *c;
 		strmap_put(&rep->conv_index, rep->convs[rep->n_convs - 1].conversation_id,
 			   (void *)(uintptr_t)rep->n_convs);
@@ -797,19 +813,22 @@ static bool conv_add(struct report *rep, struct conv *c)
 	return true;
 }
 
-/* Keep a call_initiation_failure (taken); a later one of the same
- * conversation replaces it. */
-static void failure_add(struct report *rep, struct conv_failure *f)
+/* Keep a call_initiation_failure (taken), unless one of its conversation
+ * is known (the first stays, as the stored event does:
+ * webhook_event_supersedes). Found through failure_index: every event
+ * kept at start is one lookup, not a walk of those kept before. */
+static void failure_add(struct report *rep, struct conv_failure *f, int64_t seen_ms)
 {
-	for (size_t i = 0; i < rep->n_failures; i++)
-		if (strcmp(rep->failures[i].conversation_id, f->conversation_id) == 0) {
-			conv_failure_clear(&rep->failures[i]);
-			rep->failures[i] = *f;
-			*f = (struct conv_failure){ 0 };
-			return;
-		}
+	if (strmap_get(&rep->failure_index, f->conversation_id)) {
+		conv_failure_clear(f);
+		return;
+	}
 	xgrow((void **)&rep->failures, &rep->cap_failures, rep->n_failures + 1, sizeof(*rep->failures));
+	xgrow((void **)&rep->failure_seen, &rep->cap_failure_seen, rep->n_failures + 1, sizeof(*rep->failure_seen));
+	rep->failure_seen[rep->n_failures] = seen_ms;
 	rep->failures[rep->n_failures++] = *f;
+	strmap_put(&rep->failure_index, rep->failures[rep->n_failures - 1].conversation_id,
+		   (void *)(uintptr_t)rep->n_failures);
 	*f = (struct conv_failure){ 0 };
 }
 
@@ -984,6 +1003,7 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 	struct report *rep = e->report;
 
 	s->busy--;
+	rep->in_flight--;
 	carry_note_api_result(e, res);
 	strmap_put(&rep->refetch, f->batch_id,
 		   res->outcome == API_NOT_FOUND || res->outcome == API_REJECTED ? REFETCH_GONE : NULL);
@@ -1010,15 +1030,19 @@ static void refetch_done_cb(struct api_result *res, void *arg)
 			write_arm(rep, d);
 	}
 	free(f);
+	poll_arm(rep);
 	engine_settle(e);
 }
 
-static void detail_refetch(struct report *rep, const char *batch_id)
+/* The slot of the ended run whose batch is batch_id and whose detail
+ * may be fetched again (none held, none under way), or NULL. */
+static struct slot *refetch_slot(struct report *rep, const char *batch_id, bool queued)
 {
 	struct engine *e = rep->e;
+	void *now = strmap_get(&rep->refetch, batch_id);
 
-	if (e->stopping || !rep->loaded)
-		return;
+	if (e->stopping || !rep->loaded || (queued ? now != REFETCH_QUEUED : now != NULL))
+		return NULL;
 	for (size_t i = 0; i < e->n_slots; i++) {
 		struct slot *s = e->slots[i];
 		const struct run *r = s->run;
@@ -1026,29 +1050,61 @@ static void detail_refetch(struct report *rep, const char *batch_id)
 			continue;
 		/* only a batch that ended: an active one brings its detail itself */
 		if (!run_state_final(r->state) && r->state != RUN_RETRY_WAIT)
-			return;
-		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id) ||
-		    strmap_get(&rep->refetch, batch_id))
-			return;
-		{
-			struct refetch *f = xcalloc(1, sizeof(*f));
-			char *key = xstrdup(batch_id);
-			xgrow((void **)&rep->refetch_keys, &rep->cap_refetch_keys, rep->n_refetch_keys + 1,
-			      sizeof(*rep->refetch_keys));
-			rep->refetch_keys[rep->n_refetch_keys++] = key;
-			f->s = s;
-			f->batch_id = key;
-			s->busy++;
-			e->stats.get_requests++;
-			strmap_put(&rep->refetch, key, REFETCH_IN_FLIGHT);
-			if (api_get(e->api, batch_id, refetch_done_cb, f, NULL) < 0) {
-				s->busy--;
-				strmap_put(&rep->refetch, key, NULL);
-				free(f);
-			}
-		}
-		return;
+			return NULL;
+		if (occ_detail(occ_find(rep, r->job, r->start, false), batch_id))
+			return NULL;
+		return s;
 	}
+	return NULL;
+}
+
+/* Queue a fetch of batch_id's detail (sent by poll_cb, REPORT_IN_FLIGHT
+ * at most with the polls: a start that finds hundreds of results files
+ * missing must not put hundreds of GETs in the API client's queue ahead
+ * of a submit). */
+static void detail_refetch(struct report *rep, const char *batch_id)
+{
+	char *key;
+
+	if (!refetch_slot(rep, batch_id, false))
+		return;
+	key = xstrdup(batch_id);
+	xgrow((void **)&rep->refetch_keys, &rep->cap_refetch_keys, rep->n_refetch_keys + 1,
+	      sizeof(*rep->refetch_keys));
+	rep->refetch_keys[rep->n_refetch_keys++] = key;
+	strmap_put(&rep->refetch, key, REFETCH_QUEUED);
+	xgrow((void **)&rep->queue, &rep->cap_queue, rep->n_queue + 1, sizeof(*rep->queue));
+	rep->queue[rep->n_queue++] = key;
+	poll_arm(rep);
+}
+
+/* Send the fetch of a queued batch_id's detail; false when it is not
+ * needed any more (the run was let go, a detail came meanwhile) or cannot
+ * be sent. */
+static bool refetch_start(struct report *rep, const char *batch_id)
+{
+	struct engine *e = rep->e;
+	struct slot *s = refetch_slot(rep, batch_id, true);
+	struct refetch *f;
+
+	if (!s) {
+		if (strmap_get(&rep->refetch, batch_id) == REFETCH_QUEUED)
+			strmap_put(&rep->refetch, batch_id, NULL);
+		return false;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->s = s;
+	f->batch_id = (char *)batch_id;
+	s->busy++;
+	e->stats.get_requests++;
+	strmap_put(&rep->refetch, batch_id, REFETCH_IN_FLIGHT);
+	if (api_get(e->api, batch_id, refetch_done_cb, f, NULL) < 0) {
+		s->busy--;
+		strmap_put(&rep->refetch, batch_id, NULL);
+		free(f);
+		return false;
+	}
+	return true;
 }
 
 /* --- post-call events ------------------------------------------------------- */
@@ -1080,25 +1136,57 @@ static int events_folder(const struct engine *e)
 	return fd;
 }
 
-bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+/* The event stored under name, read and parsed into *ret (its body in
+ * *ret_text, the caller frees both); false when there is none or it
+ * cannot be read. */
+static bool event_read(const struct engine *e, const char *name, char **ret_text, size_t *ret_len,
+		       struct webhook_event *ret)
 {
-	char *name = event_name(ev), *path, *text = NULL;
+	char *path = xasprintf("%s/events/%s", e->conf->state_dir, name), *text = NULL;
 	size_t n = 0;
-	bool same;
+	bool ok = file_read(path, WEBHOOK_MAX_BODY, &text, &n) == 0;
 
-	if (!name)
-		return false;
-	path = xasprintf("%s/events/%s", e->conf->state_dir, name);
-	same = file_read(path, len + 1, &text, &n) == 0 && n == len && memcmp(text, body, len) == 0;
-	free(text);
 	free(path);
+	if (ok && webhook_parse(text, n, ret, NULL) == 0) {
+		*ret_text = text;
+		*ret_len = n;
+		return true;
+	}
+	free(text);
+	return false;
+}
+
+/* Whether the stored event under name makes ev (body) change nothing: it
+ * is the same delivery, or one that ev does not supersede (a final
+ * transcription stays when an older, less complete one comes later). */
+static bool event_kept_over(const struct engine *e, const char *name, const struct webhook_event *ev,
+			    const char *body, size_t len)
+{
+	struct webhook_event old = { 0 };
+	char *text = NULL;
+	size_t n = 0;
+	bool kept;
+
+	if (!event_read(e, name, &text, &n, &old))
+		return false;
+	kept = (n == len && memcmp(text, body, len) == 0) || !webhook_event_supersedes(ev, &old);
+	webhook_event_clear(&old);
+	free(text);
+	return kept;
+}
+
+bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+{
+	char *name = event_name(ev);
+	bool kept = name && event_kept_over(e, name, ev, body, len);
+
 	free(name);
-	return same;
+	return kept;
 }
 
 /* Put what ev says into the known facts (ev's parts are taken) and mark
  * its occurrence for a write. */
-static void event_apply(struct report *rep, struct webhook_event *ev)
+static void event_apply(struct report *rep, struct webhook_event *ev, int64_t seen_ms)
 {
 	struct report_occ *o = NULL;
 
@@ -1107,7 +1195,7 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	if (ev->type == WEBHOOK_TRANSCRIPTION) {
 		char *id = xstrdup(ev->conv.conversation_id);
 		batch = ev->conv.batch_call_id ? xstrdup(ev->conv.batch_call_id) : NULL;
-		if (conv_add(rep, &ev->conv))
+		if (conv_add(rep, &ev->conv, seen_ms))
 			o = occ_of_conv(rep, conv_known(rep, id));
 		else
 			o = NULL, free(batch), batch = NULL; /* nothing new */
@@ -1115,7 +1203,7 @@ static void event_apply(struct report *rep, struct webhook_event *ev)
 	} else if (ev->type == WEBHOOK_INITIATION_FAILURE) {
 		struct conv probe = { .conversation_id = ev->failure.conversation_id };
 		o = occ_of_conv(rep, &probe);
-		failure_add(rep, &ev->failure);
+		failure_add(rep, &ev->failure, seen_ms);
 	}
 	/* an event for a conversation no detail names yet is kept: the
 	 * rows join it when the detail comes */
@@ -1142,18 +1230,30 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 		names[i] = event_name(&v[i].ev);
 		if (!names[i])
 			v[i].result = -EINVAL;
-		else if (report_event_stored(e, &v[i].ev, v[i].body, v[i].len))
-			v[i].dup = true;
 	}
-	/* one file per name: of two deliveries of one event in this group the
-	 * later is written (a later version replaces an earlier one) */
+	/* one file per name, and what is stored never goes backwards: of the
+	 * deliveries of one event in this group and the one stored, the first
+	 * that no later one supersedes is kept (webhook_event_supersedes);
+	 * the others change nothing and are answered as duplicates */
 	for (size_t i = 0; i < n; i++) {
-		bool later = false;
-		if (!names[i] || v[i].dup)
+		size_t j;
+		if (!names[i])
 			continue;
-		for (size_t j = i + 1; j < n && !later; j++)
-			later = names[j] && !v[j].dup && strcmp(names[i], names[j]) == 0;
-		if (later)
+		for (j = 0; j < i; j++)
+			if (names[j] && !v[j].dup && strcmp(names[i], names[j]) == 0)
+				break;
+		if (j < i) {
+			/* an earlier delivery of this group is the candidate */
+			if (webhook_event_supersedes(&v[i].ev, &v[j].ev))
+				v[j].dup = true;
+			else
+				v[i].dup = true;
+		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len)) {
+			v[i].dup = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i] || v[i].dup)
 			continue;
 		wnames[m] = names[i];
 		pieces[m] = (struct file_piece){ v[i].body, v[i].len };
@@ -1172,7 +1272,7 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 			continue;
 		v[i].result = rc;
 		if (rc == 0)
-			event_apply(rep, &v[i].ev);
+			event_apply(rep, &v[i].ev, engine_now_ms());
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -1392,11 +1492,16 @@ static void events_load(struct engine *e)
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
-			if (ev.type == WEBHOOK_TRANSCRIPTION)
+			if (!webhook_event_wanted(&ev)) {
+				/* kept by an earlier version: not a batch call's,
+				 * the receiver now drops it */
+				(void)unlinkat(dirfd(d), de->d_name, 0);
+			} else if (ev.type == WEBHOOK_TRANSCRIPTION)
 				fact_note(rep, dirfd(d), de->d_name, ev.conv.batch_call_id, ev.conv.conversation_id);
 			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
 				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
-			event_apply(rep, &ev);
+			if (webhook_event_wanted(&ev))
+				event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
 			webhook_event_clear(&ev);
 		} else {
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,
@@ -1425,8 +1530,10 @@ static void poll_arm(struct report *rep)
 	int64_t now = engine_now_ms(), first = INT64_MAX, d;
 	struct timeval tv;
 
-	if (e->stopping || rep->in_flight >= REPORT_POLLS_IN_FLIGHT)
+	if (e->stopping || rep->in_flight >= REPORT_IN_FLIGHT)
 		return;
+	if (rep->queue_head < rep->n_queue)
+		first = now;
 	for (size_t i = 0; i < rep->n_polls; i++) {
 		const struct poll *p = rep->polls[i];
 		if (!p->done && !p->in_flight && p->due_ms < first)
@@ -1444,6 +1551,22 @@ static void poll_arm(struct report *rep)
 }
 
 static void poll_done_cb(struct api_result *res, void *arg);
+static bool refetch_start(struct report *rep, const char *batch_id);
+
+/* How long before a run's due instant no fetch of this part is sent: the
+ * time the rate limit takes to send REPORT_IN_FLIGHT requests (a poll's
+ * answer is also parsed and kept in the loop). At 2 requests a second,
+ * 1.1 s: what was sent before is out of the client's queue when the
+ * submit comes. */
+static int64_t fetch_margin_ms(const struct engine *e)
+{
+	double rate = e->conf->api.max_requests_per_second;
+	int64_t m = REPORT_WRITE_MARGIN_MS;
+
+	if (rate > 0)
+		m += (int64_t)(REPORT_IN_FLIGHT * 1000.0 / rate);
+	return m;
+}
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1457,14 +1580,22 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		poll_arm(rep);
 		return;
 	}
-	/* a poll's answer is parsed and kept in the loop: not near a due run */
-	if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS)) {
+	/* not near a due run: the submit must not queue behind these */
+	if (engine_due_soon(e, now, fetch_margin_ms(e))) {
 		struct timeval tv = { 0, REPORT_WRITE_MARGIN_MS * 1000 };
 		event_del(rep->poll_ev);
 		event_add(rep->poll_ev, &tv);
 		return;
 	}
-	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_POLLS_IN_FLIGHT && !e->stopping; i++) {
+	/* the details first: a write waits for them */
+	while (rep->queue_head < rep->n_queue && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping) {
+		const char *b = rep->queue[rep->queue_head++];
+		if (refetch_start(rep, b))
+			rep->in_flight++;
+	}
+	if (rep->queue_head == rep->n_queue)
+		rep->queue_head = rep->n_queue = 0;
+	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
 		struct poll *p = rep->polls[i];
 		const struct conv *c;
 		if (p->done || p->in_flight || p->due_ms > now)
@@ -1503,7 +1634,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 		struct report_occ *o = occ_find(rep, p->job, p->start, false);
 		p->failures = 0;
 		conv_store(e, p->conv_id, res->body, res->body_len);
-		if (conv_add(rep, &res->conv))
+		if (conv_add(rep, &res->conv, engine_now_ms()))
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
 			p->done = true;
@@ -1607,7 +1738,7 @@ static int convs_load(struct engine *e)
 		path = xasprintf("%s/conversations/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, REPORT_CONV_MAX_FILE, &text, &len) == 0 && conv_parse(text, len, &c, &cause) == 0) {
 			fact_note(rep, dirfd(d), de->d_name, c.batch_call_id, c.conversation_id);
-			conv_add(rep, &c);
+			conv_add(rep, &c, mtime_ms_at(dirfd(d), de->d_name));
 		}
 		else
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation file '%s' cannot be read%s%s; ignored",
@@ -1618,6 +1749,113 @@ static int convs_load(struct engine *e)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* --- what is kept in memory ----------------------------------------------- */
+
+static void prune_arm(struct report *rep)
+{
+	struct timeval tv = { REPORT_PRUNE_INTERVAL_S, 0 };
+
+	event_del(rep->prune_ev);
+	event_add(rep->prune_ev, &tv);
+}
+
+/* Let go of the conversations, failures and polls that no occurrence held
+ * names and whose files are past state_retention, and of those of the
+ * occurrences let go (conv_retained): a daemon that runs for months keeps
+ * what the state folder keeps, not everything since its start. */
+static void report_prune(struct report *rep)
+{
+	struct engine *e = rep->e;
+	struct strmap owned = { 0 };
+	int64_t now = engine_now_ms(), retention = e->conf->state_retention;
+	size_t w;
+	const char **jobs = xcalloc(rep->n_occ + 1, sizeof(*jobs));
+	size_t n_jobs = 0;
+
+	/* the occurrences whose runs are gone first (each job once) */
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < n_jobs && !seen; k++)
+			seen = strcmp(jobs[k], rep->occ[i].job) == 0;
+		if (!seen)
+			jobs[n_jobs++] = xstrdup(rep->occ[i].job);
+	}
+	for (size_t k = 0; k < n_jobs; k++) {
+		occ_gc(e, rep, jobs[k]);
+		free((char *)jobs[k]);
+	}
+	free(jobs);
+	for (size_t i = 0; i < rep->n_occ; i++) {
+		const struct report_occ *o = &rep->occ[i];
+		for (size_t j = 0; j < o->n_details; j++) {
+			strmap_put(&owned, o->details[j].batch_id, (void *)1);
+			for (size_t k = 0; k < o->details[j].n_rcpts; k++)
+				if (o->details[j].rcpts[k].conversation_id)
+					strmap_put(&owned, o->details[j].rcpts[k].conversation_id, (void *)1);
+		}
+		for (size_t j = 0; j < o->n_links; j++)
+			strmap_put(&owned, o->links[j].conversation_id, (void *)1);
+	}
+	strmap_clear(&rep->conv_index);
+	for (size_t i = w = 0; i < rep->n_convs; i++) {
+		struct conv *c = &rep->convs[i];
+		bool own = strmap_get(&owned, c->conversation_id) ||
+			   (c->batch_call_id && strmap_get(&owned, c->batch_call_id));
+		if (!conv_retained(rep->conv_seen[i], own, strmap_get(&rep->gone, c->conversation_id) != NULL, now,
+				   retention)) {
+			conv_clear(c);
+			continue;
+		}
+		rep->conv_seen[w] = rep->conv_seen[i];
+		rep->convs[w++] = *c;
+		strmap_put(&rep->conv_index, rep->convs[w - 1].conversation_id, (void *)(uintptr_t)w);
+	}
+	rep->n_convs = w;
+	strmap_clear(&rep->failure_index);
+	for (size_t i = w = 0; i < rep->n_failures; i++) {
+		struct conv_failure *f = &rep->failures[i];
+		if (!conv_retained(rep->failure_seen[i], strmap_get(&owned, f->conversation_id) != NULL,
+				   strmap_get(&rep->gone, f->conversation_id) != NULL, now, retention)) {
+			conv_failure_clear(f);
+			continue;
+		}
+		rep->failure_seen[w] = rep->failure_seen[i];
+		rep->failures[w++] = *f;
+		strmap_put(&rep->failure_index, rep->failures[w - 1].conversation_id, (void *)(uintptr_t)w);
+	}
+	rep->n_failures = w;
+	/* a poll that is done tells nothing any more (poll_add starts a new
+	 * one alike); one under way or waiting stays */
+	strmap_clear(&rep->poll_index);
+	for (size_t i = w = 0; i < rep->n_polls; i++) {
+		struct poll *p = rep->polls[i];
+		if (p->done && !p->in_flight) {
+			free(p->conv_id);
+			free(p->job);
+			free(p);
+			continue;
+		}
+		rep->polls[w++] = p;
+		strmap_put(&rep->poll_index, p->conv_id, p);
+	}
+	rep->n_polls = w;
+	for (size_t i = 0; i < rep->n_gone; i++)
+		free(rep->gone_keys[i]);
+	rep->n_gone = 0;
+	strmap_clear(&rep->gone);
+	strmap_clear(&owned);
+}
+
+static void prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *rep = arg;
+
+	(void)fd;
+	(void)what;
+	report_prune(rep);
+	prune_arm(rep);
 }
 
 int report_load(struct engine *e)
@@ -1632,5 +1870,6 @@ int report_load(struct engine *e)
 	stale_check(e, rep->facts, NULL);
 	facts_free(rep->facts);
 	rep->facts = NULL;
+	prune_arm(rep);
 	return r;
 }

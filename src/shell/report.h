@@ -31,8 +31,11 @@ void report_note_unbatched(struct engine *e, const struct run *r);
 /* Write (again) the results files of the occurrence (job, start). 0, or a
  * negative errno (logged). */
 int report_write(struct engine *e, const char *job, int64_t start);
-/* Whether exactly this event (body) is already kept. */
-bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
+/* Whether storing this event (body) would change nothing: exactly it is
+ * stored, or a version of it that it does not supersede
+ * (webhook_event_supersedes: a final transcription is never replaced by
+ * a less complete one). */
+bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
 /* A verified post-call event waiting for the group commit. */
 struct report_pending {
 	struct webhook_event ev; /* its parts are taken when it is joined */
@@ -40,12 +43,13 @@ struct report_pending {
 	size_t len;
 	int result;              /* out: 0 once durable; -EINVAL: a type or id
 				  * that is not kept; else the write's errno */
-	bool dup;                /* out: exactly this event was kept before */
+	bool dup;                /* out: it changes nothing: exactly it, or a
+				  * version it does not supersede, is kept */
 };
 
 /* Keep n verified post-call events durably in STATE_DIR/events (the body
- * as received; one file per conversation and type, a later one replaces
- * it), all with one sync (group commit), then join them to the rows. Each
+ * as received; one file per conversation and type, replaced only by a
+ * version that supersedes it), all with one sync (group commit), then join them to the rows. Each
  * says in result and dup what became of it. */
 void report_take_events(struct engine *e, struct report_pending *v, size_t n);
 /* Read what the state folder keeps for the results (the conversations
@@ -60,9 +64,11 @@ void report_note_reload(struct engine *e, const struct daemonconf *old);
 /* Write now what waits to be written (the daemon stops). */
 void report_flush(struct engine *e);
 /* The rows of the occurrence (job, start) as the control socket shows
- * them (start 0: the latest one submitted or decided): a JSON document
- * {job, run_start, run_start_utc, csv_file, csv, rows: [the JSON Lines
- * objects]} the caller frees; or -ENOENT with *why (static text). */
+ * them (start 0: the latest one submitted or decided): the results
+ * document (core results_document) the caller frees; an occurrence the
+ * daemon no longer holds (an earlier one, a job gone from the files)
+ * from its results files (resfiles), as batchcallctl reads them while the
+ * daemon is down; or -ENOENT with *why (static text, resfiles.h). */
 int report_render(struct engine *e, const char *job, int64_t start, char **ret, const char **why);
 /* The counts of the results files of (job, start) as of their last write
  * (known false before the first). */

@@ -22,11 +22,9 @@
 #include "util.h"
 
 #define LIST_PAGE_LIMIT 100
-/* A lookup scans back to batches created this long before its intent: the
- * API's clock and ours may differ. */
-#define LOOKUP_SKEW_S 300
 /* A page that fails is asked for again this often before the scan gives up. */
 #define PAGE_RETRIES 3
+
 
 /* The scan under way (e->scan): the slots it serves and the page it is at. */
 struct list_scan {
@@ -41,7 +39,7 @@ struct list_scan {
 	size_t n_held;
 	size_t n_lookup;
 	char *agent;          /* agent_id filter, or NULL */
-	int64_t horizon;      /* lookups need batches created at or after this */
+	int64_t horizon;      /* lookups need batches created at or after this, less the margin */
 	int pages;
 	char *cursor;         /* last_doc of the page being asked for */
 	int page_failures;    /* of that page, in a row */
@@ -144,7 +142,9 @@ void scan_start(struct engine *e, bool poll)
 			/* A batch of this run was created after its first
 			 * intent; unknown (a rebuilt record): the whole list. */
 			int64_t first = r->first_intent_ms > 0 ? r->first_intent_ms : r->intent_ms;
-			int64_t h = first > 0 ? first / 1000 - LOOKUP_SKEW_S : 0;
+			/* (the margin for the API's clock is subtracted when
+			 * the pages come: api_clock_lookup_margin_s) */
+			int64_t h = first > 0 ? first / 1000 : 0;
 			sc->lookup = xrealloc(sc->lookup, (sc->n_lookup + 1) * sizeof(*sc->lookup));
 			sc->lookup[sc->n_lookup++] = s;
 			s->want_lookup = false;
@@ -348,7 +348,9 @@ static void list_page_cb(struct api_result *res, void *arg)
 				continue;
 			/* Only a batch that agrees with the intent in all the
 			 * list shows is this run's: never another job's. */
-			if (!run_batch_matches(ls->run, b, LOOKUP_SKEW_S) ||
+			/* (the margin is read now: this page's own answer has
+			 * measured the API's clock) */
+			if (!run_batch_matches(ls->run, b, api_clock_lookup_margin_s(&e->stats.api_clock)) ||
 			    (b->id && sc->n_held > 0 &&
 			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), engine_str_cmp))) {
 				sc->n_foreign[j]++;
@@ -363,7 +365,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 	for (size_t i = 0; i < sc->n_status; i++)
 		if (!sc->seen[i])
 			need_more = true;
-	if (sc->n_lookup > 0 && oldest >= sc->horizon)
+	if (sc->n_lookup > 0 && oldest >= sc->horizon - api_clock_lookup_margin_s(&e->stats.api_clock))
 		need_more = true;
 	if (need_more && p->has_more && p->next_doc && sc->pages < 10000 && !e->stopping) {
 		char *next = xstrdup(p->next_doc);

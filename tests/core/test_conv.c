@@ -605,6 +605,23 @@ START_TEST(test_truncated_at_every_offset)
 }
 END_TEST
 
+/* What is kept in memory follows the files: an occurrence held names it,
+ * or it came within state_retention; an occurrence let go takes its
+ * conversations with it. */
+START_TEST(test_retained)
+{
+	const int64_t day = 86400, now = INT64_C(1800000000000);
+
+	ck_assert(conv_retained(now - 10 * day * 1000, true, false, now, day));
+	ck_assert(!conv_retained(now - 1000, true, true, now, day));
+	ck_assert(!conv_retained(now - 1000, false, true, now, day));
+	ck_assert(conv_retained(now - 1000, false, false, now, day));
+	ck_assert(conv_retained(now - day * 1000 + 1, false, false, now, day));
+	ck_assert(!conv_retained(now - day * 1000, false, false, now, day));
+	ck_assert(!conv_retained(now - 10 * day * 1000, false, false, now, day));
+}
+END_TEST
+
 static Suite *conv_suite(void)
 {
 	Suite *s = suite_create("conv");
@@ -622,6 +639,7 @@ static Suite *conv_suite(void)
 	tcase_add_test(tc, test_not_json);
 	tcase_add_test(tc, test_replacement_character);
 	tcase_add_test(tc, test_truncated_at_every_offset);
+	tcase_add_test(tc, test_retained);
 	suite_add_tcase(s, tc);
 	return s;
 }

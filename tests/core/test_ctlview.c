@@ -458,10 +458,20 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 31);
-		ck_assert_uint_eq(type, 31);
+		ck_assert_uint_eq(help, 33);
+		ck_assert_uint_eq(type, 33);
 	}
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
+	/* the API's clock: no sample before its first answer, the margin
+	 * is the fixed one */
+	ck_assert_ptr_null(strstr(s, "\nbatchcalld_api_clock_offset_seconds "));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_lookup_margin_seconds 300\n"));
+	free(s);
+	/* ten minutes behind: the offset, and the margin grown by the lag */
+	api_clock_note(&st.api_clock, 1796120000000, 1796120000100, 1796120000 - 600);
+	s = ctlview_metrics_text(&m);
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_api_clock_offset_seconds -599.550\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_lookup_margin_seconds 901\n"));
 	free(s);
 
 	/* Nothing scheduled: the next-run gauge has no sample. */

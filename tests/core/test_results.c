@@ -6,12 +6,15 @@
  * entry no longer in the job file gives golden CSV and JSON Lines; hostile
  * values are neutralised and escaped (and the JSON still reads back); each
  * status of a row never in a batch; each way of joining an entry; the file
- * name; 10,000 recipients (the time it took is printed); and the README
- * draft names every column.
+ * name and the start read back from it; the results document (the one
+ * both the daemon and batchcallctl's reading of the files print); 10,000
+ * recipients (the times are printed); and docs/results.md names every
+ * column.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,6 +663,85 @@ START_TEST(test_file_name)
 }
 END_TEST
 
+/* The start read back from a file name is the start the name was made
+ * of; a name that does not begin with a STAMP has none. */
+START_TEST(test_file_start)
+{
+	static const int64_t starts[] = { START, 1, 951782400 /* 2000-02-29 */, 253402300799 };
+	static const char *const bad[] = { "", "x.csv", "2026-12-01T14-00-00Z", "2026-12-01T14-00-00Zx.csv",
+					   "2026-12-01T14:00:00Z_n.csv", "2026-13-01T14-00-00Z_n.csv",
+					   "2026-02-30T14-00-00Z_n.csv", "2026-12-01T24-00-00Z_n.csv",
+					   "+026-12-01T14-00-00Z_n.csv", "1970-01-01T00-00-00Z_n.csv",
+					   ".2026-12-01T14-00-00Z_n.csv.tmp" };
+	int64_t t;
+
+	for (size_t i = 0; i < ARRAY_SIZE(starts); i++)
+		for (int f = RESULTS_CSV; f <= RESULTS_JSONL; f++) {
+			char *name = results_file_name("j", starts[i], i % 2 ? "Call name" : NULL, (enum results_format)f);
+			t = 0;
+			ck_assert_int_eq(results_file_start(name, &t), 0);
+			ck_assert_int_eq(t, starts[i]);
+			ck_assert_int_eq(results_file_start(strchr(name, '/') + 1, &t), 0);
+			ck_assert_int_eq(t, starts[i]);
+			free(name);
+		}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		t = 7;
+		ck_assert_msg(results_file_start(bad[i], &t) < 0, "'%s' read as a start", bad[i]);
+		ck_assert_int_eq(t, 7);
+	}
+}
+END_TEST
+
+/* The document: its keys in order, the CSV text as one string (hostile
+ * bytes escaped), each JSON Lines line an element of rows as it was; a
+ * line that is not one JSON object refuses the whole. */
+START_TEST(test_document)
+{
+	static const char csv[] = "job,phone_number\r\nj,'+1 \"x\"\\\x01\r\n";
+	static const char jsonl[] = "{\"a\":1,\"data\":{\"k\":[1,{\"z\":\"\\u00e9\"}]}}\n\n{\"a\":2}\n";
+	char *doc = NULL, *cause = NULL;
+	size_t len = 0;
+
+	ck_assert_int_eq(results_document("j", START, "j/2026-12-01T14-00-00Z_n.csv", csv, sizeof(csv) - 1, jsonl,
+					  sizeof(jsonl) - 1, true, &doc, &len, &cause),
+			 0);
+	ck_assert_str_eq(doc, "{\"job\":\"j\",\"run_start\":1796133600,\"run_start_utc\":\"2026-12-01T14:00:00Z\","
+			      "\"csv_file\":\"j/2026-12-01T14-00-00Z_n.csv\","
+			      "\"csv\":\"job,phone_number\\r\\nj,'+1 \\\"x\\\"\\\\\\u0001\\r\\n\","
+			      "\"rows\":[{\"a\":1,\"data\":{\"k\":[1,{\"z\":\"\\u00e9\"}]}},{\"a\":2}]}");
+	ck_assert_uint_eq(len, strlen(doc));
+	/* json-c reads it back: the CSV as it was */
+	json_object *o = json_tokener_parse(doc), *v;
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "csv", &v));
+	ck_assert_uint_eq((size_t)json_object_get_string_len(v), sizeof(csv) - 1);
+	ck_assert_mem_eq(json_object_get_string(v), csv, sizeof(csv) - 1);
+	json_object_put(o);
+	free(doc);
+
+	/* no rows, no CSV: still one document */
+	doc = NULL;
+	ck_assert_int_eq(results_document("j", START, "j/x.csv", NULL, 0, "", 0, true, &doc, NULL, NULL), 0);
+	ck_assert_str_eq(doc, "{\"job\":\"j\",\"run_start\":1796133600,\"run_start_utc\":\"2026-12-01T14:00:00Z\","
+			      "\"csv_file\":\"j/x.csv\",\"csv\":\"\",\"rows\":[]}");
+	free(doc);
+
+	static const char *const broken[] = { "{\"a\":1}\n{\"a\":", "[1]\n", "{\"a\":1}{\"b\":2}\n", "{'a':1}\n",
+					      "{\"a\":NaN}\n", "\"x\"\n" };
+	for (size_t i = 0; i < ARRAY_SIZE(broken); i++) {
+		doc = NULL;
+		cause = NULL;
+		ck_assert_int_eq(results_document("j", START, "j/x.csv", csv, sizeof(csv) - 1, broken[i],
+						  strlen(broken[i]), true, &doc, &len, &cause),
+				 -EBADMSG);
+		ck_assert_ptr_null(doc);
+		ck_assert_msg(cause && strstr(cause, "line "), "%s", broken[i]);
+		free(cause);
+	}
+}
+END_TEST
+
 /* A 10,000-recipient run: every row joined, both files, well under a
  * second (the figure is printed). */
 START_TEST(test_10000_recipients)
@@ -733,6 +815,30 @@ START_TEST(test_10000_recipients)
 					  "38,,,success,\"The customer, after some thought, said \"\"yes\"\".\",,12.5,"
 					  "\"plan 9998, \"\"pro\"\"\",true,,success,unknown\r\n"));
 	assert_jsonl_valid(jsonl, N);
+	/* the control socket's document of it (as the daemon makes it, and
+	 * as batchcallctl does from the files, each row checked): the same
+	 * bytes, in well under a second */
+	char *doc[2] = { NULL, NULL };
+	size_t doc_len[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert_int_eq(results_document("dec-renewals", START, "dec-renewals/x.csv", csv, csv_len, jsonl,
+						  jsonl_len, k == 1, &doc[k], &doc_len[k], NULL),
+				 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("results: the document of %d rows, %zu bytes, %.1f ms%s\n", N, doc_len[k], MS(t0, t1),
+		       k ? " with each row checked" : "");
+		fflush(stdout);
+		ck_assert_msg(MS(t0, t1) < 1000, "the document took %.1f ms", MS(t0, t1));
+	}
+	ck_assert_uint_eq(doc_len[0], doc_len[1]);
+	ck_assert_mem_eq(doc[0], doc[1], doc_len[0]);
+	json_object *o = json_tokener_parse(doc[0]), *rows;
+	ck_assert(o && json_object_object_get_ex(o, "rows", &rows));
+	ck_assert_uint_eq(json_object_array_length(rows), N);
+	json_object_put(o);
+	free(doc[0]);
+	free(doc[1]);
 	free(csv);
 	free(jsonl);
 	results_clear(&r);
@@ -788,6 +894,8 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, test_conversations_and_attempts);
 	tcase_add_test(tc, test_entries_not_in_the_file);
 	tcase_add_test(tc, test_file_name);
+	tcase_add_test(tc, test_file_start);
+	tcase_add_test(tc, test_document);
 	tcase_add_test(tc, test_10000_recipients);
 	tcase_add_test(tc, test_documented);
 	suite_add_tcase(s, tc);

@@ -489,12 +489,193 @@ START_TEST(test_envelope_other_and_errors)
 }
 END_TEST
 
+/* The stepped check (the receiver hashes a large body a slice at a
+ * time) agrees with webhook_verify for every split of the body, and
+ * begin's verdicts are those checks that need no body. */
+START_TEST(test_stepped_check)
+{
+	size_t n = strlen(vector_body);
+	int64_t at = VECTOR_T * 1000;
+	struct webhook_check c;
+
+	for (size_t a = 0; a <= n; a += 7)
+		for (size_t b = a; b <= n; b += 61) {
+			ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+							     strlen(vector_secret), at, NULL),
+					 WEBHOOK_OK);
+			webhook_check_update(&c, vector_body, a);
+			webhook_check_update(&c, vector_body + a, b - a);
+			webhook_check_update(&c, vector_body + b, n - b);
+			ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_OK);
+		}
+	/* one byte short, one byte changed */
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), at, NULL),
+			 WEBHOOK_OK);
+	webhook_check_update(&c, vector_body, n - 1);
+	ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_MISMATCH);
+	{
+		char *flip = xstrdup(vector_body);
+		flip[100] ^= 1;
+		ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+						     strlen(vector_secret), at, NULL),
+				 WEBHOOK_OK);
+		webhook_check_update(&c, flip, n);
+		ck_assert_int_eq(webhook_check_end(&c), WEBHOOK_MISMATCH);
+		free(flip);
+	}
+	/* the checks before the body, as webhook_verify makes them */
+	ck_assert_int_eq(webhook_check_begin(&c, NULL, 0, vector_secret, strlen(vector_secret), at, NULL),
+			 WEBHOOK_NO_HEADER);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), "", 0, at, NULL),
+			 WEBHOOK_NO_SECRET);
+	ck_assert_int_eq(webhook_check_begin(&c, "t=1,v0=zz", 9, vector_secret, strlen(vector_secret), at, NULL),
+			 WEBHOOK_MALFORMED);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), NOW * 1000, NULL),
+			 WEBHOOK_STALE);
+	ck_assert_int_eq(webhook_check_begin(&c, vector_header, strlen(vector_header), vector_secret,
+					     strlen(vector_secret), at - 8LL * 86400 * 1000, NULL),
+			 WEBHOOK_FUTURE);
+}
+END_TEST
+
+/* The fixture's transcription event with each (from, to) of edits made
+ * once, parsed into *ret. */
+static void edited_event(const char *const *edits, size_t n_edits, struct webhook_event *ret)
+{
+	size_t len;
+	char *conv = fixture_read(TEST_DATADIR "/conv/example-done.json", &len);
+
+	for (size_t i = 0; i + 1 < n_edits; i += 2) {
+		char *at = strstr(conv, edits[i]);
+		ck_assert_msg(at != NULL, "edit %s not found", edits[i]);
+		char *next = xasprintf("%.*s%s%s", (int)(at - conv), conv, edits[i + 1], at + strlen(edits[i]));
+		free(conv);
+		conv = next;
+	}
+	char *body = xasprintf("{\"type\":\"post_call_transcription\",\"event_timestamp\":1792483300,\"data\":%s}", conv);
+	parse_ok(body, ret);
+	free(body);
+	free(conv);
+}
+
+static const char *const to_processing[] = { "\"status\": \"done\"", "\"status\": \"processing\"",
+					      "\"analysis\": {", "\"analysis\": null, \"x_was\": {" };
+static const char *const to_done_bare[] = { "\"analysis\": {", "\"analysis\": null, \"x_was\": {" };
+static const char *const to_failed[] = { "\"status\": \"done\"", "\"status\": \"failed\"",
+					  "\"analysis\": {", "\"analysis\": null, \"x_was\": {" };
+static const char *const to_in_progress[] = { "\"status\": \"done\"", "\"status\": \"in-progress\"",
+					       "\"analysis\": {", "\"analysis\": null, \"x_was\": {" };
+static const char *const to_other_summary[] = { "Customer agreed to renew", "Customer agreed again to renew" };
+static const char *const to_other_conv[] = { "\"conversation_id\": \"conv_6101k7v9x2bq4m8et3n5dfh7s1wa\"",
+					      "\"conversation_id\": \"conv_other\"" };
+static const char *const to_no_batch[] = {
+	"\"batch_call\": { \"batch_call_id\": \"btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y\", \"batch_call_recipient_id\": "
+	"\"crm-000123\" }", "\"batch_call\": null" };
+static const char *const to_batch_absent[] = {
+	",\n    \"batch_call\": { \"batch_call_id\": \"btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y\", \"batch_call_recipient_id\": "
+	"\"crm-000123\" }", "" };
+
+/* What is stored never goes backwards: a final transcription (done with
+ * its analysis) is replaced by nothing less complete, a less complete one
+ * by a more complete one; of two as complete the first stays; failures
+ * of one conversation say as much. */
+START_TEST(test_event_supersedes)
+{
+	struct webhook_event done, processing, bare, failed, ringing, done2, other, fail1, fail2;
+
+	edited_event(NULL, 0, &done);
+	edited_event(to_processing, ARRAY_SIZE(to_processing), &processing);
+	edited_event(to_done_bare, ARRAY_SIZE(to_done_bare), &bare);
+	edited_event(to_failed, ARRAY_SIZE(to_failed), &failed);
+	edited_event(to_in_progress, ARRAY_SIZE(to_in_progress), &ringing);
+	edited_event(to_other_summary, ARRAY_SIZE(to_other_summary), &done2);
+	edited_event(to_other_conv, ARRAY_SIZE(to_other_conv), &other);
+	ck_assert_int_eq(processing.conv.status, CONV_PROCESSING);
+	ck_assert(!processing.conv.has_analysis);
+	ck_assert_int_eq(conv_completeness(&done.conv), 3);
+	ck_assert_int_eq(conv_completeness(&failed.conv), 3);
+	ck_assert_int_eq(conv_completeness(&bare.conv), 2);
+	ck_assert_int_eq(conv_completeness(&processing.conv), 1);
+	ck_assert_int_eq(conv_completeness(&ringing.conv), 0);
+	ck_assert(conv_final(&done.conv) && conv_final(&failed.conv) && !conv_final(&bare.conv));
+
+	/* the reviewer's downgrade: processing after the final one */
+	ck_assert(!webhook_event_supersedes(&processing, &done));
+	ck_assert(!webhook_event_supersedes(&bare, &done));
+	ck_assert(!webhook_event_supersedes(&ringing, &processing));
+	/* the usual order: each version says more */
+	ck_assert(webhook_event_supersedes(&processing, &ringing));
+	ck_assert(webhook_event_supersedes(&bare, &processing));
+	ck_assert(webhook_event_supersedes(&done, &bare));
+	ck_assert(webhook_event_supersedes(&done, &processing));
+	ck_assert(webhook_event_supersedes(&failed, &processing));
+	/* as complete: the first stored stays (either way round) */
+	ck_assert(!webhook_event_supersedes(&done2, &done));
+	ck_assert(!webhook_event_supersedes(&done, &done2));
+	ck_assert(!webhook_event_supersedes(&done, &done));
+	ck_assert(!webhook_event_supersedes(&failed, &done));
+	ck_assert(!webhook_event_supersedes(&processing, &processing));
+	/* not versions of each other */
+	ck_assert(webhook_event_supersedes(&processing, &other));
+
+	parse_ok("{\"type\":\"call_initiation_failure\",\"event_timestamp\":1,\"data\":{\"agent_id\":\"a\","
+		 "\"conversation_id\":\"c\",\"failure_reason\":\"busy\",\"metadata\":{\"type\":\"sip\",\"body\":{}}}}",
+		 &fail1);
+	parse_ok("{\"type\":\"call_initiation_failure\",\"event_timestamp\":2,\"data\":{\"agent_id\":\"a\","
+		 "\"conversation_id\":\"c\",\"failure_reason\":\"no-answer\",\"metadata\":{\"type\":\"sip\",\"body\":{}}}}",
+		 &fail2);
+	ck_assert(!webhook_event_supersedes(&fail2, &fail1));
+	ck_assert(!webhook_event_supersedes(&fail1, &fail2));
+	ck_assert(webhook_event_supersedes(&fail1, &done)); /* another type */
+
+	struct webhook_event *all[] = { &done, &processing, &bare, &failed, &ringing, &done2, &other, &fail1, &fail2 };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		webhook_event_clear(all[i]);
+}
+END_TEST
+
+/* The workspace webhook sends every conversation of the workspace: a
+ * transcription without metadata.batch_call (null or absent) is not a
+ * batch call and is not kept; a failure carries no batch_call and is. */
+START_TEST(test_event_wanted)
+{
+	struct webhook_event e;
+
+	edited_event(NULL, 0, &e);
+	ck_assert(webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	edited_event(to_processing, ARRAY_SIZE(to_processing), &e);
+	ck_assert(webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	edited_event(to_no_batch, ARRAY_SIZE(to_no_batch), &e);
+	ck_assert_ptr_null(e.conv.batch_call_id);
+	ck_assert(!webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	edited_event(to_batch_absent, ARRAY_SIZE(to_batch_absent), &e);
+	ck_assert(!webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	parse_ok(vector_body, &e);
+	ck_assert(webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	parse_ok("{\"type\":\"post_call_audio\",\"event_timestamp\":1,\"data\":{\"agent_id\":\"a\","
+		 "\"conversation_id\":\"c\",\"full_audio\":\"AAAA\"}}", &e);
+	ck_assert(!webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+	parse_ok("{\"type\":\"post_call_something_new\",\"event_timestamp\":1,\"data\":{}}", &e);
+	ck_assert(!webhook_event_wanted(&e));
+	webhook_event_clear(&e);
+}
+END_TEST
+
 static Suite *webhook_suite(void)
 {
 	Suite *s = suite_create("webhook");
 	TCase *tc = tcase_create("signature");
 
 	tcase_add_test(tc, test_document_vector);
+	tcase_add_test(tc, test_stepped_check);
 	tcase_add_test(tc, test_sdk_table);
 	tcase_add_test(tc, test_tolerance_bounds);
 	tcase_add_test(tc, test_order_of_checks);
@@ -507,6 +688,10 @@ static Suite *webhook_suite(void)
 	tcase_add_test(tc, test_envelope_audio);
 	tcase_add_test(tc, test_envelope_replacement_character);
 	tcase_add_test(tc, test_envelope_other_and_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("keeping");
+	tcase_add_test(tc, test_event_supersedes);
+	tcase_add_test(tc, test_event_wanted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -67,6 +67,36 @@ def test_status_429_http_date(work):
     assert gap >= 1.0, "Retry-After date not honoured: %.3fs" % gap
 
 
+def test_api_clock_behind(work):
+    """The API's clock ten minutes behind ours: the batch of an uncertain
+    submit was created "before" the run's intent by the API's clock. The
+    lookup's margin (5 minutes) grows by the lag measured from the API's
+    answers, so the batch is found and adopted, not submitted again; a
+    warning says how far the clocks are apart, and the metric shows it."""
+    with Env(work, sim_kw={"extra": ["--clock-offset", "-600"]}, request_timeout=2) as env:
+        env.sim.fault(endpoint="submit", kind="apply_then_drop")
+        env.d.start()
+        env.d.wait_started(60)
+        env.d.write_job("skewed", unix_job(int(time.time()) + 1))
+        env.d.signal(signal.SIGHUP)
+        st = one_batch(env, "skewed")
+        subs = env.sim.requests("submit")
+        assert len(subs) == 1, subs
+        env.d.wait_log(r"job 'skewed': adopted batch %s" % st["batch_id"])
+        created = [b for b in env.sim.batches() if b["name"].startswith("skewed ")][0]["created_at_unix"]
+        assert created < subs[0]["time_us"] / 1e6 - 590, (created, subs[0]["time_us"])
+        line = env.d.wait_log(r"the API's clock is (\d+\.\d) s behind this host's \(from its answers, "
+                              r"\+-\d+\.\d s\): check this host's time synchronisation; lookups of uncertain "
+                              r"submits now reach (\d+) s further back")
+        assert 598 <= float(line.group(1)) <= 602 and 600 <= int(line.group(2)) <= 603, line.group(0)
+        assert env.d.log().count("the API's clock is") == 1, "warned once"
+        import test_control
+        m, _ = test_control.metrics(env)
+        assert -602 <= m["batchcalld_api_clock_offset_seconds"] <= -598, m
+        assert 900 <= m["batchcalld_lookup_margin_seconds"] <= 903, m
+        env.d.stop()
+
+
 def test_delay_past_timeout(work):
     # The submit takes effect after 3.5 s; the client gave up at 2 s. The
     # lookup must keep looking through the grace period and adopt it.
@@ -279,7 +309,7 @@ def test_retry_after_year_9999_on_list(work):
 
 
 if __name__ == "__main__":
-    run([test_status_503_with_retry_after, test_status_429_http_date, test_delay_past_timeout,
+    run([test_status_503_with_retry_after, test_status_429_http_date, test_api_clock_behind, test_delay_past_timeout,
          test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
          test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
          test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages,

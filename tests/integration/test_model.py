@@ -41,7 +41,11 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   for one or all events of a type) and their clearing, and deliveries the
   test makes itself (forged, unsigned, stale: 401; an exact redelivery of a
   kept event with a stale timestamp: 200 and nothing changes; a signed body
-  that is no event: 400).
+  that is no event: 400).  The API's clock: two examples in five run the
+  simulator's clock 600 s behind ours (the batches' created_at before the
+  runs' intents: a lookup after an uncertain submit must reach back past
+  its fixed 300 s margin, by the lag measured from the answers) or 420 s
+  ahead.
 
 Job names are valid but odd ('.x', '..', 'A.b-c_d', a 64-character name);
 every job has a call_name base of its own (its name, or "CN NAME k"), so
@@ -257,6 +261,7 @@ class Budget:
         self.suppressed = 0
         self.damaged = self.wiped = 0
         self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
+        self.skewed = 0  # examples with the API's clock off ours
         self.result_files = self.result_rows = 0
 
     def estimate(self):
@@ -699,9 +704,10 @@ class Operator(RuleBasedStateMachine):
                 first=st.lists(JOB, min_size=1, max_size=4),
                 hooks=st.sampled_from([False] if "hook" in SKIP else [True, False]),
                 hook_faults=st.lists(st.tuples(st.sampled_from(SENDER_FAULTS), st.sampled_from(HOOK_EVENTS),
-                                               st.sampled_from([1, 2, -1])), max_size=2))
+                                               st.sampled_from([1, 2, -1])), max_size=2),
+                api_clock=st.sampled_from([0, 0, 0, -600, 420]))
     @recorded
-    def begin(self, speed, timeout, first, hooks, hook_faults):
+    def begin(self, speed, timeout, first, hooks, hook_faults, api_clock=0):
         self.hooks = hooks
         if self.dry:
             return multiple(*[self.new_job(p).name for p in first])
@@ -717,12 +723,17 @@ class Operator(RuleBasedStateMachine):
             extra = ("--webhook-url", "http://127.0.0.1:%d/hook" % self.port, "--webhook-secret", SECRET)
             conf += '\nwebhook_listen = "127.0.0.1:%d";' % self.port
             self.daemon_env = {"ELEVENLABS_WEBHOOK_SECRET": SECRET}
+        # the API's clock behind ours (created_at of the batches before
+        # the runs' intents: the lookup must reach back) or ahead
+        extra += ("--clock-offset", str(api_clock))
+        if api_clock:
+            BUDGET.skewed += 1
         self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1, extra=extra)
         self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
         self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
-        self.say("simulator --speed %d, daemon request_timeout %d s, poll_interval %d s, %s, work %s" %
-                 (speed, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port if hooks else
-                  "no webhooks (the conversations are polled)", self.work))
+        self.say("simulator --speed %d (its clock %+d s), daemon request_timeout %d s, poll_interval %d s, %s, "
+                 "work %s" % (speed, api_clock, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port
+                              if hooks else "no webhooks (the conversations are polled)", self.work))
         if hooks:
             BUDGET.hooked += 1
             # the sender's faults from the first event on (more come as steps)
@@ -1678,11 +1689,12 @@ def main():
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
               "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d numbers suppressed, "
               "%d examples with webhooks "
-              "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d occurrences' results files "
-              "checked (%d rows), %d steps over their time; seed %d" % (
+              "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d with the API's clock off, "
+              "%d occurrences' results files checked (%d rows), %d steps over their time; seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
                   b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
-                  b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts, b.result_files,
+                  b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts,
+                  b.skewed, b.result_files,
                   b.result_rows, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import WRAP, Env, Skip, run, wait_until  # noqa: E402
+from harness import SCALE, WRAP, Env, Skip, run, unix_job, wait_until  # noqa: E402
 
 COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "batch_id", "recipient_id",
            "phone_number", "whatsapp_user_id", "status", "attempts", "conversation_id",
@@ -121,26 +121,75 @@ def test_results_files_when_batch_ends(work):
         # have brought every conversation, so that the files stay as they are) ...
         wait_until(lambda: csv_final(results, "res", at), 60, "the conversation columns")
         csv_text = open(csv_path, "rb").read()
-        lines = [json.loads(x) for x in open(jsonl_path, encoding="utf-8").read().splitlines()]
+        jsonl_text = open(jsonl_path, "rb").read()
+        lines = [json.loads(x) for x in jsonl_text.decode().splitlines()]
         iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
-        for args in ((), ("--run", str(at)), ("--run", iso), ("--run", stamp(at))):
+        runs = ((), ("--run", str(at)), ("--run", iso), ("--run", stamp(at)))
+        for args in runs:
             p = ctl(env, "results", "res", *args)
             assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
         p = ctl(env, "results", "res", "--json")
         assert p.returncode == 0, p.stderr
-        doc = json.loads(p.stdout)
+        online = p.stdout
+        # one JSON document (SPEC section 7), its keys in this order
+        assert online.endswith(b"}\n") and online.count(b"\n") == 1, online[-200:]
+        doc = json.loads(online, object_pairs_hook=collections.OrderedDict)
+        assert list(doc) == ["job", "run_start", "run_start_utc", "csv_file", "csv", "rows"], list(doc)
         assert doc["job"] == "res" and doc["run_start"] == at and doc["run_start_utc"] == iso, doc
+        assert doc["csv_file"] == os.path.relpath(csv_path, results), doc["csv_file"]
+        assert doc["csv"].encode() == csv_text, doc["csv"]
         assert doc["rows"] == lines, doc["rows"]
-        assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
-        assert ctl(env, "results", "nosuchjob").returncode == 1
+        for args in runs[1:]:
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stderr)
+        # nothing to show: exit status 1 and the reason (the same offline below)
+        refusals = {("res", "--run", str(at + 1)): "job 'res': no run of this job has that start",
+                    ("nosuchjob",): "job 'nosuchjob': no run of this job has results yet",
+                    ("nosuchjob", "--run", iso): "job 'nosuchjob': no run of this job has that start"}
+        for args, why in refusals.items():
+            for js in ((), ("--json",)):
+                p = ctl(env, "results", *args, *js)
+                assert p.returncode == 1 and p.stdout == b"", (args, p.returncode, p.stdout)
+                assert p.stderr.decode().splitlines() == ["batchcallctl: " + why], (args, p.stderr)
         assert ctl(env, "results", "res", "--run", "yesterday").returncode == 2
         assert env.d.stop() == 0
-        # ... and from the files when it is down
-        p = ctl(env, "results", "res")
-        assert p.returncode == 0 and p.stdout == csv_text, (p.returncode, p.stderr)
-        assert b"cannot be reached" in p.stderr
-        p = ctl(env, "results", "res", "--json", "--run", iso)
-        assert p.returncode == 0 and [json.loads(x) for x in p.stdout.decode().splitlines()] == lines
+        # ... and from the files when it is down: the same CSV, the same
+        # document byte for byte, the same refusals
+        folder = os.path.dirname(csv_path)
+        note = "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'" % folder
+        for args in runs:
+            p = ctl(env, "results", "res", *args)
+            assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
+            assert p.stderr.decode().splitlines()[-1] == note, p.stderr
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stdout[-300:], online[-300:])
+        for args, why in refusals.items():
+            for js in ((), ("--json",)):
+                p = ctl(env, "results", *args, *js)
+                assert p.returncode == 1 and p.stdout == b"", (args, p.returncode, p.stdout)
+                assert p.stderr.decode().splitlines()[-1] == "batchcallctl: " + why, (args, p.stderr)
+        # a JSON Lines file that is not JSON Lines is refused, not printed
+        # as half a document (the CSV alone still prints)
+        with open(jsonl_path, "ab") as f:
+            f.write(b'{"recipient_id": "cut sh\n')
+        p = ctl(env, "results", "res", "--json")
+        assert p.returncode == 1 and p.stdout == b"", (p.returncode, p.stdout)
+        assert re.search(r"line 4 of the JSON Lines text is not one JSON object", p.stderr.decode()), p.stderr
+        assert ctl(env, "results", "res").stdout == csv_text
+        with open(jsonl_path, "wb") as f:
+            f.write(jsonl_text)
+
+        # the daemon answers for an occurrence it no longer holds from the
+        # same files: here its job left the files
+        env.d.remove_job("res")
+        env.d.start()
+        env.d.wait_started()
+        for args in runs:
+            p = ctl(env, "results", "res", "--json", *args)
+            assert p.returncode == 0 and p.stdout == online, (args, p.returncode, p.stderr)
+            assert p.stderr == b"", p.stderr
+            p = ctl(env, "results", "res", *args)
+            assert p.returncode == 0 and p.stdout == csv_text, (args, p.returncode, p.stderr)
         assert ctl(env, "results", "res", "--run", str(at + 1)).returncode == 1
 
 
@@ -401,6 +450,106 @@ def test_campaign_with_webhooks(work):
         assert env.d.stop() == 0
 
 
+def test_stored_event_never_goes_backwards(work):
+    """A less complete delivery of a stored event (the same transcription
+    still `processing`, its analysis null, sent after the final one) is
+    answered 200 and changes nothing: the stored file keeps the final
+    body, the rows stay `done` after a restart, and an exact redelivery of
+    the final body with a stale timestamp is still answered 200 (it would
+    have been refused 401 once the stored file held the other body)."""
+    results = os.path.join(work, "results")
+    port = free_port()
+    sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
+    with Env(work, sim_kw=sim_kw,
+             extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("keep", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("keep", ("completed", "failed"), 60)
+        conv_of = {r["id"]: r["conversation_id"] for r in env.sim.batch(st["batch_id"])["recipients"]}
+        stored = os.path.join(work, "state", "events", "post_call_transcription-%s.json" % conv_of["cust-1"])
+        wait_until(lambda: os.path.exists(stored), 30, "the final transcription stored")
+
+        def row0():
+            paths = files_of(results, "keep", at)
+            table = read_rows(sorted(paths)[0]) if paths else []
+            body = [dict(zip(table[0], r)) for r in table[1:]]
+            return body[0] if body and body[0]["conversation_status"] == "done" else None
+        assert wait_until(row0, 30, "the final row")["call_successful"] == "success"
+        final = open(stored, "rb").read()
+        early = json.loads(final)
+        early["data"]["status"] = "processing"
+        early["data"]["analysis"] = None
+        early["event_timestamp"] -= 60
+        eb = json.dumps(early).encode()
+        now = int(time.time())
+        assert post(port, eb, sign(eb, now)) == 200
+        assert open(stored, "rb").read() == final
+        # the same less complete body again, stale: it changes nothing either
+        assert post(port, eb, sign(eb, now - 7200)) == 200
+        # the exact redelivery of the kept one, stale: 200
+        assert post(port, final, sign(final, now - 7200)) == 200
+        assert open(stored, "rb").read() == final
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="duplicate"}'] == "3", m
+        time.sleep(1.5)
+        assert row0()["call_successful"] == "success"
+        assert env.d.stop() == 0
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        time.sleep(1.5)
+        r = row0()
+        assert r and r["call_successful"] == "success", r
+        assert open(stored, "rb").read() == final
+        assert env.d.stop() == 0
+
+
+def test_events_not_of_batch_calls_dropped(work):
+    """The workspace webhook delivers every conversation of the workspace:
+    a transcription whose metadata.batch_call is null (documented: null
+    for calls that are not batch calls) is answered 200, counted dropped,
+    and never stored; one an earlier version stored is removed at start.
+    A call_initiation_failure carries no batch_call and is kept."""
+    port = free_port()
+    with hook_env(work, port) as env:
+        evdir = os.path.join(env.d.state, "events")
+        os.makedirs(evdir)
+        now = int(time.time())
+
+        def transcription(cid, batch_call):
+            return {"type": "post_call_transcription", "event_timestamp": now, "data": {
+                "agent_id": "agent_other", "conversation_id": cid, "status": "done", "transcript": [],
+                "metadata": {"start_time_unix_secs": now, "call_duration_secs": 10, "batch_call": batch_call},
+                "analysis": None, "has_audio": False, "has_user_audio": False, "has_response_audio": False}}
+        with open(os.path.join(evdir, "post_call_transcription-conv_old.json"), "w") as f:
+            json.dump(transcription("conv_old", None), f)
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        assert os.listdir(evdir) == [], os.listdir(evdir)
+        inbound = json.dumps(transcription("conv_inbound", None)).encode()
+        assert post(port, inbound, sign(inbound, now)) == 200
+        absent = transcription("conv_absent", None)
+        del absent["data"]["metadata"]["batch_call"]
+        absent = json.dumps(absent).encode()
+        assert post(port, absent, sign(absent, now)) == 200
+        batch = json.dumps(transcription("conv_batch", {"batch_call_id": "btcal_x",
+                                                         "batch_call_recipient_id": "r1"})).encode()
+        assert post(port, batch, sign(batch, now)) == 200
+        failure = json.dumps({"type": "call_initiation_failure", "event_timestamp": now, "data": {
+            "agent_id": "agent_other", "conversation_id": "conv_fail", "failure_reason": "busy",
+            "metadata": {"type": "sip", "body": {}}}}).encode()
+        assert post(port, failure, sign(failure, now)) == 200
+        assert sorted(os.listdir(evdir)) == ["call_initiation_failure-conv_fail.json",
+                                             "post_call_transcription-conv_batch.json"], os.listdir(evdir)
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "2", m
+        assert m['batchcalld_webhooks_events_total{result="stored"}'] == "2", m
+        assert env.d.stop() == 0
+
+
 def test_late_webhook_kill9_restart(work):
     """A transcription held back until after the batch ended reaches a
     daemon that is stopped (SIGSTOP: the connection is taken, never
@@ -632,6 +781,52 @@ def test_restart_rewrites_stale_results(work):
         assert env.d.stop() == 0
 
 
+def test_refetch_does_not_delay_submit(work):
+    """A start that finds the results files of many ended runs missing
+    fetches their batches' details again, at most two at a time with the
+    conversation polls and none close to a due run, so a submit that comes
+    due meanwhile is not queued behind them in the API client (at 2
+    requests a second, 16 GETs queued at once made it about 5 s late);
+    every file is written again in the end."""
+    import re as _re
+    import shutil
+    from harness import unix_job
+    results = os.path.join(work, "results")
+    n = 16
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        for i in range(n):
+            env.d.write_job("j%02d" % i, unix_job(at, extra="  retry = { max_retries = 0; };"))
+        env.d.signal(__import__("signal").SIGHUP)
+        wait_until(lambda: sum(1 for r in env.d.runs() if r["state"] in ("completed", "failed")) == n, 60,
+                   "every run ended")
+
+        def n_files():
+            if not os.path.isdir(results):
+                return 0
+            return sum(len([f for f in os.listdir(os.path.join(results, d)) if not f.startswith(".")])
+                       for d in os.listdir(results))
+        wait_until(lambda: n_files() == 2 * n, 60, "the results files")
+        assert env.d.stop() == 0
+        shutil.rmtree(results)
+        with open(env.d.conf) as f:
+            conf = f.read()
+        with open(env.d.conf, "w") as f:
+            f.write(_re.sub(r"max_requests_per_second = [0-9.]+;", "max_requests_per_second = 2.0;", conf))
+        due = int(time.time()) + 4
+        env.d.write_job("urgent", unix_job(due, recipients=("+15550100009",)))
+        env.d.start()
+        env.d.wait_started()
+        subs = wait_until(lambda: [r for r in env.sim.requests("submit") if "urgent" in (r["body"] or "")], 60,
+                          "the urgent submit")
+        late_ms = subs[0]["time_us"] / 1000 - due * 1000
+        assert late_ms < 1500, "the submit was %.0f ms late" % late_ms
+        wait_until(lambda: n_files() == 2 * n, 60, "every results file written again")
+        assert env.d.stop() == 0
+
+
 def test_cancelled_run_has_rows(work):
     """An operator's cancel ends a run without the batch's detail (the
     cancel's answer has none): the detail is fetched for the rows, which
@@ -768,6 +963,51 @@ def test_webhook_connection_cap(work):
         assert env.d.stop() == 0
 
 
+def test_large_bodies_yield_to_a_due_submit(work):
+    """Forged bodies of 16 MiB (anyone who reaches the port can send them)
+    are hashed a slice per loop iteration, and not while a run comes due:
+    four of them completed 150 ms before a run's instant do not hold its
+    submit back behind four HMACs of 16 MiB (before, the submit waited for
+    all of them: 13.6 s late behind 32 of 32 MiB). The submit's entry comes
+    before most of the refusals, and every body is still refused."""
+    port = free_port()
+    n, size = 4, 16 << 20
+    body = b"{" + b"x" * (size - 1)
+    with hook_env(work, port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        env.d.wait_log(r"post-call webhooks received on")
+        at = int(time.time()) + int(15 * SCALE) + 1
+        env.d.write_job("due", unix_job(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_log(r"job 'due': run scheduled at", 20)
+        conns = []
+        for _ in range(n):
+            c = socket.create_connection(("127.0.0.1", port), timeout=60)
+            c.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nElevenLabs-Signature: t=%d,v0=%s\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (int(time.time()), b"0" * 64, len(body)))
+            c.sendall(body[:-1])
+            conns.append(c)
+        assert time.time() < at - 1, "the bodies took too long to send: %.1f s left" % (at - time.time())
+        while time.time() < at - 0.15:
+            time.sleep(0.005)
+        for c in conns:
+            c.sendall(b"x")
+        for c in conns:
+            c.settimeout(60 * SCALE)
+            assert c.recv(4096).startswith(b"HTTP/1.1 401 "), "refused"
+            c.close()
+        env.d.wait_log(r"job 'due': submitted as batch", 30)
+        log = env.d.log()
+        sub = log.find("job 'due': submitted as batch")
+        refusals = [m.start() for m in re.finditer(r"webhook from \S+ refused \(mismatch\)", log)]
+        assert len(refusals) == n, refusals
+        after = sum(1 for r in refusals if r > sub)
+        assert after >= n // 2, "only %d of %d refusals after the submit" % (after, n)
+        assert len(env.sim.requests("submit")) == 1
+        assert env.d.stop() == 0
+
+
 def test_webhook_connection_lifetime(work):
     """A client trickling a header line every 10 s (never idle for the
     30 s timeout) is closed by the 60 s lifetime."""
@@ -893,9 +1133,11 @@ def test_modes_under_umask_0077(work):
 
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
+         test_stored_event_never_goes_backwards, test_events_not_of_batch_calls_dropped,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
-         test_restart_rewrites_stale_results, test_cancelled_run_has_rows,
+         test_restart_rewrites_stale_results, test_refetch_does_not_delay_submit, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
+         test_large_bodies_yield_to_a_due_submit,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])

@@ -195,7 +195,8 @@ def test_cli():
     check(r.stdout.startswith("batchcall-sim "), "--version text")
     for bad in (["--speed", "0"], ["--listen", "nope"], ["--bogus"], ["--tls-cert", "x"], ["extra"],
                 ["--webhook-url", "http://127.0.0.1:9/"], ["--webhook-url", "https://x/", "--webhook-secret", "s"],
-                ["--webhook-secret", ""], ["--webhook-events", "nope"], ["--processing-secs", "-1"]):
+                ["--webhook-secret", ""], ["--webhook-events", "nope"], ["--processing-secs", "-1"],
+                ["--clock-offset", "x"], ["--clock-offset", "-315360001"], ["--clock-offset", "1.5"]):
         r = subprocess.run([SIM, *bad], capture_output=True, text=True, timeout=10)
         eq(r.returncode, 2, "exit status for %r" % bad)
 
@@ -1011,6 +1012,40 @@ def test_webhooks_control():
         w.stop()
 
 
+def test_clock_offset():
+    """--clock-offset: the API's times and its Date header run behind (or
+    ahead of) the real clock; the request log stays real."""
+    import email.utils
+    w = Sim("--clock-offset", "-600")
+    try:
+        t0 = time.time()
+        st, hd, text = w.req("POST", API + "/submit", {"call_name": "ck", "agent_id": "agent_ck",
+                                                       "agent_phone_number_id": "phnum_sip_trunk_1",
+                                                       "recipients": [{"phone_number": "+14155550100"}]})
+        eq(st, 200, "submit")
+        b = json.loads(text)
+        check(abs(b["created_at_unix"] - (t0 - 600)) <= 2, "created_at %d, want about %d" % (b["created_at_unix"],
+                                                                                            t0 - 600))
+        date = email.utils.parsedate_to_datetime(hd["Date"]).timestamp()
+        check(abs(date - (t0 - 600)) <= 2, "Date %r, want 600 s behind" % hd["Date"])
+        check(re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", hd["Date"]),
+              "IMF-fixdate %r" % hd["Date"])
+        eq(len(hd.get_all("Date")), 1, "one Date header")
+        clock = w.json("GET", "/_sim/clock", key=None)
+        eq(clock["offset_us"], -600000000, "offset")
+        log = w.json("GET", "/_sim/requests", key=None)["requests"]
+        check(abs(log[0]["time_us"] / 1e6 - t0) <= 2, "the request log's time is real")
+    finally:
+        w.stop()
+    # without it, the Date is the real clock's
+    w = Sim()
+    try:
+        st, hd, _ = w.req("GET", "/_sim/clock", key=None)
+        check(abs(email.utils.parsedate_to_datetime(hd["Date"]).timestamp() - time.time()) <= 2, "real Date")
+    finally:
+        w.stop()
+
+
 def test_webhooks_delivery_and_retry():
     rcv = Receiver("whsec_test")
     w = Sim("--seed", "5", "--processing-secs", "4")
@@ -1271,6 +1306,7 @@ def main():
     test(test_speed)
     test(test_tls)
     test(test_webhooks_control)
+    test(test_clock_offset)
     test(test_webhooks_delivery_and_retry)
     test(test_webhooks_faults)
     test(test_webhooks_command_line)
