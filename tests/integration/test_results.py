@@ -1008,6 +1008,53 @@ def test_large_bodies_yield_to_a_due_submit(work):
         assert env.d.stop() == 0
 
 
+def test_planted_files_are_not_read(work):
+    """results_dir may be writable by the group that reads it (README's
+    install -d -m 3770): what a member plants there is never read or
+    written through. A job folder holding a link to the API key file, or
+    a FIFO, under a results file's name: `batchcallctl results` (answered
+    by the daemon from the files of a job it does not hold) prints no key
+    and does not hang the daemon; offline the same. A job folder someone
+    else made before the daemon: the daemon does not write into it."""
+    results = os.path.join(work, "results")
+    os.makedirs(results)
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        name = "2026-01-01T00-00-00Z_x"
+        os.makedirs(os.path.join(results, "fake"))
+        os.symlink(os.path.join(work, "api-key"), os.path.join(results, "fake", name + ".csv"))
+        open(os.path.join(results, "fake", name + ".jsonl"), "w").close()
+        os.makedirs(os.path.join(results, "fifo"))
+        os.mkfifo(os.path.join(results, "fifo", name + ".csv"))
+        open(os.path.join(results, "fifo", name + ".jsonl"), "w").close()
+        key = open(os.path.join(work, "api-key")).read().strip()
+        for job in ("fake", "fifo"):
+            for args in ((), ("--json",)):
+                r = ctl(env, "results", job, *args)
+                assert key.encode() not in r.stdout + r.stderr, (job, args, r)
+                assert r.returncode == 1, (job, args, r)
+        assert ctl(env, "status").returncode == 0
+        # a job folder made by another user before the daemon's first write
+        at = int(time.time()) + 2
+        theirs = os.path.join(results, "res")
+        os.makedirs(theirs)
+        if os.geteuid() == 0:
+            os.chown(theirs, 65534, 65534)
+            env.d.write_job("res", job_body(at))
+            env.d.signal(__import__("signal").SIGHUP)
+            env.d.wait_state("res", ("completed", "failed"), 60)
+            env.d.wait_log(r"job 'res': cannot write the results file '%s/res/[^']+': its job folder was made by "
+                           r"another user, not this daemon" % re.escape(results), 20)
+            assert os.listdir(theirs) == [], os.listdir(theirs)
+        env.d.stop()
+    # offline: the same refusals, no hang
+    for job in ("fake", "fifo"):
+        r = ctl(env, "results", job)
+        assert key.encode() not in r.stdout + r.stderr and r.returncode == 1, (job, r)
+        assert (b"not a regular file" if job == "fifo" else b"a symbolic link") in r.stderr, (job, r.stderr)
+
+
 def test_webhook_connection_lifetime(work):
     """A client trickling a header line every 10 s (never idle for the
     30 s timeout) is closed by the 60 s lifetime."""
@@ -1138,6 +1185,6 @@ if __name__ == "__main__":
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_refetch_does_not_delay_submit, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
-         test_large_bodies_yield_to_a_due_submit,
+         test_large_bodies_yield_to_a_due_submit, test_planted_files_are_not_read,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])
