@@ -221,7 +221,11 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
 		return;
 	}
-	if (!webhook_event_wanted(&ev)) {
+	/* (a transcription without metadata.batch_call is another call of the
+	 * workspace, unless it names a conversation of a batch we follow:
+	 * kept then, should the sender ever leave the field out) */
+	if (!webhook_event_wanted(&ev) &&
+	    !(ev.type == WEBHOOK_TRANSCRIPTION && report_conversation_known(e, ev.conversation_id))) {
 		/* audio (not asked for), types this build does not know, and
 		 * the conversations of the workspace that are not batch calls */
 		e->stats.webhooks_dropped++;

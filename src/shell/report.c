@@ -1486,16 +1486,15 @@ static void events_load(struct engine *e)
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
-			if (!webhook_event_wanted(&ev)) {
-				/* kept by an earlier version: not a batch call's,
-				 * the receiver now drops it */
-				(void)unlinkat(dirfd(d), de->d_name, 0);
-			} else if (ev.type == WEBHOOK_TRANSCRIPTION)
+			/* every event kept was answered 200: kept until its
+			 * retention, also a transcription without batch_call (the
+			 * receiver keeps one only for a conversation of a batch
+			 * it follows; an earlier version kept them all) */
+			if (ev.type == WEBHOOK_TRANSCRIPTION)
 				fact_note(rep, dirfd(d), de->d_name, ev.conv.batch_call_id, ev.conv.conversation_id);
 			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
 				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
-			if (webhook_event_wanted(&ev))
-				event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
+			event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
 			webhook_event_clear(&ev);
 		} else {
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,
@@ -1663,6 +1662,13 @@ static void poll_done_cb(struct api_result *res, void *arg)
 	}
 	poll_arm(rep);
 	engine_settle(e);
+}
+
+bool report_conversation_known(struct engine *e, const char *id)
+{
+	struct report *rep = report_of(e);
+
+	return id && (strmap_get(&rep->poll_index, id) || conv_known(rep, id));
 }
 
 /* Fetch conversation id of the occurrence (job, start) at due_ms, unless

@@ -36,6 +36,9 @@ int report_write(struct engine *e, const char *job, int64_t start);
  * (webhook_event_supersedes: a final transcription is never replaced by
  * a less complete one). */
 bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
+/* Whether conversation id belongs to a batch the daemon follows (a
+ * detail named it: its fetch is planned or done) or is kept already. */
+bool report_conversation_known(struct engine *e, const char *id);
 /* A verified post-call event waiting for the group commit. */
 struct report_pending {
 	struct webhook_event ev; /* its parts are taken when it is joined */

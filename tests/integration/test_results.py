@@ -510,8 +510,9 @@ def test_events_not_of_batch_calls_dropped(work):
     """The workspace webhook delivers every conversation of the workspace:
     a transcription whose metadata.batch_call is null (documented: null
     for calls that are not batch calls) is answered 200, counted dropped,
-    and never stored; one an earlier version stored is removed at start.
-    A call_initiation_failure carries no batch_call and is kept."""
+    and never stored; one an earlier version stored stays until its
+    retention (it was answered 200). A call_initiation_failure carries no
+    batch_call and is kept."""
     port = free_port()
     with hook_env(work, port) as env:
         evdir = os.path.join(env.d.state, "events")
@@ -528,7 +529,7 @@ def test_events_not_of_batch_calls_dropped(work):
         env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
         env.d.wait_started()
         env.d.wait_log(r"post-call webhooks received on")
-        assert os.listdir(evdir) == [], os.listdir(evdir)
+        assert os.listdir(evdir) == ["post_call_transcription-conv_old.json"], os.listdir(evdir)
         inbound = json.dumps(transcription("conv_inbound", None)).encode()
         assert post(port, inbound, sign(inbound, now)) == 200
         absent = transcription("conv_absent", None)
@@ -543,10 +544,47 @@ def test_events_not_of_batch_calls_dropped(work):
             "metadata": {"type": "sip", "body": {}}}}).encode()
         assert post(port, failure, sign(failure, now)) == 200
         assert sorted(os.listdir(evdir)) == ["call_initiation_failure-conv_fail.json",
-                                             "post_call_transcription-conv_batch.json"], os.listdir(evdir)
+                                             "post_call_transcription-conv_batch.json",
+                                             "post_call_transcription-conv_old.json"], os.listdir(evdir)
         m = metrics_text(env)
         assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "2", m
         assert m['batchcalld_webhooks_events_total{result="stored"}'] == "2", m
+        assert env.d.stop() == 0
+
+
+def test_known_conversation_without_batch_call_kept(work):
+    """Should the sender ever leave metadata.batch_call out of a batch
+    call's transcription, the event is not dropped when it names a
+    conversation of a batch the daemon follows: stored, and its row
+    filled from it."""
+    port = free_port()
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("res", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("res", ("completed", "failed"), 60)
+        wait_until(lambda: files_of(results, "res", at), 20, "the results files")
+        st_, detail = env.sim.call("GET", "/v1/convai/batch-calling/" + st["batch_id"])
+        cid = [r["conversation_id"] for r in detail["recipients"] if r.get("conversation_id")][0]
+        now = int(time.time())
+        body = json.dumps({"type": "post_call_transcription", "event_timestamp": now, "data": {
+            "agent_id": "agent_results", "conversation_id": cid, "status": "done", "transcript": [],
+            "metadata": {"start_time_unix_secs": now, "call_duration_secs": 10},
+            "analysis": {"call_successful": "success", "transcript_summary": "kept without batch_call"},
+            "has_audio": False, "has_user_audio": False, "has_response_audio": False}}).encode()
+        assert post(port, body, sign(body, now)) == 200
+        assert os.path.exists(os.path.join(env.d.state, "events", "post_call_transcription-%s.json" % cid))
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="stored"}'] == "1", m
+        assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "0", m
+
+        def summarised():
+            paths = files_of(results, "res", at)
+            return paths and "kept without batch_call" in open(sorted(paths)[0], encoding="utf-8").read()
+        wait_until(summarised, 20, "the row filled from the event")
         assert env.d.stop() == 0
 
 
@@ -1186,5 +1224,6 @@ if __name__ == "__main__":
          test_restart_rewrites_stale_results, test_refetch_does_not_delay_submit, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
          test_large_bodies_yield_to_a_due_submit, test_planted_files_are_not_read,
+         test_known_conversation_without_batch_call_kept,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])
