@@ -9,9 +9,9 @@
  *
  *   forged, stale, malformed or missing signature  401, a warning with the
  *                                                  peer, nothing stored
- *   an exact redelivery of a stored event, or a    200, nothing changes (a
- *   version less complete than the stored one,     401 would end the retries;
- *   even with a stale timestamp                    what is stored never goes
+ *   an exact redelivery of a stored event, even    200, nothing changes (a
+ *   with a stale timestamp; a version less         401 would end the retries;
+ *   complete than the stored one (fresh)           what is stored never goes
  *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
@@ -197,7 +197,7 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
 		if (v == WEBHOOK_OK && webhook_parse(body, len, &ev, NULL) == 0 &&
-		    report_event_kept(e, &ev, body, len)) {
+		    report_event_stored(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;

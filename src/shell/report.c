@@ -1154,7 +1154,7 @@ static bool event_read(const struct engine *e, const char *name, char **ret_text
  * is the same delivery, or one that ev does not supersede (a final
  * transcription stays when an older, less complete one comes later). */
 static bool event_kept_over(const struct engine *e, const char *name, const struct webhook_event *ev,
-			    const char *body, size_t len)
+			    const char *body, size_t len, bool exact)
 {
 	struct webhook_event old = { 0 };
 	char *text = NULL;
@@ -1163,16 +1163,16 @@ static bool event_kept_over(const struct engine *e, const char *name, const stru
 
 	if (!event_read(e, name, &text, &n, &old))
 		return false;
-	kept = (n == len && memcmp(text, body, len) == 0) || !webhook_event_supersedes(ev, &old);
+	kept = (n == len && memcmp(text, body, len) == 0) || (!exact && !webhook_event_supersedes(ev, &old));
 	webhook_event_clear(&old);
 	free(text);
 	return kept;
 }
 
-bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
 {
 	char *name = event_name(ev);
-	bool kept = name && event_kept_over(e, name, ev, body, len);
+	bool kept = name && event_kept_over(e, name, ev, body, len, true);
 
 	free(name);
 	return kept;
@@ -1242,7 +1242,7 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 				v[j].dup = true;
 			else
 				v[i].dup = true;
-		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len)) {
+		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len, false)) {
 			v[i].dup = true;
 		}
 	}
