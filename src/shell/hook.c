@@ -189,15 +189,21 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	enum webhook_verdict v = webhook_check_end(chk);
-	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	const char *body;
 	struct webhook_event ev = { 0 };
 	char peer[80], *cause = NULL;
 
+	if (v != WEBHOOK_OK) {
+		/* (a stale one failed the check without tolerance too) */
+		refuse(h, req, redelivery ? WEBHOOK_STALE : v);
+		return;
+	}
+	/* verified: only now is the body made one piece */
+	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	if (redelivery) {
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
-		if (v == WEBHOOK_OK && webhook_parse(body, len, &ev, NULL) == 0 &&
-		    report_event_stored(e, &ev, body, len)) {
+		if (webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;
@@ -206,10 +212,6 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		}
 		webhook_event_clear(&ev);
 		refuse(h, req, WEBHOOK_STALE);
-		return;
-	}
-	if (v != WEBHOOK_OK) {
-		refuse(h, req, v);
 		return;
 	}
 	e->stats.webhooks_verified++;
