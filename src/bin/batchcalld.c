@@ -78,13 +78,52 @@ static char *take_env_key(void)
 	return take_env("ELEVENLABS_API_KEY");
 }
 
+/* A secret read from the file path (buf, len bytes: wiped and freed
+ * here): one line, no spaces or control characters. what names it in the
+ * message ("the API key file"). */
+static int secret_of_file(char *buf, size_t len, const char *what, const char *path, char **ret, char **cause)
+{
+	char *v = memchr(buf, '\0', len) ? NULL : trim(buf);
+	int r = 0;
+
+	if (!v || !*v || !key_printable(v)) {
+		*cause = xasprintf("%s '%s' is empty or holds more than one line (or spaces, or control characters)",
+				   what, path);
+		r = -EINVAL;
+	} else {
+		*ret = xstrdup(v);
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	return r;
+}
+
+/* The same for the value of an environment variable (what: "the API key
+ * in $ELEVENLABS_API_KEY"); $(cat file) keeps no newline, but a heredoc or
+ * echo may. */
+static int secret_of_env(const char *env, const char *what, char **ret, char **cause)
+{
+	char *copy = xstrdup(env), *v = trim(copy);
+	int r = 0;
+
+	if (!*v || !key_printable(v)) {
+		*cause = xasprintf("%s is blank or holds spaces or control characters", what);
+		r = -EINVAL;
+	} else {
+		*ret = xstrdup(v);
+	}
+	explicit_bzero(copy, strlen(env));
+	free(copy);
+	return r;
+}
+
 /* The key: api_key_file, else $CREDENTIALS_DIRECTORY/elevenlabs-api-key,
  * else $ELEVENLABS_API_KEY (env, as take_env_key left it). Never logged;
  * only its source is named. */
 static int load_api_key(const struct daemonconf *c, const char *env, char **ret, char **cause)
 {
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char *path = NULL, *buf = NULL, *key;
+	char *path = NULL, *buf = NULL;
 	size_t len;
 	int r;
 
@@ -94,43 +133,16 @@ static int load_api_key(const struct daemonconf *c, const char *env, char **ret,
 		path = xasprintf("%s/elevenlabs-api-key", creds);
 	if (path) {
 		r = file_read(path, API_KEY_MAX, &buf, &len);
-		if (r < 0) {
+		if (r < 0)
 			*cause = xasprintf("cannot read the API key from '%s': %s", path,
 					   r == -EFBIG ? "file too large" : strerror(-r));
-			free(path);
-			return r;
-		}
-		key = memchr(buf, '\0', len) ? NULL : trim(buf);
-		if (!key || !*key || !key_printable(key)) {
-			*cause = xasprintf("the API key file '%s' is empty or holds more than one line "
-					   "(or spaces, or control characters)", path);
-			explicit_bzero(buf, len);
-			free(buf);
-			free(path);
-			return -EINVAL;
-		}
-		*ret = xstrdup(key);
-		explicit_bzero(buf, len);
-		free(buf);
+		else
+			r = secret_of_file(buf, len, "the API key file", path, ret, cause);
 		free(path);
-		return 0;
+		return r;
 	}
-	if (env && *env) {
-		/* $(cat file) keeps no newline, but a heredoc or echo may. */
-		char *copy = xstrdup(env);
-		key = trim(copy);
-		if (!*key || !key_printable(key)) {
-			*cause = xstrdup("the API key in $ELEVENLABS_API_KEY is blank or holds spaces or "
-					 "control characters");
-			explicit_bzero(copy, strlen(env));
-			free(copy);
-			return -EINVAL;
-		}
-		*ret = xstrdup(key);
-		explicit_bzero(copy, strlen(env));
-		free(copy);
-		return 0;
-	}
+	if (env && *env)
+		return secret_of_env(env, "the API key in $ELEVENLABS_API_KEY", ret, cause);
 	*cause = xstrdup("no API key: set api.api_key_file, provide the credential 'elevenlabs-api-key' "
 			 "(systemd LoadCredential=), or set $ELEVENLABS_API_KEY");
 	return -ENOKEY;
@@ -143,7 +155,7 @@ static int load_api_key(const struct daemonconf *c, const char *env, char **ret,
 static int load_webhook_secret(const char *env, char **ret, char **cause)
 {
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	char *buf = NULL, *v, *path;
+	char *buf = NULL, *path;
 	size_t len;
 	int r;
 
@@ -151,20 +163,9 @@ static int load_webhook_secret(const char *env, char **ret, char **cause)
 		path = xasprintf("%s/elevenlabs-webhook-secret", creds);
 		r = file_read(path, API_KEY_MAX, &buf, &len);
 		if (r == 0) {
-			v = memchr(buf, '\0', len) ? NULL : trim(buf);
-			if (!v || !*v || !key_printable(v)) {
-				*cause = xasprintf("the webhook secret file '%s' is empty or holds more than one line "
-						   "(or spaces, or control characters)", path);
-				explicit_bzero(buf, len);
-				free(buf);
-				free(path);
-				return -EINVAL;
-			}
-			*ret = xstrdup(v);
-			explicit_bzero(buf, len);
-			free(buf);
+			r = secret_of_file(buf, len, "the webhook secret file", path, ret, cause);
 			free(path);
-			return 0;
+			return r;
 		}
 		free(path);
 		if (r != -ENOENT) {
@@ -172,21 +173,8 @@ static int load_webhook_secret(const char *env, char **ret, char **cause)
 			return r;
 		}
 	}
-	if (env && *env) {
-		char *copy = xstrdup(env);
-		v = trim(copy);
-		if (!*v || !key_printable(v)) {
-			*cause = xstrdup("the webhook secret in $ELEVENLABS_WEBHOOK_SECRET is blank or holds spaces or "
-					 "control characters");
-			explicit_bzero(copy, strlen(env));
-			free(copy);
-			return -EINVAL;
-		}
-		*ret = xstrdup(v);
-		explicit_bzero(copy, strlen(env));
-		free(copy);
-		return 0;
-	}
+	if (env && *env)
+		return secret_of_env(env, "the webhook secret in $ELEVENLABS_WEBHOOK_SECRET", ret, cause);
 	*cause = xstrdup("webhook_listen is set but there is no webhook secret: provide the credential "
 			 "'elevenlabs-webhook-secret' (systemd LoadCredential=) or set $ELEVENLABS_WEBHOOK_SECRET");
 	return -ENOKEY;

@@ -109,7 +109,7 @@ void run_note_write(struct run *r)
 	r->gen++;
 }
 
-bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s)
+bool run_batch_matches(const struct run *r, const struct batch *b)
 {
 	if (!b->name || strcmp(b->name, r->call_name) != 0)
 		return false;
@@ -117,9 +117,14 @@ bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_
 		return false;
 	if (r->sent_count > 0 && b->total_calls_scheduled != r->sent_count)
 		return false;
-	if (r->first_intent_ms > 0 && b->created_at_unix < r->first_intent_ms / 1000 - skew_s)
-		return false;
 	return true;
+}
+
+int64_t run_batch_early_s(const struct run *r, const struct batch *b)
+{
+	int64_t first = r->first_intent_ms / 1000;
+
+	return r->first_intent_ms > 0 && b->created_at_unix < first ? first - b->created_at_unix : 0;
 }
 
 

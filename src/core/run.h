@@ -272,9 +272,15 @@ void run_note_suppressed(struct run *r, char **keys, size_t n);
  * them (a journal line, a run file). */
 void run_note_write(struct run *r);
 /* Would a batch b seen in the list be this run's? Everything the list shows
- * must agree with the intent: name, agent, recipient count (when known) and
- * creation after the first intent minus skew_s (when known). */
-bool run_batch_matches(const struct run *r, const struct batch *b, int64_t skew_s);
+ * of the intent must agree: name (unique per run), agent, recipient count
+ * (when known). Not its creation time: a batch with this run's name made
+ * before the run's first intent is this run's too, by an earlier life of
+ * the daemon or by the API's clock running behind ours (adopting it rings
+ * nobody; a second submit would ring everyone twice). */
+bool run_batch_matches(const struct run *r, const struct batch *b);
+/* How many seconds before the run's first intent the API dated b's
+ * creation (0: not before, or the intent is not known). */
+int64_t run_batch_early_s(const struct run *r, const struct batch *b);
 
 /* A new run of spec with its instant; state scheduled (or disabled). */
 struct run *run_new(const struct jobspec *spec);

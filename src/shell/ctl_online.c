@@ -332,7 +332,7 @@ static int results_from_files(const char *config_path, const char *job, int64_t 
 	diag_clear(&dg);
 	folder = resfiles_folder(dir, job);
 	fprintf(stderr, "batchcallctl: batchcalld cannot be reached; the rows of the results files in '%s'\n", folder);
-	r = resfiles_load(dir, job, run, json, &text, &len, &cause);
+	r = resfiles_load(dir, job, run, json, 0, &text, &len, &cause);
 	if (r < 0) /* (no file set: the daemon's words for it, resfiles.h) */
 		fprintf(stderr, "batchcallctl: job '%s': %s\n", job, cause);
 	else

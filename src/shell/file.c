@@ -16,12 +16,19 @@
 
 int file_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
+	return file_read_ex(path, max, 0, ret, ret_len);
+}
+
+int file_read_ex(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len)
+{
 	int fd, r = 0;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (flags & FILE_READ_OWN)
+		flags |= FILE_READ_REGULAR;
+	fd = open(path, O_RDONLY | O_CLOEXEC | (flags & FILE_READ_REGULAR ? O_NOFOLLOW | O_NONBLOCK : 0));
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -30,6 +37,14 @@ int file_read(const char *path, size_t max, char **ret, size_t *ret_len)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		r = -EISDIR;
+		goto out;
+	}
+	if ((flags & FILE_READ_REGULAR) && !S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((flags & FILE_READ_OWN) && st.st_uid != geteuid()) {
+		r = -EPERM;
 		goto out;
 	}
 	for (;;) {

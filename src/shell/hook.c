@@ -9,9 +9,9 @@
  *
  *   forged, stale, malformed or missing signature  401, a warning with the
  *                                                  peer, nothing stored
- *   an exact redelivery of a stored event, or a    200, nothing changes (a
- *   version less complete than the stored one,     401 would end the retries;
- *   even with a stale timestamp                    what is stored never goes
+ *   an exact redelivery of a stored event, even    200, nothing changes (a
+ *   with a stale timestamp; a version less         401 would end the retries;
+ *   complete than the stored one (fresh)           what is stored never goes
  *                                                  backwards)
  *   a body that is not the documented envelope     400
  *   the event cannot be stored (disk full)         503: the sender retries
@@ -189,15 +189,21 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	enum webhook_verdict v = webhook_check_end(chk);
-	const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	const char *body;
 	struct webhook_event ev = { 0 };
 	char peer[80], *cause = NULL;
 
+	if (v != WEBHOOK_OK) {
+		/* (a stale one failed the check without tolerance too) */
+		refuse(h, req, redelivery ? WEBHOOK_STALE : v);
+		return;
+	}
+	/* verified: only now is the body made one piece */
+	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	if (redelivery) {
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
-		if (v == WEBHOOK_OK && webhook_parse(body, len, &ev, NULL) == 0 &&
-		    report_event_kept(e, &ev, body, len)) {
+		if (webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
 			webhook_event_clear(&ev);
 			e->stats.webhooks_verified++;
 			e->stats.webhooks_duplicate++;
@@ -206,10 +212,6 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		}
 		webhook_event_clear(&ev);
 		refuse(h, req, WEBHOOK_STALE);
-		return;
-	}
-	if (v != WEBHOOK_OK) {
-		refuse(h, req, v);
 		return;
 	}
 	e->stats.webhooks_verified++;
@@ -221,7 +223,11 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 		reply(req, 400, "Bad Request", "not a post-call webhook envelope");
 		return;
 	}
-	if (!webhook_event_wanted(&ev)) {
+	/* (a transcription without metadata.batch_call is another call of the
+	 * workspace, unless it names a conversation of a batch we follow:
+	 * kept then, should the sender ever leave the field out) */
+	if (!webhook_event_wanted(&ev) &&
+	    !(ev.type == WEBHOOK_TRANSCRIPTION && report_conversation_known(e, ev.conversation_id))) {
 		/* audio (not asked for), types this build does not know, and
 		 * the conversations of the workspace that are not batch calls */
 		e->stats.webhooks_dropped++;

@@ -372,17 +372,26 @@ static gid_t results_gid(const struct daemonconf *c)
 }
 
 /* Open the folder path (made if missing: mode 2750, so that what is made
- * inside takes its group, and given the results' group). */
-static int open_folder(const char *path, gid_t gid)
+ * inside takes its group, and given the results' group). own: a folder
+ * of the daemon's own (a job's), never a link and never one someone else
+ * made beside it in a results_dir others may write (-EPERM). */
+static int open_folder(const char *path, gid_t gid, bool own)
 {
 	bool made = mkdir(path, 0750) == 0;
 	int fd;
 
 	if (!made && errno != EEXIST)
 		return -errno;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (own ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return -errno;
+		return errno == ENOTDIR && own ? -ELOOP : -errno;
+	if (own && !made) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+			close(fd);
+			return -EPERM;
+		}
+	}
 	if (made && gid != (gid_t)-1) {
 		struct stat st;
 		/* Under the unit the daemon's group already is control_group's
@@ -415,13 +424,13 @@ static int write_file(const struct daemonconf *c, const char *name, const char *
 	 * set-group-ID bit under RestrictSUIDSGID=. The daemon is one
 	 * thread, so the umask is changed for these calls only. */
 	old = umask(0027);
-	top = open_folder(c->results_dir, gid);
+	top = open_folder(c->results_dir, gid, false);
 	if (top < 0) {
 		umask(old);
 		return top;
 	}
 	sub = xasprintf("%s/%.*s", c->results_dir, (int)(slash - name), name);
-	fd = open_folder(sub, gid);
+	fd = open_folder(sub, gid, true);
 	free(sub);
 	if (fd < 0) {
 		umask(old);
@@ -550,7 +559,9 @@ int report_write(struct engine *e, const char *job, int64_t start)
 		struct log_fields lf = { .job = job, .run_start = start };
 		if (w < 0) {
 			log_event(LOG_ERR, EV_RESULTS_WRITTEN, &lf, "job '%s': cannot write the results file '%s/%s': %s",
-				  job, e->conf->results_dir, name, strerror(-w));
+				  job, e->conf->results_dir, name,
+				  w == -EPERM ? "its job folder was made by another user, not this daemon" :
+				  w == -ELOOP ? "its job folder is a symbolic link" : strerror(-w));
 			e->stats.results_files_failed++;
 			rc = w;
 		} else {
@@ -627,7 +638,7 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		 * job gone from the files) is in the files: the same answer as
 		 * batchcallctl gives from them while the daemon is down */
 		size_t len;
-		if (resfiles_load(e->conf->results_dir, job, start, true, ret, &len, &cause) == 0)
+		if (resfiles_load(e->conf->results_dir, job, start, true, FILE_READ_OWN, ret, &len, &cause) == 0)
 			return 0;
 		free(cause);
 		*why = start ? RESFILES_NO_START : RESFILES_NONE;
@@ -639,8 +650,8 @@ int report_render(struct engine *e, const char *job, int64_t start, char **ret, 
 		 * rows the daemon could make */
 		char *p = xasprintf("%s/%s", e->conf->results_dir, name), *q;
 		q = xasprintf("%.*sjsonl", (int)(strlen(p) - 3), p);
-		if (file_read(p, (size_t)256 << 20, &csv, &csv_len) == 0 &&
-		    file_read(q, (size_t)256 << 20, &jsonl, &jsonl_len) == 0)
+		if (file_read_ex(p, (size_t)256 << 20, FILE_READ_OWN, &csv, &csv_len) == 0 &&
+		    file_read_ex(q, (size_t)256 << 20, FILE_READ_OWN, &jsonl, &jsonl_len) == 0)
 			r = results_document(job, start, name, csv, csv_len, jsonl, jsonl_len, true, ret, NULL,
 					     &cause);
 		free(cause);
@@ -846,10 +857,10 @@ static bool id_file_safe(const char *id)
 	return true;
 }
 
-/* STATE_DIR/conversations, made if missing; an fd or a negative errno. */
-static int conv_folder(const struct engine *e)
+/* STATE_DIR/NAME, made if missing; an fd or a negative errno. */
+static int state_folder(const struct engine *e, const char *name)
 {
-	char *path = xasprintf("%s/conversations", e->conf->state_dir);
+	char *path = xasprintf("%s/%s", e->conf->state_dir, name);
 	int fd;
 
 	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
@@ -873,7 +884,7 @@ static void conv_store(const struct engine *e, const char *id, const char *body,
 
 	if (!id_file_safe(id))
 		return;
-	fd = conv_folder(e);
+	fd = state_folder(e, "conversations");
 	if (fd < 0)
 		return;
 	name = xasprintf("conv-%s.json", id);
@@ -1120,21 +1131,6 @@ static char *event_name(const struct webhook_event *ev)
 	return xasprintf("%s-%s.json", webhook_type_name(ev->type), ev->conversation_id);
 }
 
-static int events_folder(const struct engine *e)
-{
-	char *path = xasprintf("%s/events", e->conf->state_dir);
-	int fd;
-
-	if (mkdir(path, 0750) < 0 && errno != EEXIST) {
-		fd = -errno;
-	} else {
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-	}
-	free(path);
-	return fd;
-}
 
 /* The event stored under name, read and parsed into *ret (its body in
  * *ret_text, the caller frees both); false when there is none or it
@@ -1160,7 +1156,7 @@ static bool event_read(const struct engine *e, const char *name, char **ret_text
  * is the same delivery, or one that ev does not supersede (a final
  * transcription stays when an older, less complete one comes later). */
 static bool event_kept_over(const struct engine *e, const char *name, const struct webhook_event *ev,
-			    const char *body, size_t len)
+			    const char *body, size_t len, bool exact)
 {
 	struct webhook_event old = { 0 };
 	char *text = NULL;
@@ -1169,16 +1165,16 @@ static bool event_kept_over(const struct engine *e, const char *name, const stru
 
 	if (!event_read(e, name, &text, &n, &old))
 		return false;
-	kept = (n == len && memcmp(text, body, len) == 0) || !webhook_event_supersedes(ev, &old);
+	kept = (n == len && memcmp(text, body, len) == 0) || (!exact && !webhook_event_supersedes(ev, &old));
 	webhook_event_clear(&old);
 	free(text);
 	return kept;
 }
 
-bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
+bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
 {
 	char *name = event_name(ev);
-	bool kept = name && event_kept_over(e, name, ev, body, len);
+	bool kept = name && event_kept_over(e, name, ev, body, len, true);
 
 	free(name);
 	return kept;
@@ -1248,7 +1244,7 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 				v[j].dup = true;
 			else
 				v[i].dup = true;
-		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len)) {
+		} else if (event_kept_over(e, names[i], &v[i].ev, v[i].body, v[i].len, false)) {
 			v[i].dup = true;
 		}
 	}
@@ -1262,7 +1258,7 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 		m++;
 	}
 	if (m > 0) {
-		fd = events_folder(e);
+		fd = state_folder(e, "events");
 		rc = fd < 0 ? fd : file_replace_many_at(fd, wnames, pv, nv, m, 0640);
 		if (fd >= 0)
 			close(fd);
@@ -1473,7 +1469,7 @@ static void stale_check(struct engine *e, const struct facts *f, const struct da
 static void events_load(struct engine *e)
 {
 	struct report *rep = report_of(e);
-	int fd = events_folder(e);
+	int fd = state_folder(e, "events");
 	DIR *d;
 	struct dirent *de;
 
@@ -1492,16 +1488,15 @@ static void events_load(struct engine *e)
 			continue;
 		path = xasprintf("%s/events/%s", e->conf->state_dir, de->d_name);
 		if (file_read(path, WEBHOOK_MAX_BODY, &text, &len) == 0 && webhook_parse(text, len, &ev, &cause) == 0) {
-			if (!webhook_event_wanted(&ev)) {
-				/* kept by an earlier version: not a batch call's,
-				 * the receiver now drops it */
-				(void)unlinkat(dirfd(d), de->d_name, 0);
-			} else if (ev.type == WEBHOOK_TRANSCRIPTION)
+			/* every event kept was answered 200: kept until its
+			 * retention, also a transcription without batch_call (the
+			 * receiver keeps one only for a conversation of a batch
+			 * it follows; an earlier version kept them all) */
+			if (ev.type == WEBHOOK_TRANSCRIPTION)
 				fact_note(rep, dirfd(d), de->d_name, ev.conv.batch_call_id, ev.conv.conversation_id);
 			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
 				fact_note(rep, dirfd(d), de->d_name, NULL, ev.failure.conversation_id);
-			if (webhook_event_wanted(&ev))
-				event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
+			event_apply(rep, &ev, mtime_ms_at(dirfd(d), de->d_name));
 			webhook_event_clear(&ev);
 		} else {
 			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event file '%s' cannot be read%s%s; ignored", path,
@@ -1671,6 +1666,13 @@ static void poll_done_cb(struct api_result *res, void *arg)
 	engine_settle(e);
 }
 
+bool report_conversation_known(struct engine *e, const char *id)
+{
+	struct report *rep = report_of(e);
+
+	return id && (strmap_get(&rep->poll_index, id) || conv_known(rep, id));
+}
+
 /* Fetch conversation id of the occurrence (job, start) at due_ms, unless
  * it is known final or a fetch of it is under way. */
 static void poll_add(struct report *rep, const char *id, const char *job, int64_t start, int64_t due_ms)
@@ -1717,7 +1719,7 @@ static void polls_for_detail(struct report *rep, const char *job, int64_t start,
 static int convs_load(struct engine *e)
 {
 	struct report *rep = report_of(e);
-	int fd = conv_folder(e);
+	int fd = state_folder(e, "conversations");
 	DIR *d;
 	struct dirent *de;
 

@@ -31,11 +31,12 @@ void report_note_unbatched(struct engine *e, const struct run *r);
 /* Write (again) the results files of the occurrence (job, start). 0, or a
  * negative errno (logged). */
 int report_write(struct engine *e, const char *job, int64_t start);
-/* Whether storing this event (body) would change nothing: exactly it is
- * stored, or a version of it that it does not supersede
- * (webhook_event_supersedes: a final transcription is never replaced by
- * a less complete one). */
-bool report_event_kept(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
+/* Whether exactly this event (body, byte for byte) is stored: a stale
+ * delivery is answered 200 only then (an exact redelivery), 401 else. */
+bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
+/* Whether conversation id belongs to a batch the daemon follows (a
+ * detail named it: its fetch is planned or done) or is kept already. */
+bool report_conversation_known(struct engine *e, const char *id);
 /* A verified post-call event waiting for the group commit. */
 struct report_pending {
 	struct webhook_event ev; /* its parts are taken when it is joined */

@@ -5,8 +5,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "file.h"
 #include "resfiles.h"
@@ -33,11 +35,15 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
 	const char *base;
 	int64_t best_start = 0;
 	struct dirent *de;
-	DIR *d = opendir(folder);
+	/* the job's folder itself, not a link planted in its place */
+	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	int r;
 
 	if (!d) {
 		r = -errno;
+		if (fd >= 0)
+			close(fd);
 		free(folder);
 		return r;
 	}
@@ -70,20 +76,23 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
 	return 0;
 }
 
-/* Read dir/name into *ret; negative errno with *cause. */
-static int read_one(const char *dir, const char *name, char **ret, size_t *ret_len, char **cause)
+/* Read dir/name into *ret; negative errno with *cause. A regular file
+ * only, never through a link (results_dir may be writable by a group). */
+static int read_one(const char *dir, const char *name, unsigned flags, char **ret, size_t *ret_len, char **cause)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	int r = file_read(path, MAX_RESULTS_FILE, ret, ret_len);
+	int r = file_read_ex(path, MAX_RESULTS_FILE, flags | FILE_READ_REGULAR, ret, ret_len);
 
 	if (r < 0)
-		*cause = xasprintf("cannot read '%s': %s", path, strerror(-r));
+		*cause = xasprintf("cannot read '%s': %s", path,
+				   r == -EINVAL ? "not a regular file" : r == -ELOOP ? "a symbolic link" :
+				   r == -EPERM ? "not written by this daemon" : strerror(-r));
 	free(path);
 	return r;
 }
 
-int resfiles_load(const char *dir, const char *job, int64_t start, bool json, char **ret, size_t *ret_len,
-		  char **cause)
+int resfiles_load(const char *dir, const char *job, int64_t start, bool json, unsigned flags, char **ret,
+		  size_t *ret_len, char **cause)
 {
 	char *name = NULL, *jname = NULL, *csv = NULL, *jsonl = NULL, *why = NULL;
 	size_t csv_len = 0, jsonl_len = 0;
@@ -100,7 +109,7 @@ int resfiles_load(const char *dir, const char *job, int64_t start, bool json, ch
 		free(folder);
 		return r;
 	}
-	r = read_one(dir, name, &csv, &csv_len, cause);
+	r = read_one(dir, name, flags, &csv, &csv_len, cause);
 	if (r < 0)
 		goto out;
 	if (!json) {
@@ -110,7 +119,7 @@ int resfiles_load(const char *dir, const char *job, int64_t start, bool json, ch
 		goto out;
 	}
 	jname = xasprintf("%.*s.jsonl", (int)(strlen(name) - 4), name);
-	r = read_one(dir, jname, &jsonl, &jsonl_len, cause);
+	r = read_one(dir, jname, flags, &jsonl, &jsonl_len, cause);
 	if (r < 0)
 		goto out;
 	r = results_document(job, t, name, csv, csv_len, jsonl, jsonl_len, true, ret, ret_len, &why);

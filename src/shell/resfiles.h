@@ -33,8 +33,10 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
  * text, or with json the results document (results_document, no LF). 0 and
  * *ret (caller frees) with *ret_len; or a negative errno and *cause
  * (caller frees): RESFILES_NONE or RESFILES_NO_START for -ENOENT when no
- * file set is there, else the file that cannot be read and why. */
-int resfiles_load(const char *dir, const char *job, int64_t start, bool json, char **ret, size_t *ret_len,
-		  char **cause);
+ * file set is there, else the file that cannot be read and why. Only
+ * regular files, named directly (no link, no FIFO); flags adds
+ * FILE_READ_OWN for the daemon (files it wrote itself). */
+int resfiles_load(const char *dir, const char *job, int64_t start, bool json, unsigned flags, char **ret,
+		  size_t *ret_len, char **cause);
 
 #endif

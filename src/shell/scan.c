@@ -252,15 +252,23 @@ static void scan_finish(struct engine *e, const struct api_result *failure)
 			continue;
 		if (!failure && sc->n_foreign[i] > 0)
 			engine_log_run(LOG_WARNING, EV_DUPLICATE, s->run, 0, 0,
-				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent, recipient "
-				"count %" PRId64 " or creation after its intent differ): not adopted", s->run->job,
+				"job '%s': %d batch%s carr%s the call_name '%s' but not%s this run's (agent or recipient "
+				"count %" PRId64 " differ): not adopted", s->run->job,
 				sc->n_foreign[i], sc->n_foreign[i] == 1 ? "" : "es", sc->n_foreign[i] == 1 ? "ies" : "y",
 				s->run->call_name, sc->n_foreign[i] == 1 ? "" : " one", s->run->sent_count);
 		if (failure) {
 			ev = carry_event_of(RE_LOOKUP_DONE, failure);
 		} else if (sc->n_match[i] > 0) {
+			int64_t early = run_batch_early_s(s->run, &sc->match[i]);
 			ev.batch = &sc->match[i];
 			ev.n_found = sc->n_match[i];
+			/* (more than the measured lag explains) */
+			if (early > api_clock_lookup_margin_s(&e->stats.api_clock))
+				engine_log_run(LOG_WARNING, EV_API_CLOCK, s->run, 0, 0,
+					"job '%s': batch %s carries this run's call_name, agent and recipient count but "
+					"the API dated it %" PRId64 " s before the run's first intent: taken as this "
+					"run's (the API's clock is behind this host's, or an earlier life of the daemon "
+					"submitted it)", s->run->job, sc->match[i].id ? sc->match[i].id : "?", early);
 		}
 		carry_step(s, &ev);
 	}
@@ -348,9 +356,7 @@ static void list_page_cb(struct api_result *res, void *arg)
 				continue;
 			/* Only a batch that agrees with the intent in all the
 			 * list shows is this run's: never another job's. */
-			/* (the margin is read now: this page's own answer has
-			 * measured the API's clock) */
-			if (!run_batch_matches(ls->run, b, api_clock_lookup_margin_s(&e->stats.api_clock)) ||
+			if (!run_batch_matches(ls->run, b) ||
 			    (b->id && sc->n_held > 0 &&
 			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), engine_str_cmp))) {
 				sc->n_foreign[j]++;

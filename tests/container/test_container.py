@@ -25,7 +25,7 @@ promise:
 - batchcallctl without -c by a user of the control group (Group= drop-in
   and control_group), refused to a user outside it, exit 3 once stopped;
 - a results_dir of its own (README "Campaign results": install -d -g ops
-  -m 2770, ReadWritePaths=): the daemon's folders 2750 and files 0640 of
+  -m 3770, ReadWritePaths=): the daemon's folders 2750 and files 0640 of
   group ops, read by a member of the group (cat, batchcallctl results from
   the daemon and from the files), not by another user;
 - the watchdog: SIGSTOP while a submit is in flight; systemd kills and
@@ -569,7 +569,7 @@ def results_for_the_group(c):
     # The README's setup: a folder of their own (the default lies below
     # /var/lib/private, which only root enters), writable by the group the
     # unit runs in, and opened in the sandbox by ReadWritePaths=.
-    c.run("install", "-d", "-o", "root", "-g", "ops", "-m", "2770", RESULTS)
+    c.run("install", "-d", "-o", "root", "-g", "ops", "-m", "3770", RESULTS)
     text = conf_for_test().replace('# control_group = "batchcall";', 'control_group = "ops";')
     old = '# results_dir = "/var/lib/batchcalld/results";'
     assert old in text, old

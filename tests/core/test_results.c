@@ -798,7 +798,8 @@ START_TEST(test_10000_recipients)
 	       "%.1f ms in all\n",
 	       N, MS(t0, t1), csv_len, MS(t1, t2), jsonl_len, MS(t2, t3), total);
 	fflush(stdout);
-	ck_assert_msg(total < 1000, "%d recipients took %.1f ms", N, total);
+	/* (a figure, not a bound: speed is bench/bench-results.py's, and a
+	 * sanitizer or valgrind build is many times slower) */
 
 	ck_assert_uint_eq(r.n_rows, N);
 	for (int i = 0; i < N; i++) {
@@ -817,7 +818,7 @@ START_TEST(test_10000_recipients)
 	assert_jsonl_valid(jsonl, N);
 	/* the control socket's document of it (as the daemon makes it, and
 	 * as batchcallctl does from the files, each row checked): the same
-	 * bytes, in well under a second */
+	 * bytes (the time it took is printed) */
 	char *doc[2] = { NULL, NULL };
 	size_t doc_len[2] = { 0, 0 };
 	for (int k = 0; k < 2; k++) {
@@ -829,7 +830,6 @@ START_TEST(test_10000_recipients)
 		printf("results: the document of %d rows, %zu bytes, %.1f ms%s\n", N, doc_len[k], MS(t0, t1),
 		       k ? " with each row checked" : "");
 		fflush(stdout);
-		ck_assert_msg(MS(t0, t1) < 1000, "the document took %.1f ms", MS(t0, t1));
 	}
 	ck_assert_uint_eq(doc_len[0], doc_len[1]);
 	ck_assert_mem_eq(doc[0], doc[1], doc_len[0]);

@@ -1664,25 +1664,35 @@ START_TEST(test_batch_matches)
 	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
 
-	ck_assert(run_batch_matches(r, &b, 300)); /* nothing known of the intent */
+	ck_assert(run_batch_matches(r, &b)); /* nothing known of the intent */
 	b.name = (char *)"Renewals 2027-01-15 08:01";
-	ck_assert(!run_batch_matches(r, &b, 300));
+	ck_assert(!run_batch_matches(r, &b));
 	b = mkbatch("btcal_1", BATCH_PENDING);
 	b.agent_id = (char *)"agent_2";
-	ck_assert(!run_batch_matches(r, &b, 300));
+	ck_assert(!run_batch_matches(r, &b));
 	b.agent_id = NULL;
-	ck_assert(!run_batch_matches(r, &b, 300));
+	ck_assert(!run_batch_matches(r, &b));
 	b = mkbatch("btcal_1", BATCH_PENDING);
 	run_note_submission(r, 3, 7);
 	r->first_intent_ms = MS(T0);
-	ck_assert(run_batch_matches(r, &b, 300));
+	ck_assert(run_batch_matches(r, &b));
 	b.total_calls_scheduled = 4;
-	ck_assert(!run_batch_matches(r, &b, 300));
+	ck_assert(!run_batch_matches(r, &b));
 	b.total_calls_scheduled = 3;
+	/* its creation time is not a criterion: made before the first
+	 * intent by the API's clock, it is still this run's (how much before
+	 * is told) */
 	b.created_at_unix = T0 - 300;
-	ck_assert(run_batch_matches(r, &b, 300));
-	b.created_at_unix = T0 - 301;
-	ck_assert(!run_batch_matches(r, &b, 300));
+	ck_assert(run_batch_matches(r, &b));
+	ck_assert_int_eq(run_batch_early_s(r, &b), 300);
+	b.created_at_unix = T0 - 3600;
+	ck_assert(run_batch_matches(r, &b));
+	ck_assert_int_eq(run_batch_early_s(r, &b), 3600);
+	b.created_at_unix = T0 + 5;
+	ck_assert_int_eq(run_batch_early_s(r, &b), 0);
+	r->first_intent_ms = 0;
+	b.created_at_unix = T0 - 3600;
+	ck_assert_int_eq(run_batch_early_s(r, &b), 0);
 	run_free(r);
 }
 END_TEST

@@ -97,6 +97,90 @@ def test_api_clock_behind(work):
         env.d.stop()
 
 
+class DateProxy:
+    """A reverse proxy that writes its own Date header (nginx does by
+    default) and answers 502 when the upstream drops the connection: an
+    edge whose clock is right in front of an API whose clock is not."""
+
+    HOP = {"connection", "keep-alive", "transfer-encoding", "date", "server", "content-length"}
+
+    def __init__(self, upstream):
+        import http.client
+        import http.server
+        import socketserver
+        import threading
+        import urllib.parse
+        u = urllib.parse.urlparse(upstream)
+        hop = self.HOP
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def relay(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in hop}
+                try:
+                    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+                    c.request(self.command, self.path, body=body, headers=hdrs)
+                    r = c.getresponse()
+                    data, st, rh = r.read(), r.status, r.getheaders()
+                    c.close()
+                except (OSError, http.client.HTTPException):
+                    data, st, rh = b"<html><body>502 Bad Gateway</body></html>", 502, [("Content-Type", "text/html")]
+                self.send_response(st)  # with a Date of this host's clock
+                for k, v in rh:
+                    if k.lower() not in hop:
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            do_GET = do_POST = do_DELETE = relay
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_api_clock_behind_date_from_proxy(work):
+    """The same, with a proxy in front that writes its own (right) Date:
+    the lag cannot be measured before the first submit is answered, so the
+    margin stays 300 s; the batch found with this run's call_name, agent
+    and recipient count is still this run's, whatever the API dated its
+    creation, and is adopted with a warning saying how much earlier."""
+    with Env(work, sim_kw={"extra": ["--clock-offset", "-600"]}, request_timeout=2) as env:
+        px = DateProxy(env.sim.url)
+        try:
+            with open(env.d.conf) as f:
+                conf = f.read()
+            with open(env.d.conf, "w") as f:
+                f.write(conf.replace(env.sim.url, px.url))
+            env.sim.fault(endpoint="submit", kind="apply_then_drop")
+            env.d.start()
+            env.d.wait_started(60)
+            env.d.write_job("skewed", unix_job(int(time.time()) + 1))
+            env.d.signal(signal.SIGHUP)
+            st = one_batch(env, "skewed")
+            env.d.wait_log(r"job 'skewed': adopted batch %s" % st["batch_id"])
+            line = env.d.wait_log(r"job 'skewed': batch %s carries this run's call_name, agent and recipient "
+                                  r"count but the API dated it (\d+) s before the run's first intent: taken as "
+                                  r"this run's" % st["batch_id"])
+            assert 590 <= int(line.group(1)) <= 610, line.group(0)
+            assert len(env.sim.requests("submit")) == 1
+            env.d.stop()
+        finally:
+            px.close()
+
+
 def test_delay_past_timeout(work):
     # The submit takes effect after 3.5 s; the client gave up at 2 s. The
     # lookup must keep looking through the grace period and adopt it.
@@ -309,7 +393,8 @@ def test_retry_after_year_9999_on_list(work):
 
 
 if __name__ == "__main__":
-    run([test_status_503_with_retry_after, test_status_429_http_date, test_api_clock_behind, test_delay_past_timeout,
+    run([test_status_503_with_retry_after, test_status_429_http_date, test_api_clock_behind,
+         test_api_clock_behind_date_from_proxy, test_delay_past_timeout,
          test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
          test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
          test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages,

@@ -456,7 +456,8 @@ def test_stored_event_never_goes_backwards(work):
     answered 200 and changes nothing: the stored file keeps the final
     body, the rows stay `done` after a restart, and an exact redelivery of
     the final body with a stale timestamp is still answered 200 (it would
-    have been refused 401 once the stored file held the other body)."""
+    have been refused 401 once the stored file held the other body); the
+    less complete one with a stale timestamp is no exact redelivery: 401."""
     results = os.path.join(work, "results")
     port = free_port()
     sim_kw = {"extra": ("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", SECRET)}
@@ -487,13 +488,15 @@ def test_stored_event_never_goes_backwards(work):
         now = int(time.time())
         assert post(port, eb, sign(eb, now)) == 200
         assert open(stored, "rb").read() == final
-        # the same less complete body again, stale: it changes nothing either
-        assert post(port, eb, sign(eb, now - 7200)) == 200
+        # the same less complete body again, stale: not an exact redelivery
+        # of what is stored, so 401 (the issue's rule; it changes nothing)
+        assert post(port, eb, sign(eb, now - 7200)) == 401
         # the exact redelivery of the kept one, stale: 200
         assert post(port, final, sign(final, now - 7200)) == 200
         assert open(stored, "rb").read() == final
         m = metrics_text(env)
-        assert m['batchcalld_webhooks_events_total{result="duplicate"}'] == "3", m
+        assert m['batchcalld_webhooks_events_total{result="duplicate"}'] == "2", m
+        assert m['batchcalld_webhooks_refused_total{reason="stale"}'] == "1", m
         time.sleep(1.5)
         assert row0()["call_successful"] == "success"
         assert env.d.stop() == 0
@@ -510,8 +513,9 @@ def test_events_not_of_batch_calls_dropped(work):
     """The workspace webhook delivers every conversation of the workspace:
     a transcription whose metadata.batch_call is null (documented: null
     for calls that are not batch calls) is answered 200, counted dropped,
-    and never stored; one an earlier version stored is removed at start.
-    A call_initiation_failure carries no batch_call and is kept."""
+    and never stored; one an earlier version stored stays until its
+    retention (it was answered 200). A call_initiation_failure carries no
+    batch_call and is kept."""
     port = free_port()
     with hook_env(work, port) as env:
         evdir = os.path.join(env.d.state, "events")
@@ -528,7 +532,7 @@ def test_events_not_of_batch_calls_dropped(work):
         env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
         env.d.wait_started()
         env.d.wait_log(r"post-call webhooks received on")
-        assert os.listdir(evdir) == [], os.listdir(evdir)
+        assert os.listdir(evdir) == ["post_call_transcription-conv_old.json"], os.listdir(evdir)
         inbound = json.dumps(transcription("conv_inbound", None)).encode()
         assert post(port, inbound, sign(inbound, now)) == 200
         absent = transcription("conv_absent", None)
@@ -543,10 +547,47 @@ def test_events_not_of_batch_calls_dropped(work):
             "metadata": {"type": "sip", "body": {}}}}).encode()
         assert post(port, failure, sign(failure, now)) == 200
         assert sorted(os.listdir(evdir)) == ["call_initiation_failure-conv_fail.json",
-                                             "post_call_transcription-conv_batch.json"], os.listdir(evdir)
+                                             "post_call_transcription-conv_batch.json",
+                                             "post_call_transcription-conv_old.json"], os.listdir(evdir)
         m = metrics_text(env)
         assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "2", m
         assert m['batchcalld_webhooks_events_total{result="stored"}'] == "2", m
+        assert env.d.stop() == 0
+
+
+def test_known_conversation_without_batch_call_kept(work):
+    """Should the sender ever leave metadata.batch_call out of a batch
+    call's transcription, the event is not dropped when it names a
+    conversation of a batch the daemon follows: stored, and its row
+    filled from it."""
+    port = free_port()
+    results = os.path.join(work, "results")
+    with Env(work, extra_conf='results_dir = "results";\nwebhook_listen = "127.0.0.1:%d";' % port) as env:
+        env.d.start(env={"ELEVENLABS_WEBHOOK_SECRET": SECRET})
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("res", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        st = env.d.wait_state("res", ("completed", "failed"), 60)
+        wait_until(lambda: files_of(results, "res", at), 20, "the results files")
+        st_, detail = env.sim.call("GET", "/v1/convai/batch-calling/" + st["batch_id"])
+        cid = [r["conversation_id"] for r in detail["recipients"] if r.get("conversation_id")][0]
+        now = int(time.time())
+        body = json.dumps({"type": "post_call_transcription", "event_timestamp": now, "data": {
+            "agent_id": "agent_results", "conversation_id": cid, "status": "done", "transcript": [],
+            "metadata": {"start_time_unix_secs": now, "call_duration_secs": 10},
+            "analysis": {"call_successful": "success", "transcript_summary": "kept without batch_call"},
+            "has_audio": False, "has_user_audio": False, "has_response_audio": False}}).encode()
+        assert post(port, body, sign(body, now)) == 200
+        assert os.path.exists(os.path.join(env.d.state, "events", "post_call_transcription-%s.json" % cid))
+        m = metrics_text(env)
+        assert m['batchcalld_webhooks_events_total{result="stored"}'] == "1", m
+        assert m['batchcalld_webhooks_events_total{result="dropped"}'] == "0", m
+
+        def summarised():
+            paths = files_of(results, "res", at)
+            return paths and "kept without batch_call" in open(sorted(paths)[0], encoding="utf-8").read()
+        wait_until(summarised, 20, "the row filled from the event")
         assert env.d.stop() == 0
 
 
@@ -1008,6 +1049,53 @@ def test_large_bodies_yield_to_a_due_submit(work):
         assert env.d.stop() == 0
 
 
+def test_planted_files_are_not_read(work):
+    """results_dir may be writable by the group that reads it (README's
+    install -d -m 3770): what a member plants there is never read or
+    written through. A job folder holding a link to the API key file, or
+    a FIFO, under a results file's name: `batchcallctl results` (answered
+    by the daemon from the files of a job it does not hold) prints no key
+    and does not hang the daemon; offline the same. A job folder someone
+    else made before the daemon: the daemon does not write into it."""
+    results = os.path.join(work, "results")
+    os.makedirs(results)
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        name = "2026-01-01T00-00-00Z_x"
+        os.makedirs(os.path.join(results, "fake"))
+        os.symlink(os.path.join(work, "api-key"), os.path.join(results, "fake", name + ".csv"))
+        open(os.path.join(results, "fake", name + ".jsonl"), "w").close()
+        os.makedirs(os.path.join(results, "fifo"))
+        os.mkfifo(os.path.join(results, "fifo", name + ".csv"))
+        open(os.path.join(results, "fifo", name + ".jsonl"), "w").close()
+        key = open(os.path.join(work, "api-key")).read().strip()
+        for job in ("fake", "fifo"):
+            for args in ((), ("--json",)):
+                r = ctl(env, "results", job, *args)
+                assert key.encode() not in r.stdout + r.stderr, (job, args, r)
+                assert r.returncode == 1, (job, args, r)
+        assert ctl(env, "status").returncode == 0
+        # a job folder made by another user before the daemon's first write
+        at = int(time.time()) + 2
+        theirs = os.path.join(results, "res")
+        os.makedirs(theirs)
+        if os.geteuid() == 0:
+            os.chown(theirs, 65534, 65534)
+            env.d.write_job("res", job_body(at))
+            env.d.signal(__import__("signal").SIGHUP)
+            env.d.wait_state("res", ("completed", "failed"), 60)
+            env.d.wait_log(r"job 'res': cannot write the results file '%s/res/[^']+': its job folder was made by "
+                           r"another user, not this daemon" % re.escape(results), 20)
+            assert os.listdir(theirs) == [], os.listdir(theirs)
+        env.d.stop()
+    # offline: the same refusals, no hang
+    for job in ("fake", "fifo"):
+        r = ctl(env, "results", job)
+        assert key.encode() not in r.stdout + r.stderr and r.returncode == 1, (job, r)
+        assert (b"not a regular file" if job == "fifo" else b"a symbolic link") in r.stderr, (job, r.stderr)
+
+
 def test_webhook_connection_lifetime(work):
     """A client trickling a header line every 10 s (never idle for the
     30 s timeout) is closed by the 60 s lifetime."""
@@ -1138,6 +1226,7 @@ if __name__ == "__main__":
          test_stop_writes_pending_results, test_kill9_after_event_answer,
          test_restart_rewrites_stale_results, test_refetch_does_not_delay_submit, test_cancelled_run_has_rows,
          test_readded_job_gets_files, test_polls_until_analysed, test_webhook_connection_cap,
-         test_large_bodies_yield_to_a_due_submit,
+         test_large_bodies_yield_to_a_due_submit, test_planted_files_are_not_read,
+         test_known_conversation_without_batch_call_kept,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
          test_modes_under_umask_0077])
