@@ -70,7 +70,17 @@ int suppress_normalize(const char *text, size_t len, bool whatsapp, char *buf, c
 	}
 	for (size_t i = 1; i < len; i++) {
 		char c = text[i];
+		if (c == '(' && i + 2 < len && text[i + 1] == '0' && text[i + 2] == ')' && digits > 0) {
+			/* "+44 (0)20 ...": the national trunk prefix, written
+			 * for callers at home, is no digit of the E.164 number */
+			i += 2;
+			continue;
+		}
 		if (c >= '0' && c <= '9') {
+			if (digits == 0 && c == '0') {
+				*why = "an E.164 number begins with its country code, which never begins with 0";
+				return -EINVAL;
+			}
 			if (digits == 15) {
 				*why = "an E.164 phone number has 8 to 15 digits";
 				return -EINVAL;
