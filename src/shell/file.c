@@ -27,8 +27,9 @@ int file_read_ex(const char *path, size_t max, unsigned flags, char **ret, size_
 	size_t len = 0, cap = 0;
 
 	if (flags & FILE_READ_OWN)
-		flags |= FILE_READ_REGULAR;
-	fd = open(path, O_RDONLY | O_CLOEXEC | (flags & FILE_READ_REGULAR ? O_NOFOLLOW | O_NONBLOCK : 0));
+		flags |= FILE_READ_REGULAR | FILE_READ_NOFOLLOW;
+	fd = open(path, O_RDONLY | O_CLOEXEC | (flags & FILE_READ_REGULAR ? O_NONBLOCK : 0) |
+				(flags & FILE_READ_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {

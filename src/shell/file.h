@@ -19,13 +19,15 @@ int file_read(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Flags of file_read_ex. */
 enum {
-	/* Only a regular file, named directly: no symbolic link as the last
-	 * component (-ELOOP), never blocking on a FIFO or a device (-EINVAL
-	 * for anything but a regular file). For files in a folder others
-	 * may write (results_dir). */
+	/* Only a regular file, never blocking on a FIFO or a device
+	 * (-EINVAL for anything but a regular file). */
 	FILE_READ_REGULAR = 1u << 0,
-	/* ... and owned by this process's user (-EPERM): a file the daemon
-	 * wrote itself, not one planted beside it. */
+	/* ... named directly: no symbolic link as the last component
+	 * (-ELOOP). For files in a folder others may write (results_dir). */
+	FILE_READ_NOFOLLOW = 1u << 2,
+	/* ... regular, named directly, and owned by this process's user
+	 * (-EPERM): a file the daemon wrote itself, not one planted beside
+	 * it. */
 	FILE_READ_OWN = 1u << 1,
 };
 

@@ -81,7 +81,7 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
 static int read_one(const char *dir, const char *name, unsigned flags, char **ret, size_t *ret_len, char **cause)
 {
 	char *path = xasprintf("%s/%s", dir, name);
-	int r = file_read_ex(path, MAX_RESULTS_FILE, flags | FILE_READ_REGULAR, ret, ret_len);
+	int r = file_read_ex(path, MAX_RESULTS_FILE, flags | FILE_READ_REGULAR | FILE_READ_NOFOLLOW, ret, ret_len);
 
 	if (r < 0)
 		*cause = xasprintf("cannot read '%s': %s", path,

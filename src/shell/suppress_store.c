@@ -30,10 +30,13 @@ int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d
 {
 	char *text = NULL;
 	size_t len = 0;
-	int r = file_read(path, SUPPRESS_STORE_MAX_FILE, &text, &len);
+	/* (a regular file: a FIFO named here would hold the loop) */
+	int r = file_read_ex(path, SUPPRESS_STORE_MAX_FILE, FILE_READ_REGULAR, &text, &len);
 
 	if (r < 0) {
-		if (r == -EFBIG)
+		if (r == -EINVAL)
+			diag_add(d, path, 0, "cannot read the do-not-call list: not a regular file");
+		else if (r == -EFBIG)
 			diag_add(d, path, 0, "do-not-call list is larger than %u MB", SUPPRESS_STORE_MAX_FILE >> 20);
 		else
 			diag_add(d, path, 0, "cannot read the do-not-call list: %s", strerror(-r));

@@ -186,6 +186,14 @@ def test_bad_reload_keeps_old_lists(work):
         assert "cannot read the do-not-call list" in env.d.log()
         assert env.d.proc.poll() is None
         assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 1
+        # a FIFO in its place: refused at once (it held the loop in open())
+        os.mkfifo(dnc)
+        t0 = time.monotonic()
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: env.d.log().count("reload refused") >= 3, 20, "the refused reload")
+        assert "'%s': cannot read the do-not-call list: not a regular file" % dnc in env.d.log(), env.d.log()[-2000:]
+        assert ctl(env, "status").returncode == 0 and time.monotonic() - t0 < 15
+        os.unlink(dnc)
         assert env.d.stop() == 0
         p = ctl(env, "check")
         assert p.returncode == 1 and "dnc.txt" in p.stderr and "No such file" in p.stderr, p.stderr
