@@ -56,6 +56,37 @@ static uint32_t count_lines(const char *p, size_t n)
 	return k;
 }
 
+/* Whether line (n bytes, no newline) of the own list is whole: the
+ * header when it is the first line, else a row of all five cells (a
+ * write cut short loses its last cells or leaves a quote open) that
+ * reads as an entry. */
+static bool whole_line(const char *line, size_t n, bool first)
+{
+	size_t commas = 0;
+	bool quoted = false;
+	struct suppress_set probe = { 0 };
+	struct diag d = { 0 };
+	char *text;
+	int r;
+
+	if (first && n == sizeof(own_header) - 2 && memcmp(line, own_header, n) == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (line[i] == '"')
+			quoted = !quoted;
+		else if (line[i] == ',' && !quoted)
+			commas++;
+	}
+	if (quoted || commas != 4)
+		return false;
+	text = xasprintf("%s%.*s\n", own_header, (int)n, line);
+	r = suppress_parse(&probe, "own", text, strlen(text), &d);
+	free(text);
+	diag_clear(&d);
+	suppress_clear(&probe);
+	return r == 0;
+}
+
 int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
 			char **cause)
 {
@@ -75,6 +106,12 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 		goto fail;
 	}
 	r = file_read(st->path, SUPPRESS_STORE_MAX_FILE, &text, &len);
+	if (r == 0 && len == 0) {
+		/* emptied (by hand, or a cut header): made again below */
+		free(text);
+		text = NULL;
+		r = -ENOENT;
+	}
 	if (r == -ENOENT) {
 		struct file_piece p = { own_header, sizeof(own_header) - 1 };
 		r = file_replace_at(st->dirfd, SUPPRESS_STORE_NAME, &p, 1, 0600);
@@ -95,16 +132,30 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 		goto fail;
 	}
 	if (len > 0 && text[len - 1] != '\n') {
-		/* A write cut short: its addition was never answered. */
 		const char *nl = memrchr(text, '\n', len);
-		len = nl ? (size_t)(nl - text) + 1 : 0;
-		if (ftruncate(st->fd, (off_t)len) < 0 || fdatasync(st->fd) < 0) {
-			r = -errno;
-			*cause = xasprintf("cannot cut the torn last line of '%s': %s", st->path, strerror(-r));
-			goto fail;
+		size_t start = nl ? (size_t)(nl - text) + 1 : 0;
+		if (whole_line(text + start, len - start, start == 0)) {
+			/* a last line without its newline that is whole (a hand
+			 * edit saved so): kept, its newline added */
+			if (write(st->fd, "\n", 1) != 1 || fdatasync(st->fd) < 0) {
+				r = errno ? -errno : -EIO;
+				*cause = xasprintf("cannot end the last line of '%s': %s", st->path, strerror(-r));
+				goto fail;
+			}
+			text = xrealloc(text, len + 2);
+			text[len++] = '\n';
+			text[len] = '\0';
+		} else {
+			/* A write cut short: its addition was never answered. */
+			len = start;
+			if (ftruncate(st->fd, (off_t)len) < 0 || fdatasync(st->fd) < 0) {
+				r = -errno;
+				*cause = xasprintf("cannot cut the torn last line of '%s': %s", st->path, strerror(-r));
+				goto fail;
+			}
+			text[len] = '\0';
+			*ret_cut = true;
 		}
-		text[len] = '\0';
-		*ret_cut = true;
 	}
 	st->lines = count_lines(text, len);
 	r = suppress_parse(own, st->path, text, len, &d);

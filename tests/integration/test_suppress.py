@@ -234,6 +234,38 @@ def test_kill9_after_suppress(work):
             lines = f.read().splitlines()
         assert [x.split(",")[0] for x in lines[1:]] == ["+14155550101", "+14155550109"], lines
         assert env.d.stop() == 0
+        # a hand edit saved without a final newline: its whole last line
+        # is kept (it was cut as torn, and the number called)
+        own = os.path.join(env.d.state, "suppressed.csv")
+        with open(own) as f:
+            text = f.read()
+        with open(own, "w") as f:
+            f.write(text.rstrip("\n"))
+        env.d.start()
+        env.d.wait_started()
+        assert env.d.log().count("ended in a line cut short") == 1, env.d.log()[-2000:]
+        with open(own) as f:
+            assert f.read() == text
+        assert metric(env, 'batchcalld_suppression_entries{list="own"}') == 2
+        assert env.d.stop() == 0
+        # every entry removed by hand, the header left without its newline,
+        # or the file emptied: the list is empty and the next addition has
+        # its header
+        for left in (text.splitlines()[0], ""):
+            with open(own, "w") as f:
+                f.write(left)
+            env.d.start()
+            env.d.wait_started()
+            assert metric(env, 'batchcalld_suppression_entries{list="own"}') == 0
+            p = ctl(env, "suppress", "+14155550108")
+            assert p.returncode == 0, p.stderr
+            assert env.d.stop() == 0
+            with open(own) as f:
+                lines = f.read().splitlines()
+            assert lines[0] == text.splitlines()[0] and len(lines) == 2 and lines[1].startswith("+14155550108,"), lines
+            env.d.start()
+            env.d.wait_started()
+            assert env.d.stop() == 0
 
 
 def test_retry_becomes_follow_up(work):
