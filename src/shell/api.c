@@ -260,6 +260,7 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	else if (transport_ok && h->status >= 200 && h->status <= 299)
 		body_ok = parse_body(c->op, h, &res, &cause) == 0;
 	res.outcome = api_classify(c->op, h->status, transport_ok, body_ok);
+	res.withdrawn = h->withdrawn;
 	res.maybe_applied = res.outcome != API_OK &&
 			    api_maybe_applied(h->status, transport_ok, h->maybe_sent, body_ok);
 	/* only a whole answer can be told to be the API's own */
@@ -399,6 +400,12 @@ void api_free(struct api *a)
 	free(a->key_header);
 	free(a->base_url);
 	free(a);
+}
+
+void api_call_set_go(struct api_call *c, bool (*go)(void *arg), void *arg)
+{
+	if (c && !c->done)
+		http_set_go(c->req, go, arg);
 }
 
 void api_call_cancel(struct api_call *c)

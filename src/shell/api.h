@@ -63,6 +63,9 @@ struct api_result {
 	 * and for anything a proxy or load balancer may have said instead, while
 	 * the request may still reach the API. Never set on API_OK. */
 	bool origin_answered;
+	/* Withdrawn before it was sent (api_call_set_go): nothing left this
+	 * host. */
+	bool withdrawn;
 	double elapsed;        /* seconds the HTTP request took */
 	struct batch batch;        /* API_OK on submit, cancel, retry */
 	struct batch_detail detail; /* API_OK on get */
@@ -148,6 +151,11 @@ int api_get_conversation(struct api *a, const char *conversation_id, api_done_cb
 /* Abandon a call without calling back (a request on the wire may still
  * take effect). */
 void api_call_cancel(struct api_call *c);
+
+/* Ask go(arg) when the call leaves the HTTP client's queue, before it is
+ * sent (http_set_go): false withdraws it, and its callback gets
+ * API_TRANSIENT with maybe_applied false and withdrawn true. */
+void api_call_set_go(struct api_call *c, bool (*go)(void *arg), void *arg);
 
 /* Calls pending on this client. */
 size_t api_pending(const struct api *a);

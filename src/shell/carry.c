@@ -29,7 +29,7 @@
 #include "window.h"
 
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
-			 char ***ret_left_out, size_t *ret_n_left_out);
+			 char ***ret_left_out, size_t *ret_n_left_out, bool keep_keys);
 static void follow_up(struct engine *e, struct slot *s);
 static void note_left_out(struct slot *s);
 
@@ -164,6 +164,72 @@ struct run_event carry_event_of(enum run_event_kind kind, const struct api_resul
 
 /* The answer to a request a run made (submit, detail, retry, cancel): the
  * event of its kind, with what the API returned. */
+void carry_drop_body_keys(struct slot *s)
+{
+	for (size_t i = 0; i < s->n_body_keys; i++)
+		free(s->body_keys[i]);
+	free(s->body_keys);
+	s->body_keys = NULL;
+	s->n_body_keys = 0;
+}
+
+/* Whether none of keys (n) is on a do-not-call list now; else the first
+ * listed one's masked form in masked. */
+static bool none_listed(struct engine *e, char *const *keys, size_t n, char *masked, size_t size)
+{
+	const struct suppress_rules *rules = carry_rules(e);
+
+	for (size_t i = 0; i < n; i++) {
+		struct suppress_hit h;
+		if (suppress_check_key(rules, keys[i], &h) == SUPPRESS_LISTED) {
+			suppress_mask(keys[i], masked, size);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Whether the body about to be sent still calls nobody listed; logged
+ * when it does not. */
+static bool body_still_allowed(struct slot *s)
+{
+	char masked[SUPPRESS_NORMAL_MAX];
+
+	if (none_listed(s->e, s->body_keys, s->n_body_keys, masked, sizeof(masked)))
+		return true;
+	engine_log_run(LOG_NOTICE, EV_SUPPRESSED, s->run, 0, 0,
+		       "job '%s': the submit of '%s' withdrawn before it was sent: %s was put on a do-not-call list "
+		       "since its body was made; it is made again without", s->run->job, s->run->call_name, masked);
+	return false;
+}
+
+/* A submit leaves the HTTP client's queue (which may have held it for
+ * seconds behind the rate limit): the lists are asked again. One listed
+ * since the body was made withdraws it unsent; the run makes a new intent
+ * (the body without them), as after any failure that never left this host. */
+static bool submit_go_cb(void *arg)
+{
+	struct slot *s = arg;
+	bool go = body_still_allowed(s);
+
+	carry_drop_body_keys(s);
+	return go;
+}
+
+/* The same for a retry of a finished batch: the recipients it re-dials. */
+static bool retry_go_cb(void *arg)
+{
+	struct slot *s = arg;
+	char masked[SUPPRESS_NORMAL_MAX];
+	bool go = none_listed(s->e, s->run->retry_keys, s->run->n_retry_keys, masked, sizeof(masked));
+
+	if (!go)
+		engine_log_run(LOG_NOTICE, EV_SUPPRESSED, s->run, 0, 0,
+			       "job '%s': the retry of batch %s withdrawn before it was sent: %s was put on a do-not-call "
+			       "list while it waited", s->run->job, s->run->batch_id ? s->run->batch_id : "?", masked);
+	return go;
+}
+
 static void run_request_done_cb(struct api_result *res, void *arg)
 {
 	static const enum run_event_kind kinds[API_OP__MAX] = {
@@ -176,14 +242,15 @@ static void run_request_done_cb(struct api_result *res, void *arg)
 	bool ok = res->outcome == API_OK;
 
 	s->busy--;
-	carry_note_api_result(e, res);
+	if (!res->withdrawn) /* (never sent: no request to count) */
+		carry_note_api_result(e, res);
 	switch (res->op) {
 	case API_OP_SUBMIT:
 		if (ok)
 			e->stats.submits_ok++;
 		else if (res->outcome == API_REJECTED)
 			e->stats.submits_rejected++;
-		else
+		else if (!res->withdrawn)
 			e->stats.submits_failed++;
 		break;
 	case API_OP_RETRY:
@@ -286,7 +353,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 				char **left_out = NULL;
 				size_t n_left_out = 0;
 				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest, &left_out,
-						      &n_left_out);
+						      &n_left_out, true);
 				run_note_submission(r, count, digest);
 				run_note_suppressed(r, left_out, n_left_out);
 				if (n_left_out > 0)
@@ -322,15 +389,31 @@ void carry_actions(struct slot *s, struct actions *acts)
 		case ACT_SUBMIT:
 			/* The body its intent recorded (prepared before the
 			 * persist); made now only if there was none. */
-			body = s->body ? s->body : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL);
+			body = s->body ? s->body
+				       : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL, true);
 			s->body = NULL;
-			s->busy++;
-			rc = api_submit(e->api, body, run_request_done_cb, s, NULL);
-			free(body);
-			if (rc < 0) {
-				s->busy--;
-				request_not_started(s, RE_SUBMIT_DONE);
+			if (!body_still_allowed(s)) {
+				/* listed between the intent and now (the group
+				 * commit): a new intent, as when withdrawn */
+				struct run_event ev = { .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+							.retry_after_s = 0, .message = "withdrawn before it was sent" };
+				free(body);
+				carry_drop_body_keys(s);
+				carry_step(s, &ev);
 				return;
+			}
+			s->busy++;
+			{
+				struct api_call *call = NULL;
+				rc = api_submit(e->api, body, run_request_done_cb, s, &call);
+				free(body);
+				if (rc < 0) {
+					s->busy--;
+					carry_drop_body_keys(s);
+					request_not_started(s, RE_SUBMIT_DONE);
+					return;
+				}
+				api_call_set_go(call, submit_go_cb, s);
 			}
 			if (r->submit_attempts == 1)
 				stats_note_lateness(&e->stats, engine_now_ms() - run_submit_at_ms(r, s->spec));
@@ -349,15 +432,18 @@ void carry_actions(struct slot *s, struct actions *acts)
 			}
 			e->stats.get_requests++;
 			break;
-		case ACT_RETRY:
+		case ACT_RETRY: {
+			struct api_call *call = NULL;
 			s->busy++;
-			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, NULL);
+			rc = api_retry(e->api, r->batch_id, run_request_done_cb, s, &call);
 			if (rc < 0) {
 				s->busy--;
 				request_not_started(s, RE_RETRY_DONE);
 				return;
 			}
+			api_call_set_go(call, retry_go_cb, s);
 			break;
+		}
 		case ACT_CANCEL:
 			s->busy++;
 			rc = api_cancel(e->api, r->batch_id, run_request_done_cb, s, NULL);
@@ -552,7 +638,7 @@ static void note_left_out(struct slot *s)
  * digest of their keys, in order, go to *ret_count and *ret_digest (when
  * not NULL): the intent records them. */
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
-			 char ***ret_left_out, size_t *ret_n_left_out)
+			 char ***ret_left_out, size_t *ret_n_left_out, bool keep_keys)
 {
 	const struct jobspec *j = s->spec;
 	const struct run *r = s->run;
@@ -588,6 +674,16 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	count = (int64_t)run_body_select(r, carry_rules(s->e), copy.recipients, copy.n_recipients, include, &digest,
 					 &left_out, &n_left_out);
 	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (keep_keys) {
+		/* who the body calls, to be checked again when it leaves
+		 * the HTTP client's queue (submit_go_cb) */
+		carry_drop_body_keys(s);
+		s->body_keys = xcalloc((size_t)count + 1, sizeof(*s->body_keys));
+		for (size_t i = 0; i < copy.n_recipients; i++)
+			if (include[i])
+				s->body_keys[s->n_body_keys++] = xstrdup(recipient_key(
+					copy.recipients[i].phone_number, copy.recipients[i].whatsapp_user_id));
+	}
 	if (ret_left_out) {
 		*ret_left_out = left_out;
 		*ret_n_left_out = n_left_out;

@@ -75,6 +75,8 @@ struct slot {
 	bool in_group;              /* waits for the group commit */
 	const char *skip;           /* for the next step: do not submit, and why */
 	char *body;                 /* the submit body its intent records, until sent */
+	char **body_keys;           /* its recipients' keys (checked again as it leaves */
+	size_t n_body_keys;         /* the HTTP client's queue: submit_go_cb) */
 	struct actions rest;        /* actions after its deferred persist */
 };
 
@@ -192,6 +194,9 @@ void slot_drop(struct engine *e, struct slot *s);
 void slot_remove_record(struct engine *e, struct slot *s);
 
 /* carry.c */
+
+/* Forget the keys of the body a slot was about to send. */
+void carry_drop_body_keys(struct slot *s);
 
 /* The context the machine steps s's run in: now, jitter, grace, calling hours. */
 struct run_ctx carry_make_ctx(const struct slot *s);

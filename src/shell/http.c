@@ -42,6 +42,8 @@ struct http_request {
 	char *body; /* request body, owned: curl reads it in place */
 	http_done_cb cb;
 	void *arg;
+	http_go_cb go; /* asked when it leaves the queue (NULL: always goes) */
+	void *go_arg;
 	/* Response being collected. */
 	struct sbuf resp;
 	size_t max_body;
@@ -352,12 +354,20 @@ static void admit(struct http *h)
 			return;
 		}
 		struct http_request *r = h->queued.head;
+		bool withdrawn;
 		list_remove(&h->queued, r);
-		if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
-			/* Only on memory exhaustion or misuse: report it like
-			 * a transport failure that never left this host. */
-			struct http_response res = { .body = (char *)"", .curl_code = CURLE_FAILED_INIT };
-			snprintf(res.error, sizeof(res.error), "cannot start the request");
+		/* its owner's last word before anything is sent */
+		withdrawn = r->go && !r->go(r->go_arg);
+		if (withdrawn || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+			/* Withdrawn, or (only on memory exhaustion or misuse)
+			 * not started: a transport failure that never left this
+			 * host. */
+			struct http_response res = { .body = (char *)"",
+						     .curl_code = withdrawn ? CURLE_ABORTED_BY_CALLBACK
+									    : CURLE_FAILED_INIT,
+						     .withdrawn = withdrawn };
+			snprintf(res.error, sizeof(res.error), "%s",
+				 withdrawn ? "withdrawn before it was sent" : "cannot start the request");
 			r->state = REQ_DONE;
 			h->dispatching++;
 			r->cb(&res, r->arg);
@@ -558,6 +568,14 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 out:
 	request_free(r);
 	return rc;
+}
+
+void http_set_go(struct http_request *r, http_go_cb go, void *arg)
+{
+	if (r && r->state == REQ_QUEUED) {
+		r->go = go;
+		r->go_arg = arg;
+	}
 }
 
 void http_cancel(struct http_request *r)

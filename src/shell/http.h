@@ -61,6 +61,7 @@ struct http_response {
 	 * written, and every HTTP answer. */
 	bool maybe_sent;
 	bool reused;            /* ran on a connection that had served before */
+	bool withdrawn;         /* its go callback said no: never sent (http_set_go) */
 	double total_time;      /* seconds */
 };
 
@@ -90,6 +91,15 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 /* Abandon a request (queued or in flight) without calling back. A request
  * already on the wire may still reach the server. */
 void http_cancel(struct http_request *r);
+
+/* Asked once, when r leaves the queue (its rate-limit token and slot
+ * taken), before a byte is sent: false withdraws it, and its callback
+ * gets a transport failure (CURLE_ABORTED_BY_CALLBACK, maybe_sent false:
+ * it never left this host). For a request whose body may have become
+ * wrong while it waited. Not called for a request already sent or
+ * cancelled. */
+typedef bool (*http_go_cb)(void *arg);
+void http_set_go(struct http_request *r, http_go_cb go, void *arg);
 
 /* Requests queued or in flight. */
 size_t http_pending(const struct http *h);

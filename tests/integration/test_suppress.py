@@ -268,6 +268,39 @@ def test_kill9_after_suppress(work):
             assert env.d.stop() == 0
 
 
+def test_suppressed_while_queued(work):
+    """The lists are asked again when a submit leaves the HTTP client's
+    queue: at 0.5 requests/s, three jobs due together wait their turn; a
+    number suppressed (and answered) after the first submit went out is in
+    none of the later ones: each is withdrawn unsent and made again
+    without it."""
+    with Env(work, rate=0.5, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 6
+        for i in range(3):
+            env.d.write_job("q%d" % i, job(at, ("+1415555%04d" % (100 + i), "+1415555%04d" % (200 + i))),
+                            file="q%d" % i)
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("configuration reloaded")
+        wait_until(lambda: len(env.sim.requests("submit")) >= 1, 40, "the first submit")
+        sent = {n for ns in submitted_numbers(env.sim) for n in ns}
+        victims = ["+1415555%04d" % (100 + i) for i in range(3) if "+1415555%04d" % (100 + i) not in sent]
+        assert len(victims) == 2, (sent, victims)
+        for v in victims:
+            p = ctl(env, "suppress", v)
+            assert p.returncode == 0, p.stderr
+        for i in range(3):
+            env.d.wait_state("q%d" % i, ("completed",), 90)
+        bodies = submitted_numbers(env.sim)
+        assert len(bodies) == 3, bodies
+        assert not [n for ns in bodies for n in ns if n in victims], bodies
+        everyone = ["+1415555%04d" % (k + i) for k in (100, 200) for i in range(3)]
+        assert sorted(n for ns in bodies for n in ns) == sorted(set(everyone) - set(victims)), bodies
+        assert env.d.log().count("withdrawn before it was sent") >= 2, env.d.log()[-3000:]
+        assert env.d.stop() == 0
+
+
 def test_retry_becomes_follow_up(work):
     """The retry endpoint re-dials every failed recipient and takes no
     list: once one of them is suppressed, it is not called; the others are
@@ -300,4 +333,4 @@ def test_retry_becomes_follow_up(work):
 
 if __name__ == "__main__":
     run([test_suppress_one_second_before_submit, test_list_files, test_bad_reload_keeps_old_lists,
-         test_kill9_after_suppress, test_retry_becomes_follow_up])
+         test_kill9_after_suppress, test_retry_becomes_follow_up, test_suppressed_while_queued])

@@ -32,7 +32,7 @@ struct got {
 	char *retry_after;
 	int curl_code;
 	char error[256];
-	bool maybe_sent, reused, too_big;
+	bool maybe_sent, reused, too_big, withdrawn;
 };
 
 static struct event_base *base;
@@ -55,6 +55,7 @@ static void got_cb(const struct http_response *res, void *arg)
 	g->maybe_sent = res->maybe_sent;
 	g->reused = res->reused;
 	g->too_big = res->too_big;
+	g->withdrawn = res->withdrawn;
 }
 
 static void got_clear(struct got *g)
@@ -224,6 +225,58 @@ START_TEST(test_fifo_order)
 		ck_assert(g[i].done);
 		got_clear(&g[i]);
 	}
+}
+END_TEST
+
+/* The go callback is asked as a request leaves the queue: false withdraws
+ * it unsent (a transport failure that never left this host), true lets it
+ * go; a request that left at once is not asked. */
+static int go_asked;
+static bool go_no(void *arg)
+{
+	(void)arg;
+	go_asked++;
+	return false;
+}
+
+static bool go_yes(void *arg)
+{
+	(void)arg;
+	go_asked++;
+	return true;
+}
+
+START_TEST(test_go_withdraws_queued)
+{
+	struct http_options o = default_opts;
+	o.max_concurrent = 1;
+	replace_client(&o);
+	struct got g[3] = { 0 };
+	struct http_request *req[3];
+	go_asked = 0;
+	for (int i = 0; i < 3; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/echo?i=%d", i);
+		char *url = testsrv_url(srv, path);
+		ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE, 0, got_cb, &g[i], &req[i]),
+				 0);
+		free(url);
+	}
+	http_set_go(req[0], go_no, NULL); /* already running: never asked */
+	http_set_go(req[1], go_no, NULL);
+	http_set_go(req[2], go_yes, NULL);
+	ck_assert(testsrv_run_until(base, &g[2].done, 5000));
+	ck_assert_int_eq(go_asked, 2);
+	ck_assert(g[0].done && g[0].status == 200 && !g[0].withdrawn);
+	ck_assert(g[1].done && g[1].status == 0 && g[1].withdrawn && !g[1].maybe_sent);
+	ck_assert_int_ne(g[1].curl_code, 0);
+	ck_assert_str_eq(g[1].error, "withdrawn before it was sent");
+	ck_assert(g[2].done && g[2].status == 200 && !g[2].withdrawn);
+	ck_assert_uint_eq(srv->n_log, 2);
+	ck_assert_str_eq(srv->log[0].uri, "/echo?i=0");
+	ck_assert_str_eq(srv->log[1].uri, "/echo?i=2");
+	for (int i = 0; i < 3; i++)
+		got_clear(&g[i]);
 }
 END_TEST
 
@@ -674,6 +727,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_big_post_body_no_expect_stall);
 	tcase_add_test(tc, test_max_concurrent_never_exceeded);
 	tcase_add_test(tc, test_fifo_order);
+	tcase_add_test(tc, test_go_withdraws_queued);
 	tcase_add_test(tc, test_token_bucket_spaces_requests);
 	tcase_add_test(tc, test_timeout_is_maybe_sent);
 	tcase_add_test(tc, test_refused_is_not_sent);
