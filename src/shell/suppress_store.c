@@ -252,7 +252,12 @@ size_t suppress_store_check(const struct daemonconf *c, FILE *out)
 	char *path = xasprintf("%s/%s", c->state_dir, SUPPRESS_STORE_NAME);
 	size_t n;
 
-	if (access(path, F_OK) == 0 && suppress_store_read(path, &own, &d) < 0) {
+	/* (only a list that is certainly not there is skipped silently: a
+	 * state folder this user cannot search hides one that may be) */
+	if (access(path, F_OK) < 0 && errno != ENOENT)
+		fprintf(out, "note: the daemon's own do-not-call list was not consulted: '%s': %s (check as the "
+			     "daemon's user, or as root, to include it)\n", path, strerror(errno));
+	else if (access(path, F_OK) == 0 && suppress_store_read(path, &own, &d) < 0) {
 		char *first = diag_format(&d, 0);
 		fprintf(out, "note: the daemon's own do-not-call list was not consulted: %s\n", first);
 		free(first);
