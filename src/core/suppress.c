@@ -282,27 +282,85 @@ static void hit(const struct suppress_set *s, uint32_t src, uint32_t line, struc
 		*ret = (struct suppress_hit){ src < s->n_srcs ? s->srcs[src] : "?", (int)line };
 }
 
-bool suppress_find(const struct suppress_set *s, const char *phone_number, const char *whatsapp_user_id,
-		   struct suppress_hit *ret)
+static bool find_num(const struct suppress_set *s, const char *number, struct suppress_hit *ret)
 {
 	uint64_t key;
 	size_t i;
 
+	if (!num_key(number, &key))
+		return false;
+	i = num_lower(s, key);
+	if (i < s->n_nums && s->nums[i].key == key) {
+		hit(s, s->nums[i].src, s->nums[i].line, ret);
+		return true;
+	}
+	return false;
+}
+
+static bool find_id(const struct suppress_set *s, const char *id, size_t len, struct suppress_hit *ret)
+{
+	char buf[SUPPRESS_ID_MAX + 1];
+	size_t i;
+
+	if (len == 0 || len > SUPPRESS_ID_MAX)
+		return false;
+	memcpy(buf, id, len);
+	buf[len] = '\0';
+	i = id_lower(s, buf);
+	if (i < s->n_ids && strcmp(s->ids[i].id, buf) == 0) {
+		hit(s, s->ids[i].src, s->ids[i].line, ret);
+		return true;
+	}
+	return false;
+}
+
+/* text (n bytes) as "+DIGITS" when it is 8 to 15 digits, with or without
+ * its '+': the number a WhatsApp id of that form is. */
+static bool as_number(const char *text, size_t n, char out[17])
+{
+	size_t d = 0;
+
+	if (n > 0 && text[0] == '+')
+		text++, n--;
+	if (n < 8 || n > 15 || text[0] == '0')
+		return false;
+	out[d++] = '+';
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		out[d++] = text[i];
+	}
+	out[d] = '\0';
+	return true;
+}
+
+bool suppress_find(const struct suppress_set *s, const char *phone_number, const char *whatsapp_user_id,
+		   struct suppress_hit *ret)
+{
+	char num[17];
+
 	if (!s)
 		return false;
-	if (phone_number && num_key(phone_number, &key)) {
-		i = num_lower(s, key);
-		if (i < s->n_nums && s->nums[i].key == key) {
-			hit(s, s->nums[i].src, s->nums[i].line, ret);
+	if (phone_number) {
+		/* the number, and the WhatsApp id that is the same number
+		 * (listed as whatsapp:DIGITS or whatsapp:+DIGITS) */
+		if (find_num(s, phone_number, ret))
 			return true;
-		}
+		if (phone_number[0] == '+' && (find_id(s, phone_number, strlen(phone_number), ret) ||
+					       find_id(s, phone_number + 1, strlen(phone_number) - 1, ret)))
+			return true;
 	}
 	if (whatsapp_user_id) {
-		i = id_lower(s, whatsapp_user_id);
-		if (i < s->n_ids && strcmp(s->ids[i].id, whatsapp_user_id) == 0) {
-			hit(s, s->ids[i].src, s->ids[i].line, ret);
+		/* compared as the lists keep them: trimmed of blanks; one
+		 * made of a number's digits is that number too */
+		const char *id = whatsapp_user_id;
+		size_t n = strlen(id);
+		trim(&id, &n);
+		if (find_id(s, id, n, ret))
 			return true;
-		}
+		if (as_number(id, n, num) && (find_num(s, num, ret) || find_id(s, num, strlen(num), ret) ||
+					      find_id(s, num + 1, strlen(num) - 1, ret)))
+			return true;
 	}
 	return false;
 }

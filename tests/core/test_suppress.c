@@ -134,7 +134,7 @@ START_TEST(test_plain_list)
 	ck_assert_int_eq(h.line, 6);
 	ck_assert(!suppress_find(&s, "+15550100004", NULL, NULL));
 	ck_assert(!suppress_find(&s, NULL, "wa-8", NULL));
-	ck_assert(!suppress_find(&s, NULL, "+15550100001", NULL)); /* an id is not a number */
+	ck_assert(suppress_find(&s, NULL, "+15550100001", NULL)); /* an id of a number's digits is that number */
 	ck_assert(!suppress_find(&s, NULL, NULL, NULL));
 	ck_assert(suppress_find_key(&s, "+15550100002", NULL));
 	ck_assert(suppress_find_key(&s, "wa-7", NULL));
@@ -330,6 +330,31 @@ START_TEST(test_set_against_model)
 }
 END_TEST
 
+/* A WhatsApp id is compared as the lists keep it (trimmed), and one made
+ * of a number's digits is that number: a listed number blocks WhatsApp to
+ * it, and whatsapp:DIGITS blocks the number. */
+START_TEST(test_whatsapp_forms)
+{
+	struct suppress_set s = { 0 };
+
+	must_parse(&s, "x.txt", "whatsapp:wa-9\n+14155550116\nwhatsapp:14155550115\nwhatsapp:+14155550117\n");
+	suppress_seal(&s);
+	ck_assert(suppress_find(&s, NULL, "wa-9", NULL));
+	ck_assert(suppress_find(&s, NULL, " wa-9\t", NULL));
+	ck_assert(!suppress_find(&s, NULL, "wa-90", NULL));
+	ck_assert(suppress_find(&s, NULL, "14155550116", NULL));
+	ck_assert(suppress_find(&s, NULL, "+14155550116", NULL));
+	ck_assert(suppress_find(&s, "+14155550115", NULL, NULL));
+	ck_assert(suppress_find(&s, NULL, "+14155550115", NULL));
+	ck_assert(suppress_find(&s, "+14155550117", NULL, NULL));
+	ck_assert(suppress_find(&s, NULL, "14155550117", NULL));
+	ck_assert(!suppress_find(&s, "+14155550118", "14155550118", NULL));
+	ck_assert(!suppress_find(&s, NULL, "0014155550116", NULL)); /* not a number's form */
+	ck_assert(!suppress_find(&s, NULL, "", NULL));
+	suppress_clear(&s);
+}
+END_TEST
+
 START_TEST(test_digit_counts_differ)
 {
 	struct suppress_set s = { 0 };
@@ -477,6 +502,7 @@ int main(void)
 	tcase_add_test(tc, test_error_cap);
 	tcase_add_test(tc, test_set_against_model);
 	tcase_add_test(tc, test_digit_counts_differ);
+	tcase_add_test(tc, test_whatsapp_forms);
 	tcase_add_test(tc, test_filter_and_rules);
 	tcase_add_test(tc, test_warn_jobs);
 	tcase_add_test(tc, test_mask);
