@@ -331,6 +331,38 @@ def test_retry_becomes_follow_up(work):
         assert env.d.stop() == 0
 
 
+
+def test_retry_suppressed_while_queued(work):
+    """A retry that waits in the HTTP client's queue (three triggered
+    submits ahead of it at 0.3 requests/s) while one of the recipients it
+    re-dials is suppressed is withdrawn unsent; at its next attempt it
+    becomes the follow-up run of the others, as when the number was listed
+    before."""
+    with Env(work, rate=0.3, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("r", job(at, ("+14155550106", "+14155550116")))
+        far = int(time.time()) + 86400
+        for i in range(3):
+            env.d.write_job("f%d" % i, job(far, ("+1415555%04d" % (200 + i),)), file="f%d" % i)
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_state("r", ("failed", "completed"), 120)
+        for i in range(3):
+            assert ctl(env, "trigger", "f%d" % i).returncode == 0
+        assert ctl(env, "retry", "r").returncode == 0
+        p = ctl(env, "suppress", "+14155550116")
+        assert p.returncode == 0, p.stderr
+        wait_until(lambda: any(json.loads(x["body"])["call_name"].endswith("(resume 1)")
+                               for x in env.sim.requests("submit")), 120, "the follow-up's submit")
+        assert env.sim.requests("retry") == [], env.sim.requests("retry")
+        follow = [json.loads(x["body"]) for x in env.sim.requests("submit")
+                  if json.loads(x["body"])["call_name"].endswith("(resume 1)")]
+        assert [r["phone_number"] for r in follow[0]["recipients"]] == ["+14155550106"], follow
+        assert "withdrawn before it was sent" in env.d.log(), env.d.log()[-3000:]
+        assert env.d.stop() == 0
+
 if __name__ == "__main__":
     run([test_suppress_one_second_before_submit, test_list_files, test_bad_reload_keeps_old_lists,
-         test_kill9_after_suppress, test_retry_becomes_follow_up, test_suppressed_while_queued])
+         test_kill9_after_suppress, test_retry_becomes_follow_up, test_suppressed_while_queued,
+         test_retry_suppressed_while_queued])
