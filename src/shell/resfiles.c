@@ -41,7 +41,7 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
 	int r;
 
 	if (!d) {
-		r = -errno;
+		r = errno ? -errno : -EIO;
 		if (fd >= 0)
 			close(fd);
 		free(folder);
