@@ -397,7 +397,9 @@ static int open_folder(const char *path, gid_t gid, bool own)
 		/* Under the unit the daemon's group already is control_group's
 		 * (Group=) and chown is filtered (EPERM): best effort. */
 		if (fstat(fd, &st) == 0 && st.st_gid != gid)
-			(void)fchown(fd, (uid_t)-1, gid);
+			if (fchown(fd, (uid_t)-1, gid) < 0) {
+				/* best effort (above) */
+			}
 	}
 	/* mkdir cannot set the set-group-ID bit: what is made inside then
 	 * takes the folder's group whatever the daemon's is */

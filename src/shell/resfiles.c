@@ -41,7 +41,8 @@ int resfiles_find(const char *dir, const char *job, int64_t start, char **ret_na
 	int r;
 
 	if (!d) {
-		r = -errno;
+		int err = errno;
+		r = err > 0 ? -err : -EIO;
 		if (fd >= 0)
 			close(fd);
 		free(folder);
@@ -103,10 +104,12 @@ int resfiles_load(const char *dir, const char *job, int64_t start, bool json, un
 		*cause = xstrdup(start ? RESFILES_NO_START : RESFILES_NONE);
 		return r;
 	}
-	if (r < 0) {
+	if (r < 0 || !name) {
 		char *folder = resfiles_folder(dir, job);
+		r = r < 0 ? r : -EIO;
 		*cause = xasprintf("cannot read the folder '%s': %s", folder, strerror(-r));
 		free(folder);
+		free(name);
 		return r;
 	}
 	r = read_one(dir, name, flags, &csv, &csv_len, cause);
