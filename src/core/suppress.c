@@ -271,6 +271,22 @@ bool suppress_add(struct suppress_set *s, const char *normal, uint32_t src, uint
 	return true;
 }
 
+size_t suppress_source_size(const struct suppress_set *s, const char *file)
+{
+	size_t n = 0;
+	uint32_t src;
+
+	for (src = 0; src < s->n_srcs && strcmp(s->srcs[src], file) != 0; src++)
+		;
+	if (src == s->n_srcs)
+		return 0;
+	for (size_t i = 0; i < s->n_nums; i++)
+		n += s->nums[i].src == src;
+	for (size_t i = 0; i < s->n_ids; i++)
+		n += s->ids[i].src == src;
+	return n;
+}
+
 size_t suppress_size(const struct suppress_set *s)
 {
 	return s ? s->n_nums + s->n_ids : 0;
@@ -508,6 +524,23 @@ static bool header(struct parser *P, const char *p, size_t n, int line)
 	return rc == 0 && (P->col_phone >= 0 || P->col_wa >= 0);
 }
 
+/* text as it may be shown in an error (err level, so in every journal
+ * reader's view): each digit but the last 4 as '*', like the masked
+ * numbers of info-level entries, so a malformed line does not echo a
+ * whole number. */
+static void mask_text(const char *t, size_t n, char *buf, size_t size)
+{
+	size_t digits = 0, k = 0, seen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		digits += t[i] >= '0' && t[i] <= '9';
+	for (size_t i = 0; i < n && k + 1 < size; i++) {
+		bool digit = t[i] >= '0' && t[i] <= '9';
+		buf[k++] = digit && seen++ + 4 < digits ? '*' : t[i];
+	}
+	buf[k] = '\0';
+}
+
 static void take(struct parser *P, const char *text, size_t len, bool whatsapp, int line)
 {
 	char normal[SUPPRESS_NORMAL_MAX];
@@ -516,8 +549,10 @@ static void take(struct parser *P, const char *text, size_t len, bool whatsapp, 
 	if (suppress_normalize(text, len, whatsapp, normal, &why) < 0) {
 		const char *t = text;
 		size_t tn = len;
+		char shown[44];
 		trim(&t, &tn);
-		perr(P, line, "'%.*s': %s", (int)(tn > 40 ? 40 : tn), t, why);
+		mask_text(t, tn > 40 ? 40 : tn, shown, sizeof(shown));
+		perr(P, line, "'%s': %s", shown, why);
 		return;
 	}
 	push(P->s, normal, P->src, (uint32_t)line);

@@ -110,6 +110,9 @@ bool suppress_add(struct suppress_set *s, const char *normal, uint32_t src, uint
 uint32_t suppress_source(struct suppress_set *s, const char *file);
 /* How many targets s holds. */
 size_t suppress_size(const struct suppress_set *s);
+/* How many of s's targets came from the list named file (0 for a list
+ * with none, or one not in s): an empty list is worth a warning. */
+size_t suppress_source_size(const struct suppress_set *s, const char *file);
 /* Is the recipient with phone_number (E.164, may be NULL) or
  * whatsapp_user_id (may be NULL) in sealed s? Where, in *ret (optional). */
 bool suppress_find(const struct suppress_set *s, const char *phone_number, const char *whatsapp_user_id,

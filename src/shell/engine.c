@@ -383,6 +383,17 @@ fail:
 
 /* born_ms: when the process began (before its configuration was read):
  * runs that came due after it are this daemon's own. */
+/* A list of `suppression` with no numbers is taken as empty, and said:
+ * an export that failed half way looks just like it. */
+static void warn_empty_lists(const struct daemonconf *c)
+{
+	for (size_t i = 0; i < c->n_suppression; i++)
+		if (suppress_source_size(c->suppress, c->suppression[i]) == 0)
+			log_event(LOG_WARNING, EV_SUPPRESSED, NULL,
+				  "the do-not-call list '%s' has no numbers: nobody is kept from calls by it",
+				  c->suppression[i]);
+}
+
 int engine_start(struct engine *e, int64_t born_ms)
 {
 	e->starting = true;
@@ -421,6 +432,7 @@ int engine_start(struct engine *e, int64_t born_ms)
 	/* The start entry before READY=1: the manager's "Started" entry
 	 * follows it in the journal (logged after READY=1, it came second
 	 * on a loaded machine: the container test) */
+	warn_empty_lists(e->conf);
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL,
 		  "batchcalld %s started: %zu jobs in %zu files, %zu numbers on do-not-call lists, state in '%s'",
 		  PACKAGE_VERSION, e->conf->n_jobs, e->conf->n_files,
@@ -477,6 +489,7 @@ int engine_reload(struct engine *e)
 	report_note_reload(e, old);
 	daemonconf_free(old);
 	e->stats.suppress_entries_files = suppress_size(nc->suppress);
+	warn_empty_lists(nc);
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = engine_now_ms() / 1000;
 	e->stats.last_reload_ok = true;

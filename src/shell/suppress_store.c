@@ -264,6 +264,13 @@ size_t suppress_store_check(const struct daemonconf *c, FILE *out)
 	}
 	suppress_seal(&own);
 	n = suppress_warn_jobs(&rules, c->jobs, c->n_jobs, &w);
+	/* (an empty list is taken as one, but it is more often a failed
+	 * export than an intent: said, not refused) */
+	for (size_t i = 0; i < c->n_suppression; i++)
+		if (suppress_source_size(c->suppress, c->suppression[i]) == 0) {
+			fprintf(out, "%s: warning: the do-not-call list has no numbers\n", c->suppression[i]);
+			n++;
+		}
 	for (size_t i = 0; i < w.n; i++) {
 		char *line = diag_format(&w, i);
 		/* "FILE:LINE: message" -> "FILE:LINE: warning: message" */

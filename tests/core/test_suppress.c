@@ -192,7 +192,7 @@ START_TEST(test_bad_lines)
 	char *e;
 
 	e = errors_of("+15550100001\n15550100002\n+1555\n+15550100004\nfoo,bar\n");
-	ck_assert_str_eq(e, "l.txt:2: '15550100002': not a phone number starting with '+' (E.164) nor 'whatsapp:ID'\n"
+	ck_assert_str_eq(e, "l.txt:2: '*******0002': not a phone number starting with '+' (E.164) nor 'whatsapp:ID'\n"
 			    "l.txt:3: '+1555': an E.164 phone number has 8 to 15 digits\n"
 			    "l.txt:5: a ',' in a plain list (a CSV list needs a header row naming 'phone_number' or "
 			    "'whatsapp_user_id')\n");
@@ -200,8 +200,16 @@ START_TEST(test_bad_lines)
 	e = errors_of("phone_number,name\n+15550100001,a\n,b\n\"+1555,x\n12345678,c\n+15550100001x\"\"\n");
 	ck_assert_str_eq(e, "l.txt:3: no phone_number or whatsapp_user_id on this row\n"
 			    "l.txt:4: a quoted field does not end on its line\n"
-			    "l.txt:5: '12345678': not a phone number starting with '+' (E.164) nor 'whatsapp:ID'\n"
+			    "l.txt:5: '****5678': not a phone number starting with '+' (E.164) nor 'whatsapp:ID'\n"
 			    "l.txt:6: a quote inside a field that does not start with one\n");
+	free(e);
+	/* Only the last 4 digits of a malformed line are shown (errors are
+	 * logged at err level, read by everyone who reads the journal). */
+	e = errors_of("+1 (415) 555-01x2\n+44 0 20 7946 0000 ext 12\n");
+	ck_assert_str_eq(e, "l.txt:1: '+* (***) **5-01x2': a phone number holds digits and the separators ' ', "
+			    "'-', '.', '(' and ')' only\n"
+			    "l.txt:2: '+** * ** **** **00 ext 12': a phone number holds digits and the separators ' ', "
+			    "'-', '.', '(' and ')' only\n");
 	free(e);
 	e = errors_of("phone_number,phone_number\n\"+15550100001\"x\n");
 	ck_assert_str_eq(e, "l.txt:1: the header names 'phone_number' twice\n"

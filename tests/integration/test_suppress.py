@@ -172,7 +172,8 @@ def test_bad_reload_keeps_old_lists(work):
         env.d.signal(signal.SIGHUP)
         env.d.wait_log("reload refused")
         log = env.d.log()
-        assert "%s:3: '4155550101': not a phone number starting with '+'" % dnc in log, log[-3000:]
+        assert "%s:3: '******0101': not a phone number starting with '+'" % dnc in log, log[-3000:]
+        assert "4155550101" not in log, log[-3000:]
         assert env.d.proc.poll() is None
         p = ctl(env, "check")
         assert p.returncode == 1 and "dnc.txt:3:" in p.stderr, (p.returncode, p.stderr)
@@ -199,6 +200,35 @@ def test_bad_reload_keeps_old_lists(work):
         assert p.returncode == 1 and "dnc.txt" in p.stderr and "No such file" in p.stderr, p.stderr
         env.d.start()
         assert env.d.proc.wait(20) == 1
+
+
+def test_empty_list_is_said(work):
+    """A list with no numbers (an export that failed half way looks just
+    like it) is taken as empty, with a warning at check, at the start and
+    at a reload, naming the file."""
+    empty = os.path.join(work, "empty.csv")
+    with open(empty, "w") as f:
+        f.write("phone_number,name\n")
+    with open(os.path.join(work, "dnc.txt"), "w") as f:
+        f.write("+14155550102\n")
+    with Env(work, extra_conf=RESULTS + '\nsuppression = ( "dnc.txt", "empty.csv" );') as env:
+        p = ctl(env, "check")
+        assert p.returncode == 0, p.stderr
+        assert "%s: warning: the do-not-call list has no numbers" % empty in p.stderr, p.stderr
+        assert "dnc.txt: warning" not in p.stderr, p.stderr
+        env.d.start()
+        env.d.wait_started()
+        want = "the do-not-call list '%s' has no numbers" % empty
+        assert env.d.log().count(want) == 1, env.d.log()[-2000:]
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: env.d.log().count(want) == 2, 20, "the warning at the reload")
+        with open(empty, "w") as f:
+            f.write("phone_number,name\n+14155550103,x\n")
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: env.d.log().count("configuration reloaded") >= 2, 20, "the second reload")
+        assert env.d.log().count(want) == 2
+        assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 2
+        assert env.d.stop() == 0
 
 
 def test_kill9_after_suppress(work):
@@ -364,5 +394,6 @@ def test_retry_suppressed_while_queued(work):
 
 if __name__ == "__main__":
     run([test_suppress_one_second_before_submit, test_list_files, test_bad_reload_keeps_old_lists,
-         test_kill9_after_suppress, test_retry_becomes_follow_up, test_suppressed_while_queued,
+         test_empty_list_is_said, test_kill9_after_suppress, test_retry_becomes_follow_up,
+         test_suppressed_while_queued,
          test_retry_suppressed_while_queued])
