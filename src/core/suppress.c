@@ -41,7 +41,8 @@ int suppress_normalize(const char *text, size_t len, bool whatsapp, char *buf, c
 		*why = "an empty target (a number starting with '+', or 'whatsapp:ID')";
 		return -EINVAL;
 	}
-	if (!whatsapp && len >= plen && strncmp(text, prefix, plen) == 0) {
+	if (len >= plen && strncmp(text, prefix, plen) == 0) {
+		/* (also in a whatsapp_user_id cell: Twilio writes them so) */
 		whatsapp = true;
 		text += plen;
 		len -= plen;
@@ -71,10 +72,12 @@ int suppress_normalize(const char *text, size_t len, bool whatsapp, char *buf, c
 	for (size_t i = 1; i < len; i++) {
 		char c = text[i];
 		if (c == '(' && i + 2 < len && text[i + 1] == '0' && text[i + 2] == ')' && digits > 0) {
-			/* "+44 (0)20 ...": the national trunk prefix, written
-			 * for callers at home, is no digit of the E.164 number */
-			i += 2;
-			continue;
+			/* "+44 (0)20 ...": a national trunk prefix for the UK,
+			 * a digit of the number for Italy (+39 06 ...); a list
+			 * takes both forms (take()), one target must say */
+			*why = "'(0)' may or may not be a digit of the number (+44 (0)20 is +4420, +39 (0)6 is +3906): "
+			       "write it in E.164";
+			return -EINVAL;
 		}
 		if (c >= '0' && c <= '9') {
 			if (digits == 0 && c == '0') {
@@ -528,7 +531,7 @@ static bool header(struct parser *P, const char *p, size_t n, int line)
  * reader's view): each digit but the last 4 as '*', like the masked
  * numbers of info-level entries, so a malformed line does not echo a
  * whole number. */
-static void mask_text(const char *t, size_t n, char *buf, size_t size)
+void suppress_mask_text(const char *t, size_t n, bool beyond_ascii, char *buf, size_t size)
 {
 	size_t digits = 0, k = 0, seen = 0;
 
@@ -536,7 +539,8 @@ static void mask_text(const char *t, size_t n, char *buf, size_t size)
 		digits += t[i] >= '0' && t[i] <= '9';
 	for (size_t i = 0; i < n && k + 1 < size; i++) {
 		bool digit = t[i] >= '0' && t[i] <= '9';
-		buf[k++] = digit && seen++ + 4 < digits ? '*' : t[i];
+		/* (a byte of any other script's digits, whole, as '*') */
+		buf[k++] = (digit && seen++ + 4 < digits) || (beyond_ascii && (unsigned char)t[i] >= 0x80) ? '*' : t[i];
 	}
 	buf[k] = '\0';
 }
@@ -546,19 +550,45 @@ static void take(struct parser *P, const char *text, size_t len, bool whatsapp, 
 	char normal[SUPPRESS_NORMAL_MAX];
 	const char *why;
 
+	const char *trunk = whatsapp ? NULL : memmem(text, len, "(0)", 3);
+
+	if (trunk) {
+		/* "+44 (0)20 …" / "+39 (0)6 …": the national trunk 0 is no
+		 * digit of a UK number and is one of an Italian one; a list
+		 * cannot say which it meant, so both are kept from calls */
+		char alt[SUPPRESS_NORMAL_MAX + 8];
+		size_t at = (size_t)(trunk - text), k = 0;
+		bool ok = len < sizeof(alt);
+		for (int keep = 0; ok && keep < 2; keep++) {
+			k = 0;
+			memcpy(alt, text, at);
+			k = at;
+			if (keep)
+				alt[k++] = '0';
+			memcpy(alt + k, text + at + 3, len - at - 3);
+			k += len - at - 3;
+			if (suppress_normalize(alt, k, false, normal, &why) < 0)
+				ok = false;
+			else
+				push(P->s, normal, P->src, (uint32_t)line);
+		}
+		if (ok)
+			return;
+	}
 	if (suppress_normalize(text, len, whatsapp, normal, &why) < 0) {
 		const char *t = text;
 		size_t tn = len;
 		char shown[44];
 		trim(&t, &tn);
-		mask_text(t, tn > 40 ? 40 : tn, shown, sizeof(shown));
+		suppress_mask_text(t, tn > 40 ? 40 : tn, true, shown, sizeof(shown));
 		perr(P, line, "'%s': %s", shown, why);
 		return;
 	}
 	push(P->s, normal, P->src, (uint32_t)line);
 }
 
-static void csv_row(struct parser *P, const char *p, size_t n, int line)
+/* A row of a CSV list; a comment (a '#' line) may have neither cell. */
+static void csv_row(struct parser *P, const char *p, size_t n, int line, bool comment)
 {
 	char cell[SUPPRESS_NORMAL_MAX + 8];
 	size_t i = 0, len;
@@ -577,7 +607,9 @@ static void csv_row(struct parser *P, const char *p, size_t n, int line)
 				bad = true;
 			} else {
 				trim(&c, &cn);
-				if (cn > 0) {
+				/* (in a '#' line, a cell that begins with '#' is
+				 * the comment's text) */
+				if (cn > 0 && !(comment && c[0] == '#')) {
 					take(P, c, cn, wa, line);
 					any = true;
 				}
@@ -585,9 +617,9 @@ static void csv_row(struct parser *P, const char *p, size_t n, int line)
 		}
 		col++;
 	}
-	if (rc < 0)
+	if (rc < 0 && !(comment && !any))
 		perr(P, line, "%s", why);
-	else if (!any && !bad)
+	else if (!any && !bad && !comment)
 		perr(P, line, "no phone_number or whatsapp_user_id on this row");
 }
 
@@ -633,8 +665,17 @@ int suppress_parse(struct suppress_set *s, const char *file, const char *buf, si
 			p++;
 			n--;
 		}
-		if (n == 0 || p[0] == '#')
+		if (n == 0)
 			continue;
+		if (p[0] == '#' && !P.csv)
+			continue;
+		if (p[0] == '#') {
+			/* In a CSV a row may begin with '#' (a record id, a
+			 * note): a comment only when its number cells are
+			 * empty, else a row like any other. */
+			csv_row(&P, p, n, line, true);
+			continue;
+		}
 		if (!P.decided) {
 			P.decided = true;
 			if (header(&P, p, n, line)) {
@@ -643,7 +684,7 @@ int suppress_parse(struct suppress_set *s, const char *file, const char *buf, si
 			}
 		}
 		if (P.csv)
-			csv_row(&P, p, n, line);
+			csv_row(&P, p, n, line, false);
 		else
 			plain_line(&P, p, n, line);
 	}

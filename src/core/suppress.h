@@ -145,5 +145,10 @@ size_t suppress_warn_jobs(const struct suppress_rules *rules, const struct jobsp
 /* key as it may be logged at info: every digit (every character of a
  * WhatsApp id) but the last four as '*', "+*******0001". */
 void suppress_mask(const char *key, char *buf, size_t size);
+/* Free text (n bytes) as it may be logged at any level: every ASCII digit
+ * but the last 4 of the whole text as '*' ("ticket 991: +1 415-555-0123"
+ * -> "ticket ***: +* ***-***-0123"), and with beyond_ascii every byte
+ * beyond ASCII too (a malformed number in another script's digits). */
+void suppress_mask_text(const char *t, size_t n, bool beyond_ascii, char *buf, size_t size);
 
 #endif

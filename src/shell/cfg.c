@@ -122,6 +122,8 @@ struct loader {
 	bool retention_bad; /* state_retention was wrong: max_lateness is not checked against it */
 	bool quiet;       /* the setting comes from defaults: already reported */
 	bool failed;      /* something in the current job (or the load) was wrong */
+	bool lists_read;  /* the key `suppression` was read */
+	bool lists_bad;   /* ... and one of its lists was wrong */
 	struct jobspec *jobs;
 	size_t n_jobs, jobs_cap;
 	struct seen_name *seen;
@@ -1843,6 +1845,7 @@ static void load_suppression(struct loader *L, const config_setting_t *s, const 
 	}
 	n = config_setting_length(s);
 	c->suppress = xcalloc(1, sizeof(*c->suppress));
+	L->lists_read = true;
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
@@ -1854,6 +1857,7 @@ static void load_suppression(struct loader *L, const config_setting_t *s, const 
 			else
 				lerr(L, e, "'suppression': each element must be a file name, not %s",
 				     type_name(config_setting_type(e)));
+			L->lists_bad = true;
 			continue;
 		}
 		path = resolve(dir, v);
@@ -1863,6 +1867,7 @@ static void load_suppression(struct loader *L, const config_setting_t *s, const 
 			if (fd.n == 1 && fd.v[0].line == 0)
 				lerr(L, e, "'suppression': '%s': %s", path, fd.v[0].msg);
 			L->failed = true;
+			L->lists_bad = true;
 			if (!L->quiet && !(fd.n == 1 && fd.v[0].line == 0))
 				diag_move(L->d, &fd);
 		}
@@ -1939,6 +1944,11 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 
 int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 {
+	return cfg_load_ex(path, ret, d, NULL);
+}
+
+int cfg_load_ex(const char *path, struct daemonconf **ret, struct diag *d, struct cfg_lists *ret_lists)
+{
 	struct loader L = { .d = d };
 	struct daemonconf *c;
 	config_t cf;
@@ -1982,6 +1992,16 @@ int cfg_load(const char *path, struct daemonconf **ret, struct diag *d)
 
 	if (L.failed || d->n > 0) {
 		r = -EINVAL;
+		if (ret_lists && parsed && L.lists_read && !L.lists_bad && c->suppress) {
+			/* The lists are good on their own: the caller may take
+			 * them although the rest is refused. */
+			ret_lists->set = c->suppress;
+			ret_lists->files = c->suppression;
+			ret_lists->n_files = c->n_suppression;
+			c->suppress = NULL;
+			c->suppression = NULL;
+			c->n_suppression = 0;
+		}
 		for (size_t i = 0; i < L.n_jobs; i++)
 			jobspec_clear(&L.jobs[i]);
 		free(L.jobs);

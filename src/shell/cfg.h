@@ -20,6 +20,20 @@
  * that do not stop the load are not errors and are not added to d. */
 int cfg_load(const char *path, struct daemonconf **ret, struct diag *d);
 
+/* The do-not-call lists of a load (a set and the files it was read from,
+ * taken by the caller). */
+struct cfg_lists {
+	struct suppress_set *set;
+	char **files;
+	size_t n_files;
+};
+/* cfg_load; and when the load fails but its key `suppression` was read
+ * and each of its lists loaded without an error, *ret_lists (when not
+ * NULL) gets them: a reload refused for a job file's mistake still takes
+ * a number added to a list (the lists stand apart from the jobs, and
+ * each of them is whole). Left zeroed otherwise. */
+int cfg_load_ex(const char *path, struct daemonconf **ret, struct diag *d, struct cfg_lists *ret_lists);
+
 /* control_socket of the daemon configuration at path (its @includes
  * too, never a job file: an operator must reach the daemon while a job
  * file is broken), checked and resolved as cfg_load does. 0 and *ret (the

@@ -451,16 +451,38 @@ int engine_reload(struct engine *e)
 
 	int64_t t0 = engine_now_ms();
 
+	struct cfg_lists lists = { 0 };
+
 	notify_reloading();
-	if (cfg_load(e->config_path, &nc, &d) < 0) {
+	if (cfg_load_ex(e->config_path, &nc, &d, &lists) < 0) {
 		for (size_t i = 0; i < d.n; i++) {
 			char *line = diag_format(&d, i);
 			log_event(LOG_ERR, EV_CONFIG_ERROR, NULL, "%s", line);
 			free(line);
 		}
 		log_event(LOG_ERR, EV_RELOAD_FAILED, NULL,
-			  "reload refused: %zu error%s in the configuration; the previous one stays in force", d.n,
-			  d.n == 1 ? "" : "s");
+			  "reload refused: %zu error%s in the configuration; the previous one stays in force%s", d.n,
+			  d.n == 1 ? "" : "s",
+			  lists.set ? ", but for the do-not-call lists, which are read without an error and are taken"
+				    : ", the do-not-call lists too");
+		if (lists.set) {
+			/* An opt-out added to a list is not held back by
+			 * someone else's broken job file. */
+			struct daemonconf *c = e->conf;
+			for (size_t i = 0; i < c->n_suppression; i++)
+				free(c->suppression[i]);
+			free(c->suppression);
+			suppress_clear(c->suppress);
+			free(c->suppress);
+			c->suppress = lists.set;
+			c->suppression = lists.files;
+			c->n_suppression = lists.n_files;
+			e->stats.suppress_entries_files = suppress_size(c->suppress);
+			warn_empty_lists(c);
+			log_event(LOG_NOTICE, EV_SUPPRESSED, NULL,
+				  "do-not-call lists re-read: %zu numbers in %zu files, in force from now on",
+				  suppress_size(c->suppress), c->n_suppression);
+		}
 		notify_status("reload failed: %zu error%s; previous configuration in force", d.n, d.n == 1 ? "" : "s");
 		e->last_status[0] = '\0';
 		diag_clear(&d);
@@ -513,8 +535,28 @@ int engine_suppress(struct engine *e, const char *target, const char *reason, co
 	uint32_t line = 0;
 	int rc;
 
+	char shown[SUPPRESS_STORE_REASON_MAX + 1] = "";
+	bool replaced;
+	char *cause = NULL;
+
 	if (suppress_normalize(target, strlen(target), false, normal, why) < 0)
 		return -EINVAL;
+	/* The file it goes to first: an addition answered into a file that
+	 * was replaced meanwhile would be gone at the next start. */
+	rc = suppress_store_follow(e->own_store, &e->own, &replaced, &cause);
+	if (replaced)
+		log_event(rc < 0 ? LOG_ERR : LOG_WARNING, rc < 0 ? EV_STATE_ERROR : EV_SUPPRESSED, NULL,
+			  "the do-not-call list '%s' was replaced or removed while the daemon ran%s%s",
+			  suppress_store_path(e->own_store),
+			  rc < 0 ? ": " : "; the file there now is read and written to (numbers that left it stay "
+					  "in force until the next start)",
+			  rc < 0 ? cause : "");
+	free(cause);
+	e->stats.suppress_entries_own = suppress_size(&e->own);
+	if (rc < 0) {
+		*why = "the do-not-call list in the state folder cannot be read or written";
+		return rc;
+	}
 	if (suppress_find_key(&e->own, normal, NULL))
 		return 1;
 	rc = suppress_store_append(e->own_store, normal, engine_now_ms() / 1000, peer ? peer->uid : 0, reason,
@@ -532,9 +574,12 @@ int engine_suppress(struct engine *e, const char *target, const char *reason, co
 	if (peer)
 		snprintf(who, sizeof(who), " (uid %" PRIu32 ", gid %" PRIu32 ", pid %" PRId32 ")", peer->uid, peer->gid,
 			 peer->pid);
+	/* (the reason as logged: a number written into it masked too; the
+	 * file keeps it whole) */
+	if (reason)
+		suppress_mask_text(reason, strnlen(reason, SUPPRESS_STORE_REASON_MAX), false, shown, sizeof(shown));
 	log_event(LOG_NOTICE, EV_SUPPRESSED, &f, "operator request%s: %s added to the do-not-call list '%s' (line %u)%s%s",
-		  who, masked, suppress_store_path(e->own_store), (unsigned)line, reason && *reason ? ": " : "",
-		  reason && *reason ? reason : "");
+		  who, masked, suppress_store_path(e->own_store), (unsigned)line, *shown ? ": " : "", shown);
 	return 0;
 }
 

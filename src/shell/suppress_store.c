@@ -24,6 +24,7 @@ struct suppress_store {
 	int fd;         /* the own list, O_APPEND */
 	char *path;
 	uint32_t lines; /* lines it holds: the next one appended is lines + 1 */
+	struct stat sb; /* the file st->fd is: a file at path that is not it replaced it */
 };
 
 int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d)
@@ -56,56 +57,47 @@ static uint32_t count_lines(const char *p, size_t n)
 	return k;
 }
 
-/* Whether line (n bytes, no newline) of the own list is whole: the
- * header when it is the first line, else a row of all five cells (a
- * write cut short loses its last cells or leaves a quote open) that
- * reads as an entry. */
+/* Whether line (n bytes, no newline) of the own list is whole: it reads
+ * as the header when it is the first line (CRLF, a BOM and blanks are
+ * fine), else as an entry under the header. A write cut short leaves a
+ * quote open or a number too short, which does not read; one cut after
+ * its number's cell (only the moment or reason lost) does, and is kept,
+ * and so is a bare number added by hand: a line is dropped only when it
+ * cannot mean a number that must not be called. (A cut inside the
+ * number that leaves 8 or more digits keeps a wrong number from calls:
+ * the addition it belonged to was never answered.) */
 static bool whole_line(const char *line, size_t n, bool first)
 {
-	size_t commas = 0;
-	bool quoted = false;
+	size_t head = first ? 0 : sizeof(own_header) - 1;
 	struct suppress_set probe = { 0 };
 	struct diag d = { 0 };
-	char *text;
+	char *text = xmalloc(head + n + 2);
 	int r;
 
-	if (first && n == sizeof(own_header) - 2 && memcmp(line, own_header, n) == 0)
-		return true;
-	for (size_t i = 0; i < n; i++) {
-		if (line[i] == '"')
-			quoted = !quoted;
-		else if (line[i] == ',' && !quoted)
-			commas++;
-	}
-	if (quoted || commas != 4)
-		return false;
-	text = xasprintf("%s%.*s\n", own_header, (int)n, line);
-	r = suppress_parse(&probe, "own", text, strlen(text), &d);
+	memcpy(text, own_header, head);
+	memcpy(text + head, line, n);
+	text[head + n] = '\n';
+	text[head + n + 1] = '\0';
+	r = suppress_parse(&probe, "own", text, head + n + 1, &d);
 	free(text);
 	diag_clear(&d);
 	suppress_clear(&probe);
 	return r == 0;
 }
 
-int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
-			char **cause)
+/* Read the own list at st->path into own (made when absent or empty,
+ * its torn last line cut, its header given back when the cut left
+ * nothing), sealed, and open it for appending. */
+static int load_own(struct suppress_store *st, struct suppress_set *own, bool *ret_cut, char **cause)
 {
-	struct suppress_store *st = xcalloc(1, sizeof(*st));
 	struct diag d = { 0 };
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	*ret_cut = false;
-	st->fd = st->dirfd = -1;
-	st->path = xasprintf("%s/%s", state_dir, SUPPRESS_STORE_NAME);
-	st->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (st->dirfd < 0) {
-		r = -errno;
-		*cause = xasprintf("cannot open the state folder '%s': %s", state_dir, strerror(-r));
-		goto fail;
-	}
-	r = file_read(st->path, SUPPRESS_STORE_MAX_FILE, &text, &len);
+	/* (a regular file only, opened without blocking: a FIFO put in its
+	 * place would hold the start for ever) */
+	r = file_read_ex(st->path, SUPPRESS_STORE_MAX_FILE, FILE_READ_REGULAR, &text, &len);
 	if (r == 0 && len == 0) {
 		/* emptied (by hand, or a cut header): made again below */
 		free(text);
@@ -122,10 +114,11 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 		text = xstrdup(own_header);
 		len = strlen(text);
 	} else if (r < 0) {
-		*cause = xasprintf("cannot read the do-not-call list '%s': %s", st->path, strerror(-r));
+		*cause = xasprintf("cannot read the do-not-call list '%s': %s", st->path,
+				   r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto fail;
 	}
-	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 	if (st->fd < 0) {
 		r = -errno;
 		*cause = xasprintf("cannot open the do-not-call list '%s' for writing: %s", st->path, strerror(-r));
@@ -148,17 +141,28 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 		} else {
 			/* A write cut short: its addition was never answered. */
 			len = start;
-			if (ftruncate(st->fd, (off_t)len) < 0 || fdatasync(st->fd) < 0) {
-				r = -errno;
+			if (ftruncate(st->fd, (off_t)len) < 0 ||
+			    (len == 0 && write(st->fd, own_header, sizeof(own_header) - 1) !=
+						 (ssize_t)(sizeof(own_header) - 1)) ||
+			    fdatasync(st->fd) < 0) {
+				r = errno ? -errno : -EIO;
 				*cause = xasprintf("cannot cut the torn last line of '%s': %s", st->path, strerror(-r));
 				goto fail;
+			}
+			if (len == 0) {
+				/* nothing but a torn header: the header again */
+				free(text);
+				text = xstrdup(own_header);
+				len = strlen(text);
 			}
 			text[len] = '\0';
 			*ret_cut = true;
 		}
 	}
 	st->lines = count_lines(text, len);
+	own->sealed = false;
 	r = suppress_parse(own, st->path, text, len, &d);
+	suppress_seal(own);
 	if (r < 0) {
 		char *first = diag_format(&d, 0);
 		*cause = xasprintf("the do-not-call list '%s' is damaged (%zu bad line%s), e.g. %s; repair it (its "
@@ -167,16 +171,65 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 		free(first);
 		goto fail;
 	}
-	suppress_seal(own);
+	if (fstat(st->fd, &st->sb) < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot stat '%s': %s", st->path, strerror(-r));
+		goto fail;
+	}
 	free(text);
 	diag_clear(&d);
-	*ret = st;
 	return 0;
 fail:
 	free(text);
 	diag_clear(&d);
-	suppress_store_close(st);
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
 	return r < 0 ? r : -EINVAL;
+}
+
+int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
+			char **cause)
+{
+	struct suppress_store *st = xcalloc(1, sizeof(*st));
+	int r;
+
+	*ret_cut = false;
+	st->fd = st->dirfd = -1;
+	st->path = xasprintf("%s/%s", state_dir, SUPPRESS_STORE_NAME);
+	st->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open the state folder '%s': %s", state_dir, strerror(-r));
+		suppress_store_close(st);
+		return r;
+	}
+	r = load_own(st, own, ret_cut, cause);
+	if (r < 0) {
+		suppress_store_close(st);
+		return r;
+	}
+	*ret = st;
+	return 0;
+}
+
+int suppress_store_follow(struct suppress_store *st, struct suppress_set *own, bool *ret_replaced, char **cause)
+{
+	struct stat now;
+	bool cut = false;
+
+	*ret_replaced = false;
+	if (st->fd >= 0 && stat(st->path, &now) == 0 && now.st_ino == st->sb.st_ino && now.st_dev == st->sb.st_dev)
+		return 0;
+	/* Replaced (sed -i, an editor that saves by rename, a restore) or
+	 * removed: appending to the old file would answer "added" into a
+	 * file nobody reads again. The file there now is read and joins the
+	 * list in force (what left it stays in force until the next start). */
+	*ret_replaced = true;
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	return load_own(st, own, &cut, cause);
 }
 
 /* A CSV cell of reason: quoted, control characters as blanks, cut at

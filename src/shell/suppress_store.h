@@ -45,6 +45,12 @@ int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d
  * cannot hold it, or a line is malformed (never dropped silently). */
 int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
 			char **cause);
+/* Before an append: when the own list at its path is no longer the file
+ * st writes to (replaced by an edit or a restore, or removed), read the
+ * one there now (made when absent) into own (what own held stays) and
+ * write to it from now on; *ret_replaced says so. 0, or a negative errno
+ * with *cause (nothing may be appended then). */
+int suppress_store_follow(struct suppress_store *st, struct suppress_set *own, bool *ret_replaced, char **cause);
 /* Append the normal target (suppress_normalize) with the moment, who
  * asked and why (may be NULL), durably; its line in *ret_line. 0 or a
  * negative errno (nothing that was not durable is reported done). */

@@ -80,10 +80,11 @@ START_TEST(test_normalize)
 	ck_assert_ptr_null(norm("", false));
 	ck_assert_ptr_null(norm("   ", false));
 	ck_assert_ptr_null(norm("+", false));
-	/* the UK's trunk "(0)" is no digit of the number; no country code
-	 * begins with 0 */
-	ck_assert_str_eq(norm("+44 (0)20 7946 0000", false), "+442079460000");
-	ck_assert_str_eq(norm("+44(0)2079460000", false), "+442079460000");
+	/* a trunk "(0)" may be a digit (Italy) or not (UK): one target
+	 * must be written in E.164 (a list takes both, test_csv_list); no
+	 * country code begins with 0 */
+	ck_assert_ptr_null(norm("+44 (0)20 7946 0000", false));
+	ck_assert_ptr_null(norm("+44(0)2079460000", false));
 	ck_assert_ptr_null(norm("+(0)442079460000", false));
 	ck_assert_ptr_null(norm("+0442079460000", false));
 	ck_assert_str_eq(norm("+1 (055) 010-0001", false), "+10550100001"); /* a "(0" that is more */
@@ -170,6 +171,37 @@ START_TEST(test_csv_list)
 	ck_assert_int_eq(h.line, 7);
 	suppress_clear(&s);
 
+	/* A CRM's record id may begin with '#': a row with a number is a
+	 * row, a '#' line without one a comment; Twilio's "whatsapp:+1…"
+	 * in the WhatsApp column is that number; a trunk "(0)" in a list
+	 * keeps both of its readings from calls. */
+	must_parse(&s, "crm2.csv",
+		   "id,name,phone_number,whatsapp_user_id\n"
+		   "#1042,Ann,+15550100005,\n"
+		   "# exported by hand, with a comma\n"
+		   "#1043,Bo,,whatsapp:+15550100006\n"
+		   "c5,UK,+44 (0)20 7946 0000,\n"
+		   "c6,IT,+39 (0)6 6982 1234,\n");
+	suppress_seal(&s);
+	ck_assert(suppress_find(&s, "+15550100005", NULL, &h));
+	ck_assert_int_eq(h.line, 2);
+	ck_assert(suppress_find(&s, NULL, "15550100006", NULL));
+	ck_assert(suppress_find(&s, "+15550100006", NULL, NULL));
+	ck_assert(suppress_find(&s, "+442079460000", NULL, NULL));
+	ck_assert(suppress_find(&s, "+4402079460000", NULL, NULL));
+	ck_assert(suppress_find(&s, "+390669821234", NULL, NULL));
+	ck_assert(suppress_find(&s, "+39669821234", NULL, NULL));
+	suppress_clear(&s);
+	{
+		char *e = errors_of("x,phone_number\n#1,+1555\n");
+		ck_assert_str_eq(e, "l.txt:2: '+1555': an E.164 phone number has 8 to 15 digits\n");
+		free(e);
+	}
+	must_parse(&s, "first.csv", "phone_number,name\n# a note, the number column first\n+15550100007,x\n");
+	suppress_seal(&s);
+	ck_assert_uint_eq(suppress_size(&s), 1);
+	suppress_clear(&s);
+
 	/* one column, header only: an empty list, no error */
 	must_parse(&s, "one.csv", "phone_number\n");
 	must_parse(&s, "one.csv", "phone_number\r\n+15550100009\r\n");
@@ -203,6 +235,17 @@ START_TEST(test_bad_lines)
 			    "l.txt:5: '****5678': not a phone number starting with '+' (E.164) nor 'whatsapp:ID'\n"
 			    "l.txt:6: a quote inside a field that does not start with one\n");
 	free(e);
+	/* digits of other scripts are masked whole, every byte */
+	e = errors_of("+\xef\xbc\x91\xef\xbc\x95\xef\xbc\x95\n");
+	ck_assert_str_eq(e, "l.txt:1: '+*********': a phone number holds digits and the separators ' ', '-', '.', '(' "
+			    "and ')' only\n");
+	free(e);
+	{
+		char b[64];
+		const char *r = "ticket 991: +1 415-555-0123 asked";
+		suppress_mask_text(r, strlen(r), false, b, sizeof(b));
+		ck_assert_str_eq(b, "ticket ***: +* ***-***-0123 asked");
+	}
 	/* Only the last 4 digits of a malformed line are shown (errors are
 	 * logged at err level, read by everyone who reads the journal). */
 	e = errors_of("+1 (415) 555-01x2\n+44 0 20 7946 0000 ext 12\n");

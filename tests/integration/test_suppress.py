@@ -298,6 +298,103 @@ def test_kill9_after_suppress(work):
             assert env.d.stop() == 0
 
 
+def test_own_list_edits(work):
+    """The own list edited by hand or replaced: a bare number added at its
+    end without a newline is kept (it was cut as torn, and called); a
+    header written with CRLF or a BOM and no newline stays a header; a
+    file replaced while the daemon runs (sed -i, a restore) is read and
+    written to from then on (the additions went to the old, deleted file
+    and were gone after a restart); a FIFO in its place is an error at
+    the start, not a hang; the reason is logged with its digits masked."""
+    header = "phone_number,whatsapp_user_id,added_utc,peer_uid,reason"
+    with Env(work, extra_conf=RESULTS) as env:
+        own = os.path.join(env.d.state, "suppressed.csv")
+        os.makedirs(env.d.state, exist_ok=True)
+        for first in (header + "\r", "\ufeff" + header, header + " "):
+            with open(own, "w") as f:
+                f.write(first)
+            env.d.start()
+            env.d.wait_started()
+            assert "cut short" not in env.d.log(), env.d.log()[-2000:]
+            assert ctl(env, "suppress", "+14155550108").returncode == 0
+            assert env.d.stop() == 0
+            with open(own) as f:
+                assert f.read().splitlines()[1].startswith("+14155550108,")
+            env.d.start()
+            env.d.wait_started()
+            assert metric(env, 'batchcalld_suppression_entries{list="own"}') == 1
+            assert env.d.stop() == 0
+            os.unlink(own)
+        with open(own, "w") as f:
+            f.write(header + "\n+14155550103")
+        env.d.start()
+        env.d.wait_started()
+        assert metric(env, 'batchcalld_suppression_entries{list="own"}') == 1
+        with open(own) as f:
+            assert f.read() == header + "\n+14155550103\n"
+        # replaced while running: the file there now is followed
+        p = ctl(env, "suppress", "+14155550104", "--reason", "ticket 991: +1 415-555-0123 asked")
+        assert p.returncode == 0, p.stderr
+        log = env.d.log()
+        assert "ticket ***: +* ***-***-0123 asked" in log and "415-555-0123" not in log, log[-2000:]
+        with open(own) as f:
+            text = f.read()
+        assert "415-555-0123" in text  # the file keeps the reason whole
+        tmp = own + ".new"
+        with open(tmp, "w") as f:
+            f.write(text.replace("+14155550103\n", ""))
+        os.rename(tmp, own)
+        assert ctl(env, "suppress", "+14155550105").returncode == 0
+        assert "was replaced or removed while the daemon ran" in env.d.log(), env.d.log()[-2000:]
+        os.unlink(own)
+        assert ctl(env, "suppress", "+14155550106").returncode == 0
+        assert env.d.log().count("was replaced or removed while the daemon ran") == 2
+        # what left the file stays in force until the next start
+        assert ctl(env, "suppress", "+14155550103").stdout.count("already") == 1
+        env.d.kill9()
+        with open(own) as f:
+            lines = f.read().splitlines()
+        assert lines[0] == header and [x.split(",")[0] for x in lines[1:]] == ["+14155550106"], lines
+        # a FIFO in its place: the start fails, naming it
+        os.unlink(own)
+        os.mkfifo(own)
+        env.d.start()
+        assert env.d.proc.wait(20) != 0
+        assert "not a regular file" in env.d.log(), env.d.log()[-2000:]
+        os.unlink(own)
+
+
+def test_reload_refused_takes_lists(work):
+    """A reload refused for a broken job file still takes the do-not-call
+    lists when they read without an error (an opt-out is not held back by
+    someone else's mistake), and says so; a list with an error keeps the
+    old lists."""
+    dnc = os.path.join(work, "dnc.txt")
+    with open(dnc, "w") as f:
+        f.write("+14155550102\n")
+    with Env(work, extra_conf=RESULTS + '\nsuppression = ( "dnc.txt" );') as env:
+        at = int(time.time()) + 8
+        env.d.write_job("dnc7", job(at, ("+14155550101", "+14155550102", "+14155550103")))
+        env.d.start()
+        env.d.wait_started()
+        with open(dnc, "a") as f:
+            f.write("+14155550103\n")
+        env.d.write_job("broken", "  agent_id = ;\n", file="broken")
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("do-not-call lists re-read")
+        assert "but for the do-not-call lists" in env.d.log()
+        assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 2
+        env.d.wait_state("dnc7", ("completed",), 60)
+        assert submitted_numbers(env.sim) == [["+14155550101"]], submitted_numbers(env.sim)
+        with open(dnc, "a") as f:
+            f.write("4155550101\n")
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: env.d.log().count("reload refused") >= 2, 20, "the second refusal")
+        assert "the do-not-call lists too" in env.d.log()
+        assert metric(env, 'batchcalld_suppression_entries{list="files"}') == 2
+        assert env.d.stop() == 0
+
+
 def test_suppressed_while_queued(work):
     """The lists are asked again when a submit leaves the HTTP client's
     queue: at 0.5 requests/s, three jobs due together wait their turn; a
@@ -395,5 +492,5 @@ def test_retry_suppressed_while_queued(work):
 if __name__ == "__main__":
     run([test_suppress_one_second_before_submit, test_list_files, test_bad_reload_keeps_old_lists,
          test_empty_list_is_said, test_kill9_after_suppress, test_retry_becomes_follow_up,
-         test_suppressed_while_queued,
+         test_own_list_edits, test_reload_refused_takes_lists, test_suppressed_while_queued,
          test_retry_suppressed_while_queued])
