@@ -51,7 +51,7 @@ json-c/json.h
 # fprintf, which is not allowed).
 core_symbols='
 abort calloc free malloc realloc qsort
-memchr memcmp memcpy memmove memset strcat
+memchr memcmp memcpy memmem memmove memset strcat
 strcasecmp strchr strcmp strcspn strlen strncasecmp strncmp strpbrk strspn strstr strtok_r
 snprintf vsnprintf vasprintf
 strtod strtol strtoll strtoul strtoull ceil floor fmax llround pow

@@ -544,13 +544,15 @@ int engine_suppress(struct engine *e, const char *target, const char *reason, co
 	/* The file it goes to first: an addition answered into a file that
 	 * was replaced meanwhile would be gone at the next start. */
 	rc = suppress_store_follow(e->own_store, &e->own, &replaced, &cause);
-	if (replaced)
-		log_event(rc < 0 ? LOG_ERR : LOG_WARNING, rc < 0 ? EV_STATE_ERROR : EV_SUPPRESSED, NULL,
-			  "the do-not-call list '%s' was replaced or removed while the daemon ran%s%s",
-			  suppress_store_path(e->own_store),
-			  rc < 0 ? ": " : "; the file there now is read and written to (numbers that left it stay "
-					  "in force until the next start)",
-			  rc < 0 ? cause : "");
+	if (replaced && rc < 0)
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+			  "the do-not-call list '%s' was replaced or removed while the daemon ran: %s",
+			  suppress_store_path(e->own_store), cause);
+	else if (replaced)
+		log_event(LOG_WARNING, EV_SUPPRESSED, NULL,
+			  "the do-not-call list '%s' was replaced or removed while the daemon ran; the file there "
+			  "now is read and written to (numbers that left it stay in force until the next start)",
+			  suppress_store_path(e->own_store));
 	free(cause);
 	e->stats.suppress_entries_own = suppress_size(&e->own);
 	if (rc < 0) {
