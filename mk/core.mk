@@ -27,7 +27,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/conv.c src/core/conv.h \
 	src/core/webhook.c src/core/webhook.h \
 	src/core/results.c src/core/results.h \
-	src/core/suppress.c src/core/suppress.h
+	src/core/suppress.c src/core/suppress.h src/core/ledger.c src/core/ledger.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
@@ -36,7 +36,7 @@ CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf test
 	tests/core/test_ratelimit tests/core/test_apiclock tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results \
-	tests/core/test_suppress
+	tests/core/test_suppress tests/core/test_ledger
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_util_SOURCES = tests/core/test_util.c
@@ -159,3 +159,7 @@ check_LIBRARIES = tests/libfixture.a
 tests_libfixture_a_SOURCES = tests/fixture.c tests/fixture.h src/shell/file.c src/shell/tzdb.c
 tests_libfixture_a_CPPFLAGS = $(CORE_TEST_CPPFLAGS) -I$(top_srcdir)/src/shell
 tests_libfixture_a_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_ledger_SOURCES = tests/core/test_ledger.c
+tests_core_test_ledger_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_ledger_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_ledger_LDADD = $(CORE_TEST_LIBS)
