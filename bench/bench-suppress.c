@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
+#include "ledger.h"
 #include "run.h"
 #include "suppress.h"
 #include "suppress_store.h"
@@ -168,10 +170,11 @@ int main(int argc, char **argv)
 	}
 	r = run_new_at(&spec, 0);
 	for (int k = 0; k < ROUNDS; k++) {
-		char **out = NULL;
+		char **out = NULL, **over = NULL;
+		size_t n_over = 0;
 		uint64_t digest;
 		t0 = now_ms();
-		left = run_body_select(r, &rules, v, RCPTS, include, &digest, &out, &out_n);
+		left = run_body_select(r, &rules, NULL, v, RCPTS, include, &digest, &out, &out_n, &over, &n_over);
 		times[k] = now_ms() - t0;
 		for (size_t i = 0; i < out_n; i++)
 			free(out[i]);
@@ -182,6 +185,80 @@ int main(int argc, char **argv)
 	       "%.2f ms best, %.2f ms median, %.2f ms worst of %d\n",
 	       RCPTS, suppress_size(&files), suppress_size(&own), left, out_n, times[0], times[ROUNDS / 2],
 	       times[ROUNDS - 1], ROUNDS);
+
+	/* The contact ledger: n contacts over 7 days, to a number each of
+	 * n/3 people (so most have 3), written as the daemon writes them,
+	 * read back as a start does; then the same submits checked against
+	 * the lists and the limits (3 calls in 7 days, 1 day apart). */
+	{
+		struct ledger l = { 0 };
+		struct contact_limits lim = { .max_calls = 3, .window_s = 7 * 86400, .min_gap_s = 86400 };
+		struct contact_rules cr = { &l, &lim, 1765000000 + 7 * 86400 };
+		char lpath[4096], line[256];
+		char *text = NULL;
+		size_t len = 0, torn, people = n / 3 ? n / 3 : 1;
+		double lrss0, lrss1, t_lload;
+		snprintf(lpath, sizeof(lpath), "%s.contacts", path);
+		f = fopen(lpath, "w");
+		if (!f) {
+			perror(lpath);
+			return 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			number(i % people, buf, sizeof(buf));
+			ledger_format(line, sizeof(line), 1765000000 + (int64_t)(rnd() % (7 * 86400)), buf, "agent_bench",
+				      rnd());
+			fputs(line, f);
+		}
+		if (fclose(f) != 0 || stat(lpath, &sb) < 0) {
+			perror(lpath);
+			return 1;
+		}
+		lrss0 = rss_mib();
+		t0 = now_ms();
+		if (file_read_ex(lpath, (size_t)1 << 30, FILE_READ_REGULAR, &text, &len) < 0 ||
+		    ledger_parse(&l, lpath, text, len, &d, &torn) < 0) {
+			fprintf(stderr, "bench-suppress: cannot read %s\n", lpath);
+			return 1;
+		}
+		free(text);
+		ledger_expire(&l, 0); /* (merges the tail: the start's state) */
+		t_lload = now_ms() - t0;
+		lrss1 = rss_mib();
+		unlink(lpath);
+		printf("ledger: %zu contacts of %zu people: file %.1f MiB (%.1f bytes a contact), loaded in %.0f ms, "
+		       "%.1f MiB kept (%.1f bytes a contact)\n",
+		       ledger_size(&l), people, (double)sb.st_size / (1024.0 * 1024.0), (double)sb.st_size / (double)n,
+		       t_lload, lrss1 - lrss0, (lrss1 - lrss0) * 1024 * 1024 / (double)n);
+		/* every tenth recipient is one the ledger knows */
+		for (size_t i = 0; i < RCPTS; i += 10) {
+			number(rnd() % people, buf, sizeof(buf));
+			free(v[i].phone_number);
+			v[i].phone_number = xstrdup(buf);
+		}
+		for (int k = 0; k < ROUNDS; k++) {
+			char **out = NULL, **over = NULL;
+			size_t n_over = 0;
+			uint64_t digest;
+			t0 = now_ms();
+			left = run_body_select(r, &rules, &cr, v, RCPTS, include, &digest, &out, &out_n, &over, &n_over);
+			times[k] = now_ms() - t0;
+			for (size_t i = 0; i < out_n; i++)
+				free(out[i]);
+			free(out);
+			for (size_t i = 0; i < n_over; i++)
+				free(over[i]);
+			free(over);
+			if (k == ROUNDS - 1)
+				printf("check: a submit of %d recipients against the lists and %zu contacts: %zu left, "
+				       "%zu listed, %zu over the limits; ",
+				       RCPTS, ledger_size(&l), left, out_n, n_over);
+		}
+		qsort(times, ROUNDS, sizeof(*times), cmp_double);
+		printf("%.2f ms best, %.2f ms median, %.2f ms worst of %d\n", times[0], times[ROUNDS / 2],
+		       times[ROUNDS - 1], ROUNDS);
+		ledger_clear(&l);
+	}
 	run_free(r);
 	for (size_t i = 0; i < RCPTS; i++)
 		free(v[i].phone_number);

@@ -16,7 +16,7 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/control.c src/shell/control.h \
 	src/shell/resfiles.c src/shell/resfiles.h \
 	src/shell/ctl_online.c src/shell/ctl_online.h \
-	src/shell/suppress_store.c src/shell/suppress_store.h
+	src/shell/suppress_store.c src/shell/suppress_store.h src/shell/ledger_store.c src/shell/ledger_store.h
 
 SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/tests/shell
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)

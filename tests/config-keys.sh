@@ -186,6 +186,7 @@ while IFS=$tab read -r scope key digest shown sent dict readme note; do
 	esac
 	case $scope in
 	api | retry) shown_as="$scope.$key" ;;
+	limits) shown_as="contact_limits.$key" ;;
 	*) shown_as=$key ;;
 	esac
 	case $readme in

@@ -82,6 +82,7 @@ ids = [
     ("webhook-failed", "6f132762825644acb6db22596a0682af", None),
     ("api-clock", "46f197c731234704b00f486b0bb50276", None),
     ("suppressed", "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917", None),
+    ("contact-limit", "904c8d9fcf5c417d9a53c7d265bf476f", None),
 ]
 failed = False
 def expect(what, got, want):

@@ -740,6 +740,15 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	       "Numbers and WhatsApp ids on the do-not-call lists: the files of suppression, and the daemon's own.");
 	sbuf_addf(&b, "batchcalld_suppression_entries{list=\"files\"} %" PRIu64 "\n", s->suppress_entries_files);
 	sbuf_addf(&b, "batchcalld_suppression_entries{list=\"own\"} %" PRIu64 "\n", s->suppress_entries_own);
+	family(&b, "batchcalld_contact_limited_recipients_total", "counter",
+	       "Recipients the contact limits left out of a submit body, or of a retry.");
+	sbuf_addf(&b, "batchcalld_contact_limited_recipients_total{at=\"submit\"} %" PRIu64 "\n",
+		  s->contact_limited_submit);
+	sbuf_addf(&b, "batchcalld_contact_limited_recipients_total{at=\"retry\"} %" PRIu64 "\n",
+		  s->contact_limited_retry);
+	family(&b, "batchcalld_contact_ledger_entries", "gauge",
+	       "Contacts the ledger of the contact limits holds (within the longest window).");
+	sbuf_addf(&b, "batchcalld_contact_ledger_entries %" PRIu64 "\n", s->ledger_entries);
 	family(&b, "batchcalld_reloads_total", "counter", "Configuration reloads (SIGHUP) by result.");
 	sbuf_addf(&b, "batchcalld_reloads_total{result=\"ok\"} %" PRIu64 "\n", s->reloads_ok);
 	sbuf_addf(&b, "batchcalld_reloads_total{result=\"failed\"} %" PRIu64 "\n", s->reloads_failed);

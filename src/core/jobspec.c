@@ -313,5 +313,6 @@ void daemonconf_free(struct daemonconf *c)
 	free(c->suppression);
 	suppress_clear(c->suppress);
 	free(c->suppress);
+	free(c->limits);
 	free(c);
 }

@@ -13,6 +13,7 @@
 struct tz;
 struct tz_cache;
 struct suppress_set;
+struct contact_limits;
 struct calendar;
 struct window;
 
@@ -155,6 +156,7 @@ struct daemonconf {
 	char **suppression;     /* the do-not-call list files, resolved */
 	size_t n_suppression;
 	struct suppress_set *suppress; /* their targets, sealed; NULL: no key */
+	struct contact_limits *limits; /* the frequency caps; NULL: none */
 };
 
 /* Is s an E.164 number: '+' and 8..15 digits? */

@@ -52,6 +52,14 @@ uint32_t ledger_agent(struct ledger *l, const char *agent)
 	return (uint32_t)l->n_agents++;
 }
 
+uint32_t ledger_agent_find(const struct ledger *l, const char *agent)
+{
+	for (size_t i = 0; i < l->n_agents; i++)
+		if (strcmp(l->agents[i], agent) == 0)
+			return (uint32_t)i;
+	return UINT32_MAX;
+}
+
 static int cmp(const struct contact *a, const struct contact *b)
 {
 	if (a->key != b->key)

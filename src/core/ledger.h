@@ -69,6 +69,9 @@ uint64_t ledger_tag(const char *run, int attempt);
 /* The index of agent in l->agents, added when new. */
 uint32_t ledger_agent(struct ledger *l, const char *agent);
 
+/* The index of agent in l->agents, or UINT32_MAX when l has none of its
+ * contacts. */
+uint32_t ledger_agent_find(const struct ledger *l, const char *agent);
 /* Record a contact; the same key and tag again is the same contact (the
  * first instant is kept). True when it was new. */
 bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag);

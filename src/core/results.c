@@ -265,7 +265,8 @@ static void match_run(const struct jobspec *job, const struct results_run *run, 
 struct seen {
 	const struct results_run *run;
 	const struct batch_rcpt *entry; /* NULL: none in the detail */
-	bool suppressed;                /* the run's submit left it out */
+	bool suppressed;                /* the run's submit left it out: listed */
+	bool over_limit;                /* ... over the contact limits */
 };
 
 static bool dialled(const struct batch_rcpt *e)
@@ -294,6 +295,8 @@ static const char *status_of(const struct seen *s)
 		return batch_rcpt_status_name(s->entry->status);
 	if (s->suppressed)
 		return RESULTS_SUPPRESSED;
+	if (s->over_limit)
+		return RESULTS_CONTACT_LIMIT;
 	if (s->run->has_detail)
 		return RESULTS_NOT_IN_BATCH;
 	if (s->run->batch_id)
@@ -448,6 +451,7 @@ void results_build(const struct results_input *in, struct results *ret)
 	struct extra *extra = NULL; /* the entries no recipient claims, in run then entry order */
 	long **entry_of = xcalloc(in->n_runs + 1, sizeof(*entry_of));
 	const char ***left_out = xcalloc(in->n_runs + 1, sizeof(*left_out)); /* each run's, sorted */
+	const char ***over = xcalloc(in->n_runs + 1, sizeof(*over));
 
 	known_build(in, &k);
 	for (size_t ri = 0; ri < in->n_runs; ri++) {
@@ -462,7 +466,7 @@ void results_build(const struct results_input *in, struct results *ret)
 				continue;
 			xgrow((void **)&extra, &cap_extra, n_extra + 1, sizeof(*extra));
 			extra[n_extra] = (struct extra){ entry_key(&run->rcpts[e]), n_extra,
-							 { run, &run->rcpts[e], false } };
+							 { run, &run->rcpts[e], false, false } };
 			n_extra++;
 		}
 		free(claimed);
@@ -474,6 +478,9 @@ void results_build(const struct results_input *in, struct results *ret)
 		left_out[ri] = xcalloc(run->n_suppressed + 1, sizeof(**left_out));
 		memcpy(left_out[ri], run->suppressed, run->n_suppressed * sizeof(**left_out));
 		qsort(left_out[ri], run->n_suppressed, sizeof(**left_out), str_cmp);
+		over[ri] = xcalloc(run->n_over_limit + 1, sizeof(**over));
+		memcpy(over[ri], run->over_limit, run->n_over_limit * sizeof(**over));
+		qsort(over[ri], run->n_over_limit, sizeof(**over), str_cmp);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *key = rcpt_key(&job->recipients[i]);
@@ -485,7 +492,10 @@ void results_build(const struct results_input *in, struct results *ret)
 			seen[m++] = (struct seen){ &in->runs[ri], e >= 0 ? &in->runs[ri].rcpts[e] : NULL,
 						   e < 0 && key && in->runs[ri].n_suppressed > 0 &&
 						   bsearch(&key, left_out[ri], in->runs[ri].n_suppressed,
-							   sizeof(*left_out[ri]), str_cmp) };
+							   sizeof(*left_out[ri]), str_cmp),
+						   e < 0 && key && in->runs[ri].n_over_limit > 0 &&
+						   bsearch(&key, over[ri], in->runs[ri].n_over_limit, sizeof(*over[ri]),
+							   str_cmp) };
 		}
 		r.rows[r.n_rows].rcpt = &job->recipients[i];
 		make_row(in, &k, seen, m, &ids, &r.rows[r.n_rows]);
@@ -524,9 +534,11 @@ void results_build(const struct results_input *in, struct results *ret)
 	for (size_t ri = 0; ri < in->n_runs; ri++) {
 		free(entry_of[ri]);
 		free(left_out[ri]);
+		free(over[ri]);
 	}
 	free(entry_of);
 	free(left_out);
+	free(over);
 	free(extra);
 	free(seen);
 	free(ids.v);

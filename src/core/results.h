@@ -45,6 +45,8 @@ struct results_run {
 	size_t n_rcpts;
 	const char *const *suppressed; /* keys its submit left out (run.suppressed) */
 	size_t n_suppressed;
+	const char *const *over_limit; /* keys its submit left out (run.over_limit) */
+	size_t n_over_limit;
 };
 
 /* A conversation a batch entry held in an earlier detail (a retry gives
@@ -83,6 +85,7 @@ struct results_input {
 #define RESULTS_SUBMITTED "submitted"         /* its run has a batch whose detail is not known yet */
 #define RESULTS_NOT_IN_BATCH "not_in_batch"   /* the batch's detail does not list it */
 #define RESULTS_SUPPRESSED "suppressed"       /* a do-not-call list left it out of its run's submit */
+#define RESULTS_CONTACT_LIMIT "contact_limit" /* the contact limits left it out of its run's submit */
 
 struct results_row {
 	const struct recipient *rcpt;     /* NULL: a batch entry not in the job file */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "ledger.h"
 #include "run.h"
 #include "state.h"
 #include "tz.h"
@@ -104,6 +105,30 @@ void run_note_suppressed(struct run *r, char **keys, size_t n)
 	r->n_suppressed = keys ? n : 0;
 }
 
+void run_note_over_limit(struct run *r, char **keys, size_t n)
+{
+	strv_free(r->over_limit, r->n_over_limit);
+	r->over_limit = keys;
+	r->n_over_limit = keys ? n : 0;
+}
+
+uint64_t run_contact_tag(const struct run *r, int attempt)
+{
+	char *id = xasprintf("%s@%" PRId64 "/%s", r->job, r->start, r->part ? r->part : "");
+	uint64_t t = ledger_tag(id, attempt);
+
+	free(id);
+	return t;
+}
+
+bool run_over_limit(const struct run *r, const struct contact_rules *c, const char *key, int attempt)
+{
+	if (!c || !c->limits || !c->ledger || !key)
+		return false;
+	return ledger_check(c->ledger, c->limits, ledger_key(key), ledger_agent_find(c->ledger, r->agent_id ? r->agent_id : ""),
+			    c->now_s, run_contact_tag(r, attempt), NULL) == LEDGER_OVER;
+}
+
 void run_note_write(struct run *r)
 {
 	r->gen++;
@@ -183,14 +208,25 @@ size_t run_part_select(const struct run *r, const struct recipient *v, size_t n,
 	return count;
 }
 
-size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct recipient *v, size_t n,
-		       bool *include, uint64_t *ret_digest, char ***ret_left_out, size_t *ret_n_left_out)
+size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct contact_rules *contacts,
+		       const struct recipient *v, size_t n, bool *include, uint64_t *ret_digest, char ***ret_left_out,
+		       size_t *ret_n_left_out, char ***ret_over, size_t *ret_n_over)
 {
 	uint64_t digest = FNV1A64_INIT;
-	size_t count = 0;
+	size_t count = 0, cap = 0;
 
 	run_part_select(r, v, n, include, NULL);
 	*ret_n_left_out = suppress_filter(rules, v, n, include, ret_left_out);
+	*ret_over = NULL;
+	*ret_n_over = 0;
+	for (size_t i = 0; contacts && contacts->limits && i < n; i++) {
+		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+		if (!include[i] || !run_over_limit(r, contacts, key, 0))
+			continue;
+		include[i] = false;
+		xgrow((void **)ret_over, &cap, *ret_n_over + 1, sizeof(**ret_over));
+		(*ret_over)[(*ret_n_over)++] = xstrdup(key);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
 		if (!include[i])
@@ -366,6 +402,7 @@ void run_free(struct run *r)
 	strv_free(r->rcpts, r->n_rcpts);
 	strv_free(r->unfinished, r->n_unfinished);
 	strv_free(r->suppressed, r->n_suppressed);
+	strv_free(r->over_limit, r->n_over_limit);
 	strv_free(r->retry_keys, r->n_retry_keys);
 	free(r->job);
 	free(r->call_name);
@@ -597,17 +634,23 @@ static void begin_retry(struct run *r, const struct run_ctx *ctx, struct actions
 static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actions *out)
 {
 	char **allowed = NULL;
-	size_t n_allowed = 0, n_listed = 0;
+	size_t n_allowed = 0, n_listed = 0, n_over = 0;
 
 	for (size_t i = 0; i < r->n_retry_keys; i++) {
 		if (suppress_check_key(ctx->rules, r->retry_keys[i], NULL) == SUPPRESS_LISTED) {
 			n_listed++;
 			continue;
 		}
+		/* (a retry is a call: counted against the limits as the
+		 * attempt it would be) */
+		if (run_over_limit(r, ctx->contacts, r->retry_keys[i], (int)(r->batch.retry_count + 1))) {
+			n_over++;
+			continue;
+		}
 		allowed = xrealloc(allowed, (n_allowed + 1) * sizeof(*allowed));
 		allowed[n_allowed++] = xstrdup(r->retry_keys[i]);
 	}
-	if (n_listed == 0) {
+	if (n_listed == 0 && n_over == 0) {
 		strv_free(allowed, n_allowed);
 		begin_retry(r, ctx, out);
 		return;
@@ -616,17 +659,28 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 	strv_free(r->unfinished, r->n_unfinished);
 	r->unfinished = allowed;
 	r->n_unfinished = n_allowed;
-	emit_log(out, r, JE_SUPPRESSED, SEV_NOTICE, 0, r->retries,
-		 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients are on a "
-		 "do-not-call list now and the retry endpoint takes no list; %s",
-		 r->retries, r->batch_id, n_listed, r->n_retry_keys,
-		 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
-	out->v[out->n - 1].count = (int64_t)n_listed;
+	if (n_listed > 0) {
+		emit_log(out, r, JE_SUPPRESSED, SEV_NOTICE, 0, r->retries,
+			 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients are on a "
+			 "do-not-call list now and the retry endpoint takes no list; %s",
+			 r->retries, r->batch_id, n_listed, r->n_retry_keys,
+			 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
+		out->v[out->n - 1].count = (int64_t)n_listed;
+	}
+	if (n_over > 0) {
+		emit_log(out, r, JE_CONTACT_LIMIT, SEV_NOTICE, 0, r->retries,
+			 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients would go over "
+			 "the contact limits and the retry endpoint takes no list; %s",
+			 r->retries, r->batch_id, n_over, r->n_retry_keys,
+			 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
+		out->v[out->n - 1].count = (int64_t)n_over;
+	}
 	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,
 		 "batch %s finished %s: %" PRId64 " completed, %" PRId64 " failed, %" PRId64
 		 " voicemail; retry %d %s", r->batch_id, batch_status_name(r->batch.status),
 		 r->counts[RCPT_COMPLETED], r->counts[RCPT_FAILED], r->counts[RCPT_VOICEMAIL], r->retries,
-		 n_allowed ? "handed to a follow-up run" : "not needed: every recipient left is on a do-not-call list");
+		 n_allowed ? "handed to a follow-up run"
+			   : "not needed: every recipient left is on a do-not-call list or over the contact limits");
 	if (n_allowed > 0) {
 		r->follow = FOLLOW_RESUME;
 		emit(out, ACT_FOLLOW_UP);
@@ -644,9 +698,15 @@ static void on_suppressed(struct run *r, const struct run_ctx *ctx, struct actio
 	if (r->submit_attempts > 0)
 		r->submit_attempts--;
 	r->uncertain = false;
-	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, 0,
-		 "every one of its %zu recipients is on a do-not-call list: nothing submitted; the run is complete",
-		 r->n_suppressed);
+	if (r->n_over_limit == 0)
+		emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, 0,
+			 "every one of its %zu recipients is on a do-not-call list: nothing submitted; the run is "
+			 "complete", r->n_suppressed);
+	else
+		emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, 0,
+			 "every one of its %zu recipients is on a do-not-call list (%zu) or over the contact limits "
+			 "(%zu): nothing submitted; the run is complete",
+			 r->n_suppressed + r->n_over_limit, r->n_suppressed, r->n_over_limit);
 	become_final(r, ctx, RUN_COMPLETED, out);
 }
 

@@ -57,6 +57,7 @@ enum job_event {
 	JE_DUPLICATE, /* the lookup found more than one batch of this run */
 	JE_PAUSED,    /* paused or resumed by the operator */
 	JE_SUPPRESSED, /* do-not-call lists left recipients out (action.count) */
+	JE_CONTACT_LIMIT, /* the contact limits left recipients out (action.count) */
 	JE__MAX
 };
 
@@ -122,6 +123,9 @@ struct run {
 	char **suppressed;       /* recipients (keys) the last submit body left
 				  * out: on a do-not-call list at that moment */
 	size_t n_suppressed;
+	char **over_limit;       /* recipients (keys) the last submit body left
+				  * out: over the contact limits at that moment */
+	size_t n_over_limit;
 	char **retry_keys;       /* the recipients a retry of the finished batch
 				  * would re-dial (failed, voicemail), from its
 				  * detail; NULL: not known (a record of an
@@ -147,6 +151,16 @@ struct run {
 	enum run_op op;
 };
 
+/* The frequency caps as of now (run_ctx.contacts): the ledger of every
+ * contact recorded, the limits, the moment. */
+struct ledger;
+struct contact_limits;
+struct contact_rules {
+	const struct ledger *ledger;
+	const struct contact_limits *limits;
+	int64_t now_s;
+};
+
 /* What the shell must know to advance a run. */
 struct run_ctx {
 	const struct jobspec *spec; /* NULL when the job was removed */
@@ -167,6 +181,9 @@ struct run_ctx {
 	 * recipients they name is not sent (see RE_SUPPRESSED for the
 	 * submit's side). */
 	const struct suppress_rules *rules;
+	/* The contact limits (NULL: none): a retry that would call a
+	 * recipient over them is not sent, as for the lists. */
+	const struct contact_rules *contacts;
 };
 
 enum action_kind {
@@ -189,7 +206,7 @@ struct action {
 	enum severity priority;      /* ACT_LOG */
 	long http_status;            /* ACT_LOG: 0 when none */
 	int attempt;                 /* ACT_LOG: 0 when none */
-	int64_t count;               /* ACT_LOG of JE_SUPPRESSED: how many recipients */
+	int64_t count;               /* ACT_LOG of JE_SUPPRESSED/JE_CONTACT_LIMIT: how many recipients */
 	char msg[320];               /* ACT_LOG */
 };
 
@@ -357,8 +374,21 @@ size_t run_part_select(const struct run *r, const struct recipient *v, size_t n,
  * do-not-call lists (rules, NULL: none) name at this moment, whose keys
  * go to *ret_left_out (n of them; NULL when none, the caller frees).
  * Returns how many are left; their digest as run_part_select's. */
-size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct recipient *v, size_t n,
-		       bool *include, uint64_t *ret_digest, char ***ret_left_out, size_t *ret_n_left_out);
+size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct contact_rules *contacts,
+		       const struct recipient *v, size_t n, bool *include, uint64_t *ret_digest, char ***ret_left_out,
+		       size_t *ret_n_left_out, char ***ret_over, size_t *ret_n_over);
+/* ... less, then, every recipient over the contact limits (contacts,
+ * NULL: none) counting every contact but those of this very attempt,
+ * whose keys go to *ret_over (n of them, NULL when none). */
+
+/* The tag of r's contacts for attempt (0: its submit; N: the retry that
+ * expects retry_count N): the ledger's key of one attempt, the same in
+ * every life of the daemon. */
+uint64_t run_contact_tag(const struct run *r, int attempt);
+/* Would a call to key by r as attempt go over the contact limits? */
+bool run_over_limit(const struct run *r, const struct contact_rules *c, const char *key, int attempt);
+/* ... and which recipients (keys, taken) the contact limits left out. */
+void run_note_over_limit(struct run *r, char **keys, size_t n);
 
 /* Why r must not be submitted at all (written into buf), or NULL: it is a
  * part of its occurrence whose recipients are unknown, or its call_name is

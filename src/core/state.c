@@ -83,6 +83,7 @@ char *state_format(const struct run *r)
 	add_int(o, "follow_n", r->follow_n);
 	add_strv(o, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
 	add_strv(o, "suppressed", r->suppressed, r->n_suppressed, r->n_suppressed > 0);
+	add_strv(o, "over_limit", r->over_limit, r->n_over_limit, r->n_over_limit > 0);
 	add_strv(o, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
@@ -361,6 +362,7 @@ static void read_part(struct record_reader *rd, struct json_object *o, struct ru
 	r->follow_n = (int)get_int_opt(rd, o, "follow_n", 0, STATE_COUNT_MAX);
 	get_strv_opt(rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
 	get_strv_opt(rd, o, "suppressed", &r->suppressed, &r->n_suppressed);
+	get_strv_opt(rd, o, "over_limit", &r->over_limit, &r->n_over_limit);
 	get_strv_opt(rd, o, "retry_recipients", &r->retry_keys, &r->n_retry_keys);
 }
 

@@ -34,6 +34,9 @@ struct stats {
 	uint64_t suppressed_submit, suppressed_retry;
 	/* targets on the lists of `suppression`, and on the daemon's own */
 	uint64_t suppress_entries_files, suppress_entries_own;
+	/* recipients the contact limits left out of a submit, and of a retry;
+	 * contacts the ledger holds */
+	uint64_t contact_limited_submit, contact_limited_retry, ledger_entries;
 	/* post-call webhooks: received, verified (signature good), refused by
 	 * webhook_verdict (webhook.h), malformed bodies, and what became of
 	 * the verified ones */

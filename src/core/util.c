@@ -116,6 +116,64 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret)
 	return 0;
 }
 
+int parse_timespan(const char *s, int64_t *ret)
+{
+	static const struct {
+		const char *name;
+		int64_t secs;
+	} units[] = {
+		{ "seconds", 1 }, { "second", 1 }, { "sec", 1 },  { "s", 1 },	  { "minutes", 60 },
+		{ "minute", 60 }, { "min", 60 },   { "m", 60 },	  { "hours", 3600 }, { "hour", 3600 },
+		{ "hr", 3600 },	  { "h", 3600 },   { "days", 86400 }, { "day", 86400 },  { "d", 86400 },
+		{ "weeks", 604800 }, { "week", 604800 }, { "w", 604800 },
+	};
+	const int64_t max = (int64_t)3660 * 86400;
+	int64_t total = 0;
+	bool any = false;
+
+	if (!s)
+		return -EINVAL;
+	for (;;) {
+		int64_t v = 0, unit = 1;
+		size_t len;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			if (v > max)
+				return -ERANGE;
+			v = v * 10 + (*s - '0');
+		}
+		while (*s == ' ' || *s == '\t')
+			s++;
+		len = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+		if (len > 0) {
+			size_t i;
+			for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+				if (strlen(units[i].name) == len && strncmp(s, units[i].name, len) == 0)
+					break;
+			if (i == sizeof(units) / sizeof(units[0]))
+				return -EINVAL;
+			unit = units[i].secs;
+			s += len;
+		} else if (*s) {
+			/* a bare number only alone (or last) */
+			return -EINVAL;
+		}
+		if (v > max / unit || total + v * unit > max)
+			return -ERANGE;
+		total += v * unit;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret = total;
+	return 0;
+}
+
 void diag_vadd(struct diag *d, const char *file, int line, const char *fmt, va_list ap)
 {
 	xgrow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));

@@ -35,6 +35,13 @@ void freep(void *p);
 /* Parse a decimal integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 
+/* A time span in systemd's syntax (systemd.time(7)), whole seconds: one
+ * or more numbers each with a unit, "2d", "1h 30min", "1w2d"; units s
+ * sec second(s), m min minute(s), h hr hour(s), d day(s), w week(s); a
+ * bare number is seconds. 0 and *ret, or -EINVAL (not a span) or
+ * -ERANGE (beyond ten years). */
+int parse_timespan(const char *s, int64_t *ret);
+
 /* One diagnostic: where it is and what is wrong. */
 struct diag_entry {
 	char *file; /* NULL when there is no file */

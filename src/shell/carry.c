@@ -29,9 +29,11 @@
 #include "window.h"
 
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
-			 char ***ret_left_out, size_t *ret_n_left_out, bool keep_keys);
+			 char ***ret_left_out, size_t *ret_n_left_out, char ***ret_over, size_t *ret_n_over,
+			 bool keep_keys);
 static void follow_up(struct engine *e, struct slot *s);
 static void note_left_out(struct slot *s);
+static void note_over_limit(struct slot *s);
 
 /* --- carrying out actions -------------------------------------------------- */
 
@@ -76,6 +78,57 @@ const struct suppress_rules *carry_rules(struct engine *e)
 	return &e->rules;
 }
 
+/* The contact limits as of now; NULL when there are none. */
+const struct contact_rules *carry_contacts(struct engine *e)
+{
+	if (!e->conf->limits)
+		return NULL;
+	e->contacts = (struct contact_rules){ &e->ledger, e->conf->limits, engine_now_ms() / 1000 };
+	return &e->contacts;
+}
+
+/* r is about to call keys (n) as attempt (0: its submit, N: a retry):
+ * the contacts go into the ledger now, so that the next body made, of any
+ * job, counts them, and are queued for the ledger's file, which is synced
+ * before the intent's record (carry_contacts_sync) and so before any
+ * request leaves. The same attempt made again adds nothing. */
+static void record_contacts(struct engine *e, const struct run *r, char *const *keys, size_t n, int attempt)
+{
+	const char *agent = r->agent_id ? r->agent_id : "";
+	int64_t now_s = engine_now_ms() / 1000;
+	uint64_t tag;
+	uint32_t ai;
+
+	if (!e->conf->limits || n == 0)
+		return;
+	tag = run_contact_tag(r, attempt);
+	ai = ledger_agent(&e->ledger, agent);
+	for (size_t i = 0; i < n; i++) {
+		if (!keys[i] || !ledger_add(&e->ledger, ledger_key(keys[i]), ai, now_s, tag))
+			continue;
+		if (e->ledger_store)
+			ledger_store_add(e->ledger_store, now_s, keys[i], agent, tag);
+		else
+			e->contacts_unsynced = true;
+	}
+	e->stats.ledger_entries = ledger_size(&e->ledger);
+}
+
+/* The contacts recorded so far onto stable storage: 0, or a negative
+ * errno (nothing that depends on them may go on). */
+static int carry_contacts_sync(struct engine *e)
+{
+	int rc;
+
+	if (e->contacts_unsynced)
+		return -EIO; /* the ledger could not be opened at the last reload */
+	rc = ledger_store_sync(e->ledger_store);
+	if (rc < 0)
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "cannot write the contact ledger '%s': %s",
+			  ledger_store_path(e->ledger_store), strerror(-rc));
+	return rc;
+}
+
 struct run_ctx carry_make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
@@ -91,6 +144,7 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 	if (s->spec)
 		run_ctx_window(&c, s->run, run_zone(s->e, s->run, s->spec));
 	c.rules = carry_rules(s->e);
+	c.contacts = carry_contacts(s->e);
 	return c;
 }
 
@@ -350,15 +404,18 @@ void carry_actions(struct slot *s, struct actions *acts)
 					carry_step(s, &ev);
 					return;
 				}
-				char **left_out = NULL;
-				size_t n_left_out = 0;
+				char **left_out = NULL, **over = NULL;
+				size_t n_left_out = 0, n_over = 0;
 				s->body = submit_body(s, acts->v[i + 1].scheduled_time_unix, &count, &digest, &left_out,
-						      &n_left_out, true);
+						      &n_left_out, &over, &n_over, true);
 				run_note_submission(r, count, digest);
 				run_note_suppressed(r, left_out, n_left_out);
+				run_note_over_limit(r, over, n_over);
 				if (n_left_out > 0)
 					note_left_out(s);
-				if (count == 0 && n_left_out > 0) {
+				if (n_over > 0)
+					note_over_limit(s);
+				if (count == 0 && n_left_out + n_over > 0) {
 					/* Nobody left to call: nothing is sent. */
 					struct run_event ev = { .kind = RE_SUPPRESSED, .retry_after_s = -1 };
 					free(s->body);
@@ -367,6 +424,9 @@ void carry_actions(struct slot *s, struct actions *acts)
 					return;
 				}
 			}
+			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_RETRY)
+				/* a retry re-dials these: counted as calls */
+				record_contacts(e, r, r->retry_keys, r->n_retry_keys, (int)r->retry_expect);
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
 				s->rest.n = 0;
@@ -384,14 +444,22 @@ void carry_actions(struct slot *s, struct actions *acts)
 			}
 			/* Already in the pending group commit: write it now. */
 			run_note_write(s->run);
-			ok = store_result(e, s, store_put(e->store, (const struct run *const *)&s->run, 1));
+			rc = carry_contacts_sync(e);
+			ok = store_result(e, s, rc < 0 ? rc : store_put(e->store, (const struct run *const *)&s->run, 1));
 			break;
 		case ACT_SUBMIT:
 			/* The body its intent recorded (prepared before the
 			 * persist); made now only if there was none. */
 			body = s->body ? s->body
-				       : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL, true);
+				       : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL, NULL, NULL, true);
 			s->body = NULL;
+			if (carry_contacts_sync(e) < 0) {
+				/* its contacts are not on stable storage: not sent */
+				free(body);
+				carry_drop_body_keys(s);
+				request_not_started(s, RE_SUBMIT_DONE);
+				return;
+			}
 			if (!body_still_allowed(s)) {
 				/* listed between the intent and now (the group
 				 * commit): a new intent, as when withdrawn */
@@ -459,6 +527,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 			case JE_LATE: e->stats.late++; break;
 			case JE_ADOPTED: e->stats.adopted++; break;
 			case JE_SUPPRESSED: e->stats.suppressed_retry += (uint64_t)a->count; break;
+			case JE_CONTACT_LIMIT: e->stats.contact_limited_retry += (uint64_t)a->count; break;
 			default: break;
 			}
 			engine_log_run(a->priority, engine_log_event_of(a->event), r, a->attempt, a->http_status, "%s",
@@ -588,8 +657,12 @@ void carry_group_flush(struct engine *e)
 		runs[i] = g[i]->run;
 	}
 	/* One sync for all; a backend that writes them into a journal folds
-	 * it into the runs' own records when the loop is quiet. */
-	rc = store_put(e->store, runs, n);
+	 * it into the runs' own records when the loop is quiet. The contacts
+	 * their intents recorded first: none of their requests leaves before
+	 * the ledger holds them. */
+	rc = carry_contacts_sync(e);
+	if (rc == 0)
+		rc = store_put(e->store, runs, n);
 	free(runs);
 	if (rc == 0 && n > 1)
 		compact_arm(e, COMPACT_DELAY_MS);
@@ -630,6 +703,26 @@ static void note_left_out(struct slot *s)
 		       r->n_suppressed > LEFT_OUT_LOGGED ? " (the first 20 are logged one by one)" : "");
 }
 
+/* Each recipient the contact limits left out of s's body, likewise. */
+static void note_over_limit(struct slot *s)
+{
+	const struct run *r = s->run;
+	char masked[SUPPRESS_NORMAL_MAX];
+
+	s->e->stats.contact_limited_submit += r->n_over_limit;
+	for (size_t i = 0; i < r->n_over_limit && i < LEFT_OUT_LOGGED; i++) {
+		struct log_fields f = { .job = r->job, .run_start = r->start, .recipient = masked };
+		suppress_mask(r->over_limit[i], masked, sizeof(masked));
+		log_event(LOG_INFO, EV_CONTACT_LIMIT, &f,
+			  "job '%s': recipient %s left out of the submit of run '%s': over the contact limits",
+			  r->job, masked, r->call_name);
+	}
+	engine_log_run(LOG_NOTICE, EV_CONTACT_LIMIT, r, 0, 0,
+		       "job '%s': %zu recipient%s of run '%s' left out of its submit: over the contact limits%s", r->job,
+		       r->n_over_limit, r->n_over_limit == 1 ? "" : "s", r->call_name,
+		       r->n_over_limit > LEFT_OUT_LOGGED ? " (the first 20 are logged one by one)" : "");
+}
+
 /* The submit body of a run: every recipient of its job, or only those of
  * its part (a zone group or a follow-up). A recurring job reads its
  * recipients CSV again for each run (a CRM export changes between
@@ -638,14 +731,15 @@ static void note_left_out(struct slot *s)
  * digest of their keys, in order, go to *ret_count and *ret_digest (when
  * not NULL): the intent records them. */
 static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *ret_count, uint64_t *ret_digest,
-			 char ***ret_left_out, size_t *ret_n_left_out, bool keep_keys)
+			 char ***ret_left_out, size_t *ret_n_left_out, char ***ret_over, size_t *ret_n_over,
+			 bool keep_keys)
 {
 	const struct jobspec *j = s->spec;
 	const struct run *r = s->run;
 	struct jobspec copy = *j;
 	struct recipient *fresh = NULL, *all = NULL;
-	size_t n_fresh = 0, n_left_out = 0;
-	char **left_out = NULL;
+	size_t n_fresh = 0, n_left_out = 0, n_over = 0;
+	char **left_out = NULL, **over = NULL;
 	bool *include;
 	int64_t count;
 	uint64_t digest;
@@ -671,8 +765,8 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
 	/* The do-not-call lists are consulted now, at the moment of the
 	 * submit: a number added after the run was planned is left out. */
-	count = (int64_t)run_body_select(r, carry_rules(s->e), copy.recipients, copy.n_recipients, include, &digest,
-					 &left_out, &n_left_out);
+	count = (int64_t)run_body_select(r, carry_rules(s->e), carry_contacts(s->e), copy.recipients, copy.n_recipients,
+					 include, &digest, &left_out, &n_left_out, &over, &n_over);
 	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
 	if (keep_keys) {
 		/* who the body calls, to be checked again when it leaves
@@ -683,7 +777,17 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 			if (include[i])
 				s->body_keys[s->n_body_keys++] = xstrdup(recipient_key(
 					copy.recipients[i].phone_number, copy.recipients[i].whatsapp_user_id));
+		record_contacts(s->e, r, s->body_keys, s->n_body_keys, 0);
 	}
+	if (ret_over) {
+		*ret_over = over;
+		*ret_n_over = n_over;
+		over = NULL;
+		n_over = 0;
+	}
+	for (size_t i = 0; i < n_over; i++)
+		free(over[i]);
+	free(over);
 	if (ret_left_out) {
 		*ret_left_out = left_out;
 		*ret_n_left_out = n_left_out;

@@ -34,6 +34,7 @@
 #include "csv.h"
 #include "file.h"
 #include "suppress_store.h"
+#include "ledger.h"
 #include "tz.h"
 #include "tzdb.h"
 #include "window.h"
@@ -69,7 +70,9 @@
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
 	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance", "suppression",
+	"contact_limits",
 };
+static const char *const limits_keys[] = { "max_calls", "window", "min_gap", "per_agent" };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
 	"allow_insecure_http",
@@ -1878,6 +1881,60 @@ static void load_suppression(struct loader *L, const config_setting_t *s, const 
 	suppress_seal(c->suppress);
 }
 
+/* A span of `contact_limits` ("7d", systemd's syntax) into *ret. */
+static bool get_span(struct loader *L, const config_setting_t *s, int64_t min, int64_t *ret)
+{
+	char *v = NULL, k[128];
+	int r;
+
+	if (!get_string(L, s, true, &v))
+		return false;
+	r = parse_timespan(v, ret);
+	if (r < 0 || *ret < min)
+		lerr(L, s, "'%s': \"%s\" is not a time span of %s up to 3660 days (systemd's syntax: \"7d\", "
+			   "\"1h 30min\")", key_of(s, k, sizeof(k)), v, min > 0 ? "at least 1s" : "0s");
+	free(v);
+	return r == 0 && *ret >= min;
+}
+
+/* contact_limits = { max_calls = 3; window = "7d"; min_gap = "1d";
+ * per_agent = false; }: the frequency caps across every job. */
+static void load_limits(struct loader *L, const config_setting_t *g)
+{
+	struct contact_limits lim = { 0 };
+	const config_setting_t *s, *mc;
+	bool ok = true;
+
+	if (!want_group(L, g))
+		return;
+	check_keys(L, g, "'contact_limits'", limits_keys, ARRAY_SIZE(limits_keys));
+	if ((mc = config_setting_get_member(g, "max_calls")))
+		ok &= get_int32(L, mc, 1, 10000, &lim.max_calls);
+	if ((s = config_setting_get_member(g, "window")))
+		ok &= get_span(L, s, 1, &lim.window_s);
+	else if (mc) {
+		lerr(L, mc, "'contact_limits': 'max_calls' needs a 'window' (\"7d\": at most max_calls calls in "
+			    "any 7 days)");
+		ok = false;
+	}
+	if (s && !mc) {
+		lerr(L, s, "'contact_limits': 'window' needs a 'max_calls'");
+		ok = false;
+	}
+	if ((s = config_setting_get_member(g, "min_gap")))
+		ok &= get_span(L, s, 1, &lim.min_gap_s);
+	if ((s = config_setting_get_member(g, "per_agent")))
+		ok &= get_bool(L, s, &lim.per_agent);
+	if (ok && lim.max_calls == 0 && lim.min_gap_s == 0) {
+		lerr(L, g, "'contact_limits' needs 'max_calls' and 'window', or 'min_gap', or both");
+		ok = false;
+	}
+	if (ok) {
+		L->c->limits = xmalloc(sizeof(*L->c->limits));
+		*L->c->limits = lim;
+	}
+}
+
 /* false when jobs_dir is given but unusable (then no folder is read) */
 static bool load_daemon(struct loader *L, const config_setting_t *root, const char *dir,
 			const config_setting_t **ret_jobs_at, const config_setting_t **ret_defs)
@@ -1927,6 +1984,8 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		get_int32(L, s, 60, 7 * 86400, &c->webhook_tolerance);
 	if ((s = config_setting_get_member(root, "suppression")))
 		load_suppression(L, s, dir);
+	if ((s = config_setting_get_member(root, "contact_limits")))
+		load_limits(L, s);
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))

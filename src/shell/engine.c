@@ -93,6 +93,7 @@ enum log_event engine_log_event_of(enum job_event je)
 	case JE_DUPLICATE: return EV_DUPLICATE; /* the run goes on: not a refused run */
 	case JE_PAUSED: return EV_PAUSED;
 	case JE_SUPPRESSED: return EV_SUPPRESSED;
+	case JE_CONTACT_LIMIT: return EV_CONTACT_LIMIT;
 	default: return EV_INTERNAL; /* not a job event: a bug */
 	}
 }
@@ -327,6 +328,9 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		e->stats.suppress_entries_own = suppress_size(&e->own);
 		e->stats.suppress_entries_files = suppress_size(conf->suppress);
 	}
+	r = engine_ledger_open(e, cause);
+	if (r < 0)
+		goto fail;
 	ho.timeout_ms = conf->api.request_timeout * 1000L;
 	ho.max_concurrent = conf->api.max_concurrent_requests;
 	ho.max_per_second = conf->api.max_requests_per_second;
@@ -512,6 +516,16 @@ int engine_reload(struct engine *e)
 	daemonconf_free(old);
 	e->stats.suppress_entries_files = suppress_size(nc->suppress);
 	warn_empty_lists(nc);
+	{
+		char *cause = NULL;
+		if (engine_ledger_open(e, &cause) < 0) {
+			/* (the limits cannot be kept without their ledger:
+			 * nothing is submitted until a reload that can) */
+			log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s; no submit is sent until the ledger can be read",
+				  cause);
+			free(cause);
+		}
+	}
 	e->stats.reloads_ok++;
 	e->stats.last_reload_unix = engine_now_ms() / 1000;
 	e->stats.last_reload_ok = true;
@@ -522,6 +536,43 @@ int engine_reload(struct engine *e)
 	e->last_status[0] = '\0';
 	update_status(e);
 	notify_ready();
+	return 0;
+}
+
+/* --- the contact ledger ---------------------------------------------------- */
+
+int engine_ledger_open(struct engine *e, char **cause)
+{
+	const struct contact_limits *lim = e->conf->limits;
+	int64_t now_s = engine_now_ms() / 1000;
+	size_t dropped = 0;
+	bool cut = false;
+	int r;
+
+	if (!lim)
+		return 0;
+	if (!e->ledger_store) {
+		int64_t t0 = engine_now_ms();
+		r = ledger_store_open(e->conf->state_dir, ledger_horizon(lim), now_s, &e->ledger, &e->ledger_store,
+				      &dropped, &cut, cause);
+		if (r < 0)
+			return r;
+		if (cut)
+			log_event(LOG_WARNING, EV_CONTACT_LIMIT, NULL,
+				  "the contact ledger '%s' ended in a line cut short (contacts of an intent never "
+				  "recorded, whose requests were never sent); that line was removed",
+				  ledger_store_path(e->ledger_store));
+		log_event(LOG_INFO, EV_CONTACT_LIMIT, NULL,
+			  "contact ledger '%s': %zu contacts within the last %" PRId64 " s, %zu older ones dropped, in %"
+			  PRId64 " ms", ledger_store_path(e->ledger_store), ledger_size(&e->ledger), ledger_horizon(lim),
+			  dropped, engine_now_ms() - t0);
+	} else {
+		long n = ledger_store_compact(e->ledger_store, &e->ledger, now_s - ledger_horizon(lim));
+		if (n < 0)
+			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot compact the contact ledger '%s': %s",
+				  ledger_store_path(e->ledger_store), strerror((int)-n));
+	}
+	e->stats.ledger_entries = ledger_size(&e->ledger);
 	return 0;
 }
 
@@ -656,6 +707,8 @@ void engine_free(struct engine *e)
 		close(e->tfd);
 	suppress_store_close(e->own_store);
 	suppress_clear(&e->own);
+	ledger_store_close(e->ledger_store);
+	ledger_clear(&e->ledger);
 	api_free(e->api);
 	http_free(e->http);
 	scan_free(e->scan);

@@ -39,6 +39,8 @@
 #include "stats.h"
 #include "suppress.h"
 #include "suppress_store.h"
+#include "ledger.h"
+#include "ledger_store.h"
 
 /* The core's severities go to the log as they are. */
 _Static_assert(SEV_ERR == LOG_ERR && SEV_WARNING == LOG_WARNING && SEV_NOTICE == LOG_NOTICE &&
@@ -133,7 +135,17 @@ struct engine {
 	struct suppress_set own;    /* the daemon's own do-not-call list (batchcallctl suppress) */
 	struct suppress_store *own_store;
 	struct suppress_rules rules; /* every list, as carry_make_ctx last set it */
+	struct ledger ledger;       /* every contact the contact limits may count */
+	struct ledger_store *ledger_store; /* open once contact_limits was set */
+	struct contact_rules contacts; /* as carry_make_ctx last set it */
+	bool contacts_unsynced;     /* contacts recorded that no file holds yet
+				     * (the ledger could not be opened) */
 };
+
+/* Open the contact ledger when contact_limits is set and it is not open
+ * yet, or compact it (start and reload); logs what it did. 0, or a
+ * negative errno with *cause. */
+int engine_ledger_open(struct engine *e, char **cause);
 
 /* engine.c */
 
@@ -202,6 +214,9 @@ void carry_drop_body_keys(struct slot *s);
 struct run_ctx carry_make_ctx(const struct slot *s);
 /* Every do-not-call list in force now (the engine's rules, refreshed). */
 const struct suppress_rules *carry_rules(struct engine *e);
+/* The contact limits as of now (the ledger, the limits, the moment), or
+ * NULL when contact_limits is not set. */
+const struct contact_rules *carry_contacts(struct engine *e);
 /* s's run left state prev: its job's next run and pruning wait for engine_settle(). */
 void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev);
 /* Step s's run with ev and carry out the actions it returns. */

@@ -82,6 +82,7 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_WEBHOOK_FAILED] = { "webhook-failed", NULL, "6f132762825644acb6db22596a0682af" },
 	[EV_API_CLOCK] = { "api-clock", NULL, "46f197c731234704b00f486b0bb50276" },
 	[EV_SUPPRESSED] = { "suppressed", NULL, "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917" },
+	[EV_CONTACT_LIMIT] = { "contact-limit", NULL, "904c8d9fcf5c417d9a53c7d265bf476f" },
 };
 
 static const char *const priority_names[] = {

@@ -71,6 +71,7 @@ enum log_event {
 	EV_WEBHOOK_FAILED,  /* a verified webhook could not be stored (503) */
 	EV_API_CLOCK,       /* the API's clock is more than a minute from ours, or back */
 	EV_SUPPRESSED,      /* a do-not-call list left a recipient out of a submit or retry, or was added to */
+	EV_CONTACT_LIMIT,   /* the contact limits left a recipient out of a submit or retry */
 	EV__MAX,
 };
 

@@ -505,6 +505,8 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			.n_rcpts = d ? d->n_rcpts : 0,
 			.suppressed = (const char *const *)r->suppressed,
 			.n_suppressed = r->n_suppressed,
+			.over_limit = (const char *const *)r->over_limit,
+			.n_over_limit = r->n_over_limit,
 		};
 		if (!r->part || !v->call_name)
 			v->call_name = r->call_name;

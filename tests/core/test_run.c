@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "ledger.h"
 #include "run.h"
 #include "state.h"
 #include "tz.h"
@@ -1321,13 +1322,13 @@ START_TEST(test_body_select)
 		{ .phone_number = (char *)"+15550100004" },
 	};
 	struct run *r = run_new_at(&spec, T0);
-	char **out = NULL;
-	size_t n_out = 9;
+	char **out = NULL, **over = NULL;
+	size_t n_out = 9, n_over = 9;
 	bool inc[4];
 	uint64_t d, want;
 
 	dnc_list("+1 555 010 0003\nwhatsapp:wa_2\n+15550100009\n");
-	ck_assert_uint_eq(run_body_select(r, &dnc_rules, v, 4, inc, &d, &out, &n_out), 2);
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, NULL, v, 4, inc, &d, &out, &n_out, &over, &n_over), 2);
 	ck_assert(inc[0] && !inc[1] && !inc[2] && inc[3]);
 	want = fnv1a64(FNV1A64_INIT, "+15550100001", 13);
 	want = fnv1a64(want, "+15550100004", 13);
@@ -1341,11 +1342,11 @@ START_TEST(test_body_select)
 	r->rcpts = xcalloc(1, sizeof(*r->rcpts));
 	r->rcpts[0] = xstrdup("+15550100004");
 	r->n_rcpts = 1;
-	ck_assert_uint_eq(run_body_select(r, &dnc_rules, v, 4, inc, &d, &out, &n_out), 1);
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, NULL, v, 4, inc, &d, &out, &n_out, &over, &n_over), 1);
 	ck_assert_uint_eq(n_out, 0);
 	ck_assert_ptr_null(out);
 	/* no rules: run_part_select */
-	ck_assert_uint_eq(run_body_select(r, NULL, v, 4, inc, NULL, &out, &n_out), 1);
+	ck_assert_uint_eq(run_body_select(r, NULL, NULL, v, 4, inc, NULL, &out, &n_out, &over, &n_over), 1);
 	run_note_suppressed(r, NULL, 0);
 	ck_assert_uint_eq(r->n_suppressed, 0);
 	run_free(r);
@@ -1413,6 +1414,110 @@ static struct run *finished_with_failures(struct batch_rcpt *e, size_t n)
 	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
 	return r;
 }
+
+/* The contact limits: a recipient another attempt called too often (or
+ * too lately) is left out of the body, after the lists; the run's own
+ * attempt is not counted against itself (its body made again), a retry
+ * is a new attempt that counts the submit's contacts. */
+START_TEST(test_body_select_limits)
+{
+	struct recipient v[3] = {
+		{ .phone_number = (char *)"+15550100001" },
+		{ .phone_number = (char *)"+15550100002" },
+		{ .phone_number = (char *)"+15550100003" },
+	};
+	struct ledger l = { 0 };
+	struct contact_limits lim = { .max_calls = 2, .window_s = 7 * 86400, .min_gap_s = 3600 };
+	struct contact_rules cr = { &l, &lim, T0 };
+	struct run *r = run_new_at(&spec, T0);
+	uint32_t a = ledger_agent(&l, spec.agent_id);
+	char **out = NULL, **over = NULL;
+	size_t n_out, n_over;
+	bool inc[3];
+	uint64_t d;
+
+	dnc_list("+15550100003\n");
+	/* 0001: twice this week by other runs; 0002: once, two hours ago */
+	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 86400, 1);
+	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 2 * 86400, 2);
+	ledger_add(&l, ledger_key("+15550100002"), a, T0 - 7200, 3);
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, &cr, v, 3, inc, &d, &out, &n_out, &over, &n_over), 1);
+	ck_assert(!inc[0] && inc[1] && !inc[2]);
+	ck_assert_uint_eq(n_out, 1);
+	ck_assert_str_eq(out[0], "+15550100003");
+	ck_assert_uint_eq(n_over, 1);
+	ck_assert_str_eq(over[0], "+15550100001");
+	run_note_suppressed(r, out, n_out);
+	run_note_over_limit(r, over, n_over);
+	ck_assert_uint_eq(r->n_over_limit, 1);
+	/* the shell records the body's contacts as attempt 0: made again,
+	 * the same body */
+	ledger_add(&l, ledger_key("+15550100002"), a, T0, run_contact_tag(r, 0));
+	ck_assert(!run_over_limit(r, &cr, "+15550100002", 0));
+	ck_assert_uint_eq(run_body_select(r, &dnc_rules, &cr, v, 3, inc, &d, &out, &n_out, &over, &n_over), 1);
+	ck_assert(inc[1]);
+	run_note_suppressed(r, out, n_out);
+	run_note_over_limit(r, over, n_over);
+	/* a retry of it is another call: two in the window now, and the
+	 * last one just now */
+	ck_assert(run_over_limit(r, &cr, "+15550100002", 1));
+	/* without limits, nobody is over */
+	ck_assert(!run_over_limit(r, NULL, "+15550100001", 0));
+	/* another run of the job is another attempt */
+	{
+		struct run *r2 = run_new_at(&spec, T0 + 86400);
+		ck_assert_uint_ne(run_contact_tag(r2, 0), run_contact_tag(r, 0));
+		ck_assert_uint_eq(run_contact_tag(r, 0), run_contact_tag(r, 0));
+		run_free(r2);
+	}
+	run_free(r);
+	ledger_clear(&l);
+	suppress_clear(&dnc);
+}
+END_TEST
+
+/* A retry that would re-dial someone over the contact limits is not
+ * sent: the others go to a follow-up, as for a listed one. */
+START_TEST(test_retry_over_limit)
+{
+	struct batch_rcpt e[3] = {
+		{ .id = (char *)"a", .phone_number = (char *)"+15550100001", .status = BATCH_RCPT_COMPLETED },
+		{ .id = (char *)"b", .phone_number = (char *)"+15550100002", .status = BATCH_RCPT_FAILED },
+		{ .id = (char *)"c", .phone_number = (char *)"+15550100003", .status = BATCH_RCPT_FAILED },
+	};
+	struct ledger l = { 0 };
+	struct contact_limits lim = { .max_calls = 1, .window_s = 86400 };
+	struct contact_rules cr = { &l, &lim, T0 };
+	struct run *r;
+	struct run_ctx c;
+	const char *why;
+
+	dnc_list("+15550100009\n");
+	r = finished_with_failures(e, 3);
+	/* the submit's contacts, as the shell recorded them */
+	for (int i = 0; i < 3; i++)
+		ledger_add(&l, ledger_key(e[i].phone_number), ledger_agent(&l, spec.agent_id), T0,
+			   run_contact_tag(r, 0));
+	/* only 0003's limit is one call a day; the others' older call is gone */
+	lim.max_calls = 2;
+	ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, spec.agent_id), T0 - 60, 77);
+	c = ctx_at(r->due_ms);
+	c.rules = &dnc_rules;
+	c.contacts = &cr;
+	cr.now_s = r->due_ms / 1000;
+	acts.n = 0;
+	ck_assert_int_eq(run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, &why), 0);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(find_log(JE_CONTACT_LIMIT)->count, 1);
+	ck_assert_ptr_null(find_log(JE_SUPPRESSED));
+	ck_assert_uint_eq(r->n_unfinished, 1);
+	ck_assert_str_eq(r->unfinished[0], "+15550100002");
+	run_free(r);
+	ledger_clear(&l);
+	suppress_clear(&dnc);
+}
+END_TEST
 
 START_TEST(test_retry_suppressed)
 {
@@ -2095,6 +2200,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_body_select);
 	tcase_add_test(tc, test_all_suppressed);
 	tcase_add_test(tc, test_retry_suppressed);
+	tcase_add_test(tc, test_body_select_limits);
+	tcase_add_test(tc, test_retry_over_limit);
 	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);

@@ -71,6 +71,33 @@ START_TEST(test_fnv1a64)
 }
 END_TEST
 
+START_TEST(test_parse_timespan)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		int64_t secs;
+	} cases[] = {
+		{ "2d", 0, 172800 },	     { "1h 30min", 0, 5400 },	{ "1w2d", 0, 777600 },	 { "90", 0, 90 },
+		{ "90s", 0, 90 },	     { " 3 days ", 0, 259200 }, { "1 week", 0, 604800 }, { "5m", 0, 300 },
+		{ "2hr1sec", 0, 7201 },	     { "0", 0, 0 },		{ "", -EINVAL, 0 },	 { "d", -EINVAL, 0 },
+		{ "2x", -EINVAL, 0 },	     { "-1d", -EINVAL, 0 },	{ "1.5d", -EINVAL, 0 },	 { "2D", -EINVAL, 0 },
+		{ "3661d", -ERANGE, 0 },     { "3660d", 0, 316224000 }, { "99999999999999999999", -ERANGE, 0 },
+		{ "1d 1", 0, 86401 },	     { "1 1d", -EINVAL, 0 },	{ "   ", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t v = -7;
+		int rc = parse_timespan(cases[i].in, &v);
+		ck_assert_msg(rc == cases[i].rc, "'%s': %d", cases[i].in, rc);
+		if (rc == 0)
+			ck_assert_msg(v == cases[i].secs, "'%s': %lld", cases[i].in, (long long)v);
+		else
+			ck_assert_int_eq(v, -7);
+	}
+}
+END_TEST
+
 START_TEST(test_parse_int64)
 {
 	int64_t v = 99;
@@ -168,6 +195,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_copies);
 	tcase_add_test(tc, test_fnv1a64);
 	tcase_add_test(tc, test_parse_int64);
+	tcase_add_test(tc, test_parse_timespan);
 	tcase_add_test(tc, test_diag);
 	tcase_add_test(tc, test_closest_word);
 	suite_add_tcase(s, tc);

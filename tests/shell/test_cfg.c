@@ -21,6 +21,7 @@
 
 #include "calendar.h"
 #include "cfg.h"
+#include "ledger.h"
 #include "tz.h"
 #include "window.h"
 
@@ -1209,6 +1210,71 @@ START_TEST(test_state_retention_bounds)
 }
 END_TEST
 
+/* contact_limits: the spans in systemd's syntax, what each key needs, an
+ * unknown key, each error at its line. */
+START_TEST(test_contact_limits)
+{
+	static const struct {
+		const char *conf;
+		const char *err; /* NULL: loads */
+		int max_calls;
+		int64_t window, gap;
+		bool per_agent;
+	} cases[] = {
+		{ "contact_limits = { max_calls = 3; window = \"7d\"; min_gap = \"1d\"; };\n", NULL, 3, 604800, 86400,
+		  false },
+		{ "contact_limits = { min_gap = \"1h 30min\"; per_agent = true; };\n", NULL, 0, 0, 5400, true },
+		{ "contact_limits = { max_calls = 1; window = \"36h\"; };\n", NULL, 1, 129600, 0, false },
+		{ "contact_limits = { max_calls = 3; };\n",
+		  "'contact_limits': 'max_calls' needs a 'window' (\"7d\": at most max_calls calls in any 7 days)", 0, 0,
+		  0, false },
+		{ "contact_limits = { window = \"7d\"; };\n", "'contact_limits': 'window' needs a 'max_calls'", 0, 0, 0,
+		  false },
+		{ "contact_limits = { max_calls = 3; window = \"7 fortnights\"; };\n",
+		  "'contact_limits.window': \"7 fortnights\" is not a time span of at least 1s up to 3660 days (systemd's syntax: "
+		  "\"7d\", \"1h 30min\")", 0, 0, 0, false },
+		{ "contact_limits = { max_calls = 0; window = \"7d\"; };\n",
+		  "'contact_limits.max_calls' must be between 1 and 10000 (got 0)", 0, 0, 0, false },
+		{ "contact_limits = { };\n",
+		  "'contact_limits' needs 'max_calls' and 'window', or 'min_gap', or both", 0, 0, 0, false },
+		{ "contact_limits = { min_gap = \"1d\"; max_per_day = 2; };\n", "", 0, 0, 0, false },
+		{ "contact_limits = 3;\n", "", 0, 0, 0, false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		char *dir;
+		int r = load_pair(cases[i].conf,
+				  "jobs = ( { name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				  "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } ); } );\n",
+				  &c, &d, &dir);
+
+		for (size_t k = 0; d.n != (cases[i].err ? 1u : 0u) && k < d.n; k++)
+			fprintf(stderr, "case %zu: %s:%d: %s\n", i, d.v[k].file, d.v[k].line, d.v[k].msg);
+		if (!cases[i].err) {
+			ck_assert_int_eq(r, 0);
+			ck_assert_ptr_nonnull(c->limits);
+			ck_assert_int_eq(c->limits->max_calls, cases[i].max_calls);
+			ck_assert_int_eq(c->limits->window_s, cases[i].window);
+			ck_assert_int_eq(c->limits->min_gap_s, cases[i].gap);
+			ck_assert_int_eq(c->limits->per_agent, cases[i].per_agent);
+			daemonconf_free(c);
+		} else {
+			ck_assert_int_eq(r, -EINVAL);
+			ck_assert_uint_eq(d.n, 1);
+			if (*cases[i].err)
+				ck_assert_str_eq(d.v[0].msg, cases[i].err);
+			ck_assert_str_eq(base(d.v[0].file), "batchcalld.conf");
+			ck_assert_int_gt(d.v[0].line, 0);
+		}
+		diag_clear(&d);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+END_TEST
+
 /* http:// only to loopback unless api.allow_insecure_http = true; a CA file
  * that can be read is accepted. */
 START_TEST(test_base_url_insecure_http)
@@ -1308,6 +1374,7 @@ int main(void)
 	tcase_add_test(tc, test_call_names_that_pass);
 	tcase_add_test(tc, test_state_retention_bounds);
 	tcase_add_test(tc, test_base_url_insecure_http);
+	tcase_add_test(tc, test_contact_limits);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

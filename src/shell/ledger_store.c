@@ -1,0 +1,223 @@
+/*
+ * ledger_store: the contact ledger on disk (see ledger_store.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "ledger_store.h"
+#include "sbuf.h"
+
+struct ledger_store {
+	int dirfd;
+	int fd; /* the file, O_APPEND */
+	char *path;
+	struct sbuf pending; /* lines not yet written */
+};
+
+/* The instant a line begins with; -1 when it does not. */
+static int64_t line_at(const char *p, size_t n)
+{
+	int64_t v = 0;
+	size_t i = 0;
+
+	for (; i < n && i < 12 && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v * 10 + (p[i] - '0');
+	return i > 0 && i < n && p[i] == ',' ? v : -1;
+}
+
+/* Write text (len) as the file, keeping only the lines after cutoff;
+ * st->fd opened anew on it. */
+static int rewrite(struct ledger_store *st, const char *text, size_t len, int64_t cutoff)
+{
+	struct sbuf keep = { 0 };
+	struct file_piece p;
+	int r, fd;
+
+	for (size_t off = 0; off < len;) {
+		const char *q = text + off, *nl = memchr(q, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - q) + 1 : len - off;
+		if (line_at(q, n) > cutoff)
+			sbuf_add(&keep, q, n);
+		off += n;
+	}
+	p = (struct file_piece){ keep.s ? keep.s : "", keep.len };
+	r = file_replace_at(st->dirfd, LEDGER_STORE_NAME, &p, 1, 0600);
+	sbuf_free(&keep);
+	if (r < 0)
+		return r;
+	fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = fd;
+	return 0;
+}
+
+int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, struct ledger *l,
+		      struct ledger_store **ret, size_t *ret_dropped, bool *ret_cut, char **cause)
+{
+	struct ledger_store *st = xcalloc(1, sizeof(*st));
+	struct diag d = { 0 };
+	char *text = NULL;
+	size_t len = 0, torn;
+	int64_t cutoff = now_s - horizon;
+	int r;
+
+	*ret_dropped = 0;
+	*ret_cut = false;
+	st->fd = -1;
+	st->path = xasprintf("%s/%s", state_dir, LEDGER_STORE_NAME);
+	st->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->dirfd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open the state folder '%s': %s", state_dir, strerror(-r));
+		goto fail;
+	}
+	r = file_read_ex(st->path, LEDGER_STORE_MAX_FILE, FILE_READ_REGULAR, &text, &len);
+	if (r == -ENOENT) {
+		text = xstrdup("");
+		len = 0;
+		r = 0;
+	} else if (r < 0) {
+		*cause = xasprintf("cannot read the contact ledger '%s': %s", st->path,
+				   r == -EINVAL ? "not a regular file" : strerror(-r));
+		goto fail;
+	}
+	r = ledger_parse(l, st->path, text, len, &d, &torn);
+	if (r < 0) {
+		char *first = diag_format(&d, 0);
+		*cause = xasprintf("the contact ledger '%s' is damaged (%zu bad line%s), e.g. %s; repair it (its "
+				   "format: README, \"Contact limits\")",
+				   st->path, d.n, d.n == 1 ? "" : "s", first);
+		free(first);
+		goto fail;
+	}
+	*ret_cut = torn < len;
+	len = torn; /* a line cut short: its intent never went on */
+	*ret_dropped = ledger_expire(l, cutoff);
+	/* Written again when absent, torn or holding expired contacts. */
+	if (*ret_cut || *ret_dropped > 0 || access(st->path, F_OK) < 0) {
+		r = rewrite(st, text, len, cutoff);
+		if (r < 0) {
+			*cause = xasprintf("cannot write the contact ledger '%s': %s", st->path, strerror(-r));
+			goto fail;
+		}
+	} else {
+		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+		if (st->fd < 0) {
+			r = -errno;
+			*cause = xasprintf("cannot open the contact ledger '%s': %s", st->path, strerror(-r));
+			goto fail;
+		}
+	}
+	free(text);
+	diag_clear(&d);
+	*ret = st;
+	return 0;
+fail:
+	free(text);
+	diag_clear(&d);
+	ledger_store_close(st);
+	return r < 0 ? r : -EINVAL;
+}
+
+void ledger_store_add(struct ledger_store *st, int64_t at, const char *target, const char *agent, uint64_t tag)
+{
+	char line[512];
+	size_t n = ledger_format(line, sizeof(line), at, target, agent, tag);
+
+	if (n < sizeof(line)) {
+		sbuf_add(&st->pending, line, n);
+	} else {
+		char *big = xmalloc(n + 1);
+		ledger_format(big, n + 1, at, target, agent, tag);
+		sbuf_add(&st->pending, big, n);
+		free(big);
+	}
+}
+
+bool ledger_store_pending(const struct ledger_store *st)
+{
+	return st && st->pending.len > 0;
+}
+
+int ledger_store_sync(struct ledger_store *st)
+{
+	size_t off = 0;
+	struct stat sb;
+	off_t was = -1;
+	int rc = 0;
+
+	if (!st || st->pending.len == 0)
+		return 0;
+	if (fstat(st->fd, &sb) == 0)
+		was = sb.st_size;
+	while (off < st->pending.len) {
+		ssize_t w = write(st->fd, st->pending.s + off, st->pending.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fdatasync(st->fd) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		/* nothing half written may stay to join the next line */
+		if (was >= 0 && ftruncate(st->fd, was) == 0)
+			fdatasync(st->fd);
+		return rc;
+	}
+	st->pending.len = 0;
+	return 0;
+}
+
+long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cutoff)
+{
+	char *text = NULL;
+	size_t len = 0, dropped;
+	int r;
+
+	r = ledger_store_sync(st);
+	if (r < 0)
+		return r;
+	r = file_read_ex(st->path, LEDGER_STORE_MAX_FILE, FILE_READ_REGULAR, &text, &len);
+	if (r < 0)
+		return r;
+	r = rewrite(st, text, len, cutoff);
+	free(text);
+	if (r < 0)
+		return r;
+	dropped = ledger_expire(l, cutoff);
+	return (long)dropped;
+}
+
+const char *ledger_store_path(const struct ledger_store *st)
+{
+	return st->path;
+}
+
+void ledger_store_close(struct ledger_store *st)
+{
+	if (!st)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	sbuf_free(&st->pending);
+	free(st->path);
+	free(st);
+}
