@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (size_t i = 0; i < n; i++) {
-			number(i % people, buf, sizeof(buf));
+			number(2 * n + i % people, buf, sizeof(buf));
 			ledger_format(line, sizeof(line), 1765000000 + (int64_t)(rnd() % (7 * 86400)), buf, "agent_bench",
 				      rnd());
 			fputs(line, f);
@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 		       t_lload, lrss1 - lrss0, (lrss1 - lrss0) * 1024 * 1024 / (double)n);
 		/* every tenth recipient is one the ledger knows */
 		for (size_t i = 0; i < RCPTS; i += 10) {
-			number(rnd() % people, buf, sizeof(buf));
+			number(2 * n + rnd() % people, buf, sizeof(buf));
 			free(v[i].phone_number);
 			v[i].phone_number = xstrdup(buf);
 		}

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len < sizeof(line)) {
 				diag_clear(&d);
 				if (ledger_parse(&b, "w", line, len, &d, &torn) < 0 || ledger_size(&b) != 1 ||
-				    strcmp(b.agents[0], t) != 0 || b.t[0].key != ledger_key(k ? t : "x") || b.t[0].tag != 7)
+				    strcmp(b.agents[0], t) != 0 || b.v[0].key != ledger_key(k ? t : "x") || b.v[0].tag != 7)
 					abort();
 			}
 			ledger_clear(&b);

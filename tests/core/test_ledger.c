@@ -224,6 +224,25 @@ START_TEST(test_file_lines)
 	ledger_clear(&l);
 	free(text);
 
+	/* the same contact twice in a file, and one l held already: once
+	 * each, the first instant kept; the array sorted */
+	{
+		const char *t2 = "10,+15550100001,a,0000000000000001\n"
+				 "5,+15550100002,a,0000000000000001\n"
+				 "12,+15550100001,a,0000000000000001\n"
+				 "11,+15550100001,a,0000000000000002\n";
+		ledger_add(&l, ledger_key("+15550100002"), ledger_agent(&l, "a"), 3, 1);
+		ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, "a"), 3, 1);
+		ck_assert_int_eq(ledger_parse(&l, "c.csv", t2, strlen(t2), &d, &torn), 0);
+		ck_assert_uint_eq(ledger_size(&l), 4);
+		ck_assert_uint_eq(l.nt, 0);
+		for (size_t i = 1; i < l.n; i++)
+			ck_assert(l.v[i - 1].key < l.v[i].key ||
+				  (l.v[i - 1].key == l.v[i].key && l.v[i - 1].at <= l.v[i].at));
+		ck_assert_uint_eq(l.v[0].at, 10);
+		ck_assert(!ledger_add(&l, ledger_key("+15550100001"), 0, 99, 2));
+		ledger_clear(&l);
+	}
 	/* a line written is a line read back */
 	{
 		char line[256];
@@ -232,10 +251,10 @@ START_TEST(test_file_lines)
 		ck_assert_uint_eq(torn, n);
 		ck_assert_uint_eq(ledger_size(&l), 1);
 		ck_assert_str_eq(l.agents[0], "ag\x01%");
-		ck_assert_uint_eq(l.nt, 1);
-		ck_assert_uint_eq(l.t[0].key, ledger_key("x y"));
-		ck_assert_uint_eq(l.t[0].tag, 0xfe);
-		ck_assert_uint_eq(l.t[0].at, 42);
+		ck_assert_uint_eq(l.n, 1); /* (a file's lines join the array at once) */
+		ck_assert_uint_eq(l.v[0].key, ledger_key("x y"));
+		ck_assert_uint_eq(l.v[0].tag, 0xfe);
+		ck_assert_uint_eq(l.v[0].at, 42);
 		ledger_clear(&l);
 	}
 }

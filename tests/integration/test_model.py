@@ -101,6 +101,13 @@ Invariants (after each step; all of them again once the system is quiet):
      voicemail (last digit 6 or 7: the retry endpoint would re-dial it);
      a one-off run whose every recipient was suppressed before it came
      due may end completed without a batch (logged).
+  9. with contact limits (`contact_limits`, drawn per example: at most 2
+     calls per number in an hour, or calls an hour apart: at most one in
+     an example), no number is called more often than they allow: the
+     calls are the distinct runs (call_names) whose submit body holds it,
+     and the retries that took effect (the batch's final retry_count) of
+     a batch in which it always fails or reaches voicemail; counted anew
+     after the state folder (the ledger with it) was emptied.
 A duplicate of a run whose run file the test deleted is tolerated (the
 state was destroyed, not damaged: nothing is left to look up), and so is
 one of a run triggered ahead of its instant whose folder was emptied (not
@@ -139,8 +146,8 @@ Budget and replay (environment):
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
                     dot, repeat, hours, readd, rename, damage, kill, restart,
-                    freeze, fault, ctl, suppress, hook (no webhook receiver: every
-                    example polls), edit-start, edit-tz, edit-FIELD), e.g.
+                    freeze, fault, ctl, suppress, limits (no contact limits),
+                    hook (no webhook receiver: every example polls), edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
 passes; a failing replay's folder is kept, and named, until a later run
@@ -214,7 +221,11 @@ DEFERRED = 600              # a run due later than this is deferred (calling hou
 SECRET = "wsec_model_secret"  # the webhook secret of the examples with a receiver
 FINAL = ("completed", "failed", "cancelled", "missed", "error")
 # statuses of result rows no batch decided that a finished occurrence may hold (docs/results.md)
-UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "disabled", "suppressed")
+UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "disabled", "suppressed",
+             "contact_limit")
+# contact_limits drawn per example: (max_calls, window s, min_gap s); the
+# spans are longer than any example, so the cap is a count
+LIMITS = (None, None, None, (2, 3600, 0), (0, 0, 3600))
 SUPPRESS_MARGIN = 1.0       # s: an intent recorded just before suppress answered may still go out
 KEPT_EVENTS = ("post_call_transcription", "call_initiation_failure")
 
@@ -259,6 +270,7 @@ class Budget:
         self.examples = self.shrink_runs = self.steps = self.batches = self.submits = self.skipped = 0
         self.restarts = self.kills = self.faults_hit = self.ctl_ok = self.reloads = self.overruns = 0
         self.suppressed = 0
+        self.limited = 0
         self.damaged = self.wiped = 0
         self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
         self.skewed = 0  # examples with the API's clock off ours
@@ -567,6 +579,8 @@ class Operator(RuleBasedStateMachine):
         self.wiped_at = 0.0           # when the state folder was last emptied (its events went with it)
         self.forged = 0
         self.suppressed = {}          # phone number -> when `batchcallctl suppress` answered for it
+        self.limits = None            # (max_calls, window, min_gap) of contact_limits, or None
+        self.wipes = []               # when the state folder (and its contact ledger) was emptied
 
     def clock(self):
         """Now, on the example's timeline (a real instant)."""
@@ -705,10 +719,12 @@ class Operator(RuleBasedStateMachine):
                 hooks=st.sampled_from([False] if "hook" in SKIP else [True, False]),
                 hook_faults=st.lists(st.tuples(st.sampled_from(SENDER_FAULTS), st.sampled_from(HOOK_EVENTS),
                                                st.sampled_from([1, 2, -1])), max_size=2),
-                api_clock=st.sampled_from([0, 0, 0, -600, 420]))
+                api_clock=st.sampled_from([0, 0, 0, -600, 420]),
+                limits=st.sampled_from([None] if "limits" in SKIP else LIMITS))
     @recorded
-    def begin(self, speed, timeout, first, hooks, hook_faults, api_clock=0):
+    def begin(self, speed, timeout, first, hooks, hook_faults, api_clock=0, limits=None):
         self.hooks = hooks
+        self.limits = limits
         if self.dry:
             return multiple(*[self.new_job(p).name for p in first])
         os.makedirs(RUNDIR, exist_ok=True)
@@ -716,6 +732,10 @@ class Operator(RuleBasedStateMachine):
         self.speed, self.timeout = speed, timeout
         self.grace = 2 * timeout + 2
         extra, conf = (), 'results_dir = "results";'
+        if limits:
+            conf += "\ncontact_limits = { %s };" % (
+                'max_calls = %d; window = "%ds";' % limits[:2] if limits[0] else 'min_gap = "%ds";' % limits[2])
+            BUDGET.limited += 1
         if hooks:
             # the receiver on a port of its own; the simulator signs every
             # post-call event with the secret the daemon has
@@ -732,8 +752,9 @@ class Operator(RuleBasedStateMachine):
         self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
         self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
         self.say("simulator --speed %d (its clock %+d s), daemon request_timeout %d s, poll_interval %d s, %s, "
-                 "work %s" % (speed, api_clock, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port
-                              if hooks else "no webhooks (the conversations are polled)", self.work))
+                 "%s, work %s" % (speed, api_clock, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port
+                                  if hooks else "no webhooks (the conversations are polled)",
+                                  "contact limits %s" % (limits,) if limits else "no contact limits", self.work))
         if hooks:
             BUDGET.hooked += 1
             # the sender's faults from the first event on (more come as steps)
@@ -967,6 +988,7 @@ class Operator(RuleBasedStateMachine):
         self.check_events()      # what the daemon took before is checked now, then forgotten
         self.answered.clear()
         self.wiped_at = now
+        self.wipes.append(now)
         n = 0
         for root, _dirs, files in os.walk(self.d.state):
             for name in files:
@@ -1104,6 +1126,43 @@ class Operator(RuleBasedStateMachine):
                                   "voicemail, was received %.1f s after `suppress %s` was answered (seq %d)" % (
                                       m.group(1), n, t - self.suppressed[n], n, r["seq"]))
 
+    def check_limits(self, final=False):
+        """Invariant 9: no number called more often than contact_limits
+        allow (a count: the spans outlast the example), per stretch between
+        two emptyings of the state folder. A run's calls are its call_name's
+        (a duplicate the test's damage allows is one attempt, and so one
+        contact); retries, read from the batches' retry_count, only in the
+        final check."""
+        if not self.limits:
+            return
+        cap = self.limits[0] or 1
+        seen = {}      # (number, stretch) -> call_names
+        retried = {}   # (number, stretch) -> retries that took effect
+        bodies = {}    # batch id -> (numbers, stretch)
+        for r in self.sim.requests("submit"):
+            try:
+                body = json.loads(r["body"] or "{}")
+                rc = [x.get("phone_number") for x in body.get("recipients", [])]
+            except (TypeError, ValueError, AttributeError):
+                continue
+            stretch = sum(1 for w in self.wipes if w < r["time_us"] / 1e6)
+            if r["batch_id"]:
+                bodies[r["batch_id"]] = (rc, stretch)
+            for n in rc:
+                seen.setdefault((n, stretch), set()).add(body.get("call_name"))
+        if final:
+            for bid, (rc, stretch) in bodies.items():
+                again = [n for n in rc if n and n[-1] in "67"]
+                if again:
+                    count = self.sim.batch(bid).get("retry_count") or 0
+                    for n in again:
+                        retried[(n, stretch)] = retried.get((n, stretch), 0) + count
+        for key in set(seen) | set(retried):
+            calls = len(seen.get(key, ())) + retried.get(key, 0)
+            if calls > cap:
+                violation("over the limit", "%s was called %d times (runs %s, %d retries), contact_limits %s allow "
+                          "%d" % (key[0], calls, sorted(seen.get(key, ())), retried.get(key, 0), self.limits, cap))
+
     @precondition(lambda self: self.hooks)
     @rule(kind=st.sampled_from(HOOK_KINDS), event=st.sampled_from(HOOK_EVENTS), count=st.sampled_from([1, 2, -1]),
           delay=st.sampled_from([1, 3]))
@@ -1205,6 +1264,7 @@ class Operator(RuleBasedStateMachine):
         self.check_batches(recs, self.created())
         self.check_events()
         self.check_suppressed()
+        self.check_limits()
 
     def check_events(self):
         """Invariant 6: every post-call event the receiver answered 200 is kept
@@ -1539,13 +1599,14 @@ class Operator(RuleBasedStateMachine):
                     what, state, due or None))
             legit = {"missed": h.hours or h.small_lateness or h.instant_set_at - h.instant > j.max_lateness - 5,
                      "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True,
-                     "completed": all(n in self.suppressed for n in j.recipients)}[state]
+                     "completed": all(n in self.suppressed for n in j.recipients) or self.limits}[state]
             if not legit:
                 violation("lost run", "%s and was not submitted: its run is %s, which no rule explains (%s)" % (
                     what, state, {"missed": "its instant was set %.0f s before it came due, max_lateness %d" % (
                         inst - h.instant_set_at, j.max_lateness),
                         "cancelled": "nobody cancelled it", "paused": "nobody paused it",
-                        "completed": "without a batch, and not every recipient was suppressed"}.get(state, "")))
+                        "completed": "without a batch, not every recipient suppressed, no contact "
+                                     "limits"}.get(state, "")))
             if not self.log_has(log, name, reasons[state]):
                 violation("lost run", "%s, its run is %s, but the log has no line saying so" % (what, state))
         for name, inst in sorted(self.triggers.items()):
@@ -1589,6 +1650,7 @@ class Operator(RuleBasedStateMachine):
             violation("stuck run", "after a clean stop with no fault, runs are still uncertain: %s" % ", ".join(
                 "%s@%s (%s)" % (r["job"], r["start"], r["state"]) for r in stuck))
         self.check_suppressed()
+        self.check_limits(final=True)
         self.check_accounting(recs, view, self.d.log(), now)
         self.say("checked: %d batches, %d run records, %d jobs" % (len(batches), len(recs), len(self.jobs_now)))
 
@@ -1688,12 +1750,12 @@ def main():
         print("test_model: %s after %.0f s: %d examples run (%d more while shrinking, %d not run), %d steps, "
               "%d submit requests, %d batches, %d restarts, %d kill -9, %d reloads, %d faulted requests, "
               "%d run files damaged, %d state folders emptied, %d accepted ctl requests, %d numbers suppressed, "
-              "%d examples with webhooks "
+              "%d examples with webhooks, %d with contact limits "
               "(%d events taken, %d webhook faults, %d deliveries of the test's own), %d with the API's clock off, "
               "%d occurrences' results files checked (%d rows), %d steps over their time; seed %d" % (
                   "passed" if ok else "FAILED", time.monotonic() - t0, b.examples, b.shrink_runs, b.skipped,
                   b.steps, b.submits, b.batches, b.restarts, b.kills, b.reloads, b.faults_hit, b.damaged,
-                  b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.hook_delivered, b.hook_faults, b.hook_posts,
+                  b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.limited, b.hook_delivered, b.hook_faults, b.hook_posts,
                   b.skewed, b.result_files,
                   b.result_rows, b.overruns, SEED), flush=True)
         for n in sorted(b.notes):
