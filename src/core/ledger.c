@@ -86,12 +86,13 @@ static size_t lower(const struct contact *v, size_t n, uint64_t key)
 	return lo;
 }
 
-static bool has(const struct contact *v, size_t n, uint64_t key, uint64_t tag)
+/* The entry of key and tag in v (n), or NULL. */
+static struct contact *find(struct contact *v, size_t n, uint64_t key, uint64_t tag)
 {
 	for (size_t i = lower(v, n, key); i < n && v[i].key == key; i++)
 		if (v[i].tag == tag)
-			return true;
-	return false;
+			return &v[i];
+	return NULL;
 }
 
 /* The tail joins the array: one merge from the back, in place. */
@@ -117,10 +118,20 @@ bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint
 {
 	struct contact c = { .key = key, .tag = tag, .at = at < 0 ? 0 : at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
 			     .agent = agent };
+	struct contact *old = find(l->v, l->n, key, tag);
 	size_t i;
 
-	if (has(l->v, l->n, key, tag) || has(l->t, l->nt, key, tag))
-		return false;
+	if (!old)
+		old = find(l->t, l->nt, key, tag);
+	if (old) {
+		/* The same attempt made again later (its request held back,
+		 * a restart): the call is as late as its last making. (Only
+		 * the key orders the entries; a person's are scanned whole.) */
+		if (c.at <= old->at)
+			return false;
+		old->at = c.at;
+		return true;
+	}
 	if (!l->t)
 		l->t = xcalloc(LEDGER_TAIL, sizeof(*l->t));
 	for (i = l->nt; i > 0 && cmp(&l->t[i - 1], &c) > 0; i--)
@@ -274,12 +285,12 @@ static int hexval(char c)
 
 /* A field of a line (p up to end), its %XX undone, into out (size bytes);
  * NULL, or why it is malformed (what names it). */
-static const char *field(const char *p, const char *end, char *out, size_t size, const char *what)
+static const char *field(const char *p, const char *end, char *out, size_t size, const char *what, bool may_be_empty)
 {
 	static char why[96];
 	size_t k = 0;
 
-	if (p == end) {
+	if (p == end && !may_be_empty) {
 		snprintf(why, sizeof(why), "the %s is empty", what);
 		return why;
 	}
@@ -313,7 +324,7 @@ static const char *parse_line(struct ledger *l, const char *p, size_t n, struct 
 			      size_t *cap)
 {
 	const char *c1 = memchr(p, ',', n), *c2, *c3, *why;
-	char num[24], target[160], agent[256];
+	char num[24], target[LEDGER_FIELD_MAX], agent[LEDGER_FIELD_MAX];
 	int64_t at;
 	uint64_t tag = 0;
 
@@ -324,10 +335,10 @@ static const char *parse_line(struct ledger *l, const char *p, size_t n, struct 
 		return "the time is not a number of seconds";
 	memcpy(num, p, (size_t)(c1 - p));
 	num[c1 - p] = '\0';
-	if (parse_int64(num, 0, UINT32_MAX, &at) < 0)
+	if (strspn(num, "0123456789") != (size_t)(c1 - p) || parse_int64(num, 0, UINT32_MAX, &at) < 0)
 		return "the time is not a number of seconds";
-	if ((why = field(c1 + 1, c2, target, sizeof(target), "target")) ||
-	    (why = field(c2 + 1, c3, agent, sizeof(agent), "agent")))
+	if ((why = field(c1 + 1, c2, target, sizeof(target), "target", false)) ||
+	    (why = field(c2 + 1, c3, agent, sizeof(agent), "agent", true)))
 		return why;
 	if (p + n - (c3 + 1) != 16)
 		return "the tag is not 16 hex digits";
@@ -365,12 +376,16 @@ static void bulk_add(struct ledger *l, struct contact *v, size_t n)
 	n += l->n;
 	qsort(v, n, sizeof(*v), cmp_qsort);
 	for (size_t i = 0; i < n; i++) {
-		bool dup = false;
-		/* (a person's contacts are few: their run is searched whole) */
+		struct contact *dup = NULL;
+		/* (a person's contacts are few: their run is searched whole;
+		 * a later line of the same attempt is its later making) */
 		for (size_t j = k; j > 0 && v[j - 1].key == v[i].key && !dup; j--)
-			dup = v[j - 1].tag == v[i].tag;
+			if (v[j - 1].tag == v[i].tag)
+				dup = &v[j - 1];
 		if (!dup)
 			v[k++] = v[i];
+		else if (v[i].at > dup->at)
+			dup->at = v[i].at;
 	}
 	free(l->v);
 	l->v = xrealloc(v, (k ? k : 1) * sizeof(*v));

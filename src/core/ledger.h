@@ -32,6 +32,9 @@
 #include "util.h"
 
 #define LEDGER_TAIL 4096
+/* The longest target or agent a ledger line holds (as read back; the
+ * daemon writes only what its configuration accepts, far less). */
+#define LEDGER_FIELD_MAX 4096
 
 /* The limits of `contact_limits`; max_calls 0 means no count limit,
  * min_gap_s 0 no spacing. */
@@ -72,8 +75,9 @@ uint32_t ledger_agent(struct ledger *l, const char *agent);
 /* The index of agent in l->agents, or UINT32_MAX when l has none of its
  * contacts. */
 uint32_t ledger_agent_find(const struct ledger *l, const char *agent);
-/* Record a contact; the same key and tag again is the same contact (the
- * first instant is kept). True when it was new. */
+/* Record a contact; the same key and tag again is the same contact, at
+ * the later of the two instants. True when it was new or moved later (a
+ * line for the file). */
 bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag);
 /* How many contacts l holds. */
 size_t ledger_size(const struct ledger *l);
@@ -96,6 +100,7 @@ enum ledger_verdict ledger_check(const struct ledger *l, const struct contact_li
  * length (it is cut short at size). */
 size_t ledger_format(char *buf, size_t size, int64_t at, const char *target, const char *agent, uint64_t tag);
 /* Add the lines of a ledger file (file names it in messages) to l. A
+ * contact in several lines counts once, at its latest instant. A
  * malformed line is an error "FILE:LINE: message" in d (the rest are
  * read); a last line without its newline (a write cut short by a crash)
  * is skipped and its offset left in *ret_torn (else len). 0, or -EINVAL

@@ -114,7 +114,15 @@ void run_note_over_limit(struct run *r, char **keys, size_t n)
 
 uint64_t run_contact_tag(const struct run *r, int attempt)
 {
-	char *id = xasprintf("%s@%" PRId64 "/%s", r->job, r->start, r->part ? r->part : "");
+	char *id;
+
+	/* A follow-up's submit is its parent's last attempt carried on:
+	 * the never-dialled part of a batch the calling hours or the
+	 * operator stopped, or the retry the endpoint could not be asked
+	 * for. One call, one contact. */
+	if (attempt == 0 && r->contact_tag)
+		return r->contact_tag;
+	id = xasprintf("%s@%" PRId64 "/%s", r->job, r->start, r->part ? r->part : "");
 	uint64_t t = ledger_tag(id, attempt);
 
 	free(id);
@@ -208,6 +216,21 @@ size_t run_part_select(const struct run *r, const struct recipient *v, size_t n,
 	return count;
 }
 
+/* A recipient of a body as a person of the ledger, in the body's order. */
+struct person {
+	uint64_t key;
+	size_t index;
+};
+
+static int person_cmp(const void *a, const void *b)
+{
+	const struct person *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
 size_t run_body_select(const struct run *r, const struct suppress_rules *rules, const struct contact_rules *contacts,
 		       const struct recipient *v, size_t n, bool *include, uint64_t *ret_digest, char ***ret_left_out,
 		       size_t *ret_n_left_out, char ***ret_over, size_t *ret_n_over)
@@ -219,13 +242,31 @@ size_t run_body_select(const struct run *r, const struct suppress_rules *rules, 
 	*ret_n_left_out = suppress_filter(rules, v, n, include, ret_left_out);
 	*ret_over = NULL;
 	*ret_n_over = 0;
-	for (size_t i = 0; contacts && contacts->limits && i < n; i++) {
-		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
-		if (!include[i] || !run_over_limit(r, contacts, key, 0))
-			continue;
-		include[i] = false;
-		xgrow((void **)ret_over, &cap, *ret_n_over + 1, sizeof(**ret_over));
-		(*ret_over)[(*ret_n_over)++] = xstrdup(key);
+	if (contacts && contacts->limits) {
+		/* (one attempt is one contact a person: a second entry for
+		 * the same person in one body would be a second call the
+		 * ledger cannot count, so it is over the limits too) */
+		struct person *by = xcalloc(n ? n : 1, sizeof(*by));
+		bool *twice = xcalloc(n ? n : 1, sizeof(*twice));
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+			if (include[i] && key)
+				by[m++] = (struct person){ ledger_key(key), i };
+		}
+		qsort(by, m, sizeof(*by), person_cmp);
+		for (size_t j = 1; j < m; j++)
+			twice[by[j].index] = by[j].key == by[j - 1].key;
+		for (size_t i = 0; i < n; i++) {
+			const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
+			if (!include[i] || !key || (!twice[i] && !run_over_limit(r, contacts, key, 0)))
+				continue;
+			include[i] = false;
+			xgrow((void **)ret_over, &cap, *ret_n_over + 1, sizeof(**ret_over));
+			(*ret_over)[(*ret_n_over)++] = xstrdup(key);
+		}
+		free(by);
+		free(twice);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *key = recipient_key(v[i].phone_number, v[i].whatsapp_user_id);
@@ -344,6 +385,7 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	parent->unfinished = NULL;
 	parent->n_unfinished = 0;
 	f->retries = parent->retries; /* the same retry budget */
+	f->contact_tag = run_contact_tag(parent, parent->retries);
 	if (parent->follow == FOLLOW_PAUSE) {
 		f->state = RUN_PAUSED;
 		f->due_ms = 0;

@@ -123,6 +123,10 @@ struct run {
 	char **suppressed;       /* recipients (keys) the last submit body left
 				  * out: on a do-not-call list at that moment */
 	size_t n_suppressed;
+	uint64_t contact_tag;    /* the attempt whose contacts this run's submit
+				  * continues (a follow-up's: its parent's last
+				  * attempt, those recipients' call handed on);
+				  * 0: the run's own submit */
 	char **over_limit;       /* recipients (keys) the last submit body left
 				  * out: over the contact limits at that moment */
 	size_t n_over_limit;

@@ -84,6 +84,11 @@ char *state_format(const struct run *r)
 	add_strv(o, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
 	add_strv(o, "suppressed", r->suppressed, r->n_suppressed, r->n_suppressed > 0);
 	add_strv(o, "over_limit", r->over_limit, r->n_over_limit, r->n_over_limit > 0);
+	if (r->contact_tag) {
+		char hex[17];
+		snprintf(hex, sizeof(hex), "%016" PRIx64, r->contact_tag);
+		add_str(o, "contact_tag", hex);
+	}
 	add_strv(o, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
@@ -363,6 +368,15 @@ static void read_part(struct record_reader *rd, struct json_object *o, struct ru
 	get_strv_opt(rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
 	get_strv_opt(rd, o, "suppressed", &r->suppressed, &r->n_suppressed);
 	get_strv_opt(rd, o, "over_limit", &r->over_limit, &r->n_over_limit);
+	{
+		char *hex = get_str_opt(rd, o, "contact_tag"), *end = NULL;
+		if (hex) {
+			r->contact_tag = strtoull(hex, &end, 16);
+			if (strlen(hex) != 16 || *end)
+				r->contact_tag = 0; /* (counted as its own: fewer calls, never more) */
+			free(hex);
+		}
+	}
 	get_strv_opt(rd, o, "retry_recipients", &r->retry_keys, &r->n_retry_keys);
 }
 

@@ -13,6 +13,7 @@
  *    "retry_expect": n, "due_ms": ms, "gen": n, "submit_at_ms": ms, "close_ms": ms, "part": "..." | null,
  *    "zone": "..." | null, "recipients": ["+1555..."] | null, "follow": "resume" | "pause" | null,
  *    "follow_n": n, "unfinished": [...] | null, "suppressed": [...] | null,
+ *    "over_limit": [...] (absent when empty), "contact_tag": "hex64" (absent: 0),
  *    "retry_recipients": [...] | null, "failures": n, "cancel_wanted": bool,
  *    "removing": bool, "late_logged": bool,
  *    "batch": {"status": "...", "created_at_unix": ..., "scheduled_time_unix": ...,
@@ -28,7 +29,7 @@
  * the store), the highest gen is the newest. Keys added after the first
  * version 1 files (settle_ms, gen, submit_at_ms, close_ms, part, zone, recipients, follow,
  * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only, removal_cancel,
- * finished_ms, suppressed, retry_recipients) read as 0,
+ * finished_ms, suppressed, retry_recipients, over_limit, contact_tag) read as 0,
  * false or null when absent.
  */
 #ifndef BC_STATE_H
@@ -47,8 +48,9 @@
  * checks both with random runs).
  * - job: a valid job name; call_name: not empty; batch_id: null or not
  *   empty; agent_id, part, zone, error: null or a string; recipients: null
- *   or a list of strings, unfinished and suppressed: a list of strings
- *   (written null when empty), retry_recipients: null (not known) or a
+ *   or a list of strings, unfinished, suppressed and over_limit: a list of
+ *   strings (written null, or for over_limit not at all, when empty),
+ *   contact_tag: any 64-bit value, retry_recipients: null (not known) or a
  *   list of strings. Strings hold any bytes but NUL.
  * - start: STATE_START_MIN..STATE_START_MAX, every instant a job's start
  *   can name: a local time in years 0000..9999 at any UTC offset the tz

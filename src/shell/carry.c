@@ -92,26 +92,43 @@ const struct contact_rules *carry_contacts(struct engine *e)
  * job, counts them, and are queued for the ledger's file, which is synced
  * before the intent's record (carry_contacts_sync) and so before any
  * request leaves. The same attempt made again adds nothing. */
-static void record_contacts(struct engine *e, const struct run *r, char *const *keys, size_t n, int attempt)
+static void record_contacts(struct engine *e, const struct run *r, char *const *keys, size_t n, int attempt, int64_t at)
 {
 	const char *agent = r->agent_id ? r->agent_id : "";
-	int64_t now_s = engine_now_ms() / 1000;
 	uint64_t tag;
 	uint32_t ai;
 
-	if (!e->conf->limits || n == 0)
+	if (!e->conf->limits || !e->ledger_store || n == 0)
 		return;
 	tag = run_contact_tag(r, attempt);
 	ai = ledger_agent(&e->ledger, agent);
-	for (size_t i = 0; i < n; i++) {
-		if (!keys[i] || !ledger_add(&e->ledger, ledger_key(keys[i]), ai, now_s, tag))
-			continue;
-		if (e->ledger_store)
-			ledger_store_add(e->ledger_store, now_s, keys[i], agent, tag);
-		else
-			e->contacts_unsynced = true;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] && ledger_add(&e->ledger, ledger_key(keys[i]), ai, at, tag))
+			ledger_store_add(e->ledger_store, at, keys[i], agent, tag);
 	e->stats.ledger_entries = ledger_size(&e->ledger);
+}
+
+/* Whether contacts can be recorded now: no limits, or the ledger is open
+ * (opened now when a reload set the limits and could not). A submit or
+ * retry waits while it cannot: the limits are never guessed. */
+static bool ledger_ready(struct engine *e)
+{
+	char *cause = NULL;
+
+	if (!e->conf->limits || e->ledger_store)
+		return true;
+	if (engine_ledger_open(e, &cause) == 0 && e->ledger_store) {
+		log_event(LOG_NOTICE, EV_CONTACT_LIMIT, NULL, "the contact ledger '%s' is open: submits go on",
+			  ledger_store_path(e->ledger_store));
+		e->ledger_broken = false;
+		return true;
+	}
+	if (!e->ledger_broken)
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s; no submit or retry is sent until it can be read (tried "
+			  "again at each)", cause ? cause : "the contact ledger cannot be opened");
+	e->ledger_broken = true;
+	free(cause);
+	return false;
 }
 
 /* The contacts recorded so far onto stable storage: 0, or a negative
@@ -120,12 +137,14 @@ static int carry_contacts_sync(struct engine *e)
 {
 	int rc;
 
-	if (e->contacts_unsynced)
-		return -EIO; /* the ledger could not be opened at the last reload */
+	if (e->conf->limits && !e->ledger_store)
+		return -EIO;
 	rc = ledger_store_sync(e->ledger_store);
 	if (rc < 0)
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "cannot write the contact ledger '%s': %s",
 			  ledger_store_path(e->ledger_store), strerror(-rc));
+	else if (e->ledger_store && ledger_store_grown(e->ledger_store, ledger_size(&e->ledger)))
+		engine_ledger_compact(e);
 	return rc;
 }
 
@@ -392,6 +411,14 @@ void carry_actions(struct slot *s, struct actions *acts)
 		case ACT_PERSIST:
 			/* An intent: what the submit will send is recorded in
 			 * it, so the body is made now, once. */
+			if (i + 1 < acts->n && (acts->v[i + 1].kind == ACT_SUBMIT || acts->v[i + 1].kind == ACT_RETRY) &&
+			    !ledger_ready(e)) {
+				struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+				free(s->body);
+				s->body = NULL;
+				carry_step(s, &ev);
+				return;
+			}
 			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_SUBMIT && s->spec && !s->body) {
 				int64_t count;
 				uint64_t digest;
@@ -426,7 +453,8 @@ void carry_actions(struct slot *s, struct actions *acts)
 			}
 			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_RETRY)
 				/* a retry re-dials these: counted as calls */
-				record_contacts(e, r, r->retry_keys, r->n_retry_keys, (int)r->retry_expect);
+				record_contacts(e, r, r->retry_keys, r->n_retry_keys, (int)r->retry_expect,
+						engine_now_ms() / 1000);
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
 				s->rest.n = 0;
@@ -740,6 +768,8 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	struct recipient *fresh = NULL, *all = NULL;
 	size_t n_fresh = 0, n_left_out = 0, n_over = 0;
 	char **left_out = NULL, **over = NULL;
+	const struct contact_rules *contacts;
+	int64_t at;
 	bool *include;
 	int64_t count;
 	uint64_t digest;
@@ -765,7 +795,13 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	include = xcalloc(copy.n_recipients ? copy.n_recipients : 1, sizeof(*include));
 	/* The do-not-call lists are consulted now, at the moment of the
 	 * submit: a number added after the run was planned is left out. */
-	count = (int64_t)run_body_select(r, carry_rules(s->e), carry_contacts(s->e), copy.recipients, copy.n_recipients,
+	/* The calls happen at the batch's scheduled time when it is ahead
+	 * (submit_ahead): checked and recorded as of then. */
+	contacts = carry_contacts(s->e);
+	if (contacts && scheduled_time_unix > contacts->now_s)
+		s->e->contacts.now_s = scheduled_time_unix;
+	at = contacts ? contacts->now_s : 0;
+	count = (int64_t)run_body_select(r, carry_rules(s->e), contacts, copy.recipients, copy.n_recipients,
 					 include, &digest, &left_out, &n_left_out, &over, &n_over);
 	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
 	if (keep_keys) {
@@ -777,7 +813,7 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 			if (include[i])
 				s->body_keys[s->n_body_keys++] = xstrdup(recipient_key(
 					copy.recipients[i].phone_number, copy.recipients[i].whatsapp_user_id));
-		record_contacts(s->e, r, s->body_keys, s->n_body_keys, 0);
+		record_contacts(s->e, r, s->body_keys, s->n_body_keys, 0, at);
 	}
 	if (ret_over) {
 		*ret_over = over;

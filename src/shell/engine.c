@@ -521,8 +521,9 @@ int engine_reload(struct engine *e)
 		if (engine_ledger_open(e, &cause) < 0) {
 			/* (the limits cannot be kept without their ledger:
 			 * nothing is submitted until a reload that can) */
-			log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s; no submit is sent until the ledger can be read",
-				  cause);
+			log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s; no submit or retry is sent until it can be read "
+				  "(tried again at each)", cause);
+			e->ledger_broken = true;
 			free(cause);
 		}
 	}
@@ -544,17 +545,23 @@ int engine_reload(struct engine *e)
 int engine_ledger_open(struct engine *e, char **cause)
 {
 	const struct contact_limits *lim = e->conf->limits;
-	int64_t now_s = engine_now_ms() / 1000;
 	size_t dropped = 0;
 	bool cut = false;
 	int r;
 
 	if (!lim)
 		return 0;
+	if (!e->ledger_dir) /* (the start's: state_dir changes at the next start only) */
+		e->ledger_dir = xstrdup(e->conf->state_dir);
+	/* A reload keeps what the longest span in force so far can count:
+	 * a shorter window (or a typo, "7" for seven seconds) does not
+	 * delete history that reverting the file could not bring back. */
+	if (ledger_horizon(lim) > e->ledger_horizon)
+		e->ledger_horizon = ledger_horizon(lim);
 	if (!e->ledger_store) {
 		int64_t t0 = engine_now_ms();
-		r = ledger_store_open(e->conf->state_dir, ledger_horizon(lim), now_s, &e->ledger, &e->ledger_store,
-				      &dropped, &cut, cause);
+		r = ledger_store_open(e->ledger_dir, e->ledger_horizon, t0 / 1000, &e->ledger, &e->ledger_store, &dropped,
+				      &cut, cause);
 		if (r < 0)
 			return r;
 		if (cut)
@@ -564,16 +571,31 @@ int engine_ledger_open(struct engine *e, char **cause)
 				  ledger_store_path(e->ledger_store));
 		log_event(LOG_INFO, EV_CONTACT_LIMIT, NULL,
 			  "contact ledger '%s': %zu contacts within the last %" PRId64 " s, %zu older ones dropped, in %"
-			  PRId64 " ms", ledger_store_path(e->ledger_store), ledger_size(&e->ledger), ledger_horizon(lim),
+			  PRId64 " ms", ledger_store_path(e->ledger_store), ledger_size(&e->ledger), e->ledger_horizon,
 			  dropped, engine_now_ms() - t0);
 	} else {
-		long n = ledger_store_compact(e->ledger_store, &e->ledger, now_s - ledger_horizon(lim));
-		if (n < 0)
-			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot compact the contact ledger '%s': %s",
-				  ledger_store_path(e->ledger_store), strerror((int)-n));
+		engine_ledger_compact(e);
 	}
 	e->stats.ledger_entries = ledger_size(&e->ledger);
 	return 0;
+}
+
+void engine_ledger_compact(struct engine *e)
+{
+	int64_t t0 = engine_now_ms();
+	long n;
+
+	if (!e->ledger_store)
+		return;
+	n = ledger_store_compact(e->ledger_store, &e->ledger, t0 / 1000 - e->ledger_horizon);
+	if (n < 0)
+		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot compact the contact ledger '%s': %s",
+			  ledger_store_path(e->ledger_store), strerror((int)-n));
+	else
+		log_event(LOG_INFO, EV_CONTACT_LIMIT, NULL,
+			  "contact ledger '%s' compacted: %zu contacts kept, %ld older ones dropped, in %" PRId64 " ms",
+			  ledger_store_path(e->ledger_store), ledger_size(&e->ledger), n, engine_now_ms() - t0);
+	e->stats.ledger_entries = ledger_size(&e->ledger);
 }
 
 /* --- the daemon's own do-not-call list ---------------------------------------- */
@@ -709,6 +731,7 @@ void engine_free(struct engine *e)
 	suppress_clear(&e->own);
 	ledger_store_close(e->ledger_store);
 	ledger_clear(&e->ledger);
+	free(e->ledger_dir);
 	api_free(e->api);
 	http_free(e->http);
 	scan_free(e->scan);

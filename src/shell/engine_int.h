@@ -138,14 +138,18 @@ struct engine {
 	struct ledger ledger;       /* every contact the contact limits may count */
 	struct ledger_store *ledger_store; /* open once contact_limits was set */
 	struct contact_rules contacts; /* as carry_make_ctx last set it */
-	bool contacts_unsynced;     /* contacts recorded that no file holds yet
-				     * (the ledger could not be opened) */
+	bool ledger_broken;         /* contact_limits set, the ledger not open: said once */
+	char *ledger_dir;           /* the state folder of the start (a reload cannot move it) */
+	int64_t ledger_horizon;     /* the longest span kept since the start (a reload keeps more, never less) */
 };
 
 /* Open the contact ledger when contact_limits is set and it is not open
  * yet, or compact it (start and reload); logs what it did. 0, or a
  * negative errno with *cause. */
 int engine_ledger_open(struct engine *e, char **cause);
+/* Write the ledger again without the contacts past the horizon (when it
+ * grew to twice what it holds): logs what it did. */
+void engine_ledger_compact(struct engine *e);
 
 /* engine.c */
 

@@ -21,6 +21,7 @@ struct ledger_store {
 	int fd; /* the file, O_APPEND */
 	char *path;
 	struct sbuf pending; /* lines not yet written */
+	size_t lines;        /* lines the file holds (since it was last written whole) */
 };
 
 /* The instant a line begins with; -1 when it does not. */
@@ -29,6 +30,7 @@ static int64_t line_at(const char *p, size_t n)
 	int64_t v = 0;
 	size_t i = 0;
 
+	/* (digits only, as the reader wants them) */
 	for (; i < n && i < 12 && p[i] >= '0' && p[i] <= '9'; i++)
 		v = v * 10 + (p[i] - '0');
 	return i > 0 && i < n && p[i] == ',' ? v : -1;
@@ -42,25 +44,42 @@ static int rewrite(struct ledger_store *st, const char *text, size_t len, int64_
 	struct file_piece p;
 	int r, fd;
 
+	size_t kept = 0;
+	struct stat a, b;
+
 	for (size_t off = 0; off < len;) {
 		const char *q = text + off, *nl = memchr(q, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - q) + 1 : len - off;
-		if (line_at(q, n) > cutoff)
+		if (line_at(q, n) > cutoff) {
 			sbuf_add(&keep, q, n);
+			kept++;
+		}
 		off += n;
 	}
 	p = (struct file_piece){ keep.s ? keep.s : "", keep.len };
 	r = file_replace_at(st->dirfd, LEDGER_STORE_NAME, &p, 1, 0600);
 	sbuf_free(&keep);
-	if (r < 0)
-		return r;
+	/* Whatever file is at the path now is the one written to (a rename
+	 * done before a failed sync of the folder replaced the old one):
+	 * never lines into a file nobody reads again. */
 	fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		if (st->fd >= 0)
+			close(st->fd);
+		st->fd = -1; /* every sync fails until a reload opens it */
+		return r < 0 ? r : -errno;
+	}
+	if (st->fd >= 0 && fstat(fd, &a) == 0 && fstat(st->fd, &b) == 0 && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		close(fd); /* not replaced */
+		return r;
+	}
 	if (st->fd >= 0)
 		close(st->fd);
 	st->fd = fd;
-	return 0;
+	if (r == 0)
+		st->lines = kept;
+	return r;
 }
 
 int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, struct ledger *l,
@@ -113,6 +132,7 @@ int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, str
 			goto fail;
 		}
 	} else {
+		st->lines = ledger_size(l);
 		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 		if (st->fd < 0) {
 			r = -errno;
@@ -160,6 +180,8 @@ int ledger_store_sync(struct ledger_store *st)
 
 	if (!st || st->pending.len == 0)
 		return 0;
+	if (st->fd < 0)
+		return -EBADF;
 	if (fstat(st->fd, &sb) == 0)
 		was = sb.st_size;
 	while (off < st->pending.len) {
@@ -180,8 +202,15 @@ int ledger_store_sync(struct ledger_store *st)
 			fdatasync(st->fd);
 		return rc;
 	}
+	for (size_t i = 0; i < st->pending.len; i++)
+		st->lines += st->pending.s[i] == '\n';
 	st->pending.len = 0;
 	return 0;
+}
+
+bool ledger_store_grown(const struct ledger_store *st, size_t live)
+{
+	return st->lines >= 100000 && st->lines >= 2 * live;
 }
 
 long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cutoff)

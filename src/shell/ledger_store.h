@@ -7,9 +7,10 @@
  * its contacts are on stable storage, and a crash can only leave a
  * contact that was never made (which errs on the side of calling less).
  *
- * Bounded: at every open (start, reload) the contacts that no window can
- * count again (older than ledger_horizon) are dropped from memory and the
- * file is written again without them (temp file, fsync, rename).
+ * Bounded: at every start and reload, and whenever the file holds twice
+ * the lines of the contacts live in memory, the contacts that no window
+ * can count again (older than the horizon) are dropped from memory and
+ * the file is written again without them (temp file, fsync, rename).
  */
 #ifndef BC_LEDGER_STORE_H
 #define BC_LEDGER_STORE_H
@@ -44,6 +45,9 @@ int ledger_store_sync(struct ledger_store *st);
  * before cutoff (unix seconds). Returns how many, or a negative errno
  * (the file is then as it was). */
 long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cutoff);
+/* Whether the file grew to hold twice the contacts live in memory (and
+ * at least 100,000 lines): time to compact it. */
+bool ledger_store_grown(const struct ledger_store *st, size_t live);
 const char *ledger_store_path(const struct ledger_store *st);
 void ledger_store_close(struct ledger_store *st);
 

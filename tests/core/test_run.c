@@ -1463,6 +1463,43 @@ START_TEST(test_body_select_limits)
 	ck_assert(run_over_limit(r, &cr, "+15550100002", 1));
 	/* without limits, nobody is over */
 	ck_assert(!run_over_limit(r, NULL, "+15550100001", 0));
+	/* the same person twice in one body (a number and its WhatsApp
+	 * digits): one attempt is one contact, so the second is left out */
+	{
+		struct recipient w[3] = {
+			{ .phone_number = (char *)"+15550100005" },
+			{ .whatsapp_user_id = (char *)"15550100005" },
+			{ .phone_number = (char *)"+15550100006" },
+		};
+		struct run *r3 = run_new_at(&spec, T0 + 2 * 86400);
+		ck_assert_uint_eq(run_body_select(r3, NULL, &cr, w, 3, inc, &d, &out, &n_out, &over, &n_over), 2);
+		ck_assert(inc[0] && !inc[1] && inc[2]);
+		ck_assert_uint_eq(n_over, 1);
+		ck_assert_str_eq(over[0], "15550100005");
+		run_note_over_limit(r3, over, n_over);
+		run_note_suppressed(r3, out, n_out);
+		run_free(r3);
+	}
+	/* a follow-up carries its parent's last attempt on: the parent's
+	 * contacts of that attempt do not count against it, its own retries
+	 * are attempts of its own */
+	{
+		struct run *p = run_new_at(&spec, T0 + 3 * 86400), *f;
+		ledger_add(&l, ledger_key("+15550100007"), a, T0, run_contact_tag(p, 0));
+		ck_assert(run_over_limit(p, &cr, "+15550100007", 1));
+		p->unfinished = xcalloc(1, sizeof(*p->unfinished));
+		p->unfinished[0] = xstrdup("+15550100007");
+		p->n_unfinished = 1;
+		p->follow = FOLLOW_RESUME;
+		f = run_new_follow_up(p, &spec, "resume 1", MS(T0));
+		ck_assert_uint_eq(f->contact_tag, run_contact_tag(p, 0));
+		ck_assert_uint_eq(run_contact_tag(f, 0), run_contact_tag(p, 0));
+		ck_assert(!run_over_limit(f, &cr, "+15550100007", 0));
+		ck_assert(run_over_limit(f, &cr, "+15550100007", 1));
+		ck_assert_uint_ne(run_contact_tag(f, 1), run_contact_tag(p, 1));
+		run_free(f);
+		run_free(p);
+	}
 	/* another run of the job is another attempt */
 	{
 		struct run *r2 = run_new_at(&spec, T0 + 86400);

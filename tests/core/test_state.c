@@ -200,6 +200,12 @@ static struct run *random_run(void)
 		free(r->suppressed);
 		r->suppressed = NULL;
 	}
+	r->over_limit = string_list(&r->n_over_limit, true);
+	if (r->over_limit && r->n_over_limit == 0) {
+		free(r->over_limit);
+		r->over_limit = NULL;
+	}
+	r->contact_tag = below(3) ? rnd() : 0;
 	/* NULL (unknown) and an empty list differ */
 	r->retry_keys = string_list(&r->n_retry_keys, true);
 	r->failures = (int)in_range(0, STATE_COUNT_MAX);
@@ -292,6 +298,8 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	SAME_INT(follow_n);
 	same_list("unfinished", a->unfinished, a->n_unfinished, b->unfinished, b->n_unfinished);
 	same_list("suppressed", a->suppressed, a->n_suppressed, b->suppressed, b->n_suppressed);
+	same_list("over_limit", a->over_limit, a->n_over_limit, b->over_limit, b->n_over_limit);
+	ck_assert_msg(a->contact_tag == b->contact_tag, "seed %" PRIu64 " run %d: contact_tag", seed, iteration);
 	same_list("retry_recipients", a->retry_keys, a->n_retry_keys, b->retry_keys, b->n_retry_keys);
 	SAME_INT(failures);
 	SAME_INT(cancel_wanted);

@@ -100,6 +100,36 @@ def test_retry_over_limit(work):
         assert env.d.stop() == 0
 
 
+def test_ledger_unreadable_at_reload(work):
+    """A reload that sets contact_limits while the ledger cannot be opened
+    (here a folder in its place): no submit is sent (the limits are never
+    guessed), the rest of the daemon goes on, and once the ledger can be
+    opened the next attempt opens it and submits, recording its
+    contacts."""
+    with Env(work, extra_conf=RESULTS) as env:
+        env.d.start()
+        env.d.wait_started()
+        os.makedirs(os.path.join(env.d.state, "contacts.csv", "x"))
+        with open(env.d.conf, "a") as f:
+            f.write('\ncontact_limits = { max_calls = 1; window = "1d"; };\n')
+        at = int(time.time()) + 2
+        env.d.write_job("lu", job(at, ("+14155550101",)))
+        env.d.signal(signal.SIGHUP)
+        env.d.wait_log("configuration reloaded")
+        wait_until(lambda: "no submit or retry is sent until it can be read" in env.d.log(), 30, "the refusal")
+        time.sleep(3)
+        assert env.sim.requests("submit") == []
+        assert env.d.log().count("no submit or retry is sent until it can be read") <= 2, env.d.log()[-3000:]
+        assert ctl(env, "status").returncode == 0
+        os.rmdir(os.path.join(env.d.state, "contacts.csv", "x"))
+        os.rmdir(os.path.join(env.d.state, "contacts.csv"))
+        env.d.wait_state("lu", ("completed",), 90)
+        assert submitted_numbers(env.sim) == [["+14155550101"]]
+        assert "is open: submits go on" in env.d.log()
+        assert [x.split(",")[1] for x in ledger_lines(env)] == ["+14155550101"]
+        assert env.d.stop() == 0
+
+
 def test_cap_across_200_jobs(work):
     """200 jobs in four zones share 50 numbers (each number in about 20
     jobs), due within a few seconds, at most 3 calls in 7 days and 1
@@ -147,4 +177,5 @@ def test_cap_across_200_jobs(work):
 
 
 if __name__ == "__main__":
-    run([test_shared_number_called_once, test_retry_over_limit, test_cap_across_200_jobs])
+    run([test_shared_number_called_once, test_retry_over_limit, test_ledger_unreadable_at_reload,
+         test_cap_across_200_jobs])
