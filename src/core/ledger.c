@@ -114,7 +114,7 @@ static void merge(struct ledger *l)
 	l->nt = 0;
 }
 
-bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag)
+bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag, int64_t *ret_was)
 {
 	struct contact c = { .key = key, .tag = tag, .at = at < 0 ? 0 : at > UINT32_MAX ? UINT32_MAX : (uint32_t)at,
 			     .agent = agent };
@@ -123,6 +123,8 @@ bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint
 
 	if (!old)
 		old = find(l->t, l->nt, key, tag);
+	if (ret_was)
+		*ret_was = old ? (int64_t)old->at : -1;
 	if (old) {
 		/* The same attempt made again later (its request held back,
 		 * a restart): the call is as late as its last making. (Only
@@ -361,7 +363,7 @@ static int cmp_qsort(const void *a, const void *b)
 
 /* The contacts v (n, unsorted, taken) join l in one sort: a start reads a
  * million lines without a merge every LEDGER_TAIL of them. The same key
- * and tag twice is one contact (its first instant). */
+ * and tag twice is one contact (at its latest instant). */
 static void bulk_add(struct ledger *l, struct contact *v, size_t n)
 {
 	size_t k = 0;

@@ -53,9 +53,9 @@ struct contact {
 };
 
 struct ledger {
-	struct contact *v;  /* sorted by key, at, tag */
+	struct contact *v;  /* sorted by key (a person's contacts in no order: they are scanned whole) */
 	size_t n, cap;
-	struct contact *t;  /* the tail, sorted the same way, at most LEDGER_TAIL */
+	struct contact *t;  /* the tail, sorted by key too, at most LEDGER_TAIL */
 	size_t nt;
 	char **agents;      /* interned agent ids */
 	size_t n_agents;
@@ -76,9 +76,9 @@ uint32_t ledger_agent(struct ledger *l, const char *agent);
  * contacts. */
 uint32_t ledger_agent_find(const struct ledger *l, const char *agent);
 /* Record a contact; the same key and tag again is the same contact, at
- * the later of the two instants. True when it was new or moved later (a
- * line for the file). */
-bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag);
+ * the later of the two instants. True when it was new or moved later;
+ * *ret_was (optional) gets the instant it had before (-1: new). */
+bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint64_t tag, int64_t *ret_was);
 /* How many contacts l holds. */
 size_t ledger_size(const struct ledger *l);
 /* Forget every contact at or before `before` (unix seconds): none of

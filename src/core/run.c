@@ -120,7 +120,7 @@ uint64_t run_contact_tag(const struct run *r, int attempt)
 	 * the never-dialled part of a batch the calling hours or the
 	 * operator stopped, or the retry the endpoint could not be asked
 	 * for. One call, one contact. */
-	if (attempt == 0 && r->contact_tag)
+	if (r->contact_tag && attempt <= r->contact_base)
 		return r->contact_tag;
 	id = xasprintf("%s@%" PRId64 "/%s", r->job, r->start, r->part ? r->part : "");
 	uint64_t t = ledger_tag(id, attempt);
@@ -385,7 +385,10 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	parent->unfinished = NULL;
 	parent->n_unfinished = 0;
 	f->retries = parent->retries; /* the same retry budget */
+	/* (the parent's last attempt: the retry the endpoint was not asked
+	 * for, counted by retry_checked, or the one its batch was in) */
 	f->contact_tag = run_contact_tag(parent, parent->retries);
+	f->contact_base = f->retries;
 	if (parent->follow == FOLLOW_PAUSE) {
 		f->state = RUN_PAUSED;
 		f->due_ms = 0;
@@ -685,7 +688,7 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 		}
 		/* (a retry is a call: counted against the limits as the
 		 * attempt it would be) */
-		if (run_over_limit(r, ctx->contacts, r->retry_keys[i], (int)(r->batch.retry_count + 1))) {
+		if (run_over_limit(r, ctx->contacts, r->retry_keys[i], r->retries + 1)) {
 			n_over++;
 			continue;
 		}

@@ -127,6 +127,8 @@ struct run {
 				  * continues (a follow-up's: its parent's last
 				  * attempt, those recipients' call handed on);
 				  * 0: the run's own submit */
+	int contact_base;        /* the retries the run began with: its attempts
+				  * up to this one are contact_tag's */
 	char **over_limit;       /* recipients (keys) the last submit body left
 				  * out: over the contact limits at that moment */
 	size_t n_over_limit;
@@ -385,9 +387,11 @@ size_t run_body_select(const struct run *r, const struct suppress_rules *rules, 
  * NULL: none) counting every contact but those of this very attempt,
  * whose keys go to *ret_over (n of them, NULL when none). */
 
-/* The tag of r's contacts for attempt (0: its submit; N: the retry that
- * expects retry_count N): the ledger's key of one attempt, the same in
- * every life of the daemon. */
+/* The tag of r's contacts for attempt: its submit is attempt r->retries
+ * as it then stands (0, or for a follow-up the retries it inherited:
+ * then its parent's attempt, contact_tag), a retry is r->retries + 1 when
+ * it is made (the retries that took effect, plus this one): the ledger's
+ * key of one attempt, the same in every life of the daemon. */
 uint64_t run_contact_tag(const struct run *r, int attempt);
 /* Would a call to key by r as attempt go over the contact limits? */
 bool run_over_limit(const struct run *r, const struct contact_rules *c, const char *key, int attempt);

@@ -88,6 +88,7 @@ char *state_format(const struct run *r)
 		char hex[17];
 		snprintf(hex, sizeof(hex), "%016" PRIx64, r->contact_tag);
 		add_str(o, "contact_tag", hex);
+		add_int(o, "contact_base", r->contact_base);
 	}
 	add_strv(o, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
 	add_int(o, "failures", r->failures);
@@ -375,6 +376,7 @@ static void read_part(struct record_reader *rd, struct json_object *o, struct ru
 			if (strlen(hex) != 16 || *end)
 				r->contact_tag = 0; /* (counted as its own: fewer calls, never more) */
 			free(hex);
+			r->contact_base = (int)get_int_opt(rd, o, "contact_base", 0, STATE_COUNT_MAX);
 		}
 	}
 	get_strv_opt(rd, o, "retry_recipients", &r->retry_keys, &r->n_retry_keys);

@@ -13,7 +13,7 @@
  *    "retry_expect": n, "due_ms": ms, "gen": n, "submit_at_ms": ms, "close_ms": ms, "part": "..." | null,
  *    "zone": "..." | null, "recipients": ["+1555..."] | null, "follow": "resume" | "pause" | null,
  *    "follow_n": n, "unfinished": [...] | null, "suppressed": [...] | null,
- *    "over_limit": [...] (absent when empty), "contact_tag": "hex64" (absent: 0),
+ *    "over_limit": [...] (absent when empty), "contact_tag": "hex64" and "contact_base": n (absent: 0),
  *    "retry_recipients": [...] | null, "failures": n, "cancel_wanted": bool,
  *    "removing": bool, "late_logged": bool,
  *    "batch": {"status": "...", "created_at_unix": ..., "scheduled_time_unix": ...,
@@ -29,7 +29,7 @@
  * the store), the highest gen is the newest. Keys added after the first
  * version 1 files (settle_ms, gen, submit_at_ms, close_ms, part, zone, recipients, follow,
  * follow_n, unfinished, first_intent_ms, sent_count, sent_digest, lookup_only, removal_cancel,
- * finished_ms, suppressed, retry_recipients, over_limit, contact_tag) read as 0,
+ * finished_ms, suppressed, retry_recipients, over_limit, contact_tag, contact_base) read as 0,
  * false or null when absent.
  */
 #ifndef BC_STATE_H

@@ -78,6 +78,9 @@ const struct suppress_rules *carry_rules(struct engine *e)
 	return &e->rules;
 }
 
+/* A remade attempt's contacts are written again when they moved this far. */
+#define LEDGER_MOVE_LINE_S 3600
+
 /* The contact limits as of now; NULL when there are none. */
 const struct contact_rules *carry_contacts(struct engine *e)
 {
@@ -102,21 +105,34 @@ static void record_contacts(struct engine *e, const struct run *r, char *const *
 		return;
 	tag = run_contact_tag(r, attempt);
 	ai = ledger_agent(&e->ledger, agent);
-	for (size_t i = 0; i < n; i++)
-		if (keys[i] && ledger_add(&e->ledger, ledger_key(keys[i]), ai, at, tag))
+	for (size_t i = 0; i < n; i++) {
+		int64_t was;
+		if (!keys[i] || !ledger_add(&e->ledger, ledger_key(keys[i]), ai, at, tag, &was))
+			continue;
+		/* A remade attempt moves its contacts later in memory; the
+		 * file gets a line for that only when it is an hour or more
+		 * (a submit held back by an outage is remade at each backoff:
+		 * a line each time would grow the file without end). */
+		if (was < 0 || at - was >= LEDGER_MOVE_LINE_S)
 			ledger_store_add(e->ledger_store, at, keys[i], agent, tag);
+	}
 	e->stats.ledger_entries = ledger_size(&e->ledger);
 }
 
 /* Whether contacts can be recorded now: no limits, or the ledger is open
  * (opened now when a reload set the limits and could not). A submit or
  * retry waits while it cannot: the limits are never guessed. */
-static bool ledger_ready(struct engine *e)
+bool carry_ledger_ready(struct engine *e)
 {
 	char *cause = NULL;
+	int64_t now = engine_now_ms();
 
 	if (!e->conf->limits || e->ledger_store)
 		return true;
+	/* (a damaged file is read again at most every 10 s) */
+	if (e->ledger_broken && now - e->ledger_tried_ms < 10000)
+		return false;
+	e->ledger_tried_ms = now;
 	if (engine_ledger_open(e, &cause) == 0 && e->ledger_store) {
 		log_event(LOG_NOTICE, EV_CONTACT_LIMIT, NULL, "the contact ledger '%s' is open: submits go on",
 			  ledger_store_path(e->ledger_store));
@@ -137,13 +153,15 @@ static int carry_contacts_sync(struct engine *e)
 {
 	int rc;
 
-	if (e->conf->limits && !e->ledger_store)
-		return -EIO;
+	/* (no ledger open: nothing was recorded, and no submit or retry
+	 * went on: carry_ledger_ready held them) */
+	if (!e->ledger_store)
+		return 0;
 	rc = ledger_store_sync(e->ledger_store);
 	if (rc < 0)
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "cannot write the contact ledger '%s': %s",
 			  ledger_store_path(e->ledger_store), strerror(-rc));
-	else if (e->ledger_store && ledger_store_grown(e->ledger_store, ledger_size(&e->ledger)))
+	else if (ledger_store_due(e->ledger_store, ledger_size(&e->ledger), engine_now_ms() / 1000))
 		engine_ledger_compact(e);
 	return rc;
 }
@@ -163,6 +181,9 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 	if (s->spec)
 		run_ctx_window(&c, s->run, run_zone(s->e, s->run, s->spec));
 	c.rules = carry_rules(s->e);
+	/* (opened first when a reload set the limits: a retry is judged
+	 * against the ledger, never against an empty one) */
+	carry_ledger_ready(s->e);
 	c.contacts = carry_contacts(s->e);
 	return c;
 }
@@ -412,7 +433,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 			/* An intent: what the submit will send is recorded in
 			 * it, so the body is made now, once. */
 			if (i + 1 < acts->n && (acts->v[i + 1].kind == ACT_SUBMIT || acts->v[i + 1].kind == ACT_RETRY) &&
-			    !ledger_ready(e)) {
+			    !carry_ledger_ready(e)) {
 				struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
 				free(s->body);
 				s->body = NULL;
@@ -453,7 +474,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 			}
 			if (i + 1 < acts->n && acts->v[i + 1].kind == ACT_RETRY)
 				/* a retry re-dials these: counted as calls */
-				record_contacts(e, r, r->retry_keys, r->n_retry_keys, (int)r->retry_expect,
+				record_contacts(e, r, r->retry_keys, r->n_retry_keys, r->retries + 1,
 						engine_now_ms() / 1000);
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
@@ -478,6 +499,11 @@ void carry_actions(struct slot *s, struct actions *acts)
 		case ACT_SUBMIT:
 			/* The body its intent recorded (prepared before the
 			 * persist); made now only if there was none. */
+			if (!s->body && !carry_ledger_ready(e)) {
+				/* the limits cannot be known: not sent */
+				request_not_started(s, RE_SUBMIT_DONE);
+				return;
+			}
 			body = s->body ? s->body
 				       : submit_body(s, a->scheduled_time_unix, NULL, NULL, NULL, NULL, NULL, NULL, true);
 			s->body = NULL;

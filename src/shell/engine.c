@@ -328,6 +328,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 		e->stats.suppress_entries_own = suppress_size(&e->own);
 		e->stats.suppress_entries_files = suppress_size(conf->suppress);
 	}
+	e->ledger_dir = xstrdup(conf->state_dir);
 	r = engine_ledger_open(e, cause);
 	if (r < 0)
 		goto fail;
@@ -551,7 +552,7 @@ int engine_ledger_open(struct engine *e, char **cause)
 
 	if (!lim)
 		return 0;
-	if (!e->ledger_dir) /* (the start's: state_dir changes at the next start only) */
+	if (!e->ledger_dir) /* (set at the start: state_dir changes at the next start only) */
 		e->ledger_dir = xstrdup(e->conf->state_dir);
 	/* A reload keeps what the longest span in force so far can count:
 	 * a shorter window (or a typo, "7" for seven seconds) does not
@@ -587,7 +588,7 @@ void engine_ledger_compact(struct engine *e)
 
 	if (!e->ledger_store)
 		return;
-	n = ledger_store_compact(e->ledger_store, &e->ledger, t0 / 1000 - e->ledger_horizon);
+	n = ledger_store_compact(e->ledger_store, &e->ledger, t0 / 1000, t0 / 1000 - e->ledger_horizon);
 	if (n < 0)
 		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot compact the contact ledger '%s': %s",
 			  ledger_store_path(e->ledger_store), strerror((int)-n));

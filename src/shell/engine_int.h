@@ -139,6 +139,7 @@ struct engine {
 	struct ledger_store *ledger_store; /* open once contact_limits was set */
 	struct contact_rules contacts; /* as carry_make_ctx last set it */
 	bool ledger_broken;         /* contact_limits set, the ledger not open: said once */
+	int64_t ledger_tried_ms;    /* when it was last tried */
 	char *ledger_dir;           /* the state folder of the start (a reload cannot move it) */
 	int64_t ledger_horizon;     /* the longest span kept since the start (a reload keeps more, never less) */
 };
@@ -221,6 +222,10 @@ const struct suppress_rules *carry_rules(struct engine *e);
 /* The contact limits as of now (the ledger, the limits, the moment), or
  * NULL when contact_limits is not set. */
 const struct contact_rules *carry_contacts(struct engine *e);
+/* Whether contacts can be recorded now: no contact_limits, or the ledger
+ * is open (tried now, at most every 10 s, when a reload set the limits and
+ * could not open it). A submit or retry waits while it cannot. */
+bool carry_ledger_ready(struct engine *e);
 /* s's run left state prev: its job's next run and pruning wait for engine_settle(). */
 void carry_note_state_change(struct engine *e, struct slot *s, enum run_state prev);
 /* Step s's run with ev and carry out the actions it returns. */

@@ -22,6 +22,8 @@ struct ledger_store {
 	char *path;
 	struct sbuf pending; /* lines not yet written */
 	size_t lines;        /* lines the file holds (since it was last written whole) */
+	int64_t compacted_at; /* when it was last compacted (or that failed), unix s */
+	bool last_failed;
 };
 
 /* The instant a line begins with; -1 when it does not. */
@@ -31,9 +33,45 @@ static int64_t line_at(const char *p, size_t n)
 	size_t i = 0;
 
 	/* (digits only, as the reader wants them) */
-	for (; i < n && i < 12 && p[i] >= '0' && p[i] <= '9'; i++)
-		v = v * 10 + (p[i] - '0');
+	for (; i < n && i < 20 && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v <= INT64_MAX / 10 - 10 ? v * 10 + (p[i] - '0') : INT64_MAX;
 	return i > 0 && i < n && p[i] == ',' ? v : -1;
+}
+
+/* The attempt a line names: its target's bytes and its tag, hashed (two
+ * lines of one contact: the later is its later making). */
+static uint64_t line_contact(const char *p, size_t n)
+{
+	const char *c1 = memchr(p, ',', n), *c2;
+	uint64_t h;
+
+	if (!c1 || !(c2 = memchr(c1 + 1, ',', n - (size_t)(c1 + 1 - p))))
+		return 0;
+	h = fnv1a64(FNV1A64_INIT, c1 + 1, (size_t)(c2 - c1 - 1));
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	return fnv1a64(h, p + (n > 16 ? n - 16 : 0), n > 16 ? 16 : n);
+}
+
+struct line_ref {
+	uint64_t contact;
+	size_t off, len;
+};
+
+static int line_ref_cmp(const void *a, const void *b)
+{
+	const struct line_ref *x = a, *y = b;
+
+	if (x->contact != y->contact)
+		return x->contact < y->contact ? -1 : 1;
+	return (x->off > y->off) - (x->off < y->off);
+}
+
+static int line_off_cmp(const void *a, const void *b)
+{
+	const struct line_ref *x = a, *y = b;
+
+	return (x->off > y->off) - (x->off < y->off);
 }
 
 /* Write text (len) as the file, keeping only the lines after cutoff;
@@ -44,18 +82,31 @@ static int rewrite(struct ledger_store *st, const char *text, size_t len, int64_
 	struct file_piece p;
 	int r, fd;
 
-	size_t kept = 0;
+	size_t kept = 0, n_refs = 0, cap_refs = 0;
+	struct line_ref *refs = NULL;
 	struct stat a, b;
 
+	/* The lines within the horizon, each contact once (its last line:
+	 * the latest making of its attempt), in the file's order. */
 	for (size_t off = 0; off < len;) {
 		const char *q = text + off, *nl = memchr(q, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - q) + 1 : len - off;
 		if (line_at(q, n) > cutoff) {
-			sbuf_add(&keep, q, n);
-			kept++;
+			xgrow((void **)&refs, &cap_refs, n_refs + 1, sizeof(*refs));
+			refs[n_refs++] = (struct line_ref){ line_contact(q, n), off, n };
 		}
 		off += n;
 	}
+	if (n_refs > 0) {
+		qsort(refs, n_refs, sizeof(*refs), line_ref_cmp);
+		for (size_t i = 0; i < n_refs; i++)
+			if (i + 1 == n_refs || refs[i + 1].contact != refs[i].contact || !refs[i].contact)
+				refs[kept++] = refs[i];
+		qsort(refs, kept, sizeof(*refs), line_off_cmp);
+		for (size_t i = 0; i < kept; i++)
+			sbuf_add(&keep, text + refs[i].off, refs[i].len);
+	}
+	free(refs);
 	p = (struct file_piece){ keep.s ? keep.s : "", keep.len };
 	r = file_replace_at(st->dirfd, LEDGER_STORE_NAME, &p, 1, 0600);
 	sbuf_free(&keep);
@@ -64,10 +115,16 @@ static int rewrite(struct ledger_store *st, const char *text, size_t len, int64_
 	 * never lines into a file nobody reads again. */
 	fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
+		int err = -errno;
+		/* the old file still at the path (the write failed before its
+		 * rename) stays the one written to */
+		if (st->fd >= 0 && stat(st->path, &a) == 0 && fstat(st->fd, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			return r < 0 ? r : err;
 		if (st->fd >= 0)
 			close(st->fd);
-		st->fd = -1; /* every sync fails until a reload opens it */
-		return r < 0 ? r : -errno;
+		st->fd = -1; /* opened again at the next sync */
+		return r < 0 ? r : err;
 	}
 	if (st->fd >= 0 && fstat(fd, &a) == 0 && fstat(st->fd, &b) == 0 && a.st_ino == b.st_ino &&
 	    a.st_dev == b.st_dev) {
@@ -95,6 +152,7 @@ int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, str
 	*ret_dropped = 0;
 	*ret_cut = false;
 	st->fd = -1;
+	st->compacted_at = now_s;
 	st->path = xasprintf("%s/%s", state_dir, LEDGER_STORE_NAME);
 	st->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->dirfd < 0) {
@@ -132,7 +190,8 @@ int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, str
 			goto fail;
 		}
 	} else {
-		st->lines = ledger_size(l);
+		for (size_t i = 0; i < len; i++)
+			st->lines += text[i] == '\n';
 		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 		if (st->fd < 0) {
 			r = -errno;
@@ -180,8 +239,11 @@ int ledger_store_sync(struct ledger_store *st)
 
 	if (!st || st->pending.len == 0)
 		return 0;
-	if (st->fd < 0)
-		return -EBADF;
+	if (st->fd < 0) {
+		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+		if (st->fd < 0)
+			return -errno;
+	}
 	if (fstat(st->fd, &sb) == 0)
 		was = sb.st_size;
 	while (off < st->pending.len) {
@@ -208,17 +270,21 @@ int ledger_store_sync(struct ledger_store *st)
 	return 0;
 }
 
-bool ledger_store_grown(const struct ledger_store *st, size_t live)
+bool ledger_store_due(const struct ledger_store *st, size_t live, int64_t now_s)
 {
-	return st->lines >= 100000 && st->lines >= 2 * live;
+	if (now_s - st->compacted_at >= 86400)
+		return true;
+	return !(st->last_failed && now_s - st->compacted_at < 3600) && st->lines >= 100000 && st->lines >= 2 * live;
 }
 
-long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cutoff)
+long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t now_s, int64_t cutoff)
 {
 	char *text = NULL;
 	size_t len = 0, dropped;
 	int r;
 
+	st->compacted_at = now_s;
+	st->last_failed = true;
 	r = ledger_store_sync(st);
 	if (r < 0)
 		return r;
@@ -229,6 +295,7 @@ long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cut
 	free(text);
 	if (r < 0)
 		return r;
+	st->last_failed = false;
 	dropped = ledger_expire(l, cutoff);
 	return (long)dropped;
 }

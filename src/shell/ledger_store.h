@@ -44,10 +44,11 @@ int ledger_store_sync(struct ledger_store *st);
 /* Drop from l and from the file (written again) every contact at or
  * before cutoff (unix seconds). Returns how many, or a negative errno
  * (the file is then as it was). */
-long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t cutoff);
-/* Whether the file grew to hold twice the contacts live in memory (and
- * at least 100,000 lines): time to compact it. */
-bool ledger_store_grown(const struct ledger_store *st, size_t live);
+long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t now_s, int64_t cutoff);
+/* Whether it is time to compact (ledger_store_compact): a day since the
+ * last time (or since one failed), or the file grew to twice the
+ * contacts live in memory and 100,000 lines (an hour after a failure). */
+bool ledger_store_due(const struct ledger_store *st, size_t live, int64_t now_s);
 const char *ledger_store_path(const struct ledger_store *st);
 void ledger_store_close(struct ledger_store *st);
 

@@ -97,14 +97,14 @@ START_TEST(test_against_model)
 						if (m[j].tag == tag)
 							dup = &m[j];
 					/* the same attempt again: moved to the later instant */
-					ck_assert(ledger_add(&l, 77, ag[agent], at, tag) == (!dup || at > dup->at));
+					ck_assert(ledger_add(&l, 77, ag[agent], at, tag, NULL) == (!dup || at > dup->at));
 					if (!dup)
 						m[nm++] = (struct mc){ at, ag[agent], tag };
 					else if (at > dup->at)
 						dup->at = at;
 				}
 				/* another person's contact counts for nobody else */
-				ledger_add(&l, 78, ag[0], 5, 9);
+				ledger_add(&l, 78, ag[0], 5, 9, NULL);
 				for (int64_t now = 0; now <= 9; now++)
 					for (uint32_t agent = 0; agent < 2; agent++)
 						for (uint64_t tag = 0; tag <= 3; tag += 3) {
@@ -140,11 +140,11 @@ START_TEST(test_tail_and_expiry)
 
 	for (size_t i = 0; i < n; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		ck_assert(ledger_add(&l, 1000 + i, a, (int64_t)(x >> 40) % 500, i));
+		ck_assert(ledger_add(&l, 1000 + i, a, (int64_t)(x >> 40) % 500, i, NULL));
 	}
 	ck_assert_uint_eq(ledger_size(&l), n);
 	for (size_t i = 0; i < n; i += 7) {
-		ck_assert(!ledger_add(&l, 1000 + i, a, 0, i));
+		ck_assert(!ledger_add(&l, 1000 + i, a, 0, i, NULL));
 		ck_assert_int_eq(ledger_check(&l, &lim, 1000 + i, a, 600, i + 1, NULL), LEDGER_OVER);
 		ck_assert_int_eq(ledger_check(&l, &lim, 1000 + i, a, 600, i, NULL), LEDGER_ALLOWED);
 	}
@@ -237,8 +237,8 @@ START_TEST(test_file_lines)
 				 "5,+15550100002,a,0000000000000001\n"
 				 "12,+15550100001,a,0000000000000001\n"
 				 "11,+15550100001,a,0000000000000002\n";
-		ledger_add(&l, ledger_key("+15550100002"), ledger_agent(&l, "a"), 3, 1);
-		ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, "a"), 3, 1);
+		ledger_add(&l, ledger_key("+15550100002"), ledger_agent(&l, "a"), 3, 1, NULL);
+		ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, "a"), 3, 1, NULL);
 		ck_assert_int_eq(ledger_parse(&l, "c.csv", t2, strlen(t2), &d, &torn), 0);
 		ck_assert_uint_eq(ledger_size(&l), 4);
 		ck_assert_uint_eq(l.nt, 0);
@@ -251,8 +251,8 @@ START_TEST(test_file_lines)
 			if (l.v[i].key == ledger_key("+15550100002"))
 				ck_assert_uint_eq(l.v[i].at, 5);
 		}
-		ck_assert(!ledger_add(&l, ledger_key("+15550100001"), 0, 11, 2));
-		ck_assert(ledger_add(&l, ledger_key("+15550100001"), 0, 99, 2));
+		ck_assert(!ledger_add(&l, ledger_key("+15550100001"), 0, 11, 2, NULL));
+		ck_assert(ledger_add(&l, ledger_key("+15550100001"), 0, 99, 2, NULL));
 		ledger_clear(&l);
 	}
 	/* a line written is a line read back */

@@ -1438,9 +1438,9 @@ START_TEST(test_body_select_limits)
 
 	dnc_list("+15550100003\n");
 	/* 0001: twice this week by other runs; 0002: once, two hours ago */
-	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 86400, 1);
-	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 2 * 86400, 2);
-	ledger_add(&l, ledger_key("+15550100002"), a, T0 - 7200, 3);
+	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 86400, 1, NULL);
+	ledger_add(&l, ledger_key("+15550100001"), a, T0 - 2 * 86400, 2, NULL);
+	ledger_add(&l, ledger_key("+15550100002"), a, T0 - 7200, 3, NULL);
 	ck_assert_uint_eq(run_body_select(r, &dnc_rules, &cr, v, 3, inc, &d, &out, &n_out, &over, &n_over), 1);
 	ck_assert(!inc[0] && inc[1] && !inc[2]);
 	ck_assert_uint_eq(n_out, 1);
@@ -1452,7 +1452,7 @@ START_TEST(test_body_select_limits)
 	ck_assert_uint_eq(r->n_over_limit, 1);
 	/* the shell records the body's contacts as attempt 0: made again,
 	 * the same body */
-	ledger_add(&l, ledger_key("+15550100002"), a, T0, run_contact_tag(r, 0));
+	ledger_add(&l, ledger_key("+15550100002"), a, T0, run_contact_tag(r, 0), NULL);
 	ck_assert(!run_over_limit(r, &cr, "+15550100002", 0));
 	ck_assert_uint_eq(run_body_select(r, &dnc_rules, &cr, v, 3, inc, &d, &out, &n_out, &over, &n_over), 1);
 	ck_assert(inc[1]);
@@ -1485,7 +1485,7 @@ START_TEST(test_body_select_limits)
 	 * are attempts of its own */
 	{
 		struct run *p = run_new_at(&spec, T0 + 3 * 86400), *f;
-		ledger_add(&l, ledger_key("+15550100007"), a, T0, run_contact_tag(p, 0));
+		ledger_add(&l, ledger_key("+15550100007"), a, T0, run_contact_tag(p, 0), NULL);
 		ck_assert(run_over_limit(p, &cr, "+15550100007", 1));
 		p->unfinished = xcalloc(1, sizeof(*p->unfinished));
 		p->unfinished[0] = xstrdup("+15550100007");
@@ -1534,10 +1534,10 @@ START_TEST(test_retry_over_limit)
 	/* the submit's contacts, as the shell recorded them */
 	for (int i = 0; i < 3; i++)
 		ledger_add(&l, ledger_key(e[i].phone_number), ledger_agent(&l, spec.agent_id), T0,
-			   run_contact_tag(r, 0));
+			   run_contact_tag(r, 0), NULL);
 	/* only 0003's limit is one call a day; the others' older call is gone */
 	lim.max_calls = 2;
-	ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, spec.agent_id), T0 - 60, 77);
+	ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, spec.agent_id), T0 - 60, 77, NULL);
 	c = ctx_at(r->due_ms);
 	c.rules = &dnc_rules;
 	c.contacts = &cr;

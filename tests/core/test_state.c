@@ -206,6 +206,7 @@ static struct run *random_run(void)
 		r->over_limit = NULL;
 	}
 	r->contact_tag = below(3) ? rnd() : 0;
+	r->contact_base = r->contact_tag ? (int)in_range(0, STATE_COUNT_MAX) : 0;
 	/* NULL (unknown) and an empty list differ */
 	r->retry_keys = string_list(&r->n_retry_keys, true);
 	r->failures = (int)in_range(0, STATE_COUNT_MAX);
@@ -300,6 +301,7 @@ static void assert_same_run(const struct run *a, const struct run *b)
 	same_list("suppressed", a->suppressed, a->n_suppressed, b->suppressed, b->n_suppressed);
 	same_list("over_limit", a->over_limit, a->n_over_limit, b->over_limit, b->n_over_limit);
 	ck_assert_msg(a->contact_tag == b->contact_tag, "seed %" PRIu64 " run %d: contact_tag", seed, iteration);
+	SAME_INT(contact_base);
 	same_list("retry_recipients", a->retry_keys, a->n_retry_keys, b->retry_keys, b->n_retry_keys);
 	SAME_INT(failures);
 	SAME_INT(cancel_wanted);

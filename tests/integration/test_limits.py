@@ -62,6 +62,17 @@ def test_shared_number_called_once(work):
         assert [r["status"] for r in rows_of(work, "lc", at2)] == ["contact_limit"]
         assert "over the contact limits (1): nothing submitted" in env.d.log()
         assert len(ledger_lines(env)) == 3
+        # a contact's later line (its attempt remade later) replaces the
+        # earlier one when a reload compacts the file; expired ones go
+        lines = ledger_lines(env)
+        later = lines[0].split(",")
+        later[0] = str(int(later[0]) + 5000)
+        with open(os.path.join(env.d.state, "contacts.csv"), "a") as f:
+            f.write(",".join(later) + "\n" + "1000,+14155550199,agent_dnc,00000000000000ff\n")
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: "contacts kept" in env.d.log(), 20, "the compaction")
+        assert sorted(ledger_lines(env)) == sorted([",".join(later)] + lines[1:]), ledger_lines(env)
+        assert metric(env, "batchcalld_contact_ledger_entries") == 3
         assert env.d.stop() == 0
         # a torn last line (an intent never recorded) is cut at the start;
         # a malformed one stops it, naming its place
