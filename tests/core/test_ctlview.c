@@ -458,9 +458,12 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 33);
-		ck_assert_uint_eq(type, 33);
+		ck_assert_uint_eq(help, 35);
+		ck_assert_uint_eq(type, 35);
 	}
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_contact_limited_recipients_total{at=\"submit\"} 0\n"
+					"batchcalld_contact_limited_recipients_total{at=\"retry\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_contact_ledger_entries 0\n"));
 	ck_assert_int_eq(s[strlen(s) - 1], '\n');
 	/* the API's clock: no sample before its first answer, the margin
 	 * is the fixed one */

@@ -95,7 +95,8 @@ Invariants (after each step; all of them again once the system is quiet):
      the second a write waits, and the backoff of a batch's detail fetched
      again after a restart found the files older than the state.
   8. no number is called after `batchcallctl suppress` answered for it
-     (plus a second for an intent recorded just before the answer): no
+     (plus a second for an intent recorded just before the answer), until
+     the state folder, where the daemon keeps its own list, is emptied: no
      submit body the simulator receives later holds it, and no retry
      request reaches a batch in which it always fails or reaches
      voicemail (last digit 6 or 7: the retry endpoint would re-dial it);
@@ -579,6 +580,7 @@ class Operator(RuleBasedStateMachine):
         self.wiped_at = 0.0           # when the state folder was last emptied (its events went with it)
         self.forged = 0
         self.suppressed = {}          # phone number -> when `batchcallctl suppress` answered for it
+        self.unsuppressed = {}        # phone number -> when the state folder (its own list) was emptied
         self.limits = None            # (max_calls, window, min_gap) of contact_limits, or None
         self.wipes = []               # when the state folder (and its contact ledger) was emptied
 
@@ -989,6 +991,10 @@ class Operator(RuleBasedStateMachine):
         self.answered.clear()
         self.wiped_at = now
         self.wipes.append(now)
+        # the daemon's own do-not-call list lives in the state folder: a
+        # purge takes it along (README); what it held binds no longer
+        for n in self.suppressed:
+            self.unsuppressed.setdefault(n, now)
         n = 0
         for root, _dirs, files in os.walk(self.d.state):
             for name in files:
@@ -1094,6 +1100,10 @@ class Operator(RuleBasedStateMachine):
         if p.returncode != 0 or not p.stdout.startswith(number + ":"):
             raise TestBug("batchcallctl suppress '%s' exited %d: %s" % (arg, p.returncode, out))
         BUDGET.suppressed += 1
+        if number in self.unsuppressed:
+            # listed again after a purge: from now on
+            del self.unsuppressed[number]
+            self.suppressed[number] = answered
         self.suppressed.setdefault(number, answered)
 
     def check_suppressed(self):
@@ -1113,7 +1123,8 @@ class Operator(RuleBasedStateMachine):
                 if r["batch_id"]:
                     bodies[r["batch_id"]] = rc
                 for n in rc:
-                    if n in self.suppressed and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE:
+                    if n in self.suppressed and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE and \
+                            t < self.unsuppressed.get(n, float("inf")):
                         violation("suppressed", "a submit received %.1f s after `suppress %s` was answered "
                                   "holds it (request seq %d, call_name %s)" % (
                                       t - self.suppressed[n], n, r["seq"],
@@ -1121,7 +1132,8 @@ class Operator(RuleBasedStateMachine):
             elif r["endpoint"] == "retry":
                 m = re.search(r"/batch-calling/([^/]+)/retry", r["path"] or "")
                 for n in bodies.get(m.group(1) if m else None, ()):
-                    if n in self.suppressed and n[-1] in "67" and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE:
+                    if n in self.suppressed and n[-1] in "67" and t > self.suppressed[n] + SUPPRESS_MARGIN * SCALE \
+                            and t < self.unsuppressed.get(n, float("inf")):
                         violation("suppressed", "a retry of batch %s, in which %s always fails or reaches "
                                   "voicemail, was received %.1f s after `suppress %s` was answered (seq %d)" % (
                                       m.group(1), n, t - self.suppressed[n], n, r["seq"]))
@@ -1607,7 +1619,8 @@ class Operator(RuleBasedStateMachine):
                     what, state, due or None))
             legit = {"missed": h.hours or h.small_lateness or h.instant_set_at - h.instant > j.max_lateness - 5,
                      "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True,
-                     "completed": all(n in self.suppressed for n in j.recipients) or self.limits}[state]
+                     "completed": all(n in self.suppressed and n not in self.unsuppressed for n in j.recipients)
+                     or self.limits}[state]
             if not legit:
                 violation("lost run", "%s and was not submitted: its run is %s, which no rule explains (%s)" % (
                     what, state, {"missed": "its instant was set %.0f s before it came due, max_lateness %d" % (
