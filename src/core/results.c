@@ -475,11 +475,14 @@ void results_build(const struct results_input *in, struct results *ret)
 	r.rows = xcalloc(n + n_extra + 1, sizeof(*r.rows));
 	for (size_t ri = 0; ri < in->n_runs; ri++) {
 		const struct results_run *run = &in->runs[ri];
+		/* (no list is NULL: memcpy must not see it, even for 0 bytes) */
 		left_out[ri] = xcalloc(run->n_suppressed + 1, sizeof(**left_out));
-		memcpy(left_out[ri], run->suppressed, run->n_suppressed * sizeof(**left_out));
+		if (run->n_suppressed > 0)
+			memcpy(left_out[ri], run->suppressed, run->n_suppressed * sizeof(**left_out));
 		qsort(left_out[ri], run->n_suppressed, sizeof(**left_out), str_cmp);
 		over[ri] = xcalloc(run->n_over_limit + 1, sizeof(**over));
-		memcpy(over[ri], run->over_limit, run->n_over_limit * sizeof(**over));
+		if (run->n_over_limit > 0)
+			memcpy(over[ri], run->over_limit, run->n_over_limit * sizeof(**over));
 		qsort(over[ri], run->n_over_limit, sizeof(**over), str_cmp);
 	}
 	for (size_t i = 0; i < n; i++) {
