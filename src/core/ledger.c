@@ -374,7 +374,8 @@ static void bulk_add(struct ledger *l, struct contact *v, size_t n)
 		return;
 	}
 	v = xrealloc(v, (n + l->n) * sizeof(*v));
-	memcpy(v + n, l->v, l->n * sizeof(*v));
+	if (l->n > 0) /* (l->v is NULL while empty) */
+		memcpy(v + n, l->v, l->n * sizeof(*v));
 	n += l->n;
 	qsort(v, n, sizeof(*v), cmp_qsort);
 	for (size_t i = 0; i < n; i++) {
