@@ -134,8 +134,7 @@ bool ledger_add(struct ledger *l, uint64_t key, uint32_t agent, int64_t at, uint
 		old->at = c.at;
 		return true;
 	}
-	if (!l->t)
-		l->t = xcalloc(LEDGER_TAIL, sizeof(*l->t));
+	xgrow((void **)&l->t, &l->cap_t, l->nt + 1, sizeof(*l->t));
 	for (i = l->nt; i > 0 && cmp(&l->t[i - 1], &c) > 0; i--)
 		;
 	memmove(l->t + i + 1, l->t + i, (l->nt - i) * sizeof(*l->t));

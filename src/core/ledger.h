@@ -56,7 +56,7 @@ struct ledger {
 	struct contact *v;  /* sorted by key (a person's contacts in no order: they are scanned whole) */
 	size_t n, cap;
 	struct contact *t;  /* the tail, sorted by key too, at most LEDGER_TAIL */
-	size_t nt;
+	size_t nt, cap_t;
 	char **agents;      /* interned agent ids */
 	size_t n_agents;
 };

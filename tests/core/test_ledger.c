@@ -61,8 +61,8 @@ static bool model_over(const struct mc *v, size_t n, const struct contact_limits
 	return lim->min_gap_s > 0 && last != INT64_MIN && now - last < lim->min_gap_s;
 }
 
-/* Every history of up to 4 contacts at instants 0..5 (agents 0/1, tags
- * 0..2, the same tag twice kept once), every limit of a small space, every
+/* Every history of up to 3 contacts at instants 0..4 (agents 0/1, tags
+ * 0/1, the same tag twice one contact at its later instant), every limit of a small space, every
  * instant of a call: the verdict agrees with the model, and the allowed
  * instant is allowed in the model while the second before it is not. */
 START_TEST(test_against_model)
@@ -76,10 +76,11 @@ START_TEST(test_against_model)
 	for (size_t li = 0; li < sizeof(lims) / sizeof(lims[0]); li++) {
 		const struct contact_limits *lim = &lims[li];
 		for (int len = 0; len <= 3; len++) {
-			/* each contact: at 0..5, agent 0..1, tag 0..2: 36 choices */
+			/* each contact: at 0..4, agent 0..1, tag 0..1: 20 choices
+			 * (a tag twice is the same attempt again) */
 			int total = 1;
 			for (int i = 0; i < len; i++)
-				total *= 36;
+				total *= 20;
 			for (int code = 0; code < total; code++) {
 				struct ledger l = { 0 };
 				struct mc m[4];
@@ -88,10 +89,10 @@ START_TEST(test_against_model)
 				int c = code;
 				ag[0] = ledger_agent(&l, "agent_a");
 				ag[1] = ledger_agent(&l, "agent_b");
-				for (int i = 0; i < len; i++, c /= 36) {
-					int64_t at = c % 6;
-					uint32_t agent = (uint32_t)(c / 6 % 2);
-					uint64_t tag = (uint64_t)(c / 12 % 3);
+				for (int i = 0; i < len; i++, c /= 20) {
+					int64_t at = c % 5;
+					uint32_t agent = (uint32_t)(c / 5 % 2);
+					uint64_t tag = (uint64_t)(c / 10 % 2);
 					struct mc *dup = NULL;
 					for (size_t j = 0; j < nm; j++)
 						if (m[j].tag == tag)
@@ -279,7 +280,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_set_timeout(tc, 120);
+	/* (a sanitizer build on a loaded machine is slow: the model check is
+	 * hundreds of thousands of histories) */
+	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_against_model);
 	tcase_add_test(tc, test_tail_and_expiry);
