@@ -557,10 +557,9 @@ static void take(struct parser *P, const char *text, size_t len, bool whatsapp, 
 		 * digit of a UK number and is one of an Italian one; a list
 		 * cannot say which it meant, so both are kept from calls */
 		char alt[SUPPRESS_NORMAL_MAX + 8];
-		size_t at = (size_t)(trunk - text), k = 0;
+		size_t at = (size_t)(trunk - text), k;
 		bool ok = len < sizeof(alt);
 		for (int keep = 0; ok && keep < 2; keep++) {
-			k = 0;
 			memcpy(alt, text, at);
 			k = at;
 			if (keep)

@@ -164,7 +164,6 @@ int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, str
 	if (r == -ENOENT) {
 		text = xstrdup("");
 		len = 0;
-		r = 0;
 	} else if (r < 0) {
 		*cause = xasprintf("cannot read the contact ledger '%s': %s", st->path,
 				   r == -EINVAL ? "not a regular file" : strerror(-r));
