@@ -153,3 +153,27 @@ int file_replace_many_at(int dirfd, const char *const *names, const struct file_
 	free(tmps);
 	return rc;
 }
+
+int file_append_sync(int fd, const char *p, size_t n)
+{
+	struct stat sb;
+	off_t was = fstat(fd, &sb) == 0 ? sb.st_size : -1;
+	size_t off = 0;
+	int rc = 0;
+
+	while (off < n) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	if (rc < 0 && off > 0 && was >= 0 && ftruncate(fd, was) == 0)
+		fdatasync(fd);
+	return rc;
+}

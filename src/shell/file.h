@@ -40,6 +40,11 @@ struct file_piece {
 	size_t n;
 };
 
+/* Append the n bytes at p to fd (opened O_APPEND) and fdatasync: 0, or
+ * a negative errno with the file cut back to its size before, so that
+ * nothing half written stays behind to join the next line. */
+int file_append_sync(int fd, const char *p, size_t n);
+
 /* Write the n pieces into name in the folder dirfd (created or truncated,
  * mode less the umask), with an fdatasync when sync; 0, or a negative
  * errno and the file removed. */

@@ -231,10 +231,7 @@ bool ledger_store_pending(const struct ledger_store *st)
 
 int ledger_store_sync(struct ledger_store *st)
 {
-	size_t off = 0;
-	struct stat sb;
-	off_t was = -1;
-	int rc = 0;
+	int rc;
 
 	if (!st || st->pending.len == 0)
 		return 0;
@@ -243,26 +240,9 @@ int ledger_store_sync(struct ledger_store *st)
 		if (st->fd < 0)
 			return -errno;
 	}
-	if (fstat(st->fd, &sb) == 0)
-		was = sb.st_size;
-	while (off < st->pending.len) {
-		ssize_t w = write(st->fd, st->pending.s + off, st->pending.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && fdatasync(st->fd) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		/* nothing half written may stay to join the next line */
-		if (was >= 0 && ftruncate(st->fd, was) == 0)
-			fdatasync(st->fd);
+	rc = file_append_sync(st->fd, st->pending.s, st->pending.len);
+	if (rc < 0)
 		return rc;
-	}
 	for (size_t i = 0; i < st->pending.len; i++)
 		st->lines += st->pending.s[i] == '\n';
 	st->pending.len = 0;

@@ -263,35 +263,16 @@ int suppress_store_append(struct suppress_store *st, const char *normal, int64_t
 	static const char wa[] = SUPPRESS_WA_PREFIX;
 	bool is_wa = strncmp(normal, wa, sizeof(wa) - 1) == 0;
 	char when[32], *cell = reason_cell(reason), *line;
-	size_t n, off = 0;
-	int rc = 0;
+	int rc;
 
 	format_utc(now_s, when, sizeof(when));
 	line = xasprintf("%s,%s,%s,%u,%s\n", is_wa ? "" : normal, is_wa ? normal + sizeof(wa) - 1 : "", when,
 			 (unsigned)peer_uid, cell);
 	free(cell);
-	n = strlen(line);
-	while (off < n) {
-		ssize_t w = write(st->fd, line + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (rc == 0 && fdatasync(st->fd) < 0)
-		rc = -errno;
+	rc = file_append_sync(st->fd, line, strlen(line));
 	free(line);
-	if (rc < 0) {
-		/* Nothing half written may stay behind to join the next line. */
-		struct stat sb;
-		if (off > 0 && fstat(st->fd, &sb) == 0 && sb.st_size >= (off_t)off &&
-		    ftruncate(st->fd, sb.st_size - (off_t)off) == 0)
-			fdatasync(st->fd);
+	if (rc < 0)
 		return rc;
-	}
 	st->lines++;
 	*ret_line = st->lines;
 	return 0;
