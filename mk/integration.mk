@@ -6,7 +6,7 @@ INTEGRATION = tests/integration/test_lifecycle.py tests/integration/test_faults.
 	tests/integration/test_weeks.py tests/integration/test_identity.py tests/integration/test_attack11.py \
 	tests/integration/test_control.py tests/integration/test_damage.py tests/integration/test_late.py \
 	tests/integration/test_results.py tests/integration/test_suppress.py \
-	tests/integration/test_limits.py
+	tests/integration/test_limits.py tests/integration/test_touches.py
 TESTS += $(INTEGRATION) tests/cli-check-plan.sh tests/cli-ctl-socket.sh
 # The model-based test (Hypothesis, for /usr/bin/python3: the .sh picks the
 # interpreter); BC_MODEL_MINUTES sizes it, 3 minutes by default.

@@ -163,6 +163,18 @@ static void job_write(struct sbuf *b, const struct run *r, const struct jobspec 
 	} else {
 		sbuf_adds(b, "null");
 	}
+	j_kint(b, "touch", r->touch);
+	j_key(b, false, "follow_up");
+	if (res && res->touch_next > 0) {
+		sbuf_addf(b, "{\"touch\":%d,\"of\":%zu,\"due_unix\":", res->touch_next, spec ? spec->n_touches : 0);
+		if (res->touch_due > 0)
+			sbuf_add_int(b, res->touch_due);
+		else
+			sbuf_adds(b, "null");
+		sbuf_adds(b, "}");
+	} else {
+		sbuf_adds(b, "null");
+	}
 	j_kint(b, "retries_used", r->retries);
 	j_key(b, false, "retries_allowed");
 	if (spec)
@@ -346,8 +358,10 @@ static const char *state_colour(const char *state)
 		{ "scheduled", "0" }, { "cancelled", "2" },  { "disabled", "2" }, { "removed", "2" },
 	};
 
+	/* (the state word, before a ", follow-up ..." note) */
+	size_t len = strcspn(state, ",");
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++)
-		if (strcmp(map[i].state, state) == 0)
+		if (strlen(map[i].state) == len && strncmp(map[i].state, state, len) == 0)
 			return map[i].sgr;
 	return "0";
 }
@@ -392,7 +406,20 @@ char *ctlview_status_text(const struct json_object *doc, int64_t now, const stru
 		char buf[128];
 
 		cells[i][COL_JOB] = xstrdup(name ? name : "?");
-		cells[i][COL_STATE] = xstrdup(state ? state : "?");
+		{
+			struct json_object *fu = jobj(j, "follow_up");
+			int64_t due;
+			if (fu && jint(fu, "due_unix", &due)) {
+				ctlview_relative(due, now, buf, sizeof(buf));
+				cells[i][COL_STATE] = xasprintf("%s, follow-up %" PRId64 " %s", state ? state : "?",
+								jint0(fu, "touch"), buf);
+			} else if (fu) {
+				cells[i][COL_STATE] = xasprintf("%s, follow-up %" PRId64 " pending", state ? state : "?",
+								jint0(fu, "touch"));
+			} else {
+				cells[i][COL_STATE] = xstrdup(state ? state : "?");
+			}
+		}
 		local_display(j, buf, sizeof(buf));
 		cells[i][COL_RUN] = xstrdup(buf);
 		ctlview_relative(jint0(j, "start_unix"), now, buf, sizeof(buf));
@@ -542,6 +569,20 @@ char *ctlview_show_text(const struct json_object *job, int64_t now, const struct
 	if (jint(job, "next_due_unix", &v)) {
 		ctlview_relative(v, now, rel, sizeof(rel));
 		kv(&b, "next step", "%s", rel);
+	}
+	if (jint(job, "touch", &v) && v > 0)
+		kv(&b, "touch", "follow-up %" PRId64, v);
+	{
+		struct json_object *fu = jobj(job, "follow_up");
+		if (fu && jint(fu, "due_unix", &v)) {
+			ctlview_relative(v, now, rel, sizeof(rel));
+			format_utc(v, buf, sizeof(buf));
+			kv(&b, "follow-up", "%" PRId64 " of %" PRId64 " due %s, %s", jint0(fu, "touch"), jint0(fu, "of"),
+			   buf, rel);
+		} else if (fu) {
+			kv(&b, "follow-up", "%" PRId64 " of %" PRId64 ", once the touch before it ended",
+			   jint0(fu, "touch"), jint0(fu, "of"));
+		}
 	}
 
 	sbuf_addf(&b, "\n");

@@ -27,6 +27,11 @@ struct json_object;
 struct ctlview_results {
 	bool known; /* false: no results written yet ("results": null) */
 	int64_t rows, answered, successful;
+	/* the occurrence's next follow-up touch (occur_touch_next): 0 none;
+	 * else its number, and when it is due (0: once the touch before it
+	 * ended) */
+	int touch_next;
+	int64_t touch_due;
 };
 
 /* One job for the API as compact JSON text: its run r and definition spec

@@ -264,10 +264,98 @@ void recipient_clear(struct recipient *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const struct window *jobspec_hours(const struct jobspec *j, int touch)
+{
+	if (touch >= 1 && (size_t)touch <= j->n_touches && j->touches[touch - 1].hours)
+		return j->touches[touch - 1].hours;
+	return j->hours;
+}
+
+char *jobspec_touch_suffix(const struct jobspec *j, int touch)
+{
+	if (touch >= 1 && (size_t)touch <= j->n_touches && j->touches[touch - 1].suffix)
+		return xstrdup(j->touches[touch - 1].suffix);
+	return xasprintf("follow-up %d", touch);
+}
+
+void jobspec_touch_view(const struct jobspec *j, int touch, struct jobspec *view)
+{
+	const struct touch *t;
+
+	*view = *j;
+	view->recipients = NULL;
+	if (touch < 1 || (size_t)touch > j->n_touches) {
+		view->recipients = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*view->recipients));
+		if (j->n_recipients)
+			memcpy(view->recipients, j->recipients, j->n_recipients * sizeof(*view->recipients));
+		view->view_vars = false;
+		return;
+	}
+	t = &j->touches[touch - 1];
+	view->recipients = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*view->recipients));
+	for (size_t i = 0; i < j->n_recipients; i++) {
+		const struct recipient *x = &j->recipients[i];
+		struct recipient *y = &view->recipients[i];
+		size_t n = 0;
+
+		*y = *x;
+		if (t->first_message)
+			y->first_message = t->first_message;
+		if (t->n_vars == 0)
+			continue;
+		/* The touch's variables win over the recipient's of one name. */
+		y->vars = xcalloc(x->n_vars + t->n_vars, sizeof(*y->vars));
+		for (size_t k = 0; k < x->n_vars; k++) {
+			bool over = false;
+			for (size_t m = 0; m < t->n_vars && !over; m++)
+				over = strcmp(x->vars[k].name, t->vars[m].name) == 0;
+			if (!over)
+				y->vars[n++] = x->vars[k];
+		}
+		for (size_t m = 0; m < t->n_vars; m++)
+			y->vars[n++] = t->vars[m];
+		y->n_vars = n;
+	}
+	view->hours = (struct window *)jobspec_hours(j, touch);
+	view->touches = NULL;
+	view->n_touches = 0;
+	view->view_vars = t->n_vars > 0;
+}
+
+void jobspec_view_clear(struct jobspec *view)
+{
+	if (!view->recipients)
+		return;
+	if (view->view_vars)
+		for (size_t i = 0; i < view->n_recipients; i++)
+			free(view->recipients[i].vars);
+	free(view->recipients);
+	view->recipients = NULL;
+}
+
+void touch_clear(struct touch *t)
+{
+	for (size_t i = 0; i < t->n_data; i++) {
+		free(t->data[i].id);
+		free(t->data[i].value);
+	}
+	free(t->data);
+	free(t->suffix);
+	free(t->first_message);
+	for (size_t i = 0; i < t->n_vars; i++)
+		var_clear(&t->vars[i]);
+	free(t->vars);
+	window_free(t->hours);
+	memset(t, 0, sizeof(*t));
+}
+
 void jobspec_clear(struct jobspec *j)
 {
 	if (!j)
 		return;
+	for (size_t i = 0; i < j->n_touches; i++)
+		touch_clear(&j->touches[i]);
+	free(j->touches);
 	free(j->name);
 	free(j->file);
 	free(j->agent_id);

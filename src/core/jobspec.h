@@ -77,6 +77,43 @@ struct whatsapp_params {
 	char *template_language_code; /* -> ..._template_language_code */
 };
 
+/* Which recipients of the previous touch a follow-up touch calls, by the
+ * status of their results row (touch_status bits; 0: any). */
+enum touch_status {
+	TOUCH_COMPLETED = 1u << 0,
+	TOUCH_FAILED = 1u << 1,
+	TOUCH_VOICEMAIL = 1u << 2,
+	TOUCH_CANCELLED = 1u << 3,
+	TOUCH_NOT_DIALLED = 1u << 4, /* never dialled in that touch (not suppressed) */
+};
+/* ... and by the conversation's call_successful (bits 1 << conv_verdict:
+ * success, failure, unknown; a row without an analysis is unknown). */
+
+/* A data-collection value a touch asks for: the conversation's value for
+ * id equals the JSON text value (a string is compared as its text). */
+struct touch_data {
+	char *id;
+	char *value; /* compact JSON: "\"undecided\"", "3", "true" */
+};
+
+/* One follow-up touch of a job (follow_up, issue 15): touch N (1-based) of
+ * an occurrence calls those recipients of touch N-1 (0: the occurrence's
+ * own run) who match, after_s after touch N-1 ended (its batches and their
+ * retries), at the first instant inside the calling hours. */
+struct touch {
+	int64_t after_s;
+	unsigned status;        /* touch_status bits; 0: any */
+	unsigned verdicts;      /* 1 << conv_verdict bits; 0: any */
+	struct touch_data *data; /* every one must match */
+	size_t n_data;
+	char *suffix;           /* the call_name's "(follow-up N)" words; NULL: those */
+	char *first_message;    /* overrides every recipient's; NULL: as the job */
+	struct var *vars;       /* override (or add) dynamic variables */
+	size_t n_vars;
+	struct window *hours;   /* NULL: the job's calling hours */
+	int line;               /* where it was defined */
+};
+
 struct jobspec {
 	char *name;       /* [A-Za-z0-9._-]{1,64}, unique */
 	char *file;       /* job file it came from */
@@ -120,6 +157,10 @@ struct jobspec {
 	int submit_ahead; /* seconds, 0: submit at the instant */
 	enum on_removal on_removal;
 	bool enabled;
+	struct touch *touches; /* follow_up, in order: touch 1, 2, ... */
+	size_t n_touches;
+	bool view_vars;        /* a touch view (jobspec_touch_view): its
+				* recipients' vars arrays are its own */
 	uint64_t digest; /* hash of everything that is sent: detects changes */
 };
 
@@ -182,6 +223,17 @@ const struct jobspec *daemonconf_find(const struct daemonconf *c, const char *na
 void var_clear(struct var *v);
 /* Free what r holds (r itself is not freed). */
 void recipient_clear(struct recipient *r);
+/* The calling hours of touch (0: the occurrence's own run) of j. */
+const struct window *jobspec_hours(const struct jobspec *j, int touch);
+/* The words of touch's call_name ("follow-up 2", or its suffix); touch >= 1. */
+char *jobspec_touch_suffix(const struct jobspec *j, int touch);
+/* A view of j for the submit body of a touch: j's values with the touch's
+ * overrides (first_message, variables) in a recipient list of its own.
+ * Shares every string with j; free with jobspec_view_clear. */
+void jobspec_touch_view(const struct jobspec *j, int touch, struct jobspec *view);
+void jobspec_view_clear(struct jobspec *view);
+/* Free what t holds (t itself is not freed). */
+void touch_clear(struct touch *t);
 /* Free what j holds (j itself is not freed). */
 void jobspec_clear(struct jobspec *j);
 /* Free c and everything it owns, zones included. */

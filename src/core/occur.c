@@ -395,19 +395,29 @@ void occur_reconcile(const struct jobspec *spec, const struct run *const *runs, 
 		reconcile_oneoff(spec, runs, n, ret);
 }
 
-int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int64_t now_s, int64_t retention_s,
-		    bool *remove)
+int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, size_t n, int64_t now_s,
+		    int64_t retention_s, bool *remove)
 {
 	int64_t newest = INT64_MIN, next = INT64_MAX;
 
 	for (size_t i = 0; i < n; i++)
 		remove[i] = false;
-	if (in_files) {
+	if (spec) {
 		for (size_t i = 0; i < n; i++)
 			if (run_state_final(runs[i]->state) && runs[i]->start > newest)
 				newest = runs[i]->start;
-		for (size_t i = 0; i < n; i++)
-			remove[i] = run_state_final(runs[i]->state) && runs[i]->start != newest;
+		for (size_t i = 0; i < n; i++) {
+			int k;
+			int64_t due;
+			if (!run_state_final(runs[i]->state) || runs[i]->start == newest)
+				continue;
+			/* an occurrence with a touch still to come keeps what
+			 * it is made from */
+			if (spec->n_touches > 0 &&
+			    occur_touch_next(spec, runs, n, runs[i]->start, &k, &due) != OCCUR_TOUCH_NONE)
+				continue;
+			remove[i] = true;
+		}
 		return INT64_MAX;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -425,9 +435,16 @@ int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int6
 
 char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n)
 {
-	char *prefix = xasprintf("%s%sresume ", parent->zone ? parent->zone : "", parent->zone ? ", " : ""), *part;
-	size_t plen = strlen(prefix);
+	char *prefix, *part;
+	size_t plen;
 	int64_t max = 0;
+
+	if (parent->touch > 0)
+		prefix = xasprintf("%s%sfollow-up %d, resume ", parent->zone ? parent->zone : "", parent->zone ? ", " : "",
+				   parent->touch);
+	else
+		prefix = xasprintf("%s%sresume ", parent->zone ? parent->zone : "", parent->zone ? ", " : "");
+	plen = strlen(prefix);
 
 	for (size_t i = 0; i < n; i++) {
 		const char *p = runs[i]->part;
@@ -484,4 +501,128 @@ size_t occur_zone_rcpts(const struct jobspec *spec, const char *zone, char ***re
 	}
 	*ret = v;
 	return n;
+}
+
+enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *const *runs, size_t n,
+				  int64_t start, int *ret_touch, int64_t *ret_due_s)
+{
+	int last = 0;
+	bool dialled = false, ended = true, any = false;
+	int64_t end_ms = 0;
+
+	*ret_touch = 0;
+	*ret_due_s = 0;
+	if (spec->n_touches == 0)
+		return OCCUR_TOUCH_NONE;
+	for (size_t i = 0; i < n; i++)
+		if (runs[i]->start == start && runs[i]->touch > last)
+			last = runs[i]->touch;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *r = runs[i];
+		int64_t e;
+		if (r->start != start || r->touch != last)
+			continue;
+		any = true;
+		if (r->batch_id || run_submitted(r))
+			dialled = true;
+		if (!run_state_final(r->state) || r->op != OP_NONE) {
+			ended = false;
+			continue;
+		}
+		e = r->finished_ms ? r->finished_ms : r->finished_at * 1000;
+		if (e > end_ms)
+			end_ms = e;
+	}
+	if (!any || (size_t)last >= spec->n_touches)
+		return OCCUR_TOUCH_NONE;
+	if (!ended)
+		return OCCUR_TOUCH_WAIT;
+	if (!dialled)
+		return OCCUR_TOUCH_NONE;
+	*ret_touch = last + 1;
+	*ret_due_s = (end_ms + 999) / 1000 + spec->touches[last].after_s;
+	return OCCUR_TOUCH_DUE;
+}
+
+struct keyzone {
+	const char *key;
+	const char *zone; /* NULL: the job's */
+	const struct tz *tz;
+};
+
+static int keyzone_cmp(const void *a, const void *b)
+{
+	const struct keyzone *x = a, *y = b;
+	int c = strcmp(x->zone ? x->zone : "", y->zone ? y->zone : "");
+	return c ? c : strcmp(x->key, y->key);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct keyzone *)a)->key, ((const struct keyzone *)b)->key);
+}
+
+void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
+		      int64_t due_s, int64_t now_ms, struct occur_out *out)
+{
+	const struct window *h = jobspec_hours(spec, touch);
+	bool zones = spec->hours && spec->has_recipient_zones;
+	struct keyzone *kz = xcalloc(n + 1, sizeof(*kz)), *byk = xcalloc(spec->n_recipients + 1, sizeof(*byk));
+	size_t nb = 0;
+
+	/* which zone each recipient's calls follow */
+	for (size_t i = 0; i < spec->n_recipients; i++) {
+		const struct recipient *x = &spec->recipients[i];
+		const char *key = recipient_key(x->phone_number, x->whatsapp_user_id);
+		if (!key)
+			continue;
+		byk[nb++] = (struct keyzone){ .key = key, .zone = zones && x->timezone ? x->timezone : NULL,
+					      .tz = zones && x->tz ? x->tz : spec->tz };
+	}
+	qsort(byk, nb, sizeof(*byk), key_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct keyzone want = { .key = keys[i] }, *f = bsearch(&want, byk, nb, sizeof(*byk), key_cmp);
+		kz[i] = f ? *f : (struct keyzone){ .key = keys[i], .tz = spec->tz };
+		kz[i].key = keys[i];
+	}
+	qsort(kz, n, sizeof(*kz), keyzone_cmp);
+	if (n == 0) {
+		struct run *r = run_new_touch(spec, start, touch, NULL, NULL, 0, due_s * 1000);
+		note(out, JE_SCHEDULED, SEV_NOTICE, r, 0,
+		     "job '%s': follow-up %d of the run of %s has nobody to call (no recipient of the previous "
+		     "touch matches it)", spec->name, touch, r->call_name);
+		add(out, r, true);
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		char **rcpts;
+		int64_t at = due_s, close;
+		struct run *r;
+
+		while (j < n && (kz[j].zone ? kz[j].zone : "")[0] == (kz[i].zone ? kz[i].zone : "")[0] &&
+		       strcmp(kz[j].zone ? kz[j].zone : "", kz[i].zone ? kz[i].zone : "") == 0)
+			j++;
+		rcpts = xcalloc(j - i + 1, sizeof(*rcpts));
+		for (size_t k = i; k < j; k++)
+			rcpts[k - i] = xstrdup(kz[k].key);
+		if (h && window_next_open(h, kz[i].tz, due_s, &at) < 0)
+			at = due_s; /* never open again: the run is missed when due */
+		r = run_new_touch(spec, start, touch, kz[i].zone, rcpts, j - i, at * 1000);
+		if (h)
+			run_set_window(r, at * 1000,
+				       window_close_after(h, kz[i].tz, at, &close) == 0 ? close * 1000 : 0);
+		add(out, r, true);
+		{
+			char local[64], utc[32];
+			tz_format_local(kz[i].tz, at, local, sizeof(local));
+			format_utc(at, utc, sizeof(utc));
+			note(out, JE_SCHEDULED, SEV_INFO, r, 0,
+			     "job '%s': follow-up %d '%s' of %zu recipient%s scheduled at %s (%s)", spec->name, touch,
+			     r->call_name, j - i, j - i == 1 ? "" : "s", local, utc);
+		}
+		i = j;
+	}
+	(void)now_ms;
+	free(kz);
+	free(byk);
 }

@@ -103,8 +103,33 @@ void occur_reconcile(const struct jobspec *spec, const struct run *const *runs, 
  * that ended, every part of the newest occurrence; a job that left the
  * files keeps every record until retention_s after the run's end. Returns
  * when the next kept record expires (INT64_MAX: none). */
-int64_t occur_prune(bool in_files, const struct run *const *runs, size_t n, int64_t now_s, int64_t retention_s,
-		    bool *remove);
+int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, size_t n, int64_t now_s,
+		    int64_t retention_s, bool *remove);
+/* (spec NULL: the job left the files; an occurrence whose next follow-up
+ * touch may still be made is kept whole, as the newest is.) */
+
+/* The next follow-up touch (follow_up) of occurrence start, given the
+ * job's runs (any occurrences: only those of start count). */
+enum occur_touch {
+	OCCUR_TOUCH_NONE, /* none: every touch was made, or the last made
+			   * touch dialled nobody (no batch), or none are set */
+	OCCUR_TOUCH_WAIT, /* the previous touch is still at work (or paused) */
+	OCCUR_TOUCH_DUE,  /* touch *ret_touch is due at *ret_due_s: the end
+			   * of the previous touch (its last run's end, its
+			   * retries included) plus the touch's after */
+};
+enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *const *runs, size_t n,
+				  int64_t start, int *ret_touch, int64_t *ret_due_s);
+
+/* Make touch `touch` of occurrence start for the recipients keys (n of
+ * them; copied): one run per zone of the recipients when the job has
+ * recipient zones under calling hours, else one; each due at the first
+ * instant from due_s inside its calling hours (the touch's, else the
+ * job's). No recipient: one run that ends at once (completed, nobody to
+ * call), so the touch is made and the next has nobody to follow. Every
+ * run is to be persisted at once (out.persist). now_ms: for the log. */
+void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
+		      int64_t due_s, int64_t now_ms, struct occur_out *out);
 
 /* The part name of a follow-up of parent: "[ZONE, ]resume N" with the next
  * N among runs (the runs of parent's occurrence). Caller frees. */

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "calendar.h"
+#include "conv.h"
 #include "plan.h"
 #include "sbuf.h"
 #include "schedule.h"
@@ -219,9 +220,33 @@ static void submit_text(const struct tz *z, bool submitted, int64_t t, enum sche
 
 #define NCOL 7
 
-/* The cells of a run's row, or of its k-th zone group's line (k >= 0). */
+/* The lines below a run: its zone groups, then its pending follow-up
+ * touches (shown as their rule: when they come is known only once the
+ * touch before them ended). */
+static size_t sub_lines(const struct plan_run *r)
+{
+	bool touches = r->state != PLAN_MISSED && r->state != PLAN_DISABLED;
+	return r->n_groups + (touches ? r->job->n_touches : 0);
+}
+
+/* The cells of a run's row, or of its k-th line below (k >= 0). */
 static void cells(const struct plan_run *r, ssize_t k, char c[NCOL][96])
 {
+	if (k >= (ssize_t)r->n_groups) {
+		int t = (int)(k - (ssize_t)r->n_groups) + 1;
+		char *suffix = jobspec_touch_suffix(r->job, t), dur[48];
+		format_duration(r->job->touches[t - 1].after_s, dur, sizeof(dur));
+		c[0][0] = c[3][0] = c[4][0] = '\0';
+		snprintf(c[1], 96, "+ %s", suffix);
+		snprintf(c[2], 96, "%s", r->job->timezone);
+		if (t == 1)
+			snprintf(c[5], 96, "%s after the run ends", dur);
+		else
+			snprintf(c[5], 96, "%s after follow-up %d ends", dur, t - 1);
+		snprintf(c[6], 96, "pending");
+		free(suffix);
+		return;
+	}
 	if (k < 0) {
 		snprintf(c[0], 96, "%s", r->job->name);
 		snprintf(c[1], 96, "%s", r->local);
@@ -271,7 +296,7 @@ char *plan_format_text(const struct plan *p)
 		w[k] = (int)strlen(head[k]);
 	for (size_t i = 0; i < p->n_runs; i++) {
 		const struct plan_run *r = &p->runs[i];
-		for (ssize_t g = -1; g < (ssize_t)r->n_groups; g++) {
+		for (ssize_t g = -1; g < (ssize_t)sub_lines(r); g++) {
 			cells(r, g, c);
 			for (size_t k = 0; k < NCOL - 1; k++)
 				if ((int)strlen(c[k]) > w[k])
@@ -283,7 +308,7 @@ char *plan_format_text(const struct plan *p)
 	line_out(&b, w, c);
 	for (size_t i = 0; i < p->n_runs; i++) {
 		const struct plan_run *r = &p->runs[i];
-		for (ssize_t g = -1; g < (ssize_t)r->n_groups; g++) {
+		for (ssize_t g = -1; g < (ssize_t)sub_lines(r); g++) {
 			cells(r, g, c);
 			line_out(&b, w, c);
 		}
@@ -305,6 +330,46 @@ static void json_submit(json_object *o, const struct tz *z, bool submitted, int6
 	json_object_object_add(o, "submit_at", w == SCHEDULE_SKIPPED ? NULL : json_object_new_int64(t));
 	json_object_object_add(o, "submit_local", w == SCHEDULE_SKIPPED ? NULL : json_object_new_string(local));
 	json_object_object_add(o, "window", json_object_new_string(schedule_window_name(w)));
+}
+
+json_object *plan_touches_json(const struct jobspec *j)
+{
+	static const char *const statuses[] = { "completed", "failed", "voicemail", "cancelled", "not_dialled" };
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < j->n_touches; i++) {
+		const struct touch *t = &j->touches[i];
+		json_object *o = json_object_new_object(), *st = NULL, *v = NULL, *d = NULL;
+		char *suffix = jobspec_touch_suffix(j, (int)i + 1);
+
+		json_object_object_add(o, "touch", json_object_new_int((int)i + 1));
+		json_object_object_add(o, "call_name_suffix", json_object_new_string(suffix));
+		json_object_object_add(o, "after", json_object_new_int64(t->after_s));
+		if (t->status) {
+			st = json_object_new_array();
+			for (size_t k = 0; k < sizeof(statuses) / sizeof(*statuses); k++)
+				if (t->status & (1u << k))
+					json_object_array_add(st, json_object_new_string(statuses[k]));
+		}
+		json_object_object_add(o, "status", st);
+		if (t->verdicts) {
+			v = json_object_new_array();
+			for (int k = 0; k < CONV_VERDICT__MAX; k++)
+				if (t->verdicts & (1u << k))
+					json_object_array_add(v, json_object_new_string(conv_verdict_name((enum conv_verdict)k)));
+		}
+		json_object_object_add(o, "call_successful", v);
+		if (t->n_data) {
+			d = json_object_new_object();
+			for (size_t k = 0; k < t->n_data; k++)
+				json_object_object_add(d, t->data[k].id, json_tokener_parse(t->data[k].value));
+		}
+		json_object_object_add(o, "data", d);
+		json_object_object_add(o, "own_calling_hours", json_object_new_boolean(t->hours != NULL));
+		json_object_array_add(a, o);
+		free(suffix);
+	}
+	return a;
 }
 
 char *plan_format_json(const struct plan *p)
@@ -348,6 +413,8 @@ char *plan_format_json(const struct plan *p)
 			}
 			json_object_object_add(o, "zone_groups", groups);
 		}
+		if (r->job->n_touches > 0)
+			json_object_object_add(o, "follow_up", plan_touches_json(r->job));
 		json_object_object_add(o, "file", json_object_new_string(r->job->file));
 		json_object_object_add(o, "line", json_object_new_int(r->job->line));
 		json_object_array_add(runs, o);

@@ -63,6 +63,11 @@ void plan_free(struct plan *p);
 char *plan_format_text(const struct plan *p);
 /* One JSON document (shape in README.md, "batchcallctl plan --json"); the caller frees. */
 char *plan_format_json(const struct plan *p);
+/* A job's follow-up touches as a JSON array (plan --json's "follow_up",
+ * and status's): touch, call_name_suffix, after (seconds), status,
+ * call_successful, data (null when not asked), own_calling_hours. */
+struct json_object;
+struct json_object *plan_touches_json(const struct jobspec *j);
 /* Parse a --from TIME: unix seconds, "YYYY-MM-DD HH:MM[:SS]" read as UTC, or
  * ISO 8601 with 'Z' or a +HH:MM / -HH:MM offset. 0 or -EINVAL. */
 int plan_parse_time(const char *s, int64_t *ret);

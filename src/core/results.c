@@ -609,6 +609,13 @@ static void col_part(const struct results *r, const struct results_row *w, struc
 	text(c, w->run ? w->run->part : NULL);
 }
 
+static void col_touch(const struct results *r, const struct results_row *w, struct cell *c)
+{
+	(void)r;
+	c->kind = w->run ? CELL_INT : CELL_NULL;
+	c->i = w->run ? w->run->touch : 0;
+}
+
 static void col_batch_id(const struct results *r, const struct results_row *w, struct cell *c)
 {
 	text(c, w->run ? w->run->batch_id : NULL);
@@ -692,7 +699,7 @@ static void col_failure_reason(const struct results *r, const struct results_row
 
 /* One list of the fixed columns: names and getters from the same line. */
 #define COLUMNS(X)                                                                                                  \
-	X(job) X(run_start) X(run_start_utc) X(call_name) X(part) X(batch_id) X(recipient_id) X(phone_number)       \
+	X(job) X(run_start) X(run_start_utc) X(call_name) X(part) X(touch) X(batch_id) X(recipient_id) X(phone_number)       \
 	X(whatsapp_user_id) X(status) X(attempts) X(conversation_id) X(conversation_status) X(conversation_start)  \
 	X(duration_secs) X(termination_reason) X(call_result) X(call_successful) X(transcript_summary)             \
 	X(failure_reason)
@@ -1094,4 +1101,67 @@ int results_document(const char *job, int64_t start, const char *csv_file, const
 	sbuf_adds(&b, "]}");
 	*ret = sbuf_steal(&b, ret_len);
 	return 0;
+}
+
+/* Does the compact JSON value have equal the wanted one (a string: the
+ * same text, escapes decoded)? */
+static bool data_equal(const char *have, const char *want)
+{
+	json_object *a, *b;
+	bool eq;
+
+	if (want[0] != '"' || have[0] != '"')
+		return strcmp(have, want) == 0;
+	a = json_tokener_parse(have);
+	b = json_tokener_parse(want);
+	eq = a && b && json_object_is_type(a, json_type_string) && json_object_is_type(b, json_type_string) &&
+	     json_object_get_string_len(a) == json_object_get_string_len(b) &&
+	     memcmp(json_object_get_string(a), json_object_get_string(b), (size_t)json_object_get_string_len(a)) == 0;
+	json_object_put(a);
+	json_object_put(b);
+	return eq;
+}
+
+static bool touch_takes(const struct results_row *w, const struct touch *t)
+{
+	static const char *const names[] = { "completed", "failed", "voicemail", "cancelled" };
+	const struct conv *c = w->conv;
+
+	if (t->status) {
+		bool ok = (t->status & TOUCH_NOT_DIALLED) && w->attempts == 0 &&
+			  strcmp(w->status, RESULTS_SUPPRESSED) != 0;
+		for (size_t k = 0; k < sizeof(names) / sizeof(*names) && !ok; k++)
+			ok = (t->status & (1u << k)) && strcmp(w->status, names[k]) == 0;
+		if (!ok)
+			return false;
+	}
+	if (t->verdicts) {
+		enum conv_verdict v = c && c->has_analysis ? c->call_successful : CONV_UNKNOWN;
+		if (!(t->verdicts & (1u << v)))
+			return false;
+	}
+	for (size_t i = 0; i < t->n_data; i++) {
+		const char *v = data_value(c, t->data[i].id);
+		if (!v || !data_equal(v, t->data[i].value))
+			return false;
+	}
+	return true;
+}
+
+size_t results_touch_select(const struct results *r, int prev, const struct touch *t, char ***ret)
+{
+	char **v = xcalloc(r->n_rows + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct results_row *w = &r->rows[i];
+		const char *key;
+		if (!w->rcpt || !w->run || w->run->touch != prev || !touch_takes(w, t))
+			continue;
+		key = recipient_key(w->rcpt->phone_number, w->rcpt->whatsapp_user_id);
+		if (key)
+			v[n++] = xstrdup(key);
+	}
+	*ret = v;
+	return n;
 }

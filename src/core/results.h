@@ -35,6 +35,7 @@
 /* One run of the occurrence. */
 struct results_run {
 	const char *part;        /* NULL: the whole run; else run.part */
+	int touch;               /* run.touch: 0 the occurrence's own run, N follow-up N */
 	const char *call_name;   /* the run's call_name */
 	enum run_state state;    /* why a run without a batch has none */
 	const char *batch_id;    /* NULL: no batch (yet) */
@@ -111,6 +112,16 @@ struct results {
 	char run_start[40];     /* the occurrence's start, local ISO 8601 with offset */
 	char run_start_utc[24]; /* ... and UTC */
 };
+
+/* The recipients (keys of the job file's recipients, in row order; the
+ * caller frees the array and the strings) whom follow-up touch t takes:
+ * of the rows a run of touch prev decided, those whose status is one of
+ * t->status (not_dialled: attempts 0, not suppressed), whose
+ * conversation's call_successful is one of t->verdicts (no analysis:
+ * unknown) and whose conversation collected every t->data value (a
+ * string compared as its text, anything else as its compact JSON).
+ * Returns how many. */
+size_t results_touch_select(const struct results *r, int prev, const struct touch *t, char ***ret);
 
 /* Join in into rows. */
 void results_build(const struct results_input *in, struct results *ret);

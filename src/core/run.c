@@ -175,11 +175,13 @@ void run_ctx_window(struct run_ctx *ctx, const struct run *r, const struct tz *z
 	const struct jobspec *j = ctx->spec;
 	int64_t open, close;
 
-	if (!j || !j->hours || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
-	    window_next_open(j->hours, zone, ctx->now_ms / 1000, &open) < 0)
+	const struct window *h = j ? jobspec_hours(j, r->touch) : NULL;
+
+	if (!h || run_state_active(r->state) || r->state == RUN_RETRY_WAIT ||
+	    window_next_open(h, zone, ctx->now_ms / 1000, &open) < 0)
 		return;
 	ctx->window_open_ms = open * 1000 > ctx->now_ms ? open * 1000 : ctx->now_ms;
-	if (window_close_after(j->hours, zone, open, &close) == 0)
+	if (window_close_after(h, zone, open, &close) == 0)
 		ctx->window_close_ms = close * 1000;
 	ctx->window_skip = j->outside == OUTSIDE_SKIP;
 }
@@ -385,6 +387,7 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	parent->unfinished = NULL;
 	parent->n_unfinished = 0;
 	f->retries = parent->retries; /* the same retry budget */
+	f->touch = parent->touch;
 	/* (the parent's last attempt: the retry the endpoint was not asked
 	 * for, counted by retry_checked, or the one its batch was in) */
 	f->contact_tag = run_contact_tag(parent, parent->retries);
@@ -402,12 +405,62 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	return f;
 }
 
+struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, const char *zone, char **rcpts,
+			  size_t n, int64_t due_ms)
+{
+	char *part = xasprintf("%s%sfollow-up %d", zone ? zone : "", zone ? ", " : "", touch);
+	char *suffix = jobspec_touch_suffix(spec, touch), local[32], *base;
+	struct run *r = run_new_part(spec, start, part, zone, rcpts, n);
+
+	format_local_start(spec, start, local, sizeof(local));
+	base = jobspec_run_call_name(spec, local);
+	free(r->call_name);
+	r->call_name = xasprintf("%s (%s%s%s)", base, zone ? zone : "", zone ? ", " : "", suffix);
+	free(base);
+	free(suffix);
+	free(part);
+	r->touch = touch;
+	if (n == 0) {
+		/* nobody to call: the touch is made, and ends at once */
+		r->state = RUN_COMPLETED;
+		r->due_ms = 0;
+		r->finished_at = due_ms / 1000;
+		r->finished_ms = due_ms;
+	} else if (r->state == RUN_SCHEDULED) {
+		r->due_ms = due_ms;
+		r->submit_at_ms = due_ms;
+	}
+	return r;
+}
+
+int run_part_touch(const char *part)
+{
+	const char *p = part ? strstr(part, "follow-up ") : NULL;
+	int64_t k;
+
+	if (!p || (p != part && (p < part + 2 || p[-2] != ',' || p[-1] != ' ')))
+		return 0;
+	/* "[ZONE, ]follow-up N" or a resume of it, "..., resume M" */
+	{
+		char digits[8];
+		size_t len = strspn(p + 10, "0123456789");
+		if (len == 0 || len >= sizeof(digits) || (p[10 + len] && strncmp(p + 10 + len, ", resume ", 9) != 0))
+			return 0;
+		memcpy(digits, p + 10, len);
+		digits[len] = '\0';
+		if (parse_int64(digits, 1, RUN_TOUCH_MAX, &k) < 0)
+			return 0;
+	}
+	return (int)k;
+}
+
 struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
 			 size_t n, bool lookup_only, int64_t settle_ms)
 {
 	struct run *r = part ? run_new_part(spec, start, part, zone, rcpts, n) : run_new_at(spec, start);
 
 	r->lookup_only = lookup_only;
+	r->touch = run_part_touch(part); /* a follow-up touch's, from its part */
 	r->submit_attempts = 1;
 	run_suspect(r, 0, settle_ms);
 	return r;

@@ -118,6 +118,9 @@ struct run {
 				  * cancelled then; 0: no window */
 	enum follow_up follow;   /* after the cancel: hand the unfinished on */
 	int follow_n;            /* follow-ups made of this run */
+	int touch;               /* the touch of its occurrence (follow_up):
+				  * 0 the occurrence's own run, N follow-up N;
+				  * a resume keeps its parent's */
 	char **unfinished;       /* recipients to hand on (ACT_FOLLOW_UP) */
 	size_t n_unfinished;
 	char **suppressed;       /* recipients (keys) the last submit body left
@@ -338,6 +341,16 @@ struct run *run_new_part(const struct jobspec *spec, int64_t start, const char *
  * the same zone and retry budget, named part; paused (pause) or due at
  * now_ms, when the calling hours defer it to their next opening (resume). */
 struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, const char *part, int64_t now_ms);
+#define RUN_TOUCH_MAX 20
+/* Touch `touch` (1..) of occurrence start for the recipients rcpts (taken;
+ * n of them) in zone (NULL: the job's), named part ("[ZONE, ]follow-up
+ * N"), its call_name "... (ZONE, SUFFIX)" with the touch's suffix; due at
+ * due_ms (its calling hours may defer it further when it is looked at). */
+struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, const char *zone, char **rcpts,
+			  size_t n, int64_t due_ms);
+/* The touch a part names ("[ZONE, ]follow-up N"), else 0. */
+int run_part_touch(const char *part);
+
 /* A run whose record was lost or damaged, rebuilt from its identity:
  * uncertain, looked up through the whole list, concluded only from
  * settle_ms on; lookup_only when what it would send is unknown. rcpts

@@ -81,6 +81,8 @@ char *state_format(const struct run *r)
 	add_strv(o, "recipients", r->rcpts, r->n_rcpts, r->rcpts != NULL);
 	add_str(o, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause" : NULL);
 	add_int(o, "follow_n", r->follow_n);
+	if (r->touch > 0)
+		add_int(o, "touch", r->touch);
 	add_strv(o, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
 	add_strv(o, "suppressed", r->suppressed, r->n_suppressed, r->n_suppressed > 0);
 	add_strv(o, "over_limit", r->over_limit, r->n_over_limit, r->n_over_limit > 0);
@@ -366,6 +368,7 @@ static void read_part(struct record_reader *rd, struct json_object *o, struct ru
 	r->follow = s && strcmp(s, "resume") == 0 ? FOLLOW_RESUME : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE : FOLLOW_NONE;
 	free(s);
 	r->follow_n = (int)get_int_opt(rd, o, "follow_n", 0, STATE_COUNT_MAX);
+	r->touch = (int)get_int_opt(rd, o, "touch", 0, RUN_TOUCH_MAX);
 	get_strv_opt(rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
 	get_strv_opt(rd, o, "suppressed", &r->suppressed, &r->n_suppressed);
 	get_strv_opt(rd, o, "over_limit", &r->over_limit, &r->n_over_limit);

@@ -829,7 +829,15 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 	at = contacts ? contacts->now_s : 0;
 	count = (int64_t)run_body_select(r, carry_rules(s->e), contacts, copy.recipients, copy.n_recipients,
 					 include, &digest, &left_out, &n_left_out, &over, &n_over);
-	body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	if (r->touch > 0) {
+		/* a follow-up touch: its first_message and variables */
+		struct jobspec view;
+		jobspec_touch_view(&copy, r->touch, &view);
+		body = codec_submit_body_only(&view, r->call_name, scheduled_time_unix, include);
+		jobspec_view_clear(&view);
+	} else {
+		body = codec_submit_body_only(&copy, r->call_name, scheduled_time_unix, include);
+	}
 	if (keep_keys) {
 		/* who the body calls, to be checked again when it leaves
 		 * the HTTP client's queue (submit_go_cb) */

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "conv.h"
+#include "sbuf.h"
 #include "cfg.h"
 #include "csv.h"
 #include "file.h"
@@ -82,6 +84,11 @@ static const char *const job_keys[] = {
 	"recipients", "recipients_csv", "target_concurrency_limit", "ringing_timeout_secs", "branch_id",
 	"environment", "whatsapp", "retry", "max_lateness", "submit_ahead", "on_removal", "enabled",
 	"repeat", "until", "count", "overlap", "calling_hours", "blackout_dates", "outside_window", "resume",
+	"follow_up",
+};
+static const char *const touch_keys[] = {
+	"after", "status", "call_successful", "data", "call_name_suffix", "first_message", "variables",
+	"calling_hours", "blackout_dates",
 };
 static const char *const hours_keys[] = { "days", "from", "to" };
 static const char *const retry_keys[] = { "max_retries", "delay", "backoff", "max_delay" };
@@ -1057,6 +1064,209 @@ static void job_hours(struct loader *L, const config_setting_t *job, const confi
 	j->hours = w;
 }
 
+static bool get_span(struct loader *L, const config_setting_t *s, int64_t min, int64_t *ret);
+
+/* A touch's status list: "completed", "failed", "voicemail", "cancelled",
+ * "not_dialled". */
+static unsigned touch_statuses(struct loader *L, const config_setting_t *s)
+{
+	static const char *const names[] = { "completed", "failed", "voicemail", "cancelled", "not_dialled" };
+	unsigned bits = 0;
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST) {
+		wrong_type(L, s, "a list of strings, e.g. [\"voicemail\", \"not_dialled\"]");
+		return 0;
+	}
+	n = config_setting_length(s);
+	if (n == 0)
+		lerr(L, s, "'follow_up.status' is empty: leave it out to take every status");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		size_t k;
+
+		for (k = 0; v && k < ARRAY_SIZE(names); k++)
+			if (strcmp(v, names[k]) == 0)
+				break;
+		if (!v || k == ARRAY_SIZE(names)) {
+			lerr(L, e, "'follow_up.status': \"%s\" is not one of completed, failed, voicemail, cancelled, "
+				   "not_dialled", v ? v : "?");
+			continue;
+		}
+		bits |= 1u << k;
+	}
+	return bits;
+}
+
+/* call_successful = ["failure", "unknown"] (or one string). */
+static unsigned touch_verdicts(struct loader *L, const config_setting_t *s)
+{
+	unsigned bits = 0;
+	bool list = config_setting_type(s) == CONFIG_TYPE_ARRAY || config_setting_type(s) == CONFIG_TYPE_LIST;
+	int n = list ? config_setting_length(s) : 1;
+
+	if (!list && config_setting_type(s) != CONFIG_TYPE_STRING) {
+		wrong_type(L, s, "a string or a list of strings (success, failure, unknown)");
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = list ? config_setting_get_elem(s, (unsigned)i) : s;
+		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+		enum conv_verdict c = v ? conv_verdict_from_name(v) : CONV_VERDICT__MAX;
+
+		/* (conv_verdict_from_name answers unknown for any other word) */
+		if (!v || (c == CONV_UNKNOWN && strcmp(v, "unknown") != 0)) {
+			lerr(L, e, "'follow_up.call_successful': \"%s\" is not one of success, failure, unknown",
+			     v ? v : "?");
+			continue;
+		}
+		bits |= 1u << c;
+	}
+	return bits;
+}
+
+/* data = { renewal_decision = "undecided"; callback = true; }: each value
+ * as compact JSON. */
+static void touch_data(struct loader *L, const config_setting_t *g, struct touch *t)
+{
+	int n;
+
+	if (!want_group(L, g))
+		return;
+	n = config_setting_length(g);
+	t->data = xcalloc((size_t)n + 1, sizeof(*t->data));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(g, (unsigned)i);
+		char *v = NULL;
+
+		switch (config_setting_type(e)) {
+		case CONFIG_TYPE_STRING:
+		{
+			struct sbuf b = { 0 };
+			sbuf_add_json_str(&b, config_setting_get_string(e));
+			v = sbuf_steal(&b, NULL);
+			break;
+		}
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			v = xasprintf("%lld", (long long)config_setting_get_int64(e));
+			break;
+		case CONFIG_TYPE_BOOL:
+			v = xstrdup(config_setting_get_bool(e) ? "true" : "false");
+			break;
+		default:
+			lerr(L, e, "'follow_up.data.%s' must be a string, an integer or a boolean, not %s",
+			     config_setting_name(e), type_name(config_setting_type(e)));
+			continue;
+		}
+		t->data[t->n_data].id = xstrdup(config_setting_name(e));
+		t->data[t->n_data++].value = v;
+	}
+}
+
+/* call_name_suffix: the words in the call_name's parentheses. They must
+ * not read as another part of the occurrence ("resume 2", a zone). */
+static void touch_suffix(struct loader *L, const config_setting_t *s, struct touch *t)
+{
+	char *v = NULL;
+	bool ok;
+
+	if (!get_string(L, s, true, &v))
+		return;
+	ok = strlen(v) <= 40 && strncmp(v, "resume", 6) != 0;
+	for (const char *p = v; ok && *p; p++)
+		ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		     *p == ' ' || *p == '-' || *p == '.' || *p == '_';
+	if (ok) {
+		const struct tz *z;
+		char *cause = NULL;
+		if (tz_cache_get(L->c->zones, v, &z, &cause) == 0)
+			ok = false; /* a zone's name: a zone group's part */
+		free(cause);
+	}
+	if (!ok) {
+		lerr(L, s, "'follow_up.call_name_suffix' \"%s\": 1 to 40 letters, digits, blanks, '-', '.' or '_', "
+			   "not beginning with 'resume' and not a time zone's name", v);
+		free(v);
+		return;
+	}
+	t->suffix = v;
+}
+
+/* follow_up = ( { after = "2d"; status = ["voicemail"]; ... }, ... ):
+ * the touches of a multi-touch campaign, each taken whole from the job or
+ * else from defaults. */
+static void job_follow_up(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
+			  struct jobspec *j)
+{
+	const config_setting_t *l = pick(L, job, defs, "follow_up");
+	int n;
+
+	if (!l)
+		goto out;
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		wrong_type(L, l, "a list of groups: follow_up = ( { after = \"2d\"; status = [\"voicemail\"]; } );");
+		goto out;
+	}
+	n = config_setting_length(l);
+	if (n > 20) {
+		lerr(L, l, "'follow_up' has %d touches; at most 20", n);
+		goto out;
+	}
+	j->touches = xcalloc((size_t)n + 1, sizeof(*j->touches));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned)i), *s;
+		struct touch *t = &j->touches[j->n_touches++];
+		struct recipient tmp = { 0 };
+
+		t->line = setting_line(g);
+		if (!want_group(L, g))
+			continue;
+		check_keys(L, g, "'follow_up'", touch_keys, ARRAY_SIZE(touch_keys));
+		s = config_setting_get_member(g, "after");
+		if (!s)
+			lerr(L, g, "follow-up %d needs 'after' (a time span from the end of the previous touch, e.g. "
+				   "after = \"2d\";)", i + 1);
+		else
+			(void)get_span(L, s, 0, &t->after_s);
+		if ((s = config_setting_get_member(g, "status")))
+			t->status = touch_statuses(L, s);
+		if ((s = config_setting_get_member(g, "call_successful")))
+			t->verdicts = touch_verdicts(L, s);
+		if ((s = config_setting_get_member(g, "data")))
+			touch_data(L, s, t);
+		if ((s = config_setting_get_member(g, "call_name_suffix")))
+			touch_suffix(L, s, t);
+		if ((s = config_setting_get_member(g, "first_message")))
+			(void)get_string(L, s, true, &t->first_message);
+		if ((s = config_setting_get_member(g, "variables"))) {
+			parse_variables(L, s, &tmp);
+			t->vars = tmp.vars;
+			t->n_vars = tmp.n_vars;
+		}
+		if ((s = config_setting_get_member(g, "calling_hours")))
+			t->hours = hours_window(L, s);
+		if ((s = config_setting_get_member(g, "blackout_dates")))
+			hours_blackout(L, s, &t->hours);
+		if (t->hours && !j->hours && !L->failed)
+			lerr(L, g, "follow-up %d has calling hours but the job has none: give the job 'calling_hours' "
+				   "too (a touch's hours replace the job's)", i + 1);
+	}
+	for (size_t a = 0; a < j->n_touches; a++)
+		for (size_t b = a + 1; b < j->n_touches; b++) {
+			char *x = jobspec_touch_suffix(j, (int)a + 1), *y = jobspec_touch_suffix(j, (int)b + 1);
+			if (strcmp(x, y) == 0)
+				lerr_at(L, j->file, j->touches[b].line,
+					"follow-ups %zu and %zu have one call_name suffix \"%s\": each touch needs "
+					"its own", a + 1, b + 1, x);
+			free(x);
+			free(y);
+		}
+out:
+	L->quiet = false;
+}
+
 /* The rules between the recurrence keys of one job, once each is read. Keys
  * that a job inherits from defaults are fine without `repeat` (defaults serve
  * one-off jobs too); written in the job itself they are a mistake. */
@@ -1392,6 +1602,7 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	if (job)
 		job_check_repeat(L, job, s_repeat, j);
 	job_recipients(L, job, defs, j);
+	job_follow_up(L, job, defs, j);
 	if (!job)
 		return;
 	if (!j->agent_id && !config_setting_get_member(job, "agent_id") &&

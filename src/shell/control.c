@@ -532,6 +532,7 @@ static int eng_results(void *ctx, const char *job, int64_t start, char **ret, co
 static void eng_results_counts(void *ctx, const struct run *r, struct ctlview_results *ret)
 {
 	report_counts(ctx, r->job, r->start, ret);
+	engine_touch_next(ctx, r->job, r->start, &ret->touch_next, &ret->touch_due);
 }
 
 static int eng_suppress(void *ctx, const char *target, const char *reason, const struct log_peer *peer, char *normal,

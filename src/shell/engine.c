@@ -363,6 +363,7 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->flush_ev = event_new(base, -1, 0, carry_flush_cb, e);
 	e->compact_ev = event_new(base, -1, 0, carry_compact_cb, e);
 	e->prune_ev = event_new(base, -1, 0, reconcile_prune_cb, e);
+	e->touch_ev = event_new(base, -1, 0, reconcile_touch_cb, e);
 
 	r = reconcile_load(e, &info);
 	if (r < 0) {
@@ -726,6 +727,8 @@ void engine_free(struct engine *e)
 		event_free(e->compact_ev);
 	if (e->prune_ev)
 		event_free(e->prune_ev);
+	if (e->touch_ev)
+		event_free(e->touch_ev);
 	if (e->tfd >= 0)
 		close(e->tfd);
 	suppress_store_close(e->own_store);
@@ -775,6 +778,35 @@ size_t engine_n_runs(const struct engine *e)
 const struct run *engine_run_at(const struct engine *e, size_t i)
 {
 	return i < e->n_slots ? e->slots[i]->run : NULL;
+}
+
+void engine_touch_next(struct engine *e, const char *job, int64_t start, int *ret_touch, int64_t *ret_due)
+{
+	const struct jobspec *spec = daemonconf_find(e->conf, job);
+	const struct run **runs;
+	size_t n;
+
+	*ret_touch = 0;
+	*ret_due = 0;
+	if (!spec || spec->n_touches == 0)
+		return;
+	n = slot_job_runs(e, job, &runs, NULL);
+	switch (occur_touch_next(spec, runs, n, start, ret_touch, ret_due)) {
+	case OCCUR_TOUCH_NONE:
+		*ret_touch = 0;
+		break;
+	case OCCUR_TOUCH_WAIT:
+		/* the touch after the newest one made */
+		for (size_t i = 0; i < n; i++)
+			if (runs[i]->start == start && runs[i]->touch + 1 > *ret_touch)
+				*ret_touch = runs[i]->touch + 1;
+		if ((size_t)*ret_touch > spec->n_touches)
+			*ret_touch = 0;
+		break;
+	case OCCUR_TOUCH_DUE:
+		break;
+	}
+	free(runs);
 }
 
 const struct run *engine_run_of(const struct engine *e, const char *job)

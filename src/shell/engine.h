@@ -39,6 +39,9 @@ const struct daemonconf *engine_conf(const struct engine *e);
 size_t engine_n_runs(const struct engine *e);
 const struct run *engine_run_at(const struct engine *e, size_t i);
 const struct run *engine_run_of(const struct engine *e, const char *job);
+/* The next follow-up touch of occurrence (job, start): its number (0:
+ * none left) and when it is due (0: once the touch before it ended). */
+void engine_touch_next(struct engine *e, const char *job, int64_t start, int *ret_touch, int64_t *ret_due);
 /* Operator requests: 0, or a negative errno with *why (static text). */
 int engine_request(struct engine *e, const char *job, int kind, const char **why);
 

@@ -116,6 +116,8 @@ struct engine {
 	size_t n_group, cap_group;
 	struct event *compact_ev;
 	struct event *prune_ev;     /* records past state_retention are removed */
+	struct event *touch_ev;     /* a follow-up touch comes due (follow_up) */
+	int64_t touch_at_ms;        /* when touch_ev fires; 0: not armed */
 	bool journal_damaged;
 	bool starting;              /* the first load: runs made now have no record yet */
 	bool earlier_life;          /* the state held records: a daemon ran here before */
@@ -278,6 +280,7 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
 /* Remove the records a job no longer needs; when the oldest kept one expires. */
 int64_t reconcile_prune_job(struct engine *e, const char *job);
 /* Event callback: prune every job's records. */
+void reconcile_touch_cb(evutil_socket_t fd, short what, void *arg);
 void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg);
 /* Why a submit of s must not be sent at all (written into buf), or NULL:
  * run_submit_refusal, told which held call_name matches s's. */

@@ -18,6 +18,7 @@
 #include "engine_int.h"
 #include "jobspec.h"
 #include "log.h"
+#include "report.h"
 #include "occur.h"
 #include "run.h"
 #include "store.h"
@@ -147,7 +148,7 @@ int64_t reconcile_prune_job(struct engine *e, const char *job)
 	struct slot **slots;
 	size_t n = slot_job_runs(e, job, &runs, &slots);
 	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
-	int64_t next = occur_prune(spec != NULL, runs, n, engine_now_ms() / 1000, retention_s(e), remove);
+	int64_t next = occur_prune(spec, runs, n, engine_now_ms() / 1000, retention_s(e), remove);
 
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = slots[i];
@@ -203,6 +204,86 @@ static void log_note(const struct occur_note *x, const char *job)
 			&(struct run){ .job = (char *)job, .start = x->start }, 0, 0, "%s", x->msg);
 }
 
+/* Arm the touch timer for at_ms, unless it fires sooner already. */
+static void touch_arm(struct engine *e, int64_t at_ms)
+{
+	int64_t now = engine_now_ms(), d;
+	struct timeval tv;
+
+	if (e->touch_at_ms > 0 && e->touch_at_ms <= at_ms && e->touch_at_ms >= now)
+		return;
+	d = at_ms > now ? at_ms - now : 0;
+	tv.tv_sec = d / 1000;
+	tv.tv_usec = (d % 1000) * 1000;
+	event_del(e->touch_ev);
+	event_add(e->touch_ev, &tv);
+	e->touch_at_ms = at_ms;
+}
+
+void reconcile_touch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)fd;
+	(void)what;
+	e->touch_at_ms = 0;
+	for (size_t i = 0; i < e->conf->n_jobs; i++)
+		if (e->conf->jobs[i].n_touches > 0)
+			engine_want_next(e, e->conf->jobs[i].name);
+	engine_settle(e);
+}
+
+/* The follow-up touches of a job's occurrences (follow_up): a touch whose
+ * time came is made from the results of the touch before it; the timer
+ * is armed for the next one. */
+static void ensure_touches(struct engine *e, const struct jobspec *spec)
+{
+	const struct run **runs;
+	size_t n = slot_job_runs(e, spec->name, &runs, NULL);
+	int64_t now = engine_now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		struct occur_out out = { 0 };
+		int64_t start = runs[i]->start, due;
+		int touch;
+		char **keys = NULL;
+		size_t nk = 0;
+		int rc;
+
+		if (i > 0 && runs[i - 1]->start == start)
+			continue;
+		if (occur_touch_next(spec, runs, n, start, &touch, &due) != OCCUR_TOUCH_DUE)
+			continue;
+		if (due * 1000 > now) {
+			touch_arm(e, due * 1000);
+			continue;
+		}
+		rc = report_touch_select(e, spec->name, start, touch - 1, &spec->touches[touch - 1], &keys, &nk);
+		if (rc < 0) {
+			/* the previous touch's rows are being read again */
+			touch_arm(e, now + 2000);
+			continue;
+		}
+		occur_touch_make(spec, start, touch, (const char *const *)keys, nk, due, now, &out);
+		for (size_t k = 0; k < nk; k++)
+			free(keys[k]);
+		free(keys);
+		for (size_t k = 0; k < out.n_notes; k++)
+			log_note(&out.notes[k], spec->name);
+		for (size_t k = 0; k < out.n_add; k++) {
+			struct slot *s = slot_insert(e, out.add[k], spec);
+			out.add[k] = NULL;
+			carry_persist_new(e, s);
+		}
+		occur_out_clear(&out);
+		/* runs changed: look again from the start (the slots moved) */
+		free(runs);
+		n = slot_job_runs(e, spec->name, &runs, NULL);
+		i = (size_t)-1; /* the loop's i++ makes it 0 */
+	}
+	free(runs);
+}
+
 /* Give a job the runs it needs (occur_next): its single run, or the next
  * occurrence of a recurring job. */
 void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
@@ -246,6 +327,8 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec)
 			slot_heap_place(e, s);
 	}
 	occur_out_clear(&out);
+	if (spec->n_touches > 0)
+		ensure_touches(e, spec);
 }
 
 /* --- call_names held by jobs that left the files --------------------------- */

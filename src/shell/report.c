@@ -495,6 +495,7 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 		}
 		v->runs[n] = (struct results_run){
 			.part = r->part,
+			.touch = r->touch,
 			.call_name = r->call_name,
 			.state = r->state,
 			.batch_id = r->batch_id,
@@ -516,6 +517,15 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 		occ_view_clear(v);
 		return false;
 	}
+	/* in the order they were made: a later touch after an earlier one
+	 * (the slots are in part order; stable within a touch) */
+	for (size_t i = 1; i < n; i++) {
+		struct results_run x = v->runs[i];
+		size_t k = i;
+		for (; k > 0 && v->runs[k - 1].touch > x.touch; k--)
+			v->runs[k] = v->runs[k - 1];
+		v->runs[k] = x;
+	}
 	v->in = (struct results_input){
 		.job = spec,
 		.start = start,
@@ -531,6 +541,24 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 	};
 	results_build(&v->in, &v->res);
 	return true;
+}
+
+int report_touch_select(struct engine *e, const char *job, int64_t start, int prev, const struct touch *t,
+			char ***ret, size_t *ret_n)
+{
+	struct occ_view v;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!occ_view_build(e, job, start, &v))
+		return 0;
+	if (v.incomplete) {
+		occ_view_clear(&v);
+		return -EAGAIN;
+	}
+	*ret_n = results_touch_select(&v.res, prev, t, ret);
+	occ_view_clear(&v);
+	return 0;
 }
 
 int report_write(struct engine *e, const char *job, int64_t start)

@@ -124,7 +124,7 @@ START_TEST(test_job_json)
 		"\"total_calls_finished\":57,\"retry_count\":1,"
 		"\"outcomes\":{\"pending\":63,\"dispatched\":0,\"initiated\":0,\"in_progress\":0,\"completed\":54,"
 		"\"failed\":3,\"cancelled\":0,\"voicemail\":0,\"unknown\":0},\"results\":null,"
-		"\"retries_used\":1,\"retries_allowed\":2,\"submit_attempts\":1,\"last_error\":null,"
+		"\"touch\":0,\"follow_up\":null,\"retries_used\":1,\"retries_allowed\":2,\"submit_attempts\":1,\"last_error\":null,"
 		"\"next_due_unix\":null,\"submitted_at\":1796133600,\"finished_at\":null,\"uncertain\":false,"
 		"\"cancel_requested\":false,"
 		"\"definition\":{\"file\":\"/etc/batchcalld/jobs.d/renewals.conf\",\"line\":3,"
@@ -140,7 +140,7 @@ START_TEST(test_job_json)
 		struct ctlview_results res = { .known = true, .rows = 120, .answered = 54, .successful = 40 };
 		s = ctlview_job_text(&f.runs[0], &f.specs[0], &res);
 		ck_assert_ptr_nonnull(strstr(s, "\"unknown\":0},\"results\":{\"rows\":120,\"answered\":54,"
-						"\"successful\":40},\"retries_used\":1,"));
+						"\"successful\":40},\"touch\":0,\"follow_up\":null,\"retries_used\":1,"));
 		free(s);
 	}
 	/* A job that left the files: no zone, no definition, no allowance. */

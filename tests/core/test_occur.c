@@ -408,6 +408,175 @@ START_TEST(test_reconcile_recurring)
 }
 END_TEST
 
+
+/* Two touches: 2 days, then a week, after the previous touch ended. */
+static struct touch touches[2];
+
+static void set_touches(void)
+{
+	memset(touches, 0, sizeof(touches));
+	touches[0].after_s = 2 * 86400;
+	touches[0].status = TOUCH_VOICEMAIL | TOUCH_NOT_DIALLED;
+	touches[1].after_s = 7 * 86400;
+	spec.touches = touches;
+	spec.n_touches = 2;
+}
+
+static void end_at(struct run *r, int64_t at_ms)
+{
+	r->finished_at = at_ms / 1000;
+	r->finished_ms = at_ms;
+}
+
+/* When each touch is due, and when none is: the previous touch must have
+ * ended (every run of it, its retries and resumes included) and dialled. */
+START_TEST(test_touch_next)
+{
+	struct run *a = mk(T0, RUN_IN_PROGRESS, "btcal_1"), *b = mk(T0 + 86400, RUN_COMPLETED, "btcal_2");
+	const struct run *v[4] = { a, b };
+	int touch;
+	int64_t due;
+
+	ck_assert_int_eq(occur_touch_next(&spec, v, 2, T0, &touch, &due), OCCUR_TOUCH_NONE); /* no touches */
+	set_touches();
+	ck_assert_int_eq(occur_touch_next(&spec, v, 2, T0, &touch, &due), OCCUR_TOUCH_WAIT);
+	ck_assert_int_eq(occur_touch_next(&spec, v, 2, T0 + 5, &touch, &due), OCCUR_TOUCH_NONE); /* no such occurrence */
+	a->state = RUN_COMPLETED;
+	end_at(a, MS(T0 + 3600) + 1);
+	ck_assert_int_eq(occur_touch_next(&spec, v, 2, T0, &touch, &due), OCCUR_TOUCH_DUE);
+	ck_assert_int_eq(touch, 1);
+	ck_assert_int_eq(due, T0 + 3601 + 2 * 86400); /* the end, rounded up, plus after */
+	/* a resume of the first touch still at work: wait for it */
+	{
+		struct run *f = mk(T0, RUN_PENDING, "btcal_3");
+		run_set_part(f, &spec, "resume 1");
+		v[2] = f;
+		ck_assert_int_eq(occur_touch_next(&spec, v, 3, T0, &touch, &due), OCCUR_TOUCH_WAIT);
+		f->state = RUN_FAILED;
+		end_at(f, MS(T0 + 7200));
+		ck_assert_int_eq(occur_touch_next(&spec, v, 3, T0, &touch, &due), OCCUR_TOUCH_DUE);
+		ck_assert_int_eq(due, T0 + 7200 + 2 * 86400);
+		/* an operator's request in flight is not an end */
+		f->op = OP_RETRY;
+		ck_assert_int_eq(occur_touch_next(&spec, v, 3, T0, &touch, &due), OCCUR_TOUCH_WAIT);
+		f->op = OP_NONE;
+		/* touch 1 made: touch 2 waits for it, then is due a week after */
+		{
+			char **k = xcalloc(2, sizeof(*k));
+			k[0] = xstrdup("+15550100001");
+			struct run *t1 = run_new_touch(&spec, T0, 1, NULL, k, 1, MS(T0 + 3 * 86400));
+			ck_assert_str_eq(t1->part, "follow-up 1");
+			ck_assert_str_eq(t1->call_name, "job 2027-01-15 08:00 (follow-up 1)");
+			ck_assert_int_eq(t1->state, RUN_SCHEDULED);
+			ck_assert_int_eq(t1->due_ms, MS(T0 + 3 * 86400));
+			ck_assert(run_is_follow_up(t1));
+			v[3] = t1;
+			{
+				/* a resume of a touch says which touch it continues */
+				char *part = occur_follow_up_part(t1, v, 4);
+				ck_assert_str_eq(part, "follow-up 1, resume 1");
+				ck_assert_int_eq(run_part_touch(part), 1);
+				free(part);
+			}
+			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_WAIT);
+			t1->state = RUN_MISSED; /* ended without dialling: the campaign ends */
+			end_at(t1, MS(T0 + 3 * 86400 + 900));
+			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_NONE);
+			t1->state = RUN_COMPLETED;
+			t1->batch_id = xstrdup("btcal_9");
+			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_DUE);
+			ck_assert_int_eq(touch, 2);
+			ck_assert_int_eq(due, T0 + 3 * 86400 + 900 + 7 * 86400);
+			/* the old occurrence is kept while its touch is pending;
+			 * the newer one (b) is the newest */
+			{
+				bool rm[4];
+				(void)occur_prune(&spec, v, 4, T0 + 30 * 86400, 30 * 86400, rm);
+				ck_assert(!rm[0] && !rm[2] && !rm[3] && !rm[1]);
+				spec.n_touches = 1; /* no touch left after touch 1 */
+				(void)occur_prune(&spec, v, 4, T0 + 30 * 86400, 30 * 86400, rm);
+				ck_assert(rm[0] && rm[2] && rm[3] && !rm[1]);
+				spec.n_touches = 2;
+			}
+			/* a lost record of touch 1 knows its touch from its part */
+			{
+				struct run *lost = run_new_lost(&spec, T0, "Asia/Tokyo, follow-up 2", NULL, NULL, 0, true,
+								MS(T0));
+				ck_assert_int_eq(lost->touch, 2);
+				ck_assert_int_eq(run_part_touch("resume 1"), 0);
+				ck_assert_int_eq(run_part_touch("follow-up 1, resume 1"), 1);
+				ck_assert_int_eq(run_part_touch("xfollow-up 1"), 0);
+				ck_assert_int_eq(run_part_touch("follow-up 21"), 0);
+				run_free(lost);
+			}
+			run_free(t1);
+		}
+		run_free(f);
+	}
+	spec.touches = NULL;
+	spec.n_touches = 0;
+	run_free(a);
+	run_free(b);
+}
+END_TEST
+
+/* A touch is made per zone of its recipients, each at the first instant
+ * from its due time inside the calling hours (the touch's own when set);
+ * nobody to call still makes the touch, ended at once. */
+START_TEST(test_touch_make)
+{
+	struct occur_out out = { 0 };
+	const char *keys[] = { "+81312345671", "+15550100002" };
+	struct window *own;
+
+	set_touches();
+	touches[0].suffix = (char *)"second try";
+	rcpts[2].timezone = (char *)"Asia/Tokyo";
+	rcpts[2].tz = tokyo;
+	spec.has_recipient_zones = true;
+	set_hours(9 * 3600, 17 * 3600);
+	/* due at 20:00 UTC (05:00 JST): UTC opens 09:00 next day, Tokyo 09:00 JST = 00:00 UTC */
+	occur_touch_make(&spec, T0, 1, keys, 2, T0 + 12 * 3600, MS(T0), &out);
+	ck_assert_uint_eq(out.n_add, 2);
+	ck_assert(out.persist[0] && out.persist[1]);
+	ck_assert_str_eq(out.add[0]->part, "follow-up 1"); /* the job's zone: no zone words */
+	ck_assert_str_eq(out.add[0]->call_name, "job 2027-01-15 08:00 (second try)");
+	ck_assert_uint_eq(out.add[0]->n_rcpts, 1);
+	ck_assert_str_eq(out.add[0]->rcpts[0], "+15550100002");
+	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 25 * 3600));
+	ck_assert_int_eq(out.add[0]->close_ms, MS(T0 + 33 * 3600));
+	ck_assert_str_eq(out.add[1]->part, "Asia/Tokyo, follow-up 1");
+	ck_assert_str_eq(out.add[1]->call_name, "job 2027-01-15 08:00 (Asia/Tokyo, second try)");
+	ck_assert_str_eq(out.add[1]->zone, "Asia/Tokyo");
+	ck_assert_int_eq(out.add[1]->submit_at_ms, MS(T0 + 16 * 3600));
+	ck_assert_int_eq(out.add[1]->touch, 1);
+	ck_assert(run_is_follow_up(out.add[1]));
+	occur_out_clear(&out);
+	/* the touch's own hours: 18:00..20:00 */
+	own = xcalloc(1, sizeof(*own));
+	own->days = 0x7f;
+	own->from = 18 * 3600;
+	own->to = 20 * 3600;
+	touches[0].hours = own;
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), &out);
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
+	occur_out_clear(&out);
+	/* nobody */
+	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), &out);
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_int_eq(out.add[0]->state, RUN_COMPLETED);
+	ck_assert_int_eq(out.add[0]->touch, 2);
+	ck_assert_int_eq(out.add[0]->finished_at, T0 + 3600);
+	ck_assert_str_eq(out.add[0]->call_name, "job 2027-01-15 08:00 (follow-up 2)");
+	occur_out_clear(&out);
+	window_free(own);
+	touches[0].hours = NULL;
+	spec.touches = NULL;
+	spec.n_touches = 0;
+}
+END_TEST
+
 START_TEST(test_prune)
 {
 	struct run *a = mk(T0, RUN_COMPLETED, "btcal_1"), *b = mk(T0 + 86400, RUN_MISSED, NULL),
@@ -417,15 +586,15 @@ START_TEST(test_prune)
 	int64_t next;
 
 	/* In the files: of what ended, the newest occurrence stays. */
-	next = occur_prune(true, v, 3, T0 + 3 * 86400, 30 * 86400, rm);
+	next = occur_prune(&spec, v, 3, T0 + 3 * 86400, 30 * 86400, rm);
 	ck_assert(rm[0] && !rm[1] && !rm[2]);
 	ck_assert_int_eq(next, INT64_MAX);
 	/* Left the files: everything until retention after its end. */
 	a->finished_at = T0 + 100;
-	next = occur_prune(false, v, 3, T0 + 10 * 86400, 30 * 86400, rm);
+	next = occur_prune(NULL, v, 3, T0 + 10 * 86400, 30 * 86400, rm);
 	ck_assert(!rm[0] && !rm[1] && !rm[2]);
 	ck_assert_int_eq(next, T0 + 100 + 30 * 86400);
-	next = occur_prune(false, v, 3, T0 + 100 + 30 * 86400, 30 * 86400, rm);
+	next = occur_prune(NULL, v, 3, T0 + 100 + 30 * 86400, 30 * 86400, rm);
 	ck_assert(rm[0] && !rm[1] && !rm[2]);
 	ck_assert_int_eq(next, T0 + 86400 + 30 * 86400);
 	run_free(a);
@@ -542,6 +711,8 @@ int main(void)
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_follow_up_names);
+	tcase_add_test(tc, test_touch_next);
+	tcase_add_test(tc, test_touch_make);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "calendar.h"
+#include "conv.h"
 #include "fixture.h"
 #include "plan.h"
 #include "tz.h"
@@ -81,6 +82,60 @@ START_TEST(test_sorted_by_instant_then_name)
 	ck_assert_int_eq(p->runs[0].state, PLAN_MISSED);
 	ck_assert_str_eq(p->runs[1].local, "1970-01-01 00:03:20 +00:00 (UTC)");
 	ck_assert_str_eq(p->runs[1].utc, "1970-01-01T00:03:20Z");
+	plan_free(p);
+	tz_cache_free(zc);
+}
+END_TEST
+
+
+/* A pending touch is shown as its rule: its time is known only once the
+ * touch before it ended. */
+START_TEST(test_touches_shown_as_rules)
+{
+	const struct tz *utc;
+	char *cause = NULL, *text;
+	struct tz_cache *zc = fixture_zones();
+	struct touch_data d = { "decision", "\"later\"" };
+	struct touch t[2] = { { .after_s = 2 * DAY, .status = TOUCH_VOICEMAIL | TOUCH_NOT_DIALLED,
+				.suffix = "second try" },
+			      { .after_s = 7 * DAY + 3600, .verdicts = 1u << CONV_FAILURE, .data = &d, .n_data = 1 } };
+	struct jobspec jobs[1] = { { .name = "camp", .file = "f", .timezone = "UTC", .start = 200, .enabled = true,
+				     .max_lateness = 900, .touches = t, .n_touches = 2 } };
+	struct daemonconf c = { .jobs = jobs, .n_jobs = 1 };
+	struct plan *p = NULL;
+	struct json_object *o, *a, *x;
+
+	ck_assert_int_eq(tz_cache_get(zc, "UTC", &utc, &cause), 0);
+	jobs[0].tz = utc;
+	ck_assert_int_eq(plan_build_count(&c, 150, 1, &p), 0);
+	text = plan_format_text(p);
+	ck_assert_ptr_nonnull(strstr(text, "\n      + second try                      UTC   "));
+	ck_assert_ptr_nonnull(strstr(text, "2d after the run ends"));
+	ck_assert_ptr_nonnull(strstr(text, "+ follow-up 2"));
+	ck_assert_ptr_nonnull(strstr(text, "7d1h after follow-up 1 ends  pending\n"));
+	free(text);
+	text = plan_format_json(p);
+	o = json_tokener_parse(text);
+	ck_assert_ptr_nonnull(o);
+	a = json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "runs"), 0), "follow_up");
+	ck_assert_uint_eq(json_object_array_length(a), 2);
+	x = json_object_array_get_idx(a, 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN),
+			 "{\"touch\":1,\"call_name_suffix\":\"second try\",\"after\":172800,"
+			 "\"status\":[\"voicemail\",\"not_dialled\"],\"call_successful\":null,\"data\":null,"
+			 "\"own_calling_hours\":false}");
+	x = json_object_array_get_idx(a, 1);
+	ck_assert_str_eq(json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN),
+			 "{\"touch\":2,\"call_name_suffix\":\"follow-up 2\",\"after\":608400,\"status\":null,"
+			 "\"call_successful\":[\"failure\"],\"data\":{\"decision\":\"later\"},\"own_calling_hours\":false}");
+	json_object_put(o);
+	free(text);
+	/* a missed run has no touches to come */
+	plan_free(p);
+	ck_assert_int_eq(plan_build_count(&c, 200 + 901, 1, &p), 0);
+	text = plan_format_text(p);
+	ck_assert_ptr_null(strstr(text, "follow-up"));
+	free(text);
 	plan_free(p);
 	tz_cache_free(zc);
 }
@@ -196,6 +251,7 @@ int main(void)
 	tcase_add_test(tc, test_state_boundaries);
 	tcase_add_test(tc, test_sorted_by_instant_then_name);
 	tcase_add_test(tc, test_parse_time);
+	tcase_add_test(tc, test_touches_shown_as_rules);
 	tcase_add_test(tc, test_recurring_disabled_and_deferred);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -158,22 +158,22 @@ static void campaign(struct campaign *c)
 }
 
 static const char campaign_csv[] =
-	"job,run_start,run_start_utc,call_name,part,batch_id,recipient_id,phone_number,whatsapp_user_id,status,attempts,conversation_id,conversation_status,conversation_start,duration_secs,termination_reason,call_result,call_successful,transcript_summary,failure_reason,data.amount,data.renewal_decision,eval.renewal_confirmed\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,btcal_A,crm-1,'+14155550101,,completed,2,conv_1,done,2026-12-01T09:00:10-05:00,74,Call ended by remote party,answered,success,Customer agreed to renew the Pro plan.,,,renew,success\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,btcal_A,,'+14155550102,,failed,1,conv_2,,,,,,,,busy,,,\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,btcal_A,crm-3,'+14155550103,,voicemail,1,conv_3,processing,2026-12-01T09:00:20-05:00,31,,voicemail,,,,,,\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00 (resume 1),resume 1,btcal_B,,'+14155550104,,completed,1,conv_4,done,2026-12-01T11:00:00-05:00,40,,,failure,\"Wants a call back, \"\"next week\"\".\n"
+	"job,run_start,run_start_utc,call_name,part,touch,batch_id,recipient_id,phone_number,whatsapp_user_id,status,attempts,conversation_id,conversation_status,conversation_start,duration_secs,termination_reason,call_result,call_successful,transcript_summary,failure_reason,data.amount,data.renewal_decision,eval.renewal_confirmed\r\n"
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,0,btcal_A,crm-1,'+14155550101,,completed,2,conv_1,done,2026-12-01T09:00:10-05:00,74,Call ended by remote party,answered,success,Customer agreed to renew the Pro plan.,,,renew,success\r\n"
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,0,btcal_A,,'+14155550102,,failed,1,conv_2,,,,,,,,busy,,,\r\n"
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,0,btcal_A,crm-3,'+14155550103,,voicemail,1,conv_3,processing,2026-12-01T09:00:20-05:00,31,,voicemail,,,,,,\r\n"
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00 (resume 1),resume 1,0,btcal_B,,'+14155550104,,completed,1,conv_4,done,2026-12-01T11:00:00-05:00,40,,,failure,\"Wants a call back, \"\"next week\"\".\n"
 	"No decision.\",,12.50,\"undecided, \"\"call back\"\"\",failure\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,,crm-5,'+14155550105,,not_in_run,0,,,,,,,,,,,,\r\n"
-	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,btcal_A,btcrcp_9,'+14155550199,,completed,1,conv_9,done,2026-12-01T09:00:30-05:00,12,,,unknown,,,,,\r\n";
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,,,crm-5,'+14155550105,,not_in_run,0,,,,,,,,,,,,\r\n"
+	"dec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,December renewals 2026-12-01 09:00,,0,btcal_A,btcrcp_9,'+14155550199,,completed,1,conv_9,done,2026-12-01T09:00:30-05:00,12,,,unknown,,,,,\r\n";
 
 static const char campaign_jsonl[] =
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"batch_id\":\"btcal_A\",\"recipient_id\":\"crm-1\",\"phone_number\":\"+14155550101\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":2,\"conversation_id\":\"conv_1\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T09:00:10-05:00\",\"duration_secs\":74,\"termination_reason\":\"Call ended by remote party\",\"call_result\":\"answered\",\"call_successful\":\"success\",\"transcript_summary\":\"Customer agreed to renew the Pro plan.\",\"failure_reason\":null,\"data\":{\"renewal_decision\":\"renew\"},\"eval\":{\"renewal_confirmed\":\"success\"}}\n"
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"batch_id\":\"btcal_A\",\"recipient_id\":null,\"phone_number\":\"+14155550102\",\"whatsapp_user_id\":null,\"status\":\"failed\",\"attempts\":1,\"conversation_id\":\"conv_2\",\"conversation_status\":null,\"conversation_start\":null,\"duration_secs\":null,\"termination_reason\":null,\"call_result\":null,\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":\"busy\",\"data\":null,\"eval\":null}\n"
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"batch_id\":\"btcal_A\",\"recipient_id\":\"crm-3\",\"phone_number\":\"+14155550103\",\"whatsapp_user_id\":null,\"status\":\"voicemail\",\"attempts\":1,\"conversation_id\":\"conv_3\",\"conversation_status\":\"processing\",\"conversation_start\":\"2026-12-01T09:00:20-05:00\",\"duration_secs\":31,\"termination_reason\":\"\",\"call_result\":\"voicemail\",\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":null,\"data\":{},\"eval\":{}}\n"
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00 (resume 1)\",\"part\":\"resume 1\",\"batch_id\":\"btcal_B\",\"recipient_id\":null,\"phone_number\":\"+14155550104\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":1,\"conversation_id\":\"conv_4\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T11:00:00-05:00\",\"duration_secs\":40,\"termination_reason\":\"\",\"call_result\":null,\"call_successful\":\"failure\",\"transcript_summary\":\"Wants a call back, \\\"next week\\\".\\nNo decision.\",\"failure_reason\":null,\"data\":{\"amount\":12.50,\"renewal_decision\":\"undecided, \\\"call back\\\"\"},\"eval\":{\"renewal_confirmed\":\"failure\"}}\n"
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"batch_id\":null,\"recipient_id\":\"crm-5\",\"phone_number\":\"+14155550105\",\"whatsapp_user_id\":null,\"status\":\"not_in_run\",\"attempts\":0,\"conversation_id\":null,\"conversation_status\":null,\"conversation_start\":null,\"duration_secs\":null,\"termination_reason\":null,\"call_result\":null,\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":null,\"data\":null,\"eval\":null}\n"
-	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"batch_id\":\"btcal_A\",\"recipient_id\":\"btcrcp_9\",\"phone_number\":\"+14155550199\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":1,\"conversation_id\":\"conv_9\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T09:00:30-05:00\",\"duration_secs\":12,\"termination_reason\":\"\",\"call_result\":null,\"call_successful\":\"unknown\",\"transcript_summary\":null,\"failure_reason\":null,\"data\":{},\"eval\":{}}\n";
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"touch\":0,\"batch_id\":\"btcal_A\",\"recipient_id\":\"crm-1\",\"phone_number\":\"+14155550101\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":2,\"conversation_id\":\"conv_1\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T09:00:10-05:00\",\"duration_secs\":74,\"termination_reason\":\"Call ended by remote party\",\"call_result\":\"answered\",\"call_successful\":\"success\",\"transcript_summary\":\"Customer agreed to renew the Pro plan.\",\"failure_reason\":null,\"data\":{\"renewal_decision\":\"renew\"},\"eval\":{\"renewal_confirmed\":\"success\"}}\n"
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"touch\":0,\"batch_id\":\"btcal_A\",\"recipient_id\":null,\"phone_number\":\"+14155550102\",\"whatsapp_user_id\":null,\"status\":\"failed\",\"attempts\":1,\"conversation_id\":\"conv_2\",\"conversation_status\":null,\"conversation_start\":null,\"duration_secs\":null,\"termination_reason\":null,\"call_result\":null,\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":\"busy\",\"data\":null,\"eval\":null}\n"
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"touch\":0,\"batch_id\":\"btcal_A\",\"recipient_id\":\"crm-3\",\"phone_number\":\"+14155550103\",\"whatsapp_user_id\":null,\"status\":\"voicemail\",\"attempts\":1,\"conversation_id\":\"conv_3\",\"conversation_status\":\"processing\",\"conversation_start\":\"2026-12-01T09:00:20-05:00\",\"duration_secs\":31,\"termination_reason\":\"\",\"call_result\":\"voicemail\",\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":null,\"data\":{},\"eval\":{}}\n"
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00 (resume 1)\",\"part\":\"resume 1\",\"touch\":0,\"batch_id\":\"btcal_B\",\"recipient_id\":null,\"phone_number\":\"+14155550104\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":1,\"conversation_id\":\"conv_4\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T11:00:00-05:00\",\"duration_secs\":40,\"termination_reason\":\"\",\"call_result\":null,\"call_successful\":\"failure\",\"transcript_summary\":\"Wants a call back, \\\"next week\\\".\\nNo decision.\",\"failure_reason\":null,\"data\":{\"amount\":12.50,\"renewal_decision\":\"undecided, \\\"call back\\\"\"},\"eval\":{\"renewal_confirmed\":\"failure\"}}\n"
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"touch\":null,\"batch_id\":null,\"recipient_id\":\"crm-5\",\"phone_number\":\"+14155550105\",\"whatsapp_user_id\":null,\"status\":\"not_in_run\",\"attempts\":0,\"conversation_id\":null,\"conversation_status\":null,\"conversation_start\":null,\"duration_secs\":null,\"termination_reason\":null,\"call_result\":null,\"call_successful\":null,\"transcript_summary\":null,\"failure_reason\":null,\"data\":null,\"eval\":null}\n"
+	"{\"job\":\"dec-renewals\",\"run_start\":\"2026-12-01T09:00:00-05:00\",\"run_start_utc\":\"2026-12-01T14:00:00Z\",\"call_name\":\"December renewals 2026-12-01 09:00\",\"part\":null,\"touch\":0,\"batch_id\":\"btcal_A\",\"recipient_id\":\"btcrcp_9\",\"phone_number\":\"+14155550199\",\"whatsapp_user_id\":null,\"status\":\"completed\",\"attempts\":1,\"conversation_id\":\"conv_9\",\"conversation_status\":\"done\",\"conversation_start\":\"2026-12-01T09:00:30-05:00\",\"duration_secs\":12,\"termination_reason\":\"\",\"call_result\":null,\"call_successful\":\"unknown\",\"transcript_summary\":null,\"failure_reason\":null,\"data\":{},\"eval\":{}}\n";
 
 START_TEST(test_campaign_golden)
 {
@@ -209,6 +209,81 @@ START_TEST(test_campaign_golden)
 }
 END_TEST
 
+
+/* Which recipients a follow-up touch takes from the campaign's rows. */
+static void assert_taken(const struct results *r, int prev, const struct touch *t, const char *want)
+{
+	char **keys, got[256] = "";
+	size_t n = results_touch_select(r, prev, t, &keys);
+
+	for (size_t i = 0; i < n; i++) {
+		strcat(got, i ? " " : "");
+		strcat(got, keys[i] + 9); /* the last 3 digits */
+		free(keys[i]);
+	}
+	free(keys);
+	ck_assert_str_eq(got, want);
+}
+
+START_TEST(test_touch_select)
+{
+	struct campaign c;
+	struct results r;
+	struct touch_data renew = { "renewal_decision", "\"renew\"" },
+			  undecided = { "renewal_decision", "\"undecided, \\u0022call back\\\"\"" },
+			  amount = { "amount", "12.50" }, missing = { "nothing", "true" };
+
+	campaign(&c);
+	results_build(&c.in, &r);
+	/* every row of touch 0 that a file recipient holds: not crm-5 (no
+	 * run), not the entry no longer in the file */
+	assert_taken(&r, 0, &(struct touch){ 0 }, "101 102 103 104");
+	assert_taken(&r, 1, &(struct touch){ 0 }, "");
+	assert_taken(&r, 0, &(struct touch){ .status = TOUCH_VOICEMAIL | TOUCH_FAILED }, "102 103");
+	assert_taken(&r, 0, &(struct touch){ .status = TOUCH_NOT_DIALLED }, "");
+	assert_taken(&r, 0, &(struct touch){ .status = TOUCH_COMPLETED }, "101 104");
+	/* by the verdict: none known (no conversation, no analysis) is unknown */
+	assert_taken(&r, 0, &(struct touch){ .verdicts = 1u << CONV_FAILURE }, "104");
+	assert_taken(&r, 0, &(struct touch){ .verdicts = 1u << CONV_UNKNOWN }, "102 103");
+	assert_taken(&r, 0, &(struct touch){ .status = TOUCH_FAILED, .verdicts = 1u << CONV_UNKNOWN }, "102");
+	/* by a data value: a string by its text (escapes decoded), a number
+	 * by its JSON; every one must match */
+	assert_taken(&r, 0, &(struct touch){ .data = &renew, .n_data = 1 }, "101");
+	assert_taken(&r, 0, &(struct touch){ .data = &undecided, .n_data = 1 }, "104");
+	assert_taken(&r, 0, &(struct touch){ .data = &amount, .n_data = 1 }, "104");
+	assert_taken(&r, 0, &(struct touch){ .data = &missing, .n_data = 1 }, "");
+	{
+		struct touch_data both[] = { amount, renew };
+		assert_taken(&r, 0, &(struct touch){ .data = both, .n_data = 2 }, "");
+	}
+	results_clear(&r);
+	/* the resume as a touch-1 run: its row belongs to touch 1 */
+	c.runs[1].touch = 1;
+	results_build(&c.in, &r);
+	assert_taken(&r, 0, &(struct touch){ 0 }, "101 102 103");
+	assert_taken(&r, 1, &(struct touch){ 0 }, "104");
+	results_clear(&r);
+	/* never dialled: a cancelled entry without a conversation is both
+	 * cancelled and not dialled; a suppressed one is neither */
+	{
+		struct batch_rcpt det[] = { { .id = "x", .phone_number = "+14155550101", .status = BATCH_RCPT_CANCELLED } };
+		static const char *const keys[] = { "+14155550101", "+14155550102" };
+		static const char *const supp[] = { "+14155550102" };
+		struct recipient rc[] = { { .phone_number = "+14155550101" }, { .phone_number = "+14155550102" } };
+		struct jobspec job = job_of(rc, 2);
+		struct results_run run = { .call_name = "n", .state = RUN_COMPLETED, .batch_id = "b", .keys = keys,
+					   .n_keys = 2, .has_detail = true, .rcpts = det, .n_rcpts = 1,
+					   .suppressed = supp, .n_suppressed = 1 };
+		struct results_input in = { .job = &job, .start = START, .call_name = "n", .runs = &run, .n_runs = 1 };
+		results_build(&in, &r);
+		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_NOT_DIALLED }, "101");
+		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_CANCELLED }, "101");
+		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_FAILED }, "");
+		results_clear(&r);
+	}
+}
+END_TEST
+
 /* No recipient at all: the header alone, and no line of JSON. */
 START_TEST(test_empty)
 {
@@ -218,7 +293,7 @@ START_TEST(test_empty)
 	size_t len = 99;
 	char *csv = csv_of(&in, &r), *jsonl = results_jsonl(&r, &len);
 
-	ck_assert_str_eq(csv, "job,run_start,run_start_utc,call_name,part,batch_id,recipient_id,phone_number,"
+	ck_assert_str_eq(csv, "job,run_start,run_start_utc,call_name,part,touch,batch_id,recipient_id,phone_number,"
 			      "whatsapp_user_id,status,attempts,conversation_id,conversation_status,conversation_start,"
 			      "duration_secs,termination_reason,call_result,call_successful,transcript_summary,"
 			      "failure_reason\r\n");
@@ -269,13 +344,13 @@ START_TEST(test_hostile_cells)
 	char *csv = csv_of(&in, &r), *jsonl;
 
 	ck_assert_str_eq(csv,
-		"job,run_start,run_start_utc,call_name,part,batch_id,recipient_id,phone_number,whatsapp_user_id,status,attempts,conversation_id,conversation_status,conversation_start,duration_secs,termination_reason,call_result,call_successful,transcript_summary,failure_reason,data.=cmd|' /C calc'!A0,data.nested,data.nul,\"eval.-crit,1\"\r\n"
-		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,'@b,\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",,'+447700900123,completed,1,c1,done,2026-12-01T09:00:00-05:00,5,'@reason,,success,\"'+ sign first\r\n"
+		"job,run_start,run_start_utc,call_name,part,touch,batch_id,recipient_id,phone_number,whatsapp_user_id,status,attempts,conversation_id,conversation_status,conversation_start,duration_secs,termination_reason,call_result,call_successful,transcript_summary,failure_reason,data.=cmd|' /C calc'!A0,data.nested,data.nul,\"eval.-crit,1\"\r\n"
+		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,0,'@b,\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\",,'+447700900123,completed,1,c1,done,2026-12-01T09:00:00-05:00,5,'@reason,,success,\"'+ sign first\r\n"
 		"then \\ and \x02" "\",,'+1 (555) 0100,\"{\"\"a\"\":[1,\"\"-x\"\"],\"\"b\"\":null}\",a\xef" "\xbf" "\xbd" "b,success\r\n"
-		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,'@b,'@SUM(A1:A9),,'-2+3,failed,1,,,,,,,,,,,,,\r\n"
-		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,'@b,'\tTAB,,\"'\rCR\",pending,0,,,,,,,,,,,,,\r\n"
-		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,'@b,\"bad \xef" "\xbf" "\xbd" "\xef" "\xbf" "\xbd" " utf8, \xef" "\xbf" "\xbd" "\",,ctl\x01" "\x1f" "\x7f" ",unknown,0,,,,,,,,,,,,,\r\n"
-		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,'@b,\"multi\n"
+		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,0,'@b,'@SUM(A1:A9),,'-2+3,failed,1,,,,,,,,,,,,,\r\n"
+		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,0,'@b,'\tTAB,,\"'\rCR\",pending,0,,,,,,,,,,,,,\r\n"
+		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,0,'@b,\"bad \xef" "\xbf" "\xbd" "\xef" "\xbf" "\xbd" " utf8, \xef" "\xbf" "\xbd" "\",,ctl\x01" "\x1f" "\x7f" ",unknown,0,,,,,,,,,,,,,\r\n"
+		"'-job,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,'=1+1,'+part,0,'@b,\"multi\n"
 		"line \"\"quoted\"\"\",,wa_5,dispatched,0,,,,,,,,,,,,,\r\n");
 
 	jsonl = results_jsonl(&r, NULL);
@@ -340,7 +415,7 @@ START_TEST(test_no_zone)
 	struct results r;
 	char *csv = csv_of(&in, &r);
 
-	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T14:00:00+00:00,2026-12-01T14:00:00Z,n,,b,,"
+	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T14:00:00+00:00,2026-12-01T14:00:00Z,n,,0,b,,"
 					  "'+15550000001,,completed,1,c,done,2026-12-01T14:01:01+00:00,9,,,,,\r\n"));
 	free(csv);
 	results_clear(&r);
@@ -389,7 +464,7 @@ START_TEST(test_rows_never_in_a_batch)
 	struct results_input in = { .job = &job, .start = START, .call_name = "Occurrence" };
 	struct results r;
 	char *csv = csv_of(&in, &r);
-	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,Occurrence,,,,"
+	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,Occurrence,,,,,"
 					  "'+15550000001,,not_in_run,0,,,,,,,,,\r\n"));
 	free(csv);
 	results_clear(&r);
@@ -810,7 +885,7 @@ START_TEST(test_10000_recipients)
 	ck_assert_uint_eq(r.n_data_ids, 4);
 	ck_assert_str_eq(r.data_ids[0], "amount");
 	ck_assert_str_eq(r.data_ids[3], "extra_odd");
-	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,Big run,,btcal_big,"
+	ck_assert_ptr_nonnull(strstr(csv, "\r\ndec-renewals,2026-12-01T09:00:00-05:00,2026-12-01T14:00:00Z,Big run,,0,btcal_big,"
 					  "cust-9999,'+15550009999,,cancelled,0,,,,,,,,,,,,,,,\r\n"));
 	ck_assert_ptr_nonnull(strstr(csv, ",'+15550009998,,voicemail,1,conv_9998,done,2026-12-01T11:46:38-05:00,"
 					  "38,,,success,\"The customer, after some thought, said \"\"yes\"\".\",,12.5,"
@@ -883,6 +958,7 @@ static Suite *results_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_campaign_golden);
+	tcase_add_test(tc, test_touch_select);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_hostile_cells);
 	tcase_add_test(tc, test_formula_after_blanks);

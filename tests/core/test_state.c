@@ -207,6 +207,7 @@ static struct run *random_run(void)
 	}
 	r->contact_tag = below(3) ? rnd() : 0;
 	r->contact_base = r->contact_tag ? (int)in_range(0, STATE_COUNT_MAX) : 0;
+	r->touch = (int)in_range(0, RUN_TOUCH_MAX);
 	/* NULL (unknown) and an empty list differ */
 	r->retry_keys = string_list(&r->n_retry_keys, true);
 	r->failures = (int)in_range(0, STATE_COUNT_MAX);

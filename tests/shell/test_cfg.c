@@ -21,6 +21,8 @@
 
 #include "calendar.h"
 #include "cfg.h"
+#include "codec.h"
+#include "conv.h"
 #include "ledger.h"
 #include "tz.h"
 #include "window.h"
@@ -1212,6 +1214,96 @@ END_TEST
 
 /* contact_limits: the spans in systemd's syntax, what each key needs, an
  * unknown key, each error at its line. */
+
+/* follow_up: each touch's values as loaded, the touch view of a submit
+ * body, the hours a touch follows. */
+START_TEST(test_follow_up)
+{
+	struct diag d = { 0 };
+	struct daemonconf *c = NULL;
+	const struct jobspec *j;
+	struct jobspec view;
+	char *dir, *s;
+
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = ( { name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				   "timezone = \"Europe/Paris\"; calling_hours = { from = \"09:00\"; to = \"20:00\"; };\n"
+				   "recipients = ( { phone_number = \"+15550100001\"; first_message = \"Hi\"; "
+				   "variables = { name = \"Ann\"; tier = 1; }; }, { phone_number = \"+15550100002\"; } );\n"
+				   "follow_up = ( { after = \"2d\"; status = [\"voicemail\", \"not_dialled\"]; "
+				   "call_name_suffix = \"second try\"; first_message = \"Hello again\"; "
+				   "variables = { tier = 2; retry = true; };\n"
+				   "  calling_hours = { from = \"17:00\"; to = \"19:30\"; }; },\n"
+				   "  { after = \"1w\"; call_successful = [\"failure\", \"unknown\"]; "
+				   "data = { decision = \"later\"; score = 3; ok = false; }; } ); } );\n",
+				   &c, &d, &dir),
+			 0);
+	j = daemonconf_find(c, "a");
+	ck_assert_uint_eq(j->n_touches, 2);
+	ck_assert_int_eq(j->touches[0].after_s, 2 * 86400);
+	ck_assert_uint_eq(j->touches[0].status, TOUCH_VOICEMAIL | TOUCH_NOT_DIALLED);
+	ck_assert_uint_eq(j->touches[0].verdicts, 0);
+	ck_assert_str_eq(j->touches[0].suffix, "second try");
+	ck_assert_int_eq(jobspec_hours(j, 1)->from, 17 * 3600);
+	ck_assert_ptr_eq(jobspec_hours(j, 0), j->hours);
+	ck_assert_ptr_eq(jobspec_hours(j, 2), j->hours);
+	ck_assert_int_eq(j->touches[1].after_s, 7 * 86400);
+	ck_assert_uint_eq(j->touches[1].status, 0);
+	ck_assert_uint_eq(j->touches[1].verdicts, (1u << CONV_FAILURE) | (1u << CONV_UNKNOWN));
+	ck_assert_uint_eq(j->touches[1].n_data, 3);
+	ck_assert_str_eq(j->touches[1].data[0].id, "decision");
+	ck_assert_str_eq(j->touches[1].data[0].value, "\"later\"");
+	ck_assert_str_eq(j->touches[1].data[1].value, "3");
+	ck_assert_str_eq(j->touches[1].data[2].value, "false");
+	s = jobspec_touch_suffix(j, 2);
+	ck_assert_str_eq(s, "follow-up 2");
+	free(s);
+	/* the body of touch 1: its first message and variables win */
+	jobspec_touch_view(j, 1, &view);
+	ck_assert_str_eq(view.recipients[0].first_message, "Hello again");
+	ck_assert_str_eq(view.recipients[1].first_message, "Hello again");
+	ck_assert_uint_eq(view.recipients[0].n_vars, 3);
+	ck_assert_str_eq(view.recipients[0].vars[0].name, "name");
+	ck_assert_str_eq(view.recipients[0].vars[1].name, "tier");
+	ck_assert_int_eq(view.recipients[0].vars[1].i, 2);
+	ck_assert_uint_eq(view.recipients[1].n_vars, 2);
+	ck_assert_int_eq(view.hours->from, 17 * 3600);
+	{
+		bool inc[2] = { true, true };
+		char *body = codec_submit_body_only(&view, "n", 0, inc);
+		ck_assert_ptr_nonnull(strstr(body, "\"first_message\":\"Hello again\""));
+		ck_assert_ptr_nonnull(strstr(body, "\"name\":\"Ann\",\"tier\":2,\"retry\":true"));
+		free(body);
+	}
+	jobspec_view_clear(&view);
+	/* the job itself is untouched */
+	ck_assert_str_eq(j->recipients[0].first_message, "Hi");
+	ck_assert_uint_eq(j->recipients[0].n_vars, 2);
+	/* touch 2 overrides nothing */
+	jobspec_touch_view(j, 2, &view);
+	ck_assert_str_eq(view.recipients[0].first_message, "Hi");
+	ck_assert_uint_eq(view.recipients[0].n_vars, 2);
+	jobspec_view_clear(&view);
+	daemonconf_free(c);
+	rm_rf(dir);
+	free(dir);
+	diag_clear(&d);
+	/* a touch's hours need the job's */
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = ( { name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				   "timezone = \"UTC\"; recipients = ( { phone_number = \"+15550100001\"; } );\n"
+				   "follow_up = ( { after = \"2d\"; calling_hours = { from = \"17:00\"; to = \"19:30\"; }; } ); } );\n",
+				   &c, &d, &dir),
+			 -EINVAL);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_int_eq(d.v[0].line, 2);
+	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "follow-up 1 has calling hours but the job has none"));
+	rm_rf(dir);
+	free(dir);
+	diag_clear(&d);
+}
+END_TEST
+
 START_TEST(test_contact_limits)
 {
 	static const struct {
@@ -1375,6 +1467,7 @@ int main(void)
 	tcase_add_test(tc, test_state_retention_bounds);
 	tcase_add_test(tc, test_base_url_insecure_http);
 	tcase_add_test(tc, test_contact_limits);
+	tcase_add_test(tc, test_follow_up);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
