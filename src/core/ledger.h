@@ -43,6 +43,8 @@ struct contact_limits {
 	int64_t window_s;   /* ... in any window of this many seconds */
 	int64_t min_gap_s;  /* and at least this far apart */
 	bool per_agent;     /* counted per number and agent, not per number */
+	bool defer;         /* over_limit = "defer": those over the limits go to
+			     * a deferred follow-up (else they are dropped) */
 };
 
 struct contact {

@@ -439,11 +439,13 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
 	size_t plen;
 	int64_t max = 0;
 
+	const char *word = parent->follow == FOLLOW_DEFER ? "deferred " : "resume ";
+
 	if (parent->touch > 0)
-		prefix = xasprintf("%s%sfollow-up %d, resume ", parent->zone ? parent->zone : "", parent->zone ? ", " : "",
-				   parent->touch);
+		prefix = xasprintf("%s%sfollow-up %d, %s", parent->zone ? parent->zone : "", parent->zone ? ", " : "",
+				   parent->touch, word);
 	else
-		prefix = xasprintf("%s%sresume ", parent->zone ? parent->zone : "", parent->zone ? ", " : "");
+		prefix = xasprintf("%s%s%s", parent->zone ? parent->zone : "", parent->zone ? ", " : "", word);
 	plen = strlen(prefix);
 
 	for (size_t i = 0; i < n; i++) {

@@ -131,7 +131,8 @@ enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *
 void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
 		      int64_t due_s, int64_t now_ms, struct occur_out *out);
 
-/* The part name of a follow-up of parent: "[ZONE, ]resume N" with the next
+/* The part name of a follow-up of parent: "[ZONE, ][follow-up T, ]resume N"
+ * ("deferred N" for parent.follow FOLLOW_DEFER) with the next
  * N among runs (the runs of parent's occurrence). Caller frees. */
 char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n);
 

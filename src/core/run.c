@@ -105,11 +105,29 @@ void run_note_suppressed(struct run *r, char **keys, size_t n)
 	r->n_suppressed = keys ? n : 0;
 }
 
-void run_note_over_limit(struct run *r, char **keys, size_t n)
+void run_note_over_limit(struct run *r, char **keys, size_t n, bool defer)
 {
 	strv_free(r->over_limit, r->n_over_limit);
 	r->over_limit = keys;
 	r->n_over_limit = keys ? n : 0;
+	r->defer_over = defer && r->n_over_limit > 0;
+}
+
+int64_t run_limits_allow_at(const struct run *r, const struct contact_rules *c, char *const *keys, size_t n)
+{
+	int64_t first = INT64_MAX;
+
+	if (!c || !c->limits || !c->ledger)
+		return c ? c->now_s : 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t at = c->now_s;
+		if (ledger_check(c->ledger, c->limits, ledger_key(keys[i]),
+				 ledger_agent_find(c->ledger, r->agent_id ? r->agent_id : ""), c->now_s, 0, &at) ==
+			    LEDGER_OVER &&
+		    at < first)
+			first = at;
+	}
+	return first == INT64_MAX ? c->now_s : first;
 }
 
 uint64_t run_contact_tag(const struct run *r, int attempt)
@@ -390,9 +408,20 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	f->touch = parent->touch;
 	/* (the parent's last attempt: the retry the endpoint was not asked
 	 * for, counted by retry_checked, or the one its batch was in) */
-	f->contact_tag = run_contact_tag(parent, parent->retries);
-	f->contact_base = f->retries;
-	if (parent->follow == FOLLOW_PAUSE) {
+	if (parent->follow != FOLLOW_DEFER) {
+		f->contact_tag = run_contact_tag(parent, parent->retries);
+		f->contact_base = f->retries;
+	}
+	if (parent->follow == FOLLOW_DEFER) {
+		/* never called by the parent: a call of its own, at the first
+		 * instant the limits allow (now_ms: the shell's), inside the
+		 * calling hours when it comes */
+		f->retries = 0;
+		if (f->state == RUN_SCHEDULED) {
+			f->due_ms = now_ms;
+			f->submit_at_ms = now_ms;
+		}
+	} else if (parent->follow == FOLLOW_PAUSE) {
 		f->state = RUN_PAUSED;
 		f->due_ms = 0;
 	} else if (f->state == RUN_SCHEDULED) {
@@ -444,7 +473,9 @@ int run_part_touch(const char *part)
 	{
 		char digits[8];
 		size_t len = strspn(p + 10, "0123456789");
-		if (len == 0 || len >= sizeof(digits) || (p[10 + len] && strncmp(p + 10 + len, ", resume ", 9) != 0))
+		if (len == 0 || len >= sizeof(digits) ||
+		    (p[10 + len] && strncmp(p + 10 + len, ", resume ", 9) != 0 &&
+		     strncmp(p + 10 + len, ", deferred ", 11) != 0))
 			return 0;
 		memcpy(digits, p + 10, len);
 		digits[len] = '\0';
@@ -1567,6 +1598,29 @@ static int on_resume_req(struct run *r, const struct run_ctx *ctx, struct action
 	return 0;
 }
 
+/* over_limit = "defer": the recipients the limits left out of a settled
+ * submit (a batch exists, or nothing was sent) go to a deferred follow-up.
+ * Left for a later step when this one has no room for its actions. */
+static void hand_on_deferred(struct run *r, struct actions *out)
+{
+	if (!r->defer_over || r->follow != FOLLOW_NONE || r->n_unfinished > 0 || r->uncertain ||
+	    r->op == OP_SUBMIT || r->op == OP_LOOKUP || out->n + 3 > ACTIONS_MAX)
+		return;
+	if (!r->batch_id && !(r->state == RUN_COMPLETED && r->submit_attempts == 0))
+		return;
+	r->unfinished = xcalloc(r->n_over_limit + 1, sizeof(*r->unfinished));
+	for (size_t i = 0; i < r->n_over_limit; i++)
+		r->unfinished[i] = xstrdup(r->over_limit[i]);
+	r->n_unfinished = r->n_over_limit;
+	r->follow = FOLLOW_DEFER;
+	r->defer_over = false;
+	emit_log(out, r, JE_CONTACT_LIMIT, SEV_NOTICE, 0, 0,
+		 "%zu recipients over the contact limits go to a deferred follow-up (over_limit = defer)",
+		 r->n_unfinished);
+	emit(out, ACT_PERSIST);
+	emit(out, ACT_FOLLOW_UP);
+}
+
 int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *ev,
 	     struct actions *out, const char **ret_why)
 {
@@ -1636,6 +1690,8 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		on_suppressed(r, ctx, out);
 		break;
 	}
+	if (ret == 0)
+		hand_on_deferred(r, out);
 	if (ret_why)
 		*ret_why = why;
 	return ret;

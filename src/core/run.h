@@ -78,7 +78,13 @@ enum run_op { OP_NONE, OP_SUBMIT, OP_LOOKUP, OP_DETAIL, OP_RETRY, OP_CANCEL };
 
 /* The recorded state of a run; everything but `op` is persisted. */
 /* Why a run's unfinished recipients get a follow-up run. */
-enum follow_up { FOLLOW_NONE, FOLLOW_RESUME, FOLLOW_PAUSE };
+enum follow_up {
+	FOLLOW_NONE,
+	FOLLOW_RESUME,
+	FOLLOW_PAUSE,
+	FOLLOW_DEFER, /* over the contact limits (over_limit = "defer"): a
+		       * "deferred N" run at the first instant they allow */
+};
 
 struct run {
 	char *job;
@@ -135,6 +141,9 @@ struct run {
 	char **over_limit;       /* recipients (keys) the last submit body left
 				  * out: over the contact limits at that moment */
 	size_t n_over_limit;
+	bool defer_over;         /* over_limit = "defer": once the submit is
+				  * settled (a batch, or nothing sent), they go
+				  * to a deferred follow-up (ACT_FOLLOW_UP) */
 	char **retry_keys;       /* the recipients a retry of the finished batch
 				  * would re-dial (failed, voicemail), from its
 				  * detail; NULL: not known (a record of an
@@ -341,6 +350,8 @@ struct run *run_new_part(const struct jobspec *spec, int64_t start, const char *
  * the same zone and retry budget, named part; paused (pause) or due at
  * now_ms, when the calling hours defer it to their next opening (resume). */
 struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, const char *part, int64_t now_ms);
+/* (a deferred one, FOLLOW_DEFER: its own attempt, due at the instant the
+ * shell set with run_defer_at, not a carried-on call) */
 #define RUN_TOUCH_MAX 20
 /* Touch `touch` (1..) of occurrence start for the recipients rcpts (taken;
  * n of them) in zone (NULL: the job's), named part ("[ZONE, ]follow-up
@@ -409,7 +420,15 @@ uint64_t run_contact_tag(const struct run *r, int attempt);
 /* Would a call to key by r as attempt go over the contact limits? */
 bool run_over_limit(const struct run *r, const struct contact_rules *c, const char *key, int attempt);
 /* ... and which recipients (keys, taken) the contact limits left out. */
-void run_note_over_limit(struct run *r, char **keys, size_t n);
+void run_note_over_limit(struct run *r, char **keys, size_t n, bool defer);
+/* With defer, they are handed on to a follow-up run ("deferred N") once
+ * the submit is settled. */
+/* When the recipients keys (n of them) of r are all allowed by the
+ * contact limits again: the latest of their first allowed instants (unix
+ * seconds; c->now_s when none is over). A deferred follow-up waits for
+ * the earliest one that is over (ret_first), so that the allowed ones are
+ * called as soon as may be; those still over then go on again. */
+int64_t run_limits_allow_at(const struct run *r, const struct contact_rules *c, char *const *keys, size_t n);
 
 /* Why r must not be submitted at all (written into buf), or NULL: it is a
  * part of its occurrence whose recipients are unknown, or its call_name is

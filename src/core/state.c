@@ -79,7 +79,10 @@ char *state_format(const struct run *r)
 	add_str(o, "part", r->part);
 	add_str(o, "zone", r->zone);
 	add_strv(o, "recipients", r->rcpts, r->n_rcpts, r->rcpts != NULL);
-	add_str(o, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause" : NULL);
+	add_str(o, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause"
+			     : r->follow == FOLLOW_DEFER ? "defer" : NULL);
+	if (r->defer_over)
+		add_bool(o, "defer_over", true);
 	add_int(o, "follow_n", r->follow_n);
 	if (r->touch > 0)
 		add_int(o, "touch", r->touch);
@@ -365,13 +368,17 @@ static void read_part(struct record_reader *rd, struct json_object *o, struct ru
 	r->zone = get_str_opt(rd, o, "zone");
 	get_strv_opt(rd, o, "recipients", &r->rcpts, &r->n_rcpts);
 	s = get_str_opt(rd, o, "follow");
-	r->follow = s && strcmp(s, "resume") == 0 ? FOLLOW_RESUME : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE : FOLLOW_NONE;
+	r->follow = s && strcmp(s, "resume") == 0  ? FOLLOW_RESUME
+		    : s && strcmp(s, "pause") == 0 ? FOLLOW_PAUSE
+		    : s && strcmp(s, "defer") == 0 ? FOLLOW_DEFER
+						    : FOLLOW_NONE;
 	free(s);
 	r->follow_n = (int)get_int_opt(rd, o, "follow_n", 0, STATE_COUNT_MAX);
 	r->touch = (int)get_int_opt(rd, o, "touch", 0, RUN_TOUCH_MAX);
 	get_strv_opt(rd, o, "unfinished", &r->unfinished, &r->n_unfinished);
 	get_strv_opt(rd, o, "suppressed", &r->suppressed, &r->n_suppressed);
 	get_strv_opt(rd, o, "over_limit", &r->over_limit, &r->n_over_limit);
+	r->defer_over = get_bool_opt(rd, o, "defer_over") && r->n_over_limit > 0;
 	{
 		char *hex = get_str_opt(rd, o, "contact_tag"), *end = NULL;
 		if (hex) {

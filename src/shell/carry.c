@@ -458,7 +458,7 @@ void carry_actions(struct slot *s, struct actions *acts)
 						      &n_left_out, &over, &n_over, true);
 				run_note_submission(r, count, digest);
 				run_note_suppressed(r, left_out, n_left_out);
-				run_note_over_limit(r, over, n_over);
+				run_note_over_limit(r, over, n_over, e->conf->limits && e->conf->limits->defer);
 				if (n_left_out > 0)
 					note_left_out(s);
 				if (n_over > 0)
@@ -723,8 +723,13 @@ void carry_group_flush(struct engine *e)
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];
 		s->in_group = false;
-		if (store_result(e, s, rc))
-			carry_actions(s, &s->rest);
+		if (store_result(e, s, rc)) {
+			/* a copy: a second persist among them defers what
+			 * follows it into s->rest again */
+			struct actions rest = s->rest;
+			s->rest.n = 0;
+			carry_actions(s, &rest);
+		}
 	}
 	free(g);
 }
@@ -910,6 +915,22 @@ static void follow_up(struct engine *e, struct slot *s)
 	n = slot_job_runs(e, r->job, &runs, NULL);
 	part = occur_follow_up_part(r, runs, n);
 	free(runs);
+	if (r->follow == FOLLOW_DEFER) {
+		/* the first instant the limits allow one of them (the others
+		 * are deferred again then, when still over) */
+		const struct contact_rules *c = carry_contacts(e);
+		int64_t at = c ? run_limits_allow_at(r, c, r->unfinished, r->n_unfinished) * 1000 : engine_now_ms();
+		char when[32];
+		f = run_new_follow_up(r, spec, part, at > engine_now_ms() ? at : engine_now_ms());
+		format_utc(f->due_ms / 1000, when, sizeof(when));
+		engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0,
+			"job '%s': deferred run '%s' of %zu recipients over the contact limits is due at %s, when "
+			"the limits allow, inside the calling hours", f->job, f->call_name, f->n_rcpts, when);
+		free(part);
+		fs = slot_insert(e, f, spec);
+		carry_persist_new(e, fs);
+		return;
+	}
 	f = run_new_follow_up(r, spec, part, engine_now_ms());
 	free(part);
 	fs = slot_insert(e, f, spec);

@@ -72,7 +72,7 @@
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
 	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance", "suppression",
-	"contact_limits",
+	"contact_limits", "over_limit",
 };
 static const char *const limits_keys[] = { "max_calls", "window", "min_gap", "per_agent" };
 static const char *const api_keys[] = {
@@ -2197,6 +2197,18 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		load_suppression(L, s, dir);
 	if ((s = config_setting_get_member(root, "contact_limits")))
 		load_limits(L, s);
+	if ((s = config_setting_get_member(root, "over_limit"))) {
+		char *ov = NULL;
+		if (get_string(L, s, true, &ov)) {
+			if (strcmp(ov, "defer") != 0 && strcmp(ov, "skip") != 0)
+				lerr(L, s, "'over_limit' must be \"skip\" or \"defer\" (got \"%s\")", ov);
+			else if (!config_setting_get_member(root, "contact_limits"))
+				lerr(L, s, "'over_limit' needs 'contact_limits' (the limits it is about)");
+			else if (L->c->limits)
+				L->c->limits->defer = strcmp(ov, "defer") == 0;
+		}
+		free(ov);
+	}
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))

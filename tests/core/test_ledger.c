@@ -68,8 +68,8 @@ static bool model_over(const struct mc *v, size_t n, const struct contact_limits
 START_TEST(test_against_model)
 {
 	static const struct contact_limits lims[] = {
-		{ 1, 3, 0, false }, { 2, 3, 0, false }, { 2, 4, 1, false }, { 0, 0, 2, false },
-		{ 3, 5, 0, true },  { 2, 2, 3, true },  { 1, 1, 1, false }, { 0, 0, 0, false },
+		{ 1, 3, 0, false, false }, { 2, 3, 0, false, false }, { 2, 4, 1, false, false }, { 0, 0, 2, false, false },
+		{ 3, 5, 0, true, false },  { 2, 2, 3, true, false },  { 1, 1, 1, false, false }, { 0, 0, 0, false, false },
 	};
 	unsigned long checked = 0;
 
@@ -170,9 +170,9 @@ END_TEST
 
 START_TEST(test_horizon)
 {
-	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 3, 604800, 86400, false }), 604800);
-	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 3, 3600, 86400, false }), 86400);
-	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 0, 604800, 0, false }), 0);
+	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 3, 604800, 86400, false, false }), 604800);
+	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 3, 3600, 86400, false, false }), 86400);
+	ck_assert_int_eq(ledger_horizon(&(struct contact_limits){ 0, 604800, 0, false, false }), 0);
 }
 END_TEST
 

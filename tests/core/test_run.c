@@ -13,6 +13,7 @@
 
 #include "fixture.h"
 #include "ledger.h"
+#include "occur.h"
 #include "run.h"
 #include "state.h"
 #include "tz.h"
@@ -1448,7 +1449,7 @@ START_TEST(test_body_select_limits)
 	ck_assert_uint_eq(n_over, 1);
 	ck_assert_str_eq(over[0], "+15550100001");
 	run_note_suppressed(r, out, n_out);
-	run_note_over_limit(r, over, n_over);
+	run_note_over_limit(r, over, n_over, false);
 	ck_assert_uint_eq(r->n_over_limit, 1);
 	/* the shell records the body's contacts as attempt 0: made again,
 	 * the same body */
@@ -1457,7 +1458,7 @@ START_TEST(test_body_select_limits)
 	ck_assert_uint_eq(run_body_select(r, &dnc_rules, &cr, v, 3, inc, &d, &out, &n_out, &over, &n_over), 1);
 	ck_assert(inc[1]);
 	run_note_suppressed(r, out, n_out);
-	run_note_over_limit(r, over, n_over);
+	run_note_over_limit(r, over, n_over, false);
 	/* a retry of it is another call: two in the window now, and the
 	 * last one just now */
 	ck_assert(run_over_limit(r, &cr, "+15550100002", 1));
@@ -1476,7 +1477,7 @@ START_TEST(test_body_select_limits)
 		ck_assert(inc[0] && !inc[1] && inc[2]);
 		ck_assert_uint_eq(n_over, 1);
 		ck_assert_str_eq(over[0], "15550100005");
-		run_note_over_limit(r3, over, n_over);
+		run_note_over_limit(r3, over, n_over, false);
 		run_note_suppressed(r3, out, n_out);
 		run_free(r3);
 	}
@@ -1553,6 +1554,98 @@ START_TEST(test_retry_over_limit)
 	run_free(r);
 	ledger_clear(&l);
 	suppress_clear(&dnc);
+}
+END_TEST
+
+
+/* over_limit = "defer": those over the limits at the submit are handed on
+ * once the submit is settled (its batch known, or nothing sent), to a
+ * deferred follow-up of their own attempt, due when the limits allow the
+ * first of them. A submit whose outcome is unknown hands on nothing yet. */
+START_TEST(test_defer_over_limit)
+{
+	struct run *r = run_new(&spec), *f;
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
+	char **over = xcalloc(3, sizeof(*over)), *part;
+	struct ledger l = { 0 };
+	struct contact_limits lim = { .min_gap_s = 3600, .defer = true };
+	struct contact_rules cr = { &l, &lim, T0 };
+	const struct run *v[2];
+
+	over[0] = xstrdup("+15550100002");
+	over[1] = xstrdup("+15550100003");
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(r->op, OP_SUBMIT);
+	run_note_over_limit(r, over, 2, true);
+	ck_assert(r->defer_over);
+	/* the answer is lost: nothing yet */
+	step_at(r, MS(T0) + 50, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
+						    .maybe_applied = true, .http_status = 503 });
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	ck_assert(r->uncertain);
+	/* the lookup finds the batch: handed on, persisted first */
+	step_at(r, MS(T0) + 20000, ev_time());
+	ck_assert_int_eq(r->op, OP_LOOKUP);
+	step_at(r, MS(T0) + 20100, (struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .batch = &b,
+						       .n_found = 1 });
+	ck_assert_str_eq(r->batch_id, "btcal_1");
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert(find_kind(ACT_PERSIST) < find_kind(ACT_FOLLOW_UP));
+	ck_assert_ptr_nonnull(find_log(JE_CONTACT_LIMIT));
+	ck_assert_int_eq(find_log(JE_CONTACT_LIMIT)->count, 0); /* not a retry's */
+	ck_assert_int_eq(r->follow, FOLLOW_DEFER);
+	ck_assert(!r->defer_over);
+	ck_assert_uint_eq(r->n_unfinished, 2);
+	/* once only */
+	step_at(r, MS(T0) + 30000, ev_done(RE_STATUS, REQ_OK, &b));
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	/* the follow-up: "deferred 1", its own attempt, due when the first is allowed */
+	ledger_add(&l, ledger_key("+15550100002"), ledger_agent(&l, spec.agent_id), T0 - 600, 5, NULL);
+	ledger_add(&l, ledger_key("+15550100003"), ledger_agent(&l, spec.agent_id), T0 - 60, 6, NULL);
+	ck_assert_int_eq(run_limits_allow_at(r, &cr, r->unfinished, r->n_unfinished), T0 + 3000);
+	v[0] = r;
+	part = occur_follow_up_part(r, v, 1);
+	ck_assert_str_eq(part, "deferred 1");
+	f = run_new_follow_up(r, &spec, part, MS(T0 + 3000));
+	free(part);
+	ck_assert_int_eq(f->state, RUN_SCHEDULED);
+	ck_assert_int_eq(f->due_ms, MS(T0 + 3000));
+	ck_assert_int_eq(f->submit_at_ms, MS(T0 + 3000));
+	ck_assert_uint_eq(f->contact_tag, 0);
+	ck_assert_uint_ne(run_contact_tag(f, 0), run_contact_tag(r, 0));
+	ck_assert_int_eq(r->follow, FOLLOW_NONE);
+	ck_assert_uint_eq(f->n_rcpts, 2);
+	/* still over when it comes: deferred again, "deferred 2" */
+	v[1] = f;
+	f->follow = FOLLOW_DEFER;
+	part = occur_follow_up_part(f, v, 2);
+	ck_assert_str_eq(part, "deferred 2");
+	free(part);
+	f->follow = FOLLOW_NONE;
+	run_free(f);
+	run_free(r);
+	/* everyone over the limits: nothing sent, the run completes and
+	 * hands them on at once */
+	r = run_new(&spec);
+	over = xcalloc(2, sizeof(*over));
+	over[0] = xstrdup("+15550100001");
+	step_at(r, MS(T0), ev_time());
+	run_note_over_limit(r, over, 1, true);
+	step_at(r, MS(T0) + 1, (struct run_event){ .kind = RE_SUPPRESSED });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_int_eq(r->follow, FOLLOW_DEFER);
+	run_free(r);
+	/* without defer: dropped, as before */
+	r = run_new(&spec);
+	over = xcalloc(2, sizeof(*over));
+	over[0] = xstrdup("+15550100001");
+	step_at(r, MS(T0), ev_time());
+	run_note_over_limit(r, over, 1, false);
+	step_at(r, MS(T0) + 50, ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	ck_assert_ptr_null(find_kind(ACT_FOLLOW_UP));
+	run_free(r);
+	ledger_clear(&l);
 }
 END_TEST
 
@@ -2239,6 +2332,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_retry_suppressed);
 	tcase_add_test(tc, test_body_select_limits);
 	tcase_add_test(tc, test_retry_over_limit);
+	tcase_add_test(tc, test_defer_over_limit);
 	tcase_add_test(tc, test_submit_refusal);
 	tcase_add_test(tc, test_update_spec);
 	tcase_add_test(tc, test_state_roundtrip);

@@ -187,6 +187,47 @@ def test_cap_across_200_jobs(work):
         assert env.d.stop() == 0
 
 
+def test_defer_over_limit(work):
+    """over_limit = "defer": a number that another job called a moment ago
+    (calls at least 6 s apart) is left out of this job's submit and called
+    by a deferred run of its own ("... (deferred 1)") once the gap has
+    passed, alone; the results row says so, and a kill -9 while it waits
+    neither loses it nor sends it twice."""
+    with Env(work, extra_conf=limits('min_gap = "6s";') + '\nover_limit = "defer";') as env:
+        at = int(time.time()) + 4
+        env.d.write_job("da", job(at, ("+14155550101",)))
+        env.d.write_job("db", job(at + 1, ("+14155550103", "+14155550101")), file="db")
+        env.d.start()
+        env.d.wait_started()
+        subs = wait_until(lambda: (lambda s: s if len(s) >= 2 else None)(env.sim.requests("submit")), 30,
+                          "two submits")
+        bodies = [json.loads(r["body"]) for r in subs]
+        assert [[x["phone_number"] for x in b["recipients"]] for b in bodies] == \
+            [["+14155550101"], ["+14155550103"]], bodies
+        env.d.wait_log(r"deferred run '.*\(deferred 1\)' of 1 recipients over the contact limits is due at", 20)
+        env.d.kill9()
+        env.d.start()
+        env.d.wait_started()
+        third = wait_until(lambda: (lambda s: s if len(s) >= 3 else None)(env.sim.requests("submit")), 30,
+                           "the deferred submit")
+        body = json.loads(third[2]["body"])
+        assert body["call_name"].endswith("(deferred 1)"), body["call_name"]
+        assert [x["phone_number"] for x in body["recipients"]] == ["+14155550101"], body
+        # the gap after the first call (the simulator's clock); the ledger
+        # counts whole seconds, so 6 s apart is at least 5 s of real time
+        gap = (third[2]["time_us"] - subs[0]["time_us"]) / 1e6
+        assert 5 <= gap <= 12, gap
+        st = [r for r in env.d.runs() if r["job"] == "db" and r.get("part") == "deferred 1"]
+        assert len(st) == 1 and st[0]["recipients"] == ["+14155550101"], st
+        wait_until(lambda: all(r["state"] == "completed" for r in env.d.runs() if r["job"] == "db"), 60,
+                   "db's runs completed")
+        rows = {r["phone_number"].lstrip("'"): r for r in rows_of(work, "db", at + 1)}
+        assert rows["+14155550101"]["part"] == "deferred 1" and rows["+14155550101"]["status"] == "completed", rows
+        time.sleep(2)
+        assert len(env.sim.requests("submit")) == 3
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_shared_number_called_once, test_retry_over_limit, test_ledger_unreadable_at_reload,
-         test_cap_across_200_jobs])
+         test_cap_across_200_jobs, test_defer_over_limit])

@@ -1304,6 +1304,44 @@ START_TEST(test_follow_up)
 }
 END_TEST
 
+
+/* over_limit: "skip" (the default) or "defer", with contact_limits only. */
+START_TEST(test_over_limit)
+{
+	static const struct {
+		const char *conf, *err;
+		bool defer;
+	} cases[] = {
+		{ "contact_limits = { min_gap = \"1d\"; };\n", NULL, false },
+		{ "contact_limits = { min_gap = \"1d\"; };\nover_limit = \"skip\";\n", NULL, false },
+		{ "contact_limits = { min_gap = \"1d\"; };\nover_limit = \"defer\";\n", NULL, true },
+		{ "contact_limits = { min_gap = \"1d\"; };\nover_limit = \"later\";\n",
+		  "'over_limit' must be \"skip\" or \"defer\" (got \"later\")", false },
+		{ "over_limit = \"defer\";\n", "'over_limit' needs 'contact_limits' (the limits it is about)", false },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		char *dir;
+		int r = load_pair(cases[i].conf, "jobs = ( " JOB_LINE("a", "") " );\n", &c, &d, &dir);
+
+		if (!cases[i].err) {
+			ck_assert_msg(r == 0, "case %zu", i);
+			ck_assert(c->limits->defer == cases[i].defer);
+			daemonconf_free(c);
+		} else {
+			ck_assert_int_eq(r, -EINVAL);
+			ck_assert_uint_eq(d.n, 1);
+			ck_assert_str_eq(d.v[0].msg, cases[i].err);
+		}
+		diag_clear(&d);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+END_TEST
+
 START_TEST(test_contact_limits)
 {
 	static const struct {
@@ -1468,6 +1506,7 @@ int main(void)
 	tcase_add_test(tc, test_base_url_insecure_http);
 	tcase_add_test(tc, test_contact_limits);
 	tcase_add_test(tc, test_follow_up);
+	tcase_add_test(tc, test_over_limit);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
