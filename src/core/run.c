@@ -764,6 +764,9 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 {
 	char **allowed = NULL;
 	size_t n_allowed = 0, n_listed = 0, n_over = 0;
+	/* over_limit = "defer": those over go to the follow-up too, whose
+	 * submit leaves them out and defers them to when the limits allow */
+	bool defer = ctx->contacts && ctx->contacts->limits && ctx->contacts->limits->defer;
 
 	for (size_t i = 0; i < r->n_retry_keys; i++) {
 		if (suppress_check_key(ctx->rules, r->retry_keys[i], NULL) == SUPPRESS_LISTED) {
@@ -774,7 +777,8 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 		 * attempt it would be) */
 		if (run_over_limit(r, ctx->contacts, r->retry_keys[i], r->retries + 1)) {
 			n_over++;
-			continue;
+			if (!defer)
+				continue;
 		}
 		allowed = xrealloc(allowed, (n_allowed + 1) * sizeof(*allowed));
 		allowed[n_allowed++] = xstrdup(r->retry_keys[i]);
@@ -801,7 +805,8 @@ static void retry_checked(struct run *r, const struct run_ctx *ctx, struct actio
 			 "retry %d of batch %s not sent: %zu of its %zu failed or unanswered recipients would go over "
 			 "the contact limits and the retry endpoint takes no list; %s",
 			 r->retries, r->batch_id, n_over, r->n_retry_keys,
-			 n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
+			 defer ? "they are deferred, through a follow-up run with the others (over_limit = defer)"
+			 : n_allowed ? "the others go to a follow-up run instead" : "nobody else is left to call");
 		out->v[out->n - 1].count = (int64_t)n_over;
 	}
 	emit_log(out, r, JE_FINISHED, SEV_NOTICE, 0, r->retries,

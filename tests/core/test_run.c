@@ -1552,6 +1552,22 @@ START_TEST(test_retry_over_limit)
 	ck_assert_uint_eq(r->n_unfinished, 1);
 	ck_assert_str_eq(r->unfinished[0], "+15550100002");
 	run_free(r);
+	/* over_limit = "defer": the one over the limits goes to the
+	 * follow-up too (its submit defers it); the listed one never */
+	dnc_list("+15550100002\n");
+	lim.defer = true;
+	r = finished_with_failures(e, 3);
+	c = ctx_at(r->due_ms);
+	c.rules = &dnc_rules;
+	c.contacts = &cr;
+	cr.now_s = r->due_ms / 1000;
+	acts.n = 0;
+	ck_assert_int_eq(run_step(r, &c, &(struct run_event){ .kind = RE_TIME, .retry_after_s = -1 }, &acts, &why), 0);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	ck_assert_uint_eq(r->n_unfinished, 1);
+	ck_assert_str_eq(r->unfinished[0], "+15550100003");
+	run_free(r);
 	ledger_clear(&l);
 	suppress_clear(&dnc);
 }
