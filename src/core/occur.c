@@ -564,8 +564,23 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(((const struct keyzone *)a)->key, ((const struct keyzone *)b)->key);
 }
 
+bool occur_touch_suspect(const struct run *const *runs, size_t n, int64_t start, int touch)
+{
+	for (size_t i = 0; i < n; i++)
+		if (runs[i]->start == start && runs[i]->touch == touch - 1 && runs[i]->first_intent_ms == 0 &&
+		    (runs[i]->batch_id || run_submitted(runs[i])))
+			return true;
+	return false;
+}
+
 void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
 		      int64_t due_s, int64_t now_ms, struct occur_out *out)
+{
+	occur_touch_make_ex(spec, start, touch, keys, n, due_s, now_ms, false, 0, out);
+}
+
+void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
+			 int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out)
 {
 	const struct window *h = jobspec_hours(spec, touch);
 	bool zones = spec->hours && spec->has_recipient_zones;
@@ -604,15 +619,26 @@ void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, cons
 		while (j < n && (kz[j].zone ? kz[j].zone : "")[0] == (kz[i].zone ? kz[i].zone : "")[0] &&
 		       strcmp(kz[j].zone ? kz[j].zone : "", kz[i].zone ? kz[i].zone : "") == 0)
 			j++;
+		size_t m = 0;
 		rcpts = xcalloc(j - i + 1, sizeof(*rcpts));
 		for (size_t k = i; k < j; k++)
-			rcpts[k - i] = xstrdup(kz[k].key);
+			if (k == i || strcmp(kz[k].key, kz[k - 1].key) != 0) /* a number twice in the file: once */
+				rcpts[m++] = xstrdup(kz[k].key);
 		if (h && window_next_open(h, kz[i].tz, due_s, &at) < 0)
 			at = due_s; /* never open again: the run is missed when due */
-		r = run_new_touch(spec, start, touch, kz[i].zone, rcpts, j - i, at * 1000);
+		r = run_new_touch(spec, start, touch, kz[i].zone, rcpts, m, at * 1000);
 		if (h)
 			run_set_window(r, at * 1000,
 				       window_close_after(h, kz[i].tz, at, &close) == 0 ? close * 1000 : 0);
+		if (suspect && r->state == RUN_SCHEDULED) {
+			/* an earlier life may have sent it: found, it is
+			 * adopted; else it waits for its time */
+			run_suspect(r, 0, settle_ms);
+			run_postpone(r, now_ms);
+			note(out, JE_SCHEDULED, SEV_NOTICE, r, 0,
+			     "job '%s': follow-up %d '%s' follows runs whose records were rebuilt from the API; "
+			     "looking it up before it is submitted", spec->name, touch, r->call_name);
+		}
 		add(out, r, true);
 		{
 			char local[64], utc[32];
@@ -620,11 +646,10 @@ void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, cons
 			format_utc(at, utc, sizeof(utc));
 			note(out, JE_SCHEDULED, SEV_INFO, r, 0,
 			     "job '%s': follow-up %d '%s' of %zu recipient%s scheduled at %s (%s)", spec->name, touch,
-			     r->call_name, j - i, j - i == 1 ? "" : "s", local, utc);
+			     r->call_name, m, m == 1 ? "" : "s", local, utc);
 		}
 		i = j;
 	}
-	(void)now_ms;
 	free(kz);
 	free(byk);
 }

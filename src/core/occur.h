@@ -130,6 +130,17 @@ enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *
  * run is to be persisted at once (out.persist). now_ms: for the log. */
 void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
 		      int64_t due_s, int64_t now_ms, struct occur_out *out);
+/* (with suspect, each run is looked up first, now, and concluded from
+ * settle_ms on: see occur_touch_suspect) */
+void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
+			 int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out);
+
+/* Whether touch `touch` of occurrence start may have been made, and
+ * submitted, by an earlier life whose records are gone: a run of the
+ * touch before it has a record rebuilt from the API (no first intent
+ * known: the state folder was emptied, or a record was lost), so the
+ * touch's runs are looked up before they are submitted. */
+bool occur_touch_suspect(const struct run *const *runs, size_t n, int64_t start, int touch);
 
 /* The part name of a follow-up of parent: "[ZONE, ][follow-up T, ]resume N"
  * ("deferred N" for parent.follow FOLLOW_DEFER) with the next

@@ -264,7 +264,8 @@ static void ensure_touches(struct engine *e, const struct jobspec *spec)
 			touch_arm(e, now + 2000);
 			continue;
 		}
-		occur_touch_make(spec, start, touch, (const char *const *)keys, nk, due, now, &out);
+		occur_touch_make_ex(spec, start, touch, (const char *const *)keys, nk, due, now,
+				    occur_touch_suspect(runs, n, start, touch), e->started_ms + e->grace_ms, &out);
 		for (size_t k = 0; k < nk; k++)
 			free(keys[k]);
 		free(keys);

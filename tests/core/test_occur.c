@@ -562,6 +562,36 @@ START_TEST(test_touch_make)
 	ck_assert_uint_eq(out.n_add, 1);
 	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
 	occur_out_clear(&out);
+	/* a number twice: once */
+	{
+		const char *twice[] = { "+15550100002", "+15550100002" };
+		occur_touch_make(&spec, T0, 1, twice, 2, T0 + 3600, MS(T0), &out);
+		ck_assert_uint_eq(out.n_add, 1);
+		ck_assert_uint_eq(out.add[0]->n_rcpts, 1);
+		occur_out_clear(&out);
+	}
+	/* after the previous touch's record was rebuilt from the API (the
+	 * state folder emptied): looked up now, concluded from settle, then
+	 * submitted at its time */
+	{
+		struct run *p = mk(T0, RUN_COMPLETED, "btcal_1");
+		const struct run *v[1] = { p };
+		ck_assert(occur_touch_suspect(v, 1, T0, 1));
+		p->first_intent_ms = MS(T0);
+		ck_assert(!occur_touch_suspect(v, 1, T0, 1));
+		ck_assert(!occur_touch_suspect(v, 1, T0, 2));
+		p->first_intent_ms = 0;
+		ck_assert(!occur_touch_suspect(v, 1, T0 + 1, 1));
+		occur_touch_make_ex(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 60), true, MS(T0 + 70), &out);
+		ck_assert_uint_eq(out.n_add, 1);
+		ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+		ck_assert(out.add[0]->uncertain);
+		ck_assert_int_eq(out.add[0]->due_ms, MS(T0 + 60));
+		ck_assert_int_eq(out.add[0]->settle_ms, MS(T0 + 70));
+		ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
+		occur_out_clear(&out);
+		run_free(p);
+	}
 	/* nobody */
 	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), &out);
 	ck_assert_uint_eq(out.n_add, 1);

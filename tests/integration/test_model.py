@@ -107,8 +107,16 @@ Invariants (after each step; all of them again once the system is quiet):
      an example), no number is called more often than they allow: the
      calls are the distinct runs (call_names) whose submit body holds it,
      and the retries that took effect (the batch's final retry_count) of
-     a batch in which it always fails or reaches voicemail; counted anew
-     after the state folder (the ledger with it) was emptied.
+     a batch in which it always fails or reaches voicemail, each in the
+     stretch of its retry request; counted anew after the state folder
+     (the ledger with it) was emptied.
+  10. follow-up touches (`follow_up`, drawn per job: one touch 2 s after,
+     or two, 1 s and 2 s after; edited like the other fields): touch K of
+     an occurrence calls only people touch K-1 called, none it reached
+     (completed) when its selector leaves them out, and no sooner than
+     `after` past touch K-1's last submit (check_touches); a touch is
+     never sent twice (invariant 1: its call_name is unique), also after
+     the state folder was emptied (its runs are then looked up first).
 A duplicate of a run whose run file the test deleted is tolerated (the
 state was destroyed, not damaged: nothing is left to look up), and so is
 one of a run triggered ahead of its instant whose folder was emptied (not
@@ -147,7 +155,7 @@ Budget and replay (environment):
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
                     dot, repeat, hours, readd, rename, damage, kill, restart,
-                    freeze, fault, ctl, suppress, limits (no contact limits),
+                    freeze, fault, ctl, suppress, limits (no contact limits), touch (no follow_up),
                     hook (no webhook receiver: every example polls), edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
@@ -226,9 +234,34 @@ UNBATCHED = ("not_in_run", "not_in_batch", "missed", "refused", "withdrawn", "di
              "contact_limit")
 # contact_limits drawn per example: (max_calls, window s, min_gap s); the
 # spans are longer than any example, so the cap is a count
-LIMITS = (None, None, None, (2, 3600, 0), (0, 0, 3600))
+# with "defer" (over_limit), those over the limits go to a deferred run an
+# hour later: never in an example, so the cap still counts every call
+LIMITS = (None, None, None, (2, 3600, 0), (0, 0, 3600), (2, 3600, 0, "defer"), (0, 0, 3600, "defer"))
 SUPPRESS_MARGIN = 1.0       # s: an intent recorded just before suppress answered may still go out
 KEPT_EVENTS = ("post_call_transcription", "call_initiation_failure")
+
+# follow_up drawn per job (issue 15): touch K -> (after s, whether its
+# selector leaves out the recipients touch K-1 completed), and the text
+TOUCHES = {
+    "one": ((2, True),),
+    "two": ((1, True), (2, False)),
+}
+TOUCH_TEXT = {
+    "one": '( { after = "2s"; status = [ "voicemail", "failed", "not_dialled" ]; } )',
+    "two": '( { after = "1s"; status = [ "voicemail", "failed" ]; first_message = "Hello again"; '
+           'variables = { touch = 1; }; }, { after = "2s"; call_successful = [ "failure", "unknown" ]; '
+           'call_name_suffix = "last try"; } )',
+}
+TOUCH_RX = re.compile(r"(?:^|, )(?:follow-up (\d+)(?:, (?:resume|deferred) \d+)?|(last try))$")
+
+
+def touch_of(part):
+    """The touch a batch's part names: 0 for the occurrence's own runs."""
+    m = TOUCH_RX.search(part or "")
+    if not m:
+        return 0
+    return 2 if m.group(2) else int(m.group(1))
+
 
 NAMES = tuple(n for n in (".x", "a", "job-1", "..", "A.b-c_d", "_u", "x.", "9", ".hidden-job", "Z_9", "b_2-",
                           "n" * 64) if not ("dot" in SKIP and n.startswith(".")))
@@ -422,6 +455,7 @@ class Job:
         self.form = p["form"]
         self.at = self.wall = None
         self.align = p["align"]
+        self.touches = p.get("touches")
         if self.form != "none" or self.kind == "once":
             self.set_start(p["offset"], now)   # a one-off job needs an instant
 
@@ -473,6 +507,8 @@ class Job:
         lines.append('on_removal = "%s";' % self.on_removal)
         lines.append("enabled = %s;" % ("true" if self.enabled else "false"))
         lines.append("recipients = ( %s );" % ", ".join('{ phone_number = "%s"; }' % p for p in self.recipients))
+        if self.touches:
+            lines.append("follow_up = %s;" % TOUCH_TEXT[self.touches])
         return "jobs = ( {\n  " + "\n  ".join(lines) + "\n} );\n"
 
     def describe(self):
@@ -487,7 +523,7 @@ class Job:
             ", hours %s %s-%s %s%s" % (self.hours[0], self.hours[1], self.hours[2], self.hours[3],
                                        " resume" if self.hours[4] else "") if self.hours else "",
             "" if self.enabled else ", DISABLED", self.base(), self.on_removal, self.max_lateness,
-            self.agent, ",".join(self.recipients))
+            self.agent, ",".join(self.recipients)) + (", follow_up %s" % self.touches if self.touches else "")
 
 
 class Hist:
@@ -504,6 +540,9 @@ class Hist:
         self.cancel_ok = self.pause_ok = False
         self.instant_set_at = 0.0
         self.instant = None
+        self.touch_after = {}     # touch K -> the shortest `after` it ever had
+        self.touch_keeps_completed = set()  # touches that ever took completed recipients
+        self.tzs = set()
 
 
 JOB = st.fixed_dictionaries({
@@ -523,9 +562,10 @@ JOB = st.fixed_dictionaries({
     "agent": st.sampled_from(["agent_a", "agent_b"]),
     "lateness": st.sampled_from([900, 900, 3]),
     "align": st.booleans(),
+    "touches": st.sampled_from([None] if "touch" in SKIP else [None, None, None, "one", "two"]),
 })
 EDITS = tuple(e for e in ("start", "start", "tz", "enabled", "call_name", "on_removal", "hours", "repeat",
-                          "recipients", "lateness") if "edit-" + e not in SKIP)
+                          "recipients", "lateness", "touches") if "edit-" + e not in SKIP)
 FAULT_KINDS = ("status", "drop", "apply_then_drop", "delay", "apply_then_500", "malformed", "truncated",
                "close_after", "clear")
 ENDPOINTS = ("submit", "*", "list", "get", "cancel", "retry", "conversation")
@@ -692,6 +732,11 @@ class Operator(RuleBasedStateMachine):
     def note_instant(self, j):
         h = self.hist[j.name]
         h.bases.add(j.base())
+        h.tzs.add(j.tz)
+        for k, (after, drops_completed) in enumerate(TOUCHES.get(j.touches) or (), 1):
+            h.touch_after[k] = min(after, h.touch_after.get(k, after))
+            if not drops_completed:
+                h.touch_keeps_completed.add(k)
         if j.repeat:
             h.repeats.add(j.repeat)
         h.hours |= j.hours is not None
@@ -737,6 +782,8 @@ class Operator(RuleBasedStateMachine):
         if limits:
             conf += "\ncontact_limits = { %s };" % (
                 'max_calls = %d; window = "%ds";' % limits[:2] if limits[0] else 'min_gap = "%ds";' % limits[2])
+            if len(limits) > 3:
+                conf += '\nover_limit = "%s";' % limits[3]
             BUDGET.limited += 1
         if hooks:
             # the receiver on a port of its own; the simulator signs every
@@ -824,6 +871,9 @@ class Operator(RuleBasedStateMachine):
         elif what == "lateness":
             j.max_lateness = 3 if j.max_lateness == 900 else 900
             desc = "max_lateness -> %d" % j.max_lateness
+        elif what == "touches":
+            j.touches = {None: "one", "one": "two", "two": None}[j.touches]
+            desc = "follow_up -> %s" % j.touches
         else:
             desc = "nothing (a one-off job has no repeat)"
         self.step("edit job '%s': %s" % (job, desc))
@@ -1163,12 +1213,28 @@ class Operator(RuleBasedStateMachine):
             for n in rc:
                 seen.setdefault((n, stretch), set()).add(body.get("call_name"))
         if final:
+            # a retry is counted in the stretch of its request (a batch
+            # submitted before the folder was emptied may be retried
+            # after it, by a daemon whose ledger was emptied with it): of
+            # the retry requests that may have taken effect (docs/
+            # simulator.md: no status fault, no drop; a plain answer 200),
+            # the first retry_count ones
+            applied = {}
+            for r in self.sim.requests("retry"):
+                bid = r.get("batch_id")
+                if bid in bodies and ((r["fault"] is None and r["status"] == 200) or
+                                      r["fault"] in ("delay", "apply_then_drop", "malformed", "truncated",
+                                                     "apply_then_500", "close_after")):
+                    applied.setdefault(bid, []).append(sum(1 for w in self.wipes if w < r["time_us"] / 1e6))
             for bid, (rc, stretch) in bodies.items():
                 again = [n for n in rc if n and n[-1] in "67"]
                 if again:
                     count = self.sim.batch(bid).get("retry_count") or 0
+                    when = applied.get(bid, [])[:count]
+                    when += [stretch] * (count - len(when))
                     for n in again:
-                        retried[(n, stretch)] = retried.get((n, stretch), 0) + count
+                        for w in when:
+                            retried[(n, w)] = retried.get((n, w), 0) + 1
         for key in set(seen) | set(retried):
             calls = len(seen.get(key, ())) + retried.get(key, 0)
             if calls > cap:
@@ -1277,6 +1343,62 @@ class Operator(RuleBasedStateMachine):
         self.check_events()
         self.check_suppressed()
         self.check_limits()
+        self.check_touches()
+
+    def check_touches(self):
+        """Invariant 10: a follow-up touch K of an occurrence calls only
+        people touch K-1 of it called (its submit bodies), none whom touch
+        K-1 reached (completed) when its selector leaves them out, and is
+        submitted no sooner than the shortest `after` it ever had past
+        the last submit of touch K-1 (which ended before it was made).
+        Batches are grouped by job (their call_name base) and rendered
+        local start; a job whose base or zone changed may render one
+        occurrence two ways, and its touches are then not matched."""
+        base_job = {b: name for name, h in self.hist.items() for b in h.bases}
+        groups = collections.defaultdict(lambda: collections.defaultdict(list))
+        for r in self.sim.requests("submit"):
+            if not r["batch_id"] or r["status"] is None:
+                continue
+            try:
+                body = json.loads(r["body"] or "{}")
+            except ValueError:
+                continue
+            m = NAME_RX.match(body.get("call_name") or "")
+            if not m or m.group("base") not in base_job:
+                continue
+            job = base_job[m.group("base")]
+            rc = [x.get("phone_number") for x in body.get("recipients", [])]
+            groups[(job, m.group("local"))][touch_of(m.group("part"))].append((r["time_us"] / 1e6, r["batch_id"], rc))
+        for (job, local), touches in groups.items():
+            h = self.hist[job]
+            for k in sorted(t for t in touches if t > 0):
+                prev = touches.get(k - 1)
+                if not prev:
+                    if len(h.bases) == 1 and len(h.tzs) == 1:
+                        violation("touch", "job '%s' run %s: follow-up %d was submitted (%s) but touch %d never "
+                                  "was" % (job, local, k, touches[k][0][1], k - 1))
+                    continue
+                called = {n for _, _, rc in prev for n in rc}
+                last = max(t for t, _, _ in prev)
+                completed = set()
+                if k not in h.touch_keeps_completed:
+                    for _, bid, _ in prev:
+                        completed |= {x["phone_number"] for x in self.sim.batch(bid)["recipients"]
+                                      if x["status"] == "completed"}
+                for t, bid, rc in touches[k]:
+                    extra = [n for n in rc if n not in called]
+                    if extra:
+                        violation("touch", "job '%s' run %s: follow-up %d (batch %s) calls %s, whom touch %d "
+                                  "never called" % (job, local, k, bid, extra, k - 1))
+                    done = [n for n in rc if n in completed]
+                    if done:
+                        violation("touch", "job '%s' run %s: follow-up %d (batch %s) calls %s, reached (completed) "
+                                  "in touch %d" % (job, local, k, bid, done, k - 1))
+                    after = h.touch_after.get(k, 0)
+                    if t + 0.05 < last + after:
+                        violation("touch", "job '%s' run %s: follow-up %d (batch %s) was submitted %.2f s after "
+                                  "the last submit of touch %d; after = %ds" % (job, local, k, bid, t - last,
+                                                                                k - 1, after))
 
     def check_events(self):
         """Invariant 6: every post-call event the receiver answered 200 is kept
@@ -1672,6 +1794,7 @@ class Operator(RuleBasedStateMachine):
                 "%s@%s (%s)" % (r["job"], r["start"], r["state"]) for r in stuck))
         self.check_suppressed()
         self.check_limits(final=True)
+        self.check_touches()
         self.check_accounting(recs, view, self.d.log(), now)
         self.say("checked: %d batches, %d run records, %d jobs" % (len(batches), len(recs), len(self.jobs_now)))
 
