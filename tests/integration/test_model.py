@@ -1675,6 +1675,11 @@ class Operator(RuleBasedStateMachine):
                                                              " (uncertain)" if v["uncertain"] else ""), None))
             elif v["state"] == "scheduled" and waiting(v["start_unix"], due):
                 why.append(("job '%s': current run scheduled and due (due %+ds)" % (name, due - now), None))
+            fu = v.get("follow_up")
+            if fu and fu.get("due_unix") is not None and fu["due_unix"] <= now + DEFERRED:
+                # a touch comes due: it is made then (and looked up first
+                # after a lost state), then submitted
+                why.append(("job '%s': follow-up %d is due (%+ds)" % (name, fu["touch"], fu["due_unix"] - now), None))
         return why
 
     def quiet_deadline(self):
@@ -1682,7 +1687,10 @@ class Operator(RuleBasedStateMachine):
         backoff = min(300, 2 ** max(0, hits - 1)) + RETRY_AFTER_MAX
         call = 18.0 / self.speed + 3.0 / self.speed           # longest call, plus dial and ring
         batch = (MAX_RETRIES + 1) * (3 * call + POLL + RETRY_DELAY + 2)
-        return (self.grace + backoff + batch + 20) * SCALE
+        # the follow-up touches (at most two, 1 s and 2 s after): each a
+        # batch of its own, made when due and maybe looked up first
+        touches = 2 * (batch + 2 + self.grace) if any(j.touches for j in self.jobs_now.values()) else 0
+        return (self.grace + backoff + batch + touches + 20) * SCALE
 
     def wait_quiet(self):
         t0 = time.time()
@@ -1791,7 +1799,8 @@ class Operator(RuleBasedStateMachine):
         stuck = [r for r in recs if r["state"] == "submitting" or r.get("uncertain")]
         if stuck:
             violation("stuck run", "after a clean stop with no fault, runs are still uncertain: %s" % ", ".join(
-                "%s@%s (%s)" % (r["job"], r["start"], r["state"]) for r in stuck))
+                "%s@%s%s (%s)" % (r["job"], r["start"], "@" + r["part"] if r.get("part") else "", r["state"])
+                for r in stuck))
         self.check_suppressed()
         self.check_limits(final=True)
         self.check_touches()
