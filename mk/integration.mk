@@ -3,7 +3,7 @@
 # Hypothesis), and the command line tests.
 INTEGRATION = tests/integration/test_identity.py tests/integration/test_attack11.py \
 	tests/integration/test_results.py tests/integration/test_suppress.py tests/integration/test_faults.py \
-	tests/integration/test_hours.py tests/integration/test_touches.py tests/integration/test_weeks.py \
+	tests/integration/test_hours.py tests/integration/test_touches.py tests/integration/test_touch_faults.py tests/integration/test_weeks.py \
 	tests/integration/test_lifecycle.py tests/integration/test_limits.py tests/integration/test_recurring.py \
 	tests/integration/test_control.py tests/integration/test_damage.py tests/integration/test_late.py \
 	tests/integration/test_crash.py

@@ -467,7 +467,10 @@ const char *occur_overlap(const struct jobspec *spec, const struct run *r, const
 
 	for (size_t i = 0; i < n; i++)
 		cancel[i] = false;
-	if (!spec || !spec->repeat || r->state != RUN_SCHEDULED || now_ms < run_submit_at_ms(r, spec))
+	/* a follow-up (a touch, a resume, a deferred run) is no new
+	 * occurrence: the policy is about occurrences */
+	if (!spec || !spec->repeat || r->state != RUN_SCHEDULED || now_ms < run_submit_at_ms(r, spec) ||
+	    run_is_follow_up(r))
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct run *o = runs[i];

@@ -1156,7 +1156,10 @@ size_t results_touch_select(const struct results *r, int prev, const struct touc
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const struct results_row *w = &r->rows[i];
 		const char *key;
-		if (!w->rcpt || !w->run || w->run->touch != prev || !touch_takes(w, t))
+		/* only who was in a batch of that touch: not a recipient
+		 * added to the file later (a whole run's row names every
+		 * recipient of the file), nor one its submit left out */
+		if (!w->rcpt || !w->run || !w->entry || w->run->touch != prev || !touch_takes(w, t))
 			continue;
 		key = recipient_key(w->rcpt->phone_number, w->rcpt->whatsapp_user_id);
 		if (key)

@@ -115,8 +115,10 @@ struct results {
 
 /* The recipients (keys of the job file's recipients, in row order; the
  * caller frees the array and the strings) whom follow-up touch t takes:
- * of the rows a run of touch prev decided, those whose status is one of
- * t->status (not_dialled: attempts 0, not suppressed), whose
+ * of the rows a batch of touch prev decided (the row has its batch
+ * entry: a recipient added to the file later, or left out of the submit,
+ * was never in that touch), those whose status is one of t->status
+ * (not_dialled: attempts 0, e.g. cancelled at the close), whose
  * conversation's call_successful is one of t->verdicts (no analysis:
  * unknown) and whose conversation collected every t->data value (a
  * string compared as its text, anything else as its compact JSON).

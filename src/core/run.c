@@ -415,8 +415,9 @@ struct run *run_new_follow_up(struct run *parent, const struct jobspec *spec, co
 	if (parent->follow == FOLLOW_DEFER) {
 		/* never called by the parent: a call of its own, at the first
 		 * instant the limits allow (now_ms: the shell's), inside the
-		 * calling hours when it comes */
-		f->retries = 0;
+		 * calling hours when it comes, with the retries left (a retry
+		 * that went over the limits and was deferred is that retry: a
+		 * fresh budget would call a voicemail box without end) */
 		if (f->state == RUN_SCHEDULED) {
 			f->due_ms = now_ms;
 			f->submit_at_ms = now_ms;
@@ -449,6 +450,9 @@ struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, 
 	free(suffix);
 	free(part);
 	r->touch = touch;
+	/* its lateness counts from its own time, also when it is made
+	 * disabled and enabled later */
+	r->submit_at_ms = due_ms;
 	if (n == 0) {
 		/* nobody to call: the touch is made, and ends at once */
 		r->state = RUN_COMPLETED;
@@ -457,7 +461,6 @@ struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, 
 		r->finished_ms = due_ms;
 	} else if (r->state == RUN_SCHEDULED) {
 		r->due_ms = due_ms;
-		r->submit_at_ms = due_ms;
 	}
 	return r;
 }
@@ -483,6 +486,15 @@ int run_part_touch(const char *part)
 			return 0;
 	}
 	return (int)k;
+}
+
+void run_follow_made(struct run *r)
+{
+	strv_free(r->unfinished, r->n_unfinished);
+	r->unfinished = NULL;
+	r->n_unfinished = 0;
+	r->follow = FOLLOW_NONE;
+	state_count_up(&r->follow_n);
 }
 
 struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
@@ -1611,7 +1623,8 @@ static void hand_on_deferred(struct run *r, struct actions *out)
 	if (!r->defer_over || r->follow != FOLLOW_NONE || r->n_unfinished > 0 || r->uncertain ||
 	    r->op == OP_SUBMIT || r->op == OP_LOOKUP || out->n + 3 > ACTIONS_MAX)
 		return;
-	if (!r->batch_id && !(r->state == RUN_COMPLETED && r->submit_attempts == 0))
+	/* (completed without a batch: nothing was sent, everyone left out) */
+	if (!r->batch_id && r->state != RUN_COMPLETED)
 		return;
 	r->unfinished = xcalloc(r->n_over_limit + 1, sizeof(*r->unfinished));
 	for (size_t i = 0; i < r->n_over_limit; i++)

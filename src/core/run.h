@@ -362,6 +362,11 @@ struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, 
 /* The touch a part names ("[ZONE, ]follow-up N"), else 0. */
 int run_part_touch(const char *part);
 
+/* r handed its unfinished recipients on (follow set, unfinished not
+ * empty) and its follow-up exists: a record of r written between the
+ * two (a crash before the follow-up's record) is brought in line. */
+void run_follow_made(struct run *r);
+
 /* A run whose record was lost or damaged, rebuilt from its identity:
  * uncertain, looked up through the whole list, concluded only from
  * settle_ms on; lookup_only when what it would send is unknown. rcpts

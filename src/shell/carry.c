@@ -901,6 +901,11 @@ void carry_persist_new(struct engine *e, struct slot *s)
  * recipients to a new part of the same occurrence: scheduled for the next
  * opening (resume), or paused until `batchcallctl resume`. It is persisted
  * in the same group commit as the run it comes from. */
+void carry_follow_up(struct engine *e, struct slot *s)
+{
+	follow_up(e, s);
+}
+
 static void follow_up(struct engine *e, struct slot *s)
 {
 	struct run *r = s->run, *f;

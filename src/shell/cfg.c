@@ -1174,7 +1174,7 @@ static void touch_suffix(struct loader *L, const config_setting_t *s, struct tou
 
 	if (!get_string(L, s, true, &v))
 		return;
-	ok = strlen(v) <= 40 && strncmp(v, "resume", 6) != 0;
+	ok = strlen(v) <= 40 && strncmp(v, "resume", 6) != 0 && strncmp(v, "deferred", 8) != 0;
 	for (const char *p = v; ok && *p; p++)
 		ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
 		     *p == ' ' || *p == '-' || *p == '.' || *p == '_';
@@ -1187,7 +1187,7 @@ static void touch_suffix(struct loader *L, const config_setting_t *s, struct tou
 	}
 	if (!ok) {
 		lerr(L, s, "'follow_up.call_name_suffix' \"%s\": 1 to 40 letters, digits, blanks, '-', '.' or '_', "
-			   "not beginning with 'resume' and not a time zone's name", v);
+			   "not beginning with 'resume' or 'deferred' and not a time zone's name", v);
 		free(v);
 		return;
 	}

@@ -406,6 +406,7 @@ int engine_start(struct engine *e, int64_t born_ms)
 	e->started_ms = engine_now_ms();
 	e->born_ms = born_ms;
 	reconcile_apply_conf(e);
+	reconcile_follow_ups(e);
 	e->starting = false;
 	if (e->journal_damaged) {
 		int64_t now = engine_now_ms();

@@ -280,6 +280,12 @@ void reconcile_ensure_next(struct engine *e, const struct jobspec *spec);
 /* Remove the records a job no longer needs; when the oldest kept one expires. */
 int64_t reconcile_prune_job(struct engine *e, const char *job);
 /* Event callback: prune every job's records. */
+/* Make the follow-up run s's run hands on (its follow and unfinished). */
+void carry_follow_up(struct engine *e, struct slot *s);
+/* At the start: a run whose record says it handed recipients on, but
+ * whose follow-up has no record (a crash between the two writes), hands
+ * them on now; one whose follow-up exists is brought in line. */
+void reconcile_follow_ups(struct engine *e);
 void reconcile_touch_cb(evutil_socket_t fd, short what, void *arg);
 void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg);
 /* Why a submit of s must not be sent at all (written into buf), or NULL:

@@ -204,6 +204,58 @@ static void log_note(const struct occur_note *x, const char *job)
 			&(struct run){ .job = (char *)job, .start = x->start }, 0, 0, "%s", x->msg);
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Do the two key lists hold the same recipients? */
+static bool same_keys(char **a, size_t na, char **b, size_t nb)
+{
+	char **x, **y;
+	bool eq = na == nb;
+
+	if (!eq || na == 0)
+		return eq;
+	x = xcalloc(na, sizeof(*x));
+	y = xcalloc(nb, sizeof(*y));
+	memcpy(x, a, na * sizeof(*x));
+	memcpy(y, b, nb * sizeof(*y));
+	qsort(x, na, sizeof(*x), key_cmp);
+	qsort(y, nb, sizeof(*y), key_cmp);
+	for (size_t i = 0; i < na && eq; i++)
+		eq = strcmp(x[i], y[i]) == 0;
+	free(x);
+	free(y);
+	return eq;
+}
+
+void reconcile_follow_ups(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct slot *s = e->slots[i];
+		const struct run *r = s->run;
+		bool made = false;
+
+		if (s->forgotten || !s->spec || r->follow == FOLLOW_NONE || r->n_unfinished == 0)
+			continue;
+		for (size_t k = 0; k < e->n_slots && !made; k++) {
+			const struct run *o = e->slots[k]->run;
+			made = o != r && o->start == r->start && strcmp(o->job, r->job) == 0 && run_is_follow_up(o) &&
+			       same_keys(o->rcpts, o->n_rcpts, r->unfinished, r->n_unfinished);
+		}
+		if (made) {
+			run_follow_made(s->run);
+			carry_persist_new(e, s);
+			continue;
+		}
+		engine_log_run(LOG_NOTICE, EV_SCHEDULED, r, 0, 0,
+			"job '%s': run '%s' handed %zu recipients on before the last stop, but their run has no "
+			"record: made now", r->job, r->call_name, r->n_unfinished);
+		carry_follow_up(e, s);
+	}
+}
+
 /* Arm the touch timer for at_ms, unless it fires sooner already. */
 static void touch_arm(struct engine *e, int64_t at_ms)
 {
@@ -264,8 +316,13 @@ static void ensure_touches(struct engine *e, const struct jobspec *spec)
 			touch_arm(e, now + 2000);
 			continue;
 		}
+		/* It may have been made, and sent, by an earlier life whose
+		 * record of it is gone: when the touch before it was rebuilt
+		 * from the API, or when it came due before this daemon began
+		 * (its record deleted); then it is looked up first. */
 		occur_touch_make_ex(spec, start, touch, (const char *const *)keys, nk, due, now,
-				    occur_touch_suspect(runs, n, start, touch), e->started_ms + e->grace_ms, &out);
+				    occur_touch_suspect(runs, n, start, touch) || due * 1000 <= e->born_ms,
+				    e->started_ms + e->grace_ms, &out);
 		for (size_t k = 0; k < nk; k++)
 			free(keys[k]);
 		free(keys);

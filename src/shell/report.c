@@ -488,7 +488,8 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 		if (r->start != start)
 			continue;
 		d = occ_detail(o, r->batch_id);
-		if (!d && r->batch_id && (run_state_final(r->state) || r->state == RUN_RETRY_WAIT)) {
+		if (!d && r->batch_id && (run_state_final(r->state) || r->state == RUN_RETRY_WAIT) &&
+		    strmap_get(&rep->refetch, r->batch_id) != REFETCH_GONE) {
 			/* (a batch gone meanwhile keeps the files as they are) */
 			v->incomplete = true;
 			detail_refetch(rep, r->batch_id);

@@ -592,6 +592,14 @@ START_TEST(test_touch_make)
 		occur_out_clear(&out);
 		run_free(p);
 	}
+	/* made while the job is disabled: its time is kept, so that its
+	 * lateness counts from it when the job is enabled again */
+	spec.enabled = false;
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), &out);
+	ck_assert_int_eq(out.add[0]->state, RUN_DISABLED);
+	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
+	occur_out_clear(&out);
+	spec.enabled = true;
 	/* nobody */
 	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), &out);
 	ck_assert_uint_eq(out.n_add, 1);
@@ -672,6 +680,21 @@ START_TEST(test_overlap)
 	prev->state = RUN_SUBMITTING;
 	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
 	ck_assert(cancel[1]);
+	/* a follow-up of an older occurrence (a touch, a resume) is no new
+	 * occurrence: it cancels nothing and is never skipped */
+	{
+		struct run *touch = mk(T0 - 2 * 86400, RUN_SCHEDULED, NULL);
+		const struct run *w[2] = { cur, touch };
+		run_set_part(touch, &spec, "follow-up 1");
+		cur->state = RUN_IN_PROGRESS;
+		spec.overlap = OVERLAP_CANCEL_PREVIOUS;
+		ck_assert_ptr_null(occur_overlap(&spec, touch, w, 2, MS(T0), cancel));
+		ck_assert(!cancel[0] && !cancel[1]);
+		spec.overlap = OVERLAP_SKIP;
+		ck_assert_ptr_null(occur_overlap(&spec, touch, w, 2, MS(T0), cancel));
+		cur->state = RUN_SCHEDULED;
+		run_free(touch);
+	}
 	prev->state = RUN_SCHEDULED;
 	ck_assert_ptr_null(occur_overlap(&spec, cur, v, 4, MS(T0), cancel));
 	ck_assert(!cancel[1]);

@@ -280,6 +280,17 @@ START_TEST(test_touch_select)
 		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_CANCELLED }, "101");
 		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_FAILED }, "");
 		results_clear(&r);
+		/* a whole run (no keys of its own) names every recipient of the
+		 * file: one its batch does not list (added to the file later)
+		 * was never in that touch */
+		run.keys = NULL;
+		run.n_keys = 0;
+		run.n_suppressed = 0;
+		results_build(&in, &r);
+		ck_assert_str_eq(r.rows[1].status, RESULTS_NOT_IN_BATCH);
+		assert_taken(&r, 0, &(struct touch){ .status = TOUCH_NOT_DIALLED }, "101");
+		assert_taken(&r, 0, &(struct touch){ 0 }, "101");
+		results_clear(&r);
 	}
 }
 END_TEST

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Follow-up touches and deferred runs (issue 15) against lost state,
+edits and the contact limits: what the attack on them (helper-33) found,
+each a scenario that failed before its fix.
+
+- a touch whose record is lost after it was sent is looked up, not sent
+  again;
+- a recipient added to the job file after a touch was sent is not called
+  by the next touch (it was never in that touch);
+- with over_limit = "defer", a retry that goes over the limits is not a
+  fresh retry budget: a voicemail box is called max_retries + 1 times;
+- a run that handed recipients on (a deferred run) and crashed before the
+  new run's record was written hands them on at the next start, once."""
+import glob
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Env, run, wait_until  # noqa: E402
+from test_suppress import RESULTS, job  # noqa: E402
+
+A, V, N = "+15550100101", "+15550100107", "+15550100102"   # answers, voicemail, added later
+
+
+def touch_job(at, phones, follow_up):
+    return """  agent_id = "agent_c";
+  phone_number_id = "phnum_c";
+  scheduled_time_unix = %d;
+  retry = { max_retries = 0; };
+  recipients = ( %s );
+  follow_up = %s;""" % (at, ", ".join('{ phone_number = "%s"; }' % p for p in phones), follow_up)
+
+
+def names(sim):
+    return [json.loads(r["body"])["call_name"] for r in sim.requests("submit")]
+
+
+def drop_records(state, word):
+    """Delete every record of the runs whose part holds `word`, from the
+    run files and from the journals (a lost record)."""
+    d = os.path.join(state, "runs")
+    gone = []
+    for p in glob.glob(os.path.join(d, "*")):
+        base = os.path.basename(p)
+        if base.startswith("journal-"):
+            with open(p) as f:
+                lines = f.readlines()
+            with open(p, "w") as f:
+                f.writelines(x for x in lines if '"part":"%s' % word not in x and '"part": "%s' % word not in x)
+        elif word.replace(" ", "%20") in base:
+            os.unlink(p)
+            gone.append(base)
+    return gone
+
+
+def test_touch_record_lost(work):
+    """Touch 1 was sent, then the daemon died and its record was lost: at
+    the next start it is due in the past, so it is looked up (and adopted),
+    never submitted again."""
+    with Env(work) as env:
+        at = int(time.time()) + 3
+        env.d.write_job("camp", touch_job(at, (A, V), '( { after = "1s"; status = [ "voicemail" ]; } )'))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: len(env.sim.requests("submit")) >= 2 or None, 60, "follow-up 1's submit")
+        wait_until(lambda: any(r.get("touch") == 1 and r.get("batch_id") for r in env.d.runs()), 30,
+                   "follow-up 1's batch recorded")
+        env.d.kill9()
+        assert drop_records(env.d.state, "follow-up"), os.listdir(os.path.join(env.d.state, "runs"))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"follow-up 1 .* looking it up before it is submitted", 20)
+        wait_until(lambda: any(r.get("touch") == 1 and r.get("batch_id") for r in env.d.runs()), 30,
+                   "follow-up 1 adopted")
+        time.sleep(3)
+        assert names(env.sim) == [names(env.sim)[0], names(env.sim)[0] + " (follow-up 1)"], names(env.sim)
+        assert env.d.stop() == 0
+
+
+def test_added_recipient_not_in_next_touch(work):
+    """A recipient added to the file after touch 0 was sent was never in
+    touch 0: follow-up 1 ("voicemail" or "not_dialled") leaves it out."""
+    with Env(work) as env:
+        at = int(time.time()) + 3
+        fu = '( { after = "3s"; status = [ "voicemail", "not_dialled" ]; } )'
+        env.d.write_job("camp", touch_job(at, (A, V), fu))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: env.sim.requests("submit") or None, 30, "touch 0's submit")
+        env.d.write_job("camp", touch_job(at, (A, V, N), fu))
+        env.d.signal(1)
+        env.d.wait_log("configuration reloaded", 10)
+        subs = wait_until(lambda: (lambda s: s if len(s) >= 2 else None)(env.sim.requests("submit")), 60,
+                          "follow-up 1's submit")
+        assert [r["phone_number"] for r in json.loads(subs[1]["body"])["recipients"]] == [V], subs[1]["body"]
+        assert env.d.stop() == 0
+
+
+def test_defer_keeps_the_retry_budget(work):
+    """over_limit = "defer" with retries: the retry of a voicemail box goes
+    over min_gap, rides in a resume run and is deferred; the deferred run
+    is that retry, with no budget of its own: 2 calls with max_retries = 1
+    (a fresh budget called it every 3 s without end)."""
+    conf = RESULTS + '\ncontact_limits = { min_gap = "3s"; };\nover_limit = "defer";'
+    with Env(work, extra_conf=conf) as env:
+        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
+            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
+                               for r in env.d.runs()), 60, "the deferred run's end")
+        time.sleep(8)
+        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
+        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert env.d.stop() == 0
+
+
+def test_hand_on_survives_a_crash(work):
+    """A run's record says it handed recipients on (follow = defer,
+    unfinished) but the deferred run's record is missing (a crash between
+    the two writes): the next start makes the deferred run, once. With the
+    deferred run's record there, it makes none."""
+    conf = RESULTS + '\ncontact_limits = { min_gap = "20s"; };\nover_limit = "defer";'
+    with Env(work, extra_conf=conf) as env:
+        at = int(time.time()) + 3
+        env.d.write_job("da", job(at, ("+14155550101",)))
+        env.d.write_job("db", job(at + 1, ("+14155550103", "+14155550101")), file="db")
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"deferred run '.*\(deferred 1\)' of 1 recipients", 30)
+        assert env.d.stop() == 0
+
+        def stale_parent():
+            # the parent's record as it was written before the hand-on
+            rec = [r for r in env.d.runs() if r["job"] == "db" and not r.get("part")][0]
+            rec.update(follow="defer", unfinished=["+14155550101"], gen=rec["gen"] + 100)
+            path = os.path.join(env.d.state, "runs", "db@%d.json" % rec["start"])
+            with open(path, "w") as f:
+                json.dump(rec, f)
+        stale_parent()
+        env.d.start()
+        env.d.wait_started()
+        assert "handed 1 recipients on before the last stop" not in env.d.log()
+        assert env.d.stop() == 0
+        deferred = [r for r in env.d.runs() if r.get("part") == "deferred 1"]
+        assert len(deferred) == 1 and not [r for r in env.d.runs() if r.get("part") == "deferred 2"]
+        parent = [r for r in env.d.runs() if r["job"] == "db" and not r.get("part")][0]
+        assert not parent.get("follow") and not parent.get("unfinished"), parent
+        # now the deferred run's record is lost too
+        stale_parent()
+        assert drop_records(env.d.state, "deferred")
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log("handed 1 recipients on before the last stop, but their run has no record: made now", 10)
+        subs = wait_until(lambda: (lambda s: s if len(s) >= 3 else None)(env.sim.requests("submit")), 60,
+                          "the deferred submit")
+        assert subs[2]["body"] and json.loads(subs[2]["body"])["call_name"].endswith("(deferred 1)"), subs[2]["body"]
+        time.sleep(2)
+        assert len(env.sim.requests("submit")) == 3
+        assert env.d.stop() == 0
+
+
+if __name__ == "__main__":
+    run([test_touch_record_lost, test_added_recipient_not_in_next_touch, test_defer_keeps_the_retry_budget,
+         test_hand_on_survives_a_crash])
