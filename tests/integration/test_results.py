@@ -23,7 +23,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SCALE, WRAP, Env, Skip, run, unix_job, wait_until  # noqa: E402
 
-COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "batch_id", "recipient_id",
+COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "touch", "batch_id", "recipient_id",
            "phone_number", "whatsapp_user_id", "status", "attempts", "conversation_id",
            "conversation_status", "conversation_start", "duration_secs", "termination_reason",
            "call_result", "call_successful", "transcript_summary", "failure_reason"]
@@ -223,7 +223,7 @@ def expected_rows(env, job, at, batch_id, call_name, failure_reasons=None, webho
         w = want[rid]
         row = {
             "job": job, "run_start": local_iso(at), "run_start_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
-            "call_name": call_name, "part": "", "batch_id": batch_id, "recipient_id": rid,
+            "call_name": call_name, "part": "", "touch": "0", "batch_id": batch_id, "recipient_id": rid,
             "phone_number": "'" + phone, "whatsapp_user_id": "", "status": w[0], "attempts": "1",
             "conversation_id": r["conversation_id"], "conversation_status": w[1],
             "conversation_start": local_iso(conv["metadata"]["start_time_unix_secs"]),
