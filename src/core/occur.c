@@ -475,7 +475,9 @@ const char *occur_overlap(const struct jobspec *spec, const struct run *r, const
 	for (size_t i = 0; i < n; i++) {
 		const struct run *o = runs[i];
 		enum run_state st = o->state;
-		if (o == r || o->start == r->start ||
+		/* (a touch of an earlier occurrence is that campaign's later
+		 * step, not the previous run) */
+		if (o == r || o->start == r->start || o->touch > 0 ||
 		    !(st == RUN_SUBMITTING || run_state_active(st) || st == RUN_RETRY_WAIT))
 			continue;
 		switch (spec->overlap) {
@@ -528,6 +530,8 @@ enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *
 		if (r->start != start || r->touch != last)
 			continue;
 		any = true;
+		if (r->stopped)
+			return OCCUR_TOUCH_NONE; /* the operator cancelled it: the campaign ends */
 		if (r->batch_id || run_submitted(r))
 			dialled = true;
 		if (!run_state_final(r->state) || r->op != OP_NONE) {
@@ -616,7 +620,10 @@ void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, c
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		char **rcpts;
-		int64_t at = due_s, close;
+		/* from its due time, or from now when it is made later (it
+		 * waited for results, or the daemon was down): its lateness
+		 * counts from then */
+		int64_t at = due_s > now_ms / 1000 ? due_s : now_ms / 1000, close;
 		struct run *r;
 
 		while (j < n && (kz[j].zone ? kz[j].zone : "")[0] == (kz[i].zone ? kz[i].zone : "")[0] &&
@@ -627,8 +634,8 @@ void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, c
 		for (size_t k = i; k < j; k++)
 			if (k == i || strcmp(kz[k].key, kz[k - 1].key) != 0) /* a number twice in the file: once */
 				rcpts[m++] = xstrdup(kz[k].key);
-		if (h && window_next_open(h, kz[i].tz, due_s, &at) < 0)
-			at = due_s; /* never open again: the run is missed when due */
+		if (h && window_next_open(h, kz[i].tz, at, &at) < 0)
+			at = due_s > now_ms / 1000 ? due_s : now_ms / 1000; /* never open again: missed when due */
 		r = run_new_touch(spec, start, touch, kz[i].zone, rcpts, m, at * 1000);
 		if (h)
 			run_set_window(r, at * 1000,

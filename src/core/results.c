@@ -1168,3 +1168,21 @@ size_t results_touch_select(const struct results *r, int prev, const struct touc
 	*ret = v;
 	return n;
 }
+
+size_t results_touch_waiting(const struct results *r, int prev, const struct touch *t)
+{
+	size_t n = 0;
+
+	if (!t->verdicts && t->n_data == 0)
+		return 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct results_row *w = &r->rows[i];
+		/* (a call with no conversation id has nothing to wait for) */
+		if (!w->rcpt || !w->run || !w->entry || w->run->touch != prev || w->attempts == 0 ||
+		    !w->conversation_id)
+			continue;
+		if (!w->conv || (w->conv->status != CONV_DONE && w->conv->status != CONV_FAILED))
+			n++;
+	}
+	return n;
+}

@@ -125,6 +125,13 @@ struct results {
  * Returns how many. */
 size_t results_touch_select(const struct results *r, int prev, const struct touch *t, char ***ret);
 
+/* How many of those rows touch t would judge by their conversation (t
+ * selects by call_successful or data) have no final conversation yet:
+ * dialled in touch prev with a conversation id, that conversation not
+ * known yet or not done or failed (its analysis may still come). 0 when
+ * t selects by status only. */
+size_t results_touch_waiting(const struct results *r, int prev, const struct touch *t);
+
 /* Join in into rows. */
 void results_build(const struct results_input *in, struct results *ret);
 /* Free what r holds (NULL accepted). */

@@ -1347,6 +1347,7 @@ static int on_cancel_req(struct run *r, const struct run_ctx *ctx, struct action
 		return -EALREADY;
 	}
 	r->cancel_wanted = true;
+	r->stopped = true;
 	switch (r->state) {
 	case RUN_SCHEDULED:
 	case RUN_DISABLED:

@@ -151,6 +151,8 @@ struct run {
 	size_t n_retry_keys;
 	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
+	bool stopped;            /* `batchcallctl cancel` asked for it: no later
+				  * touch of its campaign follows it */
 	bool removing;           /* the job left the files: settle the run by
 				  * on_removal; its record is kept as history */
 	bool removal_cancel;     /* cancel_wanted was set by the removal (undone

@@ -98,6 +98,8 @@ char *state_format(const struct run *r)
 	add_strv(o, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
 	add_int(o, "failures", r->failures);
 	add_bool(o, "cancel_wanted", r->cancel_wanted);
+	if (r->stopped)
+		add_bool(o, "stopped", true);
 	add_bool(o, "removing", r->removing);
 	add_bool(o, "late_logged", r->late_logged);
 	b = json_object_new_object();
@@ -343,6 +345,7 @@ static void read_submit(struct record_reader *rd, struct json_object *o, struct 
 	get_hex64(rd, o, "sent_digest", true, &r->sent_digest);
 	r->lookup_only = get_bool_opt(rd, o, "lookup_only");
 	r->removal_cancel = get_bool_opt(rd, o, "removal_cancel");
+	r->stopped = get_bool_opt(rd, o, "stopped");
 	r->uncertain = get_bool(rd, o, "uncertain");
 	r->settle_ms = get_int_opt(rd, o, "settle_ms", 0, STATE_INT_MAX);
 }

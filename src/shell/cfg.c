@@ -1245,13 +1245,29 @@ static void job_follow_up(struct loader *L, const config_setting_t *job, const c
 			t->vars = tmp.vars;
 			t->n_vars = tmp.n_vars;
 		}
-		if ((s = config_setting_get_member(g, "calling_hours")))
-			t->hours = hours_window(L, s);
-		if ((s = config_setting_get_member(g, "blackout_dates")))
-			hours_blackout(L, s, &t->hours);
-		if (t->hours && !j->hours && !L->failed)
-			lerr(L, g, "follow-up %d has calling hours but the job has none: give the job 'calling_hours' "
-				   "too (a touch's hours replace the job's)", i + 1);
+		/* Each of the two keys is the touch's, else the job's: the
+		 * touch's window is made of both. */
+		{
+			const config_setting_t *ch = config_setting_get_member(g, "calling_hours"),
+					       *bo = config_setting_get_member(g, "blackout_dates");
+			if (ch && !j->hours && !L->failed)
+				lerr(L, g, "follow-up %d has calling hours but the job has none: give the job "
+					   "'calling_hours' too", i + 1);
+			if (ch)
+				t->hours = hours_window(L, ch);
+			else if (bo && j->hours) {
+				t->hours = xcalloc(1, sizeof(*t->hours));
+				t->hours->days = j->hours->days;
+				t->hours->from = j->hours->from;
+				t->hours->to = j->hours->to;
+				t->hours->all_day = j->hours->all_day;
+			}
+			if (bo)
+				hours_blackout(L, bo, &t->hours);
+			else if (t->hours && j->hours)
+				for (size_t k = 0; k < j->hours->n_blackout; k++)
+					window_add_blackout(t->hours, j->hours->blackout[k]);
+		}
 	}
 	for (size_t a = 0; a < j->n_touches; a++)
 		for (size_t b = a + 1; b < j->n_touches; b++) {

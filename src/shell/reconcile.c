@@ -256,6 +256,12 @@ void reconcile_follow_ups(struct engine *e)
 	}
 }
 
+/* How long past its due time a touch that selects by call_successful or
+ * data waits for the previous touch's conversations to be final: the
+ * polls of a daemon with a webhook receiver begin 10 minutes after a
+ * batch ended. */
+#define TOUCH_ANALYSIS_WAIT_MS (15 * 60 * 1000)
+
 /* Arm the touch timer for at_ms, unless it fires sooner already. */
 static void touch_arm(struct engine *e, int64_t at_ms)
 {
@@ -310,9 +316,13 @@ static void ensure_touches(struct engine *e, const struct jobspec *spec)
 			touch_arm(e, due * 1000);
 			continue;
 		}
-		rc = report_touch_select(e, spec->name, start, touch - 1, &spec->touches[touch - 1], &keys, &nk);
+		/* A touch that judges by the conversations waits for their
+		 * analysis (the webhooks, else the polls), for a while */
+		rc = report_touch_select(e, spec->name, start, touch - 1, &spec->touches[touch - 1],
+					 now < due * 1000 + TOUCH_ANALYSIS_WAIT_MS, &keys, &nk);
 		if (rc < 0) {
-			/* the previous touch's rows are being read again */
+			/* the previous touch's rows are being read again, or
+			 * its conversations analysed */
 			touch_arm(e, now + 2000);
 			continue;
 		}

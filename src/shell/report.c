@@ -545,7 +545,7 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 }
 
 int report_touch_select(struct engine *e, const char *job, int64_t start, int prev, const struct touch *t,
-			char ***ret, size_t *ret_n)
+			bool may_wait, char ***ret, size_t *ret_n)
 {
 	struct occ_view v;
 
@@ -553,7 +553,7 @@ int report_touch_select(struct engine *e, const char *job, int64_t start, int pr
 	*ret_n = 0;
 	if (!occ_view_build(e, job, start, &v))
 		return 0;
-	if (v.incomplete) {
+	if (v.incomplete || (may_wait && results_touch_waiting(&v.res, prev, t) > 0)) {
 		occ_view_clear(&v);
 		return -EAGAIN;
 	}

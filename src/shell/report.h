@@ -34,10 +34,12 @@ int report_write(struct engine *e, const char *job, int64_t start);
 /* The recipients (keys; the caller frees) of occurrence (job, start)
  * whom follow-up touch t takes from the rows of touch prev, as the
  * results stand now (results_touch_select): 0, or -EAGAIN while the
- * detail of an ended batch of it is being fetched again. */
+ * detail of an ended batch of it is being fetched again or, with
+ * may_wait, while a conversation t judges by is not final yet
+ * (results_touch_waiting). */
 struct touch;
 int report_touch_select(struct engine *e, const char *job, int64_t start, int prev, const struct touch *t,
-			char ***ret, size_t *ret_n);
+			bool may_wait, char ***ret, size_t *ret_n);
 /* Whether exactly this event (body, byte for byte) is stored: a stale
  * delivery is answered 200 only then (an exact redelivery), 401 else. */
 bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);

@@ -484,6 +484,10 @@ START_TEST(test_touch_next)
 			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_NONE);
 			t1->state = RUN_COMPLETED;
 			t1->batch_id = xstrdup("btcal_9");
+			/* cancelled by the operator: the campaign ends there */
+			t1->stopped = true;
+			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_NONE);
+			t1->stopped = false;
 			ck_assert_int_eq(occur_touch_next(&spec, v, 4, T0, &touch, &due), OCCUR_TOUCH_DUE);
 			ck_assert_int_eq(touch, 2);
 			ck_assert_int_eq(due, T0 + 3 * 86400 + 900 + 7 * 86400);
@@ -600,6 +604,10 @@ START_TEST(test_touch_make)
 	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
 	occur_out_clear(&out);
 	spec.enabled = true;
+	/* made later than it was due (it waited for results): from now */
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 11 * 3600 + 5), &out);
+	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 11 * 3600 + 5));
+	occur_out_clear(&out);
 	/* nobody */
 	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), &out);
 	ck_assert_uint_eq(out.n_add, 1);
@@ -692,7 +700,14 @@ START_TEST(test_overlap)
 		ck_assert(!cancel[0] && !cancel[1]);
 		spec.overlap = OVERLAP_SKIP;
 		ck_assert_ptr_null(occur_overlap(&spec, touch, w, 2, MS(T0), cancel));
+		/* ... nor does it hold the next occurrence back */
 		cur->state = RUN_SCHEDULED;
+		touch->state = RUN_IN_PROGRESS;
+		touch->touch = 1;
+		ck_assert_ptr_null(occur_overlap(&spec, cur, w, 2, MS(T0), cancel));
+		spec.overlap = OVERLAP_CANCEL_PREVIOUS;
+		ck_assert_ptr_null(occur_overlap(&spec, cur, w, 2, MS(T0), cancel));
+		ck_assert(!cancel[1]);
 		run_free(touch);
 	}
 	prev->state = RUN_SCHEDULED;

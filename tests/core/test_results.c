@@ -252,6 +252,12 @@ START_TEST(test_touch_select)
 	assert_taken(&r, 0, &(struct touch){ .data = &undecided, .n_data = 1 }, "104");
 	assert_taken(&r, 0, &(struct touch){ .data = &amount, .n_data = 1 }, "104");
 	assert_taken(&r, 0, &(struct touch){ .data = &missing, .n_data = 1 }, "");
+	/* a touch that judges by the conversations waits while one of them
+	 * is not final: 103's is processing (102's failed call has none) */
+	ck_assert_uint_eq(results_touch_waiting(&r, 0, &(struct touch){ .status = TOUCH_VOICEMAIL }), 0);
+	ck_assert_uint_eq(results_touch_waiting(&r, 0, &(struct touch){ .verdicts = 1u << CONV_FAILURE }), 2);
+	ck_assert_uint_eq(results_touch_waiting(&r, 0, &(struct touch){ .data = &renew, .n_data = 1 }), 2);
+	ck_assert_uint_eq(results_touch_waiting(&r, 1, &(struct touch){ .data = &renew, .n_data = 1 }), 0);
 	{
 		struct touch_data both[] = { amount, renew };
 		assert_taken(&r, 0, &(struct touch){ .data = both, .n_data = 2 }, "");

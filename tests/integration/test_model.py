@@ -1676,6 +1676,12 @@ class Operator(RuleBasedStateMachine):
             elif v["state"] == "scheduled" and waiting(v["start_unix"], due):
                 why.append(("job '%s': current run scheduled and due (due %+ds)" % (name, due - now), None))
             fu = v.get("follow_up")
+            j = self.jobs_now.get(name)
+            if fu and self.hooks and j and j.touches == "two" and fu["touch"] == 2:
+                # it judges by the conversations and waits up to 15 min
+                # for their analysis: with a receiver, a lost webhook is
+                # polled for only 10 min after the batch ended
+                fu = None
             if fu and fu.get("due_unix") is not None and fu["due_unix"] <= now + DEFERRED:
                 # a touch comes due: it is made then (and looked up first
                 # after a lost state), then submitted

@@ -10,7 +10,8 @@ each a scenario that failed before its fix.
 - with over_limit = "defer", a retry that goes over the limits is not a
   fresh retry budget: a voicemail box is called max_retries + 1 times;
 - a run that handed recipients on (a deferred run) and crashed before the
-  new run's record was written hands them on at the next start, once."""
+  new run's record was written hands them on at the next start, once;
+- `batchcallctl cancel` of a run ends its campaign: no touch follows."""
 import glob
 import json
 import os
@@ -162,6 +163,26 @@ def test_hand_on_survives_a_crash(work):
         assert env.d.stop() == 0
 
 
+def test_cancel_ends_the_campaign(work):
+    """`batchcallctl cancel` of a run stops its campaign: no later touch
+    follows it (its recipients, cancelled, would all match)."""
+    with Env(work, sim_kw={"speed": 5}) as env:
+        at = int(time.time()) + 2
+        env.d.write_job("camp", touch_job(at, ("+15550100109", "+15550100119"),
+                                          '( { after = "2s"; status = [ "cancelled", "not_dialled", "voicemail" ]; } )'))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_state("camp", ("pending", "in_progress"), 30)
+        st, _ = env.d.control("POST", "/v1/jobs/camp/cancel")
+        assert st in (200, 202), st
+        env.d.wait_state("camp", ("cancelled",), 30)
+        time.sleep(6)
+        assert names(env.sim) == [names(env.sim)[0]], names(env.sim)
+        st, doc = env.d.control("GET", "/v1/jobs/camp")
+        assert st == 200 and doc["follow_up"] is None, doc
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_touch_record_lost, test_added_recipient_not_in_next_touch, test_defer_keeps_the_retry_budget,
-         test_hand_on_survives_a_crash])
+         test_hand_on_survives_a_crash, test_cancel_ends_the_campaign])

@@ -1288,6 +1288,30 @@ START_TEST(test_follow_up)
 	rm_rf(dir);
 	free(dir);
 	diag_clear(&d);
+	/* each of a touch's two keys is its own, else the job's: only
+	 * blackout_dates keeps the job's hours, only calling_hours the job's
+	 * blackout dates */
+	ck_assert_int_eq(load_pair(NULL,
+				   "jobs = ( { name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
+				   "timezone = \"UTC\"; calling_hours = { from = \"09:00\"; to = \"17:00\"; };\n"
+				   "blackout_dates = [ \"2026-12-24\" ]; recipients = ( { phone_number = \"+15550100001\"; } );\n"
+				   "follow_up = ( { after = \"1d\"; blackout_dates = [ \"2026-12-25\" ]; },\n"
+				   "  { after = \"1d\"; calling_hours = { from = \"18:00\"; to = \"19:00\"; }; } ); } );\n",
+				   &c, &d, &dir),
+			 0);
+	j = daemonconf_find(c, "a");
+	ck_assert_int_eq(jobspec_hours(j, 1)->from, 9 * 3600);
+	ck_assert_int_eq(jobspec_hours(j, 1)->to, 17 * 3600);
+	ck_assert(!jobspec_hours(j, 1)->all_day);
+	ck_assert_uint_eq(jobspec_hours(j, 1)->n_blackout, 1);
+	ck_assert_int_ne(jobspec_hours(j, 1)->blackout[0], j->hours->blackout[0]);
+	ck_assert_int_eq(jobspec_hours(j, 2)->from, 18 * 3600);
+	ck_assert_uint_eq(jobspec_hours(j, 2)->n_blackout, 1);
+	ck_assert_int_eq(jobspec_hours(j, 2)->blackout[0], j->hours->blackout[0]);
+	daemonconf_free(c);
+	rm_rf(dir);
+	free(dir);
+	diag_clear(&d);
 	/* a touch's hours need the job's */
 	ck_assert_int_eq(load_pair(NULL,
 				   "jobs = ( { name = \"a\"; agent_id = \"x\"; start = \"2026-12-01 09:00\"; "
