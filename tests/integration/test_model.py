@@ -1357,7 +1357,9 @@ class Operator(RuleBasedStateMachine):
         base_job = {b: name for name, h in self.hist.items() for b in h.bases}
         groups = collections.defaultdict(lambda: collections.defaultdict(list))
         for r in self.sim.requests("submit"):
-            if not r["batch_id"] or r["status"] is None:
+            # (a submit whose answer was lost may have made its batch:
+            # apply_then_drop answers nothing)
+            if not r["batch_id"]:
                 continue
             try:
                 body = json.loads(r["body"] or "{}")
