@@ -264,6 +264,13 @@ void recipient_clear(struct recipient *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *touch_status_name(unsigned k)
+{
+	static const char *const names[TOUCH_STATUS__COUNT] = { "completed", "failed", "voicemail", "cancelled",
+								"not_dialled" };
+	return k < TOUCH_STATUS__COUNT ? names[k] : NULL;
+}
+
 const struct window *jobspec_hours(const struct jobspec *j, int touch)
 {
 	if (touch >= 1 && (size_t)touch <= j->n_touches && j->touches[touch - 1].hours)
@@ -280,18 +287,11 @@ char *jobspec_touch_suffix(const struct jobspec *j, int touch)
 
 void jobspec_touch_view(const struct jobspec *j, int touch, struct jobspec *view)
 {
-	const struct touch *t;
+	/* (a touch past the list overrides nothing) */
+	const struct touch none = { 0 },
+			   *t = touch >= 1 && (size_t)touch <= j->n_touches ? &j->touches[touch - 1] : &none;
 
 	*view = *j;
-	view->recipients = NULL;
-	if (touch < 1 || (size_t)touch > j->n_touches) {
-		view->recipients = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*view->recipients));
-		if (j->n_recipients)
-			memcpy(view->recipients, j->recipients, j->n_recipients * sizeof(*view->recipients));
-		view->view_vars = false;
-		return;
-	}
-	t = &j->touches[touch - 1];
 	view->recipients = xcalloc(j->n_recipients ? j->n_recipients : 1, sizeof(*view->recipients));
 	for (size_t i = 0; i < j->n_recipients; i++) {
 		const struct recipient *x = &j->recipients[i];

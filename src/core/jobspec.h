@@ -86,6 +86,10 @@ enum touch_status {
 	TOUCH_CANCELLED = 1u << 3,
 	TOUCH_NOT_DIALLED = 1u << 4, /* never dialled in that touch (not suppressed) */
 };
+#define TOUCH_STATUS__COUNT 5
+/* The name of status bit 1 << k ("completed", ... "not_dialled"), NULL
+ * past the last: config, plan and results read the same list. */
+const char *touch_status_name(unsigned k);
 /* ... and by the conversation's call_successful (bits 1 << conv_verdict:
  * success, failure, unknown; a row without an analysis is unknown). */
 

@@ -542,13 +542,11 @@ enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *
 		if (e > end_ms)
 			end_ms = e;
 	}
-	if (!any || (size_t)last >= spec->n_touches)
-		return OCCUR_TOUCH_NONE;
-	if (!ended)
-		return OCCUR_TOUCH_WAIT;
-	if (!dialled)
+	if (!any || (size_t)last >= spec->n_touches || (ended && !dialled))
 		return OCCUR_TOUCH_NONE;
 	*ret_touch = last + 1;
+	if (!ended)
+		return OCCUR_TOUCH_WAIT;
 	*ret_due_s = (end_ms + 999) / 1000 + spec->touches[last].after_s;
 	return OCCUR_TOUCH_DUE;
 }
@@ -566,6 +564,7 @@ static int keyzone_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->key, y->key);
 }
 
+
 static int key_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct keyzone *)a)->key, ((const struct keyzone *)b)->key);
@@ -580,15 +579,18 @@ bool occur_touch_suspect(const struct run *const *runs, size_t n, int64_t start,
 	return false;
 }
 
-void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
-		      int64_t due_s, int64_t now_ms, struct occur_out *out)
+static const char *zone_name(const struct keyzone *k)
 {
-	occur_touch_make_ex(spec, start, touch, keys, n, due_s, now_ms, false, 0, out);
+	return k->zone ? k->zone : "";
 }
 
-void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
-			 int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out)
+void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
+		      int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out)
 {
+	/* from its due time, or from now when it is made later (it waited
+	 * for results, or the daemon was down): its lateness counts from
+	 * then */
+	int64_t from = due_s > now_ms / 1000 ? due_s : now_ms / 1000;
 	const struct window *h = jobspec_hours(spec, touch);
 	bool zones = spec->hours && spec->has_recipient_zones;
 	struct keyzone *kz = xcalloc(n + 1, sizeof(*kz)), *byk = xcalloc(spec->n_recipients + 1, sizeof(*byk));
@@ -618,24 +620,19 @@ void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, c
 		add(out, r, true);
 	}
 	for (size_t i = 0; i < n;) {
-		size_t j = i;
+		size_t j = i, m = 0;
 		char **rcpts;
-		/* from its due time, or from now when it is made later (it
-		 * waited for results, or the daemon was down): its lateness
-		 * counts from then */
-		int64_t at = due_s > now_ms / 1000 ? due_s : now_ms / 1000, close;
+		int64_t at = from, close;
 		struct run *r;
 
-		while (j < n && (kz[j].zone ? kz[j].zone : "")[0] == (kz[i].zone ? kz[i].zone : "")[0] &&
-		       strcmp(kz[j].zone ? kz[j].zone : "", kz[i].zone ? kz[i].zone : "") == 0)
+		while (j < n && strcmp(zone_name(&kz[j]), zone_name(&kz[i])) == 0)
 			j++;
-		size_t m = 0;
 		rcpts = xcalloc(j - i + 1, sizeof(*rcpts));
 		for (size_t k = i; k < j; k++)
 			if (k == i || strcmp(kz[k].key, kz[k - 1].key) != 0) /* a number twice in the file: once */
 				rcpts[m++] = xstrdup(kz[k].key);
-		if (h && window_next_open(h, kz[i].tz, at, &at) < 0)
-			at = due_s > now_ms / 1000 ? due_s : now_ms / 1000; /* never open again: missed when due */
+		if (h && window_next_open(h, kz[i].tz, from, &at) < 0)
+			at = from; /* never open again: missed when due */
 		r = run_new_touch(spec, start, touch, kz[i].zone, rcpts, m, at * 1000);
 		if (h)
 			run_set_window(r, at * 1000,

@@ -113,7 +113,8 @@ int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, s
 enum occur_touch {
 	OCCUR_TOUCH_NONE, /* none: every touch was made, or the last made
 			   * touch dialled nobody (no batch), or none are set */
-	OCCUR_TOUCH_WAIT, /* the previous touch is still at work (or paused) */
+	OCCUR_TOUCH_WAIT, /* touch *ret_touch waits: the one before it is still
+			   * at work (or paused), so when it is due is not known */
 	OCCUR_TOUCH_DUE,  /* touch *ret_touch is due at *ret_due_s: the end
 			   * of the previous touch (its last run's end, its
 			   * retries included) plus the touch's after */
@@ -129,11 +130,9 @@ enum occur_touch occur_touch_next(const struct jobspec *spec, const struct run *
  * call), so the touch is made and the next has nobody to follow. Every
  * run is to be persisted at once (out.persist). now_ms: for the log. */
 void occur_touch_make(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
-		      int64_t due_s, int64_t now_ms, struct occur_out *out);
+		      int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out);
 /* (with suspect, each run is looked up first, now, and concluded from
  * settle_ms on: see occur_touch_suspect) */
-void occur_touch_make_ex(const struct jobspec *spec, int64_t start, int touch, const char *const *keys, size_t n,
-			 int64_t due_s, int64_t now_ms, bool suspect, int64_t settle_ms, struct occur_out *out);
 
 /* Whether touch `touch` of occurrence start may have been made, and
  * submitted, by an earlier life whose records are gone: a run of the

@@ -334,7 +334,6 @@ static void json_submit(json_object *o, const struct tz *z, bool submitted, int6
 
 json_object *plan_touches_json(const struct jobspec *j)
 {
-	static const char *const statuses[] = { "completed", "failed", "voicemail", "cancelled", "not_dialled" };
 	json_object *a = json_object_new_array();
 
 	for (size_t i = 0; i < j->n_touches; i++) {
@@ -347,9 +346,9 @@ json_object *plan_touches_json(const struct jobspec *j)
 		json_object_object_add(o, "after", json_object_new_int64(t->after_s));
 		if (t->status) {
 			st = json_object_new_array();
-			for (size_t k = 0; k < sizeof(statuses) / sizeof(*statuses); k++)
+			for (unsigned k = 0; touch_status_name(k); k++)
 				if (t->status & (1u << k))
-					json_object_array_add(st, json_object_new_string(statuses[k]));
+					json_object_array_add(st, json_object_new_string(touch_status_name(k)));
 		}
 		json_object_object_add(o, "status", st);
 		if (t->verdicts) {

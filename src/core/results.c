@@ -1122,16 +1122,23 @@ static bool data_equal(const char *have, const char *want)
 	return eq;
 }
 
+/* Was the row's recipient in a batch of touch prev? Not one added to the
+ * file later (a whole run's row names every recipient of the file), nor
+ * one its submit left out. */
+static bool in_touch(const struct results_row *w, int prev)
+{
+	return w->rcpt && w->run && w->entry && w->run->touch == prev;
+}
+
 static bool touch_takes(const struct results_row *w, const struct touch *t)
 {
-	static const char *const names[] = { "completed", "failed", "voicemail", "cancelled" };
 	const struct conv *c = w->conv;
 
 	if (t->status) {
-		bool ok = (t->status & TOUCH_NOT_DIALLED) && w->attempts == 0 &&
-			  strcmp(w->status, RESULTS_SUPPRESSED) != 0;
-		for (size_t k = 0; k < sizeof(names) / sizeof(*names) && !ok; k++)
-			ok = (t->status & (1u << k)) && strcmp(w->status, names[k]) == 0;
+		bool ok = (t->status & TOUCH_NOT_DIALLED) && w->attempts == 0;
+		for (unsigned k = 0; touch_status_name(k) && !ok; k++)
+			ok = (1u << k) != TOUCH_NOT_DIALLED && (t->status & (1u << k)) &&
+			     strcmp(w->status, touch_status_name(k)) == 0;
 		if (!ok)
 			return false;
 	}
@@ -1156,10 +1163,7 @@ size_t results_touch_select(const struct results *r, int prev, const struct touc
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const struct results_row *w = &r->rows[i];
 		const char *key;
-		/* only who was in a batch of that touch: not a recipient
-		 * added to the file later (a whole run's row names every
-		 * recipient of the file), nor one its submit left out */
-		if (!w->rcpt || !w->run || !w->entry || w->run->touch != prev || !touch_takes(w, t))
+		if (!in_touch(w, prev) || !touch_takes(w, t))
 			continue;
 		key = recipient_key(w->rcpt->phone_number, w->rcpt->whatsapp_user_id);
 		if (key)
@@ -1178,8 +1182,7 @@ size_t results_touch_waiting(const struct results *r, int prev, const struct tou
 	for (size_t i = 0; i < r->n_rows; i++) {
 		const struct results_row *w = &r->rows[i];
 		/* (a call with no conversation id has nothing to wait for) */
-		if (!w->rcpt || !w->run || !w->entry || w->run->touch != prev || w->attempts == 0 ||
-		    !w->conversation_id)
+		if (!in_touch(w, prev) || w->attempts == 0 || !w->conversation_id)
 			continue;
 		if (!w->conv || (w->conv->status != CONV_DONE && w->conv->status != CONV_FAILED))
 			n++;

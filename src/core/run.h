@@ -430,11 +430,10 @@ bool run_over_limit(const struct run *r, const struct contact_rules *c, const ch
 void run_note_over_limit(struct run *r, char **keys, size_t n, bool defer);
 /* With defer, they are handed on to a follow-up run ("deferred N") once
  * the submit is settled. */
-/* When the recipients keys (n of them) of r are all allowed by the
- * contact limits again: the latest of their first allowed instants (unix
- * seconds; c->now_s when none is over). A deferred follow-up waits for
- * the earliest one that is over (ret_first), so that the allowed ones are
- * called as soon as may be; those still over then go on again. */
+/* The first instant (unix seconds) the contact limits allow one of the
+ * recipients keys (n of them) of r again: the earliest among those over
+ * them now; c->now_s when none is. A deferred run waits for it; those
+ * still over then are deferred again. */
 int64_t run_limits_allow_at(const struct run *r, const struct contact_rules *c, char *const *keys, size_t n);
 
 /* Why r must not be submitted at all (written into buf), or NULL: it is a

@@ -924,24 +924,21 @@ static void follow_up(struct engine *e, struct slot *s)
 		/* the first instant the limits allow one of them (the others
 		 * are deferred again then, when still over) */
 		const struct contact_rules *c = carry_contacts(e);
-		int64_t at = c ? run_limits_allow_at(r, c, r->unfinished, r->n_unfinished) * 1000 : engine_now_ms();
+		int64_t at = c ? run_limits_allow_at(r, c, r->unfinished, r->n_unfinished) * 1000 : 0;
 		char when[32];
 		f = run_new_follow_up(r, spec, part, at > engine_now_ms() ? at : engine_now_ms());
 		format_utc(f->due_ms / 1000, when, sizeof(when));
 		engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0,
 			"job '%s': deferred run '%s' of %zu recipients over the contact limits is due at %s, when "
 			"the limits allow, inside the calling hours", f->job, f->call_name, f->n_rcpts, when);
-		free(part);
-		fs = slot_insert(e, f, spec);
-		carry_persist_new(e, fs);
-		return;
+	} else {
+		f = run_new_follow_up(r, spec, part, engine_now_ms());
+		engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s",
+			f->job, f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
+			"is submitted at the next opening of the calling hours");
 	}
-	f = run_new_follow_up(r, spec, part, engine_now_ms());
 	free(part);
 	fs = slot_insert(e, f, spec);
-	engine_log_run(LOG_NOTICE, EV_SCHEDULED, f, 0, 0, "job '%s': follow-up run '%s' of %zu recipients %s", f->job,
-		f->call_name, f->n_rcpts, f->state == RUN_PAUSED ? "is paused until resumed" :
-		"is submitted at the next opening of the calling hours");
 	/* Durable with the run it comes from (same group commit). */
 	carry_persist_new(e, fs);
 }

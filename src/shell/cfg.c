@@ -1070,7 +1070,6 @@ static bool get_span(struct loader *L, const config_setting_t *s, int64_t min, i
  * "not_dialled". */
 static unsigned touch_statuses(struct loader *L, const config_setting_t *s)
 {
-	static const char *const names[] = { "completed", "failed", "voicemail", "cancelled", "not_dialled" };
 	unsigned bits = 0;
 	int n;
 
@@ -1084,12 +1083,12 @@ static unsigned touch_statuses(struct loader *L, const config_setting_t *s)
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *v = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
-		size_t k;
+		unsigned k;
 
-		for (k = 0; v && k < ARRAY_SIZE(names); k++)
-			if (strcmp(v, names[k]) == 0)
+		for (k = 0; v && touch_status_name(k); k++)
+			if (strcmp(v, touch_status_name(k)) == 0)
 				break;
-		if (!v || k == ARRAY_SIZE(names)) {
+		if (!v || !touch_status_name(k)) {
 			lerr(L, e, "'follow_up.status': \"%s\" is not one of completed, failed, voicemail, cancelled, "
 				   "not_dialled", v ? v : "?");
 			continue;

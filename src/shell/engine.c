@@ -792,21 +792,7 @@ void engine_touch_next(struct engine *e, const char *job, int64_t start, int *re
 	if (!spec || spec->n_touches == 0)
 		return;
 	n = slot_job_runs(e, job, &runs, NULL);
-	switch (occur_touch_next(spec, runs, n, start, ret_touch, ret_due)) {
-	case OCCUR_TOUCH_NONE:
-		*ret_touch = 0;
-		break;
-	case OCCUR_TOUCH_WAIT:
-		/* the touch after the newest one made */
-		for (size_t i = 0; i < n; i++)
-			if (runs[i]->start == start && runs[i]->touch + 1 > *ret_touch)
-				*ret_touch = runs[i]->touch + 1;
-		if ((size_t)*ret_touch > spec->n_touches)
-			*ret_touch = 0;
-		break;
-	case OCCUR_TOUCH_DUE:
-		break;
-	}
+	(void)occur_touch_next(spec, runs, n, start, ret_touch, ret_due);
 	free(runs);
 }
 

@@ -330,9 +330,9 @@ static void ensure_touches(struct engine *e, const struct jobspec *spec)
 		 * record of it is gone: when the touch before it was rebuilt
 		 * from the API, or when it came due before this daemon began
 		 * (its record deleted); then it is looked up first. */
-		occur_touch_make_ex(spec, start, touch, (const char *const *)keys, nk, due, now,
-				    occur_touch_suspect(runs, n, start, touch) || due * 1000 <= e->born_ms,
-				    e->started_ms + e->grace_ms, &out);
+		occur_touch_make(spec, start, touch, (const char *const *)keys, nk, due, now,
+				 occur_touch_suspect(runs, n, start, touch) || due * 1000 <= e->born_ms,
+				 e->started_ms + e->grace_ms, &out);
 		for (size_t k = 0; k < nk; k++)
 			free(keys[k]);
 		free(keys);
@@ -343,11 +343,9 @@ static void ensure_touches(struct engine *e, const struct jobspec *spec)
 			out.add[k] = NULL;
 			carry_persist_new(e, s);
 		}
+		/* (the new runs are of this occurrence, whose next touch
+		 * waits for them: runs need not be read again) */
 		occur_out_clear(&out);
-		/* runs changed: look again from the start (the slots moved) */
-		free(runs);
-		n = slot_job_runs(e, spec->name, &runs, NULL);
-		i = (size_t)-1; /* the loop's i++ makes it 0 */
 	}
 	free(runs);
 }

@@ -540,7 +540,7 @@ START_TEST(test_touch_make)
 	spec.has_recipient_zones = true;
 	set_hours(9 * 3600, 17 * 3600);
 	/* due at 20:00 UTC (05:00 JST): UTC opens 09:00 next day, Tokyo 09:00 JST = 00:00 UTC */
-	occur_touch_make(&spec, T0, 1, keys, 2, T0 + 12 * 3600, MS(T0), &out);
+	occur_touch_make(&spec, T0, 1, keys, 2, T0 + 12 * 3600, MS(T0), false, 0, &out);
 	ck_assert_uint_eq(out.n_add, 2);
 	ck_assert(out.persist[0] && out.persist[1]);
 	ck_assert_str_eq(out.add[0]->part, "follow-up 1"); /* the job's zone: no zone words */
@@ -562,14 +562,14 @@ START_TEST(test_touch_make)
 	own->from = 18 * 3600;
 	own->to = 20 * 3600;
 	touches[0].hours = own;
-	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), &out);
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), false, 0, &out);
 	ck_assert_uint_eq(out.n_add, 1);
 	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
 	occur_out_clear(&out);
 	/* a number twice: once */
 	{
 		const char *twice[] = { "+15550100002", "+15550100002" };
-		occur_touch_make(&spec, T0, 1, twice, 2, T0 + 3600, MS(T0), &out);
+		occur_touch_make(&spec, T0, 1, twice, 2, T0 + 3600, MS(T0), false, 0, &out);
 		ck_assert_uint_eq(out.n_add, 1);
 		ck_assert_uint_eq(out.add[0]->n_rcpts, 1);
 		occur_out_clear(&out);
@@ -586,7 +586,7 @@ START_TEST(test_touch_make)
 		ck_assert(!occur_touch_suspect(v, 1, T0, 2));
 		p->first_intent_ms = 0;
 		ck_assert(!occur_touch_suspect(v, 1, T0 + 1, 1));
-		occur_touch_make_ex(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 60), true, MS(T0 + 70), &out);
+		occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 60), true, MS(T0 + 70), &out);
 		ck_assert_uint_eq(out.n_add, 1);
 		ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
 		ck_assert(out.add[0]->uncertain);
@@ -599,17 +599,17 @@ START_TEST(test_touch_make)
 	/* made while the job is disabled: its time is kept, so that its
 	 * lateness counts from it when the job is enabled again */
 	spec.enabled = false;
-	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), &out);
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0), false, 0, &out);
 	ck_assert_int_eq(out.add[0]->state, RUN_DISABLED);
 	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 10 * 3600));
 	occur_out_clear(&out);
 	spec.enabled = true;
 	/* made later than it was due (it waited for results): from now */
-	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 11 * 3600 + 5), &out);
+	occur_touch_make(&spec, T0, 1, keys + 1, 1, T0 + 3600, MS(T0 + 11 * 3600 + 5), false, 0, &out);
 	ck_assert_int_eq(out.add[0]->submit_at_ms, MS(T0 + 11 * 3600 + 5));
 	occur_out_clear(&out);
 	/* nobody */
-	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), &out);
+	occur_touch_make(&spec, T0, 2, NULL, 0, T0 + 3600, MS(T0), false, 0, &out);
 	ck_assert_uint_eq(out.n_add, 1);
 	ck_assert_int_eq(out.add[0]->state, RUN_COMPLETED);
 	ck_assert_int_eq(out.add[0]->touch, 2);
