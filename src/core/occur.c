@@ -409,7 +409,10 @@ int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, s
 		for (size_t i = 0; i < n; i++) {
 			int k;
 			int64_t due;
-			if (!run_state_final(runs[i]->state) || runs[i]->start == newest)
+			bool whole = true; /* every run of its occurrence ended */
+			for (size_t m = 0; m < n && whole; m++)
+				whole = runs[m]->start != runs[i]->start || run_state_final(runs[m]->state);
+			if (!whole || runs[i]->start == newest)
 				continue;
 			/* an occurrence with a touch still to come keeps what
 			 * it is made from */

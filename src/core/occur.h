@@ -105,8 +105,9 @@ void occur_reconcile(const struct jobspec *spec, const struct run *const *runs, 
  * when the next kept record expires (INT64_MAX: none). */
 int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, size_t n, int64_t now_s,
 		    int64_t retention_s, bool *remove);
-/* (spec NULL: the job left the files; an occurrence whose next follow-up
- * touch may still be made is kept whole, as the newest is.) */
+/* (spec NULL: the job left the files. An occurrence goes whole: one
+ * with a run still at work, or whose next follow-up touch may still be
+ * made, is kept, as the newest is.) */
 
 /* The next follow-up touch (follow_up) of occurrence start, given the
  * job's runs (any occurrences: only those of start count). */

@@ -150,9 +150,20 @@ int64_t reconcile_prune_job(struct engine *e, const char *job)
 	bool *remove = xcalloc(n ? n : 1, sizeof(*remove));
 	int64_t next = occur_prune(spec, runs, n, engine_now_ms() / 1000, retention_s(e), remove);
 
+	/* An occurrence goes whole: while one of its runs is being written
+	 * or waits for an answer (a touch just made), none of them goes,
+	 * so that no occurrence is left with some of its parts (its results
+	 * files are named by its whole run). */
+	for (size_t i = 0; i < n; i++) {
+		if (!remove[i] || !(slots[i]->busy || slots[i]->in_group))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (runs[k]->start == runs[i]->start)
+				remove[k] = false;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = slots[i];
-		if (!remove[i] || s->busy || s->in_group)
+		if (!remove[i])
 			continue;
 		if (!spec)
 			engine_log_run(LOG_INFO, EV_RECORD_REMOVED, s->run, 0, 0,

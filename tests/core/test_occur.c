@@ -628,13 +628,26 @@ START_TEST(test_prune)
 	struct run *a = mk(T0, RUN_COMPLETED, "btcal_1"), *b = mk(T0 + 86400, RUN_MISSED, NULL),
 		   *c = mk(T0 + 2 * 86400, RUN_SCHEDULED, NULL);
 	const struct run *v[3] = { a, b, c };
-	bool rm[3];
+	bool rm[4];
 	int64_t next;
 
 	/* In the files: of what ended, the newest occurrence stays. */
 	next = occur_prune(&spec, v, 3, T0 + 3 * 86400, 30 * 86400, rm);
 	ck_assert(rm[0] && !rm[1] && !rm[2]);
 	ck_assert_int_eq(next, INT64_MAX);
+	/* An occurrence goes whole: its ended run stays while a part of it
+	 * (a resume, a touch) is still at work. */
+	{
+		struct run *f = mk(T0, RUN_SCHEDULED, NULL);
+		const struct run *w[4] = { a, f, b, c };
+		run_set_part(f, &spec, "resume 1");
+		next = occur_prune(&spec, w, 4, T0 + 3 * 86400, 30 * 86400, rm);
+		ck_assert(!rm[0] && !rm[1] && !rm[2] && !rm[3]);
+		f->state = RUN_COMPLETED;
+		next = occur_prune(&spec, w, 4, T0 + 3 * 86400, 30 * 86400, rm);
+		ck_assert(rm[0] && rm[1] && !rm[2] && !rm[3]);
+		run_free(f);
+	}
 	/* Left the files: everything until retention after its end. */
 	a->finished_at = T0 + 100;
 	next = occur_prune(NULL, v, 3, T0 + 10 * 86400, 30 * 86400, rm);
