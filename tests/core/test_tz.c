@@ -4,7 +4,10 @@
  * cross-check against glibc for instant -> wall time (the calendar
  * arithmetic is test_civil's). Expected instants were computed independently (zdump, GNU date
  * and Python zoneinfo, whose fold=0 reading is RFC 5545's rule) and are
- * asserted as literals.
+ * asserted as literals. Only instants a tzdata release is unlikely to move
+ * are pinned: Morocco's predicted Ramadan transitions (2087, 2090) went when
+ * tzdata 2026f put Africa/Casablanca on +00 from 2026-09-20, so its cases
+ * stop at the transitions of early 2026, which every release since agrees on.
  *
  * glibc localtime_r with TZ set is used here, in the test only, as an oracle;
  * src/core/tz.c never consults TZ.
@@ -135,8 +138,6 @@ static const struct trans_case {
 	{ "America/Sao_Paulo", 1550368800LL, -7200, -10800, 0 }, /* Feb 17 2019 02:00:00Z */
 	{ "Africa/Casablanca", 1771120800LL, 3600, 0, 1 }, /* Feb 15 2026 02:00:00Z */
 	{ "Africa/Casablanca", 1774144800LL, 0, 3600, 0 }, /* Mar 22 2026 02:00:00Z */
-	{ "Africa/Casablanca", 3699828000LL, 3600, 0, 1 }, /* Mar 30 2087 02:00:00Z */
-	{ "Africa/Casablanca", 3703456800LL, 0, 3600, 0 }, /* May 11 2087 02:00:00Z */
 	{ "Pacific/Apia", 1301752800LL, -36000, -39600, 0 }, /* Apr 2 2011 14:00:00Z */
 	{ "Pacific/Apia", 1316872800LL, -39600, -36000, 1 }, /* Sep 24 2011 14:00:00Z */
 	{ "Pacific/Apia", 1325239200LL, -36000, 50400, 1 }, /* Dec 30 2011 10:00:00Z */
@@ -239,13 +240,6 @@ static const struct wall_case {
 	{ "America/Sao_Paulo", "2100-01-01 00:00", 4102455600LL, TZ_NORMAL }, /* 2100-01-01 03:00:00Z */
 	{ "Africa/Casablanca", "2026-03-22 02:30", 1774146600LL, TZ_GAP }, /* 2026-03-22 02:30:00Z */
 	{ "Africa/Casablanca", "2026-02-15 02:30", 1771119000LL, TZ_OVERLAP }, /* 2026-02-15 01:30:00Z */
-	{ "Africa/Casablanca", "2087-05-11 02:00", 3703456800LL, TZ_GAP }, /* 2087-05-11 02:00:00Z */
-	{ "Africa/Casablanca", "2087-03-30 02:30", 3699826200LL, TZ_OVERLAP }, /* 2087-03-30 01:30:00Z */
-	{ "Africa/Casablanca", "2090-03-30 02:30", 3794520600LL, TZ_NORMAL }, /* 2090-03-30 01:30:00Z */
-	{ "Africa/Casablanca", "2026-12-31 23:59:59", 1798757999LL, TZ_NORMAL }, /* 2026-12-31 22:59:59Z */
-	{ "Africa/Casablanca", "2027-01-01 00:00", 1798758000LL, TZ_NORMAL }, /* 2026-12-31 23:00:00Z */
-	{ "Africa/Casablanca", "2099-12-31 23:59:59", 4102441199LL, TZ_NORMAL }, /* 2099-12-31 22:59:59Z */
-	{ "Africa/Casablanca", "2100-01-01 00:00", 4102441200LL, TZ_NORMAL }, /* 2099-12-31 23:00:00Z */
 	{ "Pacific/Apia", "2011-12-30 12:00", 1325282400LL, TZ_GAP }, /* 2011-12-30 22:00:00Z */
 	{ "Pacific/Apia", "2011-12-29 23:59:59", 1325239199LL, TZ_NORMAL }, /* 2011-12-30 09:59:59Z */
 	{ "Pacific/Apia", "2011-12-31 00:00", 1325239200LL, TZ_NORMAL }, /* 2011-12-30 10:00:00Z */
@@ -404,7 +398,6 @@ START_TEST(test_abbr)
 		{ "America/New_York", 4118400000LL, "EDT", -14400, true },
 		{ "America/Sao_Paulo", 1798772400, "-03", -10800, false },
 		{ "Africa/Casablanca", 1771200000, "+00", 0, true }, /* Ramadan: "negative DST" */
-		{ "Africa/Casablanca", 3794520600LL, "+01", 3600, false },
 		{ "Australia/Lord_Howe", 1798722000, "+11", 39600, true },
 		{ "Pacific/Chatham", 1798712100, "+1345", 49500, true },
 		{ "Pacific/Apia", 1325239199, "-10", -36000, true },
