@@ -7,7 +7,7 @@ set -u
 src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${TOP_BUILDDIR:-.}
 fail=0
-for t in tz csv cfg codec state sim_request control conv webhook suppress ledger; do
+for t in tz csv cfg codec state sim_request control conv webhook suppress ledger etcdmsg; do
 	prog=$build/fuzz/replay_$t
 	case $t in sim_request) corpus=$src/fuzz/corpus/sim ;; *) corpus=$src/fuzz/corpus/$t ;; esac
 	if [ ! -x "$prog" ]; then echo "FAIL: $t: $prog is not built"; fail=1; continue; fi

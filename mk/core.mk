@@ -27,7 +27,9 @@ src_core_libcore_a_SOURCES += \
 	src/core/conv.c src/core/conv.h \
 	src/core/webhook.c src/core/webhook.h \
 	src/core/results.c src/core/results.h \
-	src/core/suppress.c src/core/suppress.h src/core/ledger.c src/core/ledger.h
+	src/core/suppress.c src/core/suppress.h src/core/ledger.c src/core/ledger.h \
+	src/core/b64.c src/core/b64.h \
+	src/core/etcdmsg.c src/core/etcdmsg.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
 CORE_TEST_CFLAGS = $(CORE_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
@@ -36,7 +38,7 @@ CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf test
 	tests/core/test_ratelimit tests/core/test_apiclock tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results \
-	tests/core/test_suppress tests/core/test_ledger
+	tests/core/test_suppress tests/core/test_ledger tests/core/test_b64 tests/core/test_etcdmsg
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_util_SOURCES = tests/core/test_util.c
@@ -163,3 +165,11 @@ tests_core_test_ledger_SOURCES = tests/core/test_ledger.c
 tests_core_test_ledger_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ledger_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ledger_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_b64_SOURCES = tests/core/test_b64.c
+tests_core_test_b64_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_b64_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_b64_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_etcdmsg_SOURCES = tests/core/test_etcdmsg.c
+tests_core_test_etcdmsg_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_etcdmsg_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_etcdmsg_LDADD = $(CORE_TEST_LIBS)

@@ -9,7 +9,7 @@
 #    sanitizer build);
 #  - fuzz/fuzz_TARGET (./configure --enable-fuzzing CC=clang only): the real
 #    libFuzzer program; scripts/fuzz [SECONDS] runs them all.
-FUZZ_TARGETS = tz csv cfg codec state sim_request control conv webhook suppress ledger
+FUZZ_TARGETS = tz csv cfg codec state sim_request control conv webhook suppress ledger etcdmsg
 
 # LeakSanitizer: suppressions for third-party leaks only (lsan.supp says why).
 # verify_asan_link_order=0: a scenario run under faketime preloads
@@ -19,7 +19,7 @@ AM_TESTS_ENVIRONMENT += export LSAN_OPTIONS='suppressions=$(abs_top_srcdir)/lsan
 	UBSAN_OPTIONS='print_stacktrace=1' ASAN_OPTIONS='verify_asan_link_order=0';
 
 check_PROGRAMS += fuzz/replay_tz fuzz/replay_csv fuzz/replay_cfg fuzz/replay_codec fuzz/replay_state fuzz/replay_sim_request fuzz/replay_control \
-	fuzz/replay_conv fuzz/replay_webhook fuzz/replay_suppress fuzz/replay_ledger
+	fuzz/replay_conv fuzz/replay_webhook fuzz/replay_suppress fuzz/replay_ledger fuzz/replay_etcdmsg
 TESTS += fuzz/replay.sh
 fuzz_replay_tz_SOURCES = fuzz/replay.c fuzz/fuzz_tz.c
 fuzz_replay_tz_CPPFLAGS = $(CORE_CPPFLAGS)
@@ -54,10 +54,13 @@ fuzz_replay_suppress_LDADD = $(CORE_LIBS)
 fuzz_replay_ledger_SOURCES = fuzz/replay.c fuzz/fuzz_ledger.c
 fuzz_replay_ledger_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_replay_ledger_LDADD = $(CORE_LIBS)
+fuzz_replay_etcdmsg_SOURCES = fuzz/replay.c fuzz/fuzz_etcdmsg.c
+fuzz_replay_etcdmsg_CPPFLAGS = $(CORE_CPPFLAGS)
+fuzz_replay_etcdmsg_LDADD = $(CORE_LIBS)
 
 if FUZZING
 noinst_PROGRAMS += fuzz/fuzz_tz fuzz/fuzz_csv fuzz/fuzz_cfg fuzz/fuzz_codec fuzz/fuzz_state fuzz/fuzz_sim_request fuzz/fuzz_control \
-	fuzz/fuzz_conv fuzz/fuzz_webhook fuzz/fuzz_suppress fuzz/fuzz_ledger
+	fuzz/fuzz_conv fuzz/fuzz_webhook fuzz/fuzz_suppress fuzz/fuzz_ledger fuzz/fuzz_etcdmsg
 fuzz_fuzz_tz_SOURCES = fuzz/fuzz_tz.c
 fuzz_fuzz_tz_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_tz_LDADD = $(CORE_LIBS)
@@ -102,6 +105,10 @@ fuzz_fuzz_ledger_SOURCES = fuzz/fuzz_ledger.c
 fuzz_fuzz_ledger_CPPFLAGS = $(CORE_CPPFLAGS)
 fuzz_fuzz_ledger_LDADD = $(CORE_LIBS)
 fuzz_fuzz_ledger_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_etcdmsg_SOURCES = fuzz/fuzz_etcdmsg.c
+fuzz_fuzz_etcdmsg_CPPFLAGS = $(CORE_CPPFLAGS)
+fuzz_fuzz_etcdmsg_LDADD = $(CORE_LIBS)
+fuzz_fuzz_etcdmsg_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 endif
 
 # Build only the libFuzzer programs (scripts/fuzz).
@@ -113,4 +120,4 @@ EXTRA_DIST += fuzz/fuzz_tz.c fuzz/fuzz_codec.c fuzz/fuzz_state.c fuzz/replay.c f
 	fuzz/corpus/tz fuzz/corpus/codec fuzz/corpus/state fuzz/codec.dict fuzz/state.dict \
 	fuzz/regressions fuzz/fuzz_csv.c fuzz/fuzz_cfg.c fuzz/fuzz_control.c fuzz/fuzz_sim_request.c \
 	fuzz/corpus/csv fuzz/corpus/cfg fuzz/corpus/control fuzz/corpus/sim \
-	fuzz/fuzz_conv.c fuzz/fuzz_webhook.c fuzz/conv.dict fuzz/webhook.dict fuzz/corpus/conv fuzz/corpus/webhook fuzz/fuzz_suppress.c fuzz/corpus/suppress fuzz/fuzz_ledger.c fuzz/corpus/ledger lsan.supp valgrind.supp cppcheck.supp scan-build.reviewed scripts/scan-findings
+	fuzz/fuzz_conv.c fuzz/fuzz_webhook.c fuzz/conv.dict fuzz/webhook.dict fuzz/corpus/conv fuzz/corpus/webhook fuzz/fuzz_suppress.c fuzz/corpus/suppress fuzz/fuzz_ledger.c fuzz/corpus/ledger fuzz/fuzz_etcdmsg.c fuzz/corpus/etcdmsg lsan.supp valgrind.supp cppcheck.supp scan-build.reviewed scripts/scan-findings

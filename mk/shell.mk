@@ -7,7 +7,8 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/cfg.c src/shell/cfg.h \
 	src/shell/http.c src/shell/http.h \
 	src/shell/api.c src/shell/api.h \
-	src/shell/store.h src/shell/store_file.c \
+	src/shell/store.h src/shell/store_file.c src/shell/store_etcd.c \
+	src/shell/etcd.c src/shell/etcd.h \
 	src/shell/engine.c src/shell/engine.h src/shell/engine_int.h \
 	src/shell/slot.c src/shell/carry.c src/shell/scan.c src/shell/reconcile.c \
 	src/shell/report.c src/shell/report.h src/shell/hook.c src/shell/hook.h \
@@ -17,12 +18,15 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/resfiles.c src/shell/resfiles.h \
 	src/shell/ctl_online.c src/shell/ctl_online.h \
 	src/shell/suppress_store.c src/shell/suppress_store.h src/shell/ledger_store.c src/shell/ledger_store.h
+# cluster mode (README "Running more than one node")
+src_shell_libshell_a_SOURCES += src/shell/cluster.c src/shell/cluster.h src/shell/standby.c src/shell/standby.h
 
 SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/tests/shell
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)
 SHELL_TEST_LIBS = $(SHELL_LIBS) $(CHECK_LIBS)
 SHELL_TESTS = tests/shell/test_tzdb tests/shell/test_cfg tests/shell/test_plan_files \
-	tests/shell/test_schedule_files tests/shell/test_http tests/shell/test_api tests/shell/test_log tests/shell/test_store
+	tests/shell/test_schedule_files tests/shell/test_http tests/shell/test_api tests/shell/test_log tests/shell/test_store \
+	tests/shell/test_store_etcd
 check_PROGRAMS += $(SHELL_TESTS) tests/shell/log-emit tests/shell/notify-emit
 TESTS += $(SHELL_TESTS)
 tests_shell_test_tzdb_SOURCES = tests/shell/test_tzdb.c
@@ -30,6 +34,8 @@ tests_shell_test_cfg_SOURCES = tests/shell/test_cfg.c
 tests_shell_test_plan_files_SOURCES = tests/shell/test_plan_files.c
 tests_shell_test_schedule_files_SOURCES = tests/shell/test_schedule_files.c
 tests_shell_test_store_SOURCES = tests/shell/test_store.c
+# Against a real etcd it starts itself (skipped when etcd is not installed).
+tests_shell_test_store_etcd_SOURCES = tests/shell/test_store_etcd.c
 tests_shell_test_log_SOURCES = tests/shell/test_log.c
 # Both talk to an in-process HTTP(S) server (tests/shell/http_testsrv.c).
 tests_shell_test_http_SOURCES = tests/shell/test_http.c tests/shell/http_testsrv.c tests/shell/http_testsrv.h
@@ -41,6 +47,7 @@ tests_shell_test_cfg_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_plan_files_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_schedule_files_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_store_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
+tests_shell_test_store_etcd_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_log_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_http_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
 tests_shell_test_api_CPPFLAGS = $(SHELL_TEST_CPPFLAGS)
@@ -51,6 +58,7 @@ tests_shell_test_cfg_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_plan_files_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_schedule_files_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_store_CFLAGS = $(SHELL_TEST_CFLAGS)
+tests_shell_test_store_etcd_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_log_CFLAGS = $(SHELL_TEST_CFLAGS)
 tests_shell_test_http_CFLAGS = $(SHELL_TEST_CFLAGS) $(LIBEVENT_SSL_CFLAGS) $(OPENSSL_CFLAGS)
 tests_shell_test_api_CFLAGS = $(SHELL_TEST_CFLAGS) $(LIBEVENT_SSL_CFLAGS) $(OPENSSL_CFLAGS)
@@ -59,6 +67,7 @@ tests_shell_test_cfg_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_plan_files_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_schedule_files_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_store_LDADD = $(SHELL_TEST_LIBS)
+tests_shell_test_store_etcd_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_log_LDADD = $(SHELL_TEST_LIBS)
 tests_shell_test_http_LDADD = $(SHELL_LIBS) $(LIBEVENT_SSL_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)
 tests_shell_test_api_LDADD = $(SHELL_LIBS) $(LIBEVENT_SSL_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)

@@ -187,6 +187,7 @@ while IFS=$tab read -r scope key digest shown sent dict readme note; do
 	case $scope in
 	api | retry) shown_as="$scope.$key" ;;
 	limits) shown_as="contact_limits.$key" ;;
+	cluster) shown_as="cluster.$key" ;;
 	touch) shown_as="follow_up.$key" ;;
 	*) shown_as=$key ;;
 	esac

@@ -45,6 +45,8 @@ static const char help_text[] =
 	"                       operate on a job's run through the daemon\n"
 	"  suppress NUMBER      add an E.164 number (or whatsapp:ID) to the daemon's own\n"
 	"                       do-not-call list, durably; --reason TEXT is kept with it\n"
+	"  cluster              cluster mode: this node's role, the leader, the lease left,\n"
+	"                       the members and each etcd endpoint's health\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE    daemon configuration (default " CFG_DEFAULT_PATH ")\n"
@@ -176,6 +178,7 @@ static const struct command commands[] = {
 	{ "pause", ctl_online },
 	{ "resume", ctl_online },
 	{ "suppress", ctl_online },
+	{ "cluster", ctl_online },
 };
 
 int main(int argc, char **argv)

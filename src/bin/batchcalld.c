@@ -16,11 +16,14 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cluster.h"
 #include "control.h"
 #include "hook.h"
 #include "engine.h"
 #include "log.h"
 #include "notify.h"
+#include "standby.h"
+#include "store.h"
 #include "suppress_store.h"
 #include "file.h"
 #include "util.h"
@@ -180,15 +183,127 @@ static int load_webhook_secret(const char *env, char **ret, char **cause)
 	return -ENOKEY;
 }
 
+static int print_diag(struct diag *d);
+
+/* What the signals and the cluster's hooks work on. */
+struct daemon {
+	struct event_base *base;
+	const char *config;
+	struct daemonconf *conf; /* a standby's configuration (the engine owns its own) */
+	const char *key;
+	struct engine *e;
+	struct control *ctl;
+	struct cluster *cl;
+	struct standby *sb;
+};
+
+/* A standby's SIGHUP: the job files again, and their digest. */
+static void standby_reload(struct daemon *d)
+{
+	struct daemonconf *nc = NULL;
+	struct diag dg = { 0 };
+	char digest[65];
+
+	notify_reloading();
+	if (cfg_load(d->config, &nc, &dg) < 0) {
+		print_diag(&dg);
+		diag_clear(&dg);
+		log_event(LOG_ERR, EV_RELOAD_FAILED, NULL,
+			  "reload refused: errors in the configuration; the previous one stays in force");
+		notify_ready();
+		return;
+	}
+	standby_set_conf(d->sb, nc);
+	daemonconf_free(d->conf);
+	d->conf = nc;
+	cluster_digest(nc, digest);
+	cluster_set_digest(d->cl, digest);
+	log_event(LOG_NOTICE, EV_RELOADED, NULL, "reloaded (standby): %zu jobs in %zu files", nc->n_jobs, nc->n_files);
+	notify_ready();
+}
+
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct engine *e = arg;
+	struct daemon *d = arg;
+	char digest[65];
 
 	(void)what;
-	if (sig == SIGHUP)
-		engine_reload(e);
-	else
-		engine_stop(e);
+	if (!d->e) {
+		/* a standby */
+		if (sig == SIGHUP)
+			standby_reload(d);
+		else {
+			notify_stopping();
+			log_event(LOG_NOTICE, EV_DAEMON_STOPPED, NULL, "stopped (standby)");
+			event_base_loopexit(d->base, NULL);
+		}
+		return;
+	}
+	if (sig == SIGHUP) {
+		engine_reload(d->e);
+		if (d->cl) {
+			cluster_digest(engine_conf(d->e), digest);
+			cluster_set_digest(d->cl, digest);
+		}
+	} else
+		engine_stop(d->e);
+}
+
+/* The cluster made this node the leader: the engine, on the runs in etcd,
+ * every request behind the fence. */
+static void lead_cb(void *arg)
+{
+	struct daemon *d = arg;
+	struct control_source src;
+	struct store *st = NULL;
+	char *cause = NULL;
+	struct timespec now;
+
+	if (store_etcd_open(cluster_etcd(d->cl), cluster_prefix(d->cl), cluster_leader_key(d->cl),
+			    cluster_fence_rev(d->cl), cluster_fenced, d->cl, &st, &cause) < 0 ||
+	    engine_new_store(d->base, d->config, d->conf, d->key, st, &d->e, &cause) < 0) {
+		if (st && !d->e)
+			d->conf = NULL; /* the engine took it over and freed it */
+		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "the leader cannot start: %s", cause ? cause : "?");
+		cluster_resign(d->cl);
+		_exit(CLUSTER_EXIT_LOST);
+	}
+	d->conf = NULL;
+	engine_set_fence(d->e, cluster_fence_ok, d->cl);
+	control_engine_source(d->e, &src);
+	src.cluster = d->cl;
+	control_set_source(d->ctl, &src);
+	standby_free(d->sb);
+	d->sb = NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* runs that came due before now were the last leader's, or nobody's:
+	 * looked up before they are sent */
+	engine_start(d->e, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+}
+
+/* Cluster mode: a standby until the cluster says this node leads. */
+static int run_cluster(struct daemon *d, char **cause)
+{
+	struct control_source src;
+	struct cluster_hooks h = { .lead = lead_cb, .arg = d };
+	char digest[65];
+	int r;
+
+	cluster_digest(d->conf, digest);
+	r = cluster_new(d->base, d->conf->cluster, digest, &d->cl, cause);
+	if (r < 0)
+		return r;
+	d->sb = standby_new(d->cl, d->conf);
+	standby_source(d->sb, &src);
+	r = control_new_src(d->base, &src, d->conf, &d->ctl, cause);
+	if (r < 0)
+		return r;
+	cluster_start(d->cl, &h);
+	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL,
+		  "batchcalld %s started as cluster node '%s': %zu jobs in %zu files; a standby until it leads",
+		  PACKAGE_VERSION, d->conf->cluster->node_name, d->conf->n_jobs, d->conf->n_files);
+	notify_ready();
+	return 0;
 }
 
 static int print_diag(struct diag *d)
@@ -226,6 +341,7 @@ int main(int argc, char **argv)
 	struct engine *e = NULL;
 	struct control *ctl = NULL;
 	struct event *sig[3] = { NULL };
+	struct daemon dm = { 0 };
 	struct hook *hook = NULL;
 	char *key = NULL, *cause = NULL, *env_key, *env_secret, *secret = NULL;
 	int c, status = 1;
@@ -303,12 +419,36 @@ int main(int argc, char **argv)
 		log_event(LOG_ERR, EV_INTERNAL, NULL, "cannot create the event loop");
 		goto out;
 	}
+	dm.base = base;
+	dm.config = config;
+	dm.key = key;
+	if (conf->cluster) {
+		dm.conf = conf;
+		conf = NULL;
+		if (run_cluster(&dm, &cause) < 0) {
+			log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
+			goto out;
+		}
+		sig[0] = evsignal_new(base, SIGHUP, signal_cb, &dm);
+		sig[1] = evsignal_new(base, SIGTERM, signal_cb, &dm);
+		sig[2] = evsignal_new(base, SIGINT, signal_cb, &dm);
+		for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
+			event_add(sig[i], NULL);
+		notify_watchdog_start(base);
+		event_base_dispatch(base);
+		/* the engine stopped (or a standby did): a standby takes over
+		 * at once */
+		cluster_resign(dm.cl);
+		status = 0;
+		goto out;
+	}
 	if (engine_new(base, config, conf, key, &e, &cause) < 0) {
 		conf = NULL; /* the engine took it over and freed it */
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "%s", cause);
 		goto out;
 	}
 	conf = NULL;
+	dm.e = e;
 	if (control_new(base, e, engine_conf(e), &ctl, &cause) < 0) {
 		log_event(LOG_ERR, EV_CONTROL_FAILED, NULL, "%s", cause);
 		goto out;
@@ -321,9 +461,9 @@ int main(int argc, char **argv)
 		log_event(LOG_INFO, EV_CONTROL_LISTENING, NULL, "post-call webhooks received on %s",
 			  engine_conf(e)->webhook_listen);
 	}
-	sig[0] = evsignal_new(base, SIGHUP, signal_cb, e);
-	sig[1] = evsignal_new(base, SIGTERM, signal_cb, e);
-	sig[2] = evsignal_new(base, SIGINT, signal_cb, e);
+	sig[0] = evsignal_new(base, SIGHUP, signal_cb, &dm);
+	sig[1] = evsignal_new(base, SIGTERM, signal_cb, &dm);
+	sig[2] = evsignal_new(base, SIGINT, signal_cb, &dm);
 	for (size_t i = 0; i < ARRAY_SIZE(sig); i++)
 		event_add(sig[i], NULL);
 	notify_watchdog_start(base);
@@ -338,6 +478,11 @@ out:
 	hook_free(hook);
 	control_free(ctl);
 	engine_free(e);
+	control_free(dm.ctl);
+	standby_free(dm.sb);
+	engine_free(dm.e != e ? dm.e : NULL);
+	cluster_free(dm.cl);
+	daemonconf_free(dm.conf);
 	if (base)
 		event_base_free(base);
 	daemonconf_free(conf);

@@ -377,6 +377,21 @@ void jobspec_clear(struct jobspec *j)
 	memset(j, 0, sizeof(*j));
 }
 
+void clusterconf_free(struct clusterconf *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->n_etcd_endpoints; i++)
+		free(k->etcd_endpoints[i]);
+	free(k->etcd_endpoints);
+	free(k->node_name);
+	free(k->key_prefix);
+	free(k->ca_file);
+	free(k->cert_file);
+	free(k->key_file);
+	free(k);
+}
+
 void daemonconf_free(struct daemonconf *c)
 {
 	if (!c)
@@ -402,5 +417,6 @@ void daemonconf_free(struct daemonconf *c)
 	suppress_clear(c->suppress);
 	free(c->suppress);
 	free(c->limits);
+	clusterconf_free(c->cluster);
 	free(c);
 }

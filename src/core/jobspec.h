@@ -178,6 +178,19 @@ struct apiconf {
 	bool allow_insecure_http; /* http:// to a host that is not loopback */
 };
 
+/* cluster = { ... }: active/standby nodes on etcd (README "Running more
+ * than one node"). */
+struct clusterconf {
+	char **etcd_endpoints; /* "http://127.0.0.1:2379", ... */
+	size_t n_etcd_endpoints;
+	char *node_name;
+	int lease_ttl;         /* seconds */
+	char *key_prefix;      /* begins and ends with '/' */
+	char *ca_file;         /* TLS to etcd: CA bundle (NULL: the system's) */
+	char *cert_file;       /* client certificate and key (NULL: none) */
+	char *key_file;
+};
+
 struct daemonconf {
 	char *file; /* the config file loaded */
 	struct apiconf api;
@@ -202,6 +215,7 @@ struct daemonconf {
 	size_t n_suppression;
 	struct suppress_set *suppress; /* their targets, sealed; NULL: no key */
 	struct contact_limits *limits; /* the frequency caps; NULL: none */
+	struct clusterconf *cluster;   /* NULL: one node, the state folder */
 };
 
 /* Is s an E.164 number: '+' and 8..15 digits? */
@@ -240,6 +254,7 @@ void jobspec_view_clear(struct jobspec *view);
 void touch_clear(struct touch *t);
 /* Free what j holds (j itself is not freed). */
 void jobspec_clear(struct jobspec *j);
+void clusterconf_free(struct clusterconf *k);
 /* Free c and everything it owns, zones included. */
 void daemonconf_free(struct daemonconf *c);
 

@@ -72,8 +72,10 @@
 static const char *const daemon_keys[] = {
 	"api", "jobs_dir", "state_dir", "control_socket", "control_group", "metrics_listen", "poll_interval",
 	"state_retention", "defaults", "results_dir", "webhook_listen", "webhook_tolerance", "suppression",
-	"contact_limits", "over_limit",
+	"contact_limits", "over_limit", "cluster",
 };
+static const char *const cluster_keys[] = { "etcd_endpoints", "node_name", "lease_ttl", "key_prefix",
+					    "ca_file", "cert_file", "key_file" };
 static const char *const limits_keys[] = { "max_calls", "window", "min_gap", "per_agent" };
 static const char *const api_keys[] = {
 	"base_url", "api_key_file", "request_timeout", "max_concurrent_requests", "max_requests_per_second", "ca_file",
@@ -2161,6 +2163,125 @@ static void load_limits(struct loader *L, const config_setting_t *g)
 	}
 }
 
+/* A readable file named by s (a key of group what) into *ret, resolved
+ * against dir. */
+static void cluster_file(struct loader *L, const config_setting_t *s, const char *dir, char **ret)
+{
+	char *v = NULL, k[128];
+	int fd;
+
+	if (!get_string(L, s, true, &v))
+		return;
+	*ret = resolve(dir, v);
+	free(v);
+	fd = open(*ret, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		lerr(L, s, "'cluster.%s' \"%s\" cannot be read: %s", key_of(s, k, sizeof(k)), *ret, strerror(errno));
+	else
+		close(fd);
+}
+
+static bool node_name_valid(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_' || *p == '.'))
+			return false;
+	return true;
+}
+
+/* cluster = { etcd_endpoints = [ "http://10.0.0.1:2379", ... ]; node_name =
+ * "a"; lease_ttl = 10; key_prefix = "/batchcalld/"; ca_file, cert_file,
+ * key_file }: active/standby nodes on etcd. */
+static void load_cluster(struct loader *L, const config_setting_t *g, const char *dir)
+{
+	struct clusterconf *k;
+	const config_setting_t *s;
+	char *v = NULL;
+	bool ok = true;
+
+	if (!want_group(L, g))
+		return;
+	check_keys(L, g, "'cluster'", cluster_keys, ARRAY_SIZE(cluster_keys));
+	k = xcalloc(1, sizeof(*k));
+	k->lease_ttl = 10;
+	k->key_prefix = xstrdup("/batchcalld/");
+	if (!(s = config_setting_get_member(g, "etcd_endpoints"))) {
+		lerr(L, g, "'cluster' needs 'etcd_endpoints' (a list of \"http://HOST:PORT\" or \"https://HOST:PORT\")");
+		ok = false;
+	} else if ((config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) ||
+		   config_setting_length(s) == 0 || config_setting_length(s) > 16) {
+		lerr(L, s, "'cluster.etcd_endpoints' must be a list of 1 to 16 URLs ( \"http://127.0.0.1:2379\", … )");
+		ok = false;
+	} else {
+		int n = config_setting_length(s);
+		k->etcd_endpoints = xcalloc((size_t)n, sizeof(*k->etcd_endpoints));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *u = config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+			const char *host = !u ? NULL
+				: strncmp(u, "https://", 8) == 0 ? u + 8
+				: strncmp(u, "http://", 7) == 0	? u + 7
+								: NULL;
+			if (!host || !*host || *host == '/' || strchr(host, '/') || !listen_valid(host)) {
+				lerr(L, e, "'cluster.etcd_endpoints': each element must be \"http://HOST:PORT\" or "
+					   "\"https://HOST:PORT\" (got %s%s%s)", u ? "\"" : "", u ? u : "not a string",
+				     u ? "\"" : "");
+				ok = false;
+				continue;
+			}
+			k->etcd_endpoints[k->n_etcd_endpoints++] = xstrdup(u);
+		}
+	}
+	if (!(s = config_setting_get_member(g, "node_name"))) {
+		lerr(L, g, "'cluster' needs 'node_name' (this node's name, unique in the cluster)");
+		ok = false;
+	} else if (get_string(L, s, true, &v)) {
+		if (!node_name_valid(v)) {
+			lerr(L, s, "'cluster.node_name' must be 1 to 63 letters, digits, '-', '_' or '.' (got \"%s\")", v);
+			ok = false;
+		} else {
+			k->node_name = v;
+			v = NULL;
+		}
+		freep(&v);
+	} else
+		ok = false;
+	if ((s = config_setting_get_member(g, "lease_ttl")))
+		ok &= get_int32(L, s, 3, 300, &k->lease_ttl);
+	if ((s = config_setting_get_member(g, "key_prefix")) && get_string(L, s, true, &v)) {
+		size_t n = strlen(v);
+		if (n < 2 || v[0] != '/' || v[n - 1] != '/' || n > 200) {
+			lerr(L, s, "'cluster.key_prefix' must begin and end with '/' (\"/batchcalld/\"; got \"%s\")", v);
+			ok = false;
+		} else {
+			free(k->key_prefix);
+			k->key_prefix = v;
+			v = NULL;
+		}
+		freep(&v);
+	}
+	if ((s = config_setting_get_member(g, "ca_file")))
+		cluster_file(L, s, dir, &k->ca_file);
+	if ((s = config_setting_get_member(g, "cert_file")))
+		cluster_file(L, s, dir, &k->cert_file);
+	if ((s = config_setting_get_member(g, "key_file")))
+		cluster_file(L, s, dir, &k->key_file);
+	if (!k->cert_file != !k->key_file) {
+		lerr(L, g, "'cluster': 'cert_file' and 'key_file' go together (the client certificate and its key)");
+		ok = false;
+	}
+	if (!ok) {
+		clusterconf_free(k);
+		return;
+	}
+	L->c->cluster = k;
+}
+
 /* false when jobs_dir is given but unusable (then no folder is read) */
 static bool load_daemon(struct loader *L, const config_setting_t *root, const char *dir,
 			const config_setting_t **ret_jobs_at, const config_setting_t **ret_defs)
@@ -2223,6 +2344,20 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 				L->c->limits->defer = strcmp(ov, "defer") == 0;
 		}
 		free(ov);
+	}
+	if ((s = config_setting_get_member(root, "cluster"))) {
+		load_cluster(L, s, dir);
+		/* What the nodes of a cluster do not share yet: the post-call
+		 * events, the contact ledger. Refused rather than kept on one
+		 * node, where a failover would lose them. */
+		if (config_setting_get_member(root, "webhook_listen"))
+			lerr(L, config_setting_get_member(root, "webhook_listen"),
+			     "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay "
+			     "on the node that received them");
+		if (config_setting_get_member(root, "contact_limits"))
+			lerr(L, config_setting_get_member(root, "contact_limits"),
+			     "'contact_limits' cannot be used with 'cluster' yet: the contact ledger would stay on "
+			     "the node that wrote it");
 	}
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&

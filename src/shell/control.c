@@ -33,10 +33,12 @@
 
 #include "api.h"
 #include "backoff.h"
+#include "cluster.h"
 #include "control.h"
 #include "ctlview.h"
 #include "log.h"
 #include "report.h"
+#include "sbuf.h"
 #include "suppress.h"
 #include "util.h"
 
@@ -84,7 +86,6 @@ struct control_server {
 
 struct control {
 	struct event_base *base;
-	struct engine *engine;
 	struct control_source src;
 	struct server sock, tcp;
 	char *path;       /* the socket file we created */
@@ -169,7 +170,23 @@ static void handle_list(const struct control_source *src, int64_t now, struct co
 		if (src->results_counts)
 			src->results_counts(src->ctx, runs[i], &res[i]);
 	}
-	reply_text(ret, 200, ctlview_jobs_text(runs, specs, res, n, now));
+	{
+		char *text = ctlview_jobs_text(runs, specs, res, n, now);
+		if (src->cluster && text[0] == '{') {
+			/* who answers, and who leads: {"cluster": {...}, "now": ... */
+			struct sbuf b = { 0 };
+			sbuf_adds(&b, "{\"cluster\":{\"node\":");
+			sbuf_add_json_str(&b, cluster_node(src->cluster));
+			sbuf_addf(&b, ",\"role\":\"%s\",\"leader\":",
+				  cluster_role(src->cluster) == CLUSTER_LEADER ? "leader" : "standby");
+			sbuf_add_json_str(&b, cluster_leader_name(src->cluster));
+			sbuf_adds(&b, "},");
+			sbuf_adds(&b, text + 1);
+			free(text);
+			text = sbuf_steal(&b, NULL);
+		}
+		reply_text(ret, 200, text);
+	}
 	free(res);
 	free(specs);
 	free(runs);
@@ -201,6 +218,13 @@ static void handle_metrics(const struct control_source *src, const struct contro
 	ret->status = 200;
 	ret->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	ret->body = ctlview_metrics_text(&m);
+	if (src->cluster) {
+		struct sbuf b = { 0 };
+		sbuf_adds(&b, ret->body);
+		cluster_metrics(src->cluster, &b);
+		free(ret->body);
+		ret->body = sbuf_steal(&b, NULL);
+	}
 	ret->body_len = strlen(ret->body);
 	free(runs);
 }
@@ -417,6 +441,19 @@ void control_handle(const struct control_source *src, const struct control_count
 			return;
 		}
 		handle_suppress(src, req, ret);
+		return;
+	}
+	if (!req->metrics_only && strcmp(path, "/v1/cluster") == 0) {
+		if (!src->cluster) {
+			reply_error(ret, 404, "not_a_cluster", "this daemon runs alone (no 'cluster' in its configuration)");
+			return;
+		}
+		if (!get) {
+			ret->allow = "GET";
+			reply_error(ret, 405, "method_not_allowed", "%s /v1/cluster: only GET is allowed", req->method);
+			return;
+		}
+		reply_text(ret, 200, cluster_info_json(src->cluster));
 		return;
 	}
 	if (req->metrics_only || strncmp(path, "/v1/jobs", 8) != 0) {
@@ -1004,17 +1041,9 @@ static int open_tcp(struct control *c, const char *addr, char **cause)
 	return 0;
 }
 
-int control_new(struct event_base *base, struct engine *e, const struct daemonconf *conf, struct control **ret,
-		char **cause)
+void control_engine_source(struct engine *e, struct control_source *ret)
 {
-	struct control *c = xcalloc(1, sizeof(*c));
-	struct control_serve o = control_limits(c, CONTROL_MAX_CONNECTIONS);
-	struct evconnlistener *l;
-	int fd = -1, r;
-
-	c->base = base;
-	c->engine = e;
-	c->src = (struct control_source){
+	*ret = (struct control_source){
 		.ctx = e,
 		.conf = eng_conf,
 		.n_runs = eng_n_runs,
@@ -1026,6 +1055,32 @@ int control_new(struct event_base *base, struct engine *e, const struct daemonco
 		.results_counts = eng_results_counts,
 		.suppress = eng_suppress,
 	};
+}
+
+void control_set_source(struct control *c, const struct control_source *src)
+{
+	c->src = *src;
+}
+
+int control_new(struct event_base *base, struct engine *e, const struct daemonconf *conf, struct control **ret,
+		char **cause)
+{
+	struct control_source src;
+
+	control_engine_source(e, &src);
+	return control_new_src(base, &src, conf, ret, cause);
+}
+
+int control_new_src(struct event_base *base, const struct control_source *src, const struct daemonconf *conf,
+		    struct control **ret, char **cause)
+{
+	struct control *c = xcalloc(1, sizeof(*c));
+	struct control_serve o = control_limits(c, CONTROL_MAX_CONNECTIONS);
+	struct evconnlistener *l;
+	int fd = -1, r;
+
+	c->base = base;
+	c->src = *src;
 	c->fresh_ev = event_new(base, -1, 0, fresh_cb, c);
 	if (!c->fresh_ev || !server_http_new(c, &c->sock, &o)) {
 		*cause = xstrdup("cannot create the control HTTP server");

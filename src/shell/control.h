@@ -11,6 +11,8 @@
  *                                     latest)
  *   POST /v1/suppressions             {"number": "+1555…", "reason": "…"}: add to the
  *                                     daemon's own do-not-call list, durably
+ *   GET  /v1/cluster                  cluster mode: this node, the leader, the
+ *                                     members, the lease, etcd's health
  *   GET  /metrics                     Prometheus text format 0.0.4
  *
  * and, when `metrics_listen` is set, GET /metrics alone on that TCP
@@ -73,6 +75,9 @@ struct control_source {
 	 * negative errno with *why. NULL: the route answers 404. */
 	int (*suppress)(void *ctx, const char *target, const char *reason, const struct log_peer *peer, char *normal,
 			const char **why);
+	/* Cluster mode (cluster.h): GET /v1/cluster, the cluster's series on
+	 * the metrics page, and who leads in GET /v1/jobs. NULL: one node. */
+	struct cluster *cluster;
 };
 
 /* Counters of the socket itself, shown on the metrics page. */
@@ -109,6 +114,14 @@ void control_handle(const struct control_source *src, const struct control_count
  * 0, or a negative errno with *cause (caller frees). */
 int control_new(struct event_base *base, struct engine *e, const struct daemonconf *conf, struct control **ret,
 		char **cause);
+/* The same for any source (copied): a cluster's standby serves its own
+ * (standby.h) until it leads. */
+int control_new_src(struct event_base *base, const struct control_source *src, const struct daemonconf *conf,
+		    struct control **ret, char **cause);
+/* Serve src from now on (copied): the engine's, once a standby leads. */
+void control_set_source(struct control *c, const struct control_source *src);
+/* The engine's source. */
+void control_engine_source(struct engine *e, struct control_source *ret);
 /* Close every connection and remove the socket file. */
 void control_free(struct control *c);
 

@@ -254,8 +254,25 @@ static int print_view(enum cmd cmd, bool json, const struct sbuf *a)
 		return 0;
 	}
 	terminal_style(&st);
-	if (cmd == CMD_STATUS)
+	if (cmd == CMD_STATUS) {
+		/* a cluster's node says who answers and who leads */
+		struct json_object *cl, *v;
+		if (json_object_object_get_ex(doc, "cluster", &cl) && json_object_is_type(cl, json_type_object)) {
+			const char *node = "?", *role = "?", *leader = "";
+			if (json_object_object_get_ex(cl, "node", &v) && json_object_is_type(v, json_type_string))
+				node = json_object_get_string(v);
+			if (json_object_object_get_ex(cl, "role", &v) && json_object_is_type(v, json_type_string))
+				role = json_object_get_string(v);
+			if (json_object_object_get_ex(cl, "leader", &v) && json_object_is_type(v, json_type_string))
+				leader = json_object_get_string(v);
+			if (strcmp(role, "leader") == 0)
+				printf("node %s: the leader\n", node);
+			else
+				printf("node %s: a standby (read-only view of the runs in etcd); the leader is %s\n", node,
+				       *leader ? leader : "not known yet");
+		}
 		text = ctlview_status_text(doc, (int64_t)time(NULL), &st);
+	}
 	else
 		text = ctlview_show_text(doc, (int64_t)time(NULL), &st);
 	fputs(text, stdout);
@@ -408,6 +425,106 @@ static int ctl_suppress(const char *config_path, int argc, char **argv)
 	return r;
 }
 
+/* batchcallctl cluster [--json]: GET /v1/cluster. */
+static int ctl_cluster(const char *config_path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sbuf a = { 0 };
+	char *sock = NULL, *msg;
+	bool json = false;
+	long status = 0;
+	int o, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (o == 'j')
+			json = true;
+		else
+			return usage_error("cluster: unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind != argc)
+		return usage_error("cluster takes no argument");
+	if (socket_path(config_path, &sock) < 0)
+		return CTL_EXIT_REFUSED;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	r = call(sock, "GET", "/v1/cluster", NULL, &status, &a);
+	if (r == 0 && status != 200) {
+		msg = error_message(status, &a);
+		fprintf(stderr, "batchcallctl: %s\n", msg);
+		free(msg);
+		r = CTL_EXIT_REFUSED;
+	} else if (r == 0 && json) {
+		fputs(a.s, stdout);
+		if (a.len == 0 || a.s[a.len - 1] != '\n')
+			fputc('\n', stdout);
+	} else if (r == 0) {
+		struct json_object *doc = json_tokener_parse(a.s ? a.s : ""), *v, *list;
+		const char *node = "?", *role = "?", *leader = "";
+		int64_t left = 0, ttl = 0, changes = 0, refused = 0;
+		if (!doc) {
+			fprintf(stderr, "batchcallctl: the daemon's answer is not JSON\n");
+			r = CTL_EXIT_REFUSED;
+			goto out;
+		}
+#define STR(k, var) if (json_object_object_get_ex(doc, k, &v) && json_object_is_type(v, json_type_string)) var = json_object_get_string(v)
+#define INT(k, var) if (json_object_object_get_ex(doc, k, &v) && json_object_is_type(v, json_type_int)) var = json_object_get_int64(v)
+		STR("node", node);
+		STR("role", role);
+		STR("leader", leader);
+		INT("lease_left_ms", left);
+		INT("lease_ttl", ttl);
+		INT("leader_changes", changes);
+		INT("fenced_refusals", refused);
+		printf("node:      %s (%s)\n", node, role);
+		printf("leader:    %s\n", *leader ? leader : "(none seen)");
+		printf("lease:     %.1f s left of %lld s\n", (double)left / 1000, (long long)ttl);
+		printf("changes:   %lld leader changes seen, %lld fenced writes refused\n", (long long)changes,
+		       (long long)refused);
+		if (json_object_object_get_ex(doc, "members", &list) && json_object_is_type(list, json_type_array)) {
+			printf("members:\n");
+			for (size_t i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *m = json_object_array_get_idx(list, i), *n = NULL, *d = NULL, *l = NULL;
+				json_object_object_get_ex(m, "node", &n);
+				json_object_object_get_ex(m, "digest", &d);
+				json_object_object_get_ex(m, "leader", &l);
+				printf("  %-20s job files %.12s%s\n", n ? json_object_get_string(n) : "?",
+				       d ? json_object_get_string(d) : "?", l && json_object_get_boolean(l) ? "  leader" : "");
+			}
+		}
+		if (json_object_object_get_ex(doc, "etcd", &list) && json_object_is_type(list, json_type_array)) {
+			printf("etcd:\n");
+			for (size_t i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *m = json_object_array_get_idx(list, i), *ep = NULL, *h = NULL,
+						   *il = NULL, *err = NULL, *db = NULL;
+				json_object_object_get_ex(m, "endpoint", &ep);
+				json_object_object_get_ex(m, "healthy", &h);
+				json_object_object_get_ex(m, "is_leader", &il);
+				json_object_object_get_ex(m, "error", &err);
+				json_object_object_get_ex(m, "db_size", &db);
+				if (h && json_object_get_boolean(h))
+					printf("  %-28s healthy%s, %lld bytes\n", ep ? json_object_get_string(ep) : "?",
+					       il && json_object_get_boolean(il) ? ", raft leader" : "",
+					       (long long)(db ? json_object_get_int64(db) : 0));
+				else
+					printf("  %-28s UNHEALTHY: %s\n", ep ? json_object_get_string(ep) : "?",
+					       err ? json_object_get_string(err) : "?");
+			}
+		}
+#undef STR
+#undef INT
+		json_object_put(doc);
+	}
+out:
+	curl_global_cleanup();
+	sbuf_free(&a);
+	free(sock);
+	return r;
+}
+
 int ctl_online(const char *config_path, int argc, char **argv)
 {
 	static const char *const names[] = { "status", "show", "results", "cancel", "retry", "trigger", "pause",
@@ -423,6 +540,8 @@ int ctl_online(const char *config_path, int argc, char **argv)
 
 	if (strcmp(argv[0], "suppress") == 0)
 		return ctl_suppress(config_path, argc, argv);
+	if (strcmp(argv[0], "cluster") == 0)
+		return ctl_cluster(config_path, argc, argv);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(argv[0], names[i]) == 0) {
 			cmd = (enum cmd)i;

@@ -19,7 +19,8 @@
 	"       batchcallctl [-c FILE] show JOB [--json]\n" \
 	"       batchcallctl [-c FILE] cancel|retry|trigger|pause|resume JOB\n" \
 	"       batchcallctl [-c FILE] results JOB [--run START] [--json]\n" \
-	"       batchcallctl [-c FILE] suppress NUMBER [--reason TEXT]\n"
+	"       batchcallctl [-c FILE] suppress NUMBER [--reason TEXT]\n" \
+	"       batchcallctl [-c FILE] cluster [--json]\n"
 
 /* Run the online command argv[0] with its arguments; returns the exit
  * code. */

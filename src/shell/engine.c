@@ -34,6 +34,7 @@
 #include "engine.h"
 #include "engine_int.h"
 #include "report.h"
+#include "file.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -298,6 +299,18 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause)
 {
+	return engine_new_store(base, config_path, conf, api_key, NULL, ret, cause);
+}
+
+void engine_set_fence(struct engine *e, bool (*fence)(void *arg), void *arg)
+{
+	http_set_fence(e->http, fence, arg);
+	e->fenced = fence != NULL;
+}
+
+int engine_new_store(struct event_base *base, const char *config_path, struct daemonconf *conf,
+		     const char *api_key, struct store *store, struct engine **ret, char **cause)
+{
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct http_options ho = { 0 };
 	struct store_load_info info;
@@ -308,11 +321,17 @@ int engine_new(struct event_base *base, const char *config_path, struct daemonco
 	e->conf = conf;
 	e->api_key = xstrdup(api_key);
 	e->tfd = -1;
+	e->lock_fd = -1;
 	e->grace_ms = 2 * (int64_t)conf->api.request_timeout * 1000 + 2000;
 	e->stats.last_reload_ok = true;
 	e->stats.started_unix = engine_now_ms() / 1000;
 
-	r = store_file_open(conf->state_dir, &e->store, cause);
+	if (store) {
+		e->store = store;
+		/* the state folder holds the rest: one daemon on it */
+		r = file_lock_dir(conf->state_dir, &e->lock_fd, cause);
+	} else
+		r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
 		goto fail;
 	/* Under the state folder's lock: only this daemon appends to it. */
@@ -615,6 +634,11 @@ int engine_suppress(struct engine *e, const char *target, const char *reason, co
 	bool replaced;
 	char *cause = NULL;
 
+	if (e->fenced) {
+		*why = "the daemon's own do-not-call list is not shared between the nodes of a cluster yet: put the "
+		       "number in a file of 'suppression' on every node and reload them";
+		return -EOPNOTSUPP;
+	}
 	if (suppress_normalize(target, strlen(target), false, normal, why) < 0)
 		return -EINVAL;
 	/* The file it goes to first: an addition answered into a file that
@@ -755,6 +779,8 @@ void engine_free(struct engine *e)
 		free(e->pending_jobs[i]);
 	free(e->pending_jobs);
 	store_close(e->store);
+	if (e->lock_fd >= 0)
+		close(e->lock_fd);
 	daemonconf_free(e->conf);
 	if (e->api_key) {
 		explicit_bzero(e->api_key, strlen(e->api_key));

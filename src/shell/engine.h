@@ -25,6 +25,15 @@ struct run;
  * 0, or a negative errno with *cause. */
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause);
+struct store;
+/* The same on a store of the caller's (taken over: the engine closes it);
+ * store NULL: the state folder's (engine_new). The state folder still
+ * holds the daemon's own do-not-call list, the ledger and the results. */
+int engine_new_store(struct event_base *base, const char *config_path, struct daemonconf *conf,
+		     const char *api_key, struct store *store, struct engine **ret, char **cause);
+/* Every non-idempotent API request asks fence(arg) before it is sent
+ * (http_set_fence): a cluster leader's lease. Before engine_start. */
+void engine_set_fence(struct engine *e, bool (*fence)(void *arg), void *arg);
 /* Schedule everything and tell systemd we are ready. */
 int engine_start(struct engine *e, int64_t born_ms);
 /* Re-read the configuration (SIGHUP). 0, or -EINVAL when it was refused. */

@@ -144,6 +144,8 @@ struct engine {
 	int64_t ledger_tried_ms;    /* when it was last tried */
 	char *ledger_dir;           /* the state folder of the start (a reload cannot move it) */
 	int64_t ledger_horizon;     /* the longest span kept since the start (a reload keeps more, never less) */
+	bool fenced;                /* a cluster's leader: requests ask the fence (engine_set_fence) */
+	int lock_fd;                /* the state folder's lock when the store is not the folder's */
 };
 
 /* Open the contact ledger when contact_limits is set and it is not open

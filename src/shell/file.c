@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,4 +177,36 @@ int file_append_sync(int fd, const char *p, size_t n)
 	if (rc < 0 && off > 0 && was >= 0 && ftruncate(fd, was) == 0)
 		fdatasync(fd);
 	return rc;
+}
+
+int file_lock_dir(const char *dir, int *ret_fd, char **cause)
+{
+	char *lock;
+	int fd, r;
+
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		r = -errno;
+		*cause = xasprintf("cannot create state folder '%s': %s", dir, strerror(errno));
+		return r;
+	}
+	lock = xasprintf("%s/lock", dir);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		r = -errno;
+		*cause = xasprintf("cannot open lock file '%s': %s", lock, strerror(errno));
+		free(lock);
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		*cause = r == -EBUSY ? xasprintf("another batchcalld is using the state folder '%s' (lock '%s' is held)",
+						 dir, lock)
+				     : xasprintf("cannot lock '%s': %s", lock, strerror(errno));
+		close(fd);
+		free(lock);
+		return r;
+	}
+	free(lock);
+	*ret_fd = fd;
+	return 0;
 }

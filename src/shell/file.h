@@ -16,6 +16,10 @@
  * Refuses files over max bytes with -EFBIG, folders with -EISDIR; 0 or a
  * negative errno. */
 int file_read(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Create the folder dir (0750) if needed and take the lock DIR/lock
+ * (flock, exclusive): 0 and *ret_fd, -EBUSY when another process holds it,
+ * or another negative errno; *cause says which. */
+int file_lock_dir(const char *dir, int *ret_fd, char **cause);
 
 /* Flags of file_read_ex. */
 enum {

@@ -44,6 +44,8 @@ struct http_request {
 	void *arg;
 	http_go_cb go; /* asked when it leaves the queue (NULL: always goes) */
 	void *go_arg;
+	bool fenced;       /* HTTP_NO_REUSE: the client's fence is asked too */
+	bool fence_refused; /* the fence said no before a byte was written */
 	/* Response being collected. */
 	struct sbuf resp;
 	size_t max_body;
@@ -68,10 +70,13 @@ struct http {
 	long timeout_ms, connect_timeout_ms;
 	size_t max_concurrent, max_body;
 	char *ca_file, *user_agent;
+	char *cert_file, *key_file;
 	/* Re-entrancy: a completion callback may call http_free; the free is
 	 * then finished by the dispatcher once the callback returned. */
 	int dispatching;
 	bool doomed;
+	http_go_cb fence; /* asked for every HTTP_NO_REUSE request (http_set_fence) */
+	void *fence_arg;
 };
 
 /* One watched socket: owned by curl's socket, handed back as socketp. */
@@ -93,6 +98,26 @@ static int64_t now_us(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* The last moment before the request's first byte is written, the
+ * connection up: a fenced request asks the fence once more (a leader whose
+ * lease ran short since the request left the queue sends nothing). */
+static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct http_request *r = clientp;
+
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	if (r->h->fence && !r->h->fence(r->h->fence_arg)) {
+		r->fence_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+#endif
 
 static void list_push(struct req_list *l, struct http_request *r)
 {
@@ -234,6 +259,11 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	 * the bytes sent after it; both zero means nothing left this host,
 	 * whatever the error. Any response byte means the server saw it. */
 	res.maybe_sent = req_size > 0 || upload > 0 || header_size > 0 || status != 0;
+	if (r->fence_refused) {
+		/* refused by the fence before its first byte: never sent */
+		res.maybe_sent = false;
+		res.withdrawn = true;
+	}
 	if (code != CURLE_OK) {
 		if (r->too_big)
 			snprintf(res.error, sizeof(res.error), "response body over %zu bytes", r->max_body);
@@ -357,7 +387,7 @@ static void admit(struct http *h)
 		bool withdrawn;
 		list_remove(&h->queued, r);
 		/* its owner's last word before anything is sent */
-		withdrawn = r->go && !r->go(r->go_arg);
+		withdrawn = (r->go && !r->go(r->go_arg)) || (r->fenced && h->fence && !h->fence(h->fence_arg));
 		if (withdrawn || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 			/* Withdrawn, or (only on memory exhaustion or misuse)
 			 * not started: a transport failure that never left this
@@ -400,6 +430,8 @@ struct http *http_new(struct event_base *base, const struct http_options *o)
 	h->max_body = o->max_body > 0 ? o->max_body : HTTP_DEFAULT_MAX_BODY;
 	h->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	h->user_agent = o->user_agent ? xstrdup(o->user_agent) : NULL;
+	h->cert_file = o->cert_file ? xstrdup(o->cert_file) : NULL;
+	h->key_file = o->key_file ? xstrdup(o->key_file) : NULL;
 	int burst = o->burst;
 	if (burst < 1)
 		burst = o->max_per_second >= 1 && o->max_per_second < 1e6 ? (int)floor(o->max_per_second) : 1;
@@ -444,6 +476,8 @@ void http_free(struct http *h)
 		event_free(h->admit_timer);
 	free(h->ca_file);
 	free(h->user_agent);
+	free(h->cert_file);
+	free(h->key_file);
 	free(h);
 }
 
@@ -476,6 +510,10 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		SET(CURLOPT_CAINFO, h->ca_file);
 	if (h->user_agent)
 		SET(CURLOPT_USERAGENT, h->user_agent);
+	if (h->cert_file)
+		SET(CURLOPT_SSLCERT, h->cert_file);
+	if (h->key_file)
+		SET(CURLOPT_SSLKEY, h->key_file);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, r);
@@ -489,6 +527,11 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		 * FORBID_REUSE keeps it from being reused by anybody later. */
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 		SET(CURLOPT_FORBID_REUSE, 1L);
+		r->fenced = true;
+#if LIBCURL_VERSION_NUM >= 0x075000
+		SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+		SET(CURLOPT_PREREQDATA, r);
+#endif
 	}
 
 	if (strcmp(method, "GET") == 0) {
@@ -568,6 +611,12 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 out:
 	request_free(r);
 	return rc;
+}
+
+void http_set_fence(struct http *h, http_go_cb fence, void *arg)
+{
+	h->fence = fence;
+	h->fence_arg = arg;
 }
 
 void http_set_go(struct http_request *r, http_go_cb go, void *arg)

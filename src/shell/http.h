@@ -32,6 +32,8 @@ struct http_options {
 	int burst;               /* token bucket size; < 1: max(1, floor(rate)) */
 	size_t max_body;         /* response body cap of a request that gives none; 0: 64 MiB */
 	const char *ca_file;     /* extra CA bundle (CURLOPT_CAINFO); NULL: system */
+	const char *cert_file;   /* client certificate, PEM (CURLOPT_SSLCERT); NULL: none */
+	const char *key_file;    /* its key, PEM (CURLOPT_SSLKEY); NULL: none */
 	const char *user_agent;  /* NULL: none */
 };
 
@@ -100,6 +102,13 @@ void http_cancel(struct http_request *r);
  * cancelled. */
 typedef bool (*http_go_cb)(void *arg);
 void http_set_go(struct http_request *r, http_go_cb go, void *arg);
+
+/* The fence of a cluster leader (cluster.h): asked for every HTTP_NO_REUSE
+ * request when it leaves the queue and again in libcurl's pre-request
+ * callback, once the connection is up and before the first byte is
+ * written; false withdraws it as http_set_go's go does (maybe_sent false,
+ * withdrawn true). NULL: none. */
+void http_set_fence(struct http *h, http_go_cb fence, void *arg);
 
 /* Requests queued or in flight. */
 size_t http_pending(const struct http *h);

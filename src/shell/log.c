@@ -83,6 +83,9 @@ static const struct log_event_info event_info[EV__MAX] = {
 	[EV_API_CLOCK] = { "api-clock", NULL, "46f197c731234704b00f486b0bb50276" },
 	[EV_SUPPRESSED] = { "suppressed", NULL, "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917" },
 	[EV_CONTACT_LIMIT] = { "contact-limit", NULL, "904c8d9fcf5c417d9a53c7d265bf476f" },
+	[EV_LEADER_GAINED] = { "leader-gained", NULL, "734986c986344c9883b80c7d0c0ee8cb" },
+	[EV_LEADER_LOST] = { "leader-lost", NULL, "3e60082be14b4eaa89c404039a3230d3" },
+	[EV_CLUSTER] = { "cluster", NULL, "4196ed2680194e87908d8b39cd6d8381" },
 };
 
 static const char *const priority_names[] = {

@@ -72,6 +72,9 @@ enum log_event {
 	EV_API_CLOCK,       /* the API's clock is more than a minute from ours, or back */
 	EV_SUPPRESSED,      /* a do-not-call list left a recipient out of a submit or retry, or was added to */
 	EV_CONTACT_LIMIT,   /* the contact limits left a recipient out of a submit or retry */
+	EV_LEADER_GAINED,   /* cluster: this node became the leader */
+	EV_LEADER_LOST,     /* cluster: this node lost (or gave up) the leadership */
+	EV_CLUSTER,         /* cluster: etcd unreachable or back, job files differ from the leader's, a standby's news */
 	EV__MAX,
 };
 

@@ -74,6 +74,24 @@ struct store {
  * with *cause. */
 int store_file_open(const char *dir, struct store **ret, char **cause);
 
+struct etcd;
+
+/* The etcd backend (cluster mode): one key per run, PREFIX "runs/" NAME
+ * (NAME: state_file_name), its value the same versioned JSON as a state
+ * file. Every put and remove is one transaction per at most 64 records and
+ * 1 MiB, fenced: it succeeds only while the key fence_key still has the
+ * create revision fence_rev (this node's leadership); otherwise nothing
+ * of it is written, the call returns -ESTALE and fenced(arg) is called
+ * (once per refusal). No answer from etcd: -EIO (the transaction may or
+ * may not have been applied, each record whole). A record over 1 MiB is
+ * refused (-EFBIG). load pages through the prefix (1000 keys a request).
+ * The client c stays the caller's. */
+int store_etcd_open(struct etcd *c, const char *prefix, const char *fence_key, int64_t fence_rev,
+		    void (*fenced)(void *arg), void *arg, struct store **ret, char **cause);
+/* Writes refused by the fence, and transactions sent, since open. */
+uint64_t store_etcd_refusals(const struct store *s);
+uint64_t store_etcd_txns(const struct store *s);
+
 /* Read every record: cb gets the newest of each run (or its damage). 0, or a
  * negative errno when the store cannot be read at all. */
 static inline int store_load(struct store *s, store_load_cb cb, void *arg, struct store_load_info *info)

@@ -1366,6 +1366,70 @@ START_TEST(test_over_limit)
 }
 END_TEST
 
+/* cluster = { ... }: every key checked, and what cluster mode refuses. */
+START_TEST(test_cluster)
+{
+	static const struct {
+		const char *conf, *err; /* err NULL: loads */
+	} cases[] = {
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; };\n", NULL },
+		{ "cluster = { etcd_endpoints = [ \"http://10.0.0.1:2379\", \"https://[::1]:2379\" ]; node_name = "
+		  "\"calls-a.1\"; lease_ttl = 30; key_prefix = \"/x/y/\"; };\n", NULL },
+		{ "cluster = { node_name = \"a\"; };\n",
+		  "'cluster' needs 'etcd_endpoints' (a list of \"http://HOST:PORT\" or \"https://HOST:PORT\")" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; };\n",
+		  "'cluster' needs 'node_name' (this node's name, unique in the cluster)" },
+		{ "cluster = { etcd_endpoints = [ \"127.0.0.1:2379\" ]; node_name = \"a\"; };\n",
+		  "'cluster.etcd_endpoints': each element must be \"http://HOST:PORT\" or \"https://HOST:PORT\" (got "
+		  "\"127.0.0.1:2379\")" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379/v3\" ]; node_name = \"a\"; };\n",
+		  "'cluster.etcd_endpoints': each element must be \"http://HOST:PORT\" or \"https://HOST:PORT\" (got "
+		  "\"http://127.0.0.1:2379/v3\")" },
+		{ "cluster = { etcd_endpoints = [ ]; node_name = \"a\"; };\n",
+		  "'cluster.etcd_endpoints' must be a list of 1 to 16 URLs ( \"http://127.0.0.1:2379\", … )" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a b\"; };\n",
+		  "'cluster.node_name' must be 1 to 63 letters, digits, '-', '_' or '.' (got \"a b\")" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; key_prefix = "
+		  "\"batchcalld\"; };\n",
+		  "'cluster.key_prefix' must begin and end with '/' (\"/batchcalld/\"; got \"batchcalld\")" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; cert_file = "
+		  "\"batchcalld.conf\"; };\n",
+		  "'cluster': 'cert_file' and 'key_file' go together (the client certificate and its key)" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; };\n"
+		  "webhook_listen = \"127.0.0.1:8080\";\n",
+		  "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay on the node that "
+		  "received them" },
+		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; };\n"
+		  "contact_limits = { min_gap = \"1d\"; };\n",
+		  "'contact_limits' cannot be used with 'cluster' yet: the contact ledger would stay on the node that "
+		  "wrote it" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct diag d = { 0 };
+		struct daemonconf *c = NULL;
+		char *dir;
+		int r = load_pair(cases[i].conf, "jobs = ( " JOB_LINE("a", "") " );\n", &c, &d, &dir);
+
+		if (!cases[i].err) {
+			ck_assert_msg(r == 0, "case %zu: %s", i, d.n ? d.v[0].msg : "");
+			ck_assert(c->cluster != NULL);
+			ck_assert_uint_ge(c->cluster->n_etcd_endpoints, 1);
+			ck_assert_str_eq(c->cluster->key_prefix, i == 1 ? "/x/y/" : "/batchcalld/");
+			ck_assert_int_eq(c->cluster->lease_ttl, i == 1 ? 30 : 10);
+			daemonconf_free(c);
+		} else {
+			ck_assert_msg(r == -EINVAL, "case %zu loads", i);
+			ck_assert_uint_eq(d.n, 1);
+			ck_assert_str_eq(d.v[0].msg, cases[i].err);
+		}
+		diag_clear(&d);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+END_TEST
+
 START_TEST(test_contact_limits)
 {
 	static const struct {
@@ -1531,6 +1595,7 @@ int main(void)
 	tcase_add_test(tc, test_contact_limits);
 	tcase_add_test(tc, test_follow_up);
 	tcase_add_test(tc, test_over_limit);
+	tcase_add_test(tc, test_cluster);
 	tcase_add_test(tc, test_destructors_accept_null);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
