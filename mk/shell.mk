@@ -19,7 +19,8 @@ src_shell_libshell_a_SOURCES += \
 	src/shell/ctl_online.c src/shell/ctl_online.h \
 	src/shell/suppress_store.c src/shell/suppress_store.h src/shell/ledger_store.c src/shell/ledger_store.h
 # cluster mode (README "Running more than one node")
-src_shell_libshell_a_SOURCES += src/shell/cluster.c src/shell/cluster.h src/shell/standby.c src/shell/standby.h
+src_shell_libshell_a_SOURCES += src/shell/cluster.c src/shell/cluster.h src/shell/standby.c src/shell/standby.h \
+	src/shell/shared.c src/shell/shared.h
 
 SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/tests/shell
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)

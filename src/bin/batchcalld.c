@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +196,7 @@ struct daemon {
 	struct control *ctl;
 	struct cluster *cl;
 	struct standby *sb;
+	struct engine_shared shared; /* the leader's engine keeps its state in etcd */
 };
 
 /* A standby's SIGHUP: the job files again, and their digest. */
@@ -255,15 +257,19 @@ static void lead_cb(void *arg)
 {
 	struct daemon *d = arg;
 	struct control_source src;
-	struct store *st = NULL;
 	char *cause = NULL;
 	struct timespec now;
 
-	if (store_etcd_open(cluster_etcd(d->cl), cluster_prefix(d->cl), cluster_leader_key(d->cl),
-			    cluster_fence_rev(d->cl), cluster_fenced, d->cl, &st, &cause) < 0 ||
-	    engine_new_store(d->base, d->config, d->conf, d->key, st, &d->e, &cause) < 0) {
-		if (st && !d->e)
-			d->conf = NULL; /* the engine took it over and freed it */
+	d->shared = (struct engine_shared){
+		.etcd = cluster_etcd(d->cl),
+		.prefix = cluster_prefix(d->cl),
+		.fence_key = cluster_leader_key(d->cl),
+		.fence_rev = cluster_fence_rev(d->cl),
+		.fenced = cluster_fenced,
+		.arg = d->cl,
+	};
+	if (engine_new_shared(d->base, d->config, d->conf, d->key, &d->shared, &d->e, &cause) < 0) {
+		d->conf = NULL; /* the engine took it over and freed it */
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL, "the leader cannot start: %s", cause ? cause : "?");
 		cluster_resign(d->cl);
 		_exit(CLUSTER_EXIT_LOST);
@@ -290,7 +296,8 @@ static int run_cluster(struct daemon *d, char **cause)
 	int r;
 
 	cluster_digest(d->conf, digest);
-	r = cluster_new(d->base, d->conf->cluster, digest, &d->cl, cause);
+	mkdir(d->conf->state_dir, 0750); /* (its counters; the engine locks it once it leads) */
+	r = cluster_new(d->base, d->conf->cluster, d->conf->state_dir, digest, &d->cl, cause);
 	if (r < 0)
 		return r;
 	d->sb = standby_new(d->cl, d->conf);

@@ -190,6 +190,22 @@ char *etcdmsg_range(const char *prefix, const char *after, int64_t limit)
 	return finish(o);
 }
 
+char *etcdmsg_range_since(const char *prefix, const char *after, int64_t limit, int64_t min_mod_revision)
+{
+	json_object *o = json_object_new_object();
+
+	if (after)
+		add_bytes(o, "key", after, strlen(after) + 1);
+	else
+		add_bytes(o, "key", prefix, strlen(prefix));
+	add_range_end(o, prefix);
+	if (limit)
+		add_int(o, "limit", limit);
+	if (min_mod_revision)
+		add_int(o, "min_mod_revision", min_mod_revision);
+	return finish(o);
+}
+
 static char *with_int(const char *key, int64_t v)
 {
 	json_object *o = json_object_new_object();

@@ -118,6 +118,11 @@ char *etcdmsg_txn(const struct etcd_cmp *cmp, size_t n_cmp, const struct etcd_op
 /* POST /v3/kv/range: key, or every key from key up to the end of prefix
  * (after: start past this key instead, for paging; NULL: from prefix). */
 char *etcdmsg_range(const char *prefix, const char *after, int64_t limit);
+/* The same, only the keys last modified at or after revision
+ * min_mod_revision (0: every key). etcd filters after it reads the whole
+ * range (the limit counts the keys that pass): paging with after works
+ * as for etcdmsg_range. */
+char *etcdmsg_range_since(const char *prefix, const char *after, int64_t limit, int64_t min_mod_revision);
 char *etcdmsg_lease_grant(int64_t ttl_s);
 char *etcdmsg_lease_keepalive(int64_t id);
 char *etcdmsg_lease_revoke(int64_t id);

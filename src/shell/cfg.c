@@ -2348,16 +2348,12 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	if ((s = config_setting_get_member(root, "cluster"))) {
 		load_cluster(L, s, dir);
 		/* What the nodes of a cluster do not share yet: the post-call
-		 * events, the contact ledger. Refused rather than kept on one
-		 * node, where a failover would lose them. */
+		 * events. Refused rather than kept on one node, where a
+		 * failover would lose them. */
 		if (config_setting_get_member(root, "webhook_listen"))
 			lerr(L, config_setting_get_member(root, "webhook_listen"),
 			     "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay "
 			     "on the node that received them");
-		if (config_setting_get_member(root, "contact_limits"))
-			lerr(L, config_setting_get_member(root, "contact_limits"),
-			     "'contact_limits' cannot be used with 'cluster' yet: the contact ledger would stay on "
-			     "the node that wrote it");
 	}
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&

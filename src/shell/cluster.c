@@ -51,10 +51,13 @@ struct cluster {
 	bool digest_warned;
 	bool unreachable;       /* etcd did not answer the last call: said once */
 	struct event *tick_ev;
-	struct event *keepalive_ev;
-	struct etcd_call *grant_call, *campaign_call, *keepalive_call, *check_call, *revoke_call;
+	struct event *compact_ev; /* the leader compacts etcd's history */
+	int64_t compact_rev;      /* the revision seen at the last compaction tick */
+	struct etcd_call *grant_call, *campaign_call, *keepalive_call, *check_call, *revoke_call, *compact_call;
 	int64_t keepalive_sent_mono;
 	int64_t keepalive_next_mono;
+	char *counters_path;     /* STATE_DIR/cluster-counters: the counters outlive a step-down */
+	uint64_t lost;           /* leaderships this node lost */
 	uint64_t leader_changes; /* leader keys seen change hands */
 	uint64_t refusals;       /* fenced writes refused */
 	uint64_t fence_denials;  /* requests the fence held back */
@@ -81,9 +84,46 @@ static void arm(struct event *ev, int64_t ms)
 	evtimer_add(ev, &tv);
 }
 
+/* The counters, for the next life of this node (a step-down exits). No
+ * sync: a counter lost in a power cut is only a metric. */
+static void counters_save(const struct cluster *c)
+{
+	char *tmp = xasprintf("%s.tmp", c->counters_path);
+	FILE *f = fopen(tmp, "w");
+
+	if (f) {
+		fprintf(f, "leader_changes %" PRIu64 "\nfenced_refusals %" PRIu64 "\nleaderships_lost %" PRIu64 "\n",
+			c->leader_changes, c->refusals, c->lost);
+		if (fclose(f) == 0)
+			rename(tmp, c->counters_path);
+	}
+	free(tmp);
+}
+
+static void counters_load(struct cluster *c)
+{
+	FILE *f = fopen(c->counters_path, "r");
+	char name[32];
+	uint64_t v;
+
+	if (!f)
+		return;
+	while (fscanf(f, "%31s %" SCNu64, name, &v) == 2) {
+		if (strcmp(name, "leader_changes") == 0)
+			c->leader_changes = v;
+		else if (strcmp(name, "fenced_refusals") == 0)
+			c->refusals = v;
+		else if (strcmp(name, "leaderships_lost") == 0)
+			c->lost = v;
+	}
+	fclose(f);
+}
+
 /* Step down: nothing more may leave this process. */
 static void __attribute__((noreturn)) lose(struct cluster *c, const char *why)
 {
+	c->lost++;
+	counters_save(c);
 	log_event(LOG_ERR, EV_LEADER_LOST, NULL,
 		  "node '%s' lost the leadership: %s; exiting (status %d) so that nothing more is sent on it "
 		  "(systemd restarts this node as a standby)",
@@ -141,8 +181,10 @@ static void see_leader(struct cluster *c, const struct etcd_kv *kv)
 
 	read_value(kv, name, sizeof(name), digest, sizeof(digest));
 	if (kv->create_revision != c->seen_rev) {
-		if (c->seen_rev)
+		if (c->seen_rev) {
 			c->leader_changes++;
+			counters_save(c);
+		}
 		log_event(LOG_INFO, EV_CLUSTER, NULL, "node '%s' is a standby; the leader is '%s'", c->node, name);
 		c->digest_warned = false;
 	}
@@ -162,6 +204,58 @@ static void see_leader(struct cluster *c, const struct etcd_kv *kv)
 	}
 }
 
+/* --- etcd's history ------------------------------------------------------------ */
+
+/* etcd keeps every revision of every key until it is compacted; each run
+ * record is written a few times, so the leader compacts what is older than
+ * one tick (the way kube-apiserver does), unless etcd does it itself
+ * (--auto-compaction-retention: then a compaction already done answers an
+ * error, which is fine). */
+#define COMPACT_EVERY_MS (5 * 60 * 1000)
+
+static void compact_done_cb(int r, const struct etcd_resp *out, const char *cause, void *arg)
+{
+	struct cluster *c = arg;
+
+	(void)out;
+	c->compact_call = NULL;
+	if (r < 0 && cause && !strstr(cause, "compacted"))
+		log_event(LOG_DEBUG, EV_CLUSTER, NULL, "etcd: compacting the history failed: %s", cause);
+}
+
+static void compact_rev_cb(int r, const struct etcd_resp *out, const char *cause, void *arg)
+{
+	struct cluster *c = arg;
+	int64_t prev = c->compact_rev;
+
+	(void)cause;
+	c->compact_call = NULL;
+	if (r < 0 || c->role != CLUSTER_LEADER)
+		return;
+	c->compact_rev = out->revision;
+	if (prev > 0 && prev < out->revision) {
+		char *body = xasprintf("{\"revision\":\"%" PRId64 "\"}", prev);
+		etcd_call_async(c->etcd, "/v3/kv/compaction", body, ETCD_LEASE_REVOKE_RESP, compact_done_cb, c,
+				&c->compact_call);
+		free(body);
+	}
+}
+
+static void compact_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->role == CLUSTER_LEADER && !c->compact_call) {
+		/* the current revision: the header of any read */
+		char *body = etcdmsg_range(c->leader_key, NULL, 1);
+		etcd_call_async(c->etcd, "/v3/kv/range", body, ETCD_RANGE_RESP, compact_rev_cb, c, &c->compact_call);
+		free(body);
+	}
+	arm(c->compact_ev, COMPACT_EVERY_MS);
+}
+
 static void start_leading(struct cluster *c)
 {
 	c->role = CLUSTER_LEADER;
@@ -171,6 +265,7 @@ static void start_leading(struct cluster *c)
 	log_event(LOG_NOTICE, EV_LEADER_GAINED, NULL,
 		  "node '%s' is the leader (lease %" PRIx64 ", fencing revision %" PRId64 ", lease_ttl %" PRId64 "s)",
 		  c->node, (uint64_t)c->lease_id, c->fence_rev, c->ttl_ms / 1000);
+	arm(c->compact_ev, 0);
 	if (c->hooks.lead)
 		c->hooks.lead(c->hooks.arg);
 }
@@ -252,8 +347,10 @@ static void campaign_cb(int r, const struct etcd_resp *out, const char *cause, v
 		return;
 	if (out->succeeded) {
 		c->fence_rev = out->revision;
-		if (c->seen_rev)
+		if (c->seen_rev) {
 			c->leader_changes++;
+			counters_save(c);
+		}
 		taking(c);
 		return;
 	}
@@ -425,8 +522,8 @@ void cluster_digest(const struct daemonconf *conf, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-int cluster_new(struct event_base *base, const struct clusterconf *k, const char *digest, struct cluster **ret,
-		char **cause)
+int cluster_new(struct event_base *base, const struct clusterconf *k, const char *state_dir, const char *digest,
+		struct cluster **ret, char **cause)
 {
 	struct cluster *c = xcalloc(1, sizeof(*c));
 	struct etcd_options o = {
@@ -446,6 +543,8 @@ int cluster_new(struct event_base *base, const struct clusterconf *k, const char
 		return -EINVAL;
 	}
 	c->node = xstrdup(k->node_name);
+	c->counters_path = xasprintf("%s/cluster-counters", state_dir);
+	counters_load(c);
 	c->prefix = xstrdup(k->key_prefix);
 	c->leader_key = xasprintf("%sleader", k->key_prefix);
 	c->member_key = xasprintf("%smembers/%s", k->key_prefix, k->node_name);
@@ -453,6 +552,7 @@ int cluster_new(struct event_base *base, const struct clusterconf *k, const char
 	c->ttl_ms = k->lease_ttl * 1000L;
 	c->margin_ms = c->ttl_ms / 3;
 	c->tick_ev = evtimer_new(base, tick_cb, c);
+	c->compact_ev = evtimer_new(base, compact_cb, c);
 	*ret = c;
 	return 0;
 }
@@ -513,7 +613,7 @@ void cluster_fenced(void *arg)
 {
 	struct cluster *c = arg;
 
-	c->refusals++;
+	c->refusals++; /* (saved by lose) */
 	lose(c, "etcd refused a fenced write (the leader key is another node's)");
 }
 
@@ -546,8 +646,11 @@ void cluster_free(struct cluster *c)
 		return;
 	if (c->tick_ev)
 		event_free(c->tick_ev);
+	if (c->compact_ev)
+		event_free(c->compact_ev);
 	etcd_free(c->etcd); /* cancels the calls in flight */
 	free(c->node);
+	free(c->counters_path);
 	free(c->prefix);
 	free(c->leader_key);
 	free(c->member_key);
@@ -621,9 +724,9 @@ char *cluster_info_json(struct cluster *c)
 	sbuf_add_json_str(&b, c->leader_digest);
 	sbuf_addf(&b, ",\"lease_id\":\"%" PRIx64 "\",\"lease_left_ms\":%" PRId64 ",\"lease_ttl\":%" PRId64
 		      ",\"fence_revision\":%" PRId64 ",\"leader_since\":%" PRId64 ",\"leader_changes\":%" PRIu64
-		      ",\"fenced_refusals\":%" PRIu64,
+		      ",\"fenced_refusals\":%" PRIu64 ",\"leaderships_lost\":%" PRIu64,
 		  (uint64_t)c->lease_id, left > 0 ? left : 0, c->ttl_ms / 1000, c->fence_rev, c->leader_since,
-		  c->leader_changes, c->refusals);
+		  c->leader_changes, c->refusals, c->lost);
 	/* the members: the keys under PREFIX members/ */
 	prefix = xasprintf("%smembers/", c->prefix);
 	body = etcdmsg_range(prefix, NULL, 1000);
@@ -692,6 +795,10 @@ void cluster_metrics(const struct cluster *c, struct sbuf *out)
 		       "leadership was gone.\n"
 		       "# TYPE batchcalld_cluster_fenced_refusals_total counter\n");
 	sbuf_addf(out, "batchcalld_cluster_fenced_refusals_total %" PRIu64 "\n", c->refusals);
+	sbuf_adds(out, "# HELP batchcalld_cluster_leaderships_lost_total Times this node stepped down as the leader "
+		       "(each one a restart).\n"
+		       "# TYPE batchcalld_cluster_leaderships_lost_total counter\n");
+	sbuf_addf(out, "batchcalld_cluster_leaderships_lost_total %" PRIu64 "\n", c->lost);
 	sbuf_adds(out, "# HELP batchcalld_cluster_fence_denials_total API requests the fence held back (lease too "
 		       "short, or not the leader).\n"
 		       "# TYPE batchcalld_cluster_fence_denials_total counter\n");

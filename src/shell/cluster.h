@@ -58,10 +58,11 @@ struct cluster_hooks {
 };
 
 /* A cluster client on base for configuration k (copied); digest names the
- * job files loaded (cluster_digest). Nothing is sent before cluster_start.
- * 0, or a negative errno with *cause. */
-int cluster_new(struct event_base *base, const struct clusterconf *k, const char *digest, struct cluster **ret,
-		char **cause);
+ * job files loaded (cluster_digest); its counters outlive a step-down in
+ * STATE_DIR/cluster-counters. Nothing is sent before cluster_start. 0, or a
+ * negative errno with *cause. */
+int cluster_new(struct event_base *base, const struct clusterconf *k, const char *state_dir, const char *digest,
+		struct cluster **ret, char **cause);
 void cluster_start(struct cluster *c, const struct cluster_hooks *h);
 /* The digest of the job files of c: every job's name and digest (64 hex
  * digits and a NUL into out). */

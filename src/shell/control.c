@@ -399,6 +399,11 @@ static void handle_suppress(const struct control_source *src, const struct contr
 		reply_error(ret, 400, "bad_target", "%s", why ? why : "not a number or WhatsApp id");
 		return;
 	}
+	if (rc == -EAGAIN) {
+		/* a cluster's standby: the leader adds */
+		reply_error(ret, 409, "refused", "%s", why ? why : "not now");
+		return;
+	}
 	if (rc < 0) {
 		reply_error(ret, 507, "state_error", "%s: %s; not added", why ? why : "the state folder refused it",
 			    strerror(-rc));

@@ -299,7 +299,7 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause)
 {
-	return engine_new_store(base, config_path, conf, api_key, NULL, ret, cause);
+	return engine_new_shared(base, config_path, conf, api_key, NULL, ret, cause);
 }
 
 void engine_set_fence(struct engine *e, bool (*fence)(void *arg), void *arg)
@@ -308,8 +308,8 @@ void engine_set_fence(struct engine *e, bool (*fence)(void *arg), void *arg)
 	e->fenced = fence != NULL;
 }
 
-int engine_new_store(struct event_base *base, const char *config_path, struct daemonconf *conf,
-		     const char *api_key, struct store *store, struct engine **ret, char **cause)
+int engine_new_shared(struct event_base *base, const char *config_path, struct daemonconf *conf,
+		      const char *api_key, const struct engine_shared *shared, struct engine **ret, char **cause)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
 	struct http_options ho = { 0 };
@@ -326,10 +326,13 @@ int engine_new_store(struct event_base *base, const char *config_path, struct da
 	e->stats.last_reload_ok = true;
 	e->stats.started_unix = engine_now_ms() / 1000;
 
-	if (store) {
-		e->store = store;
+	e->shared = shared;
+	if (shared) {
 		/* the state folder holds the rest: one daemon on it */
 		r = file_lock_dir(conf->state_dir, &e->lock_fd, cause);
+		if (r == 0)
+			r = store_etcd_open(shared->etcd, shared->prefix, shared->fence_key, shared->fence_rev,
+					    shared->fenced, shared->arg, &e->store, cause);
 	} else
 		r = store_file_open(conf->state_dir, &e->store, cause);
 	if (r < 0)
@@ -337,7 +340,10 @@ int engine_new_store(struct event_base *base, const char *config_path, struct da
 	/* Under the state folder's lock: only this daemon appends to it. */
 	{
 		bool cut = false;
-		r = suppress_store_open(conf->state_dir, &e->own, &e->own_store, &cut, cause);
+		if (shared)
+			r = suppress_store_open_etcd(shared, &e->own, &e->own_store, cause);
+		else
+			r = suppress_store_open(conf->state_dir, &e->own, &e->own_store, &cut, cause);
 		if (r < 0)
 			goto fail;
 		if (cut)
@@ -582,8 +588,12 @@ int engine_ledger_open(struct engine *e, char **cause)
 		e->ledger_horizon = ledger_horizon(lim);
 	if (!e->ledger_store) {
 		int64_t t0 = engine_now_ms();
-		r = ledger_store_open(e->ledger_dir, e->ledger_horizon, t0 / 1000, &e->ledger, &e->ledger_store, &dropped,
-				      &cut, cause);
+		if (e->shared)
+			r = ledger_store_open_etcd(e->shared, e->ledger_horizon, t0 / 1000, &e->ledger, &e->ledger_store,
+						   &dropped, cause);
+		else
+			r = ledger_store_open(e->ledger_dir, e->ledger_horizon, t0 / 1000, &e->ledger, &e->ledger_store,
+					      &dropped, &cut, cause);
 		if (r < 0)
 			return r;
 		if (cut)
@@ -634,11 +644,6 @@ int engine_suppress(struct engine *e, const char *target, const char *reason, co
 	bool replaced;
 	char *cause = NULL;
 
-	if (e->fenced) {
-		*why = "the daemon's own do-not-call list is not shared between the nodes of a cluster yet: put the "
-		       "number in a file of 'suppression' on every node and reload them";
-		return -EOPNOTSUPP;
-	}
 	if (suppress_normalize(target, strlen(target), false, normal, why) < 0)
 		return -EINVAL;
 	/* The file it goes to first: an addition answered into a file that

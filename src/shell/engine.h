@@ -25,12 +25,24 @@ struct run;
  * 0, or a negative errno with *cause. */
 int engine_new(struct event_base *base, const char *config_path, struct daemonconf *conf,
 	       const char *api_key, struct engine **ret, char **cause);
-struct store;
-/* The same on a store of the caller's (taken over: the engine closes it);
- * store NULL: the state folder's (engine_new). The state folder still
- * holds the daemon's own do-not-call list, the ledger and the results. */
-int engine_new_store(struct event_base *base, const char *config_path, struct daemonconf *conf,
-		     const char *api_key, struct store *store, struct engine **ret, char **cause);
+struct etcd;
+/* Cluster mode: what the leader keeps in etcd instead of the state folder
+ * (the run records, the daemon's own do-not-call list, the contact ledger,
+ * the post-call events), every write fenced on fence_key's create
+ * revision fence_rev; a refusal calls fenced(arg). The caller's, for the
+ * engine's life. */
+struct engine_shared {
+	struct etcd *etcd;
+	const char *prefix;    /* key_prefix */
+	const char *fence_key; /* PREFIX "leader" */
+	int64_t fence_rev;
+	void (*fenced)(void *arg);
+	void *arg;
+};
+/* The same in cluster mode: shared NULL is engine_new. The state folder
+ * still holds the lock, the conversations fetched and the results files. */
+int engine_new_shared(struct event_base *base, const char *config_path, struct daemonconf *conf,
+		      const char *api_key, const struct engine_shared *shared, struct engine **ret, char **cause);
 /* Every non-idempotent API request asks fence(arg) before it is sent
  * (http_set_fence): a cluster leader's lease. Before engine_start. */
 void engine_set_fence(struct engine *e, bool (*fence)(void *arg), void *arg);

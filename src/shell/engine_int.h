@@ -145,6 +145,7 @@ struct engine {
 	char *ledger_dir;           /* the state folder of the start (a reload cannot move it) */
 	int64_t ledger_horizon;     /* the longest span kept since the start (a reload keeps more, never less) */
 	bool fenced;                /* a cluster's leader: requests ask the fence (engine_set_fence) */
+	const struct engine_shared *shared; /* cluster mode (engine.h); NULL: one node */
 	int lock_fd;                /* the state folder's lock when the store is not the folder's */
 };
 

@@ -12,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "etcd.h"
 #include "file.h"
 #include "ledger_store.h"
 #include "sbuf.h"
+#include "shared.h"
 
 struct ledger_store {
 	int dirfd;
@@ -24,7 +26,23 @@ struct ledger_store {
 	size_t lines;        /* lines the file holds (since it was last written whole) */
 	int64_t compacted_at; /* when it was last compacted (or that failed), unix s */
 	bool last_failed;
+	/* cluster mode: the ledger is in etcd, one key a contact (PREFIX
+	 * "contacts/" KEY "-" TAG, its line the value: a later making of the
+	 * contact replaces it); fd and dirfd -1 */
+	const struct engine_shared *sh;
+	char *keys;
+	struct shared_item *items; /* waiting for the sync (key and value owned) */
+	size_t n_items, cap_items;
 };
+
+static void items_drop(struct ledger_store *st)
+{
+	for (size_t i = 0; i < st->n_items; i++) {
+		free((char *)st->items[i].key);
+		free((char *)st->items[i].value);
+	}
+	st->n_items = 0;
+}
 
 /* The instant a line begins with; -1 when it does not. */
 static int64_t line_at(const char *p, size_t n)
@@ -214,6 +232,20 @@ void ledger_store_add(struct ledger_store *st, int64_t at, const char *target, c
 	char line[512];
 	size_t n = ledger_format(line, sizeof(line), at, target, agent, tag);
 
+	if (st->sh) {
+		char *text = xmalloc(n + 1);
+		ledger_format(text, n + 1, at, target, agent, tag);
+		if (st->n_items == st->cap_items) {
+			st->cap_items = st->cap_items ? 2 * st->cap_items : 16;
+			st->items = xrealloc(st->items, st->cap_items * sizeof(*st->items));
+		}
+		st->items[st->n_items++] = (struct shared_item){
+			.key = xasprintf("%s%016" PRIx64 "-%016" PRIx64, st->keys, ledger_key(target), tag),
+			.value = text,
+			.len = n,
+		};
+		return;
+	}
 	if (n < sizeof(line)) {
 		sbuf_add(&st->pending, line, n);
 	} else {
@@ -226,13 +258,25 @@ void ledger_store_add(struct ledger_store *st, int64_t at, const char *target, c
 
 bool ledger_store_pending(const struct ledger_store *st)
 {
-	return st && st->pending.len > 0;
+	return st && (st->pending.len > 0 || st->n_items > 0);
 }
 
 int ledger_store_sync(struct ledger_store *st)
 {
 	int rc;
 
+	if (st && st->sh) {
+		char *cause = NULL;
+		if (st->n_items == 0)
+			return 0;
+		rc = shared_write(st->sh, st->items, st->n_items, &cause);
+		free(cause);
+		if (rc < 0)
+			return rc;
+		st->lines += st->n_items;
+		items_drop(st);
+		return 0;
+	}
 	if (!st || st->pending.len == 0)
 		return 0;
 	if (st->fd < 0) {
@@ -256,6 +300,30 @@ bool ledger_store_due(const struct ledger_store *st, size_t live, int64_t now_s)
 	return !(st->last_failed && now_s - st->compacted_at < 3600) && st->lines >= 100000 && st->lines >= 2 * live;
 }
 
+/* Cluster mode: delete the keys of contacts at or before cutoff; how
+ * many keys are left in *ret_left. */
+static int etcd_expire(struct ledger_store *st, int64_t cutoff, size_t *ret_left, char **cause)
+{
+	struct etcd_kv *v = NULL;
+	struct shared_item *del;
+	size_t n = 0, k = 0;
+	int r = shared_range(st->sh, st->keys, &v, &n, cause);
+
+	if (r < 0)
+		return r;
+	del = xcalloc(n ? n : 1, sizeof(*del));
+	for (size_t i = 0; i < n; i++) {
+		int64_t at = line_at(v[i].value, v[i].value_len);
+		if (at >= 0 && at <= cutoff)
+			del[k++] = (struct shared_item){ .key = v[i].key };
+	}
+	r = k ? shared_write(st->sh, del, k, cause) : 0;
+	*ret_left = n - k;
+	free(del);
+	shared_kvs_free(v, n);
+	return r;
+}
+
 long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t now_s, int64_t cutoff)
 {
 	char *text = NULL;
@@ -267,6 +335,17 @@ long ledger_store_compact(struct ledger_store *st, struct ledger *l, int64_t now
 	r = ledger_store_sync(st);
 	if (r < 0)
 		return r;
+	if (st->sh) {
+		char *cause = NULL;
+		size_t left = 0;
+		r = etcd_expire(st, cutoff, &left, &cause);
+		free(cause);
+		if (r < 0)
+			return r;
+		st->lines = left;
+		st->last_failed = false;
+		return (long)ledger_expire(l, cutoff);
+	}
 	r = file_read_ex(st->path, LEDGER_STORE_MAX_FILE, FILE_READ_REGULAR, &text, &len);
 	if (r < 0)
 		return r;
@@ -284,10 +363,73 @@ const char *ledger_store_path(const struct ledger_store *st)
 	return st->path;
 }
 
+int ledger_store_open_etcd(const struct engine_shared *sh, int64_t horizon, int64_t now_s, struct ledger *l,
+			   struct ledger_store **ret, size_t *ret_dropped, char **cause)
+{
+	struct ledger_store *st = xcalloc(1, sizeof(*st));
+	struct etcd_kv *v = NULL;
+	struct sbuf text = { 0 };
+	struct diag d = { 0 };
+	size_t n = 0, torn, left = 0;
+	int64_t cutoff = now_s - horizon;
+	char *c = NULL;
+	int r;
+
+	*ret_dropped = 0;
+	st->fd = st->dirfd = -1;
+	st->sh = sh;
+	st->compacted_at = now_s;
+	st->keys = xasprintf("%scontacts/", sh->prefix);
+	st->path = xasprintf("etcd %s", st->keys);
+	r = shared_range(sh, st->keys, &v, &n, &c);
+	if (r < 0) {
+		*cause = xasprintf("cannot read the contact ledger in %s: %s", st->path, c);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sbuf_add(&text, v[i].value, v[i].value_len);
+		if (v[i].value_len == 0 || v[i].value[v[i].value_len - 1] != '\n')
+			sbuf_adds(&text, "\n");
+	}
+	shared_kvs_free(v, n);
+	r = ledger_parse(l, st->path, text.s ? text.s : "", text.len, &d, &torn);
+	if (r < 0) {
+		char *first = diag_format(&d, 0);
+		*cause = xasprintf("the contact ledger in %s is damaged (%zu bad key%s), e.g. %s", st->path, d.n,
+				   d.n == 1 ? "" : "s", first);
+		free(first);
+		goto fail;
+	}
+	*ret_dropped = ledger_expire(l, cutoff);
+	st->lines = n;
+	if (*ret_dropped > 0) {
+		r = etcd_expire(st, cutoff, &left, &c);
+		if (r < 0) {
+			*cause = xasprintf("cannot compact the contact ledger in %s: %s", st->path, c);
+			goto fail;
+		}
+		st->lines = left;
+	}
+	sbuf_free(&text);
+	diag_clear(&d);
+	free(c);
+	*ret = st;
+	return 0;
+fail:
+	sbuf_free(&text);
+	diag_clear(&d);
+	free(c);
+	ledger_store_close(st);
+	return r < 0 ? r : -EINVAL;
+}
+
 void ledger_store_close(struct ledger_store *st)
 {
 	if (!st)
 		return;
+	items_drop(st);
+	free(st->items);
+	free(st->keys);
 	if (st->fd >= 0)
 		close(st->fd);
 	if (st->dirfd >= 0)

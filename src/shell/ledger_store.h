@@ -34,6 +34,13 @@ struct ledger_store;
  * it: a contact is never dropped silently). */
 int ledger_store_open(const char *state_dir, int64_t horizon, int64_t now_s, struct ledger *l,
 		      struct ledger_store **ret, size_t *ret_dropped, bool *ret_cut, char **cause);
+struct engine_shared;
+/* Cluster mode: the ledger in etcd (PREFIX "contacts/" KEY "-" TAG, one
+ * key a contact, its line the value), read into l as ledger_store_open
+ * does (the expired contacts deleted); syncs and compactions are fenced
+ * writes. 0 and *ret, or a negative errno with *cause. */
+int ledger_store_open_etcd(const struct engine_shared *sh, int64_t horizon, int64_t now_s, struct ledger *l,
+			   struct ledger_store **ret, size_t *ret_dropped, char **cause);
 /* Queue the line of one contact for the next sync. */
 void ledger_store_add(struct ledger_store *st, int64_t at, const char *target, const char *agent, uint64_t tag);
 /* Whether lines wait for a sync. */

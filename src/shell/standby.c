@@ -140,6 +140,16 @@ static int sb_request(void *ctx, const char *job, int kind, const char **why)
 	return -EAGAIN;
 }
 
+static int sb_suppress(void *ctx, const char *target, const char *reason, const struct log_peer *peer, char *normal,
+		       const char **why)
+{
+	(void)target;
+	(void)reason;
+	(void)peer;
+	normal[0] = '\0';
+	return sb_request(ctx, NULL, 0, why);
+}
+
 static const struct stats *sb_stats(void *ctx)
 {
 	return &((struct standby *)ctx)->stats;
@@ -171,6 +181,7 @@ void standby_source(struct standby *sb, struct control_source *ret)
 		.run_of = sb_run_of,
 		.request = sb_request,
 		.stats = sb_stats,
+		.suppress = sb_suppress,
 		.cluster = sb->cl,
 	};
 }

@@ -12,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "etcd.h"
 #include "file.h"
 #include "jobspec.h"
+#include "sbuf.h"
+#include "shared.h"
 #include "suppress_store.h"
 #include "tz.h"
 
@@ -25,6 +28,10 @@ struct suppress_store {
 	char *path;
 	uint32_t lines; /* lines it holds: the next one appended is lines + 1 */
 	struct stat sb; /* the file st->fd is: a file at path that is not it replaced it */
+	/* cluster mode: the list is in etcd, one key a target (PREFIX
+	 * "suppressed/" TARGET, its CSV line the value); fd and dirfd -1 */
+	const struct engine_shared *sh;
+	char *keys;
 };
 
 int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d)
@@ -213,12 +220,71 @@ int suppress_store_open(const char *state_dir, struct suppress_set *own, struct 
 	return 0;
 }
 
+static int kv_rev_cmp(const void *a, const void *b)
+{
+	const struct etcd_kv *x = a, *y = b;
+
+	return (x->create_revision > y->create_revision) - (x->create_revision < y->create_revision);
+}
+
+int suppress_store_open_etcd(const struct engine_shared *sh, struct suppress_set *own, struct suppress_store **ret,
+			     char **cause)
+{
+	struct suppress_store *st = xcalloc(1, sizeof(*st));
+	struct etcd_kv *v = NULL;
+	struct diag d = { 0 };
+	struct sbuf text = { 0 };
+	size_t n = 0;
+	int r;
+
+	st->fd = st->dirfd = -1;
+	st->sh = sh;
+	st->keys = xasprintf("%ssuppressed/", sh->prefix);
+	st->path = xasprintf("etcd %s", st->keys);
+	r = shared_range(sh, st->keys, &v, &n, cause);
+	if (r < 0) {
+		char *c = *cause;
+		*cause = xasprintf("cannot read the do-not-call list in %s: %s", st->path, c);
+		free(c);
+		suppress_store_close(st);
+		return r;
+	}
+	/* in the order they were added: the line numbers of messages */
+	qsort(v, n, sizeof(*v), kv_rev_cmp);
+	sbuf_adds(&text, own_header);
+	for (size_t i = 0; i < n; i++) {
+		sbuf_add(&text, v[i].value, v[i].value_len);
+		if (v[i].value_len == 0 || v[i].value[v[i].value_len - 1] != '\n')
+			sbuf_adds(&text, "\n");
+	}
+	shared_kvs_free(v, n);
+	st->lines = (uint32_t)(n + 1);
+	own->sealed = false;
+	r = suppress_parse(own, st->path, text.s, text.len, &d);
+	suppress_seal(own);
+	sbuf_free(&text);
+	if (r < 0) {
+		char *first = diag_format(&d, 0);
+		*cause = xasprintf("the do-not-call list in %s is damaged (%zu bad key%s), e.g. %s", st->path, d.n,
+				   d.n == 1 ? "" : "s", first);
+		free(first);
+		diag_clear(&d);
+		suppress_store_close(st);
+		return r;
+	}
+	diag_clear(&d);
+	*ret = st;
+	return 0;
+}
+
 int suppress_store_follow(struct suppress_store *st, struct suppress_set *own, bool *ret_replaced, char **cause)
 {
 	struct stat now;
 	bool cut = false;
 
 	*ret_replaced = false;
+	if (st->sh)
+		return 0; /* (only this leader writes it) */
 	if (st->fd >= 0 && stat(st->path, &now) == 0 && now.st_ino == st->sb.st_ino && now.st_dev == st->sb.st_dev)
 		return 0;
 	/* Replaced (sed -i, an editor that saves by rename, a restore) or
@@ -269,7 +335,15 @@ int suppress_store_append(struct suppress_store *st, const char *normal, int64_t
 	line = xasprintf("%s,%s,%s,%u,%s\n", is_wa ? "" : normal, is_wa ? normal + sizeof(wa) - 1 : "", when,
 			 (unsigned)peer_uid, cell);
 	free(cell);
-	rc = file_append_sync(st->fd, line, strlen(line));
+	if (st->sh) {
+		char *key = xasprintf("%s%s", st->keys, normal), *cause = NULL;
+		struct shared_item it = { .key = key, .value = line, .len = strlen(line) };
+		rc = shared_write(st->sh, &it, 1, &cause);
+		free(cause);
+		free(key);
+	} else {
+		rc = file_append_sync(st->fd, line, strlen(line));
+	}
 	free(line);
 	if (rc < 0)
 		return rc;
@@ -334,5 +408,6 @@ void suppress_store_close(struct suppress_store *st)
 	if (st->dirfd >= 0)
 		close(st->dirfd);
 	free(st->path);
+	free(st->keys);
 	free(st);
 }

@@ -45,6 +45,13 @@ int suppress_store_read(const char *path, struct suppress_set *s, struct diag *d
  * cannot hold it, or a line is malformed (never dropped silently). */
 int suppress_store_open(const char *state_dir, struct suppress_set *own, struct suppress_store **ret, bool *ret_cut,
 			char **cause);
+struct engine_shared;
+/* Cluster mode: the own list in etcd (PREFIX "suppressed/" TARGET, its
+ * line the value), read into own (sealed); appends are fenced writes, and
+ * follow has nothing to follow. 0 and *ret, or a negative errno with
+ * *cause. */
+int suppress_store_open_etcd(const struct engine_shared *sh, struct suppress_set *own, struct suppress_store **ret,
+			     char **cause);
 /* Before an append: when the own list at its path is no longer the file
  * st writes to (replaced by an edit or a restore, or removed), read the
  * one there now (made when absent) into own (what own held stays) and

@@ -78,6 +78,19 @@ START_TEST(test_other_bodies)
 	/* "/b/runs/x\0" */
 	ck_assert_str_eq(b, "{\"key\":\"L2IvcnVucy94AA==\",\"range_end\":\"L2IvcnVuczA=\"}");
 	free(b);
+	/* since a revision: the same range, filtered by mod_revision */
+	b = etcdmsg_range_since("/b/runs/", NULL, 100, 42);
+	ck_assert_str_eq(b, "{\"key\":\"L2IvcnVucy8=\",\"range_end\":\"L2IvcnVuczA=\",\"limit\":\"100\","
+			    "\"min_mod_revision\":\"42\"}");
+	free(b);
+	b = etcdmsg_range_since("/b/runs/", "/b/runs/x", 0, INT64_C(9007199254740993));
+	ck_assert_str_eq(b, "{\"key\":\"L2IvcnVucy94AA==\",\"range_end\":\"L2IvcnVuczA=\","
+			    "\"min_mod_revision\":\"9007199254740993\"}");
+	free(b);
+	/* 0: no filter, the body of etcdmsg_range */
+	b = etcdmsg_range_since("/b/runs/", NULL, 1000, 0);
+	ck_assert_str_eq(b, "{\"key\":\"L2IvcnVucy8=\",\"range_end\":\"L2IvcnVuczA=\",\"limit\":\"1000\"}");
+	free(b);
 	b = etcdmsg_lease_grant(10);
 	ck_assert_str_eq(b, "{\"TTL\":\"10\"}");
 	free(b);

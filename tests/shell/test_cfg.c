@@ -1399,10 +1399,6 @@ START_TEST(test_cluster)
 		  "webhook_listen = \"127.0.0.1:8080\";\n",
 		  "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay on the node that "
 		  "received them" },
-		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; };\n"
-		  "contact_limits = { min_gap = \"1d\"; };\n",
-		  "'contact_limits' cannot be used with 'cluster' yet: the contact ledger would stay on the node that "
-		  "wrote it" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
