@@ -24,6 +24,10 @@
 #define LIST_PAGE_LIMIT 100
 /* A page that fails is asked for again this often before the scan gives up. */
 #define PAGE_RETRIES 3
+/* Cluster mode: after it takes over, a leader reads the newest page of the
+ * list every poll_interval for this long, whatever is active, to find a
+ * deposed leader's late submit (scan_sweep_batch). */
+#define SWEEP_AFTER_TAKEOVER_MS (10 * 60 * 1000)
 
 
 /* The scan under way (e->scan): the slots it serves and the page it is at. */
@@ -44,6 +48,7 @@ struct list_scan {
 	char *cursor;         /* last_doc of the page being asked for */
 	int page_failures;    /* of that page, in a row */
 	struct event *again;  /* asks for it again */
+	bool sweep;           /* cluster mode: batches of ours that no run holds are cancelled */
 };
 
 /* Poll again in poll_interval (if not already armed): called whenever a
@@ -154,7 +159,10 @@ void scan_start(struct engine *e, bool poll)
 		s->in_scan = true;
 		slot_heap_remove(e, s);
 	}
-	if (sc->n_status == 0 && sc->n_lookup == 0) {
+	/* (a leader sweeps for a while after it took over, even with
+	 * nothing active: scan_sweep_batch) */
+	sc->sweep = e->shared && engine_now_ms() < e->started_ms + SWEEP_AFTER_TAKEOVER_MS;
+	if (sc->n_status == 0 && sc->n_lookup == 0 && !sc->sweep) {
 		free(sc);
 		return;
 	}
@@ -164,7 +172,7 @@ void scan_start(struct engine *e, bool poll)
 	sc->n_foreign = xcalloc(sc->n_lookup ? sc->n_lookup : 1, sizeof(*sc->n_foreign));
 	if (sc->n_status > 1) /* NULL in a scan of lookups only */
 		qsort(sc->status, sc->n_status, sizeof(*sc->status), batch_id_cmp);
-	if (sc->n_lookup > 0) {
+	if (sc->n_lookup > 0 || sc->sweep) {
 		/* A batch some run already holds is never another's. */
 		for (size_t i = 0; i < e->n_slots; i++) {
 			if (e->slots[i]->forgotten || !e->slots[i]->run->batch_id)
@@ -305,6 +313,53 @@ static void page_again_cb(evutil_socket_t fd, short what, void *arg)
 		scan_next_page(e, e->scan->cursor);
 }
 
+static void sweep_cancel_cb(struct api_result *res, void *arg)
+{
+	struct engine *e = arg;
+
+	carry_note_api_result(e, res);
+	if (res->outcome != API_OK)
+		log_event(LOG_ERR, EV_DUPLICATE, NULL, "the cancel of a second batch failed (%s): it may still dial; "
+			  "cancel it by hand", res->message ? res->message : "?");
+	engine_settle(e);
+}
+
+/* Cluster mode: b carries the call_name of one of our runs, agrees with
+ * it, yet no run of ours holds it and every run of that name holds a
+ * batch already. Created after this leader took over, it can only be a
+ * deposed leader's submit that reached the API after this leader's
+ * lookups had concluded (README "Running more than one node"): cancelled
+ * before it dials, or before it dials everyone. */
+static void scan_sweep_batch(struct engine *e, const struct batch *b)
+{
+	const struct run *owner = NULL;
+
+	if (!b->id || !b->name || (b->status != BATCH_PENDING && b->status != BATCH_IN_PROGRESS) ||
+	    b->created_at_unix < e->started_ms / 1000 - api_clock_lookup_margin_s(&e->stats.api_clock))
+		return;
+	if (e->scan->n_held > 0 &&
+	    bsearch(&b->id, e->scan->held, e->scan->n_held, sizeof(*e->scan->held), engine_str_cmp))
+		return;
+	for (size_t i = 0; i < e->n_slots; i++) {
+		const struct run *r = e->slots[i]->run;
+		if (e->slots[i]->forgotten || !r->call_name || strcmp(r->call_name, b->name) != 0)
+			continue;
+		if (!r->batch_id || !run_batch_matches(r, b))
+			return; /* (it may be that run's: its answer or lookup is to come) */
+		owner = r;
+	}
+	if (!owner)
+		return;
+	engine_log_run(LOG_ERR, EV_DUPLICATE, owner, 0, 0,
+		       "job '%s': batch %s (%s) is a second batch of run '%s', which holds %s; created after this "
+		       "node took over, it is a deposed leader's late submit: cancelled", owner->job, b->id,
+		       batch_status_name(b->status), owner->call_name, owner->batch_id);
+	e->stats.cancels++;
+	if (api_cancel(e->api, b->id, sweep_cancel_cb, e, NULL) < 0)
+		log_event(LOG_ERR, EV_DUPLICATE, NULL, "the cancel of batch %s could not be started: cancel it by hand",
+			  b->id);
+}
+
 static void list_page_cb(struct api_result *res, void *arg)
 {
 	struct engine *e = arg;
@@ -366,6 +421,8 @@ static void list_page_cb(struct api_result *res, void *arg)
 			batch_copy(&sc->match[j], b);
 			sc->n_match[j]++;
 		}
+		if (sc->sweep)
+			scan_sweep_batch(e, b);
 	}
 	carry_group_end(e);
 	for (size_t i = 0; i < sc->n_status; i++)
@@ -392,4 +449,7 @@ void scan_poll_cb(evutil_socket_t fd, short what, void *arg)
 		e->poll_wanted = true;
 	else
 		scan_start(e, true);
+	/* a leader keeps sweeping for a while after it took over */
+	if (e->shared && engine_now_ms() < e->started_ms + SWEEP_AFTER_TAKEOVER_MS)
+		scan_poll_arm(e);
 }
