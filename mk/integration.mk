@@ -7,6 +7,7 @@ INTEGRATION = tests/integration/test_identity.py tests/integration/test_attack11
 	tests/integration/test_lifecycle.py tests/integration/test_limits.py tests/integration/test_recurring.py \
 	tests/integration/test_control.py tests/integration/test_damage.py tests/integration/test_late.py \
 	tests/integration/test_crash.py
+INTEGRATION += tests/integration/test_cluster_hooks.py
 # The model-based test (Hypothesis, for /usr/bin/python3: the .sh picks the
 # interpreter); BC_MODEL_MINUTES sizes it, 3 minutes by default. It and the
 # longest scenarios come first: `make -j N check` starts them first, so that

@@ -21,6 +21,7 @@ src_shell_libshell_a_SOURCES += \
 # cluster mode (README "Running more than one node")
 src_shell_libshell_a_SOURCES += src/shell/cluster.c src/shell/cluster.h src/shell/standby.c src/shell/standby.h \
 	src/shell/shared.c src/shell/shared.h
+src_shell_libshell_a_SOURCES += src/shell/events_etcd.c src/shell/events_etcd.h
 
 SHELL_TEST_CPPFLAGS = $(SHELL_CPPFLAGS) -I$(top_srcdir)/tests -I$(top_srcdir)/tests/shell
 SHELL_TEST_CFLAGS = $(SHELL_CFLAGS) $(CHECK_CFLAGS) $(TEST_DEFINES)

@@ -197,6 +197,8 @@ struct daemon {
 	struct cluster *cl;
 	struct standby *sb;
 	struct engine_shared shared; /* the leader's engine keeps its state in etcd */
+	const char *secret;          /* the webhook secret (webhook_listen) */
+	struct hook *hook;           /* the webhook receiver: a standby's, then the leader's */
 };
 
 /* A standby's SIGHUP: the job files again, and their digest. */
@@ -216,6 +218,8 @@ static void standby_reload(struct daemon *d)
 		return;
 	}
 	standby_set_conf(d->sb, nc);
+	if (d->hook)
+		hook_set_tolerance(d->hook, nc->webhook_tolerance);
 	daemonconf_free(d->conf);
 	d->conf = nc;
 	cluster_digest(nc, digest);
@@ -276,6 +280,10 @@ static void lead_cb(void *arg)
 	}
 	d->conf = NULL;
 	engine_set_fence(d->e, cluster_fence_ok, d->cl);
+	/* the standby's receiver works for the engine from now on (the same
+	 * socket), before engine_start */
+	if (d->hook)
+		hook_set_engine(d->hook, d->e);
 	control_engine_source(d->e, &src);
 	src.cluster = d->cl;
 	control_set_source(d->ctl, &src);
@@ -305,6 +313,16 @@ static int run_cluster(struct daemon *d, char **cause)
 	r = control_new_src(d->base, &src, d->conf, &d->ctl, cause);
 	if (r < 0)
 		return r;
+	if (d->conf->webhook_listen) {
+		/* every node receives post-call webhooks and keeps them in etcd */
+		struct engine_shared sh = { .etcd = cluster_etcd(d->cl), .prefix = cluster_prefix(d->cl) };
+		r = hook_new_standby(d->base, &sh, d->conf->webhook_tolerance, d->ctl, d->conf->webhook_listen,
+				     d->secret, &d->hook, cause);
+		if (r < 0)
+			return r;
+		log_event(LOG_INFO, EV_CONTROL_LISTENING, NULL, "post-call webhooks received on %s",
+			  d->conf->webhook_listen);
+	}
 	cluster_start(d->cl, &h);
 	log_event(LOG_NOTICE, EV_DAEMON_STARTED, NULL,
 		  "batchcalld %s started as cluster node '%s': %zu jobs in %zu files; a standby until it leads",
@@ -429,6 +447,7 @@ int main(int argc, char **argv)
 	dm.base = base;
 	dm.config = config;
 	dm.key = key;
+	dm.secret = secret;
 	if (conf->cluster) {
 		dm.conf = conf;
 		conf = NULL;
@@ -483,6 +502,7 @@ out:
 		if (sig[i])
 			event_free(sig[i]);
 	hook_free(hook);
+	hook_free(dm.hook);
 	control_free(ctl);
 	engine_free(e);
 	control_free(dm.ctl);

@@ -2345,16 +2345,8 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		}
 		free(ov);
 	}
-	if ((s = config_setting_get_member(root, "cluster"))) {
+	if ((s = config_setting_get_member(root, "cluster")))
 		load_cluster(L, s, dir);
-		/* What the nodes of a cluster do not share yet: the post-call
-		 * events. Refused rather than kept on one node, where a
-		 * failover would lose them. */
-		if (config_setting_get_member(root, "webhook_listen"))
-			lerr(L, config_setting_get_member(root, "webhook_listen"),
-			     "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay "
-			     "on the node that received them");
-	}
 	/* before defaults, whose max_lateness it bounds */
 	if ((s = config_setting_get_member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))

@@ -28,6 +28,17 @@
  * its answer; under load one sync covers every event that came meanwhile.
  *
  * Neither the secret nor the signature ever reaches a log line.
+ *
+ * Cluster mode: events are idempotent facts, not the leader's work, so
+ * every node receives them. The receiver works for a sink: the engine
+ * (one node, or the leader: report_*, which keeps them in etcd in cluster
+ * mode and joins them), or on a standby only etcd (events_etcd_store:
+ * verified, stored, answered; the leader reads them from etcd). etcd not
+ * answering is a 503, as a full disk is. A standby cannot tell whether a
+ * transcription without metadata.batch_call names a conversation of a
+ * batch the leader follows: it drops it, as the leader does one it does
+ * not know. hook_set_engine turns a standby's receiver into the leader's
+ * on the same socket.
  */
 #include "config.h"
 
@@ -42,6 +53,7 @@
 
 #include "control.h"
 #include "engine_int.h"
+#include "events_etcd.h"
 #include "hook.h"
 #include "report.h"
 #include "util.h"
@@ -98,7 +110,11 @@ struct verifying {
 };
 
 struct hook {
-	struct engine *e;
+	struct engine *e;            /* NULL: a standby's (stores in etcd only) */
+	struct etcd *etcd;           /* a standby's: the client (the caller's) */
+	char *prefix;                /* a standby's: key_prefix */
+	int tolerance;               /* a standby's webhook_tolerance */
+	struct stats own;            /* the counters while it is a standby's */
 	struct control_server *srv;
 	char *what; /* the address, for messages */
 	char *secret;
@@ -111,6 +127,57 @@ struct hook {
 	size_t n_ver, cap_ver;
 	struct event *hash_ev;
 };
+
+/* --- the sink: the engine, or a standby's etcd ----------------------------- */
+
+static struct stats *stats_of(struct hook *h)
+{
+	return h->e ? &h->e->stats : &h->own;
+}
+
+static int64_t tolerance_of(const struct hook *h)
+{
+	return h->e ? h->e->conf->webhook_tolerance : h->tolerance;
+}
+
+static bool due_soon(const struct hook *h, int64_t now)
+{
+	return h->e && engine_due_soon(h->e, now, HOOK_COMMIT_MARGIN_MS);
+}
+
+/* Whether exactly this event is stored: 1, 0, or a negative errno (etcd
+ * cannot be read). */
+static int sink_stored(struct hook *h, const struct webhook_event *ev, const char *body, size_t len)
+{
+	if (!h->e)
+		return events_etcd_stored(h->etcd, h->prefix, ev, body, len);
+	if (h->e->shared)
+		return events_etcd_stored(h->e->shared->etcd, h->e->shared->prefix, ev, body, len);
+	return report_event_stored(h->e, ev, body, len);
+}
+
+static bool sink_known(struct hook *h, const char *conversation_id)
+{
+	return h->e && report_conversation_known(h->e, conversation_id);
+}
+
+static void sink_take(struct hook *h, struct report_pending *v, size_t n)
+{
+	if (h->e)
+		report_take_events(h->e, v, n);
+	else
+		events_etcd_store(h->etcd, h->prefix, v, n, NULL);
+}
+
+/* Where events are kept, for messages (the caller frees). */
+static char *sink_where(const struct hook *h)
+{
+	if (!h->e)
+		return xasprintf("etcd ('%s" EVENTS_ETCD_DIR "')", h->prefix);
+	if (h->e->shared)
+		return xasprintf("etcd ('%s" EVENTS_ETCD_DIR "')", h->e->shared->prefix);
+	return xasprintf("'%s/events'", h->e->conf->state_dir);
+}
 
 static void reply(struct evhttp_request *req, int code, const char *reason, const char *text)
 {
@@ -148,7 +215,7 @@ static void refuse(struct hook *h, struct evhttp_request *req, enum webhook_verd
 {
 	char peer[80];
 
-	h->e->stats.webhooks_refused[v < WEBHOOK_VERDICT__MAX ? v : WEBHOOK_MALFORMED]++;
+	stats_of(h)->webhooks_refused[v < WEBHOOK_VERDICT__MAX ? v : WEBHOOK_MALFORMED]++;
 	log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (%s): %s; nothing stored",
 		  peer_of(req, peer, sizeof(peer)), webhook_verdict_name(v), webhook_verdict_text(v));
 	if (v == WEBHOOK_NO_SECRET)
@@ -185,7 +252,7 @@ static void hash_body(struct webhook_check *chk, struct evbuffer *in, size_t *do
  * event waits for the group commit. */
 static void verified(struct hook *h, struct evhttp_request *req, struct webhook_check *chk, bool redelivery)
 {
-	struct engine *e = h->e;
+	struct stats *st = stats_of(h);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	enum webhook_verdict v = webhook_check_end(chk);
@@ -203,20 +270,32 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 	if (redelivery) {
 		/* An exact redelivery of what is kept changes nothing: 200,
 		 * or the sender's retries would end on a 401. */
-		if (webhook_parse(body, len, &ev, NULL) == 0 && report_event_stored(e, &ev, body, len)) {
+		int kept = webhook_parse(body, len, &ev, NULL) == 0 ? sink_stored(h, &ev, body, len) : 0;
+		if (kept == 1) {
 			webhook_event_clear(&ev);
-			e->stats.webhooks_verified++;
-			e->stats.webhooks_duplicate++;
+			st->webhooks_verified++;
+			st->webhooks_duplicate++;
 			reply(req, 200, "OK", "already stored");
 			return;
 		}
 		webhook_event_clear(&ev);
+		if (kept < 0) {
+			/* (cluster mode) etcd cannot say: the sender retries */
+			char *where = sink_where(h);
+			st->webhooks_failed++;
+			log_event(LOG_ERR, EV_WEBHOOK_FAILED, NULL,
+				  "cannot read %s for a redelivered webhook: %s; answered 503, the sender retries", where,
+				  strerror(-kept));
+			free(where);
+			reply(req, 503, "Service Unavailable", "cannot read the stored events now");
+			return;
+		}
 		refuse(h, req, WEBHOOK_STALE);
 		return;
 	}
-	e->stats.webhooks_verified++;
+	st->webhooks_verified++;
 	if (webhook_parse(body, len, &ev, &cause) < 0) {
-		e->stats.webhooks_malformed++;
+		st->webhooks_malformed++;
 		log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL, "webhook from %s refused (malformed): %s",
 			  peer_of(req, peer, sizeof(peer)), cause ? cause : "not the documented envelope");
 		free(cause);
@@ -227,10 +306,10 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 	 * workspace, unless it names a conversation of a batch we follow:
 	 * kept then, should the sender ever leave the field out) */
 	if (!webhook_event_wanted(&ev) &&
-	    !(ev.type == WEBHOOK_TRANSCRIPTION && report_conversation_known(e, ev.conversation_id))) {
+	    !(ev.type == WEBHOOK_TRANSCRIPTION && sink_known(h, ev.conversation_id))) {
 		/* audio (not asked for), types this build does not know, and
 		 * the conversations of the workspace that are not batch calls */
-		e->stats.webhooks_dropped++;
+		st->webhooks_dropped++;
 		webhook_event_clear(&ev);
 		reply(req, 200, "OK", "dropped");
 		return;
@@ -260,11 +339,10 @@ static void verified(struct hook *h, struct evhttp_request *req, struct webhook_
 static void request_cb(struct evhttp_request *req, void *arg)
 {
 	struct hook *h = arg;
-	struct engine *e = h->e;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *sig = evhttp_find_header(evhttp_request_get_input_headers(req), "ElevenLabs-Signature");
-	struct webhook_policy pol = { e->conf->webhook_tolerance, WEBHOOK_FUTURE_DEFAULT };
+	struct webhook_policy pol = { tolerance_of(h), WEBHOOK_FUTURE_DEFAULT };
 	struct webhook_check chk;
 	enum webhook_verdict v;
 	bool redelivery = false;
@@ -274,7 +352,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		reply(req, 405, "Method Not Allowed", "POST only");
 		return;
 	}
-	e->stats.webhooks_received++;
+	stats_of(h)->webhooks_received++;
 	/* every check that needs no body first: a forged or stale header
 	 * costs no hashing */
 	v = webhook_check_begin(&chk, sig, sig ? strlen(sig) : 0, h->secret, h->secret_len, engine_now_ms(), &pol);
@@ -344,7 +422,7 @@ static void hash_cb(evutil_socket_t fd, short what, void *arg)
 	if (h->n_ver == 0)
 		return;
 	w = h->ver[0];
-	if (w->req && engine_due_soon(h->e, now, HOOK_COMMIT_MARGIN_MS) &&
+	if (w->req && due_soon(h, now) &&
 	    now - w->since_ms < HOOK_COMMIT_MAX_WAIT_MS) {
 		/* a run comes due: after it */
 		struct timeval tv = { 0, HOOK_COMMIT_MARGIN_MS * 1000 };
@@ -389,7 +467,7 @@ static void waiting_closed_cb(void *arg)
 static void commit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *h = arg;
-	struct engine *e = h->e;
+	struct stats *st = stats_of(h);
 	size_t n = h->n_wait;
 	struct waiting **ws = h->wait;
 	struct report_pending *v;
@@ -401,7 +479,7 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	{
 		int64_t now = engine_now_ms();
-		if (engine_due_soon(e, now, HOOK_COMMIT_MARGIN_MS) && now - h->first_wait_ms < HOOK_COMMIT_MAX_WAIT_MS) {
+		if (due_soon(h, now) && now - h->first_wait_ms < HOOK_COMMIT_MAX_WAIT_MS) {
 			struct timeval tv = { 0, HOOK_COMMIT_MARGIN_MS * 1000 };
 			event_add(h->commit_ev, &tv);
 			return;
@@ -412,30 +490,32 @@ static void commit_cb(evutil_socket_t fd, short what, void *arg)
 	v = xcalloc(n, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct report_pending){ .ev = ws[i]->ev, .body = ws[i]->body, .len = ws[i]->len };
-	report_take_events(e, v, n);
+	sink_take(h, v, n);
 	for (size_t i = 0; i < n; i++) {
 		struct waiting *w = ws[i];
 		if (w->conn)
 			control_server_watch(h->srv, w->conn, NULL, NULL);
 		if (v[i].result == -EINVAL) {
-			e->stats.webhooks_malformed++;
+			st->webhooks_malformed++;
 			log_event(LOG_WARNING, EV_WEBHOOK_REFUSED, NULL,
 				  "webhook from %s refused (malformed): its conversation_id cannot be kept",
 				  w->req ? peer_of(w->req, peer, sizeof(peer)) : "a closed connection");
 			if (w->req)
 				reply(w->req, 400, "Bad Request", "conversation_id not accepted");
 		} else if (v[i].result < 0) {
-			e->stats.webhooks_failed++;
+			char *where = sink_where(h);
+			st->webhooks_failed++;
 			log_event(LOG_ERR, EV_WEBHOOK_FAILED, NULL,
-				  "cannot keep a webhook event in '%s/events': %s; answered 503, the sender retries",
-				  e->conf->state_dir, strerror(-v[i].result));
+				  "cannot keep a webhook event in %s: %s; answered 503, the sender retries", where,
+				  strerror(-v[i].result));
+			free(where);
 			if (w->req)
 				reply(w->req, 503, "Service Unavailable", "cannot store the event now");
 		} else {
 			if (v[i].dup)
-				e->stats.webhooks_duplicate++;
+				st->webhooks_duplicate++;
 			else
-				e->stats.webhooks_stored++;
+				st->webhooks_stored++;
 			if (w->req)
 				reply(w->req, 200, "OK", v[i].dup ? "already stored" : "stored");
 		}
@@ -451,10 +531,10 @@ static const char hook_busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Typ
 				"Connection: close\r\nContent-Length: 32\r\n\r\n"
 				"too many connections; try again\n";
 
-int hook_new(struct event_base *base, struct engine *e, struct control *c, const char *addr, const char *secret,
-	     struct hook **ret, char **cause)
+/* Listen and serve as a further server of c, for h's sink. */
+static int hook_open(struct hook *h, struct event_base *base, struct control *c, const char *addr,
+		     const char *secret, struct stats_conns *cnt, char **cause)
 {
-	struct hook *h = xcalloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	struct evconnlistener *l;
@@ -465,19 +545,17 @@ int hook_new(struct event_base *base, struct engine *e, struct control *c, const
 		.max_body = HOOK_MAX_BODY,
 		.max_headers = HOOK_MAX_HEADERS,
 		.busy = hook_busy,
-		.cnt = &e->stats.webhook_conns,
+		.cnt = cnt,
 		.request_cb = request_cb,
 		.arg = h,
 	};
 
-	h->e = e;
 	h->what = xstrdup(addr);
 	o.what = h->what;
 	h->secret = xstrdup(secret);
 	h->secret_len = strlen(secret);
 	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &len) < 0) {
 		*cause = xasprintf("webhook_listen '%s' is not an address and port", addr);
-		hook_free(h);
 		return -EINVAL;
 	}
 	h->commit_ev = event_new(base, -1, 0, commit_cb, h);
@@ -487,24 +565,88 @@ int hook_new(struct event_base *base, struct engine *e, struct control *c, const
 	if (!l) {
 		int err = errno;
 		*cause = xasprintf("cannot listen on webhook_listen '%s': %s", addr, strerror(err));
-		hook_free(h);
 		return err ? -err : -EADDRINUSE;
 	}
 	if (control_serve(c, l, &o, &h->srv) < 0) {
 		*cause = xasprintf("cannot serve webhooks on '%s'", addr);
-		hook_free(h);
 		return -ENOMEM;
+	}
+	return 0;
+}
+
+int hook_new(struct event_base *base, struct engine *e, struct control *c, const char *addr, const char *secret,
+	     struct hook **ret, char **cause)
+{
+	struct hook *h = xcalloc(1, sizeof(*h));
+	int r;
+
+	h->e = e;
+	r = hook_open(h, base, c, addr, secret, &e->stats.webhook_conns, cause);
+	if (r < 0) {
+		hook_free(h);
+		return r;
 	}
 	e->hook_on = true;
 	*ret = h;
 	return 0;
 }
 
+int hook_new_standby(struct event_base *base, const struct engine_shared *sh, int tolerance, struct control *c,
+		     const char *addr, const char *secret, struct hook **ret, char **cause)
+{
+	struct hook *h;
+	int r;
+
+	if (!sh || !sh->etcd || !sh->prefix) {
+		*cause = xstrdup("a standby's webhook receiver needs the cluster's etcd client and key prefix");
+		return -EINVAL;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->etcd = sh->etcd;
+	h->prefix = xstrdup(sh->prefix);
+	h->tolerance = tolerance;
+	/* (the open connections stay counted here once it leads) */
+	r = hook_open(h, base, c, addr, secret, &h->own.webhook_conns, cause);
+	if (r < 0) {
+		hook_free(h);
+		return r;
+	}
+	*ret = h;
+	return 0;
+}
+
+void hook_set_tolerance(struct hook *h, int tolerance)
+{
+	h->tolerance = tolerance;
+}
+
+void hook_set_engine(struct hook *h, struct engine *e)
+{
+	struct stats *t = &e->stats;
+	const struct stats *o = &h->own;
+
+	if (h->e)
+		return;
+	/* what it counted as a standby's goes on in the engine's counters */
+	t->webhooks_received += o->webhooks_received;
+	t->webhooks_verified += o->webhooks_verified;
+	for (size_t i = 0; i < ARRAY_SIZE(t->webhooks_refused); i++)
+		t->webhooks_refused[i] += o->webhooks_refused[i];
+	t->webhooks_malformed += o->webhooks_malformed;
+	t->webhooks_stored += o->webhooks_stored;
+	t->webhooks_duplicate += o->webhooks_duplicate;
+	t->webhooks_dropped += o->webhooks_dropped;
+	t->webhooks_failed += o->webhooks_failed;
+	h->e = e;
+	if (h->srv)
+		e->hook_on = true;
+}
+
 void hook_free(struct hook *h)
 {
 	if (!h)
 		return;
-	if (h->srv)
+	if (h->srv && h->e)
 		h->e->hook_on = false;
 	/* events never committed get no answer: the sender tries again */
 	for (size_t i = 0; i < h->n_wait; i++) {
@@ -525,6 +667,7 @@ void hook_free(struct hook *h)
 		event_free(h->commit_ev);
 	control_server_free(h->srv);
 	free(h->what);
+	free(h->prefix);
 	if (h->secret) {
 		explicit_bzero(h->secret, h->secret_len);
 		free(h->secret);

@@ -50,6 +50,8 @@
 #include "api.h"
 #include "backoff.h"
 #include "engine_int.h"
+#include "etcd.h"
+#include "events_etcd.h"
 #include "file.h"
 #include "report.h"
 #include "resfiles.h"
@@ -233,6 +235,24 @@ struct report {
 	 * first in first out from queue_head: keys of the map */
 	const char **queue;
 	size_t queue_head, n_queue, cap_queue;
+	/* cluster mode: the events in etcd (events_etcd.h) */
+	struct strmap ev_joined;   /* name -> struct ev_joined: the version joined */
+	struct ev_joined **ev_joined_v;
+	size_t n_ev_joined, cap_ev_joined;
+	int64_t ev_seen_rev;       /* every event written up to it is joined */
+	int64_t ev_page_rev;       /* the revision of the first page of a poll */
+	char *ev_after;            /* the last key of the page before (paging) */
+	struct etcd_call *ev_call; /* the poll in flight */
+	struct event *ev_poll_ev;
+	bool ev_failing;           /* the last poll failed (said once) */
+};
+
+/* The version of an event of etcd joined to the rows (its mod revision):
+ * a poll that reads it again, or the write of this node's own receiver,
+ * changes nothing. */
+struct ev_joined {
+	char *name;
+	int64_t mod;
 };
 
 static void detail_clear(struct report_detail *d)
@@ -290,6 +310,16 @@ void report_free(struct report *r)
 		free(r->refetch_keys[i]);
 	free(r->refetch_keys);
 	free(r->queue);
+	etcd_call_cancel(r->ev_call);
+	if (r->ev_poll_ev)
+		event_free(r->ev_poll_ev);
+	free(r->ev_after);
+	for (size_t i = 0; i < r->n_ev_joined; i++) {
+		free(r->ev_joined_v[i]->name);
+		free(r->ev_joined_v[i]);
+	}
+	free(r->ev_joined_v);
+	strmap_clear(&r->ev_joined);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -1164,6 +1194,11 @@ static char *event_name(const struct webhook_event *ev)
 	return xasprintf("%s-%s.json", webhook_type_name(ev->type), ev->conversation_id);
 }
 
+char *report_event_name(const struct webhook_event *ev)
+{
+	return event_name(ev);
+}
+
 
 /* The event stored under name, read and parsed into *ret (its body in
  * *ret_text, the caller frees both); false when there is none or it
@@ -1206,8 +1241,13 @@ static bool event_kept_over(const struct engine *e, const char *name, const stru
 
 bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len)
 {
-	char *name = event_name(ev);
-	bool kept = name && event_kept_over(e, name, ev, body, len, true);
+	char *name;
+	bool kept;
+
+	if (e->shared)
+		return events_etcd_stored(e->shared->etcd, e->shared->prefix, ev, body, len) == 1;
+	name = event_name(ev);
+	kept = name && event_kept_over(e, name, ev, body, len, true);
 
 	free(name);
 	return kept;
@@ -1243,7 +1283,48 @@ static void event_apply(struct report *rep, struct webhook_event *ev, int64_t se
 	free(batch);
 }
 
-void report_take_events(struct engine *e, struct report_pending *v, size_t n)
+/* Cluster mode: the version mod of the event name is joined; false when
+ * it (or a later one) was already. */
+static bool ev_join_note(struct report *rep, const char *name, int64_t mod)
+{
+	struct ev_joined *j = strmap_get(&rep->ev_joined, name);
+
+	if (j) {
+		if (j->mod >= mod)
+			return false;
+		j->mod = mod;
+		return true;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->name = xstrdup(name);
+	j->mod = mod;
+	xgrow((void **)&rep->ev_joined_v, &rep->cap_ev_joined, rep->n_ev_joined + 1, sizeof(*rep->ev_joined_v));
+	rep->ev_joined_v[rep->n_ev_joined++] = j;
+	strmap_put(&rep->ev_joined, j->name, j);
+	return true;
+}
+
+/* Cluster mode: into etcd (any node's receiver writes there), then
+ * joined at once; the poll that reads them again changes nothing. */
+static void take_events_etcd(struct engine *e, struct report_pending *v, size_t n)
+{
+	struct report *rep = report_of(e);
+	int64_t *mods = xcalloc(n ? n : 1, sizeof(*mods));
+
+	events_etcd_store(e->shared->etcd, e->shared->prefix, v, n, mods);
+	for (size_t i = 0; i < n; i++) {
+		char *name;
+		if (v[i].result < 0 || v[i].dup)
+			continue;
+		name = event_name(&v[i].ev);
+		if (name && ev_join_note(rep, name, mods[i]))
+			event_apply(rep, &v[i].ev, engine_now_ms());
+		free(name);
+	}
+	free(mods);
+}
+
+static void take_events_files(struct engine *e, struct report_pending *v, size_t n)
 {
 	struct report *rep = report_of(e);
 	char **names = xcalloc(n ? n : 1, sizeof(*names));
@@ -1310,6 +1391,14 @@ void report_take_events(struct engine *e, struct report_pending *v, size_t n)
 	free(pieces);
 	free(pv);
 	free(nv);
+}
+
+void report_take_events(struct engine *e, struct report_pending *v, size_t n)
+{
+	if (e->shared)
+		take_events_etcd(e, v, n);
+	else
+		take_events_files(e, v, n);
 }
 
 /* A kept file older than state_retention (by its last write) belongs to
@@ -1540,6 +1629,184 @@ static void events_load(struct engine *e)
 		free(path);
 	}
 	closedir(d);
+}
+
+/* --- the events in etcd (cluster mode) --------------------------------------- */
+
+/* Keys a page of the events read from etcd (values up to etcd's request
+ * size each), and how often the leader asks for those written since. */
+#define REPORT_EV_PAGE_KEYS 32
+#define REPORT_EV_POLL_MS 2000
+
+static char *ev_prefix(const struct engine *e)
+{
+	return xasprintf("%s" EVENTS_ETCD_DIR, e->shared->prefix);
+}
+
+/* One event read from etcd, joined to the rows unless that version was
+ * (the same as events_load does with a file). At start (load): noted as a
+ * fact as of now (its results files are written again: another node may
+ * have received it after they were written here), and let go once past
+ * state_retention by its event_timestamp. */
+static void ev_kv(struct engine *e, const struct etcd_kv *kv, bool load)
+{
+	struct report *rep = report_of(e);
+	size_t pl = strlen(e->shared->prefix) + strlen(EVENTS_ETCD_DIR);
+	struct webhook_event ev = { 0 };
+	char *cause = NULL;
+	const char *name;
+	int64_t now = engine_now_ms();
+
+	if (strlen(kv->key) <= pl || strncmp(kv->key, e->shared->prefix, strlen(e->shared->prefix)) != 0)
+		return;
+	name = kv->key + pl;
+	if (webhook_parse(kv->value, kv->value_len, &ev, &cause) < 0) {
+		if (ev_join_note(rep, name, kv->mod_revision))
+			log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "event '%s' in etcd cannot be read%s%s; ignored",
+				  kv->key, cause ? ": " : "", cause ? cause : "");
+		free(cause);
+		return;
+	}
+	if (load && ev.event_timestamp > 0 && ev.event_timestamp + e->conf->state_retention < now / 1000) {
+		/* (unless another node wrote it again meanwhile) */
+		(void)events_etcd_delete(e->shared->etcd, e->shared->prefix, name, kv->mod_revision);
+		webhook_event_clear(&ev);
+		return;
+	}
+	if (ev_join_note(rep, name, kv->mod_revision)) {
+		if (load && rep->facts) {
+			if (ev.type == WEBHOOK_TRANSCRIPTION && ev.conv.batch_call_id && *ev.conv.batch_call_id)
+				fact_put(rep->facts, &rep->facts->by_batch, ev.conv.batch_call_id, now);
+			else if (ev.type == WEBHOOK_TRANSCRIPTION)
+				fact_put(rep->facts, &rep->facts->by_conv, ev.conv.conversation_id, now);
+			else if (ev.type == WEBHOOK_INITIATION_FAILURE)
+				fact_put(rep->facts, &rep->facts->by_conv, ev.failure.conversation_id, now);
+		}
+		event_apply(rep, &ev, ev.event_timestamp > 0 ? ev.event_timestamp * 1000 : now);
+	}
+	webhook_event_clear(&ev);
+}
+
+/* At start: every event in etcd, page by page (blocking, as the runs
+ * are read). The poll then asks for those written after the revision of
+ * the first page (a key written while the pages were read comes again:
+ * joined once). */
+static int events_load_etcd(struct engine *e)
+{
+	struct report *rep = report_of(e);
+	char *prefix = ev_prefix(e), *after = NULL;
+	int64_t first = 0;
+	size_t n = 0;
+	int r;
+
+	for (;;) {
+		char *body = etcdmsg_range(prefix, after, REPORT_EV_PAGE_KEYS), *cause = NULL;
+		struct etcd_resp resp;
+
+		r = etcd_call(e->shared->etcd, "/v3/kv/range", body, ETCD_RANGE_RESP, &resp, &cause);
+		free(body);
+		if (r < 0) {
+			log_event(LOG_ERR, EV_STATE_ERROR, NULL,
+				  "cannot read the post-call events in etcd ('%s'): %s; read again by the poll", prefix,
+				  cause ? cause : strerror(-r));
+			free(cause);
+			first = 0;
+			break;
+		}
+		if (!first)
+			first = resp.revision;
+		for (size_t i = 0; i < resp.n_kvs; i++)
+			ev_kv(e, &resp.kvs[i], true);
+		n += resp.n_kvs;
+		if (!resp.more || resp.n_kvs == 0) {
+			etcd_resp_clear(&resp);
+			break;
+		}
+		free(after);
+		after = xstrdup(resp.kvs[resp.n_kvs - 1].key);
+		etcd_resp_clear(&resp);
+	}
+	free(after);
+	free(prefix);
+	rep->ev_seen_rev = first;
+	if (r == 0)
+		log_event(LOG_INFO, EV_NONE, NULL, "%zu post-call events read from etcd", n);
+	return r;
+}
+
+static void ev_poll_done_cb(int r, const struct etcd_resp *out, const char *cause, void *arg);
+
+static void ev_poll_arm(struct report *rep)
+{
+	struct timeval tv = { REPORT_EV_POLL_MS / 1000, (REPORT_EV_POLL_MS % 1000) * 1000 };
+
+	free(rep->ev_after);
+	rep->ev_after = NULL;
+	rep->ev_page_rev = 0;
+	if (!rep->e->stopping)
+		event_add(rep->ev_poll_ev, &tv);
+}
+
+/* Ask for a page of the events written after ev_seen_rev. */
+static void ev_poll_send(struct report *rep)
+{
+	struct engine *e = rep->e;
+	char *prefix = ev_prefix(e);
+	char *body = etcdmsg_range_since(prefix, rep->ev_after, REPORT_EV_PAGE_KEYS, rep->ev_seen_rev + 1);
+
+	if (etcd_call_async(e->shared->etcd, "/v3/kv/range", body, ETCD_RANGE_RESP, ev_poll_done_cb, rep,
+			    &rep->ev_call) < 0) {
+		rep->ev_call = NULL;
+		ev_poll_arm(rep);
+	}
+	free(body);
+	free(prefix);
+}
+
+static void ev_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct report *rep = arg;
+
+	(void)fd;
+	(void)what;
+	if (rep->ev_call || rep->e->stopping)
+		return;
+	ev_poll_send(rep);
+}
+
+static void ev_poll_done_cb(int r, const struct etcd_resp *out, const char *cause, void *arg)
+{
+	struct report *rep = arg;
+	struct engine *e = rep->e;
+
+	rep->ev_call = NULL;
+	if (r < 0) {
+		if (!rep->ev_failing)
+			log_event(LOG_WARNING, EV_CLUSTER, NULL,
+				  "cannot read the post-call events written in etcd since revision %" PRId64
+				  ": %s; asked again every %d s",
+				  rep->ev_seen_rev + 1, cause ? cause : strerror(-r), REPORT_EV_POLL_MS / 1000);
+		rep->ev_failing = true;
+		ev_poll_arm(rep);
+		return;
+	}
+	if (rep->ev_failing)
+		log_event(LOG_NOTICE, EV_CLUSTER, NULL, "the post-call events in etcd are read again");
+	rep->ev_failing = false;
+	if (!rep->ev_page_rev)
+		rep->ev_page_rev = out->revision;
+	for (size_t i = 0; i < out->n_kvs; i++)
+		ev_kv(e, &out->kvs[i], false);
+	if (out->more && out->n_kvs > 0) {
+		free(rep->ev_after);
+		rep->ev_after = xstrdup(out->kvs[out->n_kvs - 1].key);
+		ev_poll_send(rep);
+	} else {
+		if (rep->ev_page_rev > rep->ev_seen_rev)
+			rep->ev_seen_rev = rep->ev_page_rev;
+		ev_poll_arm(rep);
+	}
+	engine_settle(e);
 }
 
 void report_note_reload(struct engine *e, const struct daemonconf *old)
@@ -1900,11 +2167,18 @@ int report_load(struct engine *e)
 
 	rep->facts = xcalloc(1, sizeof(*rep->facts));
 	r = convs_load(e);
-	events_load(e);
+	if (e->shared)
+		(void)events_load_etcd(e); /* (a failure is logged; the poll reads them) */
+	else
+		events_load(e);
 	rep->loaded = true;
 	stale_check(e, rep->facts, NULL);
 	facts_free(rep->facts);
 	rep->facts = NULL;
 	prune_arm(rep);
+	if (e->shared) {
+		rep->ev_poll_ev = event_new(e->base, -1, 0, ev_poll_cb, rep);
+		ev_poll_arm(rep);
+	}
 	return r;
 }

@@ -40,8 +40,13 @@ int report_write(struct engine *e, const char *job, int64_t start);
 struct touch;
 int report_touch_select(struct engine *e, const char *job, int64_t start, int prev, const struct touch *t,
 			bool may_wait, char ***ret, size_t *ret_n);
-/* Whether exactly this event (body, byte for byte) is stored: a stale
- * delivery is answered 200 only then (an exact redelivery), 401 else. */
+/* The name an event is kept under (TYPE-CONVERSATION.json: its file in
+ * STATE_DIR/events, its key below PREFIX "events/" in cluster mode), or
+ * NULL for a type or id that is not kept; the caller frees. */
+char *report_event_name(const struct webhook_event *ev);
+/* Whether exactly this event (body, byte for byte) is stored (in etcd in
+ * cluster mode: false when etcd cannot be read): a stale delivery is
+ * answered 200 only then (an exact redelivery), 401 else. */
 bool report_event_stored(struct engine *e, const struct webhook_event *ev, const char *body, size_t len);
 /* Whether conversation id belongs to a batch the daemon follows (a
  * detail named it: its fetch is planned or done) or is kept already. */
@@ -60,12 +65,17 @@ struct report_pending {
 /* Keep n verified post-call events durably in STATE_DIR/events (the body
  * as received; one file per conversation and type, replaced only by a
  * version that supersedes it), all with one sync (group commit), then join them to the rows. Each
- * says in result and dup what became of it. */
+ * says in result and dup what became of it. In cluster mode in etcd
+ * instead (events_etcd_store: one compare-and-swap per event, not fenced),
+ * then joined. */
 void report_take_events(struct engine *e, struct report_pending *v, size_t n);
 /* Read what the state folder keeps for the results (the conversations
  * fetched before, the events received), and write again the files of the
  * occurrences that a crash left missing or older than their runs' ends or
- * those facts: 0, or a negative errno (logged by the caller). */
+ * those facts: 0, or a negative errno (logged by the caller). In cluster
+ * mode the events are read from etcd (PREFIX "events/", any node's
+ * receiver writes there), and those written since are read every 2 s
+ * (asynchronously) and joined the same way. */
 int report_load(struct engine *e);
 /* A reload replaced the configuration old: the finished occurrences of
  * the jobs that came back into the files get the files they could not

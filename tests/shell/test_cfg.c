@@ -1395,10 +1395,6 @@ START_TEST(test_cluster)
 		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; cert_file = "
 		  "\"batchcalld.conf\"; };\n",
 		  "'cluster': 'cert_file' and 'key_file' go together (the client certificate and its key)" },
-		{ "cluster = { etcd_endpoints = [ \"http://127.0.0.1:2379\" ]; node_name = \"a\"; };\n"
-		  "webhook_listen = \"127.0.0.1:8080\";\n",
-		  "'webhook_listen' cannot be used with 'cluster' yet: the post-call events would stay on the node that "
-		  "received them" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
