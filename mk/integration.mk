@@ -1,7 +1,7 @@
 # integration: the real programs against each other over loopback (python3
 # scenarios with the standard library; the model-based test with
 # Hypothesis), and the command line tests.
-INTEGRATION = tests/integration/test_identity.py tests/integration/test_attack11.py \
+INTEGRATION = tests/integration/test_cluster.py tests/integration/test_identity.py tests/integration/test_attack11.py \
 	tests/integration/test_results.py tests/integration/test_suppress.py tests/integration/test_faults.py \
 	tests/integration/test_hours.py tests/integration/test_touches.py tests/integration/test_touch_faults.py tests/integration/test_weeks.py \
 	tests/integration/test_lifecycle.py tests/integration/test_limits.py tests/integration/test_recurring.py \

@@ -300,6 +300,20 @@ static const struct {
 	{ "resume", RE_RESUME_REQ, "resumed: the paused recipients are submitted" },
 };
 
+/* A cluster's standby knows the runs that have a record in etcd only: a
+ * job of its files without one is the leader's to show and to operate
+ * (409 naming it), not unknown. */
+static bool standby_job(const struct control_source *src, const char *job, struct control_response *ret)
+{
+	const char *why = NULL;
+
+	if (!src->cluster || cluster_role(src->cluster) == CLUSTER_LEADER || !daemonconf_find(src->conf(src->ctx), job))
+		return false;
+	src->request(src->ctx, job, 0, &why);
+	reply_error(ret, 409, "refused", "job '%s' has no run recorded yet: %s", job, why ? why : "ask the leader");
+	return true;
+}
+
 static void handle_operation(const struct control_source *src, const char *job, size_t op,
 			     const struct log_peer *peer, struct control_response *ret)
 {
@@ -310,6 +324,8 @@ static void handle_operation(const struct control_source *src, const char *job, 
 	char *job_text;
 	int rc;
 
+	if (!r && standby_job(src, job, ret))
+		return;
 	if (!r) {
 		reply_error(ret, 404, "unknown_job", "no job named '%s'", job);
 		return;
@@ -501,6 +517,8 @@ void control_handle(const struct control_source *src, const struct control_count
 			return;
 		}
 		r = src->run_of(src->ctx, name);
+		if (!r && standby_job(src, name, ret))
+			return;
 		if (!r) {
 			reply_error(ret, 404, "unknown_job", "no job named '%s'", name);
 			return;

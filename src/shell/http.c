@@ -387,7 +387,10 @@ static void admit(struct http *h)
 		bool withdrawn;
 		list_remove(&h->queued, r);
 		/* its owner's last word before anything is sent */
-		withdrawn = (r->go && !r->go(r->go_arg)) || (r->fenced && h->fence && !h->fence(h->fence_arg));
+		/* (the fence is asked in prereq_cb only: admit runs inside
+		 * http_submit too, where a withdrawal's callback would reach a
+		 * caller that has not finished queueing the request) */
+		withdrawn = r->go && !r->go(r->go_arg);
 		if (withdrawn || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 			/* Withdrawn, or (only on memory exhaustion or misuse)
 			 * not started: a transport failure that never left this

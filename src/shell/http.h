@@ -104,10 +104,10 @@ typedef bool (*http_go_cb)(void *arg);
 void http_set_go(struct http_request *r, http_go_cb go, void *arg);
 
 /* The fence of a cluster leader (cluster.h): asked for every HTTP_NO_REUSE
- * request when it leaves the queue and again in libcurl's pre-request
- * callback, once the connection is up and before the first byte is
- * written; false withdraws it as http_set_go's go does (maybe_sent false,
- * withdrawn true). NULL: none. */
+ * request in libcurl's pre-request callback, once the connection is up and
+ * before the first byte is written; false withdraws it as http_set_go's go
+ * does (maybe_sent false, withdrawn true; the callback comes from the
+ * loop, never from inside http_submit). NULL: none. */
 void http_set_fence(struct http *h, http_go_cb fence, void *arg);
 
 /* Requests queued or in flight. */

@@ -82,7 +82,8 @@ static void refresh(struct standby *sb)
 	if (store_load(st, load_cb, sb, &info) < 0)
 		drop_runs(sb);
 	store_close(st);
-	qsort(sb->runs, sb->n_runs, sizeof(*sb->runs), run_cmp);
+	if (sb->n_runs > 1)
+		qsort(sb->runs, sb->n_runs, sizeof(*sb->runs), run_cmp);
 	sb->loaded = now;
 	sb->ever = true;
 }

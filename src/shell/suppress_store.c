@@ -250,7 +250,8 @@ int suppress_store_open_etcd(const struct engine_shared *sh, struct suppress_set
 		return r;
 	}
 	/* in the order they were added: the line numbers of messages */
-	qsort(v, n, sizeof(*v), kv_rev_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), kv_rev_cmp);
 	sbuf_adds(&text, own_header);
 	for (size_t i = 0; i < n; i++) {
 		sbuf_add(&text, v[i].value, v[i].value_len);
