@@ -4,6 +4,9 @@
 systemdsystemunit_DATA = systemd/batchcalld.service
 catalog_DATA = systemd/batchcalld.catalog
 doc_DATA = README.md
+# the drop-in of each node of a cluster (README "Running more than one node")
+examplesdir = $(docdir)/examples
+dist_examples_DATA = systemd/cluster.conf.example
 systemd/batchcalld.service: $(srcdir)/systemd/batchcalld.service.in Makefile
 systemd/batchcalld.catalog: $(srcdir)/systemd/batchcalld.catalog.in Makefile
 systemd/batchcalld.service systemd/batchcalld.catalog:

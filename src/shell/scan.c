@@ -318,7 +318,10 @@ static void sweep_cancel_cb(struct api_result *res, void *arg)
 	struct engine *e = arg;
 
 	carry_note_api_result(e, res);
-	if (res->outcome != API_OK)
+	if (res->outcome == API_REJECTED)
+		log_event(LOG_WARNING, EV_DUPLICATE, NULL, "the cancel of a second batch was refused (%s): it had "
+			  "ended already", res->message ? res->message : "?");
+	else if (res->outcome != API_OK)
 		log_event(LOG_ERR, EV_DUPLICATE, NULL, "the cancel of a second batch failed (%s): it may still dial; "
 			  "cancel it by hand", res->message ? res->message : "?");
 	engine_settle(e);
@@ -342,7 +345,13 @@ static void scan_sweep_batch(struct engine *e, const struct batch *b)
 		return;
 	for (size_t i = 0; i < e->n_slots; i++) {
 		const struct run *r = e->slots[i]->run;
-		if (e->slots[i]->forgotten || !r->call_name || strcmp(r->call_name, b->name) != 0)
+		if (!r->call_name || strcmp(r->call_name, b->name) != 0)
+			continue;
+		/* a run holds it now (its submit's answer came after the
+		 * scan began: the held list is as of then) */
+		if (r->batch_id && strcmp(r->batch_id, b->id) == 0)
+			return;
+		if (e->slots[i]->forgotten)
 			continue;
 		if (!r->batch_id || !run_batch_matches(r, b))
 			return; /* (it may be that run's: its answer or lookup is to come) */

@@ -820,6 +820,14 @@ def test_cluster_chaos(work):
             if after:
                 problems.append("paused leader %s sent %d submit(s) after it resumed: %s" % (
                     n.name, len(after), [(stamp(s[0]), s[3]) for s in after]))
+        # nobody cancelled anything (no operator here): a batch a run holds
+        # cancelled by a leader's duplicate sweep is a lost campaign
+        cancelled = sorted(b.get("name") for b in cl.sim.batches() if b.get("status") == "cancelled")
+        if cancelled:
+            problems.append("batches cancelled (%d): %s" % (len(cancelled), cancelled[:20]))
+        cancels = cl.sim.requests("cancel")
+        if cancels:
+            problems.append("cancel requests the simulator received: %d" % len(cancels))
         problems += ["unexpected exit: " + a for a in cl.sup.anomalies]
         # fencing, as the relays saw it: once a process (node, life) sent a
         # submit after another one did, the earlier one never sends again
