@@ -11,4 +11,4 @@ bench_bench_parse_LDADD = $(CORE_LIBS)
 bench_bench_sim_load_SOURCES = bench/bench-sim-load.c
 bench_bench_sim_load_LDADD = -lpthread
 dist_noinst_SCRIPTS += bench/bench-parse.sh bench/bench-plan.sh bench/bench-sim.sh bench/soak
-EXTRA_DIST += bench/bench-daemon.py bench/bench-webhooks.py bench/bench-results.py
+EXTRA_DIST += bench/bench-daemon.py bench/bench-webhooks.py bench/bench-results.py bench/bench-cluster.py
