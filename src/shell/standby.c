@@ -12,6 +12,7 @@
 
 #include "cluster.h"
 #include "log.h"
+#include "occur.h"
 #include "run.h"
 #include "standby.h"
 #include "stats.h"
@@ -62,6 +63,40 @@ static int run_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* The runs the leader holds without a record (a job's next run is made
+ * in memory and written at its intent): planned here the way the leader
+ * plans them (occur_next), so that a standby lists every job. */
+static void plan_missing(struct standby *sb)
+{
+	struct timespec wall;
+	size_t n0 = sb->n_runs;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	for (size_t j = 0; j < sb->conf->n_jobs; j++) {
+		const struct jobspec *spec = &sb->conf->jobs[j];
+		const struct run **mine = xcalloc(n0 ? n0 : 1, sizeof(*mine));
+		struct occur_opts o = {
+			.now_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000,
+			.replan = INT64_MIN,
+		};
+		struct occur_out out = { 0 };
+		size_t k = 0;
+
+		for (size_t i = 0; i < n0; i++)
+			if (strcmp(sb->runs[i]->job, spec->name) == 0)
+				mine[k++] = sb->runs[i];
+		occur_next(spec, mine, k, &o, &out);
+		for (size_t i = 0; i < out.n_add; i++) {
+			load_cb(NULL, out.add[i], NULL, NULL, sb);
+			out.add[i] = NULL;
+		}
+		occur_out_clear(&out);
+		free(mine);
+	}
+	if (sb->n_runs > 1)
+		qsort(sb->runs, sb->n_runs, sizeof(*sb->runs), run_cmp);
+}
+
 /* The runs as etcd has them now (at most once a second). */
 static void refresh(struct standby *sb)
 {
@@ -84,6 +119,7 @@ static void refresh(struct standby *sb)
 	store_close(st);
 	if (sb->n_runs > 1)
 		qsort(sb->runs, sb->n_runs, sizeof(*sb->runs), run_cmp);
+	plan_missing(sb);
 	sb->loaded = now;
 	sb->ever = true;
 }

@@ -2,8 +2,10 @@
  * standby: what a cluster's standby serves on its control socket until it
  * leads (control_new_src). The runs are read from etcd when asked (at most
  * once a second), so `batchcallctl status` and `show` on a standby show the
- * leader's runs, read-only; every operation is refused with the leader's
- * name, and the results are the leader's to give.
+ * leader's runs, read-only (a job's next run, which the leader holds in
+ * memory until its intent, planned here as the leader plans it); every
+ * operation is refused with the leader's name, and the results are the
+ * leader's to give.
  */
 #ifndef BC_STANDBY_H
 #define BC_STANDBY_H

@@ -926,11 +926,12 @@ def test_standby_readonly(work):
         assert seen and seen[0]["batch_id"], "the standby does not show the leader's run of fa-soon: %s" % (
             n2.control("GET", "/v1/jobs"),)
         problems = []
-        if not standby_run("fa-job"):
-            # a run with no record yet: the leader lists it (scheduled), the
-            # standby does not
-            print("NOTE: the standby's GET /v1/jobs leaves out fa-job (scheduled, no run record yet); the "
-                  "leader lists it", flush=True)
+        # a run with no record yet: planned by the standby as the leader
+        # plans it (scheduled, at the same instant)
+        lead = [j for j in n1.control("GET", "/v1/jobs")[1]["jobs"] if j.get("name") == "fa-job"]
+        mine = standby_run("fa-job")
+        if not (mine and lead and mine[0]["state"] == "scheduled" and mine[0]["start_unix"] == lead[0]["start_unix"]):
+            problems.append("the standby's fa-job (scheduled, no record yet) is %s, the leader's %s" % (mine, lead))
         st, body = n2.control("POST", "/v1/jobs/fa-soon/trigger")
         if not (st == 409 and "n1" in json.dumps(body)):
             problems.append("standby trigger of fa-soon (a run with a record): %s %s" % (st, body))
