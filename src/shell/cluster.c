@@ -64,11 +64,13 @@ struct cluster {
 	int64_t leader_since;    /* unix seconds this node leads, 0: not */
 };
 
+/* CLOCK_BOOTTIME: like CLOCK_MONOTONIC never set by anyone, and unlike it
+ * counting on through a suspend of the host (etcd's lease does). */
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -354,6 +356,14 @@ static void campaign_cb(int r, const struct etcd_resp *out, const char *cause, v
 		taking(c);
 		return;
 	}
+	if (out->n_kvs > 0 && out->kvs[0].lease == c->lease_id) {
+		/* the key is on this node's lease: an earlier campaign of it
+		 * was applied, its answer lost (a timeout, or a 503 and the
+		 * next endpoint) */
+		c->fence_rev = out->kvs[0].create_revision;
+		taking(c);
+		return;
+	}
 	c->role = CLUSTER_STANDBY;
 	if (out->n_kvs > 0)
 		see_leader(c, &out->kvs[0]);
@@ -394,6 +404,15 @@ static void grant_cb(int r, const struct etcd_resp *out, const char *cause, void
 		return;
 	}
 	etcd_back(c);
+	if (out->ttl * 1000 > c->ttl_ms) {
+		/* etcd raises a TTL under its minimum (1.5 election timeouts):
+		 * every wait and margin follows the lease it granted */
+		log_event(LOG_WARNING, EV_CLUSTER, NULL,
+			  "etcd granted a lease of %" PRId64 " s for the %" PRId64 " s of lease_ttl (its minimum is 1.5 "
+			  "election timeouts): %" PRId64 " s is used", out->ttl, c->ttl_ms / 1000, out->ttl);
+		c->ttl_ms = out->ttl * 1000;
+		c->margin_ms = c->ttl_ms / 3;
+	}
 	c->lease_id = out->lease_id;
 	c->lease_end_mono = c->keepalive_sent_mono + out->ttl * 1000;
 	c->member_put = false;
@@ -424,9 +443,11 @@ static void keepalive_cb(int r, const struct etcd_resp *out, const char *cause, 
 	if (out->ttl <= 0) {
 		if (c->role == CLUSTER_LEADER || c->role == CLUSTER_TAKING)
 			lose(c, "etcd says its lease expired");
-		/* a standby's lease ran out: a new one */
+		/* a standby's lease ran out: a new one, and what it knew of
+		 * the leader is old (it may have been paused) */
 		c->lease_id = 0;
 		c->role = CLUSTER_STARTING;
+		c->seen_lease = 0;
 		return;
 	}
 	c->lease_end_mono = c->keepalive_sent_mono + out->ttl * 1000;
@@ -471,9 +492,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	if ((c->role == CLUSTER_LEADER || c->role == CLUSTER_TAKING) && now >= c->lease_end_mono)
 		lose(c, "its lease could not be renewed in time");
 	if (c->lease_id && now >= c->lease_end_mono) {
-		/* a standby whose lease ran out while etcd was away */
+		/* a standby whose lease ran out while etcd was away (or
+		 * while it was paused): what it knew of the leader is old */
 		c->lease_id = 0;
 		c->role = CLUSTER_STARTING;
+		c->seen_lease = 0;
 	}
 	if (!c->lease_id) {
 		if (!c->grant_call)

@@ -5,13 +5,13 @@
  * campaigns with one transaction: create PREFIX "leader" on its lease if
  * the key is absent, else read it. The winner is the leader; the create
  * revision of the leader key is its fencing token (every state write
- * compares it, store_etcd_open). Standbys campaign again every second, so
- * a leader key that goes (its lease expired, or resigned) is taken within
- * a second.
+ * compares it, store_etcd_open). Standbys campaign again four times a
+ * second, so a leader key that goes (its lease expired, or resigned) is
+ * taken within a quarter of a second.
  *
- * The leader's own clock bounds what it sends: its lease runs out, as far
- * as it knows, lease_ttl after it SENT the last keepalive that etcd
- * answered (etcd counts from when it received it: later). The fence
+ * The leader's own clock (CLOCK_BOOTTIME) bounds what it sends: its lease
+ * runs out, as far as it knows, lease_ttl after it SENT the last keepalive
+ * that etcd answered (etcd counts from when it received it: later). The fence
  * (cluster_fence_ok) holds only while more than lease_ttl/3 of that is
  * left; every non-idempotent API request asks it as it leaves the queue
  * and again just before its first byte is written (http_set_fence). At the

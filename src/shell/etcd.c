@@ -67,11 +67,32 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* How long to wait for a connection: with endpoints to fall back on, half
- * the call's time, so that a silent first one leaves time for the next. */
+/* How long one endpoint may take: with endpoints to fall back on, a share
+ * of the call's time (at least 250 ms), so that one that takes the
+ * connection and never answers (a paused member, a hung disk) leaves time
+ * for the others. */
+static long attempt_timeout(const struct etcd *c, long left)
+{
+	long share = c->n > 1 ? left / (long)c->n : left;
+
+	if (share < 250)
+		share = left < 250 ? left : 250;
+	return share;
+}
+
+/* How long to wait for a connection: half an attempt's time. */
 static long connect_timeout(const struct etcd *c, long left)
 {
-	return c->n > 1 && left > 2 ? left / 2 : left;
+	long t = attempt_timeout(c, left);
+
+	return c->n > 1 && t > 2 ? t / 2 : t;
+}
+
+/* Endpoint i did not answer: the next call starts with the one after it. */
+static void skip_endpoint(struct etcd *c, size_t i)
+{
+	if (c->cur == i)
+		c->cur = (i + 1) % c->n;
 }
 
 /* --- one answer ---------------------------------------------------------------- */
@@ -148,7 +169,7 @@ static int post_once(struct etcd *c, size_t i, const char *path, const char *bod
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, left);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout(c, left));
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->n > 1 && left > 2 ? left / 2 : left);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, ret_body);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	c->ctr.requests++;
@@ -187,7 +208,10 @@ static int call_from(struct etcd *c, size_t first, size_t n, bool failover, cons
 			r = -ETIMEDOUT;
 			break;
 		}
-		r = post_once(c, i, path, body, (long)left, &status, &ans, &why);
+		r = post_once(c, i, path, body, k + 1 < n ? attempt_timeout(c, (long)left) : (long)left, &status, &ans,
+			      &why);
+		if (r < 0 && failover)
+			skip_endpoint(c, i);
 		if (r == 0 && status == HTTP_UNAVAILABLE && failover && k + 1 < n) {
 			char *msg = etcdmsg_error(ans.s ? ans.s : "", ans.len, NULL);
 			sbuf_addf(&why, "%s%s: HTTP 503%s%s", why.len ? "; " : "", c->endpoints[i], msg ? ": " : "",
@@ -298,6 +322,7 @@ static void async_done_cb(const struct http_response *res, void *arg)
 			sbuf_addf(&k->why, "%s%s: %s", k->why.len ? "; " : "", ep,
 				  *res->error ? res->error : curl_easy_strerror((CURLcode)res->curl_code));
 			k->err = errno_of_curl(res->curl_code);
+			skip_endpoint(c, k->ep);
 		} else {
 			char *msg = etcdmsg_error(res->body, res->len, NULL);
 			sbuf_addf(&k->why, "%s%s: HTTP 503%s%s", k->why.len ? "; " : "", ep, msg ? ": " : "",
@@ -471,7 +496,8 @@ struct etcd *etcd_new(struct event_base *base, const struct etcd_options *o, cha
 	c->cert_file = o->cert_file ? xstrdup(o->cert_file) : NULL;
 	c->key_file = o->key_file ? xstrdup(o->key_file) : NULL;
 
-	ho.timeout_ms = c->timeout_ms;
+	/* (an async call tries the endpoints in turn, each for its share) */
+	ho.timeout_ms = attempt_timeout(c, c->timeout_ms);
 	ho.connect_timeout_ms = connect_timeout(c, c->timeout_ms);
 	ho.max_concurrent = 4;
 	ho.max_body = MAX_ANSWER;
