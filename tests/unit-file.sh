@@ -42,6 +42,28 @@ else
 	echo "FAIL: exposure above 2.0 or not found"; grep '✗' "$tmp/security" || true; fail=1
 fi
 
+# The cluster drop-in (systemd/cluster.conf.example) on top: still silent,
+# still at most 2.0. (A drop-in's sections read as if appended to the unit.)
+mkdir -p "$tmp/cl"
+cat "$tmp/batchcalld.service" "$TOP_SRCDIR/systemd/cluster.conf.example" >"$tmp/cl/batchcalld.service"
+(cd "$tmp/cl" && systemd-analyze verify --man=no ./batchcalld.service) >"$tmp/verify-cl" 2>&1 || {
+	echo "FAIL: systemd-analyze verify with the cluster drop-in exited $?"; fail=1; }
+if [ -s "$tmp/verify-cl" ]; then
+	echo "FAIL: systemd-analyze verify with the cluster drop-in said:"; cat "$tmp/verify-cl"; fail=1
+else
+	echo "ok: systemd-analyze verify with the cluster drop-in is silent"
+fi
+(cd "$tmp/cl" && systemd-analyze security --offline=yes --threshold=20 ./batchcalld.service) >"$tmp/security-cl" 2>&1
+score=$(sed -n 's/.*Overall exposure level for batchcalld.service: \([0-9.]*\).*/\1/p' "$tmp/security-cl")
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+	echo "ok: exposure with the cluster drop-in $score"
+else
+	echo "FAIL: exposure with the cluster drop-in above 2.0 or not found: ${score:-none}"; fail=1
+fi
+grep -qx 'Restart=on-failure' "$TOP_SRCDIR/systemd/cluster.conf.example" &&
+	! grep -q '^RestartPreventExitStatus=.*\b75\b' "$unit" "$TOP_SRCDIR/systemd/cluster.conf.example" ||
+	{ echo "FAIL: the cluster drop-in must restart a node that stepped down (exit 75)"; fail=1; }
+
 # What the daemon needs must not be taken away by the hardening.
 for line in Type=notify "ExecReload=/bin/sh -c 'kill -HUP \$MAINPID'" LimitCORE=0 StateDirectory=batchcalld \
 	RuntimeDirectory=batchcalld ConfigurationDirectory=batchcalld DynamicUser=yes \
