@@ -83,6 +83,9 @@ ids = [
     ("api-clock", "46f197c731234704b00f486b0bb50276", None),
     ("suppressed", "5d1e6a0c9b7f4e2a8c3d41f0a6b2e917", None),
     ("contact-limit", "904c8d9fcf5c417d9a53c7d265bf476f", None),
+    ("leader-gained", "734986c986344c9883b80c7d0c0ee8cb", None),
+    ("leader-lost", "3e60082be14b4eaa89c404039a3230d3", None),
+    ("cluster", "4196ed2680194e87908d8b39cd6d8381", None),
 ]
 failed = False
 def expect(what, got, want):

@@ -1730,7 +1730,7 @@ static int events_load_etcd(struct engine *e)
 	free(prefix);
 	rep->ev_seen_rev = first;
 	if (r == 0)
-		log_event(LOG_INFO, EV_NONE, NULL, "%zu post-call events read from etcd", n);
+		log_event(LOG_INFO, EV_CLUSTER, NULL, "%zu post-call events read from etcd", n);
 	return r;
 }
 
