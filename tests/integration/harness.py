@@ -325,6 +325,67 @@ def submits_named(sim, name_prefix):
             if r["body"] and json.loads(r["body"]).get("call_name", "").startswith(name_prefix)]
 
 
+ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EtcdMember:
+    """One etcd 3.4 member on loopback, data under WORK/etcd/m1 (cluster
+    mode's tests): started in a process group of its own (register, when
+    given, is called with the process, for the caller's clean-up), again on
+    the same data; up() once it has an etcd leader."""
+
+    def __init__(self, work):
+        self.client = _free_port()
+        self.peer = _free_port()
+        while self.peer == self.client:
+            self.peer = _free_port()
+        self.dir = os.path.join(work, "etcd", "m1")
+        self.logfile = os.path.join(work, "etcd", "m1.log")
+        self.proc = None
+        os.makedirs(os.path.join(work, "etcd"), exist_ok=True)
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.client
+
+    def start(self, register=None):
+        c, p = self.endpoint, "http://127.0.0.1:%d" % self.peer
+        argv = [ETCD, "--name", "m1", "--data-dir", self.dir, "--listen-client-urls", c,
+                "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+                "--initial-cluster", "m1=" + p, "--initial-cluster-state",
+                "existing" if os.path.isdir(os.path.join(self.dir, "member")) else "new",
+                "--experimental-enable-lease-checkpoint", "--logger", "zap", "--log-outputs", "stderr"]
+        with open(self.logfile, "ab") as fh:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        if register:
+            register(self.proc)
+
+    def post(self, path, body, timeout=3.0):
+        req = urllib.request.Request(self.endpoint + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return json.loads(r.read() or b"{}")
+
+    def up(self):
+        try:
+            return self.post("/v3/maintenance/status", {}, 1.0).get("leader") not in (None, "0")
+        except (OSError, ValueError):
+            return False
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
 class Skip(Exception):
     """Raised by a test that cannot run here, with the reason (a tool that is
     not installed, a privilege it lacks): it is reported, not passed."""

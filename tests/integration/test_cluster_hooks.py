@@ -36,7 +36,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DAEMON, SCALE, WRAP, Daemon, Sim, Skip, run  # noqa: E402
+from harness import DAEMON, SCALE, WRAP, Daemon, EtcdMember, Sim, Skip, run  # noqa: E402
 
 ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
 TTL = 3
@@ -108,44 +108,18 @@ def b64(s):
     return base64.b64encode(s if isinstance(s, bytes) else s.encode()).decode()
 
 
-class Etcd:
+class Etcd(EtcdMember):
     """One etcd member on loopback."""
 
-    def __init__(self, work):
-        self.client, self.peer = free_ports(2)
-        self.dir = os.path.join(work, "etcd", "m1")
-        self.log = os.path.join(work, "etcd", "m1.log")
-        self.proc = None
-        os.makedirs(os.path.join(work, "etcd"), exist_ok=True)
-
-    @property
-    def endpoint(self):
-        return "http://127.0.0.1:%d" % self.client
-
     def start(self):
-        c, p = self.endpoint, "http://127.0.0.1:%d" % self.peer
-        argv = [ETCD, "--name", "m1", "--data-dir", self.dir, "--listen-client-urls", c,
-                "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
-                "--initial-cluster", "m1=" + p, "--initial-cluster-state",
-                "existing" if os.path.isdir(os.path.join(self.dir, "member")) else "new",
-                "--experimental-enable-lease-checkpoint", "--logger", "zap", "--log-outputs", "stderr"]
-        with open(self.log, "ab") as fh:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
-        _PROCS.append(self.proc)
-        wait_for(self.healthy, 30 * XS, "etcd to be up", step=0.1)
+        super().start(_PROCS.append)
+        wait_for(self.up, 30 * XS, "etcd to be up", step=0.1)
 
     def healthy(self):
-        try:
-            s = post_json(self.endpoint + "/v3/maintenance/status", {})
-            return s.get("leader") not in (None, "0")
-        except (OSError, ValueError):
-            return False
+        return self.up()
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.stop()
 
     def range_prefix(self, prefix):
         """{key: (value bytes, mod_revision)} of every key under prefix."""

@@ -47,6 +47,50 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   its fixed 300 s margin, by the lag measured from the answers) or 420 s
   ahead.
 
+Cluster mode (README "Running more than one node"): one example in four
+(BC_MODEL_CLUSTER=1: all, 0: none; never without /usr/bin/etcd) runs one
+etcd member and two nodes, n1 and n2 (cluster = { lease_ttl = 3;
+key_prefix = "/m/"; }), each with its own folder (configuration, state
+folder, control socket, results_dir, webhook receiver) and the same job
+files (every file change is written to both jobs.d), against the one
+simulator. The test plays systemd: a node that exits 75 (it lost its
+lease) is started again a second later. The actions become:
+  restart: SIGTERM the leader (a standby takes over at once), `down` s,
+  start it again (a standby); kill -9: kill the leader at a random moment
+  (the standby takes over once its lease is over), start it again a
+  second later; freeze: SIGSTOP the leader for 0.5-5 s, then SIGCONT
+  (frozen longer than lease_ttl, it must exit 75: restarted a second
+  later); damage/wipe of the state folder: none (the runs are in etcd):
+  SIGTERM the standby, `down` s, start it; etcd_outage (cluster mode
+  only): kill -9 the etcd member for 1-6 s, start it again (a leader may
+  exit 75). SIGHUP goes to every running node once it logged its start
+  (a standby reloads too); batchcallctl goes to the node whose GET
+  /v1/cluster says "leader" (waiting for one while a failover is on), and
+  a standby's 409 of a request that raced a failover is asked again of the
+  new leader (when the leader asked exited without answering, cancel and
+  pause are taken as maybe done). Webhooks go through a balancer (a relay
+  of the test's) over both receivers, in turn, skipping a frozen node.
+  The state records are read from etcd (PREFIX runs/, a range on the
+  gateway), the kept events from PREFIX events/, GET /v1/jobs from the
+  leader. The invariants adjusted:
+  3. an accepted trigger is held by the leader's process that accepted
+     it: gone when that process ends (as after a restart);
+  4. the quiet period's bound adds the last disruption's failover bound
+     and one grace period (the new leader looks up what it inherited);
+  5. no node exits but with status 75 (a lost lease), or 0 on the test's
+     SIGTERM, never on a signal it did not send, never prints a sanitizer
+     report; a leader frozen longer than lease_ttl exits 75 within 5 s of
+     its SIGCONT; some node leads (GET /v1/cluster) within lease_ttl + 5 s
+     (+ 2 s) of every disruption (a leader stopped, killed, frozen or gone
+     with status 75, a node started, etcd back), and always otherwise;
+  6. every event answered 200 is in etcd with the bytes sent;
+  7. the results files of an occurrence are on the host of the node that
+     led when they were written: of the copies in n1/results and
+     n2/results, one must be complete and consistent (an older copy on
+     the other node is no violation).
+  BC_MODEL_SKIP=cluster leaves cluster mode out, etcd leaves out the
+  etcd outages.
+
 Job names are valid but odd ('.x', '..', 'A.b-c_d', a 64-character name);
 every job has a call_name base of its own (its name, or "CN NAME k"), so
 rendered call_names never collide across jobs.
@@ -151,12 +195,16 @@ Budget and replay (environment):
                     replays exactly that minimal example (with the same
                     BC_MODEL_STEPS and BC_MODEL_SKIP: the failure prints
                     the whole line).
+  BC_MODEL_CLUSTER  1: every example in cluster mode, 0: none (default:
+                    one in four when /usr/bin/etcd is there; BC_ETCD names
+                    another etcd).
   BC_MODEL_VERBOSE=1  print every action of every example (normally only
                     the final, minimal replay of a failure is narrated).
   BC_MODEL_SKIP     leave parts of the action space out (comma-separated:
                     dot, repeat, hours, readd, rename, damage, kill, restart,
                     freeze, fault, ctl, suppress, limits (no contact limits), touch (no follow_up),
-                    hook (no webhook receiver: every example polls), edit-start, edit-tz, edit-FIELD), e.g.
+                    hook (no webhook receiver: every example polls), cluster
+                    (no cluster mode), etcd (no etcd outages), edit-start, edit-tz, edit-FIELD), e.g.
                     to look past a known bug.
 Scratch lives in $TOP_BUILDDIR/model-work/run-PID/ (removed when the run
 passes; a failing replay's folder is kept, and named, until a later run
@@ -166,12 +214,15 @@ Needs Hypothesis (Debian's python3-hypothesis, for /usr/bin/python3):
 tests/integration/test_model.sh runs this file with /usr/bin/python3 and
 skips (exit 77) without it.
 """
+import atexit
+import base64
 import collections
 import csv
 import datetime
 import functools
 import hashlib
 import hmac
+import http.server
 import io
 import json
 import os
@@ -183,6 +234,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -272,6 +324,42 @@ ACTIVE = ("pending", "in_progress", "retry_wait")
 NAME_RX = re.compile(r"^(?P<base>.+) (?P<local>\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?)(?: \((?P<part>[^()]*)\))?$")
 SANITIZER_RX = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 
+# Cluster mode (README "Running more than one node"): one etcd member, two
+# nodes. BC_MODEL_CLUSTER=1 makes every example a cluster, 0 none; else one
+# in four (never without etcd, or with BC_MODEL_SKIP=cluster).
+ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
+CLUSTER_ENV = os.environ.get("BC_MODEL_CLUSTER", "")
+TTL = 3                     # cluster.lease_ttl of every node
+EXIT_LOST = 75              # a node that lost (or could not keep) its lease
+RESTART_SEC = 1.0           # systemd's RestartSec= of systemd/cluster.conf.example
+LEADER_WITHIN = TTL + 5     # some node leads this long after a disruption (etcd back, a leader gone)
+KEY_PREFIX = "/m/"
+MAX_OUTAGES = 2             # etcd outages an example (each costs a failover's seconds)
+NODE_NAMES = ("n1", "n2")
+if CLUSTER_ENV == "1":
+    CLUSTER_DRAW = [True]
+elif CLUSTER_ENV == "0" or "cluster" in SKIP or not os.access(ETCD, os.X_OK):
+    CLUSTER_DRAW = [False]
+else:
+    CLUSTER_DRAW = [False, False, False, True]
+
+# Every process the test starts, killed at exit whatever happens (etcd too).
+_PROCS = []
+
+
+def _reap_all():
+    for p in _PROCS:
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGCONT)
+                p.kill()
+                p.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+
+
+atexit.register(_reap_all)
+
 
 class Violation(AssertionError):
     """An invariant of batchcalld does not hold."""
@@ -309,6 +397,7 @@ class Budget:
         self.hooked = self.hook_faults = self.hook_posts = self.hook_delivered = 0
         self.skewed = 0  # examples with the API's clock off ours
         self.result_files = self.result_rows = 0
+        self.clustered = self.exits75 = self.outages = self.leaderships = self.ctl_retried = 0
 
     def estimate(self):
         if not self.durations:
@@ -418,6 +507,173 @@ def free_port():
 def parse_name(name):
     m = NAME_RX.match(name or "")
     return (m.group("base"), m.group("local"), m.group("part")) if m else (None, None, None)
+
+
+# --- cluster mode: etcd, the nodes, systemd, a webhook balancer ----------------------------------
+
+def post_json(url, body, timeout=2.0):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"{}")
+
+
+class Etcd(harness.EtcdMember):
+    """One etcd 3.4 member on loopback (data under WORK/etcd/)."""
+    def start(self):
+        super().start(_PROCS.append)
+
+    def wait_healthy(self, timeout=30):
+        wait_until(self.up, timeout, "etcd to answer")
+
+    def range(self, prefix, timeout=15):
+        """{key without the prefix: value bytes} of every key under prefix."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        body = {"key": base64.b64encode(prefix.encode()).decode(),
+                "range_end": base64.b64encode(end.encode()).decode()}
+        deadline = time.monotonic() + timeout * SCALE
+        while True:
+            try:
+                r = post_json(self.endpoint + "/v3/kv/range", body, 5 * SCALE)
+                break
+            except (OSError, ValueError) as e:
+                if time.monotonic() > deadline:
+                    raise TestBug("etcd does not answer a range of %s: %s" % (prefix, e))
+                time.sleep(0.2)
+        return {base64.b64decode(kv["key"]).decode()[len(prefix):]: base64.b64decode(kv.get("value", ""))
+                for kv in r.get("kvs", [])}
+
+
+class Node(Daemon):
+    """A cluster node: its own folder (configuration, jobs.d, state folder,
+    control socket, results), the same job files as the other's."""
+    def __init__(self, work, name, sim, timeout, conf, env, hook_port=None):
+        d = os.path.join(work, name)
+        os.makedirs(d, exist_ok=True)
+        super().__init__(d, sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
+        self.name = name
+        self.env = env
+        self.hook_port = hook_port
+        self.results = os.path.join(d, "results")
+        self.want = False          # the supervisor (systemd) restarts it after an exit 75
+        self.restart_at = None
+        self.frozen = False
+        self.seen_exit = True
+        self.exits = {}            # life -> exit status
+        self.log_pos = 0
+
+    def start(self, env=None, args=(), preexec=None):
+        super().start(env=self.env)
+        _PROCS.append(self.proc)
+        self.seen_exit = False
+        self.want = True
+        self.restart_at = None
+        return self.proc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def life_log(self):
+        return self.log().split("---- start %d\n" % self.starts)[-1]
+
+    def started(self):
+        return "started as cluster node" in self.life_log()
+
+    def role(self, timeout=2):
+        if not self.alive() or self.frozen:
+            return None
+        try:
+            st_, body = self.control("GET", "/v1/cluster", timeout=timeout)
+        except (OSError, ValueError):
+            return None
+        return body.get("role") if st_ == 200 and isinstance(body, dict) else None
+
+
+class Supervisor(threading.Thread):
+    """systemd (Restart=on-failure, RestartSec=1s) for the nodes the test
+    does not hold itself (want): a node that exits 75 is started again a
+    second later; any other exit is an anomaly (a violation of invariant 5
+    at the next check)."""
+    def __init__(self, m):
+        super().__init__(daemon=True)
+        self.m = m
+        self.stopping = False
+        self.anomalies = []
+        self.exits = []            # (time, node, life, status)
+
+    def run(self):
+        while not self.stopping:
+            with self.m.plock:
+                for n in self.m.nodes:
+                    if n.proc is None or not n.want:
+                        continue
+                    if not n.seen_exit and n.proc.poll() is not None:
+                        t = time.time()
+                        n.seen_exit = True
+                        rc = n.proc.returncode
+                        n.exits[n.starts] = rc
+                        n.log_fh.close()
+                        self.exits.append((t, n.name, n.starts, rc))
+                        self.m.bump(t)
+                        if rc == EXIT_LOST:
+                            n.restart_at = t + RESTART_SEC
+                            BUDGET.exits75 += 1
+                        else:
+                            how = ("killed by signal %s" % signal.Signals(-rc).name) if rc < 0 else \
+                                "exit status %d" % rc
+                            self.anomalies.append("node %s (life %d) exited on its own: %s; its log ends:\n%s" % (
+                                n.name, n.starts, how, n.life_log()[-2500:]))
+                            n.want = False
+                    if n.want and n.restart_at is not None and time.time() >= n.restart_at:
+                        try:
+                            n.start()
+                            self.m.bump(time.time())
+                        except OSError as e:
+                            self.anomalies.append("node %s could not be started again: %s" % (n.name, e))
+                            n.want = False
+            time.sleep(0.05)
+
+
+class HookRelay:
+    """The load balancer over the nodes' webhook receivers (README: point
+    the webhook at one over all the nodes): a delivery goes to a running
+    node (not a frozen one), in turn; no answer, or a 5xx: the next node;
+    the last answer goes back to the sender (502 when none answered)."""
+    def __init__(self, port, targets):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def do_POST(h):
+                body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+                hdrs = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "elevenlabs-signature")}
+                status, data = 502, b'{"error":"no node answered"}'
+                for p in targets():
+                    req = urllib.request.Request("http://127.0.0.1:%d%s" % (p, h.path), data=body, method="POST",
+                                                 headers=hdrs)
+                    try:
+                        with urllib.request.urlopen(req, timeout=4 * SCALE) as r:
+                            status, data = r.status, r.read()
+                    except urllib.error.HTTPError as e:
+                        status, data = e.code, e.read()
+                    except OSError:
+                        continue
+                    if status < 500:
+                        break
+                h.send_response(status)
+                h.send_header("Content-Type", "application/json")
+                h.send_header("Content-Length", str(len(data)))
+                h.end_headers()
+                h.wfile.write(data)
+
+            def log_message(h, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
 
 
 IMPLS = {}
@@ -623,6 +879,16 @@ class Operator(RuleBasedStateMachine):
         self.unsuppressed = {}        # phone number -> when the state folder (its own list) was emptied
         self.limits = None            # (max_calls, window, min_gap) of contact_limits, or None
         self.wipes = []               # when the state folder (and its contact ledger) was emptied
+        # cluster mode
+        self.cluster = False          # one etcd member and two nodes (NODE_NAMES) instead of one daemon
+        self.nodes = []
+        self.etcd = self.sup = self.relay = None
+        self.plock = threading.RLock()  # the nodes' processes, between the test and the supervisor
+        self.leader_by = 0.0          # some node leads by then (+ slack): the latest disruption's bound
+        self.must_exit = []           # (node, life, SIGCONT at, seconds): frozen longer than the lease
+        self.trigger_by = {}          # job -> (node, life) that accepted the trigger
+        self.relay_turn = 0
+        self.outages = 0              # etcd outages in the example
 
     def clock(self):
         """Now, on the example's timeline (a real instant)."""
@@ -656,15 +922,32 @@ class Operator(RuleBasedStateMachine):
         self.say("step %d: %s" % (self.nstep, msg))
 
     def alive(self):
+        if self.cluster:
+            return any(n.alive() for n in self.nodes)
         return self.d.proc is not None and self.d.proc.poll() is None
 
     def check_alive(self, what=""):
+        if self.cluster:
+            self.check_nodes(what)
+            return
         if not self.alive():
             rc = self.d.proc.returncode
             how = ("killed by signal %s" % signal.Signals(-rc).name) if rc < 0 else "exit status %d" % rc
             violation("daemon", "the daemon is not running%s: %s" % (what, how))
 
     def check_sanitizers(self):
+        if self.cluster:
+            for n in self.nodes:
+                log = n.log()
+                m = SANITIZER_RX.search(log, n.log_pos)
+                if m:
+                    violation("daemon", "sanitizer report in %s/daemon.log: %s" % (n.name, log[m.start():m.start() + 600]))
+                n.log_pos = max(0, len(log) - 200)
+            with open(os.path.join(self.work, "sim.stderr"), errors="replace") as f:
+                m = SANITIZER_RX.search(f.read())
+            if m:
+                violation("daemon", "sanitizer report in sim.stderr")
+            return
         log = self.d.log()
         m = SANITIZER_RX.search(log, self.log_pos)
         if m:
@@ -676,6 +959,14 @@ class Operator(RuleBasedStateMachine):
             violation("daemon", "sanitizer report in sim.stderr")
 
     def start_daemon(self):
+        if self.cluster:
+            # n1 first (it leads: no previous leader seen, it waits one
+            # lease_ttl), then n2, a standby
+            n1, n2 = self.nodes
+            self.start_node(n1)
+            self.leader("the first start", within=LEADER_WITHIN + 10)
+            self.start_node(n2)
+            return
         self.d.start(env=self.daemon_env)
         try:
             self.d.wait_started(timeout=20)
@@ -685,6 +976,13 @@ class Operator(RuleBasedStateMachine):
 
     def stop_daemon(self):
         """SIGTERM: the daemon must exit 0 within its 10 s for requests in flight."""
+        if self.cluster:
+            # every node, the standbys first: the last leader's records are the last
+            self.check_alive(" before SIGTERM")
+            order = sorted(self.nodes, key=lambda n: n.role() == "leader")
+            for n in order:
+                self.stop_node(n)
+            return
         self.check_alive(" before SIGTERM")
         self.d.proc.send_signal(signal.SIGTERM)
         try:
@@ -701,6 +999,9 @@ class Operator(RuleBasedStateMachine):
 
     def sighup(self):
         """SIGHUP and wait for the reload's log line: True when it was applied."""
+        if self.cluster:
+            return self.sighup_nodes()
+
         def counts():
             log = self.d.log()
             return log.count("configuration reloaded"), log.count("reload refused")
@@ -714,20 +1015,249 @@ class Operator(RuleBasedStateMachine):
         BUDGET.reloads += 1
         return counts()[1] == bad0
 
+    def jobs_dirs(self):
+        """Every node's jobs.d (cluster mode: the same files on each)."""
+        return [n.jobs for n in self.nodes] if self.cluster else [self.d.jobs]
+
+    def logs(self):
+        return "".join(n.log() for n in self.nodes) if self.cluster else self.d.log()
+
     def write_job(self, j):
         if j.file is None:
             self.files += 1
             j.file = "f%d.conf" % self.files
-        path = os.path.join(self.d.jobs, j.file)
-        with open(path + ".tmp", "w") as f:
-            f.write(j.text())
-        os.rename(path + ".tmp", path)
+        for jobs in self.jobs_dirs():
+            path = os.path.join(jobs, j.file)
+            with open(path + ".tmp", "w") as f:
+                f.write(j.text())
+            os.rename(path + ".tmp", path)
 
     def apply(self, what):
         """Reload after a change of jobs.d; the test only writes valid files."""
         if not self.sighup():
-            errors = [line for line in self.d.log().splitlines()[-20:] if "error" in line or "refused" in line]
+            errors = [line for line in self.logs().splitlines()[-20:] if "error" in line or "refused" in line]
             raise TestBug("the daemon refused the test's job files after %s:\n%s" % (what, "\n".join(errors)))
+
+    # --- cluster plumbing (cluster mode only) ---
+
+    def bump(self, t):
+        """A disruption at t: some node must lead again within LEADER_WITHIN s."""
+        self.leader_by = max(self.leader_by, t + LEADER_WITHIN * SCALE)
+
+    def check_nodes(self, what=""):
+        """Invariant 5 in cluster mode: no node exited but with status 75 (a
+        lost lease: the supervisor restarts it a second later) or when the
+        test stopped it; a leader frozen longer than its lease exited 75
+        within 5 s of its SIGCONT; some node leads, unless a disruption's
+        bound (leader_by) still runs."""
+        if self.sup.anomalies:
+            violation("daemon", "%s%s" % (self.sup.anomalies[0], what and " (noticed%s)" % what))
+        for item in list(self.must_exit):
+            n, life, t_cont, seconds = item
+            if life in n.exits:
+                self.must_exit.remove(item)
+            elif time.time() > t_cont + 5 * SCALE:
+                violation("fencing", "leader %s (life %d) was frozen %.2f s, longer than its lease (lease_ttl %d s), "
+                          "and still runs %.1f s after SIGCONT (it must exit 75 at once)" % (
+                              n.name, life, seconds, TTL, time.time() - t_cont))
+        if time.time() > self.leader_by:
+            self.leader("the check%s" % what)
+
+    def leader(self, why, within=None):
+        """The node whose GET /v1/cluster says role "leader" (frozen nodes
+        are not asked). While a disruption's bound runs, it waits for one;
+        past that bound (and 2 s more), no leader is a violation."""
+        if within is not None:
+            self.bump(time.time() + (within - LEADER_WITHIN) * SCALE)
+        while True:
+            roles = {}
+            for n in self.nodes:
+                roles[n.name] = r = n.role()
+                if r == "leader":
+                    return n
+            if time.time() > self.leader_by + 2 * SCALE:
+                violation("no leader", "no node leads (%s): roles %s, %.1f s after the bound of the last "
+                          "disruption (lease_ttl %d + 5 s); exits so far: %s" % (
+                              why, roles, time.time() - self.leader_by + LEADER_WITHIN * SCALE, TTL,
+                              self.sup.exits[-6:]))
+            time.sleep(0.1)
+
+    def start_node(self, n):
+        """Start a node (again) and wait until it logs its start (its SIGHUP
+        handler is set then)."""
+        with self.plock:
+            n.start()
+        self.bump(time.time())
+        try:
+            wait_until(lambda: n.started() or not n.alive(), 20, "node %s's start" % n.name)
+        except AssertionError:
+            violation("daemon", "node %s did not log 'started as cluster node' within 20 s" % n.name)
+        self.check_nodes(" after starting %s" % n.name)
+
+    def hold(self, n):
+        """Take a node from the supervisor (the test stops it itself): False
+        when it is not running."""
+        with self.plock:
+            if not n.alive():
+                return False
+            n.want = False
+            n.restart_at = None
+            return True
+
+    def release(self, n, rc):
+        n.seen_exit = True
+        n.exits[n.starts] = rc
+        n.log_fh.close()
+
+    def stop_node(self, n):
+        """SIGTERM: the node must exit 0 (a leader gives up its lease: a standby
+        takes over at once); 75 is taken (it lost its lease meanwhile)."""
+        if not self.hold(n):
+            with self.plock:
+                n.want = False
+                n.restart_at = None
+            return None
+        t = time.time()
+        n.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = n.proc.wait(20 * SCALE)
+        except subprocess.TimeoutExpired:
+            n.proc.kill()
+            n.proc.wait()
+            violation("daemon", "node %s did not exit within 20 s of SIGTERM" % n.name)
+        finally:
+            if not n.seen_exit:
+                self.release(n, n.proc.returncode)
+        self.bump(t)
+        if rc == EXIT_LOST:
+            BUDGET.notes.add("a node exited 75 (lost its lease) while it stopped on SIGTERM")
+        elif rc != 0:
+            violation("daemon", "node %s exited with status %d on SIGTERM; its log ends:\n%s" % (
+                n.name, rc, n.life_log()[-2000:]))
+        BUDGET.restarts += 1
+        return rc
+
+    def kill_node(self, n):
+        if not self.hold(n):
+            return False
+        t = time.time()
+        n.proc.kill()
+        n.proc.wait()
+        self.release(n, n.proc.returncode)
+        self.bump(t)
+        BUDGET.kills += 1
+        return True
+
+    def sighup_nodes(self):
+        """SIGHUP to every running node (a standby reloads its job files too),
+        once it logged its start; wait for each one's reload line. True when
+        every node that answered applied the files; self.last_reload says
+        which nodes applied and which refused."""
+        def counts(n):
+            log = n.log()
+            return log.count("configuration reloaded") + log.count("reloaded (standby)"), log.count("reload refused")
+        sent = []
+        with self.plock:
+            for n in self.nodes:
+                if not n.alive():
+                    continue
+                try:
+                    wait_until(lambda: n.started() or not n.alive(), 20, "node %s's start" % n.name)
+                except AssertionError:
+                    violation("daemon", "node %s did not log 'started as cluster node' within 20 s" % n.name)
+                if n.alive():
+                    sent.append((n, n.starts, counts(n)))
+                    n.signal(signal.SIGHUP)
+        applied, refused = [], []
+        for n, life, c0 in sent:
+            try:
+                wait_until(lambda: counts(n) != c0 or not n.alive() or n.starts != life, 15,
+                           "node %s's reload line" % n.name)
+            except AssertionError:
+                violation("daemon", "no reload logged by node %s within 15 s of SIGHUP" % n.name)
+            c = counts(n)
+            if c[1] != c0[1]:
+                refused.append(n.name)
+            elif c != c0:
+                applied.append(n.name)
+        BUDGET.reloads += 1
+        self.last_reload = (applied, refused)
+        return not refused
+
+    def ctl_call(self, args):
+        """batchcallctl ARGS at the leader: (process, output, uncertain).
+        A standby's 409 (it lost the leadership between the look and the
+        request) is asked again of the new leader; so is a leader that
+        exited (75) without answering, and then the request may or may not
+        have taken effect (uncertain)."""
+        uncertain = False
+        for _ in range(8):
+            n = self.leader("batchcallctl %s" % args[0])
+            life = n.starts
+            p = subprocess.run([harness.CTL, "-c", n.conf] + args, capture_output=True, text=True, timeout=30 * SCALE)
+            out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+            if p.returncode == 1 and "is a standby" in out:
+                BUDGET.ctl_retried += 1
+                continue
+            if p.returncode not in (0, 1):
+                time.sleep(0.5)
+                if not n.alive() or n.starts != life:
+                    uncertain = True
+                    BUDGET.ctl_retried += 1
+                    continue
+                if p.returncode == 3:
+                    violation("daemon", "batchcallctl could not reach the running leader %s: %s" % (n.name, out))
+            return p, out, uncertain, n, life
+        raise TestBug("batchcallctl %s found no leader that answers" % args)
+
+    def drop_stale_triggers(self):
+        """A trigger lives in the leader that accepted it: gone with it."""
+        for job, (n, life) in list(self.trigger_by.items()):
+            if n.starts != life or not n.alive():
+                self.triggers.pop(job, None)
+                del self.trigger_by[job]
+
+    def runs(self):
+        """The run records: the state folder's, or in cluster mode etcd's
+        (PREFIX runs/NAME, the state file's JSON)."""
+        if not self.cluster:
+            return self.d.runs()
+        best = {}
+        for name, v in self.etcd.range(KEY_PREFIX + "runs/").items():
+            try:
+                rec = json.loads(v)
+            except ValueError:
+                violation("state", "the run record %s in etcd is no JSON: %r" % (name, v[:200]))
+            if not isinstance(rec, dict) or "job" not in rec or "start" not in rec:
+                continue
+            key = (rec["job"], rec["start"], rec.get("part"))
+            if key not in best or rec.get("gen", 0) >= best[key].get("gen", 0):
+                best[key] = rec
+        return list(best.values())
+
+    def kept_events(self):
+        """{NAME: body} of the post-call events kept: the state folder's
+        events/NAME, or in cluster mode etcd's PREFIX events/NAME."""
+        if self.cluster:
+            return self.etcd.range(KEY_PREFIX + "events/")
+        events = os.path.join(self.d.state, "events")
+        out = {}
+        for name in os.listdir(events) if os.path.isdir(events) else []:
+            try:
+                with open(os.path.join(events, name), "rb") as f:
+                    out[name] = f.read()
+            except OSError:
+                pass
+        return out
+
+    def hook_targets(self):
+        """The balancer's order: running nodes that are not frozen, in turn."""
+        live = [n for n in self.nodes if n.alive() and not n.frozen]
+        rest = [n for n in self.nodes if n not in live]
+        self.relay_turn += 1
+        if self.relay_turn % 2:
+            live.reverse()
+        return [n.hook_port for n in live + rest]
 
     def note_instant(self, j):
         h = self.hist[j.name]
@@ -767,11 +1297,13 @@ class Operator(RuleBasedStateMachine):
                 hook_faults=st.lists(st.tuples(st.sampled_from(SENDER_FAULTS), st.sampled_from(HOOK_EVENTS),
                                                st.sampled_from([1, 2, -1])), max_size=2),
                 api_clock=st.sampled_from([0, 0, 0, -600, 420]),
-                limits=st.sampled_from([None] if "limits" in SKIP else LIMITS))
+                limits=st.sampled_from([None] if "limits" in SKIP else LIMITS),
+                cluster=st.sampled_from(CLUSTER_DRAW))
     @recorded
-    def begin(self, speed, timeout, first, hooks, hook_faults, api_clock=0, limits=None):
+    def begin(self, speed, timeout, first, hooks, hook_faults, api_clock=0, limits=None, cluster=False):
         self.hooks = hooks
         self.limits = limits
+        self.cluster = cluster
         if self.dry:
             return multiple(*[self.new_job(p).name for p in first])
         os.makedirs(RUNDIR, exist_ok=True)
@@ -790,7 +1322,8 @@ class Operator(RuleBasedStateMachine):
             # post-call event with the secret the daemon has
             self.port = free_port()
             extra = ("--webhook-url", "http://127.0.0.1:%d/hook" % self.port, "--webhook-secret", SECRET)
-            conf += '\nwebhook_listen = "127.0.0.1:%d";' % self.port
+            if not cluster:
+                conf += '\nwebhook_listen = "127.0.0.1:%d";' % self.port
             self.daemon_env = {"ELEVENLABS_WEBHOOK_SECRET": SECRET}
         # the API's clock behind ours (created_at of the batches before
         # the runs' intents: the lookup must reach back) or ahead
@@ -798,12 +1331,21 @@ class Operator(RuleBasedStateMachine):
         if api_clock:
             BUDGET.skewed += 1
         self.sim = Sim(self.work, speed=speed, seed=SEED % 100000 + 1, extra=extra)
-        self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
-        self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
+        _PROCS.append(self.sim.proc)
+        if cluster:
+            self.begin_cluster(conf)
+        else:
+            self.d = Daemon(self.work, self.sim, poll_interval=POLL, request_timeout=timeout, extra_conf=conf)
+            self.T0 = int(time.time()) + 2.25   # the daemon starts meanwhile
         self.say("simulator --speed %d (its clock %+d s), daemon request_timeout %d s, poll_interval %d s, %s, "
                  "%s, work %s" % (speed, api_clock, timeout, POLL, "post-call webhooks to 127.0.0.1:%d" % self.port
                                   if hooks else "no webhooks (the conversations are polled)",
                                   "contact limits %s" % (limits,) if limits else "no contact limits", self.work))
+        if cluster:
+            self.say("cluster: etcd %s, nodes %s (lease_ttl %d s, key_prefix %s)%s" % (
+                self.etcd.endpoint, ", ".join(NODE_NAMES), TTL, KEY_PREFIX,
+                ", webhooks through a balancer to their receivers on %s" % ", ".join(
+                    "127.0.0.1:%d" % n.hook_port for n in self.nodes) if hooks else ""))
         if hooks:
             BUDGET.hooked += 1
             # the sender's faults from the first event on (more come as steps)
@@ -824,6 +1366,33 @@ class Operator(RuleBasedStateMachine):
         self.start_daemon()
         self.advance(0)
         return multiple(*names)
+
+    def begin_cluster(self, conf):
+        """Cluster mode: one etcd member, nodes n1 and n2 (folders of their
+        own: configuration, jobs.d with the same files, state folder,
+        control socket, results_dir, webhook receiver), the supervisor, and
+        with webhooks a balancer on self.port over the receivers."""
+        BUDGET.clustered += 1
+        self.etcd = Etcd(self.work)
+        self.etcd.start()
+        try:
+            self.etcd.wait_healthy(30)
+        except AssertionError:
+            raise TestBug("etcd did not start within 30 s (%s)" % self.etcd.logfile)
+        for name in NODE_NAMES:
+            port = free_port() if self.hooks else None
+            c = conf
+            if port:
+                c += '\nwebhook_listen = "127.0.0.1:%d";' % port
+            c += '\ncluster = { etcd_endpoints = [ "%s" ]; node_name = "%s"; lease_ttl = %d; key_prefix = "%s"; };' % (
+                self.etcd.endpoint, name, TTL, KEY_PREFIX)
+            self.nodes.append(Node(self.work, name, self.sim, self.timeout, c, self.daemon_env, port))
+        if self.hooks:
+            self.relay = HookRelay(self.port, self.hook_targets)
+        self.sup = Supervisor(self)
+        self.sup.start()
+        # the first leader waits one lease_ttl (no previous leader seen)
+        self.T0 = int(time.time()) + 2.25 + TTL + 3
 
     @precondition(lambda self: len(self.jobs_now) + len(self.removed_now) < len(NAMES))
     @rule(target=jobs, p=JOB)
@@ -890,7 +1459,8 @@ class Operator(RuleBasedStateMachine):
             self.removed_now[job] = j
             return job
         self.step("remove job '%s' (on_removal %s): delete %s" % (job, j.on_removal, j.file))
-        os.unlink(os.path.join(self.d.jobs, j.file))
+        for jobs in self.jobs_dirs():
+            os.unlink(os.path.join(jobs, j.file))
         j.file = None
         self.removed_now[job] = j
         self.hist[job].removed = True
@@ -928,19 +1498,28 @@ class Operator(RuleBasedStateMachine):
             old = j.file
             self.files += 1
             j.file = "f%d.conf" % self.files
-            os.rename(os.path.join(self.d.jobs, old), os.path.join(self.d.jobs, j.file))
+            for jobs in self.jobs_dirs():
+                os.rename(os.path.join(jobs, old), os.path.join(jobs, j.file))
             self.step("rename the file of job '%s': %s -> %s, reload" % (job, old, j.file))
             self.apply("renaming the file of '%s'" % job)
         elif how == "broken":
             self.step("reload with a broken file present (refused), then remove it")
-            path = os.path.join(self.d.jobs, "zz-broken.conf")
-            with open(path, "w") as f:
-                f.write('jobs = ( { name = "broken"; agent_id = 1; } );\n')
-            try:
-                if self.sighup():
-                    violation("reload", "a reload with a broken job file was not refused")
-            finally:
-                os.unlink(path)
+            paths = [os.path.join(jobs, "zz-broken.conf") for jobs in self.jobs_dirs()]
+            # (cluster mode: the supervisor starts no node while the
+            # broken file is there, it would refuse to start)
+            with self.plock:
+                for path in paths:
+                    with open(path, "w") as f:
+                        f.write('jobs = ( { name = "broken"; agent_id = 1; } );\n')
+                try:
+                    if self.sighup():
+                        violation("reload", "a reload with a broken job file was not refused")
+                    if self.cluster and self.last_reload[0]:
+                        violation("reload", "a reload with a broken job file was not refused by %s" % (
+                            ", ".join(self.last_reload[0])))
+                finally:
+                    for path in paths:
+                        os.unlink(path)
         else:
             self.step("reload (SIGHUP), nothing changed")
             self.apply("a reload")
@@ -954,8 +1533,12 @@ class Operator(RuleBasedStateMachine):
         """restart (SIGTERM, `down` s, start), kill -9 after `moment` s (then
         `down` s, start), freeze (SIGSTOP for a moment), or damage a run file
         (stop, truncate it or flip a byte so that it is no JSON, or delete
-        it, or empty the whole state folder as a package purge does; start)."""
+        it, or empty the whole state folder as a package purge does; start).
+        Cluster mode: disrupt_cluster."""
         if self.dry:
+            return
+        if self.cluster:
+            self.disrupt_cluster(how, moment, down)
             return
         if how == "restart":
             self.step("restart: SIGTERM, %d s down, start" % down)
@@ -983,6 +1566,58 @@ class Operator(RuleBasedStateMachine):
             self.triggers.clear()
             self.step("stop, damage a run file (%s), start" % self.damage_run_file(damage, ix, frac))
             self.start_daemon()
+
+    def disrupt_cluster(self, how, moment, down):
+        """restart: SIGTERM the leader (a standby takes over at once), `down` s,
+        start it again; kill: kill -9 the leader after `moment` s (the standby
+        takes over once the lease is over), start it again a second later
+        (systemd); freeze: SIGSTOP the leader for 0.5 + 4.5 x `moment` s, then
+        SIGCONT: frozen longer than its lease it must exit 75 (the
+        supervisor restarts it); damage: there is no state folder to damage
+        (the runs are in etcd): SIGTERM the standby, `down` s, start it."""
+        if how == "restart":
+            n = self.leader("a restart")
+            self.step("restart the leader %s: SIGTERM (a standby takes over at once), %d s down, start" % (n.name, down))
+            self.stop_node(n)
+            self.advance(down)
+            self.start_node(n)
+        elif how == "kill":
+            self.advance(moment)
+            n = self.leader("kill -9")
+            self.step("kill -9 the leader %s after %.3f s, start it again %.0f s later" % (n.name, moment, RESTART_SEC))
+            self.kill_node(n)
+            self.advance(RESTART_SEC)
+            self.start_node(n)
+        elif how == "freeze":
+            seconds = round(0.5 + 4.5 * moment, 2)
+            n = self.leader("a freeze")
+            longer = seconds > TTL + 0.2
+            self.step("freeze the leader %s (SIGSTOP) for %.2f s, then SIGCONT%s" % (
+                n.name, seconds, ": longer than its lease, it must exit 75" if longer else ""))
+            life = n.starts
+            n.frozen = True
+            self.bump(time.time())
+            n.signal(signal.SIGSTOP)
+            try:
+                self.advance(seconds)
+            finally:
+                n.signal(signal.SIGCONT)
+                n.frozen = False
+            self.bump(time.time())
+            if longer:
+                self.must_exit.append((n, life, time.time(), seconds))
+        else:
+            with self.plock:
+                standby = [n for n in self.nodes if n.alive() and n.role() != "leader"]
+            if not standby:
+                self.step("restart the standby: none runs")
+                return
+            n = standby[0]
+            self.step("restart the standby %s: SIGTERM, %d s down, start (no state folder to damage: the runs "
+                      "are in etcd)" % (n.name, down))
+            self.stop_node(n)
+            self.advance(down)
+            self.start_node(n)
 
     def damage_run_file(self, how, ix, frac):
         if how == "wipe":
@@ -1071,6 +1706,31 @@ class Operator(RuleBasedStateMachine):
                 os.unlink(path)
         return "the whole state folder emptied (%d run records)" % n
 
+    @precondition(lambda self: self.cluster and "etcd" not in SKIP and self.outages < MAX_OUTAGES)
+    @rule(down=st.integers(1, 6))
+    @recorded
+    def etcd_outage(self, down):
+        """Cluster mode: kill -9 the etcd member, `down` s, start it again
+        (at most MAX_OUTAGES an example). A leader whose lease runs out
+        meanwhile exits 75 and is restarted a second later (a standby); some
+        node leads within lease_ttl + 5 s of etcd's return."""
+        self.outages += 1
+        if self.dry:
+            return
+        self.step("etcd outage: kill -9 the etcd member, %d s down, start it again" % down)
+        self.bump(time.time())
+        self.etcd.stop()
+        try:
+            self.advance(down)
+        finally:
+            self.etcd.start()
+        try:
+            self.etcd.wait_healthy(30)
+        except AssertionError:
+            raise TestBug("etcd did not come back within 30 s (%s)" % self.etcd.logfile)
+        self.bump(time.time())
+        BUDGET.outages += 1
+
     @precondition(lambda self: "fault" not in SKIP)
     @rule(endpoint=st.sampled_from(ENDPOINTS), kind=st.sampled_from(FAULT_KINDS),
           status=st.sampled_from([503, 500, 502, 504]), retry_after=st.sampled_from([None, "1", "2"]),
@@ -1104,10 +1764,23 @@ class Operator(RuleBasedStateMachine):
     def ctl(self, op, job):
         if self.dry:
             return
-        p = subprocess.run([harness.CTL, "-c", self.d.conf, op, job], capture_output=True, text=True,
-                           timeout=30 * SCALE)
-        out = (p.stdout + p.stderr).strip().replace("\n", " | ")
-        self.step("batchcallctl %s '%s' -> exit %d: %s" % (op, job, p.returncode, out[:200]))
+        if self.cluster:
+            # at the leader (asked again of the next one after a failover)
+            p, out, uncertain, node, life = self.ctl_call([op, job])
+            self.step("batchcallctl %s '%s' at the leader %s -> exit %d: %s%s" % (
+                op, job, node.name, p.returncode, out[:200], " (asked again: a leader that was asked before "
+                                                                 "exited without answering)" if uncertain else ""))
+            if uncertain and op in ("cancel", "pause"):
+                # it may have taken effect
+                setattr(self.hist[job], op + "_ok", True)
+                self.triggers.pop(job, None)
+            if p.returncode == 0 and op == "trigger" and self.jobs_now[job].kind == "once":
+                self.trigger_by[job] = (node, life)
+        else:
+            p = subprocess.run([harness.CTL, "-c", self.d.conf, op, job], capture_output=True, text=True,
+                               timeout=30 * SCALE)
+            out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+            self.step("batchcallctl %s '%s' -> exit %d: %s" % (op, job, p.returncode, out[:200]))
         if p.returncode == 3 and self.alive():
             violation("daemon", "batchcallctl could not reach the running daemon: %s" % out)
         if p.returncode not in (0, 1):
@@ -1138,11 +1811,17 @@ class Operator(RuleBasedStateMachine):
             return
         number = j.recipients[ix % len(j.recipients)]
         arg = "%s %s-%s" % (number[:2], number[2:7], number[7:]) if spelled else number
-        p = subprocess.run([harness.CTL, "-c", self.d.conf, "suppress", arg, "--reason", "model step %d" % self.nstep],
-                           capture_output=True, text=True, timeout=30 * SCALE)
-        answered = time.time()
-        out = (p.stdout + p.stderr).strip().replace("\n", " | ")
-        self.step("batchcallctl suppress '%s' -> exit %d: %s" % (arg, p.returncode, out[:200]))
+        if self.cluster:
+            p, out, _, node, _ = self.ctl_call(["suppress", arg, "--reason", "model step %d" % self.nstep])
+            answered = time.time()
+            self.step("batchcallctl suppress '%s' at the leader %s -> exit %d: %s" % (
+                arg, node.name, p.returncode, out[:200]))
+        else:
+            p = subprocess.run([harness.CTL, "-c", self.d.conf, "suppress", arg, "--reason",
+                                "model step %d" % self.nstep], capture_output=True, text=True, timeout=30 * SCALE)
+            answered = time.time()
+            out = (p.stdout + p.stderr).strip().replace("\n", " | ")
+            self.step("batchcallctl suppress '%s' -> exit %d: %s" % (arg, p.returncode, out[:200]))
         if p.returncode == 3 and self.alive():
             violation("daemon", "batchcallctl could not reach the running daemon: %s" % out)
         if p.returncode == 3:
@@ -1277,15 +1956,23 @@ class Operator(RuleBasedStateMachine):
         fresh = json.dumps({"type": "call_initiation_failure", "event_timestamp": now, "data": {
             "agent_id": "agent_a", "conversation_id": cid, "failure_reason": "busy",
             "metadata": {"type": "sip", "body": {}}}}).encode()
-        events = os.path.join(self.d.state, "events")
-        kept = sorted(n for n in os.listdir(events) if n.endswith(".json") and not n.startswith(".")) \
-            if os.path.isdir(events) else []
+        if self.cluster:
+            # the events are in etcd (the balancer hands the delivery to a node)
+            kept_now = self.kept_events()
+            kept = sorted(kept_now)
+        else:
+            events = os.path.join(self.d.state, "events")
+            kept = sorted(n for n in os.listdir(events) if n.endswith(".json") and not n.startswith(".")) \
+                if os.path.isdir(events) else []
         if how == "redelivery" and not kept:
             how = "forged"
         if how == "redelivery":
             name = kept[self.forged % len(kept)]
-            with open(os.path.join(events, name), "rb") as f:
-                body = f.read()
+            if self.cluster:
+                body = kept_now[name]
+            else:
+                with open(os.path.join(events, name), "rb") as f:
+                    body = f.read()
             sig, want, desc = sign(body, now - 7200), 200, "an exact redelivery of %s, signed 2 h ago" % name
         elif how == "forged":
             body, sig, want, desc = fresh, sign(fresh, now, "another secret"), 401, "forged (another secret)"
@@ -1309,7 +1996,13 @@ class Operator(RuleBasedStateMachine):
         self.step("POST to the webhook receiver, %s -> HTTP %s" % (desc, code))
         if code != want:
             violation("webhook", "the receiver answered %s to a delivery %s, not %d" % (code, desc, want))
-        if how == "redelivery":
+        if self.cluster:
+            kept_now = self.kept_events()
+            if how == "redelivery" and kept_now.get(name) != body:
+                violation("webhook", "an exact redelivery of %s changed the kept event" % name)
+            if how != "redelivery" and "call_initiation_failure-%s.json" % cid in kept_now:
+                violation("webhook", "a delivery answered %d was kept: %s" % (code, cid))
+        elif how == "redelivery":
             with open(os.path.join(events, name), "rb") as f:
                 if f.read() != body:
                     violation("webhook", "an exact redelivery of %s changed the kept event" % name)
@@ -1338,7 +2031,9 @@ class Operator(RuleBasedStateMachine):
     def after_each_step(self):
         self.check_alive(" after the step")
         self.check_sanitizers()
-        recs = self.d.runs()       # first the state, then the batches it may name
+        if self.cluster:
+            self.drop_stale_triggers()
+        recs = self.runs()       # first the state, then the batches it may name
         self.check_batches(recs, self.created())
         self.check_events()
         self.check_suppressed()
@@ -1422,6 +2117,16 @@ class Operator(RuleBasedStateMachine):
                 if name not in self.answered:
                     BUDGET.hook_delivered += 1
                 self.answered[name] = (dlv["body_len"], dlv["answered_us"] / 1e6)
+        if self.cluster:
+            kept = self.kept_events()
+            for name, (n, at) in sorted(self.answered.items()):
+                if name not in kept:
+                    violation("lost event", "the receiver answered 200 to a delivery of %s (%+.1fs), but etcd does "
+                              "not keep it" % (name, at - time.time()))
+                if len(kept[name]) != n:
+                    violation("lost event", "the receiver answered 200 to a delivery of %s (%d bytes), but etcd keeps "
+                              "%d bytes" % (name, n, len(kept[name])))
+            return
         events = os.path.join(self.d.state, "events")
         for name, (n, at) in sorted(self.answered.items()):
             try:
@@ -1450,11 +2155,18 @@ class Operator(RuleBasedStateMachine):
         while the test waits)."""
         probs = []
         now_ms = time.time() * 1000
-        results = os.path.join(self.work, "results")
-        events = os.path.join(self.d.state, "events")
-        kept = set(os.listdir(events)) if self.hooks and os.path.isdir(events) else set()
+        if self.cluster:
+            # each node writes the files while it leads, under its own
+            # results_dir: an occurrence's files may be on either (an older
+            # copy on the other); one copy must be complete and consistent
+            dirs = [n.results for n in self.nodes]
+            kept = set(self.kept_events()) if self.hooks else set()
+        else:
+            dirs = [os.path.join(self.work, "results")]
+            events = os.path.join(self.d.state, "events")
+            kept = set(os.listdir(events)) if self.hooks and os.path.isdir(events) else set()
         occs = collections.defaultdict(list)
-        for r in self.d.runs():
+        for r in self.runs():
             occs[(r["job"], r["start"])].append(r)
         files = rows = 0
         for (job, start), rs in sorted(occs.items()):
@@ -1463,66 +2175,84 @@ class Operator(RuleBasedStateMachine):
             if recent and max(r.get("finished_ms") or 0 for r in rs) > now_ms - recent * 1000:
                 continue
             main = [r for r in rs if not r.get("part")]
-            base = os.path.join(results, results_name(job, start, (main or rs)[0]["call_name"]))
             where = "job '%s' run %d (%s)" % (job, start, ", ".join(
                 "%s%s %s%s" % (r["state"], " part " + r["part"] if r.get("part") else "", r.get("batch_id") or "no batch",
                                "" if r.get("finished_ms") else " no finished_ms") for r in rs))
-            try:
-                with open(base + ".csv", "rb") as f:
-                    raw = f.read()
-                with open(base + ".jsonl", encoding="utf-8") as f:
-                    lines = [json.loads(x) for x in f.read().splitlines()]
-            except (OSError, ValueError) as e:
-                probs.append("%s: its results files cannot be read: %s" % (where, e))
-                continue
-            files += 1
-            table = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
-            body = [dict(zip(table[0], r)) for r in table[1:]] if table else []
-            if len(body) != len(lines):
-                probs.append("%s: the CSV file has %d rows, the JSON Lines file %d" % (where, len(body), len(lines)))
-                continue
-            for c, j in zip(body, lines):
-                phone = c["phone_number"][1:] if c["phone_number"].startswith("'") else c["phone_number"]
-                if (c["status"], c["batch_id"] or None, phone or None) != (j["status"], j["batch_id"], j["phone_number"]):
-                    probs.append("%s: the CSV row %r and the JSON Lines row %r disagree" % (
-                        where, (c["status"], c["batch_id"], c["phone_number"]),
-                        (j["status"], j["batch_id"], j["phone_number"])))
-            dup = [p for p, n in collections.Counter(j["phone_number"] for j in lines).items() if n > 1]
-            if dup:
-                probs.append("%s: more than one row for %s" % (where, ", ".join(sorted(map(str, dup)))))
-            batches = {}
-            for r in rs:
-                if r.get("batch_id"):
-                    batches[r["batch_id"]] = {x["phone_number"]: x["status"] for x in self.sim.batch(r["batch_id"])["recipients"]}
-            by_phone = {j["phone_number"]: j for j in lines}
-            for bid, rc in sorted(batches.items()):
-                for phone, status in sorted(rc.items()):
-                    j = by_phone.get(phone)
-                    if j is None:
-                        probs.append("%s: recipient %s of batch %s has no row" % (where, phone, bid))
-                    elif j["batch_id"] not in batches:
-                        probs.append("%s: the row of %s (batch %s in the batch's %s) names batch %s, no batch of "
-                                     "the occurrence" % (where, phone, bid, status, j["batch_id"]))
-                    elif j["status"] != batches[j["batch_id"]].get(phone):
-                        probs.append("%s: the row of %s says %s (batch %s), the batch says %s" % (
-                            where, phone, j["status"], j["batch_id"], batches[j["batch_id"]].get(phone)))
-            whole = main[0]["state"] if main else None
-            for j in lines:
-                rows += 1
-                if j["batch_id"] is None:
-                    want = {"missed": "missed", "error": "refused", "cancelled": "withdrawn"}.get(whole) \
-                        if not batches else None
-                    if j["status"] not in UNBATCHED or (want and j["status"] != want):
-                        probs.append("%s: the row of %s (never dialled) says %s%s" % (
-                            where, j["phone_number"], j["status"], ", not %s" % want if want else ""))
-                cid = j["conversation_id"]
-                if cid and "post_call_transcription-%s.json" % cid in kept and j["conversation_status"] != "done":
-                    probs.append("%s: the row of %s does not show the kept transcription of %s (conversation_status %s)"
-                                 % (where, j["phone_number"], cid, j["conversation_status"]))
-                if cid and "call_initiation_failure-%s.json" % cid in kept and not j["failure_reason"]:
-                    probs.append("%s: the row of %s does not show the kept call_initiation_failure of %s" % (
-                        where, j["phone_number"], cid))
+            copies = []
+            for results in dirs:
+                base = os.path.join(results, results_name(job, start, (main or rs)[0]["call_name"]))
+                mine, readable, nrows = self.copy_problems(base, where, rs, main, kept)
+                copies.append((results, mine))
+                if not mine or not self.cluster:
+                    files += readable
+                    rows += nrows
+                if not mine:
+                    break
+            else:
+                for results, mine in copies:
+                    probs += ["%s%s" % ("%s: " % os.path.relpath(results, self.work) if self.cluster else "", m)
+                              for m in mine]
         return probs, files, rows
+
+    def copy_problems(self, base, where, rs, main, kept):
+        """What is wrong with one copy of an occurrence's results files (base:
+        their name without the extension), whether they could be read, and
+        their rows."""
+        probs = []
+        try:
+            with open(base + ".csv", "rb") as f:
+                raw = f.read()
+            with open(base + ".jsonl", encoding="utf-8") as f:
+                lines = [json.loads(x) for x in f.read().splitlines()]
+        except (OSError, ValueError) as e:
+            probs.append("%s: its results files cannot be read: %s" % (where, e))
+            return probs, 0, 0
+        table = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+        body = [dict(zip(table[0], r)) for r in table[1:]] if table else []
+        if len(body) != len(lines):
+            probs.append("%s: the CSV file has %d rows, the JSON Lines file %d" % (where, len(body), len(lines)))
+            return probs, 1, 0
+        for c, j in zip(body, lines):
+            phone = c["phone_number"][1:] if c["phone_number"].startswith("'") else c["phone_number"]
+            if (c["status"], c["batch_id"] or None, phone or None) != (j["status"], j["batch_id"], j["phone_number"]):
+                probs.append("%s: the CSV row %r and the JSON Lines row %r disagree" % (
+                    where, (c["status"], c["batch_id"], c["phone_number"]),
+                    (j["status"], j["batch_id"], j["phone_number"])))
+        dup = [p for p, n in collections.Counter(j["phone_number"] for j in lines).items() if n > 1]
+        if dup:
+            probs.append("%s: more than one row for %s" % (where, ", ".join(sorted(map(str, dup)))))
+        batches = {}
+        for r in rs:
+            if r.get("batch_id"):
+                batches[r["batch_id"]] = {x["phone_number"]: x["status"] for x in self.sim.batch(r["batch_id"])["recipients"]}
+        by_phone = {j["phone_number"]: j for j in lines}
+        for bid, rc in sorted(batches.items()):
+            for phone, status in sorted(rc.items()):
+                j = by_phone.get(phone)
+                if j is None:
+                    probs.append("%s: recipient %s of batch %s has no row" % (where, phone, bid))
+                elif j["batch_id"] not in batches:
+                    probs.append("%s: the row of %s (batch %s in the batch's %s) names batch %s, no batch of "
+                                 "the occurrence" % (where, phone, bid, status, j["batch_id"]))
+                elif j["status"] != batches[j["batch_id"]].get(phone):
+                    probs.append("%s: the row of %s says %s (batch %s), the batch says %s" % (
+                        where, phone, j["status"], j["batch_id"], batches[j["batch_id"]].get(phone)))
+        whole = main[0]["state"] if main else None
+        for j in lines:
+            if j["batch_id"] is None:
+                want = {"missed": "missed", "error": "refused", "cancelled": "withdrawn"}.get(whole) \
+                    if not batches else None
+                if j["status"] not in UNBATCHED or (want and j["status"] != want):
+                    probs.append("%s: the row of %s (never dialled) says %s%s" % (
+                        where, j["phone_number"], j["status"], ", not %s" % want if want else ""))
+            cid = j["conversation_id"]
+            if cid and "post_call_transcription-%s.json" % cid in kept and j["conversation_status"] != "done":
+                probs.append("%s: the row of %s does not show the kept transcription of %s (conversation_status %s)"
+                             % (where, j["phone_number"], cid, j["conversation_status"]))
+            if cid and "call_initiation_failure-%s.json" % cid in kept and not j["failure_reason"]:
+                probs.append("%s: the row of %s does not show the kept call_initiation_failure of %s" % (
+                    where, j["phone_number"], cid))
+        return probs, 1, len(lines)
 
     def settle_results(self):
         """Once quiet: no more webhooks (the sender is turned off and its
@@ -1542,7 +2272,7 @@ class Operator(RuleBasedStateMachine):
         # the check after the stop: a run cancelled just before the
         # teardown (its detail still to fetch, so no file at the stop
         # either) must have its time first.
-        ended = [r.get("finished_ms") or 0 for r in self.d.runs() if r["state"] in FINAL]
+        ended = [r.get("finished_ms") or 0 for r in self.runs() if r["state"] in FINAL]
         if ended and max(ended) / 1000 + 3 > time.time():
             time.sleep(max(ended) / 1000 + 3 - time.time())
         t0 = time.monotonic()
@@ -1633,6 +2363,19 @@ class Operator(RuleBasedStateMachine):
     # --- the quiet period and the final checks ---
 
     def view(self):
+        if self.cluster:
+            # the leader's (a standby leaves out runs with no record yet)
+            for _ in range(8):
+                n = self.leader("GET /v1/jobs")
+                try:
+                    st_, body = n.control("GET", "/v1/jobs")
+                except (OSError, ValueError):
+                    time.sleep(0.2)
+                    continue
+                if st_ == 200 and (body.get("cluster") or {}).get("role") == "leader":
+                    return {v["name"]: v for v in body["jobs"]}
+                time.sleep(0.2)
+            violation("daemon", "the leader did not answer GET /v1/jobs as the leader, 8 times over")
         st_, body = self.d.control("GET", "/v1/jobs")
         if st_ != 200:
             violation("daemon", "GET /v1/jobs answered %s" % st_)
@@ -1655,7 +2398,7 @@ class Operator(RuleBasedStateMachine):
             # Due (or waiting for a backoff) rather than deferred to a
             # later opening of the calling hours.
             return start <= now and due <= now + DEFERRED
-        for r in self.d.runs():
+        for r in self.runs():
             where = "run %s@%s%s" % (r["job"], r["start"], "@" + r["part"] if r.get("part") else "")
             due = (r.get("due_ms") or r.get("submit_at_ms") or r["start"] * 1000) / 1000
             if r["state"] == "submitting" or r.get("uncertain"):
@@ -1703,6 +2446,10 @@ class Operator(RuleBasedStateMachine):
     def wait_quiet(self):
         t0 = time.time()
         limit = self.quiet_deadline()
+        if self.cluster:
+            # a failover not yet over (the last disruption's bound), then
+            # the new leader's lookups of what it inherited (grace)
+            limit += max(0.0, self.leader_by - t0) + self.grace * SCALE
         deadline = time.monotonic() + limit
         orphan_limit = (self.grace + POLL + 2) * SCALE
         orphans = {}
@@ -1731,7 +2478,7 @@ class Operator(RuleBasedStateMachine):
     def check_accounting(self, recs, view, log, now):
         """Invariant 3 for one-off jobs, and the runs accepted triggers asked for."""
         reasons = {"missed": r"missed|not submitted", "cancelled": r"cancel", "paused": r"paus",
-                   "error": r"refused", "completed": r"do-not-call list: nothing submitted"}
+                   "error": r"refused", "completed": r"do-not-call list(?: \(\d+\) or over the contact limits \(\d+\))?: nothing submitted"}
         for name, j in sorted(self.jobs_now.items()):
             h = self.hist[name]
             if j.kind != "once" or h.tampered:
@@ -1787,6 +2534,8 @@ class Operator(RuleBasedStateMachine):
         self.settle_results()
         view = self.view()
         now = time.time()
+        if self.cluster:
+            self.drop_stale_triggers()
         self.stop_daemon()
         self.check_sanitizers()
         self.check_events()
@@ -1796,7 +2545,7 @@ class Operator(RuleBasedStateMachine):
                       "\n  ".join(probs[:12]))
         BUDGET.result_files += files
         BUDGET.result_rows += rows
-        recs = self.d.runs()
+        recs = self.runs()
         batches = self.created()
         self.check_batches(recs, batches)
         listed = {b["id"]: b["name"] for b in self.sim.batches()}   # no fault is left to hit the test
@@ -1812,7 +2561,7 @@ class Operator(RuleBasedStateMachine):
         self.check_suppressed()
         self.check_limits(final=True)
         self.check_touches()
-        self.check_accounting(recs, view, self.d.log(), now)
+        self.check_accounting(recs, view, self.logs(), now)
         self.say("checked: %d batches, %d run records, %d jobs" % (len(batches), len(recs), len(self.jobs_now)))
 
     def worth_running(self):
@@ -1854,6 +2603,23 @@ class Operator(RuleBasedStateMachine):
         if self.d is not None and self.d.proc is not None and self.d.proc.poll() is None:
             self.d.proc.kill()
             self.d.proc.wait()
+        if self.sup is not None:
+            self.sup.stopping = True
+            self.sup.join(5)
+        for n in self.nodes:
+            n.want = False
+            if n.proc is not None and n.proc.poll() is None:
+                try:
+                    n.proc.send_signal(signal.SIGCONT)
+                except OSError:
+                    pass
+                n.proc.kill()
+                n.proc.wait()
+            BUDGET.leaderships += n.log().count("' is the leader (lease")
+        if self.relay is not None:
+            self.relay.close()
+        if self.etcd is not None:
+            self.etcd.stop()
         if self.sim is not None:
             self.sim.stop()
         if BUDGET.failed_at is None:
@@ -1865,7 +2631,11 @@ class Operator(RuleBasedStateMachine):
             if BUDGET.failed_at is None:
                 BUDGET.failed_at = time.monotonic()
             if self.final:
-                for f in ("daemon.log", "sim.stderr"):
+                if self.sup is not None:
+                    print("---- node exits (time, node, life, status): %s" % [
+                        (round(t - self.T0, 2), nm, life, rc) for t, nm, life, rc in self.sup.exits], flush=True)
+                for f in ("daemon.log", "sim.stderr") if not self.cluster else \
+                        ["%s/daemon.log" % nm for nm in NODE_NAMES] + ["sim.stderr", "etcd/m1.log"]:
                     p = os.path.join(self.work, f)
                     if os.path.exists(p):
                         with open(p, errors="replace") as fh:
@@ -1880,6 +2650,12 @@ def main():
     if not os.path.exists(harness.DAEMON):
         print("SKIP: no %s (set TOP_BUILDDIR)" % harness.DAEMON)
         return 77
+    if CLUSTER_ENV == "1" and not os.access(ETCD, os.X_OK):
+        print("SKIP: BC_MODEL_CLUSTER=1 needs %s (Debian package etcd-server)" % ETCD)
+        return 77
+    # make check's timeout (SIGTERM): leave through the finally blocks and
+    # atexit, which kill every process started (etcd too)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     # The folders of earlier runs whose process is gone (a failing run keeps
     # its failing example's folder until then).
     for old in os.listdir(WORKROOT) if os.path.isdir(WORKROOT) else []:
@@ -1887,8 +2663,10 @@ def main():
         if m and not os.path.exists("/proc/%s" % m.group(1)):
             shutil.rmtree(os.path.join(WORKROOT, old), ignore_errors=True)
     print("test_model: seed %d (BC_SEED=%d generates the same action sequences), budget %.1f min, %d steps "
-          "an example%s" % (SEED, SEED, MINUTES, STEPS, ", leaving out: " + ",".join(sorted(SKIP)) if SKIP else ""),
-          flush=True)
+          "an example%s, cluster mode %s" % (
+              SEED, SEED, MINUTES, STEPS, ", leaving out: " + ",".join(sorted(SKIP)) if SKIP else "",
+              "in every example" if CLUSTER_DRAW == [True] else "in none" if CLUSTER_DRAW == [False] else
+              "in one example in four"), flush=True)
     phases = [Phase.explicit, Phase.generate, Phase.shrink]
     # Enough valid examples (dry ones count) that the budget, not the count, ends the run.
     conf = settings(max_examples=int(60 + MINUTES * 15), stateful_step_count=STEPS, deadline=None,
@@ -1919,12 +2697,17 @@ def main():
                   b.wiped, b.ctl_ok, b.suppressed, b.hooked, b.limited, b.hook_delivered, b.hook_faults, b.hook_posts,
                   b.skewed, b.result_files,
                   b.result_rows, b.overruns, SEED), flush=True)
+        if b.clustered:
+            print("test_model: cluster mode: %d examples (etcd and two nodes), %d leaderships taken, %d exits 75 "
+                  "(a lost lease: restarted), %d etcd outages, %d ctl requests asked again of a new leader" % (
+                      b.clustered, b.leaderships, b.exits75, b.outages, b.ctl_retried), flush=True)
         for n in sorted(b.notes):
             print("test_model: note: %s" % n, flush=True)
         if not ok:
             print("test_model: replay: BC_SEED=%d BC_MODEL_STEPS=%d%s generates the same sequences; add "
                   "BC_MODEL_REPRODUCE=BLOB (from @reproduce_failure(..., b'BLOB') below) for exactly the minimal "
-                  "one" % (SEED, STEPS, " BC_MODEL_SKIP=" + ",".join(sorted(SKIP)) if SKIP else ""), flush=True)
+                  "one" % (SEED, STEPS, (" BC_MODEL_SKIP=" + ",".join(sorted(SKIP)) if SKIP else "") +
+                           (" BC_MODEL_CLUSTER=" + CLUSTER_ENV if CLUSTER_ENV else "")), flush=True)
     shutil.rmtree(RUNDIR, ignore_errors=True)
     # A randomised test asserts that its worlds made progress.
     assert b.examples > 0 and b.batches > 0, "no example submitted anything: the test tested nothing"
