@@ -328,11 +328,35 @@ def submits_named(sim, name_prefix):
 ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
 
 
-def _free_port():
+def free_ports(n):
+    """n distinct loopback ports free now, for servers a test starts (etcd,
+    webhook receivers, metrics). Drawn at random below the kernel's
+    ephemeral range (ip_local_port_range starts at 32768), which the
+    outgoing connections of every process take their ports from: a port
+    the kernel hands out (bind to 0) may be taken by one of those before
+    the server binds it (a webhook receiver once failed so in make -j4)."""
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    ports = []
+    rnd = random.Random()
+    while len(ports) < n:
+        p = rnd.randrange(20000, 32768)
+        if p in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        ports.append(p)
+    return ports
+
+
+def free_port():
+    return free_ports(1)[0]
+
+
+def _free_port():
+    return free_port()
 
 
 class EtcdMember:

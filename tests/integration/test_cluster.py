@@ -45,6 +45,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import DAEMON, SCALE, SUBMIT_PATH, WRAP, Daemon, Sim, Skip, run, unix_job  # noqa: E402
 
 ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
@@ -101,15 +102,7 @@ def spawn(argv, stdout, env=None):
 
 
 def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+    return harness.free_ports(n)
 
 
 def now():

@@ -36,6 +36,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import DAEMON, SCALE, WRAP, Daemon, EtcdMember, Sim, Skip, run  # noqa: E402
 
 ETCD = os.environ.get("BC_ETCD", "/usr/bin/etcd")
@@ -75,15 +76,7 @@ signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
 
 
 def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+    return harness.free_ports(n)
 
 
 def wait_for(pred, timeout, what, step=0.05):

@@ -550,12 +550,7 @@ def test_accept_emfile_backs_off(work):
         assert env.d.stop() == 0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = harness.free_port
 
 
 def connect_unix(path, timeout=10):

@@ -498,10 +498,7 @@ def sign(body, t, secret=SECRET):
     return "t=%d,v0=%s" % (t, hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest())
 
 
-def free_port():
-    with socket.socket() as so:
-        so.bind(("127.0.0.1", 0))
-        return so.getsockname()[1]
+free_port = harness.free_port
 
 
 def parse_name(name):

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from harness import SCALE, WRAP, Env, Skip, run, unix_job, wait_until  # noqa: E402
 
 COLUMNS = ["job", "run_start", "run_start_utc", "call_name", "part", "touch", "batch_id", "recipient_id",
@@ -338,9 +339,7 @@ SECRET = "wsec_test_secret"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return harness.free_port()
 
 
 def post(port, body, sig=None, method="POST"):
