@@ -386,8 +386,8 @@ static int parse_kv(json_object *o, const char *prefix, struct etcd_kv *kv, char
 static int parse_range(json_object *o, const char *prefix, struct etcd_resp *out, char **cause)
 {
 	json_object *a;
-	int64_t count;
-	bool more;
+	int64_t count = 0;
+	bool more = false;
 	size_t n;
 	int r;
 
@@ -425,7 +425,7 @@ static int parse_txn_response(json_object *e, const char *p, struct etcd_resp *o
 {
 	json_object *v;
 	char *q;
-	int64_t deleted;
+	int64_t deleted = 0;
 	int r;
 
 	if (!json_object_is_type(e, json_type_object) || json_object_object_length(e) != 1)
@@ -618,7 +618,7 @@ int etcdmsg_parse(const char *body, size_t len, enum etcd_kind kind, struct etcd
 	char *err;
 	int r;
 
-	if ((r = doc_of(body, len, &doc, cause)) < 0)
+	if (doc_of(body, len, &doc, cause) < 0)
 		return -EPROTO;
 	root = doc.root;
 	if ((err = error_of(root, NULL))) {
