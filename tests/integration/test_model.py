@@ -2519,6 +2519,13 @@ class Operator(RuleBasedStateMachine):
             if self.hist[name].hours and any(r["state"] == "scheduled" and (r.get("due_ms") or 0) > (now + DEFERRED) * 1000
                                              for r in mine):
                 continue  # outside its calling hours a trigger defers to their opening (README)
+            j = self.jobs_now.get(name)
+            if j and any(r["state"] == "completed" for r in mine) and (
+                    self.limits or all(n in self.suppressed and n not in self.unsuppressed for n in j.recipients)):
+                # every recipient listed (or over the limits): the run ends
+                # complete with nothing to submit, as an untriggered one would
+                if self.log_has(log, name, reasons["completed"]):
+                    continue
             violation("lost trigger", "batchcallctl trigger '%s' was accepted (run of %d, %+.0fs), but the run "
                       "was never submitted: %s" % (name, inst, inst - now, ", ".join(
                           "state %s, next due %s" % (r["state"], r.get("due_ms")) for r in mine) or "no state"))
