@@ -22,11 +22,17 @@ static size_t b64_len(size_t n)
 
 int shared_write(const struct engine_shared *sh, const struct shared_item *v, size_t n, char **cause)
 {
+	return shared_write_counted(sh, v, n, NULL, cause);
+}
+
+int shared_write_counted(const struct engine_shared *sh, const struct shared_item *v, size_t n, uint64_t *txns,
+			 char **cause)
+{
 	struct etcd_cmp fence = {
 		.key = sh->fence_key, .target = ETCD_CREATE, .result = ETCD_EQUAL, .num = sh->fence_rev
 	};
 	struct etcd_op *ops = xcalloc(n ? n : 1, sizeof(*ops));
-	size_t base = 96 + b64_len(strlen(sh->fence_key));
+	size_t base = sh->fence_key ? 96 + b64_len(strlen(sh->fence_key)) : 16;
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0;) {
@@ -46,7 +52,9 @@ int shared_write(const struct engine_shared *sh, const struct shared_item *v, si
 						   .value_len = it->len };
 			k++;
 		}
-		txn = etcdmsg_txn(&fence, 1, ops, k, NULL, 0);
+		txn = etcdmsg_txn(&fence, sh->fence_key ? 1 : 0, ops, k, NULL, 0);
+		if (txns)
+			(*txns)++;
 		r = etcd_call(sh->etcd, "/v3/kv/txn", txn, ETCD_TXN_RESP, &resp, cause);
 		free(txn);
 		if (r == 0) {

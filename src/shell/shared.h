@@ -9,6 +9,7 @@
 #define BC_SHARED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine.h"
 #include "etcdmsg.h"
@@ -25,6 +26,10 @@ struct shared_item {
  * transaction written); -EIO when etcd did not answer (that transaction
  * may or may not be written); -EPROTO. *cause (caller frees) on failure. */
 int shared_write(const struct engine_shared *sh, const struct shared_item *v, size_t n, char **cause);
+/* The same, adding the transactions sent to *txns (NULL: not counted);
+ * sh->fence_key NULL: unfenced. */
+int shared_write_counted(const struct engine_shared *sh, const struct shared_item *v, size_t n, uint64_t *txns,
+			 char **cause);
 /* Every key under prefix (the whole key prefix, e.g. PREFIX "contacts/"),
  * in key order. 0 and *ret (shared_kvs_free), or a negative errno with
  * *cause. */

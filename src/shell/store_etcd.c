@@ -19,13 +19,12 @@
 #include <string.h>
 
 #include "etcd.h"
+#include "shared.h"
 #include "state.h"
 #include "store.h"
 #include "util.h"
 
 #define RECORD_MAX_BYTES (1 << 20)
-#define TXN_MAX_OPS 64
-#define TXN_MAX_BODY ((size_t)1 << 20)
 #define PAGE_KEYS 1000
 
 struct etcd_store {
@@ -52,11 +51,6 @@ struct item {
 	char *text; /* NULL for a deletion */
 	size_t len;
 };
-
-static size_t b64_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
 
 /* The keys (and for a put, the texts) of runs, a run named twice kept
  * once, where it came last. 0, or -EFBIG when a record is too big. */
@@ -102,53 +96,22 @@ static int items_of(struct etcd_store *e, const struct run *const *runs, size_t 
 	return 0;
 }
 
-/* Send v[0..n) as fenced transactions in order. */
+/* Send v[0..n) as fenced transactions in order (shared_write). */
 static int send_items(struct etcd_store *e, const struct item *v, size_t n)
 {
-	struct etcd_cmp fence = {
-		.key = e->fence_key, .target = ETCD_CREATE, .result = ETCD_EQUAL, .num = e->fence_rev
-	};
-	struct etcd_op *ops = xcalloc(n ? n : 1, sizeof(*ops));
-	size_t base = e->fence_key ? 96 + b64_len(strlen(e->fence_key)) : 16;
-	int r = 0;
+	struct engine_shared sh = { .etcd = e->c, .prefix = e->prefix, .fence_key = e->fence_key,
+				    .fence_rev = e->fence_rev, .fenced = e->fenced, .arg = e->arg };
+	struct shared_item *items = xcalloc(n ? n : 1, sizeof(*items));
+	char *cause = NULL;
+	int r;
 
-	for (size_t i = 0; i < n && r == 0;) {
-		size_t k = 0, body = base;
-		struct etcd_resp resp;
-		char *txn, *cause = NULL;
-
-		/* at least one record a transaction, then as many as fit */
-		while (i + k < n && k < TXN_MAX_OPS) {
-			const struct item *it = &v[i + k];
-			size_t cost = 48 + b64_len(strlen(it->key)) + (it->text ? b64_len(it->len) : 0);
-			if (k > 0 && body + cost > TXN_MAX_BODY)
-				break;
-			body += cost;
-			ops[k] = (struct etcd_op){ .kind = it->text ? ETCD_OP_PUT : ETCD_OP_DELETE,
-						   .key = it->key,
-						   .value = it->text,
-						   .value_len = it->len };
-			k++;
-		}
-		txn = etcdmsg_txn(&fence, e->fence_key ? 1 : 0, ops, k, NULL, 0);
-		e->txns++;
-		r = etcd_call(e->c, "/v3/kv/txn", txn, ETCD_TXN_RESP, &resp, &cause);
-		free(txn);
-		free(cause);
-		if (r == 0) {
-			if (!resp.succeeded) {
-				e->refusals++;
-				if (e->fenced)
-					e->fenced(e->arg);
-				r = -ESTALE;
-			}
-			etcd_resp_clear(&resp);
-		} else if (r != -EPROTO) {
-			r = -EIO;
-		}
-		i += k;
-	}
-	free(ops);
+	for (size_t i = 0; i < n; i++)
+		items[i] = (struct shared_item){ .key = v[i].key, .value = v[i].text, .len = v[i].len };
+	r = shared_write_counted(&sh, items, n, &e->txns, &cause);
+	if (r == -ESTALE)
+		e->refusals++;
+	free(cause);
+	free(items);
 	return r;
 }
 
