@@ -5,8 +5,10 @@ figures; asserts nothing about speed. Measured at the simulator's receive
 times (GET /_sim/requests, microseconds), with the client's rate limit
 lifted where the figure is about the daemon itself.
 
-usage: bench/bench-daemon.py [lateness] [burst] [poll] [rss] [idle] [reload]
-(TOP_BUILDDIR names the build folder; default ./build)
+usage: bench/bench-daemon.py [lateness] [burst] [poll] [rss] [idle] [reload] [workload]
+(TOP_BUILDDIR names the build folder; default ./build; workload alone:
+BENCH_PERF=FILE records a perf profile of the daemon into FILE,
+BENCH_STRACE=FILE counts its system calls into FILE instead)
 """
 import os
 import signal
@@ -192,6 +194,76 @@ def bench_reload():
         print("reload: SIGHUP with 10000 jobs: %s ms inside the daemon; %s ms signal to log line"
               % ("/".join(str(x) for x in ms), "/".join("%.0f" % (t * 1000) for t in times)))
     finally:
+        d.stop()
+        sim.stop()
+
+
+def bench_workload():
+    """Issue 17's workload, as operators run it: 1,000 jobs due on whole
+    seconds over 20 s (50 at each instant), 3 recipients each, calls of
+    20 s (simulator speed 0.4), poll_interval 2 s, 2 retries,
+    max_concurrent_requests 8, max_requests_per_second 100. Prints the
+    daemon's CPU seconds for the whole run (start to every run finished),
+    per request and per job, the requests per job, submit lateness and
+    peak RSS."""
+    import json
+    import subprocess
+    work = tempfile.mkdtemp(prefix="bc-bench-")
+    sim = Sim(work, speed=0.4)
+    d = Daemon(work, sim, poll_interval=2, request_timeout=30, rate=100)
+    with open(d.conf) as f:
+        text = f.read().replace("max_concurrent_requests = 16;", "max_concurrent_requests = 8;")
+    with open(d.conf, "w") as f:
+        f.write(text)
+    n = 1000
+    perf = None
+    try:
+        start = int(time.time()) + 6
+        instants = [start + i // 50 for i in range(n)]
+        write_jobs(d, "work", instants, per_file=100,
+                   recipients=("+15550100011", "+15550100012", "+15550100013"))
+        d.start()
+        d.wait_started(30)
+        pid = d.proc.pid
+        cpu0 = cpu_seconds(pid)
+        if os.environ.get("BENCH_PERF"):
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", os.environ["BENCH_PERF"],
+                                     "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif os.environ.get("BENCH_STRACE"):
+            perf = subprocess.Popen(["strace", "-c", "-f", "-o", os.environ["BENCH_STRACE"], "-p", str(pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        last = [None]
+
+        def finished():
+            # Every run ended, its results files written, and no request
+            # for two seconds: the conversations of the results are in.
+            time.sleep(2)  # reading the state costs CPU: look every 2 s
+            if sum(1 for r in d.runs() if r.get("state") in ("completed", "failed", "cancelled", "missed", "error")) < n:
+                return None
+            res = os.path.join(d.state, "results")
+            if not os.path.isdir(res) or sum(len([f for f in fs if f.endswith(".csv")]) for _, _, fs in os.walk(res)) < n:
+                return None
+            seen, last[0] = last[0], len(sim.requests())
+            return seen == last[0] or None
+        wait_until(finished, 300, "every run finished")
+        cpu = cpu_seconds(pid) - cpu0
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
+        reqs = sim.requests()
+        subs = [r for r in reqs if r["endpoint"] == "submit"]
+        by_name = {json.loads(r["body"])["call_name"].split(" ")[0]: r["time_us"] for r in subs}
+        late = [(by_name["work-%06d" % i] - instants[i] * 1000000) / 1000.0 for i in range(n) if "work-%06d" % i in by_name]
+        print("workload: 1000 jobs (50 due each second over 20 s), 3 recipients, calls 20 s, poll 2 s, "
+              "8 connections, 100 requests/s")
+        print("workload: CPU %.2f s (%.2f ms per request, %.2f ms per job); %d requests (%.2f per job; %d submits)"
+              % (cpu, 1000 * cpu / max(1, len(reqs)), 1000 * cpu / n, len(reqs), len(reqs) / float(n), len(subs)))
+        print("workload: submit lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms; peak RSS %.1f MiB"
+              % (pct(late, 50), pct(late, 99), max(late), proc_status(pid, "VmHWM") / 1024.0))
+    finally:
+        if perf and perf.poll() is None:
+            perf.kill()
         d.stop()
         sim.stop()
 
