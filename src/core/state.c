@@ -482,6 +482,60 @@ static bool name_byte_plain(unsigned char c)
 	       c == ',' || c == '-';
 }
 
+char *state_tombstone_format(const char *job, int64_t start, const char *part)
+{
+	struct json_object *o = json_object_new_object(), *k = json_object_new_object();
+	char *text;
+
+	add_str(k, "job", job);
+	add_int(k, "start", start);
+	add_str(k, "part", part);
+	json_object_object_add(o, "remove", k);
+	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return text;
+}
+
+int state_tombstone_parse(const char *text, size_t len, char **ret_job, int64_t *ret_start, char **ret_part)
+{
+	static const char head[] = "{\"remove\":";
+	struct json_tokener *tok;
+	struct json_object *o, *k, *v;
+	int rc = -EINVAL;
+
+	/* A run record never starts so: skip the parse for those. */
+	if (len < sizeof(head) - 1 || memcmp(text, head, sizeof(head) - 1) != 0 || len > INT32_MAX)
+		return -EINVAL;
+	tok = json_tokener_new_ex(8);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object) || json_object_object_length(o) != 1 ||
+	    !json_object_object_get_ex(o, "remove", &k) || !json_object_is_type(k, json_type_object))
+		goto out;
+	if (!json_object_object_get_ex(k, "job", &v) || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		goto out;
+	*ret_job = xstrdup(json_object_get_string(v));
+	if (!json_object_object_get_ex(k, "start", &v) || !json_object_is_type(v, json_type_int)) {
+		free(*ret_job);
+		goto out;
+	}
+	*ret_start = json_object_get_int64(v);
+	*ret_part = NULL;
+	if (json_object_object_get_ex(k, "part", &v) && v) {
+		if (!json_object_is_type(v, json_type_string)) {
+			free(*ret_job);
+			goto out;
+		}
+		*ret_part = xstrdup(json_object_get_string(v));
+	}
+	rc = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return rc;
+}
+
 char *state_file_name(const char *job, int64_t start, const char *part)
 {
 	static const char hex[] = "0123456789ABCDEF";

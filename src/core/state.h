@@ -87,6 +87,19 @@ char *state_format(const struct run *r);
 int state_parse(const char *text, size_t len, struct run **ret, char **cause);
 
 /*
+ * A removal in an append-only journal: the line
+ * {"remove":{"job":JOB,"start":START,"part":PART|null}} says that no record
+ * of that run written before it (earlier in the journals, or in its own
+ * file) stands any more.
+ */
+/* The line for (job, start, part) without its newline; caller frees. */
+char *state_tombstone_format(const char *job, int64_t start, const char *part);
+/* 0 with the run's identity (caller frees *ret_job and *ret_part, which is
+ * NULL for a whole run) when text is a removal line; -EINVAL when it is
+ * not one (a run record, damage). */
+int state_tombstone_parse(const char *text, size_t len, char **ret_job, int64_t *ret_start, char **ret_part);
+
+/*
  * The identity of a run as a file name: JOB@START.json for a whole run,
  * JOB@START@PART.json for a part (a zone group, a follow-up). PART is
  * percent-encoded (every byte but A-Z a-z 0-9 '+' ',' '-' as %XX), so that

@@ -718,7 +718,8 @@ void carry_group_flush(struct engine *e)
 	if (rc == 0)
 		rc = store_put(e->store, runs, n);
 	free(runs);
-	if (rc == 0 && n > 1)
+	/* The backend says whether compaction is due (store.h). */
+	if (rc == 0)
 		compact_arm(e, COMPACT_DELAY_MS);
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];

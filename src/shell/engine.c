@@ -398,6 +398,11 @@ int engine_new_shared(struct event_base *base, const char *config_path, struct d
 	slot_sort(e);
 	slot_dedupe(e);
 	e->journal_damaged = info.journal_damaged;
+	if (info.torn > 0)
+		log_event(LOG_NOTICE, EV_STATE_ERROR, NULL,
+			  "%zu journal line(s) in '%s/runs' were cut short by a crash before they were acknowledged; "
+			  "skipped (the runs keep their records before them)",
+			  info.torn, conf->state_dir);
 	r = report_load(e);
 	if (r < 0)
 		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot read the conversations kept in '%s/conversations': %s",

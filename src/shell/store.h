@@ -47,6 +47,7 @@ typedef void (*store_load_cb)(const struct run_key *key, struct run *r, const ch
 struct store_load_info {
 	size_t journals;      /* journal files found */
 	bool journal_damaged; /* a journal record could not be read: some run's newest record is lost */
+	size_t torn;          /* journals' last lines a crash cut short (never acknowledged): skipped */
 };
 
 struct store;

@@ -1,13 +1,21 @@
 /*
- * store_file: the state folder backend of store.h. One file per run under
- * STATE_DIR/runs/ (state_file_name), replaced crash-safely: temp file,
- * fdatasync, rename, fsync of the folder (OpenSMTPD queue_fs.c, plus the
- * folder sync). Runs written together (a burst coming due in the same
- * instant) go into one journal file runs/journal-N.jsonl, one record a line,
- * so that a hundred intents cost one sync; the backend keeps the text of
- * every record that lives only in a journal and writes each run's own file
- * later (compact), then removes the journals. On load the newest record of
- * each run (highest gen) wins wherever it is.
+ * store_file: the state folder backend of store.h. Every record is appended
+ * to a journal, STATE_DIR/runs/journal-N.jsonl, one record a line: the
+ * records of one put are one write and one fdatasync (the group commit of
+ * a loop iteration), so that a state change costs no file creation and no
+ * rename. A removal appends a line {"remove":{...}} (state.h) and unlinks
+ * the run's own file. The journal rolls to the next N at
+ * JOURNAL_ROLL_BYTES, and after a failed write (a torn last line is never
+ * appended to).
+ *
+ * Compaction, in the background once the journals hold COMPACT_BYTES or
+ * COMPACT_RECORDS runs (and at start and stop), writes each run's newest
+ * record to its own file STATE_DIR/runs/NAME (state_file_name) crash-safely
+ * (temp file, fdatasync, rename, fsync of the folder: OpenSMTPD's
+ * queue_fs.c) and then removes the journals, oldest first. On load the
+ * newest record of each run (highest gen) wins wherever it is, unless a
+ * removal line follows it; a journal's last line without its newline is an
+ * append a crash cut short (never acknowledged) and is skipped.
  *
  * The backend keeps its own copies of what it has still to write: nothing
  * it holds points into the engine's runs.
@@ -25,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sbuf.h"
 #include "state.h"
 #include "store.h"
 #include "file.h"
@@ -32,6 +41,12 @@
 
 #define STATE_MAX_BYTES (1 << 20)
 #define JOURNAL_MAX_BYTES ((size_t)256 << 20)
+/* The active journal is closed and the next one begun past this size. */
+#define JOURNAL_ROLL_BYTES ((uint64_t)16 << 20)
+/* Compaction is due when the journals hold this much, or this many runs
+ * whose own file is still to be written (their text is kept in memory). */
+#define COMPACT_BYTES ((uint64_t)64 << 20)
+#define COMPACT_RECORDS 4096
 
 /* A record that lives only in a journal (or under a first-version name):
  * its own file is still to be written. */
@@ -48,6 +63,11 @@ struct file_store {
 	int lock_fd;
 	uint64_t next_journal; /* sequence number of the next journal file */
 	bool journals;         /* journal files may exist */
+	int jfd;               /* the active journal, open for appending; -1: none */
+	bool jfd_new;          /* its folder entry is not synced yet */
+	uint64_t jbytes;       /* bytes in the active journal */
+	uint64_t jtotal;       /* bytes appended to every journal since the last clear */
+	bool compacting;       /* a compaction is under way: goes on until done */
 	struct pending *pending; /* sorted by name */
 	size_t n_pending, cap_pending;
 	char **legacy; /* first-version file names to remove once compacted */
@@ -117,16 +137,6 @@ static struct file_piece *lines_of(char *const *texts, size_t n)
 	return v;
 }
 
-/* Replace the file name with the lines texts, crash-safely (file.h). */
-static int write_durably(struct file_store *f, const char *name, char *const *texts, size_t n)
-{
-	struct file_piece *v = lines_of(texts, n);
-	int rc = file_replace_at(f->runs_fd, name, v, 2 * n, 0640);
-
-	free(v);
-	return rc;
-}
-
 /* Write several own files with one sync for all (file.h). */
 static int write_many(struct file_store *f, char *const *names, char *const *texts, size_t n)
 {
@@ -184,8 +194,8 @@ static int runs_scan(struct file_store *f, runs_entry_fn fn, void *arg)
 }
 
 struct journals_clear_ctx {
-	int rc;
-	bool removed;
+	uint64_t *seqs;
+	size_t n, cap;
 };
 
 static void journal_clear_cb(struct file_store *f, const char *name, void *arg)
@@ -195,33 +205,118 @@ static void journal_clear_cb(struct file_store *f, const char *name, void *arg)
 
 	if (!journal_seq(name, &seq) || seq >= f->next_journal)
 		return;
-	if (unlinkat(f->runs_fd, name, 0) < 0 && errno != ENOENT)
-		x->rc = -errno;
-	x->removed = true;
+	xgrow((void **)&x->seqs, &x->cap, x->n + 1, sizeof(*x->seqs));
+	x->seqs[x->n++] = seq;
 }
 
-/* Remove every journal file written so far. */
+static int seq_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void journal_close(struct file_store *f)
+{
+	if (f->jfd >= 0)
+		close(f->jfd);
+	f->jfd = -1;
+	f->jbytes = 0;
+}
+
+/* Remove every journal file written so far, oldest first: a crash half
+ * way leaves the newer ones, and a removal line only ever stands against
+ * records older than itself. */
 static int journals_clear(struct file_store *f)
 {
 	struct journals_clear_ctx x = { 0 };
-	int rc = runs_scan(f, journal_clear_cb, &x);
+	int rc;
 
+	journal_close(f);
+	rc = runs_scan(f, journal_clear_cb, &x);
 	if (rc < 0)
 		return rc;
-	rc = x.rc;
-	if (x.removed && fsync(f->runs_fd) < 0 && rc == 0)
+	if (x.n > 1)
+		qsort(x.seqs, x.n, sizeof(*x.seqs), seq_cmp);
+	for (size_t i = 0; i < x.n && rc == 0; i++) {
+		char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)x.seqs[i]);
+		if (unlinkat(f->runs_fd, name, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		free(name);
+	}
+	if (x.n > 0 && fsync(f->runs_fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0)
+	free(x.seqs);
+	if (rc == 0) {
 		f->journals = false;
+		f->jtotal = 0;
+	}
 	return rc;
 }
 
+/* Append the lines texts[0..n) to the active journal (begun when there is
+ * none) with one fdatasync. After a failure the journal is closed: the
+ * next append begins a new one, never joining a torn line. */
+static int journal_append(struct file_store *f, char *const *texts, size_t n)
+{
+	struct sbuf b = { 0 };
+	int rc;
+
+	if (f->jfd < 0) {
+		for (int tries = 0; f->jfd < 0; tries++) {
+			char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)f->next_journal);
+			f->jfd = openat(f->runs_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+			rc = -errno;
+			free(name);
+			f->next_journal++;
+			if (f->jfd < 0 && (rc != -EEXIST || tries >= 16))
+				return rc;
+		}
+		f->jfd_new = true;
+		f->jbytes = 0;
+		f->journals = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sbuf_adds(&b, texts[i]);
+		sbuf_add(&b, "\n", 1);
+	}
+	rc = file_append_sync(f->jfd, b.s, b.len);
+	/* The new journal's name must survive a power cut too. */
+	if (rc == 0 && f->jfd_new) {
+		if (fsync(f->runs_fd) < 0)
+			rc = -errno;
+		else
+			f->jfd_new = false;
+	}
+	if (rc == 0) {
+		f->jbytes += b.len;
+		f->jtotal += b.len;
+	}
+	sbuf_free(&b);
+	if (rc < 0 || f->jbytes >= JOURNAL_ROLL_BYTES)
+		journal_close(f);
+	return rc;
+}
+
+/* Compaction is worth its file creations once the journals are large or
+ * hold many runs' only copy. */
+static bool compact_due(const struct file_store *f)
+{
+	return f->jtotal >= COMPACT_BYTES || f->n_pending >= COMPACT_RECORDS;
+}
+
+/* max == SIZE_MAX: everything now (start, stop); otherwise up to max runs'
+ * own files, and only when compaction is due. */
 static long fs_compact(struct store *s, size_t max)
 {
 	struct file_store *f = fs_of(s);
-	size_t n = f->n_pending < max ? f->n_pending : max;
+	size_t n;
 	int rc;
 
+	if (max != SIZE_MAX && !f->compacting && !compact_due(f))
+		return 0;
+	f->compacting = true;
+	n = f->n_pending < max ? f->n_pending : max;
 	if (n > 0) {
 		char **names = xcalloc(n, sizeof(*names)), **texts = xcalloc(n, sizeof(*texts));
 		size_t first = f->n_pending - n;
@@ -257,6 +352,7 @@ static long fs_compact(struct store *s, size_t max)
 		if (rc < 0)
 			return rc;
 	}
+	f->compacting = false;
 	return 0;
 }
 
@@ -273,26 +369,7 @@ static int fs_put(struct store *s, const struct run *const *runs, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		texts[i] = state_format(runs[i]);
-	if (n == 1) {
-		/* Its own file: newer than anything a journal holds of it. */
-		char *name = name_of(runs[0]);
-		rc = write_durably(f, name, texts, 1);
-		if (rc == 0)
-			pending_drop(f, name);
-		free(name);
-		free(texts[0]);
-		free(texts);
-		return rc;
-	}
-	{
-		char *jname = xasprintf("journal-%llu.jsonl", (unsigned long long)f->next_journal);
-		rc = write_durably(f, jname, texts, n);
-		free(jname);
-	}
-	if (rc == 0) {
-		f->next_journal++;
-		f->journals = true;
-	}
+	rc = journal_append(f, texts, n);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0) {
 			char *name = name_of(runs[i]);
@@ -309,6 +386,7 @@ static int fs_put(struct store *s, const struct run *const *runs, size_t n)
 static int fs_remove(struct store *s, const struct run *const *runs, size_t n)
 {
 	struct file_store *f = fs_of(s);
+	bool unlinked = false;
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -316,21 +394,28 @@ static int fs_remove(struct store *s, const struct run *const *runs, size_t n)
 		pending_drop(f, name);
 		free(name);
 	}
-	/* A journal (or a first-version file) may hold an older record of
-	 * these runs: settle them all first, or a load would bring the runs
-	 * back. */
-	if (f->journals || f->n_pending > 0 || f->n_legacy > 0) {
-		long left = fs_compact(s, SIZE_MAX);
-		if (left < 0)
-			return (int)left;
+	/* A journal may hold records of these runs: a removal line after
+	 * them stands against every one. */
+	if (f->journals) {
+		char **texts = xcalloc(n, sizeof(*texts));
+		for (size_t i = 0; i < n; i++)
+			texts[i] = state_tombstone_format(runs[i]->job, runs[i]->start, runs[i]->part);
+		rc = journal_append(f, texts, n);
+		for (size_t i = 0; i < n; i++)
+			free(texts[i]);
+		free(texts);
+		if (rc < 0)
+			return rc;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *name = name_of(runs[i]);
-		if (unlinkat(f->runs_fd, name, 0) < 0 && errno != ENOENT && rc == 0)
+		if (unlinkat(f->runs_fd, name, 0) == 0)
+			unlinked = true;
+		else if (errno != ENOENT && rc == 0)
 			rc = -errno;
 		free(name);
 	}
-	if (rc == 0 && fsync(f->runs_fd) < 0)
+	if (rc == 0 && unlinked && fsync(f->runs_fd) < 0)
 		rc = -errno;
 	return rc;
 }
@@ -349,6 +434,9 @@ struct found {
 	char *cause; /* damage, when run is NULL */
 	bool keyed;  /* a damaged own file: its identity is the name's */
 	bool legacy; /* read under a first-version name */
+	bool tomb;   /* a removal line: no record of name before pos stands */
+	uint64_t pos; /* where it was written: 0 for an own file, else
+		       * (journal sequence + 1) << 32 | line */
 	char *job, *part;
 	int64_t start;
 };
@@ -363,7 +451,11 @@ static int found_cmp(const void *a, const void *b)
 	/* Newest first: a valid record before damage, then higher gen. */
 	if (!x->run || !y->run)
 		return x->run ? -1 : y->run ? 1 : 0;
-	return x->run->gen > y->run->gen ? -1 : x->run->gen < y->run->gen ? 1 : 0;
+	if (x->run->gen != y->run->gen)
+		return x->run->gen > y->run->gen ? -1 : 1;
+	/* the same gen twice (a record written again by compaction): the
+	 * later place */
+	return x->pos > y->pos ? -1 : x->pos < y->pos ? 1 : 0;
 }
 
 struct found_list {
@@ -396,10 +488,13 @@ static bool key_matches(const struct run *r, const char *job, int64_t start, con
 	       (r->part == part || (r->part && part && strcmp(r->part, part) == 0));
 }
 
-/* Every line of a journal is a run record; a line that does not parse is
- * reported with its line number and the run it belonged to stays unknown
- * (journal_damaged tells the caller to be careful with every run). */
-static void load_journal(struct file_store *f, const char *file, struct found_list *l, bool *damaged)
+/* Every line of a journal is a run record or a removal; a line that does
+ * not parse is reported with its line number and the run it belonged to
+ * stays unknown (journal_damaged tells the caller to be careful with every
+ * run). A last line without its newline is an append cut short by a crash:
+ * never acknowledged, so skipped (counted in *torn). */
+static void load_journal(struct file_store *f, const char *file, uint64_t seq, struct found_list *l, bool *damaged,
+			 size_t *torn)
 {
 	char *path = xasprintf("%s/%s", f->runs, file), *text = NULL;
 	size_t len;
@@ -418,26 +513,47 @@ static void load_journal(struct file_store *f, const char *file, struct found_li
 	}
 	for (char *p = text, *nl; p < text + len; p = nl + 1) {
 		struct run *r = NULL;
-		char *cause = NULL;
+		char *cause = NULL, *job, *part;
+		int64_t start;
 		struct found *x;
+		bool last;
 
 		nl = memchr(p, '\n', (size_t)(text + len - p));
+		last = !nl;
 		if (!nl)
 			nl = text + len;
 		line++;
 		if (nl == p)
 			continue;
-		x = add_found(l);
-		x->path = xasprintf("%s:%d", path, line);
+		if (state_tombstone_parse(p, (size_t)(nl - p), &job, &start, &part) == 0) {
+			x = add_found(l);
+			x->path = xasprintf("%s:%d", path, line);
+			x->name = state_file_name(job, start, part);
+			x->tomb = true;
+			x->pos = (seq + 1) << 32 | (uint64_t)line;
+			free(job);
+			free(part);
+			continue;
+		}
 		if (state_parse(p, (size_t)(nl - p), &r, &cause) < 0) {
+			if (last) {
+				(*torn)++;
+				free(cause);
+				continue;
+			}
+			x = add_found(l);
+			x->path = xasprintf("%s:%d", path, line);
 			x->name = xasprintf("~%s:%d", file, line);
 			x->cause = cause;
 			bad = true;
 			continue;
 		}
+		x = add_found(l);
+		x->path = xasprintf("%s:%d", path, line);
 		x->name = name_of(r);
 		x->run = r;
 		x->text = xstrndup(p, (size_t)(nl - p));
+		x->pos = (seq + 1) << 32 | (uint64_t)line;
 	}
 	if (bad) {
 		/* Keep the evidence: the journal itself goes at the next
@@ -515,7 +631,7 @@ static void load_entry_cb(struct file_store *f, const char *name, void *arg)
 	uint64_t seq;
 
 	if (journal_seq(name, &seq)) {
-		load_journal(f, name, &x->l, &x->info->journal_damaged);
+		load_journal(f, name, seq, &x->l, &x->info->journal_damaged, &x->info->torn);
 		x->info->journals++;
 		f->journals = true;
 		if (seq >= f->next_journal)
@@ -542,41 +658,60 @@ static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_lo
 	 * no valid record of that run exists anywhere. */
 	if (l.n > 1) /* l.v is NULL in an empty folder: qsort's arguments are nonnull */
 		qsort(l.v, l.n, sizeof(*l.v), found_cmp);
-	for (size_t i = 0; i < l.n; i++) {
-		struct found *x = &l.v[i];
-		bool first = i == 0 || strcmp(x->name, l.v[i - 1].name) != 0;
+	for (size_t g = 0, end; g < l.n; g = end) {
+		uint64_t gone = 0; /* the last removal of this run */
+		bool first = true;
 
-		/* A first-version name goes once the run's record is written
-		 * under its own name. */
-		if (x->legacy && x->run) {
-			xgrow((void **)&f->legacy, &f->cap_legacy, f->n_legacy + 1, sizeof(*f->legacy));
-			f->legacy[f->n_legacy++] = xstrdup(x->file);
-		}
-		if (!first)
-			continue;
-		if (x->run) {
-			/* Newest only in a journal or under an old name: its
-			 * own file is written at the next compaction. */
-			if (x->text) {
-				pending_set(f, x->name, x->text);
-				x->text = NULL;
+		for (end = g; end < l.n && strcmp(l.v[end].name, l.v[g].name) == 0; end++)
+			if (l.v[end].tomb && l.v[end].pos > gone)
+				gone = l.v[end].pos;
+		for (size_t i = g; i < end; i++) {
+			struct found *x = &l.v[i];
+
+			if (x->tomb)
+				continue;
+			/* Removed after it was written: not the run's any more. A
+			 * first-version file of it stays until compaction is done. */
+			if (gone && x->pos < gone) {
+				if (x->legacy && x->run) {
+					xgrow((void **)&f->legacy, &f->cap_legacy, f->n_legacy + 1, sizeof(*f->legacy));
+					f->legacy[f->n_legacy++] = xstrdup(x->file);
+				}
+				continue;
 			}
-			cb(&(struct run_key){ .job = x->run->job, .start = x->run->start, .part = x->run->part },
-			   x->run, NULL, x->path, arg);
-			x->run = NULL; /* the callback owns it */
-		} else if (x->keyed) {
-			/* Keep the evidence; the run's identity is its name's. */
-			char *damaged = xasprintf("%s.damaged", x->file);
-			if (renameat(f->runs_fd, x->file, f->runs_fd, damaged) < 0 && errno != ENOENT) {
-				char *why = xasprintf("%s; cannot rename it: %s", x->cause, strerror(errno));
-				free(x->cause);
-				x->cause = why;
+			/* A first-version name goes once the run's record is
+			 * written under its own name. */
+			if (x->legacy && x->run) {
+				xgrow((void **)&f->legacy, &f->cap_legacy, f->n_legacy + 1, sizeof(*f->legacy));
+				f->legacy[f->n_legacy++] = xstrdup(x->file);
 			}
-			free(damaged);
-			cb(&(struct run_key){ .job = x->job, .start = x->start, .part = x->part }, NULL, x->cause,
-			   x->path, arg);
-		} else {
-			cb(NULL, NULL, x->cause, x->path, arg);
+			if (!first)
+				continue;
+			first = false;
+			if (x->run) {
+				/* Newest only in a journal or under an old name: its
+				 * own file is written at the next compaction. */
+				if (x->text) {
+					pending_set(f, x->name, x->text);
+					x->text = NULL;
+				}
+				cb(&(struct run_key){ .job = x->run->job, .start = x->run->start, .part = x->run->part },
+				   x->run, NULL, x->path, arg);
+				x->run = NULL; /* the callback owns it */
+			} else if (x->keyed) {
+				/* Keep the evidence; the run's identity is its name's. */
+				char *damaged = xasprintf("%s.damaged", x->file);
+				if (renameat(f->runs_fd, x->file, f->runs_fd, damaged) < 0 && errno != ENOENT) {
+					char *why = xasprintf("%s; cannot rename it: %s", x->cause, strerror(errno));
+					free(x->cause);
+					x->cause = why;
+				}
+				free(damaged);
+				cb(&(struct run_key){ .job = x->job, .start = x->start, .part = x->part }, NULL, x->cause,
+				   x->path, arg);
+			} else {
+				cb(NULL, NULL, x->cause, x->path, arg);
+			}
 		}
 	}
 	for (size_t i = 0; i < l.n; i++)
@@ -600,6 +735,7 @@ static void fs_close(struct store *s)
 
 	if (!f)
 		return;
+	journal_close(f);
 	if (f->runs_fd >= 0)
 		close(f->runs_fd);
 	if (f->lock_fd >= 0)
@@ -641,7 +777,7 @@ int store_file_open(const char *dir, struct store **ret, char **cause)
 	int r;
 
 	f->base.ops = &file_ops;
-	f->lock_fd = f->runs_fd = -1;
+	f->lock_fd = f->runs_fd = f->jfd = -1;
 	f->dir = xstrdup(dir);
 	f->runs = xasprintf("%s/runs", dir);
 	r = mkdir_p(dir, 0750);

@@ -240,47 +240,58 @@ defaults = {
         return wait_until(lambda: rx.search(self.log()), timeout, "log line /%s/" % pattern)
 
     def run_state(self, job):
-        d = os.path.join(self.state, "runs")
-        if not os.path.isdir(d):
+        """The newest record of job's run (of its latest occurrence, the
+        whole run before a part), wherever the state folder keeps it."""
+        mine = [r for r in self.runs() if r.get("job") == job]
+        if not mine:
             return None
-        for name in os.listdir(d):
-            if name.startswith(job + "@") and name.endswith(".json"):
-                with open(os.path.join(d, name)) as f:
-                    return json.load(f)
-        return None
+        return max(mine, key=lambda r: (r.get("start", 0), r.get("part") is None))
 
     def runs(self):
         """Every run the state folder holds, as the daemon would load it: the
         run files (those of dot-named jobs too) and the records of the
-        journals, the newest record (highest gen) of each run file name
-        winning. A file or journal line that does not parse (damage, or a
-        line being appended) is left out."""
+        journals, the newest record (highest gen) of each run winning unless
+        a removal line ({"remove": {...}}) follows it. A file or journal line
+        that does not parse (damage, or a line being appended) is left out."""
         d = os.path.join(self.state, "runs")
         best = {}
 
-        def take(rec):
-            if not isinstance(rec, dict) or "job" not in rec or "start" not in rec:
+        def take(rec, pos):
+            if not isinstance(rec, dict):
+                return
+            if isinstance(rec.get("remove"), dict):
+                k = rec["remove"]
+                key = (k.get("job"), k.get("start"), k.get("part"))
+                if key in best and best[key][0] < pos:
+                    del best[key]
+                return
+            if "job" not in rec or "start" not in rec:
                 return
             key = (rec["job"], rec["start"], rec.get("part"))
             old = best.get(key)
-            if old is None or rec.get("gen", 0) >= old.get("gen", 0):
-                best[key] = rec
-        for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-            path = os.path.join(d, name)
+            if old is None or rec.get("gen", 0) >= old[1].get("gen", 0):
+                best[key] = (pos, rec)
+        names = os.listdir(d) if os.path.isdir(d) else []
+        journals = sorted((int(n[8:-6]), n) for n in names
+                          if n.startswith("journal-") and n.endswith(".jsonl") and n[8:-6].isdigit())
+        for name in sorted(names):
+            if name.endswith(".json") and "@" in name:
+                try:
+                    with open(os.path.join(d, name), errors="replace") as f:
+                        take(json.load(f), (0, 0))
+                except (OSError, ValueError):
+                    pass
+        for seq, name in journals:
             try:
-                if name.startswith("journal-") and name.endswith(".jsonl"):
-                    with open(path, errors="replace") as f:
-                        for line in f:
-                            try:
-                                take(json.loads(line))
-                            except ValueError:
-                                pass
-                elif name.endswith(".json") and "@" in name:
-                    with open(path, errors="replace") as f:
-                        take(json.load(f))
-            except (OSError, ValueError):
+                with open(os.path.join(d, name), errors="replace") as f:
+                    for i, line in enumerate(f):
+                        try:
+                            take(json.loads(line), (seq + 1, i))
+                        except ValueError:
+                            pass
+            except OSError:
                 pass
-        return list(best.values())
+        return [v[1] for v in best.values()]
 
     def control(self, method, path, timeout=10):
         """One request to the control socket: (HTTP status, parsed JSON body)."""

@@ -18,13 +18,8 @@ def hhmm(t):
 
 
 def runs_of(env, job):
-    d = os.path.join(env.d.state, "runs")
-    out = []
-    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        if name.startswith(job + "@") and name.endswith(".json"):
-            with open(os.path.join(d, name)) as f:
-                out.append(json.load(f))
-    return out
+    """The runs of job (their newest records, run files or journal)."""
+    return sorted((r for r in env.d.runs() if r.get("job") == job), key=lambda r: (r["start"], r.get("part") or ""))
 
 
 def test_zone_groups(work):

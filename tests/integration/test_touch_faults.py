@@ -48,8 +48,11 @@ def drop_records(state, word):
         if base.startswith("journal-"):
             with open(p) as f:
                 lines = f.readlines()
+            keep = [x for x in lines if '"part":"%s' % word not in x and '"part": "%s' % word not in x]
             with open(p, "w") as f:
-                f.writelines(x for x in lines if '"part":"%s' % word not in x and '"part": "%s' % word not in x)
+                f.writelines(keep)
+            if len(keep) < len(lines):
+                gone.append("%s: %d lines" % (base, len(lines) - len(keep)))
         elif word.replace(" ", "%20") in base:
             os.unlink(p)
             gone.append(base)

@@ -1,16 +1,19 @@
 /*
  * test_store: the file backend's folder, read through the store interface.
- * A burst of runs goes into one journal file; a load finds every run once,
- * newest record first, and counts the journal; compacting folds the
- * journal into the runs' own files and removes it (the same scan of the
- * runs folder serves load and that clean-up); files that are no run are
- * ignored, and a damaged run file is reported under its run's identity.
+ * Every put appends to one journal file (no file per run); a load finds
+ * every run once, newest record first, and counts the journal; a removal
+ * is a line that stands against the records before it; a last line cut
+ * short by a crash is skipped, a damaged line in the middle is damage;
+ * compacting (only when due, or forced) folds the journal into the runs'
+ * own files and removes it; files that are no run are ignored, and a
+ * damaged run file is reported under its run's identity.
  */
 #include "config.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +88,7 @@ static void load(struct seen *s, struct store_load_info *info)
 	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
 	ck_assert_int_eq(store_load(st, load_cb, s, info), 0);
 	/* fold what lives only in journals into the runs' own files */
-	ck_assert_int_eq(store_compact(st, 1000), 0);
+	ck_assert_int_eq(store_compact(st, SIZE_MAX), 0);
 	store_close(st);
 }
 
@@ -102,9 +105,14 @@ START_TEST(test_journal_load_and_clear)
 	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
 	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 3), 0);
 	ck_assert_uint_eq(count_files("journal-"), 1);
-	/* a newer record of a in its own file wins over the journal's */
+	/* a newer record of a, appended to the same journal, wins */
 	v[0]->gen = 2;
 	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	ck_assert_uint_eq(count_files("journal-"), 1);
+	ck_assert_uint_eq(count_files("a@"), 0);
+	/* not due: compaction writes nothing */
+	ck_assert_int_eq(store_compact(st, 32), 0);
+	ck_assert_uint_eq(count_files("a@"), 0);
 	store_close(st);
 	for (size_t i = 0; i < 3; i++)
 		run_free(v[i]);
@@ -150,12 +158,143 @@ START_TEST(test_journal_load_and_clear)
 }
 END_TEST
 
+static char *slurp(const char *name)
+{
+	char *path = xasprintf("%s/runs/%s", dir, name), *text = xcalloc(1, 1 << 16);
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(text, 1, (1 << 16) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	free(path);
+	return text;
+}
+
+static void append_raw(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/runs/%s", dir, name);
+	FILE *f = fopen(path, "a");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static void fresh_dir(void)
+{
+	strcpy(dir, "/tmp/test_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* Load without compacting: what a crash at that point would find. */
+static void load_only(struct seen *s, struct store_load_info *info)
+{
+	struct store *st = NULL;
+	char *cause = NULL;
+
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, s, info), 0);
+	store_close(st);
+}
+
+START_TEST(test_removal_lines)
+{
+	struct store *st = NULL;
+	struct store_load_info info;
+	struct run *v[2] = { mk("a", 1000, 1), mk("b", 2000, 1) };
+	struct seen s;
+	char *cause = NULL, *text;
+
+	fresh_dir();
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 2), 0);
+	ck_assert_int_eq(store_remove(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	text = slurp("journal-0.jsonl");
+	ck_assert_ptr_nonnull(strstr(text, "{\"remove\":{\"job\":\"a\",\"start\":1000,\"part\":null}}\n"));
+	free(text);
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 1);
+	ck_assert_uint_eq(s.gen_of_a, 0);
+
+	/* the run comes back after its removal, with a lower gen: it stands */
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
+	v[0]->gen = 0;
+	v[0]->state = RUN_PENDING;
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	ck_assert_uint_eq(count_files("journal-"), 2);
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 2);
+	ck_assert_uint_eq(info.journals, 2);
+
+	/* folded into own files, then removed again: the own file goes too */
+	load(&s, &info);
+	ck_assert_uint_eq(count_files("a@"), 1);
+	ck_assert_uint_eq(count_files("journal-"), 0);
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
+	ck_assert_int_eq(store_remove(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	ck_assert_uint_eq(count_files("a@"), 0);
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 1);
+	for (size_t i = 0; i < 2; i++)
+		run_free(v[i]);
+}
+END_TEST
+
+START_TEST(test_torn_and_damaged_lines)
+{
+	struct store *st = NULL;
+	struct store_load_info info;
+	struct run *v[2] = { mk("a", 1000, 1), mk("b", 2000, 1) };
+	struct seen s;
+	char *cause = NULL;
+
+	fresh_dir();
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 2), 0);
+	store_close(st);
+	/* a crash cut the next append short: skipped, not damage */
+	append_raw("journal-0.jsonl", "{ \"version\": 3, \"job\": \"a\", \"sta");
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 2);
+	ck_assert_uint_eq(s.damaged, 0);
+	ck_assert_uint_eq(info.torn, 1);
+	ck_assert(!info.journal_damaged);
+	/* the same bytes with a line after them: damage, named by its line */
+	append_raw("journal-0.jsonl", "\n{}\n");
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 2);
+	ck_assert_uint_eq(s.damaged, 2);
+	ck_assert_uint_eq(info.torn, 0);
+	ck_assert(info.journal_damaged);
+	ck_assert_uint_eq(count_files("journal-0.jsonl.damaged"), 1);
+	/* the next daemon never appends to a journal it found */
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	ck_assert_uint_eq(count_files("journal-1.jsonl"), 1);
+	for (size_t i = 0; i < 2; i++)
+		run_free(v[i]);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("file");
 
 	tcase_add_test(tc, test_journal_load_and_clear);
+	tcase_add_test(tc, test_removal_lines);
+	tcase_add_test(tc, test_torn_and_damaged_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
