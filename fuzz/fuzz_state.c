@@ -9,6 +9,10 @@
  * second reading must succeed and write the very same text (what the daemon
  * wrote it can always read, and nothing is lost on the way).
  *
+ * The same bytes as a journal line: state_tombstone_parse gives a run's
+ * identity or -EINVAL; an identity it gives is written back with
+ * state_tombstone_format and read again to the same identity.
+ *
  * Seeds: fuzz/corpus/state/; dictionary: fuzz/state.dict.
  */
 #include "config.h"
@@ -31,6 +35,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
+	{
+		char *job = NULL, *part = NULL, *job2 = NULL, *part2 = NULL, *line;
+		int64_t start = 0, start2 = 0;
+		if (state_tombstone_parse(buf, size, &job, &start, &part) == 0) {
+			line = state_tombstone_format(job, start, part);
+			if (state_tombstone_parse(line, strlen(line), &job2, &start2, &part2) != 0 ||
+			    strcmp(job, job2) != 0 || start != start2 || (!part != !part2) ||
+			    (part && strcmp(part, part2) != 0))
+				abort();
+			free(line);
+			free(job), free(part), free(job2), free(part2);
+		}
+	}
 	rc = state_parse(buf, size, &r, &cause);
 	free(buf);
 	if (rc < 0) {

@@ -513,7 +513,8 @@ int state_tombstone_parse(const char *text, size_t len, char **ret_job, int64_t 
 	    !json_object_object_get_ex(o, "remove", &k) || !json_object_is_type(k, json_type_object))
 		goto out;
 	if (!json_object_object_get_ex(k, "job", &v) || !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0)
+	    json_object_get_string_len(v) == 0 ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
 		goto out;
 	*ret_job = xstrdup(json_object_get_string(v));
 	if (!json_object_object_get_ex(k, "start", &v) || !json_object_is_type(v, json_type_int)) {
@@ -523,7 +524,8 @@ int state_tombstone_parse(const char *text, size_t len, char **ret_job, int64_t 
 	*ret_start = json_object_get_int64(v);
 	*ret_part = NULL;
 	if (json_object_object_get_ex(k, "part", &v) && v) {
-		if (!json_object_is_type(v, json_type_string)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
 			free(*ret_job);
 			goto out;
 		}
