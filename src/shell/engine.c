@@ -60,12 +60,23 @@ int64_t engine_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Jitter, not secrets: splitmix64 over a seed from getrandom, so that each
+ * step of a run (which asks for one) costs no system call. */
 uint64_t engine_rnd64(void)
 {
-	uint64_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
-	return v;
+	static uint64_t state;
+	static bool seeded;
+	uint64_t z;
+
+	if (!seeded) {
+		if (getrandom(&state, sizeof(state), GRND_NONBLOCK) != sizeof(state))
+			state = (uint64_t)engine_now_ms() ^ (uint64_t)engine_mono_us() << 20;
+		seeded = true;
+	}
+	z = (state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
 int engine_str_cmp(const void *a, const void *b)
