@@ -6,7 +6,13 @@
  * every curl_multi_socket_action. On top of that sits admission control: a
  * FIFO of requests not yet handed to curl, released while a concurrency slot
  * and a rate token are both free, otherwise re-tried by one libevent timer
- * at the moment the next token becomes available.
+ * at the moment the next token becomes available. Urgent requests have a
+ * FIFO of their own that is always served first.
+ *
+ * Each request notes when it went through each step (http_timing), and
+ * which moment the slot it took became free: the slots' release times wait
+ * in a ring, oldest first, so a request admitted late can be told from one
+ * that waited for a slot.
  */
 #include "config.h"
 
@@ -45,6 +51,9 @@ struct http_request {
 	http_go_cb go; /* asked when it leaves the queue (NULL: always goes) */
 	void *go_arg;
 	bool fenced;       /* HTTP_NO_REUSE: the client's fence is asked too */
+	bool urgent;       /* HTTP_URGENT: in h->urgent while queued */
+	CURLcode result;   /* the transfer's end, between check_done's passes */
+	struct http_timing t;
 	bool fence_refused; /* the fence said no before a byte was written */
 	/* Response being collected. */
 	struct sbuf resp;
@@ -65,7 +74,11 @@ struct http {
 	CURLM *multi;
 	struct event *curl_timer;  /* curl's one timer */
 	struct event *admit_timer; /* wakes the queue when a token is due */
-	struct req_list queued, running;
+	struct req_list queued, urgent, running;
+	/* when each free slot became free, a ring of max_concurrent, oldest
+	 * at slot_head; slot_n of them are free */
+	int64_t *slot_free;
+	size_t slot_head, slot_n;
 	struct ratelimit rl;
 	long timeout_ms, connect_timeout_ms;
 	size_t max_concurrent, max_body;
@@ -111,10 +124,12 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	if (r->h->fence && !r->h->fence(r->h->fence_arg)) {
+	if (r->fenced && r->h->fence && !r->h->fence(r->h->fence_arg)) {
 		r->fence_refused = true;
 		return CURL_PREREQFUNC_ABORT;
 	}
+	/* libcurl writes the request as soon as this returns */
+	r->t.written_us = now_us();
 	return CURL_PREREQFUNC_OK;
 }
 #endif
@@ -145,6 +160,31 @@ static void list_remove(struct req_list *l, struct http_request *r)
 	l->n--;
 }
 
+/* A slot became free at now: its moment joins the ring. */
+static void slot_release(struct http *h, int64_t now)
+{
+	if (h->slot_n < h->max_concurrent)
+		h->slot_free[(h->slot_head + h->slot_n++) % h->max_concurrent] = now;
+}
+
+/* Take the slot free the longest: when it became free. */
+static int64_t slot_take(struct http *h)
+{
+	int64_t at = 0;
+
+	if (h->slot_n > 0) {
+		at = h->slot_free[h->slot_head];
+		h->slot_head = (h->slot_head + 1) % h->max_concurrent;
+		h->slot_n--;
+	}
+	return at;
+}
+
+static struct req_list *queue_of(struct http *h, const struct http_request *r)
+{
+	return r->urgent ? &h->urgent : &h->queued;
+}
+
 static void request_free(struct http_request *r)
 {
 	if (!r)
@@ -166,8 +206,9 @@ static void request_detach_free(struct http_request *r)
 	if (r->state == REQ_RUNNING) {
 		curl_multi_remove_handle(h->multi, r->easy);
 		list_remove(&h->running, r);
+		slot_release(h, now_us());
 	} else {
-		list_remove(&h->queued, r);
+		list_remove(queue_of(h, r), r);
 	}
 	request_free(r);
 }
@@ -228,13 +269,14 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 
 static void admit(struct http *h);
 
-/* Hand one finished transfer back to its owner. */
+/* Hand one finished transfer (out of curl and the running list already)
+ * back to its owner. */
 static void complete(struct http *h, struct http_request *r, CURLcode code)
 {
 	struct http_response res = { 0 };
 	long status = 0;
 	long req_size = 0, header_size = 0, num_connects = 0;
-	curl_off_t total_us = 0, upload = 0;
+	curl_off_t total_us = 0, upload = 0, connect_us = 0, pretransfer_us = 0;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &num_connects);
@@ -242,6 +284,8 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
 	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &upload);
 	curl_easy_getinfo(r->easy, CURLINFO_HEADER_SIZE, &header_size);
+	curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
 	res.total_time = (double)total_us / 1e6;
 
 	res.curl_code = (int)code;
@@ -273,8 +317,17 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 			snprintf(res.error, sizeof(res.error), "%s", curl_easy_strerror(code));
 	}
 
-	curl_multi_remove_handle(h->multi, r->easy);
-	list_remove(&h->running, r);
+	/* Connection up: the write moment less what libcurl spent between
+	 * the connect and the pre-transfer step (both from its own start). */
+	if (r->t.written_us) {
+		if (res.reused || connect_us <= 0 || pretransfer_us < connect_us)
+			r->t.connected_us = r->t.started_us;
+		else
+			r->t.connected_us = r->t.written_us - (int64_t)(pretransfer_us - connect_us);
+		if (r->t.connected_us < r->t.started_us)
+			r->t.connected_us = r->t.started_us;
+	}
+	res.timing = r->t;
 	r->state = REQ_DONE;
 	h->dispatching++;
 	r->cb(&res, r->arg);
@@ -282,18 +335,54 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	request_free(r);
 }
 
-/* Drain CURLMSG_DONE after every socket action, then refill the slots. */
-static void check_done(struct http *h)
+/* Move every finished transfer out of curl onto done, its slot freed. */
+static void drain_done(struct http *h, struct req_list *done)
 {
 	CURLMsg *msg;
 	int left;
 
-	while (!h->doomed && (msg = curl_multi_info_read(h->multi, &left))) {
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		struct http_request *r = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		complete(h, r, msg->data.result);
+		r->result = msg->data.result;
+		r->t.done_us = now_us();
+		curl_multi_remove_handle(h->multi, r->easy);
+		list_remove(&h->running, r);
+		slot_release(h, r->t.done_us);
+		list_push(done, r);
+	}
+}
+
+/* Drain CURLMSG_DONE after every socket action and refill the freed slots
+ * before any owner's callback runs: what a callback does (parse, step,
+ * write the state) must not delay the next request's start. Then the
+ * callbacks, then refill again with what they queued. */
+static void check_done(struct http *h)
+{
+	struct req_list done = { 0 };
+	int running;
+
+	drain_done(h, &done);
+	if (done.n > 0 && (h->urgent.head || h->queued.head)) {
+		size_t before = h->running.n;
+		admit(h);
+		if (!h->doomed && h->running.n > before) {
+			/* start their connections now, not after the callbacks */
+			curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			drain_done(h, &done);
+		}
+	}
+	while (done.head) {
+		struct http_request *r = done.head;
+		list_remove(&done, r);
+		if (h->doomed) {
+			/* freed from a callback: the rest go without theirs */
+			request_free(r);
+			continue;
+		}
+		complete(h, r, r->result);
 	}
 	if (h->doomed) {
 		if (h->dispatching == 0)
@@ -376,16 +465,16 @@ static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
  * calls admit again). */
 static void admit(struct http *h)
 {
-	while (h->queued.head && h->running.n < h->max_concurrent) {
+	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent) {
 		int64_t wait = ratelimit_take(&h->rl, now_us());
 		if (wait > 0) {
 			struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
 			evtimer_add(h->admit_timer, &tv);
 			return;
 		}
-		struct http_request *r = h->queued.head;
+		struct http_request *r = h->urgent.head ? h->urgent.head : h->queued.head;
 		bool withdrawn;
-		list_remove(&h->queued, r);
+		list_remove(queue_of(h, r), r);
 		/* its owner's last word before anything is sent */
 		/* (the fence is asked in prereq_cb only: admit runs inside
 		 * http_submit too, where a withdrawal's callback would reach a
@@ -414,6 +503,8 @@ static void admit(struct http *h)
 			continue;
 		}
 		r->state = REQ_RUNNING;
+		r->t.started_us = now_us();
+		r->t.slot_free_us = slot_take(h);
 		list_push(&h->running, r);
 	}
 }
@@ -430,6 +521,9 @@ struct http *http_new(struct event_base *base, const struct http_options *o)
 	h->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
 		: (h->timeout_ms < HTTP_DEFAULT_CONNECT_MS ? h->timeout_ms : HTTP_DEFAULT_CONNECT_MS);
 	h->max_concurrent = o->max_concurrent > 0 ? (size_t)o->max_concurrent : 1;
+	/* every slot free, since before anything was asked (0) */
+	h->slot_free = xcalloc(h->max_concurrent, sizeof(*h->slot_free));
+	h->slot_n = h->max_concurrent;
 	h->max_body = o->max_body > 0 ? o->max_body : HTTP_DEFAULT_MAX_BODY;
 	h->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	h->user_agent = o->user_agent ? xstrdup(o->user_agent) : NULL;
@@ -461,6 +555,8 @@ void http_free(struct http *h)
 		return;
 	/* Called from inside a completion callback: cancel the rest now (no
 	 * more callbacks), and let the dispatcher free h once it unwinds. */
+	while (h->urgent.head)
+		request_detach_free(h->urgent.head);
 	while (h->queued.head)
 		request_detach_free(h->queued.head);
 	while (h->running.head)
@@ -481,6 +577,7 @@ void http_free(struct http *h)
 	free(h->user_agent);
 	free(h->cert_file);
 	free(h->key_file);
+	free(h->slot_free);
 	free(h);
 }
 
@@ -531,11 +628,12 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 		SET(CURLOPT_FORBID_REUSE, 1L);
 		r->fenced = true;
-#if LIBCURL_VERSION_NUM >= 0x075000
-		SET(CURLOPT_PREREQFUNCTION, prereq_cb);
-		SET(CURLOPT_PREREQDATA, r);
-#endif
 	}
+#if LIBCURL_VERSION_NUM >= 0x075000
+	/* the fence, and the moment the first byte goes out */
+	SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+	SET(CURLOPT_PREREQDATA, r);
+#endif
 
 	if (strcmp(method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
@@ -603,7 +701,9 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	if (rc < 0)
 		goto out;
 	r->state = REQ_QUEUED;
-	list_push(&h->queued, r);
+	r->urgent = (flags & HTTP_URGENT) != 0;
+	r->t.queued_us = now_us();
+	list_push(queue_of(h, r), r);
 	if (ret_req)
 		*ret_req = r;
 	r = NULL;
@@ -643,7 +743,7 @@ void http_cancel(struct http_request *r)
 
 size_t http_pending(const struct http *h)
 {
-	return h ? h->queued.n + h->running.n : 0;
+	return h ? h->queued.n + h->urgent.n + h->running.n : 0;
 }
 
 size_t http_running(const struct http *h)
