@@ -696,8 +696,11 @@ void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* Stay out of the way of a run about to come due. */
-	if (engine_due_soon(e, now, COMPACT_MARGIN_MS)) {
+	/* Stay out of the way of a run about to come due, and of a burst
+	 * whose submits are still waiting for a connection: a chunk holds
+	 * the loop for as long as its writes take, and every submit behind
+	 * it would wait that long once its slot is free. */
+	if (engine_due_soon(e, now, COMPACT_MARGIN_MS) || http_urgent_queued(e->http) > 0) {
 		compact_arm(e, COMPACT_MARGIN_MS);
 		return;
 	}

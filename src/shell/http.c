@@ -43,7 +43,9 @@ struct http_request {
 	struct http *h;
 	struct http_request *prev, *next; /* in h->queued or h->running */
 	enum req_state state;
-	CURL *easy;
+	CURL *easy; /* made when it leaves the queue (start_easy) */
+	char *method, *url;
+	unsigned flags;
 	struct curl_slist *headers;
 	char *body; /* request body, owned: curl reads it in place */
 	http_done_cb cb;
@@ -88,6 +90,11 @@ struct http {
 	 * then finished by the dispatcher once the callback returned. */
 	int dispatching;
 	bool doomed;
+	/* sockets curl asked to watch for writing while kick() ran: new
+	 * connections, most of them up already on a near server */
+	curl_socket_t kick_fds[16];
+	size_t n_kick_fds;
+	bool kicking;
 	http_go_cb fence; /* asked for every HTTP_NO_REUSE request (http_set_fence) */
 	void *fence_arg;
 };
@@ -192,6 +199,8 @@ static void request_free(struct http_request *r)
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
+	free(r->method);
+	free(r->url);
 	free(r->body);
 	sbuf_free(&r->resp);
 	free(r->retry_after);
@@ -268,6 +277,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 }
 
 static void admit(struct http *h);
+static void kick(struct http *h);
 
 /* Hand one finished transfer (out of curl and the running list already)
  * back to its owner. */
@@ -362,15 +372,14 @@ static void drain_done(struct http *h, struct req_list *done)
 static void check_done(struct http *h)
 {
 	struct req_list done = { 0 };
-	int running;
 
 	drain_done(h, &done);
 	if (done.n > 0 && (h->urgent.head || h->queued.head)) {
 		size_t before = h->running.n;
 		admit(h);
 		if (!h->doomed && h->running.n > before) {
-			/* start their connections now, not after the callbacks */
-			curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+			/* start them now, not after the callbacks */
+			kick(h);
 			drain_done(h, &done);
 		}
 	}
@@ -426,6 +435,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		return 0;
 	}
 	short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (h->kicking && (what & CURL_POLL_OUT) && h->n_kick_fds < ARRAY_SIZE(h->kick_fds))
+		h->kick_fds[h->n_kick_fds++] = s;
 	if (!hs) {
 		hs = xcalloc(1, sizeof(*hs));
 		curl_multi_assign(h->multi, s, hs);
@@ -454,10 +465,55 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+static int start_easy(struct http *h, struct http_request *r);
+
+/* Run the requests admit just handed to curl now: their connections are
+ * opened, and a connection that is up already (a near server answers the
+ * handshake within the connect call) is written at once rather than at
+ * the next turn of the loop, after whatever the caller does meanwhile.
+ * curl checks a socket it is told is writable before it trusts that. */
+static void kick(struct http *h)
+{
+	int running;
+
+	h->n_kick_fds = 0;
+	h->kicking = true;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->kicking = false;
+	for (size_t i = 0; i < h->n_kick_fds; i++)
+		curl_multi_socket_action(h->multi, h->kick_fds[i], CURL_CSELECT_OUT, &running);
+	h->n_kick_fds = 0;
+}
+
+/* admit from outside curl's callbacks and check_done: the requests it
+ * started begin connecting (and, on a connection that is up at once,
+ * writing) now rather than at the next turn of the loop, which may come
+ * only after the caller's other work (a burst queues thousands). What
+ * finishes meanwhile is drained by curl's timer, set to fire at once. */
+static void admit_now(struct http *h)
+{
+	size_t before = h->running.n;
+	struct timeval zero = { 0, 0 };
+
+	/* (a withdrawal's callback may free the client: finished here) */
+	h->dispatching++;
+	admit(h);
+	h->dispatching--;
+	if (h->doomed) {
+		if (h->dispatching == 0)
+			http_free(h);
+		return;
+	}
+	if (h->running.n <= before)
+		return;
+	kick(h);
+	evtimer_add(h->curl_timer, &zero);
+}
+
 static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http *h = arg;
-	admit(h);
+	admit_now(h);
 }
 
 /* Start queued requests while a slot and a token are free; otherwise wake
@@ -480,7 +536,7 @@ static void admit(struct http *h)
 		 * http_submit too, where a withdrawal's callback would reach a
 		 * caller that has not finished queueing the request) */
 		withdrawn = r->go && !r->go(r->go_arg);
-		if (withdrawn || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		if (withdrawn || start_easy(h, r) < 0 || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 			/* Withdrawn, or (only on memory exhaustion or misuse)
 			 * not started: a transport failure that never left this
 			 * host. */
@@ -581,10 +637,39 @@ void http_free(struct http *h)
 	free(h);
 }
 
-static int setup_easy(struct http *h, struct http_request *r, const char *method, const char *url,
-		      const char *const *headers, unsigned flags)
+/* The request's header list: the caller's and those the body calls for. */
+static int build_headers(struct http_request *r, const char *const *headers)
+{
+	for (size_t i = 0; headers && headers[i]; i++) {
+		struct curl_slist *l = curl_slist_append(r->headers, headers[i]);
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	/* "Expect: 100-continue" would stall larger bodies for a second
+	 * waiting for a go-ahead that the API never sends. */
+	if (r->body) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	/* A POST without a body (cancel, retry) would otherwise be labelled
+	 * a form (application/x-www-form-urlencoded). */
+	if (!r->body && strcmp(r->method, "POST") == 0) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	return 0;
+}
+
+static int setup_easy(struct http *h, struct http_request *r)
 {
 	CURL *e = r->easy;
+	const char *method = r->method, *url = r->url;
+	unsigned flags = r->flags;
 	int rc = -EINVAL;
 
 #define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) goto out; } while (0)
@@ -647,34 +732,22 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? strlen(r->body) : 0));
 	}
 
-	for (size_t i = 0; headers && headers[i]; i++) {
-		struct curl_slist *l = curl_slist_append(r->headers, headers[i]);
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
-	/* "Expect: 100-continue" would stall larger bodies for a second
-	 * waiting for a go-ahead that the API never sends. */
-	if (r->body) {
-		struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
-	/* A POST without a body (cancel, retry) would otherwise be labelled
-	 * a form (application/x-www-form-urlencoded). */
-	if (!r->body && strcmp(method, "POST") == 0) {
-		struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
 	if (r->headers)
 		SET(CURLOPT_HTTPHEADER, r->headers);
 #undef SET
 	rc = 0;
 out:
 	return rc;
+}
+
+/* The curl handle of a request leaving the queue: made only now, so that
+ * a queue of thousands holds no handles and queueing one costs little. */
+static int start_easy(struct http *h, struct http_request *r)
+{
+	r->easy = curl_easy_init();
+	if (!r->easy)
+		return -ENOMEM;
+	return setup_easy(h, r);
 }
 
 int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
@@ -692,12 +765,10 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r->arg = arg;
 	r->body = body ? xstrdup(body) : NULL;
 	r->max_body = max_body > 0 ? max_body : h->max_body;
-	r->easy = curl_easy_init();
-	if (!r->easy) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = setup_easy(h, r, method, url, headers, flags);
+	r->method = xstrdup(method);
+	r->url = xstrdup(url);
+	r->flags = flags;
+	rc = build_headers(r, headers);
 	if (rc < 0)
 		goto out;
 	r->state = REQ_QUEUED;
@@ -709,7 +780,7 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r = NULL;
 	/* Not from inside a completion: check_done refills afterwards. */
 	if (h->dispatching == 0)
-		admit(h);
+		admit_now(h);
 	rc = 0;
 out:
 	request_free(r);
@@ -738,12 +809,17 @@ void http_cancel(struct http_request *r)
 	struct http *h = r->h;
 	request_detach_free(r);
 	if (h->dispatching == 0)
-		admit(h);
+		admit_now(h);
 }
 
 size_t http_pending(const struct http *h)
 {
 	return h ? h->queued.n + h->urgent.n + h->running.n : 0;
+}
+
+size_t http_urgent_queued(const struct http *h)
+{
+	return h ? h->urgent.n : 0;
 }
 
 size_t http_running(const struct http *h)

@@ -130,6 +130,10 @@ void http_set_fence(struct http *h, http_go_cb fence, void *arg);
 /* Requests queued or in flight. */
 size_t http_pending(const struct http *h);
 
+/* Urgent requests (HTTP_URGENT) still waiting for a slot: a burst of
+ * submits is being sent. */
+size_t http_urgent_queued(const struct http *h);
+
 /* Requests in flight (handed to libcurl). */
 size_t http_running(const struct http *h);
 
