@@ -90,6 +90,8 @@ char *state_format(const struct run *r)
 	struct writer w = { .first = true };
 	char digest[17];
 
+	/* room for a usual record at once, not ten reallocs on the way */
+	xgrow((void **)&w.b.s, &w.b.cap, 1024, 1);
 	open_obj(&w);
 	add_str(&w, "format", "batchcalld-run");
 	add_int(&w, "version", STATE_VERSION);
