@@ -7,6 +7,7 @@
 #define BC_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "apiclock.h"
