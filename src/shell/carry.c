@@ -353,8 +353,6 @@ static void note_request_stages(struct engine *e, const struct slot *s, const st
 {
 	struct stats_submit_times t = { .due_us = due_mono_us(s), .slot_free_us = h->slot_free_us };
 
-	if (!s->spec)
-		return;
 	t.at_us[STATS_STAGE_QUEUED] = h->queued_us;
 	t.at_us[STATS_STAGE_CONNECTED] = h->connected_us;
 	t.at_us[STATS_STAGE_WRITTEN] = h->written_us;
