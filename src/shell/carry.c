@@ -667,6 +667,9 @@ void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run
 #define COMPACT_DELAY_MS 200
 /* Never start a chunk this close to a due instant. */
 #define COMPACT_MARGIN_MS 100
+/* Queued submits hold compaction back this long at most: a queue that
+ * the rate limit drains for minutes must not pile journals up that long. */
+#define COMPACT_HOLD_MAX_MS 10000
 
 static void compact_arm(struct engine *e, int ms)
 {
@@ -695,13 +698,20 @@ void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Stay out of the way of a run about to come due, and of a burst
-	 * whose submits are still waiting for a connection: a chunk holds
-	 * the loop for as long as its writes take, and every submit behind
-	 * it would wait that long once its slot is free. */
-	if (engine_due_soon(e, now, COMPACT_MARGIN_MS) || http_urgent_queued(e->http) > 0) {
+	 * whose submits are still waiting for a connection (for
+	 * COMPACT_HOLD_MAX_MS at a time): a chunk holds the loop for as long
+	 * as its writes take, and every submit behind it would wait that
+	 * long once its slot is free. */
+	if (http_urgent_queued(e->http) == 0)
+		e->compact_held_ms = 0;
+	else if (e->compact_held_ms == 0)
+		e->compact_held_ms = now;
+	if (engine_due_soon(e, now, COMPACT_MARGIN_MS) ||
+	    (e->compact_held_ms != 0 && now - e->compact_held_ms < COMPACT_HOLD_MAX_MS)) {
 		compact_arm(e, COMPACT_MARGIN_MS);
 		return;
 	}
+	e->compact_held_ms = 0;
 	rc = store_compact(e->store, COMPACT_CHUNK);
 	if (rc < 0) {
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
