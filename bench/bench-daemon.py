@@ -5,9 +5,10 @@ figures; asserts nothing about speed. Measured at the simulator's receive
 times (GET /_sim/requests, microseconds), with the client's rate limit
 lifted where the figure is about the daemon itself.
 
-usage: bench/bench-daemon.py [lateness] [burst] [poll] [rss] [idle] [reload] [workload]
-(TOP_BUILDDIR names the build folder; default ./build; workload alone:
-BENCH_PERF=FILE records a perf profile of the daemon into FILE,
+usage: bench/bench-daemon.py [lateness] [burst] [burst-added] [poll] [rss] [idle] [reload] [workload]
+(TOP_BUILDDIR names the build folder; default ./build; burst-added takes
+BURST_SIZES=50,500,5000 and SERVICE_MS=20; not in the default list;
+workload: BENCH_PERF=FILE records a perf profile of the daemon into FILE,
 BENCH_STRACE=FILE counts its system calls into FILE instead)
 """
 import os
@@ -105,6 +106,116 @@ def bench_burst():
     finally:
         d.stop()
         sim.stop()
+
+
+def control_get(d, path):
+    """GET path on the daemon's control socket: the body as text."""
+    status, text = d.control("GET", path, timeout=30, raw=True)
+    assert status == 200, (path, status)
+    return text
+
+
+def histograms(text, family):
+    """{label set without le: ([(le, cumulative count)], sum, count)} of one family."""
+    import re
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'%s_(bucket|sum|count)(?:\{(.*)\})? (\S+)$' % re.escape(family), line)
+        if not m:
+            continue
+        kind, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+        le = None
+        rest = []
+        for part in re.findall(r'(\w+)="([^"]*)"', labels):
+            if part[0] == "le":
+                le = float("inf") if part[1] == "+Inf" else float(part[1])
+            else:
+                rest.append("%s=%s" % part)
+        key = ",".join(rest)
+        h = out.setdefault(key, {"buckets": [], "sum": 0.0, "count": 0})
+        if kind == "bucket":
+            h["buckets"].append((le, value))
+        else:
+            h[kind] = value
+    return out
+
+
+def hist_quantile(h, q):
+    """Prometheus' histogram_quantile: linear within the bucket, seconds."""
+    b = sorted(h["buckets"])
+    total = b[-1][1] if b else 0
+    if total == 0:
+        return float("nan")
+    rank = q * total
+    prev_le, prev_c = 0.0, 0.0
+    for le, c in b:
+        if c >= rank:
+            if le == float("inf"):
+                return prev_le
+            return prev_le + (le - prev_le) * ((rank - prev_c) / (c - prev_c) if c > prev_c else 1)
+        prev_le, prev_c = le, c
+    return prev_le
+
+
+def bench_burst_added():
+    """A burst of N runs due at the same instant against a server that
+    takes SERVICE_MS per answer, 8 connections, no binding rate limit: the
+    latency the daemon itself added to each submit (first byte written
+    minus the later of the instant and the moment a slot came free), from
+    its own /metrics, and the stage breakdown from the due instant."""
+    sizes = [int(x) for x in os.environ.get("BURST_SIZES", "50,500,5000").split(",")]
+    service = int(os.environ.get("SERVICE_MS", "20"))
+    for n in sizes:
+        work = tempfile.mkdtemp(prefix="bc-bench-")
+        sim = Sim(work, speed=50, extra=("--service-time", str(service)))
+        d = Daemon(work, sim, poll_interval=5, request_timeout=60, rate=1e6)
+        with open(d.conf) as f:
+            text = f.read().replace("max_concurrent_requests = 16;", "max_concurrent_requests = 8;")
+        with open(d.conf, "w") as f:
+            f.write(text)
+        try:
+            start = int(time.time()) + 6 + n // 1000
+            write_jobs(d, "ba", [start] * n, per_file=1000)
+            d.start()
+            d.wait_started(60)
+            assert time.time() < start - 1, "the daemon started too late for the instant"
+            wait_until(lambda: len(sim.requests("submit")) >= n, 60 + n * service / 1000.0, "%d submits" % n)
+            subs = sorted(r["time_us"] for r in sim.requests("submit"))
+            server = ("             at the server: first submit %.1f ms after the instant, last %.1f ms "
+                      "(ideal last: %.0f ms = (ceil(%d/8) - 1) x %d ms)"
+                      % ((subs[0] - start * 1e6) / 1000, (subs[-1] - start * 1e6) / 1000,
+                         ((n + 7) // 8 - 1) * service, n, service))
+            if "batchcalld_submit_added_latency_seconds" not in control_get(d, "/metrics"):
+                # a daemon from before the metric: the server's view only
+                print("burst-added: %5d runs due at once, service %d ms, 8 connections:" % (n, service))
+                print(server)
+                continue
+            # every answer read: each submit counted
+            wait_until(lambda: histograms(control_get(d, "/metrics"),
+                                          "batchcalld_submit_added_latency_seconds")[""]["count"] >= n, 60,
+                       "%d answers" % n)
+            m = control_get(d, "/metrics")
+            added = histograms(m, "batchcalld_submit_added_latency_seconds")[""]
+            mx = [float(line.split()[1]) for line in m.splitlines()
+                  if line.startswith("batchcalld_submit_added_latency_max_seconds ")][0]
+            stages = histograms(m, "batchcalld_submit_stage_seconds")
+            within = dict(added["buckets"])
+            print("burst-added: %5d runs due at once, service %d ms, 8 connections: added latency per submit "
+                  "p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d submits; %.1f%% within 1 ms, %.1f%% within 2 ms)"
+                  % (n, service, min(mx, hist_quantile(added, 0.5)) * 1e3, min(mx, hist_quantile(added, 0.99)) * 1e3,
+                     mx * 1e3,
+                     added["count"], 100.0 * within[0.001] / max(1, added["count"]),
+                     100.0 * within[0.002] / max(1, added["count"])))
+            parts = []
+            for st in ("fired", "durable", "queued", "connected", "written", "answered"):
+                h = stages.get("stage=" + st)
+                if h and h["count"]:
+                    parts.append("%s %.1f/%.1f" % (st, hist_quantile(h, 0.5) * 1e3, hist_quantile(h, 0.99) * 1e3))
+            print("             stages from the instant, p50/p99 ms: " + ", ".join(parts))
+            print(server)
+        finally:
+            d.stop(120)
+            sim.stop()
 
 
 def bench_poll():
@@ -271,4 +382,4 @@ def bench_workload():
 if __name__ == "__main__":
     which = sys.argv[1:] or ["lateness", "burst", "poll", "rss", "idle", "reload"]
     for w in which:
-        globals()["bench_" + w]()
+        globals()["bench_" + w.replace("-", "_")]()

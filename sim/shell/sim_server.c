@@ -3,7 +3,8 @@
  *
  * Everything about what to answer lives in api.c; this file only knows
  * sockets: it timestamps a request on arrival, holds delayed requests on a
- * timer, closes connections for the drop and close_after faults, and wraps
+ * timer (a delay fault, the --service-time of every API request, or both
+ * added), closes connections for the drop and close_after faults, and wraps
  * connections in TLS when a certificate is given. It also carries out the
  * post-call webhook deliveries that sim_hooks.c hands out, one at a time,
  * with libevent's HTTP client, and wakes itself when the next one is due.
@@ -47,7 +48,8 @@ struct server {
 	struct evhttp *http;
 	struct sim_api *api;
 	SSL_CTX *ssl;
-	struct delayed *delayed; /* requests held by delay faults */
+	struct delayed *delayed; /* requests held by delay faults or the service time */
+	int service_time_ms;
 	struct event *hook_timer; /* the next webhook delivery is due */
 	struct evhttp_connection *hook_conn; /* the delivery in flight, or NULL */
 	uint64_t hook_id;
@@ -390,14 +392,17 @@ static void request_cb(struct evhttp_request *req, void *arg)
 		goto send;
 	}
 	seq = sim_api_begin(srv->api, &f.r, now, &fault);
-	if (fault.kind == SIM_FAULT_DELAY) {
+	if (fault.kind == SIM_FAULT_DELAY || srv->service_time_ms > 0) {
+		/* held on a timer of its own: the other connections go on */
 		struct delayed *d = xcalloc(1, sizeof(*d));
-		struct timeval tv = {.tv_sec = fault.delay_ms / 1000, .tv_usec = (fault.delay_ms % 1000) * 1000};
+		int64_t ms = (fault.kind == SIM_FAULT_DELAY ? fault.delay_ms : 0) + srv->service_time_ms;
+		struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 		d->srv = srv;
 		d->req = req;
 		d->seq = seq;
 		d->fault = fault;
-		d->fault.kind = SIM_FAULT_NONE;
+		if (fault.kind == SIM_FAULT_DELAY)
+			d->fault.kind = SIM_FAULT_NONE;
 		d->timer = evtimer_new(srv->base, delayed_cb, d);
 		d->next = srv->delayed;
 		d->prevp = &srv->delayed;
@@ -483,6 +488,7 @@ int sim_server_run(const struct sim_server_opts *o)
 			goto out;
 	}
 	srv.base = event_base_new();
+	srv.service_time_ms = o->service_time_ms;
 	srv.http = evhttp_new(srv.base);
 	if (!srv.base || !srv.http)
 		goto out;

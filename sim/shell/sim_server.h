@@ -21,6 +21,7 @@ struct sim_server_opts {
 	const char *webhook_secret;     /* their HMAC secret */
 	unsigned webhook_events;        /* SIM_HOOK_* mask; 0: the default */
 	int64_t clock_offset_s;         /* the simulated clock starts this far from the real one */
+	int service_time_ms;            /* every API answer is held this long (0: none) */
 };
 
 /* Serve until SIGTERM/SIGINT: 0, or a negative errno (a message was

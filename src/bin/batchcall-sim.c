@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: batchcall-sim [--listen ADDR:PORT] [--api-key KEY] [--seed N] [--speed X]\n"
 		   "                     [--tls-cert FILE --tls-key FILE] [--processing-secs X] [--clock-offset S]\n"
 		   "                     [--webhook-url URL --webhook-secret SECRET [--webhook-events LIST]]\n"
+		   "                     [--service-time MS]\n"
 		   "\n"
 		   "A local simulator of the ElevenLabs batch-calling and conversation API, with\n"
 		   "signed post-call webhooks (see docs/simulator.md).\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		   "  --tls-key FILE      the certificate's PEM private key\n"
 		   "  --processing-secs X a conversation's analysis time after the call (default 3; divided by --speed)\n"
 		   "  --clock-offset S    start the simulated clock S seconds from the real one (negative: behind)\n"
+		   "  --service-time MS   hold every API answer MS milliseconds before it is sent (default 0;\n"
+		   "                      other connections are served meanwhile; adds to a delay fault)\n"
 		   "  --webhook-url URL   send post-call webhooks there (http://HOST[:PORT][/PATH])\n"
 		   "  --webhook-secret S  their HMAC secret (ElevenLabs-Signature: t=...,v0=...)\n"
 		   "  --webhook-events L  comma-separated: transcript, audio, call_initiation_failure\n"
@@ -77,6 +80,7 @@ int main(int argc, char **argv)
 		{"webhook-url", required_argument, NULL, 'W'},
 		{"webhook-secret", required_argument, NULL, 'S'},
 		{"webhook-events", required_argument, NULL, 'E'},
+		{"service-time", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -131,6 +135,14 @@ int main(int argc, char **argv)
 					optarg);
 				goto out;
 			}
+			break;
+		case 'D':
+			if (parse_int64(optarg, 0, 3600000, &seed) < 0) {
+				fprintf(stderr, "batchcall-sim: --service-time wants milliseconds from 0 to 3600000, got '%s'\n",
+					optarg);
+				goto out;
+			}
+			o.service_time_ms = (int)seed;
 			break;
 		case 'P':
 			errno = 0;

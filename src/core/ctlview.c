@@ -662,6 +662,29 @@ static void add_double(struct sbuf *b, double v)
 	sbuf_addf(b, "%s", buf);
 }
 
+/* One histogram's series: labels is "" or "name=\"value\"," (the le
+ * label follows it). */
+static void add_hist(struct sbuf *b, const char *name, const char *labels, const struct stats_hist *h,
+		     const double *bounds, size_t n_bounds)
+{
+	for (size_t i = 0; i < n_bounds; i++) {
+		sbuf_addf(b, "%s_bucket{%sle=\"", name, labels);
+		add_double(b, bounds[i]);
+		sbuf_addf(b, "\"} %" PRIu64 "\n", h->buckets[i]);
+	}
+	sbuf_addf(b, "%s_bucket{%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, h->buckets[n_bounds]);
+	if (*labels) {
+		int n = (int)strlen(labels) - 1; /* without the trailing comma */
+		sbuf_addf(b, "%s_sum{%.*s} ", name, n, labels);
+		add_double(b, h->sum);
+		sbuf_addf(b, "\n%s_count{%.*s} %" PRIu64 "\n", name, n, labels, h->count);
+	} else {
+		sbuf_addf(b, "%s_sum ", name);
+		add_double(b, h->sum);
+		sbuf_addf(b, "\n%s_count %" PRIu64 "\n", name, h->count);
+	}
+}
+
 char *ctlview_metrics_text(const struct ctlview_metrics *m)
 {
 	static const char *const classes[6] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
@@ -768,6 +791,25 @@ char *ctlview_metrics_text(const struct ctlview_metrics *m)
 	sbuf_addf(&b, "batchcalld_submit_lateness_seconds_sum ");
 	add_double(&b, s->lateness_sum);
 	sbuf_addf(&b, "\nbatchcalld_submit_lateness_seconds_count %" PRIu64 "\n", s->lateness_count);
+
+	family(&b, "batchcalld_submit_stage_seconds", "histogram",
+	       "When each stage of a first submit was reached, from its due instant: timer fired, intent durable, "
+	       "handed to the HTTP layer, connection up, first byte written, answer read.");
+	for (int st = 0; st < STATS_STAGE__MAX; st++) {
+		char label[64];
+		snprintf(label, sizeof(label), "stage=\"%s\",", stats_stage_name((enum stats_stage)st));
+		add_hist(&b, "batchcalld_submit_stage_seconds", label, &s->stage[st], stats_stage_bounds,
+			 STATS_STAGE_BOUNDS);
+	}
+	family(&b, "batchcalld_submit_added_latency_seconds", "histogram",
+	       "The latency the daemon added to a first submit: its first byte written minus the later of its due "
+	       "instant and the moment a concurrency slot became free for it.");
+	add_hist(&b, "batchcalld_submit_added_latency_seconds", "", &s->added, stats_added_bounds, STATS_ADDED_BOUNDS);
+	family(&b, "batchcalld_submit_added_latency_max_seconds", "gauge",
+	       "The largest latency the daemon added to a first submit since it started.");
+	sbuf_addf(&b, "batchcalld_submit_added_latency_max_seconds ");
+	add_double(&b, s->added.max);
+	sbuf_addf(&b, "\n");
 
 	family(&b, "batchcalld_recipients", "gauge", "Recipients of the current runs' batches by outcome.");
 	for (int k = 0; k < BATCH_RCPT__MAX; k++)

@@ -83,7 +83,8 @@ char *sbuf_steal(struct sbuf *b, size_t *ret_len)
 	return s;
 }
 
-void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n)
+/* The escaper of both: raw_high passes bytes >= 0x80 on as they are. */
+static void add_json(struct sbuf *b, const char *s, size_t n, bool raw_high)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
@@ -96,7 +97,7 @@ void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 		size_t l;
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || raw_high)) {
 			run++;
 			i++;
 			continue;
@@ -131,6 +132,16 @@ void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n)
 	if (run)
 		sbuf_add(b, (const char *)p + i - run, run);
 	sbuf_add(b, "\"", 1);
+}
+
+void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n)
+{
+	add_json(b, s, n, false);
+}
+
+void sbuf_add_json_bytes(struct sbuf *b, const char *s)
+{
+	add_json(b, s, s ? strlen(s) : 0, true);
 }
 
 void sbuf_add_json_str(struct sbuf *b, const char *s)

@@ -32,6 +32,10 @@ void sbuf_add_int(struct sbuf *b, int64_t v);
 void sbuf_add_json_strn(struct sbuf *b, const char *s, size_t n);
 /* The same for a NUL-terminated s (or NULL). */
 void sbuf_add_json_str(struct sbuf *b, const char *s);
+/* The same, but bytes from 0x80 on go out as they are, valid UTF-8 or
+ * not, as json-c writes them: for records that must read back byte for
+ * byte what was held (a job name in Latin-1 stays that job's). */
+void sbuf_add_json_bytes(struct sbuf *b, const char *s);
 /* Free the text and empty the buffer (accepts NULL). */
 void sbuf_free(struct sbuf *b);
 /* Hand the text over to the caller (who frees it; "" when nothing was

@@ -10,123 +10,168 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
 #include "state.h"
 #include "util.h"
 
-static void add_str(struct json_object *o, const char *k, const char *v)
+/* The record is written straight into text, in the layout json-c's
+ * JSON_C_TO_STRING_SPACED | NOSLASHESCAPE gives (the layout of every
+ * record written before): `{ "key": value, ... }`, `[ "a", "b" ]`, `[ ]`,
+ * strings escaped as json-c does, bytes from 0x80 on as they are. Building
+ * a json-c object for each record cost most of a burst's group commit (a
+ * hash table and an allocation per field). */
+struct writer {
+	struct sbuf b;
+	bool first; /* no member yet in the open object */
+};
+
+static void open_obj(struct writer *w)
 {
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+	sbuf_add(&w->b, "{", 1);
+	w->first = true;
 }
 
-static void add_int(struct json_object *o, const char *k, int64_t v)
+static void close_obj(struct writer *w)
 {
-	json_object_object_add(o, k, json_object_new_int64(v));
+	sbuf_add(&w->b, " }", 2);
+	w->first = false;
 }
 
-static void add_bool(struct json_object *o, const char *k, bool v)
+static void key(struct writer *w, const char *k)
 {
-	json_object_object_add(o, k, json_object_new_boolean(v));
+	sbuf_add(&w->b, w->first ? " \"" : ", \"", w->first ? 2 : 3);
+	sbuf_adds(&w->b, k);
+	sbuf_add(&w->b, "\": ", 3);
+	w->first = false;
+}
+
+static void add_str(struct writer *w, const char *k, const char *v)
+{
+	key(w, k);
+	sbuf_add_json_bytes(&w->b, v);
+}
+
+static void add_int(struct writer *w, const char *k, int64_t v)
+{
+	key(w, k);
+	sbuf_add_int(&w->b, v);
+}
+
+static void add_bool(struct writer *w, const char *k, bool v)
+{
+	key(w, k);
+	sbuf_adds(&w->b, v ? "true" : "false");
+}
+
+static void add_null(struct writer *w, const char *k)
+{
+	key(w, k);
+	sbuf_add(&w->b, "null", 4);
 }
 
 /* A list of strings, or null when absent. */
-static void add_strv(struct json_object *o, const char *k, char *const *v, size_t n, bool present)
+static void add_strv(struct writer *w, const char *k, char *const *v, size_t n, bool present)
 {
-	struct json_object *a;
-
 	if (!present) {
-		json_object_object_add(o, k, NULL);
+		add_null(w, k);
 		return;
 	}
-	a = json_object_new_array_ext((int)n);
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	json_object_object_add(o, k, a);
+	key(w, k);
+	sbuf_add(&w->b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		sbuf_add(&w->b, i ? ", " : " ", i ? 2 : 1);
+		sbuf_add_json_bytes(&w->b, v[i]);
+	}
+	sbuf_add(&w->b, " ]", 2);
 }
 
 char *state_format(const struct run *r)
 {
-	struct json_object *o = json_object_new_object(), *b, *c;
+	struct writer w = { .first = true };
 	char digest[17];
-	char *text;
 
-	add_str(o, "format", "batchcalld-run");
-	add_int(o, "version", STATE_VERSION);
-	add_str(o, "job", r->job);
-	add_int(o, "start", r->start);
-	add_str(o, "call_name", r->call_name);
-	add_str(o, "agent_id", r->agent_id);
-	add_str(o, "state", run_state_name(r->state));
-	add_str(o, "on_removal", r->on_removal == ON_REMOVAL_KEEP ? "keep" : "cancel");
-	add_str(o, "batch_id", r->batch_id);
+	/* room for a usual record at once, not ten reallocs on the way */
+	xgrow((void **)&w.b.s, &w.b.cap, 1024, 1);
+	open_obj(&w);
+	add_str(&w, "format", "batchcalld-run");
+	add_int(&w, "version", STATE_VERSION);
+	add_str(&w, "job", r->job);
+	add_int(&w, "start", r->start);
+	add_str(&w, "call_name", r->call_name);
+	add_str(&w, "agent_id", r->agent_id);
+	add_str(&w, "state", run_state_name(r->state));
+	add_str(&w, "on_removal", r->on_removal == ON_REMOVAL_KEEP ? "keep" : "cancel");
+	add_str(&w, "batch_id", r->batch_id);
 	snprintf(digest, sizeof(digest), "%016" PRIx64, r->digest);
-	add_str(o, "digest", digest);
-	add_int(o, "submit_attempts", r->submit_attempts);
-	add_int(o, "intent_ms", r->intent_ms);
-	add_int(o, "first_intent_ms", r->first_intent_ms);
-	add_int(o, "sent_count", r->sent_count);
+	add_str(&w, "digest", digest);
+	add_int(&w, "submit_attempts", r->submit_attempts);
+	add_int(&w, "intent_ms", r->intent_ms);
+	add_int(&w, "first_intent_ms", r->first_intent_ms);
+	add_int(&w, "sent_count", r->sent_count);
 	snprintf(digest, sizeof(digest), "%016" PRIx64, r->sent_digest);
-	add_str(o, "sent_digest", digest);
-	add_bool(o, "lookup_only", r->lookup_only);
-	add_bool(o, "removal_cancel", r->removal_cancel);
-	add_bool(o, "uncertain", r->uncertain);
-	add_int(o, "settle_ms", r->settle_ms);
-	add_int(o, "retries", r->retries);
-	add_int(o, "retry_expect", r->retry_expect);
-	add_int(o, "due_ms", r->due_ms);
-	add_int(o, "gen", (int64_t)r->gen);
-	add_int(o, "submit_at_ms", r->submit_at_ms);
-	add_int(o, "close_ms", r->close_ms);
-	add_str(o, "part", r->part);
-	add_str(o, "zone", r->zone);
-	add_strv(o, "recipients", r->rcpts, r->n_rcpts, r->rcpts != NULL);
-	add_str(o, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause"
+	add_str(&w, "sent_digest", digest);
+	add_bool(&w, "lookup_only", r->lookup_only);
+	add_bool(&w, "removal_cancel", r->removal_cancel);
+	add_bool(&w, "uncertain", r->uncertain);
+	add_int(&w, "settle_ms", r->settle_ms);
+	add_int(&w, "retries", r->retries);
+	add_int(&w, "retry_expect", r->retry_expect);
+	add_int(&w, "due_ms", r->due_ms);
+	add_int(&w, "gen", (int64_t)r->gen);
+	add_int(&w, "submit_at_ms", r->submit_at_ms);
+	add_int(&w, "close_ms", r->close_ms);
+	add_str(&w, "part", r->part);
+	add_str(&w, "zone", r->zone);
+	add_strv(&w, "recipients", r->rcpts, r->n_rcpts, r->rcpts != NULL);
+	add_str(&w, "follow", r->follow == FOLLOW_RESUME ? "resume" : r->follow == FOLLOW_PAUSE ? "pause"
 			     : r->follow == FOLLOW_DEFER ? "defer" : NULL);
 	if (r->defer_over)
-		add_bool(o, "defer_over", true);
-	add_int(o, "follow_n", r->follow_n);
+		add_bool(&w, "defer_over", true);
+	add_int(&w, "follow_n", r->follow_n);
 	if (r->touch > 0)
-		add_int(o, "touch", r->touch);
-	add_strv(o, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
-	add_strv(o, "suppressed", r->suppressed, r->n_suppressed, r->n_suppressed > 0);
-	add_strv(o, "over_limit", r->over_limit, r->n_over_limit, r->n_over_limit > 0);
+		add_int(&w, "touch", r->touch);
+	add_strv(&w, "unfinished", r->unfinished, r->n_unfinished, r->n_unfinished > 0);
+	add_strv(&w, "suppressed", r->suppressed, r->n_suppressed, r->n_suppressed > 0);
+	add_strv(&w, "over_limit", r->over_limit, r->n_over_limit, r->n_over_limit > 0);
 	if (r->contact_tag) {
 		char hex[17];
 		snprintf(hex, sizeof(hex), "%016" PRIx64, r->contact_tag);
-		add_str(o, "contact_tag", hex);
-		add_int(o, "contact_base", r->contact_base);
+		add_str(&w, "contact_tag", hex);
+		add_int(&w, "contact_base", r->contact_base);
 	}
-	add_strv(o, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
-	add_int(o, "failures", r->failures);
-	add_bool(o, "cancel_wanted", r->cancel_wanted);
+	add_strv(&w, "retry_recipients", r->retry_keys, r->n_retry_keys, r->retry_keys != NULL);
+	add_int(&w, "failures", r->failures);
+	add_bool(&w, "cancel_wanted", r->cancel_wanted);
 	if (r->stopped)
-		add_bool(o, "stopped", true);
-	add_bool(o, "removing", r->removing);
-	add_bool(o, "late_logged", r->late_logged);
-	b = json_object_new_object();
-	add_str(b, "status", batch_status_name(r->batch.status));
-	add_int(b, "created_at_unix", r->batch.created_at_unix);
-	add_int(b, "scheduled_time_unix", r->batch.scheduled_time_unix);
-	add_int(b, "last_updated_at_unix", r->batch.last_updated_at_unix);
-	add_int(b, "total_calls_dispatched", r->batch.total_calls_dispatched);
-	add_int(b, "total_calls_scheduled", r->batch.total_calls_scheduled);
-	add_int(b, "total_calls_finished", r->batch.total_calls_finished);
-	add_int(b, "retry_count", r->batch.retry_count);
-	json_object_object_add(o, "batch", b);
+		add_bool(&w, "stopped", true);
+	add_bool(&w, "removing", r->removing);
+	add_bool(&w, "late_logged", r->late_logged);
+	key(&w, "batch");
+	open_obj(&w);
+	add_str(&w, "status", batch_status_name(r->batch.status));
+	add_int(&w, "created_at_unix", r->batch.created_at_unix);
+	add_int(&w, "scheduled_time_unix", r->batch.scheduled_time_unix);
+	add_int(&w, "last_updated_at_unix", r->batch.last_updated_at_unix);
+	add_int(&w, "total_calls_dispatched", r->batch.total_calls_dispatched);
+	add_int(&w, "total_calls_scheduled", r->batch.total_calls_scheduled);
+	add_int(&w, "total_calls_finished", r->batch.total_calls_finished);
+	add_int(&w, "retry_count", r->batch.retry_count);
+	close_obj(&w);
 	if (r->counts_valid) {
-		c = json_object_new_object();
+		key(&w, "counts");
+		open_obj(&w);
 		for (int i = 0; i < BATCH_RCPT__MAX; i++)
-			add_int(c, batch_rcpt_status_name(i), r->counts[i]);
-		json_object_object_add(o, "counts", c);
+			add_int(&w, batch_rcpt_status_name(i), r->counts[i]);
+		close_obj(&w);
 	} else {
-		json_object_object_add(o, "counts", NULL);
+		add_null(&w, "counts");
 	}
-	add_str(o, "error", r->error);
-	add_int(o, "submitted_at", r->submitted_at);
-	add_int(o, "finished_at", r->finished_at);
-	add_int(o, "finished_ms", r->finished_ms);
-	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return text;
+	add_str(&w, "error", r->error);
+	add_int(&w, "submitted_at", r->submitted_at);
+	add_int(&w, "finished_at", r->finished_at);
+	add_int(&w, "finished_ms", r->finished_ms);
+	close_obj(&w);
+	return sbuf_steal(&w.b, NULL);
 }
 
 /* --- reading --------------------------------------------------------------- */
@@ -484,16 +529,19 @@ static bool name_byte_plain(unsigned char c)
 
 char *state_tombstone_format(const char *job, int64_t start, const char *part)
 {
-	struct json_object *o = json_object_new_object(), *k = json_object_new_object();
-	char *text;
+	struct sbuf b = { 0 };
 
-	add_str(k, "job", job);
-	add_int(k, "start", start);
-	add_str(k, "part", part);
-	json_object_object_add(o, "remove", k);
-	text = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-	return text;
+	sbuf_adds(&b, "{\"remove\":{\"job\":");
+	sbuf_add_json_bytes(&b, job);
+	sbuf_adds(&b, ",\"start\":");
+	sbuf_add_int(&b, start);
+	sbuf_adds(&b, ",\"part\":");
+	if (part)
+		sbuf_add_json_bytes(&b, part);
+	else
+		sbuf_adds(&b, "null");
+	sbuf_adds(&b, "}}");
+	return sbuf_steal(&b, NULL);
 }
 
 int state_tombstone_parse(const char *text, size_t len, char **ret_job, int64_t *ret_start, char **ret_part)

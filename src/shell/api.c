@@ -248,7 +248,7 @@ static void http_answer_cb(const struct http_response *h, void *arg)
 	struct api_call *c = arg;
 	struct api *a = c->a;
 	struct api_result res = { .op = c->op, .http_status = h->status, .retry_after_s = -1,
-				  .elapsed = h->total_time };
+				  .elapsed = h->total_time, .timing = h->timing };
 	/* Stopped at the cap, the answer is whole but for its body: the
 	 * status still says what the server did. */
 	bool transport_ok = h->curl_code == 0 || h->too_big;
@@ -314,8 +314,11 @@ static int start(struct api *a, enum api_op op, const char *method, char *url, c
 {
 	static const char ua[] = "User-Agent: batchcalld/" PACKAGE_VERSION;
 	const char *headers[5] = { a->key_header, "Accept: application/json", ua, NULL, NULL };
-	/* Non-idempotent: a silent transport re-send could ring people twice. */
-	unsigned flags = op == API_OP_SUBMIT || op == API_OP_CANCEL || op == API_OP_RETRY ? HTTP_NO_REUSE : 0;
+	/* Non-idempotent: a silent transport re-send could ring people twice.
+	 * They are also what people wait for: ahead of polls and lookups. */
+	unsigned flags = op == API_OP_SUBMIT || op == API_OP_CANCEL || op == API_OP_RETRY
+				 ? HTTP_NO_REUSE | HTTP_URGENT
+				 : 0;
 	struct api_call *c = NULL;
 	int rc = -EINVAL;
 

@@ -6,7 +6,8 @@
  *
  * The API key is handed in by the caller; it goes into the xi-api-key
  * header and nowhere else: messages are scrubbed of it. submit, cancel and
- * retry run with HTTP_NO_REUSE (see http.h): libcurl never re-sends them.
+ * retry run with HTTP_NO_REUSE (see http.h): libcurl never re-sends them;
+ * and with HTTP_URGENT: they go before the queued reads (list, get).
  */
 #ifndef BC_API_H
 #define BC_API_H
@@ -18,6 +19,7 @@
 #include "apiclock.h"
 #include "codec.h"
 #include "conv.h"
+#include "http.h"
 
 struct http;
 struct api;
@@ -67,6 +69,7 @@ struct api_result {
 	 * host. */
 	bool withdrawn;
 	double elapsed;        /* seconds the HTTP request took */
+	struct http_timing timing; /* when it went through each step (http.h) */
 	struct batch batch;        /* API_OK on submit, cancel, retry */
 	struct batch_detail detail; /* API_OK on get */
 	struct batch_page page;     /* API_OK on list */

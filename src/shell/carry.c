@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "api.h"
@@ -324,6 +325,41 @@ static bool retry_go_cb(void *arg)
 	return go;
 }
 
+/* The due instant of s's submit on the monotonic clock, microseconds. */
+static int64_t due_mono_us(const struct slot *s)
+{
+	struct timespec ts;
+	int64_t mono = engine_mono_us(), real;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	real = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return run_submit_at_ms(s->run, s->spec) * 1000 - (real - mono);
+}
+
+/* A first submit handed to the HTTP layer: the stages before it (the
+ * timer that fired, the group commit that made its intent durable). */
+static void note_first_stages(struct engine *e, const struct slot *s)
+{
+	struct stats_submit_times t = { .due_us = due_mono_us(s) };
+
+	t.at_us[STATS_STAGE_FIRED] = e->fired_us;
+	t.at_us[STATS_STAGE_DURABLE] = e->durable_us;
+	stats_note_submit(&e->stats, &t);
+}
+
+/* A first submit answered (or failed): the stages of its request, and
+ * the latency the daemon added to it. */
+static void note_request_stages(struct engine *e, const struct slot *s, const struct http_timing *h)
+{
+	struct stats_submit_times t = { .due_us = due_mono_us(s), .slot_free_us = h->slot_free_us };
+
+	t.at_us[STATS_STAGE_QUEUED] = h->queued_us;
+	t.at_us[STATS_STAGE_CONNECTED] = h->connected_us;
+	t.at_us[STATS_STAGE_WRITTEN] = h->written_us;
+	t.at_us[STATS_STAGE_ANSWERED] = h->written_us ? h->done_us : 0;
+	stats_note_submit(&e->stats, &t);
+}
+
 static void run_request_done_cb(struct api_result *res, void *arg)
 {
 	static const enum run_event_kind kinds[API_OP__MAX] = {
@@ -338,6 +374,8 @@ static void run_request_done_cb(struct api_result *res, void *arg)
 	s->busy--;
 	if (!res->withdrawn) /* (never sent: no request to count) */
 		carry_note_api_result(e, res);
+	if (res->op == API_OP_SUBMIT && !res->withdrawn && s->run->submit_attempts == 1)
+		note_request_stages(e, s, &res->timing);
 	switch (res->op) {
 	case API_OP_SUBMIT:
 		if (ok)
@@ -537,8 +575,10 @@ void carry_actions(struct slot *s, struct actions *acts)
 				}
 				api_call_set_go(call, submit_go_cb, s);
 			}
-			if (r->submit_attempts == 1)
+			if (r->submit_attempts == 1) {
 				stats_note_lateness(&e->stats, engine_now_ms() - run_submit_at_ms(r, s->spec));
+				note_first_stages(e, s);
+			}
 			break;
 		case ACT_LOOKUP:
 			s->want_lookup = true;
@@ -627,6 +667,9 @@ void carry_reload_step(struct slot *s, void (*fn)(struct run *, const struct run
 #define COMPACT_DELAY_MS 200
 /* Never start a chunk this close to a due instant. */
 #define COMPACT_MARGIN_MS 100
+/* Queued submits hold compaction back this long at most: a queue that
+ * the rate limit drains for minutes must not pile journals up that long. */
+#define COMPACT_HOLD_MAX_MS 10000
 
 static void compact_arm(struct engine *e, int ms)
 {
@@ -654,11 +697,21 @@ void carry_compact_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* Stay out of the way of a run about to come due. */
-	if (engine_due_soon(e, now, COMPACT_MARGIN_MS)) {
+	/* Stay out of the way of a run about to come due, and of a burst
+	 * whose submits are still waiting for a connection (for
+	 * COMPACT_HOLD_MAX_MS at a time): a chunk holds the loop for as long
+	 * as its writes take, and every submit behind it would wait that
+	 * long once its slot is free. */
+	if (http_urgent_queued(e->http) == 0)
+		e->compact_held_ms = 0;
+	else if (e->compact_held_ms == 0)
+		e->compact_held_ms = now;
+	if (engine_due_soon(e, now, COMPACT_MARGIN_MS) ||
+	    (e->compact_held_ms != 0 && now - e->compact_held_ms < COMPACT_HOLD_MAX_MS)) {
 		compact_arm(e, COMPACT_MARGIN_MS);
 		return;
 	}
+	e->compact_held_ms = 0;
 	rc = store_compact(e->store, COMPACT_CHUNK);
 	if (rc < 0) {
 		log_event(LOG_ERR, EV_STATE_ERROR, NULL,
@@ -718,6 +771,7 @@ void carry_group_flush(struct engine *e)
 	if (rc == 0)
 		rc = store_put(e->store, runs, n);
 	free(runs);
+	e->durable_us = engine_mono_us();
 	/* The backend says whether compaction is due (store.h). */
 	if (rc == 0)
 		compact_arm(e, COMPACT_DELAY_MS);
@@ -732,6 +786,7 @@ void carry_group_flush(struct engine *e)
 			carry_actions(s, &rest);
 		}
 	}
+	e->durable_us = 0;
 	free(g);
 }
 

@@ -234,6 +234,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		slot_heap_arm(e);
 		return;
 	}
+	e->fired_us = engine_mono_us();
 	carry_group_begin(e);
 	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
 		struct slot *s = e->heap[0];
@@ -249,6 +250,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	carry_group_end(e);
+	e->fired_us = 0;
 	engine_settle(e);
 }
 

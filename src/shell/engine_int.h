@@ -133,6 +133,12 @@ struct engine {
 	size_t n_pending_jobs, cap_pending_jobs;
 	char last_status[256];
 	struct stats stats;
+	/* CLOCK_MONOTONIC microseconds of the timer firing that is being
+	 * carried out, and of the sync of the group commit whose deferred
+	 * actions are being carried out; 0 outside: the first stages of a
+	 * first submit (stats_stage) */
+	int64_t fired_us, durable_us;
+	int64_t compact_held_ms; /* since when compaction waits for queued submits (0: it does not) */
 	struct report *report;      /* the results files' inputs (report.c) */
 	struct suppress_set own;    /* the daemon's own do-not-call list (batchcallctl suppress) */
 	struct suppress_store *own_store;

@@ -6,7 +6,13 @@
  * every curl_multi_socket_action. On top of that sits admission control: a
  * FIFO of requests not yet handed to curl, released while a concurrency slot
  * and a rate token are both free, otherwise re-tried by one libevent timer
- * at the moment the next token becomes available.
+ * at the moment the next token becomes available. Urgent requests have a
+ * FIFO of their own that is always served first.
+ *
+ * Each request notes when it went through each step (http_timing), and
+ * which moment the slot it took became free: the slots' release times wait
+ * in a ring, oldest first, so a request admitted late can be told from one
+ * that waited for a slot.
  */
 #include "config.h"
 
@@ -37,7 +43,9 @@ struct http_request {
 	struct http *h;
 	struct http_request *prev, *next; /* in h->queued or h->running */
 	enum req_state state;
-	CURL *easy;
+	CURL *easy; /* made when it leaves the queue (start_easy) */
+	char *method, *url;
+	unsigned flags;
 	struct curl_slist *headers;
 	char *body; /* request body, owned: curl reads it in place */
 	http_done_cb cb;
@@ -45,6 +53,9 @@ struct http_request {
 	http_go_cb go; /* asked when it leaves the queue (NULL: always goes) */
 	void *go_arg;
 	bool fenced;       /* HTTP_NO_REUSE: the client's fence is asked too */
+	bool urgent;       /* HTTP_URGENT: in h->urgent while queued */
+	CURLcode result;   /* the transfer's end, between check_done's passes */
+	struct http_timing t;
 	bool fence_refused; /* the fence said no before a byte was written */
 	/* Response being collected. */
 	struct sbuf resp;
@@ -65,7 +76,11 @@ struct http {
 	CURLM *multi;
 	struct event *curl_timer;  /* curl's one timer */
 	struct event *admit_timer; /* wakes the queue when a token is due */
-	struct req_list queued, running;
+	struct req_list queued, urgent, running;
+	/* when each free slot became free, a ring of max_concurrent, oldest
+	 * at slot_head; slot_n of them are free */
+	int64_t *slot_free;
+	size_t slot_head, slot_n;
 	struct ratelimit rl;
 	long timeout_ms, connect_timeout_ms;
 	size_t max_concurrent, max_body;
@@ -75,6 +90,11 @@ struct http {
 	 * then finished by the dispatcher once the callback returned. */
 	int dispatching;
 	bool doomed;
+	/* sockets curl asked to watch for writing while kick() ran: new
+	 * connections, most of them up already on a near server */
+	curl_socket_t kick_fds[16];
+	size_t n_kick_fds;
+	bool kicking;
 	http_go_cb fence; /* asked for every HTTP_NO_REUSE request (http_set_fence) */
 	void *fence_arg;
 };
@@ -111,10 +131,12 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
 	(void)local_ip;
 	(void)primary_port;
 	(void)local_port;
-	if (r->h->fence && !r->h->fence(r->h->fence_arg)) {
+	if (r->fenced && r->h->fence && !r->h->fence(r->h->fence_arg)) {
 		r->fence_refused = true;
 		return CURL_PREREQFUNC_ABORT;
 	}
+	/* libcurl writes the request as soon as this returns */
+	r->t.written_us = now_us();
 	return CURL_PREREQFUNC_OK;
 }
 #endif
@@ -145,6 +167,31 @@ static void list_remove(struct req_list *l, struct http_request *r)
 	l->n--;
 }
 
+/* A slot became free at now: its moment joins the ring. */
+static void slot_release(struct http *h, int64_t now)
+{
+	if (h->slot_n < h->max_concurrent)
+		h->slot_free[(h->slot_head + h->slot_n++) % h->max_concurrent] = now;
+}
+
+/* Take the slot free the longest: when it became free. */
+static int64_t slot_take(struct http *h)
+{
+	int64_t at = 0;
+
+	if (h->slot_n > 0) {
+		at = h->slot_free[h->slot_head];
+		h->slot_head = (h->slot_head + 1) % h->max_concurrent;
+		h->slot_n--;
+	}
+	return at;
+}
+
+static struct req_list *queue_of(struct http *h, const struct http_request *r)
+{
+	return r->urgent ? &h->urgent : &h->queued;
+}
+
 static void request_free(struct http_request *r)
 {
 	if (!r)
@@ -152,6 +199,8 @@ static void request_free(struct http_request *r)
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
+	free(r->method);
+	free(r->url);
 	free(r->body);
 	sbuf_free(&r->resp);
 	free(r->retry_after);
@@ -166,8 +215,9 @@ static void request_detach_free(struct http_request *r)
 	if (r->state == REQ_RUNNING) {
 		curl_multi_remove_handle(h->multi, r->easy);
 		list_remove(&h->running, r);
+		slot_release(h, now_us());
 	} else {
-		list_remove(&h->queued, r);
+		list_remove(queue_of(h, r), r);
 	}
 	request_free(r);
 }
@@ -227,14 +277,16 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 }
 
 static void admit(struct http *h);
+static void kick(struct http *h);
 
-/* Hand one finished transfer back to its owner. */
+/* Hand one finished transfer (out of curl and the running list already)
+ * back to its owner. */
 static void complete(struct http *h, struct http_request *r, CURLcode code)
 {
 	struct http_response res = { 0 };
 	long status = 0;
 	long req_size = 0, header_size = 0, num_connects = 0;
-	curl_off_t total_us = 0, upload = 0;
+	curl_off_t total_us = 0, upload = 0, connect_us = 0, pretransfer_us = 0;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &num_connects);
@@ -242,6 +294,8 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &req_size);
 	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &upload);
 	curl_easy_getinfo(r->easy, CURLINFO_HEADER_SIZE, &header_size);
+	curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+	curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
 	res.total_time = (double)total_us / 1e6;
 
 	res.curl_code = (int)code;
@@ -273,8 +327,17 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 			snprintf(res.error, sizeof(res.error), "%s", curl_easy_strerror(code));
 	}
 
-	curl_multi_remove_handle(h->multi, r->easy);
-	list_remove(&h->running, r);
+	/* Connection up: the write moment less what libcurl spent between
+	 * the connect and the pre-transfer step (both from its own start). */
+	if (r->t.written_us) {
+		if (res.reused || connect_us <= 0 || pretransfer_us < connect_us)
+			r->t.connected_us = r->t.started_us;
+		else
+			r->t.connected_us = r->t.written_us - (int64_t)(pretransfer_us - connect_us);
+		if (r->t.connected_us < r->t.started_us)
+			r->t.connected_us = r->t.started_us;
+	}
+	res.timing = r->t;
 	r->state = REQ_DONE;
 	h->dispatching++;
 	r->cb(&res, r->arg);
@@ -282,18 +345,53 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	request_free(r);
 }
 
-/* Drain CURLMSG_DONE after every socket action, then refill the slots. */
-static void check_done(struct http *h)
+/* Move every finished transfer out of curl onto done, its slot freed. */
+static void drain_done(struct http *h, struct req_list *done)
 {
 	CURLMsg *msg;
 	int left;
 
-	while (!h->doomed && (msg = curl_multi_info_read(h->multi, &left))) {
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		struct http_request *r = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		complete(h, r, msg->data.result);
+		r->result = msg->data.result;
+		r->t.done_us = now_us();
+		curl_multi_remove_handle(h->multi, r->easy);
+		list_remove(&h->running, r);
+		slot_release(h, r->t.done_us);
+		list_push(done, r);
+	}
+}
+
+/* Drain CURLMSG_DONE after every socket action and refill the freed slots
+ * before any owner's callback runs: what a callback does (parse, step,
+ * write the state) must not delay the next request's start. Then the
+ * callbacks, then refill again with what they queued. */
+static void check_done(struct http *h)
+{
+	struct req_list done = { 0 };
+
+	drain_done(h, &done);
+	if (done.n > 0 && (h->urgent.head || h->queued.head)) {
+		size_t before = h->running.n;
+		admit(h);
+		if (!h->doomed && h->running.n > before) {
+			/* start them now, not after the callbacks */
+			kick(h);
+			drain_done(h, &done);
+		}
+	}
+	while (done.head) {
+		struct http_request *r = done.head;
+		list_remove(&done, r);
+		if (h->doomed) {
+			/* freed from a callback: the rest go without theirs */
+			request_free(r);
+			continue;
+		}
+		complete(h, r, r->result);
 	}
 	if (h->doomed) {
 		if (h->dispatching == 0)
@@ -337,6 +435,8 @@ static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, vo
 		return 0;
 	}
 	short kind = EV_PERSIST | (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+	if (h->kicking && (what & CURL_POLL_OUT) && h->n_kick_fds < ARRAY_SIZE(h->kick_fds))
+		h->kick_fds[h->n_kick_fds++] = s;
 	if (!hs) {
 		hs = xcalloc(1, sizeof(*hs));
 		curl_multi_assign(h->multi, s, hs);
@@ -365,10 +465,55 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+static int start_easy(struct http *h, struct http_request *r);
+
+/* Run the requests admit just handed to curl now: their connections are
+ * opened, and a connection that is up already (a near server answers the
+ * handshake within the connect call) is written at once rather than at
+ * the next turn of the loop, after whatever the caller does meanwhile.
+ * curl checks a socket it is told is writable before it trusts that. */
+static void kick(struct http *h)
+{
+	int running;
+
+	h->n_kick_fds = 0;
+	h->kicking = true;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->kicking = false;
+	for (size_t i = 0; i < h->n_kick_fds; i++)
+		curl_multi_socket_action(h->multi, h->kick_fds[i], CURL_CSELECT_OUT, &running);
+	h->n_kick_fds = 0;
+}
+
+/* admit from outside curl's callbacks and check_done: the requests it
+ * started begin connecting (and, on a connection that is up at once,
+ * writing) now rather than at the next turn of the loop, which may come
+ * only after the caller's other work (a burst queues thousands). What
+ * finishes meanwhile is drained by curl's timer, set to fire at once. */
+static void admit_now(struct http *h)
+{
+	size_t before = h->running.n;
+	struct timeval zero = { 0, 0 };
+
+	/* (a withdrawal's callback may free the client: finished here) */
+	h->dispatching++;
+	admit(h);
+	h->dispatching--;
+	if (h->doomed) {
+		if (h->dispatching == 0)
+			http_free(h);
+		return;
+	}
+	if (h->running.n <= before)
+		return;
+	kick(h);
+	evtimer_add(h->curl_timer, &zero);
+}
+
 static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http *h = arg;
-	admit(h);
+	admit_now(h);
 }
 
 /* Start queued requests while a slot and a token are free; otherwise wake
@@ -376,22 +521,22 @@ static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
  * calls admit again). */
 static void admit(struct http *h)
 {
-	while (h->queued.head && h->running.n < h->max_concurrent) {
+	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent) {
 		int64_t wait = ratelimit_take(&h->rl, now_us());
 		if (wait > 0) {
 			struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
 			evtimer_add(h->admit_timer, &tv);
 			return;
 		}
-		struct http_request *r = h->queued.head;
+		struct http_request *r = h->urgent.head ? h->urgent.head : h->queued.head;
 		bool withdrawn;
-		list_remove(&h->queued, r);
+		list_remove(queue_of(h, r), r);
 		/* its owner's last word before anything is sent */
 		/* (the fence is asked in prereq_cb only: admit runs inside
 		 * http_submit too, where a withdrawal's callback would reach a
 		 * caller that has not finished queueing the request) */
 		withdrawn = r->go && !r->go(r->go_arg);
-		if (withdrawn || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		if (withdrawn || start_easy(h, r) < 0 || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 			/* Withdrawn, or (only on memory exhaustion or misuse)
 			 * not started: a transport failure that never left this
 			 * host. */
@@ -414,6 +559,8 @@ static void admit(struct http *h)
 			continue;
 		}
 		r->state = REQ_RUNNING;
+		r->t.started_us = now_us();
+		r->t.slot_free_us = slot_take(h);
 		list_push(&h->running, r);
 	}
 }
@@ -430,6 +577,9 @@ struct http *http_new(struct event_base *base, const struct http_options *o)
 	h->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
 		: (h->timeout_ms < HTTP_DEFAULT_CONNECT_MS ? h->timeout_ms : HTTP_DEFAULT_CONNECT_MS);
 	h->max_concurrent = o->max_concurrent > 0 ? (size_t)o->max_concurrent : 1;
+	/* every slot free, since before anything was asked (0) */
+	h->slot_free = xcalloc(h->max_concurrent, sizeof(*h->slot_free));
+	h->slot_n = h->max_concurrent;
 	h->max_body = o->max_body > 0 ? o->max_body : HTTP_DEFAULT_MAX_BODY;
 	h->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	h->user_agent = o->user_agent ? xstrdup(o->user_agent) : NULL;
@@ -461,6 +611,8 @@ void http_free(struct http *h)
 		return;
 	/* Called from inside a completion callback: cancel the rest now (no
 	 * more callbacks), and let the dispatcher free h once it unwinds. */
+	while (h->urgent.head)
+		request_detach_free(h->urgent.head);
 	while (h->queued.head)
 		request_detach_free(h->queued.head);
 	while (h->running.head)
@@ -481,13 +633,43 @@ void http_free(struct http *h)
 	free(h->user_agent);
 	free(h->cert_file);
 	free(h->key_file);
+	free(h->slot_free);
 	free(h);
 }
 
-static int setup_easy(struct http *h, struct http_request *r, const char *method, const char *url,
-		      const char *const *headers, unsigned flags)
+/* The request's header list: the caller's and those the body calls for. */
+static int build_headers(struct http_request *r, const char *const *headers)
+{
+	for (size_t i = 0; headers && headers[i]; i++) {
+		struct curl_slist *l = curl_slist_append(r->headers, headers[i]);
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	/* "Expect: 100-continue" would stall larger bodies for a second
+	 * waiting for a go-ahead that the API never sends. */
+	if (r->body) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	/* A POST without a body (cancel, retry) would otherwise be labelled
+	 * a form (application/x-www-form-urlencoded). */
+	if (!r->body && strcmp(r->method, "POST") == 0) {
+		struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
+		if (!l)
+			return -ENOMEM;
+		r->headers = l;
+	}
+	return 0;
+}
+
+static int setup_easy(struct http *h, struct http_request *r)
 {
 	CURL *e = r->easy;
+	const char *method = r->method, *url = r->url;
+	unsigned flags = r->flags;
 	int rc = -EINVAL;
 
 #define SET(opt, val) do { if (curl_easy_setopt(e, opt, val) != CURLE_OK) goto out; } while (0)
@@ -531,11 +713,12 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 		SET(CURLOPT_FORBID_REUSE, 1L);
 		r->fenced = true;
-#if LIBCURL_VERSION_NUM >= 0x075000
-		SET(CURLOPT_PREREQFUNCTION, prereq_cb);
-		SET(CURLOPT_PREREQDATA, r);
-#endif
 	}
+#if LIBCURL_VERSION_NUM >= 0x075000
+	/* the fence, and the moment the first byte goes out */
+	SET(CURLOPT_PREREQFUNCTION, prereq_cb);
+	SET(CURLOPT_PREREQDATA, r);
+#endif
 
 	if (strcmp(method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
@@ -549,34 +732,22 @@ static int setup_easy(struct http *h, struct http_request *r, const char *method
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->body ? strlen(r->body) : 0));
 	}
 
-	for (size_t i = 0; headers && headers[i]; i++) {
-		struct curl_slist *l = curl_slist_append(r->headers, headers[i]);
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
-	/* "Expect: 100-continue" would stall larger bodies for a second
-	 * waiting for a go-ahead that the API never sends. */
-	if (r->body) {
-		struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
-	/* A POST without a body (cancel, retry) would otherwise be labelled
-	 * a form (application/x-www-form-urlencoded). */
-	if (!r->body && strcmp(method, "POST") == 0) {
-		struct curl_slist *l = curl_slist_append(r->headers, "Content-Type:");
-		if (!l)
-			goto out;
-		r->headers = l;
-	}
 	if (r->headers)
 		SET(CURLOPT_HTTPHEADER, r->headers);
 #undef SET
 	rc = 0;
 out:
 	return rc;
+}
+
+/* The curl handle of a request leaving the queue: made only now, so that
+ * a queue of thousands holds no handles and queueing one costs little. */
+static int start_easy(struct http *h, struct http_request *r)
+{
+	r->easy = curl_easy_init();
+	if (!r->easy)
+		return -ENOMEM;
+	return setup_easy(h, r);
 }
 
 int http_submit(struct http *h, const char *method, const char *url, const char *const *headers,
@@ -594,22 +765,22 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r->arg = arg;
 	r->body = body ? xstrdup(body) : NULL;
 	r->max_body = max_body > 0 ? max_body : h->max_body;
-	r->easy = curl_easy_init();
-	if (!r->easy) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	rc = setup_easy(h, r, method, url, headers, flags);
+	r->method = xstrdup(method);
+	r->url = xstrdup(url);
+	r->flags = flags;
+	rc = build_headers(r, headers);
 	if (rc < 0)
 		goto out;
 	r->state = REQ_QUEUED;
-	list_push(&h->queued, r);
+	r->urgent = (flags & HTTP_URGENT) != 0;
+	r->t.queued_us = now_us();
+	list_push(queue_of(h, r), r);
 	if (ret_req)
 		*ret_req = r;
 	r = NULL;
 	/* Not from inside a completion: check_done refills afterwards. */
 	if (h->dispatching == 0)
-		admit(h);
+		admit_now(h);
 	rc = 0;
 out:
 	request_free(r);
@@ -638,12 +809,17 @@ void http_cancel(struct http_request *r)
 	struct http *h = r->h;
 	request_detach_free(r);
 	if (h->dispatching == 0)
-		admit(h);
+		admit_now(h);
 }
 
 size_t http_pending(const struct http *h)
 {
-	return h ? h->queued.n + h->running.n : 0;
+	return h ? h->queued.n + h->urgent.n + h->running.n : 0;
+}
+
+size_t http_urgent_queued(const struct http *h)
+{
+	return h ? h->urgent.n : 0;
 }
 
 size_t http_running(const struct http *h)

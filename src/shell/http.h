@@ -42,6 +42,22 @@ enum {
 	/* A fresh connection, closed afterwards: never re-sent by libcurl on a
 	 * dead keep-alive connection. For every non-idempotent request. */
 	HTTP_NO_REUSE = 1u << 0,
+	/* Ahead of the queue: started before every request without it
+	 * (FIFO among themselves). For the requests a burst is waiting on
+	 * (submits), so that polls and lookups queued earlier wait. */
+	HTTP_URGENT = 1u << 1,
+};
+
+/* When a request went through each step, CLOCK_MONOTONIC microseconds;
+ * 0: not reached. */
+struct http_timing {
+	int64_t queued_us;    /* http_submit */
+	int64_t slot_free_us; /* the concurrency slot it took became free
+			       * (0: free since the client started) */
+	int64_t started_us;   /* left the queue, handed to libcurl */
+	int64_t connected_us; /* its connection was up (a reused one: started_us) */
+	int64_t written_us;   /* its first byte was about to be written */
+	int64_t done_us;      /* the transfer ended */
 };
 
 struct http_response {
@@ -65,6 +81,7 @@ struct http_response {
 	bool reused;            /* ran on a connection that had served before */
 	bool withdrawn;         /* its go callback said no: never sent (http_set_go) */
 	double total_time;      /* seconds */
+	struct http_timing timing;
 };
 
 /* Called once per request unless cancelled; res (and the request) are
@@ -112,6 +129,10 @@ void http_set_fence(struct http *h, http_go_cb fence, void *arg);
 
 /* Requests queued or in flight. */
 size_t http_pending(const struct http *h);
+
+/* Urgent requests (HTTP_URGENT) still waiting for a slot: a burst of
+ * submits is being sent. */
+size_t http_urgent_queued(const struct http *h);
 
 /* Requests in flight (handed to libcurl). */
 size_t http_running(const struct http *h);

@@ -390,6 +390,13 @@ START_TEST(test_metrics_text)
 
 	st.api_requests[0][2] = 3;
 	st.api_requests[0][5] = 1;
+	{
+		/* one first submit: written 0.6 ms after its slot came free */
+		struct stats_submit_times t = { .due_us = 1000000, .slot_free_us = 1030000 };
+		t.at_us[STATS_STAGE_FIRED] = 1000100;
+		t.at_us[STATS_STAGE_WRITTEN] = 1030600;
+		stats_note_submit(&st, &t);
+	}
 	st.api_requests[1][0] = 2;
 	fixture_init(&f);
 	m.runs = f.rp;
@@ -432,6 +439,22 @@ START_TEST(test_metrics_text)
 					"batchcalld_submit_lateness_seconds_bucket{le=\"+Inf\"} 4\n"
 					"batchcalld_submit_lateness_seconds_sum 0.0625\n"
 					"batchcalld_submit_lateness_seconds_count 4\n"));
+	/* the stages, one label each, and the added latency */
+	ck_assert_ptr_nonnull(strstr(s, "# TYPE batchcalld_submit_stage_seconds histogram\n"
+					"batchcalld_submit_stage_seconds_bucket{stage=\"fired\",le=\"0.0005\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_stage_seconds_bucket{stage=\"fired\",le=\"+Inf\"} 1\n"
+					"batchcalld_submit_stage_seconds_sum{stage=\"fired\"} 0.0001\n"
+					"batchcalld_submit_stage_seconds_count{stage=\"fired\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_stage_seconds_bucket{stage=\"written\",le=\"0.025\"} 0\n"
+					"batchcalld_submit_stage_seconds_bucket{stage=\"written\",le=\"0.05\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_stage_seconds_count{stage=\"durable\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_added_latency_seconds_bucket{le=\"0.0005\"} 0\n"
+					"batchcalld_submit_added_latency_seconds_bucket{le=\"0.00075\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_added_latency_seconds_bucket{le=\"+Inf\"} 1\n"
+					"batchcalld_submit_added_latency_seconds_sum 0.0006\n"
+					"batchcalld_submit_added_latency_seconds_count 1\n"
+					"# HELP batchcalld_submit_added_latency_max_seconds "));
+	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_submit_added_latency_max_seconds 0.0006\n"));
 	/* 54 + 1 completed, 3 failed, 63 pending, 1 voicemail */
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_recipients{outcome=\"pending\"} 63\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_recipients{outcome=\"completed\"} 55\n"));
@@ -458,8 +481,8 @@ START_TEST(test_metrics_text)
 			help++;
 		for (const char *p = s; (p = strstr(p, "# TYPE ")); p++)
 			type++;
-		ck_assert_uint_eq(help, 35);
-		ck_assert_uint_eq(type, 35);
+		ck_assert_uint_eq(help, 38);
+		ck_assert_uint_eq(type, 38);
 	}
 	ck_assert_ptr_nonnull(strstr(s, "\nbatchcalld_contact_limited_recipients_total{at=\"submit\"} 0\n"
 					"batchcalld_contact_limited_recipients_total{at=\"retry\"} 0\n"));

@@ -5,7 +5,9 @@
  * each number at the ends of its range, recipient lists empty and long) is
  * written by state_format and read back by state_parse equal, field by
  * field. Values just outside the domain, and every truncation of a record,
- * are refused: damage is never read as a run.
+ * are refused: damage is never read as a run. The text is laid out as
+ * json-c lays out the same document (SPACED, no slash escape), byte for
+ * byte: the records written before state_format wrote them itself.
  *
  * The generator is seeded; the seed is printed and BC_SEED=N replays it.
  */
@@ -14,6 +16,7 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +356,16 @@ START_TEST(test_every_run_reads_back_equal)
 
 		back = read_back(text, strlen(text));
 		assert_same_run(r, back);
+		{
+			/* json-c writes the same document the same way */
+			struct json_object *o = json_tokener_parse(text);
+			ck_assert_ptr_nonnull(o);
+			ck_assert_msg(strcmp(json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED |
+										       JSON_C_TO_STRING_NOSLASHESCAPE),
+					     text) == 0,
+				      "seed %" PRIu64 " run %d: not json-c's layout: %.600s", seed, iteration, text);
+			json_object_put(o);
+		}
 		/* the text is a fixed point: what was read writes the same */
 		text2 = state_format(back);
 		ck_assert_str_eq(text, text2);

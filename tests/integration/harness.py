@@ -293,8 +293,9 @@ defaults = {
                 pass
         return [v[1] for v in best.values()]
 
-    def control(self, method, path, timeout=10):
-        """One request to the control socket: (HTTP status, parsed JSON body)."""
+    def control(self, method, path, timeout=10, raw=False):
+        """One request to the control socket: (HTTP status, parsed JSON body;
+        the body as text with raw, e.g. /metrics)."""
         import http.client
         import socket
         sock_path = os.path.join(self.dir, "control.sock")
@@ -309,6 +310,8 @@ defaults = {
             c.request(method, path, body=b"" if method == "POST" else None)
             r = c.getresponse()
             data = r.read()
+            if raw:
+                return r.status, data.decode()
             return r.status, (json.loads(data) if data else None)
         finally:
             c.close()

@@ -132,10 +132,16 @@ def check_exposition(text):
             assert line.rsplit(" ", 1)[0] not in seen_samples, "duplicate %r" % line
             seen_samples.add(line.rsplit(" ", 1)[0])
             if m.group(1).endswith("_bucket"):
-                buckets.setdefault(base, []).append(float(line.rsplit(" ", 1)[1]))
-    for base, v in buckets.items():
-        assert v == sorted(v), "buckets of %s not cumulative: %s" % (base, v)
-        count = [l for l in text.splitlines() if l.startswith(base + "_count ")]
+                # one histogram per label set (le aside): stage="..."
+                labels = re.sub(r',?le="[^"]*"', "", m.group(3) or "").lstrip(",")
+                key = base + ("{%s}" % labels if labels else "")
+                buckets.setdefault(key, []).append(float(line.rsplit(" ", 1)[1]))
+                assert 'le="' in (m.group(3) or ""), "bucket without le: %r" % line
+    for key, v in buckets.items():
+        assert v == sorted(v), "buckets of %s not cumulative: %s" % (key, v)
+        base, _, labels = key.partition("{")
+        count = [l for l in text.splitlines() if l.startswith(base + "_count" + ("{" + labels if labels else " "))]
+        assert len(count) == 1, (key, count)
         assert float(count[0].rsplit(" ", 1)[1]) == v[-1]
 
 
@@ -306,6 +312,19 @@ def test_endpoints_commands_and_metrics(work):
         assert m['batchcalld_submit_lateness_seconds_count'] == 2
         assert m['batchcalld_submit_lateness_seconds_bucket{le="+Inf"}'] == 2
         assert m['batchcalld_submit_lateness_seconds_bucket{le="0.1"}'] >= 1  # life was on time
+        # their stages: each request reached every one from queued to
+        # answered; the durable intent of each came from a group commit;
+        # life's timer fired (the trigger came from this socket)
+        for stage in ("durable", "queued", "connected", "written", "answered"):
+            assert m['batchcalld_submit_stage_seconds_count{stage="%s"}' % stage] == 2, (stage, m)
+        assert m['batchcalld_submit_stage_seconds_count{stage="fired"}'] == 1
+        assert m['batchcalld_submit_stage_seconds_bucket{stage="fired",le="0.1"}'] == 1
+        assert m['batchcalld_submit_added_latency_seconds_count'] == 2
+        assert m['batchcalld_submit_added_latency_seconds_bucket{le="+Inf"}'] == 2
+        # neither waited for a slot: what the daemon added is its own
+        # time from the instant, well under a second on any machine
+        assert m['batchcalld_submit_added_latency_seconds_bucket{le="1"}'] >= 1
+        assert 0 < m['batchcalld_submit_added_latency_max_seconds'] <= m['batchcalld_submit_added_latency_seconds_sum']
         assert abs(m['batchcalld_start_time_seconds'] - now) <= 5
         assert m['batchcalld_last_reload_timestamp_seconds'] == 0 and m['batchcalld_last_reload_success'] == 1
         assert m['batchcalld_control_requests_total{status_class="4xx"}'] >= 14

@@ -457,6 +457,45 @@ START_TEST(test_submit_runs_on_its_own_connection)
 }
 END_TEST
 
+/* A burst's submits go ahead of the reads queued before them: with one
+ * connection busy with a list, two detail fetches and a list waiting, a
+ * submit is sent next. Its result carries when it was written. */
+START_TEST(test_submit_before_reads)
+{
+	struct http_options o = { .timeout_ms = 15000, .max_concurrent = 1 };
+	struct http *h1 = http_new(base, &o);
+	struct api *a1 = NULL;
+	char *url = testsrv_url(srv, "");
+	struct res x[5] = { { 0 } };
+	static const char *const want[5] = { P "/workspace", P "/submit", P "/g1", P "/g2", P "/workspace" };
+
+	ck_assert_int_eq(api_new(h1, url, KEY, &a1), 0);
+	free(url);
+	testsrv_route(srv, "POST", P "/submit", 200, BATCH_SUBMITTED);
+	testsrv_route(srv, "GET", P "/workspace", 200, PAGE);
+	testsrv_route(srv, "GET", P "/g1", 200, DETAIL);
+	testsrv_route(srv, "GET", P "/g2", 200, DETAIL);
+	ck_assert_int_eq(api_list(a1, NULL, NULL, 0, res_cb, &x[0], NULL), 0);
+	ck_assert_int_eq(api_get(a1, "g1", res_cb, &x[2], NULL), 0);
+	ck_assert_int_eq(api_get(a1, "g2", res_cb, &x[3], NULL), 0);
+	ck_assert_int_eq(api_list(a1, NULL, NULL, 0, res_cb, &x[4], NULL), 0);
+	ck_assert_int_eq(api_submit(a1, SUBMIT_BODY, res_cb, &x[1], NULL), 0);
+	for (int i = 0; i < 5; i++)
+		wait_res(&x[i]);
+	ck_assert_uint_eq(srv->n_log, 5);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_str_eq(srv->log[i].uri, want[i]);
+		ck_assert_int_eq(x[i].r.outcome, API_OK);
+	}
+	ck_assert(x[1].r.timing.written_us >= x[1].r.timing.started_us && x[1].r.timing.written_us > 0);
+	ck_assert(x[1].r.timing.slot_free_us >= x[0].r.timing.written_us);
+	for (int i = 0; i < 5; i++)
+		res_clear(&x[i]);
+	api_free(a1);
+	http_free(h1);
+}
+END_TEST
+
 START_TEST(test_list_page)
 {
 	struct res x = { 0 };
@@ -898,6 +937,7 @@ static Suite *api_suite(void)
 	tcase_set_timeout(e2e, 30);
 	tcase_add_test(e2e, test_submit_ok);
 	tcase_add_test(e2e, test_submit_runs_on_its_own_connection);
+	tcase_add_test(e2e, test_submit_before_reads);
 	tcase_add_test(e2e, test_list_page);
 	tcase_add_test(e2e, test_get_detail);
 	tcase_add_test(e2e, test_ids_are_escaped_in_paths);

@@ -33,6 +33,7 @@ struct got {
 	int curl_code;
 	char error[256];
 	bool maybe_sent, reused, too_big, withdrawn;
+	struct http_timing timing;
 };
 
 static struct event_base *base;
@@ -56,6 +57,7 @@ static void got_cb(const struct http_response *res, void *arg)
 	g->reused = res->reused;
 	g->too_big = res->too_big;
 	g->withdrawn = res->withdrawn;
+	g->timing = res->timing;
 }
 
 static void got_clear(struct got *g)
@@ -225,6 +227,53 @@ START_TEST(test_fifo_order)
 		ck_assert(g[i].done);
 		got_clear(&g[i]);
 	}
+}
+END_TEST
+
+/* Urgent requests (submits) overtake the queue: with one slot busy and
+ * reads queued before them, they are sent next, in their own order; the
+ * reads follow in theirs. Each request's timing is in order, and one that
+ * waited for the slot names the moment that slot came free: after the
+ * request before it had been written, at or before its own start. */
+START_TEST(test_urgent_first)
+{
+	struct http_options o = default_opts;
+	o.max_concurrent = 1;
+	replace_client(&o);
+	enum { N = 5 };
+	static const char *const paths[N] = { "/echo?i=0", "/echo?i=1", "/echo?i=2", "/echo?u=0", "/echo?u=1" };
+	static const char *const want[N] = { "/echo?i=0", "/echo?u=0", "/echo?u=1", "/echo?i=1", "/echo?i=2" };
+	struct got g[N] = { 0 };
+	for (int i = 0; i < N; i++) {
+		bool urgent = paths[i][6] == 'u';
+		char *url = testsrv_url(srv, paths[i]);
+		ck_assert_int_eq(http_submit(client, urgent ? "POST" : "GET", url, NULL, urgent ? "{}" : NULL,
+					     urgent ? HTTP_NO_REUSE | HTTP_URGENT : 0, 0, got_cb, &g[i], NULL),
+				 0);
+		free(url);
+	}
+	ck_assert_uint_eq(http_urgent_queued(client), 2);
+	for (int i = 0; i < N; i++)
+		ck_assert(testsrv_run_until(base, &g[i].done, 5000));
+	ck_assert_uint_eq(srv->n_log, N);
+	for (int i = 0; i < N; i++)
+		ck_assert_str_eq(srv->log[i].uri, want[i]);
+	ck_assert_uint_eq(http_urgent_queued(client), 0);
+	for (int i = 0; i < N; i++) {
+		const struct http_timing *t = &g[i].timing;
+		ck_assert_int_eq(g[i].status, 200);
+		ck_assert(t->queued_us > 0 && t->queued_us <= t->started_us);
+		ck_assert(t->started_us <= t->connected_us && t->connected_us <= t->written_us);
+		ck_assert(t->written_us <= t->done_us);
+	}
+	/* the first found its slot free since the client started */
+	ck_assert_int_eq(g[0].timing.slot_free_us, 0);
+	/* u=0 took the slot i=0 left */
+	ck_assert(g[3].timing.slot_free_us >= g[0].timing.written_us);
+	ck_assert(g[3].timing.slot_free_us <= g[3].timing.started_us);
+	ck_assert(g[3].timing.slot_free_us >= g[0].timing.done_us);
+	for (int i = 0; i < N; i++)
+		got_clear(&g[i]);
 }
 END_TEST
 
@@ -744,6 +793,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_free_inside_callback);
 	tcase_add_test(tc, test_submit_from_callback);
 	tcase_add_test(tc, test_bad_arguments);
+	tcase_add_test(tc, test_urgent_first);
 	tcase_add_test(tc, test_tls_verification);
 	suite_add_tcase(s, tc);
 	return s;

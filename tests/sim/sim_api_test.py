@@ -196,7 +196,8 @@ def test_cli():
     for bad in (["--speed", "0"], ["--listen", "nope"], ["--bogus"], ["--tls-cert", "x"], ["extra"],
                 ["--webhook-url", "http://127.0.0.1:9/"], ["--webhook-url", "https://x/", "--webhook-secret", "s"],
                 ["--webhook-secret", ""], ["--webhook-events", "nope"], ["--processing-secs", "-1"],
-                ["--clock-offset", "x"], ["--clock-offset", "-315360001"], ["--clock-offset", "1.5"]):
+                ["--clock-offset", "x"], ["--clock-offset", "-315360001"], ["--clock-offset", "1.5"],
+                ["--service-time", "-1"], ["--service-time", "x"], ["--service-time", "3600001"]):
         r = subprocess.run([SIM, *bad], capture_output=True, text=True, timeout=10)
         eq(r.returncode, 2, "exit status for %r" % bad)
 
@@ -578,8 +579,8 @@ def read_response(s):
     return head + b"\r\n\r\n" + rest, False
 
 
-def count_batches():
-    return len(S.json("GET", API + "/workspace")["batch_calls"])
+def count_batches(sim=None):
+    return len((sim or S).json("GET", API + "/workspace")["batch_calls"])
 
 
 def test_fault_status():
@@ -1012,6 +1013,41 @@ def test_webhooks_control():
         w.stop()
 
 
+def test_service_time():
+    """--service-time: every API answer is held that long, each on its own
+    timer (two connections at once take one service time, not two); the
+    request is logged on arrival and takes effect when the hold ends; the
+    control endpoints answer at once."""
+    sim = Sim("--service-time", "400")
+    try:
+        result = {}
+
+        def go(i):
+            c = sim.connect()
+            t = time.monotonic()
+            result[i] = (sim.req("POST", API + "/submit", body(1), conn=c)[0], time.monotonic() - t)
+            c.close()
+
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+        for th in threads:
+            th.start()
+        wait_for(lambda: len(sim.json("GET", "/_sim/requests", key=None)["requests"]) == 2, 5, "both received")
+        for th in threads:
+            th.join(10)
+        both = time.monotonic() - t0
+        for i in range(2):
+            eq(result[i][0], 200, "held answer %d" % i)
+            check(result[i][1] >= 0.39, "held %.3f s, want >= 0.4" % result[i][1])
+        check(both < 1.15, "two connections held %.3f s together: one after the other?" % both)
+        t = time.monotonic()
+        sim.json("GET", "/_sim/requests", key=None)
+        check(time.monotonic() - t < 0.3, "a control endpoint was held")
+        eq(count_batches(sim), 2, "both applied")
+    finally:
+        sim.stop()
+
+
 def test_clock_offset():
     """--clock-offset: the API's times and its Date header run behind (or
     ahead of) the real clock; the request log stays real."""
@@ -1307,6 +1343,7 @@ def main():
     test(test_tls)
     test(test_webhooks_control)
     test(test_clock_offset)
+    test(test_service_time)
     test(test_webhooks_delivery_and_retry)
     test(test_webhooks_faults)
     test(test_webhooks_command_line)
