@@ -257,25 +257,43 @@ static int journals_clear(struct file_store *f)
 /* Append the lines texts[0..n) to the active journal (begun when there is
  * none) with one fdatasync. After a failure the journal is closed: the
  * next append begins a new one, never joining a torn line. */
+static int journal_begin(struct file_store *f)
+{
+	int rc;
+
+	for (int tries = 0; f->jfd < 0; tries++) {
+		char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)f->next_journal);
+		f->jfd = openat(f->runs_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+		rc = -errno;
+		free(name);
+		f->next_journal++;
+		if (f->jfd < 0 && (rc != -EEXIST || tries >= 16))
+			return rc;
+	}
+	f->jfd_new = true;
+	f->jbytes = 0;
+	f->journals = true;
+	return 0;
+}
+
+/* Begin the next journal now, its name synced, so that the first put of a
+ * burst pays one fdatasync and not the folder's sync too. Failure is left
+ * for the put to meet. */
+static void journal_ready(struct file_store *f)
+{
+	if (f->jfd >= 0 || journal_begin(f) < 0)
+		return;
+	if (fsync(f->runs_fd) == 0)
+		f->jfd_new = false;
+}
+
 static int journal_append(struct file_store *f, char *const *texts, size_t n)
 {
 	struct sbuf b = { 0 };
 	int rc;
 
-	if (f->jfd < 0) {
-		for (int tries = 0; f->jfd < 0; tries++) {
-			char *name = xasprintf("journal-%llu.jsonl", (unsigned long long)f->next_journal);
-			f->jfd = openat(f->runs_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
-			rc = -errno;
-			free(name);
-			f->next_journal++;
-			if (f->jfd < 0 && (rc != -EEXIST || tries >= 16))
-				return rc;
-		}
-		f->jfd_new = true;
-		f->jbytes = 0;
-		f->journals = true;
-	}
+	if (f->jfd < 0 && (rc = journal_begin(f)) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		sbuf_adds(&b, texts[i]);
 		sbuf_add(&b, "\n", 1);
@@ -353,6 +371,7 @@ static long fs_compact(struct store *s, size_t max)
 			return rc;
 	}
 	f->compacting = false;
+	journal_ready(f);
 	return 0;
 }
 

@@ -131,8 +131,10 @@ START_TEST(test_journal_load_and_clear)
 	ck_assert_uint_eq(s.gen_of_a, 2);
 	ck_assert_uint_eq(info.journals, 1);
 	ck_assert(!info.journal_damaged);
-	/* compacted: the journal is gone, every run has its own file */
-	ck_assert_uint_eq(count_files("journal-"), 0);
+	/* compacted: the journal is gone, every run has its own file; the
+	 * next journal is begun, empty, for the next put */
+	ck_assert_uint_eq(count_files("journal-"), 1);
+	ck_assert_uint_eq(count_files("journal-1.jsonl"), 1);
 	ck_assert_uint_eq(count_files("a@"), 1);
 	ck_assert_uint_eq(count_files("b@"), 1);
 	ck_assert_uint_eq(count_files("c@"), 1);
@@ -140,7 +142,7 @@ START_TEST(test_journal_load_and_clear)
 
 	load(&s, &info);
 	ck_assert_uint_eq(s.runs, 3);
-	ck_assert_uint_eq(info.journals, 0);
+	ck_assert_uint_eq(info.journals, 1); /* the empty one */
 
 	/* a damaged run file: reported with its run's identity, kept aside */
 	path = xasprintf("%s/runs/b@2000.json", dir);
@@ -236,7 +238,7 @@ START_TEST(test_removal_lines)
 	/* folded into own files, then removed again: the own file goes too */
 	load(&s, &info);
 	ck_assert_uint_eq(count_files("a@"), 1);
-	ck_assert_uint_eq(count_files("journal-"), 0);
+	ck_assert_uint_eq(count_files("journal-"), 1);
 	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
 	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
 	ck_assert_int_eq(store_remove(st, (const struct run *const *)v, 1), 0);
