@@ -440,64 +440,6 @@ static void collect_ids(struct results *r, bool data)
 	}
 }
 
-static bool sorted_has(char *const *v, size_t n, const char *s)
-{
-	return s && n > 0 && bsearch(&s, v, n, sizeof(*v), str_cmp) != NULL;
-}
-
-void results_narrow(const struct results_input *in, struct results_input *ret, struct conv **ret_convs,
-		    struct conv_failure **ret_failures)
-{
-	char **batches = xcalloc(in->n_runs + 1, sizeof(*batches)), **ids;
-	size_t nb = 0, ni = 0, n_ids = in->n_links;
-	struct conv *convs = xcalloc(in->n_convs + 1, sizeof(*convs));
-	struct conv_failure *fails = xcalloc(in->n_failures + 1, sizeof(*fails));
-	size_t nc = 0, nf = 0;
-
-	for (size_t i = 0; i < in->n_runs; i++) {
-		if (in->runs[i].batch_id)
-			batches[nb++] = (char *)in->runs[i].batch_id;
-		n_ids += in->runs[i].n_rcpts;
-	}
-	ids = xcalloc(n_ids + 1, sizeof(*ids));
-	for (size_t i = 0; i < in->n_runs; i++)
-		for (size_t j = 0; j < in->runs[i].n_rcpts; j++)
-			if (in->runs[i].rcpts[j].conversation_id)
-				ids[ni++] = in->runs[i].rcpts[j].conversation_id;
-	for (size_t i = 0; i < in->n_links; i++)
-		if (in->links[i].conversation_id)
-			ids[ni++] = (char *)in->links[i].conversation_id;
-	if (nb > 1)
-		qsort(batches, nb, sizeof(*batches), str_cmp);
-	if (ni > 1)
-		qsort(ids, ni, sizeof(*ids), str_cmp);
-	for (size_t i = 0; i < in->n_convs; i++) {
-		const struct conv *c = &in->convs[i];
-		if (sorted_has(batches, nb, c->batch_call_id) || sorted_has(ids, ni, c->conversation_id))
-			convs[nc++] = *c;
-	}
-	/* a failure is found by a conversation id: of an entry, a link, or a
-	 * conversation kept above */
-	for (size_t i = 0; i < in->n_failures; i++) {
-		const struct conv_failure *f = &in->failures[i];
-		bool keep = sorted_has(ids, ni, f->conversation_id);
-		for (size_t j = 0; !keep && j < nc; j++)
-			keep = f->conversation_id && convs[j].conversation_id &&
-			       strcmp(f->conversation_id, convs[j].conversation_id) == 0;
-		if (keep)
-			fails[nf++] = *f;
-	}
-	free(batches);
-	free(ids);
-	*ret = *in;
-	ret->convs = convs;
-	ret->n_convs = nc;
-	ret->failures = fails;
-	ret->n_failures = nf;
-	*ret_convs = convs;
-	*ret_failures = fails;
-}
-
 void results_build(const struct results_input *in, struct results *ret)
 {
 	const struct jobspec *job = in->job;

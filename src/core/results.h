@@ -134,15 +134,6 @@ size_t results_touch_waiting(const struct results *r, int prev, const struct tou
 
 /* Join in into rows. */
 void results_build(const struct results_input *in, struct results *ret);
-
-/* in with its conversations and failures narrowed to those the
- * occurrence's rows can use (a conversation of one of its batches, or one
- * whose id its batch entries or links name), in their order, so that
- * results_build gives the same files and does not sort every conversation
- * the daemon knows for each occurrence. The two arrays (*ret_convs,
- * *ret_failures: shallow copies) are the caller's to free. */
-void results_narrow(const struct results_input *in, struct results_input *ret, struct conv **ret_convs,
-		    struct conv_failure **ret_failures);
 /* Free what r holds (NULL accepted). */
 void results_clear(struct results *r);
 

@@ -482,8 +482,6 @@ struct occ_view {
 	struct results_run *runs;
 	struct results_input in;
 	struct results res;
-	struct conv *convs; /* in's conversations and failures: those of the */
-	struct conv_failure *failures; /* occurrence (results_narrow) */
 	const char *call_name;
 	/* a run whose batch ended has no detail held (it ended before this
 	 * start of the daemon): it is being fetched again, and rows written
@@ -496,8 +494,6 @@ static void occ_view_clear(struct occ_view *v)
 	results_clear(&v->res);
 	free(v->runs);
 	free(v->all);
-	free(v->convs);
-	free(v->failures);
 	*v = (struct occ_view){ 0 };
 }
 
@@ -561,22 +557,19 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			v->runs[k] = v->runs[k - 1];
 		v->runs[k] = x;
 	}
-	/* the rows look at the occurrence's own conversations only: a
-	 * campaign's thousands are not sorted again for each file */
-	results_narrow(&(struct results_input){
-			       .job = spec,
-			       .start = start,
-			       .call_name = v->call_name,
-			       .runs = v->runs,
-			       .n_runs = n,
-			       .convs = rep->convs,
-			       .n_convs = rep->n_convs,
-			       .failures = rep->failures,
-			       .n_failures = rep->n_failures,
-			       .links = o ? o->links : NULL,
-			       .n_links = o ? o->n_links : 0,
-		       },
-		       &v->in, &v->convs, &v->failures);
+	v->in = (struct results_input){
+		.job = spec,
+		.start = start,
+		.call_name = v->call_name,
+		.runs = v->runs,
+		.n_runs = n,
+		.convs = rep->convs,
+		.n_convs = rep->n_convs,
+		.failures = rep->failures,
+		.n_failures = rep->n_failures,
+		.links = o ? o->links : NULL,
+		.n_links = o ? o->n_links : 0,
+	};
 	results_build(&v->in, &v->res);
 	return true;
 }

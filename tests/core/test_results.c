@@ -676,61 +676,6 @@ START_TEST(test_conversations_and_attempts)
 }
 END_TEST
 
-/* Narrowed to the occurrence's conversations and failures, the files are
- * the same, whatever the daemon knows of other occurrences. */
-static void assert_narrow_same(const struct results_input *in, size_t want_convs, size_t want_fails)
-{
-	struct results full, narrow;
-	struct results_input nin;
-	struct conv *convs;
-	struct conv_failure *fails;
-	char *a, *b;
-
-	results_build(in, &full);
-	results_narrow(in, &nin, &convs, &fails);
-	ck_assert_uint_eq(nin.n_convs, want_convs);
-	ck_assert_uint_eq(nin.n_failures, want_fails);
-	results_build(&nin, &narrow);
-	a = results_csv(&full, NULL), b = results_csv(&narrow, NULL);
-	ck_assert_str_eq(a, b);
-	free(a), free(b);
-	a = results_jsonl(&full, NULL), b = results_jsonl(&narrow, NULL);
-	ck_assert_str_eq(a, b);
-	free(a), free(b);
-	results_clear(&full);
-	results_clear(&narrow);
-	free(convs);
-	free(fails);
-}
-
-START_TEST(test_narrow)
-{
-	struct campaign c;
-	struct conv all[4 + 3];
-	struct conv_failure fails[3];
-
-	campaign(&c);
-	/* conv_3 (named by crm-3's entry) has no batch: kept by its id;
-	 * conv_9 likewise; conv_1 by its batch */
-	assert_narrow_same(&c.in, 4, 1);
-	/* other campaigns' conversations and failures: left out */
-	memcpy(all, c.convs, 4 * sizeof(*all));
-	all[4] = conv_of("conv_other1", CONV_DONE, START, 5);
-	all[4].batch_call_id = "btcal_Z", all[4].batch_call_recipient_id = "crm-1";
-	all[5] = conv_of("conv_other2", CONV_DONE, START, 5);
-	all[6] = conv_of("conv_1", CONV_PROCESSING, START + 10, 74); /* a stale copy of ours */
-	fails[0] = (struct conv_failure){ "agent_1", "conv_other3", CONV_FAILURE_BUSY };
-	fails[1] = c.fails[0];
-	fails[2] = (struct conv_failure){ "agent_1", "conv_other4", CONV_FAILURE_NO_ANSWER };
-	c.in.convs = all, c.in.n_convs = 7;
-	c.in.failures = fails, c.in.n_failures = 3;
-	assert_narrow_same(&c.in, 5, 1);
-	/* no run with a batch, no link: nothing to look at */
-	c.in.n_runs = 0, c.in.n_links = 0;
-	assert_narrow_same(&c.in, 0, 0);
-}
-END_TEST
-
 /* A recipient that left the job file after it was called, in the whole
  * run and its follow-up: one row, from the run that dialled it. */
 START_TEST(test_entries_not_in_the_file)
@@ -1040,7 +985,6 @@ static Suite *results_suite(void)
 	tcase_add_test(tc, test_join_ways);
 	tcase_add_test(tc, test_join_repeated_id);
 	tcase_add_test(tc, test_conversations_and_attempts);
-	tcase_add_test(tc, test_narrow);
 	tcase_add_test(tc, test_entries_not_in_the_file);
 	tcase_add_test(tc, test_file_name);
 	tcase_add_test(tc, test_file_start);
