@@ -209,7 +209,8 @@ struct report_occ {
 	int refetch_failures;
 	int64_t not_before_ms;
 	/* while the fetches of its conversations are under way, its write
-	 * waits until then (REPORT_CONV_WAIT_MS; 0: no wait) */
+	 * waits until then (REPORT_CONV_WAIT_MS; 0: no wait); the end of
+	 * the last one ends it */
 	int64_t hold_until_ms;
 };
 
@@ -514,7 +515,8 @@ static int job_folder(const struct daemonconf *c, const char *name)
 		}
 	} else if (errno != ENOENT) {
 		fd = errno == ENOTDIR ? -ELOOP : -errno;
-	} else {
+	} else if ((fd = open_folder(c, sub, true)) == -ENOENT) {
+		/* results_dir is missing too */
 		top = open_folder(c, c->results_dir, false);
 		fd = top < 0 ? top : open_folder(c, sub, true);
 		if (top >= 0)
@@ -1248,7 +1250,8 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 				later = rep->occ[i].not_before_ms;
 			continue;
 		}
-		if (rep->occ[i].hold_until_ms > now && occ_fetching(rep, &rep->occ[i])) {
+		/* (the end of its last fetch ends a hold: poll_done_cb) */
+		if (rep->occ[i].hold_until_ms > now) {
 			if (rep->occ[i].hold_until_ms < later)
 				later = rep->occ[i].hold_until_ms;
 			continue;
@@ -2196,8 +2199,11 @@ static void poll_done_cb(struct api_result *res, void *arg)
 	if (p->done) {
 		/* the last fetch a held write waited for: written now */
 		struct report_occ *o = occ_find(rep, p->job, p->start, false);
-		if (o && o->dirty && o->hold_until_ms && !occ_fetching(rep, o))
-			write_arm_by(rep, engine_now_ms());
+		if (o && o->hold_until_ms && !occ_fetching(rep, o)) {
+			o->hold_until_ms = 0;
+			if (o->dirty)
+				write_arm_by(rep, engine_now_ms());
+		}
 	}
 	poll_arm(rep);
 	engine_settle(e);
