@@ -178,8 +178,9 @@ struct poll {
 	int fetches;  /* answers that were not final yet */
 	int failures; /* consecutive transient failures */
 	int64_t due_ms;
+	size_t ix; /* in report.polls */
 	bool in_flight;
-	bool done;
+	bool done; /* (only through poll_done and poll_add) */
 };
 
 /* The last terminal detail of one batch: its recipients. */
@@ -249,8 +250,10 @@ struct report {
 	int64_t *failure_seen;
 	size_t n_failures, cap_failures, cap_failure_seen;
 	struct strmap failure_index; /* conversation id -> index + 1 */
+	/* the fetches: those not done first (n_active), so that the walks of
+	 * poll_arm and poll_cb skip the done ones kept until the prune */
 	struct poll **polls;
-	size_t n_polls, cap_polls;
+	size_t n_polls, cap_polls, n_active;
 	struct strmap poll_index; /* id -> struct poll */
 	size_t in_flight;
 	struct event *poll_ev;
@@ -2060,9 +2063,9 @@ static void poll_arm(struct report *rep)
 		return;
 	if (rep->queue_head < rep->n_queue)
 		first = now;
-	for (size_t i = 0; i < rep->n_polls; i++) {
+	for (size_t i = 0; i < rep->n_active; i++) {
 		const struct poll *p = rep->polls[i];
-		if (!p->done && !p->in_flight && p->due_ms < first)
+		if (!p->in_flight && p->due_ms < first)
 			first = p->due_ms;
 	}
 	if (first == INT64_MAX)
@@ -2077,6 +2080,7 @@ static void poll_arm(struct report *rep)
 }
 
 static void poll_done_cb(struct api_result *res, void *arg);
+static void poll_done(struct report *rep, struct poll *p);
 static bool refetch_start(struct report *rep, const char *batch_id);
 
 /* How long before a run's due instant no fetch of this part is sent: the
@@ -2121,23 +2125,44 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (rep->queue_head == rep->n_queue)
 		rep->queue_head = rep->n_queue = 0;
-	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
+	for (size_t i = 0; i < rep->n_active && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
 		struct poll *p = rep->polls[i];
 		const struct conv *c;
-		if (p->done || p->in_flight || p->due_ms > now)
+		if (p->in_flight || p->due_ms > now)
 			continue;
 		if ((c = conv_known(rep, p->conv_id)) && conv_final(c)) {
-			p->done = true; /* a webhook told it meanwhile */
+			poll_done(rep, p); /* a webhook told it meanwhile */
+			i--; /* (another took its place) */
 			continue;
 		}
 		if (api_get_conversation(e->api, p->conv_id, poll_done_cb, p, NULL) < 0) {
-			p->done = true;
+			poll_done(rep, p);
+			i--;
 			continue;
 		}
 		p->in_flight = true;
 		rep->in_flight++;
 	}
 	poll_arm(rep);
+}
+
+static void poll_swap(struct report *rep, size_t a, size_t b)
+{
+	struct poll *x = rep->polls[a];
+
+	rep->polls[a] = rep->polls[b];
+	rep->polls[b] = x;
+	rep->polls[a]->ix = a;
+	rep->polls[b]->ix = b;
+}
+
+/* Nothing more to fetch of p (final, given up, or told otherwise). */
+static void poll_done(struct report *rep, struct poll *p)
+{
+	if (p->done)
+		return;
+	p->done = true;
+	poll_swap(rep, p->ix, --rep->n_active);
 }
 
 static void poll_again(struct poll *p, int64_t delay_ms)
@@ -2166,7 +2191,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
 		}
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
-			p->done = true;
+			poll_done(rep, p);
 		else
 			poll_again(p, backoff_full_jitter_ms(REPORT_POLL_BASE_MS, REPORT_POLL_CAP_MS, p->fetches,
 							     engine_rnd64()) + REPORT_POLL_BASE_MS / 2);
@@ -2178,7 +2203,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			  .http_status = res->http_status },
 			  "job '%s': conversation %s cannot be fetched (%s); its results columns stay empty", p->job,
 			  p->conv_id, res->message ? res->message : "refused");
-		p->done = true;
+		poll_done(rep, p);
 		break;
 	default: {
 		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, p->failures, engine_rnd64());
@@ -2189,7 +2214,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 				  .run_start = p->start, .http_status = res->http_status },
 				  "job '%s': giving up on conversation %s after %d failures (%s)", p->job, p->conv_id,
 				  p->failures, res->message ? res->message : "");
-			p->done = true;
+			poll_done(rep, p);
 		} else {
 			poll_again(p, d);
 		}
@@ -2232,6 +2257,8 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 		p->rep = rep;
 		p->conv_id = xstrdup(id);
 		xgrow((void **)&rep->polls, &rep->cap_polls, rep->n_polls + 1, sizeof(*rep->polls));
+		p->ix = rep->n_polls;
+		p->done = true; /* (made active below) */
 		rep->polls[rep->n_polls++] = p;
 		strmap_put(&rep->poll_index, p->conv_id, p);
 	}
@@ -2239,7 +2266,10 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 	p->job = xstrdup(job);
 	p->start = start;
 	p->fetches = p->failures = 0;
-	p->done = false;
+	if (p->done) {
+		p->done = false;
+		poll_swap(rep, p->ix, rep->n_active++);
+	}
 	p->due_ms = due_ms;
 }
 
@@ -2452,20 +2482,22 @@ static void report_prune(struct report *rep)
 	}
 	rep->n_failures = w;
 	/* a poll that is done tells nothing any more (poll_add starts a new
-	 * one alike); one under way or waiting stays */
+	 * one alike); one under way or waiting stays (a done one is never
+	 * in flight: done comes with its answer, or instead of a request) */
 	strmap_clear(&rep->poll_index);
 	for (size_t i = w = 0; i < rep->n_polls; i++) {
 		struct poll *p = rep->polls[i];
-		if (p->done && !p->in_flight) {
+		if (p->done) {
 			free(p->conv_id);
 			free(p->job);
 			free(p);
 			continue;
 		}
+		p->ix = w;
 		rep->polls[w++] = p;
 		strmap_put(&rep->poll_index, p->conv_id, p);
 	}
-	rep->n_polls = w;
+	rep->n_polls = rep->n_active = w; /* (none left is done) */
 	for (size_t i = 0; i < rep->n_gone; i++)
 		free(rep->gone_keys[i]);
 	rep->n_gone = 0;
