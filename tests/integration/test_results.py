@@ -121,6 +121,10 @@ def test_results_files_when_batch_ends(work):
         # batchcallctl results: the rows from the daemon (once the polls
         # have brought every conversation, so that the files stay as they are) ...
         wait_until(lambda: csv_final(results, "res", at), 60, "the conversation columns")
+        # written once: the first write waited for the conversations the
+        # polls fetched when the batch ended (not once without their
+        # columns, then again as each came)
+        assert env.d.log().count("results file '%s' written" % csv_path) == 1, env.d.log()
         csv_text = open(csv_path, "rb").read()
         jsonl_text = open(jsonl_path, "rb").read()
         lines = [json.loads(x) for x in jsonl_text.decode().splitlines()]
