@@ -230,6 +230,15 @@ struct facts {
 	int64_t newest_conv_ms; /* the newest of by_conv */
 };
 
+/* The conversations known that name one batch (metadata.batch_call):
+ * their indexes in report.convs (one may be listed that names another
+ * batch since: checked where it is used). */
+struct conv_batch {
+	char *batch_id;
+	size_t *ix;
+	size_t n, cap;
+};
+
 /* A file of the conversations log: its number and last write (ms). */
 struct conv_log {
 	uint64_t n;
@@ -246,6 +255,9 @@ struct report {
 	int64_t *conv_seen; /* when each was learned (ms; its file's mtime at start) */
 	size_t n_convs, cap_convs, cap_conv_seen;
 	struct strmap conv_index; /* id -> index + 1 */
+	struct strmap conv_batches; /* batch id -> struct conv_batch */
+	struct conv_batch **cbs;
+	size_t n_cbs, cap_cbs;
 	struct conv_failure *failures;
 	int64_t *failure_seen;
 	size_t n_failures, cap_failures, cap_failure_seen;
@@ -328,6 +340,39 @@ static void occ_clear(struct report_occ *o)
 	*o = (struct report_occ){ 0 };
 }
 
+static void conv_batches_clear(struct report *rep)
+{
+	for (size_t i = 0; i < rep->n_cbs; i++) {
+		free(rep->cbs[i]->batch_id);
+		free(rep->cbs[i]->ix);
+		free(rep->cbs[i]);
+	}
+	free(rep->cbs);
+	rep->cbs = NULL;
+	rep->n_cbs = rep->cap_cbs = 0;
+	strmap_clear(&rep->conv_batches);
+}
+
+/* Conversation k of report.convs is listed under its batch. */
+static void conv_batch_note(struct report *rep, size_t k)
+{
+	const char *b = rep->convs[k].batch_call_id;
+	struct conv_batch *cb;
+
+	if (!b || !*b)
+		return;
+	cb = strmap_get(&rep->conv_batches, b);
+	if (!cb) {
+		cb = xcalloc(1, sizeof(*cb));
+		cb->batch_id = xstrdup(b);
+		xgrow((void **)&rep->cbs, &rep->cap_cbs, rep->n_cbs + 1, sizeof(*rep->cbs));
+		rep->cbs[rep->n_cbs++] = cb;
+		strmap_put(&rep->conv_batches, cb->batch_id, cb);
+	}
+	xgrow((void **)&cb->ix, &cb->cap, cb->n + 1, sizeof(*cb->ix));
+	cb->ix[cb->n++] = k;
+}
+
 void report_free(struct report *r)
 {
 	if (!r)
@@ -352,6 +397,7 @@ void report_free(struct report *r)
 	free(r->polls);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
+	conv_batches_clear(r);
 	strmap_clear(&r->failure_index);
 	strmap_clear(&r->refetch);
 	for (size_t i = 0; i < r->n_refetch_keys; i++)
@@ -574,6 +620,12 @@ struct occ_view {
 	struct results_input in;
 	struct results res;
 	const char *call_name;
+	/* the conversations and failures the rows may name (copies of
+	 * report's, not owned: the join sorts what it is given, and all that
+	 * is known is thousands of conversations of other occurrences) */
+	struct conv *convs;
+	struct conv_failure *failures;
+	size_t n_convs, n_failures;
 	/* a run whose batch ended has no detail held (it ended before this
 	 * start of the daemon): it is being fetched again, and rows written
 	 * now would say "submitted" for its recipients */
@@ -585,7 +637,83 @@ static void occ_view_clear(struct occ_view *v)
 	results_clear(&v->res);
 	free(v->runs);
 	free(v->all);
+	free(v->convs);
+	free(v->failures);
 	*v = (struct occ_view){ 0 };
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort v (n indexes) and drop repeats: the count left. */
+static size_t size_unique(size_t *v, size_t n)
+{
+	size_t k = 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), size_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
+}
+
+/* The conversations and failures the n runs' rows can name into v: those
+ * their details' entries name, and those that name one of their batches
+ * (the join's "latest conversation of the batch and recipient"), with
+ * the failures of both; in report's order, which the join keeps on ties. */
+static void occ_view_convs(struct report *rep, struct occ_view *v, size_t n)
+{
+	size_t *ci = NULL, *fi = NULL, nc = 0, cc = 0, nf = 0, cf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct results_run *r = &v->runs[i];
+		const struct conv_batch *cb = r->batch_id ? strmap_get(&rep->conv_batches, r->batch_id) : NULL;
+		for (size_t k = 0; k < r->n_rcpts; k++) {
+			uintptr_t x = r->rcpts[k].conversation_id ?
+				      (uintptr_t)strmap_get(&rep->conv_index, r->rcpts[k].conversation_id) : 0;
+			if (x) {
+				xgrow((void **)&ci, &cc, nc + 1, sizeof(*ci));
+				ci[nc++] = x - 1;
+			}
+		}
+		for (size_t k = 0; cb && k < cb->n; k++) {
+			const struct conv *c = &rep->convs[cb->ix[k]];
+			if (c->batch_call_id && strcmp(c->batch_call_id, r->batch_id) == 0) {
+				xgrow((void **)&ci, &cc, nc + 1, sizeof(*ci));
+				ci[nc++] = cb->ix[k];
+			}
+		}
+	}
+	nc = size_unique(ci, nc);
+	v->convs = xcalloc(nc ? nc : 1, sizeof(*v->convs));
+	for (size_t i = 0; i < nc; i++)
+		v->convs[i] = rep->convs[ci[i]];
+	v->n_convs = nc;
+	/* a row's failure is that of its conversation id: an entry's, or a
+	 * conversation's above */
+	for (size_t i = 0; i < n + nc; i++) {
+		const struct results_run *r = i < n ? &v->runs[i] : NULL;
+		for (size_t k = 0; k < (r ? r->n_rcpts : 1); k++) {
+			const char *id = r ? r->rcpts[k].conversation_id : v->convs[i - n].conversation_id;
+			uintptr_t x = id ? (uintptr_t)strmap_get(&rep->failure_index, id) : 0;
+			if (x) {
+				xgrow((void **)&fi, &cf, nf + 1, sizeof(*fi));
+				fi[nf++] = x - 1;
+			}
+		}
+	}
+	nf = size_unique(fi, nf);
+	v->failures = xcalloc(nf ? nf : 1, sizeof(*v->failures));
+	for (size_t i = 0; i < nf; i++)
+		v->failures[i] = rep->failures[fi[i]];
+	v->n_failures = nf;
+	free(ci);
+	free(fi);
 }
 
 /* Build the rows of (job, start) into *v (which must not move while it
@@ -648,16 +776,17 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			v->runs[k] = v->runs[k - 1];
 		v->runs[k] = x;
 	}
+	occ_view_convs(rep, v, n);
 	v->in = (struct results_input){
 		.job = spec,
 		.start = start,
 		.call_name = v->call_name,
 		.runs = v->runs,
 		.n_runs = n,
-		.convs = rep->convs,
-		.n_convs = rep->n_convs,
-		.failures = rep->failures,
-		.n_failures = rep->n_failures,
+		.convs = v->convs,
+		.n_convs = v->n_convs,
+		.failures = v->failures,
+		.n_failures = v->n_failures,
 		.links = o ? o->links : NULL,
 		.n_links = o ? o->n_links : 0,
 	};
@@ -985,9 +1114,13 @@ static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 		/* the map's key is the old copy's id: point it at the new one
 		 * before the old one is freed (the lookup compares with it) */
 		strmap_put(&rep->conv_index, c->conversation_id, (void *)k);
+		/* (listed under its batch already, unless it names another) */
+		bool listed = old->batch_call_id && c->batch_call_id && strcmp(old->batch_call_id, c->batch_call_id) == 0;
 		conv_clear(old);
 		*old = *c;
 		rep->conv_seen[k - 1] = seen_ms;
+		if (!listed)
+			conv_batch_note(rep, k - 1);
 	} else {
 		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
 		xgrow((void **)&rep->conv_seen, &rep->cap_conv_seen, rep->n_convs + 1, sizeof(*rep->conv_seen));
@@ -995,6 +1128,7 @@ static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 		rep->convs[rep->n_convs++] = *c;
 		strmap_put(&rep->conv_index, rep->convs[rep->n_convs - 1].conversation_id,
 			   (void *)(uintptr_t)rep->n_convs);
+		conv_batch_note(rep, rep->n_convs - 1);
 	}
 	*c = (struct conv){ 0 };
 	return true;
@@ -2468,6 +2602,9 @@ static void report_prune(struct report *rep)
 		strmap_put(&rep->conv_index, rep->convs[w - 1].conversation_id, (void *)(uintptr_t)w);
 	}
 	rep->n_convs = w;
+	conv_batches_clear(rep);
+	for (size_t i = 0; i < rep->n_convs; i++)
+		conv_batch_note(rep, i);
 	strmap_clear(&rep->failure_index);
 	for (size_t i = w = 0; i < rep->n_failures; i++) {
 		struct conv_failure *f = &rep->failures[i];
