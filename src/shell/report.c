@@ -178,9 +178,9 @@ struct poll {
 	int fetches;  /* answers that were not final yet */
 	int failures; /* consecutive transient failures */
 	int64_t due_ms;
-	size_t ix; /* in report.polls */
 	bool in_flight;
-	bool done; /* (only through poll_done and poll_add) */
+	bool done;
+	bool active; /* in report.active */
 };
 
 /* The last terminal detail of one batch: its recipients. */
@@ -262,10 +262,12 @@ struct report {
 	int64_t *failure_seen;
 	size_t n_failures, cap_failures, cap_failure_seen;
 	struct strmap failure_index; /* conversation id -> index + 1 */
-	/* the fetches: those not done first (n_active), so that the walks of
-	 * poll_arm and poll_cb skip the done ones kept until the prune */
-	struct poll **polls;
-	size_t n_polls, cap_polls, n_active;
+	/* the fetches; and those not done, in the order they were asked for
+	 * (the oldest is sent first), so that poll_arm and poll_cb walk them,
+	 * not the thousands done kept until the prune (a done one leaves at
+	 * the next walk) */
+	struct poll **polls, **active;
+	size_t n_polls, cap_polls, n_active, cap_active;
 	struct strmap poll_index; /* id -> struct poll */
 	size_t in_flight;
 	struct event *poll_ev;
@@ -395,6 +397,7 @@ void report_free(struct report *r)
 		free(r->polls[i]);
 	}
 	free(r->polls);
+	free(r->active);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
 	conv_batches_clear(r);
@@ -431,6 +434,7 @@ void report_free(struct report *r)
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void poll_arm(struct report *rep);
+static void polls_compact(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
@@ -2197,8 +2201,9 @@ static void poll_arm(struct report *rep)
 		return;
 	if (rep->queue_head < rep->n_queue)
 		first = now;
+	polls_compact(rep);
 	for (size_t i = 0; i < rep->n_active; i++) {
-		const struct poll *p = rep->polls[i];
+		const struct poll *p = rep->active[i];
 		if (!p->in_flight && p->due_ms < first)
 			first = p->due_ms;
 	}
@@ -2214,7 +2219,6 @@ static void poll_arm(struct report *rep)
 }
 
 static void poll_done_cb(struct api_result *res, void *arg);
-static void poll_done(struct report *rep, struct poll *p);
 static bool refetch_start(struct report *rep, const char *batch_id);
 
 /* How long before a run's due instant no fetch of this part is sent: the
@@ -2260,18 +2264,16 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	if (rep->queue_head == rep->n_queue)
 		rep->queue_head = rep->n_queue = 0;
 	for (size_t i = 0; i < rep->n_active && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
-		struct poll *p = rep->polls[i];
+		struct poll *p = rep->active[i];
 		const struct conv *c;
-		if (p->in_flight || p->due_ms > now)
+		if (p->done || p->in_flight || p->due_ms > now)
 			continue;
 		if ((c = conv_known(rep, p->conv_id)) && conv_final(c)) {
-			poll_done(rep, p); /* a webhook told it meanwhile */
-			i--; /* (another took its place) */
+			p->done = true; /* a webhook told it meanwhile */
 			continue;
 		}
 		if (api_get_conversation(e->api, p->conv_id, poll_done_cb, p, NULL) < 0) {
-			poll_done(rep, p);
-			i--;
+			p->done = true;
 			continue;
 		}
 		p->in_flight = true;
@@ -2280,23 +2282,19 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	poll_arm(rep);
 }
 
-static void poll_swap(struct report *rep, size_t a, size_t b)
+/* The done ones out of report.active, the others in their order. */
+static void polls_compact(struct report *rep)
 {
-	struct poll *x = rep->polls[a];
+	size_t w = 0;
 
-	rep->polls[a] = rep->polls[b];
-	rep->polls[b] = x;
-	rep->polls[a]->ix = a;
-	rep->polls[b]->ix = b;
-}
-
-/* Nothing more to fetch of p (final, given up, or told otherwise). */
-static void poll_done(struct report *rep, struct poll *p)
-{
-	if (p->done)
-		return;
-	p->done = true;
-	poll_swap(rep, p->ix, --rep->n_active);
+	for (size_t i = 0; i < rep->n_active; i++) {
+		struct poll *p = rep->active[i];
+		if (p->done)
+			p->active = false;
+		else
+			rep->active[w++] = p;
+	}
+	rep->n_active = w;
 }
 
 static void poll_again(struct poll *p, int64_t delay_ms)
@@ -2325,7 +2323,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
 		}
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
-			poll_done(rep, p);
+			p->done = true;
 		else
 			poll_again(p, backoff_full_jitter_ms(REPORT_POLL_BASE_MS, REPORT_POLL_CAP_MS, p->fetches,
 							     engine_rnd64()) + REPORT_POLL_BASE_MS / 2);
@@ -2337,7 +2335,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			  .http_status = res->http_status },
 			  "job '%s': conversation %s cannot be fetched (%s); its results columns stay empty", p->job,
 			  p->conv_id, res->message ? res->message : "refused");
-		poll_done(rep, p);
+		p->done = true;
 		break;
 	default: {
 		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, p->failures, engine_rnd64());
@@ -2348,7 +2346,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 				  .run_start = p->start, .http_status = res->http_status },
 				  "job '%s': giving up on conversation %s after %d failures (%s)", p->job, p->conv_id,
 				  p->failures, res->message ? res->message : "");
-			poll_done(rep, p);
+			p->done = true;
 		} else {
 			poll_again(p, d);
 		}
@@ -2391,8 +2389,6 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 		p->rep = rep;
 		p->conv_id = xstrdup(id);
 		xgrow((void **)&rep->polls, &rep->cap_polls, rep->n_polls + 1, sizeof(*rep->polls));
-		p->ix = rep->n_polls;
-		p->done = true; /* (made active below) */
 		rep->polls[rep->n_polls++] = p;
 		strmap_put(&rep->poll_index, p->conv_id, p);
 	}
@@ -2400,9 +2396,11 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 	p->job = xstrdup(job);
 	p->start = start;
 	p->fetches = p->failures = 0;
-	if (p->done) {
-		p->done = false;
-		poll_swap(rep, p->ix, rep->n_active++);
+	p->done = false;
+	if (!p->active) {
+		p->active = true;
+		xgrow((void **)&rep->active, &rep->cap_active, rep->n_active + 1, sizeof(*rep->active));
+		rep->active[rep->n_active++] = p;
 	}
 	p->due_ms = due_ms;
 }
@@ -2622,6 +2620,7 @@ static void report_prune(struct report *rep)
 	 * one alike); one under way or waiting stays (a done one is never
 	 * in flight: done comes with its answer, or instead of a request) */
 	strmap_clear(&rep->poll_index);
+	polls_compact(rep); /* (before the done ones are freed) */
 	for (size_t i = w = 0; i < rep->n_polls; i++) {
 		struct poll *p = rep->polls[i];
 		if (p->done) {
@@ -2630,11 +2629,10 @@ static void report_prune(struct report *rep)
 			free(p);
 			continue;
 		}
-		p->ix = w;
 		rep->polls[w++] = p;
 		strmap_put(&rep->poll_index, p->conv_id, p);
 	}
-	rep->n_polls = rep->n_active = w; /* (none left is done) */
+	rep->n_polls = w;
 	for (size_t i = 0; i < rep->n_gone; i++)
 		free(rep->gone_keys[i]);
 	rep->n_gone = 0;
