@@ -158,7 +158,8 @@ bool conv_final(const struct conv *c);
 bool conv_supersedes(const struct conv *c, const struct conv *kept);
 
 /* Whether a conversation or failure known since seen_ms (unix ms: its
- * file's last write, or when it came) is still kept in memory at now_ms:
+ * log line's kept_ms, its file's last write, or when it came) is still
+ * kept in memory at now_ms:
  * while an occurrence held in memory names it (owned), unless that
  * occurrence was let go (gone: its runs were pruned, no row of it is
  * written again), else for retention_s, as its file is kept in the

@@ -252,7 +252,7 @@ struct report {
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
-	int64_t *conv_seen; /* when each was learned (ms; its file's mtime at start) */
+	int64_t *conv_seen; /* when each was learned (ms; at start its log line's, or its file's mtime) */
 	size_t n_convs, cap_convs, cap_conv_seen;
 	struct strmap conv_index; /* id -> index + 1 */
 	struct strmap conv_batches; /* batch id -> struct conv_batch */
