@@ -8,7 +8,8 @@
  * goes through the results (a one-recipient occurrence whose batch entry
  * names it): the JSON Lines line must read back as strict JSON, and the
  * CSV must read back through the project's own RFC 4180 reader with every
- * record as wide as the header.
+ * record as wide as the header. And the conversations log's line of it
+ * reads back to the same conversation (conv_log_line, conv_log_parse).
  *
  * Seeds: fuzz/corpus/conv/; dictionary: fuzz/conv.dict.
  */
@@ -117,6 +118,41 @@ static void check_results(const struct conv *c)
 	results_clear(&r);
 }
 
+/* The conversations log's line of an accepted body reads back to the
+ * same conversation (conv_log_line makes one line of any body), and the
+ * input read as a log line keeps conv_log_parse's contract. */
+static void check_log(const char *body, size_t size, const struct conv *c)
+{
+	size_t n;
+	char *line = conv_log_line(INT64_C(1792483300123), body, size, &n), *cause = NULL;
+	struct conv back, sentinel;
+	int64_t ms = -1;
+
+	if (n < 2 || line[n - 1] != '\n' || memchr(line, '\n', n - 1) || memchr(line, '\r', n) ||
+	    conv_log_parse(line, n - 1, &ms, &back, &cause) != 0 || cause || ms != INT64_C(1792483300123) ||
+	    strcmp(back.conversation_id, c->conversation_id) != 0 || back.status != c->status ||
+	    back.has_analysis != c->has_analysis || back.n_data != c->n_data || back.n_evals != c->n_evals ||
+	    back.transcript_turns != c->transcript_turns)
+		abort();
+	for (size_t i = 0; i < c->n_data; i++)
+		if (strcmp(back.data[i].value, c->data[i].value) != 0)
+			abort();
+	conv_clear(&back);
+	free(line);
+	memset(&back, 0x5a, sizeof(back));
+	memset(&sentinel, 0x5a, sizeof(sentinel));
+	ms = -1;
+	if (conv_log_parse(body, size, &ms, &back, &cause) == 0) {
+		if (cause)
+			abort();
+		check_conv(&back);
+		conv_clear(&back);
+	} else if (!cause || ms != -1 || memcmp(&back, &sentinel, sizeof(back)) != 0) {
+		abort();
+	}
+	free(cause);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* an exact-size copy, so that ASan sees where the input ends */
@@ -136,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_conv(&c);
 		check_results(&c);
+		check_log(body, size, &c);
 		conv_clear(&c);
 	} else if (r != -EBADMSG || !cause || memcmp(&c, &sentinel, sizeof(c)) != 0) {
 		abort();

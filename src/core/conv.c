@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,15 @@ enum jsonin_take conv_json_rule(const struct jsonin_path *p, int base, unsigned 
 static enum jsonin_take rule_cb(const struct jsonin_path *p, unsigned char first, int *ret_tag, void *arg)
 {
 	return conv_json_rule(p, 0, first, ret_tag);
+}
+
+/* The log line's envelope: its conversation is read as a body is. */
+static enum jsonin_take log_rule_cb(const struct jsonin_path *p, unsigned char first, int *ret_tag, void *arg)
+{
+	(void)arg;
+	if (p->depth < 1 || !jsonin_path_key(p, 0, "conversation"))
+		return JSONIN_BUILD;
+	return conv_json_rule(p, 1, first, ret_tag);
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -467,6 +477,47 @@ int conv_parse(const char *body, size_t len, struct conv *ret, char **cause)
 	if ((r = jsonin_parse(body, len, &o, &doc, cause)) < 0)
 		return r;
 	r = conv_from_json(doc.root, "", &doc, ret, cause);
+	jsonin_doc_clear(&doc);
+	return r;
+}
+
+/* --- the conversations log ------------------------------------------------ */
+
+#define LOG_HEAD "{\"kept_ms\":"
+#define LOG_MID ",\"conversation\":"
+
+char *conv_log_line(int64_t kept_ms, const char *body, size_t len, size_t *ret_len)
+{
+	char head[64];
+	int h = snprintf(head, sizeof(head), LOG_HEAD "%" PRId64 LOG_MID, kept_ms);
+	char *line = xmalloc((size_t)h + len + 3), *p = line + h;
+
+	memcpy(line, head, (size_t)h);
+	for (size_t i = 0; i < len; i++)
+		p[i] = body[i] == '\n' || body[i] == '\r' ? ' ' : body[i];
+	p += len;
+	*p++ = '}';
+	*p++ = '\n';
+	*p = '\0';
+	*ret_len = (size_t)(p - line);
+	return line;
+}
+
+int conv_log_parse(const char *line, size_t len, int64_t *ret_kept_ms, struct conv *ret, char **cause)
+{
+	/* the envelope adds a few bytes to a body's caps */
+	struct jsonin_opts o = { CONV_MAX_BODY + 64, CONV_MAX_PARSE_COST, log_rule_cb, NULL };
+	struct jsonin_doc doc;
+	json_object *body;
+	int64_t kept;
+	int r;
+
+	if ((r = jsonin_parse(line, len, &o, &doc, cause)) < 0)
+		return r;
+	if ((r = jsonin_get_int64(doc.root, "", "kept_ms", REQ, 0, CODEC_TIME_MAX * 1000, &kept, cause)) == 0 &&
+	    (r = jsonin_get(doc.root, "", "conversation", json_type_object, REQ, &body, cause)) == 0 &&
+	    (r = conv_from_json(body, "conversation", &doc, ret, cause)) == 0)
+		*ret_kept_ms = kept;
 	jsonin_doc_clear(&doc);
 	return r;
 }

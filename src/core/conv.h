@@ -124,6 +124,16 @@ struct conv_failure {
  * keys are type-checked, unknown keys ignored. */
 int conv_parse(const char *body, size_t len, struct conv *ret, char **cause);
 
+/* The conversations log (STATE_DIR/conversations/conversations-N.jsonl):
+ * one line per conversation fetched, {"kept_ms":MS,"conversation":BODY}
+ * with the body as received, its line ends made blanks (JSON allows no raw
+ * CR or LF inside a string, so the body means the same). conv_log_line
+ * makes the line, LF included (caller frees); conv_log_parse reads one
+ * line (its LF left out) into *ret_kept_ms and *ret like conv_parse, or
+ * -EBADMSG with *cause (caller frees; may be NULL), outputs untouched. */
+char *conv_log_line(int64_t kept_ms, const char *body, size_t len, size_t *ret_len);
+int conv_log_parse(const char *line, size_t len, int64_t *ret_kept_ms, struct conv *ret, char **cause);
+
 /* For webhook.c, which parses the same object as an envelope's `data`:
  * the set-aside and capture rule for a conversation whose members are at
  * path level `base` (0: the body is the conversation), and the reading of
@@ -148,7 +158,8 @@ bool conv_final(const struct conv *c);
 bool conv_supersedes(const struct conv *c, const struct conv *kept);
 
 /* Whether a conversation or failure known since seen_ms (unix ms: its
- * file's last write, or when it came) is still kept in memory at now_ms:
+ * log line's kept_ms, its file's last write, or when it came) is still
+ * kept in memory at now_ms:
  * while an occurrence held in memory names it (owned), unless that
  * occurrence was let go (gone: its runs were pruned, no row of it is
  * written again), else for retention_s, as its file is kept in the

@@ -111,23 +111,11 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
 	return rc;
 }
 
-int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode)
-{
-	char *tmp = xasprintf(".%s.tmp", name);
-	int rc = file_write_at(dirfd, tmp, v, n, mode, true);
-
-	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
-		rc = -errno;
-		unlinkat(dirfd, tmp, 0);
-	}
-	if (rc == 0 && fsync(dirfd) < 0)
-		rc = -errno;
-	free(tmp);
-	return rc;
-}
-
-int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
-			 const size_t *n_pieces, size_t n, mode_t mode)
+/* The temporary files first (each with its fdatasync when each_sync,
+ * else one syncfs for all), then every rename, then one fsync of the
+ * folder. */
+static int replace_many(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			const size_t *n_pieces, size_t n, mode_t mode, bool each_sync)
 {
 	char **tmps = xcalloc(n ? n : 1, sizeof(*tmps));
 	size_t written = 0;
@@ -135,11 +123,11 @@ int file_replace_many_at(int dirfd, const char *const *names, const struct file_
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		tmps[i] = xasprintf(".%s.tmp", names[i]);
-		rc = file_write_at(dirfd, tmps[i], pieces[i], n_pieces[i], mode, false);
+		rc = file_write_at(dirfd, tmps[i], pieces[i], n_pieces[i], mode, each_sync);
 		if (rc == 0)
 			written++;
 	}
-	if (rc == 0 && syncfs(dirfd) < 0)
+	if (rc == 0 && !each_sync && syncfs(dirfd) < 0)
 		rc = -errno;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (renameat(dirfd, tmps[i], dirfd, names[i]) < 0)
@@ -155,10 +143,25 @@ int file_replace_many_at(int dirfd, const char *const *names, const struct file_
 	return rc;
 }
 
-int file_append_sync(int fd, const char *p, size_t n)
+int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode)
 {
-	struct stat sb;
-	off_t was = fstat(fd, &sb) == 0 ? sb.st_size : -1;
+	return replace_many(dirfd, &name, &v, &n, 1, mode, true);
+}
+
+int file_replace_each_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			 const size_t *n_pieces, size_t n, mode_t mode)
+{
+	return replace_many(dirfd, names, pieces, n_pieces, n, mode, true);
+}
+
+int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			 const size_t *n_pieces, size_t n, mode_t mode)
+{
+	return replace_many(dirfd, names, pieces, n_pieces, n, mode, false);
+}
+
+static int append_at(int fd, off_t was, const char *p, size_t n, bool sync)
+{
 	size_t off = 0;
 	int rc = 0;
 
@@ -172,11 +175,23 @@ int file_append_sync(int fd, const char *p, size_t n)
 		}
 		off += (size_t)w;
 	}
-	if (rc == 0 && fdatasync(fd) < 0)
+	if (rc == 0 && sync && fdatasync(fd) < 0)
 		rc = -errno;
-	if (rc < 0 && off > 0 && was >= 0 && ftruncate(fd, was) == 0)
+	if (rc < 0 && off > 0 && was >= 0 && ftruncate(fd, was) == 0 && sync)
 		fdatasync(fd);
 	return rc;
+}
+
+int file_append_sync(int fd, const char *p, size_t n)
+{
+	struct stat sb;
+
+	return append_at(fd, fstat(fd, &sb) == 0 ? sb.st_size : -1, p, n, true);
+}
+
+int file_append(int fd, off_t was, const char *p, size_t n)
+{
+	return append_at(fd, was, p, n, false);
 }
 
 int file_lock_dir(const char *dir, int *ret_fd, char **cause)

@@ -49,6 +49,11 @@ struct file_piece {
  * nothing half written stays behind to join the next line. */
 int file_append_sync(int fd, const char *p, size_t n);
 
+/* Append the n bytes at p to fd (opened O_APPEND, was bytes long) without
+ * a sync (a cache: what a crash loses is fetched again): 0, or a negative
+ * errno with the file cut back to was. */
+int file_append(int fd, off_t was, const char *p, size_t n);
+
 /* Write the n pieces into name in the folder dirfd (created or truncated,
  * mode less the umask), with an fdatasync when sync; 0, or a negative
  * errno and the file removed. */
@@ -60,6 +65,13 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
  * Written as ".NAME.tmp" first. 0, or a negative errno (the old file
  * stays). */
 int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode);
+
+/* Replace n files of the folder dirfd (names distinct) as file_replace_at
+ * does each, with one fsync of the folder for all (after every rename):
+ * when it returns 0 all are durable; on failure any of them may still be
+ * its old version, never a mix within a file. 0, or a negative errno. */
+int file_replace_each_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			 const size_t *n_pieces, size_t n, mode_t mode);
 
 /* Replace n files of the folder dirfd at once (names distinct), with one
  * sync for all: every temporary file, one syncfs (one journal commit of

@@ -26,11 +26,24 @@
  * client's queue empty. A transient failure is tried again with the runs' backoff
  * (full jitter, Retry-After honoured); a conversation still `processing`
  * (or done without its analysis) is fetched again, with backoff, at most
- * REPORT_POLL_MAX times. Each conversation fetched is kept in
- * STATE_DIR/conversations/conv-ID.json (the body as received) so that a
- * restart does not fetch it again, and the occurrence's files are written
- * again REPORT_WRITE_DELAY_MS after the first new fact (one write for a
- * burst of answers).
+ * REPORT_POLL_MAX times. Each conversation fetched that says more than
+ * what was known is appended to the conversations log,
+ * STATE_DIR/conversations/conversations-N.jsonl (conv_log_line: the body
+ * as received and when), so that a restart does not fetch it again: a
+ * cache, so no file is made per conversation and no line is synced (a
+ * crash loses at most a tail, fetched again; a torn or damaged line is
+ * skipped at start with its FILE:LINE). Each start appends to a new file;
+ * the prune rolls the file every state_retention / REPORT_CONV_LOG_ROLLS
+ * and removes a file once its last line is past state_retention. The
+ * conv-ID.json files of earlier versions are still read at start (and
+ * removed past state_retention).
+ *
+ * When a batch ends without a webhook receiver, the occurrence's first
+ * write waits, at most REPORT_CONV_WAIT_MS, for the fetches of its
+ * conversations to end (final, or given up): one write with the
+ * conversation columns instead of one without them and more as they come.
+ * After that the files are written again REPORT_WRITE_DELAY_MS after the
+ * first new fact (one write for a burst of answers).
  */
 #include "config.h"
 
@@ -38,6 +51,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -76,6 +90,17 @@
  * not hold the rows for that long). */
 #define REPORT_WEBHOOK_GRACE_MS (10 * 60 * 1000)
 #define REPORT_CONV_MAX_FILE ((size_t)64 << 20)
+/* The first write of an occurrence whose batch ended waits at most this
+ * long for the fetches of its conversations (no webhook receiver). */
+#define REPORT_CONV_WAIT_MS (30 * 1000)
+/* The conversations log is rolled (a new file) every state_retention /
+ * REPORT_CONV_LOG_ROLLS, or once it holds REPORT_CONV_LOG_MAX bytes: a
+ * file goes when its last line is past state_retention, so the log holds
+ * about REPORT_CONV_LOG_ROLLS + 1 files. */
+#define REPORT_CONV_LOG_ROLLS 30
+#define REPORT_CONV_LOG_MAX ((off_t)64 << 20)
+/* Damaged lines of one log file reported one by one at start, at most. */
+#define REPORT_CONV_LOG_WARN 10
 /* How often what is kept in memory is pruned (conv_retained). */
 #define REPORT_PRUNE_INTERVAL_S 600
 
@@ -155,6 +180,7 @@ struct poll {
 	int64_t due_ms;
 	bool in_flight;
 	bool done;
+	bool active; /* in report.active */
 };
 
 /* The last terminal detail of one batch: its recipients. */
@@ -183,6 +209,10 @@ struct report_occ {
 	 * for it again) before not_before_ms */
 	int refetch_failures;
 	int64_t not_before_ms;
+	/* while the fetches of its conversations are under way, its write
+	 * waits until then (REPORT_CONV_WAIT_MS; 0: no wait); the end of
+	 * the last one ends it */
+	int64_t hold_until_ms;
 };
 
 /* What the state folder keeps for the results, by when it was written
@@ -200,6 +230,21 @@ struct facts {
 	int64_t newest_conv_ms; /* the newest of by_conv */
 };
 
+/* The conversations known that name one batch (metadata.batch_call):
+ * their indexes in report.convs (one may be listed that names another
+ * batch since: checked where it is used). */
+struct conv_batch {
+	char *batch_id;
+	size_t *ix;
+	size_t n, cap;
+};
+
+/* A file of the conversations log: its number and last write (ms). */
+struct conv_log {
+	uint64_t n;
+	int64_t last_ms;
+};
+
 struct report {
 	struct engine *e;
 	struct report_occ *occ;
@@ -207,15 +252,22 @@ struct report {
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
-	int64_t *conv_seen; /* when each was learned (ms; its file's mtime at start) */
+	int64_t *conv_seen; /* when each was learned (ms; at start its log line's, or its file's mtime) */
 	size_t n_convs, cap_convs, cap_conv_seen;
 	struct strmap conv_index; /* id -> index + 1 */
+	struct strmap conv_batches; /* batch id -> struct conv_batch */
+	struct conv_batch **cbs;
+	size_t n_cbs, cap_cbs;
 	struct conv_failure *failures;
 	int64_t *failure_seen;
 	size_t n_failures, cap_failures, cap_failure_seen;
 	struct strmap failure_index; /* conversation id -> index + 1 */
-	struct poll **polls;
-	size_t n_polls, cap_polls;
+	/* the fetches; and those not done, in the order they were asked for
+	 * (the oldest is sent first), so that poll_arm and poll_cb walk them,
+	 * not the thousands done kept until the prune (a done one leaves at
+	 * the next walk) */
+	struct poll **polls, **active;
+	size_t n_polls, cap_polls, n_active, cap_active;
 	struct strmap poll_index; /* id -> struct poll */
 	size_t in_flight;
 	struct event *poll_ev;
@@ -245,6 +297,16 @@ struct report {
 	struct etcd_call *ev_call; /* the poll in flight */
 	struct event *ev_poll_ev;
 	bool ev_failing;           /* the last poll failed (said once) */
+	/* the conversations log: the files kept, the one appended to (or -1:
+	 * made at the next append, numbered log_next) */
+	struct conv_log *logs;
+	size_t n_logs, cap_logs;
+	int log_fd;
+	uint64_t log_cur, log_next;
+	off_t log_size;
+	int64_t log_first_ms; /* the current file's first line */
+	bool log_failing;     /* an append failed (said once) */
+	mode_t umask;         /* the process's, as the daemon keeps it */
 };
 
 /* The version of an event of etcd joined to the rows (its mod revision):
@@ -280,6 +342,39 @@ static void occ_clear(struct report_occ *o)
 	*o = (struct report_occ){ 0 };
 }
 
+static void conv_batches_clear(struct report *rep)
+{
+	for (size_t i = 0; i < rep->n_cbs; i++) {
+		free(rep->cbs[i]->batch_id);
+		free(rep->cbs[i]->ix);
+		free(rep->cbs[i]);
+	}
+	free(rep->cbs);
+	rep->cbs = NULL;
+	rep->n_cbs = rep->cap_cbs = 0;
+	strmap_clear(&rep->conv_batches);
+}
+
+/* Conversation k of report.convs is listed under its batch. */
+static void conv_batch_note(struct report *rep, size_t k)
+{
+	const char *b = rep->convs[k].batch_call_id;
+	struct conv_batch *cb;
+
+	if (!b || !*b)
+		return;
+	cb = strmap_get(&rep->conv_batches, b);
+	if (!cb) {
+		cb = xcalloc(1, sizeof(*cb));
+		cb->batch_id = xstrdup(b);
+		xgrow((void **)&rep->cbs, &rep->cap_cbs, rep->n_cbs + 1, sizeof(*rep->cbs));
+		rep->cbs[rep->n_cbs++] = cb;
+		strmap_put(&rep->conv_batches, cb->batch_id, cb);
+	}
+	xgrow((void **)&cb->ix, &cb->cap, cb->n + 1, sizeof(*cb->ix));
+	cb->ix[cb->n++] = k;
+}
+
 void report_free(struct report *r)
 {
 	if (!r)
@@ -302,8 +397,10 @@ void report_free(struct report *r)
 		free(r->polls[i]);
 	}
 	free(r->polls);
+	free(r->active);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
+	conv_batches_clear(r);
 	strmap_clear(&r->failure_index);
 	strmap_clear(&r->refetch);
 	for (size_t i = 0; i < r->n_refetch_keys; i++)
@@ -320,6 +417,9 @@ void report_free(struct report *r)
 	}
 	free(r->ev_joined_v);
 	strmap_clear(&r->ev_joined);
+	if (r->log_fd >= 0)
+		close(r->log_fd);
+	free(r->logs);
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
@@ -334,9 +434,12 @@ void report_free(struct report *r)
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void poll_arm(struct report *rep);
+static void polls_compact(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
+static void write_arm_by(struct report *rep, int64_t at_ms);
+static bool occ_fetching(const struct report *rep, const struct report_occ *o);
 static void detail_refetch(struct report *rep, const char *batch_id);
 static void occ_gc(struct engine *e, struct report *rep, const char *job);
 static void mark_dirty(struct report *rep, struct report_occ *o);
@@ -358,6 +461,11 @@ static struct report *report_of(struct engine *e)
 		e->report->poll_ev = event_new(e->base, -1, 0, poll_cb, e->report);
 		e->report->write_ev = event_new(e->base, -1, 0, write_cb, e->report);
 		e->report->prune_ev = event_new(e->base, -1, 0, prune_cb, e->report);
+		e->report->log_fd = -1;
+		e->report->log_next = 1;
+		/* (read once: the daemon changes it only around its own calls) */
+		e->report->umask = umask(0);
+		umask(e->report->umask);
 	}
 	return e->report;
 }
@@ -405,7 +513,7 @@ static gid_t results_gid(const struct daemonconf *c)
  * inside takes its group, and given the results' group). own: a folder
  * of the daemon's own (a job's), never a link and never one someone else
  * made beside it in a results_dir others may write (-EPERM). */
-static int open_folder(const char *path, gid_t gid, bool own)
+static int open_folder(const struct daemonconf *c, const char *path, bool own)
 {
 	bool made = mkdir(path, 0750) == 0;
 	int fd;
@@ -422,11 +530,12 @@ static int open_folder(const char *path, gid_t gid, bool own)
 			return -EPERM;
 		}
 	}
-	if (made && gid != (gid_t)-1) {
+	if (made) {
+		gid_t gid = results_gid(c);
 		struct stat st;
 		/* Under the unit the daemon's group already is control_group's
 		 * (Group=) and chown is filtered (EPERM): best effort. */
-		if (fstat(fd, &st) == 0 && st.st_gid != gid)
+		if (gid != (gid_t)-1 && fstat(fd, &st) == 0 && st.st_gid != gid)
 			if (fchown(fd, (uid_t)-1, gid) < 0) {
 				/* best effort (above) */
 			}
@@ -438,41 +547,73 @@ static int open_folder(const char *path, gid_t gid, bool own)
 	return fd;
 }
 
-/* Write text into results_dir/name (name "JOB/FILE") crash-safely. */
-static int write_file(const struct daemonconf *c, const char *name, const char *text, size_t len)
+/* The job folder of name ("JOB/FILE") in results_dir, opened: an
+ * existing one directly (the checks of open_folder, without a mkdir of
+ * results_dir and of it at each write), else made. */
+static int job_folder(const struct daemonconf *c, const char *name)
 {
 	const char *slash = strrchr(name, '/');
-	gid_t gid = results_gid(c);
 	char *sub;
-	int top, fd, rc;
-	struct file_piece piece = { text, len };
-	mode_t old;
+	int top, fd;
 
 	if (!slash)
 		return -EINVAL;
+	sub = xasprintf("%s/%.*s", c->results_dir, (int)(slash - name), name);
+	fd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+			close(fd);
+			fd = -EPERM;
+		}
+	} else if (errno != ENOENT) {
+		fd = errno == ENOTDIR ? -ELOOP : -errno;
+	} else if ((fd = open_folder(c, sub, true)) == -ENOENT) {
+		/* results_dir is missing too */
+		top = open_folder(c, c->results_dir, false);
+		fd = top < 0 ? top : open_folder(c, sub, true);
+		if (top >= 0)
+			close(top);
+	}
+	free(sub);
+	return fd;
+}
+
+/* Write the results files names[k] ("JOB/FILE", one job folder) with
+ * texts[k] crash-safely, with one sync of the folder for both. */
+static int write_files(const struct report *rep, const char *const *names, const char *const *texts,
+		       const size_t *lens, size_t n)
+{
+	const struct daemonconf *c = rep->e->conf;
+	struct file_piece *pieces = xcalloc(n, sizeof(*pieces));
+	const struct file_piece **pv = xcalloc(n, sizeof(*pv));
+	const char **base = xcalloc(n, sizeof(*base));
+	size_t *nv = xcalloc(n, sizeof(*nv));
 	/* The modes are the documented ones whatever the unit's UMask=: a
 	 * 0077 umask would make the folders 0700 and the files 0600, which
 	 * the group cannot read, and a chmod afterwards cannot restore the
 	 * set-group-ID bit under RestrictSUIDSGID=. The daemon is one
-	 * thread, so the umask is changed for these calls only. */
-	old = umask(0027);
-	top = open_folder(c->results_dir, gid, false);
-	if (top < 0) {
-		umask(old);
-		return top;
+	 * thread, so the umask is changed for these calls only, and only
+	 * when it would take a bit of those modes. */
+	bool narrow = (rep->umask & 02750) != 0;
+	mode_t old = narrow ? umask(0027) : 0;
+	int fd = job_folder(c, names[0]), rc;
+
+	for (size_t k = 0; k < n; k++) {
+		pieces[k] = (struct file_piece){ texts[k], lens[k] };
+		pv[k] = &pieces[k];
+		nv[k] = 1;
+		base[k] = strrchr(names[k], '/') + 1;
 	}
-	sub = xasprintf("%s/%.*s", c->results_dir, (int)(slash - name), name);
-	fd = open_folder(sub, gid, true);
-	free(sub);
-	if (fd < 0) {
+	rc = fd < 0 ? fd : file_replace_each_at(fd, base, pv, nv, n, 0640);
+	if (narrow)
 		umask(old);
-		close(top);
-		return fd;
-	}
-	rc = file_replace_at(fd, slash + 1, &piece, 1, 0640);
-	umask(old);
-	close(fd);
-	close(top);
+	if (fd >= 0)
+		close(fd);
+	free(pieces);
+	free(pv);
+	free(base);
+	free(nv);
 	return rc;
 }
 
@@ -483,6 +624,12 @@ struct occ_view {
 	struct results_input in;
 	struct results res;
 	const char *call_name;
+	/* the conversations and failures the rows may name (copies of
+	 * report's, not owned: the join sorts what it is given, and all that
+	 * is known is thousands of conversations of other occurrences) */
+	struct conv *convs;
+	struct conv_failure *failures;
+	size_t n_convs, n_failures;
 	/* a run whose batch ended has no detail held (it ended before this
 	 * start of the daemon): it is being fetched again, and rows written
 	 * now would say "submitted" for its recipients */
@@ -494,7 +641,83 @@ static void occ_view_clear(struct occ_view *v)
 	results_clear(&v->res);
 	free(v->runs);
 	free(v->all);
+	free(v->convs);
+	free(v->failures);
 	*v = (struct occ_view){ 0 };
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort v (n indexes) and drop repeats: the count left. */
+static size_t size_unique(size_t *v, size_t n)
+{
+	size_t k = 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), size_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	return k;
+}
+
+/* The conversations and failures the n runs' rows can name into v: those
+ * their details' entries name, and those that name one of their batches
+ * (the join's "latest conversation of the batch and recipient"), with
+ * the failures of both; in report's order, which the join keeps on ties. */
+static void occ_view_convs(struct report *rep, struct occ_view *v, size_t n)
+{
+	size_t *ci = NULL, *fi = NULL, nc = 0, cc = 0, nf = 0, cf = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct results_run *r = &v->runs[i];
+		const struct conv_batch *cb = r->batch_id ? strmap_get(&rep->conv_batches, r->batch_id) : NULL;
+		for (size_t k = 0; k < r->n_rcpts; k++) {
+			uintptr_t x = r->rcpts[k].conversation_id ?
+				      (uintptr_t)strmap_get(&rep->conv_index, r->rcpts[k].conversation_id) : 0;
+			if (x) {
+				xgrow((void **)&ci, &cc, nc + 1, sizeof(*ci));
+				ci[nc++] = x - 1;
+			}
+		}
+		for (size_t k = 0; cb && k < cb->n; k++) {
+			const struct conv *c = &rep->convs[cb->ix[k]];
+			if (c->batch_call_id && strcmp(c->batch_call_id, r->batch_id) == 0) {
+				xgrow((void **)&ci, &cc, nc + 1, sizeof(*ci));
+				ci[nc++] = cb->ix[k];
+			}
+		}
+	}
+	nc = size_unique(ci, nc);
+	v->convs = xcalloc(nc ? nc : 1, sizeof(*v->convs));
+	for (size_t i = 0; i < nc; i++)
+		v->convs[i] = rep->convs[ci[i]];
+	v->n_convs = nc;
+	/* a row's failure is that of its conversation id: an entry's, or a
+	 * conversation's above */
+	for (size_t i = 0; i < n + nc; i++) {
+		const struct results_run *r = i < n ? &v->runs[i] : NULL;
+		for (size_t k = 0; k < (r ? r->n_rcpts : 1); k++) {
+			const char *id = r ? r->rcpts[k].conversation_id : v->convs[i - n].conversation_id;
+			uintptr_t x = id ? (uintptr_t)strmap_get(&rep->failure_index, id) : 0;
+			if (x) {
+				xgrow((void **)&fi, &cf, nf + 1, sizeof(*fi));
+				fi[nf++] = x - 1;
+			}
+		}
+	}
+	nf = size_unique(fi, nf);
+	v->failures = xcalloc(nf ? nf : 1, sizeof(*v->failures));
+	for (size_t i = 0; i < nf; i++)
+		v->failures[i] = rep->failures[fi[i]];
+	v->n_failures = nf;
+	free(ci);
+	free(fi);
 }
 
 /* Build the rows of (job, start) into *v (which must not move while it
@@ -557,16 +780,17 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			v->runs[k] = v->runs[k - 1];
 		v->runs[k] = x;
 	}
+	occ_view_convs(rep, v, n);
 	v->in = (struct results_input){
 		.job = spec,
 		.start = start,
 		.call_name = v->call_name,
 		.runs = v->runs,
 		.n_runs = n,
-		.convs = rep->convs,
-		.n_convs = rep->n_convs,
-		.failures = rep->failures,
-		.n_failures = rep->n_failures,
+		.convs = v->convs,
+		.n_convs = v->n_convs,
+		.failures = v->failures,
+		.n_failures = v->n_failures,
 		.links = o ? o->links : NULL,
 		.n_links = o ? o->n_links : 0,
 	};
@@ -592,6 +816,28 @@ int report_touch_select(struct engine *e, const char *job, int64_t start, int pr
 	return 0;
 }
 
+/* The journal entry of one results file written (w: 0) or not. */
+static void report_logged(struct engine *e, const char *job, int64_t start, const char *name, int w,
+			  size_t rows, int64_t t0)
+{
+	struct log_fields lf = { .job = job, .run_start = start };
+
+	if (w < 0) {
+		log_event(LOG_ERR, EV_RESULTS_WRITTEN, &lf, "job '%s': cannot write the results file '%s/%s': %s", job,
+			  e->conf->results_dir, name,
+			  w == -EPERM ? "its job folder was made by another user, not this daemon" :
+			  w == -ELOOP ? "its job folder is a symbolic link" : strerror(-w));
+		e->stats.results_files_failed++;
+	} else {
+		/* (the time counts from the rows' join: the JSON Lines entry,
+		 * logged second, tells what the whole write of the run took) */
+		log_event(LOG_INFO, EV_RESULTS_WRITTEN, &lf,
+			  "job '%s': results file '%s/%s' written (%zu rows, %" PRId64 " ms)", job,
+			  e->conf->results_dir, name, rows, (engine_mono_us() - t0 + 500) / 1000);
+		e->stats.results_files_written++;
+	}
+}
+
 int report_write(struct engine *e, const char *job, int64_t start)
 {
 	struct occ_view v;
@@ -614,29 +860,19 @@ int report_write(struct engine *e, const char *job, int64_t start)
 			o->counts.successful += w->conv && w->conv->has_analysis && w->conv->call_successful == CONV_SUCCESS;
 		}
 	}
-	for (int f = RESULTS_CSV; f <= RESULTS_JSONL; f++) {
-		size_t len;
-		char *text = f == RESULTS_CSV ? results_csv(&v.res, &len) : results_jsonl(&v.res, &len);
-		char *name = results_file_name(job, start, v.call_name, (enum results_format)f);
-		int w = write_file(e->conf, name, text, len);
-		struct log_fields lf = { .job = job, .run_start = start };
-		if (w < 0) {
-			log_event(LOG_ERR, EV_RESULTS_WRITTEN, &lf, "job '%s': cannot write the results file '%s/%s': %s",
-				  job, e->conf->results_dir, name,
-				  w == -EPERM ? "its job folder was made by another user, not this daemon" :
-				  w == -ELOOP ? "its job folder is a symbolic link" : strerror(-w));
-			e->stats.results_files_failed++;
-			rc = w;
-		} else {
-			/* (the time counts from the rows' join: the JSON Lines
-			 * entry tells what the whole write of the run took) */
-			log_event(LOG_INFO, EV_RESULTS_WRITTEN, &lf,
-				  "job '%s': results file '%s/%s' written (%zu rows, %" PRId64 " ms)", job,
-				  e->conf->results_dir, name, v.res.n_rows, (engine_mono_us() - t0 + 500) / 1000);
-			e->stats.results_files_written++;
+	{
+		char *texts[2], *names[2];
+		size_t lens[2];
+		texts[0] = results_csv(&v.res, &lens[0]);
+		texts[1] = results_jsonl(&v.res, &lens[1]);
+		names[0] = results_file_name(job, start, v.call_name, RESULTS_CSV);
+		names[1] = results_file_name(job, start, v.call_name, RESULTS_JSONL);
+		rc = write_files(report_of(e), (const char *const *)names, (const char *const *)texts, lens, 2);
+		for (int f = 0; f < 2; f++) {
+			report_logged(e, job, start, names[f], rc, v.res.n_rows, t0);
+			free(names[f]);
+			free(texts[f]);
 		}
-		free(name);
-		free(text);
 	}
 	occ_view_clear(&v);
 	return rc;
@@ -842,10 +1078,20 @@ void report_note_detail(struct engine *e, const struct run *r, const struct batc
 			.conversation_id = dup_or_null(s->conversation_id),
 		};
 	}
-	/* written from write_cb, out of the way of due runs */
-	o->dirty = true;
-	write_arm(rep, 0);
 	polls_for_detail(rep, r->job, r->start, x);
+	/* written from write_cb, out of the way of due runs; without a
+	 * receiver, once the conversations the polls fetch now are in (one
+	 * write with their columns, not one without and more as they come),
+	 * REPORT_CONV_WAIT_MS at most */
+	o->dirty = true;
+	if (!e->hook_on && occ_fetching(rep, o)) {
+		int64_t until = engine_now_ms() + REPORT_CONV_WAIT_MS;
+		if (until > o->hold_until_ms)
+			o->hold_until_ms = until;
+		write_arm_by(rep, o->hold_until_ms);
+	} else {
+		write_arm(rep, 0);
+	}
 }
 
 /* --- the conversations known ------------------------------------------------ */
@@ -872,9 +1118,13 @@ static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 		/* the map's key is the old copy's id: point it at the new one
 		 * before the old one is freed (the lookup compares with it) */
 		strmap_put(&rep->conv_index, c->conversation_id, (void *)k);
+		/* (listed under its batch already, unless it names another) */
+		bool listed = old->batch_call_id && c->batch_call_id && strcmp(old->batch_call_id, c->batch_call_id) == 0;
 		conv_clear(old);
 		*old = *c;
 		rep->conv_seen[k - 1] = seen_ms;
+		if (!listed)
+			conv_batch_note(rep, k - 1);
 	} else {
 		xgrow((void **)&rep->convs, &rep->cap_convs, rep->n_convs + 1, sizeof(*rep->convs));
 		xgrow((void **)&rep->conv_seen, &rep->cap_conv_seen, rep->n_convs + 1, sizeof(*rep->conv_seen));
@@ -882,6 +1132,7 @@ static bool conv_add(struct report *rep, struct conv *c, int64_t seen_ms)
 		rep->convs[rep->n_convs++] = *c;
 		strmap_put(&rep->conv_index, rep->convs[rep->n_convs - 1].conversation_id,
 			   (void *)(uintptr_t)rep->n_convs);
+		conv_batch_note(rep, rep->n_convs - 1);
 	}
 	*c = (struct conv){ 0 };
 	return true;
@@ -937,36 +1188,118 @@ static int state_folder(const struct engine *e, const char *name)
 	return fd;
 }
 
-/* Keep a fetched conversation's body so that a restart need not fetch it
- * again (crash-safe, as everything in the state folder). */
-static void conv_store(const struct engine *e, const char *id, const char *body, size_t len)
-{
-	struct file_piece piece = { body, len };
-	char *name;
-	int fd, rc;
+/* --- the conversations log -------------------------------------------------- */
 
-	if (!id_file_safe(id))
-		return;
-	fd = state_folder(e, "conversations");
-	if (fd < 0)
-		return;
-	name = xasprintf("conv-%s.json", id);
-	/* a cache, not a fact only we hold: no sync (a file lost or cut by a
-	 * power cut is ignored at start) */
-	{
-		char *tmp = xasprintf(".%s.tmp", name);
-		rc = file_write_at(fd, tmp, &piece, 1, 0640, false);
-		if (rc == 0 && renameat(fd, tmp, fd, name) < 0) {
-			rc = -errno;
-			unlinkat(fd, tmp, 0);
+static char *convlog_name(uint64_t n)
+{
+	return xasprintf("conversations-%" PRIu64 ".jsonl", n);
+}
+
+static void convlog_known(struct report *rep, uint64_t n, int64_t last_ms)
+{
+	for (size_t i = 0; i < rep->n_logs; i++)
+		if (rep->logs[i].n == n) {
+			rep->logs[i].last_ms = last_ms;
+			return;
 		}
-		free(tmp);
+	xgrow((void **)&rep->logs, &rep->cap_logs, rep->n_logs + 1, sizeof(*rep->logs));
+	rep->logs[rep->n_logs++] = (struct conv_log){ n, last_ms };
+	if (n >= rep->log_next)
+		rep->log_next = n + 1;
+}
+
+/* A new file to append to (never one of an earlier start: it may end in
+ * a torn line that the next line would join). */
+static int convlog_open(struct report *rep)
+{
+	int dfd = state_folder(rep->e, "conversations"), fd = -1;
+
+	if (dfd < 0)
+		return dfd;
+	for (int tries = 0; tries < 1000; tries++) {
+		char *name = convlog_name(rep->log_next);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0640);
+		free(name);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+		rep->log_next++;
 	}
-	if (rc < 0)
-		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "cannot keep conversation %s in '%s/conversations': %s",
-			  id, e->conf->state_dir, strerror(-rc));
-	free(name);
-	close(fd);
+	if (fd < 0) {
+		fd = -errno;
+		close(dfd);
+		return fd;
+	}
+	close(dfd);
+	rep->log_fd = fd;
+	rep->log_cur = rep->log_next;
+	rep->log_size = 0;
+	rep->log_first_ms = engine_now_ms();
+	convlog_known(rep, rep->log_cur, rep->log_first_ms);
+	return 0;
+}
+
+static void convlog_close(struct report *rep)
+{
+	if (rep->log_fd >= 0)
+		close(rep->log_fd);
+	rep->log_fd = -1;
+}
+
+/* Keep a fetched conversation's body (as received) so that a restart
+ * need not fetch it again: a line appended to the log, no sync. */
+static void conv_store(struct report *rep, const char *body, size_t len)
+{
+	int64_t now = engine_now_ms();
+	size_t n;
+	char *line = conv_log_line(now, body, len, &n);
+	int rc = rep->log_fd >= 0 ? 0 : convlog_open(rep);
+
+	if (rc == 0)
+		rc = file_append(rep->log_fd, rep->log_size, line, n);
+	if (rc == 0) {
+		rep->log_size += (off_t)n;
+		convlog_known(rep, rep->log_cur, now);
+		rep->log_failing = false;
+	} else {
+		/* (cut back to its last whole line; the next one starts a
+		 * new file) */
+		convlog_close(rep);
+		if (!rep->log_failing)
+			log_event(LOG_WARNING, EV_STATE_ERROR, NULL,
+				  "cannot keep conversations in '%s/conversations': %s; a restart fetches them again",
+				  rep->e->conf->state_dir, strerror(-rc));
+		rep->log_failing = true;
+	}
+	free(line);
+}
+
+/* At the prune: a new file once the current one is old or large, and the
+ * files whose last line is past state_retention removed. */
+static void convlog_roll(struct report *rep, int64_t now)
+{
+	int64_t keep_ms = (int64_t)rep->e->conf->state_retention * 1000;
+	int dfd;
+	size_t w = 0;
+
+	if (rep->log_fd >= 0 &&
+	    (rep->log_size >= REPORT_CONV_LOG_MAX || now - rep->log_first_ms >= keep_ms / REPORT_CONV_LOG_ROLLS))
+		convlog_close(rep);
+	dfd = state_folder(rep->e, "conversations");
+	for (size_t i = 0; i < rep->n_logs; i++) {
+		const struct conv_log *l = &rep->logs[i];
+		if (dfd >= 0 && !(rep->log_fd >= 0 && l->n == rep->log_cur) && l->last_ms + keep_ms < now) {
+			char *name = convlog_name(l->n);
+			if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) {
+				free(name);
+				continue;
+			}
+			free(name);
+		}
+		rep->logs[w++] = *l;
+	}
+	rep->n_logs = w;
+	if (dfd >= 0)
+		close(dfd);
 }
 
 /* The occurrence whose batch holds conversation id (a detail's entry
@@ -993,10 +1326,38 @@ static void mark_dirty(struct report *rep, struct report_occ *o)
 	if (!o)
 		return;
 	o->dirty = true;
+	if (o->hold_until_ms > engine_now_ms()) {
+		/* its write waits for the fetches: the last one's end, or the
+		 * hold's, has it written */
+		write_arm_by(rep, o->hold_until_ms);
+		return;
+	}
 	/* (a write armed for later, e.g. for a detail's backoff, comes sooner) */
 	if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL) ||
 	    rep->write_at_ms > engine_now_ms() + REPORT_WRITE_DELAY_MS)
 		write_arm(rep, REPORT_WRITE_DELAY_MS);
+}
+
+/* Whether a fetch of a conversation of o's batches is under way or due. */
+static bool occ_fetching(const struct report *rep, const struct report_occ *o)
+{
+	for (size_t i = 0; i < o->n_details; i++)
+		for (size_t k = 0; k < o->details[i].n_rcpts; k++) {
+			const char *id = o->details[i].rcpts[k].conversation_id;
+			const struct poll *p = id ? strmap_get(&rep->poll_index, id) : NULL;
+			if (p && !p->done)
+				return true;
+		}
+	return false;
+}
+
+/* Have write_cb run at at_ms at the latest. */
+static void write_arm_by(struct report *rep, int64_t at_ms)
+{
+	int64_t now = engine_now_ms();
+
+	if (!event_pending(rep->write_ev, EV_TIMEOUT, NULL) || rep->write_at_ms > at_ms)
+		write_arm(rep, at_ms > now ? at_ms - now : 0);
 }
 
 static void write_arm(struct report *rep, int64_t ms)
@@ -1030,11 +1391,18 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 				later = rep->occ[i].not_before_ms;
 			continue;
 		}
+		/* (the end of its last fetch ends a hold: poll_done_cb) */
+		if (rep->occ[i].hold_until_ms > now) {
+			if (rep->occ[i].hold_until_ms < later)
+				later = rep->occ[i].hold_until_ms;
+			continue;
+		}
 		if (engine_due_soon(e, now, REPORT_WRITE_MARGIN_MS) || now - t0 >= REPORT_WRITE_CHUNK_MS) {
 			write_arm(rep, REPORT_WRITE_MARGIN_MS);
 			return;
 		}
 		rep->occ[i].dirty = false;
+		rep->occ[i].hold_until_ms = 0;
 		(void)report_write(e, rep->occ[i].job, rep->occ[i].start);
 	}
 	if (later != INT64_MAX) {
@@ -1447,19 +1815,23 @@ static void fact_put(struct facts *f, struct strmap *m, const char *key, int64_t
 		f->newest_conv_ms = ms;
 }
 
-/* A fact kept in dirfd/name about conversation conv of batch (NULL: not
- * named), read at start. */
-static void fact_note(struct report *rep, int dirfd, const char *name, const char *batch, const char *conv)
+/* A fact kept at ms about conversation conv of batch (NULL: not named),
+ * read at start. */
+static void fact_note_ms(struct report *rep, int64_t ms, const char *batch, const char *conv)
 {
-	int64_t ms;
-
 	if (!rep->facts)
 		return;
-	ms = mtime_ms_at(dirfd, name);
 	if (batch && *batch)
 		fact_put(rep->facts, &rep->facts->by_batch, batch, ms);
 	else
 		fact_put(rep->facts, &rep->facts->by_conv, conv, ms);
+}
+
+/* ... kept in dirfd/name (its last write). */
+static void fact_note(struct report *rep, int dirfd, const char *name, const char *batch, const char *conv)
+{
+	if (rep->facts)
+		fact_note_ms(rep, mtime_ms_at(dirfd, name), batch, conv);
 }
 
 static void facts_free(struct facts *f)
@@ -1829,9 +2201,10 @@ static void poll_arm(struct report *rep)
 		return;
 	if (rep->queue_head < rep->n_queue)
 		first = now;
-	for (size_t i = 0; i < rep->n_polls; i++) {
-		const struct poll *p = rep->polls[i];
-		if (!p->done && !p->in_flight && p->due_ms < first)
+	polls_compact(rep);
+	for (size_t i = 0; i < rep->n_active; i++) {
+		const struct poll *p = rep->active[i];
+		if (!p->in_flight && p->due_ms < first)
 			first = p->due_ms;
 	}
 	if (first == INT64_MAX)
@@ -1890,8 +2263,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (rep->queue_head == rep->n_queue)
 		rep->queue_head = rep->n_queue = 0;
-	for (size_t i = 0; i < rep->n_polls && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
-		struct poll *p = rep->polls[i];
+	for (size_t i = 0; i < rep->n_active && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
+		struct poll *p = rep->active[i];
 		const struct conv *c;
 		if (p->done || p->in_flight || p->due_ms > now)
 			continue;
@@ -1907,6 +2280,21 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		rep->in_flight++;
 	}
 	poll_arm(rep);
+}
+
+/* The done ones out of report.active, the others in their order. */
+static void polls_compact(struct report *rep)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < rep->n_active; i++) {
+		struct poll *p = rep->active[i];
+		if (p->done)
+			p->active = false;
+		else
+			rep->active[w++] = p;
+	}
+	rep->n_active = w;
 }
 
 static void poll_again(struct poll *p, int64_t delay_ms)
@@ -1928,9 +2316,12 @@ static void poll_done_cb(struct api_result *res, void *arg)
 		bool final = conv_final(&res->conv);
 		struct report_occ *o = occ_find(rep, p->job, p->start, false);
 		p->failures = 0;
-		conv_store(e, p->conv_id, res->body, res->body_len);
-		if (conv_add(rep, &res->conv, engine_now_ms()))
+		/* (kept only when it says more than what is known: the same
+		 * answer again changes nothing, on disk neither) */
+		if (conv_add(rep, &res->conv, engine_now_ms())) {
+			conv_store(rep, res->body, res->body_len);
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
+		}
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
 			p->done = true;
 		else
@@ -1961,6 +2352,15 @@ static void poll_done_cb(struct api_result *res, void *arg)
 		}
 		break;
 	}
+	}
+	if (p->done) {
+		/* the last fetch a held write waited for: written now */
+		struct report_occ *o = occ_find(rep, p->job, p->start, false);
+		if (o && o->hold_until_ms && !occ_fetching(rep, o)) {
+			o->hold_until_ms = 0;
+			if (o->dirty)
+				write_arm_by(rep, engine_now_ms());
+		}
 	}
 	poll_arm(rep);
 	engine_settle(e);
@@ -1997,6 +2397,11 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 	p->start = start;
 	p->fetches = p->failures = 0;
 	p->done = false;
+	if (!p->active) {
+		p->active = true;
+		xgrow((void **)&rep->active, &rep->cap_active, rep->n_active + 1, sizeof(*rep->active));
+		rep->active[rep->n_active++] = p;
+	}
 	p->due_ms = due_ms;
 }
 
@@ -2015,13 +2420,75 @@ static void polls_for_detail(struct report *rep, const char *job, int64_t start,
 
 /* --- start ------------------------------------------------------------------ */
 
-/* Read back the conversations fetched before. */
+/* Read back the log file dirfd/name: each whole line kept within
+ * state_retention is known again; a damaged line, or a torn last one (a
+ * crash while it was appended), is skipped with its FILE:LINE. */
+static void convlog_load(struct engine *e, int dirfd, const char *name)
+{
+	struct report *rep = report_of(e);
+	char *path = xasprintf("%s/conversations/%s", e->conf->state_dir, name), *line = NULL;
+	int64_t keep_ms = (int64_t)e->conf->state_retention * 1000, now = engine_now_ms();
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL;
+	size_t cap = 0, lineno = 0, bad = 0;
+	ssize_t n;
+
+	if (!in) {
+		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation log '%s' cannot be read: %s; ignored", path,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return;
+	}
+	while ((n = getline(&line, &cap, in)) > 0) {
+		struct conv c = { 0 };
+		char *cause = NULL;
+		int64_t ms = 0;
+		bool torn = line[n - 1] != '\n';
+		lineno++;
+		if (torn || conv_log_parse(line, (size_t)n - 1, &ms, &c, &cause) < 0) {
+			if (++bad <= REPORT_CONV_LOG_WARN)
+				log_event(LOG_WARNING, EV_STATE_ERROR, NULL,
+					  "conversation log '%s:%zu': %s%s; line skipped (fetched again if needed)", path,
+					  lineno, torn ? "a cut last line (a crash while it was written)" : "cannot be read: ",
+					  torn ? "" : cause ? cause : "not a conversation");
+			free(cause);
+			continue;
+		}
+		if (ms + keep_ms <= now) {
+			conv_clear(&c); /* past state_retention */
+			continue;
+		}
+		fact_note_ms(rep, ms, c.batch_call_id, c.conversation_id);
+		conv_add(rep, &c, ms);
+	}
+	if (bad > REPORT_CONV_LOG_WARN)
+		log_event(LOG_WARNING, EV_STATE_ERROR, NULL, "conversation log '%s': %zu more damaged lines skipped", path,
+			  bad - REPORT_CONV_LOG_WARN);
+	free(line);
+	fclose(in);
+	free(path);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Read back the conversations fetched before: the files of earlier
+ * versions (conv-ID.json, one each), then the log's files in order (a
+ * later line of one conversation wins only when it says more). */
 static int convs_load(struct engine *e)
 {
 	struct report *rep = report_of(e);
 	int fd = state_folder(e, "conversations");
 	DIR *d;
 	struct dirent *de;
+	uint64_t *logs = NULL;
+	size_t n_logs = 0, cap_logs = 0;
 
 	if (fd < 0)
 		return fd;
@@ -2031,9 +2498,18 @@ static int convs_load(struct engine *e)
 		return -errno;
 	}
 	while ((de = readdir(d))) {
-		char *path, *text = NULL, *cause = NULL;
+		char *path, *text = NULL, *cause = NULL, *end;
 		size_t len;
 		struct conv c = { 0 };
+		if (strncmp(de->d_name, "conversations-", 14) == 0 && (len = strlen(de->d_name)) > 20 &&
+		    strcmp(de->d_name + len - 6, ".jsonl") == 0 && de->d_name[14] >= '0' && de->d_name[14] <= '9') {
+			uint64_t n = strtoull(de->d_name + 14, &end, 10);
+			if (end != de->d_name + len - 6 || expired(e, dirfd(d), de->d_name))
+				continue;
+			xgrow((void **)&logs, &cap_logs, n_logs + 1, sizeof(*logs));
+			logs[n_logs++] = n;
+			continue;
+		}
 		if (strncmp(de->d_name, "conv-", 5) != 0 || !strstr(de->d_name, ".json") ||
 		    expired(e, dirfd(d), de->d_name))
 			continue;
@@ -2049,6 +2525,15 @@ static int convs_load(struct engine *e)
 		free(text);
 		free(path);
 	}
+	if (n_logs > 1)
+		qsort(logs, n_logs, sizeof(*logs), u64_cmp);
+	for (size_t i = 0; i < n_logs; i++) {
+		char *name = convlog_name(logs[i]);
+		convlog_load(e, dirfd(d), name);
+		convlog_known(rep, logs[i], mtime_ms_at(dirfd(d), name));
+		free(name);
+	}
+	free(logs);
 	closedir(d);
 	return 0;
 }
@@ -2115,6 +2600,9 @@ static void report_prune(struct report *rep)
 		strmap_put(&rep->conv_index, rep->convs[w - 1].conversation_id, (void *)(uintptr_t)w);
 	}
 	rep->n_convs = w;
+	conv_batches_clear(rep);
+	for (size_t i = 0; i < rep->n_convs; i++)
+		conv_batch_note(rep, i);
 	strmap_clear(&rep->failure_index);
 	for (size_t i = w = 0; i < rep->n_failures; i++) {
 		struct conv_failure *f = &rep->failures[i];
@@ -2129,11 +2617,13 @@ static void report_prune(struct report *rep)
 	}
 	rep->n_failures = w;
 	/* a poll that is done tells nothing any more (poll_add starts a new
-	 * one alike); one under way or waiting stays */
+	 * one alike); one under way or waiting stays (a done one is never
+	 * in flight: done comes with its answer, or instead of a request) */
 	strmap_clear(&rep->poll_index);
+	polls_compact(rep); /* (before the done ones are freed) */
 	for (size_t i = w = 0; i < rep->n_polls; i++) {
 		struct poll *p = rep->polls[i];
-		if (p->done && !p->in_flight) {
+		if (p->done) {
 			free(p->conv_id);
 			free(p->job);
 			free(p);
@@ -2157,6 +2647,7 @@ static void prune_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	report_prune(rep);
+	convlog_roll(rep, engine_now_ms());
 	prune_arm(rep);
 }
 

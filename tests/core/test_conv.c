@@ -605,6 +605,60 @@ START_TEST(test_truncated_at_every_offset)
 }
 END_TEST
 
+/* A conversations log line: the body made one line reads back to the
+ * same values and time; a damaged or cut line is refused with a cause,
+ * never accepted as something else. */
+START_TEST(test_log_line)
+{
+	size_t len, n;
+	char *text = example(&len), *line = conv_log_line(INT64_C(1792483300123), text, len, &n), *cause = NULL;
+	struct conv want, c, sentinel;
+	int64_t ms = -1;
+
+	parse_ok(text, &want);
+	/* one line: the example's own line ends are blanks now */
+	ck_assert_uint_eq(n, strlen(line));
+	ck_assert(memchr(text, '\n', len) != NULL);
+	ck_assert(memchr(line, '\n', n) == line + n - 1);
+	ck_assert(strncmp(line, "{\"kept_ms\":1792483300123,\"conversation\":{", 41) == 0);
+	ck_assert_int_eq(conv_log_parse(line, n - 1, &ms, &c, &cause), 0);
+	ck_assert_ptr_null(cause);
+	ck_assert_int_eq(ms, INT64_C(1792483300123));
+	ck_assert_str_eq(c.conversation_id, want.conversation_id);
+	ck_assert_int_eq(c.status, CONV_DONE);
+	ck_assert_str_eq(c.batch_call_id, "btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y");
+	ck_assert_str_eq(c.transcript_summary, want.transcript_summary);
+	ck_assert_uint_eq(c.n_data, 1);
+	ck_assert_str_eq(c.data[0].value, "\"renew\"");
+	ck_assert_uint_eq(c.transcript_turns, 2);
+	conv_clear(&c);
+	/* cut anywhere (a torn last line): refused, outputs untouched */
+	for (size_t cut = 0; cut < n - 1; cut += 7) {
+		memset(&c, 0x5a, sizeof(c));
+		memset(&sentinel, 0x5a, sizeof(sentinel));
+		ms = -1;
+		ck_assert_int_eq(conv_log_parse(line, cut, &ms, &c, &cause), -EBADMSG);
+		ck_assert_ptr_nonnull(cause);
+		ck_assert_int_eq(ms, -1);
+		ck_assert(memcmp(&c, &sentinel, sizeof(c)) == 0);
+		free(cause);
+		cause = NULL;
+	}
+	/* an envelope without its time, or whose conversation is damaged */
+	ck_assert_int_eq(conv_log_parse("{\"conversation\":{}}", 19, &ms, &c, &cause), -EBADMSG);
+	ck_assert_str_eq(cause, "kept_ms: missing");
+	free(cause);
+	cause = NULL;
+	strstr(line, "\"agent_id\"")[1] = 'X'; /* a required key gone */
+	ck_assert_int_eq(conv_log_parse(line, n - 1, &ms, &c, &cause), -EBADMSG);
+	ck_assert_msg(strncmp(cause, "conversation.", 13) == 0, "cause '%s'", cause);
+	free(cause);
+	conv_clear(&want);
+	free(line);
+	free(text);
+}
+END_TEST
+
 /* What is kept in memory follows the files: an occurrence held names it,
  * or it came within state_retention; an occurrence let go takes its
  * conversations with it. */
@@ -640,6 +694,7 @@ static Suite *conv_suite(void)
 	tcase_add_test(tc, test_replacement_character);
 	tcase_add_test(tc, test_truncated_at_every_offset);
 	tcase_add_test(tc, test_retained);
+	tcase_add_test(tc, test_log_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

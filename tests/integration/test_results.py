@@ -121,6 +121,10 @@ def test_results_files_when_batch_ends(work):
         # batchcallctl results: the rows from the daemon (once the polls
         # have brought every conversation, so that the files stay as they are) ...
         wait_until(lambda: csv_final(results, "res", at), 60, "the conversation columns")
+        # written once: the first write waited for the conversations the
+        # polls fetched when the batch ended (not once without their
+        # columns, then again as each came)
+        assert env.d.log().count("results file '%s' written" % csv_path) == 1, env.d.log()
         csv_text = open(csv_path, "rb").read()
         jsonl_text = open(jsonl_path, "rb").read()
         lines = [json.loads(x) for x in jsonl_text.decode().splitlines()]
@@ -268,6 +272,27 @@ def csv_final(results, job, at):
     return rows[0], body
 
 
+def log_lines_of(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            x = json.loads(line)
+            assert list(x) == ["kept_ms", "conversation"] and abs(x["kept_ms"] / 1000 - time.time()) < 600, x
+            out.append(x["conversation"]["conversation_id"])
+    return out
+
+
+def log_lines(work):
+    """The conversation ids of the lines of the conversations log, in
+    file and line order."""
+    folder = os.path.join(work, "state", "conversations")
+    out = []
+    for name in sorted((n for n in os.listdir(folder) if n.startswith("conversations-")),
+                       key=lambda n: int(n.split("-")[1].split(".")[0])):
+        out += log_lines_of(os.path.join(folder, name))
+    return out
+
+
 def test_campaign_without_webhooks(work):
     """The polling fallback: every finished recipient's conversation is
     fetched and the files are written again with its columns."""
@@ -311,19 +336,26 @@ def test_campaign_without_webhooks(work):
         convs = env.sim.requests("conversation")
         assert {r["path"].rsplit("/", 1)[1] for r in convs} == {r["conversation_id"] for r in want}, convs
         assert [r["status"] for r in convs].count(503) == 2, convs
-        kept = sorted(os.listdir(os.path.join(work, "state", "conversations")))
-        assert kept == sorted("conv-%s.json" % r["conversation_id"] for r in want), kept
+        # kept in the conversations log: one line each, appended (no file
+        # per conversation), the body as fetched and when
+        kept = log_lines(work)
+        assert sorted(kept) == sorted(r["conversation_id"] for r in want), kept
+        assert os.listdir(os.path.join(work, "state", "conversations")) == ["conversations-1.jsonl"]
         assert env.d.stop() == 0
-        # a restart fetches nothing again; a kept conversation older than
-        # state_retention (30 days) goes
+        # a restart fetches nothing again and appends to a new file (the
+        # last line of the old one may be torn); a log file whose last
+        # line is older than state_retention (30 days) goes
         n = len(env.sim.requests("conversation"))
-        old = os.path.join(work, "state", "conversations", kept[0])
-        os.utime(old, (time.time() - 31 * 86400,) * 2)
+        folder = os.path.join(work, "state", "conversations")
+        with open(os.path.join(folder, "conversations-7.jsonl"), "w") as f:
+            f.write('{"kept_ms":1,"conversation":{}}\n')
+        os.utime(os.path.join(folder, "conversations-7.jsonl"), (time.time() - 31 * 86400,) * 2)
         env.d.start()
         env.d.wait_started()
         time.sleep(1)
         assert len(env.sim.requests("conversation")) == n
-        assert sorted(os.listdir(os.path.join(work, "state", "conversations"))) == kept[1:]
+        assert os.listdir(folder) == ["conversations-1.jsonl"], os.listdir(folder)
+        assert "conversations-7.jsonl" not in env.d.log()
         # after the restart the daemon holds no detail of the ended batch:
         # it answers from the files while it fetches the detail again, and
         # never writes rows that would say less than the files
@@ -332,6 +364,59 @@ def test_campaign_without_webhooks(work):
         assert p.returncode == 0 and p.stdout == csv_before, (p.returncode, p.stderr)
         time.sleep(1.5)
         assert open(sorted(files_of(results, "camp", at))[0], "rb").read() == csv_before
+        assert env.d.stop() == 0
+
+
+def test_conversation_log_damage_and_upgrade(work):
+    """The conversations log is a cache: at start a damaged line and a
+    torn last line (a crash while it was appended) are skipped with a
+    warning naming FILE:LINE, never fatal, and only what they held is
+    fetched again; a conversation kept by an earlier version
+    (conv-ID.json) is read as before; new lines go to a new file, never
+    after the torn one."""
+    results = os.path.join(work, "results")
+    folder = os.path.join(work, "state", "conversations")
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        at = int(time.time()) + 2
+        env.d.write_job("camp", job_body(at))
+        env.d.signal(__import__("signal").SIGHUP)
+        env.d.wait_state("camp", ("completed", "failed"), 60)
+        header, body = wait_until(lambda: csv_final(results, "camp", at), 60, "the conversation columns")
+        csv_before = open(sorted(files_of(results, "camp", at))[0], "rb").read()
+        assert env.d.stop() == 0
+        log1 = os.path.join(folder, "conversations-1.jsonl")
+        lines = open(log1, "rb").read().splitlines(keepends=True)
+        assert len(lines) == 3 and all(x.endswith(b"\n") for x in lines), lines
+        ids = [json.loads(x)["conversation"]["conversation_id"] for x in lines]
+        assert sorted(ids) == sorted(r["conversation_id"] for r in body), ids
+        # the first as an earlier version kept it; the second after a
+        # damaged line; the third cut short at the end
+        with open(os.path.join(folder, "conv-%s.json" % ids[0]), "w") as f:
+            json.dump(json.loads(lines[0])["conversation"], f, indent=1)
+        damaged = lines[1] + b'{"kept_ms":1,"conversation":{"conversation_id":"x"}}\n' + lines[2][:80]
+        with open(log1, "wb") as f:
+            f.write(damaged)
+        for p in files_of(results, "camp", at):
+            os.unlink(p)  # written again at start, from what is kept
+        n = len(env.sim.requests("conversation"))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: csv_final(results, "camp", at), 60, "the files written again")
+        assert open(sorted(files_of(results, "camp", at))[0], "rb").read() == csv_before
+        # only the torn line's conversation is fetched again ...
+        again = [r["path"].rsplit("/", 1)[1] for r in env.sim.requests("conversation")[n:]]
+        assert again == [ids[2]], (again, ids)
+        log = env.d.log()
+        assert re.search(r"conversation log '%s:2': cannot be read: conversation\.agent_id: missing; line skipped"
+                         % re.escape(log1), log), log
+        assert "conversation log '%s:3': a cut last line (a crash while it was written); line skipped" % log1 in log
+        assert "conversation log '%s:1'" % log1 not in log
+        # ... and kept in a new file; the damaged one is left as it was
+        wait_until(lambda: os.path.exists(os.path.join(folder, "conversations-2.jsonl")), 10, "the new log file")
+        assert open(log1, "rb").read() == damaged
+        assert log_lines_of(os.path.join(folder, "conversations-2.jsonl")) == [ids[2]]
         assert env.d.stop() == 0
 
 
@@ -1222,7 +1307,8 @@ def test_modes_under_umask_0077(work):
 
 
 if __name__ == "__main__":
-    run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_campaign_with_webhooks,
+    run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_conversation_log_damage_and_upgrade,
+         test_campaign_with_webhooks,
          test_stored_event_never_goes_backwards, test_events_not_of_batch_calls_dropped,
          test_late_webhook_kill9_restart, test_retry_counts_attempts, test_missed_run_has_rows,
          test_stop_writes_pending_results, test_kill9_after_event_answer,
