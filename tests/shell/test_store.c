@@ -13,10 +13,13 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -289,6 +292,98 @@ START_TEST(test_torn_and_damaged_lines)
 }
 END_TEST
 
+
+/* ATTACK: kill -9 (or a power cut before the folder's sync) after the
+ * removal line is synced and before the run's own file is unlinked: the
+ * next start loads correctly (the removal line stands against the own
+ * file), but its compaction removes the journal, the removal line with
+ * it, and leaves the own file: the start after that brings the removed
+ * run back. */
+START_TEST(test_attack_removed_run_resurrects)
+{
+	struct store *st = NULL;
+	struct store_load_info info;
+	struct run *v[1] = { mk("a", 1000, 5) };
+	struct seen s;
+	char *cause = NULL, *text, *path;
+
+	fresh_dir();
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	ck_assert_int_eq(store_compact(st, SIZE_MAX), 0); /* a@1000.json written */
+	store_close(st);
+	ck_assert_uint_eq(count_files("a@"), 1);
+	text = slurp("a@1000.json");
+
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
+	ck_assert_int_eq(store_remove(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	/* the crash point: removal line durable, own file not yet unlinked */
+	append_raw("a@1000.json", text);
+	free(text);
+	path = xasprintf("%s/runs/a@1000.json", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	free(path);
+
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 0); /* correct: the removal stands */
+	load(&s, &info);              /* the next daemon's start: compacts */
+	ck_assert_uint_eq(s.runs, 0);
+	load_only(&s, &info);         /* the start after that */
+	ck_assert_msg(s.runs == 0, "removed run a came back (gen %llu) after a compaction",
+		      (unsigned long long)s.gen_of_a);
+	run_free(v[0]);
+}
+END_TEST
+
+/* ATTACK: a removal whose journal append fails (disk full; here the file
+ * size limit) has already dropped the run's newest record from the
+ * backend's to-write list; the removal returns an error (the engine keeps
+ * the run), and the next compaction (at stop at the latest) clears the
+ * journals without writing that record to the run's own file: load
+ * returns an older record than the one put acknowledged. */
+START_TEST(test_attack_failed_removal_reverts_run)
+{
+	struct store *st = NULL;
+	struct store_load_info info;
+	struct run *v[1] = { mk("a", 1000, 1) };
+	struct seen s;
+	char *cause = NULL, *path;
+	struct rlimit old, lim;
+	struct stat sb;
+	int rc;
+
+	fresh_dir();
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	ck_assert_int_eq(store_compact(st, SIZE_MAX), 0); /* own file: gen 1 */
+	v[0]->gen = 2;
+	v[0]->state = RUN_COMPLETED;
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0); /* acknowledged: gen 2 */
+
+	path = xasprintf("%s/runs/journal-1.jsonl", dir);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	free(path);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = store_remove(st, (const struct run *const *)v, 1);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert_int_lt(rc, 0); /* failed: "the records may still be there" */
+
+	ck_assert_int_eq(store_compact(st, SIZE_MAX), 0); /* e.g. at stop */
+	store_close(st);
+	load_only(&s, &info);
+	ck_assert_msg(s.runs == 0 || s.gen_of_a == 2,
+		      "after a failed removal and a compaction, load returns gen %llu, not the acknowledged gen 2",
+		      (unsigned long long)s.gen_of_a);
+	run_free(v[0]);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -297,6 +392,8 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_journal_load_and_clear);
 	tcase_add_test(tc, test_removal_lines);
 	tcase_add_test(tc, test_torn_and_damaged_lines);
+	tcase_add_test(tc, test_attack_removed_run_resurrects);
+	tcase_add_test(tc, test_attack_failed_removal_reverts_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
