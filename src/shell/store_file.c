@@ -68,6 +68,8 @@ struct file_store {
 	uint64_t jbytes;       /* bytes in the active journal */
 	uint64_t jtotal;       /* bytes appended to every journal since the last clear */
 	bool compacting;       /* a compaction is under way: goes on until done */
+	bool pinned;           /* a removed run's own file could not go: keep
+				* the journals (their removal line) */
 	struct pending *pending; /* sorted by name */
 	size_t n_pending, cap_pending;
 	char **legacy; /* first-version file names to remove once compacted */
@@ -365,7 +367,7 @@ static long fs_compact(struct store *s, size_t max)
 		if (fsync(f->runs_fd) < 0)
 			return -errno;
 	}
-	if (f->journals) {
+	if (f->journals && !f->pinned) {
 		rc = journals_clear(f);
 		if (rc < 0)
 			return rc;
@@ -408,13 +410,10 @@ static int fs_remove(struct store *s, const struct run *const *runs, size_t n)
 	bool unlinked = false;
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		char *name = name_of(runs[i]);
-		pending_drop(f, name);
-		free(name);
-	}
 	/* A journal may hold records of these runs: a removal line after
-	 * them stands against every one. */
+	 * them stands against every one. Their records to be written are
+	 * dropped only once it is durable: a failed removal leaves the runs
+	 * as they were. */
 	if (f->journals) {
 		char **texts = xcalloc(n, sizeof(*texts));
 		for (size_t i = 0; i < n; i++)
@@ -428,6 +427,7 @@ static int fs_remove(struct store *s, const struct run *const *runs, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *name = name_of(runs[i]);
+		pending_drop(f, name);
 		if (unlinkat(f->runs_fd, name, 0) == 0)
 			unlinked = true;
 		else if (errno != ENOENT && rc == 0)
@@ -665,6 +665,7 @@ static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_lo
 	struct file_store *f = fs_of(s);
 	struct load_ctx ctx = { .info = info };
 	struct found_list l;
+	bool unlinked = false;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
@@ -689,13 +690,16 @@ static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_lo
 
 			if (x->tomb)
 				continue;
-			/* Removed after it was written: not the run's any more. A
-			 * first-version file of it stays until compaction is done. */
+			/* Removed after it was written: not the run's any more.
+			 * Its own file (a crash came between the removal line and
+			 * the unlink) goes now, while the removal line still
+			 * stands: compaction removes that line, and a run made
+			 * again under the name gets a file of its own. */
 			if (gone && x->pos < gone) {
-				if (x->legacy && x->run) {
-					xgrow((void **)&f->legacy, &f->cap_legacy, f->n_legacy + 1, sizeof(*f->legacy));
-					f->legacy[f->n_legacy++] = xstrdup(x->file);
-				}
+				if (x->file && unlinkat(f->runs_fd, x->file, 0) == 0)
+					unlinked = true;
+				else if (x->file && errno != ENOENT)
+					f->pinned = true; /* the line must stay */
 				continue;
 			}
 			/* A first-version name goes once the run's record is
@@ -736,7 +740,7 @@ static int fs_load(struct store *s, store_load_cb cb, void *arg, struct store_lo
 	for (size_t i = 0; i < l.n; i++)
 		found_clear(&l.v[i]);
 	free(l.v);
-	if (f->n_legacy > 0 || f->n_pending > 0)
+	if (f->n_legacy > 0 || f->n_pending > 0 || unlinked)
 		fsync(f->runs_fd);
 	return 0;
 }

@@ -293,7 +293,7 @@ START_TEST(test_torn_and_damaged_lines)
 END_TEST
 
 
-/* ATTACK: kill -9 (or a power cut before the folder's sync) after the
+/* kill -9 (or a power cut before the folder's sync) after the
  * removal line is synced and before the run's own file is unlinked: the
  * next start loads correctly (the removal line stands against the own
  * file), but its compaction removes the journal, the removal line with
@@ -333,11 +333,32 @@ START_TEST(test_attack_removed_run_resurrects)
 	load_only(&s, &info);         /* the start after that */
 	ck_assert_msg(s.runs == 0, "removed run a came back (gen %llu) after a compaction",
 		      (unsigned long long)s.gen_of_a);
+
+	/* the same crash point, then the run is made again under its name
+	 * with a lower gen: the old file goes at load, the new record is
+	 * folded into a file of its own and stays */
+	ck_assert_int_eq(store_file_open(dir, &st, &cause), 0);
+	ck_assert_int_eq(store_load(st, load_cb, &s, &info), 0);
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	ck_assert_int_eq(store_compact(st, SIZE_MAX), 0);
+	text = slurp("a@1000.json");
+	ck_assert_int_eq(store_remove(st, (const struct run *const *)v, 1), 0);
+	v[0]->gen = 1;
+	ck_assert_int_eq(store_put(st, (const struct run *const *)v, 1), 0);
+	store_close(st);
+	append_raw("a@1000.json", text); /* the gen 5 file is back: the crash */
+	free(text);
+	load(&s, &info);
+	ck_assert_uint_eq(s.runs, 1);
+	ck_assert_uint_eq(s.gen_of_a, 1);
+	load_only(&s, &info);
+	ck_assert_uint_eq(s.runs, 1);
+	ck_assert_uint_eq(s.gen_of_a, 1);
 	run_free(v[0]);
 }
 END_TEST
 
-/* ATTACK: a removal whose journal append fails (disk full; here the file
+/* A removal whose journal append fails (disk full; here the file
  * size limit) has already dropped the run's newest record from the
  * backend's to-write list; the removal returns an error (the engine keeps
  * the run), and the next compaction (at stop at the latest) clears the
