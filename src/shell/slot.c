@@ -288,6 +288,7 @@ void slot_reap(struct engine *e)
 			slot_heap_remove(e, s);
 			run_free(s->run);
 			free(s->body);
+			free(s->rest);
 			carry_drop_body_keys(s);
 			free(s);
 			continue;
