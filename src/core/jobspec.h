@@ -16,6 +16,7 @@ struct suppress_set;
 struct contact_limits;
 struct calendar;
 struct window;
+struct strpool;
 
 #define JOB_NAME_MAX 64
 #define JOB_MAX_RECIPIENTS 10000
@@ -165,6 +166,9 @@ struct jobspec {
 	size_t n_touches;
 	bool view_vars;        /* a touch view (jobspec_touch_view): its
 				* recipients' vars arrays are its own */
+	bool pooled;           /* its strings (its recipients', variables' and
+				* touches' too) belong to a strpool, the
+				* daemonconf's: jobspec_clear leaves them */
 	uint64_t digest; /* hash of everything that is sent: detects changes */
 };
 
@@ -216,6 +220,7 @@ struct daemonconf {
 	struct suppress_set *suppress; /* their targets, sealed; NULL: no key */
 	struct contact_limits *limits; /* the frequency caps; NULL: none */
 	struct clusterconf *cluster;   /* NULL: one node, the state folder */
+	struct strpool *strings;       /* the strings of every job (jobspec.pooled) */
 };
 
 /* Is s an E.164 number: '+' and 8..15 digits? */
@@ -250,8 +255,10 @@ char *jobspec_touch_suffix(const struct jobspec *j, int touch);
  * Shares every string with j; free with jobspec_view_clear. */
 void jobspec_touch_view(const struct jobspec *j, int touch, struct jobspec *view);
 void jobspec_view_clear(struct jobspec *view);
-/* Free what t holds (t itself is not freed). */
-void touch_clear(struct touch *t);
+/* Call fn with the address of every string field of j, its recipients',
+ * their variables' and its touches' included (NULL ones too): the one list
+ * of them, for jobspec_clear and for the loader's pooling. */
+void jobspec_each_string(struct jobspec *j, void (*fn)(char **s, void *ctx), void *ctx);
 /* Free what j holds (j itself is not freed). */
 void jobspec_clear(struct jobspec *j);
 void clusterconf_free(struct clusterconf *k);

@@ -35,6 +35,7 @@
 #include "cfg.h"
 #include "csv.h"
 #include "file.h"
+#include "strpool.h"
 #include "suppress_store.h"
 #include "ledger.h"
 #include "tz.h"
@@ -114,7 +115,7 @@ enum base_from {
  * base of its run call_names, to report bases that could give two jobs
  * the same call_name. */
 struct seen_name {
-	const char *name; /* kept alive by keep() */
+	const char *name; /* the job's, in the daemonconf's string pool */
 	const char *file;
 	int line;
 	size_t order;
@@ -236,6 +237,27 @@ static const char *type_name(int type)
 	default:
 		return "a value";
 	}
+}
+
+/* The member of group g named key, or NULL. libconfig's own
+ * config_setting_get_member matches a path, with a strchr for each
+ * character it compares: most of the time of loading 100,000 jobs went
+ * there. A key here is a plain name, which this compares as a string. */
+static config_setting_t *member(const config_setting_t *g, const char *key)
+{
+	int n;
+
+	if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return NULL;
+	n = config_setting_length(g);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+		/* the first byte settles most of them, without a call */
+		if (name && name[0] == key[0] && strcmp(name, key) == 0)
+			return s;
+	}
+	return NULL;
 }
 
 static void wrong_type(struct loader *L, const config_setting_t *s, const char *want)
@@ -639,17 +661,17 @@ static void parse_recipient(struct loader *L, const config_setting_t *g, struct 
 		return;
 	check_keys(L, g, "a recipient", recipient_keys, ARRAY_SIZE(recipient_keys));
 	for (size_t i = 0; i < ARRAY_SIZE(recipient_strings); i++) {
-		s = config_setting_get_member(g, recipient_strings[i].key);
+		s = member(g, recipient_strings[i].key);
 		if (s && !get_string(L, s, true, recipient_string(r, i)))
 			ok = false;
 	}
-	s = config_setting_get_member(g, "variables");
+	s = member(g, "variables");
 	if (s)
 		parse_variables(L, s, r);
 	if (ok)
 		recipient_target_ok(L, g, NULL, 0, r);
 	if (r->timezone)
-		recipient_zone_ok(L, config_setting_get_member(g, "timezone"), NULL, 0, r);
+		recipient_zone_ok(L, member(g, "timezone"), NULL, 0, r);
 }
 
 static void parse_recipients(struct loader *L, const config_setting_t *s, struct recipient **ret, size_t *ret_n)
@@ -798,12 +820,12 @@ out:
 static const config_setting_t *pick(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 				    const char *key)
 {
-	const config_setting_t *s = job ? config_setting_get_member(job, key) : NULL;
+	const config_setting_t *s = job ? member(job, key) : NULL;
 
 	L->quiet = false;
 	if (s)
 		return s;
-	s = defs ? config_setting_get_member(defs, key) : NULL;
+	s = defs ? member(defs, key) : NULL;
 	if (s && job)
 		L->quiet = true;
 	return s;
@@ -831,8 +853,8 @@ static void job_int(struct loader *L, const config_setting_t *job, const config_
 static void job_retry(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 		      struct retry_policy *rp)
 {
-	const config_setting_t *jg = job ? config_setting_get_member(job, "retry") : NULL;
-	const config_setting_t *dg = defs ? config_setting_get_member(defs, "retry") : NULL;
+	const config_setting_t *jg = job ? member(job, "retry") : NULL;
+	const config_setting_t *dg = defs ? member(defs, "retry") : NULL;
 	const config_setting_t *where = jg ? jg : dg;
 	const config_setting_t *levels[2] = { dg, jg };
 	bool ok = true, level_quiet[2] = { job != NULL, false };
@@ -847,13 +869,13 @@ static void job_retry(struct loader *L, const config_setting_t *job, const confi
 			continue;
 		}
 		check_keys(L, g, "'retry'", retry_keys, ARRAY_SIZE(retry_keys));
-		if ((s = config_setting_get_member(g, "max_retries")))
+		if ((s = member(g, "max_retries")))
 			ok &= get_int32(L, s, 0, 100, &rp->max_retries);
-		if ((s = config_setting_get_member(g, "delay")))
+		if ((s = member(g, "delay")))
 			ok &= get_int32(L, s, 0, INT_MAX, &rp->delay);
-		if ((s = config_setting_get_member(g, "max_delay")))
+		if ((s = member(g, "max_delay")))
 			ok &= get_int32(L, s, 0, INT_MAX, &rp->max_delay);
-		if ((s = config_setting_get_member(g, "backoff"))) {
+		if ((s = member(g, "backoff"))) {
 			double v;
 			if (!get_double(L, s, &v))
 				ok = false;
@@ -881,13 +903,13 @@ static void job_whatsapp(struct loader *L, const config_setting_t *job, const co
 		return;
 	check_keys(L, g, "'whatsapp'", whatsapp_keys, ARRAY_SIZE(whatsapp_keys));
 	j->has_whatsapp = true;
-	if ((s = config_setting_get_member(g, "phone_number_id")))
+	if ((s = member(g, "phone_number_id")))
 		get_string(L, s, true, &j->whatsapp.phone_number_id);
-	if ((s = config_setting_get_member(g, "permission_template_name")))
+	if ((s = member(g, "permission_template_name")))
 		get_string(L, s, true, &j->whatsapp.template_name);
 	else
 		lerr(L, g, "'whatsapp' needs 'permission_template_name'");
-	if ((s = config_setting_get_member(g, "permission_template_language_code")))
+	if ((s = member(g, "permission_template_language_code")))
 		get_string(L, s, true, &j->whatsapp.template_language_code);
 	else
 		lerr(L, g, "'whatsapp' needs 'permission_template_language_code'");
@@ -991,15 +1013,15 @@ static struct window *hours_window(struct loader *L, const config_setting_t *g)
 	w = xcalloc(1, sizeof(*w));
 	w->days = CALENDAR_ALL_WEEKDAYS;
 	check_keys(L, g, "'calling_hours'", hours_keys, ARRAY_SIZE(hours_keys));
-	if ((s = config_setting_get_member(g, "days")) && get_string(L, s, true, &v)) {
+	if ((s = member(g, "days")) && get_string(L, s, true, &v)) {
 		char *cause = NULL;
 		if (calendar_parse_weekdays(v, &w->days, &cause) < 0)
 			lerr(L, s, "'calling_hours.days' \"%s\": %s", v, cause);
 		free(cause);
 	}
 	free(v);
-	s_from = config_setting_get_member(g, "from");
-	s_to = config_setting_get_member(g, "to");
+	s_from = member(g, "from");
+	s_to = member(g, "to");
 	if (!s_from || !s_to) {
 		lerr(L, g, "'calling_hours' needs 'from' and 'to' (e.g. from = \"09:00\"; to = \"20:00\";)");
 		ok = false;
@@ -1225,23 +1247,23 @@ static void job_follow_up(struct loader *L, const config_setting_t *job, const c
 		if (!want_group(L, g))
 			continue;
 		check_keys(L, g, "'follow_up'", touch_keys, ARRAY_SIZE(touch_keys));
-		s = config_setting_get_member(g, "after");
+		s = member(g, "after");
 		if (!s)
 			lerr(L, g, "follow-up %d needs 'after' (a time span from the end of the previous touch, e.g. "
 				   "after = \"2d\";)", i + 1);
 		else
 			(void)get_span(L, s, 0, &t->after_s);
-		if ((s = config_setting_get_member(g, "status")))
+		if ((s = member(g, "status")))
 			t->status = touch_statuses(L, s);
-		if ((s = config_setting_get_member(g, "call_successful")))
+		if ((s = member(g, "call_successful")))
 			t->verdicts = touch_verdicts(L, s);
-		if ((s = config_setting_get_member(g, "data")))
+		if ((s = member(g, "data")))
 			touch_data(L, s, t);
-		if ((s = config_setting_get_member(g, "call_name_suffix")))
+		if ((s = member(g, "call_name_suffix")))
 			touch_suffix(L, s, t);
-		if ((s = config_setting_get_member(g, "first_message")))
+		if ((s = member(g, "first_message")))
 			(void)get_string(L, s, true, &t->first_message);
-		if ((s = config_setting_get_member(g, "variables"))) {
+		if ((s = member(g, "variables"))) {
 			parse_variables(L, s, &tmp);
 			t->vars = tmp.vars;
 			t->n_vars = tmp.n_vars;
@@ -1249,8 +1271,8 @@ static void job_follow_up(struct loader *L, const config_setting_t *job, const c
 		/* Each of the two keys is the touch's, else the job's: the
 		 * touch's window is made of both. */
 		{
-			const config_setting_t *ch = config_setting_get_member(g, "calling_hours"),
-					       *bo = config_setting_get_member(g, "blackout_dates");
+			const config_setting_t *ch = member(g, "calling_hours"),
+					       *bo = member(g, "blackout_dates");
 			if (ch && !j->hours && !L->failed)
 				lerr(L, g, "follow-up %d has calling hours but the job has none: give the job "
 					   "'calling_hours' too", i + 1);
@@ -1291,13 +1313,13 @@ static void job_check_repeat(struct loader *L, const config_setting_t *job, cons
 			     struct jobspec *j)
 {
 	static const char *const needs_repeat[] = { "until", "count", "overlap" };
-	const config_setting_t *s_count = config_setting_get_member(job, "count");
-	const config_setting_t *s_until = config_setting_get_member(job, "until");
+	const config_setting_t *s_count = member(job, "count");
+	const config_setting_t *s_until = member(job, "until");
 	int64_t first;
 
 	if (!s_repeat) {
 		for (size_t i = 0; i < ARRAY_SIZE(needs_repeat); i++) {
-			const config_setting_t *s = config_setting_get_member(job, needs_repeat[i]);
+			const config_setting_t *s = member(job, needs_repeat[i]);
 			if (s)
 				lerr(L, s, "'%s' needs 'repeat': without it the job runs once", needs_repeat[i]);
 		}
@@ -1342,12 +1364,12 @@ static void job_name(struct loader *L, const config_setting_t *job, const config
 
 	if (!job) {
 		check_keys(L, defs, "'defaults'", job_keys, ARRAY_SIZE(job_keys));
-		if ((s = config_setting_get_member(defs, "name")))
+		if ((s = member(defs, "name")))
 			lerr(L, s, "'name' cannot have a default: every job has its own");
 		return;
 	}
 	check_keys(L, job, "a job", job_keys, ARRAY_SIZE(job_keys));
-	s = config_setting_get_member(job, "name");
+	s = member(job, "name");
 	if (!s)
 		lerr(L, job, "a job needs a 'name'");
 	else if (get_string(L, s, false, &j->name) && !job_name_valid(j->name))
@@ -1472,10 +1494,10 @@ static void job_start_wall(struct loader *L, const config_setting_t *job, const 
 static void job_instant(struct loader *L, const config_setting_t *job, const config_setting_t *defs,
 			const config_setting_t *s_tz, const config_setting_t *s_repeat, struct jobspec *j)
 {
-	const config_setting_t *js = job ? config_setting_get_member(job, "start") : NULL;
-	const config_setting_t *ju = job ? config_setting_get_member(job, "scheduled_time_unix") : NULL;
-	const config_setting_t *ds = defs ? config_setting_get_member(defs, "start") : NULL;
-	const config_setting_t *du = defs ? config_setting_get_member(defs, "scheduled_time_unix") : NULL;
+	const config_setting_t *js = job ? member(job, "start") : NULL;
+	const config_setting_t *ju = job ? member(job, "scheduled_time_unix") : NULL;
+	const config_setting_t *ds = defs ? member(defs, "start") : NULL;
+	const config_setting_t *du = defs ? member(defs, "scheduled_time_unix") : NULL;
 	bool from_defs = job && !js && !ju, tz_quiet = L->quiet;
 	const config_setting_t *s_start = from_defs || !job ? ds : js;
 	const config_setting_t *s_unix = from_defs || !job ? du : ju;
@@ -1514,7 +1536,7 @@ static void job_no_zone(struct loader *L, const config_setting_t *job, const con
 	free(cause);
 	L->quiet = false;
 	if (s_repeat)
-		lerr(L, config_setting_get_member(job, "repeat") ? s_repeat : job,
+		lerr(L, member(job, "repeat") ? s_repeat : job,
 		     "'repeat' needs a 'timezone' (in the job or in defaults)");
 	else if (j->hours)
 		lerr(L, job, "calling hours need a 'timezone' (in the job or in defaults)");
@@ -1622,8 +1644,8 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 	job_follow_up(L, job, defs, j);
 	if (!job)
 		return;
-	if (!j->agent_id && !config_setting_get_member(job, "agent_id") &&
-	    !(defs && config_setting_get_member(defs, "agent_id")))
+	if (!j->agent_id && !member(job, "agent_id") &&
+	    !(defs && member(defs, "agent_id")))
 		lerr(L, job, "job '%s' needs an 'agent_id'", j->name ? j->name : "?");
 	job_check_recipients(L, job, defs, j);
 	/* only on an otherwise sound job: one mistake, one message */
@@ -1635,31 +1657,47 @@ static void job_build(struct loader *L, const config_setting_t *job, const confi
 static void note_job(struct loader *L, const config_setting_t *g, const config_setting_t *defs,
 		     const struct jobspec *j)
 {
-	const config_setting_t *own = config_setting_get_member(g, "call_name");
+	const config_setting_t *own = member(g, "call_name");
 	struct seen_name *n;
 
 	xgrow((void **)&L->seen, &L->seen_cap, L->n_seen + 1, sizeof(*L->seen));
 	n = &L->seen[L->n_seen];
 	memset(n, 0, sizeof(*n));
-	n->name = keep(L, xstrdup(j->name));
-	n->file = keep(L, xstrdup(j->file));
+	n->name = j->name;
+	n->file = j->file;
 	n->line = j->line;
 	n->order = L->n_seen;
 	n->base_file = n->file;
 	n->base_line = n->line;
 	if (own) {
 		n->from = BASE_OWN;
-		n->base_file = keep(L, xstrdup(setting_file(L, own)));
+		n->base_file = strpool_intern(L->c->strings, setting_file(L, own));
 		n->base_line = setting_line(own);
-	} else if (defs && config_setting_get_member(defs, "call_name")) {
+	} else if (defs && member(defs, "call_name")) {
 		n->from = BASE_DEFAULTS;
 	} else {
 		n->from = BASE_NAME;
 	}
 	/* a call_name that could not be read leaves j->call_name NULL */
 	if (n->from == BASE_NAME || j->call_name)
-		n->base = keep(L, xstrdup(jobspec_call_base(j)));
+		n->base = jobspec_call_base(j);
 	L->n_seen++;
+}
+
+static void intern_cb(char **s, void *ctx)
+{
+	const char *k = strpool_intern(ctx, *s);
+
+	free(*s);
+	*s = (char *)k; /* never written through: jobspec.pooled */
+}
+
+/* Move j's strings into the daemonconf's pool: one copy of the agent, the
+ * zone and the file of many jobs, and no malloc per string. */
+static void job_pool(struct loader *L, struct jobspec *j)
+{
+	jobspec_each_string(j, intern_cb, L->c->strings);
+	j->pooled = true;
 }
 
 static void load_job_file(struct loader *L, const char *path, const config_setting_t *defs)
@@ -1674,7 +1712,7 @@ static void load_job_file(struct loader *L, const char *path, const config_setti
 		goto out;
 	root = config_root_setting(&cf);
 	check_keys(L, root, "a job file", jobfile_keys, ARRAY_SIZE(jobfile_keys));
-	jobs = config_setting_get_member(root, "jobs");
+	jobs = member(root, "jobs");
 	if (!jobs) {
 		lerr_at(L, path, 1, "no 'jobs' list: a job file holds jobs = ( { name = ...; ... } );");
 		goto out;
@@ -1697,6 +1735,8 @@ static void load_job_file(struct loader *L, const char *path, const config_setti
 		} else {
 			job_build(L, g, defs, &j);
 		}
+		/* before note_job, which keeps pointers to the pooled strings */
+		job_pool(L, &j);
 		if (j.name && job_name_valid(j.name))
 			note_job(L, g, defs, &j);
 		if (!L->failed) {
@@ -1962,7 +2002,7 @@ static void load_api(struct loader *L, const config_setting_t *g, struct apiconf
 	if (!want_group(L, g))
 		return;
 	check_keys(L, g, "'api'", api_keys, ARRAY_SIZE(api_keys));
-	if ((s = config_setting_get_member(g, "base_url")) && get_string(L, s, true, &v)) {
+	if ((s = member(g, "base_url")) && get_string(L, s, true, &v)) {
 		size_t len = strlen(v);
 		const char *host = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
 		while (len > 0 && v[len - 1] == '/')
@@ -1978,18 +2018,18 @@ static void load_api(struct loader *L, const config_setting_t *g, struct apiconf
 		}
 	}
 	freep(&v);
-	if ((s = config_setting_get_member(g, "allow_insecure_http")))
+	if ((s = member(g, "allow_insecure_http")))
 		get_bool(L, s, &api->allow_insecure_http);
 	if (url_setting && strncmp(api->base_url, "http://", 7) == 0 && !api->allow_insecure_http &&
 	    !url_host_is_loopback(api->base_url + 7))
 		lerr(L, url_setting, "'api.base_url' is http:// to a host that is not loopback: the API key would "
 		     "travel in clear; use https://, or set api.allow_insecure_http = true (got \"%s\")",
 		     api->base_url);
-	if ((s = config_setting_get_member(g, "api_key_file")) && get_string(L, s, true, &v)) {
+	if ((s = member(g, "api_key_file")) && get_string(L, s, true, &v)) {
 		api->api_key_file = resolve(dir, v);
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(g, "ca_file")) && get_string(L, s, true, &v)) {
+	if ((s = member(g, "ca_file")) && get_string(L, s, true, &v)) {
 		api->ca_file = resolve(dir, v);
 		freep(&v);
 		/* Found now, not as a TLS failure of the first request. */
@@ -1999,11 +2039,11 @@ static void load_api(struct loader *L, const config_setting_t *g, struct apiconf
 		else
 			close(fd);
 	}
-	if ((s = config_setting_get_member(g, "request_timeout")))
+	if ((s = member(g, "request_timeout")))
 		get_int32(L, s, 1, 600, &api->request_timeout);
-	if ((s = config_setting_get_member(g, "max_concurrent_requests")))
+	if ((s = member(g, "max_concurrent_requests")))
 		get_int32(L, s, 1, 256, &api->max_concurrent_requests);
-	if ((s = config_setting_get_member(g, "max_requests_per_second")) &&
+	if ((s = member(g, "max_requests_per_second")) &&
 	    get_double(L, s, &api->max_requests_per_second) && api->max_requests_per_second <= 0) {
 		lerr(L, s, "'api.max_requests_per_second' must be greater than 0 (got %g)", api->max_requests_per_second);
 		api->max_requests_per_second = DEF_MAX_RPS;
@@ -2028,7 +2068,7 @@ static bool listen_valid(const char *v)
  * (cfg_control_socket). */
 static bool control_socket(struct loader *L, const config_setting_t *root, const char *dir, char **ret)
 {
-	const config_setting_t *s = config_setting_get_member(root, "control_socket");
+	const config_setting_t *s = member(root, "control_socket");
 	char *v = NULL;
 
 	if (!s)
@@ -2049,12 +2089,12 @@ static void folders(struct loader *L, const config_setting_t *root, const char *
 	const config_setting_t *s;
 	char *v = NULL;
 
-	if ((s = config_setting_get_member(root, "state_dir")) && get_string(L, s, true, &v)) {
+	if ((s = member(root, "state_dir")) && get_string(L, s, true, &v)) {
 		free(*state_dir);
 		*state_dir = resolve(dir, v);
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(root, "results_dir")) && get_string(L, s, true, &v)) {
+	if ((s = member(root, "results_dir")) && get_string(L, s, true, &v)) {
 		free(*results_dir);
 		*results_dir = resolve(dir, v);
 		freep(&v);
@@ -2136,9 +2176,9 @@ static void load_limits(struct loader *L, const config_setting_t *g)
 	if (!want_group(L, g))
 		return;
 	check_keys(L, g, "'contact_limits'", limits_keys, ARRAY_SIZE(limits_keys));
-	if ((mc = config_setting_get_member(g, "max_calls")))
+	if ((mc = member(g, "max_calls")))
 		ok &= get_int32(L, mc, 1, 10000, &lim.max_calls);
-	if ((s = config_setting_get_member(g, "window")))
+	if ((s = member(g, "window")))
 		ok &= get_span(L, s, 1, &lim.window_s);
 	else if (mc) {
 		lerr(L, mc, "'contact_limits': 'max_calls' needs a 'window' (\"7d\": at most max_calls calls in "
@@ -2149,9 +2189,9 @@ static void load_limits(struct loader *L, const config_setting_t *g)
 		lerr(L, s, "'contact_limits': 'window' needs a 'max_calls'");
 		ok = false;
 	}
-	if ((s = config_setting_get_member(g, "min_gap")))
+	if ((s = member(g, "min_gap")))
 		ok &= get_span(L, s, 1, &lim.min_gap_s);
-	if ((s = config_setting_get_member(g, "per_agent")))
+	if ((s = member(g, "per_agent")))
 		ok &= get_bool(L, s, &lim.per_agent);
 	if (ok && lim.max_calls == 0 && lim.min_gap_s == 0) {
 		lerr(L, g, "'contact_limits' needs 'max_calls' and 'window', or 'min_gap', or both");
@@ -2210,7 +2250,7 @@ static void load_cluster(struct loader *L, const config_setting_t *g, const char
 	k = xcalloc(1, sizeof(*k));
 	k->lease_ttl = 10;
 	k->key_prefix = xstrdup("/batchcalld/");
-	if (!(s = config_setting_get_member(g, "etcd_endpoints"))) {
+	if (!(s = member(g, "etcd_endpoints"))) {
 		lerr(L, g, "'cluster' needs 'etcd_endpoints' (a list of \"http://HOST:PORT\" or \"https://HOST:PORT\")");
 		ok = false;
 	} else if ((config_setting_type(s) != CONFIG_TYPE_LIST && config_setting_type(s) != CONFIG_TYPE_ARRAY) ||
@@ -2237,7 +2277,7 @@ static void load_cluster(struct loader *L, const config_setting_t *g, const char
 			k->etcd_endpoints[k->n_etcd_endpoints++] = xstrdup(u);
 		}
 	}
-	if (!(s = config_setting_get_member(g, "node_name"))) {
+	if (!(s = member(g, "node_name"))) {
 		lerr(L, g, "'cluster' needs 'node_name' (this node's name, unique in the cluster)");
 		ok = false;
 	} else if (get_string(L, s, true, &v)) {
@@ -2251,9 +2291,9 @@ static void load_cluster(struct loader *L, const config_setting_t *g, const char
 		freep(&v);
 	} else
 		ok = false;
-	if ((s = config_setting_get_member(g, "lease_ttl")))
+	if ((s = member(g, "lease_ttl")))
 		ok &= get_int32(L, s, 3, 300, &k->lease_ttl);
-	if ((s = config_setting_get_member(g, "key_prefix")) && get_string(L, s, true, &v)) {
+	if ((s = member(g, "key_prefix")) && get_string(L, s, true, &v)) {
 		size_t n = strlen(v);
 		if (n < 2 || v[0] != '/' || v[n - 1] != '/' || n > 200) {
 			lerr(L, s, "'cluster.key_prefix' must begin and end with '/' (\"/batchcalld/\"; got \"%s\")", v);
@@ -2265,11 +2305,11 @@ static void load_cluster(struct loader *L, const config_setting_t *g, const char
 		}
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(g, "ca_file")))
+	if ((s = member(g, "ca_file")))
 		cluster_file(L, s, dir, &k->ca_file);
-	if ((s = config_setting_get_member(g, "cert_file")))
+	if ((s = member(g, "cert_file")))
 		cluster_file(L, s, dir, &k->cert_file);
-	if ((s = config_setting_get_member(g, "key_file")))
+	if ((s = member(g, "key_file")))
 		cluster_file(L, s, dir, &k->key_file);
 	if (!k->cert_file != !k->key_file) {
 		lerr(L, g, "'cluster': 'cert_file' and 'key_file' go together (the client certificate and its key)");
@@ -2292,9 +2332,9 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	bool jobs_ok = true;
 
 	check_keys(L, root, "the daemon configuration", daemon_keys, ARRAY_SIZE(daemon_keys));
-	if ((s = config_setting_get_member(root, "api")))
+	if ((s = member(root, "api")))
 		load_api(L, s, &c->api, dir);
-	if ((s = config_setting_get_member(root, "jobs_dir"))) {
+	if ((s = member(root, "jobs_dir"))) {
 		jobs_ok = get_string(L, s, true, &v);
 		if (jobs_ok) {
 			free(c->jobs_dir);
@@ -2305,9 +2345,9 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 	}
 	folders(L, root, dir, &c->state_dir, &c->results_dir);
 	control_socket(L, root, dir, &c->control_socket);
-	if ((s = config_setting_get_member(root, "control_group")))
+	if ((s = member(root, "control_group")))
 		get_string(L, s, true, &c->control_group);
-	if ((s = config_setting_get_member(root, "metrics_listen")) && get_string(L, s, true, &v)) {
+	if ((s = member(root, "metrics_listen")) && get_string(L, s, true, &v)) {
 		if (!listen_valid(v))
 			lerr(L, s, "'metrics_listen' must be \"HOST:PORT\" with a port 1..65535 (got \"%s\")", v);
 		else {
@@ -2316,9 +2356,9 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		}
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(root, "poll_interval")))
+	if ((s = member(root, "poll_interval")))
 		get_int32(L, s, 1, 86400, &c->poll_interval);
-	if ((s = config_setting_get_member(root, "webhook_listen")) && get_string(L, s, true, &v)) {
+	if ((s = member(root, "webhook_listen")) && get_string(L, s, true, &v)) {
 		if (!listen_valid(v))
 			lerr(L, s, "'webhook_listen' must be \"HOST:PORT\" with a port 1..65535 (got \"%s\")", v);
 		else {
@@ -2327,33 +2367,33 @@ static bool load_daemon(struct loader *L, const config_setting_t *root, const ch
 		}
 		freep(&v);
 	}
-	if ((s = config_setting_get_member(root, "webhook_tolerance")))
+	if ((s = member(root, "webhook_tolerance")))
 		get_int32(L, s, 60, 7 * 86400, &c->webhook_tolerance);
-	if ((s = config_setting_get_member(root, "suppression")))
+	if ((s = member(root, "suppression")))
 		load_suppression(L, s, dir);
-	if ((s = config_setting_get_member(root, "contact_limits")))
+	if ((s = member(root, "contact_limits")))
 		load_limits(L, s);
-	if ((s = config_setting_get_member(root, "over_limit"))) {
+	if ((s = member(root, "over_limit"))) {
 		char *ov = NULL;
 		if (get_string(L, s, true, &ov)) {
 			if (strcmp(ov, "defer") != 0 && strcmp(ov, "skip") != 0)
 				lerr(L, s, "'over_limit' must be \"skip\" or \"defer\" (got \"%s\")", ov);
-			else if (!config_setting_get_member(root, "contact_limits"))
+			else if (!member(root, "contact_limits"))
 				lerr(L, s, "'over_limit' needs 'contact_limits' (the limits it is about)");
 			else if (L->c->limits)
 				L->c->limits->defer = strcmp(ov, "defer") == 0;
 		}
 		free(ov);
 	}
-	if ((s = config_setting_get_member(root, "cluster")))
+	if ((s = member(root, "cluster")))
 		load_cluster(L, s, dir);
 	/* before defaults, whose max_lateness it bounds */
-	if ((s = config_setting_get_member(root, "state_retention")) &&
+	if ((s = member(root, "state_retention")) &&
 	    !get_int32(L, s, MIN_STATE_RETENTION, MAX_STATE_RETENTION, &c->state_retention))
 		L->retention_bad = true;
-	if ((s = config_setting_get_member(root, "defaults")) && want_group(L, s)) {
+	if ((s = member(root, "defaults")) && want_group(L, s)) {
 		struct jobspec scratch = { 0 };
-		const config_setting_t *cn = config_setting_get_member(s, "call_name");
+		const config_setting_t *cn = member(s, "call_name");
 		*ret_defs = s;
 		L->defaults_call_name_line = cn ? setting_line(cn) : 0;
 		job_build(L, NULL, s, &scratch);
@@ -2390,6 +2430,7 @@ int cfg_load_ex(const char *path, struct daemonconf **ret, struct diag *d, struc
 	c->state_dir = xstrdup(DEF_STATE_DIR);
 	c->control_socket = xstrdup(CFG_DEFAULT_CONTROL_SOCKET);
 	c->zones = tzdb_cache_new();
+	c->strings = strpool_new();
 	dir = dir_of(path);
 	c->jobs_dir = resolve(dir, DEF_JOBS_DIR);
 
@@ -2429,7 +2470,9 @@ int cfg_load_ex(const char *path, struct daemonconf **ret, struct diag *d, struc
 	} else {
 		if (L.n_jobs > 1)
 			qsort(L.jobs, L.n_jobs, sizeof(*L.jobs), cmp_job);
-		c->jobs = L.jobs;
+		/* the array grew by doubling: give back what is not used */
+		c->jobs = L.n_jobs ? xrealloc(L.jobs, L.n_jobs * sizeof(*L.jobs)) : L.jobs;
+		strpool_seal(c->strings);
 		c->n_jobs = L.n_jobs;
 		for (size_t i = 0; i < c->n_jobs; i++)
 			c->n_recipients += c->jobs[i].n_recipients;
