@@ -245,13 +245,14 @@ static const char *type_name(int type)
  * there. A key here is a plain name, which this compares as a string. */
 static config_setting_t *member(const config_setting_t *g, const char *key)
 {
-	int n;
+	const config_list_t *list;
 
-	if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP)
+	if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP || !(list = g->value.list))
 		return NULL;
-	n = config_setting_length(g);
-	for (int i = 0; i < n; i++) {
-		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+	/* (the list as libconfig.h shows it: a call per element cost as
+	 * much as the compare) */
+	for (unsigned i = 0; i < list->length; i++) {
+		config_setting_t *s = list->elements[i];
 		const char *name = config_setting_name(s);
 		/* the first byte settles most of them, without a call */
 		if (name && name[0] == key[0] && strcmp(name, key) == 0)
@@ -281,7 +282,7 @@ static void check_keys(struct loader *L, const config_setting_t *g, const char *
 		if (!name)
 			continue;
 		for (size_t k = 0; k < n && !known; k++)
-			known = strcmp(name, keys[k]) == 0;
+			known = name[0] == keys[k][0] && strcmp(name, keys[k]) == 0;
 		if (known)
 			continue;
 		hint = closest_word(name, keys, n);

@@ -213,6 +213,12 @@ char *log_sanitise(const char *s)
 	/* Worst case every byte becomes \xHH. */
 	r = xmalloc(len * 4 + 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			/* printable ASCII, nearly every byte: no decoding */
+			r[o++] = (char)*p;
+			n = 1;
+			continue;
+		}
 		n = utf8_decode(p, len - (size_t)(p - (const unsigned char *)s), NULL);
 		/* Invalid UTF-8 would turn a journal field into a blob that
 		 * journalctl no longer prints. */
@@ -248,7 +254,9 @@ static void append_kv(struct sbuf *b, const char *key, const char *value)
 	bool quote = !*value || strpbrk(value, " \"=\\") != NULL;
 	size_t n;
 
-	sbuf_addf(b, " %s=%s", key, quote ? "\"" : "");
+	sbuf_adds(b, " ");
+	sbuf_adds(b, key);
+	sbuf_adds(b, quote ? "=\"" : "=");
 	for (const char *p = value; *p; p += n) {
 		n = quote ? strcspn(p, "\"\\") : strlen(p);
 		sbuf_add(b, p, n);
@@ -269,7 +277,9 @@ char *log_format_console(const struct log_entry *e)
 	char num[32];
 	struct sbuf b = { 0 };
 
-	sbuf_addf(&b, "%s: %s", prio, e->message);
+	sbuf_adds(&b, prio);
+	sbuf_adds(&b, ": ");
+	sbuf_adds(&b, e->message);
 	if (e->f.job)
 		append_kv(&b, "job_name", e->f.job);
 	if (e->f.run_start) {
@@ -306,13 +316,15 @@ char *log_format_console(const struct log_entry *e)
 static void write_console(const struct log_entry *e)
 {
 	char *line = log_format_console(e);
-	char *out = xasprintf("%s\n", line);
+	size_t len = strlen(line);
 
 	/* One write per line so that concurrent writers do not interleave
 	 * (stderr is unbuffered: fprintf would write in pieces). */
-	fwrite(out, 1, strlen(out), stderr);
+	line = xrealloc(line, len + 2);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	fwrite(line, 1, len + 1, stderr);
 	fflush(stderr);
-	free(out);
 	free(line);
 }
 
