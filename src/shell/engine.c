@@ -62,10 +62,17 @@ int64_t engine_mono_us(void)
 
 uint64_t engine_rnd64(void)
 {
-	uint64_t v;
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-		v = (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
-	return v;
+	/* Jitter, not secrets: one getrandom for many values (a start with
+	 * 100,000 runs asks for one per run). */
+	static uint64_t pool[64];
+	static size_t left;
+
+	if (left == 0) {
+		if (getrandom(pool, sizeof(pool), GRND_NONBLOCK) != (ssize_t)sizeof(pool))
+			return (uint64_t)engine_now_ms() * 0x9e3779b97f4a7c15ULL;
+		left = ARRAY_SIZE(pool);
+	}
+	return pool[--left];
 }
 
 int engine_str_cmp(const void *a, const void *b)
