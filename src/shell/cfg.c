@@ -21,6 +21,8 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,47 +478,71 @@ static void scan_wide_ints(struct loader *L, const char *file, const char *t, si
 	}
 }
 
-/* Read and parse one libconfig file. false with the error reported. */
-static bool read_config(struct loader *L, const char *path, config_t *cf)
+/* One libconfig file read and parsed, without a word said: parse_file
+ * may run in the prefetch thread, and report_parsed says what went wrong,
+ * in the loader's order. */
+struct parsed {
+	bool irregular; /* a job file that is not a regular file: not read */
+	int read_rc;    /* file_read's */
+	char *text;
+	size_t len;
+	bool has_nul;
+	bool parse_ok;  /* config_read_string's */
+};
+
+/* Read path into cf (config_init'ed here). A NUL byte stops the parse: the
+ * file is refused anyway. */
+static void parse_file(const char *path, config_t *cf, struct parsed *p)
 {
-	char *text = NULL, *dir;
-	size_t len = 0;
-	int r;
-	bool ok = false;
-	const char *nul;
+	char *dir;
 
 	config_init(cf);
-	r = file_read(path, CFG_MAX_FILE, &text, &len);
-	if (r == -EFBIG) {
+	p->read_rc = file_read(path, CFG_MAX_FILE, &p->text, &p->len);
+	if (p->read_rc < 0)
+		return;
+	p->has_nul = memchr(p->text, '\0', p->len) != NULL;
+	if (p->has_nul)
+		return;
+	dir = dir_of(path);
+	config_set_include_dir(cf, dir);
+	free(dir);
+	p->parse_ok = config_read_string(cf, p->text) != 0;
+}
+
+/* Report what parse_file found; true when cf holds the file. The text is
+ * freed. */
+static bool report_parsed(struct loader *L, const char *path, config_t *cf, struct parsed *p)
+{
+	bool ok = false;
+
+	if (p->read_rc == -EFBIG) {
 		lerr_at(L, path, 0, "file is larger than %u MB", CFG_MAX_FILE >> 20);
 		return false;
 	}
-	if (r == -EISDIR) {
+	if (p->read_rc == -EISDIR) {
 		lerr_at(L, path, 0, "is a folder, not a file");
 		return false;
 	}
-	if (r < 0) {
-		lerr_at(L, path, 0, "cannot read: %s", strerror(-r));
+	if (p->read_rc < 0) {
+		lerr_at(L, path, 0, "cannot read: %s", strerror(-p->read_rc));
 		return false;
 	}
-	nul = memchr(text, '\0', len);
-	if (nul) {
+	if (p->has_nul) {
+		const char *nul = memchr(p->text, '\0', p->len);
 		int line = 1;
-		for (const char *p = text; p < nul; p++)
-			line += *p == '\n';
+		for (const char *c = p->text; c < nul; c++)
+			line += *c == '\n';
 		lerr_at(L, path, line, "NUL byte in the file (is this a binary file?)");
 		goto out;
 	}
 	{
+		/* (a file with such an integer is refused, whatever it parsed to) */
 		size_t before = L->d->n;
-		scan_wide_ints(L, path, text, len);
+		scan_wide_ints(L, path, p->text, p->len);
 		if (L->d->n > before)
 			goto out;
 	}
-	dir = dir_of(path);
-	config_set_include_dir(cf, dir);
-	free(dir);
-	if (!config_read_string(cf, text)) {
+	if (!p->parse_ok) {
 		const char *ef = config_error_file(cf);
 		const char *msg = config_error_text(cf);
 		if (msg && strcmp(msg, "memory exhausted") == 0)
@@ -526,8 +552,143 @@ static bool read_config(struct loader *L, const char *path, config_t *cf)
 	}
 	ok = true;
 out:
-	free(text);
+	freep(&p->text);
 	return ok;
+}
+
+/* Read and parse one libconfig file. false with the error reported. */
+static bool read_config(struct loader *L, const char *path, config_t *cf)
+{
+	struct parsed p = { 0 };
+
+	parse_file(path, cf, &p);
+	return report_parsed(L, path, cf, &p);
+}
+
+/* The job files are parsed by a second thread, one file ahead of the
+ * loader, which builds the jobs of one file while the next is parsed:
+ * libconfig's parser is more than a third of the start-up of 100,000
+ * jobs. The loader takes the files in order and says everything, so the
+ * messages and their order are those of a load in one thread (which is
+ * what a failed pthread_create falls back to). The thread also frees each
+ * parse once the loader is done with it: freed where it was allocated,
+ * the memory stays in the thread's malloc arena for the next file. */
+#define PREFETCH_HELD 2 /* the file being built and the one parsed ahead */
+
+struct prefetch_file {
+	config_t cf;
+	struct parsed p;
+};
+
+struct prefetch {
+	char *const *paths;
+	size_t n;
+	struct prefetch_file *v;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t done;  /* files parsed, under mu */
+	size_t taken; /* files the loader is done with, under mu */
+	pthread_t tid;
+	bool threaded;
+};
+
+static void prefetch_one(struct prefetch *pf, size_t i)
+{
+	struct stat st;
+	struct prefetch_file *f = &pf->v[i];
+
+	/* a FIFO or a device would block or never end */
+	if (stat(pf->paths[i], &st) == 0 && !S_ISREG(st.st_mode)) {
+		f->p.irregular = true;
+		config_init(&f->cf);
+		return;
+	}
+	parse_file(pf->paths[i], &f->cf, &f->p);
+}
+
+static void *prefetch_cb(void *arg)
+{
+	struct prefetch *pf = arg;
+	size_t freed = 0, taken;
+
+	for (size_t i = 0; i <= pf->n; i++) {
+		/* i == n: only the last ones are left to free */
+		pthread_mutex_lock(&pf->mu);
+		while (i < pf->n ? i >= pf->taken + PREFETCH_HELD : pf->taken < pf->n)
+			pthread_cond_wait(&pf->cv, &pf->mu);
+		taken = pf->taken;
+		pthread_mutex_unlock(&pf->mu);
+		for (; freed < taken; freed++)
+			config_destroy(&pf->v[freed].cf);
+		if (i == pf->n)
+			break;
+		prefetch_one(pf, i);
+		pthread_mutex_lock(&pf->mu);
+		pf->done = i + 1;
+		pthread_cond_broadcast(&pf->cv);
+		pthread_mutex_unlock(&pf->mu);
+	}
+	return NULL;
+}
+
+static void prefetch_start(struct prefetch *pf, char *const *paths, size_t n)
+{
+	sigset_t all, old;
+
+	memset(pf, 0, sizeof(*pf));
+	pf->paths = paths;
+	pf->n = n;
+	pf->v = xcalloc(n ? n : 1, sizeof(*pf->v));
+	if (n < 2)
+		return;
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->cv, NULL);
+	/* signals stay with the main thread (libevent's handlers) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pf->threaded = pthread_create(&pf->tid, NULL, prefetch_cb, pf) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!pf->threaded) {
+		pthread_cond_destroy(&pf->cv);
+		pthread_mutex_destroy(&pf->mu);
+	}
+}
+
+/* File i, parsed; the loader takes them in order. */
+static struct prefetch_file *prefetch_get(struct prefetch *pf, size_t i)
+{
+	if (!pf->threaded) {
+		prefetch_one(pf, i);
+		return &pf->v[i];
+	}
+	pthread_mutex_lock(&pf->mu);
+	while (pf->done <= i)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	pthread_mutex_unlock(&pf->mu);
+	return &pf->v[i];
+}
+
+/* The loader is done with file i: its parse is freed. */
+static void prefetch_put(struct prefetch *pf, size_t i)
+{
+	if (!pf->threaded) {
+		config_destroy(&pf->v[i].cf);
+		return;
+	}
+	pthread_mutex_lock(&pf->mu);
+	pf->taken = i + 1;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+}
+
+static void prefetch_end(struct prefetch *pf)
+{
+	if (pf->threaded) {
+		pthread_join(pf->tid, NULL);
+		pthread_cond_destroy(&pf->cv);
+		pthread_mutex_destroy(&pf->mu);
+	}
+	free(pf->v);
 }
 
 /* ---- recipients ---- */
@@ -1701,17 +1862,18 @@ static void job_pool(struct loader *L, struct jobspec *j)
 	j->pooled = true;
 }
 
-static void load_job_file(struct loader *L, const char *path, const config_setting_t *defs)
+/* The jobs of one job file, parsed already (f). */
+static void load_job_file(struct loader *L, const char *path, struct prefetch_file *f, const config_setting_t *defs)
 {
-	config_t cf;
+	config_t *cf = &f->cf;
 	const config_setting_t *root, *jobs;
 	const char *prev_file = L->file;
 	int n;
 
 	L->file = path;
-	if (!read_config(L, path, &cf))
+	if (!report_parsed(L, path, cf, &f->p))
 		goto out;
-	root = config_root_setting(&cf);
+	root = config_root_setting(cf);
 	check_keys(L, root, "a job file", jobfile_keys, ARRAY_SIZE(jobfile_keys));
 	jobs = member(root, "jobs");
 	if (!jobs) {
@@ -1750,7 +1912,6 @@ static void load_job_file(struct loader *L, const char *path, const config_setti
 		L->failed = L->failed || failed_before;
 	}
 out:
-	config_destroy(&cf);
 	L->file = prev_file;
 }
 
@@ -1782,6 +1943,7 @@ static void load_jobs_dir(struct loader *L, const config_setting_t *at, const co
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	struct prefetch pf;
 
 	if (stat(dir, &st) < 0) {
 		if (at)
@@ -1813,18 +1975,26 @@ static void load_jobs_dir(struct loader *L, const config_setting_t *at, const co
 	if (n > 1)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		const char *path = keep(L, xasprintf("%s/%s", dir, names[i]));
+		char *name = names[i];
+		names[i] = (char *)keep(L, xasprintf("%s/%s", dir, name));
+		free(name);
+	}
+	prefetch_start(&pf, names, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *path = names[i];
+		struct prefetch_file *f = prefetch_get(&pf, i);
 		bool failed_before = L->failed;
-		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (f->p.irregular) {
 			lerr_at(L, path, 0, "not a regular file");
 		} else {
 			L->c->n_files++;
 			L->failed = false;
-			load_job_file(L, path, defs);
+			load_job_file(L, path, f, defs);
 		}
+		prefetch_put(&pf, i);
 		L->failed = L->failed || failed_before;
-		free(names[i]);
 	}
+	prefetch_end(&pf);
 	free(names);
 }
 
