@@ -413,11 +413,13 @@ static char *resolve(const char *dir, const char *path)
 /* libconfig 1.5 silently wraps a decimal integer that does not fit in 32
  * bits unless it carries the L suffix (5000000000 reads as 705032704), so
  * the text is scanned for such literals first. Strings and comments are
- * skipped; names may hold digits and are skipped whole. */
-static void scan_wide_ints(struct loader *L, const char *file, const char *t, size_t len)
+ * skipped; names may hold digits and are skipped whole. The count of
+ * them; each is reported unless L is NULL (the prefetch thread counts,
+ * the loader reports). */
+static size_t scan_wide_ints(struct loader *L, const char *file, const char *t, size_t len)
 {
 	int line = 1;
-	size_t i = 0;
+	size_t i = 0, n_wide = 0;
 
 	while (i < len) {
 		char ch = t[i];
@@ -467,6 +469,8 @@ static void scan_wide_ints(struct loader *L, const char *file, const char *t, si
 					wide = strtoll(buf, NULL, 10) > (neg ? 2147483648LL : 2147483647LL);
 				}
 				if (wide)
+					n_wide++;
+				if (wide && L)
 					lerr_at(L, file, line,
 						"integer %s%.*s does not fit in 32 bits: write it with an L suffix (%s%.*sL)",
 						neg ? "-" : "", (int)(n > 40 ? 40 : n), t + start, neg ? "-" : "",
@@ -476,6 +480,7 @@ static void scan_wide_ints(struct loader *L, const char *file, const char *t, si
 			i++;
 		}
 	}
+	return n_wide;
 }
 
 /* One libconfig file read and parsed, without a word said: parse_file
@@ -487,6 +492,7 @@ struct parsed {
 	char *text;
 	size_t len;
 	bool has_nul;
+	size_t n_wide;  /* integers too wide for libconfig (scan_wide_ints) */
 	bool parse_ok;  /* config_read_string's */
 };
 
@@ -503,18 +509,16 @@ static void parse_file(const char *path, config_t *cf, struct parsed *p)
 	p->has_nul = memchr(p->text, '\0', p->len) != NULL;
 	if (p->has_nul)
 		return;
+	p->n_wide = scan_wide_ints(NULL, path, p->text, p->len);
 	dir = dir_of(path);
 	config_set_include_dir(cf, dir);
 	free(dir);
 	p->parse_ok = config_read_string(cf, p->text) != 0;
 }
 
-/* Report what parse_file found; true when cf holds the file. The text is
- * freed. */
-static bool report_parsed(struct loader *L, const char *path, config_t *cf, struct parsed *p)
+/* Report what parse_file found; true when cf holds the file. */
+static bool report_parsed(struct loader *L, const char *path, config_t *cf, const struct parsed *p)
 {
-	bool ok = false;
-
 	if (p->read_rc == -EFBIG) {
 		lerr_at(L, path, 0, "file is larger than %u MB", CFG_MAX_FILE >> 20);
 		return false;
@@ -533,14 +537,12 @@ static bool report_parsed(struct loader *L, const char *path, config_t *cf, stru
 		for (const char *c = p->text; c < nul; c++)
 			line += *c == '\n';
 		lerr_at(L, path, line, "NUL byte in the file (is this a binary file?)");
-		goto out;
+		return false;
 	}
-	{
-		/* (a file with such an integer is refused, whatever it parsed to) */
-		size_t before = L->d->n;
+	if (p->n_wide > 0) {
+		/* (refused, whatever it parsed to) */
 		scan_wide_ints(L, path, p->text, p->len);
-		if (L->d->n > before)
-			goto out;
+		return false;
 	}
 	if (!p->parse_ok) {
 		const char *ef = config_error_file(cf);
@@ -548,21 +550,21 @@ static bool report_parsed(struct loader *L, const char *path, config_t *cf, stru
 		if (msg && strcmp(msg, "memory exhausted") == 0)
 			msg = "too deeply nested (parser memory exhausted)";
 		lerr_at(L, ef ? ef : path, config_error_line(cf), "%s", msg ? msg : "syntax error");
-		goto out;
+		return false;
 	}
-	ok = true;
-out:
-	freep(&p->text);
-	return ok;
+	return true;
 }
 
 /* Read and parse one libconfig file. false with the error reported. */
 static bool read_config(struct loader *L, const char *path, config_t *cf)
 {
 	struct parsed p = { 0 };
+	bool ok;
 
 	parse_file(path, cf, &p);
-	return report_parsed(L, path, cf, &p);
+	ok = report_parsed(L, path, cf, &p);
+	free(p.text);
+	return ok;
 }
 
 /* The job files are parsed by a second thread, one file ahead of the
@@ -571,8 +573,10 @@ static bool read_config(struct loader *L, const char *path, config_t *cf)
  * jobs. The loader takes the files in order and says everything, so the
  * messages and their order are those of a load in one thread (which is
  * what a failed pthread_create falls back to). The thread also frees each
- * parse once the loader is done with it: freed where it was allocated,
- * the memory stays in the thread's malloc arena for the next file. */
+ * parse (and text) once the loader is done with it: freed where it was
+ * allocated, the memory stays in the thread's malloc arena for the next
+ * file. It also looks for the integers libconfig would wrap: the loader
+ * scans a file again only to report them. */
 #define PREFETCH_HELD 2 /* the file being built and the one parsed ahead */
 
 struct prefetch_file {
@@ -618,8 +622,10 @@ static void *prefetch_cb(void *arg)
 			pthread_cond_wait(&pf->cv, &pf->mu);
 		taken = pf->taken;
 		pthread_mutex_unlock(&pf->mu);
-		for (; freed < taken; freed++)
+		for (; freed < taken; freed++) {
 			config_destroy(&pf->v[freed].cf);
+			freep(&pf->v[freed].p.text);
+		}
 		if (i == pf->n)
 			break;
 		prefetch_one(pf, i);
@@ -673,6 +679,7 @@ static void prefetch_put(struct prefetch *pf, size_t i)
 {
 	if (!pf->threaded) {
 		config_destroy(&pf->v[i].cf);
+		freep(&pf->v[i].p.text);
 		return;
 	}
 	pthread_mutex_lock(&pf->mu);
