@@ -107,7 +107,7 @@ static void h_str(uint64_t *h, char tag, const char *s)
 	*h = fnv1a64(*h, &tag, 1);
 	*h = fnv1a64(*h, &len, sizeof(len));
 	if (s)
-		*h = fnv1a64(*h, s, strlen(s));
+		*h = fnv1a64(*h, s, (size_t)len);
 }
 
 /* v in decimal, as "%lld" writes it (the digests of records written
