@@ -392,12 +392,27 @@ static void write_target(const struct log_entry *e, const char *code_file, const
 	write_console(e);
 }
 
+/* s as log_sanitise would give it: s itself when nothing needs escaping
+ * (nearly always: no copy), else a copy kept in *to_free. */
+static const char *sanitised(const char *s, char **to_free)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s)
+		return NULL;
+	while (*p >= 0x20 && *p < 0x7f)
+		p++;
+	if (!*p)
+		return s;
+	return *to_free = log_sanitise(s);
+}
+
 void log_eventv_at(const char *code_file, const char *code_line, const char *func, int priority,
 		   enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* callers log and then look at errno */
 	struct log_entry e = { .priority = priority, .ev = ev };
-	char *raw, *message;
+	char *raw, *message = NULL;
 	char *job = NULL, *batch_id = NULL, *state = NULL, *recipient = NULL;
 
 	if ((unsigned)ev >= EV__MAX)
@@ -406,20 +421,19 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 	if (!log_writer && priority > log_max_priority)
 		goto out;
 	raw = xvasprintf(fmt, ap);
-	message = log_sanitise(raw);
-	free(raw);
-	e.message = message;
+	e.message = sanitised(raw, &message);
 	if (f) {
 		e.f = *f;
-		e.f.job = job = log_sanitise(f->job);
-		e.f.batch_id = batch_id = log_sanitise(f->batch_id);
-		e.f.state = state = log_sanitise(f->state);
-		e.f.recipient = recipient = log_sanitise(f->recipient);
+		e.f.job = sanitised(f->job, &job);
+		e.f.batch_id = sanitised(f->batch_id, &batch_id);
+		e.f.state = sanitised(f->state, &state);
+		e.f.recipient = sanitised(f->recipient, &recipient);
 	}
 	if (log_writer)
 		log_writer(&e, log_writer_userdata);
 	else
 		write_target(&e, code_file, code_line, func);
+	free(raw);
 	free(message);
 	free(job);
 	free(batch_id);
