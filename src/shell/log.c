@@ -420,7 +420,12 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 	/* Nobody else will pay for formatting a message nobody reads. */
 	if (!log_writer && priority > log_max_priority)
 		goto out;
-	raw = xvasprintf(fmt, ap);
+	/* "%s": the message is made already (the core's notes) */
+	if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
+		const char *m = va_arg(ap, const char *);
+		raw = xstrdup(m ? m : "(null)"); /* as glibc's printf */
+	} else
+		raw = xvasprintf(fmt, ap);
 	e.message = sanitised(raw, &message);
 	if (f) {
 		e.f = *f;
