@@ -727,11 +727,14 @@ void carry_group_flush(struct engine *e)
 		s->in_group = false;
 		if (store_result(e, s, rc)) {
 			/* taken: a second persist among them defers what
-			 * follows it into a new s->rest */
-			struct actions *rest = s->rest;
+			 * follows it into a new s->rest. Called also with
+			 * nothing deferred: carry_actions places the slot
+			 * in the heap (a run made in this commit waits for
+			 * its timer there). */
+			struct actions *rest = s->rest, none;
 			s->rest = NULL;
-			if (rest)
-				carry_actions(s, rest);
+			none.n = 0;
+			carry_actions(s, rest ? rest : &none);
 			free(rest);
 		}
 	}
