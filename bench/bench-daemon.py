@@ -179,21 +179,26 @@ def bench_rss():
             sim.stop()
 
 
+def idle_window(pid, seconds):
+    """Wake-ups (context switches) and CPU seconds of pid over seconds,
+    after 2 s for the start-up to settle."""
+    time.sleep(2)  # let start-up settle; this is a measurement window, not synchronisation
+    c0 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
+    cpu0 = cpu_seconds(pid)
+    time.sleep(seconds)
+    c1 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
+    return c1 - c0, cpu_seconds(pid) - cpu0
+
+
 def bench_idle(seconds=60):
     work, sim, d = env()
     try:
         write_jobs(d, "idle", [int(time.time()) + 86400 + i for i in range(10000)], per_file=1000)
         d.start()
         d.wait_started(120)
-        pid = d.proc.pid
-        time.sleep(2)  # let start-up settle; this is a measurement window, not synchronisation
-        c0 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
-        cpu0 = cpu_seconds(pid)
-        time.sleep(seconds)
-        c1 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
-        cpu1 = cpu_seconds(pid)
+        wakeups, cpu = idle_window(d.proc.pid, seconds)
         print("idle: 10000 future jobs over %d s: %d wake-ups (context switches), %.3f CPU seconds (no watchdog)"
-              % (seconds, c1 - c0, cpu1 - cpu0))
+              % (seconds, wakeups, cpu))
     finally:
         d.stop()
         sim.stop()
@@ -211,15 +216,10 @@ def bench_million(seconds=60):
         load = time.monotonic() - t0
         pid = d.proc.pid
         hwm = proc_status(pid, "VmHWM")
-        time.sleep(2)  # let start-up settle; this is a measurement window, not synchronisation
-        c0 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
-        cpu0 = cpu_seconds(pid)
-        time.sleep(seconds)
-        c1 = proc_status(pid, "voluntary_ctxt_switches") + proc_status(pid, "nonvoluntary_ctxt_switches")
-        cpu1 = cpu_seconds(pid)
+        wakeups, cpu = idle_window(pid, seconds)
         print("million: %d future jobs (3 recipients each): start-up %.2f s, peak RSS %.1f MiB (%.2f KiB per job); "
               "idle %d s: %d wake-ups (context switches), %.3f CPU seconds (no watchdog)"
-              % (n, load, hwm / 1024.0, hwm / n, seconds, c1 - c0, cpu1 - cpu0))
+              % (n, load, hwm / 1024.0, hwm / n, seconds, wakeups, cpu))
     finally:
         d.stop(300)
         sim.stop()
