@@ -29,6 +29,7 @@ src_core_libcore_a_SOURCES += \
 	src/core/results.c src/core/results.h \
 	src/core/suppress.c src/core/suppress.h src/core/ledger.c src/core/ledger.h \
 	src/core/b64.c src/core/b64.h \
+	src/core/strpool.c src/core/strpool.h \
 	src/core/etcdmsg.c src/core/etcdmsg.h
 
 CORE_TEST_CPPFLAGS = $(CORE_CPPFLAGS) -I$(top_srcdir)/tests
@@ -38,7 +39,8 @@ CORE_TESTS = tests/core/test_util tests/core/test_utf8 tests/core/test_sbuf test
 	tests/core/test_ratelimit tests/core/test_apiclock tests/core/test_run tests/core/test_occur tests/core/test_state tests/core/test_ctlview \
 	tests/core/test_jobspec tests/core/test_stats tests/core/test_schedule tests/core/test_plan \
 	tests/core/test_sha256 tests/core/test_conv tests/core/test_webhook tests/core/test_results \
-	tests/core/test_suppress tests/core/test_ledger tests/core/test_b64 tests/core/test_etcdmsg
+	tests/core/test_suppress tests/core/test_ledger tests/core/test_b64 tests/core/test_etcdmsg \
+	tests/core/test_strpool
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_core_test_util_SOURCES = tests/core/test_util.c
@@ -62,6 +64,7 @@ tests_core_test_stats_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_stats_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_stats_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_sbuf_SOURCES = tests/core/test_sbuf.c
+tests_core_test_strpool_SOURCES = tests/core/test_strpool.c
 tests_core_test_utf8_SOURCES = tests/core/test_utf8.c
 tests_core_test_civil_SOURCES = tests/core/test_civil.c
 tests_core_test_tz_SOURCES = tests/core/test_tz.c
@@ -81,6 +84,7 @@ tests_core_test_occur_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_state_SOURCES = tests/core/test_state.c
 tests_core_test_ctlview_SOURCES = tests/core/test_ctlview.c
 tests_core_test_sbuf_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
+tests_core_test_strpool_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_utf8_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_civil_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_tz_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
@@ -96,6 +100,7 @@ tests_core_test_run_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_state_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_ctlview_CPPFLAGS = $(CORE_TEST_CPPFLAGS)
 tests_core_test_sbuf_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_core_test_strpool_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_utf8_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_civil_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_tz_CFLAGS = $(CORE_TEST_CFLAGS)
@@ -111,6 +116,7 @@ tests_core_test_run_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_state_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_ctlview_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_core_test_sbuf_LDADD = $(CORE_TEST_LIBS)
+tests_core_test_strpool_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_utf8_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_civil_LDADD = $(CORE_TEST_LIBS)
 tests_core_test_tz_LDADD = $(CORE_TEST_LIBS)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "civil.h"
+#include "util.h"
 
 #define SECS_PER_DAY 86400
 /* Days in the 400-year Gregorian cycle; a multiple of 7, so weekdays repeat too. */
@@ -154,12 +155,52 @@ int civil_parse(const char *s, struct civil *ret)
 	return 0;
 }
 
+/* v as "%0*d" writes it (width counts a '-'). */
+static char *put_int(char *p, int v, int width)
+{
+	char tmp[16];
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0) {
+		*p++ = '-';
+		width--;
+	}
+	for (; width > n; width--)
+		*p++ = '0';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+size_t civil_print(const struct civil *c, char sep, bool secs, char *out)
+{
+	char *p = out;
+
+	p = put_int(p, c->year, 4);
+	*p++ = '-';
+	p = put_int(p, c->month, 2);
+	*p++ = '-';
+	p = put_int(p, c->day, 2);
+	*p++ = sep;
+	p = put_int(p, c->hour, 2);
+	*p++ = ':';
+	p = put_int(p, c->min, 2);
+	if (secs) {
+		*p++ = ':';
+		p = put_int(p, c->sec, 2);
+	}
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
 void civil_format(const struct civil *c, char *buf, size_t size)
 {
-	if (c->sec)
-		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02d", c->year, c->month, c->day,
-			 c->hour, c->min, c->sec);
-	else
-		snprintf(buf, size, "%04d-%02d-%02d %02d:%02d", c->year, c->month, c->day, c->hour,
-			 c->min);
+	char t[40];
+
+	civil_print(c, ' ', c->sec != 0, t);
+	str_copy(buf, size, t);
 }

@@ -11,6 +11,7 @@
 
 #include "calendar.h"
 #include "jobspec.h"
+#include "strpool.h"
 #include "suppress.h"
 #include "tz.h"
 #include "util.h"
@@ -106,15 +107,24 @@ static void h_str(uint64_t *h, char tag, const char *s)
 	*h = fnv1a64(*h, &tag, 1);
 	*h = fnv1a64(*h, &len, sizeof(len));
 	if (s)
-		*h = fnv1a64(*h, s, strlen(s));
+		*h = fnv1a64(*h, s, (size_t)len);
 }
 
+/* v in decimal, as "%lld" writes it (the digests of records written
+ * before must not change), without printf: a large load computes
+ * a few dozen per job. */
 static void h_int(uint64_t *h, char tag, int64_t v)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
 	*h = fnv1a64(*h, &tag, 1);
-	*h = fnv1a64(*h, buf, (size_t)n);
+	*h = fnv1a64(*h, p, (size_t)(buf + sizeof(buf) - p));
 	*h = fnv1a64(*h, ";", 1);
 }
 
@@ -333,45 +343,68 @@ void jobspec_view_clear(struct jobspec *view)
 	view->recipients = NULL;
 }
 
-void touch_clear(struct touch *t)
+static void each_var(struct var *v, size_t n, void (*fn)(char **, void *), void *ctx)
 {
-	for (size_t i = 0; i < t->n_data; i++) {
-		free(t->data[i].id);
-		free(t->data[i].value);
+	for (size_t i = 0; i < n; i++) {
+		fn(&v[i].name, ctx);
+		fn(&v[i].s, ctx);
 	}
-	free(t->data);
-	free(t->suffix);
-	free(t->first_message);
-	for (size_t i = 0; i < t->n_vars; i++)
-		var_clear(&t->vars[i]);
-	free(t->vars);
-	window_free(t->hours);
-	memset(t, 0, sizeof(*t));
+}
+
+void jobspec_each_string(struct jobspec *j, void (*fn)(char **s, void *ctx), void *ctx)
+{
+	char **own[] = {
+		&j->name, &j->file, &j->agent_id, &j->phone_number_id, &j->timezone, &j->start_text,
+		&j->call_name, &j->recipients_csv, &j->branch_id, &j->environment, &j->whatsapp.phone_number_id,
+		&j->whatsapp.template_name, &j->whatsapp.template_language_code,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		fn(own[i], ctx);
+	for (size_t i = 0; i < j->n_recipients; i++) {
+		struct recipient *r = &j->recipients[i];
+		char **rs[] = {
+			&r->id, &r->phone_number, &r->whatsapp_user_id, &r->language, &r->first_message,
+			&r->system_prompt, &r->voice_id, &r->timezone, &r->file,
+		};
+		for (size_t k = 0; k < ARRAY_SIZE(rs); k++)
+			fn(rs[k], ctx);
+		each_var(r->vars, r->n_vars, fn, ctx);
+	}
+	for (size_t i = 0; i < j->n_touches; i++) {
+		struct touch *t = &j->touches[i];
+		for (size_t k = 0; k < t->n_data; k++) {
+			fn(&t->data[k].id, ctx);
+			fn(&t->data[k].value, ctx);
+		}
+		fn(&t->suffix, ctx);
+		fn(&t->first_message, ctx);
+		each_var(t->vars, t->n_vars, fn, ctx);
+	}
+}
+
+static void free_string(char **s, void *ctx)
+{
+	(void)ctx;
+	free(*s);
+	*s = NULL;
 }
 
 void jobspec_clear(struct jobspec *j)
 {
 	if (!j)
 		return;
-	for (size_t i = 0; i < j->n_touches; i++)
-		touch_clear(&j->touches[i]);
+	if (!j->pooled)
+		jobspec_each_string(j, free_string, NULL);
+	for (size_t i = 0; i < j->n_touches; i++) {
+		free(j->touches[i].data);
+		free(j->touches[i].vars);
+		window_free(j->touches[i].hours);
+	}
 	free(j->touches);
-	free(j->name);
-	free(j->file);
-	free(j->agent_id);
-	free(j->phone_number_id);
-	free(j->timezone);
-	free(j->start_text);
-	free(j->call_name);
 	for (size_t i = 0; i < j->n_recipients; i++)
-		recipient_clear(&j->recipients[i]);
+		free(j->recipients[i].vars);
 	free(j->recipients);
-	free(j->recipients_csv);
-	free(j->branch_id);
-	free(j->environment);
-	free(j->whatsapp.phone_number_id);
-	free(j->whatsapp.template_name);
-	free(j->whatsapp.template_language_code);
 	calendar_free(j->repeat);
 	window_free(j->hours);
 	memset(j, 0, sizeof(*j));
@@ -411,6 +444,7 @@ void daemonconf_free(struct daemonconf *c)
 		jobspec_clear(&c->jobs[i]);
 	free(c->jobs);
 	tz_cache_free(c->zones);
+	strpool_free(c->strings);
 	for (size_t i = 0; i < c->n_suppression; i++)
 		free(c->suppression[i]);
 	free(c->suppression);

@@ -16,6 +16,7 @@ struct suppress_set;
 struct contact_limits;
 struct calendar;
 struct window;
+struct strpool;
 
 #define JOB_NAME_MAX 64
 #define JOB_MAX_RECIPIENTS 10000
@@ -127,24 +128,18 @@ struct jobspec {
 	char *timezone;        /* IANA name, validated; "UTC" when only
 				* scheduled_time_unix was given, without a zone */
 	const struct tz *tz;   /* the loaded zone, owned by daemonconf.zones */
-	bool has_start;        /* start given as wall time ... */
-	char *start_text;      /* ... as written ("2026-12-01 09:00") */
+	char *start_text;      /* start as written ("2026-12-01 09:00"), when has_start */
 	int64_t start;         /* the run's instant, unix seconds (either form);
 				* with repeat: the earliest instant an occurrence may
 				* have, when anchored */
 	/* recurrence (issue 8); repeat == NULL: a single run at start */
 	struct calendar *repeat; /* owned */
-	bool anchored;           /* repeat with start or scheduled_time_unix; else the
-				  * occurrences begin where the caller starts looking */
-	bool has_until;
 	int64_t until;           /* no occurrence after this instant */
 	int count;               /* at most this many occurrences from start, 0: no limit */
 	enum overlap_policy overlap;
 	/* calling hours; hours == NULL: any time */
 	struct window *hours;    /* owned */
 	enum outside_window outside;
-	bool resume;             /* a batch cancelled at the close resumes at the next opening */
-	bool has_recipient_zones; /* some recipient has its own timezone */
 	char *call_name;       /* NULL: use name */
 	struct recipient *recipients; /* the inline ones first, then the CSV's */
 	size_t n_recipients;
@@ -154,17 +149,28 @@ struct jobspec {
 	int ringing_timeout_secs;     /* 0: unset */
 	char *branch_id;              /* may be NULL */
 	char *environment;            /* may be NULL */
-	bool has_whatsapp;
 	struct whatsapp_params whatsapp;
 	struct retry_policy retry;
 	int max_lateness; /* seconds */
 	int submit_ahead; /* seconds, 0: submit at the instant */
 	enum on_removal on_removal;
+	/* the flags, together: 100,000 jobs are held at once */
+	bool has_start;        /* start given as a wall time (start_text) */
+	bool anchored;         /* repeat with start or scheduled_time_unix; else the
+				* occurrences begin where the caller starts looking */
+	bool has_until;        /* until is set */
+	bool resume;           /* a batch cancelled at the close of the calling
+				* hours resumes at the next opening */
+	bool has_recipient_zones; /* some recipient has its own timezone */
+	bool has_whatsapp;     /* whatsapp is set */
 	bool enabled;
-	struct touch *touches; /* follow_up, in order: touch 1, 2, ... */
-	size_t n_touches;
 	bool view_vars;        /* a touch view (jobspec_touch_view): its
 				* recipients' vars arrays are its own */
+	bool pooled;           /* its strings (its recipients', variables' and
+				* touches' too) belong to a strpool, the
+				* daemonconf's: jobspec_clear leaves them */
+	struct touch *touches; /* follow_up, in order: touch 1, 2, ... */
+	size_t n_touches;
 	uint64_t digest; /* hash of everything that is sent: detects changes */
 };
 
@@ -216,6 +222,7 @@ struct daemonconf {
 	struct suppress_set *suppress; /* their targets, sealed; NULL: no key */
 	struct contact_limits *limits; /* the frequency caps; NULL: none */
 	struct clusterconf *cluster;   /* NULL: one node, the state folder */
+	struct strpool *strings;       /* the strings of every job (jobspec.pooled) */
 };
 
 /* Is s an E.164 number: '+' and 8..15 digits? */
@@ -250,8 +257,10 @@ char *jobspec_touch_suffix(const struct jobspec *j, int touch);
  * Shares every string with j; free with jobspec_view_clear. */
 void jobspec_touch_view(const struct jobspec *j, int touch, struct jobspec *view);
 void jobspec_view_clear(struct jobspec *view);
-/* Free what t holds (t itself is not freed). */
-void touch_clear(struct touch *t);
+/* Call fn with the address of every string field of j, its recipients',
+ * their variables' and its touches' included (NULL ones too): the one list
+ * of them, for jobspec_clear and for the loader's pooling. */
+void jobspec_each_string(struct jobspec *j, void (*fn)(char **s, void *ctx), void *ctx);
 /* Free what j holds (j itself is not freed). */
 void jobspec_clear(struct jobspec *j);
 void clusterconf_free(struct clusterconf *k);

@@ -102,19 +102,21 @@ struct run {
 	char *batch_id;          /* once known */
 	uint64_t digest;         /* the job's digest when submitted */
 	int submit_attempts;     /* submit requests sent */
+	bool lookup_only;        /* the record was lost and cannot be rebuilt (a
+				  * follow-up's recipients): its batch may be
+				  * adopted, but it is never submitted */
+	bool uncertain;          /* the last submit's outcome is unknown */
 	int64_t intent_ms;       /* when the last submit/retry intent was recorded */
 	int64_t first_intent_ms; /* when the first submit intent was recorded; 0:
 				  * unknown (a record rebuilt after damage): a
 				  * batch of this run was created after it */
 	int64_t sent_count;      /* recipients in the last submit body; 0: unknown */
 	uint64_t sent_digest;    /* digest of those recipients' keys, in order */
-	bool lookup_only;        /* the record was lost and cannot be rebuilt (a
-				  * follow-up's recipients): its batch may be
-				  * adopted, but it is never submitted */
-	bool uncertain;          /* the last submit's outcome is unknown */
 	int64_t settle_ms;       /* a lookup that finds nothing is conclusive from
 				  * then on; 0: intent_ms + grace (after a crash) */
 	int retries;             /* retries that took effect */
+	int contact_base;        /* the retries the run began with: its attempts
+				  * up to this one are contact_tag's */
 	int64_t retry_expect;    /* retry_count expected after a retry intent; 0: none */
 	int64_t due_ms;          /* when the next step is due; 0: nothing timed */
 	uint64_t gen;            /* raised at each write: the newest record wins */
@@ -127,6 +129,7 @@ struct run {
 	int touch;               /* the touch of its occurrence (follow_up):
 				  * 0 the occurrence's own run, N follow-up N;
 				  * a resume keeps its parent's */
+	int failures;            /* consecutive transient failures */
 	char **unfinished;       /* recipients to hand on (ACT_FOLLOW_UP) */
 	size_t n_unfinished;
 	char **suppressed;       /* recipients (keys) the last submit body left
@@ -136,20 +139,14 @@ struct run {
 				  * continues (a follow-up's: its parent's last
 				  * attempt, those recipients' call handed on);
 				  * 0: the run's own submit */
-	int contact_base;        /* the retries the run began with: its attempts
-				  * up to this one are contact_tag's */
 	char **over_limit;       /* recipients (keys) the last submit body left
 				  * out: over the contact limits at that moment */
 	size_t n_over_limit;
-	bool defer_over;         /* over_limit = "defer": once the submit is
-				  * settled (a batch, or nothing sent), they go
-				  * to a deferred follow-up (ACT_FOLLOW_UP) */
 	char **retry_keys;       /* the recipients a retry of the finished batch
 				  * would re-dial (failed, voicemail), from its
 				  * detail; NULL: not known (a record of an
 				  * earlier version) */
 	size_t n_retry_keys;
-	int failures;            /* consecutive transient failures */
 	bool cancel_wanted;      /* cancel the batch once it is known */
 	bool stopped;            /* `batchcallctl cancel` asked for it: no later
 				  * touch of its campaign follows it */
@@ -158,9 +155,12 @@ struct run {
 	bool removal_cancel;     /* cancel_wanted was set by the removal (undone
 				  * when the job comes back before it is sent) */
 	bool late_logged;
+	bool defer_over;         /* over_limit = "defer": once the submit is
+				  * settled (a batch, or nothing sent), they go
+				  * to a deferred follow-up (ACT_FOLLOW_UP) */
+	bool counts_valid;       /* counts (below) holds the batch's */
 	struct batch batch;      /* last snapshot (id/name/agent unused) */
 	int64_t counts[RCPT__MAX];
-	bool counts_valid;
 	char *error;             /* the API's message of a permanent refusal */
 	int64_t submitted_at;    /* unix seconds */
 	int64_t finished_at;

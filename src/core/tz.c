@@ -683,21 +683,29 @@ void tz_format_offset(int offset, char *buf, size_t size)
 void tz_format_local(const struct tz *z, int64_t t, char *buf, size_t size)
 {
 	struct civil c;
-	char o[16];
+	char o[16], s[64];
 	int off;
+	size_t n;
 
 	tz_to_local(z, t, &c, &off);
 	tz_format_offset(off, o, sizeof(o));
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s", c.year, c.month, c.day, c.hour, c.min, c.sec, o);
+	n = civil_print(&c, 'T', true, s);
+	memcpy(s + n, o, strlen(o) + 1);
+	str_copy(buf, size, s);
 }
 
 void format_utc(int64_t t, char *buf, size_t size)
 {
 	struct civil c;
 
+	char s[48];
+	size_t n;
+
 	unix_to_civil_utc(t, &c);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour, c.min,
-		 c.sec);
+	n = civil_print(&c, 'T', true, s);
+	s[n] = 'Z';
+	s[n + 1] = '\0';
+	str_copy(buf, size, s);
 }
 
 /* ---- loading by name ---- */

@@ -21,6 +21,9 @@ void *xrealloc(void *p, size_t n);
 void xgrow(void **p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Copy s into buf of size bytes, cut to fit, as snprintf(buf, size, "%s",
+ * s) does, without printf. */
+void str_copy(char *buf, size_t size, const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 

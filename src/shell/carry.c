@@ -516,9 +516,11 @@ void carry_actions(struct slot *s, struct actions *acts)
 						engine_now_ms() / 1000);
 			if (!s->in_group) {
 				/* Defer: the rest waits for the group commit. */
-				s->rest.n = 0;
+				if (!s->rest)
+					s->rest = xmalloc(sizeof(*s->rest));
+				s->rest->n = 0;
 				for (size_t j = i + 1; j < acts->n; j++)
-					s->rest.v[s->rest.n++] = acts->v[j];
+					s->rest->v[s->rest->n++] = acts->v[j];
 				s->in_group = true;
 				xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
 				e->group[e->n_group++] = s;
@@ -779,11 +781,16 @@ void carry_group_flush(struct engine *e)
 		struct slot *s = g[i];
 		s->in_group = false;
 		if (store_result(e, s, rc)) {
-			/* a copy: a second persist among them defers what
-			 * follows it into s->rest again */
-			struct actions rest = s->rest;
-			s->rest.n = 0;
-			carry_actions(s, &rest);
+			/* taken: a second persist among them defers what
+			 * follows it into a new s->rest. Called also with
+			 * nothing deferred: carry_actions places the slot
+			 * in the heap (a run made in this commit waits for
+			 * its timer there). */
+			struct actions *rest = s->rest, none;
+			s->rest = NULL;
+			none.n = 0;
+			carry_actions(s, rest ? rest : &none);
+			free(rest);
 		}
 	}
 	e->durable_us = 0;
@@ -945,7 +952,8 @@ static char *submit_body(struct slot *s, int64_t scheduled_time_unix, int64_t *r
 void carry_persist_new(struct engine *e, struct slot *s)
 {
 	s->in_group = true;
-	s->rest.n = 0;
+	if (s->rest)
+		s->rest->n = 0;
 	xgrow((void **)&e->group, &e->cap_group, e->n_group + 1, sizeof(*e->group));
 	e->group[e->n_group++] = s;
 	slot_heap_place(e, s);

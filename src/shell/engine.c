@@ -791,6 +791,7 @@ void engine_free(struct engine *e)
 	for (size_t i = 0; i < e->n_slots; i++) {
 		run_free(e->slots[i]->run);
 		free(e->slots[i]->body);
+		free(e->slots[i]->rest);
 		carry_drop_body_keys(e->slots[i]);
 		free(e->slots[i]);
 	}

@@ -79,7 +79,10 @@ struct slot {
 	char *body;                 /* the submit body its intent records, until sent */
 	char **body_keys;           /* its recipients' keys (checked again as it leaves */
 	size_t n_body_keys;         /* the HTTP client's queue: submit_go_cb) */
-	struct actions rest;        /* actions after its deferred persist */
+	struct actions *rest;       /* actions after its deferred persist, or NULL:
+	                             * allocated then, so that the many slots of
+	                             * future runs stay small (a struct actions
+	                             * is about 3 KiB) */
 };
 
 /* The engine: the configuration, the runs, the state folder, the API, the timers. */

@@ -213,6 +213,12 @@ char *log_sanitise(const char *s)
 	/* Worst case every byte becomes \xHH. */
 	r = xmalloc(len * 4 + 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p += n) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			/* printable ASCII, nearly every byte: no decoding */
+			r[o++] = (char)*p;
+			n = 1;
+			continue;
+		}
 		n = utf8_decode(p, len - (size_t)(p - (const unsigned char *)s), NULL);
 		/* Invalid UTF-8 would turn a journal field into a blob that
 		 * journalctl no longer prints. */
@@ -248,7 +254,9 @@ static void append_kv(struct sbuf *b, const char *key, const char *value)
 	bool quote = !*value || strpbrk(value, " \"=\\") != NULL;
 	size_t n;
 
-	sbuf_addf(b, " %s=%s", key, quote ? "\"" : "");
+	sbuf_adds(b, " ");
+	sbuf_adds(b, key);
+	sbuf_adds(b, quote ? "=\"" : "=");
 	for (const char *p = value; *p; p += n) {
 		n = quote ? strcspn(p, "\"\\") : strlen(p);
 		sbuf_add(b, p, n);
@@ -269,7 +277,9 @@ char *log_format_console(const struct log_entry *e)
 	char num[32];
 	struct sbuf b = { 0 };
 
-	sbuf_addf(&b, "%s: %s", prio, e->message);
+	sbuf_adds(&b, prio);
+	sbuf_adds(&b, ": ");
+	sbuf_adds(&b, e->message);
 	if (e->f.job)
 		append_kv(&b, "job_name", e->f.job);
 	if (e->f.run_start) {
@@ -306,13 +316,15 @@ char *log_format_console(const struct log_entry *e)
 static void write_console(const struct log_entry *e)
 {
 	char *line = log_format_console(e);
-	char *out = xasprintf("%s\n", line);
+	size_t len = strlen(line);
 
 	/* One write per line so that concurrent writers do not interleave
 	 * (stderr is unbuffered: fprintf would write in pieces). */
-	fwrite(out, 1, strlen(out), stderr);
+	line = xrealloc(line, len + 2);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	fwrite(line, 1, len + 1, stderr);
 	fflush(stderr);
-	free(out);
 	free(line);
 }
 
@@ -380,12 +392,27 @@ static void write_target(const struct log_entry *e, const char *code_file, const
 	write_console(e);
 }
 
+/* s as log_sanitise would give it: s itself when nothing needs escaping
+ * (nearly always: no copy), else a copy kept in *to_free. */
+static const char *sanitised(const char *s, char **to_free)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (!s)
+		return NULL;
+	while (*p >= 0x20 && *p < 0x7f)
+		p++;
+	if (!*p)
+		return s;
+	return *to_free = log_sanitise(s);
+}
+
 void log_eventv_at(const char *code_file, const char *code_line, const char *func, int priority,
 		   enum log_event ev, const struct log_fields *f, const char *fmt, va_list ap)
 {
 	int saved_errno = errno; /* callers log and then look at errno */
 	struct log_entry e = { .priority = priority, .ev = ev };
-	char *raw, *message;
+	char *raw, *message = NULL;
 	char *job = NULL, *batch_id = NULL, *state = NULL, *recipient = NULL;
 
 	if ((unsigned)ev >= EV__MAX)
@@ -393,21 +420,25 @@ void log_eventv_at(const char *code_file, const char *code_line, const char *fun
 	/* Nobody else will pay for formatting a message nobody reads. */
 	if (!log_writer && priority > log_max_priority)
 		goto out;
-	raw = xvasprintf(fmt, ap);
-	message = log_sanitise(raw);
-	free(raw);
-	e.message = message;
+	/* "%s": the message is made already (the core's notes) */
+	if (fmt[0] == '%' && fmt[1] == 's' && fmt[2] == '\0') {
+		const char *m = va_arg(ap, const char *);
+		raw = xstrdup(m ? m : "(null)"); /* as glibc's printf */
+	} else
+		raw = xvasprintf(fmt, ap);
+	e.message = sanitised(raw, &message);
 	if (f) {
 		e.f = *f;
-		e.f.job = job = log_sanitise(f->job);
-		e.f.batch_id = batch_id = log_sanitise(f->batch_id);
-		e.f.state = state = log_sanitise(f->state);
-		e.f.recipient = recipient = log_sanitise(f->recipient);
+		e.f.job = sanitised(f->job, &job);
+		e.f.batch_id = sanitised(f->batch_id, &batch_id);
+		e.f.state = sanitised(f->state, &state);
+		e.f.recipient = sanitised(f->recipient, &recipient);
 	}
 	if (log_writer)
 		log_writer(&e, log_writer_userdata);
 	else
 		write_target(&e, code_file, code_line, func);
+	free(raw);
 	free(message);
 	free(job);
 	free(batch_id);

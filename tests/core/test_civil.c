@@ -10,6 +10,7 @@
 #include <check.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,35 @@ START_TEST(test_civil_day_of)
 }
 END_TEST
 
+/* civil_print writes what "%04d-%02d-%02d%c%02d:%02d[:%02d]" writes, far
+ * and negative years included; civil_format and str_copy cut as snprintf. */
+START_TEST(test_civil_print)
+{
+	static const int years[] = { 0, 7, 99, 999, 1970, 2026, 9999, 10000, 123456, -1, -45, -2026 };
+	char a[64], b[64], cut[8];
+
+	for (size_t i = 0; i < sizeof(years) / sizeof(years[0]); i++)
+		for (int k = 0; k < 4; k++) {
+			struct civil c = { years[i], 1 + k * 3, 1 + k * 9, k * 7, k * 19, k * 17 };
+			size_t n = civil_print(&c, k % 2 ? 'T' : ' ', k != 2, a);
+			if (k != 2)
+				snprintf(b, sizeof(b), "%04d-%02d-%02d%c%02d:%02d:%02d", c.year, c.month, c.day,
+					 k % 2 ? 'T' : ' ', c.hour, c.min, c.sec);
+			else
+				snprintf(b, sizeof(b), "%04d-%02d-%02d %02d:%02d", c.year, c.month, c.day, c.hour,
+					 c.min);
+			ck_assert_str_eq(a, b);
+			ck_assert_uint_eq(n, strlen(b));
+		}
+	civil_format(&(struct civil){ 2026, 12, 1, 9, 5, 0 }, cut, sizeof(cut));
+	ck_assert_str_eq(cut, "2026-12");
+	str_copy(cut, 1, "x");
+	ck_assert_str_eq(cut, "");
+	str_copy(cut, sizeof(cut), "abc");
+	ck_assert_str_eq(cut, "abc");
+}
+END_TEST
+
 START_TEST(test_civil_names)
 {
 	/* one order for everyone: civil_weekday's, Sunday first */
@@ -200,6 +230,7 @@ static Suite *civil_suite(void)
 	tcase_add_test(tc, test_civil_months_and_leap_years);
 	tcase_add_test(tc, test_civil_day_of);
 	tcase_add_test(tc, test_civil_names);
+	tcase_add_test(tc, test_civil_print);
 	tcase_add_test(tc, test_civil_unix);
 	tcase_add_test(tc, test_civil_parse);
 	suite_add_tcase(s, tc);
