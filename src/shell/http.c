@@ -37,7 +37,9 @@
 #define HTTP_DEFAULT_CONNECT_MS 10000L
 #define HTTP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 
-enum req_state { REQ_QUEUED, REQ_RUNNING, REQ_DONE };
+/* REQ_FINISHED: out of curl (or never started), in h->done waiting for
+ * its callback; REQ_DONE: its callback runs or ran. */
+enum req_state { REQ_QUEUED, REQ_RUNNING, REQ_FINISHED, REQ_DONE };
 
 struct http_request {
 	struct http *h;
@@ -55,6 +57,7 @@ struct http_request {
 	bool fenced;       /* HTTP_NO_REUSE: the client's fence is asked too */
 	bool urgent;       /* HTTP_URGENT: in h->urgent while queued */
 	CURLcode result;   /* the transfer's end, between check_done's passes */
+	bool unstarted;    /* its handle could not be set up: nothing was sent */
 	struct http_timing t;
 	bool fence_refused; /* the fence said no before a byte was written */
 	/* Response being collected. */
@@ -77,6 +80,10 @@ struct http {
 	struct event *curl_timer;  /* curl's one timer */
 	struct event *admit_timer; /* wakes the queue when a token is due */
 	struct req_list queued, urgent, running;
+	/* finished, their callbacks still to run (check_done): in the client,
+	 * so that a callback may cancel one of them */
+	struct req_list done;
+	struct event *done_ev; /* runs check_done for what admit could not start */
 	/* when each free slot became free, a ring of max_concurrent, oldest
 	 * at slot_head; slot_n of them are free */
 	int64_t *slot_free;
@@ -216,6 +223,8 @@ static void request_detach_free(struct http_request *r)
 		curl_multi_remove_handle(h->multi, r->easy);
 		list_remove(&h->running, r);
 		slot_release(h, now_us());
+	} else if (r->state == REQ_FINISHED) {
+		list_remove(&h->done, r); /* out of curl, its slot freed already */
 	} else {
 		list_remove(queue_of(h, r), r);
 	}
@@ -277,6 +286,7 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 }
 
 static void admit(struct http *h);
+static void complete_unsent(struct http *h, struct http_request *r, bool withdrawn);
 static void kick(struct http *h);
 
 /* Hand one finished transfer (out of curl and the running list already)
@@ -345,8 +355,8 @@ static void complete(struct http *h, struct http_request *r, CURLcode code)
 	request_free(r);
 }
 
-/* Move every finished transfer out of curl onto done, its slot freed. */
-static void drain_done(struct http *h, struct req_list *done)
+/* Move every finished transfer out of curl onto h->done, its slot freed. */
+static void drain_done(struct http *h)
 {
 	CURLMsg *msg;
 	int left;
@@ -361,7 +371,8 @@ static void drain_done(struct http *h, struct req_list *done)
 		curl_multi_remove_handle(h->multi, r->easy);
 		list_remove(&h->running, r);
 		slot_release(h, r->t.done_us);
-		list_push(done, r);
+		r->state = REQ_FINISHED;
+		list_push(&h->done, r);
 	}
 }
 
@@ -371,27 +382,28 @@ static void drain_done(struct http *h, struct req_list *done)
  * callbacks, then refill again with what they queued. */
 static void check_done(struct http *h)
 {
-	struct req_list done = { 0 };
-
-	drain_done(h, &done);
-	if (done.n > 0 && (h->urgent.head || h->queued.head)) {
+	drain_done(h);
+	if (h->done.n > 0 && (h->urgent.head || h->queued.head)) {
 		size_t before = h->running.n;
+		/* (a withdrawal's callback may free the client: finished below) */
+		h->dispatching++;
 		admit(h);
+		h->dispatching--;
 		if (!h->doomed && h->running.n > before) {
 			/* start them now, not after the callbacks */
 			kick(h);
-			drain_done(h, &done);
+			drain_done(h);
 		}
 	}
-	while (done.head) {
-		struct http_request *r = done.head;
-		list_remove(&done, r);
-		if (h->doomed) {
-			/* freed from a callback: the rest go without theirs */
-			request_free(r);
-			continue;
-		}
-		complete(h, r, r->result);
+	/* Each is taken off the list before its callback, which may cancel
+	 * (or free the client with) the others. */
+	while (!h->doomed && h->done.head) {
+		struct http_request *r = h->done.head;
+		list_remove(&h->done, r);
+		if (r->unstarted)
+			complete_unsent(h, r, false);
+		else
+			complete(h, r, r->result);
 	}
 	if (h->doomed) {
 		if (h->dispatching == 0)
@@ -399,6 +411,13 @@ static void check_done(struct http *h)
 		return;
 	}
 	admit(h);
+}
+
+static void done_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	check_done(arg);
 }
 
 static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
@@ -519,6 +538,23 @@ static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* Start queued requests while a slot and a token are free; otherwise wake
  * up exactly when the next token is due (a slot frees on completion, which
  * calls admit again). */
+/* The answer of a request that never left this host: withdrawn by its
+ * owner, or its handle could not be set up (memory, misuse). */
+static void complete_unsent(struct http *h, struct http_request *r, bool withdrawn)
+{
+	struct http_response res = { .body = (char *)"",
+				     .curl_code = withdrawn ? CURLE_ABORTED_BY_CALLBACK : CURLE_FAILED_INIT,
+				     .withdrawn = withdrawn };
+
+	snprintf(res.error, sizeof(res.error), "%s",
+		 withdrawn ? "withdrawn before it was sent" : "cannot start the request");
+	r->state = REQ_DONE;
+	h->dispatching++;
+	r->cb(&res, r->arg);
+	h->dispatching--;
+	request_free(r);
+}
+
 static void admit(struct http *h)
 {
 	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent) {
@@ -540,17 +576,16 @@ static void admit(struct http *h)
 			/* Withdrawn, or (only on memory exhaustion or misuse)
 			 * not started: a transport failure that never left this
 			 * host. */
-			struct http_response res = { .body = (char *)"",
-						     .curl_code = withdrawn ? CURLE_ABORTED_BY_CALLBACK
-									    : CURLE_FAILED_INIT,
-						     .withdrawn = withdrawn };
-			snprintf(res.error, sizeof(res.error), "%s",
-				 withdrawn ? "withdrawn before it was sent" : "cannot start the request");
-			r->state = REQ_DONE;
-			h->dispatching++;
-			r->cb(&res, r->arg);
-			h->dispatching--;
-			request_free(r);
+			if (!withdrawn) {
+				/* not from inside http_submit, whose caller has not
+				 * finished with the request: from the loop */
+				r->unstarted = true;
+				r->state = REQ_FINISHED;
+				list_push(&h->done, r);
+				event_active(h->done_ev, EV_TIMEOUT, 0);
+				continue;
+			}
+			complete_unsent(h, r, true);
 			if (h->doomed) {
 				if (h->dispatching == 0)
 					http_free(h);
@@ -593,6 +628,7 @@ struct http *http_new(struct event_base *base, const struct http_options *o)
 	h->multi = curl_multi_init();
 	h->curl_timer = evtimer_new(base, curl_timer_event_cb, h);
 	h->admit_timer = evtimer_new(base, admit_timer_cb, h);
+	h->done_ev = event_new(base, -1, 0, done_ev_cb, h);
 	if (!h->multi || !h->curl_timer || !h->admit_timer)
 		goto fail;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
@@ -617,6 +653,8 @@ void http_free(struct http *h)
 		request_detach_free(h->queued.head);
 	while (h->running.head)
 		request_detach_free(h->running.head);
+	while (h->done.head)
+		request_detach_free(h->done.head);
 	if (h->dispatching > 0) {
 		h->doomed = true;
 		return;
@@ -629,6 +667,8 @@ void http_free(struct http *h)
 		event_free(h->curl_timer);
 	if (h->admit_timer)
 		event_free(h->admit_timer);
+	if (h->done_ev)
+		event_free(h->done_ev);
 	free(h->ca_file);
 	free(h->user_agent);
 	free(h->cert_file);
@@ -803,7 +843,8 @@ void http_set_go(struct http_request *r, http_go_cb go, void *arg)
 
 void http_cancel(struct http_request *r)
 {
-	/* From inside its own callback the request is already finished. */
+	/* From inside its own callback the request is already finished;
+	 * one finished but not yet called back goes without its callback. */
 	if (!r || r->state == REQ_DONE)
 		return;
 	struct http *h = r->h;

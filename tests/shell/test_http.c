@@ -647,6 +647,76 @@ START_TEST(test_cancel_never_calls_back)
 }
 END_TEST
 
+/* Two requests time out in the same pass of curl: the first one's
+ * callback cancels the other, finished but not yet called back. It goes
+ * without its callback, and the client's counts stay whole. */
+static struct http_request *pair[2];
+static struct got *pair_got[2];
+
+static void cancel_pair_cb(const struct http_response *res, void *arg)
+{
+	got_cb(res, arg);
+	for (int i = 0; i < 2; i++)
+		if (pair_got[i] != arg && pair[i])
+			http_cancel(pair[i]);
+	pair[0] = pair[1] = NULL;
+}
+
+START_TEST(test_cancel_finished_from_callback)
+{
+	struct http_options o = default_opts;
+	o.timeout_ms = 300;
+	o.max_concurrent = 2;
+	replace_client(&o);
+	struct got g[2] = { 0 };
+	char *slow = testsrv_url(srv, "/delay?ms=20000");
+	for (int i = 0; i < 2; i++) {
+		pair_got[i] = &g[i];
+		ck_assert_int_eq(http_submit(client, "GET", slow, NULL, NULL, 0, 0, cancel_pair_cb, &g[i], &pair[i]), 0);
+	}
+	ck_assert_uint_eq(http_running(client), 2);
+	bool never = false;
+	testsrv_run_until(base, &never, 1500);
+	ck_assert_int_eq(g[0].calls + g[1].calls, 1);
+	ck_assert_uint_eq(http_pending(client), 0);
+	ck_assert_uint_eq(http_running(client), 0);
+	free(slow);
+	/* the client still works: its slots were not given back twice */
+	struct got ok = { 0 };
+	fetch("GET", "/echo", NULL, NULL, 0, &ok);
+	ck_assert_int_eq(ok.status, 200);
+	got_clear(&ok);
+	for (int i = 0; i < 2; i++)
+		got_clear(&g[i]);
+}
+END_TEST
+
+/* A request whose handle cannot be set up (a URL over libcurl's 8 MB
+ * limit) is answered from the loop, never inside http_submit, whose
+ * caller has not finished with it. */
+START_TEST(test_unstartable_answered_from_the_loop)
+{
+	struct got g = { 0 };
+	size_t n = 8 * 1000 * 1000 + 64;
+	char *url = xmalloc(n + 1), *base_url = testsrv_url(srv, "/echo?x=");
+	size_t k = strlen(base_url);
+
+	memcpy(url, base_url, k);
+	memset(url + k, 'a', n - k);
+	url[n] = '\0';
+	ck_assert_int_eq(http_submit(client, "GET", url, NULL, NULL, 0, 0, got_cb, &g, NULL), 0);
+	ck_assert_int_eq(g.calls, 0); /* not from inside http_submit */
+	ck_assert(testsrv_run_until(base, &g.done, 5000));
+	ck_assert_int_eq(g.calls, 1);
+	ck_assert_int_eq(g.curl_code, CURLE_FAILED_INIT);
+	ck_assert(!g.maybe_sent);
+	ck_assert_uint_eq(http_pending(client), 0);
+	free(url);
+	free(base_url);
+	got_clear(&g);
+}
+END_TEST
+
 static void free_client_cb(const struct http_response *res, void *arg)
 {
 	got_cb(res, arg);
@@ -790,6 +860,8 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_body_cap_per_request);
 	tcase_add_test(tc, test_gzip_bomb_stops_at_cap);
 	tcase_add_test(tc, test_cancel_never_calls_back);
+	tcase_add_test(tc, test_cancel_finished_from_callback);
+	tcase_add_test(tc, test_unstartable_answered_from_the_loop);
 	tcase_add_test(tc, test_free_inside_callback);
 	tcase_add_test(tc, test_submit_from_callback);
 	tcase_add_test(tc, test_bad_arguments);
