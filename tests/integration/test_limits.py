@@ -221,7 +221,12 @@ def test_defer_over_limit(work):
         assert len(st) == 1 and st[0]["recipients"] == ["+14155550101"], st
         wait_until(lambda: all(r["state"] == "completed" for r in env.d.runs() if r["job"] == "db"), 60,
                    "db's runs completed")
-        rows = {r["phone_number"].lstrip("'"): r for r in rows_of(work, "db", at + 1)}
+        # the occurrence's files are written again once the deferred run's
+        # conversations are in (a write waits for them: up to 30 s)
+        def done_rows():
+            rows = {r["phone_number"].lstrip("'"): r for r in rows_of(work, "db", at + 1)}
+            return rows if rows.get("+14155550101", {}).get("status") == "completed" else None
+        rows = wait_until(done_rows, 45, "the results row of the deferred run")
         assert rows["+14155550101"]["part"] == "deferred 1" and rows["+14155550101"]["status"] == "completed", rows
         time.sleep(2)
         assert len(env.sim.requests("submit")) == 3
