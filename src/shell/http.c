@@ -526,6 +526,13 @@ static void admit_now(struct http *h)
 	if (h->running.n <= before)
 		return;
 	kick(h);
+	/* What finished inside kick (a near server answers at once) waits in
+	 * h->done for the loop: the caller may be http_submit's, and curl's
+	 * timer, which a later timeout change may take back, is not what
+	 * drains it. */
+	drain_done(h);
+	if (h->done.head)
+		event_active(h->done_ev, EV_TIMEOUT, 0);
 	evtimer_add(h->curl_timer, &zero);
 }
 
