@@ -536,10 +536,7 @@ char *state_tombstone_format(const char *job, int64_t start, const char *part)
 	sbuf_adds(&b, ",\"start\":");
 	sbuf_add_int(&b, start);
 	sbuf_adds(&b, ",\"part\":");
-	if (part)
-		sbuf_add_json_bytes(&b, part);
-	else
-		sbuf_adds(&b, "null");
+	sbuf_add_json_bytes(&b, part); /* null for a whole run */
 	sbuf_adds(&b, "}}");
 	return sbuf_steal(&b, NULL);
 }
