@@ -76,10 +76,12 @@ void stats_note_submit(struct stats *s, const struct stats_submit_times *t)
 {
 	int64_t added = stats_added_latency_us(t);
 
+	/* (a stage reached before the instant, as a first submit's intent
+	 * stepped ahead of it is: 0) */
 	for (int st = 0; st < STATS_STAGE__MAX; st++)
 		if (t->at_us[st] != 0)
 			stats_hist_note(&s->stage[st], stats_stage_bounds, STATS_STAGE_BOUNDS,
-					(double)(t->at_us[st] - t->due_us) / 1e6);
+					t->at_us[st] > t->due_us ? (double)(t->at_us[st] - t->due_us) / 1e6 : 0.0);
 	if (added >= 0)
 		stats_hist_note(&s->added, stats_added_bounds, STATS_ADDED_BOUNDS, (double)added / 1e6);
 }

@@ -117,8 +117,8 @@ void stats_hist_note(struct stats_hist *h, const double *bounds, size_t n_bounds
  * written. */
 int64_t stats_added_latency_us(const struct stats_submit_times *t);
 
-/* Count one first submit: every stage it reached, and its added latency
- * once written. */
+/* Count one first submit: every stage it reached (one reached before the
+ * due instant counts as 0), and its added latency once written. */
 void stats_note_submit(struct stats *s, const struct stats_submit_times *t);
 
 #endif

@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "codec.h"
 #include "engine_int.h"
+#include "http.h"
 #include "report.h"
 #include "log.h"
 #include "occur.h"
@@ -171,7 +172,7 @@ struct run_ctx carry_make_ctx(const struct slot *s)
 {
 	struct run_ctx c = {
 		.spec = s->spec,
-		.now_ms = engine_now_ms(),
+		.now_ms = s == s->e->early_slot ? s->e->early_at_ms : engine_now_ms(),
 		.rnd = engine_rnd64(),
 		.grace_ms = s->e->grace_ms,
 		.backoff_base_ms = BACKOFF_API_BASE_MS,
@@ -567,7 +568,12 @@ void carry_actions(struct slot *s, struct actions *acts)
 			s->busy++;
 			{
 				struct api_call *call = NULL;
+				int64_t at = run_submit_at_ms(r, s->spec);
+				/* stepped ahead of its instant (timer_cb): the
+				 * request waits for it */
+				http_hold_next(e->http, r->submit_attempts == 1 && at > engine_now_ms() ? at * 1000 : 0);
 				rc = api_submit(e->api, body, run_request_done_cb, s, &call);
+				http_hold_next(e->http, 0);
 				free(body);
 				if (rc < 0) {
 					s->busy--;
@@ -578,7 +584,8 @@ void carry_actions(struct slot *s, struct actions *acts)
 				api_call_set_go(call, submit_go_cb, s);
 			}
 			if (r->submit_attempts == 1) {
-				stats_note_lateness(&e->stats, engine_now_ms() - run_submit_at_ms(r, s->spec));
+				int64_t late = engine_now_ms() - run_submit_at_ms(r, s->spec);
+				stats_note_lateness(&e->stats, late > 0 ? late : 0);
 				note_first_stages(e, s);
 			}
 			break;

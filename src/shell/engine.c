@@ -219,34 +219,75 @@ static void api_clock_changed_cb(enum api_clock_change change, const struct api_
 			  (double)c->error_ms / 1000.0);
 }
 
+/* A run that timer_cb may step RUN_LEAD_MS ahead of its instant: one
+ * whose step then is its first submit (slot_heap_arm wakes for it early).
+ * Not under contact limits: the ledger is judged, and its contacts
+ * recorded, as of the moment of the step (carry_contacts), and a number
+ * whose gap ends at the instant would be over the limits 100 ms before. */
+bool engine_steps_early(const struct slot *s)
+{
+	return s->run->state == RUN_SCHEDULED && s->run->submit_attempts == 0 && !s->forgotten &&
+	       !s->e->conf->limits;
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	uint64_t ticks;
 	int64_t now = engine_now_ms();
+	size_t head = 0;
 
 	(void)what;
 	/* ECANCELED after a clock step; EAGAIN when nothing expired. Either
 	 * way: look at the heap again. */
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
 		log_event(LOG_WARNING, EV_INTERNAL, NULL, "timer read failed: %s", strerror(errno));
+	/* The submits held to an instant that has come leave now. */
+	http_release(e->http);
 	if (now < e->paused_until_ms || e->stopping) {
 		slot_heap_arm(e);
 		return;
 	}
 	e->fired_us = engine_mono_us();
 	carry_group_begin(e);
-	while (e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
+	while (e->n_heap > 0) {
 		struct slot *s = e->heap[0];
 		struct run_event ev = { .kind = RE_TIME, .retry_after_s = -1 };
+		int64_t at = s->run->due_ms, step_now = now;
+
+		if (at > now) {
+			/* A first submit due within RUN_LEAD_MS: its intent
+			 * is made durable now, its request held to its instant
+			 * (carry_actions); the runs due at that instant share
+			 * the write. */
+			if (at - now > RUN_LEAD_MS || !engine_steps_early(s))
+				break;
+			step_now = at;
+			e->early_slot = s;
+			e->early_at_ms = at;
+		} else if (head == 0 && e->early_slot == NULL) {
+			head = http_free_slots(e->http);
+		}
 		slot_heap_remove(e, s);
-		s->skip = overlap_check(e, s, now);
+		s->skip = overlap_check(e, s, step_now);
 		carry_step(s, &ev);
 		s->skip = NULL;
-		/* A step that left the run due now again would spin: wait. */
-		if (s->hidx != SIZE_MAX && s->run->due_ms <= now) {
-			run_postpone(s->run, now + 1000);
+		e->early_slot = NULL;
+		e->early_at_ms = 0;
+		/* A step that left the run due again would spin: wait. */
+		if (s->hidx != SIZE_MAX && s->run->due_ms <= step_now) {
+			run_postpone(s->run, step_now + 1000);
 			slot_heap_place(e, s);
+		}
+		/* Runs come due now that were not stepped ahead (the daemon
+		 * started or was paused meanwhile): the head of the burst
+		 * goes ahead. Once as many runs as there are free connection
+		 * slots have their intents, those are made durable and sent,
+		 * and the rest of the burst is stepped while they are
+		 * answered; the rest share the group's one write at the end. */
+		if (head > 0 && e->n_group >= head && e->n_heap > 0 && e->heap[0]->run->due_ms <= now) {
+			carry_group_flush(e);
+			head = SIZE_MAX;
 		}
 	}
 	carry_group_end(e);

@@ -64,6 +64,13 @@ struct store_load_info;
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
 
+/* A first submit is stepped this long before its instant, as of its
+ * instant: its intent is durable (with those of the whole burst due
+ * then, in one write) before the instant comes, and its request waits in
+ * the HTTP client's queue until the instant (http_hold_next). An edit or
+ * removal of the job inside this window finds the run submitting. */
+#define RUN_LEAD_MS 100
+
 /* A run the engine holds, and what is under way for it. */
 struct slot {
 	struct engine *e;
@@ -141,6 +148,10 @@ struct engine {
 	 * actions are being carried out; 0 outside: the first stages of a
 	 * first submit (stats_stage) */
 	int64_t fired_us, durable_us;
+	/* The slot timer_cb is stepping ahead of its instant, and that
+	 * instant: carry_make_ctx steps it as of then. */
+	const struct slot *early_slot;
+	int64_t early_at_ms;
 	int64_t compact_held_ms; /* since when compaction waits for queued submits (0: it does not) */
 	struct report *report;      /* the results files' inputs (report.c) */
 	struct suppress_set own;    /* the daemon's own do-not-call list (batchcallctl suppress) */
@@ -199,6 +210,7 @@ void slot_heap_remove(struct engine *e, struct slot *s);
 void slot_heap_place(struct engine *e, struct slot *s);
 /* Arm the timerfd at the earliest due instant, not before an API pause ends. */
 void slot_heap_arm(struct engine *e);
+bool engine_steps_early(const struct slot *s);
 /* Index of the first slot at or after (job, start). */
 size_t slot_lower(const struct engine *e, const char *job, int64_t start);
 /* Whether slot i exists and holds a run of job. */

@@ -56,6 +56,7 @@ struct http_request {
 	void *go_arg;
 	bool fenced;       /* HTTP_NO_REUSE: the client's fence is asked too */
 	bool urgent;       /* HTTP_URGENT: in h->urgent while queued */
+	int64_t hold_us;   /* not started before this wall-clock instant (us), or 0 */
 	CURLcode result;   /* the transfer's end, between check_done's passes */
 	bool unstarted;    /* its handle could not be set up: nothing was sent */
 	struct http_timing t;
@@ -79,6 +80,7 @@ struct http {
 	CURLM *multi;
 	struct event *curl_timer;  /* curl's one timer */
 	struct event *admit_timer; /* wakes the queue when a token is due */
+	int64_t hold_next_us;      /* http_hold_next: for the requests submitted now */
 	struct req_list queued, urgent, running;
 	/* finished, their callbacks still to run (check_done): in the client,
 	 * so that a callback may cancel one of them */
@@ -124,6 +126,26 @@ static int64_t now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* How long the next request in line is held (http_hold_next), in us; 0
+ * when it may start. */
+static int64_t held_for(const struct http *h)
+{
+	const struct http_request *r = h->urgent.head ? h->urgent.head : h->queued.head;
+	int64_t wait;
+
+	if (!r || r->hold_us == 0)
+		return 0;
+	wait = r->hold_us - wall_us();
+	return wait > 0 ? wait : 0;
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000
@@ -565,7 +587,13 @@ static void complete_unsent(struct http *h, struct http_request *r, bool withdra
 static void admit(struct http *h)
 {
 	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent) {
-		int64_t wait = ratelimit_take(&h->rl, now_us());
+		/* The next in line held to its instant holds what is behind
+		 * it too (a burst goes first when its instant comes). The
+		 * owner's timer releases it on time (http_release); this one
+		 * is the backstop. */
+		int64_t wait = held_for(h);
+		if (wait == 0)
+			wait = ratelimit_take(&h->rl, now_us());
 		if (wait > 0) {
 			struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
 			evtimer_add(h->admit_timer, &tv);
@@ -820,6 +848,7 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 		goto out;
 	r->state = REQ_QUEUED;
 	r->urgent = (flags & HTTP_URGENT) != 0;
+	r->hold_us = h->hold_next_us;
 	r->t.queued_us = now_us();
 	list_push(queue_of(h, r), r);
 	if (ret_req)
@@ -873,4 +902,33 @@ size_t http_urgent_queued(const struct http *h)
 size_t http_running(const struct http *h)
 {
 	return h ? h->running.n : 0;
+}
+
+void http_hold_next(struct http *h, int64_t until_us)
+{
+	if (h)
+		h->hold_next_us = until_us;
+}
+
+int64_t http_held_until_us(const struct http *h)
+{
+	const struct http_request *r;
+
+	if (!h || held_for(h) == 0)
+		return 0;
+	r = h->urgent.head ? h->urgent.head : h->queued.head;
+	return r->hold_us;
+}
+
+void http_release(struct http *h)
+{
+	if (h && h->dispatching == 0 && (h->urgent.head || h->queued.head))
+		admit_now(h);
+}
+
+size_t http_free_slots(const struct http *h)
+{
+	if (!h || h->urgent.n > 0 || h->running.n >= h->max_concurrent)
+		return 0;
+	return h->max_concurrent - h->running.n;
 }

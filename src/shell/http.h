@@ -137,4 +137,22 @@ size_t http_urgent_queued(const struct http *h);
 /* Requests in flight (handed to libcurl). */
 size_t http_running(const struct http *h);
 
+/* The requests submitted from now on are not started before the wall
+ * clock (CLOCK_REALTIME, us) reaches until_us; 0: no longer held. A held
+ * request holds the queue behind it: give it only to urgent requests
+ * submitted in the order of their instants. */
+void http_hold_next(struct http *h, int64_t until_us);
+
+/* The instant the request next in line is held to (us), or 0 when none
+ * is held. */
+int64_t http_held_until_us(const struct http *h);
+
+/* Start what may start now: a holder's timer calls it at the instant
+ * (the client's own timer would be up to a millisecond late). */
+void http_release(struct http *h);
+
+/* Connection slots a request submitted now would take at once (0 while
+ * urgent requests wait for one). The rate limit is not asked. */
+size_t http_free_slots(const struct http *h);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 
 #include "engine_int.h"
+#include "http.h"
 #include "log.h"
 #include "run.h"
 #include "store.h"
@@ -99,16 +100,24 @@ void slot_heap_place(struct engine *e, struct slot *s)
 void slot_heap_arm(struct engine *e)
 {
 	struct itimerspec its = { 0 };
-	int64_t due = 0;
+	int64_t due = 0, held = e->stopping ? 0 : http_held_until_us(e->http);
 
 	if (!e->stopping && e->n_heap > 0) {
 		due = e->heap[0]->run->due_ms;
+		/* a first submit is stepped ahead (timer_cb) */
+		if (engine_steps_early(e->heap[0]))
+			due -= RUN_LEAD_MS;
 		if (e->paused_until_ms > due)
 			due = e->paused_until_ms;
 		if (due <= 0)
 			due = 1;
 		its.it_value.tv_sec = due / 1000;
 		its.it_value.tv_nsec = (due % 1000) * 1000000;
+	}
+	/* and the instant a held submit leaves (http_release) */
+	if (held > 0 && (due == 0 || held < due * 1000)) {
+		its.it_value.tv_sec = held / 1000000;
+		its.it_value.tv_nsec = (held % 1000000) * 1000;
 	}
 	/* CANCEL_ON_SET: a clock step wakes us to look again. */
 	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)

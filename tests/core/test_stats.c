@@ -148,6 +148,17 @@ START_TEST(test_note_submit)
 	ck_assert_double_eq_tol(s.added.max, 0.0006, 1e-9);
 	/* the lateness histogram is its own */
 	ck_assert_uint_eq(s.lateness_count, 0);
+	/* stepped ahead of its instant: its timer and intent count as 0 */
+	memset(&a, 0, sizeof(a));
+	a.due_us = 5000000;
+	a.at_us[STATS_STAGE_FIRED] = 4900000;
+	a.at_us[STATS_STAGE_DURABLE] = 4908000;
+	stats_note_submit(&s, &a);
+	ck_assert_uint_eq(s.stage[STATS_STAGE_FIRED].count, 2);
+	ck_assert_uint_eq(s.stage[STATS_STAGE_FIRED].buckets[0], 2);
+	ck_assert_double_eq_tol(s.stage[STATS_STAGE_FIRED].sum, 0.0002, 1e-9);
+	ck_assert_uint_eq(s.stage[STATS_STAGE_DURABLE].buckets[0], 1);
+	ck_assert_double_eq_tol(s.stage[STATS_STAGE_DURABLE].sum, 0.003, 1e-9);
 }
 END_TEST
 

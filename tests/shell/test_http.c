@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -274,6 +275,46 @@ START_TEST(test_urgent_first)
 	ck_assert(g[3].timing.slot_free_us >= g[0].timing.done_us);
 	for (int i = 0; i < N; i++)
 		got_clear(&g[i]);
+}
+END_TEST
+
+/* A request held to an instant (http_hold_next) starts at it, and holds
+ * what is queued behind it; http_release before the instant starts
+ * nothing; without it the client's own timer lets it go. */
+START_TEST(test_hold_until_instant)
+{
+	struct got g[2] = { 0 };
+	struct timespec ts;
+	int64_t wall, until;
+	char *url = testsrv_url(srv, "/echo?held");
+	char *url2 = testsrv_url(srv, "/echo?behind");
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wall = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	until = wall + 150000;
+	http_hold_next(client, until);
+	ck_assert_int_eq(http_submit(client, "POST", url, NULL, "{}", HTTP_NO_REUSE | HTTP_URGENT, 0, got_cb, &g[0],
+				     NULL), 0);
+	http_hold_next(client, 0);
+	ck_assert_int_eq(http_submit(client, "GET", url2, NULL, NULL, 0, 0, got_cb, &g[1], NULL), 0);
+	ck_assert_uint_eq(http_running(client), 0);
+	ck_assert_uint_eq(http_free_slots(client), 0);
+	ck_assert_int_eq(http_held_until_us(client), until);
+	http_release(client);
+	ck_assert_uint_eq(http_running(client), 0);
+	ck_assert(testsrv_run_until(base, &g[1].done, 5000));
+	ck_assert(g[0].done);
+	ck_assert_int_eq(g[0].status, 200);
+	ck_assert_int_eq(g[1].status, 200);
+	ck_assert_uint_eq(srv->n_log, 2);
+	ck_assert_str_eq(srv->log[0].uri, "/echo?held");
+	ck_assert(g[0].timing.started_us - g[0].timing.queued_us >= 149000);
+	ck_assert(g[1].timing.started_us >= g[0].timing.started_us);
+	ck_assert_int_eq(http_held_until_us(client), 0);
+	got_clear(&g[0]);
+	got_clear(&g[1]);
+	free(url);
+	free(url2);
 }
 END_TEST
 
@@ -846,6 +887,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_big_post_body_no_expect_stall);
 	tcase_add_test(tc, test_max_concurrent_never_exceeded);
 	tcase_add_test(tc, test_fifo_order);
+	tcase_add_test(tc, test_hold_until_instant);
 	tcase_add_test(tc, test_go_withdraws_queued);
 	tcase_add_test(tc, test_token_bucket_spaces_requests);
 	tcase_add_test(tc, test_timeout_is_maybe_sent);
