@@ -131,12 +131,14 @@ def test_kill9_between_intent_and_instant(work):
         env.d.kill9()
         time.sleep(max(0.0, at + 0.5 - time.time()))
         assert submits_named(env.sim, "held ") == [], "the held request left after the kill"
+        n_lists = len(env.sim.requests("list"))
         env.d.start()
         env.d.wait_started()
         env.d.wait_state("held", ("pending", "in_progress", "completed"), 30)
         subs = submits_named(env.sim, "held ")
         assert len(subs) == 1, subs
         assert subs[0]["time_us"] >= at * 1000000
+        assert len(env.sim.requests("list")) > n_lists, "no lookup of the intent before the submit"
         assert env.d.stop() == 0
 
 
