@@ -307,7 +307,12 @@ static size_t header_cb(char *data, size_t size, size_t nitems, void *userp)
 	return n;
 }
 
-static void admit(struct http *h);
+static void admit_upto(struct http *h, size_t max);
+
+static void admit(struct http *h)
+{
+	admit_upto(h, SIZE_MAX);
+}
 static void complete_unsent(struct http *h, struct http_request *r, bool withdrawn);
 static void kick(struct http *h);
 
@@ -533,21 +538,31 @@ static void kick(struct http *h)
  * finishes meanwhile is drained by curl's timer, set to fire at once. */
 static void admit_now(struct http *h)
 {
-	size_t before = h->running.n;
 	struct timeval zero = { 0, 0 };
+	bool started = false;
 
-	/* (a withdrawal's callback may free the client: finished here) */
-	h->dispatching++;
-	admit(h);
-	h->dispatching--;
-	if (h->doomed) {
-		if (h->dispatching == 0)
-			http_free(h);
-		return;
+	/* One at a time: each is connected (and written, when its
+	 * connection is up at once) before the next is started, so that the
+	 * first of a burst let go at its instant leaves first, not after the
+	 * connects of all of them. */
+	for (;;) {
+		size_t before = h->running.n;
+		/* (a withdrawal's callback may free the client: finished here) */
+		h->dispatching++;
+		admit_upto(h, 1);
+		h->dispatching--;
+		if (h->doomed) {
+			if (h->dispatching == 0)
+				http_free(h);
+			return;
+		}
+		if (h->running.n <= before)
+			break;
+		kick(h);
+		started = true;
 	}
-	if (h->running.n <= before)
+	if (!started)
 		return;
-	kick(h);
 	/* What finished inside kick (a near server answers at once) waits in
 	 * h->done for the loop: the caller may be http_submit's, and curl's
 	 * timer, which a later timeout change may take back, is not what
@@ -564,9 +579,6 @@ static void admit_timer_cb(evutil_socket_t fd, short what, void *arg)
 	admit_now(h);
 }
 
-/* Start queued requests while a slot and a token are free; otherwise wake
- * up exactly when the next token is due (a slot frees on completion, which
- * calls admit again). */
 /* The answer of a request that never left this host: withdrawn by its
  * owner, or its handle could not be set up (memory, misuse). */
 static void complete_unsent(struct http *h, struct http_request *r, bool withdrawn)
@@ -584,9 +596,15 @@ static void complete_unsent(struct http *h, struct http_request *r, bool withdra
 	request_free(r);
 }
 
-static void admit(struct http *h)
+/* Start queued requests (max at most) while a slot and a token are free
+ * and the next in line is not held; otherwise wake up exactly when the
+ * next token or instant is due (a slot frees on completion, which calls
+ * admit again). */
+static void admit_upto(struct http *h, size_t max)
 {
-	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent) {
+	size_t started = 0;
+
+	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent && started < max) {
 		/* The next in line held to its instant holds what is behind
 		 * it too (a burst goes first when its instant comes). The
 		 * owner's timer releases it on time (http_release); this one
@@ -632,6 +650,7 @@ static void admit(struct http *h)
 		r->t.started_us = now_us();
 		r->t.slot_free_us = slot_take(h);
 		list_push(&h->running, r);
+		started++;
 	}
 }
 
