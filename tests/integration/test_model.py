@@ -21,7 +21,8 @@ simulator runs at --speed 50 or 5, poll_interval is 1 s and request_timeout
   with a new start), rename a job file, reload with nothing changed or with
   a broken file present; every file change is followed by SIGHUP and a wait
   for the reload's log line.  Restart (SIGTERM, a moment of downtime, start), kill -9 at a random
-  moment and start, freeze the daemon (SIGSTOP, SIGCONT) for a moment.
+  moment and start, kill -9 40 ms before a run's instant (its intent
+  durable, its request held to the instant) and start, freeze the daemon (SIGSTOP, SIGCONT) for a moment.
   Damage a run file of the state folder (truncate, flip a byte so that it
   is no longer JSON) or delete one, or empty the whole folder (a package
   purge and reinstall), around a restart.  Simulator faults on
@@ -827,7 +828,8 @@ HOOK_KINDS = ("duplicate", "duplicate", "out_of_order", "late", "bad_signature",
               "post_forged", "post_unsigned", "post_stale", "post_redelivery", "post_malformed")
 HOOK_EVENTS = ("*", "post_call_transcription", "call_initiation_failure")
 SENDER_FAULTS = ("duplicate", "out_of_order", "late", "bad_signature", "stale_timestamp", "drop")
-DISRUPTIONS = [k for k in ("restart", "kill", "freeze", "damage") if k not in SKIP]
+DISRUPTIONS = [k for k in ("restart", "kill", "kill-ahead", "freeze", "damage") if k not in SKIP and
+               (k != "kill-ahead" or "kill" not in SKIP)]
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -1543,9 +1545,19 @@ class Operator(RuleBasedStateMachine):
             self.triggers.clear()
             self.advance(down)
             self.start_daemon()
-        elif how == "kill":
-            self.advance(moment)
-            self.step("kill -9 after %.3f s, %d s down, start" % (moment, down))
+        elif how in ("kill", "kill-ahead"):
+            # kill-ahead: 40 ms before the next one-off run's instant, when
+            # its intent is durable and its request held to the instant
+            # (the daemon steps a first submit 100 ms ahead)
+            now = self.clock()
+            due = [j.instant() for j in self.jobs_now.values()
+                   if how == "kill-ahead" and j.kind == "once" and now + 0.05 < j.instant() <= now + 10]
+            if due:
+                self.advance(min(due) - now - 0.04)
+                self.step("kill -9 40 ms before a run's instant, %d s down, start" % down)
+            else:
+                self.advance(moment)
+                self.step("kill -9 after %.3f s, %d s down, start" % (moment, down))
             self.check_alive(" before kill -9")
             self.d.kill9()
             BUDGET.kills += 1
