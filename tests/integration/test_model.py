@@ -2508,6 +2508,12 @@ class Operator(RuleBasedStateMachine):
                 continue
             if state == "scheduled" and due > now + DEFERRED and h.hours:
                 continue  # deferred to the next opening of its calling hours
+            if state == "scheduled" and mine and self.limits and \
+                    self.log_has(log, name, r"go to a deferred follow-up \(over_limit = defer\)"):
+                # every recipient over the contact limits: the run ended
+                # with nothing submitted, and the job's view shows the
+                # deferred run that will call them
+                state = max(mine, key=lambda r: r.get("gen", 0))["state"]
             if state not in reasons:
                 violation("lost run", "%s and was not submitted: its run is %s (next due %s)" % (
                     what, state, due or None))
