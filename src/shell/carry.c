@@ -359,6 +359,10 @@ static void note_request_stages(struct engine *e, const struct slot *s, const st
 	t.at_us[STATS_STAGE_WRITTEN] = h->written_us;
 	t.at_us[STATS_STAGE_ANSWERED] = h->written_us ? h->done_us : 0;
 	stats_note_submit(&e->stats, &t);
+	/* Handed over before its instant (held to it): its lateness is
+	 * when it was written. */
+	if (h->held && h->written_us)
+		stats_note_lateness(&e->stats, (h->written_us - t.due_us) / 1000);
 }
 
 static void run_request_done_cb(struct api_result *res, void *arg)
@@ -584,8 +588,11 @@ void carry_actions(struct slot *s, struct actions *acts)
 				api_call_set_go(call, submit_go_cb, s);
 			}
 			if (r->submit_attempts == 1) {
+				/* (one held to its instant: counted as it is
+				 * written, note_request_stages) */
 				int64_t late = engine_now_ms() - run_submit_at_ms(r, s->spec);
-				stats_note_lateness(&e->stats, late > 0 ? late : 0);
+				if (late >= 0)
+					stats_note_lateness(&e->stats, late);
 				note_first_stages(e, s);
 			}
 			break;

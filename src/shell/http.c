@@ -868,6 +868,7 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r->state = REQ_QUEUED;
 	r->urgent = (flags & HTTP_URGENT) != 0;
 	r->hold_us = h->hold_next_us;
+	r->t.held = r->hold_us > 0;
 	r->t.queued_us = now_us();
 	list_push(queue_of(h, r), r);
 	if (ret_req)

@@ -58,6 +58,7 @@ struct http_timing {
 	int64_t connected_us; /* its connection was up (a reused one: started_us) */
 	int64_t written_us;   /* its first byte was about to be written */
 	int64_t done_us;      /* the transfer ended */
+	bool held;            /* held to an instant (http_hold_next) */
 };
 
 struct http_response {

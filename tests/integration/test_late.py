@@ -106,6 +106,10 @@ def test_burst_durable_before_instant(work):
         metrics = env.d.control("GET", "/metrics", raw=True)[1]
         assert stage_sums(metrics, "durable") == (20, 0.0), stage_sums(metrics, "durable")
         assert stage_sums(metrics, "fired") == (20, 0.0), stage_sums(metrics, "fired")
+        # their lateness is counted as each is written, at the instant
+        lines = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#"))
+        assert float(lines["batchcalld_submit_lateness_seconds_count"]) == 20, lines
+        assert float(lines['batchcalld_submit_lateness_seconds_bucket{le="0.1"}']) == 20, lines
         assert env.d.stop() == 0
 
 

@@ -310,6 +310,8 @@ START_TEST(test_hold_until_instant)
 	ck_assert_str_eq(srv->log[0].uri, "/echo?held");
 	ck_assert(g[0].timing.started_us - g[0].timing.queued_us >= 149000);
 	ck_assert(g[1].timing.started_us >= g[0].timing.started_us);
+	ck_assert(g[0].timing.held);
+	ck_assert(!g[1].timing.held);
 	ck_assert_int_eq(http_held_until_us(client), 0);
 	got_clear(&g[0]);
 	got_clear(&g[1]);
