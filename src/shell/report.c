@@ -43,7 +43,12 @@
  * conversations to end (final, or given up): one write with the
  * conversation columns instead of one without them and more as they come.
  * After that the files are written again REPORT_WRITE_DELAY_MS after the
- * first new fact (one write for a burst of answers).
+ * first new fact (one write for a burst of answers). A write takes every
+ * occurrence ready then (those whose fetches ended within that delay
+ * too), makes their files, and writes them all with one sync before the
+ * renames and one after (file_replace_sets), not three per occurrence:
+ * issue 17's thousand occurrences ending within 20 s were 3,000 journal
+ * commits.
  */
 #include "config.h"
 
@@ -884,21 +889,29 @@ static void writes_commit(struct engine *e, struct writes *w)
 {
 	static const size_t one[2] = { 1, 1 };
 	struct report *rep = report_of(e);
-	size_t m = w->n ? w->n : 1, n = 0;
-	struct file_set *sets = xcalloc(m, sizeof(*sets));
-	struct file_piece *pieces = xcalloc(2 * m, sizeof(*pieces));
-	const struct file_piece **pv = xcalloc(2 * m, sizeof(*pv));
-	const char **base = xcalloc(2 * m, sizeof(*base));
-	int *fds = xcalloc(m, sizeof(*fds));
+	size_t n = 0;
+	struct file_set *sets;
+	struct file_piece *pieces;
+	const struct file_piece **pv;
+	const char **base;
+	int *fds;
 	/* The modes are the documented ones whatever the unit's UMask=: a
 	 * 0077 umask would make the folders 0700 and the files 0600, which
 	 * the group cannot read, and a chmod afterwards cannot restore the
 	 * set-group-ID bit under RestrictSUIDSGID=. The daemon is one
 	 * thread, so the umask is changed for these calls only, and only
 	 * when it would take a bit of those modes. */
-	bool narrow = w->n > 0 && (rep->umask & 02750) != 0;
-	mode_t old = narrow ? umask(0027) : 0;
+	bool narrow = (rep->umask & 02750) != 0;
+	mode_t old;
 
+	if (w->n == 0)
+		return;
+	sets = xcalloc(w->n, sizeof(*sets));
+	pieces = xcalloc(2 * w->n, sizeof(*pieces));
+	pv = xcalloc(2 * w->n, sizeof(*pv));
+	base = xcalloc(2 * w->n, sizeof(*base));
+	fds = xcalloc(w->n, sizeof(*fds));
+	old = narrow ? umask(0027) : 0;
 	for (size_t i = 0; i < w->n; i++) {
 		struct occ_write *x = &w->v[i];
 		fds[i] = job_folder(rep, x->names[0]);
