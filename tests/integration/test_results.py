@@ -1314,7 +1314,9 @@ def test_shared_write_crash_safe(work):
     write and before its rename, and the rename synced (syncfs, or the
     folder's fsync) before the file's journal entry; killed (-9) amid the
     renames of such a write, every file is the whole old one or the whole
-    new one, and the restart writes the rest."""
+    new one, and the restart writes the rest; when the shared sync fails,
+    no file of the write is renamed, each is logged as not written, and
+    the next start writes them."""
     import shutil
     import signal
     import subprocess
@@ -1324,7 +1326,7 @@ def test_shared_write_crash_safe(work):
         raise Skip("strace (Debian package strace) is missing or cannot trace here")
     results = os.path.join(work, "results")
     at = int(time.time()) - 7200
-    jobs = ["shared-%d" % i for i in range(8)]
+    jobs = ["shared-%d" % i for i in range(12)]
 
     def state(job):
         """'both', 'none' or the names present; every visible file whole."""
@@ -1342,7 +1344,7 @@ def test_shared_write_crash_safe(work):
         return "both" if len(names) == 2 else "none" if not names else names
 
     def body(job):
-        return job_body(at).replace('"Results run"', '"Shared run %s"' % job[-1])
+        return job_body(at).replace('"Results run"', '"Shared run %s"' % job.split("-")[1])
 
     def trace(args, what):
         """strace attached to the daemon (its stderr says when)."""
@@ -1407,21 +1409,45 @@ def test_shared_write_crash_safe(work):
         killed = jobs[5]
         tr = trace(["-o", "/dev/null", "-P", os.path.join(results, killed), "-e", "trace=renameat,rename",
                     "-e", "inject=renameat,rename:signal=KILL:when=2"], "kill")
-        for job in jobs[4:]:
+        for job in jobs[4:8]:
             env.d.write_job(job, body(job))
         env.d.signal(signal.SIGHUP)
         env.d.proc.wait(30)
         tr.wait(10)
         env.d.kill9()
-        seen = {j: state(j) for j in jobs[4:]}
-        assert seen[killed] == [n for n in seen[killed] if n.endswith(".csv")], seen
+        seen = {j: state(j) for j in jobs[4:8]}
+        assert isinstance(seen[killed], list) and len(seen[killed]) == 1 and seen[killed][0].endswith(".csv"), seen
         assert [n for n in os.listdir(os.path.join(results, killed)) if n.endswith(".jsonl.tmp")], \
             "the JSON Lines file's temporary file was written before the renames"
         assert all(v in ("both", "none") for j, v in seen.items() if j != killed), seen
         # 3. the restart writes what the kill left out
         env.d.start()
         env.d.wait_started()
-        wait_until(lambda: all(state(j) == "both" for j in jobs), 30, "every file after the restart")
+        wait_until(lambda: all(state(j) == "both" for j in jobs[:8]), 30, "every file after the restart")
+        for job in jobs[:8]:
+            left = [n for n in os.listdir(os.path.join(results, job)) if n.startswith(".")]
+            assert not left, (job, left)
+        # 4. the first syncfs of the next write fails (EIO): nothing of it
+        # is renamed, its temporary files are removed, the next start
+        # writes it
+        failed = len(re.findall(r"cannot write the results file", env.d.log()))
+        paths = sum([["-P", os.path.join(results, j)] for j in jobs[8:]], [])
+        tr = trace(["-o", "/dev/null"] + paths + ["-e", "trace=syncfs", "-e", "inject=syncfs:error=EIO:when=1"],
+                   "eio")
+        for job in jobs[8:]:
+            env.d.write_job(job, body(job))
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: len(re.findall(r"cannot write the results file .*Input/output error", env.d.log()))
+                   == failed + 8, 30, "8 files not written")
+        tr.send_signal(signal.SIGINT)
+        tr.wait(10)
+        for job in jobs[8:]:
+            d = os.path.join(results, job)
+            assert os.listdir(d) == [], (job, os.listdir(d))
+        assert env.d.stop() == 0
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: all(state(j) == "both" for j in jobs), 30, "every file after the second restart")
         for job in jobs:
             left = [n for n in os.listdir(os.path.join(results, job)) if n.startswith(".")]
             assert not left, (job, left)
