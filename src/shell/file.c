@@ -111,53 +111,126 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
 	return rc;
 }
 
-/* The temporary files first (each with its fdatasync when each_sync,
- * else one syncfs for all), then every rename, then one fsync of the
- * folder. */
-static int replace_many(int dirfd, const char *const *names, const struct file_piece *const *pieces,
-			const size_t *n_pieces, size_t n, mode_t mode, bool each_sync)
-{
-	char **tmps = xcalloc(n ? n : 1, sizeof(*tmps));
-	size_t written = 0;
-	int rc = 0;
+/* How replace_sets makes the writes durable. */
+enum {
+	/* an fdatasync of each temporary file, else one syncfs of each file
+	 * system the sets are on */
+	SYNC_EACH_FILE = 1u << 0,
+	/* an fsync of each folder after its renames, else one more syncfs
+	 * of each file system */
+	SYNC_EACH_FOLDER = 1u << 1,
+};
 
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		tmps[i] = xasprintf(".%s.tmp", names[i]);
-		rc = file_write_at(dirfd, tmps[i], pieces[i], n_pieces[i], mode, each_sync);
-		if (rc == 0)
-			written++;
-	}
-	if (rc == 0 && !each_sync && syncfs(dirfd) < 0)
-		rc = -errno;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (renameat(dirfd, tmps[i], dirfd, names[i]) < 0)
-			rc = -errno;
-	if (rc == 0 && fsync(dirfd) < 0)
-		rc = -errno;
+/* One syncfs of each file system of the sets that want it (want[i]); a
+ * failure is the result of each of those sets on it that had none. */
+static void sync_each_fs(struct file_set *v, size_t n, const dev_t *dev, const bool *want)
+{
+	bool *done = xcalloc(n ? n : 1, sizeof(*done));
+
 	for (size_t i = 0; i < n; i++) {
-		if (rc < 0 && i < written)
-			unlinkat(dirfd, tmps[i], 0);
+		int r;
+		if (!want[i] || done[i])
+			continue;
+		r = syncfs(v[i].dirfd) < 0 ? -errno : 0;
+		for (size_t j = i; j < n; j++)
+			if (want[j] && !done[j] && dev[j] == dev[i]) {
+				done[j] = true;
+				if (v[j].result == 0)
+					v[j].result = r;
+			}
+	}
+	free(done);
+}
+
+/* The temporary files of every set first (".NAME.tmp"), made durable
+ * (how), then every rename, then the renames made durable. A set that
+ * fails keeps its other files' temporary files out of the way (removed)
+ * and the old versions of the files not renamed yet. */
+static void replace_sets(struct file_set *v, size_t n, mode_t mode, unsigned how)
+{
+	char ***tmps = xcalloc(n ? n : 1, sizeof(*tmps));
+	size_t *written = xcalloc(n ? n : 1, sizeof(*written));
+	size_t *renamed = xcalloc(n ? n : 1, sizeof(*renamed));
+	dev_t *dev = xcalloc(n ? n : 1, sizeof(*dev));
+	bool *want = xcalloc(n ? n : 1, sizeof(*want));
+
+	/* (one set has no file system to share a syncfs with) */
+	bool by_dev = n > 1 && (how & (SYNC_EACH_FILE | SYNC_EACH_FOLDER)) != (SYNC_EACH_FILE | SYNC_EACH_FOLDER);
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		v[i].result = 0;
+		tmps[i] = xcalloc(v[i].n ? v[i].n : 1, sizeof(**tmps));
+		if (by_dev && fstat(v[i].dirfd, &st) < 0)
+			v[i].result = -errno;
+		else if (by_dev)
+			dev[i] = st.st_dev;
+		for (size_t k = 0; k < v[i].n && v[i].result == 0; k++) {
+			tmps[i][k] = xasprintf(".%s.tmp", v[i].names[k]);
+			v[i].result = file_write_at(v[i].dirfd, tmps[i][k], v[i].pieces[k], v[i].n_pieces[k], mode,
+						    how & SYNC_EACH_FILE);
+			if (v[i].result == 0)
+				written[i]++;
+		}
+		want[i] = v[i].result == 0;
+	}
+	if (!(how & SYNC_EACH_FILE))
+		sync_each_fs(v, n, dev, want);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < v[i].n && v[i].result == 0; k++) {
+			if (renameat(v[i].dirfd, tmps[i][k], v[i].dirfd, v[i].names[k]) < 0)
+				v[i].result = -errno;
+			else
+				renamed[i]++;
+		}
+	/* (also the renames of a set that failed at a later one) */
+	for (size_t i = 0; i < n; i++)
+		want[i] = renamed[i] > 0;
+	if (how & SYNC_EACH_FOLDER) {
+		for (size_t i = 0; i < n; i++)
+			if (want[i] && fsync(v[i].dirfd) < 0 && v[i].result == 0)
+				v[i].result = -errno;
+	} else {
+		sync_each_fs(v, n, dev, want);
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].n; k++) {
+			if (v[i].result < 0 && k >= renamed[i] && k < written[i])
+				unlinkat(v[i].dirfd, tmps[i][k], 0);
+			free(tmps[i][k]);
+		}
 		free(tmps[i]);
 	}
 	free(tmps);
-	return rc;
+	free(written);
+	free(renamed);
+	free(dev);
+	free(want);
+}
+
+static int replace_one_set(int dirfd, const char *const *names, const struct file_piece *const *pieces,
+			   const size_t *n_pieces, size_t n, mode_t mode, unsigned how)
+{
+	struct file_set set = { dirfd, names, pieces, n_pieces, n, 0 };
+
+	replace_sets(&set, 1, mode, how);
+	return set.result;
 }
 
 int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode)
 {
-	return replace_many(dirfd, &name, &v, &n, 1, mode, true);
-}
-
-int file_replace_each_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
-			 const size_t *n_pieces, size_t n, mode_t mode)
-{
-	return replace_many(dirfd, names, pieces, n_pieces, n, mode, true);
+	return replace_one_set(dirfd, &name, &v, &n, 1, mode, SYNC_EACH_FILE | SYNC_EACH_FOLDER);
 }
 
 int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
 			 const size_t *n_pieces, size_t n, mode_t mode)
 {
-	return replace_many(dirfd, names, pieces, n_pieces, n, mode, false);
+	return replace_one_set(dirfd, names, pieces, n_pieces, n, mode, SYNC_EACH_FOLDER);
+}
+
+void file_replace_sets(struct file_set *v, size_t n, mode_t mode)
+{
+	replace_sets(v, n, mode, 0);
 }
 
 static int append_at(int fd, off_t was, const char *p, size_t n, bool sync)

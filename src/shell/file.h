@@ -3,7 +3,8 @@
  * pieces, keys, state records and zone files; and the one crash-safe way
  * it replaces a file (the state records, the results files, stored
  * webhook events): temp file, fdatasync, rename, fsync of the folder
- * (OpenSMTPD queue_fs.c, plus the folder sync).
+ * (OpenSMTPD queue_fs.c, plus the folder sync); for many files at once,
+ * one syncfs in place of the fdatasyncs (and of the folders' fsyncs).
  */
 #ifndef BC_FILE_H
 #define BC_FILE_H
@@ -66,13 +67,6 @@ int file_write_at(int dirfd, const char *name, const struct file_piece *v, size_
  * stays). */
 int file_replace_at(int dirfd, const char *name, const struct file_piece *v, size_t n, mode_t mode);
 
-/* Replace n files of the folder dirfd (names distinct) as file_replace_at
- * does each, with one fsync of the folder for all (after every rename):
- * when it returns 0 all are durable; on failure any of them may still be
- * its old version, never a mix within a file. 0, or a negative errno. */
-int file_replace_each_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
-			 const size_t *n_pieces, size_t n, mode_t mode);
-
 /* Replace n files of the folder dirfd at once (names distinct), with one
  * sync for all: every temporary file, one syncfs (one journal commit of
  * the file system instead of one per file), every rename, one fsync of
@@ -81,5 +75,27 @@ int file_replace_each_at(int dirfd, const char *const *names, const struct file_
  * the n_pieces[i] pieces of pieces[i]. 0, or a negative errno. */
 int file_replace_many_at(int dirfd, const char *const *names, const struct file_piece *const *pieces,
 			 const size_t *n_pieces, size_t n, mode_t mode);
+
+/* Files of one folder for file_replace_sets: names[i] (distinct within
+ * the folder) gets the n_pieces[i] pieces of pieces[i]; result is set. */
+struct file_set {
+	int dirfd;
+	const char *const *names;
+	const struct file_piece *const *pieces;
+	const size_t *n_pieces;
+	size_t n;
+	int result; /* 0, or a negative errno */
+};
+
+/* Replace the files of n sets (their folders on any number of file
+ * systems) at once: every temporary file, one syncfs of each file system
+ * they are on, every rename, one more syncfs of each (which makes the
+ * renames durable as an fsync of each folder would, in one journal commit
+ * instead of one per folder). A set whose result is 0 is durable; one
+ * whose result is negative (a write or a rename of its own failed, or
+ * the sync of its file system) may still have its old version of any of
+ * its files, never a mix within a file: a reader, and a restart after
+ * kill -9 or a power cut at any moment, sees each file old or new. */
+void file_replace_sets(struct file_set *v, size_t n, mode_t mode);
 
 #endif

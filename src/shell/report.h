@@ -28,9 +28,6 @@ void report_note_batch_end(struct engine *e, const struct run *r);
  * submitted): its occurrence's files are written (soon, out of the way of
  * due runs), its recipients' rows saying why they were never dialled. */
 void report_note_unbatched(struct engine *e, const struct run *r);
-/* Write (again) the results files of the occurrence (job, start). 0, or a
- * negative errno (logged). */
-int report_write(struct engine *e, const char *job, int64_t start);
 /* The recipients (keys; the caller frees) of occurrence (job, start)
  * whom follow-up touch t takes from the rows of touch prev, as the
  * results stand now (results_touch_select): 0, or -EAGAIN while the

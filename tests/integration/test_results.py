@@ -1307,6 +1307,153 @@ def test_modes_under_umask_0077(work):
         assert env.d.stop() == 0
 
 
+def test_shared_write_crash_safe(work):
+    """The files of occurrences ready together are written with one sync
+    (issue 17), and stay crash-safe: traced, every results file's
+    temporary file is synced (syncfs, or its own fdatasync) after its last
+    write and before its rename, and the rename synced (syncfs, or the
+    folder's fsync) before the file's journal entry; killed (-9) amid the
+    renames of such a write, every file is the whole old one or the whole
+    new one, and the restart writes the rest; when the shared sync fails,
+    no file of the write is renamed, each is logged as not written, and
+    the next start writes them."""
+    import shutil
+    import signal
+    import subprocess
+    if harness.WRAP:
+        raise Skip("strace and BC_WRAP (%s) together" % " ".join(harness.WRAP))
+    if not shutil.which("strace") or subprocess.run(["strace", "-o", "/dev/null", "true"]).returncode != 0:
+        raise Skip("strace (Debian package strace) is missing or cannot trace here")
+    results = os.path.join(work, "results")
+    at = int(time.time()) - 7200
+    jobs = ["shared-%d" % i for i in range(12)]
+
+    def state(job):
+        """'both', 'none' or the names present; every visible file whole."""
+        d = os.path.join(results, job)
+        names = sorted(n for n in os.listdir(d) if not n.startswith(".")) if os.path.isdir(d) else []
+        for n in names:
+            path = os.path.join(d, n)
+            if n.endswith(".csv"):
+                rows = read_rows(path)
+                assert [r[rows[0].index("status")] for r in rows[1:]] == ["missed"] * 3, (path, rows)
+            else:
+                with open(path, "rb") as f:
+                    lines = f.read().split(b"\n")
+                assert lines[-1] == b"" and [json.loads(x)["status"] for x in lines[:-1]] == ["missed"] * 3, path
+        return "both" if len(names) == 2 else "none" if not names else names
+
+    def body(job):
+        return job_body(at).replace('"Results run"', '"Shared run %s"' % job.split("-")[1])
+
+    def trace(args, what):
+        """strace attached to the daemon (its stderr says when)."""
+        err = os.path.join(work, "strace-%s.err" % what)
+        tr = subprocess.Popen(["strace", "-f", "-p", str(env.d.proc.pid)] + args, stderr=open(err, "wb"))
+        wait_until(lambda: "attached" in open(err).read() or tr.poll() is not None, 10, "strace attached")
+        if tr.poll() is not None:
+            raise Skip("strace cannot attach here: %s" % open(err).read()[-300:])
+        return tr
+
+    with Env(work, extra_conf='results_dir = "results";') as env:
+        env.d.start()
+        env.d.wait_started()
+        # 1. the order of the calls, for the first four jobs
+        log = os.path.join(work, "calls.txt")
+        tr = trace(["-y", "-s", "300", "-o", log, "-e", "trace=write,fdatasync,fsync,syncfs,renameat,rename"], "order")
+        for job in jobs[:4]:
+            env.d.write_job(job, body(job))
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: all(state(j) == "both" for j in jobs[:4]), 30, "the first files")
+        wait_until(lambda: len(re.findall(r"results file .* written", env.d.log())) == 8, 10, "8 journal entries")
+        tr.send_signal(signal.SIGINT)
+        tr.wait(10)
+        fd_path = re.compile(r"(\w+)\((\d+)<([^>]*)>")
+        last_write, synced, renamed, logged = {}, set(), {}, 0
+        written_rx = re.compile(r"results file '[^']*?(shared-\d/[^']+)' written")
+        real = os.path.realpath(results)
+        for i, line in enumerate(open(log)):
+            m = fd_path.search(line)
+            if re.match(r"\d+ +write\([12]<", line):
+                w = written_rx.search(line)
+                if w:
+                    path = os.path.join(real, w.group(1))
+                    assert path in renamed and renamed[path][1], "journal entry before its rename was synced: %s" % line
+                    logged += 1
+                continue
+            if not m or "= -1" in line:
+                continue
+            call, target = m.group(1), m.group(3)
+            if call == "write" and os.path.basename(target).startswith("."):
+                last_write[target] = i
+                synced.discard(target)
+            elif call == "fdatasync":
+                synced.add(target)
+            elif call == "syncfs":
+                synced.update(last_write)
+                for p in renamed:
+                    renamed[p][1] = True
+            elif call == "fsync":
+                for p in renamed:
+                    if os.path.dirname(p) == target:
+                        renamed[p][1] = True
+            elif call == "renameat":
+                old, new = re.findall(r'"([^"]+)"', line)[:2]
+                tmp, final = os.path.join(target, old), os.path.join(target, new)
+                if final.startswith(real + os.sep):
+                    assert tmp in synced, "renamed before its temporary file was synced: %s" % line
+                    renamed[final] = [i, False]
+        assert logged == 8, "journal entries of the 8 files: %d" % logged
+        # 2. killed at the second rename in one job's folder (its JSON
+        # Lines file) amid a write of four occurrences
+        killed = jobs[5]
+        tr = trace(["-o", "/dev/null", "-P", os.path.join(results, killed), "-e", "trace=renameat,rename",
+                    "-e", "inject=renameat,rename:signal=KILL:when=2"], "kill")
+        for job in jobs[4:8]:
+            env.d.write_job(job, body(job))
+        env.d.signal(signal.SIGHUP)
+        env.d.proc.wait(30)
+        tr.wait(10)
+        env.d.kill9()
+        seen = {j: state(j) for j in jobs[4:8]}
+        assert isinstance(seen[killed], list) and len(seen[killed]) == 1 and seen[killed][0].endswith(".csv"), seen
+        assert [n for n in os.listdir(os.path.join(results, killed)) if n.endswith(".jsonl.tmp")], \
+            "the JSON Lines file's temporary file was written before the renames"
+        assert all(v in ("both", "none") for j, v in seen.items() if j != killed), seen
+        # 3. the restart writes what the kill left out
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: all(state(j) == "both" for j in jobs[:8]), 30, "every file after the restart")
+        for job in jobs[:8]:
+            left = [n for n in os.listdir(os.path.join(results, job)) if n.startswith(".")]
+            assert not left, (job, left)
+        # 4. the first syncfs of the next write fails (EIO): nothing of it
+        # is renamed, its temporary files are removed, the next start
+        # writes it
+        failed = len(re.findall(r"cannot write the results file", env.d.log()))
+        paths = sum([["-P", os.path.join(results, j)] for j in jobs[8:]], [])
+        tr = trace(["-o", "/dev/null"] + paths + ["-e", "trace=syncfs", "-e", "inject=syncfs:error=EIO:when=1"],
+                   "eio")
+        for job in jobs[8:]:
+            env.d.write_job(job, body(job))
+        env.d.signal(signal.SIGHUP)
+        wait_until(lambda: len(re.findall(r"cannot write the results file .*Input/output error", env.d.log()))
+                   == failed + 8, 30, "8 files not written")
+        tr.send_signal(signal.SIGINT)
+        tr.wait(10)
+        for job in jobs[8:]:
+            d = os.path.join(results, job)
+            assert os.listdir(d) == [], (job, os.listdir(d))
+        assert env.d.stop() == 0
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: all(state(j) == "both" for j in jobs), 30, "every file after the second restart")
+        for job in jobs:
+            left = [n for n in os.listdir(os.path.join(results, job)) if n.startswith(".")]
+            assert not left, (job, left)
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
     run([test_results_files_when_batch_ends, test_campaign_without_webhooks, test_conversation_log_damage_and_upgrade,
          test_campaign_with_webhooks,
@@ -1318,4 +1465,4 @@ if __name__ == "__main__":
          test_large_bodies_yield_to_a_due_submit, test_planted_files_are_not_read,
          test_known_conversation_without_batch_call_kept,
          test_webhook_connection_lifetime, test_webhook_emfile, test_reload_sets_webhook_listen,
-         test_modes_under_umask_0077])
+         test_modes_under_umask_0077, test_shared_write_crash_safe])
