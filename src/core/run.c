@@ -995,6 +995,19 @@ static void on_submit_done(struct run *r, const struct run_ctx *ctx, const struc
 				 describe_failure(ev, why, sizeof(why)), (r->due_ms - ctx->now_ms) / 1000.0);
 		} else {
 			r->state = RUN_SCHEDULED;
+			/* Certainly never sent (withdrawn unsent, e.g. held to
+			 * its instant): a cancel, a removal or `enabled = false`
+			 * that came meanwhile takes effect now. */
+			if (r->removing && !r->part) {
+				emit_log(out, r, JE_REMOVED, SEV_NOTICE, 0, 0, "job removed; its run was never submitted");
+				emit(out, ACT_DROP);
+				return;
+			}
+			if (ctx->spec && (r->cancel_wanted || !ctx->spec->enabled)) {
+				r->due_ms = 0;
+				consider_submit(r, ctx, out);
+				return;
+			}
 			emit_log(out, r, JE_TRANSIENT, SEV_WARNING, ev->http_status, r->submit_attempts,
 				 "submit failed (%s), retrying in %.1fs", describe_failure(ev, why, sizeof(why)),
 				 (r->due_ms - ctx->now_ms) / 1000.0);

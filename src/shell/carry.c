@@ -306,7 +306,11 @@ static bool body_still_allowed(struct slot *s)
 static bool submit_go_cb(void *arg)
 {
 	struct slot *s = arg;
-	bool go = body_still_allowed(s);
+	const struct run *r = s->run;
+	/* Nor one asked to stop since its intent (cancelled, its job removed
+	 * or disabled while it waited, e.g. held to its instant): withdrawn,
+	 * and the run takes that up (on_submit_done). */
+	bool go = !r->cancel_wanted && !r->removing && (!s->spec || s->spec->enabled) && body_still_allowed(s);
 
 	carry_drop_body_keys(s);
 	return go;

@@ -130,6 +130,11 @@ void engine_log_run(int prio, enum log_event ev, const struct run *r, int attemp
 
 bool engine_due_soon(const struct engine *e, int64_t now, int64_t margin_ms)
 {
+	/* (a submit stepped ahead and held to its instant is due too) */
+	int64_t held = http_held_until_us(e->http) / 1000;
+
+	if (held > 0 && held - now < margin_ms)
+		return true;
 	return e->n_heap > 0 && e->heap[0]->run->due_ms - now < margin_ms && e->heap[0]->run->due_ms + 1000 > now;
 }
 
@@ -226,8 +231,15 @@ static void api_clock_changed_cb(enum api_clock_change change, const struct api_
  * whose gap ends at the instant would be over the limits 100 ms before. */
 bool engine_steps_early(const struct slot *s)
 {
-	return s->run->state == RUN_SCHEDULED && s->run->submit_attempts == 0 && !s->forgotten &&
-	       !s->e->conf->limits;
+	const struct run *r = s->run;
+
+	/* Nor a job whose overlap policy cancels the previous batch (that
+	 * cancel would leave ahead of the instant), nor a run whose due time
+	 * is not its submit instant (after a failed state write: the request
+	 * is held to the latter). */
+	return r->state == RUN_SCHEDULED && r->submit_attempts == 0 && !s->forgotten && !s->e->conf->limits &&
+	       s->spec && !(s->spec->repeat && s->spec->overlap == OVERLAP_CANCEL_PREVIOUS) &&
+	       r->due_ms == run_submit_at_ms(r, s->spec);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -80,8 +80,13 @@ struct http {
 	CURLM *multi;
 	struct event *curl_timer;  /* curl's one timer */
 	struct event *admit_timer; /* wakes the queue when a token is due */
+	struct event *hold_timer;  /* and when the first held request's instant comes */
 	int64_t hold_next_us;      /* http_hold_next: for the requests submitted now */
 	struct req_list queued, urgent, running;
+	/* held to their instants (http_hold_next), earliest first: in no
+	 * queue until then, so that they hold nothing else up (a clock
+	 * stepped back holds them, not the client) */
+	struct req_list held;
 	/* finished, their callbacks still to run (check_done): in the client,
 	 * so that a callback may cancel one of them */
 	struct req_list done;
@@ -135,18 +140,6 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* How long the next request in line is held (http_hold_next), in us; 0
- * when it may start. */
-static int64_t held_for(const struct http *h)
-{
-	const struct http_request *r = h->urgent.head ? h->urgent.head : h->queued.head;
-	int64_t wait;
-
-	if (!r || r->hold_us == 0)
-		return 0;
-	wait = r->hold_us - wall_us();
-	return wait > 0 ? wait : 0;
-}
 
 #if LIBCURL_VERSION_NUM >= 0x075000
 /* The last moment before the request's first byte is written, the
@@ -218,7 +211,69 @@ static int64_t slot_take(struct http *h)
 
 static struct req_list *queue_of(struct http *h, const struct http_request *r)
 {
+	if (r->hold_us > 0)
+		return &h->held;
 	return r->urgent ? &h->urgent : &h->queued;
+}
+
+/* r into the held list, in the order of the instants (among equal ones,
+ * of submission). */
+static void held_insert(struct http *h, struct http_request *r)
+{
+	struct http_request *after = h->held.tail;
+
+	while (after && after->hold_us > r->hold_us)
+		after = after->prev;
+	if (!after) {
+		r->prev = NULL;
+		r->next = h->held.head;
+		if (h->held.head)
+			h->held.head->prev = r;
+		else
+			h->held.tail = r;
+		h->held.head = r;
+		h->held.n++;
+		return;
+	}
+	r->prev = after;
+	r->next = after->next;
+	if (after->next)
+		after->next->prev = r;
+	else
+		h->held.tail = r;
+	after->next = r;
+	h->held.n++;
+}
+
+/* The held requests whose instant has come go to the front of the urgent
+ * queue, in their order: they go first. */
+static void release_due(struct http *h)
+{
+	int64_t now;
+	struct http_request *last = NULL;
+
+	if (!h->held.head)
+		return;
+	now = wall_us();
+	while (h->held.head && h->held.head->hold_us <= now) {
+		struct http_request *r = h->held.head;
+		list_remove(&h->held, r);
+		r->hold_us = 0;
+		r->urgent = true;
+		/* after the ones released before it */
+		r->prev = last;
+		r->next = last ? last->next : h->urgent.head;
+		if (r->next)
+			r->next->prev = r;
+		else
+			h->urgent.tail = r;
+		if (last)
+			last->next = r;
+		else
+			h->urgent.head = r;
+		h->urgent.n++;
+		last = r;
+	}
 }
 
 static void request_free(struct http_request *r)
@@ -604,14 +659,16 @@ static void admit_upto(struct http *h, size_t max)
 {
 	size_t started = 0;
 
+	release_due(h);
+	if (h->held.head) {
+		/* The owner's timer lets the next held one go at its instant
+		 * (http_release); this one is the backstop. */
+		int64_t wait = h->held.head->hold_us - wall_us();
+		struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
+		evtimer_add(h->hold_timer, &tv);
+	}
 	while ((h->urgent.head || h->queued.head) && h->running.n < h->max_concurrent && started < max) {
-		/* The next in line held to its instant holds what is behind
-		 * it too (a burst goes first when its instant comes). The
-		 * owner's timer releases it on time (http_release); this one
-		 * is the backstop. */
-		int64_t wait = held_for(h);
-		if (wait == 0)
-			wait = ratelimit_take(&h->rl, now_us());
+		int64_t wait = ratelimit_take(&h->rl, now_us());
 		if (wait > 0) {
 			struct timeval tv = { .tv_sec = wait / 1000000, .tv_usec = wait % 1000000 };
 			evtimer_add(h->admit_timer, &tv);
@@ -682,8 +739,9 @@ struct http *http_new(struct event_base *base, const struct http_options *o)
 	h->multi = curl_multi_init();
 	h->curl_timer = evtimer_new(base, curl_timer_event_cb, h);
 	h->admit_timer = evtimer_new(base, admit_timer_cb, h);
+	h->hold_timer = evtimer_new(base, admit_timer_cb, h);
 	h->done_ev = event_new(base, -1, 0, done_ev_cb, h);
-	if (!h->multi || !h->curl_timer || !h->admit_timer)
+	if (!h->multi || !h->curl_timer || !h->admit_timer || !h->hold_timer)
 		goto fail;
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
@@ -703,6 +761,8 @@ void http_free(struct http *h)
 	 * more callbacks), and let the dispatcher free h once it unwinds. */
 	while (h->urgent.head)
 		request_detach_free(h->urgent.head);
+	while (h->held.head)
+		request_detach_free(h->held.head);
 	while (h->queued.head)
 		request_detach_free(h->queued.head);
 	while (h->running.head)
@@ -721,6 +781,8 @@ void http_free(struct http *h)
 		event_free(h->curl_timer);
 	if (h->admit_timer)
 		event_free(h->admit_timer);
+	if (h->hold_timer)
+		event_free(h->hold_timer);
 	if (h->done_ev)
 		event_free(h->done_ev);
 	free(h->ca_file);
@@ -870,7 +932,10 @@ int http_submit(struct http *h, const char *method, const char *url, const char 
 	r->hold_us = h->hold_next_us;
 	r->t.held = r->hold_us > 0;
 	r->t.queued_us = now_us();
-	list_push(queue_of(h, r), r);
+	if (r->hold_us > 0)
+		held_insert(h, r);
+	else
+		list_push(queue_of(h, r), r);
 	if (ret_req)
 		*ret_req = r;
 	r = NULL;
@@ -911,7 +976,7 @@ void http_cancel(struct http_request *r)
 
 size_t http_pending(const struct http *h)
 {
-	return h ? h->queued.n + h->urgent.n + h->running.n : 0;
+	return h ? h->queued.n + h->urgent.n + h->held.n + h->running.n : 0;
 }
 
 size_t http_urgent_queued(const struct http *h)
@@ -932,17 +997,12 @@ void http_hold_next(struct http *h, int64_t until_us)
 
 int64_t http_held_until_us(const struct http *h)
 {
-	const struct http_request *r;
-
-	if (!h || held_for(h) == 0)
-		return 0;
-	r = h->urgent.head ? h->urgent.head : h->queued.head;
-	return r->hold_us;
+	return h && h->held.head ? h->held.head->hold_us : 0;
 }
 
 void http_release(struct http *h)
 {
-	if (h && h->dispatching == 0 && (h->urgent.head || h->queued.head))
+	if (h && h->dispatching == 0 && (h->urgent.head || h->queued.head || h->held.head))
 		admit_now(h);
 }
 

@@ -139,9 +139,9 @@ size_t http_urgent_queued(const struct http *h);
 size_t http_running(const struct http *h);
 
 /* The requests submitted from now on are not started before the wall
- * clock (CLOCK_REALTIME, us) reaches until_us; 0: no longer held. A held
- * request holds the queue behind it: give it only to urgent requests
- * submitted in the order of their instants. */
+ * clock (CLOCK_REALTIME, us) reaches until_us; 0: no longer held. Held
+ * requests wait apart, in the order of their instants, and hold nothing
+ * else up; at its instant one goes to the front of the urgent queue. */
 void http_hold_next(struct http *h, int64_t until_us);
 
 /* The instant the request next in line is held to (us), or 0 when none

@@ -265,6 +265,62 @@ START_TEST(test_submit_transient_not_sent)
 }
 END_TEST
 
+/* A submit withdrawn unsent after a cancel, a removal or `enabled =
+ * false` came (it waited in the client's queue, held to its instant):
+ * the run is cancelled, dropped or disabled at once, never sent again. */
+START_TEST(test_withdrawn_after_stop_asked)
+{
+	struct run_event ev = ev_done(RE_SUBMIT_DONE, REQ_TRANSIENT, NULL);
+	struct run *r = run_new(&spec);
+	struct run_ctx c;
+
+	ev.http_status = 0;
+	ev.maybe_applied = false;
+	/* cancelled while it waited */
+	step_at(r, MS(T0), ev_time());
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert_int_eq(step_at(r, MS(T0) - 50, (struct run_event){ .kind = RE_CANCEL_REQ }), 0);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	step_at(r, MS(T0) + 1, ev);
+	ck_assert_int_eq(r->state, RUN_CANCELLED);
+	ck_assert_ptr_nonnull(find_log(JE_CANCELLED));
+	ck_assert_ptr_null(find_log(JE_TRANSIENT));
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+
+	/* its job removed (on_removal keep) while it waited: dropped */
+	spec.on_removal = ON_REMOVAL_KEEP;
+	r = run_new(&spec);
+	step_at(r, MS(T0), ev_time());
+	c = ctx_at(MS(T0) - 50);
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_SUBMITTING);
+	ck_assert(r->removing);
+	c.now_ms = MS(T0) + 1;
+	acts.n = 0;
+	run_step(r, &c, &ev, &acts, NULL);
+	ck_assert_int_eq(acts.v[acts.n - 1].kind, ACT_DROP);
+	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+	spec.on_removal = ON_REMOVAL_CANCEL;
+
+	/* disabled while it waited */
+	r = run_new(&spec);
+	step_at(r, MS(T0), ev_time());
+	spec.enabled = false;
+	step_at(r, MS(T0) + 1, ev);
+	spec.enabled = true;
+	ck_assert_int_eq(r->state, RUN_DISABLED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_retry_after_honoured)
 {
 	struct run *r = run_new(&spec);
@@ -2306,6 +2362,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_submit_ok);
 	tcase_add_test(tc, test_submit_rejected);
 	tcase_add_test(tc, test_submit_transient_not_sent);
+	tcase_add_test(tc, test_withdrawn_after_stop_asked);
 	tcase_add_test(tc, test_retry_after_honoured);
 	tcase_add_test(tc, test_unknown_outcome_lookup);
 	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
