@@ -198,6 +198,7 @@ struct report_detail {
 struct report_occ {
 	char *job;
 	int64_t start;
+	size_t same_job; /* index + 1 in report.occ of the next of this job; 0: none */
 	struct report_detail *details;
 	size_t n_details, cap_details;
 	/* conversations the batches' entries held in earlier details (a
@@ -251,6 +252,9 @@ struct report {
 	struct engine *e;
 	struct report_occ *occ;
 	size_t n_occ, cap_occ;
+	/* job -> index + 1 in occ of its first occurrence (the others follow
+	 * through same_job): found without a walk over every job's */
+	struct strmap occ_jobs;
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
@@ -430,6 +434,7 @@ void report_free(struct report *r)
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
+	strmap_clear(&r->occ_jobs);
 	for (size_t i = 0; i < r->n_convs; i++)
 		conv_clear(&r->convs[i]);
 	free(r->convs);
@@ -476,15 +481,34 @@ static struct report *report_of(struct engine *e)
 	return e->report;
 }
 
+/* report.occ_jobs and the same_job chains again, after report.occ moved. */
+static void occ_index(struct report *r)
+{
+	strmap_clear(&r->occ_jobs);
+	for (size_t i = r->n_occ; i-- > 0;) {
+		r->occ[i].same_job = (uintptr_t)strmap_get(&r->occ_jobs, r->occ[i].job);
+		strmap_put(&r->occ_jobs, r->occ[i].job, (void *)(uintptr_t)(i + 1));
+	}
+}
+
 static struct report_occ *occ_find(struct report *r, const char *job, int64_t start, bool create)
 {
-	for (size_t i = 0; i < r->n_occ; i++)
-		if (r->occ[i].start == start && strcmp(r->occ[i].job, job) == 0)
-			return &r->occ[i];
+	size_t last = 0;
+
+	for (size_t k = (uintptr_t)strmap_get(&r->occ_jobs, job); k; k = r->occ[k - 1].same_job) {
+		if (r->occ[k - 1].start == start)
+			return &r->occ[k - 1];
+		last = k;
+	}
 	if (!create)
 		return NULL;
 	xgrow((void **)&r->occ, &r->cap_occ, r->n_occ + 1, sizeof(*r->occ));
 	r->occ[r->n_occ] = (struct report_occ){ .job = xstrdup(job), .start = start };
+	/* the chain in report.occ's order, as occ_index makes it */
+	if (last)
+		r->occ[last - 1].same_job = r->n_occ + 1;
+	else
+		strmap_put(&r->occ_jobs, r->occ[r->n_occ].job, (void *)(uintptr_t)(r->n_occ + 1));
 	return &r->occ[r->n_occ++];
 }
 
@@ -1027,8 +1051,23 @@ static void gone_note(struct report *rep, const char *id)
 static void occ_gc(struct engine *e, struct report *rep, const char *job)
 {
 	const struct run **all = NULL;
-	size_t n = slot_job_runs(e, job, &all, NULL), w = 0;
+	size_t n, w = 0, at;
 
+	if (!strmap_get(&rep->occ_jobs, job))
+		return; /* no occurrence of job to let go */
+	n = slot_job_runs(e, job, &all, NULL);
+	/* the common case: every occurrence of job is still held */
+	for (at = (uintptr_t)strmap_get(&rep->occ_jobs, job); at; at = rep->occ[at - 1].same_job) {
+		size_t m = 0;
+		while (m < n && all[m]->start != rep->occ[at - 1].start)
+			m++;
+		if (m == n)
+			break;
+	}
+	if (!at) {
+		free(all);
+		return;
+	}
 	/* each slot is read once: kept ones move down, the others are let go */
 	for (size_t i = 0; i < rep->n_occ; i++) {
 		bool keep = strcmp(rep->occ[i].job, job) != 0;
@@ -1046,6 +1085,7 @@ static void occ_gc(struct engine *e, struct report *rep, const char *job)
 		occ_clear(&rep->occ[i]);
 	}
 	rep->n_occ = w;
+	occ_index(rep);
 	free(all);
 }
 
