@@ -47,7 +47,7 @@ char *codec_submit_body_only(const struct jobspec *j, const char *call_name, int
  * created_at_unix, scheduled_time_unix, last_updated_at_unix; recipients:
  * id, status, created_at_unix, updated_at_unix. Counters absent -> 0.
  * Integers within the bounds above.
- * Memory: before json-c sees a body, its structure is priced at what
+ * Memory: before a body is built, its structure is priced at what
  * json-c would spend on it (about 800 bytes for an empty object, 100 for a
  * number), and a body over 64 MiB of that is refused: 16 MiB of
  * "[{},{},...]" would otherwise take 4 GB. codec_parse_detail sets each

@@ -1,7 +1,7 @@
 /*
- * jsonin: the strict pass ahead of json-c (grammar, UTF-8, depth, the
- * parse budget, the caller's set-aside and capture rule), the parse, and
- * the typed field getters. See jsonin.h.
+ * jsonin: one strict pass (grammar, UTF-8, depth, the parse budget, the
+ * caller's set-aside and capture rule) that builds the json-c tree as it
+ * reads, and the typed field getters. See jsonin.h.
  */
 #include "config.h"
 
@@ -44,7 +44,7 @@ int jsonin_field_fail(char **cause, const char *prefix, const char *key, const c
 
 /* --- the lexer ----------------------------------------------------------- */
 
-/* A stretch inside a string that json-c must read as U+FFFD: an
+/* A stretch inside a string that reads as U+FFFD: an
  * unpaired surrogate escape, or bytes that are not UTF-8 (text cut
  * mid-character by the sender: one event is not lost for one character). */
 struct fix {
@@ -56,6 +56,7 @@ struct lexer {
 	size_t n, i;
 	const char *err; /* NULL: ran out of input */
 	bool nul;        /* the last string held "\u0000" */
+	bool plain;      /* ... and was its own text: no escape, no fix */
 	struct fix *fix; /* in order of position (the owner frees) */
 	size_t n_fix, cap_fix;
 };
@@ -153,6 +154,7 @@ static bool lex_string(struct lexer *lx)
 
 	lx->i++; /* the opening quote */
 	lx->nul = false;
+	lx->plain = true;
 	while (lx->i < lx->n) {
 		unsigned char c = lx->s[lx->i];
 		if (c == '"') {
@@ -161,6 +163,10 @@ static bool lex_string(struct lexer *lx)
 		}
 		if (c < 0x20)
 			return lex_fail(lx, "control character in string");
+		if (c < 0x80 && c != '\\') {
+			lx->i++; /* most of any body: no call for it */
+			continue;
+		}
 		if (c != '\\') {
 			k = utf8_decode(lx->s + lx->i, lx->n - lx->i, &cp);
 			if (k == 0) {
@@ -176,11 +182,13 @@ static bool lex_string(struct lexer *lx)
 				/* one U+FFFD a byte, as sbuf writes them */
 				k = 1;
 				lex_fix(lx, lx->i, lx->i + 1);
+				lx->plain = false;
 			}
 			lx->i += k;
 			continue;
 		}
 		esc = lx->i;
+		lx->plain = false;
 		if (++lx->i >= lx->n)
 			return false;
 		c = lx->s[lx->i++];
@@ -398,7 +406,7 @@ char *jsonin_unquote(const char *json, size_t len)
 	return out;
 }
 
-/* --- the strict pass --------------------------------------------------- */
+/* --- the pass ------------------------------------------------------------ */
 
 /* What json-c spends on a parsed value, in bytes (json-c 0.16, glibc,
  * x86-64, measured: 16 MiB of "[{},{},...]" took 4.3 GB): an object
@@ -410,28 +418,29 @@ char *jsonin_unquote(const char *json, size_t len)
 #define COST_SCALAR 96 /* string, number, boolean (null is a NULL slot) */
 #define COST_MEMBER 64 /* an object member: its key and hash entry */
 #define COST_SLOT 8    /* the pointer that holds any value */
+/* The most any byte of a body can add to the estimate: half of "{}". */
+#define WORST_COST ((COST_SLOT + COST_OBJECT + 1) / 2)
 
-/* A stretch of the body json-c will not see as written. */
-struct span {
-	size_t from, to;
-	unsigned char kind; /* set aside: '{' '[' '"'; captured: 'c' */
-	size_t capture;     /* 'c': its index */
-};
+/* The value being read lies inside a set-aside or captured one. */
+#define IN_REGION (-1)
 
 struct walk {
 	struct lexer lx;
 	const struct jsonin_opts *o;
 	struct jsonin_level lv[JSONIN_MAX_DEPTH];
+	bool key_plain[JSONIN_MAX_DEPTH]; /* lv[i]'s key is its own text */
+	json_object *node[JSONIN_MAX_DEPTH]; /* lv[i] as built (while building) */
 	int depth;
+	bool building; /* the tree, as the walk goes */
 	/* the value being set aside or captured (region_depth < 0: none) */
 	int region_depth;
 	enum jsonin_take region_take;
 	int region_tag;
 	unsigned char region_kind;
 	size_t region_from;
-	struct span *spans;
-	size_t n_spans, cap_spans;
 	size_t cap_captures;
+	char *buf; /* a key or a value's text, NUL-terminated, for json-c */
+	size_t cap_buf;
 	struct jsonin_doc *doc;
 };
 
@@ -492,19 +501,15 @@ static void compact(const unsigned char *s, size_t from, size_t to, const struct
 static void end_region(struct walk *w)
 {
 	struct jsonin_doc *d = w->doc;
-	struct span sp = { w->region_from, w->lx.i, w->region_kind, 0 };
 
 	if (w->region_take == JSONIN_CAPTURE) {
 		xgrow((void **)&d->captures, &w->cap_captures, d->n_captures + 1, sizeof(*d->captures));
-		compact(w->lx.s, sp.from, sp.to, w->lx.fix, w->lx.n_fix, &d->captures[d->n_captures]);
+		compact(w->lx.s, w->region_from, w->lx.i, w->lx.fix, w->lx.n_fix, &d->captures[d->n_captures]);
 		d->cost += d->captures[d->n_captures].len;
-		sp.kind = 'c';
-		sp.capture = d->n_captures++;
+		d->n_captures++;
 	} else {
-		d->aside[w->region_tag].bytes += sp.to - sp.from;
+		d->aside[w->region_tag].bytes += w->lx.i - w->region_from;
 	}
-	xgrow((void **)&w->spans, &w->cap_spans, w->n_spans + 1, sizeof(*w->spans));
-	w->spans[w->n_spans++] = sp;
 	w->region_depth = -1;
 }
 
@@ -516,13 +521,15 @@ static bool next_key(struct walk *w)
 
 	if (!lex_key(&w->lx, &l->key_off, &l->key_len))
 		return false;
+	w->key_plain[w->depth - 1] = w->lx.plain;
 	if (w->region_depth < 0)
 		w->doc->cost += COST_MEMBER + l->key_len;
 	return true;
 }
 
-/* A value starts at lx.i: the rule's choice, its price, its items. */
-static void value_start(struct walk *w, unsigned char c)
+/* A value starts at lx.i: the rule's choice (IN_REGION inside a value
+ * set aside or captured), its price, its items. */
+static int value_start(struct walk *w, unsigned char c)
 {
 	struct jsonin_doc *d = w->doc;
 	enum jsonin_take take = JSONIN_BUILD;
@@ -534,7 +541,7 @@ static void value_start(struct walk *w, unsigned char c)
 			if (c != '{')
 				d->aside[w->region_tag].non_objects++;
 		}
-		return;
+		return IN_REGION;
 	}
 	if (w->o->rule) {
 		struct jsonin_path p = { w->lx.s, w->lv, w->depth };
@@ -546,18 +553,147 @@ static void value_start(struct walk *w, unsigned char c)
 		take = JSONIN_BUILD;
 	if (take == JSONIN_BUILD) {
 		d->cost += value_cost(c);
-		return;
+		return take;
 	}
 	w->region_depth = w->depth;
 	w->region_take = take;
 	w->region_tag = tag;
 	w->region_kind = c;
 	w->region_from = w->lx.i;
-	/* json-c builds what stands in its place: {} [] "" or a number */
+	/* the tree holds what stands in its place: {} [] "" or a number */
 	d->cost += take == JSONIN_CAPTURE ? value_cost('0') : value_cost(c);
 	if (take == JSONIN_SET_ASIDE)
 		d->aside[tag].values++;
+	return take;
 }
+
+/* --- building ------------------------------------------------------------ */
+
+/* json-c's constructors return NULL only when out of memory. */
+static json_object *made(json_object *o)
+{
+	if (!o)
+		abort(); /* allocation failure, as xmalloc would */
+	return o;
+}
+
+/* Room for n bytes and a NUL in w->buf. */
+static char *buf_for(struct walk *w, size_t n)
+{
+	xgrow((void **)&w->buf, &w->cap_buf, n + 1, 1);
+	return w->buf;
+}
+
+/* The raw text of a string (between its quotes) as json-c holds it, in
+ * w->buf: escapes decoded ("\u0000" a NUL byte, counted in the length),
+ * each fix as U+FFFD. The lexer has checked it. */
+static size_t decode(struct walk *w, const unsigned char *s, size_t n, bool plain)
+{
+	/* an escape is never shorter than what it stands for; a byte that is
+	 * not UTF-8 becomes three */
+	char *out = buf_for(w, plain ? n : 3 * n);
+	unsigned char ch[4];
+	size_t i = 0, k = 0, m;
+
+	if (plain) {
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return n;
+	}
+	while (i < n) {
+		size_t j = i;
+		while (j < n && s[j] < 0x80 && s[j] != '\\')
+			j++;
+		memcpy(out + k, s + i, j - i);
+		k += j - i;
+		i = j;
+		if (i < n && (m = key_next(s, n, &i, ch)) > 0) {
+			memcpy(out + k, ch, m);
+			k += m;
+		}
+	}
+	out[k] = '\0';
+	return k;
+}
+
+/* A number as json-c 0.16 reads one: with a fraction or an exponent a
+ * double that keeps its text; else an int64, an integer above INT64_MAX
+ * a uint64 (either saturated, as strtoll and strtoull do). */
+static json_object *new_number(struct walk *w, const unsigned char *s, size_t n)
+{
+	char *t = buf_for(w, n);
+	uint64_t u;
+
+	memcpy(t, s, n);
+	t[n] = '\0';
+	if (memchr(t, '.', n) || memchr(t, 'e', n) || memchr(t, 'E', n))
+		return json_object_new_double_s(strtod(t, NULL), t);
+	if (t[0] == '-')
+		return json_object_new_int64(strtoll(t, NULL, 10));
+	u = strtoull(t, NULL, 10);
+	return u <= (uint64_t)INT64_MAX ? json_object_new_int64((int64_t)u) : json_object_new_uint64(u);
+}
+
+/* The scalar body[from..to) (checked by the lexer) as json-c holds it;
+ * NULL for null. */
+static json_object *new_scalar(struct walk *w, size_t from, size_t to)
+{
+	const unsigned char *s = w->lx.s + from;
+	size_t n;
+
+	switch (s[0]) {
+	case '"':
+		n = decode(w, s + 1, to - from - 2, w->lx.plain);
+		return made(json_object_new_string_len(w->buf, (int)n));
+	case 't':
+		return made(json_object_new_boolean(1));
+	case 'f':
+		return made(json_object_new_boolean(0));
+	case 'n':
+		return NULL;
+	default:
+		return made(new_number(w, s, to - from));
+	}
+}
+
+/* What the tree holds for a value set aside or captured (take) that
+ * begins with c. */
+static json_object *stand_in(struct walk *w, int take, unsigned char c)
+{
+	if (take == JSONIN_CAPTURE)
+		return made(json_object_new_int64((int64_t)w->doc->n_captures));
+	if (c == '{')
+		return made(json_object_new_object());
+	if (c == '[')
+		return made(json_object_new_array());
+	return made(json_object_new_string_len("", 0));
+}
+
+/* Hang v (NULL: a null) on the container that holds the value at the
+ * current depth, under its key; at depth 0, v is the root. */
+static void attach(struct walk *w, json_object *v)
+{
+	const struct jsonin_level *l;
+	int i = w->depth - 1;
+
+	if (i < 0) {
+		w->doc->root = v;
+		return;
+	}
+	l = &w->lv[i];
+	if (l->kind == '[') {
+		if (json_object_array_add(w->node[i], v) < 0)
+			abort();
+		return;
+	}
+	/* a second member of the same name replaces the first, as json-c's
+	 * own parser does */
+	decode(w, w->lx.s + l->key_off, l->key_len, w->key_plain[i]);
+	if (json_object_object_add(w->node[i], w->buf, v) < 0)
+		abort();
+}
+
+/* --- the walk ------------------------------------------------------------ */
 
 static int walk_body(struct walk *w, size_t len, char **cause)
 {
@@ -574,15 +710,23 @@ static int walk_body(struct walk *w, size_t len, char **cause)
 		lex_ws(lx);
 		if (!have_value) {
 			unsigned char c;
+			int take;
 			if (lx->i >= lx->n)
 				goto cut;
 			c = lx->s[lx->i];
-			value_start(w, c);
+			take = value_start(w, c);
 			if (c == '{' || c == '[') {
 				struct jsonin_level *l;
 				if (w->depth == JSONIN_MAX_DEPTH)
 					return jsonin_fail(cause, "not valid JSON: nested deeper than %d at offset %zu",
 							   JSONIN_MAX_DEPTH, lx->i);
+				if (take != IN_REGION && w->building) {
+					json_object *o = take != JSONIN_BUILD ? stand_in(w, take, c)
+							 : c == '{'	       ? made(json_object_new_object())
+									       : made(json_object_new_array());
+					attach(w, o);
+					w->node[w->depth] = o;
+				}
 				l = &w->lv[w->depth++];
 				*l = (struct jsonin_level){ .kind = c };
 				lx->i++;
@@ -599,12 +743,16 @@ static int walk_body(struct walk *w, size_t len, char **cause)
 				continue;
 			}
 			mark = lx->i;
+			if (take != IN_REGION && take != JSONIN_BUILD && w->building)
+				attach(w, stand_in(w, take, c));
 			if (!lex_scalar(lx))
 				goto bad;
 			if (w->region_depth < 0)
 				w->doc->cost += lx->i - mark;
 			else if (w->region_depth == w->depth)
 				end_region(w);
+			if (take == JSONIN_BUILD && w->building)
+				attach(w, new_scalar(w, mark, lx->i));
 			have_value = true;
 			continue;
 		}
@@ -633,9 +781,9 @@ static int walk_body(struct walk *w, size_t len, char **cause)
 			goto bad;
 		}
 	}
-	/* each byte json-c must read as U+FFFD grows the text handed to it
-	 * (a 6-byte escape) and its string (3 bytes): counted wherever it
-	 * lies, set aside or not */
+	/* each byte read as U+FFFD grows the text (a 6-byte escape, as json-c
+	 * once read it) and its string (3 bytes): counted wherever it lies,
+	 * set aside or not */
 	w->doc->cost += w->lx.n_fix * FIX_LEN;
 	if (w->doc->cost > w->o->max_cost)
 		return jsonin_fail(cause, "more JSON structure than a documented answer has (about %zu MiB to parse, "
@@ -646,51 +794,6 @@ bad:
 		return jsonin_fail(cause, "not valid JSON: %s at offset %zu", lx->err, lx->i);
 cut:
 	return jsonin_fail(cause, "truncated JSON (%zu bytes)", len);
-}
-
-/* body[from..to) into out at *k, each fix from *f on written as a U+FFFD
- * escape (a fix never straddles a span: both keep to strings). */
-static void copy_fixed(char *out, size_t *k, const char *body, size_t from, size_t to, const struct fix *fx,
-		       size_t nfx, size_t *f)
-{
-	while (*f < nfx && fx[*f].from < from)
-		(*f)++; /* inside a span: the stand-in replaces it */
-	while (from < to) {
-		size_t end = *f < nfx && fx[*f].from < to ? fx[*f].from : to;
-		memcpy(out + *k, body + from, end - from);
-		*k += end - from;
-		from = end;
-		if (from < to) {
-			memcpy(out + *k, fix_text, FIX_LEN);
-			*k += FIX_LEN;
-			from = fx[(*f)++].to;
-		}
-	}
-}
-
-/* The body as json-c must read it: each span replaced by its stand-in,
- * each fix by U+FFFD. */
-static char *rewrite(const char *body, size_t len, const struct span *sp, size_t n, const struct fix *fx,
-		     size_t nfx, size_t *ret_len)
-{
-	size_t size = len + n * 24 + nfx * FIX_LEN + 1; /* a stand-in is at most 20 digits */
-	char *out = xmalloc(size);
-	size_t from = 0, k = 0, f = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		copy_fixed(out, &k, body, from, sp[i].from, fx, nfx, &f);
-		switch (sp[i].kind) {
-		case '{': memcpy(out + k, "{}", 2), k += 2; break;
-		case '[': memcpy(out + k, "[]", 2), k += 2; break;
-		case '"': memcpy(out + k, "\"\"", 2), k += 2; break;
-		default: k += (size_t)snprintf(out + k, size - k, "%zu", sp[i].capture); break;
-		}
-		from = sp[i].to;
-	}
-	copy_fixed(out, &k, body, from, len, fx, nfx, &f);
-	out[k] = '\0';
-	*ret_len = k;
-	return out;
 }
 
 void jsonin_doc_clear(struct jsonin_doc *d)
@@ -708,66 +811,41 @@ int jsonin_parse(const char *body, size_t len, const struct jsonin_opts *o, stru
 {
 	struct jsonin_doc d = { 0 };
 	struct walk w = { .o = o, .region_depth = -1, .doc = &d };
-	struct json_tokener *tok = NULL;
-	enum json_tokener_error err;
-	const char *nul, *text = body;
-	char *copy = NULL;
-	size_t end, n = len;
+	const char *nul;
 	int r;
 
 	if (!body || len == 0)
 		return jsonin_fail(cause, "empty body");
-	/* json-c takes an int length */
+	/* json-c's strings take an int length */
 	if (len > o->max_body || len > (size_t)INT32_MAX / 2)
 		return jsonin_fail(cause, "body too large (%zu bytes)", len);
-	/* json-c would stop at a NUL and report success on the prefix */
+	/* C strings would stop at a NUL */
 	nul = memchr(body, '\0', len);
 	if (nul)
 		return jsonin_fail(cause, "NUL byte at offset %zu", (size_t)(nul - body));
 
+	/* The tree is built as the body is read, when the body is too short
+	 * to pass the budget whatever it holds (no byte costs more than half
+	 * of "{}"); a longer one is read once to be checked and priced, and
+	 * built on a second reading only if it passes: nothing of a body
+	 * over the budget is ever built. */
+	w.building = len <= o->max_cost / WORST_COST;
 	w.lx = (struct lexer){ .s = (const unsigned char *)body, .n = len };
 	r = walk_body(&w, len, cause);
-	if (r < 0)
-		goto out;
-	if (w.n_spans > 0 || w.lx.n_fix > 0)
-		text = copy = rewrite(body, len, w.spans, w.n_spans, w.lx.fix, w.lx.n_fix, &n);
-
-	/* one more level than the check allows, so that json-c's own limit
-	 * can never refuse what the check let through */
-	tok = json_tokener_new_ex(JSONIN_MAX_DEPTH + 1);
-	if (!tok)
-		abort(); /* allocation failure, as xmalloc would */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	d.root = json_tokener_parse_ex(tok, text, (int)n);
-	err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	/* the strict pass has already refused cut bodies; this is a backstop
-	 * should json-c ever want more input than the grammar does */
-	if (err == json_tokener_continue) {
-		r = jsonin_fail(cause, "truncated JSON (%zu bytes)", len);
-		goto out;
+	if (r == 0 && !w.building) {
+		jsonin_doc_clear(&d);
+		free(w.lx.fix);
+		w = (struct walk){ .o = o, .region_depth = -1, .building = true, .buf = w.buf, .cap_buf = w.cap_buf,
+				   .doc = &d };
+		w.lx = (struct lexer){ .s = (const unsigned char *)body, .n = len };
+		r = walk_body(&w, len, cause);
 	}
-	if (err != json_tokener_success) {
-		r = jsonin_fail(cause, "not valid JSON: %s at offset %zu", json_tokener_error_desc(err), end);
-		goto out;
+	if (r == 0) {
+		*ret = d;
+		d = (struct jsonin_doc){ 0 };
 	}
-	if (end != n) {
-		r = jsonin_fail(cause, "trailing data after the JSON value at offset %zu", end);
-		goto out;
-	}
-	if (!json_object_is_type(d.root, json_type_object)) {
-		r = jsonin_fail(cause, "expected a JSON object at the top level");
-		goto out;
-	}
-	*ret = d;
-	d = (struct jsonin_doc){ 0 };
-	r = 0;
-out:
 	jsonin_doc_clear(&d);
-	if (tok)
-		json_tokener_free(tok);
-	free(copy);
-	free(w.spans);
+	free(w.buf);
 	free(w.lx.fix);
 	return r;
 }

@@ -2,20 +2,23 @@
  * jsonin: reading JSON that comes from outside (API answers, webhook
  * bodies) on top of json-c, which alone is neither strict nor safe for it.
  *
- * Before json-c sees a body, one pass checks it against RFC 8259 (json-c
+ * One pass over a body checks it against RFC 8259 (json-c's own parser
  * takes NaN, single quotes, "01", raw control characters even in strict
  * mode), refuses nesting deeper than JSONIN_MAX_DEPTH and bytes that are
  * not UTF-8 outside strings, reads an unpaired surrogate escape and each
  * byte that is not UTF-8 inside a string as U+FFFD (text cut
- * mid-character by a sender; a refused webhook is never sent again), and
- * prices what json-c would spend on it: a body over
- * the caller's budget is refused before any of it is built (16 MiB of
- * "[{},{},...]" would take json-c 4 GB). The same pass asks the caller's
- * rule, for every value by its path, whether to build it, set it aside
- * (checked and counted, never built: json-c sees {} [] or "" in its place,
- * so a transcript of megabytes costs nothing) or capture it (its exact
- * text kept, without insignificant whitespace: json-c sees the capture's
- * number instead, so an integer json-c would saturate is never altered).
+ * mid-character by a sender; a refused webhook is never sent again),
+ * prices what json-c spends on the tree, and builds the tree with json-c's
+ * constructors as it goes (the values json-c's parser would make). A body
+ * that could pass the caller's budget (a long one) is checked and priced
+ * first and built on a second reading only if it passes: nothing of it
+ * is built when it is over (16 MiB of "[{},{},...]" would take json-c 4
+ * GB). The same pass asks the caller's rule, for every value by its path,
+ * whether to build it, set it aside (checked and counted, never built:
+ * the tree holds {} [] or "" in its place, so a transcript of megabytes
+ * costs nothing) or capture it (its exact text kept, without
+ * insignificant whitespace: the tree holds the capture's number instead,
+ * so an integer json-c would saturate is never altered).
  *
  * Then the typed getters read fields the way the API documents want: a key
  * absent, null, of the wrong type or out of bounds is a refusal with a
@@ -39,9 +42,9 @@
 
 /* What becomes of a value (chosen by the rule before it is read). */
 enum jsonin_take {
-	JSONIN_BUILD,     /* parsed into json-c (the default) */
+	JSONIN_BUILD,     /* built into the json-c tree (the default) */
 	JSONIN_SET_ASIDE, /* objects, arrays, strings: checked and counted, then {} [] "" */
-	JSONIN_CAPTURE,   /* any value: its compact text kept; json-c sees its index */
+	JSONIN_CAPTURE,   /* any value: its compact text kept; the tree holds its index */
 };
 
 /* One open container on the way to a value. */
@@ -71,7 +74,7 @@ typedef enum jsonin_take (*jsonin_rule_fn)(const struct jsonin_path *p, unsigned
 
 struct jsonin_opts {
 	size_t max_body;     /* bytes of text */
-	size_t max_cost;     /* bytes json-c may spend building it */
+	size_t max_cost;     /* bytes json-c's tree of it may take */
 	jsonin_rule_fn rule; /* NULL: build everything */
 	void *arg;
 };

@@ -190,7 +190,9 @@ struct poll {
 	int64_t due_ms;
 	bool in_flight;
 	bool done;
-	bool active; /* in report.active */
+	bool active; /* in report's list of the fetches not done */
+	struct poll *prev, *next; /* that list */
+	size_t wait_pos; /* its place in report.waiting + 1; 0: not there */
 };
 
 /* The last terminal detail of one batch: its recipients. */
@@ -206,6 +208,7 @@ struct report_detail {
 struct report_occ {
 	char *job;
 	int64_t start;
+	size_t same_job; /* index + 1 in report.occ of the next of this job; 0: none */
 	struct report_detail *details;
 	size_t n_details, cap_details;
 	/* conversations the batches' entries held in earlier details (a
@@ -259,6 +262,9 @@ struct report {
 	struct engine *e;
 	struct report_occ *occ;
 	size_t n_occ, cap_occ;
+	/* job -> index + 1 in occ of its first occurrence (the others follow
+	 * through same_job): found without a walk over every job's */
+	struct strmap occ_jobs;
 	/* the conversations and failures known (polls, webhooks): one of
 	 * each id, the most complete */
 	struct conv *convs;
@@ -273,11 +279,16 @@ struct report {
 	size_t n_failures, cap_failures, cap_failure_seen;
 	struct strmap failure_index; /* conversation id -> index + 1 */
 	/* the fetches; and those not done, in the order they were asked for
-	 * (the oldest is sent first), so that poll_arm and poll_cb walk them,
-	 * not the thousands done kept until the prune (a done one leaves at
-	 * the next walk) */
-	struct poll **polls, **active;
-	size_t n_polls, cap_polls, n_active, cap_active;
+	 * (the oldest is sent first), so that poll_cb walks them, not the
+	 * thousands done kept until the prune (a done one leaves the list at
+	 * once); and those waiting for their due instant (not done, not in
+	 * flight) as a heap by due_ms, so that poll_arm, which runs after
+	 * every answer, reads the earliest without a walk */
+	struct poll **polls;
+	size_t n_polls, cap_polls;
+	struct poll *active_head, *active_tail;
+	struct poll **waiting;
+	size_t n_waiting, cap_waiting;
 	struct strmap poll_index; /* id -> struct poll */
 	size_t in_flight;
 	struct event *poll_ev;
@@ -412,7 +423,7 @@ void report_free(struct report *r)
 		free(r->polls[i]);
 	}
 	free(r->polls);
-	free(r->active);
+	free(r->waiting);
 	strmap_clear(&r->poll_index);
 	strmap_clear(&r->conv_index);
 	conv_batches_clear(r);
@@ -442,6 +453,7 @@ void report_free(struct report *r)
 	for (size_t i = 0; i < r->n_occ; i++)
 		occ_clear(&r->occ[i]);
 	free(r->occ);
+	strmap_clear(&r->occ_jobs);
 	for (size_t i = 0; i < r->n_convs; i++)
 		conv_clear(&r->convs[i]);
 	free(r->convs);
@@ -453,7 +465,6 @@ void report_free(struct report *r)
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
 static void poll_arm(struct report *rep);
-static void polls_compact(struct report *rep);
 static void write_cb(evutil_socket_t fd, short what, void *arg);
 static void prune_cb(evutil_socket_t fd, short what, void *arg);
 static void write_arm(struct report *rep, int64_t ms);
@@ -489,15 +500,34 @@ static struct report *report_of(struct engine *e)
 	return e->report;
 }
 
+/* report.occ_jobs and the same_job chains again, after report.occ moved. */
+static void occ_index(struct report *r)
+{
+	strmap_clear(&r->occ_jobs);
+	for (size_t i = r->n_occ; i-- > 0;) {
+		r->occ[i].same_job = (uintptr_t)strmap_get(&r->occ_jobs, r->occ[i].job);
+		strmap_put(&r->occ_jobs, r->occ[i].job, (void *)(uintptr_t)(i + 1));
+	}
+}
+
 static struct report_occ *occ_find(struct report *r, const char *job, int64_t start, bool create)
 {
-	for (size_t i = 0; i < r->n_occ; i++)
-		if (r->occ[i].start == start && strcmp(r->occ[i].job, job) == 0)
-			return &r->occ[i];
+	size_t last = 0;
+
+	for (size_t k = (uintptr_t)strmap_get(&r->occ_jobs, job); k; k = r->occ[k - 1].same_job) {
+		if (r->occ[k - 1].start == start)
+			return &r->occ[k - 1];
+		last = k;
+	}
 	if (!create)
 		return NULL;
 	xgrow((void **)&r->occ, &r->cap_occ, r->n_occ + 1, sizeof(*r->occ));
 	r->occ[r->n_occ] = (struct report_occ){ .job = xstrdup(job), .start = start };
+	/* the chain in report.occ's order, as occ_index makes it */
+	if (last)
+		r->occ[last - 1].same_job = r->n_occ + 1;
+	else
+		strmap_put(&r->occ_jobs, r->occ[r->n_occ].job, (void *)(uintptr_t)(r->n_occ + 1));
 	return &r->occ[r->n_occ++];
 }
 
@@ -1110,8 +1140,23 @@ static void gone_note(struct report *rep, const char *id)
 static void occ_gc(struct engine *e, struct report *rep, const char *job)
 {
 	const struct run **all = NULL;
-	size_t n = slot_job_runs(e, job, &all, NULL), w = 0;
+	size_t n, w = 0, at;
 
+	if (!strmap_get(&rep->occ_jobs, job))
+		return; /* no occurrence of job to let go */
+	n = slot_job_runs(e, job, &all, NULL);
+	/* the common case: every occurrence of job is still held */
+	for (at = (uintptr_t)strmap_get(&rep->occ_jobs, job); at; at = rep->occ[at - 1].same_job) {
+		size_t m = 0;
+		while (m < n && all[m]->start != rep->occ[at - 1].start)
+			m++;
+		if (m == n)
+			break;
+	}
+	if (!at) {
+		free(all);
+		return;
+	}
 	/* each slot is read once: kept ones move down, the others are let go */
 	for (size_t i = 0; i < rep->n_occ; i++) {
 		bool keep = strcmp(rep->occ[i].job, job) != 0;
@@ -1129,6 +1174,7 @@ static void occ_gc(struct engine *e, struct report *rep, const char *job)
 		occ_clear(&rep->occ[i]);
 	}
 	rep->n_occ = w;
+	occ_index(rep);
 	free(all);
 }
 
@@ -2287,6 +2333,92 @@ void report_note_reload(struct engine *e, const struct daemonconf *old)
 
 /* --- the polling fallback -------------------------------------------------- */
 
+/* --- the fetches waiting: a heap by due_ms (report.waiting) --- */
+
+static void wait_put(struct report *rep, size_t i, struct poll *p)
+{
+	rep->waiting[i] = p;
+	p->wait_pos = i + 1;
+}
+
+static void wait_up(struct report *rep, size_t i)
+{
+	struct poll *p = rep->waiting[i];
+
+	while (i > 0 && rep->waiting[(i - 1) / 2]->due_ms > p->due_ms) {
+		wait_put(rep, i, rep->waiting[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	wait_put(rep, i, p);
+}
+
+static void wait_down(struct report *rep, size_t i)
+{
+	struct poll *p = rep->waiting[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= rep->n_waiting)
+			break;
+		if (c + 1 < rep->n_waiting && rep->waiting[c + 1]->due_ms < rep->waiting[c]->due_ms)
+			c++;
+		if (rep->waiting[c]->due_ms >= p->due_ms)
+			break;
+		wait_put(rep, i, rep->waiting[c]);
+		i = c;
+	}
+	wait_put(rep, i, p);
+}
+
+/* p waits for due_ms (in the heap or moved within it). */
+static void wait_set(struct report *rep, struct poll *p, int64_t due_ms)
+{
+	p->due_ms = due_ms;
+	if (!p->wait_pos) {
+		xgrow((void **)&rep->waiting, &rep->cap_waiting, rep->n_waiting + 1, sizeof(*rep->waiting));
+		wait_put(rep, rep->n_waiting++, p);
+	}
+	wait_up(rep, p->wait_pos - 1);
+	wait_down(rep, p->wait_pos - 1);
+}
+
+/* p waits no more (sent, or done); nothing when it was not waiting. */
+static void wait_drop(struct report *rep, struct poll *p)
+{
+	size_t i = p->wait_pos;
+	struct poll *last;
+
+	if (!i--)
+		return;
+	p->wait_pos = 0;
+	last = rep->waiting[--rep->n_waiting];
+	if (last == p)
+		return;
+	wait_put(rep, i, last);
+	wait_up(rep, last->wait_pos - 1);
+	wait_down(rep, last->wait_pos - 1);
+}
+
+/* Nothing more to fetch of p: out of the list and the heap (freed at the
+ * next prune, or started again by poll_add). */
+static void poll_finish(struct report *rep, struct poll *p)
+{
+	p->done = true;
+	wait_drop(rep, p);
+	if (!p->active)
+		return;
+	p->active = false;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		rep->active_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		rep->active_tail = p->prev;
+	p->prev = p->next = NULL;
+}
+
 static void poll_arm(struct report *rep)
 {
 	struct engine *e = rep->e;
@@ -2297,12 +2429,8 @@ static void poll_arm(struct report *rep)
 		return;
 	if (rep->queue_head < rep->n_queue)
 		first = now;
-	polls_compact(rep);
-	for (size_t i = 0; i < rep->n_active; i++) {
-		const struct poll *p = rep->active[i];
-		if (!p->in_flight && p->due_ms < first)
-			first = p->due_ms;
-	}
+	if (rep->n_waiting > 0 && rep->waiting[0]->due_ms < first)
+		first = rep->waiting[0]->due_ms;
 	if (first == INT64_MAX)
 		return;
 	if (first < e->paused_until_ms)
@@ -2359,43 +2487,30 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (rep->queue_head == rep->n_queue)
 		rep->queue_head = rep->n_queue = 0;
-	for (size_t i = 0; i < rep->n_active && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping; i++) {
-		struct poll *p = rep->active[i];
+	for (struct poll *p = rep->active_head, *next; p && rep->in_flight < REPORT_IN_FLIGHT && !e->stopping;
+	     p = next) {
 		const struct conv *c;
-		if (p->done || p->in_flight || p->due_ms > now)
+		next = p->next;
+		if (p->in_flight || p->due_ms > now)
 			continue;
 		if ((c = conv_known(rep, p->conv_id)) && conv_final(c)) {
-			p->done = true; /* a webhook told it meanwhile */
+			poll_finish(rep, p); /* a webhook told it meanwhile */
 			continue;
 		}
 		if (api_get_conversation(e->api, p->conv_id, poll_done_cb, p, NULL) < 0) {
-			p->done = true;
+			poll_finish(rep, p);
 			continue;
 		}
 		p->in_flight = true;
+		wait_drop(rep, p);
 		rep->in_flight++;
 	}
 	poll_arm(rep);
 }
 
-/* The done ones out of report.active, the others in their order. */
-static void polls_compact(struct report *rep)
-{
-	size_t w = 0;
-
-	for (size_t i = 0; i < rep->n_active; i++) {
-		struct poll *p = rep->active[i];
-		if (p->done)
-			p->active = false;
-		else
-			rep->active[w++] = p;
-	}
-	rep->n_active = w;
-}
-
 static void poll_again(struct poll *p, int64_t delay_ms)
 {
-	p->due_ms = engine_now_ms() + delay_ms;
+	wait_set(p->rep, p, engine_now_ms() + delay_ms);
 }
 
 static void poll_done_cb(struct api_result *res, void *arg)
@@ -2419,7 +2534,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			mark_dirty(rep, o ? o : occ_of_conv(rep, conv_known(rep, p->conv_id)));
 		}
 		if (final || ++p->fetches >= REPORT_POLL_MAX)
-			p->done = true;
+			poll_finish(rep, p);
 		else
 			poll_again(p, backoff_full_jitter_ms(REPORT_POLL_BASE_MS, REPORT_POLL_CAP_MS, p->fetches,
 							     engine_rnd64()) + REPORT_POLL_BASE_MS / 2);
@@ -2431,7 +2546,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 			  .http_status = res->http_status },
 			  "job '%s': conversation %s cannot be fetched (%s); its results columns stay empty", p->job,
 			  p->conv_id, res->message ? res->message : "refused");
-		p->done = true;
+		poll_finish(rep, p);
 		break;
 	default: {
 		int64_t d = backoff_full_jitter_ms(BACKOFF_BASE_MS, BACKOFF_CAP_MS, p->failures, engine_rnd64());
@@ -2442,7 +2557,7 @@ static void poll_done_cb(struct api_result *res, void *arg)
 				  .run_start = p->start, .http_status = res->http_status },
 				  "job '%s': giving up on conversation %s after %d failures (%s)", p->job, p->conv_id,
 				  p->failures, res->message ? res->message : "");
-			p->done = true;
+			poll_finish(rep, p);
 		} else {
 			poll_again(p, d);
 		}
@@ -2497,10 +2612,15 @@ static void poll_add(struct report *rep, const char *id, const char *job, int64_
 	p->done = false;
 	if (!p->active) {
 		p->active = true;
-		xgrow((void **)&rep->active, &rep->cap_active, rep->n_active + 1, sizeof(*rep->active));
-		rep->active[rep->n_active++] = p;
+		p->prev = rep->active_tail;
+		p->next = NULL;
+		if (rep->active_tail)
+			rep->active_tail->next = p;
+		else
+			rep->active_head = p;
+		rep->active_tail = p;
 	}
-	p->due_ms = due_ms;
+	wait_set(rep, p, due_ms);
 }
 
 static void polls_for_detail(struct report *rep, const char *job, int64_t start, const struct report_detail *x)
@@ -2718,7 +2838,6 @@ static void report_prune(struct report *rep)
 	 * one alike); one under way or waiting stays (a done one is never
 	 * in flight: done comes with its answer, or instead of a request) */
 	strmap_clear(&rep->poll_index);
-	polls_compact(rep); /* (before the done ones are freed) */
 	for (size_t i = w = 0; i < rep->n_polls; i++) {
 		struct poll *p = rep->polls[i];
 		if (p->done) {
