@@ -719,7 +719,8 @@ static void occ_view_convs(struct report *rep, struct occ_view *v, size_t n)
 			}
 		}
 	}
-	nc = size_unique(ci, nc);
+	/* (nc > 0 only with ci allocated: said for the analyzer) */
+	nc = ci ? size_unique(ci, nc) : 0;
 	v->convs = xcalloc(nc ? nc : 1, sizeof(*v->convs));
 	for (size_t i = 0; i < nc; i++)
 		v->convs[i] = rep->convs[ci[i]];
@@ -737,7 +738,7 @@ static void occ_view_convs(struct report *rep, struct occ_view *v, size_t n)
 			}
 		}
 	}
-	nf = size_unique(fi, nf);
+	nf = fi ? size_unique(fi, nf) : 0;
 	v->failures = xcalloc(nf ? nf : 1, sizeof(*v->failures));
 	for (size_t i = 0; i < nf; i++)
 		v->failures[i] = rep->failures[fi[i]];
