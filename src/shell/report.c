@@ -953,8 +953,9 @@ static void writes_commit(struct engine *e, struct writes *w)
 			pv[2 * i + f] = &pieces[2 * i + f];
 			base[2 * i + f] = strrchr(x->names[f], '/') + 1;
 		}
-		sets[n++] = (struct file_set){ .dirfd = fds[i], .names = &base[2 * i], .pieces = &pv[2 * i],
-					       .n_pieces = one, .n = 2 };
+		sets[n] = (struct file_set){ .dirfd = fds[i], .names = &base[2 * i], .pieces = &pv[2 * i],
+					     .n_pieces = one, .n = 2 };
+		n++;
 	}
 	file_replace_sets(sets, n, 0640);
 	if (narrow)
