@@ -140,7 +140,6 @@ static int64_t wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-
 #if LIBCURL_VERSION_NUM >= 0x075000
 /* The last moment before the request's first byte is written, the
  * connection up: a fenced request asks the fence once more (a leader whose
@@ -216,6 +215,22 @@ static struct req_list *queue_of(struct http *h, const struct http_request *r)
 	return r->urgent ? &h->urgent : &h->queued;
 }
 
+/* r into l after `after` (NULL: at its head). */
+static void list_insert_after(struct req_list *l, struct http_request *after, struct http_request *r)
+{
+	r->prev = after;
+	r->next = after ? after->next : l->head;
+	if (r->next)
+		r->next->prev = r;
+	else
+		l->tail = r;
+	if (after)
+		after->next = r;
+	else
+		l->head = r;
+	l->n++;
+}
+
 /* r into the held list, in the order of the instants (among equal ones,
  * of submission). */
 static void held_insert(struct http *h, struct http_request *r)
@@ -224,25 +239,7 @@ static void held_insert(struct http *h, struct http_request *r)
 
 	while (after && after->hold_us > r->hold_us)
 		after = after->prev;
-	if (!after) {
-		r->prev = NULL;
-		r->next = h->held.head;
-		if (h->held.head)
-			h->held.head->prev = r;
-		else
-			h->held.tail = r;
-		h->held.head = r;
-		h->held.n++;
-		return;
-	}
-	r->prev = after;
-	r->next = after->next;
-	if (after->next)
-		after->next->prev = r;
-	else
-		h->held.tail = r;
-	after->next = r;
-	h->held.n++;
+	list_insert_after(&h->held, after, r);
 }
 
 /* The held requests whose instant has come go to the front of the urgent
@@ -261,17 +258,7 @@ static void release_due(struct http *h)
 		r->hold_us = 0;
 		r->urgent = true;
 		/* after the ones released before it */
-		r->prev = last;
-		r->next = last ? last->next : h->urgent.head;
-		if (r->next)
-			r->next->prev = r;
-		else
-			h->urgent.tail = r;
-		if (last)
-			last->next = r;
-		else
-			h->urgent.head = r;
-		h->urgent.n++;
+		list_insert_after(&h->urgent, last, r);
 		last = r;
 	}
 }
