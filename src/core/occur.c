@@ -109,6 +109,23 @@ static bool has_part(const struct run *const *runs, size_t n, int64_t start, con
 	return false;
 }
 
+/* The occurrence at start has a follow-up touch but no run of its own: the
+ * record of that run was lost (a follow-up is made only after it). */
+static bool lost_touched_run(const struct run *const *runs, size_t n, int64_t start)
+{
+	bool touched = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (runs[i]->start != start)
+			continue;
+		if (!runs[i]->part)
+			return false;
+		if (runs[i]->touch > 0)
+			touched = true;
+	}
+	return touched;
+}
+
 /* The run at occurrence occ with the calling hours applied; NULL when they
  * skip it (outside_window = skip). */
 static struct run *make_run(const struct jobspec *spec, int64_t occ)
@@ -216,8 +233,24 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 				zone_groups(spec, spec->start, runs, n, o, out);
 			return;
 		}
-		if (latest != INT64_MIN)
+		if (latest != INT64_MIN) {
+			if (o->starting && lost_touched_run(runs, n, spec->start)) {
+				/* Its record was lost while a later touch of
+				 * it was kept: that touch exists because its
+				 * batch was dialled. Looked up through the API
+				 * (adopted, never submitted again), so that
+				 * the occurrence's results have their rows. */
+				r = run_new(spec);
+				r->lookup_only = true;
+				r->submit_attempts = 1;
+				run_suspect(r, 0, o->settle_ms);
+				add(out, r, false);
+				note(out, JE_SCHEDULED, SEV_NOTICE, r, 0,
+				     "job '%s': run '%s' has no record but a later touch of it has one; looking its "
+				     "batch up through the API (it is not submitted again)", r->job, r->call_name);
+			}
 			return;
+		}
 		r = run_new(spec);
 		suspect(out, r, spec, o);
 		add(out, r, false);

@@ -123,6 +123,50 @@ START_TEST(test_oneoff_single_run)
 }
 END_TEST
 
+/* A one-off run whose record was lost while its follow-up touch kept one:
+ * made again at a start as a lookup that may adopt its batch and never
+ * submits (its batch was dialled: the touch exists), whatever its lateness;
+ * not while the daemon runs, not when the run itself is there, not for a
+ * part that is no touch. */
+START_TEST(test_oneoff_lost_behind_touch)
+{
+	struct run *fu = run_new_part(&spec, T0, "follow-up 1", NULL, NULL, 0);
+	const struct run *have[2] = { fu, NULL };
+	struct occur_opts o = opts_at(MS(T0 + 3600)); /* far past max_lateness */
+	struct occur_out out;
+
+	fu->touch = 1;
+	fu->state = RUN_COMPLETED;
+	out = plan(have, 1, o);
+	ck_assert_uint_eq(out.n_add, 0); /* not at a start */
+	occur_out_clear(&out);
+	o.starting = true;
+	out = plan(have, 1, o);
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_ptr_null(out.add[0]->part);
+	ck_assert_int_eq(out.add[0]->start, T0);
+	ck_assert_int_eq(out.add[0]->state, RUN_SUBMITTING);
+	ck_assert(out.add[0]->uncertain);
+	ck_assert(out.add[0]->lookup_only);
+	ck_assert_int_eq(out.add[0]->settle_ms, o.settle_ms);
+	ck_assert(noted(&out, JE_SCHEDULED, "a later touch of it has one"));
+	/* The run is there: nothing more. */
+	have[1] = out.add[0];
+	{
+		struct occur_out again = plan(have, 2, o);
+		ck_assert_uint_eq(again.n_add, 0);
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+	/* A resume part is no touch: it proves nothing about a batch. */
+	fu->touch = 0;
+	out = plan(have, 1, o);
+	ck_assert_uint_eq(out.n_add, 0);
+	occur_out_clear(&out);
+	run_free(fu);
+}
+END_TEST
+
 /* A run whose time came before a start, without a record, is looked up
  * first (when the shell says so: every plan, at a start or after a reload);
  * only within max_lateness, and only if it came due before the daemon
@@ -782,6 +826,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, spec_init, spec_done);
 	tcase_add_test(tc, test_oneoff_single_run);
 	tcase_add_test(tc, test_suspect_after_start);
+	tcase_add_test(tc, test_oneoff_lost_behind_touch);
 	tcase_add_test(tc, test_suspect_damaged);
 	tcase_add_test(tc, test_recurring_next_and_catch_up);
 	tcase_add_test(tc, test_unanchored_replan);
