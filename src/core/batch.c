@@ -71,6 +71,7 @@ void batch_clear(struct batch *b)
 	free(b->id);
 	free(b->name);
 	free(b->agent_id);
+	free(b->timezone);
 	*b = (struct batch){ 0 };
 }
 

@@ -58,6 +58,7 @@ struct batch {
 	char *id;
 	char *name;
 	char *agent_id;
+	char *timezone; /* as echoed: the job's zone at the submit (may be NULL) */
 	enum batch_status status;
 	int64_t created_at_unix;
 	int64_t scheduled_time_unix;

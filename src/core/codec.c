@@ -253,7 +253,6 @@ static const struct jsonin_shape batch_extra_keys[] = {
 	{ "whatsapp_params", json_type_object, JSONIN_NULLABLE },
 	{ "branch_id", json_type_string, JSONIN_NULLABLE },
 	{ "environment", json_type_string, JSONIN_NULLABLE },
-	{ "timezone", json_type_string, JSONIN_NULLABLE },
 	{ "telephony_call_config", json_type_object, 0 },
 	{ "target_concurrency_limit", json_type_int, JSONIN_NULLABLE },
 	{ "agent_name", json_type_string, 0 },
@@ -281,6 +280,7 @@ static int parse_batch_obj(json_object *o, const char *prefix, struct batch *ret
 	}
 	if ((r = jsonin_get_str(o, prefix, "name", JSONIN_REQUIRED, &b.name, cause)) < 0 ||
 	    (r = jsonin_get_str(o, prefix, "agent_id", JSONIN_REQUIRED, &b.agent_id, cause)) < 0 ||
+	    (r = jsonin_get_str(o, prefix, "timezone", JSONIN_NULLABLE, &b.timezone, cause)) < 0 ||
 	    (r = jsonin_get_cstr(o, prefix, "status", JSONIN_REQUIRED, &status, cause)) < 0 ||
 	    (r = jsonin_get_int64(o, prefix, "created_at_unix", JSONIN_REQUIRED, 0, CODEC_TIME_MAX,
 				 &b.created_at_unix, cause)) < 0 ||

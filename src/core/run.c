@@ -162,8 +162,11 @@ void run_note_write(struct run *r)
 
 bool run_batch_matches(const struct run *r, const struct batch *b)
 {
-	if (!b->name || strcmp(b->name, r->call_name) != 0)
-		return false;
+	return b->name && strcmp(b->name, r->call_name) == 0 && run_batch_agrees(r, b);
+}
+
+bool run_batch_agrees(const struct run *r, const struct batch *b)
+{
 	if (r->agent_id && (!b->agent_id || strcmp(r->agent_id, b->agent_id) != 0))
 		return false;
 	if (r->sent_count > 0 && b->total_calls_scheduled != r->sent_count)
@@ -335,6 +338,26 @@ static void format_local_start(const struct jobspec *spec, int64_t t, char *buf,
 	else
 		unix_to_civil_utc(t, &c);
 	civil_format(&c, buf, size);
+}
+
+char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, const struct tz *z)
+{
+	const char *base = jobspec_call_base(spec);
+	size_t blen = strlen(base), llen;
+	char local[64], other[64];
+
+	format_local_start(spec, r->start, local, sizeof(local));
+	llen = strlen(local);
+	if (!r->call_name || strncmp(r->call_name, base, blen) != 0 || r->call_name[blen] != ' ' ||
+	    strncmp(r->call_name + blen + 1, local, llen) != 0)
+		return NULL;
+	{
+		struct civil c;
+		int off;
+		tz_to_local(z, r->start, &c, &off);
+		civil_format(&c, other, sizeof(other));
+	}
+	return xasprintf("%s %s%s", base, other, r->call_name + blen + 1 + llen);
 }
 
 struct run *run_new(const struct jobspec *spec)
@@ -1040,6 +1063,10 @@ static void on_lookup_done(struct run *r, const struct run_ctx *ctx, const struc
 			emit_log(out, r, JE_DUPLICATE, SEV_ERR, 0, 0,
 				 "%d batches carry the call_name '%s'; adopting the oldest, %s",
 				 ev->n_found, r->call_name, ev->batch->id);
+		/* found under the name of the zone it was submitted in (the
+		 * job's zone changed since): that is the name it carries */
+		if (ev->batch->name && strcmp(ev->batch->name, r->call_name) != 0)
+			set_str(&r->call_name, ev->batch->name);
 		take_batch(r, ctx, ev->batch, JE_ADOPTED, 0, out);
 		return;
 	}

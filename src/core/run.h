@@ -315,6 +315,15 @@ void run_note_write(struct run *r);
  * the daemon or by the API's clock running behind ours (adopting it rings
  * nobody; a second submit would ring everyone twice). */
 bool run_batch_matches(const struct run *r, const struct batch *b);
+/* The same but for the name: agent and recipient count. */
+bool run_batch_agrees(const struct run *r, const struct batch *b);
+/* The call_name r would carry had its local start been written in zone z
+ * rather than in spec's: its base, the local start in z, its part. A lookup
+ * also accepts a batch of that name whose echoed timezone is z: the run's
+ * own occurrence, submitted while the job's zone was z (its record lost
+ * since, r's call_name is made from today's zone). NULL when r's call_name
+ * is not spec's base and local start (another base). */
+char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, const struct tz *z);
 /* How many seconds before the run's first intent the API dated b's
  * creation (0: not before, or the intent is not known). */
 int64_t run_batch_early_s(const struct run *r, const struct batch *b);

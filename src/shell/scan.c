@@ -19,6 +19,7 @@
 #include "engine_int.h"
 #include "log.h"
 #include "run.h"
+#include "tz.h"
 #include "util.h"
 
 #define LIST_PAGE_LIMIT 100
@@ -301,6 +302,36 @@ static void batch_copy(struct batch *dst, const struct batch *src)
 	dst->id = xstrdup(src->id);
 	dst->name = xstrdup(src->name);
 	dst->agent_id = xstrdup(src->agent_id);
+	dst->timezone = src->timezone ? xstrdup(src->timezone) : NULL;
+}
+
+/* Is b, whose name differs from the call_name of the run ls looks up, that
+ * run's occurrence under the name of the zone b says it was submitted in?
+ * The job's zone changed since and the run's record was lost, so its
+ * call_name was made from today's zone (run_call_name_in_zone). */
+static bool named_in_zone(struct engine *e, const struct slot *ls, const struct batch *b)
+{
+	const struct jobspec *spec = ls->spec;
+	const char *base;
+	size_t blen;
+	const struct tz *z = NULL;
+	char *cause = NULL, *alt;
+	bool same;
+
+	if (!b->timezone || !spec || (spec->timezone && strcmp(b->timezone, spec->timezone) == 0))
+		return false;
+	base = jobspec_call_base(spec);
+	blen = strlen(base);
+	if (strncmp(b->name, base, blen) != 0 || b->name[blen] != ' ')
+		return false; /* (most of the list: no zone to load) */
+	if (tz_cache_get(e->conf->zones, b->timezone, &z, &cause) < 0) {
+		free(cause);
+		return false;
+	}
+	alt = run_call_name_in_zone(ls->run, spec, z);
+	same = alt && strcmp(alt, b->name) == 0;
+	free(alt);
+	return same;
 }
 
 static void page_again_cb(evutil_socket_t fd, short what, void *arg)
@@ -416,11 +447,11 @@ static void list_page_cb(struct api_result *res, void *arg)
 		}
 		for (size_t j = 0; j < sc->n_lookup; j++) {
 			struct slot *ls = sc->lookup[j];
-			if (!b->name || strcmp(b->name, ls->run->call_name) != 0)
+			if (!b->name || (strcmp(b->name, ls->run->call_name) != 0 && !named_in_zone(e, ls, b)))
 				continue;
 			/* Only a batch that agrees with the intent in all the
 			 * list shows is this run's: never another job's. */
-			if (!run_batch_matches(ls->run, b) ||
+			if (!run_batch_agrees(ls->run, b) ||
 			    (b->id && sc->n_held > 0 &&
 			     bsearch(&b->id, sc->held, sc->n_held, sizeof(*sc->held), engine_str_cmp))) {
 				sc->n_foreign[j]++;

@@ -339,6 +339,7 @@ START_TEST(test_parse_submit_response)
 	ck_assert_str_eq(b.id, "btcal_5301k7v3m8qxe2c9tb4n6dfh1s0y");
 	ck_assert_str_eq(b.name, "Renewal reminders 2026-10-20");
 	ck_assert_str_eq(b.agent_id, "agent_4701k7s2q9mdx8e5vb3n6tfh0yza");
+	ck_assert_str_eq(b.timezone, "America/New_York"); /* kept: a lookup reads the name in it */
 	ck_assert_int_eq(b.status, BATCH_PENDING);
 	ck_assert_int_eq(b.created_at_unix, 1792400000);
 	ck_assert_int_eq(b.scheduled_time_unix, 1792483200);
@@ -466,6 +467,7 @@ START_TEST(test_absent_and_null_optional_keys)
 			      "\"created_at_unix\":10,\"scheduled_time_unix\":11,\"last_updated_at_unix\":12}";
 	ck_assert_int_eq(codec_parse_batch(minimal, strlen(minimal), &b, &cause), 0);
 	ck_assert_str_eq(b.id, "btcal_x");
+	ck_assert_ptr_null(b.timezone);
 	ck_assert_int_eq(b.status, BATCH_FAILED);
 	ck_assert_int_eq(b.created_at_unix, 10);
 	ck_assert_int_eq(b.scheduled_time_unix, 11);

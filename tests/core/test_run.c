@@ -371,6 +371,77 @@ START_TEST(test_unknown_outcome_lookup)
 }
 END_TEST
 
+
+/* A run whose record was lost is looked up under the call_name today's zone
+ * gives; its batch, submitted while the job's zone was another, carries that
+ * zone's local start: run_call_name_in_zone gives that name, parts kept. */
+START_TEST(test_call_name_in_zone)
+{
+	struct tz *utc = fixture_tz("UTC"), *ny = fixture_tz("America/New_York"), *tokyo = fixture_tz("Asia/Tokyo");
+	struct run *r, *p;
+	char *alt;
+	struct batch b = mkbatch("btcal_5", BATCH_COMPLETED);
+
+	spec.tz = utc;
+	r = run_new(&spec);
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 08:00");
+	alt = run_call_name_in_zone(r, &spec, ny);
+	ck_assert_str_eq(alt, "Renewals 2027-01-15 03:00");
+	free(alt);
+	alt = run_call_name_in_zone(r, &spec, tokyo);
+	ck_assert_str_eq(alt, "Renewals 2027-01-15 17:00");
+	free(alt);
+	/* a part keeps its suffix */
+	p = run_new_part(&spec, T0, "follow-up 1", NULL, NULL, 0);
+	ck_assert_str_eq(p->call_name, "Renewals 2027-01-15 08:00 (follow-up 1)");
+	alt = run_call_name_in_zone(p, &spec, tokyo);
+	ck_assert_str_eq(alt, "Renewals 2027-01-15 17:00 (follow-up 1)");
+	free(alt);
+	/* a call_name that is not this base and start: none */
+	free(p->call_name);
+	p->call_name = xstrdup("Other 2027-01-15 08:00");
+	ck_assert_ptr_null(run_call_name_in_zone(p, &spec, tokyo));
+	free(p->call_name);
+	p->call_name = xstrdup("Renewals 2027-01-16 08:00");
+	ck_assert_ptr_null(run_call_name_in_zone(p, &spec, tokyo));
+	run_free(p);
+	/* agreement without the name: agent and count */
+	b.name = (char *)"Renewals 2027-01-15 17:00";
+	ck_assert(!run_batch_matches(r, &b));
+	ck_assert(run_batch_agrees(r, &b));
+	b.agent_id = (char *)"agent_2";
+	ck_assert(!run_batch_agrees(r, &b));
+	run_free(r);
+	spec.tz = NULL;
+	tz_free(utc);
+	tz_free(ny);
+	tz_free(tokyo);
+}
+END_TEST
+
+/* Found by the name of its submit's zone: adopted, and from then on it
+ * carries that name (the batch's), so that the list and the results agree. */
+START_TEST(test_lookup_adopts_zone_name)
+{
+	struct run *r = run_new(&spec);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .n_found = 1 };
+	struct batch b = mkbatch("btcal_7", BATCH_IN_PROGRESS);
+
+	run_suspect(r, 0, MS(T0) + 5000);
+	r->submit_attempts = 1;
+	step_at(r, MS(T0) + 100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	b.name = (char *)"Renewals 2027-01-15 17:00";
+	lk.batch = &b;
+	step_at(r, MS(T0) + 200, lk);
+	ck_assert_str_eq(r->batch_id, "btcal_7");
+	ck_assert_str_eq(r->call_name, "Renewals 2027-01-15 17:00");
+	ck_assert(run_batch_matches(r, &b));
+	ck_assert_ptr_null(find_kind(ACT_SUBMIT));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_unknown_outcome_not_found_after_grace)
 {
 	struct run *r = run_new(&spec);
@@ -2365,6 +2436,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_withdrawn_after_stop_asked);
 	tcase_add_test(tc, test_retry_after_honoured);
 	tcase_add_test(tc, test_unknown_outcome_lookup);
+	tcase_add_test(tc, test_call_name_in_zone);
+	tcase_add_test(tc, test_lookup_adopts_zone_name);
 	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
 	tcase_add_test(tc, test_duplicate_lookup_logged);
 	tcase_add_test(tc, test_skip_reason_marks_missed);

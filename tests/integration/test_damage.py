@@ -93,5 +93,41 @@ def test_empty(work):
     damaged_restart(work, "empty", lambda t: b"", r"the file is empty")
 
 
+def test_zone_edited(work):
+    """Submitted while the job's zone was Asia/Tokyo; the daemon stops, the
+    run's file is damaged and the job's timezone edited to America/New_York.
+    The run's call_name, made again from the file's name and today's zone,
+    is not the one sent: the lookup finds the batch under the name of the
+    zone it echoes, adopts it and takes that name; nothing is submitted
+    again (test_model seed 737661395 rang the recipients twice)."""
+    job = "zoned"
+    with Env(work, sim_kw={"speed": 0.05}) as env:
+        at = int(time.time())
+        env.d.write_job(job, unix_job(at, ("+15550100001", "+15550100002"), extra='  timezone = "Asia/Tokyo";\n'))
+        env.d.start()
+        before = env.d.wait_state(job, ACTIVE, 20)
+        sent = json.loads(env.sim.requests("submit")[0]["body"])
+        assert sent["timezone"] == "Asia/Tokyo" and sent["call_name"] == before["call_name"], (sent, before)
+        assert env.d.stop() == 0
+        path = run_file(env.d, job)
+        with open(path, "wb") as f:
+            f.write(b"{ \"format\": \"batchcalld-run\", ")
+        env.d.write_job(job, unix_job(at, ("+15550100001", "+15550100002"),
+                                      extra='  timezone = "America/New_York";\n'))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"job '%s'.*adopted batch %s found by its call_name '%s'" % (
+            job, before["batch_id"], before["call_name"].replace("(", r"\(").replace(")", r"\)")), 20)
+        after = env.d.wait_state(job, ACTIVE, 20)
+        assert after["batch_id"] == before["batch_id"], (before, after)
+        assert after["call_name"] == before["call_name"], (before, after)
+        # past the grace period: still the one submit
+        time.sleep(3)
+        assert len(env.sim.requests("submit")) == 1, env.sim.requests("submit")
+        assert len(env.sim.batches()) == 1
+        assert env.d.proc.poll() is None
+        assert env.d.stop() == 0
+
+
 if __name__ == "__main__":
-    run([test_truncated, test_corrupted, test_wrong_field, test_empty])
+    run([test_truncated, test_corrupted, test_wrong_field, test_empty, test_zone_edited])
