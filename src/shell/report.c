@@ -774,13 +774,19 @@ static bool occ_view_build(struct engine *e, const char *job, int64_t start, str
 			v->incomplete = true;
 			detail_refetch(rep, r->batch_id);
 		}
+		static const char *const nobody[1] = { NULL };
 		v->runs[n] = (struct results_run){
 			.part = r->part,
 			.touch = r->touch,
 			.call_name = r->call_name,
 			.state = r->state,
 			.batch_id = r->batch_id,
-			.keys = (const char *const *)r->rcpts,
+			/* a part without a list that ended without a batch (a
+			 * touch with nobody to call) held nobody, not the job's
+			 * every recipient: its rows would say not_submitted */
+			.keys = r->rcpts || !r->part || r->batch_id || !run_state_final(r->state)
+					? (const char *const *)r->rcpts
+					: nobody,
 			.n_keys = r->n_rcpts,
 			.has_detail = d != NULL,
 			.rcpts = d ? d->rcpts : NULL,
