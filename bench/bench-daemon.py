@@ -376,6 +376,8 @@ def bench_workload():
     work = tempfile.mkdtemp(prefix="bc-bench-")
     sim = Sim(work, speed=0.4)
     d = Daemon(work, sim, poll_interval=2, request_timeout=30, rate=100)
+    # as operators run it: info and up (BENCH_VERBOSE=1 adds the debug lines)
+    d.verbose = os.environ.get("BENCH_VERBOSE") == "1"
     with open(d.conf) as f:
         text = f.read().replace("max_concurrent_requests = 16;", "max_concurrent_requests = 8;")
     with open(d.conf, "w") as f:

@@ -176,6 +176,7 @@ defaults = {
         self.proc = None
         self.log_fh = None
         self.starts = 0
+        self.verbose = True  # --verbose: debug lines too (a benchmark runs as operators do, without)
 
     def write_job(self, name, body, file=None):
         path = os.path.join(self.jobs, (file or name) + ".conf")
@@ -197,7 +198,8 @@ defaults = {
         e.pop("JOURNAL_STREAM", None)
         if env:
             e.update(env)
-        self.proc = subprocess.Popen(WRAP + [DAEMON, "-c", self.conf, "--log-target=console", "--verbose"] + list(args),
+        self.proc = subprocess.Popen(WRAP + [DAEMON, "-c", self.conf, "--log-target=console"] +
+                                     (["--verbose"] if self.verbose else []) + list(args),
                                      stdout=self.log_fh, stderr=self.log_fh, env=e, preexec_fn=preexec)
         return self.proc
 
