@@ -797,6 +797,7 @@ class Hist:
         self.touch_after = {}     # touch K -> the shortest `after` it ever had
         self.touch_keeps_completed = set()  # touches that ever took completed recipients
         self.tzs = set()
+        self.rcpt_sets = []       # every list of recipients it had (the one in force when it came due among them)
 
 
 JOB = st.fixed_dictionaries({
@@ -1262,6 +1263,8 @@ class Operator(RuleBasedStateMachine):
         h = self.hist[j.name]
         h.bases.add(j.base())
         h.tzs.add(j.tz)
+        if tuple(j.recipients) not in h.rcpt_sets:
+            h.rcpt_sets.append(tuple(j.recipients))
         for k, (after, drops_completed) in enumerate(TOUCHES.get(j.touches) or (), 1):
             h.touch_after[k] = min(after, h.touch_after.get(k, after))
             if not drops_completed:
@@ -2519,7 +2522,9 @@ class Operator(RuleBasedStateMachine):
                     what, state, due or None))
             legit = {"missed": h.hours or h.small_lateness or h.instant_set_at - h.instant > j.max_lateness - 5,
                      "cancelled": h.cancel_ok, "paused": h.pause_ok, "error": True,
-                     "completed": all(n in self.suppressed and n not in self.unsuppressed for n in j.recipients)
+                     # (an edit after it came due may have changed the recipients)
+                     "completed": any(all(n in self.suppressed and n not in self.unsuppressed for n in rs)
+                                      for rs in h.rcpt_sets + [tuple(j.recipients)])
                      or self.limits}[state]
             if not legit:
                 violation("lost run", "%s and was not submitted: its run is %s, which no rule explains (%s)" % (
