@@ -354,7 +354,13 @@ char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, con
 	{
 		struct civil c;
 		int off;
+		enum tz_kind kind;
 		tz_to_local(z, r->start, &c, &off);
+		/* in the hour a fall-back repeats, the name would be another
+		 * instant's too: which occurrence it was cannot be told */
+		(void)tz_to_instant(z, &c, &kind);
+		if (kind == TZ_OVERLAP)
+			return NULL;
 		civil_format(&c, other, sizeof(other));
 	}
 	return xasprintf("%s %s%s", base, other, r->call_name + blen + 1 + llen);

@@ -322,7 +322,8 @@ bool run_batch_agrees(const struct run *r, const struct batch *b);
  * also accepts a batch of that name whose echoed timezone is z: the run's
  * own occurrence, submitted while the job's zone was z (its record lost
  * since, r's call_name is made from today's zone). NULL when r's call_name
- * is not spec's base and local start (another base). */
+ * is not spec's base and local start (another base), or when r's start
+ * falls in the hour z repeats at a fall-back (that name is two instants'). */
 char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, const struct tz *z);
 /* How many seconds before the run's first intent the API dated b's
  * creation (0: not before, or the intent is not known). */

@@ -391,6 +391,22 @@ START_TEST(test_call_name_in_zone)
 	alt = run_call_name_in_zone(r, &spec, tokyo);
 	ck_assert_str_eq(alt, "Renewals 2027-01-15 17:00");
 	free(alt);
+	/* in New York's repeated hour (2026-11-01 01:00-02:00) 05:30Z and
+	 * 06:30Z both read 01:30: no name (either occurrence's batch could
+	 * carry it); an hour later, one again */
+	{
+		struct run *f = run_new_at(&spec, 1793511000); /* 2026-11-01 05:30Z */
+		ck_assert_ptr_null(run_call_name_in_zone(f, &spec, ny));
+		run_free(f);
+		f = run_new_at(&spec, 1793514600); /* 06:30Z */
+		ck_assert_ptr_null(run_call_name_in_zone(f, &spec, ny));
+		run_free(f);
+		f = run_new_at(&spec, 1793518200); /* 07:30Z: 02:30 EST */
+		alt = run_call_name_in_zone(f, &spec, ny);
+		ck_assert_str_eq(alt, "Renewals 2026-11-01 02:30");
+		free(alt);
+		run_free(f);
+	}
 	/* a part keeps its suffix */
 	p = run_new_part(&spec, T0, "follow-up 1", NULL, NULL, 0);
 	ck_assert_str_eq(p->call_name, "Renewals 2027-01-15 08:00 (follow-up 1)");
