@@ -254,7 +254,6 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	 * way: look at the heap again. */
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN && errno != ECANCELED)
 		log_event(LOG_WARNING, EV_INTERNAL, NULL, "timer read failed: %s", strerror(errno));
-	e->tfd_at_valid = false; /* fired (or the clock was set): arm it anew */
 	/* The submits held to an instant that has come leave now. */
 	http_release(e->http);
 	if (now < e->paused_until_ms || e->stopping) {

@@ -107,10 +107,6 @@ struct engine {
 	size_t n_heap, cap_heap;
 	int tfd;
 	struct event *tfd_ev;
-	/* what tfd is armed at, until it fires: arming it again at the
-	 * same moment is left out (most steps leave the heap's head be) */
-	struct timespec tfd_at;
-	bool tfd_at_valid;
 	struct event *poll_ev;
 	struct event *status_ev;
 	struct event *stop_ev;

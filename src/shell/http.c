@@ -111,10 +111,6 @@ struct http {
 	bool kicking;
 	http_go_cb fence; /* asked for every HTTP_NO_REUSE request (http_set_fence) */
 	void *fence_arg;
-	/* handles of finished requests, reset, for the next ones: a new one
-	 * costs a large zeroed allocation and its buffers each time */
-	CURL *spare[16];
-	size_t n_spare;
 };
 
 /* One watched socket: owned by curl's socket, handed back as socketp. */
@@ -271,13 +267,8 @@ static void request_free(struct http_request *r)
 {
 	if (!r)
 		return;
-	/* (out of the multi by now: every path removes it first) */
-	if (r->easy && r->h && !r->h->doomed && r->h->n_spare < ARRAY_SIZE(r->h->spare)) {
-		curl_easy_reset(r->easy);
-		r->h->spare[r->h->n_spare++] = r->easy;
-	} else if (r->easy) {
+	if (r->easy)
 		curl_easy_cleanup(r->easy);
-	}
 	curl_slist_free_all(r->headers);
 	free(r->method);
 	free(r->url);
@@ -773,8 +764,6 @@ void http_free(struct http *h)
 	 * which frees our socket events. */
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
-	while (h->n_spare > 0)
-		curl_easy_cleanup(h->spare[--h->n_spare]);
 	if (h->curl_timer)
 		event_free(h->curl_timer);
 	if (h->admit_timer)
@@ -898,7 +887,7 @@ out:
  * a queue of thousands holds no handles and queueing one costs little. */
 static int start_easy(struct http *h, struct http_request *r)
 {
-	r->easy = h->n_spare > 0 ? h->spare[--h->n_spare] : curl_easy_init();
+	r->easy = curl_easy_init();
 	if (!r->easy)
 		return -ENOMEM;
 	return setup_easy(h, r);

@@ -119,16 +119,9 @@ void slot_heap_arm(struct engine *e)
 		its.it_value.tv_sec = held / 1000000;
 		its.it_value.tv_nsec = (held % 1000000) * 1000;
 	}
-	if (e->tfd_at_valid && its.it_value.tv_sec == e->tfd_at.tv_sec && its.it_value.tv_nsec == e->tfd_at.tv_nsec)
-		return;
 	/* CANCEL_ON_SET: a clock step wakes us to look again. */
-	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0) {
+	if (timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
 		log_event(LOG_ERR, EV_INTERNAL, NULL, "cannot arm the timer: %s", strerror(errno));
-		e->tfd_at_valid = false;
-		return;
-	}
-	e->tfd_at = its.it_value;
-	e->tfd_at_valid = true;
 }
 
 /* --- slots ----------------------------------------------------------------- */
