@@ -9,8 +9,11 @@ usage: bench/bench-daemon.py [lateness] [burst] [burst-added] [poll] [rss] [idle
 (TOP_BUILDDIR names the build folder; default ./build; burst-added,
 workload and million are not in the default list. burst-added takes
 BURST_SIZES=50,500,5000 and SERVICE_MS=20; workload: BENCH_PERF=FILE
-records a perf profile of the daemon into FILE, BENCH_STRACE=FILE counts
-its system calls into FILE instead; million writes 1,000,000 jobs, about
+records a perf profile of the daemon into FILE (BENCH_PERF_HZ, default
+999; BENCH_PERF_CG, default -g, e.g. "--call-graph dwarf,16384"),
+BENCH_STRACE=FILE counts its system calls into FILE instead,
+BENCH_HOOKS=1 has the conversations come as post-call webhooks rather
+than fetched, BENCH_VERBOSE=1 runs the daemon with --verbose; million writes 1,000,000 jobs, about
 220 MB of job files)
 """
 import os
@@ -374,8 +377,14 @@ def bench_workload():
     import json
     import subprocess
     work = tempfile.mkdtemp(prefix="bc-bench-")
-    sim = Sim(work, speed=0.4)
-    d = Daemon(work, sim, poll_interval=2, request_timeout=30, rate=100)
+    # BENCH_HOOKS=1: the conversations come as signed post-call webhooks
+    # (webhook_listen) rather than being fetched
+    hooks = os.environ.get("BENCH_HOOKS") == "1"
+    secret, port = "wsec_bench", harness.free_port()
+    sim = Sim(work, speed=0.4, extra=("--webhook-url", "http://127.0.0.1:%d/hook" % port, "--webhook-secret", secret)
+              if hooks else ())
+    d = Daemon(work, sim, poll_interval=2, request_timeout=30, rate=100,
+               extra_conf='webhook_listen = "127.0.0.1:%d";' % port if hooks else "")
     # as operators run it: info and up (BENCH_VERBOSE=1 adds the debug lines)
     d.verbose = os.environ.get("BENCH_VERBOSE") == "1"
     with open(d.conf) as f:
@@ -389,12 +398,12 @@ def bench_workload():
         instants = [start + i // 50 for i in range(n)]
         write_jobs(d, "work", instants, per_file=100,
                    recipients=("+15550100011", "+15550100012", "+15550100013"))
-        d.start()
+        d.start(env={"ELEVENLABS_WEBHOOK_SECRET": secret} if hooks else None)
         d.wait_started(30)
         pid = d.proc.pid
         cpu0 = cpu_seconds(pid)
         if os.environ.get("BENCH_PERF"):
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-o", os.environ["BENCH_PERF"],
+            perf = subprocess.Popen(["perf", "record", "-F", os.environ.get("BENCH_PERF_HZ", "999")] + os.environ.get("BENCH_PERF_CG", "-g").split() + ["-o", os.environ["BENCH_PERF"],
                                      "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif os.environ.get("BENCH_STRACE"):
             perf = subprocess.Popen(["strace", "-c", "-f", "-o", os.environ["BENCH_STRACE"], "-p", str(pid)],
@@ -423,11 +432,14 @@ def bench_workload():
         by_name = {json.loads(r["body"])["call_name"].split(" ")[0]: r["time_us"] for r in subs}
         late = [(by_name["work-%06d" % i] - instants[i] * 1000000) / 1000.0 for i in range(n) if "work-%06d" % i in by_name]
         print("workload: 1000 jobs (50 due each second over 20 s), 3 recipients, calls 20 s, poll 2 s, "
-              "8 connections, 100 requests/s")
+              "8 connections, 100 requests/s; conversations %s" % ("by webhook" if hooks else "fetched"))
         print("workload: CPU %.2f s (%.2f ms per request, %.2f ms per job); %d requests (%.2f per job; %d submits)"
               % (cpu, 1000 * cpu / max(1, len(reqs)), 1000 * cpu / n, len(reqs), len(reqs) / float(n), len(subs)))
         print("workload: submit lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms; peak RSS %.1f MiB"
               % (pct(late, 50), pct(late, 99), max(late), proc_status(pid, "VmHWM") / 1024.0))
+        import collections
+        print("workload: requests by endpoint: %s" % ", ".join(
+            "%s %d" % kv for kv in collections.Counter(r["endpoint"] for r in reqs).most_common()))
     finally:
         if perf and perf.poll() is None:
             perf.kill()
