@@ -915,7 +915,9 @@ def test_standby_readonly(work):
 
         def standby_run(name):
             return [j for j in n2.control("GET", "/v1/jobs")[1]["jobs"] if j.get("name") == name]
-        seen = wait_for(lambda: standby_run("fa-soon"), 5 * XS)
+        # (its record as submitting, the intent, may reach the standby
+        # before the one with the batch: wait for the batch)
+        seen = wait_for(lambda: [j for j in standby_run("fa-soon") if j.get("batch_id")], 5 * XS)
         assert seen and seen[0]["batch_id"], "the standby does not show the leader's run of fa-soon: %s" % (
             n2.control("GET", "/v1/jobs"),)
         problems = []
