@@ -109,8 +109,11 @@ static bool has_part(const struct run *const *runs, size_t n, int64_t start, con
 	return false;
 }
 
-/* The occurrence at start has a follow-up touch but no run of its own: the
- * record of that run was lost (a follow-up is made only after it). */
+/* The occurrence at start has a part that is made only after its run's
+ * batch was dialled (a follow-up touch, or "resume N": its unfinished
+ * recipients after a close or a pause) but no run of its own: the record of
+ * that run was lost. (A "deferred N" part proves nothing: it is made at the
+ * submit, also when nobody was left to send.) */
 static bool lost_touched_run(const struct run *const *runs, size_t n, int64_t start)
 {
 	bool touched = false;
@@ -120,7 +123,7 @@ static bool lost_touched_run(const struct run *const *runs, size_t n, int64_t st
 			continue;
 		if (!runs[i]->part)
 			return false;
-		if (runs[i]->touch > 0)
+		if (runs[i]->touch > 0 || strncmp(runs[i]->part, "resume ", 7) == 0)
 			touched = true;
 	}
 	return touched;

@@ -127,7 +127,7 @@ END_TEST
  * made again at a start as a lookup that may adopt its batch and never
  * submits (its batch was dialled: the touch exists), whatever its lateness;
  * not while the daemon runs, not when the run itself is there, not for a
- * part that is no touch. */
+ * deferred part (made at the submit, dialled or not). */
 START_TEST(test_oneoff_lost_behind_touch)
 {
 	struct run *fu = run_new_part(&spec, T0, "follow-up 1", NULL, NULL, 0);
@@ -158,8 +158,18 @@ START_TEST(test_oneoff_lost_behind_touch)
 		occur_out_clear(&again);
 	}
 	occur_out_clear(&out);
-	/* A resume part is no touch: it proves nothing about a batch. */
+	/* A resume part is made from a dialled batch's unfinished recipients:
+	 * the same evidence. A deferred one is made at the submit, also when
+	 * nothing was sent: none. */
 	fu->touch = 0;
+	free(fu->part);
+	fu->part = xstrdup("resume 1");
+	out = plan(have, 1, o);
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert(out.add[0]->lookup_only);
+	occur_out_clear(&out);
+	free(fu->part);
+	fu->part = xstrdup("deferred 1");
 	out = plan(have, 1, o);
 	ck_assert_uint_eq(out.n_add, 0);
 	occur_out_clear(&out);
