@@ -114,7 +114,7 @@ static bool has_part(const struct run *const *runs, size_t n, int64_t start, con
  * recipients after a close or a pause) but no run of its own: the record of
  * that run was lost. (A "deferred N" part proves nothing: it is made at the
  * submit, also when nobody was left to send.) */
-static bool lost_touched_run(const struct run *const *runs, size_t n, int64_t start)
+static bool lost_dialled_run(const struct run *const *runs, size_t n, int64_t start)
 {
 	bool touched = false;
 
@@ -237,20 +237,20 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 			return;
 		}
 		if (latest != INT64_MIN) {
-			if (o->starting && lost_touched_run(runs, n, spec->start)) {
-				/* Its record was lost while a later touch of
-				 * it was kept: that touch exists because its
-				 * batch was dialled. Looked up through the API
-				 * (adopted, never submitted again), so that
-				 * the occurrence's results have their rows. */
+			if (o->starting && lost_dialled_run(runs, n, spec->start)) {
+				/* Its record was lost while a part made from
+				 * its dialled batch (a touch, a resume) was
+				 * kept. Looked up through the API (adopted,
+				 * never submitted again), so that the
+				 * occurrence's results have their rows. */
 				r = run_new(spec);
 				r->lookup_only = true;
 				r->submit_attempts = 1;
 				run_suspect(r, 0, o->settle_ms);
 				add(out, r, false);
 				note(out, JE_SCHEDULED, SEV_NOTICE, r, 0,
-				     "job '%s': run '%s' has no record but a later touch of it has one; looking its "
-				     "batch up through the API (it is not submitted again)", r->job, r->call_name);
+				     "job '%s': run '%s' has no record but a part made from its batch has one; looking "
+				     "its batch up through the API (it is not submitted again)", r->job, r->call_name);
 			}
 			return;
 		}

@@ -328,15 +328,22 @@ static int64_t run_lateness_base_ms(const struct run *r)
 	return r->submit_at_ms > r->start * 1000 ? r->submit_at_ms : r->start * 1000;
 }
 
+/* t as wall time in z (NULL: UTC). */
+static void local_civil(const struct tz *z, int64_t t, struct civil *c)
+{
+	int off;
+
+	if (z)
+		tz_to_local(z, t, c, &off);
+	else
+		unix_to_civil_utc(t, c);
+}
+
 static void format_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size)
 {
 	struct civil c;
-	int off;
 
-	if (spec->tz)
-		tz_to_local(spec->tz, t, &c, &off);
-	else
-		unix_to_civil_utc(t, &c);
+	local_civil(spec->tz, t, &c);
 	civil_format(&c, buf, size);
 }
 
@@ -345,24 +352,21 @@ char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, con
 	const char *base = jobspec_call_base(spec);
 	size_t blen = strlen(base), llen;
 	char local[64], other[64];
+	struct civil c;
+	enum tz_kind kind;
 
 	format_local_start(spec, r->start, local, sizeof(local));
 	llen = strlen(local);
 	if (!r->call_name || strncmp(r->call_name, base, blen) != 0 || r->call_name[blen] != ' ' ||
 	    strncmp(r->call_name + blen + 1, local, llen) != 0)
 		return NULL;
-	{
-		struct civil c;
-		int off;
-		enum tz_kind kind;
-		tz_to_local(z, r->start, &c, &off);
-		/* in the hour a fall-back repeats, the name would be another
-		 * instant's too: which occurrence it was cannot be told */
-		(void)tz_to_instant(z, &c, &kind);
-		if (kind == TZ_OVERLAP)
-			return NULL;
-		civil_format(&c, other, sizeof(other));
-	}
+	local_civil(z, r->start, &c);
+	/* in the hour a fall-back repeats, the name would be another
+	 * instant's too: which occurrence it was cannot be told */
+	(void)tz_to_instant(z, &c, &kind);
+	if (kind == TZ_OVERLAP)
+		return NULL;
+	civil_format(&c, other, sizeof(other));
 	return xasprintf("%s %s%s", base, other, r->call_name + blen + 1 + llen);
 }
 

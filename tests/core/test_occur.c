@@ -149,7 +149,7 @@ START_TEST(test_oneoff_lost_behind_touch)
 	ck_assert(out.add[0]->uncertain);
 	ck_assert(out.add[0]->lookup_only);
 	ck_assert_int_eq(out.add[0]->settle_ms, o.settle_ms);
-	ck_assert(noted(&out, JE_SCHEDULED, "a later touch of it has one"));
+	ck_assert(noted(&out, JE_SCHEDULED, "a part made from its batch has one"));
 	/* The run is there: nothing more. */
 	have[1] = out.add[0];
 	{
