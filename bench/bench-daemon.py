@@ -406,7 +406,7 @@ def bench_workload():
             perf = subprocess.Popen(["perf", "record", "-F", os.environ.get("BENCH_PERF_HZ", "999")] + os.environ.get("BENCH_PERF_CG", "-g").split() + ["-o", os.environ["BENCH_PERF"],
                                      "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         elif os.environ.get("BENCH_STRACE"):
-            perf = subprocess.Popen(["strace", "-c", "-f", "-o", os.environ["BENCH_STRACE"], "-p", str(pid)],
+            perf = subprocess.Popen(["strace"] + os.environ.get("BENCH_STRACE_ARGS", "-c").split() + ["-f", "-o", os.environ["BENCH_STRACE"], "-p", str(pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         last = [None]
