@@ -366,6 +366,23 @@ def bench_reload():
         sim.stop()
 
 
+def floor(sim, reqs, path):
+    """The requests of a run sent again by bench-floor (a bare libcurl
+    client) at the same pace and concurrency, with and without json-c
+    parsing the answers: what the traffic alone costs."""
+    import subprocess
+    t0 = min(r["time_us"] for r in reqs)
+    with open(path, "w") as f:
+        for r in sorted(reqs, key=lambda r: r["seq"]):
+            url = sim.url + r["path"] + ("?" + r["query"] if r.get("query") else "")
+            f.write("%d\t%s\t%s\t%s\n" % (r["time_us"] - t0, r["method"], url, r["body"] or ""))
+    exe = os.path.join(os.environ["TOP_BUILDDIR"], "bench", "bench-floor")
+    for extra in ([], ["--reuse"], ["--parse"]):
+        wrap = os.environ.get("BENCH_FLOOR_WRAP", "").split()  # e.g. "perf record -o f.data"
+        out = subprocess.run(wrap + [exe] + extra + ["8", sim.api_key, path], stdout=subprocess.PIPE, check=True)
+        print("workload: " + out.stdout.decode().strip())
+
+
 def bench_workload():
     """Issue 17's workload, as operators run it: 1,000 jobs due on whole
     seconds over 20 s (50 at each instant), 3 recipients each, calls of
@@ -440,6 +457,12 @@ def bench_workload():
         import collections
         print("workload: requests by endpoint: %s" % ", ".join(
             "%s %d" % kv for kv in collections.Counter(r["endpoint"] for r in reqs).most_common()))
+        if os.environ.get("BENCH_FLOOR"):
+            # the same requests again, from a bare libcurl client against
+            # the same simulator (its batches and conversations still
+            # there): what the requests alone cost (bench/bench-floor.c)
+            d.stop()
+            floor(sim, reqs, os.environ["BENCH_FLOOR"])
     finally:
         if perf and perf.poll() is None:
             perf.kill()
