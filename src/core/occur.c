@@ -274,10 +274,10 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 
 		if (schedule_latest_due(spec, now_s, &newest) < 0 || newest < occ)
 			newest = occ;
-		/* Count what is skipped (bounded: a log line, not a loop over years). */
-		for (int64_t t = occ; t < newest && missed < 100000; missed++)
-			if (next_occurrence(spec, t, now_s, &t) < 0)
-				break;
+		/* Count what is skipped (bounded: a log line, not a loop over
+		 * years), in one walk: with count, each next_occurrence walks
+		 * from start, so one a missed occurrence was quadratic. */
+		missed = schedule_count(spec, occ, newest, 100000);
 		if (now_s - newest <= spec->max_lateness) {
 			occ = newest;
 		} else {

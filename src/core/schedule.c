@@ -43,17 +43,22 @@ static bool past_until(const struct jobspec *j, int64_t t)
 	return j->has_until && t > j->until;
 }
 
-int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int64_t *ret, size_t *ret_n)
+/* The walk of schedule_occurrences and schedule_count: the occurrences at
+ * or after from and before to, at most max, stored in ret when it is not
+ * NULL; how many. One walk, from start when count decides which exist. */
+static size_t walk(const struct jobspec *j, int64_t from, int64_t to, size_t max, int64_t *ret)
 {
 	size_t n = 0;
 	int64_t t;
 	int k = 0;
 
 	if (!j->repeat) {
-		if (max > 0 && j->start >= from)
-			ret[n++] = j->start;
-		*ret_n = n;
-		return 0;
+		if (max > 0 && j->start >= from && j->start < to) {
+			if (ret)
+				ret[n] = j->start;
+			n++;
+		}
+		return n;
 	}
 	if (from < SCHED_MIN)
 		from = SCHED_MIN;
@@ -66,15 +71,28 @@ int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int6
 		t = from - 1;
 	while (n < max && (j->count == 0 || k < j->count)) {
 		int64_t occ;
-		if (calendar_next(j->repeat, j->tz, t, &occ) < 0 || past_until(j, occ))
+		if (calendar_next(j->repeat, j->tz, t, &occ) < 0 || past_until(j, occ) || occ >= to)
 			break;
-		if (occ >= from)
-			ret[n++] = occ;
+		if (occ >= from) {
+			if (ret)
+				ret[n] = occ;
+			n++;
+		}
 		k++;
 		t = occ;
 	}
-	*ret_n = n;
+	return n;
+}
+
+int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int64_t *ret, size_t *ret_n)
+{
+	*ret_n = walk(j, from, INT64_MAX, max, ret);
 	return 0;
+}
+
+size_t schedule_count(const struct jobspec *j, int64_t from, int64_t to, size_t max)
+{
+	return walk(j, from, to, max, NULL);
 }
 
 int schedule_latest_due(const struct jobspec *j, int64_t now, int64_t *ret)

@@ -26,6 +26,11 @@ struct tz;
  * CALENDAR_SEARCH_YEARS). */
 int schedule_occurrences(const struct jobspec *j, int64_t from, size_t max, int64_t *ret, size_t *ret_n);
 
+/* How many occurrences of j are at or after from and before to, at most
+ * max: those schedule_occurrences would give, counted in one walk (the
+ * occurrences missed over a downtime, however many). */
+size_t schedule_count(const struct jobspec *j, int64_t from, int64_t to, size_t max);
+
 /* The newest occurrence of j at or before now (catch-up after downtime: the
  * engine submits it if it is late by at most max_lateness and marks older
  * ones missed). 0, or -ENOENT when none is at or before now. */

@@ -273,6 +273,24 @@ START_TEST(test_recurring_next_and_catch_up)
 }
 END_TEST
 
+/* A minutely job with count, down for 12,000 minutes (the review's
+ * reload that froze the loop for 20 s: each missed occurrence was counted
+ * by a walk from start). One note, every missed one counted. */
+START_TEST(test_long_downtime_with_count)
+{
+	struct occur_out out;
+
+	set_repeat("*:*:00");
+	spec.count = 13000;
+	out = plan(NULL, 0, opts_at(MS(T0 + 12000 * 60 + 30)));
+	ck_assert_uint_eq(out.n_add, 1);
+	ck_assert_int_eq(out.add[0]->start, T0 + 12000 * 60);
+	ck_assert_uint_eq(out.missed, 12000);
+	ck_assert(noted(&out, JE_MISSED, "12000 occurrences"));
+	occur_out_clear(&out);
+}
+END_TEST
+
 /* A recurring job without start plans from now; an occurrence a reload
  * dropped is planned again at its own instant. */
 START_TEST(test_unanchored_replan)
@@ -840,6 +858,7 @@ int main(void)
 	tcase_add_test(tc, test_suspect_damaged);
 	tcase_add_test(tc, test_recurring_next_and_catch_up);
 	tcase_add_test(tc, test_unanchored_replan);
+	tcase_add_test(tc, test_long_downtime_with_count);
 	tcase_add_test(tc, test_zone_groups);
 	tcase_add_test(tc, test_skip_outside_hours_one_note);
 	tcase_add_test(tc, test_reconcile_oneoff);

@@ -135,6 +135,48 @@ START_TEST(test_recurring_bounds)
 }
 END_TEST
 
+/* schedule_count gives what schedule_occurrences lists, with and without
+ * count and until, anchored or not; and the downtime of the review (a
+ * minutely job with count = 13000, 12,000 occurrences missed) in one walk. */
+START_TEST(test_count)
+{
+	static int64_t v[13000];
+	size_t n = 0;
+	struct {
+		int count;
+		bool until, anchored;
+	} cases[] = { { 0, false, true }, { 100, false, true }, { 0, true, true }, { 30, true, true },
+		      { 0, false, false }, { 0, true, false } };
+
+	set_repeat("*:*:00");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		spec.count = cases[c].count;
+		spec.has_until = cases[c].until;
+		spec.until = T0 + 50 * 60;
+		spec.anchored = cases[c].anchored;
+		for (int64_t from = T0 - 120; from <= T0 + 200 * 60; from += 7 * 60 + 13) {
+			for (int64_t to = from; to <= from + 120 * 60; to += 11 * 60 + 29) {
+				size_t want = 0;
+				ck_assert_int_eq(schedule_occurrences(&spec, from, 1000, v, &n), 0);
+				for (size_t i = 0; i < n; i++)
+					if (v[i] < to)
+						want++;
+				ck_assert_uint_eq(schedule_count(&spec, from, to, 1000), want);
+				ck_assert_uint_eq(schedule_count(&spec, from, to, 3), want < 3 ? want : 3);
+			}
+		}
+	}
+	spec.count = 13000;
+	spec.has_until = false;
+	spec.anchored = true;
+	ck_assert_uint_eq(schedule_count(&spec, T0, T0 + 12000 * 60, 100000), 12000);
+	ck_assert_uint_eq(schedule_count(&spec, T0 + 60, T0 + 20000 * 60, 100000), 12999);
+	ck_assert_int_eq(schedule_occurrences(&spec, T0, 13000, v, &n), 0);
+	ck_assert_uint_eq(n, 13000);
+	ck_assert_int_eq(v[12999], T0 + 12999 * 60);
+}
+END_TEST
+
 START_TEST(test_submit_time)
 {
 	int64_t t;
@@ -221,6 +263,7 @@ static Suite *schedule_suite(void)
 	tcase_add_checked_fixture(tc, spec_init, spec_done);
 	tcase_add_test(tc, test_single_run);
 	tcase_add_test(tc, test_recurring_bounds);
+	tcase_add_test(tc, test_count);
 	tcase_add_test(tc, test_submit_time);
 	tcase_add_test(tc, test_zone_groups);
 	suite_add_tcase(s, tc);
