@@ -207,6 +207,42 @@ static int next_occurrence(const struct jobspec *spec, int64_t after, int64_t no
 	return 0;
 }
 
+/* Occurrences after a given one, fetched 64 at a time: with count, each
+ * schedule_occurrences walks from start, so stepping one at a time over
+ * many skipped occurrences would be quadratic. */
+struct occ_iter {
+	int64_t v[64];
+	size_t n, i;
+};
+
+static int occ_iter_next(const struct jobspec *spec, struct occ_iter *it, int64_t after, int64_t *ret)
+{
+	while (it->i < it->n && it->v[it->i] <= after)
+		it->i++;
+	if (it->i == it->n) {
+		it->i = 0;
+		if (schedule_occurrences(spec, after + 1, sizeof(it->v) / sizeof(it->v[0]), it->v, &it->n) < 0 ||
+		    it->n == 0)
+			return -ENOENT;
+	}
+	*ret = it->v[it->i++];
+	return 0;
+}
+
+/* Does a run among runs carry r's call_name, whole or as a part's
+ * ("NAME (resume 1)")? */
+static bool named_before(const struct run *r, const struct run *const *runs, size_t n)
+{
+	size_t len = strlen(r->call_name);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *c = runs[i]->call_name;
+		if (c && strncmp(c, r->call_name, len) == 0 && (c[len] == '\0' || strncmp(c + len, " (", 2) == 0))
+			return true;
+	}
+	return false;
+}
+
 void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
 		struct occur_out *out)
 {
@@ -305,18 +341,40 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 		return;
 	}
 	/* Occurrences outside the calling hours with outside_window = skip:
-	 * one note for however many. */
+	 * one note for however many. An occurrence whose call_name a run of
+	 * the job has already (its timezone was edited since, so that the
+	 * same wall time comes again at a later instant) is that run's: it is
+	 * not run a second time (call_name is unique per run). */
 	{
-		int64_t first_skip = occ;
-		size_t skipped = 0;
+		struct occ_iter it = { .n = 0 };
+		int64_t first_skip = occ, first_named = 0;
+		size_t skipped = 0, named = 0;
 		bool found = true;
 
-		while (!(r = make_run(spec, occ))) {
-			skipped++;
-			if (skipped > 10000 || next_occurrence(spec, occ, now_s, &occ) < 0) {
+		for (;;) {
+			r = make_run(spec, occ);
+			if (r && !named_before(r, runs, n))
+				break;
+			if (r) {
+				if (named++ == 0)
+					first_named = occ;
+				run_free(r);
+				r = NULL;
+			} else if (skipped++ == 0) {
+				first_skip = occ;
+			}
+			if (skipped + named > 10000 || occ_iter_next(spec, &it, occ, &occ) < 0) {
 				found = false;
 				break;
 			}
+		}
+		if (named > 0) {
+			char a[64];
+			tz_format_local(spec->tz, first_named, a, sizeof(a));
+			note(out, JE_CHANGED, SEV_NOTICE, NULL, first_named,
+			     "job '%s': %zu occurrence%s from %s not run: a run of the job already has %s call_name (the "
+			     "job's timezone changed since, so that the same wall time came again)",
+			     spec->name, named, named == 1 ? "" : "s", a, named == 1 ? "its" : "their");
 		}
 		if (skipped > 0) {
 			char a[64];

@@ -291,6 +291,48 @@ START_TEST(test_long_downtime_with_count)
 }
 END_TEST
 
+/* The review's double call: a daily 08:00 job ran at 08:00 UTC; its
+ * timezone is then edited to Etc/GMT+1 (UTC-1), where 08:00 of the same
+ * day is an hour later and names the same call_name. That occurrence is
+ * the run already made: the next is the following day's. */
+START_TEST(test_zone_edit_same_call_name)
+{
+	struct occur_out out;
+	const struct run *have[1];
+	struct tz *minus1 = fixture_tz("Etc/GMT+1");
+
+	set_repeat("*-*-* 08:00");
+	out = plan(NULL, 0, opts_at(MS(T0 - 60)));
+	ck_assert_uint_eq(out.n_add, 1);
+	have[0] = out.add[0];
+	out.add[0]->state = RUN_COMPLETED;
+	spec.timezone = (char *)"Etc/GMT+1";
+	spec.tz = minus1;
+	jobspec_compute_digest(&spec);
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
+		ck_assert_uint_eq(again.n_add, 1);
+		ck_assert_int_eq(again.add[0]->start, T0 + 86400 + 3600);
+		ck_assert_str_ne(again.add[0]->call_name, have[0]->call_name);
+		ck_assert(noted(&again, JE_CHANGED, "1 occurrence from 2027-01-15T08:00:00-01:00 not run"));
+		ck_assert_uint_eq(again.missed, 0);
+		occur_out_clear(&again);
+	}
+	/* Back to UTC: the next is simply the following day's 08:00. */
+	spec.timezone = (char *)"UTC";
+	spec.tz = utc;
+	jobspec_compute_digest(&spec);
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
+		ck_assert_int_eq(again.add[0]->start, T0 + 86400);
+		ck_assert(!noted(&again, JE_CHANGED, "not run"));
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+	tz_free(minus1);
+}
+END_TEST
+
 /* A recurring job without start plans from now; an occurrence a reload
  * dropped is planned again at its own instant. */
 START_TEST(test_unanchored_replan)
@@ -859,6 +901,7 @@ int main(void)
 	tcase_add_test(tc, test_recurring_next_and_catch_up);
 	tcase_add_test(tc, test_unanchored_replan);
 	tcase_add_test(tc, test_long_downtime_with_count);
+	tcase_add_test(tc, test_zone_edit_same_call_name);
 	tcase_add_test(tc, test_zone_groups);
 	tcase_add_test(tc, test_skip_outside_hours_one_note);
 	tcase_add_test(tc, test_reconcile_oneoff);
