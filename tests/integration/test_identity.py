@@ -884,6 +884,44 @@ def test_recurring_looked_up_at_start_goes_on(work):
         stops_cleanly(env)
 
 
+def test_zone_edit_same_wall_time(work):
+    """A daily job ran (late, within max_lateness) at today's 'HH:MM:SS'
+    UTC; its timezone is then edited to Etc/GMT+1, where today's same wall
+    time is an hour later and gives the same call_name. That occurrence is
+    the run already made: it is not submitted again, the next run is
+    tomorrow's, and the log says why (review: two batches under one
+    call_name, the recipient rung twice within an hour)."""
+    job, ph = "daily", "+15550100001"
+    occ = int(time.time()) - 3600 + 8  # today's occurrence in UTC: 59m52s ago
+    wall = hms(occ)
+    first = time.strftime("%Y-%m-%d 00:00", time.gmtime(time.time() - 3 * 86400))
+
+    def text(tz):
+        return """  agent_id = "agent_test";
+  phone_number_id = "phnum_test";
+  timezone = "%s";
+  start = "%s";
+  repeat = "*-*-* %s";
+  max_lateness = 3600;
+  recipients = ( { phone_number = "%s"; } );
+""" % (tz, first, wall, ph)
+    with Env(work) as env:
+        env.d.write_job(job, text("UTC"))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: submits(env.sim, job + " "), 15, "the late run's submit")
+        wait_record(env, job, lambda r: r.get("state") == "completed", 30, "the run completed")
+        env.d.write_job(job, text("Etc/GMT+1"))
+        reload(env)
+        env.d.wait_log(r"job 'daily': 1 occurrence from \S+-01:00 not run: a run of the job already has its call_name", 10)
+        st, nxt = control(env, "GET", "/v1/jobs/" + job)
+        assert st == 200 and nxt["start_utc"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(occ + 86400 + 3600)), nxt
+        until_wall(occ + 3600 + 3)
+        subs = submits(env.sim, job + " ", ok=False)
+        assert len(subs) == 1, [body_of(r)["call_name"] for r in subs]
+        stops_cleanly(env)
+
+
 if __name__ == "__main__":
     run([test_dot_names_addressable, test_missed_oneoff_fixed_ahead_then_restart, test_missed_oneoff_fixed_ahead_then_restart_unix,
          test_keep_removed_and_readded, test_dot_named_job_restart,
@@ -893,4 +931,4 @@ if __name__ == "__main__":
          test_damaged_part_file, test_damaged_file_keeps_its_instant, test_edit_disables_zone_parts,
          test_recurring_edit_keeps_followups, test_retry_after_in_9999,
          test_emptied_state_folder_adopts, test_emptied_state_folder_job_readded_adopts,
-         test_recurring_looked_up_at_start_goes_on])
+         test_recurring_looked_up_at_start_goes_on, test_zone_edit_same_wall_time])
