@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -923,6 +924,17 @@ static void take_batch(struct run *r, const struct run_ctx *ctx, const struct ba
 		r->digest = ctx->spec->digest;
 	r->state = state_of_batch(b->status);
 	r->due_ms = r->close_ms; /* the calling hours close: cancel then */
+	/* Adopted without its record (lost, damaged, the folder emptied):
+	 * the retries the batch shows are this run's. Counted from 0 it would
+	 * retry max_retries times more, and name its next retry as one made
+	 * already, a contact the ledger takes for the same call. */
+	if (ev == JE_ADOPTED && b->retry_count > 0) {
+		int64_t seen = (int64_t)r->contact_base + b->retry_count;
+		if (seen > INT_MAX / 2)
+			seen = INT_MAX / 2;
+		if (r->retries < seen)
+			r->retries = (int)seen;
+	}
 	if (ev == JE_SUBMITTED)
 		emit_log(out, r, ev, SEV_NOTICE, http_status, r->submit_attempts,
 			 "submitted as batch %s (%" PRId64 " recipients, attempt %d)", b->id,

@@ -458,6 +458,47 @@ START_TEST(test_lookup_adopts_zone_name)
 }
 END_TEST
 
+/* A batch adopted without its record (the state folder emptied) after
+ * two retries under a policy of two: its failures are not retried again
+ * (the review's model run: a number called four times over contact limits
+ * of two, each adopted run retrying from 0 under attempt names its
+ * earlier life had used). */
+START_TEST(test_adopted_keeps_batch_retries)
+{
+	struct run *r = run_new(&spec);
+	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .n_found = 1 };
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 2);
+	struct run_event dt = { .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d };
+
+	run_suspect(r, 0, MS(T0) + 5000);
+	step_at(r, MS(T0) + 100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	b.retry_count = 2;
+	lk.batch = &b;
+	step_at(r, MS(T0) + 200, lk);
+	ck_assert_str_eq(r->batch_id, "btcal_1");
+	ck_assert_int_eq(r->retries, 2);
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	step_at(r, MS(T0) + 300, dt);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_null(find_kind(ACT_RETRY));
+	run_free(r);
+	/* After one retry of two: one more, named retry 2. */
+	r = run_new(&spec);
+	run_suspect(r, 0, MS(T0) + 5000);
+	step_at(r, MS(T0) + 100, ev_time());
+	b.retry_count = 1;
+	step_at(r, MS(T0) + 200, lk);
+	ck_assert_int_eq(r->retries, 1);
+	d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 1);
+	step_at(r, MS(T0) + 300, dt);
+	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
+	ck_assert_int_eq(find_log(JE_STATUS)->attempt, 2);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_unknown_outcome_not_found_after_grace)
 {
 	struct run *r = run_new(&spec);
@@ -2454,6 +2495,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_unknown_outcome_lookup);
 	tcase_add_test(tc, test_call_name_in_zone);
 	tcase_add_test(tc, test_lookup_adopts_zone_name);
+	tcase_add_test(tc, test_adopted_keeps_batch_retries);
 	tcase_add_test(tc, test_unknown_outcome_not_found_after_grace);
 	tcase_add_test(tc, test_duplicate_lookup_logged);
 	tcase_add_test(tc, test_skip_reason_marks_missed);
