@@ -835,6 +835,31 @@ def test_emptied_state_folder_adopts(work):
         stops_cleanly(env)
 
 
+def test_emptied_state_folder_keeps_retries(work):
+    """A run whose batch was retried up to its policy (max_retries = 2) and
+    the state folder emptied after: the start adopts the batch and takes
+    its retry_count as the run's retries, so nothing is retried again (it
+    retried twice more, the model test's number called four times under
+    contact limits of two)."""
+    with Env(work) as env:
+        at = int(time.time()) + 2
+        env.d.write_job("tried", job_text("agent_test", at, ["+15550100006"]))
+        env.d.start()
+        st = wait_record(env, "tried", lambda r: r.get("state") in FINAL, 60, "the run of 'tried' final")[0]
+        assert len(env.sim.requests("retry")) == 2, env.sim.requests("retry")
+        stops_cleanly(env)
+        shutil.rmtree(env.d.state)
+        os.makedirs(env.d.state)
+        env.d.start()
+        env.d.wait_log(r"job 'tried': adopted batch %s" % st["batch_id"], 20)
+        again = wait_record(env, "tried", lambda r: r.get("state") in FINAL, 30, "the adopted run final")[0]
+        assert again.get("retries") == 2, again
+        time.sleep(3)  # the policy's delay is 1 s: a third retry would be sent by now
+        assert len(env.sim.requests("retry")) == 2, env.sim.requests("retry")
+        assert len(submits(env.sim, "tried ")) == 1
+        stops_cleanly(env)
+
+
 def test_emptied_state_folder_job_readded_adopts(work):
     """A job out of the files when the state folder is emptied (removed with
     on_removal = keep, its batch left running), brought back by a reload
@@ -930,5 +955,6 @@ if __name__ == "__main__":
          test_trigger_failed_submit_not_lost, test_trigger_failed_submit_not_lost_drop,
          test_damaged_part_file, test_damaged_file_keeps_its_instant, test_edit_disables_zone_parts,
          test_recurring_edit_keeps_followups, test_retry_after_in_9999,
-         test_emptied_state_folder_adopts, test_emptied_state_folder_job_readded_adopts,
+         test_emptied_state_folder_adopts, test_emptied_state_folder_keeps_retries,
+         test_emptied_state_folder_job_readded_adopts,
          test_recurring_looked_up_at_start_goes_on, test_zone_edit_same_wall_time])
