@@ -243,6 +243,32 @@ static bool named_before(const struct run *r, const struct run *const *runs, siz
 	return false;
 }
 
+/* Is occ, a recurring job's occurrence, one whose call_name a run of the
+ * job has already (named_before)? */
+static bool occ_taken(const struct jobspec *spec, int64_t occ, const struct run *const *runs, size_t n)
+{
+	struct run *r = run_new_at(spec, occ);
+	bool taken = named_before(r, runs, n);
+
+	run_free(r);
+	return taken;
+}
+
+/* The note for occurrences not run because they were taken, count of
+ * them from first. */
+static void note_taken(struct occur_out *out, const struct jobspec *spec, int64_t first, size_t count)
+{
+	char a[64];
+
+	if (count == 0)
+		return;
+	tz_format_local(spec->tz, first, a, sizeof(a));
+	note(out, JE_CHANGED, SEV_NOTICE, NULL, first,
+	     "job '%s': %zu occurrence%s from %s not run: a run of the job already has %s call_name (the job's "
+	     "timezone changed since, so that the same wall time came again)",
+	     spec->name, count, count == 1 ? "" : "s", a, count == 1 ? "its" : "their");
+}
+
 void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
 		struct occur_out *out)
 {
@@ -334,10 +360,22 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 			return;
 	}
 	if (spec->hours && spec->has_recipient_zones) {
-		/* Every group skipped: on to the next occurrence. */
-		for (int guard = 0; zone_groups(spec, occ, runs, n, o, out) == 0 && guard < 10000; guard++)
-			if (next_occurrence(spec, occ, now_s, &occ) < 0)
+		/* Every group skipped, or the occurrence a run's already (as
+		 * below): on to the next occurrence. */
+		struct occ_iter it = { .n = 0 };
+		int64_t first_named = 0;
+		size_t named = 0;
+		for (int guard = 0; guard < 10000; guard++) {
+			if (!occ_taken(spec, occ, runs, n)) {
+				if (zone_groups(spec, occ, runs, n, o, out) > 0)
+					break;
+			} else if (named++ == 0) {
+				first_named = occ;
+			}
+			if (occ_iter_next(spec, &it, occ, &occ) < 0)
 				break;
+		}
+		note_taken(out, spec, first_named, named);
 		return;
 	}
 	/* Occurrences outside the calling hours with outside_window = skip:
@@ -368,14 +406,7 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 				break;
 			}
 		}
-		if (named > 0) {
-			char a[64];
-			tz_format_local(spec->tz, first_named, a, sizeof(a));
-			note(out, JE_CHANGED, SEV_NOTICE, NULL, first_named,
-			     "job '%s': %zu occurrence%s from %s not run: a run of the job already has %s call_name (the "
-			     "job's timezone changed since, so that the same wall time came again)",
-			     spec->name, named, named == 1 ? "" : "s", a, named == 1 ? "its" : "their");
-		}
+		note_taken(out, spec, first_named, named);
 		if (skipped > 0) {
 			char a[64];
 			tz_format_local(spec->tz, first_skip, a, sizeof(a));

@@ -333,6 +333,42 @@ START_TEST(test_zone_edit_same_call_name)
 }
 END_TEST
 
+/* The same with recipient zones under calling hours: the occurrence whose
+ * wall time came again is skipped whole (its groups' names are taken,
+ * the job-zone group's by the whole-run name it extends). */
+START_TEST(test_zone_edit_same_call_name_groups)
+{
+	struct occur_out out;
+	const struct run *have[2];
+	struct tz *minus1 = fixture_tz("Etc/GMT+1");
+
+	rcpts[2].timezone = (char *)"Asia/Tokyo";
+	rcpts[2].tz = tokyo;
+	spec.has_recipient_zones = true;
+	set_hours(0, 86399);
+	set_repeat("*-*-* 08:00");
+	out = plan(NULL, 0, opts_at(MS(T0 - 60)));
+	ck_assert_uint_eq(out.n_add, 2);
+	for (size_t i = 0; i < 2; i++) {
+		out.add[i]->state = RUN_COMPLETED;
+		have[i] = out.add[i];
+	}
+	spec.timezone = (char *)"Etc/GMT+1";
+	spec.tz = minus1;
+	jobspec_compute_digest(&spec);
+	{
+		struct occur_out again = plan(have, 2, opts_at(MS(T0 + 60)));
+		ck_assert_uint_eq(again.n_add, 2);
+		ck_assert_int_eq(again.add[0]->start, T0 + 86400 + 3600);
+		ck_assert_int_eq(again.add[1]->start, T0 + 86400 + 3600);
+		ck_assert(noted(&again, JE_CHANGED, "1 occurrence from 2027-01-15T08:00:00-01:00 not run"));
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+	tz_free(minus1);
+}
+END_TEST
+
 /* A recurring job without start plans from now; an occurrence a reload
  * dropped is planned again at its own instant. */
 START_TEST(test_unanchored_replan)
@@ -902,6 +938,7 @@ int main(void)
 	tcase_add_test(tc, test_unanchored_replan);
 	tcase_add_test(tc, test_long_downtime_with_count);
 	tcase_add_test(tc, test_zone_edit_same_call_name);
+	tcase_add_test(tc, test_zone_edit_same_call_name_groups);
 	tcase_add_test(tc, test_zone_groups);
 	tcase_add_test(tc, test_skip_outside_hours_one_note);
 	tcase_add_test(tc, test_reconcile_oneoff);
