@@ -100,10 +100,14 @@ int main(int argc, char **argv)
 		if (!at || !method || !url)
 			continue;
 		if (n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			reqs = realloc(reqs, cap * sizeof(*reqs));
-			if (!reqs)
+			struct req *more = realloc(reqs, (cap ? cap * 2 : 1024) * sizeof(*reqs));
+
+			if (!more) {
+				free(reqs);
 				return 1;
+			}
+			reqs = more;
+			cap = cap ? cap * 2 : 1024;
 		}
 		memset(&reqs[n], 0, sizeof(reqs[n]));
 		reqs[n].at_us = atoll(at);
