@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -924,16 +923,15 @@ static void take_batch(struct run *r, const struct run_ctx *ctx, const struct ba
 		r->digest = ctx->spec->digest;
 	r->state = state_of_batch(b->status);
 	r->due_ms = r->close_ms; /* the calling hours close: cancel then */
-	/* Adopted without its record (lost, damaged, the folder emptied):
-	 * the retries the batch shows are this run's. Counted from 0 it would
-	 * retry max_retries times more, and name its next retry as one made
-	 * already, a contact the ledger takes for the same call. */
+	/* Adopted (its record lost, damaged, the folder emptied, or only its
+	 * submit's answer): the retries the batch shows are this run's, on top
+	 * of those it began with (a follow-up's, its parent's; a run without
+	 * a batch has retried nothing of its own). Not counted, it would retry
+	 * max_retries times more and name its next retry as one made already,
+	 * a contact the ledger takes for the same call. */
 	if (ev == JE_ADOPTED && b->retry_count > 0) {
-		int64_t seen = (int64_t)r->contact_base + b->retry_count;
-		if (seen > INT_MAX / 2)
-			seen = INT_MAX / 2;
-		if (r->retries < seen)
-			r->retries = (int)seen;
+		int64_t seen = (int64_t)r->retries + b->retry_count;
+		r->retries = (int)(seen > STATE_COUNT_MAX ? STATE_COUNT_MAX : seen);
 	}
 	if (ev == JE_SUBMITTED)
 		emit_log(out, r, ev, SEV_NOTICE, http_status, r->submit_attempts,

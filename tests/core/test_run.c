@@ -496,6 +496,26 @@ START_TEST(test_adopted_keeps_batch_retries)
 	ck_assert_int_eq(r->state, RUN_RETRY_WAIT);
 	ck_assert_int_eq(find_log(JE_STATUS)->attempt, 2);
 	run_free(r);
+	/* A deferred follow-up begins with its parent's retries (1) and no
+	 * contact_base: its batch's retry counts on top (review). */
+	r = run_new(&spec);
+	run_suspect(r, 0, MS(T0) + 5000);
+	r->retries = 1;
+	step_at(r, MS(T0) + 100, ev_time());
+	b.retry_count = 1;
+	step_at(r, MS(T0) + 200, lk);
+	ck_assert_int_eq(r->retries, 2);
+	run_free(r);
+	/* An API's retry_count at the codec's bound: within what the state
+	 * file reads back (review). */
+	r = run_new(&spec);
+	run_suspect(r, 0, MS(T0) + 5000);
+	r->retries = 1;
+	step_at(r, MS(T0) + 100, ev_time());
+	b.retry_count = 1000000;
+	step_at(r, MS(T0) + 200, lk);
+	ck_assert_int_eq(r->retries, STATE_COUNT_MAX);
+	run_free(r);
 }
 END_TEST
 
