@@ -229,31 +229,6 @@ static int occ_iter_next(const struct jobspec *spec, struct occ_iter *it, int64_
 	return 0;
 }
 
-/* Does a run among runs carry r's call_name, whole or as a part's
- * ("NAME (resume 1)")? */
-static bool named_before(const struct run *r, const struct run *const *runs, size_t n)
-{
-	size_t len = strlen(r->call_name);
-
-	for (size_t i = 0; i < n; i++) {
-		const char *c = runs[i]->call_name;
-		if (c && strncmp(c, r->call_name, len) == 0 && (c[len] == '\0' || strncmp(c + len, " (", 2) == 0))
-			return true;
-	}
-	return false;
-}
-
-/* Is occ, a recurring job's occurrence, one whose call_name a run of the
- * job has already (named_before)? */
-static bool occ_taken(const struct jobspec *spec, int64_t occ, const struct run *const *runs, size_t n)
-{
-	struct run *r = run_new_at(spec, occ);
-	bool taken = named_before(r, runs, n);
-
-	run_free(r);
-	return taken;
-}
-
 /* The note for occurrences not run because they were taken, count of
  * them from first. */
 static void note_taken(struct occur_out *out, const struct jobspec *spec, int64_t first, size_t count)
@@ -267,6 +242,71 @@ static void note_taken(struct occur_out *out, const struct jobspec *spec, int64_
 	     "job '%s': %zu occurrence%s from %s not run: a run of the job already has %s call_name (the job's "
 	     "timezone changed since, so that the same wall time came again)",
 	     spec->name, count, count == 1 ? "" : "s", a, count == 1 ? "its" : "their");
+}
+
+/* Where the local start L of call_name (B " " L S, jobspec.c) is when its
+ * base B is base; false when it is another's. */
+static bool call_label(const char *call_name, const char *base, size_t *off, size_t *len)
+{
+	size_t b = strlen(base);
+	const char *l, *end;
+
+	if (!call_name || strncmp(call_name, base, b) != 0 || call_name[b] != ' ')
+		return false;
+	l = call_name + b + 1;
+	end = strstr(l, " (");
+	*off = b + 1;
+	*len = end ? (size_t)(end - l) : strlen(l);
+	return true;
+}
+
+/* Local starts in call_name's form sort as text; a minute without its
+ * seconds ("08:00") is before the same minute with them ("08:00:30"). */
+static int label_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* A `timezone` edit can bring wall times the series has had back at later
+ * instants. An occurrence whose local start is not after that of the
+ * newest recorded run (as its call_name writes it) is that run's or an
+ * older one's, whose records may be pruned: it is not run again
+ * (call_name is unique per run). *occ moves to the first occurrence after
+ * them; -ENOENT when the series has none. */
+static int skip_taken(const struct jobspec *spec, const struct run *const *runs, size_t n, int64_t latest,
+		      int64_t *occ, struct occur_out *out)
+{
+	const char *base = jobspec_call_base(spec), *last = NULL;
+	size_t last_off = 0, last_len = 0, count = 0;
+	int64_t first = *occ;
+	struct occ_iter it = { .n = 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !last; i++)
+		if (runs[i]->start == latest && call_label(runs[i]->call_name, base, &last_off, &last_len))
+			last = runs[i]->call_name + last_off;
+	if (!last)
+		return 0;
+	for (;;) {
+		struct run *r = run_new_at(spec, *occ);
+		size_t off, len;
+		bool taken = call_label(r->call_name, base, &off, &len) &&
+			     label_cmp(r->call_name + off, len, last, last_len) <= 0;
+
+		run_free(r);
+		if (!taken)
+			break;
+		/* (a zone moves wall times by at most 26 hours: 93,600
+		 * occurrences of a job due every second) */
+		if (++count > 100000 || occ_iter_next(spec, &it, *occ, occ) < 0) {
+			rc = -ENOENT;
+			break;
+		}
+	}
+	note_taken(out, spec, first, count);
+	return rc;
 }
 
 void occur_next(const struct jobspec *spec, const struct run *const *runs, size_t n, const struct occur_opts *o,
@@ -330,6 +370,8 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 		latest = o->replan - 1;
 	if (next_occurrence(spec, latest, now_s, &occ) < 0)
 		return; /* the series has ended (until/count) */
+	if (skip_taken(spec, runs, n, latest, &occ, out) < 0)
+		return;
 	if (occ + spec->max_lateness < now_s) {
 		int64_t newest = occ, first = occ;
 		size_t missed = 0;
@@ -360,53 +402,28 @@ void occur_next(const struct jobspec *spec, const struct run *const *runs, size_
 			return;
 	}
 	if (spec->hours && spec->has_recipient_zones) {
-		/* Every group skipped, or the occurrence a run's already (as
-		 * below): on to the next occurrence. */
+		/* Every group skipped: on to the next occurrence. */
 		struct occ_iter it = { .n = 0 };
-		int64_t first_named = 0;
-		size_t named = 0;
-		for (int guard = 0; guard < 10000; guard++) {
-			if (!occ_taken(spec, occ, runs, n)) {
-				if (zone_groups(spec, occ, runs, n, o, out) > 0)
-					break;
-			} else if (named++ == 0) {
-				first_named = occ;
-			}
+		for (int guard = 0; zone_groups(spec, occ, runs, n, o, out) == 0 && guard < 10000; guard++)
 			if (occ_iter_next(spec, &it, occ, &occ) < 0)
 				break;
-		}
-		note_taken(out, spec, first_named, named);
 		return;
 	}
 	/* Occurrences outside the calling hours with outside_window = skip:
-	 * one note for however many. An occurrence whose call_name a run of
-	 * the job has already (its timezone was edited since, so that the
-	 * same wall time comes again at a later instant) is that run's: it is
-	 * not run a second time (call_name is unique per run). */
+	 * one note for however many. */
 	{
 		struct occ_iter it = { .n = 0 };
-		int64_t first_skip = occ, first_named = 0;
-		size_t skipped = 0, named = 0;
+		int64_t first_skip = occ;
+		size_t skipped = 0;
 		bool found = true;
 
-		for (;;) {
-			r = make_run(spec, occ);
-			if (r && !named_before(r, runs, n))
-				break;
-			if (r) {
-				if (named++ == 0)
-					first_named = occ;
-				run_free(r);
-				r = NULL;
-			} else if (skipped++ == 0) {
-				first_skip = occ;
-			}
-			if (skipped + named > 10000 || occ_iter_next(spec, &it, occ, &occ) < 0) {
+		while (!(r = make_run(spec, occ))) {
+			skipped++;
+			if (skipped > 10000 || occ_iter_next(spec, &it, occ, &occ) < 0) {
 				found = false;
 				break;
 			}
 		}
-		note_taken(out, spec, first_named, named);
 		if (skipped > 0) {
 			char a[64];
 			tz_format_local(spec->tz, first_skip, a, sizeof(a));

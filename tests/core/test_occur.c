@@ -318,6 +318,15 @@ START_TEST(test_zone_edit_same_call_name)
 		ck_assert_uint_eq(again.missed, 0);
 		occur_out_clear(&again);
 	}
+	/* Down until 09:30Z, then started with the edit: the 09:00Z
+	 * occurrence is the run's, not a missed one (review). */
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 5400)));
+		ck_assert_int_eq(again.add[0]->start, T0 + 86400 + 3600);
+		ck_assert_uint_eq(again.missed, 0);
+		ck_assert(!noted(&again, JE_MISSED, "missed"));
+		occur_out_clear(&again);
+	}
 	/* Back to UTC: the next is simply the following day's 08:00. */
 	spec.timezone = (char *)"UTC";
 	spec.tz = utc;
@@ -330,6 +339,39 @@ START_TEST(test_zone_edit_same_call_name)
 	}
 	occur_out_clear(&out);
 	tz_free(minus1);
+}
+END_TEST
+
+/* Hourly, the 07:00 and 08:00 UTC runs made and only the newest kept (as
+ * occur_prune keeps them), then the zone edited to Etc/GMT+2: 09:00Z and
+ * 10:00Z are 07:00 and 08:00 there, both made already; the next is 11:00Z
+ * (review: the pruned 07:00 record let 09:00Z reuse its call_name). */
+START_TEST(test_zone_edit_pruned_records)
+{
+	struct occur_out out;
+	const struct run *have[1];
+	struct tz *minus2 = fixture_tz("Etc/GMT+2");
+
+	set_repeat("*-*-* *:00");
+	out = plan(NULL, 0, opts_at(MS(T0 - 7 * 3600 + 3600 - 60))); /* 01:59Z: 02:00 is next */
+	run_free(out.add[0]);
+	out.add[0] = run_new_at(&spec, T0);
+	out.add[0]->state = RUN_COMPLETED;
+	have[0] = out.add[0];
+	ck_assert_str_eq(have[0]->call_name, "job 2027-01-15 08:00");
+	spec.timezone = (char *)"Etc/GMT+2";
+	spec.tz = minus2;
+	jobspec_compute_digest(&spec);
+	{
+		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
+		ck_assert_uint_eq(again.n_add, 1);
+		ck_assert_int_eq(again.add[0]->start, T0 + 3 * 3600);
+		ck_assert_str_eq(again.add[0]->call_name, "job 2027-01-15 09:00");
+		ck_assert(noted(&again, JE_CHANGED, "2 occurrences from 2027-01-15T07:00:00-02:00 not run"));
+		occur_out_clear(&again);
+	}
+	occur_out_clear(&out);
+	tz_free(minus2);
 }
 END_TEST
 
@@ -939,6 +981,7 @@ int main(void)
 	tcase_add_test(tc, test_long_downtime_with_count);
 	tcase_add_test(tc, test_zone_edit_same_call_name);
 	tcase_add_test(tc, test_zone_edit_same_call_name_groups);
+	tcase_add_test(tc, test_zone_edit_pruned_records);
 	tcase_add_test(tc, test_zone_groups);
 	tcase_add_test(tc, test_skip_outside_hours_one_note);
 	tcase_add_test(tc, test_reconcile_oneoff);
