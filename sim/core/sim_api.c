@@ -1001,6 +1001,17 @@ void sim_api_control(struct sim_api *a, const struct sim_request *req, int64_t n
 	} else if (strcmp(p, "clock") == 0 && get) {
 		render_clock(a, &b, now_real_us);
 		set_body(r, 200, "application/json", &b);
+	} else if (strncmp(p, "batches/", 8) == 0 && get) {
+		/* A batch's detail for a test's own checks: what GET
+		 * /v1/convai/batch-calling/ID answers, without the log or the
+		 * faults, which are the daemon's */
+		struct sim_batch *sb;
+		int64_t now = now_real_us + a->offset_us;
+		sim_model_advance(a->m, now < sim_model_now(a->m) ? sim_model_now(a->m) : now);
+		if ((sb = sim_model_find(a->m, p + 8)))
+			reply_batch(a, r, sb, true);
+		else
+			set_json(r, 404, "{\"error\":\"no such batch\"}");
 	} else if (strcmp(p, "faults") == 0 || strcmp(p, "requests") == 0 || strcmp(p, "reset") == 0 ||
 		   strcmp(p, "advance") == 0 || strcmp(p, "clock") == 0) {
 		set_json(r, 405, "{\"detail\":\"Method Not Allowed\"}");
