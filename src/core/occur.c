@@ -290,13 +290,10 @@ static int skip_taken(const struct jobspec *spec, const struct run *const *runs,
 	if (!last)
 		return 0;
 	for (;;) {
-		struct run *r = run_new_at(spec, *occ);
-		size_t off, len;
-		bool taken = call_label(r->call_name, base, &off, &len) &&
-			     label_cmp(r->call_name + off, len, last, last_len) <= 0;
+		char local[32];
 
-		run_free(r);
-		if (!taken)
+		run_local_start(spec, *occ, local, sizeof(local));
+		if (label_cmp(local, strlen(local), last, last_len) > 0)
 			break;
 		/* (a zone moves wall times by at most 26 hours: 93,600
 		 * occurrences of a job due every second) */

@@ -339,7 +339,7 @@ static void local_civil(const struct tz *z, int64_t t, struct civil *c)
 		unix_to_civil_utc(t, c);
 }
 
-static void format_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size)
+void run_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size)
 {
 	struct civil c;
 
@@ -355,7 +355,7 @@ char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, con
 	struct civil c;
 	enum tz_kind kind;
 
-	format_local_start(spec, r->start, local, sizeof(local));
+	run_local_start(spec, r->start, local, sizeof(local));
 	llen = strlen(local);
 	if (!r->call_name || strncmp(r->call_name, base, blen) != 0 || r->call_name[blen] != ' ' ||
 	    strncmp(r->call_name + blen + 1, local, llen) != 0)
@@ -382,7 +382,7 @@ struct run *run_new_at(const struct jobspec *spec, int64_t instant)
 
 	r->job = xstrdup(spec->name);
 	r->start = instant;
-	format_local_start(spec, instant, local, sizeof(local));
+	run_local_start(spec, instant, local, sizeof(local));
 	r->call_name = jobspec_run_call_name(spec, local);
 	r->agent_id = xstrdup(spec->agent_id);
 	r->on_removal = spec->on_removal;
@@ -410,7 +410,7 @@ void run_set_part(struct run *r, const struct jobspec *spec, const char *part)
 
 	free(r->part);
 	r->part = xstrdup(part);
-	format_local_start(spec, r->start, local, sizeof(local));
+	run_local_start(spec, r->start, local, sizeof(local));
 	base = jobspec_run_call_name(spec, local);
 	free(r->call_name);
 	r->call_name = part ? xasprintf("%s (%s)", base, part) : xstrdup(base);
@@ -475,7 +475,7 @@ struct run *run_new_touch(const struct jobspec *spec, int64_t start, int touch, 
 	char *suffix = jobspec_touch_suffix(spec, touch), local[32], *base;
 	struct run *r = run_new_part(spec, start, part, zone, rcpts, n);
 
-	format_local_start(spec, start, local, sizeof(local));
+	run_local_start(spec, start, local, sizeof(local));
 	base = jobspec_run_call_name(spec, local);
 	free(r->call_name);
 	r->call_name = xasprintf("%s (%s%s%s)", base, zone ? zone : "", zone ? ", " : "", suffix);
@@ -1802,7 +1802,7 @@ void run_update_spec(struct run *r, const struct run_ctx *ctx, struct actions *o
 		return;
 	if (r->state == RUN_DISABLED && !spec->enabled && spec->digest == r->digest)
 		return;
-	format_local_start(spec, r->start, local, sizeof(local));
+	run_local_start(spec, r->start, local, sizeof(local));
 	if (!r->part) {
 		free(r->call_name);
 		r->call_name = jobspec_run_call_name(spec, local);

@@ -325,6 +325,9 @@ bool run_batch_agrees(const struct run *r, const struct batch *b);
  * is not spec's base and local start (another base), or when r's start
  * falls in the hour z repeats at a fall-back (that name is two instants'). */
 char *run_call_name_in_zone(const struct run *r, const struct jobspec *spec, const struct tz *z);
+/* The local start of instant t in spec's zone as a call_name writes it
+ * ("2026-12-01 09:00", or with ":SS" when the seconds are not zero). */
+void run_local_start(const struct jobspec *spec, int64_t t, char *buf, size_t size);
 /* How many seconds before the run's first intent the API dated b's
  * creation (0: not before, or the intent is not known). */
 int64_t run_batch_early_s(const struct run *r, const struct batch *b);

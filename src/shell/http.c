@@ -672,13 +672,16 @@ static void admit_upto(struct http *h, size_t max)
 			 * operator workload's CPU). Two slots stay free for a
 			 * submit that comes meanwhile. */
 			size_t k = h->max_concurrent - h->running.n;
+			/* (what the wait allows, and what the bucket lets go at once) */
+			int64_t room = h->rl.tolerance_us < ADMIT_GROUP_WAIT_US ? h->rl.tolerance_us : ADMIT_GROUP_WAIT_US;
+			size_t fit = 1 + (size_t)(room / h->rl.interval_us);
 			k = k > 2 ? k - 2 : 1;
 			if (k > h->queued.n)
 				k = h->queued.n;
 			if (k > ADMIT_GROUP)
 				k = ADMIT_GROUP;
-			while (k > 1 && (int64_t)(k - 1) * h->rl.interval_us > ADMIT_GROUP_WAIT_US)
-				k--;
+			if (k > fit)
+				k = fit;
 			if (!h->urgent.head && k > 1)
 				wait += (int64_t)(k - 1) * h->rl.interval_us;
 			tv.tv_sec = wait / 1000000;

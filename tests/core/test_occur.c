@@ -73,6 +73,14 @@ static void set_hours(int from, int to)
 	jobspec_compute_digest(&spec);
 }
 
+/* The job's timezone edited to name (loaded as z). */
+static void set_zone(const char *name, const struct tz *z)
+{
+	spec.timezone = (char *)name;
+	spec.tz = z;
+	jobspec_compute_digest(&spec);
+}
+
 static struct occur_opts opts_at(int64_t now_ms)
 {
 	return (struct occur_opts){ .now_ms = now_ms, .settle_ms = now_ms + 6000, .replan = INT64_MIN };
@@ -306,9 +314,7 @@ START_TEST(test_zone_edit_same_call_name)
 	ck_assert_uint_eq(out.n_add, 1);
 	have[0] = out.add[0];
 	out.add[0]->state = RUN_COMPLETED;
-	spec.timezone = (char *)"Etc/GMT+1";
-	spec.tz = minus1;
-	jobspec_compute_digest(&spec);
+	set_zone("Etc/GMT+1", minus1);
 	{
 		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
 		ck_assert_uint_eq(again.n_add, 1);
@@ -328,9 +334,7 @@ START_TEST(test_zone_edit_same_call_name)
 		occur_out_clear(&again);
 	}
 	/* Back to UTC: the next is simply the following day's 08:00. */
-	spec.timezone = (char *)"UTC";
-	spec.tz = utc;
-	jobspec_compute_digest(&spec);
+	set_zone("UTC", utc);
 	{
 		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
 		ck_assert_int_eq(again.add[0]->start, T0 + 86400);
@@ -348,20 +352,16 @@ END_TEST
  * (review: the pruned 07:00 record let 09:00Z reuse its call_name). */
 START_TEST(test_zone_edit_pruned_records)
 {
-	struct occur_out out;
+	struct run *made;
 	const struct run *have[1];
 	struct tz *minus2 = fixture_tz("Etc/GMT+2");
 
 	set_repeat("*-*-* *:00");
-	out = plan(NULL, 0, opts_at(MS(T0 - 7 * 3600 + 3600 - 60))); /* 01:59Z: 02:00 is next */
-	run_free(out.add[0]);
-	out.add[0] = run_new_at(&spec, T0);
-	out.add[0]->state = RUN_COMPLETED;
-	have[0] = out.add[0];
-	ck_assert_str_eq(have[0]->call_name, "job 2027-01-15 08:00");
-	spec.timezone = (char *)"Etc/GMT+2";
-	spec.tz = minus2;
-	jobspec_compute_digest(&spec);
+	made = run_new_at(&spec, T0);
+	made->state = RUN_COMPLETED;
+	have[0] = made;
+	ck_assert_str_eq(made->call_name, "job 2027-01-15 08:00");
+	set_zone("Etc/GMT+2", minus2);
 	{
 		struct occur_out again = plan(have, 1, opts_at(MS(T0 + 60)));
 		ck_assert_uint_eq(again.n_add, 1);
@@ -370,7 +370,7 @@ START_TEST(test_zone_edit_pruned_records)
 		ck_assert(noted(&again, JE_CHANGED, "2 occurrences from 2027-01-15T07:00:00-02:00 not run"));
 		occur_out_clear(&again);
 	}
-	occur_out_clear(&out);
+	run_free(made);
 	tz_free(minus2);
 }
 END_TEST
@@ -395,9 +395,7 @@ START_TEST(test_zone_edit_same_call_name_groups)
 		out.add[i]->state = RUN_COMPLETED;
 		have[i] = out.add[i];
 	}
-	spec.timezone = (char *)"Etc/GMT+1";
-	spec.tz = minus1;
-	jobspec_compute_digest(&spec);
+	set_zone("Etc/GMT+1", minus1);
 	{
 		struct occur_out again = plan(have, 2, opts_at(MS(T0 + 60)));
 		ck_assert_uint_eq(again.n_add, 2);

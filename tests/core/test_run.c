@@ -458,6 +458,24 @@ START_TEST(test_lookup_adopts_zone_name)
 }
 END_TEST
 
+/* A run with `retries` already (a follow-up's, from its parent) that
+ * adopts, through a lookup, a batch showing retry_count retries. */
+static struct run *adopted(int retries, int64_t retry_count)
+{
+	struct run *r = run_new(&spec);
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+
+	b.retry_count = retry_count;
+	run_suspect(r, 0, MS(T0) + 5000);
+	r->retries = retries;
+	step_at(r, MS(T0) + 100, ev_time());
+	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
+	step_at(r, MS(T0) + 200,
+		(struct run_event){ .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .n_found = 1, .batch = &b });
+	ck_assert_str_eq(r->batch_id, "btcal_1");
+	return r;
+}
+
 /* A batch adopted without its record (the state folder emptied) after
  * two retries under a policy of two: its failures are not retried again
  * (the review's model run: a number called four times over contact limits
@@ -465,19 +483,10 @@ END_TEST
  * earlier life had used). */
 START_TEST(test_adopted_keeps_batch_retries)
 {
-	struct run *r = run_new(&spec);
-	struct run_event lk = { .kind = RE_LOOKUP_DONE, .outcome = REQ_OK, .n_found = 1 };
-	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 2);
 	struct run_event dt = { .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d };
+	struct run *r = adopted(0, 2);
 
-	run_suspect(r, 0, MS(T0) + 5000);
-	step_at(r, MS(T0) + 100, ev_time());
-	ck_assert_int_eq(acts.v[0].kind, ACT_LOOKUP);
-	b.retry_count = 2;
-	lk.batch = &b;
-	step_at(r, MS(T0) + 200, lk);
-	ck_assert_str_eq(r->batch_id, "btcal_1");
 	ck_assert_int_eq(r->retries, 2);
 	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
 	step_at(r, MS(T0) + 300, dt);
@@ -485,11 +494,7 @@ START_TEST(test_adopted_keeps_batch_retries)
 	ck_assert_ptr_null(find_kind(ACT_RETRY));
 	run_free(r);
 	/* After one retry of two: one more, named retry 2. */
-	r = run_new(&spec);
-	run_suspect(r, 0, MS(T0) + 5000);
-	step_at(r, MS(T0) + 100, ev_time());
-	b.retry_count = 1;
-	step_at(r, MS(T0) + 200, lk);
+	r = adopted(0, 1);
 	ck_assert_int_eq(r->retries, 1);
 	d = mkdetail(BATCH_COMPLETED, 1, 1, 1, 1);
 	step_at(r, MS(T0) + 300, dt);
@@ -498,22 +503,12 @@ START_TEST(test_adopted_keeps_batch_retries)
 	run_free(r);
 	/* A deferred follow-up begins with its parent's retries (1) and no
 	 * contact_base: its batch's retry counts on top (review). */
-	r = run_new(&spec);
-	run_suspect(r, 0, MS(T0) + 5000);
-	r->retries = 1;
-	step_at(r, MS(T0) + 100, ev_time());
-	b.retry_count = 1;
-	step_at(r, MS(T0) + 200, lk);
+	r = adopted(1, 1);
 	ck_assert_int_eq(r->retries, 2);
 	run_free(r);
 	/* An API's retry_count at the codec's bound: within what the state
 	 * file reads back (review). */
-	r = run_new(&spec);
-	run_suspect(r, 0, MS(T0) + 5000);
-	r->retries = 1;
-	step_at(r, MS(T0) + 100, ev_time());
-	b.retry_count = 1000000;
-	step_at(r, MS(T0) + 200, lk);
+	r = adopted(1, 1000000);
 	ck_assert_int_eq(r->retries, STATE_COUNT_MAX);
 	run_free(r);
 }
