@@ -106,16 +106,21 @@ def test_defer_keeps_the_retry_budget(work):
     """over_limit = "defer" with retries: the retry of a voicemail box goes
     over min_gap, rides in a resume run and is deferred; the deferred run
     is that retry, with no budget of its own: 2 calls with max_retries = 1
-    (a fresh budget called it every 3 s without end)."""
-    conf = RESULTS + '\ncontact_limits = { min_gap = "3s"; };\nover_limit = "defer";'
+    (a fresh budget called it every min_gap without end).
+
+    min_gap is long enough that the retry is over it even under valgrind
+    on a loaded machine (with 3 s, a retry 3 s after the call was allowed
+    and nothing was deferred), and the wait after the deferred run's end
+    is longer than min_gap, so a fresh budget's next call would be seen."""
+    conf = RESULTS + '\ncontact_limits = { min_gap = "10s"; };\nover_limit = "defer";'
     with Env(work, extra_conf=conf) as env:
         env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
             "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
         env.d.start()
         env.d.wait_started()
         wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
-                               for r in env.d.runs()), 60, "the deferred run's end")
-        time.sleep(8)
+                               for r in env.d.runs()), 90, "the deferred run's end")
+        time.sleep(12)
         calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
         assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
         assert env.d.stop() == 0
