@@ -57,18 +57,32 @@ def main():
     out = open(args.out, "a", encoding="utf-8", errors="backslashreplace")
     creds_size = socket.CMSG_SPACE(struct.calcsize("3i")) + socket.CMSG_SPACE(struct.calcsize("ll"))
 
+    def mono_minus_real():
+        """CLOCK_MONOTONIC - CLOCK_REALTIME now, in ns: the monotonic read
+        between two realtime reads, of the closest of a few tries, so that
+        a preemption between two reads (a loaded machine) does not move a
+        stamp by the time it lasted."""
+        best = None
+        for _ in range(5):
+            r1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+            m = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            r2 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+            if best is None or r2 - r1 < best[0]:
+                best = (r2 - r1, m - (r1 + r2) // 2)
+            if best[0] < 20000:
+                break
+        return best[1]
+
     def receive():
         data, anc, _flags, _addr = sock.recvmsg(65536, creds_size)
         pid = 0
-        mono_ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        now = mono_ns // 1000
+        now = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         for level, kind, payload in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
                 pid = struct.unpack("3i", payload[:struct.calcsize("3i")])[0]
             elif level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                 sec, nsec = struct.unpack("ll", payload[:struct.calcsize("ll")])
-                queued_ago = time.clock_gettime_ns(time.CLOCK_REALTIME) - (sec * 10**9 + nsec)
-                now = (mono_ns - max(queued_ago, 0)) // 1000
+                now = min(now, (sec * 10**9 + nsec + mono_minus_real()) // 1000)
         text = data.decode("utf-8", errors="backslashreplace")
         fields = [f for f in text.split("\n") if f]
         out.write("\t".join([str(now), str(pid)] + fields) + "\n")
