@@ -575,20 +575,23 @@ int64_t occur_prune(const struct jobspec *spec, const struct run *const *runs, s
 	return next;
 }
 
-char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n)
+/* The parts of parent's follow-ups begin with this: "[ZONE, ][follow-up T,
+ * ]resume " ("deferred " for FOLLOW_DEFER). Caller frees. */
+static char *follow_prefix(const struct run *parent)
 {
-	char *prefix, *part;
-	size_t plen;
-	int64_t max = 0;
-
 	const char *word = parent->follow == FOLLOW_DEFER ? "deferred " : "resume ";
 
 	if (parent->touch > 0)
-		prefix = xasprintf("%s%sfollow-up %d, %s", parent->zone ? parent->zone : "", parent->zone ? ", " : "",
-				   parent->touch, word);
-	else
-		prefix = xasprintf("%s%s%s", parent->zone ? parent->zone : "", parent->zone ? ", " : "", word);
-	plen = strlen(prefix);
+		return xasprintf("%s%sfollow-up %d, %s", parent->zone ? parent->zone : "", parent->zone ? ", " : "",
+				 parent->touch, word);
+	return xasprintf("%s%s%s", parent->zone ? parent->zone : "", parent->zone ? ", " : "", word);
+}
+
+char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n)
+{
+	char *prefix = follow_prefix(parent), *part;
+	size_t plen = strlen(prefix);
+	int64_t max = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *p = runs[i]->part;
@@ -600,6 +603,133 @@ char *occur_follow_up_part(const struct run *parent, const struct run *const *ru
 	part = xasprintf("%s%" PRId64, prefix, max + 1);
 	free(prefix);
 	return part;
+}
+
+/* A follow-up's part, "[BASE, ]resume K" or "[BASE, ]deferred K" (BASE:
+ * the zone and the touch, "ZONE, follow-up T"): the length of BASE and of
+ * the part up to K, and K. */
+static bool follow_part_seq(const char *part, size_t *ret_base, size_t *ret_prefix, int64_t *ret_k)
+{
+	const char *sp = part ? strrchr(part, ' ') : NULL, *word;
+	size_t plen;
+
+	if (!sp || parse_int64(sp + 1, 1, INT32_MAX - 1, ret_k) < 0)
+		return false;
+	plen = (size_t)(sp + 1 - part);
+	if (plen >= 7 && strncmp(sp - 6, "resume ", 7) == 0)
+		word = sp - 6;
+	else if (plen >= 9 && strncmp(sp - 8, "deferred ", 9) == 0)
+		word = sp - 8;
+	else
+		return false;
+	if (word != part && (word < part + 2 || strncmp(word - 2, ", ", 2) != 0))
+		return false;
+	*ret_base = word == part ? 0 : (size_t)(word - 2 - part);
+	*ret_prefix = plen;
+	return true;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool occur_same_keys(char **a, size_t na, char **b, size_t nb)
+{
+	char **x, **y;
+	bool eq = na == nb;
+
+	if (!eq || na == 0)
+		return eq;
+	x = xcalloc(na, sizeof(*x));
+	y = xcalloc(nb, sizeof(*y));
+	memcpy(x, a, na * sizeof(*x));
+	memcpy(y, b, nb * sizeof(*y));
+	qsort(x, na, sizeof(*x), str_cmp);
+	qsort(y, nb, sizeof(*y), str_cmp);
+	for (size_t i = 0; i < na && eq; i++)
+		eq = strcmp(x[i], y[i]) == 0;
+	free(x);
+	free(y);
+	return eq;
+}
+
+/* o's record hands recipients on to a part that begins with lost's
+ * prefix (plen long) and is numbered before k, and no run but lost holds
+ * them: lost is that part. Returns o's own number (0: o is no part of
+ * that kind), or -1. */
+static int64_t hands_on_to(const struct run *o, const struct run *lost, size_t plen, int64_t k,
+			   const struct run *const *runs, size_t n)
+{
+	char *prefix;
+	size_t blen, qlen;
+	int64_t own = 0, q;
+	bool ok;
+
+	if (o->follow == FOLLOW_NONE || o->n_unfinished == 0)
+		return -1;
+	prefix = follow_prefix(o);
+	ok = strlen(prefix) == plen && strncmp(prefix, lost->part, plen) == 0;
+	free(prefix);
+	if (!ok)
+		return -1;
+	if (follow_part_seq(o->part, &blen, &qlen, &q) && qlen == plen && strncmp(o->part, lost->part, plen) == 0)
+		own = q;
+	if (own >= k)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct run *m = runs[i];
+		if (m != lost && m != o && m->start == o->start && run_is_follow_up(m) &&
+		    occur_same_keys(m->rcpts, m->n_rcpts, o->unfinished, o->n_unfinished))
+			return -1;
+	}
+	return own;
+}
+
+const struct run *occur_lost_parent(const struct run *lost, const struct run *const *runs, size_t n,
+				    bool *ret_hands_on)
+{
+	const struct run *best = NULL;
+	size_t blen, plen, oblen, oplen;
+	int64_t k, q, best_own = -1;
+
+	*ret_hands_on = false;
+	if (!follow_part_seq(lost->part, &blen, &plen, &k))
+		return NULL;
+	/* the run whose hand-on it was, when its record still says so: the
+	 * nearest before lost */
+	for (size_t i = 0; i < n; i++) {
+		int64_t own;
+		if (runs[i] == lost || runs[i]->start != lost->start)
+			continue;
+		own = hands_on_to(runs[i], lost, plen, k, runs, n);
+		if (own > best_own) {
+			best_own = own;
+			best = runs[i];
+		}
+	}
+	if (best) {
+		*ret_hands_on = true;
+		return best;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct run *o = runs[i];
+		bool seq = o->part && follow_part_seq(o->part, &oblen, &oplen, &q);
+		if (o == lost || o->start != lost->start || (o->follow_n == 0 && o->follow == FOLLOW_NONE))
+			continue;
+		/* of the same zone and touch: the chain's first run ("BASE",
+		 * no part when BASE is empty), or another follow-up of it */
+		if (!seq)
+			oblen = o->part ? strlen(o->part) : 0;
+		if (oblen != blen || (blen && strncmp(o->part, lost->part, blen) != 0))
+			continue;
+		/* made after lost: its own kind, numbered higher */
+		if (seq && oplen == plen && strncmp(o->part, lost->part, plen) == 0 && q >= k)
+			continue;
+		if (!best || o->retries > best->retries)
+			best = o;
+	}
+	return best;
 }
 
 const char *occur_overlap(const struct jobspec *spec, const struct run *r, const struct run *const *runs, size_t n,

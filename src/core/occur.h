@@ -147,6 +147,25 @@ bool occur_touch_suspect(const struct run *const *runs, size_t n, int64_t start,
  * N among runs (the runs of parent's occurrence). Caller frees. */
 char *occur_follow_up_part(const struct run *parent, const struct run *const *runs, size_t n);
 
+/* A "resume N" or "deferred N" run rebuilt from a damaged record (lost)
+ * knows neither its recipients nor the retries it began with. Returns the
+ * run it was made from, of lost's occurrence:
+ * - one whose record still hands recipients on to a part of lost's kind
+ *   (zone, touch, resume or deferred) numbered before lost, which no other
+ *   run holds: lost is that part, its recipients that run's unfinished
+ *   (*ret_hands_on); the nearest before lost when more than one;
+ * - else, of the runs of lost's zone and touch that handed recipients on,
+ *   the one with the most retries, leaving out the parts of lost's own
+ *   kind numbered after it (made later). A guess that errs towards fewer
+ *   calls: a later run of the chain has at least the retries of the one
+ *   lost.
+ * NULL: none, or lost is no such part. */
+const struct run *occur_lost_parent(const struct run *lost, const struct run *const *runs, size_t n,
+				    bool *ret_hands_on);
+
+/* Do the two key lists hold the same recipients (in any order)? */
+bool occur_same_keys(char **a, size_t na, char **b, size_t nb);
+
 /* A recurring job's overlap policy, when its run r comes due at now_ms
  * while earlier runs of the job may still be at work. runs are the job's
  * runs (r among them or not). Returns why r must not be submitted

@@ -542,6 +542,26 @@ struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *
 	return r;
 }
 
+void run_rebuilt_from(struct run *r, const struct run *parent, bool hands_on)
+{
+	r->retries = parent->retries; /* the same retry budget */
+	r->contact_tag = 0;
+	r->contact_base = 0;
+	/* as run_new_follow_up: a resume carries on its parent's last call */
+	if (hands_on ? parent->follow != FOLLOW_DEFER : strstr(r->part, "deferred ") == NULL) {
+		r->contact_tag = run_contact_tag(parent, parent->retries);
+		r->contact_base = r->retries;
+	}
+	if (!hands_on)
+		return;
+	strv_free(r->rcpts, r->n_rcpts);
+	r->rcpts = xcalloc(parent->n_unfinished + 1, sizeof(*r->rcpts));
+	for (size_t i = 0; i < parent->n_unfinished; i++)
+		r->rcpts[i] = xstrdup(parent->unfinished[i]);
+	r->n_rcpts = parent->n_unfinished;
+	r->lookup_only = false; /* what it sends is known again */
+}
+
 void run_suspect(struct run *r, int64_t intent_ms, int64_t settle_ms)
 {
 	r->state = RUN_SUBMITTING;

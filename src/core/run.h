@@ -105,6 +105,9 @@ struct run {
 	bool lookup_only;        /* the record was lost and cannot be rebuilt (a
 				  * follow-up's recipients): its batch may be
 				  * adopted, but it is never submitted */
+	bool rebuilt;            /* made from a damaged record's name (not
+				  * written): a follow-up's recipients and
+				  * retries are its parent's (reconcile_lost) */
 	bool uncertain;          /* the last submit's outcome is unknown */
 	int64_t intent_ms;       /* when the last submit/retry intent was recorded */
 	int64_t first_intent_ms; /* when the first submit intent was recorded; 0:
@@ -381,6 +384,12 @@ int run_part_touch(const char *part);
  * empty) and its follow-up exists: a record of r written between the
  * two (a crash before the follow-up's record) is brought in line. */
 void run_follow_made(struct run *r);
+
+/* r, a follow-up rebuilt from a damaged record, was made from parent
+ * (occur_lost_parent): it carries on parent's retries and, for a resume,
+ * its last call as r's first contact; hands_on: r is the run parent's record
+ * hands its unfinished on to, and they are r's recipients. */
+void run_rebuilt_from(struct run *r, const struct run *parent, bool hands_on);
 
 /* A run whose record was lost or damaged, rebuilt from its identity:
  * uncertain, looked up through the whole list, concluded only from

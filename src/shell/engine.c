@@ -463,6 +463,7 @@ int engine_new_shared(struct event_base *base, const char *config_path, struct d
 	}
 	slot_sort(e);
 	slot_dedupe(e);
+	reconcile_lost(e);
 	e->journal_damaged = info.journal_damaged;
 	if (info.torn > 0)
 		log_event(LOG_NOTICE, EV_STATE_ERROR, NULL,

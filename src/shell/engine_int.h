@@ -310,6 +310,9 @@ void carry_follow_up(struct engine *e, struct slot *s);
  * whose follow-up has no record (a crash between the two writes), hands
  * them on now; one whose follow-up exists is brought in line. */
 void reconcile_follow_ups(struct engine *e);
+/* After the load: a follow-up rebuilt from a damaged record takes its
+ * retries, and the recipients still handed on to it, from its parent. */
+void reconcile_lost(struct engine *e);
 void reconcile_touch_cb(evutil_socket_t fd, short what, void *arg);
 void reconcile_prune_cb(evutil_socket_t fd, short what, void *arg);
 /* Why a submit of s must not be sent at all (written into buf), or NULL:

@@ -49,9 +49,10 @@ struct load_ctx {
  * uncertain, with the identity its file name gives (job, instant, part),
  * never with the job's start. A run whose record alone knew what it sends
  * (a follow-up) may be adopted, never submitted. */
-static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
-			 int64_t now)
+static void load_damaged(struct load_ctx *lc, const struct run_key *key, const char *cause, const char *where)
 {
+	struct engine *e = lc->e;
+	int64_t now = lc->now;
 	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
 	struct run *nr;
 
@@ -83,6 +84,7 @@ static void load_damaged(struct engine *e, const struct run_key *key, const char
 			v = NULL;
 		}
 		nr = run_new_lost(spec, key->start, key->part, k ? key->part : NULL, v, k, k == 0, now + e->grace_ms);
+		nr->rebuilt = true;
 	} else {
 		nr = run_new_lost(spec, key->start, NULL, NULL, NULL, 0, false, now + e->grace_ms);
 	}
@@ -95,7 +97,7 @@ static void load_run_cb(const struct run_key *key, struct run *r, const char *ca
 
 	lc->e->earlier_life = true;
 	if (!r) {
-		load_damaged(lc->e, key, cause, where, lc->now);
+		load_damaged(lc, key, cause, where);
 		return;
 	}
 	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));
@@ -108,6 +110,41 @@ int reconcile_load(struct engine *e, struct store_load_info *ret_info)
 	struct load_ctx lc = { .e = e, .now = engine_now_ms() };
 
 	return store_load(e->store, load_run_cb, &lc, ret_info);
+}
+
+/* A "resume N" or "deferred N" run rebuilt from a damaged record began with
+ * its parent's retries (the same budget) and, for a resume, its parent's
+ * last call as its first contact: both are taken from the run it was made
+ * from (occur_lost_parent). When that run's record still hands recipients
+ * on, they are this run's: looked up, it is submitted with them if its
+ * batch is not found, and the hand-on is not made again under a new name
+ * (a second call). Rebuilt with nothing, it would retry max_retries times
+ * more than the job allows. */
+void reconcile_lost(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_slots; i++) {
+		struct run *r = e->slots[i]->run;
+		const struct run **runs, *p;
+		bool hands_on;
+		size_t n;
+
+		if (!r->rebuilt || !r->part || !e->slots[i]->spec)
+			continue;
+		n = slot_job_runs(e, r->job, &runs, NULL);
+		p = occur_lost_parent(r, runs, n, &hands_on);
+		if (p) {
+			run_rebuilt_from(r, p, hands_on);
+			if (hands_on)
+				engine_log_run(LOG_INFO, EV_NONE, r, 0, 0,
+					       "job '%s': run '%s' takes its retries (%d) and its %zu recipients from run "
+					       "'%s', which handed them on", r->job, r->call_name, p->retries, r->n_rcpts,
+					       p->call_name);
+			else
+				engine_log_run(LOG_INFO, EV_NONE, r, 0, 0, "job '%s': run '%s' takes its retries (%d) from run '%s'",
+					       r->job, r->call_name, p->retries, p->call_name);
+		}
+		free(runs);
+	}
 }
 
 /* --- pruning records ------------------------------------------------------- */
@@ -215,32 +252,6 @@ static void log_note(const struct occur_note *x, const char *job)
 			&(struct run){ .job = (char *)job, .start = x->start }, 0, 0, "%s", x->msg);
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Do the two key lists hold the same recipients? */
-static bool same_keys(char **a, size_t na, char **b, size_t nb)
-{
-	char **x, **y;
-	bool eq = na == nb;
-
-	if (!eq || na == 0)
-		return eq;
-	x = xcalloc(na, sizeof(*x));
-	y = xcalloc(nb, sizeof(*y));
-	memcpy(x, a, na * sizeof(*x));
-	memcpy(y, b, nb * sizeof(*y));
-	qsort(x, na, sizeof(*x), key_cmp);
-	qsort(y, nb, sizeof(*y), key_cmp);
-	for (size_t i = 0; i < na && eq; i++)
-		eq = strcmp(x[i], y[i]) == 0;
-	free(x);
-	free(y);
-	return eq;
-}
-
 void reconcile_follow_ups(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_slots; i++) {
@@ -253,7 +264,7 @@ void reconcile_follow_ups(struct engine *e)
 		for (size_t k = 0; k < e->n_slots && !made; k++) {
 			const struct run *o = e->slots[k]->run;
 			made = o != r && o->start == r->start && strcmp(o->job, r->job) == 0 && run_is_follow_up(o) &&
-			       same_keys(o->rcpts, o->n_rcpts, r->unfinished, r->n_unfinished);
+			       occur_same_keys(o->rcpts, o->n_rcpts, r->unfinished, r->n_unfinished);
 		}
 		if (made) {
 			run_follow_made(s->run);

@@ -962,6 +962,147 @@ START_TEST(test_follow_up_names)
 }
 END_TEST
 
+static void strv_clear(struct run *r)
+{
+	for (size_t i = 0; i < r->n_rcpts; i++)
+		free(r->rcpts[i]);
+	free(r->rcpts);
+	r->rcpts = NULL;
+	r->n_rcpts = 0;
+}
+
+static struct run *mk_part(const char *part, int retries, int follow_n)
+{
+	struct run *r = mk(T0, RUN_COMPLETED, "btcal_x");
+
+	if (part)
+		run_set_part(r, &spec, part);
+	r->touch = run_part_touch(part);
+	r->retries = retries;
+	r->follow_n = follow_n;
+	return r;
+}
+
+static const struct run *lost_parent(const struct run *lost, const struct run *const *v, size_t n, bool hands_on)
+{
+	bool h = !hands_on;
+	const struct run *p = occur_lost_parent(lost, v, n, &h);
+
+	ck_assert_int_eq(h, hands_on);
+	return p;
+}
+
+/* A "resume N" or "deferred N" run rebuilt from a damaged record takes its
+ * retries from the run of its zone and touch that handed recipients on,
+ * never from one of its own kind made after it, nor from another zone,
+ * touch or occurrence; the most retries when more than one could be it. */
+START_TEST(test_lost_parent)
+{
+	struct run *base = mk_part(NULL, 1, 1), *r1 = mk_part("resume 1", 2, 1), *r2 = mk_part("resume 2", 3, 0),
+		   *d1 = mk_part("deferred 1", 0, 0), *z = mk_part("Asia/Tokyo", 5, 1),
+		   *zr = mk_part("Asia/Tokyo, resume 1", 6, 1), *t1 = mk_part("follow-up 1", 7, 1),
+		   *t1r = mk_part("follow-up 1, resume 1", 0, 0), *other = mk_part(NULL, 9, 1),
+		   *quiet = mk_part(NULL, 8, 0), *named = mk_part("Asia/Tokyo, follow-up 1", 4, 0);
+	const struct run *v[] = { base, r1, r2, d1, z, zr, t1, t1r, other, quiet, named };
+	size_t n = sizeof(v) / sizeof(v[0]);
+
+	other->start = T0 + 3600; /* another occurrence */
+	ck_assert_ptr_eq(lost_parent(r1, v, n, false), base);	  /* not r2, made after it */
+	ck_assert_ptr_eq(lost_parent(r2, v, n, false), r1);	  /* r1 has more than base */
+	ck_assert_ptr_eq(lost_parent(d1, v, n, false), r1);	  /* another kind: either */
+	ck_assert_ptr_eq(lost_parent(zr, v, n, false), z);	  /* its zone's */
+	ck_assert_ptr_eq(lost_parent(t1r, v, n, false), t1);	  /* its touch's */
+	ck_assert_ptr_null(lost_parent(base, v, n, false)); /* no follow-up */
+	ck_assert_ptr_null(lost_parent(z, v, n, false));
+	ck_assert_ptr_null(lost_parent(t1, v, n, false));
+	ck_assert_ptr_null(lost_parent(r1, v + 1, n - 1, false)); /* only runs made after it, or none handing on */
+	for (size_t i = 0; i < n; i++)
+		run_free((struct run *)v[i]);
+}
+END_TEST
+
+static void hand_on(struct run *r, enum follow_up f, const char *key)
+{
+	r->follow = f;
+	r->unfinished = xcalloc(2, sizeof(*r->unfinished));
+	r->unfinished[0] = xstrdup(key);
+	r->n_unfinished = 1;
+}
+
+static void give(struct run *r, const char *key)
+{
+	r->rcpts = xcalloc(2, sizeof(*r->rcpts));
+	r->rcpts[0] = xstrdup(key);
+	r->n_rcpts = 1;
+}
+
+/* A record that still hands recipients on (its follow-up's record came
+ * after it and was damaged) names the lost run as that follow-up: of its
+ * kind, numbered after it, the nearest such record; not when another run
+ * holds those recipients (that run is the follow-up). */
+START_TEST(test_lost_parent_hands_on)
+{
+	struct run *base = mk_part(NULL, 3, 0), *r1 = mk_part("resume 1", 1, 0), *d1 = mk_part("deferred 1", 0, 0),
+		   *d2 = mk_part("deferred 2", 0, 0), *r2 = mk_part("resume 2", 0, 0);
+	const struct run *v[] = { base, r1, d1, d2, r2 };
+	size_t n = sizeof(v) / sizeof(v[0]);
+
+	give(r1, "+1");
+	hand_on(r1, FOLLOW_DEFER, "+1");
+	/* resume 1 hands +1 on to a deferred part: deferred 1 or 2 is it
+	 * (base has more retries, but hands nothing on) */
+	ck_assert_ptr_eq(lost_parent(d1, v, n, true), r1);
+	ck_assert_ptr_eq(lost_parent(d2, v, n, true), r1);
+	/* not to a resume: r2 is no follow-up of its kind */
+	ck_assert_ptr_eq(lost_parent(r2, v, n, false), r1);
+	/* d2 holds +1: d2 is resume 1's follow-up; d1 is no longer (its
+	 * budget is still the nearest guess: base handed nothing on) */
+	give(d2, "+1");
+	ck_assert_ptr_eq(lost_parent(d1, v, n, false), r1);
+	/* deferred 1 hands +2 on: deferred 2 (lost) is nearer than resume 1's */
+	strv_clear(d2);
+	hand_on(d1, FOLLOW_DEFER, "+2");
+	give(d1, "+2");
+	ck_assert_ptr_eq(lost_parent(d2, v, n, true), d1);
+	/* deferred 1 is not its own follow-up, nor one numbered before its parent */
+	ck_assert_ptr_eq(lost_parent(d1, v, n, true), r1);
+	for (size_t i = 0; i < n; i++)
+		run_free((struct run *)v[i]);
+}
+END_TEST
+
+/* run_rebuilt_from: the parent's retries; its last call as the first
+ * contact of a resume, none for a deferred run; the recipients handed on,
+ * and a lookup that may submit, when the parent still hands them on. */
+START_TEST(test_rebuilt_from)
+{
+	struct run *p = mk_part("resume 1", 2, 0), *d = mk_part("deferred 1", 0, 0), *r = mk_part("resume 2", 0, 0);
+
+	d->lookup_only = r->lookup_only = true;
+	hand_on(p, FOLLOW_DEFER, "+1");
+	run_rebuilt_from(d, p, true);
+	ck_assert_int_eq(d->retries, 2);
+	ck_assert_uint_eq(d->contact_tag, 0);
+	ck_assert(!d->lookup_only);
+	ck_assert_uint_eq(d->n_rcpts, 1);
+	ck_assert_str_eq(d->rcpts[0], "+1");
+	ck_assert_ptr_null(d->rcpts[1]);
+	run_rebuilt_from(r, p, false);
+	ck_assert_int_eq(r->retries, 2);
+	ck_assert_uint_eq(r->contact_tag, run_contact_tag(p, 2));
+	ck_assert_int_eq(r->contact_base, 2);
+	ck_assert(r->lookup_only);
+	ck_assert_uint_eq(r->n_rcpts, 0);
+	p->follow = FOLLOW_RESUME;
+	run_rebuilt_from(r, p, true);
+	ck_assert_uint_eq(r->contact_tag, run_contact_tag(p, 2));
+	ck_assert_uint_eq(r->n_rcpts, 1);
+	run_free(p);
+	run_free(d);
+	run_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("occur");
@@ -987,6 +1128,9 @@ int main(void)
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_overlap);
 	tcase_add_test(tc, test_follow_up_names);
+	tcase_add_test(tc, test_lost_parent);
+	tcase_add_test(tc, test_lost_parent_hands_on);
+	tcase_add_test(tc, test_rebuilt_from);
 	tcase_add_test(tc, test_touch_next);
 	tcase_add_test(tc, test_touch_make);
 	suite_add_tcase(s, tc);

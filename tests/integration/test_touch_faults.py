@@ -126,6 +126,80 @@ def test_defer_keeps_the_retry_budget(work):
         assert env.d.stop() == 0
 
 
+def test_damaged_deferred_keeps_the_retry_budget(work):
+    """As above, and the deferred run's record is damaged while the daemon
+    is stopped. Rebuilt from its file name, the run takes its parent's
+    retries (the budget spent) and the recipients the parent's record
+    still hands on, and is adopted: its voicemail is not retried, and the
+    hand-on is not made again as "deferred 2": still 2 calls (before, the
+    hand-on was made again and called a third time)."""
+    conf = RESULTS + '\ncontact_limits = { min_gap = "10s"; };\nover_limit = "defer";'
+    with Env(work, extra_conf=conf) as env:
+        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
+            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
+        env.d.start()
+        env.d.wait_started()
+        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
+                               for r in env.d.runs()), 90, "the deferred run's end")
+        assert env.d.stop() == 0
+        runs = os.path.join(env.d.state, "runs")
+        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
+        assert len(files) == 1, os.listdir(runs)
+        path = os.path.join(runs, files[0])
+        with open(path, "rb") as f:
+            text = f.read()
+        with open(path, "wb") as f:
+            f.write(text[: len(text) // 2])
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"adopted batch", 30)
+        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
+                               for r in env.d.runs()), 60, "the adopted run's end")
+        time.sleep(12)
+        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
+        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert not any("deferred 2" in (r.get("part") or "") for r in env.d.runs()), env.d.runs()
+        env.d.wait_log(r"run 'solo .* \(deferred 1\)' takes its retries \(1\) and its 1 recipients from run "
+                       r"'solo .* \(resume 1\)', which handed them on", 1)
+        assert env.d.stop() == 0
+
+
+def test_damaged_deferred_waiting_is_called_once(work):
+    """The deferred run's record is damaged while it waits for the limits
+    (never submitted). Rebuilt with the recipients its parent hands on and
+    able to submit, it is looked up, not found, and still waits for the
+    limits: the number is called once more, min_gap after the first call,
+    never at once and never twice (2 calls)."""
+    conf = RESULTS + '\ncontact_limits = { min_gap = "25s"; };\nover_limit = "defer";'
+    with Env(work, extra_conf=conf) as env:
+        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
+            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"deferred run '.*\(deferred 1\)' of 1 recipients", 60)
+        assert env.d.stop() == 0
+        runs = os.path.join(env.d.state, "runs")
+        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
+        assert len(files) == 1, os.listdir(runs)
+        with open(os.path.join(runs, files[0]), "w") as f:
+            f.write("{")
+        n_lists = len(env.sim.requests("list"))
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"run 'solo .* \(deferred 1\)' takes its retries \(1\) and its 1 recipients", 5)
+        subs = wait_until(lambda: (lambda s: s if len(s) >= 2 else None)(env.sim.requests("submit")), 60,
+                          "the deferred call")
+        gap = (subs[1]["time_us"] - subs[0]["time_us"]) / 1e6
+        assert gap >= 24, gap
+        assert len(env.sim.requests("list")) > n_lists, "the rebuilt run was not looked up"
+        wait_until(lambda: all(r["state"] == "completed" for r in env.d.runs()), 60, "every run's end")
+        time.sleep(3)
+        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
+        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert [r for r in env.d.runs() if (r.get("part") or "").startswith("deferred")] != [], env.d.runs()
+        assert env.d.stop() == 0
+
+
 def test_hand_on_survives_a_crash(work):
     """A run's record says it handed recipients on (follow = defer,
     unfinished) but the deferred run's record is missing (a crash between
@@ -193,4 +267,5 @@ def test_cancel_ends_the_campaign(work):
 
 if __name__ == "__main__":
     run([test_touch_record_lost, test_added_recipient_not_in_next_touch, test_defer_keeps_the_retry_budget,
+         test_damaged_deferred_keeps_the_retry_budget, test_damaged_deferred_waiting_is_called_once,
          test_hand_on_survives_a_crash, test_cancel_ends_the_campaign])
