@@ -1017,6 +1017,14 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 		}
 		break;
 	default:
+		/* A run that ended has a due time only when the write of its
+		 * end failed (RE_STORE_FAILED): its record still holds the
+		 * state before (in_progress), which nothing else would write
+		 * over while this daemon runs. Written again now. */
+		if (run_state_final(r->state) && r->due_ms > 0) {
+			r->due_ms = 0;
+			emit(out, ACT_PERSIST);
+		}
 		break;
 	}
 }
@@ -1759,6 +1767,14 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 			r->op = OP_NONE;
 			r->retry_expect = 0;
 		} else if (r->op == OP_CANCEL) {
+			r->op = OP_NONE;
+		} else if (r->op == OP_DETAIL || r->op == OP_LOOKUP) {
+			/* (a status persisted before its detail is fetched,
+			 * a batch adopted that ended meanwhile): that request
+			 * was never sent either. Left set, no answer would
+			 * ever clear it, and a run waiting for one is neither
+			 * due nor polled: in_progress for ever. on_time asks
+			 * again. */
 			r->op = OP_NONE;
 		}
 		state_count_up(&r->failures);

@@ -1367,6 +1367,79 @@ START_TEST(test_store_failure_stops_submit)
 }
 END_TEST
 
+/* A batch that finished while the state could not be written: the write of
+ * its status failed, so its detail was never asked for. The fetch is
+ * asked for again once the failure's backoff is over; a run waiting for an
+ * answer that will never come would stay in_progress for ever, unpolled,
+ * and a removal with on_removal = keep would wait for that answer too. */
+START_TEST(test_store_failure_before_fetch)
+{
+	struct run *r = submitted_run();
+	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	struct run_ctx c;
+
+	step_at(r, MS(T0 + 60), ev_done(RE_STATUS, REQ_OK, &b));
+	ck_assert_int_eq(acts.n, 3); /* log, persist, fetch */
+	ck_assert_int_eq(acts.v[1].kind, ACT_PERSIST);
+	ck_assert_int_eq(acts.v[2].kind, ACT_FETCH_DETAIL);
+	/* the persist failed: nothing after it was carried out */
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STORE_FAILED });
+	ck_assert_int_eq(r->op, OP_NONE);
+	ck_assert_int_eq(r->state, RUN_IN_PROGRESS);
+	ck_assert_int_gt(r->due_ms, MS(T0 + 60));
+	step_at(r, r->due_ms, ev_time());
+	ck_assert_ptr_nonnull(find_kind(ACT_FETCH_DETAIL));
+	step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	run_free(r);
+
+	/* The same, and then the job is removed with on_removal = keep:
+	 * let go at once (no answer is awaited). */
+	spec.on_removal = ON_REMOVAL_KEEP;
+	r = submitted_run();
+	step_at(r, MS(T0 + 60), ev_done(RE_STATUS, REQ_OK, &b));
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STORE_FAILED });
+	c = ctx_at(MS(T0 + 61));
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	ck_assert_int_eq(r->state, RUN_REMOVED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
+	run_free(r);
+}
+END_TEST
+
+/* A run's final state whose write failed is written again once the
+ * failure's backoff is over: its record would otherwise keep the state
+ * before (in_progress), which the next leader or start follows again. */
+START_TEST(test_store_failure_of_final_state)
+{
+	struct run *r = submitted_run();
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
+	int64_t due;
+
+	r->op = OP_DETAIL;
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STORE_FAILED });
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	due = r->due_ms;
+	ck_assert_int_gt(due, MS(T0 + 60));
+	step_at(r, due, ev_time());
+	ck_assert_int_eq(acts.n, 1);
+	ck_assert_int_eq(acts.v[0].kind, ACT_PERSIST);
+	ck_assert_int_eq(r->due_ms, 0);
+	ck_assert_int_eq(r->state, RUN_COMPLETED);
+	/* written: nothing more comes due */
+	step_at(r, due + 1000, ev_time());
+	ck_assert_int_eq(acts.n, 0);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_uncertain_retry_reconciled)
 {
 	struct run *r = submitted_run();
@@ -2545,6 +2618,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_attack11_transitions);
 	tcase_add_test(tc, test_trigger_and_retry_requests);
 	tcase_add_test(tc, test_store_failure_stops_submit);
+	tcase_add_test(tc, test_store_failure_before_fetch);
+	tcase_add_test(tc, test_store_failure_of_final_state);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);

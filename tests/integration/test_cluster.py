@@ -239,6 +239,13 @@ class Etcd:
                 continue
         return None
 
+    def records(self, prefix):
+        """The JSON values of every key under prefix."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        r = self.call("/v3/kv/range", {"key": base64.b64encode(prefix.encode()).decode(),
+                                       "range_end": base64.b64encode(end.encode()).decode()})
+        return [json.loads(base64.b64decode(kv.get("value", "")).decode()) for kv in (r or {}).get("kvs", [])]
+
     def get(self, key):
         r = self.call("/v3/kv/range", {"key": base64.b64encode(key.encode()).decode()})
         if not r or not r.get("kvs"):
@@ -405,11 +412,11 @@ class Node(Daemon):
     control socket; its console log time-stamped (each line read by a
     thread of this test) in NODE/daemon.log."""
 
-    def __init__(self, work, name, upstream, endpoints, extra_cluster=""):
+    def __init__(self, work, name, upstream, endpoints, extra_cluster="", ttl=TTL):
         d = os.path.join(work, name)
         os.makedirs(d, exist_ok=True)
         cluster = ("cluster = { etcd_endpoints = [ %s ]; node_name = \"%s\"; lease_ttl = %d; "
-                   "key_prefix = \"%s\"; %s};\n" % (", ".join('"%s"' % e for e in endpoints), name, TTL, PREFIX,
+                   "key_prefix = \"%s\"; %s};\n" % (", ".join('"%s"' % e for e in endpoints), name, ttl, PREFIX,
                                                     extra_cluster))
         super().__init__(d, upstream, poll_interval=1, request_timeout=2, extra_conf=cluster)
         self.name = name
@@ -532,7 +539,7 @@ class Cluster:
     """etcd, the simulator, relays and nodes in one work folder; everything
     is killed at the end."""
 
-    def __init__(self, work, names=("n1", "n2", "n3"), sim_speed=50):
+    def __init__(self, work, names=("n1", "n2", "n3"), sim_speed=50, ttl=TTL):
         if not os.access(ETCD, os.X_OK):
             raise Skip("%s is missing (Debian package etcd-server)" % ETCD)
         self.work = work
@@ -552,7 +559,7 @@ class Cluster:
             for nm in names:
                 r = Relay(nm, self.sim.url, self._sent)
                 self.relays.append(r)
-                self.nodes.append(Node(work, nm, _Upstream(r.url, self.sim.api_key), self.etcd.endpoints))
+                self.nodes.append(Node(work, nm, _Upstream(r.url, self.sim.api_key), self.etcd.endpoints, ttl=ttl))
             self.sup = Supervisor(self.nodes, self.timeline)
             self.sup.start()
         except BaseException:
@@ -994,6 +1001,55 @@ def test_etcd_outage(work):
         assert not cl.sup.anomalies, cl.sup.anomalies
 
 
+def test_batch_ends_while_etcd_is_down(work):
+    """A run's batch ends while etcd is down for less than the lease: the
+    write of that status fails, and the run is followed to its end once
+    etcd is back. (The model test's "STUCK RUN: ... still in_progress":
+    the failed write held back the fetch of the batch's detail, and the
+    run waited for the answer to a request never sent, neither due nor
+    polled, in_progress for ever; removing its job with on_removal = keep
+    then waited for that answer too.)"""
+    ttl = 10  # the node keeps leading through a 2 s outage
+    with Cluster(work, names=("n1",), sim_speed=0.1, ttl=ttl) as cl:  # a call lasts minutes
+        n1 = cl.start_node("n1", "leader", timeout=(ttl + 20) * XS)
+        # (no previous leader: it waits one lease_ttl before it acts)
+        wait_for(lambda: "started:" in n1.life_log(), 20 * XS, "n1 to act as the leader")
+        n1.write_job("wedge", unix_job(int(now()) + 2, extra='  on_removal = "keep";\n'))
+        n1.sig(signal.SIGHUP)
+
+        def record():
+            recs = [r for r in cl.etcd.records(PREFIX + "runs/") if r.get("job") == "wedge"]
+            return recs[0] if recs else {}
+        batch = wait_for(lambda: record().get("state") == "in_progress" and record().get("batch_id"), 30 * XS,
+                         "the run's record in etcd, in_progress with its batch")
+        life = n1.lives[-1]
+        for i in range(3):
+            cl.etcd.kill(i)
+        t_down = now()
+        cl.note("every etcd member killed")
+        cl.sim.advance(600)
+        assert cl.sim.batch(batch)["status"] == "completed", cl.sim.batch(batch)
+        # (the fence lets API requests go for lease_ttl / 3 after the last
+        # keepalive: the poll sees the batch's end)
+        wait_for(lambda: "cannot write the state of job 'wedge'" in n1.life_log(), 3 * XS,
+                 "the write of the completed status to fail")
+        sleep_until(t_down + 2)
+        for i in range(3):
+            cl.etcd.start(i)
+        cl.etcd.wait_healthy(30 * XS)
+        cl.note("etcd restarted")
+        assert life.end is None and n1.leading(), "premise: n1 kept the lease through the outage: %r" % life
+        n1.remove_job("wedge")
+        n1.sig(signal.SIGHUP)
+        try:
+            wait_for(lambda: record().get("state") in ("completed", "removed"), 30 * XS, "the run's record to end")
+        except AssertionError:
+            raise AssertionError("the run stays %s in etcd (batch %s completed): a stuck run" % (
+                record().get("state"), batch))
+        assert life.end is None, life
+        assert not cl.sup.anomalies, cl.sup.anomalies
+
+
 def test_graceful_stop(work):
     with Cluster(work, names=("n1", "n2")) as cl:
         t0 = int(now() + 10 * XS)
@@ -1026,4 +1082,5 @@ def test_graceful_stop(work):
 
 
 if __name__ == "__main__":
-    run([test_standby_readonly, test_etcd_outage, test_graceful_stop, test_cluster_chaos])
+    run([test_standby_readonly, test_etcd_outage, test_batch_ends_while_etcd_is_down, test_graceful_stop,
+         test_cluster_chaos])
