@@ -552,6 +552,10 @@ void run_rebuilt_from(struct run *r, const struct run *parent, bool hands_on)
 		r->contact_tag = run_contact_tag(parent, parent->retries);
 		r->contact_base = r->retries;
 	}
+	/* its zone's calling hours (load_damaged knows no zone for a
+	 * follow-up; the parent is of lost's zone, occur_lost_parent) */
+	if (!r->zone && parent->zone)
+		r->zone = xstrdup(parent->zone);
 	if (!hands_on)
 		return;
 	strv_free(r->rcpts, r->n_rcpts);
@@ -1017,11 +1021,14 @@ static void on_time(struct run *r, const struct run_ctx *ctx, struct actions *ou
 		}
 		break;
 	default:
-		/* A run that ended has a due time only when the write of its
-		 * end failed (RE_STORE_FAILED): its record still holds the
-		 * state before (in_progress), which nothing else would write
-		 * over while this daemon runs. Written again now. */
-		if (run_state_final(r->state) && r->due_ms > 0) {
+		/* A run that ended, is paused or disabled has a due time
+		 * only when the write of that state failed (RE_STORE_FAILED):
+		 * its record still holds the state before (in_progress,
+		 * scheduled, or none for a follow-up made in that write),
+		 * which nothing else would write over while this daemon runs.
+		 * Written again now (left due, the timer would step it every
+		 * second for ever). */
+		if (r->due_ms > 0) {
 			r->due_ms = 0;
 			emit(out, ACT_PERSIST);
 		}
@@ -1777,6 +1784,17 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 			 * again. */
 			r->op = OP_NONE;
 		}
+		if (r->follow == FOLLOW_DEFER && r->n_unfinished > 0) {
+			/* (hand_on_deferred's [persist, follow-up]): the
+			 * deferred run was not made. Its recipients are over
+			 * the limits again, to be handed on at the next step;
+			 * not in this one, whose actions are not carried out. */
+			strv_free(r->unfinished, r->n_unfinished);
+			r->unfinished = NULL;
+			r->n_unfinished = 0;
+			r->follow = FOLLOW_NONE;
+			r->defer_over = r->n_over_limit > 0;
+		}
 		state_count_up(&r->failures);
 		r->due_ms = ctx->now_ms + transient_delay_ms(r, ctx, -1);
 		break;
@@ -1805,7 +1823,7 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 		on_suppressed(r, ctx, out);
 		break;
 	}
-	if (ret == 0)
+	if (ret == 0 && ev->kind != RE_STORE_FAILED)
 		hand_on_deferred(r, out);
 	if (ret_why)
 		*ret_why = why;

@@ -1103,6 +1103,41 @@ START_TEST(test_rebuilt_from)
 }
 END_TEST
 
+/* attack (fix 7a2a7e0): a zone group's deferred part ("ZONE, deferred 1")
+ * rebuilt from a damaged record has no zone (load_damaged passes none for
+ * a follow-up), and run_rebuilt_from leaves it so while it now makes the
+ * run submittable with the recipients its zone's run hands on: the
+ * calling hours of its submit, and of the cancel at their close, are then
+ * the job's zone's (run_zone falls back to the job's), not its
+ * recipients', and a later hand-on of it goes to a part without the zone. */
+START_TEST(test_attack_lost_zone_part)
+{
+	struct run *z = mk_part("Asia/Tokyo", 1, 0),
+		   *lost = run_new_lost(&spec, T0, "Asia/Tokyo, deferred 1", NULL, NULL, 0, true, 0);
+	const struct run *v[] = { z, lost }, *p;
+	bool h = false;
+	char *part;
+
+	z->zone = xstrdup("Asia/Tokyo");
+	give(z, "+1");
+	hand_on(z, FOLLOW_DEFER, "+1");
+	p = occur_lost_parent(lost, v, 2, &h);
+	ck_assert_ptr_eq(p, z);
+	ck_assert(h);
+	run_rebuilt_from(lost, p, h);
+	ck_assert(!lost->lookup_only); /* submittable now */
+	ck_assert_ptr_nonnull(lost->zone);
+	ck_assert_str_eq(lost->zone, "Asia/Tokyo");
+	lost->follow = FOLLOW_DEFER;
+	part = occur_follow_up_part(lost, v, 2);
+	ck_assert_str_eq(part, "Asia/Tokyo, deferred 2");
+	free(part);
+	lost->follow = FOLLOW_NONE;
+	run_free(z);
+	run_free(lost);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("occur");
@@ -1131,6 +1166,7 @@ int main(void)
 	tcase_add_test(tc, test_lost_parent);
 	tcase_add_test(tc, test_lost_parent_hands_on);
 	tcase_add_test(tc, test_rebuilt_from);
+	tcase_add_test(tc, test_attack_lost_zone_part);
 	tcase_add_test(tc, test_touch_next);
 	tcase_add_test(tc, test_touch_make);
 	suite_add_tcase(s, tc);

@@ -1440,6 +1440,75 @@ START_TEST(test_store_failure_of_final_state)
 }
 END_TEST
 
+/* attack (fix aa4153c): a paused run whose write failed. The pause of a
+ * run not yet submitted (or a paused follow-up made in a commit that
+ * failed) steps back with a due time; on_time re-writes only final states,
+ * so PAUSED (and DISABLED) never write again: the record keeps SCHEDULED
+ * (a restart submits what the operator paused) and the run stays due,
+ * which the engine's timer postpones by 1 s for ever (a spinning timer). */
+START_TEST(test_attack_store_failure_of_pause)
+{
+	struct run *r = run_new(&spec);
+	struct run_ctx c = ctx_at(MS(T0 - 600));
+	const char *why = NULL;
+	int64_t due;
+
+	acts.n = 0;
+	ck_assert_int_eq(run_step(r, &c, &(struct run_event){ .kind = RE_PAUSE_REQ, .retry_after_s = -1 }, &acts,
+				  &why), 0);
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	step_at(r, MS(T0 - 600), (struct run_event){ .kind = RE_STORE_FAILED });
+	ck_assert_int_eq(r->state, RUN_PAUSED);
+	due = r->due_ms;
+	ck_assert_int_gt(due, MS(T0 - 600));
+	step_at(r, due, ev_time());
+	/* the pause is written again, and nothing stays due */
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_int_eq(r->due_ms, 0);
+	run_free(r);
+}
+END_TEST
+
+/* attack (fix aa4153c, over_limit = defer): the hand-on of the recipients
+ * over the limits is [persist, follow-up]; when that persist fails the
+ * follow-up is never made (nothing after a failed persist is carried out)
+ * and nothing asks for it again: hand_on_deferred sees follow != none.
+ * When the batch then ends on its own, on_detail_done takes the pending
+ * defer for a stop's hand-on that came too late and clears it: the
+ * deferred recipients are never called, not even after a restart. */
+START_TEST(test_attack_store_failure_of_defer_hand_on)
+{
+	struct run *r = run_new(&spec);
+	struct batch b = mkbatch("btcal_1", BATCH_PENDING), bc = mkbatch("btcal_1", BATCH_COMPLETED);
+	struct batch_detail d = mkdetail(BATCH_COMPLETED, 1, 0, 0, 0);
+	char **over = xcalloc(2, sizeof(*over));
+	bool made = false;
+	int64_t t;
+
+	over[0] = xstrdup("+15550100002");
+	step_at(r, MS(T0), ev_time());
+	run_note_over_limit(r, over, 1, true);
+	step_at(r, MS(T0) + 50, ev_done(RE_SUBMIT_DONE, REQ_OK, &b));
+	ck_assert_ptr_nonnull(find_kind(ACT_FOLLOW_UP));
+	/* the first persist of those actions failed: the follow-up was not made */
+	step_at(r, MS(T0) + 50, (struct run_event){ .kind = RE_STORE_FAILED });
+	t = r->due_ms > 0 ? r->due_ms : MS(T0) + 5000;
+	step_at(r, t, ev_time());
+	made |= find_kind(ACT_FOLLOW_UP) != NULL;
+	step_at(r, t + 1000, ev_done(RE_STATUS, REQ_OK, &bc));
+	made |= find_kind(ACT_FOLLOW_UP) != NULL;
+	if (r->op == OP_DETAIL) {
+		step_at(r, t + 2000, (struct run_event){ .kind = RE_DETAIL_DONE, .outcome = REQ_OK, .detail = &d });
+		made |= find_kind(ACT_FOLLOW_UP) != NULL;
+	}
+	ck_assert(run_state_final(r->state));
+	/* the deferred recipient is handed on at some point, or still is */
+	ck_assert(made || (r->follow == FOLLOW_DEFER && r->n_unfinished == 1));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_uncertain_retry_reconciled)
 {
 	struct run *r = submitted_run();
@@ -2620,6 +2689,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_store_failure_before_fetch);
 	tcase_add_test(tc, test_store_failure_of_final_state);
+	tcase_add_test(tc, test_attack_store_failure_of_pause);
+	tcase_add_test(tc, test_attack_store_failure_of_defer_hand_on);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);
