@@ -1103,14 +1103,12 @@ START_TEST(test_rebuilt_from)
 }
 END_TEST
 
-/* attack (fix 7a2a7e0): a zone group's deferred part ("ZONE, deferred 1")
- * rebuilt from a damaged record has no zone (load_damaged passes none for
- * a follow-up), and run_rebuilt_from leaves it so while it now makes the
- * run submittable with the recipients its zone's run hands on: the
- * calling hours of its submit, and of the cancel at their close, are then
- * the job's zone's (run_zone falls back to the job's), not its
- * recipients', and a later hand-on of it goes to a part without the zone. */
-START_TEST(test_attack_lost_zone_part)
+/* A zone group's deferred part ("ZONE, deferred 1") rebuilt from a damaged
+ * record (load_damaged knows no zone for a follow-up) takes its parent's
+ * zone: the calling hours of its submit, and of the cancel at their close,
+ * are its recipients' (run_zone would fall back to the job's), and a later
+ * hand-on of it goes to a part of its zone. */
+START_TEST(test_rebuilt_zone_part)
 {
 	struct run *z = mk_part("Asia/Tokyo", 1, 0),
 		   *lost = run_new_lost(&spec, T0, "Asia/Tokyo, deferred 1", NULL, NULL, 0, true, 0);
@@ -1166,7 +1164,7 @@ int main(void)
 	tcase_add_test(tc, test_lost_parent);
 	tcase_add_test(tc, test_lost_parent_hands_on);
 	tcase_add_test(tc, test_rebuilt_from);
-	tcase_add_test(tc, test_attack_lost_zone_part);
+	tcase_add_test(tc, test_rebuilt_zone_part);
 	tcase_add_test(tc, test_touch_next);
 	tcase_add_test(tc, test_touch_make);
 	suite_add_tcase(s, tc);

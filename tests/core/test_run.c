@@ -1440,13 +1440,13 @@ START_TEST(test_store_failure_of_final_state)
 }
 END_TEST
 
-/* attack (fix aa4153c): a paused run whose write failed. The pause of a
- * run not yet submitted (or a paused follow-up made in a commit that
- * failed) steps back with a due time; on_time re-writes only final states,
- * so PAUSED (and DISABLED) never write again: the record keeps SCHEDULED
- * (a restart submits what the operator paused) and the run stays due,
- * which the engine's timer postpones by 1 s for ever (a spinning timer). */
-START_TEST(test_attack_store_failure_of_pause)
+/* A paused run whose write failed. The pause of a run not yet submitted
+ * (or a paused follow-up made in a commit that failed) steps back with a
+ * due time, and is written again when it comes: re-writing only final
+ * states, PAUSED (and DISABLED) never wrote again, the record kept
+ * SCHEDULED (a restart submits what the operator paused) and the run
+ * stayed due, its timer postponed by 1 s for ever. */
+START_TEST(test_store_failure_of_pause)
 {
 	struct run *r = run_new(&spec);
 	struct run_ctx c = ctx_at(MS(T0 - 600));
@@ -1470,14 +1470,14 @@ START_TEST(test_attack_store_failure_of_pause)
 }
 END_TEST
 
-/* attack (fix aa4153c, over_limit = defer): the hand-on of the recipients
- * over the limits is [persist, follow-up]; when that persist fails the
- * follow-up is never made (nothing after a failed persist is carried out)
- * and nothing asks for it again: hand_on_deferred sees follow != none.
- * When the batch then ends on its own, on_detail_done takes the pending
- * defer for a stop's hand-on that came too late and clears it: the
- * deferred recipients are never called, not even after a restart. */
-START_TEST(test_attack_store_failure_of_defer_hand_on)
+/* over_limit = defer: the hand-on of the recipients over the limits is
+ * [persist, follow-up]; when that persist fails the follow-up is not made
+ * (nothing after a failed persist is carried out), and the hand-on is put
+ * back to be made at the next step. Before, nothing asked for it again
+ * (hand_on_deferred saw follow != none), and when the batch ended on its
+ * own on_detail_done took the pending defer for a stop's hand-on that came
+ * too late and cleared it: the deferred recipients were never called. */
+START_TEST(test_store_failure_of_defer_hand_on)
 {
 	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_PENDING), bc = mkbatch("btcal_1", BATCH_COMPLETED);
@@ -2689,8 +2689,8 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_store_failure_stops_submit);
 	tcase_add_test(tc, test_store_failure_before_fetch);
 	tcase_add_test(tc, test_store_failure_of_final_state);
-	tcase_add_test(tc, test_attack_store_failure_of_pause);
-	tcase_add_test(tc, test_attack_store_failure_of_defer_hand_on);
+	tcase_add_test(tc, test_store_failure_of_pause);
+	tcase_add_test(tc, test_store_failure_of_defer_hand_on);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);

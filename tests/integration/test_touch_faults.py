@@ -15,6 +15,7 @@ each a scenario that failed before its fix.
 import glob
 import json
 import os
+import re
 import sys
 import time
 
@@ -23,6 +24,7 @@ from harness import Env, run, wait_until  # noqa: E402
 from test_suppress import RESULTS, job  # noqa: E402
 
 A, V, N = "+15550100101", "+15550100107", "+15550100102"   # answers, voicemail, added later
+T = "+81312345671"                                             # a Tokyo number
 
 
 def touch_job(at, phones, follow_up):
@@ -200,6 +202,54 @@ def test_damaged_deferred_waiting_is_called_once(work):
         assert env.d.stop() == 0
 
 
+def test_damaged_zone_deferred_keeps_its_zone(work):
+    """Job 'da' (no hours) calls T, a Tokyo number; job 'db' (timezone UTC,
+    calling hours open now in Tokyo, closed now in UTC) has T in
+    Asia/Tokyo, over min_gap: its Tokyo run hands T on to "Asia/Tokyo,
+    deferred 1", due when min_gap allows, inside Tokyo's hours. That run's
+    record is damaged while the daemon is stopped. Rebuilt, it takes T and
+    the zone from its parent and calls T min_gap after the first call
+    (rebuilt without the zone, it was judged by UTC's hours and waited for
+    their opening, the middle of the night in Tokyo)."""
+    def hhmm(t):
+        return time.strftime("%H:%M", time.gmtime(t))
+    conf = RESULTS + '\ncontact_limits = { min_gap = "20s"; };\nover_limit = "defer";'
+    with Env(work, extra_conf=conf) as env:
+        now = int(time.time())
+        tokyo, at = now + 9 * 3600, now + 3
+        env.d.write_job("da", job(at, (T,)))
+        env.d.write_job("db", job(at + 1, ()).replace("recipients = (  );", """timezone = "UTC";
+  calling_hours = { from = "%s"; to = "%s"; };
+  recipients = ( { phone_number = "%s"; timezone = "Asia/Tokyo"; } );""" % (
+            hhmm(tokyo - 3600), hhmm(tokyo + 3600), T)), file="db")
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"deferred run '.*\(Asia/Tokyo, deferred 1\)' of 1 recipients", 30)
+        assert env.d.stop() == 0
+        assert len(env.sim.requests("submit")) == 1, env.sim.requests("submit")
+        runs = os.path.join(env.d.state, "runs")
+        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
+        assert len(files) == 1, os.listdir(runs)
+        with open(os.path.join(runs, files[0]), "w") as f:
+            f.write("{")
+        env.d.start()
+        env.d.wait_started()
+        env.d.wait_log(r"\(Asia/Tokyo, deferred 1\)' takes its retries \(0\) and its 1 recipients", 5)
+        subs = wait_until(lambda: (lambda s: s if len(s) >= 2 else None)(env.sim.requests("submit")), 40,
+                          "the deferred call, inside Tokyo's hours")
+        # (the rebuilt run, which no longer knows its due time, is over the
+        # limits when it would submit at once, and hands T on again, to
+        # "Asia/Tokyo, deferred 2", due when the limits allow)
+        body = json.loads(subs[1]["body"])
+        assert re.search(r"\(Asia/Tokyo, deferred \d\)$", body["call_name"]), body["call_name"]
+        assert [x["phone_number"] for x in body["recipients"]] == [T], body
+        gap = (subs[1]["time_us"] - subs[0]["time_us"]) / 1e6
+        assert 19 <= gap <= 35, gap
+        time.sleep(2)
+        assert len(env.sim.requests("submit")) == 2, names(env.sim)
+        assert env.d.stop() == 0
+
+
 def test_hand_on_survives_a_crash(work):
     """A run's record says it handed recipients on (follow = defer,
     unfinished) but the deferred run's record is missing (a crash between
@@ -268,4 +318,5 @@ def test_cancel_ends_the_campaign(work):
 if __name__ == "__main__":
     run([test_touch_record_lost, test_added_recipient_not_in_next_touch, test_defer_keeps_the_retry_budget,
          test_damaged_deferred_keeps_the_retry_budget, test_damaged_deferred_waiting_is_called_once,
+         test_damaged_zone_deferred_keeps_its_zone,
          test_hand_on_survives_a_crash, test_cancel_ends_the_campaign])
