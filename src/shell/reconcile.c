@@ -135,13 +135,14 @@ void reconcile_lost(struct engine *e)
 		if (p) {
 			run_rebuilt_from(r, p, hands_on);
 			if (hands_on)
-				engine_log_run(LOG_INFO, EV_NONE, r, 0, 0,
+				engine_log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
 					       "job '%s': run '%s' takes its retries (%d) and its %zu recipients from run "
 					       "'%s', which handed them on", r->job, r->call_name, p->retries, r->n_rcpts,
 					       p->call_name);
 			else
-				engine_log_run(LOG_INFO, EV_NONE, r, 0, 0, "job '%s': run '%s' takes its retries (%d) from run '%s'",
-					       r->job, r->call_name, p->retries, p->call_name);
+				engine_log_run(LOG_INFO, EV_SCHEDULED, r, 0, 0,
+					       "job '%s': run '%s' takes its retries (%d) from run '%s'", r->job,
+					       r->call_name, p->retries, p->call_name);
 		}
 		free(runs);
 	}
