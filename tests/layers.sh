@@ -52,7 +52,7 @@ json-c/json.h
 core_symbols='
 abort calloc free malloc realloc qsort
 memchr memcmp memcpy memmem memmove memset strcat
-strcasecmp strchr strcmp strcspn strlen strncasecmp strncmp strpbrk strspn strstr strtok_r
+strcasecmp strchr strcmp strcspn strlen strncasecmp strncmp strpbrk strrchr strspn strstr strtok_r
 snprintf vsnprintf vasprintf
 strtod strtol strtoll strtoul strtoull ceil floor fmax llround pow
 __ctype_b_loc __ctype_tolower_loc __errno_location

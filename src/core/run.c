@@ -536,6 +536,7 @@ struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *
 	struct run *r = part ? run_new_part(spec, start, part, zone, rcpts, n) : run_new_at(spec, start);
 
 	r->lookup_only = lookup_only;
+	r->rebuilt = true;
 	r->touch = run_part_touch(part); /* a follow-up touch's, from its part */
 	r->submit_attempts = 1;
 	run_suspect(r, 0, settle_ms);

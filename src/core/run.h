@@ -393,7 +393,8 @@ void run_rebuilt_from(struct run *r, const struct run *parent, bool hands_on);
 
 /* A run whose record was lost or damaged, rebuilt from its identity:
  * uncertain, looked up through the whole list, concluded only from
- * settle_ms on; lookup_only when what it would send is unknown. rcpts
+ * settle_ms on; lookup_only when what it would send is unknown (and
+ * rebuilt: reconcile_lost may learn it from its parent). rcpts
  * (taken) for a part. */
 struct run *run_new_lost(const struct jobspec *spec, int64_t start, const char *part, const char *zone, char **rcpts,
 			 size_t n, bool lookup_only, int64_t settle_ms);

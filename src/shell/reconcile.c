@@ -84,7 +84,6 @@ static void load_damaged(struct load_ctx *lc, const struct run_key *key, const c
 			v = NULL;
 		}
 		nr = run_new_lost(spec, key->start, key->part, k ? key->part : NULL, v, k, k == 0, now + e->grace_ms);
-		nr->rebuilt = true;
 	} else {
 		nr = run_new_lost(spec, key->start, NULL, NULL, NULL, 0, false, now + e->grace_ms);
 	}
