@@ -1767,7 +1767,12 @@ int run_step(struct run *r, const struct run_ctx *ctx, const struct run_event *e
 	case RE_STORE_FAILED:
 		/* Nothing after the persist was carried out: go back to a state
 		 * that needs no intent and try again later. */
-		if (r->op == OP_SUBMIT) {
+		if (ev->sent) {
+			/* (a cancel, pause or removal written while a request
+			 * is out): the request stands, and its answer is
+			 * awaited as before; reverted, a submit or retry sent
+			 * would be sent again, its batch never followed. */
+		} else if (r->op == OP_SUBMIT) {
 			r->op = OP_NONE;
 			r->state = RUN_SCHEDULED;
 			r->submit_attempts--;

@@ -277,6 +277,9 @@ struct run_event {
 	int64_t retry_after_s;   /* -1: none */
 	bool maybe_applied;      /* a failed request may have taken effect */
 	bool origin_answered;    /* the API itself answered the failure: a lookup now sees its effect */
+	bool sent;               /* RE_STORE_FAILED: the request of the run's op
+				  * went out before the write that failed (which
+				  * was not its intent): its answer still comes */
 	const struct batch *batch;         /* RE_SUBMIT/LOOKUP/STATUS/RETRY/CANCEL_DONE */
 	const struct batch_detail *detail; /* RE_DETAIL_DONE */
 	int n_found;             /* RE_LOOKUP_DONE: batches with this call_name */

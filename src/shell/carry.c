@@ -427,12 +427,33 @@ static void request_not_started(struct slot *s, enum run_event_kind kind)
 /* What a write of s's state came to: on failure, say so once for the
  * folder and let the machine step back (nothing after the persist was done);
  * on success, say when the folder is writable again. True when written. */
-static bool store_result(struct engine *e, struct slot *s, int rc)
+/* Is the request of the run's op among the actions that a failed write
+ * drops (from v[from] on), so that it never went out? */
+static bool request_dropped(const struct actions *dropped, size_t from)
+{
+	for (size_t i = from; dropped && i < dropped->n; i++)
+		switch (dropped->v[i].kind) {
+		case ACT_SUBMIT:
+		case ACT_LOOKUP:
+		case ACT_FETCH_DETAIL:
+		case ACT_RETRY:
+		case ACT_CANCEL:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
+
+/* rc of the write of s's run; on a failure, the actions after the persist
+ * (dropped, from v[from] on) are not carried out, and the run steps back. */
+static bool store_result(struct engine *e, struct slot *s, int rc, const struct actions *dropped, size_t from)
 {
 	if (rc < 0) {
 		struct actions more = { .n = 0 };
 		struct run_ctx ctx = carry_make_ctx(s);
-		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1 };
+		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1,
+					.sent = s->run->op != OP_NONE && !request_dropped(dropped, from) };
 
 		if (!e->store_broken)
 			engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,
@@ -543,7 +564,8 @@ void carry_actions(struct slot *s, struct actions *acts)
 			/* Already in the pending group commit: write it now. */
 			run_note_write(s->run);
 			rc = carry_contacts_sync(e);
-			ok = store_result(e, s, rc < 0 ? rc : store_put(e->store, (const struct run *const *)&s->run, 1));
+			ok = store_result(e, s, rc < 0 ? rc : store_put(e->store, (const struct run *const *)&s->run, 1),
+					  acts, i + 1);
 			break;
 		case ACT_SUBMIT:
 			/* The body its intent recorded (prepared before the
@@ -798,7 +820,7 @@ void carry_group_flush(struct engine *e)
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = g[i];
 		s->in_group = false;
-		if (store_result(e, s, rc)) {
+		if (store_result(e, s, rc, s->rest, 0)) {
 			/* taken: a second persist among them defers what
 			 * follows it into a new s->rest. Called also with
 			 * nothing deferred: carry_actions places the slot

@@ -293,6 +293,59 @@ def test_unwritable_state_folder(work):
             subprocess.call(["umount", "-l", env.d.state])
 
 
+def test_cancel_written_while_submit_out(work):
+    """The operator cancels runs while their submits are out (the answers
+    held 6 s), and the writes of those cancels fail (the state folder's
+    disk is full; three runs, so that not every record fits in what is
+    left of the journal's last page). The submits stand: their answers are
+    taken, and their batches are cancelled once the disk has room.
+    (Before, a failed write stepped the run back as if its submit had not
+    gone out: the answer was dropped, the run "cancelled before it was
+    submitted", and its batch dialled on, followed by nobody.)"""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        raise Skip("needs root and mount (a small tmpfs for the state folder)")
+    jobs = ("held1", "held2", "held3")
+    with Env(work, request_timeout=15, sim_kw={"speed": 0.05}) as env:
+        os.makedirs(env.d.state)
+        subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", env.d.state])
+        try:
+            env.sim.fault(endpoint="submit", kind="delay", delay_ms=6000, count=-1)
+            at = int(time.time()) + 3
+            for j in jobs:
+                env.d.write_job(j, unix_job(at), file=j)
+            env.d.start()
+            env.d.wait_started()
+            time.sleep(max(0, at + 1 - time.time()))
+            assert env.sim.batches() == [], "premise: the submits' answers are still held"
+            filler = os.path.join(env.d.state, "filler")
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+            for chunk in (65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass  # ENOSPC: the disk is full
+            os.close(fd)
+            for j in jobs:
+                st, body = env.d.control("POST", "/v1/jobs/%s/cancel" % j)
+                assert st in (200, 202), (st, body)
+            env.d.wait_log(r"cannot write the state of job 'held", 10)
+            assert env.sim.batches() == [], "premise: a cancel's write failed while the submits were out"
+            os.unlink(filler)
+            for j in jobs:
+                st = env.d.wait_state(j, ("cancelled",), 40)
+                b = [x for x in env.sim.batches() if x["name"].startswith(j + " ")]
+                assert len(b) == 1 and st["batch_id"] == b[0]["id"], (st, b)
+                wait_until(lambda: env.sim.batch(b[0]["id"])["status"] == "cancelled", 20, "%s's batch cancelled" % j)
+            assert len(env.sim.requests("submit")) == 3, env.sim.requests("submit")
+            env.d.stop()
+        finally:
+            if env.d.proc and env.d.proc.poll() is None:
+                env.d.proc.kill()
+                env.d.proc.wait()
+            subprocess.call(["umount", "-l", env.d.state])
+
+
 def test_lookup_survives_bad_pages(work):
     # The submit takes effect but its answer is lost, and the first list
     # pages of the lookup fail: the page is asked for again, not the whole
@@ -403,5 +456,6 @@ if __name__ == "__main__":
          test_api_clock_behind_date_from_proxy, test_delay_past_timeout,
          test_drop_not_applied, test_apply_then_drop, test_apply_then_500, test_malformed_body,
          test_truncated_body, test_poll_faults_do_not_stop_progress, test_wrong_key,
-         test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_lookup_survives_bad_pages,
+         test_missing_key_is_a_startup_error, test_unwritable_state_folder, test_cancel_written_while_submit_out,
+         test_lookup_survives_bad_pages,
          test_load_balancer_503_waits_grace, test_cdn_520_waits_grace, test_retry_after_year_9999_on_list])
