@@ -752,6 +752,14 @@ static void consider_submit(struct run *r, const struct run_ctx *ctx, struct act
 		return;
 	}
 	if (ctx->now_ms < run_submit_at_ms(r, spec)) {
+		/* Come due before its instant: only a write that failed
+		 * (RE_STORE_FAILED's backoff) does that. Its record is
+		 * written again now: a part made in that write (a deferred
+		 * follow-up, due when the limits allow, hours away) would
+		 * otherwise exist only here until its submit, and its
+		 * parent's next write drops the hand-on from the disk. */
+		if (r->due_ms > 0 && r->due_ms < run_submit_at_ms(r, spec))
+			emit(out, ACT_PERSIST);
 		r->due_ms = run_submit_at_ms(r, spec);
 		return;
 	}

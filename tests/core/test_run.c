@@ -1536,6 +1536,44 @@ START_TEST(test_store_failure_of_pause)
 }
 END_TEST
 
+/* A deferred follow-up (over_limit = defer) is written at once, in the
+ * group commit after its parent's hand-on (carry_persist_new); when that
+ * write fails, RE_STORE_FAILED makes it due after the backoff, but on_time
+ * found it scheduled before its instant (when the limits allow, hours
+ * away) and only set its due time back: nothing wrote it until its submit.
+ * Its parent's next write drops the hand-on from the disk (follow none),
+ * so a restart in between lost those recipients for good. */
+START_TEST(test_store_failure_of_deferred_follow_up)
+{
+	struct run *r = submitted_run(), *f;
+	int64_t due;
+
+	r->unfinished = xcalloc(2, sizeof(*r->unfinished));
+	r->unfinished[0] = xstrdup("+15550100002");
+	r->n_unfinished = 1;
+	r->follow = FOLLOW_DEFER;
+	f = run_new_follow_up(r, &spec, "deferred 1", MS(T0 + 3000));
+	ck_assert_int_eq(r->follow, FOLLOW_NONE);
+	ck_assert_int_eq(f->state, RUN_SCHEDULED);
+	ck_assert_int_eq(f->due_ms, MS(T0 + 3000));
+	/* its first write (the group commit of carry_persist_new) fails */
+	step_at(f, MS(T0 + 60), (struct run_event){ .kind = RE_STORE_FAILED });
+	due = f->due_ms;
+	ck_assert_int_gt(due, MS(T0 + 60));
+	ck_assert_int_lt(due, MS(T0 + 3000));
+	step_at(f, due, ev_time());
+	/* written again now, and due at its own instant */
+	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
+	ck_assert_int_eq(f->due_ms, MS(T0 + 3000));
+	ck_assert_int_eq(f->op, OP_NONE);
+	/* once: the next wake-up is its submit */
+	step_at(f, MS(T0 + 3000), ev_time());
+	ck_assert_int_eq(f->op, OP_SUBMIT);
+	run_free(f);
+	run_free(r);
+}
+END_TEST
+
 /* over_limit = defer: the hand-on of the recipients over the limits is
  * [persist, follow-up]; when that persist fails the follow-up is not made
  * (nothing after a failed persist is carried out), and the hand-on is put
@@ -2800,6 +2838,7 @@ static Suite *job_suite(void)
 	tcase_add_test(tc, test_store_failure_of_pause);
 	tcase_add_test(tc, test_store_failure_with_request_out);
 	tcase_add_test(tc, test_store_failure_of_defer_hand_on);
+	tcase_add_test(tc, test_store_failure_of_deferred_follow_up);
 	tcase_add_test(tc, test_uncertain_retry_reconciled);
 	tcase_add_test(tc, test_ctx_window);
 	tcase_add_test(tc, test_part_select);
