@@ -399,6 +399,16 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* A copy of the n keys v, NULL-terminated. */
+static char **strv_dup(char *const *v, size_t n)
+{
+	char **c = xcalloc(n + 1, sizeof(*c));
+
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
 const char *recipient_key(const char *phone_number, const char *whatsapp_user_id)
 {
 	return phone_number ? phone_number : whatsapp_user_id;
@@ -560,9 +570,7 @@ void run_rebuilt_from(struct run *r, const struct run *parent, bool hands_on)
 	if (!hands_on)
 		return;
 	strv_free(r->rcpts, r->n_rcpts);
-	r->rcpts = xcalloc(parent->n_unfinished + 1, sizeof(*r->rcpts));
-	for (size_t i = 0; i < parent->n_unfinished; i++)
-		r->rcpts[i] = xstrdup(parent->unfinished[i]);
+	r->rcpts = strv_dup(parent->unfinished, parent->n_unfinished);
 	r->n_rcpts = parent->n_unfinished;
 	r->lookup_only = false; /* what it sends is known again */
 }
@@ -613,6 +621,22 @@ void run_free(struct run *r)
 }
 
 /* --- actions ------------------------------------------------------------ */
+
+bool run_actions_request(const struct actions *acts, size_t from)
+{
+	for (size_t i = from; acts && i < acts->n; i++)
+		switch (acts->v[i].kind) {
+		case ACT_SUBMIT:
+		case ACT_LOOKUP:
+		case ACT_FETCH_DETAIL:
+		case ACT_RETRY:
+		case ACT_CANCEL:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
 
 static struct action *emit(struct actions *out, enum action_kind kind)
 {
@@ -1731,9 +1755,7 @@ static void hand_on_deferred(struct run *r, struct actions *out)
 	/* (completed without a batch: nothing was sent, everyone left out) */
 	if (!r->batch_id && r->state != RUN_COMPLETED)
 		return;
-	r->unfinished = xcalloc(r->n_over_limit + 1, sizeof(*r->unfinished));
-	for (size_t i = 0; i < r->n_over_limit; i++)
-		r->unfinished[i] = xstrdup(r->over_limit[i]);
+	r->unfinished = strv_dup(r->over_limit, r->n_over_limit);
 	r->n_unfinished = r->n_over_limit;
 	r->follow = FOLLOW_DEFER;
 	r->defer_over = false;

@@ -239,6 +239,10 @@ struct actions {
 	size_t n;
 };
 
+/* Is a request to the API (submit, lookup, detail, retry, cancel) among
+ * acts->v[from...]? (acts may be NULL: none.) */
+bool run_actions_request(const struct actions *acts, size_t from);
+
 /* How an API request ended, as the machine needs to know it (the shell maps
  * its api layer's outcome onto this). */
 enum req_outcome {

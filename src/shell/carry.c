@@ -425,35 +425,17 @@ static void request_not_started(struct slot *s, enum run_event_kind kind)
 }
 
 /* What a write of s's state came to: on failure, say so once for the
- * folder and let the machine step back (nothing after the persist was done);
- * on success, say when the folder is writable again. True when written. */
-/* Is the request of the run's op among the actions that a failed write
- * drops (from v[from] on), so that it never went out? */
-static bool request_dropped(const struct actions *dropped, size_t from)
-{
-	for (size_t i = from; dropped && i < dropped->n; i++)
-		switch (dropped->v[i].kind) {
-		case ACT_SUBMIT:
-		case ACT_LOOKUP:
-		case ACT_FETCH_DETAIL:
-		case ACT_RETRY:
-		case ACT_CANCEL:
-			return true;
-		default:
-			break;
-		}
-	return false;
-}
-
-/* rc of the write of s's run; on a failure, the actions after the persist
- * (dropped, from v[from] on) are not carried out, and the run steps back. */
+ * folder and let the machine step back (the actions after the persist,
+ * dropped from v[from] on, are not carried out; a request of the run's op
+ * not among them went out before); on success, say when the folder is
+ * writable again. True when written. */
 static bool store_result(struct engine *e, struct slot *s, int rc, const struct actions *dropped, size_t from)
 {
 	if (rc < 0) {
 		struct actions more = { .n = 0 };
 		struct run_ctx ctx = carry_make_ctx(s);
 		struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1,
-					.sent = s->run->op != OP_NONE && !request_dropped(dropped, from) };
+					.sent = s->run->op != OP_NONE && !run_actions_request(dropped, from) };
 
 		if (!e->store_broken)
 			engine_log_run(LOG_ERR, EV_STATE_ERROR, s->run, 0, 0,

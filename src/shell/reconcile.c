@@ -49,10 +49,9 @@ struct load_ctx {
  * uncertain, with the identity its file name gives (job, instant, part),
  * never with the job's start. A run whose record alone knew what it sends
  * (a follow-up) may be adopted, never submitted. */
-static void load_damaged(struct load_ctx *lc, const struct run_key *key, const char *cause, const char *where)
+static void load_damaged(struct engine *e, const struct run_key *key, const char *cause, const char *where,
+			 int64_t now)
 {
-	struct engine *e = lc->e;
-	int64_t now = lc->now;
 	const struct jobspec *spec = key ? daemonconf_find(e->conf, key->job) : NULL;
 	struct run *nr;
 
@@ -96,7 +95,7 @@ static void load_run_cb(const struct run_key *key, struct run *r, const char *ca
 
 	lc->e->earlier_life = true;
 	if (!r) {
-		load_damaged(lc, key, cause, where);
+		load_damaged(lc->e, key, cause, where, lc->now);
 		return;
 	}
 	slot_add(lc->e, r, daemonconf_find(lc->e->conf, r->job));

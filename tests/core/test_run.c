@@ -59,6 +59,16 @@ static int step_at(struct run *r, int64_t now_ms, struct run_event ev)
 	return run_step(r, &c, &ev, &acts, &why);
 }
 
+/* The job left the files (its spec is gone) at now_ms. */
+static void removed_at(struct run *r, int64_t now_ms)
+{
+	struct run_ctx c = ctx_at(now_ms);
+
+	c.spec = NULL;
+	acts.n = 0;
+	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+}
+
 static int count_kind(enum action_kind k)
 {
 	int n = 0;
@@ -1377,7 +1387,6 @@ START_TEST(test_store_failure_before_fetch)
 	struct run *r = submitted_run();
 	struct batch b = mkbatch("btcal_1", BATCH_COMPLETED);
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
-	struct run_ctx c;
 
 	step_at(r, MS(T0 + 60), ev_done(RE_STATUS, REQ_OK, &b));
 	ck_assert_int_eq(acts.n, 3); /* log, persist, fetch */
@@ -1400,10 +1409,7 @@ START_TEST(test_store_failure_before_fetch)
 	r = submitted_run();
 	step_at(r, MS(T0 + 60), ev_done(RE_STATUS, REQ_OK, &b));
 	step_at(r, MS(T0 + 60), (struct run_event){ .kind = RE_STORE_FAILED });
-	c = ctx_at(MS(T0 + 61));
-	c.spec = NULL;
-	acts.n = 0;
-	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	removed_at(r, MS(T0 + 61));
 	ck_assert_int_eq(r->state, RUN_REMOVED);
 	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
 	ck_assert_ptr_nonnull(find_log(JE_REMOVED));
@@ -1422,7 +1428,6 @@ START_TEST(test_store_failure_with_request_out)
 	struct run *r = run_new(&spec);
 	struct batch b = mkbatch("btcal_1", BATCH_PENDING);
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 2, 1, 0, 0);
-	struct run_ctx c;
 	int64_t due;
 
 	step_at(r, MS(T0), ev_time());
@@ -1451,10 +1456,7 @@ START_TEST(test_store_failure_with_request_out)
 	ck_assert_int_eq(count_kind(ACT_RETRY), 1);
 	ck_assert_int_eq(r->op, OP_RETRY);
 	r->on_removal = ON_REMOVAL_KEEP;
-	c = ctx_at(MS(T0 + 70));
-	c.spec = NULL;
-	acts.n = 0;
-	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	removed_at(r, MS(T0 + 70));
 	ck_assert_ptr_nonnull(find_kind(ACT_PERSIST));
 	step_at(r, MS(T0 + 70), (struct run_event){ .kind = RE_STORE_FAILED, .sent = true });
 	ck_assert_int_eq(r->op, OP_RETRY);
@@ -2399,7 +2401,6 @@ END_TEST
 START_TEST(test_attack11_transitions)
 {
 	struct run *r = run_new(&spec);
-	struct run_ctx c;
 	struct batch_detail d = mkdetail(BATCH_COMPLETED, 3, 0, 0, 0);
 
 	/* Disabled while a submit's outcome was unknown: not submitted. */
@@ -2424,10 +2425,7 @@ START_TEST(test_attack11_transitions)
 	step_at(r, MS(T0), ev_time());
 	step_at(r, MS(T0) + 10, (struct run_event){ .kind = RE_SUBMIT_DONE, .outcome = REQ_TRANSIENT,
 						  .maybe_applied = true });
-	c = ctx_at(MS(T0 + 1));
-	c.spec = NULL;
-	acts.n = 0;
-	run_step(r, &c, &(struct run_event){ .kind = RE_REMOVED }, &acts, NULL);
+	removed_at(r, MS(T0 + 1));
 	ck_assert(r->cancel_wanted && r->removal_cancel);
 	step_at(r, MS(T0 + 2), (struct run_event){ .kind = RE_READDED });
 	ck_assert(!r->cancel_wanted && !r->removing);
@@ -2603,17 +2601,6 @@ struct world {
 	int failed_writes;
 };
 
-/* Is a request among acts.v[from...] (not carried out after a failed
- * write)? As the shell's request_dropped. */
-static bool world_request_after(size_t from)
-{
-	for (size_t i = from; i < acts.n; i++)
-		if (acts.v[i].kind == ACT_SUBMIT || acts.v[i].kind == ACT_LOOKUP || acts.v[i].kind == ACT_RETRY ||
-		    acts.v[i].kind == ACT_CANCEL || acts.v[i].kind == ACT_FETCH_DETAIL)
-			return true;
-	return false;
-}
-
 static void world_persist(struct world *w, const struct run *r)
 {
 	free(w->disk);
@@ -2633,7 +2620,7 @@ static void world_actions(struct world *w, struct run *r, int64_t now, int64_t g
 				struct run_ctx c = ctx_at(now);
 				struct actions more = { .n = 0 };
 				struct run_event ev = { .kind = RE_STORE_FAILED, .retry_after_s = -1,
-							.sent = r->op != OP_NONE && !world_request_after(i + 1) };
+							.sent = r->op != OP_NONE && !run_actions_request(&acts, i + 1) };
 				w->failed_writes++;
 				run_step(r, &c, &ev, &more, NULL);
 				return;

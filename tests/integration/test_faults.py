@@ -2,6 +2,7 @@
 """Fault scenarios: every kind of API failure, the wrong key, an unwritable
 state folder. Each asserts on the simulator's request log that exactly one
 batch exists for the run, whatever happened on the wire."""
+import contextlib
 import glob
 import json
 import os
@@ -252,45 +253,61 @@ def test_missing_key_is_a_startup_error(work):
         assert "cannot read the API key from" in env.d.log()
 
 
+@contextlib.contextmanager
+def small_state_disk(env):
+    """The daemon's state folder on a 2 MiB tmpfs of its own (root and
+    mount, else Skip); at the end the daemon is killed if still running and
+    the tmpfs unmounted."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        raise Skip("needs root and mount (a small tmpfs for the state folder)")
+    os.makedirs(env.d.state)
+    subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", env.d.state])
+    try:
+        yield
+    finally:
+        if env.d.proc and env.d.proc.poll() is None:
+            env.d.proc.kill()
+            env.d.proc.wait()
+        subprocess.call(["umount", "-l", env.d.state])
+
+
+def fill_state_disk(env):
+    """Fill the state folder's disk to ENOSPC (what a file there may still
+    take: a file's last page is its own); the filler's path."""
+    filler = os.path.join(env.d.state, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    for chunk in (65536, 4096, 1):
+        try:
+            while True:
+                os.write(fd, b"\0" * chunk)
+        except OSError:
+            pass  # ENOSPC: the disk is full
+    os.close(fd)
+    return filler
+
+
 def test_unwritable_state_folder(work):
     # The state folder's disk fills up while a run comes due: the journal
     # the daemon appends to (open since its start, so permissions taken
     # away later would not stop it) gets ENOSPC. The run's intent cannot
     # be made durable, so nothing is submitted; once space is back the
     # daemon says so and submits once.
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        raise Skip("needs root and mount (a small tmpfs for the state folder)")
-    with Env(work) as env:
-        os.makedirs(env.d.state)
-        subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", env.d.state])
-        try:
-            at = int(time.time()) + 3
-            env.d.write_job("nostate", unix_job(at))
-            env.d.start()
-            env.d.wait_started()
-            filler = os.path.join(env.d.state, "filler")
-            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                while True:
-                    os.write(fd, b"\0" * 65536)
-            except OSError:
-                pass  # ENOSPC: the disk is full
-            os.close(fd)
-            env.d.wait_log(r"cannot write the state of job 'nostate'", 15)
-            time.sleep(0)  # the instant has passed: nothing may have been submitted
-            assert env.sim.requests("submit") == [], env.sim.requests("submit")
-            assert env.d.proc.poll() is None
-            os.unlink(filler)
-            env.d.wait_log(r"is writable again", 30)
-            subs = wait_until(lambda: env.sim.requests("submit"), 30, "the submit once writable")
-            assert len(subs) == 1
-            one_batch(env, "nostate")
-            env.d.stop()
-        finally:
-            if env.d.proc and env.d.proc.poll() is None:
-                env.d.proc.kill()
-                env.d.proc.wait()
-            subprocess.call(["umount", "-l", env.d.state])
+    with Env(work) as env, small_state_disk(env):
+        at = int(time.time()) + 3
+        env.d.write_job("nostate", unix_job(at))
+        env.d.start()
+        env.d.wait_started()
+        filler = fill_state_disk(env)
+        env.d.wait_log(r"cannot write the state of job 'nostate'", 15)
+        time.sleep(0)  # the instant has passed: nothing may have been submitted
+        assert env.sim.requests("submit") == [], env.sim.requests("submit")
+        assert env.d.proc.poll() is None
+        os.unlink(filler)
+        env.d.wait_log(r"is writable again", 30)
+        subs = wait_until(lambda: env.sim.requests("submit"), 30, "the submit once writable")
+        assert len(subs) == 1
+        one_batch(env, "nostate")
+        env.d.stop()
 
 
 def test_cancel_written_while_submit_out(work):
@@ -302,48 +319,30 @@ def test_cancel_written_while_submit_out(work):
     (Before, a failed write stepped the run back as if its submit had not
     gone out: the answer was dropped, the run "cancelled before it was
     submitted", and its batch dialled on, followed by nobody.)"""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        raise Skip("needs root and mount (a small tmpfs for the state folder)")
     jobs = ("held1", "held2", "held3")
-    with Env(work, request_timeout=15, sim_kw={"speed": 0.05}) as env:
-        os.makedirs(env.d.state)
-        subprocess.check_call(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", env.d.state])
-        try:
-            env.sim.fault(endpoint="submit", kind="delay", delay_ms=6000, count=-1)
-            at = int(time.time()) + 3
-            for j in jobs:
-                env.d.write_job(j, unix_job(at), file=j)
-            env.d.start()
-            env.d.wait_started()
-            time.sleep(max(0, at + 1 - time.time()))
-            assert env.sim.batches() == [], "premise: the submits' answers are still held"
-            filler = os.path.join(env.d.state, "filler")
-            fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-            for chunk in (65536, 4096, 1):
-                try:
-                    while True:
-                        os.write(fd, b"\0" * chunk)
-                except OSError:
-                    pass  # ENOSPC: the disk is full
-            os.close(fd)
-            for j in jobs:
-                st, body = env.d.control("POST", "/v1/jobs/%s/cancel" % j)
-                assert st in (200, 202), (st, body)
-            env.d.wait_log(r"cannot write the state of job 'held", 10)
-            assert env.sim.batches() == [], "premise: a cancel's write failed while the submits were out"
-            os.unlink(filler)
-            for j in jobs:
-                st = env.d.wait_state(j, ("cancelled",), 40)
-                b = [x for x in env.sim.batches() if x["name"].startswith(j + " ")]
-                assert len(b) == 1 and st["batch_id"] == b[0]["id"], (st, b)
-                wait_until(lambda: env.sim.batch(b[0]["id"])["status"] == "cancelled", 20, "%s's batch cancelled" % j)
-            assert len(env.sim.requests("submit")) == 3, env.sim.requests("submit")
-            env.d.stop()
-        finally:
-            if env.d.proc and env.d.proc.poll() is None:
-                env.d.proc.kill()
-                env.d.proc.wait()
-            subprocess.call(["umount", "-l", env.d.state])
+    with Env(work, request_timeout=15, sim_kw={"speed": 0.05}) as env, small_state_disk(env):
+        env.sim.fault(endpoint="submit", kind="delay", delay_ms=6000, count=-1)
+        at = int(time.time()) + 3
+        for j in jobs:
+            env.d.write_job(j, unix_job(at), file=j)
+        env.d.start()
+        env.d.wait_started()
+        time.sleep(max(0, at + 1 - time.time()))
+        assert env.sim.batches() == [], "premise: the submits' answers are still held"
+        filler = fill_state_disk(env)
+        for j in jobs:
+            st, body = env.d.control("POST", "/v1/jobs/%s/cancel" % j)
+            assert st in (200, 202), (st, body)
+        env.d.wait_log(r"cannot write the state of job 'held", 10)
+        assert env.sim.batches() == [], "premise: a cancel's write failed while the submits were out"
+        os.unlink(filler)
+        for j in jobs:
+            st = env.d.wait_state(j, ("cancelled",), 40)
+            b = [x for x in env.sim.batches() if x["name"].startswith(j + " ")]
+            assert len(b) == 1 and st["batch_id"] == b[0]["id"], (st, b)
+            wait_until(lambda: env.sim.batch(b[0]["id"])["status"] == "cancelled", 20, "%s's batch cancelled" % j)
+        assert len(env.sim.requests("submit")) == 3, env.sim.requests("submit")
+        env.d.stop()
 
 
 def test_lookup_survives_bad_pages(work):

@@ -104,6 +104,40 @@ def test_added_recipient_not_in_next_touch(work):
         assert env.d.stop() == 0
 
 
+def defer_conf(min_gap):
+    """Results files, contact limits of min_gap seconds, over_limit = defer."""
+    return RESULTS + '\ncontact_limits = { min_gap = "%ds"; };\nover_limit = "defer";' % min_gap
+
+
+def start_voicemail_job(env):
+    """Job 'solo' calls V, a voicemail box, in 2 s with max_retries = 1: its
+    retry goes over min_gap and is deferred. The daemon is started."""
+    env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
+        "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
+    env.d.start()
+    env.d.wait_started()
+
+
+def deferred_ended(env):
+    return any("deferred" in (r.get("part") or "") and r["state"] == "completed" for r in env.d.runs())
+
+
+def calls(env):
+    return len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
+
+
+def damage_deferred(env):
+    """Cut the record of the one deferred run in half (the daemon stopped)."""
+    runs = os.path.join(env.d.state, "runs")
+    files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
+    assert len(files) == 1, os.listdir(runs)
+    path = os.path.join(runs, files[0])
+    with open(path, "rb") as f:
+        text = f.read()
+    with open(path, "wb") as f:
+        f.write(text[: len(text) // 2])
+
+
 def test_defer_keeps_the_retry_budget(work):
     """over_limit = "defer" with retries: the retry of a voicemail box goes
     over min_gap, rides in a resume run and is deferred; the deferred run
@@ -114,17 +148,11 @@ def test_defer_keeps_the_retry_budget(work):
     on a loaded machine (with 3 s, a retry 3 s after the call was allowed
     and nothing was deferred), and the wait after the deferred run's end
     is longer than min_gap, so a fresh budget's next call would be seen."""
-    conf = RESULTS + '\ncontact_limits = { min_gap = "10s"; };\nover_limit = "defer";'
-    with Env(work, extra_conf=conf) as env:
-        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
-            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
-        env.d.start()
-        env.d.wait_started()
-        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
-                               for r in env.d.runs()), 90, "the deferred run's end")
+    with Env(work, extra_conf=defer_conf(10)) as env:
+        start_voicemail_job(env)
+        wait_until(lambda: deferred_ended(env), 90, "the deferred run's end")
         time.sleep(12)
-        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
-        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert calls(env) == 2, (names(env.sim), len(env.sim.requests("retry")))
         assert env.d.stop() == 0
 
 
@@ -135,31 +163,17 @@ def test_damaged_deferred_keeps_the_retry_budget(work):
     still hands on, and is adopted: its voicemail is not retried, and the
     hand-on is not made again as "deferred 2": still 2 calls (before, the
     hand-on was made again and called a third time)."""
-    conf = RESULTS + '\ncontact_limits = { min_gap = "10s"; };\nover_limit = "defer";'
-    with Env(work, extra_conf=conf) as env:
-        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
-            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
-        env.d.start()
-        env.d.wait_started()
-        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
-                               for r in env.d.runs()), 90, "the deferred run's end")
+    with Env(work, extra_conf=defer_conf(10)) as env:
+        start_voicemail_job(env)
+        wait_until(lambda: deferred_ended(env), 90, "the deferred run's end")
         assert env.d.stop() == 0
-        runs = os.path.join(env.d.state, "runs")
-        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
-        assert len(files) == 1, os.listdir(runs)
-        path = os.path.join(runs, files[0])
-        with open(path, "rb") as f:
-            text = f.read()
-        with open(path, "wb") as f:
-            f.write(text[: len(text) // 2])
+        damage_deferred(env)
         env.d.start()
         env.d.wait_started()
         env.d.wait_log(r"adopted batch", 30)
-        wait_until(lambda: any("deferred" in (r.get("part") or "") and r["state"] == "completed"
-                               for r in env.d.runs()), 60, "the adopted run's end")
+        wait_until(lambda: deferred_ended(env), 60, "the adopted run's end")
         time.sleep(12)
-        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
-        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert calls(env) == 2, (names(env.sim), len(env.sim.requests("retry")))
         assert not any("deferred 2" in (r.get("part") or "") for r in env.d.runs()), env.d.runs()
         env.d.wait_log(r"run 'solo .* \(deferred 1\)' takes its retries \(1\) and its 1 recipients from run "
                        r"'solo .* \(resume 1\)', which handed them on", 1)
@@ -172,19 +186,11 @@ def test_damaged_deferred_waiting_is_called_once(work):
     able to submit, it is looked up, not found, and still waits for the
     limits: the number is called once more, min_gap after the first call,
     never at once and never twice (2 calls)."""
-    conf = RESULTS + '\ncontact_limits = { min_gap = "25s"; };\nover_limit = "defer";'
-    with Env(work, extra_conf=conf) as env:
-        env.d.write_job("solo", job(int(time.time()) + 2, (V,)).replace(
-            "retry = { max_retries = 0; };", "retry = { max_retries = 1; delay = 1; backoff = 1.0; max_delay = 1; };"))
-        env.d.start()
-        env.d.wait_started()
+    with Env(work, extra_conf=defer_conf(25)) as env:
+        start_voicemail_job(env)
         env.d.wait_log(r"deferred run '.*\(deferred 1\)' of 1 recipients", 60)
         assert env.d.stop() == 0
-        runs = os.path.join(env.d.state, "runs")
-        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
-        assert len(files) == 1, os.listdir(runs)
-        with open(os.path.join(runs, files[0]), "w") as f:
-            f.write("{")
+        damage_deferred(env)
         n_lists = len(env.sim.requests("list"))
         env.d.start()
         env.d.wait_started()
@@ -196,8 +202,7 @@ def test_damaged_deferred_waiting_is_called_once(work):
         assert len(env.sim.requests("list")) > n_lists, "the rebuilt run was not looked up"
         wait_until(lambda: all(r["state"] == "completed" for r in env.d.runs()), 60, "every run's end")
         time.sleep(3)
-        calls = len(env.sim.requests("submit")) + len(env.sim.requests("retry"))
-        assert calls == 2, (names(env.sim), len(env.sim.requests("retry")))
+        assert calls(env) == 2, (names(env.sim), len(env.sim.requests("retry")))
         assert [r for r in env.d.runs() if (r.get("part") or "").startswith("deferred")] != [], env.d.runs()
         assert env.d.stop() == 0
 
@@ -213,8 +218,7 @@ def test_damaged_zone_deferred_keeps_its_zone(work):
     their opening, the middle of the night in Tokyo)."""
     def hhmm(t):
         return time.strftime("%H:%M", time.gmtime(t))
-    conf = RESULTS + '\ncontact_limits = { min_gap = "20s"; };\nover_limit = "defer";'
-    with Env(work, extra_conf=conf) as env:
+    with Env(work, extra_conf=defer_conf(20)) as env:
         now = int(time.time())
         tokyo, at = now + 9 * 3600, now + 3
         env.d.write_job("da", job(at, (T,)))
@@ -227,11 +231,7 @@ def test_damaged_zone_deferred_keeps_its_zone(work):
         env.d.wait_log(r"deferred run '.*\(Asia/Tokyo, deferred 1\)' of 1 recipients", 30)
         assert env.d.stop() == 0
         assert len(env.sim.requests("submit")) == 1, env.sim.requests("submit")
-        runs = os.path.join(env.d.state, "runs")
-        files = [n for n in os.listdir(runs) if "deferred" in n and n.endswith(".json")]
-        assert len(files) == 1, os.listdir(runs)
-        with open(os.path.join(runs, files[0]), "w") as f:
-            f.write("{")
+        damage_deferred(env)
         env.d.start()
         env.d.wait_started()
         env.d.wait_log(r"\(Asia/Tokyo, deferred 1\)' takes its retries \(0\) and its 1 recipients", 5)
@@ -255,8 +255,7 @@ def test_hand_on_survives_a_crash(work):
     unfinished) but the deferred run's record is missing (a crash between
     the two writes): the next start makes the deferred run, once. With the
     deferred run's record there, it makes none."""
-    conf = RESULTS + '\ncontact_limits = { min_gap = "20s"; };\nover_limit = "defer";'
-    with Env(work, extra_conf=conf) as env:
+    with Env(work, extra_conf=defer_conf(20)) as env:
         at = int(time.time()) + 3
         env.d.write_job("da", job(at, ("+14155550101",)))
         env.d.write_job("db", job(at + 1, ("+14155550103", "+14155550101")), file="db")
