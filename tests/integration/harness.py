@@ -9,6 +9,7 @@ import os
 import random
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -436,6 +437,14 @@ class Skip(Exception):
     not installed, a privilege it lacks): it is reported, not passed."""
 
 
+def drop_work(work):
+    """A test that passed leaves no folder behind (hundreds of MB, runs
+    after runs filled the disk); BC_KEEP_WORK=1 keeps it. A failed test's
+    folder is always kept."""
+    if os.environ.get("BC_KEEP_WORK") != "1":
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run(tests):
     """Run every test function; print a plain closing line. Exit 1 when a
     test failed, else 77 (automake's SKIP) when one was skipped, else 0."""
@@ -450,12 +459,14 @@ def run(tests):
             t(work)
             passed += 1
             print("PASS: %s (%.1fs)" % (t.__name__, time.monotonic() - t0), flush=True)
+            drop_work(work)
         except Skip as e:
             skipped += 1
             print("SKIP: %s: %s" % (t.__name__, e), flush=True)
+            drop_work(work)
         except Exception:
             failed += 1
-            print("FAIL: %s" % t.__name__, flush=True)
+            print("FAIL: %s (its folder is kept: %s)" % (t.__name__, work), flush=True)
             traceback.print_exc()
             for f in ("daemon.log", "sim.stderr"):
                 p = os.path.join(work, f)
